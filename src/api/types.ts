@@ -1,0 +1,85 @@
+/**
+ * The control socket's JSON shapes. Field names are the operator's contract
+ * (design.md "The operator's contract"): add fields freely, never rename.
+ */
+export type BgpStateName = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export interface StatusJson {
+  version: string;
+  asn: number;
+  routerId: string;
+  uptimeSeconds: number;
+  dataplane: {
+    wireguard: string;
+    fib: string;
+    state: 'ok' | 'degraded' | 'down';
+    detail: string | null;
+    vppVersion?: string | null;
+  };
+  neighbors: { total: number; established: number };
+  routes: { rib: number; fib: number };
+}
+
+export interface NeighborJson {
+  name: string;
+  interface: string;
+  peerAddress: string | null;
+  asn: number;
+  state: BgpStateName;
+  /** Seconds in the current state. */
+  stateSince: string | null;
+  prefixesReceived: number;
+  prefixesAdvertised: number;
+  lastError: string | null;
+}
+
+export interface NextHopJson {
+  address?: string;
+  interface?: string;
+}
+
+export interface RouteJson {
+  prefix: string;
+  source: 'bgp' | 'ospf' | 'static' | 'connected';
+  /** Neighbor name the best path came from, or null for local routes. */
+  neighbor: string | null;
+  asPath: number[];
+  nexthops: NextHopJson[];
+  fib: boolean;
+}
+
+export interface TunnelJson {
+  name: string;
+  interface: string;
+  dataplaneInterface: string;
+  publicKey: string;
+  endpoint: string | null;
+  latestHandshake: string | null;
+  up: boolean;
+}
+
+export interface ReloadJson {
+  ok: boolean;
+  errors: string[];
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+/** What the agent exposes to the control socket; the server only serializes. */
+export interface ControlHandler {
+  status(): StatusJson;
+  neighbors(): NeighborJson[];
+  /** query: an exact prefix, or an address for a longest match, or undefined for all. */
+  routes(query?: string): RouteJson[];
+  tunnels(): Promise<TunnelJson[]>;
+  reload(): Promise<ReloadJson>;
+}
+
+/** One request per line, one JSON reply per line. */
+export interface ControlRequest {
+  command: 'status' | 'neighbors' | 'routes' | 'tunnels' | 'reload';
+  query?: string;
+}
+
+export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

@@ -1,0 +1,139 @@
+/**
+ * BGP-4 messages as the rest of the speaker sees them (RFC 4271 §4).
+ * Prefixes are canonical strings (see #lib/prefix); addresses are text.
+ */
+
+export const enum MessageType {
+  Open = 1,
+  Update = 2,
+  Notification = 3,
+  Keepalive = 4,
+  RouteRefresh = 5,
+}
+
+export const AFI_IPV4 = 1;
+export const AFI_IPV6 = 2;
+export const SAFI_UNICAST = 1;
+
+/** RFC 5492 capabilities the speaker understands; anything else is kept raw. */
+export type Capability =
+  | { code: 1; afi: number; safi: number } // RFC 4760 multiprotocol
+  | { code: 2 } // RFC 2918 route refresh
+  | { code: 5; entries: { afi: number; safi: number; nextHopAfi: number }[] } // RFC 8950 extended next hop
+  | { code: 65; asn: number } // RFC 6793 4-octet AS
+  | { code: number; raw: Uint8Array };
+
+export interface OpenMessage {
+  type: MessageType.Open;
+  version: number;
+  /** The 2-octet My Autonomous System field (AS_TRANS 23456 when the real ASN is 4-octet). */
+  myAs: number;
+  holdTime: number;
+  /** BGP Identifier, dotted quad. */
+  bgpId: string;
+  capabilities: Capability[];
+}
+
+export const enum Origin {
+  Igp = 0,
+  Egp = 1,
+  Incomplete = 2,
+}
+
+export const enum AsPathSegmentType {
+  AsSet = 1,
+  AsSequence = 2,
+  ConfedSequence = 3,
+  ConfedSet = 4,
+}
+
+export interface AsPathSegment {
+  type: AsPathSegmentType;
+  asns: number[];
+}
+
+export interface UnknownAttribute {
+  flags: number;
+  code: number;
+  value: Uint8Array;
+}
+
+/** Path attributes (RFC 4271 §5), already decoded. MP_REACH/MP_UNREACH live on the UpdateMessage. */
+export interface PathAttributes {
+  origin?: Origin;
+  /** Always 4-octet ASNs here; the codec merges AS4_PATH when the session is 2-octet. */
+  asPath?: AsPathSegment[];
+  /** IPv4 NEXT_HOP attribute (code 3). */
+  nextHop?: string;
+  med?: number;
+  localPref?: number;
+  atomicAggregate?: boolean;
+  aggregator?: { asn: number; address: string };
+  communities?: number[];
+  /** Optional transitive attributes not understood: carried on with the Partial bit set. */
+  unknown?: UnknownAttribute[];
+}
+
+export interface MpReach {
+  afi: number;
+  safi: number;
+  /** One or two next hops: global, then link-local (RFC 2545 §3). IPv4 next hop for RFC 8950 over v6 is allowed. */
+  nextHops: string[];
+  nlri: string[];
+}
+
+export interface MpUnreach {
+  afi: number;
+  safi: number;
+  withdrawn: string[];
+}
+
+export interface UpdateMessage {
+  type: MessageType.Update;
+  /** IPv4 withdrawn routes (RFC 4271 §4.3). */
+  withdrawn: string[];
+  attributes: PathAttributes;
+  /** IPv4 NLRI. */
+  nlri: string[];
+  mpReach?: MpReach;
+  mpUnreach?: MpUnreach;
+}
+
+export interface NotificationMessage {
+  type: MessageType.Notification;
+  code: number;
+  subcode: number;
+  data: Uint8Array;
+}
+
+export interface KeepaliveMessage {
+  type: MessageType.Keepalive;
+}
+
+export interface RouteRefreshMessage {
+  type: MessageType.RouteRefresh;
+  afi: number;
+  safi: number;
+}
+
+export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
+
+/** What was negotiated on a session; every codec call is given it (no globals). */
+export interface CodecContext {
+  /** RFC 6793: both sides advertised the 4-octet AS capability. */
+  fourOctetAs: boolean;
+}
+
+/** NOTIFICATION error codes, RFC 4271 §4.5. */
+export const enum ErrorCode {
+  MessageHeader = 1,
+  OpenMessage = 2,
+  UpdateMessage = 3,
+  HoldTimerExpired = 4,
+  Fsm = 5,
+  Cease = 6,
+  RouteRefresh = 7,
+}
+
+/** RFC 7606 §2 error handling approaches, weakest to strongest. */
+export type ErrorAction = 'attribute-discard' | 'treat-as-withdraw' | 'session-reset';

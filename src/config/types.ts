@@ -1,0 +1,56 @@
+/**
+ * The validated configuration, as the rest of the agent sees it: defaults filled
+ * in, prefixes canonical, keys checked. The YAML key names (kebab-case) are the
+ * operator's contract (design.md); these camelCase fields mirror them 1:1.
+ */
+export type WireguardBackendKind = 'auto' | 'kernel' | 'wireguard-go' | 'vpp';
+export type FibBackendKind = 'linux' | 'vpp' | 'none';
+
+export interface NeighborTunnelConfig {
+  /** Local tunnel addresses with their prefix length: ["10.255.0.0/31", "fd00:255::/127"]. */
+  local: string[];
+  /** Remote tunnel addresses (no length): ["10.255.0.1", "fd00:255::1"]. */
+  remote: string[];
+}
+
+export interface NeighborBgpConfig {
+  asn: number;
+  /** Seconds; 0 or >= 3 (RFC 4271 §4.2). Default 90. */
+  holdTime: number;
+  /** Never initiate the TCP connection. Default false. */
+  passive: boolean;
+}
+
+export interface NeighborConfig {
+  name: string;
+  /** Linux name of the tunnel interface (<= 15 chars). */
+  interface: string;
+  /** The neighbor's WireGuard public key, base64 (32 bytes). */
+  publicKey: string;
+  /** "host:port" / "[v6]:port", or null: remote-access server style. */
+  endpoint: string | null;
+  /** Local UDP listen port; null = let the dataplane choose. */
+  listenPort: number | null;
+  /** Seconds, 0 = off. */
+  persistentKeepalive: number;
+  /** null = unnumbered: IPv6 link-local derived from both public keys (RFC 8950 session). */
+  tunnel: NeighborTunnelConfig | null;
+  sourceAddress: string | null;
+  bgp: NeighborBgpConfig;
+}
+
+export interface Config {
+  router: { asn: number; routerId: string };
+  control: { socket: string };
+  dataplane: {
+    wireguard: WireguardBackendKind;
+    fib: FibBackendKind;
+    keepOnStop: boolean;
+    linux: { protocol: number; table: number };
+    vpp: { apiSocket: string; linuxCp: boolean; linuxCpNetns: string | null; tableId: number };
+  };
+  wireguard: { privateKeyFile: string; sourceAddress: string | null };
+  /** Canonical prefixes originated by this router. */
+  announce: string[];
+  neighbors: NeighborConfig[];
+}

@@ -1,0 +1,159 @@
+/**
+ * IP addresses and prefixes. Inside the agent a prefix travels as its canonical
+ * string ("10.1.0.0/24", "2001:db8:1::/48"): the RIB, FIB and API key on it.
+ * Codecs convert between wire bytes and this form with the helpers here.
+ * Pure: no node:net, so the protocol core stays free of I/O modules.
+ */
+export type Family = 4 | 6;
+
+export interface ParsedPrefix {
+  family: Family;
+  /** 4 or 16 bytes, host bits zero. */
+  bytes: Uint8Array;
+  len: number;
+}
+
+export function parseIpv4(s: string): Uint8Array | null {
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p.startsWith('0'))) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
+export function parseIpv6(input: string): Uint8Array | null {
+  let s = input;
+  const pct = s.indexOf('%');
+  if (pct >= 0) s = s.slice(0, pct);
+  if (s.length === 0 || s.length > 45) return null;
+  const out = new Uint8Array(16);
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
+  let tail: Uint8Array | null = null;
+  const lastColon = s.lastIndexOf(':');
+  if (s.indexOf('.', lastColon) >= 0) {
+    tail = parseIpv4(s.slice(lastColon + 1));
+    if (!tail) return null;
+    s = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = s.indexOf('::');
+  if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return null;
+  const head = dbl >= 0 ? s.slice(0, dbl) : s;
+  const rest = dbl >= 0 ? s.slice(dbl + 2) : '';
+  const headGroups = head === '' ? [] : head.split(':');
+  const restGroups = rest === '' ? [] : rest.split(':');
+  const total = headGroups.length + restGroups.length;
+  if (dbl < 0 && total !== 8) return null;
+  if (dbl >= 0 && total > 7) return null;
+  const groups: string[] = [...headGroups, ...new Array<string>(8 - total).fill('0'), ...restGroups];
+  for (let i = 0; i < 8; i++) {
+    const g = groups[i]!;
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  }
+  if (tail) out.set(tail, 12);
+  return out;
+}
+
+/** Parses an IPv4 or IPv6 address (an IPv6 zone suffix "%if" is ignored). */
+export function parseIp(s: string): { family: Family; bytes: Uint8Array } | null {
+  if (s.includes(':')) {
+    const b = parseIpv6(s);
+    return b ? { family: 6, bytes: b } : null;
+  }
+  const b = parseIpv4(s);
+  return b ? { family: 4, bytes: b } : null;
+}
+
+export function ipFamily(s: string): Family | null {
+  return parseIp(s)?.family ?? null;
+}
+
+export function formatIpv4(b: Uint8Array, off = 0): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+/** RFC 5952 text form: lower case, longest run of zero groups compressed. */
+export function formatIpv6(b: Uint8Array, off = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+export function formatIp(b: Uint8Array): string {
+  return b.length === 4 ? formatIpv4(b) : formatIpv6(b);
+}
+
+/** Parses "addr/len"; host bits must be zero unless `allowHostBits`. */
+export function parsePrefix(s: string, allowHostBits = false): ParsedPrefix | null {
+  const slash = s.indexOf('/');
+  if (slash < 0) return null;
+  const ip = parseIp(s.slice(0, slash));
+  const lenStr = s.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(lenStr)) return null;
+  const len = Number(lenStr);
+  const max = ip.family === 4 ? 32 : 128;
+  if (len > max) return null;
+  const masked = maskBytes(ip.bytes, len);
+  if (!allowHostBits && !equalBytes(masked, ip.bytes)) return null;
+  return { family: ip.family, bytes: allowHostBits ? ip.bytes : masked, len };
+}
+
+export function maskBytes(b: Uint8Array, len: number): Uint8Array {
+  const out = new Uint8Array(b.length);
+  const full = len >> 3;
+  out.set(b.subarray(0, full));
+  if (full < b.length && (len & 7) !== 0) out[full] = b[full]! & (0xff << (8 - (len & 7)));
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function formatPrefix(p: ParsedPrefix): string {
+  return `${formatIp(p.bytes)}/${p.len}`;
+}
+
+/** Canonical string of a prefix (host bits cleared), or null when unreadable. */
+export function canonicalPrefix(s: string): string | null {
+  const p = parsePrefix(s, true);
+  if (!p) return null;
+  return formatPrefix({ ...p, bytes: maskBytes(p.bytes, p.len) });
+}
+
+/** Host prefix of an address: "/32" or "/128". */
+export function hostPrefix(addr: string): string {
+  const ip = parseIp(addr);
+  if (!ip) throw new RangeError(`not an IP address: ${addr}`);
+  return `${formatIp(ip.bytes)}/${ip.family === 4 ? 32 : 128}`;
+}
+
+export function prefixContains(prefix: ParsedPrefix, addr: Uint8Array): boolean {
+  if (addr.length !== prefix.bytes.length) return false;
+  return equalBytes(maskBytes(addr, prefix.len), prefix.bytes);
+}
+
+export function isLinkLocalV6(b: Uint8Array): boolean {
+  return b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
+}

@@ -1,0 +1,51 @@
+/**
+ * What the agent asks of the Linux kernel (rtnetlink). One implementation talks
+ * AF_NETLINK directly from Node; every call works in the namespace the agent
+ * process runs in.
+ */
+export interface KernelRoute {
+  /** Canonical prefix. */
+  prefix: string;
+  table: number;
+  protocol: number;
+  /** One entry per path (RTA_MULTIPATH expands to several). */
+  nexthops: { address?: string; interface?: string }[];
+}
+
+export type RouteOp =
+  | { op: 'replace'; route: KernelRoute }
+  | { op: 'delete'; route: Pick<KernelRoute, 'prefix' | 'table' | 'protocol'> };
+
+export interface RouteOpResult {
+  /** Index into the batch. */
+  index: number;
+  /** 0 or a negative errno from the kernel. */
+  errno: number;
+}
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  up: boolean;
+  mtu: number;
+}
+
+export interface LinkOps {
+  link(name: string): Promise<LinkInfo | null>;
+  links(): Promise<LinkInfo[]>;
+  linkSetUp(name: string): Promise<void>;
+  linkDelete(name: string): Promise<void>;
+  /** IFLA_INET6_ADDR_GEN_MODE = none, so the kernel adds no random link-local (set before up). */
+  linkSetAddrGenModeNone(name: string): Promise<void>;
+  /** Addresses with length: "10.255.0.0/31", "fe80::1/64". */
+  addresses(name: string): Promise<string[]>;
+  addressAdd(name: string, cidr: string): Promise<void>;
+  addressDelete(name: string, cidr: string): Promise<void>;
+}
+
+export interface RouteOps {
+  /** Routes in `table` carrying `protocol` (both families). */
+  routes(table: number, protocol: number): Promise<KernelRoute[]>;
+  /** Sends the whole batch in as few sendmsg calls as fit, then collects one ack per op. */
+  routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]>;
+}
