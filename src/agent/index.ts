@@ -1,8 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
+import { createLogger, type Logger } from '#lib/log';
+import { SystemClock } from '#lib/clock';
+import type { Config } from '#config/types';
+import { loadConfig, formatIssue } from '#config/index';
+import { Rtnetlink } from '#netlink/index';
+import { WireguardGoBackend, decodeKey, publicKeyOf } from '#wg/index';
+import { LinuxFib, NullFib } from '#fib/index';
+import type { FibBackend } from '#fib/types';
+import type { WireguardBackend } from '#wg/types';
+import { ControlServer } from '#api/index';
+import { Agent } from './agent.js';
+import { managedInterfacesFile } from './managed.js';
+import { sdNotify } from './sd-notify.js';
+
+export { Agent } from './agent.js';
+export type { AgentDeps } from './agent.js';
+
 export interface AgentOptions {
   configPath: string;
 }
 
-/** Runs the daemon until SIGTERM/SIGINT. (Filled in by the composition root work.) */
+/** A start-up failure the operator can act on: printed as one line, exit code 1. */
+export class AgentStartError extends Error {}
+
+async function readPrivateKey(file: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new AgentStartError(`wireguard.private-key-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return decodeKey(text.trim());
+  } catch {
+    throw new AgentStartError(`wireguard.private-key-file: ${file} does not hold a base64 WireGuard key`);
+  }
+}
+
+async function dataplane(config: Config, log: Logger): Promise<{ wireguard: WireguardBackend; fib: FibBackend }> {
+  const wgKind = config.dataplane.wireguard;
+  if (wgKind === 'vpp' || config.dataplane.fib === 'vpp') {
+    throw new AgentStartError('dataplane: the VPP backend is not available in this build yet');
+  }
+  if (wgKind === 'kernel') {
+    throw new AgentStartError('dataplane.wireguard: the kernel backend is not available in this build yet; use wireguard-go or auto');
+  }
+  const nl = await Rtnetlink.open();
+  const wireguard = new WireguardGoBackend({ links: nl, log: log.child({ component: 'wireguard-go' }) });
+  const fib =
+    config.dataplane.fib === 'none'
+      ? new NullFib()
+      : new LinuxFib(nl, { table: config.dataplane.linux.table, protocol: config.dataplane.linux.protocol });
+  return { wireguard, fib };
+}
+
+/** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
 export async function runAgent(opts: AgentOptions): Promise<void> {
-  throw new Error(`agent not wired yet (${opts.configPath})`);
+  const log = createLogger({ name: 'wgbgp' });
+  log.info({ config: opts.configPath, pid: process.pid }, 'starting');
+  // Not strict: a missing key file is reported by readPrivateKey with its own words.
+  const first = await loadConfig(opts.configPath);
+  if (!first.ok) {
+    throw new AgentStartError(first.errors.map(formatIssue).join('\n'));
+  }
+  for (const w of first.warnings) log.warn(formatIssue(w));
+  const config = first.config;
+  const privateKey = await readPrivateKey(config.wireguard.privateKeyFile);
+  const publicKey = publicKeyOf(Buffer.from(privateKey).toString('base64'));
+  const { wireguard, fib } = await dataplane(config, log);
+
+  const agent = new Agent(config, {
+    clock: new SystemClock(),
+    log,
+    wireguard,
+    fib,
+    privateKey,
+    publicKey,
+    managedInterfaces: managedInterfacesFile(config.control.socket),
+    loadConfig: async () => {
+      const r = await loadConfig(opts.configPath);
+      return r.ok ? { ok: true, config: r.config } : { ok: false, errors: r.errors.map(formatIssue) };
+    },
+  });
+  const control = new ControlServer(agent, { path: config.control.socket, log: log.child({ component: 'control' }) });
+  const t0 = performance.now();
+  await agent.start();
+  await control.listen();
+  log.info(
+    { asn: config.router.asn, routerId: config.router.routerId, neighbors: config.neighbors.length, publicKey, startMs: Math.round(performance.now() - t0) },
+    'agent started',
+  );
+  sdNotify('READY=1');
+
+  await new Promise<void>((resolve) => {
+    const subs: Subscription[] = [];
+    subs.push(
+      fromEvent(process, 'SIGHUP')
+        .pipe(concatMap(() => from(agent.reload())))
+        .subscribe((r) => {
+          if (!r.ok) log.error({ errors: r.errors }, 'SIGHUP reload rejected');
+        }),
+    );
+    const shutdown = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      sdNotify('STOPPING=1');
+      for (const s of subs) s.unsubscribe();
+      void (async () => {
+        try {
+          await control.close();
+          await agent.stop();
+        } catch (err) {
+          log.error({ err: String(err) }, 'error while stopping');
+        }
+        resolve();
+      })();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
 }

@@ -26,7 +26,7 @@ export interface NeighborJson {
   peerAddress: string | null;
   asn: number;
   state: BgpStateName;
-  /** Seconds in the current state. */
+  /** When the session entered its current state (ISO 8601), or null when unknown. */
   stateSince: string | null;
   prefixesReceived: number;
   prefixesAdvertised: number;

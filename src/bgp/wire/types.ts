@@ -122,6 +122,11 @@ export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | Kee
 export interface CodecContext {
   /** RFC 6793: both sides advertised the 4-octet AS capability. */
   fourOctetAs: boolean;
+  /**
+   * The peer is in another AS (eBGP). Enables the RFC 7606 checks that depend on
+   * it (§7.2 confederation segments, §7.5 LOCAL_PREF); undefined: not applied.
+   */
+  external?: boolean;
 }
 
 /** NOTIFICATION error codes, RFC 4271 §4.5. */
@@ -137,3 +142,17 @@ export const enum ErrorCode {
 
 /** RFC 7606 §2 error handling approaches, weakest to strongest. */
 export type ErrorAction = 'attribute-discard' | 'treat-as-withdraw' | 'session-reset';
+
+/** One decoded message. Session-reset errors are thrown (BgpWireError) instead. */
+export interface DecodedMessage {
+  message: BgpMessage;
+  /**
+   * RFC 7606 outcome for UPDATEs; 'none' otherwise. For 'treat-as-withdraw' the
+   * message is already rewritten: every reachable NLRI moved to the withdrawals
+   * (withdrawn / mpUnreach) and the attributes cleared. For 'attribute-discard'
+   * the offending attributes are already dropped.
+   */
+  action: 'none' | 'attribute-discard' | 'treat-as-withdraw';
+  /** One line per problem, for logs. */
+  problems: string[];
+}

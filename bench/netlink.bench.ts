@@ -1,0 +1,112 @@
+/**
+ * Route install throughput in a throw-away namespace: the batched netlink path
+ * (Rtnetlink.routeBatch, and FibManager.flush on top of it) against `ip -batch`
+ * (one process for all routes) and one `ip route replace` process per route.
+ * Every run goes to a fresh table and is checked with `ip route show`.
+ *
+ *   npx vitest bench --run bench/netlink.bench.ts
+ *
+ * Prints one line per measurement; the vitest table below it is not the point
+ * (each case runs once: installing 100 000 routes is not a micro-benchmark).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, bench, describe } from 'vitest';
+import { Rtnetlink } from '#netlink/index';
+import type { RouteOp } from '#netlink/index';
+import { FibManager, LinuxFib } from '#fib/index';
+
+const PROTO = 201;
+const ns = `wgbgp-b-${randomBytes(4).toString('hex')}`;
+const dir = mkdtempSync(join(tmpdir(), 'wgbgp-bench-'));
+const ip = (...args: string[]): string =>
+  execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+
+execFileSync('ip', ['netns', 'add', ns]);
+ip('link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb');
+ip('link', 'set', 'va', 'up');
+ip('link', 'set', 'vb', 'up');
+ip('addr', 'add', '10.0.0.1/24', 'dev', 'va');
+const nl = await Rtnetlink.open({ netns: ns });
+let nextTable = 5000;
+
+afterAll(async () => {
+  await nl.close();
+  execFileSync('ip', ['netns', 'del', ns]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const prefix = (i: number): string => `${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+
+function count(table: number): number {
+  return ip('route', 'show', 'table', String(table), 'proto', String(PROTO)).split('\n').filter((l) => l !== '').length;
+}
+
+function report(what: string, n: number, ms: number, table: number, extra = ''): void {
+  const got = count(table);
+  const ok = got === n ? 'ok' : `MISMATCH: ${got} in table`;
+  console.log(`${what.padEnd(44)} ${String(n).padStart(6)} routes ${ms.toFixed(0).padStart(6)} ms ${String(Math.round(n / (ms / 1000))).padStart(7)} routes/s  ${ok}${extra}`);
+}
+
+async function netlinkBatch(n: number): Promise<void> {
+  const table = nextTable++;
+  const ops: RouteOp[] = [];
+  for (let i = 0; i < n; i++) {
+    ops.push({ op: 'replace', route: { prefix: prefix(i), table, protocol: PROTO, nexthops: [{ address: '10.0.0.2', interface: 'va' }] } });
+  }
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const t0 = performance.now();
+  const g = globalThis as any; g.__sync = []; g.__send = []; g.__ack = []; g.__tEnd = 0;
+  const res = await nl.routeBatch(ops);
+  const st = (a: number[]) => { const b = [...a].sort((x, y) => x - y); return `n=${b.length} med=${b[b.length >> 1]?.toFixed(1)} p95=${b[Math.floor(b.length * 0.95)]?.toFixed(1)} max=${b[b.length - 1]?.toFixed(1)}`; };
+  console.log('encode(sync)', st(g.__sync), '| send(worker)', st(g.__send), '| acks(sync)', st(g.__ack));
+  const ms = performance.now() - t0;
+  loop.disable();
+  const failed = res.filter((r) => r.errno !== 0).length;
+  report('netlink routeBatch', n, ms, table, `, max event-loop delay ${(loop.max / 1e6).toFixed(1)} ms${failed ? `, ${failed} failed` : ''}`);
+  const d0 = performance.now();
+  const dumped = await nl.routes(table, PROTO);
+  console.log(`${'  dump (routes())'.padEnd(44)} ${String(dumped.length).padStart(6)} routes ${(performance.now() - d0).toFixed(0).padStart(6)} ms`);
+}
+
+async function managerFlush(n: number): Promise<void> {
+  const table = nextTable++;
+  const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO }));
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) m.set({ prefix: prefix(i), nexthops: [{ address: '10.0.0.2', interface: 'va' }] });
+  await m.flush();
+  report('FibManager.set ×n + flush (LinuxFib)', n, performance.now() - t0, table);
+}
+
+function ipBatch(n: number): void {
+  const table = nextTable++;
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`route replace ${prefix(i)} via 10.0.0.2 dev va table ${table} proto ${PROTO}`);
+  const file = join(dir, `batch-${table}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const t0 = performance.now();
+  const r = spawnSync('ip', ['-n', ns, '-batch', file], { stdio: 'inherit' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`ip -batch exited ${r.status}`);
+  report('ip -batch (one process)', n, ms, table);
+}
+
+function ipPerRoute(n: number): void {
+  const table = nextTable++;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    execFileSync('ip', ['-n', ns, 'route', 'replace', prefix(i), 'via', '10.0.0.2', 'dev', 'va', 'table', String(table), 'proto', String(PROTO)]);
+  }
+  report('ip route replace, one process per route', n, performance.now() - t0, table);
+}
+
+const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
+
+describe('IPv4 route install', () => {
+  bench('netlink 100000', () => netlinkBatch(100_000), once);
+});

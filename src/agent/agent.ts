@@ -1,0 +1,500 @@
+import { Subject, type Subscription, auditTime, concatMap, from, timer, exhaustMap } from 'rxjs';
+import type { Logger } from '#lib/log';
+import type { Clock } from '#lib/clock';
+import type { Config, NeighborConfig } from '#config/types';
+import type { WireguardBackend, TunnelSpec } from '#wg/types';
+import type { FibBackend, FibRoute } from '#fib/types';
+import type { LocRibChange, Route } from '#bgp/rib/index';
+import type { Negotiated } from '#bgp/session/index';
+import type { UpdateMessage } from '#bgp/wire/types';
+import type {
+  ControlHandler,
+  NeighborJson,
+  ReloadJson,
+  RouteJson,
+  StatusJson,
+  TunnelJson,
+} from '#api/types';
+import { Rib, isEndOfRib } from '#bgp/rib/index';
+import { BgpSession, BgpListener } from '#bgp/session/index';
+import { FibManager } from '#fib/index';
+import { tunnelSpecs, hostRoutes } from '#wg/index';
+import { canonicalPrefix, parseIp } from '#lib/prefix';
+import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
+import { diffNeighbors, immutableChanges } from './reload.js';
+import { VERSION } from './version.js';
+
+export interface AgentDeps {
+  clock: Clock;
+  log: Logger;
+  wireguard: WireguardBackend;
+  fib: FibBackend;
+  privateKey: Uint8Array;
+  publicKey: string;
+  /** Re-reads and validates the config file (reload). */
+  loadConfig: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
+  /** Interfaces this agent created before (its record), for removal of neighbors deleted while it was down. */
+  managedInterfaces: { read(): Promise<string[]>; write(names: string[]): Promise<void> };
+  bgpPort?: number;
+}
+
+interface Neighbor {
+  cfg: NeighborConfig;
+  spec: TunnelSpec;
+  addr: NeighborAddressing;
+  session: BgpSession;
+  /** Passive because the neighbor has no endpoint and no handshake happened yet. */
+  awaitingHandshake: boolean;
+  negotiated: Negotiated | null;
+  /** Families for which End-of-RIB arrived since the session came up. */
+  eor: Set<string>;
+  tunnel: TunnelJson | null;
+  firstHandshakeSeen: Date | null;
+}
+
+/** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
+const STALE_SWEEP_DEADLINE_MS = 60_000;
+/** Debounce between a RIB change and the FIB/Adj-RIB-Out flush: batches bursts into one write. */
+const FLUSH_DEBOUNCE_MS = 10;
+const TUNNEL_POLL_MS = 2_000;
+
+/**
+ * The composition root: one event loop step turns inputs (session events,
+ * timers, reload) into RIB changes, and the changes into FIB writes and
+ * UPDATEs. The RIB and FIB reconcile logic are pure; this class does the I/O.
+ */
+export class Agent implements ControlHandler {
+  private config: Config;
+  private readonly rib: Rib;
+  private readonly fibm: FibManager;
+  private readonly listener: BgpListener;
+  private readonly peers = new Map<string, Neighbor>();
+  /** Learned-route prefixes currently handed to the FIB, with the neighbor they use. */
+  private readonly fibOwner = new Map<string, string>();
+  private readonly pending: LocRibChange[] = [];
+  private readonly kick$ = new Subject<void>();
+  private readonly subs: Subscription[] = [];
+  private readonly startedAt: number;
+  private staleSwept = false;
+  private dataplaneDetail: string | null = null;
+  private stopping = false;
+
+  constructor(config: Config, private readonly deps: AgentDeps) {
+    this.config = config;
+    this.startedAt = deps.clock.now();
+    this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
+    this.fibm = new FibManager(deps.fib);
+    this.listener = new BgpListener({ log: deps.log }, { port: deps.bgpPort ?? 179 });
+  }
+
+  private get log(): Logger {
+    return this.deps.log;
+  }
+
+  async start(): Promise<void> {
+    const specs = this.specsFor(this.config);
+    await this.removeForgottenTunnels(specs);
+    await this.listener.listen();
+    for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
+    for (const spec of specs) await this.addNeighbor(spec);
+    await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
+
+    this.subs.push(
+      this.kick$
+        .pipe(auditTime(FLUSH_DEBOUNCE_MS), concatMap(() => from(this.flush())))
+        .subscribe(),
+      timer(0, TUNNEL_POLL_MS)
+        .pipe(exhaustMap(() => from(this.pollTunnels())))
+        .subscribe(),
+      timer(STALE_SWEEP_DEADLINE_MS).subscribe(() => void this.sweepStale('deadline')),
+    );
+    this.kick$.next();
+  }
+
+  /** SIGTERM: Cease to every peer; tunnels and routes stay unless keep-on-stop is off. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const s of this.subs) s.unsubscribe();
+    await Promise.all([...this.peers.values()].map((n) => n.session.stop('agent stopping')));
+    await this.listener.close();
+    if (!this.config.dataplane.keepOnStop) {
+      for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
+      for (const prefix of [...this.fibOwner.keys()]) this.fibm.delete(prefix);
+      for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p);
+      await this.fibm.flush();
+      await this.deps.managedInterfaces.write([]);
+    }
+    await this.deps.wireguard.close();
+    await this.deps.fib.close();
+  }
+
+  // ---- neighbors --------------------------------------------------------
+
+  private specsFor(config: Config): TunnelSpec[] {
+    return tunnelSpecs(config, this.deps.privateKey, this.deps.publicKey);
+  }
+
+  private async removeForgottenTunnels(specs: TunnelSpec[]): Promise<void> {
+    const wanted = new Set(specs.map((s) => s.interface));
+    const existing = new Set(await this.deps.wireguard.list());
+    for (const ifname of await this.deps.managedInterfaces.read()) {
+      if (!wanted.has(ifname) && existing.has(ifname)) {
+        this.log.info({ interface: ifname }, 'removing tunnel of a neighbor no longer configured');
+        await this.deps.wireguard.remove(ifname);
+      }
+    }
+  }
+
+  private async addNeighbor(spec: TunnelSpec, previous: TunnelSpec | null = null): Promise<void> {
+    const cfg = this.config.neighbors.find((n) => n.name === spec.name);
+    if (!cfg) return;
+    try {
+      const result = await this.deps.wireguard.ensure(spec, previous);
+      this.log.info({ neighbor: cfg.name, interface: spec.interface, result }, 'tunnel ready');
+    } catch (err) {
+      this.dataplaneDetail = `tunnel ${spec.interface}: ${errorText(err)}`;
+      this.log.error({ neighbor: cfg.name, err: errorText(err) }, 'tunnel setup failed');
+    }
+    const addr = neighborAddressing(cfg, spec);
+    for (const prefix of hostRoutes(spec)) this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] });
+    for (const cidr of cfg.tunnel?.local ?? []) {
+      const subnet = canonicalPrefix(cidr);
+      if (subnet) this.queue(this.rib.originate(subnet, 'connected'));
+    }
+    const awaitingHandshake = cfg.endpoint === null;
+    const n: Neighbor = {
+      cfg,
+      spec,
+      addr,
+      awaitingHandshake,
+      negotiated: null,
+      eor: new Set(),
+      tunnel: null,
+      firstHandshakeSeen: null,
+      session: new BgpSession(
+        {
+          name: cfg.name,
+          localAsn: this.config.router.asn,
+          routerId: this.config.router.routerId,
+          peerAsn: cfg.bgp.asn,
+          peerAddress: addr.sessionPeer,
+          interface: spec.interface,
+          ...(addr.sessionLocal ? { localAddress: addr.sessionLocal } : {}),
+          ...(this.deps.bgpPort ? { port: this.deps.bgpPort } : {}),
+          holdTime: cfg.bgp.holdTime,
+          passive: cfg.bgp.passive || awaitingHandshake,
+          families: [
+            { afi: 1, safi: 1 },
+            { afi: 2, safi: 1 },
+          ],
+          extendedNextHop: addr.remoteV4 === null,
+        },
+        {
+          onEstablished: (neg) => this.onEstablished(cfg.name, neg),
+          onUpdate: (u) => this.onUpdate(cfg.name, u),
+          onDown: (reason) => this.onDown(cfg.name, reason),
+        },
+        { clock: this.deps.clock, log: this.log.child({ neighbor: cfg.name }) },
+      ),
+    };
+    this.peers.set(cfg.name, n);
+    this.listener.register(n.session, addr.sessionPeer);
+    n.session.start();
+    this.kick$.next();
+  }
+
+  /** Stops the session and withdraws its routes; the tunnel goes too unless `keepTunnel` (a changed neighbor converges it). */
+  private async removeNeighbor(name: string, keepTunnel = false): Promise<void> {
+    const n = this.peers.get(name);
+    if (!n) return;
+    this.peers.delete(name);
+    this.listener.unregister(n.addr.sessionPeer);
+    await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
+    this.queue(this.rib.removePeer(name));
+    for (const cidr of n.cfg.tunnel?.local ?? []) {
+      const subnet = canonicalPrefix(cidr);
+      if (subnet) this.queue(this.rib.withdrawOrigin(subnet, 'connected'));
+    }
+    if (keepTunnel) return;
+    for (const prefix of hostRoutes(n.spec)) this.fibm.delete(prefix);
+    await this.flush();
+    await this.deps.wireguard.remove(n.spec.interface);
+  }
+
+  private onEstablished(name: string, neg: Negotiated): void {
+    const n = this.peers.get(name);
+    if (!n) return;
+    n.negotiated = neg;
+    n.eor.clear();
+    this.rib.addPeer({
+      id: name,
+      asn: neg.peerAsn,
+      routerId: neg.peerRouterId,
+      address: neg.remoteAddress,
+      localAddressV4: n.addr.localV4,
+      localAddressV6: n.addr.localV6,
+      localLinkLocal: n.addr.localLinkLocal,
+      families: neg.families,
+      extendedNextHop: neg.extendedNextHop,
+    });
+    n.session.sendMany(this.rib.exportFull(name));
+    this.log.info({ neighbor: name, peerAsn: neg.peerAsn, holdTime: neg.holdTime }, 'session established');
+  }
+
+  private onUpdate(name: string, u: UpdateMessage): void {
+    const n = this.peers.get(name);
+    if (!n) return;
+    const eor = isEndOfRib(u);
+    if (eor) {
+      n.eor.add(`${eor.afi}/${eor.safi}`);
+      this.maybeSweepStale();
+      return;
+    }
+    this.queue(this.rib.applyUpdate(name, u));
+  }
+
+  private onDown(name: string, reason: string): void {
+    const n = this.peers.get(name);
+    if (n) n.negotiated = null;
+    this.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
+    this.queue(this.rib.removePeer(name));
+  }
+
+  // ---- RIB -> FIB and Adj-RIB-Out ----------------------------------------
+
+  private queue(changes: LocRibChange[]): void {
+    if (changes.length === 0) return;
+    for (const c of changes) this.pending.push(c);
+    this.kick$.next();
+  }
+
+  private fibRouteFor(route: Route): FibRoute | null {
+    if (route.source !== 'bgp' || route.peer === null) return null;
+    const n = this.peers.get(route.peer);
+    if (!n) return null;
+    const address = fibNextHopAddress(n.addr, route.prefix);
+    if (!address) return null;
+    return { prefix: route.prefix, nexthops: [{ address, interface: n.spec.interface }] };
+  }
+
+  private async flush(): Promise<void> {
+    const changes = this.pending.splice(0, this.pending.length);
+    for (const c of changes) {
+      const fr = c.best ? this.fibRouteFor(c.best) : null;
+      if (fr) {
+        this.fibm.set(fr);
+        this.fibOwner.set(c.prefix, c.best?.peer ?? '');
+      } else if (this.fibOwner.delete(c.prefix)) {
+        this.fibm.delete(c.prefix);
+      }
+    }
+    if (changes.length > 0) {
+      for (const n of this.peers.values()) {
+        if (!n.negotiated) continue;
+        const updates = this.rib.exportChanges(n.cfg.name, changes);
+        if (updates.length > 0) n.session.sendMany(updates);
+      }
+    }
+    try {
+      await this.fibm.flush();
+    } catch (err) {
+      this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
+      this.log.error({ err: errorText(err) }, 'FIB flush failed');
+    }
+  }
+
+  /**
+   * Owned routes left from a previous run stay in place until the neighbors
+   * have re-sent their tables (End-of-RIB, RFC 4724 §2), so a restart does
+   * not black-hole traffic; then what nobody re-announced is removed.
+   */
+  private maybeSweepStale(): void {
+    if (this.staleSwept) return;
+    for (const n of this.peers.values()) {
+      const fams = n.negotiated?.families ?? [];
+      if (!n.negotiated || fams.some((f) => !n.eor.has(`${f.afi}/${f.safi}`))) return;
+    }
+    void this.sweepStale('all neighbors sent End-of-RIB');
+  }
+
+  private async sweepStale(why: string): Promise<void> {
+    if (this.staleSwept || this.stopping) return;
+    this.staleSwept = true;
+    await this.flush();
+    try {
+      const r = await this.fibm.reconcile();
+      this.log.info({ ...r, why }, 'FIB reconciled with the dataplane');
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'FIB reconcile failed');
+    }
+  }
+
+  // ---- tunnels ----------------------------------------------------------
+
+  private async pollTunnels(): Promise<void> {
+    for (const n of this.peers.values()) {
+      try {
+        const st = await this.deps.wireguard.status(n.spec);
+        if (!st) {
+          n.tunnel = null;
+          continue;
+        }
+        if (st.latestHandshake && !n.firstHandshakeSeen) n.firstHandshakeSeen = st.latestHandshake;
+        n.tunnel = {
+          name: n.cfg.name,
+          interface: n.cfg.interface,
+          dataplaneInterface: st.dataplaneInterface,
+          publicKey: n.cfg.publicKey,
+          endpoint: st.endpoint,
+          latestHandshake: st.latestHandshake ? st.latestHandshake.toISOString() : null,
+          up: st.up,
+        };
+        if (n.awaitingHandshake && st.latestHandshake) {
+          // design.md: passive towards a neighbor without endpoint until its first handshake.
+          n.awaitingHandshake = false;
+          if (!n.cfg.bgp.passive) n.session.setPassive(false);
+          this.log.info({ neighbor: n.cfg.name, endpoint: st.endpoint }, 'first handshake: BGP turns active');
+        }
+      } catch (err) {
+        this.log.debug({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel status unavailable');
+      }
+    }
+  }
+
+  // ---- reload -----------------------------------------------------------
+
+  async reload(): Promise<ReloadJson> {
+    const loaded = await this.deps.loadConfig();
+    if (!loaded.ok) {
+      this.log.warn({ errors: loaded.errors }, 'reload rejected: configuration invalid, nothing changed');
+      return { ok: false, errors: loaded.errors, added: [], removed: [], changed: [] };
+    }
+    const next = loaded.config;
+    const immutable = immutableChanges(this.config, next);
+    if (immutable.length > 0) {
+      const errors = immutable.map((k) => `${k}: cannot change on reload; restart the agent`);
+      return { ok: false, errors, added: [], removed: [], changed: [] };
+    }
+    const prevSpecs = new Map(this.specsFor(this.config).map((s) => [s.name, s]));
+    const nextSpecs = this.specsFor(next);
+    const diff = diffNeighbors(this.config, next);
+    const prevAnnounce = new Set(this.config.announce);
+    this.config = next;
+
+    for (const name of [...diff.removed, ...diff.changed]) await this.removeNeighbor(name, diff.changed.includes(name));
+    for (const spec of nextSpecs) {
+      if (diff.added.includes(spec.name) || diff.changed.includes(spec.name)) {
+        await this.addNeighbor(spec, prevSpecs.get(spec.name) ?? null);
+      }
+    }
+    const nextAnnounce = new Set(next.announce);
+    for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
+    for (const p of nextAnnounce) if (!prevAnnounce.has(p)) this.queue(this.rib.originate(p, 'static'));
+    await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
+    await this.flush();
+    this.log.info(diff, 'configuration reloaded');
+    return { ok: true, errors: [], ...diff };
+  }
+
+  // ---- operator view (ControlHandler) -------------------------------------
+
+  status(): StatusJson {
+    const all = [...this.peers.values()];
+    const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0;
+    return {
+      version: VERSION,
+      asn: this.config.router.asn,
+      routerId: this.config.router.routerId,
+      uptimeSeconds: Math.round((this.deps.clock.now() - this.startedAt) / 1000),
+      dataplane: {
+        wireguard: this.deps.wireguard.kind,
+        fib: this.deps.fib.name,
+        state: degraded ? 'degraded' : 'ok',
+        detail: this.dataplaneDetail ?? (this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null),
+      },
+      neighbors: { total: all.length, established: all.filter((n) => n.session.state === 'Established').length },
+      routes: { rib: this.rib.size, fib: this.fibm.size },
+    };
+  }
+
+  neighbors(): NeighborJson[] {
+    return [...this.peers.values()].map((n) => ({
+      name: n.cfg.name,
+      interface: n.cfg.interface,
+      peerAddress: n.addr.sessionPeer || null,
+      asn: n.cfg.bgp.asn,
+      state: n.session.state,
+      stateSince: new Date(
+        this.deps.clock.wallNow().getTime() - (this.deps.clock.now() - n.session.stateSince),
+      ).toISOString(),
+      prefixesReceived: this.rib.receivedCount(n.cfg.name),
+      prefixesAdvertised: this.rib.advertisedCount(n.cfg.name),
+      lastError: n.session.lastError,
+    }));
+  }
+
+  routes(query?: string): RouteJson[] {
+    let selected: Route[];
+    if (query === undefined) selected = [...this.rib.entries()];
+    else if (query.includes('/')) {
+      const p = canonicalPrefix(query);
+      const r = p ? this.rib.best(p) : undefined;
+      selected = r ? [r] : [];
+    } else {
+      if (!parseIp(query)) throw new Error(`not a prefix or address: ${query}`);
+      const r = this.rib.lookup(query);
+      selected = r ? [r] : [];
+    }
+    return selected.map((r) => this.routeJson(r));
+  }
+
+  private routeJson(r: Route): RouteJson {
+    const asPath = (r.attrs.asPath ?? []).flatMap((s) => s.asns);
+    if (r.source === 'bgp') {
+      const fr = this.fibRouteFor(r);
+      return {
+        prefix: r.prefix,
+        source: 'bgp',
+        neighbor: r.peer,
+        asPath,
+        nexthops: fr?.nexthops ?? [],
+        fib: this.fibm.installed(r.prefix),
+      };
+    }
+    if (r.source === 'connected') {
+      const n = [...this.peers.values()].find((x) =>
+        (x.cfg.tunnel?.local ?? []).some((c) => canonicalPrefix(c) === r.prefix),
+      );
+      const host = n ? hostRoutes(n.spec).filter((h) => h.includes(':') === r.prefix.includes(':')) : [];
+      return {
+        prefix: r.prefix,
+        source: 'connected',
+        neighbor: null,
+        asPath,
+        nexthops: n ? [{ interface: n.cfg.interface }] : [],
+        fib: host.length > 0 && host.every((h) => this.fibm.installed(h)),
+      };
+    }
+    return { prefix: r.prefix, source: 'static', neighbor: null, asPath, nexthops: [], fib: false };
+  }
+
+  async tunnels(): Promise<TunnelJson[]> {
+    await this.pollTunnels();
+    return [...this.peers.values()].map(
+      (n) =>
+        n.tunnel ?? {
+          name: n.cfg.name,
+          interface: n.cfg.interface,
+          dataplaneInterface: n.cfg.interface,
+          publicKey: n.cfg.publicKey,
+          endpoint: null,
+          latestHandshake: null,
+          up: false,
+        },
+    );
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

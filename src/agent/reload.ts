@@ -1,0 +1,39 @@
+import type { Config, NeighborConfig } from '#config/types';
+
+export interface NeighborDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+/** Neighbors by name: what a reload adds, removes, or must rebuild. Untouched ones are left alone. */
+export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
+  const before = new Map(prev.neighbors.map((n) => [n.name, n]));
+  const after = new Map(next.neighbors.map((n) => [n.name, n]));
+  const diff: NeighborDiff = { added: [], removed: [], changed: [] };
+  for (const [name, n] of after) {
+    const old = before.get(name);
+    if (!old) diff.added.push(name);
+    else if (!sameNeighbor(old, n)) diff.changed.push(name);
+  }
+  for (const name of before.keys()) if (!after.has(name)) diff.removed.push(name);
+  return diff;
+}
+
+function sameNeighbor(a: NeighborConfig, b: NeighborConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Keys a reload cannot apply in place: identity of the speaker and the
+ * dataplane it drives. Changing them is a restart, said plainly.
+ */
+export function immutableChanges(prev: Config, next: Config): string[] {
+  const out: string[] = [];
+  if (prev.router.asn !== next.router.asn) out.push('router.asn');
+  if (prev.router.routerId !== next.router.routerId) out.push('router.router-id');
+  if (prev.control.socket !== next.control.socket) out.push('control.socket');
+  if (JSON.stringify(prev.dataplane) !== JSON.stringify(next.dataplane)) out.push('dataplane');
+  if (prev.wireguard.privateKeyFile !== next.wireguard.privateKeyFile) out.push('wireguard.private-key-file');
+  return out;
+}

@@ -1,0 +1,191 @@
+/**
+ * The control socket: a unix stream socket speaking newline-delimited JSON, one
+ * ControlRequest per line, one ControlReply per line, in order. The server only
+ * parses and serializes; every answer comes from the ControlHandler (the agent).
+ */
+import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from '#lib/log';
+import type { ControlHandler, ControlReply, ControlRequest } from './types.js';
+import { LineSplitter, LineTooLongError } from './lines.js';
+
+export interface ControlServerOptions {
+  path: string;
+  log: Logger;
+}
+
+/** Requests are a few dozen bytes; a bound keeps a misbehaving client from growing memory. */
+const MAX_REQUEST_LINE = 64 * 1024;
+const COMMANDS: ReadonlySet<string> = new Set(['status', 'neighbors', 'routes', 'tunnels', 'reload']);
+
+function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Validates one request line; a string is the reason it is not a request. */
+export function parseRequest(line: string): ControlRequest | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return 'request is not valid JSON';
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'request must be a JSON object';
+  const r = v as Record<string, unknown>;
+  if (typeof r.command !== 'string' || !COMMANDS.has(r.command)) {
+    return `unknown command ${JSON.stringify(r.command)} (expected one of ${[...COMMANDS].join(', ')})`;
+  }
+  if (r.query !== undefined && typeof r.query !== 'string') return 'query must be a string';
+  if (r.query !== undefined && r.command !== 'routes') return `command ${r.command} takes no query`;
+  const req: ControlRequest = { command: r.command as ControlRequest['command'] };
+  if (typeof r.query === 'string') req.query = r.query;
+  return req;
+}
+
+/** True when something accepts connections on the socket path. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', (e) => {
+      const code = errnoCode(e);
+      if (code === 'ECONNREFUSED' || code === 'ENOENT') resolve(false);
+      else reject(e);
+    });
+  });
+}
+
+export class ControlServer {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  /** Identity of the socket file we created, so close() never unlinks a successor's socket. */
+  private inode: { dev: number; ino: number } | null = null;
+
+  constructor(
+    private readonly handler: ControlHandler,
+    private readonly opts: ControlServerOptions,
+  ) {}
+
+  get path(): string {
+    return this.opts.path;
+  }
+
+  async listen(): Promise<void> {
+    const { path } = this.opts;
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    await this.removeStaleSocket();
+    const server = createServer((s) => this.accept(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.opts.log.error({ err: errorText(e) }, 'control socket error'));
+    this.server = server;
+    // Root and the socket's group (wgbgp operators) may query; nobody else.
+    await chmod(path, 0o660);
+    const st = await stat(path);
+    this.inode = { dev: st.dev, ino: st.ino };
+    this.opts.log.info({ path }, 'control socket listening');
+  }
+
+  /**
+   * A socket file left by a crashed agent blocks bind(); remove it only when
+   * nothing answers on it, so a second agent never steals a running one's socket.
+   */
+  private async removeStaleSocket(): Promise<void> {
+    const { path } = this.opts;
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; not removing it`);
+    if (await answers(path)) throw new Error(`another process is listening on ${path} (is another wgbgp agent running?)`);
+    this.opts.log.info({ path }, 'removing stale control socket');
+    await unlink(path).catch((e: unknown) => {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    });
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.setEncoding('utf8');
+    const lines = new LineSplitter(MAX_REQUEST_LINE);
+    // Replies leave in request order even when a slow command (reload) precedes a fast one.
+    let queue = Promise.resolve();
+    socket.on('data', (chunk: string) => {
+      let batch: string[];
+      try {
+        batch = lines.push(chunk);
+      } catch (e) {
+        if (!(e instanceof LineTooLongError)) throw e;
+        socket.end(`${JSON.stringify({ ok: false, error: `request too long (limit ${MAX_REQUEST_LINE} bytes)` })}\n`);
+        return;
+      }
+      for (const line of batch) {
+        queue = queue.then(async () => {
+          const reply = await this.answer(line);
+          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+        });
+      }
+    });
+    socket.on('error', (e) => this.opts.log.debug({ err: errorText(e) }, 'control client error'));
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private async answer(line: string): Promise<ControlReply> {
+    const req = parseRequest(line);
+    if (typeof req === 'string') return { ok: false, error: req };
+    try {
+      return { ok: true, result: await this.dispatch(req) };
+    } catch (e) {
+      // A failing command must not take the agent down; the client gets the reason.
+      this.opts.log.warn({ command: req.command, err: errorText(e) }, 'control command failed');
+      return { ok: false, error: errorText(e) };
+    }
+  }
+
+  private async dispatch(req: ControlRequest): Promise<unknown> {
+    const h = this.handler;
+    switch (req.command) {
+      case 'status':
+        return h.status();
+      case 'neighbors':
+        return h.neighbors();
+      case 'routes':
+        return h.routes(req.query);
+      case 'tunnels':
+        return await h.tunnels();
+      case 'reload':
+        return await h.reload();
+    }
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const { path } = this.opts;
+    try {
+      const st = await stat(path);
+      if (this.inode && st.dev === this.inode.dev && st.ino === this.inode.ino) await unlink(path);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') this.opts.log.warn({ path, err: errorText(e) }, 'cannot remove control socket');
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Import policy: which received paths may become candidates (RFC 4271 §9.1.1,
+ * §9.1.2). Small pure functions, so operator-defined policies can be added in
+ * front of or after them later. A rejected path stays in the Adj-RIB-In (it
+ * was received) but is not eligible for the decision process.
+ *
+ * The Rib calls importAttributes once per UPDATE (every NLRI of an UPDATE
+ * shares its attributes) and importPrefix once per prefix; importRoute is the
+ * same verdict for a single path.
+ */
+import type { PathAttributes } from '#bgp/wire/types';
+import { formatIp, isLinkLocalV6, parseIp } from '#lib/prefix';
+import type { PeerInfo, Route } from '#bgp/rib/types';
+
+export type ImportRejectReason = 'as-path-loop' | 'next-hop-self' | 'martian';
+
+export interface ImportContext {
+  readonly localAsn: number;
+  /** The peer the path came from (for operator policies keyed on the neighbor). */
+  readonly peer: PeerInfo;
+  /**
+   * Our own global addresses, canonical text (see canonicalAddress). Link-local
+   * addresses are scoped to their link, so only the session's own
+   * (peer.localLinkLocal) counts as ours for a link-local next hop.
+   */
+  readonly ownAddresses: { has(address: string): boolean };
+}
+
+export type ImportVerdict =
+  | { readonly accept: true; readonly attrs: PathAttributes }
+  | { readonly accept: false; readonly reason: ImportRejectReason };
+
+/** Checks that depend on the attributes and next hop only. */
+export function importAttributes(ctx: ImportContext, attrs: PathAttributes, nextHop: string | null): ImportVerdict {
+  // RFC 4271 §9.1.2: a path carrying our own AS is a loop (AS_SET members included).
+  for (const seg of attrs.asPath ?? []) {
+    if (seg.asns.includes(ctx.localAsn)) return { accept: false, reason: 'as-path-loop' };
+  }
+  // A next hop that is one of our own addresses would forward to ourselves.
+  if (nextHop !== null && isOwnAddress(ctx, nextHop)) return { accept: false, reason: 'next-hop-self' };
+  return { accept: true, attrs };
+}
+
+/** Checks that depend on the prefix only. */
+export function importPrefix(_ctx: ImportContext, prefix: string): ImportRejectReason | null {
+  return isMartian(prefix) ? 'martian' : null;
+}
+
+export function importRoute(ctx: ImportContext, route: Pick<Route, 'prefix' | 'attrs' | 'nextHop'>): ImportVerdict {
+  const v = importAttributes(ctx, route.attrs, route.nextHop);
+  if (!v.accept) return v;
+  const reason = importPrefix(ctx, route.prefix);
+  return reason === null ? v : { accept: false, reason };
+}
+
+/**
+ * Prefixes that can never be routed between sites: inside 127.0.0.0/8
+ * (loopback), 224.0.0.0/4 (multicast), ::1/128, ff00::/8 (multicast) and
+ * fe80::/10 (link-local). Covering aggregates (0.0.0.0/0, 0.0.0.0/1) and the
+ * default route are legitimate. Works on the canonical text (RFC 5952 lower
+ * case) without parsing: it runs once per received prefix.
+ */
+export function isMartian(prefix: string): boolean {
+  const slash = prefix.indexOf('/');
+  const len = Number(prefix.slice(slash + 1));
+  if (prefix.includes(':')) {
+    if (prefix === '::1/128') return true;
+    const colon = prefix.indexOf(':');
+    if (colon !== 4) return false;
+    const g = parseInt(prefix.slice(0, 4), 16);
+    if (g >> 8 === 0xff) return len >= 8;
+    if ((g & 0xffc0) === 0xfe80) return len >= 10;
+    return false;
+  }
+  const first = parseInt(prefix, 10);
+  if (first === 127) return len >= 8;
+  if (first >= 224 && first <= 239) return len >= 4;
+  return false;
+}
+
+function isOwnAddress(ctx: ImportContext, address: string): boolean {
+  const ip = parseIp(address);
+  if (!ip) return false;
+  const text = formatIp(ip.bytes);
+  if (!isLinkLocalV6(ip.bytes)) return ctx.ownAddresses.has(text);
+  const ours = ctx.peer.localLinkLocal === null ? null : canonicalAddress(ctx.peer.localLinkLocal);
+  return ours === text;
+}
+
+/** RFC 5952 / dotted-quad text of an address, or null when unreadable. */
+export function canonicalAddress(address: string): string | null {
+  const ip = parseIp(address);
+  return ip ? formatIp(ip.bytes) : null;
+}

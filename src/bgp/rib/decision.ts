@@ -1,0 +1,251 @@
+/**
+ * BGP decision process (RFC 4271 §9.1.2). §9.1.2.2 defines tie breaking as an
+ * elimination over the whole candidate set, not as a pairwise order: MED is
+ * compared only between paths from the same neighbor AS, so "better than" is
+ * not transitive and a sorted list would depend on insertion order. selectBest
+ * therefore filters the set step by step; compare() is the same procedure on
+ * a set of two and says which step decided (GoBGP's "best path reason").
+ *
+ * Steps, in order:
+ *  0 next-hop        a path whose NEXT_HOP is unusable is no candidate (§9.1.2, first paragraph)
+ *  1 local-pref      highest degree of preference (§9.1.1): LOCAL_PREF, 100 when absent
+ *  2 local-origin    locally originated (static, connected) over learned
+ *  3 as-path-length  shortest AS_PATH, an AS_SET counts 1 (§9.1.2.2 a)
+ *  4 origin          lowest ORIGIN: IGP < EGP < INCOMPLETE (§9.1.2.2 b)
+ *  5 med             lowest MULTI_EXIT_DISC among paths from the same neighbor AS,
+ *                    a missing MED counting as 0 (§9.1.2.2 c)
+ *  6 ebgp-over-ibgp  external over internal (§9.1.2.2 d)
+ *    (§9.1.2.2 e, interior cost to the next hop, is skipped: every next hop is
+ *    the far end of a point-to-point tunnel, so all costs are equal)
+ *  7 router-id       lowest BGP Identifier of the advertising peer (§9.1.2.2 f)
+ *  8 peer-address    lowest peer address (§9.1.2.2 g)
+ */
+import { AsPathSegmentType, Origin } from '#bgp/wire/types';
+import type { PathAttributes } from '#bgp/wire/types';
+import { parseIp } from '#lib/prefix';
+import type { Route } from './types.js';
+
+export type DecisionStep =
+  | 'only-path'
+  | 'next-hop'
+  | 'local-pref'
+  | 'local-origin'
+  | 'as-path-length'
+  | 'origin'
+  | 'med'
+  | 'ebgp-over-ibgp'
+  | 'router-id'
+  | 'peer-address'
+  | 'equal';
+
+/** What the decision process needs to know about the peer a path came from. */
+export interface DecisionPeer {
+  readonly ebgp: boolean;
+  /** BGP Identifier as an unsigned 32-bit number. */
+  readonly routerIdNum: number;
+  /** Sortable form of the peer address (see addressKey). */
+  readonly addressKey: string;
+}
+
+export interface DecisionContext {
+  readonly localAsn: number;
+  readonly localRouterIdNum: number;
+  readonly peers: ReadonlyMap<string, DecisionPeer>;
+}
+
+export interface Decision {
+  readonly best: Route;
+  /** The step that eliminated the last competitor. */
+  readonly step: DecisionStep;
+}
+
+export const DEFAULT_LOCAL_PREF = 100;
+
+/** Negative: a is better; positive: b is better; 0: this step cannot tell them apart. */
+type StepCompare = (ctx: DecisionContext, a: Route, b: Route) => number;
+
+const STEPS: readonly (readonly [DecisionStep, StepCompare])[] = [
+  ['next-hop', (_c, a, b) => usableRank(a) - usableRank(b)],
+  ['local-pref', (_c, a, b) => localPref(b) - localPref(a)],
+  ['local-origin', (_c, a, b) => learnedRank(a) - learnedRank(b)],
+  ['as-path-length', (_c, a, b) => asPathLength(a.attrs) - asPathLength(b.attrs)],
+  ['origin', (_c, a, b) => origin(a) - origin(b)],
+  ['med', (c, a, b) => (neighborAs(c, a) === neighborAs(c, b) ? med(a) - med(b) : 0)],
+  ['ebgp-over-ibgp', (c, a, b) => ibgpRank(c, a) - ibgpRank(c, b)],
+  ['router-id', (c, a, b) => routerId(c, a) - routerId(c, b)],
+  ['peer-address', (c, a, b) => compareStrings(addressOf(c, a), addressOf(c, b))],
+];
+
+/** RFC 4271 §9.1.2.2 for two paths: the better one (null when equal) and the deciding step. */
+export function compare(ctx: DecisionContext, a: Route, b: Route): { better: Route | null; step: DecisionStep } {
+  for (const [step, cmp] of STEPS) {
+    const d = cmp(ctx, a, b);
+    if (d !== 0) return { better: d < 0 ? a : b, step };
+  }
+  return { better: null, step: 'equal' };
+}
+
+/** The best of `paths` by elimination (RFC 4271 §9.1.2.2); undefined for none. */
+export function selectBest(ctx: DecisionContext, paths: readonly Route[]): Decision | undefined {
+  return eliminateFrom(ctx, paths, 0);
+}
+
+/**
+ * selectBest for a set already filtered by step 0: the Rib keeps paths with an
+ * unusable next hop out of its candidate lists, so it skips re-parsing next hops.
+ */
+export function selectBestCandidate(ctx: DecisionContext, paths: readonly Route[]): Decision | undefined {
+  return eliminateFrom(ctx, paths, 1);
+}
+
+function eliminateFrom(ctx: DecisionContext, paths: readonly Route[], firstStep: number): Decision | undefined {
+  const first = paths[0];
+  if (first === undefined) return undefined;
+  if (paths.length === 1) return { best: first, step: 'only-path' };
+  if (paths.length === 2) {
+    // For two paths elimination is the pairwise comparison; no intermediate sets.
+    const second = paths[1]!;
+    for (let i = firstStep; i < STEPS.length; i++) {
+      const [step, cmp] = STEPS[i]!;
+      const d = cmp(ctx, first, second);
+      if (d !== 0) return { best: d < 0 ? first : second, step };
+    }
+    return { best: first, step: 'equal' };
+  }
+  let set: readonly Route[] = paths;
+  for (let i = firstStep; i < STEPS.length; i++) {
+    const [step, cmp] = STEPS[i]!;
+    set = step === 'med' ? eliminateMed(ctx, set) : eliminate(ctx, set, cmp);
+    if (set.length === 1) return { best: set[0]!, step };
+  }
+  return { best: set[0]!, step: 'equal' };
+}
+
+/** All paths best first: the winner, then the winner among the rest, and so on. */
+export function rank(ctx: DecisionContext, paths: readonly Route[]): Route[] {
+  const rest = [...paths];
+  const out: Route[] = [];
+  while (rest.length > 0) {
+    const d = selectBest(ctx, rest)!;
+    out.push(d.best);
+    rest.splice(rest.indexOf(d.best), 1);
+  }
+  return out;
+}
+
+function eliminate(ctx: DecisionContext, set: readonly Route[], cmp: StepCompare): readonly Route[] {
+  let best = set[0]!;
+  for (let i = 1; i < set.length; i++) if (cmp(ctx, set[i]!, best) < 0) best = set[i]!;
+  const kept = set.filter((r) => cmp(ctx, r, best) === 0);
+  return kept.length === set.length ? set : kept;
+}
+
+/** §9.1.2.2 c: within each neighbor AS keep the lowest MED; paths from other ASes are untouched. */
+function eliminateMed(ctx: DecisionContext, set: readonly Route[]): readonly Route[] {
+  const lowest = new Map<number, number>();
+  for (const r of set) {
+    const as = neighborAs(ctx, r);
+    const m = med(r);
+    const cur = lowest.get(as);
+    if (cur === undefined || m < cur) lowest.set(as, m);
+  }
+  const kept = set.filter((r) => med(r) === lowest.get(neighborAs(ctx, r)));
+  return kept.length === set.length ? set : kept;
+}
+
+/**
+ * Step 0. A next hop is usable when it is a unicast address we could forward
+ * to. Resolution through the RIB is not needed here: every BGP next hop is the
+ * peer's end of a point-to-point tunnel (the sender's next-hop-self).
+ */
+export function nextHopUsable(nextHop: string | null): boolean {
+  if (nextHop === null) return false;
+  const ip = parseIp(nextHop);
+  if (!ip) return false;
+  const b = ip.bytes;
+  if (ip.family === 4) {
+    if (b[0] === 0 || b[0] === 127 || b[0]! >= 224) return false;
+    return true;
+  }
+  if (b[0] === 0xff) return false;
+  let zeroTo15 = true;
+  for (let i = 0; i < 15; i++) if (b[i] !== 0) zeroTo15 = false;
+  return !(zeroTo15 && (b[15] === 0 || b[15] === 1));
+}
+
+function usableRank(r: Route): number {
+  return r.source !== 'bgp' || nextHopUsable(r.nextHop) ? 0 : 1;
+}
+
+export function localPref(r: Route): number {
+  return r.attrs.localPref ?? DEFAULT_LOCAL_PREF;
+}
+
+function learnedRank(r: Route): number {
+  return r.source === 'bgp' ? 1 : 0;
+}
+
+/** §9.1.2.2 a: an AS_SET counts 1; confederation segments count 0 (RFC 5065 §5.3). */
+export function asPathLength(a: PathAttributes): number {
+  let n = 0;
+  for (const s of a.asPath ?? []) {
+    if (s.type === AsPathSegmentType.AsSequence) n += s.asns.length;
+    else if (s.type === AsPathSegmentType.AsSet) n += 1;
+  }
+  return n;
+}
+
+function origin(r: Route): number {
+  return r.attrs.origin ?? Origin.Incomplete;
+}
+
+function med(r: Route): number {
+  return r.attrs.med ?? 0;
+}
+
+/**
+ * §9.1.2.2 c neighborAS(): the first AS of the path; for a path originated
+ * inside our AS (locally or by an iBGP peer: empty path, or one starting with
+ * an AS_SET) it is our own AS.
+ */
+export function neighborAs(ctx: DecisionContext, r: Route): number {
+  const first = r.attrs.asPath?.[0];
+  if (first && first.type === AsPathSegmentType.AsSequence && first.asns.length > 0) return first.asns[0]!;
+  return ctx.localAsn;
+}
+
+function ibgpRank(ctx: DecisionContext, r: Route): number {
+  if (r.peer === null) return 1;
+  return ctx.peers.get(r.peer)?.ebgp ? 0 : 1;
+}
+
+function routerId(ctx: DecisionContext, r: Route): number {
+  if (r.peer === null) return ctx.localRouterIdNum;
+  return ctx.peers.get(r.peer)?.routerIdNum ?? 0xffffffff;
+}
+
+function addressOf(ctx: DecisionContext, r: Route): string {
+  if (r.peer === null) return '';
+  return ctx.peers.get(r.peer)?.addressKey ?? '~';
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A BGP Identifier as an unsigned number; unreadable ones sort last. */
+export function routerIdNumber(id: string): number {
+  const ip = parseIp(id);
+  if (!ip || ip.family !== 4) return 0xffffffff;
+  const b = ip.bytes;
+  return ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
+}
+
+/** Peer addresses as strings that sort like the numbers: family digit, then fixed-width hex. */
+export function addressKey(address: string): string {
+  const ip = parseIp(address);
+  if (!ip) return `9${address}`;
+  let s = String(ip.family);
+  for (const x of ip.bytes) s += (x < 16 ? '0' : '') + x.toString(16);
+  return s;
+}

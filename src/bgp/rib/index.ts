@@ -1,0 +1,16 @@
+/** Routing information bases: Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out. */
+export { Rib } from './rib.js';
+export type { IneligibleReason } from './rib.js';
+export type { LocRibChange, PeerInfo, Route, RouteSource } from './types.js';
+export { AttributeTable, attributeKey } from './intern.js';
+export {
+  DEFAULT_LOCAL_PREF,
+  asPathLength,
+  compare,
+  nextHopUsable,
+  rank,
+  selectBest,
+} from './decision.js';
+export type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
+export { endOfRib, isEndOfRib } from './update-packer.js';
+export { MAX_MESSAGE_SIZE, updateSize } from './update-size.js';

@@ -1,0 +1,122 @@
+/**
+ * Attribute interning. A full table holds a million paths but only a few
+ * thousand distinct attribute sets, so each set is stored once, frozen, and
+ * shared; a refcount frees it when the last path using it goes away.
+ */
+import type { AsPathSegment, PathAttributes, UnknownAttribute } from '#bgp/wire/types';
+
+interface Slot {
+  readonly key: string;
+  readonly attrs: PathAttributes;
+  refs: number;
+}
+
+export class AttributeTable {
+  private readonly byKey = new Map<string, Slot>();
+  /** Identity index: re-interning an object this table already owns skips serialization. */
+  private readonly byObject = new Map<PathAttributes, Slot>();
+
+  /** Returns the shared frozen copy of `attrs` and takes one reference on it. */
+  intern(attrs: PathAttributes): PathAttributes {
+    const own = this.byObject.get(attrs);
+    if (own) {
+      own.refs++;
+      return own.attrs;
+    }
+    const key = attributeKey(attrs);
+    let slot = this.byKey.get(key);
+    if (!slot) {
+      slot = { key, attrs: frozenCopy(attrs), refs: 0 };
+      this.byKey.set(key, slot);
+      this.byObject.set(slot.attrs, slot);
+    }
+    slot.refs++;
+    return slot.attrs;
+  }
+
+  /** Takes a reference on `attrs` if it is still live in this table; false when it was freed. */
+  retain(attrs: PathAttributes): boolean {
+    const slot = this.byObject.get(attrs);
+    if (!slot) return false;
+    slot.refs++;
+    return true;
+  }
+
+  release(attrs: PathAttributes): void {
+    const slot = this.byObject.get(attrs);
+    if (!slot) throw new Error('release of an attribute set that is not interned here');
+    if (--slot.refs === 0) {
+      this.byKey.delete(slot.key);
+      this.byObject.delete(slot.attrs);
+    }
+  }
+
+  /** References held on `attrs`; 0 when it is not (or no longer) interned. */
+  refCount(attrs: PathAttributes): number {
+    return this.byObject.get(attrs)?.refs ?? 0;
+  }
+
+  /** Distinct live attribute sets. */
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
+/**
+ * Canonical serialization: fields in a fixed order, absent fields omitted, so
+ * two sets are equal exactly when their keys are. COMMUNITIES keep their
+ * received order (a different order is merely a second entry, never a wrong merge).
+ */
+export function attributeKey(a: PathAttributes): string {
+  let k = '';
+  if (a.origin !== undefined) k += `o${a.origin}`;
+  if (a.asPath !== undefined) {
+    k += '|p';
+    for (const s of a.asPath) k += `${s.type}:${s.asns.join(',')};`;
+  }
+  if (a.nextHop !== undefined) k += `|n${a.nextHop}`;
+  if (a.med !== undefined) k += `|m${a.med}`;
+  if (a.localPref !== undefined) k += `|l${a.localPref}`;
+  if (a.atomicAggregate !== undefined) k += `|a${a.atomicAggregate ? 1 : 0}`;
+  if (a.aggregator !== undefined) k += `|g${a.aggregator.asn}@${a.aggregator.address}`;
+  if (a.communities !== undefined) k += `|c${a.communities.join(',')}`;
+  if (a.unknown !== undefined) {
+    k += '|u';
+    for (const u of a.unknown) k += `${u.flags}.${u.code}.${hex(u.value)};`;
+  }
+  return k;
+}
+
+function hex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+}
+
+/**
+ * Deep copy, then freeze, so no caller can change a set other paths share.
+ * Unknown attribute values are copied but cannot be frozen (typed arrays with
+ * elements refuse Object.freeze); the table owns the copy and never hands out
+ * a writable path to the original.
+ */
+function frozenCopy(a: PathAttributes): PathAttributes {
+  const out: PathAttributes = {};
+  if (a.origin !== undefined) out.origin = a.origin;
+  if (a.asPath !== undefined) out.asPath = Object.freeze(a.asPath.map(frozenSegment)) as AsPathSegment[];
+  if (a.nextHop !== undefined) out.nextHop = a.nextHop;
+  if (a.med !== undefined) out.med = a.med;
+  if (a.localPref !== undefined) out.localPref = a.localPref;
+  if (a.atomicAggregate !== undefined) out.atomicAggregate = a.atomicAggregate;
+  if (a.aggregator !== undefined) out.aggregator = Object.freeze({ asn: a.aggregator.asn, address: a.aggregator.address });
+  if (a.communities !== undefined) out.communities = Object.freeze([...a.communities]) as number[];
+  if (a.unknown !== undefined) out.unknown = Object.freeze(a.unknown.map(frozenUnknown)) as UnknownAttribute[];
+  return Object.freeze(out);
+}
+
+function frozenSegment(s: AsPathSegment): AsPathSegment {
+  return Object.freeze({ type: s.type, asns: Object.freeze([...s.asns]) as number[] });
+}
+
+function frozenUnknown(u: UnknownAttribute): UnknownAttribute {
+  return Object.freeze({ flags: u.flags, code: u.code, value: u.value.slice() });
+}

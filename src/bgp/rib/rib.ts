@@ -1,0 +1,475 @@
+/**
+ * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9).
+ *
+ * Shape: each peer keeps its Adj-RIB-In as prefix -> Route; the Loc-RIB keeps,
+ * per prefix, the candidate paths with the best at index 0. A change to one
+ * path touches only its prefix's candidates (a handful: one per peer plus a
+ * local origin), never the rest of the table. Paths excluded by import policy
+ * or by an unusable next hop stay in the Adj-RIB-In (they were received) but
+ * are not candidates.
+ *
+ * Each operation returns the Loc-RIB changes it caused, one per prefix whose
+ * best path changed, which the caller hands to exportChanges for every peer.
+ */
+import { AFI_IPV4, AFI_IPV6, Origin } from '#bgp/wire/types';
+import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
+import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
+import {
+  afiOf,
+  canonicalAddress,
+  exportAttributes,
+  exportEncoding,
+  exportFilter,
+  importAttributes,
+  importPrefix,
+} from '#bgp/policy/index';
+import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
+import { AttributeTable } from './intern.js';
+import { addressKey, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
+import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
+import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
+import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
+import type { LocRibChange, PeerInfo, Route } from './types.js';
+
+/** Why a received path is not a candidate: import policy, or step 0 of the decision process. */
+export type IneligibleReason = ImportRejectReason | 'next-hop-unusable';
+
+interface PeerState extends DecisionPeer {
+  readonly info: PeerInfo;
+  readonly importCtx: ImportContext;
+  /** Adj-RIB-In: every path received and not withdrawn, eligible or not. */
+  readonly adjIn: Map<string, Route>;
+  readonly ineligible: Map<string, IneligibleReason>;
+  /** Adj-RIB-Out: what the peer was last sent, as interned export attributes. */
+  readonly adjOut: Map<string, PathAttributes>;
+  readonly encV4: ExportEncoding | null;
+  readonly encV6: ExportEncoding | null;
+  /** Loc-RIB attribute set -> export attribute set for this peer; holds no references. */
+  readonly exportCacheClassic: WeakMap<PathAttributes, PathAttributes>;
+  readonly exportCacheMp: WeakMap<PathAttributes, PathAttributes>;
+}
+
+interface LocEntry {
+  /** Candidates; paths[0] is the best. */
+  readonly paths: Route[];
+  step: DecisionStep;
+}
+
+/** Prefixes whose best path may have changed in this operation -> best before it. */
+type Touched = Map<string, Route | null>;
+
+const STATIC = 1;
+const CONNECTED = 2;
+
+export class Rib {
+  /** Interned attribute sets of Adj-RIB-In and Loc-RIB paths. */
+  readonly attributes = new AttributeTable();
+  /** Interned attribute sets of Adj-RIB-Out entries (shared by all peers). */
+  readonly exportAttributes = new AttributeTable();
+
+  private readonly peers = new Map<string, PeerState>();
+  private readonly peerInfos = new Map<string, PeerInfo>();
+  private readonly decisionCtx: DecisionContext;
+  private readonly exportCtx: ExportContext;
+  /** Our own global addresses (canonical) with the number of sessions using each. */
+  private readonly ownAddresses = new Map<string, number>();
+  private readonly loc = new Map<string, LocEntry>();
+  /** Loc-RIB prefixes per length, so lookup tries only lengths that exist. */
+  private readonly lengths4 = new Uint32Array(33);
+  private readonly lengths6 = new Uint32Array(129);
+  private readonly localSources = new Map<string, number>();
+  private readonly localRoutes = new Map<string, Route>();
+  /** RFC 4271 §5.1.1, §5.1.2: a route we originate has ORIGIN IGP and an empty AS_PATH. */
+  private readonly localAttrs: PathAttributes;
+  private readonly exportSizes = new WeakMap<PathAttributes, number>();
+
+  constructor(local: { asn: number; routerId: string }) {
+    this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
+    this.exportCtx = { localAsn: local.asn, peers: this.peerInfos };
+    this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
+  }
+
+  /** On Established. A peer already present must be removed first (its paths are stale). */
+  addPeer(p: PeerInfo): void {
+    if (this.peers.has(p.id)) throw new Error(`peer ${p.id} is already in the RIB`);
+    const state: PeerState = {
+      info: p,
+      ebgp: p.asn !== this.decisionCtx.localAsn,
+      routerIdNum: routerIdNumber(p.routerId),
+      addressKey: addressKey(p.address),
+      importCtx: { localAsn: this.decisionCtx.localAsn, peer: p, ownAddresses: this.ownAddresses },
+      adjIn: new Map(),
+      ineligible: new Map(),
+      adjOut: new Map(),
+      encV4: exportEncoding(p, AFI_IPV4),
+      encV6: exportEncoding(p, AFI_IPV6),
+      exportCacheClassic: new WeakMap(),
+      exportCacheMp: new WeakMap(),
+    };
+    this.peers.set(p.id, state);
+    this.peerInfos.set(p.id, p);
+    for (const a of localAddresses(p)) this.ownAddresses.set(a, (this.ownAddresses.get(a) ?? 0) + 1);
+  }
+
+  /** Session down: everything learned from the peer is withdrawn, its Adj-RIB-Out forgotten. */
+  removePeer(id: string): LocRibChange[] {
+    const peer = this.peers.get(id);
+    if (!peer) return [];
+    const touched: Touched = new Map();
+    for (const [prefix, route] of peer.adjIn) {
+      if (!peer.ineligible.has(prefix)) this.replaceCandidate(prefix, route, undefined, touched);
+      this.attributes.release(route.attrs);
+    }
+    peer.adjIn.clear();
+    peer.ineligible.clear();
+    for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
+    peer.adjOut.clear();
+    this.peers.delete(id);
+    this.peerInfos.delete(id);
+    for (const a of localAddresses(peer.info)) {
+      const n = (this.ownAddresses.get(a) ?? 1) - 1;
+      if (n === 0) this.ownAddresses.delete(a);
+      else this.ownAddresses.set(a, n);
+    }
+    return this.collect(touched);
+  }
+
+  /**
+   * One received UPDATE. Withdrawals are applied before announcements, so a
+   * prefix listed in both ends up announced (RFC 4271 §4.3: treat it as if
+   * the withdrawn routes did not contain it). An announcement replaces the
+   * peer's previous path for the prefix (implicit withdraw, RFC 4271 §3.1).
+   */
+  applyUpdate(peerId: string, u: UpdateMessage): LocRibChange[] {
+    const peer = this.peers.get(peerId);
+    if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
+    const touched: Touched = new Map();
+    for (const p of u.withdrawn) this.withdrawPath(peer, p, touched);
+    const unreach = u.mpUnreach;
+    if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
+      for (const p of unreach.withdrawn) this.withdrawPath(peer, p, touched);
+    }
+    if (u.nlri.length > 0) this.announce(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, touched);
+    const reach = u.mpReach;
+    if (reach !== undefined && reach.nlri.length > 0 && isUnicast(reach.afi, reach.safi)) {
+      this.announce(peer, u.attributes, reach.nextHops[0] ?? null, reach.nextHops[1] ?? null, reach.nlri, touched);
+    }
+    return this.collect(touched);
+  }
+
+  /**
+   * A prefix we originate (`announce` config: static; tunnel subnets:
+   * connected). Both sources may hold the same prefix; the Loc-RIB has one
+   * local path for it, labelled connected when that source is present.
+   */
+  originate(prefix: string, source: 'static' | 'connected'): LocRibChange[] {
+    const key = requirePrefix(prefix);
+    const bits = this.localSources.get(key) ?? 0;
+    return this.setLocalSources(key, bits | (source === 'static' ? STATIC : CONNECTED));
+  }
+
+  /** Stops originating `prefix` from `source`, or from both sources when none is given. */
+  withdrawOrigin(prefix: string, source?: 'static' | 'connected'): LocRibChange[] {
+    const key = requirePrefix(prefix);
+    const bits = this.localSources.get(key) ?? 0;
+    const clear = source === undefined ? STATIC | CONNECTED : source === 'static' ? STATIC : CONNECTED;
+    return this.setLocalSources(key, bits & ~clear);
+  }
+
+  best(prefix: string): Route | undefined {
+    return this.loc.get(prefix)?.paths[0];
+  }
+
+  /** The best path and the step of RFC 4271 §9.1.2.2 that chose it. */
+  decision(prefix: string): Decision | undefined {
+    const e = this.loc.get(prefix);
+    return e ? { best: e.paths[0]!, step: e.step } : undefined;
+  }
+
+  /** All candidate paths, best first. */
+  paths(prefix: string): Route[] {
+    const e = this.loc.get(prefix);
+    return e ? rank(this.decisionCtx, e.paths) : [];
+  }
+
+  /** Longest-prefix match over the Loc-RIB. */
+  lookup(address: string): Route | undefined {
+    const ip = parseIp(address);
+    if (!ip) return undefined;
+    const lengths = ip.family === 4 ? this.lengths4 : this.lengths6;
+    for (let len = lengths.length - 1; len >= 0; len--) {
+      if (lengths[len] === 0) continue;
+      const e = this.loc.get(formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len }));
+      if (e) return e.paths[0];
+    }
+    return undefined;
+  }
+
+  /** Best routes. */
+  *entries(): IterableIterator<Route> {
+    for (const e of this.loc.values()) yield e.paths[0]!;
+  }
+
+  /** Loc-RIB prefixes. */
+  get size(): number {
+    return this.loc.size;
+  }
+
+  /** Adj-RIB-In size: prefixes received and stored, eligible or not. */
+  receivedCount(peerId: string): number {
+    return this.peers.get(peerId)?.adjIn.size ?? 0;
+  }
+
+  /** Received prefixes that are candidates in the Loc-RIB. */
+  acceptedCount(peerId: string): number {
+    const p = this.peers.get(peerId);
+    return p ? p.adjIn.size - p.ineligible.size : 0;
+  }
+
+  /** Why a received path is not a candidate: null when it is, undefined when not received. */
+  ineligibleReason(peerId: string, prefix: string): IneligibleReason | null | undefined {
+    const p = this.peers.get(peerId);
+    if (!p || !p.adjIn.has(prefix)) return undefined;
+    return p.ineligible.get(prefix) ?? null;
+  }
+
+  /** Adj-RIB-Out size. */
+  advertisedCount(peerId: string): number {
+    return this.peers.get(peerId)?.adjOut.size ?? 0;
+  }
+
+  /**
+   * The UPDATEs that bring `peerId` in line with the Loc-RIB for the prefixes
+   * named by `changes`. The current Loc-RIB is exported (not the change's
+   * `best`), so stale or merged batches still converge; a prefix whose export
+   * did not change produces nothing.
+   */
+  exportChanges(peerId: string, changes: readonly LocRibChange[]): UpdateMessage[] {
+    const peer = this.peers.get(peerId);
+    if (!peer) return [];
+    const packer = new UpdatePacker();
+    const seen = new Set<string>();
+    for (const c of changes) {
+      if (seen.has(c.prefix)) continue;
+      seen.add(c.prefix);
+      this.exportPrefix(peer, c.prefix, packer);
+    }
+    return packer.finish();
+  }
+
+  /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */
+  exportFull(peerId: string): UpdateMessage[] {
+    const peer = this.peers.get(peerId);
+    if (!peer) return [];
+    for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
+    peer.adjOut.clear();
+    const packer = new UpdatePacker();
+    for (const prefix of this.loc.keys()) this.exportPrefix(peer, prefix, packer);
+    const out = packer.finish();
+    for (const f of peer.info.families) out.push(endOfRib(f.afi, f.safi));
+    return out;
+  }
+
+  private announce(
+    peer: PeerState,
+    received: PathAttributes,
+    nextHop: string | null,
+    nextHopLinkLocal: string | null,
+    nlri: readonly string[],
+    touched: Touched,
+  ): void {
+    // Everything that depends on the attributes is decided once per UPDATE.
+    const base = this.attributes.intern(normalizeReceived(received, peer.ebgp));
+    const verdict = importAttributes(peer.importCtx, base, nextHop);
+    const accepted = verdict.accept ? this.attributes.intern(verdict.attrs) : base;
+    const usable = nextHopUsable(nextHop);
+    for (const prefix of nlri) {
+      let reason: IneligibleReason | null = verdict.accept ? importPrefix(peer.importCtx, prefix) : verdict.reason;
+      if (reason === null && !usable) reason = 'next-hop-unusable';
+      this.storePath(peer, prefix, reason === null ? accepted : base, nextHop, nextHopLinkLocal, reason, touched);
+    }
+    if (verdict.accept) this.attributes.release(accepted);
+    this.attributes.release(base);
+  }
+
+  private storePath(
+    peer: PeerState,
+    prefix: string,
+    attrs: PathAttributes,
+    nextHop: string | null,
+    nextHopLinkLocal: string | null,
+    reason: IneligibleReason | null,
+    touched: Touched,
+  ): void {
+    const old = peer.adjIn.get(prefix);
+    const oldReason = peer.ineligible.get(prefix) ?? null;
+    if (
+      old !== undefined &&
+      old.attrs === attrs &&
+      old.nextHop === nextHop &&
+      old.nextHopLinkLocal === nextHopLinkLocal &&
+      oldReason === reason
+    ) {
+      return; // a duplicate announcement changes nothing
+    }
+    this.attributes.intern(attrs);
+    const route: Route = { prefix, peer: peer.info.id, source: 'bgp', attrs, nextHop, nextHopLinkLocal };
+    peer.adjIn.set(prefix, route);
+    if (reason === null) peer.ineligible.delete(prefix);
+    else peer.ineligible.set(prefix, reason);
+    const wasCandidate = old !== undefined && oldReason === null;
+    this.replaceCandidate(prefix, wasCandidate ? old : undefined, reason === null ? route : undefined, touched);
+    if (old !== undefined) this.attributes.release(old.attrs);
+  }
+
+  private withdrawPath(peer: PeerState, prefix: string, touched: Touched): void {
+    const old = peer.adjIn.get(prefix);
+    if (old === undefined) return;
+    const wasCandidate = !peer.ineligible.has(prefix);
+    peer.adjIn.delete(prefix);
+    peer.ineligible.delete(prefix);
+    if (wasCandidate) this.replaceCandidate(prefix, old, undefined, touched);
+    this.attributes.release(old.attrs);
+  }
+
+  private setLocalSources(prefix: string, bits: number): LocRibChange[] {
+    if (bits === (this.localSources.get(prefix) ?? 0)) return [];
+    if (bits === 0) this.localSources.delete(prefix);
+    else this.localSources.set(prefix, bits);
+    const old = this.localRoutes.get(prefix);
+    const source = bits & CONNECTED ? 'connected' : 'static';
+    if (old !== undefined && bits !== 0 && old.source === source) return [];
+    let next: Route | undefined;
+    if (bits !== 0) {
+      next = { prefix, peer: null, source, attrs: this.attributes.intern(this.localAttrs), nextHop: null, nextHopLinkLocal: null };
+      this.localRoutes.set(prefix, next);
+    } else {
+      this.localRoutes.delete(prefix);
+    }
+    const touched: Touched = new Map();
+    this.replaceCandidate(prefix, old, next, touched);
+    if (old !== undefined) this.attributes.release(old.attrs);
+    return this.collect(touched);
+  }
+
+  /** Swaps `old` for `next` among the prefix's candidates (either may be absent) and reruns the decision. */
+  private replaceCandidate(prefix: string, old: Route | undefined, next: Route | undefined, touched: Touched): void {
+    const e = this.loc.get(prefix);
+    if (!touched.has(prefix)) touched.set(prefix, e?.paths[0] ?? null);
+    if (e === undefined) {
+      if (next === undefined) return;
+      this.loc.set(prefix, { paths: [next], step: 'only-path' });
+      this.countLength(prefix, 1);
+      return;
+    }
+    const paths = e.paths;
+    const i = old === undefined ? -1 : paths.indexOf(old);
+    if (i >= 0 && next !== undefined) paths[i] = next;
+    else if (i >= 0) paths.splice(i, 1);
+    else if (next !== undefined) paths.push(next);
+    if (paths.length === 0) {
+      this.loc.delete(prefix);
+      this.countLength(prefix, -1);
+      return;
+    }
+    // The whole (small) set is re-decided even when a losing path changed:
+    // with MED compared per neighbor AS, removing a loser can change the winner.
+    const d = selectBestCandidate(this.decisionCtx, paths)!;
+    const j = paths.indexOf(d.best);
+    if (j > 0) {
+      paths[j] = paths[0]!;
+      paths[0] = d.best;
+    }
+    e.step = d.step;
+  }
+
+  private countLength(prefix: string, delta: number): void {
+    const len = Number(prefix.slice(prefix.indexOf('/') + 1));
+    const lengths = prefix.includes(':') ? this.lengths6 : this.lengths4;
+    lengths[len] = lengths[len]! + delta;
+  }
+
+  private collect(touched: Touched): LocRibChange[] {
+    const changes: LocRibChange[] = [];
+    for (const [prefix, previous] of touched) {
+      const best = this.loc.get(prefix)?.paths[0] ?? null;
+      if (best !== previous) changes.push({ prefix, best, previous });
+    }
+    return changes;
+  }
+
+  private exportPrefix(peer: PeerState, prefix: string, packer: UpdatePacker): void {
+    const afi = afiOf(prefix);
+    const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
+    const best = this.loc.get(prefix)?.paths[0];
+    const prev = peer.adjOut.get(prefix);
+    const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
+    if (next === null) {
+      if (prev === undefined) return;
+      peer.adjOut.delete(prefix);
+      this.exportAttributes.release(prev);
+      packer.withdraw(prefix, afi, enc !== null ? enc.classic : afi === AFI_IPV4);
+      return;
+    }
+    if (next === prev) {
+      this.exportAttributes.release(next);
+      return;
+    }
+    peer.adjOut.set(prefix, next);
+    if (prev !== undefined) this.exportAttributes.release(prev);
+    packer.announce(prefix, enc!, next);
+  }
+
+  /** Interned export attributes for `best` towards `peer` (one reference taken), or null when not sent. */
+  private exportAttrs(peer: PeerState, best: Route, enc: ExportEncoding): PathAttributes | null {
+    if (exportFilter(this.exportCtx, best, peer.info) !== null) return null;
+    const cache = enc.classic ? peer.exportCacheClassic : peer.exportCacheMp;
+    let out = cache.get(best.attrs);
+    if (out === undefined || !this.exportAttributes.retain(out)) {
+      const nh = enc.classic ? enc.nextHops[0]! : null;
+      out = this.exportAttributes.intern(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
+      cache.set(best.attrs, out);
+    }
+    let size = this.exportSizes.get(out);
+    if (size === undefined) this.exportSizes.set(out, (size = attributesSize(out)));
+    // RFC 4271 §9.2: a route whose attributes cannot fit one UPDATE is not advertised.
+    if (announcementOverhead(size, enc) + prefixSize(best.prefix) > MAX_MESSAGE_SIZE) {
+      this.exportAttributes.release(out);
+      return null;
+    }
+    return out;
+  }
+}
+
+function isUnicast(afi: number, safi: number): boolean {
+  return (afi === AFI_IPV4 || afi === AFI_IPV6) && safi === 1;
+}
+
+function requirePrefix(prefix: string): string {
+  const key = canonicalPrefix(prefix);
+  if (key === null) throw new RangeError(`not a prefix: ${prefix}`);
+  return key;
+}
+
+/** Our global addresses on a session (link-local ones are scoped to the tunnel, see ImportContext). */
+function localAddresses(p: PeerInfo): string[] {
+  const out: string[] = [];
+  for (const a of [p.localAddressV4, p.localAddressV6]) {
+    const c = a === null ? null : canonicalAddress(a);
+    if (c !== null) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * The next hop lives on the Route, not in the shared set, so paths from
+ * different peers can share it. LOCAL_PREF from an external peer is ignored
+ * (RFC 4271 §5.1.5), so it is dropped before interning.
+ */
+function normalizeReceived(attrs: PathAttributes, ebgp: boolean): PathAttributes {
+  if (attrs.nextHop === undefined && !(ebgp && attrs.localPref !== undefined)) return attrs;
+  const out = { ...attrs };
+  delete out.nextHop;
+  if (ebgp) delete out.localPref;
+  return out;
+}

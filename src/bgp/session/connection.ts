@@ -1,0 +1,118 @@
+/**
+ * One TCP connection of a session: socket, framing, decoding with this
+ * connection's codec context, and a clean close after a NOTIFICATION.
+ * It reports to its owner and never throws out of a socket callback.
+ */
+import type { Socket } from 'node:net';
+import type { Clock, TimerHandle } from '#lib/clock';
+import { decodeMessage, encodeMessage, MessageFramer } from '#bgp/wire/index';
+import type { BgpMessage, CodecContext, DecodedMessage } from '#bgp/wire/types';
+import { normalizeAddress } from './address.js';
+
+export type Decoded = DecodedMessage;
+
+export interface ConnectionEvents {
+  /** Our connection attempt completed (RFC 4271 Tcp_CR_Acked). */
+  connected(c: Connection): void;
+  /** Raw bytes arrived; the owner feeds them back through `frames`/`decode` in its own step. */
+  data(c: Connection, chunk: Buffer): void;
+  /** The connection went away without us dropping it. */
+  closed(c: Connection, error: Error | null): void;
+}
+
+/** How long a NOTIFICATION may take to flush before the socket is destroyed anyway. */
+const FLUSH_GRACE_MS = 3000;
+
+export class Connection {
+  readonly ctx: CodecContext = { fourOctetAs: false };
+  /** Set once we gave the connection up; nothing it says afterwards matters. */
+  dropped = false;
+  connected: boolean;
+  private readonly framer = new MessageFramer();
+  private error: Error | null = null;
+  private grace: TimerHandle | null = null;
+  private ending = false;
+  readonly closedPromise: Promise<void>;
+
+  constructor(
+    readonly sock: Socket,
+    /** We initiated it (§6.8 needs to know who did). */
+    readonly outbound: boolean,
+    private readonly clock: Clock,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.connected = !outbound;
+    let resolve: () => void = () => {};
+    this.closedPromise = new Promise<void>((r) => (resolve = r));
+    if (this.connected) sock.setNoDelay(true);
+    sock.on('connect', () => {
+      this.connected = true;
+      sock.setNoDelay(true);
+      if (!this.dropped) this.events.connected(this);
+    });
+    sock.on('data', (chunk: Buffer) => {
+      if (!this.dropped) this.events.data(this, chunk);
+    });
+    sock.on('error', (err) => {
+      this.error ??= err;
+    });
+    const onClose = (): void => {
+      this.grace?.cancel();
+      resolve();
+      if (this.dropped) return;
+      this.dropped = true;
+      this.events.closed(this, this.error);
+    };
+    // An accepted socket may already be gone by the time it is handed over.
+    if (sock.closed) queueMicrotask(onClose);
+    else sock.once('close', onClose);
+  }
+
+  get localAddress(): string {
+    return normalizeAddress(this.sock.localAddress ?? '');
+  }
+
+  get remoteAddress(): string {
+    return normalizeAddress(this.sock.remoteAddress ?? '');
+  }
+
+  /** Frames in a chunk; throws BgpWireError on a bad header. */
+  frames(chunk: Buffer): Buffer[] {
+    return this.framer.push(chunk);
+  }
+
+  decode(frame: Uint8Array): Decoded {
+    return decodeMessage(frame, this.ctx);
+  }
+
+  /** Encodes and writes; false when the connection is not usable. Throws what the encoder throws. */
+  send(msg: BgpMessage): boolean {
+    if (this.dropped || !this.connected || this.sock.destroyed) return false;
+    this.sock.write(encodeMessage(msg, this.ctx));
+    return true;
+  }
+
+  cork(): void {
+    this.sock.cork();
+  }
+
+  uncork(): void {
+    this.sock.uncork();
+  }
+
+  /**
+   * Close after what was written (a NOTIFICATION) has left: end() sends FIN
+   * behind the data; the socket is destroyed once flushed or after a grace period.
+   */
+  drop(): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.dropped = true;
+    if (!this.connected || this.sock.destroyed) {
+      this.sock.destroy();
+      return;
+    }
+    this.grace = this.clock.setTimeout(() => this.sock.destroy(), FLUSH_GRACE_MS);
+    this.sock.end(() => this.sock.destroy());
+  }
+}

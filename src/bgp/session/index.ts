@@ -1,0 +1,16 @@
+/** The BGP session layer: TCP, timers, collisions — the only I/O in bgp/. */
+export { BgpSession } from './session.js';
+export { BgpListener } from './listener.js';
+export type { ListenerOptions } from './listener.js';
+export { normalizeAddress } from './address.js';
+export { notificationText, encodeShutdownCommunication, decodeShutdownCommunication } from './text.js';
+export type {
+  AfiSafi,
+  ConnectFn,
+  Negotiated,
+  SessionConfig,
+  SessionCounters,
+  SessionDeps,
+  SessionHandler,
+} from './types.js';
+export type { FsmState } from '#bgp/fsm/index';

@@ -1,0 +1,78 @@
+/**
+ * Our OPEN, and the checks and negotiation on the peer's (RFC 4271 §6.2,
+ * RFC 5492, RFC 6793, RFC 4760, RFC 8950). The codec has already rejected what
+ * it can judge alone (version, hold time 1-2, identifier 0); what needs the
+ * configuration is here. Pure: the session supplies the addresses.
+ */
+import { acceptsIpv4OverIpv6, buildOpen as buildWireOpen, openCapabilities } from '#bgp/wire/index';
+import { AFI_IPV4, AFI_IPV6, ErrorCode, SAFI_UNICAST } from '#bgp/wire/types';
+import type { OpenMessage } from '#bgp/wire/types';
+import type { NotificationSpec } from '#bgp/fsm/index';
+import { keepaliveTimeFor } from '#bgp/fsm/index';
+import { bgpIdToNumber } from './address.js';
+import type { Negotiated, SessionConfig } from './types.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** RFC 4271 §4.5 OPEN Message Error subcodes the session raises itself. */
+const BAD_PEER_AS = 2;
+const BAD_BGP_IDENTIFIER = 3;
+const UNACCEPTABLE_HOLD_TIME = 6;
+
+/** Capabilities 1 per family, 2 (route refresh), 65 (RFC 6793, AS_TRANS in My AS above 65535), 5 if asked. */
+export function buildOpen(cfg: SessionConfig): OpenMessage {
+  return buildWireOpen({
+    asn: cfg.localAsn,
+    holdTime: cfg.holdTime,
+    bgpId: cfg.routerId,
+    families: cfg.families,
+    routeRefresh: true,
+    ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
+  });
+}
+
+function openError(subcode: number): NotificationSpec {
+  return { code: ErrorCode.OpenMessage, subcode, data: EMPTY };
+}
+
+export type OpenCheck = { ok: true; negotiated: Negotiated } | { ok: false; notification: NotificationSpec; reason: string };
+
+export function checkOpen(
+  cfg: SessionConfig,
+  open: OpenMessage,
+  addresses: { localAddress: string; remoteAddress: string },
+): OpenCheck {
+  const caps = openCapabilities(open);
+  // RFC 6793 §4.2: a 4-octet speaker's real ASN is the one in the capability.
+  if (caps.asn !== cfg.peerAsn) {
+    return { ok: false, notification: openError(BAD_PEER_AS), reason: `peer AS ${caps.asn}, expected ${cfg.peerAsn}` };
+  }
+  if (open.holdTime === 1 || open.holdTime === 2) {
+    return { ok: false, notification: openError(UNACCEPTABLE_HOLD_TIME), reason: `hold time ${open.holdTime}` };
+  }
+  const id = bgpIdToNumber(open.bgpId);
+  // RFC 6286 §2.2: a non-zero identifier, unique within the AS (so an iBGP peer may not share ours).
+  if (id === 0 || (cfg.peerAsn === cfg.localAsn && id === bgpIdToNumber(cfg.routerId))) {
+    return { ok: false, notification: openError(BAD_BGP_IDENTIFIER), reason: `BGP identifier ${open.bgpId}` };
+  }
+  const holdTime = Math.min(cfg.holdTime, open.holdTime);
+  // RFC 4760 §8: a peer without multiprotocol capabilities speaks IPv4 unicast only.
+  const theirs = caps.multiprotocol.length > 0 ? caps.multiprotocol : [{ afi: AFI_IPV4, safi: SAFI_UNICAST }];
+  const families = cfg.families.filter((f) => theirs.some((t) => t.afi === f.afi && t.safi === f.safi));
+  return {
+    ok: true,
+    negotiated: {
+      peerAsn: caps.asn,
+      peerRouterId: open.bgpId,
+      holdTime,
+      keepaliveTime: keepaliveTimeFor(holdTime),
+      // We always send capability 65, so it is negotiated when the peer sent it.
+      fourOctetAs: caps.fourOctetAs,
+      families,
+      routeRefresh: caps.routeRefresh,
+      extendedNextHop: Boolean(cfg.extendedNextHop) && acceptsIpv4OverIpv6(caps),
+      localAddress: addresses.localAddress,
+      remoteAddress: addresses.remoteAddress,
+    },
+  };
+}

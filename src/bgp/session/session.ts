@@ -1,0 +1,627 @@
+/**
+ * A BGP session with one neighbor: the shell around the pure RFC 4271 §8 machine.
+ * It owns the TCP connections, the timers (on the injected clock) and the
+ * RFC 4271 §6.8 collision handling, and talks to the application through
+ * SessionHandler. Every input (socket event, timer, API call) is one queued
+ * step, so a handler calling back into the session never interleaves with a
+ * half-applied transition, and nothing throws out of a socket callback.
+ */
+import { connect as netConnect } from 'node:net';
+import type { Socket, TcpNetConnectOpts } from 'node:net';
+import type { Clock, TimerHandle } from '#lib/clock';
+import type { Logger } from '#lib/log';
+import { fsmStep } from '#bgp/fsm/index';
+import type { FsmAction, FsmEvent, FsmOptions, FsmState, TimerName } from '#bgp/fsm/index';
+import { BgpWireError } from '#bgp/wire/index';
+import { ErrorCode, MessageType } from '#bgp/wire/types';
+import type { BgpMessage, OpenMessage, UpdateMessage } from '#bgp/wire/types';
+import { bgpIdToNumber, scopedAddress } from './address.js';
+import { Connection } from './connection.js';
+import type { ConnectionEvents, Decoded } from './connection.js';
+import { buildOpen, checkOpen } from './open.js';
+import { encodeShutdownCommunication, notificationText } from './text.js';
+import type { Negotiated, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from './types.js';
+
+const DEFAULT_PORT = 179;
+const DEFAULT_CONNECT_RETRY_TIME = 5;
+
+/** One run of the state machine over one TCP connection (RFC 4271 §8: an FSM per connection). */
+interface Machine {
+  state: FsmState;
+  conn: Connection | null;
+  negotiated: Negotiated | null;
+  hold: TimerHandle | null;
+  keepalive: TimerHandle | null;
+}
+
+/** What a message event hands to the actions it causes. */
+interface Payload {
+  update?: UpdateMessage;
+  refresh?: { afi: number; safi: number };
+}
+
+function newMachine(state: FsmState, conn: Connection | null = null): Machine {
+  return { state, conn, negotiated: null, hold: null, keepalive: null };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class BgpSession {
+  readonly name: string;
+  private readonly cfg: SessionConfig;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  /** The connection the session's state is about. */
+  private primary: Machine = newMachine('Idle');
+  /** An accepted connection tracked until its OPEN decides the collision (§6.8). */
+  private second: Machine | null = null;
+  private started = false;
+  private passive: boolean;
+  private since: number;
+  private error: string | null = null;
+  /** Set by the step in progress: what went wrong, for onDown. */
+  private detail: string | null = null;
+  private retryTimer: TimerHandle | null = null;
+  /** Automatic restart out of Idle (the IdleHoldTimer of RFC 4271 §8.1.1, without damping). */
+  private restartTimer: TimerHandle | null = null;
+  private connectRetryCounter = 0;
+  private readonly stats: SessionCounters = { updatesIn: 0, updatesOut: 0, messagesIn: 0, messagesOut: 0 };
+  private readonly queue: (() => void)[] = [];
+  private busy = false;
+  private readonly connEvents: ConnectionEvents;
+
+  constructor(
+    cfg: SessionConfig,
+    private readonly handler: SessionHandler,
+    private readonly deps: SessionDeps,
+  ) {
+    this.cfg = cfg;
+    this.name = cfg.name;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.passive = cfg.passive;
+    this.since = deps.clock.now();
+    this.connEvents = {
+      connected: (c) =>
+        this.run(() => {
+          const m = this.ownerOf(c);
+          if (m) this.step(m, { type: 'Tcp_CR_Acked' });
+        }),
+      data: (c, chunk) => this.run(() => this.receive(c, chunk)),
+      closed: (c, err) =>
+        this.run(() => {
+          const m = this.ownerOf(c);
+          if (!m) return;
+          this.noteError(err ? `TCP: ${err.message}` : 'TCP: connection closed by peer');
+          this.step(m, { type: 'TcpConnectionFails' });
+        }),
+    };
+  }
+
+  get state(): FsmState {
+    return this.primary.state;
+  }
+
+  /** clock.now() of the last state change. */
+  get stateSince(): number {
+    return this.since;
+  }
+
+  /** The last NOTIFICATION sent or received, as text, or the last TCP error. */
+  get lastError(): string | null {
+    return this.error;
+  }
+
+  get negotiated(): Negotiated | null {
+    return this.primary.state === 'Established' ? this.primary.negotiated : null;
+  }
+
+  get counters(): SessionCounters {
+    return { ...this.stats };
+  }
+
+  /** AutomaticStart, or AutomaticStart_with_PassiveTcpEstablishment when passive (RFC 4271 §8.1.1). */
+  start(): void {
+    this.run(() => {
+      if (this.started) return;
+      this.started = true;
+      this.startEvent();
+    });
+  }
+
+  /** ManualStop: Cease/Administrative Shutdown with the reason as RFC 8203 communication; resolves once closed. */
+  stop(reason?: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.run(() => {
+        this.started = false;
+        this.cancelRestart();
+        const data = encodeShutdownCommunication(reason);
+        const closing: Promise<void>[] = [];
+        for (const m of [this.second, this.primary]) {
+          if (!m) continue;
+          if (m.conn) closing.push(m.conn.closedPromise);
+          this.step(m, { type: 'ManualStop', data });
+        }
+        if (this.second) this.discardSecond();
+        void Promise.all(closing).then(() => resolve());
+      });
+    });
+  }
+
+  /** The agent flips this when the tunnel sees its first handshake: a now-active session tries at once. */
+  setPassive(p: boolean): void {
+    this.run(() => {
+      if (this.passive === p) return;
+      this.passive = p;
+      if (!this.started) return;
+      const s = this.primary.state;
+      if (!p && s === 'Active') this.step(this.primary, { type: 'ConnectRetryTimer_Expires' });
+      else if (!p && s === 'Idle' && this.restartTimer) {
+        this.cancelRestart();
+        this.startEvent();
+      } else if (p && s === 'Connect') this.step(this.primary, { type: 'ConnectRetryTimer_Expires' });
+    });
+  }
+
+  /** A connection from the listener (already matched to this peer's address). */
+  acceptConnection(sock: Socket): void {
+    this.run(() => {
+      if (!this.started) {
+        sock.destroy();
+        return;
+      }
+      const conn = new Connection(sock, false, this.clock, this.connEvents);
+      const p = this.primary;
+      if (p.state === 'Idle') {
+        // The peer is back before our restart timer: start now, passively, on its connection.
+        this.cancelRestart();
+        this.step(p, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
+      }
+      if (p.state === 'Active') {
+        p.conn = conn;
+        this.step(p, { type: 'TcpConnectionConfirmed' });
+        return;
+      }
+      // Connect, OpenSent, OpenConfirm, Established: a second connection, tracked until its OPEN
+      // (§6.8). A newer one from the peer replaces an older unresolved one.
+      if (this.second) this.discardSecond();
+      const s = newMachine('Active', conn);
+      this.second = s;
+      this.log.debug({ state: p.state }, 'second connection from peer; collision detection pending');
+      this.step(s, { type: 'TcpConnectionConfirmed' });
+    });
+  }
+
+  /** Sends one UPDATE on the established connection; false when not Established or not encodable. */
+  send(update: UpdateMessage): boolean {
+    const m = this.primary;
+    if (m.state !== 'Established' || !m.conn) return false;
+    const ok = this.sendUpdate(m.conn, update);
+    if (ok) this.keepaliveSent(m);
+    return ok;
+  }
+
+  /** Many UPDATEs in as few TCP segments as possible (the socket is corked meanwhile). */
+  sendMany(updates: UpdateMessage[]): void {
+    const m = this.primary;
+    if (m.state !== 'Established' || !m.conn || updates.length === 0) return;
+    const c = m.conn;
+    c.cork();
+    try {
+      for (const u of updates) this.sendUpdate(c, u);
+    } finally {
+      c.uncork();
+    }
+    this.keepaliveSent(m);
+  }
+
+  private sendUpdate(c: Connection, u: UpdateMessage): boolean {
+    try {
+      if (!c.send(u)) return false;
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'UPDATE not sent: cannot encode');
+      return false;
+    }
+    this.stats.updatesOut++;
+    this.stats.messagesOut++;
+    return true;
+  }
+
+  /** RFC 4271 §8.2.2 Established: each UPDATE sent restarts the KeepaliveTimer. */
+  private keepaliveSent(m: Machine): void {
+    if (m.negotiated && m.negotiated.holdTime > 0) this.startTimer(m, 'keepalive', m.negotiated.keepaliveTime);
+  }
+
+  // ---- the event loop step -------------------------------------------------------------
+
+  private run(fn: () => void): void {
+    this.queue.push(fn);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let f = this.queue.shift(); f; f = this.queue.shift()) {
+        this.detail = null;
+        try {
+          f();
+          this.settle();
+        } catch (err) {
+          this.log.error({ err: errorText(err), stack: err instanceof Error ? err.stack : undefined }, 'session step failed');
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private startEvent(): void {
+    this.step(this.primary, {
+      type: this.passive ? 'AutomaticStart_with_PassiveTcpEstablishment' : 'AutomaticStart',
+    });
+  }
+
+  /** After every input: drop a second connection that failed, and leave Idle again if still started. */
+  private settle(): void {
+    const s = this.second;
+    if (s && s.state !== 'OpenSent' && s.state !== 'OpenConfirm') this.discardSecond();
+    if (this.primary.state !== 'Idle' || !this.started) return;
+    if (this.second) {
+      // The connection we used is gone but the peer's other one is alive: carry on with it.
+      this.promote();
+      return;
+    }
+    if (this.passive) {
+      // Listening costs nothing and the peer sets the pace: no hold-down.
+      this.startEvent();
+      return;
+    }
+    this.restartTimer ??= this.clock.setTimeout(
+      () =>
+        this.run(() => {
+          this.restartTimer = null;
+          if (this.started && this.primary.state === 'Idle') this.startEvent();
+        }),
+      this.connectRetryTime * 1000,
+    );
+  }
+
+  private get connectRetryTime(): number {
+    return this.cfg.connectRetryTime ?? DEFAULT_CONNECT_RETRY_TIME;
+  }
+
+  private fsmOptions(m: Machine): FsmOptions {
+    return {
+      connectRetryTime: this.connectRetryTime,
+      negotiatedHoldTime: m.negotiated?.holdTime ?? 0,
+      // A second connection was accepted; it never dials out.
+      passive: m === this.primary ? this.passive : true,
+    };
+  }
+
+  private step(m: Machine, event: FsmEvent, payload?: Payload): void {
+    const from = m.state;
+    const r = fsmStep(from, event, this.fsmOptions(m));
+    m.state = r.state;
+    if (from !== r.state) {
+      if (m === this.primary) this.changed(from, r.state);
+      else this.log.debug({ from, to: r.state, event: event.type }, 'second connection state');
+    }
+    for (const a of r.actions) this.apply(m, a, payload);
+  }
+
+  private changed(from: FsmState, to: FsmState): void {
+    this.since = this.clock.now();
+    this.log.info({ neighbor: this.name, from, to, connectRetryCounter: this.connectRetryCounter }, `BGP ${from} -> ${to}`);
+    this.safe(() => this.handler.onStateChange?.(from, to));
+  }
+
+  private apply(m: Machine, a: FsmAction, payload: Payload | undefined): void {
+    const isPrimary = m === this.primary;
+    switch (a.type) {
+      case 'connect':
+        if (isPrimary) this.openConnection(m);
+        return;
+      case 'drop-connection':
+        m.conn?.drop();
+        m.conn = null;
+        return;
+      case 'send-open':
+        this.write(m, buildOpen(this.cfg));
+        return;
+      case 'send-keepalive':
+        this.write(m, { type: MessageType.Keepalive });
+        return;
+      case 'send-notification': {
+        const text = notificationText(a.code, a.subcode, a.data);
+        this.noteError(`sent ${text}`);
+        const level = a.code === ErrorCode.Cease ? 'info' : 'warn';
+        this.log[level]({ neighbor: this.name, notification: text }, 'NOTIFICATION sent');
+        this.write(m, { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data });
+        return;
+      }
+      case 'start-timer':
+        this.startTimer(m, a.which, a.seconds);
+        return;
+      case 'stop-timer':
+        this.stopTimer(m, a.which);
+        return;
+      case 'process-update':
+        if (payload?.update) {
+          const u = payload.update;
+          this.stats.updatesIn++;
+          this.safe(() => this.handler.onUpdate(u));
+        }
+        return;
+      case 'process-route-refresh': {
+        const rr = payload?.refresh;
+        // RFC 2918 §4: a request for a family not negotiated is ignored.
+        if (rr && m.negotiated?.families.some((f) => f.afi === rr.afi && f.safi === rr.safi)) {
+          this.safe(() => this.handler.onRouteRefresh?.(rr.afi, rr.safi));
+        }
+        return;
+      }
+      case 'established': {
+        const n = m.negotiated;
+        if (!isPrimary || !n) return;
+        this.log.info({ neighbor: this.name, peerRouterId: n.peerRouterId, holdTime: n.holdTime, families: n.families }, 'established');
+        this.safe(() => this.handler.onEstablished(n));
+        return;
+      }
+      case 'session-down': {
+        const reason = this.detail ?? a.reason;
+        this.log.info({ neighbor: this.name, reason }, 'session down');
+        if (isPrimary) this.safe(() => this.handler.onDown(reason));
+        return;
+      }
+      case 'increment-connect-retry-counter':
+        if (isPrimary) this.connectRetryCounter++;
+        return;
+      case 'reset-connect-retry-counter':
+        if (isPrimary) this.connectRetryCounter = 0;
+        return;
+    }
+  }
+
+  private write(m: Machine, msg: BgpMessage): void {
+    try {
+      if (m.conn?.send(msg)) this.stats.messagesOut++;
+    } catch (err) {
+      this.log.error({ err: errorText(err), type: msg.type }, 'message not sent: cannot encode');
+    }
+  }
+
+  private noteError(text: string): void {
+    this.error = text;
+    this.detail = text;
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'session handler threw');
+    }
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  private startTimer(m: Machine, which: TimerName, seconds: number): void {
+    this.stopTimer(m, which);
+    const ms = seconds * 1000;
+    if (which === 'connect-retry') {
+      if (m !== this.primary) return;
+      this.retryTimer = this.clock.setTimeout(
+        () =>
+          this.run(() => {
+            this.retryTimer = null;
+            this.step(this.primary, { type: 'ConnectRetryTimer_Expires' });
+          }),
+        ms,
+      );
+      return;
+    }
+    const fire = (): void =>
+      this.run(() => {
+        m[which] = null;
+        if (this.owns(m)) this.step(m, { type: which === 'hold' ? 'HoldTimer_Expires' : 'KeepaliveTimer_Expires' });
+      });
+    m[which] = this.clock.setTimeout(fire, ms);
+  }
+
+  private stopTimer(m: Machine, which: TimerName): void {
+    if (which === 'connect-retry') {
+      if (m !== this.primary) return;
+      this.retryTimer?.cancel();
+      this.retryTimer = null;
+      return;
+    }
+    m[which]?.cancel();
+    m[which] = null;
+  }
+
+  private cancelTimers(m: Machine): void {
+    this.stopTimer(m, 'hold');
+    this.stopTimer(m, 'keepalive');
+  }
+
+  private cancelRestart(): void {
+    this.restartTimer?.cancel();
+    this.restartTimer = null;
+  }
+
+  // ---- connections -----------------------------------------------------------------------
+
+  private owns(m: Machine): boolean {
+    return m === this.primary || m === this.second;
+  }
+
+  private ownerOf(c: Connection): Machine | null {
+    if (this.primary.conn === c) return this.primary;
+    if (this.second?.conn === c) return this.second;
+    return null;
+  }
+
+  private openConnection(m: Machine): void {
+    const opts: TcpNetConnectOpts = {
+      host: scopedAddress(this.cfg.peerAddress, this.cfg.interface),
+      port: this.cfg.port ?? DEFAULT_PORT,
+    };
+    if (this.cfg.localAddress) opts.localAddress = scopedAddress(this.cfg.localAddress, this.cfg.interface);
+    let sock: Socket;
+    try {
+      sock = (this.deps.connect ?? netConnect)(opts);
+    } catch (err) {
+      // A synchronous refusal (bad address): the same as a failed attempt, one step later.
+      this.noteError(`TCP: ${errorText(err)}`);
+      this.queue.push(() => {
+        if (this.primary === m && m.state === 'Connect' && !m.conn) this.step(m, { type: 'TcpConnectionFails' });
+      });
+      return;
+    }
+    m.conn = new Connection(sock, true, this.clock, this.connEvents);
+  }
+
+  private discardSecond(): void {
+    const s = this.second;
+    if (!s) return;
+    this.cancelTimers(s);
+    s.conn?.drop();
+    this.second = null;
+  }
+
+  /** The second connection becomes the session's (its machine keeps its own state). */
+  private promote(): void {
+    const old = this.primary;
+    const s = this.second;
+    if (!s) return;
+    this.cancelTimers(old);
+    old.conn?.drop();
+    this.cancelRestart();
+    this.primary = s;
+    this.second = null;
+    if (old.state !== s.state) this.changed(old.state, s.state);
+  }
+
+  private receive(c: Connection, chunk: Buffer): void {
+    const m = this.ownerOf(c);
+    if (!m) return;
+    let frames: Buffer[];
+    try {
+      frames = c.frames(chunk);
+    } catch (err) {
+      this.wireError(m, err);
+      return;
+    }
+    for (const f of frames) {
+      // An earlier message in this chunk may have ended the connection.
+      if (c.dropped || this.ownerOf(c) !== m) return;
+      let d: Decoded;
+      try {
+        d = c.decode(f);
+      } catch (err) {
+        this.wireError(m, err);
+        return;
+      }
+      this.stats.messagesIn++;
+      this.message(m, d);
+    }
+  }
+
+  private wireError(m: Machine, err: unknown): void {
+    if (!(err instanceof BgpWireError)) {
+      this.log.error({ err: errorText(err) }, 'codec failure; dropping the connection');
+      this.noteError(`internal: ${errorText(err)}`);
+      this.step(m, { type: 'TcpConnectionFails' });
+      return;
+    }
+    this.log.warn({ neighbor: this.name, code: err.code, subcode: err.subcode, err: err.message }, 'malformed message');
+    const notification = { code: err.code, subcode: err.subcode, data: err.data };
+    // RFC 4271 §6.1-§6.3 by error code; others (ROUTE-REFRESH, RFC 7313 §5) are reset like UPDATE errors.
+    if (err.code === ErrorCode.MessageHeader) this.step(m, { type: 'BGPHeaderErr', notification });
+    else if (err.code === ErrorCode.OpenMessage) this.step(m, { type: 'BGPOpenMsgErr', notification });
+    else this.step(m, { type: 'UpdateMsgErr', notification });
+  }
+
+  private message(m: Machine, d: Decoded): void {
+    const msg = d.message;
+    switch (msg.type) {
+      case MessageType.Open:
+        this.open(m, msg);
+        return;
+      case MessageType.Update: {
+        if (d.problems.length > 0) {
+          this.log.warn({ neighbor: this.name, action: d.action, problems: d.problems }, 'RFC 7606: UPDATE error handled without a reset');
+        }
+        // The codec has already rewritten a treat-as-withdraw UPDATE into withdrawals (RFC 7606 §2).
+        this.step(m, { type: 'UpdateMsg' }, { update: msg });
+        return;
+      }
+      case MessageType.Notification: {
+        const text = notificationText(msg.code, msg.subcode, msg.data);
+        this.noteError(`received ${text}`);
+        this.log.warn({ neighbor: this.name, notification: text }, 'NOTIFICATION received');
+        const versionError = msg.code === ErrorCode.OpenMessage && msg.subcode === 1;
+        this.step(m, { type: versionError ? 'NotifMsgVerErr' : 'NotifMsg' });
+        return;
+      }
+      case MessageType.Keepalive:
+        this.step(m, { type: 'KeepAliveMsg' });
+        return;
+      case MessageType.RouteRefresh:
+        this.step(m, { type: 'RouteRefreshMsg' }, { refresh: { afi: msg.afi, safi: msg.safi } });
+        return;
+    }
+  }
+
+  private open(m: Machine, open: OpenMessage): void {
+    const c = m.conn;
+    if (m.state !== 'OpenSent' || !c) {
+      // An OPEN out of turn: the table answers with the FSM Error for this state.
+      this.step(m, { type: 'BGPOpen', holdTime: 0 });
+      return;
+    }
+    const check = checkOpen(this.cfg, open, { localAddress: c.localAddress, remoteAddress: c.remoteAddress });
+    if (!check.ok) {
+      this.log.warn({ neighbor: this.name, reason: check.reason }, 'OPEN rejected');
+      this.step(m, { type: 'BGPOpenMsgErr', notification: check.notification });
+      return;
+    }
+    if (!this.resolveCollision(m, open.bgpId, check.negotiated.peerAsn)) return;
+    m.negotiated = check.negotiated;
+    c.ctx.fourOctetAs = check.negotiated.fourOctetAs;
+    // RFC 7606 §7.2/§7.5 judge some attributes by whether the peer is external.
+    c.ctx.external = check.negotiated.peerAsn !== this.cfg.localAsn;
+    this.step(m, { type: 'BGPOpen', holdTime: check.negotiated.holdTime });
+  }
+
+  /**
+   * RFC 4271 §6.8: with an OPEN on the second connection, keep the connection
+   * initiated by the speaker with the higher BGP Identifier (RFC 6286 §2.3:
+   * the higher ASN on a tie). An Established session always wins. Returns false
+   * when `m` was dumped.
+   */
+  private resolveCollision(m: Machine, peerId: string, peerAsn: number): boolean {
+    const p = this.primary;
+    if (m !== this.second) return true;
+    let keepPrimary: boolean;
+    if (p.state === 'Established') keepPrimary = true;
+    else if ((p.state === 'OpenSent' || p.state === 'OpenConfirm') && p.conn?.outbound) {
+      const local = bgpIdToNumber(this.cfg.routerId);
+      const remote = bgpIdToNumber(peerId);
+      keepPrimary = local > remote || (local === remote && this.cfg.localAsn > peerAsn);
+    } else {
+      // Our connection was not yet up (Connect) or was also the peer's: the newer one is its choice.
+      keepPrimary = false;
+    }
+    this.log.info({ neighbor: this.name, primary: p.state, keep: keepPrimary ? 'existing' : 'new' }, 'connection collision (RFC 4271 §6.8)');
+    if (keepPrimary) {
+      this.step(m, { type: 'OpenCollisionDump' });
+      this.discardSecond();
+      return false;
+    }
+    this.step(p, { type: 'OpenCollisionDump' });
+    this.promote();
+    return true;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Socket, TcpNetConnectOpts } from 'node:net';
+import type { Clock } from '#lib/clock';
+import type { Logger } from '#lib/log';
+import type { FsmState } from '#bgp/fsm/index';
+import type { UpdateMessage } from '#bgp/wire/types';
+
+export interface AfiSafi {
+  afi: number;
+  safi: number;
+}
+
+export interface SessionConfig {
+  /** Neighbor name (logs, status). */
+  name: string;
+  localAsn: number;
+  /** Our BGP Identifier, dotted quad. */
+  routerId: string;
+  peerAsn: number;
+  /** IPv4 or IPv6; a link-local address is scoped by `interface` (fe80::1%ifname). */
+  peerAddress: string;
+  interface?: string;
+  /** Source address of the connections we initiate. */
+  localAddress?: string;
+  /** Remote TCP port, default 179. */
+  port?: number;
+  /** Seconds, offered in OPEN: 0 or >= 3 (RFC 4271 §4.2). */
+  holdTime: number;
+  /** Never initiate; accept only. */
+  passive: boolean;
+  /** Seconds, default 5 (RFC 4271's 120 is far too slow for a tunnel that just came up). */
+  connectRetryTime?: number;
+  /** Advertised with capability 1 (RFC 4760); route refresh (2) and 4-octet AS (65) are always sent. */
+  families: AfiSafi[];
+  /** Advertise RFC 8950 extended next hop (capability 5) for IPv4 unicast over IPv6 next hops. */
+  extendedNextHop?: boolean;
+}
+
+/** What the OPEN exchange settled (RFC 4271 §4.2, RFC 5492). */
+export interface Negotiated {
+  /** The peer's real ASN (from capability 65 when it sent one). */
+  peerAsn: number;
+  peerRouterId: string;
+  /** min(ours, theirs); 0: no keepalives, no hold timer. */
+  holdTime: number;
+  keepaliveTime: number;
+  fourOctetAs: boolean;
+  /** Families both sides advertised. */
+  families: AfiSafi[];
+  routeRefresh: boolean;
+  extendedNextHop: boolean;
+  localAddress: string;
+  remoteAddress: string;
+}
+
+/** The session's plugin interface to the application (after jwhited/corebgp). */
+export interface SessionHandler {
+  onStateChange?(from: FsmState, to: FsmState): void;
+  onEstablished(n: Negotiated): void;
+  /** Already RFC 7606-processed: treat-as-withdraw arrives as withdrawals. */
+  onUpdate(update: UpdateMessage): void;
+  onRouteRefresh?(afi: number, safi: number): void;
+  /** Left Established (once per Established period): withdraw the peer's routes. */
+  onDown(reason: string): void;
+}
+
+export type ConnectFn = (opts: TcpNetConnectOpts) => Socket;
+
+export interface SessionDeps {
+  clock: Clock;
+  log: Logger;
+  /** Opens the active connection; net.connect unless a test injects another. */
+  connect?: ConnectFn;
+}
+
+export interface SessionCounters {
+  updatesIn: number;
+  updatesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+}

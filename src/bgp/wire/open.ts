@@ -1,0 +1,260 @@
+/**
+ * OPEN messages (RFC 4271 §4.2, §6.2) with Capabilities optional parameters
+ * (RFC 5492) and the extended optional parameters length of RFC 9072.
+ */
+import { formatIpv4 } from '#lib/prefix';
+import { AFI_IPV4, MessageType } from './types.js';
+import type { Capability, CodecContext, OpenMessage } from './types.js';
+import { AS_TRANS } from './attributes.js';
+import { OpenSubcode, badLength, openError, u16Bytes } from './errors.js';
+import { HEADER_LENGTH, allocMessage } from './header.js';
+import { copyBytes, parseAddress, rd16, rd32, wr16, wr32 } from './nlri.js';
+
+export const BGP_VERSION = 4;
+
+/** RFC 5492 §4 optional parameter type. */
+const PARAM_CAPABILITIES = 2;
+/** RFC 9072 §2: a Non-Ext OP Type of 255 announces the extended encoding. */
+const PARAM_EXTENDED = 255;
+
+export const CapabilityCode = {
+  Multiprotocol: 1,
+  RouteRefresh: 2,
+  ExtendedNextHop: 5,
+  FourOctetAs: 65,
+} as const;
+
+export function decodeOpen(b: Uint8Array): OpenMessage {
+  const end = b.length;
+  const o = HEADER_LENGTH;
+  const version = b[o]!;
+  // RFC 4271 §6.2: the data is the largest supported version, as 2 octets.
+  if (version !== BGP_VERSION) throw openError(OpenSubcode.UnsupportedVersionNumber, `BGP version ${version} is not supported`, u16Bytes(BGP_VERSION));
+  const myAs = rd16(b, o + 1);
+  const holdTime = rd16(b, o + 3);
+  // RFC 4271 §6.2: a Hold Time of one or two seconds MUST be rejected (zero is "no keepalives").
+  if (holdTime === 1 || holdTime === 2) throw openError(OpenSubcode.UnacceptableHoldTime, `hold time ${holdTime} is not acceptable`);
+  if (rd32(b, o + 5) === 0) throw openError(OpenSubcode.BadBgpIdentifier, 'BGP Identifier 0.0.0.0');
+  const bgpId = formatIpv4(b, o + 5);
+  const optLength = b[o + 9]!;
+
+  let p = o + 10;
+  let paramsEnd = p + optLength;
+  let wideParams = false;
+  // RFC 9072 §2: Non-Ext OP Len 255 followed by type 255 means a 2-octet
+  // Extended Opt. Parm. Length, and 2-octet lengths in every parameter.
+  if (optLength === 255 && end - p >= 3 && b[p] === PARAM_EXTENDED) {
+    paramsEnd = p + 3 + rd16(b, p + 1);
+    p += 3;
+    wideParams = true;
+  }
+  if (paramsEnd !== end) throw badLength(end, 'OPEN optional parameters do not match the message length');
+
+  const capabilities: Capability[] = [];
+  const hdr = wideParams ? 3 : 2;
+  while (p < paramsEnd) {
+    if (paramsEnd - p < hdr) throw openError(OpenSubcode.Unspecific, 'truncated optional parameter');
+    const type = b[p]!;
+    const len = wideParams ? rd16(b, p + 1) : b[p + 1]!;
+    p += hdr;
+    if (p + len > paramsEnd) throw openError(OpenSubcode.Unspecific, `optional parameter ${type} overruns the parameters`);
+    if (type !== PARAM_CAPABILITIES) throw openError(OpenSubcode.UnsupportedOptionalParameter, `unsupported optional parameter ${type}`);
+    decodeCapabilities(b, p, p + len, capabilities);
+    p += len;
+  }
+  return { type: MessageType.Open, version, myAs, holdTime, bgpId, capabilities };
+}
+
+function decodeCapabilities(b: Uint8Array, start: number, end: number, out: Capability[]): void {
+  let p = start;
+  while (p < end) {
+    if (end - p < 2) throw openError(OpenSubcode.Unspecific, 'truncated capability');
+    const code = b[p]!;
+    const len = b[p + 1]!;
+    p += 2;
+    if (p + len > end) throw openError(OpenSubcode.Unspecific, `capability ${code} overruns its parameter`);
+    out.push(decodeCapability(b, p, code, len));
+    p += len;
+  }
+}
+
+function malformedCapability(code: number, len: number): never {
+  throw openError(OpenSubcode.Unspecific, `capability ${code} has malformed length ${len}`);
+}
+
+function decodeCapability(b: Uint8Array, p: number, code: number, len: number): Capability {
+  switch (code) {
+    case CapabilityCode.Multiprotocol:
+      // RFC 4760 §8: AFI, a reserved octet, SAFI.
+      if (len !== 4) malformedCapability(code, len);
+      return { code, afi: rd16(b, p), safi: b[p + 3]! };
+    case CapabilityCode.RouteRefresh:
+      if (len !== 0) malformedCapability(code, len);
+      return { code };
+    case CapabilityCode.ExtendedNextHop: {
+      // RFC 8950 §3: triples of NLRI AFI (2), NLRI SAFI (2), Next Hop AFI (2).
+      if (len === 0 || len % 6 !== 0) malformedCapability(code, len);
+      const entries: { afi: number; safi: number; nextHopAfi: number }[] = [];
+      for (let q = p; q < p + len; q += 6) entries.push({ afi: rd16(b, q), safi: rd16(b, q + 2), nextHopAfi: rd16(b, q + 4) });
+      return { code, entries };
+    }
+    case CapabilityCode.FourOctetAs:
+      if (len !== 4) malformedCapability(code, len);
+      return { code, asn: rd32(b, p) };
+    default:
+      // RFC 5492 §5: capabilities not understood are ignored; kept for logs.
+      return { code, raw: copyBytes(b.subarray(p, p + len)) };
+  }
+}
+
+function capabilityValueLength(c: Capability): number {
+  if ('raw' in c) return c.raw.length;
+  switch (c.code) {
+    case CapabilityCode.Multiprotocol:
+    case CapabilityCode.FourOctetAs:
+      return 4;
+    case CapabilityCode.RouteRefresh:
+      return 0;
+    case CapabilityCode.ExtendedNextHop:
+      return c.entries.length * 6;
+  }
+}
+
+function writeCapability(buf: Uint8Array, o: number, c: Capability): number {
+  const len = capabilityValueLength(c);
+  if (len > 255) throw new RangeError(`capability ${c.code} value of ${len} octets exceeds 255`);
+  buf[o] = c.code;
+  buf[o + 1] = len;
+  const v = o + 2;
+  if ('raw' in c) {
+    buf.set(c.raw, v);
+  } else {
+    switch (c.code) {
+      case CapabilityCode.Multiprotocol:
+        wr16(buf, v, c.afi);
+        buf[v + 2] = 0;
+        buf[v + 3] = c.safi;
+        break;
+      case CapabilityCode.FourOctetAs:
+        wr32(buf, v, c.asn);
+        break;
+      case CapabilityCode.RouteRefresh:
+        break;
+      case CapabilityCode.ExtendedNextHop:
+        c.entries.forEach((e, i) => {
+          wr16(buf, v + i * 6, e.afi);
+          wr16(buf, v + i * 6 + 2, e.safi);
+          wr16(buf, v + i * 6 + 4, e.nextHopAfi);
+        });
+        break;
+    }
+  }
+  return v + len;
+}
+
+/**
+ * All capabilities go into one Capabilities parameter; past 255 octets the
+ * RFC 9072 extended encoding is used (and only then, RFC 9072 §2).
+ */
+export function encodeOpen(m: OpenMessage): Buffer {
+  let capsLength = 0;
+  for (const c of m.capabilities) capsLength += 2 + capabilityValueLength(c);
+  const extended = capsLength + 2 > 255;
+  const paramsLength = capsLength === 0 ? 0 : extended ? 3 + 3 + capsLength : 2 + capsLength;
+  const buf = allocMessage(HEADER_LENGTH + 10 + paramsLength, MessageType.Open);
+  const bgpId = parseAddress(m.bgpId, 'OPEN BGP Identifier');
+  if (bgpId.family !== 4) throw new RangeError(`OPEN BGP Identifier must be a dotted quad: ${m.bgpId}`);
+  if (m.myAs > 0xffff) throw new RangeError(`OPEN My Autonomous System ${m.myAs} needs AS_TRANS and the 4-octet AS capability`);
+  let o = HEADER_LENGTH;
+  buf[o] = m.version;
+  wr16(buf, o + 1, m.myAs);
+  wr16(buf, o + 3, m.holdTime);
+  buf.set(bgpId.bytes, o + 5);
+  o += 9;
+  if (capsLength === 0) {
+    buf[o] = 0;
+    return buf;
+  }
+  if (extended) {
+    buf[o] = 255;
+    buf[o + 1] = PARAM_EXTENDED;
+    wr16(buf, o + 2, 3 + capsLength);
+    buf[o + 4] = PARAM_CAPABILITIES;
+    wr16(buf, o + 5, capsLength);
+    o += 7;
+  } else {
+    buf[o] = paramsLength;
+    buf[o + 1] = PARAM_CAPABILITIES;
+    buf[o + 2] = capsLength;
+    o += 3;
+  }
+  for (const c of m.capabilities) o = writeCapability(buf, o, c);
+  return buf;
+}
+
+// ---- helpers for the session ---------------------------------------------------
+
+export interface OpenCapabilities {
+  /** The speaker's ASN: the 4-octet AS capability when present (RFC 6793 §3), else My Autonomous System. */
+  asn: number;
+  fourOctetAs: boolean;
+  /** RFC 4760 §8: a speaker that advertises none is assumed to do IPv4 unicast only. */
+  multiprotocol: { afi: number; safi: number }[];
+  routeRefresh: boolean;
+  extendedNextHop: { afi: number; safi: number; nextHopAfi: number }[];
+}
+
+export function openCapabilities(open: OpenMessage): OpenCapabilities {
+  const out: OpenCapabilities = { asn: open.myAs, fourOctetAs: false, multiprotocol: [], routeRefresh: false, extendedNextHop: [] };
+  for (const c of open.capabilities) {
+    if ('raw' in c) continue;
+    switch (c.code) {
+      case CapabilityCode.Multiprotocol:
+        out.multiprotocol.push({ afi: c.afi, safi: c.safi });
+        break;
+      case CapabilityCode.RouteRefresh:
+        out.routeRefresh = true;
+        break;
+      case CapabilityCode.ExtendedNextHop:
+        out.extendedNextHop.push(...c.entries);
+        break;
+      case CapabilityCode.FourOctetAs:
+        out.fourOctetAs = true;
+        out.asn = c.asn;
+        break;
+    }
+  }
+  return out;
+}
+
+/** The codec context of a session once both OPENs are known (RFC 6793 §4: both sides must be NEW). */
+export function negotiatedContext(local: OpenMessage, remote: OpenMessage, external?: boolean): CodecContext {
+  const ctx: CodecContext = { fourOctetAs: openCapabilities(local).fourOctetAs && openCapabilities(remote).fourOctetAs };
+  if (external !== undefined) ctx.external = external;
+  return ctx;
+}
+
+export interface OpenOptions {
+  asn: number;
+  holdTime: number;
+  bgpId: string;
+  /** Multiprotocol families to advertise, e.g. IPv4 and IPv6 unicast. */
+  families: { afi: number; safi: number }[];
+  routeRefresh?: boolean;
+  /** RFC 8950: NLRI families this speaker accepts with next hops of another AFI. */
+  extendedNextHop?: { afi: number; safi: number; nextHopAfi: number }[];
+}
+
+/** Builds this speaker's OPEN: always 4-octet AS capable, AS_TRANS in My AS when the ASN needs it. */
+export function buildOpen(o: OpenOptions): OpenMessage {
+  const capabilities: Capability[] = o.families.map((f) => ({ code: CapabilityCode.Multiprotocol, afi: f.afi, safi: f.safi }));
+  if (o.routeRefresh !== false) capabilities.push({ code: CapabilityCode.RouteRefresh });
+  if (o.extendedNextHop && o.extendedNextHop.length > 0) capabilities.push({ code: CapabilityCode.ExtendedNextHop, entries: o.extendedNextHop });
+  capabilities.push({ code: CapabilityCode.FourOctetAs, asn: o.asn });
+  return { type: MessageType.Open, version: BGP_VERSION, myAs: o.asn > 0xffff ? AS_TRANS : o.asn, holdTime: o.holdTime, bgpId: o.bgpId, capabilities };
+}
+
+/** RFC 8950 §4: whether `caps` accept IPv4 unicast NLRI with an IPv6 next hop. */
+export function acceptsIpv4OverIpv6(caps: OpenCapabilities): boolean {
+  return caps.extendedNextHop.some((e) => e.afi === AFI_IPV4 && e.safi === 1 && e.nextHopAfi === 2);
+}

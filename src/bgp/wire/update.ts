@@ -1,0 +1,312 @@
+/**
+ * UPDATE messages (RFC 4271 §4.3) with the revised error handling of RFC 7606:
+ * the walker frames attributes, applies the table's descriptors and collects
+ * every problem; the strongest approach wins (RFC 7606 §3). Session-reset
+ * errors are thrown, the weaker outcomes are returned with the message already
+ * rewritten.
+ */
+import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from './types.js';
+import type { CodecContext, DecodedMessage, ErrorAction, UnknownAttribute, UpdateMessage } from './types.js';
+import {
+  AS_TRANS,
+  ATTRIBUTES,
+  AttrCode,
+  ENCODE_ORDER,
+  FLAG_EXTENDED_LENGTH,
+  FLAG_OPTIONAL,
+  FLAG_PARTIAL,
+  FLAG_TRANSITIVE,
+  attributeName,
+  mergeAs4Path,
+  packNextHops,
+} from './attributes.js';
+import type { AttrDecodeState, AttributeDescriptor, EncodeInput } from './attributes.js';
+import { UpdateSubcode, strongerAction, updateError } from './errors.js';
+import { HEADER_LENGTH, allocMessage } from './header.js';
+import { copyBytes, decodePrefixes, parsePrefixes, prefixesLength, rd16, wr16, writePrefixes } from './nlri.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** The problems found in one UPDATE and the strongest approach among them. */
+class Verdict {
+  action: ErrorAction | 'none' = 'none';
+  /** NOTIFICATION subcode and data of the error behind `action`, should §5.2 escalate it. */
+  subcode = 0;
+  data: Uint8Array = EMPTY;
+  readonly problems: string[] = [];
+
+  add(action: ErrorAction, subcode: number, data: Uint8Array, text: string): void {
+    this.problems.push(`${text} (${action})`);
+    if (strongerAction(action, this.action)) {
+      this.action = action;
+      this.subcode = subcode;
+      this.data = data;
+    }
+  }
+}
+
+export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
+  const end = b.length;
+  let off = HEADER_LENGTH;
+  const withdrawnLength = rd16(b, off);
+  off += 2;
+  // RFC 4271 §6.3: lengths that overrun the message are a Malformed Attribute List.
+  if (off + withdrawnLength + 2 > end) {
+    throw updateError(UpdateSubcode.MalformedAttributeList, `Withdrawn Routes Length ${withdrawnLength} overruns the message`);
+  }
+  const withdrawn: string[] = [];
+  // RFC 7606 §3 and §5.3: Withdrawn Routes are checked like the NLRI field, and
+  // a field that cannot be parsed leaves nothing to withdraw safely: reset.
+  let bad = decodePrefixes(b, off, off + withdrawnLength, 4, withdrawn);
+  if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `Withdrawn Routes: ${bad}`);
+  off += withdrawnLength;
+  const attrsLength = rd16(b, off);
+  off += 2;
+  if (off + attrsLength > end) {
+    throw updateError(UpdateSubcode.MalformedAttributeList, `Total Path Attribute Length ${attrsLength} overruns the message`);
+  }
+  const attrsEnd = off + attrsLength;
+  const nlri: string[] = [];
+  bad = decodePrefixes(b, attrsEnd, end, 4, nlri);
+  if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+
+  const verdict = new Verdict();
+  const st: AttrDecodeState = { ctx, attrs: {} };
+  const seen = walkAttributes(b, off, attrsEnd, st, verdict);
+  if (!ctx.fourOctetAs) mergeAs4(st, verdict);
+
+  const reachable = nlri.length > 0 || (st.mpReach !== undefined && st.mpReach.nlri.length > 0);
+  if (reachable) {
+    // RFC 7606 §3: a missing well-known mandatory attribute is treat-as-withdraw;
+    // NEXT_HOP is only needed for the NLRI field (RFC 4760 §3 makes it
+    // discretionary for MP_REACH_NLRI).
+    const mandatory = nlri.length > 0 ? MANDATORY_WITH_NLRI : MANDATORY;
+    for (const code of mandatory) {
+      if (seen[code] === 0) {
+        verdict.add('treat-as-withdraw', UpdateSubcode.MissingWellKnownAttribute, Uint8Array.of(code), `missing well-known attribute ${attributeName(code)}`);
+      }
+    }
+  } else if (verdict.action === 'treat-as-withdraw') {
+    // RFC 7606 §5.2: with no reachable NLRI there is nothing to treat as
+    // withdrawn, and the error may well have hidden the NLRI: reset.
+    throw updateError(verdict.subcode, `RFC 7606 §5.2: ${verdict.problems.join('; ')} in an UPDATE without reachable NLRI`, verdict.data);
+  }
+
+  const message: UpdateMessage = { type: MessageType.Update, withdrawn, attributes: st.attrs, nlri };
+  if (st.mpReach) message.mpReach = st.mpReach;
+  if (st.mpUnreach) message.mpUnreach = st.mpUnreach;
+  if (verdict.action === 'treat-as-withdraw') {
+    return { message: treatAsWithdraw(message), action: 'treat-as-withdraw', problems: verdict.problems };
+  }
+  return { message, action: verdict.action === 'none' ? 'none' : 'attribute-discard', problems: verdict.problems };
+}
+
+const MANDATORY = [AttrCode.Origin, AttrCode.AsPath];
+const MANDATORY_WITH_NLRI = [AttrCode.Origin, AttrCode.AsPath, AttrCode.NextHop];
+
+/** Returns which type codes were present (first occurrences), for the mandatory check. */
+function walkAttributes(b: Uint8Array, start: number, end: number, st: AttrDecodeState, verdict: Verdict): Uint8Array {
+  const seen = new Uint8Array(256);
+  let o = start;
+  while (o < end) {
+    const flags = b[o]!;
+    const hdr = (flags & FLAG_EXTENDED_LENGTH) !== 0 ? 4 : 3;
+    // RFC 7606 §4: an attribute header or value that does not fit in the Total
+    // Path Attribute Length is treat-as-withdraw; that length, not the
+    // attribute's, locates the NLRI, so the walk just stops here.
+    if (end - o < hdr) {
+      verdict.add('treat-as-withdraw', UpdateSubcode.MalformedAttributeList, b.subarray(o, end), `RFC 7606 §4: ${end - o} trailing octet(s) cannot hold an attribute header`);
+      break;
+    }
+    const code = b[o + 1]!;
+    const length = hdr === 4 ? rd16(b, o + 2) : b[o + 2]!;
+    if (o + hdr + length > end) {
+      verdict.add('treat-as-withdraw', UpdateSubcode.AttributeLengthError, b.subarray(o, end), `RFC 7606 §4: ${attributeName(code)} length ${length} overruns the path attributes`);
+      break;
+    }
+    const raw = b.subarray(o, o + hdr + length);
+    const value = b.subarray(o + hdr, o + hdr + length);
+    o += hdr + length;
+
+    if (seen[code] !== 0) {
+      // RFC 7606 §3(g): a repeated MP_REACH_NLRI/MP_UNREACH_NLRI is a Malformed
+      // Attribute List; any other repeat is discarded, the first one kept.
+      if (code === AttrCode.MpReachNlri || code === AttrCode.MpUnreachNlri) {
+        throw updateError(UpdateSubcode.MalformedAttributeList, `RFC 7606 §3(g): ${attributeName(code)} appears more than once`);
+      }
+      verdict.add('attribute-discard', UpdateSubcode.MalformedAttributeList, raw, `RFC 7606 §3(g): repeated ${attributeName(code)} discarded`);
+      continue;
+    }
+    seen[code] = 1;
+
+    const d = ATTRIBUTES[code];
+    if (d === undefined) {
+      if (code === 0 && (flags & FLAG_OPTIONAL) !== 0) {
+        // Type 0 is reserved (IANA BGP Path Attributes): never propagate it.
+        verdict.add('attribute-discard', UpdateSubcode.OptionalAttributeError, raw, 'reserved attribute type 0 discarded');
+        continue;
+      }
+      unrecognized(flags, code, value, raw, st);
+      continue;
+    }
+    const ot = flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE);
+    if (ot !== d.flags) {
+      // RFC 7606 §3: Optional/Transitive bits in conflict with the type are
+      // treat-as-withdraw. The value is still decoded below: an MP attribute
+      // must be read to know which routes the withdrawal covers.
+      verdict.add('treat-as-withdraw', UpdateSubcode.AttributeFlagsError, raw, `${d.name} flags 0x${flags.toString(16)} conflict with the type`);
+    }
+    decodeOne(d, value, raw, st, verdict);
+  }
+  return seen;
+}
+
+function decodeOne(d: AttributeDescriptor, value: Uint8Array, raw: Uint8Array, st: AttrDecodeState, verdict: Verdict): void {
+  const fault = d.decode(value, st);
+  if (fault === undefined) return;
+  const action = fault.action ?? d.malformed;
+  if (action === 'session-reset') throw updateError(fault.subcode, fault.text, raw);
+  verdict.add(action, fault.subcode, raw, fault.text);
+}
+
+/** RFC 4271 §5 and §6.3 for attribute types this speaker does not recognise. */
+function unrecognized(flags: number, code: number, value: Uint8Array, raw: Uint8Array, st: AttrDecodeState): void {
+  if ((flags & FLAG_OPTIONAL) === 0) {
+    throw updateError(UpdateSubcode.UnrecognizedWellKnownAttribute, `unrecognized well-known attribute ${code}`, raw);
+  }
+  // Optional non-transitive: quietly ignored. Optional transitive: passed on
+  // with the Partial bit set. The value is copied so the RIB does not pin the
+  // receive buffer.
+  if ((flags & FLAG_TRANSITIVE) === 0) return;
+  const u: UnknownAttribute = { flags: FLAG_OPTIONAL | FLAG_TRANSITIVE | FLAG_PARTIAL, code, value: copyBytes(value) };
+  (st.attrs.unknown ??= []).push(u);
+}
+
+/** RFC 6793 §4.2.3: a 2-octet session's AS4_PATH / AS4_AGGREGATOR folded into the attributes. */
+function mergeAs4(st: AttrDecodeState, verdict: Verdict): void {
+  const attrs = st.attrs;
+  let as4Path = st.as4Path;
+  if (attrs.aggregator !== undefined && st.as4Aggregator !== undefined) {
+    if (attrs.aggregator.asn !== AS_TRANS) {
+      // An OLD speaker aggregated after the AS4 attributes were set: they are stale.
+      verdict.problems.push('AS4_PATH and AS4_AGGREGATOR ignored: AGGREGATOR is not AS_TRANS (RFC 6793 §4.2.3)');
+      as4Path = undefined;
+    } else {
+      attrs.aggregator = st.as4Aggregator;
+    }
+  }
+  if (as4Path !== undefined && attrs.asPath !== undefined) attrs.asPath = mergeAs4Path(attrs.asPath, as4Path);
+}
+
+/**
+ * RFC 7606 §2 treat-as-withdraw: every route the UPDATE carries becomes a
+ * withdrawal and the attributes are dropped. IPv4 unicast withdrawals go to the
+ * Withdrawn Routes field, which frees mpUnreach for the other family.
+ */
+export function treatAsWithdraw(m: UpdateMessage): UpdateMessage {
+  const withdrawn = m.withdrawn.concat(m.nlri);
+  let mpUnreach = m.mpUnreach;
+  const reach = m.mpReach;
+  if (reach !== undefined && reach.nlri.length > 0) {
+    if (reach.afi === AFI_IPV4 && reach.safi === SAFI_UNICAST) {
+      for (const p of reach.nlri) withdrawn.push(p);
+    } else if (mpUnreach === undefined || (mpUnreach.afi === reach.afi && mpUnreach.safi === reach.safi)) {
+      mpUnreach = { afi: reach.afi, safi: reach.safi, withdrawn: (mpUnreach?.withdrawn ?? []).concat(reach.nlri) };
+    } else {
+      // Only IPv4 and IPv6 unicast are decoded, so the other MP_UNREACH is IPv4 unicast.
+      for (const p of mpUnreach.withdrawn) withdrawn.push(p);
+      mpUnreach = { afi: reach.afi, safi: reach.safi, withdrawn: reach.nlri.slice() };
+    }
+  }
+  const out: UpdateMessage = { type: MessageType.Update, withdrawn, attributes: {}, nlri: [] };
+  if (mpUnreach !== undefined) out.mpUnreach = mpUnreach;
+  return out;
+}
+
+// ---- encoding ----------------------------------------------------------------
+
+function familyOf(afi: number, where: string): 4 | 6 {
+  if (afi === AFI_IPV4) return 4;
+  if (afi === AFI_IPV6) return 6;
+  throw new RangeError(`${where}: AFI ${afi} is not supported`);
+}
+
+const NO_UNKNOWN: readonly UnknownAttribute[] = [];
+
+function headerLength(valueLength: number): number {
+  return valueLength > 255 ? 4 : 3;
+}
+
+function writeAttrHeader(buf: Uint8Array, o: number, flags: number, code: number, length: number): number {
+  if (length > 255) {
+    buf[o] = (flags & 0xe0) | FLAG_EXTENDED_LENGTH;
+    buf[o + 1] = code;
+    wr16(buf, o + 2, length);
+    return o + 4;
+  }
+  buf[o] = flags & 0xe0;
+  buf[o + 1] = code;
+  buf[o + 2] = length;
+  return o + 3;
+}
+
+function writeUnknown(buf: Uint8Array, o: number, u: UnknownAttribute): number {
+  const p = writeAttrHeader(buf, o, u.flags, u.code, u.value.length);
+  buf.set(u.value, p);
+  return p + u.value.length;
+}
+
+/**
+ * Sizes the whole message first, then writes it into one buffer. Throws
+ * RangeError for a message that cannot be sent as given (bad prefix or next
+ * hop text, more than 4096 octets): callers split large updates.
+ */
+export function encodeUpdate(m: UpdateMessage, ctx: CodecContext): Buffer {
+  const withdrawn = parsePrefixes(m.withdrawn, 4, 'withdrawn');
+  const nlri = parsePrefixes(m.nlri, 4, 'nlri');
+  const e: EncodeInput = {
+    msg: m,
+    ctx,
+    reachNextHop: m.mpReach ? packNextHops(m.mpReach) : undefined,
+    reachNlri: m.mpReach ? parsePrefixes(m.mpReach.nlri, familyOf(m.mpReach.afi, 'mpReach'), 'mpReach.nlri') : undefined,
+    unreachNlri: m.mpUnreach ? parsePrefixes(m.mpUnreach.withdrawn, familyOf(m.mpUnreach.afi, 'mpUnreach'), 'mpUnreach.withdrawn') : undefined,
+  };
+  const unknown = m.attributes.unknown && m.attributes.unknown.length > 0 ? m.attributes.unknown.slice().sort((a, b) => a.code - b.code) : NO_UNKNOWN;
+
+  const lengths = new Array<number>(ENCODE_ORDER.length);
+  let attrsLength = 0;
+  for (let i = 0; i < ENCODE_ORDER.length; i++) {
+    const l = ENCODE_ORDER[i]!.length(e);
+    lengths[i] = l;
+    if (l >= 0) attrsLength += headerLength(l) + l;
+  }
+  for (const u of unknown) {
+    if (ATTRIBUTES[u.code] !== undefined || u.code === 0) throw new RangeError(`attributes.unknown: type ${u.code} is not an unknown attribute`);
+    if ((u.flags & FLAG_OPTIONAL) === 0) throw new RangeError(`attributes.unknown: type ${u.code} must be optional`);
+    attrsLength += headerLength(u.value.length) + u.value.length;
+  }
+  const withdrawnLength = prefixesLength(withdrawn);
+  const total = HEADER_LENGTH + 2 + withdrawnLength + 2 + attrsLength + prefixesLength(nlri);
+  const buf = allocMessage(total, MessageType.Update);
+
+  let o = HEADER_LENGTH;
+  wr16(buf, o, withdrawnLength);
+  o = writePrefixes(buf, o + 2, withdrawn);
+  wr16(buf, o, attrsLength);
+  o += 2;
+  let ui = 0;
+  for (let i = 0; i < ENCODE_ORDER.length; i++) {
+    const d = ENCODE_ORDER[i]!;
+    const isMp = d.code === AttrCode.MpReachNlri || d.code === AttrCode.MpUnreachNlri;
+    // Unknown attributes take their place in ascending type order (RFC 4271 §5).
+    while (!isMp && ui < unknown.length && unknown[ui]!.code < d.code) o = writeUnknown(buf, o, unknown[ui++]!);
+    const l = lengths[i]!;
+    if (l < 0) continue;
+    o = writeAttrHeader(buf, o, d.flags, d.code, l);
+    d.write(buf, o, e);
+    o += l;
+  }
+  while (ui < unknown.length) o = writeUnknown(buf, o, unknown[ui++]!);
+  writePrefixes(buf, o, nlri);
+  return buf;
+}

@@ -1,0 +1,129 @@
+/**
+ * What each `wgbgp` command does, apart from argument parsing (main.ts). Every
+ * function returns the process exit code and writes through `CliIo`, so the
+ * commands run in-process under test.
+ */
+import { fstatSync } from 'node:fs';
+import type { ControlRequest, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import { ControlClient } from '#api/index';
+import type { ConfigIssue } from '#config/index';
+import { checkWireguardKey } from '#config/fields';
+import { generatePrivateKey, publicKeyOf } from '#config/wgkey';
+import { formatNeighbors, formatReload, formatRoutes, formatStatus, formatTunnels } from './format.js';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  readStdin(): Promise<string>;
+  /** File descriptor behind stdout, to warn before a private key lands in a world-readable file. */
+  stdoutFd?: number;
+  now(): Date;
+}
+
+export async function configCheck(io: CliIo, file: string, strict: boolean): Promise<number> {
+  // The validator (zod, yaml) is loaded only by the command that needs it: queries start faster.
+  const { byPosition, formatIssue, formatWarning, loadConfig } = await import('#config/index');
+  const r = await loadConfig(file, { strict });
+  const lines: { issue: ConfigIssue; text: string }[] = [
+    ...(r.ok ? [] : r.errors.map((issue) => ({ issue, text: formatIssue(issue) }))),
+    ...r.warnings.map((issue) => ({ issue, text: formatWarning(issue) })),
+  ];
+  // Errors and warnings interleaved in file order read like the file itself.
+  lines.sort((a, b) => byPosition(a.issue, b.issue));
+  for (const l of lines) io.stderr(`${l.text}\n`);
+  if (!r.ok) return 1;
+  const n = r.config.neighbors.length;
+  io.stdout(`${file}: ok (${n} neighbor${n === 1 ? '' : 's'}${r.warnings.length > 0 ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''})\n`);
+  return 0;
+}
+
+/** reload re-reads the config and reconciles tunnels: it may take longer than a query. */
+const RELOAD_TIMEOUT_MS = 60_000;
+const QUERY_TIMEOUT_MS = 10_000;
+
+async function ask(socket: string, req: ControlRequest, timeoutMs = QUERY_TIMEOUT_MS): Promise<unknown> {
+  const client = await ControlClient.connect(socket);
+  try {
+    return await client.request(req, timeoutMs);
+  } finally {
+    client.close();
+  }
+}
+
+function print(io: CliIo, json: boolean, result: unknown, human: () => string): void {
+  io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : human());
+}
+
+function asArray<T>(v: unknown): T[] {
+  if (!Array.isArray(v)) throw new Error('the agent sent an unexpected reply (expected a list)');
+  return v as T[];
+}
+
+export interface QueryOptions {
+  socket: string;
+  json: boolean;
+}
+
+export async function status(io: CliIo, o: QueryOptions): Promise<number> {
+  const r = await ask(o.socket, { command: 'status' });
+  print(io, o.json, r, () => formatStatus(r as StatusJson));
+  return 0;
+}
+
+export async function neighbors(io: CliIo, o: QueryOptions): Promise<number> {
+  const r = await ask(o.socket, { command: 'neighbors' });
+  print(io, o.json, r, () => formatNeighbors(asArray<NeighborJson>(r), io.now()));
+  return 0;
+}
+
+export async function tunnels(io: CliIo, o: QueryOptions): Promise<number> {
+  const r = await ask(o.socket, { command: 'tunnels' });
+  print(io, o.json, r, () => formatTunnels(asArray<TunnelJson>(r), io.now()));
+  return 0;
+}
+
+export async function routes(io: CliIo, o: QueryOptions, query: string | undefined): Promise<number> {
+  const req: ControlRequest = query === undefined ? { command: 'routes' } : { command: 'routes', query };
+  const r = await ask(o.socket, req);
+  print(io, o.json, r, () => formatRoutes(asArray<RouteJson>(r), query));
+  return 0;
+}
+
+export async function reload(io: CliIo, socket: string): Promise<number> {
+  const r = (await ask(socket, { command: 'reload' }, RELOAD_TIMEOUT_MS)) as ReloadJson;
+  if (r.ok) {
+    io.stdout(formatReload(r));
+    return 0;
+  }
+  io.stderr(formatReload(r));
+  return 1;
+}
+
+/** `wg genkey` warns the same way: a private key in a file others can read is no longer private. */
+function warnIfStdoutExposed(io: CliIo): void {
+  if (io.stdoutFd === undefined) return;
+  try {
+    const st = fstatSync(io.stdoutFd);
+    if (st.isFile() && (st.mode & 0o007) !== 0) io.stderr('Warning: writing to world accessible file.\n');
+  } catch {
+    // stdout closed or not stat-able: nothing to warn about.
+  }
+}
+
+export function genkey(io: CliIo): number {
+  warnIfStdoutExposed(io);
+  io.stdout(`${generatePrivateKey()}\n`);
+  return 0;
+}
+
+export async function pubkey(io: CliIo): Promise<number> {
+  // Like `wg pubkey`: the key may be followed by a newline (and other whitespace).
+  const key = (await io.readStdin()).replace(/\s+$/, '');
+  const reason = checkWireguardKey(key);
+  if (reason !== null) {
+    io.stderr(`wgbgp pubkey: ${reason}\n`);
+    return 1;
+  }
+  io.stdout(`${publicKeyOf(key)}\n`);
+  return 0;
+}

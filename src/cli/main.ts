@@ -1,0 +1,184 @@
+/**
+ * The `wgbgp` command (design.md "The operator's contract"). Exit codes: 0 done,
+ * 1 failed (invalid config, agent unreachable, reload rejected), 2 usage error.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONTROL_SOCKET } from '#config/defaults';
+import { parseIp, parsePrefix, canonicalPrefix, formatIp } from '#lib/prefix';
+import * as cmd from './commands.js';
+import type { CliIo } from './commands.js';
+
+export type { CliIo } from './commands.js';
+
+/** package.json sits two levels above both src/cli/main.ts and dist/cli/main.js. */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const NOT_A_TARGET = 'expected a prefix (10.1.0.0/24) or an address (10.1.0.5).';
+
+/** `routes` takes an exact prefix or an address (longest match); anything else is a usage error. */
+export function parseRouteQuery(v: string): string {
+  if (v.includes('/')) {
+    if (!parsePrefix(v, true)) throw new InvalidArgumentError(NOT_A_TARGET);
+    if (!parsePrefix(v, false)) throw new InvalidArgumentError(`host bits set (did you mean ${canonicalPrefix(v)}?)`);
+    return canonicalPrefix(v) ?? v;
+  }
+  const ip = parseIp(v);
+  if (!ip || v.includes('%')) throw new InvalidArgumentError(NOT_A_TARGET);
+  return formatIp(ip.bytes);
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    stdoutFd: 1,
+    now: () => new Date(),
+  };
+}
+
+function socketOption(): Option {
+  return new Option('--socket <path>', 'control socket of the agent').default(DEFAULT_CONTROL_SOCKET);
+}
+
+function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
+  const program = new Command('wgbgp')
+    .description('One WireGuard interface per neighbor, BGP across it, routes into the Linux or VPP FIB')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .showHelpAfterError('(run `wgbgp --help` for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (t, write) => write(`wgbgp: ${t}`) })
+    .allowExcessArguments(false);
+  const run = (p: Promise<number> | number): Promise<void> => Promise.resolve(p).then(setCode);
+
+  program
+    .command('agent')
+    .description('run the routing agent (the daemon; systemd Type=notify)')
+    .option('--config <file>', 'configuration file', '/etc/wgbgp/wgbgp.yaml')
+    .action(async (o: { config: string }) => {
+      // Loaded on demand: the agent's dataplane modules are not needed to query it.
+      const { runAgent } = await import('#agent/index');
+      await runAgent({ configPath: o.config });
+      setCode(0);
+    });
+
+  const config = program.command('config').description('configuration tools');
+  config
+    .command('check')
+    .description('validate a configuration file without touching the system')
+    .argument('<file>', 'configuration file')
+    .option('--strict', 'treat warnings (a missing private key file) as errors', false)
+    .action((file: string, o: { strict: boolean }) => run(cmd.configCheck(io, file, o.strict)));
+
+  for (const [name, description, fn] of [
+    ['status', 'show the agent and dataplane state', cmd.status],
+    ['neighbors', 'show the BGP neighbors', cmd.neighbors],
+    ['tunnels', 'show the WireGuard tunnels', cmd.tunnels],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option('--json', 'print the agent\'s JSON', false)
+      .addOption(socketOption())
+      .action((o: cmd.QueryOptions) => run(fn(io, o)));
+  }
+
+  program
+    .command('routes')
+    .description('show the Loc-RIB: all routes, one prefix, or the longest match for an address')
+    .argument('[target]', 'PREFIX (exact) or ADDRESS (longest match)', parseRouteQuery)
+    .option('--json', 'print the agent\'s JSON', false)
+    .addOption(socketOption())
+    .action((target: string | undefined, o: cmd.QueryOptions) => run(cmd.routes(io, o, target)));
+
+  program
+    .command('reload')
+    .description('re-read the configuration, like SIGHUP; fails with the errors when it is rejected')
+    .addOption(socketOption())
+    .action((o: { socket: string }) => run(cmd.reload(io, o.socket)));
+
+  program
+    .command('genkey')
+    .description('print a new WireGuard private key (like `wg genkey`)')
+    .action(() => run(cmd.genkey(io)));
+  program
+    .command('pubkey')
+    .description('read a private key on stdin, print its public key (like `wg pubkey`)')
+    .action(() => run(cmd.pubkey(io)));
+
+  const lab = program.command('lab').description('run a lab topology in network namespaces');
+  lab
+    .command('up')
+    .description('start the topology')
+    .argument('<labdir>', 'lab folder (holds topology.clab.yml)')
+    .action(async (dir: string) => {
+      const { labUp } = await import('#lab/index');
+      await labUp(dir);
+      setCode(0);
+    });
+  lab
+    .command('down')
+    .description('stop the topology and remove its namespaces')
+    .argument('<labdir>', 'lab folder')
+    .action(async (dir: string) => {
+      const { labDown } = await import('#lab/index');
+      await labDown(dir);
+      setCode(0);
+    });
+  lab
+    .command('test')
+    .description("check the lab's assertions; exit 1 when one fails")
+    .argument('<labdir>', 'lab folder')
+    .action(async (dir: string) => {
+      const { labTest } = await import('#lab/index');
+      setCode((await labTest(dir)) ? 0 : 1);
+    });
+
+  return program;
+}
+
+/** Runs one command line (without "node wgbgp") and returns the exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end through here with exit code 0; anything else is a usage error.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    // A multi-line message is a list of config issues, each already naming its file.
+    io.stderr(message.includes('\n') ? `${message}\n` : `wgbgp: ${message}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

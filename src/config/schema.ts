@@ -1,0 +1,265 @@
+/**
+ * The YAML shape of the configuration (kebab-case keys, the operator's contract in
+ * design.md) as a zod schema, and its mapping onto the camelCase Config. Objects
+ * are strict: a misspelt key is an error with its path, never silently ignored.
+ */
+import { z } from 'zod';
+import type { KeyPath, RawIssue } from './issues.js';
+import type { Config, NeighborConfig } from './types.js';
+import {
+  MAX_ASN,
+  canonicalInterfaceAddress,
+  canonicalIp,
+  checkAnnouncePrefix,
+  checkAsn,
+  checkEndpoint,
+  checkInterfaceAddress,
+  checkInterfaceName,
+  checkIp,
+  checkNeighborName,
+  checkNetnsName,
+  checkRouterId,
+  checkSocketPath,
+  checkWireguardKey,
+} from './fields.js';
+import {
+  DEFAULT_CONTROL_SOCKET,
+  DEFAULT_HOLD_TIME,
+  DEFAULT_LINUX_PROTOCOL,
+  DEFAULT_VPP_API_SOCKET,
+  LINUX_MAIN_TABLE,
+} from './defaults.js';
+import { canonicalPrefix } from '#lib/prefix';
+
+
+/** A string judged by one of the field checks. */
+function text(check: (v: string) => string | null) {
+  return z.string().superRefine((v, ctx) => {
+    const m = check(v);
+    if (m !== null) ctx.addIssue({ code: 'custom', message: m });
+  });
+}
+
+/**
+ * One message naming the whole range reads better than zod's separate min/max/int
+ * issues. `special` names values that deserve their own reason (reserved numbers).
+ */
+function intIn(min: number, max: number, special?: (v: number) => string | null) {
+  return z.number().superRefine((v, ctx) => {
+    const m = special?.(v) ?? null;
+    if (m !== null) ctx.addIssue({ code: 'custom', message: m });
+    else if (!Number.isInteger(v) || v < min || v > max) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer in ${min}..${max}, got ${v}` });
+    }
+  });
+}
+
+/** A YAML key left with every child commented out reads as null: treat it as absent. */
+function absentIfNull<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === null ? undefined : v), schema);
+}
+
+const asn = intIn(1, MAX_ASN, checkAsn);
+const port = intIn(1, 65535);
+
+/** RFC 4271 §4.2: the hold time is zero or at least three seconds. */
+const holdTime = z.number().superRefine((v, ctx) => {
+  if (!Number.isInteger(v) || !(v === 0 || (v >= 3 && v <= 65535))) {
+    ctx.addIssue({ code: 'custom', message: `must be 0 or an integer in 3..65535 seconds (RFC 4271 §4.2), got ${v}` });
+  }
+});
+
+/** rtnetlink protocol numbers 0..4 are the kernel's own (unspec, redirect, kernel, boot, static). */
+const linuxProtocol = intIn(5, 255, (v) =>
+  Number.isInteger(v) && v >= 0 && v <= 4
+    ? `protocol ${v} is reserved for the kernel (RTPROT_UNSPEC..RTPROT_STATIC); use 5..255`
+    : null,
+);
+
+/** Table ids are u32; 0 is "unspecified" and 255 is the kernel's local table. */
+const linuxTable = z
+  .custom<number | string>((v) => typeof v === 'number' || typeof v === 'string', {
+    message: 'expected a table number or "main"',
+  })
+  .superRefine((v, ctx) => {
+    if (v === 'main') return;
+    if (typeof v === 'string') {
+      ctx.addIssue({ code: 'custom', message: `expected a table number or "main", got ${JSON.stringify(v)}` });
+    } else if (!Number.isInteger(v) || v < 1 || v > MAX_ASN) {
+      ctx.addIssue({ code: 'custom', message: `must be "main" or an integer in 1..4294967295, got ${v}` });
+    } else if (v === 255) {
+      ctx.addIssue({ code: 'custom', message: 'table 255 is the kernel\'s local table' });
+    }
+  });
+
+const tunnel = z.strictObject({
+  local: z.array(text(checkInterfaceAddress)),
+  remote: z.array(text(checkIp)),
+});
+
+const neighbor = z.strictObject({
+  name: text(checkNeighborName),
+  interface: text(checkInterfaceName),
+  'public-key': text(checkWireguardKey),
+  endpoint: text(checkEndpoint).nullable().default(null),
+  'listen-port': port.nullable().default(null),
+  'persistent-keepalive': intIn(0, 65535).default(0),
+  tunnel: tunnel.nullable().default(null),
+  'source-address': text(checkIp).nullable().default(null),
+  bgp: z.strictObject({
+    asn,
+    'hold-time': holdTime.default(DEFAULT_HOLD_TIME),
+    passive: z.boolean().default(false),
+  }),
+});
+
+export const configSchema = z.strictObject({
+  router: z.strictObject({
+    asn,
+    'router-id': text(checkRouterId),
+  }),
+  control: absentIfNull(
+    z
+      .strictObject({
+        socket: text(checkSocketPath).default(DEFAULT_CONTROL_SOCKET),
+      })
+      .prefault({}),
+  ),
+  dataplane: absentIfNull(
+    z
+      .strictObject({
+        wireguard: z.enum(['auto', 'kernel', 'wireguard-go', 'vpp']).default('auto'),
+        fib: z.enum(['linux', 'vpp', 'none']).default('linux'),
+        'keep-on-stop': z.boolean().default(true),
+        linux: absentIfNull(
+          z
+            .strictObject({
+              protocol: linuxProtocol.default(DEFAULT_LINUX_PROTOCOL),
+              table: linuxTable.default(LINUX_MAIN_TABLE),
+            })
+            .prefault({}),
+        ),
+        vpp: absentIfNull(
+          z
+            .strictObject({
+              'api-socket': text(checkSocketPath).default(DEFAULT_VPP_API_SOCKET),
+              'linux-cp': z.boolean().default(true),
+              'linux-cp-netns': text(checkNetnsName).nullable().default(null),
+              'table-id': intIn(0, MAX_ASN).default(0),
+            })
+            .prefault({}),
+        ),
+      })
+      .prefault({}),
+  ),
+  wireguard: z.strictObject({
+    'private-key-file': z.string().min(1),
+    'source-address': text(checkIp).nullable().default(null),
+  }),
+  announce: absentIfNull(z.array(text(checkAnnouncePrefix)).default([])),
+  neighbors: absentIfNull(z.array(neighbor).default([])),
+});
+
+export type ConfigYaml = z.output<typeof configSchema>;
+
+/** Plain-words rendering of a zod issue; the field checks already speak for themselves. */
+function describeValue(v: unknown): string {
+  if (v === null) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+};
+
+function kebab(key: string): string {
+  return key.replace(/_/g, '-').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+export function zodIssuesToRaw(issues: readonly z.core.$ZodIssue[]): RawIssue[] {
+  const out: RawIssue[] = [];
+  for (const iss of issues) {
+    const path: KeyPath = iss.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    switch (iss.code) {
+      case 'invalid_type':
+        // YAML yields no undefined: an undefined input is an absent key.
+        if (iss.input === undefined) out.push({ path, message: 'required key is missing' });
+        else out.push({ path, message: `expected ${EXPECTED[iss.expected] ?? iss.expected}, got ${describeValue(iss.input)}` });
+        break;
+      case 'unrecognized_keys':
+        for (const key of iss.keys) {
+          const hint = kebab(key) !== key ? ` (keys are kebab-case: ${kebab(key)}?)` : '';
+          out.push({ path: [...path, key], message: `unknown key${hint}` });
+        }
+        break;
+      case 'invalid_value':
+        out.push({
+          path,
+          message: `expected one of ${iss.values.map((v) => String(v)).join(', ')}; got ${describeValue(iss.input)}`,
+        });
+        break;
+      case 'too_small':
+        out.push({ path, message: iss.origin === 'string' ? 'must not be empty' : `must be at least ${iss.minimum}` });
+        break;
+      case 'too_big':
+        out.push({ path, message: `must be at most ${iss.maximum}` });
+        break;
+      default:
+        out.push({ path, message: iss.message });
+    }
+  }
+  return out;
+}
+
+function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
+  return {
+    name: n.name,
+    interface: n.interface,
+    publicKey: n['public-key'],
+    endpoint: n.endpoint,
+    listenPort: n['listen-port'],
+    persistentKeepalive: n['persistent-keepalive'],
+    tunnel: n.tunnel && {
+      local: n.tunnel.local.map(canonicalInterfaceAddress),
+      remote: n.tunnel.remote.map(canonicalIp),
+    },
+    sourceAddress: n['source-address'] === null ? null : canonicalIp(n['source-address']),
+    bgp: { asn: n.bgp.asn, holdTime: n.bgp['hold-time'], passive: n.bgp.passive },
+  };
+}
+
+/** Maps validated YAML onto Config; `privateKeyFile` is resolved by the caller (it knows the file's folder). */
+export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
+  const dp = y.dataplane;
+  const table = dp.linux.table;
+  return {
+    router: { asn: y.router.asn, routerId: y.router['router-id'] },
+    control: { socket: y.control.socket },
+    dataplane: {
+      wireguard: dp.wireguard,
+      fib: dp.fib,
+      keepOnStop: dp['keep-on-stop'],
+      linux: { protocol: dp.linux.protocol, table: table === 'main' ? LINUX_MAIN_TABLE : Number(table) },
+      vpp: {
+        apiSocket: dp.vpp['api-socket'],
+        linuxCp: dp.vpp['linux-cp'],
+        linuxCpNetns: dp.vpp['linux-cp-netns'],
+        tableId: dp.vpp['table-id'],
+      },
+    },
+    wireguard: {
+      privateKeyFile,
+      sourceAddress: y.wireguard['source-address'] === null ? null : canonicalIp(y.wireguard['source-address']),
+    },
+    announce: [...new Set(y.announce.map((p) => canonicalPrefix(p) ?? p))],
+    neighbors: y.neighbors.map(neighborConfig),
+  };
+}

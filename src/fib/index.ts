@@ -1,0 +1,10 @@
+/**
+ * RIB → FIB: FibManager (desired vs installed, batching, reconcile) over a
+ * backend: LinuxFib (rtnetlink), NullFib (`fib: none`); VPP comes later.
+ */
+export { FibManager, sameRoute } from './manager.js';
+export type { ReconcileResult } from './manager.js';
+export { LinuxFib } from './linux.js';
+export type { LinuxFibOptions } from './linux.js';
+export { NullFib } from './null.js';
+export type { FibBackend, FibNextHop, FibOp, FibRoute } from './types.js';

@@ -1,0 +1,56 @@
+/**
+ * The Linux FIB through rtnetlink. Every route this backend writes carries the
+ * agent's protocol number in the configured table; that tag is how it finds
+ * its own routes again after a restart, and it never touches others.
+ */
+import type { RouteOp, RouteOps } from '#netlink/types';
+import { errnoText } from '#netlink/errors';
+import type { FibBackend, FibOp, FibRoute } from './types.js';
+
+const ESRCH = 3;
+
+export interface LinuxFibOptions {
+  /** Kernel table id (254 = main); ids above 255 are fine. */
+  table: number;
+  /** rtm_protocol of the agent's routes (201 by default in the config). */
+  protocol: number;
+}
+
+export class LinuxFib implements FibBackend {
+  readonly name = 'linux' as const;
+
+  /** `netlink` stays the caller's: close() leaves it open (the tunnel backend shares it). */
+  constructor(
+    private readonly netlink: RouteOps,
+    private readonly opts: LinuxFibOptions,
+  ) {}
+
+  async dump(): Promise<FibRoute[]> {
+    const routes = await this.netlink.routes(this.opts.table, this.opts.protocol);
+    return routes.map((r) => ({ prefix: r.prefix, nexthops: r.nexthops }));
+  }
+
+  async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+    if (ops.length === 0) return [];
+    const { table, protocol } = this.opts;
+    const batch: RouteOp[] = ops.map((op) =>
+      op.op === 'replace'
+        ? { op: 'replace', route: { prefix: op.route.prefix, table, protocol, nexthops: op.route.nexthops } }
+        : { op: 'delete', route: { prefix: op.prefix, table, protocol } },
+    );
+    const results = await this.netlink.routeBatch(batch);
+    const failed: { prefix: string; error: string }[] = [];
+    for (const r of results) {
+      if (r.errno === 0) continue;
+      const op = ops[r.index]!;
+      // Deleting what is already gone (its interface went first) reached the goal.
+      if (op.op === 'delete' && r.errno === -ESRCH) continue;
+      failed.push({ prefix: op.op === 'replace' ? op.route.prefix : op.prefix, error: errnoText(r.errno) });
+    }
+    return failed;
+  }
+
+  async close(): Promise<void> {
+    // Nothing of its own to release.
+  }
+}

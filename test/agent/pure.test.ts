@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { diffNeighbors, immutableChanges } from '#agent/reload';
+import { neighborAddressing, fibNextHopAddress } from '#agent/neighbor';
+import { VERSION } from '#agent/version';
+import type { Config, NeighborConfig } from '#config/types';
+import type { TunnelSpec } from '#wg/types';
+
+const neighbor = (name: string, over: Partial<NeighborConfig> = {}): NeighborConfig => ({
+  name,
+  interface: `wg-${name}`,
+  publicKey: 'hIDvqXoi1MGOkMyEGyIOaxZZhw2vPWtwRsjfwPcPF3I=',
+  endpoint: '198.51.100.2:51820',
+  listenPort: 51821,
+  persistentKeepalive: 25,
+  tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
+  sourceAddress: null,
+  bgp: { asn: 65002, holdTime: 90, passive: false },
+  ...over,
+});
+
+const config = (neighbors: NeighborConfig[], over: Partial<Config> = {}): Config => ({
+  router: { asn: 65001, routerId: '192.0.2.1' },
+  control: { socket: '/run/wgbgp/control.sock' },
+  dataplane: {
+    wireguard: 'auto',
+    fib: 'linux',
+    keepOnStop: true,
+    linux: { protocol: 201, table: 254 },
+    vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0 },
+  },
+  wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: null },
+  announce: ['10.1.0.0/24'],
+  neighbors,
+  ...over,
+});
+
+describe('reload diff', () => {
+  it('adds, removes and rebuilds neighbors by name, leaving the others alone', () => {
+    const prev = config([neighbor('a'), neighbor('b'), neighbor('c')]);
+    const next = config([neighbor('a'), neighbor('c', { persistentKeepalive: 10 }), neighbor('d')]);
+    expect(diffNeighbors(prev, next)).toEqual({ added: ['d'], removed: ['b'], changed: ['c'] });
+  });
+  it('refuses to change the speaker identity or the dataplane in place', () => {
+    const prev = config([]);
+    const next = config([], { router: { asn: 65009, routerId: '192.0.2.1' } });
+    expect(immutableChanges(prev, next)).toEqual(['router.asn']);
+    expect(immutableChanges(prev, config([]))).toEqual([]);
+  });
+});
+
+describe('neighbor addressing (design.md: session on the first tunnel.remote, IPv4 when present)', () => {
+  const spec = (addresses: string[], peerAddresses: string[]): TunnelSpec => ({
+    name: 'x',
+    interface: 'wg-x',
+    privateKey: new Uint8Array(32),
+    peerPublicKey: '',
+    endpoint: null,
+    listenPort: null,
+    persistentKeepalive: 0,
+    addresses,
+    peerAddresses,
+    sourceAddress: null,
+  });
+  it('uses the IPv4 tunnel address for the session and the family of each route for its next hop', () => {
+    const n = neighbor('a', { tunnel: { local: ['fd00:255::/127', '10.255.0.0/31'], remote: ['fd00:255::1', '10.255.0.1'] } });
+    const a = neighborAddressing(n, spec(['fd00:255::/127', '10.255.0.0/31', 'fe80::1/64'], ['fd00:255::1', '10.255.0.1', 'fe80::2']));
+    expect(a.sessionPeer).toBe('10.255.0.1');
+    expect(a.sessionLocal).toBe('10.255.0.0');
+    expect(fibNextHopAddress(a, '10.2.0.0/24')).toBe('10.255.0.1');
+    expect(fibNextHopAddress(a, '2001:db8:2::/48')).toBe('fd00:255::1');
+  });
+  it('RFC 8950: an unnumbered tunnel runs the session on link-local and routes IPv4 via the IPv6 next hop', () => {
+    const n = neighbor('a', { tunnel: null });
+    const a = neighborAddressing(n, spec(['fe80::1/64'], ['fe80::2']));
+    expect(a.sessionPeer).toBe('fe80::2');
+    expect(a.sessionLocal).toBe('fe80::1');
+    expect(fibNextHopAddress(a, '10.2.0.0/24')).toBe('fe80::2');
+  });
+});
+
+describe('version', () => {
+  it('matches package.json', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+});

@@ -1,0 +1,254 @@
+import { describe, expect, test } from 'vitest';
+import { AFI_IPV4 } from '#bgp/wire/types';
+import { Rib } from '#bgp/rib/index';
+import {
+  LOCAL_ASN,
+  LOCAL_ROUTER_ID,
+  announce,
+  announceMp,
+  attrs,
+  peer,
+  seq,
+  set,
+  withdraw,
+  withdrawMp,
+} from './helpers.js';
+
+function rib(): Rib {
+  return new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+}
+
+describe('Adj-RIB-In: announcements and withdrawals', () => {
+  test('RFC 4271 §3.1: a new announcement of the same prefix from the same peer replaces the old (implicit withdraw)', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    const first = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    expect(first).toEqual([{ prefix: '10.2.0.0/24', best: r.best('10.2.0.0/24'), previous: null }]);
+    const old = r.best('10.2.0.0/24')!;
+    const second = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002, 65020)] }), '10.255.2.1'));
+    expect(second).toHaveLength(1);
+    expect(second[0]!.previous).toBe(old);
+    expect(second[0]!.best?.attrs.asPath).toEqual([seq(65002, 65020)]);
+    expect(r.paths('10.2.0.0/24')).toHaveLength(1);
+    expect(r.receivedCount('a')).toBe(1);
+    expect(r.attributes.refCount(old.attrs)).toBe(0);
+  });
+
+  test('a duplicate announcement changes nothing', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    const u = announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1');
+    r.applyUpdate('a', u);
+    const before = r.best('10.2.0.0/24');
+    expect(r.applyUpdate('a', u)).toEqual([]);
+    expect(r.best('10.2.0.0/24')).toBe(before);
+  });
+
+  test('RFC 4271 §4.3: withdrawn routes remove the path; unknown withdrawals are ignored', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.applyUpdate('a', announce(['10.2.0.0/24', '10.3.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    const prev = r.best('10.2.0.0/24');
+    const changes = r.applyUpdate('a', withdraw(['10.2.0.0/24', '10.99.0.0/24']));
+    expect(changes).toEqual([{ prefix: '10.2.0.0/24', best: null, previous: prev }]);
+    expect(r.best('10.2.0.0/24')).toBeUndefined();
+    expect(r.size).toBe(1);
+    expect(r.receivedCount('a')).toBe(1);
+  });
+
+  test('RFC 4760 §4: MP_UNREACH_NLRI withdraws IPv6 paths', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.applyUpdate('a', announceMp(['2001:db8:2::/48'], attrs({ asPath: [seq(65002)] }), ['fd00:255:2::1']));
+    expect(r.size).toBe(1);
+    const changes = r.applyUpdate('a', withdrawMp(['2001:db8:2::/48']));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]!.best).toBeNull();
+    expect(r.size).toBe(0);
+  });
+
+  test('RFC 4271 §4.3: a prefix both withdrawn and announced in one UPDATE is announced', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    const u = announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1');
+    u.withdrawn = ['10.2.0.0/24'];
+    r.applyUpdate('a', u);
+    expect(r.best('10.2.0.0/24')?.peer).toBe('a');
+  });
+
+  test('RFC 2545 §3: IPv6 via MP_REACH keeps the global and link-local next hops', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.applyUpdate('a', announceMp(['2001:db8:2::/48'], attrs({ asPath: [seq(65002)] }), ['fd00:255:2::1', 'fe80::2']));
+    const best = r.best('2001:db8:2::/48')!;
+    expect(best.nextHop).toBe('fd00:255:2::1');
+    expect(best.nextHopLinkLocal).toBe('fe80::2');
+    expect(best.attrs.nextHop).toBeUndefined();
+  });
+
+  test('RFC 8950: IPv4 NLRI in MP_REACH with an IPv6 next hop is a usable IPv4 path', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2, { extendedNextHop: true }));
+    r.applyUpdate('a', announceMp(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), ['fe80::2'], AFI_IPV4));
+    expect(r.best('10.2.0.0/24')?.nextHop).toBe('fe80::2');
+    expect(r.lookup('10.2.0.9')?.prefix).toBe('10.2.0.0/24');
+  });
+});
+
+describe('removePeer', () => {
+  test('session down withdraws everything learned from the peer and promotes the next best', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.applyUpdate('a', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    r.applyUpdate('b', announce(['10.1.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1'));
+    r.applyUpdate('a', announce(['10.66.0.0/24'], attrs({ asPath: [seq(65002, LOCAL_ASN)] }), '10.255.2.1'));
+    expect(r.best('10.1.0.0/24')?.peer).toBe('a');
+    const sharedAttrs = r.best('10.2.0.0/24')!.attrs;
+    const changes = r.removePeer('a');
+    const byPrefix = new Map(changes.map((c) => [c.prefix, c]));
+    expect(changes).toHaveLength(2);
+    expect(byPrefix.get('10.1.0.0/24')?.best?.peer).toBe('b');
+    expect(byPrefix.get('10.1.0.0/24')?.previous?.peer).toBe('a');
+    expect(byPrefix.get('10.2.0.0/24')?.best).toBeNull();
+    expect(r.size).toBe(1);
+    expect(r.receivedCount('a')).toBe(0);
+    expect(r.attributes.refCount(sharedAttrs)).toBe(0);
+    expect(r.removePeer('a')).toEqual([]);
+  });
+
+  test('a peer can be added again after removal, and not twice', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    expect(() => r.addPeer(peer('a', 65002, 2))).toThrow();
+    r.removePeer('a');
+    r.addPeer(peer('a', 65002, 2));
+    expect(r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'))).toHaveLength(1);
+  });
+});
+
+describe('import policy inside applyUpdate', () => {
+  test('RFC 4271 §9.1.2: a path containing our own ASN is counted as received but not eligible', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    const changes = r.applyUpdate(
+      'a',
+      announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002, LOCAL_ASN, 65003)] }), '10.255.2.1'),
+    );
+    r.applyUpdate('a', announce(['10.3.0.0/24'], attrs({ asPath: [seq(65002), set(7, LOCAL_ASN)] }), '10.255.2.1'));
+    expect(changes).toEqual([]);
+    expect(r.size).toBe(0);
+    expect(r.receivedCount('a')).toBe(2);
+    expect(r.acceptedCount('a')).toBe(0);
+    expect(r.ineligibleReason('a', '10.2.0.0/24')).toBe('as-path-loop');
+    expect(r.ineligibleReason('a', '10.3.0.0/24')).toBe('as-path-loop');
+    // A loop-free re-announcement makes it eligible.
+    expect(r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'))).toHaveLength(1);
+    expect(r.ineligibleReason('a', '10.2.0.0/24')).toBeNull();
+  });
+
+  test('a path whose next hop is one of our own addresses is rejected', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    // 10.255.3.0 is our end of the tunnel to b.
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.3.0'));
+    expect(r.ineligibleReason('a', '10.2.0.0/24')).toBe('next-hop-self');
+    r.applyUpdate('a', announceMp(['2001:db8::/32'], attrs({ asPath: [seq(65002)] }), ['fd00:255:2:0:0::']));
+    expect(r.ineligibleReason('a', '2001:db8::/32')).toBe('next-hop-self');
+    expect(r.size).toBe(0);
+  });
+
+  test('link-local next hops are ours only on the same tunnel', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    const a = attrs({ asPath: [seq(65002)] });
+    // fe80::a:3 is our link-local towards b: on a's tunnel it is another host.
+    r.applyUpdate('a', announceMp(['2001:db8:3::/48'], a, ['fe80::a:3']));
+    expect(r.ineligibleReason('a', '2001:db8:3::/48')).toBeNull();
+    r.applyUpdate('a', announceMp(['2001:db8:2::/48'], a, ['fe80::a:2']));
+    expect(r.ineligibleReason('a', '2001:db8:2::/48')).toBe('next-hop-self');
+  });
+
+  test('martians (loopback, multicast, link-local) are rejected; default routes are not', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    const a = attrs({ asPath: [seq(65002)] });
+    r.applyUpdate('a', announce(['127.0.0.0/8', '224.0.0.0/24', '0.0.0.0/0', '10.0.0.0/8'], a, '10.255.2.1'));
+    r.applyUpdate('a', announceMp(['fe80::/64', 'ff02::/16', '::/0', '2001:db8::/32'], a, ['fd00:255:2::1']));
+    expect([...r.entries()].map((x) => x.prefix).sort()).toEqual(['0.0.0.0/0', '10.0.0.0/8', '2001:db8::/32', '::/0']);
+    expect(r.ineligibleReason('a', 'ff02::/16')).toBe('martian');
+    expect(r.receivedCount('a')).toBe(8);
+  });
+});
+
+describe('locally originated routes', () => {
+  test('originate and withdrawOrigin, static and connected on the same prefix', () => {
+    const r = rib();
+    expect(r.originate('10.1.0.0/24', 'static')).toHaveLength(1);
+    expect(r.originate('10.1.0.0/24', 'static')).toEqual([]);
+    const c = r.originate('10.1.0.0/24', 'connected');
+    expect(c).toHaveLength(1);
+    expect(c[0]!.best?.source).toBe('connected');
+    expect(r.withdrawOrigin('10.1.0.0/24', 'connected')[0]?.best?.source).toBe('static');
+    const gone = r.withdrawOrigin('10.1.0.0/24');
+    expect(gone).toHaveLength(1);
+    expect(gone[0]!.best).toBeNull();
+    expect(r.size).toBe(0);
+    expect(() => r.originate('not-a-prefix', 'static')).toThrow(RangeError);
+  });
+
+  test('a local route is canonicalized and has ORIGIN IGP and an empty AS_PATH', () => {
+    const r = rib();
+    r.originate('2001:DB8:1::/48', 'static');
+    const b = r.best('2001:db8:1::/48')!;
+    expect(b).toMatchObject({ peer: null, source: 'static', nextHop: null });
+    expect(b.attrs).toEqual({ origin: 0, asPath: [] });
+  });
+});
+
+describe('lookup: longest-prefix match over the Loc-RIB', () => {
+  test('IPv4 and IPv6, most specific first, default route last', () => {
+    const r = rib();
+    for (const p of ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.3/32']) r.originate(p, 'static');
+    for (const p of ['2001:db8::/32', '2001:db8:1::/48']) r.originate(p, 'static');
+    expect(r.lookup('10.1.2.3')?.prefix).toBe('10.1.2.3/32');
+    expect(r.lookup('10.1.2.4')?.prefix).toBe('10.1.2.0/24');
+    expect(r.lookup('10.1.3.1')?.prefix).toBe('10.1.0.0/16');
+    expect(r.lookup('10.2.0.1')?.prefix).toBe('10.0.0.0/8');
+    expect(r.lookup('11.0.0.1')).toBeUndefined();
+    expect(r.lookup('2001:db8:1:2::1')?.prefix).toBe('2001:db8:1::/48');
+    expect(r.lookup('2001:db8:2::1')?.prefix).toBe('2001:db8::/32');
+    expect(r.lookup('2001:db9::1')).toBeUndefined();
+    expect(r.lookup('not an address')).toBeUndefined();
+    r.originate('0.0.0.0/0', 'static');
+    expect(r.lookup('11.0.0.1')?.prefix).toBe('0.0.0.0/0');
+    r.withdrawOrigin('10.1.2.0/24');
+    expect(r.lookup('10.1.2.4')?.prefix).toBe('10.1.0.0/16');
+  });
+});
+
+describe('attribute interning', () => {
+  test('1000 prefixes with the same attributes share one frozen object; the refcount drops to zero', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    const a = attrs({ asPath: [seq(65002, 65010)], communities: [1, 2] });
+    const prefixes = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    // Two UPDATEs from two peers: the next hop differs, the attribute set does not.
+    r.applyUpdate('a', announce(prefixes.slice(0, 500), a, '10.255.2.1'));
+    r.applyUpdate('b', announce(prefixes.slice(500), a, '10.255.3.1'));
+    const shared = r.best(prefixes[0]!)!.attrs;
+    for (const p of prefixes) expect(r.best(p)!.attrs).toBe(shared);
+    expect(Object.isFrozen(shared)).toBe(true);
+    expect(Object.isFrozen(shared.asPath)).toBe(true);
+    expect(r.attributes.refCount(shared)).toBe(1000);
+    expect(r.attributes.size).toBe(2); // the shared set and the local-origin set
+    r.applyUpdate('a', withdraw(prefixes.slice(0, 500)));
+    expect(r.attributes.refCount(shared)).toBe(500);
+    r.removePeer('b');
+    expect(r.attributes.refCount(shared)).toBe(0);
+    expect(r.attributes.size).toBe(1);
+  });
+});

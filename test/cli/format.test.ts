@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import type { NeighborJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import {
+  formatAge,
+  formatDuration,
+  formatNeighbors,
+  formatReload,
+  formatRoutes,
+  formatStatus,
+  formatTunnels,
+  table,
+} from '#cli/format';
+
+const NOW = new Date('2025-01-01T12:00:00Z');
+
+describe('durations and ages', () => {
+  it('compact units', () => {
+    expect([0, 12, 60, 312, 3600, 11_520, 86_400, 183_600].map(formatDuration)).toEqual([
+      '0s',
+      '12s',
+      '1m00s',
+      '5m12s',
+      '1h00m',
+      '3h12m',
+      '1d0h',
+      '2d3h',
+    ]);
+  });
+  it('a handshake age, or never', () => {
+    expect(formatAge('2025-01-01T11:59:48Z', NOW)).toBe('12s ago');
+    expect(formatAge(null, NOW)).toBe('never');
+    expect(formatAge('garbage', NOW)).toBe('never');
+  });
+});
+
+describe('table', () => {
+  it('aligned columns without borders or trailing blanks', () => {
+    expect(table(['A', 'LONGER'], [['xyz', '1'], ['q', '22']])).toBe('A    LONGER\nxyz  1\nq    22\n');
+  });
+});
+
+describe('status', () => {
+  const s: StatusJson = {
+    version: '0.1.0',
+    asn: 65001,
+    routerId: '192.0.2.1',
+    uptimeSeconds: 3725,
+    dataplane: { wireguard: 'vpp', fib: 'vpp', state: 'degraded', detail: 'linux-cp plugin not loaded', vppVersion: '24.10' },
+    neighbors: { total: 3, established: 2 },
+    routes: { rib: 12, fib: 11 },
+  };
+  it('a key: value block', () => {
+    expect(formatStatus(s)).toBe(
+      [
+        'version:   0.1.0',
+        'asn:       65001',
+        'router id: 192.0.2.1',
+        'uptime:    1h02m',
+        'dataplane: degraded (wireguard vpp, fib vpp)',
+        'detail:    linux-cp plugin not loaded',
+        'vpp:       24.10',
+        'neighbors: 2 of 3 established',
+        'routes:    12 in RIB, 11 in FIB',
+        '',
+      ].join('\n'),
+    );
+  });
+  it('leaves out what the dataplane does not have', () => {
+    const out = formatStatus({ ...s, dataplane: { wireguard: 'kernel', fib: 'linux', state: 'ok', detail: null } });
+    expect(out).not.toMatch(/detail|vpp:/);
+  });
+});
+
+describe('neighbors', () => {
+  const n: NeighborJson = {
+    name: 'site-b',
+    interface: 'wg-site-b',
+    peerAddress: '10.255.0.1',
+    asn: 65002,
+    state: 'Established',
+    stateSince: '2025-01-01T08:48:00Z',
+    prefixesReceived: 12,
+    prefixesAdvertised: 2,
+    lastError: null,
+  };
+  it('one row per neighbor', () => {
+    const out = formatNeighbors(
+      [n, { ...n, name: 'site-c', interface: 'wg-site-c', peerAddress: null, state: 'Active', stateSince: null, prefixesReceived: 0, lastError: 'Hold Timer Expired' }],
+      NOW,
+    );
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+INTERFACE\s+PEER\s+ASN\s+STATE\s+SINCE\s+RECEIVED\s+ADVERTISED\s+LAST ERROR$/);
+    expect(lines[1]!.split(/\s{2,}/)).toEqual(['site-b', 'wg-site-b', '10.255.0.1', '65002', 'Established', '3h12m', '12', '2', '-']);
+    expect(lines[2]!.split(/\s{2,}/)).toEqual(['site-c', 'wg-site-c', '-', '65002', 'Active', '-', '0', '2', 'Hold Timer Expired']);
+  });
+  it('says so when there are none', () => {
+    expect(formatNeighbors([], NOW)).toBe('no neighbors configured\n');
+  });
+});
+
+describe('routes', () => {
+  const ecmp: RouteJson = {
+    prefix: '10.2.0.0/16',
+    source: 'bgp',
+    neighbor: 'site-b',
+    asPath: [65002, 65010],
+    nexthops: [
+      { address: '10.255.0.1', interface: 'wg-site-b' },
+      { address: '10.255.0.3', interface: 'wg-site-c' },
+    ],
+    fib: true,
+  };
+  const local: RouteJson = { prefix: '10.1.0.0/24', source: 'static', neighbor: null, asPath: [], nexthops: [], fib: false };
+  it('one line per next hop, FIB as ✓/✗', () => {
+    const lines = formatRoutes([ecmp, local]).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^PREFIX\s+SOURCE\s+VIA\s+INTERFACE\s+AS PATH\s+FIB$/);
+    expect(lines[1]!.split(/\s{2,}/)).toEqual(['10.2.0.0/16', 'bgp (site-b)', '10.255.0.1', 'wg-site-b', '65002 65010', '✓']);
+    expect(lines[2]!.trim().split(/\s{2,}/)).toEqual(['10.255.0.3', 'wg-site-c']);
+    expect(lines[3]!.split(/\s{2,}/)).toEqual(['10.1.0.0/24', 'static', '-', '-', '-', '✗']);
+  });
+  it('says what did not match', () => {
+    expect(formatRoutes([], '10.9.0.1')).toBe('no route matches 10.9.0.1\n');
+    expect(formatRoutes([])).toBe('no routes\n');
+  });
+});
+
+describe('tunnels', () => {
+  const t: TunnelJson = {
+    name: 'site-b',
+    interface: 'wg-site-b',
+    dataplaneInterface: 'wg3',
+    publicKey: 'hIDvqXoi1MGOkMyEGyIOaxZZhw2vPWtwRsjfwPcPF3I=',
+    endpoint: '198.51.100.2:51820',
+    latestHandshake: '2025-01-01T11:59:48Z',
+    up: true,
+  };
+  it('handshake as an age, unknown endpoint said so', () => {
+    const lines = formatTunnels([t, { ...t, name: 'roamer', endpoint: null, latestHandshake: null, up: false }], NOW)
+      .trimEnd()
+      .split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+INTERFACE\s+DATAPLANE IF\s+ENDPOINT\s+LATEST HANDSHAKE\s+UP$/);
+    expect(lines[1]!.split(/\s{2,}/)).toEqual(['site-b', 'wg-site-b', 'wg3', '198.51.100.2:51820', '12s ago', '✓']);
+    expect(lines[2]!.split(/\s{2,}/)).toEqual(['roamer', 'wg-site-b', 'wg3', '(unknown)', 'never', '✗']);
+  });
+});
+
+describe('reload', () => {
+  it('summarizes the changes', () => {
+    expect(formatReload({ ok: true, errors: [], added: ['site-d'], removed: [], changed: ['site-b', 'site-c'] })).toBe(
+      'reloaded: added site-d; changed site-b, site-c\n',
+    );
+    expect(formatReload({ ok: true, errors: [], added: [], removed: [], changed: [] })).toBe('reloaded: no changes\n');
+  });
+  it('a rejection lists the errors, one per line', () => {
+    expect(formatReload({ ok: false, errors: ['a: b: c', 'd: e: f'], added: [], removed: [], changed: [] })).toBe(
+      'reload rejected; the running configuration is unchanged\na: b: c\nd: e: f\n',
+    );
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * FibManager as pure bookkeeping over a recording backend: coalescing,
+ * skip-if-identical, retry of failures, and BIRD-style scan → prune at start.
+ */
+import { describe, expect, it } from 'vitest';
+import { FibManager, NullFib, sameRoute } from '#fib/index';
+import type { FibBackend, FibOp, FibRoute } from '#fib/index';
+
+class FakeBackend implements FibBackend {
+  readonly name = 'linux' as const;
+  readonly batches: FibOp[][] = [];
+  table = new Map<string, FibRoute>();
+  failing = new Map<string, string>();
+  throwNext: Error | null = null;
+  /** When set, apply() waits for it: lets a test act while a batch is in flight. */
+  hold: Promise<void> | null = null;
+  entered: () => void = () => {};
+
+  async dump(): Promise<FibRoute[]> {
+    return [...this.table.values()];
+  }
+
+  async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+    if (this.throwNext) {
+      const e = this.throwNext;
+      this.throwNext = null;
+      throw e;
+    }
+    this.batches.push(ops);
+    if (this.hold) {
+      this.entered();
+      await this.hold;
+    }
+    const failed: { prefix: string; error: string }[] = [];
+    for (const op of ops) {
+      const prefix = op.op === 'replace' ? op.route.prefix : op.prefix;
+      const err = this.failing.get(prefix);
+      if (err) failed.push({ prefix, error: err });
+      else if (op.op === 'replace') this.table.set(prefix, op.route);
+      else this.table.delete(prefix);
+    }
+    return failed;
+  }
+
+  async close(): Promise<void> {}
+}
+
+const via = (prefix: string, address: string, iface = 'wg0'): FibRoute => ({ prefix, nexthops: [{ address, interface: iface }] });
+
+describe('flush', () => {
+  it('sends all pending changes as one batch; the last change of a prefix wins', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    m.set(via('10.1.0.0/24', '10.255.0.3'));
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    m.set(via('10.3.0.0/24', '10.255.0.1'));
+    m.delete('10.3.0.0/24');
+    expect(m.pending()).toBe(2);
+    await m.flush();
+    expect(b.batches).toHaveLength(1);
+    expect(b.batches[0]).toEqual([
+      { op: 'replace', route: via('10.1.0.0/24', '10.255.0.3') },
+      { op: 'replace', route: via('10.2.0.0/24', '10.255.0.1') },
+    ]);
+    expect(m.installed('10.1.0.0/24')).toBe(true);
+    expect(m.installed('10.3.0.0/24')).toBe(false);
+    expect(m.size).toBe(2);
+    expect(m.pending()).toBe(0);
+  });
+
+  it('skips a replace identical to what is installed, and an empty flush sends nothing', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    await m.flush();
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    expect(m.pending()).toBe(0);
+    await m.flush();
+    await m.flush();
+    expect(b.batches).toHaveLength(1);
+  });
+
+  it('deletes installed routes; delete then set back to the installed route is no write', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    await m.flush();
+    m.delete('10.1.0.0/24');
+    m.delete('10.2.0.0/24');
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    await m.flush();
+    expect(b.batches[1]).toEqual([{ op: 'delete', prefix: '10.1.0.0/24' }]);
+    expect(m.size).toBe(1);
+  });
+
+  it('failed ops stay pending, are reported in lastErrors and retried on the next flush', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    b.failing.set('10.2.0.0/24', 'ENETUNREACH (network is unreachable)');
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    m.set(via('10.2.0.0/24', '10.9.9.9'));
+    await m.flush();
+    expect(m.installed('10.1.0.0/24')).toBe(true);
+    expect(m.installed('10.2.0.0/24')).toBe(false);
+    expect(m.lastErrors).toEqual(['10.2.0.0/24: ENETUNREACH (network is unreachable)']);
+    expect(m.pending()).toBe(1);
+    b.failing.clear();
+    await m.flush();
+    expect(b.batches[1]).toEqual([{ op: 'replace', route: via('10.2.0.0/24', '10.9.9.9') }]);
+    expect(m.installed('10.2.0.0/24')).toBe(true);
+    expect(m.lastErrors).toEqual([]);
+  });
+
+  it('a backend that throws leaves the whole batch pending', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    b.throwNext = new Error('socket closed');
+    await expect(m.flush()).rejects.toThrow('socket closed');
+    expect(m.pending()).toBe(1);
+    expect(m.lastErrors[0]).toContain('socket closed');
+    await m.flush();
+    expect(m.installed('10.1.0.0/24')).toBe(true);
+  });
+
+  it('changes made while a flush is in flight go into the next one', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    let release = (): void => {};
+    b.hold = new Promise<void>((r) => (release = r));
+    const inFlight = new Promise<void>((r) => (b.entered = r));
+    const first = m.flush();
+    await inFlight;
+    m.set(via('10.1.0.0/24', '10.255.0.2'));
+    b.hold = null;
+    release();
+    await first;
+    expect(b.table.get('10.1.0.0/24')).toEqual(via('10.1.0.0/24', '10.255.0.1'));
+    expect(m.pending()).toBe(1);
+    await m.flush();
+    expect(b.table.get('10.1.0.0/24')).toEqual(via('10.1.0.0/24', '10.255.0.2'));
+  });
+});
+
+describe('reconcile (scan → prune)', () => {
+  it('removes stale owned routes, adds missing ones, keeps identical ones untouched', async () => {
+    const b = new FakeBackend();
+    b.table.set('10.1.0.0/24', via('10.1.0.0/24', '10.255.0.1'));
+    b.table.set('10.2.0.0/24', via('10.2.0.0/24', '10.255.0.1'));
+    b.table.set('10.9.0.0/24', via('10.9.0.0/24', '10.255.0.1'));
+    b.table.set('10.4.0.0/24', via('10.4.0.0/24', '10.255.0.7'));
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    m.set(via('10.3.0.0/24', '10.255.0.1'));
+    m.set(via('10.4.0.0/24', '10.255.0.1'));
+    expect(await m.reconcile()).toEqual({ removed: 1, added: 2, kept: 2 });
+    expect(b.batches).toHaveLength(1);
+    expect(b.batches[0]).toEqual([
+      { op: 'delete', prefix: '10.9.0.0/24' },
+      { op: 'replace', route: via('10.3.0.0/24', '10.255.0.1') },
+      { op: 'replace', route: via('10.4.0.0/24', '10.255.0.1') },
+    ]);
+    expect(m.size).toBe(4);
+    expect(m.pending()).toBe(0);
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 4 });
+    expect(b.batches).toHaveLength(1);
+  });
+
+  it('adopts what the dataplane holds: a later identical set is no write', async () => {
+    const b = new FakeBackend();
+    b.table.set('10.1.0.0/24', via('10.1.0.0/24', '10.255.0.1'));
+    const m = new FibManager(b);
+    await m.reconcile();
+    expect(b.batches[0]).toEqual([{ op: 'delete', prefix: '10.1.0.0/24' }]);
+    b.table.set('10.5.0.0/24', via('10.5.0.0/24', '10.255.0.1'));
+    b.batches.length = 0;
+    m.set(via('10.5.0.0/24', '10.255.0.1'));
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 1 });
+    expect(b.batches).toEqual([]);
+  });
+});
+
+describe('sameRoute', () => {
+  it('next hops are a set; an unspecified interface matches the one the kernel resolved; addresses compare canonically', () => {
+    const two: FibRoute = { prefix: 'p', nexthops: [{ address: 'fd00::2', interface: 'a' }, { address: 'fd00::3', interface: 'a' }] };
+    expect(sameRoute(two, { prefix: 'p', nexthops: [...two.nexthops].reverse() })).toBe(true);
+    expect(sameRoute({ prefix: 'p', nexthops: [{ address: 'FD00:0::2' }] }, { prefix: 'p', nexthops: [{ address: 'fd00::2', interface: 'a' }] })).toBe(true);
+    expect(sameRoute({ prefix: 'p', nexthops: [{ address: 'fd00::2', interface: 'b' }] }, { prefix: 'p', nexthops: [{ address: 'fd00::2', interface: 'a' }] })).toBe(false);
+    expect(sameRoute(two, { prefix: 'p', nexthops: [two.nexthops[0]!, two.nexthops[0]!] })).toBe(false);
+    const mixed: FibRoute = { prefix: 'p', nexthops: [{ address: 'fd00::2' }, { address: 'fd00::2', interface: 'a' }] };
+    expect(sameRoute(mixed, { prefix: 'p', nexthops: [{ address: 'fd00::2', interface: 'a' }, { address: 'fd00::2', interface: 'b' }] })).toBe(true);
+    expect(sameRoute({ prefix: 'p', nexthops: [{ interface: 'a' }] }, { prefix: 'p', nexthops: [{ address: '10.0.0.1', interface: 'a' }] })).toBe(false);
+  });
+});
+
+describe('NullFib', () => {
+  it('accepts everything and holds nothing', async () => {
+    const m = new FibManager(new NullFib());
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    await m.flush();
+    expect(m.installed('10.1.0.0/24')).toBe(true);
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 1, kept: 0 });
+  });
+});

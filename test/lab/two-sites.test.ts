@@ -1,0 +1,190 @@
+/**
+ * End to end, on real kernels: labs/two-sites in network namespaces — two
+ * agents, wireguard-go tunnels, BGP across them, routes in both kernels — then
+ * an agent restart (keep-on-stop, adoption) and a neighbor removed by reload.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { labDown, labTest, labUp, readState } from '#lab/index';
+import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
+import { uniqueName } from './helpers/netns.js';
+
+const CLI = join(REPO_LABS, '..', 'dist', 'cli', 'main.js');
+
+interface KernelRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string | number;
+}
+
+function routes(ns: string, family: '-4' | '-6'): KernelRoute[] {
+  const out = execFileSync('ip', ['-n', ns, family, '-j', 'route', 'show', 'proto', '201'], { encoding: 'utf8' });
+  return JSON.parse(out || '[]') as KernelRoute[];
+}
+
+function cli<T>(...args: string[]): T {
+  const out = execFileSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(out) as T;
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let v: T | undefined | false;
+    try {
+      v = fn();
+    } catch {
+      v = undefined;
+    }
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const linkExists = (ns: string, ifname: string): boolean => {
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'show', ifname], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
+  const lab = uniqueName('ts');
+  const ifA = uniqueName('wa');
+  const ifB = uniqueName('wb');
+  const sockA = `/run/wgbgp/${lab}-site-a.sock`;
+  const sockB = `/run/wgbgp/${lab}-site-b.sock`;
+  const nsA = `wgbgp-${lab}-site-a`;
+  const nsB = `wgbgp-${lab}-site-b`;
+  const dir = copyLab(join(REPO_LABS, 'two-sites'), lab, {
+    'wg-a-b': ifA,
+    'wg-b-a': ifB,
+    '/run/wgbgp/two-sites-': `/run/wgbgp/${lab}-`,
+  });
+  const quiet = { print: () => undefined };
+  let firstRouteMs = 0;
+  let agentToRouteMs = 0;
+
+  beforeAll(async () => {
+    const t0 = performance.now();
+    await labUp(dir, quiet);
+    await until('site-a learns 10.2.0.0/24', () => routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24'));
+    firstRouteMs = performance.now() - t0;
+    // The agent's first log line carries its start time (pino `time`, epoch ms).
+    const seen = Date.now();
+    const first = readFileSync(join(dir, '.lab-run', 'site-a.log'), 'utf8').split('\n').find((l) => l.startsWith('{')) ?? '{}';
+    agentToRouteMs = seen - ((JSON.parse(first) as { time?: number }).time ?? seen);
+  }, 60_000);
+
+  afterAll(async () => {
+    await labDown(dir, quiet);
+    removeLabCopy(dir);
+  }, 60_000);
+
+  it('lab test: sessions Established, IPv4 and IPv6 routes via the tunnels, ping and ping6 between the LANs', async () => {
+    const lines: string[] = [];
+    const ok = await labTest(dir, { print: (l) => lines.push(l) });
+    expect(lines.join('\n')).not.toContain('FAIL');
+    expect(ok).toBe(true);
+    console.log(
+      `two-sites: first learned route in the kernel ${Math.round(agentToRouteMs)} ms after the agent's first log line, ` +
+        `${Math.round(firstRouteMs)} ms after \`lab up\` began`,
+    );
+  });
+
+  it('kernel routes carry protocol 201, name the peer tunnel address on the tunnel, plus /32 and /128 host routes', () => {
+    const v4 = routes(nsA, '-4');
+    const v6 = routes(nsA, '-6');
+    expect(v4).toContainEqual(expect.objectContaining({ dst: '10.2.0.0/24', gateway: '10.255.0.1', dev: ifA }));
+    expect(v6).toContainEqual(expect.objectContaining({ dst: '2001:db8:2::/48', gateway: 'fd00:255::1', dev: ifA }));
+    expect(v4).toContainEqual(expect.objectContaining({ dst: '10.255.0.1', dev: ifA }));
+    expect(v6).toContainEqual(expect.objectContaining({ dst: 'fd00:255::1', dev: ifA }));
+  });
+
+  it('the CLI reports the contract fields: neighbors, routes (longest match), tunnels, status', () => {
+    const neighbors = cli<{ name: string; state: string; prefixesReceived: number; lastError: string | null }[]>(
+      'neighbors',
+      '--socket',
+      sockA,
+    );
+    expect(neighbors).toEqual([expect.objectContaining({ name: 'site-b', state: 'Established', prefixesReceived: 2 })]);
+    const match = cli<{ prefix: string; source: string; fib: boolean; nexthops: { address?: string; interface?: string }[] }[]>(
+      'routes',
+      '10.2.0.77',
+      '--socket',
+      sockA,
+    );
+    expect(match).toEqual([
+      expect.objectContaining({ prefix: '10.2.0.0/24', source: 'bgp', fib: true, nexthops: [{ address: '10.255.0.1', interface: ifA }] }),
+    ]);
+    const tunnels = cli<{ interface: string; endpoint: string | null; latestHandshake: string | null; publicKey: string }[]>(
+      'tunnels',
+      '--socket',
+      sockA,
+    );
+    expect(tunnels[0]).toMatchObject({ interface: ifA, endpoint: '198.18.0.2:51822' });
+    expect(Date.parse(tunnels[0]?.latestHandshake ?? '')).toBeGreaterThan(0);
+    const status = cli<{ asn: number; neighbors: { total: number; established: number }; routes: { fib: number }; dataplane: { state: string } }>(
+      'status',
+      '--socket',
+      sockA,
+    );
+    expect(status).toMatchObject({ asn: 65001, neighbors: { total: 1, established: 1 }, dataplane: { state: 'ok' } });
+    expect(status.routes.fib).toBe(4); // two learned routes + two host routes
+  });
+
+  it('restart with keep-on-stop: tunnel and routes stay while the agent is down, the restarted agent adopts them', async () => {
+    const state = readState(join(dir, '.lab-run'));
+    const node = state?.nodes['site-a'];
+    expect(node?.pid).toBeGreaterThan(0);
+    const wgPid = readFileSync(`/run/wgbgp/${ifA}.pid`, 'utf8').trim();
+    process.kill(node?.pid ?? 0, 'SIGTERM');
+    await until('site-a agent exits', () => {
+      try {
+        process.kill(node?.pid ?? 0, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    // Design.md: a stopped agent leaves tunnels and routes in place.
+    expect(linkExists(nsA, ifA)).toBe(true);
+    expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
+
+    const child = spawn('ip', ['netns', 'exec', nsA, 'node', CLI, 'agent', '--config', node?.config ?? ''], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+    await until('site-a re-established', () =>
+      cli<{ state: string }[]>('neighbors', '--socket', sockA).every((n) => n.state === 'Established'),
+    );
+    // Never torn down: the same wireguard-go process serves the tunnel, the route never left.
+    expect(readFileSync(`/run/wgbgp/${ifA}.pid`, 'utf8').trim()).toBe(wgPid);
+    expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
+    const tunnels = cli<{ interface: string }[]>('tunnels', '--socket', sockA);
+    expect(tunnels.map((t) => t.interface)).toEqual([ifA]);
+  }, 60_000);
+
+  it('reload without the neighbor: its tunnel goes, and the other side withdraws what it had learned', async () => {
+    const state = readState(join(dir, '.lab-run'));
+    const configFile = state?.nodes['site-a']?.config ?? '';
+    const config = parse(readFileSync(configFile, 'utf8')) as { neighbors: unknown[] };
+    config.neighbors = [];
+    writeFileSync(configFile, stringify(config));
+    const out = execFileSync('node', [CLI, 'reload', '--socket', sockA], { encoding: 'utf8' });
+    expect(out).toMatch(/site-b/);
+    await until('site-b withdraws 10.1.0.0/24', () => !routes(nsB, '-4').some((r) => r.dst === '10.1.0.0/24'));
+    await until('site-b withdraws 2001:db8:1::/48', () => !routes(nsB, '-6').some((r) => r.dst === '2001:db8:1::/48'));
+    await until('site-a tunnel removed', () => !linkExists(nsA, ifA));
+    expect(routes(nsA, '-4').filter((r) => r.dst === '10.2.0.0/24')).toEqual([]);
+    expect(cli<unknown[]>('neighbors', '--socket', sockA)).toEqual([]);
+  }, 60_000);
+});
