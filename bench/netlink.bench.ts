@@ -61,10 +61,7 @@ async function netlinkBatch(n: number): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const t0 = performance.now();
-  const g = globalThis as any; g.__sync = []; g.__send = []; g.__ack = []; g.__tEnd = 0;
   const res = await nl.routeBatch(ops);
-  const st = (a: number[]) => { const b = [...a].sort((x, y) => x - y); return `n=${b.length} med=${b[b.length >> 1]?.toFixed(1)} p95=${b[Math.floor(b.length * 0.95)]?.toFixed(1)} max=${b[b.length - 1]?.toFixed(1)}`; };
-  console.log('encode(sync)', st(g.__sync), '| send(worker)', st(g.__send), '| acks(sync)', st(g.__ack));
   const ms = performance.now() - t0;
   loop.disable();
   const failed = res.filter((r) => r.errno !== 0).length;
@@ -108,5 +105,11 @@ function ipPerRoute(n: number): void {
 const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
 
 describe('IPv4 route install', () => {
+  bench('netlink 10000', () => netlinkBatch(10_000), once);
   bench('netlink 100000', () => netlinkBatch(100_000), once);
+  bench('FibManager 10000', () => managerFlush(10_000), once);
+  bench('FibManager 100000', () => managerFlush(100_000), once);
+  bench('ip -batch 10000', () => ipBatch(10_000), once);
+  bench('ip -batch 100000', () => ipBatch(100_000), once);
+  bench('ip per route 1000', () => ipPerRoute(1000), once);
 });

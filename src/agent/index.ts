@@ -3,7 +3,7 @@ import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
 import { createLogger, type Logger } from '#lib/log';
 import { SystemClock } from '#lib/clock';
 import type { Config } from '#config/types';
-import { loadConfig, formatIssue } from '#config/index';
+import { loadConfig, formatIssue, resolveWireguardBackend } from '#config/index';
 import { Rtnetlink } from '#netlink/index';
 import { WireguardGoBackend, decodeKey, publicKeyOf } from '#wg/index';
 import { LinuxFib, NullFib } from '#fib/index';
@@ -38,8 +38,12 @@ async function readPrivateKey(file: string): Promise<Uint8Array> {
   }
 }
 
-async function dataplane(config: Config, log: Logger): Promise<{ wireguard: WireguardBackend; fib: FibBackend }> {
-  const wgKind = config.dataplane.wireguard;
+async function dataplane(
+  config: Config,
+  log: Logger,
+): Promise<{ wireguard: WireguardBackend; fib: FibBackend; close: () => Promise<void> }> {
+  // The kernel backend is a later milestone: until then `auto` means wireguard-go off VPP.
+  const wgKind = resolveWireguardBackend(config, false);
   if (wgKind === 'vpp' || config.dataplane.fib === 'vpp') {
     throw new AgentStartError('dataplane: the VPP backend is not available in this build yet');
   }
@@ -52,7 +56,7 @@ async function dataplane(config: Config, log: Logger): Promise<{ wireguard: Wire
     config.dataplane.fib === 'none'
       ? new NullFib()
       : new LinuxFib(nl, { table: config.dataplane.linux.table, protocol: config.dataplane.linux.protocol });
-  return { wireguard, fib };
+  return { wireguard, fib, close: () => nl.close() };
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
@@ -68,7 +72,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const config = first.config;
   const privateKey = await readPrivateKey(config.wireguard.privateKeyFile);
   const publicKey = publicKeyOf(Buffer.from(privateKey).toString('base64'));
-  const { wireguard, fib } = await dataplane(config, log);
+  const { wireguard, fib, close: closeDataplane } = await dataplane(config, log);
 
   const agent = new Agent(config, {
     clock: new SystemClock(),
@@ -110,6 +114,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
         try {
           await control.close();
           await agent.stop();
+          await closeDataplane();
         } catch (err) {
           log.error({ err: String(err) }, 'error while stopping');
         }

@@ -8,7 +8,7 @@ import type { ControlRequest, NeighborJson, ReloadJson, RouteJson, StatusJson, T
 import { ControlClient } from '#api/index';
 import type { ConfigIssue } from '#config/index';
 import { checkWireguardKey } from '#config/fields';
-import { generatePrivateKey, publicKeyOf } from '#config/wgkey';
+import { generatePrivateKey, publicKeyOf } from '#wg/keys';
 import { formatNeighbors, formatReload, formatRoutes, formatStatus, formatTunnels } from './format.js';
 
 export interface CliIo {

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { RawIssue } from './issues.js';
 import { checkWireguardKey } from './fields.js';
-import { publicKeyOf } from './wgkey.js';
+import { publicKeyOf } from '#wg/keys';
 
 export interface FileCheckResult {
   errors: RawIssue[];

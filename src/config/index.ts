@@ -11,4 +11,4 @@ export {
   DEFAULT_VPP_API_SOCKET,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
-export { generatePrivateKey, publicKeyOf } from './wgkey.js';
+export { generatePrivateKey, publicKeyOf } from '#wg/keys';

@@ -2,15 +2,16 @@
  * The only I/O in netlink/: an AF_NETLINK/NETLINK_ROUTE socket through libc,
  * called with koffi because Node has no AF_NETLINK.
  *
- * How it stays off the event loop's back (measured in a namespace, 100 000
- * IPv4 routes in 64 KiB sends, 2-core VM; bench/netlink.bench.ts repeats it):
+ * How it stays off the event loop (measured in a namespace, 100 000 IPv4
+ * routes in 64 KiB sends of ~1000 routes, 2-core VM; bench/netlink.bench.ts):
  * - The kernel handles a NETLINK_ROUTE request inside sendto() and has queued
- *   every ack before sendto returns. That kernel work is the real cost: one
- *   64 KiB send (~1000 routes) usually takes 5–15 ms, but single sends took up
- *   to 85 ms (FIB trie growth). Called synchronously, that froze the event
- *   loop for up to 89 ms; through koffi's `.async` (a worker thread) the
- *   largest event-loop delay was 5–12 ms at the same throughput (100–140 k
- *   routes/s either way). So route batches use `sendAsync`.
+ *   every ack before sendto returns. That kernel work is the cost: a send
+ *   usually takes 4–6 ms, but single sends took 80–140 ms (FIB growth, a busy
+ *   host). Called synchronously, that froze the event loop for 60–145 ms; via
+ *   koffi's `.async` (a worker thread) the loop's largest delay was 5–20 ms,
+ *   at about the same throughput. So route batches use `sendAsync`.
+ * - What stays on the main thread per send: encoding (~2 ms per 1000 routes)
+ *   and reading the acks (~3 ms per 1000).
  * - Small requests (link, address, dump requests) use the synchronous send:
  *   their kernel work is microseconds and a thread hop would cost more.
  * - recv() is always synchronous with MSG_DONTWAIT: acks are already queued, and

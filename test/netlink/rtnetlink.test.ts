@@ -91,6 +91,16 @@ describe('links', () => {
     await expect(nl.linkSetUp('nosuch0')).rejects.toMatchObject({ code: 'ENODEV' });
   });
 
+  it('without `netns` the socket works in the calling process\'s own namespace (read-only here)', async () => {
+    const own = await Rtnetlink.open();
+    try {
+      expect(await own.link('lo')).toMatchObject({ name: 'lo', index: 1 });
+      expect(await own.link('nosuch-wgbgp0')).toBeNull();
+    } finally {
+      await own.close();
+    }
+  });
+
   it('deletes a link', async () => {
     ns.ip('link', 'add', 'tmp0', 'type', 'ifb');
     expect(await nl.link('tmp0')).not.toBeNull();

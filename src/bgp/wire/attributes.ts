@@ -47,6 +47,8 @@ export interface Fault {
 export interface AttrDecodeState {
   readonly ctx: CodecContext;
   readonly attrs: PathAttributes;
+  /** The NLRI field is not empty (it is parsed before the attributes). */
+  readonly ipv4Nlri: boolean;
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
   /** RFC 6793 §4.2.3: merged into attrs.asPath once all attributes are read. */
@@ -212,6 +214,17 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   return out;
 }
 
+function checkNextHop(v: Uint8Array): Fault | undefined {
+  if (v.length !== 4) return lengthFault('NEXT_HOP', v.length, '4');
+  const a = v[0]!;
+  // RFC 4271 §6.3: a semantically incorrect next hop (here: "this network",
+  // loopback, multicast, reserved/broadcast) makes the route unusable.
+  if (a === 0 || a === 127 || a >= 224) {
+    return { subcode: UpdateSubcode.InvalidNextHop, text: `NEXT_HOP ${formatIpv4(v)} is not a unicast address` };
+  }
+  return undefined;
+}
+
 // ---- multiprotocol (RFC 4760 §3, §4; RFC 2545 §3; RFC 8950 §3) ----------------
 
 function supportedFamily(afi: number, safi: number): boolean {
@@ -285,7 +298,7 @@ const DESCRIPTORS: AttributeDescriptor[] = [
       const path: AsPathSegment[] = [];
       const bad = readAsPath(v, st.ctx.fourOctetAs ? 4 : 2, path);
       if (bad) return { subcode: UpdateSubcode.MalformedAsPath, text: `AS_PATH ${bad}` };
-      // RFC 7606 §7.2 (RFC 5065 §5.1): confederation segments from outside the confederation.
+      // RFC 7606 §7.2 (RFC 5065): confederation segments from outside the confederation.
       if (st.ctx.external === true && path.some((s) => isConfed(s.type))) {
         return { subcode: UpdateSubcode.MalformedAsPath, text: 'AS_PATH confederation segment from an external peer' };
       }
@@ -306,13 +319,11 @@ const DESCRIPTORS: AttributeDescriptor[] = [
     flags: WELL_KNOWN,
     malformed: 'treat-as-withdraw', // RFC 7606 §7.3
     decode(v, st) {
-      if (v.length !== 4) return lengthFault('NEXT_HOP', v.length, '4');
-      const a = v[0]!;
-      // RFC 4271 §6.3: a semantically incorrect next hop (here: "this network",
-      // loopback, multicast, reserved/broadcast) makes the route unusable.
-      if (a === 0 || a === 127 || a >= 224) {
-        return { subcode: UpdateSubcode.InvalidNextHop, text: `NEXT_HOP ${formatIpv4(v)} is not a unicast address` };
-      }
+      const fault = checkNextHop(v);
+      // RFC 4760 §3: without routes in the NLRI field NEXT_HOP "SHOULD be
+      // ignored", so a bad one costs only the attribute.
+      if (fault && !st.ipv4Nlri) fault.action = 'attribute-discard';
+      if (fault) return fault;
       st.attrs.nextHop = formatIpv4(v);
       return undefined;
     },
@@ -487,7 +498,7 @@ const DESCRIPTORS: AttributeDescriptor[] = [
     malformed: 'attribute-discard', // RFC 6793 §6
     decode(v, st) {
       if (st.ctx.fourOctetAs) {
-        // RFC 6793 §4.1: between NEW speakers AS4_PATH is not sent; one received is discarded.
+        // RFC 6793: between NEW speakers AS4_PATH is not sent; one received is discarded.
         return { subcode: UpdateSubcode.OptionalAttributeError, text: 'AS4_PATH on a 4-octet session: discarded' };
       }
       const path: AsPathSegment[] = [];

@@ -40,7 +40,7 @@ export const UpdateSubcode = {
   MalformedAsPath: 11,
 } as const;
 
-/** RFC 4486 §4 / RFC 9003 Cease subcodes, for the session's NOTIFICATIONs. */
+/** RFC 4486 (and RFC 8538 for Hard Reset) Cease subcodes, for the session's NOTIFICATIONs. */
 export const CeaseSubcode = {
   MaximumPrefixesReached: 1,
   AdministrativeShutdown: 2,

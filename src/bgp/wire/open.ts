@@ -92,7 +92,7 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
       if (len !== 0) malformedCapability(code, len);
       return { code };
     case CapabilityCode.ExtendedNextHop: {
-      // RFC 8950 §3: triples of NLRI AFI (2), NLRI SAFI (2), Next Hop AFI (2).
+      // RFC 8950 §4: triples of NLRI AFI (2), NLRI SAFI (2), Next Hop AFI (2).
       if (len === 0 || len % 6 !== 0) malformedCapability(code, len);
       const entries: { afi: number; safi: number; nextHopAfi: number }[] = [];
       for (let q = p; q < p + len; q += 6) entries.push({ afi: rd16(b, q), safi: rd16(b, q + 2), nextHopAfi: rd16(b, q + 4) });
@@ -102,7 +102,7 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
       if (len !== 4) malformedCapability(code, len);
       return { code, asn: rd32(b, p) };
     default:
-      // RFC 5492 §5: capabilities not understood are ignored; kept for logs.
+      // RFC 5492: capabilities not understood are ignored; kept for logs.
       return { code, raw: copyBytes(b.subarray(p, p + len)) };
   }
 }
@@ -195,7 +195,7 @@ export function encodeOpen(m: OpenMessage): Buffer {
 // ---- helpers for the session ---------------------------------------------------
 
 export interface OpenCapabilities {
-  /** The speaker's ASN: the 4-octet AS capability when present (RFC 6793 §3), else My Autonomous System. */
+  /** The speaker's ASN: the 4-octet AS capability when present (RFC 6793), else My Autonomous System. */
   asn: number;
   fourOctetAs: boolean;
   /** RFC 4760 §8: a speaker that advertises none is assumed to do IPv4 unicast only. */
@@ -227,7 +227,7 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
   return out;
 }
 
-/** The codec context of a session once both OPENs are known (RFC 6793 §4: both sides must be NEW). */
+/** The codec context of a session once both OPENs are known (RFC 6793: both sides must be NEW). */
 export function negotiatedContext(local: OpenMessage, remote: OpenMessage, external?: boolean): CodecContext {
   const ctx: CodecContext = { fourOctetAs: openCapabilities(local).fourOctetAs && openCapabilities(remote).fourOctetAs };
   if (external !== undefined) ctx.external = external;

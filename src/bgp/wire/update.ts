@@ -71,7 +71,7 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
   if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
 
   const verdict = new Verdict();
-  const st: AttrDecodeState = { ctx, attrs: {} };
+  const st: AttrDecodeState = { ctx, attrs: {}, ipv4Nlri: nlri.length > 0 };
   const seen = walkAttributes(b, off, attrsEnd, st, verdict);
   if (!ctx.fourOctetAs) mergeAs4(st, verdict);
 

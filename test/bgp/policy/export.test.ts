@@ -88,3 +88,18 @@ describe('exportEncoding: which fields and next hops a peer gets', () => {
     expect(exportEncoding(v4, AFI_IPV6)).toBeNull();
   });
 });
+
+describe('connected routes', () => {
+  test('a tunnel subnet (source connected) is not redistributed; an announced prefix (static) is', () => {
+    const local = (source: 'connected' | 'static'): Route => ({
+      prefix: '10.255.0.0/31',
+      peer: null,
+      source,
+      attrs: attrs({}),
+      nextHop: null,
+      nextHopLinkLocal: null,
+    });
+    expect(exportRoute(ctx, local('connected'), a)).toBeNull();
+    expect(exportRoute(ctx, local('static'), a)).not.toBeNull();
+  });
+});

@@ -246,10 +246,15 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
           expect(rib.paths(prefix)[0]).toBe(got);
         }
         expect(rib.size).toBe(folded.size);
-        // The observer (eBGP, AS 65009) holds exactly the exportable best routes, with our ASN prepended.
+        // The observer (eBGP, AS 65009) holds exactly the exportable best routes, with our ASN prepended;
+        // connected routes (tunnel subnets) are not redistributed.
         const wantObserved = POOL.filter((p) => {
           const b = rib.best(p);
-          return b !== undefined && !(b.attrs.asPath ?? []).some((s) => s.asns.includes(OBSERVER_ASN));
+          return (
+            b !== undefined &&
+            b.source !== 'connected' &&
+            !(b.attrs.asPath ?? []).some((s) => s.asns.includes(OBSERVER_ASN))
+          );
         });
         expect([...observer.keys()].sort()).toEqual(wantObserved.sort());
         for (const p of wantObserved) {

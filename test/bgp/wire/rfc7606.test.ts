@@ -228,6 +228,13 @@ describe('RFC 7606 §7: attribute by attribute', () => {
     expectWithdrawn(decode(`${ORIGIN_IGP} ${AS_PATH_65002} 40 03 04 00000000`));
   });
 
+  it('RFC 7606 §7.3 (RFC 4760 §3): a bad NEXT_HOP beside MP_REACH_NLRI-only routes is just ignored', () => {
+    const d = decode(`${MP_REACH_V6} ${ORIGIN_IGP} ${AS_PATH_65002} 40 03 04 7f000001`, '');
+    expect(d.action).toBe('attribute-discard');
+    expect(update(d).attributes.nextHop).toBeUndefined();
+    expect(update(d).mpReach?.nlri).toEqual(['2001:db8:1::/48']);
+  });
+
   it('RFC 7606 §7.4: a MULTI_EXIT_DISC of length 3 is treat-as-withdraw', () => {
     expectWithdrawn(decode(`${MANDATORY} 80 04 03 000001`));
   });
@@ -362,7 +369,7 @@ describe('RFC 6793: 4-octet AS numbers on a 2-octet session', () => {
     expect(update(d).attributes.asPath).toEqual([{ type: AsPathSegmentType.AsSequence, asns: [65010, 65002, 23456] }]);
   });
 
-  it('RFC 6793 §4.1: AS4_PATH between two 4-octet speakers is discarded', () => {
+  it('RFC 6793: AS4_PATH between two 4-octet speakers is discarded', () => {
     const d = decode(`${MANDATORY} ${as4Path}`);
     expect(d.action).toBe('attribute-discard');
     expect(update(d).attributes.asPath).toEqual([{ type: AsPathSegmentType.AsSequence, asns: [65002] }]);

@@ -1,0 +1,164 @@
+/**
+ * Interop with BIRD 2 over real WireGuard (wireguard-go) in two namespaces:
+ * the wgbgp agent in A (AS 65001), BIRD in B (AS 65002) behind a tunnel set up
+ * with `wg` by hand. One IPv4 session carries IPv4 and IPv6 unicast.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnIn } from '../lab/helpers/netns.js';
+import {
+  agentRoutes,
+  ASN_A,
+  ASN_B,
+  createSite,
+  hasRoute,
+  HOLD_TIME,
+  kernelRoutes,
+  learnedRoutes,
+  LAN_A,
+  LAN_B,
+  missingPrerequisite,
+  neighbors,
+  nextHopsOfA,
+  pingFromA,
+  startAgent,
+  startPeerTunnel,
+  tail,
+  teardown,
+  Timings,
+  TUN_A,
+  TUN_B,
+  until,
+  type Site,
+} from './helpers/site.js';
+
+const skip = missingPrerequisite(['bird', 'birdc']);
+if (skip !== null) console.log(`interop/bird: skipped: ${skip}`);
+
+function birdConfig(site: Site, log: string): string {
+  return `
+log "${log}" all;
+router id 192.0.2.2;
+protocol device { scan time 2; }
+# One static protocol per prefix, so one can be withdrawn with \`birdc disable\`.
+protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
+protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
+protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
+protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
+protocol bgp wgbgp {
+  local ${TUN_B.v4} as ${ASN_B};
+  neighbor ${TUN_A.v4} as ${ASN_A};
+  hold time ${HOLD_TIME};
+  keepalive time ${HOLD_TIME / 3};
+  connect delay time 1;
+  connect retry time 2;
+  error wait time 1, 5;
+  ipv4 { import all; export where source = RTS_STATIC; };
+  ipv6 { import all; export where source = RTS_STATIC; next hop address ${TUN_B.v6}; };
+}
+`;
+}
+
+describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-go', () => {
+  let site: Site | undefined;
+  let ctl = '';
+  let birdLog = '';
+  const timings = new Timings();
+
+  const birdc = (...args: string[]): string =>
+    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const diagnostics = (): string => {
+    if (site === undefined) return '';
+    let protocols = '';
+    try {
+      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
+    } catch (e) {
+      protocols = String(e);
+    }
+    return [protocols, tail(site.agentLog), tail(birdLog)].join('\n');
+  };
+
+  beforeAll(async () => {
+    site = await createSite('bi', 11);
+    ctl = join(site.dir, 'bird.ctl');
+    birdLog = join(site.dir, 'bird.log');
+    await startPeerTunnel(site);
+    const conf = join(site.dir, 'bird.conf');
+    writeFileSync(conf, birdConfig(site, birdLog));
+    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
+    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
+    spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
+    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    startAgent(site);
+    timings.mark('setup');
+  }, 30_000);
+
+  afterAll(async () => {
+    timings.print('interop/bird');
+    await teardown(site);
+  }, 30_000);
+
+  it('the agent reaches Established with BIRD; BIRD sees the session Established too', async () => {
+    const s = site!;
+    await until('neighbor Established', () => neighbors(s)[0]?.state === 'Established', 20_000, diagnostics);
+    timings.mark('Established');
+    // lastError may still name a resolved connection collision (both sides are active), so it is not checked.
+    expect(neighbors(s)).toEqual([expect.objectContaining({ name: 'peer', state: 'Established' })]);
+    expect(birdc('show', 'protocols', 'wgbgp')).toMatch(/wgbgp\s+BGP\s+---\s+up\s+.*Established/);
+  });
+
+  it("A's kernel has BIRD's prefixes via the peer's tunnel addresses, protocol 201", async () => {
+    const s = site!;
+    await until(`${LAN_B.v4} and ${LAN_B.v6} in A's kernel`, () =>
+      hasRoute(agentRoutes(s, '-4'), LAN_B.v4, TUN_B.v4, s.ifA) && hasRoute(agentRoutes(s, '-6'), LAN_B.v6, TUN_B.v6, s.ifA),
+      10_000, () => JSON.stringify([agentRoutes(s, '-4'), agentRoutes(s, '-6')]) + diagnostics());
+    timings.mark('routes in A');
+    expect(learnedRoutes(s)).toEqual([
+      expect.objectContaining({ prefix: LAN_B.v4, neighbor: 'peer', asPath: [ASN_B], fib: true, nexthops: [{ address: TUN_B.v4, interface: s.ifA }] }),
+      expect.objectContaining({ prefix: LAN_B.v6, neighbor: 'peer', asPath: [ASN_B], fib: true, nexthops: [{ address: TUN_B.v6, interface: s.ifA }] }),
+    ]);
+    expect(neighbors(s)[0]?.prefixesReceived).toBeGreaterThanOrEqual(2);
+  });
+
+  it('BIRD received 10.1.0.0/24 (next hop 10.255.0.0) and 2001:db8:1::/48 (next hop fd00:255::), AS path 65001', async () => {
+    await until('BIRD has both prefixes from the agent', () =>
+      /BGP\.as_path/.test(birdc('show', 'route', LAN_A.v4, 'all')) && /BGP\.as_path/.test(birdc('show', 'route', LAN_A.v6, 'all')),
+      10_000, diagnostics);
+    const v4 = birdc('show', 'route', LAN_A.v4, 'all');
+    expect(v4).toMatch(/BGP\.as_path: 65001\s*\n/);
+    expect(v4).toMatch(new RegExp(`BGP\\.next_hop: ${TUN_A.v4.replaceAll('.', '\\.')}\\s*\\n`));
+    const v6 = birdc('show', 'route', LAN_A.v6, 'all');
+    expect(v6).toMatch(/BGP\.as_path: 65001\s*\n/);
+    // The agent's own IPv6 tunnel address is the (global) IPv6 next hop; a link-local may follow.
+    expect(v6).toMatch(/BGP\.next_hop: fd00:255::(\s|$)/);
+    expect(birdc('show', 'protocols', 'all', 'wgbgp')).toMatch(/Channel ipv6[\s\S]*Routes:\s+1 imported/);
+  });
+
+  it("BIRD exported them into B's kernel via the tunnel", async () => {
+    const s = site!;
+    await until("A's prefixes in B's kernel", () =>
+      hasRoute(kernelRoutes(s.nsB, '-4', LAN_A.v4), LAN_A.v4, TUN_A.v4, s.ifB) &&
+      nextHopsOfA(s).some((gw) => hasRoute(kernelRoutes(s.nsB, '-6', LAN_A.v6), LAN_A.v6, gw, s.ifB)),
+      10_000, () => JSON.stringify([kernelRoutes(s.nsB, '-4'), kernelRoutes(s.nsB, '-6')]) + diagnostics());
+  });
+
+  it('ping and ping6 between the LANs through the tunnel', async () => {
+    const s = site!;
+    await until('ping 10.2.0.1 from 10.1.0.1', () => pingFromA(s, LAN_A.addr4, LAN_B.addr4), 5_000);
+    await until('ping6 2001:db8:2::1 from 2001:db8:1::1', () => pingFromA(s, LAN_A.addr6, LAN_B.addr6), 5_000);
+  });
+
+  it("BIRD withdraws 10.2.0.0/24: it leaves A's kernel, 2001:db8:2::/48 stays", async () => {
+    const s = site!;
+    const received = neighbors(s)[0]?.prefixesReceived ?? 0;
+    expect(birdc('disable', 'lan4')).toMatch(/lan4: disabled/);
+    await timings.time(`withdrawal of ${LAN_B.v4} reached A's kernel`, () =>
+      until(`${LAN_B.v4} gone from A's kernel`, () => !agentRoutes(s, '-4').some((r) => r.dst === LAN_B.v4), 5_000, diagnostics),
+    );
+    expect(hasRoute(agentRoutes(s, '-6'), LAN_B.v6, TUN_B.v6, s.ifA)).toBe(true);
+    expect(learnedRoutes(s).map((r) => r.prefix)).toEqual([LAN_B.v6]);
+    expect(neighbors(s)[0]).toMatchObject({ state: 'Established', prefixesReceived: received - 1 });
+  });
+});

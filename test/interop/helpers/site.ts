@@ -1,0 +1,303 @@
+/**
+ * Interop test scaffolding: the wgbgp agent in namespace A, a third-party BGP
+ * speaker in namespace B, one WireGuard tunnel (wireguard-go) between them.
+ *
+ *   A (wgbgp, AS 65001)                         B (peer, AS 65002)
+ *   lan0 10.1.0.1/24 2001:db8:1::1/64          lan0 10.2.0.1/24 2001:db8:2::1/64
+ *   <prefix>a 10.255.0.0/31 fd00:255::/127 ==== <prefix>b 10.255.0.1/31 fd00:255::1/127
+ *   eth1 198.18.N.1/24 ------------- veth ------------- eth1 198.18.N.2/24
+ *
+ * A's tunnel is built by the agent; B's is set up by hand the way an operator
+ * would: `wireguard-go -f`, `wg set`, `ip addr`, `ip link set up`.
+ * Everything is named with one uniqueName() prefix, so `teardown` (cleanupPrefix
+ * plus our files) removes it even after a failed or interrupted run.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { cleanupPrefix, createNamespaces, execIn, netnsSupported, spawnIn, uniqueName, withVethPair } from '../../lab/helpers/netns.js';
+
+export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export const CLI = join(REPO, 'dist', 'cli', 'main.js');
+
+export const ASN_A = 65001;
+export const ASN_B = 65002;
+export const LAN_A = { v4: '10.1.0.0/24', v6: '2001:db8:1::/48', addr4: '10.1.0.1', addr6: '2001:db8:1::1' };
+export const LAN_B = { v4: '10.2.0.0/24', v6: '2001:db8:2::/48', addr4: '10.2.0.1', addr6: '2001:db8:2::1' };
+export const TUN_A = { v4: '10.255.0.0', v6: 'fd00:255::' };
+export const TUN_B = { v4: '10.255.0.1', v6: 'fd00:255::1' };
+export const PORT_A = 51821;
+export const PORT_B = 51820;
+export const HOLD_TIME = 9;
+
+/**
+ * Why an interop file cannot run here, or null when it can: not root / no
+ * netns, no built CLI, or a missing binary (the peer's or the tunnel tools).
+ */
+export function missingPrerequisite(binaries: readonly string[]): string | null {
+  if (!netnsSupported()) return 'needs root and `ip netns`';
+  for (const bin of ['wireguard-go', 'wg', 'ip', 'ping', ...binaries]) {
+    const found = bin.startsWith('/') ? existsSync(bin) : spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+    if (!found) return `${bin} is not installed`;
+  }
+  return null;
+}
+
+export interface Site {
+  prefix: string;
+  /** Temp dir: configs, keys, logs, sockets. World-traversable (FRR runs as frr). */
+  dir: string;
+  nsA: string;
+  nsB: string;
+  /** Tunnel interfaces in A (the agent's) and B (the peer's). */
+  ifA: string;
+  ifB: string;
+  underlayA: string;
+  underlayB: string;
+  sock: string;
+  agentConfig: string;
+  agentLog: string;
+  keyB: string;
+  pubA: string;
+  pubB: string;
+}
+
+function sh(cmd: string, args: readonly string[], input?: string): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+}
+
+/**
+ * Namespaces, veth underlay and the LAN bridges; keys and the agent's config in
+ * a temp dir. `net` picks the underlay 198.18.<net>.0/24.
+ */
+export async function createSite(base: string, net: number): Promise<Site> {
+  const prefix = uniqueName(base);
+  const dir = mkdtempSync(join(tmpdir(), `wgbgp-interop-${prefix}-`));
+  chmodSync(dir, 0o755);
+  const site: Site = {
+    prefix,
+    dir,
+    nsA: `${prefix}-a`,
+    nsB: `${prefix}-b`,
+    ifA: `${prefix}a`,
+    ifB: `${prefix}b`,
+    underlayA: `198.18.${net}.1`,
+    underlayB: `198.18.${net}.2`,
+    sock: join(dir, 'agent.sock'),
+    agentConfig: join(dir, 'wgbgp.yaml'),
+    agentLog: join(dir, 'agent.log'),
+    keyB: join(dir, 'b.key'),
+    pubA: '',
+    pubB: '',
+  };
+  const keyA = join(dir, 'a.key');
+  for (const file of [keyA, site.keyB]) writeFileSync(file, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
+  site.pubA = sh('wg', ['pubkey'], readFileSync(keyA, 'utf8'));
+  site.pubB = sh('wg', ['pubkey'], readFileSync(site.keyB, 'utf8'));
+
+  await createNamespaces(prefix, ['a', 'b']);
+  await withVethPair(site.nsA, site.nsB, { addrA: `${site.underlayA}/24`, addrB: `${site.underlayB}/24` });
+  for (const [ns, lan] of [[site.nsA, LAN_A], [site.nsB, LAN_B]] as const) {
+    // A bridge without ports is up with carrier here (no `dummy` link type); nodad: no DAD wait.
+    await execIn(ns, [
+      'sh',
+      '-c',
+      `ip link add lan0 type bridge && ip link set lan0 up && ip addr add ${lan.addr4}/24 dev lan0 && ip addr add ${lan.addr6}/64 dev lan0 nodad`,
+    ]);
+  }
+
+  writeFileSync(
+    site.agentConfig,
+    stringify({
+      router: { asn: ASN_A, 'router-id': '192.0.2.1' },
+      control: { socket: site.sock },
+      dataplane: { wireguard: 'wireguard-go', fib: 'linux', linux: { protocol: 201 } },
+      wireguard: { 'private-key-file': keyA },
+      announce: [LAN_A.v4, LAN_A.v6],
+      neighbors: [
+        {
+          name: 'peer',
+          interface: site.ifA,
+          'public-key': site.pubB,
+          endpoint: `${site.underlayB}:${PORT_B}`,
+          'listen-port': PORT_A,
+          tunnel: { local: [`${TUN_A.v4}/31`, `${TUN_A.v6}/127`], remote: [TUN_B.v4, TUN_B.v6] },
+          bgp: { asn: ASN_B, 'hold-time': HOLD_TIME },
+        },
+      ],
+    }),
+  );
+  return site;
+}
+
+/** B's tunnel, the operator's way: wireguard-go -f, wg set, addresses, up. */
+export async function startPeerTunnel(site: Site): Promise<void> {
+  spawnIn(site.nsB, ['wireguard-go', '-f', site.ifB], { log: join(site.dir, 'wireguard-go-b.log') });
+  await until(`wireguard-go UAPI socket for ${site.ifB}`, () => existsSync(`/var/run/wireguard/${site.ifB}.sock`), 5_000);
+  await execIn(site.nsB, [
+    'wg', 'set', site.ifB,
+    'private-key', site.keyB,
+    'listen-port', String(PORT_B),
+    'peer', site.pubA,
+    'endpoint', `${site.underlayA}:${PORT_A}`,
+    'allowed-ips', '0.0.0.0/0,::/0',
+  ]);
+  await execIn(site.nsB, [
+    'sh',
+    '-c',
+    `ip link set ${site.ifB} addrgenmode none && ip addr add ${TUN_B.v4}/31 dev ${site.ifB} && ` +
+      `ip addr add ${TUN_B.v6}/127 dev ${site.ifB} nodad && ip link set ${site.ifB} up`,
+  ]);
+}
+
+/** The agent in A: `node dist/cli/main.js agent --config …`, output to agent.log. */
+export function startAgent(site: Site): void {
+  spawnIn(site.nsA, [process.execPath, CLI, 'agent', '--config', site.agentConfig], { log: site.agentLog });
+}
+
+/** Kills everything in the namespaces, deletes them, removes sockets, state and the temp dir. */
+export async function teardown(site: Site | undefined, extra: () => void = () => undefined): Promise<void> {
+  if (site === undefined) return;
+  try {
+    await cleanupPrefix(site.prefix);
+  } finally {
+    try {
+      extra();
+    } finally {
+      for (const f of [`${site.ifA}.pid`, `${site.ifA}.log`]) rmSync(join('/run/wgbgp', f), { force: true });
+      rmSync(site.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+// --- observations ----------------------------------------------------------
+
+export interface KernelRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string | number;
+}
+
+export function kernelRoutes(ns: string, family: '-4' | '-6', ...filter: string[]): KernelRoute[] {
+  const out = execFileSync('ip', ['-n', ns, family, '-j', 'route', 'show', ...filter], { encoding: 'utf8' });
+  return JSON.parse(out.trim() || '[]') as KernelRoute[];
+}
+
+/** A's routes installed by the agent (protocol 201). */
+export const agentRoutes = (site: Site, family: '-4' | '-6'): KernelRoute[] => kernelRoutes(site.nsA, family, 'proto', '201');
+
+export function hasRoute(routes: KernelRoute[], dst: string, gateway: string, dev: string): boolean {
+  return routes.some((r) => r.dst === dst && r.gateway === gateway && r.dev === dev);
+}
+
+export interface NeighborInfo {
+  name: string;
+  state: string;
+  prefixesReceived: number;
+  lastError: string | null;
+}
+
+export function cli<T>(site: Site, ...args: string[]): T {
+  const out = execFileSync(process.execPath, [CLI, ...args, '--json', '--socket', site.sock], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 5_000,
+  });
+  return JSON.parse(out) as T;
+}
+
+export const neighbors = (site: Site): NeighborInfo[] => cli<NeighborInfo[]>(site, 'neighbors');
+
+/** ping from A, one packet, from a given source address. */
+export async function pingFromA(site: Site, from: string, to: string): Promise<boolean> {
+  const family = to.includes(':') ? ['-6'] : [];
+  const r = await execIn(site.nsA, ['ping', ...family, '-c1', '-W1', '-I', from, to], { check: false });
+  return r.code === 0;
+}
+
+/** Polls `fn` every 100 ms until it returns something truthy; throws with `what` (and `why()`) on timeout. */
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  why: () => string = () => '',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+    }
+    if (Date.now() > deadline) {
+      const detail = [lastError && `last error: ${lastError}`, why()].filter((s) => s !== '').join('\n');
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${detail}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The tail of a log file, for failure messages. */
+export function tail(file: string, lines = 30): string {
+  try {
+    return `--- ${file}\n${readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')}`;
+  } catch {
+    return `--- ${file}: (none)`;
+  }
+}
+
+/** Milestones since creation, printed once at the end ("Established 1.2 s, …"). */
+export class Timings {
+  private readonly t0 = performance.now();
+  private readonly marks: string[] = [];
+
+  mark(what: string): void {
+    this.marks.push(`${what} ${((performance.now() - this.t0) / 1000).toFixed(1)} s`);
+  }
+
+  /** Runs `fn` and records how long it took. */
+  async time<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    const v = await fn();
+    this.marks.push(`${what} in ${Math.round(performance.now() - t)} ms`);
+    return v;
+  }
+
+  print(label: string): void {
+    if (this.marks.length > 0) console.log(`${label}: ${this.marks.join(', ')}`);
+  }
+}
+
+export interface RouteInfo {
+  prefix: string;
+  source: string;
+  neighbor?: string | null;
+  asPath?: number[];
+  nexthops: { address?: string; interface?: string }[];
+  fib: boolean;
+}
+
+/** The agent's Loc-RIB entries learned over BGP, sorted by prefix. */
+export function learnedRoutes(site: Site): RouteInfo[] {
+  return cli<RouteInfo[]>(site, 'routes')
+    .filter((r) => r.source === 'bgp')
+    .sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
+
+/**
+ * The IPv6 next hops a peer may use for A's routes: the agent's tunnel address,
+ * or the link-local of A's tunnel interface (RFC 2545 allows a second, link-local
+ * next hop, and FRR/zebra prefers it when installing).
+ */
+export function nextHopsOfA(site: Site): string[] {
+  const out = execFileSync('ip', ['-n', site.nsA, '-6', '-j', 'addr', 'show', 'dev', site.ifA], { encoding: 'utf8' });
+  const links = JSON.parse(out.trim() || '[]') as { addr_info?: { local: string; scope: string }[] }[];
+  const lls = links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === 'link').map((a) => a.local);
+  return [TUN_A.v6, ...lls];
+}
