@@ -339,7 +339,10 @@ async function teardown(
     // The agent's record of the tunnels it made: stale once the namespaces are gone.
     rmSync(join(dirname(socket), `${basename(socket).replace(/\.sock$/, '')}.interfaces.json`), { force: true });
   }
-  for (const ifname of interfaces) rmSync(join(AGENT_STATE_DIR, `${ifname}.pid`), { force: true });
+  for (const ifname of interfaces) {
+    rmSync(join(AGENT_STATE_DIR, `${ifname}.pid`), { force: true });
+    rmSync(join(AGENT_STATE_DIR, `${ifname}.log`), { force: true });
+  }
   return { processes: stopped, namespaces: namespaces.length };
 }
 

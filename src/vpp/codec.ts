@@ -23,6 +23,8 @@ export { VppCodecError } from './errors.js';
 export type VppValue = number | bigint | boolean | string | Buffer | VppValue[] | { [k: string]: VppValue };
 export type VppRecord = { [k: string]: VppValue };
 
+type StructNode = { k: 'struct'; name: string; fields: Member[]; countOf: ReadonlyMap<string, string>; size: number | null };
+
 type Node =
   | { k: 'int'; bytes: 1 | 2 | 4; signed: boolean; size: number }
   | { k: 'int64'; signed: boolean; size: 8 }
@@ -33,7 +35,7 @@ type Node =
   | { k: 'vstring'; size: null }
   | { k: 'array'; el: Node; n: number; size: number | null }
   | { k: 'vla'; el: Node; count: string; size: null }
-  | { k: 'struct'; name: string; fields: Member[]; countOf: ReadonlyMap<string, string>; size: number | null }
+  | StructNode
   | { k: 'union'; name: string; members: Member[]; size: number };
 
 interface Member {
@@ -57,23 +59,22 @@ const INTS: Readonly<Record<string, Node>> = {
 // ---------------------------------------------------------------- compile
 
 type Types = ReadonlyMap<string, TypeDef>;
-const compiled = new WeakMap<Types, WeakMap<MessageDef, Node & { k: 'struct' }>>();
+const compiled = new WeakMap<Types, WeakMap<MessageDef, StructNode>>();
 
-function compileMessage(def: MessageDef, types: Types): Node & { k: 'struct' } {
+function compileMessage(def: MessageDef, types: Types): StructNode {
   let perTypes = compiled.get(types);
   if (!perTypes) {
     perTypes = new WeakMap();
     compiled.set(types, perTypes);
   }
-  let node = perTypes.get(def);
-  if (!node) {
-    node = compileStruct(def.name, def.fields, types, new Map());
-    perTypes.set(def, node);
-  }
+  const cached = perTypes.get(def);
+  if (cached) return cached;
+  const node = compileStruct(def.name, def.fields, types, new Map());
+  perTypes.set(def, node);
   return node;
 }
 
-function compileStruct(name: string, fields: readonly FieldDef[], types: Types, seen: Map<string, Node>): Node & { k: 'struct' } {
+function compileStruct(name: string, fields: readonly FieldDef[], types: Types, seen: Map<string, Node>): StructNode {
   const members: Member[] = [];
   const countOf = new Map<string, string>();
   let size: number | null = 0;

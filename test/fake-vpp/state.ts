@@ -122,6 +122,8 @@ export interface FakePeer {
 }
 
 export interface FakeLcpPair {
+  /** Index in linux-cp's pair pool: the lcp_itf_pair_get cursor. */
+  index: number;
   phySwIfIndex: number;
   /** The VPP tun/tap interface linux-cp created for the host side. */
   hostSwIfIndex: number;
@@ -253,6 +255,7 @@ export class FakeState {
 
   private readonly swIfIndexPool = new IndexPool(0);
   private readonly peerPool = new IndexPool(0);
+  private readonly pairPool = new IndexPool(0);
   private readonly wgInstances = new Set<number>();
   private readonly tunInstances = new Set<number>();
   private readonly loopInstances = new Set<number>();
@@ -582,6 +585,7 @@ export class FakeState {
     const host = this.addInterface({ kind: hostIfType === HOST_TUN ? 'tun' : 'tap' });
     this.setFlags(host.swIfIndex, IF_ADMIN_UP);
     const pair: FakeLcpPair = {
+      index: this.pairPool.alloc(),
       phySwIfIndex,
       hostSwIfIndex: host.swIfIndex,
       hostIfName,
@@ -594,9 +598,9 @@ export class FakeState {
     return RV.OK;
   }
 
-  /** Pairs in cursor (phy sw_if_index) order, for lcp_itf_pair_get. */
+  /** Pairs in pool (cursor) order, for lcp_itf_pair_get. */
   pairsInOrder(): FakeLcpPair[] {
-    return [...this.lcpPairs.values()].sort((a, b) => a.phySwIfIndex - b.phySwIfIndex);
+    return [...this.lcpPairs.values()].sort((a, b) => a.index - b.index);
   }
 
   // ─── FIB ────────────────────────────────────────────────────────────────
@@ -674,6 +678,7 @@ export class FakeState {
 
   private removePair(pair: FakeLcpPair): void {
     this.lcpPairs.delete(pair.phySwIfIndex);
+    this.pairPool.release(pair.index);
     const host = this.interfaces.get(pair.hostSwIfIndex);
     if (host) this.deleteInterface(host);
   }

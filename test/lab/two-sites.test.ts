@@ -173,6 +173,27 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     expect(tunnels.map((t) => t.interface)).toEqual([ifA]);
   }, 60_000);
 
+  it('an invalid reload is rejected with the key path, and nothing changes', () => {
+    const state = readState(join(dir, '.lab-run'));
+    const configFile = state?.nodes['site-a']?.config ?? '';
+    const good = readFileSync(configFile, 'utf8');
+    const config = parse(good) as { neighbors: { bgp: { asn: number } }[] };
+    config.neighbors[0]!.bgp.asn = 0;
+    writeFileSync(configFile, stringify(config));
+    let failed: { status: number | null; stderr: string } | null = null;
+    try {
+      execFileSync('node', [CLI, 'reload', '--socket', sockA], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      failed = err as { status: number | null; stderr: string };
+    } finally {
+      writeFileSync(configFile, good);
+    }
+    expect(failed?.status).not.toBe(0);
+    expect(failed?.stderr).toMatch(/neighbors\[0\]\.bgp\.asn/);
+    expect(cli<{ state: string }[]>('neighbors', '--socket', sockA).map((n) => n.state)).toEqual(['Established']);
+    expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
+  });
+
   it('reload without the neighbor: its tunnel goes, and the other side withdraws what it had learned', async () => {
     const state = readState(join(dir, '.lab-run'));
     const configFile = state?.nodes['site-a']?.config ?? '';
@@ -186,5 +207,34 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     await until('site-a tunnel removed', () => !linkExists(nsA, ifA));
     expect(routes(nsA, '-4').filter((r) => r.dst === '10.2.0.0/24')).toEqual([]);
     expect(cli<unknown[]>('neighbors', '--socket', sockA)).toEqual([]);
+  }, 60_000);
+
+  it('keep-on-stop false: a stopping agent removes its tunnels and every route it installed', async () => {
+    const state = readState(join(dir, '.lab-run'));
+    const node = state?.nodes['site-b'];
+    const configFile = node?.config ?? '';
+    const config = parse(readFileSync(configFile, 'utf8')) as { dataplane: Record<string, unknown> };
+    config.dataplane['keep-on-stop'] = false;
+    writeFileSync(configFile, stringify(config));
+    process.kill(node?.pid ?? 0, 'SIGTERM');
+    await until('site-b agent exits', () => {
+      try {
+        process.kill(node?.pid ?? 0, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(linkExists(nsB, ifB)).toBe(true); // the first agent ran with keep-on-stop: true
+    const child = spawn('ip', ['netns', 'exec', nsB, 'node', CLI, 'agent', '--config', configFile], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+    await until('site-b agent answers', () => cli<{ asn: number }>('status', '--socket', sockB).asn === 65002);
+    expect(routes(nsB, '-4').length).toBeGreaterThan(0); // its host route, adopted
+    process.kill(child.pid ?? 0, 'SIGTERM');
+    await until('site-b tunnel removed', () => !linkExists(nsB, ifB));
+    await until('no routes with protocol 201 left', () => routes(nsB, '-4').length + routes(nsB, '-6').length === 0);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import { fsmStep } from '#bgp/fsm/index';
 import type { FsmAction, FsmEvent, FsmOptions, FsmState, TimerName } from '#bgp/fsm/index';
-import { BgpWireError } from '#bgp/wire/index';
+import { BgpWireError, CeaseSubcode } from '#bgp/wire/index';
 import { ErrorCode, MessageType } from '#bgp/wire/types';
 import type { BgpMessage, OpenMessage, UpdateMessage } from '#bgp/wire/types';
 import { bgpIdToNumber, scopedAddress } from './address.js';
@@ -334,7 +334,8 @@ export class BgpSession {
         return;
       case 'send-notification': {
         const text = notificationText(a.code, a.subcode, a.data);
-        this.noteError(`sent ${text}`);
+        // Collision resolution (RFC 4271 §6.8) is routine when both sides are active: not an error to show.
+        if (!isCollisionCease(a.code, a.subcode)) this.noteError(`sent ${text}`);
         const level = a.code === ErrorCode.Cease ? 'info' : 'warn';
         this.log[level]({ neighbor: this.name, notification: text }, 'NOTIFICATION sent');
         this.write(m, { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data });
@@ -559,7 +560,7 @@ export class BgpSession {
       }
       case MessageType.Notification: {
         const text = notificationText(msg.code, msg.subcode, msg.data);
-        this.noteError(`received ${text}`);
+        if (!isCollisionCease(msg.code, msg.subcode)) this.noteError(`received ${text}`);
         this.log.warn({ neighbor: this.name, notification: text }, 'NOTIFICATION received');
         const versionError = msg.code === ErrorCode.OpenMessage && msg.subcode === 1;
         this.step(m, { type: versionError ? 'NotifMsgVerErr' : 'NotifMsg' });
@@ -624,4 +625,8 @@ export class BgpSession {
     this.promote();
     return true;
   }
+}
+
+function isCollisionCease(code: number, subcode: number): boolean {
+  return code === ErrorCode.Cease && subcode === CeaseSubcode.ConnectionCollisionResolution;
 }

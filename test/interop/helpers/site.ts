@@ -93,6 +93,17 @@ export async function createSite(base: string, net: number): Promise<Site> {
     pubA: '',
     pubB: '',
   };
+  try {
+    await buildSite(site);
+  } catch (e) {
+    await teardown(site);
+    throw e;
+  }
+  return site;
+}
+
+async function buildSite(site: Site): Promise<void> {
+  const { prefix, dir } = site;
   const keyA = join(dir, 'a.key');
   for (const file of [keyA, site.keyB]) writeFileSync(file, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
   site.pubA = sh('wg', ['pubkey'], readFileSync(keyA, 'utf8'));
@@ -130,7 +141,6 @@ export async function createSite(base: string, net: number): Promise<Site> {
       ],
     }),
   );
-  return site;
 }
 
 /** B's tunnel, the operator's way: wireguard-go -f, wg set, addresses, up. */

@@ -1,0 +1,565 @@
+/**
+ * VPP binary API client over the unix socket (fact sheet §1): connect
+ * handshake, message table and CRC check, request/reply matched by context,
+ * dumps fenced by control_ping, events demuxed by message id, pipelining with a
+ * bounded window. One socket is processed in order on VPP's main thread, so
+ * replies come back in request order; nothing here relies on it but the dump
+ * fence.
+ */
+import net from 'node:net';
+import { SystemClock, type Clock, type TimerHandle } from '#lib/clock';
+import type { Logger } from '#lib/log';
+import { decode, encode, peekMsgId, type VppRecord } from './codec.js';
+import { MESSAGES, messageDef } from './defs/index.js';
+import type { MessageDef } from './defs/types.js';
+import {
+  VppApiError,
+  VppClosedError,
+  VppCodecError,
+  VppError,
+  VppIncompatibleError,
+  VppTimeoutError,
+  VppUnavailableError,
+  type CrcMismatch,
+} from './errors.js';
+import { FRAME_HEADER_SIZE, FrameReader } from './framing.js';
+
+/** The only fixed ids (memclnt is enumerated first): fact sheet §1.3. */
+export const SOCKCLNT_CREATE_ID = 15;
+export const SOCKCLNT_CREATE_REPLY_ID = 16;
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_IN_FLIGHT = 1024;
+
+/** Messages the client itself uses: dumps end with a control_ping fence. */
+const CLIENT_REQUIRED = ['control_ping', 'control_ping_reply'] as const;
+
+export interface VppClientOptions {
+  socketPath: string;
+  /** Shown by VPP's `show api clients`; at most 63 bytes. */
+  clientName?: string;
+  log: Logger;
+  /** Messages the caller uses; their replies, details and events are checked with them. */
+  required: readonly string[];
+  /** Messages the caller can do without: absent or changed ones are just unavailable. */
+  optional?: readonly string[];
+  /** Default per-request timeout, and the connect handshake's. */
+  timeoutMs?: number;
+  /** Requests written but not answered; beyond it requests queue. */
+  maxInFlight?: number;
+  clock?: Clock;
+}
+
+/** The companions VPP answers a request with: its reply, details, events. */
+export function companionsOf(name: string): string[] {
+  const out: string[] = [];
+  const add = (n: string): void => {
+    if (MESSAGES.has(n) && !out.includes(n)) out.push(n);
+  };
+  add(`${name}_reply`);
+  if (name.endsWith('_dump')) add(`${name.slice(0, -5)}_details`);
+  if (name.endsWith('_get')) add(`${name.slice(0, -4)}_details`);
+  for (const e of EVENTS_OF[name] ?? []) add(e);
+  return out;
+}
+
+/** `service { rpc want_X returns want_X_reply events Y; }` of the .api files. */
+const EVENTS_OF: Readonly<Record<string, readonly string[]>> = {
+  want_interface_events: ['sw_interface_event'],
+  want_wireguard_peer_events: ['wireguard_peer_event'],
+};
+
+interface Pending {
+  name: string;
+  context: number;
+  /** What resolves it: the reply, or control_ping_reply for a dump. */
+  endName: string;
+  /** Streamed messages collected before the end (dump details, cursor details). */
+  detailsName: string | null;
+  details: VppRecord[];
+  frames: Buffer[];
+  timeoutMs: number;
+  deadline: number;
+  resolve: (v: { reply: VppRecord; details: VppRecord[] }) => void;
+  reject: (e: Error) => void;
+}
+
+type EventHandler = (values: VppRecord) => void;
+
+export class VppClient {
+  /** name -> id for the messages this VPP offers with our CRC. */
+  private readonly idOf = new Map<string, number>();
+  private readonly defOf = new Map<number, MessageDef>();
+  private readonly reader = new FrameReader();
+  private readonly inFlight = new Map<number, Pending>();
+  private queue: Pending[] = [];
+  private queueHead = 0;
+  private nextContext = 1;
+  private blocked = false;
+  private pumpScheduled = false;
+  private sweep: { timer: TimerHandle; at: number } | null = null;
+  private closed: Error | null = null;
+  private readonly closeCbs: ((reason: Error | null) => void)[] = [];
+  private readonly subscribers = new Map<string, Set<EventHandler>>();
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    /** The registration handle from sockclnt_create_reply: every request's client_index. */
+    readonly clientIndex: number,
+    /** name_crc -> id, all of this VPP's messages. */
+    readonly table: ReadonlyMap<string, number>,
+    opts: VppClientOptions,
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+    this.clock = opts.clock ?? new SystemClock();
+    this.log = opts.log;
+    for (const def of MESSAGES.values()) {
+      const id = table.get(`${def.name}_${def.crc}`);
+      if (id !== undefined) {
+        this.idOf.set(def.name, id);
+        this.defOf.set(id, def);
+      }
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
+    socket.on('error', (err) => this.shutdown(err));
+    socket.on('close', () => this.shutdown(new VppClosedError('VPP closed the API socket')));
+  }
+
+  /**
+   * Connects, registers (sockclnt_create) and checks every required message's
+   * CRC against the table VPP sends. Throws VppIncompatibleError listing each
+   * changed or missing message; socket errors (ENOENT, ECONNREFUSED) as they are.
+   */
+  static async connect(opts: VppClientOptions): Promise<VppClient> {
+    const clock = opts.clock ?? new SystemClock();
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const socket = await openSocket(opts.socketPath, clock, timeoutMs);
+    let handshake: { clientIndex: number; table: Map<string, number> };
+    try {
+      handshake = await register(socket, opts.clientName ?? 'wgbgp', clock, timeoutMs);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    const mismatched = checkCrcs(handshake.table, [...CLIENT_REQUIRED, ...opts.required]);
+    if (mismatched.length > 0) {
+      socket.destroy();
+      throw new VppIncompatibleError(mismatched);
+    }
+    const client = new VppClient(socket, handshake.clientIndex, handshake.table, opts);
+    const unavailable = (opts.optional ?? []).filter((n) => !client.has(n) || companionsOf(n).some((c) => !client.has(c)));
+    if (unavailable.length > 0) opts.log.info({ unavailable }, 'VPP lacks optional API messages');
+    opts.log.debug({ clientIndex: handshake.clientIndex, messages: handshake.table.size }, 'connected to VPP API');
+    return client;
+  }
+
+  /** True when this VPP offers `name` with the CRC wgbgp was built against. */
+  has(name: string): boolean {
+    return this.idOf.has(name);
+  }
+
+  /** The id VPP assigned to `name` in this run, if it offers it with our CRC. */
+  messageId(name: string): number | undefined {
+    return this.idOf.get(name);
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== null;
+  }
+
+  /** Requests written and not answered, and requests waiting for the window. */
+  get pending(): { inFlight: number; queued: number } {
+    return { inFlight: this.inFlight.size, queued: this.queue.length - this.queueHead };
+  }
+
+  /**
+   * Sends `name` and resolves with its reply's values. A negative `retval`
+   * rejects with VppApiError; no reply in time with VppTimeoutError.
+   */
+  async request(name: string, values: VppRecord = {}, timeoutMs?: number): Promise<VppRecord> {
+    return (await this.submit(name, values, `${name}_reply`, null, timeoutMs)).reply;
+  }
+
+  /** A dump: every `_details` until the control_ping fence with the same context. */
+  async dump(name: string, values: VppRecord = {}, timeoutMs?: number): Promise<VppRecord[]> {
+    if (!name.endsWith('_dump')) throw new VppError(`${name} is not a dump`);
+    return (await this.submit(name, values, 'control_ping_reply', `${name.slice(0, -5)}_details`, timeoutMs)).details;
+  }
+
+  /**
+   * A cursor get (fact sheet §1.5, e.g. lcp_itf_pair_get): the details stream,
+   * then the `_reply` carrying retval and the cursor.
+   */
+  async stream(name: string, values: VppRecord = {}, timeoutMs?: number): Promise<{ reply: VppRecord; details: VppRecord[] }> {
+    if (!name.endsWith('_get')) throw new VppError(`${name} is not a cursor get`);
+    return this.submit(name, values, `${name}_reply`, `${name.slice(0, -4)}_details`, timeoutMs);
+  }
+
+  /** Calls `handler` for every `eventName` VPP sends; the want_* registration is the caller's. */
+  subscribe(eventName: string, handler: EventHandler): () => void {
+    let set = this.subscribers.get(eventName);
+    if (!set) {
+      set = new Set();
+      this.subscribers.set(eventName, set);
+    }
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+    };
+  }
+
+  async showVersion(): Promise<{ program: string; version: string; buildDate: string; buildDirectory: string }> {
+    const r = await this.request('show_version');
+    return {
+      program: String(r.program ?? ''),
+      version: String(r.version ?? ''),
+      buildDate: String(r.build_date ?? ''),
+      buildDirectory: String(r.build_directory ?? ''),
+    };
+  }
+
+  /** Called once, when the connection ends: null after close(), the error otherwise. */
+  onClose(cb: (reason: Error | null) => void): () => void {
+    if (this.closed) {
+      queueMicrotask(() => cb(this.closed instanceof ClosedByUs ? null : this.closed));
+      return () => {};
+    }
+    this.closeCbs.push(cb);
+    return () => {
+      const i = this.closeCbs.indexOf(cb);
+      if (i >= 0) this.closeCbs.splice(i, 1);
+    };
+  }
+
+  /**
+   * Unregisters (sockclnt_delete) and closes. VPP closes its end right after
+   * the reply, which may be lost (fact sheet §1.4): a short wait, then close.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.has('sockclnt_delete')) {
+      const bye = this.submit('sockclnt_delete', { index: this.clientIndex }, 'sockclnt_delete_reply', null, 1000);
+      await bye.catch(() => undefined);
+    }
+    this.shutdown(new ClosedByUs('VPP client closed'));
+  }
+
+  // ------------------------------------------------------------ sending
+
+  private submit(
+    name: string,
+    values: VppRecord,
+    endName: string,
+    detailsName: string | null,
+    timeoutMs: number | undefined,
+  ): Promise<{ reply: VppRecord; details: VppRecord[] }> {
+    if (this.closed) return Promise.reject(new VppClosedError(`${name}: ${this.closed.message}`));
+    const id = this.idOf.get(name);
+    if (id === undefined) return Promise.reject(new VppUnavailableError(`${name}: not offered by this VPP (with CRC ${messageDef(name).crc})`));
+    const context = this.allocContext();
+    let frames: Buffer[];
+    try {
+      const def = messageDef(name);
+      const body = encode(def, id, { ...values, client_index: this.clientIndex, context });
+      frames = [header(body.length), body];
+      if (endName === 'control_ping_reply') {
+        const ping = encode(messageDef('control_ping'), this.idOf.get('control_ping')!, { client_index: this.clientIndex, context });
+        frames.push(header(ping.length), ping);
+      }
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new VppCodecError(String(err)));
+    }
+    return new Promise((resolve, reject) => {
+      const t = timeoutMs ?? this.timeoutMs;
+      this.queue.push({ name, context, endName, detailsName, details: [], frames, timeoutMs: t, deadline: 0, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  private allocContext(): number {
+    for (;;) {
+      const c = this.nextContext;
+      this.nextContext = c >= 0xffffffff ? 1 : c + 1;
+      if (!this.inFlight.has(c)) return c;
+    }
+  }
+
+  /** Requests made in one tick go out in one write. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.closed || this.blocked) return;
+    const batch: Buffer[] = [];
+    let bytes = 0;
+    const now = this.clock.now();
+    let earliest = Infinity;
+    while (this.queueHead < this.queue.length && this.inFlight.size < this.maxInFlight) {
+      const p = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as unknown as Pending;
+      p.deadline = now + p.timeoutMs;
+      earliest = Math.min(earliest, p.deadline);
+      this.inFlight.set(p.context, p);
+      for (const f of p.frames) {
+        batch.push(f);
+        bytes += f.length;
+      }
+      p.frames = [];
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    if (batch.length === 0) return;
+    this.armSweep(earliest);
+    // write() returning false means the kernel buffer is full: wait for 'drain'.
+    if (!this.socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes))) this.blocked = true;
+  }
+
+  // ------------------------------------------------------------ timeouts
+
+  private armSweep(at: number): void {
+    if (this.sweep && this.sweep.at <= at) return;
+    this.sweep?.timer.cancel();
+    const timer = this.clock.setTimeout(() => this.onSweep(), Math.max(0, at - this.clock.now()));
+    this.sweep = { timer, at };
+  }
+
+  private onSweep(): void {
+    this.sweep = null;
+    const now = this.clock.now();
+    let next = Infinity;
+    for (const p of [...this.inFlight.values()]) {
+      if (p.deadline <= now) {
+        this.inFlight.delete(p.context);
+        this.log.warn({ request: p.name, context: p.context, timeoutMs: p.timeoutMs }, 'VPP request timed out');
+        p.reject(new VppTimeoutError(p.name, p.timeoutMs));
+      } else next = Math.min(next, p.deadline);
+    }
+    if (next !== Infinity) this.armSweep(next);
+    this.pump();
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  private onData(chunk: Buffer): void {
+    let bodies: Buffer[];
+    try {
+      bodies = this.reader.push(chunk);
+    } catch (err) {
+      this.socket.destroy();
+      this.shutdown(err instanceof Error ? err : new VppCodecError(String(err)));
+      return;
+    }
+    for (const body of bodies) this.onMessage(body);
+    if (this.inFlight.size < this.maxInFlight) this.pump();
+  }
+
+  private onMessage(body: Buffer): void {
+    let def: MessageDef | undefined;
+    let values: VppRecord;
+    try {
+      def = this.defOf.get(peekMsgId(body));
+      if (!def) {
+        this.log.debug({ msgId: peekMsgId(body) }, 'VPP message with an id we do not use: dropped');
+        return;
+      }
+      values = decode(def, body).values;
+    } catch (err) {
+      this.log.warn({ err, message: def?.name }, 'unreadable VPP message dropped');
+      return;
+    }
+    // Demux by id first (fact sheet §1.3): events have no context.
+    if (!def.fields.some((f) => f.name === 'context')) {
+      this.emit(def.name, values);
+      return;
+    }
+    if (def.name === 'memclnt_keepalive') {
+      this.answerKeepalive(values);
+      return;
+    }
+    const context = values.context;
+    const p = typeof context === 'number' ? this.inFlight.get(context) : undefined;
+    if (!p) {
+      this.log.debug({ message: def.name, context }, 'VPP reply for no pending request (timed out?)');
+      return;
+    }
+    if (def.name === p.detailsName) {
+      p.details.push(values);
+      return;
+    }
+    if (def.name !== p.endName) {
+      this.log.warn({ request: p.name, message: def.name }, 'unexpected VPP message for a pending request');
+      return;
+    }
+    this.inFlight.delete(p.context);
+    const retval = def.name === 'control_ping_reply' ? 0 : values.retval;
+    if (typeof retval === 'number' && retval < 0) p.reject(new VppApiError(p.name, retval));
+    else p.resolve({ reply: values, details: p.details });
+  }
+
+  private emit(name: string, values: VppRecord): void {
+    const set = this.subscribers.get(name);
+    if (!set || set.size === 0) return;
+    for (const h of [...set]) {
+      try {
+        h(values);
+      } catch (err) {
+        this.log.error({ err, event: name }, 'VPP event handler failed');
+      }
+    }
+  }
+
+  private answerKeepalive(values: VppRecord): void {
+    const id = this.idOf.get('memclnt_keepalive_reply');
+    if (id === undefined || this.closed) return;
+    const body = encode(messageDef('memclnt_keepalive_reply'), id, { context: values.context ?? 0, retval: 0 });
+    this.socket.write(Buffer.concat([header(body.length), body]));
+  }
+
+  // ------------------------------------------------------------ closing
+
+  private shutdown(reason: Error): void {
+    if (this.closed) return;
+    this.closed = reason;
+    this.sweep?.timer.cancel();
+    this.sweep = null;
+    this.socket.destroy();
+    const err = (name: string): VppClosedError => new VppClosedError(`${name}: ${reason.message}`);
+    for (const p of this.inFlight.values()) p.reject(err(p.name));
+    this.inFlight.clear();
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const p = this.queue[i]!;
+      p.reject(err(p.name));
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    const byUs = reason instanceof ClosedByUs;
+    if (!byUs) this.log.warn({ err: reason.message }, 'VPP API connection lost');
+    for (const cb of this.closeCbs.splice(0)) cb(byUs ? null : reason);
+  }
+}
+
+class ClosedByUs extends VppClosedError {}
+
+function header(bodyLength: number): Buffer {
+  const h = Buffer.alloc(FRAME_HEADER_SIZE);
+  h.writeUInt32BE(bodyLength, 8);
+  return h;
+}
+
+function openSocket(path: string, clock: Clock, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({ path });
+    const timer = clock.setTimeout(() => {
+      socket.destroy();
+      reject(new VppTimeoutError(`connect ${path}`, timeoutMs));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      timer.cancel();
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      timer.cancel();
+      reject(err);
+    });
+  });
+}
+
+/** sockclnt_create (id 15) -> sockclnt_create_reply (id 16): the handle and the message table. */
+function register(
+  socket: net.Socket,
+  clientName: string,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<{ clientIndex: number; table: Map<string, number> }> {
+  return new Promise((resolve, reject) => {
+    const reader = new FrameReader();
+    const context = 0x77676270; // 'wgbp': any non-zero value
+    const done = (err: Error | null, v?: { clientIndex: number; table: Map<string, number> }): void => {
+      timer.cancel();
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(v!);
+    };
+    const onError = (err: Error): void => done(err);
+    const onClose = (): void => done(new VppClosedError('VPP closed the API socket during the handshake'));
+    const onData = (chunk: Buffer): void => {
+      let bodies: Buffer[];
+      try {
+        bodies = reader.push(chunk);
+      } catch (err) {
+        done(err instanceof Error ? err : new VppCodecError(String(err)));
+        return;
+      }
+      const body = bodies[0];
+      if (!body) return;
+      try {
+        if (peekMsgId(body) !== SOCKCLNT_CREATE_REPLY_ID) {
+          throw new VppError(`VPP answered sockclnt_create with message id ${peekMsgId(body)}, not ${SOCKCLNT_CREATE_REPLY_ID}`);
+        }
+        const r = decode(messageDef('sockclnt_create_reply'), body).values;
+        if (r.response !== 0) throw new VppApiError('sockclnt_create', Number(r.response));
+        const table = new Map<string, number>();
+        for (const e of Array.isArray(r.message_table) ? r.message_table : []) {
+          if (typeof e === 'object' && e !== null && !Array.isArray(e) && !(e instanceof Uint8Array)) {
+            if (typeof e.name === 'string' && typeof e.index === 'number') table.set(e.name, e.index);
+          }
+        }
+        done(null, { clientIndex: Number(r.index), table });
+      } catch (err) {
+        done(err instanceof Error ? err : new VppError(String(err)));
+      }
+    };
+    const timer = clock.setTimeout(() => done(new VppTimeoutError('sockclnt_create', timeoutMs)), timeoutMs);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    const body = encode(messageDef('sockclnt_create'), SOCKCLNT_CREATE_ID, { context, name: clientName });
+    socket.write(Buffer.concat([header(body.length), body]));
+  });
+}
+
+/**
+ * Fact sheet §3: present with our CRC -> fine; the same name with another CRC
+ * -> the layout changed; absent -> plugin not loaded or message removed.
+ */
+export function checkCrcs(table: ReadonlyMap<string, number>, names: readonly string[]): CrcMismatch[] {
+  const advertised = new Map<string, string>();
+  for (const nameCrc of table.keys()) {
+    const i = nameCrc.lastIndexOf('_');
+    if (i > 0) advertised.set(nameCrc.slice(0, i), nameCrc.slice(i + 1));
+  }
+  const wanted: string[] = [];
+  for (const n of names) {
+    for (const m of [n, ...companionsOf(n)]) if (!wanted.includes(m)) wanted.push(m);
+  }
+  const out: CrcMismatch[] = [];
+  for (const name of wanted) {
+    const expected = messageDef(name).crc;
+    const actual = advertised.get(name) ?? null;
+    if (actual !== expected) out.push({ name, expected, actual });
+  }
+  return out;
+}
