@@ -19,11 +19,14 @@
  * from which the count stays at the target. Also the receiver's CPU time
  * (utime+stime) and peak RSS (VmHWM), with and without its wireguard-go.
  *
- *   npm run bench                                   # build, then every bench
- *   npx vitest bench --run --config bench/vitest.bench.config.ts bench/converge.bench.ts
+ *   npm run bench                                   # build, then every bench/*.bench.ts
+ *   BENCH_SIZES=10000 npm run bench -- bench/converge.bench.ts    # this file only, one size
+ *
+ * Every number is the median of BENCH_REPEAT runs (default 3; receivers take
+ * turns going first), the start times of every run are printed too.
  *
  * Environment: BENCH_SIZES=10000,100000 (default), BENCH_RECEIVERS=wgbgp,bird,
- * BENCH_POLL_MS=50, BENCH_CPU_PROF=DIR (agent runs with --cpu-prof into DIR),
+ * BENCH_REPEAT=3, BENCH_POLL_MS=50, BENCH_CPU_PROF=DIR (agent runs with --cpu-prof into DIR),
  * BENCH_KEEP=1 (keep configs and logs under /tmp/wgbgp-bench-*), BENCH_MICRO=0
  * (skip the netlink-vs-ip-batch micro-benchmark). Needs root, bird, birdc,
  * wireguard-go, wg, and a built dist/ (npm run bench builds it).
@@ -31,6 +34,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bench, describe } from 'vitest';
+import { processAlive } from '#lab/netns';
 import { netnsSupported } from '../test/lab/helpers/netns.js';
 import { CLI, ConvergeLab, makeFeed, PROTO, tail, type Feed, type Receiver } from './lib/converge-lab.js';
 import { netlinkVsIpBatch, type MicroResult } from './lib/netlink-micro.js';
@@ -39,6 +43,7 @@ import { cpuMs, fibSize, peakRssKb, type FibSize } from './lib/procfs.js';
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
 const RECEIVERS = (process.env.BENCH_RECEIVERS ?? 'wgbgp,bird').split(',').map((s) => s.trim()) as Receiver[];
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const KEEP = process.env.BENCH_KEEP === '1';
 const MICRO = process.env.BENCH_MICRO !== '0';
@@ -131,14 +136,15 @@ async function waitPhase(lab: ConvergeLab, from: Count, target: Count, timeoutMs
       // Recalibrate (a lower bound when routes were still arriving: at worst one more check).
       offset = { v4: s.v4 - exact.v4, v6: s.v6 - exact.v6 };
     }
-    if (t - t0 > timeoutMs) {
+    const dead = lab.receiverPid !== null && !processAlive(lab.receiverPid);
+    if (t - t0 > timeoutMs || dead) {
       return {
         ms: null,
         firstMs: null,
         cpuRx: null,
         cpuWg: null,
         exactChecks,
-        error: `not reached in ${timeoutMs} ms: last exact count ${lastExact.count.v4} IPv4 + ${lastExact.count.v6} IPv6, want ${target.v4} + ${target.v6}`,
+        error: `${dead ? `the receiver (pid ${lab.receiverPid}) exited after ${Math.round(t - t0)} ms` : `not reached in ${timeoutMs} ms`}: last exact count ${lastExact.count.v4} IPv4 + ${lastExact.count.v6} IPv6, want ${target.v4} + ${target.v6}`,
       };
     }
     await sleep(POLL_MS);
@@ -241,13 +247,57 @@ async function runOne(receiver: Receiver, feed: Feed): Promise<RunResult> {
 // ---------------------------------------------------------------- report
 
 const active = new Set<ConvergeLab>();
-const results: { n: number; runs: RunResult[]; micro: MicroResult | null; microError?: string }[] = [];
+/** Per N: the median result per receiver (`runs`), every single run (`all`), the micro-benchmark. */
+const results: { n: number; runs: RunResult[]; all: RunResult[]; micro: MicroResult | null; microError?: string }[] = [];
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    void Promise.allSettled([...active].map((l) => l.teardown(KEEP))).then(() => process.exit(130));
-  });
+function median(xs: readonly (number | null | undefined)[]): number | null {
+  const v = xs.filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 }
+
+/** Medians over the runs that completed (all runs when none did); errors are kept. */
+function aggregate(rs: RunResult[]): RunResult {
+  const ok = rs.filter((r) => r.error === undefined);
+  const src = ok.length > 0 ? ok : rs;
+  const med = (f: (r: RunResult) => number | null | undefined): number | null => median(src.map(f));
+  const phases: RunResult['phases'] = {};
+  for (const p of PHASES) {
+    if (!src.some((r) => r.phases[p] !== undefined)) continue;
+    phases[p] = {
+      ms: med((r) => r.phases[p]?.ms),
+      firstMs: med((r) => r.phases[p]?.firstMs),
+      cpuRx: med((r) => r.phases[p]?.cpuRx),
+      cpuWg: med((r) => r.phases[p]?.cpuWg),
+      exactChecks: src.reduce((a, r) => a + (r.phases[p]?.exactChecks ?? 0), 0),
+    };
+  }
+  const errors = rs.filter((r) => r.error !== undefined).map((r) => r.error!.split('\n')[0]);
+  return {
+    receiver: rs[0]!.receiver,
+    n: rs[0]!.n,
+    phases,
+    tunnelSetupMs: med((r) => r.tunnelSetupMs) ?? 0,
+    establishedMs: med((r) => r.establishedMs),
+    rssRx: med((r) => r.rssRx),
+    rssWg: med((r) => r.rssWg),
+    cpuTotalRx: med((r) => r.cpuTotalRx),
+    cpuTotalWg: med((r) => r.cpuTotalWg),
+    sample: src[0]!.sample,
+    ...(errors.length > 0 ? { error: `${errors.length} of ${rs.length} runs failed: ${errors.join('; ')}` } : {}),
+  };
+}
+
+// Interrupted (Ctrl-C, SIGTERM) or orphaned (vitest's main process gone: the IPC channel closes):
+// remove the namespaces and processes of the run in progress, then stop.
+const abort = (code: number): void => {
+  void Promise.allSettled([...active].map((l) => l.teardown(KEEP))).then(() => process.exit(code));
+};
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort(130));
+process.once('disconnect', () => {
+  if (active.size > 0) abort(1);
+});
 
 const s = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
 const cpu = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
@@ -257,6 +307,12 @@ const add = (a: number | null | undefined, b: number | null | undefined): number
 const ratio = (a: number | null | undefined, b: number | null | undefined): string =>
   a === null || a === undefined || b === null || b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}`;
 
+/** "16.1.95.0/24 via 10.255.0.1 dev cv-…r proto 201" from a sampled `ip -j route` entry. */
+function route(sample: unknown, family: 'v4' | 'v6'): string {
+  const r = (sample as Record<string, { dst?: string; gateway?: string; dev?: string; protocol?: string | number } | null> | null)?.[family];
+  return r ? `${r.dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'} proto ${r.protocol ?? '-'}` : '(none)';
+}
+
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -265,11 +321,11 @@ function table(head: string[], rows: string[][]): string {
 
 function report(): string {
   const out: string[] = [];
-  for (const { n, runs, micro, microError } of results) {
+  for (const { n, runs, all, micro, microError } of results) {
     const w = runs.find((r) => r.receiver === 'wgbgp');
     const b = runs.find((r) => r.receiver === 'bird');
     const n6 = Math.round(n * V6_SHARE);
-    out.push(`\nconverge N=${n} (${n - n6} IPv4 /24 + ${n6} IPv6 /48) from BIRD over wireguard-go; poll ${POLL_MS} ms`);
+    out.push(`\nconverge N=${n} (${n - n6} IPv4 /24 + ${n6} IPv6 /48) from BIRD over wireguard-go; median of ${REPEAT}, poll ${POLL_MS} ms`);
     const rows: string[][] = [];
     for (const p of PHASES) {
       const pw = w?.phases[p];
@@ -290,10 +346,15 @@ function report(): string {
     rows.push(['CPU total (+ wireguard-go)', cpu(add(w?.cpuTotalRx, w?.cpuTotalWg)), cpu(add(b?.cpuTotalRx, b?.cpuTotalWg)), ratio(add(w?.cpuTotalRx, w?.cpuTotalWg), add(b?.cpuTotalRx, b?.cpuTotalWg))]);
     if (b !== undefined) rows.push(['(BIRD: operator tunnel setup before start)', '', s(b.tunnelSetupMs), '']);
     out.push(table(['', 'wgbgp', 'BIRD', 'wgbgp/BIRD'], rows));
-    for (const r of runs) if (r.error) out.push(`  ${r.receiver}: FAILED: ${r.error.split('\n')[0]}`);
+    for (const r of runs) {
+      const each = (p: Phase): string => all.filter((x) => x.receiver === r.receiver).map((x) => s(x.phases[p]?.ms).replace(' s', '')).join(' ');
+      out.push(`  ${r.receiver} per run (s): start ${each('start')} | withdraw ${each('withdraw')} | re-announce ${each('reannounce')} | down ${each('down')}`);
+      if (r.error) out.push(`  ${r.receiver}: FAILED: ${r.error}`);
+      out.push(`  ${r.receiver} installed e.g. ${route(r.sample, 'v4')}, ${route(r.sample, 'v6')}`);
+    }
     if (micro) {
       out.push(
-        `netlink micro (${micro.n} IPv4 routes, one table): routeBatch ${s(micro.netlinkMs)}, ip -batch ${s(micro.ipBatchMs)}, ` +
+        `netlink micro (${micro.n} IPv4 routes into an empty table, median of ${REPEAT}): routeBatch ${s(micro.netlinkMs)}, ip -batch ${s(micro.ipBatchMs)}, ` +
           `ratio ${ratio(micro.netlinkMs, micro.ipBatchMs)}${micro.ok ? '' : `  CHECK FAILED: ${micro.detail}`}`,
       );
     } else if (microError) {
@@ -329,12 +390,25 @@ describe.skipIf(skip !== null)('routes from a BGP peer into the kernel FIB: wgbg
   for (const n of SIZES) {
     bench(`converge ${n}`, async () => {
       const feed = makeFeed(n, V6_SHARE);
-      const runs: RunResult[] = [];
-      for (const receiver of RECEIVERS) runs.push(await runOne(receiver, feed));
-      const entry: (typeof results)[number] = { n, runs, micro: null };
+      const all: RunResult[] = [];
+      for (let i = 0; i < REPEAT; i++) {
+        // Take turns going first: a warm page cache or a busy neighbor should not favor one receiver.
+        for (const receiver of i % 2 === 0 ? RECEIVERS : [...RECEIVERS].reverse()) all.push(await runOne(receiver, feed));
+      }
+      const runs = RECEIVERS.map((r) => aggregate(all.filter((x) => x.receiver === r)));
+      const entry: (typeof results)[number] = { n, runs, all, micro: null };
       if (MICRO) {
         try {
-          entry.micro = await netlinkVsIpBatch(makeFeed(n, 0).v4);
+          const micro: MicroResult[] = [];
+          for (let i = 0; i < REPEAT; i++) micro.push(await netlinkVsIpBatch(makeFeed(n, 0).v4));
+          const bad = micro.find((m) => !m.ok);
+          entry.micro = {
+            n,
+            netlinkMs: median(micro.map((m) => m.netlinkMs)) ?? 0,
+            ipBatchMs: median(micro.map((m) => m.ipBatchMs)) ?? 0,
+            ok: bad === undefined,
+            detail: bad?.detail ?? '',
+          };
         } catch (e) {
           entry.microError = e instanceof Error ? e.message : String(e);
         }

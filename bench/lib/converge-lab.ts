@@ -76,7 +76,7 @@ export function tail(file: string, lines = 20): string {
 /** Routes in all tables of a `birdc show route count` answer ("1234 of 1234 routes for 1234 networks in table master4"). */
 function birdRouteCount(text: string): number {
   let sum = 0;
-  for (const m of text.matchAll(/(\d+) of \d+ routes/g)) sum += Number(m[1]);
+  for (const m of text.matchAll(/^(\d+) of \d+ routes for \d+ networks in table /gm)) sum += Number(m[1]);
   return sum;
 }
 

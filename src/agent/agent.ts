@@ -1,4 +1,4 @@
-import { Subject, type Subscription, auditTime, concatMap, from, timer, exhaustMap } from 'rxjs';
+import { Subject, Subscription, auditTime, concatMap, from, timer, exhaustMap } from 'rxjs';
 import type { Logger } from '#lib/log';
 import type { Clock } from '#lib/clock';
 import type { Config, NeighborConfig } from '#config/types';
@@ -36,6 +36,16 @@ export interface AgentDeps {
   /** Interfaces this agent created before (its record), for removal of neighbors deleted while it was down. */
   managedInterfaces: { read(): Promise<string[]>; write(names: string[]): Promise<void> };
   bgpPort?: number;
+  /** Health of the dataplane beyond FIB write errors (the VPP API connection); absent: always ok. */
+  dataplaneHealth?: () => DataplaneHealth;
+  /** Registers for dataplane resets (VPP restarted or reconnected): tunnels and routes are rebuilt. */
+  onDataplaneReset?: (cb: () => void) => () => void;
+}
+
+export interface DataplaneHealth {
+  state: 'ok' | 'degraded' | 'down';
+  detail: string | null;
+  vppVersion: string | null;
 }
 
 interface Neighbor {
@@ -108,6 +118,8 @@ export class Agent implements ControlHandler {
         .subscribe(),
       timer(STALE_SWEEP_DEADLINE_MS).subscribe(() => void this.sweepStale('deadline')),
     );
+    const unsubscribeReset = this.deps.onDataplaneReset?.(() => void this.resyncDataplane());
+    if (unsubscribeReset) this.subs.push(new Subscription(unsubscribeReset));
     this.kick$.next();
   }
 
@@ -134,13 +146,28 @@ export class Agent implements ControlHandler {
     return tunnelSpecs(config, this.deps.privateKey, this.deps.publicKey);
   }
 
+  /**
+   * Tunnels this agent made for neighbors no longer configured (removed while
+   * it was down) go; when the dataplane cannot be read yet, this waits for its
+   * next reset.
+   */
   private async removeForgottenTunnels(specs: TunnelSpec[]): Promise<void> {
     const wanted = new Set(specs.map((s) => s.interface));
-    const existing = new Set(await this.deps.wireguard.list());
+    let existing: Set<string>;
+    try {
+      existing = new Set(await this.deps.wireguard.list());
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'cannot list tunnels yet');
+      return;
+    }
     for (const ifname of await this.deps.managedInterfaces.read()) {
       if (!wanted.has(ifname) && existing.has(ifname)) {
         this.log.info({ interface: ifname }, 'removing tunnel of a neighbor no longer configured');
-        await this.deps.wireguard.remove(ifname);
+        try {
+          await this.deps.wireguard.remove(ifname);
+        } catch (err) {
+          this.log.error({ interface: ifname, err: errorText(err) }, 'cannot remove tunnel');
+        }
       }
     }
   }
@@ -361,6 +388,28 @@ export class Agent implements ControlHandler {
     }
   }
 
+  /**
+   * The dataplane came back without our objects (VPP restarted): every tunnel
+   * is ensured again (adopting what survived) and the whole FIB re-sent.
+   */
+  private async resyncDataplane(): Promise<void> {
+    if (this.stopping) return;
+    this.log.info({ tunnels: this.peers.size }, 'dataplane reset: rebuilding tunnels and routes');
+    this.dataplaneDetail = null;
+    const specs = [...this.peers.values()].map((n) => n.spec);
+    await this.removeForgottenTunnels(specs);
+    for (const n of this.peers.values()) {
+      try {
+        await this.deps.wireguard.ensure(n.spec, null);
+      } catch (err) {
+        this.dataplaneDetail = `tunnel ${n.spec.interface}: ${errorText(err)}`;
+        this.log.error({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel rebuild failed');
+      }
+    }
+    this.fibm.dataplaneLost();
+    await this.flush();
+  }
+
   // ---- reload -----------------------------------------------------------
 
   async reload(): Promise<ReloadJson> {
@@ -400,7 +449,9 @@ export class Agent implements ControlHandler {
 
   status(): StatusJson {
     const all = [...this.peers.values()];
-    const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0;
+    const health = this.deps.dataplaneHealth?.();
+    const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0 || health?.state === 'degraded';
+    const fibError = this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null;
     return {
       version: VERSION,
       asn: this.config.router.asn,
@@ -409,8 +460,9 @@ export class Agent implements ControlHandler {
       dataplane: {
         wireguard: this.deps.wireguard.kind,
         fib: this.deps.fib.name,
-        state: degraded ? 'degraded' : 'ok',
-        detail: this.dataplaneDetail ?? (this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null),
+        state: health?.state === 'down' ? 'down' : degraded ? 'degraded' : 'ok',
+        detail: health?.detail ?? this.dataplaneDetail ?? fibError,
+        ...(health ? { vppVersion: health.vppVersion } : {}),
       },
       neighbors: { total: all.length, established: all.filter((n) => n.session.state === 'Established').length },
       routes: { rib: this.rib.size, fib: this.fibm.size },
@@ -428,6 +480,7 @@ export class Agent implements ControlHandler {
         this.deps.clock.wallNow().getTime() - (this.deps.clock.now() - n.session.stateSince),
       ).toISOString(),
       prefixesReceived: this.rib.receivedCount(n.cfg.name),
+      prefixesAccepted: this.rib.acceptedCount(n.cfg.name),
       prefixesAdvertised: this.rib.advertisedCount(n.cfg.name),
       lastError: n.session.lastError,
     }));

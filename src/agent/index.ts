@@ -10,7 +10,10 @@ import { LinuxFib, NullFib } from '#fib/index';
 import type { FibBackend } from '#fib/types';
 import type { WireguardBackend } from '#wg/types';
 import { ControlServer } from '#api/index';
-import { Agent } from './agent.js';
+import { VppConnection } from '#vpp/connection';
+import { WGBGP_OPTIONAL, WGBGP_REQUIRED } from '#vpp/api';
+import { VppDataplane } from '#vpp/dataplane';
+import { Agent, type DataplaneHealth } from './agent.js';
 import { managedInterfacesFile } from './managed.js';
 import { sdNotify } from './sd-notify.js';
 
@@ -38,14 +41,61 @@ async function readPrivateKey(file: string): Promise<Uint8Array> {
   }
 }
 
-async function dataplane(
-  config: Config,
-  log: Logger,
-): Promise<{ wireguard: WireguardBackend; fib: FibBackend; close: () => Promise<void> }> {
+interface Dataplane {
+  wireguard: WireguardBackend;
+  fib: FibBackend;
+  health?: () => DataplaneHealth;
+  onReset?: (cb: () => void) => () => void;
+  close: () => Promise<void>;
+}
+
+/**
+ * VPP: tunnels and FIB through the binary API. The agent runs in the namespace
+ * of the linux-cp host interfaces (design.md), so its own netlink socket reaches
+ * them. The connection retries with back-off: the agent starts before VPP does.
+ */
+async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Promise<Dataplane> {
+  const vpp = config.dataplane.vpp;
+  const hostLinks = vpp.linuxCp ? await Rtnetlink.open() : null;
+  const connection = new VppConnection({
+    socketPath: vpp.apiSocket,
+    clientName: 'wgbgp',
+    log: log.child({ component: 'vpp' }),
+    required: WGBGP_REQUIRED,
+    optional: WGBGP_OPTIONAL,
+    clock,
+  });
+  const dp = new VppDataplane({
+    connection,
+    log: log.child({ component: 'vpp' }),
+    linuxCp: vpp.linuxCp,
+    linuxCpNetns: vpp.linuxCpNetns,
+    tableId: vpp.tableId,
+    hostLinks,
+  });
+  dp.start();
+  return {
+    wireguard: dp.wireguard,
+    fib: dp.fib,
+    health: () => dp.health(),
+    onReset: (cb) => dp.onReset(cb),
+    close: async () => {
+      await dp.close();
+      await hostLinks?.close();
+    },
+  };
+}
+
+async function dataplane(config: Config, log: Logger, clock: SystemClock): Promise<Dataplane> {
   // The kernel backend is a later milestone: until then `auto` means wireguard-go off VPP.
   const wgKind = resolveWireguardBackend(config, false);
   if (wgKind === 'vpp' || config.dataplane.fib === 'vpp') {
-    throw new AgentStartError('dataplane: the VPP backend is not available in this build yet');
+    if (wgKind !== 'vpp' || config.dataplane.fib !== 'vpp') {
+      throw new AgentStartError(
+        'dataplane: VPP drives both the tunnels and the FIB here; set dataplane.wireguard and dataplane.fib to vpp together',
+      );
+    }
+    return vppDataplane(config, log, clock);
   }
   if (wgKind === 'kernel') {
     throw new AgentStartError('dataplane.wireguard: the kernel backend is not available in this build yet; use wireguard-go or auto');
@@ -72,13 +122,16 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const config = first.config;
   const privateKey = await readPrivateKey(config.wireguard.privateKeyFile);
   const publicKey = publicKeyOf(Buffer.from(privateKey).toString('base64'));
-  const { wireguard, fib, close: closeDataplane } = await dataplane(config, log);
+  const clock = new SystemClock();
+  const dp = await dataplane(config, log, clock);
 
   const agent = new Agent(config, {
-    clock: new SystemClock(),
+    clock,
     log,
-    wireguard,
-    fib,
+    wireguard: dp.wireguard,
+    fib: dp.fib,
+    ...(dp.health ? { dataplaneHealth: dp.health } : {}),
+    ...(dp.onReset ? { onDataplaneReset: dp.onReset } : {}),
     privateKey,
     publicKey,
     managedInterfaces: managedInterfacesFile(config.control.socket),
@@ -89,8 +142,9 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   });
   const control = new ControlServer(agent, { path: config.control.socket, log: log.child({ component: 'control' }) });
   const t0 = performance.now();
-  await agent.start();
+  // The control socket first: the operator can ask why while the dataplane is still coming up.
   await control.listen();
+  await agent.start();
   log.info(
     { asn: config.router.asn, routerId: config.router.routerId, neighbors: config.neighbors.length, publicKey, startMs: Math.round(performance.now() - t0) },
     'agent started',
@@ -114,7 +168,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
         try {
           await control.close();
           await agent.stop();
-          await closeDataplane();
+          await dp.close();
         } catch (err) {
           log.error({ err: String(err) }, 'error while stopping');
         }

@@ -28,7 +28,10 @@ export interface NeighborJson {
   state: BgpStateName;
   /** When the session entered its current state (ISO 8601), or null when unknown. */
   stateSince: string | null;
+  /** Prefixes held in the Adj-RIB-In, eligible or not (RFC 4271 §3.2). */
   prefixesReceived: number;
+  /** Of those, the ones import policy accepted (not looped, not martian). */
+  prefixesAccepted: number;
   prefixesAdvertised: number;
   lastError: string | null;
 }

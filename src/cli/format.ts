@@ -83,7 +83,7 @@ export function formatStatus(s: StatusJson): string {
 export function formatNeighbors(ns: NeighborJson[], now: Date): string {
   if (ns.length === 0) return 'no neighbors configured\n';
   return table(
-    ['NAME', 'INTERFACE', 'PEER', 'ASN', 'STATE', 'SINCE', 'RECEIVED', 'ADVERTISED', 'LAST ERROR'],
+    ['NAME', 'INTERFACE', 'PEER', 'ASN', 'STATE', 'SINCE', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'],
     ns.map((n) => {
       const since = secondsSince(n.stateSince, now);
       return [
@@ -94,6 +94,7 @@ export function formatNeighbors(ns: NeighborJson[], now: Date): string {
         n.state,
         since === null ? NONE : formatDuration(since),
         String(n.prefixesReceived),
+        String(n.prefixesAccepted),
         String(n.prefixesAdvertised),
         n.lastError ?? NONE,
       ];

@@ -8,3 +8,4 @@ export { LinuxFib } from './linux.js';
 export type { LinuxFibOptions } from './linux.js';
 export { NullFib } from './null.js';
 export type { FibBackend, FibNextHop, FibOp, FibRoute } from './types.js';
+export { VppFib, vppErrorText, type VppFibDeps, type VppInterfaceResolver } from './vpp.js';

@@ -188,6 +188,15 @@ export class FibManager {
     });
   }
 
+  /**
+   * The dataplane lost its routes (VPP restarted): nothing is installed any
+   * more, and the next flush writes every desired route again.
+   */
+  dataplaneLost(): void {
+    this.current.clear();
+    for (const p of this.desired.keys()) this.dirty.add(p);
+  }
+
   /** The write that brings `prefix` from current to desired, or null when none is needed. */
   private opFor(prefix: string): FibOp | null {
     const want = this.desired.get(prefix);

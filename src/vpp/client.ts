@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { SystemClock, type Clock, type TimerHandle } from '#lib/clock';
 import type { Logger } from '#lib/log';
-import { decode, encode, peekMsgId, type VppRecord } from './codec.js';
+import { decode, encode, encodeWithHeadroom, peekMsgId, type VppRecord } from './codec.js';
 import { MESSAGES, messageDef } from './defs/index.js';
 import type { MessageDef } from './defs/types.js';
 import {
@@ -76,7 +76,7 @@ interface Pending {
   endName: string;
   /** Streamed messages collected before the end (dump details, cursor details). */
   detailsName: string | null;
-  details: VppRecord[];
+  details: VppRecord[] | null;
   frames: Buffer[];
   timeoutMs: number;
   deadline: number;
@@ -92,13 +92,14 @@ export class VppClient {
   private readonly defOf = new Map<number, MessageDef>();
   private readonly reader = new FrameReader();
   private readonly inFlight = new Map<number, Pending>();
-  private queue: Pending[] = [];
+  private queue: (Pending | undefined)[] = [];
   private queueHead = 0;
   private nextContext = 1;
   private blocked = false;
   private pumpScheduled = false;
   private sweep: { timer: TimerHandle; at: number } | null = null;
   private closed: Error | null = null;
+  private closing = false;
   private readonly closeCbs: ((reason: Error | null) => void)[] = [];
   private readonly subscribers = new Map<string, Set<EventHandler>>();
   private readonly timeoutMs: number;
@@ -230,7 +231,8 @@ export class VppClient {
   /** Called once, when the connection ends: null after close(), the error otherwise. */
   onClose(cb: (reason: Error | null) => void): () => void {
     if (this.closed) {
-      queueMicrotask(() => cb(this.closed instanceof ClosedByUs ? null : this.closed));
+      const reason = this.closing ? null : this.closed;
+      queueMicrotask(() => cb(reason));
       return () => {};
     }
     this.closeCbs.push(cb);
@@ -246,11 +248,12 @@ export class VppClient {
    */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing = true;
     if (this.has('sockclnt_delete')) {
       const bye = this.submit('sockclnt_delete', { index: this.clientIndex }, 'sockclnt_delete_reply', null, 1000);
       await bye.catch(() => undefined);
     }
-    this.shutdown(new ClosedByUs('VPP client closed'));
+    this.shutdown(new VppClosedError('VPP client closed'));
   }
 
   // ------------------------------------------------------------ sending
@@ -268,21 +271,33 @@ export class VppClient {
     const context = this.allocContext();
     let frames: Buffer[];
     try {
-      const def = messageDef(name);
-      const body = encode(def, id, { ...values, client_index: this.clientIndex, context });
-      frames = [header(body.length), body];
-      if (endName === 'control_ping_reply') {
-        const ping = encode(messageDef('control_ping'), this.idOf.get('control_ping')!, { client_index: this.clientIndex, context });
-        frames.push(header(ping.length), ping);
-      }
+      frames = [this.framed(name, id, values, context)];
+      if (endName === 'control_ping_reply') frames.push(this.framed('control_ping', this.idOf.get('control_ping')!, {}, context));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new VppCodecError(String(err)));
     }
     return new Promise((resolve, reject) => {
       const t = timeoutMs ?? this.timeoutMs;
-      this.queue.push({ name, context, endName, detailsName, details: [], frames, timeoutMs: t, deadline: 0, resolve, reject });
+      this.queue.push({ name, context, endName, detailsName, details: null, frames, timeoutMs: t, deadline: 0, resolve, reject });
       this.schedulePump();
     });
+  }
+
+  /**
+   * One buffer: the frame header, then the body with our client_index and the
+   * request's context (a request's fields start with them, fact sheet §1.3).
+   */
+  private framed(name: string, id: number, values: VppRecord, context: number): Buffer {
+    const def = messageDef(name);
+    const [f0, f1] = def.fields;
+    if (f0?.name !== 'client_index' || f1?.name !== 'context') {
+      throw new VppError(`${name} is not a request (no client_index, context)`);
+    }
+    const buf = encodeWithHeadroom(def, id, values, FRAME_HEADER_SIZE);
+    buf.writeUInt32BE(buf.length - FRAME_HEADER_SIZE, 8);
+    buf.writeUInt32BE(this.clientIndex, FRAME_HEADER_SIZE + 2);
+    buf.writeUInt32BE(context, FRAME_HEADER_SIZE + 6);
+    return buf;
   }
 
   private allocContext(): number {
@@ -311,7 +326,7 @@ export class VppClient {
     let earliest = Infinity;
     while (this.queueHead < this.queue.length && this.inFlight.size < this.maxInFlight) {
       const p = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = undefined as unknown as Pending;
+      this.queue[this.queueHead++] = undefined;
       p.deadline = now + p.timeoutMs;
       earliest = Math.min(earliest, p.deadline);
       this.inFlight.set(p.context, p);
@@ -370,7 +385,8 @@ export class VppClient {
       return;
     }
     for (const body of bodies) this.onMessage(body);
-    if (this.inFlight.size < this.maxInFlight) this.pump();
+    // Refill the window in batches, not one request per reply.
+    if (this.inFlight.size <= this.maxInFlight - Math.ceil(this.maxInFlight / 4)) this.pump();
   }
 
   private onMessage(body: Buffer): void {
@@ -403,7 +419,7 @@ export class VppClient {
       return;
     }
     if (def.name === p.detailsName) {
-      p.details.push(values);
+      (p.details ??= []).push(values);
       return;
     }
     if (def.name !== p.endName) {
@@ -413,7 +429,7 @@ export class VppClient {
     this.inFlight.delete(p.context);
     const retval = def.name === 'control_ping_reply' ? 0 : values.retval;
     if (typeof retval === 'number' && retval < 0) p.reject(new VppApiError(p.name, retval));
-    else p.resolve({ reply: values, details: p.details });
+    else p.resolve({ reply: values, details: p.details ?? [] });
   }
 
   private emit(name: string, values: VppRecord): void {
@@ -447,18 +463,16 @@ export class VppClient {
     for (const p of this.inFlight.values()) p.reject(err(p.name));
     this.inFlight.clear();
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      const p = this.queue[i]!;
-      p.reject(err(p.name));
+      const p = this.queue[i];
+      p?.reject(err(p.name));
     }
     this.queue = [];
     this.queueHead = 0;
-    const byUs = reason instanceof ClosedByUs;
+    const byUs = this.closing;
     if (!byUs) this.log.warn({ err: reason.message }, 'VPP API connection lost');
     for (const cb of this.closeCbs.splice(0)) cb(byUs ? null : reason);
   }
 }
-
-class ClosedByUs extends VppClosedError {}
 
 function header(bodyLength: number): Buffer {
   const h = Buffer.alloc(FRAME_HEADER_SIZE);

@@ -23,10 +23,11 @@ export { VppCodecError } from './errors.js';
 export type VppValue = number | bigint | boolean | string | Buffer | VppValue[] | { [k: string]: VppValue };
 export type VppRecord = { [k: string]: VppValue };
 
-type StructNode = { k: 'struct'; name: string; fields: Member[]; countOf: ReadonlyMap<string, string>; size: number | null };
+type IntNode = { k: 'int'; bytes: 1 | 2 | 4; signed: boolean; size: number; min: number; max: number };
+type StructNode = { k: 'struct'; name: string; fields: Member[]; size: number | null };
 
 type Node =
-  | { k: 'int'; bytes: 1 | 2 | 4; signed: boolean; size: number }
+  | IntNode
   | { k: 'int64'; signed: boolean; size: 8 }
   | { k: 'f64'; size: 8 }
   | { k: 'bool'; size: 1 }
@@ -41,15 +42,22 @@ type Node =
 interface Member {
   name: string;
   node: Node;
+  /** Set on a VLA's count field: the array whose length it carries. */
+  countOf?: string;
 }
 
+const int = (bytes: 1 | 2 | 4, signed: boolean): IntNode => {
+  const bits = bytes * 8;
+  return { k: 'int', bytes, signed, size: bytes, min: signed ? -(2 ** (bits - 1)) : 0, max: signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1 };
+};
+
 const INTS: Readonly<Record<string, Node>> = {
-  u8: { k: 'int', bytes: 1, signed: false, size: 1 },
-  i8: { k: 'int', bytes: 1, signed: true, size: 1 },
-  u16: { k: 'int', bytes: 2, signed: false, size: 2 },
-  i16: { k: 'int', bytes: 2, signed: true, size: 2 },
-  u32: { k: 'int', bytes: 4, signed: false, size: 4 },
-  i32: { k: 'int', bytes: 4, signed: true, size: 4 },
+  u8: int(1, false),
+  i8: int(1, true),
+  u16: int(2, false),
+  i16: int(2, true),
+  u32: int(4, false),
+  i32: int(4, true),
   u64: { k: 'int64', signed: false, size: 8 },
   i64: { k: 'int64', signed: true, size: 8 },
   f64: { k: 'f64', size: 8 },
@@ -76,15 +84,18 @@ function compileMessage(def: MessageDef, types: Types): StructNode {
 
 function compileStruct(name: string, fields: readonly FieldDef[], types: Types, seen: Map<string, Node>): StructNode {
   const members: Member[] = [];
-  const countOf = new Map<string, string>();
   let size: number | null = 0;
   for (const f of fields) {
     const node = compileField(f, types, seen);
-    if (node.k === 'vla') countOf.set(node.count, f.name);
+    if (node.k === 'vla') {
+      const count = members.find((m) => m.name === node.count);
+      if (!count) throw new VppCodecError(`${name}.${f.name}: count field ${node.count} is not an earlier field`);
+      count.countOf = f.name;
+    }
     members.push({ name: f.name, node });
     size = size === null || node.size === null ? null : size + node.size;
   }
-  return { k: 'struct', name, fields: members, countOf, size };
+  return { k: 'struct', name, fields: members, size };
 }
 
 function compileField(f: FieldDef, types: Types, seen: Map<string, Node>): Node {
@@ -141,7 +152,28 @@ function compileType(type: string, types: Types, seen: Map<string, Node>): Node 
   return node;
 }
 
-// ---------------------------------------------------------------- helpers
+// ---------------------------------------------------------------- faults
+
+/**
+ * Thrown inside the walk; each struct/array level on the way out adds its
+ * field name, so the hot path builds no path strings.
+ */
+class Fault {
+  readonly path: string[] = [];
+  constructor(readonly why: string) {}
+}
+
+/** Adds the field (or `[i]`) a fault passed through on its way out. */
+function via(e: unknown, segment: string): unknown {
+  if (e instanceof Fault) e.path.unshift(segment);
+  return e;
+}
+
+function toCodecError(e: unknown, msg: string): unknown {
+  if (!(e instanceof Fault)) return e;
+  const path = e.path.reduce((acc, seg) => (seg.startsWith('[') ? acc + seg : `${acc}.${seg}`), msg);
+  return new VppCodecError(`${path}: ${e.why}`);
+}
 
 function isRecord(v: VppValue | undefined): v is VppRecord {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -154,44 +186,58 @@ function describe(v: VppValue | undefined): string {
   return typeof v;
 }
 
-function bad(path: string, why: string): VppCodecError {
-  return new VppCodecError(`${path}: ${why}`);
-}
-
 /** Elements of an array or VLA value (a Buffer's bytes count as elements too). */
-function elementCount(v: VppValue | undefined, path: string): number {
+function elementCount(v: VppValue | undefined): number {
   if (v === undefined) return 0;
   if (Array.isArray(v) || v instanceof Uint8Array) return v.length;
-  throw bad(path, `expected an array, got ${describe(v)}`);
+  throw new Fault(`expected an array, got ${describe(v)}`);
 }
 
 // ---------------------------------------------------------------- size
 
-function sizeOfNode(node: Node, v: VppValue | undefined, path: string): number {
+function sizeOfNode(node: Node, v: VppValue | undefined): number {
   if (node.size !== null) return node.size;
   switch (node.k) {
     case 'vstring':
       if (v === undefined) return 4;
-      if (typeof v !== 'string') throw bad(path, `expected a string, got ${describe(v)}`);
+      if (typeof v !== 'string') throw new Fault(`expected a string, got ${describe(v)}`);
       return 4 + Buffer.byteLength(v, 'utf8');
     case 'vla': {
-      const n = elementCount(v, path);
+      const n = elementCount(v);
       if (node.el.size !== null) return n * node.el.size;
       let total = 0;
       const arr = Array.isArray(v) ? v : [];
-      for (let i = 0; i < n; i++) total += sizeOfNode(node.el, arr[i], `${path}[${i}]`);
+      for (let i = 0; i < n; i++) {
+        try {
+          total += sizeOfNode(node.el, arr[i]);
+        } catch (e) {
+          throw via(e, `[${i}]`);
+        }
+      }
       return total;
     }
     case 'array': {
       let total = 0;
       const arr = Array.isArray(v) ? v : [];
-      for (let i = 0; i < node.n; i++) total += sizeOfNode(node.el, arr[i], `${path}[${i}]`);
+      for (let i = 0; i < node.n; i++) {
+        try {
+          total += sizeOfNode(node.el, arr[i]);
+        } catch (e) {
+          throw via(e, `[${i}]`);
+        }
+      }
       return total;
     }
     case 'struct': {
-      if (v !== undefined && !isRecord(v)) throw bad(path, `expected an object, got ${describe(v)}`);
+      if (v !== undefined && !isRecord(v)) throw new Fault(`expected an object, got ${describe(v)}`);
       let total = 0;
-      for (const m of node.fields) total += sizeOfNode(m.node, v?.[m.name], `${path}.${m.name}`);
+      for (const m of node.fields) {
+        try {
+          total += m.node.size ?? sizeOfNode(m.node, v?.[m.name]);
+        } catch (e) {
+          throw via(e, m.name);
+        }
+      }
       return total;
     }
     default:
@@ -205,23 +251,24 @@ function sizeOfNode(node: Node, v: VppValue | undefined, path: string): number {
  * one path).
  */
 export function sizeOf(def: MessageDef, values: VppRecord = {}, types: Types = TYPES): number {
-  return 2 + sizeOfNode(compileMessage(def, types), values, def.name);
+  try {
+    return 2 + sizeOfNode(compileMessage(def, types), values);
+  } catch (e) {
+    throw toCodecError(e, def.name);
+  }
 }
 
 // ---------------------------------------------------------------- encode
 
-function writeInt(buf: Buffer, off: number, node: Node & { k: 'int' }, v: VppValue | undefined, path: string): number {
+function writeInt(buf: Buffer, off: number, node: IntNode, v: VppValue | undefined): number {
   let n: number;
   if (v === undefined) n = 0;
   else if (typeof v === 'number') n = v;
   else if (typeof v === 'boolean') n = v ? 1 : 0;
   else if (typeof v === 'bigint') n = Number(v);
-  else throw bad(path, `expected a number, got ${describe(v)}`);
-  const bits = node.bytes * 8;
-  const min = node.signed ? -(2 ** (bits - 1)) : 0;
-  const max = node.signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw bad(path, `${String(v)} does not fit ${node.signed ? 'i' : 'u'}${bits}`);
+  else throw new Fault(`expected a number, got ${describe(v)}`);
+  if (!Number.isInteger(n) || n < node.min || n > node.max) {
+    throw new Fault(`${String(v)} does not fit ${node.signed ? 'i' : 'u'}${node.bytes * 8}`);
   }
   if (node.bytes === 1) buf[off] = n & 0xff;
   else if (node.bytes === 2) buf.writeUInt16BE(n & 0xffff, off);
@@ -229,95 +276,104 @@ function writeInt(buf: Buffer, off: number, node: Node & { k: 'int' }, v: VppVal
   return off + node.bytes;
 }
 
-function writeNode(buf: Buffer, off: number, node: Node, v: VppValue | undefined, path: string): number {
+/** Writes `v` at `off` into a zero-filled buffer; returns the offset after it. */
+function writeNode(buf: Buffer, off: number, node: Node, v: VppValue | undefined): number {
+  // The buffer starts zeroed, and an absent value is all zeros (empty VLAs and
+  // strings included): nothing to write.
+  if (v === undefined) return off + (node.size ?? sizeOfNode(node, undefined));
   switch (node.k) {
     case 'int':
-      return writeInt(buf, off, node, v, path);
+      return writeInt(buf, off, node, v);
     case 'int64': {
       let b: bigint;
-      if (v === undefined) b = 0n;
-      else if (typeof v === 'bigint') b = v;
+      if (typeof v === 'bigint') b = v;
       else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
-      else throw bad(path, `expected a bigint, got ${describe(v)}`);
+      else throw new Fault(`expected a bigint, got ${describe(v)}`);
       const ok = node.signed ? b >= -(2n ** 63n) && b < 2n ** 63n : b >= 0n && b < 2n ** 64n;
-      if (!ok) throw bad(path, `${b} does not fit ${node.signed ? 'i64' : 'u64'}`);
+      if (!ok) throw new Fault(`${b} does not fit ${node.signed ? 'i64' : 'u64'}`);
       if (node.signed) buf.writeBigInt64BE(b, off);
       else buf.writeBigUInt64BE(b, off);
       return off + 8;
     }
     case 'f64':
-      if (v !== undefined && typeof v !== 'number') throw bad(path, `expected a number, got ${describe(v)}`);
-      buf.writeDoubleBE(v ?? 0, off);
+      if (typeof v !== 'number') throw new Fault(`expected a number, got ${describe(v)}`);
+      buf.writeDoubleBE(v, off);
       return off + 8;
     case 'bool':
-      if (v !== undefined && typeof v !== 'boolean' && v !== 0 && v !== 1) {
-        throw bad(path, `expected a boolean, got ${describe(v)}`);
-      }
+      if (typeof v !== 'boolean' && v !== 0 && v !== 1) throw new Fault(`expected a boolean, got ${describe(v)}`);
       buf[off] = v === true || v === 1 ? 1 : 0;
       return off + 1;
     case 'bytes':
-      if (v !== undefined) {
-        if (!(v instanceof Uint8Array)) throw bad(path, `expected a Buffer, got ${describe(v)}`);
-        if (v.length > node.size) throw bad(path, `${v.length} bytes do not fit ${node.size}`);
-        buf.set(v, off);
-      }
+      if (!(v instanceof Uint8Array)) throw new Fault(`expected a Buffer, got ${describe(v)}`);
+      if (v.length > node.size) throw new Fault(`${v.length} bytes do not fit ${node.size}`);
+      buf.set(v, off);
       return off + node.size;
     case 'string': {
-      if (v !== undefined) {
-        if (typeof v !== 'string') throw bad(path, `expected a string, got ${describe(v)}`);
-        const len = Buffer.byteLength(v, 'utf8');
-        // VPP reads these as C strings: room for the NUL terminator.
-        if (len > node.size - 1) throw bad(path, `"${v}" is longer than ${node.size - 1} bytes`);
-        buf.write(v, off, 'utf8');
-      }
+      if (typeof v !== 'string') throw new Fault(`expected a string, got ${describe(v)}`);
+      // VPP reads these as C strings: room for the NUL terminator.
+      if (Buffer.byteLength(v, 'utf8') > node.size - 1) throw new Fault(`"${v}" is longer than ${node.size - 1} bytes`);
+      buf.write(v, off, 'utf8');
       return off + node.size;
     }
     case 'vstring': {
-      if (v !== undefined && typeof v !== 'string') throw bad(path, `expected a string, got ${describe(v)}`);
-      const len = v === undefined ? 0 : buf.write(v, off + 4, 'utf8');
+      if (typeof v !== 'string') throw new Fault(`expected a string, got ${describe(v)}`);
+      const len = buf.write(v, off + 4, 'utf8');
       buf.writeUInt32BE(len, off);
       return off + 4 + len;
     }
     case 'array':
     case 'vla': {
-      const n = node.k === 'array' ? node.n : elementCount(v, path);
-      if (node.k === 'array' && v !== undefined && elementCount(v, path) > n) {
-        throw bad(path, `${elementCount(v, path)} elements do not fit ${n}`);
-      }
+      const count = elementCount(v);
+      if (node.k === 'array' && count > node.n) throw new Fault(`${count} elements do not fit ${node.n}`);
       if (v instanceof Uint8Array) {
-        if (node.el.k !== 'int' || node.el.bytes !== 1 || node.el.signed) throw bad(path, 'expected an array, got bytes');
+        if (node.el.k !== 'int' || node.el.bytes !== 1 || node.el.signed) throw new Fault('expected an array, got bytes');
         buf.set(v, off);
-        return off + (node.k === 'array' ? n : v.length);
+        return off + (node.k === 'array' ? node.n : v.length);
       }
-      const arr = Array.isArray(v) ? v : [];
+      const arr = v as VppValue[];
       let o = off;
-      for (let i = 0; i < n; i++) o = writeNode(buf, o, node.el, arr[i], `${path}[${i}]`);
+      for (let i = 0; i < count; i++) {
+        try {
+          o = writeNode(buf, o, node.el, arr[i]);
+        } catch (e) {
+          throw via(e, `[${i}]`);
+        }
+      }
+      if (node.k === 'array') o += (node.n - count) * (node.el.size ?? 0);
       return o;
     }
     case 'struct': {
-      if (v !== undefined && !isRecord(v)) throw bad(path, `expected an object, got ${describe(v)}`);
+      if (!isRecord(v)) throw new Fault(`expected an object, got ${describe(v)}`);
       let o = off;
       for (const m of node.fields) {
-        const p = `${path}.${m.name}`;
-        let fv = v?.[m.name];
-        const vla = node.countOf.get(m.name);
-        if (vla !== undefined) {
-          const n = elementCount(v?.[vla], `${path}.${vla}`);
-          if (fv === undefined) fv = n;
-          else if (fv !== n && fv !== BigInt(n)) throw bad(p, `count ${String(fv)} but ${vla} has ${n} elements`);
+        try {
+          let fv = v[m.name];
+          const vla = m.countOf;
+          if (vla !== undefined) {
+            const n = elementCount(v[vla]);
+            if (fv === undefined) fv = n;
+            else if (fv !== n && fv !== BigInt(n)) throw new Fault(`count ${String(fv)} but ${vla} has ${n} elements`);
+          }
+          o = writeNode(buf, o, m.node, fv);
+        } catch (e) {
+          throw via(e, m.name);
         }
-        o = writeNode(buf, o, m.node, fv, p);
       }
       return o;
     }
     case 'union': {
-      if (v !== undefined && !isRecord(v)) throw bad(path, `expected { member: value }, got ${describe(v)}`);
-      if (v) {
-        for (const key of Object.keys(v)) {
-          if (!node.members.some((m) => m.name === key)) throw bad(path, `${node.name} has no member ${key}`);
-        }
-        for (const m of node.members) {
-          if (v[m.name] !== undefined) writeNode(buf, off, m.node, v[m.name], `${path}.${m.name}`);
+      if (!isRecord(v)) throw new Fault(`expected { member: value }, got ${describe(v)}`);
+      for (const key in v) {
+        let known = false;
+        for (const m of node.members) known ||= m.name === key;
+        if (!known) throw new Fault(`${node.name} has no member ${key}`);
+      }
+      for (const m of node.members) {
+        const mv = v[m.name];
+        try {
+          if (mv !== undefined) writeNode(buf, off, m.node, mv);
+        } catch (e) {
+          throw via(e, m.name);
         }
       }
       return off + node.size;
@@ -331,35 +387,52 @@ function writeNode(buf: Buffer, off: number, node: Node, v: VppValue | undefined
  * length. Throws VppCodecError for values that do not fit.
  */
 export function encode(def: MessageDef, msgId: number, values: VppRecord, types: Types = TYPES): Buffer {
-  const node = compileMessage(def, types);
-  const buf = Buffer.alloc(2 + sizeOfNode(node, values, def.name));
-  writeInt(buf, 0, INTS.u16 as Node & { k: 'int' }, msgId, `${def.name}._vl_msg_id`);
-  const end = writeNode(buf, 2, node, values, def.name);
-  if (end !== buf.length) throw bad(def.name, `encoded ${end} bytes, sized ${buf.length}`);
-  return buf;
+  return encodeWithHeadroom(def, msgId, values, 0, types);
+}
+
+/**
+ * Like encode, with `headroom` zero bytes before the body in the same buffer
+ * (the client puts the 16-byte socket frame header there: one allocation per
+ * request).
+ */
+export function encodeWithHeadroom(
+  def: MessageDef,
+  msgId: number,
+  values: VppRecord,
+  headroom: number,
+  types: Types = TYPES,
+): Buffer {
+  try {
+    const node = compileMessage(def, types);
+    const buf = Buffer.alloc(headroom + 2 + sizeOfNode(node, values));
+    try {
+      writeInt(buf, headroom, INTS.u16 as IntNode, msgId);
+    } catch (e) {
+      throw via(e, '_vl_msg_id');
+    }
+    writeNode(buf, headroom + 2, node, values);
+    return buf;
+  } catch (e) {
+    throw toCodecError(e, def.name);
+  }
 }
 
 // ---------------------------------------------------------------- decode
 
 class Reader {
   off = 0;
-  constructor(
-    readonly buf: Buffer,
-    readonly msg: string,
-  ) {}
-  need(n: number, path: string): void {
+  constructor(readonly buf: Buffer) {}
+  need(n: number): void {
     if (this.off + n > this.buf.length) {
-      throw new VppCodecError(
-        `${path}: truncated ${this.msg} (needs ${n} bytes at offset ${this.off}, body has ${this.buf.length})`,
-      );
+      throw new Fault(`truncated (needs ${n} bytes at offset ${this.off}, the body has ${this.buf.length})`);
     }
   }
 }
 
-function readNode(r: Reader, node: Node, path: string, counts?: VppRecord): VppValue {
+function readNode(r: Reader, node: Node, counts?: VppRecord): VppValue {
   switch (node.k) {
     case 'int': {
-      r.need(node.bytes, path);
+      r.need(node.bytes);
       const b = r.buf;
       const o = r.off;
       r.off += node.bytes;
@@ -368,38 +441,38 @@ function readNode(r: Reader, node: Node, path: string, counts?: VppRecord): VppV
       return node.signed ? b.readInt32BE(o) : b.readUInt32BE(o);
     }
     case 'int64': {
-      r.need(8, path);
+      r.need(8);
       const v = node.signed ? r.buf.readBigInt64BE(r.off) : r.buf.readBigUInt64BE(r.off);
       r.off += 8;
       return v;
     }
     case 'f64': {
-      r.need(8, path);
+      r.need(8);
       const v = r.buf.readDoubleBE(r.off);
       r.off += 8;
       return v;
     }
     case 'bool':
-      r.need(1, path);
+      r.need(1);
       return r.buf[r.off++] !== 0;
     case 'bytes': {
-      r.need(node.size, path);
+      r.need(node.size);
       const v = r.buf.subarray(r.off, r.off + node.size);
       r.off += node.size;
       return v;
     }
     case 'string': {
-      r.need(node.size, path);
-      const raw = r.buf.subarray(r.off, r.off + node.size);
+      r.need(node.size);
+      const start = r.off;
       r.off += node.size;
-      const nul = raw.indexOf(0);
-      return raw.toString('utf8', 0, nul < 0 ? raw.length : nul);
+      const nul = r.buf.indexOf(0, start);
+      return r.buf.toString('utf8', start, nul < 0 || nul > r.off ? r.off : nul);
     }
     case 'vstring': {
-      r.need(4, path);
+      r.need(4);
       const len = r.buf.readUInt32BE(r.off);
       r.off += 4;
-      r.need(len, path);
+      r.need(len);
       const v = r.buf.toString('utf8', r.off, r.off + len);
       r.off += len;
       return v;
@@ -410,33 +483,48 @@ function readNode(r: Reader, node: Node, path: string, counts?: VppRecord): VppV
       if (node.k === 'array') n = node.n;
       else {
         const c = counts?.[node.count];
-        if (typeof c !== 'number') throw new VppCodecError(`${path}: count field ${node.count} not read before the array`);
+        if (typeof c !== 'number') throw new Fault(`count field ${node.count} not read before the array`);
         n = c;
       }
-      const isBytes = node.el.k === 'int' && node.el.bytes === 1 && !node.el.signed;
       // Checked up front so a hostile count cannot make us loop or allocate.
-      r.need(n * (node.el.size ?? 1), path);
-      if (isBytes) {
+      r.need(n * (node.el.size ?? 1));
+      if (node.el.k === 'int' && node.el.bytes === 1 && !node.el.signed) {
         const v = r.buf.subarray(r.off, r.off + n);
         r.off += n;
         return v;
       }
       const out: VppValue[] = new Array<VppValue>(n);
-      for (let i = 0; i < n; i++) out[i] = readNode(r, node.el, `${path}[${i}]`);
+      for (let i = 0; i < n; i++) {
+        try {
+          out[i] = readNode(r, node.el);
+        } catch (e) {
+          throw via(e, `[${i}]`);
+        }
+      }
       return out;
     }
     case 'struct': {
       const out: VppRecord = {};
-      for (const m of node.fields) out[m.name] = readNode(r, m.node, `${path}.${m.name}`, out);
+      for (const m of node.fields) {
+        try {
+          out[m.name] = readNode(r, m.node, out);
+        } catch (e) {
+          throw via(e, m.name);
+        }
+      }
       return out;
     }
     case 'union': {
-      r.need(node.size, path);
+      r.need(node.size);
       const start = r.off;
       const out: VppRecord = {};
       for (const m of node.members) {
         r.off = start;
-        out[m.name] = readNode(r, m.node, `${path}.${m.name}`);
+        try {
+          out[m.name] = readNode(r, m.node);
+        } catch (e) {
+          throw via(e, m.name);
+        }
       }
       r.off = start + node.size;
       return out;
@@ -464,8 +552,11 @@ export function decode(
   types: Types = TYPES,
 ): { msgId: number; values: VppRecord } {
   const msgId = peekMsgId(body);
-  const r = new Reader(asBuffer(body), def.name);
+  const r = new Reader(asBuffer(body));
   r.off = 2;
-  const values = readNode(r, compileMessage(def, types), def.name) as VppRecord;
-  return { msgId, values };
+  try {
+    return { msgId, values: readNode(r, compileMessage(def, types)) as VppRecord };
+  } catch (e) {
+    throw toCodecError(e, def.name);
+  }
 }

@@ -40,3 +40,4 @@ export {
   type UapiPlanInput,
   type WireguardGoDeps,
 } from './wireguard-go.js';
+export { VppWireguard, VppTunnelError, defaultListenPort, type VppWireguardDeps } from './vpp.js';

@@ -133,7 +133,7 @@ const NEIGHBOR: NeighborJson = {
   asn: 65002,
   state: 'Established',
   stateSince: '2025-01-01T11:00:00Z',
-  prefixesReceived: 1,
+  prefixesAccepted: 0, prefixesReceived: 1,
   prefixesAdvertised: 2,
   lastError: null,
 };
@@ -222,7 +222,7 @@ describe('queries over the control socket', () => {
 
   it('human output of status, neighbors and tunnels', async () => {
     expect((await run(['status', '--socket', socket])).stdout).toMatch(/^version: +0\.1\.0\n[\s\S]*neighbors: +1 of 1 established\n/);
-    expect((await run(['neighbors', '--socket', socket])).stdout).toMatch(/site-b +wg-site-b +10\.255\.0\.1 +65002 +Established +1h00m +1 +2 +-/);
+    expect((await run(['neighbors', '--socket', socket])).stdout).toMatch(/site-b +wg-site-b +10\.255\.0\.1 +65002 +Established +1h00m +1 +0 +2 +-/);
     expect((await run(['tunnels', '--socket', socket])).stdout).toMatch(/198\.51\.100\.2:51820 +30s ago +✓/);
   });
 

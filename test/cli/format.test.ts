@@ -79,19 +79,19 @@ describe('neighbors', () => {
     asn: 65002,
     state: 'Established',
     stateSince: '2025-01-01T08:48:00Z',
-    prefixesReceived: 12,
+    prefixesAccepted: 10, prefixesReceived: 12,
     prefixesAdvertised: 2,
     lastError: null,
   };
   it('one row per neighbor', () => {
     const out = formatNeighbors(
-      [n, { ...n, name: 'site-c', interface: 'wg-site-c', peerAddress: null, state: 'Active', stateSince: null, prefixesReceived: 0, lastError: 'Hold Timer Expired' }],
+      [n, { ...n, name: 'site-c', interface: 'wg-site-c', peerAddress: null, state: 'Active', stateSince: null, prefixesReceived: 0, prefixesAccepted: 0, lastError: 'Hold Timer Expired' }],
       NOW,
     );
     const lines = out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+INTERFACE\s+PEER\s+ASN\s+STATE\s+SINCE\s+RECEIVED\s+ADVERTISED\s+LAST ERROR$/);
-    expect(lines[1]!.split(/\s{2,}/)).toEqual(['site-b', 'wg-site-b', '10.255.0.1', '65002', 'Established', '3h12m', '12', '2', '-']);
-    expect(lines[2]!.split(/\s{2,}/)).toEqual(['site-c', 'wg-site-c', '-', '65002', 'Active', '-', '0', '2', 'Hold Timer Expired']);
+    expect(lines[0]).toMatch(/^NAME\s+INTERFACE\s+PEER\s+ASN\s+STATE\s+SINCE\s+RECEIVED\s+ACCEPTED\s+ADVERTISED\s+LAST ERROR$/);
+    expect(lines[1]!.split(/\s{2,}/)).toEqual(['site-b', 'wg-site-b', '10.255.0.1', '65002', 'Established', '3h12m', '12', '10', '2', '-']);
+    expect(lines[2]!.split(/\s{2,}/)).toEqual(['site-c', 'wg-site-c', '-', '65002', 'Active', '-', '0', '0', '2', 'Hold Timer Expired']);
   });
   it('says so when there are none', () => {
     expect(formatNeighbors([], NOW)).toBe('no neighbors configured\n');

@@ -32,8 +32,6 @@ export interface HandlerContext {
   readonly clientIndex: number;
   /** Sends a reply/details message; `context` is filled from the request. */
   reply(name: string, values: VppRecord): void;
-  /** Reports a request the fake accepted but real VPP would treat differently (lands in FakeVpp.errors). */
-  protocolError(message: string): void;
   /** Brings peer endpoints / flags up to date from the realized dataplane (no-op without realization). */
   refreshPeers(): Promise<void>;
   readonly version: string;

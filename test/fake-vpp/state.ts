@@ -82,6 +82,8 @@ export interface FakeWireguard {
 
 export interface FakeInterface {
   swIfIndex: number;
+  /** Never reused (sw_if_index is): tells a recreated interface from the old one. */
+  serial: number;
   /** VPP's name: 'local0', 'loop0', 'wg3', 'tun0'. */
   name: string;
   devType: string;
@@ -106,6 +108,8 @@ export interface FakeInterface {
 
 export interface FakePeer {
   peerIndex: number;
+  /** Never reused (peer_index is): tells a re-added peer from the removed one. */
+  serial: number;
   swIfIndex: number;
   publicKey: Buffer;
   /** Current endpoint (learned ones included), or null while unknown (0.0.0.0 / ::). */
@@ -260,6 +264,7 @@ export class FakeState {
   private readonly tunInstances = new Set<number>();
   private readonly loopInstances = new Set<number>();
   private nextStatsIndex = 1;
+  private nextSerial = 1;
   private nextVifIndex = 1000;
 
   constructor() {
@@ -340,6 +345,7 @@ export class FakeState {
     const adminUp = opts.adminUp ?? false;
     const itf: FakeInterface = {
       swIfIndex,
+      serial: this.nextSerial++,
       name,
       devType,
       kind: opts.kind,
@@ -510,6 +516,7 @@ export class FakeState {
     const peerIndex = this.peerPool.alloc();
     const peer: FakePeer = {
       peerIndex,
+      serial: this.nextSerial++,
       swIfIndex: req.swIfIndex,
       publicKey: Buffer.from(req.publicKey),
       endpoint: req.endpoint,

@@ -206,3 +206,22 @@ describe('NullFib', () => {
     expect(await m.reconcile()).toEqual({ removed: 0, added: 1, kept: 0 });
   });
 });
+
+describe('dataplaneLost', () => {
+  it('after a dataplane restart the next flush writes every desired route again, and nothing deleted', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    await m.flush();
+    m.delete('10.2.0.0/24');
+    await m.flush();
+    b.table.clear(); // VPP restarted: its FIB is empty
+    m.dataplaneLost();
+    expect(m.size).toBe(0);
+    expect(m.installed('10.1.0.0/24')).toBe(false);
+    await m.flush();
+    expect(b.batches.at(-1)).toEqual([{ op: 'replace', route: via('10.1.0.0/24', '10.255.0.1') }]);
+    expect(m.installed('10.1.0.0/24')).toBe(true);
+  });
+});

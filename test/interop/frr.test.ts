@@ -138,7 +138,9 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and FRR (zebra + bgpd) over
     const s = site!;
     await until('neighbor Established', () => neighbors(s)[0]?.state === 'Established', 20_000, diagnostics);
     timings.mark('Established');
+    // Both sides are active: a resolved connection collision is routine, not a lastError.
     expect(neighbors(s)).toEqual([expect.objectContaining({ name: 'peer', state: 'Established' })]);
+    expect(neighbors(s)[0]?.lastError, tail(s.agentLog, 80)).toBeNull();
     await until('FRR Established', () => peerState() === 'Established', 5_000, diagnostics);
   });
 

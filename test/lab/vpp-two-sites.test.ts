@@ -1,0 +1,216 @@
+/**
+ * The two-sites lab with site-a on the VPP dataplane (`wireguard: vpp`,
+ * `fib: vpp`), against the fake VPP API server realized in site-a's namespace.
+ * The fake's own tables are the source of truth the assertions read: after
+ * BGP converges its FIB holds exactly the expected routes via the right
+ * interface and peer; withdraw, agent restart, VPP restart, neighbor removal
+ * and an incompatible VPP are then played through.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { labDown, labUp, readState } from '#lab/index';
+import { FakeVpp } from '../fake-vpp/index.js';
+import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
+import { uniqueName } from './helpers/netns.js';
+
+const CLI = join(REPO_LABS, '..', 'dist', 'cli', 'main.js');
+
+function cli<T>(...args: string[]): T {
+  const out = execFileSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(out) as T;
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    let v: T | undefined | false;
+    try {
+      v = fn();
+    } catch (err) {
+      last = err;
+      v = undefined;
+    }
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function editYaml(file: string, edit: (doc: Record<string, unknown>) => void): void {
+  const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  edit(doc);
+  writeFileSync(file, stringify(doc));
+}
+
+const allEstablished = (sock: string): boolean => {
+  const ns = cli<{ state: string }[]>('neighbors', '--socket', sock);
+  return ns.length > 0 && ns.every((n) => n.state === 'Established');
+};
+
+interface StatusJson {
+  dataplane: { state: string; detail: string | null; vppVersion?: string | null; wireguard: string; fib: string };
+}
+
+describe('two-sites with site-a on VPP (fake VPP API server)', () => {
+  const lab = uniqueName('tv');
+  const ifA = uniqueName('va');
+  const ifB = uniqueName('vb');
+  const sockA = `/run/wgbgp/${lab}-site-a.sock`;
+  const sockB = `/run/wgbgp/${lab}-site-b.sock`;
+  const nsA = `wgbgp-${lab}-site-a`;
+  const tmp = mkdtempSync(join(tmpdir(), 'wgbgp-vpp-lab-'));
+  const apiSocket = join(tmp, 'api.sock');
+  const dir = copyLab(join(REPO_LABS, 'two-sites'), lab, {
+    'wg-a-b': ifA,
+    'wg-b-a': ifB,
+    '/run/wgbgp/two-sites-': `/run/wgbgp/${lab}-`,
+  });
+  editYaml(join(dir, 'site-a', 'wgbgp.yaml'), (doc) => {
+    doc.dataplane = { wireguard: 'vpp', fib: 'vpp', vpp: { 'api-socket': apiSocket, 'linux-cp': true, 'table-id': 0 } };
+    (doc.wireguard as Record<string, unknown>)['source-address'] = '198.18.0.1';
+  });
+  const quiet = { print: () => undefined };
+  let fake = new FakeVpp({ socketPath: apiSocket, realize: { netns: nsA } });
+  const nodeState = (name: string) => readState(join(dir, '.lab-run'))?.nodes[name];
+
+  /** The fake's table-0 routes that the agent added through the API, as "prefix via nh on tag". */
+  const apiRoutes = (): string[] => {
+    const out: string[] = [];
+    for (const family of [4, 6] as const) {
+      for (const [prefix, paths] of fake.state.apiRoutes(family, 0)) {
+        for (const p of paths) out.push(`${prefix} via ${p.nh} on ${fake.state.interfaces.get(p.swIfIndex)?.tag ?? p.swIfIndex}`);
+      }
+    }
+    return out.sort();
+  };
+  const wireguardInterfaces = () => [...fake.state.interfaces.values()].filter((i) => i.kind === 'wireguard');
+  const peersOf = (swIfIndex: number) => [...fake.state.peers.values()].filter((p) => p.swIfIndex === swIfIndex);
+  const lcpPairs = () => [...fake.state.lcpPairs.values()];
+
+  beforeAll(async () => {
+    await labUp(dir, quiet);
+    // VPP comes up after the agent: the agent must be waiting for it, saying so.
+    const before = cli<StatusJson>('status', '--socket', sockA);
+    expect(before.dataplane).toMatchObject({ wireguard: 'vpp', fib: 'vpp', state: 'down' });
+    await fake.start();
+    await until('site-a Established over VPP', () => allEstablished(sockA), 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- site-a log:\n${readFileSync(join(dir, '.lab-run', 'site-a.log'), 'utf8').slice(-4000)}`);
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await labDown(dir, quiet);
+    await fake.stop();
+    removeLabCopy(dir);
+    rmSync(tmp, { recursive: true, force: true });
+  }, 60_000);
+
+  it('one tagged VPP WireGuard interface with one peer (0.0.0.0/0, ::/0), a linux-cp pair, and exactly the expected FIB', async () => {
+    expect(fake.errors).toEqual([]);
+    const wg = wireguardInterfaces();
+    expect(wg).toHaveLength(1);
+    expect(wg[0]).toMatchObject({ tag: ifA, adminUp: true });
+    const peers = peersOf(wg[0]!.swIfIndex);
+    expect(peers).toHaveLength(1);
+    expect(peers[0]!.allowedIps.sort()).toEqual(['0.0.0.0/0', '::/0']);
+    expect(lcpPairs()).toEqual([expect.objectContaining({ phySwIfIndex: wg[0]!.swIfIndex, hostIfName: ifA })]);
+    await until('FIB converged', () =>
+      JSON.stringify(apiRoutes()) ===
+      JSON.stringify(
+        [
+          `10.2.0.0/24 via 10.255.0.1 on ${ifA}`,
+          `10.255.0.1/32 via 10.255.0.1 on ${ifA}`,
+          `2001:db8:2::/48 via fd00:255::1 on ${ifA}`,
+          `fd00:255::1/128 via fd00:255::1 on ${ifA}`,
+        ].sort(),
+      ),
+    );
+    const status = cli<StatusJson>('status', '--socket', sockA);
+    expect(status.dataplane).toMatchObject({ state: 'ok', vppVersion: expect.any(String) });
+    const tunnels = cli<{ interface: string; dataplaneInterface: string; endpoint: string | null }[]>('tunnels', '--socket', sockA);
+    expect(tunnels[0]).toMatchObject({ interface: ifA, dataplaneInterface: wg[0]!.name });
+  });
+
+  it('traffic crosses the realized tunnel: ping LAN to LAN', () => {
+    execFileSync('ip', ['netns', 'exec', nsA, 'ping', '-c1', '-W2', '-I', '10.1.0.1', '10.2.0.1'], { stdio: 'ignore' });
+  });
+
+  it('a withdraw on site-b leaves the VPP FIB', async () => {
+    const cfg = nodeState('site-b')?.config ?? '';
+    editYaml(cfg, (doc) => {
+      doc.announce = ['2001:db8:2::/48'];
+    });
+    execFileSync('node', [CLI, 'reload', '--socket', sockB], { stdio: 'ignore' });
+    await until('10.2.0.0/24 withdrawn from VPP', () => !apiRoutes().some((r) => r.startsWith('10.2.0.0/24')));
+    expect(apiRoutes()).toContain(`2001:db8:2::/48 via fd00:255::1 on ${ifA}`);
+  });
+
+  it('agent restart adopts the VPP interface and peer: nothing is created again', async () => {
+    const node = nodeState('site-a');
+    const swIfIndex = wireguardInterfaces()[0]!.swIfIndex;
+    const seen = fake.requests.length;
+    process.kill(node?.pid ?? 0, 'SIGTERM');
+    await until('site-a agent exits', () => {
+      try {
+        process.kill(node?.pid ?? 0, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    const child = spawn('ip', ['netns', 'exec', nsA, 'node', CLI, 'agent', '--config', node?.config ?? ''], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+    await until('site-a Established again', () => allEstablished(sockA),
+    );
+    const after = fake.requests.slice(seen).map((r) => r.name);
+    expect(after).not.toContain('wireguard_interface_create');
+    expect(after).not.toContain('wireguard_interface_delete');
+    expect(after).not.toContain('wireguard_peer_remove');
+    expect(wireguardInterfaces().map((i) => i.swIfIndex)).toEqual([swIfIndex]);
+    expect(fake.errors).toEqual([]);
+  }, 60_000);
+
+  it('VPP restart: status shows the dataplane down, then the agent rebuilds interface, peer and routes', async () => {
+    await fake.restart();
+    await until('rebuilt in VPP', () => wireguardInterfaces().length === 1 && apiRoutes().length === 3);
+    const status = await until('dataplane ok again', () => {
+      const s = cli<StatusJson>('status', '--socket', sockA);
+      return s.dataplane.state === 'ok' ? s : undefined;
+    });
+    expect(status.dataplane.vppVersion).toEqual(expect.any(String));
+    await until('site-a Established after the VPP restart', () => allEstablished(sockA),
+      45_000,
+    );
+    expect(fake.errors).toEqual([]);
+  }, 90_000);
+
+  it('neighbor removal deletes the VPP interface, its peer, its pair and its routes', async () => {
+    const cfg = nodeState('site-a')?.config ?? '';
+    editYaml(cfg, (doc) => {
+      doc.neighbors = [];
+    });
+    execFileSync('node', [CLI, 'reload', '--socket', sockA], { stdio: 'ignore' });
+    await until('VPP emptied', () => wireguardInterfaces().length === 0 && apiRoutes().length === 0);
+    expect(lcpPairs()).toEqual([]);
+  }, 30_000);
+
+  it('a VPP whose message definitions differ is refused with the mismatched messages in status', async () => {
+    await fake.stop();
+    fake = new FakeVpp({ socketPath: apiSocket, crcOverrides: { ip_route_add_del: 'deadbeef' } });
+    await fake.start();
+    const status = await until('incompatible VPP reported', () => {
+      const s = cli<StatusJson>('status', '--socket', sockA);
+      return s.dataplane.state === 'down' && (s.dataplane.detail ?? '').includes('ip_route_add_del') ? s : undefined;
+    });
+    expect(status.dataplane.detail).toMatch(/deadbeef/);
+    expect(fake.requests.filter((r) => r.name === 'ip_route_add_del')).toEqual([]);
+  }, 45_000);
+});
