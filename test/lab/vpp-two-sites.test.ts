@@ -6,7 +6,8 @@
  * interface and peer; withdraw, agent restart, VPP restart, neighbor removal
  * and an incompatible VPP are then played through.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { FakeVpp } from '../fake-vpp/index.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
+const execFileAsync = promisify(execFile);
 const CLI = join(REPO_LABS, '..', 'dist', 'cli', 'main.js');
 
 function cli<T>(...args: string[]): T {
@@ -47,6 +49,16 @@ function editYaml(file: string, edit: (doc: Record<string, unknown>) => void): v
   writeFileSync(file, stringify(doc));
 }
 
+/** Asynchronous: the fake VPP runs in this process and must keep answering while the agent reloads. */
+async function reload(sock: string): Promise<void> {
+  try {
+    await execFileAsync('node', [CLI, 'reload', '--socket', sock], { encoding: 'utf8' });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`reload failed: ${e.stderr ?? ''}${e.stdout ?? ''}${e.message}`);
+  }
+}
+
 const allEstablished = (sock: string): boolean => {
   const ns = cli<{ state: string }[]>('neighbors', '--socket', sock);
   return ns.length > 0 && ns.every((n) => n.state === 'Established');
@@ -56,7 +68,7 @@ interface StatusJson {
   dataplane: { state: string; detail: string | null; vppVersion?: string | null; wireguard: string; fib: string };
 }
 
-describe('two-sites with site-a on VPP (fake VPP API server)', () => {
+describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server), linux-cp %s', (linuxCp) => {
   const lab = uniqueName('tv');
   const ifA = uniqueName('va');
   const ifB = uniqueName('vb');
@@ -71,7 +83,7 @@ describe('two-sites with site-a on VPP (fake VPP API server)', () => {
     '/run/wgbgp/two-sites-': `/run/wgbgp/${lab}-`,
   });
   editYaml(join(dir, 'site-a', 'wgbgp.yaml'), (doc) => {
-    doc.dataplane = { wireguard: 'vpp', fib: 'vpp', vpp: { 'api-socket': apiSocket, 'linux-cp': true, 'table-id': 0 } };
+    doc.dataplane = { wireguard: 'vpp', fib: 'vpp', vpp: { 'api-socket': apiSocket, 'linux-cp': linuxCp, 'table-id': 0 } };
     (doc.wireguard as Record<string, unknown>)['source-address'] = '198.18.0.1';
   });
   const quiet = { print: () => undefined };
@@ -110,7 +122,7 @@ describe('two-sites with site-a on VPP (fake VPP API server)', () => {
     rmSync(tmp, { recursive: true, force: true });
   }, 60_000);
 
-  it('one tagged VPP WireGuard interface with one peer (0.0.0.0/0, ::/0), a linux-cp pair, and exactly the expected FIB', async () => {
+  it('one tagged VPP WireGuard interface with one peer (0.0.0.0/0, ::/0), its linux-cp pair, and exactly the expected FIB', async () => {
     expect(fake.errors).toEqual([]);
     const wg = wireguardInterfaces();
     expect(wg).toHaveLength(1);
@@ -118,7 +130,14 @@ describe('two-sites with site-a on VPP (fake VPP API server)', () => {
     const peers = peersOf(wg[0]!.swIfIndex);
     expect(peers).toHaveLength(1);
     expect(peers[0]!.allowedIps.sort()).toEqual(['0.0.0.0/0', '::/0']);
-    expect(lcpPairs()).toEqual([expect.objectContaining({ phySwIfIndex: wg[0]!.swIfIndex, hostIfName: ifA })]);
+    if (linuxCp) {
+      // A TUN pair (fact sheet §7.1: TAP is refused on WireGuard), named like the configured interface.
+      expect(lcpPairs()).toEqual([expect.objectContaining({ phySwIfIndex: wg[0]!.swIfIndex, hostIfName: ifA, hostIfType: 1 })]);
+    } else {
+      // design.md: `linux-cp: false` leaves the control-plane path to the operator; no pair is made.
+      expect(lcpPairs()).toEqual([]);
+      expect(fake.requests.filter((r) => r.name.startsWith('lcp_'))).toEqual([]);
+    }
     await until('FIB converged', () =>
       JSON.stringify(apiRoutes()) ===
       JSON.stringify(
@@ -145,7 +164,7 @@ describe('two-sites with site-a on VPP (fake VPP API server)', () => {
     editYaml(cfg, (doc) => {
       doc.announce = ['2001:db8:2::/48'];
     });
-    execFileSync('node', [CLI, 'reload', '--socket', sockB], { stdio: 'ignore' });
+    await reload(sockB);
     await until('10.2.0.0/24 withdrawn from VPP', () => !apiRoutes().some((r) => r.startsWith('10.2.0.0/24')));
     expect(apiRoutes()).toContain(`2001:db8:2::/48 via fd00:255::1 on ${ifA}`);
   });
@@ -179,7 +198,9 @@ describe('two-sites with site-a on VPP (fake VPP API server)', () => {
   }, 60_000);
 
   it('VPP restart: status shows the dataplane down, then the agent rebuilds interface, peer and routes', async () => {
-    await fake.restart();
+    await fake.stop();
+    await until('dataplane down while VPP is away', () => cli<StatusJson>('status', '--socket', sockA).dataplane.state === 'down');
+    await fake.start(); // a fresh VPP: no interfaces, peers or routes
     await until('rebuilt in VPP', () => wireguardInterfaces().length === 1 && apiRoutes().length === 3);
     const status = await until('dataplane ok again', () => {
       const s = cli<StatusJson>('status', '--socket', sockA);
@@ -197,7 +218,7 @@ describe('two-sites with site-a on VPP (fake VPP API server)', () => {
     editYaml(cfg, (doc) => {
       doc.neighbors = [];
     });
-    execFileSync('node', [CLI, 'reload', '--socket', sockA], { stdio: 'ignore' });
+    await reload(sockA);
     await until('VPP emptied', () => wireguardInterfaces().length === 0 && apiRoutes().length === 0);
     expect(lcpPairs()).toEqual([]);
   }, 30_000);

@@ -12,7 +12,7 @@
  * Nothing here imports vitest, so drivers may import it too.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -74,9 +74,13 @@ export async function buildForNetns(entries: string[], extraIncludes: string[] =
     const missing = entries.filter((e) => !existsSync(jsPath(outDir, e)));
     if (missing.length > 0) throw new Error(`tsc emitted nothing for ${missing.join(', ')}`);
     // The compiled code keeps its `#lib/prefix`-style imports: map them here.
+    // Every alias of the repository's package.json, pointed at the compiled tree.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      imports: Record<string, unknown>;
+    };
     const imports: Record<string, string> = {};
-    for (const folder of ['lib', 'bgp', 'wg', 'fib', 'netlink', 'config', 'agent', 'api', 'cli', 'lab']) {
-      imports[`#${folder}/*`] = `./src/${folder}/*.js`;
+    for (const alias of Object.keys(pkg.imports)) {
+      imports[alias] = `./src/${alias.slice(1, alias.indexOf('/'))}/*.js`;
     }
     writeFileSync(join(outDir, 'package.json'), JSON.stringify({ type: 'module', imports }));
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
