@@ -174,6 +174,24 @@ describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server)
     const swIfIndex = wireguardInterfaces()[0]!.swIfIndex;
     const seen = fake.requests.length;
     process.kill(node?.pid ?? 0, 'SIGTERM');
+    // While the agent is down: a route of ours that nobody will re-announce (stale), and an
+    // operator's route through another interface (never ours to touch).
+    const addRoute = (prefix: string, sw: number, nh: string) => {
+      const [addr, len] = prefix.split('/');
+      expect(
+        fake.state.routeAddDel({
+          isAdd: true,
+          isMultipath: false,
+          tableId: 0,
+          family: 4,
+          address: Uint8Array.from((addr ?? '').split('.').map(Number)),
+          len: Number(len),
+          paths: [{ swIfIndex: sw, tableId: 0, nh, proto: 0, weight: 1, preference: 0, type: 0, flags: 0 }],
+        })[0],
+      ).toBe(0);
+    };
+    addRoute('10.99.0.0/24', swIfIndex, '10.255.0.1');
+    addRoute('10.98.0.0/24', 0, '198.18.0.254');
     await until('site-a agent exits', () => {
       try {
         process.kill(node?.pid ?? 0, 0);
@@ -194,6 +212,9 @@ describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server)
     expect(after).not.toContain('wireguard_interface_delete');
     expect(after).not.toContain('wireguard_peer_remove');
     expect(wireguardInterfaces().map((i) => i.swIfIndex)).toEqual([swIfIndex]);
+    // Reconcile after End-of-RIB: the stale route of ours goes, the operator's stays.
+    await until('stale route removed', () => !fake.state.apiRoutes(4, 0).has('10.99.0.0/24'));
+    expect(fake.state.apiRoutes(4, 0).has('10.98.0.0/24')).toBe(true);
     expect(fake.errors).toEqual([]);
   }, 60_000);
 
