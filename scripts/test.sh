@@ -7,9 +7,14 @@ npm run build --silent || { echo "0 passed, 1 failed"; exit 1; }
 report=$(mktemp /tmp/wgbgp-vitest-XXXXXX.json)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
 rc=$?
+# A test file that fails before its tests run (import error, failed beforeAll)
+# counts as one failure, so a broken file can never look green.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.numRuntimeErrorTests ?? 0)} failed`);
+  const brokenFiles = r.testResults.filter(
+    (f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed"),
+  ).length;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed`);
 ' "$report" || { echo "0 passed, 1 failed"; rc=1; }
 rm -f "$report"
 exit $rc
