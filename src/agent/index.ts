@@ -11,8 +11,7 @@ import type { FibBackend } from '#fib/types';
 import type { WireguardBackend } from '#wg/types';
 import { ControlServer } from '#api/index';
 import { VppConnection } from '#vpp/connection';
-import { WGBGP_OPTIONAL, WGBGP_REQUIRED } from '#vpp/api';
-import { VppDataplane } from '#vpp/dataplane';
+import { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES } from '#vpp/dataplane';
 import { Agent, type DataplaneHealth } from './agent.js';
 import { managedInterfacesFile } from './managed.js';
 import { sdNotify } from './sd-notify.js';
@@ -61,8 +60,8 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
     socketPath: vpp.apiSocket,
     clientName: 'wgbgp',
     log: log.child({ component: 'vpp' }),
-    required: WGBGP_REQUIRED,
-    optional: WGBGP_OPTIONAL,
+    required: VPP_REQUIRED_MESSAGES,
+    optional: VPP_OPTIONAL_MESSAGES,
     clock,
   });
   const dp = new VppDataplane({

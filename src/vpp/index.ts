@@ -32,16 +32,3 @@ export {
 } from './errors.js';
 export type { CrcMismatch } from './errors.js';
 export { vnetApiErrorName, vnetApiErrorText } from './errno.js';
-export {
-  VppApi,
-  ALL,
-  WGBGP_REQUIRED,
-  WGBGP_OPTIONAL,
-  IF_STATUS_ADMIN_UP,
-  IF_STATUS_LINK_UP,
-  WIREGUARD_PEER_ESTABLISHED,
-  WIREGUARD_PEER_STATUS_DEAD,
-  LCP_ITF_HOST_TAP,
-  LCP_ITF_HOST_TUN,
-} from './api.js';
-export type { Endpoint, FibPath, IpRoute, LcpPair, SwInterface, WgInterface, WgPeer, WgPeerSpec } from './api.js';

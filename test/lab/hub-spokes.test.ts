@@ -15,66 +15,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ControlClient } from '#api/client';
 import { labDown, labTest, labUp, readState } from '#lab/index';
+import {
+  CLI,
+  cli,
+  kernelRoutes,
+  until,
+  type NeighborJson,
+  type RouteJson,
+  type TunnelJson,
+} from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
-const CLI = join(REPO_LABS, '..', 'dist', 'cli', 'main.js');
 const execFileAsync = promisify(execFile);
-
-interface KernelRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-}
-
-interface RouteJson {
-  prefix: string;
-  source: string;
-  neighbor: string | null;
-  asPath: number[];
-  nexthops: { address?: string; interface?: string }[];
-  fib: boolean;
-}
-
-interface NeighborJson {
-  name: string;
-  state: string;
-  stateSince: string;
-  prefixesReceived: number;
-  prefixesAdvertised: number;
-}
-
-interface TunnelJson {
-  name: string;
-  interface: string;
-  endpoint: string | null;
-  latestHandshake: string | null;
-}
-
-function kernelRoutes(ns: string, family: '-4' | '-6'): KernelRoute[] {
-  const out = execFileSync('ip', ['-n', ns, family, '-j', 'route', 'show', 'proto', '201'], { encoding: 'utf8' });
-  return JSON.parse(out || '[]') as KernelRoute[];
-}
-
-function cli<T>(...args: string[]): T {
-  const out = execFileSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(out) as T;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let v: T | undefined | false;
-    try {
-      v = fn();
-    } catch {
-      v = undefined;
-    }
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function untilAsync(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -239,8 +192,8 @@ describe('hub-spokes lab: a remote-access hub relaying between two spokes', () =
       expect(new Set(states)).toEqual(new Set(['Established']));
       // ... and never re-established between two samples.
       const after = { spoke1: await spoke1Hub(), hub: await hubSpoke1() };
-      expect(Math.abs(Date.parse(after.spoke1.stateSince) - Date.parse(before.spoke1.stateSince))).toBeLessThan(1_000);
-      expect(Math.abs(Date.parse(after.hub.stateSince) - Date.parse(before.hub.stateSince))).toBeLessThan(1_000);
+      expect(Math.abs(Date.parse(after.spoke1.stateSince ?? '') - Date.parse(before.spoke1.stateSince ?? ''))).toBeLessThan(1_000);
+      expect(Math.abs(Date.parse(after.hub.stateSince ?? '') - Date.parse(before.hub.stateSince ?? ''))).toBeLessThan(1_000);
       expect(after.spoke1.prefixesReceived).toBe(2);
     } finally {
       sampling = false;

@@ -9,51 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { labDown, labTest, labUp, readState } from '#lab/index';
+import { CLI, cli, kernelRoutes as routes, linkExists, processGone, until } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
-
-const CLI = join(REPO_LABS, '..', 'dist', 'cli', 'main.js');
-
-interface KernelRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  protocol?: string | number;
-}
-
-function routes(ns: string, family: '-4' | '-6'): KernelRoute[] {
-  const out = execFileSync('ip', ['-n', ns, family, '-j', 'route', 'show', 'proto', '201'], { encoding: 'utf8' });
-  return JSON.parse(out || '[]') as KernelRoute[];
-}
-
-function cli<T>(...args: string[]): T {
-  const out = execFileSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(out) as T;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let v: T | undefined | false;
-    try {
-      v = fn();
-    } catch {
-      v = undefined;
-    }
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const linkExists = (ns: string, ifname: string): boolean => {
-  try {
-    execFileSync('ip', ['-n', ns, 'link', 'show', ifname], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
   const lab = uniqueName('ts');
@@ -146,14 +104,7 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     expect(node?.pid).toBeGreaterThan(0);
     const wgPid = readFileSync(`/run/wgbgp/${ifA}.pid`, 'utf8').trim();
     process.kill(node?.pid ?? 0, 'SIGTERM');
-    await until('site-a agent exits', () => {
-      try {
-        process.kill(node?.pid ?? 0, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await until('site-a agent exits', () => processGone(node?.pid ?? 0));
     // Design.md: a stopped agent leaves tunnels and routes in place.
     expect(linkExists(nsA, ifA)).toBe(true);
     expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
@@ -217,14 +168,7 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     config.dataplane['keep-on-stop'] = false;
     writeFileSync(configFile, stringify(config));
     process.kill(node?.pid ?? 0, 'SIGTERM');
-    await until('site-b agent exits', () => {
-      try {
-        process.kill(node?.pid ?? 0, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await until('site-b agent exits', () => processGone(node?.pid ?? 0));
     expect(linkExists(nsB, ifB)).toBe(true); // the first agent ran with keep-on-stop: true
     const child = spawn('ip', ['netns', 'exec', nsB, 'node', CLI, 'agent', '--config', configFile], {
       detached: true,

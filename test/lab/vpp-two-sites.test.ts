@@ -6,67 +6,16 @@
  * interface and peer; withdraw, agent restart, VPP restart, neighbor removal
  * and an incompatible VPP are then played through.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { labDown, labUp, readState } from '#lab/index';
 import { FakeVpp } from '../fake-vpp/index.js';
+import { allEstablished, CLI, cli, editYaml, processGone, reload, until, type StatusJson } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
-
-const execFileAsync = promisify(execFile);
-const CLI = join(REPO_LABS, '..', 'dist', 'cli', 'main.js');
-
-function cli<T>(...args: string[]): T {
-  const out = execFileSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(out) as T;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    let v: T | undefined | false;
-    try {
-      v = fn();
-    } catch (err) {
-      last = err;
-      v = undefined;
-    }
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function editYaml(file: string, edit: (doc: Record<string, unknown>) => void): void {
-  const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  edit(doc);
-  writeFileSync(file, stringify(doc));
-}
-
-/** Asynchronous: the fake VPP runs in this process and must keep answering while the agent reloads. */
-async function reload(sock: string): Promise<void> {
-  try {
-    await execFileAsync('node', [CLI, 'reload', '--socket', sock], { encoding: 'utf8' });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`reload failed: ${e.stderr ?? ''}${e.stdout ?? ''}${e.message}`);
-  }
-}
-
-const allEstablished = (sock: string): boolean => {
-  const ns = cli<{ state: string }[]>('neighbors', '--socket', sock);
-  return ns.length > 0 && ns.every((n) => n.state === 'Established');
-};
-
-interface StatusJson {
-  dataplane: { state: string; detail: string | null; vppVersion?: string | null; wireguard: string; fib: string };
-}
 
 describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server), linux-cp %s', (linuxCp) => {
   const lab = uniqueName('tv');
@@ -192,14 +141,7 @@ describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server)
     };
     addRoute('10.99.0.0/24', swIfIndex, '10.255.0.1');
     addRoute('10.98.0.0/24', 0, '198.18.0.254');
-    await until('site-a agent exits', () => {
-      try {
-        process.kill(node?.pid ?? 0, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await until('site-a agent exits', () => processGone(node?.pid ?? 0));
     const child = spawn('ip', ['netns', 'exec', nsA, 'node', CLI, 'agent', '--config', node?.config ?? ''], {
       detached: true,
       stdio: 'ignore',
