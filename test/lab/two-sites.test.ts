@@ -98,6 +98,18 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     expect(status.routes.fib).toBe(4); // two learned routes + two host routes
   });
 
+  it('SIGHUP reloads like `wgbgp reload`: a prefix announced by site-b reaches site-a', async () => {
+    const node = readState(join(dir, '.lab-run'))?.nodes['site-b'];
+    const configFile = node?.config ?? '';
+    const config = parse(readFileSync(configFile, 'utf8')) as { announce: string[] };
+    config.announce.push('10.3.0.0/24');
+    writeFileSync(configFile, stringify(config));
+    process.kill(node?.pid ?? 0, 'SIGHUP');
+    await until('site-a learns 10.3.0.0/24', () =>
+      routes(nsA, '-4').some((r) => r.dst === '10.3.0.0/24' && r.gateway === '10.255.0.1'),
+    );
+  });
+
   it('restart with keep-on-stop: tunnel and routes stay while the agent is down, the restarted agent adopts them', async () => {
     const state = readState(join(dir, '.lab-run'));
     const node = state?.nodes['site-a'];
