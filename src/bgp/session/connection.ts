@@ -3,6 +3,7 @@
  * connection's codec context, and a clean close after a NOTIFICATION.
  * It reports to its owner and never throws out of a socket callback.
  */
+import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '#lib/clock';
 import { decodeMessage, encodeMessage, MessageFramer } from '#bgp/wire/index';
@@ -23,6 +24,16 @@ export interface ConnectionEvents {
 /** How long a NOTIFICATION may take to flush before the socket is destroyed anyway. */
 const FLUSH_GRACE_MS = 3000;
 
+/**
+ * The socket's descriptor. Node keeps it on an undocumented handle; there is no
+ * public way to read a socket synchronously. Null where there is none (not a
+ * TCP handle, or already closed).
+ */
+function descriptor(sock: Socket): number | null {
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
+
 export class Connection {
   readonly ctx: CodecContext = { fourOctetAs: false };
   /** Set once we gave the connection up; nothing it says afterwards matters. */
@@ -32,6 +43,8 @@ export class Connection {
   private error: Error | null = null;
   private grace: TimerHandle | null = null;
   private ending = false;
+  /** What the kernel still held when a write failed; handed to the owner before `closed`. */
+  private unread: Buffer | null = null;
   readonly closedPromise: Promise<void>;
 
   constructor(
@@ -59,6 +72,11 @@ export class Connection {
     const onClose = (): void => {
       this.grace?.cancel();
       resolve();
+      if (this.dropped) return;
+      const unread = this.unread;
+      this.unread = null;
+      if (unread) this.events.data(this, unread);
+      // What the peer said last (a NOTIFICATION) may have ended the connection already.
       if (this.dropped) return;
       this.dropped = true;
       this.events.closed(this, this.error);
@@ -89,6 +107,7 @@ export class Connection {
   send(msg: BgpMessage): boolean {
     if (this.dropped || !this.connected || this.sock.destroyed) return false;
     this.sock.write(encodeMessage(msg, this.ctx));
+    this.salvageOnWriteError();
     return true;
   }
 
@@ -98,6 +117,33 @@ export class Connection {
 
   uncork(): void {
     this.sock.uncork();
+    this.salvageOnWriteError();
+  }
+
+  /**
+   * A write that fails at once (EPIPE, ECONNRESET: the peer has closed) makes
+   * Node destroy the socket before the event loop reads what the peer sent
+   * last — typically the NOTIFICATION that says why it closed. Read that now,
+   * while the descriptor is still open, so the owner learns the cause and not
+   * just the TCP error.
+   */
+  private salvageOnWriteError(): void {
+    if (!this.sock.errored || this.unread) return;
+    const fd = descriptor(this.sock);
+    if (fd === null) return;
+    const chunks: Buffer[] = [];
+    const buf = Buffer.allocUnsafe(65536);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch {
+        break; // EAGAIN: nothing more buffered; anything else: nothing to salvage
+      }
+      if (n === 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    if (chunks.length > 0) this.unread = Buffer.concat(chunks);
   }
 
   /**

@@ -15,7 +15,8 @@ import type { FsmAction, FsmEvent, FsmOptions, FsmState, TimerName } from '#bgp/
 import { BgpWireError, CeaseSubcode } from '#bgp/wire/index';
 import { ErrorCode, MessageType } from '#bgp/wire/types';
 import type { BgpMessage, OpenMessage, UpdateMessage } from '#bgp/wire/types';
-import { bgpIdToNumber, scopedAddress } from './address.js';
+import { scopedAddress } from './address.js';
+import { keepsExisting, localIsDominant, refusesNewConnection } from './collision.js';
 import { Connection } from './connection.js';
 import type { ConnectionEvents, Decoded } from './connection.js';
 import { buildOpen, checkOpen } from './open.js';
@@ -55,7 +56,7 @@ export class BgpSession {
   private readonly log: Logger;
   /** The connection the session's state is about. */
   private primary: Machine = newMachine('Idle');
-  /** An accepted connection tracked until its OPEN decides the collision (§6.8). */
+  /** An accepted connection tracked until the first OPEN on either decides the collision (§6.8). */
   private second: Machine | null = null;
   private started = false;
   private passive: boolean;
@@ -184,8 +185,12 @@ export class BgpSession {
         this.step(p, { type: 'TcpConnectionConfirmed' });
         return;
       }
-      // Connect, OpenSent, OpenConfirm, Established: a second connection, tracked until its OPEN
-      // (§6.8). A newer one from the peer replaces an older unresolved one.
+      if (refusesNewConnection(p.state)) {
+        this.refuse(conn);
+        return;
+      }
+      // Connect or OpenSent: a second connection, tracked until an OPEN decides (§6.8).
+      // A newer one from the peer replaces an older unresolved one.
       if (this.second) this.discardSecond();
       const s = newMachine('Active', conn);
       this.second = s;
@@ -483,6 +488,22 @@ export class BgpSession {
     m.conn = new Connection(sock, true, this.clock, this.connEvents);
   }
 
+  /**
+   * RFC 4271 §6.8 with ours past OpenSent: Cease/Connection Collision Resolution
+   * and close, without our OPEN (see collision.ts).
+   */
+  private refuse(conn: Connection): void {
+    this.log.info({ neighbor: this.name, primary: this.primary.state }, 'connection collision (RFC 4271 §6.8): new connection closed');
+    const cease: BgpMessage = {
+      type: MessageType.Notification,
+      code: ErrorCode.Cease,
+      subcode: CeaseSubcode.ConnectionCollisionResolution,
+      data: new Uint8Array(0),
+    };
+    if (conn.send(cease)) this.stats.messagesOut++;
+    conn.drop();
+  }
+
   private discardSecond(): void {
     const s = this.second;
     if (!s) return;
@@ -597,33 +618,32 @@ export class BgpSession {
   }
 
   /**
-   * RFC 4271 §6.8: with an OPEN on the second connection, keep the connection
-   * initiated by the speaker with the higher BGP Identifier (RFC 6286 §2.3:
-   * the higher ASN on a tie). An Established session always wins. Returns false
-   * when `m` was dumped.
+   * RFC 4271 §6.8: the first OPEN on either of two connections keeps the one
+   * initiated by the speaker with the higher BGP Identifier (RFC 6286 §2.3: the
+   * higher ASN on a tie), before a KEEPALIVE goes out on either. The OPEN on the
+   * primary counts too (§6.8 lets a speaker examine connections in OpenSent once
+   * it knows the peer's identifier): waiting for the other OPEN would send a
+   * KEEPALIVE on the primary, which the peer may take as Established while we
+   * resolve by identifier. Returns false when `m` was dumped.
    */
   private resolveCollision(m: Machine, peerId: string, peerAsn: number): boolean {
     const p = this.primary;
-    if (m !== this.second) return true;
-    let keepPrimary: boolean;
-    if (p.state === 'Established') keepPrimary = true;
-    else if ((p.state === 'OpenSent' || p.state === 'OpenConfirm') && p.conn?.outbound) {
-      const local = bgpIdToNumber(this.cfg.routerId);
-      const remote = bgpIdToNumber(peerId);
-      keepPrimary = local > remote || (local === remote && this.cfg.localAsn > peerAsn);
-    } else {
-      // Our connection was not yet up (Connect) or was also the peer's: the newer one is its choice.
-      keepPrimary = false;
-    }
-    this.log.info({ neighbor: this.name, primary: p.state, keep: keepPrimary ? 'existing' : 'new' }, 'connection collision (RFC 4271 §6.8)');
+    const s = this.second;
+    if (!s) return true;
+    const dominant = localIsDominant({ routerId: this.cfg.routerId, asn: this.cfg.localAsn }, { routerId: peerId, asn: peerAsn });
+    const keepPrimary = keepsExisting({ state: p.state, outbound: p.conn?.outbound ?? false }, dominant);
+    this.log.info(
+      { neighbor: this.name, primary: p.state, openOn: m === p ? 'existing' : 'new', keep: keepPrimary ? 'existing' : 'new' },
+      'connection collision (RFC 4271 §6.8)',
+    );
     if (keepPrimary) {
-      this.step(m, { type: 'OpenCollisionDump' });
+      this.step(s, { type: 'OpenCollisionDump' });
       this.discardSecond();
-      return false;
+      return m === p;
     }
     this.step(p, { type: 'OpenCollisionDump' });
     this.promote();
-    return true;
+    return m === s;
   }
 }
 

@@ -147,7 +147,7 @@ describe('session answers protocol errors with the codec error NOTIFICATION', ()
     expect(b.rec.refreshes).toEqual([[1, 1]]);
   });
 
-  it('RFC 4271 §6.8: a new connection colliding with an Established one is closed with 6/7', async () => {
+  it('RFC 4271 §6.8: a new connection colliding with an Established one is closed with 6/7 before any OPEN', async () => {
     const { b, peer } = await setup();
     peer.send(OPEN);
     peer.send({ type: MessageType.Keepalive });
@@ -160,12 +160,28 @@ describe('session answers protocol errors with the codec error NOTIFICATION', ()
     let closed = false;
     second.on('data', (c: Buffer) => framer.push(c).forEach((f) => got.push(decodeMessage(f, CTX).message)));
     second.on('close', () => (closed = true));
-    await waitFor(() => got.some((m) => m.type === MessageType.Open), 'OPEN on the second connection');
     second.write(encodeMessage(OPEN, CTX));
     await waitFor(() => closed, 'second connection closed');
-    expect(got.at(-1)).toMatchObject({ type: MessageType.Notification, code: 6, subcode: 7 });
+    // No OPEN: a peer resolves collisions on an OPEN, so it cannot choose this connection over ours.
+    expect(got).toEqual([{ type: MessageType.Notification, code: 6, subcode: 7, data: new Uint8Array(0) }]);
     expect(b.session.state).toBe('Established');
     expect(b.rec.downs).toEqual([]);
+  });
+
+  it('RFC 4271 §8.2.2 Established: a NOTIFICATION still unread when a write fails is the reported cause, not EPIPE', async () => {
+    const { b, peer } = await setup();
+    peer.send(OPEN);
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    // The peer says why and closes; before B's event loop has read either, B writes. Loopback
+    // delivers at once: the first write draws a RST, the second fails with EPIPE.
+    peer.send({ type: MessageType.Notification, code: 6, subcode: 2, data: new Uint8Array(0) });
+    peer.sock.destroy();
+    b.session.send(ipv4Update('10.7.0.0/16', 65002));
+    b.session.send(ipv4Update('10.8.0.0/16', 65002));
+    await waitFor(() => b.rec.downs.length === 1, 'down');
+    expect(b.rec.downs).toEqual(['received 6/2 Administrative Shutdown']);
+    expect(b.session.lastError).toBe('received 6/2 Administrative Shutdown');
   });
 
   it('RFC 4271 §8.2.2 Established: a connection lost without NOTIFICATION takes the session down once', async () => {
