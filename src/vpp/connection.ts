@@ -16,6 +16,14 @@ export interface VppConnectionOptions extends Omit<VppClientOptions, 'clock'> {
   clock: Clock;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Liveness: a control_ping this often while connected (0: never). A VPP that
+   * panics can hang with its socket still open (seen on VPP 26.06): without
+   * pings the agent would report it healthy forever.
+   */
+  keepaliveMs?: number;
+  /** How long a liveness ping may take before the connection is dropped and retried. */
+  keepaliveTimeoutMs?: number;
   /** Replaces VppClient.connect (tests). */
   connect?: (opts: VppClientOptions) => Promise<VppClient>;
 }
@@ -27,6 +35,9 @@ export class VppConnection {
   private _lastError: string | null = null;
   private backoffMs: number;
   private timer: TimerHandle | null = null;
+  private liveness: TimerHandle | null = null;
+  /** Why the agent itself dropped the connection, reported instead of the close. */
+  private dropReason: string | null = null;
   private running = false;
   private attempt = 0;
   private readonly connectedCbs = new Set<(client: VppClient) => void | Promise<void>>();
@@ -81,6 +92,8 @@ export class VppConnection {
     this.attempt++;
     this.timer?.cancel();
     this.timer = null;
+    this.liveness?.cancel();
+    this.liveness = null;
     const c = this._client;
     this._client = null;
     this._state = 'connecting';
@@ -129,6 +142,7 @@ export class VppConnection {
     this.backoffMs = this.minBackoffMs;
     this.log.info({ version: this._version, socket: this.opts.socketPath }, 'VPP API connected');
     client.onClose((reason) => this.lost(client, reason));
+    this.armLiveness(client);
     for (const cb of [...this.connectedCbs]) {
       try {
         await cb(client);
@@ -152,11 +166,35 @@ export class VppConnection {
     this.schedule(delay);
   }
 
+  private armLiveness(client: VppClient): void {
+    const every = this.opts.keepaliveMs ?? 5000;
+    if (every <= 0) return;
+    const timeoutMs = this.opts.keepaliveTimeoutMs ?? 3000;
+    const tick = (): void => {
+      if (this._client !== client || client.isClosed) return;
+      client.request('control_ping', {}, timeoutMs).then(
+        () => {
+          if (this._client === client) this.liveness = this.opts.clock.setTimeout(tick, every);
+        },
+        (err: unknown) => {
+          if (this._client !== client || client.isClosed) return;
+          this.dropReason = `VPP stopped answering (control_ping: ${err instanceof Error ? err.message : String(err)})`;
+          this.log.error({ reason: this.dropReason }, 'VPP API unresponsive: reconnecting');
+          void client.close();
+        },
+      );
+    };
+    this.liveness = this.opts.clock.setTimeout(tick, every);
+  }
+
   private lost(client: VppClient, reason: Error | null): void {
     if (this._client !== client) return;
     this._client = null;
     this._state = 'connecting';
-    const text = reason ? reason.message : 'closed';
+    this.liveness?.cancel();
+    this.liveness = null;
+    const text = this.dropReason ?? (reason ? reason.message : 'closed');
+    this.dropReason = null;
     this._lastError = text;
     for (const cb of [...this.disconnectedCbs]) {
       try {

@@ -45,6 +45,7 @@ const RV_INVALID_SW_IF_INDEX = -2;
 const RV_NO_SUCH_ENTRY = -6;
 const RV_ADDRESS_NOT_FOUND = -60;
 const RV_ENTRY_ALREADY_EXISTS = -116;
+const RV_ADDRESS_IN_USE = -105;
 const RV_DUPLICATE_IF_ADDRESS = -127;
 
 /** The one allowed-IPs set of every peer: routes decide (design.md). */
@@ -568,8 +569,11 @@ export class VppWireguard implements WireguardBackend {
       try {
         await client.request('sw_interface_add_del_address', { sw_if_index: sw, is_add: true, del_all: false, prefix: toVppPrefix(a) });
       } catch (err) {
-        // -127 is "already there" or an overlap with another interface: only the first is fine.
-        const present = isApiError(err, RV_DUPLICATE_IF_ADDRESS) && (await this.readAddresses(client, sw)).includes(a);
+        // "Already there" is -105 for IPv4 (checked on VPP 26.06) and -127 for IPv6; both also
+        // mean an overlap with another interface: only an address we find on ours is fine.
+        const present =
+          (isApiError(err, RV_ADDRESS_IN_USE) || isApiError(err, RV_DUPLICATE_IF_ADDRESS)) &&
+          (await this.readAddresses(client, sw)).includes(a);
         if (!present) throw new VppTunnelError(t.tag, `address ${a}: ${errorText(err)}`, err instanceof VppApiError ? err.retval : null);
       }
       t.addresses.push(a);

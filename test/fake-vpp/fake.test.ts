@@ -193,7 +193,7 @@ describe('fake VPP (pure)', () => {
     expect((await c.request('wireguard_interface_delete', { sw_if_index: 1 })).retval).toBe(RV.INVALID_VALUE);
   });
 
-  it('interfaces: flags + events, tags, addresses (-127 / -105 / -60), link-local /128 only, unnumbered', async () => {
+  it('interfaces: flags + events, tags, addresses (-105 / -127 / -60; IPv4 re-add is -105 as on VPP 26.06), link-local /128 only, unnumbered', async () => {
     const sw = (await wgCreate(c)).sw_if_index as number;
     expect((await c.request('want_interface_events', { enable_disable: 1, pid: 7 })).retval).toBe(0);
     expect((await c.request('sw_interface_set_flags', { sw_if_index: sw, flags: 1 })).retval).toBe(0);
@@ -207,7 +207,7 @@ describe('fake VPP (pure)', () => {
     const addr = (isAdd: boolean, p: string, i = sw): Promise<VppRecord> =>
       c.request('sw_interface_add_del_address', { sw_if_index: i, is_add: isAdd, prefix: toVppPrefix(p) });
     expect((await addr(true, '10.255.0.0/31')).retval).toBe(0);
-    expect((await addr(true, '10.255.0.0/31')).retval).toBe(RV.DUPLICATE_IF_ADDRESS);
+    expect((await addr(true, '10.255.0.0/31')).retval).toBe(RV.ADDRESS_IN_USE);
     expect((await addr(true, '10.255.0.1/24', 1)).retval).toBe(RV.ADDRESS_IN_USE);
     expect((await addr(true, 'fd00:255::/127')).retval).toBe(0);
     expect((await addr(true, 'fd00:255::1/64', 1)).retval).toBe(RV.DUPLICATE_IF_ADDRESS);

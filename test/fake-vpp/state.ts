@@ -416,8 +416,9 @@ export class FakeState {
 
   /**
    * sw_interface_add_del_address. IPv4: an overlap with another interface's
-   * (or another length's) address in the same table → -105 ADDRESS_IN_USE, the
-   * same address again → -127 DUPLICATE_IF_ADDRESS. IPv6: both → -127. An IPv6
+   * (or another length's) address in the same table, and the same address
+   * again, → -105 ADDRESS_IN_USE (seen on a real VPP 26.06). IPv6: both → -127
+   * DUPLICATE_IF_ADDRESS. An IPv6
    * link-local must be a /128 (-59) and sets the interface's link-local; it
    * cannot be deleted (-61). Delete of a missing address → -60.
    */
@@ -459,7 +460,6 @@ export class FakeState {
         if (!overlap) continue;
         // An interface may have several addresses of one subnet.
         if (other === itf && p.len === len && !equalBytes(p.bytes, address)) continue;
-        if (other === itf && p.len === len) return RV.DUPLICATE_IF_ADDRESS;
         return family === 4 ? RV.ADDRESS_IN_USE : RV.DUPLICATE_IF_ADDRESS;
       }
     }

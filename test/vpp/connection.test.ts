@@ -118,3 +118,31 @@ describe('VppConnection', () => {
     expect(lost).toEqual([]);
   });
 });
+
+describe('VppConnection liveness', () => {
+  it('a VPP that stops answering with its socket still open is dropped and retried (a panicking VPP 26.06 did this)', async () => {
+    const clock = new ManualClock();
+    const path = socketPath();
+    const vpp = await Responder.start({ path });
+    cleanup.push(() => vpp.close());
+    const { conn, connected, lost } = connection(path, clock);
+    conn.start();
+    await until(() => connected.length === 1);
+    // Healthy: a ping every 5 s is answered.
+    clock.advance(5000);
+    await until(() => vpp.received.filter((r) => r.name === 'control_ping').length >= 1);
+    expect(conn.state).toBe('connected');
+    // Hung: nothing is answered any more, the socket stays open.
+    vpp.on('control_ping', () => undefined).on('sockclnt_delete', () => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(5000); // the next ping goes out
+    await until(() => vpp.received.filter((r) => r.name === 'control_ping').length >= 2);
+    clock.advance(3000); // ... and times out
+    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(1000); // sockclnt_delete gets no answer either
+    await until(() => lost.length === 1);
+    expect(lost[0]).toMatch(/stopped answering/);
+    expect(conn.state).toBe('connecting');
+    expect(conn.lastError).toMatch(/stopped answering/);
+  });
+});

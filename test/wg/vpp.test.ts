@@ -145,6 +145,21 @@ function peersOf(fake: FakeVpp, sw: number): FakePeer[] {
 const names = (fake: FakeVpp, from: number): string[] => fake.requests.slice(from).map((r) => r.name);
 
 describe('VppWireguard.ensure', () => {
+  it('an address VPP already holds is accepted: IPv4 re-add answers -105 on VPP 26.06, IPv6 -127', async () => {
+    const { fake, dp } = await dataplane(await startFake());
+    const s = spec(7);
+    expect(await dp.wireguard.ensure(s, null)).toBe('created');
+    const sw = wgByTag(fake, 'wgt-7').swIfIndex;
+    // Behind the agent's back (an operator, or an earlier run) the next addresses appear in VPP.
+    const v4 = Uint8Array.from([10, 255, 70, 0]);
+    const v6 = Uint8Array.from([0xfd, 0, 2, 0x55, 0, 0x70, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(fake.state.addDelAddress(sw, true, false, 4, v4, 31)).toBe(0);
+    expect(fake.state.addDelAddress(sw, true, false, 6, v6, 127)).toBe(0);
+    const next = { ...s, addresses: [...s.addresses, '10.255.70.0/31', 'fd00:255:70::/127'] };
+    expect(await dp.wireguard.ensure(next, s)).toBe('updated');
+    expect(wgByTag(fake, 'wgt-7').addresses).toEqual(['10.255.7.0/31', 'fd00:255:7::/127', '10.255.70.0/31', 'fd00:255:70::/127']);
+  });
+
   it('creates the interface, tags it, sets addresses, IPv6 and admin up, adds the one peer (0.0.0.0/0, ::/0)', async () => {
     const { fake, dp } = await dataplane(await startFake());
     const s = spec(1);
