@@ -169,7 +169,7 @@ export class VppConnection {
   private armLiveness(client: VppClient): void {
     const every = this.opts.keepaliveMs ?? 5000;
     if (every <= 0) return;
-    const timeoutMs = this.opts.keepaliveTimeoutMs ?? 3000;
+    const timeoutMs = this.opts.keepaliveTimeoutMs ?? 10_000;
     const tick = (): void => {
       if (this._client !== client || client.isClosed) return;
       client.request('control_ping', {}, timeoutMs).then(
