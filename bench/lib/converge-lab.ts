@@ -231,7 +231,7 @@ protocol bgp feed {
    * tunnel, set up by the operator; wgbgp: only its config file) and returns how
    * long that took plus a function that starts the receiver process.
    */
-  async prepareReceiver(opts: { cpuProfDir?: string } = {}): Promise<{ setupMs: number; start: () => number }> {
+  async prepareReceiver(opts: { cpuProfDir?: string; nodeFlags?: readonly string[] } = {}): Promise<{ setupMs: number; start: () => number }> {
     if (this.receiver === 'bird') {
       const t = performance.now();
       this.wgPid = await this.operatorTunnel('r');
@@ -272,7 +272,7 @@ protocol bgp feed {
         ],
       }),
     );
-    const prof = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir];
+    const prof = [...(opts.nodeFlags ?? []), ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir])];
     return {
       setupMs: 0,
       start: () => {

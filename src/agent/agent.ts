@@ -3,7 +3,7 @@ import type { Logger } from '#lib/log';
 import type { Clock } from '#lib/clock';
 import type { Config, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
-import type { FibBackend, FibRoute } from '#fib/types';
+import type { FibBackend, FibNextHop, FibRoute } from '#fib/types';
 import type { LocRibChange, Route } from '#bgp/rib/index';
 import type { Negotiated } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
@@ -19,7 +19,7 @@ import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { BgpSession, BgpListener } from '#bgp/session/index';
 import { FibManager } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
-import { canonicalPrefix, parseIp } from '#lib/prefix';
+import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { diffNeighbors, immutableChanges } from './reload.js';
 import { VERSION } from './version.js';
@@ -60,13 +60,57 @@ interface Neighbor {
   eor: Set<string>;
   tunnel: TunnelJson | null;
   firstHandshakeSeen: Date | null;
+  /** The FIB next hops of its routes per family, one frozen list shared by all of them (null: none usable). */
+  fibNextHops: { v4: FibNextHop[] | null; v6: FibNextHop[] | null };
 }
 
 /** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
 const STALE_SWEEP_DEADLINE_MS = 60_000;
 /** Debounce between a RIB change and the FIB/Adj-RIB-Out flush: batches bursts into one write. */
 const FLUSH_DEBOUNCE_MS = 10;
+/** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
+const FLUSH_THRESHOLD = 2048;
 const TUNNEL_POLL_MS = 2_000;
+
+/**
+ * Loc-RIB changes waiting for the FIB and the Adj-RIBs-Out. The agent's
+ * debounce batches them, but a burst of UPDATEs keeps the event loop busy
+ * decoding, so the debounce timer fires only after the whole burst. Once
+ * `threshold` changes wait, `flushNow` runs as soon as the current callback
+ * returns, so the first routes reach the kernel (on koffi's worker thread)
+ * while the rest of the burst is decoded: a withdrawal's first FIB change
+ * came after 0.10–0.19 s instead of 0.15–0.51 s (100 000 routes, bench).
+ * The bulk still follows the burst: a send's completion is handled on a turn
+ * of the event loop, and the session decodes a burst without one. A
+ * microtask, not a call: UPDATEs to other peers are not sent from inside a
+ * session's callback.
+ */
+export class ChangeQueue {
+  private changes: LocRibChange[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly threshold: number,
+    private readonly flushNow: () => void,
+  ) {}
+
+  push(changes: readonly LocRibChange[]): void {
+    for (const c of changes) this.changes.push(c);
+    if (this.changes.length < this.threshold || this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.flushNow();
+    });
+  }
+
+  /** All waiting changes, oldest first; the queue is empty afterwards. */
+  take(): LocRibChange[] {
+    const out = this.changes;
+    this.changes = [];
+    return out;
+  }
+}
 
 /**
  * The composition root: one event loop step turns inputs (session events,
@@ -79,9 +123,13 @@ export class Agent implements ControlHandler {
   private readonly fibm: FibManager;
   private readonly listener: BgpListener;
   private readonly peers = new Map<string, Neighbor>();
-  /** Learned-route prefixes currently handed to the FIB, with the neighbor they use. */
-  private readonly fibOwner = new Map<string, string>();
-  private readonly pending: LocRibChange[] = [];
+  /**
+   * The neighbors' shared next-hop lists (Neighbor.fibNextHops): a wanted FIB
+   * route carrying one of them is a learned route this shell handed over, so
+   * no map of 100 000 prefixes is needed to tell it from a tunnel host route.
+   */
+  private readonly learnedNextHops = new WeakSet<readonly FibNextHop[]>();
+  private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
   private readonly kick$ = new Subject<void>();
   private readonly subs: Subscription[] = [];
   private readonly startedAt: number;
@@ -131,7 +179,7 @@ export class Agent implements ControlHandler {
     await this.listener.close();
     if (!this.config.dataplane.keepOnStop) {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
-      for (const prefix of [...this.fibOwner.keys()]) this.fibm.delete(prefix);
+      for (const prefix of [...this.fibm.wantedPrefixes()]) if (this.isLearned(prefix)) this.fibm.delete(prefix);
       for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p);
       await this.fibm.flush();
       await this.deps.managedInterfaces.write([]);
@@ -198,6 +246,7 @@ export class Agent implements ControlHandler {
       eor: new Set(),
       tunnel: null,
       firstHandshakeSeen: null,
+      fibNextHops: this.learnedNextHopsOf(addr, spec.interface),
       session: new BgpSession(
         {
           name: cfg.name,
@@ -291,29 +340,47 @@ export class Agent implements ControlHandler {
 
   private queue(changes: LocRibChange[]): void {
     if (changes.length === 0) return;
-    for (const c of changes) this.pending.push(c);
+    this.pending.push(changes);
     this.kick$.next();
+  }
+
+  /**
+   * The FIB next hops of a neighbor's routes, per family: canonical and frozen,
+   * since FibManager keeps such routes as given (isLearned relies on that).
+   */
+  private learnedNextHopsOf(addr: NeighborAddressing, iface: string): Neighbor['fibNextHops'] {
+    const list = (anyPrefix: string): FibNextHop[] | null => {
+      const text = fibNextHopAddress(addr, anyPrefix);
+      if (!text) return null;
+      const ip = parseIp(text);
+      const address = ip ? formatIp(ip.bytes) : text;
+      const hops = Object.freeze([Object.freeze({ address, interface: iface })]) as FibNextHop[];
+      this.learnedNextHops.add(hops);
+      return hops;
+    };
+    return { v4: list('0.0.0.0/0'), v6: list('::/0') };
+  }
+
+  /** Whether the FIB route wanted for `prefix` is a learned route (not a tunnel host route, not absent). */
+  private isLearned(prefix: string): boolean {
+    const r = this.fibm.wanted(prefix);
+    return r !== undefined && this.learnedNextHops.has(r.nexthops);
   }
 
   private fibRouteFor(route: Route): FibRoute | null {
     if (route.source !== 'bgp' || route.peer === null) return null;
     const n = this.peers.get(route.peer);
     if (!n) return null;
-    const address = fibNextHopAddress(n.addr, route.prefix);
-    if (!address) return null;
-    return { prefix: route.prefix, nexthops: [{ address, interface: n.spec.interface }] };
+    const nexthops = route.prefix.includes(':') ? n.fibNextHops.v6 : n.fibNextHops.v4;
+    return nexthops === null ? null : { prefix: route.prefix, nexthops };
   }
 
   private async flush(): Promise<void> {
-    const changes = this.pending.splice(0, this.pending.length);
+    const changes = this.pending.take();
     for (const c of changes) {
       const fr = c.best ? this.fibRouteFor(c.best) : null;
-      if (fr) {
-        this.fibm.set(fr);
-        this.fibOwner.set(c.prefix, c.best?.peer ?? '');
-      } else if (this.fibOwner.delete(c.prefix)) {
-        this.fibm.delete(c.prefix);
-      }
+      if (fr) this.fibm.set(fr);
+      else if (this.isLearned(c.prefix)) this.fibm.delete(c.prefix);
     }
     if (changes.length > 0) {
       for (const n of this.peers.values()) {

@@ -31,6 +31,18 @@ function canonicalAddress(a: string): string {
  */
 class AddressCache {
   private readonly map = new Map<string, string>();
+  /** Frozen next-hop lists found canonical: a list shared by 100 000 routes is checked once. */
+  private readonly lists = new WeakSet<readonly FibNextHop[]>();
+
+  /** Whether every address in `hops` is canonical already. */
+  canonicalList(hops: readonly FibNextHop[]): boolean {
+    if (this.lists.has(hops)) return true;
+    for (const nh of hops) if (nh.address !== undefined && this.get(nh.address) !== nh.address) return false;
+    // Only a list that cannot change may be remembered.
+    if (Object.isFrozen(hops) && hops.every((nh) => Object.isFrozen(nh))) this.lists.add(hops);
+    return true;
+  }
+
   get(a: string): string {
     let c = this.map.get(a);
     if (c === undefined) {
@@ -44,7 +56,13 @@ class AddressCache {
 
 const sharedCache = new AddressCache();
 
+/**
+ * `route` with canonical next-hop addresses: the route itself when they are
+ * already (the agent's and the kernel's are), else a copy. Routes are kept
+ * as given, so a million of them cost no copies.
+ */
 function normalize(route: FibRoute, cache: AddressCache): FibRoute {
+  if (cache.canonicalList(route.nexthops)) return route;
   const nexthops = route.nexthops.map((nh) => {
     const out: FibNextHop = {};
     if (nh.address !== undefined) out.address = cache.get(nh.address);
@@ -53,6 +71,13 @@ function normalize(route: FibRoute, cache: AddressCache): FibRoute {
   });
   return { prefix: route.prefix, nexthops };
 }
+
+/**
+ * Ops per backend batch: a flush of 100 000 changes goes out in pieces, so
+ * the ops, the backend's requests and its results exist for one piece at a
+ * time, and each piece is computed from the newest desired state.
+ */
+const FLUSH_CHUNK = 8192;
 
 /**
  * Whether the dataplane's `have` already does what `want` asks. Next hops are a
@@ -91,66 +116,137 @@ function sameNormalized(want: FibRoute, have: FibRoute): boolean {
   return true;
 }
 
-export class FibManager {
-  /** What the agent wants, by prefix. */
-  private readonly desired = new Map<string, FibRoute>();
+/** One prefix: what is wanted, what the dataplane holds, and whether it waits for a flush. */
+interface Slot {
+  readonly prefix: string;
+  /** The route given to set (null: nothing wanted). */
+  want: FibRoute | null;
   /** What this manager believes the dataplane holds (as last written or dumped). */
-  private readonly current = new Map<string, FibRoute>();
-  /** Prefixes whose desired and current state may differ: changed or failed since the last write. */
-  private readonly dirty = new Set<string>();
-  /** One write at a time: flush and reconcile both diff against `current`. */
+  have: FibRoute | null;
+  /** In the queue: changed or failed since the last write. */
+  queued: boolean;
+}
+
+export class FibManager {
+  /**
+   * Per prefix, wanted and installed state together: a change costs one map
+   * lookup, and the pending prefixes are a list of slots rather than a set of
+   * strings to hash again. A slot goes when it holds nothing and waits for nothing.
+   */
+  private readonly slots = new Map<string, Slot>();
+  /** Slots whose wanted and installed state may differ, in the order they changed. */
+  private queue: Slot[] = [];
+  private wantedCount = 0;
+  private installedCount = 0;
+  /** One write at a time: flush and reconcile both diff against what is installed. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** A flush on the chain that has not started yet. */
+  private queuedFlush: Promise<void> | null = null;
   private readonly addresses = new AddressCache();
   /** "PREFIX: REASON" for each op that failed in the last flush or reconcile (retried by the next flush). */
   lastErrors: string[] = [];
 
   constructor(private readonly backend: FibBackend) {}
 
-  /** Wants `route` installed (replacing any earlier wish for its prefix). */
+  /**
+   * Wants `route` installed (replacing any earlier wish for its prefix). The
+   * manager keeps `route` itself when its addresses are canonical: the caller
+   * must not change it afterwards.
+   */
   set(route: FibRoute): void {
-    this.desired.set(route.prefix, normalize(route, this.addresses));
-    this.dirty.add(route.prefix);
+    let slot = this.slots.get(route.prefix);
+    if (slot === undefined) {
+      slot = { prefix: route.prefix, want: null, have: null, queued: false };
+      this.slots.set(route.prefix, slot);
+    }
+    if (slot.want === null) this.wantedCount++;
+    slot.want = normalize(route, this.addresses);
+    this.enqueue(slot);
   }
 
   /** Wants nothing installed for `prefix`. */
   delete(prefix: string): void {
-    this.desired.delete(prefix);
-    this.dirty.add(prefix);
+    const slot = this.slots.get(prefix);
+    // Neither wanted nor installed: nothing to undo.
+    if (slot === undefined) return;
+    if (slot.want !== null) {
+      slot.want = null;
+      this.wantedCount--;
+    }
+    this.enqueue(slot);
+  }
+
+  /** The route wanted for `prefix` (the object given to set), if any. */
+  wanted(prefix: string): FibRoute | undefined {
+    return this.slots.get(prefix)?.want ?? undefined;
+  }
+
+  /** Prefixes with a wanted route. */
+  *wantedPrefixes(): IterableIterator<string> {
+    for (const slot of this.slots.values()) if (slot.want !== null) yield slot.prefix;
   }
 
   /** Whether the dataplane holds a route for `prefix` that this manager wrote or adopted. */
   installed(prefix: string): boolean {
-    return this.current.has(prefix);
+    return (this.slots.get(prefix)?.have ?? null) !== null;
   }
 
   /** Routes in the dataplane as far as this manager knows. */
   get size(): number {
-    return this.current.size;
+    return this.installedCount;
   }
 
   /** Writes the next flush would send. */
   pending(): number {
     let n = 0;
-    for (const p of this.dirty) if (this.opFor(p)) n++;
+    for (const slot of this.queue) if (opFor(slot)) n++;
     return n;
   }
 
   /**
-   * Sends every pending change as one backend batch. Repeated changes of a
-   * prefix since the last flush collapse into the last one; a replace equal to
-   * what is installed is skipped. Failed ops stay pending for the next flush.
+   * Sends every pending change, in backend batches of up to FLUSH_CHUNK ops.
+   * Repeated changes of a prefix since the last flush collapse into the last
+   * one; a replace equal to what is installed is skipped. Failed ops stay
+   * pending for the next flush; changes made while a batch is in flight wait
+   * for the next flush too, unless a later batch of this one covers their prefix.
    */
   flush(): Promise<void> {
-    return this.exclusive(async () => {
-      const ops: FibOp[] = [];
-      for (const p of this.dirty) {
-        const op = this.opFor(p);
-        if (op) ops.push(op);
+    // A flush already waiting for its turn will see this caller's changes: join it.
+    if (this.queuedFlush !== null) return this.queuedFlush;
+    const run = this.exclusive(async () => {
+      this.queuedFlush = null;
+      // This flush takes the queue; changes and failures from now on collect in a new one.
+      const todo = this.queue;
+      this.queue = [];
+      for (const slot of todo) slot.queued = false;
+      const errors: string[] = [];
+      let wrote = false;
+      for (let i = 0; i < todo.length; ) {
+        const ops: FibOp[] = [];
+        const of: Slot[] = [];
+        for (; i < todo.length && ops.length < FLUSH_CHUNK; i++) {
+          const slot = todo[i]!;
+          const op = opFor(slot);
+          if (op === null) this.forgetIfEmpty(slot);
+          else {
+            ops.push(op);
+            of.push(slot);
+          }
+        }
+        if (ops.length === 0) continue;
+        wrote = true;
+        try {
+          await this.apply(ops, of, errors);
+        } catch (err) {
+          // apply() put its own batch back; the pieces not sent stay pending too.
+          for (let j = i; j < todo.length; j++) this.enqueue(todo[j]!);
+          throw err;
+        }
       }
-      this.dirty.clear();
-      if (ops.length === 0) return;
-      await this.apply(ops);
+      if (wrote) this.lastErrors = errors;
     });
+    this.queuedFlush = run;
+    return run;
   }
 
   /**
@@ -160,30 +256,57 @@ export class FibManager {
   reconcile(): Promise<ReconcileResult> {
     return this.exclusive(async () => {
       const dumped = await this.backend.dump();
-      this.current.clear();
-      for (const r of dumped) this.current.set(r.prefix, normalize(r, this.addresses));
+      for (const slot of this.slots.values()) slot.have = null;
+      this.installedCount = 0;
       const ops: FibOp[] = [];
+      const of: Slot[] = [];
       let removed = 0;
-      let added = 0;
+      // Wanted prefixes whose installed route is the wanted one (a prefix the dump lists twice counts once).
       let kept = 0;
-      for (const p of this.current.keys()) {
-        if (!this.desired.has(p)) {
-          ops.push({ op: 'delete', prefix: p });
+      for (const r of dumped) {
+        const have = normalize(r, this.addresses);
+        let slot = this.slots.get(r.prefix);
+        if (slot === undefined) {
+          slot = { prefix: r.prefix, want: null, have: null, queued: false };
+          this.slots.set(r.prefix, slot);
+        }
+        const want = slot.want;
+        const before = slot.have;
+        // What is installed is what is wanted: one object serves as both.
+        const now = want !== null && sameNormalized(want, have) ? want : have;
+        this.setHave(slot, now);
+        if (want === null) {
+          ops.push({ op: 'delete', prefix: r.prefix });
+          of.push(slot);
           removed++;
+        } else {
+          kept += Number(now === want) - Number(before === want);
         }
       }
-      for (const [p, want] of this.desired) {
-        const have = this.current.get(p);
-        if (have && sameNormalized(want, have)) kept++;
-        else {
-          ops.push({ op: 'replace', route: want });
+      let added = 0;
+      // Only when some wanted route is missing or different does finding them take a pass over all.
+      if (kept < this.wantedCount) {
+        for (const slot of this.slots.values()) {
+          if (slot.want === null || slot.have === slot.want) continue;
+          ops.push({ op: 'replace', route: slot.want });
+          of.push(slot);
           added++;
         }
       }
-      // Everything is accounted for by these ops; failures re-enter `dirty`.
-      this.dirty.clear();
-      if (ops.length > 0) await this.apply(ops);
-      else this.lastErrors = [];
+      // Everything is accounted for by these ops; failures re-enter the queue.
+      for (const slot of this.queue) slot.queued = false;
+      this.queue = [];
+      for (const slot of this.slots.values()) this.forgetIfEmpty(slot);
+      const errors: string[] = [];
+      for (let i = 0; i < ops.length; i += FLUSH_CHUNK) {
+        try {
+          await this.apply(ops.slice(i, i + FLUSH_CHUNK), of.slice(i, i + FLUSH_CHUNK), errors);
+        } catch (err) {
+          for (const slot of of.slice(i + FLUSH_CHUNK)) this.enqueue(slot);
+          throw err;
+        }
+      }
+      this.lastErrors = errors;
       return { removed, added, kept };
     });
   }
@@ -193,40 +316,58 @@ export class FibManager {
    * more, and the next flush writes every desired route again.
    */
   dataplaneLost(): void {
-    this.current.clear();
-    for (const p of this.desired.keys()) this.dirty.add(p);
+    this.installedCount = 0;
+    for (const slot of this.slots.values()) {
+      slot.have = null;
+      if (slot.want !== null) this.enqueue(slot);
+      else this.forgetIfEmpty(slot);
+    }
   }
 
-  /** The write that brings `prefix` from current to desired, or null when none is needed. */
-  private opFor(prefix: string): FibOp | null {
-    const want = this.desired.get(prefix);
-    const have = this.current.get(prefix);
-    if (want) return have && sameNormalized(want, have) ? null : { op: 'replace', route: want };
-    return have ? { op: 'delete', prefix } : null;
+  private enqueue(slot: Slot): void {
+    if (slot.queued) return;
+    slot.queued = true;
+    this.queue.push(slot);
   }
 
-  private async apply(ops: FibOp[]): Promise<void> {
+  private setHave(slot: Slot, route: FibRoute | null): void {
+    this.installedCount += Number(route !== null) - Number(slot.have !== null);
+    slot.have = route;
+  }
+
+  /** Drops a slot that holds nothing and waits for nothing (a withdrawn prefix). */
+  private forgetIfEmpty(slot: Slot): void {
+    if (slot.want === null && slot.have === null && !slot.queued && this.slots.get(slot.prefix) === slot) {
+      this.slots.delete(slot.prefix);
+    }
+  }
+
+  /** One backend batch (`of[i]` is the slot of `ops[i]`); failures stay pending and are appended to `errors` as "PREFIX: REASON". */
+  private async apply(ops: FibOp[], of: readonly Slot[], errors: string[]): Promise<void> {
     let failures: { prefix: string; error: string }[];
     try {
       failures = await this.backend.apply(ops);
     } catch (err) {
       // Nothing is known to have happened: all of it stays pending.
-      for (const op of ops) this.dirty.add(op.op === 'replace' ? op.route.prefix : op.prefix);
+      for (const slot of of) this.enqueue(slot);
       this.lastErrors = [`batch of ${ops.length}: ${err instanceof Error ? err.message : String(err)}`];
       throw err;
     }
     const failed = new Set<string>();
-    for (const f of failures) failed.add(f.prefix);
-    for (const op of ops) {
-      const prefix = op.op === 'replace' ? op.route.prefix : op.prefix;
-      if (failed.has(prefix)) {
-        this.dirty.add(prefix);
+    for (const f of failures) {
+      failed.add(f.prefix);
+      errors.push(`${f.prefix}: ${f.error}`);
+    }
+    for (let k = 0; k < ops.length; k++) {
+      const op = ops[k]!;
+      const slot = of[k]!;
+      if (failed.size > 0 && failed.has(slot.prefix)) {
+        this.enqueue(slot);
         continue;
       }
-      if (op.op === 'replace') this.current.set(prefix, op.route);
-      else this.current.delete(prefix);
+      this.setHave(slot, op.op === 'replace' ? op.route : null);
+      this.forgetIfEmpty(slot);
     }
-    this.lastErrors = failures.map((f) => `${f.prefix}: ${f.error}`);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -234,4 +375,11 @@ export class FibManager {
     this.chain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The write that brings a slot from installed to wanted, or null when none is needed. */
+function opFor(slot: Slot): FibOp | null {
+  const { want, have } = slot;
+  if (want !== null) return have !== null && sameNormalized(want, have) ? null : { op: 'replace', route: want };
+  return have !== null ? { op: 'delete', prefix: slot.prefix } : null;
 }

@@ -7,7 +7,7 @@
  * Netlink is host byte order; wgbgp runs on little-endian hosts only (x86_64,
  * arm64), which `Rtnetlink.open` checks, so the codec writes LE explicitly.
  */
-import { formatIp, maskBytes } from '#lib/prefix';
+import { formatIp, formatIpv4, formatIpv6 } from '#lib/prefix';
 import {
   AF_INET,
   AF_INET6,
@@ -108,6 +108,11 @@ export class NlWriter {
     this.buf.writeUInt32LE(this.off - start, start);
   }
 
+  /** Adds NLM_F_ACK to the message written at `start` (a batch's fence, see Rtnetlink.runBatch). */
+  requestAck(start: number): void {
+    this.buf.writeUInt16LE(this.buf.readUInt16LE(start + 6) | NLM_F_ACK, start + 6);
+  }
+
   /** Fixed header bytes of the given length, zeroed; returns their offset. */
   header(len: number): number {
     this.ensure(len);
@@ -186,6 +191,115 @@ export class NlWriter {
 }
 
 // ---------------------------------------------------------------- requests
+
+/**
+ * "a.b.c.d/len" with host bits zero, parsed straight into `out` (4 bytes);
+ * returns len, or -1 when the text is anything else. The batch path parses a
+ * prefix per route, and the general parser's allocations dominated encoding.
+ */
+export function parseIpv4PrefixInto(s: string, out: Uint8Array): number {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return -1; // leading zero
+      value = value * 10 + (c - 48);
+      if (value > 255 || ++digits > 3) return -1;
+    } else if ((c === 46 && part < 3) || (c === 47 && part === 3)) {
+      if (digits === 0) return -1;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+      if (c === 47) break;
+    } else {
+      return -1;
+    }
+  }
+  if (part !== 4 || i === s.length) return -1;
+  let len = 0;
+  let lenDigits = 0;
+  for (i++; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57 || ++lenDigits > 2) return -1;
+    len = len * 10 + (c - 48);
+  }
+  if (lenDigits === 0 || len > 32) return -1;
+  const hostBits = len === 0 ? 0xffffffff : len === 32 ? 0 : 0xffffffff >>> len;
+  const addr = ((out[0]! << 24) | (out[1]! << 16) | (out[2]! << 8) | out[3]!) >>> 0;
+  return (addr & hostBits) === 0 ? len : -1;
+}
+
+const groups6 = new Uint16Array(8);
+
+/**
+ * "x:x::x/len" with host bits zero, parsed straight into `out` (16 bytes);
+ * returns len, or -1 when the text is anything else, including forms this
+ * fast path leaves to the general parser (an embedded IPv4 tail, a zone).
+ */
+export function parseIpv6PrefixInto(s: string, out: Uint8Array): number {
+  const slash = s.indexOf('/');
+  if (slash < 0) return -1;
+  let n = 0;
+  let gap = -1;
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return -1;
+    gap = 0;
+    i = 2;
+  }
+  for (; i < slash; i++) {
+    const c = s.charCodeAt(i);
+    let h: number;
+    if (c >= 48 && c <= 57) h = c - 48;
+    else if (c >= 97 && c <= 102) h = c - 87;
+    else if (c >= 65 && c <= 70) h = c - 55;
+    else if (c === 58) {
+      if (digits === 0 || n === 8) return -1;
+      groups6[n++] = value;
+      value = 0;
+      digits = 0;
+      if (s.charCodeAt(i + 1) === 58) {
+        if (gap >= 0) return -1;
+        gap = n;
+        i++;
+      }
+      continue;
+    } else {
+      return -1;
+    }
+    if (++digits > 4) return -1;
+    value = value * 16 + h;
+  }
+  if (digits > 0) {
+    if (n === 8) return -1;
+    groups6[n++] = value;
+  } else if (gap !== n) {
+    return -1; // a trailing single ':'
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return -1;
+  out.fill(0);
+  const tail = gap < 0 ? 0 : n - gap;
+  for (let k = 0; k < n; k++) {
+    const at = gap < 0 || k < gap ? k : 8 - tail + (k - gap);
+    out[at * 2] = groups6[k]! >> 8;
+    out[at * 2 + 1] = groups6[k]! & 0xff;
+  }
+  let len = 0;
+  let lenDigits = 0;
+  for (i = slash + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57 || ++lenDigits > 3) return -1;
+    len = len * 10 + (c - 48);
+  }
+  if (lenDigits === 0 || len > 128) return -1;
+  for (let b = len; b < 128; b++) if ((out[b >> 3]! >> (7 - (b & 7))) & 1) return -1;
+  return len;
+}
 
 export interface RouteNexthopSpec {
   /** 4 or 16 bytes; absent for a device-only path. */
@@ -524,7 +638,18 @@ function decodeMultipath(family: number, v: Buffer): DecodedNexthop[] {
   return out;
 }
 
-/** An RTM_NEWROUTE body (dump entry). */
+/** Scratch for a masked destination while its text is made. */
+const dstScratch = new Uint8Array(16);
+
+/** The address of `family` at body[at, at + 4 or 16) as text. */
+function addrText(family: number, body: Buffer, at: number): string {
+  return family === AF_INET ? formatIpv4(body, at) : formatIpv6(body, at);
+}
+
+/**
+ * An RTM_NEWROUTE body (dump entry). Attributes are read in place, without a
+ * view or a callback per attribute: a dump decodes 100 000 of these.
+ */
 export function decodeRoute(body: Buffer): DecodedRoute {
   if (body.length < RTMSG_LEN) throw new NetlinkDecodeError(`rtmsg of ${body.length} bytes`);
   const family = body[0]!;
@@ -539,39 +664,49 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     prefix: '',
     nexthops: [],
   };
-  let dst: Uint8Array = new Uint8Array(family === AF_INET6 ? 16 : 4);
+  const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
+  let dst = -1;
   let single: DecodedNexthop | null = null;
-  const one = (): DecodedNexthop => (single ??= { ifindex: 0 });
-  forEachAttr(body, RTMSG_LEN, body.length, (type, v) => {
-    switch (type) {
-      case RTA_DST: {
-        const a = readAddr(family, v);
-        if (a) dst = a;
+  for (let off = RTMSG_LEN; off + RTA_HDRLEN <= body.length; ) {
+    const len = body.readUInt16LE(off);
+    if (len < RTA_HDRLEN || off + len > body.length) {
+      throw new NetlinkDecodeError(`rtattr length ${len} at ${off} overruns ${body.length}`);
+    }
+    const v = off + RTA_HDRLEN;
+    const vlen = len - RTA_HDRLEN;
+    switch (body.readUInt16LE(off + 2) & 0x3fff) {
+      case RTA_DST:
+        if (alen > 0 && vlen >= alen) dst = v;
         break;
-      }
       case RTA_TABLE:
-        if (v.length >= 4) r.table = v.readUInt32LE(0);
+        if (vlen >= 4) r.table = body.readUInt32LE(v);
         break;
       case RTA_OIF:
-        if (v.length >= 4) one().ifindex = v.readInt32LE(0);
+        if (vlen >= 4) (single ??= { ifindex: 0 }).ifindex = body.readInt32LE(v);
         break;
-      case RTA_GATEWAY: {
-        const a = readAddr(family, v);
-        if (a) one().gateway = formatIp(a);
+      case RTA_GATEWAY:
+        if (alen > 0 && vlen >= alen) (single ??= { ifindex: 0 }).gateway = addrText(family, body, v);
         break;
-      }
       case RTA_VIA: {
-        const g = readVia(v);
-        if (g) one().gateway = g;
+        const g = readVia(body.subarray(v, v + vlen));
+        if (g) (single ??= { ifindex: 0 }).gateway = g;
         break;
       }
       case RTA_MULTIPATH:
-        r.nexthops = decodeMultipath(family, v);
+        r.nexthops = decodeMultipath(family, body.subarray(v, v + vlen));
         break;
     }
-  });
+    off += align4(len);
+  }
   if (single && r.nexthops.length === 0) r.nexthops = [single];
-  r.prefix = `${formatIp(maskBytes(dst, dstLen))}/${dstLen}`;
+  const n = alen > 0 ? alen : 4;
+  dstScratch.fill(0, 0, n);
+  if (dst >= 0) {
+    const full = Math.min(dstLen >> 3, n);
+    for (let i = 0; i < full; i++) dstScratch[i] = body[dst + i]!;
+    if (full < n && (dstLen & 7) !== 0) dstScratch[full] = body[dst + full]! & (0xff << (8 - (dstLen & 7)));
+  }
+  r.prefix = `${n === 16 ? formatIpv6(dstScratch, 0) : formatIpv4(dstScratch, 0)}/${dstLen}`;
   return r;
 }
 

@@ -4,7 +4,7 @@
  * number; a route batch is packed into as few send buffers as fit.
  */
 import { parseIp, parsePrefix } from '#lib/prefix';
-import type { KernelRoute, LinkInfo, LinkOps, RouteOp, RouteOpResult, RouteOps } from './types.js';
+import type { KernelRoute, LinkInfo, LinkOps, RouteOp, RouteOpResult, RouteOps, RouteWrite } from './types.js';
 import {
   decodeAddr,
   decodeDone,
@@ -22,9 +22,11 @@ import {
   encodeRouteDump,
   encodeRouteReplace,
   NlWriter,
+  parseIpv4PrefixInto,
+  parseIpv6PrefixInto,
   splitMessages,
 } from './codec.js';
-import type { NlMessage, RouteNexthopSpec, RouteSpec } from './codec.js';
+import type { DecodedNexthop, NlMessage, RouteNexthopSpec, RouteSpec } from './codec.js';
 import {
   AF_INET,
   AF_INET6,
@@ -52,62 +54,130 @@ export interface RtnetlinkOptions extends SocketOptions {
 /** Upper bound of one encoded route message, to cut send buffers between messages. */
 const ROUTE_MSG_FIXED = 16 + 12 + 8 + 20 + 8 + 24;
 const ROUTE_MSG_PER_NEXTHOP = 8 + 24 + 8;
+/** The smallest route message (a delete of a default route): bounds the messages per send buffer. */
+const ROUTE_MSG_MIN = 16 + 12;
 
 /**
- * Receive-buffer bytes one ack occupies (skb truesize; measured 830–1050), so a
- * send never carries more requests than the socket can hold acks for: a lost
- * ack would turn a success into an ENOBUFS retry.
+ * Receive-buffer bytes one ack or error occupies (skb truesize; measured
+ * 830–1050), so a send never carries more requests than the socket can hold
+ * answers for even when all of them fail: a lost answer turns the buffer's
+ * unanswered ops into ENOBUFS retries.
  */
 const ACK_COST = 1100;
 
 /**
  * Reply bytes decoded between turns of the event loop: 256 KiB of a route dump
- * is ~3500 routes, a few ms of decoding. The acks of one send (36 bytes each)
- * stay well below it.
+ * is ~3500 routes, a few ms of decoding. The answers to one route send (the
+ * fence and any errors, 36 bytes each) stay well below it.
  */
 const YIELD_BYTES = 256 * 1024;
 
 /** Dumps redone when the kernel flags them inconsistent (NLM_F_DUMP_INTR). */
 const DUMP_RETRIES = 3;
 
+/** A route path as the batch path reads it (KernelRoute's and FibRoute's next hops both are). */
+type RouteNexthop = { readonly address?: string; readonly interface?: string };
+
+/** A route batch as runBatch reads it, without an object per op of its own. */
+interface RouteBatch {
+  readonly length: number;
+  prefix(i: number): string;
+  table(i: number): number;
+  protocol(i: number): number;
+  /** The paths of a replace; null for a delete. */
+  nexthops(i: number): readonly RouteNexthop[] | null;
+}
+
+class RouteOpBatch implements RouteBatch {
+  constructor(private readonly ops: readonly RouteOp[]) {}
+  get length(): number {
+    return this.ops.length;
+  }
+  prefix(i: number): string {
+    return this.ops[i]!.route.prefix;
+  }
+  table(i: number): number {
+    return this.ops[i]!.route.table;
+  }
+  protocol(i: number): number {
+    return this.ops[i]!.route.protocol;
+  }
+  nexthops(i: number): readonly RouteNexthop[] | null {
+    const op = this.ops[i]!;
+    return op.op === 'replace' ? op.route.nexthops : null;
+  }
+}
+
+class RouteWriteBatch implements RouteBatch {
+  constructor(
+    private readonly ops: readonly RouteWrite[],
+    private readonly tableId: number,
+    private readonly protocolId: number,
+  ) {}
+  get length(): number {
+    return this.ops.length;
+  }
+  prefix(i: number): string {
+    const op = this.ops[i]!;
+    return op.op === 'replace' ? op.route.prefix : op.prefix;
+  }
+  table(): number {
+    return this.tableId;
+  }
+  protocol(): number {
+    return this.protocolId;
+  }
+  nexthops(i: number): readonly RouteNexthop[] | null {
+    const op = this.ops[i]!;
+    return op.op === 'replace' ? op.route.nexthops : null;
+  }
+}
+
 /**
- * "a.b.c.d/len" with host bits zero, parsed straight into `out` (4 bytes);
- * returns len, or -1 when the text is anything else. The batch path parses a
- * prefix per route, and the general parser's allocations dominated encoding.
+ * One send buffer of route requests and, per message, its seq and the index
+ * of its op in the batch. Reused batch after batch: no per-route objects.
  */
-function parseIpv4PrefixInto(s: string, out: Uint8Array): number {
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  let i = 0;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return -1; // leading zero
-      value = value * 10 + (c - 48);
-      if (value > 255 || ++digits > 3) return -1;
-    } else if ((c === 46 && part < 3) || (c === 47 && part === 3)) {
-      if (digits === 0) return -1;
-      out[part++] = value;
-      value = 0;
-      digits = 0;
-      if (c === 47) break;
-    } else {
-      return -1;
-    }
+class RouteSendBuffer {
+  readonly w: NlWriter;
+  private readonly seqs: Uint32Array;
+  private readonly ops: Uint32Array;
+  count = 0;
+  /** Offset of the last message, which carries the fence's NLM_F_ACK. */
+  lastStart = 0;
+
+  constructor(bytes: number, readonly capacity: number) {
+    this.w = new NlWriter(bytes);
+    this.seqs = new Uint32Array(capacity);
+    this.ops = new Uint32Array(capacity);
   }
-  if (part !== 4 || i === s.length) return -1;
-  let len = 0;
-  let lenDigits = 0;
-  for (i++; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57 || ++lenDigits > 2) return -1;
-    len = len * 10 + (c - 48);
+
+  reset(): void {
+    this.w.reset();
+    this.count = 0;
   }
-  if (lenDigits === 0 || len > 32) return -1;
-  const hostBits = len === 0 ? 0xffffffff : len === 32 ? 0 : 0xffffffff >>> len;
-  const addr = ((out[0]! << 24) | (out[1]! << 16) | (out[2]! << 8) | out[3]!) >>> 0;
-  return (addr & hostBits) === 0 ? len : -1;
+
+  add(seq: number, op: number, start: number): void {
+    this.seqs[this.count] = seq;
+    this.ops[this.count] = op;
+    this.count++;
+    this.lastStart = start;
+  }
+
+  seqAt(k: number): number {
+    return this.seqs[k]!;
+  }
+
+  opAt(k: number): number {
+    return this.ops[k]!;
+  }
+
+  /** The op of the message with `seq`, or -1. Seqs run consecutively except where they wrap past 0. */
+  opOf(seq: number): number {
+    const guess = (seq - this.seqs[0]!) >>> 0;
+    if (guess < this.count && this.seqs[guess] === seq) return this.ops[guess]!;
+    for (let k = 0; k < this.count; k++) if (this.seqs[k] === seq) return this.ops[k]!;
+    return -1;
+  }
 }
 
 function yieldToLoop(): Promise<void> {
@@ -116,8 +186,14 @@ function yieldToLoop(): Promise<void> {
 
 export class Rtnetlink implements LinkOps, RouteOps {
   private readonly w: NlWriter;
-  /** Scratch for IPv4 destinations: the encoder copies it into the message. */
+  /** The two route send buffers of runBatch. */
+  private readonly sends: readonly [RouteSendBuffer, RouteSendBuffer];
+  /** Scratch for destinations: the encoder copies them into the message. */
   private readonly dst4 = new Uint8Array(4);
+  private readonly dst6 = new Uint8Array(16);
+  /** Scratch request of encodeOp: the encoder reads it, nothing keeps it. */
+  private readonly spec: RouteSpec = { family: AF_INET, dst: this.dst4, dstLen: 0, table: 0, protocol: 0 };
+  private readonly hops1: RouteNexthopSpec[] = [{ ifindex: 0 }];
   private seq = Math.floor(Date.now() / 1000) >>> 0;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
@@ -129,6 +205,9 @@ export class Rtnetlink implements LinkOps, RouteOps {
     this.sendBytes = opts.sendBytes ?? 64 * 1024;
     this.opsPerSend = Math.max(1, Math.floor(sock.rcvbuf / ACK_COST));
     this.w = new NlWriter(this.sendBytes + 4096);
+    // No more requests per buffer than the receive queue holds answers for (all of them may fail).
+    const capacity = Math.min(this.opsPerSend, Math.ceil(this.sendBytes / ROUTE_MSG_MIN) + 1);
+    this.sends = [new RouteSendBuffer(this.sendBytes + 4096, capacity), new RouteSendBuffer(this.sendBytes + 4096, capacity)];
   }
 
   static async open(opts: RtnetlinkOptions = {}): Promise<Rtnetlink> {
@@ -216,90 +295,177 @@ export class Rtnetlink implements LinkOps, RouteOps {
     return this.exclusive(async () => {
       const names = new Map<number, string>();
       for (const l of await this.dumpLinks()) names.set(l.index, l.name);
+      // A dump of 100 000 routes has a handful of distinct next-hop lists: each is
+      // built once, frozen and shared, so the routes held until the caller is done
+      // cost a prefix and an object each.
+      const hopLists = new Map<string, KernelRoute['nexthops']>();
+      /** The one-path lists (nearly all) by gateway, then ifindex: no key to build per route. */
+      const onePath = new Map<string, Map<number, KernelRoute['nexthops']>>();
+      const shared = (hops: readonly DecodedNexthop[]): KernelRoute['nexthops'] => {
+        const one = hops.length === 1 ? hops[0]! : undefined;
+        let byIndex: Map<number, KernelRoute['nexthops']> | undefined;
+        if (one !== undefined) {
+          const gw = one.gateway ?? '';
+          byIndex = onePath.get(gw);
+          if (byIndex === undefined) onePath.set(gw, (byIndex = new Map()));
+          const hit = byIndex.get(one.ifindex);
+          if (hit !== undefined) return hit;
+        }
+        let key = '';
+        for (const nh of hops) key += `${nh.gateway ?? ''}%${nh.ifindex} `;
+        let list = hopLists.get(key);
+        if (list === undefined) {
+          list = Object.freeze(
+            hops.map((nh) => {
+              const hop: { address?: string; interface?: string } = {};
+              if (nh.gateway !== undefined) hop.address = nh.gateway;
+              if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
+              return Object.freeze(hop);
+            }),
+          ) as KernelRoute['nexthops'];
+          hopLists.set(key, list);
+        }
+        if (one !== undefined) byIndex!.set(one.ifindex, list);
+        return list;
+      };
       const out: KernelRoute[] = [];
       for (const family of [AF_INET, AF_INET6]) {
         const part = await this.dump((w, seq) => encodeRouteDump(w, seq, family, table, protocol), `route dump table ${table}`, (m): KernelRoute | undefined => {
           if (m.type !== RTM_NEWROUTE) return undefined;
           const r = decodeRoute(m.body);
           if (r.table !== table || r.protocol !== protocol || r.type !== RTN_UNICAST) return undefined;
-          return {
-            prefix: r.prefix,
-            table: r.table,
-            protocol: r.protocol,
-            nexthops: r.nexthops.map((nh) => {
-              const hop: { address?: string; interface?: string } = {};
-              if (nh.gateway !== undefined) hop.address = nh.gateway;
-              if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
-              return hop;
-            }),
-          };
+          return { prefix: r.prefix, table: r.table, protocol: r.protocol, nexthops: shared(r.nexthops) };
         }).catch((e: unknown) => {
           // A filtered dump of a table that does not exist (yet) fails with ENOENT: it holds nothing.
           if (e instanceof NetlinkError && e.errno === ENOENT) return [];
           throw e;
         });
-        out.push(...part);
+        // Not push(...part): a million arguments overflow the stack.
+        for (const r of part) out.push(r);
       }
       return out;
     });
   }
 
-  routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]> {
-    return this.exclusive(() => this.runBatch(ops));
+  async routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]> {
+    const errnos = new Int32Array(ops.length);
+    await this.exclusive(() => this.runBatch(new RouteOpBatch(ops), errnos));
+    return Array.from(errnos, (errno, index) => ({ index, errno }));
   }
 
-  private async runBatch(ops: RouteOp[]): Promise<RouteOpResult[]> {
-    const results: RouteOpResult[] = ops.map((_, index) => ({ index, errno: 0 }));
-    const ifindex = await this.resolveInterfaces(ops);
+  async routeWrite(table: number, protocol: number, ops: readonly RouteWrite[]): Promise<RouteOpResult[]> {
+    const errnos = new Int32Array(ops.length);
+    await this.exclusive(() => this.runBatch(new RouteWriteBatch(ops, table, protocol), errnos));
+    const failed: RouteOpResult[] = [];
+    for (let i = 0; i < errnos.length; i++) if (errnos[i] !== 0) failed.push({ index: i, errno: errnos[i]! });
+    return failed;
+  }
+
+  /**
+   * Route requests go without NLM_F_ACK: the kernel answers a NETLINK_ROUTE
+   * request only when it fails (netlink_rcv_skb acks on NLM_F_ACK *or* an
+   * error), with an NLMSG_ERROR naming the failed request's seq. The last
+   * message of each send buffer asks for an ack: the kernel handles a buffer's
+   * messages in order inside sendto, so that ack (the fence) arrives after
+   * every error of the buffer, and one recv replaces one per route.
+   *
+   * Two send buffers alternate: the next one is encoded on the main thread
+   * while the kernel works through the current one on koffi's worker thread.
+   * A buffer is sent only after the previous one's answers are read, so
+   * requests stay in order and the receive queue holds one buffer's errors.
+   *
+   * The result of op i lands in errnos[i]: 0, or a negative errno.
+   */
+  private async runBatch(batch: RouteBatch, errnos: Int32Array): Promise<void> {
+    const ifindex = await this.resolveInterfaces(batch);
     // Next hops repeat across a batch (a few peers, many prefixes): parse each once.
     const gateways = new Map<string, { family: 4 | 6; bytes: Uint8Array } | null>();
-    const w = this.w;
-    // seq of each message in the current send buffer → index into ops.
-    let pending = new Map<number, number>();
-    w.reset();
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      const nhCount = op.op === 'replace' ? op.route.nexthops.length : 0;
-      const full = w.off + ROUTE_MSG_FIXED + nhCount * ROUTE_MSG_PER_NEXTHOP > this.sendBytes || pending.size >= this.opsPerSend;
-      if (w.off > 0 && full) {
-        await this.sendBatch(pending, results);
-        pending = new Map();
-        w.reset();
-      }
-      const errno = this.encodeOp(op, ifindex, gateways, (seq) => pending.set(seq, i));
-      if (errno !== 0) results[i]!.errno = -errno;
+    let inFlight: Promise<void> | null = null;
+    let next = 0;
+    let which = 0;
+    while (next < batch.length) {
+      const buf = this.sends[which]!;
+      which ^= 1;
+      next = this.fill(buf, batch, next, ifindex, gateways, errnos);
+      if (inFlight !== null) await inFlight;
+      inFlight = buf.count > 0 ? this.exchange(buf, errnos) : null;
     }
-    if (pending.size > 0) await this.sendBatch(pending, results);
-    return results;
+    if (inFlight !== null) await inFlight;
   }
 
-  /** Encodes one op into the writer; returns a positive errno when it cannot be sent. */
-  private encodeOp(
-    op: RouteOp,
+  /** Encodes ops from `from` into `buf` until it is full; returns the index of the first op left out. */
+  private fill(
+    buf: RouteSendBuffer,
+    batch: RouteBatch,
+    from: number,
     ifindex: Map<string, number>,
     gateways: Map<string, { family: 4 | 6; bytes: Uint8Array } | null>,
-    sent: (seq: number) => void,
+    errnos: Int32Array,
   ): number {
-    let spec: RouteSpec;
-    const len4 = parseIpv4PrefixInto(op.route.prefix, this.dst4);
-    if (len4 >= 0) {
-      spec = { family: AF_INET, dst: this.dst4, dstLen: len4, table: op.route.table, protocol: op.route.protocol };
-    } else {
-      const p = parsePrefix(op.route.prefix);
-      if (!p) return EINVAL;
-      spec = { family: p.family === 4 ? AF_INET : AF_INET6, dst: p.bytes, dstLen: p.len, table: op.route.table, protocol: op.route.protocol };
+    buf.reset();
+    const w = buf.w;
+    let i = from;
+    for (; i < batch.length; i++) {
+      const nexthops = batch.nexthops(i);
+      const nhCount = nexthops === null ? 0 : nexthops.length;
+      const full = w.off + ROUTE_MSG_FIXED + nhCount * ROUTE_MSG_PER_NEXTHOP > this.sendBytes || buf.count >= buf.capacity;
+      if (w.off > 0 && full) break;
+      const at = w.off;
+      const seq = this.nextSeq();
+      const errno = this.encodeOp(w, seq, batch.prefix(i), batch.table(i), batch.protocol(i), nexthops, ifindex, gateways);
+      if (errno !== 0) errnos[i] = -errno;
+      else buf.add(seq, i, at);
     }
-    const family6 = spec.family === AF_INET6;
-    const seq = this.nextSeq();
-    if (op.op === 'delete') {
-      encodeRouteDelete(this.w, seq, spec);
-      sent(seq);
+    if (buf.count > 0) w.requestAck(buf.lastStart);
+    return i;
+  }
+
+  /**
+   * Encodes one replace (`nexthops` given) or delete (null) without NLM_F_ACK;
+   * returns a positive errno when it cannot be sent (nothing written then).
+   */
+  private encodeOp(
+    w: NlWriter,
+    seq: number,
+    prefix: string,
+    table: number,
+    protocol: number,
+    nexthops: readonly RouteNexthop[] | null,
+    ifindex: Map<string, number>,
+    gateways: Map<string, { family: 4 | 6; bytes: Uint8Array } | null>,
+  ): number {
+    const spec = this.spec;
+    const len4 = parseIpv4PrefixInto(prefix, this.dst4);
+    const len6 = len4 < 0 ? parseIpv6PrefixInto(prefix, this.dst6) : -1;
+    if (len4 >= 0) {
+      spec.family = AF_INET;
+      spec.dst = this.dst4;
+      spec.dstLen = len4;
+    } else if (len6 >= 0) {
+      spec.family = AF_INET6;
+      spec.dst = this.dst6;
+      spec.dstLen = len6;
+    } else {
+      const p = parsePrefix(prefix);
+      if (!p) return EINVAL;
+      spec.family = p.family === 4 ? AF_INET : AF_INET6;
+      spec.dst = p.bytes;
+      spec.dstLen = p.len;
+    }
+    spec.table = table;
+    spec.protocol = protocol;
+    if (nexthops === null) {
+      encodeRouteDelete(w, seq, spec, false);
       return 0;
     }
-    if (op.route.nexthops.length === 0) return EINVAL;
-    const hops: RouteNexthopSpec[] = [];
-    for (const nh of op.route.nexthops) {
-      const hop: RouteNexthopSpec = { ifindex: 0 };
+    if (nexthops.length === 0) return EINVAL;
+    // One path (the common case) fills a scratch spec; multipath allocates its own.
+    const hops = nexthops.length === 1 ? this.hops1 : nexthops.map((): RouteNexthopSpec => ({ ifindex: 0 }));
+    for (let k = 0; k < nexthops.length; k++) {
+      const nh = nexthops[k]!;
+      const hop = hops[k]!;
+      hop.gateway = undefined;
+      hop.ifindex = 0;
       if (nh.address !== undefined) {
         let gw = gateways.get(nh.address);
         if (gw === undefined) {
@@ -307,7 +473,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
           gateways.set(nh.address, gw);
         }
         // An IPv6 next hop on an IPv4 route is RTA_VIA; an IPv4 one on an IPv6 route does not exist.
-        if (!gw || (family6 && gw.family === 4)) return EINVAL;
+        if (!gw || (spec.family === AF_INET6 && gw.family === 4)) return EINVAL;
         hop.gateway = gw.bytes;
       }
       if (nh.interface !== undefined) {
@@ -315,42 +481,51 @@ export class Rtnetlink implements LinkOps, RouteOps {
         if (idx === undefined) return ENODEV;
         hop.ifindex = idx;
       }
-      hops.push(hop);
     }
-    encodeRouteReplace(this.w, seq, spec, hops);
-    sent(seq);
+    encodeRouteReplace(w, seq, spec, hops, false);
     return 0;
   }
 
   /**
-   * Sends the writer's buffer and collects one ack per message. Acks lost to a
-   * receive-queue overrun are reported as ENOBUFS, so the caller retries them.
+   * Sends one buffer and reads its answers up to the fence. Errors land on
+   * their op by seq. When the fence does not come (a receive-queue overrun
+   * dropped answers, or a timeout), every op of the buffer without a known
+   * error may have failed: it gets ENOBUFS or ETIMEDOUT, so the caller
+   * retries it (replace and delete are idempotent).
    */
-  private async sendBatch(pending: Map<number, number>, results: RouteOpResult[]): Promise<void> {
-    await this.sock.sendAsync(this.w.bytes());
+  private async exchange(buf: RouteSendBuffer, errnos: Int32Array): Promise<void> {
+    await this.sock.sendAsync(buf.w.bytes());
+    const fence = buf.seqAt(buf.count - 1);
+    let fenced = false;
     let overrun = false;
     try {
       await this.receive((m) => {
         if (m.type !== NLMSG_ERROR) return false;
         const e = decodeError(m);
-        const i = pending.get(e.seq);
-        if (i === undefined) return false;
-        pending.delete(e.seq);
-        results[i]!.errno = e.error;
-        return pending.size === 0;
+        const i = buf.opOf(e.seq);
+        if (i < 0) return false;
+        errnos[i] = e.error;
+        if (e.seq !== fence) return false;
+        fenced = true;
+        return true;
       }, () => {
         overrun = true;
       });
     } catch (e) {
       if (!(e instanceof NetlinkError && e.errno === ETIMEDOUT)) throw e;
     }
+    if (fenced) return;
     const missing = overrun ? -ENOBUFS : -ETIMEDOUT;
-    for (const i of pending.values()) results[i]!.errno = missing;
+    for (let k = 0; k < buf.count; k++) {
+      const i = buf.opAt(k);
+      if (errnos[i] === 0) errnos[i] = missing;
+    }
   }
 
-  private async resolveInterfaces(ops: RouteOp[]): Promise<Map<string, number>> {
+  private async resolveInterfaces(batch: RouteBatch): Promise<Map<string, number>> {
     const map = new Map<string, number>();
-    const wanted = ops.some((op) => op.op === 'replace' && op.route.nexthops.some((nh) => nh.interface !== undefined));
+    let wanted = false;
+    for (let i = 0; i < batch.length && !wanted; i++) wanted = batch.nexthops(i)?.some((nh) => nh.interface !== undefined) ?? false;
     if (!wanted) return map;
     for (const l of await this.dumpLinks()) map.set(l.name, l.index);
     return map;

@@ -10,11 +10,13 @@
  *   host). Called synchronously, that froze the event loop for 60–145 ms; via
  *   koffi's `.async` (a worker thread) the loop's largest delay was 5–20 ms,
  *   at about the same throughput. So route batches use `sendAsync`.
- * - What stays on the main thread per send: encoding (~2 ms per 1000 routes)
- *   and reading the acks (~3 ms per 1000).
+ * - What stays on the main thread per send: encoding (~2 ms per 1000 routes,
+ *   overlapping the previous send's kernel work) and one recv for its fence
+ *   ack plus any errors (route requests carry no NLM_F_ACK; a recv per ack
+ *   was ~3 ms per 1000 routes).
  * - Small requests (link, address, dump requests) use the synchronous send:
  *   their kernel work is microseconds and a thread hop would cost more.
- * - recv() is always synchronous with MSG_DONTWAIT: acks are already queued, and
+ * - recv() is always synchronous with MSG_DONTWAIT: answers are already queued, and
  *   a dump is produced 32 KiB at a time inside recv (the caller yields between
  *   datagrams). When nothing is queued yet, a libuv poll handle
  *   (koffi.node.poll) waits for readability without blocking or spinning.
@@ -95,7 +97,7 @@ export interface SocketOptions {
    * at once (setns(2) on the main thread, no event-loop turn in between).
    */
   netns?: string;
-  /** Receive buffer to ask for; it must hold the acks of one send (each ack costs 830–1050 bytes of it, measured). */
+  /** Receive buffer to ask for; it must hold the answers to one send, all errors at worst (each costs 830–1050 bytes of it, measured). */
   rcvbuf?: number;
 }
 

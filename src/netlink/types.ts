@@ -8,13 +8,21 @@ export interface KernelRoute {
   prefix: string;
   table: number;
   protocol: number;
-  /** One entry per path (RTA_MULTIPATH expands to several). */
+  /** One entry per path (RTA_MULTIPATH expands to several). From a dump: frozen, shared by the routes with the same paths. */
   nexthops: { address?: string; interface?: string }[];
 }
 
 export type RouteOp =
   | { op: 'replace'; route: KernelRoute }
   | { op: 'delete'; route: Pick<KernelRoute, 'prefix' | 'table' | 'protocol'> };
+
+/**
+ * A route write for routeWrite, which takes table and protocol once for the
+ * whole batch (a FibOp has this shape, so a FIB batch passes as it is).
+ */
+export type RouteWrite =
+  | { op: 'replace'; route: { prefix: string; nexthops: readonly { address?: string; interface?: string }[] } }
+  | { op: 'delete'; prefix: string };
 
 export interface RouteOpResult {
   /** Index into the batch. */
@@ -46,6 +54,8 @@ export interface LinkOps {
 export interface RouteOps {
   /** Routes in `table` carrying `protocol` (both families). */
   routes(table: number, protocol: number): Promise<KernelRoute[]>;
-  /** Sends the whole batch in as few sendmsg calls as fit, then collects one ack per op. */
+  /** Sends the whole batch in as few sendmsg calls as fit; each op's result is 0 or the kernel's error for it. */
   routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]>;
+  /** routeBatch for ops of one table and protocol; returns only the ops that failed. */
+  routeWrite(table: number, protocol: number, ops: readonly RouteWrite[]): Promise<RouteOpResult[]>;
 }

@@ -100,6 +100,28 @@ describe('LinuxFib + FibManager', () => {
     expect(m.size).toBe(0);
   });
 
+  it('a route failing in the middle of a large flush is the one reported and retried; the rest is installed', async () => {
+    const table = 1300;
+    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO }));
+    const bad = '10.40.77.0/24';
+    for (let i = 0; i < 3000; i++) {
+      const prefix = `10.${32 + (i >> 8)}.${i & 255}.0/24`;
+      m.set(via(prefix, prefix === bad ? '192.0.2.1' : '10.255.0.1'));
+    }
+    await m.flush();
+    expect(m.lastErrors).toEqual([`${bad}: ENETUNREACH (network is unreachable)`]);
+    expect(m.size).toBe(2999);
+    expect(m.installed(bad)).toBe(false);
+    expect(m.pending()).toBe(1);
+    // The gateway becomes reachable: the retry installs it, and nothing else is written again.
+    ns.ip('addr', 'add', '192.0.2.254/24', 'dev', 'wg-a');
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(m.installed(bad)).toBe(true);
+    expect(shown(table, ['proto', String(PROTO)])).toHaveLength(3000);
+    ns.ip('addr', 'del', '192.0.2.254/24', 'dev', 'wg-a');
+  });
+
   it('installs a batch of 10000 routes in one flush', async () => {
     const table = 2000;
     const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO }));

@@ -12,6 +12,8 @@ class FakeBackend implements FibBackend {
   table = new Map<string, FibRoute>();
   failing = new Map<string, string>();
   throwNext: Error | null = null;
+  /** Throws instead of applying the n-th batch (1-based, counting the batches applied before it). */
+  failBatch: number | null = null;
   /** When set, apply() waits for it: lets a test act while a batch is in flight. */
   hold: Promise<void> | null = null;
   entered: () => void = () => {};
@@ -21,6 +23,10 @@ class FakeBackend implements FibBackend {
   }
 
   async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+    if (this.failBatch !== null && this.batches.length + 1 === this.failBatch) {
+      this.failBatch = null;
+      throw new Error('socket closed');
+    }
     if (this.throwNext) {
       const e = this.throwNext;
       this.throwNext = null;
@@ -142,6 +148,71 @@ describe('flush', () => {
     expect(m.pending()).toBe(1);
     await m.flush();
     expect(b.table.get('10.1.0.0/24')).toEqual(via('10.1.0.0/24', '10.255.0.2'));
+  });
+});
+
+describe('large flushes', () => {
+  const many = (n: number, from = 0): FibRoute[] =>
+    Array.from({ length: n }, (_, i) => via(`10.${(from + i) >> 16}.${((from + i) >> 8) & 255}.${(from + i) & 255}/32`, '10.255.0.1'));
+
+  it('go out in batches of at most 8192; failures of every batch are reported and stay pending', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    const routes = many(20_000);
+    for (const r of routes) m.set(r);
+    b.failing.set(routes[10]!.prefix, 'ENETUNREACH (network is unreachable)');
+    b.failing.set(routes[19_000]!.prefix, 'ENETUNREACH (network is unreachable)');
+    await m.flush();
+    expect(b.batches.map((x) => x.length)).toEqual([8192, 8192, 3616]);
+    expect(m.size).toBe(19_998);
+    expect(m.lastErrors).toEqual([`${routes[10]!.prefix}: ENETUNREACH (network is unreachable)`, `${routes[19_000]!.prefix}: ENETUNREACH (network is unreachable)`]);
+    expect(m.pending()).toBe(2);
+  });
+
+  it('a backend that throws midway leaves its batch and the ones after it pending, and what went before installed', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    for (const r of many(20_000)) m.set(r);
+    b.failBatch = 2;
+    await expect(m.flush()).rejects.toThrow('socket closed');
+    expect(m.size).toBe(8192);
+    expect(m.pending()).toBe(20_000 - 8192);
+    await m.flush();
+    expect(m.size).toBe(20_000);
+    expect(m.pending()).toBe(0);
+  });
+
+  it('flushes asked for while one is waiting for its turn join it', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    let release = (): void => {};
+    b.hold = new Promise<void>((r) => (release = r));
+    const inFlight = new Promise<void>((r) => (b.entered = r));
+    const first = m.flush();
+    await inFlight;
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    const second = m.flush();
+    m.set(via('10.3.0.0/24', '10.255.0.1'));
+    const third = m.flush();
+    expect(third).toBe(second);
+    b.hold = null;
+    release();
+    await Promise.all([first, second]);
+    expect(b.batches.map((x) => x.length)).toEqual([1, 2]);
+    expect(m.size).toBe(3);
+  });
+
+  it('keeps the route object it is given when its addresses are canonical, and copies one that is not', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    const canonical = via('10.1.0.0/24', 'fd00::2');
+    const other = via('10.2.0.0/24', 'FD00:0::2');
+    m.set(canonical);
+    m.set(other);
+    await m.flush();
+    expect(b.table.get('10.1.0.0/24')).toBe(canonical);
+    expect(b.table.get('10.2.0.0/24')).toEqual(via('10.2.0.0/24', 'fd00::2'));
   });
 });
 

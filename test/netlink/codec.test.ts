@@ -3,7 +3,9 @@
  * and linux/if_addr.h. Golden bytes are host order (little-endian), one
  * comment per field.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatPrefix, maskBytes, parsePrefix } from '#lib/prefix';
 import {
   NlWriter,
   decodeAddr,
@@ -15,6 +17,8 @@ import {
   encodeLinkAddrGenModeNone,
   encodeRouteDelete,
   encodeRouteReplace,
+  parseIpv4PrefixInto,
+  parseIpv6PrefixInto,
   splitMessages,
 } from '#netlink/codec';
 import { AF_INET, AF_INET6 } from '#netlink/constants';
@@ -127,6 +131,18 @@ describe('RTM_NEWROUTE', () => {
         20 01 0d b8 00 01 00 00 00 00 00 00 00 00 00 00   # 2001:db8:1::
       `).toString('hex'),
     );
+  });
+
+  it('a batch goes without NLM_F_ACK except its last message, the fence', () => {
+    const w = new NlWriter();
+    const r = { family: AF_INET, dst: v4('10.1.0.0'), dstLen: 24, table: 254, protocol: 201 } as const;
+    encodeRouteDelete(w, 1, r, false);
+    const last = w.off;
+    encodeRouteReplace(w, 2, r, [{ gateway: v4('10.255.0.1'), ifindex: 5 }], false);
+    const flags = (m: { flags: number }): string => m.flags.toString(16).padStart(4, '0');
+    expect(splitMessages(w.bytes()).map(flags)).toEqual(['0001', '0501']); // REQUEST; REQUEST|REPLACE|CREATE
+    w.requestAck(last);
+    expect(splitMessages(w.bytes()).map(flags)).toEqual(['0001', '0505']); // the fence adds NLM_F_ACK
   });
 });
 
@@ -281,5 +297,57 @@ describe('replies', () => {
       encodeRouteReplace(w, i, { family: AF_INET, dst: v4('10.0.0.0'), dstLen: 8, table: 254, protocol: 201 }, [{ ifindex: 1 }]);
     }
     expect(splitMessages(w.bytes())).toHaveLength(100);
+  });
+});
+
+describe('route destinations parsed without allocation (the batch path)', () => {
+  /** What the general parser says, in the fast parsers' terms: [len, bytes] or -1. */
+  const general = (s: string, family: 4 | 6): [number, string] | -1 => {
+    const p = parsePrefix(s);
+    return p && p.family === family ? [p.len, Buffer.from(p.bytes).toString('hex')] : -1;
+  };
+  const fast = (s: string, family: 4 | 6): [number, string] | -1 => {
+    const out = new Uint8Array(family === 4 ? 4 : 16);
+    const len = family === 4 ? parseIpv4PrefixInto(s, out) : parseIpv6PrefixInto(s, out);
+    return len < 0 ? -1 : [len, Buffer.from(out).toString('hex')];
+  };
+
+  it('agree with parsePrefix on every prefix, in canonical and other spellings', () => {
+    const prefix = fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(128)).map(([v4, raw, n]) => {
+      const len = v4 ? n % 33 : n;
+      return { family: (v4 ? 4 : 6) as 4 | 6, bytes: maskBytes(raw.subarray(0, v4 ? 4 : 16), len), len };
+    });
+    fc.assert(
+      fc.property(prefix, fc.boolean(), ({ family, bytes, len }, upper) => {
+        const spellings = [formatPrefix({ family, bytes, len })];
+        if (family === 6) {
+          const full = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
+          spellings.push(`${upper ? full.toUpperCase() : full}/${len}`);
+        }
+        for (const s of spellings) {
+          expect(fast(s, family)).toEqual(general(s, family));
+          expect(fast(s, family)).not.toBe(-1);
+        }
+      }),
+    );
+  });
+
+  it('never accept what parsePrefix rejects (or read it differently)', () => {
+    const text = fc.stringMatching(/^[0-9a-fA-F:./%g]{0,44}$/);
+    fc.assert(
+      fc.property(text, (s) => {
+        for (const family of [4, 6] as const) {
+          const f = fast(s, family);
+          if (f !== -1) expect(f).toEqual(general(s, family));
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    for (const s of ['2001:db8::1/48', '2001:db8:::/48', ':1::/64', '1::2::/64', '2001:db8:/48', '1:2:3:4:5:6:7:8:9/128', '::ffff:1.2.3.4/128', '::/129', 'fe80::/010', '10.1.0.0/24']) {
+      const f = fast(s, 6);
+      if (f !== -1) expect(f).toEqual(general(s, 6));
+    }
+    expect(fast('2001:db8::1/48', 6)).toBe(-1);
+    expect(fast('::/0', 6)).toEqual([0, '0'.repeat(32)]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkError, Rtnetlink } from '#netlink/index';
-import type { KernelRoute, RouteOp } from '#netlink/index';
+import type { KernelRoute, RouteOp, RouteWrite } from '#netlink/index';
 import { TestNetns } from './netns.js';
 
 const PROTO = 201;
@@ -266,6 +266,53 @@ describe('routes', () => {
     expect(failed).toEqual([499, 999, 1499, 1999, 2499, 2999].map((i) => [i, -101]));
     expect(ns.json<unknown[]>('route', 'show', 'table', '3000', 'proto', String(PROTO))).toHaveLength(2994);
     expect(await nl.routes(3000, PROTO)).toHaveLength(2994);
+  });
+
+  it('only failures are answered: with many small send buffers, errors mid-buffer and on the fence land on their own op', async () => {
+    // ~4 KiB per send: about 60 routes per buffer, so the batch spans several fences.
+    const small = await Rtnetlink.open({ netns: ns.name, sendBytes: 4096 });
+    try {
+      const bad = new Set([0, 37, 150, 298]);
+      const ops: RouteOp[] = [];
+      for (let i = 0; i < 299; i++) {
+        ops.push(replace(`10.${140 + (i >> 8)}.${i & 255}.0/24`, [{ address: bad.has(i) ? '192.0.2.1' : '10.0.0.2', interface: 'va' }], 3200));
+      }
+      // The batch's last op fails before it is sent (host bits set): the fence is the op before it.
+      ops.push(replace('10.150.0.1/24', [{ address: '10.0.0.2', interface: 'va' }], 3200));
+      const res = await small.routeBatch(ops);
+      expect(res.filter((r) => r.errno !== 0).map((r) => [r.index, r.errno])).toEqual([
+        [0, -101],
+        [37, -101],
+        [150, -101],
+        [298, -101],
+        [299, -22],
+      ]);
+      expect(await small.routes(3200, PROTO)).toHaveLength(295);
+      // Deletes too: a missing route is ESRCH on its own op, the others are gone.
+      const del = await small.routeBatch(
+        [0, 1, 2, 37, 60, 61].map((i): RouteOp => ({ op: 'delete', route: { prefix: `10.140.${i}.0/24`, table: 3200, protocol: PROTO } })),
+      );
+      expect(del.map((r) => r.errno)).toEqual([-3, 0, 0, -3, 0, 0]);
+      // A batch of nothing but ops that cannot be sent sends nothing.
+      expect((await small.routeBatch([replace('10.150.0.1/24', [])])).map((r) => r.errno)).toEqual([-22]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('routeWrite: one table and protocol for the batch, and only the failures come back, by index', async () => {
+    const ops: RouteWrite[] = [];
+    for (let i = 0; i < 2500; i++) {
+      ops.push({ op: 'replace', route: { prefix: `10.${160 + (i >> 8)}.${i & 255}.0/24`, nexthops: [{ address: i === 1234 ? '192.0.2.1' : '10.0.0.2', interface: 'va' }] } });
+    }
+    ops.push({ op: 'replace', route: { prefix: '2001:db8:160::/48', nexthops: [{ address: 'fd00::2', interface: 'va' }] } });
+    ops.push({ op: 'delete', prefix: '10.199.0.0/24' });
+    expect(await nl.routeWrite(3300, PROTO, ops)).toEqual([
+      { index: 1234, errno: -101 },
+      { index: 2501, errno: -3 },
+    ]);
+    expect(await nl.routes(3300, PROTO)).toHaveLength(2500);
+    expect(await nl.routeWrite(3300, PROTO, [{ op: 'delete', prefix: '10.160.0.0/24' }])).toEqual([]);
   });
 
   it('a small receive buffer splits the batch so that no ack is lost', async () => {

@@ -2,9 +2,10 @@
  * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9).
  *
  * Shape: each peer keeps its Adj-RIB-In as prefix -> Route; the Loc-RIB keeps,
- * per prefix, the candidate paths with the best at index 0. A change to one
- * path touches only its prefix's candidates (a handful: one per peer plus a
- * local origin), never the rest of the table. Paths excluded by import policy
+ * per prefix, the candidate paths with the best at index 0 (a lone candidate
+ * is stored as itself). A change to one path touches only its prefix's
+ * candidates (a handful: one per peer plus a local origin), never the rest of
+ * the table. Paths excluded by import policy
  * or by an unusable next hop stay in the Adj-RIB-In (they were received) but
  * are not candidates.
  *
@@ -49,10 +50,22 @@ interface PeerState extends DecisionPeer {
   readonly exportCacheMp: WeakMap<PathAttributes, PathAttributes>;
 }
 
-interface LocEntry {
-  /** Candidates; paths[0] is the best. */
-  readonly paths: Route[];
-  step: DecisionStep;
+/** Two or more candidate paths of a prefix; paths[0] is the best. */
+class Candidates {
+  constructor(
+    readonly paths: Route[],
+    public step: DecisionStep,
+  ) {}
+}
+
+/**
+ * A Loc-RIB entry: the only candidate itself (most prefixes have one path, and
+ * a wrapper for it would cost ~100 bytes per prefix), or the candidates.
+ */
+type LocEntry = Route | Candidates;
+
+function bestOf(e: LocEntry): Route {
+  return e instanceof Candidates ? e.paths[0]! : e;
 }
 
 /** Prefixes whose best path may have changed in this operation -> best before it. */
@@ -177,19 +190,22 @@ export class Rib {
   }
 
   best(prefix: string): Route | undefined {
-    return this.loc.get(prefix)?.paths[0];
+    const e = this.loc.get(prefix);
+    return e === undefined ? undefined : bestOf(e);
   }
 
   /** The best path and the step of RFC 4271 §9.1.2.2 that chose it. */
   decision(prefix: string): Decision | undefined {
     const e = this.loc.get(prefix);
-    return e ? { best: e.paths[0]!, step: e.step } : undefined;
+    if (e === undefined) return undefined;
+    return e instanceof Candidates ? { best: e.paths[0]!, step: e.step } : { best: e, step: 'only-path' };
   }
 
   /** All candidate paths, best first. */
   paths(prefix: string): Route[] {
     const e = this.loc.get(prefix);
-    return e ? rank(this.decisionCtx, e.paths) : [];
+    if (e === undefined) return [];
+    return e instanceof Candidates ? rank(this.decisionCtx, e.paths) : [e];
   }
 
   /** Longest-prefix match over the Loc-RIB. */
@@ -200,14 +216,14 @@ export class Rib {
     for (let len = lengths.length - 1; len >= 0; len--) {
       if (lengths[len] === 0) continue;
       const e = this.loc.get(formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len }));
-      if (e) return e.paths[0];
+      if (e) return bestOf(e);
     }
     return undefined;
   }
 
   /** Best routes. */
   *entries(): IterableIterator<Route> {
-    for (const e of this.loc.values()) yield e.paths[0]!;
+    for (const e of this.loc.values()) yield bestOf(e);
   }
 
   /** Loc-RIB prefixes. */
@@ -248,10 +264,15 @@ export class Rib {
     const peer = this.peers.get(peerId);
     if (!peer) return [];
     const packer = new UpdatePacker();
-    const seen = new Set<string>();
+    // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
+    // entry current), so repeated prefixes need no set of their own.
     for (const c of changes) {
-      if (seen.has(c.prefix)) continue;
-      seen.add(c.prefix);
+      // What the peer was never sent and may not be sent needs no export work: with
+      // one peer feeding a full table, that is every change (split horizon).
+      if (!peer.adjOut.has(c.prefix)) {
+        const e = this.loc.get(c.prefix);
+        if (e === undefined || exportFilter(this.exportCtx, bestOf(e), peer.info) !== null) continue;
+      }
       this.exportPrefix(peer, c.prefix, packer);
     }
     return packer.finish();
@@ -355,11 +376,26 @@ export class Rib {
   /** Swaps `old` for `next` among the prefix's candidates (either may be absent) and reruns the decision. */
   private replaceCandidate(prefix: string, old: Route | undefined, next: Route | undefined, touched: Touched): void {
     const e = this.loc.get(prefix);
-    if (!touched.has(prefix)) touched.set(prefix, e?.paths[0] ?? null);
+    if (!touched.has(prefix)) touched.set(prefix, e === undefined ? null : bestOf(e));
     if (e === undefined) {
       if (next === undefined) return;
-      this.loc.set(prefix, { paths: [next], step: 'only-path' });
+      this.loc.set(prefix, next);
       this.countLength(prefix, 1);
+      return;
+    }
+    if (!(e instanceof Candidates)) {
+      if (old === e) {
+        if (next !== undefined) this.loc.set(prefix, next);
+        else {
+          this.loc.delete(prefix);
+          this.countLength(prefix, -1);
+        }
+        return;
+      }
+      if (next === undefined) return;
+      const two = new Candidates([e, next], 'only-path');
+      this.loc.set(prefix, two);
+      this.decide(two);
       return;
     }
     const paths = e.paths;
@@ -367,13 +403,20 @@ export class Rib {
     if (i >= 0 && next !== undefined) paths[i] = next;
     else if (i >= 0) paths.splice(i, 1);
     else if (next !== undefined) paths.push(next);
-    if (paths.length === 0) {
-      this.loc.delete(prefix);
-      this.countLength(prefix, -1);
+    if (paths.length === 1) {
+      this.loc.set(prefix, paths[0]!);
       return;
     }
-    // The whole (small) set is re-decided even when a losing path changed:
-    // with MED compared per neighbor AS, removing a loser can change the winner.
+    this.decide(e);
+  }
+
+  /**
+   * Puts the best of the candidates first. The whole (small) set is re-decided
+   * even when a losing path changed: with MED compared per neighbor AS,
+   * removing a loser can change the winner.
+   */
+  private decide(e: Candidates): void {
+    const paths = e.paths;
     const d = selectBestCandidate(this.decisionCtx, paths)!;
     const j = paths.indexOf(d.best);
     if (j > 0) {
@@ -391,17 +434,20 @@ export class Rib {
 
   private collect(touched: Touched): LocRibChange[] {
     const changes: LocRibChange[] = [];
-    for (const [prefix, previous] of touched) {
-      const best = this.loc.get(prefix)?.paths[0] ?? null;
+    // forEach, not for-of: no [key, value] pair per prefix.
+    touched.forEach((previous, prefix) => {
+      const e = this.loc.get(prefix);
+      const best = e === undefined ? null : bestOf(e);
       if (best !== previous) changes.push({ prefix, best, previous });
-    }
+    });
     return changes;
   }
 
   private exportPrefix(peer: PeerState, prefix: string, packer: UpdatePacker): void {
     const afi = afiOf(prefix);
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
-    const best = this.loc.get(prefix)?.paths[0];
+    const e = this.loc.get(prefix);
+    const best = e === undefined ? undefined : bestOf(e);
     const prev = peer.adjOut.get(prefix);
     const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
     if (next === null) {

@@ -93,6 +93,27 @@ describe('RFC 4271 §9.2 export to eBGP peers', () => {
     expect(r.exportChanges('c', c2)).toEqual([]);
   });
 
+  test('a prefix named twice in one batch is announced once, and withdrawn once', () => {
+    const r = hub();
+    const c1 = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    const c2 = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)], med: 5 }), '10.255.2.1'));
+    expect(announced(r.exportChanges('b', [...c1, ...c2, ...c1]))).toEqual(['10.2.0.0/24']);
+    const c3 = r.applyUpdate('a', withdraw(['10.2.0.0/24']));
+    expect(withdrawnOf(r.exportChanges('b', [...c3, ...c3]))).toEqual(['10.2.0.0/24']);
+  });
+
+  test("a peer's own table costs it no Adj-RIB-Out, and a prefix it was sent is withdrawn when it becomes its own", () => {
+    const r = hub();
+    const fromB = r.applyUpdate('b', announce(['10.3.0.0/24', '10.4.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1'));
+    expect(r.exportChanges('b', fromB)).toEqual([]);
+    expect(r.advertisedCount('b')).toBe(0);
+    const fromA = r.applyUpdate('a', announce(['10.5.0.0/24'], attrs({ asPath: [seq(65002, 65100)] }), '10.255.2.1'));
+    expect(announced(r.exportChanges('b', fromA))).toEqual(['10.5.0.0/24']);
+    const takeover = r.applyUpdate('b', announce(['10.5.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1'));
+    expect(withdrawnOf(r.exportChanges('b', [...fromB, ...takeover]))).toEqual(['10.5.0.0/24']);
+    expect(r.advertisedCount('b')).toBe(0);
+  });
+
   test('the same changes exported twice produce nothing the second time', () => {
     const r = hub();
     const c = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));

@@ -127,6 +127,38 @@ describe('removePeer', () => {
   });
 });
 
+describe('Loc-RIB candidates', () => {
+  test('RFC 4271 §9.1.2.2: one path, then three, then one again and none, with the deciding step at every stage', () => {
+    const r = rib();
+    for (const [id, asn, n] of [['a', 65002, 2], ['b', 65003, 3], ['c', 65004, 4]] as const) r.addPeer(peer(id, asn, n));
+    const p = '10.1.0.0/24';
+    const path = (id: 'a' | 'b' | 'c', n: number, len: number): void => {
+      r.applyUpdate(id, announce([p], attrs({ asPath: [seq(...Array.from({ length: len }, () => 65000 + n))] }), `10.255.${n}.1`));
+    };
+    path('a', 2, 3);
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'a' }, step: 'only-path' });
+    expect(r.paths(p).map((x) => x.peer)).toEqual(['a']);
+    path('b', 3, 2);
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'b' }, step: 'as-path-length' });
+    path('c', 4, 2);
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'b' }, step: 'router-id' });
+    expect(r.paths(p).map((x) => x.peer)).toEqual(['b', 'c', 'a']);
+    expect(r.removePeer('b').map((c) => [c.previous?.peer, c.best?.peer])).toEqual([['b', 'c']]);
+    r.applyUpdate('c', withdraw([p]));
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'a' }, step: 'only-path' });
+    // A lone path replaced by its own peer's new announcement stays the lone candidate.
+    path('a', 2, 1);
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'a' }, step: 'only-path' });
+    expect(r.best(p)?.attrs.asPath).toEqual([seq(65002)]);
+    expect([...r.entries()].map((x) => x.peer)).toEqual(['a']);
+    expect(r.lookup('10.1.0.7')?.peer).toBe('a');
+    r.applyUpdate('a', withdraw([p]));
+    expect(r.decision(p)).toBeUndefined();
+    expect(r.lookup('10.1.0.7')).toBeUndefined();
+    expect(r.size).toBe(0);
+  });
+});
+
 describe('import policy inside applyUpdate', () => {
   test('RFC 4271 §9.1.2: a path containing our own ASN is counted as received but not eligible', () => {
     const r = rib();
