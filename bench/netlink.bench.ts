@@ -73,7 +73,7 @@ async function netlinkBatch(n: number): Promise<void> {
 
 async function managerFlush(n: number): Promise<void> {
   const table = nextTable++;
-  const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO }));
+  const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }));
   const t0 = performance.now();
   for (let i = 0; i < n; i++) m.set({ prefix: prefix(i), nexthops: [{ address: '10.0.0.2', interface: 'va' }] });
   await m.flush();

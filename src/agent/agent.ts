@@ -3,7 +3,7 @@ import type { Logger } from '#lib/log';
 import type { Clock } from '#lib/clock';
 import type { Config, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
-import type { FibBackend, FibNextHop, FibRoute } from '#fib/types';
+import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
 import type { LocRibChange, Route } from '#bgp/rib/index';
 import type { Negotiated } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
@@ -16,7 +16,7 @@ import type {
   TunnelJson,
 } from '#api/types';
 import { Rib, isEndOfRib } from '#bgp/rib/index';
-import { BgpSession, BgpListener } from '#bgp/session/index';
+import { BgpSession, BgpListener, kernelTcpDrops } from '#bgp/session/index';
 import { FibManager } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
@@ -35,6 +35,8 @@ export interface AgentDeps {
   loadConfig: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
   /** Interfaces this agent created before (its record), for removal of neighbors deleted while it was down. */
   managedInterfaces: { read(): Promise<string[]>; write(names: string[]): Promise<void> };
+  /** The tag our Linux routes carried in the last run (absent: not recorded). */
+  fibTag?: { read(): Promise<LinuxRouteTag | null>; write(tag: LinuxRouteTag): Promise<void> };
   bgpPort?: number;
   /** Health of the dataplane beyond FIB write errors (the VPP API connection); absent: always ok. */
   dataplaneHealth?: () => DataplaneHealth;
@@ -123,12 +125,6 @@ export class Agent implements ControlHandler {
   private readonly fibm: FibManager;
   private readonly listener: BgpListener;
   private readonly peers = new Map<string, Neighbor>();
-  /**
-   * The neighbors' shared next-hop lists (Neighbor.fibNextHops): a wanted FIB
-   * route carrying one of them is a learned route this shell handed over, so
-   * no map of 100 000 prefixes is needed to tell it from a tunnel host route.
-   */
-  private readonly learnedNextHops = new WeakSet<readonly FibNextHop[]>();
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
   private readonly kick$ = new Subject<void>();
   private readonly subs: Subscription[] = [];
@@ -142,7 +138,7 @@ export class Agent implements ControlHandler {
     this.startedAt = deps.clock.now();
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
     this.fibm = new FibManager(deps.fib);
-    this.listener = new BgpListener({ log: deps.log }, { port: deps.bgpPort ?? 179 });
+    this.listener = new BgpListener({ log: deps.log, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
   }
 
   private get log(): Logger {
@@ -153,6 +149,8 @@ export class Agent implements ControlHandler {
     const specs = this.specsFor(this.config);
     await this.removeForgottenTunnels(specs);
     await this.listener.listen();
+    await this.migrateFibTag(null, this.config);
+    await this.adoptFib();
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
     for (const spec of specs) await this.addNeighbor(spec);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
@@ -179,8 +177,8 @@ export class Agent implements ControlHandler {
     await this.listener.close();
     if (!this.config.dataplane.keepOnStop) {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
-      for (const prefix of [...this.fibm.wantedPrefixes()]) if (this.isLearned(prefix)) this.fibm.delete(prefix);
-      for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p);
+      for (const prefix of [...this.fibm.wantedPrefixes()]) this.fibm.delete(prefix, 'learned');
+      for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p, 'tunnel');
       await this.fibm.flush();
       await this.deps.managedInterfaces.write([]);
     }
@@ -231,7 +229,7 @@ export class Agent implements ControlHandler {
       this.log.error({ neighbor: cfg.name, err: errorText(err) }, 'tunnel setup failed');
     }
     const addr = neighborAddressing(cfg, spec);
-    for (const prefix of hostRoutes(spec)) this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] });
+    for (const prefix of hostRoutes(spec)) this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] }, 'tunnel');
     for (const cidr of cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
       if (subnet) this.queue(this.rib.originate(subnet, 'connected'));
@@ -259,6 +257,9 @@ export class Agent implements ControlHandler {
           ...(this.deps.bgpPort ? { port: this.deps.bgpPort } : {}),
           holdTime: cfg.bgp.holdTime,
           passive: cfg.bgp.passive || awaitingHandshake,
+          bindToInterface: true,
+          ...(cfg.bgp.ttlSecurity ? { minTtl: this.expectedTtl() } : {}),
+          ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
           families: [
             { afi: 1, safi: 1 },
             { afi: 2, safi: 1 },
@@ -274,7 +275,12 @@ export class Agent implements ControlHandler {
       ),
     };
     this.peers.set(cfg.name, n);
-    this.listener.register(n.session, addr.sessionPeer);
+    await this.listener.register(n.session, addr.sessionPeer, {
+      device: this.sessionDevice(cfg),
+      localAddress: addr.sessionLocal,
+      ...(cfg.bgp.ttlSecurity ? { minTtl: this.expectedTtl() } : {}),
+      ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
+    });
     n.session.start();
     this.kick$.next();
   }
@@ -284,7 +290,7 @@ export class Agent implements ControlHandler {
     const n = this.peers.get(name);
     if (!n) return;
     this.peers.delete(name);
-    this.listener.unregister(n.addr.sessionPeer);
+    await this.listener.unregister(n.addr.sessionPeer);
     await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
     this.queue(this.rib.removePeer(name));
     for (const cidr of n.cfg.tunnel?.local ?? []) {
@@ -292,9 +298,31 @@ export class Agent implements ControlHandler {
       if (subnet) this.queue(this.rib.withdrawOrigin(subnet, 'connected'));
     }
     if (keepTunnel) return;
-    for (const prefix of hostRoutes(n.spec)) this.fibm.delete(prefix);
+    for (const prefix of hostRoutes(n.spec)) this.fibm.delete(prefix, 'tunnel');
     await this.flush();
     await this.deps.wireguard.remove(n.spec.interface);
+  }
+
+  /**
+   * The Linux interface a neighbor's session is bound to: its tunnel (the
+   * wireguard-go or kernel interface, or on VPP the linux-cp host interface),
+   * or with linux-cp off the interface the operator's control path uses.
+   */
+  private sessionDevice(cfg: NeighborConfig): string {
+    const vpp = this.config.dataplane.vpp;
+    if (this.config.dataplane.fib === 'vpp' && !vpp.linuxCp && vpp.controlInterface !== null) return vpp.controlInterface;
+    return cfg.interface;
+  }
+
+  /**
+   * GTSM (RFC 5082): the TTL a neighbor's segments arrive with. Straight off
+   * the tunnel interface (wireguard-go, kernel, VPP's linux-cp tap) nothing
+   * forwards them: 255. With linux-cp off they cross VPP's IP forwarding to
+   * reach the agent (punt redirect), one hop: 254 (docs/configuration.md).
+   */
+  private expectedTtl(): number {
+    const dp = this.config.dataplane;
+    return dp.fib === 'vpp' && !dp.vpp.linuxCp ? 254 : 255;
   }
 
   private onEstablished(name: string, neg: Negotiated): void {
@@ -346,7 +374,7 @@ export class Agent implements ControlHandler {
 
   /**
    * The FIB next hops of a neighbor's routes, per family: canonical and frozen,
-   * since FibManager keeps such routes as given (isLearned relies on that).
+   * since FibManager keeps such routes as given (one list for all of them).
    */
   private learnedNextHopsOf(addr: NeighborAddressing, iface: string): Neighbor['fibNextHops'] {
     const list = (anyPrefix: string): FibNextHop[] | null => {
@@ -354,17 +382,9 @@ export class Agent implements ControlHandler {
       if (!text) return null;
       const ip = parseIp(text);
       const address = ip ? formatIp(ip.bytes) : text;
-      const hops = Object.freeze([Object.freeze({ address, interface: iface })]) as FibNextHop[];
-      this.learnedNextHops.add(hops);
-      return hops;
+      return Object.freeze([Object.freeze({ address, interface: iface })]) as FibNextHop[];
     };
     return { v4: list('0.0.0.0/0'), v6: list('::/0') };
-  }
-
-  /** Whether the FIB route wanted for `prefix` is a learned route (not a tunnel host route, not absent). */
-  private isLearned(prefix: string): boolean {
-    const r = this.fibm.wanted(prefix);
-    return r !== undefined && this.learnedNextHops.has(r.nexthops);
   }
 
   private fibRouteFor(route: Route): FibRoute | null {
@@ -379,8 +399,8 @@ export class Agent implements ControlHandler {
     const changes = this.pending.take();
     for (const c of changes) {
       const fr = c.best ? this.fibRouteFor(c.best) : null;
-      if (fr) this.fibm.set(fr);
-      else if (this.isLearned(c.prefix)) this.fibm.delete(c.prefix);
+      if (fr) this.fibm.set(fr, 'learned');
+      else this.fibm.delete(c.prefix, 'learned');
     }
     if (changes.length > 0) {
       for (const n of this.peers.values()) {
@@ -394,6 +414,42 @@ export class Agent implements ControlHandler {
     } catch (err) {
       this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
       this.log.error({ err: errorText(err) }, 'FIB flush failed');
+    }
+  }
+
+  /**
+   * Our Linux routes move with a changed dataplane.linux (table, protocol,
+   * metric): from `prev` on reload, from the recorded tag at start.
+   */
+  private async migrateFibTag(prev: Config | null, next: Config): Promise<void> {
+    const fib = this.deps.fib;
+    if (fib.migrate === undefined || fib.retag === undefined) return;
+    const to = next.dataplane.linux;
+    // No record: an earlier version wrote routes without a metric of their own.
+    const from = prev?.dataplane.linux ?? (await this.deps.fibTag?.read()) ?? { ...to, metric: null };
+    fib.retag(to);
+    try {
+      const r = await this.fibm.between(() => fib.migrate!(from));
+      if (r.moved > 0) this.log.info({ from, to, moved: r.moved, failed: r.failed.length }, 'routes moved to the new table/protocol/metric');
+      for (const f of r.failed.slice(0, 10)) this.log.error(f, 'route not moved');
+    } catch (err) {
+      this.log.error({ err: errorText(err), from, to }, 'routes not moved to the new table/protocol/metric');
+    }
+    await this.deps.fibTag?.write(to);
+  }
+
+  /**
+   * Our routes left by a previous run (keep-on-stop) are taken as installed:
+   * the same route wanted again is not rewritten, and the rest stays until
+   * the sweep. A dataplane that cannot be read yet (VPP still starting) is
+   * reconciled at the sweep instead.
+   */
+  private async adoptFib(): Promise<void> {
+    try {
+      const n = await this.fibm.adopt();
+      if (n > 0) this.log.info({ routes: n }, 'routes of an earlier run kept until the neighbors have re-sent theirs');
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'cannot read the FIB yet; earlier routes are reconciled later');
     }
   }
 
@@ -426,6 +482,8 @@ export class Agent implements ControlHandler {
   // ---- tunnels ----------------------------------------------------------
 
   private async pollTunnels(): Promise<void> {
+    // A tunnel interface that appeared, or was made anew: its neighbor's listener binds to it.
+    await this.listener.refresh();
     for (const n of this.peers.values()) {
       try {
         const st = await this.deps.wireguard.status(n.spec);
@@ -495,7 +553,9 @@ export class Agent implements ControlHandler {
     const nextSpecs = this.specsFor(next);
     const diff = diffNeighbors(this.config, next);
     const prevAnnounce = new Set(this.config.announce);
+    const prev = this.config;
     this.config = next;
+    await this.migrateFibTag(prev, next);
 
     for (const name of [...diff.removed, ...diff.changed]) await this.removeNeighbor(name, diff.changed.includes(name));
     for (const spec of nextSpecs) {
@@ -533,6 +593,7 @@ export class Agent implements ControlHandler {
       },
       neighbors: { total: all.length, established: all.filter((n) => n.session.state === 'Established').length },
       routes: { rib: this.rib.size, fib: this.fibm.size },
+      bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },
     };
   }
 
@@ -549,7 +610,7 @@ export class Agent implements ControlHandler {
       prefixesReceived: this.rib.receivedCount(n.cfg.name),
       prefixesAccepted: this.rib.acceptedCount(n.cfg.name),
       prefixesAdvertised: this.rib.advertisedCount(n.cfg.name),
-      lastError: n.session.lastError,
+      lastError: n.session.lastError ?? this.listener.bindingError(n.addr.sessionPeer),
     }));
   }
 
@@ -572,13 +633,19 @@ export class Agent implements ControlHandler {
     const asPath = (r.attrs.asPath ?? []).flatMap((s) => s.asns);
     if (r.source === 'bgp') {
       const fr = this.fibRouteFor(r);
+      const tunnelWins = this.fibm.owner(r.prefix) === 'tunnel';
       return {
         prefix: r.prefix,
         source: 'bgp',
         neighbor: r.peer,
         asPath,
         nexthops: fr?.nexthops ?? [],
-        fib: this.fibm.installed(r.prefix),
+        fib: !tunnelWins && this.fibm.installed(r.prefix),
+        fibDetail: tunnelWins
+          ? 'a tunnel host route holds this prefix; it wins over learned routes'
+          : fr === null
+            ? 'no usable next hop on the tunnel for this family'
+            : this.fibm.error(r.prefix),
       };
     }
     if (r.source === 'connected') {
@@ -593,9 +660,10 @@ export class Agent implements ControlHandler {
         asPath,
         nexthops: n ? [{ interface: n.cfg.interface }] : [],
         fib: host.length > 0 && host.every((h) => this.fibm.installed(h)),
+        fibDetail: host.map((h) => this.fibm.error(h)).find((e) => e !== null) ?? null,
       };
     }
-    return { prefix: r.prefix, source: 'static', neighbor: null, asPath, nexthops: [], fib: false };
+    return { prefix: r.prefix, source: 'static', neighbor: null, asPath, nexthops: [], fib: false, fibDetail: null };
   }
 
   async tunnels(): Promise<TunnelJson[]> {

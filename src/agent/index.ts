@@ -13,7 +13,7 @@ import { ControlServer } from '#api/index';
 import { VppConnection } from '#vpp/connection';
 import { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES } from '#vpp/dataplane';
 import { Agent, type DataplaneHealth } from './agent.js';
-import { managedInterfacesFile } from './managed.js';
+import { fibTagFile, managedInterfacesFile } from './managed.js';
 import { sdNotify } from './sd-notify.js';
 
 export { Agent } from './agent.js';
@@ -104,7 +104,7 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
   const fib =
     config.dataplane.fib === 'none'
       ? new NullFib()
-      : new LinuxFib(nl, { table: config.dataplane.linux.table, protocol: config.dataplane.linux.protocol });
+      : new LinuxFib(nl, config.dataplane.linux);
   return { wireguard, fib, close: () => nl.close() };
 }
 
@@ -134,6 +134,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     privateKey,
     publicKey,
     managedInterfaces: managedInterfacesFile(config.control.socket),
+    fibTag: fibTagFile(config.control.socket),
     loadConfig: async () => {
       const r = await loadConfig(opts.configPath);
       return r.ok ? { ok: true, config: r.config } : { ok: false, errors: r.errors.map(formatIssue) };
@@ -143,7 +144,15 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const t0 = performance.now();
   // The control socket first: the operator can ask why while the dataplane is still coming up.
   await control.listen();
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (err) {
+    // Never half started: whatever came up goes down again, and the reason is the exit message.
+    await control.close().catch(() => undefined);
+    await agent.stop().catch(() => undefined);
+    await dp.close().catch(() => undefined);
+    throw new AgentStartError(err instanceof Error ? err.message : String(err));
+  }
   log.info(
     { asn: config.router.asn, routerId: config.router.routerId, neighbors: config.neighbors.length, publicKey, startMs: Math.round(performance.now() - t0) },
     'agent started',

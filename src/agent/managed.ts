@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
+import type { LinuxRouteTag } from '#fib/types';
 
 /**
  * The agent's record of the tunnel interfaces it created, next to its control
@@ -11,21 +12,51 @@ export function managedInterfacesFile(controlSocket: string): {
   read(): Promise<string[]>;
   write(names: string[]): Promise<void>;
 } {
-  const file = join(dirname(controlSocket), `${basename(controlSocket).replace(/\.sock$/, '')}.interfaces.json`);
+  const file = stateFile(controlSocket, 'interfaces');
   return {
     async read() {
-      try {
-        const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-        return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
-      } catch {
-        return [];
-      }
+      const parsed = await readJson(file);
+      return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
     },
-    async write(names) {
-      await mkdir(dirname(file), { recursive: true });
-      const tmp = `${file}.tmp`;
-      await writeFile(tmp, JSON.stringify(names));
-      await rename(tmp, file);
-    },
+    write: (names) => writeJson(file, names),
   };
+}
+
+/**
+ * The tag the agent's Linux routes carried when it last ran (table, protocol,
+ * metric): a restart with another one moves them instead of orphaning them.
+ */
+export function fibTagFile(controlSocket: string): {
+  read(): Promise<LinuxRouteTag | null>;
+  write(tag: LinuxRouteTag): Promise<void>;
+} {
+  const file = stateFile(controlSocket, 'fib-tag');
+  return {
+    async read() {
+      const v = await readJson(file);
+      if (typeof v !== 'object' || v === null) return null;
+      const { table, protocol, metric } = v as Record<string, unknown>;
+      return typeof table === 'number' && typeof protocol === 'number' && typeof metric === 'number' ? { table, protocol, metric } : null;
+    },
+    write: (tag) => writeJson(file, { table: tag.table, protocol: tag.protocol, metric: tag.metric }),
+  };
+}
+
+function stateFile(controlSocket: string, what: string): string {
+  return join(dirname(controlSocket), `${basename(controlSocket).replace(/\.sock$/, '')}.${what}.json`);
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify(value));
+  await rename(tmp, file);
 }

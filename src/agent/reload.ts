@@ -33,7 +33,9 @@ export function immutableChanges(prev: Config, next: Config): string[] {
   if (prev.router.asn !== next.router.asn) out.push('router.asn');
   if (prev.router.routerId !== next.router.routerId) out.push('router.router-id');
   if (prev.control.socket !== next.control.socket) out.push('control.socket');
-  if (JSON.stringify(prev.dataplane) !== JSON.stringify(next.dataplane)) out.push('dataplane');
+  // dataplane.linux (table, protocol, metric) moves the routes instead (Agent.migrateFibTag).
+  const rest = (c: Config): string => JSON.stringify({ ...c.dataplane, linux: null });
+  if (rest(prev) !== rest(next)) out.push('dataplane');
   if (prev.wireguard.privateKeyFile !== next.wireguard.privateKeyFile) out.push('wireguard.private-key-file');
   return out;
 }

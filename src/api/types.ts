@@ -18,6 +18,16 @@ export interface StatusJson {
   };
   neighbors: { total: number; established: number };
   routes: { rib: number; fib: number };
+  /**
+   * BGP connections that did not come through a neighbor's tunnel, refused
+   * without an OPEN (design.md "Identity"), and what the kernel dropped
+   * before any socket saw it (null where /proc/net/netstat is unreadable).
+   */
+  bgp: {
+    port: number;
+    refused: { total: number; notThroughTunnel: number; wrongSource: number; lastSource: string | null };
+    kernelDrops: { ttlSecurity: number; md5: number } | null;
+  };
 }
 
 export interface NeighborJson {
@@ -49,6 +59,8 @@ export interface RouteJson {
   asPath: number[];
   nexthops: NextHopJson[];
   fib: boolean;
+  /** Why the route is not in the FIB as wanted (another owner's route holds the slot, a write failed), else null. */
+  fibDetail: string | null;
 }
 
 export interface TunnelJson {

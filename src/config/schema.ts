@@ -26,6 +26,7 @@ import {
   DEFAULT_CONTROL_SOCKET,
   DEFAULT_HOLD_TIME,
   DEFAULT_LINUX_PROTOCOL,
+  DEFAULT_LINUX_METRIC,
   DEFAULT_VPP_API_SOCKET,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
@@ -92,6 +93,12 @@ const linuxTable = z
     }
   });
 
+/** RFC 2385 keys: TCP_MD5SIG_MAXKEYLEN is 80 bytes. */
+const md5Password = z.string().superRefine((v, ctx) => {
+  const n = Buffer.byteLength(v, 'utf8');
+  if (n === 0 || n > 80) ctx.addIssue({ code: 'custom', message: `must be 1..80 bytes (TCP MD5, RFC 2385), got ${n}` });
+});
+
 const tunnel = z.strictObject({
   local: z.array(text(checkInterfaceAddress)),
   remote: z.array(text(checkIp)),
@@ -110,6 +117,8 @@ const neighbor = z.strictObject({
     asn,
     'hold-time': holdTime.default(DEFAULT_HOLD_TIME),
     passive: z.boolean().default(false),
+    'ttl-security': z.boolean().default(true),
+    password: md5Password.nullable().default(null),
   }),
 });
 
@@ -136,6 +145,8 @@ export const configSchema = z.strictObject({
             .strictObject({
               protocol: linuxProtocol.default(DEFAULT_LINUX_PROTOCOL),
               table: linuxTable.default(LINUX_MAIN_TABLE),
+              // Not 0: a delete without a metric matches any, so ours must name one.
+              metric: intIn(1, MAX_ASN).default(DEFAULT_LINUX_METRIC),
             })
             .prefault({}),
         ),
@@ -146,6 +157,7 @@ export const configSchema = z.strictObject({
               'linux-cp': z.boolean().default(true),
               'linux-cp-netns': text(checkNetnsName).nullable().default(null),
               'table-id': intIn(0, MAX_ASN).default(0),
+              'control-interface': text(checkInterfaceName).nullable().default(null),
             })
             .prefault({}),
         ),
@@ -232,7 +244,13 @@ function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
       remote: n.tunnel.remote.map(canonicalIp),
     },
     sourceAddress: n['source-address'] === null ? null : canonicalIp(n['source-address']),
-    bgp: { asn: n.bgp.asn, holdTime: n.bgp['hold-time'], passive: n.bgp.passive },
+    bgp: {
+      asn: n.bgp.asn,
+      holdTime: n.bgp['hold-time'],
+      passive: n.bgp.passive,
+      ttlSecurity: n.bgp['ttl-security'],
+      password: n.bgp.password,
+    },
   };
 }
 
@@ -247,12 +265,13 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
       wireguard: dp.wireguard,
       fib: dp.fib,
       keepOnStop: dp['keep-on-stop'],
-      linux: { protocol: dp.linux.protocol, table: table === 'main' ? LINUX_MAIN_TABLE : Number(table) },
+      linux: { protocol: dp.linux.protocol, table: table === 'main' ? LINUX_MAIN_TABLE : Number(table), metric: dp.linux.metric },
       vpp: {
         apiSocket: dp.vpp['api-socket'],
         linuxCp: dp.vpp['linux-cp'],
         linuxCpNetns: dp.vpp['linux-cp-netns'],
         tableId: dp.vpp['table-id'],
+        controlInterface: dp.vpp['control-interface'],
       },
     },
     wireguard: {

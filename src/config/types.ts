@@ -19,6 +19,10 @@ export interface NeighborBgpConfig {
   holdTime: number;
   /** Never initiate the TCP connection. Default false. */
   passive: boolean;
+  /** GTSM (RFC 5082): TTL 255 out, only segments with the expected TTL in. Default true. */
+  ttlSecurity: boolean;
+  /** TCP MD5 (RFC 2385) key, or null: none. */
+  password: string | null;
 }
 
 export interface NeighborConfig {
@@ -46,8 +50,15 @@ export interface Config {
     wireguard: WireguardBackendKind;
     fib: FibBackendKind;
     keepOnStop: boolean;
-    linux: { protocol: number; table: number };
-    vpp: { apiSocket: string; linuxCp: boolean; linuxCpNetns: string | null; tableId: number };
+    linux: { protocol: number; table: number; metric: number };
+    vpp: {
+      apiSocket: string;
+      linuxCp: boolean;
+      linuxCpNetns: string | null;
+      tableId: number;
+      /** linux-cp off: the Linux interface the operator's control path delivers sessions on (null: the tunnel's name). */
+      controlInterface: string | null;
+    };
   };
   wireguard: { privateKeyFile: string; sourceAddress: string | null };
   /** Canonical prefixes originated by this router. */

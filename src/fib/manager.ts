@@ -8,7 +8,7 @@
  * delete the rest ("stale", left by an earlier run), add what is missing.
  */
 import { parseIp, formatIp } from '#lib/prefix';
-import type { FibBackend, FibNextHop, FibOp, FibRoute } from './types.js';
+import type { FibBackend, FibNextHop, FibOp, FibRoute, RouteOwner } from './types.js';
 
 export interface ReconcileResult {
   /** Stale routes deleted. */
@@ -119,12 +119,22 @@ function sameNormalized(want: FibRoute, have: FibRoute): boolean {
 /** One prefix: what is wanted, what the dataplane holds, and whether it waits for a flush. */
 interface Slot {
   readonly prefix: string;
-  /** The route given to set (null: nothing wanted). */
+  /** The tunnel's own route for the prefix (a host route to the peer), null: none. */
+  tunnel: FibRoute | null;
+  /** The learned route for the prefix, null: none. */
+  learned: FibRoute | null;
+  /** What is wanted in the dataplane: the tunnel's route wins over a learned one. */
   want: FibRoute | null;
   /** What this manager believes the dataplane holds (as last written or dumped). */
   have: FibRoute | null;
   /** In the queue: changed or failed since the last write. */
   queued: boolean;
+  /** Why the last write for this prefix failed (the backend's words), null after a success. */
+  error: string | null;
+}
+
+function newSlot(prefix: string): Slot {
+  return { prefix, tunnel: null, learned: null, want: null, have: null, queued: false, error: null };
 }
 
 export class FibManager {
@@ -149,36 +159,49 @@ export class FibManager {
   constructor(private readonly backend: FibBackend) {}
 
   /**
-   * Wants `route` installed (replacing any earlier wish for its prefix). The
-   * manager keeps `route` itself when its addresses are canonical: the caller
-   * must not change it afterwards.
+   * `owner` wants `route` installed (replacing its earlier wish for the
+   * prefix). A tunnel's route wins over a learned one for the same prefix;
+   * the learned one waits and takes over when the tunnel's goes. The manager
+   * keeps `route` itself when its addresses are canonical: the caller must
+   * not change it afterwards.
    */
-  set(route: FibRoute): void {
+  set(route: FibRoute, owner: RouteOwner = 'learned'): void {
     let slot = this.slots.get(route.prefix);
     if (slot === undefined) {
-      slot = { prefix: route.prefix, want: null, have: null, queued: false };
+      slot = newSlot(route.prefix);
       this.slots.set(route.prefix, slot);
     }
-    if (slot.want === null) this.wantedCount++;
-    slot.want = normalize(route, this.addresses);
-    this.enqueue(slot);
+    const r = normalize(route, this.addresses);
+    if (owner === 'tunnel') slot.tunnel = r;
+    else slot.learned = r;
+    this.wantChanged(slot);
   }
 
-  /** Wants nothing installed for `prefix`. */
-  delete(prefix: string): void {
+  /** `owner` wants nothing installed for `prefix` (another owner's wish stays). */
+  delete(prefix: string, owner: RouteOwner = 'learned'): void {
     const slot = this.slots.get(prefix);
     // Neither wanted nor installed: nothing to undo.
     if (slot === undefined) return;
-    if (slot.want !== null) {
-      slot.want = null;
-      this.wantedCount--;
-    }
-    this.enqueue(slot);
+    if (owner === 'tunnel') slot.tunnel = null;
+    else slot.learned = null;
+    this.wantChanged(slot);
   }
 
   /** The route wanted for `prefix` (the object given to set), if any. */
   wanted(prefix: string): FibRoute | undefined {
     return this.slots.get(prefix)?.want ?? undefined;
+  }
+
+  /** Whose route is wanted for `prefix`: the tunnel's wins; null when none. */
+  owner(prefix: string): RouteOwner | null {
+    const slot = this.slots.get(prefix);
+    if (slot === undefined) return null;
+    return slot.tunnel !== null ? 'tunnel' : slot.learned !== null ? 'learned' : null;
+  }
+
+  /** Why `prefix` is not installed as wanted: the last write's error, or null. */
+  error(prefix: string): string | null {
+    return this.slots.get(prefix)?.error ?? null;
   }
 
   /** Prefixes with a wanted route. */
@@ -250,6 +273,29 @@ export class FibManager {
   }
 
   /**
+   * Takes what the dataplane holds with our tag as installed, and writes
+   * nothing: routes left by an earlier run stay (stale) until reconcile()
+   * sweeps them, and a wanted route equal to one of them is not rewritten.
+   * Run once at start, before the first flush (RFC 4724 §4.1: the
+   * forwarding state is kept across the restart). Returns how many there are.
+   */
+  adopt(): Promise<number> {
+    return this.exclusive(async () => {
+      const dumped = await this.backend.dump();
+      for (const r of dumped) {
+        let slot = this.slots.get(r.prefix);
+        if (slot === undefined) {
+          slot = newSlot(r.prefix);
+          this.slots.set(r.prefix, slot);
+        }
+        const have = normalize(r, this.addresses);
+        this.setHave(slot, slot.want !== null && sameNormalized(slot.want, have) ? slot.want : have);
+      }
+      return dumped.length;
+    });
+  }
+
+  /**
    * Aligns the dataplane with the desired routes after a (re)start: routes with
    * our tag that nobody wants go, identical ones stay untouched.
    */
@@ -267,7 +313,7 @@ export class FibManager {
         const have = normalize(r, this.addresses);
         let slot = this.slots.get(r.prefix);
         if (slot === undefined) {
-          slot = { prefix: r.prefix, want: null, have: null, queued: false };
+          slot = newSlot(r.prefix);
           this.slots.set(r.prefix, slot);
         }
         const want = slot.want;
@@ -276,7 +322,7 @@ export class FibManager {
         const now = want !== null && sameNormalized(want, have) ? want : have;
         this.setHave(slot, now);
         if (want === null) {
-          ops.push({ op: 'delete', prefix: r.prefix });
+          ops.push({ op: 'delete', prefix: r.prefix, previous: now });
           of.push(slot);
           removed++;
         } else {
@@ -288,7 +334,9 @@ export class FibManager {
       if (kept < this.wantedCount) {
         for (const slot of this.slots.values()) {
           if (slot.want === null || slot.have === slot.want) continue;
-          ops.push({ op: 'replace', route: slot.want });
+          const op = opFor(slot);
+          if (op === null) continue;
+          ops.push(op);
           of.push(slot);
           added++;
         }
@@ -311,6 +359,11 @@ export class FibManager {
     });
   }
 
+  /** Runs `fn` between writes (none of flush or reconcile is in progress meanwhile). */
+  between<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
+  }
+
   /**
    * The dataplane lost its routes (VPP restarted): nothing is installed any
    * more, and the next flush writes every desired route again.
@@ -322,6 +375,14 @@ export class FibManager {
       if (slot.want !== null) this.enqueue(slot);
       else this.forgetIfEmpty(slot);
     }
+  }
+
+  private wantChanged(slot: Slot): void {
+    const want = slot.tunnel ?? slot.learned;
+    if (want === slot.want) return;
+    this.wantedCount += Number(want !== null) - Number(slot.want !== null);
+    slot.want = want;
+    this.enqueue(slot);
   }
 
   private enqueue(slot: Slot): void {
@@ -353,19 +414,22 @@ export class FibManager {
       this.lastErrors = [`batch of ${ops.length}: ${err instanceof Error ? err.message : String(err)}`];
       throw err;
     }
-    const failed = new Set<string>();
+    const failed = new Map<string, string>();
     for (const f of failures) {
-      failed.add(f.prefix);
+      failed.set(f.prefix, f.error);
       errors.push(`${f.prefix}: ${f.error}`);
     }
     for (let k = 0; k < ops.length; k++) {
       const op = ops[k]!;
       const slot = of[k]!;
-      if (failed.size > 0 && failed.has(slot.prefix)) {
+      const error = failed.size > 0 ? failed.get(slot.prefix) : undefined;
+      if (error !== undefined) {
+        slot.error = error;
         this.enqueue(slot);
         continue;
       }
-      this.setHave(slot, op.op === 'replace' ? op.route : null);
+      slot.error = null;
+      this.setHave(slot, op.op === 'delete' ? null : op.route);
       this.forgetIfEmpty(slot);
     }
   }
@@ -380,6 +444,9 @@ export class FibManager {
 /** The write that brings a slot from installed to wanted, or null when none is needed. */
 function opFor(slot: Slot): FibOp | null {
   const { want, have } = slot;
-  if (want !== null) return have !== null && sameNormalized(want, have) ? null : { op: 'replace', route: want };
-  return have !== null ? { op: 'delete', prefix: slot.prefix } : null;
+  if (want !== null) {
+    if (have === null) return { op: 'add', route: want };
+    return sameNormalized(want, have) ? null : { op: 'replace', route: want, previous: have };
+  }
+  return have !== null ? { op: 'delete', prefix: slot.prefix, previous: have } : null;
 }

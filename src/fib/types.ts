@@ -1,6 +1,7 @@
 /**
  * The forwarding view: what the agent wants installed, independent of the
- * backend. A backend (Linux rtnetlink, VPP) owns only what it tagged itself.
+ * backend. A backend (Linux rtnetlink, VPP) owns only what it tagged itself,
+ * and changes nothing else (design.md, "Two rules").
  */
 export interface FibNextHop {
   address?: string;
@@ -13,7 +14,34 @@ export interface FibRoute {
   nexthops: FibNextHop[];
 }
 
-export type FibOp = { op: 'replace'; route: FibRoute } | { op: 'delete'; prefix: string };
+/**
+ * Who in the agent wants a route. A tunnel's own routes (the host routes to
+ * the peer) win over a learned route for the same prefix and are never
+ * removed by a withdraw: the field, not object identity, says which is which.
+ */
+export type RouteOwner = 'tunnel' | 'learned';
+
+/**
+ * One write. `add`: nothing of ours holds the prefix, so the backend creates
+ * and must not overwrite what another owner put there. `replace` and `delete`
+ * name `previous`, what of ours is there now, so a backend that shares the
+ * prefix with others (VPP paths) changes only those paths.
+ */
+export type FibOp =
+  | { op: 'add'; route: FibRoute }
+  | { op: 'replace'; route: FibRoute; previous: FibRoute }
+  | { op: 'delete'; prefix: string; previous: FibRoute };
+
+/** What marks a Linux route as ours (dataplane.linux). */
+export interface LinuxRouteTag {
+  table: number;
+  protocol: number;
+  metric: number;
+}
+
+export function opPrefix(op: FibOp): string {
+  return op.op === 'delete' ? op.prefix : op.route.prefix;
+}
 
 export interface FibBackend {
   readonly name: 'linux' | 'vpp' | 'none';
@@ -21,5 +49,13 @@ export interface FibBackend {
   dump(): Promise<FibRoute[]>;
   /** Applies a batch; returns the prefixes that failed with the reason. */
   apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]>;
+  /**
+   * Linux: moves our routes from the tag `from` to the backend's own (a changed
+   * table, protocol or metric), so nothing of ours is orphaned. A null metric
+   * means any other than ours (routes written before the agent had one).
+   */
+  migrate?(from: { table: number; protocol: number; metric: number | null }): Promise<{ moved: number; failed: { prefix: string; error: string }[] }>;
+  /** Linux: the tag our routes carry from now on. */
+  retag?(to: LinuxRouteTag): void;
   close(): Promise<void>;
 }

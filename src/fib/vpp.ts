@@ -1,25 +1,28 @@
 /**
  * The VPP FIB through the binary API (fact sheet §2.3, §4.3, §5).
  *
- * Writes: one ip_route_add_del per op, all of a batch sent without waiting
- * (the client pipelines them in one socket write per tick, VPP answers in
- * order), then every reply awaited. A replace is is_add=1, is_multipath=0:
- * the route's whole API path set is replaced, an idempotent upsert. One
- * fib_path per next hop: the tunnel's sw_if_index (by its tag), the next hop
- * in the union with the proto of the NEXT HOP's family (an IPv4 route via an
- * IPv6 next hop is proto IP6: RFC 8950), weight 1, preference 0, NORMAL. A
- * WireGuard interface is NBMA: a host route without an address gets the
- * prefix's own address as next hop (what VPP does itself), any other route
- * without one is refused (VPP would drop its traffic).
+ * Writes: ip_route_add_del, all of a batch sent without waiting (the client
+ * pipelines them in one socket write per tick, VPP answers in order), then
+ * every reply awaited. Only the multipath forms are used, so only our paths
+ * change and an operator's paths for the same prefix (another API client's)
+ * survive announce and withdraw: an add is is_add=1, is_multipath=1 with our
+ * paths; a replace adds the new paths the same way, then removes (is_add=0,
+ * is_multipath=1) those of the previous route that are not among them, so
+ * the prefix never has none of ours; a delete removes our previous paths.
+ * One fib_path per next hop: the tunnel's sw_if_index (by its tag), the next
+ * hop in the union with the proto of the NEXT HOP's family (an IPv4 route
+ * via an IPv6 next hop is proto IP6: RFC 8950), weight 1, preference 0,
+ * NORMAL. A WireGuard interface is NBMA: a host route without an address gets
+ * the prefix's own address as next hop (what VPP does itself), any other
+ * route without one is refused (VPP would drop its traffic).
  *
- * Ownership: a route in `tableId` is OURS when it has paths and every path is
- * a NORMAL path with a next-hop address through a WireGuard interface this
- * agent tagged with a configured interface name (one it ensured in this run).
- * dump() returns only those (both families, from ip_route_dump); VPP's own
+ * Ownership: a path in `tableId` is OURS when it is a NORMAL path with a
+ * next-hop address through a WireGuard interface this agent tagged with a
+ * configured interface name (one it ensured in this run). dump() returns, per
+ * prefix, our paths only (both families, from ip_route_dump); VPP's own
  * entries (connected/glean: no next hop; local: LOCAL; default/special:
- * DROP; anything via other interfaces or recursive) are never returned, so
- * the FibManager never deletes them. A delete (is_add=0) removes only the API
- * source of a prefix: interface-sourced entries stay.
+ * DROP) and paths via other interfaces or recursive ones are never returned,
+ * so the FibManager never deletes them.
  */
 import type { Logger } from '#lib/log';
 import { formatIp, parseIp, parsePrefix, type ParsedPrefix } from '#lib/prefix';
@@ -35,7 +38,7 @@ import {
   type VppRecord,
   type VppValue,
 } from '#vpp/index';
-import type { FibBackend, FibNextHop, FibOp, FibRoute } from './types.js';
+import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
 
 const NO_INDEX = 0xffffffff;
 const PATH_TYPE_NORMAL = 0;
@@ -98,6 +101,17 @@ const num = (v: VppValue | undefined): number => (typeof v === 'number' ? v : ty
 
 class RouteError extends Error {}
 
+/** Whether two of our fib_paths are the same path to VPP (interface, next hop, proto). */
+function samePath(a: VppRecord, b: VppRecord): boolean {
+  if (a === b) return true;
+  if (num(a.sw_if_index) !== num(b.sw_if_index) || num(a.proto) !== num(b.proto)) return false;
+  const ua = rec(rec(a.nh).address);
+  const ub = rec(rec(b.nh).address);
+  const x = num(a.proto) === NH_PROTO_IP6 ? ua.ip6 : ua.ip4;
+  const y = num(b.proto) === NH_PROTO_IP6 ? ub.ip6 : ub.ip4;
+  return x instanceof Uint8Array && y instanceof Uint8Array && Buffer.compare(x, y) === 0;
+}
+
 /** toVppPrefix without parsing the text again (the hot path of apply). */
 function vppPrefixOf(p: ParsedPrefix): VppRecord {
   const bytes = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length);
@@ -157,20 +171,28 @@ export class VppFib implements FibBackend {
     const failed: { prefix: string; error: string }[] = [];
     const pending: Promise<void>[] = [];
     for (const op of ops) {
-      const prefix = op.op === 'replace' ? op.route.prefix : op.prefix;
-      let values: VppRecord;
+      const prefix = opPrefix(op);
+      let requests: VppRecord[];
       try {
-        values = op.op === 'replace' ? this.encodeReplace(op.route) : this.encodeDelete(op.prefix);
+        requests = this.encode(op);
       } catch (err) {
         failed.push({ prefix, error: err instanceof Error ? err.message : String(err) });
         continue;
       }
-      pending.push(
-        client.request('ip_route_add_del', values).then(
-          () => undefined,
-          (err: unknown) => void failed.push({ prefix, error: vppErrorText(err) }),
-        ),
-      );
+      // The requests of one op are in order on the socket; its first failure is its result.
+      let reported = false;
+      for (const values of requests) {
+        pending.push(
+          client.request('ip_route_add_del', values).then(
+            () => undefined,
+            (err: unknown) => {
+              if (reported) return;
+              reported = true;
+              failed.push({ prefix, error: vppErrorText(err) });
+            },
+          ),
+        );
+      }
     }
     await Promise.all(pending);
     if (failed.length > 0) {
@@ -225,11 +247,57 @@ export class VppFib implements FibBackend {
     this.tablesReady = true;
   }
 
-  private encodeDelete(prefix: string): VppRecord {
-    return { is_add: false, is_multipath: false, route: { table_id: this.deps.tableId, prefix: this.prefix(prefix), paths: [] } };
+  /** The ip_route_add_del requests of one op, in the order they must run. */
+  private encode(op: FibOp): VppRecord[] {
+    const tableId = this.deps.tableId;
+    const request = (isAdd: boolean, prefix: VppRecord, paths: VppRecord[]): VppRecord => ({
+      is_add: isAdd,
+      is_multipath: true,
+      route: { table_id: tableId, prefix, paths },
+    });
+    if (op.op === 'add') {
+      const [prefix, paths] = this.encodeRoute(op.route);
+      return [request(true, prefix, paths)];
+    }
+    if (op.op === 'delete') {
+      const before = this.pathsStillThere(op.previous);
+      return before.length === 0 ? [] : [request(false, this.prefixOf(op.prefix), before)];
+    }
+    const [prefix, paths] = this.encodeRoute(op.route);
+    const before = this.pathsStillThere(op.previous);
+    const gone = before.filter((b) => !paths.some((p) => samePath(p, b)));
+    const out = [request(true, prefix, paths)];
+    if (gone.length > 0) out.push(request(false, prefix, gone));
+    return out;
   }
 
-  private encodeReplace(route: FibRoute): VppRecord {
+  /**
+   * The paths of a route written earlier that can still be named: a path via
+   * an interface that is gone went with it (purgeInterface), nothing to remove.
+   */
+  private pathsStillThere(route: FibRoute): VppRecord[] {
+    const p = parsePrefix(route.prefix, true);
+    if (!p) return [];
+    const host = p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
+    const out: VppRecord[] = [];
+    for (const nh of route.nexthops) {
+      try {
+        out.push(this.path(route.prefix, nh, host));
+      } catch {
+        // not ours to name any more
+      }
+    }
+    return out;
+  }
+
+  private prefixOf(prefix: string): VppRecord {
+    const p = parsePrefix(prefix, true);
+    if (!p) throw new RouteError(`${prefix}: not a prefix`);
+    return vppPrefixOf(p);
+  }
+
+  /** The prefix and our fib_paths of a route. */
+  private encodeRoute(route: FibRoute): [VppRecord, VppRecord[]] {
     if (route.nexthops.length === 0) throw new RouteError(`${route.prefix}: no next hop`);
     if (route.nexthops.length > MAX_PATHS) throw new RouteError(`${route.prefix}: ${route.nexthops.length} next hops, VPP takes at most ${MAX_PATHS}`);
     const p = parsePrefix(route.prefix, true);
@@ -237,13 +305,7 @@ export class VppFib implements FibBackend {
     const host = p.len === (p.family === 4 ? 32 : 128);
     const paths: VppRecord[] = [];
     for (const nh of route.nexthops) paths.push(this.path(route.prefix, nh, host ? formatIp(p.bytes) : null));
-    return { is_add: true, is_multipath: false, route: { table_id: this.deps.tableId, prefix: vppPrefixOf(p), paths } };
-  }
-
-  private prefix(prefix: string): VppRecord {
-    const p = parsePrefix(prefix, true);
-    if (!p) throw new RouteError(`${prefix}: not a prefix`);
-    return vppPrefixOf(p);
+    return [vppPrefixOf(p), paths];
   }
 
   private path(prefix: string, nh: FibNextHop, hostAddress: string | null): VppRecord {
@@ -288,7 +350,7 @@ export class VppFib implements FibBackend {
 
   // ─── dump ──────────────────────────────────────────────────────────────
 
-  /** The route as a FibRoute when it is ours (see the file comment), else null. */
+  /** Our paths of the route as a FibRoute (see the file comment), or null when it has none. */
   private ours(route: VppRecord): FibRoute | null {
     const paths = Array.isArray(route.paths) ? route.paths : [];
     if (paths.length === 0) return null;
@@ -303,24 +365,25 @@ export class VppFib implements FibBackend {
     const nexthops: FibNextHop[] = [];
     for (const v of paths) {
       const path = rec(v);
-      if (num(path.type) !== PATH_TYPE_NORMAL) return null;
+      if (num(path.type) !== PATH_TYPE_NORMAL) continue;
       const sw = num(path.sw_if_index);
-      if (sw === NO_INDEX) return null;
+      if (sw === NO_INDEX) continue;
       const name = this.deps.interfaces.ownedNameOf(sw);
-      if (name === undefined) return null;
+      if (name === undefined) continue;
       const proto = num(path.proto);
-      if (proto !== NH_PROTO_IP4 && proto !== NH_PROTO_IP6) return null;
+      if (proto !== NH_PROTO_IP4 && proto !== NH_PROTO_IP6) continue;
       let address: string;
       try {
         address = fromVppAddressUnion(rec(path.nh).address, proto === NH_PROTO_IP6 ? ADDRESS_IP6 : ADDRESS_IP4);
       } catch {
-        return null;
+        continue;
       }
-      if (address === '0.0.0.0' || address === '::') return null; // connected / glean: VPP's own
+      if (address === '0.0.0.0' || address === '::') continue; // connected / glean: VPP's own
       if (address === hostAddress && paths.length === 1 && derivedPartner(this.deps.interfaces.interfaceAddresses(sw), address)) return null;
       // A host route's next hop equal to its own address is how apply() wrote an interface-only hop.
       nexthops.push(address === hostAddress ? { interface: name } : { address, interface: name });
     }
+    if (nexthops.length === 0) return null;
     return { prefix, nexthops };
   }
 }

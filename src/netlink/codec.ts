@@ -28,6 +28,7 @@ import {
   NLM_F_CAPPED,
   NLM_F_CREATE,
   NLM_F_DUMP,
+  NLM_F_EXCL,
   NLM_F_REPLACE,
   NLM_F_REQUEST,
   NLMSG_HDRLEN,
@@ -38,6 +39,7 @@ import {
   RT_TABLE_UNSPEC,
   RTA_DST,
   RTA_GATEWAY,
+  RTA_PRIORITY,
   RTA_HDRLEN,
   RTA_MULTIPATH,
   RTA_OIF,
@@ -315,6 +317,8 @@ export interface RouteSpec {
   dstLen: number;
   table: number;
   protocol: number;
+  /** RTA_PRIORITY (the route's metric); absent: not sent (a delete then matches any metric). */
+  priority?: number;
 }
 
 function writeRtmsg(w: NlWriter, r: RouteSpec, scope: number, type: number): void {
@@ -333,6 +337,9 @@ function writeRouteKey(w: NlWriter, r: RouteSpec): void {
   if (r.table >= 256) w.attrU32(RTA_TABLE, r.table);
   // The default route carries no RTA_DST (as iproute2 sends it).
   if (r.dstLen > 0) w.attr(RTA_DST, r.dst);
+  // Part of the key: the kernel keeps routes of one prefix apart by metric, and
+  // matches a replace or delete only against the route with this one.
+  if (r.priority !== undefined) w.attrU32(RTA_PRIORITY, r.priority);
 }
 
 /** RTA_GATEWAY for a next hop of the route's family, RTA_VIA (RFC 8950) for an IPv6 one on an IPv4 route. */
@@ -348,20 +355,25 @@ function writeGateway(w: NlWriter, family: number, gw: Uint8Array): void {
 }
 
 /**
- * RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE: installs or overwrites the
- * route. Scope link when no path has a gateway (a device route), universe
- * otherwise, as the kernel requires for gatewayed routes.
+ * RTM_NEWROUTE. `replace` (NLM_F_CREATE|NLM_F_REPLACE) installs or overwrites
+ * the route with the same prefix, table and metric; `add`
+ * (NLM_F_CREATE|NLM_F_EXCL) installs only where no route of that prefix,
+ * table and metric exists, and otherwise fails with EEXIST, so it never
+ * overwrites a route of another owner. Scope link when no path has a gateway
+ * (a device route), universe otherwise, as the kernel requires for gatewayed
+ * routes.
  */
-export function encodeRouteReplace(
+export function encodeRouteNew(
   w: NlWriter,
   seq: number,
   r: RouteSpec,
   nexthops: readonly RouteNexthopSpec[],
+  how: 'add' | 'replace',
   ack = true,
 ): void {
   const start = w.begin(
     RTM_NEWROUTE,
-    NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE | (ack ? NLM_F_ACK : 0),
+    NLM_F_REQUEST | NLM_F_CREATE | (how === 'add' ? NLM_F_EXCL : NLM_F_REPLACE) | (ack ? NLM_F_ACK : 0),
     seq,
   );
   let deviceOnly = true;
@@ -384,10 +396,21 @@ export function encodeRouteReplace(
   w.end(start);
 }
 
+/** encodeRouteNew with `replace`. */
+export function encodeRouteReplace(
+  w: NlWriter,
+  seq: number,
+  r: RouteSpec,
+  nexthops: readonly RouteNexthopSpec[],
+  ack = true,
+): void {
+  encodeRouteNew(w, seq, r, nexthops, 'replace', ack);
+}
+
 /**
- * RTM_DELROUTE matching prefix, table and protocol only: scope NOWHERE and
- * type UNSPEC are the kernel's wildcards, and without next-hop attributes a
- * multipath route goes as a whole.
+ * RTM_DELROUTE matching prefix, table, protocol and (when given) metric:
+ * scope NOWHERE and type UNSPEC are the kernel's wildcards, and without
+ * next-hop attributes a multipath route goes as a whole.
  */
 export function encodeRouteDelete(w: NlWriter, seq: number, r: RouteSpec, ack = true): void {
   const start = w.begin(RTM_DELROUTE, NLM_F_REQUEST | (ack ? NLM_F_ACK : 0), seq);
@@ -596,6 +619,8 @@ export interface DecodedRoute {
   dstLen: number;
   table: number;
   protocol: number;
+  /** RTA_PRIORITY, 0 when absent. */
+  priority: number;
   scope: number;
   type: number;
   /** Canonical prefix text. */
@@ -659,6 +684,7 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     dstLen,
     table: body[4]!,
     protocol: body[5]!,
+    priority: 0,
     scope: body[6]!,
     type: body[7]!,
     prefix: '',
@@ -680,6 +706,9 @@ export function decodeRoute(body: Buffer): DecodedRoute {
         break;
       case RTA_TABLE:
         if (vlen >= 4) r.table = body.readUInt32LE(v);
+        break;
+      case RTA_PRIORITY:
+        if (vlen >= 4) r.priority = body.readUInt32LE(v);
         break;
       case RTA_OIF:
         if (vlen >= 4) (single ??= { ifindex: 0 }).ifindex = body.readInt32LE(v);

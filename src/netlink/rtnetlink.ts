@@ -4,7 +4,7 @@
  * number; a route batch is packed into as few send buffers as fit.
  */
 import { parseIp, parsePrefix } from '#lib/prefix';
-import type { KernelRoute, LinkInfo, LinkOps, RouteOp, RouteOpResult, RouteOps, RouteWrite } from './types.js';
+import type { KernelRoute, LinkInfo, LinkOps, RouteOp, RouteOpResult, RouteOps, RouteTag, RouteWrite } from './types.js';
 import {
   decodeAddr,
   decodeDone,
@@ -20,7 +20,7 @@ import {
   encodeLinkSetUp,
   encodeRouteDelete,
   encodeRouteDump,
-  encodeRouteReplace,
+  encodeRouteNew,
   NlWriter,
   parseIpv4PrefixInto,
   parseIpv6PrefixInto,
@@ -84,7 +84,11 @@ interface RouteBatch {
   prefix(i: number): string;
   table(i: number): number;
   protocol(i: number): number;
-  /** The paths of a replace; null for a delete. */
+  /** RTA_PRIORITY to send, or undefined for none. */
+  metric(i: number): number | undefined;
+  /** How a route with paths is written; null for a delete. */
+  how(i: number): 'add' | 'replace' | null;
+  /** The paths of an add or replace; null for a delete. */
   nexthops(i: number): readonly RouteNexthop[] | null;
 }
 
@@ -102,34 +106,47 @@ class RouteOpBatch implements RouteBatch {
   protocol(i: number): number {
     return this.ops[i]!.route.protocol;
   }
+  metric(i: number): number | undefined {
+    return this.ops[i]!.route.metric;
+  }
+  how(i: number): 'add' | 'replace' | null {
+    const op = this.ops[i]!;
+    return op.op === 'delete' ? null : op.op;
+  }
   nexthops(i: number): readonly RouteNexthop[] | null {
     const op = this.ops[i]!;
-    return op.op === 'replace' ? op.route.nexthops : null;
+    return op.op === 'delete' ? null : op.route.nexthops;
   }
 }
 
 class RouteWriteBatch implements RouteBatch {
   constructor(
     private readonly ops: readonly RouteWrite[],
-    private readonly tableId: number,
-    private readonly protocolId: number,
+    private readonly tag: RouteTag,
   ) {}
   get length(): number {
     return this.ops.length;
   }
   prefix(i: number): string {
     const op = this.ops[i]!;
-    return op.op === 'replace' ? op.route.prefix : op.prefix;
+    return op.op === 'delete' ? op.prefix : op.route.prefix;
   }
   table(): number {
-    return this.tableId;
+    return this.tag.table;
   }
   protocol(): number {
-    return this.protocolId;
+    return this.tag.protocol;
+  }
+  metric(): number {
+    return this.tag.metric;
+  }
+  how(i: number): 'add' | 'replace' | null {
+    const op = this.ops[i]!;
+    return op.op === 'delete' ? null : op.op;
   }
   nexthops(i: number): readonly RouteNexthop[] | null {
     const op = this.ops[i]!;
-    return op.op === 'replace' ? op.route.nexthops : null;
+    return op.op === 'delete' ? null : op.route.nexthops;
   }
 }
 
@@ -291,7 +308,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
 
   // ------------------------------------------------------------ routes
 
-  routes(table: number, protocol: number): Promise<KernelRoute[]> {
+  routes(table: number, protocol: number, metric?: number): Promise<KernelRoute[]> {
     return this.exclusive(async () => {
       const names = new Map<number, string>();
       for (const l of await this.dumpLinks()) names.set(l.index, l.name);
@@ -334,7 +351,9 @@ export class Rtnetlink implements LinkOps, RouteOps {
           if (m.type !== RTM_NEWROUTE) return undefined;
           const r = decodeRoute(m.body);
           if (r.table !== table || r.protocol !== protocol || r.type !== RTN_UNICAST) return undefined;
-          return { prefix: r.prefix, table: r.table, protocol: r.protocol, nexthops: shared(r.nexthops) };
+          // The kernel's strict dump filter knows no metric: ours is told apart here.
+          if (metric !== undefined && r.priority !== metric) return undefined;
+          return { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
         }).catch((e: unknown) => {
           // A filtered dump of a table that does not exist (yet) fails with ENOENT: it holds nothing.
           if (e instanceof NetlinkError && e.errno === ENOENT) return [];
@@ -353,9 +372,9 @@ export class Rtnetlink implements LinkOps, RouteOps {
     return Array.from(errnos, (errno, index) => ({ index, errno }));
   }
 
-  async routeWrite(table: number, protocol: number, ops: readonly RouteWrite[]): Promise<RouteOpResult[]> {
+  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[]): Promise<RouteOpResult[]> {
     const errnos = new Int32Array(ops.length);
-    await this.exclusive(() => this.runBatch(new RouteWriteBatch(ops, table, protocol), errnos));
+    await this.exclusive(() => this.runBatch(new RouteWriteBatch(ops, tag), errnos));
     const failed: RouteOpResult[] = [];
     for (let i = 0; i < errnos.length; i++) if (errnos[i] !== 0) failed.push({ index: i, errno: errnos[i]! });
     return failed;
@@ -412,7 +431,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
       if (w.off > 0 && full) break;
       const at = w.off;
       const seq = this.nextSeq();
-      const errno = this.encodeOp(w, seq, batch.prefix(i), batch.table(i), batch.protocol(i), nexthops, ifindex, gateways);
+      const errno = this.encodeOp(w, seq, batch, i, nexthops, ifindex, gateways);
       if (errno !== 0) errnos[i] = -errno;
       else buf.add(seq, i, at);
     }
@@ -421,20 +440,21 @@ export class Rtnetlink implements LinkOps, RouteOps {
   }
 
   /**
-   * Encodes one replace (`nexthops` given) or delete (null) without NLM_F_ACK;
-   * returns a positive errno when it cannot be sent (nothing written then).
+   * Encodes op i of the batch, an add or replace (`nexthops` given) or a
+   * delete (null), without NLM_F_ACK; returns a positive errno when it cannot
+   * be sent (nothing written then).
    */
   private encodeOp(
     w: NlWriter,
     seq: number,
-    prefix: string,
-    table: number,
-    protocol: number,
+    batch: RouteBatch,
+    i: number,
     nexthops: readonly RouteNexthop[] | null,
     ifindex: Map<string, number>,
     gateways: Map<string, { family: 4 | 6; bytes: Uint8Array } | null>,
   ): number {
     const spec = this.spec;
+    const prefix = batch.prefix(i);
     const len4 = parseIpv4PrefixInto(prefix, this.dst4);
     const len6 = len4 < 0 ? parseIpv6PrefixInto(prefix, this.dst6) : -1;
     if (len4 >= 0) {
@@ -452,8 +472,9 @@ export class Rtnetlink implements LinkOps, RouteOps {
       spec.dst = p.bytes;
       spec.dstLen = p.len;
     }
-    spec.table = table;
-    spec.protocol = protocol;
+    spec.table = batch.table(i);
+    spec.protocol = batch.protocol(i);
+    spec.priority = batch.metric(i);
     if (nexthops === null) {
       encodeRouteDelete(w, seq, spec, false);
       return 0;
@@ -482,7 +503,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         hop.ifindex = idx;
       }
     }
-    encodeRouteReplace(w, seq, spec, hops, false);
+    encodeRouteNew(w, seq, spec, hops, batch.how(i) ?? 'replace', false);
     return 0;
   }
 

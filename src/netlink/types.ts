@@ -8,20 +8,30 @@ export interface KernelRoute {
   prefix: string;
   table: number;
   protocol: number;
+  /** RTA_PRIORITY; from a dump always set (0: none), in a write absent: not sent. */
+  metric?: number;
   /** One entry per path (RTA_MULTIPATH expands to several). From a dump: frozen, shared by the routes with the same paths. */
   nexthops: { address?: string; interface?: string }[];
 }
 
 export type RouteOp =
-  | { op: 'replace'; route: KernelRoute }
-  | { op: 'delete'; route: Pick<KernelRoute, 'prefix' | 'table' | 'protocol'> };
+  | { op: 'add' | 'replace'; route: KernelRoute }
+  | { op: 'delete'; route: Pick<KernelRoute, 'prefix' | 'table' | 'protocol' | 'metric'> };
+
+/** What marks a route as the agent's: its table, protocol number and metric. */
+export interface RouteTag {
+  table: number;
+  protocol: number;
+  metric: number;
+}
 
 /**
- * A route write for routeWrite, which takes table and protocol once for the
- * whole batch (a FibOp has this shape, so a FIB batch passes as it is).
+ * A route write for routeWrite, which takes the tag once for the whole batch
+ * (a FibOp has this shape, so a FIB batch passes as it is). `add` never
+ * overwrites (NLM_F_EXCL), `replace` overwrites the route with the same tag.
  */
 export type RouteWrite =
-  | { op: 'replace'; route: { prefix: string; nexthops: readonly { address?: string; interface?: string }[] } }
+  | { op: 'add' | 'replace'; route: { prefix: string; nexthops: readonly { address?: string; interface?: string }[] } }
   | { op: 'delete'; prefix: string };
 
 export interface RouteOpResult {
@@ -52,10 +62,10 @@ export interface LinkOps {
 }
 
 export interface RouteOps {
-  /** Routes in `table` carrying `protocol` (both families). */
-  routes(table: number, protocol: number): Promise<KernelRoute[]>;
+  /** Routes in `table` carrying `protocol` (both families), and `metric` when given. */
+  routes(table: number, protocol: number, metric?: number): Promise<KernelRoute[]>;
   /** Sends the whole batch in as few sendmsg calls as fit; each op's result is 0 or the kernel's error for it. */
   routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]>;
-  /** routeBatch for ops of one table and protocol; returns only the ops that failed. */
-  routeWrite(table: number, protocol: number, ops: readonly RouteWrite[]): Promise<RouteOpResult[]>;
+  /** routeBatch for ops of one tag; returns only the ops that failed. */
+  routeWrite(tag: RouteTag, ops: readonly RouteWrite[]): Promise<RouteOpResult[]>;
 }

@@ -15,7 +15,7 @@ const neighbor = (name: string, over: Partial<NeighborConfig> = {}): NeighborCon
   persistentKeepalive: 25,
   tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
   sourceAddress: null,
-  bgp: { asn: 65002, holdTime: 90, passive: false },
+  bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null },
   ...over,
 });
 
@@ -26,8 +26,8 @@ const config = (neighbors: NeighborConfig[], over: Partial<Config> = {}): Config
     wireguard: 'auto',
     fib: 'linux',
     keepOnStop: true,
-    linux: { protocol: 201, table: 254 },
-    vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0 },
+    linux: { protocol: 201, table: 254, metric: 32 },
+    vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
   },
   wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: null },
   announce: ['10.1.0.0/24'],

@@ -125,6 +125,7 @@ const STATUS: StatusJson = {
   dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
   neighbors: { total: 1, established: 1 },
   routes: { rib: 2, fib: 2 },
+  bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
 };
 const NEIGHBOR: NeighborJson = {
   name: 'site-b',
@@ -144,6 +145,7 @@ const ROUTE: RouteJson = {
   asPath: [65002],
   nexthops: [{ address: '10.255.0.1', interface: 'wg-site-b' }],
   fib: true,
+  fibDetail: null,
 };
 const TUNNEL: TunnelJson = {
   name: 'site-b',

@@ -48,6 +48,7 @@ describe('status', () => {
     dataplane: { wireguard: 'vpp', fib: 'vpp', state: 'degraded', detail: 'linux-cp plugin not loaded', vppVersion: '24.10' },
     neighbors: { total: 3, established: 2 },
     routes: { rib: 12, fib: 11 },
+    bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
   };
   it('a key: value block', () => {
     expect(formatStatus(s)).toBe(
@@ -109,8 +110,9 @@ describe('routes', () => {
       { address: '10.255.0.3', interface: 'wg-site-c' },
     ],
     fib: true,
+    fibDetail: null,
   };
-  const local: RouteJson = { prefix: '10.1.0.0/24', source: 'static', neighbor: null, asPath: [], nexthops: [], fib: false };
+  const local: RouteJson = { prefix: '10.1.0.0/24', source: 'static', neighbor: null, asPath: [], nexthops: [], fib: false, fibDetail: null };
   it('one line per next hop, FIB as ✓/✗', () => {
     const lines = formatRoutes([ecmp, local]).trimEnd().split('\n');
     expect(lines[0]).toMatch(/^PREFIX\s+SOURCE\s+VIA\s+INTERFACE\s+AS PATH\s+FIB$/);

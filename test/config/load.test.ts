@@ -67,8 +67,8 @@ describe('the design.md example', () => {
         wireguard: 'auto',
         fib: 'linux',
         keepOnStop: true,
-        linux: { protocol: 201, table: 254 },
-        vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0 },
+        linux: { protocol: 201, table: 254, metric: 32 },
+        vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
       },
       wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1' },
       announce: ['10.1.0.0/24', '2001:db8:1::/48'],
@@ -82,7 +82,7 @@ describe('the design.md example', () => {
           persistentKeepalive: 25,
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
-          bgp: { asn: 65002, holdTime: 90, passive: false },
+          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null },
         },
       ],
     });
@@ -117,8 +117,8 @@ neighbors:
       wireguard: 'auto',
       fib: 'linux',
       keepOnStop: true,
-      linux: { protocol: 201, table: 254 },
-      vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0 },
+      linux: { protocol: 201, table: 254, metric: 32 },
+      vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
     });
     expect(r.config.announce).toEqual([]);
     expect(r.config.neighbors[0]).toEqual({
@@ -130,7 +130,7 @@ neighbors:
       persistentKeepalive: 0,
       tunnel: null,
       sourceAddress: null,
-      bgp: { asn: 65002, holdTime: 90, passive: false },
+      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null },
     });
   });
 

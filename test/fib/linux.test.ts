@@ -1,7 +1,8 @@
 /**
  * FibManager over LinuxFib over Rtnetlink, in a namespace of its own: the
- * agent's routes carry protocol 201; anything else (proto static, another
- * table) is never dumped as ours and never deleted.
+ * agent's routes carry protocol 201 and metric 32 in their table; anything
+ * else (proto static or boot, another metric, another table) is never dumped
+ * as ours, never overwritten and never deleted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rtnetlink } from '#netlink/index';
@@ -38,12 +39,14 @@ describe('LinuxFib + FibManager', () => {
     for (const table of [254, 1000]) {
       const t = String(table);
       // Left by an earlier run: one still wanted, one stale; plus an operator's static route.
-      ns.ip('route', 'add', '10.1.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'table', t);
-      ns.ip('route', 'add', '10.9.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'table', t);
+      ns.ip('route', 'add', '10.1.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'metric', '32', 'table', t);
+      ns.ip('route', 'add', '10.9.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'metric', '32', 'table', t);
       ns.ip('route', 'add', '10.50.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', 'static', 'table', t);
-      ns.ip('-6', 'route', 'add', '2001:db8:9::/48', 'via', 'fd00:255::1', 'dev', 'wg-a', 'proto', String(PROTO), 'table', t);
+      ns.ip('-6', 'route', 'add', '2001:db8:9::/48', 'via', 'fd00:255::1', 'dev', 'wg-a', 'proto', String(PROTO), 'metric', '32', 'table', t);
+      // Our protocol with another metric is not ours either (dataplane.linux.metric is part of the tag).
+      ns.ip('route', 'add', '10.60.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'metric', '7', 'table', t);
 
-      const fib = new LinuxFib(nl, { table, protocol: PROTO });
+      const fib = new LinuxFib(nl, { table, protocol: PROTO, metric: 32 });
       expect((await fib.dump()).map((r) => r.prefix).sort()).toEqual(['10.1.0.0/24', '10.9.0.0/24', '2001:db8:9::/48']);
 
       const m = new FibManager(fib);
@@ -58,7 +61,7 @@ describe('LinuxFib + FibManager', () => {
         .filter((r) => r.protocol !== 'kernel')
         .map((r) => `${r.dst} ${r.protocol}`)
         .sort();
-      expect(after).toEqual(['10.1.0.0/24 201', '10.2.0.0/24 201', '10.50.0.0/24 static']);
+      expect(after).toEqual(['10.1.0.0/24 201', '10.2.0.0/24 201', '10.50.0.0/24 static', '10.60.0.0/24 201']);
       expect(ns.json<{ dst: string }[]>('-6', 'route', 'show', 'table', t, 'proto', String(PROTO)).map((r) => r.dst)).toEqual([
         '2001:db8:1::/48',
       ]);
@@ -67,7 +70,7 @@ describe('LinuxFib + FibManager', () => {
   });
 
   it('flush writes coalesced changes, deletes, and RFC 8950 next hops', async () => {
-    const m = new FibManager(new LinuxFib(nl, { table: 1100, protocol: PROTO }));
+    const m = new FibManager(new LinuxFib(nl, { table: 1100, protocol: PROTO, metric: 32 }));
     m.set(via('10.3.0.0/24', '10.255.0.1'));
     m.set(via('10.4.0.0/24', '10.255.0.1'));
     m.set({ prefix: '10.5.0.0/24', nexthops: [{ address: 'fe80::1', interface: 'wg-a' }] });
@@ -86,7 +89,7 @@ describe('LinuxFib + FibManager', () => {
   });
 
   it('a failing route is reported and retried; deleting a route already gone is success', async () => {
-    const m = new FibManager(new LinuxFib(nl, { table: 1200, protocol: PROTO }));
+    const m = new FibManager(new LinuxFib(nl, { table: 1200, protocol: PROTO, metric: 32 }));
     m.set(via('10.6.0.0/24', '192.0.2.1'));
     m.set(via('10.7.0.0/24', '10.255.0.1'));
     await m.flush();
@@ -102,7 +105,7 @@ describe('LinuxFib + FibManager', () => {
 
   it('a route failing in the middle of a large flush is the one reported and retried; the rest is installed', async () => {
     const table = 1300;
-    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO }));
+    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }));
     const bad = '10.40.77.0/24';
     for (let i = 0; i < 3000; i++) {
       const prefix = `10.${32 + (i >> 8)}.${i & 255}.0/24`;
@@ -124,7 +127,7 @@ describe('LinuxFib + FibManager', () => {
 
   it('installs a batch of 10000 routes in one flush', async () => {
     const table = 2000;
-    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO }));
+    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }));
     for (let i = 0; i < 10_000; i++) m.set(via(`10.${64 + (i >> 8)}.${i & 255}.0/24`, '10.255.0.1'));
     const t0 = performance.now();
     await m.flush();
@@ -134,5 +137,84 @@ describe('LinuxFib + FibManager', () => {
     expect(shown(table, ['proto', String(PROTO)])).toHaveLength(10_000);
     console.log(`10000 routes via FibManager.flush: ${ms.toFixed(0)} ms (${Math.round(10_000 / (ms / 1000))} routes/s)`);
     expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 10_000 });
+  });
+
+  it("ownership: an operator's default route (proto boot) and an operator's route for a learned prefix survive announce and withdraw", async () => {
+    const table = 2100;
+    const t = String(table);
+    ns.ip('route', 'add', 'default', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', 'boot', 'table', t);
+    ns.ip('route', 'add', '10.70.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', 'static', 'metric', '100', 'table', t);
+    ns.ip('-6', 'route', 'add', 'default', 'via', 'fd00:255::1', 'dev', 'wg-a', 'proto', 'boot', 'table', t);
+    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }));
+    m.set(via('0.0.0.0/0', '10.255.0.1'));
+    m.set(via('10.70.0.0/24', '10.255.0.1'));
+    m.set(via('::/0', 'fd00:255::1'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const both = (fam: '-4' | '-6', dst: string): string[] =>
+      ns.json<{ dst: string; protocol?: string; metric?: number }[]>(fam, 'route', 'show', 'table', t)
+        .filter((r) => r.dst === dst)
+        .map((r) => `${r.protocol ?? 'boot'}/${r.metric ?? 0}`)
+        .sort();
+    // Installed beside the operator's, with our metric: the lower metric forwards.
+    expect(both('-4', 'default')).toEqual(['201/32', 'boot/0']);
+    expect(both('-4', '10.70.0.0/24')).toEqual(['201/32', 'static/100']);
+    expect(both('-6', 'default')).toEqual(['201/32', 'boot/1024']);
+    m.delete('0.0.0.0/0');
+    m.delete('10.70.0.0/24');
+    m.delete('::/0');
+    await m.flush();
+    expect(both('-4', 'default')).toEqual(['boot/0']);
+    expect(both('-4', '10.70.0.0/24')).toEqual(['static/100']);
+    expect(both('-6', 'default')).toEqual(['boot/1024']);
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 0 });
+    expect(both('-4', 'default')).toEqual(['boot/0']);
+  });
+
+  it("a prefix whose slot holds another owner's route with our very metric is not overwritten, and says why", async () => {
+    const table = 2200;
+    const t = String(table);
+    ns.ip('route', 'add', '10.80.0.0/24', 'dev', 'wg-a', 'proto', 'static', 'metric', '32', 'table', t);
+    ns.ip('-6', 'route', 'add', '2001:db8:80::/48', 'dev', 'wg-a', 'proto', 'static', 'metric', '32', 'table', t);
+    const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }));
+    m.set(via('10.80.0.0/24', '10.255.0.1'));
+    m.set(via('2001:db8:80::/48', 'fd00:255::1'));
+    m.set(via('10.81.0.0/24', '10.255.0.1'));
+    await m.flush();
+    expect(m.installed('10.80.0.0/24')).toBe(false);
+    expect(m.error('10.80.0.0/24')).toMatch(/another route in table 2200 has metric 32 for this prefix; not overwritten/);
+    expect(m.error('2001:db8:80::/48')).toMatch(/not overwritten/);
+    expect(m.installed('10.81.0.0/24')).toBe(true);
+    const static4 = ns.json<{ dst: string; protocol: string }[]>('route', 'show', 'table', t, '10.80.0.0/24');
+    expect(static4.map((r) => r.protocol)).toEqual(['static']);
+    m.delete('10.80.0.0/24');
+    m.delete('2001:db8:80::/48');
+    await m.flush();
+    expect(ns.json<{ protocol: string }[]>('route', 'show', 'table', t, '10.80.0.0/24').map((r) => r.protocol)).toEqual(['static']);
+    expect(ns.json<{ protocol: string }[]>('-6', 'route', 'show', 'table', t, '2001:db8:80::/48').map((r) => r.protocol)).toEqual(['static']);
+  });
+
+  it('migrate: routes of an earlier tag (no metric, another protocol, another table) move to the new one, nothing is orphaned', async () => {
+    const t = '2300';
+    ns.ip('route', 'add', '10.90.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'table', t);
+    ns.ip('-6', 'route', 'add', '2001:db8:90::/48', 'via', 'fd00:255::1', 'dev', 'wg-a', 'proto', String(PROTO), 'table', t);
+    ns.ip('route', 'add', '10.91.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', 'static', 'table', t);
+    const fib = new LinuxFib(nl, { table: 2300, protocol: PROTO, metric: 32 });
+    // Written before there was a metric of ours: any other metric with our protocol moves.
+    expect(await fib.migrate({ table: 2300, protocol: PROTO, metric: null })).toEqual({ moved: 2, failed: [] });
+    const tagOf = (fam: '-4' | '-6', table: string): string[] =>
+      ns.json<{ dst: string; protocol: string; metric?: number }[]>(fam, 'route', 'show', 'table', table).filter((r) => r.protocol !== 'kernel').map((r) => `${r.dst} ${r.protocol}/${r.metric ?? 0}`).sort();
+    expect(tagOf('-4', t)).toEqual(['10.90.0.0/24 201/32', '10.91.0.0/24 static/0']);
+    expect(tagOf('-6', t)).toEqual(['2001:db8:90::/48 201/32']);
+    // Another protocol in place (same table and metric), then another table and metric.
+    fib.retag({ table: 2300, protocol: 202, metric: 32 });
+    expect(await fib.migrate({ table: 2300, protocol: PROTO, metric: 32 })).toEqual({ moved: 2, failed: [] });
+    expect(tagOf('-4', t)).toEqual(['10.90.0.0/24 202/32', '10.91.0.0/24 static/0']);
+    fib.retag({ table: 2301, protocol: 202, metric: 40 });
+    expect(await fib.migrate({ table: 2300, protocol: 202, metric: 32 })).toEqual({ moved: 2, failed: [] });
+    expect(tagOf('-4', t)).toEqual(['10.91.0.0/24 static/0']);
+    expect(tagOf('-4', '2301')).toEqual(['10.90.0.0/24 202/40']);
+    expect(tagOf('-6', '2301')).toEqual(['2001:db8:90::/48 202/40']);
+    expect((await fib.dump()).map((r) => r.prefix).sort()).toEqual(['10.90.0.0/24', '2001:db8:90::/48']);
   });
 });

@@ -39,10 +39,10 @@ class FakeBackend implements FibBackend {
     }
     const failed: { prefix: string; error: string }[] = [];
     for (const op of ops) {
-      const prefix = op.op === 'replace' ? op.route.prefix : op.prefix;
+      const prefix = op.op === 'delete' ? op.prefix : op.route.prefix;
       const err = this.failing.get(prefix);
       if (err) failed.push({ prefix, error: err });
-      else if (op.op === 'replace') this.table.set(prefix, op.route);
+      else if (op.op !== 'delete') this.table.set(prefix, op.route);
       else this.table.delete(prefix);
     }
     return failed;
@@ -66,8 +66,8 @@ describe('flush', () => {
     await m.flush();
     expect(b.batches).toHaveLength(1);
     expect(b.batches[0]).toEqual([
-      { op: 'replace', route: via('10.1.0.0/24', '10.255.0.3') },
-      { op: 'replace', route: via('10.2.0.0/24', '10.255.0.1') },
+      { op: 'add', route: via('10.1.0.0/24', '10.255.0.3') },
+      { op: 'add', route: via('10.2.0.0/24', '10.255.0.1') },
     ]);
     expect(m.installed('10.1.0.0/24')).toBe(true);
     expect(m.installed('10.3.0.0/24')).toBe(false);
@@ -97,7 +97,7 @@ describe('flush', () => {
     m.delete('10.2.0.0/24');
     m.set(via('10.2.0.0/24', '10.255.0.1'));
     await m.flush();
-    expect(b.batches[1]).toEqual([{ op: 'delete', prefix: '10.1.0.0/24' }]);
+    expect(b.batches[1]).toEqual([{ op: 'delete', prefix: '10.1.0.0/24', previous: via('10.1.0.0/24', '10.255.0.1') }]);
     expect(m.size).toBe(1);
   });
 
@@ -111,10 +111,12 @@ describe('flush', () => {
     expect(m.installed('10.1.0.0/24')).toBe(true);
     expect(m.installed('10.2.0.0/24')).toBe(false);
     expect(m.lastErrors).toEqual(['10.2.0.0/24: ENETUNREACH (network is unreachable)']);
+    expect(m.error('10.2.0.0/24')).toBe('ENETUNREACH (network is unreachable)');
     expect(m.pending()).toBe(1);
     b.failing.clear();
     await m.flush();
-    expect(b.batches[1]).toEqual([{ op: 'replace', route: via('10.2.0.0/24', '10.9.9.9') }]);
+    expect(b.batches[1]).toEqual([{ op: 'add', route: via('10.2.0.0/24', '10.9.9.9') }]);
+    expect(m.error('10.2.0.0/24')).toBe(null);
     expect(m.installed('10.2.0.0/24')).toBe(true);
     expect(m.lastErrors).toEqual([]);
   });
@@ -231,9 +233,9 @@ describe('reconcile (scan → prune)', () => {
     expect(await m.reconcile()).toEqual({ removed: 1, added: 2, kept: 2 });
     expect(b.batches).toHaveLength(1);
     expect(b.batches[0]).toEqual([
-      { op: 'delete', prefix: '10.9.0.0/24' },
-      { op: 'replace', route: via('10.3.0.0/24', '10.255.0.1') },
-      { op: 'replace', route: via('10.4.0.0/24', '10.255.0.1') },
+      { op: 'delete', prefix: '10.9.0.0/24', previous: via('10.9.0.0/24', '10.255.0.1') },
+      { op: 'add', route: via('10.3.0.0/24', '10.255.0.1') },
+      { op: 'replace', route: via('10.4.0.0/24', '10.255.0.1'), previous: via('10.4.0.0/24', '10.255.0.7') },
     ]);
     expect(m.size).toBe(4);
     expect(m.pending()).toBe(0);
@@ -246,7 +248,7 @@ describe('reconcile (scan → prune)', () => {
     b.table.set('10.1.0.0/24', via('10.1.0.0/24', '10.255.0.1'));
     const m = new FibManager(b);
     await m.reconcile();
-    expect(b.batches[0]).toEqual([{ op: 'delete', prefix: '10.1.0.0/24' }]);
+    expect(b.batches[0]).toEqual([{ op: 'delete', prefix: '10.1.0.0/24', previous: via('10.1.0.0/24', '10.255.0.1') }]);
     b.table.set('10.5.0.0/24', via('10.5.0.0/24', '10.255.0.1'));
     b.batches.length = 0;
     m.set(via('10.5.0.0/24', '10.255.0.1'));
@@ -292,7 +294,60 @@ describe('dataplaneLost', () => {
     expect(m.size).toBe(0);
     expect(m.installed('10.1.0.0/24')).toBe(false);
     await m.flush();
-    expect(b.batches.at(-1)).toEqual([{ op: 'replace', route: via('10.1.0.0/24', '10.255.0.1') }]);
+    expect(b.batches.at(-1)).toEqual([{ op: 'add', route: via('10.1.0.0/24', '10.255.0.1') }]);
     expect(m.installed('10.1.0.0/24')).toBe(true);
+  });
+});
+
+describe('owners (design.md: the tunnel\'s own routes win over learned ones)', () => {
+  const host = (prefix: string): FibRoute => ({ prefix, nexthops: [{ interface: 'wg0' }] });
+
+  it("a neighbor announcing its own tunnel /32 does not replace the host route, and its withdraw does not remove it", async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(host('10.255.0.1/32'), 'tunnel');
+    await m.flush();
+    m.set(via('10.255.0.1/32', '10.255.0.1'), 'learned');
+    expect(m.pending()).toBe(0);
+    expect(m.owner('10.255.0.1/32')).toBe('tunnel');
+    m.delete('10.255.0.1/32', 'learned');
+    await m.flush();
+    expect(b.batches).toHaveLength(1);
+    expect(b.table.get('10.255.0.1/32')).toEqual(host('10.255.0.1/32'));
+  });
+
+  it('the learned route waits behind the tunnel route and takes over when the tunnel goes', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    m.set(host('10.255.0.1/32'), 'tunnel');
+    m.set(via('10.255.0.1/32', '10.255.9.1'), 'learned');
+    await m.flush();
+    expect(b.table.get('10.255.0.1/32')).toEqual(host('10.255.0.1/32'));
+    m.delete('10.255.0.1/32', 'tunnel');
+    await m.flush();
+    expect(m.owner('10.255.0.1/32')).toBe('learned');
+    expect(b.batches.at(-1)).toEqual([{ op: 'replace', route: via('10.255.0.1/32', '10.255.9.1'), previous: host('10.255.0.1/32') }]);
+    m.delete('10.255.0.1/32', 'learned');
+    await m.flush();
+    expect(b.table.has('10.255.0.1/32')).toBe(false);
+    expect(m.owner('10.255.0.1/32')).toBe(null);
+  });
+});
+
+describe('adopt (RFC 4724 §4.1: forwarding state kept across a restart)', () => {
+  it('takes our routes as installed without writing: the same route wanted again is no write, the rest waits for reconcile', async () => {
+    const b = new FakeBackend();
+    b.table.set('10.1.0.0/24', via('10.1.0.0/24', '10.255.0.1'));
+    b.table.set('10.9.0.0/24', via('10.9.0.0/24', '10.255.0.1'));
+    const m = new FibManager(b);
+    expect(await m.adopt()).toBe(2);
+    expect(b.batches).toEqual([]);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    m.set(via('10.2.0.0/24', '10.255.0.1'));
+    await m.flush();
+    expect(b.batches).toEqual([[{ op: 'add', route: via('10.2.0.0/24', '10.255.0.1') }]]);
+    expect(b.table.has('10.9.0.0/24')).toBe(true);
+    expect(await m.reconcile()).toEqual({ removed: 1, added: 0, kept: 2 });
+    expect(b.table.has('10.9.0.0/24')).toBe(false);
   });
 });

@@ -77,7 +77,7 @@ async function setup(opts: { tableId?: number; tunnels?: number; setupFake?: Con
   return { fake, dp, connection, itf };
 }
 
-const replace = (route: FibRoute): FibOp => ({ op: 'replace', route });
+const add = (route: FibRoute): FibOp => ({ op: 'add', route });
 const via = (prefix: string, address: string | undefined, iface: string): FibRoute => ({
   prefix,
   nexthops: [address === undefined ? { interface: iface } : { address, interface: iface }],
@@ -112,7 +112,7 @@ describe('VppFib.apply', () => {
     const { fake, dp, connection, itf } = await setup();
     const c = concurrency(connection.client!);
     const rs = routes(1000);
-    expect(await dp.fib.apply(rs.map(replace))).toEqual([]);
+    expect(await dp.fib.apply(rs.map(add))).toEqual([]);
     expect(c.max()).toBeGreaterThan(100);
     const api = fake.state.apiRoutes(4, 0);
     expect(api.size).toBe(1000);
@@ -122,7 +122,7 @@ describe('VppFib.apply', () => {
     expect((await dp.fib.dump()).length).toBe(1000);
   });
 
-  it('ECMP: one path per next hop, via two tunnels; is_multipath=0 replaces the set', async () => {
+  it('ECMP: one path per next hop, via two tunnels; a replace adds the new paths, then removes the old ones (multipath forms)', async () => {
     const { fake, dp, itf } = await setup();
     const ecmp: FibRoute = {
       prefix: '192.0.2.0/24',
@@ -131,15 +131,21 @@ describe('VppFib.apply', () => {
         { address: '10.255.2.1', interface: 'wgf-2' },
       ],
     };
-    expect(await dp.fib.apply([replace(ecmp)])).toEqual([]);
+    expect(await dp.fib.apply([add(ecmp)])).toEqual([]);
     const paths = fake.state.apiRoutes(4, 0).get('192.0.2.0/24')!;
     expect(paths.map((p) => [p.swIfIndex, p.nh, p.weight])).toEqual([
       [itf(1).swIfIndex, '10.255.1.1', 1],
       [itf(2).swIfIndex, '10.255.2.1', 1],
     ]);
     const req = fake.requests.find((r) => r.name === 'ip_route_add_del')!;
-    expect(req.values).toMatchObject({ is_add: true, is_multipath: false });
-    await dp.fib.apply([replace(via('192.0.2.0/24', '10.255.2.1', 'wgf-2'))]);
+    expect(req.values).toMatchObject({ is_add: true, is_multipath: true });
+    const before = fake.requests.length;
+    await dp.fib.apply([{ op: 'replace', route: via('192.0.2.0/24', '10.255.2.1', 'wgf-2'), previous: ecmp }]);
+    const sent = fake.requests.slice(before).filter((r) => r.name === 'ip_route_add_del').map((r) => r.values as { is_add: boolean; is_multipath: boolean; route: { paths: unknown[] } });
+    expect(sent.map((v) => [v.is_add, v.is_multipath, v.route.paths.length])).toEqual([
+      [true, true, 1],
+      [false, true, 1],
+    ]);
     expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')!.map((p) => p.nh)).toEqual(['10.255.2.1']);
     expect(await dp.fib.dump()).toEqual([via('192.0.2.0/24', '10.255.2.1', 'wgf-2')]);
   });
@@ -148,7 +154,7 @@ describe('VppFib.apply', () => {
     const { fake, dp, itf } = await setup();
     const r1 = via('198.18.0.0/15', 'fe80::1:2', 'wgf-1');
     const r2 = via('198.20.0.0/16', 'fd00:255:2::1', 'wgf-2');
-    expect(await dp.fib.apply([replace(r1), replace(r2)])).toEqual([]);
+    expect(await dp.fib.apply([add(r1), add(r2)])).toEqual([]);
     const api = fake.state.apiRoutes(4, 0);
     expect(api.get('198.18.0.0/15')).toEqual([expect.objectContaining({ swIfIndex: itf(1).swIfIndex, nh: 'fe80::1:2', proto: NH_IP6 })]);
     expect(api.get('198.20.0.0/16')).toEqual([expect.objectContaining({ nh: 'fd00:255:2::1', proto: NH_IP6 })]);
@@ -161,7 +167,7 @@ describe('VppFib.apply', () => {
     const { fake, dp, itf } = await setup();
     const host4 = via('10.255.1.1/32', undefined, 'wgf-1');
     const host6 = via('fd00:255:1::1/128', undefined, 'wgf-1');
-    expect(await dp.fib.apply([replace(host4), replace(host6)])).toEqual([]);
+    expect(await dp.fib.apply([add(host4), add(host6)])).toEqual([]);
     expect(fake.state.apiRoutes(4, 0).get('10.255.1.1/32')).toEqual([expect.objectContaining({ swIfIndex: itf(1).swIfIndex, nh: '10.255.1.1', proto: NH_IP4 })]);
     expect(fake.state.apiRoutes(6, 0).get('fd00:255:1::1/128')).toEqual([expect.objectContaining({ nh: 'fd00:255:1::1', proto: NH_IP6 })]);
     const m = new FibManager(dp.fib);
@@ -173,17 +179,17 @@ describe('VppFib.apply', () => {
     expect(await m.reconcile()).toEqual({ removed: 0, added: 1, kept: 1 });
     expect(fake.state.apiRoutes(4, 0).has('10.255.1.1/32')).toBe(true);
     const other = via('10.255.7.7/32', undefined, 'wgf-2');
-    await dp.fib.apply([replace(other)]);
+    await dp.fib.apply([add(other)]);
     expect((await dp.fib.dump()).filter((r) => r.prefix.endsWith('/32'))).toEqual([other]);
   });
 
   it('refuses what VPP would drop or reject, per prefix, and reports VPP errors by name', async () => {
     const { fake, dp, itf } = await setup();
     const failed = await dp.fib.apply([
-      replace(via('10.9.0.0/16', undefined, 'wgf-1')), // non-host without a next hop: NBMA drops it
-      replace(via('10.8.0.0/16', '10.255.1.1', 'nope')),
-      replace({ prefix: '10.7.0.0/16', nexthops: [{ address: '10.255.1.1' }] }),
-      replace(via('10.6.0.0/16', '10.255.1.1', 'wgf-1')),
+      add(via('10.9.0.0/16', undefined, 'wgf-1')), // non-host without a next hop: NBMA drops it
+      add(via('10.8.0.0/16', '10.255.1.1', 'nope')),
+      add({ prefix: '10.7.0.0/16', nexthops: [{ address: '10.255.1.1' }] }),
+      add(via('10.6.0.0/16', '10.255.1.1', 'wgf-1')),
     ]);
     expect(failed.map((f) => f.prefix)).toEqual(['10.9.0.0/16', '10.8.0.0/16', '10.7.0.0/16']);
     expect(failed[0]!.error).toMatch(/needs a next-hop address/);
@@ -192,26 +198,64 @@ describe('VppFib.apply', () => {
     expect(dp.health().state).toBe('degraded');
 
     fake.state.wgDelete(itf(2).swIfIndex); // gone behind the agent's back
-    const f2 = await dp.fib.apply([replace(via('10.5.0.0/16', '10.255.2.1', 'wgf-2'))]);
+    const f2 = await dp.fib.apply([add(via('10.5.0.0/16', '10.255.2.1', 'wgf-2'))]);
     expect(f2).toEqual([{ prefix: '10.5.0.0/16', error: 'VNET_API_ERROR_NO_MATCHING_INTERFACE (-54)' }]);
-    await dp.fib.apply([replace(via('10.4.0.0/16', '10.255.1.1', 'wgf-1'))]);
+    await dp.fib.apply([add(via('10.4.0.0/16', '10.255.1.1', 'wgf-1'))]);
     expect(dp.health().state).toBe('ok');
   });
 
-  it('deletes (is_add=0) remove the route', async () => {
+  it('deletes (is_add=0, is_multipath=1) remove our paths of the route', async () => {
     const { fake, dp } = await setup();
-    await dp.fib.apply(routes(10).map(replace));
-    expect(await dp.fib.apply([{ op: 'delete', prefix: '10.0.3.0/24' }, { op: 'delete', prefix: '10.99.0.0/16' }])).toEqual([]);
+    const rs = routes(10);
+    await dp.fib.apply(rs.map(add));
+    const gone = via('10.99.0.0/16', '10.255.1.1', 'wgf-1');
+    expect(await dp.fib.apply([{ op: 'delete', prefix: '10.0.3.0/24', previous: rs[3]! }, { op: 'delete', prefix: gone.prefix, previous: gone }])).toEqual([]);
     expect(fake.state.apiRoutes(4, 0).size).toBe(9);
     expect(fake.state.apiRoutes(4, 0).has('10.0.3.0/24')).toBe(false);
-    expect(fake.requests.filter((r) => r.name === 'ip_route_add_del').at(-1)!.values).toMatchObject({ is_add: false, is_multipath: false });
+    expect(fake.requests.filter((r) => r.name === 'ip_route_add_del').at(-1)!.values).toMatchObject({ is_add: false, is_multipath: true });
+  });
+
+  it("ownership: an operator's path for the same prefix (another API client) survives our add, replace and delete", async () => {
+    let loop = -1;
+    const { fake, dp, itf } = await setup({
+      setupFake: (s) => {
+        const lo = s.addInterface({ kind: 'loopback', adminUp: true });
+        loop = lo.swIfIndex;
+        s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+      },
+    });
+    const operator = { swIfIndex: loop, tableId: 0, nh: '192.0.2.254', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 };
+    for (const [address, len] of [[[0, 0, 0, 0], 0], [[10, 1, 0, 0], 16]] as const) {
+      expect(fake.state.routeAddDel({ isAdd: true, isMultipath: false, tableId: 0, family: 4, address: Buffer.from(address), len, paths: [operator] })[0]).toBe(0);
+    }
+    const nhs = (prefix: string): string[] => (fake.state.apiRoutes(4, 0).get(prefix) ?? []).map((p) => p.nh ?? '').sort();
+    const m = new FibManager(dp.fib);
+    // A learned default route and a learned 10.1/16: announced, changed, withdrawn.
+    m.set(via('0.0.0.0/0', '10.255.1.1', 'wgf-1'));
+    m.set(via('10.1.0.0/16', '10.255.1.1', 'wgf-1'));
+    await m.flush();
+    expect(nhs('0.0.0.0/0')).toEqual(['10.255.1.1', '192.0.2.254']);
+    expect(nhs('10.1.0.0/16')).toEqual(['10.255.1.1', '192.0.2.254']);
+    // The dump shows our paths only: the operator's are not ours to reconcile away.
+    expect((await dp.fib.dump()).find((r) => r.prefix === '0.0.0.0/0')).toEqual(via('0.0.0.0/0', '10.255.1.1', 'wgf-1'));
+    m.set(via('10.1.0.0/16', '10.255.2.1', 'wgf-2'));
+    await m.flush();
+    expect(nhs('10.1.0.0/16')).toEqual(['10.255.2.1', '192.0.2.254']);
+    m.delete('0.0.0.0/0');
+    m.delete('10.1.0.0/16');
+    await m.flush();
+    expect(nhs('0.0.0.0/0')).toEqual(['192.0.2.254']);
+    expect(nhs('10.1.0.0/16')).toEqual(['192.0.2.254']);
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 0 });
+    expect(nhs('0.0.0.0/0')).toEqual(['192.0.2.254']);
+    expect(itf(1).swIfIndex).not.toBe(loop);
   });
 
   it('table-id 5: the table is created for both families and holds the routes', async () => {
     const { fake, dp } = await setup({ tableId: 5 });
     expect(fake.state.table(4, 5)).toBeDefined();
     expect(fake.state.table(6, 5)).toBeDefined();
-    await dp.fib.apply([replace(via('10.1.0.0/16', '10.255.1.1', 'wgf-1')), replace(via('2001:db8::/32', 'fd00:255:1::1', 'wgf-1'))]);
+    await dp.fib.apply([add(via('10.1.0.0/16', '10.255.1.1', 'wgf-1')), add(via('2001:db8::/32', 'fd00:255:1::1', 'wgf-1'))]);
     expect([...fake.state.apiRoutes(4, 5).keys()]).toEqual(['10.1.0.0/16']);
     expect([...fake.state.apiRoutes(6, 5).keys()]).toEqual(['2001:db8::/32']);
     expect(fake.state.apiRoutes(4, 0).size).toBe(0);
@@ -235,7 +279,7 @@ describe('VppFib.dump: ownership', () => {
       via('10.255.2.1/32', undefined, 'wgf-2'),
       via('2001:db8:1::/48', 'fd00:255:2::1', 'wgf-2'),
     ];
-    await dp.fib.apply(ours.map(replace));
+    await dp.fib.apply(ours.map(add));
     // An operator's route via another interface, in the same table.
     const [rv] = fake.state.routeAddDel({
       isAdd: true, isMultipath: false, tableId: 0, family: 4, address: Buffer.from([203, 0, 113, 0]), len: 24,
@@ -267,10 +311,10 @@ describe('removing a tunnel', () => {
     const { fake, dp, itf } = await setup();
     const sw1 = itf(1).swIfIndex;
     await dp.fib.apply([
-      replace(via('10.1.0.0/16', '10.255.1.1', 'wgf-1')),
-      replace(via('10.255.1.1/32', undefined, 'wgf-1')),
-      replace(via('10.2.0.0/16', '10.255.2.1', 'wgf-2')),
-      replace({ prefix: '10.3.0.0/16', nexthops: [{ address: '10.255.1.1', interface: 'wgf-1' }, { address: '10.255.2.1', interface: 'wgf-2' }] }),
+      add(via('10.1.0.0/16', '10.255.1.1', 'wgf-1')),
+      add(via('10.255.1.1/32', undefined, 'wgf-1')),
+      add(via('10.2.0.0/16', '10.255.2.1', 'wgf-2')),
+      add({ prefix: '10.3.0.0/16', nexthops: [{ address: '10.255.1.1', interface: 'wgf-1' }, { address: '10.255.2.1', interface: 'wgf-2' }] }),
     ]);
     await dp.wireguard.remove('wgf-1');
     const api = fake.state.apiRoutes(4, 0);
@@ -285,7 +329,7 @@ describe('throughput', () => {
     const { fake, dp, connection } = await setup();
     const rs = routes(10_000).map((r, i) => ({ ...r, prefix: `${10 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}.0/24` }));
     // Warm-up (JIT, socket buffers), then measured.
-    await dp.fib.apply(routes(500, '10.255.2.1', 'wgf-2').map((r) => replace({ ...r, prefix: r.prefix.replace(/^10\./, '100.') })));
+    await dp.fib.apply(routes(500, '10.255.2.1', 'wgf-2').map((r) => add({ ...r, prefix: r.prefix.replace(/^10\./, '100.') })));
     // Client side alone: until the last request is encoded and queued (the pump writes it right after).
     const client = connection.client!;
     const orig = client.request.bind(client);
@@ -296,14 +340,14 @@ describe('throughput', () => {
       return p;
     };
     const t0 = performance.now();
-    expect(await dp.fib.apply(rs.map(replace))).toEqual([]);
+    expect(await dp.fib.apply(rs.map(add))).toEqual([]);
     const ms = performance.now() - t0;
     client.request = orig;
     const encodeMs = lastQueued - t0;
     expect(fake.state.apiRoutes(4, 0).size).toBe(10_500);
 
     // The same writes one at a time (await each), for the ratio.
-    const seq = routes(2000, '10.255.2.1', 'wgf-2').map((r) => replace({ ...r, prefix: r.prefix.replace(/^10\./, '101.') }));
+    const seq = routes(2000, '10.255.2.1', 'wgf-2').map((r) => add({ ...r, prefix: r.prefix.replace(/^10\./, '101.') }));
     const t1 = performance.now();
     for (const op of seq) await dp.fib.apply([op]);
     const seqMs = performance.now() - t1;

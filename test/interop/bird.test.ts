@@ -7,9 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIn } from '../lab/helpers/netns.js';
+import { execIn, spawnIn } from '../lab/helpers/netns.js';
 import {
   agentRoutes,
+  cli,
   ASN_A,
   ASN_B,
   createSite,
@@ -37,6 +38,9 @@ import {
 const skip = missingPrerequisite(['bird', 'birdc']);
 if (skip !== null) console.log(`interop/bird: skipped: ${skip}`);
 
+/** The TCP MD5 key both sides share (RFC 2385); BIRD's `password`. */
+const MD5_KEY = 'wgbgp interop md5';
+
 function birdConfig(site: Site, log: string): string {
   return `
 log "${log}" all;
@@ -45,6 +49,9 @@ protocol device { scan time 2; }
 # One static protocol per prefix, so one can be withdrawn with \`birdc disable\`.
 protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
 protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
+# Enabled by the ownership test: a default route, and the agent's own tunnel host route.
+protocol static default4 { disabled; ipv4; route 0.0.0.0/0 via "lan0"; }
+protocol static ownhost { disabled; ipv4; route ${TUN_B.v4}/32 via "lan0"; }
 protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
 protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
 protocol bgp wgbgp {
@@ -52,6 +59,9 @@ protocol bgp wgbgp {
   neighbor ${TUN_A.v4} as ${ASN_A};
   hold time ${HOLD_TIME};
   keepalive time ${HOLD_TIME / 3};
+  # GTSM (RFC 5082) and TCP MD5 (RFC 2385), as the agent has them for this neighbor.
+  ttl security yes;
+  password "${MD5_KEY}";
   # The agent connects first. When BIRD connects at the same moment (\`connect delay time 1\`), the
   # collision sometimes resolves differently on the two sides (the agent, already Established, keeps
   # its connection; BIRD, still in OpenConfirm, keeps its own by router id): both close, the session
@@ -85,7 +95,7 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-g
   };
 
   beforeAll(async () => {
-    site = await createSite('bi', 11);
+    site = await createSite('bi', 11, { bgp: { password: MD5_KEY } });
     ctl = join(site.dir, 'bird.ctl');
     birdLog = join(site.dir, 'bird.log');
     await startPeerTunnel(site);
@@ -165,5 +175,36 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-g
     expect(hasRoute(agentRoutes(s, '-6'), LAN_B.v6, TUN_B.v6, s.ifA)).toBe(true);
     expect(learnedRoutes(s).map((r) => r.prefix)).toEqual([LAN_B.v6]);
     expect(neighbors(s)[0]).toMatchObject({ state: 'Established', prefixesReceived: received - 1 });
+  });
+
+  it("ownership: BIRD's default route goes in beside the operator's (metric 32 vs 0) and its withdraw leaves the operator's; its announcement of our tunnel /32 never replaces the host route", async () => {
+    const s = site!;
+    // The operator's default route in A, as a router has one (proto boot, metric 0).
+    await execIn(s.nsA, ['ip', 'route', 'add', 'default', 'via', s.underlayB]);
+    const defaults = (): string[] =>
+      kernelRoutes(s.nsA, '-4', 'exact', '0.0.0.0/0').map((r) => `${String(r.protocol ?? 'boot')}/${(r as { metric?: number }).metric ?? 0}`).sort();
+    const hostRoute = (): unknown[] => kernelRoutes(s.nsA, '-4', 'exact', `${TUN_B.v4}/32`, 'proto', '201');
+    expect(hostRoute()).toEqual([expect.objectContaining({ dst: TUN_B.v4, dev: s.ifA })]);
+    expect(birdc('enable', 'default4')).toMatch(/enabled/);
+    expect(birdc('enable', 'ownhost')).toMatch(/enabled/);
+    await until('the learned default route beside the operator\'s', () => defaults().includes('201/32'), 5_000, diagnostics);
+    expect(defaults()).toEqual(['201/32', 'boot/0']);
+    await until(`${TUN_B.v4}/32 learned`, () => learnedRoutes(s).some((r) => r.prefix === `${TUN_B.v4}/32`), 5_000, diagnostics);
+    // Ours wins: still the device route through the tunnel, not a route via the address itself.
+    expect(hostRoute()).toEqual([expect.objectContaining({ dst: TUN_B.v4, dev: s.ifA })]);
+    expect((hostRoute()[0] as { gateway?: string }).gateway).toBeUndefined();
+    const [own] = cli<{ prefix: string; fib: boolean; fibDetail: string | null }[]>(s, 'routes', `${TUN_B.v4}/32`);
+    expect(own).toMatchObject({ fib: false, fibDetail: expect.stringMatching(/tunnel host route/) });
+    const [def] = cli<{ prefix: string; fib: boolean }[]>(s, 'routes', '0.0.0.0/0');
+    expect(def).toMatchObject({ prefix: '0.0.0.0/0', fib: true });
+    expect(await pingFromA(s, LAN_A.addr4, LAN_B.addr4)).toBe(true);
+
+    expect(birdc('disable', 'default4')).toMatch(/disabled/);
+    expect(birdc('disable', 'ownhost')).toMatch(/disabled/);
+    await until('the learned default route withdrawn', () => !defaults().includes('201/32'), 5_000, diagnostics);
+    await until(`${TUN_B.v4}/32 withdrawn`, () => !learnedRoutes(s).some((r) => r.prefix === `${TUN_B.v4}/32`), 5_000, diagnostics);
+    expect(defaults()).toEqual(['boot/0']);
+    expect(hostRoute()).toEqual([expect.objectContaining({ dst: TUN_B.v4, dev: s.ifA })]);
+    expect(await pingFromA(s, LAN_A.addr4, LAN_B.addr4)).toBe(true);
   });
 });

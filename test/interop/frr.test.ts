@@ -57,6 +57,7 @@ router bgp ${ASN_B}
  neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
  neighbor ${TUN_A.v4} timers connect 2
  neighbor ${TUN_A.v4} advertisement-interval 0
+ neighbor ${TUN_A.v4} ttl-security hops 1
  !
  address-family ipv4 unicast
   network ${LAN_B.v4}

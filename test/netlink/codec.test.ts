@@ -16,6 +16,7 @@ import {
   encodeAddr,
   encodeLinkAddrGenModeNone,
   encodeRouteDelete,
+  encodeRouteNew,
   encodeRouteReplace,
   parseIpv4PrefixInto,
   parseIpv6PrefixInto,
@@ -109,6 +110,50 @@ describe('RTM_NEWROUTE', () => {
     );
   });
 
+  it('add: 0.0.0.0/0 via 10.255.0.1 dev #5 with our metric 32 is NLM_F_CREATE|NLM_F_EXCL, never a replace', () => {
+    const w = new NlWriter(64);
+    encodeRouteNew(w, 3, { family: AF_INET, dst: v4('0.0.0.0'), dstLen: 0, table: 254, protocol: 201, priority: 32 }, [
+      { gateway: v4('10.255.0.1'), ifindex: 5 },
+    ], 'add');
+    expect(w.bytes().toString('hex')).toBe(
+      hex(`
+        34 00 00 00   # nlmsg_len 52
+        18 00         # nlmsg_type RTM_NEWROUTE (24)
+        05 06         # nlmsg_flags NLM_F_REQUEST|NLM_F_ACK|NLM_F_EXCL|NLM_F_CREATE
+        03 00 00 00   # nlmsg_seq 3
+        00 00 00 00   # nlmsg_pid 0
+        02 00 00 00   # AF_INET, dst_len 0 (the default route: no RTA_DST), src_len, tos
+        fe c9 00 01   # table main, protocol 201, scope universe, RTN_UNICAST
+        00 00 00 00   # rtm_flags
+        08 00 06 00   # rta_len 8, RTA_PRIORITY
+        20 00 00 00   #   metric 32
+        08 00 05 00   # rta_len 8, RTA_GATEWAY
+        0a ff 00 01   #   10.255.0.1
+        08 00 04 00   # rta_len 8, RTA_OIF
+        05 00 00 00   #   ifindex 5
+      `).toString('hex'),
+    );
+  });
+
+  it('RTM_DELROUTE with our metric names it: the kernel deletes only the route with this protocol and metric', () => {
+    const w = new NlWriter();
+    encodeRouteDelete(w, 4, { family: AF_INET, dst: v4('10.1.0.0'), dstLen: 24, table: 254, protocol: 201, priority: 32 });
+    expect(w.bytes().toString('hex')).toBe(
+      hex(`
+        2c 00 00 00   # nlmsg_len 44
+        19 00 05 00   # RTM_DELROUTE (25), NLM_F_REQUEST|NLM_F_ACK
+        04 00 00 00 00 00 00 00   # seq 4, pid 0
+        02 18 00 00   # AF_INET, dst_len 24
+        fe c9 ff 00   # table main, protocol 201, scope RT_SCOPE_NOWHERE, type RTN_UNSPEC
+        00 00 00 00   # rtm_flags
+        08 00 01 00   # rta_len 8, RTA_DST
+        0a 01 00 00   #   10.1.0.0
+        08 00 06 00   # rta_len 8, RTA_PRIORITY
+        20 00 00 00   #   metric 32
+      `).toString('hex'),
+    );
+  });
+
   it('device-only route gets scope link', () => {
     const w = new NlWriter();
     encodeRouteReplace(w, 1, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201 }, [{ ifindex: 9 }]);
@@ -196,7 +241,7 @@ describe('RTM_NEWLINK addrgenmode none', () => {
 });
 
 describe('replies', () => {
-  it('decodes a dumped route: RTA_TABLE wins over rtm_table, RTA_PRIORITY ignored', () => {
+  it('decodes a dumped route: RTA_TABLE wins over rtm_table, RTA_PRIORITY is the metric', () => {
     const msg = hex(`
       44 00 00 00 18 00 02 00 09 00 00 00 00 00 00 00   # len 68, RTM_NEWROUTE, NLM_F_MULTI, seq 9
       02 18 00 00 fc c9 00 01 00 00 00 00               # AF_INET /24, table 252 (compat), proto 201, universe, unicast
@@ -213,6 +258,7 @@ describe('replies', () => {
       dstLen: 24,
       table: 2000,
       protocol: 201,
+      priority: 20,
       scope: 0,
       type: 1,
       prefix: '10.1.0.0/24',

@@ -236,6 +236,7 @@ describe('routes', () => {
       prefix: '10.11.0.0/24',
       table: 254,
       protocol: PROTO,
+      metric: 0,
       nexthops: [{ address: '10.0.0.2', interface: 'va' }],
     });
     const t = await nl.routes(TABLE, PROTO);
@@ -307,12 +308,12 @@ describe('routes', () => {
     }
     ops.push({ op: 'replace', route: { prefix: '2001:db8:160::/48', nexthops: [{ address: 'fd00::2', interface: 'va' }] } });
     ops.push({ op: 'delete', prefix: '10.199.0.0/24' });
-    expect(await nl.routeWrite(3300, PROTO, ops)).toEqual([
+    expect(await nl.routeWrite({ table: 3300, protocol: PROTO, metric: 32 }, ops)).toEqual([
       { index: 1234, errno: -101 },
       { index: 2501, errno: -3 },
     ]);
     expect(await nl.routes(3300, PROTO)).toHaveLength(2500);
-    expect(await nl.routeWrite(3300, PROTO, [{ op: 'delete', prefix: '10.160.0.0/24' }])).toEqual([]);
+    expect(await nl.routeWrite({ table: 3300, protocol: PROTO, metric: 32 }, [{ op: 'delete', prefix: '10.160.0.0/24' }])).toEqual([]);
   });
 
   it('a small receive buffer splits the batch so that no ack is lost', async () => {

@@ -83,7 +83,7 @@ describe('VppDataplane.health', () => {
     await until(() => dp.health().detail?.includes('ENOENT') === true, 'connect error');
     expect(dp.health().state).toBe('down');
     await expect(dp.wireguard.ensure(spec(1), null)).rejects.toThrow(/^VPP API not connected: .*ENOENT/);
-    await expect(dp.fib.apply([{ op: 'delete', prefix: '10.0.0.0/8' }])).rejects.toThrow(/VPP API not connected/);
+    await expect(dp.fib.apply([{ op: 'delete', prefix: '10.0.0.0/8', previous: { prefix: '10.0.0.0/8', nexthops: [{ address: '10.255.1.1', interface: 'wgd-1' }] } }])).rejects.toThrow(/VPP API not connected/);
     expect(await dp.wireguard.list()).toEqual([]);
     await fake.start();
     await until(() => dp.health().state === 'ok', 'connected');
@@ -107,7 +107,7 @@ describe('VppDataplane.health', () => {
     await until(() => dp.health().state !== 'down', 'connected');
     expect(dp.health()).toMatchObject({ state: 'degraded', detail: LINUX_CP_MISSING });
     expect(await dp.wireguard.ensure(spec(1), null)).toBe('created');
-    expect(await dp.fib.apply([{ op: 'replace', route: { prefix: '10.1.0.0/16', nexthops: [{ address: '10.255.1.1', interface: 'wgd-1' }] } }])).toEqual([]);
+    expect(await dp.fib.apply([{ op: 'add', route: { prefix: '10.1.0.0/16', nexthops: [{ address: '10.255.1.1', interface: 'wgd-1' }] } }])).toEqual([]);
     expect(fake.state.peers.size).toBe(1);
     expect(fake.state.apiRoutes(4, 0).size).toBe(1);
     expect(fake.requests.filter((r) => r.name.startsWith('lcp_'))).toEqual([]);

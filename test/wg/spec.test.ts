@@ -17,7 +17,7 @@ function neighbor(over: Partial<NeighborConfig>): NeighborConfig {
     persistentKeepalive: 25,
     tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
     sourceAddress: null,
-    bgp: { asn: 65002, holdTime: 90, passive: false },
+    bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null },
     ...over,
   };
 }
@@ -29,8 +29,8 @@ const config = (neighbors: NeighborConfig[]): Config => ({
     wireguard: 'wireguard-go',
     fib: 'linux',
     keepOnStop: true,
-    linux: { protocol: 201, table: 254 },
-    vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0 },
+    linux: { protocol: 201, table: 254, metric: 32 },
+    vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
   },
   wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1' },
   announce: [],

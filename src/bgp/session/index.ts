@@ -1,7 +1,9 @@
 /** The BGP session layer: TCP, timers, collisions — the only I/O in bgp/. */
 export { BgpSession } from './session.js';
-export { BgpListener } from './listener.js';
-export type { ListenerOptions } from './listener.js';
+export { BgpListener, ListenerError } from './listener.js';
+export type { ListenBinding, ListenerOptions, RefusalCounters } from './listener.js';
+export { kernelTcpDrops } from './netstat.js';
+export type { KernelTcpDrops } from './netstat.js';
 export { normalizeAddress } from './address.js';
 export { notificationText, encodeShutdownCommunication, decodeShutdownCommunication } from './text.js';
 export type {

@@ -6,7 +6,7 @@
  * step, so a handler calling back into the session never interleaves with a
  * half-applied transition, and nothing throws out of a socket callback.
  */
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, Socket as NetSocket } from 'node:net';
 import type { Socket, TcpNetConnectOpts } from 'node:net';
 import type { Clock, TimerHandle } from '#lib/clock';
 import type { Logger } from '#lib/log';
@@ -16,6 +16,7 @@ import { BgpWireError, CeaseSubcode } from '#bgp/wire/index';
 import { ErrorCode, MessageType } from '#bgp/wire/types';
 import type { BgpMessage, OpenMessage, UpdateMessage } from '#bgp/wire/types';
 import { scopedAddress } from './address.js';
+import { closeSocket, connectSocket, familyOf } from './tcp.js';
 import { keepsExisting, localIsDominant, refusesNewConnection } from './collision.js';
 import { Connection } from './connection.js';
 import type { ConnectionEvents, Decoded } from './connection.js';
@@ -476,7 +477,7 @@ export class BgpSession {
     if (this.cfg.localAddress) opts.localAddress = scopedAddress(this.cfg.localAddress, this.cfg.interface);
     let sock: Socket;
     try {
-      sock = (this.deps.connect ?? netConnect)(opts);
+      sock = this.deps.connect ? this.deps.connect(opts) : this.secured() ? this.securedConnect(opts) : netConnect(opts);
     } catch (err) {
       // A synchronous refusal (bad address): the same as a failed attempt, one step later.
       this.noteError(`TCP: ${errorText(err)}`);
@@ -486,6 +487,36 @@ export class BgpSession {
       return;
     }
     m.conn = new Connection(sock, true, this.clock, this.connEvents);
+  }
+
+  private secured(): boolean {
+    const c = this.cfg;
+    return (c.bindToInterface === true && c.interface !== undefined) || c.minTtl !== undefined || c.md5Key !== undefined;
+  }
+
+  /**
+   * An active open through the tunnel only: the socket is bound to the
+   * interface and carries GTSM and TCP MD5 before its SYN (tcp.ts), then
+   * Node connects it.
+   */
+  private securedConnect(opts: TcpNetConnectOpts): Socket {
+    const c = this.cfg;
+    const fd = connectSocket({
+      family: familyOf(c.peerAddress),
+      ...(c.localAddress !== undefined ? { localAddress: c.localAddress } : {}),
+      ...(c.bindToInterface === true && c.interface !== undefined ? { device: c.interface } : {}),
+      ...(c.minTtl !== undefined ? { minTtl: c.minTtl } : {}),
+      ...(c.md5Key !== undefined ? { md5: { peer: c.peerAddress, key: c.md5Key } } : {}),
+    });
+    let sock: Socket;
+    try {
+      sock = new NetSocket({ fd, readable: true, writable: true });
+    } catch (err) {
+      closeSocket(fd);
+      throw err;
+    }
+    // The source address is bound already; Node must not bind again.
+    return sock.connect({ host: opts.host ?? '', port: opts.port });
   }
 
   /**

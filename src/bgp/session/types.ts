@@ -21,6 +21,15 @@ export interface SessionConfig {
   interface?: string;
   /** Source address of the connections we initiate. */
   localAddress?: string;
+  /**
+   * Connections we initiate are bound to `interface` (SO_BINDTODEVICE) and
+   * leave only through it: the session runs through the neighbor's tunnel.
+   */
+  bindToInterface?: boolean;
+  /** GTSM (RFC 5082): send with TTL 255 and accept only segments with at least this TTL. */
+  minTtl?: number;
+  /** TCP MD5 (RFC 2385) key shared with the peer. */
+  md5Key?: string;
   /** Remote TCP port, default 179. */
   port?: number;
   /** Seconds, offered in OPEN: 0 or >= 3 (RFC 4271 §4.2). */

@@ -90,7 +90,7 @@ protocol bgp wgbgp {
       }),
     );
     session = ours.session;
-    listener.register(session, BIRD_ADDR);
+    await listener.register(session, BIRD_ADDR, { device: 'lo', localAddress: OUR_ADDR });
     session.start();
   });
 

@@ -9,7 +9,7 @@ import type { BgpListener, BgpSession } from '#bgp/session/index';
 import { FSM_STATES } from '#bgp/fsm/index';
 import { MessageType } from '#bgp/wire/types';
 import { keepsExisting, localIsDominant, refusesNewConnection } from '#bgp/session/collision';
-import { config, listener, side, sleep, waitFor } from './helpers.js';
+import { config, listener, side, sleep, waitFor, LOOPBACK } from './helpers.js';
 import type { Side } from './helpers.js';
 import { ScriptedPeer } from './scripted-peer.js';
 
@@ -36,7 +36,7 @@ async function setup(routerId: string): Promise<{ s: Side; peer: ScriptedPeer; l
   opened.peers.push(peer);
   opened.listeners.push(l);
   opened.sessions.push(s.session);
-  l.register(s.session, '127.0.0.1');
+  await l.register(s.session, '127.0.0.1', LOOPBACK);
   return { s, peer, l };
 }
 

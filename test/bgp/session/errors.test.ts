@@ -9,7 +9,7 @@ import { decodeMessage, encodeMessage, MessageFramer } from '#bgp/wire/index';
 import { MessageType } from '#bgp/wire/types';
 import type { BgpMessage, NotificationMessage } from '#bgp/wire/types';
 import type { BgpListener, BgpSession } from '#bgp/session/index';
-import { B_ID, config, ipv4Update, listener, side, waitFor } from './helpers.js';
+import { B_ID, config, ipv4Update, listener, side, waitFor, LOOPBACK } from './helpers.js';
 import type { Side } from './helpers.js';
 
 const CTX = { fourOctetAs: true };
@@ -34,7 +34,7 @@ async function setup(): Promise<{ b: Side; peer: RawPeer }> {
   opened.listeners.push(l);
   const b = side(config({ name: 'raw', localAsn: 65002, routerId: B_ID, peerAsn: 65001, passive: true }));
   opened.sessions.push(b.session);
-  l.register(b.session, '127.0.0.1');
+  await l.register(b.session, '127.0.0.1', LOOPBACK);
   b.session.start();
   const sock = connect({ host: '127.0.0.1', port: l.port });
   opened.sockets.push(sock);

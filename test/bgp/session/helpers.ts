@@ -4,7 +4,7 @@ import { SystemClock } from '#lib/clock';
 import type { Clock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
 import { BgpListener, BgpSession } from '#bgp/session/index';
-import type { FsmState, Negotiated, SessionConfig, SessionHandler } from '#bgp/session/index';
+import type { FsmState, ListenBinding, Negotiated, SessionConfig, SessionHandler } from '#bgp/session/index';
 import { MessageType } from '#bgp/wire/types';
 import type { UpdateMessage } from '#bgp/wire/types';
 
@@ -81,6 +81,9 @@ export function side(cfg: SessionConfig, clock: Clock = new SystemClock()): Side
   });
   return { session, rec, dialled };
 }
+
+/** Sessions on loopback are bound to `lo` like the agent binds them to a tunnel. */
+export const LOOPBACK: ListenBinding = { device: 'lo', localAddress: '127.0.0.1' };
 
 export async function listener(): Promise<BgpListener> {
   const l = new BgpListener({ log: silentLogger() }, { port: 0 });

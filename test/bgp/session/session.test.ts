@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { ManualClock } from '#lib/clock';
 import type { BgpListener, BgpSession } from '#bgp/session/index';
-import { A_ID, B_ID, config, ipv4Update, ipv6Update, listener, side, sleep, waitFor } from './helpers.js';
+import { A_ID, B_ID, config, ipv4Update, ipv6Update, listener, side, sleep, waitFor, LOOPBACK } from './helpers.js';
 
 /** Everything a test opened, closed whatever happens. */
 const sessions: BgpSession[] = [];
@@ -34,7 +34,7 @@ async function pair(opts: { holdTime?: number; clockA?: ManualClock; clockB?: Ma
     opts.clockB,
   );
   sessions.push(a.session, b.session);
-  l.register(b.session, '127.0.0.1');
+  await l.register(b.session, '127.0.0.1', LOOPBACK);
   return { a, b, l };
 }
 
@@ -154,8 +154,8 @@ describe('BgpSession over loopback TCP', () => {
     const a = side(config({ name: 'b', localAsn: 65001, routerId: A_ID, peerAsn: 65002, port: lb.port }));
     const b = side(config({ name: 'a', localAsn: 65002, routerId: B_ID, peerAsn: 65001, port: la.port }));
     sessions.push(a.session, b.session);
-    la.register(a.session, '127.0.0.1');
-    lb.register(b.session, '::ffff:127.0.0.1');
+    await la.register(a.session, '127.0.0.1', LOOPBACK);
+    await lb.register(b.session, '::ffff:127.0.0.1', LOOPBACK);
     a.session.start();
     b.session.start();
     await waitFor(established(a.session, b.session), 'Established');
@@ -186,7 +186,7 @@ describe('BgpSession over loopback TCP', () => {
     await waitFor(() => a.rec.downs.length === 1, 'A down');
     const b2 = side(config({ name: 'a', localAsn: 65002, routerId: B_ID, peerAsn: 65001, passive: true }));
     sessions.push(b2.session);
-    l.register(b2.session, '127.0.0.1');
+    await l.register(b2.session, '127.0.0.1', LOOPBACK);
     b2.session.start();
     await waitFor(established(a.session, b2.session), 'Established again');
     expect(a.rec.established).toHaveLength(2);

@@ -73,7 +73,14 @@ function sh(cmd: string, args: readonly string[], input?: string): string {
  * Namespaces, veth underlay and the LAN bridges; keys and the agent's config in
  * a temp dir. `net` picks the underlay 198.18.<net>.0/24.
  */
-export async function createSite(base: string, net: number): Promise<Site> {
+export interface AgentOptions {
+  /** Extra keys of the agent's neighbors[0].bgp (ttl-security, password). */
+  bgp?: Record<string, unknown>;
+  /** No `tunnel`: derived link-locals, BGP unnumbered. */
+  unnumbered?: boolean;
+}
+
+export async function createSite(base: string, net: number, agent: AgentOptions = {}): Promise<Site> {
   const prefix = uniqueName(base);
   const dir = mkdtempSync(join(tmpdir(), `wgbgp-interop-${prefix}-`));
   chmodSync(dir, 0o755);
@@ -94,7 +101,7 @@ export async function createSite(base: string, net: number): Promise<Site> {
     pubB: '',
   };
   try {
-    await buildSite(site);
+    await buildSite(site, agent);
   } catch (e) {
     await teardown(site);
     throw e;
@@ -102,7 +109,7 @@ export async function createSite(base: string, net: number): Promise<Site> {
   return site;
 }
 
-async function buildSite(site: Site): Promise<void> {
+async function buildSite(site: Site, agent: AgentOptions): Promise<void> {
   const { prefix, dir } = site;
   const keyA = join(dir, 'a.key');
   for (const file of [keyA, site.keyB]) writeFileSync(file, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
@@ -135,8 +142,8 @@ async function buildSite(site: Site): Promise<void> {
           'public-key': site.pubB,
           endpoint: `${site.underlayB}:${PORT_B}`,
           'listen-port': PORT_A,
-          tunnel: { local: [`${TUN_A.v4}/31`, `${TUN_A.v6}/127`], remote: [TUN_B.v4, TUN_B.v6] },
-          bgp: { asn: ASN_B, 'hold-time': HOLD_TIME },
+          ...(agent.unnumbered ? {} : { tunnel: { local: [`${TUN_A.v4}/31`, `${TUN_A.v6}/127`], remote: [TUN_B.v4, TUN_B.v6] } }),
+          bgp: { asn: ASN_B, 'hold-time': HOLD_TIME, ...agent.bgp },
         },
       ],
     }),
