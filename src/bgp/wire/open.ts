@@ -21,6 +21,7 @@ export const CapabilityCode = {
   Multiprotocol: 1,
   RouteRefresh: 2,
   ExtendedNextHop: 5,
+  GracefulRestart: 64,
   FourOctetAs: 65,
 } as const;
 
@@ -101,6 +102,15 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
     case CapabilityCode.FourOctetAs:
       if (len !== 4) malformedCapability(code, len);
       return { code, asn: rd32(b, p) };
+    case CapabilityCode.GracefulRestart: {
+      // RFC 4724 §3: Restart Flags (4 bits: R, RFC 8538 N) and Restart Time (12 bits), then
+      // AFI (2), SAFI (1), Flags for Address Family (1, F) per family.
+      if (len < 2 || (len - 2) % 4 !== 0) malformedCapability(code, len);
+      const head = rd16(b, p);
+      const families: { afi: number; safi: number; forwardingState: boolean }[] = [];
+      for (let q = p + 2; q < p + len; q += 4) families.push({ afi: rd16(b, q), safi: b[q + 2]!, forwardingState: (b[q + 3]! & 0x80) !== 0 });
+      return { code, restartState: (head & 0x8000) !== 0, notification: (head & 0x4000) !== 0, restartTime: head & 0x0fff, families };
+    }
     default:
       // RFC 5492: capabilities not understood are ignored; kept for logs.
       return { code, raw: copyBytes(b.subarray(p, p + len)) };
@@ -117,6 +127,8 @@ function capabilityValueLength(c: Capability): number {
       return 0;
     case CapabilityCode.ExtendedNextHop:
       return c.entries.length * 6;
+    case CapabilityCode.GracefulRestart:
+      return 2 + c.families.length * 4;
   }
 }
 
@@ -140,6 +152,17 @@ function writeCapability(buf: Uint8Array, o: number, c: Capability): number {
         break;
       case CapabilityCode.RouteRefresh:
         break;
+      case CapabilityCode.GracefulRestart: {
+        if (c.restartTime < 0 || c.restartTime > 0x0fff) throw new RangeError(`graceful restart time ${c.restartTime} exceeds 4095 s`);
+        wr16(buf, v, (c.restartState ? 0x8000 : 0) | (c.notification ? 0x4000 : 0) | c.restartTime);
+        c.families.forEach((f, i) => {
+          const q = v + 2 + i * 4;
+          wr16(buf, q, f.afi);
+          buf[q + 2] = f.safi;
+          buf[q + 3] = f.forwardingState ? 0x80 : 0;
+        });
+        break;
+      }
       case CapabilityCode.ExtendedNextHop:
         c.entries.forEach((e, i) => {
           wr16(buf, v + i * 6, e.afi);
@@ -202,10 +225,12 @@ export interface OpenCapabilities {
   multiprotocol: { afi: number; safi: number }[];
   routeRefresh: boolean;
   extendedNextHop: { afi: number; safi: number; nextHopAfi: number }[];
+  /** RFC 4724 graceful restart, as the speaker sent it, or null. */
+  gracefulRestart: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
 }
 
 export function openCapabilities(open: OpenMessage): OpenCapabilities {
-  const out: OpenCapabilities = { asn: open.myAs, fourOctetAs: false, multiprotocol: [], routeRefresh: false, extendedNextHop: [] };
+  const out: OpenCapabilities = { asn: open.myAs, fourOctetAs: false, multiprotocol: [], routeRefresh: false, extendedNextHop: [], gracefulRestart: null };
   for (const c of open.capabilities) {
     if ('raw' in c) continue;
     switch (c.code) {
@@ -221,6 +246,10 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
       case CapabilityCode.FourOctetAs:
         out.fourOctetAs = true;
         out.asn = c.asn;
+        break;
+      case CapabilityCode.GracefulRestart:
+        // RFC 4724 §3: only one instance; a later one is ignored.
+        out.gracefulRestart ??= { restartState: c.restartState, notification: c.notification, restartTime: c.restartTime, families: c.families };
         break;
     }
   }
@@ -243,6 +272,8 @@ export interface OpenOptions {
   routeRefresh?: boolean;
   /** RFC 8950: NLRI families this speaker accepts with next hops of another AFI. */
   extendedNextHop?: { afi: number; safi: number; nextHopAfi: number }[];
+  /** RFC 4724 graceful restart capability to send, or none. */
+  gracefulRestart?: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] };
 }
 
 /** Builds this speaker's OPEN: always 4-octet AS capable, AS_TRANS in My AS when the ASN needs it. */
@@ -250,6 +281,7 @@ export function buildOpen(o: OpenOptions): OpenMessage {
   const capabilities: Capability[] = o.families.map((f) => ({ code: CapabilityCode.Multiprotocol, afi: f.afi, safi: f.safi }));
   if (o.routeRefresh !== false) capabilities.push({ code: CapabilityCode.RouteRefresh });
   if (o.extendedNextHop && o.extendedNextHop.length > 0) capabilities.push({ code: CapabilityCode.ExtendedNextHop, entries: o.extendedNextHop });
+  if (o.gracefulRestart) capabilities.push({ code: CapabilityCode.GracefulRestart, ...o.gracefulRestart });
   capabilities.push({ code: CapabilityCode.FourOctetAs, asn: o.asn });
   return { type: MessageType.Open, version: BGP_VERSION, myAs: o.asn > 0xffff ? AS_TRANS : o.asn, holdTime: o.holdTime, bgpId: o.bgpId, capabilities };
 }

@@ -20,8 +20,16 @@ export type Capability =
   | { code: 1; afi: number; safi: number } // RFC 4760 multiprotocol
   | { code: 2 } // RFC 2918 route refresh
   | { code: 5; entries: { afi: number; safi: number; nextHopAfi: number }[] } // RFC 8950 extended next hop
+  | { code: 64; restartState: boolean; notification: boolean; restartTime: number; families: GracefulRestartFamily[] } // RFC 4724 graceful restart (N bit: RFC 8538)
   | { code: 65; asn: number } // RFC 6793 4-octet AS
   | { code: number; raw: Uint8Array };
+
+/** RFC 4724 §3: a family the speaker can restart for; F: its forwarding state was kept. */
+export interface GracefulRestartFamily {
+  afi: number;
+  safi: number;
+  forwardingState: boolean;
+}
 
 export interface OpenMessage {
   type: MessageType.Open;

@@ -35,6 +35,30 @@ const CASES: Record<string, Case> = {
       ],
     },
   },
+  'open-graceful-restart.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [
+        { code: 1, afi: 1, safi: 1 },
+        {
+          code: 64,
+          restartState: true,
+          notification: true,
+          restartTime: 120,
+          families: [
+            { afi: 1, safi: 1, forwardingState: true },
+            { afi: 2, safi: 1, forwardingState: false },
+          ],
+        },
+        { code: 65, asn: 65001 },
+      ],
+    },
+  },
   'open-extended-next-hop.hex': {
     ctx: TWO,
     message: {

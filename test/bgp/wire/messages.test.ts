@@ -65,11 +65,17 @@ describe('RFC 4271 §6.2: OPEN message errors', () => {
   });
 
   it('RFC 5492 §5: unknown capabilities are kept raw; several Capabilities parameters are merged', () => {
-    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0b 02 04 4002 0078 02 03 4701 07')), CTX).message as OpenMessage;
+    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0b 02 04 4602 0078 02 03 4701 07')), CTX).message as OpenMessage;
     expect(m.capabilities).toEqual([
-      { code: 64, raw: new Uint8Array([0x00, 0x78]) },
+      { code: 70, raw: new Uint8Array([0x00, 0x78]) },
       { code: 71, raw: new Uint8Array([7]) },
     ]);
+  });
+
+  it('RFC 4724 §3: graceful restart without families (a helper-only speaker), and a malformed length', () => {
+    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '06 02 04 4002 0078')), CTX).message as OpenMessage;
+    expect(m.capabilities).toEqual([{ code: 64, restartState: false, notification: false, restartTime: 120, families: [] }]);
+    expectNotification(() => decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '07 02 05 4003 007801')), CTX), 2, 0);
   });
 
   it('RFC 9072 §2: extended optional parameters length is decoded', () => {
@@ -152,8 +158,22 @@ describe('session helpers', () => {
       ],
       routeRefresh: false,
       extendedNextHop: [{ afi: 1, safi: 1, nextHopAfi: 2 }],
+      gracefulRestart: null,
     });
     expect(acceptsIpv4OverIpv6(caps)).toBe(true);
+  });
+
+  it('openCapabilities reads RFC 4724 graceful restart (R, N, restart time, F per family)', () => {
+    const caps = openCapabilities(decodeMessage(loadVector('open-graceful-restart.hex'), CTX).message as OpenMessage);
+    expect(caps.gracefulRestart).toEqual({
+      restartState: true,
+      notification: true,
+      restartTime: 120,
+      families: [
+        { afi: 1, safi: 1, forwardingState: true },
+        { afi: 2, safi: 1, forwardingState: false },
+      ],
+    });
   });
 
   it('RFC 6793: 4-octet ASNs are used only when both OPENs carry capability 65', () => {

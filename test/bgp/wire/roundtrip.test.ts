@@ -106,7 +106,14 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
     entries: fc.array(fc.record({ afi: fc.nat({ max: 0xffff }), safi: fc.nat({ max: 0xffff }), nextHopAfi: fc.nat({ max: 0xffff }) }), { minLength: 1, maxLength: 4 }),
   }),
   fc.record({ code: fc.constant(65 as const), asn: fc.nat({ max: 0xffffffff }) }),
-  fc.record({ code: fc.constantFrom(64, 69, 70, 71, 73, 128), raw: fc.uint8Array({ maxLength: 20 }) }),
+  fc.record({
+    code: fc.constant(64 as const),
+    restartState: fc.boolean(),
+    notification: fc.boolean(),
+    restartTime: fc.nat({ max: 4095 }),
+    families: fc.array(fc.record({ afi: fc.nat({ max: 0xffff }), safi: fc.nat({ max: 255 }), forwardingState: fc.boolean() }), { maxLength: 4 }),
+  }),
+  fc.record({ code: fc.constantFrom(69, 70, 71, 73, 128), raw: fc.uint8Array({ maxLength: 20 }) }),
 );
 
 const opens: fc.Arbitrary<OpenMessage> = fc.record({
