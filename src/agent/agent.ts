@@ -1,11 +1,11 @@
 import { Subject, Subscription, auditTime, concatMap, from, timer, exhaustMap } from 'rxjs';
 import type { Logger } from '#lib/log';
-import type { Clock } from '#lib/clock';
+import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
 import type { LocRibChange, Route } from '#bgp/rib/index';
-import type { Negotiated } from '#bgp/session/index';
+import type { Negotiated, SessionDown } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
   ControlHandler,
@@ -64,6 +64,12 @@ interface Neighbor {
   firstHandshakeSeen: Date | null;
   /** The FIB next hops of its routes per family, one frozen list shared by all of them (null: none usable). */
   fibNextHops: { v4: FibNextHop[] | null; v6: FibNextHop[] | null };
+  /** RFC 4724 §4.2: the peer's restart time runs while its routes are kept stale and it is away. */
+  restartTimer: TimerHandle | null;
+  /** RFC 4724 §4.2: stale routes left after it came back go when this runs out (no End-of-RIB). */
+  staleTimer: TimerHandle | null;
+  /** Our table waits for the end of our own restart (RFC 4724 §4.1 deferral). */
+  exportDeferred: boolean;
 }
 
 /** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
@@ -73,6 +79,8 @@ const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
 const TUNNEL_POLL_MS = 2_000;
+/** RFC 4724 §4.2: how long stale routes of a peer that came back may wait for its End-of-RIB (FRR's stalepath-time). */
+const STALE_PATH_TIME_MS = 360_000;
 
 /**
  * Loc-RIB changes waiting for the FIB and the Adj-RIBs-Out. The agent's
@@ -130,6 +138,13 @@ export class Agent implements ControlHandler {
   private readonly subs: Subscription[] = [];
   private readonly startedAt: number;
   private staleSwept = false;
+  /**
+   * RFC 4724 §4.1: this run found forwarding state of an earlier one (its
+   * routes in the FIB) and is the restarting speaker: OPENs carry the R bit,
+   * and our table goes to graceful-restart peers only once the neighbors'
+   * tables are back (the sweep).
+   */
+  private restarting = false;
   private dataplaneDetail: string | null = null;
   private stopping = false;
 
@@ -173,7 +188,14 @@ export class Agent implements ControlHandler {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const s of this.subs) s.unsubscribe();
-    await Promise.all([...this.peers.values()].map((n) => n.session.stop('agent stopping')));
+    for (const n of this.peers.values()) this.cancelGracefulTimers(n);
+    await Promise.all(
+      [...this.peers.values()].map((n) =>
+        // keep-on-stop is a restart for the peers: with graceful restart they keep our routes
+        // for our restart time (RFC 4724 §4.2), which a Cease would end at once.
+        this.config.dataplane.keepOnStop && n.negotiated?.gracefulRestart ? n.session.stopSilently() : n.session.stop('agent stopping'),
+      ),
+    );
     await this.listener.close();
     if (!this.config.dataplane.keepOnStop) {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
@@ -245,6 +267,9 @@ export class Agent implements ControlHandler {
       tunnel: null,
       firstHandshakeSeen: null,
       fibNextHops: this.learnedNextHopsOf(addr, spec.interface),
+      restartTimer: null,
+      staleTimer: null,
+      exportDeferred: false,
       session: new BgpSession(
         {
           name: cfg.name,
@@ -260,6 +285,15 @@ export class Agent implements ControlHandler {
           bindToInterface: true,
           ...(cfg.bgp.ttlSecurity ? { minTtl: this.expectedTtl() } : {}),
           ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
+          ...(cfg.bgp.gracefulRestart
+            ? {
+                gracefulRestart: {
+                  restartTime: cfg.bgp.gracefulRestartTime,
+                  // F: with keep-on-stop our routes stay in the FIB whenever the agent stops or dies.
+                  state: () => ({ restarting: this.restarting, forwardingState: this.config.dataplane.keepOnStop }),
+                },
+              }
+            : {}),
           families: [
             { afi: 1, safi: 1 },
             { afi: 2, safi: 1 },
@@ -269,7 +303,7 @@ export class Agent implements ControlHandler {
         {
           onEstablished: (neg) => this.onEstablished(cfg.name, neg),
           onUpdate: (u) => this.onUpdate(cfg.name, u),
-          onDown: (reason) => this.onDown(cfg.name, reason),
+          onDown: (reason, how) => this.onDown(cfg.name, reason, how),
         },
         { clock: this.deps.clock, log: this.log.child({ neighbor: cfg.name }) },
       ),
@@ -290,6 +324,7 @@ export class Agent implements ControlHandler {
     const n = this.peers.get(name);
     if (!n) return;
     this.peers.delete(name);
+    this.cancelGracefulTimers(n);
     await this.listener.unregister(n.addr.sessionPeer);
     await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
     this.queue(this.rib.removePeer(name));
@@ -330,6 +365,9 @@ export class Agent implements ControlHandler {
     if (!n) return;
     n.negotiated = neg;
     n.eor.clear();
+    n.restartTimer?.cancel();
+    n.restartTimer = null;
+    const resumed = this.rib.hasStale(name);
     this.rib.addPeer({
       id: name,
       asn: neg.peerAsn,
@@ -341,8 +379,33 @@ export class Agent implements ControlHandler {
       families: neg.families,
       extendedNextHop: neg.extendedNextHop,
     });
-    n.session.sendMany(this.rib.exportFull(name));
-    this.log.info({ neighbor: name, peerAsn: neg.peerAsn, holdTime: neg.holdTime }, 'session established');
+    if (resumed) {
+      // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now.
+      for (const f of neg.families) {
+        const kept = neg.gracefulRestart?.families.some((g) => g.afi === f.afi && g.safi === f.safi && g.forwardingState) ?? false;
+        if (!kept) this.queue(this.rib.sweepStale(name, f.afi));
+      }
+      if (this.rib.hasStale(name)) {
+        n.staleTimer?.cancel();
+        n.staleTimer = this.deps.clock.setTimeout(() => {
+          n.staleTimer = null;
+          const gone = this.rib.staleCount(name);
+          if (gone > 0) this.log.warn({ neighbor: name, routes: gone }, 'no End-of-RIB in time: stale routes removed (RFC 4724 §4.2)');
+          this.queue(this.rib.sweepStale(name));
+        }, STALE_PATH_TIME_MS);
+      }
+      this.log.info({ neighbor: name, stale: this.rib.staleCount(name) }, 'neighbor back after a restart: its stale routes stay until its End-of-RIB');
+    }
+    if (this.restarting && neg.gracefulRestart !== null) {
+      // RFC 4724 §4.1: the peer keeps our old routes meanwhile; it gets our table with the neighbors' back in it.
+      n.exportDeferred = true;
+    } else {
+      n.session.sendMany(this.rib.exportFull(name));
+    }
+    this.log.info(
+      { neighbor: name, peerAsn: neg.peerAsn, holdTime: neg.holdTime, gracefulRestart: neg.gracefulRestart !== null },
+      'session established',
+    );
   }
 
   private onUpdate(name: string, u: UpdateMessage): void {
@@ -351,17 +414,50 @@ export class Agent implements ControlHandler {
     const eor = isEndOfRib(u);
     if (eor) {
       n.eor.add(`${eor.afi}/${eor.safi}`);
+      // RFC 4724 §4.2: what the restarted peer did not send again before its End-of-RIB is gone.
+      if (this.rib.hasStale(name)) this.queue(this.rib.sweepStale(name, eor.afi));
+      if (!this.rib.hasStale(name)) {
+        n.staleTimer?.cancel();
+        n.staleTimer = null;
+      }
       this.maybeSweepStale();
       return;
     }
     this.queue(this.rib.applyUpdate(name, u));
   }
 
-  private onDown(name: string, reason: string): void {
+  private onDown(name: string, reason: string, how: SessionDown): void {
     const n = this.peers.get(name);
-    if (n) n.negotiated = null;
+    const gr = n?.negotiated?.gracefulRestart ?? null;
+    if (n) {
+      n.negotiated = null;
+      n.exportDeferred = false;
+      n.staleTimer?.cancel();
+      n.staleTimer = null;
+    }
+    // RFC 4724 §4.2: a session of a restart-capable peer that simply ended (no NOTIFICATION)
+    // keeps its routes, stale, for its restart time: the peer is restarting, its forwarding goes on.
+    if (n && gr !== null && gr.families.length > 0 && gr.restartTime > 0 && !how.notification && !this.stopping) {
+      const kept = this.rib.retainStale(name);
+      n.restartTimer?.cancel();
+      n.restartTimer = this.deps.clock.setTimeout(() => {
+        n.restartTimer = null;
+        if (n.negotiated !== null || !this.rib.hasStale(name)) return;
+        this.log.warn({ neighbor: name, restartTime: gr.restartTime }, 'neighbor not back within its restart time: withdrawing its routes');
+        this.queue(this.rib.removePeer(name));
+      }, gr.restartTime * 1000);
+      this.log.warn({ neighbor: name, reason, stale: kept, restartTime: gr.restartTime }, 'session down: keeping its routes for its graceful restart');
+      return;
+    }
     this.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
     this.queue(this.rib.removePeer(name));
+  }
+
+  private cancelGracefulTimers(n: Neighbor): void {
+    n.restartTimer?.cancel();
+    n.restartTimer = null;
+    n.staleTimer?.cancel();
+    n.staleTimer = null;
   }
 
   // ---- RIB -> FIB and Adj-RIB-Out ----------------------------------------
@@ -404,7 +500,7 @@ export class Agent implements ControlHandler {
     }
     if (changes.length > 0) {
       for (const n of this.peers.values()) {
-        if (!n.negotiated) continue;
+        if (!n.negotiated || n.exportDeferred) continue;
         const updates = this.rib.exportChanges(n.cfg.name, changes);
         if (updates.length > 0) n.session.sendMany(updates);
       }
@@ -447,7 +543,10 @@ export class Agent implements ControlHandler {
   private async adoptFib(): Promise<void> {
     try {
       const n = await this.fibm.adopt();
-      if (n > 0) this.log.info({ routes: n }, 'routes of an earlier run kept until the neighbors have re-sent theirs');
+      if (n > 0) {
+        this.restarting = true;
+        this.log.info({ routes: n }, 'restarting with the forwarding state of an earlier run (RFC 4724): its routes stay until the neighbors have re-sent theirs');
+      }
     } catch (err) {
       this.log.warn({ err: errorText(err) }, 'cannot read the FIB yet; earlier routes are reconciled later');
     }
@@ -462,6 +561,8 @@ export class Agent implements ControlHandler {
     if (this.staleSwept) return;
     for (const n of this.peers.values()) {
       const fams = n.negotiated?.families ?? [];
+      // RFC 4724 §4.1: a peer that is restarting too sends its End-of-RIB after ours: not waited for.
+      if (n.negotiated?.gracefulRestart?.restartState) continue;
       if (!n.negotiated || fams.some((f) => !n.eor.has(`${f.afi}/${f.safi}`))) return;
     }
     void this.sweepStale('all neighbors sent End-of-RIB');
@@ -477,6 +578,19 @@ export class Agent implements ControlHandler {
     } catch (err) {
       this.log.error({ err: errorText(err) }, 'FIB reconcile failed');
     }
+    this.endRestart();
+  }
+
+  /** RFC 4724 §4.1: the deferral is over; the waiting peers get our table and End-of-RIB. */
+  private endRestart(): void {
+    if (!this.restarting) return;
+    this.restarting = false;
+    for (const n of this.peers.values()) {
+      if (!n.exportDeferred) continue;
+      n.exportDeferred = false;
+      if (n.negotiated) n.session.sendMany(this.rib.exportFull(n.cfg.name));
+    }
+    this.log.info('restart complete: tables sent to the neighbors');
   }
 
   // ---- tunnels ----------------------------------------------------------

@@ -9,3 +9,5 @@ export const DEFAULT_LINUX_PROTOCOL = 201;
 export const DEFAULT_LINUX_METRIC = 32;
 export const LINUX_MAIN_TABLE = 254;
 export const DEFAULT_HOLD_TIME = 90;
+/** Seconds a peer keeps our routes after our session ends (RFC 4724), as BIRD's and FRR's default. */
+export const DEFAULT_GRACEFUL_RESTART_TIME = 120;

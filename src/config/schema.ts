@@ -27,6 +27,7 @@ import {
   DEFAULT_HOLD_TIME,
   DEFAULT_LINUX_PROTOCOL,
   DEFAULT_LINUX_METRIC,
+  DEFAULT_GRACEFUL_RESTART_TIME,
   DEFAULT_VPP_API_SOCKET,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
@@ -119,6 +120,9 @@ const neighbor = z.strictObject({
     passive: z.boolean().default(false),
     'ttl-security': z.boolean().default(true),
     password: md5Password.nullable().default(null),
+    'graceful-restart': z.boolean().default(true),
+    // RFC 4724 §3: 12 bits of seconds.
+    'graceful-restart-time': intIn(1, 4095).default(DEFAULT_GRACEFUL_RESTART_TIME),
   }),
 });
 
@@ -250,6 +254,8 @@ function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
       passive: n.bgp.passive,
       ttlSecurity: n.bgp['ttl-security'],
       password: n.bgp.password,
+      gracefulRestart: n.bgp['graceful-restart'],
+      gracefulRestartTime: n.bgp['graceful-restart-time'],
     },
   };
 }

@@ -23,6 +23,10 @@ export interface NeighborBgpConfig {
   ttlSecurity: boolean;
   /** TCP MD5 (RFC 2385) key, or null: none. */
   password: string | null;
+  /** RFC 4724 graceful restart, both roles. Default true. */
+  gracefulRestart: boolean;
+  /** Seconds the peer keeps our routes after our session ends (restart time we advertise). Default 120. */
+  gracefulRestartTime: number;
 }
 
 export interface NeighborConfig {

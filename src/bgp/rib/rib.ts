@@ -48,6 +48,11 @@ interface PeerState extends DecisionPeer {
   /** Loc-RIB attribute set -> export attribute set for this peer; holds no references. */
   readonly exportCacheClassic: WeakMap<PathAttributes, PathAttributes>;
   readonly exportCacheMp: WeakMap<PathAttributes, PathAttributes>;
+  /**
+   * RFC 4724 §4.2: prefixes of a restarting peer kept from before its session
+   * went down and not refreshed since; null when there are none.
+   */
+  stale: Set<string> | null;
 }
 
 /** Two or more candidate paths of a prefix; paths[0] is the best. */
@@ -102,9 +107,15 @@ export class Rib {
     this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
   }
 
-  /** On Established. A peer already present must be removed first (its paths are stale). */
+  /**
+   * On Established. A peer already present must be removed first, unless its
+   * paths were kept stale (retainStale): then it resumes with them, and they
+   * stay until refreshed or swept (RFC 4724 §4.2).
+   */
   addPeer(p: PeerInfo): void {
-    if (this.peers.has(p.id)) throw new Error(`peer ${p.id} is already in the RIB`);
+    const kept = this.peers.get(p.id);
+    if (kept !== undefined && kept.stale === null) throw new Error(`peer ${p.id} is already in the RIB`);
+    if (kept !== undefined) this.forgetPeerState(kept);
     const state: PeerState = {
       info: p,
       ebgp: p.asn !== this.decisionCtx.localAsn,
@@ -118,7 +129,13 @@ export class Rib {
       encV6: exportEncoding(p, AFI_IPV6),
       exportCacheClassic: new WeakMap(),
       exportCacheMp: new WeakMap(),
+      stale: null,
     };
+    if (kept !== undefined) {
+      for (const [prefix, route] of kept.adjIn) state.adjIn.set(prefix, route);
+      for (const [prefix, reason] of kept.ineligible) state.ineligible.set(prefix, reason);
+      state.stale = kept.stale;
+    }
     this.peers.set(p.id, state);
     this.peerInfos.set(p.id, p);
     for (const a of localAddresses(p)) this.ownAddresses.set(a, (this.ownAddresses.get(a) ?? 0) + 1);
@@ -135,16 +152,68 @@ export class Rib {
     }
     peer.adjIn.clear();
     peer.ineligible.clear();
+    peer.stale = null;
+    this.forgetPeerState(peer);
+    return this.collect(touched);
+  }
+
+  /**
+   * RFC 4724 §4.2, the receiving speaker: the session of a peer that can
+   * restart ended without a NOTIFICATION. Its paths stay in the Loc-RIB
+   * (forwarding goes on), marked stale; what it re-announces after its
+   * restart is fresh again, sweepStale removes the rest. Its Adj-RIB-Out is
+   * forgotten: it gets the whole table when it is back.
+   */
+  retainStale(id: string): number {
+    const peer = this.peers.get(id);
+    if (!peer) return 0;
+    const stale = peer.stale ?? new Set<string>();
+    for (const prefix of peer.adjIn.keys()) stale.add(prefix);
+    peer.stale = stale.size > 0 ? stale : null;
     for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
     peer.adjOut.clear();
-    this.peers.delete(id);
-    this.peerInfos.delete(id);
+    return stale.size;
+  }
+
+  /** Whether the peer's paths are kept stale (retainStale, not yet swept). */
+  hasStale(id: string): boolean {
+    return (this.peers.get(id)?.stale ?? null) !== null;
+  }
+
+  /** Stale paths of the peer, for status. */
+  staleCount(id: string): number {
+    return this.peers.get(id)?.stale?.size ?? 0;
+  }
+
+  /**
+   * Withdraws the peer's paths still stale, of one family (its End-of-RIB, or
+   * its new OPEN without the F bit for it) or of all (the restart or stale
+   * timer ran out): RFC 4724 §4.2.
+   */
+  sweepStale(id: string, afi?: number): LocRibChange[] {
+    const peer = this.peers.get(id);
+    const stale = peer?.stale;
+    if (!peer || !stale) return [];
+    const touched: Touched = new Map();
+    for (const prefix of [...stale]) {
+      if (afi !== undefined && afiOfPrefix(prefix) !== afi) continue;
+      this.withdrawPath(peer, prefix, touched);
+    }
+    if (stale.size === 0) peer.stale = null;
+    return this.collect(touched);
+  }
+
+  /** Drops the peer's state apart from its paths (already moved or withdrawn). */
+  private forgetPeerState(peer: PeerState): void {
+    for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
+    peer.adjOut.clear();
+    this.peers.delete(peer.info.id);
+    this.peerInfos.delete(peer.info.id);
     for (const a of localAddresses(peer.info)) {
       const n = (this.ownAddresses.get(a) ?? 1) - 1;
       if (n === 0) this.ownAddresses.delete(a);
       else this.ownAddresses.set(a, n);
     }
-    return this.collect(touched);
   }
 
   /**
@@ -324,6 +393,8 @@ export class Rib {
   ): void {
     const old = peer.adjIn.get(prefix);
     const oldReason = peer.ineligible.get(prefix) ?? null;
+    // Re-announced after a restart: fresh again, even when nothing else changed.
+    peer.stale?.delete(prefix);
     if (
       old !== undefined &&
       old.attrs === attrs &&
@@ -346,6 +417,7 @@ export class Rib {
   private withdrawPath(peer: PeerState, prefix: string, touched: Touched): void {
     const old = peer.adjIn.get(prefix);
     if (old === undefined) return;
+    peer.stale?.delete(prefix);
     const wasCandidate = !peer.ineligible.has(prefix);
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
@@ -518,4 +590,8 @@ function normalizeReceived(attrs: PathAttributes, ebgp: boolean): PathAttributes
   delete out.nextHop;
   if (ebgp) delete out.localPref;
   return out;
+}
+
+function afiOfPrefix(prefix: string): number {
+  return prefix.includes(':') ? AFI_IPV6 : AFI_IPV4;
 }

@@ -13,6 +13,7 @@ export type {
   SessionConfig,
   SessionCounters,
   SessionDeps,
+  SessionDown,
   SessionHandler,
 } from './types.js';
 export type { FsmState } from '#bgp/fsm/index';

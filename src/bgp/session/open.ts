@@ -28,7 +28,19 @@ export function buildOpen(cfg: SessionConfig): OpenMessage {
     families: cfg.families,
     routeRefresh: true,
     ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
+    ...(cfg.gracefulRestart ? { gracefulRestart: gracefulRestartOf(cfg, cfg.gracefulRestart) } : {}),
   });
+}
+
+/** RFC 4724 §3 as we send it: every family we speak, with F as the state says. */
+function gracefulRestartOf(cfg: SessionConfig, gr: NonNullable<SessionConfig['gracefulRestart']>) {
+  const s = gr.state();
+  return {
+    restartState: s.restarting,
+    notification: false,
+    restartTime: Math.min(gr.restartTime, 4095),
+    families: cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingState: s.forwardingState })),
+  };
 }
 
 function openError(subcode: number): NotificationSpec {
@@ -73,6 +85,15 @@ export function checkOpen(
       extendedNextHop: Boolean(cfg.extendedNextHop) && acceptsIpv4OverIpv6(caps),
       localAddress: addresses.localAddress,
       remoteAddress: addresses.remoteAddress,
+      gracefulRestart:
+        cfg.gracefulRestart && caps.gracefulRestart
+          ? {
+              restartTime: caps.gracefulRestart.restartTime,
+              restartState: caps.gracefulRestart.restartState,
+              // Only families negotiated on this session count.
+              families: caps.gracefulRestart.families.filter((g) => families.some((f) => f.afi === g.afi && f.safi === g.safi)),
+            }
+          : null,
     },
   };
 }

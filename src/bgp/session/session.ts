@@ -65,6 +65,8 @@ export class BgpSession {
   private error: string | null = null;
   /** Set by the step in progress: what went wrong, for onDown. */
   private detail: string | null = null;
+  /** Set by the step in progress: a NOTIFICATION was sent or received in it. */
+  private notified = false;
   private retryTimer: TimerHandle | null = null;
   /** Automatic restart out of Idle (the IdleHoldTimer of RFC 4271 §8.1.1, without damping). */
   private restartTimer: TimerHandle | null = null;
@@ -152,6 +154,37 @@ export class BgpSession {
     });
   }
 
+  /**
+   * Ends the session without a NOTIFICATION: the TCP connections just close.
+   * For a restart with the forwarding state kept (keep-on-stop): a peer with
+   * graceful restart keeps our routes for our restart time (RFC 4724 §4.2),
+   * where a Cease would make it withdraw them. Resolves once closed.
+   */
+  stopSilently(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.run(() => {
+        this.started = false;
+        this.cancelRestart();
+        this.retryTimer?.cancel();
+        this.retryTimer = null;
+        const closing: Promise<void>[] = [];
+        for (const m of [this.second, this.primary]) {
+          if (!m) continue;
+          this.cancelTimers(m);
+          if (m.conn) {
+            closing.push(m.conn.closedPromise);
+            m.conn.dropped = true;
+            m.conn.sock.destroy();
+            m.conn = null;
+          }
+          m.state = 'Idle';
+        }
+        this.second = null;
+        void Promise.all(closing).then(() => resolve());
+      });
+    });
+  }
+
   /** The agent flips this when the tunnel sees its first handshake: a now-active session tries at once. */
   setPassive(p: boolean): void {
     this.run(() => {
@@ -180,6 +213,16 @@ export class BgpSession {
         // The peer is back before our restart timer: start now, passively, on its connection.
         this.cancelRestart();
         this.step(p, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
+      }
+      if (p.state === 'Established' && p.negotiated?.gracefulRestart) {
+        // RFC 4724 §4.2: a new connection from a graceful-restart peer while ours is
+        // Established means the peer restarted: the old connection is gone (no
+        // NOTIFICATION: its routes are kept stale), the new one is the session.
+        this.log.info({ neighbor: this.name }, 'new connection while Established: the peer restarted (RFC 4724 §4.2)');
+        this.noteError('TCP: the peer restarted (new connection while Established)');
+        this.step(p, { type: 'TcpConnectionFails' });
+        this.detail = null;
+        if ((p.state as FsmState) === 'Idle') this.step(p, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
       }
       if (p.state === 'Active') {
         p.conn = conn;
@@ -249,6 +292,7 @@ export class BgpSession {
     try {
       for (let f = this.queue.shift(); f; f = this.queue.shift()) {
         this.detail = null;
+        this.notified = false;
         try {
           f();
           this.settle();
@@ -342,6 +386,7 @@ export class BgpSession {
         const text = notificationText(a.code, a.subcode, a.data);
         // Collision resolution (RFC 4271 §6.8) is routine when both sides are active: not an error to show.
         if (!isCollisionCease(a.code, a.subcode)) this.noteError(`sent ${text}`);
+        this.notified = true;
         const level = a.code === ErrorCode.Cease ? 'info' : 'warn';
         this.log[level]({ neighbor: this.name, notification: text }, 'NOTIFICATION sent');
         this.write(m, { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data });
@@ -378,7 +423,8 @@ export class BgpSession {
       case 'session-down': {
         const reason = this.detail ?? a.reason;
         this.log.info({ neighbor: this.name, reason }, 'session down');
-        if (isPrimary) this.safe(() => this.handler.onDown(reason));
+        const how = { notification: this.notified };
+        if (isPrimary) this.safe(() => this.handler.onDown(reason, how));
         return;
       }
       case 'increment-connect-retry-counter':
@@ -613,6 +659,7 @@ export class BgpSession {
       case MessageType.Notification: {
         const text = notificationText(msg.code, msg.subcode, msg.data);
         if (!isCollisionCease(msg.code, msg.subcode)) this.noteError(`received ${text}`);
+        this.notified = true;
         this.log.warn({ neighbor: this.name, notification: text }, 'NOTIFICATION received');
         const versionError = msg.code === ErrorCode.OpenMessage && msg.subcode === 1;
         this.step(m, { type: versionError ? 'NotifMsgVerErr' : 'NotifMsg' });

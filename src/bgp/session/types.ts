@@ -30,6 +30,12 @@ export interface SessionConfig {
   minTtl?: number;
   /** TCP MD5 (RFC 2385) key shared with the peer. */
   md5Key?: string;
+  /**
+   * RFC 4724 graceful restart capability in our OPEN: the restart time we ask
+   * the peer to keep our routes for, and, asked for each OPEN, whether we are
+   * restarting (R bit) and kept our forwarding state (F bit per family).
+   */
+  gracefulRestart?: { restartTime: number; state: () => { restarting: boolean; forwardingState: boolean } };
   /** Remote TCP port, default 179. */
   port?: number;
   /** Seconds, offered in OPEN: 0 or >= 3 (RFC 4271 §4.2). */
@@ -59,6 +65,21 @@ export interface Negotiated {
   extendedNextHop: boolean;
   localAddress: string;
   remoteAddress: string;
+  /**
+   * The peer's RFC 4724 graceful restart capability, when we sent ours too:
+   * its restart time, whether it is restarting (R), and the families whose
+   * forwarding state it kept (F). Null: no graceful restart with this peer.
+   */
+  gracefulRestart: { restartTime: number; restartState: boolean; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
+}
+
+/** How an Established period ended. */
+export interface SessionDown {
+  /**
+   * A NOTIFICATION was sent or received: the peer meant it (RFC 4724 §4.2:
+   * graceful restart applies only when the TCP session simply ended).
+   */
+  notification: boolean;
 }
 
 /** The session's plugin interface to the application (after jwhited/corebgp). */
@@ -68,8 +89,8 @@ export interface SessionHandler {
   /** Already RFC 7606-processed: treat-as-withdraw arrives as withdrawals. */
   onUpdate(update: UpdateMessage): void;
   onRouteRefresh?(afi: number, safi: number): void;
-  /** Left Established (once per Established period): withdraw the peer's routes. */
-  onDown(reason: string): void;
+  /** Left Established (once per Established period): withdraw the peer's routes, or keep them stale (RFC 4724). */
+  onDown(reason: string, how: SessionDown): void;
 }
 
 export type ConnectFn = (opts: TcpNetConnectOpts) => Socket;
