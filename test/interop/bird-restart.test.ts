@@ -1,0 +1,209 @@
+/**
+ * Restarts without loss against BIRD 2 (issue 7 §4), RFC 4724 both ways, under
+ * a 10/s ping from LAN A to LAN B through the tunnel:
+ * - the agent restarts (5 × kill -9, 5 × SIGTERM) and BIRD is the helper
+ *   (BIRD's default `graceful restart aware`): BIRD keeps the agent's routes
+ *   stale until the agent's End-of-RIB;
+ * - BIRD restarts (`birdc graceful restart`, then `bird -R`) and the agent is
+ *   the helper: it keeps BIRD's routes in its FIB for BIRD's restart time.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnIn } from '../lab/helpers/netns.js';
+import {
+  agentRoutes,
+  ASN_A,
+  ASN_B,
+  CLI,
+  createSite,
+  HOLD_TIME,
+  LAN_A,
+  LAN_B,
+  missingPrerequisite,
+  neighbors,
+  startPeerTunnel,
+  tail,
+  teardown,
+  TUN_A,
+  TUN_B,
+  until,
+  type Site,
+} from './helpers/site.js';
+
+const skip = missingPrerequisite(['bird', 'birdc']);
+if (skip !== null) console.log(`interop/bird-restart: skipped: ${skip}`);
+const RESTARTS = 5;
+
+function birdConfig(log: string): string {
+  return `
+log "${log}" all;
+router id 192.0.2.2;
+protocol device { scan time 2; }
+protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
+protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
+# graceful restart: the kernel keeps BIRD's routes while BIRD is down, and BIRD waits for recovery before pruning.
+protocol kernel k4 { persist; graceful restart; ipv4 { import none; export where source = RTS_BGP; }; }
+protocol kernel k6 { persist; graceful restart; ipv6 { import none; export where source = RTS_BGP; }; }
+protocol bgp wgbgp {
+  local ${TUN_B.v4} as ${ASN_B};
+  neighbor ${TUN_A.v4} as ${ASN_A};
+  hold time ${HOLD_TIME};
+  keepalive time ${HOLD_TIME / 3};
+  ttl security yes;
+  graceful restart on;
+  connect delay time 10;
+  connect retry time 2;
+  error wait time 1, 5;
+  ipv4 { import all; export where source = RTS_STATIC; };
+  ipv6 { import all; export where source = RTS_STATIC; next hop address ${TUN_B.v6}; };
+}
+`;
+}
+
+function pingLoss(out: string): { sent: number; lost: number } {
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  if (!m) throw new Error(`no ping summary in: ${out}`);
+  return { sent: Number(m[1]), lost: Number(m[1]) - Number(m[2]) };
+}
+
+describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2, graceful restart both ways', () => {
+  let site: Site | undefined;
+  let ctl = '';
+  let birdLog = '';
+  let conf = '';
+  let agentPid = 0;
+  const birdc = (...args: string[]): string =>
+    spawnSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', timeout: 5_000 }).stdout ?? '';
+  const diagnostics = (): string => (site ? [birdc('show', 'protocols', 'all', 'wgbgp'), tail(site.agentLog), tail(birdLog)].join('\n') : '');
+
+  function startBird(recover: boolean): void {
+    spawnIn(site!.nsB, ['bird', '-f', ...(recover ? ['-R'] : []), '-c', conf, '-s', ctl, '-P', join(site!.dir, 'bird.pid')], {
+      log: join(site!.dir, 'bird.out'),
+    });
+  }
+
+  function startAgent(): number {
+    const fd = openSync(site!.agentLog, 'a');
+    try {
+      const child = spawn('ip', ['netns', 'exec', site!.nsA, process.execPath, CLI, 'agent', '--config', site!.agentConfig], {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
+      child.unref();
+      return child.pid ?? 0;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  const birdEstablished = (): boolean => /wgbgp\s+BGP\s+---\s+up\s+.*Established/.test(birdc('show', 'protocols', 'wgbgp'));
+  const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
+
+  function pinger(): { proc: ChildProcess; out: () => string } {
+    const proc = spawn('ip', ['netns', 'exec', site!.nsA, 'ping', '-q', '-i', '0.1', '-W', '1', '-I', LAN_A.addr4, LAN_B.addr4], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    return { proc, out: () => out };
+  }
+
+  async function stop(p: { proc: ChildProcess; out: () => string }): Promise<{ sent: number; lost: number }> {
+    p.proc.kill('SIGINT');
+    await new Promise((r) => p.proc.once('exit', r));
+    return pingLoss(p.out());
+  }
+
+  beforeAll(async () => {
+    site = await createSite('br', 17);
+    ctl = join(site.dir, 'bird.ctl');
+    birdLog = join(site.dir, 'bird.log');
+    conf = join(site.dir, 'bird.conf');
+    await startPeerTunnel(site);
+    writeFileSync(conf, birdConfig(birdLog));
+    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
+    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
+    startBird(false);
+    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    agentPid = startAgent();
+    await until('Established both ways', () => agentEstablished() && birdEstablished(), 20_000, diagnostics);
+    await until('routes both ways', () => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4) && /\[wgbgp /.test(birdc('show', 'route', LAN_A.v4)), 10_000, diagnostics);
+  }, 40_000);
+
+  afterAll(async () => {
+    if (agentPid > 0) {
+      try {
+        process.kill(agentPid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await teardown(site);
+  }, 30_000);
+
+  it(`the agent restarts (${RESTARTS} × kill -9, ${RESTARTS} × SIGTERM) with BIRD as the helper: 0 pings lost`, async () => {
+    const s = site!;
+    const p = pinger();
+    const times: string[] = [];
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+        for (let i = 0; i < RESTARTS; i++) {
+          const done = readFileSync(s.agentLog, 'utf8').split('restart complete').length;
+          const t0 = performance.now();
+          process.kill(agentPid, signal);
+          await until('agent gone', () => {
+            try {
+              process.kill(agentPid, 0);
+              return false;
+            } catch {
+              return true;
+            }
+          }, 15_000);
+          // BIRD keeps our routes meanwhile (graceful restart helper).
+          await until('BIRD sees the restart', () => !birdEstablished(), 10_000, diagnostics);
+          expect(birdc('show', 'route', LAN_A.v4)).toMatch(/\[wgbgp /);
+          agentPid = startAgent();
+          await until('Established again, restart complete', () =>
+            agentEstablished() && birdEstablished() && readFileSync(s.agentLog, 'utf8').split('restart complete').length > done,
+            30_000, diagnostics);
+          times.push(`${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} ${Math.round(performance.now() - t0)} ms`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      const r = await stop(p);
+      console.log(`bird-restart: agent restarts with BIRD as helper: ${r.sent} pings, ${r.lost} lost; ${times.join(', ')}`);
+      expect(r.sent).toBeGreaterThan(50);
+      expect(r.lost).toBe(0);
+    }
+    expect(birdc('show', 'route', LAN_A.v4)).toMatch(/\[wgbgp /);
+  }, 240_000);
+
+  it('BIRD restarts gracefully (`birdc graceful restart`, `bird -R`) with the agent as the helper: 0 pings lost', async () => {
+    const s = site!;
+    const p = pinger();
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      birdc('graceful', 'restart');
+      await until('agent sees BIRD go', () => !agentEstablished(), 10_000, diagnostics);
+      // The agent keeps BIRD's routes in its kernel for BIRD's restart time.
+      expect(agentRoutes(s, '-4').some((r) => r.dst === LAN_B.v4)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1_000));
+      startBird(true);
+      await until('Established again', () => agentEstablished() && birdEstablished(), 30_000, diagnostics);
+      await until('BIRD finished its recovery', () => !/recovery/i.test(birdc('show', 'status')), 30_000, diagnostics);
+      await new Promise((r) => setTimeout(r, 1_500));
+    } finally {
+      const r = await stop(p);
+      console.log(`bird-restart: BIRD graceful restart with the agent as helper: ${r.sent} pings, ${r.lost} lost`);
+      expect(r.sent).toBeGreaterThan(20);
+      expect(r.lost).toBe(0);
+    }
+    expect(agentRoutes(s, '-4').some((r) => r.dst === LAN_B.v4)).toBe(true);
+    expect(neighbors(s)[0]).toMatchObject({ state: 'Established', lastError: expect.anything() });
+  }, 90_000);
+});
