@@ -21,6 +21,7 @@ import { FibManager } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
+import { endpointAddress, hostPrefix } from '#fib/pin';
 import { diffNeighbors, immutableChanges } from './reload.js';
 import { VERSION } from './version.js';
 
@@ -70,6 +71,8 @@ interface Neighbor {
   staleTimer: TimerHandle | null;
   /** Our table waits for the end of our own restart (RFC 4724 §4.1 deferral). */
   exportDeferred: boolean;
+  /** The endpoint address whose underlay route the recursion guard pinned for this tunnel, or null. */
+  pinned: string | null;
 }
 
 /** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
@@ -133,6 +136,8 @@ export class Agent implements ControlHandler {
   private readonly fibm: FibManager;
   private readonly listener: BgpListener;
   private readonly peers = new Map<string, Neighbor>();
+  /** Pinned endpoint host routes (recursion guard) and the neighbors using each. */
+  private readonly pins = new Map<string, Set<string>>();
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
   private readonly kick$ = new Subject<void>();
   private readonly subs: Subscription[] = [];
@@ -201,6 +206,7 @@ export class Agent implements ControlHandler {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
       for (const prefix of [...this.fibm.wantedPrefixes()]) this.fibm.delete(prefix, 'learned');
       for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p, 'tunnel');
+      for (const p of this.pins.keys()) this.fibm.delete(p, 'tunnel');
       await this.fibm.flush();
       await this.deps.managedInterfaces.write([]);
     }
@@ -270,6 +276,7 @@ export class Agent implements ControlHandler {
       restartTimer: null,
       staleTimer: null,
       exportDeferred: false,
+      pinned: null,
       session: new BgpSession(
         {
           name: cfg.name,
@@ -309,6 +316,7 @@ export class Agent implements ControlHandler {
       ),
     };
     this.peers.set(cfg.name, n);
+    await this.pinEndpoint(n, endpointAddress(cfg.endpoint));
     await this.listener.register(n.session, addr.sessionPeer, {
       device: this.sessionDevice(cfg),
       localAddress: addr.sessionLocal,
@@ -325,6 +333,7 @@ export class Agent implements ControlHandler {
     if (!n) return;
     this.peers.delete(name);
     this.cancelGracefulTimers(n);
+    this.unpin(n);
     await this.listener.unregister(n.addr.sessionPeer);
     await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
     this.queue(this.rib.removePeer(name));
@@ -595,6 +604,53 @@ export class Agent implements ControlHandler {
 
   // ---- tunnels ----------------------------------------------------------
 
+  /**
+   * The recursion guard on Linux (design.md: a learned route never carries a
+   * tunnel's own encrypted traffic): the tunnel's endpoint gets a host route
+   * of ours via the underlay path the kernel gives it without our learned
+   * routes. It is a tunnel route, so it wins over a learned /32 for the same
+   * address, and being the longest match it wins over a learned default or
+   * covering prefix; ordinary traffic still uses those.
+   */
+  private async pinEndpoint(n: Neighbor, address: string | null): Promise<void> {
+    const fib = this.deps.fib;
+    if (fib.underlayPath === undefined || address === n.pinned) return;
+    this.unpin(n);
+    const prefix = address === null ? null : hostPrefix(address);
+    if (address === null || prefix === null) return;
+    const tunnels = new Set([...this.peers.values()].map((x) => x.spec.interface));
+    let path: FibNextHop[] | null;
+    try {
+      path = await fib.underlayPath(address, tunnels);
+    } catch (err) {
+      this.log.warn({ neighbor: n.cfg.name, endpoint: address, err: errorText(err) }, 'cannot resolve the endpoint on the underlay');
+      return;
+    }
+    if (path === null || path.length === 0) {
+      this.log.warn({ neighbor: n.cfg.name, endpoint: address }, 'no underlay route to the endpoint: not pinned');
+      return;
+    }
+    n.pinned = address;
+    const users = this.pins.get(prefix) ?? new Set<string>();
+    users.add(n.cfg.name);
+    this.pins.set(prefix, users);
+    this.fibm.set({ prefix, nexthops: path }, 'tunnel');
+    this.kick$.next();
+    this.log.info({ neighbor: n.cfg.name, endpoint: address, via: path }, 'endpoint pinned to its underlay path (recursion guard)');
+  }
+
+  private unpin(n: Neighbor): void {
+    const prefix = n.pinned === null ? null : hostPrefix(n.pinned);
+    n.pinned = null;
+    if (prefix === null) return;
+    const users = this.pins.get(prefix);
+    users?.delete(n.cfg.name);
+    if (users && users.size > 0) return;
+    this.pins.delete(prefix);
+    this.fibm.delete(prefix, 'tunnel');
+    this.kick$.next();
+  }
+
   private async pollTunnels(): Promise<void> {
     // A tunnel interface that appeared, or was made anew: its neighbor's listener binds to it.
     await this.listener.refresh();
@@ -606,6 +662,9 @@ export class Agent implements ControlHandler {
           continue;
         }
         if (st.latestHandshake && !n.firstHandshakeSeen) n.firstHandshakeSeen = st.latestHandshake;
+        // A roamed (or first learned) endpoint gets its own pinned underlay route.
+        const endpoint = endpointAddress(st.endpoint);
+        if (endpoint !== null && endpoint !== n.pinned) await this.pinEndpoint(n, endpoint);
         n.tunnel = {
           name: n.cfg.name,
           interface: n.cfg.interface,

@@ -10,9 +10,11 @@
  */
 import type { RouteOp, RouteOps, RouteTag } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
-import { opPrefix, type FibBackend, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
+import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
+import { hostPrefix, longestMatch } from './pin.js';
 
 const ESRCH = 3;
+const MAIN_TABLE = 254;
 const EEXIST = 17;
 
 /** table: kernel table id (254 = main, ids above 255 are fine); protocol: rtm_protocol; metric: RTA_PRIORITY. */
@@ -82,6 +84,29 @@ export class LinuxFib implements FibBackend {
       }
     }
     return { moved: ours.length, failed };
+  }
+
+  /**
+   * The kernel's own lookup first (policy rules included). It is the answer
+   * unless it is our own pin for the address (kept as it is) or it leads into
+   * one of our tunnels — a learned route covers the endpoint — and then the
+   * longest match in the main table among routes that are not ours and do not
+   * lead into a tunnel is.
+   */
+  async underlayPath(address: string, tunnels: ReadonlySet<string>): Promise<FibNextHop[] | null> {
+    const host = hostPrefix(address);
+    if (host === null) return null;
+    const r = await this.netlink.routeLookup(address);
+    if (r === null) return null;
+    const ours = r.protocol === this.tag.protocol && r.metric === this.tag.metric;
+    if (ours && r.prefix === host) return r.nexthops;
+    const intoTunnel = r.nexthops.some((nh) => nh.interface !== undefined && tunnels.has(nh.interface));
+    if (!ours && !intoTunnel) return r.nexthops;
+    const all = await this.netlink.routes(MAIN_TABLE, 0);
+    const best = longestMatch(all, address, (c) =>
+      (c.protocol === this.tag.protocol && c.metric === this.tag.metric) || c.nexthops.some((nh) => nh.interface !== undefined && tunnels.has(nh.interface)),
+    );
+    return best?.nexthops ?? null;
   }
 
   async close(): Promise<void> {

@@ -57,5 +57,11 @@ export interface FibBackend {
   migrate?(from: { table: number; protocol: number; metric: number | null }): Promise<{ moved: number; failed: { prefix: string; error: string }[] }>;
   /** Linux: the tag our routes carry from now on. */
   retag?(to: LinuxRouteTag): void;
+  /**
+   * Linux: the underlay path to a tunnel's endpoint, as the kernel resolves it
+   * without our learned routes and never into one of `tunnels` (the recursion
+   * guard pins it: design.md). Null when there is none.
+   */
+  underlayPath?(address: string, tunnels: ReadonlySet<string>): Promise<FibNextHop[] | null>;
   close(): Promise<void>;
 }

@@ -40,6 +40,7 @@ import {
   RTA_DST,
   RTA_GATEWAY,
   RTA_PRIORITY,
+  RTM_F_FIB_MATCH,
   RTA_HDRLEN,
   RTA_MULTIPATH,
   RTA_OIF,
@@ -416,6 +417,21 @@ export function encodeRouteDelete(w: NlWriter, seq: number, r: RouteSpec, ack = 
   const start = w.begin(RTM_DELROUTE, NLM_F_REQUEST | (ack ? NLM_F_ACK : 0), seq);
   writeRtmsg(w, r, RT_SCOPE_NOWHERE, 0);
   writeRouteKey(w, r);
+  w.end(start);
+}
+
+/**
+ * RTM_GETROUTE for one address (`ip route get ADDRESS fibmatch`): the kernel
+ * does the lookup the way a packet to it would (policy rules included) and
+ * answers with the FIB entry that matched.
+ */
+export function encodeRouteGet(w: NlWriter, seq: number, family: number, address: Uint8Array): void {
+  const start = w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK, seq);
+  const at = w.header(RTMSG_LEN);
+  w.buf[at] = family;
+  w.buf[at + 1] = address.length * 8;
+  w.buf.writeUInt32LE(RTM_F_FIB_MATCH, at + 8);
+  w.attr(RTA_DST, address);
   w.end(start);
 }
 

@@ -58,6 +58,8 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
+/** rtm_flags: answer a route get with the FIB entry that matched (prefix, protocol, metric, paths). */
+export const RTM_F_FIB_MATCH = 0x2000;
 
 /** linux/rtnetlink.h: struct rtattr (len, type), aligned to 4. */
 export const RTA_ALIGNTO = 4;

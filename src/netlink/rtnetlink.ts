@@ -20,6 +20,7 @@ import {
   encodeLinkSetUp,
   encodeRouteDelete,
   encodeRouteDump,
+  encodeRouteGet,
   encodeRouteNew,
   NlWriter,
   parseIpv4PrefixInto,
@@ -350,7 +351,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         const part = await this.dump((w, seq) => encodeRouteDump(w, seq, family, table, protocol), `route dump table ${table}`, (m): KernelRoute | undefined => {
           if (m.type !== RTM_NEWROUTE) return undefined;
           const r = decodeRoute(m.body);
-          if (r.table !== table || r.protocol !== protocol || r.type !== RTN_UNICAST) return undefined;
+          if (r.table !== table || (protocol !== 0 && r.protocol !== protocol) || r.type !== RTN_UNICAST) return undefined;
           // The kernel's strict dump filter knows no metric: ours is told apart here.
           if (metric !== undefined && r.priority !== metric) return undefined;
           return { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
@@ -363,6 +364,41 @@ export class Rtnetlink implements LinkOps, RouteOps {
         for (const r of part) out.push(r);
       }
       return out;
+    });
+  }
+
+  routeLookup(address: string): Promise<KernelRoute | null> {
+    const ip = parseIp(address);
+    if (!ip) return Promise.reject(new NetlinkError(EINVAL, `route get ${address}: not an address`));
+    return this.exclusive(async () => {
+      let found: KernelRoute | null = null;
+      let decoded: ReturnType<typeof decodeRoute> | null = null;
+      try {
+        await this.ackRequest((w, seq) => encodeRouteGet(w, seq, ip.family === 4 ? AF_INET : AF_INET6, ip.bytes), `route get ${address}`, (m) => {
+          if (m.type === RTM_NEWROUTE) decoded = decodeRoute(m.body);
+        });
+      } catch (e) {
+        // No route at all (ENETUNREACH), or an unreachable/prohibit entry.
+        if (e instanceof NetlinkError) return null;
+        throw e;
+      }
+      const r = decoded as ReturnType<typeof decodeRoute> | null;
+      if (r === null || r.type !== RTN_UNICAST) return null;
+      const names = new Map<number, string>();
+      for (const l of await this.dumpLinks()) names.set(l.index, l.name);
+      found = {
+        prefix: r.prefix,
+        table: r.table,
+        protocol: r.protocol,
+        metric: r.priority,
+        nexthops: r.nexthops.map((nh) => {
+          const hop: { address?: string; interface?: string } = {};
+          if (nh.gateway !== undefined) hop.address = nh.gateway;
+          if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
+          return hop;
+        }),
+      };
+      return found;
     });
   }
 

@@ -62,10 +62,15 @@ export interface LinkOps {
 }
 
 export interface RouteOps {
-  /** Routes in `table` carrying `protocol` (both families), and `metric` when given. */
+  /** Routes in `table` carrying `protocol` (0: any) (both families), and `metric` when given. */
   routes(table: number, protocol: number, metric?: number): Promise<KernelRoute[]>;
   /** Sends the whole batch in as few sendmsg calls as fit; each op's result is 0 or the kernel's error for it. */
   routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]>;
+  /**
+   * The FIB entry a packet to `address` would use (policy rules included),
+   * with its prefix, protocol, metric and paths; null when there is none.
+   */
+  routeLookup(address: string): Promise<KernelRoute | null>;
   /** routeBatch for ops of one tag; returns only the ops that failed. */
   routeWrite(tag: RouteTag, ops: readonly RouteWrite[]): Promise<RouteOpResult[]>;
 }

@@ -24,6 +24,7 @@ import {
   neighbors,
   nextHopsOfA,
   pingFromA,
+  PORT_A,
   startAgent,
   startPeerTunnel,
   tail,
@@ -52,6 +53,8 @@ protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
 # Enabled by the ownership test: a default route, and the agent's own tunnel host route.
 protocol static default4 { disabled; ipv4; route 0.0.0.0/0 via "lan0"; }
 protocol static ownhost { disabled; ipv4; route ${TUN_B.v4}/32 via "lan0"; }
+# Enabled by the recursion test: routes covering B's own tunnel endpoint, as a hub hands out.
+protocol static endpoint4 { disabled; ipv4; route ${site.underlayB.replace(/\.\d+$/, '.0')}/24 via "lan0"; route ${site.underlayB}/32 via "lan0"; }
 protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
 protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
 protocol bgp wgbgp {
@@ -206,5 +209,43 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-g
     expect(defaults()).toEqual(['boot/0']);
     expect(hostRoute()).toEqual([expect.objectContaining({ dst: TUN_B.v4, dev: s.ifA })]);
     expect(await pingFromA(s, LAN_A.addr4, LAN_B.addr4)).toBe(true);
+  });
+
+  it("recursion guard: BIRD's 0/0, its endpoint's /24 and /32 never carry the tunnel's own packets (pinned underlay route); the tunnel survives a forced re-handshake", async () => {
+    const s = site!;
+    expect(birdc('enable', 'default4')).toMatch(/enabled/);
+    expect(birdc('enable', 'endpoint4')).toMatch(/enabled/);
+    const net24 = `${s.underlayB.replace(/\.\d+$/, '.0')}/24`;
+    await until('0/0, the endpoint /24 and /32 learned', () => {
+      const learned = learnedRoutes(s).map((r) => r.prefix);
+      return learned.includes('0.0.0.0/0') && learned.includes(net24) && learned.includes(`${s.underlayB}/32`);
+    }, 5_000, diagnostics);
+    // The mechanism itself: the endpoint's /32 is the agent's pinned route on the underlay, and the kernel
+    // sends the endpoint's packets there, whatever covers it from BGP.
+    const pinned = kernelRoutes(s.nsA, '-4', 'exact', `${s.underlayB}/32`, 'proto', '201');
+    expect(pinned).toEqual([expect.objectContaining({ dst: s.underlayB, dev: 'eth1' })]);
+    const get = JSON.parse(execFileSync('ip', ['-n', s.nsA, '-j', 'route', 'get', s.underlayB], { encoding: 'utf8' })) as { dev: string }[];
+    expect(get[0]?.dev).toBe('eth1');
+    // The learned /24 is in the kernel beside the connected one, for ordinary traffic.
+    expect(kernelRoutes(s.nsA, '-4', 'exact', net24, 'proto', '201')).toEqual([expect.objectContaining({ dev: s.ifA })]);
+    const [own] = cli<{ fib: boolean; fibDetail: string | null }[]>(s, 'routes', `${s.underlayB}/32`);
+    expect(own).toMatchObject({ fib: false, fibDetail: expect.stringMatching(/tunnel/) });
+
+    // A forced re-handshake: B forgets the peer and learns it again.
+    await execIn(s.nsB, ['wg', 'set', s.ifB, 'peer', s.pubA, 'remove']);
+    await execIn(s.nsB, ['wg', 'set', s.ifB, 'peer', s.pubA, 'endpoint', `${s.underlayA}:${PORT_A}`, 'allowed-ips', '0.0.0.0/0,::/0']);
+    const handshake = (): number => {
+      const out = execFileSync('ip', ['netns', 'exec', s.nsB, 'wg', 'show', s.ifB, 'latest-handshakes'], { encoding: 'utf8' }).trim();
+      return Number(out.split(/\s+/)[1] ?? 0);
+    };
+    const before = Math.floor(Date.now() / 1000) - 1;
+    await until('a new handshake', async () => {
+      await pingFromA(s, LAN_A.addr4, LAN_B.addr4);
+      return handshake() >= before;
+    }, 20_000, diagnostics);
+    await until('ping across again', () => pingFromA(s, LAN_A.addr4, LAN_B.addr4), 10_000, diagnostics);
+    expect(neighbors(s)[0]?.state).toBe('Established');
+    expect(birdc('disable', 'endpoint4')).toMatch(/disabled/);
+    expect(birdc('disable', 'default4')).toMatch(/disabled/);
   });
 });

@@ -95,7 +95,7 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
       sockA,
     );
     expect(status).toMatchObject({ asn: 65001, neighbors: { total: 1, established: 1 }, dataplane: { state: 'ok' } });
-    expect(status.routes.fib).toBe(4); // two learned routes + two host routes
+    expect(status.routes.fib).toBe(5); // two learned routes, two host routes, the endpoint's pinned underlay route
   });
 
   it('SIGHUP reloads like `wgbgp reload`: a prefix announced by site-b reaches site-a', async () => {

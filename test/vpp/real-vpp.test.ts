@@ -1,0 +1,617 @@
+/**
+ * The VPP FIB backend against a REAL VPP (opt-in: WGBGP_VPP_PREFIX = the
+ * install prefix of a VPP built as in /work/shared/reference/vpp-build.md,
+ * e.g. /opt/vpp-26.06; CI has none, so there the suite is skipped). Needs root:
+ * VPP runs in a network namespace of its own (rvpp-<random>), with a loopback
+ * holding the underlay address; nothing of the host's interfaces is touched.
+ *
+ * Cases: ownership next to an operator's routes (vppctl = CLI source, and
+ * another binary-API client = API source), ECMP and RFC 8950 paths, reconcile
+ * after a restart, and throughput figures for 10 000 routes (printed).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FibManager, type FibOp, type FibRoute } from '#fib/index';
+import { SystemClock } from '#lib/clock';
+import { silentLogger } from '#lib/log';
+import { toVppAddressUnion, toVppPrefix, VppConnection, type VppClient, type VppRecord } from '#vpp/index';
+import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
+import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
+import type { TunnelSpec } from '#wg/types';
+
+const PREFIX = process.env.WGBGP_VPP_PREFIX || '';
+if (!PREFIX) console.log('real-vpp: skipped: WGBGP_VPP_PREFIX not set');
+
+const log = silentLogger();
+const NO_INDEX = 0xffffffff;
+/** The operator's next hops, on loop0's 192.0.2.1/24. */
+const OP_NH = '192.0.2.254';
+const OP_API_NH = '192.0.2.253';
+
+// ─── VPP in a namespace ─────────────────────────────────────────────────────
+
+interface Vpp {
+  ns: string;
+  dir: string;
+  child: ChildProcess | null;
+  exited: Promise<void>;
+  nsCreated: boolean;
+}
+let vpp: Vpp | null = null;
+
+/** Last-resort cleanup if the worker dies without afterAll (synchronous only). */
+function emergencyCleanup(): void {
+  const v = vpp;
+  if (!v) return;
+  try {
+    if (v.child?.pid && v.child.exitCode === null && v.child.signalCode === null) process.kill(v.child.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  try {
+    if (v.nsCreated) execFileSync('ip', ['netns', 'del', v.ns], { stdio: 'ignore' });
+  } catch {
+    /* gone */
+  }
+  try {
+    rmSync(v.dir, { recursive: true, force: true });
+  } catch {
+    /* gone */
+  }
+}
+
+function vppctl(...args: string[]): string {
+  if (!vpp) throw new Error('VPP not started');
+  const out = execFileSync(join(PREFIX, 'bin/vppctl'), ['-s', join(vpp.dir, 'cli.sock'), ...args], { encoding: 'utf8', timeout: 20_000 });
+  return out.replace(/\r/g, '');
+}
+
+function vppLog(): string {
+  try {
+    return vpp ? readFileSync(join(vpp.dir, 'vpp.out'), 'utf8') : '';
+  } catch {
+    return '';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function vppAlive(): boolean {
+  const c = vpp?.child;
+  return !!c && c.exitCode === null && c.signalCode === null;
+}
+
+async function startVpp(): Promise<void> {
+  const ns = `rvpp-${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'rvpp-'));
+  const v: Vpp = { ns, dir, child: null, exited: Promise.resolve(), nsCreated: false };
+  vpp = v;
+  process.once('exit', emergencyCleanup);
+  execFileSync('ip', ['netns', 'add', ns]);
+  v.nsCreated = true;
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  // §5 of vpp-build.md: 4k pages (no hugepages left behind), only the plugins needed.
+  writeFileSync(
+    join(dir, 'startup.conf'),
+    `unix { nodaemon cli-listen ${dir}/cli.sock }
+api-segment { prefix ${ns} }
+socksvr { socket-name ${dir}/api.sock }
+cpu { main-core 0 }
+buffers { buffers-per-numa 16384 page-size 4k }
+memory { main-heap-size 512M main-heap-page-size 4k }
+statseg { socket-name ${dir}/stats.sock size 32M page-size 4k }
+plugins { plugin default { disable } plugin af_packet_plugin.so { enable }
+  plugin wireguard_plugin.so { enable } plugin ping_plugin.so { enable } plugin linux_cp_plugin.so { enable } }
+`,
+  );
+  const out = openSync(join(dir, 'vpp.out'), 'w');
+  // `ip netns exec` execs VPP: the child's pid is VPP's.
+  const child = spawn('ip', ['netns', 'exec', ns, join(PREFIX, 'bin/vpp'), '-c', join(dir, 'startup.conf')], { stdio: ['ignore', out, out] });
+  closeSync(out);
+  v.child = child;
+  v.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (!vppAlive()) throw new Error(`VPP exited at start (${child.exitCode ?? child.signalCode}):\n${vppLog()}`);
+    if (existsSync(join(dir, 'api.sock')) && existsSync(join(dir, 'cli.sock'))) {
+      try {
+        if (vppctl('show', 'version').startsWith('vpp v')) break;
+      } catch {
+        /* not yet */
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`VPP did not come up in 30 s:\n${vppLog()}`);
+    await sleep(100);
+  }
+}
+
+async function stopVpp(): Promise<void> {
+  const v = vpp;
+  if (!v) return;
+  if (vppAlive()) {
+    v.child!.kill('SIGTERM');
+    const timedOut = await Promise.race([v.exited.then(() => false), sleep(5000).then(() => true)]);
+    if (timedOut && vppAlive()) {
+      v.child!.kill('SIGKILL');
+      await v.exited;
+    }
+  }
+  if (v.nsCreated) {
+    execFileSync('ip', ['netns', 'del', v.ns]);
+    v.nsCreated = false;
+  }
+  rmSync(v.dir, { recursive: true, force: true });
+  process.removeListener('exit', emergencyCleanup);
+  vpp = null;
+}
+
+// ─── `show ip fib` ──────────────────────────────────────────────────────────
+
+interface ShownSource {
+  /** 'API', 'CLI', 'default-route', 'interface', … */
+  name: string;
+  /** src-flags: added, contributing, active, … */
+  flags: string[];
+  /** Its paths as "NEXT-HOP INTERFACE" (attached next hops). */
+  paths: string[];
+}
+interface ShownEntry {
+  prefix: string;
+  sources: ShownSource[];
+  /** What forwarding uses: "NEXT-HOP INTERFACE" per bucket (deduplicated, sorted). */
+  forwarding: string[];
+  text: string;
+}
+
+/**
+ * `show ip fib P` / `show ip6 fib P` for exactly P (VPP prints the longest
+ * match when P itself has no entry: then null).
+ */
+function showFib(prefix: string): ShownEntry | null {
+  const text = vppctl(prefix.includes(':') ? 'show ip6 fib' : 'show ip fib', prefix);
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`${prefix} fib:`));
+  if (start < 0) return null;
+  const sources: ShownSource[] = [];
+  const forwarding = new Set<string>();
+  let inForwarding = false;
+  let expectNh = false;
+  let end = lines.length;
+  for (let i = start + 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (/^\S/.test(l) && !l.startsWith(' ')) {
+      end = i;
+      break;
+    }
+    if (/^ forwarding:/.test(l)) {
+      inForwarding = true;
+      continue;
+    }
+    if (inForwarding) {
+      // A bucket: "[0] [@6]: ipv4 [features] via 10.255.1.1 wg0: …" (not the "stacked-on" underlay below it).
+      const m = /^\s+\[\d+\] \[@\d+\]: .*?via (\S+) ([^\s:]+)/.exec(l);
+      if (m) forwarding.add(`${m[1]} ${m[2]}`);
+      continue;
+    }
+    const src = /^ {2}(\S.*?) refs:\d+ (?:entry-flags:\S* )?src-flags:(\S*)/.exec(l);
+    if (src) {
+      sources.push({ name: src[1]!, flags: src[2]!.split(',').filter(Boolean), paths: [] });
+      expectNh = false;
+      continue;
+    }
+    if (/^\s+path:\[\d+\]/.test(l)) {
+      expectNh = /attached-nexthop/.test(l);
+      continue;
+    }
+    if (expectNh) {
+      const m = /^\s+(\S+) (\S+)\s*$/.exec(l);
+      if (m && sources.length > 0) sources.at(-1)!.paths.push(`${m[1]} ${m[2]}`);
+      expectNh = false;
+    }
+  }
+  return { prefix, sources, forwarding: [...forwarding].sort(), text: lines.slice(start, end).join('\n') };
+}
+
+const source = (e: ShownEntry | null, name: string): ShownSource | undefined => e?.sources.find((s) => s.name === name);
+const pathsOf = (e: ShownEntry | null, name: string): string[] => [...(source(e, name)?.paths ?? [])].sort();
+/** One line per entry: "10.1.0.0/16: API[added,contributing,active] 10.255.1.1 wg0 | CLI[added] 192.0.2.254 loop0 => fwd 10.255.1.1 wg0". */
+function summary(prefix: string, e: ShownEntry | null): string {
+  if (!e) return `${prefix}: (no entry)`;
+  const srcs = e.sources.map((x) => `${x.name}[${x.flags.join(',')}]${x.paths.length ? ` ${x.paths.join(', ')}` : ''}`).join(' | ');
+  return `${prefix}: ${srcs} => fwd ${e.forwarding.join(', ') || '-'}`;
+}
+
+// ─── the agent's side ───────────────────────────────────────────────────────
+
+const OUR_KEY = decodeKey(generatePrivateKey());
+const spec = (i: number): TunnelSpec => ({
+  name: `n${i}`,
+  interface: `wgf-${i}`,
+  privateKey: OUR_KEY,
+  peerPublicKey: publicKeyOf(generatePrivateKey()),
+  endpoint: `198.51.100.${10 + i}:51820`,
+  listenPort: 51820 + i,
+  persistentKeepalive: 25,
+  addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
+  peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
+  sourceAddress: '198.51.100.1',
+});
+
+/** Generated once: ensure() after a "restart" asks for the very same tunnels. */
+const SPECS = [spec(1), spec(2)];
+
+const add = (route: FibRoute): FibOp => ({ op: 'add', route });
+const via = (prefix: string, address: string, iface: string): FibRoute => ({ prefix, nexthops: [{ address, interface: iface }] });
+
+/** n /24s under 10.0.0.0/8, skipping 10.255/16 (the tunnels') and 10.1/16, 10.2/16 (case 1's). */
+function routes(n: number, address: string, iface: string): FibRoute[] {
+  const out: FibRoute[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const b = (i >> 8) & 0xff;
+    if (i >= 65536) throw new Error('too many');
+    if (b === 255 || b === 1 || b === 2) continue;
+    out.push(via(`10.${b}.${i & 0xff}.0/24`, address, iface));
+  }
+  return out;
+}
+
+let connection: VppConnection;
+let dp: VppDataplane;
+let client: VppClient;
+/** VPP's interface names by the agent's tunnel names, and loop0's sw_if_index. */
+const vppName = new Map<string, string>();
+let loopSw = -1;
+/** A second API client: the "operator" writing routes as another program would. */
+let operator: VppConnection | null = null;
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function connect(clientName: string, required: readonly string[], optional: readonly string[] = []): VppConnection {
+  return new VppConnection({
+    socketPath: join(vpp!.dir, 'api.sock'),
+    clientName,
+    log,
+    clock: new SystemClock(),
+    required,
+    optional,
+    minBackoffMs: 50,
+  });
+}
+
+function operatorPath(nh: string): VppRecord {
+  return {
+    sw_if_index: loopSw,
+    table_id: 0,
+    rpf_id: 0,
+    weight: 1,
+    preference: 0,
+    type: 0,
+    flags: 0,
+    proto: 0,
+    nh: { address: toVppAddressUnion(nh), via_label: 0, obj_id: 0, classify_table_index: 0 },
+    n_labels: 0,
+  };
+}
+
+/** The operator's own binary-API write (is_multipath=0: "this route is these paths"). */
+async function operatorRoute(isAdd: boolean, prefix: string, nh: string): Promise<VppRecord> {
+  const c = operator!.client!;
+  return c.request('ip_route_add_del', {
+    is_add: isAdd,
+    is_multipath: false,
+    route: { table_id: 0, prefix: toVppPrefix(prefix) as unknown as VppRecord, paths: [operatorPath(nh)] },
+  });
+}
+
+/** Removes every path of ours (via our tunnels) from table 0: the state between cases. */
+async function wipeOurs(): Promise<void> {
+  for (const t of ['wgf-1', 'wgf-2']) {
+    const sw = dp.wireguard.swIfIndexOf(t);
+    if (sw !== undefined) await dp.fib.purgeInterface(client, sw);
+  }
+}
+
+/** An agent's VPP dataplane (a fresh connection), its tunnels ensured; returns ensure()'s results. */
+async function startDataplane(): Promise<string[]> {
+  connection = connect('wgbgp-real-vpp-test', VPP_REQUIRED_MESSAGES, VPP_OPTIONAL_MESSAGES);
+  dp = new VppDataplane({ connection, log, linuxCp: false, linuxCpNetns: null, tableId: 0, hostLinks: null });
+  dp.start();
+  await until(() => dp.health().state === 'ok', `the dataplane to be ok (${JSON.stringify(dp.health())})`);
+  const results: string[] = [];
+  for (const sp of SPECS) results.push(await dp.wireguard.ensure(sp, null));
+  client = connection.client!;
+  expect(dp.health()).toMatchObject({ state: 'ok' });
+  return results;
+}
+
+describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', () => {
+  beforeAll(async () => {
+    await startVpp();
+    // The underlay: loop0 with the tunnels' source address and the operator's subnet.
+    vppctl('create', 'loopback', 'interface');
+    vppctl('set', 'int', 'state', 'loop0', 'up');
+    vppctl('set', 'int', 'ip', 'address', 'loop0', '198.51.100.1/24');
+    vppctl('set', 'int', 'ip', 'address', 'loop0', '192.0.2.1/24');
+
+    expect(await startDataplane()).toEqual(['created', 'created']);
+    const itfs = await client.dump('sw_interface_dump', { sw_if_index: NO_INDEX, name_filter_valid: false, name_filter: '' });
+    for (const d of itfs) {
+      const name = String(d.interface_name);
+      if (d.tag) vppName.set(String(d.tag), name);
+      if (name === 'loop0') loopSw = Number(d.sw_if_index);
+    }
+    expect(vppName.get('wgf-1')).toMatch(/^wg\d+$/);
+    expect(vppName.get('wgf-2')).toMatch(/^wg\d+$/);
+    expect(loopSw).toBeGreaterThan(0);
+    expect(vppAlive()).toBe(true);
+
+    operator = connect('rvpp-operator', ['ip_route_add_del', 'ip_route_dump']);
+    operator.start();
+    await until(() => operator!.client !== null, 'the operator API client');
+    console.log(`real-vpp: ${vppctl('show', 'version').trim()} in netns ${vpp!.ns}; wgf-1 = ${vppName.get('wgf-1')}, wgf-2 = ${vppName.get('wgf-2')}`);
+  }, 90_000);
+
+  afterEach(async () => {
+    if (vppAlive() && connection?.client) await wipeOurs();
+  });
+
+  afterAll(async () => {
+    try {
+      await operator?.stop();
+      await dp?.close();
+    } finally {
+      await stopVpp();
+    }
+  }, 30_000);
+
+  it("ownership: the operator's routes (vppctl and another API client) survive our add, replace and delete", async () => {
+    const wg1 = vppName.get('wgf-1')!;
+    const wg2 = vppName.get('wgf-2')!;
+    // The operator, through the CLI (FIB source CLI).
+    vppctl('ip', 'route', 'add', '10.1.0.0/16', 'via', OP_NH, 'loop0');
+    vppctl('ip', 'route', 'add', '0.0.0.0/0', 'via', OP_NH, 'loop0');
+    // The operator, as another binary-API client (FIB source API, the same as ours).
+    expect((await operatorRoute(true, '10.2.0.0/16', OP_API_NH)).retval).toBe(0);
+
+    const cliOp = `${OP_NH} loop0`;
+    const apiOp = `${OP_API_NH} loop0`;
+    const show = (label: string): Record<string, ShownEntry | null> => {
+      const out = { def: showFib('0.0.0.0/0'), r1: showFib('10.1.0.0/16'), r2: showFib('10.2.0.0/16') };
+      const lines = [summary('0.0.0.0/0', out.def), summary('10.1.0.0/16', out.r1), summary('10.2.0.0/16 (operator via API)', out.r2)];
+      console.log(`real-vpp: ownership, ${label}:\n  ${lines.join('\n  ')}`);
+      return out;
+    };
+
+    let s = show('operator only');
+    expect(pathsOf(s.r1, 'CLI')).toEqual([cliOp]);
+    expect(pathsOf(s.def, 'CLI')).toEqual([cliOp]);
+    expect(pathsOf(s.r2, 'API')).toEqual([apiOp]);
+
+    const m = new FibManager(dp.fib);
+    m.set(via('0.0.0.0/0', '10.255.1.1', 'wgf-1'));
+    m.set(via('10.1.0.0/16', '10.255.1.1', 'wgf-1'));
+    m.set(via('10.2.0.0/16', '10.255.1.1', 'wgf-1'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    s = show('after our add');
+    console.log(`real-vpp: show ip fib 10.1.0.0/16 after our add (operator's vppctl path + ours):\n${s.r1!.text}`);
+    // CLI-sourced operator paths stay, in a source of their own; ours are the API source's. The
+    // API source ranks above CLI in VPP (fib_source.h), so while ours is there the operator's
+    // vppctl path is kept but does not forward (src-flags: added, not active/contributing).
+    for (const e of [s.r1, s.def]) {
+      expect(pathsOf(e, 'CLI')).toEqual([cliOp]);
+      expect(pathsOf(e, 'API')).toEqual([`10.255.1.1 ${wg1}`]);
+      expect(source(e, 'API')!.flags).toContain('active');
+      expect(source(e, 'CLI')!.flags).not.toContain('active');
+      expect(e!.forwarding).toEqual([`10.255.1.1 ${wg1}`]);
+    }
+    // The API operator's path and ours share the API source: both paths (ECMP).
+    expect(pathsOf(s.r2, 'API')).toEqual([apiOp, `10.255.1.1 ${wg1}`].sort());
+    expect(s.r2!.forwarding).toEqual([apiOp, `10.255.1.1 ${wg1}`].sort());
+    // The dump (ours only) shows neither operator's path.
+    const dumped = (await dp.fib.dump()).sort((a, b) => a.prefix.localeCompare(b.prefix));
+    expect(dumped).toEqual([via('0.0.0.0/0', '10.255.1.1', 'wgf-1'), via('10.1.0.0/16', '10.255.1.1', 'wgf-1'), via('10.2.0.0/16', '10.255.1.1', 'wgf-1')]);
+
+    m.set(via('10.1.0.0/16', '10.255.2.1', 'wgf-2'));
+    m.set(via('10.2.0.0/16', '10.255.2.1', 'wgf-2'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    s = show('after our replace');
+    expect(pathsOf(s.r1, 'CLI')).toEqual([cliOp]);
+    expect(pathsOf(s.r1, 'API')).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(s.r1!.forwarding).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(pathsOf(s.r2, 'API')).toEqual([apiOp, `10.255.2.1 ${wg2}`].sort());
+    expect(s.r2!.forwarding).toEqual([apiOp, `10.255.2.1 ${wg2}`].sort());
+    expect(pathsOf(s.def, 'CLI')).toEqual([cliOp]);
+    expect(pathsOf(s.def, 'API')).toEqual([`10.255.1.1 ${wg1}`]);
+
+    m.delete('0.0.0.0/0');
+    m.delete('10.1.0.0/16');
+    m.delete('10.2.0.0/16');
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    s = show('after our delete');
+    expect(source(s.r1, 'API')).toBeUndefined();
+    expect(source(s.def, 'API')).toBeUndefined();
+    expect(pathsOf(s.r1, 'CLI')).toEqual([cliOp]);
+    expect(pathsOf(s.def, 'CLI')).toEqual([cliOp]);
+    expect(source(s.r1, 'CLI')!.flags).toContain('active');
+    expect(source(s.def, 'CLI')!.flags).toContain('active');
+    expect(s.r1!.forwarding).toEqual([cliOp]);
+    expect(s.def!.forwarding).toEqual([cliOp]);
+    expect(pathsOf(s.r2, 'API')).toEqual([apiOp]);
+    expect(s.r2!.forwarding).toEqual([apiOp]);
+    expect(await dp.fib.dump()).toEqual([]);
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 0 });
+
+    // The operator takes its routes back: VPP is as it was.
+    vppctl('ip', 'route', 'del', '10.1.0.0/16', 'via', OP_NH, 'loop0');
+    vppctl('ip', 'route', 'del', '0.0.0.0/0', 'via', OP_NH, 'loop0');
+    expect((await operatorRoute(false, '10.2.0.0/16', OP_API_NH)).retval).toBe(0);
+    expect(showFib('10.1.0.0/16')).toBeNull();
+    expect(showFib('10.2.0.0/16')).toBeNull();
+    expect(source(showFib('0.0.0.0/0'), 'CLI')).toBeUndefined();
+    expect(vppAlive()).toBe(true);
+  });
+
+  it('ECMP via two tunnels and an IPv4 route via an IPv6 next hop (RFC 8950) are installed as asked', async () => {
+    const wg1 = vppName.get('wgf-1')!;
+    const wg2 = vppName.get('wgf-2')!;
+    const ecmp: FibRoute = {
+      prefix: '198.18.0.0/24',
+      nexthops: [
+        { address: '10.255.1.1', interface: 'wgf-1' },
+        { address: '10.255.2.1', interface: 'wgf-2' },
+      ],
+    };
+    const rfc8950 = via('198.19.0.0/16', 'fd00:255:1::1', 'wgf-1');
+    const v6 = via('2001:db8:1::/48', 'fd00:255:2::1', 'wgf-2');
+    expect(await dp.fib.apply([add(ecmp), add(rfc8950), add(v6)])).toEqual([]);
+
+    const e = showFib('198.18.0.0/24');
+    const r = showFib('198.19.0.0/16');
+    const six = showFib('2001:db8:1::/48');
+    console.log(`real-vpp: ECMP / RFC 8950:\n  ${[summary('198.18.0.0/24', e), summary('198.19.0.0/16', r), summary('2001:db8:1::/48', six)].join('\n  ')}`);
+    console.log(`real-vpp: show ip fib 198.19.0.0/16 (IPv4 via IPv6):\n${r!.text}`);
+    expect(pathsOf(e, 'API')).toEqual([`10.255.1.1 ${wg1}`, `10.255.2.1 ${wg2}`]);
+    expect(e!.forwarding).toEqual([`10.255.1.1 ${wg1}`, `10.255.2.1 ${wg2}`]);
+    expect(e!.text).toMatch(/dpo-load-balance: \[proto:ip4 index:\d+ buckets:2 /);
+    // The path of the IPv4 route is an ip6 path (next-hop proto IP6), forwarding through an IPv6 adjacency.
+    expect(pathsOf(r, 'API')).toEqual([`fd00:255:1::1 ${wg1}`]);
+    expect(r!.text).toMatch(/path:\[\d+\] pl-index:\d+ ip6 weight=1 pref=0 attached-nexthop:/);
+    expect(r!.forwarding).toEqual([`fd00:255:1::1 ${wg1}`]);
+    expect(r!.text).toMatch(/unicast-ip4-chain/);
+    expect(pathsOf(six, 'API')).toEqual([`fd00:255:2::1 ${wg2}`]);
+    expect(six!.forwarding).toEqual([`fd00:255:2::1 ${wg2}`]);
+
+    // The dump gives back what was written.
+    const sort = (rs: FibRoute[]): FibRoute[] => [...rs].sort((a, b) => a.prefix.localeCompare(b.prefix));
+    const dumped = sort(await dp.fib.dump()).map((x) => ({ ...x, nexthops: [...x.nexthops].sort((a, b) => (a.address ?? '').localeCompare(b.address ?? '')) }));
+    expect(dumped).toEqual(sort([ecmp, rfc8950, v6]));
+
+    // ECMP → one path: the other tunnel's path goes, the prefix never loses all of ours.
+    const m = new FibManager(dp.fib);
+    expect(await m.reconcile()).toEqual({ removed: 3, added: 0, kept: 0 });
+    expect(await dp.fib.dump()).toEqual([]);
+    m.set(ecmp);
+    await m.flush();
+    m.set(via('198.18.0.0/24', '10.255.2.1', 'wgf-2'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const after = showFib('198.18.0.0/24');
+    expect(pathsOf(after, 'API')).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(after!.forwarding).toEqual([`10.255.2.1 ${wg2}`]);
+    m.delete('198.18.0.0/24');
+    await m.flush();
+    expect(showFib('198.18.0.0/24')).toBeNull();
+    expect(vppAlive()).toBe(true);
+  });
+
+  it('reconcile after a restart (new connection, dataplane and FibManager): the rest of ours go, never an operator route', async () => {
+    const wg1 = vppName.get('wgf-1')!;
+    const wg2 = vppName.get('wgf-2')!;
+    expect(await dp.fib.dump()).toEqual([]);
+    // The operator: a route of its own (CLI), a CLI path and an API path on prefixes we also use.
+    vppctl('ip', 'route', 'add', '203.0.113.0/24', 'via', OP_NH, 'loop0');
+    vppctl('ip', 'route', 'add', '10.1.0.0/16', 'via', OP_NH, 'loop0');
+    expect((await operatorRoute(true, '10.2.0.0/16', OP_API_NH)).retval).toBe(0);
+
+    // The first run.
+    const five = routes(5, '10.255.1.1', 'wgf-1');
+    const ecmp: FibRoute = { prefix: '198.18.0.0/24', nexthops: [{ address: '10.255.1.1', interface: 'wgf-1' }, { address: '10.255.2.1', interface: 'wgf-2' }] };
+    const m1 = new FibManager(dp.fib);
+    for (const r of [...five, via('10.1.0.0/16', '10.255.1.1', 'wgf-1'), via('10.2.0.0/16', '10.255.1.1', 'wgf-1'), ecmp, via('2001:db8:1::/48', 'fd00:255:2::1', 'wgf-2')]) m1.set(r);
+    await m1.flush();
+    expect(m1.lastErrors).toEqual([]);
+    expect((await dp.fib.dump()).length).toBe(9);
+
+    // "Restart": the agent goes (keep-on-stop: its routes stay in VPP) and comes back.
+    const swBefore = [dp.wireguard.swIfIndexOf('wgf-1'), dp.wireguard.swIfIndexOf('wgf-2')];
+    await dp.close();
+    const ensured = await startDataplane();
+    console.log(`real-vpp: restart: ensure() of the existing tunnels gave ${JSON.stringify(ensured)}`);
+    expect(ensured).not.toContain('created');
+    expect([dp.wireguard.swIfIndexOf('wgf-1'), dp.wireguard.swIfIndexOf('wgf-2')]).toEqual(swBefore);
+
+    const m2 = new FibManager(dp.fib);
+    m2.set(five[0]!); // identical: kept
+    m2.set(ecmp); // identical: kept
+    m2.set(via('10.1.0.0/16', '10.255.2.1', 'wgf-2')); // different next hop: rewritten
+    expect(await m2.reconcile()).toEqual({ removed: 6, added: 1, kept: 2 });
+    expect(m2.lastErrors).toEqual([]);
+
+    const sort = (rs: FibRoute[]): string[] => rs.map((r) => JSON.stringify({ ...r, nexthops: [...r.nexthops].sort((a, b) => (a.address ?? '').localeCompare(b.address ?? '')) })).sort();
+    expect(sort(await dp.fib.dump())).toEqual(sort([five[0]!, ecmp, via('10.1.0.0/16', '10.255.2.1', 'wgf-2')]));
+    const op = showFib('203.0.113.0/24');
+    const r1 = showFib('10.1.0.0/16');
+    const r2 = showFib('10.2.0.0/16');
+    console.log(`real-vpp: after reconcile:\n  ${[summary('203.0.113.0/24', op), summary('10.1.0.0/16', r1), summary('10.2.0.0/16', r2), summary('10.0.1.0/24', showFib('10.0.1.0/24'))].join('\n  ')}`);
+    expect(pathsOf(op, 'CLI')).toEqual([`${OP_NH} loop0`]);
+    expect(op!.forwarding).toEqual([`${OP_NH} loop0`]);
+    expect(pathsOf(r1, 'CLI')).toEqual([`${OP_NH} loop0`]);
+    expect(pathsOf(r1, 'API')).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(pathsOf(r2, 'API')).toEqual([`${OP_API_NH} loop0`]);
+    expect(r2!.forwarding).toEqual([`${OP_API_NH} loop0`]);
+    for (const r of five.slice(1)) expect(showFib(r.prefix)).toBeNull();
+    expect(showFib('2001:db8:1::/48')).toBeNull();
+    expect(pathsOf(showFib(five[0]!.prefix), 'API')).toEqual([`10.255.1.1 ${wg1}`]);
+
+    // The operator's, untouched by a second reconcile too.
+    expect(await m2.reconcile()).toEqual({ removed: 0, added: 0, kept: 3 });
+    vppctl('ip', 'route', 'del', '203.0.113.0/24', 'via', OP_NH, 'loop0');
+    vppctl('ip', 'route', 'del', '10.1.0.0/16', 'via', OP_NH, 'loop0');
+    expect((await operatorRoute(false, '10.2.0.0/16', OP_API_NH)).retval).toBe(0);
+    expect(vppAlive()).toBe(true);
+  });
+
+  it('throughput: 10 000 routes added, replaced and deleted through one FibManager flush each (printed: routes/s)', async () => {
+    const N = 10_000;
+    const first = routes(N, '10.255.1.1', 'wgf-1');
+    const second = routes(N, '10.255.2.1', 'wgf-2');
+    const m = new FibManager(dp.fib);
+    const time = async (what: string): Promise<number> => {
+      const t0 = performance.now();
+      await m.flush();
+      const ms = performance.now() - t0;
+      expect(m.lastErrors.slice(0, 3)).toEqual([]);
+      expect(m.pending()).toBe(0);
+      void what;
+      return ms;
+    };
+
+    for (const r of first) m.set(r);
+    const addMs = await time('add');
+    const dumpedAdd = await dp.fib.dump();
+    expect(dumpedAdd.length).toBe(N);
+    expect(pathsOf(showFib(first[1234]!.prefix), 'API')).toEqual([`10.255.1.1 ${vppName.get('wgf-1')}`]);
+
+    for (const r of second) m.set(r);
+    const replaceMs = await time('replace');
+    const dumpedReplace = await dp.fib.dump();
+    expect(dumpedReplace.length).toBe(N);
+    expect(dumpedReplace.every((r) => r.nexthops.length === 1 && r.nexthops[0]!.interface === 'wgf-2')).toBe(true);
+    expect(pathsOf(showFib(first[4321]!.prefix), 'API')).toEqual([`10.255.2.1 ${vppName.get('wgf-2')}`]);
+
+    for (const r of second) m.delete(r.prefix);
+    const deleteMs = await time('delete');
+    expect(await dp.fib.dump()).toEqual([]);
+    expect(showFib(first[9999]!.prefix)).toBeNull();
+
+    const rate = (ms: number): number => Math.round(N / (ms / 1000));
+    console.log(
+      `real-vpp: ${N} routes through one FibManager flush each: add ${addMs.toFixed(0)} ms (${rate(addMs)} routes/s), ` +
+        `replace ${replaceMs.toFixed(0)} ms (${rate(replaceMs)} routes/s, 2 requests each), delete ${deleteMs.toFixed(0)} ms (${rate(deleteMs)} routes/s)`,
+    );
+    expect(vppAlive()).toBe(true);
+  }, 120_000);
+});
