@@ -1,11 +1,20 @@
-import { Subject, Subscription, auditTime, concatMap, from, timer, exhaustMap } from 'rxjs';
 import type { Logger } from '#lib/log';
 import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
 import type { LocRibChange, Route } from '#bgp/rib/index';
-import type { Negotiated, SessionDown } from '#bgp/session/index';
+import type {
+  ListenBinding,
+  ListenerOptions,
+  Negotiated,
+  RefusalCounters,
+  SessionConfig,
+  SessionDeps,
+  SessionDown,
+  SessionHandler,
+} from '#bgp/session/index';
+import type { FsmState } from '#bgp/fsm/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
   ControlHandler,
@@ -43,7 +52,62 @@ export interface AgentDeps {
   dataplaneHealth?: () => DataplaneHealth;
   /** Registers for dataplane resets (VPP restarted or reconnected): tunnels and routes are rebuilt. */
   onDataplaneReset?: (cb: () => void) => () => void;
+  /** Makes the BGP sessions and the listener; the real ones unless a test injects others. */
+  bgp?: BgpFactory;
 }
+
+/** What the agent uses of a BGP session (BgpSession). */
+export interface AgentSession {
+  readonly state: FsmState;
+  /** clock.now() of the last state change. */
+  readonly stateSince: number;
+  readonly lastError: string | null;
+  start(): void;
+  stop(reason?: string): Promise<void>;
+  stopSilently(): Promise<void>;
+  setPassive(passive: boolean): void;
+  sendMany(updates: UpdateMessage[]): void;
+}
+
+/** What the agent uses of the BGP listener (BgpListener). */
+export interface AgentListener {
+  readonly port: number;
+  readonly refused: RefusalCounters;
+  listen(): Promise<void>;
+  register(session: AgentSession, peerAddress: string, binding: ListenBinding): Promise<void>;
+  unregister(peerAddress: string): Promise<void>;
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+  bindingError(peerAddress: string): string | null;
+}
+
+export interface BgpFactory {
+  listener(deps: { log: Logger; clock: Clock }, opts: ListenerOptions): AgentListener;
+  session(cfg: SessionConfig, handler: SessionHandler, deps: SessionDeps): AgentSession;
+}
+
+/** The real sessions and listener. */
+export const realBgp: BgpFactory = {
+  listener: (deps, opts) => {
+    const l = new BgpListener(deps, opts);
+    return {
+      get port() {
+        return l.port;
+      },
+      get refused() {
+        return l.refused;
+      },
+      listen: () => l.listen(),
+      // The listener hands connections to the sessions this factory made.
+      register: (s, peer, binding) => l.register(s as BgpSession, peer, binding),
+      unregister: (peer) => l.unregister(peer),
+      refresh: () => l.refresh(),
+      close: () => l.close(),
+      bindingError: (peer) => l.bindingError(peer),
+    };
+  },
+  session: (cfg, handler, deps) => new BgpSession(cfg, handler, deps),
+};
 
 export interface DataplaneHealth {
   state: 'ok' | 'degraded' | 'down';
@@ -55,7 +119,7 @@ interface Neighbor {
   cfg: NeighborConfig;
   spec: TunnelSpec;
   addr: NeighborAddressing;
-  session: BgpSession;
+  session: AgentSession;
   /** Passive because the neighbor has no endpoint and no handshake happened yet. */
   awaitingHandshake: boolean;
   negotiated: Negotiated | null;
@@ -134,13 +198,21 @@ export class Agent implements ControlHandler {
   private config: Config;
   private readonly rib: Rib;
   private readonly fibm: FibManager;
-  private readonly listener: BgpListener;
+  private readonly listener: AgentListener;
+  private readonly bgp: BgpFactory;
   private readonly peers = new Map<string, Neighbor>();
   /** Pinned endpoint host routes (recursion guard) and the neighbors using each. */
   private readonly pins = new Map<string, Set<string>>();
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
-  private readonly kick$ = new Subject<void>();
-  private readonly subs: Subscription[] = [];
+  /** The debounce of the next flush, armed by kick(). */
+  private flushTimer: TimerHandle | null = null;
+  /** Flushes run one after the other. */
+  private flushing: Promise<void> = Promise.resolve();
+  private pollTimer: TimerHandle | null = null;
+  private deadlineTimer: TimerHandle | null = null;
+  private unsubscribeReset: (() => void) | null = null;
+  /** reload, dataplane resync and stop run one at a time, in the order asked. */
+  private operations: Promise<unknown> = Promise.resolve();
   private readonly startedAt: number;
   private staleSwept = false;
   /**
@@ -158,7 +230,8 @@ export class Agent implements ControlHandler {
     this.startedAt = deps.clock.now();
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
     this.fibm = new FibManager(deps.fib);
-    this.listener = new BgpListener({ log: deps.log, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
+    this.bgp = deps.bgp ?? realBgp;
+    this.listener = this.bgp.listener({ log: deps.log, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
   }
 
   private get log(): Logger {
@@ -175,24 +248,49 @@ export class Agent implements ControlHandler {
     for (const spec of specs) await this.addNeighbor(spec);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
 
-    this.subs.push(
-      this.kick$
-        .pipe(auditTime(FLUSH_DEBOUNCE_MS), concatMap(() => from(this.flush())))
-        .subscribe(),
-      timer(0, TUNNEL_POLL_MS)
-        .pipe(exhaustMap(() => from(this.pollTunnels())))
-        .subscribe(),
-      timer(STALE_SWEEP_DEADLINE_MS).subscribe(() => void this.sweepStale('deadline')),
-    );
-    const unsubscribeReset = this.deps.onDataplaneReset?.(() => void this.resyncDataplane());
-    if (unsubscribeReset) this.subs.push(new Subscription(unsubscribeReset));
-    this.kick$.next();
+    this.pollLoop(0);
+    this.deadlineTimer = this.deps.clock.setTimeout(() => void this.sweepStale('deadline'), STALE_SWEEP_DEADLINE_MS);
+    this.unsubscribeReset = this.deps.onDataplaneReset?.(() => void this.serially(() => this.resyncDataplane())) ?? null;
+    this.kick();
+  }
+
+  /** Runs `fn` after every reload, resync or stop asked before it has finished. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.operations.then(fn, fn);
+    this.operations = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A flush after the debounce: a burst of changes becomes one FIB write and one round of UPDATEs. */
+  private kick(): void {
+    if (this.flushTimer !== null || this.stopping) return;
+    this.flushTimer = this.deps.clock.setTimeout(() => {
+      this.flushTimer = null;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, FLUSH_DEBOUNCE_MS);
+  }
+
+  /** The tunnel poll: the next one is armed when this one is done, so they never overlap. */
+  private pollLoop(delay: number): void {
+    if (this.stopping) return;
+    this.pollTimer = this.deps.clock.setTimeout(() => {
+      this.pollTimer = null;
+      void this.pollTunnels().finally(() => this.pollLoop(TUNNEL_POLL_MS));
+    }, delay);
   }
 
   /** SIGTERM: Cease to every peer; tunnels and routes stay unless keep-on-stop is off. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.serially(() => this.stopNow());
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopping = true;
-    for (const s of this.subs) s.unsubscribe();
+    for (const t of [this.flushTimer, this.pollTimer, this.deadlineTimer]) t?.cancel();
+    this.flushTimer = this.pollTimer = this.deadlineTimer = null;
+    this.unsubscribeReset?.();
+    this.unsubscribeReset = null;
+    await this.flushing;
     for (const n of this.peers.values()) this.cancelGracefulTimers(n);
     await Promise.all(
       [...this.peers.values()].map((n) =>
@@ -277,7 +375,7 @@ export class Agent implements ControlHandler {
       staleTimer: null,
       exportDeferred: false,
       pinned: null,
-      session: new BgpSession(
+      session: this.bgp.session(
         {
           name: cfg.name,
           localAsn: this.config.router.asn,
@@ -324,7 +422,7 @@ export class Agent implements ControlHandler {
       ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
     });
     n.session.start();
-    this.kick$.next();
+    this.kick();
   }
 
   /** Stops the session and withdraws its routes; the tunnel goes too unless `keepTunnel` (a changed neighbor converges it). */
@@ -474,7 +572,7 @@ export class Agent implements ControlHandler {
   private queue(changes: LocRibChange[]): void {
     if (changes.length === 0) return;
     this.pending.push(changes);
-    this.kick$.next();
+    this.kick();
   }
 
   /**
@@ -635,7 +733,7 @@ export class Agent implements ControlHandler {
     users.add(n.cfg.name);
     this.pins.set(prefix, users);
     this.fibm.set({ prefix, nexthops: path }, 'tunnel');
-    this.kick$.next();
+    this.kick();
     this.log.info({ neighbor: n.cfg.name, endpoint: address, via: path }, 'endpoint pinned to its underlay path (recursion guard)');
   }
 
@@ -648,7 +746,7 @@ export class Agent implements ControlHandler {
     if (users && users.size > 0) return;
     this.pins.delete(prefix);
     this.fibm.delete(prefix, 'tunnel');
-    this.kick$.next();
+    this.kick();
   }
 
   private async pollTunnels(): Promise<void> {
@@ -710,7 +808,12 @@ export class Agent implements ControlHandler {
 
   // ---- reload -----------------------------------------------------------
 
-  async reload(): Promise<ReloadJson> {
+  reload(): Promise<ReloadJson> {
+    return this.serially(() => this.reloadNow());
+  }
+
+  private async reloadNow(): Promise<ReloadJson> {
+    if (this.stopping) return { ok: false, errors: ['the agent is stopping'], added: [], removed: [], changed: [] };
     const loaded = await this.deps.loadConfig();
     if (!loaded.ok) {
       this.log.warn({ errors: loaded.errors }, 'reload rejected: configuration invalid, nothing changed');

@@ -47,6 +47,8 @@ const RV_ADDRESS_NOT_FOUND = -60;
 const RV_ENTRY_ALREADY_EXISTS = -116;
 const RV_ADDRESS_IN_USE = -105;
 const RV_DUPLICATE_IF_ADDRESS = -127;
+/** sw_interface_ip6_enable_disable on an interface with IPv6 already on (VPP 26.06, ip6_link_enable). */
+const RV_VALUE_EXIST = -81;
 
 /** The one allowed-IPs set of every peer: routes decide (design.md). */
 export const VPP_ALLOWED_IPS: readonly string[] = ['0.0.0.0/0', '::/0'];
@@ -545,7 +547,12 @@ export class VppWireguard implements WireguardBackend {
     const wanted = spec.addresses.filter((a) => !isLinkLocalCidr(a)).map(normCidr);
     const ll = spec.addresses.find(isLinkLocalCidr);
     const llAddr = ll ? formatIp(parsePrefix(ll, true)!.bytes) : null;
-    if (!t.asserted) await client.request('sw_interface_ip6_enable_disable', { sw_if_index: sw, enable: true });
+    if (!t.asserted) {
+      // A tunnel adopted from VPP (agent restart, API reconnect) has IPv6 on already: VPP says -81.
+      await client.request('sw_interface_ip6_enable_disable', { sw_if_index: sw, enable: true }).catch((err: unknown) => {
+        if (!isApiError(err, RV_VALUE_EXIST)) throw err;
+      });
+    }
 
     // ip_address_dump honours unnumbered: a loopback's addresses shown on the tunnel are not its own.
     const borrowed = new Set(t.unnumberedTo !== null ? this.loopbacks.get(t.unnumberedTo) ?? [] : [...this.loopbacks.values()].flat());

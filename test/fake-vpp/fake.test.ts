@@ -227,7 +227,8 @@ describe('fake VPP (pure)', () => {
     const other = (await wgCreate(c)).sw_if_index as number;
     expect((await c.request('sw_interface_set_unnumbered', { sw_if_index: 1, unnumbered_sw_if_index: other, is_add: true })).retval).toBe(0);
     expect(fake.state.interfaces.get(other)?.unnumberedTo).toBe(1);
-    expect((await c.request('sw_interface_ip6_enable_disable', { sw_if_index: other, enable: true })).retval).toBe(0);
+    // IPv6 is on already (its IPv6 address turned it on): VPP 26.06 answers VALUE_EXIST, as seen on a real VPP.
+    expect((await c.request('sw_interface_ip6_enable_disable', { sw_if_index: other, enable: true })).retval).toBe(RV.VALUE_EXIST);
     expect((await c.request('wireguard_interface_delete', { sw_if_index: other })).retval).toBe(0);
     const deleted = await c.event((m) => m.name === 'sw_interface_event' && m.values.sw_if_index === other && m.values.deleted === true);
     expect(deleted.values.flags).toBe(0);

@@ -398,6 +398,8 @@ export class FakeState {
   ip6EnableDisable(swIfIndex: number, enable: boolean): number {
     const itf = this.interfaces.get(swIfIndex);
     if (!itf) return RV.INVALID_SW_IF_INDEX;
+    // VPP 26.06 (ip6_link_enable): enabling what is enabled already is VALUE_EXIST, as seen on a real VPP.
+    if (enable && itf.ip6Enabled) return RV.VALUE_EXIST;
     itf.ip6Enabled = enable;
     this.hooks.changed();
     return RV.OK;

@@ -284,3 +284,37 @@ describe('attribute interning', () => {
     expect(r.attributes.size).toBe(1);
   });
 });
+
+describe('RFC 4724 §4.2: stale paths of a restarting peer', () => {
+  test('retainStale keeps the paths in the Loc-RIB; the peer resumes with them; a re-announcement refreshes, End-of-RIB sweeps per family', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.applyUpdate('a', announce(['10.2.0.0/24', '10.3.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    r.applyUpdate('a', announceMp(['2001:db8:2::/48'], attrs({ asPath: [seq(65002)] }), ['fd00:255:2::1']));
+    expect(r.retainStale('a')).toBe(3);
+    expect(r.hasStale('a')).toBe(true);
+    expect(r.best('10.3.0.0/24')).toBeDefined();
+    // A peer with stale paths comes back: no error, the paths are still there.
+    r.addPeer(peer('a', 65002, 2));
+    expect(r.size).toBe(3);
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    expect(r.staleCount('a')).toBe(2);
+    const v4 = r.sweepStale('a', AFI_IPV4);
+    expect(v4.map((c) => [c.prefix, c.best])).toEqual([['10.3.0.0/24', null]]);
+    expect(r.best('2001:db8:2::/48')).toBeDefined();
+    expect(r.sweepStale('a').map((c) => c.prefix)).toEqual(['2001:db8:2::/48']);
+    expect(r.hasStale('a')).toBe(false);
+    expect(r.size).toBe(1);
+  });
+
+  test('a peer present without stale paths is still refused a second addPeer; removePeer drops stale ones too', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    expect(() => r.addPeer(peer('a', 65002, 2))).toThrow(/already/);
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    r.retainStale('a');
+    expect(r.removePeer('a').map((c) => c.prefix)).toEqual(['10.2.0.0/24']);
+    expect(r.size).toBe(0);
+    expect(r.hasStale('a')).toBe(false);
+  });
+});

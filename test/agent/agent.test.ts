@@ -1,0 +1,438 @@
+/**
+ * The composition root itself, with fake backends, scripted sessions and the
+ * manual clock: nothing here touches a socket, a kernel or real time. A
+ * scripted session is the peer as the agent sees it — the test makes it
+ * Established, hands the agent UPDATEs and ends it, with or without a
+ * NOTIFICATION — and records what the agent sends.
+ */
+import { describe, expect, it } from 'vitest';
+import { Agent, type AgentListener, type AgentSession, type BgpFactory } from '#agent/agent';
+import { ManualClock } from '#lib/clock';
+import { silentLogger } from '#lib/log';
+import type { Config, NeighborConfig } from '#config/types';
+import type { FibBackend, FibNextHop, FibOp, FibRoute } from '#fib/types';
+import type { TunnelSpec, TunnelStatus, WireguardBackend } from '#wg/types';
+import type { FsmState } from '#bgp/fsm/index';
+import type { ListenBinding, Negotiated, RefusalCounters, SessionConfig, SessionHandler } from '#bgp/session/index';
+import { MessageType, type UpdateMessage } from '#bgp/wire/types';
+import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
+
+// ---- fakes ---------------------------------------------------------------
+
+class FakeWireguard implements WireguardBackend {
+  readonly kind = 'wireguard-go' as const;
+  readonly tunnels = new Map<string, TunnelSpec>();
+  readonly calls: string[] = [];
+  endpoints = new Map<string, string>();
+  async list(): Promise<string[]> {
+    return [...this.tunnels.keys()];
+  }
+  async ensure(spec: TunnelSpec): Promise<'created' | 'unchanged'> {
+    this.calls.push(`ensure ${spec.interface}`);
+    const had = this.tunnels.has(spec.interface);
+    this.tunnels.set(spec.interface, spec);
+    return had ? 'unchanged' : 'created';
+  }
+  async remove(ifname: string): Promise<void> {
+    this.calls.push(`remove ${ifname}`);
+    this.tunnels.delete(ifname);
+  }
+  async status(spec: TunnelSpec): Promise<TunnelStatus | null> {
+    if (!this.tunnels.has(spec.interface)) return null;
+    const endpoint = this.endpoints.get(spec.interface) ?? spec.endpoint;
+    return {
+      name: spec.name,
+      interface: spec.interface,
+      dataplaneInterface: spec.interface,
+      publicKey: spec.peerPublicKey,
+      endpoint,
+      latestHandshake: null,
+      up: true,
+      rxBytes: null,
+      txBytes: null,
+    };
+  }
+  async close(): Promise<void> {}
+}
+
+/** A FIB that holds what it is told and can stall a write (to order operations). */
+class FakeFib implements FibBackend {
+  readonly name = 'linux' as const;
+  readonly table = new Map<string, FibRoute>();
+  readonly ops: FibOp[] = [];
+  underlay: FibNextHop[] = [{ address: '198.51.100.254', interface: 'eth0' }];
+  async dump(): Promise<FibRoute[]> {
+    return [...this.table.values()];
+  }
+  async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+    for (const op of ops) {
+      this.ops.push(op);
+      if (op.op === 'delete') this.table.delete(op.prefix);
+      else this.table.set(op.route.prefix, op.route);
+    }
+    return [];
+  }
+  async underlayPath(): Promise<FibNextHop[] | null> {
+    return this.underlay;
+  }
+  async close(): Promise<void> {}
+}
+
+class ScriptedSession implements AgentSession {
+  state: FsmState = 'Idle';
+  stateSince = 0;
+  lastError: string | null = null;
+  started = false;
+  readonly sent: UpdateMessage[] = [];
+  readonly stops: string[] = [];
+  constructor(
+    readonly cfg: SessionConfig,
+    readonly handler: SessionHandler,
+  ) {}
+  start(): void {
+    this.started = true;
+    this.state = this.cfg.passive ? 'Active' : 'Connect';
+  }
+  async stop(reason?: string): Promise<void> {
+    this.stops.push(`cease: ${reason ?? ''}`);
+    this.down('sent 6/2', { notification: true });
+  }
+  async stopSilently(): Promise<void> {
+    this.stops.push('silent');
+    this.state = 'Idle';
+  }
+  setPassive(): void {}
+  sendMany(updates: UpdateMessage[]): void {
+    this.sent.push(...updates);
+  }
+  /** The peer's OPEN was fine: Established, with what was negotiated. */
+  establish(over: Partial<Negotiated> = {}): void {
+    this.state = 'Established';
+    this.handler.onEstablished({
+      peerAsn: this.cfg.peerAsn,
+      peerRouterId: '192.0.2.2',
+      holdTime: 90,
+      keepaliveTime: 30,
+      fourOctetAs: true,
+      families: this.cfg.families,
+      routeRefresh: true,
+      extendedNextHop: false,
+      localAddress: this.cfg.localAddress ?? '',
+      remoteAddress: this.cfg.peerAddress,
+      gracefulRestart: { restartTime: 120, restartState: false, families: this.cfg.families.map((f) => ({ ...f, forwardingState: true })) },
+      ...over,
+    });
+  }
+  update(u: UpdateMessage): void {
+    this.handler.onUpdate(u);
+  }
+  down(reason: string, how: { notification: boolean }): void {
+    if (this.state !== 'Established') return;
+    this.state = 'Idle';
+    this.handler.onDown(reason, how);
+  }
+}
+
+class FakeListener implements AgentListener {
+  readonly port = 179;
+  readonly refused: RefusalCounters = { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null };
+  readonly bindings = new Map<string, ListenBinding>();
+  failListen: Error | null = null;
+  async listen(): Promise<void> {
+    if (this.failListen) throw this.failListen;
+  }
+  async register(_s: AgentSession, peer: string, b: ListenBinding): Promise<void> {
+    this.bindings.set(peer, b);
+  }
+  async unregister(peer: string): Promise<void> {
+    this.bindings.delete(peer);
+  }
+  async refresh(): Promise<void> {}
+  async close(): Promise<void> {}
+  bindingError(): string | null {
+    return null;
+  }
+}
+
+// ---- the harness ----------------------------------------------------------
+
+const OUR_PRIVATE = decodeKey(generatePrivateKey());
+const OUR_PUBLIC = publicKeyOf(Buffer.from(OUR_PRIVATE).toString('base64'));
+
+function neighbor(name: string, i: number, over: Partial<NeighborConfig['bgp']> = {}): NeighborConfig {
+  return {
+    name,
+    interface: `wg-${name}`,
+    publicKey: publicKeyOf(generatePrivateKey()),
+    endpoint: `198.51.100.${10 + i}:51820`,
+    listenPort: 51820 + i,
+    persistentKeepalive: 0,
+    tunnel: { local: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`], remote: [`10.255.${i}.1`, `fd00:255:${i}::1`] },
+    sourceAddress: null,
+    bgp: { asn: 65002 + i, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, ...over },
+  };
+}
+
+function config(neighbors: NeighborConfig[], keepOnStop = true): Config {
+  return {
+    router: { asn: 65001, routerId: '192.0.2.1' },
+    control: { socket: '/run/wgbgp/test.sock' },
+    dataplane: {
+      wireguard: 'wireguard-go',
+      fib: 'linux',
+      keepOnStop,
+      linux: { protocol: 201, table: 254, metric: 32 },
+      vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
+    },
+    wireguard: { privateKeyFile: '/dev/null', sourceAddress: null },
+    announce: ['10.1.0.0/24'],
+    neighbors,
+  };
+}
+
+interface Harness {
+  agent: Agent;
+  clock: ManualClock;
+  wg: FakeWireguard;
+  fib: FakeFib;
+  listener: FakeListener;
+  sessions: Map<string, ScriptedSession>;
+  next: { config: Config };
+  /** Lets promises settle and moves the manual clock. */
+  tick(ms?: number): Promise<void>;
+}
+
+async function harness(cfg: Config, fib = new FakeFib()): Promise<Harness> {
+  const clock = new ManualClock();
+  const wg = new FakeWireguard();
+  const listener = new FakeListener();
+  const sessions = new Map<string, ScriptedSession>();
+  const next = { config: cfg };
+  const bgp: BgpFactory = {
+    listener: () => listener,
+    session: (c, handler) => {
+      const s = new ScriptedSession(c, handler);
+      sessions.set(c.name, s);
+      return s;
+    },
+  };
+  let managed: string[] = [];
+  const agent = new Agent(cfg, {
+    clock,
+    log: silentLogger(),
+    wireguard: wg,
+    fib,
+    privateKey: OUR_PRIVATE,
+    publicKey: OUR_PUBLIC,
+    loadConfig: async () => ({ ok: true, config: next.config }),
+    managedInterfaces: {
+      read: async () => managed,
+      write: async (names) => {
+        managed = names;
+      },
+    },
+    bgp,
+  });
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  };
+  const tick = async (ms = 0): Promise<void> => {
+    await settle();
+    clock.advance(ms);
+    await settle();
+    // The flush debounce (10 ms) and what it started.
+    clock.advance(20);
+    await settle();
+  };
+  await agent.start();
+  await tick();
+  return { agent, clock, wg, fib, listener, sessions, next, tick };
+}
+
+const update = (prefixes: string[], withdrawn: string[] = []): UpdateMessage => ({
+  type: MessageType.Update,
+  withdrawn,
+  attributes: prefixes.length > 0 ? { origin: 0, asPath: [{ type: 2, asns: [65003] }], nextHop: '10.255.1.1' } : {},
+  nlri: prefixes,
+});
+const eor4: UpdateMessage = { type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [] };
+const eor6: UpdateMessage = { type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [], mpUnreach: { afi: 2, safi: 1, withdrawn: [] } };
+
+// ---- the tests --------------------------------------------------------------
+
+describe('Agent: sessions through the tunnel only', () => {
+  it('design.md "Identity": each neighbor is registered bound to its tunnel interface and address, GTSM 255, the MD5 key', async () => {
+    const h = await harness(config([neighbor('b', 1, { password: 'k' }), neighbor('c', 2, { ttlSecurity: false })]));
+    expect(h.listener.bindings.get('10.255.1.1')).toEqual({ device: 'wg-b', localAddress: '10.255.1.0', minTtl: 255, md5Key: 'k' });
+    expect(h.listener.bindings.get('10.255.2.1')).toEqual({ device: 'wg-c', localAddress: '10.255.2.0' });
+    const b = h.sessions.get('b')!.cfg;
+    expect(b).toMatchObject({ interface: 'wg-b', bindToInterface: true, minTtl: 255, md5Key: 'k', localAddress: '10.255.1.0' });
+    expect(h.sessions.get('c')!.cfg.minTtl).toBeUndefined();
+  });
+
+  it('a listener that cannot have its port fails start', async () => {
+    const clock = new ManualClock();
+    const listener = new FakeListener();
+    listener.failListen = new Error('BGP port 179 is in use by another process');
+    const agent = new Agent(config([neighbor('b', 1)]), {
+      clock,
+      log: silentLogger(),
+      wireguard: new FakeWireguard(),
+      fib: new FakeFib(),
+      privateKey: OUR_PRIVATE,
+      publicKey: OUR_PUBLIC,
+      loadConfig: async () => ({ ok: false, errors: [] }),
+      managedInterfaces: { read: async () => [], write: async () => {} },
+      bgp: { listener: () => listener, session: (c, h) => new ScriptedSession(c, h) },
+    });
+    await expect(agent.start()).rejects.toThrow(/in use/);
+  });
+});
+
+describe('Agent: only our own routes', () => {
+  it("a neighbor announcing its own tunnel /32 and withdrawing it: the tunnel's host route stays", async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    const s = h.sessions.get('b')!;
+    expect(h.fib.table.get('10.255.1.1/32')).toEqual({ prefix: '10.255.1.1/32', nexthops: [{ interface: 'wg-b' }] });
+    s.establish();
+    s.update(update(['10.255.1.1/32', '10.2.0.0/24']));
+    await h.tick();
+    expect(h.fib.table.get('10.2.0.0/24')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+    expect(h.fib.table.get('10.255.1.1/32')).toEqual({ prefix: '10.255.1.1/32', nexthops: [{ interface: 'wg-b' }] });
+    expect(h.agent.routes('10.255.1.1/32')[0]).toMatchObject({ source: 'bgp', fib: false, fibDetail: expect.stringMatching(/tunnel host route/) });
+    s.update(update([], ['10.255.1.1/32']));
+    await h.tick();
+    expect(h.fib.table.get('10.255.1.1/32')).toEqual({ prefix: '10.255.1.1/32', nexthops: [{ interface: 'wg-b' }] });
+  });
+
+  it('recursion guard: the endpoint is pinned to its underlay path, and a learned /32 of it never replaces the pin', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    expect(h.fib.table.get('198.51.100.11/32')?.nexthops).toEqual([{ address: '198.51.100.254', interface: 'eth0' }]);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(update(['0.0.0.0/0', '198.51.100.0/24', '198.51.100.11/32']));
+    await h.tick();
+    expect(h.fib.table.get('0.0.0.0/0')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+    expect(h.fib.table.get('198.51.100.11/32')?.nexthops).toEqual([{ address: '198.51.100.254', interface: 'eth0' }]);
+    // The endpoint roams: the pin follows, the old one goes.
+    h.wg.endpoints.set('wg-b', '198.51.100.99:40000');
+    await h.tick(2_000);
+    expect(h.fib.table.has('198.51.100.99/32')).toBe(true);
+    expect(h.fib.table.get('198.51.100.11/32')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+  });
+});
+
+describe('Agent: graceful restart (RFC 4724)', () => {
+  it('§4.2 helper: a session that ends without a NOTIFICATION keeps its routes for the restart time, then withdraws them', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(update(['10.2.0.0/24']));
+    await h.tick();
+    s.down('TCP: connection closed by peer', { notification: false });
+    await h.tick(119_000);
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
+    await h.tick(1_000);
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(false);
+  });
+
+  it('§4.2 helper: after the restart, what the peer re-sends stays; the rest goes at its End-of-RIB', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(update(['10.2.0.0/24', '10.3.0.0/24']));
+    await h.tick();
+    s.down('TCP: connection closed by peer', { notification: false });
+    await h.tick(5_000);
+    s.establish({ gracefulRestart: { restartTime: 120, restartState: true, families: [{ afi: 1, safi: 1, forwardingState: true }, { afi: 2, safi: 1, forwardingState: true }] } });
+    s.update(update(['10.2.0.0/24']));
+    await h.tick();
+    expect(h.fib.table.has('10.3.0.0/24')).toBe(true);
+    s.update(eor4);
+    await h.tick();
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
+    expect(h.fib.table.has('10.3.0.0/24')).toBe(false);
+    // No restart timer is left to fire later.
+    await h.tick(200_000);
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
+  });
+
+  it('§4.2: a NOTIFICATION ends it at once; so does a peer without graceful restart', async () => {
+    const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]));
+    const b = h.sessions.get('b')!;
+    const c = h.sessions.get('c')!;
+    b.establish();
+    c.establish({ gracefulRestart: null });
+    b.update(update(['10.2.0.0/24']));
+    c.update(update(['10.3.0.0/24']));
+    await h.tick();
+    b.down('received 6/2', { notification: true });
+    c.down('TCP: connection closed by peer', { notification: false });
+    await h.tick();
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(false);
+    expect(h.fib.table.has('10.3.0.0/24')).toBe(false);
+  });
+
+  it('§4.1 restarting speaker: kept routes stay, R bit set, our table waits for the End-of-RIB, then stale routes are swept', async () => {
+    const fib = new FakeFib();
+    const kept = (prefix: string): FibRoute => ({ prefix, nexthops: [{ address: '10.255.1.1', interface: 'wg-b' }] });
+    fib.table.set('10.2.0.0/24', kept('10.2.0.0/24'));
+    fib.table.set('10.9.0.0/24', kept('10.9.0.0/24'));
+    const h = await harness(config([neighbor('b', 1)]), fib);
+    const s = h.sessions.get('b')!;
+    expect(s.cfg.gracefulRestart?.state()).toEqual({ restarting: true, forwardingState: true });
+    s.establish();
+    await h.tick();
+    expect(s.sent).toEqual([]);
+    s.update(update(['10.2.0.0/24']));
+    s.update(eor4);
+    s.update(eor6);
+    await h.tick();
+    // Nothing of ours was rewritten; the stale one went; then our table and End-of-RIB.
+    expect(fib.ops.filter((o) => o.op !== 'delete' && o.route.prefix === '10.2.0.0/24')).toEqual([]);
+    expect(fib.table.has('10.9.0.0/24')).toBe(false);
+    expect(fib.table.has('10.2.0.0/24')).toBe(true);
+    expect(s.sent.some((u) => u.nlri.includes('10.1.0.0/24'))).toBe(true);
+    expect(s.cfg.gracefulRestart?.state().restarting).toBe(false);
+  });
+
+  it('the restart ends at the deadline when a neighbor never sends End-of-RIB (manual clock, 60 s)', async () => {
+    const fib = new FakeFib();
+    fib.table.set('10.9.0.0/24', { prefix: '10.9.0.0/24', nexthops: [{ address: '10.255.1.1', interface: 'wg-b' }] });
+    const h = await harness(config([neighbor('b', 1)]), fib);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    await h.tick(59_000);
+    expect(fib.table.has('10.9.0.0/24')).toBe(true);
+    expect(s.sent).toEqual([]);
+    await h.tick(1_000);
+    expect(fib.table.has('10.9.0.0/24')).toBe(false);
+    expect(s.sent.length).toBeGreaterThan(0);
+  });
+
+  it('stop with keep-on-stop closes graceful-restart sessions without a NOTIFICATION, others with a Cease', async () => {
+    const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]));
+    h.sessions.get('b')!.establish();
+    h.sessions.get('c')!.establish({ gracefulRestart: null });
+    await h.agent.stop();
+    expect(h.sessions.get('b')!.stops).toEqual(['silent']);
+    expect(h.sessions.get('c')!.stops).toEqual(['cease: agent stopping']);
+    // Routes and tunnels stay.
+    expect(h.wg.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
+  });
+});
+
+describe('Agent: reload, resync and stop one at a time', () => {
+  it('a stop asked during a reload waits for it; a reload after stop is refused', async () => {
+    const h = await harness(config([neighbor('b', 1)], false));
+    h.next.config = config([neighbor('b', 1), neighbor('c', 2)], false);
+    const order: string[] = [];
+    const reload = h.agent.reload().then((r) => order.push(`reload ${r.ok} ${r.added.join(',')}`));
+    const stop = h.agent.stop().then(() => order.push('stop'));
+    await Promise.all([reload, stop]);
+    expect(order).toEqual(['reload true c', 'stop']);
+    // keep-on-stop false: both tunnels went, including the one the reload added.
+    expect(h.wg.calls.filter((c) => c.startsWith('remove')).sort()).toEqual(['remove wg-b', 'remove wg-c']);
+    expect((await h.agent.reload()).ok).toBe(false);
+  });
+});
