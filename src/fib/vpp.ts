@@ -39,6 +39,11 @@ import {
   type VppValue,
 } from '#vpp/index';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
+import { hostPrefix as hostPrefixOrNull, longestMatch } from './pin.js';
+
+function hostPrefixOf(address: string): string {
+  return hostPrefixOrNull(address) ?? '';
+}
 
 const NO_INDEX = 0xffffffff;
 const PATH_TYPE_NORMAL = 0;
@@ -100,6 +105,15 @@ function rec(v: VppValue | undefined): VppRecord {
 const num = (v: VppValue | undefined): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0);
 
 class RouteError extends Error {}
+
+/**
+ * An underlay path names its VPP interface by index, "#3": the recursion
+ * guard's pinned endpoint route goes through an interface the agent did not
+ * make and that has no Linux name.
+ */
+function underlayIndex(name: string): number | undefined {
+  return /^#\d+$/.test(name) ? Number(name.slice(1)) : undefined;
+}
 
 /** Whether two of our fib_paths are the same path to VPP (interface, next hop, proto). */
 function samePath(a: VppRecord, b: VppRecord): boolean {
@@ -232,6 +246,68 @@ export class VppFib implements FibBackend {
     return writes.length;
   }
 
+  /**
+   * The recursion guard in table 0, where the WireGuard peers look their
+   * endpoints up (wireguard_peer.table_id 0): the path VPP gives the endpoint
+   * (ip_route_lookup, longest match). When that path goes into one of our
+   * tunnels — a learned route covers the endpoint — the longest match in a
+   * dump of table 0 among routes that do not is taken instead. The pin is
+   * only needed when learned routes share table 0 (table-id 0); with another
+   * table-id the endpoint lookups never see them.
+   */
+  async underlayPath(address: string): Promise<FibNextHop[] | null> {
+    if (this.deps.tableId !== 0) return null;
+    const host = parsePrefix(hostPrefixOf(address), true);
+    if (!host) return null;
+    const client = await this.deps.ready();
+    if (!client.has('ip_route_lookup')) return null;
+    let route: VppRecord;
+    try {
+      const r = await client.request('ip_route_lookup', { table_id: 0, exact: 0, prefix: vppPrefixOf(host) });
+      route = rec(r.route);
+    } catch (err) {
+      if (err instanceof VppApiError) return null;
+      throw err;
+    }
+    // The paths of the entry that are not ours: an operator's path beside a learned one counts.
+    const first = this.underlayHops(route);
+    if (first.length > 0) return first;
+    const dump = await client.dump('ip_route_dump', { table: { table_id: 0, is_ip6: host.family === 6, name: '' } });
+    const candidates: { prefix: string; nexthops: FibNextHop[] }[] = [];
+    for (const d of dump) {
+      const r = rec(d.route);
+      const hops = this.underlayHops(r);
+      if (hops.length === 0) continue;
+      try {
+        candidates.push({ prefix: fromVppPrefix(r.prefix), nexthops: hops });
+      } catch {
+        // not a prefix we can read: not a candidate
+      }
+    }
+    return longestMatch(candidates, address, () => false)?.nexthops ?? null;
+  }
+
+  /** A route's forwarding paths that do not go into our tunnels, as underlay next hops. */
+  private underlayHops(route: VppRecord): FibNextHop[] {
+    const paths = (Array.isArray(route.paths) ? route.paths : []).map(rec);
+    const out: FibNextHop[] = [];
+    for (const path of paths) {
+      const sw = num(path.sw_if_index);
+      if (this.deps.interfaces.ownedNameOf(sw) !== undefined) continue;
+      if (num(path.type) !== PATH_TYPE_NORMAL || sw === NO_INDEX) continue;
+      const proto = num(path.proto);
+      let address: string | null = null;
+      try {
+        address = fromVppAddressUnion(rec(path.nh).address, proto === NH_PROTO_IP6 ? ADDRESS_IP6 : ADDRESS_IP4);
+      } catch {
+        address = null;
+      }
+      // A connected (glean) path has no next hop: the endpoint is on that link.
+      out.push(address === null || address === '0.0.0.0' || address === '::' ? { interface: `#${sw}` } : { address, interface: `#${sw}` });
+    }
+    return out;
+  }
+
   /** The connection belongs to VppDataplane. */
   async close(): Promise<void> {}
 
@@ -312,7 +388,7 @@ export class VppFib implements FibBackend {
     if (nh.interface === undefined) {
       throw new RouteError(`${prefix}: next hop ${nh.address ?? '?'} names no interface (the VPP FIB takes routes via the agent's WireGuard interfaces only)`);
     }
-    const sw = this.deps.interfaces.swIfIndexOf(nh.interface);
+    const sw = underlayIndex(nh.interface) ?? this.deps.interfaces.swIfIndexOf(nh.interface);
     if (sw === undefined) throw new RouteError(`${prefix}: ${nh.interface} is not a WireGuard interface of this agent in VPP`);
     const address = nh.address ?? hostAddress;
     if (address === null) {

@@ -53,7 +53,10 @@ export const VPP_REQUIRED_MESSAGES: readonly string[] = [
 
 /** linux-cp's messages: absent when the plugin is not loaded (health says so when linux-cp is wanted). */
 export const LCP_MESSAGES: readonly string[] = ['lcp_itf_pair_add_del', 'lcp_itf_pair_get'];
-export const VPP_OPTIONAL_MESSAGES: readonly string[] = LCP_MESSAGES;
+/** Optional: without it the recursion guard cannot pin endpoints in table 0 (status says so). */
+export const VPP_LOOKUP_MESSAGES: readonly string[] = ['ip_route_lookup', 'ip_route_lookup_reply'];
+
+export const VPP_OPTIONAL_MESSAGES: readonly string[] = [...LCP_MESSAGES, ...VPP_LOOKUP_MESSAGES];
 
 export const LINUX_CP_MISSING =
   'linux-cp plugin not loaded in VPP: BGP sessions cannot reach the tunnels (set dataplane.vpp.linux-cp: false and arrange the control-plane path yourself)';

@@ -275,6 +275,24 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
     }
   },
 
+  ip_route_lookup: (req, ctx) => {
+    const p = rawPrefix(req.prefix);
+    const tableId = num(req.table_id);
+    if (!ctx.state.table(p.family, tableId)) {
+      ctx.reply('ip_route_lookup_reply', { retval: RV.NO_SUCH_FIB, route: { table_id: tableId, n_paths: 0, paths: [] } });
+      return;
+    }
+    const r = ctx.state.lookup(p.family, tableId, p.bytes, p.len, num(req.exact) !== 0);
+    if (!r) {
+      ctx.reply('ip_route_lookup_reply', { retval: RV.NO_SUCH_ENTRY, route: { table_id: tableId, n_paths: 0, paths: [] } });
+      return;
+    }
+    ctx.reply('ip_route_lookup_reply', {
+      retval: 0,
+      route: { table_id: tableId, stats_index: 0, prefix: toVppPrefix(r.prefix), n_paths: r.paths.length, paths: r.paths.map(encodePath) },
+    });
+  },
+
   // ── WireGuard ──
   wireguard_interface_create: (req, ctx) => {
     const i = rec(req.interface);

@@ -291,6 +291,22 @@ export class FakeState {
     return out.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
   }
 
+  /**
+   * ip_route_lookup (fib_api.c): the entry an address or prefix resolves to in
+   * a table, by longest match, or the exact entry; null when there is none.
+   */
+  lookup(family: Family, tableId: number, address: Uint8Array, len: number, exact: boolean): FibRouteView | null {
+    const t = this.table(family, tableId);
+    if (!t) return null;
+    const bits = family === 4 ? 32 : 128;
+    for (let l = exact ? len : Math.min(len, bits); l >= (exact ? len : 0); l--) {
+      const e = t.entries.get(networkOf(address, l));
+      const best = e ? this.bestSource(e) : null;
+      if (e && best) return { prefix: e.prefix, source: best, paths: e.sources[best]! };
+    }
+    return null;
+  }
+
   /** The API-sourced routes only (what the agent installed), prefix → paths. */
   apiRoutes(family: Family, tableId = 0): Map<string, FibPath[]> {
     const out = new Map<string, FibPath[]>();

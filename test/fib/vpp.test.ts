@@ -263,6 +263,54 @@ describe('VppFib.apply', () => {
   });
 });
 
+describe('VppFib.underlayPath: the recursion guard in table 0', () => {
+  const withUnderlay = (s: Parameters<NonNullable<ConstructorParameters<typeof FakeVpp>[0]['setup']>>[0], loop: { sw: number }): void => {
+    const lo = s.addInterface({ kind: 'loopback', adminUp: true });
+    loop.sw = lo.swIfIndex;
+    s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+    // The operator's underlay route towards the endpoints (another API client's).
+    s.routeAddDel({
+      isAdd: true, isMultipath: false, tableId: 0, family: 4, address: Buffer.from([198, 51, 100, 0]), len: 24,
+      paths: [{ swIfIndex: lo.swIfIndex, tableId: 0, nh: '192.0.2.254', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 }],
+    });
+  };
+
+  it("pins an endpoint to table 0's path for it; learned 0/0, /24 and /32 via the tunnel never take its place", async () => {
+    const loop = { sw: -1 };
+    const { fake, dp } = await setup({ setupFake: (s) => withUnderlay(s, loop) });
+    const endpoint = '198.51.100.11';
+    const path = await dp.fib.underlayPath(endpoint);
+    expect(path).toEqual([{ address: '192.0.2.254', interface: `#${loop.sw}` }]);
+    const m = new FibManager(dp.fib);
+    m.set({ prefix: `${endpoint}/32`, nexthops: path! }, 'tunnel');
+    m.set(via('0.0.0.0/0', '10.255.1.1', 'wgf-1'));
+    m.set(via('198.51.100.0/24', '10.255.1.1', 'wgf-1'));
+    m.set(via(`${endpoint}/32`, '10.255.1.1', 'wgf-1'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // What VPP forwards the endpoint's (encrypted) packets by: the pin, via the underlay.
+    const hit = fake.state.lookup(4, 0, Buffer.from([198, 51, 100, 11]), 32, false);
+    expect(hit?.prefix).toBe(`${endpoint}/32`);
+    expect(hit?.paths.map((p) => [p.swIfIndex, p.nh])).toEqual([[loop.sw, '192.0.2.254']]);
+    // The peers look their endpoints up in table 0.
+    expect([...fake.state.peers.values()].map((p) => p.tableId)).toEqual([0, 0]);
+    // Asked again with the learned routes in place (a roamed endpoint): still the underlay.
+    expect(await dp.fib.underlayPath(endpoint)).toEqual([{ address: '192.0.2.254', interface: `#${loop.sw}` }]);
+    expect(await dp.fib.underlayPath('198.51.100.77')).toEqual([{ address: '192.0.2.254', interface: `#${loop.sw}` }]);
+    // The operator's underlay route kept its path through all of it.
+    expect(fake.state.apiRoutes(4, 0).get('198.51.100.0/24')!.some((p) => p.swIfIndex === loop.sw)).toBe(true);
+  });
+
+  it('with table-id other than 0 no pin is needed: learned routes never share the peers\' lookup table', async () => {
+    const loop = { sw: -1 };
+    const { fake, dp } = await setup({ tableId: 5, setupFake: (s) => withUnderlay(s, loop) });
+    expect(await dp.fib.underlayPath('198.51.100.11')).toBeNull();
+    await dp.fib.apply([{ op: 'add', route: via('0.0.0.0/0', '10.255.1.1', 'wgf-1') }]);
+    expect(fake.state.lookup(4, 0, Buffer.from([198, 51, 100, 11]), 32, false)?.paths.map((p) => p.swIfIndex)).toEqual([loop.sw]);
+    expect([...fake.state.peers.values()].map((p) => p.tableId)).toEqual([0, 0]);
+  });
+});
+
 describe('VppFib.dump: ownership', () => {
   it('returns only routes via our tunnels; reconcile never touches the operator routes or VPP own entries', async () => {
     let loop = -1;

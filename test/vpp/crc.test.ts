@@ -65,6 +65,9 @@ const REAL: Readonly<Record<string, string>> = {
   ip_route_add_del_reply: '1992deab',
   ip_route_dump: 'b9d2e09e',
   ip_route_details: 'bda8f315',
+  // From the ip.api.json of a VPP 26.06 built here (same in govpp binapi/ip for 25.10).
+  ip_route_lookup: '710d6471',
+  ip_route_lookup_reply: '5d8febcb',
   ip_table_add_del: '0ffdaec0',
   ip_table_add_del_reply: 'e8d4e804',
   // govpp binapi/lcp/lcp.ba.go

@@ -275,6 +275,26 @@ const CASES: Record<string, Case> = {
     values: { client_index: HANDLE, context: 0x304, is_add: true, table: { table_id: 100, is_ip6: false, name: 'wgbgp' } },
   },
   ip_table_add_del_reply: { msgId: 0x509, size: 10, values: { context: 0x304, retval: 0 } },
+  ip_route_lookup: {
+    msgId: 0x50a,
+    size: 33,
+    values: { client_index: HANDLE, context: 0x305, table_id: 0, exact: 0, prefix: { address: { af: 0, un: v4(198, 51, 100, 2) }, len: 32 } },
+  },
+  ip_route_lookup_reply: {
+    msgId: 0x50b,
+    size: 204,
+    values: {
+      context: 0x305,
+      retval: 0,
+      route: {
+        table_id: 0,
+        stats_index: 7,
+        prefix: { address: { af: 0, un: v4(198, 51, 100, 0) }, len: 24 },
+        n_paths: 1,
+        paths: [fibPath(1, 0, v4(192, 0, 2, 254))],
+      },
+    },
+  },
   lcp_itf_pair_add_del: {
     msgId: 0x600,
     size: 64,

@@ -605,6 +605,38 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     expect((await dp.fib.dump()).map((r) => r.prefix)).toEqual(['10.3.0.0/16']);
   });
 
+  it('recursion guard (table-id 0): the endpoint is pinned to its underlay path; learned 0/0 and the endpoint /32 via the tunnel do not carry it', async () => {
+    const wg1 = vppName.get('wgf-1')!;
+    const endpoint = '198.51.100.11';
+    const path = await dp.fib.underlayPath(endpoint);
+    console.log(`real-vpp: underlayPath(${endpoint}) = ${JSON.stringify(path)}`);
+    expect(path).not.toBeNull();
+    expect(path!.every((h) => /^#\d+$/.test(h.interface ?? ''))).toBe(true);
+    const m = new FibManager(dp.fib);
+    m.set({ prefix: `${endpoint}/32`, nexthops: path! }, 'tunnel');
+    m.set(via('0.0.0.0/0', '10.255.1.1', 'wgf-1'));
+    m.set(via(`${endpoint}/32`, '10.255.1.1', 'wgf-1'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const pin = showFib(`${endpoint}/32`);
+    const def = showFib('0.0.0.0/0');
+    console.log(`real-vpp: recursion guard:\n  ${[summary(`${endpoint}/32`, pin), summary('0.0.0.0/0', def)].join('\n  ')}`);
+    expect(pin!.forwarding.every((f) => f.endsWith(' loop0'))).toBe(true);
+    expect(pin!.forwarding.some((f) => f.includes(wg1))).toBe(false);
+    expect(def!.forwarding).toEqual([`10.255.1.1 ${wg1}`]);
+    // Asked again with the learned routes in place: still the underlay (the pin itself).
+    expect(await dp.fib.underlayPath(endpoint)).toEqual(path);
+    m.delete(`${endpoint}/32`, 'tunnel');
+    m.delete(`${endpoint}/32`);
+    m.delete('0.0.0.0/0');
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // Ours is gone; VPP may keep an entry of its own (recursive-resolution, seen on 26.06) for a while.
+    const after = showFib(`${endpoint}/32`);
+    expect(after === null || pathsOf(after, 'API').length === 0).toBe(true);
+    expect(vppAlive()).toBe(true);
+  });
+
   it('throughput: 10 000 routes added, replaced and deleted through one FibManager flush each (printed: routes/s)', async () => {
     const N = 10_000;
     const first = routes(N, '10.255.1.1', 'wgf-1');

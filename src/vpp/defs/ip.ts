@@ -63,6 +63,27 @@ export const MESSAGES: MessageDef[] = [
     ],
   },
   {
+    // The recursion guard: where table 0 sends a tunnel's endpoint (exact = 0: longest match).
+    name: 'ip_route_lookup',
+    crc: '710d6471',
+    fields: [
+      { name: 'client_index', type: 'u32' },
+      { name: 'context', type: 'u32' },
+      { name: 'table_id', type: 'u32' },
+      { name: 'exact', type: 'u8' },
+      { name: 'prefix', type: 'vl_api_prefix_t' },
+    ],
+  },
+  {
+    name: 'ip_route_lookup_reply',
+    crc: '5d8febcb',
+    fields: [
+      { name: 'context', type: 'u32' },
+      { name: 'retval', type: 'i32' },
+      { name: 'route', type: 'vl_api_ip_route_t' },
+    ],
+  },
+  {
     name: 'ip_table_add_del',
     crc: '0ffdaec0',
     fields: [
