@@ -890,7 +890,35 @@ export class Agent implements ControlHandler {
     }));
   }
 
-  routes(query?: string): RouteJson[] {
+  routes(query?: string): RouteJson[] | Promise<RouteJson[]> {
+    const out = this.routesNow(query);
+    // One prefix asked for: say whether our route is the one the kernel forwards with.
+    return query === undefined ? out : this.withForwarding(out);
+  }
+
+  /**
+   * design.md: a learned route beside an operator's for the same prefix is
+   * installed with our metric, and which one forwards is the operator's
+   * choice by metric: `routes PREFIX` says which.
+   */
+  private async withForwarding(routes: RouteJson[]): Promise<RouteJson[]> {
+    const fib = this.deps.fib;
+    if (fib.forwarding === undefined) return routes;
+    for (const r of routes) {
+      if (r.source !== 'bgp' || !r.fib || r.fibDetail !== null) continue;
+      try {
+        const f = await fib.forwarding(r.prefix);
+        if (f && !f.ours) {
+          r.fibDetail = `installed with our metric ${this.config.dataplane.linux.metric}; another route for this prefix forwards (protocol ${protocolName(f.protocol)}, metric ${f.metric})`;
+        }
+      } catch {
+        // the kernel's view is an extra: the route as the agent holds it is still right
+      }
+    }
+    return routes;
+  }
+
+  private routesNow(query?: string): RouteJson[] {
     let selected: Route[];
     if (query === undefined) selected = [...this.rib.entries()];
     else if (query.includes('/')) {
@@ -961,4 +989,11 @@ export class Agent implements ControlHandler {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** iproute2's names for rtnetlink protocol numbers an operator sees most. */
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 2: 'kernel', 3: 'boot', 4: 'static', 11: 'zebra', 12: 'bird', 16: 'dhcp', 186: 'bgp', 188: 'ospf' };
+
+function protocolName(p: number): string {
+  return PROTOCOL_NAMES[p] ?? String(p);
 }

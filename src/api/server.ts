@@ -166,7 +166,7 @@ export class ControlServer {
       case 'neighbors':
         return h.neighbors();
       case 'routes':
-        return h.routes(req.query);
+        return await h.routes(req.query);
       case 'tunnels':
         return await h.tunnels();
       case 'reload':

@@ -86,7 +86,7 @@ export interface ControlHandler {
   status(): StatusJson;
   neighbors(): NeighborJson[];
   /** query: an exact prefix, or an address for a longest match, or undefined for all. */
-  routes(query?: string): RouteJson[];
+  routes(query?: string): RouteJson[] | Promise<RouteJson[]>;
   tunnels(): Promise<TunnelJson[]>;
   reload(): Promise<ReloadJson>;
 }

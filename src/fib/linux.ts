@@ -8,7 +8,7 @@
  * very metric is never overwritten; replace and delete name our metric and
  * protocol, so they match nothing but ours.
  */
-import type { RouteOp, RouteOps, RouteTag } from '#netlink/types';
+import type { KernelRoute, RouteOp, RouteOps, RouteTag } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
 import { hostPrefix, longestMatch } from './pin.js';
@@ -107,6 +107,17 @@ export class LinuxFib implements FibBackend {
       (c.protocol === this.tag.protocol && c.metric === this.tag.metric) || c.nexthops.some((nh) => nh.interface !== undefined && tunnels.has(nh.interface)),
     );
     return best?.nexthops ?? null;
+  }
+
+  /** The kernel forwards with the route of the lowest metric among those of the prefix in the table. */
+  async forwarding(prefix: string): Promise<{ ours: boolean; protocol: number; metric: number } | null> {
+    let best: KernelRoute | null = null;
+    for (const r of await this.netlink.routesOf(prefix, this.tag.table)) {
+      if (best === null || (r.metric ?? 0) < (best.metric ?? 0)) best = r;
+    }
+    if (best === null) return null;
+    const metric = best.metric ?? 0;
+    return { ours: best.protocol === this.tag.protocol && metric === this.tag.metric, protocol: best.protocol, metric };
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,12 @@ export interface FibBackend {
    * means any other than ours (routes written before the agent had one).
    */
   migrate?(from: { table: number; protocol: number; metric: number | null }): Promise<{ moved: number; failed: { prefix: string; error: string }[] }>;
+  /**
+   * Linux: which route of `prefix` the kernel forwards with (the lowest
+   * metric): ours, or another owner's (its protocol and metric); null when
+   * the kernel has no route for exactly that prefix.
+   */
+  forwarding?(prefix: string): Promise<{ ours: boolean; protocol: number; metric: number } | null>;
   /** Linux: the tag our routes carry from now on. */
   retag?(to: LinuxRouteTag): void;
   /**

@@ -367,6 +367,37 @@ export class Rtnetlink implements LinkOps, RouteOps {
     });
   }
 
+  routesOf(prefix: string, table: number): Promise<KernelRoute[]> {
+    const p = parsePrefix(prefix);
+    if (!p) return Promise.reject(new NetlinkError(EINVAL, `routes of ${prefix}: not a prefix`));
+    const family = p.family === 4 ? AF_INET : AF_INET6;
+    return this.exclusive(async () => {
+      const names = new Map<number, string>();
+      for (const l of await this.dumpLinks()) names.set(l.index, l.name);
+      // The kernel cannot filter a dump by destination: the length byte sorts out nearly all in place.
+      return this.dump((w, seq) => encodeRouteDump(w, seq, family, table, 0), `routes of ${prefix}`, (m): KernelRoute | undefined => {
+        if (m.type !== RTM_NEWROUTE || m.body[1] !== p.len) return undefined;
+        const r = decodeRoute(m.body);
+        if (r.prefix !== prefix || r.table !== table || r.type !== RTN_UNICAST) return undefined;
+        return {
+          prefix: r.prefix,
+          table: r.table,
+          protocol: r.protocol,
+          metric: r.priority,
+          nexthops: r.nexthops.map((nh) => {
+            const hop: { address?: string; interface?: string } = {};
+            if (nh.gateway !== undefined) hop.address = nh.gateway;
+            if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
+            return hop;
+          }),
+        };
+      }).catch((e: unknown) => {
+        if (e instanceof NetlinkError && e.errno === ENOENT) return [];
+        throw e;
+      });
+    });
+  }
+
   routeLookup(address: string): Promise<KernelRoute | null> {
     const ip = parseIp(address);
     if (!ip) return Promise.reject(new NetlinkError(EINVAL, `route get ${address}: not an address`));

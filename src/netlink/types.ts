@@ -71,6 +71,8 @@ export interface RouteOps {
    * with its prefix, protocol, metric and paths; null when there is none.
    */
   routeLookup(address: string): Promise<KernelRoute | null>;
+  /** Every unicast route for exactly `prefix` in `table`, of any protocol and metric. */
+  routesOf(prefix: string, table: number): Promise<KernelRoute[]>;
   /** routeBatch for ops of one tag; returns only the ops that failed. */
   routeWrite(tag: RouteTag, ops: readonly RouteWrite[]): Promise<RouteOpResult[]>;
 }

@@ -299,7 +299,7 @@ describe('Agent: only our own routes', () => {
     await h.tick();
     expect(h.fib.table.get('10.2.0.0/24')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
     expect(h.fib.table.get('10.255.1.1/32')).toEqual({ prefix: '10.255.1.1/32', nexthops: [{ interface: 'wg-b' }] });
-    expect(h.agent.routes('10.255.1.1/32')[0]).toMatchObject({ source: 'bgp', fib: false, fibDetail: expect.stringMatching(/tunnel host route/) });
+    expect((await h.agent.routes('10.255.1.1/32'))[0]).toMatchObject({ source: 'bgp', fib: false, fibDetail: expect.stringMatching(/tunnel host route/) });
     s.update(update([], ['10.255.1.1/32']));
     await h.tick();
     expect(h.fib.table.get('10.255.1.1/32')).toEqual({ prefix: '10.255.1.1/32', nexthops: [{ interface: 'wg-b' }] });

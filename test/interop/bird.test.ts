@@ -198,8 +198,11 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-g
     expect((hostRoute()[0] as { gateway?: string }).gateway).toBeUndefined();
     const [own] = cli<{ prefix: string; fib: boolean; fibDetail: string | null }[]>(s, 'routes', `${TUN_B.v4}/32`);
     expect(own).toMatchObject({ fib: false, fibDetail: expect.stringMatching(/tunnel host route/) });
-    const [def] = cli<{ prefix: string; fib: boolean }[]>(s, 'routes', '0.0.0.0/0');
-    expect(def).toMatchObject({ prefix: '0.0.0.0/0', fib: true });
+    // Which one forwards is the operator's choice by metric, and `routes` says so.
+    const [def] = cli<{ prefix: string; fib: boolean; fibDetail: string | null }[]>(s, 'routes', '0.0.0.0/0');
+    expect(def).toMatchObject({ prefix: '0.0.0.0/0', fib: true, fibDetail: expect.stringMatching(/another route for this prefix forwards \(protocol boot, metric 0\)/) });
+    const [lan] = cli<{ fib: boolean; fibDetail: string | null }[]>(s, 'routes', LAN_B.v6);
+    expect(lan).toMatchObject({ fib: true, fibDetail: null });
     expect(await pingFromA(s, LAN_A.addr4, LAN_B.addr4)).toBe(true);
 
     expect(birdc('disable', 'default4')).toMatch(/disabled/);
