@@ -201,6 +201,7 @@ protocol bgp to_r {
   local ${F.v4} as ${F.asn};
   neighbor ${R.v4} as ${R.asn};
   passive on;             # the receiver connects: its start is the clock's start
+  ttl security yes;       # GTSM (RFC 5082), as wgbgp has it by default; the BIRD receiver too
   error wait time 1, 5;
   ipv4 { import none; export all; };
   ipv6 { import none; export all; next hop address ${F.v6}; };
@@ -219,6 +220,7 @@ protocol bgp feed {
   local ${R.v4} as ${R.asn};
   neighbor ${F.v4} as ${F.asn};
   connect delay time 0;   # default 5 s; wgbgp connects at once too
+  ttl security yes;
   debug { states };
   ipv4 { import all; export none; };
   ipv6 { import all; export none; };

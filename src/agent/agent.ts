@@ -4,17 +4,7 @@ import type { Config, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
 import type { LocRibChange, Route } from '#bgp/rib/index';
-import type {
-  ListenBinding,
-  ListenerOptions,
-  Negotiated,
-  RefusalCounters,
-  SessionConfig,
-  SessionDeps,
-  SessionDown,
-  SessionHandler,
-} from '#bgp/session/index';
-import type { FsmState } from '#bgp/fsm/index';
+import type { Negotiated, SessionDown } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
   ControlHandler,
@@ -25,13 +15,19 @@ import type {
   TunnelJson,
 } from '#api/types';
 import { Rib, isEndOfRib } from '#bgp/rib/index';
-import { BgpSession, BgpListener, kernelTcpDrops } from '#bgp/session/index';
+import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
-import { endpointAddress, hostPrefix } from '#fib/pin';
+import { endpointAddress } from '#fib/pin';
+import { EndpointPins } from './pins.js';
 import { diffNeighbors, immutableChanges } from './reload.js';
+import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
+import { ChangeQueue } from './change-queue.js';
+
+export { ChangeQueue } from './change-queue.js';
+export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { VERSION } from './version.js';
 
 export interface AgentDeps {
@@ -55,59 +51,6 @@ export interface AgentDeps {
   /** Makes the BGP sessions and the listener; the real ones unless a test injects others. */
   bgp?: BgpFactory;
 }
-
-/** What the agent uses of a BGP session (BgpSession). */
-export interface AgentSession {
-  readonly state: FsmState;
-  /** clock.now() of the last state change. */
-  readonly stateSince: number;
-  readonly lastError: string | null;
-  start(): void;
-  stop(reason?: string): Promise<void>;
-  stopSilently(): Promise<void>;
-  setPassive(passive: boolean): void;
-  sendMany(updates: UpdateMessage[]): void;
-}
-
-/** What the agent uses of the BGP listener (BgpListener). */
-export interface AgentListener {
-  readonly port: number;
-  readonly refused: RefusalCounters;
-  listen(): Promise<void>;
-  register(session: AgentSession, peerAddress: string, binding: ListenBinding): Promise<void>;
-  unregister(peerAddress: string): Promise<void>;
-  refresh(): Promise<void>;
-  close(): Promise<void>;
-  bindingError(peerAddress: string): string | null;
-}
-
-export interface BgpFactory {
-  listener(deps: { log: Logger; clock: Clock }, opts: ListenerOptions): AgentListener;
-  session(cfg: SessionConfig, handler: SessionHandler, deps: SessionDeps): AgentSession;
-}
-
-/** The real sessions and listener. */
-export const realBgp: BgpFactory = {
-  listener: (deps, opts) => {
-    const l = new BgpListener(deps, opts);
-    return {
-      get port() {
-        return l.port;
-      },
-      get refused() {
-        return l.refused;
-      },
-      listen: () => l.listen(),
-      // The listener hands connections to the sessions this factory made.
-      register: (s, peer, binding) => l.register(s as BgpSession, peer, binding),
-      unregister: (peer) => l.unregister(peer),
-      refresh: () => l.refresh(),
-      close: () => l.close(),
-      bindingError: (peer) => l.bindingError(peer),
-    };
-  },
-  session: (cfg, handler, deps) => new BgpSession(cfg, handler, deps),
-};
 
 export interface DataplaneHealth {
   state: 'ok' | 'degraded' | 'down';
@@ -135,8 +78,6 @@ interface Neighbor {
   staleTimer: TimerHandle | null;
   /** Our table waits for the end of our own restart (RFC 4724 §4.1 deferral). */
   exportDeferred: boolean;
-  /** The endpoint address whose underlay route the recursion guard pinned for this tunnel, or null. */
-  pinned: string | null;
 }
 
 /** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
@@ -149,45 +90,6 @@ const TUNNEL_POLL_MS = 2_000;
 /** RFC 4724 §4.2: how long stale routes of a peer that came back may wait for its End-of-RIB (FRR's stalepath-time). */
 const STALE_PATH_TIME_MS = 360_000;
 
-/**
- * Loc-RIB changes waiting for the FIB and the Adj-RIBs-Out. The agent's
- * debounce batches them, but a burst of UPDATEs keeps the event loop busy
- * decoding, so the debounce timer fires only after the whole burst. Once
- * `threshold` changes wait, `flushNow` runs as soon as the current callback
- * returns, so the first routes reach the kernel (on koffi's worker thread)
- * while the rest of the burst is decoded: a withdrawal's first FIB change
- * came after 0.10–0.19 s instead of 0.15–0.51 s (100 000 routes, bench).
- * The bulk still follows the burst: a send's completion is handled on a turn
- * of the event loop, and the session decodes a burst without one. A
- * microtask, not a call: UPDATEs to other peers are not sent from inside a
- * session's callback.
- */
-export class ChangeQueue {
-  private changes: LocRibChange[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly threshold: number,
-    private readonly flushNow: () => void,
-  ) {}
-
-  push(changes: readonly LocRibChange[]): void {
-    for (const c of changes) this.changes.push(c);
-    if (this.changes.length < this.threshold || this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.flushNow();
-    });
-  }
-
-  /** All waiting changes, oldest first; the queue is empty afterwards. */
-  take(): LocRibChange[] {
-    const out = this.changes;
-    this.changes = [];
-    return out;
-  }
-}
 
 /**
  * The composition root: one event loop step turns inputs (session events,
@@ -201,8 +103,8 @@ export class Agent implements ControlHandler {
   private readonly listener: AgentListener;
   private readonly bgp: BgpFactory;
   private readonly peers = new Map<string, Neighbor>();
-  /** Pinned endpoint host routes (recursion guard) and the neighbors using each. */
-  private readonly pins = new Map<string, Set<string>>();
+  /** The recursion guard's pinned endpoint routes. */
+  private readonly pins: EndpointPins;
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
   /** The debounce of the next flush, armed by kick(). */
   private flushTimer: TimerHandle | null = null;
@@ -231,6 +133,7 @@ export class Agent implements ControlHandler {
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
     this.fibm = new FibManager(deps.fib);
     this.bgp = deps.bgp ?? realBgp;
+    this.pins = new EndpointPins(deps.fib, this.fibm, deps.log, () => this.kick());
     this.listener = this.bgp.listener({ log: deps.log, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
   }
 
@@ -304,7 +207,7 @@ export class Agent implements ControlHandler {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
       for (const prefix of [...this.fibm.wantedPrefixes()]) this.fibm.delete(prefix, 'learned');
       for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p, 'tunnel');
-      for (const p of this.pins.keys()) this.fibm.delete(p, 'tunnel');
+      this.pins.clear();
       await this.fibm.flush();
       await this.deps.managedInterfaces.write([]);
     }
@@ -374,7 +277,6 @@ export class Agent implements ControlHandler {
       restartTimer: null,
       staleTimer: null,
       exportDeferred: false,
-      pinned: null,
       session: this.bgp.session(
         {
           name: cfg.name,
@@ -414,7 +316,7 @@ export class Agent implements ControlHandler {
       ),
     };
     this.peers.set(cfg.name, n);
-    await this.pinEndpoint(n, endpointAddress(cfg.endpoint));
+    await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelInterfaces());
     await this.listener.register(n.session, addr.sessionPeer, {
       device: this.sessionDevice(cfg),
       localAddress: addr.sessionLocal,
@@ -431,7 +333,7 @@ export class Agent implements ControlHandler {
     if (!n) return;
     this.peers.delete(name);
     this.cancelGracefulTimers(n);
-    this.unpin(n);
+    this.pins.unpin(name);
     await this.listener.unregister(n.addr.sessionPeer);
     await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
     this.queue(this.rib.removePeer(name));
@@ -702,51 +604,8 @@ export class Agent implements ControlHandler {
 
   // ---- tunnels ----------------------------------------------------------
 
-  /**
-   * The recursion guard on Linux (design.md: a learned route never carries a
-   * tunnel's own encrypted traffic): the tunnel's endpoint gets a host route
-   * of ours via the underlay path the kernel gives it without our learned
-   * routes. It is a tunnel route, so it wins over a learned /32 for the same
-   * address, and being the longest match it wins over a learned default or
-   * covering prefix; ordinary traffic still uses those.
-   */
-  private async pinEndpoint(n: Neighbor, address: string | null): Promise<void> {
-    const fib = this.deps.fib;
-    if (fib.underlayPath === undefined || address === n.pinned) return;
-    this.unpin(n);
-    const prefix = address === null ? null : hostPrefix(address);
-    if (address === null || prefix === null) return;
-    const tunnels = new Set([...this.peers.values()].map((x) => x.spec.interface));
-    let path: FibNextHop[] | null;
-    try {
-      path = await fib.underlayPath(address, tunnels);
-    } catch (err) {
-      this.log.warn({ neighbor: n.cfg.name, endpoint: address, err: errorText(err) }, 'cannot resolve the endpoint on the underlay');
-      return;
-    }
-    if (path === null || path.length === 0) {
-      this.log.warn({ neighbor: n.cfg.name, endpoint: address }, 'no underlay route to the endpoint: not pinned');
-      return;
-    }
-    n.pinned = address;
-    const users = this.pins.get(prefix) ?? new Set<string>();
-    users.add(n.cfg.name);
-    this.pins.set(prefix, users);
-    this.fibm.set({ prefix, nexthops: path }, 'tunnel');
-    this.kick();
-    this.log.info({ neighbor: n.cfg.name, endpoint: address, via: path }, 'endpoint pinned to its underlay path (recursion guard)');
-  }
-
-  private unpin(n: Neighbor): void {
-    const prefix = n.pinned === null ? null : hostPrefix(n.pinned);
-    n.pinned = null;
-    if (prefix === null) return;
-    const users = this.pins.get(prefix);
-    users?.delete(n.cfg.name);
-    if (users && users.size > 0) return;
-    this.pins.delete(prefix);
-    this.fibm.delete(prefix, 'tunnel');
-    this.kick();
+  private tunnelInterfaces(): Set<string> {
+    return new Set([...this.peers.values()].map((x) => x.spec.interface));
   }
 
   private async pollTunnels(): Promise<void> {
@@ -762,7 +621,7 @@ export class Agent implements ControlHandler {
         if (st.latestHandshake && !n.firstHandshakeSeen) n.firstHandshakeSeen = st.latestHandshake;
         // A roamed (or first learned) endpoint gets its own pinned underlay route.
         const endpoint = endpointAddress(st.endpoint);
-        if (endpoint !== null && endpoint !== n.pinned) await this.pinEndpoint(n, endpoint);
+        if (endpoint !== null && endpoint !== this.pins.of(n.cfg.name)) await this.pins.pin(n.cfg.name, endpoint, this.tunnelInterfaces());
         n.tunnel = {
           name: n.cfg.name,
           interface: n.cfg.interface,

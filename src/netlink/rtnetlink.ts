@@ -379,18 +379,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         if (m.type !== RTM_NEWROUTE || m.body[1] !== p.len) return undefined;
         const r = decodeRoute(m.body);
         if (r.prefix !== prefix || r.table !== table || r.type !== RTN_UNICAST) return undefined;
-        return {
-          prefix: r.prefix,
-          table: r.table,
-          protocol: r.protocol,
-          metric: r.priority,
-          nexthops: r.nexthops.map((nh) => {
-            const hop: { address?: string; interface?: string } = {};
-            if (nh.gateway !== undefined) hop.address = nh.gateway;
-            if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
-            return hop;
-          }),
-        };
+        return kernelRoute(r, names);
       }).catch((e: unknown) => {
         if (e instanceof NetlinkError && e.errno === ENOENT) return [];
         throw e;
@@ -417,18 +406,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
       if (r === null || r.type !== RTN_UNICAST) return null;
       const names = new Map<number, string>();
       for (const l of await this.dumpLinks()) names.set(l.index, l.name);
-      found = {
-        prefix: r.prefix,
-        table: r.table,
-        protocol: r.protocol,
-        metric: r.priority,
-        nexthops: r.nexthops.map((nh) => {
-          const hop: { address?: string; interface?: string } = {};
-          if (nh.gateway !== undefined) hop.address = nh.gateway;
-          if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
-          return hop;
-        }),
-      };
+      found = kernelRoute(r, names);
       return found;
     });
   }
@@ -749,6 +727,22 @@ export class Rtnetlink implements LinkOps, RouteOps {
       }
     }
   }
+}
+
+/** A decoded route with its interfaces by name (for the occasional lookup, not the bulk dump). */
+function kernelRoute(r: ReturnType<typeof decodeRoute>, names: ReadonlyMap<number, string>): KernelRoute {
+  return {
+    prefix: r.prefix,
+    table: r.table,
+    protocol: r.protocol,
+    metric: r.priority,
+    nexthops: r.nexthops.map((nh) => {
+      const hop: { address?: string; interface?: string } = {};
+      if (nh.gateway !== undefined) hop.address = nh.gateway;
+      if (nh.ifindex > 0) hop.interface = names.get(nh.ifindex) ?? `if${nh.ifindex}`;
+      return hop;
+    }),
+  };
 }
 
 function toLinkInfo(body: Buffer): LinkInfo {

@@ -8,15 +8,15 @@
  *   the helper: it keeps BIRD's routes in its FIB for BIRD's restart time.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnIn } from '../lab/helpers/netns.js';
+import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import {
   agentRoutes,
   ASN_A,
   ASN_B,
-  CLI,
   createSite,
   HOLD_TIME,
   LAN_A,
@@ -84,19 +84,7 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
     });
   }
 
-  function startAgent(): number {
-    const fd = openSync(site!.agentLog, 'a');
-    try {
-      const child = spawn('ip', ['netns', 'exec', site!.nsA, process.execPath, CLI, 'agent', '--config', site!.agentConfig], {
-        detached: true,
-        stdio: ['ignore', fd, fd],
-      });
-      child.unref();
-      return child.pid ?? 0;
-    } finally {
-      closeSync(fd);
-    }
-  }
+  const startAgent = (): number => spawnDetachedAgent(site!.nsA, site!.agentConfig, site!.agentLog);
 
   const birdEstablished = (): boolean => /wgbgp\s+BGP\s+---\s+up\s+.*Established/.test(birdc('show', 'protocols', 'wgbgp'));
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';

@@ -10,11 +10,11 @@
  * be lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, readState } from '#lab/index';
-import { CLI, cli, kernelRoutes as routes, processGone, until, type NeighborJson } from './helpers/agents.js';
+import { cli, kernelRoutes as routes, processGone, spawnDetachedAgent, until, type NeighborJson } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
@@ -57,19 +57,7 @@ describe('restarts under a 10/s ping: graceful restart, both roles', () => {
     return ns.length > 0 && ns.every((n) => n.state === 'Established');
   }
 
-  function startA(): number {
-    const fd = openSync(logA, 'a');
-    try {
-      const child = spawn('ip', ['netns', 'exec', nsA, process.execPath, CLI, 'agent', '--config', config], {
-        detached: true,
-        stdio: ['ignore', fd, fd],
-      });
-      child.unref();
-      return child.pid ?? 0;
-    } finally {
-      closeSync(fd);
-    }
-  }
+  const startA = (): number => spawnDetachedAgent(nsA, config, logA);
 
   /** The restarted agent is done restarting: Established, and its deferred table sent (log line). */
   async function restarted(linesBefore: number): Promise<void> {

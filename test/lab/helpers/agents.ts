@@ -3,8 +3,8 @@
  * socket, the node's kernel routes, polling with a deadline. The JSON shapes are
  * the contract's own types (#api/types).
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -92,4 +92,23 @@ export function editYaml(file: string, edit: (doc: Record<string, unknown>) => v
   const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   edit(doc);
   writeFileSync(file, stringify(doc));
+}
+
+/**
+ * `wgbgp agent` in namespace `ns`, detached (it outlives a kill of this test's
+ * children, as under systemd), output appended to `log`; returns its pid
+ * (`ip netns exec` execs, so the pid is the agent's).
+ */
+export function spawnDetachedAgent(ns: string, config: string, log: string): number {
+  const fd = openSync(log, 'a');
+  try {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'agent', '--config', config], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    child.unref();
+    return child.pid ?? 0;
+  } finally {
+    closeSync(fd);
+  }
 }

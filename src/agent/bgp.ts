@@ -1,0 +1,65 @@
+/**
+ * The BGP sessions and listener as the agent uses them, and the factory that
+ * makes them: the real ones (BgpSession, BgpListener) in the daemon, scripted
+ * ones in test/agent/agent.test.ts.
+ */
+import type { Clock } from '#lib/clock';
+import type { Logger } from '#lib/log';
+import type { FsmState } from '#bgp/fsm/index';
+import type { UpdateMessage } from '#bgp/wire/types';
+import { BgpListener, BgpSession } from '#bgp/session/index';
+import type { ListenBinding, ListenerOptions, RefusalCounters, SessionConfig, SessionDeps, SessionHandler } from '#bgp/session/index';
+
+/** What the agent uses of a BGP session (BgpSession). */
+export interface AgentSession {
+  readonly state: FsmState;
+  /** clock.now() of the last state change. */
+  readonly stateSince: number;
+  readonly lastError: string | null;
+  start(): void;
+  stop(reason?: string): Promise<void>;
+  stopSilently(): Promise<void>;
+  setPassive(passive: boolean): void;
+  sendMany(updates: UpdateMessage[]): void;
+}
+
+/** What the agent uses of the BGP listener (BgpListener). */
+export interface AgentListener {
+  readonly port: number;
+  readonly refused: RefusalCounters;
+  listen(): Promise<void>;
+  register(session: AgentSession, peerAddress: string, binding: ListenBinding): Promise<void>;
+  unregister(peerAddress: string): Promise<void>;
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+  bindingError(peerAddress: string): string | null;
+}
+
+export interface BgpFactory {
+  listener(deps: { log: Logger; clock: Clock }, opts: ListenerOptions): AgentListener;
+  session(cfg: SessionConfig, handler: SessionHandler, deps: SessionDeps): AgentSession;
+}
+
+/** The real sessions and listener. */
+export const realBgp: BgpFactory = {
+  listener: (deps, opts) => {
+    const l = new BgpListener(deps, opts);
+    return {
+      get port() {
+        return l.port;
+      },
+      get refused() {
+        return l.refused;
+      },
+      listen: () => l.listen(),
+      // The listener hands connections to the sessions this factory made.
+      register: (s, peer, binding) => l.register(s as BgpSession, peer, binding),
+      unregister: (peer) => l.unregister(peer),
+      refresh: () => l.refresh(),
+      close: () => l.close(),
+      bindingError: (peer) => l.bindingError(peer),
+    };
+  },
+  session: (cfg, handler, deps) => new BgpSession(cfg, handler, deps),
+};
+

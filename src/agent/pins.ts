@@ -1,0 +1,77 @@
+/**
+ * The recursion guard (design.md: a learned route never carries a tunnel's
+ * own encrypted traffic): each tunnel's endpoint gets a host route of ours
+ * via the underlay path the dataplane gives it without our learned routes. It
+ * is a tunnel route, so it wins over a learned /32 for the same address, and
+ * being the longest match it wins over a learned default or covering prefix;
+ * ordinary traffic still uses those. Tunnels to the same endpoint host share
+ * one pin.
+ */
+import type { Logger } from '#lib/log';
+import type { FibManager } from '#fib/index';
+import type { FibBackend, FibNextHop } from '#fib/types';
+import { hostPrefix } from '#fib/pin';
+
+export class EndpointPins {
+  /** Pinned host prefix -> the neighbors whose endpoint it is. */
+  private readonly users = new Map<string, Set<string>>();
+  /** Neighbor -> the endpoint address pinned for it. */
+  private readonly pinned = new Map<string, string>();
+
+  constructor(
+    private readonly fib: FibBackend,
+    private readonly fibm: FibManager,
+    private readonly log: Logger,
+    /** A FIB change is waiting: flush soon. */
+    private readonly changed: () => void,
+  ) {}
+
+  /** The endpoint address pinned for `neighbor`, or null. */
+  of(neighbor: string): string | null {
+    return this.pinned.get(neighbor) ?? null;
+  }
+
+  /** Pins `address` for `neighbor` (moving its pin when it changed); null unpins. */
+  async pin(neighbor: string, address: string | null, tunnels: ReadonlySet<string>): Promise<void> {
+    if (this.fib.underlayPath === undefined || address === this.of(neighbor)) return;
+    this.unpin(neighbor);
+    const prefix = address === null ? null : hostPrefix(address);
+    if (address === null || prefix === null) return;
+    let path: FibNextHop[] | null;
+    try {
+      path = await this.fib.underlayPath(address, tunnels);
+    } catch (err) {
+      this.log.warn({ neighbor, endpoint: address, err: err instanceof Error ? err.message : String(err) }, 'cannot resolve the endpoint on the underlay');
+      return;
+    }
+    if (path === null || path.length === 0) {
+      this.log.warn({ neighbor, endpoint: address }, 'no underlay route to the endpoint: not pinned');
+      return;
+    }
+    this.pinned.set(neighbor, address);
+    const users = this.users.get(prefix) ?? new Set<string>();
+    users.add(neighbor);
+    this.users.set(prefix, users);
+    this.fibm.set({ prefix, nexthops: path }, 'tunnel');
+    this.changed();
+    this.log.info({ neighbor, endpoint: address, via: path }, 'endpoint pinned to its underlay path (recursion guard)');
+  }
+
+  unpin(neighbor: string): void {
+    const address = this.pinned.get(neighbor);
+    this.pinned.delete(neighbor);
+    const prefix = address === undefined ? null : hostPrefix(address);
+    if (prefix === null) return;
+    const users = this.users.get(prefix);
+    users?.delete(neighbor);
+    if (users && users.size > 0) return;
+    this.users.delete(prefix);
+    this.fibm.delete(prefix, 'tunnel');
+    this.changed();
+  }
+
+  /** Every pin goes (keep-on-stop off). */
+  clear(): void {
+    for (const n of [...this.pinned.keys()]) this.unpin(n);
+  }
+}
