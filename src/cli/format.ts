@@ -76,6 +76,14 @@ export function formatStatus(s: StatusJson): string {
     ['neighbors', `${s.neighbors.established} of ${s.neighbors.total} established`],
     ['routes', `${s.routes.rib} in RIB, ${s.routes.fib} in FIB`],
   );
+  const refused = s.bgp.refused;
+  if (refused.total > 0) {
+    lines.push(['bgp refused', `${refused.total} connection(s) not through a neighbor's tunnel or not from it, last from ${refused.lastSource ?? '?'}`]);
+  }
+  const drops = s.bgp.kernelDrops;
+  if (drops && drops.ttlSecurity + drops.md5 > 0) {
+    lines.push(['kernel drops', `${drops.ttlSecurity} below the GTSM TTL, ${drops.md5} with a missing or wrong TCP MD5 signature`]);
+  }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}\n`).join('');
 }
@@ -115,7 +123,7 @@ export function formatRoutes(rs: RouteJson[], query?: string): string {
       r.asPath.length === 0 ? NONE : r.asPath.join(' '),
       r.fib ? '✓' : '✗',
     ]),
-  );
+  ) + rs.filter((r) => r.fibDetail !== null).map((r) => `${r.prefix}: ${r.fibDetail}\n`).join('');
 }
 
 export function formatTunnels(ts: TunnelJson[], now: Date): string {

@@ -159,3 +159,30 @@ describe('reload', () => {
     );
   });
 });
+
+describe('what the operator must know shows in the tables too', () => {
+  it('status: refused connections and kernel drops, when there are any', () => {
+    const s: StatusJson = {
+      version: '0.1.0',
+      asn: 65001,
+      routerId: '192.0.2.1',
+      uptimeSeconds: 5,
+      dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
+      neighbors: { total: 1, established: 1 },
+      routes: { rib: 2, fib: 3 },
+      bgp: { port: 179, refused: { total: 30, notThroughTunnel: 30, wrongSource: 0, lastSource: '10.255.0.1' }, kernelDrops: { ttlSecurity: 2, md5: 0 } },
+    };
+    const out = formatStatus(s);
+    expect(out).toContain("bgp refused:  30 connection(s) not through a neighbor's tunnel or not from it, last from 10.255.0.1\n");
+    expect(out).toContain('kernel drops: 2 below the GTSM TTL, 0 with a missing or wrong TCP MD5 signature\n');
+  });
+
+  it('routes: why a route is not in the FIB as wanted, under the table', () => {
+    const out = formatRoutes([
+      { prefix: '10.255.0.1/32', source: 'bgp', neighbor: 'b', asPath: [65002], nexthops: [{ address: '10.255.0.1', interface: 'wg-b' }], fib: false, fibDetail: 'a tunnel host route holds this prefix; it wins over learned routes' },
+      { prefix: '10.2.0.0/24', source: 'bgp', neighbor: 'b', asPath: [65002], nexthops: [{ address: '10.255.0.1', interface: 'wg-b' }], fib: true, fibDetail: null },
+    ]);
+    expect(out.trimEnd().split('\n').at(-1)).toBe('10.255.0.1/32: a tunnel host route holds this prefix; it wins over learned routes');
+    expect(out).not.toContain('10.2.0.0/24: ');
+  });
+});
