@@ -146,9 +146,12 @@ export class Agent implements ControlHandler {
     await this.removeForgottenTunnels(specs);
     await this.listener.listen();
     await this.migrateFibTag(null, this.config);
+    // Tunnels first: on VPP a route is ours by the tunnel it goes through, so the FIB
+    // can be adopted only once they are known; and adopted before the first write.
+    for (const spec of specs) await this.ensureTunnel(spec, null);
     await this.adoptFib();
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
-    for (const spec of specs) await this.addNeighbor(spec);
+    for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
 
     this.pollLoop(0);
@@ -247,16 +250,20 @@ export class Agent implements ControlHandler {
     }
   }
 
-  private async addNeighbor(spec: TunnelSpec, previous: TunnelSpec | null = null): Promise<void> {
-    const cfg = this.config.neighbors.find((n) => n.name === spec.name);
-    if (!cfg) return;
+  private async ensureTunnel(spec: TunnelSpec, previous: TunnelSpec | null): Promise<void> {
     try {
       const result = await this.deps.wireguard.ensure(spec, previous);
-      this.log.info({ neighbor: cfg.name, interface: spec.interface, result }, 'tunnel ready');
+      this.log.info({ neighbor: spec.name, interface: spec.interface, result }, 'tunnel ready');
     } catch (err) {
       this.dataplaneDetail = `tunnel ${spec.interface}: ${errorText(err)}`;
-      this.log.error({ neighbor: cfg.name, err: errorText(err) }, 'tunnel setup failed');
+      this.log.error({ neighbor: spec.name, err: errorText(err) }, 'tunnel setup failed');
     }
+  }
+
+  private async addNeighbor(spec: TunnelSpec, previous: TunnelSpec | null = null, ensured = false): Promise<void> {
+    const cfg = this.config.neighbors.find((n) => n.name === spec.name);
+    if (!cfg) return;
+    if (!ensured) await this.ensureTunnel(spec, previous);
     const addr = neighborAddressing(cfg, spec);
     for (const prefix of hostRoutes(spec)) this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] }, 'tunnel');
     for (const cidr of cfg.tunnel?.local ?? []) {
