@@ -291,7 +291,8 @@ export class Agent implements ControlHandler {
           routerId: this.config.router.routerId,
           peerAsn: cfg.bgp.asn,
           peerAddress: addr.sessionPeer,
-          interface: spec.interface,
+          // Bound to where the listener is: the tunnel, or linux-cp off the operator's control interface.
+          interface: this.sessionDevice(cfg),
           ...(addr.sessionLocal ? { localAddress: addr.sessionLocal } : {}),
           ...(this.deps.bgpPort ? { port: this.deps.bgpPort } : {}),
           holdTime: cfg.bgp.holdTime,
@@ -366,14 +367,15 @@ export class Agent implements ControlHandler {
   }
 
   /**
-   * GTSM (RFC 5082): the TTL a neighbor's segments arrive with. Straight off
-   * the tunnel interface (wireguard-go, kernel, VPP's linux-cp tap) nothing
-   * forwards them: 255. With linux-cp off they cross VPP's IP forwarding to
-   * reach the agent (punt redirect), one hop: 254 (docs/configuration.md).
+   * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
+   * path: straight off the tunnel interface (wireguard-go, kernel, VPP's
+   * linux-cp tap), and with linux-cp off too — VPP's punt redirect hands them
+   * on without a decrement (measured on VPP 26.06: 255 on the agent's veth).
+   * Ours towards the peer do cross VPP's forwarding there and arrive with
+   * 254: that peer accepts one hop (docs/configuration.md).
    */
   private expectedTtl(): number {
-    const dp = this.config.dataplane;
-    return dp.fib === 'vpp' && !dp.vpp.linuxCp ? 254 : 255;
+    return 255;
   }
 
   private onEstablished(name: string, neg: Negotiated): void {

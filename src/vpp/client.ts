@@ -272,7 +272,8 @@ export class VppClient {
     let frames: Buffer[];
     try {
       frames = [this.framed(name, id, values, context)];
-      if (endName === 'control_ping_reply') frames.push(this.framed('control_ping', this.idOf.get('control_ping')!, {}, context));
+      // A dump is fenced by a control_ping; a control_ping itself is its own end.
+      if (endName === 'control_ping_reply' && detailsName !== null) frames.push(this.framed('control_ping', this.idOf.get('control_ping')!, {}, context));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new VppCodecError(String(err)));
     }

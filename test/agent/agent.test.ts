@@ -270,6 +270,15 @@ describe('Agent: sessions through the tunnel only', () => {
     expect(h.sessions.get('c')!.cfg.minTtl).toBeUndefined();
   });
 
+  it('VPP with linux-cp off: the session is bound to the control interface both ways (listener and our connects), GTSM 255', async () => {
+    const cfg = config([neighbor('b', 1)]);
+    cfg.dataplane = { ...cfg.dataplane, wireguard: 'vpp', fib: 'vpp', vpp: { ...cfg.dataplane.vpp, linuxCp: false, controlInterface: 'punt0' } };
+    const h = await harness(cfg);
+    expect(h.listener.bindings.get('10.255.1.1')).toMatchObject({ device: 'punt0', localAddress: '10.255.1.0', minTtl: 255 });
+    // Found on a real VPP: our connects were bound to the VPP tunnel's name, which has no Linux interface.
+    expect(h.sessions.get('b')!.cfg).toMatchObject({ interface: 'punt0', bindToInterface: true, minTtl: 255 });
+  });
+
   it('a listener that cannot have its port fails start', async () => {
     const clock = new ManualClock();
     const listener = new FakeListener();

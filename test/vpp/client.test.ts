@@ -117,6 +117,14 @@ describe('VppClient (fact sheet §1)', () => {
     expect(client.pending).toEqual({ inFlight: 0, queued: 0 });
   });
 
+  it('a control_ping request (the liveness check) goes out once, not with a second one as a fence', async () => {
+    const { vpp, client } = await setup();
+    const before = vpp.received.filter((m) => m.name === 'control_ping').length;
+    await client.request('control_ping');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(vpp.received.filter((m) => m.name === 'control_ping').length - before).toBe(1);
+  });
+
   it('§1.5: a dump collects details until the control_ping sent with the same context', async () => {
     const { vpp, client } = await setup();
     vpp.on('sw_interface_dump', (_v, io) => {
