@@ -87,6 +87,8 @@ const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
 const TUNNEL_POLL_MS = 2_000;
+/** After a change of the underlay's routes: a burst (a link going down takes many) is one re-resolution. */
+const REPIN_DEBOUNCE_MS = 500;
 /** RFC 4724 §4.2: how long stale routes of a peer that came back may wait for its End-of-RIB (FRR's stalepath-time). */
 const STALE_PATH_TIME_MS = 360_000;
 
@@ -113,6 +115,8 @@ export class Agent implements ControlHandler {
   private pollTimer: TimerHandle | null = null;
   private deadlineTimer: TimerHandle | null = null;
   private unsubscribeReset: (() => void) | null = null;
+  private unwatchUnderlay: (() => void) | null = null;
+  private repinTimer: TimerHandle | null = null;
   /** reload, dataplane resync and stop run one at a time, in the order asked. */
   private operations: Promise<unknown> = Promise.resolve();
   private readonly startedAt: number;
@@ -157,7 +161,18 @@ export class Agent implements ControlHandler {
     this.pollLoop(0);
     this.deadlineTimer = this.deps.clock.setTimeout(() => void this.sweepStale('deadline'), STALE_SWEEP_DEADLINE_MS);
     this.unsubscribeReset = this.deps.onDataplaneReset?.(() => void this.serially(() => this.resyncDataplane())) ?? null;
+    // The underlay moved (an operator's or the kernel's route changed): the pins follow it.
+    this.unwatchUnderlay = this.deps.fib.watchUnderlay?.(() => this.scheduleRepin()) ?? null;
     this.kick();
+  }
+
+  /** One re-resolution of the pins per burst of underlay changes. */
+  private scheduleRepin(): void {
+    if (this.repinTimer !== null || this.stopping) return;
+    this.repinTimer = this.deps.clock.setTimeout(() => {
+      this.repinTimer = null;
+      void this.pins.refresh(this.tunnelInterfaces());
+    }, REPIN_DEBOUNCE_MS);
   }
 
   /** Runs `fn` after every reload, resync or stop asked before it has finished. */
@@ -192,8 +207,10 @@ export class Agent implements ControlHandler {
 
   private async stopNow(): Promise<void> {
     this.stopping = true;
-    for (const t of [this.flushTimer, this.pollTimer, this.deadlineTimer]) t?.cancel();
-    this.flushTimer = this.pollTimer = this.deadlineTimer = null;
+    for (const t of [this.flushTimer, this.pollTimer, this.deadlineTimer, this.repinTimer]) t?.cancel();
+    this.flushTimer = this.pollTimer = this.deadlineTimer = this.repinTimer = null;
+    this.unwatchUnderlay?.();
+    this.unwatchUnderlay = null;
     this.unsubscribeReset?.();
     this.unsubscribeReset = null;
     await this.flushing;

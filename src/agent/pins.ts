@@ -35,19 +35,35 @@ export class EndpointPins {
   async pin(neighbor: string, address: string | null, tunnels: ReadonlySet<string>): Promise<void> {
     if (this.fib.underlayPath === undefined || address === this.of(neighbor)) return;
     this.unpin(neighbor);
+    await this.resolve(neighbor, address, tunnels, false);
+  }
+
+  /**
+   * The underlay changed (a route not ours came or went): every pin is
+   * resolved again, past our own pinned route, and moved where its path moved.
+   */
+  async refresh(tunnels: ReadonlySet<string>): Promise<void> {
+    for (const [neighbor, address] of [...this.pinned]) await this.resolve(neighbor, address, tunnels, true);
+  }
+
+  private async resolve(neighbor: string, address: string | null, tunnels: ReadonlySet<string>, fresh: boolean): Promise<void> {
+    if (this.fib.underlayPath === undefined) return;
     const prefix = address === null ? null : hostPrefix(address);
     if (address === null || prefix === null) return;
     let path: FibNextHop[] | null;
     try {
-      path = await this.fib.underlayPath(address, tunnels);
+      path = await this.fib.underlayPath(address, tunnels, fresh);
     } catch (err) {
       this.log.warn({ neighbor, endpoint: address, err: err instanceof Error ? err.message : String(err) }, 'cannot resolve the endpoint on the underlay');
       return;
     }
     if (path === null || path.length === 0) {
-      this.log.warn({ neighbor, endpoint: address }, 'no underlay route to the endpoint: not pinned');
+      // A pin already there stays rather than leave the endpoint to a learned route.
+      if (!fresh) this.log.warn({ neighbor, endpoint: address }, 'no underlay route to the endpoint: not pinned');
       return;
     }
+    const current = this.fibm.wanted(prefix);
+    if (fresh && current !== undefined && sameHops(current.nexthops, path)) return;
     this.pinned.set(neighbor, address);
     const users = this.users.get(prefix) ?? new Set<string>();
     users.add(neighbor);
@@ -74,4 +90,8 @@ export class EndpointPins {
   clear(): void {
     for (const n of [...this.pinned.keys()]) this.unpin(n);
   }
+}
+
+function sameHops(a: readonly FibNextHop[], b: readonly FibNextHop[]): boolean {
+  return a.length === b.length && a.every((h, i) => h.address === b[i]?.address && h.interface === b[i]?.interface);
 }

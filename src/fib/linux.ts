@@ -93,13 +93,14 @@ export class LinuxFib implements FibBackend {
    * longest match in the main table among routes that are not ours and do not
    * lead into a tunnel is.
    */
-  async underlayPath(address: string, tunnels: ReadonlySet<string>): Promise<FibNextHop[] | null> {
+  async underlayPath(address: string, tunnels: ReadonlySet<string>, fresh = false): Promise<FibNextHop[] | null> {
     const host = hostPrefix(address);
     if (host === null) return null;
     const r = await this.netlink.routeLookup(address);
     if (r === null) return null;
     const ours = r.protocol === this.tag.protocol && r.metric === this.tag.metric;
-    if (ours && r.prefix === host) return r.nexthops;
+    // Our own pin answers for itself unless the underlay may have moved under it (fresh).
+    if (ours && r.prefix === host && !fresh) return r.nexthops;
     const intoTunnel = r.nexthops.some((nh) => nh.interface !== undefined && tunnels.has(nh.interface));
     if (!ours && !intoTunnel) return r.nexthops;
     const all = await this.netlink.routes(MAIN_TABLE, 0);
@@ -107,6 +108,14 @@ export class LinuxFib implements FibBackend {
       (c.protocol === this.tag.protocol && c.metric === this.tag.metric) || c.nexthops.some((nh) => nh.interface !== undefined && tunnels.has(nh.interface)),
     );
     return best?.nexthops ?? null;
+  }
+
+  watchUnderlay(changed: () => void): () => void {
+    const watch = this.netlink.watchRoutes;
+    if (watch === undefined) return () => {};
+    return watch.call(this.netlink, (r) => {
+      if (r === null || r.protocol !== this.tag.protocol) changed();
+    });
   }
 
   /** The kernel forwards with the route of the lowest metric among those of the prefix in the table. */

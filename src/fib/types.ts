@@ -68,6 +68,12 @@ export interface FibBackend {
    * without our learned routes and never into one of `tunnels` (the recursion
    * guard pins it: design.md). Null when there is none.
    */
-  underlayPath?(address: string, tunnels: ReadonlySet<string>): Promise<FibNextHop[] | null>;
+  underlayPath?(address: string, tunnels: ReadonlySet<string>, fresh?: boolean): Promise<FibNextHop[] | null>;
+  /**
+   * Linux: calls `changed` whenever a route that is not ours is added or
+   * removed (the underlay may have moved: the pins are resolved again).
+   * Returns the stop.
+   */
+  watchUnderlay?(changed: () => void): () => void;
   close(): Promise<void>;
 }

@@ -57,6 +57,9 @@ export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
+/** Multicast groups (bind nl_groups): route changes of each family. */
+export const RTMGRP_IPV4_ROUTE = 0x40;
+export const RTMGRP_IPV6_ROUTE = 0x400;
 export const RTM_GETROUTE = 26;
 /** rtm_flags: answer a route get with the FIB entry that matched (prefix, protocol, metric, paths). */
 export const RTM_F_FIB_MATCH = 0x2000;

@@ -38,7 +38,10 @@ import {
   NLMSG_OVERRUN,
   RTM_NEWADDR,
   RTM_NEWLINK,
+  RTM_DELROUTE,
   RTM_NEWROUTE,
+  RTMGRP_IPV4_ROUTE,
+  RTMGRP_IPV6_ROUTE,
   RTN_UNICAST,
 } from './constants.js';
 import { EINVAL, ENOBUFS, ENODEV, ENOENT, ETIMEDOUT, NetlinkError } from './errors.js';
@@ -218,7 +221,12 @@ export class Rtnetlink implements LinkOps, RouteOps {
   private readonly sendBytes: number;
   private readonly opsPerSend: number;
 
-  private constructor(private readonly sock: NetlinkSocket, opts: RtnetlinkOptions) {
+  private constructor(
+    private readonly sock: NetlinkSocket,
+    opts: RtnetlinkOptions,
+    /** To open the watcher's socket in the same namespace. */
+    private readonly socketOptions: SocketOptions = {},
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.sendBytes = opts.sendBytes ?? 64 * 1024;
     this.opsPerSend = Math.max(1, Math.floor(sock.rcvbuf / ACK_COST));
@@ -232,7 +240,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
     if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
       throw new Error('rtnetlink codec supports little-endian hosts only');
     }
-    return new Rtnetlink(NetlinkSocket.open(opts), opts);
+    return new Rtnetlink(NetlinkSocket.open(opts), opts, opts.netns !== undefined ? { netns: opts.netns } : {});
   }
 
   /** Waits for the exchange in progress, then closes the socket. */
@@ -385,6 +393,41 @@ export class Rtnetlink implements LinkOps, RouteOps {
         throw e;
       });
     });
+  }
+
+  watchRoutes(changed: (route: { protocol: number; table: number } | null) => void): () => void {
+    const sock = NetlinkSocket.open({ ...this.socketOptions, groups: RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE, rcvbuf: 1024 * 1024 });
+    let open = true;
+    const loop = async (): Promise<void> => {
+      while (open) {
+        let d: Buffer | null;
+        try {
+          d = sock.recv();
+        } catch (e) {
+          if (!open) return;
+          // ENOBUFS: notifications were lost; the watcher looks again itself.
+          if (e instanceof NetlinkError && e.errno === ENOBUFS) {
+            changed(null);
+            continue;
+          }
+          throw e;
+        }
+        if (d === null) {
+          await sock.readable(null);
+          continue;
+        }
+        for (const m of splitMessages(d)) {
+          if ((m.type !== RTM_NEWROUTE && m.type !== RTM_DELROUTE) || m.body.length < 12) continue;
+          const r = decodeRoute(m.body);
+          changed({ protocol: r.protocol, table: r.table });
+        }
+      }
+    };
+    void loop().catch(() => undefined);
+    return () => {
+      open = false;
+      sock.close();
+    };
   }
 
   routeLookup(address: string): Promise<KernelRoute | null> {

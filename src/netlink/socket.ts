@@ -99,6 +99,8 @@ export interface SocketOptions {
   netns?: string;
   /** Receive buffer to ask for; it must hold the answers to one send, all errors at worst (each costs 830–1050 bytes of it, measured). */
   rcvbuf?: number;
+  /** Multicast groups to join (nl_groups): the socket then hears the kernel's change notifications. */
+  groups?: number;
 }
 
 function int32(v: number): Buffer {
@@ -125,6 +127,7 @@ export class NetlinkSocket {
       // struct sockaddr_nl { sa_family_t nl_family; u16 pad; u32 nl_pid (0: kernel picks); u32 nl_groups; }
       const sa = Buffer.alloc(12);
       sa.writeUInt16LE(AF_NETLINK, 0);
+      sa.writeUInt32LE(opts.groups ?? 0, 8);
       if (c.bind(fd, sa, sa.length) < 0) fail('bind(AF_NETLINK)');
       // Acks without the echoed request (smaller acks, more per receive buffer), with the kernel's
       // error text, and dumps filtered in the kernel. All three are optimizations: the decoder
@@ -205,15 +208,22 @@ export class NetlinkSocket {
     }
   }
 
-  /** Resolves when a datagram is queued (libuv poll on the fd), rejects with ETIMEDOUT. */
-  readable(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves when a datagram is queued (libuv poll on the fd), rejects with
+   * ETIMEDOUT; without a timeout it waits as long as it takes (a watcher), and
+   * holds no timer that would keep the process alive.
+   */
+  readable(timeoutMs: number | null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.poll?.stop();
-        reject(new NetlinkError(ETIMEDOUT, `no netlink reply within ${timeoutMs} ms`));
-      }, timeoutMs);
+      const timer =
+        timeoutMs === null
+          ? null
+          : setTimeout(() => {
+              this.poll?.stop();
+              reject(new NetlinkError(ETIMEDOUT, `no netlink reply within ${timeoutMs} ms`));
+            }, timeoutMs);
       const done = (status: number): void => {
-        clearTimeout(timer);
+        if (timer !== null) clearTimeout(timer);
         this.poll?.stop();
         if (status < 0) reject(new NetlinkError(-status, 'poll(netlink)'));
         else resolve();

@@ -71,6 +71,12 @@ export interface RouteOps {
    * with its prefix, protocol, metric and paths; null when there is none.
    */
   routeLookup(address: string): Promise<KernelRoute | null>;
+  /**
+   * Calls `changed` with the protocol and table of every route the kernel
+   * adds or deletes from now on (both families), and with null when
+   * notifications were lost (receive queue overrun). Returns the stop.
+   */
+  watchRoutes?(changed: (route: { protocol: number; table: number } | null) => void): () => void;
   /** Every unicast route for exactly `prefix` in `table`, of any protocol and metric. */
   routesOf(prefix: string, table: number): Promise<KernelRoute[]>;
   /** routeBatch for ops of one tag; returns only the ops that failed. */

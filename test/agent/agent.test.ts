@@ -75,6 +75,14 @@ class FakeFib implements FibBackend {
   async underlayPath(): Promise<FibNextHop[] | null> {
     return this.underlay;
   }
+  /** The watcher the agent registered: a test calls it as the kernel would. */
+  underlayChanged: (() => void) | null = null;
+  watchUnderlay(changed: () => void): () => void {
+    this.underlayChanged = changed;
+    return () => {
+      this.underlayChanged = null;
+    };
+  }
   async close(): Promise<void> {}
 }
 
@@ -328,6 +336,16 @@ describe('Agent: only our own routes', () => {
     await h.tick(2_000);
     expect(h.fib.table.has('198.51.100.99/32')).toBe(true);
     expect(h.fib.table.get('198.51.100.11/32')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+    // The underlay moves to another gateway: the pin follows once the burst is over.
+    h.fib.underlay = [{ address: '198.51.100.253', interface: 'eth0' }];
+    h.fib.underlayChanged?.();
+    h.fib.underlayChanged?.();
+    await h.tick(400);
+    expect(h.fib.table.get('198.51.100.99/32')?.nexthops).toEqual([{ address: '198.51.100.254', interface: 'eth0' }]);
+    await h.tick(200);
+    expect(h.fib.table.get('198.51.100.99/32')?.nexthops).toEqual([{ address: '198.51.100.253', interface: 'eth0' }]);
+    await h.agent.stop();
+    expect(h.fib.underlayChanged).toBeNull();
   });
 });
 

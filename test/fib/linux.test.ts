@@ -217,4 +217,42 @@ describe('LinuxFib + FibManager', () => {
     expect(tagOf('-6', '2301')).toEqual(['2001:db8:90::/48 202/40']);
     expect((await fib.dump()).map((r) => r.prefix).sort()).toEqual(['10.90.0.0/24', '2001:db8:90::/48']);
   });
+
+  it("recursion guard: the endpoint's underlay path, past our own pin when the underlay moved, and the watcher that says it moved", async () => {
+    const fib = new LinuxFib(nl, { table: 254, protocol: PROTO, metric: 32 });
+    ns.ip('addr', 'add', '198.18.7.1/24', 'dev', 'wg-b');
+    ns.ip('link', 'set', 'wg-b', 'up');
+    ns.ip('route', 'add', '203.0.113.0/24', 'via', '198.18.7.254', 'dev', 'wg-b');
+    const tunnels = new Set(['wg-a']);
+    expect(await fib.underlayPath('203.0.113.9', tunnels)).toEqual([{ address: '198.18.7.254', interface: 'wg-b' }]);
+    // Pinned, and a learned covering route through the tunnel: the pin answers for itself.
+    const m = new FibManager(fib);
+    m.set({ prefix: '203.0.113.9/32', nexthops: [{ address: '198.18.7.254', interface: 'wg-b' }] }, 'tunnel');
+    m.set(via('203.0.113.0/25', '10.255.0.1'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(await fib.underlayPath('203.0.113.9', tunnels)).toEqual([{ address: '198.18.7.254', interface: 'wg-b' }]);
+    const changes: number[] = [];
+    const stop = fib.watchUnderlay(() => changes.push(1));
+    try {
+      // The operator moves the underlay route to another gateway.
+      ns.ip('route', 'replace', '203.0.113.0/24', 'via', '198.18.7.253', 'dev', 'wg-b');
+      for (let i = 0; i < 100 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(changes.length).toBeGreaterThan(0);
+      // Our own writes are not underlay changes.
+      const seen = changes.length;
+      m.set(via('203.0.113.128/25', '10.255.0.1'));
+      await m.flush();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(changes.length).toBe(seen);
+    } finally {
+      stop();
+    }
+    // Resolved again past our pin and the learned /25: the new gateway.
+    expect(await fib.underlayPath('203.0.113.9', tunnels, true)).toEqual([{ address: '198.18.7.253', interface: 'wg-b' }]);
+    m.delete('203.0.113.9/32', 'tunnel');
+    m.delete('203.0.113.0/25');
+    m.delete('203.0.113.128/25');
+    await m.flush();
+  });
 });
