@@ -22,6 +22,7 @@ import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
+import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges } from './reload.js';
 import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
@@ -41,6 +42,8 @@ export interface AgentDeps {
   loadConfig: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
   /** Interfaces this agent created before (its record), for removal of neighbors deleted while it was down. */
   managedInterfaces: { read(): Promise<string[]>; write(names: string[]): Promise<void> };
+  /** The endpoint routes pinned by the last run (absent: not recorded). */
+  pinRecord?: { read(): Promise<PinRecord[]>; write(pins: PinRecord[]): Promise<void> };
   /** The tag our Linux routes carried in the last run (absent: not recorded). */
   fibTag?: { read(): Promise<LinuxRouteTag | null>; write(tag: LinuxRouteTag): Promise<void> };
   bgpPort?: number;
@@ -116,6 +119,8 @@ export class Agent implements ControlHandler {
   private deadlineTimer: TimerHandle | null = null;
   private unsubscribeReset: (() => void) | null = null;
   private unwatchUnderlay: (() => void) | null = null;
+  /** The pin record as last written (JSON), to write only changes. */
+  private pinsRecorded = '';
   private repinTimer: TimerHandle | null = null;
   /** reload, dataplane resync and stop run one at a time, in the order asked. */
   private operations: Promise<unknown> = Promise.resolve();
@@ -154,6 +159,7 @@ export class Agent implements ControlHandler {
     // can be adopted only once they are known; and adopted before the first write.
     for (const spec of specs) await this.ensureTunnel(spec, null);
     await this.adoptFib();
+    await this.removeForgottenPins(specs);
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
@@ -164,6 +170,26 @@ export class Agent implements ControlHandler {
     // The underlay moved (an operator's or the kernel's route changed): the pins follow it.
     this.unwatchUnderlay = this.deps.fib.watchUnderlay?.(() => this.scheduleRepin()) ?? null;
     this.kick();
+  }
+
+  private async removeForgottenPins(specs: TunnelSpec[]): Promise<void> {
+    const record = this.deps.pinRecord;
+    if (!record) return;
+    try {
+      await this.pins.removeForgotten(await record.read(), new Set(specs.map((s) => s.name)));
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'pinned endpoint routes of removed neighbors not cleaned up');
+    }
+  }
+
+  /** Writes the pins down after a flush that may have changed them. */
+  private async recordPins(): Promise<void> {
+    const record = this.deps.pinRecord;
+    if (!record) return;
+    const now = JSON.stringify(this.pins.records());
+    if (now === this.pinsRecorded) return;
+    this.pinsRecorded = now;
+    await record.write(this.pins.records()).catch((err: unknown) => this.log.warn({ err: errorText(err) }, 'pins not recorded'));
   }
 
   /** One re-resolution of the pins per burst of underlay changes. */
@@ -546,6 +572,7 @@ export class Agent implements ControlHandler {
       this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
       this.log.error({ err: errorText(err) }, 'FIB flush failed');
     }
+    await this.recordPins();
   }
 
   /**

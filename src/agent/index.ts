@@ -13,7 +13,7 @@ import { ControlServer } from '#api/index';
 import { VppConnection } from '#vpp/connection';
 import { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES } from '#vpp/dataplane';
 import { Agent, type DataplaneHealth } from './agent.js';
-import { fibTagFile, managedInterfacesFile } from './managed.js';
+import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
 import { sdNotify } from './sd-notify.js';
 
 export { Agent } from './agent.js';
@@ -135,6 +135,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     publicKey,
     managedInterfaces: managedInterfacesFile(config.control.socket),
     fibTag: fibTagFile(config.control.socket),
+    pinRecord: pinsFile(config.control.socket),
     loadConfig: async () => {
       const r = await loadConfig(opts.configPath);
       return r.ok ? { ok: true, config: r.config } : { ok: false, errors: r.errors.map(formatIssue) };

@@ -42,6 +42,36 @@ export function fibTagFile(controlSocket: string): {
   };
 }
 
+/**
+ * The endpoint routes the recursion guard pinned, by neighbor. On VPP a pin
+ * goes through an underlay interface, so the ownership rule cannot find it
+ * again: a restarted agent removes, from this record, the pins of neighbors no
+ * longer configured.
+ */
+export function pinsFile(controlSocket: string): {
+  read(): Promise<PinRecord[]>;
+  write(pins: PinRecord[]): Promise<void>;
+} {
+  const file = stateFile(controlSocket, 'pins');
+  return {
+    async read() {
+      const v = await readJson(file);
+      if (!Array.isArray(v)) return [];
+      return v.filter(
+        (p): p is PinRecord =>
+          typeof p === 'object' && p !== null && typeof (p as PinRecord).neighbor === 'string' && typeof (p as PinRecord).prefix === 'string' && Array.isArray((p as PinRecord).nexthops),
+      );
+    },
+    write: (pins) => writeJson(file, pins),
+  };
+}
+
+export interface PinRecord {
+  neighbor: string;
+  prefix: string;
+  nexthops: { address?: string; interface?: string }[];
+}
+
 function stateFile(controlSocket: string, what: string): string {
   return join(dirname(controlSocket), `${basename(controlSocket).replace(/\.sock$/, '')}.${what}.json`);
 }

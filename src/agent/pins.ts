@@ -90,6 +90,34 @@ export class EndpointPins {
   clear(): void {
     for (const n of [...this.pinned.keys()]) this.unpin(n);
   }
+
+  /** The pins as they are now, for the record next to the control socket. */
+  records(): { neighbor: string; prefix: string; nexthops: FibNextHop[] }[] {
+    const out: { neighbor: string; prefix: string; nexthops: FibNextHop[] }[] = [];
+    for (const [neighbor, address] of this.pinned) {
+      const prefix = hostPrefix(address);
+      const route = prefix === null ? undefined : this.fibm.wanted(prefix);
+      if (prefix !== null && route !== undefined) out.push({ neighbor, prefix, nexthops: route.nexthops });
+    }
+    return out;
+  }
+
+  /**
+   * Pins an earlier run left for neighbors that are gone (deleted from the
+   * config while the agent was down) are removed; the dataplane may not show
+   * them as ours (VPP). Returns how many.
+   */
+  async removeForgotten(recorded: readonly { neighbor: string; prefix: string; nexthops: FibNextHop[] }[], configured: ReadonlySet<string>): Promise<number> {
+    const keep = new Set(recorded.filter((r) => configured.has(r.neighbor)).map((r) => r.prefix));
+    const gone = recorded.filter((r) => !configured.has(r.neighbor) && !keep.has(r.prefix));
+    if (gone.length === 0) return 0;
+    const failed = await this.fibm.between(() =>
+      this.fib.apply(gone.map((r) => ({ op: 'delete' as const, prefix: r.prefix, previous: { prefix: r.prefix, nexthops: r.nexthops } }))),
+    );
+    for (const f of failed) this.log.warn(f, 'pinned endpoint route of a removed neighbor not deleted');
+    this.log.info({ removed: gone.length - failed.length }, 'pinned endpoint routes of neighbors no longer configured removed');
+    return gone.length - failed.length;
+  }
 }
 
 function sameHops(a: readonly FibNextHop[], b: readonly FibNextHop[]): boolean {

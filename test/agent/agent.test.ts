@@ -210,7 +210,13 @@ interface Harness {
   tick(ms?: number): Promise<void>;
 }
 
-async function harness(cfg: Config, fib = new FakeFib()): Promise<Harness> {
+interface Pin {
+  neighbor: string;
+  prefix: string;
+  nexthops: FibNextHop[];
+}
+
+async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } = { value: [] }): Promise<Harness> {
   const clock = new ManualClock();
   const wg = new FakeWireguard();
   const listener = new FakeListener();
@@ -237,6 +243,12 @@ async function harness(cfg: Config, fib = new FakeFib()): Promise<Harness> {
       read: async () => managed,
       write: async (names) => {
         managed = names;
+      },
+    },
+    pinRecord: {
+      read: async () => pins.value,
+      write: async (p) => {
+        pins.value = p;
       },
     },
     bgp,
@@ -346,6 +358,27 @@ describe('Agent: only our own routes', () => {
     expect(h.fib.table.get('198.51.100.99/32')?.nexthops).toEqual([{ address: '198.51.100.253', interface: 'eth0' }]);
     await h.agent.stop();
     expect(h.fib.underlayChanged).toBeNull();
+  });
+});
+
+describe('Agent: pinned endpoint routes are never orphaned', () => {
+  it('the pins are recorded; a restarted agent removes those of neighbors deleted while it was down (VPP cannot show them as ours)', async () => {
+    const pins = { value: [] as Pin[] };
+    const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]), new FakeFib(), pins);
+    expect(pins.value.map((p) => [p.neighbor, p.prefix])).toEqual([
+      ['b', '198.51.100.11/32'],
+      ['c', '198.51.100.12/32'],
+    ]);
+    await h.agent.stop();
+    // Restarted with c removed from the config; the dataplane's dump does not list pins (as on VPP).
+    const fib = new FakeFib();
+    fib.dump = async () => [];
+    fib.table.set('198.51.100.12/32', { prefix: '198.51.100.12/32', nexthops: [{ address: '198.51.100.254', interface: 'eth0' }] });
+    const h2 = await harness(config([neighbor('b', 1)]), fib, pins);
+    expect(fib.ops.filter((o) => o.op === 'delete').map((o) => (o.op === 'delete' ? o.prefix : ''))).toEqual(['198.51.100.12/32']);
+    expect(fib.table.has('198.51.100.12/32')).toBe(false);
+    expect(pins.value.map((p) => p.neighbor)).toEqual(['b']);
+    await h2.agent.stop();
   });
 });
 
