@@ -22,6 +22,7 @@ import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
+import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges } from './reload.js';
 import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
@@ -119,8 +120,6 @@ export class Agent implements ControlHandler {
   private deadlineTimer: TimerHandle | null = null;
   private unsubscribeReset: (() => void) | null = null;
   private unwatchUnderlay: (() => void) | null = null;
-  /** The pin record as last written (JSON), to write only changes. */
-  private pinsRecorded = '';
   private repinTimer: TimerHandle | null = null;
   /** reload, dataplane resync and stop run one at a time, in the order asked. */
   private operations: Promise<unknown> = Promise.resolve();
@@ -142,7 +141,7 @@ export class Agent implements ControlHandler {
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
     this.fibm = new FibManager(deps.fib);
     this.bgp = deps.bgp ?? realBgp;
-    this.pins = new EndpointPins(deps.fib, this.fibm, deps.log, () => this.kick());
+    this.pins = new EndpointPins(deps.fib, this.fibm, deps.log, () => this.kick(), deps.pinRecord ?? null);
     this.listener = this.bgp.listener({ log: deps.log, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
   }
 
@@ -159,7 +158,7 @@ export class Agent implements ControlHandler {
     // can be adopted only once they are known; and adopted before the first write.
     for (const spec of specs) await this.ensureTunnel(spec, null);
     await this.adoptFib();
-    await this.removeForgottenPins(specs);
+    await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
@@ -170,26 +169,6 @@ export class Agent implements ControlHandler {
     // The underlay moved (an operator's or the kernel's route changed): the pins follow it.
     this.unwatchUnderlay = this.deps.fib.watchUnderlay?.(() => this.scheduleRepin()) ?? null;
     this.kick();
-  }
-
-  private async removeForgottenPins(specs: TunnelSpec[]): Promise<void> {
-    const record = this.deps.pinRecord;
-    if (!record) return;
-    try {
-      await this.pins.removeForgotten(await record.read(), new Set(specs.map((s) => s.name)));
-    } catch (err) {
-      this.log.warn({ err: errorText(err) }, 'pinned endpoint routes of removed neighbors not cleaned up');
-    }
-  }
-
-  /** Writes the pins down after a flush that may have changed them. */
-  private async recordPins(): Promise<void> {
-    const record = this.deps.pinRecord;
-    if (!record) return;
-    const now = JSON.stringify(this.pins.records());
-    if (now === this.pinsRecorded) return;
-    this.pinsRecorded = now;
-    await record.write(this.pins.records()).catch((err: unknown) => this.log.warn({ err: errorText(err) }, 'pins not recorded'));
   }
 
   /** One re-resolution of the pins per burst of underlay changes. */
@@ -572,7 +551,7 @@ export class Agent implements ControlHandler {
       this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
       this.log.error({ err: errorText(err) }, 'FIB flush failed');
     }
-    await this.recordPins();
+    await this.pins.record();
   }
 
   /**
@@ -805,29 +784,7 @@ export class Agent implements ControlHandler {
   routes(query?: string): RouteJson[] | Promise<RouteJson[]> {
     const out = this.routesNow(query);
     // One prefix asked for: say whether our route is the one the kernel forwards with.
-    return query === undefined ? out : this.withForwarding(out);
-  }
-
-  /**
-   * design.md: a learned route beside an operator's for the same prefix is
-   * installed with our metric, and which one forwards is the operator's
-   * choice by metric: `routes PREFIX` says which.
-   */
-  private async withForwarding(routes: RouteJson[]): Promise<RouteJson[]> {
-    const fib = this.deps.fib;
-    if (fib.forwarding === undefined) return routes;
-    for (const r of routes) {
-      if (r.source !== 'bgp' || !r.fib || r.fibDetail !== null) continue;
-      try {
-        const f = await fib.forwarding(r.prefix);
-        if (f && !f.ours) {
-          r.fibDetail = `installed with our metric ${this.config.dataplane.linux.metric}; another route for this prefix forwards (protocol ${protocolName(f.protocol)}, metric ${f.metric})`;
-        }
-      } catch {
-        // the kernel's view is an extra: the route as the agent holds it is still right
-      }
-    }
-    return routes;
+    return query === undefined ? out : withForwarding(out, this.deps.fib, this.config.dataplane.linux.metric);
   }
 
   private routesNow(query?: string): RouteJson[] {
@@ -901,11 +858,4 @@ export class Agent implements ControlHandler {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** iproute2's names for rtnetlink protocol numbers an operator sees most. */
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 2: 'kernel', 3: 'boot', 4: 'static', 11: 'zebra', 12: 'bird', 16: 'dhcp', 186: 'bgp', 188: 'ospf' };
-
-function protocolName(p: number): string {
-  return PROTOCOL_NAMES[p] ?? String(p);
 }

@@ -11,6 +11,7 @@ import type { Logger } from '#lib/log';
 import type { FibManager } from '#fib/index';
 import type { FibBackend, FibNextHop } from '#fib/types';
 import { hostPrefix } from '#fib/pin';
+import type { PinRecord } from './managed.js';
 
 export class EndpointPins {
   /** Pinned host prefix -> the neighbors whose endpoint it is. */
@@ -18,12 +19,17 @@ export class EndpointPins {
   /** Neighbor -> the endpoint address pinned for it. */
   private readonly pinned = new Map<string, string>();
 
+  /** The record as last written (JSON), to write only changes. */
+  private recorded = '';
+
   constructor(
     private readonly fib: FibBackend,
     private readonly fibm: FibManager,
     private readonly log: Logger,
     /** A FIB change is waiting: flush soon. */
     private readonly changed: () => void,
+    /** Where the pins are written down (next to the control socket), or null. */
+    private readonly store: { read(): Promise<PinRecord[]>; write(pins: PinRecord[]): Promise<void> } | null = null,
   ) {}
 
   /** The endpoint address pinned for `neighbor`, or null. */
@@ -91,9 +97,19 @@ export class EndpointPins {
     for (const n of [...this.pinned.keys()]) this.unpin(n);
   }
 
+  /** Writes the pins down when they changed (after a flush). */
+  async record(): Promise<void> {
+    if (!this.store) return;
+    const records = this.records();
+    const now = JSON.stringify(records);
+    if (now === this.recorded) return;
+    this.recorded = now;
+    await this.store.write(records).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pins not recorded'));
+  }
+
   /** The pins as they are now, for the record next to the control socket. */
-  records(): { neighbor: string; prefix: string; nexthops: FibNextHop[] }[] {
-    const out: { neighbor: string; prefix: string; nexthops: FibNextHop[] }[] = [];
+  records(): PinRecord[] {
+    const out: PinRecord[] = [];
     for (const [neighbor, address] of this.pinned) {
       const prefix = hostPrefix(address);
       const route = prefix === null ? undefined : this.fibm.wanted(prefix);
@@ -107,13 +123,26 @@ export class EndpointPins {
    * config while the agent was down) are removed; the dataplane may not show
    * them as ours (VPP). Returns how many.
    */
-  async removeForgotten(recorded: readonly { neighbor: string; prefix: string; nexthops: FibNextHop[] }[], configured: ReadonlySet<string>): Promise<number> {
+  async removeForgotten(configured: ReadonlySet<string>): Promise<number> {
+    if (!this.store) return 0;
+    let recorded: PinRecord[];
+    try {
+      recorded = await this.store.read();
+    } catch {
+      return 0;
+    }
     const keep = new Set(recorded.filter((r) => configured.has(r.neighbor)).map((r) => r.prefix));
     const gone = recorded.filter((r) => !configured.has(r.neighbor) && !keep.has(r.prefix));
     if (gone.length === 0) return 0;
-    const failed = await this.fibm.between(() =>
-      this.fib.apply(gone.map((r) => ({ op: 'delete' as const, prefix: r.prefix, previous: { prefix: r.prefix, nexthops: r.nexthops } }))),
-    );
+    let failed: { prefix: string; error: string }[];
+    try {
+      failed = await this.fibm.between(() =>
+        this.fib.apply(gone.map((r) => ({ op: 'delete' as const, prefix: r.prefix, previous: { prefix: r.prefix, nexthops: r.nexthops } }))),
+      );
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pinned endpoint routes of removed neighbors not cleaned up');
+      return 0;
+    }
     for (const f of failed) this.log.warn(f, 'pinned endpoint route of a removed neighbor not deleted');
     this.log.info({ removed: gone.length - failed.length }, 'pinned endpoint routes of neighbors no longer configured removed');
     return gone.length - failed.length;
