@@ -758,7 +758,11 @@ export class Agent implements ControlHandler {
         detail: health?.detail ?? this.dataplaneDetail ?? fibError,
         ...(health ? { vppVersion: health.vppVersion } : {}),
       },
-      neighbors: { total: all.length, established: all.filter((n) => n.session.state === 'Established').length },
+      neighbors: {
+        total: all.length,
+        established: all.filter((n) => n.session.state === 'Established').length,
+        down: all.filter((n) => n.session.state !== 'Established' && !n.awaitingHandshake).length,
+      },
       routes: { rib: this.rib.size, fib: this.fibm.size },
       bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },
     };

@@ -16,7 +16,12 @@ export interface StatusJson {
     detail: string | null;
     vppVersion?: string | null;
   };
-  neighbors: { total: number; established: number };
+  /**
+   * `down`: neighbors expected up and not Established — every neighbor with
+   * an endpoint, and one without once its first handshake came (a
+   * remote-access neighbor still awaiting it is not down).
+   */
+  neighbors: { total: number; established: number; down: number };
   routes: { rib: number; fib: number };
   /**
    * BGP connections that did not come through a neighbor's tunnel, refused

@@ -64,10 +64,28 @@ export interface QueryOptions {
   json: boolean;
 }
 
+/**
+ * `status` exit codes, for monitoring (docs/cli.md): 0 all well; 1 the
+ * dataplane is not ok or a neighbor that should be up is not Established;
+ * 2 usage error; 3 the agent cannot be reached.
+ */
+export const STATUS_OK = 0;
+export const STATUS_DEGRADED = 1;
+export const STATUS_UNREACHABLE = 3;
+
 export async function status(io: CliIo, o: QueryOptions): Promise<number> {
-  const r = await ask(o.socket, { command: 'status' });
-  print(io, o.json, r, () => formatStatus(r as StatusJson));
-  return 0;
+  let r: unknown;
+  try {
+    r = await ask(o.socket, { command: 'status' });
+  } catch (err) {
+    io.stderr(`wgbgp: ${err instanceof Error ? err.message : String(err)}\n`);
+    return STATUS_UNREACHABLE;
+  }
+  const s = r as StatusJson;
+  print(io, o.json, r, () => formatStatus(s));
+  // A status from an older agent without `down` counts by Established alone.
+  const down = s.neighbors.down ?? s.neighbors.total - s.neighbors.established;
+  return s.dataplane.state !== 'ok' || down > 0 ? STATUS_DEGRADED : STATUS_OK;
 }
 
 export async function neighbors(io: CliIo, o: QueryOptions): Promise<number> {

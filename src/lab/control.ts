@@ -21,9 +21,15 @@ export function runCli(cli: readonly string[], args: readonly string[], timeoutM
   return run([...cli, ...args], { timeoutMs });
 }
 
-/** Parses the JSON a `--json` command printed; null with a reason when it is not JSON. */
+/**
+ * Parses the JSON a `--json` command printed; null with a reason when it is
+ * not JSON. `status` exits 1 when degraded or a neighbor is down and still
+ * prints its JSON (docs/cli.md): that is an answer too.
+ */
 export function parseCliJson(r: RunResult): { value: unknown } | { error: string } {
-  if (r.code !== 0) return { error: lastLine(r.stderr) || lastLine(r.stdout) || `exit ${r.code}` };
+  if (r.code !== 0 && !(r.code === 1 && r.stdout.trimStart().startsWith('{'))) {
+    return { error: lastLine(r.stderr) || lastLine(r.stdout) || `exit ${r.code}` };
+  }
   try {
     return { value: JSON.parse(r.stdout) as unknown };
   } catch {

@@ -299,6 +299,14 @@ describe('Agent: sessions through the tunnel only', () => {
     expect(h.sessions.get('b')!.cfg).toMatchObject({ interface: 'punt0', bindToInterface: true, minTtl: 255 });
   });
 
+  it('status counts a neighbor with an endpoint that is not Established as down, a remote-access one awaiting its handshake not', async () => {
+    const ra = { ...neighbor('ra', 3), endpoint: null };
+    const h = await harness(config([neighbor('b', 1), ra]));
+    expect(h.agent.status().neighbors).toEqual({ total: 2, established: 0, down: 1 });
+    h.sessions.get('b')!.establish();
+    expect(h.agent.status().neighbors).toEqual({ total: 2, established: 1, down: 0 });
+  });
+
   it('a listener that cannot have its port fails start', async () => {
     const clock = new ManualClock();
     const listener = new FakeListener();

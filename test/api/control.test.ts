@@ -14,7 +14,7 @@ const STATUS: StatusJson = {
   routerId: '192.0.2.1',
   uptimeSeconds: 12,
   dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
-  neighbors: { total: 1, established: 1 },
+  neighbors: { total: 1, established: 1, down: 0 },
   routes: { rib: 2, fib: 2 },
   bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
 };

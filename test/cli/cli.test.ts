@@ -123,7 +123,7 @@ const STATUS: StatusJson = {
   routerId: '192.0.2.1',
   uptimeSeconds: 60,
   dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
-  neighbors: { total: 1, established: 1 },
+  neighbors: { total: 1, established: 1, down: 0 },
   routes: { rib: 2, fib: 2 },
   bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
 };
@@ -161,8 +161,9 @@ const TUNNEL: TunnelJson = {
 class FakeAgent implements ControlHandler {
   queries: (string | undefined)[] = [];
   reloadResult: ReloadJson = { ok: true, errors: [], added: [], removed: [], changed: ['site-b'] };
+  statusResult: StatusJson = STATUS;
   status(): StatusJson {
-    return STATUS;
+    return this.statusResult;
   }
   neighbors(): NeighborJson[] {
     return [NEIGHBOR];
@@ -239,11 +240,26 @@ describe('queries over the control socket', () => {
     );
   });
 
-  it('1 with a one-line error when the agent is unreachable', async () => {
+  it('status exit codes for monitoring: 0 all well, 1 degraded or a neighbor down, 3 unreachable', async () => {
+    expect((await run(['status', '--socket', socket])).code).toBe(0);
+    agent.statusResult = { ...STATUS, dataplane: { ...STATUS.dataplane, state: 'degraded', detail: 'FIB: 10.1.0.0/24: EEXIST' } };
+    expect((await run(['status', '--socket', socket])).code).toBe(1);
+    agent.statusResult = { ...STATUS, neighbors: { total: 2, established: 1, down: 1 } };
+    expect((await run(['status', '--json', '--socket', socket])).code).toBe(1);
+    // A remote-access neighbor awaiting its first handshake is not down.
+    agent.statusResult = { ...STATUS, neighbors: { total: 2, established: 1, down: 0 } };
+    expect((await run(['status', '--socket', socket])).code).toBe(0);
+    const missing = join(tmp, 'nobody.sock');
+    const r = await run(['status', '--socket', missing]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`wgbgp: cannot reach the agent at ${missing}: no such file (is \`wgbgp agent\` running?)\n`);
+  });
+
+  it('1 with a one-line error when the agent is unreachable (3 for status)', async () => {
     const missing = join(tmp, 'nobody.sock');
     for (const cmd of ['status', 'neighbors', 'tunnels', 'routes', 'reload']) {
       const r = await run([cmd, '--socket', missing]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(cmd === 'status' ? 3 : 1);
       expect(r.stderr).toBe(`wgbgp: cannot reach the agent at ${missing}: no such file (is \`wgbgp agent\` running?)\n`);
     }
   });

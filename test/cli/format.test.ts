@@ -46,7 +46,7 @@ describe('status', () => {
     routerId: '192.0.2.1',
     uptimeSeconds: 3725,
     dataplane: { wireguard: 'vpp', fib: 'vpp', state: 'degraded', detail: 'linux-cp plugin not loaded', vppVersion: '24.10' },
-    neighbors: { total: 3, established: 2 },
+    neighbors: { total: 3, established: 2, down: 1 },
     routes: { rib: 12, fib: 11 },
     bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
   };
@@ -168,7 +168,7 @@ describe('what the operator must know shows in the tables too', () => {
       routerId: '192.0.2.1',
       uptimeSeconds: 5,
       dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
-      neighbors: { total: 1, established: 1 },
+      neighbors: { total: 1, established: 1, down: 0 },
       routes: { rib: 2, fib: 3 },
       bgp: { port: 179, refused: { total: 30, notThroughTunnel: 30, wrongSource: 0, lastSource: '10.255.0.1' }, kernelDrops: { ttlSecurity: 2, md5: 0 } },
     };

@@ -219,12 +219,14 @@ export interface NeighborInfo {
 }
 
 export function cli<T>(site: Site, ...args: string[]): T {
-  const out = execFileSync(process.execPath, [CLI, ...args, '--json', '--socket', site.sock], {
+  const r = spawnSync(process.execPath, [CLI, ...args, '--json', '--socket', site.sock], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
     timeout: 5_000,
   });
-  return JSON.parse(out) as T;
+  // `status` exits 1 when degraded or a neighbor is down (docs/cli.md): its JSON is still the answer.
+  if (r.status !== 0 && !(args[0] === 'status' && r.status === 1)) throw new Error(`wgbgp ${args.join(' ')} exited ${String(r.status)}`);
+  return JSON.parse(r.stdout) as T;
 }
 
 export const neighbors = (site: Site): NeighborInfo[] => cli<NeighborInfo[]>(site, 'neighbors');

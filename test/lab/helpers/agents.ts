@@ -3,7 +3,7 @@
  * socket, the node's kernel routes, polling with a deadline. The JSON shapes are
  * the contract's own types (#api/types).
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,8 +32,10 @@ export function kernelRoutes(ns: string, family: '-4' | '-6'): KernelRoute[] {
 
 /** `wgbgp ARGS --json`, parsed. Synchronous: not for tests that serve the agent from this process. */
 export function cli<T>(...args: string[]): T {
-  const out = execFileSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(out) as T;
+  // `status` exits 1 when degraded or a neighbor is down (docs/cli.md): its JSON is still the answer.
+  const r = spawnSync('node', [CLI, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  if (r.status !== 0 && !(args[0] === 'status' && r.status === 1)) throw new Error(`wgbgp ${args.join(' ')} exited ${String(r.status)}`);
+  return JSON.parse(r.stdout) as T;
 }
 
 /** Polls `fn` every 100 ms until it returns something truthy; a throw counts as "not yet". */
