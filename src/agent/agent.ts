@@ -342,7 +342,7 @@ export class Agent implements ControlHandler {
           onUpdate: (u) => this.onUpdate(cfg.name, u),
           onDown: (reason, how) => this.onDown(cfg.name, reason, how),
         },
-        { clock: this.deps.clock, log: this.log.child({ neighbor: cfg.name }) },
+        { clock: this.deps.clock, log: this.log },
       ),
     };
     this.peers.set(cfg.name, n);

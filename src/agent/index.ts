@@ -111,7 +111,7 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
 /** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
 export async function runAgent(opts: AgentOptions): Promise<void> {
   const log = createLogger({ name: 'wgbgp' });
-  log.info({ config: opts.configPath, pid: process.pid }, 'starting');
+  log.info({ config: opts.configPath }, 'starting');
   // Not strict: a missing key file is reported by readPrivateKey with its own words.
   const first = await loadConfig(opts.configPath);
   if (!first.ok) {

@@ -359,7 +359,7 @@ export class WireguardGoBackend implements WireguardBackend {
 
     const linkChanged = await this.ensureLink(spec);
     if (created) {
-      this.log.info({ interface: ifname, name: spec.name }, 'tunnel created');
+      this.log.info({ interface: ifname, neighbor: spec.name }, 'tunnel created');
       return 'created';
     }
     return lines.length > 0 || linkChanged ? 'updated' : 'unchanged';
@@ -433,7 +433,7 @@ export class WireguardGoBackend implements WireguardBackend {
       closeSync(logFd);
     }
     if (pid !== undefined) await writeFile(this.pidPath(ifname), `${pid}\n`);
-    this.log.info({ interface: ifname, pid, log: this.logPath(ifname) }, 'wireguard-go started');
+    this.log.info({ interface: ifname, wireguardGoPid: pid, log: this.logPath(ifname) }, 'wireguard-go started');
 
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
@@ -474,7 +474,7 @@ export class WireguardGoBackend implements WireguardBackend {
 
     const gone = async (): Promise<boolean> => (pid === null || !alive(pid)) && !(await exists(sock));
     if (!(await this.waitFor(gone, 2000)) && pid !== null && alive(pid)) {
-      this.log.warn({ interface: ifname, pid }, 'wireguard-go outlived its link; terminating it');
+      this.log.warn({ interface: ifname, wireguardGoPid: pid }, 'wireguard-go outlived its link; terminating it');
       process.kill(pid, 'SIGTERM');
       if (!(await this.waitFor(async () => !alive(pid), 1000))) process.kill(pid, 'SIGKILL');
     }

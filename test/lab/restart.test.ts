@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, readState } from '#lab/index';
-import { cli, kernelRoutes as routes, processGone, spawnDetachedAgent, until, type NeighborJson } from './helpers/agents.js';
+import { cli, duplicateKeys, kernelRoutes as routes, processGone, spawnDetachedAgent, until, type NeighborJson } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
@@ -114,5 +114,7 @@ describe('restarts under a 10/s ping: graceful restart, both roles', () => {
     // Both sides kept their routes throughout and have them now.
     expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
     expect(cli<{ prefix: string }[]>('routes', '10.1.0.0/24', '--socket', sockB)).toEqual([expect.objectContaining({ prefix: '10.1.0.0/24' })]);
+    // What the restarts logged (graceful restart, stale sweeps, SIGTERM) is JSON a shipper can read.
+    for (const line of readFileSync(logA, 'utf8').split('\n').filter((l) => l.startsWith('{'))) expect(duplicateKeys(line), line).toEqual([]);
   }, 240_000);
 });

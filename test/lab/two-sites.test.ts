@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { labDown, labTest, labUp, readState } from '#lab/index';
-import { CLI, cli, kernelRoutes as routes, linkExists, processGone, until } from './helpers/agents.js';
+import { CLI, cli, duplicateKeys, kernelRoutes as routes, linkExists, processGone, until } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
@@ -135,6 +135,18 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     const tunnels = cli<{ interface: string }[]>('tunnels', '--socket', sockA);
     expect(tunnels.map((t) => t.interface)).toEqual([ifA]);
   }, 60_000);
+
+  it("the agents' logs: every line is one JSON object with no key twice (what a log shipper reads)", () => {
+    expect(duplicateKeys('{"a":1,"b":{"a":2},"a":3}')).toEqual(['a']);
+    for (const node of ['site-a', 'site-b']) {
+      const lines = readFileSync(join(dir, '.lab-run', `${node}.log`), 'utf8').split('\n').filter((l) => l.startsWith('{'));
+      expect(lines.length).toBeGreaterThan(10);
+      for (const line of lines) {
+        expect(() => JSON.parse(line) as unknown, line).not.toThrow();
+        expect(duplicateKeys(line), line).toEqual([]);
+      }
+    }
+  });
 
   it('an invalid reload is rejected with the key path, and nothing changes', () => {
     const state = readState(join(dir, '.lab-run'));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, readState } from '#lab/index';
 import { FakeVpp } from '../fake-vpp/index.js';
-import { allEstablished, cli, editYaml, processGone, reload, spawnDetachedAgent, until, type StatusJson } from './helpers/agents.js';
+import { allEstablished, cli, duplicateKeys, editYaml, processGone, reload, spawnDetachedAgent, until, type StatusJson } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
@@ -141,6 +141,7 @@ describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server)
     console.log(`vpp-two-sites (linux-cp ${linuxCp}): ${m![1]} pings over 6 restarts of the VPP agent, ${Number(m![1]) - Number(m![2])} lost`);
     expect(Number(m![1]) - Number(m![2])).toBe(0);
     expect(fake.errors).toEqual([]);
+    for (const line of readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{'))) expect(duplicateKeys(line), line).toEqual([]);
   }, 120_000);
 
   it('a withdraw on site-b leaves the VPP FIB', async () => {

@@ -84,7 +84,8 @@ export class BgpSession {
     this.cfg = cfg;
     this.name = cfg.name;
     this.clock = deps.clock;
-    this.log = deps.log;
+    // Every line of the session names its neighbor (once: the caller's logger must not).
+    this.log = deps.log.child({ neighbor: cfg.name });
     this.passive = cfg.passive;
     this.since = deps.clock.now();
     this.connEvents = {
@@ -218,7 +219,7 @@ export class BgpSession {
         // RFC 4724 §4.2: a new connection from a graceful-restart peer while ours is
         // Established means the peer restarted: the old connection is gone (no
         // NOTIFICATION: its routes are kept stale), the new one is the session.
-        this.log.info({ neighbor: this.name }, 'new connection while Established: the peer restarted (RFC 4724 §4.2)');
+        this.log.info({}, 'new connection while Established: the peer restarted (RFC 4724 §4.2)');
         this.noteError('TCP: the peer restarted (new connection while Established)');
         this.step(p, { type: 'TcpConnectionFails' });
         this.detail = null;
@@ -362,7 +363,7 @@ export class BgpSession {
 
   private changed(from: FsmState, to: FsmState): void {
     this.since = this.clock.now();
-    this.log.info({ neighbor: this.name, from, to, connectRetryCounter: this.connectRetryCounter }, `BGP ${from} -> ${to}`);
+    this.log.info({ from, to, connectRetryCounter: this.connectRetryCounter }, `BGP ${from} -> ${to}`);
     this.safe(() => this.handler.onStateChange?.(from, to));
   }
 
@@ -388,7 +389,7 @@ export class BgpSession {
         if (!isCollisionCease(a.code, a.subcode)) this.noteError(`sent ${text}`);
         this.notified = true;
         const level = a.code === ErrorCode.Cease ? 'info' : 'warn';
-        this.log[level]({ neighbor: this.name, notification: text }, 'NOTIFICATION sent');
+        this.log[level]({ notification: text }, 'NOTIFICATION sent');
         this.write(m, { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data });
         return;
       }
@@ -416,13 +417,13 @@ export class BgpSession {
       case 'established': {
         const n = m.negotiated;
         if (!isPrimary || !n) return;
-        this.log.info({ neighbor: this.name, peerRouterId: n.peerRouterId, holdTime: n.holdTime, families: n.families }, 'established');
+        this.log.info({ peerRouterId: n.peerRouterId, holdTime: n.holdTime, families: n.families }, 'established');
         this.safe(() => this.handler.onEstablished(n));
         return;
       }
       case 'session-down': {
         const reason = this.detail ?? a.reason;
-        this.log.info({ neighbor: this.name, reason }, 'session down');
+        this.log.info({ reason }, 'session down');
         const how = { notification: this.notified };
         if (isPrimary) this.safe(() => this.handler.onDown(reason, how));
         return;
@@ -570,7 +571,7 @@ export class BgpSession {
    * and close, without our OPEN (see collision.ts).
    */
   private refuse(conn: Connection): void {
-    this.log.info({ neighbor: this.name, primary: this.primary.state }, 'connection collision (RFC 4271 §6.8): new connection closed');
+    this.log.info({ primary: this.primary.state }, 'connection collision (RFC 4271 §6.8): new connection closed');
     const cease: BgpMessage = {
       type: MessageType.Notification,
       code: ErrorCode.Cease,
@@ -634,7 +635,7 @@ export class BgpSession {
       this.step(m, { type: 'TcpConnectionFails' });
       return;
     }
-    this.log.warn({ neighbor: this.name, code: err.code, subcode: err.subcode, err: err.message }, 'malformed message');
+    this.log.warn({ code: err.code, subcode: err.subcode, err: err.message }, 'malformed message');
     const notification = { code: err.code, subcode: err.subcode, data: err.data };
     // RFC 4271 §6.1-§6.3 by error code; others (ROUTE-REFRESH, RFC 7313 §5) are reset like UPDATE errors.
     if (err.code === ErrorCode.MessageHeader) this.step(m, { type: 'BGPHeaderErr', notification });
@@ -650,7 +651,7 @@ export class BgpSession {
         return;
       case MessageType.Update: {
         if (d.problems.length > 0) {
-          this.log.warn({ neighbor: this.name, action: d.action, problems: d.problems }, 'RFC 7606: UPDATE error handled without a reset');
+          this.log.warn({ action: d.action, problems: d.problems }, 'RFC 7606: UPDATE error handled without a reset');
         }
         // The codec has already rewritten a treat-as-withdraw UPDATE into withdrawals (RFC 7606 §2).
         this.step(m, { type: 'UpdateMsg' }, { update: msg });
@@ -660,7 +661,7 @@ export class BgpSession {
         const text = notificationText(msg.code, msg.subcode, msg.data);
         if (!isCollisionCease(msg.code, msg.subcode)) this.noteError(`received ${text}`);
         this.notified = true;
-        this.log.warn({ neighbor: this.name, notification: text }, 'NOTIFICATION received');
+        this.log.warn({ notification: text }, 'NOTIFICATION received');
         const versionError = msg.code === ErrorCode.OpenMessage && msg.subcode === 1;
         this.step(m, { type: versionError ? 'NotifMsgVerErr' : 'NotifMsg' });
         return;
@@ -683,7 +684,7 @@ export class BgpSession {
     }
     const check = checkOpen(this.cfg, open, { localAddress: c.localAddress, remoteAddress: c.remoteAddress });
     if (!check.ok) {
-      this.log.warn({ neighbor: this.name, reason: check.reason }, 'OPEN rejected');
+      this.log.warn({ reason: check.reason }, 'OPEN rejected');
       this.step(m, { type: 'BGPOpenMsgErr', notification: check.notification });
       return;
     }
@@ -711,7 +712,7 @@ export class BgpSession {
     const dominant = localIsDominant({ routerId: this.cfg.routerId, asn: this.cfg.localAsn }, { routerId: peerId, asn: peerAsn });
     const keepPrimary = keepsExisting({ state: p.state, outbound: p.conn?.outbound ?? false }, dominant);
     this.log.info(
-      { neighbor: this.name, primary: p.state, openOn: m === p ? 'existing' : 'new', keep: keepPrimary ? 'existing' : 'new' },
+      { primary: p.state, openOn: m === p ? 'existing' : 'new', keep: keepPrimary ? 'existing' : 'new' },
       'connection collision (RFC 4271 §6.8)',
     );
     if (keepPrimary) {

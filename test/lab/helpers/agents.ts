@@ -114,3 +114,38 @@ export function spawnDetachedAgent(ns: string, config: string, log: string): num
     closeSync(fd);
   }
 }
+
+/**
+ * Keys that occur twice in one object of a JSON text (JSON.parse would keep
+ * the last silently; a log shipper may keep either). A small scanner: strings
+ * with their escapes, objects and arrays nested.
+ */
+export function duplicateKeys(json: string): string[] {
+  const dup: string[] = [];
+  const stack: ({ keys: Set<string>; expectKey: boolean } | null)[] = [];
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      let text = '';
+      for (; j < json.length && json[j] !== '"'; j++) {
+        if (json[j] === '\\') j++;
+        text += json[j];
+      }
+      const top = stack.at(-1);
+      if (top && top.expectKey) {
+        if (top.keys.has(text)) dup.push(text);
+        top.keys.add(text);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push(null);
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack.at(-1);
+      if (top) top.expectKey = true;
+    }
+  }
+  return dup;
+}
