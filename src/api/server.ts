@@ -13,11 +13,23 @@ import { LineSplitter, LineTooLongError } from './lines.js';
 export interface ControlServerOptions {
   path: string;
   log: Logger;
+  /** Replies a client has not read yet; past this it is closed (default 16 MiB). */
+  maxUnreadBytes?: number;
+  /** Requests of one connection read and not yet answered; reading pauses at this many (default 32). */
+  maxPipelined?: number;
+  /** Connections at once; more are refused with one error line (default 64). */
+  maxConnections?: number;
+  /** A connection with no request and nothing to answer for this long is closed (default 5 min). */
+  idleMs?: number;
 }
 
 /** Requests are a few dozen bytes; a bound keeps a misbehaving client from growing memory. */
 const MAX_REQUEST_LINE = 64 * 1024;
 const COMMANDS: ReadonlySet<string> = new Set(['status', 'neighbors', 'routes', 'tunnels', 'reload']);
+const DEFAULT_MAX_UNREAD = 16 * 1024 * 1024;
+const DEFAULT_MAX_PIPELINED = 32;
+const DEFAULT_MAX_CONNECTIONS = 64;
+const DEFAULT_IDLE_MS = 5 * 60_000;
 
 function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
@@ -120,12 +132,52 @@ export class ControlServer {
     });
   }
 
+  /**
+   * One client. Bounded on every side, so no client can grow the agent (one
+   * that pipelined a million requests without reading took it from 105 MB to
+   * 1.3 GB): reading pauses while `maxPipelined` requests wait for their
+   * answers, a client that lets more than `maxUnreadBytes` of replies pile up
+   * is closed, an idle one is closed after `idleMs`, and past
+   * `maxConnections` a new one gets an error line and is closed.
+   */
   private accept(socket: Socket): void {
+    const o = this.opts;
+    const maxUnread = o.maxUnreadBytes ?? DEFAULT_MAX_UNREAD;
+    const maxPipelined = o.maxPipelined ?? DEFAULT_MAX_PIPELINED;
+    if (this.sockets.size >= (o.maxConnections ?? DEFAULT_MAX_CONNECTIONS)) {
+      socket.on('error', () => {});
+      // Closed once the line is out: nothing it sends is read, so its end would never be seen.
+      socket.end(`${JSON.stringify({ ok: false, error: 'too many control connections; try again later' })}\n`, () => socket.destroy());
+      return;
+    }
     this.sockets.add(socket);
     socket.setEncoding('utf8');
+    socket.setTimeout(o.idleMs ?? DEFAULT_IDLE_MS, () => socket.destroy());
     const lines = new LineSplitter(MAX_REQUEST_LINE);
     // Replies leave in request order even when a slow command (reload) precedes a fast one.
     let queue = Promise.resolve();
+    let waiting = 0;
+    const backlog: string[] = [];
+    const pump = (): void => {
+      while (backlog.length > 0 && waiting < maxPipelined) {
+        const line = backlog.shift()!;
+        waiting++;
+        queue = queue.then(async () => {
+          const reply = await this.answer(line);
+          waiting--;
+          if (socket.destroyed) return;
+          if (socket.writableLength > maxUnread) {
+            o.log.warn({ unread: socket.writableLength }, 'control client does not read its replies: closed');
+            socket.destroy();
+            return;
+          }
+          socket.write(`${JSON.stringify(reply)}\n`);
+          pump();
+        });
+      }
+      if (backlog.length >= maxPipelined) socket.pause();
+      else if (socket.isPaused() && !socket.destroyed) socket.resume();
+    };
     socket.on('data', (chunk: string) => {
       let batch: string[];
       try {
@@ -135,12 +187,8 @@ export class ControlServer {
         socket.end(`${JSON.stringify({ ok: false, error: `request too long (limit ${MAX_REQUEST_LINE} bytes)` })}\n`);
         return;
       }
-      for (const line of batch) {
-        queue = queue.then(async () => {
-          const reply = await this.answer(line);
-          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-        });
-      }
+      for (const line of batch) backlog.push(line);
+      pump();
     });
     socket.on('error', (e) => this.opts.log.debug({ err: errorText(e) }, 'control client error'));
     socket.on('close', () => this.sockets.delete(socket));

@@ -230,3 +230,57 @@ describe('ControlClient', () => {
     c.close();
   });
 });
+
+describe('ControlServer bounds (a client can never grow the agent)', () => {
+  it('a client that pipelines requests without reading its replies is closed past the unread limit; few requests are ever answered', async () => {
+    const big: RouteJson[] = Array.from({ length: 2000 }, (_, i) => ({ ...ROUTE, prefix: `10.${i >> 8}.${i & 255}.0/24` }));
+    handler.routes = (q?: string): RouteJson[] => {
+      handler.queries.push(q);
+      return big;
+    };
+    await server.close();
+    server = new ControlServer(handler, { path: socketPath, log: silentLogger(), maxUnreadBytes: 1024 * 1024, maxPipelined: 8 });
+    await server.listen();
+    const s = createConnection(socketPath);
+    s.on('error', () => {});
+    // Never read: pause at once, and pipeline 20 000 requests.
+    s.pause();
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.write('{"command":"routes"}\n'.repeat(20_000));
+    await closed;
+    // About 1 MiB of replies (~230 KB each) plus what the kernel buffers, never thousands.
+    expect(handler.queries.length).toBeGreaterThan(2);
+    expect(handler.queries.length).toBeLessThan(200);
+  });
+
+  it('past the connection cap a new client gets one error line, and there is room again once one leaves', async () => {
+    await server.close();
+    server = new ControlServer(handler, { path: socketPath, log: silentLogger(), maxConnections: 2 });
+    await server.listen();
+    const held = [createConnection(socketPath), createConnection(socketPath)];
+    for (const h of held) {
+      h.on('error', () => {});
+      await new Promise<void>((r) => h.once('connect', () => r()));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const third = await raw(socketPath, '{"command":"status"}\n', 1);
+    expect(JSON.parse(third[0]!)).toEqual({ ok: false, error: 'too many control connections; try again later' });
+    held[0]!.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse((await raw(socketPath, '{"command":"status"}\n', 1))[0]!)).toMatchObject({ ok: true });
+    held[1]!.destroy();
+  });
+
+  it('an idle client is closed after idleMs', async () => {
+    await server.close();
+    server = new ControlServer(handler, { path: socketPath, log: silentLogger(), idleMs: 200 });
+    await server.listen();
+    const c = createConnection(socketPath);
+    c.on('error', () => {});
+    const t0 = Date.now();
+    await new Promise<void>((r) => c.once('close', () => r()));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+  });
+});
+
