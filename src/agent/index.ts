@@ -14,7 +14,8 @@ import { VppConnection } from '#vpp/connection';
 import { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES } from '#vpp/dataplane';
 import { Agent, type DataplaneHealth } from './agent.js';
 import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
-import { sdNotify } from './sd-notify.js';
+import { SystemdNotifier } from './sd-notify.js';
+import type { ControlHandler, ReloadJson, StatusJson } from '#api/types';
 
 export { Agent } from './agent.js';
 export type { AgentDeps } from './agent.js';
@@ -141,7 +142,24 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       return r.ok ? { ok: true, config: r.config } : { ok: false, errors: r.errors.map(formatIssue) };
     },
   });
-  const control = new ControlServer(agent, { path: config.control.socket, log: log.child({ component: 'control' }) });
+  const systemd = new SystemdNotifier();
+  /** A reload, from SIGHUP or `wgbgp reload`, told to systemd around it. */
+  const reload = async (): Promise<ReloadJson> => {
+    systemd.reloading();
+    try {
+      return await agent.reload();
+    } finally {
+      systemd.ready(statusLine(agent.status()));
+    }
+  };
+  const handler: ControlHandler = {
+    status: () => agent.status(),
+    neighbors: () => agent.neighbors(),
+    routes: (q) => agent.routes(q),
+    tunnels: () => agent.tunnels(),
+    reload,
+  };
+  const control = new ControlServer(handler, { path: config.control.socket, log: log.child({ component: 'control' }) });
   const t0 = performance.now();
   // The control socket first: the operator can ask why while the dataplane is still coming up.
   await control.listen();
@@ -158,20 +176,25 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     { asn: config.router.asn, routerId: config.router.routerId, neighbors: config.neighbors.length, publicKey, startMs: Math.round(performance.now() - t0) },
     'agent started',
   );
-  sdNotify('READY=1');
+  systemd.ready(statusLine(agent.status()));
+  systemd.startWatchdog();
+  // STATUS= kept current for `systemctl status`.
+  const statusTimer = setInterval(() => systemd.status(statusLine(agent.status())), STATUS_EVERY_MS);
+  statusTimer.unref();
 
   await new Promise<void>((resolve) => {
     const subs: Subscription[] = [];
     subs.push(
       fromEvent(process, 'SIGHUP')
-        .pipe(concatMap(() => from(agent.reload())))
+        .pipe(concatMap(() => from(reload())))
         .subscribe((r) => {
           if (!r.ok) log.error({ errors: r.errors }, 'SIGHUP reload rejected');
         }),
     );
     const shutdown = (signal: string): void => {
       log.info({ signal }, 'stopping');
-      sdNotify('STOPPING=1');
+      clearInterval(statusTimer);
+      systemd.stopping();
       for (const s of subs) s.unsubscribe();
       void (async () => {
         try {
@@ -187,4 +210,12 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+}
+
+const STATUS_EVERY_MS = 5_000;
+
+/** systemd's one-line STATUS=: "1/2 neighbors Established, 812 routes in FIB, dataplane ok". */
+export function statusLine(s: StatusJson): string {
+  const detail = s.dataplane.state === 'ok' || !s.dataplane.detail ? '' : ` (${s.dataplane.detail})`;
+  return `${s.neighbors.established}/${s.neighbors.total} neighbors Established, ${s.routes.fib} routes in FIB, dataplane ${s.dataplane.state}${detail}`;
 }
