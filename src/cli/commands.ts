@@ -103,8 +103,10 @@ export async function tunnels(io: CliIo, o: QueryOptions): Promise<number> {
 export async function routes(io: CliIo, o: QueryOptions, query: string | undefined): Promise<number> {
   const req: ControlRequest = query === undefined ? { command: 'routes' } : { command: 'routes', query };
   const r = await ask(o.socket, req);
-  print(io, o.json, r, () => formatRoutes(asArray<RouteJson>(r), query));
-  return 0;
+  const routes = asArray<RouteJson>(r);
+  print(io, o.json, r, () => formatRoutes(routes, query));
+  // Like `birdc show route for X`: a lookup that finds nothing is a failure a script can see.
+  return query !== undefined && routes.length === 0 ? 1 : 0;
 }
 
 export async function reload(io: CliIo, socket: string): Promise<number> {

@@ -206,8 +206,12 @@ describe('queries over the control socket', () => {
     expect(agent.queries).toEqual(['2001:db8::1', '10.1.0.0/24', undefined]);
   });
 
-  it('routes with no match says so', async () => {
-    expect((await run(['routes', '10.9.0.1', '--socket', socket])).stdout).toBe('no route matches 10.9.0.1\n');
+  it('routes with no match says so, and exits 1', async () => {
+    const r = await run(['routes', '10.9.0.1', '--socket', socket]);
+    expect(r.stdout).toBe('no route matches 10.9.0.1\n');
+    expect(r.code).toBe(1);
+    expect((await run(['routes', '10.9.0.1', '--json', '--socket', socket])).code).toBe(1);
+    expect((await run(['routes', '10.1.0.5', '--socket', socket])).code).toBe(0);
   });
 
   it('--json prints the result as the agent sent it', async () => {
