@@ -51,7 +51,30 @@ export function processIo(): CliIo {
 }
 
 function socketOption(): Option {
-  return new Option('--socket <path>', 'control socket of the agent').default(DEFAULT_CONTROL_SOCKET);
+  return new Option('--socket <path>', `control socket of the agent (default: control.socket of --config, else ${DEFAULT_CONTROL_SOCKET})`);
+}
+
+function configOption(): Option {
+  return new Option('--config <file>', "the agent's configuration file, to find its control socket");
+}
+
+/**
+ * The socket to ask: --socket, else `control.socket` of --config (read, not
+ * validated: `config check` does that), else the default.
+ */
+async function resolveSocket(o: { socket?: string; config?: string }): Promise<string> {
+  if (o.socket !== undefined) return o.socket;
+  if (o.config === undefined) return DEFAULT_CONTROL_SOCKET;
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(o.config, 'utf8'));
+  } catch (err) {
+    throw new Error(`--config ${o.config}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const control = typeof doc === 'object' && doc !== null ? (doc as { control?: { socket?: unknown } }).control : undefined;
+  return typeof control?.socket === 'string' ? control.socket : DEFAULT_CONTROL_SOCKET;
 }
 
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
@@ -93,7 +116,8 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       .description(description)
       .option('--json', 'print the agent\'s JSON', false)
       .addOption(socketOption())
-      .action((o: cmd.QueryOptions) => run(fn(io, o)));
+      .addOption(configOption())
+      .action(async (o: { json: boolean; socket?: string; config?: string }) => run(fn(io, { json: o.json, socket: await resolveSocket(o) })));
   }
 
   program
@@ -102,13 +126,17 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .argument('[target]', 'PREFIX (exact) or ADDRESS (longest match)', parseRouteQuery)
     .option('--json', 'print the agent\'s JSON', false)
     .addOption(socketOption())
-    .action((target: string | undefined, o: cmd.QueryOptions) => run(cmd.routes(io, o, target)));
+    .addOption(configOption())
+    .action(async (target: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
+      run(cmd.routes(io, { json: o.json, socket: await resolveSocket(o) }, target)),
+    );
 
   program
     .command('reload')
     .description('re-read the configuration, like SIGHUP; fails with the errors when it is rejected')
     .addOption(socketOption())
-    .action((o: { socket: string }) => run(cmd.reload(io, o.socket)));
+    .addOption(configOption())
+    .action(async (o: { socket?: string; config?: string }) => run(cmd.reload(io, await resolveSocket(o))));
 
   program
     .command('genkey')

@@ -206,6 +206,18 @@ describe('queries over the control socket', () => {
     expect(agent.queries).toEqual(['2001:db8::1', '10.1.0.0/24', undefined]);
   });
 
+  it('--config finds the socket in the file (control.socket); --socket wins over it', async () => {
+    const cfg = join(tmp, 'with-socket.yaml');
+    writeFileSync(cfg, `router: { asn: 65001, router-id: 192.0.2.1 }\ncontrol:\n  socket: ${socket}\n`);
+    const r = await run(['neighbors', '--json', '--config', cfg]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([NEIGHBOR]);
+    expect((await run(['status', '--config', cfg, '--socket', join(tmp, 'nobody.sock')])).code).toBe(3);
+    const none = join(tmp, 'without-socket.yaml');
+    writeFileSync(none, 'router: { asn: 65001, router-id: 192.0.2.1 }\n');
+    expect((await run(['routes', '--config', none])).stderr).toMatch(/cannot reach the agent at \/run\/wgbgp\/control\.sock/);
+  });
+
   it('routes with no match says so, and exits 1', async () => {
     const r = await run(['routes', '10.9.0.1', '--socket', socket]);
     expect(r.stdout).toBe('no route matches 10.9.0.1\n');
