@@ -26,6 +26,10 @@ import type { Negotiated, SessionConfig, SessionCounters, SessionDeps, SessionHa
 
 const DEFAULT_PORT = 179;
 const DEFAULT_CONNECT_RETRY_TIME = 5;
+/** Failed attempts whose transitions are logged at info before the session goes quiet. */
+const LOUD_ATTEMPTS = 3;
+/** While quiet: one info line this often. */
+const QUIET_SUMMARY_MS = 60_000;
 
 /** One run of the state machine over one TCP connection (RFC 4271 §8: an FSM per connection). */
 interface Machine {
@@ -71,6 +75,8 @@ export class BgpSession {
   /** Automatic restart out of Idle (the IdleHoldTimer of RFC 4271 §8.1.1, without damping). */
   private restartTimer: TimerHandle | null = null;
   private connectRetryCounter = 0;
+  /** Failed attempts since the session was last up, for logTransition. */
+  private quiet = { attempts: 0, suppressed: 0, lastSummary: 0 };
   private readonly stats: SessionCounters = { updatesIn: 0, updatesOut: 0, messagesIn: 0, messagesOut: 0 };
   private readonly queue: (() => void)[] = [];
   private busy = false;
@@ -363,8 +369,35 @@ export class BgpSession {
 
   private changed(from: FsmState, to: FsmState): void {
     this.since = this.clock.now();
-    this.log.info({ from, to, connectRetryCounter: this.connectRetryCounter }, `BGP ${from} -> ${to}`);
+    this.logTransition(from, to);
     this.safe(() => this.handler.onStateChange?.(from, to));
+  }
+
+  /**
+   * Every transition is logged while the session comes up and goes down; a
+   * session that keeps failing to come up (a dead tunnel cycles Idle ->
+   * Connect every ConnectRetryTime) logs its cycle at debug after the first
+   * few, and one info line per minute with how many attempts failed and why.
+   */
+  private logTransition(from: FsmState, to: FsmState): void {
+    const fields = { from, to, connectRetryCounter: this.connectRetryCounter };
+    if (to === 'Established' || from === 'Established') {
+      if (this.quiet.suppressed > 0) this.log.info({ attempts: this.quiet.attempts, lastError: this.error }, 'session came up after failed attempts');
+      this.quiet = { attempts: 0, suppressed: 0, lastSummary: this.clock.now() };
+      this.log.info(fields, `BGP ${from} -> ${to}`);
+      return;
+    }
+    if (to === 'Idle') this.quiet.attempts++;
+    if (this.quiet.attempts <= LOUD_ATTEMPTS) {
+      this.log.info(fields, `BGP ${from} -> ${to}`);
+      return;
+    }
+    this.quiet.suppressed++;
+    this.log.debug(fields, `BGP ${from} -> ${to}`);
+    if (this.clock.now() - this.quiet.lastSummary >= QUIET_SUMMARY_MS) {
+      this.quiet.lastSummary = this.clock.now();
+      this.log.info({ attempts: this.quiet.attempts, state: to, lastError: this.error }, 'session still not up; retrying (transitions at debug)');
+    }
   }
 
   private apply(m: Machine, a: FsmAction, payload: Payload | undefined): void {
