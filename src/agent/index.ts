@@ -112,6 +112,17 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
 /** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
 export async function runAgent(opts: AgentOptions): Promise<void> {
   const log = createLogger({ name: 'wgbgp' });
+  try {
+    await runAgentWith(opts, log);
+  } catch (err) {
+    // A failed start is a JSON line too, for the journal's shipper; the CLI then prints it plainly.
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'agent failed to start');
+    log.flush?.();
+    throw err;
+  }
+}
+
+async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
   log.info({ config: opts.configPath }, 'starting');
   // Not strict: a missing key file is reported by readPrivateKey with its own words.
   const first = await loadConfig(opts.configPath);

@@ -145,6 +145,9 @@ describe.skipIf(skip !== null)('identity: an underlay host posing as the peer ge
       const r = await execIn(s.nsA, [process.execPath, CLI, 'agent', '--config', s.agentConfig], { check: false, timeoutMs: 15_000 });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/BGP port 179 is in use by another process/);
+      // As a JSON line too (level 60, fatal), for a log shipper reading the journal.
+      const fatal = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; err?: string }).find((l) => l.level === 60);
+      expect(fatal).toMatchObject({ msg: 'agent failed to start', err: expect.stringMatching(/BGP port 179 is in use/) });
       // Nothing of it is left running: no control socket answers.
       expect(() => neighbors(s)).toThrow();
     });
