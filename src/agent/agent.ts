@@ -91,6 +91,15 @@ const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
 const TUNNEL_POLL_MS = 2_000;
+/**
+ * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
+ * path: straight off the tunnel interface (wireguard-go, kernel, VPP's
+ * linux-cp tap), and with linux-cp off too — VPP's punt redirect hands them
+ * on without a decrement (measured on VPP 26.06: 255 on the agent's veth).
+ * Ours towards the peer do cross VPP's forwarding there and arrive with 254:
+ * that peer accepts one hop (docs/configuration.md).
+ */
+const GTSM_MIN_TTL = 255;
 /** After a change of the underlay's routes: a burst (a link going down takes many) is one re-resolution. */
 const REPIN_DEBOUNCE_MS = 500;
 /** RFC 4724 §4.2: how long stale routes of a peer that came back may wait for its End-of-RIB (FRR's stalepath-time). */
@@ -232,7 +241,7 @@ export class Agent implements ControlHandler {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);
       for (const prefix of [...this.fibm.wantedPrefixes()]) this.fibm.delete(prefix, 'learned');
       for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p, 'tunnel');
-      this.pins.clear();
+      await this.pins.clear();
       await this.fibm.flush();
       await this.deps.managedInterfaces.write([]);
     }
@@ -293,6 +302,12 @@ export class Agent implements ControlHandler {
       if (subnet) this.queue(this.rib.originate(subnet, 'connected'));
     }
     const awaitingHandshake = cfg.endpoint === null;
+    // What binds the session to the tunnel, the same for our connects and the listener.
+    const device = this.sessionDevice(cfg);
+    const security = {
+      ...(cfg.bgp.ttlSecurity ? { minTtl: GTSM_MIN_TTL } : {}),
+      ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
+    };
     const n: Neighbor = {
       cfg,
       spec,
@@ -313,15 +328,13 @@ export class Agent implements ControlHandler {
           routerId: this.config.router.routerId,
           peerAsn: cfg.bgp.asn,
           peerAddress: addr.sessionPeer,
-          // Bound to where the listener is: the tunnel, or linux-cp off the operator's control interface.
-          interface: this.sessionDevice(cfg),
+          interface: device,
           ...(addr.sessionLocal ? { localAddress: addr.sessionLocal } : {}),
           ...(this.deps.bgpPort ? { port: this.deps.bgpPort } : {}),
           holdTime: cfg.bgp.holdTime,
           passive: cfg.bgp.passive || awaitingHandshake,
           bindToInterface: true,
-          ...(cfg.bgp.ttlSecurity ? { minTtl: this.expectedTtl() } : {}),
-          ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
+          ...security,
           ...(cfg.bgp.gracefulRestart
             ? {
                 gracefulRestart: {
@@ -347,12 +360,7 @@ export class Agent implements ControlHandler {
     };
     this.peers.set(cfg.name, n);
     await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelInterfaces());
-    await this.listener.register(n.session, addr.sessionPeer, {
-      device: this.sessionDevice(cfg),
-      localAddress: addr.sessionLocal,
-      ...(cfg.bgp.ttlSecurity ? { minTtl: this.expectedTtl() } : {}),
-      ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
-    });
+    await this.listener.register(n.session, addr.sessionPeer, { device, localAddress: addr.sessionLocal, ...security });
     n.session.start();
     this.kick();
   }
@@ -386,18 +394,6 @@ export class Agent implements ControlHandler {
     const vpp = this.config.dataplane.vpp;
     if (this.config.dataplane.fib === 'vpp' && !vpp.linuxCp && vpp.controlInterface !== null) return vpp.controlInterface;
     return cfg.interface;
-  }
-
-  /**
-   * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
-   * path: straight off the tunnel interface (wireguard-go, kernel, VPP's
-   * linux-cp tap), and with linux-cp off too — VPP's punt redirect hands them
-   * on without a decrement (measured on VPP 26.06: 255 on the agent's veth).
-   * Ours towards the peer do cross VPP's forwarding there and arrive with
-   * 254: that peer accepts one hop (docs/configuration.md).
-   */
-  private expectedTtl(): number {
-    return 255;
   }
 
   private onEstablished(name: string, neg: Negotiated): void {
@@ -551,7 +547,6 @@ export class Agent implements ControlHandler {
       this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
       this.log.error({ err: errorText(err) }, 'FIB flush failed');
     }
-    await this.pins.record();
   }
 
   /**

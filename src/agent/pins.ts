@@ -21,6 +21,8 @@ export class EndpointPins {
 
   /** The record as last written (JSON), to write only changes. */
   private recorded = '';
+  /** Record writes, one after the other (they share a temporary file). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly fib: FibBackend,
@@ -75,7 +77,7 @@ export class EndpointPins {
     users.add(neighbor);
     this.users.set(prefix, users);
     this.fibm.set({ prefix, nexthops: path }, 'tunnel');
-    this.changed();
+    this.touched();
     this.log.info({ neighbor, endpoint: address, via: path }, 'endpoint pinned to its underlay path (recursion guard)');
   }
 
@@ -89,26 +91,31 @@ export class EndpointPins {
     if (users && users.size > 0) return;
     this.users.delete(prefix);
     this.fibm.delete(prefix, 'tunnel');
-    this.changed();
+    this.touched();
   }
 
-  /** Every pin goes (keep-on-stop off). */
-  clear(): void {
+  /** Every pin goes (keep-on-stop off); resolves once the emptied record is written. */
+  clear(): Promise<void> {
     for (const n of [...this.pinned.keys()]) this.unpin(n);
+    return this.writing;
   }
 
-  /** Writes the pins down when they changed (after a flush). */
-  async record(): Promise<void> {
+  /** A pin came, moved or went: the FIB flushes soon, and the record is written down. */
+  private touched(): void {
+    this.changed();
     if (!this.store) return;
+    const store = this.store;
     const records = this.records();
     const now = JSON.stringify(records);
     if (now === this.recorded) return;
     this.recorded = now;
-    await this.store.write(records).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pins not recorded'));
+    this.writing = this.writing.then(() =>
+      store.write(records).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pins not recorded')),
+    );
   }
 
   /** The pins as they are now, for the record next to the control socket. */
-  records(): PinRecord[] {
+  private records(): PinRecord[] {
     const out: PinRecord[] = [];
     for (const [neighbor, address] of this.pinned) {
       const prefix = hostPrefix(address);
