@@ -39,11 +39,7 @@ import {
   type VppValue,
 } from '#vpp/index';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
-import { hostPrefix as hostPrefixOrNull, longestMatch } from './pin.js';
-
-function hostPrefixOf(address: string): string {
-  return hostPrefixOrNull(address) ?? '';
-}
+import { longestMatch } from './pin.js';
 
 const NO_INDEX = 0xffffffff;
 const PATH_TYPE_NORMAL = 0;
@@ -130,6 +126,26 @@ function samePath(a: VppRecord, b: VppRecord): boolean {
 function vppPrefixOf(p: ParsedPrefix): VppRecord {
   const bytes = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length);
   return { address: { af: p.family === 4 ? ADDRESS_IP4 : ADDRESS_IP6, un: p.family === 4 ? { ip4: bytes } : { ip6: bytes } }, len: p.len };
+}
+
+/**
+ * A NORMAL IP path through an interface, as its sw_if_index and next hop
+ * (null for a connected/glean path, which has none); null for any other path
+ * (local, drop, recursive, not IP, unreadable).
+ */
+function decodePath(path: VppRecord): { sw: number; address: string | null } | null {
+  if (num(path.type) !== PATH_TYPE_NORMAL) return null;
+  const sw = num(path.sw_if_index);
+  if (sw === NO_INDEX) return null;
+  const proto = num(path.proto);
+  if (proto !== NH_PROTO_IP4 && proto !== NH_PROTO_IP6) return null;
+  let address: string;
+  try {
+    address = fromVppAddressUnion(rec(path.nh).address, proto === NH_PROTO_IP6 ? ADDRESS_IP6 : ADDRESS_IP4);
+  } catch {
+    return null;
+  }
+  return { sw, address: address === '0.0.0.0' || address === '::' ? null : address };
 }
 
 function zeroNextHop(path: VppRecord): boolean {
@@ -257,8 +273,9 @@ export class VppFib implements FibBackend {
    */
   async underlayPath(address: string): Promise<FibNextHop[] | null> {
     if (this.deps.tableId !== 0) return null;
-    const host = parsePrefix(hostPrefixOf(address), true);
-    if (!host) return null;
+    const ip = parseIp(address);
+    if (!ip) return null;
+    const host: ParsedPrefix = { family: ip.family, bytes: ip.bytes, len: ip.family === 4 ? 32 : 128 };
     const client = await this.deps.ready();
     if (!client.has('ip_route_lookup')) return null;
     let route: VppRecord;
@@ -289,21 +306,12 @@ export class VppFib implements FibBackend {
 
   /** A route's forwarding paths that do not go into our tunnels, as underlay next hops. */
   private underlayHops(route: VppRecord): FibNextHop[] {
-    const paths = (Array.isArray(route.paths) ? route.paths : []).map(rec);
     const out: FibNextHop[] = [];
-    for (const path of paths) {
-      const sw = num(path.sw_if_index);
-      if (this.deps.interfaces.ownedNameOf(sw) !== undefined) continue;
-      if (num(path.type) !== PATH_TYPE_NORMAL || sw === NO_INDEX) continue;
-      const proto = num(path.proto);
-      let address: string | null = null;
-      try {
-        address = fromVppAddressUnion(rec(path.nh).address, proto === NH_PROTO_IP6 ? ADDRESS_IP6 : ADDRESS_IP4);
-      } catch {
-        address = null;
-      }
+    for (const v of Array.isArray(route.paths) ? route.paths : []) {
+      const d = decodePath(rec(v));
+      if (d === null || this.deps.interfaces.ownedNameOf(d.sw) !== undefined) continue;
       // A connected (glean) path has no next hop: the endpoint is on that link.
-      out.push(address === null || address === '0.0.0.0' || address === '::' ? { interface: `#${sw}` } : { address, interface: `#${sw}` });
+      out.push(d.address === null ? { interface: `#${d.sw}` } : { address: d.address, interface: `#${d.sw}` });
     }
     return out;
   }
@@ -440,21 +448,11 @@ export class VppFib implements FibBackend {
     const hostAddress = p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
     const nexthops: FibNextHop[] = [];
     for (const v of paths) {
-      const path = rec(v);
-      if (num(path.type) !== PATH_TYPE_NORMAL) continue;
-      const sw = num(path.sw_if_index);
-      if (sw === NO_INDEX) continue;
-      const name = this.deps.interfaces.ownedNameOf(sw);
-      if (name === undefined) continue;
-      const proto = num(path.proto);
-      if (proto !== NH_PROTO_IP4 && proto !== NH_PROTO_IP6) continue;
-      let address: string;
-      try {
-        address = fromVppAddressUnion(rec(path.nh).address, proto === NH_PROTO_IP6 ? ADDRESS_IP6 : ADDRESS_IP4);
-      } catch {
-        continue;
-      }
-      if (address === '0.0.0.0' || address === '::') continue; // connected / glean: VPP's own
+      const d = decodePath(rec(v));
+      const name = d === null ? undefined : this.deps.interfaces.ownedNameOf(d.sw);
+      // Connected / glean (no next hop) is VPP's own.
+      if (d === null || name === undefined || d.address === null) continue;
+      const { sw, address } = d;
       if (address === hostAddress && paths.length === 1 && derivedPartner(this.deps.interfaces.interfaceAddresses(sw), address)) return null;
       // A host route's next hop equal to its own address is how apply() wrote an interface-only hop.
       nexthops.push(address === hostAddress ? { interface: name } : { address, interface: name });
