@@ -1,33 +1,14 @@
-import koffi from 'koffi';
+import { libc } from '#lib/libc';
 
 /**
  * systemd Type=notify (sd_notify(3)): datagrams to $NOTIFY_SOCKET. Node has
  * no AF_UNIX datagram sockets, so libc is called through koffi. Without
  * $NOTIFY_SOCKET (not under systemd) nothing is sent.
  */
-interface Libc {
-  socket: (domain: number, type: number, protocol: number) => number;
-  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
-  close: (fd: number) => number;
-}
-
-let libc: Libc | null = null;
-
-function lib(): Libc {
-  if (libc) return libc;
-  const c = koffi.load('libc.so.6');
-  libc = {
-    socket: c.func('int socket(int, int, int)') as Libc['socket'],
-    sendto: c.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)') as Libc['sendto'],
-    close: c.func('int close(int)') as Libc['close'],
-  };
-  return libc;
-}
-
 export function sdNotify(state: string): boolean {
   const path = process.env.NOTIFY_SOCKET;
   if (!path) return false;
-  const c = lib();
+  const c = libc();
   const AF_UNIX = 1;
   const SOCK_DGRAM_CLOEXEC = 2 | 0o2000000;
   // struct sockaddr_un: sa_family_t (u16) + path; '@' means the abstract namespace.

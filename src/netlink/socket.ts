@@ -23,6 +23,7 @@
  */
 import fs from 'node:fs';
 import koffi from 'koffi';
+import { libc, type Libc } from '#lib/libc';
 import {
   AF_NETLINK,
   NETLINK_CAP_ACK,
@@ -45,38 +46,6 @@ const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const CLONE_NEWNET = 0x40000000;
 const EINTR = 4;
-
-type SendFn = (fd: number, buf: Buffer, len: number, flags: number) => number;
-
-interface Libc {
-  socket: (domain: number, type: number, protocol: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  send: SendFn & { async: (fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void) => void };
-  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
-  getsockopt: (fd: number, level: number, name: number, val: Buffer, len: number[]) => number;
-  close: (fd: number) => number;
-  setns: (fd: number, nstype: number) => number;
-}
-
-let libc: Libc | null = null;
-
-function lib(): Libc {
-  if (libc) return libc;
-  const c = koffi.load('libc.so.6');
-  // ssize_t is `long` on the LP64 Linux targets wgbgp supports.
-  libc = {
-    socket: c.func('int socket(int, int, int)') as Libc['socket'],
-    bind: c.func('int bind(int, const void *, uint32_t)') as Libc['bind'],
-    send: c.func('long send(int, const void *, size_t, int)') as unknown as Libc['send'],
-    recv: c.func('long recv(int, void *, size_t, int)') as Libc['recv'],
-    setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)') as Libc['setsockopt'],
-    getsockopt: c.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)') as Libc['getsockopt'],
-    close: c.func('int close(int)') as Libc['close'],
-    setns: c.func('int setns(int, int)') as Libc['setns'],
-  };
-  return libc;
-}
 
 function fail(context: string): never {
   throw new NetlinkError(koffi.errno(), context);
@@ -119,7 +88,7 @@ export class NetlinkSocket {
   private constructor(private readonly fd: number) {}
 
   static open(opts: SocketOptions = {}): NetlinkSocket {
-    const c = lib();
+    const c = libc();
     const fd = opts.netns ? socketInNetns(c, opts.netns) : c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) fail('socket(AF_NETLINK)');
     const s = new NetlinkSocket(fd);
@@ -155,14 +124,14 @@ export class NetlinkSocket {
   }
 
   private setOpt(level: number, name: number, value: number, what: string): void {
-    if (lib().setsockopt(this.fd, level, name, int32(value), 4) < 0) fail(`setsockopt(${what})`);
+    if (libc().setsockopt(this.fd, level, name, int32(value), 4) < 0) fail(`setsockopt(${what})`);
   }
 
   /** One datagram to the kernel; the kernel has processed it when this returns. */
   send(buf: Buffer): void {
     if (this.closed) throw new NetlinkError(9, 'send on closed netlink socket');
     for (;;) {
-      const n = lib().send(this.fd, buf, buf.length, 0);
+      const n = libc().send(this.fd, buf, buf.length, 0);
       if (n >= 0) return;
       const e = koffi.errno();
       if (e !== EINTR) throw new NetlinkError(e, 'send(netlink)');
@@ -178,7 +147,7 @@ export class NetlinkSocket {
     if (this.closed) return Promise.reject(new NetlinkError(9, 'send on closed netlink socket'));
     return new Promise<void>((resolve, reject) => {
       const attempt = (): void => {
-        lib().send.async(this.fd, buf, buf.length, 0, (err, n) => {
+        libc().send.async(this.fd, buf, buf.length, 0, (err, n) => {
           if (err) return reject(err instanceof Error ? err : new Error(String(err)));
           if (n >= 0) return resolve();
           const e = koffi.errno();
@@ -197,7 +166,7 @@ export class NetlinkSocket {
   recv(): Buffer | null {
     if (this.closed) throw new NetlinkError(9, 'recv on closed netlink socket');
     for (;;) {
-      const n = lib().recv(this.fd, this.rx, this.rx.length, MSG_DONTWAIT | MSG_TRUNC);
+      const n = libc().recv(this.fd, this.rx, this.rx.length, MSG_DONTWAIT | MSG_TRUNC);
       if (n >= 0) {
         if (n > this.rx.length) throw new NetlinkError(90, `netlink datagram of ${n} bytes truncated`);
         return this.rx.subarray(0, n);
@@ -238,7 +207,7 @@ export class NetlinkSocket {
     this.closed = true;
     this.poll?.close();
     this.poll = null;
-    lib().close(this.fd);
+    libc().close(this.fd);
   }
 }
 

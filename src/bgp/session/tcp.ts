@@ -10,6 +10,7 @@
  * Constants are Linux's (x86_64 and arm64 share them).
  */
 import koffi from 'koffi';
+import { libc } from '#lib/libc';
 import { parseIp, isLinkLocalV6 } from '#lib/prefix';
 
 const AF_INET = 2;
@@ -36,33 +37,6 @@ const TCP_MD5SIG = 14;
 const TCP_MD5SIG_LEN = 128 + 1 + 1 + 2 + 4 + 80;
 export const TCP_MD5SIG_MAXKEYLEN = 80;
 
-interface Libc {
-  socket: (domain: number, type: number, protocol: number) => number;
-  bind: (fd: number, addr: Buffer, len: number) => number;
-  listen: (fd: number, backlog: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
-  close: (fd: number) => number;
-  if_nametoindex: (name: string) => number;
-  strerror: (errnum: number) => string;
-}
-
-let libc: Libc | null = null;
-
-function lib(): Libc {
-  if (libc) return libc;
-  const c = koffi.load('libc.so.6');
-  libc = {
-    socket: c.func('int socket(int, int, int)') as Libc['socket'],
-    bind: c.func('int bind(int, const void *, uint32_t)') as Libc['bind'],
-    listen: c.func('int listen(int, int)') as Libc['listen'],
-    setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)') as Libc['setsockopt'],
-    close: c.func('int close(int)') as Libc['close'],
-    if_nametoindex: c.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
-    strerror: c.func('const char *strerror(int)') as Libc['strerror'],
-  };
-  return libc;
-}
-
 const ERRNO_NAMES: Record<number, string> = {
   1: 'EPERM',
   13: 'EACCES',
@@ -81,7 +55,7 @@ export class SocketError extends Error {
     context: string,
   ) {
     const code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
-    super(`${context}: ${code} (${lib().strerror(errno)})`);
+    super(`${context}: ${code} (${libc().strerror(errno)})`);
     this.code = code;
   }
 }
@@ -117,7 +91,7 @@ function sockaddr(family: 4 | 6, address: string, port: number, scopeId = 0): Bu
 
 /** The interface's index, 0 when there is none by that name. */
 export function interfaceIndex(name: string): number {
-  return lib().if_nametoindex(name);
+  return libc().if_nametoindex(name);
 }
 
 /** What makes a BGP socket safe: where segments may come from, and how they are checked. */
@@ -136,7 +110,7 @@ export function familyOf(address: string): 4 | 6 {
 }
 
 function applySecurity(fd: number, family: 4 | 6, sec: SocketSecurity): void {
-  const c = lib();
+  const c = libc();
   if (sec.device !== undefined) {
     const name = Buffer.from(`${sec.device}\0`);
     check(c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, name.length), `bind to device ${sec.device}`);
@@ -176,17 +150,17 @@ export function setMd5Key(fd: number, family: 4 | 6, peer: string, key: string):
   } else m.set(sockaddr(6, peer, 0), 0);
   m.writeUInt16LE(k.length, 130);
   k.copy(m, 136);
-  check(lib().setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, m, m.length), `TCP MD5 key for ${peer}`);
+  check(libc().setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, m, m.length), `TCP MD5 key for ${peer}`);
 }
 
 function open(family: 4 | 6): number {
-  const fd = lib().socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const fd = libc().socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   check(fd, 'socket');
   return fd;
 }
 
 function closeQuietly(fd: number): void {
-  lib().close(fd);
+  libc().close(fd);
 }
 
 function scopeOf(address: string, device: string | undefined): number {
@@ -218,7 +192,7 @@ export interface ListenSocketOptions extends SocketSecurity {
  * tunnel's addresses come and go with it.
  */
 export function listenSocket(o: ListenSocketOptions): number {
-  const c = lib();
+  const c = libc();
   const fd = open(o.family);
   try {
     check(c.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, int32(1), 4), 'SO_REUSEADDR');
@@ -250,7 +224,7 @@ export interface ConnectSocketOptions extends SocketSecurity {
  * the SYN, for `new net.Socket({ fd }).connect(...)`.
  */
 export function connectSocket(o: ConnectSocketOptions): number {
-  const c = lib();
+  const c = libc();
   const fd = open(o.family);
   try {
     applySecurity(fd, o.family, o);

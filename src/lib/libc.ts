@@ -1,0 +1,47 @@
+/**
+ * The libc calls Node has no API for (netlink and datagram unix sockets,
+ * socket options before a connect, setns), bound once through koffi for the
+ * netlink socket, the BGP sockets and systemd notifications alike.
+ */
+import koffi from 'koffi';
+
+type SendFn = (fd: number, buf: Buffer, len: number, flags: number) => number;
+
+export interface Libc {
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  /** `.async` runs it on a koffi worker thread. */
+  send: SendFn & { async: (fd: number, buf: Buffer, len: number, flags: number, cb: (err: unknown, n: number) => void) => void };
+  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
+  getsockopt: (fd: number, level: number, name: number, val: Buffer, len: number[]) => number;
+  close: (fd: number) => number;
+  setns: (fd: number, nstype: number) => number;
+  if_nametoindex: (name: string) => number;
+  strerror: (errnum: number) => string;
+}
+
+let bound: Libc | null = null;
+
+export function libc(): Libc {
+  if (bound) return bound;
+  const c = koffi.load('libc.so.6');
+  // ssize_t is `long` on the LP64 Linux targets wgbgp supports.
+  bound = {
+    socket: c.func('int socket(int, int, int)') as Libc['socket'],
+    bind: c.func('int bind(int, const void *, uint32_t)') as Libc['bind'],
+    listen: c.func('int listen(int, int)') as Libc['listen'],
+    send: c.func('long send(int, const void *, size_t, int)') as unknown as Libc['send'],
+    sendto: c.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)') as Libc['sendto'],
+    recv: c.func('long recv(int, void *, size_t, int)') as Libc['recv'],
+    setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)') as Libc['setsockopt'],
+    getsockopt: c.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)') as Libc['getsockopt'],
+    close: c.func('int close(int)') as Libc['close'],
+    setns: c.func('int setns(int, int)') as Libc['setns'],
+    if_nametoindex: c.func('unsigned int if_nametoindex(const char *)') as Libc['if_nametoindex'],
+    strerror: c.func('const char *strerror(int)') as Libc['strerror'],
+  };
+  return bound;
+}
