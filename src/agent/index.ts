@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
 import { createLogger, type Logger } from '#lib/log';
 import { SystemClock } from '#lib/clock';
@@ -30,8 +30,16 @@ export class AgentStartError extends Error {}
 async function readPrivateKey(file: string): Promise<Uint8Array> {
   let text: string;
   try {
+    // A key others can read is a key others may have (like ssh's "UNPROTECTED PRIVATE KEY FILE").
+    const mode = (await stat(file)).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new AgentStartError(
+        `wireguard.private-key-file: ${file} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`,
+      );
+    }
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof AgentStartError) throw err;
     throw new AgentStartError(`wireguard.private-key-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {

@@ -41,8 +41,9 @@ export function formatPath(path: KeyPath): string {
 }
 
 /**
- * "file: path: reason". A YAML syntax error has no key path, so it reads like a
- * compiler's "file:line:col: reason" to let editors jump to it.
+ * "file:line:col: path: reason", like a compiler's messages so editors can jump
+ * to it; "file: path: reason" when the key is not in the file (a missing key),
+ * and "file:line:col: reason" for a YAML syntax error, which has no key path.
  */
 export function formatIssue(issue: ConfigIssue): string {
   return format(issue, issue.message);
@@ -54,7 +55,8 @@ export function formatWarning(issue: ConfigIssue): string {
 }
 
 function format(issue: ConfigIssue, reason: string): string {
-  if (issue.path !== '') return `${issue.file}: ${issue.path}: ${reason}`;
-  if (issue.line !== undefined) return `${issue.file}:${issue.line}:${issue.col ?? 1}: ${reason}`;
+  const at = issue.line !== undefined ? `${issue.file}:${issue.line}:${issue.col ?? 1}` : issue.file;
+  if (issue.path !== '') return `${at}: ${issue.path}: ${reason}`;
+  if (issue.line !== undefined) return `${at}: ${reason}`;
   return `${issue.file}: ${reason}`;
 }

@@ -183,10 +183,25 @@ async function preflight(topo: LabTopology, procs: NodeProcess[], cli: string[],
   }
 }
 
+/** The node's private key as a 0600 copy (the plan points at the copy only when the key exists). */
+function copyKey(node: string, source: string, dest: string): void {
+  let key: Buffer;
+  try {
+    key = readFileSync(source);
+  } catch (e) {
+    throw new LabError(`node ${node}: private key ${source}: ${(e as Error).message}`);
+  }
+  rmSync(dest, { force: true });
+  writeFileSync(dest, key, { mode: 0o600 });
+}
+
 /** Starts a node's process detached in its namespace, output appended to .lab-run/<node>.log. */
 function startProcess(p: NodeProcess, st: NodeState, runDir: string, env: Record<string, string>): number {
   const log = join(runDir, `${p.node}.log`);
-  if (p.config !== null) writeFileSync(p.config.path, p.config.text);
+  if (p.config !== null) {
+    if (p.config.key !== null) copyKey(p.node, p.config.key.source, p.config.key.path);
+    writeFileSync(p.config.path, p.config.text);
+  }
   if (p.socket !== null) {
     mkdirSync(dirname(p.socket), { recursive: true });
     // A socket file nobody answers on (checked in preflight) is a leftover.

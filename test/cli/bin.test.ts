@@ -48,7 +48,7 @@ describe('bin/wgbgp config check', () => {
     writeFileSync(file, 'router: { asn: 23456, router-id: 192.0.2.1 }\nwireguard: { private-key-file: /k }\n');
     const r = wgbgp('config', 'check', file);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${file}: router.asn: ASN 23456 is AS_TRANS`);
+    expect(r.stderr).toContain(`${file}:1:11: router.asn: ASN 23456 is AS_TRANS`);
   });
   it('exit 1 with --strict when the key file is missing', () => {
     expect(wgbgp('config', 'check', '--strict', FIXTURE).code).toBe(1);
@@ -57,6 +57,35 @@ describe('bin/wgbgp config check', () => {
     const r = wgbgp('config', 'check');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/missing required argument/);
+  });
+});
+
+describe('bin/wgbgp agent', () => {
+  it('refuses to start with a private key others can read: exit 1, the reason plainly and as a fatal JSON line', () => {
+    const dir = mkdtempSync(join(tmp, 'key-'));
+    const key = join(dir, 'private.key');
+    writeFileSync(key, `${execFileSync(BIN, ['genkey'], { encoding: 'utf8' })}`, { mode: 0o644 });
+    const config = join(dir, 'wgbgp.yaml');
+    writeFileSync(
+      config,
+      [
+        'router: { asn: 65001, router-id: 192.0.2.1 }',
+        `control: { socket: ${join(dir, 'control.sock')} }`,
+        'dataplane: { wireguard: wireguard-go, fib: none }',
+        'wireguard: { private-key-file: private.key }',
+        '',
+      ].join('\n'),
+    );
+    const r = wgbgp('agent', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`wgbgp: wireguard.private-key-file: ${key} is accessible by group or others (mode 0644); chmod 600 it`);
+    const fatal = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; err?: string })
+      .find((l) => l.level === 60);
+    expect(fatal).toMatchObject({ msg: 'agent failed to start', err: expect.stringContaining('chmod 600') });
+    expect(existsSync(join(dir, 'control.sock'))).toBe(false);
   });
 });
 

@@ -39,7 +39,7 @@ describe('wgbgp config check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${FIXTURE}: ok (1 neighbor, 1 warning)\n`);
     expect(r.stderr).toBe(
-      `${FIXTURE}: wireguard.private-key-file: warning: /etc/wgbgp/private.key does not exist (the agent will not start without it)\n`,
+      `${FIXTURE}:17:3: wireguard.private-key-file: warning: /etc/wgbgp/private.key does not exist (the agent will not start without it)\n`,
     );
   });
 
@@ -49,7 +49,7 @@ describe('wgbgp config check', () => {
     expect(r.stderr).toMatch(/^.*: wireguard\.private-key-file: \/etc\/wgbgp\/private\.key does not exist/);
   });
 
-  it('1 for an invalid file, one error per line: file: key.path: reason', async () => {
+  it('1 for an invalid file, one error per line: file:line:col: key.path: reason', async () => {
     const file = join(tmp, 'bad.yaml');
     const text = readFileSync(FIXTURE, 'utf8')
       .replace('asn: 65001', 'asn: 0')
@@ -60,10 +60,10 @@ describe('wgbgp config check', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toEqual([
-      `${file}: router.asn: ASN 0 is reserved (RFC 7607)`,
-      `${file}: dataplane.colour: unknown key`,
-      `${file}: wireguard.private-key-file: warning: /etc/wgbgp/private.key does not exist (the agent will not start without it)`,
-      `${file}: neighbors[0].bgp.hold-time: must be 0 or an integer in 3..65535 seconds (RFC 4271 §4.2), got 2`,
+      `${file}:2:3: router.asn: ASN 0 is reserved (RFC 7607)`,
+      `${file}:10:3: dataplane.colour: unknown key`,
+      `${file}:18:3: wireguard.private-key-file: warning: /etc/wgbgp/private.key does not exist (the agent will not start without it)`,
+      `${file}:35:7: neighbors[0].bgp.hold-time: must be 0 or an integer in 3..65535 seconds (RFC 4271 §4.2), got 2`,
     ]);
   });
 

@@ -406,9 +406,10 @@ describe('YAML syntax', () => {
 });
 
 describe('reporting', () => {
-  it('one line per issue: file, key path, reason', () => {
+  it('one line per issue: file:line:col, key path, reason (a key not in the file has no position)', () => {
     const errs = errors(variant('  asn: 65001', '  asn: 0'));
-    expect(errs.map(formatIssue)).toEqual(['wgbgp.yaml: router.asn: ASN 0 is reserved (RFC 7607)']);
+    expect(errs.map(formatIssue)).toEqual(['wgbgp.yaml:2:3: router.asn: ASN 0 is reserved (RFC 7607)']);
+    expect(formatIssue({ file: 'f', path: 'router', message: 'required' })).toBe('f: router: required');
     expect(formatWarning({ file: 'f', path: 'a.b', message: 'm' })).toBe('f: a.b: warning: m');
   });
   it('reports every problem in one pass, in file order, with positions', () => {

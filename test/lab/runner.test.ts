@@ -137,7 +137,7 @@ describe('labs/two-sites', () => {
     expect(a.control.socket).not.toBe(b.control.socket);
   });
 
-  it('the namespace runner starts each agent on a rewritten copy: key path in the lab folder, the node socket', () => {
+  it('the namespace runner starts each agent on a rewritten copy: the key as a 0600 copy (git keeps it 0644), the node socket', () => {
     const t = loadTopology(TWO_SITES);
     const procs = planNodeProcesses(t, ['node', 'main.js']);
     expect(procs.map((p) => [p.node, p.kind, p.socket, p.interfaces])).toEqual([
@@ -147,7 +147,8 @@ describe('labs/two-sites', () => {
     const a = procs[0]!;
     expect(a.argv).toEqual(['node', 'main.js', 'agent', '--config', join(TWO_SITES, '.lab-run', 'site-a.yaml')]);
     const copy = parseYaml(a.config!.text) as { wireguard: { 'private-key-file': string }; announce: string[] };
-    expect(copy.wireguard['private-key-file']).toBe(join(TWO_SITES, 'site-a', 'private.key'));
+    expect(copy.wireguard['private-key-file']).toBe(join(TWO_SITES, '.lab-run', 'site-a.key'));
+    expect(a.config!.key).toEqual({ source: join(TWO_SITES, 'site-a', 'private.key'), path: join(TWO_SITES, '.lab-run', 'site-a.key') });
     expect(copy.announce).toEqual(['10.1.0.0/24', '2001:db8:1::/48']);
   });
 
