@@ -175,6 +175,25 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       setCode((await labTest(dir)) ? 0 : 1);
     });
 
+  // Both walk the finished tree when they run (docs.ts): whatever --help lists, they list.
+  program
+    .command('completion')
+    .description('print the shell completion script (bash: source it; zsh: save it as _wgbgp in $fpath)')
+    .addArgument(program.createArgument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh') => {
+      const docs = await import('./docs.js');
+      io.stdout(shell === 'bash' ? docs.bashCompletion(program) : docs.zshCompletion(program));
+      setCode(0);
+    });
+  program
+    .command('man')
+    .description('print the manual page wgbgp(1) in roff (`wgbgp man | man -l -`)')
+    .action(async () => {
+      const { manPage } = await import('./docs.js');
+      io.stdout(manPage(program));
+      setCode(0);
+    });
+
   return program;
 }
 
