@@ -3,7 +3,7 @@
 # --no-install-recommends matters: wireguard-tools recommends a whole kernel image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(wireguard-go wireguard-tools bird2 frr gobgpd iproute2 nftables iputils-ping socat procps)
+pkgs=(wireguard-go wireguard-tools bird2 frr gobgpd iproute2 nftables iputils-ping socat procps systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
