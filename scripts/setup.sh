@@ -3,9 +3,12 @@
 # --no-install-recommends matters: wireguard-tools recommends a whole kernel image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(wireguard-go wireguard-tools bird2 frr gobgpd iproute2 nftables iputils-ping socat procps systemd)
+# What the agent, the labs and the interop peers run (the container image installs the same list).
+pkgs=(wireguard-go wireguard-tools bird2 frr gobgpd iproute2 nftables iputils-ping socat procps)
+# Only the tests need these: systemd-analyze (the unit), zsh and groff (completion and man page).
+test_pkgs=(systemd zsh groff-base)
 missing=()
-for p in "${pkgs[@]}"; do
+for p in "${pkgs[@]}" "${test_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

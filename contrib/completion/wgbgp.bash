@@ -8,8 +8,10 @@ __wgbgp_subcommand() {
     'wgbgp/agent') REPLY='wgbgp agent' ;;
     'wgbgp/config') REPLY='wgbgp config' ;;
     'wgbgp/status') REPLY='wgbgp status' ;;
-    'wgbgp/neighbors') REPLY='wgbgp neighbors' ;;
     'wgbgp/tunnels') REPLY='wgbgp tunnels' ;;
+    'wgbgp/neighbors') REPLY='wgbgp neighbors' ;;
+    'wgbgp/watch') REPLY='wgbgp watch' ;;
+    'wgbgp/log-level') REPLY='wgbgp log-level' ;;
     'wgbgp/routes') REPLY='wgbgp routes' ;;
     'wgbgp/reload') REPLY='wgbgp reload' ;;
     'wgbgp/genkey') REPLY='wgbgp genkey' ;;
@@ -31,7 +33,7 @@ __wgbgp_subcommand() {
 # The names of the subcommands of command $1.
 __wgbgp_subcommands() {
   case "$1" in
-    'wgbgp') REPLY='agent config status neighbors tunnels routes reload genkey pubkey lab completion man help' ;;
+    'wgbgp') REPLY='agent config status tunnels neighbors watch log-level routes reload genkey pubkey lab completion man help' ;;
     'wgbgp config') REPLY='check help' ;;
     'wgbgp lab') REPLY='up down test help' ;;
     *) REPLY='' ;;
@@ -47,8 +49,10 @@ __wgbgp_options() {
     'wgbgp config check') REPLY='--strict -h --help' ;;
     'wgbgp config help') REPLY='' ;;
     'wgbgp status') REPLY='--json --socket --config -h --help' ;;
-    'wgbgp neighbors') REPLY='--json --socket --config -h --help' ;;
     'wgbgp tunnels') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp neighbors') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp watch') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp log-level') REPLY='--json --socket --config -h --help' ;;
     'wgbgp routes') REPLY='--json --socket --config -h --help' ;;
     'wgbgp reload') REPLY='--socket --config -h --help' ;;
     'wgbgp genkey') REPLY='-h --help' ;;
@@ -71,10 +75,14 @@ __wgbgp_option_value() {
     'wgbgp agent/--config') REPLY='file' ;;
     'wgbgp status/--socket') REPLY='file' ;;
     'wgbgp status/--config') REPLY='file' ;;
-    'wgbgp neighbors/--socket') REPLY='file' ;;
-    'wgbgp neighbors/--config') REPLY='file' ;;
     'wgbgp tunnels/--socket') REPLY='file' ;;
     'wgbgp tunnels/--config') REPLY='file' ;;
+    'wgbgp neighbors/--socket') REPLY='file' ;;
+    'wgbgp neighbors/--config') REPLY='file' ;;
+    'wgbgp watch/--socket') REPLY='file' ;;
+    'wgbgp watch/--config') REPLY='file' ;;
+    'wgbgp log-level/--socket') REPLY='file' ;;
+    'wgbgp log-level/--config') REPLY='file' ;;
     'wgbgp routes/--socket') REPLY='file' ;;
     'wgbgp routes/--config') REPLY='file' ;;
     'wgbgp reload/--socket') REPLY='file' ;;
@@ -90,13 +98,15 @@ __wgbgp_argument() {
   case "$1" in
     'wgbgp config check') specs=('file') ;;
     'wgbgp config help') specs=('choice check') ;;
+    'wgbgp neighbors') specs=('text') ;;
+    'wgbgp log-level') specs=('text' 'text') ;;
     'wgbgp routes') specs=('text') ;;
     'wgbgp lab up') specs=('directory') ;;
     'wgbgp lab down') specs=('directory') ;;
     'wgbgp lab test') specs=('directory') ;;
     'wgbgp lab help') specs=('choice up down test') ;;
     'wgbgp completion') specs=('choice bash zsh') ;;
-    'wgbgp help') specs=('choice agent config status neighbors tunnels routes reload genkey pubkey lab completion man') ;;
+    'wgbgp help') specs=('choice agent config status tunnels neighbors watch log-level routes reload genkey pubkey lab completion man') ;;
   esac
   if (( $2 < ${#specs[@]} )); then
     REPLY=${specs[$2]}

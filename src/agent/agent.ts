@@ -16,7 +16,7 @@ import type {
 } from '#api/types';
 import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
-import { FibManager } from '#fib/index';
+import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
@@ -27,6 +27,8 @@ import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges } from './reload.js';
 import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
+import { neighborJson } from './view.js';
+import { AgentTelemetry } from './telemetry.js';
 
 export { ChangeQueue } from './change-queue.js';
 export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
@@ -39,6 +41,8 @@ export interface AgentDeps {
   fib: FibBackend;
   privateKey: Uint8Array;
   publicKey: string;
+  /** The config file, named in reload errors. */
+  configPath?: string;
   /** Re-reads and validates the config file (reload). */
   loadConfig: () => Promise<{ ok: true; config: Config } | { ok: false; errors: string[] }>;
   /** Interfaces this agent created before (its record), for removal of neighbors deleted while it was down. */
@@ -150,13 +154,20 @@ export class Agent implements ControlHandler {
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
     this.fibm = new FibManager(deps.fib);
     this.bgp = deps.bgp ?? realBgp;
-    this.pins = new EndpointPins(deps.fib, this.fibm, deps.log, () => this.kick(), deps.pinRecord ?? null);
-    this.listener = this.bgp.listener({ log: deps.log, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
+    // One child per component, so `wgbgp log-level bgp debug` reaches the sessions and nothing else.
+    this.log = deps.log.child({ component: 'agent' });
+    this.bgpLog = deps.log.child({ component: 'bgp' });
+    this.fibLog = deps.log.child({ component: 'fib' });
+    this.telemetry = new AgentTelemetry(deps.clock, () => ({ rib: this.rib.size, fib: this.fibm.size, pending: this.fibPending() }));
+    this.pins = new EndpointPins(deps.fib, this.fibm, this.fibLog, () => this.kick(), deps.pinRecord ?? null);
+    this.listener = this.bgp.listener({ log: this.bgpLog, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
   }
 
-  private get log(): Logger {
-    return this.deps.log;
-  }
+  private readonly log: Logger;
+  private readonly bgpLog: Logger;
+  private readonly fibLog: Logger;
+  /** Events for `wgbgp watch` and the figures the metrics read. */
+  readonly telemetry: AgentTelemetry;
 
   async start(): Promise<void> {
     const specs = this.specsFor(this.config);
@@ -198,6 +209,7 @@ export class Agent implements ControlHandler {
 
   /** A flush after the debounce: a burst of changes becomes one FIB write and one round of UPDATEs. */
   private kick(): void {
+    this.telemetry.queued();
     if (this.flushTimer !== null || this.stopping) return;
     this.flushTimer = this.deps.clock.setTimeout(() => {
       this.flushTimer = null;
@@ -221,6 +233,7 @@ export class Agent implements ControlHandler {
 
   private async stopNow(): Promise<void> {
     this.stopping = true;
+    this.telemetry.close();
     for (const t of [this.flushTimer, this.pollTimer, this.deadlineTimer, this.repinTimer]) t?.cancel();
     this.flushTimer = this.pollTimer = this.deadlineTimer = this.repinTimer = null;
     this.unwatchUnderlay?.();
@@ -351,11 +364,12 @@ export class Agent implements ControlHandler {
           extendedNextHop: addr.remoteV4 === null,
         },
         {
+          onStateChange: (from, to) => this.telemetry.session(cfg.name, from, to, this.peers.get(cfg.name)?.session.lastError ?? null),
           onEstablished: (neg) => this.onEstablished(cfg.name, neg),
           onUpdate: (u) => this.onUpdate(cfg.name, u),
           onDown: (reason, how) => this.onDown(cfg.name, reason, how),
         },
-        { clock: this.deps.clock, log: this.log },
+        { clock: this.deps.clock, log: this.bgpLog },
       ),
     };
     this.peers.set(cfg.name, n);
@@ -545,8 +559,20 @@ export class Agent implements ControlHandler {
       await this.fibm.flush();
     } catch (err) {
       this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
-      this.log.error({ err: errorText(err) }, 'FIB flush failed');
+      this.fibLog.error({ err: errorText(err) }, 'FIB flush failed');
     }
+    this.telemetry.flushed(this.fibPending() === 0);
+    this.noteDataplane();
+  }
+
+  /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */
+  private fibPending(): number {
+    return this.pending.size + this.fibm.pending();
+  }
+
+  private noteDataplane(): void {
+    const dp = this.status().dataplane;
+    this.telemetry.dataplaneState(dp.state, dp.detail);
   }
 
   /**
@@ -562,10 +588,10 @@ export class Agent implements ControlHandler {
     fib.retag(to);
     try {
       const r = await this.fibm.between(() => fib.migrate!(from));
-      if (r.moved > 0) this.log.info({ from, to, moved: r.moved, failed: r.failed.length }, 'routes moved to the new table/protocol/metric');
-      for (const f of r.failed.slice(0, 10)) this.log.error(f, 'route not moved');
+      if (r.moved > 0) this.fibLog.info({ from, to, moved: r.moved, failed: r.failed.length }, 'routes moved to the new table/protocol/metric');
+      for (const f of r.failed.slice(0, 10)) this.fibLog.error(f, 'route not moved');
     } catch (err) {
-      this.log.error({ err: errorText(err), from, to }, 'routes not moved to the new table/protocol/metric');
+      this.fibLog.error({ err: errorText(err), from, to }, 'routes not moved to the new table/protocol/metric');
     }
     await this.deps.fibTag?.write(to);
   }
@@ -584,7 +610,7 @@ export class Agent implements ControlHandler {
         this.log.info({ routes: n }, 'restarting with the forwarding state of an earlier run (RFC 4724): its routes stay until the neighbors have re-sent theirs');
       }
     } catch (err) {
-      this.log.warn({ err: errorText(err) }, 'cannot read the FIB yet; earlier routes are reconciled later');
+      this.fibLog.warn({ err: errorText(err) }, 'cannot read the FIB yet; earlier routes are reconciled later');
     }
   }
 
@@ -610,9 +636,9 @@ export class Agent implements ControlHandler {
     await this.flush();
     try {
       const r = await this.fibm.reconcile();
-      this.log.info({ ...r, why }, 'FIB reconciled with the dataplane');
+      this.fibLog.info({ ...r, why }, 'FIB reconciled with the dataplane');
     } catch (err) {
-      this.log.error({ err: errorText(err) }, 'FIB reconcile failed');
+      this.fibLog.error({ err: errorText(err) }, 'FIB reconcile failed');
     }
     this.endRestart();
   }
@@ -636,6 +662,8 @@ export class Agent implements ControlHandler {
   }
 
   private async pollTunnels(): Promise<void> {
+    // The VPP connection's health changes without a FIB write: seen here too.
+    this.noteDataplane();
     // A tunnel interface that appeared, or was made anew: its neighbor's listener binds to it.
     await this.listener.refresh();
     for (const n of this.peers.values()) {
@@ -646,6 +674,8 @@ export class Agent implements ControlHandler {
           continue;
         }
         if (st.latestHandshake && !n.firstHandshakeSeen) n.firstHandshakeSeen = st.latestHandshake;
+        const handshake = st.latestHandshake ? st.latestHandshake.toISOString() : null;
+        if (handshake !== null && handshake !== n.tunnel?.latestHandshake) this.telemetry.handshake(n.cfg.name, n.cfg.interface, st.endpoint);
         // A roamed (or first learned) endpoint gets its own pinned underlay route.
         const endpoint = endpointAddress(st.endpoint);
         if (endpoint !== null && endpoint !== this.pins.of(n.cfg.name)) await this.pins.pin(n.cfg.name, endpoint, this.tunnelInterfaces());
@@ -655,8 +685,10 @@ export class Agent implements ControlHandler {
           dataplaneInterface: st.dataplaneInterface,
           publicKey: n.cfg.publicKey,
           endpoint: st.endpoint,
-          latestHandshake: st.latestHandshake ? st.latestHandshake.toISOString() : null,
+          latestHandshake: handshake,
           up: st.up,
+          rxBytes: st.rxBytes,
+          txBytes: st.txBytes,
         };
         if (n.awaitingHandshake && st.latestHandshake) {
           // design.md: passive towards a neighbor without endpoint until its first handshake.
@@ -695,7 +727,11 @@ export class Agent implements ControlHandler {
   // ---- reload -----------------------------------------------------------
 
   reload(): Promise<ReloadJson> {
-    return this.serially(() => this.reloadNow());
+    return this.serially(async () => {
+      const r = await this.reloadNow();
+      this.telemetry.reloaded(r);
+      return r;
+    });
   }
 
   private async reloadNow(): Promise<ReloadJson> {
@@ -708,7 +744,8 @@ export class Agent implements ControlHandler {
     const next = loaded.config;
     const immutable = immutableChanges(this.config, next);
     if (immutable.length > 0) {
-      const errors = immutable.map((k) => `${k}: cannot change on reload; restart the agent`);
+      const file = this.deps.configPath !== undefined ? `${this.deps.configPath}: ` : '';
+      const errors = immutable.map((k) => `${file}${k}: cannot change on reload; restart the agent`);
       return { ok: false, errors, added: [], removed: [], changed: [] };
     }
     const prevSpecs = new Map(this.specsFor(this.config).map((s) => [s.name, s]));
@@ -764,20 +801,16 @@ export class Agent implements ControlHandler {
   }
 
   neighbors(): NeighborJson[] {
-    return [...this.peers.values()].map((n) => ({
-      name: n.cfg.name,
-      interface: n.cfg.interface,
-      peerAddress: n.addr.sessionPeer || null,
-      asn: n.cfg.bgp.asn,
-      state: n.session.state,
-      stateSince: new Date(
-        this.deps.clock.wallNow().getTime() - (this.deps.clock.now() - n.session.stateSince),
-      ).toISOString(),
-      prefixesReceived: this.rib.receivedCount(n.cfg.name),
-      prefixesAccepted: this.rib.acceptedCount(n.cfg.name),
-      prefixesAdvertised: this.rib.advertisedCount(n.cfg.name),
-      lastError: n.session.lastError ?? this.listener.bindingError(n.addr.sessionPeer),
-    }));
+    return [...this.peers.values()].map((n) =>
+      neighborJson(
+        n.cfg,
+        n.addr,
+        n.session,
+        { received: this.rib.receivedCount(n.cfg.name), accepted: this.rib.acceptedCount(n.cfg.name), advertised: this.rib.advertisedCount(n.cfg.name) },
+        this.deps.clock,
+        this.listener.bindingError(n.addr.sessionPeer),
+      ),
+    );
   }
 
   routes(query?: string): RouteJson[] | Promise<RouteJson[]> {
@@ -840,6 +873,11 @@ export class Agent implements ControlHandler {
 
   async tunnels(): Promise<TunnelJson[]> {
     await this.pollTunnels();
+    return this.tunnelsSeen();
+  }
+
+  /** The tunnels as the last poll saw them (the metrics read these; a scrape does not query the dataplane). */
+  tunnelsSeen(): TunnelJson[] {
     return [...this.peers.values()].map(
       (n) =>
         n.tunnel ?? {
@@ -850,8 +888,19 @@ export class Agent implements ControlHandler {
           endpoint: null,
           latestHandshake: null,
           up: false,
+          rxBytes: null,
+          txBytes: null,
         },
     );
+  }
+
+  /** The FIB's write counters and how far it lags the RIB (metrics). */
+  fibStats(): { counters: FibCounters; pending: number; lagSeconds: number } {
+    return { counters: this.fibm.counters, pending: this.fibPending(), lagSeconds: this.telemetry.fibLagSeconds() };
+  }
+
+  get currentConfig(): Config {
+    return this.config;
   }
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import { BgpListener, BgpSession } from '#bgp/session/index';
-import type { ListenBinding, ListenerOptions, RefusalCounters, SessionConfig, SessionDeps, SessionHandler } from '#bgp/session/index';
+import type { ListenBinding, ListenerOptions, Negotiated, RefusalCounters, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from '#bgp/session/index';
 
 /** What the agent uses of a BGP session (BgpSession). */
 export interface AgentSession {
@@ -16,6 +16,9 @@ export interface AgentSession {
   /** clock.now() of the last state change. */
   readonly stateSince: number;
   readonly lastError: string | null;
+  /** What was agreed in the OPEN exchange while Established, else null. */
+  readonly negotiated: Negotiated | null;
+  readonly counters: SessionCounters;
   start(): void;
   stop(reason?: string): Promise<void>;
   stopSilently(): Promise<void>;

@@ -32,6 +32,10 @@ export class ChangeQueue {
     });
   }
 
+  get size(): number {
+    return this.changes.length;
+  }
+
   /** All waiting changes, oldest first; the queue is empty afterwards. */
   take(): LocRibChange[] {
     const out = this.changes;

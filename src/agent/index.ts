@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
-import { createLogger, type Logger } from '#lib/log';
+import { LOG_COMPONENTS, LOG_LEVELS, LogLevels, createLogger, initialLogLevel, isLogComponent, isLogLevel, type Logger } from '#lib/log';
 import { SystemClock } from '#lib/clock';
 import type { Config } from '#config/types';
 import { loadConfig, formatIssue, resolveWireguardBackend } from '#config/index';
@@ -9,12 +9,14 @@ import { WireguardGoBackend, decodeKey, publicKeyOf } from '#wg/index';
 import { LinuxFib, NullFib } from '#fib/index';
 import type { FibBackend } from '#fib/types';
 import type { WireguardBackend } from '#wg/types';
-import { ControlServer } from '#api/index';
+import { ControlServer, type ControlAccess } from '#api/index';
+import { resolveGroup } from '#api/peercred';
 import { VppConnection } from '#vpp/connection';
 import { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES } from '#vpp/dataplane';
 import { Agent, type DataplaneHealth } from './agent.js';
 import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
 import { SystemdNotifier } from './sd-notify.js';
+import { MetricsServer } from './metrics.js';
 import type { ControlHandler, ReloadJson, StatusJson } from '#api/types';
 
 export { Agent } from './agent.js';
@@ -54,6 +56,8 @@ interface Dataplane {
   fib: FibBackend;
   health?: () => DataplaneHealth;
   onReset?: (cb: () => void) => () => void;
+  /** VPP: the API connection's state and counters (metrics). */
+  vpp?: () => { connected: boolean; errors: number; timeouts: number; connects: number };
   close: () => Promise<void>;
 }
 
@@ -87,6 +91,7 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
     fib: dp.fib,
     health: () => dp.health(),
     onReset: (cb) => dp.onReset(cb),
+    vpp: () => ({ connected: connection.state === 'connected', ...connection.counters }),
     close: async () => {
       await dp.close();
       await hostLinks?.close();
@@ -109,7 +114,7 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
     throw new AgentStartError('dataplane.wireguard: the kernel backend is not available in this build yet; use wireguard-go or auto');
   }
   const nl = await Rtnetlink.open();
-  const wireguard = new WireguardGoBackend({ links: nl, log: log.child({ component: 'wireguard-go' }) });
+  const wireguard = new WireguardGoBackend({ links: nl, log: log.child({ component: 'wireguard' }) });
   const fib =
     config.dataplane.fib === 'none'
       ? new NullFib()
@@ -119,9 +124,10 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
 
 /** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
 export async function runAgent(opts: AgentOptions): Promise<void> {
-  const log = createLogger({ name: 'wgbgp' });
+  const levels = new LogLevels(initialLogLevel());
+  const log = createLogger({ name: 'wgbgp', levels });
   try {
-    await runAgentWith(opts, log);
+    await runAgentWith(opts, log, levels);
   } catch (err) {
     // A failed start is a JSON line too, for the journal's shipper; the CLI then prints it plainly.
     log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'agent failed to start');
@@ -130,7 +136,18 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   }
 }
 
-async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
+/** The control socket's groups by number; a group name unknown here stops the start (or the reload). */
+function controlAccess(config: Config): ControlAccess {
+  const lookup = (key: string, g: string | number | null): number | null => {
+    if (g === null) return null;
+    const gid = resolveGroup(g);
+    if (gid === null) throw new AgentStartError(`control.${key}: no group ${JSON.stringify(g)} on this host (/etc/group)`);
+    return gid;
+  };
+  return { group: lookup('group', config.control.group), adminGroup: lookup('admin-group', config.control.adminGroup) };
+}
+
+async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels): Promise<void> {
   log.info({ config: opts.configPath }, 'starting');
   // Not strict: a missing key file is reported by readPrivateKey with its own words.
   const first = await loadConfig(opts.configPath);
@@ -139,6 +156,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
   }
   for (const w of first.warnings) log.warn(formatIssue(w));
   const config = first.config;
+  const access = controlAccess(config);
   const privateKey = await readPrivateKey(config.wireguard.privateKeyFile);
   const publicKey = publicKeyOf(Buffer.from(privateKey).toString('base64'));
   const clock = new SystemClock();
@@ -156,9 +174,16 @@ async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
     managedInterfaces: managedInterfacesFile(config.control.socket),
     fibTag: fibTagFile(config.control.socket),
     pinRecord: pinsFile(config.control.socket),
+    configPath: opts.configPath,
     loadConfig: async () => {
       const r = await loadConfig(opts.configPath);
-      return r.ok ? { ok: true, config: r.config } : { ok: false, errors: r.errors.map(formatIssue) };
+      if (!r.ok) return { ok: false, errors: r.errors.map(formatIssue) };
+      try {
+        controlAccess(r.config);
+      } catch (err) {
+        return { ok: false, errors: [`${opts.configPath}: ${err instanceof Error ? err.message : String(err)}`] };
+      }
+      return { ok: true, config: r.config };
     },
   });
   const systemd = new SystemdNotifier();
@@ -166,7 +191,10 @@ async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
   const reload = async (): Promise<ReloadJson> => {
     systemd.reloading();
     try {
-      return await agent.reload();
+      const r = await agent.reload();
+      // Checked by loadConfig before the reload was accepted: the groups exist.
+      if (r.ok) await control.setAccess(controlAccess(agent.currentConfig));
+      return r;
     } finally {
       systemd.ready(statusLine(agent.status()));
     }
@@ -177,16 +205,48 @@ async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
     routes: (q) => agent.routes(q),
     tunnels: () => agent.tunnels(),
     reload,
+    watch: (listener) => agent.telemetry.watch(listener),
+    logLevel: (component, level) => {
+      if (component !== undefined && !isLogComponent(component)) {
+        throw new Error(`unknown component ${JSON.stringify(component)} (expected one of ${LOG_COMPONENTS.join(', ')})`);
+      }
+      if (level !== undefined && !isLogLevel(level)) {
+        throw new Error(`unknown level ${JSON.stringify(level)} (expected one of ${LOG_LEVELS.join(', ')})`);
+      }
+      if (component !== undefined && level !== undefined) {
+        levels.set(component, level);
+        log.info({ logComponent: component, newLevel: level }, 'log level changed');
+        agent.telemetry.logLevel(component, level);
+      }
+      return { levels: levels.levels() };
+    },
   };
-  const control = new ControlServer(handler, { path: config.control.socket, log: log.child({ component: 'control' }) });
+  const control = new ControlServer(handler, { path: config.control.socket, log: log.child({ component: 'control' }), access });
+  const metrics =
+    config.metrics.listen === null
+      ? null
+      : new MetricsServer(
+          {
+            status: () => agent.status(),
+            neighbors: () => agent.neighbors(),
+            tunnelsSeen: () => agent.tunnelsSeen(),
+            fibStats: () => agent.fibStats(),
+            ...(dp.vpp ? { vpp: dp.vpp } : {}),
+            now: () => new Date(),
+          },
+          config.metrics.listen,
+          log.child({ component: 'control' }),
+        );
   const t0 = performance.now();
   // The control socket first: the operator can ask why while the dataplane is still coming up.
   await control.listen();
   try {
+    await metrics?.start();
     await agent.start();
   } catch (err) {
     // Never half started: whatever came up goes down again, and the reason is the exit message.
     await control.close().catch(() => undefined);
+    await metrics?.close().catch(() => undefined);
     await agent.stop().catch(() => undefined);
     await dp.close().catch(() => undefined);
     throw new AgentStartError(err instanceof Error ? err.message : String(err));
@@ -218,6 +278,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger): Promise<void> {
       void (async () => {
         try {
           await control.close();
+          await metrics?.close();
           await agent.stop();
           await dp.close();
         } catch (err) {

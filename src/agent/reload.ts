@@ -33,6 +33,7 @@ export function immutableChanges(prev: Config, next: Config): string[] {
   if (prev.router.asn !== next.router.asn) out.push('router.asn');
   if (prev.router.routerId !== next.router.routerId) out.push('router.router-id');
   if (prev.control.socket !== next.control.socket) out.push('control.socket');
+  if (prev.metrics.listen !== next.metrics.listen) out.push('metrics.listen');
   // dataplane.linux (table, protocol, metric) moves the routes instead (Agent.migrateFibTag).
   const rest = (c: Config): string => JSON.stringify({ ...c.dataplane, linux: null });
   if (rest(prev) !== rest(next)) out.push('dataplane');

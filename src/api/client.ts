@@ -56,6 +56,8 @@ export class ControlClient {
   private readonly pending: Pending[] = [];
   private readonly lines = new LineSplitter();
   private closedReason: string | null = null;
+  private eventListener: ((event: unknown) => void) | null = null;
+  private closeWaiters: ((reason: string) => void)[] = [];
 
   private constructor(
     private readonly socket: Socket,
@@ -102,22 +104,43 @@ export class ControlClient {
     });
   }
 
+  /**
+   * `watch`: every event the agent sends goes to `onEvent` until the
+   * connection ends; resolves with the reason it ended (the agent stopped,
+   * or close() was called).
+   */
+  async watch(onEvent: (event: unknown) => void, timeoutMs = 5000): Promise<string> {
+    this.eventListener = onEvent;
+    await this.request({ command: 'watch' }, timeoutMs);
+    return new Promise((resolve) => {
+      if (this.closedReason !== null) resolve(this.closedReason);
+      else this.closeWaiters.push(resolve);
+    });
+  }
+
   close(): void {
     this.fail('client closed');
     this.socket.end();
   }
 
   private onLine(line: string): void {
+    let reply: unknown;
+    try {
+      reply = JSON.parse(line);
+    } catch {
+      reply = undefined;
+    }
+    if (this.eventListener !== null && typeof reply === 'object' && reply !== null && 'event' in reply) {
+      this.eventListener((reply as { event: unknown }).event);
+      return;
+    }
     const p = this.pending.shift();
     if (!p) {
       this.fail(`unexpected data from the agent at ${this.path}`, 'protocol');
       return;
     }
     clearTimeout(p.timer);
-    let reply: unknown;
-    try {
-      reply = JSON.parse(line);
-    } catch {
+    if (reply === undefined) {
       p.reject(new ControlClientError('protocol', `the agent at ${this.path} sent a reply that is not JSON`));
       return;
     }
@@ -128,6 +151,7 @@ export class ControlClient {
 
   private fail(reason: string, kind: ControlClientErrorKind = 'closed'): void {
     if (this.closedReason === null) this.closedReason = reason;
+    for (const w of this.closeWaiters.splice(0)) w(this.closedReason);
     for (const p of this.pending.splice(0)) {
       clearTimeout(p.timer);
       p.reject(new ControlClientError(kind, reason));

@@ -3,12 +3,23 @@
  * ControlRequest per line, one ControlReply per line, in order. The server only
  * parses and serializes; every answer comes from the ControlHandler (the agent).
  */
-import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '#lib/log';
-import type { ControlHandler, ControlReply, ControlRequest } from './types.js';
+import { CHANGING_COMMANDS, type ControlCommand, type ControlHandler, type ControlReply, type ControlRequest } from './types.js';
 import { LineSplitter, LineTooLongError } from './lines.js';
+import { peerCredentials, type PeerCredentials } from './peercred.js';
+
+/**
+ * Who may do what. The socket file is mode 0660: root and `group` may
+ * connect and ask; changing commands (reload, setting a log level) need root,
+ * the agent's own user, or membership of `adminGroup` (SO_PEERCRED).
+ */
+export interface ControlAccess {
+  group: number | null;
+  adminGroup: number | null;
+}
 
 export interface ControlServerOptions {
   path: string;
@@ -21,11 +32,12 @@ export interface ControlServerOptions {
   maxConnections?: number;
   /** A connection with no request and nothing to answer for this long is closed (default 5 min). */
   idleMs?: number;
+  access?: ControlAccess;
 }
 
 /** Requests are a few dozen bytes; a bound keeps a misbehaving client from growing memory. */
 const MAX_REQUEST_LINE = 64 * 1024;
-const COMMANDS: ReadonlySet<string> = new Set(['status', 'neighbors', 'routes', 'tunnels', 'reload']);
+const COMMANDS: ReadonlySet<string> = new Set<ControlCommand>(['status', 'neighbors', 'routes', 'tunnels', 'reload', 'watch', 'log-level']);
 const DEFAULT_MAX_UNREAD = 16 * 1024 * 1024;
 const DEFAULT_MAX_PIPELINED = 32;
 const DEFAULT_MAX_CONNECTIONS = 64;
@@ -52,11 +64,22 @@ export function parseRequest(line: string): ControlRequest | string {
   if (typeof r.command !== 'string' || !COMMANDS.has(r.command)) {
     return `unknown command ${JSON.stringify(r.command)} (expected one of ${[...COMMANDS].join(', ')})`;
   }
-  if (r.query !== undefined && typeof r.query !== 'string') return 'query must be a string';
-  if (r.query !== undefined && r.command !== 'routes') return `command ${r.command} takes no query`;
-  const req: ControlRequest = { command: r.command as ControlRequest['command'] };
+  for (const k of ['query', 'component', 'level'] as const) {
+    if (r[k] !== undefined && typeof r[k] !== 'string') return `${k} must be a string`;
+  }
+  if (r.query !== undefined && r.command !== 'routes' && r.command !== 'neighbors') return `command ${r.command} takes no query`;
+  if ((r.component !== undefined || r.level !== undefined) && r.command !== 'log-level') return `command ${r.command} takes no component or level`;
+  if (r.level !== undefined && r.component === undefined) return 'a level needs a component';
+  const req: ControlRequest = { command: r.command as ControlCommand };
   if (typeof r.query === 'string') req.query = r.query;
+  if (typeof r.component === 'string') req.component = r.component;
+  if (typeof r.level === 'string') req.level = r.level;
   return req;
+}
+
+/** A command that changes the agent rather than reading it. */
+export function isChanging(req: ControlRequest): boolean {
+  return CHANGING_COMMANDS.has(req.command) || (req.command === 'log-level' && req.level !== undefined);
 }
 
 /** True when something accepts connections on the socket path. */
@@ -106,9 +129,31 @@ export class ControlServer {
     this.server = server;
     // Root and the socket's group (wgbgp operators) may query; nobody else.
     await chmod(path, 0o660);
+    await this.applyGroup();
     const st = await stat(path);
     this.inode = { dev: st.dev, ino: st.ino };
     this.opts.log.info({ path }, 'control socket listening');
+  }
+
+  /** A reload may change the groups: the socket file follows, existing connections keep what they are. */
+  async setAccess(access: ControlAccess): Promise<void> {
+    const before = this.opts.access?.group ?? null;
+    this.opts.access = access;
+    if (this.server !== null && access.group !== before) await this.applyGroup();
+  }
+
+  private async applyGroup(): Promise<void> {
+    const group = this.opts.access?.group ?? null;
+    // No group: the agent's own (root's), so only root may connect.
+    await chown(this.opts.path, -1, group ?? process.getgid?.() ?? 0);
+  }
+
+  /** Root, the agent's own user, or a member of the admin group. Unknown credentials may not change anything. */
+  private mayChange(cred: PeerCredentials | null): boolean {
+    if (cred === null) return false;
+    if (cred.uid === 0 || cred.uid === process.getuid?.()) return true;
+    const admin = this.opts.access?.adminGroup ?? null;
+    return admin !== null && cred.gids.includes(admin);
   }
 
   /**
@@ -151,6 +196,13 @@ export class ControlServer {
       return;
     }
     this.sockets.add(socket);
+    let cred: PeerCredentials | null = null;
+    try {
+      cred = peerCredentials(socket);
+    } catch (e) {
+      o.log.debug({ err: errorText(e) }, 'control client credentials unavailable');
+    }
+    let unwatch: (() => void) | null = null;
     socket.setEncoding('utf8');
     socket.setTimeout(o.idleMs ?? DEFAULT_IDLE_MS, () => socket.destroy());
     const lines = new LineSplitter(MAX_REQUEST_LINE);
@@ -163,7 +215,7 @@ export class ControlServer {
         const line = backlog.shift()!;
         waiting++;
         queue = queue.then(async () => {
-          const reply = await this.answer(line);
+          const { reply, watch } = await this.answer(line, cred);
           waiting--;
           if (socket.destroyed) return;
           if (socket.writableLength > maxUnread) {
@@ -172,6 +224,19 @@ export class ControlServer {
             return;
           }
           socket.write(`${JSON.stringify(reply)}\n`);
+          if (watch && unwatch === null && this.handler.watch) {
+            // From here on, one event per line; a watcher that stops reading is dropped, not buffered for.
+            socket.setTimeout(0);
+            unwatch = this.handler.watch((event) => {
+              if (socket.destroyed) return;
+              if (socket.writableLength > maxUnread) {
+                o.log.warn({ unread: socket.writableLength }, 'watch client does not read its events: closed');
+                socket.destroy();
+                return;
+              }
+              socket.write(`${JSON.stringify({ event })}\n`);
+            });
+          }
           pump();
         });
       }
@@ -191,18 +256,27 @@ export class ControlServer {
       pump();
     });
     socket.on('error', (e) => this.opts.log.debug({ err: errorText(e) }, 'control client error'));
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      unwatch?.();
+    });
   }
 
-  private async answer(line: string): Promise<ControlReply> {
+  private async answer(line: string, cred: PeerCredentials | null): Promise<{ reply: ControlReply; watch: boolean }> {
     const req = parseRequest(line);
-    if (typeof req === 'string') return { ok: false, error: req };
+    if (typeof req === 'string') return { reply: { ok: false, error: req }, watch: false };
+    if (isChanging(req) && !this.mayChange(cred)) {
+      this.opts.log.warn({ command: req.command, uid: cred?.uid ?? null, pid: cred?.pid ?? null }, 'control command refused: not permitted');
+      const admin = this.opts.access?.adminGroup ?? null;
+      const who = admin === null ? 'root' : `root or members of group ${admin} (control.admin-group)`;
+      return { reply: { ok: false, error: `permission denied: ${req.command}${req.command === 'log-level' ? ' (setting a level)' : ''} is for ${who}` }, watch: false };
+    }
     try {
-      return { ok: true, result: await this.dispatch(req) };
+      return { reply: { ok: true, result: await this.dispatch(req) }, watch: req.command === 'watch' };
     } catch (e) {
       // A failing command must not take the agent down; the client gets the reason.
       this.opts.log.warn({ command: req.command, err: errorText(e) }, 'control command failed');
-      return { ok: false, error: errorText(e) };
+      return { reply: { ok: false, error: errorText(e) }, watch: false };
     }
   }
 
@@ -211,14 +285,25 @@ export class ControlServer {
     switch (req.command) {
       case 'status':
         return h.status();
-      case 'neighbors':
-        return h.neighbors();
+      case 'neighbors': {
+        const all = h.neighbors();
+        if (req.query === undefined) return all;
+        const n = all.find((x) => x.name === req.query);
+        if (n === undefined) throw new Error(`no neighbor named ${JSON.stringify(req.query)} (configured: ${all.map((x) => x.name).join(', ') || 'none'})`);
+        return n;
+      }
       case 'routes':
         return await h.routes(req.query);
       case 'tunnels':
         return await h.tunnels();
       case 'reload':
         return await h.reload();
+      case 'watch':
+        if (!h.watch) throw new Error('this agent has no event stream');
+        return { watching: true };
+      case 'log-level':
+        if (!h.logLevel) throw new Error('this agent has no run-time log levels');
+        return h.logLevel(req.component, req.level);
     }
   }
 

@@ -49,6 +49,36 @@ export interface NeighborJson {
   prefixesAccepted: number;
   prefixesAdvertised: number;
   lastError: string | null;
+  /** When lastError was set (ISO 8601), or null. */
+  lastErrorAt: string | null;
+  /** Seconds in Established, or null when not Established. */
+  uptimeSeconds: number | null;
+  /** Times the session came up, and times an Established session went down. */
+  established: number;
+  flaps: number;
+  /** Messages of this session's lifetime in the agent (all connections). */
+  updatesReceived: number;
+  updatesSent: number;
+  messagesReceived: number;
+  messagesSent: number;
+  /** Configured hold time and keepalive (a third of it); the negotiated pair while Established, else null. */
+  timers: { holdTime: number; keepalive: number; negotiatedHoldTime: number | null; negotiatedKeepalive: number | null };
+  /** What both sides agreed in the OPEN exchange; null when not Established. */
+  session: NegotiatedJson | null;
+}
+
+export interface NegotiatedJson {
+  peerRouterId: string;
+  localAddress: string;
+  remoteAddress: string;
+  /** "ipv4-unicast", "ipv6-unicast" (both sides advertised them). */
+  families: string[];
+  fourOctetAs: boolean;
+  routeRefresh: boolean;
+  /** RFC 8950: IPv4 routes with IPv6 next hops. */
+  extendedNextHop: boolean;
+  /** The peer's RFC 4724 capability, when both sent one. */
+  gracefulRestart: { restartTime: number; restarting: boolean; families: { family: string; forwardingState: boolean }[] } | null;
 }
 
 export interface NextHopJson {
@@ -76,6 +106,9 @@ export interface TunnelJson {
   endpoint: string | null;
   latestHandshake: string | null;
   up: boolean;
+  /** Bytes received from and sent to the peer, as the dataplane counts them (null where it does not: VPP). */
+  rxBytes: number | null;
+  txBytes: number | null;
 }
 
 export interface ReloadJson {
@@ -86,6 +119,22 @@ export interface ReloadJson {
   changed: string[];
 }
 
+/**
+ * One line of `wgbgp watch`: what changed, when (ISO 8601). Kinds may be
+ * added; a reader skips the ones it does not know.
+ */
+export type WatchEvent =
+  | { type: 'session'; time: string; neighbor: string; from: BgpStateName; to: BgpStateName; lastError: string | null }
+  | { type: 'routes'; time: string; rib: number; fib: number; pending: number }
+  | { type: 'handshake'; time: string; neighbor: string; interface: string; endpoint: string | null }
+  | { type: 'dataplane'; time: string; state: 'ok' | 'degraded' | 'down'; detail: string | null }
+  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[] }
+  | { type: 'log-level'; time: string; component: string; level: string };
+
+export interface LogLevelsJson {
+  levels: Record<string, string>;
+}
+
 /** What the agent exposes to the control socket; the server only serializes. */
 export interface ControlHandler {
   status(): StatusJson;
@@ -94,12 +143,28 @@ export interface ControlHandler {
   routes(query?: string): RouteJson[] | Promise<RouteJson[]>;
   tunnels(): Promise<TunnelJson[]>;
   reload(): Promise<ReloadJson>;
+  /** Calls `listener` with every event until the returned function is called. */
+  watch?(listener: (e: WatchEvent) => void): () => void;
+  /** Sets a component's level (both given) or only reports them; unknown names are an error. */
+  logLevel?(component?: string, level?: string): LogLevelsJson;
 }
 
-/** One request per line, one JSON reply per line. */
+export type ControlCommand = 'status' | 'neighbors' | 'routes' | 'tunnels' | 'reload' | 'watch' | 'log-level';
+
+/**
+ * Commands that change the agent: root (or the agent's own user) and
+ * `control.admin-group` only. The rest are open to whoever may connect.
+ */
+export const CHANGING_COMMANDS: ReadonlySet<ControlCommand> = new Set(['reload']);
+
+/** One request per line, one JSON reply per line (`watch`: then one event per line). */
 export interface ControlRequest {
-  command: 'status' | 'neighbors' | 'routes' | 'tunnels' | 'reload';
+  command: ControlCommand;
+  /** routes: the prefix or address. neighbors: a neighbor's name. */
   query?: string;
+  /** log-level: the component and the level to set (both absent: report the levels). */
+  component?: string;
+  level?: string;
 }
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

@@ -4,12 +4,21 @@
  * commands run in-process under test.
  */
 import { fstatSync } from 'node:fs';
-import type { ControlRequest, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import type { ControlRequest, LogLevelsJson, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson, WatchEvent } from '#api/types';
 import { ControlClient } from '#api/index';
 import type { ConfigIssue } from '#config/index';
 import { checkWireguardKey } from '#config/fields';
 import { generatePrivateKey, publicKeyOf } from '#wg/keys';
-import { formatNeighbors, formatReload, formatRoutes, formatStatus, formatTunnels } from './format.js';
+import {
+  formatEvent,
+  formatLogLevels,
+  formatNeighborDetail,
+  formatNeighbors,
+  formatReload,
+  formatRoutes,
+  formatStatus,
+  formatTunnels,
+} from './format.js';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -18,6 +27,10 @@ export interface CliIo {
   /** File descriptor behind stdout, to warn before a private key lands in a world-readable file. */
   stdoutFd?: number;
   now(): Date;
+  /** Colour in human output (stdout is a terminal and NO_COLOR is unset). */
+  color?: boolean;
+  /** `watch` ends when this resolves (Ctrl-C); absent: when the agent closes the connection. */
+  interrupted?: () => Promise<void>;
 }
 
 export async function configCheck(io: CliIo, file: string, strict: boolean): Promise<number> {
@@ -82,21 +95,52 @@ export async function status(io: CliIo, o: QueryOptions): Promise<number> {
     return STATUS_UNREACHABLE;
   }
   const s = r as StatusJson;
-  print(io, o.json, r, () => formatStatus(s));
+  print(io, o.json, r, () => formatStatus(s, io));
   // A status from an older agent without `down` counts by Established alone.
   const down = s.neighbors.down ?? s.neighbors.total - s.neighbors.established;
   return s.dataplane.state !== 'ok' || down > 0 ? STATUS_DEGRADED : STATUS_OK;
 }
 
-export async function neighbors(io: CliIo, o: QueryOptions): Promise<number> {
+export async function neighbors(io: CliIo, o: QueryOptions, name?: string): Promise<number> {
+  if (name !== undefined) {
+    // One neighbor in full; an unknown name is the agent's error (with the configured names), exit 1.
+    const r = await ask(o.socket, { command: 'neighbors', query: name });
+    print(io, o.json, r, () => formatNeighborDetail(r as NeighborJson, io.now(), io));
+    return 0;
+  }
   const r = await ask(o.socket, { command: 'neighbors' });
-  print(io, o.json, r, () => formatNeighbors(asArray<NeighborJson>(r), io.now()));
+  print(io, o.json, r, () => formatNeighbors(asArray<NeighborJson>(r), io.now(), io));
+  return 0;
+}
+
+/**
+ * `watch`: the agent's events as they happen, one per line (JSON Lines with
+ * --json), until Ctrl-C (exit 0) or the agent goes away (exit 1).
+ */
+export async function watch(io: CliIo, o: QueryOptions): Promise<number> {
+  const client = await ControlClient.connect(o.socket);
+  const ended = client.watch((e) => io.stdout(o.json ? `${JSON.stringify(e)}\n` : formatEvent(e as WatchEvent, io)));
+  const stop = io.interrupted?.().then(() => 'interrupted');
+  const how = await Promise.race(stop ? [ended, stop] : [ended]);
+  client.close();
+  if (how === 'interrupted') return 0;
+  io.stderr(`wgbgp: ${how}\n`);
+  return 1;
+}
+
+/** `log-level [COMPONENT LEVEL]`: sets one component's level, or shows them all. */
+export async function logLevel(io: CliIo, o: QueryOptions, component?: string, level?: string): Promise<number> {
+  const req: ControlRequest = { command: 'log-level' };
+  if (component !== undefined) req.component = component;
+  if (level !== undefined) req.level = level;
+  const r = (await ask(o.socket, req)) as LogLevelsJson;
+  print(io, o.json, r, () => (level !== undefined ? `${component} logs at ${level}\n` : formatLogLevels(r)));
   return 0;
 }
 
 export async function tunnels(io: CliIo, o: QueryOptions): Promise<number> {
   const r = await ask(o.socket, { command: 'tunnels' });
-  print(io, o.json, r, () => formatTunnels(asArray<TunnelJson>(r), io.now()));
+  print(io, o.json, r, () => formatTunnels(asArray<TunnelJson>(r), io.now(), io));
   return 0;
 }
 
@@ -104,7 +148,7 @@ export async function routes(io: CliIo, o: QueryOptions, query: string | undefin
   const req: ControlRequest = query === undefined ? { command: 'routes' } : { command: 'routes', query };
   const r = await ask(o.socket, req);
   const routes = asArray<RouteJson>(r);
-  print(io, o.json, r, () => formatRoutes(routes, query));
+  print(io, o.json, r, () => formatRoutes(routes, query, io));
   // Like `birdc show route for X`: a lookup that finds nothing is a failure a script can see.
   return query !== undefined && routes.length === 0 ? 1 : 0;
 }

@@ -4,9 +4,36 @@
  * aligned columns without borders: easy to read, grep and paste into a ticket.
  */
 import Table from 'cli-table3';
-import type { NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import type { LogLevelsJson, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson, WatchEvent } from '#api/types';
 
 const NONE = '-';
+
+/**
+ * Colour for a terminal only (the CLI decides: stdout is a TTY, NO_COLOR unset,
+ * TERM not dumb); everything else gets plain text, so pipes, files and
+ * snapshots never see escape codes.
+ */
+export interface FormatOptions {
+  color?: boolean;
+}
+
+const SGR = { green: 32, red: 31, yellow: 33, bold: 1, dim: 2 } as const;
+type Paint = (text: string, c: keyof typeof SGR) => string;
+
+function painter(o: FormatOptions | undefined): Paint {
+  return o?.color ? (t, c) => `\u001b[${SGR[c]}m${t}\u001b[0m` : (t) => t;
+}
+
+/** Established green, a session on its way up yellow, Idle red. */
+function paintState(state: string, paint: Paint): string {
+  if (state === 'Established') return paint(state, 'green');
+  if (state === 'Idle') return paint(state, 'red');
+  return paint(state, 'yellow');
+}
+
+function mark(ok: boolean, paint: Paint): string {
+  return ok ? paint('✓', 'green') : paint('✗', 'red');
+}
 
 const PLAIN_CHARS = {
   top: '',
@@ -61,14 +88,15 @@ export function formatAge(iso: string | null, now: Date): string {
   return s === null ? 'never' : `${formatDuration(s)} ago`;
 }
 
-export function formatStatus(s: StatusJson): string {
+export function formatStatus(s: StatusJson, o?: FormatOptions): string {
+  const paint = painter(o);
   const dp = s.dataplane;
   const lines: [string, string][] = [
     ['version', s.version],
     ['asn', String(s.asn)],
     ['router id', s.routerId],
     ['uptime', formatDuration(s.uptimeSeconds)],
-    ['dataplane', `${dp.state} (wireguard ${dp.wireguard}, fib ${dp.fib})`],
+    ['dataplane', `${paint(dp.state, dp.state === 'ok' ? 'green' : dp.state === 'down' ? 'red' : 'yellow')} (wireguard ${dp.wireguard}, fib ${dp.fib})`],
   ];
   if (dp.detail) lines.push(['detail', dp.detail]);
   if (dp.vppVersion) lines.push(['vpp', dp.vppVersion]);
@@ -88,7 +116,8 @@ export function formatStatus(s: StatusJson): string {
   return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}\n`).join('');
 }
 
-export function formatNeighbors(ns: NeighborJson[], now: Date): string {
+export function formatNeighbors(ns: NeighborJson[], now: Date, o?: FormatOptions): string {
+  const paint = painter(o);
   if (ns.length === 0) return 'no neighbors configured\n';
   return table(
     ['NAME', 'INTERFACE', 'PEER', 'ASN', 'STATE', 'SINCE', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'],
@@ -99,7 +128,7 @@ export function formatNeighbors(ns: NeighborJson[], now: Date): string {
         n.interface,
         n.peerAddress ?? NONE,
         String(n.asn),
-        n.state,
+        paintState(n.state, paint),
         since === null ? NONE : formatDuration(since),
         String(n.prefixesReceived),
         String(n.prefixesAccepted),
@@ -111,7 +140,8 @@ export function formatNeighbors(ns: NeighborJson[], now: Date): string {
 }
 
 /** One line per next hop inside a row, so ECMP routes keep address and interface side by side. */
-export function formatRoutes(rs: RouteJson[], query?: string): string {
+export function formatRoutes(rs: RouteJson[], query?: string, o?: FormatOptions): string {
+  const paint = painter(o);
   if (rs.length === 0) return query === undefined ? 'no routes\n' : `no route matches ${query}\n`;
   return table(
     ['PREFIX', 'SOURCE', 'VIA', 'INTERFACE', 'AS PATH', 'FIB'],
@@ -121,12 +151,13 @@ export function formatRoutes(rs: RouteJson[], query?: string): string {
       r.nexthops.length === 0 ? NONE : r.nexthops.map((h) => h.address ?? NONE).join('\n'),
       r.nexthops.length === 0 ? NONE : r.nexthops.map((h) => h.interface ?? NONE).join('\n'),
       r.asPath.length === 0 ? NONE : r.asPath.join(' '),
-      r.fib ? '✓' : '✗',
+      mark(r.fib, paint),
     ]),
   ) + rs.filter((r) => r.fibDetail !== null).map((r) => `${r.prefix}: ${r.fibDetail}\n`).join('');
 }
 
-export function formatTunnels(ts: TunnelJson[], now: Date): string {
+export function formatTunnels(ts: TunnelJson[], now: Date, o?: FormatOptions): string {
+  const paint = painter(o);
   if (ts.length === 0) return 'no tunnels\n';
   return table(
     ['NAME', 'INTERFACE', 'DATAPLANE IF', 'ENDPOINT', 'LATEST HANDSHAKE', 'UP'],
@@ -136,7 +167,7 @@ export function formatTunnels(ts: TunnelJson[], now: Date): string {
       t.dataplaneInterface,
       t.endpoint ?? '(unknown)',
       formatAge(t.latestHandshake, now),
-      t.up ? '✓' : '✗',
+      mark(t.up, paint),
     ]),
   );
 }
@@ -148,4 +179,76 @@ export function formatReload(r: ReloadJson): string {
   if (r.removed.length > 0) parts.push(`removed ${r.removed.join(', ')}`);
   if (r.changed.length > 0) parts.push(`changed ${r.changed.join(', ')}`);
   return parts.length === 0 ? 'reloaded: no changes\n' : `reloaded: ${parts.join('; ')}\n`;
+}
+
+function keyValues(lines: [string, string][]): string {
+  const width = Math.max(...lines.map(([k]) => k.length)) + 1;
+  return lines.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}\n`).join('');
+}
+
+/** `wgbgp neighbors NAME`: one neighbor in full, like `birdc show protocols all NAME`. */
+export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptions): string {
+  const paint = painter(o);
+  const since = secondsSince(n.stateSince, now);
+  const t = n.timers;
+  const lines: [string, string][] = [
+    ['neighbor', `${n.name} (AS ${n.asn})`],
+    ['interface', n.interface],
+    ['peer', n.peerAddress ?? NONE],
+    ['state', `${paintState(n.state, paint)}${since === null ? '' : ` for ${formatDuration(since)}`}`],
+    ['up/down', `${n.established} time(s) established, ${n.flaps} flap(s)`],
+    [
+      'hold time',
+      `${t.holdTime} s configured, keepalive ${t.keepalive} s${t.negotiatedHoldTime === null ? '' : `; negotiated ${t.negotiatedHoldTime} s, keepalive ${t.negotiatedKeepalive ?? 0} s`}`,
+    ],
+  ];
+  const s = n.session;
+  if (s !== null) {
+    lines.push(
+      ['session', `${s.localAddress} -> ${s.remoteAddress}, peer router id ${s.peerRouterId}`],
+      ['families', s.families.join(', ') || NONE],
+    );
+    const caps = [s.fourOctetAs ? '4-octet AS' : null, s.routeRefresh ? 'route refresh' : null, s.extendedNextHop ? 'extended next hop (RFC 8950)' : null].filter(
+      (c): c is string => c !== null,
+    );
+    const gr = s.gracefulRestart;
+    if (gr !== null) {
+      const kept = gr.families.filter((f) => f.forwardingState).map((f) => f.family);
+      caps.push(`graceful restart (${gr.restartTime} s${gr.restarting ? ', restarting' : ''}${kept.length > 0 ? `, forwarding kept: ${kept.join(' ')}` : ''})`);
+    }
+    lines.push(['capabilities', caps.join(', ') || NONE]);
+  }
+  lines.push(
+    ['prefixes', `${n.prefixesReceived} received, ${n.prefixesAccepted} accepted, ${n.prefixesAdvertised} advertised`],
+    ['updates', `${n.updatesReceived} received, ${n.updatesSent} sent`],
+    ['messages', `${n.messagesReceived} received, ${n.messagesSent} sent`],
+    ['last error', n.lastError === null ? NONE : `${paint(n.lastError, 'red')}${n.lastErrorAt === null ? '' : ` (${formatAge(n.lastErrorAt, now)})`}`],
+  );
+  return keyValues(lines);
+}
+
+/** `wgbgp watch`: one line per event, local time first. */
+export function formatEvent(e: WatchEvent, o?: FormatOptions): string {
+  const paint = painter(o);
+  const time = paint(e.time.slice(11, 19), 'dim');
+  switch (e.type) {
+    case 'session':
+      return `${time} session  ${e.neighbor}: ${e.from} -> ${paintState(e.to, paint)}${e.to !== 'Established' && e.lastError ? ` (${e.lastError})` : ''}\n`;
+    case 'routes':
+      return `${time} routes   ${e.rib} in RIB, ${e.fib} in FIB${e.pending > 0 ? `, ${e.pending} pending` : ''}\n`;
+    case 'handshake':
+      return `${time} tunnel   ${e.neighbor}: handshake on ${e.interface}${e.endpoint ? ` from ${e.endpoint}` : ''}\n`;
+    case 'dataplane':
+      return `${time} dataplane ${e.state}${e.detail ? `: ${e.detail}` : ''}\n`;
+    case 'reload':
+      return `${time} reload   ${e.ok ? formatReload({ ...e }).trimEnd() : `rejected: ${e.errors.join('; ')}`}\n`;
+    case 'log-level':
+      return `${time} log      ${e.component} at ${e.level}\n`;
+    default:
+      return `${time} ${JSON.stringify(e)}\n`;
+  }
+}
+
+export function formatLogLevels(r: LogLevelsJson): string {
+  return keyValues(Object.entries(r.levels));
 }

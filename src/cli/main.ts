@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONTROL_SOCKET } from '#config/defaults';
+import { LOG_COMPONENTS, LOG_LEVELS } from '#lib/log-names';
 import { parseIp, parsePrefix, canonicalPrefix, formatIp } from '#lib/prefix';
 import * as cmd from './commands.js';
 import type { CliIo } from './commands.js';
@@ -47,6 +48,25 @@ export function processIo(): CliIo {
     },
     stdoutFd: 1,
     now: () => new Date(),
+    color: useColor(),
+    // Only `watch` takes Ctrl-C over; every other command keeps the default (exit at once).
+    interrupted: () =>
+      new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      }),
+  };
+}
+
+/** Colour only on a terminal, and never with NO_COLOR (no-color.org) or TERM=dumb. */
+export function useColor(env: NodeJS.ProcessEnv = process.env, isTty = process.stdout.isTTY === true): boolean {
+  return isTty && (env.NO_COLOR ?? '') === '' && env.TERM !== 'dumb';
+}
+
+function choice(what: string, allowed: readonly string[]): (v: string) => string {
+  return (v) => {
+    if (!allowed.includes(v)) throw new InvalidArgumentError(`unknown ${what} (expected one of ${allowed.join(', ')})`);
+    return v;
   };
 }
 
@@ -107,8 +127,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .action((file: string, o: { strict: boolean }) => run(cmd.configCheck(io, file, o.strict)));
 
   for (const [name, description, fn] of [
-    ['status', 'show the agent and dataplane state', cmd.status],
-    ['neighbors', 'show the BGP neighbors', cmd.neighbors],
+    ['status', 'show the agent and dataplane state (exit 1 when degraded or a neighbor is down, 3 when unreachable)', cmd.status],
     ['tunnels', 'show the WireGuard tunnels', cmd.tunnels],
   ] as const) {
     program
@@ -119,6 +138,37 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       .addOption(configOption())
       .action(async (o: { json: boolean; socket?: string; config?: string }) => run(fn(io, { json: o.json, socket: await resolveSocket(o) })));
   }
+
+  program
+    .command('neighbors')
+    .description('show the BGP neighbors, or one in full (capabilities, timers, counters, last error)')
+    .argument('[name]', 'a neighbor name (neighbors[].name)')
+    .option('--json', 'print the agent\'s JSON', false)
+    .addOption(socketOption())
+    .addOption(configOption())
+    .action(async (name: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
+      run(cmd.neighbors(io, { json: o.json, socket: await resolveSocket(o) }, name)),
+    );
+
+  program
+    .command('watch')
+    .description('stream the agent\'s events (sessions, route counts, handshakes, dataplane, reloads) until Ctrl-C')
+    .option('--json', 'one JSON object per line', false)
+    .addOption(socketOption())
+    .addOption(configOption())
+    .action(async (o: { json: boolean; socket?: string; config?: string }) => run(cmd.watch(io, { json: o.json, socket: await resolveSocket(o) })));
+
+  program
+    .command('log-level')
+    .description(`show the log level of each component, or set one while the agent runs (${LOG_COMPONENTS.join(', ')})`)
+    .argument('[component]', `one of ${LOG_COMPONENTS.join(', ')}`, choice('component', LOG_COMPONENTS))
+    .argument('[level]', `one of ${LOG_LEVELS.join(', ')}`, choice('level', LOG_LEVELS))
+    .option('--json', 'print the agent\'s JSON', false)
+    .addOption(socketOption())
+    .addOption(configOption())
+    .action(async (component: string | undefined, level: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
+      run(cmd.logLevel(io, { json: o.json, socket: await resolveSocket(o) }, component, level)),
+    );
 
   program
     .command('routes')

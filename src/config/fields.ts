@@ -143,3 +143,15 @@ export function checkSocketPath(v: string): string | null {
   if (Buffer.byteLength(v) > 107) return `socket path is longer than 107 bytes (the limit of a unix socket address)`;
   return null;
 }
+
+/** Where the metrics endpoint listens: an IP literal and a port (a name could resolve to a public address). */
+export function checkListenAddress(v: string): string | null {
+  const e = parseEndpoint(v);
+  if (typeof e === 'string') return e;
+  return e.family === null ? `expected an IP address and port ("127.0.0.1:9479", "[::1]:9479"), got ${JSON.stringify(v)}` : null;
+}
+
+/** A unix group: its name (looked up when the agent starts) or its number. */
+export function checkGroupName(v: string): string | null {
+  return /^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(v) ? null : `not a group name: ${JSON.stringify(v)}`;
+}

@@ -20,6 +20,8 @@ import {
   checkNetnsName,
   checkRouterId,
   checkSocketPath,
+  checkListenAddress,
+  checkGroupName,
   checkWireguardKey,
 } from './fields.js';
 import {
@@ -62,6 +64,8 @@ function absentIfNull<T extends z.ZodType>(schema: T) {
 }
 
 const asn = intIn(1, MAX_ASN, checkAsn);
+/** A unix group by name or number (nogroup's 65534 and beyond are fine; (gid_t)-1 is not a group). */
+const group = z.union([text(checkGroupName), intIn(0, 0xfffffffe)]);
 const port = intIn(1, 65535);
 
 /** RFC 4271 §4.2: the hold time is zero or at least three seconds. */
@@ -135,6 +139,15 @@ export const configSchema = z.strictObject({
     z
       .strictObject({
         socket: text(checkSocketPath).default(DEFAULT_CONTROL_SOCKET),
+        group: group.nullable().default(null),
+        'admin-group': group.nullable().default(null),
+      })
+      .prefault({}),
+  ),
+  metrics: absentIfNull(
+    z
+      .strictObject({
+        listen: text(checkListenAddress).nullable().default(null),
       })
       .prefault({}),
   ),
@@ -266,7 +279,8 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
   const table = dp.linux.table;
   return {
     router: { asn: y.router.asn, routerId: y.router['router-id'] },
-    control: { socket: y.control.socket },
+    control: { socket: y.control.socket, group: y.control.group, adminGroup: y.control['admin-group'] },
+    metrics: { listen: y.metrics.listen },
     dataplane: {
       wireguard: dp.wireguard,
       fib: dp.fib,

@@ -49,7 +49,15 @@ export interface NeighborConfig {
 
 export interface Config {
   router: { asn: number; routerId: string };
-  control: { socket: string };
+  control: {
+    socket: string;
+    /** The socket file's group: its members may query (null: root only). */
+    group: string | number | null;
+    /** Members may also change things (reload, log levels); null: root only. */
+    adminGroup: string | number | null;
+  };
+  /** The Prometheus endpoint: "address:port", or null (off). */
+  metrics: { listen: string | null };
   dataplane: {
     wireguard: WireguardBackendKind;
     fib: FibBackendKind;

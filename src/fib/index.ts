@@ -2,7 +2,7 @@
  * RIB → FIB: FibManager (desired vs installed, batching, reconcile) over a
  * backend: LinuxFib (rtnetlink), NullFib (`fib: none`); VPP comes later.
  */
-export { FibManager, sameRoute } from './manager.js';
+export { FibManager, sameRoute, type FibCounters } from './manager.js';
 export type { ReconcileResult } from './manager.js';
 export { LinuxFib } from './linux.js';
 export type { LinuxFibOptions } from './linux.js';

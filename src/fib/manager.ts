@@ -137,6 +137,15 @@ function newSlot(prefix: string): Slot {
   return { prefix, tunnel: null, learned: null, want: null, have: null, queued: false, error: null };
 }
 
+export interface FibCounters {
+  add: number;
+  replace: number;
+  delete: number;
+  failed: number;
+  batches: number;
+  batchErrors: number;
+}
+
 export class FibManager {
   /**
    * Per prefix, wanted and installed state together: a change costs one map
@@ -155,6 +164,8 @@ export class FibManager {
   private readonly addresses = new AddressCache();
   /** "PREFIX: REASON" for each op that failed in the last flush or reconcile (retried by the next flush). */
   lastErrors: string[] = [];
+  /** Writes since start: done per kind, failed ops, and backend batches (and those that failed as a whole). */
+  readonly counters: FibCounters = { add: 0, replace: 0, delete: 0, failed: 0, batches: 0, batchErrors: 0 };
 
   constructor(private readonly backend: FibBackend) {}
 
@@ -406,9 +417,11 @@ export class FibManager {
   /** One backend batch (`of[i]` is the slot of `ops[i]`); failures stay pending and are appended to `errors` as "PREFIX: REASON". */
   private async apply(ops: FibOp[], of: readonly Slot[], errors: string[]): Promise<void> {
     let failures: { prefix: string; error: string }[];
+    this.counters.batches++;
     try {
       failures = await this.backend.apply(ops);
     } catch (err) {
+      this.counters.batchErrors++;
       // Nothing is known to have happened: all of it stays pending.
       for (const slot of of) this.enqueue(slot);
       this.lastErrors = [`batch of ${ops.length}: ${err instanceof Error ? err.message : String(err)}`];
@@ -425,9 +438,11 @@ export class FibManager {
       const error = failed.size > 0 ? failed.get(slot.prefix) : undefined;
       if (error !== undefined) {
         slot.error = error;
+        this.counters.failed++;
         this.enqueue(slot);
         continue;
       }
+      this.counters[op.op]++;
       slot.error = null;
       this.setHave(slot, op.op === 'delete' ? null : op.route);
       this.forgetIfEmpty(slot);

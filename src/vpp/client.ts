@@ -99,6 +99,8 @@ export class VppClient {
   private pumpScheduled = false;
   private sweep: { timer: TimerHandle; at: number } | null = null;
   private closed: Error | null = null;
+  /** Replies with a negative retval, and requests that got no reply in time (metrics). */
+  readonly counters = { errors: 0, timeouts: 0 };
   private closing = false;
   private readonly closeCbs: ((reason: Error | null) => void)[] = [];
   private readonly subscribers = new Map<string, Set<EventHandler>>();
@@ -366,6 +368,7 @@ export class VppClient {
     for (const p of [...this.inFlight.values()]) {
       if (p.deadline <= now) {
         this.inFlight.delete(p.context);
+        this.counters.timeouts++;
         this.log.warn({ request: p.name, context: p.context, timeoutMs: p.timeoutMs }, 'VPP request timed out');
         p.reject(new VppTimeoutError(p.name, p.timeoutMs));
       } else next = Math.min(next, p.deadline);
@@ -429,8 +432,10 @@ export class VppClient {
     }
     this.inFlight.delete(p.context);
     const retval = def.name === 'control_ping_reply' ? 0 : values.retval;
-    if (typeof retval === 'number' && retval < 0) p.reject(new VppApiError(p.name, retval));
-    else p.resolve({ reply: values, details: p.details ?? [] });
+    if (typeof retval === 'number' && retval < 0) {
+      this.counters.errors++;
+      p.reject(new VppApiError(p.name, retval));
+    } else p.resolve({ reply: values, details: p.details ?? [] });
   }
 
   private emit(name: string, values: VppRecord): void {

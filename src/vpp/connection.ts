@@ -40,6 +40,9 @@ export class VppConnection {
   private dropReason: string | null = null;
   private running = false;
   private attempt = 0;
+  /** Counters of the clients of earlier connections, and how many connections were made. */
+  private past = { errors: 0, timeouts: 0 };
+  private connects = 0;
   private readonly connectedCbs = new Set<(client: VppClient) => void | Promise<void>>();
   private readonly disconnectedCbs = new Set<(reason: string) => void>();
   private readonly minBackoffMs: number;
@@ -51,6 +54,17 @@ export class VppConnection {
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
     this.backoffMs = this.minBackoffMs;
     this.log = opts.log;
+  }
+
+  private retire(c: VppClient): void {
+    this.past.errors += c.counters.errors;
+    this.past.timeouts += c.counters.timeouts;
+  }
+
+  /** API errors (negative retval) and timeouts over all connections, and the connections made (metrics). */
+  get counters(): { errors: number; timeouts: number; connects: number } {
+    const c = this._client?.counters;
+    return { errors: this.past.errors + (c?.errors ?? 0), timeouts: this.past.timeouts + (c?.timeouts ?? 0), connects: this.connects };
   }
 
   get state(): VppConnectionState {
@@ -97,6 +111,7 @@ export class VppConnection {
     const c = this._client;
     this._client = null;
     this._state = 'connecting';
+    if (c) this.retire(c);
     if (c) await c.close();
   }
 
@@ -137,6 +152,7 @@ export class VppConnection {
       return;
     }
     this._client = client;
+    this.connects++;
     this._state = 'connected';
     this._lastError = null;
     this.backoffMs = this.minBackoffMs;
@@ -189,6 +205,7 @@ export class VppConnection {
 
   private lost(client: VppClient, reason: Error | null): void {
     if (this._client !== client) return;
+    this.retire(client);
     this._client = null;
     this._state = 'connecting';
     this.liveness?.cancel();

@@ -13,9 +13,10 @@ import type { Config, NeighborConfig } from '#config/types';
 import type { FibBackend, FibNextHop, FibOp, FibRoute } from '#fib/types';
 import type { TunnelSpec, TunnelStatus, WireguardBackend } from '#wg/types';
 import type { FsmState } from '#bgp/fsm/index';
-import type { ListenBinding, Negotiated, RefusalCounters, SessionConfig, SessionHandler } from '#bgp/session/index';
+import type { ListenBinding, Negotiated, RefusalCounters, SessionConfig, SessionCounters, SessionHandler } from '#bgp/session/index';
 import { MessageType, type UpdateMessage } from '#bgp/wire/types';
 import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
+import type { WatchEvent } from '#api/types';
 
 // ---- fakes ---------------------------------------------------------------
 
@@ -90,6 +91,8 @@ class ScriptedSession implements AgentSession {
   state: FsmState = 'Idle';
   stateSince = 0;
   lastError: string | null = null;
+  negotiated: Negotiated | null = null;
+  readonly counters: SessionCounters = { updatesIn: 0, updatesOut: 0, messagesIn: 0, messagesOut: 0, establishedTransitions: 0, flaps: 0, lastErrorAt: null };
   started = false;
   readonly sent: UpdateMessage[] = [];
   readonly stops: string[] = [];
@@ -115,8 +118,11 @@ class ScriptedSession implements AgentSession {
   }
   /** The peer's OPEN was fine: Established, with what was negotiated. */
   establish(over: Partial<Negotiated> = {}): void {
+    const from = this.state;
     this.state = 'Established';
-    this.handler.onEstablished({
+    this.handler.onStateChange?.(from, 'Established');
+    this.counters.establishedTransitions++;
+    this.negotiated = {
       peerAsn: this.cfg.peerAsn,
       peerRouterId: '192.0.2.2',
       holdTime: 90,
@@ -129,7 +135,8 @@ class ScriptedSession implements AgentSession {
       remoteAddress: this.cfg.peerAddress,
       gracefulRestart: { restartTime: 120, restartState: false, families: this.cfg.families.map((f) => ({ ...f, forwardingState: true })) },
       ...over,
-    });
+    };
+    this.handler.onEstablished(this.negotiated);
   }
   update(u: UpdateMessage): void {
     this.handler.onUpdate(u);
@@ -137,6 +144,10 @@ class ScriptedSession implements AgentSession {
   down(reason: string, how: { notification: boolean }): void {
     if (this.state !== 'Established') return;
     this.state = 'Idle';
+    this.negotiated = null;
+    this.counters.flaps++;
+    this.lastError = reason;
+    this.handler.onStateChange?.('Established', 'Idle');
     this.handler.onDown(reason, how);
   }
 }
@@ -184,7 +195,8 @@ function neighbor(name: string, i: number, over: Partial<NeighborConfig['bgp']> 
 function config(neighbors: NeighborConfig[], keepOnStop = true): Config {
   return {
     router: { asn: 65001, routerId: '192.0.2.1' },
-    control: { socket: '/run/wgbgp/test.sock' },
+    control: { socket: '/run/wgbgp/test.sock', group: null, adminGroup: null },
+    metrics: { listen: null },
     dataplane: {
       wireguard: 'wireguard-go',
       fib: 'linux',
@@ -323,6 +335,36 @@ describe('Agent: sessions through the tunnel only', () => {
       bgp: { listener: () => listener, session: (c, h) => new ScriptedSession(c, h) },
     });
     await expect(agent.start()).rejects.toThrow(/in use/);
+  });
+});
+
+describe('Agent: the operator view', () => {
+  it('watch: session changes, route counts after the FIB write, a reload; neighbors NAME has what was negotiated', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    const seen: WatchEvent[] = [];
+    h.agent.telemetry.watch((e) => seen.push(e));
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(update(['10.2.0.0/24', '10.3.0.0/24']));
+    await h.tick(1_000);
+    const n = h.agent.neighbors()[0]!;
+    expect(n).toMatchObject({ state: 'Established', established: 1, flaps: 0, uptimeSeconds: 1, timers: { negotiatedHoldTime: 90 } });
+    expect(n.session?.families).toEqual(['ipv4-unicast', 'ipv6-unicast']);
+    s.down('Hold Timer Expired', { notification: true });
+    await h.tick(1_000);
+    await h.agent.reload();
+    expect(seen.filter((e) => e.type === 'session')).toEqual([
+      expect.objectContaining({ neighbor: 'b', from: 'Connect', to: 'Established', lastError: null }),
+      expect.objectContaining({ neighbor: 'b', from: 'Established', to: 'Idle', lastError: 'Hold Timer Expired' }),
+    ]);
+    const routes = seen.filter((e) => e.type === 'routes');
+    // Our announced prefix, the tunnel's two subnets and the neighbor's two; then without the neighbor's.
+    expect(routes[0]).toMatchObject({ rib: 5, pending: 0 });
+    expect(routes.at(-1)).toMatchObject({ rib: 3 });
+    expect(seen.at(-1)).toMatchObject({ type: 'reload', ok: true });
+    expect(h.agent.neighbors()[0]).toMatchObject({ flaps: 1, lastError: 'Hold Timer Expired', uptimeSeconds: null, session: null });
+    expect(h.agent.fibStats().counters.add).toBeGreaterThanOrEqual(2);
+    await h.agent.stop();
   });
 });
 

@@ -21,7 +21,8 @@ const neighbor = (name: string, over: Partial<NeighborConfig> = {}): NeighborCon
 
 const config = (neighbors: NeighborConfig[], over: Partial<Config> = {}): Config => ({
   router: { asn: 65001, routerId: '192.0.2.1' },
-  control: { socket: '/run/wgbgp/control.sock' },
+  control: { socket: '/run/wgbgp/control.sock', group: null, adminGroup: null },
+  metrics: { listen: null },
   dataplane: {
     wireguard: 'auto',
     fib: 'linux',

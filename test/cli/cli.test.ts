@@ -7,6 +7,7 @@ import { ControlServer } from '#api/index';
 import type { ControlHandler, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
 import { main, type CliIo } from '#cli/main';
 import { silentLogger } from '#lib/log';
+import { neighborFixture } from '../fixtures/api/index.js';
 
 const NOW = new Date('2025-01-01T12:00:00Z');
 const FIXTURE = new URL('../fixtures/config/design-example.yaml', import.meta.url).pathname;
@@ -127,17 +128,7 @@ const STATUS: StatusJson = {
   routes: { rib: 2, fib: 2 },
   bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
 };
-const NEIGHBOR: NeighborJson = {
-  name: 'site-b',
-  interface: 'wg-site-b',
-  peerAddress: '10.255.0.1',
-  asn: 65002,
-  state: 'Established',
-  stateSince: '2025-01-01T11:00:00Z',
-  prefixesAccepted: 0, prefixesReceived: 1,
-  prefixesAdvertised: 2,
-  lastError: null,
-};
+const NEIGHBOR: NeighborJson = neighborFixture({ prefixesReceived: 1, prefixesAccepted: 0 });
 const ROUTE: RouteJson = {
   prefix: '10.1.0.0/24',
   source: 'bgp',
@@ -155,6 +146,8 @@ const TUNNEL: TunnelJson = {
   endpoint: '198.51.100.2:51820',
   latestHandshake: '2025-01-01T11:59:30Z',
   up: true,
+  rxBytes: 1024,
+  txBytes: 2048,
 };
 
 /** Stands in for the agent behind a real ControlServer. */

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { NeighborJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import { neighborFixture } from '../fixtures/api/index.js';
+import { useColor } from '#cli/main';
 import {
   formatAge,
   formatDuration,
+  formatEvent,
+  formatLogLevels,
+  formatNeighborDetail,
   formatNeighbors,
   formatReload,
   formatRoutes,
@@ -73,17 +78,7 @@ describe('status', () => {
 });
 
 describe('neighbors', () => {
-  const n: NeighborJson = {
-    name: 'site-b',
-    interface: 'wg-site-b',
-    peerAddress: '10.255.0.1',
-    asn: 65002,
-    state: 'Established',
-    stateSince: '2025-01-01T08:48:00Z',
-    prefixesAccepted: 10, prefixesReceived: 12,
-    prefixesAdvertised: 2,
-    lastError: null,
-  };
+  const n: NeighborJson = neighborFixture({ stateSince: '2025-01-01T08:48:00Z', prefixesAccepted: 10, prefixesReceived: 12 });
   it('one row per neighbor', () => {
     const out = formatNeighbors(
       [n, { ...n, name: 'site-c', interface: 'wg-site-c', peerAddress: null, state: 'Active', stateSince: null, prefixesReceived: 0, prefixesAccepted: 0, lastError: 'Hold Timer Expired' }],
@@ -135,6 +130,8 @@ describe('tunnels', () => {
     endpoint: '198.51.100.2:51820',
     latestHandshake: '2025-01-01T11:59:48Z',
     up: true,
+    rxBytes: null,
+    txBytes: null,
   };
   it('handshake as an age, unknown endpoint said so', () => {
     const lines = formatTunnels([t, { ...t, name: 'roamer', endpoint: null, latestHandshake: null, up: false }], NOW)
@@ -184,5 +181,74 @@ describe('what the operator must know shows in the tables too', () => {
     ]);
     expect(out.trimEnd().split('\n').at(-1)).toBe('10.255.0.1/32: a tunnel host route holds this prefix; it wins over learned routes');
     expect(out).not.toContain('10.2.0.0/24: ');
+  });
+});
+
+describe('neighbors NAME', () => {
+  it('one neighbor in full: state, flaps, timers, session, capabilities, counters, last error with its age', () => {
+    const n = neighborFixture({ lastError: 'Hold Timer Expired', lastErrorAt: '2025-01-01T11:58:00Z' });
+    expect(formatNeighborDetail(n, NOW)).toBe(
+      [
+        'neighbor:     site-b (AS 65002)',
+        'interface:    wg-site-b',
+        'peer:         10.255.0.1',
+        'state:        Established for 1h00m',
+        'up/down:      2 time(s) established, 1 flap(s)',
+        'hold time:    90 s configured, keepalive 30 s; negotiated 90 s, keepalive 30 s',
+        'session:      10.255.0.0 -> 10.255.0.1, peer router id 192.0.2.2',
+        'families:     ipv4-unicast, ipv6-unicast',
+        'capabilities: 4-octet AS, route refresh, graceful restart (120 s, forwarding kept: ipv4-unicast)',
+        'prefixes:     1 received, 0 accepted, 2 advertised',
+        'updates:      5 received, 4 sent',
+        'messages:     130 received, 128 sent',
+        'last error:   Hold Timer Expired (2m00s ago)',
+        '',
+      ].join('\n'),
+    );
+  });
+  it('a neighbor that is not up has no session lines', () => {
+    const out = formatNeighborDetail(neighborFixture({ state: 'Active', session: null, timers: { holdTime: 9, keepalive: 3, negotiatedHoldTime: null, negotiatedKeepalive: null } }), NOW);
+    expect(out).toMatch(/^hold time: +9 s configured, keepalive 3 s$/m);
+    expect(out).not.toMatch(/session:|families:|capabilities:/);
+  });
+});
+
+describe('watch lines and log levels', () => {
+  it('one line per event, its time first', () => {
+    const t = '2025-01-01T12:00:05.123Z';
+    expect(formatEvent({ type: 'session', time: t, neighbor: 'site-b', from: 'Established', to: 'Idle', lastError: 'Hold Timer Expired' })).toBe(
+      '12:00:05 session  site-b: Established -> Idle (Hold Timer Expired)\n',
+    );
+    expect(formatEvent({ type: 'routes', time: t, rib: 812_004, fib: 812_000, pending: 4 })).toBe('12:00:05 routes   812004 in RIB, 812000 in FIB, 4 pending\n');
+    expect(formatEvent({ type: 'handshake', time: t, neighbor: 'site-b', interface: 'wg-site-b', endpoint: '198.51.100.2:51820' })).toBe(
+      '12:00:05 tunnel   site-b: handshake on wg-site-b from 198.51.100.2:51820\n',
+    );
+    expect(formatEvent({ type: 'dataplane', time: t, state: 'down', detail: 'VPP API connection lost' })).toBe('12:00:05 dataplane down: VPP API connection lost\n');
+    expect(formatEvent({ type: 'reload', time: t, ok: true, added: ['site-c'], removed: [], changed: [], errors: [] })).toBe('12:00:05 reload   reloaded: added site-c\n');
+    expect(formatEvent({ type: 'reload', time: t, ok: false, added: [], removed: [], changed: [], errors: ['f: router.asn: cannot change'] })).toBe(
+      '12:00:05 reload   rejected: f: router.asn: cannot change\n',
+    );
+  });
+  it('levels as key: value lines', () => {
+    expect(formatLogLevels({ levels: { agent: 'info', bgp: 'debug' } })).toBe('agent: info\nbgp:   debug\n');
+  });
+});
+
+describe('colour', () => {
+  it('only on a terminal, never with NO_COLOR or TERM=dumb', () => {
+    expect(useColor({}, true)).toBe(true);
+    expect(useColor({}, false)).toBe(false);
+    expect(useColor({ NO_COLOR: '1' }, true)).toBe(false);
+    expect(useColor({ TERM: 'dumb' }, true)).toBe(false);
+  });
+  it('states and marks in colour when asked, the same text otherwise; table columns stay aligned', () => {
+    const ns = [neighborFixture(), neighborFixture({ name: 'site-c', state: 'Idle' })];
+    const plain = formatNeighbors(ns, NOW);
+    const colour = formatNeighbors(ns, NOW, { color: true });
+    expect(plain).not.toContain('\u001b[');
+    expect(colour).toContain('\u001b[32mEstablished\u001b[0m');
+    expect(colour).toContain('\u001b[31mIdle\u001b[0m');
+    // eslint-disable-next-line no-control-regex
+    expect(colour.replace(/\u001b\[\d+m/g, '')).toBe(plain);
   });
 });

@@ -62,7 +62,8 @@ describe('the design.md example', () => {
     expect(r.warnings).toEqual([]);
     expect(r.config).toEqual({
       router: { asn: 65001, routerId: '192.0.2.1' },
-      control: { socket: '/run/wgbgp/control.sock' },
+      control: { socket: '/run/wgbgp/control.sock', group: null, adminGroup: null },
+      metrics: { listen: null },
       dataplane: {
         wireguard: 'auto',
         fib: 'linux',
@@ -475,5 +476,28 @@ describe('the private key file', () => {
     const r = parseConfig(withKeyFile(p, variant(KEY_B, publicKeyOf(priv))), 'wgbgp.yaml');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.path)).toEqual(['neighbors[0].public-key']);
+  });
+});
+
+describe('control groups and metrics (issue 8)', () => {
+  const SOCKET = '  socket: /run/wgbgp/control.sock';
+  it('groups by name or number; metrics on an IP address and port', () => {
+    const r = parse(variant(SOCKET, `${SOCKET}\n  group: wgbgp\n  admin-group: 0\nmetrics:\n  listen: "[::1]:9479"`));
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+    expect(r.config.control).toEqual({ socket: '/run/wgbgp/control.sock', group: 'wgbgp', adminGroup: 0 });
+    expect(r.config.metrics).toEqual({ listen: '[::1]:9479' });
+  });
+  it('metrics are off unless asked for', () => {
+    const r = parse(DESIGN);
+    expect(r.ok && r.config.metrics).toEqual({ listen: null });
+  });
+  it('a group that is not a name or a gid', () => {
+    expectOneError(variant(SOCKET, `${SOCKET}\n  group: "wg bgp"`), 'control.group', /not a group name/);
+    expectOneError(variant(SOCKET, `${SOCKET}\n  admin-group: -1`), 'control.admin-group', /0\.\.4294967294/);
+  });
+  it('a metrics address must be an IP literal with a port', () => {
+    expectOneError(variant(SOCKET, `${SOCKET}\nmetrics:\n  listen: localhost:9479`), 'metrics.listen', /expected an IP address and port/);
+    expectOneError(variant(SOCKET, `${SOCKET}\nmetrics:\n  listen: 127.0.0.1`), 'metrics.listen', /port is required/);
+    expectOneError(variant(SOCKET, `${SOCKET}\nmetrics:\n  port: 9479`), 'metrics.port', /unknown key/);
   });
 });

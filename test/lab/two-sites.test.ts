@@ -3,13 +3,13 @@
  * agents, wireguard-go tunnels, BGP across them, routes in both kernels — then
  * an agent restart (keep-on-stop, adoption) and a neighbor removed by reload.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { labDown, labTest, labUp, readState } from '#lab/index';
-import { CLI, cli, duplicateKeys, kernelRoutes as routes, linkExists, processGone, until } from './helpers/agents.js';
+import { CLI, cli, duplicateKeys, type NeighborJson, kernelRoutes as routes, linkExists, processGone, until } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 
@@ -97,6 +97,69 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     expect(status).toMatchObject({ asn: 65001, neighbors: { total: 1, established: 1 }, dataplane: { state: 'ok' } });
     expect(status.routes.fib).toBe(5); // two learned routes, two host routes, the endpoint's pinned underlay route
   });
+
+  it('the operator view: `neighbors NAME` in full, `watch` streams events, `log-level` at run time, Prometheus metrics', async () => {
+    // One neighbor in full: what it negotiated and its counters.
+    const n = cli<NeighborJson>('neighbors', 'site-b', '--socket', sockA);
+    expect(n).toMatchObject({
+      name: 'site-b',
+      state: 'Established',
+      flaps: 0,
+      timers: { holdTime: 9, keepalive: 3, negotiatedHoldTime: 9, negotiatedKeepalive: 3 },
+      session: { families: ['ipv4-unicast', 'ipv6-unicast'], fourOctetAs: true, routeRefresh: true, peerRouterId: '192.0.2.2' },
+    });
+    expect(n.established).toBeGreaterThanOrEqual(1);
+    expect(n.updatesReceived).toBeGreaterThan(0);
+    expect(n.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    const human = spawnSync('node', [CLI, 'neighbors', 'site-b', '--socket', sockA], { encoding: 'utf8' });
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/^capabilities: +4-octet AS, route refresh, graceful restart/m);
+    expect(human.stdout).not.toContain('\u001b['); // not a terminal: no colour
+    const unknown = spawnSync('node', [CLI, 'neighbors', 'site-z', '--socket', sockA], { encoding: 'utf8' });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('no neighbor named "site-z" (configured: site-b)');
+
+    // watch: JSON Lines until Ctrl-C.
+    const watcher = spawn('node', [CLI, 'watch', '--json', '--socket', sockA], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watcher.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const events = (): { type: string; component?: string; level?: string; ok?: boolean }[] =>
+      out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string });
+    try {
+      // The watch is registered once the agent has answered it; a log-level event proves it.
+      await until('watch receives a log-level event', () => {
+        spawnSync('node', [CLI, 'log-level', 'bgp', 'debug', '--socket', sockA]);
+        return events().some((e) => e.type === 'log-level' && e.component === 'bgp' && e.level === 'debug');
+      });
+      expect(cli<{ levels: Record<string, string> }>('log-level', '--socket', sockA).levels).toMatchObject({ bgp: 'debug', fib: 'info' });
+      expect(spawnSync('node', [CLI, 'reload', '--socket', sockA]).status).toBe(0);
+      await until('watch receives the reload', () => events().some((e) => e.type === 'reload' && e.ok === true));
+      spawnSync('node', [CLI, 'log-level', 'bgp', 'info', '--socket', sockA]);
+    } finally {
+      watcher.kill('SIGINT');
+    }
+    const code = await new Promise<number | null>((r) => (watcher.exitCode !== null ? r(watcher.exitCode) : watcher.once('exit', (c) => r(c))));
+    expect(code).toBe(0);
+    // The change is logged (a JSON line without a second `level` key).
+    const log = readFileSync(join(dir, '.lab-run', 'site-a.log'), 'utf8');
+    expect(log).toContain('"logComponent":"bgp","newLevel":"debug","msg":"log level changed"');
+
+    // Prometheus, scraped from inside the node's namespace.
+    const scrape = spawnSync('ip', ['netns', 'exec', nsA, 'node', '-e', "fetch('http://127.0.0.1:9479/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"], {
+      encoding: 'utf8',
+    });
+    expect(scrape.status).toBe(0);
+    const m = scrape.stdout;
+    expect(m).toContain('wgbgp_bgp_session_state{neighbor="site-b"} 6');
+    expect(m).toContain('wgbgp_bgp_session_established{neighbor="site-b"} 1');
+    expect(m).toContain('wgbgp_bgp_prefixes_received{neighbor="site-b"} 2');
+    expect(m).toContain('wgbgp_fib_routes 5');
+    expect(m).toContain('wgbgp_dataplane_state{state="ok"} 1');
+    expect(m).toMatch(new RegExp(`wgbgp_tunnel_handshake_age_seconds\\{neighbor="site-b",interface="${ifA}"\\} \\d`));
+    expect(Number(/wgbgp_tunnel_receive_bytes_total\{[^}]*\} (\d+)/.exec(m)?.[1])).toBeGreaterThan(0);
+    expect(Number(/wgbgp_fib_operations_total\{op="add"\} (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(5);
+    expect(m).toContain('process_resident_memory_bytes');
+  }, 60_000);
 
   it('SIGHUP reloads like `wgbgp reload`: a prefix announced by site-b reaches site-a', async () => {
     const node = readState(join(dir, '.lab-run'))?.nodes['site-b'];

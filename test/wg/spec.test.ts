@@ -24,7 +24,8 @@ function neighbor(over: Partial<NeighborConfig>): NeighborConfig {
 
 const config = (neighbors: NeighborConfig[]): Config => ({
   router: { asn: 65001, routerId: '192.0.2.1' },
-  control: { socket: '/run/wgbgp/control.sock' },
+  control: { socket: '/run/wgbgp/control.sock', group: null, adminGroup: null },
+  metrics: { listen: null },
   dataplane: {
     wireguard: 'wireguard-go',
     fib: 'linux',

@@ -77,7 +77,7 @@ export class BgpSession {
   private connectRetryCounter = 0;
   /** Failed attempts since the session was last up, for logTransition. */
   private quiet = { attempts: 0, suppressed: 0, lastSummary: 0 };
-  private readonly stats: SessionCounters = { updatesIn: 0, updatesOut: 0, messagesIn: 0, messagesOut: 0 };
+  private readonly stats: SessionCounters = { updatesIn: 0, updatesOut: 0, messagesIn: 0, messagesOut: 0, establishedTransitions: 0, flaps: 0, lastErrorAt: null };
   private readonly queue: (() => void)[] = [];
   private busy = false;
   private readonly connEvents: ConnectionEvents;
@@ -369,6 +369,8 @@ export class BgpSession {
 
   private changed(from: FsmState, to: FsmState): void {
     this.since = this.clock.now();
+    if (to === 'Established') this.stats.establishedTransitions++;
+    if (from === 'Established') this.stats.flaps++;
     this.logTransition(from, to);
     this.safe(() => this.handler.onStateChange?.(from, to));
   }
@@ -480,6 +482,7 @@ export class BgpSession {
 
   private noteError(text: string): void {
     this.error = text;
+    this.stats.lastErrorAt = this.clock.now();
     this.detail = text;
   }
 

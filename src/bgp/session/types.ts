@@ -107,4 +107,10 @@ export interface SessionCounters {
   updatesOut: number;
   messagesIn: number;
   messagesOut: number;
+  /** Times the session came up (entered Established). */
+  establishedTransitions: number;
+  /** Times an Established session went down. */
+  flaps: number;
+  /** clock.now() when lastError was set, or null. */
+  lastErrorAt: number | null;
 }

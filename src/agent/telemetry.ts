@@ -1,0 +1,127 @@
+/**
+ * What the agent tells watchers (`wgbgp watch`) and the metrics: events as
+ * they happen, route counts at most once a second (a full table arriving is
+ * a few lines, not a million), and how far the FIB lags behind the RIB.
+ * The shell's side of the agent: RxJS and the injected clock, no I/O.
+ */
+import { Subject, type Subscription } from 'rxjs';
+import type { Clock, TimerHandle } from '#lib/clock';
+import type { BgpStateName, ReloadJson, WatchEvent } from '#api/types';
+
+/** Route counts go out at most this often. */
+export const ROUTE_EVENT_INTERVAL_MS = 1000;
+
+export interface RouteCounts {
+  rib: number;
+  fib: number;
+  pending: number;
+}
+
+export class AgentTelemetry {
+  private readonly events = new Subject<WatchEvent>();
+  private lastCounts: RouteCounts | null = null;
+  private lastCountsAt = -Infinity;
+  private countsTimer: TimerHandle | null = null;
+  private dataplane: { state: string; detail: string | null } | null = null;
+  /** clock.now() since when RIB changes wait for the FIB, or null when it is in step. */
+  private pendingSince: number | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly counts: () => RouteCounts,
+  ) {}
+
+  /** Calls `listener` with every event until the returned function is called. */
+  watch(listener: (e: WatchEvent) => void): () => void {
+    const sub: Subscription = this.events.subscribe({
+      next: (e) => {
+        try {
+          listener(e);
+        } catch {
+          // One watcher's failure (a closed socket) is not the agent's.
+        }
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+
+  get watchers(): boolean {
+    return this.events.observed;
+  }
+
+  private now(): string {
+    return this.clock.wallNow().toISOString();
+  }
+
+  session(neighbor: string, from: BgpStateName, to: BgpStateName, lastError: string | null): void {
+    if (!this.watchers) return;
+    this.events.next({ type: 'session', time: this.now(), neighbor, from, to, lastError });
+  }
+
+  handshake(neighbor: string, iface: string, endpoint: string | null): void {
+    if (!this.watchers) return;
+    this.events.next({ type: 'handshake', time: this.now(), neighbor, interface: iface, endpoint });
+  }
+
+  reloaded(r: ReloadJson): void {
+    if (!this.watchers) return;
+    this.events.next({ type: 'reload', time: this.now(), ok: r.ok, added: r.added, removed: r.removed, changed: r.changed, errors: r.errors });
+  }
+
+  logLevel(component: string, level: string): void {
+    if (!this.watchers) return;
+    this.events.next({ type: 'log-level', time: this.now(), component, level });
+  }
+
+  /** The dataplane's state as status shows it; an event when it changed. */
+  dataplaneState(state: 'ok' | 'degraded' | 'down', detail: string | null): void {
+    const prev = this.dataplane;
+    this.dataplane = { state, detail };
+    if (prev === null || (prev.state === state && prev.detail === detail)) return;
+    if (this.watchers) this.events.next({ type: 'dataplane', time: this.now(), state, detail });
+  }
+
+  /** RIB changes were queued for the FIB. */
+  queued(): void {
+    this.pendingSince ??= this.clock.now();
+  }
+
+  /** A FIB flush ended; `inStep`: nothing waits any more. Route counts go out, throttled. */
+  flushed(inStep: boolean): void {
+    if (inStep) this.pendingSince = null;
+    this.routesChanged();
+  }
+
+  /** Seconds the oldest RIB change not yet in the FIB has waited (0 when in step). */
+  fibLagSeconds(): number {
+    return this.pendingSince === null ? 0 : (this.clock.now() - this.pendingSince) / 1000;
+  }
+
+  private routesChanged(): void {
+    if (!this.watchers || this.countsTimer !== null) return;
+    const wait = this.lastCountsAt + ROUTE_EVENT_INTERVAL_MS - this.clock.now();
+    if (wait <= 0) {
+      this.emitCounts();
+      return;
+    }
+    this.countsTimer = this.clock.setTimeout(() => {
+      this.countsTimer = null;
+      this.emitCounts();
+    }, wait);
+  }
+
+  private emitCounts(): void {
+    const c = this.counts();
+    const prev = this.lastCounts;
+    if (prev !== null && prev.rib === c.rib && prev.fib === c.fib && prev.pending === c.pending) return;
+    this.lastCounts = c;
+    this.lastCountsAt = this.clock.now();
+    this.events.next({ type: 'routes', time: this.now(), ...c });
+  }
+
+  close(): void {
+    this.countsTimer?.cancel();
+    this.countsTimer = null;
+    this.events.complete();
+  }
+}

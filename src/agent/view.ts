@@ -1,0 +1,89 @@
+/**
+ * The operator's view of a neighbor (`wgbgp neighbors [NAME] --json`, the
+ * metrics): pure functions of the session, its counters and the RIB's counts.
+ */
+import type { Clock } from '#lib/clock';
+import type { NeighborConfig } from '#config/types';
+import type { NegotiatedJson, NeighborJson } from '#api/types';
+import type { Negotiated } from '#bgp/session/index';
+import type { AgentSession } from './bgp.js';
+import type { NeighborAddressing } from './neighbor.js';
+
+/** RFC 4760 family names as BIRD and GoBGP print them. */
+export function familyName(afi: number, safi: number): string {
+  const a = afi === 1 ? 'ipv4' : afi === 2 ? 'ipv6' : `afi${afi}`;
+  const s = safi === 1 ? 'unicast' : `safi${safi}`;
+  return `${a}-${s}`;
+}
+
+export function negotiatedJson(n: Negotiated): NegotiatedJson {
+  return {
+    peerRouterId: n.peerRouterId,
+    localAddress: n.localAddress,
+    remoteAddress: n.remoteAddress,
+    families: n.families.map((f) => familyName(f.afi, f.safi)),
+    fourOctetAs: n.fourOctetAs,
+    routeRefresh: n.routeRefresh,
+    extendedNextHop: n.extendedNextHop,
+    gracefulRestart:
+      n.gracefulRestart === null
+        ? null
+        : {
+            restartTime: n.gracefulRestart.restartTime,
+            restarting: n.gracefulRestart.restartState,
+            families: n.gracefulRestart.families.map((f) => ({ family: familyName(f.afi, f.safi), forwardingState: f.forwardingState })),
+          },
+  };
+}
+
+/** clock.now() of the past as wall-clock ISO 8601. */
+export function wallTime(clock: Clock, at: number): string {
+  return new Date(clock.wallNow().getTime() - (clock.now() - at)).toISOString();
+}
+
+export interface NeighborCounts {
+  received: number;
+  accepted: number;
+  advertised: number;
+}
+
+export function neighborJson(
+  cfg: NeighborConfig,
+  addr: NeighborAddressing,
+  session: AgentSession,
+  counts: NeighborCounts,
+  clock: Clock,
+  bindingError: string | null,
+): NeighborJson {
+  const c = session.counters;
+  const neg = session.negotiated;
+  const established = session.state === 'Established';
+  const lastError = session.lastError ?? bindingError;
+  return {
+    name: cfg.name,
+    interface: cfg.interface,
+    peerAddress: addr.sessionPeer || null,
+    asn: cfg.bgp.asn,
+    state: session.state,
+    stateSince: wallTime(clock, session.stateSince),
+    prefixesReceived: counts.received,
+    prefixesAccepted: counts.accepted,
+    prefixesAdvertised: counts.advertised,
+    lastError,
+    lastErrorAt: session.lastError !== null && c.lastErrorAt !== null ? wallTime(clock, c.lastErrorAt) : null,
+    uptimeSeconds: established ? Math.max(0, Math.floor((clock.now() - session.stateSince) / 1000)) : null,
+    established: c.establishedTransitions,
+    flaps: c.flaps,
+    updatesReceived: c.updatesIn,
+    updatesSent: c.updatesOut,
+    messagesReceived: c.messagesIn,
+    messagesSent: c.messagesOut,
+    timers: {
+      holdTime: cfg.bgp.holdTime,
+      keepalive: Math.floor(cfg.bgp.holdTime / 3),
+      negotiatedHoldTime: neg?.holdTime ?? null,
+      negotiatedKeepalive: neg?.keepaliveTime ?? null,
+    },
+    session: neg === null ? null : negotiatedJson(neg),
+  };
+}
