@@ -7,17 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlClient, ControlClientError, ControlServer } from '#api/index';
 import type { ControlHandler, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
 import { silentLogger } from '#lib/log';
+import { statusFixture } from '../fixtures/api/index.js';
 
-const STATUS: StatusJson = {
-  version: '0.1.0',
-  asn: 65001,
-  routerId: '192.0.2.1',
-  uptimeSeconds: 12,
-  dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
-  neighbors: { total: 1, established: 1, down: 0 },
-  routes: { rib: 2, fib: 2 },
-  bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
-};
+const STATUS: StatusJson = statusFixture({ uptimeSeconds: 12 });
 
 const ROUTE: RouteJson = {
   prefix: '10.1.0.0/24',

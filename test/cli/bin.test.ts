@@ -3,10 +3,11 @@
  * in a child process, so exit codes are the real ones.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newestMtime } from '../helpers/fs.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'wgbgp');
@@ -14,14 +15,6 @@ const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'config', 'design-example.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'wgbgp-bin-'));
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 beforeAll(() => {
   const sources = Math.max(...['cli', 'config', 'api', 'lib'].map((d) => newestMtime(join(ROOT, 'src', d))));

@@ -7,7 +7,7 @@ import { ControlServer } from '#api/index';
 import type { ControlHandler, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
 import { main, type CliIo } from '#cli/main';
 import { silentLogger } from '#lib/log';
-import { neighborFixture } from '../fixtures/api/index.js';
+import { neighborFixture, statusFixture } from '../fixtures/api/index.js';
 
 const NOW = new Date('2025-01-01T12:00:00Z');
 const FIXTURE = new URL('../fixtures/config/design-example.yaml', import.meta.url).pathname;
@@ -118,16 +118,7 @@ describe('agent and lab hand over to their modules', () => {
   });
 });
 
-const STATUS: StatusJson = {
-  version: '0.1.0',
-  asn: 65001,
-  routerId: '192.0.2.1',
-  uptimeSeconds: 60,
-  dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
-  neighbors: { total: 1, established: 1, down: 0 },
-  routes: { rib: 2, fib: 2 },
-  bgp: { port: 179, refused: { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null }, kernelDrops: null },
-};
+const STATUS: StatusJson = statusFixture();
 const NEIGHBOR: NeighborJson = neighborFixture({ prefixesReceived: 1, prefixesAccepted: 0 });
 const ROUTE: RouteJson = {
   prefix: '10.1.0.0/24',

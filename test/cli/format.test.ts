@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NeighborJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
-import { neighborFixture } from '../fixtures/api/index.js';
+import { neighborFixture, statusFixture } from '../fixtures/api/index.js';
 import { useColor } from '#cli/main';
 import {
   formatAge,
@@ -159,16 +159,11 @@ describe('reload', () => {
 
 describe('what the operator must know shows in the tables too', () => {
   it('status: refused connections and kernel drops, when there are any', () => {
-    const s: StatusJson = {
-      version: '0.1.0',
-      asn: 65001,
-      routerId: '192.0.2.1',
+    const s: StatusJson = statusFixture({
       uptimeSeconds: 5,
-      dataplane: { wireguard: 'wireguard-go', fib: 'linux', state: 'ok', detail: null },
-      neighbors: { total: 1, established: 1, down: 0 },
       routes: { rib: 2, fib: 3 },
       bgp: { port: 179, refused: { total: 30, notThroughTunnel: 30, wrongSource: 0, lastSource: '10.255.0.1' }, kernelDrops: { ttlSecurity: 2, md5: 0 } },
-    };
+    });
     const out = formatStatus(s);
     expect(out).toContain("bgp refused:  30 connection(s) not through a neighbor's tunnel or not from it, last from 10.255.0.1\n");
     expect(out).toContain('kernel drops: 2 below the GTSM TTL, 0 with a missing or wrong TCP MD5 signature\n');

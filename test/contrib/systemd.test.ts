@@ -17,7 +17,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   readlinkSync,
   realpathSync,
   rmSync,
@@ -30,6 +29,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONTROL_SOCKET } from '#config/defaults';
 import { DEFAULT_RUN_DIR } from '#wg/uapi';
+import { newestMtime } from '../helpers/fs.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const UNIT = join(ROOT, 'contrib', 'wgbgp.service');
@@ -61,14 +61,6 @@ const dest = join(tmp, 'dest');
 const fakeBin = join(tmp, 'fake-bin');
 const systemctlCalled = join(tmp, 'systemctl-called');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 function install(destdir: string, args: string[] = [], env: Record<string, string> = {}): SpawnSyncReturns<string> {
   return spawnSync('bash', [INSTALL, '--no-build', ...args], {
