@@ -56,6 +56,8 @@ export interface AgentDeps {
   dataplaneHealth?: () => DataplaneHealth;
   /** Registers for dataplane resets (VPP restarted or reconnected): tunnels and routes are rebuilt. */
   onDataplaneReset?: (cb: () => void) => () => void;
+  /** Registers for the dataplane going away (the VPP API connection lost): watchers hear it at once. */
+  onDataplaneLost?: (cb: () => void) => () => void;
   /** Makes the BGP sessions and the listener; the real ones unless a test injects others. */
   bgp?: BgpFactory;
 }
@@ -132,6 +134,7 @@ export class Agent implements ControlHandler {
   private pollTimer: TimerHandle | null = null;
   private deadlineTimer: TimerHandle | null = null;
   private unsubscribeReset: (() => void) | null = null;
+  private unsubscribeLost: (() => void) | null = null;
   private unwatchUnderlay: (() => void) | null = null;
   private repinTimer: TimerHandle | null = null;
   /** reload, dataplane resync and stop run one at a time, in the order asked. */
@@ -186,6 +189,7 @@ export class Agent implements ControlHandler {
     this.pollLoop(0);
     this.deadlineTimer = this.deps.clock.setTimeout(() => void this.sweepStale('deadline'), STALE_SWEEP_DEADLINE_MS);
     this.unsubscribeReset = this.deps.onDataplaneReset?.(() => void this.serially(() => this.resyncDataplane())) ?? null;
+    this.unsubscribeLost = this.deps.onDataplaneLost?.(() => this.noteDataplane()) ?? null;
     // The underlay moved (an operator's or the kernel's route changed): the pins follow it.
     this.unwatchUnderlay = this.deps.fib.watchUnderlay?.(() => this.scheduleRepin()) ?? null;
     this.kick();
@@ -240,6 +244,8 @@ export class Agent implements ControlHandler {
     this.unwatchUnderlay = null;
     this.unsubscribeReset?.();
     this.unsubscribeReset = null;
+    this.unsubscribeLost?.();
+    this.unsubscribeLost = null;
     await this.flushing;
     for (const n of this.peers.values()) this.cancelGracefulTimers(n);
     await Promise.all(
@@ -697,6 +703,8 @@ export class Agent implements ControlHandler {
           this.log.info({ neighbor: n.cfg.name, endpoint: st.endpoint }, 'first handshake: BGP turns active');
         }
       } catch (err) {
+        // Unknown is not up: the metrics and `tunnels` must not show a tunnel the dataplane cannot vouch for.
+        if (n.tunnel !== null) n.tunnel = { ...n.tunnel, up: false };
         this.log.debug({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel status unavailable');
       }
     }

@@ -56,6 +56,7 @@ interface Dataplane {
   fib: FibBackend;
   health?: () => DataplaneHealth;
   onReset?: (cb: () => void) => () => void;
+  onLost?: (cb: () => void) => () => void;
   /** VPP: the API connection's state and counters (metrics). */
   vpp?: () => { connected: boolean; errors: number; timeouts: number; connects: number };
   close: () => Promise<void>;
@@ -91,6 +92,7 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
     fib: dp.fib,
     health: () => dp.health(),
     onReset: (cb) => dp.onReset(cb),
+    onLost: (cb) => connection.onDisconnected(() => cb()),
     vpp: () => ({ connected: connection.state === 'connected', ...connection.counters }),
     close: async () => {
       await dp.close();
@@ -169,6 +171,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     fib: dp.fib,
     ...(dp.health ? { dataplaneHealth: dp.health } : {}),
     ...(dp.onReset ? { onDataplaneReset: dp.onReset } : {}),
+    ...(dp.onLost ? { onDataplaneLost: dp.onLost } : {}),
     privateKey,
     publicKey,
     managedInterfaces: managedInterfacesFile(config.control.socket),

@@ -123,7 +123,8 @@ export function buildRegistry(src: MetricsSource): Registry {
     const now = src.now().getTime();
     for (const t of tunnels) {
       const l = { neighbor: t.name, interface: t.interface };
-      tunnelUp.set(l, t.up ? 1 : 0);
+      // A dataplane that is down cannot vouch for its tunnels (VPP restarting).
+      tunnelUp.set(l, t.up && status.dataplane.state !== 'down' ? 1 : 0);
       if (t.latestHandshake !== null) handshakeAge.set(l, Math.max(0, (now - Date.parse(t.latestHandshake)) / 1000));
       if (t.rxBytes !== null) setCounter(rx, l, t.rxBytes);
       if (t.txBytes !== null) setCounter(tx, l, t.txBytes);

@@ -368,6 +368,40 @@ describe('Agent: the operator view', () => {
   });
 });
 
+describe('Agent: the dataplane going away', () => {
+  it('watchers hear it when the VPP connection is lost, not at the next poll', async () => {
+    const clock = new ManualClock();
+    let lost: (() => void) | null = null;
+    let health: 'ok' | 'down' = 'ok';
+    const agent = new Agent(config([neighbor('b', 1)]), {
+      clock,
+      log: silentLogger(),
+      wireguard: new FakeWireguard(),
+      fib: new FakeFib(),
+      privateKey: OUR_PRIVATE,
+      publicKey: OUR_PUBLIC,
+      loadConfig: async () => ({ ok: false, errors: [] }),
+      managedInterfaces: { read: async () => [], write: async () => {} },
+      dataplaneHealth: () => ({ state: health, detail: health === 'ok' ? null : 'VPP API connection lost', vppVersion: '26.06' }),
+      onDataplaneLost: (cb) => {
+        lost = cb;
+        return () => (lost = null);
+      },
+      bgp: { listener: () => new FakeListener(), session: (c, h) => new ScriptedSession(c, h) },
+    });
+    await agent.start();
+    clock.advance(50);
+    await new Promise((r) => setImmediate(r));
+    const seen: WatchEvent[] = [];
+    agent.telemetry.watch((e) => seen.push(e));
+    health = 'down';
+    (lost as (() => void) | null)?.();
+    expect(seen).toEqual([expect.objectContaining({ type: 'dataplane', state: 'down', detail: 'VPP API connection lost' })]);
+    await agent.stop();
+    expect(lost).toBeNull();
+  });
+});
+
 describe('Agent: only our own routes', () => {
   it("a neighbor announcing its own tunnel /32 and withdrawing it: the tunnel's host route stays", async () => {
     const h = await harness(config([neighbor('b', 1)]));

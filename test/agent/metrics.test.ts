@@ -163,3 +163,12 @@ describe('the metrics endpoint', () => {
     }
   });
 });
+
+describe('metrics while the dataplane is down', () => {
+  it('tunnels are not reported up while the dataplane cannot vouch for them (VPP restarting)', async () => {
+    const src = source({ status: () => statusFixture({ dataplane: { wireguard: 'vpp', fib: 'vpp', state: 'down', detail: 'connect ECONNREFUSED' } }) });
+    const s = samples(await scrape(src));
+    expect(s.get('wgbgp_tunnel_up{neighbor="site-b",interface="wg-site-b"}')).toBe(0);
+    expect(s.get('wgbgp_dataplane_state{state="down"}')).toBe(1);
+  });
+});
