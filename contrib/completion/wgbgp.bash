@@ -12,6 +12,7 @@ __wgbgp_subcommand() {
     'wgbgp/neighbors') REPLY='wgbgp neighbors' ;;
     'wgbgp/watch') REPLY='wgbgp watch' ;;
     'wgbgp/log-level') REPLY='wgbgp log-level' ;;
+    'wgbgp/ospf') REPLY='wgbgp ospf' ;;
     'wgbgp/routes') REPLY='wgbgp routes' ;;
     'wgbgp/reload') REPLY='wgbgp reload' ;;
     'wgbgp/genkey') REPLY='wgbgp genkey' ;;
@@ -22,6 +23,9 @@ __wgbgp_subcommand() {
     'wgbgp/help') REPLY='wgbgp help' ;;
     'wgbgp config/check') REPLY='wgbgp config check' ;;
     'wgbgp config/help') REPLY='wgbgp config help' ;;
+    'wgbgp ospf/neighbors') REPLY='wgbgp ospf neighbors' ;;
+    'wgbgp ospf/routes') REPLY='wgbgp ospf routes' ;;
+    'wgbgp ospf/help') REPLY='wgbgp ospf help' ;;
     'wgbgp lab/up') REPLY='wgbgp lab up' ;;
     'wgbgp lab/down') REPLY='wgbgp lab down' ;;
     'wgbgp lab/test') REPLY='wgbgp lab test' ;;
@@ -33,8 +37,9 @@ __wgbgp_subcommand() {
 # The names of the subcommands of command $1.
 __wgbgp_subcommands() {
   case "$1" in
-    'wgbgp') REPLY='agent config status tunnels neighbors watch log-level routes reload genkey pubkey lab completion man help' ;;
+    'wgbgp') REPLY='agent config status tunnels neighbors watch log-level ospf routes reload genkey pubkey lab completion man help' ;;
     'wgbgp config') REPLY='check help' ;;
+    'wgbgp ospf') REPLY='neighbors routes help' ;;
     'wgbgp lab') REPLY='up down test help' ;;
     *) REPLY='' ;;
   esac
@@ -53,6 +58,10 @@ __wgbgp_options() {
     'wgbgp neighbors') REPLY='--json --socket --config -h --help' ;;
     'wgbgp watch') REPLY='--json --socket --config -h --help' ;;
     'wgbgp log-level') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp ospf') REPLY='-h --help' ;;
+    'wgbgp ospf neighbors') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp ospf routes') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp ospf help') REPLY='' ;;
     'wgbgp routes') REPLY='--json --socket --config -h --help' ;;
     'wgbgp reload') REPLY='--socket --config -h --help' ;;
     'wgbgp genkey') REPLY='-h --help' ;;
@@ -83,6 +92,10 @@ __wgbgp_option_value() {
     'wgbgp watch/--config') REPLY='file' ;;
     'wgbgp log-level/--socket') REPLY='file' ;;
     'wgbgp log-level/--config') REPLY='file' ;;
+    'wgbgp ospf neighbors/--socket') REPLY='file' ;;
+    'wgbgp ospf neighbors/--config') REPLY='file' ;;
+    'wgbgp ospf routes/--socket') REPLY='file' ;;
+    'wgbgp ospf routes/--config') REPLY='file' ;;
     'wgbgp routes/--socket') REPLY='file' ;;
     'wgbgp routes/--config') REPLY='file' ;;
     'wgbgp reload/--socket') REPLY='file' ;;
@@ -100,13 +113,14 @@ __wgbgp_argument() {
     'wgbgp config help') specs=('choice check') ;;
     'wgbgp neighbors') specs=('text') ;;
     'wgbgp log-level') specs=('text' 'text') ;;
+    'wgbgp ospf help') specs=('choice neighbors routes') ;;
     'wgbgp routes') specs=('text') ;;
     'wgbgp lab up') specs=('directory') ;;
     'wgbgp lab down') specs=('directory') ;;
     'wgbgp lab test') specs=('directory') ;;
     'wgbgp lab help') specs=('choice up down test') ;;
     'wgbgp completion') specs=('choice bash zsh') ;;
-    'wgbgp help') specs=('choice agent config status tunnels neighbors watch log-level routes reload genkey pubkey lab completion man') ;;
+    'wgbgp help') specs=('choice agent config status tunnels neighbors watch log-level ospf routes reload genkey pubkey lab completion man') ;;
   esac
   if (( $2 < ${#specs[@]} )); then
     REPLY=${specs[$2]}

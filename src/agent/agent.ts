@@ -1,6 +1,6 @@
 import type { Logger } from '#lib/log';
 import type { Clock, TimerHandle } from '#lib/clock';
-import type { Config, NeighborConfig } from '#config/types';
+import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
 import type { LocRibChange, Route } from '#bgp/rib/index';
@@ -18,7 +18,7 @@ import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
-import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
+import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
@@ -29,6 +29,8 @@ import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from 
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
+import type { OspfBridge, OspfRouteUpdate } from '#ospf/bridge';
+import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
 
 export { ChangeQueue } from './change-queue.js';
 export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
@@ -60,7 +62,15 @@ export interface AgentDeps {
   onDataplaneLost?: (cb: () => void) => () => void;
   /** Makes the BGP sessions and the listener; the real ones unless a test injects others. */
   bgp?: BgpFactory;
+  /** The OSPF bridge to FRR when `ospf:` is configured (src/ospf-bridge/). */
+  ospf?: AgentOspf;
 }
+
+/** What the agent uses of the OSPF bridge (OspfBridge). */
+export type AgentOspf = Pick<
+  OspfBridge,
+  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
+>;
 
 export interface DataplaneHealth {
   state: 'ok' | 'degraded' | 'down';
@@ -72,7 +82,8 @@ interface Neighbor {
   cfg: NeighborConfig;
   spec: TunnelSpec;
   addr: NeighborAddressing;
-  session: AgentSession;
+  /** Its BGP session; null for a neighbor that runs OSPF only. */
+  session: AgentSession | null;
   /** Passive because the neighbor has no endpoint and no handshake happened yet. */
   awaitingHandshake: boolean;
   negotiated: Negotiated | null;
@@ -127,6 +138,9 @@ export class Agent implements ControlHandler {
   /** The recursion guard's pinned endpoint routes. */
   private readonly pins: EndpointPins;
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
+  /** Prefixes whose OSPF route changed since the last flush. */
+  private ospfTouched = new Set<string>();
+  private unsubscribeOspf: (() => void) | null = null;
   /** The debounce of the next flush, armed by kick(). */
   private flushTimer: TimerHandle | null = null;
   /** Flushes run one after the other. */
@@ -185,6 +199,11 @@ export class Agent implements ControlHandler {
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
+    if (this.deps.ospf) {
+      // After the tunnels: FRR configures interfaces that exist.
+      this.unsubscribeOspf = this.deps.ospf.onRoutes((u) => this.onOspfRoutes(u));
+      await this.deps.ospf.start();
+    }
 
     this.pollLoop(0);
     this.deadlineTimer = this.deps.clock.setTimeout(() => void this.sweepStale('deadline'), STALE_SWEEP_DEADLINE_MS);
@@ -246,13 +265,16 @@ export class Agent implements ControlHandler {
     this.unsubscribeReset = null;
     this.unsubscribeLost?.();
     this.unsubscribeLost = null;
+    this.unsubscribeOspf?.();
+    this.unsubscribeOspf = null;
+    await this.deps.ospf?.close();
     await this.flushing;
     for (const n of this.peers.values()) this.cancelGracefulTimers(n);
     await Promise.all(
-      [...this.peers.values()].map((n) =>
+      this.sessions().map(({ n, session }) =>
         // keep-on-stop is a restart for the peers: with graceful restart they keep our routes
         // for our restart time (RFC 4724 §4.2), which a Cease would end at once.
-        this.config.dataplane.keepOnStop && n.negotiated?.gracefulRestart ? n.session.stopSilently() : n.session.stop('agent stopping'),
+        this.config.dataplane.keepOnStop && n.negotiated?.gracefulRestart ? session.stopSilently() : session.stop('agent stopping'),
       ),
     );
     await this.listener.close();
@@ -321,12 +343,6 @@ export class Agent implements ControlHandler {
       if (subnet) this.queue(this.rib.originate(subnet, 'connected'));
     }
     const awaitingHandshake = cfg.endpoint === null;
-    // What binds the session to the tunnel, the same for our connects and the listener.
-    const device = this.sessionDevice(cfg);
-    const security = {
-      ...(cfg.bgp.ttlSecurity ? { minTtl: GTSM_MIN_TTL } : {}),
-      ...(cfg.bgp.password !== null ? { md5Key: cfg.bgp.password } : {}),
-    };
     const n: Neighbor = {
       cfg,
       spec,
@@ -340,24 +356,41 @@ export class Agent implements ControlHandler {
       restartTimer: null,
       staleTimer: null,
       exportDeferred: false,
-      session: this.bgp.session(
+      session: null,
+    };
+    this.peers.set(cfg.name, n);
+    await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelInterfaces());
+    if (cfg.bgp !== null) await this.startSession(n, cfg, cfg.bgp, awaitingHandshake);
+    this.kick();
+  }
+
+  /** The neighbor's BGP session, bound to its tunnel (design.md "Identity"). */
+  private async startSession(n: Neighbor, cfg: NeighborConfig, bgp: NeighborBgpConfig, awaitingHandshake: boolean): Promise<void> {
+    const addr = n.addr;
+    // What binds the session to the tunnel, the same for our connects and the listener.
+    const device = this.sessionDevice(cfg);
+    const security = {
+      ...(bgp.ttlSecurity ? { minTtl: GTSM_MIN_TTL } : {}),
+      ...(bgp.password !== null ? { md5Key: bgp.password } : {}),
+    };
+    const session = this.bgp.session(
         {
           name: cfg.name,
           localAsn: this.config.router.asn,
           routerId: this.config.router.routerId,
-          peerAsn: cfg.bgp.asn,
+          peerAsn: bgp.asn,
           peerAddress: addr.sessionPeer,
           interface: device,
           ...(addr.sessionLocal ? { localAddress: addr.sessionLocal } : {}),
           ...(this.deps.bgpPort ? { port: this.deps.bgpPort } : {}),
-          holdTime: cfg.bgp.holdTime,
-          passive: cfg.bgp.passive || awaitingHandshake,
+          holdTime: bgp.holdTime,
+          passive: bgp.passive || awaitingHandshake,
           bindToInterface: true,
           ...security,
-          ...(cfg.bgp.gracefulRestart
+          ...(bgp.gracefulRestart
             ? {
                 gracefulRestart: {
-                  restartTime: cfg.bgp.gracefulRestartTime,
+                  restartTime: bgp.gracefulRestartTime,
                   // F: with keep-on-stop our routes stay in the FIB whenever the agent stops or dies.
                   state: () => ({ restarting: this.restarting, forwardingState: this.config.dataplane.keepOnStop }),
                 },
@@ -370,19 +403,16 @@ export class Agent implements ControlHandler {
           extendedNextHop: addr.remoteV4 === null,
         },
         {
-          onStateChange: (from, to) => this.telemetry.session(cfg.name, from, to, this.peers.get(cfg.name)?.session.lastError ?? null),
+          onStateChange: (from, to) => this.telemetry.session(cfg.name, from, to, this.peers.get(cfg.name)?.session?.lastError ?? null),
           onEstablished: (neg) => this.onEstablished(cfg.name, neg),
           onUpdate: (u) => this.onUpdate(cfg.name, u),
           onDown: (reason, how) => this.onDown(cfg.name, reason, how),
         },
         { clock: this.deps.clock, log: this.bgpLog },
-      ),
-    };
-    this.peers.set(cfg.name, n);
-    await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelInterfaces());
-    await this.listener.register(n.session, addr.sessionPeer, { device, localAddress: addr.sessionLocal, ...security });
-    n.session.start();
-    this.kick();
+      );
+    n.session = session;
+    await this.listener.register(session, addr.sessionPeer, { device, localAddress: addr.sessionLocal, ...security });
+    session.start();
   }
 
   /** Stops the session and withdraws its routes; the tunnel goes too unless `keepTunnel` (a changed neighbor converges it). */
@@ -392,9 +422,11 @@ export class Agent implements ControlHandler {
     this.peers.delete(name);
     this.cancelGracefulTimers(n);
     this.pins.unpin(name);
-    await this.listener.unregister(n.addr.sessionPeer);
-    await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
-    this.queue(this.rib.removePeer(name));
+    if (n.session !== null) {
+      await this.listener.unregister(n.addr.sessionPeer);
+      await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
+      this.queue(this.rib.removePeer(name));
+    }
     for (const cidr of n.cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
       if (subnet) this.queue(this.rib.withdrawOrigin(subnet, 'connected'));
@@ -456,7 +488,7 @@ export class Agent implements ControlHandler {
       // RFC 4724 §4.1: the peer keeps our old routes meanwhile; it gets our table with the neighbors' back in it.
       n.exportDeferred = true;
     } else {
-      n.session.sendMany(this.rib.exportFull(name));
+      n.session?.sendMany(this.rib.exportFull(name));
     }
     this.log.info(
       { neighbor: name, peerAsn: neg.peerAsn, holdTime: neg.holdTime, gracefulRestart: neg.gracefulRestart !== null },
@@ -549,16 +581,16 @@ export class Agent implements ControlHandler {
 
   private async flush(): Promise<void> {
     const changes = this.pending.take();
-    for (const c of changes) {
-      const fr = c.best ? this.fibRouteFor(c.best) : null;
-      if (fr) this.fibm.set(fr, 'learned');
-      else this.fibm.delete(c.prefix, 'learned');
-    }
+    for (const c of changes) this.ospfTouched.delete(c.prefix);
+    for (const c of changes) this.setLearned(c.prefix, c.best);
+    const ospf = this.ospfTouched;
+    this.ospfTouched = new Set();
+    for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
     if (changes.length > 0) {
       for (const n of this.peers.values()) {
         if (!n.negotiated || n.exportDeferred) continue;
         const updates = this.rib.exportChanges(n.cfg.name, changes);
-        if (updates.length > 0) n.session.sendMany(updates);
+        if (updates.length > 0) n.session?.sendMany(updates);
       }
     }
     try {
@@ -571,9 +603,43 @@ export class Agent implements ControlHandler {
     this.noteDataplane();
   }
 
+  /**
+   * What the FIB gets for `prefix`: the BGP best path, or OSPF's route when
+   * this agent installs OSPF routes (VPP; on Linux zebra does) and its
+   * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
+   */
+  private setLearned(prefix: string, best: Route | null): void {
+    const fr = this.fibFor(prefix, best);
+    if (fr) this.fibm.set(fr, 'learned');
+    else this.fibm.delete(prefix, 'learned');
+  }
+
+  private fibFor(prefix: string, best: Route | null): FibRoute | null {
+    const bgp = best ? this.fibRouteFor(best) : null;
+    const ospf = this.installsOspf ? this.deps.ospf?.route(prefix) : undefined;
+    if (ospf === undefined) return bgp;
+    if (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best)) return { prefix, nexthops: ospf };
+    return bgp;
+  }
+
+  /** The agent programs OSPF routes only into the VPP FIB: on Linux, zebra installs them itself (docs/ospf.md). */
+  private get installsOspf(): boolean {
+    return this.config.dataplane.fib === 'vpp';
+  }
+
+  private bgpDistance(r: Route): number {
+    const asn = r.peer !== null ? this.peers.get(r.peer)?.cfg.bgp?.asn : undefined;
+    return asn !== undefined && asn !== this.config.router.asn ? DEFAULT_EBGP_DISTANCE : DEFAULT_IBGP_DISTANCE;
+  }
+
+  private onOspfRoutes(updates: readonly OspfRouteUpdate[]): void {
+    for (const u of updates) this.ospfTouched.add(u.prefix);
+    this.kick();
+  }
+
   /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */
   private fibPending(): number {
-    return this.pending.size + this.fibm.pending();
+    return this.pending.size + this.ospfTouched.size + this.fibm.pending();
   }
 
   private noteDataplane(): void {
@@ -656,7 +722,7 @@ export class Agent implements ControlHandler {
     for (const n of this.peers.values()) {
       if (!n.exportDeferred) continue;
       n.exportDeferred = false;
-      if (n.negotiated) n.session.sendMany(this.rib.exportFull(n.cfg.name));
+      if (n.negotiated) n.session?.sendMany(this.rib.exportFull(n.cfg.name));
     }
     this.log.info('restart complete: tables sent to the neighbors');
   }
@@ -699,7 +765,7 @@ export class Agent implements ControlHandler {
         if (n.awaitingHandshake && st.latestHandshake) {
           // design.md: passive towards a neighbor without endpoint until its first handshake.
           n.awaitingHandshake = false;
-          if (!n.cfg.bgp.passive) n.session.setPassive(false);
+          if (n.cfg.bgp !== null && !n.cfg.bgp.passive) n.session?.setPassive(false);
           this.log.info({ neighbor: n.cfg.name, endpoint: st.endpoint }, 'first handshake: BGP turns active');
         }
       } catch (err) {
@@ -774,6 +840,8 @@ export class Agent implements ControlHandler {
     for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
     for (const p of nextAnnounce) if (!prevAnnounce.has(p)) this.queue(this.rib.originate(p, 'static'));
     await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
+    // OSPF settings go to FRR live; a failure there is the bridge's status, not a rejected reload.
+    if (next.ospf !== null) await this.deps.ospf?.reconfigure(next.ospf, next.neighbors);
     await this.flush();
     this.log.info(diff, 'configuration reloaded');
     return { ok: true, errors: [], ...diff };
@@ -781,8 +849,16 @@ export class Agent implements ControlHandler {
 
   // ---- operator view (ControlHandler) -------------------------------------
 
+  /** The neighbors that run BGP, with their sessions. */
+  private sessions(): { n: Neighbor; session: AgentSession; bgp: NeighborBgpConfig }[] {
+    const out: { n: Neighbor; session: AgentSession; bgp: NeighborBgpConfig }[] = [];
+    for (const n of this.peers.values()) if (n.session !== null && n.cfg.bgp !== null) out.push({ n, session: n.session, bgp: n.cfg.bgp });
+    return out;
+  }
+
   status(): StatusJson {
-    const all = [...this.peers.values()];
+    // BGP neighbors: an OSPF-only neighbor has no session to be down (`ospf neighbors` shows it).
+    const all = this.sessions();
     const health = this.deps.dataplaneHealth?.();
     const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0 || health?.state === 'degraded';
     const fibError = this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null;
@@ -800,20 +876,22 @@ export class Agent implements ControlHandler {
       },
       neighbors: {
         total: all.length,
-        established: all.filter((n) => n.session.state === 'Established').length,
-        down: all.filter((n) => n.session.state !== 'Established' && !n.awaitingHandshake).length,
+        established: all.filter(({ session }) => session.state === 'Established').length,
+        down: all.filter(({ n, session }) => session.state !== 'Established' && !n.awaitingHandshake).length,
       },
       routes: { rib: this.rib.size, fib: this.fibm.size },
       bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },
+      ospf: this.deps.ospf?.status() ?? null,
     };
   }
 
   neighbors(): NeighborJson[] {
-    return [...this.peers.values()].map((n) =>
+    return this.sessions().map(({ n, session, bgp }) =>
       neighborJson(
         n.cfg,
+        bgp,
         n.addr,
-        n.session,
+        session,
         { received: this.rib.receivedCount(n.cfg.name), accepted: this.rib.acceptedCount(n.cfg.name), advertised: this.rib.advertisedCount(n.cfg.name) },
         this.deps.clock,
         this.listener.bindingError(n.addr.sessionPeer),
@@ -828,18 +906,62 @@ export class Agent implements ControlHandler {
   }
 
   private routesNow(query?: string): RouteJson[] {
-    let selected: Route[];
-    if (query === undefined) selected = [...this.rib.entries()];
-    else if (query.includes('/')) {
-      const p = canonicalPrefix(query);
-      const r = p ? this.rib.best(p) : undefined;
-      selected = r ? [r] : [];
-    } else {
-      if (!parseIp(query)) throw new Error(`not a prefix or address: ${query}`);
-      const r = this.rib.lookup(query);
-      selected = r ? [r] : [];
+    const ospf = this.deps.ospf;
+    if (query === undefined) {
+      const out = [...this.rib.entries()].map((r) => this.entryJson(r.prefix, r));
+      if (ospf) for (const [prefix] of ospf.routes()) if (this.rib.best(prefix) === undefined) out.push(this.entryJson(prefix, undefined));
+      return out;
     }
-    return selected.map((r) => this.routeJson(r));
+    let prefix: string | null;
+    if (query.includes('/')) prefix = canonicalPrefix(query);
+    else {
+      const ip = parseIp(query);
+      if (!ip) throw new Error(`not a prefix or address: ${query}`);
+      // Longest match over both: the Loc-RIB's, and OSPF's routes.
+      prefix = this.rib.lookup(query)?.prefix ?? null;
+      if (ospf) {
+        for (const [p] of ospf.routes()) {
+          const pp = parsePrefix(p, false);
+          if (pp && pp.family === ip.family && prefixContains(pp, ip.bytes) && pp.len > (prefix === null ? -1 : (parsePrefix(prefix, false)?.len ?? -1))) prefix = p;
+        }
+      }
+    }
+    if (prefix === null) return [];
+    const best = this.rib.best(prefix);
+    return best === undefined && ospf?.route(prefix) === undefined ? [] : [this.entryJson(prefix, best)];
+  }
+
+  /** The route that forwards `prefix`: OSPF's when it wins (see ospfWins), else the Loc-RIB's best. */
+  private entryJson(prefix: string, best: Route | undefined): RouteJson {
+    const ospf = this.deps.ospf?.route(prefix);
+    if (ospf !== undefined && (best === undefined || this.ospfWins(best))) return this.ospfJson(prefix, ospf);
+    return this.routeJson(best!);
+  }
+
+  /**
+   * OSPF over a BGP path for the same prefix: on VPP by distance (ospf.distance
+   * against eBGP 20 / iBGP 200); on Linux, where zebra and the agent both have
+   * a kernel route, by kernel metric (zebra's 20 against dataplane.linux.metric).
+   */
+  private ospfWins(best: Route): boolean {
+    if (best.source !== 'bgp') return false;
+    if (this.installsOspf) return (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best);
+    return ZEBRA_KERNEL_METRIC < this.config.dataplane.linux.metric;
+  }
+
+  private ospfJson(prefix: string, nexthops: FibNextHop[]): RouteJson {
+    const via = nexthops.map((h) => h.interface).find((i) => i !== undefined);
+    const neighbor = via === undefined ? null : ([...this.peers.values()].find((n) => n.cfg.interface === via)?.cfg.name ?? null);
+    const installed = this.installsOspf ? this.fibm.installed(prefix) && this.fibm.owner(prefix) === 'learned' : true;
+    return {
+      prefix,
+      source: 'ospf',
+      neighbor,
+      asPath: [],
+      nexthops: nexthops.map((h) => ({ ...h })),
+      fib: installed,
+      fibDetail: installed ? null : this.fibm.owner(prefix) === 'tunnel' ? 'a tunnel host route holds this prefix; it wins over learned routes' : this.fibm.error(prefix),
+    };
   }
 
   private routeJson(r: Route): RouteJson {
@@ -911,6 +1033,9 @@ export class Agent implements ControlHandler {
     return this.config;
   }
 }
+
+/** The kernel metric FRR's zebra gives the routes it installs (FRR 8.4; lab-facts.md §3). */
+const ZEBRA_KERNEL_METRIC = 20;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

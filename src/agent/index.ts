@@ -17,6 +17,8 @@ import { Agent, type DataplaneHealth } from './agent.js';
 import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { MetricsServer } from './metrics.js';
+import { OspfBridge } from '#ospf/bridge';
+import { FrrDriver } from '#ospf/frr-driver';
 import type { ControlHandler, ReloadJson, StatusJson } from '#api/types';
 
 export { Agent } from './agent.js';
@@ -57,6 +59,8 @@ interface Dataplane {
   health?: () => DataplaneHealth;
   onReset?: (cb: () => void) => () => void;
   onLost?: (cb: () => void) => () => void;
+  /** The interfaces of the agent's namespace (index → name for the OSPF bridge); absent: none to ask. */
+  links?: () => Promise<{ index: number; name: string }[]>;
   /** VPP: the API connection's state and counters (metrics). */
   vpp?: () => { connected: boolean; errors: number; timeouts: number; connects: number };
   close: () => Promise<void>;
@@ -93,6 +97,7 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
     health: () => dp.health(),
     onReset: (cb) => dp.onReset(cb),
     onLost: (cb) => connection.onDisconnected(() => cb()),
+    ...(hostLinks ? { links: () => hostLinks.links() } : {}),
     vpp: () => ({ connected: connection.state === 'connected', ...connection.counters }),
     close: async () => {
       await dp.close();
@@ -121,7 +126,7 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
     config.dataplane.fib === 'none'
       ? new NullFib()
       : new LinuxFib(nl, config.dataplane.linux);
-  return { wireguard, fib, close: () => nl.close() };
+  return { wireguard, fib, links: () => nl.links(), close: () => nl.close() };
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
@@ -164,7 +169,18 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
   const clock = new SystemClock();
   const dp = await dataplane(config, log, clock);
 
+  const ospf =
+    config.ospf === null
+      ? undefined
+      : new OspfBridge(config.ospf, config.neighbors, {
+          clock,
+          log: log.child({ component: 'ospf' }),
+          frr: new FrrDriver({ vtysh: config.ospf.frr.vtysh, pathspace: config.ospf.frr.pathspace, log: log.child({ component: 'ospf' }) }),
+          links: dp.links ?? (async () => []),
+          managed: () => managedInterfacesFile(config.control.socket).read(),
+        });
   const agent = new Agent(config, {
+    ...(ospf ? { ospf } : {}),
     clock,
     log,
     wireguard: dp.wireguard,
@@ -209,6 +225,15 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     tunnels: () => agent.tunnels(),
     reload,
     watch: (listener) => agent.telemetry.watch(listener),
+    ...(ospf
+      ? {
+          ospfNeighbors: async () => {
+            const byInterface = new Map(agent.currentConfig.neighbors.map((n) => [n.interface, n.name]));
+            return (await ospf.ospfNeighbors()).map((n) => ({ ...n, neighbor: byInterface.get(n.interface) ?? null }));
+          },
+          ospfRoutes: () => ospf.ospfRoutes(),
+        }
+      : {}),
     logLevel: (component, level) => {
       if (component !== undefined && !isLogComponent(component)) {
         throw new Error(`unknown component ${JSON.stringify(component)} (expected one of ${LOG_COMPONENTS.join(', ')})`);
@@ -300,5 +325,6 @@ const STATUS_EVERY_MS = 5_000;
 /** systemd's one-line STATUS=: "1/2 neighbors Established, 812 routes in FIB, dataplane ok". */
 export function statusLine(s: StatusJson): string {
   const detail = s.dataplane.state === 'ok' || !s.dataplane.detail ? '' : ` (${s.dataplane.detail})`;
-  return `${s.neighbors.established}/${s.neighbors.total} neighbors Established, ${s.routes.fib} routes in FIB, dataplane ${s.dataplane.state}${detail}`;
+  const ospf = s.ospf ? `, OSPF ${s.ospf.state} (${s.ospf.fpm.routes} routes)` : '';
+  return `${s.neighbors.established}/${s.neighbors.total} neighbors Established, ${s.routes.fib} routes in FIB, dataplane ${s.dataplane.state}${detail}${ospf}`;
 }

@@ -20,8 +20,14 @@ export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
   return diff;
 }
 
+/**
+ * Whether a neighbor's tunnel and session stay as they are. Its OSPF settings
+ * are the bridge's business (FRR takes them live): an OSPF cost change must
+ * not restart the tunnel or the BGP session.
+ */
 function sameNeighbor(a: NeighborConfig, b: NeighborConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, ospf: null });
+  return core(a) === core(b) && (a.ospf === null) === (b.ospf === null);
 }
 
 /**
@@ -34,6 +40,9 @@ export function immutableChanges(prev: Config, next: Config): string[] {
   if (prev.router.routerId !== next.router.routerId) out.push('router.router-id');
   if (prev.control.socket !== next.control.socket) out.push('control.socket');
   if (prev.metrics.listen !== next.metrics.listen) out.push('metrics.listen');
+  // The bridge is set up once (on or off, its FPM listener, vtysh, pathspace); its OSPF settings reload.
+  if ((prev.ospf === null) !== (next.ospf === null)) out.push('ospf');
+  else if (JSON.stringify(prev.ospf?.frr ?? null) !== JSON.stringify(next.ospf?.frr ?? null)) out.push('ospf.frr');
   // dataplane.linux (table, protocol, metric) moves the routes instead (Agent.migrateFibTag).
   const rest = (c: Config): string => JSON.stringify({ ...c.dataplane, linux: null });
   if (rest(prev) !== rest(next)) out.push('dataplane');

@@ -3,7 +3,7 @@
  * metrics): pure functions of the session, its counters and the RIB's counts.
  */
 import type { Clock } from '#lib/clock';
-import type { NeighborConfig } from '#config/types';
+import type { NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { NegotiatedJson, NeighborJson } from '#api/types';
 import type { Negotiated } from '#bgp/session/index';
 import type { AgentSession } from './bgp.js';
@@ -49,6 +49,7 @@ export interface NeighborCounts {
 
 export function neighborJson(
   cfg: NeighborConfig,
+  bgp: NeighborBgpConfig,
   addr: NeighborAddressing,
   session: AgentSession,
   counts: NeighborCounts,
@@ -63,7 +64,7 @@ export function neighborJson(
     name: cfg.name,
     interface: cfg.interface,
     peerAddress: addr.sessionPeer || null,
-    asn: cfg.bgp.asn,
+    asn: bgp.asn,
     state: session.state,
     stateSince: wallTime(clock, session.stateSince),
     prefixesReceived: counts.received,
@@ -79,8 +80,8 @@ export function neighborJson(
     messagesReceived: c.messagesIn,
     messagesSent: c.messagesOut,
     timers: {
-      holdTime: cfg.bgp.holdTime,
-      keepalive: Math.floor(cfg.bgp.holdTime / 3),
+      holdTime: bgp.holdTime,
+      keepalive: Math.floor(bgp.holdTime / 3),
       negotiatedHoldTime: neg?.holdTime ?? null,
       negotiatedKeepalive: neg?.keepaliveTime ?? null,
     },

@@ -37,8 +37,9 @@ export interface ControlServerOptions {
 
 /** Requests are a few dozen bytes; a bound keeps a misbehaving client from growing memory. */
 const MAX_REQUEST_LINE = 64 * 1024;
-const COMMANDS: ReadonlySet<string> = new Set<ControlCommand>(['status', 'neighbors', 'routes', 'tunnels', 'reload', 'watch', 'log-level']);
+const COMMANDS: ReadonlySet<string> = new Set<ControlCommand>(['status', 'neighbors', 'routes', 'tunnels', 'reload', 'watch', 'log-level', 'ospf-neighbors', 'ospf-routes']);
 const DEFAULT_MAX_UNREAD = 16 * 1024 * 1024;
+const NO_OSPF = 'OSPF is not configured on this agent (no ospf: section)';
 const DEFAULT_MAX_PIPELINED = 32;
 const DEFAULT_MAX_CONNECTIONS = 64;
 const DEFAULT_IDLE_MS = 5 * 60_000;
@@ -304,6 +305,12 @@ export class ControlServer {
       case 'log-level':
         if (!h.logLevel) throw new Error('this agent has no run-time log levels');
         return h.logLevel(req.component, req.level);
+      case 'ospf-neighbors':
+        if (!h.ospfNeighbors) throw new Error(NO_OSPF);
+        return await h.ospfNeighbors();
+      case 'ospf-routes':
+        if (!h.ospfRoutes) throw new Error(NO_OSPF);
+        return await h.ospfRoutes();
     }
   }
 

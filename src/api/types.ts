@@ -33,6 +33,20 @@ export interface StatusJson {
     refused: { total: number; notThroughTunnel: number; wrongSource: number; lastSource: string | null };
     kernelDrops: { ttlSecurity: number; md5: number } | null;
   };
+  /** The OSPF bridge to FRR; absent or null when `ospf:` is not configured. */
+  ospf?: OspfStatusJson | null;
+}
+
+export interface OspfStatusJson {
+  /** ok: FRR has our configuration and zebra feeds us over FPM; down: FRR is not there. */
+  state: 'ok' | 'degraded' | 'down';
+  detail: string | null;
+  frrVersion: string | null;
+  fpm: { listening: string | null; connected: boolean; phase: string; routes: number };
+  /** Tunnel interfaces OSPF runs on. */
+  interfaces: string[];
+  /** When FRR last took our configuration (ISO 8601), or null. */
+  lastApply: string | null;
 }
 
 export interface NeighborJson {
@@ -147,9 +161,38 @@ export interface ControlHandler {
   watch?(listener: (e: WatchEvent) => void): () => void;
   /** Sets a component's level (both given) or only reports them; unknown names are an error. */
   logLevel?(component?: string, level?: string): LogLevelsJson;
+  /** FRR's OSPF neighbors and routes (`wgbgp ospf neighbors|routes`); absent or throwing without the bridge. */
+  ospfNeighbors?(): Promise<OspfNeighborJson[]>;
+  ospfRoutes?(): Promise<OspfRouteJson[]>;
 }
 
-export type ControlCommand = 'status' | 'neighbors' | 'routes' | 'tunnels' | 'reload' | 'watch' | 'log-level';
+/** One OSPF adjacency as FRR reports it (`show ip ospf neighbor json`, `show ipv6 ospf6 neighbor json`). */
+export interface OspfNeighborJson {
+  family: 'ipv4' | 'ipv6';
+  routerId: string;
+  /** OSPF neighbor state (RFC 2328 §10.1): "Full" when adjacent. */
+  state: string;
+  interface: string;
+  /** The configured neighbor whose tunnel this is, or null. */
+  neighbor: string | null;
+  address: string | null;
+  deadTimeMs: number | null;
+  uptimeMs: number | null;
+}
+
+/** One route of OSPF's own table (`show ip ospf route json`, `show ipv6 ospf6 route detail json`). */
+export interface OspfRouteJson {
+  family: 'ipv4' | 'ipv6';
+  prefix: string;
+  type: 'intra' | 'inter' | 'external1' | 'external2';
+  cost: number;
+  type2Cost: number | null;
+  tag: number | null;
+  area: string | null;
+  nexthops: { address: string | null; interface: string | null }[];
+}
+
+export type ControlCommand = 'status' | 'neighbors' | 'routes' | 'tunnels' | 'reload' | 'watch' | 'log-level' | 'ospf-neighbors' | 'ospf-routes';
 
 /**
  * Commands that change the agent: root (or the agent's own user) and

@@ -4,7 +4,18 @@
  * commands run in-process under test.
  */
 import { fstatSync } from 'node:fs';
-import type { ControlRequest, LogLevelsJson, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson, WatchEvent } from '#api/types';
+import type {
+  ControlRequest,
+  LogLevelsJson,
+  NeighborJson,
+  OspfNeighborJson,
+  OspfRouteJson,
+  ReloadJson,
+  RouteJson,
+  StatusJson,
+  TunnelJson,
+  WatchEvent,
+} from '#api/types';
 import { ControlClient } from '#api/index';
 import type { ConfigIssue } from '#config/index';
 import { checkWireguardKey } from '#config/fields';
@@ -14,6 +25,8 @@ import {
   formatLogLevels,
   formatNeighborDetail,
   formatNeighbors,
+  formatOspfNeighbors,
+  formatOspfRoutes,
   formatReload,
   formatRoutes,
   formatStatus,
@@ -98,7 +111,8 @@ export async function status(io: CliIo, o: QueryOptions): Promise<number> {
   print(io, o.json, r, () => formatStatus(s, io));
   // A status from an older agent without `down` counts by Established alone.
   const down = s.neighbors.down ?? s.neighbors.total - s.neighbors.established;
-  return s.dataplane.state !== 'ok' || down > 0 ? STATUS_DEGRADED : STATUS_OK;
+  const ospfDown = s.ospf !== undefined && s.ospf !== null && s.ospf.state !== 'ok';
+  return s.dataplane.state !== 'ok' || down > 0 || ospfDown ? STATUS_DEGRADED : STATUS_OK;
 }
 
 export async function neighbors(io: CliIo, o: QueryOptions, name?: string): Promise<number> {
@@ -161,6 +175,20 @@ export async function reload(io: CliIo, socket: string): Promise<number> {
   }
   io.stderr(formatReload(r));
   return 1;
+}
+
+/** `ospf neighbors`: FRR's adjacencies on the agent's tunnels (through the agent, which asks FRR). */
+export async function ospfNeighbors(io: CliIo, o: QueryOptions): Promise<number> {
+  const r = await ask(o.socket, { command: 'ospf-neighbors' });
+  print(io, o.json, r, () => formatOspfNeighbors(asArray<OspfNeighborJson>(r), io));
+  return 0;
+}
+
+/** `ospf routes`: OSPF's own table. */
+export async function ospfRoutes(io: CliIo, o: QueryOptions): Promise<number> {
+  const r = await ask(o.socket, { command: 'ospf-routes' });
+  print(io, o.json, r, () => formatOspfRoutes(asArray<OspfRouteJson>(r)));
+  return 0;
 }
 
 /** `wg genkey` warns the same way: a private key in a file others can read is no longer private. */

@@ -4,7 +4,17 @@
  * aligned columns without borders: easy to read, grep and paste into a ticket.
  */
 import Table from 'cli-table3';
-import type { LogLevelsJson, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson, WatchEvent } from '#api/types';
+import type {
+  LogLevelsJson,
+  NeighborJson,
+  OspfNeighborJson,
+  OspfRouteJson,
+  ReloadJson,
+  RouteJson,
+  StatusJson,
+  TunnelJson,
+  WatchEvent,
+} from '#api/types';
 
 const NONE = '-';
 
@@ -107,6 +117,13 @@ export function formatStatus(s: StatusJson, o?: FormatOptions): string {
   const refused = s.bgp.refused;
   if (refused.total > 0) {
     lines.push(['bgp refused', `${refused.total} connection(s) not through a neighbor's tunnel or not from it, last from ${refused.lastSource ?? '?'}`]);
+  }
+  const ospf = s.ospf;
+  if (ospf) {
+    const fpm = ospf.fpm.connected ? `zebra connected, ${ospf.fpm.routes} OSPF route(s)` : 'zebra not connected';
+    const frr = ospf.frrVersion ? `FRR ${ospf.frrVersion}` : 'FRR unavailable';
+    lines.push(['ospf', `${paint(ospf.state, ospf.state === 'ok' ? 'green' : ospf.state === 'down' ? 'red' : 'yellow')} (${frr}, ${fpm}; ${ospf.interfaces.length} interface(s))`]);
+    if (ospf.detail) lines.push(['ospf detail', ospf.detail]);
   }
   const drops = s.bgp.kernelDrops;
   if (drops && drops.ttlSecurity + drops.md5 > 0) {
@@ -251,4 +268,42 @@ export function formatEvent(e: WatchEvent, o?: FormatOptions): string {
 
 export function formatLogLevels(r: LogLevelsJson): string {
   return keyValues(Object.entries(r.levels));
+}
+
+/** `wgbgp ospf neighbors`: one line per adjacency, both families. */
+export function formatOspfNeighbors(ns: OspfNeighborJson[], o?: FormatOptions): string {
+  const paint = painter(o);
+  if (ns.length === 0) return 'no OSPF neighbors\n';
+  return table(
+    ['FAMILY', 'ROUTER ID', 'STATE', 'INTERFACE', 'NEIGHBOR', 'ADDRESS', 'UP', 'DEAD IN'],
+    ns.map((n) => [
+      n.family,
+      n.routerId,
+      n.state === 'Full' ? paint(n.state, 'green') : paint(n.state, 'yellow'),
+      n.interface,
+      n.neighbor ?? NONE,
+      n.address ?? NONE,
+      n.uptimeMs === null ? NONE : formatDuration(n.uptimeMs / 1000),
+      n.deadTimeMs === null ? NONE : `${(n.deadTimeMs / 1000).toFixed(1)}s`,
+    ]),
+  );
+}
+
+const OSPF_ROUTE_TYPE = { intra: 'intra-area', inter: 'inter-area', external1: 'external 1', external2: 'external 2' } as const;
+
+/** `wgbgp ospf routes`: OSPF's own table (what it computed, before zebra and the agent choose). */
+export function formatOspfRoutes(rs: OspfRouteJson[]): string {
+  if (rs.length === 0) return 'no OSPF routes\n';
+  return table(
+    ['PREFIX', 'TYPE', 'COST', 'AREA', 'VIA', 'INTERFACE', 'TAG'],
+    rs.map((r) => [
+      r.prefix,
+      OSPF_ROUTE_TYPE[r.type],
+      r.type2Cost === null ? String(r.cost) : `${r.cost}/${r.type2Cost}`,
+      r.area ?? NONE,
+      r.nexthops.length === 0 ? NONE : r.nexthops.map((h) => h.address ?? 'attached').join('\n'),
+      r.nexthops.length === 0 ? NONE : r.nexthops.map((h) => h.interface ?? NONE).join('\n'),
+      r.tag === null ? NONE : String(r.tag),
+    ]),
+  );
 }

@@ -170,6 +170,20 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       run(cmd.logLevel(io, { json: o.json, socket: await resolveSocket(o) }, component, level)),
     );
 
+  const ospf = program.command('ospf').description('the OSPF bridge: FRR\'s adjacencies and routes on the tunnels');
+  for (const [name, description, fn] of [
+    ['neighbors', 'OSPFv2 and OSPFv3 adjacencies (from FRR)', cmd.ospfNeighbors],
+    ['routes', 'OSPF\'s own routes: type, cost, area, next hops (from FRR)', cmd.ospfRoutes],
+  ] as const) {
+    ospf
+      .command(name)
+      .description(description)
+      .option('--json', 'print the agent\'s JSON', false)
+      .addOption(socketOption())
+      .addOption(configOption())
+      .action(async (o: { json: boolean; socket?: string; config?: string }) => run(fn(io, { json: o.json, socket: await resolveSocket(o) })));
+  }
+
   program
     .command('routes')
     .description('show the Loc-RIB: all routes, one prefix, or the longest match for an address')

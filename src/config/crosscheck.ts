@@ -204,6 +204,38 @@ function checkSourceAddresses(neighbors: NeighborView[], root: Obj, out: RawIssu
   }
 }
 
+/**
+ * The OSPF bridge: a neighbor's `ospf:` needs the top-level section (FRR and the
+ * FPM listener), RouterDeadInterval must exceed HelloInterval (RFC 2328 C.3),
+ * and FRR must see the tunnels (not through VPP's punt path: multicast does not
+ * cross it).
+ */
+function checkOspf(root: Obj, neighbors: NeighborView[], errors: RawIssue[], warnings: RawIssue[]): void {
+  const bridge = obj(root.ospf);
+  const dp = obj(root.dataplane);
+  const vpp = obj(dp?.vpp);
+  const punt = (dp?.fib ?? 'linux') === 'vpp' && vpp?.['linux-cp'] === false;
+  for (const n of neighbors) {
+    const ospf = obj(n.raw.ospf);
+    if (n.raw.bgp === undefined || n.raw.bgp === null) {
+      if (n.raw.ospf === undefined || n.raw.ospf === null) {
+        errors.push({ path: ['neighbors', n.index, 'bgp'], message: 'required key is missing (a neighbor runs BGP, OSPF or both)' });
+      }
+    }
+    if (ospf === null) continue;
+    const path: KeyPath = ['neighbors', n.index, 'ospf'];
+    if (bridge === null) errors.push({ path, message: 'OSPF on a neighbor needs the top-level ospf section (the bridge to FRR)' });
+    if (punt) errors.push({ path, message: 'with dataplane.vpp.linux-cp false, FRR cannot see the tunnel (OSPF multicast does not cross the punt path)' });
+    const hello = typeof ospf['hello-interval'] === 'number' ? ospf['hello-interval'] : 10;
+    const dead = typeof ospf['dead-interval'] === 'number' ? ospf['dead-interval'] : 40;
+    if (dead <= hello) errors.push({ path: [...path, 'dead-interval'], message: `must be longer than hello-interval (${hello} s; RFC 2328 C.3 suggests 4 times it)` });
+    const tunnel = obj(n.raw.tunnel);
+    if (tunnel === null) {
+      warnings.push({ path, message: 'an unnumbered tunnel runs OSPFv3 only (IPv6); OSPFv2 needs an IPv4 tunnel address' });
+    }
+  }
+}
+
 function checkDataplane(root: Obj, warnings: RawIssue[]): void {
   const dp = obj(root.dataplane);
   if (!dp) return;
@@ -266,5 +298,6 @@ export function crossCheck(data: unknown): CrossCheckResult {
   checkSourceAddresses(neighbors, root, errors);
   checkDataplane(root, warnings);
   checkAnnounce(root, warnings);
+  checkOspf(root, neighbors, errors, warnings);
   return { errors, warnings };
 }

@@ -11,3 +11,12 @@ export const LINUX_MAIN_TABLE = 254;
 export const DEFAULT_HOLD_TIME = 90;
 /** Seconds a peer keeps our routes after our session ends (RFC 4724), as BIRD's and FRR's default. */
 export const DEFAULT_GRACEFUL_RESTART_TIME = 120;
+/** RFC 2328 C.3's suggested HelloInterval and RouterDeadInterval (4 × hello), as FRR's defaults. */
+export const DEFAULT_OSPF_HELLO = 10;
+export const DEFAULT_OSPF_DEAD = 40;
+/** Administrative distance of OSPF routes against BGP's (eBGP 20, iBGP 200), as FRR's and Cisco's. */
+export const DEFAULT_OSPF_DISTANCE = 110;
+export const DEFAULT_EBGP_DISTANCE = 20;
+export const DEFAULT_IBGP_DISTANCE = 200;
+/** Where the agent listens for zebra's FPM connection (dplane_fpm_nl's default port). */
+export const DEFAULT_FPM_LISTEN = '127.0.0.1:2620';

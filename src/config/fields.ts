@@ -155,3 +155,9 @@ export function checkListenAddress(v: string): string | null {
 export function checkGroupName(v: string): string | null {
   return /^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(v) ? null : `not a group name: ${JSON.stringify(v)}`;
 }
+
+/** A dotted quad (OSPF area ids); unlike a router id, 0.0.0.0 is fine. */
+export function checkRouterIdLike(v: string): string | null {
+  return parseIpv4(v) ? null : `expected a dotted quad like 0.0.0.0, got ${JSON.stringify(v)}`;
+}
+

@@ -22,6 +22,8 @@ import {
   checkSocketPath,
   checkListenAddress,
   checkGroupName,
+  checkRouterIdLike,
+
   checkWireguardKey,
 } from './fields.js';
 import {
@@ -31,6 +33,10 @@ import {
   DEFAULT_LINUX_METRIC,
   DEFAULT_GRACEFUL_RESTART_TIME,
   DEFAULT_VPP_API_SOCKET,
+  DEFAULT_OSPF_HELLO,
+  DEFAULT_OSPF_DEAD,
+  DEFAULT_OSPF_DISTANCE,
+  DEFAULT_FPM_LISTEN,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
 import { canonicalPrefix } from '#lib/prefix';
@@ -109,6 +115,29 @@ const tunnel = z.strictObject({
   remote: z.array(text(checkIp)),
 });
 
+/** An OSPF area as FRR takes it: dotted quad, or a number (0 is the backbone, 0.0.0.0). */
+const ospfArea = z.union([text(checkRouterIdLike), intIn(0, 0xffffffff)]);
+
+/** RFC 2328 D.3 (OSPFv2 cryptographic authentication, MD5: keys of at most 16 bytes); RFC 7166 for OSPFv3. */
+const ospfAuthentication = z.strictObject({
+  'key-id': intIn(1, 255),
+  key: z.string().superRefine((v, ctx) => {
+    const n = Buffer.byteLength(v, 'utf8');
+    if (n === 0 || n > 16) ctx.addIssue({ code: 'custom', message: `must be 1..16 bytes (OSPF MD5 keys, RFC 2328 D.3), got ${n}` });
+    // FRR takes the key as one word on its command line (and cuts longer MD5 keys silently).
+    else if (!/^[\x21-\x7e]+$/.test(v)) ctx.addIssue({ code: 'custom', message: 'must be printable ASCII without blanks (FRR reads it as one word)' });
+  }),
+});
+
+const neighborOspf = z.strictObject({
+  area: ospfArea.default(0),
+  cost: intIn(1, 65535).nullable().default(null),
+  'hello-interval': intIn(1, 65535).default(DEFAULT_OSPF_HELLO),
+  'dead-interval': intIn(1, 65535).default(DEFAULT_OSPF_DEAD),
+  passive: z.boolean().default(false),
+  authentication: ospfAuthentication.nullable().default(null),
+});
+
 const neighbor = z.strictObject({
   name: text(checkNeighborName),
   interface: text(checkInterfaceName),
@@ -127,7 +156,11 @@ const neighbor = z.strictObject({
     'graceful-restart': z.boolean().default(true),
     // RFC 4724 §3: 12 bits of seconds.
     'graceful-restart-time': intIn(1, 4095).default(DEFAULT_GRACEFUL_RESTART_TIME),
-  }),
+  })
+    // Absent: an OSPF-only neighbor (the cross-check wants bgp, ospf or both).
+    .nullable()
+    .default(null),
+  ospf: neighborOspf.nullable().default(null),
 });
 
 export const configSchema = z.strictObject({
@@ -144,6 +177,21 @@ export const configSchema = z.strictObject({
       })
       .prefault({}),
   ),
+  ospf: z
+    .strictObject({
+      'router-id': text(checkRouterId).nullable().default(null),
+      'reference-bandwidth': intIn(1, 4294967).nullable().default(null),
+      distance: intIn(1, 255).default(DEFAULT_OSPF_DISTANCE),
+      frr: z
+        .strictObject({
+          vtysh: z.string().min(1).default('/usr/bin/vtysh'),
+          pathspace: text(checkNetnsName).nullable().default(null),
+          'fpm-listen': text(checkListenAddress).default(DEFAULT_FPM_LISTEN),
+        })
+        .prefault({}),
+    })
+    .nullable()
+    .default(null),
   metrics: absentIfNull(
     z
       .strictObject({
@@ -248,6 +296,12 @@ export function zodIssuesToRaw(issues: readonly z.core.$ZodIssue[]): RawIssue[] 
   return out;
 }
 
+/** Areas as FRR prints them: dotted quads. */
+export function ospfAreaText(a: string | number): string {
+  if (typeof a === 'string') return a;
+  return [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
+}
+
 function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
   return {
     name: n.name,
@@ -261,7 +315,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
       remote: n.tunnel.remote.map(canonicalIp),
     },
     sourceAddress: n['source-address'] === null ? null : canonicalIp(n['source-address']),
-    bgp: {
+    bgp: n.bgp && {
       asn: n.bgp.asn,
       holdTime: n.bgp['hold-time'],
       passive: n.bgp.passive,
@@ -269,6 +323,14 @@ function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
       password: n.bgp.password,
       gracefulRestart: n.bgp['graceful-restart'],
       gracefulRestartTime: n.bgp['graceful-restart-time'],
+    },
+    ospf: n.ospf && {
+      area: ospfAreaText(n.ospf.area),
+      cost: n.ospf.cost,
+      helloInterval: n.ospf['hello-interval'],
+      deadInterval: n.ospf['dead-interval'],
+      passive: n.ospf.passive,
+      authentication: n.ospf.authentication && { keyId: n.ospf.authentication['key-id'], key: n.ospf.authentication.key },
     },
   };
 }
@@ -281,6 +343,12 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
     router: { asn: y.router.asn, routerId: y.router['router-id'] },
     control: { socket: y.control.socket, group: y.control.group, adminGroup: y.control['admin-group'] },
     metrics: { listen: y.metrics.listen },
+    ospf: y.ospf && {
+      routerId: y.ospf['router-id'] ?? y.router['router-id'],
+      referenceBandwidth: y.ospf['reference-bandwidth'],
+      distance: y.ospf.distance,
+      frr: { vtysh: y.ospf.frr.vtysh, pathspace: y.ospf.frr.pathspace, fpmListen: y.ospf.frr['fpm-listen'] },
+    },
     dataplane: {
       wireguard: dp.wireguard,
       fib: dp.fib,

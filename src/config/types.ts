@@ -29,6 +29,28 @@ export interface NeighborBgpConfig {
   gracefulRestartTime: number;
 }
 
+/** A neighbor's OSPF over its tunnel (a point-to-point network). */
+export interface NeighborOspfConfig {
+  /** Dotted quad ("0.0.0.0" is the backbone). */
+  area: string;
+  cost: number | null;
+  helloInterval: number;
+  deadInterval: number;
+  passive: boolean;
+  /** OSPFv2 MD5 (RFC 2328 D.3), OSPFv3 HMAC-SHA-256 trailer (RFC 7166) with the same key; null: none. */
+  authentication: { keyId: number; key: string } | null;
+}
+
+/** The bridge to FRR's ospfd/ospf6d (null: off). */
+export interface OspfConfig {
+  routerId: string;
+  /** Mbit/s for FRR's auto-cost; null: FRR's default. */
+  referenceBandwidth: number | null;
+  /** Against BGP's 20 (eBGP) and 200 (iBGP): the lower wins (VPP FIB; see docs for Linux). */
+  distance: number;
+  frr: { vtysh: string; pathspace: string | null; fpmListen: string };
+}
+
 export interface NeighborConfig {
   name: string;
   /** Linux name of the tunnel interface (<= 15 chars). */
@@ -44,7 +66,9 @@ export interface NeighborConfig {
   /** null = unnumbered: IPv6 link-local derived from both public keys (RFC 8950 session). */
   tunnel: NeighborTunnelConfig | null;
   sourceAddress: string | null;
-  bgp: NeighborBgpConfig;
+  /** null: the neighbor runs OSPF only (a neighbor runs BGP, OSPF or both). */
+  bgp: NeighborBgpConfig | null;
+  ospf: NeighborOspfConfig | null;
 }
 
 export interface Config {
@@ -56,6 +80,7 @@ export interface Config {
     /** Members may also change things (reload, log levels); null: root only. */
     adminGroup: string | number | null;
   };
+  ospf: OspfConfig | null;
   /** The Prometheus endpoint: "address:port", or null (off). */
   metrics: { listen: string | null };
   dataplane: {

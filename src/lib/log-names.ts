@@ -4,7 +4,7 @@
  */
 
 /** The parts of the agent whose log level can be set on their own (`wgbgp log-level COMPONENT LEVEL`). */
-export const LOG_COMPONENTS = ['agent', 'bgp', 'fib', 'wireguard', 'vpp', 'control'] as const;
+export const LOG_COMPONENTS = ['agent', 'bgp', 'fib', 'wireguard', 'vpp', 'ospf', 'control'] as const;
 export type LogComponent = (typeof LOG_COMPONENTS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

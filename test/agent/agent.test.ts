@@ -17,6 +17,8 @@ import type { ListenBinding, Negotiated, RefusalCounters, SessionConfig, Session
 import { MessageType, type UpdateMessage } from '#bgp/wire/types';
 import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
 import type { WatchEvent } from '#api/types';
+import type { AgentOspf } from '#agent/agent';
+import type { OspfBridgeStatus, OspfRouteUpdate } from '#ospf/bridge';
 
 // ---- fakes ---------------------------------------------------------------
 
@@ -189,6 +191,7 @@ function neighbor(name: string, i: number, over: Partial<NeighborConfig['bgp']> 
     tunnel: { local: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`], remote: [`10.255.${i}.1`, `fd00:255:${i}::1`] },
     sourceAddress: null,
     bgp: { asn: 65002 + i, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, ...over },
+    ospf: null,
   };
 }
 
@@ -197,6 +200,7 @@ function config(neighbors: NeighborConfig[], keepOnStop = true): Config {
     router: { asn: 65001, routerId: '192.0.2.1' },
     control: { socket: '/run/wgbgp/test.sock', group: null, adminGroup: null },
     metrics: { listen: null },
+    ospf: null,
     dataplane: {
       wireguard: 'wireguard-go',
       fib: 'linux',
@@ -228,7 +232,49 @@ interface Pin {
   nexthops: FibNextHop[];
 }
 
-async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } = { value: [] }): Promise<Harness> {
+/** The OSPF bridge as the agent sees it: routes pushed by the test, as FPM would. */
+class FakeOspf implements AgentOspf {
+  readonly table = new Map<string, FibNextHop[]>();
+  private cb: ((u: OspfRouteUpdate[]) => void) | null = null;
+  started = false;
+  reconfigured = 0;
+  async start(): Promise<void> {
+    this.started = true;
+  }
+  async reconfigure(): Promise<void> {
+    this.reconfigured++;
+  }
+  onRoutes(cb: (u: OspfRouteUpdate[]) => void): () => void {
+    this.cb = cb;
+    return () => (this.cb = null);
+  }
+  route(prefix: string): FibNextHop[] | undefined {
+    return this.table.get(prefix);
+  }
+  *routes(): IterableIterator<[string, FibNextHop[]]> {
+    yield* this.table.entries();
+  }
+  get routeCount(): number {
+    return this.table.size;
+  }
+  status(): OspfBridgeStatus {
+    return { state: 'ok', detail: null, frrVersion: '8.4.4', fpm: { listening: '127.0.0.1:2620', connected: true, phase: 'synced', routes: this.table.size }, interfaces: [], lastApply: null };
+  }
+  async close(): Promise<void> {}
+  async ospfNeighbors(): Promise<never[]> {
+    return [];
+  }
+  async ospfRoutes(): Promise<never[]> {
+    return [];
+  }
+  push(prefix: string, nexthops: FibNextHop[] | null): void {
+    if (nexthops === null) this.table.delete(prefix);
+    else this.table.set(prefix, nexthops);
+    this.cb?.([{ prefix, nexthops }]);
+  }
+}
+
+async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } = { value: [] }, ospf?: AgentOspf): Promise<Harness> {
   const clock = new ManualClock();
   const wg = new FakeWireguard();
   const listener = new FakeListener();
@@ -264,6 +310,7 @@ async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } 
       },
     },
     bgp,
+    ...(ospf ? { ospf } : {}),
   });
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -364,6 +411,83 @@ describe('Agent: the operator view', () => {
     expect(seen.at(-1)).toMatchObject({ type: 'reload', ok: true });
     expect(h.agent.neighbors()[0]).toMatchObject({ flaps: 1, lastError: 'Hold Timer Expired', uptimeSeconds: null, session: null });
     expect(h.agent.fibStats().counters.add).toBeGreaterThanOrEqual(2);
+    await h.agent.stop();
+  });
+});
+
+describe('Agent: OSPF routes from the bridge (issue 9)', () => {
+  const ospfCfg = (fibKind: 'linux' | 'vpp'): Config => {
+    const c = config([neighbor('b', 1)]);
+    c.dataplane = { ...c.dataplane, fib: fibKind, wireguard: fibKind === 'vpp' ? 'vpp' : 'wireguard-go' };
+    c.ospf = { routerId: '192.0.2.1', referenceBandwidth: null, distance: 110, frr: { vtysh: '/usr/bin/vtysh', pathspace: null, fpmListen: '127.0.0.1:2620' } };
+    return c;
+  };
+
+  it('VPP: OSPF routes go into the FIB; eBGP (distance 20) wins over OSPF (110) for the same prefix, OSPF takes over when BGP withdraws', async () => {
+    const ospf = new FakeOspf();
+    const h = await harness(ospfCfg('vpp'), new FakeFib(), { value: [] }, ospf);
+    expect(ospf.started).toBe(true);
+    ospf.push('10.9.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    await h.tick();
+    expect(h.fib.table.get('10.9.0.0/24')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    ospf.push('10.2.0.0/24', [{ address: '10.255.9.9', interface: 'wg-x' }]);
+    s.update(update(['10.2.0.0/24']));
+    await h.tick();
+    expect(h.fib.table.get('10.2.0.0/24')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+    expect((await h.agent.routes('10.2.0.0/24'))[0]).toMatchObject({ source: 'bgp', neighbor: 'b' });
+    s.update(update([], ['10.2.0.0/24']));
+    await h.tick();
+    expect(h.fib.table.get('10.2.0.0/24')?.nexthops).toEqual([{ address: '10.255.9.9', interface: 'wg-x' }]);
+    expect((await h.agent.routes('10.2.0.77'))[0]).toMatchObject({ prefix: '10.2.0.0/24', source: 'ospf', fib: true });
+    ospf.push('10.9.0.0/24', null);
+    await h.tick();
+    expect(h.fib.table.has('10.9.0.0/24')).toBe(false);
+    expect(h.agent.status().ospf).toMatchObject({ state: 'ok', frrVersion: '8.4.4' });
+    await h.agent.stop();
+  });
+
+  it('Linux: zebra installs OSPF routes itself; the agent shows them (source ospf) and writes none', async () => {
+    const ospf = new FakeOspf();
+    const h = await harness(ospfCfg('linux'), new FakeFib(), { value: [] }, ospf);
+    ospf.push('10.9.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    await h.tick();
+    expect(h.fib.table.has('10.9.0.0/24')).toBe(false);
+    expect((await h.agent.routes()).find((r) => r.prefix === '10.9.0.0/24')).toMatchObject({ source: 'ospf', neighbor: 'b', fib: true, fibDetail: null });
+    await h.agent.stop();
+  });
+
+  it('a reload hands the new OSPF settings to the bridge without touching the session', async () => {
+    const ospf = new FakeOspf();
+    const cfg = ospfCfg('linux');
+    cfg.neighbors[0] = { ...cfg.neighbors[0]!, ospf: { area: '0.0.0.0', cost: 10, helloInterval: 1, deadInterval: 4, passive: false, authentication: null } };
+    const h = await harness(cfg, new FakeFib(), { value: [] }, ospf);
+    const next = structuredClone(cfg);
+    next.neighbors[0] = { ...next.neighbors[0]!, ospf: { ...next.neighbors[0]!.ospf!, cost: 20 } };
+    h.next.config = next;
+    const r = await h.agent.reload();
+    expect(r).toMatchObject({ ok: true, changed: [] });
+    expect(ospf.reconfigured).toBe(1);
+    expect(h.sessions.get('b')!.stops).toEqual([]);
+    await h.agent.stop();
+  });
+});
+
+describe('Agent: a neighbor that runs OSPF only', () => {
+  it('gets its tunnel and host routes, no BGP session; it is not a BGP neighbor in neighbors or status', async () => {
+    const ospfOnly: NeighborConfig = {
+      ...neighbor('o', 2),
+      bgp: null,
+      ospf: { area: '0.0.0.0', cost: null, helloInterval: 1, deadInterval: 4, passive: false, authentication: null },
+    };
+    const h = await harness(config([neighbor('b', 1), ospfOnly]));
+    expect(h.wg.tunnels.has('wg-o')).toBe(true);
+    expect(h.fib.table.has('10.255.2.1/32')).toBe(true);
+    expect(h.sessions.has('o')).toBe(false);
+    expect(h.listener.bindings.has('10.255.2.1')).toBe(false);
+    expect(h.agent.neighbors().map((n) => n.name)).toEqual(['b']);
+    expect(h.agent.status().neighbors).toEqual({ total: 1, established: 0, down: 1 });
     await h.agent.stop();
   });
 });

@@ -64,6 +64,7 @@ describe('the design.md example', () => {
       router: { asn: 65001, routerId: '192.0.2.1' },
       control: { socket: '/run/wgbgp/control.sock', group: null, adminGroup: null },
       metrics: { listen: null },
+      ospf: null,
       dataplane: {
         wireguard: 'auto',
         fib: 'linux',
@@ -84,6 +85,7 @@ describe('the design.md example', () => {
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
           bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120 },
+          ospf: null,
         },
       ],
     });
@@ -132,6 +134,7 @@ neighbors:
       tunnel: null,
       sourceAddress: null,
       bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120 },
+      ospf: null,
     });
   });
 
@@ -499,5 +502,55 @@ describe('control groups and metrics (issue 8)', () => {
     expectOneError(variant(SOCKET, `${SOCKET}\nmetrics:\n  listen: localhost:9479`), 'metrics.listen', /expected an IP address and port/);
     expectOneError(variant(SOCKET, `${SOCKET}\nmetrics:\n  listen: 127.0.0.1`), 'metrics.listen', /port is required/);
     expectOneError(variant(SOCKET, `${SOCKET}\nmetrics:\n  port: 9479`), 'metrics.port', /unknown key/);
+  });
+});
+
+describe('ospf (issue 9)', () => {
+  const SOCKET = '  socket: /run/wgbgp/control.sock';
+  const BGP = '    bgp:\n      asn: 65002';
+  const withOspf = (neighborOspf: string, section = 'ospf:\n  distance: 115') =>
+    variant(BGP, `    ospf:\n${neighborOspf}\n${BGP}`, variant(SOCKET, `${SOCKET}\n${section}`));
+
+  it('the bridge and a neighbor block, with defaults (area 0 as 0.0.0.0, hello 10, dead 40; router id from router)', () => {
+    const r = parse(withOspf('      cost: 10\n      authentication: { key-id: 1, key: s3cret }'));
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+    expect(r.config.ospf).toEqual({
+      routerId: '192.0.2.1',
+      referenceBandwidth: null,
+      distance: 115,
+      frr: { vtysh: '/usr/bin/vtysh', pathspace: null, fpmListen: '127.0.0.1:2620' },
+    });
+    expect(r.config.neighbors[0]!.ospf).toEqual({
+      area: '0.0.0.0',
+      cost: 10,
+      helloInterval: 10,
+      deadInterval: 40,
+      passive: false,
+      authentication: { keyId: 1, key: 's3cret' },
+    });
+  });
+  it('areas as numbers become dotted quads', () => {
+    const r = parse(withOspf('      area: 258'));
+    expect(r.ok && r.config.neighbors[0]!.ospf?.area).toBe('0.0.1.2');
+  });
+  it('a neighbor block without the bridge, and a dead interval not above hello', () => {
+    expectOneError(variant(BGP, `    ospf: { area: 0 }\n${BGP}`), 'neighbors[0].ospf', /needs the top-level ospf section/);
+    expectOneError(withOspf('      hello-interval: 10\n      dead-interval: 10'), 'neighbors[0].ospf.dead-interval', /longer than hello-interval/);
+  });
+  it('bad values: area, key length', () => {
+    expectOneError(withOspf('      area: 0.0.0'), 'neighbors[0].ospf.area', /dotted quad/);
+    expectOneError(withOspf('      authentication: { key-id: 1, key: "0123456789abcdefX" }'), 'neighbors[0].ospf.authentication.key', /1\.\.16 bytes/);
+  });
+  it('OSPF cannot run through the VPP punt path', () => {
+    const text = withOspf('      area: 0').replace('  wireguard: auto', '  wireguard: vpp').replace('  fib: linux', '  fib: vpp').replace('    linux-cp: true', '    linux-cp: false');
+    const errs = errors(text);
+    expect(errs.map((e) => e.path)).toContain('neighbors[0].ospf');
+  });
+});
+
+describe('ospf authentication keys', () => {
+  it('printable ASCII without blanks (FRR reads the key as one word)', () => {
+    const text = variant('    bgp:\n      asn: 65002', '    ospf:\n      authentication: { key-id: 1, key: "two words" }\n    bgp:\n      asn: 65002', variant('  socket: /run/wgbgp/control.sock', '  socket: /run/wgbgp/control.sock\nospf: {}'));
+    expectOneError(text, 'neighbors[0].ospf.authentication.key', /printable ASCII without blanks/);
   });
 });

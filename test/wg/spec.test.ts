@@ -18,6 +18,7 @@ function neighbor(over: Partial<NeighborConfig>): NeighborConfig {
     tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
     sourceAddress: null,
     bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120 },
+    ospf: null,
     ...over,
   };
 }
@@ -26,6 +27,7 @@ const config = (neighbors: NeighborConfig[]): Config => ({
   router: { asn: 65001, routerId: '192.0.2.1' },
   control: { socket: '/run/wgbgp/control.sock', group: null, adminGroup: null },
   metrics: { listen: null },
+  ospf: null,
   dataplane: {
     wireguard: 'wireguard-go',
     fib: 'linux',

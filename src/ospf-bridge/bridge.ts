@@ -1,0 +1,291 @@
+/**
+ * The OSPF bridge (design.md: ospf-bridge/): FRR's ospfd/ospf6d run OSPF on
+ * the agent's tunnels; the agent renders their configuration, applies it to
+ * the running FRR (frr-driver), and takes their routes in over FPM
+ * (fpm, fpm-table) to hand them to its FIB.
+ *
+ * The agent owns FRR's OSPF configuration where the bridge is on: the OSPF
+ * lines of its tunnel interfaces, the `router ospf` / `router ospf6`
+ * stanzas, WGBGP- route-maps and zebra's fpm lines (docs/ospf.md).
+ *
+ * FRR may be absent, stopped or restarted: the bridge says so in its status,
+ * tries again every RETRY_MS, and re-applies when FRR comes back (zebra's
+ * reconnect over FPM is the sign), so an FRR restart is healed even when the
+ * persisted configuration was lost.
+ */
+import type { Clock, TimerHandle } from '#lib/clock';
+import type { Logger } from '#lib/log';
+import type { NeighborConfig, OspfConfig } from '#config/types';
+import type { FibNextHop } from '#fib/types';
+import { parseEndpoint } from '#config/fields';
+import { parseIp } from '#lib/prefix';
+import { FpmListener } from './fpm.js';
+import { FpmTable, type FpmRouteChange } from './fpm-table.js';
+import type { FpmRoute } from './fpm-codec.js';
+import type { OspfDesired, OspfInterface } from './frr-model.js';
+import type { OspfNeighbor, OspfRoute } from './frr-show.js';
+import type { ApplyResult, FrrAvailability } from './frr-driver.js';
+
+/** How often a failed apply (FRR not running, a refused command) is tried again. */
+export const RETRY_MS = 10_000;
+
+/** What the bridge needs of FRR (FrrDriver; scripted in tests). */
+export interface FrrControl {
+  available(need?: { v4: boolean; v6: boolean }): Promise<FrrAvailability>;
+  apply(desired: OspfDesired, previouslyManaged: readonly string[]): Promise<ApplyResult>;
+  ospfNeighbors(): Promise<OspfNeighbor[]>;
+  ospfRoutes(): Promise<OspfRoute[]>;
+}
+
+/** A route OSPF has for a prefix (next hops with interface names), or null when it has none any more. */
+export interface OspfRouteUpdate {
+  prefix: string;
+  nexthops: FibNextHop[] | null;
+}
+
+export interface OspfBridgeStatus {
+  state: 'ok' | 'degraded' | 'down';
+  /** Why not ok, in words. */
+  detail: string | null;
+  frrVersion: string | null;
+  /** zebra's FPM connection: connected, and the OSPF routes it holds. */
+  fpm: { listening: string | null; connected: boolean; phase: string; routes: number };
+  /** The interfaces whose OSPF configuration is applied. */
+  interfaces: string[];
+  lastApply: string | null;
+}
+
+export interface OspfBridgeDeps {
+  clock: Clock;
+  log: Logger;
+  frr: FrrControl;
+  /** ifindex → interface name in the namespace zebra runs in (the agent's). */
+  links: () => Promise<{ index: number; name: string }[]>;
+  /** Every tunnel interface the agent has managed (their OSPF lines go when no longer wanted). */
+  managed: () => Promise<string[]>;
+  /** Test hook: the FPM port (0 picks a free one). */
+  fpmPort?: number;
+}
+
+/** The FRR configuration the agent wants for `neighbors` (pure; tests check it directly). */
+export function ospfDesired(cfg: OspfConfig, neighbors: readonly NeighborConfig[]): OspfDesired {
+  const interfaces: OspfInterface[] = [];
+  for (const n of neighbors) {
+    if (n.ospf === null) continue;
+    const v4 = (n.tunnel?.local ?? []).some((a) => parseIp(a.split('/')[0] ?? '')?.family === 4);
+    const auth = n.ospf.authentication;
+    interfaces.push({
+      name: n.interface,
+      area: n.ospf.area,
+      cost: n.ospf.cost,
+      helloInterval: n.ospf.helloInterval,
+      deadInterval: n.ospf.deadInterval,
+      passive: n.ospf.passive,
+      network: 'point-to-point',
+      v4,
+      // Every tunnel carries the derived link-local, which OSPFv3 runs on.
+      v6: true,
+      auth:
+        auth === null
+          ? null
+          : {
+              v2: v4 ? { type: 'md5', keyId: auth.keyId, key: auth.key } : null,
+              v3: { keyId: auth.keyId, key: auth.key, algorithm: 'hmac-sha-256' },
+            },
+    });
+  }
+  const fpm = parseEndpoint(cfg.frr.fpmListen);
+  return {
+    routerId: cfg.routerId,
+    referenceBandwidth: cfg.referenceBandwidth,
+    v4: interfaces.some((i) => i.v4),
+    v6: interfaces.some((i) => i.v6),
+    // Redistribution between OSPF and BGP is not built yet (issue 9): nothing crosses.
+    redistribute: { kernel: null, static: null },
+    fpm: typeof fpm === 'string' ? null : { address: fpm.host, port: fpm.port },
+    interfaces,
+  };
+}
+
+export class OspfBridge {
+  private readonly table: FpmTable;
+  private readonly listener: FpmListener;
+  private readonly subscribers = new Set<(u: OspfRouteUpdate[]) => void>();
+  /** Prefix → next hops, as last handed to subscribers. */
+  private readonly current = new Map<string, FibNextHop[]>();
+  private ifnames = new Map<number, string>();
+  private desired: OspfDesired;
+  private applied: string[] = [];
+  private lastApply: Date | null = null;
+  private problem: string | null = 'not applied yet';
+  private frrVersion: string | null = null;
+  private retry: TimerHandle | null = null;
+  private applying: Promise<void> = Promise.resolve();
+  private unsubscribeTable: (() => void) | null = null;
+  private routing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private config: OspfConfig,
+    neighbors: readonly NeighborConfig[],
+    private readonly deps: OspfBridgeDeps,
+  ) {
+    this.desired = ospfDesired(config, neighbors);
+    this.table = new FpmTable({ clock: deps.clock });
+    const ep = parseEndpoint(config.frr.fpmListen);
+    this.listener = new FpmListener({
+      table: this.table,
+      log: deps.log,
+      ...(typeof ep === 'string' ? {} : { host: ep.host, port: deps.fpmPort ?? ep.port }),
+    });
+  }
+
+  /** Listens for zebra (a taken port stops the start), then applies FRR's configuration (retried while FRR is not there). */
+  async start(): Promise<void> {
+    // In order: resolving an interface name may wait for the kernel, and a later batch must not overtake.
+    this.unsubscribeTable = this.table.subscribe((changes) => {
+      this.routing = this.routing.then(() => this.onChanges(changes)).catch((err: unknown) => this.deps.log.error({ err: String(err) }, 'OSPF routes not taken'));
+    });
+    await this.listener.start();
+    await this.apply('start');
+  }
+
+  /** A reload: the new OSPF settings go to FRR live; tunnels and sessions are not touched. */
+  async reconfigure(config: OspfConfig, neighbors: readonly NeighborConfig[]): Promise<void> {
+    this.config = config;
+    this.desired = ospfDesired(config, neighbors);
+    await this.apply('reload');
+  }
+
+  onRoutes(cb: (updates: OspfRouteUpdate[]) => void): () => void {
+    this.subscribers.add(cb);
+    return () => this.subscribers.delete(cb);
+  }
+
+  /** OSPF's route for `prefix` as last received, or undefined. */
+  route(prefix: string): FibNextHop[] | undefined {
+    return this.current.get(prefix);
+  }
+
+  *routes(): IterableIterator<[string, FibNextHop[]]> {
+    yield* this.current.entries();
+  }
+
+  get routeCount(): number {
+    return this.current.size;
+  }
+
+  status(): OspfBridgeStatus {
+    const t = this.table.state();
+    const l = this.listener.status();
+    let state: OspfBridgeStatus['state'] = 'ok';
+    let detail = this.problem;
+    if (detail === null && !t.connected) detail = t.phase === 'holding' ? 'zebra disconnected from FPM; keeping its routes for now' : 'zebra has not connected over FPM yet';
+    if (detail !== null) state = this.frrVersion === null ? 'down' : 'degraded';
+    return {
+      state,
+      detail,
+      frrVersion: this.frrVersion,
+      fpm: { listening: l.listening, connected: t.connected, phase: t.phase, routes: t.announced },
+      interfaces: this.desired.interfaces.map((i) => i.name),
+      lastApply: this.lastApply?.toISOString() ?? null,
+    };
+  }
+
+  ospfNeighbors(): Promise<OspfNeighbor[]> {
+    return this.deps.frr.ospfNeighbors();
+  }
+
+  ospfRoutes(): Promise<OspfRoute[]> {
+    return this.deps.frr.ospfRoutes();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.retry?.cancel();
+    this.retry = null;
+    this.unsubscribeTable?.();
+    await this.applying.catch(() => undefined);
+    await this.listener.close();
+    this.table.close?.();
+  }
+
+  /** One apply at a time; a failure is kept for status and tried again. */
+  private apply(why: string): Promise<void> {
+    const run = this.applying.then(async () => {
+      if (this.closed) return;
+      this.retry?.cancel();
+      this.retry = null;
+      const need = { v4: this.desired.v4, v6: this.desired.v6 };
+      const avail = await this.deps.frr.available(need);
+      if (!avail.ok) {
+        this.frrVersion = null;
+        this.fail(`FRR: ${avail.reason}`, why);
+        return;
+      }
+      this.frrVersion = avail.version;
+      try {
+        const managed = [...new Set([...(await this.deps.managed()), ...this.applied])];
+        const r = await this.deps.frr.apply(this.desired, managed);
+        this.applied = this.desired.interfaces.map((i) => i.name);
+        this.lastApply = this.deps.clock.wallNow();
+        this.problem = null;
+        if (r.commands.length > 0 || r.exec.length > 0) this.deps.log.info({ why, commands: r.commands.length, exec: r.exec }, 'OSPF configuration applied to FRR');
+      } catch (err) {
+        this.fail(`FRR: ${err instanceof Error ? err.message : String(err)}`, why);
+      }
+    });
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private fail(problem: string, why: string): void {
+    if (problem !== this.problem) this.deps.log.warn({ why, problem, retryMs: RETRY_MS }, 'OSPF configuration not applied; trying again');
+    this.problem = problem;
+    if (this.closed || this.retry !== null) return;
+    this.retry = this.deps.clock.setTimeout(() => {
+      this.retry = null;
+      void this.apply('retry');
+    }, RETRY_MS);
+  }
+
+  private async onChanges(changes: readonly FpmRouteChange[]): Promise<void> {
+    // zebra (re)connected and sent its first routes: FRR may have restarted without our configuration.
+    if (this.problem !== null && !this.closed) void this.apply('zebra connected');
+    const out: OspfRouteUpdate[] = [];
+    for (const c of changes) {
+      const prefix = c.route.prefix;
+      if (c.op === 'delete') {
+        if (this.current.delete(prefix)) out.push({ prefix, nexthops: null });
+        continue;
+      }
+      const nexthops = await this.nexthops(c.route);
+      if (nexthops.length === 0) {
+        if (this.current.delete(prefix)) out.push({ prefix, nexthops: null });
+        continue;
+      }
+      this.current.set(prefix, nexthops);
+      out.push({ prefix, nexthops });
+    }
+    if (out.length === 0) return;
+    for (const s of this.subscribers) s(out);
+  }
+
+  /** zebra names interfaces by index; the FIB wants names. An unknown index refreshes the map once. */
+  private async nexthops(route: FpmRoute): Promise<FibNextHop[]> {
+    const out: FibNextHop[] = [];
+    for (const nh of route.nexthops) {
+      let name: string | undefined;
+      if (nh.ifindex !== undefined) {
+        name = this.ifnames.get(nh.ifindex);
+        if (name === undefined) {
+          this.ifnames = new Map((await this.deps.links()).map((l) => [l.index, l.name]));
+          name = this.ifnames.get(nh.ifindex);
+        }
+      }
+      if (nh.address === undefined && name === undefined) continue;
+      out.push({ ...(nh.address !== undefined ? { address: nh.address } : {}), ...(name !== undefined ? { interface: name } : {}) });
+    }
+    return out;
+  }
+}
