@@ -31,6 +31,7 @@ import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
 import type { OspfBridge, OspfRouteUpdate } from '#ospf/bridge';
 import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
+import { prefixListMatches } from '#config/fields';
 
 export { ChangeQueue } from './change-queue.js';
 export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
@@ -69,7 +70,7 @@ export interface AgentDeps {
 /** What the agent uses of the OSPF bridge (OspfBridge). */
 export type AgentOspf = Pick<
   OspfBridge,
-  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
+  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'internal' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
 >;
 
 export interface DataplaneHealth {
@@ -466,6 +467,7 @@ export class Agent implements ControlHandler {
       localLinkLocal: n.addr.localLinkLocal,
       families: neg.families,
       extendedNextHop: neg.extendedNextHop,
+      advertiseOspf: this.advertiseOspf(n.cfg),
     });
     if (resumed) {
       // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now.
@@ -634,7 +636,19 @@ export class Agent implements ControlHandler {
 
   private onOspfRoutes(updates: readonly OspfRouteUpdate[]): void {
     for (const u of updates) this.ospfTouched.add(u.prefix);
+    // OSPF → BGP: internal OSPF routes are offered; each neighbor's advertise-ospf decides (export).
+    if (this.deps.ospf && this.config.neighbors.some((n) => n.bgp?.advertiseOspf)) {
+      for (const u of updates) this.queue(this.rib.redistribute(u.prefix, u.nexthops !== null && this.deps.ospf.internal(u.prefix)));
+    }
     this.kick();
+  }
+
+  /** Which redistributed OSPF routes a neighbor is sent (bgp.advertise-ospf); null: none. */
+  private advertiseOspf(cfg: NeighborConfig): ((prefix: string) => boolean) | null {
+    const adv = cfg.bgp?.advertiseOspf ?? null;
+    if (adv === null) return null;
+    const list = adv.prefixes;
+    return list === null ? () => true : (prefix) => prefixListMatches(list, prefix);
   }
 
   /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */

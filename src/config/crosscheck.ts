@@ -222,7 +222,13 @@ function checkOspf(root: Obj, neighbors: NeighborView[], errors: RawIssue[], war
         errors.push({ path: ['neighbors', n.index, 'bgp'], message: 'required key is missing (a neighbor runs BGP, OSPF or both)' });
       }
     }
-    if (ospf === null) continue;
+    if (ospf === null) {
+      const adv = obj(n.raw.bgp)?.['advertise-ospf'];
+      if (adv !== undefined && adv !== false && bridge === null) {
+        errors.push({ path: ['neighbors', n.index, 'bgp', 'advertise-ospf'], message: 'there are no OSPF routes without the top-level ospf section' });
+      }
+      continue;
+    }
     const path: KeyPath = ['neighbors', n.index, 'ospf'];
     if (bridge === null) errors.push({ path, message: 'OSPF on a neighbor needs the top-level ospf section (the bridge to FRR)' });
     if (punt) errors.push({ path, message: 'with dataplane.vpp.linux-cp false, FRR cannot see the tunnel (OSPF multicast does not cross the punt path)' });

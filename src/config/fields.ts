@@ -3,7 +3,8 @@
  * The zod schema, the cross-field checks and the CLI share them, so a value is
  * judged the same way everywhere and the operator reads the same words.
  */
-import { canonicalPrefix, formatIp, parseIp, parseIpv4, parsePrefix } from '#lib/prefix';
+import { canonicalPrefix, formatIp, formatPrefix, parseIp, parseIpv4, parsePrefix, prefixContains } from '#lib/prefix';
+import type { PrefixListEntry } from './types.js';
 
 /** RFC 6793 §9: AS_TRANS stands in for a 4-octet ASN on old speakers, never a real AS. */
 export const AS_TRANS = 23456;
@@ -161,3 +162,39 @@ export function checkRouterIdLike(v: string): string | null {
   return parseIpv4(v) ? null : `expected a dotted quad like 0.0.0.0, got ${JSON.stringify(v)}`;
 }
 
+
+/**
+ * A prefix-list entry: "PREFIX", "PREFIX le N", "PREFIX ge N", "PREFIX ge N le M"
+ * (as FRR and Cisco: the prefix's own length <= ge <= le <= the family's width;
+ * without ge/le only the prefix itself matches).
+ */
+export function parsePrefixListEntry(v: string): PrefixListEntry | string {
+  const m = /^(\S+)(?:\s+ge\s+(\d+))?(?:\s+le\s+(\d+))?$/.exec(v.trim());
+  if (!m) return `expected "PREFIX [ge N] [le N]", got ${JSON.stringify(v)}`;
+  const p = parsePrefix(m[1] ?? '', false);
+  if (!p) return `not a prefix without host bits: ${JSON.stringify(m[1])}`;
+  const width = p.family === 4 ? 32 : 128;
+  const ge = m[2] !== undefined ? Number(m[2]) : null;
+  const le = m[3] !== undefined ? Number(m[3]) : null;
+  const lo = ge ?? p.len;
+  const hi = le ?? (ge !== null ? width : p.len);
+  if (lo < p.len || hi > width || lo > hi) return `need ${p.len} <= ge <= le <= ${width}, got ${JSON.stringify(v)}`;
+  return { prefix: formatPrefix(p), ge: lo, le: hi };
+}
+
+export function checkPrefixListEntry(v: string): string | null {
+  const e = parsePrefixListEntry(v);
+  return typeof e === 'string' ? e : null;
+}
+
+/** Whether `prefix` is matched by one of the entries. */
+export function prefixListMatches(entries: readonly PrefixListEntry[], prefix: string): boolean {
+  const p = parsePrefix(prefix, false);
+  if (!p) return false;
+  for (const e of entries) {
+    const q = parsePrefix(e.prefix, false);
+    if (!q || q.family !== p.family || p.len < e.ge || p.len > e.le || p.len < q.len) continue;
+    if (prefixContains(q, p.bytes)) return true;
+  }
+  return false;
+}

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { KeyPath, RawIssue } from './issues.js';
-import type { Config, NeighborConfig } from './types.js';
+import type { Config, NeighborBgpConfig, NeighborConfig, PrefixListEntry } from './types.js';
 import {
   MAX_ASN,
   canonicalInterfaceAddress,
@@ -23,6 +23,8 @@ import {
   checkListenAddress,
   checkGroupName,
   checkRouterIdLike,
+  checkPrefixListEntry,
+  parsePrefixListEntry,
 
   checkWireguardKey,
 } from './fields.js';
@@ -156,6 +158,8 @@ const neighbor = z.strictObject({
     'graceful-restart': z.boolean().default(true),
     // RFC 4724 §3: 12 bits of seconds.
     'graceful-restart-time': intIn(1, 4095).default(DEFAULT_GRACEFUL_RESTART_TIME),
+    /** OSPF → BGP towards this neighbor: off, every internal OSPF route, or those matching the list. */
+    'advertise-ospf': z.union([z.boolean(), z.array(text(checkPrefixListEntry))]).default(false),
   })
     // Absent: an OSPF-only neighbor (the cross-check wants bgp, ospf or both).
     .nullable()
@@ -302,6 +306,17 @@ export function ospfAreaText(a: string | number): string {
   return [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
 }
 
+function advertiseOspf(v: boolean | string[]): NeighborBgpConfig['advertiseOspf'] {
+  if (v === false) return null;
+  if (v === true) return { prefixes: null };
+  const prefixes: PrefixListEntry[] = [];
+  for (const e of v) {
+    const p = parsePrefixListEntry(e);
+    if (typeof p !== 'string') prefixes.push(p); // the schema checked every entry
+  }
+  return { prefixes };
+}
+
 function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
   return {
     name: n.name,
@@ -323,6 +338,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
       password: n.bgp.password,
       gracefulRestart: n.bgp['graceful-restart'],
       gracefulRestartTime: n.bgp['graceful-restart-time'],
+      advertiseOspf: advertiseOspf(n.bgp['advertise-ospf']),
     },
     ospf: n.ospf && {
       area: ospfAreaText(n.ospf.area),

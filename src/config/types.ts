@@ -27,6 +27,15 @@ export interface NeighborBgpConfig {
   gracefulRestart: boolean;
   /** Seconds the peer keeps our routes after our session ends (restart time we advertise). Default 120. */
   gracefulRestartTime: number;
+  /** OSPF → BGP towards this neighbor: none (null), every internal OSPF route (prefixes null), or those the list matches. */
+  advertiseOspf: { prefixes: PrefixListEntry[] | null } | null;
+}
+
+/** "10.0.0.0/8 le 24": prefixes inside `prefix` whose length is in ge..le (FRR's prefix lists). */
+export interface PrefixListEntry {
+  prefix: string;
+  ge: number;
+  le: number;
 }
 
 /** A neighbor's OSPF over its tunnel (a point-to-point network). */

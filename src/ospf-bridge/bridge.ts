@@ -28,6 +28,10 @@ import type { ApplyResult, FrrAvailability } from './frr-driver.js';
 
 /** How often a failed apply (FRR not running, a refused command) is tried again. */
 export const RETRY_MS = 10_000;
+/** After FPM changes settle, OSPF's own table is read for the route types (FPM does not carry them). */
+export const TYPES_DEBOUNCE_MS = 500;
+/** And again this often, for a type that changes without a FIB change. */
+export const TYPES_REFRESH_MS = 30_000;
 
 /** What the bridge needs of FRR (FrrDriver; scripted in tests). */
 export interface FrrControl {
@@ -123,6 +127,9 @@ export class OspfBridge {
   private applying: Promise<void> = Promise.resolve();
   private unsubscribeTable: (() => void) | null = null;
   private routing: Promise<void> = Promise.resolve();
+  /** Prefix → OSPF route type, from FRR's own table (intra/inter-area vs external). */
+  private types = new Map<string, OspfRoute['type']>();
+  private typesTimer: TimerHandle | null = null;
   private closed = false;
 
   constructor(
@@ -148,6 +155,7 @@ export class OspfBridge {
     });
     await this.listener.start();
     await this.apply('start');
+    this.scheduleTypes(TYPES_REFRESH_MS);
   }
 
   /** A reload: the new OSPF settings go to FRR live; tunnels and sessions are not touched. */
@@ -160,6 +168,16 @@ export class OspfBridge {
   onRoutes(cb: (updates: OspfRouteUpdate[]) => void): () => void {
     this.subscribers.add(cb);
     return () => this.subscribers.delete(cb);
+  }
+
+  /**
+   * Whether OSPF's route for `prefix` is internal (intra- or inter-area): only
+   * those may go to BGP. An external may be one of our own BGP routes handed
+   * to OSPF by a router of the area (loop prevention); unknown counts as external.
+   */
+  internal(prefix: string): boolean {
+    const t = this.types.get(prefix);
+    return t === 'intra' || t === 'inter';
   }
 
   /** OSPF's route for `prefix` as last received, or undefined. */
@@ -204,6 +222,8 @@ export class OspfBridge {
     this.closed = true;
     this.retry?.cancel();
     this.retry = null;
+    this.typesTimer?.cancel();
+    this.typesTimer = null;
     this.unsubscribeTable?.();
     await this.applying.catch(() => undefined);
     await this.listener.close();
@@ -268,7 +288,40 @@ export class OspfBridge {
       out.push({ prefix, nexthops });
     }
     if (out.length === 0) return;
+    this.scheduleTypes(TYPES_DEBOUNCE_MS);
     for (const s of this.subscribers) s(out);
+  }
+
+  /** Reads the route types after `ms` (a pending earlier read is moved, so a burst is read once). */
+  private scheduleTypes(ms: number): void {
+    if (this.closed) return;
+    this.typesTimer?.cancel();
+    this.typesTimer = this.deps.clock.setTimeout(() => {
+      this.typesTimer = null;
+      this.routing = this.routing.then(() => this.refreshTypes()).catch(() => undefined);
+    }, ms);
+  }
+
+  /** The routes whose internal/external verdict changed go to subscribers again (their next hops unchanged). */
+  private async refreshTypes(): Promise<void> {
+    let routes: OspfRoute[];
+    try {
+      routes = await this.deps.frr.ospfRoutes();
+    } catch (err) {
+      this.deps.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'OSPF route types unavailable');
+      this.scheduleTypes(RETRY_MS);
+      return;
+    }
+    const before = this.types;
+    this.types = new Map(routes.map((r) => [r.prefix, r.type]));
+    const out: OspfRouteUpdate[] = [];
+    for (const [prefix, nexthops] of this.current) {
+      const was = before.get(prefix);
+      const now = this.types.get(prefix);
+      if ((was === 'intra' || was === 'inter') !== (now === 'intra' || now === 'inter')) out.push({ prefix, nexthops });
+    }
+    this.scheduleTypes(TYPES_REFRESH_MS);
+    if (out.length > 0) for (const s of this.subscribers) s(out);
   }
 
   /** zebra names interfaces by index; the FIB wants names. An unknown index refreshes the map once. */

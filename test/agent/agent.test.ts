@@ -190,7 +190,7 @@ function neighbor(name: string, i: number, over: Partial<NeighborConfig['bgp']> 
     persistentKeepalive: 0,
     tunnel: { local: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`], remote: [`10.255.${i}.1`, `fd00:255:${i}::1`] },
     sourceAddress: null,
-    bgp: { asn: 65002 + i, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, ...over },
+    bgp: { asn: 65002 + i, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, ...over },
     ospf: null,
   };
 }
@@ -250,6 +250,11 @@ class FakeOspf implements AgentOspf {
   }
   route(prefix: string): FibNextHop[] | undefined {
     return this.table.get(prefix);
+  }
+  /** Prefixes OSPF has as externals (FRR's route types). */
+  readonly externals = new Set<string>();
+  internal(prefix: string): boolean {
+    return this.table.has(prefix) && !this.externals.has(prefix);
   }
   *routes(): IterableIterator<[string, FibNextHop[]]> {
     yield* this.table.entries();
@@ -455,6 +460,34 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     await h.tick();
     expect(h.fib.table.has('10.9.0.0/24')).toBe(false);
     expect((await h.agent.routes()).find((r) => r.prefix === '10.9.0.0/24')).toMatchObject({ source: 'ospf', neighbor: 'b', fib: true, fibDetail: null });
+    await h.agent.stop();
+  });
+
+  it('OSPF → BGP: internal OSPF routes go to a neighbor with advertise-ospf, as ours; externals never (they may be our BGP routes)', async () => {
+    const ospf = new FakeOspf();
+    const cfg = ospfCfg('linux');
+    cfg.neighbors = [neighbor('b', 1, { advertiseOspf: { prefixes: [{ prefix: '10.0.0.0/8', ge: 8, le: 24 }] } }), neighbor('c', 2)];
+    const h = await harness(cfg, new FakeFib(), { value: [] }, ospf);
+    const b = h.sessions.get('b')!;
+    const c = h.sessions.get('c')!;
+    b.establish();
+    c.establish();
+    await h.tick();
+    b.sent.length = 0;
+    c.sent.length = 0;
+    ospf.externals.add('10.8.0.0/24');
+    ospf.push('10.9.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    ospf.push('10.8.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    ospf.push('192.168.9.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    await h.tick();
+    const sentTo = (s: ScriptedSession): string[] => s.sent.flatMap((u) => u.nlri);
+    expect(sentTo(b)).toEqual(['10.9.0.0/24']);
+    expect(b.sent[0]!.attributes.origin).toBe(2);
+    expect(sentTo(c)).toEqual([]);
+    b.sent.length = 0;
+    ospf.push('10.9.0.0/24', null);
+    await h.tick();
+    expect(b.sent.flatMap((u) => u.withdrawn)).toEqual(['10.9.0.0/24']);
     await h.agent.stop();
   });
 

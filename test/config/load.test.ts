@@ -84,7 +84,7 @@ describe('the design.md example', () => {
           persistentKeepalive: 25,
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
-          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120 },
+          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null },
           ospf: null,
         },
       ],
@@ -133,7 +133,7 @@ neighbors:
       persistentKeepalive: 0,
       tunnel: null,
       sourceAddress: null,
-      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120 },
+      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null },
       ospf: null,
     });
   });
@@ -532,6 +532,28 @@ describe('ospf (issue 9)', () => {
   it('areas as numbers become dotted quads', () => {
     const r = parse(withOspf('      area: 258'));
     expect(r.ok && r.config.neighbors[0]!.ospf?.area).toBe('0.0.1.2');
+  });
+  it('OSPF → BGP per neighbor: all, or a prefix list with ge/le', () => {
+    const text = withOspf('      area: 0').replace('      asn: 65002', '      asn: 65002\n      advertise-ospf: ["10.0.0.0/8 le 24", "fd00::/8 ge 48 le 64", "192.168.1.0/24"]');
+    const r = parse(text);
+    if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+    expect(r.config.neighbors[0]!.bgp?.advertiseOspf).toEqual({
+      prefixes: [
+        { prefix: '10.0.0.0/8', ge: 8, le: 24 },
+        { prefix: 'fd00::/8', ge: 48, le: 64 },
+        { prefix: '192.168.1.0/24', ge: 24, le: 24 },
+      ],
+    });
+    const all = parse(withOspf('      area: 0').replace('      asn: 65002', '      asn: 65002\n      advertise-ospf: true'));
+    expect(all.ok && all.config.neighbors[0]!.bgp?.advertiseOspf).toEqual({ prefixes: null });
+  });
+  it('advertise-ospf: bad entries, and no OSPF to advertise without the bridge', () => {
+    expectOneError(
+      withOspf('      area: 0').replace('      asn: 65002', '      asn: 65002\n      advertise-ospf: ["10.0.0.0/8 le 4"]'),
+      'neighbors[0].bgp.advertise-ospf[0]',
+      /8 <= ge <= le <= 32/,
+    );
+    expectOneError(variant('      asn: 65002', '      asn: 65002\n      advertise-ospf: true'), 'neighbors[0].bgp.advertise-ospf', /without the top-level ospf section/);
   });
   it('a neighbor block without the bridge, and a dead interval not above hello', () => {
     expectOneError(variant(BGP, `    ospf: { area: 0 }\n${BGP}`), 'neighbors[0].ospf', /needs the top-level ospf section/);

@@ -10,9 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
 import type { NeighborConfig, OspfConfig } from '#config/types';
-import { OspfBridge, ospfDesired, RETRY_MS, type FrrControl, type OspfRouteUpdate } from '#ospf/bridge';
+import { OspfBridge, ospfDesired, RETRY_MS, TYPES_DEBOUNCE_MS, type FrrControl, type OspfRouteUpdate } from '#ospf/bridge';
 import type { OspfDesired } from '#ospf/frr-model';
 import type { ApplyResult, FrrAvailability } from '#ospf/frr-driver';
+import type { OspfRoute } from '#ospf/frr-show';
 
 const OSPF: OspfConfig = {
   routerId: '192.0.2.1',
@@ -50,8 +51,9 @@ class ScriptedFrr implements FrrControl {
   async ospfNeighbors(): Promise<never[]> {
     return [];
   }
-  async ospfRoutes(): Promise<never[]> {
-    return [];
+  routeTypes = new Map<string, OspfRoute['type']>();
+  async ospfRoutes(): Promise<OspfRoute[]> {
+    return [...this.routeTypes].map(([prefix, type]) => ({ family: 'ipv4', prefix, type, cost: 20, type2Cost: null, tag: null, area: null, nexthops: [] }));
   }
 }
 
@@ -164,6 +166,36 @@ describe('the bridge', () => {
     expect(updates.every((u) => u.prefix !== '10.10.1.0/24')).toBe(true);
     expect(b.status().fpm.connected).toBe(true);
     expect([...b.routes()].map(([p]) => p).sort()).toEqual([...new Set(updates.filter((u) => u.nexthops !== null).map((u) => u.prefix))].filter((p) => b.route(p) !== undefined).sort());
+  });
+
+  it('route types from FRR after the FPM changes settle: only intra/inter-area routes are internal (may go to BGP); a change of type is announced again', async () => {
+    const frr = new ScriptedFrr();
+    frr.routeTypes.set('10.10.2.0/24', 'intra');
+    const clock = new ManualClock();
+    const b = await bridge(frr, clock);
+    const updates: OspfRouteUpdate[] = [];
+    b.onRoutes((u) => updates.push(...u));
+    await b.start();
+    const port = Number(b.status().fpm.listening?.split(':').at(-1));
+    const stream = readFileSync(new URL('../vectors/fpm/frr-8.4.4-inline.hex', import.meta.url), 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter((l) => l !== '')
+      .map((l) => Buffer.from(l, 'hex'));
+    const zebra = connect(port, '127.0.0.1');
+    cleanups.push(() => void zebra.destroy());
+    await new Promise<void>((r) => zebra.once('connect', () => r()));
+    zebra.write(Buffer.concat(stream));
+    await until('10.10.2.0/24 arrives', () => b.route('10.10.2.0/24') !== undefined);
+    expect(b.internal('10.10.2.0/24')).toBe(false); // not read yet: unknown counts as external
+    clock.advance(TYPES_DEBOUNCE_MS);
+    await until('types read', () => b.internal('10.10.2.0/24'));
+    const seen = updates.length;
+    frr.routeTypes.set('10.10.2.0/24', 'external2');
+    clock.advance(30_000);
+    await until('the change of type is announced', () => updates.length > seen);
+    expect(b.internal('10.10.2.0/24')).toBe(false);
+    expect(updates.at(-1)?.prefix).toBe('10.10.2.0/24');
   });
 
   it('the FPM port in use is a start error naming it', async () => {

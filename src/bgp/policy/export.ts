@@ -14,7 +14,8 @@ export type ExportRejectReason =
   | 'ibgp-to-ibgp'
   | 'no-advertise'
   | 'no-export'
-  | 'connected';
+  | 'connected'
+  | 'ospf-not-advertised';
 
 export interface ExportContext {
   readonly localAsn: number;
@@ -89,6 +90,8 @@ export function exportFilter(ctx: ExportContext, route: Route, peer: PeerInfo): 
   // Tunnel subnets are the dataplane's own plumbing, known to both ends already;
   // redistributing connected routes is an explicit operator choice, not a default.
   if (route.source === 'connected') return 'connected';
+  // Redistribution into BGP is per neighbor (bgp.advertise-ospf).
+  if (route.source === 'ospf' && !(peer.advertiseOspf?.(route.prefix) ?? false)) return 'ospf-not-advertised';
   const ebgp = peer.asn !== ctx.localAsn;
   const communities = route.attrs.communities;
   if (communities !== undefined) {

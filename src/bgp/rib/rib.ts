@@ -96,6 +96,12 @@ export class Rib {
   private readonly lengths4 = new Uint32Array(33);
   private readonly lengths6 = new Uint32Array(129);
   private readonly localSources = new Map<string, number>();
+  /**
+   * Routes of another protocol offered to BGP (OSPF → BGP). Not candidates of
+   * the decision process: a prefix is sent as one of ours only to the peers
+   * that take it and only while the Loc-RIB has no path for it.
+   */
+  private readonly redistributed = new Map<string, Route>();
   private readonly localRoutes = new Map<string, Route>();
   /** RFC 4271 §5.1.1, §5.1.2: a route we originate has ORIGIN IGP and an empty AS_PATH. */
   private readonly localAttrs: PathAttributes;
@@ -258,6 +264,31 @@ export class Rib {
     return this.setLocalSources(key, bits & ~clear);
   }
 
+  /**
+   * Offers `prefix` from OSPF to BGP (present: true) or takes it back. The
+   * Loc-RIB does not change: the result names the prefix so that
+   * exportChanges looks at it again for every peer.
+   */
+  redistribute(prefix: string, present: boolean): LocRibChange[] {
+    const key = requirePrefix(prefix);
+    if (present === this.redistributed.has(key)) return [];
+    if (present) {
+      // RFC 4271 §5.1.1: ORIGIN INCOMPLETE for what comes from another protocol, as BIRD and FRR send it.
+      const attrs = this.attributes.intern({ origin: Origin.Incomplete, asPath: [] });
+      this.redistributed.set(key, { prefix: key, peer: null, source: 'ospf', attrs, nextHop: null, nextHopLinkLocal: null });
+    } else {
+      this.attributes.release(this.redistributed.get(key)!.attrs);
+      this.redistributed.delete(key);
+    }
+    const e = this.loc.get(key);
+    const best = e === undefined ? null : bestOf(e);
+    return [{ prefix: key, best, previous: best }];
+  }
+
+  get redistributedCount(): number {
+    return this.redistributed.size;
+  }
+
   best(prefix: string): Route | undefined {
     const e = this.loc.get(prefix);
     return e === undefined ? undefined : bestOf(e);
@@ -340,7 +371,8 @@ export class Rib {
       // one peer feeding a full table, that is every change (split horizon).
       if (!peer.adjOut.has(c.prefix)) {
         const e = this.loc.get(c.prefix);
-        if (e === undefined || exportFilter(this.exportCtx, bestOf(e), peer.info) !== null) continue;
+        const r = e === undefined ? this.redistributed.get(c.prefix) : bestOf(e);
+        if (r === undefined || exportFilter(this.exportCtx, r, peer.info) !== null) continue;
       }
       this.exportPrefix(peer, c.prefix, packer);
     }
@@ -355,6 +387,7 @@ export class Rib {
     peer.adjOut.clear();
     const packer = new UpdatePacker();
     for (const prefix of this.loc.keys()) this.exportPrefix(peer, prefix, packer);
+    if (peer.info.advertiseOspf) for (const prefix of this.redistributed.keys()) if (!this.loc.has(prefix)) this.exportPrefix(peer, prefix, packer);
     const out = packer.finish();
     for (const f of peer.info.families) out.push(endOfRib(f.afi, f.safi));
     return out;
@@ -519,7 +552,8 @@ export class Rib {
     const afi = afiOf(prefix);
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
     const e = this.loc.get(prefix);
-    const best = e === undefined ? undefined : bestOf(e);
+    // The Loc-RIB's own path first; a redistributed route only where it has none.
+    const best = e === undefined ? this.redistributed.get(prefix) : bestOf(e);
     const prev = peer.adjOut.get(prefix);
     const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
     if (next === null) {

@@ -24,9 +24,12 @@ export interface PeerInfo {
   readonly families: readonly { readonly afi: number; readonly safi: number }[];
   /** RFC 8950 extended next hop negotiated for IPv4 unicast: IPv4 routes may carry an IPv6 next hop. */
   readonly extendedNextHop: boolean;
+  /** Which redistributed OSPF routes this peer is sent (absent or null: none). */
+  readonly advertiseOspf?: ((prefix: string) => boolean) | null;
 }
 
-export type RouteSource = 'bgp' | 'static' | 'connected';
+/** `ospf`: a route of FRR's OSPF offered to BGP (redistributed), never a Loc-RIB candidate. */
+export type RouteSource = 'bgp' | 'static' | 'connected' | 'ospf';
 
 /** One path to a prefix. Never mutated once stored: a change is a new Route. */
 export interface Route {

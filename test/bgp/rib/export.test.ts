@@ -357,3 +357,49 @@ describe('export attribute interning', () => {
 function prefixes(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
 }
+
+describe('OSPF → BGP (redistributed routes, issue 9)', () => {
+  /** a takes every OSPF route, b only 10.0.0.0/8 le 24, c none. */
+  function withOspf(): Rib {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2, { advertiseOspf: () => true }));
+    r.addPeer(peer('b', 65003, 3, { advertiseOspf: (p) => p.startsWith('10.') }));
+    r.addPeer(peer('c', 65004, 4));
+    return r;
+  }
+  test('sent as ours (ORIGIN INCOMPLETE, our AS) only to the neighbors that take it; the Loc-RIB does not change', () => {
+    const r = withOspf();
+    const changes = r.redistribute('10.9.0.0/24', true);
+    expect(changes).toEqual([{ prefix: '10.9.0.0/24', best: null, previous: null }]);
+    expect(r.best('10.9.0.0/24')).toBeUndefined();
+    const toA = r.exportChanges('a', changes);
+    expect(announced(toA)).toEqual(['10.9.0.0/24']);
+    expect(toA[0]).toMatchObject({ attributes: { origin: Origin.Incomplete, asPath: [seq(LOCAL_ASN)], nextHop: '10.255.2.0' } });
+    expect(announced(r.exportChanges('b', changes))).toEqual(['10.9.0.0/24']);
+    expect(r.exportChanges('c', changes)).toEqual([]);
+    const other = r.redistribute('192.168.9.0/24', true);
+    expect(announced(r.exportChanges('a', other))).toEqual(['192.168.9.0/24']);
+    expect(r.exportChanges('b', other)).toEqual([]);
+  });
+  test('a BGP path for the prefix is exported instead (the Loc-RIB wins), and the OSPF route again when it goes', () => {
+    const r = withOspf();
+    r.exportChanges('b', r.redistribute('10.9.0.0/24', true));
+    const bgp = r.applyUpdate('a', announce(['10.9.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    const toB = r.exportChanges('b', bgp);
+    expect(toB[0]).toMatchObject({ attributes: { origin: Origin.Igp, asPath: [seq(LOCAL_ASN, 65002)] } });
+    const gone = r.applyUpdate('a', withdraw(['10.9.0.0/24']));
+    expect(r.exportChanges('b', gone)[0]).toMatchObject({ attributes: { origin: Origin.Incomplete, asPath: [seq(LOCAL_ASN)] } });
+  });
+  test('withdrawn when OSPF loses it; in the full table of a neighbor that comes up; the attribute set is released', () => {
+    const r = withOspf();
+    const add = r.redistribute('10.9.0.0/24', true);
+    r.exportChanges('a', add);
+    const shared = r.attributes.size;
+    expect(withdrawnOf(r.exportChanges('a', r.redistribute('10.9.0.0/24', false)))).toEqual(['10.9.0.0/24']);
+    expect(r.attributes.size).toBe(shared - 1);
+    r.redistribute('10.8.0.0/24', true);
+    expect(announced(r.exportFull('a'))).toEqual(['10.8.0.0/24']);
+    expect(announced(r.exportFull('c'))).toEqual([]);
+    expect(r.redistribute('10.8.0.0/24', true)).toEqual([]);
+  });
+});
