@@ -70,6 +70,20 @@ async function until(what: string, fn: () => boolean, ms = 5_000): Promise<void>
   }
 }
 
+/** A client playing zebra: connects to the bridge's FPM listener and sends a captured stream. */
+async function zebraSends(b: OspfBridge, vector: string): Promise<void> {
+  const port = Number(b.status().fpm.listening?.split(':').at(-1));
+  const stream = readFileSync(new URL(`../vectors/fpm/${vector}`, import.meta.url), 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l !== '')
+    .map((l) => Buffer.from(l, 'hex'));
+  const zebra = connect(port, '127.0.0.1');
+  cleanups.push(() => void zebra.destroy());
+  await new Promise<void>((r) => zebra.once('connect', () => r()));
+  zebra.write(Buffer.concat(stream));
+}
+
 describe('the FRR configuration the agent wants', () => {
   it('one point-to-point interface per OSPF neighbor, OSPFv2 only where the tunnel has IPv4, the key for both families', () => {
     const d = ospfDesired(OSPF, [neighbor('b'), neighbor('c', { tunnel: null }), neighbor('d', { ospf: null, bgp: null })]);
@@ -144,16 +158,7 @@ describe('the bridge', () => {
     const updates: OspfRouteUpdate[] = [];
     b.onRoutes((u) => updates.push(...u));
     await b.start();
-    const port = Number(b.status().fpm.listening?.split(':').at(-1));
-    const stream = readFileSync(new URL('../vectors/fpm/frr-8.4.4-inline.hex', import.meta.url), 'utf8')
-      .split('\n')
-      .map((l) => l.replace(/#.*$/, '').trim())
-      .filter((l) => l !== '')
-      .map((l) => Buffer.from(l, 'hex'));
-    const zebra = connect(port, '127.0.0.1');
-    cleanups.push(() => void zebra.destroy());
-    await new Promise<void>((r) => zebra.once('connect', () => r()));
-    zebra.write(Buffer.concat(stream));
+    await zebraSends(b, 'frr-8.4.4-inline.hex');
     await until('10.10.2.0/24 arrives', () => b.route('10.10.2.0/24') !== undefined);
     expect(b.route('10.10.2.0/24')).toEqual(
       expect.arrayContaining([
@@ -176,16 +181,7 @@ describe('the bridge', () => {
     const updates: OspfRouteUpdate[] = [];
     b.onRoutes((u) => updates.push(...u));
     await b.start();
-    const port = Number(b.status().fpm.listening?.split(':').at(-1));
-    const stream = readFileSync(new URL('../vectors/fpm/frr-8.4.4-inline.hex', import.meta.url), 'utf8')
-      .split('\n')
-      .map((l) => l.replace(/#.*$/, '').trim())
-      .filter((l) => l !== '')
-      .map((l) => Buffer.from(l, 'hex'));
-    const zebra = connect(port, '127.0.0.1');
-    cleanups.push(() => void zebra.destroy());
-    await new Promise<void>((r) => zebra.once('connect', () => r()));
-    zebra.write(Buffer.concat(stream));
+    await zebraSends(b, 'frr-8.4.4-inline.hex');
     await until('10.10.2.0/24 arrives', () => b.route('10.10.2.0/24') !== undefined);
     expect(b.internal('10.10.2.0/24')).toBe(false); // not read yet: unknown counts as external
     clock.advance(TYPES_DEBOUNCE_MS);
