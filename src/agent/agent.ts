@@ -18,7 +18,7 @@ import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
-import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
+import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
@@ -29,6 +29,7 @@ import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from 
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
+import { routesJson, type RouteViewContext } from './routes-view.js';
 import type { OspfBridge, OspfRouteUpdate } from '#ospf/bridge';
 import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
 import { prefixListMatches } from '#config/fields';
@@ -914,105 +915,24 @@ export class Agent implements ControlHandler {
   }
 
   routes(query?: string): RouteJson[] | Promise<RouteJson[]> {
-    const out = this.routesNow(query);
+    const out = routesJson(this.routeView(), query);
     // One prefix asked for: say whether our route is the one the kernel forwards with.
     return query === undefined ? out : withForwarding(out, this.deps.fib, this.config.dataplane.linux.metric);
   }
 
-  private routesNow(query?: string): RouteJson[] {
-    const ospf = this.deps.ospf;
-    if (query === undefined) {
-      const out = [...this.rib.entries()].map((r) => this.entryJson(r.prefix, r));
-      if (ospf) for (const [prefix] of ospf.routes()) if (this.rib.best(prefix) === undefined) out.push(this.entryJson(prefix, undefined));
-      return out;
-    }
-    let prefix: string | null;
-    if (query.includes('/')) prefix = canonicalPrefix(query);
-    else {
-      const ip = parseIp(query);
-      if (!ip) throw new Error(`not a prefix or address: ${query}`);
-      // Longest match over both: the Loc-RIB's, and OSPF's routes.
-      prefix = this.rib.lookup(query)?.prefix ?? null;
-      if (ospf) {
-        for (const [p] of ospf.routes()) {
-          const pp = parsePrefix(p, false);
-          if (pp && pp.family === ip.family && prefixContains(pp, ip.bytes) && pp.len > (prefix === null ? -1 : (parsePrefix(prefix, false)?.len ?? -1))) prefix = p;
-        }
-      }
-    }
-    if (prefix === null) return [];
-    const best = this.rib.best(prefix);
-    return best === undefined && ospf?.route(prefix) === undefined ? [] : [this.entryJson(prefix, best)];
-  }
-
-  /** The route that forwards `prefix`: OSPF's when it wins (see ospfWins), else the Loc-RIB's best. */
-  private entryJson(prefix: string, best: Route | undefined): RouteJson {
-    const ospf = this.deps.ospf?.route(prefix);
-    if (ospf !== undefined && (best === undefined || this.ospfWins(best))) return this.ospfJson(prefix, ospf);
-    return this.routeJson(best!);
-  }
-
-  /**
-   * OSPF over a BGP path for the same prefix: on VPP by distance (ospf.distance
-   * against eBGP 20 / iBGP 200); on Linux, where zebra and the agent both have
-   * a kernel route, by kernel metric (zebra's 20 against dataplane.linux.metric).
-   */
-  private ospfWins(best: Route): boolean {
-    if (best.source !== 'bgp') return false;
-    if (this.installsOspf) return (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best);
-    return ZEBRA_KERNEL_METRIC < this.config.dataplane.linux.metric;
-  }
-
-  private ospfJson(prefix: string, nexthops: FibNextHop[]): RouteJson {
-    const via = nexthops.map((h) => h.interface).find((i) => i !== undefined);
-    const neighbor = via === undefined ? null : ([...this.peers.values()].find((n) => n.cfg.interface === via)?.cfg.name ?? null);
-    const installed = this.installsOspf ? this.fibm.installed(prefix) && this.fibm.owner(prefix) === 'learned' : true;
+  /** What the routes view reads of the agent (src/agent/routes-view.ts). */
+  private routeView(): RouteViewContext {
     return {
-      prefix,
-      source: 'ospf',
-      neighbor,
-      asPath: [],
-      nexthops: nexthops.map((h) => ({ ...h })),
-      fib: installed,
-      fibDetail: installed ? null : this.fibm.owner(prefix) === 'tunnel' ? 'a tunnel host route holds this prefix; it wins over learned routes' : this.fibm.error(prefix),
+      rib: this.rib,
+      fibm: this.fibm,
+      neighbors: this.peers,
+      ospf: this.deps.ospf,
+      installsOspf: this.installsOspf,
+      ospfDistance: this.config.ospf?.distance ?? null,
+      linuxMetric: this.config.dataplane.linux.metric,
+      fibRouteFor: (r) => this.fibRouteFor(r),
+      bgpDistance: (r) => this.bgpDistance(r),
     };
-  }
-
-  private routeJson(r: Route): RouteJson {
-    const asPath = (r.attrs.asPath ?? []).flatMap((s) => s.asns);
-    if (r.source === 'bgp') {
-      const fr = this.fibRouteFor(r);
-      const tunnelWins = this.fibm.owner(r.prefix) === 'tunnel';
-      return {
-        prefix: r.prefix,
-        source: 'bgp',
-        neighbor: r.peer,
-        asPath,
-        nexthops: fr?.nexthops ?? [],
-        fib: !tunnelWins && this.fibm.installed(r.prefix),
-        fibDetail: tunnelWins
-          ? 'a tunnel host route holds this prefix; it wins over learned routes'
-          : fr === null
-            ? 'no usable next hop on the tunnel for this family'
-            : this.fibm.error(r.prefix),
-      };
-    }
-    if (r.source === 'connected') {
-      const n = [...this.peers.values()].find((x) =>
-        (x.cfg.tunnel?.local ?? []).some((c) => canonicalPrefix(c) === r.prefix),
-      );
-      const host = n ? hostRoutes(n.spec).filter((h) => h.includes(':') === r.prefix.includes(':')) : [];
-      return {
-        prefix: r.prefix,
-        source: 'connected',
-        neighbor: null,
-        asPath,
-        nexthops: n ? [{ interface: n.cfg.interface }] : [],
-        fib: host.length > 0 && host.every((h) => this.fibm.installed(h)),
-        fibDetail: host.map((h) => this.fibm.error(h)).find((e) => e !== null) ?? null,
-      };
-    }
-    return { prefix: r.prefix, source: 'static', neighbor: null, asPath, nexthops: [], fib: false, fibDetail: null };
   }
 
   async tunnels(): Promise<TunnelJson[]> {
@@ -1047,9 +967,6 @@ export class Agent implements ControlHandler {
     return this.config;
   }
 }
-
-/** The kernel metric FRR's zebra gives the routes it installs (FRR 8.4; lab-facts.md §3). */
-const ZEBRA_KERNEL_METRIC = 20;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
