@@ -23,8 +23,8 @@
  *
  * Pure: no I/O.
  */
-import { MANAGED_ROUTE_MAP_PREFIX, type OspfDesired } from './frr-model.js';
-import { renderOwned, type OwnedConfig } from './frr-render.js';
+import { MANAGED_PREFIX_LIST_PREFIX, MANAGED_ROUTE_MAP_PREFIX, type OspfDesired } from './frr-model.js';
+import { comparePrefixListLines, compareRouteMapHeaders, parseRouteMapHeader, renderOwned, type OwnedConfig } from './frr-render.js';
 
 /** `interface X`, `router ospf`, `route-map N permit 10` …: a header and its body. */
 export interface Stanza {
@@ -106,10 +106,17 @@ export function isManagedRouteMap(header: string): boolean {
   return m !== null && m[1]!.startsWith(MANAGED_ROUTE_MAP_PREFIX);
 }
 
+/** An `ip prefix-list` / `ipv6 prefix-list` line (an entry, or a description) of a list the driver owns. */
+export function isManagedPrefixList(line: string): boolean {
+  const m = /^(ip|ipv6) prefix-list (\S+)( |$)/.exec(line);
+  return m !== null && m[2]!.startsWith(MANAGED_PREFIX_LIST_PREFIX);
+}
+
 /**
  * The part of `running` the driver owns: the OSPF lines of the interfaces in
  * `scope` (an interface missing from `running` maps to []), both router
- * stanzas, the managed route-maps and the fpm lines.
+ * stanzas, the managed route-maps and prefix-lists (in renderOwned's order,
+ * not FRR's creation order) and the fpm lines.
  */
 export function ownedPart(running: RunningConfig, scope: Iterable<string>): OwnedConfig {
   const byHeader = new Map<string, string[]>();
@@ -118,8 +125,8 @@ export function ownedPart(running: RunningConfig, scope: Iterable<string>): Owne
   for (const name of [...new Set(scope)].sort()) {
     interfaces.set(name, (byHeader.get(`interface ${name}`) ?? []).filter(isOspfInterfaceLine).map(normalizeLine));
   }
-  const routeMaps = new Map<string, string[]>();
-  for (const [header, lines] of byHeader) if (isManagedRouteMap(header)) routeMaps.set(header, lines.map(normalizeLine));
+  const managed = [...byHeader].filter(([header]) => isManagedRouteMap(header)).sort(([a], [b]) => compareRouteMapHeaders(a, b));
+  const routeMaps = new Map(managed.map(([header, lines]) => [header, lines.map(normalizeLine)]));
   const router = (h: string): string[] | null => byHeader.get(h)?.map(normalizeLine) ?? null;
   return {
     fpm: running.topLevel.filter((l) => /^(no )?fpm /.test(l)).map(normalizeLine),
@@ -127,6 +134,7 @@ export function ownedPart(running: RunningConfig, scope: Iterable<string>): Owne
     routerOspf: router('router ospf'),
     routerOspf6: router('router ospf6'),
     routeMaps,
+    prefixLists: running.topLevel.filter(isManagedPrefixList).map(normalizeLine).sort(comparePrefixListLines),
   };
 }
 
@@ -151,6 +159,10 @@ const IDENTITIES: readonly { re: RegExp; key: (m: RegExpExecArray) => string; in
   { re: /^auto-cost reference-bandwidth \d+$/, key: () => 'auto-cost reference-bandwidth', inPlace: true },
   { re: /^redistribute (\S+)( .*)?$/, key: (m) => `redistribute ${m[1]}`, inPlace: true },
   { re: /^set (tag|metric|metric-type) \S+$/, key: (m) => `set ${m[1]}`, inPlace: true },
+  // A route-map entry keeps one line per match condition: a new value replaces the old one.
+  { re: /^(match .+) \S+$/, key: (m) => m[1]!, inPlace: true },
+  // FRR 8.4 changes a seq's entry in place (but see diffPrefixLists).
+  { re: /^(ip|ipv6) prefix-list (\S+) seq (\d+) /, key: (m) => `${m[1]} prefix-list ${m[2]} seq ${m[3]}`, inPlace: true },
   { re: /^fpm address /, key: () => 'fpm address', inPlace: true },
   { re: /^(no )?fpm use-next-hop-groups$/, key: () => 'fpm use-next-hop-groups', inPlace: true },
 ];
@@ -173,24 +185,67 @@ export function negate(line: string): string {
   if (mdKey !== null) return `no ip ospf message-digest-key ${mdKey[1]}`;
   if (line.startsWith('ip ospf authentication-key ')) return 'no ip ospf authentication-key';
   if (line.startsWith('fpm address ')) return 'no fpm address';
+  const entry = /^((ip|ipv6) prefix-list \S+ seq \d+) /.exec(line);
+  if (entry !== null) return `no ${entry[1]}`;
   return `no ${line}`;
 }
 
-/** Commands inside one stanza (or at top level) that turn `current` into `target`: removals first. */
-export function diffLines(current: readonly string[], target: readonly string[]): string[] {
+interface LineDiff {
+  /** Lines whose identity is gone from the target. */
+  gone: string[];
+  /** Lines that must be removed before their new value is set. */
+  replaced: string[];
+  /** Lines to set (new, or a new value). */
+  sets: string[];
+}
+
+function diffByIdentity(current: readonly string[], target: readonly string[]): LineDiff {
   const have = new Map<string, string>();
   for (const l of current) have.set(identityOf(normalizeLine(l)).key, normalizeLine(l));
   const want = new Map<string, string>();
   for (const l of target) want.set(identityOf(normalizeLine(l)).key, normalizeLine(l));
-  const removals: string[] = [];
-  const sets: string[] = [];
+  const out: LineDiff = { gone: [], replaced: [], sets: [] };
   for (const [key, line] of have) {
     const next = want.get(key);
-    if (next === undefined) removals.push(negate(line));
-    else if (next !== line && !identityOf(line).inPlace) removals.push(negate(line));
+    if (next === undefined) out.gone.push(line);
+    else if (next !== line && !identityOf(line).inPlace) out.replaced.push(line);
   }
-  for (const [key, line] of want) if (have.get(key) !== line) sets.push(line);
-  return [...removals, ...sets];
+  for (const [key, line] of want) if (have.get(key) !== line) out.sets.push(line);
+  return out;
+}
+
+/** Commands inside one stanza (or at top level) that turn `current` into `target`: removals first. */
+export function diffLines(current: readonly string[], target: readonly string[]): string[] {
+  const d = diffByIdentity(current, target);
+  return [...[...d.gone, ...d.replaced].map(negate), ...d.sets];
+}
+
+/** An entry line without its seq ("ip prefix-list P permit 10.0.0.0/8"): what FRR compares to find duplicates. */
+function entryContent(line: string): string {
+  return line.replace(/^((?:ip|ipv6) prefix-list \S+) seq \d+ /, '$1 ');
+}
+
+/**
+ * The prefix-list commands in two parts: `early`, before the route-maps that
+ * match them, the new entries and new values; `late`, after the route-maps
+ * and routers stopped using them, the entries no longer desired (FRR deletes
+ * a list with its last entry). So a peer's tunnel host route, whose deny
+ * entry goes with the permit entry of its tunnel, is never redistributed in
+ * between.
+ *
+ * FRR 8.4 silently drops an entry equal to another of the list but for its
+ * seq (vtysh exits 0): an entry whose content moves to another seq, or that
+ * two seqs swap, is removed early, before it is set again.
+ */
+export function diffPrefixLists(current: readonly string[], target: readonly string[]): { early: string[]; late: string[] } {
+  const d = diffByIdentity(current, target);
+  const want = new Set(target.map(normalizeLine));
+  const adding = new Set(d.sets.map(entryContent));
+  const collide = current.map(normalizeLine).filter((l) => !want.has(l) && adding.has(entryContent(l)));
+  return {
+    early: [...collide.map(negate), ...d.sets],
+    late: d.gone.filter((l) => !adding.has(entryContent(l))).map(negate),
+  };
 }
 
 export interface PlanContext {
@@ -221,14 +276,22 @@ function routerId(lines: readonly string[] | null, keyword: 'ospf' | 'ospf6'): s
   return line === undefined ? null : line.slice(keyword.length + ' router-id '.length);
 }
 
+/** "route-map N permit 10" → "N 10": FRR keys an entry by name and seq, the action is a value of it. */
+function routeMapEntryKey(header: string): string {
+  const h = parseRouteMapHeader(header);
+  return h === null ? header : `${h.name} ${h.seq}`;
+}
+
 /**
  * The commands that bring `current` (ownedPart of the running configuration)
- * to `target`. Order: fpm lines; route-maps (defined before anything
- * references them); the router stanzas (router-id before an interface can
- * start the instance with a router-id of its own choosing, and an old
+ * to `target`. Order: fpm lines; prefix-list entries (before the route-maps
+ * that match them); route-map entries (defined before anything references
+ * them); the router stanzas (router-id before an interface can start the
+ * instance with a router-id of its own choosing, and an old
  * `network … area` gone before `ip ospf area` needs it gone); the interfaces;
- * then what goes away: stale route-maps, and `router ospf`/`router ospf6`
- * after their interfaces left them.
+ * then what goes away, in the reverse order: `router ospf`/`router ospf6`
+ * after their interfaces left them, stale route-map entries, then stale
+ * prefix-list entries.
  */
 export function planChanges(current: OwnedConfig, target: OwnedConfig, ctx: PlanContext = EMPTY_CONTEXT): Plan {
   const config: string[] = [];
@@ -236,7 +299,21 @@ export function planChanges(current: OwnedConfig, target: OwnedConfig, ctx: Plan
     if (body.length > 0) config.push(header, ...body, 'exit');
   };
   config.push(...diffLines(current.fpm, target.fpm));
-  for (const [header, lines] of target.routeMaps) block(header, diffLines(current.routeMaps.get(header) ?? [], lines));
+  const lists = diffPrefixLists(current.prefixLists, target.prefixLists);
+  config.push(...lists.early);
+  const currentByKey = new Map([...current.routeMaps.keys()].map((h) => [routeMapEntryKey(h), h]));
+  const targetKeys = new Set([...target.routeMaps.keys()].map(routeMapEntryKey));
+  for (const [header, lines] of target.routeMaps) {
+    const have = current.routeMaps.get(header);
+    if (have !== undefined) {
+      block(header, diffLines(have, lines));
+      continue;
+    }
+    // A new entry, even one without lines; or a new action for a seq, which FRR
+    // 8.4 changes in place, keeping the entry's lines.
+    const before = currentByKey.get(routeMapEntryKey(header));
+    config.push(header, ...diffLines(before === undefined ? [] : (current.routeMaps.get(before) ?? []), lines), 'exit');
+  }
   const routers = [
     ['router ospf', current.routerOspf, target.routerOspf],
     ['router ospf6', current.routerOspf6, target.routerOspf6],
@@ -251,8 +328,9 @@ export function planChanges(current: OwnedConfig, target: OwnedConfig, ctx: Plan
     const have = current.interfaces.get(name) ?? [];
     block(`interface ${name}`, diffLines(have, asPrinted(name, have, target.interfaces.get(name) ?? [], ctx)));
   }
-  for (const header of current.routeMaps.keys()) if (!target.routeMaps.has(header)) config.push(`no ${header}`);
   for (const [header, have, want] of routers) if (want === null && have !== null) config.push(`no ${header}`);
+  for (const header of current.routeMaps.keys()) if (!targetKeys.has(routeMapEntryKey(header))) config.push(`no ${header}`);
+  config.push(...lists.late);
 
   const exec: string[] = [];
   const v4 = routerId(target.routerOspf, 'ospf');

@@ -56,14 +56,17 @@ import {
 import { secretsOf, validateOspfDesired, type OspfDesired } from './frr-model.js';
 import {
   parseDaemons,
+  parseOspf6ExternalLsas,
   parseOspf6Neighbors,
   parseOspf6Routes,
+  parseOspfExternalLsas,
   parseOspfNeighbors,
   parseOspfRoutes,
   parseRouterId,
   parseVersion,
   pointToPointInterfaces,
   zebraHasFpmModule,
+  type OspfExternalLsa,
   type OspfNeighbor,
   type OspfRoute,
 } from './frr-show.js';
@@ -223,6 +226,22 @@ export class FrrDriver {
       if (v4 !== null) out.push(...parseOspfRoutes(v4));
       const v6 = await this.show('show ipv6 ospf6 route detail json');
       if (v6 !== null) out.push(...parseOspf6Routes(v6));
+      return out;
+    });
+  }
+
+  /**
+   * The AS-external-LSAs in the databases (OSPFv2, then OSPFv3): what this
+   * router and the others redistribute, with the OSPFv3 tags that
+   * ospfRoutes() cannot give.
+   */
+  ospfExternalLsas(): Promise<OspfExternalLsa[]> {
+    return this.serialize(async () => {
+      const out: OspfExternalLsa[] = [];
+      const v4 = await this.show('show ip ospf database external json');
+      if (v4 !== null) out.push(...parseOspfExternalLsas(v4));
+      const v6 = await this.show('show ipv6 ospf6 database as-external detail json');
+      if (v6 !== null) out.push(...parseOspf6ExternalLsas(v6));
       return out;
     });
   }

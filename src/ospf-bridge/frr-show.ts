@@ -17,6 +17,14 @@
  *   "Intra-Area" | "Inter-Area" | "External-1" | "External-2", metricCost,
  *   metricCostE2, associatedArea, nextHops: [ { nextHop: "::" when attached,
  *   interfaceName } ] } } }` (no tag; the plain `route json` has no cost).
+ * `show ip ospf database external json`: `{ asExternalLinkStates: [ {
+ *   lsaAge, linkStateId, networkMask: 24, advertisingRouter, metricType:
+ *   "E2 (Larger than any link state path)", metric, forwardAddress,
+ *   externalRouteTag } ] }`.
+ * `show ipv6 ospf6 database as-external detail json`: `{ asScopedLinkStateDb:
+ *   [ { lsa: [ { age, advertisingRouter, bits: "E-T" (E: type 2, F:
+ *   forwarding address, T: tag), metric, prefix, forwardingAddressPresent,
+ *   tagPresent, tag } ] } ] }`: the tag ospf6d's route JSON leaves out.
  *
  * Pure: no I/O.
  */
@@ -255,6 +263,81 @@ export function parseOspf6Routes(text: string): OspfRoute[] {
 
 function sortRoutes(list: OspfRoute[]): OspfRoute[] {
   return list.sort((a, b) => cmp(a.prefix, b.prefix));
+}
+
+/** An AS-external-LSA in the database (RFC 2328 A.4.5, RFC 5340 A.4.7): what an ASBR redistributes. */
+export interface OspfExternalLsa {
+  family: OspfFamily;
+  prefix: string;
+  advertisingRouter: string;
+  metricType: 1 | 2;
+  metric: number;
+  /** null: no tag (0 in OSPFv2, the T bit clear in OSPFv3). */
+  tag: number | null;
+  /** null: none (0.0.0.0, or the F bit clear): traffic goes to the advertising router. */
+  forwardingAddress: string | null;
+}
+
+/** RFC 2328 §14: an LSA at MaxAge is being flushed (a withdrawal), not a route. */
+const MAX_AGE = 3600;
+
+/** `show ip ospf database external json`, without LSAs being flushed; by prefix, then advertising router. */
+export function parseOspfExternalLsas(text: string): OspfExternalLsa[] {
+  const doc = parseJsonOutput(text, 'show ip ospf database external json');
+  const list = Array.isArray(doc.asExternalLinkStates) ? doc.asExternalLinkStates : [];
+  const out: OspfExternalLsa[] = [];
+  for (const l of list) {
+    if (!isObject(l) || (num(l.lsaAge) ?? 0) >= MAX_AGE) continue;
+    const id = str(l.linkStateId);
+    const len = num(l.networkMask);
+    const router = str(l.advertisingRouter);
+    const metric = num(l.metric);
+    const prefix = id === null || len === null ? null : canonicalPrefix(`${id}/${len}`);
+    if (prefix === null || router === null || metric === null) continue;
+    const fa = str(l.forwardAddress);
+    const tag = num(l.externalRouteTag);
+    out.push({
+      family: 'ipv4',
+      prefix,
+      advertisingRouter: router,
+      metricType: /^E1\b/.test(str(l.metricType) ?? '') ? 1 : 2,
+      metric,
+      tag: tag === null || tag === 0 ? null : tag,
+      forwardingAddress: fa === null || fa === '0.0.0.0' ? null : fa,
+    });
+  }
+  return sortLsas(out);
+}
+
+/** `show ipv6 ospf6 database as-external detail json`, without LSAs being flushed. */
+export function parseOspf6ExternalLsas(text: string): OspfExternalLsa[] {
+  const doc = parseJsonOutput(text, 'show ipv6 ospf6 database as-external detail json');
+  const scopes = Array.isArray(doc.asScopedLinkStateDb) ? doc.asScopedLinkStateDb : [];
+  const out: OspfExternalLsa[] = [];
+  for (const scope of scopes) {
+    const list = isObject(scope) && Array.isArray(scope.lsa) ? scope.lsa : [];
+    for (const l of list) {
+      if (!isObject(l) || (num(l.age) ?? 0) >= MAX_AGE || str(l.type) !== 'AS-External') continue;
+      const prefix = canonicalPrefix(str(l.prefix) ?? '');
+      const router = str(l.advertisingRouter);
+      const metric = num(l.metric);
+      if (prefix === null || router === null || metric === null) continue;
+      out.push({
+        family: 'ipv6',
+        prefix,
+        advertisingRouter: router,
+        metricType: (str(l.bits) ?? '').startsWith('E') ? 2 : 1,
+        metric,
+        tag: l.tagPresent === true ? num(l.tag) : null,
+        forwardingAddress: l.forwardingAddressPresent === true ? str(l.forwardingAddress) : null,
+      });
+    }
+  }
+  return sortLsas(out);
+}
+
+function sortLsas(list: OspfExternalLsa[]): OspfExternalLsa[] {
+  return list.sort((a, b) => cmp(a.prefix, b.prefix) || cmp(a.advertisingRouter, b.advertisingRouter));
 }
 
 /** `show version`: "FRRouting 8.4.4 (host) on Linux(…)." → "8.4.4". */

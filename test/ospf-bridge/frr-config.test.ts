@@ -146,7 +146,8 @@ describe('ownedPart', () => {
     ]);
     expect(owned.interfaces.get('wg-new')).toEqual([]);
     expect(owned.interfaces.has('eth0')).toBe(false);
-    expect([...owned.routeMaps.keys()]).toEqual(['route-map WGBGP-TO-OSPF permit 10', 'route-map WGBGP-OLD permit 10']);
+    // By name, not in FRR's creation order: a re-read renders like the desired state.
+    expect([...owned.routeMaps.keys()]).toEqual(['route-map WGBGP-OLD permit 10', 'route-map WGBGP-TO-OSPF permit 10']);
     expect(owned.fpm).toEqual(['fpm address 127.0.0.1 port 2699']);
     expect(owned.routerOspf6).toEqual(['ospf6 router-id 192.0.2.1']);
   });

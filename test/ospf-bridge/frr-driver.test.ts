@@ -107,6 +107,8 @@ class FakeVtysh {
       'show ipv6 ospf6 neighbor detail json': fixture('ospf6d-neighbor-detail.json'),
       'show ip ospf route json': fixture('ospfd-route.json'),
       'show ipv6 ospf6 route detail json': fixture('ospf6d-route-detail.json'),
+      'show ip ospf database external json': fixture('ospfd-database-external.json'),
+      'show ipv6 ospf6 database as-external detail json': fixture('ospf6d-database-as-external.json'),
     };
     const out = table[first];
     return out === undefined ? { ...ok(`% Unknown command: ${first}\n`), code: 1 } : ok(out);
@@ -334,15 +336,28 @@ describe('reading OSPF state', () => {
     expect(routes.filter((r) => r.family === 'ipv6')).toHaveLength(4);
   });
 
+  it('external LSAs of both databases, OSPFv2 first (the OSPFv3 ones with their tag)', async () => {
+    const { driver } = setup();
+    expect((await driver.ospfExternalLsas()).map((l) => `${l.prefix} E${l.metricType} tag ${l.tag}`)).toEqual([
+      '10.20.0.0/24 E2 tag 201',
+      '10.20.1.0/24 E2 tag 201',
+      'fd00:20:1::/48 E2 tag 201',
+      'fd00:20::/48 E2 tag 201',
+      'fd00:21:1::/48 E2 tag 201',
+    ]);
+  });
+
   it('a daemon that is not running contributes nothing', async () => {
     const fake = new FakeVtysh();
     const driver = new FrrDriver({
       run: async (argv) => {
         if (argv.includes('show ipv6 ospf6 neighbor json')) return { ...ok('ospf6d is not running\n'), code: 1 };
+        if (argv.includes('show ip ospf database external json')) return { ...ok('ospfd is not running\n'), code: 1 };
         return fake.run(argv);
       },
     });
     expect((await driver.ospfNeighbors()).map((n) => n.family)).toEqual(['ipv4']);
+    expect((await driver.ospfExternalLsas()).map((l) => l.family)).toEqual(['ipv6', 'ipv6', 'ipv6']);
   });
 
   it('FRR not running at all: FrrUnavailableError with the plain reason', async () => {

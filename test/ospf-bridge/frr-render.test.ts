@@ -7,7 +7,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MANAGED_ROUTE_MAP_PREFIX, secretsOf, validateOspfDesired, type OspfDesired, type OspfInterface } from '#ospf/frr-model';
+import {
+  MANAGED_PREFIX_LIST_PREFIX,
+  MANAGED_ROUTE_MAP_PREFIX,
+  secretsOf,
+  validateOspfDesired,
+  type OspfDesired,
+  type OspfInterface,
+  type OspfRouteMapEntry,
+  type OspfRouteMapMatch,
+} from '#ospf/frr-model';
 import { renderFrrConfig, renderOwned, renderText } from '#ospf/frr-render';
 
 const FIXTURES = new URL('../fixtures/frr/', import.meta.url).pathname;
@@ -47,7 +56,7 @@ function base(over: Partial<OspfDesired> = {}): OspfDesired {
 }
 
 describe('render: golden files', () => {
-  for (const name of ['full', 'minimal', 'v6-static']) {
+  for (const name of ['full', 'minimal', 'v6-static', 'redistribute']) {
     it(`desired-${name}.json renders exactly render-${name}.conf`, () => {
       const d = desired(name);
       expect(validateOspfDesired(d)).toEqual([]);
@@ -124,6 +133,88 @@ describe('render: what each setting becomes', () => {
     expect(off.routeMaps.size).toBe(0);
   });
 
+  it('BGP → OSPF per family: redistribute.ospf6 is router ospf6\'s, kernel/static then router ospf\'s only', () => {
+    const v4 = { routeMap: 'WGBGP-TO-OSPF', tag: 201, metricType: 2 as const, metric: null };
+    const d = base({ redistribute: { kernel: v4, static: null, ospf6: { kernel: { ...v4, routeMap: 'WGBGP-TO-OSPF6' }, static: null } } });
+    const owned = renderOwned(d);
+    expect(owned.routerOspf).toContain('redistribute kernel route-map WGBGP-TO-OSPF');
+    expect(owned.routerOspf6).toContain('redistribute kernel route-map WGBGP-TO-OSPF6');
+    expect([...owned.routeMaps.keys()]).toEqual(['route-map WGBGP-TO-OSPF permit 10', 'route-map WGBGP-TO-OSPF6 permit 10']);
+    // A family off: its router's route-map is not rendered (nothing would use it).
+    expect([...renderOwned({ ...d, v6: false, interfaces: [iface({ v6: false })] }).routeMaps.keys()]).toEqual(['route-map WGBGP-TO-OSPF permit 10']);
+    expect([...renderOwned({ ...d, v4: false, interfaces: [iface({ v4: false })] }).routeMaps.keys()]).toEqual(['route-map WGBGP-TO-OSPF6 permit 10']);
+    // ospf6 with nothing: router ospf6 redistributes nothing even though router ospf does.
+    expect(renderOwned(base({ redistribute: { kernel: v4, static: null, ospf6: { kernel: null, static: null } } })).routerOspf6).toEqual([
+      'ospf6 router-id 192.0.2.1',
+    ]);
+  });
+
+  it('route-map entries: one stanza each, by seq; match lines, and the set lines only where set is true', () => {
+    const owned = renderOwned(desired('redistribute'));
+    expect([...owned.routeMaps]).toEqual([
+      ['route-map WGBGP-TO-OSPF permit 10', ['match ip next-hop prefix-list WGBGP-PEERS4', 'set metric-type type-2', 'set tag 201']],
+      ['route-map WGBGP-TO-OSPF6 deny 5', ['match ipv6 address prefix-list WGBGP-TUNNEL-HOSTS6']],
+      ['route-map WGBGP-TO-OSPF6 permit 10', ['match interface wgt0', 'set metric-type type-2', 'set tag 201']],
+      ['route-map WGBGP-TO-OSPF6 permit 20', ['match interface wgt1', 'set metric-type type-2', 'set tag 201']],
+    ]);
+    const r = {
+      routeMap: 'WGBGP-X',
+      tag: null,
+      metricType: 1 as const,
+      metric: 5,
+      entries: [
+        { seq: 100, action: 'permit' as const, match: [], set: false },
+        {
+          seq: 20,
+          action: 'permit' as const,
+          match: [
+            { kind: 'ip-next-hop-prefix-list' as const, list: 'WGBGP-N' },
+            { kind: 'interface' as const, name: 'wg0' },
+            { kind: 'ip-address-prefix-list' as const, list: 'WGBGP-A' },
+          ],
+          set: true,
+        },
+      ],
+    };
+    expect([...renderOwned(base({ v6: false, interfaces: [iface({ v6: false })], redistribute: { kernel: r, static: null } })).routeMaps]).toEqual([
+      // vtysh prints an entry's lines in byte order; entries by seq as a number (20 before 100).
+      [
+        'route-map WGBGP-X permit 20',
+        ['match interface wg0', 'match ip address prefix-list WGBGP-A', 'match ip next-hop prefix-list WGBGP-N', 'set metric 5', 'set metric-type type-1'],
+      ],
+      ['route-map WGBGP-X permit 100', []],
+    ]);
+  });
+
+  it('prefix-lists: FRR\'s spelling (canonical prefix, ge before le), IPv4 lists first, then by name and seq as a number', () => {
+    const owned = renderOwned(
+      base({
+        prefixLists: [
+          { name: 'WGBGP-B6', family: 'ipv6', entries: [{ seq: 5, action: 'permit', prefix: 'FD00:255:0:0::1/128' }] },
+          {
+            name: 'WGBGP-B',
+            family: 'ipv4',
+            entries: [
+              { seq: 100, action: 'deny', prefix: '0.0.0.0/0', le: 32 },
+              { seq: 20, action: 'permit', prefix: '10.0.0.0/8', le: 32, ge: 24 },
+            ],
+          },
+          { name: 'WGBGP-A', family: 'ipv4', entries: [{ seq: 7, action: 'permit', prefix: '10.255.0.1/32' }] },
+          { name: 'WGBGP-EMPTY', family: 'ipv4', entries: [] },
+        ],
+      }),
+    );
+    expect(owned.prefixLists).toEqual([
+      'ip prefix-list WGBGP-A seq 7 permit 10.255.0.1/32',
+      'ip prefix-list WGBGP-B seq 20 permit 10.0.0.0/8 ge 24 le 32',
+      'ip prefix-list WGBGP-B seq 100 deny 0.0.0.0/0 le 32',
+      'ipv6 prefix-list WGBGP-B6 seq 5 permit fd00:255::1/128',
+    ]);
+    expect(renderText(owned)).toContain(
+      'ip prefix-list WGBGP-B seq 100 deny 0.0.0.0/0 le 32\n!\nipv6 prefix-list WGBGP-B6 seq 5 permit fd00:255::1/128\n!\n',
+    );
+  });
+
   it('fpm: zebra leaves the default port out; IPv6 addresses in inet_ntop spelling', () => {
     expect(renderOwned(base({ fpm: { address: '127.0.0.1', port: 2620 } })).fpm).toEqual([
       'fpm address 127.0.0.1',
@@ -139,7 +230,7 @@ describe('render: what each setting becomes', () => {
 
 describe('validateOspfDesired', () => {
   it('accepts the fixtures', () => {
-    for (const name of ['full', 'minimal', 'v6-static']) expect(validateOspfDesired(desired(name))).toEqual([]);
+    for (const name of ['full', 'minimal', 'v6-static', 'redistribute']) expect(validateOspfDesired(desired(name))).toEqual([]);
   });
 
   it('names the key path and the reason of every problem', () => {
@@ -185,6 +276,122 @@ describe('validateOspfDesired', () => {
     expect(
       validateOspfDesired(base({ v6: false, interfaces: [iface()], redistribute: { kernel: r, static: { ...r, tag: 202 } } })),
     ).toEqual(['redistribute.static.routeMap: WGBGP-X is also used with other settings', 'interfaces[0].v6: OSPFv3 on the interface needs v6 on']);
+  });
+
+  it('prefix-lists: owned names, one list per family and name, FRR\'s ranges; an entry FRR would silently drop is refused', () => {
+    const d = base({
+      prefixLists: [
+        { name: 'PEERS', family: 'ipv4', entries: [] },
+        {
+          name: 'WGBGP-P',
+          family: 'ipv4',
+          entries: [
+            { seq: 0, action: 'permit', prefix: '10.0.0.0/8' },
+            { seq: 5, action: 'permit', prefix: '10.0.0.1/8' },
+            { seq: 5, action: 'permit', prefix: 'fd00::/8' },
+            { seq: 6, action: 'permit', prefix: '10.0.0.0/8', ge: 7, le: 33 },
+            { seq: 7, action: 'permit', prefix: '10.0.0.0/8', ge: 24, le: 16 },
+            { seq: 8, action: 'permit', prefix: '10.0.0.0/8', ge: 8, le: 8 },
+            { seq: 9, action: 'permit', prefix: '10.0.0.0/8', ge: 8, le: 8 },
+            { seq: 10, action: 'deny', prefix: '10.0.0.0/8', ge: 8, le: 8 },
+          ],
+        },
+        { name: 'WGBGP-P', family: 'ipv4', entries: [] },
+        { name: 'WGBGP-P', family: 'ipv6', entries: [{ seq: 4294967295, action: 'permit', prefix: 'fd00::/8', le: 128 }] },
+      ],
+    });
+    expect(validateOspfDesired(d)).toEqual([
+      `prefixLists[0].name: must start with ${MANAGED_PREFIX_LIST_PREFIX} and use only letters, digits, '_', '.', '-'`,
+      'prefixLists[1].entries[0].seq: must be 1..4294967295',
+      'prefixLists[1].entries[1].prefix: must be an ipv4 prefix with its host bits zero, got "10.0.0.1/8"',
+      'prefixLists[1].entries[2].seq: seq 5 is used twice',
+      'prefixLists[1].entries[2].prefix: must be an ipv4 prefix with its host bits zero, got "fd00::/8"',
+      'prefixLists[1].entries[3].ge: must be 8..32',
+      'prefixLists[1].entries[3].le: must be 8..32',
+      'prefixLists[1].entries[4].le: must be 24..32',
+      'prefixLists[1].entries[6]: repeats another entry of the list (FRR would silently drop it)',
+      'prefixLists[2].name: ipv4 prefix-list WGBGP-P is listed twice',
+    ]);
+  });
+
+  it('route-map entries: seqs, deny sets nothing, one match per kind, lists that exist in the right family', () => {
+    const entries = [
+      { seq: 0, action: 'deny' as const, match: [{ kind: 'interface' as const, name: 'wg 0' }], set: true },
+      { seq: 10, action: 'permit' as const, match: [{ kind: 'ip-next-hop-prefix-list' as const, list: 'WGBGP-NONE' }], set: true },
+      { seq: 10, action: 'permit' as const, match: [{ kind: 'ip-next-hop-prefix-list' as const, list: 'WGBGP-H6' }], set: true },
+      {
+        seq: 20,
+        action: 'permit' as const,
+        match: [
+          { kind: 'interface' as const, name: 'wg0' },
+          { kind: 'interface' as const, name: 'wg1' },
+        ],
+        set: true,
+      },
+    ];
+    const d = base({
+      v6: false,
+      interfaces: [iface({ v6: false })],
+      prefixLists: [{ name: 'WGBGP-H6', family: 'ipv6', entries: [] }],
+      redistribute: { kernel: { routeMap: 'WGBGP-X', tag: 201, metricType: 2, metric: null, entries }, static: null },
+    });
+    expect(validateOspfDesired(d)).toEqual([
+      'redistribute.kernel.entries[0].seq: must be 1..65535',
+      'redistribute.kernel.entries[0].set: only a permit entry sets anything',
+      'redistribute.kernel.entries[0].match[0].name: not an interface name: "wg 0"',
+      'redistribute.kernel.entries[1].match[0].list: names no ipv4 prefix-list in prefixLists: "WGBGP-NONE"',
+      'redistribute.kernel.entries[2].seq: seq 10 is used twice',
+      'redistribute.kernel.entries[2].match[0].list: names no ipv4 prefix-list in prefixLists: "WGBGP-H6"',
+      'redistribute.kernel.entries[3].match[1]: a second interface match (FRR keeps one per kind: it would replace the first)',
+    ]);
+    const none = { routeMap: 'WGBGP-X', tag: 201, metricType: 2 as const, metric: null, entries: [] };
+    expect(validateOspfDesired(base({ redistribute: { kernel: none, static: null } }))).toEqual([
+      'redistribute.kernel.entries: must have at least one entry (no redistribution: null)',
+    ]);
+  });
+
+  it('a match the daemon does not implement is refused: FRR would store it, ignore it, and redistribute every route', () => {
+    const d = desired('redistribute');
+    expect(validateOspfDesired(d)).toEqual([]);
+    // The v4 route-map for both daemons (no ospf6 of its own): ospf6d has no next-hop match.
+    const shared = { ...d, redistribute: { kernel: d.redistribute.kernel, static: null } };
+    expect(validateOspfDesired(shared)).toEqual([
+      'redistribute.kernel.entries[0].match[0]: ospf6d does not implement ip-next-hop-prefix-list: it would ignore the line and the entry would match every route',
+    ]);
+    // Without OSPFv3 nothing uses it in ospf6d.
+    expect(validateOspfDesired({ ...shared, v6: false, interfaces: d.interfaces.map((i) => ({ ...i, v6: false })) })).toEqual([]);
+    // And the other way round: ospfd has no IPv6 match.
+    const swapped = { ...d, redistribute: { kernel: d.redistribute.ospf6!.kernel, static: null, ospf6: { kernel: null, static: null } } };
+    expect(validateOspfDesired(swapped)).toEqual([
+      'redistribute.kernel.entries[0].match[0]: ospfd does not implement ipv6-address-prefix-list: it would ignore the line and the entry would match every route',
+    ]);
+    // `match interface` is in both: one route-map may serve both routers.
+    const both = {
+      routeMap: 'WGBGP-X',
+      tag: 201,
+      metricType: 2 as const,
+      metric: null,
+      entries: [{ seq: 10, action: 'permit' as const, match: [{ kind: 'interface' as const, name: 'wg0' }], set: true }],
+    };
+    expect(validateOspfDesired(base({ redistribute: { kernel: both, static: null } }))).toEqual([]);
+  });
+
+  it('one route-map name, two redistributions: the same entries in any spelling, or refused', () => {
+    const entries = (...match: OspfRouteMapMatch[]): OspfRouteMapEntry[] => [{ seq: 10, action: 'permit', match, set: true }];
+    const r = { routeMap: 'WGBGP-X', tag: 201, metricType: 2 as const, metric: null };
+    const ifs: OspfRouteMapMatch[] = [
+      { kind: 'interface', name: 'wg0' },
+      { kind: 'ip-next-hop-prefix-list', list: 'WGBGP-P' },
+    ];
+    const lists = [{ name: 'WGBGP-P', family: 'ipv4' as const, entries: [] }];
+    const v4only = { v6: false, interfaces: [iface({ v6: false })], prefixLists: lists };
+    const sameEntries = base({ ...v4only, redistribute: { kernel: { ...r, entries: entries(...ifs) }, static: { ...r, entries: entries(ifs[1]!, ifs[0]!) } } });
+    expect(validateOspfDesired(sameEntries)).toEqual([]);
+    const other = base({ ...v4only, redistribute: { kernel: { ...r, entries: entries(...ifs) }, static: { ...r, entries: entries(ifs[0]!) } } });
+    expect(validateOspfDesired(other)).toEqual(['redistribute.static.routeMap: WGBGP-X is also used with other settings']);
+    // Absent entries are the default entry: the same as writing it out.
+    const spelled = base({ redistribute: { kernel: r, static: { ...r, entries: [{ seq: 10, action: 'permit', match: [], set: true }] } } });
+    expect(validateOspfDesired(spelled)).toEqual([]);
   });
 
   it('secretsOf lists every key, for redaction', () => {

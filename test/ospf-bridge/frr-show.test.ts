@@ -11,8 +11,10 @@ import {
   neighborState,
   parseDaemons,
   parseJsonOutput,
+  parseOspf6ExternalLsas,
   parseOspf6Neighbors,
   parseOspf6Routes,
+  parseOspfExternalLsas,
   parseOspfNeighbors,
   parseOspfRoutes,
   parseRouterId,
@@ -159,6 +161,45 @@ describe('routes', () => {
     expect(parseOspf6Routes(fixture('ospf6d-route-detail-e2.json'))).toEqual([
       expect.objectContaining({ prefix: '2001:db8:9::/48', type: 'external2', cost: 10, type2Cost: 20 }),
     ]);
+  });
+});
+
+describe('AS-external-LSAs (what A redistributed, read on B)', () => {
+  const lsa = { advertisingRouter: '10.10.1.1', metricType: 2, metric: 20, tag: 201 } as const;
+
+  it('ospfd: prefix from link state ID and mask, "E2 (…)" metric type, forward address 0.0.0.0 as none, tag', () => {
+    expect(parseOspfExternalLsas(fixture('ospfd-database-external.json'))).toEqual([
+      { family: 'ipv4', prefix: '10.20.0.0/24', ...lsa, forwardingAddress: '10.255.0.1' },
+      { family: 'ipv4', prefix: '10.20.1.0/24', ...lsa, forwardingAddress: null },
+    ]);
+  });
+
+  it('ospf6d: the tag its route JSON leaves out; bits "E-T": type 2 with a tag', () => {
+    expect(parseOspf6ExternalLsas(fixture('ospf6d-database-as-external.json'))).toEqual([
+      { family: 'ipv6', prefix: 'fd00:20:1::/48', ...lsa, forwardingAddress: null },
+      { family: 'ipv6', prefix: 'fd00:20::/48', ...lsa, forwardingAddress: null },
+      { family: 'ipv6', prefix: 'fd00:21:1::/48', ...lsa, forwardingAddress: null },
+    ]);
+  });
+
+  it('RFC 2328 §14: an LSA at MaxAge is a withdrawal being flushed, not listed; type 1 and no tag read as such', () => {
+    const v2 = JSON.parse(fixture('ospfd-database-external.json')) as { asExternalLinkStates: Record<string, unknown>[] };
+    v2.asExternalLinkStates[0]!.lsaAge = 3600;
+    Object.assign(v2.asExternalLinkStates[1]!, { metricType: 'E1', externalRouteTag: 0 });
+    expect(parseOspfExternalLsas(JSON.stringify(v2))).toEqual([
+      { family: 'ipv4', prefix: '10.20.1.0/24', ...lsa, metricType: 1, tag: null, forwardingAddress: null },
+    ]);
+    const v3 = JSON.parse(fixture('ospf6d-database-as-external.json')) as { asScopedLinkStateDb: { lsa: Record<string, unknown>[] }[] };
+    const [first, second, third] = v3.asScopedLinkStateDb[0]!.lsa;
+    first!.age = 3600;
+    Object.assign(second!, { bits: '---', tagPresent: false });
+    delete third!.tag;
+    expect(parseOspf6ExternalLsas(JSON.stringify(v3)).map((l) => [l.prefix, l.metricType, l.tag])).toEqual([
+      ['fd00:20:1::/48', 1, null],
+      ['fd00:21:1::/48', 2, null],
+    ]);
+    expect(parseOspfExternalLsas('')).toEqual([]);
+    expect(parseOspf6ExternalLsas('')).toEqual([]);
   });
 });
 
