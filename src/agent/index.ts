@@ -178,6 +178,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
           frr: new FrrDriver({ vtysh: config.ospf.frr.vtysh, pathspace: config.ospf.frr.pathspace, log: log.child({ component: 'ospf' }) }),
           links: dp.links ?? (async () => []),
           managed: () => managedInterfacesFile(config.control.socket).read(),
+          kernelRoutes: config.dataplane.fib === 'linux',
         });
   const agent = new Agent(config, {
     ...(ospf ? { ospf } : {}),

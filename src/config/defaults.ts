@@ -18,5 +18,7 @@ export const DEFAULT_OSPF_DEAD = 40;
 export const DEFAULT_OSPF_DISTANCE = 110;
 export const DEFAULT_EBGP_DISTANCE = 20;
 export const DEFAULT_IBGP_DISTANCE = 200;
+/** The tag our BGP routes carry as OSPF externals (our Linux protocol number, easy to spot). */
+export const DEFAULT_OSPF_EXTERNAL_TAG = 201;
 /** Where the agent listens for zebra's FPM connection (dplane_fpm_nl's default port). */
 export const DEFAULT_FPM_LISTEN = '127.0.0.1:2620';

@@ -39,6 +39,7 @@ import {
   DEFAULT_OSPF_DEAD,
   DEFAULT_OSPF_DISTANCE,
   DEFAULT_FPM_LISTEN,
+  DEFAULT_OSPF_EXTERNAL_TAG,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
 import { canonicalPrefix } from '#lib/prefix';
@@ -186,6 +187,8 @@ export const configSchema = z.strictObject({
       'router-id': text(checkRouterId).nullable().default(null),
       'reference-bandwidth': intIn(1, 4294967).nullable().default(null),
       distance: intIn(1, 255).default(DEFAULT_OSPF_DISTANCE),
+      'redistribute-bgp': z.boolean().default(false),
+      'external-tag': intIn(1, 0xffffffff).default(DEFAULT_OSPF_EXTERNAL_TAG),
       frr: z
         .strictObject({
           vtysh: z.string().min(1).default('/usr/bin/vtysh'),
@@ -363,6 +366,8 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
       routerId: y.ospf['router-id'] ?? y.router['router-id'],
       referenceBandwidth: y.ospf['reference-bandwidth'],
       distance: y.ospf.distance,
+      redistributeBgp: y.ospf['redistribute-bgp'],
+      externalTag: y.ospf['external-tag'],
       frr: { vtysh: y.ospf.frr.vtysh, pathspace: y.ospf.frr.pathspace, fpmListen: y.ospf.frr['fpm-listen'] },
     },
     dataplane: {

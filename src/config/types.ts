@@ -57,6 +57,9 @@ export interface OspfConfig {
   referenceBandwidth: number | null;
   /** Against BGP's 20 (eBGP) and 200 (iBGP): the lower wins (VPP FIB; see docs for Linux). */
   distance: number;
+  /** Our BGP-learned routes into OSPF as external type-2 routes carrying `externalTag` (Linux). */
+  redistributeBgp: boolean;
+  externalTag: number;
   frr: { vtysh: string; pathspace: string | null; fpmListen: string };
 }
 

@@ -67,12 +67,65 @@ export interface OspfBridgeDeps {
   links: () => Promise<{ index: number; name: string }[]>;
   /** Every tunnel interface the agent has managed (their OSPF lines go when no longer wanted). */
   managed: () => Promise<string[]>;
+  /** The agent's BGP routes are kernel routes here (fib: linux): BGP → OSPF redistributes them. */
+  kernelRoutes?: boolean;
   /** Test hook: the FPM port (0 picks a free one). */
   fpmPort?: number;
 }
 
+/** BGP → OSPF: the route-maps and prefix-lists the agent owns for it. */
+export const BGP_TO_OSPF = 'WGBGP-BGP-TO-OSPF';
+export const BGP_TO_OSPF6 = 'WGBGP-BGP-TO-OSPF6';
+export const BGP_NEXTHOPS = 'WGBGP-BGP-NEXTHOPS';
+export const TUNNEL_HOSTS6 = 'WGBGP-TUNNEL-HOSTS6';
+
+/**
+ * BGP → OSPF on Linux: zebra sees the agent's kernel routes (protocol 201)
+ * and redistributes the ones that are BGP routes. Those have a gateway that
+ * is a BGP neighbor's tunnel address (ospfd: `match ip next-hop
+ * prefix-list`); ospf6d has no next-hop match, so it takes routes out of a
+ * BGP neighbor's tunnel (`match interface`) except the tunnel's own host
+ * routes (a deny entry first). The tunnel host routes and the pinned
+ * endpoint routes are never handed to OSPF. Externals carry the tag, type 2.
+ */
+function bgpToOspf(cfg: OspfConfig, neighbors: readonly NeighborConfig[]): Pick<OspfDesired, 'redistribute' | 'prefixLists'> {
+  const bgp = neighbors.filter((n) => n.bgp !== null);
+  const v4: string[] = [];
+  const hosts6: string[] = [];
+  for (const n of bgp) {
+    for (const a of n.tunnel?.remote ?? []) {
+      const ip = parseIp(a);
+      if (ip?.family === 4) v4.push(`${a}/32`);
+      else if (ip?.family === 6) hosts6.push(`${a}/128`);
+    }
+  }
+  const set = { tag: cfg.externalTag, metricType: 2 as const, metric: null };
+  const permitIf = bgp.map((n, i) => ({ seq: 10 * (i + 1), action: 'permit' as const, match: [{ kind: 'interface' as const, name: n.interface }], set: true }));
+  return {
+    prefixLists: [
+      ...(v4.length > 0 ? [{ name: BGP_NEXTHOPS, family: 'ipv4' as const, entries: v4.map((prefix, i) => ({ seq: 5 * (i + 1), action: 'permit' as const, prefix })) }] : []),
+      ...(hosts6.length > 0 ? [{ name: TUNNEL_HOSTS6, family: 'ipv6' as const, entries: hosts6.map((prefix, i) => ({ seq: 5 * (i + 1), action: 'permit' as const, prefix })) }] : []),
+    ],
+    redistribute: {
+      kernel: v4.length > 0 ? { routeMap: BGP_TO_OSPF, ...set, entries: [{ seq: 10, action: 'permit', match: [{ kind: 'ip-next-hop-prefix-list', list: BGP_NEXTHOPS }], set: true }] } : null,
+      static: null,
+      ospf6: {
+        kernel:
+          permitIf.length > 0
+            ? {
+                routeMap: BGP_TO_OSPF6,
+                ...set,
+                entries: [...(hosts6.length > 0 ? [{ seq: 5, action: 'deny' as const, match: [{ kind: 'ipv6-address-prefix-list' as const, list: TUNNEL_HOSTS6 }], set: false }] : []), ...permitIf],
+              }
+            : null,
+        static: null,
+      },
+    },
+  };
+}
+
 /** The FRR configuration the agent wants for `neighbors` (pure; tests check it directly). */
-export function ospfDesired(cfg: OspfConfig, neighbors: readonly NeighborConfig[]): OspfDesired {
+export function ospfDesired(cfg: OspfConfig, neighbors: readonly NeighborConfig[], redistributeKernel = false): OspfDesired {
   const interfaces: OspfInterface[] = [];
   for (const n of neighbors) {
     if (n.ospf === null) continue;
@@ -99,13 +152,13 @@ export function ospfDesired(cfg: OspfConfig, neighbors: readonly NeighborConfig[
     });
   }
   const fpm = parseEndpoint(cfg.frr.fpmListen);
+  const redistribution = cfg.redistributeBgp && redistributeKernel ? bgpToOspf(cfg, neighbors) : { redistribute: { kernel: null, static: null }, prefixLists: [] };
   return {
     routerId: cfg.routerId,
     referenceBandwidth: cfg.referenceBandwidth,
     v4: interfaces.some((i) => i.v4),
     v6: interfaces.some((i) => i.v6),
-    // Redistribution between OSPF and BGP is not built yet (issue 9): nothing crosses.
-    redistribute: { kernel: null, static: null },
+    ...redistribution,
     fpm: typeof fpm === 'string' ? null : { address: fpm.host, port: fpm.port },
     interfaces,
   };
@@ -137,7 +190,7 @@ export class OspfBridge {
     neighbors: readonly NeighborConfig[],
     private readonly deps: OspfBridgeDeps,
   ) {
-    this.desired = ospfDesired(config, neighbors);
+    this.desired = ospfDesired(config, neighbors, deps.kernelRoutes ?? false);
     this.table = new FpmTable({ clock: deps.clock });
     const ep = parseEndpoint(config.frr.fpmListen);
     this.listener = new FpmListener({
@@ -161,7 +214,7 @@ export class OspfBridge {
   /** A reload: the new OSPF settings go to FRR live; tunnels and sessions are not touched. */
   async reconfigure(config: OspfConfig, neighbors: readonly NeighborConfig[]): Promise<void> {
     this.config = config;
-    this.desired = ospfDesired(config, neighbors);
+    this.desired = ospfDesired(config, neighbors, this.deps.kernelRoutes ?? false);
     await this.apply('reload');
   }
 

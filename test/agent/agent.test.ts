@@ -424,7 +424,7 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
   const ospfCfg = (fibKind: 'linux' | 'vpp'): Config => {
     const c = config([neighbor('b', 1)]);
     c.dataplane = { ...c.dataplane, fib: fibKind, wireguard: fibKind === 'vpp' ? 'vpp' : 'wireguard-go' };
-    c.ospf = { routerId: '192.0.2.1', referenceBandwidth: null, distance: 110, frr: { vtysh: '/usr/bin/vtysh', pathspace: null, fpmListen: '127.0.0.1:2620' } };
+    c.ospf = { routerId: '192.0.2.1', referenceBandwidth: null, distance: 110, redistributeBgp: false, externalTag: 201, frr: { vtysh: '/usr/bin/vtysh', pathspace: null, fpmListen: '127.0.0.1:2620' } };
     return c;
   };
 

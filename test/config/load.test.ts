@@ -518,6 +518,8 @@ describe('ospf (issue 9)', () => {
       routerId: '192.0.2.1',
       referenceBandwidth: null,
       distance: 115,
+      redistributeBgp: false,
+      externalTag: 201,
       frr: { vtysh: '/usr/bin/vtysh', pathspace: null, fpmListen: '127.0.0.1:2620' },
     });
     expect(r.config.neighbors[0]!.ospf).toEqual({
@@ -562,6 +564,12 @@ describe('ospf (issue 9)', () => {
   it('bad values: area, key length', () => {
     expectOneError(withOspf('      area: 0.0.0'), 'neighbors[0].ospf.area', /dotted quad/);
     expectOneError(withOspf('      authentication: { key-id: 1, key: "0123456789abcdefX" }'), 'neighbors[0].ospf.authentication.key', /1\.\.16 bytes/);
+  });
+  it('BGP → OSPF needs the agent\'s kernel routes (fib linux)', () => {
+    const text = withOspf('      area: 0', 'ospf:\n  redistribute-bgp: true').replace('  wireguard: auto', '  wireguard: vpp').replace('  fib: linux', '  fib: vpp');
+    expect(errors(text).map((e) => e.path)).toContain('ospf.redistribute-bgp');
+    const r = parse(withOspf('      area: 0', 'ospf:\n  redistribute-bgp: true\n  external-tag: 65001'));
+    expect(r.ok && r.config.ospf).toMatchObject({ redistributeBgp: true, externalTag: 65001 });
   });
   it('OSPF cannot run through the VPP punt path', () => {
     const text = withOspf('      area: 0').replace('  wireguard: auto', '  wireguard: vpp').replace('  fib: linux', '  fib: vpp').replace('    linux-cp: true', '    linux-cp: false');

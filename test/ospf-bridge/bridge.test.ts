@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
 import type { NeighborConfig, OspfConfig } from '#config/types';
-import { OspfBridge, ospfDesired, RETRY_MS, TYPES_DEBOUNCE_MS, type FrrControl, type OspfRouteUpdate } from '#ospf/bridge';
-import type { OspfDesired } from '#ospf/frr-model';
+import { BGP_NEXTHOPS, BGP_TO_OSPF, OspfBridge, ospfDesired, TUNNEL_HOSTS6, RETRY_MS, TYPES_DEBOUNCE_MS, type FrrControl, type OspfRouteUpdate } from '#ospf/bridge';
+import { validateOspfDesired, type OspfDesired } from '#ospf/frr-model';
 import type { ApplyResult, FrrAvailability } from '#ospf/frr-driver';
 import type { OspfRoute } from '#ospf/frr-show';
 
@@ -19,6 +19,8 @@ const OSPF: OspfConfig = {
   routerId: '192.0.2.1',
   referenceBandwidth: 10_000,
   distance: 110,
+  redistributeBgp: true,
+  externalTag: 201,
   frr: { vtysh: '/usr/bin/vtysh', pathspace: null, fpmListen: '127.0.0.1:2620' },
 };
 
@@ -93,6 +95,7 @@ describe('the FRR configuration the agent wants', () => {
       v4: true,
       v6: true,
       redistribute: { kernel: null, static: null },
+      prefixLists: [],
       fpm: { address: '127.0.0.1', port: 2620 },
       interfaces: [
         {
@@ -110,6 +113,35 @@ describe('the FRR configuration the agent wants', () => {
         expect.objectContaining({ name: 'wg-c', v4: false, v6: true, auth: { v2: null, v3: { keyId: 1, key: 's3cret', algorithm: 'hmac-sha-256' } } }),
       ],
     });
+  });
+});
+
+describe('BGP → OSPF (Linux: the agent\'s kernel routes through zebra)', () => {
+  it('ospfd takes routes via a BGP neighbor\'s tunnel address; ospf6d routes out of a BGP tunnel but its host routes; tagged, type 2', () => {
+    const b = neighbor('b', { bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null }, tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] } });
+    const c = neighbor('c', { ospf: null, bgp: { ...b.bgp! }, tunnel: null, interface: 'wg-c' });
+    const d = ospfDesired(OSPF, [b, c, neighbor('o')], true);
+    expect(d.prefixLists).toEqual([
+      { name: BGP_NEXTHOPS, family: 'ipv4', entries: [{ seq: 5, action: 'permit', prefix: '10.255.0.1/32' }] },
+      { name: TUNNEL_HOSTS6, family: 'ipv6', entries: [{ seq: 5, action: 'permit', prefix: 'fd00:255::1/128' }] },
+    ]);
+    expect(d.redistribute.kernel).toEqual({
+      routeMap: BGP_TO_OSPF,
+      tag: 201,
+      metricType: 2,
+      metric: null,
+      entries: [{ seq: 10, action: 'permit', match: [{ kind: 'ip-next-hop-prefix-list', list: BGP_NEXTHOPS }], set: true }],
+    });
+    expect(d.redistribute.ospf6?.kernel?.entries).toEqual([
+      { seq: 5, action: 'deny', match: [{ kind: 'ipv6-address-prefix-list', list: TUNNEL_HOSTS6 }], set: false },
+      { seq: 10, action: 'permit', match: [{ kind: 'interface', name: 'wg-b' }], set: true },
+      { seq: 20, action: 'permit', match: [{ kind: 'interface', name: 'wg-c' }], set: true },
+    ]);
+    expect(validateOspfDesired(d)).toEqual([]);
+  });
+  it('nothing crosses without redistribute-bgp, or where the BGP routes are not kernel routes (VPP)', () => {
+    expect(ospfDesired({ ...OSPF, redistributeBgp: false }, [neighbor('b')], true).redistribute).toEqual({ kernel: null, static: null });
+    expect(ospfDesired(OSPF, [neighbor('b')], false).prefixLists).toEqual([]);
   });
 });
 
