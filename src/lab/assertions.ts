@@ -6,6 +6,7 @@ import { formatIp, formatPrefix, parseIp, parsePrefix } from '#lib/prefix';
 import { Reader, type Path } from './check.js';
 import { defaultCli, lastLine, parseCliJson, runCli } from './control.js';
 import { LabError } from './errors.js';
+import { frrPathspace, nodeRunsFrr, reachesHostFrr, withVtyshPathspace } from './frr.js';
 import { execInNetns, listNetns, run } from './netns.js';
 import { planNodeProcesses, runDirOf } from './node-cmd.js';
 import { printer, type LabOptions } from './runner.js';
@@ -23,7 +24,8 @@ const POLL_MS = 1_000;
 
 export type Assertion =
   | { node: string; type: 'neighbor'; name: string; state: string }
-  | { node: string; type: 'route'; prefix: string; dev: string | null; via: string | null; table: string | null }
+  | { node: string; type: 'route'; prefix: string; dev: string | null; via: string | null; table: string | null; protocol?: string }
+  | { node: string; type: 'ospf'; neighbor: string; family: 'ipv4' | 'ipv6' | null; state: string }
   | { node: string; type: 'ping'; from: string | null; to: string }
   | { node: string; type: 'command'; run: string; expect: string | null };
 
@@ -33,8 +35,10 @@ export interface LabTestSpec {
   assertions: Assertion[];
 }
 
-const NODE_KEYS = ['neighbors', 'routes', 'pings', 'commands'];
+const NODE_KEYS = ['neighbors', 'ospf', 'routes', 'pings', 'commands'];
 const BGP_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
+/** RFC 2328 §10.1 neighbor states, as FRR spells them. */
+const OSPF_STATES = ['Down', 'Attempt', 'Init', '2-Way', 'ExStart', 'Exchange', 'Loading', 'Full'];
 
 export function parseLabTest(text: string, file: string): LabTestSpec {
   const r: Reader = new Reader(basename(file));
@@ -59,15 +63,25 @@ export function parseLabTest(text: string, file: string): LabTestSpec {
       if (!BGP_STATES.includes(state)) r.fail([...path, 'state'], `one of ${BGP_STATES.join(', ')}`);
       assertions.push({ node, type: 'neighbor', name: r.string(v.name, [...path, 'name']), state });
     }
+    for (const { v, path } of items('ospf')) {
+      r.strictMap(v, path, ['neighbor', 'family', 'state']);
+      const state = v.state === undefined ? 'Full' : r.string(v.state, [...path, 'state']);
+      if (!OSPF_STATES.includes(state)) r.fail([...path, 'state'], `one of ${OSPF_STATES.join(', ')}`);
+      const family = r.optString(v.family, [...path, 'family']) ?? null;
+      if (family !== null && family !== 'ipv4' && family !== 'ipv6') r.fail([...path, 'family'], 'ipv4 or ipv6 (absent: both)');
+      assertions.push({ node, type: 'ospf', neighbor: r.string(v.neighbor, [...path, 'neighbor']), family, state });
+    }
     for (const { v, path } of items('routes')) {
-      r.strictMap(v, path, ['prefix', 'dev', 'via', 'table']);
+      r.strictMap(v, path, ['prefix', 'dev', 'via', 'table', 'protocol']);
       const parsed = parsePrefix(r.string(v.prefix, [...path, 'prefix']));
       if (parsed === null) r.fail([...path, 'prefix'], 'expected a prefix without host bits, such as 10.2.0.0/24');
       const prefix = formatPrefix(parsed);
       const via = r.optString(v.via, [...path, 'via']);
       if (via !== undefined && parseIp(via) === null) r.fail([...path, 'via'], 'expected an IP address');
       const table = v.table === undefined ? null : r.scalarText(v.table, [...path, 'table']);
-      assertions.push({ node, type: 'route', prefix, dev: r.optString(v.dev, [...path, 'dev']) ?? null, via: via ?? null, table });
+      // Present only when asked for: a route assertion without it reads as before.
+      const protocol = v.protocol === undefined ? {} : { protocol: r.scalarText(v.protocol, [...path, 'protocol']) };
+      assertions.push({ node, type: 'route', prefix, dev: r.optString(v.dev, [...path, 'dev']) ?? null, via: via ?? null, table, ...protocol });
     }
     for (const { v, path } of items('pings')) {
       r.strictMap(v, path, ['from', 'to']);
@@ -89,8 +103,10 @@ export function describeAssertion(a: Assertion): string {
   switch (a.type) {
     case 'neighbor':
       return `${a.node}: neighbor ${a.name} ${a.state}`;
+    case 'ospf':
+      return `${a.node}: OSPF${a.family === null ? '' : a.family === 'ipv4' ? 'v2' : 'v3'} neighbor ${a.neighbor} ${a.state}`;
     case 'route':
-      return `${a.node}: route ${a.prefix}${a.dev === null ? '' : ` dev ${a.dev}`}${a.via === null ? '' : ` via ${a.via}`}${a.table === null ? '' : ` table ${a.table}`}`;
+      return `${a.node}: route ${a.prefix}${a.dev === null ? '' : ` dev ${a.dev}`}${a.via === null ? '' : ` via ${a.via}`}${a.table === null ? '' : ` table ${a.table}`}${a.protocol === undefined ? '' : ` proto ${a.protocol}`}`;
     case 'ping':
       return `${a.node}: ping ${a.from === null ? '' : `${a.from} -> `}${a.to}`;
     case 'command':
@@ -122,9 +138,26 @@ export async function checkOnce(a: Assertion, ctx: CheckContext): Promise<CheckR
       const pfx = typeof n.prefixesReceived === 'number' ? `, ${n.prefixesReceived} prefixes received` : '';
       return { ok: n.state === a.state, detail: `state ${String(n.state)}${pfx}${err}` };
     }
+    case 'ospf': {
+      const socket = ctx.sockets[a.node];
+      if (socket === undefined || socket === null) return { ok: false, detail: `node ${a.node} runs no wgbgp agent` };
+      const out = parseCliJson(await runCli(ctx.cli, ['ospf', 'neighbors', '--json', '--socket', socket]));
+      if ('error' in out) return { ok: false, detail: `wgbgp ospf neighbors: ${out.error}` };
+      if (!Array.isArray(out.value)) return { ok: false, detail: 'wgbgp ospf neighbors --json did not print an array' };
+      const mine = (out.value as { neighbor?: unknown; family?: unknown; state?: unknown; routerId?: unknown }[]).filter((n) => n.neighbor === a.neighbor);
+      const families = a.family === null ? ['ipv4', 'ipv6'] : [a.family];
+      const seen = families.map((f) => {
+        const n = mine.find((x) => x.family === f);
+        return { ok: n?.state === a.state, text: `${f === 'ipv4' ? 'v2' : 'v3'} ${n === undefined ? 'no adjacency' : `${String(n.state)} with ${String(n.routerId)}`}` };
+      });
+      return { ok: seen.every((x) => x.ok), detail: seen.map((x) => x.text).join(', ') };
+    }
     case 'route': {
       const v6 = a.prefix.includes(':');
-      const argv = ['ip', '-n', ns, '-j', ...(v6 ? ['-6'] : []), 'route', 'show', ...(a.table === null ? [] : ['table', a.table]), a.prefix];
+      const argv = [
+        'ip', '-n', ns, '-j', ...(v6 ? ['-6'] : []), 'route', 'show',
+        ...(a.table === null ? [] : ['table', a.table]), ...(a.protocol === undefined ? [] : ['proto', a.protocol]), a.prefix,
+      ];
       const r = await run(argv);
       if (r.code !== 0) return { ok: false, detail: lastLine(r.stderr) || `ip route: exit ${r.code}` };
       const routes = (r.stdout.trim() === '' ? [] : JSON.parse(r.stdout)) as IpRoute[];
@@ -142,7 +175,10 @@ export async function checkOnce(a: Assertion, ctx: CheckContext): Promise<CheckR
     }
     case 'command': {
       const node = ctx.topo.nodes.find((n) => n.name === a.node);
-      const command = node === undefined ? a.run : mapCommandPaths(node, a.run);
+      let command = node === undefined ? a.run : mapCommandPaths(node, a.run);
+      // The node's FRR answers in its own pathspace (frr.ts); a node without FRR has none to ask.
+      if (node !== undefined && nodeRunsFrr(node)) command = withVtyshPathspace(command, frrPathspace(ctx.topo.name, node.name));
+      else if (reachesHostFrr(command)) return { ok: false, detail: `node ${a.node} starts no FRR: vtysh would ask the host's` };
       const r = await execInNetns(ns, command, { env: node?.env ?? {}, timeoutMs: 10_000 });
       if (r.code !== 0) return { ok: false, detail: `exit ${r.code}: ${lastLine(r.stderr) || lastLine(r.stdout)}` };
       if (a.expect !== null && !r.stdout.includes(a.expect)) return { ok: false, detail: `output lacks "${a.expect}": ${lastLine(r.stdout)}` };

@@ -26,7 +26,20 @@ export {
   type LabTopology,
 } from './topology.js';
 export { labSocketPath, planNodeProcesses, rewriteAgentConfig, type NodeProcess } from './node-cmd.js';
-export { readState, type LabState, type NodeState } from './state.js';
+export { readState, type FrrState, type LabState, type NodeState } from './state.js';
+export {
+  FRR_DAEMONS,
+  frrDirOf,
+  frrOfNode,
+  frrPathspace,
+  nodeRunsFrr,
+  planNodeExec,
+  withVtyshPathspace,
+  type ExecStep,
+  type FrrDaemonPlan,
+  type FrrPlan,
+  type NodeExecPlan,
+} from './frr.js';
 
 /** Brings the lab up in namespaces `wgbgp-<lab>-<node>`; refuses when they exist already. */
 export async function labUp(dir: string, opts?: LabOptions): Promise<void> {

@@ -6,6 +6,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultCli, lastLine, runCli, socketAnswers } from './control.js';
 import { LabError } from './errors.js';
 import {
+  frrDirOf,
+  frrNodeDirs,
+  frrPathspace,
+  frrPreflight,
+  pathspacesWithPrefix,
+  pidFilesIn,
+  planNodeExec,
+  prepareFrr,
+  startFrrDaemon,
+  stopFrr,
+  type FrrIds,
+  type NodeExecPlan,
+} from './frr.js';
+import {
   addNetns,
   createVethBetween,
   deleteNetns,
@@ -16,6 +30,7 @@ import {
   listNetns,
   netnsPids,
   processAlive,
+  processArgv,
   processNetns,
   run,
   runOk,
@@ -24,7 +39,7 @@ import {
 } from './netns.js';
 import { planNodeProcesses, runDirOf, type NodeProcess } from './node-cmd.js';
 import { readState, removeState, runDirFor, writeState, type LabState, type NodeState } from './state.js';
-import { labNetnsPrefix, loadTopology, mapCommandPaths, nodeNetns, type LabTopology } from './topology.js';
+import { labNetnsPrefix, loadTopology, nodeNetns, type LabTopology } from './topology.js';
 
 export interface LabOptions {
   /** Progress and result lines; default: stdout. */
@@ -82,7 +97,10 @@ export async function labUp(dir: string, opts: LabOptions = {}): Promise<void> {
   }
   // Everything that can be checked without touching the system, first.
   const procs = planNodeProcesses(topo, cli);
+  const execs = new Map<string, NodeExecPlan>(topo.nodes.map((n) => [n.name, planNodeExec(topo, n, runDir)]));
   await preflight(topo, procs, cli, opts.cli === undefined);
+  const frrIds = new Map<string, FrrIds>();
+  for (const [node, plan] of execs) if (plan.frr !== null) frrIds.set(node, await frrPreflight(node, plan.frr, runDir));
 
   mkdirSync(runDir, { recursive: true });
   const state: LabState = {
@@ -129,11 +147,30 @@ export async function labUp(dir: string, opts: LabOptions = {}): Promise<void> {
 
     for (const node of topo.nodes) {
       const ns = nodeNetns(topo.name, node.name);
-      for (const cmd of node.exec) {
-        const mapped = mapCommandPaths(node, cmd);
-        const r = await execInNetns(ns, mapped, { env: node.env, timeoutMs: 60_000 });
+      const plan = execs.get(node.name)!;
+      for (const step of plan.steps) {
+        if (step.kind === 'frr') {
+          const frr = plan.frr!;
+          const ids = frrIds.get(node.name)!;
+          const st = state.nodes[node.name]!;
+          if (st.frr === undefined || st.frr === null) {
+            st.frr = { pathspace: frr.pathspace, dir: frr.dir, daemons: [] };
+            save();
+            prepareFrr(frr, ids);
+          }
+          const d = step.daemon;
+          // Recorded before the start: a daemon that starts and then fails the wait is still found by `down`.
+          st.frr.daemons.push({ name: d.daemon, pid: 0, pidFile: d.pidFile, log: d.log });
+          save();
+          const pid = await startFrrDaemon(ns, node.name, frr, d, ids, node.env);
+          st.frr.daemons[st.frr.daemons.length - 1]!.pid = pid;
+          save();
+          print(`  ${node.name}: ${d.daemon} pid ${pid} (FRR pathspace ${frr.pathspace}, log ${d.log})`);
+          continue;
+        }
+        const r = await execInNetns(ns, step.command, { env: node.env, timeoutMs: 60_000 });
         if (r.code !== 0) {
-          throw new LabError(`node ${node.name}: exec \`${mapped}\` failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+          throw new LabError(`node ${node.name}: exec \`${step.command}\` failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
         }
       }
       if (node.exec.length > 0) print(`  ${node.name}: ${node.exec.length} exec commands done`);
@@ -159,7 +196,7 @@ export async function labUp(dir: string, opts: LabOptions = {}): Promise<void> {
   } catch (e) {
     if (!opts.keepOnFailure) {
       print(`lab ${topo.name}: start failed, tearing down`);
-      await teardown(topo.name, state, topo, () => undefined);
+      await teardown(topo.name, state, topo, runDir, () => undefined);
       removeState(runDir);
     }
     throw e;
@@ -290,7 +327,7 @@ export async function labDown(dir: string, opts: LabOptions = {}): Promise<void>
   const state = readState(runDir);
   const lab = topo?.name ?? state?.lab;
   if (lab === undefined) throw topoError;
-  const n = await teardown(lab, state, topo, print);
+  const n = await teardown(lab, state, topo, runDir, print);
   removeState(runDir);
   print(n.namespaces + n.processes === 0 ? `lab ${lab}: nothing was running` : `lab ${lab} is down (${n.processes} processes stopped, ${n.namespaces} namespaces deleted)`);
 }
@@ -299,6 +336,7 @@ async function teardown(
   lab: string,
   state: LabState | null,
   topo: LabTopology | null,
+  runDir: string,
   print: (line: string) => void,
 ): Promise<{ processes: number; namespaces: number }> {
   const all = await listNetns();
@@ -331,9 +369,18 @@ async function teardown(
   await terminate(recorded);
   let stopped = recorded.length;
 
+  // FRR next (zebra last), found by pid file and by pathspace, also after a crash.
+  stopped += await stopFrr(frrOf(lab, state, topo, runDir));
+
   const rest = new Set<number>(findWireguardGo([...interfaces]));
   for (const ns of namespaces) for (const pid of await netnsPids(ns)) rest.add(pid);
   rest.delete(process.pid);
+  // A node's own wireguard-go (a peer's tunnel set up in exec): its UAPI socket goes with it.
+  for (const pid of rest) {
+    const argv = processArgv(pid);
+    const ifname = basename(argv[0] ?? '') === 'wireguard-go' ? argv.slice(1).filter((a) => !a.startsWith('-')).at(-1) : undefined;
+    if (ifname !== undefined) interfaces.add(ifname);
+  }
   await terminate([...rest], 3_000);
   stopped += rest.size;
 
@@ -352,14 +399,42 @@ async function teardown(
   for (const socket of sockets) {
     if (existsSync(socket) && (await socketAnswers(socket))) continue;
     rmSync(socket, { force: true });
-    // The agent's record of the tunnels it made: stale once the namespaces are gone.
-    rmSync(join(dirname(socket), `${basename(socket).replace(/\.sock$/, '')}.interfaces.json`), { force: true });
+    // The agent's records next to its socket (tunnels it made, its route tag, its pins): stale once the namespaces are gone.
+    for (const what of ['interfaces', 'fib-tag', 'pins']) {
+      rmSync(join(dirname(socket), `${basename(socket).replace(/\.sock$/, '')}.${what}.json`), { force: true });
+    }
   }
   for (const ifname of interfaces) {
     rmSync(join(AGENT_STATE_DIR, `${ifname}.pid`), { force: true });
     rmSync(join(AGENT_STATE_DIR, `${ifname}.log`), { force: true });
   }
   return { processes: stopped, namespaces: namespaces.length };
+}
+
+/** The lab's FRR pathspaces with their pid files: recorded, planned, and what a crashed run left. */
+function frrOf(lab: string, state: LabState | null, topo: LabTopology | null, runDir: string): { pathspace: string; pidFiles: string[] }[] {
+  const out = new Map<string, Set<string>>();
+  const add = (pathspace: string, files: readonly string[]): void => {
+    const set = out.get(pathspace) ?? new Set<string>();
+    for (const f of files) set.add(f);
+    out.set(pathspace, set);
+  };
+  for (const st of Object.values(state?.nodes ?? {})) {
+    if (st.frr) add(st.frr.pathspace, [...st.frr.daemons.map((d) => d.pidFile), ...pidFilesIn(st.frr.dir)]);
+  }
+  if (topo !== null) {
+    for (const n of topo.nodes) {
+      try {
+        const plan = planNodeExec(topo, n, runDir).frr;
+        if (plan !== null) add(plan.pathspace, [...plan.daemons.map((d) => d.pidFile), ...pidFilesIn(plan.dir)]);
+      } catch {
+        // An exec list that no longer reads: the daemons are still found by pathspace.
+      }
+    }
+  }
+  for (const node of frrNodeDirs(runDir)) add(frrPathspace(lab, node), pidFilesIn(frrDirOf(runDir, node)));
+  if (state === null) for (const ps of pathspacesWithPrefix(labNetnsPrefix(lab))) add(ps, []);
+  return [...out].map(([pathspace, files]) => ({ pathspace, pidFiles: [...files] }));
 }
 
 function inNamespace(pid: number, ns: string): boolean {

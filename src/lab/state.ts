@@ -16,6 +16,16 @@ export interface NodeState {
   config: string | null;
   socket: string | null;
   interfaces: string[];
+  /** FRR started from the node's exec list (src/lab/frr.ts); absent in older state files. */
+  frr?: FrrState | null;
+}
+
+export interface FrrState {
+  /** FRR's -N: sockets in /var/run/frr/<pathspace>/. */
+  pathspace: string;
+  /** .lab-run/frr/<node>: config copies, pid files, logs. */
+  dir: string;
+  daemons: { name: string; pid: number; pidFile: string; log: string }[];
 }
 
 export interface LinkState {
