@@ -18,7 +18,7 @@ import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
-import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
+import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
@@ -86,6 +86,8 @@ interface Neighbor {
   addr: NeighborAddressing;
   /** Its BGP session; null for a neighbor that runs OSPF only. */
   session: AgentSession | null;
+  /** Wall-clock time of the session's last state change, taken when it happened (stable across queries). */
+  stateSinceWall: Date | null;
   /** Passive because the neighbor has no endpoint and no handshake happened yet. */
   awaitingHandshake: boolean;
   negotiated: Negotiated | null;
@@ -140,6 +142,11 @@ export class Agent implements ControlHandler {
   /** The recursion guard's pinned endpoint routes. */
   private readonly pins: EndpointPins;
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
+  /**
+   * Tunnel host prefixes that get no host route (see coveredHost): no learned
+   * route may take them either.
+   */
+  private readonly reservedHosts = new Set<string>();
   /** Prefixes whose OSPF route changed since the last flush. */
   private ospfTouched = new Set<string>();
   private unsubscribeOspf: (() => void) | null = null;
@@ -339,7 +346,12 @@ export class Agent implements ControlHandler {
     if (!cfg) return;
     if (!ensured) await this.ensureTunnel(spec, previous);
     const addr = neighborAddressing(cfg, spec);
-    for (const prefix of hostRoutes(spec)) this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] }, 'tunnel');
+    for (const prefix of hostRoutes(spec)) {
+      if (this.coveredHost(cfg, prefix)) {
+        this.reservedHosts.add(prefix);
+        this.setLearned(prefix, this.rib.best(prefix) ?? null);
+      } else this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] }, 'tunnel');
+    }
     for (const cidr of cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
       if (subnet) this.queue(this.rib.originate(subnet, 'connected'));
@@ -359,6 +371,7 @@ export class Agent implements ControlHandler {
       staleTimer: null,
       exportDeferred: false,
       session: null,
+      stateSinceWall: null,
     };
     this.peers.set(cfg.name, n);
     await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelInterfaces());
@@ -405,7 +418,11 @@ export class Agent implements ControlHandler {
           extendedNextHop: addr.remoteV4 === null,
         },
         {
-          onStateChange: (from, to) => this.telemetry.session(cfg.name, from, to, this.peers.get(cfg.name)?.session?.lastError ?? null),
+          onStateChange: (from, to) => {
+            const peer = this.peers.get(cfg.name);
+            if (peer) peer.stateSinceWall = this.deps.clock.wallNow();
+            this.telemetry.session(cfg.name, from, to, peer?.session?.lastError ?? null);
+          },
           onEstablished: (neg) => this.onEstablished(cfg.name, neg),
           onUpdate: (u) => this.onUpdate(cfg.name, u),
           onDown: (reason, how) => this.onDown(cfg.name, reason, how),
@@ -413,6 +430,7 @@ export class Agent implements ControlHandler {
         { clock: this.deps.clock, log: this.bgpLog },
       );
     n.session = session;
+    n.stateSinceWall = this.deps.clock.wallNow();
     await this.listener.register(session, addr.sessionPeer, { device, localAddress: addr.sessionLocal, ...security });
     session.start();
   }
@@ -434,7 +452,10 @@ export class Agent implements ControlHandler {
       if (subnet) this.queue(this.rib.withdrawOrigin(subnet, 'connected'));
     }
     if (keepTunnel) return;
-    for (const prefix of hostRoutes(n.spec)) this.fibm.delete(prefix, 'tunnel');
+    for (const prefix of hostRoutes(n.spec)) {
+      this.fibm.delete(prefix, 'tunnel');
+      if (this.reservedHosts.delete(prefix)) this.setLearned(prefix, this.rib.best(prefix) ?? null);
+    }
     await this.flush();
     await this.deps.wireguard.remove(n.spec.interface);
   }
@@ -612,7 +633,8 @@ export class Agent implements ControlHandler {
    * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
    */
   private setLearned(prefix: string, best: Route | null): void {
-    const fr = this.fibFor(prefix, best);
+    // A tunnel's own address is reached over the tunnel, whoever announces it.
+    const fr = this.reservedHosts.has(prefix) ? null : this.fibFor(prefix, best);
     if (fr) this.fibm.set(fr, 'learned');
     else this.fibm.delete(prefix, 'learned');
   }
@@ -623,6 +645,23 @@ export class Agent implements ControlHandler {
     if (ospf === undefined) return bgp;
     if (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best)) return { prefix, nexthops: ospf };
     return bgp;
+  }
+
+  /**
+   * On Linux, an IPv4 tunnel peer inside our tunnel subnet is reached by the
+   * connected route; when OSPF runs on the tunnel the agent adds no /32 for it:
+   * FRR's zebra resolves an OSPFv2 next hop only over a connected route, and
+   * our /32 (the longest match) left every OSPFv2 route inactive (found in the
+   * ospf-triangle lab). The prefix stays reserved: no learned route takes it.
+   */
+  private coveredHost(cfg: NeighborConfig, prefix: string): boolean {
+    if (this.config.dataplane.fib !== 'linux' || cfg.ospf === null || prefix.includes(':')) return false;
+    const host = parsePrefix(prefix, false);
+    if (!host) return false;
+    return (cfg.tunnel?.local ?? []).some((c) => {
+      const subnet = parsePrefix(canonicalPrefix(c) ?? '', false);
+      return subnet !== null && subnet.family === 4 && subnet.len < 32 && prefixContains(subnet, host.bytes);
+    });
   }
 
   /** The agent programs OSPF routes only into the VPP FIB: on Linux, zebra installs them itself (docs/ospf.md). */
@@ -859,7 +898,8 @@ export class Agent implements ControlHandler {
     if (next.ospf !== null) await this.deps.ospf?.reconfigure(next.ospf, next.neighbors);
     await this.flush();
     this.log.info(diff, 'configuration reloaded');
-    return { ok: true, errors: [], ...diff };
+    const { ospf, ...neighbors } = diff;
+    return { ok: true, errors: [], ...neighbors, ...(ospf.length > 0 ? { ospf } : {}) };
   }
 
   // ---- operator view (ControlHandler) -------------------------------------
@@ -910,6 +950,7 @@ export class Agent implements ControlHandler {
         { received: this.rib.receivedCount(n.cfg.name), accepted: this.rib.acceptedCount(n.cfg.name), advertised: this.rib.advertisedCount(n.cfg.name) },
         this.deps.clock,
         this.listener.bindingError(n.addr.sessionPeer),
+        n.stateSinceWall,
       ),
     );
   }
@@ -929,7 +970,7 @@ export class Agent implements ControlHandler {
       ospf: this.deps.ospf,
       installsOspf: this.installsOspf,
       ospfDistance: this.config.ospf?.distance ?? null,
-      linuxMetric: this.config.dataplane.linux.metric,
+      reservedHosts: this.reservedHosts,
       fibRouteFor: (r) => this.fibRouteFor(r),
       bgpDistance: (r) => this.bgpDistance(r),
     };

@@ -4,17 +4,20 @@ export interface NeighborDiff {
   added: string[];
   removed: string[];
   changed: string[];
+  /** Only their OSPF settings changed (the bridge applies them; nothing is rebuilt). */
+  ospf: string[];
 }
 
 /** Neighbors by name: what a reload adds, removes, or must rebuild. Untouched ones are left alone. */
 export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
   const before = new Map(prev.neighbors.map((n) => [n.name, n]));
   const after = new Map(next.neighbors.map((n) => [n.name, n]));
-  const diff: NeighborDiff = { added: [], removed: [], changed: [] };
+  const diff: NeighborDiff = { added: [], removed: [], changed: [], ospf: [] };
   for (const [name, n] of after) {
     const old = before.get(name);
     if (!old) diff.added.push(name);
     else if (!sameNeighbor(old, n)) diff.changed.push(name);
+    else if (JSON.stringify(old.ospf) !== JSON.stringify(n.ospf)) diff.ospf.push(name);
   }
   for (const name of before.keys()) if (!after.has(name)) diff.removed.push(name);
   return diff;

@@ -13,9 +13,6 @@ import { hostRoutes } from '#wg/index';
 import { canonicalPrefix, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import type { AgentOspf } from './agent.js';
 
-/** The kernel metric FRR's zebra gives the routes it installs (FRR 8.4; lab-facts.md §3). */
-export const ZEBRA_KERNEL_METRIC = 20;
-
 const TUNNEL_WINS = 'a tunnel host route holds this prefix; it wins over learned routes';
 
 export interface RouteViewContext {
@@ -26,7 +23,8 @@ export interface RouteViewContext {
   /** The agent programs OSPF routes itself (VPP); on Linux zebra does. */
   installsOspf: boolean;
   ospfDistance: number | null;
-  linuxMetric: number;
+  /** Tunnel peer addresses reached over the tunnel subnet, which no learned route may take. */
+  reservedHosts: ReadonlySet<string>;
   fibRouteFor(r: Route): FibRoute | null;
   bgpDistance(r: Route): number;
 }
@@ -70,13 +68,13 @@ function entryJson(ctx: RouteViewContext, prefix: string, best: Route | undefine
 
 /**
  * OSPF over a BGP path for the same prefix: on VPP by distance (ospf.distance
- * against eBGP 20 / iBGP 200); on Linux, where zebra and the agent both have
- * a kernel route, by kernel metric (zebra's 20 against dataplane.linux.metric).
+ * against eBGP 20 / iBGP 200). On Linux zebra decides, and it takes the
+ * agent's BGP route (a kernel route, distance 0 to zebra) over OSPF's: OSPF's
+ * stays out of the kernel, and out of FPM, until BGP's goes (measured, FRR 8.4).
  */
 export function ospfWins(ctx: RouteViewContext, best: Route): boolean {
   if (best.source !== 'bgp') return false;
-  if (ctx.installsOspf) return (ctx.ospfDistance ?? Infinity) < ctx.bgpDistance(best);
-  return ZEBRA_KERNEL_METRIC < ctx.linuxMetric;
+  return ctx.installsOspf && (ctx.ospfDistance ?? Infinity) < ctx.bgpDistance(best);
 }
 
 function ospfJson(ctx: RouteViewContext, prefix: string, nexthops: FibNextHop[]): RouteJson {
@@ -108,7 +106,13 @@ function routeJson(ctx: RouteViewContext, r: Route): RouteJson {
       asPath,
       nexthops: fr?.nexthops ?? [],
       fib: !tunnelWins && fibm.installed(r.prefix),
-      fibDetail: tunnelWins ? TUNNEL_WINS : fr === null ? 'no usable next hop on the tunnel for this family' : fibm.error(r.prefix),
+      fibDetail: tunnelWins
+        ? TUNNEL_WINS
+        : ctx.reservedHosts.has(r.prefix)
+          ? "a tunnel's own peer address: reached over the tunnel's subnet, never through a learned route"
+          : fr === null
+            ? 'no usable next hop on the tunnel for this family'
+            : fibm.error(r.prefix),
     };
   }
   if (r.source === 'connected') {

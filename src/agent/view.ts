@@ -55,6 +55,8 @@ export function neighborJson(
   counts: NeighborCounts,
   clock: Clock,
   bindingError: string | null,
+  /** When the state last changed, as recorded then; null: derived from the session's monotonic time. */
+  stateSinceWall: Date | null = null,
 ): NeighborJson {
   const c = session.counters;
   const neg = session.negotiated;
@@ -66,7 +68,7 @@ export function neighborJson(
     peerAddress: addr.sessionPeer || null,
     asn: bgp.asn,
     state: session.state,
-    stateSince: wallTime(clock, session.stateSince),
+    stateSince: stateSinceWall?.toISOString() ?? wallTime(clock, session.stateSince),
     prefixesReceived: counts.received,
     prefixesAccepted: counts.accepted,
     prefixesAdvertised: counts.advertised,

@@ -131,6 +131,8 @@ export interface ReloadJson {
   added: string[];
   removed: string[];
   changed: string[];
+  /** Neighbors whose OSPF settings alone changed: handed to FRR live, tunnel and session untouched (absent: none). */
+  ospf?: string[];
 }
 
 /**
@@ -142,7 +144,7 @@ export type WatchEvent =
   | { type: 'routes'; time: string; rib: number; fib: number; pending: number }
   | { type: 'handshake'; time: string; neighbor: string; interface: string; endpoint: string | null }
   | { type: 'dataplane'; time: string; state: 'ok' | 'degraded' | 'down'; detail: string | null }
-  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[] }
+  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[]; ospf?: string[] }
   | { type: 'log-level'; time: string; component: string; level: string };
 
 export interface LogLevelsJson {

@@ -491,6 +491,24 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     await h.agent.stop();
   });
 
+  it('OSPF on Linux: no /32 for the peer (zebra needs the connected route), and no learned route may take that address', async () => {
+    const cfg = ospfCfg('linux');
+    cfg.neighbors = [
+      { ...neighbor('b', 1), ospf: { area: '0.0.0.0', cost: null, helloInterval: 1, deadInterval: 4, passive: false, authentication: null } },
+      neighbor('c', 2),
+    ];
+    const h = await harness(cfg, new FakeFib(), { value: [] }, new FakeOspf());
+    expect(h.fib.table.has('10.255.1.1/32')).toBe(false);
+    expect(h.fib.table.has('10.255.2.1/32')).toBe(true); // no OSPF on c: its host route as before
+    const c = h.sessions.get('c')!;
+    c.establish();
+    c.update(update(['10.255.1.1/32']));
+    await h.tick();
+    expect(h.fib.table.has('10.255.1.1/32')).toBe(false);
+    expect((await h.agent.routes('10.255.1.1/32'))[0]).toMatchObject({ fib: false, fibDetail: expect.stringMatching(/tunnel's own peer address/) });
+    await h.agent.stop();
+  });
+
   it('a reload hands the new OSPF settings to the bridge without touching the session', async () => {
     const ospf = new FakeOspf();
     const cfg = ospfCfg('linux');
@@ -500,7 +518,7 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     next.neighbors[0] = { ...next.neighbors[0]!, ospf: { ...next.neighbors[0]!.ospf!, cost: 20 } };
     h.next.config = next;
     const r = await h.agent.reload();
-    expect(r).toMatchObject({ ok: true, changed: [] });
+    expect(r).toMatchObject({ ok: true, changed: [], ospf: ['b'] });
     expect(ospf.reconfigured).toBe(1);
     expect(h.sessions.get('b')!.stops).toEqual([]);
     await h.agent.stop();
@@ -516,7 +534,9 @@ describe('Agent: a neighbor that runs OSPF only', () => {
     };
     const h = await harness(config([neighbor('b', 1), ospfOnly]));
     expect(h.wg.tunnels.has('wg-o')).toBe(true);
-    expect(h.fib.table.has('10.255.2.1/32')).toBe(true);
+    // OSPF on Linux: the peer is reached by the connected /31 (zebra resolves OSPFv2 next hops only over it); the /128 stays.
+    expect(h.fib.table.has('10.255.2.1/32')).toBe(false);
+    expect(h.fib.table.has('fd00:255:2::1/128')).toBe(true);
     expect(h.sessions.has('o')).toBe(false);
     expect(h.listener.bindings.has('10.255.2.1')).toBe(false);
     expect(h.agent.neighbors().map((n) => n.name)).toEqual(['b']);
