@@ -2,12 +2,17 @@
  * End to end, on real kernels: labs/ospf-triangle in network namespaces. Three
  * agents, each with FRR (zebra + FPM, ospfd, ospf6d) started by the lab runner
  * in a pathspace of its own, wireguard-go tunnels A-B, B-C, C-A with OSPF
- * (hello 1 / dead 4) on all of them and BGP on A-B, and site-d, BIRD 2 behind
- * its own wireguard-go as site-c's OSPF neighbor (interop). Then: adjacencies,
- * routes in the kernels and in `wgbgp routes`, pings, a failover of the A-B
- * tunnel timed under a 10/s ping (after a reload that changes that tunnel's
- * cost without touching its BGP session: the cut may end the session), and
- * `lab down` leaving no FRR behind.
+ * (hello 1 / dead 4) on all of them and BGP on A-B, site-d, BIRD 2 behind
+ * its own wireguard-go as site-c's OSPF neighbor (interop), and site-e, an
+ * agent without FRR behind site-a, BGP only: site-a redistributes between the
+ * two (ospf.redistribute-bgp: site-e's LAN becomes a type-2 external tagged
+ * 201; bgp.advertise-ospf towards site-e: OSPF's internal routes as its own),
+ * and site-b has advertise-ospf towards site-a (loop safety: OSPF externals
+ * never go back to BGP). Then: adjacencies, routes in the kernels and in
+ * `wgbgp routes`, pings, both directions of the redistribution, a failover of
+ * the A-B tunnel timed under a 10/s ping (after a reload that changes that
+ * tunnel's cost without touching its BGP session: the cut may end the
+ * session), and `lab down` leaving no FRR behind.
  *
  * Needs root, wireguard-go, FRR 8.4 (/usr/lib/frr), BIRD 2 and nft: skipped
  * without them, except under CI=true, where a missing prerequisite fails.
@@ -18,13 +23,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labTest, labUp, readState, type LabState } from '#lab/index';
 import { FRR_RUN, findFrrDaemons } from '#lab/frr';
-import type { NeighborJson, OspfNeighborJson, RouteJson, StatusJson } from '#api/types';
+import type { NeighborJson, OspfNeighborJson, OspfRouteJson, RouteJson, StatusJson } from '#api/types';
 import { missingPrerequisite } from '../interop/helpers/site.js';
 import { frrMissing } from '../ospf-bridge/helpers/frr-netns.js';
 import { cli, editYaml, reload } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
-import { eventually, ipRoutes, ospfDevs, pingFlow, pingOnce as ping } from './helpers/ospf.js';
+import { eventually, ipRoutes, ospfDevs, ospfExternalLsas, pingFlow, pingOnce as ping, routeGet, vtyshJson } from './helpers/ospf.js';
 
 const CI = process.env.CI === 'true';
 const missing = missingPrerequisite(['bird', 'birdc', 'nft']) ?? frrMissing();
@@ -35,15 +40,19 @@ const DEAD_S = 4;
 
 describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OSPF on every tunnel, BGP on one, BIRD on a fourth site', () => {
   const lab = uniqueName('ot');
-  // One short tag keeps the eight tunnel names unique on the host (wireguard-go's sockets are global).
+  // One short tag keeps the ten tunnel names unique on the host (wireguard-go's sockets are global).
   const tag = uniqueName('o');
-  const ifs = { ab: `${tag}ab`, ac: `${tag}ac`, ba: `${tag}ba`, bc: `${tag}bc`, ca: `${tag}ca`, cb: `${tag}cb`, cd: `${tag}cd`, dc: `${tag}dc` };
+  const ifs = {
+    ab: `${tag}ab`, ac: `${tag}ac`, ae: `${tag}ae`, ba: `${tag}ba`, bc: `${tag}bc`,
+    ca: `${tag}ca`, cb: `${tag}cb`, cd: `${tag}cd`, dc: `${tag}dc`, ea: `${tag}ea`,
+  };
   const ns = (site: string): string => `wgbgp-${lab}-site-${site}`;
   const sock = (site: string): string => `/run/wgbgp/${lab}-site-${site}.sock`;
   const birdCtl = `/run/${lab}-site-d.bird.ctl`;
   const dir = copyLab(join(REPO_LABS, 'ospf-triangle'), lab, {
     'wgo-a-b': ifs.ab, 'wgo-a-c': ifs.ac, 'wgo-b-a': ifs.ba, 'wgo-b-c': ifs.bc,
     'wgo-c-a': ifs.ca, 'wgo-c-b': ifs.cb, 'wgo-c-d': ifs.cd, 'wgo-d-c': ifs.dc,
+    'wgo-a-e': ifs.ae, 'wgo-e-a': ifs.ea,
     '/run/wgbgp/ospf-triangle-': `/run/wgbgp/${lab}-`,
     '/run/ospf-triangle-': `/run/${lab}-`,
   });
@@ -59,7 +68,7 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
   const fullWith = (site: string, neighbor: string): boolean =>
     ['ipv4', 'ipv6'].every((f) => ospfNeighbors(site).some((n) => n.neighbor === neighbor && n.family === f && n.state === 'Full'));
   const diagnostics = (): string =>
-    ['a', 'b', 'c'].map((s) => `--- site-${s} log:\n${readFileSync(join(dir, '.lab-run', `site-${s}.log`), 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
+    ['a', 'b', 'c', 'e'].map((s) => `--- site-${s} log:\n${readFileSync(join(dir, '.lab-run', `site-${s}.log`), 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
 
   beforeAll(async () => {
     if (missing !== null) throw new Error(`lab/ospf-triangle needs ${missing}`);
@@ -73,6 +82,12 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
       // The first OSPF route in a kernel, watched closely (ip, not the CLI).
       const firstRoute = eventually("site-a's first OSPF route in its kernel", async () => (await ospfDevs(ns('a'), '10.2.0.0/24')).length > 0 && performance.now(), 30_000);
       firstRoute.catch(() => undefined);
+      // Both ways across site-a's redistribution, watched closely: site-c's LAN at BGP-only site-e
+      // (OSPF -> BGP, the agent's kernel route), site-e's LAN at site-c (BGP -> OSPF, zebra's).
+      const eHasC = eventually("site-c's LAN in site-e's kernel", async () => (await ipRoutes(ns('e'), '-4', '10.3.0.0/24', 'proto', '201')).length > 0 && performance.now(), 45_000);
+      const cHasE = eventually("site-e's LAN in site-c's kernel", async () => (await ospfDevs(ns('c'), '10.5.0.0/24')).length > 0 && performance.now(), 45_000);
+      eHasC.catch(() => undefined);
+      cHasE.catch(() => undefined);
       await eventually('every tunnel Full in OSPFv2 and OSPFv3', () =>
         fullWith('a', 'site-b') && fullWith('a', 'site-c') && fullWith('b', 'site-c') && fullWith('c', 'site-d'), 30_000);
       // When each adjacency became Full, from FRR's own uptime (OSPFv2: in ms).
@@ -80,13 +95,24 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
       const fullAt = ['a', 'b', 'c'].flatMap((site) => ospfNeighbors(site).filter((n) => n.family === 'ipv4' && n.uptimeMs !== null).map((n) => now - n.uptimeMs! - t0));
       timings.push(`OSPFv2 Full ${secs(Math.min(...fullAt))} (first) to ${secs(Math.max(...fullAt))} (last)`);
       timings.push(`first OSPF route in site-a's kernel ${secs((await firstRoute) - t0)}`);
+      // (site-a has C's and D's LANs from site-b's BGP, see below: the kernel holds the agent's route, not OSPF's.)
       await eventually('all LANs in every kernel over OSPF', async () => {
-        for (const [site, prefixes] of [['a', ['10.3.0.0/24', '10.4.0.0/24', '2001:db8:2::/64', '2001:db8:4::/64']], ['b', ['10.1.0.0/24', '10.3.0.0/24', '2001:db8:1::/64']], ['c', ['10.1.0.0/24', '10.2.0.0/24', '2001:db8:2::/64']]] as const) {
+        for (const [site, prefixes] of [['a', ['10.2.0.0/24', '2001:db8:2::/64']], ['b', ['10.1.0.0/24', '10.3.0.0/24', '2001:db8:1::/64']], ['c', ['10.1.0.0/24', '10.2.0.0/24', '2001:db8:2::/64']]] as const) {
           for (const p of prefixes) if ((await ospfDevs(ns(site), p)).length === 0) return false;
         }
         return true;
       }, 30_000);
-      timings.push(`every LAN everywhere ${secs(performance.now() - t0)}, all after \`lab up\` began`);
+      timings.push(`every LAN everywhere ${secs(performance.now() - t0)}`);
+      const eReady = await eHasC;
+      const cReady = await cHasE;
+      timings.push(`site-e has site-c's LAN (BGP from site-a) ${secs(eReady - t0)}, site-c has site-e's LAN (OSPF external) ${secs(cReady - t0)}, both ${secs(Math.max(eReady, cReady) - t0)}`);
+      // Settled: site-b's internal routes reached site-a over BGP (site-a's own LAN among them, back at site-e).
+      await eventually("site-e has every other LAN over BGP, site-a's own through site-b", async () => {
+        for (const p of ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) if ((await ipRoutes(ns('e'), '-4', p, 'proto', '201')).length === 0) return false;
+        for (const p of ['2001:db8:1::/64', '2001:db8:2::/64', '2001:db8:3::/64', '2001:db8:4::/64']) if ((await ipRoutes(ns('e'), '-6', p, 'proto', '201')).length === 0) return false;
+        return (await ipRoutes(ns('a'), '-4', '10.3.0.0/24', 'proto', '201')).length > 0;
+      }, 30_000);
+      timings.push(`settled ${secs(performance.now() - t0)}, all after \`lab up\` began`);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${diagnostics()}`);
     }
@@ -115,6 +141,9 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
       expect(readFileSync(node.config!, 'utf8')).toMatch(new RegExp(`pathspace: ${ns(site)}`));
     }
     expect(state!.nodes['site-d']!.frr ?? null).toBeNull();
+    // site-e: an agent without FRR and without ospf: (BGP only).
+    expect(state!.nodes['site-e']!.frr ?? null).toBeNull();
+    expect(readFileSync(state!.nodes['site-e']!.config!, 'utf8')).not.toMatch(/^ospf:/m);
   });
 
   it('OSPFv2 and OSPFv3 Full on every tunnel, each adjacency named after its neighbor', () => {
@@ -135,8 +164,10 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
   });
 
   it("each site has the others' LANs from OSPF in its kernel (proto ospf) and in `wgbgp routes` (source ospf)", async () => {
+    // site-a: only B's LAN. C's and D's come from site-b over BGP as well (advertise-ospf), and on
+    // Linux zebra prefers the agent's kernel route: see "what forwards at site-a" below.
     const lans: Record<string, [string, string][]> = {
-      a: [['10.2.0.0/24', ifs.ab], ['2001:db8:2::/64', ifs.ab], ['10.3.0.0/24', ifs.ac], ['2001:db8:3::/64', ifs.ac], ['10.4.0.0/24', ifs.ac]],
+      a: [['10.2.0.0/24', ifs.ab], ['2001:db8:2::/64', ifs.ab]],
       b: [['10.1.0.0/24', ifs.ba], ['2001:db8:1::/64', ifs.ba], ['10.3.0.0/24', ifs.bc], ['2001:db8:3::/64', ifs.bc]],
       c: [['10.1.0.0/24', ifs.ca], ['2001:db8:1::/64', ifs.ca], ['10.2.0.0/24', ifs.cb], ['2001:db8:2::/64', ifs.cb], ['10.4.0.0/24', ifs.cd]],
     };
@@ -150,8 +181,8 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
       }
     }
     // Longest match over OSPF's routes too; the neighbor is the tunnel's.
-    expect(cli<RouteJson[]>('routes', '10.3.0.77', '--socket', sock('a'))).toEqual([
-      expect.objectContaining({ prefix: '10.3.0.0/24', source: 'ospf', neighbor: 'site-c', nexthops: [{ address: '10.255.13.1', interface: ifs.ac }] }),
+    expect(cli<RouteJson[]>('routes', '10.3.0.77', '--socket', sock('b'))).toEqual([
+      expect.objectContaining({ prefix: '10.3.0.0/24', source: 'ospf', neighbor: 'site-c', nexthops: [{ address: '10.255.23.1', interface: ifs.bc }] }),
     ]);
   });
 
@@ -162,12 +193,14 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
       expect([...(s.ospf?.interfaces ?? [])].sort()).toEqual([...tunnels].sort());
       expect(s.ospf?.fpm.routes).toBeGreaterThan(0);
     }
+    // site-e has no bridge at all.
+    expect(cli<StatusJson>('status', '--socket', sock('e')).ospf ?? null).toBeNull();
   });
 
-  it('pings between every pair of LANs, IPv4 and IPv6, BIRD\'s site included', () => {
+  it("pings between every pair of LANs, IPv4 and IPv6, BIRD's site and the BGP-only site included", () => {
     const lan = (n: number, v6: boolean): string => (v6 ? `2001:db8:${n}::1` : `10.${n}.0.1`);
-    for (const [from, site] of [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']] as const) {
-      for (const to of [1, 2, 3, 4]) {
+    for (const [from, site] of [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd'], [5, 'e']] as const) {
+      for (const to of [1, 2, 3, 4, 5]) {
         if (to === from) continue;
         for (const v6 of [false, true]) expect(ping(ns(site), lan(from, v6), lan(to, v6)), `${lan(from, v6)} -> ${lan(to, v6)}`).toBe(true);
       }
@@ -186,6 +219,143 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     // BIRD -> FRR: site-d's LAN at site-c (next hop BIRD's tunnel address and its fixed link-local).
     expect(await ipRoutes(ns('c'), '-4', '10.4.0.0/24', 'proto', 'ospf')).toEqual([expect.objectContaining({ gateway: '10.255.34.1', dev: ifs.cd })]);
     expect(await ipRoutes(ns('c'), '-6', '2001:db8:4::/64', 'proto', 'ospf')).toEqual([expect.objectContaining({ gateway: 'fe80::34:1', dev: ifs.cd })]);
+    // FRR's type-2 externals (site-e's LAN, from site-a's BGP) reach BIRD with their tag, OSPFv3's too.
+    for (const [table, prefix] of [['master4', '10.5.0.0/24'], ['master6', '2001:db8:5::/48']] as const) {
+      const shown = birdc('show', 'route', 'table', table, prefix, 'all');
+      expect(shown, prefix).toMatch(/Type: OSPF-E2/);
+      expect(shown, prefix).toMatch(/OSPF\.tag: 0x000000c9/);
+      expect(shown, prefix).toMatch(/OSPF\.router_id: 192\.0\.2\.1/);
+    }
+    expect(dRoutes).toContainEqual(expect.objectContaining({ dst: '10.5.0.0/24', gateway: '10.255.34.0', dev: ifs.dc }));
+  });
+
+  it("OSPF -> BGP: BGP-only site-e learns the area's LANs from site-a (source bgp, in its kernel, proto 201); site-a's own LAN only through site-b", async () => {
+    const routes = cli<RouteJson[]>('routes', '--socket', sock('e'));
+    const route = (prefix: string): RouteJson | undefined => routes.find((r) => r.prefix === prefix);
+    const viaA = (prefix: string): RouteJson => {
+      const r = route(prefix);
+      expect(r, `site-e ${prefix}`).toMatchObject({ source: 'bgp', neighbor: 'site-a', fib: true, nexthops: [{ interface: ifs.ea }] });
+      return r!;
+    };
+    // site-b's LAN: OSPF's internal route at site-a, sent as site-a's own (site-b sends no route for its own LAN).
+    for (const p of ['10.2.0.0/24', '2001:db8:2::/64']) expect(viaA(p).asPath, p).toEqual([65001]);
+    // site-c's and BIRD's LANs (intra-area everywhere, BIRD's `stub` LAN too): site-a's best is the BGP
+    // path site-b sends (advertise-ospf), which wins over OSPF's route there, so it goes on with AS 65002.
+    for (const p of ['10.3.0.0/24', '10.4.0.0/24', '10.255.34.0/31']) expect(viaA(p).asPath, p).toEqual([65001, 65002]);
+    // IPv6: the same, except while site-b has withdrawn them (its agent misreads OSPFv3's route type as
+    // external2 whenever site-a's external for the prefix sits beside the intra-area route, reported):
+    // then site-a sends OSPF's route as its own.
+    for (const p of ['2001:db8:3::/64', '2001:db8:4::/64', 'fd00:255:34::/127']) expect([[65001], [65001, 65002]], p).toContainEqual(viaA(p).asPath);
+    // site-a's own LAN: FRR has it as connected, so it is no OSPF route at site-a (nothing over FPM) and
+    // advertise-ospf does not send it; site-e learns it only because site-b sends it back to site-a.
+    for (const p of ['10.1.0.0/24', '2001:db8:1::/64']) expect(viaA(p).asPath, p).toEqual([65001, 65002]);
+    // What site-a announces and what site-b announces over BGP.
+    expect(viaA('10.10.0.0/24').asPath).toEqual([65001]);
+    expect(viaA('10.20.0.0/24').asPath).toEqual([65001, 65002]);
+    // Nothing of the tunnels' own plumbing: no host routes, no endpoint pins, not its own tunnel.
+    expect(routes.filter((r) => r.source === 'bgp' && /\/(32|128)$/.test(r.prefix))).toEqual([]);
+    expect(routes.filter((r) => r.source === 'bgp' && (r.prefix.startsWith('198.18.') || r.prefix === '10.255.15.0/31'))).toEqual([]);
+    // In site-e's kernel: the agent's routes via site-a's tunnel address.
+    for (const p of ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) {
+      expect(await ipRoutes(ns('e'), '-4', p, 'proto', '201'), p).toEqual([expect.objectContaining({ gateway: '10.255.15.0', dev: ifs.ea })]);
+    }
+    for (const p of ['2001:db8:1::/64', '2001:db8:2::/64', '2001:db8:3::/64', '2001:db8:4::/64']) {
+      expect(await ipRoutes(ns('e'), '-6', p, 'proto', '201'), p).toEqual([expect.objectContaining({ gateway: 'fd00:255:15::', dev: ifs.ea })]);
+    }
+    // site-e <-> site-c both ways (the way back needs BGP -> OSPF at site-a), v4 and v6.
+    for (const [site, from, to] of [['e', '10.5.0.1', '10.3.0.1'], ['e', '2001:db8:5::1', '2001:db8:3::1'], ['c', '10.3.0.1', '10.5.0.1'], ['c', '2001:db8:3::1', '2001:db8:5::1']] as const) {
+      expect(ping(ns(site), from, to), `${from} -> ${to}`).toBe(true);
+    }
+  });
+
+  it("BGP -> OSPF: site-e's LAN is a type-2 external tagged 201 at site-b and site-c; site-c forwards with it, site-b with its own BGP route", async () => {
+    const ext = (site: string): OspfRouteJson[] => cli<OspfRouteJson[]>('ospf', 'routes', '--socket', sock(site));
+    for (const [site, dev, via] of [['c', ifs.ca, '10.255.13.0'], ['b', ifs.ba, '10.255.12.0']] as const) {
+      const routes = ext(site);
+      expect(routes.find((r) => r.prefix === '10.5.0.0/24'), `site-${site}`).toMatchObject({ family: 'ipv4', type: 'external2', tag: 201, nexthops: [{ address: via, interface: dev }] });
+      // OSPFv3: FRR's route table carries no tag (the LSA has it: BIRD reads 0xc9, see interop).
+      expect(routes.find((r) => r.prefix === '2001:db8:5::/48'), `site-${site}`).toMatchObject({ family: 'ipv6', type: 'external2', tag: null, nexthops: [{ interface: dev }] });
+    }
+    // site-c: zebra installs OSPF's external (proto ospf) and `wgbgp routes` shows it.
+    expect(await ospfDevs(ns('c'), '10.5.0.0/24')).toEqual([ifs.ca]);
+    expect(await ospfDevs(ns('c'), '2001:db8:5::/48')).toEqual([ifs.ca]);
+    expect(cli<RouteJson[]>('routes', '10.5.0.0/24', '--socket', sock('c'))).toEqual([expect.objectContaining({ source: 'ospf', neighbor: 'site-a' })]);
+    // site-b: BGP from site-a has it too ([65001, 65005]); zebra prefers the agent's kernel route, so
+    // site-b's kernel has proto 201 and no proto ospf route (the external stays in OSPF's table).
+    expect(await ipRoutes(ns('b'), '-4', '10.5.0.0/24')).toEqual([expect.objectContaining({ protocol: '201', gateway: '10.255.12.0', dev: ifs.ba })]);
+    expect(await ipRoutes(ns('b'), '-6', '2001:db8:5::/48')).toEqual([expect.objectContaining({ protocol: '201', dev: ifs.ba })]);
+    expect(cli<RouteJson[]>('routes', '10.5.0.0/24', '--socket', sock('b'))).toEqual([expect.objectContaining({ source: 'bgp', neighbor: 'site-a', asPath: [65001, 65005] })]);
+
+    // Every external in the area is site-a's, tagged 201 (v4), and none is a host route: no tunnel
+    // host route (10.255.x.y/32, fd00:...:/128), no pinned underlay endpoint (198.18.x.y/32).
+    for (const site of ['b', 'c']) {
+      const lsas = ospfExternalLsas(ns(site));
+      const live = lsas.filter((l) => l.age < 3600);
+      expect(live.map((l) => l.prefix), `site-${site}`).toEqual(expect.arrayContaining(['10.5.0.0/24', '2001:db8:5::/48', '10.20.0.0/24', '2001:db8:20::/48']));
+      for (const l of lsas) {
+        expect(l.advRouter, `${l.prefix} at site-${site}`).toBe('192.0.2.1');
+        expect(l.prefix, `site-${site}`).not.toMatch(/\/(32|128)$/);
+        expect(l.prefix, `site-${site}`).not.toMatch(/^198\.1[89]\./);
+        if (!l.prefix.includes(':')) expect(l.tag, l.prefix).toBe(201);
+      }
+      // Also: what site-a has from site-b over BGP (C's and D's LANs, tunnel subnets) is in OSPF as
+      // externals as well, beside the intra-area routes that win; see the loop-safety test.
+      expect(live.map((l) => l.prefix), `site-${site}`).toEqual(expect.arrayContaining(['10.3.0.0/24', '10.4.0.0/24']));
+    }
+    // site-a's kernel routes that OSPF must not take are there (so their absence above means something).
+    expect(await ipRoutes(ns('a'), '-4', '10.255.15.1', 'proto', '201')).toHaveLength(1);
+    expect(await ipRoutes(ns('a'), '-4', '198.18.15.5', 'proto', '201')).toHaveLength(1);
+    expect(await ipRoutes(ns('a'), '-6', 'fd00:255:15::1', 'proto', '201')).toHaveLength(1);
+    expect(await ipRoutes(ns('a'), '-6', 'fd00:255:12::1', 'proto', '201')).toHaveLength(1);
+  });
+
+  it("loop safety: site-b sends site-a OSPF's internal routes, never site-e's LAN (an external there); what then forwards at site-a", async () => {
+    // site-a's best paths to site-e's LAN come from site-e.
+    expect(cli<RouteJson[]>('routes', '10.5.0.0/24', '--socket', sock('a'))).toEqual([expect.objectContaining({ source: 'bgp', neighbor: 'site-e', asPath: [65005], nexthops: [{ address: '10.255.15.1', interface: ifs.ae }] })]);
+    expect(cli<RouteJson[]>('routes', '2001:db8:5::/48', '--socket', sock('a'))).toEqual([expect.objectContaining({ source: 'bgp', neighbor: 'site-e', asPath: [65005] })]);
+    // And site-b sent no path for it at all: every prefix site-a received from site-b is either a best
+    // path from site-b or one of the A-C tunnel subnets site-a has connected (site-b has them from
+    // OSPF). A path for site-e's LAN (losing to site-e's on ORIGIN) would be one more.
+    const shadowed = ['10.255.13.0/31', 'fd00:255:13::/127'];
+    const count = await eventually('a consistent look at what site-a has from site-b', () => {
+      const before = cli<NeighborJson>('neighbors', 'site-b', '--socket', sock('a')).prefixesReceived;
+      const routes = cli<RouteJson[]>('routes', '--socket', sock('a'));
+      const after = cli<NeighborJson>('neighbors', 'site-b', '--socket', sock('a')).prefixesReceived;
+      if (before !== after) return undefined;
+      const fromB = routes.filter((r) => r.source === 'bgp' && r.neighbor === 'site-b').map((r) => r.prefix);
+      const connected = routes.filter((r) => r.source === 'connected' && shadowed.includes(r.prefix));
+      return { received: after, fromB, connected: connected.length };
+    }, 10_000);
+    expect(count.connected).toBe(shadowed.length);
+    expect(count.received, `site-b's paths at site-a: ${count.fromB.join(' ')} + ${shadowed.join(' ')}`).toBe(count.fromB.length + shadowed.length);
+    expect(count.fromB).not.toContain('10.5.0.0/24');
+    expect(count.fromB).not.toContain('2001:db8:5::/48');
+    // site-b does send what is internal in OSPF: site-c's and BIRD's LANs, site-a's own LAN too.
+    expect(count.fromB).toEqual(expect.arrayContaining(['10.3.0.0/24', '10.4.0.0/24', '10.1.0.0/24', '2001:db8:1::/64', '10.20.0.0/24']));
+    expect(cli<RouteJson[]>('routes', '10.3.0.0/24', '--socket', sock('a'))).toEqual([expect.objectContaining({ source: 'bgp', neighbor: 'site-b', asPath: [65002] })]);
+
+    // What forwards at site-a: zebra selects the agent's kernel route (distance 0) over OSPF's
+    // (110), so the kernel holds only the BGP route via site-b, and site-a reaches site-c's LAN
+    // through site-b although its own tunnel to site-c is up and OSPF's best path takes it.
+    expect(await ipRoutes(ns('a'), '-4', '10.3.0.0/24')).toEqual([expect.objectContaining({ protocol: '201', gateway: '10.255.12.1', dev: ifs.ab, metric: 32 })]);
+    expect(await routeGet(ns('a'), '10.3.0.1', '10.1.0.1')).toMatchObject({ gateway: '10.255.12.1', dev: ifs.ab });
+    const zebra = vtyshJson<Record<string, { protocol: string; selected?: boolean; distance: number; nexthops: { ip?: string; interfaceName?: string }[] }[]>>(ns('a'), 'show ip route 10.3.0.0/24 json')['10.3.0.0/24']!;
+    expect(zebra.map((r) => [r.protocol, r.selected === true, r.distance, r.nexthops[0]?.interfaceName])).toEqual(
+      expect.arrayContaining([['kernel', true, 0, ifs.ab], ['ospf', false, 110, ifs.ac]]),
+    );
+    // site-a's own LAN came back over BGP as well (10.1.0.0/24 via site-b, metric 32): on IPv4 the
+    // connected route (metric 0) still wins.
+    expect(await routeGet(ns('a'), '10.1.0.99')).toMatchObject({ dev: 'lan0' });
+  });
+
+  // BUG (reported, not fixed here): site-b sends site-a's own IPv6 LAN back to it (advertise-ospf),
+  // the agent installs it with metric 32, and the kernel's connected IPv6 route has metric 256: site-a
+  // forwards to every host of its own LAN through site-b, which sends it back (a loop until the hop
+  // limit: `ping -6 2001:db8:1::99` from site-c gets "Time exceeded" from site-b). Written as it should
+  // be; `it.fails` until the agent keeps a prefix off the BGP neighbor its OSPF next hop points to, or
+  // does not install a learned route over a connected one.
+  it.fails("site-a's own IPv6 LAN stays on lan0 (fails today: the agent's route via site-b takes it)", async () => {
+    expect(await routeGet(ns('a'), '2001:db8:1::99')).toMatchObject({ dev: 'lan0' });
   });
 
   it("a reload with a new OSPF cost on the A-B tunnel: FRR runs it (and saved it), the BGP session is not touched, traffic takes the cheaper way", async () => {
@@ -230,6 +400,9 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
 
   it(`failover: with the A-B tunnel cut, the route to B's LAN moves to the tunnel via C within dead interval + 1 s, and comes back`, async () => {
     const flows = [pingFlow(ns('a'), '10.1.0.1', '10.2.0.1'), pingFlow(ns('a'), '2001:db8:1::1', '2001:db8:2::1')];
+    // site-c's LAN, which site-a reaches over site-b's BGP route (see loop safety): OSPF's failover
+    // does not move it; it moves when the BGP session's hold timer (9 s) ends it, or the cut is lifted.
+    const viaB = pingFlow(ns('a'), '10.1.0.1', '10.3.0.1');
     await new Promise((r) => setTimeout(r, 1_000));
     // Cut the tunnel in the underlay: site-a drops B's WireGuard packets both ways, so hellos stop
     // arriving on both sides and the dead interval has to expire (the tunnel interfaces stay up).
@@ -249,6 +422,8 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     }, 15_000, 50);
     await new Promise((r) => setTimeout(r, 1_000));
     const lost = await Promise.all(flows.map((f) => f.stop()));
+    const cutMs = performance.now() - t0;
+    const lostC = await viaB.stop();
     // The path through C carries the traffic.
     expect(ping(ns('a'), '10.1.0.1', '10.2.0.1')).toBe(true);
     expect(ping(ns('a'), '2001:db8:1::1', '2001:db8:2::1')).toBe(true);
@@ -263,7 +438,8 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     console.log(
       `ospf-triangle failover (hello 1 s, dead ${DEAD_S} s): route to B's LAN via C after ${Math.round(v4)} ms (IPv4), ${Math.round(v6)} ms (IPv6); ` +
         `pings lost at 10/s: ${lost[0]!.sent - lost[0]!.received}/${lost[0]!.sent} (IPv4), ${lost[1]!.sent - lost[1]!.received}/${lost[1]!.sent} (IPv6); ` +
-        `back on the A-B tunnel ${Math.round(back)} ms after the cut was lifted`,
+        `back on the A-B tunnel ${Math.round(back)} ms after the cut was lifted; ` +
+        `pings to site-c's LAN (site-b's BGP route at site-a) lost ${lostC.sent - lostC.received}/${lostC.sent} (1 s before the cut, then ${Math.round(cutMs)} ms of cut)`,
     );
     expect(v4).toBeLessThanOrEqual((DEAD_S + 1) * 1000);
     expect(v6).toBeLessThanOrEqual((DEAD_S + 1) * 1000);
@@ -278,5 +454,6 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     for (const s of spaces) expect(existsSync(join(FRR_RUN, s))).toBe(false);
     expect(existsSync(`/var/run/wireguard/${ifs.dc}.sock`)).toBe(false);
     expect(existsSync(birdCtl)).toBe(false);
+    expect(existsSync(sock('e'))).toBe(false);
   }, 30_000);
 });

@@ -1,8 +1,10 @@
 /**
  * What the OSPF lab tests need beyond helpers/agents.ts: the kernel's OSPF
- * routes of a namespace (what zebra installed), pings one at a time or as a
- * 10/s flow, and polling with an asynchronous check at a chosen period (a
- * failover is timed to tens of milliseconds).
+ * routes of a namespace (what zebra installed) and the route it forwards with
+ * (`ip route get`), pings one at a time or as a 10/s flow, polling with an
+ * asynchronous check at a chosen period (a failover is timed to tens of
+ * milliseconds), and a node's FRR read directly (vtysh JSON, the AS-external
+ * LSAs of its OSPF databases).
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -69,4 +71,42 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** `ip -j [-6] route get ADDR [from SRC]` in a namespace: the route the kernel would forward with. */
+export async function routeGet(ns: string, addr: string, from?: string): Promise<IpRoute & { prefsrc?: string }> {
+  const family = addr.includes(':') ? '-6' : '-4';
+  const { stdout } = await run('ip', ['-n', ns, '-j', family, 'route', 'get', addr, ...(from === undefined ? [] : ['from', from])]);
+  return (JSON.parse(stdout) as (IpRoute & { prefsrc?: string })[])[0]!;
+}
+
+/** `vtysh -N <pathspace> -c CMD` (JSON output parsed) against a lab node's FRR; the runner's pathspace is the namespace name. */
+export function vtyshJson<T>(pathspace: string, cmd: string): T {
+  const r = spawnSync('vtysh', ['-N', pathspace, '-c', cmd], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`vtysh -N ${pathspace} -c '${cmd}' exited ${String(r.status)}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** One AS-external LSA of a router's database: the prefix, who originated it, its tag (OSPFv2 only; FRR's OSPFv3 listing has none) and age (3600: being flushed). */
+export interface ExternalLsa {
+  prefix: string;
+  advRouter: string;
+  tag: number | null;
+  age: number;
+}
+
+/** The AS-external LSAs in a lab node's OSPFv2 and OSPFv3 databases (FRR 8.4's JSON). */
+export function ospfExternalLsas(pathspace: string): ExternalLsa[] {
+  const v4 = vtyshJson<{ asExternalLinkStates?: { linkStateId: string; networkMask: number; advertisingRouter: string; externalRouteTag?: number; lsaAge: number }[] }>(
+    pathspace,
+    'show ip ospf database external json',
+  );
+  const v6 = vtyshJson<{ asScopedLinkStateDb?: { lsa?: { type: string; advRouter: string; payload: string; age: number }[] }[] }>(
+    pathspace,
+    'show ipv6 ospf6 database as-external json',
+  );
+  return [
+    ...(v4.asExternalLinkStates ?? []).map((l) => ({ prefix: `${l.linkStateId}/${l.networkMask}`, advRouter: l.advertisingRouter, tag: l.externalRouteTag ?? null, age: l.lsaAge })),
+    ...(v6.asScopedLinkStateDb ?? []).flatMap((db) => db.lsa ?? []).filter((l) => l.type === 'ASE').map((l) => ({ prefix: l.payload, advRouter: l.advRouter, tag: null, age: l.age })),
+  ];
 }
