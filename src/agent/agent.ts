@@ -71,7 +71,7 @@ export interface AgentDeps {
 /** What the agent uses of the OSPF bridge (OspfBridge). */
 export type AgentOspf = Pick<
   OspfBridge,
-  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'internal' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
+  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'internal' | 'isConnected' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
 >;
 
 export interface DataplaneHealth {
@@ -633,8 +633,9 @@ export class Agent implements ControlHandler {
    * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
    */
   private setLearned(prefix: string, best: Route | null): void {
-    // A tunnel's own address is reached over the tunnel, whoever announces it.
-    const fr = this.reservedHosts.has(prefix) ? null : this.fibFor(prefix, best);
+    // A tunnel's own address is reached over the tunnel, and a prefix connected here
+    // is reached here, whoever announces them.
+    const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best);
     if (fr) this.fibm.set(fr, 'learned');
     else this.fibm.delete(prefix, 'learned');
   }
@@ -688,7 +689,15 @@ export class Agent implements ControlHandler {
     const adv = cfg.bgp?.advertiseOspf ?? null;
     if (adv === null) return null;
     const list = adv.prefixes;
-    return list === null ? () => true : (prefix) => prefixListMatches(list, prefix);
+    const matches = list === null ? () => true : (prefix: string) => prefixListMatches(list, prefix);
+    // Split horizon: a route OSPF reaches through this neighbor's tunnel is not sent back to it.
+    return (prefix) => matches(prefix) && !this.ospfVia(prefix, cfg.interface);
+  }
+
+  /** Whether every next hop of OSPF's route for `prefix` goes out of `iface`. */
+  private ospfVia(prefix: string, iface: string): boolean {
+    const nexthops = this.deps.ospf?.route(prefix);
+    return nexthops !== undefined && nexthops.length > 0 && nexthops.every((h) => h.interface === iface);
   }
 
   /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */

@@ -108,7 +108,9 @@ function routeJson(ctx: RouteViewContext, r: Route): RouteJson {
       fib: !tunnelWins && fibm.installed(r.prefix),
       fibDetail: tunnelWins
         ? TUNNEL_WINS
-        : ctx.reservedHosts.has(r.prefix)
+        : ctx.ospf?.isConnected(r.prefix)
+          ? 'a prefix connected on this router: never taken from a learned route'
+          : ctx.reservedHosts.has(r.prefix)
           ? "a tunnel's own peer address: reached over the tunnel's subnet, never through a learned route"
           : fr === null
             ? 'no usable next hop on the tunnel for this family'
@@ -117,14 +119,15 @@ function routeJson(ctx: RouteViewContext, r: Route): RouteJson {
   }
   if (r.source === 'connected') {
     const n = [...ctx.neighbors.values()].find((x) => (x.cfg.tunnel?.local ?? []).some((c) => canonicalPrefix(c) === r.prefix));
-    const host = n ? hostRoutes(n.spec).filter((h) => h.includes(':') === r.prefix.includes(':')) : [];
+    // A reserved host (an OSPF tunnel's peer on Linux) has no route of ours: the kernel's connected route serves.
+    const host = n ? hostRoutes(n.spec).filter((h) => h.includes(':') === r.prefix.includes(':') && !ctx.reservedHosts.has(h)) : [];
     return {
       prefix: r.prefix,
       source: 'connected',
       neighbor: null,
       asPath,
       nexthops: n ? [{ interface: n.cfg.interface }] : [],
-      fib: host.length > 0 && host.every((h) => fibm.installed(h)),
+      fib: n !== undefined && host.every((h) => fibm.installed(h)),
       fibDetail: host.map((h) => fibm.error(h)).find((e) => e !== null) ?? null,
     };
   }

@@ -21,7 +21,7 @@ import { parseEndpoint } from '#config/fields';
 import { parseIp } from '#lib/prefix';
 import { FpmListener } from './fpm.js';
 import { FpmTable, type FpmRouteChange } from './fpm-table.js';
-import type { FpmRoute } from './fpm-codec.js';
+import { RTPROT_KERNEL, RTPROT_OSPF, type FpmRoute } from './fpm-codec.js';
 import type { OspfDesired, OspfInterface } from './frr-model.js';
 import type { OspfNeighbor, OspfRoute } from './frr-show.js';
 import type { ApplyResult, FrrAvailability } from './frr-driver.js';
@@ -170,6 +170,8 @@ export class OspfBridge {
   private readonly subscribers = new Set<(u: OspfRouteUpdate[]) => void>();
   /** Prefix → next hops, as last handed to subscribers. */
   private readonly current = new Map<string, FibNextHop[]>();
+  /** zebra's connected prefixes (the LANs and tunnel subnets of this router). */
+  private readonly connected = new Set<string>();
   private ifnames = new Map<number, string>();
   private desired: OspfDesired;
   private applied: string[] = [];
@@ -191,7 +193,8 @@ export class OspfBridge {
     private readonly deps: OspfBridgeDeps,
   ) {
     this.desired = ospfDesired(config, neighbors, deps.kernelRoutes ?? false);
-    this.table = new FpmTable({ clock: deps.clock });
+    // OSPF's routes, and zebra's connected routes: a prefix of this router is never taken from BGP.
+    this.table = new FpmTable({ clock: deps.clock, protocols: new Set([RTPROT_OSPF, RTPROT_KERNEL]) });
     const ep = parseEndpoint(config.frr.fpmListen);
     this.listener = new FpmListener({
       table: this.table,
@@ -231,6 +234,16 @@ export class OspfBridge {
   internal(prefix: string): boolean {
     const t = this.types.get(prefix);
     return t === 'intra' || t === 'inter';
+  }
+
+  /**
+   * A prefix connected on this router (zebra's connected routes). A learned
+   * route for it must never be installed: OSPF → BGP on a neighbor can send a
+   * router its own LAN back, and on IPv6 our metric 32 beats the connected
+   * route's 256 (a forwarding loop, found in the ospf-triangle lab).
+   */
+  isConnected(prefix: string): boolean {
+    return this.connected.has(prefix);
   }
 
   /** OSPF's route for `prefix` as last received, or undefined. */
@@ -328,6 +341,24 @@ export class OspfBridge {
     const out: OspfRouteUpdate[] = [];
     for (const c of changes) {
       const prefix = c.route.prefix;
+      if (c.route.protocol === RTPROT_KERNEL) {
+        // zebra sends its connected routes as protocol 2, and also the kernel routes it learned
+        // (the agent's own BGP routes among them): a connected route has no gateway.
+        if (c.route.nexthops.some((h) => h.address !== undefined)) {
+          if (this.connected.delete(prefix)) out.push({ prefix, nexthops: this.current.get(prefix) ?? null });
+          continue;
+        }
+        // A connected route: noted, handed on as a change so the agent looks at the prefix again.
+        // zebra holds one route per prefix: a connected one replaces OSPF's, and the reverse.
+        if (c.op === 'delete') this.connected.delete(prefix);
+        else {
+          this.connected.add(prefix);
+          this.current.delete(prefix);
+        }
+        out.push({ prefix, nexthops: this.current.get(prefix) ?? null });
+        continue;
+      }
+      this.connected.delete(prefix);
       if (c.op === 'delete') {
         if (this.current.delete(prefix)) out.push({ prefix, nexthops: null });
         continue;

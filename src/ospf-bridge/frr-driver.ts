@@ -224,8 +224,20 @@ export class FrrDriver {
       const out: OspfRoute[] = [];
       const v4 = await this.show('show ip ospf route json');
       if (v4 !== null) out.push(...parseOspfRoutes(v4));
+      // ospf6d prints one JSON key per route entry, so a prefix that has an
+      // intra-area route and an external repeats its key, and JSON.parse keeps
+      // the last (the external, not the best). The internal tables first, then
+      // the rest for the prefixes they do not have.
       const v6 = await this.show('show ipv6 ospf6 route detail json');
-      if (v6 !== null) out.push(...parseOspf6Routes(v6));
+      if (v6 !== null) {
+        const internal: OspfRoute[] = [];
+        for (const kind of ['intra-area', 'inter-area']) {
+          const t = await this.show(`show ipv6 ospf6 route ${kind} detail json`);
+          if (t !== null) internal.push(...parseOspf6Routes(t));
+        }
+        const seen = new Set(internal.map((r) => r.prefix));
+        out.push(...sortRoutesV6([...internal, ...parseOspf6Routes(v6).filter((r) => !seen.has(r.prefix))]));
+      }
       return out;
     });
   }
@@ -377,6 +389,10 @@ function refused(r: VtyshResult): string | null {
 }
 
 /** The default runner: no shell, SIGKILL at the timeout. */
+function sortRoutesV6(rs: OspfRoute[]): OspfRoute[] {
+  return rs.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+}
+
 export function runProcess(argv: readonly string[], timeoutMs: number): Promise<VtyshResult> {
   const [cmd, ...args] = argv;
   if (cmd === undefined) return Promise.resolve({ code: null, stdout: '', stderr: 'empty argv', timedOut: false, notFound: true });

@@ -251,6 +251,11 @@ class FakeOspf implements AgentOspf {
   route(prefix: string): FibNextHop[] | undefined {
     return this.table.get(prefix);
   }
+  /** zebra's connected prefixes. */
+  readonly connected = new Set<string>();
+  isConnected(prefix: string): boolean {
+    return this.connected.has(prefix);
+  }
   /** Prefixes OSPF has as externals (FRR's route types). */
   readonly externals = new Set<string>();
   internal(prefix: string): boolean {
@@ -476,18 +481,43 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     b.sent.length = 0;
     c.sent.length = 0;
     ospf.externals.add('10.8.0.0/24');
-    ospf.push('10.9.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
-    ospf.push('10.8.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
-    ospf.push('192.168.9.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    ospf.push('10.9.0.0/24', [{ address: '10.255.2.1', interface: 'wg-c' }]);
+    ospf.push('10.8.0.0/24', [{ address: '10.255.2.1', interface: 'wg-c' }]);
+    ospf.push('192.168.9.0/24', [{ address: '10.255.2.1', interface: 'wg-c' }]);
+    // Split horizon: what OSPF reaches through b's own tunnel does not go back to b.
+    ospf.push('10.7.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
     await h.tick();
     const sentTo = (s: ScriptedSession): string[] => s.sent.flatMap((u) => u.nlri);
     expect(sentTo(b)).toEqual(['10.9.0.0/24']);
     expect(b.sent[0]!.attributes.origin).toBe(2);
     expect(sentTo(c)).toEqual([]);
     b.sent.length = 0;
+    // OSPF's path moves into b's tunnel: withdrawn from b (split horizon).
+    ospf.push('10.9.0.0/24', [{ address: '10.255.1.1', interface: 'wg-b' }]);
+    await h.tick();
+    expect(b.sent.flatMap((u) => u.withdrawn)).toEqual(['10.9.0.0/24']);
+    b.sent.length = 0;
+    ospf.push('10.9.0.0/24', [{ address: '10.255.2.1', interface: 'wg-c' }]);
+    await h.tick();
+    expect(sentTo(b)).toEqual(['10.9.0.0/24']);
+    b.sent.length = 0;
     ospf.push('10.9.0.0/24', null);
     await h.tick();
     expect(b.sent.flatMap((u) => u.withdrawn)).toEqual(['10.9.0.0/24']);
+    await h.agent.stop();
+  });
+
+  it('a prefix connected on this router (zebra says so) is never taken from BGP: no loop when a neighbor sends our own LAN back', async () => {
+    const ospf = new FakeOspf();
+    ospf.connected.add('2001:db8:1::/64');
+    const h = await harness(ospfCfg('linux'), new FakeFib(), { value: [] }, ospf);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update({ type: MessageType.Update, withdrawn: [], attributes: { origin: 2, asPath: [{ type: 2, asns: [65002] }] }, nlri: [], mpReach: { afi: 2, safi: 1, nextHops: ['fd00:255:1::1'], nlri: ['2001:db8:1::/64', '2001:db8:9::/64'] } });
+    await h.tick();
+    expect(h.fib.table.has('2001:db8:9::/64')).toBe(true);
+    expect(h.fib.table.has('2001:db8:1::/64')).toBe(false);
+    expect((await h.agent.routes('2001:db8:1::/64'))[0]).toMatchObject({ source: 'bgp', fib: false, fibDetail: expect.stringMatching(/connected on this router/) });
     await h.agent.stop();
   });
 

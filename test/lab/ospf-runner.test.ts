@@ -172,25 +172,26 @@ describe('labs/ospf-triangle', () => {
     return der.subarray(-32).toString('base64');
   };
   const underlay: Record<string, Record<string, string>> = {
-    'site-a': { 'site-b': '198.18.12.1', 'site-c': '198.18.13.1' },
+    'site-a': { 'site-b': '198.18.12.1', 'site-c': '198.18.13.1', 'site-e': '198.18.15.1' },
     'site-b': { 'site-a': '198.18.12.2', 'site-c': '198.18.23.2' },
     'site-c': { 'site-a': '198.18.13.3', 'site-b': '198.18.23.3', 'site-d': '198.18.34.3' },
+    'site-e': { 'site-a': '198.18.15.5' },
   };
 
-  it('every agent site: FRR with FPM in exec, ospf: on, hello 1 / dead 4 on every tunnel, BGP only between A and B', () => {
+  it('every OSPF site: FRR with FPM in exec, ospf: on (site-a hands BGP to OSPF), hello 1 / dead 4 on every OSPF tunnel; BGP between A and B, and to the BGP-only site-e', () => {
     const t = loadTopology(LAB);
     for (const site of ['site-a', 'site-b', 'site-c']) {
       const n = t.nodes.find((x) => x.name === site)!;
       expect(frrOfNode(t.name, n)?.zebraModules).toEqual(['dplane_fpm_nl']);
       expect(planNodeExec(t, n, join(LAB, '.lab-run')).frr?.daemons.map((d) => d.daemon)).toEqual(['zebra', 'ospfd', 'ospf6d']);
       const c = cfg(site);
-      expect(c.ospf).toEqual({});
-      for (const nb of c.neighbors) expect(nb.ospf).toEqual({ 'hello-interval': 1, 'dead-interval': 4 });
-      expect(c.neighbors.filter((nb) => nb.bgp !== undefined).map((nb) => nb.name)).toEqual(site === 'site-a' ? ['site-b'] : site === 'site-b' ? ['site-a'] : []);
+      expect(c.ospf).toEqual(site === 'site-a' ? { 'redistribute-bgp': true } : {});
+      for (const nb of c.neighbors) expect(nb.ospf).toEqual(nb.name === 'site-e' ? undefined : { 'hello-interval': 1, 'dead-interval': 4 });
+      expect(c.neighbors.filter((nb) => nb.bgp !== undefined).map((nb) => nb.name)).toEqual(site === 'site-a' ? ['site-b', 'site-e'] : site === 'site-b' ? ['site-a'] : []);
     }
     expect(t.nodes.find((x) => x.name === 'site-d')!.cmd).toMatch(/^bird -f /);
     const procs = planNodeProcesses(t, ['wgbgp']);
-    for (const p of procs.filter((x) => x.kind === 'agent')) {
+    for (const p of procs.filter((x) => x.kind === 'agent' && x.node !== 'site-e')) {
       expect(parseYaml(p.config!.text)).toMatchObject({ ospf: { frr: { pathspace: `wgbgp-ospf-triangle-${p.node}` } } });
     }
   });

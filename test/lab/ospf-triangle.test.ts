@@ -26,7 +26,7 @@ import { FRR_RUN, findFrrDaemons } from '#lab/frr';
 import type { NeighborJson, OspfNeighborJson, OspfRouteJson, RouteJson, StatusJson } from '#api/types';
 import { missingPrerequisite } from '../interop/helpers/site.js';
 import { frrMissing } from '../ospf-bridge/helpers/frr-netns.js';
-import { cli, editYaml, reload } from './helpers/agents.js';
+import { CLI, cli, editYaml, reload } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
 import { eventually, ipRoutes, ospfDevs, ospfExternalLsas, pingFlow, pingOnce as ping, routeGet, vtyshJson } from './helpers/ospf.js';
@@ -106,10 +106,10 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
       const eReady = await eHasC;
       const cReady = await cHasE;
       timings.push(`site-e has site-c's LAN (BGP from site-a) ${secs(eReady - t0)}, site-c has site-e's LAN (OSPF external) ${secs(cReady - t0)}, both ${secs(Math.max(eReady, cReady) - t0)}`);
-      // Settled: site-b's internal routes reached site-a over BGP (site-a's own LAN among them, back at site-e).
-      await eventually("site-e has every other LAN over BGP, site-a's own through site-b", async () => {
-        for (const p of ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) if ((await ipRoutes(ns('e'), '-4', p, 'proto', '201')).length === 0) return false;
-        for (const p of ['2001:db8:1::/64', '2001:db8:2::/64', '2001:db8:3::/64', '2001:db8:4::/64']) if ((await ipRoutes(ns('e'), '-6', p, 'proto', '201')).length === 0) return false;
+      // Settled: site-b's internal routes reached site-a over BGP (never site-a's own LAN: split horizon).
+      await eventually('site-e has the LANs of the OSPF area over BGP', async () => {
+        for (const p of ['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) if ((await ipRoutes(ns('e'), '-4', p, 'proto', '201')).length === 0) return false;
+        for (const p of ['2001:db8:2::/64', '2001:db8:3::/64', '2001:db8:4::/64']) if ((await ipRoutes(ns('e'), '-6', p, 'proto', '201')).length === 0) return false;
         return (await ipRoutes(ns('a'), '-4', '10.3.0.0/24', 'proto', '201')).length > 0;
       }, 30_000);
       timings.push(`settled ${secs(performance.now() - t0)}, all after \`lab up\` began`);
@@ -197,11 +197,11 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     expect(cli<StatusJson>('status', '--socket', sock('e')).ospf ?? null).toBeNull();
   });
 
-  it("pings between every pair of LANs, IPv4 and IPv6, BIRD's site and the BGP-only site included", () => {
+  it("pings between every pair of LANs, IPv4 and IPv6, BIRD's site and the BGP-only site included (not A's LAN and E's: site-a does not announce its LAN over BGP)", () => {
     const lan = (n: number, v6: boolean): string => (v6 ? `2001:db8:${n}::1` : `10.${n}.0.1`);
     for (const [from, site] of [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd'], [5, 'e']] as const) {
       for (const to of [1, 2, 3, 4, 5]) {
-        if (to === from) continue;
+        if (to === from || (from === 1 && to === 5) || (from === 5 && to === 1)) continue;
         for (const v6 of [false, true]) expect(ping(ns(site), lan(from, v6), lan(to, v6)), `${lan(from, v6)} -> ${lan(to, v6)}`).toBe(true);
       }
     }
@@ -229,7 +229,7 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     expect(dRoutes).toContainEqual(expect.objectContaining({ dst: '10.5.0.0/24', gateway: '10.255.34.0', dev: ifs.dc }));
   });
 
-  it("OSPF -> BGP: BGP-only site-e learns the area's LANs from site-a (source bgp, in its kernel, proto 201); site-a's own LAN only through site-b", async () => {
+  it("OSPF -> BGP: BGP-only site-e learns the area's LANs from site-a (source bgp, in its kernel, proto 201); not site-a's own LAN (split horizon at site-b)", async () => {
     const routes = cli<RouteJson[]>('routes', '--socket', sock('e'));
     const route = (prefix: string): RouteJson | undefined => routes.find((r) => r.prefix === prefix);
     const viaA = (prefix: string): RouteJson => {
@@ -242,13 +242,11 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     // site-c's and BIRD's LANs (intra-area everywhere, BIRD's `stub` LAN too): site-a's best is the BGP
     // path site-b sends (advertise-ospf), which wins over OSPF's route there, so it goes on with AS 65002.
     for (const p of ['10.3.0.0/24', '10.4.0.0/24', '10.255.34.0/31']) expect(viaA(p).asPath, p).toEqual([65001, 65002]);
-    // IPv6: the same, except while site-b has withdrawn them (its agent misreads OSPFv3's route type as
-    // external2 whenever site-a's external for the prefix sits beside the intra-area route, reported):
-    // then site-a sends OSPF's route as its own.
-    for (const p of ['2001:db8:3::/64', '2001:db8:4::/64', 'fd00:255:34::/127']) expect([[65001], [65001, 65002]], p).toContainEqual(viaA(p).asPath);
-    // site-a's own LAN: FRR has it as connected, so it is no OSPF route at site-a (nothing over FPM) and
-    // advertise-ospf does not send it; site-e learns it only because site-b sends it back to site-a.
-    for (const p of ['10.1.0.0/24', '2001:db8:1::/64']) expect(viaA(p).asPath, p).toEqual([65001, 65002]);
+    // IPv6: the same (OSPFv3's route types are read from the intra-/inter-area tables: no flapping).
+    for (const p of ['2001:db8:3::/64', '2001:db8:4::/64', 'fd00:255:34::/127']) expect(viaA(p).asPath, p).toEqual([65001, 65002]);
+    // site-a's own LAN: connected at site-a, so no OSPF route there and advertise-ospf does not send it,
+    // and site-b does not send it back to site-a (split horizon): a border router announces its own LANs.
+    for (const p of ['10.1.0.0/24', '2001:db8:1::/64']) expect(routes.some((r) => r.prefix === p), p).toBe(false);
     // What site-a announces and what site-b announces over BGP.
     expect(viaA('10.10.0.0/24').asPath).toEqual([65001]);
     expect(viaA('10.20.0.0/24').asPath).toEqual([65001, 65002]);
@@ -256,10 +254,10 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     expect(routes.filter((r) => r.source === 'bgp' && /\/(32|128)$/.test(r.prefix))).toEqual([]);
     expect(routes.filter((r) => r.source === 'bgp' && (r.prefix.startsWith('198.18.') || r.prefix === '10.255.15.0/31'))).toEqual([]);
     // In site-e's kernel: the agent's routes via site-a's tunnel address.
-    for (const p of ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) {
+    for (const p of ['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) {
       expect(await ipRoutes(ns('e'), '-4', p, 'proto', '201'), p).toEqual([expect.objectContaining({ gateway: '10.255.15.0', dev: ifs.ea })]);
     }
-    for (const p of ['2001:db8:1::/64', '2001:db8:2::/64', '2001:db8:3::/64', '2001:db8:4::/64']) {
+    for (const p of ['2001:db8:2::/64', '2001:db8:3::/64', '2001:db8:4::/64']) {
       expect(await ipRoutes(ns('e'), '-6', p, 'proto', '201'), p).toEqual([expect.objectContaining({ gateway: 'fd00:255:15::', dev: ifs.ea })]);
     }
     // site-e <-> site-c both ways (the way back needs BGP -> OSPF at site-a), v4 and v6.
@@ -330,8 +328,11 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     expect(count.received, `site-b's paths at site-a: ${count.fromB.join(' ')} + ${shadowed.join(' ')}`).toBe(count.fromB.length + shadowed.length);
     expect(count.fromB).not.toContain('10.5.0.0/24');
     expect(count.fromB).not.toContain('2001:db8:5::/48');
-    // site-b does send what is internal in OSPF: site-c's and BIRD's LANs, site-a's own LAN too.
-    expect(count.fromB).toEqual(expect.arrayContaining(['10.3.0.0/24', '10.4.0.0/24', '10.1.0.0/24', '2001:db8:1::/64', '10.20.0.0/24']));
+    // site-b does send what is internal in OSPF: site-c's and BIRD's LANs; never site-a's own LAN,
+    // which OSPF reaches at site-b through site-a's tunnel (split horizon).
+    expect(count.fromB).toEqual(expect.arrayContaining(['10.3.0.0/24', '10.4.0.0/24', '10.20.0.0/24']));
+    expect(count.fromB).not.toContain('10.1.0.0/24');
+    expect(count.fromB).not.toContain('2001:db8:1::/64');
     expect(cli<RouteJson[]>('routes', '10.3.0.0/24', '--socket', sock('a'))).toEqual([expect.objectContaining({ source: 'bgp', neighbor: 'site-b', asPath: [65002] })]);
 
     // What forwards at site-a: zebra selects the agent's kernel route (distance 0) over OSPF's
@@ -343,19 +344,19 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle lab: agents with FRR, OS
     expect(zebra.map((r) => [r.protocol, r.selected === true, r.distance, r.nexthops[0]?.interfaceName])).toEqual(
       expect.arrayContaining([['kernel', true, 0, ifs.ab], ['ospf', false, 110, ifs.ac]]),
     );
-    // site-a's own LAN came back over BGP as well (10.1.0.0/24 via site-b, metric 32): on IPv4 the
-    // connected route (metric 0) still wins.
     expect(await routeGet(ns('a'), '10.1.0.99')).toMatchObject({ dev: 'lan0' });
   });
 
-  // BUG (reported, not fixed here): site-b sends site-a's own IPv6 LAN back to it (advertise-ospf),
-  // the agent installs it with metric 32, and the kernel's connected IPv6 route has metric 256: site-a
-  // forwards to every host of its own LAN through site-b, which sends it back (a loop until the hop
-  // limit: `ping -6 2001:db8:1::99` from site-c gets "Time exceeded" from site-b). Written as it should
-  // be; `it.fails` until the agent keeps a prefix off the BGP neighbor its OSPF next hop points to, or
-  // does not install a learned route over a connected one.
-  it.fails("site-a's own IPv6 LAN stays on lan0 (fails today: the agent's route via site-b takes it)", async () => {
+  // Found here and fixed: site-b sent site-a's own IPv6 LAN back to it (advertise-ospf), and the
+  // agent's route (metric 32) beat the connected IPv6 route (metric 256): a forwarding loop. Now
+  // OSPF → BGP does not send a route back into the tunnel OSPF reaches it through (split horizon),
+  // and the agent never installs a learned route for a prefix zebra has as connected.
+  it("site-a's own IPv6 LAN stays on lan0: no learned route over a connected prefix, no OSPF route sent back where it came from", async () => {
     expect(await routeGet(ns('a'), '2001:db8:1::99')).toMatchObject({ dev: 'lan0' });
+    // site-b does not send it back at all (a lookup that finds nothing exits 1).
+    const r = spawnSync('node', [CLI, 'routes', '2001:db8:1::/64', '--json', '--socket', sock('a')], { encoding: 'utf8' });
+    const back = r.status === 0 ? (JSON.parse(r.stdout) as RouteJson[]) : [];
+    expect(back.filter((x) => x.neighbor === 'site-b')).toEqual([]);
   });
 
   it("a reload with a new OSPF cost on the A-B tunnel: FRR runs it (and saved it), the BGP session is not touched, traffic takes the cheaper way", async () => {

@@ -56,9 +56,17 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle with site-a on VPP (fake
     const nodes = (doc.topology as { nodes: Record<string, Record<string, unknown>> }).nodes;
     delete nodes['site-d']!.cmd;
   });
+  // site-b announces its LAN over BGP too, so BGP and OSPF both have 10.2.0.0/24 (distance decides on VPP).
+  // Not OSPF → BGP from site-b here: its eBGP copies of OSPF routes (distance 20) would win at site-a.
+  editYaml(join(dir, 'site-b', 'wgbgp.yaml'), (doc) => {
+    doc.announce = ['10.2.0.0/24', '2001:db8:2::/48'];
+    for (const n of doc.neighbors as { bgp?: Record<string, unknown> }[]) if (n.bgp) delete n.bgp['advertise-ospf'];
+  });
   editYaml(join(dir, 'site-a', 'wgbgp.yaml'), (doc) => {
     doc.dataplane = { wireguard: 'vpp', fib: 'vpp', vpp: { 'api-socket': apiSocket, 'linux-cp': true, 'table-id': TABLE } };
-    const sources: Record<string, string> = { 'site-b': '198.18.12.1', 'site-c': '198.18.13.1' };
+    // BGP → OSPF hands FRR the agent's kernel routes: not on VPP (config check refuses it).
+    if (typeof doc.ospf === 'object' && doc.ospf !== null) delete (doc.ospf as Record<string, unknown>)['redistribute-bgp'];
+    const sources: Record<string, string> = { 'site-b': '198.18.12.1', 'site-c': '198.18.13.1', 'site-e': '198.18.15.1' };
     for (const n of doc.neighbors as Record<string, unknown>[]) n['source-address'] = sources[n.name as string];
   });
   const quiet = { print: () => undefined };

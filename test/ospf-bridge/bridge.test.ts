@@ -198,9 +198,11 @@ describe('the bridge', () => {
         { address: '10.255.0.3', interface: 'a2' },
       ]),
     );
-    // Connected routes are zebra's business, not OSPF's.
+    // Connected routes are not OSPF's: noted as this router's own prefixes (never taken from BGP).
     expect(b.route('10.10.1.0/24')).toBeUndefined();
-    expect(updates.every((u) => u.prefix !== '10.10.1.0/24')).toBe(true);
+    expect(b.isConnected('10.10.1.0/24')).toBe(true);
+    expect(b.isConnected('10.10.2.0/24')).toBe(false);
+    expect(updates.filter((u) => u.prefix === '10.10.1.0/24').every((u) => u.nexthops === null)).toBe(true);
     expect(b.status().fpm.connected).toBe(true);
     expect([...b.routes()].map(([p]) => p).sort()).toEqual([...new Set(updates.filter((u) => u.nexthops !== null).map((u) => u.prefix))].filter((p) => b.route(p) !== undefined).sort());
   });

@@ -68,6 +68,8 @@ class FakeVtysh {
   routerId: { v4: string | null; v6: string | null } = { v4: null, v6: null };
   writeOutput = 'Building Configuration...\nConfiguration saved to /etc/frr/zebra.conf\nConfiguration saved to /etc/frr/ospfd.conf\n';
   onConfigure: (commands: string[]) => VtyshResult = () => ok();
+  routesV6 = fixture('ospf6d-route-detail.json');
+  routesV6Intra = fixture('ospf6d-route-detail.json');
   active = 0;
   maxActive = 0;
   delayMs = 0;
@@ -106,7 +108,9 @@ class FakeVtysh {
       'show ipv6 ospf6 neighbor json': fixture('ospf6d-neighbor.json'),
       'show ipv6 ospf6 neighbor detail json': fixture('ospf6d-neighbor-detail.json'),
       'show ip ospf route json': fixture('ospfd-route.json'),
-      'show ipv6 ospf6 route detail json': fixture('ospf6d-route-detail.json'),
+      'show ipv6 ospf6 route detail json': this.routesV6,
+      'show ipv6 ospf6 route intra-area detail json': this.routesV6Intra,
+      'show ipv6 ospf6 route inter-area detail json': '{"routes":{}}',
       'show ip ospf database external json': fixture('ospfd-database-external.json'),
       'show ipv6 ospf6 database as-external detail json': fixture('ospf6d-database-as-external.json'),
     };
@@ -334,6 +338,18 @@ describe('reading OSPF state', () => {
     const routes = await driver.ospfRoutes();
     expect(routes.filter((r) => r.family === 'ipv4')).toHaveLength(8);
     expect(routes.filter((r) => r.family === 'ipv6')).toHaveLength(4);
+  });
+
+  it('OSPFv3: a prefix with an intra-area route and an external is intra-area (ospf6d repeats the JSON key; the last one is the external)', async () => {
+    const { fake, driver } = setup();
+    const intra = '{"routes":{"fd00:10:3::/64":{"isBestRoute":true,"destinationType":"N","pathType":"Intra-Area","metricCost":20,"nextHops":[{"nextHop":"fe80::1","interfaceName":"wg-b"}]}}}';
+    fake.routesV6Intra = intra;
+    fake.routesV6 =
+      '{"routes":{"fd00:10:3::/64":{"destinationType":"N","pathType":"Intra-Area","metricCost":20,"nextHops":[{"nextHop":"fe80::1","interfaceName":"wg-b"}]},' +
+      '"fd00:10:3::/64":{"destinationType":"N","pathType":"External-2","metricCost":10,"metricCostE2":20,"nextHops":[{"nextHop":"fe80::2","interfaceName":"wg-c"}]},' +
+      '"fd00:20::/48":{"destinationType":"N","pathType":"External-2","metricCost":10,"metricCostE2":20,"nextHops":[{"nextHop":"fe80::2","interfaceName":"wg-c"}]}}}';
+    const v6 = (await driver.ospfRoutes()).filter((r) => r.family === 'ipv6');
+    expect(v6.map((r) => `${r.prefix} ${r.type}`)).toEqual(['fd00:10:3::/64 intra', 'fd00:20::/48 external2']);
   });
 
   it('external LSAs of both databases, OSPFv2 first (the OSPFv3 ones with their tag)', async () => {

@@ -271,12 +271,13 @@ export class Rib {
    */
   redistribute(prefix: string, present: boolean): LocRibChange[] {
     const key = requirePrefix(prefix);
-    if (present === this.redistributed.has(key)) return [];
-    if (present) {
+    if (!present && !this.redistributed.has(key)) return [];
+    // Present again: the route may now go to other peers (their filters look at it anew).
+    if (present && !this.redistributed.has(key)) {
       // RFC 4271 §5.1.1: ORIGIN INCOMPLETE for what comes from another protocol, as BIRD and FRR send it.
       const attrs = this.attributes.intern({ origin: Origin.Incomplete, asPath: [] });
       this.redistributed.set(key, { prefix: key, peer: null, source: 'ospf', attrs, nextHop: null, nextHopLinkLocal: null });
-    } else {
+    } else if (!present) {
       this.attributes.release(this.redistributed.get(key)!.attrs);
       this.redistributed.delete(key);
     }

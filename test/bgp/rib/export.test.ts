@@ -400,6 +400,8 @@ describe('OSPF → BGP (redistributed routes, issue 9)', () => {
     r.redistribute('10.8.0.0/24', true);
     expect(announced(r.exportFull('a'))).toEqual(['10.8.0.0/24']);
     expect(announced(r.exportFull('c'))).toEqual([]);
-    expect(r.redistribute('10.8.0.0/24', true)).toEqual([]);
+    // Offered again: a touch, so the peers' filters look at it anew (the Loc-RIB is unchanged).
+    expect(r.redistribute('10.8.0.0/24', true)).toEqual([{ prefix: '10.8.0.0/24', best: null, previous: null }]);
+    expect(r.redistribute('10.7.0.0/24', false)).toEqual([]);
   });
 });
