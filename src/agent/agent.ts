@@ -178,6 +178,7 @@ export class Agent implements ControlHandler {
     this.config = config;
     this.startedAt = deps.clock.now();
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
+    this.buildOspfExport(config);
     this.fibm = new FibManager(deps.fib);
     this.bgp = deps.bgp ?? realBgp;
     // One child per component, so `wgbgp log-level bgp debug` reaches the sessions and nothing else.
@@ -489,7 +490,8 @@ export class Agent implements ControlHandler {
       localLinkLocal: n.addr.localLinkLocal,
       families: neg.families,
       extendedNextHop: neg.extendedNextHop,
-      advertiseOspf: this.advertiseOspf(n.cfg),
+      // Looked up at each use: a reload that changes advertise-ospf re-exports without a session reset.
+      advertiseOspf: (prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
     });
     if (resumed) {
       // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now.
@@ -685,6 +687,17 @@ export class Agent implements ControlHandler {
   }
 
   /** Which redistributed OSPF routes a neighbor is sent (bgp.advertise-ospf); null: none. */
+  /** Per neighbor name, which OSPF routes it is sent (bgp.advertise-ospf), for the current config. */
+  private ospfExport = new Map<string, (prefix: string) => boolean>();
+
+  private buildOspfExport(config: Config): void {
+    this.ospfExport = new Map();
+    for (const n of config.neighbors) {
+      const f = this.advertiseOspf(n);
+      if (f !== null) this.ospfExport.set(n.name, f);
+    }
+  }
+
   private advertiseOspf(cfg: NeighborConfig): ((prefix: string) => boolean) | null {
     const adv = cfg.bgp?.advertiseOspf ?? null;
     if (adv === null) return null;
@@ -891,6 +904,7 @@ export class Agent implements ControlHandler {
     const prevAnnounce = new Set(this.config.announce);
     const prev = this.config;
     this.config = next;
+    this.buildOspfExport(next);
     await this.migrateFibTag(prev, next);
 
     for (const name of [...diff.removed, ...diff.changed]) await this.removeNeighbor(name, diff.changed.includes(name));
@@ -905,10 +919,16 @@ export class Agent implements ControlHandler {
     await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
     // OSPF settings go to FRR live; a failure there is the bridge's status, not a rejected reload.
     if (next.ospf !== null) await this.deps.ospf?.reconfigure(next.ospf, next.neighbors);
+    // A changed advertise-ospf: the neighbor's Adj-RIB-Out is recomputed, the difference sent (no reset).
+    for (const name of diff.export) {
+      const n = this.peers.get(name);
+      if (n?.negotiated && n.session && !n.exportDeferred) n.session.sendMany(this.rib.reexport(name));
+    }
     await this.flush();
     this.log.info(diff, 'configuration reloaded');
-    const { ospf, ...neighbors } = diff;
-    return { ok: true, errors: [], ...neighbors, ...(ospf.length > 0 ? { ospf } : {}) };
+    const { ospf, export: exported, ...neighbors } = diff;
+    const settings = [...new Set([...ospf, ...exported])];
+    return { ok: true, errors: [], ...neighbors, ...(settings.length > 0 ? { ospf: settings } : {}) };
   }
 
   // ---- operator view (ControlHandler) -------------------------------------

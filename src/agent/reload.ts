@@ -6,18 +6,23 @@ export interface NeighborDiff {
   changed: string[];
   /** Only their OSPF settings changed (the bridge applies them; nothing is rebuilt). */
   ospf: string[];
+  /** Their bgp.advertise-ospf changed: re-exported, the session stays. */
+  export: string[];
 }
 
 /** Neighbors by name: what a reload adds, removes, or must rebuild. Untouched ones are left alone. */
 export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
   const before = new Map(prev.neighbors.map((n) => [n.name, n]));
   const after = new Map(next.neighbors.map((n) => [n.name, n]));
-  const diff: NeighborDiff = { added: [], removed: [], changed: [], ospf: [] };
+  const diff: NeighborDiff = { added: [], removed: [], changed: [], ospf: [], export: [] };
   for (const [name, n] of after) {
     const old = before.get(name);
     if (!old) diff.added.push(name);
     else if (!sameNeighbor(old, n)) diff.changed.push(name);
-    else if (JSON.stringify(old.ospf) !== JSON.stringify(n.ospf)) diff.ospf.push(name);
+    else {
+      if (JSON.stringify(old.ospf) !== JSON.stringify(n.ospf)) diff.ospf.push(name);
+      if (JSON.stringify(old.bgp?.advertiseOspf ?? null) !== JSON.stringify(n.bgp?.advertiseOspf ?? null)) diff.export.push(name);
+    }
   }
   for (const name of before.keys()) if (!after.has(name)) diff.removed.push(name);
   return diff;
@@ -29,7 +34,7 @@ export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
  * not restart the tunnel or the BGP session.
  */
 function sameNeighbor(a: NeighborConfig, b: NeighborConfig): boolean {
-  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, ospf: null });
+  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null } });
   return core(a) === core(b) && (a.ospf === null) === (b.ospf === null);
 }
 

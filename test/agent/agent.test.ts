@@ -539,6 +539,26 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     await h.agent.stop();
   });
 
+  it('a reload that changes advertise-ospf re-exports to that neighbor without a session reset (withdrawals included)', async () => {
+    const ospf = new FakeOspf();
+    const cfg = ospfCfg('linux');
+    cfg.neighbors = [neighbor('b', 1, { advertiseOspf: { prefixes: null } }), neighbor('c', 2)];
+    const h = await harness(cfg, new FakeFib(), { value: [] }, ospf);
+    const b = h.sessions.get('b')!;
+    b.establish();
+    ospf.push('10.9.0.0/24', [{ address: '10.255.2.1', interface: 'wg-c' }]);
+    await h.tick();
+    expect(b.sent.flatMap((u) => u.nlri)).toContain('10.9.0.0/24');
+    b.sent.length = 0;
+    const next = structuredClone(cfg);
+    next.neighbors[0] = { ...next.neighbors[0]!, bgp: { ...next.neighbors[0]!.bgp!, advertiseOspf: null } };
+    h.next.config = next;
+    expect(await h.agent.reload()).toMatchObject({ ok: true, changed: [], ospf: ['b'] });
+    expect(b.stops).toEqual([]);
+    expect(b.sent.flatMap((u) => u.withdrawn)).toEqual(['10.9.0.0/24']);
+    await h.agent.stop();
+  });
+
   it('a reload hands the new OSPF settings to the bridge without touching the session', async () => {
     const ospf = new FakeOspf();
     const cfg = ospfCfg('linux');

@@ -42,7 +42,7 @@ describe('reload diff', () => {
   it('adds, removes and rebuilds neighbors by name, leaving the others alone', () => {
     const prev = config([neighbor('a'), neighbor('b'), neighbor('c')]);
     const next = config([neighbor('a'), neighbor('c', { persistentKeepalive: 10 }), neighbor('d')]);
-    expect(diffNeighbors(prev, next)).toEqual({ added: ['d'], removed: ['b'], changed: ['c'], ospf: [] });
+    expect(diffNeighbors(prev, next)).toEqual({ added: ['d'], removed: ['b'], changed: ['c'], ospf: [], export: [] });
   });
   it('refuses to change the speaker identity or the dataplane in place', () => {
     const prev = config([]);

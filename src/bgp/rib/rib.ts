@@ -380,6 +380,20 @@ export class Rib {
     return packer.finish();
   }
 
+  /**
+   * The UPDATEs that bring `peerId` in line after its export policy changed
+   * (bgp.advertise-ospf on reload): every prefix it was sent, and every one
+   * it may be sent now, looked at again. No session reset (RFC 4271 §9.2).
+   */
+  reexport(peerId: string): UpdateMessage[] {
+    const peer = this.peers.get(peerId);
+    if (!peer) return [];
+    const packer = new UpdatePacker();
+    const prefixes = new Set([...peer.adjOut.keys(), ...this.loc.keys(), ...this.redistributed.keys()]);
+    for (const prefix of prefixes) this.exportPrefix(peer, prefix, packer);
+    return packer.finish();
+  }
+
   /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */
   exportFull(peerId: string): UpdateMessage[] {
     const peer = this.peers.get(peerId);

@@ -405,3 +405,17 @@ describe('OSPF → BGP (redistributed routes, issue 9)', () => {
     expect(r.redistribute('10.7.0.0/24', false)).toEqual([]);
   });
 });
+
+describe('re-export after an export policy change (no session reset)', () => {
+  test('a peer whose filter changed gets the difference: withdrawals for what it may no longer have, announcements for what it may now', () => {
+    const r = rib();
+    let allow = (p: string): boolean => p === '10.9.0.0/24';
+    r.addPeer(peer('a', 65002, 2, { advertiseOspf: (p) => allow(p) }));
+    r.exportChanges('a', [...r.redistribute('10.9.0.0/24', true), ...r.redistribute('10.8.0.0/24', true)]);
+    allow = (p) => p === '10.8.0.0/24';
+    const out = r.reexport('a');
+    expect(withdrawnOf(out)).toEqual(['10.9.0.0/24']);
+    expect(announced(out)).toEqual(['10.8.0.0/24']);
+    expect(r.reexport('a')).toEqual([]);
+  });
+});
