@@ -718,8 +718,9 @@ export class Agent implements ControlHandler {
     return this.pending.size + this.ospfTouched.size + this.fibm.pending();
   }
 
+  /** Runs after every flush: the dataplane's state alone (status() would read /proc for its kernel drops). */
   private noteDataplane(): void {
-    const dp = this.status().dataplane;
+    const dp = this.dataplaneStatus();
     this.telemetry.dataplaneState(dp.state, dp.detail);
   }
 
@@ -943,21 +944,12 @@ export class Agent implements ControlHandler {
   status(): StatusJson {
     // BGP neighbors: an OSPF-only neighbor has no session to be down (`ospf neighbors` shows it).
     const all = this.sessions();
-    const health = this.deps.dataplaneHealth?.();
-    const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0 || health?.state === 'degraded';
-    const fibError = this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null;
     return {
       version: VERSION,
       asn: this.config.router.asn,
       routerId: this.config.router.routerId,
       uptimeSeconds: Math.round((this.deps.clock.now() - this.startedAt) / 1000),
-      dataplane: {
-        wireguard: this.deps.wireguard.kind,
-        fib: this.deps.fib.name,
-        state: health?.state === 'down' ? 'down' : degraded ? 'degraded' : 'ok',
-        detail: health?.detail ?? this.dataplaneDetail ?? fibError,
-        ...(health ? { vppVersion: health.vppVersion } : {}),
-      },
+      dataplane: this.dataplaneStatus(),
       neighbors: {
         total: all.length,
         established: all.filter(({ session }) => session.state === 'Established').length,
@@ -966,6 +958,19 @@ export class Agent implements ControlHandler {
       routes: { rib: this.rib.size, fib: this.fibm.size },
       bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },
       ospf: this.deps.ospf?.status() ?? null,
+    };
+  }
+
+  private dataplaneStatus(): StatusJson['dataplane'] {
+    const health = this.deps.dataplaneHealth?.();
+    const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0 || health?.state === 'degraded';
+    const fibError = this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null;
+    return {
+      wireguard: this.deps.wireguard.kind,
+      fib: this.deps.fib.name,
+      state: health?.state === 'down' ? 'down' : degraded ? 'degraded' : 'ok',
+      detail: health?.detail ?? this.dataplaneDetail ?? fibError,
+      ...(health ? { vppVersion: health.vppVersion } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
 import { createConnection, type Socket } from 'node:net';
 import type { ControlReply, ControlRequest } from './types.js';
 import { LineSplitter } from './lines.js';
+import { errnoCode } from '#lib/errno';
 
 export type ControlClientErrorKind = 'unreachable' | 'timeout' | 'closed' | 'rejected' | 'protocol';
 
@@ -16,10 +17,6 @@ export class ControlClientError extends Error {
     super(message);
     this.name = 'ControlClientError';
   }
-}
-
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
 
 /** The reason in words an operator can act on, not an errno. */

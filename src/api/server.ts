@@ -10,6 +10,7 @@ import type { Logger } from '#lib/log';
 import { CHANGING_COMMANDS, type ControlCommand, type ControlHandler, type ControlReply, type ControlRequest } from './types.js';
 import { LineSplitter, LineTooLongError } from './lines.js';
 import { peerCredentials, type PeerCredentials } from './peercred.js';
+import { errnoCode } from '#lib/errno';
 
 /**
  * Who may do what. The socket file is mode 0660: root and `group` may
@@ -43,10 +44,6 @@ const NO_OSPF = 'OSPF is not configured on this agent (no ospf: section)';
 const DEFAULT_MAX_PIPELINED = 32;
 const DEFAULT_MAX_CONNECTIONS = 64;
 const DEFAULT_IDLE_MS = 5 * 60_000;
-
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-}
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -7,14 +7,11 @@ import { readFileSync, statSync } from 'node:fs';
 import type { RawIssue } from './issues.js';
 import { checkWireguardKey } from './fields.js';
 import { publicKeyOf } from '#wg/keys';
+import { errnoCode } from '#lib/errno';
 
 export interface FileCheckResult {
   errors: RawIssue[];
   warnings: RawIssue[];
-}
-
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
 
 /** `neighborKeys` are the neighbors' public keys by index, to catch a neighbor given this router's own key. */

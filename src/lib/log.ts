@@ -54,7 +54,7 @@ export class LogLevels {
  * logger is registered there so `wgbgp log-level` reaches it.
  */
 export function createLogger(opts: { level?: string; name?: string; levels?: LogLevels } = {}): Logger {
-  const level = opts.level ?? process.env.WGBGP_LOG_LEVEL ?? 'info';
+  const level = opts.level ?? initialLogLevel();
   const base: LoggerOptions = { level, name: opts.name };
   const levels = opts.levels;
   if (levels) base.onChild = (child) => levels.track(child);

@@ -19,6 +19,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '#lib/log';
 import { decodeFpmPayload, FpmDecodeError, FpmFramingError, FpmSplitter, type FpmMessage } from './fpm-codec.js';
 import type { FpmTable, FpmTableEvent } from './fpm-table.js';
+import { errnoCode } from '#lib/errno';
 
 export const FPM_DEFAULT_HOST = '127.0.0.1';
 /** zebra's default FPM port (dplane_fpm_nl's SOUTHBOUND_DEFAULT_PORT). */
@@ -55,10 +56,6 @@ interface Connection {
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
 
 export class FpmListener {

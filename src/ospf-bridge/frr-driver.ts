@@ -62,6 +62,7 @@ import {
   parseOspfExternalLsas,
   parseOspfNeighbors,
   parseOspfRoutes,
+  sortRoutes,
   parseRouterId,
   parseVersion,
   pointToPointInterfaces,
@@ -236,7 +237,7 @@ export class FrrDriver {
           if (t !== null) internal.push(...parseOspf6Routes(t));
         }
         const seen = new Set(internal.map((r) => r.prefix));
-        out.push(...sortRoutesV6([...internal, ...parseOspf6Routes(v6).filter((r) => !seen.has(r.prefix))]));
+        out.push(...sortRoutes([...internal, ...parseOspf6Routes(v6).filter((r) => !seen.has(r.prefix))]));
       }
       return out;
     });
@@ -389,10 +390,6 @@ function refused(r: VtyshResult): string | null {
 }
 
 /** The default runner: no shell, SIGKILL at the timeout. */
-function sortRoutesV6(rs: OspfRoute[]): OspfRoute[] {
-  return rs.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
-}
-
 export function runProcess(argv: readonly string[], timeoutMs: number): Promise<VtyshResult> {
   const [cmd, ...args] = argv;
   if (cmd === undefined) return Promise.resolve({ code: null, stdout: '', stderr: 'empty argv', timedOut: false, notFound: true });

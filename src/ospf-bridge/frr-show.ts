@@ -261,7 +261,8 @@ export function parseOspf6Routes(text: string): OspfRoute[] {
   return sortRoutes(out);
 }
 
-function sortRoutes(list: OspfRoute[]): OspfRoute[] {
+/** By prefix (the order `ospf routes` prints). */
+export function sortRoutes(list: OspfRoute[]): OspfRoute[] {
   return list.sort((a, b) => cmp(a.prefix, b.prefix));
 }
 
