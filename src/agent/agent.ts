@@ -37,6 +37,7 @@ import { prefixListMatches } from '#config/fields';
 export { ChangeQueue } from './change-queue.js';
 export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { VERSION } from './version.js';
+import { KernelMirror } from './kernel-mirror.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -66,12 +67,17 @@ export interface AgentDeps {
   bgp?: BgpFactory;
   /** The OSPF bridge to FRR when `ospf:` is configured (src/ospf-bridge/). */
   ospf?: AgentOspf;
+  /**
+   * VPP with OSPF: the kernel of the agent's (linux-cp) namespace, where BGP's
+   * routes are mirrored for BGP → OSPF (ospf.redistribute-bgp; src/agent/kernel-mirror.ts).
+   */
+  kernelMirror?: FibBackend;
 }
 
 /** What the agent uses of the OSPF bridge (OspfBridge). */
 export type AgentOspf = Pick<
   OspfBridge,
-  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'internal' | 'isConnected' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
+  'start' | 'reconfigure' | 'onRoutes' | 'route' | 'routes' | 'routeCount' | 'internal' | 'knows' | 'isConnected' | 'status' | 'close' | 'ospfNeighbors' | 'ospfRoutes'
 >;
 
 export interface DataplaneHealth {
@@ -136,6 +142,8 @@ export class Agent implements ControlHandler {
   private config: Config;
   private readonly rib: Rib;
   private readonly fibm: FibManager;
+  /** VPP: BGP's routes in the namespace's kernel for ospfd (null: not VPP with OSPF). */
+  private readonly mirror: KernelMirror | null;
   private readonly listener: AgentListener;
   private readonly bgp: BgpFactory;
   private readonly peers = new Map<string, Neighbor>();
@@ -180,6 +188,7 @@ export class Agent implements ControlHandler {
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
     this.buildOspfExport(config);
     this.fibm = new FibManager(deps.fib);
+    this.mirror = deps.kernelMirror ? new KernelMirror(deps.kernelMirror, config.ospf?.redistributeBgp === true) : null;
     this.bgp = deps.bgp ?? realBgp;
     // One child per component, so `wgbgp log-level bgp debug` reaches the sessions and nothing else.
     this.log = deps.log.child({ component: 'agent' });
@@ -294,6 +303,7 @@ export class Agent implements ControlHandler {
       for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p, 'tunnel');
       await this.pins.clear();
       await this.fibm.flush();
+      await this.mirror?.clear().catch((err: unknown) => this.fibLog.error({ err: errorText(err) }, 'kernel mirror not cleared'));
       await this.deps.managedInterfaces.write([]);
     }
     await this.deps.wireguard.close();
@@ -625,6 +635,13 @@ export class Agent implements ControlHandler {
       this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
       this.fibLog.error({ err: errorText(err) }, 'FIB flush failed');
     }
+    if (this.mirror !== null) {
+      try {
+        await this.mirror.flush();
+      } catch (err) {
+        this.fibLog.error({ err: errorText(err) }, 'kernel mirror flush failed (BGP → OSPF)');
+      }
+    }
     this.telemetry.flushed(this.fibPending() === 0);
     this.noteDataplane();
   }
@@ -638,16 +655,29 @@ export class Agent implements ControlHandler {
     // A tunnel's own address is reached over the tunnel, and a prefix connected here
     // is reached here, whoever announces them.
     const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best);
-    if (fr) this.fibm.set(fr, 'learned');
+    if (fr) this.fibm.set(fr.route, 'learned');
     else this.fibm.delete(prefix, 'learned');
+    // BGP → OSPF on VPP: what BGP forwards (not OSPF's own routes) goes to the kernel for ospfd.
+    this.mirror?.set(prefix, fr !== null && fr.source === 'bgp' && !this.ospfWouldWin(prefix, best) ? fr.route : null);
   }
 
-  private fibFor(prefix: string, best: Route | null): FibRoute | null {
+  /**
+   * OSPF's table has `prefix` at a lower distance than BGP's path, though zebra
+   * has not sent it (it keeps our mirrored kernel route, distance 0, over
+   * OSPF's): the mirror lets the prefix go, zebra then selects OSPF's route
+   * and sends it over FPM, and the VPP FIB moves to it.
+   */
+  private ospfWouldWin(prefix: string, best: Route | null): boolean {
+    return best !== null && this.deps.ospf?.knows(prefix) === true && (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best);
+  }
+
+  private fibFor(prefix: string, best: Route | null): { route: FibRoute; source: 'bgp' | 'ospf' } | null {
     const bgp = best ? this.fibRouteFor(best) : null;
     const ospf = this.installsOspf ? this.deps.ospf?.route(prefix) : undefined;
-    if (ospf === undefined) return bgp;
-    if (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best)) return { prefix, nexthops: ospf };
-    return bgp;
+    if (ospf !== undefined && (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best))) {
+      return { route: { prefix, nexthops: ospf }, source: 'ospf' };
+    }
+    return bgp === null ? null : { route: bgp, source: 'bgp' };
   }
 
   /**
@@ -715,7 +745,7 @@ export class Agent implements ControlHandler {
 
   /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */
   private fibPending(): number {
-    return this.pending.size + this.ospfTouched.size + this.fibm.pending();
+    return this.pending.size + this.ospfTouched.size + this.fibm.pending() + (this.mirror?.pending() ?? 0);
   }
 
   /** Runs after every flush: the dataplane's state alone (status() would read /proc for its kernel drops). */
@@ -729,14 +759,17 @@ export class Agent implements ControlHandler {
    * metric): from `prev` on reload, from the recorded tag at start.
    */
   private async migrateFibTag(prev: Config | null, next: Config): Promise<void> {
-    const fib = this.deps.fib;
+    // On VPP the kernel routes are the mirror's (BGP → OSPF).
+    const kernel = this.deps.fib.migrate !== undefined ? { fib: this.deps.fib, fibm: this.fibm } : this.mirror ? { fib: this.mirror.backend, fibm: this.mirror } : null;
+    if (kernel === null) return;
+    const fib = kernel.fib;
     if (fib.migrate === undefined || fib.retag === undefined) return;
     const to = next.dataplane.linux;
     // No record: an earlier version wrote routes without a metric of their own.
     const from = prev?.dataplane.linux ?? (await this.deps.fibTag?.read()) ?? { ...to, metric: null };
     fib.retag(to);
     try {
-      const r = await this.fibm.between(() => fib.migrate!(from));
+      const r = await kernel.fibm.between(() => fib.migrate!(from));
       if (r.moved > 0) this.fibLog.info({ from, to, moved: r.moved, failed: r.failed.length }, 'routes moved to the new table/protocol/metric');
       for (const f of r.failed.slice(0, 10)) this.fibLog.error(f, 'route not moved');
     } catch (err) {
@@ -752,6 +785,11 @@ export class Agent implements ControlHandler {
    * reconciled at the sweep instead.
    */
   private async adoptFib(): Promise<void> {
+    try {
+      await this.mirror?.adopt();
+    } catch (err) {
+      this.fibLog.warn({ err: errorText(err) }, 'cannot read the kernel mirror (BGP → OSPF); reconciled later');
+    }
     try {
       const n = await this.fibm.adopt();
       if (n > 0) {
@@ -788,6 +826,14 @@ export class Agent implements ControlHandler {
       this.fibLog.info({ ...r, why }, 'FIB reconciled with the dataplane');
     } catch (err) {
       this.fibLog.error({ err: errorText(err) }, 'FIB reconcile failed');
+    }
+    if (this.mirror !== null) {
+      try {
+        const r = await this.mirror.reconcile();
+        this.fibLog.info({ ...r, why }, 'kernel mirror (BGP → OSPF) reconciled');
+      } catch (err) {
+        this.fibLog.error({ err: errorText(err) }, 'kernel mirror reconcile failed');
+      }
     }
     this.endRestart();
   }
@@ -918,6 +964,12 @@ export class Agent implements ControlHandler {
     for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
     for (const p of nextAnnounce) if (!prevAnnounce.has(p)) this.queue(this.rib.originate(p, 'static'));
     await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
+    // BGP → OSPF switched on VPP: every prefix is looked at again (the mirror fills or empties).
+    const mirrorOn = next.ospf?.redistributeBgp === true;
+    if (this.mirror !== null && this.mirror.enabled !== mirrorOn) {
+      this.mirror.enable(mirrorOn);
+      if (mirrorOn) for (const prefix of [...this.fibm.wantedPrefixes()]) if (this.fibm.owner(prefix) !== null) this.setLearned(prefix, this.rib.best(prefix) ?? null);
+    }
     // OSPF settings go to FRR live; a failure there is the bridge's status, not a rejected reload.
     if (next.ospf !== null) await this.deps.ospf?.reconfigure(next.ospf, next.neighbors);
     // A changed advertise-ospf: the neighbor's Adj-RIB-Out is recomputed, the difference sent (no reset).

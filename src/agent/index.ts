@@ -61,6 +61,8 @@ interface Dataplane {
   onLost?: (cb: () => void) => () => void;
   /** The interfaces of the agent's namespace (index → name for the OSPF bridge); absent: none to ask. */
   links?: () => Promise<{ index: number; name: string }[]>;
+  /** VPP with linux-cp and OSPF: the kernel of the agent's namespace, for the BGP → OSPF mirror. */
+  kernel?: FibBackend;
   /** VPP: the API connection's state and counters (metrics). */
   vpp?: () => { connected: boolean; errors: number; timeouts: number; connects: number };
   close: () => Promise<void>;
@@ -94,6 +96,8 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
   return {
     wireguard: dp.wireguard,
     fib: dp.fib,
+    // BGP → OSPF: BGP's routes mirrored into this namespace's kernel for ospfd (src/agent/kernel-mirror.ts).
+    ...(hostLinks && config.ospf !== null ? { kernel: new LinuxFib(hostLinks, config.dataplane.linux) } : {}),
     health: () => dp.health(),
     onReset: (cb) => dp.onReset(cb),
     onLost: (cb) => connection.onDisconnected(() => cb()),
@@ -178,7 +182,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
           frr: new FrrDriver({ vtysh: config.ospf.frr.vtysh, pathspace: config.ospf.frr.pathspace, log: log.child({ component: 'ospf' }) }),
           links: dp.links ?? (async () => []),
           managed: () => managedInterfacesFile(config.control.socket).read(),
-          kernelRoutes: config.dataplane.fib === 'linux',
+          kernelRoutes: config.dataplane.fib === 'linux' || dp.kernel !== undefined,
         });
   const agent = new Agent(config, {
     ...(ospf ? { ospf } : {}),
@@ -186,6 +190,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     log,
     wireguard: dp.wireguard,
     fib: dp.fib,
+    ...(dp.kernel ? { kernelMirror: dp.kernel } : {}),
     ...(dp.health ? { dataplaneHealth: dp.health } : {}),
     ...(dp.onReset ? { onDataplaneReset: dp.onReset } : {}),
     ...(dp.onLost ? { onDataplaneLost: dp.onLost } : {}),

@@ -215,8 +215,9 @@ function checkOspf(root: Obj, neighbors: NeighborView[], errors: RawIssue[], war
   const dp = obj(root.dataplane);
   const vpp = obj(dp?.vpp);
   const punt = (dp?.fib ?? 'linux') === 'vpp' && vpp?.['linux-cp'] === false;
-  if (bridge !== null && bridge['redistribute-bgp'] === true && (dp?.fib ?? 'linux') !== 'linux') {
-    errors.push({ path: ['ospf', 'redistribute-bgp'], message: 'BGP → OSPF hands FRR the agent\'s kernel routes: it needs dataplane.fib linux (not yet on VPP)' });
+  // Linux: FRR takes the agent's kernel routes; VPP: the agent mirrors BGP's routes into the kernel of its namespace.
+  if (bridge !== null && bridge['redistribute-bgp'] === true && dp?.fib === 'none') {
+    errors.push({ path: ['ospf', 'redistribute-bgp'], message: 'BGP → OSPF hands FRR the agent\'s kernel routes, and with dataplane.fib none there are none' });
   }
   for (const n of neighbors) {
     const ospf = obj(n.raw.ospf);

@@ -237,6 +237,15 @@ export class OspfBridge {
   }
 
   /**
+   * Whether OSPF's own table has `prefix` (as last read), whether or not zebra
+   * sends it over FPM: zebra keeps a kernel route of the agent's (distance 0)
+   * over OSPF's, so FPM alone cannot tell that OSPF has the prefix too.
+   */
+  knows(prefix: string): boolean {
+    return this.types.has(prefix);
+  }
+
+  /**
    * A prefix connected on this router (zebra's connected routes). A learned
    * route for it must never be installed: OSPF → BGP on a neighbor can send a
    * router its own LAN back, and on IPv6 our metric 32 beats the connected
@@ -404,6 +413,9 @@ export class OspfBridge {
       const now = this.types.get(prefix);
       if ((was === 'intra' || was === 'inter') !== (now === 'intra' || now === 'inter')) out.push({ prefix, nexthops });
     }
+    // Prefixes OSPF has (or lost) that zebra does not send: the agent looks at them again (knows()).
+    for (const prefix of this.types.keys()) if (!before.has(prefix) && !this.current.has(prefix)) out.push({ prefix, nexthops: null });
+    for (const prefix of before.keys()) if (!this.types.has(prefix) && !this.current.has(prefix)) out.push({ prefix, nexthops: null });
     this.scheduleTypes(TYPES_REFRESH_MS);
     if (out.length > 0) for (const s of this.subscribers) s(out);
   }

@@ -256,6 +256,16 @@ class FakeOspf implements AgentOspf {
   isConnected(prefix: string): boolean {
     return this.connected.has(prefix);
   }
+  /** Prefixes in OSPF's own table that zebra has not sent (it keeps the agent's kernel route). */
+  readonly unsent = new Set<string>();
+  knows(prefix: string): boolean {
+    return this.table.has(prefix) || this.unsent.has(prefix);
+  }
+  /** OSPF's table (read by the bridge) has `prefix`, FPM not: the agent hears it with no next hops. */
+  tableOnly(prefix: string): void {
+    this.unsent.add(prefix);
+    this.cb?.([{ prefix, nexthops: null }]);
+  }
   /** Prefixes OSPF has as externals (FRR's route types). */
   readonly externals = new Set<string>();
   internal(prefix: string): boolean {
@@ -284,7 +294,7 @@ class FakeOspf implements AgentOspf {
   }
 }
 
-async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } = { value: [] }, ospf?: AgentOspf): Promise<Harness> {
+async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } = { value: [] }, ospf?: AgentOspf, kernelMirror?: FakeFib): Promise<Harness> {
   const clock = new ManualClock();
   const wg = new FakeWireguard();
   const listener = new FakeListener();
@@ -321,6 +331,7 @@ async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } 
     },
     bgp,
     ...(ospf ? { ospf } : {}),
+    ...(kernelMirror ? { kernelMirror } : {}),
   });
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -455,6 +466,72 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     await h.tick();
     expect(h.fib.table.has('10.9.0.0/24')).toBe(false);
     expect(h.agent.status().ospf).toMatchObject({ state: 'ok', frrVersion: '8.4.4' });
+    await h.agent.stop();
+  });
+
+  it('VPP, BGP → OSPF: the routes BGP forwards are mirrored into the kernel for ospfd, not OSPF\'s own; a reload switches the mirror off and on', async () => {
+    const ospf = new FakeOspf();
+    const kernel = new FakeFib();
+    const cfg = ospfCfg('vpp');
+    cfg.ospf = { ...cfg.ospf!, redistributeBgp: true };
+    cfg.dataplane = { ...cfg.dataplane, keepOnStop: false };
+    const h = await harness(cfg, new FakeFib(), { value: [] }, ospf, kernel);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(update(['10.2.0.0/24', '10.3.0.0/24']));
+    ospf.push('10.9.0.0/24', [{ address: '10.255.9.9', interface: 'wg-x' }]);
+    await h.tick();
+    const hop = [{ address: '10.255.1.1', interface: 'wg-b' }];
+    expect(kernel.table.get('10.2.0.0/24')?.nexthops).toEqual(hop);
+    expect(kernel.table.get('10.3.0.0/24')?.nexthops).toEqual(hop);
+    // OSPF's own route is in VPP, never handed back to OSPF; nor the tunnel's host routes.
+    expect(h.fib.table.has('10.9.0.0/24')).toBe(true);
+    expect([...kernel.table.keys()].sort()).toEqual(['10.2.0.0/24', '10.3.0.0/24']);
+    s.update(update([], ['10.3.0.0/24']));
+    await h.tick();
+    expect([...kernel.table.keys()]).toEqual(['10.2.0.0/24']);
+    // An iBGP-like loss: OSPF takes the prefix when BGP withdraws it, and the mirror lets it go.
+    ospf.push('10.2.0.0/24', [{ address: '10.255.9.9', interface: 'wg-x' }]);
+    s.update(update([], ['10.2.0.0/24']));
+    await h.tick();
+    expect(kernel.table.size).toBe(0);
+    s.update(update(['10.4.0.0/24']));
+    await h.tick();
+    expect([...kernel.table.keys()]).toEqual(['10.4.0.0/24']);
+    h.next.config = { ...cfg, ospf: { ...cfg.ospf!, redistributeBgp: false } };
+    expect(await h.agent.reload()).toMatchObject({ ok: true });
+    expect(kernel.table.size).toBe(0);
+    expect(h.fib.table.has('10.4.0.0/24')).toBe(true);
+    h.next.config = cfg;
+    expect(await h.agent.reload()).toMatchObject({ ok: true });
+    expect([...kernel.table.keys()]).toEqual(['10.4.0.0/24']);
+    expect(s.stops).toEqual([]);
+    await h.agent.stop();
+    expect(kernel.table.size).toBe(0);
+  });
+
+  it('VPP, BGP → OSPF with iBGP (200) and OSPF (110) on one prefix: the mirror lets go once OSPF\'s table has it, so zebra sends OSPF\'s route and the VPP FIB takes it', async () => {
+    const ospf = new FakeOspf();
+    const kernel = new FakeFib();
+    const cfg = ospfCfg('vpp');
+    cfg.ospf = { ...cfg.ospf!, redistributeBgp: true };
+    cfg.neighbors = [neighbor('b', 1)];
+    cfg.neighbors[0] = { ...cfg.neighbors[0]!, bgp: { ...cfg.neighbors[0]!.bgp!, asn: cfg.router.asn } };
+    const h = await harness(cfg, new FakeFib(), { value: [] }, ospf, kernel);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(update(['10.6.0.0/24']));
+    await h.tick();
+    expect(kernel.table.has('10.6.0.0/24')).toBe(true);
+    // zebra keeps our kernel route (distance 0): OSPF's route shows only in ospfd's table.
+    ospf.tableOnly('10.6.0.0/24');
+    await h.tick();
+    expect(kernel.table.has('10.6.0.0/24')).toBe(false);
+    expect(h.fib.table.get('10.6.0.0/24')?.nexthops).toEqual([{ address: '10.255.1.1', interface: 'wg-b' }]);
+    ospf.push('10.6.0.0/24', [{ address: '10.255.9.9', interface: 'wg-x' }]);
+    await h.tick();
+    expect(h.fib.table.get('10.6.0.0/24')?.nexthops).toEqual([{ address: '10.255.9.9', interface: 'wg-x' }]);
+    expect(kernel.table.has('10.6.0.0/24')).toBe(false);
     await h.agent.stop();
   });
 

@@ -565,9 +565,12 @@ describe('ospf (issue 9)', () => {
     expectOneError(withOspf('      area: 0.0.0'), 'neighbors[0].ospf.area', /dotted quad/);
     expectOneError(withOspf('      authentication: { key-id: 1, key: "0123456789abcdefX" }'), 'neighbors[0].ospf.authentication.key', /1\.\.16 bytes/);
   });
-  it('BGP → OSPF needs the agent\'s kernel routes (fib linux)', () => {
-    const text = withOspf('      area: 0', 'ospf:\n  redistribute-bgp: true').replace('  wireguard: auto', '  wireguard: vpp').replace('  fib: linux', '  fib: vpp');
-    expect(errors(text).map((e) => e.path)).toContain('ospf.redistribute-bgp');
+  it('BGP → OSPF needs the agent\'s kernel routes (fib linux, or vpp through the kernel mirror; not none)', () => {
+    const none = withOspf('      area: 0', 'ospf:\n  redistribute-bgp: true').replace('  fib: linux', '  fib: none');
+    expect(errors(none).map((e) => e.path)).toContain('ospf.redistribute-bgp');
+    const vpp = withOspf('      area: 0', 'ospf:\n  redistribute-bgp: true').replace('  wireguard: auto', '  wireguard: vpp').replace('  fib: linux', '  fib: vpp');
+    const ok = parse(vpp);
+    expect(ok.ok ? [] : ok.errors).toEqual([]);
     const r = parse(withOspf('      area: 0', 'ospf:\n  redistribute-bgp: true\n  external-tag: 65001'));
     expect(r.ok && r.config.ospf).toMatchObject({ redistributeBgp: true, externalTag: 65001 });
   });

@@ -21,14 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '#lab/index';
-import type { OspfNeighborJson, RouteJson, StatusJson } from '#api/types';
+import type { OspfNeighborJson, OspfRouteJson, RouteJson, StatusJson } from '#api/types';
 import { FakeVpp } from '../fake-vpp/index.js';
 import { missingPrerequisite } from '../interop/helpers/site.js';
 import { frrMissing } from '../ospf-bridge/helpers/frr-netns.js';
 import { CLI, cli, editYaml } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
-import { eventually, ospfDevs, pingOnce } from './helpers/ospf.js';
+import { eventually, ipRoutes, ospfDevs, pingOnce } from './helpers/ospf.js';
 
 const CI = process.env.CI === 'true';
 const missing = missingPrerequisite([]) ?? frrMissing();
@@ -64,8 +64,7 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle with site-a on VPP (fake
   });
   editYaml(join(dir, 'site-a', 'wgbgp.yaml'), (doc) => {
     doc.dataplane = { wireguard: 'vpp', fib: 'vpp', vpp: { 'api-socket': apiSocket, 'linux-cp': true, 'table-id': TABLE } };
-    // BGP → OSPF hands FRR the agent's kernel routes: not on VPP (config check refuses it).
-    if (typeof doc.ospf === 'object' && doc.ospf !== null) delete (doc.ospf as Record<string, unknown>)['redistribute-bgp'];
+    // redistribute-bgp stays: BGP → OSPF on VPP goes through the agent's kernel mirror (main table, protocol 201).
     const sources: Record<string, string> = { 'site-b': '198.18.12.1', 'site-c': '198.18.13.1', 'site-e': '198.18.15.1' };
     for (const n of doc.neighbors as Record<string, unknown>[]) n['source-address'] = sources[n.name as string];
   });
@@ -142,16 +141,37 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle with site-a on VPP (fake
     expect(s.ospf).toMatchObject({ state: 'ok', fpm: { connected: true } });
   });
 
-  it("traffic from site-a's LAN reaches site-c's LAN over the realized tunnels", () => {
-    expect(pingOnce(ns('a'), '10.1.0.1', '10.3.0.1')).toBe(true);
-    expect(pingOnce(ns('a'), '2001:db8:1::1', '2001:db8:3::1')).toBe(true);
-  });
+  it("traffic from site-a's LAN reaches site-c's LAN over the realized tunnels", async () => {
+    // site-a's VPP FIB has converged; site-c's way back (its own OSPF routes) may still be on its way.
+    await eventually('10.1.0.1 -> 10.3.0.1', () => pingOnce(ns('a'), '10.1.0.1', '10.3.0.1'), 20_000);
+    await eventually('2001:db8:1::1 -> 2001:db8:3::1', () => pingOnce(ns('a'), '2001:db8:1::1', '2001:db8:3::1'), 20_000);
+  }, 45_000);
 
   it("the other sites learn site-a's LAN over OSPF across site-a's VPP tunnels", async () => {
     await eventually('site-c has 10.1.0.0/24 from OSPF', async () => (await ospfDevs(ns('c'), '10.1.0.0/24')).join() === ifs.ca, 30_000);
     // OSPFv3 converges on its own clock: site-b may reach it through site-c until its adjacency with site-a is Full.
     await eventually('site-b has 2001:db8:1::/64 from OSPF over the A-B tunnel', async () => (await ospfDevs(ns('b'), '2001:db8:1::/64')).join() === ifs.ba, 30_000);
   });
+
+  it("BGP -> OSPF on VPP: site-e's LAN (BGP at site-a, in the VPP FIB) is mirrored into site-a's kernel and reaches site-c as a type-2 external tagged 201", async () => {
+    // The mirror: main table, protocol 201, via the tunnel (the linux-cp host side), beside the VPP FIB's copy.
+    await eventually("site-e's LAN mirrored into site-a's kernel", async () => (await ipRoutes(ns('a'), '-4', '10.5.0.0/24', 'table', 'main', 'proto', '201')).length > 0, 30_000);
+    expect(await ipRoutes(ns('a'), '-4', '10.5.0.0/24', 'table', 'main')).toEqual([expect.objectContaining({ protocol: '201', gateway: '10.255.15.1' })]);
+    expect(vppRoute('10.5.0.0/24')).toHaveLength(1);
+    // OSPF's own routes are in the VPP FIB only, never mirrored (they would go back into OSPF).
+    expect(await ipRoutes(ns('a'), '-4', '10.3.0.0/24', 'table', 'main', 'proto', '201')).toEqual([]);
+    const external = async (prefix: string): Promise<OspfRouteJson | undefined> =>
+      cli<OspfRouteJson[]>('ospf', 'routes', '--socket', sock('c')).find((r) => r.prefix === prefix && r.type === 'external2');
+    // Through the direct tunnel once SPF has settled (right after the external appears it may still go through site-b).
+    const v4 = await eventually("site-e's LAN an OSPF external at site-c, through the C-A tunnel", async () => {
+      const r = await external('10.5.0.0/24');
+      return r?.nexthops[0]?.address === '10.255.13.0' ? r : undefined;
+    }, 30_000);
+    expect(v4).toMatchObject({ tag: 201, nexthops: [{ address: '10.255.13.0', interface: ifs.ca }] });
+    await eventually("site-e's IPv6 LAN an OSPFv3 external at site-c", () => external('2001:db8:5::/48'), 30_000);
+    // site-c forwards with it: its LAN reaches site-e's through site-a's VPP tunnels (site-e has site-c's LAN from site-a's advertise-ospf).
+    await eventually('site-c -> site-e LAN ping', () => pingOnce(ns('c'), '10.3.0.1', '10.5.0.1'), 30_000);
+  }, 90_000);
 
   it('an OSPF withdraw leaves the VPP FIB, and the route comes back: site-c takes its LAN out of OSPF, then in again', async () => {
     // lan0's OSPF lines are the node's own (ospfd.conf), not the agent's: changing them is the operator's business.

@@ -226,6 +226,18 @@ describe('the bridge', () => {
     await until('the change of type is announced', () => updates.length > seen);
     expect(b.internal('10.10.2.0/24')).toBe(false);
     expect(updates.at(-1)?.prefix).toBe('10.10.2.0/24');
+    // A prefix in OSPF's table that zebra does not send (it keeps the agent's kernel route): known, announced without next hops.
+    expect(b.knows('10.77.0.0/24')).toBe(false);
+    frr.routeTypes.set('10.77.0.0/24', 'intra');
+    const before = updates.length;
+    clock.advance(30_000);
+    await until('the table-only prefix is announced', () => updates.length > before);
+    expect(b.knows('10.77.0.0/24')).toBe(true);
+    expect(updates.slice(before)).toEqual([{ prefix: '10.77.0.0/24', nexthops: null }]);
+    frr.routeTypes.delete('10.77.0.0/24');
+    clock.advance(30_000);
+    await until('its loss is announced', () => !b.knows('10.77.0.0/24'));
+    expect(updates.at(-1)).toEqual({ prefix: '10.77.0.0/24', nexthops: null });
   });
 
   it('the FPM port in use is a start error naming it', async () => {
