@@ -43,6 +43,7 @@ import {
   RTM_F_FIB_MATCH,
   RTA_HDRLEN,
   RTA_MULTIPATH,
+  RTA_NH_ID,
   RTA_OIF,
   RTA_TABLE,
   RTA_VIA,
@@ -322,7 +323,8 @@ export interface RouteSpec {
   priority?: number;
 }
 
-function writeRtmsg(w: NlWriter, r: RouteSpec, scope: number, type: number): void {
+/** struct rtmsg of a route request (nexthop-codec.ts writes routes naming an object with it too). */
+export function writeRtmsg(w: NlWriter, r: RouteSpec, scope: number, type: number): void {
   const at = w.header(RTMSG_LEN);
   const b = w.buf;
   b[at] = r.family;
@@ -334,7 +336,8 @@ function writeRtmsg(w: NlWriter, r: RouteSpec, scope: number, type: number): voi
   b[at + 7] = type;
 }
 
-function writeRouteKey(w: NlWriter, r: RouteSpec): void {
+/** The attributes that pick the route: RTA_TABLE, RTA_DST, RTA_PRIORITY. */
+export function writeRouteKey(w: NlWriter, r: RouteSpec): void {
   if (r.table >= 256) w.attrU32(RTA_TABLE, r.table);
   // The default route carries no RTA_DST (as iproute2 sends it).
   if (r.dstLen > 0) w.attr(RTA_DST, r.dst);
@@ -641,6 +644,9 @@ export interface DecodedRoute {
   type: number;
   /** Canonical prefix text. */
   prefix: string;
+  /** RTA_NH_ID: the nexthop object the route uses, 0 when none. */
+  nhId: number;
+  /** Inline paths; for a route with RTA_NH_ID those of its object (net.ipv4.nexthop_compat_mode, on by default), else none. */
   nexthops: DecodedNexthop[];
 }
 
@@ -704,6 +710,7 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     scope: body[6]!,
     type: body[7]!,
     prefix: '',
+    nhId: 0,
     nexthops: [],
   };
   const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
@@ -739,6 +746,9 @@ export function decodeRoute(body: Buffer): DecodedRoute {
       }
       case RTA_MULTIPATH:
         r.nexthops = decodeMultipath(family, body.subarray(v, v + vlen));
+        break;
+      case RTA_NH_ID:
+        if (vlen >= 4) r.nhId = body.readUInt32LE(v);
         break;
     }
     off += align4(len);

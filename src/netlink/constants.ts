@@ -1,6 +1,6 @@
 /**
  * Numbers from the Linux uapi headers (linux/netlink.h, linux/rtnetlink.h,
- * linux/if_link.h, linux/if_addr.h, linux/socket.h), kept in one place so the
+ * linux/if_link.h, linux/if_addr.h, linux/socket.h, linux/nexthop.h), kept in one place so the
  * codec reads like the headers. Only what wgbgp uses.
  */
 
@@ -79,6 +79,9 @@ export const RTA_TABLE = 15;
 /** struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; } — a next hop of another family. */
 export const RTA_VIA = 18;
 
+/** A route naming a nexthop object (u32 id) instead of RTA_GATEWAY/RTA_OIF/RTA_MULTIPATH (Linux 5.3). */
+export const RTA_NH_ID = 30;
+
 /** struct rtnexthop: len (u16), flags (u8), hops (u8), ifindex (s32). */
 export const RTNH_LEN = 8;
 
@@ -110,3 +113,30 @@ export const IFF_UP = 0x1;
 export const IFADDRMSG_LEN = 8;
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
+
+/** linux/rtnetlink.h: nexthop objects (Linux 5.3). */
+export const RTM_NEWNEXTHOP = 104;
+export const RTM_DELNEXTHOP = 105;
+export const RTM_GETNEXTHOP = 106;
+
+/** linux/nexthop.h: struct nhmsg { u8 nh_family, nh_scope, nh_protocol, resvd; u32 nh_flags }. */
+export const NHMSG_LEN = 8;
+/** u32: the object's id (1..2^32-1); 0 in a request lets the kernel choose. */
+export const NHA_ID = 1;
+/** An array of struct nexthop_grp { u32 id; u8 weight (weight - 1); u8 resvd1; u16 resvd2 }. */
+export const NHA_GROUP = 2;
+/** u16, enum nexthop_groups: NEXTHOP_GRP_TYPE_MPATH (0, hash-threshold) or _RES (1, resilient). */
+export const NHA_GROUP_TYPE = 3;
+/** flag: a blackhole next hop (no device, no gateway). */
+export const NHA_BLACKHOLE = 4;
+/** u32 ifindex; in a dump request a filter. */
+export const NHA_OIF = 5;
+/** be32 or in6_addr, by nh_family. */
+export const NHA_GATEWAY = 6;
+/** flag in a dump request: groups only. */
+export const NHA_GROUPS = 9;
+/** u32 ifindex in a dump request: next hops whose device is enslaved to this master. */
+export const NHA_MASTER = 10;
+/** struct nexthop_grp: 8 bytes. */
+export const NEXTHOP_GRP_LEN = 8;
+export const NEXTHOP_GRP_TYPE_MPATH = 0;

@@ -4,7 +4,29 @@
  * number; a route batch is packed into as few send buffers as fit.
  */
 import { parseIp, parsePrefix } from '#lib/prefix';
-import type { KernelRoute, LinkInfo, LinkOps, RouteOp, RouteOpResult, RouteOps, RouteTag, RouteWrite } from './types.js';
+import type {
+  KernelRoute,
+  LinkInfo,
+  LinkOps,
+  NexthopObject,
+  NexthopWrite,
+  RouteOp,
+  RouteOpResult,
+  RouteOps,
+  RouteTag,
+  RouteWrite,
+} from './types.js';
+import {
+  BATCH_MSG_MIN,
+  NexthopEncoder,
+  RouteEncoder,
+  RouteOpBatch,
+  RouteWriteBatch,
+  routeBatchNamesInterfaces,
+  SendBuffer,
+} from './batch.js';
+import type { BatchEncoder, RouteBatch } from './batch.js';
+import { decodeNexthop, encodeNexthopDump } from './nexthop-codec.js';
 import {
   decodeAddr,
   decodeDone,
@@ -21,13 +43,10 @@ import {
   encodeRouteDelete,
   encodeRouteDump,
   encodeRouteGet,
-  encodeRouteNew,
   NlWriter,
-  parseIpv4PrefixInto,
-  parseIpv6PrefixInto,
   splitMessages,
 } from './codec.js';
-import type { DecodedNexthop, NlMessage, RouteNexthopSpec, RouteSpec } from './codec.js';
+import type { DecodedNexthop, NlMessage } from './codec.js';
 import {
   AF_INET,
   AF_INET6,
@@ -39,6 +58,7 @@ import {
   RTM_NEWADDR,
   RTM_NEWLINK,
   RTM_DELROUTE,
+  RTM_NEWNEXTHOP,
   RTM_NEWROUTE,
   RTMGRP_IPV4_ROUTE,
   RTMGRP_IPV6_ROUTE,
@@ -54,12 +74,6 @@ export interface RtnetlinkOptions extends SocketOptions {
   /** Bytes of requests per send (default 64 KiB). */
   sendBytes?: number;
 }
-
-/** Upper bound of one encoded route message, to cut send buffers between messages. */
-const ROUTE_MSG_FIXED = 16 + 12 + 8 + 20 + 8 + 24;
-const ROUTE_MSG_PER_NEXTHOP = 8 + 24 + 8;
-/** The smallest route message (a delete of a default route): bounds the messages per send buffer. */
-const ROUTE_MSG_MIN = 16 + 12;
 
 /**
  * Receive-buffer bytes one ack or error occupies (skb truesize; measured
@@ -79,142 +93,14 @@ const YIELD_BYTES = 256 * 1024;
 /** Dumps redone when the kernel flags them inconsistent (NLM_F_DUMP_INTR). */
 const DUMP_RETRIES = 3;
 
-/** A route path as the batch path reads it (KernelRoute's and FibRoute's next hops both are). */
-type RouteNexthop = { readonly address?: string; readonly interface?: string };
-
-/** A route batch as runBatch reads it, without an object per op of its own. */
-interface RouteBatch {
-  readonly length: number;
-  prefix(i: number): string;
-  table(i: number): number;
-  protocol(i: number): number;
-  /** RTA_PRIORITY to send, or undefined for none. */
-  metric(i: number): number | undefined;
-  /** How a route with paths is written; null for a delete. */
-  how(i: number): 'add' | 'replace' | null;
-  /** The paths of an add or replace; null for a delete. */
-  nexthops(i: number): readonly RouteNexthop[] | null;
-}
-
-class RouteOpBatch implements RouteBatch {
-  constructor(private readonly ops: readonly RouteOp[]) {}
-  get length(): number {
-    return this.ops.length;
-  }
-  prefix(i: number): string {
-    return this.ops[i]!.route.prefix;
-  }
-  table(i: number): number {
-    return this.ops[i]!.route.table;
-  }
-  protocol(i: number): number {
-    return this.ops[i]!.route.protocol;
-  }
-  metric(i: number): number | undefined {
-    return this.ops[i]!.route.metric;
-  }
-  how(i: number): 'add' | 'replace' | null {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? null : op.op;
-  }
-  nexthops(i: number): readonly RouteNexthop[] | null {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? null : op.route.nexthops;
-  }
-}
-
-class RouteWriteBatch implements RouteBatch {
-  constructor(
-    private readonly ops: readonly RouteWrite[],
-    private readonly tag: RouteTag,
-  ) {}
-  get length(): number {
-    return this.ops.length;
-  }
-  prefix(i: number): string {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? op.prefix : op.route.prefix;
-  }
-  table(): number {
-    return this.tag.table;
-  }
-  protocol(): number {
-    return this.tag.protocol;
-  }
-  metric(): number {
-    return this.tag.metric;
-  }
-  how(i: number): 'add' | 'replace' | null {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? null : op.op;
-  }
-  nexthops(i: number): readonly RouteNexthop[] | null {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? null : op.route.nexthops;
-  }
-}
-
-/**
- * One send buffer of route requests and, per message, its seq and the index
- * of its op in the batch. Reused batch after batch: no per-route objects.
- */
-class RouteSendBuffer {
-  readonly w: NlWriter;
-  private readonly seqs: Uint32Array;
-  private readonly ops: Uint32Array;
-  count = 0;
-  /** Offset of the last message, which carries the fence's NLM_F_ACK. */
-  lastStart = 0;
-
-  constructor(bytes: number, readonly capacity: number) {
-    this.w = new NlWriter(bytes);
-    this.seqs = new Uint32Array(capacity);
-    this.ops = new Uint32Array(capacity);
-  }
-
-  reset(): void {
-    this.w.reset();
-    this.count = 0;
-  }
-
-  add(seq: number, op: number, start: number): void {
-    this.seqs[this.count] = seq;
-    this.ops[this.count] = op;
-    this.count++;
-    this.lastStart = start;
-  }
-
-  seqAt(k: number): number {
-    return this.seqs[k]!;
-  }
-
-  opAt(k: number): number {
-    return this.ops[k]!;
-  }
-
-  /** The op of the message with `seq`, or -1. Seqs run consecutively except where they wrap past 0. */
-  opOf(seq: number): number {
-    const guess = (seq - this.seqs[0]!) >>> 0;
-    if (guess < this.count && this.seqs[guess] === seq) return this.ops[guess]!;
-    for (let k = 0; k < this.count; k++) if (this.seqs[k] === seq) return this.ops[k]!;
-    return -1;
-  }
-}
-
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class Rtnetlink implements LinkOps, RouteOps {
   private readonly w: NlWriter;
-  /** The two route send buffers of runBatch. */
-  private readonly sends: readonly [RouteSendBuffer, RouteSendBuffer];
-  /** Scratch for destinations: the encoder copies them into the message. */
-  private readonly dst4 = new Uint8Array(4);
-  private readonly dst6 = new Uint8Array(16);
-  /** Scratch request of encodeOp: the encoder reads it, nothing keeps it. */
-  private readonly spec: RouteSpec = { family: AF_INET, dst: this.dst4, dstLen: 0, table: 0, protocol: 0 };
-  private readonly hops1: RouteNexthopSpec[] = [{ ifindex: 0 }];
+  /** The two send buffers of runBatch. */
+  private readonly sends: readonly [SendBuffer, SendBuffer];
   private seq = Math.floor(Date.now() / 1000) >>> 0;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
@@ -232,8 +118,8 @@ export class Rtnetlink implements LinkOps, RouteOps {
     this.opsPerSend = Math.max(1, Math.floor(sock.rcvbuf / ACK_COST));
     this.w = new NlWriter(this.sendBytes + 4096);
     // No more requests per buffer than the receive queue holds answers for (all of them may fail).
-    const capacity = Math.min(this.opsPerSend, Math.ceil(this.sendBytes / ROUTE_MSG_MIN) + 1);
-    this.sends = [new RouteSendBuffer(this.sendBytes + 4096, capacity), new RouteSendBuffer(this.sendBytes + 4096, capacity)];
+    const capacity = Math.min(this.opsPerSend, Math.ceil(this.sendBytes / BATCH_MSG_MIN) + 1);
+    this.sends = [new SendBuffer(this.sendBytes + 4096, capacity), new SendBuffer(this.sendBytes + 4096, capacity)];
   }
 
   static async open(opts: RtnetlinkOptions = {}): Promise<Rtnetlink> {
@@ -355,6 +241,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         return list;
       };
       const out: KernelRoute[] = [];
+      const unresolved: KernelRoute[] = [];
       for (const family of [AF_INET, AF_INET6]) {
         const part = await this.dump((w, seq) => encodeRouteDump(w, seq, family, table, protocol), `route dump table ${table}`, (m): KernelRoute | undefined => {
           if (m.type !== RTM_NEWROUTE) return undefined;
@@ -362,7 +249,12 @@ export class Rtnetlink implements LinkOps, RouteOps {
           if (r.table !== table || (protocol !== 0 && r.protocol !== protocol) || r.type !== RTN_UNICAST) return undefined;
           // The kernel's strict dump filter knows no metric: ours is told apart here.
           if (metric !== undefined && r.priority !== metric) return undefined;
-          return { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
+          const kr: KernelRoute = { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
+          if (r.nhId !== 0) {
+            kr.nhId = r.nhId;
+            if (r.nexthops.length === 0) unresolved.push(kr);
+          }
+          return kr;
         }).catch((e: unknown) => {
           // A filtered dump of a table that does not exist (yet) fails with ENOENT: it holds nothing.
           if (e instanceof NetlinkError && e.errno === ENOENT) return [];
@@ -371,6 +263,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         // Not push(...part): a million arguments overflow the stack.
         for (const r of part) out.push(r);
       }
+      if (unresolved.length > 0) await this.resolveNhIds(unresolved, names);
       return out;
     });
   }
@@ -456,25 +349,47 @@ export class Rtnetlink implements LinkOps, RouteOps {
 
   async routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]> {
     const errnos = new Int32Array(ops.length);
-    await this.exclusive(() => this.runBatch(new RouteOpBatch(ops), errnos));
+    await this.exclusive(() => this.runRouteBatch(new RouteOpBatch(ops), errnos));
     return Array.from(errnos, (errno, index) => ({ index, errno }));
   }
 
-  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[]): Promise<RouteOpResult[]> {
+  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>): Promise<RouteOpResult[]> {
     const errnos = new Int32Array(ops.length);
-    await this.exclusive(() => this.runBatch(new RouteWriteBatch(ops, tag), errnos));
-    const failed: RouteOpResult[] = [];
-    for (let i = 0; i < errnos.length; i++) if (errnos[i] !== 0) failed.push({ index: i, errno: errnos[i]! });
-    return failed;
+    await this.exclusive(() => this.runRouteBatch(new RouteWriteBatch(ops, tag, nhIds), errnos));
+    return failures(errnos);
+  }
+
+  // --------------------------------------------------- nexthop objects
+
+  nexthopObjects(protocol = 0): Promise<NexthopObject[]> {
+    return this.exclusive(async () => this.dumpNexthops(await this.linkNames(), protocol));
+  }
+
+  async nexthopWrite(ops: readonly NexthopWrite[]): Promise<RouteOpResult[]> {
+    const errnos = new Int32Array(ops.length);
+    await this.exclusive(async () => {
+      const wanted = ops.some((op) => op.op !== 'delete' && op.nexthop.interface !== undefined);
+      const ifindex = wanted ? await this.linkIndexes() : new Map<string, number>();
+      await this.runBatch(new NexthopEncoder(ops, ifindex), errnos);
+    });
+    return failures(errnos);
+  }
+
+  // ------------------------------------------------------------ batches
+
+  private async runRouteBatch(batch: RouteBatch, errnos: Int32Array): Promise<void> {
+    const ifindex = routeBatchNamesInterfaces(batch) ? await this.linkIndexes() : new Map<string, number>();
+    await this.runBatch(new RouteEncoder(batch, ifindex), errnos);
   }
 
   /**
-   * Route requests go without NLM_F_ACK: the kernel answers a NETLINK_ROUTE
-   * request only when it fails (netlink_rcv_skb acks on NLM_F_ACK *or* an
-   * error), with an NLMSG_ERROR naming the failed request's seq. The last
-   * message of each send buffer asks for an ack: the kernel handles a buffer's
-   * messages in order inside sendto, so that ack (the fence) arrives after
-   * every error of the buffer, and one recv replaces one per route.
+   * Requests of a batch go without NLM_F_ACK: the kernel answers a
+   * NETLINK_ROUTE request only when it fails (netlink_rcv_skb acks on
+   * NLM_F_ACK *or* an error), with an NLMSG_ERROR naming the failed request's
+   * seq. The last message of each send buffer asks for an ack: the kernel
+   * handles a buffer's messages in order inside sendto, so that ack (the
+   * fence) arrives after every error of the buffer, and one recv replaces one
+   * per request.
    *
    * Two send buffers alternate: the next one is encoded on the main thread
    * while the kernel works through the current one on koffi's worker thread.
@@ -483,17 +398,14 @@ export class Rtnetlink implements LinkOps, RouteOps {
    *
    * The result of op i lands in errnos[i]: 0, or a negative errno.
    */
-  private async runBatch(batch: RouteBatch, errnos: Int32Array): Promise<void> {
-    const ifindex = await this.resolveInterfaces(batch);
-    // Next hops repeat across a batch (a few peers, many prefixes): parse each once.
-    const gateways = new Map<string, { family: 4 | 6; bytes: Uint8Array } | null>();
+  private async runBatch(batch: BatchEncoder, errnos: Int32Array): Promise<void> {
     let inFlight: Promise<void> | null = null;
     let next = 0;
     let which = 0;
     while (next < batch.length) {
       const buf = this.sends[which]!;
       which ^= 1;
-      next = this.fill(buf, batch, next, ifindex, gateways, errnos);
+      next = this.fill(buf, batch, next, errnos);
       if (inFlight !== null) await inFlight;
       inFlight = buf.count > 0 ? this.exchange(buf, errnos) : null;
     }
@@ -501,98 +413,21 @@ export class Rtnetlink implements LinkOps, RouteOps {
   }
 
   /** Encodes ops from `from` into `buf` until it is full; returns the index of the first op left out. */
-  private fill(
-    buf: RouteSendBuffer,
-    batch: RouteBatch,
-    from: number,
-    ifindex: Map<string, number>,
-    gateways: Map<string, { family: 4 | 6; bytes: Uint8Array } | null>,
-    errnos: Int32Array,
-  ): number {
+  private fill(buf: SendBuffer, batch: BatchEncoder, from: number, errnos: Int32Array): number {
     buf.reset();
     const w = buf.w;
     let i = from;
     for (; i < batch.length; i++) {
-      const nexthops = batch.nexthops(i);
-      const nhCount = nexthops === null ? 0 : nexthops.length;
-      const full = w.off + ROUTE_MSG_FIXED + nhCount * ROUTE_MSG_PER_NEXTHOP > this.sendBytes || buf.count >= buf.capacity;
+      const full = w.off + batch.bound(i) > this.sendBytes || buf.count >= buf.capacity;
       if (w.off > 0 && full) break;
       const at = w.off;
       const seq = this.nextSeq();
-      const errno = this.encodeOp(w, seq, batch, i, nexthops, ifindex, gateways);
+      const errno = batch.encode(w, seq, i);
       if (errno !== 0) errnos[i] = -errno;
       else buf.add(seq, i, at);
     }
     if (buf.count > 0) w.requestAck(buf.lastStart);
     return i;
-  }
-
-  /**
-   * Encodes op i of the batch, an add or replace (`nexthops` given) or a
-   * delete (null), without NLM_F_ACK; returns a positive errno when it cannot
-   * be sent (nothing written then).
-   */
-  private encodeOp(
-    w: NlWriter,
-    seq: number,
-    batch: RouteBatch,
-    i: number,
-    nexthops: readonly RouteNexthop[] | null,
-    ifindex: Map<string, number>,
-    gateways: Map<string, { family: 4 | 6; bytes: Uint8Array } | null>,
-  ): number {
-    const spec = this.spec;
-    const prefix = batch.prefix(i);
-    const len4 = parseIpv4PrefixInto(prefix, this.dst4);
-    const len6 = len4 < 0 ? parseIpv6PrefixInto(prefix, this.dst6) : -1;
-    if (len4 >= 0) {
-      spec.family = AF_INET;
-      spec.dst = this.dst4;
-      spec.dstLen = len4;
-    } else if (len6 >= 0) {
-      spec.family = AF_INET6;
-      spec.dst = this.dst6;
-      spec.dstLen = len6;
-    } else {
-      const p = parsePrefix(prefix);
-      if (!p) return EINVAL;
-      spec.family = p.family === 4 ? AF_INET : AF_INET6;
-      spec.dst = p.bytes;
-      spec.dstLen = p.len;
-    }
-    spec.table = batch.table(i);
-    spec.protocol = batch.protocol(i);
-    spec.priority = batch.metric(i);
-    if (nexthops === null) {
-      encodeRouteDelete(w, seq, spec, false);
-      return 0;
-    }
-    if (nexthops.length === 0) return EINVAL;
-    // One path (the common case) fills a scratch spec; multipath allocates its own.
-    const hops = nexthops.length === 1 ? this.hops1 : nexthops.map((): RouteNexthopSpec => ({ ifindex: 0 }));
-    for (let k = 0; k < nexthops.length; k++) {
-      const nh = nexthops[k]!;
-      const hop = hops[k]!;
-      hop.gateway = undefined;
-      hop.ifindex = 0;
-      if (nh.address !== undefined) {
-        let gw = gateways.get(nh.address);
-        if (gw === undefined) {
-          gw = parseIp(nh.address);
-          gateways.set(nh.address, gw);
-        }
-        // An IPv6 next hop on an IPv4 route is RTA_VIA; an IPv4 one on an IPv6 route does not exist.
-        if (!gw || (spec.family === AF_INET6 && gw.family === 4)) return EINVAL;
-        hop.gateway = gw.bytes;
-      }
-      if (nh.interface !== undefined) {
-        const idx = ifindex.get(nh.interface);
-        if (idx === undefined) return ENODEV;
-        hop.ifindex = idx;
-      }
-    }
-    encodeRouteNew(w, seq, spec, hops, batch.how(i) ?? 'replace', false);
-    return 0;
   }
 
   /**
@@ -602,7 +437,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
    * error may have failed: it gets ENOBUFS or ETIMEDOUT, so the caller
    * retries it (replace and delete are idempotent).
    */
-  private async exchange(buf: RouteSendBuffer, errnos: Int32Array): Promise<void> {
+  private async exchange(buf: SendBuffer, errnos: Int32Array): Promise<void> {
     await this.sock.sendAsync(buf.w.bytes());
     const fence = buf.seqAt(buf.count - 1);
     let fenced = false;
@@ -631,11 +466,58 @@ export class Rtnetlink implements LinkOps, RouteOps {
     }
   }
 
-  private async resolveInterfaces(batch: RouteBatch): Promise<Map<string, number>> {
+  private async dumpNexthops(names: ReadonlyMap<number, string>, protocol: number): Promise<NexthopObject[]> {
+    return this.dump((w, seq) => encodeNexthopDump(w, seq), 'nexthop dump', (m): NexthopObject | undefined => {
+      if (m.type !== RTM_NEWNEXTHOP) return undefined;
+      const d = decodeNexthop(m.body);
+      if (protocol !== 0 && d.protocol !== protocol) return undefined;
+      const nh: NexthopObject = { id: d.id, protocol: d.protocol };
+      if (d.group !== null) nh.group = d.group;
+      else if (d.blackhole) nh.blackhole = true;
+      else {
+        if (d.gateway !== undefined) nh.address = d.gateway;
+        if (d.ifindex > 0) nh.interface = names.get(d.ifindex) ?? `if${d.ifindex}`;
+      }
+      return nh;
+    });
+  }
+
+  /**
+   * Routes that name a nexthop object but came without its paths
+   * (net.ipv4.nexthop_compat_mode = 0) get them from the objects: one list
+   * per object, frozen and shared like the dump's own.
+   */
+  private async resolveNhIds(routes: readonly KernelRoute[], names: ReadonlyMap<number, string>): Promise<void> {
+    const objects = new Map<number, NexthopObject>();
+    for (const nh of await this.dumpNexthops(names, 0)) objects.set(nh.id, nh);
+    const lists = new Map<number, KernelRoute['nexthops']>();
+    const hop = (nh: NexthopObject): { address?: string; interface?: string } => {
+      const h: { address?: string; interface?: string } = {};
+      if (nh.address !== undefined) h.address = nh.address;
+      if (nh.interface !== undefined) h.interface = nh.interface;
+      return Object.freeze(h);
+    };
+    for (const r of routes) {
+      const id = r.nhId!;
+      let list = lists.get(id);
+      if (list === undefined) {
+        const nh = objects.get(id);
+        const members = nh?.group?.map((m) => objects.get(m.id)).filter((m) => m !== undefined) ?? (nh && !nh.blackhole ? [nh] : []);
+        list = Object.freeze(members.map(hop)) as KernelRoute['nexthops'];
+        lists.set(id, list);
+      }
+      r.nexthops = list;
+    }
+  }
+
+  private async linkNames(): Promise<Map<number, string>> {
+    const names = new Map<number, string>();
+    for (const l of await this.dumpLinks()) names.set(l.index, l.name);
+    return names;
+  }
+
+  private async linkIndexes(): Promise<Map<string, number>> {
     const map = new Map<string, number>();
-    let wanted = false;
-    for (let i = 0; i < batch.length && !wanted; i++) wanted = batch.nexthops(i)?.some((nh) => nh.interface !== undefined) ?? false;
-    if (!wanted) return map;
     for (const l of await this.dumpLinks()) map.set(l.name, l.index);
     return map;
   }
@@ -774,7 +656,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
 
 /** A decoded route with its interfaces by name (for the occasional lookup, not the bulk dump). */
 function kernelRoute(r: ReturnType<typeof decodeRoute>, names: ReadonlyMap<number, string>): KernelRoute {
-  return {
+  const out: KernelRoute = {
     prefix: r.prefix,
     table: r.table,
     protocol: r.protocol,
@@ -786,6 +668,15 @@ function kernelRoute(r: ReturnType<typeof decodeRoute>, names: ReadonlyMap<numbe
       return hop;
     }),
   };
+  if (r.nhId !== 0) out.nhId = r.nhId;
+  return out;
+}
+
+/** The ops that failed, by index. */
+function failures(errnos: Int32Array): RouteOpResult[] {
+  const failed: RouteOpResult[] = [];
+  for (let i = 0; i < errnos.length; i++) if (errnos[i] !== 0) failed.push({ index: i, errno: errnos[i]! });
+  return failed;
 }
 
 function toLinkInfo(body: Buffer): LinkInfo {

@@ -10,8 +10,13 @@ export interface KernelRoute {
   protocol: number;
   /** RTA_PRIORITY; from a dump always set (0: none), in a write absent: not sent. */
   metric?: number;
-  /** One entry per path (RTA_MULTIPATH expands to several). From a dump: frozen, shared by the routes with the same paths. */
+  /**
+   * One entry per path (RTA_MULTIPATH expands to several). From a dump: frozen, shared by the routes with the same paths;
+   * for a route naming a nexthop object, the object's paths (a group's members).
+   */
   nexthops: { address?: string; interface?: string }[];
+  /** From a dump: RTA_NH_ID, the nexthop object the route names (absent: paths of its own). */
+  nhId?: number;
 }
 
 export type RouteOp =
@@ -33,6 +38,28 @@ export interface RouteTag {
 export type RouteWrite =
   | { op: 'add' | 'replace'; route: { prefix: string; nexthops: readonly { address?: string; interface?: string }[] } }
   | { op: 'delete'; prefix: string };
+
+/**
+ * A Linux nexthop object (linux/nexthop.h): one next hop routes name by id
+ * (RTA_NH_ID), so that changing the object moves all of them. Exactly one of:
+ * a device with or without a gateway, a blackhole, or a group of others.
+ */
+export interface NexthopObject {
+  /** 1..2^32-1, chosen by the writer. */
+  id: number;
+  /** nh_protocol: whose object it is. */
+  protocol: number;
+  /** The gateway of a single next hop (absent: device only). */
+  address?: string;
+  /** The device of a single next hop. */
+  interface?: string;
+  blackhole?: boolean;
+  /** A group (ECMP): member objects (single next hops) and weights 1..256. */
+  group?: readonly { id: number; weight: number }[];
+}
+
+/** `add` never overwrites (NLM_F_EXCL: EEXIST when the id is anybody's), `replace` does, `delete` goes by id. */
+export type NexthopWrite = { op: 'add' | 'replace'; nexthop: NexthopObject } | { op: 'delete'; id: number };
 
 export interface RouteOpResult {
   /** Index into the batch. */
@@ -79,6 +106,14 @@ export interface RouteOps {
   watchRoutes?(changed: (route: { protocol: number; table: number } | null) => void): () => void;
   /** Every unicast route for exactly `prefix` in `table`, of any protocol and metric. */
   routesOf(prefix: string, table: number): Promise<KernelRoute[]>;
-  /** routeBatch for ops of one tag; returns only the ops that failed. */
-  routeWrite(tag: RouteTag, ops: readonly RouteWrite[]): Promise<RouteOpResult[]>;
+  /**
+   * routeBatch for ops of one tag; returns only the ops that failed. With
+   * `nhIds`, an add or replace whose nhIds[i] is not 0 names that nexthop
+   * object (RTA_NH_ID) instead of carrying its next hops.
+   */
+  routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>): Promise<RouteOpResult[]>;
+  /** Nexthop objects of `protocol` (0 or absent: all); rejects where the kernel has none (before Linux 5.3). */
+  nexthopObjects?(protocol?: number): Promise<NexthopObject[]>;
+  /** Writes nexthop objects in order, batched like routeWrite; returns only the ops that failed. */
+  nexthopWrite?(ops: readonly NexthopWrite[]): Promise<RouteOpResult[]>;
 }

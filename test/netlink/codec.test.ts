@@ -262,6 +262,7 @@ describe('replies', () => {
       scope: 0,
       type: 1,
       prefix: '10.1.0.0/24',
+      nhId: 0,
       nexthops: [{ ifindex: 5, gateway: '10.255.0.1' }],
     });
   });
