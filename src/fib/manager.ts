@@ -116,25 +116,103 @@ function sameNormalized(want: FibRoute, have: FibRoute): boolean {
   return true;
 }
 
-/** One prefix: what is wanted, what the dataplane holds, and whether it waits for a flush. */
-interface Slot {
-  readonly prefix: string;
-  /** The tunnel's own route for the prefix (a host route to the peer), null: none. */
-  tunnel: FibRoute | null;
-  /** The learned route for the prefix, null: none. */
-  learned: FibRoute | null;
-  /** What is wanted in the dataplane: the tunnel's route wins over a learned one. */
-  want: FibRoute | null;
-  /** What this manager believes the dataplane holds (as last written or dumped). */
-  have: FibRoute | null;
-  /** In the queue: changed or failed since the last write. */
-  queued: boolean;
-  /** Why the last write for this prefix failed (the backend's words), null after a success. */
-  error: string | null;
+
+/** No next-hop list: nothing wanted by that owner, or nothing installed. */
+const NONE = -1;
+
+/**
+ * Next-hop lists by number. A full table has a million routes but a handful
+ * of distinct next-hop lists (one per neighbor and family, a few ECMP sets),
+ * so a route refers to its list by a small number instead of holding a
+ * route object of its own. A list is kept while some slot refers to it
+ * (wanted by an owner, installed, or in a write in flight).
+ */
+class HopLists {
+  private lists: (readonly FibNextHop[] | null)[] = [];
+  private refs: number[] = [];
+  private keys: string[] = [];
+  private readonly byKey = new Map<string, number>();
+  /** The caller's own list objects: the agent passes one list per neighbor a million times. */
+  private readonly byList = new Map<readonly FibNextHop[], number>();
+  /** Per number, the caller's list objects byList knows it by (usually one). */
+  private remembered: (readonly FibNextHop[])[][] = [];
+  private readonly free: number[] = [];
+
+  constructor(private readonly addresses: AddressCache) {}
+
+  /**
+   * The number of `hops` (canonical addresses), with one reference taken.
+   * `remember`: the caller hands this very list again (a neighbor's next
+   * hops), so it is found by identity next time; not for dumped routes,
+   * each of which has its own list.
+   */
+  intern(hops: readonly FibNextHop[], remember = true): number {
+    let id = this.byList.get(hops);
+    if (id === undefined) {
+      const canonical = this.addresses.canonicalList(hops) ? hops : canonicalHops(hops, this.addresses);
+      const key = hopsKey(canonical);
+      id = this.byKey.get(key);
+      if (id === undefined) {
+        id = this.free.pop() ?? this.lists.length;
+        this.lists[id] = canonical;
+        this.refs[id] = 0;
+        this.keys[id] = key;
+        this.byKey.set(key, id);
+      }
+      // Only a list seen canonical as it is may be found by identity (a copy was made otherwise).
+      if (remember && canonical === hops && this.byList.size < 65_536) {
+        this.byList.set(hops, id);
+        (this.remembered[id] ??= []).push(hops);
+      }
+    }
+    this.refs[id]!++;
+    return id;
+  }
+
+  retain(id: number): void {
+    if (id !== NONE) this.refs[id]!++;
+  }
+
+  release(id: number): void {
+    if (id === NONE) return;
+    if (--this.refs[id]! > 0) return;
+    this.byKey.delete(this.keys[id]!);
+    for (const l of this.remembered[id] ?? []) this.byList.delete(l);
+    this.remembered[id] = [];
+    this.lists[id] = null;
+    this.keys[id] = '';
+    this.free.push(id);
+  }
+
+  get(id: number): readonly FibNextHop[] {
+    return this.lists[id]!;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
 }
 
-function newSlot(prefix: string): Slot {
-  return { prefix, tunnel: null, learned: null, want: null, have: null, queued: false, error: null };
+function canonicalHops(hops: readonly FibNextHop[], cache: AddressCache): FibNextHop[] {
+  return hops.map((nh) => {
+    const out: FibNextHop = {};
+    if (nh.address !== undefined) out.address = cache.get(nh.address);
+    if (nh.interface !== undefined) out.interface = nh.interface;
+    return out;
+  });
+}
+
+function hopsKey(hops: readonly FibNextHop[]): string {
+  let k = '';
+  for (const nh of hops) k += `${nh.address ?? ''}%${nh.interface ?? ''},`;
+  return k;
+}
+
+/** Growable Int32Array column. */
+function grow32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(n).fill(NONE);
+  out.set(a);
+  return out;
 }
 
 export interface FibCounters {
@@ -148,20 +226,32 @@ export interface FibCounters {
 
 export class FibManager {
   /**
-   * Per prefix, wanted and installed state together: a change costs one map
-   * lookup, and the pending prefixes are a list of slots rather than a set of
-   * strings to hash again. A slot goes when it holds nothing and waits for nothing.
+   * Per prefix a slot number; per slot, columns of numbers: the next-hop list
+   * each owner wants, the one installed, whether it waits for a flush. No
+   * object per prefix: a million routes cost the map entry, the prefix text
+   * (shared with the RIB) and 13 bytes of columns.
    */
-  private readonly slots = new Map<string, Slot>();
+  private readonly index = new Map<string, number>();
+  private prefixes: (string | null)[] = [];
+  /** The tunnel's own route (host route to the peer, a pin); wins over a learned one. */
+  private tunnel = new Int32Array(1024).fill(NONE);
+  private learned = new Int32Array(1024).fill(NONE);
+  /** What this manager believes the dataplane holds (as last written or dumped). */
+  private have = new Int32Array(1024).fill(NONE);
+  /** In the queue: changed or failed since the last write. */
+  private queued = new Uint8Array(1024);
+  private readonly freeSlots: number[] = [];
+  /** Why the last write for a slot failed (the backend's words); absent after a success. */
+  private readonly errors = new Map<number, string>();
   /** Slots whose wanted and installed state may differ, in the order they changed. */
-  private queue: Slot[] = [];
+  private queue: number[] = [];
   private wantedCount = 0;
   private installedCount = 0;
   /** One write at a time: flush and reconcile both diff against what is installed. */
   private chain: Promise<unknown> = Promise.resolve();
   /** A flush on the chain that has not started yet. */
   private queuedFlush: Promise<void> | null = null;
-  private readonly addresses = new AddressCache();
+  private readonly hops = new HopLists(new AddressCache());
   /** "PREFIX: REASON" for each op that failed in the last flush or reconcile (retried by the next flush). */
   lastErrors: string[] = [];
   /** Writes since start: done per kind, failed ops, and backend batches (and those that failed as a whole). */
@@ -173,56 +263,63 @@ export class FibManager {
    * `owner` wants `route` installed (replacing its earlier wish for the
    * prefix). A tunnel's route wins over a learned one for the same prefix;
    * the learned one waits and takes over when the tunnel's goes. The manager
-   * keeps `route` itself when its addresses are canonical: the caller must
-   * not change it afterwards.
+   * keeps `route.nexthops` itself when its addresses are canonical: the
+   * caller must not change it afterwards.
    */
   set(route: FibRoute, owner: RouteOwner = 'learned'): void {
-    let slot = this.slots.get(route.prefix);
-    if (slot === undefined) {
-      slot = newSlot(route.prefix);
-      this.slots.set(route.prefix, slot);
-    }
-    const r = normalize(route, this.addresses);
-    if (owner === 'tunnel') slot.tunnel = r;
-    else slot.learned = r;
-    this.wantChanged(slot);
+    const slot = this.slotOf(route.prefix);
+    const col = owner === 'tunnel' ? this.tunnel : this.learned;
+    const before = this.wantOf(slot);
+    const old = col[slot]!;
+    col[slot] = this.hops.intern(route.nexthops);
+    this.hops.release(old);
+    this.wantChanged(slot, before);
   }
 
   /** `owner` wants nothing installed for `prefix` (another owner's wish stays). */
   delete(prefix: string, owner: RouteOwner = 'learned'): void {
-    const slot = this.slots.get(prefix);
+    const slot = this.index.get(prefix);
     // Neither wanted nor installed: nothing to undo.
     if (slot === undefined) return;
-    if (owner === 'tunnel') slot.tunnel = null;
-    else slot.learned = null;
-    this.wantChanged(slot);
+    const col = owner === 'tunnel' ? this.tunnel : this.learned;
+    const old = col[slot]!;
+    if (old === NONE) return;
+    const before = this.wantOf(slot);
+    col[slot] = NONE;
+    this.hops.release(old);
+    this.wantChanged(slot, before);
   }
 
-  /** The route wanted for `prefix` (the object given to set), if any. */
+  /** The route wanted for `prefix`, if any. */
   wanted(prefix: string): FibRoute | undefined {
-    return this.slots.get(prefix)?.want ?? undefined;
+    const slot = this.index.get(prefix);
+    if (slot === undefined) return undefined;
+    const want = this.wantOf(slot);
+    return want === NONE ? undefined : { prefix, nexthops: this.hops.get(want) as FibNextHop[] };
   }
 
   /** Whose route is wanted for `prefix`: the tunnel's wins; null when none. */
   owner(prefix: string): RouteOwner | null {
-    const slot = this.slots.get(prefix);
+    const slot = this.index.get(prefix);
     if (slot === undefined) return null;
-    return slot.tunnel !== null ? 'tunnel' : slot.learned !== null ? 'learned' : null;
+    return this.tunnel[slot] !== NONE ? 'tunnel' : this.learned[slot] !== NONE ? 'learned' : null;
   }
 
   /** Why `prefix` is not installed as wanted: the last write's error, or null. */
   error(prefix: string): string | null {
-    return this.slots.get(prefix)?.error ?? null;
+    const slot = this.index.get(prefix);
+    return slot === undefined ? null : (this.errors.get(slot) ?? null);
   }
 
   /** Prefixes with a wanted route. */
   *wantedPrefixes(): IterableIterator<string> {
-    for (const slot of this.slots.values()) if (slot.want !== null) yield slot.prefix;
+    for (const [prefix, slot] of this.index) if (this.wantOf(slot) !== NONE) yield prefix;
   }
 
   /** Whether the dataplane holds a route for `prefix` that this manager wrote or adopted. */
   installed(prefix: string): boolean {
-    return (this.slots.get(prefix)?.have ?? null) !== null;
+    const slot = this.index.get(prefix);
+    return slot !== undefined && this.have[slot] !== NONE;
   }
 
   /** Routes in the dataplane as far as this manager knows. */
@@ -230,10 +327,15 @@ export class FibManager {
     return this.installedCount;
   }
 
+  /** Distinct next-hop lists held (wanted, installed or in flight). */
+  get nextHopLists(): number {
+    return this.hops.size;
+  }
+
   /** Writes the next flush would send. */
   pending(): number {
     let n = 0;
-    for (const slot of this.queue) if (opFor(slot)) n++;
+    for (const slot of this.queue) if (this.needsWrite(slot)) n++;
     return n;
   }
 
@@ -252,25 +354,19 @@ export class FibManager {
       // This flush takes the queue; changes and failures from now on collect in a new one.
       const todo = this.queue;
       this.queue = [];
-      for (const slot of todo) slot.queued = false;
+      for (const slot of todo) this.queued[slot] = 0;
       const errors: string[] = [];
       let wrote = false;
       for (let i = 0; i < todo.length; ) {
-        const ops: FibOp[] = [];
-        const of: Slot[] = [];
-        for (; i < todo.length && ops.length < FLUSH_CHUNK; i++) {
+        const batch = new Batch();
+        for (; i < todo.length && batch.ops.length < FLUSH_CHUNK; i++) {
           const slot = todo[i]!;
-          const op = opFor(slot);
-          if (op === null) this.forgetIfEmpty(slot);
-          else {
-            ops.push(op);
-            of.push(slot);
-          }
+          if (!this.addOp(batch, slot)) this.forgetIfEmpty(slot);
         }
-        if (ops.length === 0) continue;
+        if (batch.ops.length === 0) continue;
         wrote = true;
         try {
-          await this.apply(ops, of, errors);
+          await this.apply(batch, errors);
         } catch (err) {
           // apply() put its own batch back; the pieces not sent stay pending too.
           for (let j = i; j < todo.length; j++) this.enqueue(todo[j]!);
@@ -293,15 +389,7 @@ export class FibManager {
   adopt(): Promise<number> {
     return this.exclusive(async () => {
       const dumped = await this.backend.dump();
-      for (const r of dumped) {
-        let slot = this.slots.get(r.prefix);
-        if (slot === undefined) {
-          slot = newSlot(r.prefix);
-          this.slots.set(r.prefix, slot);
-        }
-        const have = normalize(r, this.addresses);
-        this.setHave(slot, slot.want !== null && sameNormalized(slot.want, have) ? slot.want : have);
-      }
+      for (const r of dumped) this.setHave(this.slotOf(r.prefix), this.installedId(this.slotOf(r.prefix), r.nexthops));
       return dumped.length;
     });
   }
@@ -313,55 +401,45 @@ export class FibManager {
   reconcile(): Promise<ReconcileResult> {
     return this.exclusive(async () => {
       const dumped = await this.backend.dump();
-      for (const slot of this.slots.values()) slot.have = null;
-      this.installedCount = 0;
-      const ops: FibOp[] = [];
-      const of: Slot[] = [];
+      for (const slot of this.index.values()) this.setHave(slot, NONE);
+      const batch = new Batch();
       let removed = 0;
       // Wanted prefixes whose installed route is the wanted one (a prefix the dump lists twice counts once).
       let kept = 0;
       for (const r of dumped) {
-        const have = normalize(r, this.addresses);
-        let slot = this.slots.get(r.prefix);
-        if (slot === undefined) {
-          slot = newSlot(r.prefix);
-          this.slots.set(r.prefix, slot);
-        }
-        const want = slot.want;
-        const before = slot.have;
-        // What is installed is what is wanted: one object serves as both.
-        const now = want !== null && sameNormalized(want, have) ? want : have;
-        this.setHave(slot, now);
-        if (want === null) {
-          ops.push({ op: 'delete', prefix: r.prefix, previous: now });
-          of.push(slot);
+        const slot = this.slotOf(r.prefix);
+        const want = this.wantOf(slot);
+        const wasKept = want !== NONE && this.have[slot] === want;
+        this.setHave(slot, this.installedId(slot, r.nexthops));
+        if (want === NONE) {
+          batch.push({ op: 'delete', prefix: r.prefix, previous: this.routeOf(slot, this.have[slot]!) }, slot, NONE);
           removed++;
         } else {
-          kept += Number(now === want) - Number(before === want);
+          kept += Number(this.have[slot] === want) - Number(wasKept);
         }
       }
       let added = 0;
       // Only when some wanted route is missing or different does finding them take a pass over all.
       if (kept < this.wantedCount) {
-        for (const slot of this.slots.values()) {
-          if (slot.want === null || slot.have === slot.want) continue;
-          const op = opFor(slot);
-          if (op === null) continue;
-          ops.push(op);
-          of.push(slot);
-          added++;
+        for (const slot of this.index.values()) {
+          const want = this.wantOf(slot);
+          if (want === NONE || this.have[slot] === want) continue;
+          if (this.addOp(batch, slot)) added++;
         }
       }
       // Everything is accounted for by these ops; failures re-enter the queue.
-      for (const slot of this.queue) slot.queued = false;
+      for (const slot of this.queue) this.queued[slot] = 0;
       this.queue = [];
-      for (const slot of this.slots.values()) this.forgetIfEmpty(slot);
+      for (const slot of [...this.index.values()]) this.forgetIfEmpty(slot);
       const errors: string[] = [];
-      for (let i = 0; i < ops.length; i += FLUSH_CHUNK) {
+      for (let i = 0; i < batch.ops.length; i += FLUSH_CHUNK) {
+        const piece = batch.slice(i, i + FLUSH_CHUNK);
         try {
-          await this.apply(ops.slice(i, i + FLUSH_CHUNK), of.slice(i, i + FLUSH_CHUNK), errors);
+          await this.apply(piece, errors);
         } catch (err) {
-          for (const slot of of.slice(i + FLUSH_CHUNK)) this.enqueue(slot);
+          const rest = batch.slice(i + FLUSH_CHUNK, batch.ops.length);
+          for (const slot of rest.slots) this.enqueue(slot);
+          rest.releaseAll(this.hops);
           throw err;
         }
       }
@@ -380,42 +458,121 @@ export class FibManager {
    * more, and the next flush writes every desired route again.
    */
   dataplaneLost(): void {
-    this.installedCount = 0;
-    for (const slot of this.slots.values()) {
-      slot.have = null;
-      if (slot.want !== null) this.enqueue(slot);
+    for (const slot of [...this.index.values()]) {
+      this.setHave(slot, NONE);
+      if (this.wantOf(slot) !== NONE) this.enqueue(slot);
       else this.forgetIfEmpty(slot);
     }
   }
 
-  private wantChanged(slot: Slot): void {
-    const want = slot.tunnel ?? slot.learned;
-    if (want === slot.want) return;
-    this.wantedCount += Number(want !== null) - Number(slot.want !== null);
-    slot.want = want;
+  private wantOf(slot: number): number {
+    const t = this.tunnel[slot]!;
+    return t !== NONE ? t : this.learned[slot]!;
+  }
+
+  private slotOf(prefix: string): number {
+    let slot = this.index.get(prefix);
+    if (slot !== undefined) return slot;
+    slot = this.freeSlots.pop() ?? this.prefixes.length;
+    if (slot >= this.tunnel.length) {
+      const n = this.tunnel.length * 2;
+      this.tunnel = grow32(this.tunnel, n);
+      this.learned = grow32(this.learned, n);
+      this.have = grow32(this.have, n);
+      const q = new Uint8Array(n);
+      q.set(this.queued);
+      this.queued = q;
+    }
+    this.prefixes[slot] = prefix;
+    this.index.set(prefix, slot);
+    return slot;
+  }
+
+  /**
+   * The number for next hops the dataplane holds: the wanted list's when it
+   * does what the wanted route asks (the kernel may list multipath members in
+   * another order, or name an interface we left open), else its own. One reference taken.
+   */
+  private installedId(slot: number, nexthops: readonly FibNextHop[]): number {
+    const want = this.wantOf(slot);
+    const id = this.hops.intern(nexthops, false);
+    if (want === NONE || id === want || !sameHops(this.hops.get(want), this.hops.get(id))) return id;
+    this.hops.release(id);
+    this.hops.retain(want);
+    return want;
+  }
+
+  private wantChanged(slot: number, before: number): void {
+    const want = this.wantOf(slot);
+    if (want === before) return;
+    this.wantedCount += Number(want !== NONE) - Number(before !== NONE);
     this.enqueue(slot);
   }
 
-  private enqueue(slot: Slot): void {
-    if (slot.queued) return;
-    slot.queued = true;
+  private enqueue(slot: number): void {
+    if (this.queued[slot] === 1) return;
+    this.queued[slot] = 1;
     this.queue.push(slot);
   }
 
-  private setHave(slot: Slot, route: FibRoute | null): void {
-    this.installedCount += Number(route !== null) - Number(slot.have !== null);
-    slot.have = route;
+  /** Takes over one reference on `id` (NONE: nothing installed) and gives up the old one. */
+  private setHave(slot: number, id: number): void {
+    const old = this.have[slot]!;
+    this.installedCount += Number(id !== NONE) - Number(old !== NONE);
+    this.have[slot] = id;
+    this.hops.release(old);
+  }
+
+  private routeOf(slot: number, id: number): FibRoute {
+    return { prefix: this.prefixes[slot]!, nexthops: this.hops.get(id) as FibNextHop[] };
   }
 
   /** Drops a slot that holds nothing and waits for nothing (a withdrawn prefix). */
-  private forgetIfEmpty(slot: Slot): void {
-    if (slot.want === null && slot.have === null && !slot.queued && this.slots.get(slot.prefix) === slot) {
-      this.slots.delete(slot.prefix);
-    }
+  private forgetIfEmpty(slot: number): void {
+    const prefix = this.prefixes[slot];
+    if (prefix === null || prefix === undefined) return;
+    if (this.wantOf(slot) !== NONE || this.have[slot] !== NONE || this.queued[slot] === 1) return;
+    this.index.delete(prefix);
+    this.prefixes[slot] = null;
+    this.errors.delete(slot);
+    this.freeSlots.push(slot);
   }
 
-  /** One backend batch (`of[i]` is the slot of `ops[i]`); failures stay pending and are appended to `errors` as "PREFIX: REASON". */
-  private async apply(ops: FibOp[], of: readonly Slot[], errors: string[]): Promise<void> {
+  private needsWrite(slot: number): boolean {
+    const want = this.wantOf(slot);
+    const have = this.have[slot]!;
+    if (want === have) return false;
+    if (want === NONE || have === NONE) return true;
+    return !sameHops(this.hops.get(want), this.hops.get(have));
+  }
+
+  /** Adds the write that brings `slot` from installed to wanted to `batch`; false when none is needed. */
+  private addOp(batch: Batch, slot: number): boolean {
+    if (!this.needsWrite(slot)) {
+      // Installed under another list that does the same: the wanted one is the record now.
+      const want = this.wantOf(slot);
+      if (want !== NONE && this.have[slot] !== want) {
+        this.hops.retain(want);
+        this.setHave(slot, want);
+      }
+      return false;
+    }
+    const want = this.wantOf(slot);
+    const have = this.have[slot]!;
+    if (want === NONE) {
+      batch.push({ op: 'delete', prefix: this.prefixes[slot]!, previous: this.routeOf(slot, have) }, slot, NONE);
+      return true;
+    }
+    // The list stays while the write is in flight, whatever the owners do meanwhile.
+    this.hops.retain(want);
+    const route = this.routeOf(slot, want);
+    batch.push(have === NONE ? { op: 'add', route } : { op: 'replace', route, previous: this.routeOf(slot, have) }, slot, want);
+    return true;
+  }
+
+  /** One backend batch; failures stay pending and are appended to `errors` as "PREFIX: REASON". */
+  private async apply(batch: Batch, errors: string[]): Promise<void> {
+    const { ops, slots, ids } = batch;
     let failures: { prefix: string; error: string }[];
     this.counters.batches++;
     try {
@@ -423,7 +580,8 @@ export class FibManager {
     } catch (err) {
       this.counters.batchErrors++;
       // Nothing is known to have happened: all of it stays pending.
-      for (const slot of of) this.enqueue(slot);
+      for (const slot of slots) this.enqueue(slot);
+      batch.releaseAll(this.hops);
       this.lastErrors = [`batch of ${ops.length}: ${err instanceof Error ? err.message : String(err)}`];
       throw err;
     }
@@ -434,17 +592,20 @@ export class FibManager {
     }
     for (let k = 0; k < ops.length; k++) {
       const op = ops[k]!;
-      const slot = of[k]!;
-      const error = failed.size > 0 ? failed.get(slot.prefix) : undefined;
+      const slot = slots[k]!;
+      const id = ids[k]!;
+      const error = failed.size > 0 ? failed.get(this.prefixes[slot]!) : undefined;
       if (error !== undefined) {
-        slot.error = error;
+        this.errors.set(slot, error);
         this.counters.failed++;
+        this.hops.release(id);
         this.enqueue(slot);
         continue;
       }
       this.counters[op.op]++;
-      slot.error = null;
-      this.setHave(slot, op.op === 'delete' ? null : op.route);
+      this.errors.delete(slot);
+      // The reference taken for the flight becomes the installed one.
+      this.setHave(slot, id);
       this.forgetIfEmpty(slot);
     }
   }
@@ -456,12 +617,35 @@ export class FibManager {
   }
 }
 
-/** The write that brings a slot from installed to wanted, or null when none is needed. */
-function opFor(slot: Slot): FibOp | null {
-  const { want, have } = slot;
-  if (want !== null) {
-    if (have === null) return { op: 'add', route: want };
-    return sameNormalized(want, have) ? null : { op: 'replace', route: want, previous: have };
+/** Ops with, per op, its slot and the next-hop list it installs (NONE for a delete), referenced while in flight. */
+class Batch {
+  readonly ops: FibOp[] = [];
+  readonly slots: number[] = [];
+  readonly ids: number[] = [];
+
+  push(op: FibOp, slot: number, id: number): void {
+    this.ops.push(op);
+    this.slots.push(slot);
+    this.ids.push(id);
   }
-  return have !== null ? { op: 'delete', prefix: slot.prefix, previous: have } : null;
+
+  slice(from: number, to: number): Batch {
+    const b = new Batch();
+    for (let i = from; i < to && i < this.ops.length; i++) b.push(this.ops[i]!, this.slots[i]!, this.ids[i]!);
+    return b;
+  }
+
+  releaseAll(hops: HopLists): void {
+    for (const id of this.ids) hops.release(id);
+  }
+}
+
+/**
+ * Whether next hops `have` do what `want` asks. Next hops are a set (the
+ * kernel may list multipath members in another order). A wanted next hop
+ * without an interface matches any interface: the kernel resolves one and
+ * reports it.
+ */
+function sameHops(want: readonly FibNextHop[], have: readonly FibNextHop[]): boolean {
+  return sameNormalized({ prefix: '', nexthops: want as FibNextHop[] }, { prefix: '', nexthops: have as FibNextHop[] });
 }

@@ -98,6 +98,73 @@ export function formatIpv6(b: Uint8Array, off = 0): string {
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }
 
+/** Scratch for formatPrefixText: the codec is synchronous, one text at a time. */
+const textScratch = Buffer.alloc(64);
+
+function writeDecimal(v: number, o: number): number {
+  if (v >= 100) textScratch[o++] = 48 + ((v / 100) | 0);
+  if (v >= 10) textScratch[o++] = 48 + (((v / 10) | 0) % 10);
+  textScratch[o++] = 48 + (v % 10);
+  return o;
+}
+
+function writeHexGroup(v: number, o: number): number {
+  let started = false;
+  for (let shift = 12; shift >= 0; shift -= 4) {
+    const d = (v >>> shift) & 15;
+    if (d === 0 && !started && shift > 0) continue;
+    started = true;
+    textScratch[o++] = d < 10 ? 48 + d : 87 + d;
+  }
+  return o;
+}
+
+/**
+ * "addr/len" as formatPrefix writes it (RFC 5952 for IPv6), built as bytes
+ * and made into one flat string. A string put together with `+` or a
+ * template is a tree of pieces, and the first hash (a Map key) flattens it
+ * into a second copy while the tree stays: ~33 bytes per prefix more, for
+ * every prefix of a full table that the RIB keeps as a key.
+ */
+export function formatPrefixText(family: Family, b: Uint8Array, len: number): string {
+  let o = 0;
+  if (family === 4) {
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) textScratch[o++] = 46; // '.'
+      o = writeDecimal(b[i]!, o);
+    }
+  } else {
+    let bestStart = -1;
+    let bestLen = 0;
+    for (let i = 0; i < 8; ) {
+      if (((b[i * 2]! << 8) | b[i * 2 + 1]!) !== 0) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < 8 && ((b[j * 2]! << 8) | b[j * 2 + 1]!) === 0) j++;
+      if (j - i > bestLen && j - i >= 2) {
+        bestStart = i;
+        bestLen = j - i;
+      }
+      i = j;
+    }
+    for (let i = 0; i < 8; i++) {
+      if (i === bestStart) {
+        textScratch[o++] = 58; // "::" stands for the run
+        textScratch[o++] = 58;
+        i += bestLen - 1;
+        continue;
+      }
+      if (i > 0 && i !== bestStart + bestLen) textScratch[o++] = 58;
+      o = writeHexGroup((b[i * 2]! << 8) | b[i * 2 + 1]!, o);
+    }
+  }
+  textScratch[o++] = 47; // '/'
+  o = writeDecimal(len, o);
+  return textScratch.toString('latin1', 0, o);
+}
+
 export function formatIp(b: Uint8Array): string {
   return b.length === 4 ? formatIpv4(b) : formatIpv6(b);
 }

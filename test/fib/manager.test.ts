@@ -205,7 +205,7 @@ describe('large flushes', () => {
     expect(m.size).toBe(3);
   });
 
-  it('keeps the route object it is given when its addresses are canonical, and copies one that is not', async () => {
+  it('keeps the next-hop list it is given when its addresses are canonical, and copies one that is not', async () => {
     const b = new FakeBackend();
     const m = new FibManager(b);
     const canonical = via('10.1.0.0/24', 'fd00::2');
@@ -213,8 +213,57 @@ describe('large flushes', () => {
     m.set(canonical);
     m.set(other);
     await m.flush();
-    expect(b.table.get('10.1.0.0/24')).toBe(canonical);
+    expect(b.table.get('10.1.0.0/24')!.nexthops).toBe(canonical.nexthops);
     expect(b.table.get('10.2.0.0/24')).toEqual(via('10.2.0.0/24', 'fd00::2'));
+    // Equal after canonicalization: one list for both.
+    expect(m.nextHopLists).toBe(1);
+  });
+
+  it('20 000 routes over one neighbor hold one next-hop list; when they go, the list and the slots go too', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    const hops = [{ address: '10.255.0.1', interface: 'wg0' }];
+    const prefixes = Array.from({ length: 20_000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    for (const prefix of prefixes) m.set({ prefix, nexthops: hops });
+    await m.flush();
+    expect(m.size).toBe(20_000);
+    expect(m.nextHopLists).toBe(1);
+    const ecmp = [...hops, { address: '10.255.0.3', interface: 'wg1' }];
+    for (const prefix of prefixes.slice(0, 100)) m.set({ prefix, nexthops: ecmp });
+    await m.flush();
+    expect(m.nextHopLists).toBe(2);
+    expect(b.table.get(prefixes[0]!)!.nexthops).toBe(ecmp);
+    for (const prefix of prefixes) m.delete(prefix);
+    await m.flush();
+    expect(m.size).toBe(0);
+    expect(m.nextHopLists).toBe(0);
+    expect([...m.wantedPrefixes()]).toEqual([]);
+    expect(b.table.size).toBe(0);
+  });
+
+  it('a next-hop list in a write in flight stays what it was, though its owner dropped it meanwhile', async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    let release!: () => void;
+    b.hold = new Promise((r) => (release = r));
+    const entered = new Promise<void>((r) => (b.entered = r));
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    const first = m.flush();
+    await entered;
+    // While the add is in flight the owner wants another list, and the first is released by everyone else.
+    m.set(via('10.1.0.0/24', '10.255.0.9', 'wg9'));
+    m.set(via('10.7.0.0/24', '10.255.0.7', 'wg7'));
+    b.hold = null;
+    release();
+    await first;
+    expect(m.installed('10.1.0.0/24')).toBe(true);
+    expect(m.pending()).toBe(2);
+    await m.flush();
+    expect(b.batches.at(-1)).toEqual([
+      { op: 'replace', route: via('10.1.0.0/24', '10.255.0.9', 'wg9'), previous: via('10.1.0.0/24', '10.255.0.1') },
+      { op: 'add', route: via('10.7.0.0/24', '10.255.0.7', 'wg7') },
+    ]);
+    expect(m.nextHopLists).toBe(2);
   });
 });
 

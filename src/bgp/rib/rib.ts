@@ -1,11 +1,15 @@
 /**
  * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9).
  *
- * Shape: each peer keeps its Adj-RIB-In as prefix -> Route; the Loc-RIB keeps,
- * per prefix, the candidate paths with the best at index 0 (a lone candidate
- * is stored as itself). A change to one path touches only its prefix's
- * candidates (a handful: one per peer plus a local origin), never the rest of
- * the table. Paths excluded by import policy
+ * Shape, chosen for full tables (a million prefixes from each of several
+ * peers): no object per path. A path is a number: its record in the path
+ * table (attribute set and next hops, shared by every prefix that has them).
+ * Each peer keeps its Adj-RIB-In as prefix -> record number; the Loc-RIB
+ * keeps, per prefix, which peers' paths are candidates (a lone candidate as
+ * the peer's number, several as a small list with the best first). Route
+ * objects are made when asked for (best(), changes), never stored. A change
+ * to one path touches only its prefix's candidates (one per peer plus a
+ * local origin), never the rest of the table. Paths excluded by import policy
  * or by an unusable next hop stay in the Adj-RIB-In (they were received) but
  * are not candidates.
  *
@@ -37,9 +41,11 @@ export type IneligibleReason = ImportRejectReason | 'next-hop-unusable';
 
 interface PeerState extends DecisionPeer {
   readonly info: PeerInfo;
+  /** The peer's number in the Loc-RIB's candidate lists (1…; 0 is our own origin). */
+  readonly slot: number;
   readonly importCtx: ImportContext;
-  /** Adj-RIB-In: every path received and not withdrawn, eligible or not. */
-  readonly adjIn: Map<string, Route>;
+  /** Adj-RIB-In: every path received and not withdrawn, eligible or not, as its path record. */
+  readonly adjIn: Map<string, number>;
   readonly ineligible: Map<string, IneligibleReason>;
   /** Adj-RIB-Out: what the peer was last sent, as interned export attributes. */
   readonly adjOut: Map<string, PathAttributes>;
@@ -55,22 +61,89 @@ interface PeerState extends DecisionPeer {
   stale: Set<string> | null;
 }
 
-/** Two or more candidate paths of a prefix; paths[0] is the best. */
+/** Two or more candidates of a prefix, by peer number; slots[0] is the best. */
 class Candidates {
   constructor(
-    readonly paths: Route[],
+    readonly slots: number[],
     public step: DecisionStep,
   ) {}
 }
 
 /**
- * A Loc-RIB entry: the only candidate itself (most prefixes have one path, and
- * a wrapper for it would cost ~100 bytes per prefix), or the candidates.
+ * A Loc-RIB entry: the only candidate's peer number (most prefixes have one
+ * path, and an object for it would cost ~100 bytes per prefix), or the candidates.
  */
-type LocEntry = Route | Candidates;
+type LocEntry = number | Candidates;
 
-function bestOf(e: LocEntry): Route {
-  return e instanceof Candidates ? e.paths[0]! : e;
+function bestSlot(e: LocEntry): number {
+  return typeof e === 'number' ? e : e.slots[0]!;
+}
+
+/** Our own origin's number in candidate lists. */
+const LOCAL_SLOT = 0;
+
+/**
+ * One distinct path as stored: an interned attribute set and the next hops,
+ * shared by every prefix (of every peer) that has exactly these.
+ */
+interface PathRecord {
+  readonly attrs: PathAttributes;
+  readonly nextHop: string | null;
+  readonly nextHopLinkLocal: string | null;
+  readonly key: string;
+  refs: number;
+}
+
+/**
+ * Path records by number. Interned once per UPDATE (not per prefix), so the
+ * key text is built a few thousand times for a full table. A record holds one
+ * reference on its attribute set in the attribute table.
+ */
+class PathTable {
+  private records: (PathRecord | null)[] = [];
+  private readonly byKey = new Map<string, number>();
+  private readonly free: number[] = [];
+  /** A number per interned attribute set, for the keys. */
+  private readonly attrIds = new WeakMap<PathAttributes, number>();
+  private nextAttrId = 0;
+
+  constructor(private readonly attributes: AttributeTable) {}
+
+  /** The record of (`attrs`, next hops), with one reference taken; `attrs` must be interned in the attribute table. */
+  intern(attrs: PathAttributes, nextHop: string | null, nextHopLinkLocal: string | null): number {
+    let a = this.attrIds.get(attrs);
+    if (a === undefined) this.attrIds.set(attrs, (a = this.nextAttrId++));
+    const key = `${a}|${nextHop ?? ''}|${nextHopLinkLocal ?? ''}`;
+    let id = this.byKey.get(key);
+    if (id === undefined) {
+      id = this.free.pop() ?? this.records.length;
+      this.records[id] = { attrs: this.attributes.intern(attrs), nextHop, nextHopLinkLocal, key, refs: 0 };
+      this.byKey.set(key, id);
+    }
+    this.records[id]!.refs++;
+    return id;
+  }
+
+  retain(id: number): void {
+    this.records[id]!.refs++;
+  }
+
+  get(id: number): PathRecord {
+    return this.records[id]!;
+  }
+
+  release(id: number): void {
+    const r = this.records[id]!;
+    if (--r.refs > 0) return;
+    this.byKey.delete(r.key);
+    this.attributes.release(r.attrs);
+    this.records[id] = null;
+    this.free.push(id);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
 }
 
 /** Prefixes whose best path may have changed in this operation -> best before it. */
@@ -85,7 +158,12 @@ export class Rib {
   /** Interned attribute sets of Adj-RIB-Out entries (shared by all peers). */
   readonly exportAttributes = new AttributeTable();
 
+  /** Distinct paths (attribute set + next hops) of the Adj-RIBs-In. */
+  readonly pathRecords = new PathTable(this.attributes);
   private readonly peers = new Map<string, PeerState>();
+  /** Peers by number (index 0: our own origin, never a peer). */
+  private readonly slots: (PeerState | null)[] = [null];
+  private readonly freeSlots: number[] = [];
   private readonly peerInfos = new Map<string, PeerInfo>();
   private readonly decisionCtx: DecisionContext;
   private readonly exportCtx: ExportContext;
@@ -122,8 +200,11 @@ export class Rib {
     const kept = this.peers.get(p.id);
     if (kept !== undefined && kept.stale === null) throw new Error(`peer ${p.id} is already in the RIB`);
     if (kept !== undefined) this.forgetPeerState(kept);
+    // A peer resuming with stale paths keeps its number: the Loc-RIB's candidate lists name it.
+    const slot = kept !== undefined ? kept.slot : (this.freeSlots.pop() ?? this.slots.length);
     const state: PeerState = {
       info: p,
+      slot,
       ebgp: p.asn !== this.decisionCtx.localAsn,
       routerIdNum: routerIdNumber(p.routerId),
       addressKey: addressKey(p.address),
@@ -143,6 +224,7 @@ export class Rib {
       state.stale = kept.stale;
     }
     this.peers.set(p.id, state);
+    this.slots[slot] = state;
     this.peerInfos.set(p.id, p);
     for (const a of localAddresses(p)) this.ownAddresses.set(a, (this.ownAddresses.get(a) ?? 0) + 1);
   }
@@ -152,15 +234,19 @@ export class Rib {
     const peer = this.peers.get(id);
     if (!peer) return [];
     const touched: Touched = new Map();
-    for (const [prefix, route] of peer.adjIn) {
-      if (!peer.ineligible.has(prefix)) this.replaceCandidate(prefix, route, undefined, touched);
-      this.attributes.release(route.attrs);
-    }
+    peer.adjIn.forEach((_id, prefix) => {
+      if (!peer.ineligible.has(prefix)) this.dropCandidate(prefix, peer.slot, touched);
+    });
+    // The previous bests are made before the records go.
+    const changes = this.collect(touched);
+    peer.adjIn.forEach((id) => this.pathRecords.release(id));
     peer.adjIn.clear();
     peer.ineligible.clear();
     peer.stale = null;
     this.forgetPeerState(peer);
-    return this.collect(touched);
+    this.slots[peer.slot] = null;
+    this.freeSlots.push(peer.slot);
+    return changes;
   }
 
   /**
@@ -281,8 +367,7 @@ export class Rib {
       this.attributes.release(this.redistributed.get(key)!.attrs);
       this.redistributed.delete(key);
     }
-    const e = this.loc.get(key);
-    const best = e === undefined ? null : bestOf(e);
+    const best = this.bestRoute(key);
     return [{ prefix: key, best, previous: best }];
   }
 
@@ -290,23 +375,24 @@ export class Rib {
     return this.redistributed.size;
   }
 
+  /** The best path (a Route made for the caller: compare routes by value, not identity). */
   best(prefix: string): Route | undefined {
-    const e = this.loc.get(prefix);
-    return e === undefined ? undefined : bestOf(e);
+    return this.bestRoute(prefix) ?? undefined;
   }
 
   /** The best path and the step of RFC 4271 §9.1.2.2 that chose it. */
   decision(prefix: string): Decision | undefined {
     const e = this.loc.get(prefix);
     if (e === undefined) return undefined;
-    return e instanceof Candidates ? { best: e.paths[0]!, step: e.step } : { best: e, step: 'only-path' };
+    const best = this.routeOf(prefix, bestSlot(e));
+    return { best, step: typeof e === 'number' ? 'only-path' : e.step };
   }
 
   /** All candidate paths, best first. */
   paths(prefix: string): Route[] {
     const e = this.loc.get(prefix);
     if (e === undefined) return [];
-    return e instanceof Candidates ? rank(this.decisionCtx, e.paths) : [e];
+    return typeof e === 'number' ? [this.routeOf(prefix, e)] : rank(this.decisionCtx, this.candidateRoutes(prefix, e));
   }
 
   /** Longest-prefix match over the Loc-RIB. */
@@ -316,15 +402,16 @@ export class Rib {
     const lengths = ip.family === 4 ? this.lengths4 : this.lengths6;
     for (let len = lengths.length - 1; len >= 0; len--) {
       if (lengths[len] === 0) continue;
-      const e = this.loc.get(formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len }));
-      if (e) return bestOf(e);
+      const prefix = formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len });
+      const e = this.loc.get(prefix);
+      if (e !== undefined) return this.routeOf(prefix, bestSlot(e));
     }
     return undefined;
   }
 
-  /** Best routes. */
+  /** Best routes (made as they are iterated). */
   *entries(): IterableIterator<Route> {
-    for (const e of this.loc.values()) yield bestOf(e);
+    for (const [prefix, e] of this.loc) yield this.routeOf(prefix, bestSlot(e));
   }
 
   /** Loc-RIB prefixes. */
@@ -371,8 +458,7 @@ export class Rib {
       // What the peer was never sent and may not be sent needs no export work: with
       // one peer feeding a full table, that is every change (split horizon).
       if (!peer.adjOut.has(c.prefix)) {
-        const e = this.loc.get(c.prefix);
-        const r = e === undefined ? this.redistributed.get(c.prefix) : bestOf(e);
+        const r = this.bestRoute(c.prefix) ?? this.redistributed.get(c.prefix);
         if (r === undefined || exportFilter(this.exportCtx, r, peer.info) !== null) continue;
       }
       this.exportPrefix(peer, c.prefix, packer);
@@ -421,45 +507,48 @@ export class Rib {
     const verdict = importAttributes(peer.importCtx, base, nextHop);
     const accepted = verdict.accept ? this.attributes.intern(verdict.attrs) : base;
     const usable = nextHopUsable(nextHop);
+    // One path record per UPDATE (and per verdict), shared by all its prefixes.
+    let acceptedId = -1;
+    let baseId = -1;
     for (const prefix of nlri) {
       let reason: IneligibleReason | null = verdict.accept ? importPrefix(peer.importCtx, prefix) : verdict.reason;
       if (reason === null && !usable) reason = 'next-hop-unusable';
-      this.storePath(peer, prefix, reason === null ? accepted : base, nextHop, nextHopLinkLocal, reason, touched);
+      let id: number;
+      if (reason === null) {
+        if (acceptedId < 0) acceptedId = this.pathRecords.intern(accepted, nextHop, nextHopLinkLocal);
+        id = acceptedId;
+      } else {
+        if (baseId < 0) baseId = this.pathRecords.intern(base, nextHop, nextHopLinkLocal);
+        id = baseId;
+      }
+      this.storePath(peer, prefix, id, reason, touched);
     }
+    // The references taken above were for this UPDATE; each stored path holds its own.
+    if (acceptedId >= 0) this.pathRecords.release(acceptedId);
+    if (baseId >= 0) this.pathRecords.release(baseId);
     if (verdict.accept) this.attributes.release(accepted);
     this.attributes.release(base);
   }
 
-  private storePath(
-    peer: PeerState,
-    prefix: string,
-    attrs: PathAttributes,
-    nextHop: string | null,
-    nextHopLinkLocal: string | null,
-    reason: IneligibleReason | null,
-    touched: Touched,
-  ): void {
+  private storePath(peer: PeerState, prefix: string, id: number, reason: IneligibleReason | null, touched: Touched): void {
     const old = peer.adjIn.get(prefix);
     const oldReason = peer.ineligible.get(prefix) ?? null;
     // Re-announced after a restart: fresh again, even when nothing else changed.
     peer.stale?.delete(prefix);
-    if (
-      old !== undefined &&
-      old.attrs === attrs &&
-      old.nextHop === nextHop &&
-      old.nextHopLinkLocal === nextHopLinkLocal &&
-      oldReason === reason
-    ) {
-      return; // a duplicate announcement changes nothing
-    }
-    this.attributes.intern(attrs);
-    const route: Route = { prefix, peer: peer.info.id, source: 'bgp', attrs, nextHop, nextHopLinkLocal };
-    peer.adjIn.set(prefix, route);
+    // A duplicate announcement changes nothing.
+    if (old === id && oldReason === reason) return;
+    const wasCandidate = old !== undefined && oldReason === null;
+    const isCandidate = reason === null;
+    // The best before the change is made while the old record is still there.
+    if (wasCandidate || isCandidate) this.touch(prefix, touched);
+    this.pathRecords.retain(id);
+    peer.adjIn.set(prefix, id);
     if (reason === null) peer.ineligible.delete(prefix);
     else peer.ineligible.set(prefix, reason);
-    const wasCandidate = old !== undefined && oldReason === null;
-    this.replaceCandidate(prefix, wasCandidate ? old : undefined, reason === null ? route : undefined, touched);
-    if (old !== undefined) this.attributes.release(old.attrs);
+    if (wasCandidate && isCandidate) this.candidateChanged(prefix, peer.slot);
+    else if (wasCandidate) this.dropCandidate(prefix, peer.slot, touched);
+    else if (isCandidate) this.addCandidate(prefix, peer.slot, touched);
+    if (old !== undefined) this.pathRecords.release(old);
   }
 
   private withdrawPath(peer: PeerState, prefix: string, touched: Touched): void {
@@ -467,10 +556,11 @@ export class Rib {
     if (old === undefined) return;
     peer.stale?.delete(prefix);
     const wasCandidate = !peer.ineligible.has(prefix);
+    if (wasCandidate) this.touch(prefix, touched);
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
-    if (wasCandidate) this.replaceCandidate(prefix, old, undefined, touched);
-    this.attributes.release(old.attrs);
+    if (wasCandidate) this.dropCandidate(prefix, peer.slot, touched);
+    this.pathRecords.release(old);
   }
 
   private setLocalSources(prefix: string, bits: number): LocRibChange[] {
@@ -480,6 +570,9 @@ export class Rib {
     const old = this.localRoutes.get(prefix);
     const source = bits & CONNECTED ? 'connected' : 'static';
     if (old !== undefined && bits !== 0 && old.source === source) return [];
+    const touched: Touched = new Map();
+    // The best before the change is made while our old route is still there.
+    this.touch(prefix, touched);
     let next: Route | undefined;
     if (bits !== 0) {
       next = { prefix, peer: null, source, attrs: this.attributes.intern(this.localAttrs), nextHop: null, nextHopLinkLocal: null };
@@ -487,47 +580,63 @@ export class Rib {
     } else {
       this.localRoutes.delete(prefix);
     }
-    const touched: Touched = new Map();
-    this.replaceCandidate(prefix, old, next, touched);
+    if (old !== undefined && next !== undefined) this.candidateChanged(prefix, LOCAL_SLOT);
+    else if (old !== undefined) this.dropCandidate(prefix, LOCAL_SLOT, touched);
+    else if (next !== undefined) this.addCandidate(prefix, LOCAL_SLOT, touched);
+    const changes = this.collect(touched);
     if (old !== undefined) this.attributes.release(old.attrs);
-    return this.collect(touched);
+    return changes;
   }
 
-  /** Swaps `old` for `next` among the prefix's candidates (either may be absent) and reruns the decision. */
-  private replaceCandidate(prefix: string, old: Route | undefined, next: Route | undefined, touched: Touched): void {
+  /** Notes the prefix's best before this operation changes it (once per operation). */
+  private touch(prefix: string, touched: Touched): void {
+    if (!touched.has(prefix)) touched.set(prefix, this.bestRoute(prefix));
+  }
+
+  /** A candidate (peer number `slot`) for `prefix` that was none. */
+  private addCandidate(prefix: string, slot: number, touched: Touched): void {
+    this.touch(prefix, touched);
     const e = this.loc.get(prefix);
-    if (!touched.has(prefix)) touched.set(prefix, e === undefined ? null : bestOf(e));
     if (e === undefined) {
-      if (next === undefined) return;
-      this.loc.set(prefix, next);
+      this.loc.set(prefix, slot);
       this.countLength(prefix, 1);
       return;
     }
-    if (!(e instanceof Candidates)) {
-      if (old === e) {
-        if (next !== undefined) this.loc.set(prefix, next);
-        else {
-          this.loc.delete(prefix);
-          this.countLength(prefix, -1);
-        }
-        return;
-      }
-      if (next === undefined) return;
-      const two = new Candidates([e, next], 'only-path');
+    if (typeof e === 'number') {
+      const two = new Candidates([e, slot], 'only-path');
       this.loc.set(prefix, two);
-      this.decide(two);
+      this.decide(prefix, two);
       return;
     }
-    const paths = e.paths;
-    const i = old === undefined ? -1 : paths.indexOf(old);
-    if (i >= 0 && next !== undefined) paths[i] = next;
-    else if (i >= 0) paths.splice(i, 1);
-    else if (next !== undefined) paths.push(next);
-    if (paths.length === 1) {
-      this.loc.set(prefix, paths[0]!);
+    e.slots.push(slot);
+    this.decide(prefix, e);
+  }
+
+  /** The candidate of `slot` for `prefix` is no more. */
+  private dropCandidate(prefix: string, slot: number, touched: Touched): void {
+    this.touch(prefix, touched);
+    const e = this.loc.get(prefix);
+    if (e === undefined) return;
+    if (typeof e === 'number') {
+      if (e !== slot) return;
+      this.loc.delete(prefix);
+      this.countLength(prefix, -1);
       return;
     }
-    this.decide(e);
+    const i = e.slots.indexOf(slot);
+    if (i < 0) return;
+    e.slots.splice(i, 1);
+    if (e.slots.length === 1) {
+      this.loc.set(prefix, e.slots[0]!);
+      return;
+    }
+    this.decide(prefix, e);
+  }
+
+  /** The candidate of `slot` for `prefix` has another path now: the decision runs again. */
+  private candidateChanged(prefix: string, _slot: number): void {
+    const e = this.loc.get(prefix);
+    if (e !== undefined && typeof e !== 'number') this.decide(prefix, e);
   }
 
   /**
@@ -535,15 +644,34 @@ export class Rib {
    * even when a losing path changed: with MED compared per neighbor AS,
    * removing a loser can change the winner.
    */
-  private decide(e: Candidates): void {
-    const paths = e.paths;
+  private decide(prefix: string, e: Candidates): void {
+    const paths = this.candidateRoutes(prefix, e);
     const d = selectBestCandidate(this.decisionCtx, paths)!;
     const j = paths.indexOf(d.best);
     if (j > 0) {
-      paths[j] = paths[0]!;
-      paths[0] = d.best;
+      const s = e.slots[j]!;
+      e.slots[j] = e.slots[0]!;
+      e.slots[0] = s;
     }
     e.step = d.step;
+  }
+
+  /** The candidates' routes, in the order of `e.slots`. */
+  private candidateRoutes(prefix: string, e: Candidates): Route[] {
+    return e.slots.map((slot) => this.routeOf(prefix, slot));
+  }
+
+  /** The route of candidate `slot` for `prefix` (made now). */
+  private routeOf(prefix: string, slot: number): Route {
+    if (slot === LOCAL_SLOT) return this.localRoutes.get(prefix)!;
+    const peer = this.slots[slot]!;
+    const r = this.pathRecords.get(peer.adjIn.get(prefix)!);
+    return { prefix, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
+  }
+
+  private bestRoute(prefix: string): Route | null {
+    const e = this.loc.get(prefix);
+    return e === undefined ? null : this.routeOf(prefix, bestSlot(e));
   }
 
   private countLength(prefix: string, delta: number): void {
@@ -556,9 +684,8 @@ export class Rib {
     const changes: LocRibChange[] = [];
     // forEach, not for-of: no [key, value] pair per prefix.
     touched.forEach((previous, prefix) => {
-      const e = this.loc.get(prefix);
-      const best = e === undefined ? null : bestOf(e);
-      if (best !== previous) changes.push({ prefix, best, previous });
+      const best = this.bestRoute(prefix);
+      if (!sameRoute(best, previous)) changes.push({ prefix, best, previous });
     });
     return changes;
   }
@@ -566,9 +693,8 @@ export class Rib {
   private exportPrefix(peer: PeerState, prefix: string, packer: UpdatePacker): void {
     const afi = afiOf(prefix);
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
-    const e = this.loc.get(prefix);
     // The Loc-RIB's own path first; a redistributed route only where it has none.
-    const best = e === undefined ? this.redistributed.get(prefix) : bestOf(e);
+    const best = this.bestRoute(prefix) ?? this.redistributed.get(prefix);
     const prev = peer.adjOut.get(prefix);
     const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
     if (next === null) {
@@ -606,6 +732,13 @@ export class Rib {
     }
     return out;
   }
+}
+
+/** Whether two routes are the same path (routes are made on demand: identity says nothing). */
+function sameRoute(a: Route | null, b: Route | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return a.peer === b.peer && a.source === b.source && a.attrs === b.attrs && a.nextHop === b.nextHop && a.nextHopLinkLocal === b.nextHopLinkLocal;
 }
 
 function isUnicast(afi: number, safi: number): boolean {

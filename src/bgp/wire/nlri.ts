@@ -4,7 +4,7 @@
  * fewest octets that hold that many bits. Plus the big-endian reads the rest of
  * the codec shares (no DataView per attribute: these are on the hot path).
  */
-import { formatIpv4, formatIpv6, parseIp, parsePrefix } from '#lib/prefix';
+import { formatIpv4, formatIpv6, formatPrefixText, parseIp, parsePrefix } from '#lib/prefix';
 import type { Family, ParsedPrefix } from '#lib/prefix';
 
 export function rd16(b: Uint8Array, o: number): number {
@@ -59,7 +59,8 @@ export function decodePrefixes(b: Uint8Array, start: number, end: number, family
     addr.fill(0);
     for (let i = 0; i < n; i++) addr[i] = b[o + 1 + i]!;
     if ((len & 7) !== 0) addr[n - 1] = addr[n - 1]! & (0xff << (8 - (len & 7)));
-    out.push(`${family === 4 ? formatIpv4(addr) : formatIpv6(addr)}/${len}`);
+    // One flat string per prefix: the RIB keeps it as a key (formatPrefixText).
+    out.push(formatPrefixText(family, addr, len));
     o += 1 + n;
   }
   return null;
