@@ -8,43 +8,143 @@
  * very metric is never overwritten; replace and delete name our metric and
  * protocol, so they match nothing but ours.
  */
-import type { KernelRoute, RouteOp, RouteOps, RouteTag } from '#netlink/types';
+import type { KernelRoute, NexthopWrite, RouteOp, RouteOps, RouteTag } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
 import { hostPrefix, longestMatch } from './pin.js';
+import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
 
+const ENOENT = 2;
 const ESRCH = 3;
+const EINVAL = 22;
 const MAIN_TABLE = 254;
 const EEXIST = 17;
+const ENOBUFS = 105;
+const ETIMEDOUT = 110;
+/** Attempts at an object whose id turned out to be taken (EEXIST) before its routes go without it. */
+const ID_ATTEMPTS = 3;
 
 /** table: kernel table id (254 = main, ids above 255 are fine); protocol: rtm_protocol; metric: RTA_PRIORITY. */
 export type LinuxFibOptions = LinuxRouteTag;
 
+/** Where LinuxFib says how it writes routes (a pino Logger fits). */
+export interface LinuxFibLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface LinuxFibExtras {
+  log?: LinuxFibLog;
+  /** false: routes carry their next hops themselves, as before nexthop objects (default true where the kernel has them). */
+  nexthopObjects?: boolean;
+}
+
+const isV6 = (prefix: string): boolean => prefix.includes(':');
+
 export class LinuxFib implements FibBackend {
   readonly name = 'linux' as const;
   private tag: RouteTag;
+  /** Nexthop objects (linux-nexthops.ts): detected once, at the first dump or write; null: routes carry their own next hops. */
+  private nh: Promise<NexthopTable | null> | null = null;
+  /**
+   * Our routes that name none of our objects although their next hops could
+   * (written per route by an earlier run, or when the object could not be
+   * made): their `previous` releases nothing. Empty in the steady state.
+   */
+  private readonly legacy = new Set<string>();
+  /** Whether objects' users are known (a dump counted them, or none of ours existed): only then are unused ones deleted. */
+  private counted = false;
 
   /** `netlink` stays the caller's: close() leaves it open (the tunnel backend shares it). */
   constructor(
     private readonly netlink: RouteOps,
     opts: LinuxFibOptions,
+    private readonly extras: LinuxFibExtras = {},
   ) {
     this.tag = { table: opts.table, protocol: opts.protocol, metric: opts.metric };
   }
 
-  /** The kernel's routes with our tag as decoded (a KernelRoute is a FibRoute): no copy of 100 000 objects. */
+  /** How routes are written: naming nexthop objects, or with their own next hops; null before the first dump or write. */
+  async nexthopMode(): Promise<'objects' | 'routes'> {
+    return (await this.nexthops()) === null ? 'routes' : 'objects';
+  }
+
+  /**
+   * The kernel's routes with our tag as decoded (a KernelRoute is a FibRoute:
+   * no copy of 100 000 objects); a route naming an object comes with the
+   * object's next hops. With nexthop objects, their users are counted here
+   * and those of ours nothing uses are deleted.
+   */
   async dump(): Promise<FibRoute[]> {
-    return this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
+    const table = await this.nexthops();
+    if (table === null) return this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
+    const objects = await this.netlink.nexthopObjects!();
+    const routes = await this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
+    const named = new Map<number, number>();
+    for (const r of routes) if (r.nhId !== undefined) named.set(r.nhId, (named.get(r.nhId) ?? 0) + 1);
+    const { strays } = table.rebuild(objects, named);
+    this.legacy.clear();
+    for (const r of routes) {
+      if (r.nhId !== undefined && table.byIdOf(r.nhId) !== undefined) continue;
+      if (table.keyOf(r.nexthops) !== null) this.legacy.add(r.prefix);
+    }
+    this.counted = true;
+    await this.collect(table, strays.filter((s) => s.users === 0).map((s) => s.id));
+    return routes;
   }
 
   async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
     if (ops.length === 0) return [];
+    const table = await this.nexthops();
     // FibOps go as they are: no request object per route.
-    const failures = await this.netlink.routeWrite(this.tag, ops);
+    if (table === null) return this.failures(ops, await this.netlink.routeWrite(this.tag, ops));
+    const ids = new Uint32Array(ops.length);
+    const named = new Array<NhObject | null>(ops.length).fill(null);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.op !== 'delete') named[i] = table.acquire(op.route.nexthops, isV6(op.route.prefix));
+    }
+    // Objects before the routes that name them; a route whose object could not be made carries its next hops.
+    await this.install(table);
+    for (let i = 0; i < ops.length; i++) {
+      const o = named[i];
+      if (o === null || o === undefined) continue;
+      if (o.installed) ids[i] = o.id;
+      else {
+        table.release(o);
+        named[i] = null;
+      }
+    }
+    let failures = await this.netlink.routeWrite(this.tag, ops, ids);
+    // "Nexthop id does not exist": the kernel removed the object with its device (and the routes naming it).
+    if (failures.some((f) => f.errno === -EINVAL && ids[f.index] !== 0)) failures = await this.retryGone(table, ops, ids, named, failures);
+    const errnos = new Map<number, number>();
+    for (const f of failures) errnos.set(f.index, f.errno);
+    let uncertain = false;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      let errno = errnos.size > 0 ? (errnos.get(i) ?? 0) : 0;
+      // Deleting what is already gone (its interface went first) reached the goal.
+      if (op.op === 'delete' && errno === -ESRCH) errno = 0;
+      if (errno !== 0) {
+        const o = named[i];
+        if (o !== null && o !== undefined) table.release(o);
+        // Written or not, nobody knows: no object is deleted on this count.
+        if (errno === -ETIMEDOUT || errno === -ENOBUFS) uncertain = true;
+        continue;
+      }
+      const prefix = opPrefix(op);
+      if (op.op !== 'add') this.releasePrevious(table, prefix, op.previous);
+      if (op.op !== 'delete' && named[i] === null && table.keyOf(op.route.nexthops) !== null) this.legacy.add(prefix);
+    }
+    if (!uncertain) await this.collect(table, []);
+    return this.failures(ops, failures.filter((f) => !(ops[f.index]!.op === 'delete' && f.errno === -ESRCH)));
+  }
+
+  private failures(ops: readonly FibOp[], failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {
     const failed: { prefix: string; error: string }[] = [];
     for (const r of failures) {
       const op = ops[r.index]!;
-      // Deleting what is already gone (its interface went first) reached the goal.
       if (op.op === 'delete' && r.errno === -ESRCH) continue;
       const error =
         op.op === 'add' && r.errno === -EEXIST
@@ -55,8 +155,152 @@ export class LinuxFib implements FibBackend {
     return failed;
   }
 
+  /** The route `previous` of `prefix` is gone or replaced: the object it named has one user less. */
+  private releasePrevious(table: NexthopTable, prefix: string, previous: FibRoute): void {
+    if (this.legacy.size > 0 && this.legacy.delete(prefix)) return;
+    const o = table.lookup(previous.nexthops, isV6(prefix));
+    if (o !== null) table.release(o);
+  }
+
+  /**
+   * Creates the objects not in the kernel yet: single next hops first, then
+   * groups of installed members, each phase one batch. An id somebody else
+   * took meanwhile (EEXIST) gets another; any other failure leaves the object
+   * out, and its routes carry their next hops.
+   */
+  private async install(table: NexthopTable): Promise<void> {
+    for (const groups of [false, true]) {
+      let pending: NhObject[] = [];
+      for (const o of table.objects()) {
+        if (o.installed || (o.members !== null) !== groups) continue;
+        if (groups && o.members!.some((m) => !m.installed)) continue;
+        pending.push(o);
+      }
+      for (let attempt = 0; attempt < ID_ATTEMPTS && pending.length > 0; attempt++) {
+        const writes: NexthopWrite[] = pending.map((o) => ({ op: 'add', nexthop: toNexthopObject(o, this.tag.protocol) }));
+        const failed = await this.netlink.nexthopWrite!(writes);
+        for (const o of pending) o.installed = true;
+        const again: NhObject[] = [];
+        for (const f of failed) {
+          const o = pending[f.index]!;
+          o.installed = false;
+          if (f.errno === -EEXIST) {
+            table.reassign(o);
+            again.push(o);
+          } else {
+            this.extras.log?.warn({ id: o.id, key: o.key, err: errnoText(f.errno) }, 'nexthop object not created: its routes carry their next hops');
+          }
+        }
+        pending = again;
+      }
+    }
+  }
+
+  /**
+   * Routes failed because their object is gone (its device was deleted, and
+   * the kernel took the object and its routes with it): the objects the
+   * kernel no longer has are made again, and those routes written once more.
+   */
+  private async retryGone(
+    table: NexthopTable,
+    ops: FibOp[],
+    ids: Uint32Array,
+    named: (NhObject | null)[],
+    failures: { index: number; errno: number }[],
+  ): Promise<{ index: number; errno: number }[]> {
+    const present = new Set((await this.netlink.nexthopObjects!(this.tag.protocol)).map((n) => n.id));
+    for (const o of table.objects()) if (o.installed && !present.has(o.id)) o.installed = false;
+    await this.install(table);
+    const retry = failures.filter((f) => f.errno === -EINVAL && ids[f.index] !== 0);
+    const subOps: FibOp[] = [];
+    const subIds = new Uint32Array(retry.length);
+    for (const f of retry) {
+      const o = named[f.index]!;
+      if (!o.installed) {
+        table.release(o);
+        named[f.index] = null;
+      }
+      subIds[subOps.length] = o.installed ? o.id : 0;
+      subOps.push(ops[f.index]!);
+    }
+    const again = new Map((await this.netlink.routeWrite(this.tag, subOps, subIds)).map((f) => [retry[f.index]!.index, f.errno]));
+    const out: { index: number; errno: number }[] = [];
+    for (const f of failures) {
+      if (!(f.errno === -EINVAL && ids[f.index] !== 0)) out.push(f);
+      else if (again.has(f.index)) out.push({ index: f.index, errno: again.get(f.index)! });
+    }
+    return out;
+  }
+
+  /** Deletes our objects nothing uses (and `strays`, duplicates nothing uses), once users are counted. */
+  private async collect(table: NexthopTable, strays: readonly number[]): Promise<void> {
+    if (!this.counted) return;
+    const unused = table.unused();
+    const doomed = unused.filter((o) => o.installed);
+    for (const o of unused) table.drop(o);
+    if (doomed.length === 0 && strays.length === 0) return;
+    // Groups first (unused() lists them before single next hops), so a member never leaves a live group.
+    const ids = [...strays, ...doomed.map((o) => o.id)];
+    const failed = await this.netlink.nexthopWrite!(ids.map((id): NexthopWrite => ({ op: 'delete', id })));
+    const kept = new Set(failed.filter((f) => f.errno !== -ENOENT).map((f) => ids[f.index]!));
+    for (const id of ids) if (!kept.has(id)) table.freeId(id);
+    if (kept.size > 0) this.extras.log?.warn({ ids: [...kept] }, 'unused nexthop objects not deleted');
+  }
+
+  /** Detection, once: the kernel's nexthop objects (Linux 5.3), and whether creating one of ours works. */
+  private nexthops(): Promise<NexthopTable | null> {
+    this.nh ??= this.detect();
+    return this.nh;
+  }
+
+  private async detect(): Promise<NexthopTable | null> {
+    const nl = this.netlink;
+    const log = this.extras.log;
+    const without = (why: string): null => {
+      log?.warn({ reason: why }, 'routes carry their own next hops (no nexthop objects)');
+      return null;
+    };
+    if (this.extras.nexthopObjects === false) {
+      log?.info({}, 'nexthop objects off: routes carry their own next hops');
+      return null;
+    }
+    if (nl.nexthopObjects === undefined || nl.nexthopWrite === undefined) return without('the netlink client has no nexthop objects');
+    let objects;
+    try {
+      objects = await nl.nexthopObjects();
+    } catch (err) {
+      return without(`the kernel has none (Linux 5.3 or later): ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const table = new NexthopTable(this.tag.protocol);
+    table.rebuild(objects, new Map());
+    // Nothing of ours from an earlier run: every user will be one this run writes.
+    this.counted = !objects.some((o) => o.protocol === this.tag.protocol && ourId(o.id));
+    // A blackhole object of ours, made and deleted: RTM_NEWNEXTHOP may be refused where the dump works.
+    const id = table.nextId();
+    let failed;
+    try {
+      failed = await nl.nexthopWrite([
+        { op: 'add', nexthop: { id, protocol: this.tag.protocol, blackhole: true } },
+        { op: 'delete', id },
+      ]);
+    } catch (err) {
+      return without(`RTM_NEWNEXTHOP failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const refused = failed.find((f) => f.index === 0);
+    if (refused !== undefined) return without(`RTM_NEWNEXTHOP failed: ${errnoText(refused.errno)}`);
+    log?.info({ ids: `${hex(NH_ID_FIRST)}-${hex(NH_ID_LAST)}`, protocol: this.tag.protocol }, 'routes name nexthop objects, one per next-hop set');
+    return table;
+  }
+
   retag(to: LinuxRouteTag): void {
+    const protocol = this.tag.protocol;
     this.tag = { table: to.table, protocol: to.protocol, metric: to.metric };
+    // Our objects are those of our protocol: another protocol starts over (detected and counted again).
+    if (to.protocol !== protocol) {
+      this.nh = null;
+      this.counted = false;
+    }
+    this.legacy.clear();
   }
 
   /**
@@ -83,7 +327,23 @@ export class LinuxFib implements FibBackend {
         if (f.errno !== 0 && f.errno !== -ESRCH) failed.push({ prefix: deletes[f.index]!.route.prefix, error: errnoText(f.errno) });
       }
     }
+    await this.afterMigrate(from.protocol, failed.length === 0);
     return { moved: ours.length, failed };
+  }
+
+  /**
+   * The moved routes carry their own next hops: counted again as such (they
+   * move onto objects at their next change). Objects of the old protocol in
+   * our range named only the old routes; they go once every route has moved.
+   */
+  private async afterMigrate(fromProtocol: number, allMoved: boolean): Promise<void> {
+    if ((await this.nexthops()) === null) return;
+    await this.dump();
+    if (fromProtocol === this.tag.protocol || !allMoved) return;
+    const old = (await this.netlink.nexthopObjects!(fromProtocol)).filter((n) => ourId(n.id));
+    // Groups before their members.
+    old.sort((a, b) => Number(b.group !== undefined) - Number(a.group !== undefined));
+    if (old.length > 0) await this.netlink.nexthopWrite!(old.map((n): NexthopWrite => ({ op: 'delete', id: n.id })));
   }
 
   /**
@@ -133,3 +393,5 @@ export class LinuxFib implements FibBackend {
     // Nothing of its own to release.
   }
 }
+
+const hex = (n: number): string => `0x${n.toString(16)}`;

@@ -1,0 +1,252 @@
+/**
+ * The Linux FIB's nexthop objects (linux/nexthop.h), as bookkeeping without
+ * I/O: each distinct next-hop set of our routes is one kernel object — a
+ * single next hop for one path, a group of single ones for ECMP — and every
+ * route names its set's object (RTA_NH_ID). A later change can then move a
+ * million routes by replacing one object.
+ *
+ * Ownership: an object is ours when its nh_protocol is our protocol *and*
+ * its id lies in NH_ID_FIRST..NH_ID_LAST. FRR's zebra keeps its ids below
+ * 2^28 (its own counter and one range per daemon, all under 250 000 000) and
+ * puts EVPN L2 next hops at 0x1xxxxxxx / 0x2xxxxxxx (the type in the top 4
+ * bits); iproute2 users pick small numbers. Nothing else is touched, and an id
+ * somebody else holds is skipped.
+ *
+ * Reference counts: an object's users are the routes that name it plus, for
+ * a single next hop, the groups it is a member of. A route's object follows
+ * from its next hops alone (`key`), so the FIB manager's `previous` route of a
+ * replace or delete names the object to release, and no per-prefix map is
+ * kept. Routes that do not name one of our objects although their next hops
+ * could (written per route by an older run, or when the object could not be
+ * made) are the exception, remembered by prefix in `legacy` (LinuxFib).
+ */
+import type { NexthopObject } from '#netlink/types';
+import type { FibNextHop } from './types.js';
+
+/** Our id range: 0x77000000–0x77ffffff (16 M ids), above everything FRR allocates. */
+export const NH_ID_FIRST = 0x7700_0000;
+export const NH_ID_LAST = 0x77ff_ffff;
+
+export function ourId(id: number): boolean {
+  return id >= NH_ID_FIRST && id <= NH_ID_LAST;
+}
+
+/** One kernel nexthop object of ours. */
+export interface NhObject {
+  readonly key: string;
+  id: number;
+  /** A single next hop (always with an interface); null for a group. */
+  readonly hop: FibNextHop | null;
+  /** A group's member objects; null for a single next hop. */
+  readonly members: readonly NhObject[] | null;
+  /** Routes naming it, plus groups holding it. */
+  users: number;
+  /** Present in the kernel (as far as known). */
+  installed: boolean;
+  /** Holds an IPv4 gateway: IPv6 routes cannot name it. */
+  readonly v4Gateway: boolean;
+}
+
+const hopKey = (nh: FibNextHop): string => `${nh.address ?? ''}%${nh.interface ?? ''}`;
+
+/**
+ * The canonical key of a next-hop set (sorted "address%interface"), or null
+ * when the set cannot be an object: a hop without an interface (the kernel
+ * would pick one per route), or the same hop twice.
+ */
+export function nexthopKey(hops: readonly FibNextHop[]): string | null {
+  if (hops.length === 0) return null;
+  if (hops.length === 1) return hops[0]!.interface === undefined ? null : hopKey(hops[0]!);
+  const keys: string[] = [];
+  for (const nh of hops) {
+    if (nh.interface === undefined) return null;
+    keys.push(hopKey(nh));
+  }
+  keys.sort();
+  for (let k = 1; k < keys.length; k++) if (keys[k] === keys[k - 1]) return null;
+  return keys.join(' ');
+}
+
+export class NexthopTable {
+  private byKey = new Map<string, NhObject>();
+  private byId = new Map<number, NhObject>();
+  /** Next-hop lists seen before (frozen ones only: they cannot change): no key to build per route. */
+  private keys = new WeakMap<readonly FibNextHop[], string | null>();
+  /** Ids in our range that exist in the kernel and are not (or no longer) in byId: never handed out. */
+  private readonly taken = new Set<number>();
+  private cursor = NH_ID_FIRST;
+
+  constructor(readonly protocol: number) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Every object, members before the groups that hold them. */
+  *objects(): IterableIterator<NhObject> {
+    for (const o of this.byKey.values()) if (o.members === null) yield o;
+    for (const o of this.byKey.values()) if (o.members !== null) yield o;
+  }
+
+  keyOf(hops: readonly FibNextHop[]): string | null {
+    let key = this.keys.get(hops);
+    if (key !== undefined) return key;
+    key = nexthopKey(hops);
+    if (Object.isFrozen(hops) && hops.every((nh) => Object.isFrozen(nh))) this.keys.set(hops, key);
+    return key;
+  }
+
+  /** The object a route with `hops` names, if it names one (IPv6 routes never name an IPv4 gateway). */
+  lookup(hops: readonly FibNextHop[], v6: boolean): NhObject | null {
+    const key = this.keyOf(hops);
+    if (key === null) return null;
+    const o = this.byKey.get(key);
+    return o === undefined || (v6 && o.v4Gateway) ? null : o;
+  }
+
+  byIdOf(id: number): NhObject | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * One more route names the object of `hops`, made here (not installed yet)
+   * when there is none; null when the route cannot name one.
+   */
+  acquire(hops: readonly FibNextHop[], v6: boolean): NhObject | null {
+    const key = this.keyOf(hops);
+    if (key === null) return null;
+    let o = this.byKey.get(key);
+    if (o === undefined) {
+      const v4Gateway = hops.some((nh) => nh.address !== undefined && !nh.address.includes(':'));
+      if (v6 && v4Gateway) return null;
+      o = hops.length === 1 ? this.single(key, hops[0]!) : this.group(key, hops);
+    } else if (v6 && o.v4Gateway) {
+      return null;
+    }
+    o.users++;
+    return o;
+  }
+
+  release(o: NhObject): void {
+    if (o.users > 0) o.users--;
+  }
+
+  /** Objects no route and no group uses: groups first (their members follow), then single next hops. */
+  unused(): NhObject[] {
+    const out: NhObject[] = [];
+    for (const o of this.byKey.values()) if (o.members !== null && o.users === 0) out.push(o);
+    for (const g of out) for (const m of g.members!) this.release(m);
+    for (const o of this.byKey.values()) if (o.members === null && o.users === 0) out.push(o);
+    return out;
+  }
+
+  /** Forgets `o` (deleted, or gone from the kernel with nothing using it); its id is free again. */
+  drop(o: NhObject): void {
+    if (this.byKey.get(o.key) === o) this.byKey.delete(o.key);
+    if (this.byId.get(o.id) === o) this.byId.delete(o.id);
+  }
+
+  /** `o`'s id turned out to be somebody else's (EEXIST on add): it gets another. */
+  reassign(o: NhObject): void {
+    this.byId.delete(o.id);
+    this.taken.add(o.id);
+    o.id = this.nextId();
+    this.byId.set(o.id, o);
+  }
+
+  /**
+   * Starts over from the kernel's objects (all protocols) and the ids our
+   * routes name (`named`: id → routes). Ours are registered by key with
+   * their users counted; an object of ours that duplicates another's key is
+   * returned in `strays` with its user count (deleted when unused). Others'
+   * ids in our range are never handed out.
+   */
+  rebuild(objects: readonly NexthopObject[], named: ReadonlyMap<number, number>): { strays: { id: number; users: number }[] } {
+    this.byKey = new Map();
+    this.byId = new Map();
+    this.keys = new WeakMap();
+    this.taken.clear();
+    const strays: { id: number; users: number }[] = [];
+    const mine = new Map<number, NexthopObject>();
+    for (const nh of objects) {
+      if (!ourId(nh.id)) continue;
+      if (nh.protocol === this.protocol) mine.set(nh.id, nh);
+      else this.taken.add(nh.id);
+    }
+    // Most-used first, so a duplicate left by a crash loses to the object the routes name.
+    const order = [...mine.values()].sort((a, b) => (named.get(b.id) ?? 0) - (named.get(a.id) ?? 0));
+    for (const nh of order) {
+      if (nh.group !== undefined || nh.interface === undefined) continue;
+      const hop: FibNextHop = nh.address !== undefined ? { address: nh.address, interface: nh.interface } : { interface: nh.interface };
+      const key = hopKey(hop);
+      if (this.byKey.has(key)) continue;
+      const o = this.single(key, hop, nh.id);
+      o.installed = true;
+      o.users = named.get(nh.id) ?? 0;
+    }
+    for (const nh of order) {
+      if (nh.group === undefined) continue;
+      const members = nh.group.map((m) => this.byId.get(m.id));
+      if (members.some((m) => m === undefined) || nh.group.some((m) => m.weight !== 1)) continue;
+      const key = nexthopKey(members.map((m) => m!.hop!));
+      if (key === null || this.byKey.has(key)) continue;
+      const o = this.register(key, nh.id, null, members as NhObject[]);
+      for (const m of o.members!) m.users++;
+      o.installed = true;
+      o.users = named.get(nh.id) ?? 0;
+    }
+    for (const nh of mine.values()) {
+      if (this.byId.has(nh.id)) continue;
+      this.taken.add(nh.id);
+      strays.push({ id: nh.id, users: named.get(nh.id) ?? 0 });
+    }
+    return { strays };
+  }
+
+  /** A stray deleted: its id may be handed out again. */
+  freeId(id: number): void {
+    this.taken.delete(id);
+  }
+
+  /** An id in our range nobody holds. */
+  nextId(): number {
+    for (let n = 0; n <= NH_ID_LAST - NH_ID_FIRST; n++) {
+      const id = this.cursor;
+      this.cursor = id >= NH_ID_LAST ? NH_ID_FIRST : id + 1;
+      if (!this.byId.has(id) && !this.taken.has(id)) return id;
+    }
+    throw new Error('nexthop object ids exhausted');
+  }
+
+  private single(key: string, hop: FibNextHop, id = this.nextId()): NhObject {
+    const copy: FibNextHop = hop.address !== undefined ? { address: hop.address, interface: hop.interface! } : { interface: hop.interface! };
+    return this.register(key, id, Object.freeze(copy), null);
+  }
+
+  private group(key: string, hops: readonly FibNextHop[]): NhObject {
+    const members: NhObject[] = [];
+    for (const nh of hops) {
+      const k = hopKey(nh);
+      const m = this.byKey.get(k) ?? this.single(k, nh);
+      m.users++;
+      members.push(m);
+    }
+    return this.register(key, this.nextId(), null, members);
+  }
+
+  private register(key: string, id: number, hop: FibNextHop | null, members: NhObject[] | null): NhObject {
+    const v4Gateway = hop !== null ? hop.address !== undefined && !hop.address.includes(':') : members!.some((m) => m.v4Gateway);
+    const o: NhObject = { key, id, hop, members, users: 0, installed: false, v4Gateway };
+    this.byKey.set(key, o);
+    this.byId.set(id, o);
+    return o;
+  }
+}
+
+/** The kernel object that `o` is. */
+export function toNexthopObject(o: NhObject, protocol: number): NexthopObject {
+  if (o.members !== null) return { id: o.id, protocol, group: o.members.map((m) => ({ id: m.id, weight: 1 })) };
+  const nh: NexthopObject = { id: o.id, protocol, interface: o.hop!.interface! };
+  if (o.hop!.address !== undefined) nh.address = o.hop!.address;
+  return nh;
+}
