@@ -97,7 +97,9 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
     wireguard: dp.wireguard,
     fib: dp.fib,
     // BGP → OSPF: BGP's routes mirrored into this namespace's kernel for ospfd (src/agent/kernel-mirror.ts).
-    ...(hostLinks && config.ospf !== null ? { kernel: new LinuxFib(hostLinks, config.dataplane.linux) } : {}),
+    ...(hostLinks && config.ospf !== null
+      ? { kernel: new LinuxFib(hostLinks, config.dataplane.linux, { log: log.child({ component: 'fib', fib: 'kernel-mirror' }) }) }
+      : {}),
     health: () => dp.health(),
     onReset: (cb) => dp.onReset(cb),
     onLost: (cb) => connection.onDisconnected(() => cb()),
@@ -129,7 +131,7 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
   const fib =
     config.dataplane.fib === 'none'
       ? new NullFib()
-      : new LinuxFib(nl, config.dataplane.linux);
+      : new LinuxFib(nl, config.dataplane.linux, { log: log.child({ component: 'fib' }) });
   return { wireguard, fib, links: () => nl.links(), close: () => nl.close() };
 }
 

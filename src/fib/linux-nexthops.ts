@@ -70,7 +70,12 @@ export function nexthopKey(hops: readonly FibNextHop[]): string | null {
 export class NexthopTable {
   private byKey = new Map<string, NhObject>();
   private byId = new Map<number, NhObject>();
-  /** Next-hop lists seen before (frozen ones only: they cannot change): no key to build per route. */
+  /**
+   * Next-hop lists seen before, by identity: no key to build per route. The
+   * FIB manager hands one interned list per next-hop set and never changes a
+   * list it handed out (FibManager.set: the caller must not change a route
+   * afterwards), and dumped lists are frozen.
+   */
   private keys = new WeakMap<readonly FibNextHop[], string | null>();
   /** Ids in our range that exist in the kernel and are not (or no longer) in byId: never handed out. */
   private readonly taken = new Set<number>();
@@ -92,7 +97,7 @@ export class NexthopTable {
     let key = this.keys.get(hops);
     if (key !== undefined) return key;
     key = nexthopKey(hops);
-    if (Object.isFrozen(hops) && hops.every((nh) => Object.isFrozen(nh))) this.keys.set(hops, key);
+    this.keys.set(hops, key);
     return key;
   }
 
