@@ -278,7 +278,8 @@ protocol bgp feed {
     return {
       setupMs: 0,
       start: () => {
-        const child = spawnIn(this.nsR, [process.execPath, ...prof, CLI, 'agent', '--config', config], { log: this.logs.receiver });
+        // As bin/wgbgp runs it (its #! line): --optimize-for-size.
+        const child = spawnIn(this.nsR, [process.execPath, '--optimize-for-size', ...prof, CLI, 'agent', '--config', config], { log: this.logs.receiver });
         this.children.push(child);
         this.receiverPid = child.pid ?? null;
         return this.receiverPid ?? 0;
