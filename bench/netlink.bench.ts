@@ -1,7 +1,9 @@
 /**
  * Route install throughput in a throw-away namespace: the batched netlink path
  * (Rtnetlink.routeBatch, and FibManager.flush on top of it) against `ip -batch`
- * (one process for all routes) and one `ip route replace` process per route.
+ * (one process for all routes) and one `ip route replace` process per route;
+ * routes that name a nexthop object (RTA_NH_ID) against routes that carry
+ * gateway + oif, and the move of every route by replacing that one object.
  * Every run goes to a fresh table and is checked with `ip route show`.
  *
  *   npx vitest bench --run bench/netlink.bench.ts
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, bench, describe } from 'vitest';
 import { Rtnetlink } from '#netlink/index';
-import type { RouteOp } from '#netlink/index';
+import type { RouteOp, RouteWrite } from '#netlink/index';
 import { FibManager, LinuxFib } from '#fib/index';
 
 const PROTO = 201;
@@ -27,6 +29,7 @@ const ip = (...args: string[]): string =>
   execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
 
 execFileSync('ip', ['netns', 'add', ns]);
+ip('link', 'set', 'lo', 'up');
 ip('link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb');
 ip('link', 'set', 'va', 'up');
 ip('link', 'set', 'vb', 'up');
@@ -42,12 +45,12 @@ afterAll(async () => {
 
 const prefix = (i: number): string => `${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
 
-function count(table: number): number {
-  return ip('route', 'show', 'table', String(table), 'proto', String(PROTO)).split('\n').filter((l) => l !== '').length;
+function count(table: number, protocol = PROTO): number {
+  return ip('route', 'show', 'table', String(table), 'proto', String(protocol)).split('\n').filter((l) => l !== '').length;
 }
 
-function report(what: string, n: number, ms: number, table: number, extra = ''): void {
-  const got = count(table);
+function report(what: string, n: number, ms: number, table: number, extra = '', protocol = PROTO): void {
+  const got = count(table, protocol);
   const ok = got === n ? 'ok' : `MISMATCH: ${got} in table`;
   console.log(`${what.padEnd(44)} ${String(n).padStart(6)} routes ${ms.toFixed(0).padStart(6)} ms ${String(Math.round(n / (ms / 1000))).padStart(7)} routes/s  ${ok}${extra}`);
 }
@@ -71,13 +74,49 @@ async function netlinkBatch(n: number): Promise<void> {
   console.log(`${'  dump (routes())'.padEnd(44)} ${String(dumped.length).padStart(6)} routes ${(performance.now() - d0).toFixed(0).padStart(6)} ms`);
 }
 
-async function managerFlush(n: number): Promise<void> {
+async function managerFlush(n: number, nexthopObjects: boolean): Promise<void> {
   const table = nextTable++;
-  const m = new FibManager(new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }));
+  // Each run its own protocol: nexthop objects live per namespace, and one protocol is one agent's.
+  const protocol = PROTO + (table % 40);
+  const fib = new LinuxFib(nl, { table, protocol, metric: 32 }, { nexthopObjects });
+  const m = new FibManager(fib);
+  const hops = Object.freeze([Object.freeze({ address: '10.0.0.2', interface: 'va' })]);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) m.set({ prefix: prefix(i), nexthops: [{ address: '10.0.0.2', interface: 'va' }] });
+  for (let i = 0; i < n; i++) m.set({ prefix: prefix(i), nexthops: hops as { address: string; interface: string }[] });
   await m.flush();
-  report('FibManager.set ×n + flush (LinuxFib)', n, performance.now() - t0, table);
+  const ms = performance.now() - t0;
+  const objects = (await nl.nexthopObjects(protocol)).length;
+  report(`FibManager.set ×n + flush (${nexthopObjects ? 'RTA_NH_ID' : 'gateway+oif'})`, n, ms, table, `, ${objects} nexthop objects`, protocol);
+  // The table goes again, so that the objects do too.
+  for (let i = 0; i < n; i++) m.delete(prefix(i));
+  await m.flush();
+}
+
+/** routeWrite straight, one tag: every route naming one object, or carrying gateway + oif; then one object replace moves them all. */
+async function routeWrite(n: number, nhid: boolean): Promise<void> {
+  const table = nextTable++;
+  const protocol = PROTO + (table % 40);
+  const tag = { table, protocol, metric: 32 };
+  const id = 0x77ff0000 + (table % 1000);
+  if (nhid) await nl.nexthopWrite([{ op: 'add', nexthop: { id, protocol, address: '10.0.0.2', interface: 'va' } }]);
+  const ops: RouteWrite[] = [];
+  const hops = [{ address: '10.0.0.2', interface: 'va' }];
+  for (let i = 0; i < n; i++) ops.push({ op: 'add', route: { prefix: prefix(i), nexthops: hops } });
+  const ids = nhid ? new Uint32Array(n).fill(id) : undefined;
+  const t0 = performance.now();
+  const failed = await nl.routeWrite(tag, ops, ids);
+  const ms = performance.now() - t0;
+  report(`netlink routeWrite (${nhid ? 'RTA_NH_ID' : 'gateway+oif'})`, n, ms, table, failed.length ? `, ${failed.length} failed` : '', protocol);
+  if (nhid) {
+    const r0 = performance.now();
+    await nl.nexthopWrite([{ op: 'replace', nexthop: { id, protocol, address: '10.0.0.3', interface: 'va' } }]);
+    const replaceMs = performance.now() - r0;
+    const moved = (await nl.routes(table, protocol, 32)).filter((r) => r.nexthops[0]?.address === '10.0.0.3').length;
+    console.log(`${'  one nexthop object replaced'.padEnd(44)} ${String(moved).padStart(6)} routes ${replaceMs.toFixed(1).padStart(6)} ms to move them all`);
+    await nl.nexthopWrite([{ op: 'delete', id }]);
+  } else {
+    await nl.routeWrite(tag, ops.map((op): RouteWrite => ({ op: 'delete', prefix: op.op === 'delete' ? op.prefix : op.route.prefix })));
+  }
 }
 
 function ipBatch(n: number): void {
@@ -107,8 +146,11 @@ const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
 describe('IPv4 route install', () => {
   bench('netlink 10000', () => netlinkBatch(10_000), once);
   bench('netlink 100000', () => netlinkBatch(100_000), once);
-  bench('FibManager 10000', () => managerFlush(10_000), once);
-  bench('FibManager 100000', () => managerFlush(100_000), once);
+  bench('FibManager 10000', () => managerFlush(10_000, true), once);
+  bench('FibManager 100000 gateway+oif', () => managerFlush(100_000, false), once);
+  bench('FibManager 100000 RTA_NH_ID', () => managerFlush(100_000, true), once);
+  bench('routeWrite 100000 gateway+oif', () => routeWrite(100_000, false), once);
+  bench('routeWrite 100000 RTA_NH_ID', () => routeWrite(100_000, true), once);
   bench('ip -batch 10000', () => ipBatch(10_000), once);
   bench('ip -batch 100000', () => ipBatch(100_000), once);
   bench('ip per route 1000', () => ipPerRoute(1000), once);

@@ -19,6 +19,7 @@ const ESRCH = 3;
 const EINVAL = 22;
 const MAIN_TABLE = 254;
 const EEXIST = 17;
+const ENETDOWN = 100;
 const ENOBUFS = 105;
 const ETIMEDOUT = 110;
 /** Attempts at an object whose id turned out to be taken (EEXIST) before its routes go without it. */
@@ -286,7 +287,8 @@ export class LinuxFib implements FibBackend {
     } catch (err) {
       return without(`RTM_NEWNEXTHOP failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const refused = failed.find((f) => f.index === 0);
+    // ENETDOWN: the kernel took the request and wants the loopback up for a blackhole; objects on our devices work.
+    const refused = failed.find((f) => f.index === 0 && f.errno !== -ENETDOWN);
     if (refused !== undefined) return without(`RTM_NEWNEXTHOP failed: ${errnoText(refused.errno)}`);
     log?.info({ ids: `${hex(NH_ID_FIRST)}-${hex(NH_ID_LAST)}`, protocol: this.tag.protocol }, 'routes name nexthop objects, one per next-hop set');
     return table;

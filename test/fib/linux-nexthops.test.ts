@@ -338,6 +338,23 @@ describe('LinuxFib without nexthop objects', () => {
     });
   }
 
+  it('a loopback still down at start is no refusal (the probe is a blackhole object, which wants it up)', async () => {
+    ns.ip('link', 'set', 'lo', 'down');
+    const fib = new LinuxFib(nl, { table: 3900, protocol: 219, metric: 32 });
+    try {
+      expect(await fib.nexthopMode()).toBe('objects');
+    } finally {
+      ns.ip('link', 'set', 'lo', 'up');
+    }
+    const m = new FibManager(fib);
+    m.set({ prefix: '10.1.0.0/24', nexthops: viaA as FibRoute['nexthops'] });
+    await m.flush();
+    expect(routes(3900)[0]?.nhid).toBe(nexthops(219)[0]?.id);
+    m.delete('10.1.0.0/24');
+    await m.flush();
+    expect(nexthops(219)).toEqual([]);
+  });
+
   it('nexthopObjects: false keeps routes as they were, without asking the kernel', async () => {
     const rec = new Recording(nl);
     const m = new FibManager(new LinuxFib(rec, { table: 3800, protocol: 218, metric: 32 }, { nexthopObjects: false }));
