@@ -7,6 +7,12 @@
  * ours. A new route goes in with NLM_F_EXCL, so an operator's route with our
  * very metric is never overwritten; replace and delete name our metric and
  * protocol, so they match nothing but ours.
+ *
+ * Where the kernel has nexthop objects (Linux 5.3), a route names the object
+ * of its next-hop set (RTA_NH_ID) instead of carrying gateway and device:
+ * one object per set, ours by protocol and id range (linux-nexthops.ts), so
+ * that one object replaced moves every route over it. Detected once; without
+ * them routes carry their next hops as before.
  */
 import type { KernelRoute, NexthopWrite, RouteOp, RouteOps, RouteTag } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
@@ -139,7 +145,7 @@ export class LinuxFib implements FibBackend {
       if (op.op !== 'delete' && named[i] === null && table.keyOf(op.route.nexthops) !== null) this.legacy.add(prefix);
     }
     if (!uncertain) await this.collect(table, []);
-    return this.failures(ops, failures.filter((f) => !(ops[f.index]!.op === 'delete' && f.errno === -ESRCH)));
+    return this.failures(ops, failures);
   }
 
   private failures(ops: readonly FibOp[], failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {

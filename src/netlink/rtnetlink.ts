@@ -276,15 +276,18 @@ export class Rtnetlink implements LinkOps, RouteOps {
       const names = new Map<number, string>();
       for (const l of await this.dumpLinks()) names.set(l.index, l.name);
       // The kernel cannot filter a dump by destination: the length byte sorts out nearly all in place.
-      return this.dump((w, seq) => encodeRouteDump(w, seq, family, table, 0), `routes of ${prefix}`, (m): KernelRoute | undefined => {
+      const found = await this.dump((w, seq) => encodeRouteDump(w, seq, family, table, 0), `routes of ${prefix}`, (m): KernelRoute | undefined => {
         if (m.type !== RTM_NEWROUTE || m.body[1] !== p.len) return undefined;
         const r = decodeRoute(m.body);
         if (r.prefix !== prefix || r.table !== table || r.type !== RTN_UNICAST) return undefined;
         return kernelRoute(r, names);
-      }).catch((e: unknown) => {
+      }).catch((e: unknown): KernelRoute[] => {
         if (e instanceof NetlinkError && e.errno === ENOENT) return [];
         throw e;
       });
+      const unresolved = found.filter((r) => r.nhId !== undefined && r.nexthops.length === 0);
+      if (unresolved.length > 0) await this.resolveNhIds(unresolved, names);
+      return found;
     });
   }
 
@@ -343,6 +346,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
       const names = new Map<number, string>();
       for (const l of await this.dumpLinks()) names.set(l.index, l.name);
       found = kernelRoute(r, names);
+      if (found.nhId !== undefined && found.nexthops.length === 0) await this.resolveNhIds([found], names);
       return found;
     });
   }

@@ -144,6 +144,8 @@ describe('nexthop objects', () => {
       ]);
       expect(dumped.get('2001:db8:2::/48')?.nexthops).toEqual([{ interface: 'va' }]);
       expect(dumped.get('10.13.0.0/24')?.nexthops).toEqual([{ address: '10.0.0.2', interface: 'va' }]);
+      // The lookups the recursion guard uses resolve them too.
+      expect((await nl.routesOf('10.10.0.0/24', 1000))[0]).toMatchObject({ nhId: 101, nexthops: [{ address: '10.0.0.5', interface: 'va' }] });
     } finally {
       execFileSync('ip', ['netns', 'exec', ns.name, 'sysctl', '-qw', 'net.ipv4.nexthop_compat_mode=1']);
     }
