@@ -1,14 +1,20 @@
 /**
  * The VPP FIB through the binary API (fact sheet §2.3, §4.3, §5).
  *
- * Writes: ip_route_add_del, all of a batch sent without waiting (the client
- * pipelines them in one socket write per tick, VPP answers in order), then
- * every reply awaited. Only the multipath forms are used, so only our paths
- * change and an operator's paths for the same prefix (another API client's)
- * survive announce and withdraw: an add is is_add=1, is_multipath=1 with our
- * paths; a replace adds the new paths the same way, then removes (is_add=0,
- * is_multipath=1) those of the previous route that are not among them, so
- * the prefix never has none of ours; a delete removes our previous paths.
+ * Writes: ip_route_add_del, a batch at a time through VppClient.bulk: the
+ * requests are encoded straight into large socket writes from per-list path
+ * bytes (vpp-writes.ts), kept in a window of outstanding requests, and their
+ * replies matched by context without a promise per route. Only the multipath
+ * forms are used, so only our paths change and an operator's paths for the
+ * same prefix (another API client's) survive announce and withdraw: an add is
+ * is_add=1, is_multipath=1 with our paths; a replace adds the new paths the
+ * same way and, once VPP confirmed that add, removes (is_add=0,
+ * is_multipath=1) those of the previous route that are not among them (a
+ * second pass over the batch), so the prefix never has none of ours, not
+ * even when the add fails; a delete removes our previous paths. A request
+ * VPP refuses fails its op (its prefix is reported, the rest of the batch
+ * goes on); an op whose requests were not all confirmed (the connection
+ * ended, VPP went quiet) fails too and stays pending in the FibManager.
  * One fib_path per next hop: the tunnel's sw_if_index (by its tag), the next
  * hop in the union with the proto of the NEXT HOP's family (an IPv4 route
  * via an IPv6 next hop is proto IP6: RFC 8950), weight 1, preference 0,
@@ -34,12 +40,14 @@ import {
   toVppAddressUnion,
   VppApiError,
   vnetApiErrorName,
+  type BulkResult,
   type VppClient,
   type VppRecord,
   type VppValue,
 } from '#vpp/index';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
 import { longestMatch } from './pin.js';
+import { encodeFibPath, FIB_PATH_SIZE, RouteWrites } from './vpp-writes.js';
 
 const NO_INDEX = 0xffffffff;
 const PATH_TYPE_NORMAL = 0;
@@ -111,15 +119,34 @@ function underlayIndex(name: string): number | undefined {
   return /^#\d+$/.test(name) ? Number(name.slice(1)) : undefined;
 }
 
-/** Whether two of our fib_paths are the same path to VPP (interface, next hop, proto). */
-function samePath(a: VppRecord, b: VppRecord): boolean {
-  if (a === b) return true;
-  if (num(a.sw_if_index) !== num(b.sw_if_index) || num(a.proto) !== num(b.proto)) return false;
-  const ua = rec(rec(a.nh).address);
-  const ub = rec(rec(b.nh).address);
-  const x = num(a.proto) === NH_PROTO_IP6 ? ua.ip6 : ua.ip4;
-  const y = num(b.proto) === NH_PROTO_IP6 ? ub.ip6 : ub.ip4;
-  return x instanceof Uint8Array && y instanceof Uint8Array && Buffer.compare(x, y) === 0;
+const NO_PATHS = Buffer.alloc(0);
+
+/**
+ * The paths of `before` (fib_path bytes) that are not among `now`'s: the
+ * same bytes are the same path to VPP (interface, next hop, proto; the rest
+ * is the same in all of ours).
+ */
+function pathsGone(before: Buffer, now: Buffer): Buffer {
+  const P = FIB_PATH_SIZE;
+  const keep = (k: number): boolean => {
+    for (let j = 0; j < now.length; j += P) if (before.compare(now, j, j + P, k, k + P) === 0) return true;
+    return false;
+  };
+  let gone = 0;
+  for (let k = 0; k < before.length; k += P) if (!keep(k)) gone++;
+  if (gone === 0) return NO_PATHS;
+  if (gone * P === before.length) return before;
+  const out = Buffer.allocUnsafe(gone * P);
+  let o = 0;
+  for (let k = 0; k < before.length; k += P) if (!keep(k)) o += before.copy(out, o, k, k + P);
+  return out;
+}
+
+/** Why request i of a bulk did not do its job, or null when it did. */
+function requestError(r: BulkResult, i: number): string | null {
+  if (r.answered[i] === 0) return r.error?.message ?? 'no reply';
+  const retval = r.retval[i]!;
+  return retval < 0 ? `${vnetApiErrorName(retval)} (${retval})` : null;
 }
 
 /** toVppPrefix without parsing the text again (the hot path of apply). */
@@ -157,8 +184,16 @@ function zeroNextHop(path: VppRecord): boolean {
 export class VppFib implements FibBackend {
   readonly name = 'vpp' as const;
   private tablesReady = false;
-  /** fib_path records by "sw_if_index|next hop": shared by the many routes of one neighbor. */
-  private pathCache = new Map<string, VppRecord>();
+  /** fib_path bytes by "sw_if_index|next hop": shared by the many routes of one neighbor. */
+  private pathCache = new Map<string, Buffer>();
+  /**
+   * The fib_path bytes of a next-hop list (the FibManager hands one interned
+   * list per set), as a route's paths and as the paths still there of a
+   * previous route. Lists that depend on the prefix (a host route's
+   * interface-only hop) are not kept.
+   */
+  private routePathsOf = new WeakMap<readonly FibNextHop[], Buffer>();
+  private previousPathsOf = new WeakMap<readonly FibNextHop[], Buffer>();
   private pathCacheGeneration = -1;
 
   constructor(private readonly deps: VppFibDeps) {}
@@ -166,13 +201,19 @@ export class VppFib implements FibBackend {
   /** On every connect: the table for learned routes (table 0 always exists). */
   async load(client: VppClient): Promise<void> {
     this.tablesReady = false;
-    this.pathCache.clear();
+    this.clearPathCaches();
     await this.ensureTables(client);
   }
 
   lost(): void {
     this.tablesReady = false;
+    this.clearPathCaches();
+  }
+
+  private clearPathCaches(): void {
     this.pathCache.clear();
+    this.routePathsOf = new WeakMap();
+    this.previousPathsOf = new WeakMap();
   }
 
   async dump(): Promise<FibRoute[]> {
@@ -191,44 +232,75 @@ export class VppFib implements FibBackend {
   }
 
   /**
-   * Pipelined: every request is sent before the first reply is awaited.
-   * Failures come back per prefix: { prefix, error: 'VNET_API_ERROR_… (-54)' }.
+   * Pipelined (see the file comment). Failures come back per prefix:
+   * { prefix, error: 'VNET_API_ERROR_… (-54)' }.
    */
   async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
     if (ops.length === 0) return [];
     const client = await this.deps.ready();
     if (!this.tablesReady) await this.ensureTables(client);
+    if (this.pathCacheGeneration !== this.deps.interfaces.generation) {
+      this.clearPathCaches();
+      this.pathCacheGeneration = this.deps.interfaces.generation;
+    }
     const failed: { prefix: string; error: string }[] = [];
-    const pending: Promise<void>[] = [];
-    for (const op of ops) {
-      const prefix = opPrefix(op);
-      let requests: VppRecord[];
+    const done = new Uint8Array(ops.length);
+    const fail = (o: number, error: string): void => {
+      if (done[o] === 1) return;
+      done[o] = 1;
+      failed.push({ prefix: opPrefix(ops[o]!), error });
+    };
+    const writes = new RouteWrites(ops.length, ops.length, this.deps.tableId);
+    /** Per replace op: the previous paths to remove once its add is confirmed. */
+    let removals: (Buffer | undefined)[] | null = null;
+    for (let o = 0; o < ops.length; o++) {
+      const op = ops[o]!;
       try {
-        requests = this.encode(op);
+        if (op.op === 'delete') {
+          const before = this.previousPaths(op.previous);
+          if (before.length === 0) continue;
+          if (!writes.setPrefix(o, op.prefix)) throw new RouteError(`${op.prefix}: not a prefix`);
+          writes.push(o, false, before);
+          continue;
+        }
+        const route = op.route;
+        if (route.nexthops.length === 0) throw new RouteError(`${route.prefix}: no next hop`);
+        if (route.nexthops.length > MAX_PATHS) throw new RouteError(`${route.prefix}: ${route.nexthops.length} next hops, VPP takes at most ${MAX_PATHS}`);
+        if (!writes.setPrefix(o, route.prefix)) throw new RouteError(`${route.prefix}: not a prefix`);
+        const paths = this.routePaths(route);
+        writes.push(o, true, paths);
+        if (op.op === 'replace') {
+          const gone = pathsGone(this.previousPaths(op.previous), paths);
+          if (gone.length > 0) (removals ??= new Array<Buffer | undefined>(ops.length))[o] = gone;
+        }
       } catch (err) {
-        failed.push({ prefix, error: err instanceof Error ? err.message : String(err) });
-        continue;
-      }
-      // The requests of one op are in order on the socket; its first failure is its result.
-      let reported = false;
-      for (const values of requests) {
-        pending.push(
-          client.request('ip_route_add_del', values).then(
-            () => undefined,
-            (err: unknown) => {
-              if (reported) return;
-              reported = true;
-              failed.push({ prefix, error: vppErrorText(err) });
-            },
-          ),
-        );
+        fail(o, err instanceof Error ? err.message : String(err));
       }
     }
-    await Promise.all(pending);
+    const first = await client.bulk(writes);
+    for (let i = 0; i < writes.count; i++) {
+      const error = requestError(first, i);
+      if (error !== null) fail(writes.op[i]!, error);
+    }
+    if (removals !== null) {
+      writes.reset();
+      for (let o = 0; o < ops.length; o++) {
+        const gone = removals[o];
+        if (gone === undefined || done[o] === 1) continue;
+        // The add was confirmed; without a connection the old paths stay, and so does the op.
+        if (first.error) fail(o, first.error.message);
+        else writes.push(o, false, gone);
+      }
+      const second = await client.bulk(writes);
+      for (let i = 0; i < writes.count; i++) {
+        const error = requestError(second, i);
+        if (error !== null) fail(writes.op[i]!, error);
+      }
+    }
     if (failed.length > 0) {
-      const first = failed[0]!;
-      this.deps.log.warn({ failed: failed.length, of: ops.length, first }, 'VPP refused FIB writes');
-      this.deps.report?.('fib', `FIB: ${failed.length} of ${ops.length} route write(s) failed, e.g. ${first.prefix}: ${first.error}`);
+      const firstFailure = failed[0]!;
+      this.deps.log.warn({ failed: failed.length, of: ops.length, first: firstFailure }, 'VPP refused FIB writes');
+      this.deps.report?.('fib', `FIB: ${failed.length} of ${ops.length} route write(s) failed, e.g. ${firstFailure.prefix}: ${firstFailure.error}`);
     } else {
       this.deps.report?.('fib', null);
     }
@@ -331,27 +403,15 @@ export class VppFib implements FibBackend {
     this.tablesReady = true;
   }
 
-  /** The ip_route_add_del requests of one op, in the order they must run. */
-  private encode(op: FibOp): VppRecord[] {
-    const tableId = this.deps.tableId;
-    const request = (isAdd: boolean, prefix: VppRecord, paths: VppRecord[]): VppRecord => ({
-      is_add: isAdd,
-      is_multipath: true,
-      route: { table_id: tableId, prefix, paths },
-    });
-    if (op.op === 'add') {
-      const [prefix, paths] = this.encodeRoute(op.route);
-      return [request(true, prefix, paths)];
-    }
-    if (op.op === 'delete') {
-      const before = this.pathsStillThere(op.previous);
-      return before.length === 0 ? [] : [request(false, this.prefixOf(op.prefix), before)];
-    }
-    const [prefix, paths] = this.encodeRoute(op.route);
-    const before = this.pathsStillThere(op.previous);
-    const gone = before.filter((b) => !paths.some((p) => samePath(p, b)));
-    const out = [request(true, prefix, paths)];
-    if (gone.length > 0) out.push(request(false, prefix, gone));
+  /** The fib_path bytes of a route to write (its next hops checked by apply). */
+  private routePaths(route: FibRoute): Buffer {
+    const list = route.nexthops;
+    const cached = this.routePathsOf.get(list);
+    if (cached) return cached;
+    const host = this.hostAddressFor(route);
+    const out = Buffer.allocUnsafe(list.length * FIB_PATH_SIZE);
+    for (let k = 0; k < list.length; k++) this.path(route.prefix, list[k]!, host === undefined ? null : host).copy(out, k * FIB_PATH_SIZE);
+    if (host === undefined) this.routePathsOf.set(list, out);
     return out;
   }
 
@@ -359,40 +419,38 @@ export class VppFib implements FibBackend {
    * The paths of a route written earlier that can still be named: a path via
    * an interface that is gone went with it (purgeInterface), nothing to remove.
    */
-  private pathsStillThere(route: FibRoute): VppRecord[] {
-    const p = parsePrefix(route.prefix, true);
-    if (!p) return [];
-    const host = p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
-    const out: VppRecord[] = [];
-    for (const nh of route.nexthops) {
+  private previousPaths(route: FibRoute): Buffer {
+    const list = route.nexthops;
+    const cached = this.previousPathsOf.get(list);
+    if (cached) return cached;
+    const host = this.hostAddressFor(route);
+    const parts: Buffer[] = [];
+    for (const nh of list) {
       try {
-        out.push(this.path(route.prefix, nh, host));
+        parts.push(this.path(route.prefix, nh, host === undefined ? null : host));
       } catch {
         // not ours to name any more
       }
     }
+    const out = parts.length === 0 ? NO_PATHS : Buffer.concat(parts);
+    if (host === undefined) this.previousPathsOf.set(list, out);
     return out;
   }
 
-  private prefixOf(prefix: string): VppRecord {
-    const p = parsePrefix(prefix, true);
-    if (!p) throw new RouteError(`${prefix}: not a prefix`);
-    return vppPrefixOf(p);
-  }
-
-  /** The prefix and our fib_paths of a route. */
-  private encodeRoute(route: FibRoute): [VppRecord, VppRecord[]] {
-    if (route.nexthops.length === 0) throw new RouteError(`${route.prefix}: no next hop`);
-    if (route.nexthops.length > MAX_PATHS) throw new RouteError(`${route.prefix}: ${route.nexthops.length} next hops, VPP takes at most ${MAX_PATHS}`);
+  /**
+   * For a list with an interface-only hop, the prefix's own address when it
+   * is a host route (null otherwise): such paths depend on the prefix.
+   * Undefined when every hop has its address (the list's paths can be kept).
+   */
+  private hostAddressFor(route: FibRoute): string | null | undefined {
+    if (route.nexthops.every((nh) => nh.address !== undefined)) return undefined;
     const p = parsePrefix(route.prefix, true);
     if (!p) throw new RouteError(`${route.prefix}: not a prefix`);
-    const host = p.len === (p.family === 4 ? 32 : 128);
-    const paths: VppRecord[] = [];
-    for (const nh of route.nexthops) paths.push(this.path(route.prefix, nh, host ? formatIp(p.bytes) : null));
-    return [vppPrefixOf(p), paths];
+    return p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
   }
 
-  private path(prefix: string, nh: FibNextHop, hostAddress: string | null): VppRecord {
+  /** One fib_path's bytes (see the file comment). */
+  private path(prefix: string, nh: FibNextHop, hostAddress: string | null): Buffer {
     if (nh.interface === undefined) {
       throw new RouteError(`${prefix}: next hop ${nh.address ?? '?'} names no interface (the VPP FIB takes routes via the agent's WireGuard interfaces only)`);
     }
@@ -404,16 +462,12 @@ export class VppFib implements FibBackend {
         `${prefix}: a route via WireGuard interface ${nh.interface} needs a next-hop address (VPP drops non-host routes without one: NBMA interface)`,
       );
     }
-    if (this.pathCacheGeneration !== this.deps.interfaces.generation) {
-      this.pathCache.clear();
-      this.pathCacheGeneration = this.deps.interfaces.generation;
-    }
     const key = `${sw}|${address}`;
     let path = this.pathCache.get(key);
     if (!path) {
       const ip = parseIp(address);
       if (!ip) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
-      path = {
+      path = encodeFibPath({
         sw_if_index: sw,
         table_id: 0,
         rpf_id: 0,
@@ -425,7 +479,7 @@ export class VppFib implements FibBackend {
         proto: ip.family === 4 ? NH_PROTO_IP4 : NH_PROTO_IP6,
         nh: { address: toVppAddressUnion(address), via_label: 0, obj_id: 0, classify_table_index: 0 },
         n_labels: 0,
-      };
+      });
       if (this.pathCache.size >= 65536) this.pathCache.clear();
       this.pathCache.set(key, path);
     }

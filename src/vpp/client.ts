@@ -86,13 +86,70 @@ interface Pending {
 
 type EventHandler = (values: VppRecord) => void;
 
+/**
+ * A run of requests of one message written straight into the socket buffer
+ * (VppClient.bulk): no record, promise or closure per request. The client
+ * writes each frame header, the message id, client_index and context (the
+ * request header, fact sheet §1.3); the caller the fields after it.
+ */
+export interface BulkRequests {
+  /** The request; its reply `${name}_reply` must start with context and an i32 retval (fact sheet §1.5). */
+  readonly name: string;
+  readonly count: number;
+  /** Body bytes of request i, the 10-byte request header included. */
+  size(i: number): number;
+  /**
+   * Writes request i's fields from `at + 10` up to `at + size(i)`, every one
+   * of those bytes (the buffer is not zeroed).
+   */
+  write(i: number, buf: Buffer, at: number): void;
+}
+
+/** What VPP answered to a bulk. */
+export interface BulkResult {
+  /** Each request's retval, where `answered` is 1. */
+  readonly retval: Int32Array;
+  readonly answered: Uint8Array;
+  /** How many were answered. */
+  readonly confirmed: number;
+  /**
+   * Why some were not: the connection ended, or VPP answered none for the
+   * timeout. Unanswered requests may or may not have been carried out.
+   */
+  readonly error: Error | null;
+}
+
+interface Bulk {
+  readonly req: BulkRequests;
+  readonly name: string;
+  readonly id: number;
+  readonly replyId: number;
+  /** The context of request 0; request i has base + i (mod 2^32). */
+  base: number;
+  /** Requests written so far (0 .. sent-1). */
+  sent: number;
+  confirmed: number;
+  /** `confirmed` at the last timeout sweep: no progress since means VPP went quiet. */
+  confirmedAtSweep: number;
+  readonly retval: Int32Array;
+  readonly answered: Uint8Array;
+  readonly timeoutMs: number;
+  deadline: number;
+  resolve: (r: BulkResult) => void;
+}
+
+const isBulk = (q: Pending | Bulk): q is Bulk => 'req' in q;
+
 export class VppClient {
   /** name -> id for the messages this VPP offers with our CRC. */
   private readonly idOf = new Map<string, number>();
   private readonly defOf = new Map<number, MessageDef>();
   private readonly reader = new FrameReader();
   private readonly inFlight = new Map<number, Pending>();
-  private queue: (Pending | undefined)[] = [];
+  /** Bulks with requests written (and possibly more to write); their unanswered requests count in the window. */
+  private readonly bulks: Bulk[] = [];
+  private bulkInFlight = 0;
+  private queue: (Pending | Bulk | undefined)[] = [];
   private queueHead = 0;
   private nextContext = 1;
   private blocked = false;
@@ -128,6 +185,7 @@ export class VppClient {
         this.defOf.set(id, def);
       }
     }
+    this.onBody = this.onBody.bind(this);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.blocked = false;
@@ -181,7 +239,12 @@ export class VppClient {
 
   /** Requests written and not answered, and requests waiting for the window. */
   get pending(): { inFlight: number; queued: number } {
-    return { inFlight: this.inFlight.size, queued: this.queue.length - this.queueHead };
+    let queued = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const q = this.queue[i]!;
+      queued += isBulk(q) ? q.req.count - q.sent : 1;
+    }
+    return { inFlight: this.inFlight.size + this.bulkInFlight, queued };
   }
 
   /**
@@ -205,6 +268,38 @@ export class VppClient {
   async stream(name: string, values: VppRecord = {}, timeoutMs?: number): Promise<{ reply: VppRecord; details: VppRecord[] }> {
     if (!name.endsWith('_get')) throw new VppError(`${name} is not a cursor get`);
     return this.submit(name, values, `${name}_reply`, `${name.slice(0, -4)}_details`, timeoutMs);
+  }
+
+  /**
+   * Many requests of one message, pipelined in the window like any request
+   * and written as few large socket writes (fact sheet §5), their replies
+   * matched by context range. Never rejects: resolves when every request is
+   * answered, or with `error` set when the connection ends or VPP answers
+   * none of them for `timeoutMs` (the default timeout); the unanswered ones
+   * are then unconfirmed. Negative retvals count as errors in `counters`.
+   * Requests made after it go out after all of it.
+   */
+  bulk(req: BulkRequests, timeoutMs?: number): Promise<BulkResult> {
+    const retval = new Int32Array(req.count);
+    const answered = new Uint8Array(req.count);
+    const unanswered = (error: Error): BulkResult => ({ retval, answered, confirmed: 0, error });
+    if (this.closed) return Promise.resolve(unanswered(new VppClosedError(`${req.name}: ${this.closed.message}`)));
+    const id = this.idOf.get(req.name);
+    const replyId = this.idOf.get(`${req.name}_reply`);
+    if (id === undefined || replyId === undefined) {
+      return Promise.resolve(unanswered(new VppUnavailableError(`${req.name}: not offered by this VPP (with CRC ${messageDef(req.name).crc})`)));
+    }
+    const [c, r] = messageDef(`${req.name}_reply`).fields;
+    if (c?.name !== 'context' || r?.name !== 'retval' || r.type !== 'i32') {
+      return Promise.resolve(unanswered(new VppError(`${req.name}_reply does not start with context and retval`)));
+    }
+    if (req.count === 0) return Promise.resolve({ retval, answered, confirmed: 0, error: null });
+    return new Promise((resolve) => {
+      const t = timeoutMs ?? this.timeoutMs;
+      const b: Bulk = { req, name: req.name, id, replyId, base: 0, sent: 0, confirmed: 0, confirmedAtSweep: 0, retval, answered, timeoutMs: t, deadline: 0, resolve };
+      this.queue.push(b);
+      this.schedulePump();
+    });
   }
 
   /** Calls `handler` for every `eventName` VPP sends; the want_* registration is the caller's. */
@@ -307,7 +402,25 @@ export class VppClient {
     for (;;) {
       const c = this.nextContext;
       this.nextContext = c >= 0xffffffff ? 1 : c + 1;
-      if (!this.inFlight.has(c)) return c;
+      if (!this.inFlight.has(c) && !this.inBulkRange(c)) return c;
+    }
+  }
+
+  private inBulkRange(c: number): boolean {
+    for (const b of this.bulks) if (((c - b.base) >>> 0) < b.req.count) return true;
+    return false;
+  }
+
+  /** `count` consecutive contexts (0 never among them) that no request in flight uses. */
+  private allocContextRange(count: number): number {
+    for (;;) {
+      if (this.nextContext + count > 0xffffffff) this.nextContext = 1;
+      const base = this.nextContext;
+      this.nextContext += count;
+      let clash = false;
+      for (const c of this.inFlight.keys()) if (((c - base) >>> 0) < count) clash = true;
+      for (const b of this.bulks) if (((b.base - base) >>> 0) < count || ((base - b.base) >>> 0) < b.req.count) clash = true;
+      if (!clash) return base;
     }
   }
 
@@ -324,19 +437,29 @@ export class VppClient {
   private pump(): void {
     if (this.closed || this.blocked) return;
     const batch: Buffer[] = [];
-    let bytes = 0;
     const now = this.clock.now();
     let earliest = Infinity;
-    while (this.queueHead < this.queue.length && this.inFlight.size < this.maxInFlight) {
+    while (this.queueHead < this.queue.length && this.inFlight.size + this.bulkInFlight < this.maxInFlight) {
       const p = this.queue[this.queueHead]!;
+      if (isBulk(p)) {
+        if (p.sent === 0) {
+          p.base = this.allocContextRange(p.req.count);
+          this.bulks.push(p);
+        }
+        p.deadline = now + p.timeoutMs;
+        earliest = Math.min(earliest, p.deadline);
+        const n = Math.min(p.req.count - p.sent, this.maxInFlight - this.inFlight.size - this.bulkInFlight);
+        batch.push(this.writeBulk(p, n));
+        this.bulkInFlight += n;
+        if (p.sent < p.req.count) break;
+        this.queue[this.queueHead++] = undefined;
+        continue;
+      }
       this.queue[this.queueHead++] = undefined;
       p.deadline = now + p.timeoutMs;
       earliest = Math.min(earliest, p.deadline);
       this.inFlight.set(p.context, p);
-      for (const f of p.frames) {
-        batch.push(f);
-        bytes += f.length;
-      }
+      for (const f of p.frames) batch.push(f);
       p.frames = [];
     }
     if (this.queueHead === this.queue.length) {
@@ -348,8 +471,37 @@ export class VppClient {
     }
     if (batch.length === 0) return;
     this.armSweep(earliest);
-    // write() returning false means the kernel buffer is full: wait for 'drain'.
-    if (!this.socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes))) this.blocked = true;
+    // One writev for the lot; write() returning false means the kernel buffer is full: wait for 'drain'.
+    if (batch.length > 1) this.socket.cork();
+    let ok = true;
+    for (const b of batch) ok = this.socket.write(b);
+    if (batch.length > 1) this.socket.uncork();
+    if (!ok) this.blocked = true;
+  }
+
+  /** The next `n` requests of a bulk as one buffer of frames. */
+  private writeBulk(b: Bulk, n: number): Buffer {
+    const { req } = b;
+    let bytes = 0;
+    for (let i = b.sent; i < b.sent + n; i++) bytes += FRAME_HEADER_SIZE + req.size(i);
+    const buf = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (let i = b.sent; i < b.sent + n; i++) {
+      const size = req.size(i);
+      // msgbuf_t: q (8 bytes, 0), data_len, gc_mark_timestamp (0): fact sheet §1.2.
+      buf.writeUInt32BE(0, at);
+      buf.writeUInt32BE(0, at + 4);
+      buf.writeUInt32BE(size, at + 8);
+      buf.writeUInt32BE(0, at + 12);
+      const body = at + FRAME_HEADER_SIZE;
+      buf.writeUInt16BE(b.id, body);
+      buf.writeUInt32BE(this.clientIndex, body + 2);
+      buf.writeUInt32BE((b.base + i) >>> 0, body + 6);
+      req.write(i, buf, body);
+      at = body + size;
+    }
+    b.sent += n;
+    return buf;
   }
 
   // ------------------------------------------------------------ timeouts
@@ -365,6 +517,18 @@ export class VppClient {
     this.sweep = null;
     const now = this.clock.now();
     let next = Infinity;
+    for (const b of [...this.bulks]) {
+      if (b.confirmed !== b.confirmedAtSweep) {
+        // Still answering: VPP gets another timeout from now.
+        b.confirmedAtSweep = b.confirmed;
+        b.deadline = now + b.timeoutMs;
+      }
+      if (b.deadline <= now) {
+        this.counters.timeouts++;
+        this.log.warn({ request: b.name, answered: b.confirmed, of: b.req.count, timeoutMs: b.timeoutMs }, 'VPP bulk request timed out');
+        this.endBulk(b, new VppTimeoutError(b.name, b.timeoutMs));
+      } else next = Math.min(next, b.deadline);
+    }
     for (const p of [...this.inFlight.values()]) {
       if (p.deadline <= now) {
         this.inFlight.delete(p.context);
@@ -380,17 +544,51 @@ export class VppClient {
   // ------------------------------------------------------------ receiving
 
   private onData(chunk: Buffer): void {
-    let bodies: Buffer[];
     try {
-      bodies = this.reader.push(chunk);
+      this.reader.scan(chunk, this.onBody);
     } catch (err) {
       this.socket.destroy();
       this.shutdown(err instanceof Error ? err : new VppCodecError(String(err)));
       return;
     }
-    for (const body of bodies) this.onMessage(body);
     // Refill the window in batches, not one request per reply.
-    if (this.inFlight.size <= this.maxInFlight - Math.ceil(this.maxInFlight / 4)) this.pump();
+    if (this.inFlight.size + this.bulkInFlight <= this.maxInFlight - Math.ceil(this.maxInFlight / 4)) this.pump();
+  }
+
+  /** A bulk's reply is read in place (context @2, retval @6); anything else is decoded. */
+  private onBody(buf: Buffer, start: number, length: number): void {
+    if (this.bulks.length > 0 && length >= 10) {
+      const id = buf.readUInt16BE(start);
+      for (const b of this.bulks) {
+        if (b.replyId !== id) continue;
+        const i = (buf.readUInt32BE(start + 2) - b.base) >>> 0;
+        if (i >= b.sent) continue;
+        if (b.answered[i] === 0) {
+          const retval = buf.readInt32BE(start + 6);
+          b.answered[i] = 1;
+          b.retval[i] = retval;
+          if (retval < 0) this.counters.errors++;
+          b.confirmed++;
+          this.bulkInFlight--;
+          if (b.confirmed === b.req.count) this.endBulk(b, null);
+        }
+        return;
+      }
+    }
+    this.onMessage(start === 0 && length === buf.length ? buf : buf.subarray(start, start + length));
+  }
+
+  /** Takes the bulk out (its unanswered requests leave the window) and resolves it. */
+  private endBulk(b: Bulk, error: Error | null): void {
+    const at = this.bulks.indexOf(b);
+    if (at >= 0) this.bulks.splice(at, 1);
+    this.bulkInFlight -= b.sent - b.confirmed;
+    if (b.sent < b.req.count) {
+      // Still queued (partly written): the rest is never sent.
+      const q = this.queue.indexOf(b, this.queueHead);
+      if (q >= 0) this.queue.splice(q, 1);
+    }
+    b.resolve({ retval: b.retval, answered: b.answered, confirmed: b.confirmed, error });
   }
 
   private onMessage(body: Buffer): void {
@@ -468,12 +666,15 @@ export class VppClient {
     const err = (name: string): VppClosedError => new VppClosedError(`${name}: ${reason.message}`);
     for (const p of this.inFlight.values()) p.reject(err(p.name));
     this.inFlight.clear();
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const p = this.queue[i];
-      p?.reject(err(p.name));
-    }
+    for (const b of [...this.bulks]) this.endBulk(b, err(b.name));
+    const queued = this.queue.slice(this.queueHead);
     this.queue = [];
     this.queueHead = 0;
+    for (const p of queued) {
+      if (p === undefined) continue;
+      if (isBulk(p)) p.resolve({ retval: p.retval, answered: p.answered, confirmed: 0, error: err(p.name) });
+      else p.reject(err(p.name));
+    }
     const byUs = this.closing;
     if (!byUs) this.log.warn({ err: reason.message }, 'VPP API connection lost');
     for (const cb of this.closeCbs.splice(0)) cb(byUs ? null : reason);

@@ -246,6 +246,42 @@ function sizeOfNode(node: Node, v: VppValue | undefined): number {
 }
 
 /**
+ * Where a field of a message sits and how large it is, from the definitions
+ * (no hand offsets): `fieldLayout(def, 'route.prefix.len')`, offsets in the
+ * body (the u16 message id at 0 counts). A union member sits at the union's
+ * offset; a VLA's size is null. Every field before the one asked for must
+ * have a fixed size. For templates of hot-path messages (FIB writes).
+ */
+export function fieldLayout(def: MessageDef, path: string, types: Types = TYPES): { offset: number; size: number | null } {
+  let node: Node = compileMessage(def, types);
+  let offset = 2;
+  for (const name of path.split('.')) {
+    if (node.k === 'struct') {
+      let o = 0;
+      let found: Member | undefined;
+      for (const m of node.fields) {
+        if (m.name === name) {
+          found = m;
+          break;
+        }
+        if (m.node.size === null) throw new VppCodecError(`${def.name}.${path}: ${m.name} before it has no fixed size`);
+        o += m.node.size;
+      }
+      if (!found) throw new VppCodecError(`${def.name}.${path}: no field ${name}`);
+      offset += o;
+      node = found.node;
+    } else if (node.k === 'union') {
+      const found: Member | undefined = node.members.find((m) => m.name === name);
+      if (!found) throw new VppCodecError(`${def.name}.${path}: no member ${name}`);
+      node = found.node;
+    } else {
+      throw new VppCodecError(`${def.name}.${path}: ${name} inside a ${node.k}`);
+    }
+  }
+  return { offset, size: node.size };
+}
+
+/**
  * Bytes of the body of `def` with `values`, including the u16 message id (the
  * fact sheet's sizes count it too: control_ping 10, ip_route_add_del 206 with
  * one path).

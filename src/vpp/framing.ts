@@ -48,6 +48,44 @@ export class FrameReader {
     return out;
   }
 
+  /**
+   * Like push, without an array or a Buffer per body: `onBody(buf, start,
+   * length)` for each body completed, in order. A body wholly inside `chunk`
+   * is passed in place (valid only during the call); one split across chunks
+   * is joined first. Throws VppCodecError like push.
+   */
+  scan(chunk: Buffer, onBody: (buf: Buffer, start: number, length: number) => void): void {
+    let at = 0;
+    if (this.total > 0) {
+      // Finish the frame split across chunks from the head of this one.
+      if (this.total < FRAME_HEADER_SIZE) {
+        at = Math.min(FRAME_HEADER_SIZE - this.total, chunk.length);
+        for (const body of this.push(chunk.subarray(0, at))) onBody(body, 0, body.length);
+      }
+      if (this.total >= FRAME_HEADER_SIZE) {
+        const len = this.headerLength();
+        if (len > this.maxBody) throw new VppCodecError(`frame of ${len} bytes exceeds the ${this.maxBody} byte limit`);
+        const need = FRAME_HEADER_SIZE + len - this.total;
+        if (chunk.length - at < need) {
+          this.push(chunk.subarray(at));
+          return;
+        }
+        for (const body of this.push(chunk.subarray(at, at + need))) onBody(body, 0, body.length);
+        at += need;
+      } else if (this.total > 0) {
+        return;
+      }
+    }
+    while (chunk.length - at >= FRAME_HEADER_SIZE) {
+      const len = chunk.readUInt32BE(at + 8);
+      if (len > this.maxBody) throw new VppCodecError(`frame of ${len} bytes exceeds the ${this.maxBody} byte limit`);
+      if (chunk.length - at < FRAME_HEADER_SIZE + len) break;
+      onBody(chunk, at + FRAME_HEADER_SIZE, len);
+      at += FRAME_HEADER_SIZE + len;
+    }
+    if (at < chunk.length) this.push(chunk.subarray(at));
+  }
+
   private headerLength(): number {
     let first = this.chunks[0]!;
     if (first.length < FRAME_HEADER_SIZE) {

@@ -2,7 +2,7 @@
 export { MESSAGES, TYPES, VPP_RELEASE, messageDef } from './defs/index.js';
 export type { FieldDef, MessageDef, TypeDef } from './defs/index.js';
 export { messageCrc } from './crc.js';
-export { decode, encode, peekMsgId, sizeOf } from './codec.js';
+export { decode, encode, fieldLayout, peekMsgId, sizeOf } from './codec.js';
 export type { VppRecord, VppValue } from './codec.js';
 export { FrameReader, frame } from './framing.js';
 export {
@@ -18,7 +18,7 @@ export {
 } from './address.js';
 export type { VppAddress, VppPrefix } from './address.js';
 export { VppClient, checkCrcs, companionsOf } from './client.js';
-export type { VppClientOptions } from './client.js';
+export type { BulkRequests, BulkResult, VppClientOptions } from './client.js';
 export { VppConnection } from './connection.js';
 export type { VppConnectionOptions, VppConnectionState } from './connection.js';
 export {
