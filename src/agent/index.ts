@@ -99,7 +99,10 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
     fib: dp.fib,
     // BGP → OSPF: BGP's routes mirrored into this namespace's kernel for ospfd (src/agent/kernel-mirror.ts).
     ...(hostLinks && config.ospf !== null
-      ? { kernel: new LinuxFib(hostLinks, config.dataplane.linux, { log: log.child({ component: 'fib', fib: 'kernel-mirror' }) }) }
+      ? {
+          // The mirror exists for zebra, which (FRR 8.4) does not read kernel routes naming a nexthop object.
+          kernel: new LinuxFib(hostLinks, config.dataplane.linux, { log: log.child({ component: 'fib', fib: 'kernel-mirror' }), nexthopObjects: false }),
+        }
       : {}),
     health: () => dp.health(),
     onReset: (cb) => dp.onReset(cb),
@@ -132,7 +135,12 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
   const fib =
     config.dataplane.fib === 'none'
       ? new NullFib()
-      : new LinuxFib(nl, config.dataplane.linux, { log: log.child({ component: 'fib' }) });
+      : new LinuxFib(nl, config.dataplane.linux, {
+          log: log.child({ component: 'fib' }),
+          // With the OSPF bridge zebra must see our routes (redistribute kernel), and FRR 8.4's zebra
+          // drops kernel routes that name a nexthop object: they carry their next hops then.
+          nexthopObjects: config.ospf === null,
+        });
   return { wireguard, fib, links: () => nl.links(), close: () => nl.close() };
 }
 
