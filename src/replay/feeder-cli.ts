@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/**
+ * node dist/replay/feeder-cli.js --table synthetic:1000000 --peer 198.18.0.1 \
+ *   --local-address 198.18.0.2 --local-asn 65002 --asn 65001 [--json] [--exit]
+ *
+ * Tables: synthetic:N | synthetic:N4,N6[@SEED] (see synthetic.ts), or an MRT
+ * TABLE_DUMP_V2 file, plain or gzip (mrt:PATH[#PEER_INDEX], or just PATH).
+ * Prints one line when the table is encoded and one when the peer has
+ * acknowledged it (JSON with --json); then keeps the session up until SIGTERM
+ * or SIGINT (or exits at once with --exit).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { isIPv4, isIPv6 } from 'node:net';
+import { encodeTable, feed } from './feeder.js';
+import type { EncodeOptions, FeedReport } from './feeder.js';
+import { parseSyntheticSpec, syntheticTable } from './synthetic.js';
+import { tableFromMrt, tableSize } from './table.js';
+import type { RouteTable } from './table.js';
+
+interface Options {
+  table: string;
+  peer?: string;
+  listen?: string;
+  port: number;
+  localAddress?: string;
+  localAsn: number;
+  asn?: number;
+  routerId?: string;
+  nextHop?: string;
+  nextHop6?: string;
+  holdTime: number;
+  json?: boolean;
+  exit?: boolean;
+}
+
+function integer(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('not a non-negative integer');
+  return n;
+}
+
+async function loadTable(spec: string): Promise<{ table: RouteTable; source: string }> {
+  const synthetic = parseSyntheticSpec(spec);
+  if (synthetic !== null) return { table: syntheticTable(synthetic), source: spec };
+  const m = /^(?:mrt:)?(.+?)(?:#(\d+))?$/.exec(spec);
+  const path = m![1]!;
+  const peerIndex = m![2] === undefined ? 0 : Number(m![2]);
+  const t = await tableFromMrt(path, { peerIndex });
+  const who = t.peer === undefined ? '' : ` (peer ${peerIndex}: ${t.peer.address} AS ${t.peer.asn})`;
+  return { table: t.table, source: `${path}${who}` };
+}
+
+function print(json: boolean, event: string, fields: Record<string, unknown>, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify({ event, ...fields })}\n` : `${text}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = new Command('feeder')
+    .description('Send a whole route table to one BGP peer as fast as TCP takes it (the feeder-only floor)')
+    .requiredOption('--table <spec>', 'synthetic:N, synthetic:N4,N6[@SEED], or an MRT file (mrt:PATH[#PEER_INDEX])')
+    .option('--peer <address>', 'connect to this BGP peer')
+    .option('--listen <address>', 'or accept one connection on this address')
+    .option('--port <port>', 'TCP port', integer, 179)
+    .option('--local-address <address>', 'source address of the session (and the default next hop)')
+    .requiredOption('--local-asn <asn>', "the feeder's AS", integer)
+    .option('--asn <asn>', "the peer's AS, checked against its OPEN", integer)
+    .option('--router-id <id>', 'BGP Identifier (default: the IPv4 local address, else 192.0.2.254)')
+    .option('--next-hop <address>', 'IPv4 next hop of IPv4 routes (default: --local-address when IPv4)')
+    .option('--next-hop6 <address>', 'IPv6 next hop of IPv6 routes (default: --local-address when IPv6)')
+    .option('--hold-time <seconds>', 'hold time to offer', integer, 90)
+    .option('--json', 'one JSON object per line')
+    .option('--exit', 'close the session (Cease) once the table is acknowledged');
+  cmd.parse(argv);
+  const o = cmd.opts<Options>();
+  if ((o.peer === undefined) === (o.listen === undefined)) throw new InvalidArgumentError('give exactly one of --peer and --listen');
+  const local = o.localAddress ?? o.listen;
+  const nextHop4 = o.nextHop ?? (local !== undefined && isIPv4(local) ? local : undefined);
+  const nextHop6 = o.nextHop6 ?? (local !== undefined && isIPv6(local) ? local : undefined);
+  const routerId = o.routerId ?? (local !== undefined && isIPv4(local) ? local : '192.0.2.254');
+  const json = o.json === true;
+
+  const t0 = performance.now();
+  const { table, source } = await loadTable(o.table);
+  const tLoaded = performance.now();
+  const enc: EncodeOptions = { localAsn: o.localAsn };
+  if (nextHop4 !== undefined) enc.nextHop4 = nextHop4;
+  if (nextHop6 !== undefined) enc.nextHop6 = nextHop6;
+  const encoded = encodeTable(table, enc);
+  const tEncoded = performance.now();
+  const size = tableSize(table);
+  print(
+    json,
+    'encoded',
+    { source, routes: size, attributeSets: table.groups.length, updates: encoded.updates, bytes: encoded.bytes, loadMs: tLoaded - t0, encodeMs: tEncoded - tLoaded },
+    `${source}: ${size.ipv4} IPv4 + ${size.ipv6} IPv6 routes, ${table.groups.length} attribute sets -> ${encoded.updates} UPDATEs, ${encoded.bytes} octets ` +
+      `(loaded in ${(tLoaded - t0).toFixed(0)} ms, encoded in ${(tEncoded - tLoaded).toFixed(0)} ms)`,
+  );
+
+  const session = await feed(encoded, {
+    ...(o.peer === undefined ? {} : { peer: o.peer }),
+    ...(o.listen === undefined ? {} : { listen: o.listen }),
+    ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+    ...(o.asn === undefined ? {} : { peerAsn: o.asn }),
+    port: o.port,
+    localAsn: o.localAsn,
+    routerId,
+    holdTime: o.holdTime,
+    reencode: (fourOctetAs) => encodeTable(table, { ...enc, fourOctetAs }),
+  });
+  const r: FeedReport = session.report;
+  print(
+    json,
+    'acked',
+    { ...r },
+    `Established at ${r.established.toFixed(1)} ms; ${r.routes.ipv4 + r.routes.ipv6} routes written by ${r.written.toFixed(1)} ms, ` +
+      `acknowledged by ${r.acked.toFixed(1)} ms (${r.routesPerSecond} routes/s from the first UPDATE)`,
+  );
+  if (o.exit === true) {
+    session.close();
+  } else {
+    const stop = (): void => session.close();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  }
+  const why = await session.closed;
+  print(json, 'closed', { reason: why }, `session closed: ${why}`);
+  return 0;
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`feeder: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
