@@ -61,6 +61,8 @@ export class LinuxFib implements FibBackend {
   private readonly legacy = new Set<string>();
   /** Whether objects' users are known (a dump counted them, or none of ours existed): only then are unused ones deleted. */
   private counted = false;
+  /** Without nexthop objects: routes of an earlier run that still name one (see dumpWithout). */
+  private naming = 0;
 
   /** `netlink` stays the caller's: close() leaves it open (the tunnel backend shares it). */
   constructor(
@@ -84,7 +86,7 @@ export class LinuxFib implements FibBackend {
    */
   async dump(): Promise<FibRoute[]> {
     const table = await this.nexthops();
-    if (table === null) return this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
+    if (table === null) return this.dumpWithout();
     const objects = await this.netlink.nexthopObjects!();
     const routes = await this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
     const named = new Map<number, number>();
@@ -104,7 +106,11 @@ export class LinuxFib implements FibBackend {
     if (ops.length === 0) return [];
     const table = await this.nexthops();
     // FibOps go as they are: no request object per route.
-    if (table === null) return this.failures(ops, await this.netlink.routeWrite(this.tag, ops));
+    if (table === null) {
+      const failures = await this.netlink.routeWrite(this.tag, ops);
+      if (this.naming > 0) await this.leaveObjects(ops, failures);
+      return this.failures(ops, failures);
+    }
     const ids = new Uint32Array(ops.length);
     const named = new Array<NhObject | null>(ops.length).fill(null);
     for (let i = 0; i < ops.length; i++) {
@@ -146,6 +152,34 @@ export class LinuxFib implements FibBackend {
     }
     if (!uncertain) await this.collect(table, []);
     return this.failures(ops, failures);
+  }
+
+  /**
+   * The dump without nexthop objects. A route of an earlier run that names
+   * one (the agent ran with them before) is reported without next hops, so
+   * the manager rewrites it with its own (a replace in place: zebra, which
+   * ignores routes naming an object, sees it then) or deletes it.
+   */
+  private async dumpWithout(): Promise<FibRoute[]> {
+    const routes = await this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
+    this.naming = 0;
+    for (const r of routes) if (r.nhId !== undefined) this.naming++;
+    if (this.naming === 0) return routes;
+    this.extras.log?.info({ routes: this.naming }, 'routes of an earlier run name nexthop objects: rewritten with their own next hops');
+    return routes.map((r): FibRoute => (r.nhId === undefined ? r : { prefix: r.prefix, nexthops: [] }));
+  }
+
+  /** Counts the routes dumpWithout reported that are rewritten or gone; with the last, our objects go too. */
+  private async leaveObjects(ops: readonly FibOp[], failures: readonly { index: number; errno: number }[]): Promise<void> {
+    const failed = new Set(failures.filter((f) => !(ops[f.index]!.op === 'delete' && f.errno === -ESRCH)).map((f) => f.index));
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.op !== 'add' && op.previous.nexthops.length === 0 && !failed.has(i)) this.naming--;
+    }
+    if (this.naming > 0 || this.netlink.nexthopObjects === undefined || this.netlink.nexthopWrite === undefined) return;
+    const ours = (await this.netlink.nexthopObjects(this.tag.protocol)).filter((n) => ourId(n.id));
+    ours.sort((a, b) => Number(b.group !== undefined) - Number(a.group !== undefined));
+    if (ours.length > 0) await this.netlink.nexthopWrite(ours.map((n): NexthopWrite => ({ op: 'delete', id: n.id })));
   }
 
   private failures(ops: readonly FibOp[], failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {

@@ -338,6 +338,32 @@ describe('LinuxFib without nexthop objects', () => {
     });
   }
 
+  it('an agent that ran with nexthop objects, restarted without them (OSPF bridge): its routes are rewritten with their own next hops, its objects go', async () => {
+    const protocol = 220;
+    const table = 4000;
+    const want = (m: FibManager): void => {
+      for (let i = 0; i < 100; i++) m.set({ prefix: v4(i), nexthops: (i % 2 === 0 ? viaA : ecmp) as FibRoute['nexthops'] });
+    };
+    const first = new FibManager(new LinuxFib(nl, { table, protocol, metric: 32 }));
+    want(first);
+    await first.flush();
+    expect(nexthops(protocol)).toHaveLength(3);
+    const { lines, log } = logger();
+    const m = new FibManager(new LinuxFib(nl, { table, protocol, metric: 32 }, { nexthopObjects: false, log }));
+    expect(await m.adopt()).toBe(100);
+    want(m);
+    m.delete(v4(98));
+    m.delete(v4(99));
+    expect(await m.reconcile()).toEqual({ removed: 2, added: 98, kept: 0 });
+    expect(m.lastErrors).toEqual([]);
+    expect(lines.some((l) => l.includes('rewritten with their own next hops'))).toBe(true);
+    expect(routes(table).every((r) => r.nhid === undefined)).toBe(true);
+    expect(routes(table)).toHaveLength(98);
+    expect(nexthops(protocol)).toEqual([]);
+    for (let i = 0; i < 98; i++) m.delete(v4(i));
+    await m.flush();
+  });
+
   it('a loopback still down at start is no refusal (the probe is a blackhole object, which wants it up)', async () => {
     ns.ip('link', 'set', 'lo', 'down');
     const fib = new LinuxFib(nl, { table: 3900, protocol: 219, metric: 32 });
