@@ -1,0 +1,210 @@
+/**
+ * VppFib's pipelined writes (ip_route_add_del b8ecfe0d through
+ * VppClient.bulk) against the scripted responder, through the FibManager:
+ * the template bytes equal the generic codec's, the order on the wire, a
+ * refused add failing alone (its prefix reported, the rest of the batch
+ * written), a replace whose add is refused keeping the old paths, and a
+ * connection lost mid-batch leaving exactly the unconfirmed ops pending.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FibManager, type FibOp, type FibRoute } from '#fib/index';
+import { VppFib, type VppInterfaceResolver } from '#fib/vpp';
+import { encodeFibPath, RouteWrites } from '#fib/vpp-writes';
+import { silentLogger } from '#lib/log';
+import { VppClient } from '#vpp/client';
+import { encode, type VppRecord } from '#vpp/codec';
+import { messageDef } from '#vpp/defs/index';
+import { fromVppAddressUnion, fromVppPrefix, toVppAddressUnion, toVppPrefix } from '#vpp/address';
+import { Responder } from '../vpp/responder.js';
+
+const log = silentLogger();
+const SW: Record<string, number> = { 'wgf-1': 5, 'wgf-2': 6 };
+const interfaces: VppInterfaceResolver = {
+  swIfIndexOf: (name) => SW[name],
+  ownedNameOf: (sw) => Object.keys(SW).find((n) => SW[n] === sw),
+  interfaceAddresses: () => [],
+  generation: 0,
+};
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+interface Setup {
+  vpp: Responder;
+  fib: VppFib;
+  /** Connects the fib to the responder again (after a lost connection). */
+  reconnect(): Promise<void>;
+}
+
+async function setup(maxInFlight = 64): Promise<Setup> {
+  const vpp = await Responder.start();
+  cleanup.push(() => vpp.close());
+  let client: VppClient | null = null;
+  const reconnect = async (): Promise<void> => {
+    client = await VppClient.connect({ socketPath: vpp.path, log, required: ['ip_route_add_del'], maxInFlight });
+    const c = client;
+    cleanup.push(() => c.close());
+  };
+  await reconnect();
+  const fib = new VppFib({ log, ready: async () => client!, tableId: 0, interfaces });
+  return { vpp, fib, reconnect };
+}
+
+const via = (prefix: string, address: string, iface = 'wgf-1'): FibRoute => ({ prefix, nexthops: [{ address, interface: iface }] });
+const routes = (n: number, address = '10.255.1.1', iface = 'wgf-1'): FibRoute[] =>
+  Array.from({ length: n }, (_, i) => via(`10.${(i >> 8) & 0xff}.${i & 0xff}.0/24`, address, iface));
+
+/** What the responder got: "+ PREFIX NH…" for an add, "- PREFIX NH…" for a removal. */
+function wire(vpp: Responder): string[] {
+  return vpp.received
+    .filter((m) => m.name === 'ip_route_add_del')
+    .map(({ values: v }) => {
+      const r = v.route as VppRecord;
+      const nhs = (r.paths as VppRecord[]).map((p) => fromVppAddressUnion((p.nh as VppRecord).address, p.proto as number));
+      expect(v.is_multipath).toBe(true);
+      return `${v.is_add ? '+' : '-'} ${fromVppPrefix(r.prefix)} ${nhs.join(',')}`;
+    });
+}
+
+const prefixOf = (v: VppRecord): string => fromVppPrefix((v.route as VppRecord).prefix);
+
+describe('ip_route_add_del templates (vpp-writes.ts)', () => {
+  it('write the same bytes as the generic codec: IPv4, IPv6, ECMP, an IPv4 route via an IPv6 next hop, removals, another table', () => {
+    const path = (sw: number, nh: string): VppRecord => ({
+      sw_if_index: sw,
+      table_id: 0,
+      rpf_id: 0,
+      weight: 1,
+      preference: 0,
+      type: 0,
+      flags: 0,
+      proto: nh.includes(':') ? 1 : 0,
+      nh: { address: toVppAddressUnion(nh), via_label: 0, obj_id: 0, classify_table_index: 0 },
+      n_labels: 0,
+    });
+    const cases: { prefix: string; isAdd: boolean; paths: VppRecord[]; table: number }[] = [
+      { prefix: '10.1.2.0/24', isAdd: true, paths: [path(5, '10.255.1.1')], table: 0 },
+      { prefix: '0.0.0.0/0', isAdd: false, paths: [path(5, '10.255.1.1')], table: 0 },
+      { prefix: '192.0.2.255/32', isAdd: true, paths: [path(5, '10.255.1.1'), path(6, '10.255.2.1')], table: 5 },
+      { prefix: '198.19.0.0/16', isAdd: true, paths: [path(5, 'fd00:255:1::1')], table: 0 },
+      { prefix: '2001:db8:1::/48', isAdd: true, paths: [path(6, 'fd00:255:2::1')], table: 7 },
+      { prefix: '::/0', isAdd: false, paths: [path(6, 'fe80::2')], table: 0 },
+    ];
+    const w = new RouteWrites(cases.length, cases.length, 0);
+    for (const [o, c] of cases.entries()) {
+      const tw = new RouteWrites(1, 1, c.table);
+      expect(tw.setPrefix(0, c.prefix)).toBe(true);
+      tw.push(0, c.isAdd, Buffer.concat(c.paths.map(encodeFibPath)));
+      const want = encode(messageDef('ip_route_add_del'), 0x1234, {
+        client_index: 0x80000000,
+        context: 7,
+        is_add: c.isAdd,
+        is_multipath: true,
+        route: { table_id: c.table, prefix: toVppPrefix(c.prefix), paths: c.paths },
+      });
+      const got = Buffer.alloc(tw.size(0), 0xee);
+      got.writeUInt16BE(0x1234, 0);
+      got.writeUInt32BE(0x80000000, 2);
+      got.writeUInt32BE(7, 6);
+      tw.write(0, got, 0);
+      expect(got.toString('hex')).toBe(want.toString('hex'));
+      expect(w.setPrefix(o, c.prefix)).toBe(true);
+    }
+    expect(w.setPrefix(0, '10.1.2/24')).toBe(false);
+    expect(w.setPrefix(0, '10.1.2.0/33')).toBe(false);
+    expect(w.setPrefix(0, 'nonsense')).toBe(false);
+  });
+});
+
+describe('VppFib pipelined writes', () => {
+  it('phase 1 in op order (adds, deletes, the adds of replaces), then the removals of replaced paths', async () => {
+    const { vpp, fib } = await setup();
+    const a = via('10.0.1.0/24', '10.255.1.1');
+    const b = via('10.0.2.0/24', '10.255.1.1');
+    expect(await fib.apply([{ op: 'add', route: a }, { op: 'add', route: b }])).toEqual([]);
+    vpp.received.length = 0;
+    const ops: FibOp[] = [
+      { op: 'replace', route: via(a.prefix, '10.255.2.1', 'wgf-2'), previous: a },
+      { op: 'add', route: via('10.0.3.0/24', '10.255.1.1') },
+      { op: 'delete', prefix: b.prefix, previous: b },
+      // ECMP → one of its paths: only the other goes.
+      {
+        op: 'replace',
+        route: via('10.0.4.0/24', '10.255.1.1'),
+        previous: { prefix: '10.0.4.0/24', nexthops: [{ address: '10.255.1.1', interface: 'wgf-1' }, { address: '10.255.2.1', interface: 'wgf-2' }] },
+      },
+    ];
+    expect(await fib.apply(ops)).toEqual([]);
+    expect(wire(vpp)).toEqual([
+      '+ 10.0.1.0/24 10.255.2.1',
+      '+ 10.0.3.0/24 10.255.1.1',
+      '- 10.0.2.0/24 10.255.1.1',
+      '+ 10.0.4.0/24 10.255.1.1',
+      '- 10.0.1.0/24 10.255.1.1',
+      '- 10.0.4.0/24 10.255.2.1',
+    ]);
+  });
+
+  it('a refused add fails alone: its prefix is reported and stays pending, the rest of the batch is written', async () => {
+    const { vpp, fib } = await setup();
+    vpp.on('ip_route_add_del', (v, io) => io.answer('ip_route_add_del_reply', { retval: prefixOf(v) === '10.0.7.0/24' ? -54 : 0, stats_index: 0 }));
+    const m = new FibManager(fib);
+    for (const r of routes(500)) m.set(r);
+    await m.flush();
+    expect(m.lastErrors).toEqual(['10.0.7.0/24: VNET_API_ERROR_NO_MATCHING_INTERFACE (-54)']);
+    expect(m.pending()).toBe(1);
+    expect(wire(vpp)).toHaveLength(500);
+    // VPP takes it now: only it is written again.
+    vpp.on('ip_route_add_del', (_v, io) => io.answer('ip_route_add_del_reply', { retval: 0, stats_index: 0 }));
+    vpp.received.length = 0;
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(m.pending()).toBe(0);
+    expect(wire(vpp)).toEqual(['+ 10.0.7.0/24 10.255.1.1']);
+  });
+
+  it('a replace whose add is refused keeps the old paths: no removal is sent, the op stays pending', async () => {
+    const { vpp, fib } = await setup();
+    const m = new FibManager(fib);
+    for (const r of routes(3)) m.set(r);
+    await m.flush();
+    vpp.on('ip_route_add_del', (v, io) => io.answer('ip_route_add_del_reply', { retval: prefixOf(v) === '10.0.1.0/24' && v.is_add ? -3 : 0, stats_index: 0 }));
+    vpp.received.length = 0;
+    for (const r of routes(3, '10.255.2.1', 'wgf-2')) m.set(r);
+    await m.flush();
+    expect(m.lastErrors).toEqual(['10.0.1.0/24: VNET_API_ERROR_NO_SUCH_FIB (-3)']);
+    expect(wire(vpp)).toEqual([
+      '+ 10.0.0.0/24 10.255.2.1',
+      '+ 10.0.1.0/24 10.255.2.1',
+      '+ 10.0.2.0/24 10.255.2.1',
+      '- 10.0.0.0/24 10.255.1.1',
+      '- 10.0.2.0/24 10.255.1.1',
+    ]);
+    expect(m.pending()).toBe(1);
+  });
+
+  it('a connection lost mid-batch: what VPP confirmed is installed, every unconfirmed op stays pending and is written after the reconnect', async () => {
+    const { vpp, fib, reconnect } = await setup(100);
+    let n = 0;
+    vpp.on('ip_route_add_del', (_v, io) => {
+      if (++n <= 300) io.answer('ip_route_add_del_reply', { retval: 0, stats_index: 0 });
+      else if (n === 301) setImmediate(() => io.socket.destroy());
+    });
+    const m = new FibManager(fib);
+    const rs = routes(1000);
+    for (const r of rs) m.set(r);
+    await m.flush();
+    expect(m.pending()).toBe(700);
+    expect(m.lastErrors).toHaveLength(700);
+    expect(m.lastErrors[0]).toMatch(/^10\.1\.44\.0\/24: ip_route_add_del: VPP closed the API socket/);
+    await reconnect();
+    vpp.on('ip_route_add_del', (_v, io) => io.answer('ip_route_add_del_reply', { retval: 0, stats_index: 0 }));
+    vpp.received.length = 0;
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(m.pending()).toBe(0);
+    expect(wire(vpp).sort()).toEqual(rs.slice(300).map((r) => `+ ${r.prefix} 10.255.1.1`).sort());
+  });
+});
