@@ -33,14 +33,12 @@
  * (skip the netlink-vs-ip-batch micro-benchmark). Needs root, bird, birdc,
  * wireguard-go, wg, and a built dist/ (npm run bench builds it).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync } from 'node:fs';
 import { bench, describe } from 'vitest';
-import { processAlive } from '#lab/netns';
 import { netnsSupported } from '../test/lab/helpers/netns.js';
-import { CLI, ConvergeLab, makeFeed, PROTO, tail, type Feed, type Receiver } from './lib/converge-lab.js';
+import { CLI, ConvergeLab, makeFeed, PROTO, type Receiver } from './lib/converge-lab.js';
+import { PHASE_LABEL, PHASES, runOne as runPhases, type Phase, type RunResult } from './lib/converge-run.js';
 import { netlinkVsIpBatch, type MicroResult } from './lib/netlink-micro.js';
-import { cpuMs, fibSize, peakRssKb, type FibSize } from './lib/procfs.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
 const RECEIVERS = (process.env.BENCH_RECEIVERS ?? 'wgbgp,bird').split(',').map((s) => s.trim()) as Receiver[];
@@ -65,203 +63,6 @@ function missing(): string | null {
 }
 const skip = missing();
 if (skip !== null) console.log(`bench/converge: skipped: ${skip}`);
-
-// ---------------------------------------------------------------- phases
-
-type Count = FibSize;
-const PHASES = ['start', 'withdraw', 'reannounce', 'down'] as const;
-type Phase = (typeof PHASES)[number];
-const PHASE_LABEL: Record<Phase, string> = {
-  start: 'start -> N routes in FIB',
-  withdraw: 'withdraw (static off) -> 0',
-  reannounce: 're-announce (static on) -> N',
-  down: 'session down -> 0',
-};
-
-interface Sample {
-  t: number;
-  v4: number;
-  v6: number;
-  rx: number | null;
-  wg: number | null;
-}
-
-interface PhaseResult {
-  /** ms from the phase's trigger to the first poll from which R held the target; null: not reached. */
-  ms: number | null;
-  /** ms to the first poll that saw any of the change. */
-  firstMs: number | null;
-  /**
-   * ms to the first poll that saw 99 % of the change. In most start phases the
-   * last 144 of 100 000 routes reach either receiver's FIB 1.5–2 s after the
-   * rest (F's TCP had no retransmission timeout: it is F's pace), which
-   * makes `ms` bimodal; this one is not.
-   */
-  p99Ms: number | null;
-  /** CPU ms spent in the phase (to completion) by the receiver and its wireguard-go. */
-  cpuRx: number | null;
-  cpuWg: number | null;
-  /** The receiver's peak RSS (VmHWM, kB) when the phase completed: which phase set the peak. */
-  hwmRx: number | null;
-  exactChecks: number;
-  error?: string;
-}
-
-const sum = (c: Count): number => c.v4 + c.v6;
-const eq = (a: Count, b: Count): boolean => a.v4 === b.v4 && a.v6 === b.v6;
-
-/**
- * Polls R's FIB size until the fed routes in it (size minus an offset of
- * other routes, calibrated by exact counts) equal `target`, and reports when
- * that first held for good. The clock starts when `trigger` is called, right
- * after the baseline is read.
- */
-async function waitPhase(lab: ConvergeLab, from: Count, target: Count, timeoutMs: number, trigger: () => void): Promise<PhaseResult> {
-  const up = sum(target) > sum(from);
-  const base = fibSize(lab.anchorPid);
-  let offset: Count = { v4: base.v4 - from.v4, v6: base.v6 - from.v6 };
-  const cpu0 = { rx: cpuMs(lab.receiverPid) ?? 0, wg: cpuMs(lab.findWgPid()) ?? 0 };
-  const t0 = performance.now();
-  trigger();
-  const samples: Sample[] = [];
-  let exactChecks = 0;
-  let lastExact = { at: 0, count: from };
-  let lastChange = performance.now();
-  for (;;) {
-    const s = fibSize(lab.anchorPid);
-    const t = performance.now();
-    const prev = samples.at(-1);
-    if (prev === undefined || prev.v4 !== s.v4 || prev.v6 !== s.v6) lastChange = t;
-    samples.push({ t, ...s, rx: cpuMs(lab.receiverPid), wg: cpuMs(lab.findWgPid()) });
-    const est = { v4: s.v4 - offset.v4, v6: s.v6 - offset.v6 };
-    const reached = up ? est.v4 >= target.v4 && est.v6 >= target.v6 : est.v4 <= target.v4 && est.v6 <= target.v6;
-    // A stall with the estimate short of the target: the offset may have moved (the agent adds its own routes).
-    const stalled = t - lastChange > 1_000 && t - lastExact.at > 3_000;
-    if (reached || stalled) {
-      const exact = await lab.exactCount();
-      const after = fibSize(lab.anchorPid);
-      exactChecks++;
-      lastExact = { at: performance.now(), count: exact };
-      if (eq(exact, target) && eq(after, s)) {
-        offset = { v4: s.v4 - exact.v4, v6: s.v6 - exact.v6 };
-        break;
-      }
-      // Recalibrate (a lower bound when routes were still arriving: at worst one more check).
-      offset = { v4: s.v4 - exact.v4, v6: s.v6 - exact.v6 };
-    }
-    const dead = lab.receiverPid !== null && !processAlive(lab.receiverPid);
-    if (t - t0 > timeoutMs || dead) {
-      return {
-        ms: null,
-        firstMs: null,
-        p99Ms: null,
-        cpuRx: null,
-        cpuWg: null,
-        hwmRx: null,
-        exactChecks,
-        error: `${dead ? `the receiver (pid ${lab.receiverPid}) exited after ${Math.round(t - t0)} ms` : `not reached in ${timeoutMs} ms`}: last exact count ${lastExact.count.v4} IPv4 + ${lastExact.count.v6} IPv6, want ${target.v4} + ${target.v6}`,
-      };
-    }
-    await sleep(POLL_MS);
-  }
-  // With the verified offset: the first sample from which the fed count stayed at the target.
-  const fed = (x: Sample): Count => ({ v4: x.v4 - offset.v4, v6: x.v6 - offset.v6 });
-  let i = samples.length - 1;
-  while (i > 0 && eq(fed(samples[i - 1]!), target)) i--;
-  const done = samples[i]!;
-  const first = samples.find((x) => {
-    const c = fed(x);
-    return up ? c.v4 > from.v4 || c.v6 > from.v6 : c.v4 < from.v4 || c.v6 < from.v6;
-  });
-  const most = samples.find((x) => Math.abs(sum(fed(x)) - sum(from)) >= 0.99 * Math.abs(sum(target) - sum(from)));
-  if (TRACE) console.log(`trace ${lab.receiver} (ms:routes) ${samples.map((x) => `${Math.round(x.t - t0)}:${sum(fed(x))}`).join(' ')}`);
-  return {
-    ms: done.t - t0,
-    firstMs: first === undefined ? null : first.t - t0,
-    p99Ms: most === undefined ? null : most.t - t0,
-    cpuRx: done.rx === null ? null : done.rx - cpu0.rx,
-    cpuWg: done.wg === null ? null : done.wg - cpu0.wg,
-    hwmRx: peakRssKb(lab.receiverPid),
-    exactChecks,
-  };
-}
-
-// ---------------------------------------------------------------- one receiver, one N
-
-interface RunResult {
-  receiver: Receiver;
-  n: number;
-  phases: Partial<Record<Phase, PhaseResult>>;
-  /** Operator's tunnel setup before the clock starts (BIRD only; the agent's is inside its start time). */
-  tunnelSetupMs: number;
-  establishedMs: number | null;
-  rssRx: number | null;
-  rssWg: number | null;
-  cpuTotalRx: number | null;
-  cpuTotalWg: number | null;
-  sample: unknown;
-  error?: string;
-}
-
-async function runOne(receiver: Receiver, feed: Feed): Promise<RunResult> {
-  const n = feed.v4.length + feed.v6.length;
-  const all: Count = { v4: feed.v4.length, v6: feed.v6.length };
-  const none: Count = { v4: 0, v6: 0 };
-  const lab = new ConvergeLab(receiver, feed);
-  active.add(lab);
-  const result: RunResult = {
-    receiver, n, phases: {}, tunnelSetupMs: 0, establishedMs: null,
-    rssRx: null, rssWg: null, cpuTotalRx: null, cpuTotalWg: null, sample: null,
-  };
-  const timeout = 30_000 + n; // 1 ms per route on top of 30 s
-  let failed = false;
-  try {
-    await lab.setUp();
-    if (CPU_PROF !== undefined) mkdirSync(CPU_PROF, { recursive: true });
-    const prep = await lab.prepareReceiver({ nodeFlags: AGENT_NODE_FLAGS, ...(CPU_PROF !== undefined ? { cpuProfDir: CPU_PROF } : {}) });
-    result.tunnelSetupMs = prep.setupMs;
-
-    const steps: { phase: Phase; from: Count; to: Count; trigger: () => void }[] = [
-      { phase: 'start', from: none, to: all, trigger: () => void prep.start() },
-      { phase: 'withdraw', from: all, to: none, trigger: () => void lab.birdc(lab.ctlF, 'disable', '"s*"') },
-      { phase: 'reannounce', from: none, to: all, trigger: () => void lab.birdc(lab.ctlF, 'enable', '"s*"') },
-      { phase: 'down', from: all, to: none, trigger: () => void lab.birdc(lab.ctlF, 'disable', 'to_r') },
-    ];
-    let epoch0 = 0;
-    for (const step of steps) {
-      // Let the previous phase settle (BIRD's kernel sync, the agent's batches) before the next trigger.
-      await sleep(500);
-      if (step.phase === 'start') epoch0 = Date.now();
-      const r = await waitPhase(lab, step.from, step.to, timeout, step.trigger);
-      result.phases[step.phase] = r;
-      if (r.ms === null) {
-        failed = true;
-        result.error = `${step.phase}: ${r.error ?? 'failed'}`;
-        break;
-      }
-      if (step.phase === 'start') {
-        result.establishedMs = lab.establishedAt(epoch0);
-        result.sample = await lab.sampleRoutes();
-      }
-    }
-    result.rssRx = peakRssKb(lab.receiverPid);
-    result.rssWg = peakRssKb(lab.findWgPid());
-    result.cpuTotalRx = cpuMs(lab.receiverPid);
-    result.cpuTotalWg = cpuMs(lab.findWgPid());
-  } catch (e) {
-    failed = true;
-    result.error = e instanceof Error ? e.message : String(e);
-  } finally {
-    if (failed) {
-      console.log(`converge ${receiver} N=${n}: ${result.error}\n${tail(lab.logs.receiver)}\n${tail(lab.logs.feeder)}\n${tail(lab.logs.wgR, 5)}`);
-    }
-    await lab.teardown(KEEP);
-    active.delete(lab);
-    if (KEEP) console.log(`converge ${receiver} N=${n}: files kept in ${lab.dir}`);
-  }
-  return result;
-}
-
 
 // ---------------------------------------------------------------- report
 
@@ -416,7 +217,7 @@ describe.skipIf(skip !== null)('routes from a BGP peer into the kernel FIB: wgbg
       const all: RunResult[] = [];
       for (let i = 0; i < REPEAT; i++) {
         // Take turns going first: a warm page cache or a busy neighbor should not favor one receiver.
-        for (const receiver of i % 2 === 0 ? RECEIVERS : [...RECEIVERS].reverse()) all.push(await runOne(receiver, feed));
+        for (const receiver of i % 2 === 0 ? RECEIVERS : [...RECEIVERS].reverse()) all.push(await runPhases(receiver, feed, { pollMs: POLL_MS, trace: TRACE, keep: KEEP, nodeFlags: AGENT_NODE_FLAGS, active, ...(CPU_PROF !== undefined ? { cpuProfDir: CPU_PROF } : {}) }));
       }
       const runs = RECEIVERS.map((r) => aggregate(all.filter((x) => x.receiver === r)));
       const entry: (typeof results)[number] = { n, runs, all, micro: null };

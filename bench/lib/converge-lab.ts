@@ -27,7 +27,7 @@ export const CLI = join(REPO, 'dist', 'cli', 'main.js');
 export const R = { asn: 65001, underlay: '198.18.0.1', port: 51821, v4: '10.255.0.0', v6: 'fd00:255::' };
 export const F = { asn: 65002, underlay: '198.18.0.2', port: 51820, v4: '10.255.0.1', v6: 'fd00:255::1' };
 /** Where the fed prefixes live (for exact counts with `ip route show root …`). */
-export const FEED_ROOT = { v4: '16.0.0.0/4', v6: '2001:db8::/32' };
+export const FEED_ROOT = { v4: '16.0.0.0/4', v6: '2001:db8::/29' };
 /** Kernel route protocol of each receiver's routes: wgbgp's 201, BIRD's RTPROT_BIRD. */
 export const PROTO = { wgbgp: 201, bird: 12 } as const;
 
@@ -38,13 +38,16 @@ export interface Feed {
   v6: string[];
 }
 
-/** n distinct prefixes: IPv4 /24s in 16.0.0.0/4 and (a share of n) IPv6 /48s in 2001:db8::/32. */
+/**
+ * n distinct prefixes: IPv4 /24s in 16.0.0.0/4 and (a share of n) IPv6 /48s
+ * in 2001:db8::/29 (2001:db8::/32 first, the next /32s for full tables).
+ */
 export function makeFeed(n: number, v6Share: number): Feed {
   const n6 = Math.round(n * v6Share);
   const n4 = n - n6;
-  if (n4 > 1 << 20 || n6 > 1 << 16) throw new Error(`feed of ${n} does not fit 16.0.0.0/4 and 2001:db8::/32`);
+  if (n4 > 1 << 20 || n6 > 1 << 19) throw new Error(`feed of ${n} does not fit 16.0.0.0/4 and 2001:db8::/29`);
   const v4 = Array.from({ length: n4 }, (_, i) => `${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
-  const v6 = Array.from({ length: n6 }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
+  const v6 = Array.from({ length: n6 }, (_, i) => `2001:${(0xdb8 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::/48`);
   return { v4, v6 };
 }
 
