@@ -7,7 +7,10 @@
  * TABLE_DUMP_V2 file, plain or gzip (mrt:PATH[#PEER_INDEX], or just PATH).
  * Prints one line when the table is encoded and one when the peer has
  * acknowledged it (JSON with --json); then keeps the session up until SIGTERM
- * or SIGINT (or exits at once with --exit).
+ * or SIGINT (or exits at once with --exit). While it is up, SIGUSR1 withdraws
+ * every route of the table and SIGUSR2 announces the whole table again (one
+ * line each when acknowledged: "withdrawn", "announced"). With --listen, a
+ * "listening" line says when the receiver may connect.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -78,6 +81,14 @@ async function main(argv: string[]): Promise<number> {
   const nextHop6 = o.nextHop6 ?? (local !== undefined && isIPv6(local) ? local : undefined);
   const routerId = o.routerId ?? (local !== undefined && isIPv4(local) ? local : '192.0.2.254');
   const json = o.json === true;
+  // Installed first: SIGUSR1/2 would otherwise end the process.
+  let onSignal: ((what: 'withdraw' | 'announce') => void) | null = null;
+  for (const [sig, what] of [['SIGUSR1', 'withdraw'], ['SIGUSR2', 'announce']] as const) {
+    process.on(sig, () => {
+      if (onSignal === null) print(json, 'ignored', { signal: sig, reason: 'no session yet' }, `${sig} ignored: the table is not out yet`);
+      else onSignal(what);
+    });
+  }
 
   const t0 = performance.now();
   const { table, source } = await loadTable(o.table);
@@ -91,7 +102,16 @@ async function main(argv: string[]): Promise<number> {
   print(
     json,
     'encoded',
-    { source, routes: size, attributeSets: table.groups.length, updates: encoded.updates, bytes: encoded.bytes, loadMs: tLoaded - t0, encodeMs: tEncoded - tLoaded },
+    {
+      source,
+      routes: size,
+      attributeSets: table.groups.length,
+      updates: encoded.updates,
+      withdrawUpdates: encoded.withdrawUpdates,
+      bytes: encoded.bytes,
+      loadMs: tLoaded - t0,
+      encodeMs: tEncoded - tLoaded,
+    },
     `${source}: ${size.ipv4} IPv4 + ${size.ipv6} IPv6 routes, ${table.groups.length} attribute sets -> ${encoded.updates} UPDATEs, ${encoded.bytes} octets ` +
       `(loaded in ${(tLoaded - t0).toFixed(0)} ms, encoded in ${(tEncoded - tLoaded).toFixed(0)} ms)`,
   );
@@ -105,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
     localAsn: o.localAsn,
     routerId,
     holdTime: o.holdTime,
+    onListening: () => print(json, 'listening', { address: o.listen, port: o.port }, `listening on ${o.listen} port ${o.port}`),
     reencode: (fourOctetAs) => encodeTable(table, { ...enc, fourOctetAs }),
   });
   const r: FeedReport = session.report;
@@ -115,6 +136,14 @@ async function main(argv: string[]): Promise<number> {
     `Established at ${r.established.toFixed(1)} ms; ${r.routes.ipv4 + r.routes.ipv6} routes written by ${r.written.toFixed(1)} ms, ` +
       `acknowledged by ${r.acked.toFixed(1)} ms (${r.routesPerSecond} routes/s from the first UPDATE)`,
   );
+  onSignal = (what) => {
+    const t = Date.now();
+    const event = what === 'withdraw' ? 'withdrawn' : 'announced';
+    session[what]().then(
+      (x) => print(json, event, { at: t, ...x }, `${event}: ${x.updates} UPDATEs written in ${x.written.toFixed(1)} ms, acknowledged in ${x.acked.toFixed(1)} ms`),
+      (e: unknown) => print(json, 'error', { what, message: e instanceof Error ? e.message : String(e) }, `${what} failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  };
   if (o.exit === true) {
     session.close();
   } else {

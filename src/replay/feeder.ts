@@ -8,7 +8,11 @@
  * was written and when the peer's TCP acknowledged it.
  *
  * The UPDATEs are encoded before the session comes up, so the clock measures
- * the wire and the receiver, not the encoder.
+ * the wire and the receiver, not the encoder. So are the withdrawals of the
+ * whole table (withdrawn routes for IPv4, MP_UNREACH_NLRI for IPv6): once the
+ * table is out, the session can withdraw everything and announce it again
+ * (FeedSession.withdraw / announce; the CLI does it on SIGUSR1 / SIGUSR2), the
+ * withdraw and re-announce phases of a convergence benchmark.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -46,6 +50,9 @@ export interface EncodedTable {
   writes: Buffer[];
   /** End-of-RIB markers of the families sent (RFC 4724 §2). */
   endOfRib: Buffer;
+  /** UPDATEs withdrawing every route of the table, packed like `writes` (no attributes: the same for 2- and 4-octet AS). */
+  withdrawals: Buffer[];
+  withdrawUpdates: number;
   updates: number;
   bytes: number;
   routes: { ipv4: number; ipv6: number };
@@ -139,10 +146,56 @@ export function encodeTable(table: RouteTable, o: EncodeOptions): EncodedTable {
     }
   }
   flush();
+  const withdrawals = encodeWithdrawals(table, ctx);
   // RFC 4724 §2: End-of-RIB is an UPDATE with nothing in it (IPv4), or with an empty MP_UNREACH_NLRI.
   const eor4 = encodeMessage({ type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [] }, ctx);
   const eor6 = encodeMessage({ type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [], mpUnreach: { afi: AFI_IPV6, safi: SAFI_UNICAST, withdrawn: [] } }, ctx);
-  return { writes, endOfRib: Buffer.concat([eor4, eor6]), updates, bytes, routes: { ipv4, ipv6 }, fourOctetAs: ctx.fourOctetAs };
+  return {
+    writes,
+    endOfRib: Buffer.concat([eor4, eor6]),
+    withdrawals: withdrawals.writes,
+    withdrawUpdates: withdrawals.updates,
+    updates,
+    bytes,
+    routes: { ipv4, ipv6 },
+    fourOctetAs: ctx.fourOctetAs,
+  };
+}
+
+/**
+ * Every route of the table withdrawn: IPv4 in the UPDATE's Withdrawn Routes
+ * (RFC 4271 §4.3), IPv6 in MP_UNREACH_NLRI (RFC 4760 §4), packed to 4096 octets.
+ */
+function encodeWithdrawals(table: RouteTable, ctx: CodecContext): { writes: Buffer[]; updates: number } {
+  const writes: Buffer[] = [];
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    writes.push(Buffer.concat(pending, pendingBytes));
+    pending = [];
+    pendingBytes = 0;
+  };
+  const out = (b: Buffer): void => {
+    pending.push(b);
+    pendingBytes += b.length;
+    if (pendingBytes >= WRITE_SIZE) flush();
+  };
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const g of table.groups) {
+    for (const p of g.ipv4) v4.push(p);
+    for (const p of g.ipv6) v6.push(p);
+  }
+  let updates = pack(v4, (withdrawn) => ({ type: MessageType.Update, withdrawn, attributes: {}, nlri: [] }), ctx, out);
+  updates += pack(
+    v6,
+    (withdrawn) => ({ type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [], mpUnreach: { afi: AFI_IPV6, safi: SAFI_UNICAST, withdrawn } }),
+    ctx,
+    out,
+  );
+  flush();
+  return { writes, updates };
 }
 
 export interface FeedOptions {
@@ -157,6 +210,8 @@ export interface FeedOptions {
   peerAsn?: number;
   routerId: string;
   holdTime?: number;
+  /** Called once the listening socket is bound (with `listen`). */
+  onListening?: () => void;
   /** Re-encodes the table when the peer turns out not to speak 4-octet AS (RFC 6793). */
   reencode?: (fourOctetAs: boolean) => EncodedTable;
 }
@@ -178,15 +233,31 @@ export interface FeedReport {
   routesPerSecond: number;
 }
 
+/** Times in ms since the call, of one batch of UPDATEs sent after the table (a withdrawal or a re-announcement). */
+export interface SendReport {
+  /** The last octet handed to the socket. */
+  written: number;
+  /** The peer's TCP acknowledged the last octet. */
+  acked: number;
+  updates: number;
+  bytes: number;
+}
+
 /** The established session, kept up after the table went out (KEEPALIVEs continue) until `close()`. */
 export interface FeedSession {
   report: FeedReport;
+  /**
+   * Withdraws every route of the table (the pre-encoded withdrawals), or
+   * announces the whole table again; one at a time, in the order called.
+   */
+  withdraw(): Promise<SendReport>;
+  announce(): Promise<SendReport>;
   /** Resolves when the session ends: closed by us, by the peer, or by a NOTIFICATION. */
   closed: Promise<string>;
   close(): void;
 }
 
-function acceptOne(listen: string, port: number): Promise<Socket> {
+function acceptOne(listen: string, port: number, onListening?: () => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const server = createServer({ noDelay: false });
     server.once('error', reject);
@@ -194,7 +265,7 @@ function acceptOne(listen: string, port: number): Promise<Socket> {
       server.close();
       resolve(s);
     });
-    server.listen({ host: listen, port, exclusive: true });
+    server.listen({ host: listen, port, exclusive: true }, onListening);
   });
 }
 
@@ -242,7 +313,7 @@ export function unacknowledged(local: { port: number }, remote: { port: number }
 export async function feed(encoded: EncodedTable, o: FeedOptions): Promise<FeedSession> {
   const port = o.port ?? 179;
   let socket: Socket;
-  if (o.listen !== undefined) socket = await acceptOne(o.listen, port);
+  if (o.listen !== undefined) socket = await acceptOne(o.listen, port, o.onListening);
   else if (o.peer !== undefined) socket = await connectTo(o.peer, port, o.localAddress);
   else throw new RangeError('feed: a peer to connect to or an address to listen on is needed');
   const t0 = performance.now();
@@ -321,29 +392,38 @@ export async function feed(encoded: EncodedTable, o: FeedOptions): Promise<FeedS
     table = o.reencode(false);
   }
 
-  const tFirst = since();
-  for (const w of table.writes) {
-    if (!socket.write(w)) {
-      await new Promise<void>((resolve, reject) => {
-        const onClose = (): void => reject(new Error(ending || 'connection closed while sending the table'));
-        socket.once('close', onClose);
-        socket.once('drain', () => {
-          socket.off('close', onClose);
-          resolve();
-        });
-      });
-    }
-  }
-  await new Promise<void>((resolve, reject) => socket.write(table.endOfRib, (e) => (e ? reject(e) : resolve())));
-  const tWritten = since();
   const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
   const remote = { port: socket.remotePort ?? 0 };
-  for (;;) {
-    const left = unacknowledged(local, remote);
-    if (left === null || left === 0) break;
-    if (socket.destroyed) throw new Error(ending || 'connection closed before the table was acknowledged');
-    await sleep(1);
-  }
+  /** Writes with back-pressure, then waits for the peer's TCP to acknowledge the last octet. */
+  const send = async (writes: readonly Buffer[], what: string): Promise<void> => {
+    for (const w of writes) {
+      if (!socket.write(w)) {
+        await new Promise<void>((resolve, reject) => {
+          const onClose = (): void => reject(new Error(ending || `connection closed while sending ${what}`));
+          socket.once('close', onClose);
+          socket.once('drain', () => {
+            socket.off('close', onClose);
+            resolve();
+          });
+        });
+      }
+    }
+    if (socket.destroyed) throw new Error(ending || `connection closed while sending ${what}`);
+  };
+  const acknowledged = async (what: string): Promise<void> => {
+    for (;;) {
+      const left = unacknowledged(local, remote);
+      if (left === null || left === 0) return;
+      if (socket.destroyed) throw new Error(ending || `connection closed before ${what} was acknowledged`);
+      await sleep(1);
+    }
+  };
+
+  const tFirst = since();
+  await send(table.writes, 'the table');
+  await new Promise<void>((resolve, reject) => socket.write(table.endOfRib, (e) => (e ? reject(e) : resolve())));
+  const tWritten = since();
+  await acknowledged('the table');
   const tAcked = since();
   fail = null;
   const routes = table.routes.ipv4 + table.routes.ipv6;
@@ -360,9 +440,25 @@ export async function feed(encoded: EncodedTable, o: FeedOptions): Promise<FeedS
     local,
     routesPerSecond: Math.round(routes / ((tAcked - tFirst) / 1000)),
   };
+  // One batch after another: a withdrawal asked for while the re-announcement is still going out waits for it.
+  let queue: Promise<unknown> = Promise.resolve();
+  const batch = (writes: readonly Buffer[], what: string): Promise<SendReport> => {
+    const run = async (): Promise<SendReport> => {
+      const t = performance.now();
+      await send(writes, what);
+      const written = performance.now() - t;
+      await acknowledged(what);
+      return { written, acked: performance.now() - t, updates: 0, bytes: writes.reduce((n, w) => n + w.length, 0) };
+    };
+    const next = queue.then(run, run);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   return {
     report,
     closed,
+    withdraw: async () => ({ ...(await batch(table.withdrawals, 'the withdrawals')), updates: table.withdrawUpdates }),
+    announce: async () => ({ ...(await batch(table.writes, 'the table')), updates: table.updates }),
     close: () => {
       ending ||= 'closed by the feeder';
       clearInterval(keepaliveTimer);

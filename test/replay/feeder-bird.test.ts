@@ -81,6 +81,7 @@ describe.skipIf(skip !== null && !CI)('replay feeder -> BIRD 2 (10 000 routes, I
   const ctl = join(dir, 'bird.ctl');
   const feederLog = join(dir, 'feeder.log');
   const birdc = (...args: string[]): string => execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  let feederPid = 0;
   const diagnostics = (): string => [tail(feederLog), tail(join(dir, 'bird.log')), tail(join(dir, 'bird.out'))].join('\n');
 
   beforeAll(async () => {
@@ -115,7 +116,7 @@ protocol bgp feed {
   }, 30_000);
 
   it('the feeder establishes, sends the table and End-of-RIB, and reports it acknowledged', async () => {
-    spawnIn(
+    const child = spawnIn(
       nsF,
       [
         process.execPath, FEEDER,
@@ -125,6 +126,7 @@ protocol bgp feed {
       ],
       { log: feederLog },
     );
+    feederPid = child.pid ?? 0;
     let report: FeedReport | undefined;
     await until('the feeder\'s "acked" line', () => {
       const line = readFileSync(feederLog, 'utf8').split('\n').find((l) => l.includes('"event":"acked"'));
@@ -145,6 +147,18 @@ protocol bgp feed {
     const count = birdc('show', 'route', 'count');
     expect(count).toMatch(/^8000 of 8000 routes for 8000 networks in table master4$/m);
     expect(count).toMatch(/^2000 of 2000 routes for 2000 networks in table master6$/m);
+    expect(birdc('show', 'protocols', 'feed')).toMatch(/feed\s+BGP\s+---\s+up\s+.*Established/);
+  });
+
+  it('SIGUSR1 withdraws every route (BIRD holds none, the session stays up), SIGUSR2 announces the table again', async () => {
+    const events = (name: string): number => readFileSync(feederLog, 'utf8').split('\n').filter((l) => l.includes(`"event":"${name}"`)).length;
+    process.kill(feederPid, 'SIGUSR1');
+    await until('BIRD holding no route', () => /^Total: 0 of 0 routes/m.test(birdc('show', 'route', 'count')), 20_000, () => birdc('show', 'route', 'count') + diagnostics());
+    await until('the feeder\'s "withdrawn" line', () => events('withdrawn') === 1, 10_000, diagnostics);
+    expect(birdc('show', 'protocols', 'feed')).toMatch(/feed\s+BGP\s+---\s+up\s+.*Established/);
+    process.kill(feederPid, 'SIGUSR2');
+    await until('BIRD holding all routes again', () => /^Total: 10000 of 10000 routes/m.test(birdc('show', 'route', 'count')), 20_000, () => birdc('show', 'route', 'count') + diagnostics());
+    await until('the feeder\'s "announced" line', () => events('announced') === 1, 10_000, diagnostics);
     expect(birdc('show', 'protocols', 'feed')).toMatch(/feed\s+BGP\s+---\s+up\s+.*Established/);
   });
 

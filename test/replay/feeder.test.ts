@@ -79,6 +79,34 @@ describe('encodeTable', () => {
     expect(two.writes[0]!.includes(Buffer.from([0xc0, 17]))).toBe(true);
   });
 
+  it('withdrawals: every route withdrawn once, IPv4 in Withdrawn Routes and IPv6 in MP_UNREACH_NLRI (RFC 4760 §4), no attributes, packed to 4096 octets', () => {
+    const enc = encodeTable(table, opts);
+    const msgs = updates(enc.withdrawals);
+    expect(msgs).toHaveLength(enc.withdrawUpdates);
+    const v4: string[] = [];
+    const v6: string[] = [];
+    for (const m of msgs) {
+      expect(m.nlri).toEqual([]);
+      expect(m.mpReach).toBeUndefined();
+      expect(m.attributes).toEqual({});
+      v4.push(...m.withdrawn);
+      if (m.mpUnreach !== undefined) {
+        expect(m.mpUnreach).toMatchObject({ afi: 2, safi: 1 });
+        v6.push(...m.mpUnreach.withdrawn);
+      }
+    }
+    const routes = tableRoutes(table);
+    expect(new Set(v4).size).toBe(v4.length);
+    expect(new Set(v6).size).toBe(v6.length);
+    expect(new Set([...v4, ...v6])).toEqual(new Set(routes.keys()));
+    expect(v4.every((p) => !p.includes(':'))).toBe(true);
+    // Packed: about 1500 IPv4 /24s fit in one UPDATE; all but the last per family are near full.
+    const sizes: number[] = [];
+    const framer = new MessageFramer();
+    for (const w of enc.withdrawals) for (const f of framer.push(w)) sizes.push(f.length);
+    expect(sizes.filter((s) => s > 4096 - 40).length).toBeGreaterThanOrEqual(sizes.length - 2);
+  });
+
   it('refuses a table with routes of a family it has no next hop for', () => {
     expect(() => encodeTable(table, { localAsn: 65002, nextHop4: '198.18.0.2' })).toThrow(/IPv6 next hop is needed/);
   });
