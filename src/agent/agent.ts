@@ -142,6 +142,8 @@ export class Agent implements ControlHandler {
   private config: Config;
   private readonly rib: Rib;
   private readonly fibm: FibManager;
+  /** Routes carry their backup's next hops, and a dead tunnel's routes move to them at once (FibBackend.failover). */
+  private readonly pic: boolean;
   /** VPP: BGP's routes in the namespace's kernel for ospfd (null: not VPP with OSPF). */
   private readonly mirror: KernelMirror | null;
   private readonly listener: AgentListener;
@@ -185,7 +187,10 @@ export class Agent implements ControlHandler {
   constructor(config: Config, private readonly deps: AgentDeps) {
     this.config = config;
     this.startedAt = deps.clock.now();
-    this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId });
+    // PIC: the FIB holds each route's backup where it can move routes to it at once (Linux nexthop objects;
+    // not with OSPF, where zebra must see plain kernel routes).
+    this.pic = deps.fib.failover !== undefined && config.ospf === null;
+    this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId, backups: this.pic });
     this.buildOspfExport(config);
     this.fibm = new FibManager(deps.fib);
     this.mirror = deps.kernelMirror ? new KernelMirror(deps.kernelMirror, config.ospf?.redistributeBgp === true) : null;
@@ -456,6 +461,7 @@ export class Agent implements ControlHandler {
     if (n.session !== null) {
       await this.listener.unregister(n.addr.sessionPeer);
       await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
+      this.failover(n);
       this.queue(this.rib.removePeer(name));
     }
     for (const cidr of n.cfg.tunnel?.local ?? []) {
@@ -568,13 +574,33 @@ export class Agent implements ControlHandler {
         n.restartTimer = null;
         if (n.negotiated !== null || !this.rib.hasStale(name)) return;
         this.log.warn({ neighbor: name, restartTime: gr.restartTime }, 'neighbor not back within its restart time: withdrawing its routes');
+        this.failover(n);
         this.queue(this.rib.removePeer(name));
       }, gr.restartTime * 1000);
       this.log.warn({ neighbor: name, reason, stale: kept, restartTime: gr.restartTime }, 'session down: keeping its routes for its graceful restart');
       return;
     }
     this.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
+    if (n) this.failover(n);
     this.queue(this.rib.removePeer(name));
+  }
+
+  /**
+   * PIC: the routes through a neighbor that is gone move to their backups in
+   * the FIB at once (one write per shared next-hop object), or go; the RIB's
+   * withdrawals, written after, find them there. Issue 10's failover clock
+   * runs from here until no FIB entry points into the tunnel.
+   */
+  private failover(n: Neighbor): void {
+    if (!this.pic || this.stopping) return;
+    const fib = this.deps.fib;
+    const t0 = performance.now();
+    void this.fibm
+      .between(() => fib.failover!([n.spec.interface]))
+      .then((r) => {
+        if (r.moved + r.removed > 0) this.fibLog.info({ neighbor: n.cfg.name, ...r, ms: Math.round(performance.now() - t0) }, 'failover: routes through the tunnel moved to their backups');
+      })
+      .catch((err: unknown) => this.fibLog.warn({ neighbor: n.cfg.name, err: errorText(err) }, 'failover not done; the RIB withdraws the routes'));
   }
 
   private cancelGracefulTimers(n: Neighbor): void {
@@ -618,7 +644,7 @@ export class Agent implements ControlHandler {
   private async flush(): Promise<void> {
     const changes = this.pending.take();
     for (const c of changes) this.ospfTouched.delete(c.prefix);
-    for (const c of changes) this.setLearned(c.prefix, c.best);
+    for (const c of changes) this.setLearned(c.prefix, c.best, c.backup);
     const ospf = this.ospfTouched;
     this.ospfTouched = new Set();
     for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
@@ -651,10 +677,15 @@ export class Agent implements ControlHandler {
    * this agent installs OSPF routes (VPP; on Linux zebra does) and its
    * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
    */
-  private setLearned(prefix: string, best: Route | null): void {
+  private setLearned(prefix: string, best: Route | null, backup?: Route | null): void {
     // A tunnel's own address is reached over the tunnel, and a prefix connected here
     // is reached here, whoever announces them.
     const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best);
+    if (this.pic && fr !== null && fr.source === 'bgp' && best !== null) {
+      const b = backup === undefined ? this.rib.backup(prefix) : backup;
+      const hops = b === null ? null : this.backupHops(fr.route.nexthops, b);
+      if (hops !== null) fr.route = { ...fr.route, backup: hops };
+    }
     if (fr) this.fibm.set(fr.route, 'learned');
     else this.fibm.delete(prefix, 'learned');
     // BGP → OSPF on VPP: what BGP forwards (not OSPF's own routes) goes to the kernel for ospfd.
@@ -669,6 +700,17 @@ export class Agent implements ControlHandler {
    */
   private ospfWouldWin(prefix: string, best: Route | null): boolean {
     return best !== null && this.deps.ospf?.knows(prefix) === true && (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best);
+  }
+
+  /**
+   * The backup's next hops for a route over `primary`: a BGP path of another
+   * neighbor, one next hop (the kernel moves a single next-hop object in
+   * place), on another tunnel. Null: no backup the FIB can fall back to.
+   */
+  private backupHops(primary: readonly FibNextHop[], backup: Route): FibNextHop[] | null {
+    const hops = this.fibRouteFor(backup)?.nexthops ?? null;
+    if (hops === null || hops.length !== 1 || primary.length !== 1) return null;
+    return hops[0]!.interface !== primary[0]!.interface ? hops : null;
   }
 
   private fibFor(prefix: string, best: Route | null): { route: FibRoute; source: 'bgp' | 'ospf' } | null {

@@ -20,7 +20,7 @@
  * could (written per route by an older run, or when the object could not be
  * made) are the exception, remembered by prefix in `legacy` (LinuxFib).
  */
-import type { NexthopObject } from '#netlink/types';
+import type { NexthopObject, NexthopWrite } from '#netlink/types';
 import type { FibNextHop } from './types.js';
 
 /** Our id range: 0x77000000–0x77ffffff (16 M ids), above everything FRR allocates. */
@@ -45,6 +45,21 @@ export interface NhObject {
   installed: boolean;
   /** Holds an IPv4 gateway: IPv6 routes cannot name it. */
   readonly v4Gateway: boolean;
+  /**
+   * PIC: where its routes go when its tunnel dies (a single next hop of
+   * another tunnel); null: they go with it. Routes with another backup, or
+   * none, name another object, so one replace moves exactly the right ones.
+   */
+  readonly backup: FibNextHop | null;
+}
+
+/** What failover() does to the kernel's objects, in order (groups before their members). */
+export interface FailoverPlan {
+  writes: NexthopWrite[];
+  /** The objects written, by index of `writes`. */
+  objects: NhObject[];
+  moved: number;
+  removed: number;
 }
 
 const hopKey = (nh: FibNextHop): string => `${nh.address ?? ''}%${nh.interface ?? ''}`;
@@ -77,6 +92,12 @@ export class NexthopTable {
    * afterwards), and dumped lists are frozen.
    */
   private keys = new WeakMap<readonly FibNextHop[], string | null>();
+  /**
+   * Objects failover() moved or removed: their content no longer matches
+   * their key, so no new route may name them; they go once the routes that
+   * still name them are rewritten (found here by key before byKey).
+   */
+  private retired = new Map<string, NhObject[]>();
   /** Ids in our range that exist in the kernel and are not (or no longer) in byId: never handed out. */
   private readonly taken = new Set<number>();
   private cursor = NH_ID_FIRST;
@@ -101,11 +122,23 @@ export class NexthopTable {
     return key;
   }
 
-  /** The object a route with `hops` names, if it names one (IPv6 routes never name an IPv4 gateway). */
-  lookup(hops: readonly FibNextHop[], v6: boolean): NhObject | null {
+  /**
+   * The key of a route's object: its next hops', with its backup's when the
+   * route has one that PIC can use (a single next hop over a single one).
+   */
+  routeKey(hops: readonly FibNextHop[], backup: readonly FibNextHop[] | undefined): string | null {
     const key = this.keyOf(hops);
+    if (key === null || backup === undefined || hops.length !== 1 || backup.length !== 1 || backup[0]!.interface === undefined) return key;
+    return `${key}|${hopKey(backup[0]!)}`;
+  }
+
+  /** The object a route with `hops` (and `backup`) names, if it names one (IPv6 routes never name an IPv4 gateway). */
+  lookup(hops: readonly FibNextHop[], v6: boolean, backup?: readonly FibNextHop[]): NhObject | null {
+    const key = this.routeKey(hops, backup);
     if (key === null) return null;
-    const o = this.byKey.get(key);
+    // Routes not rewritten since a failover still name the retired object.
+    const retired = this.retired.get(key)?.find((o) => o.users > 0);
+    const o = retired ?? this.byKey.get(key);
     return o === undefined || (v6 && o.v4Gateway) ? null : o;
   }
 
@@ -117,14 +150,15 @@ export class NexthopTable {
    * One more route names the object of `hops`, made here (not installed yet)
    * when there is none; null when the route cannot name one.
    */
-  acquire(hops: readonly FibNextHop[], v6: boolean): NhObject | null {
-    const key = this.keyOf(hops);
+  acquire(hops: readonly FibNextHop[], v6: boolean, backup?: readonly FibNextHop[]): NhObject | null {
+    const key = this.routeKey(hops, backup);
     if (key === null) return null;
     let o = this.byKey.get(key);
     if (o === undefined) {
       const v4Gateway = hops.some((nh) => nh.address !== undefined && !nh.address.includes(':'));
       if (v6 && v4Gateway) return null;
-      o = hops.length === 1 ? this.single(key, hops[0]!) : this.group(key, hops);
+      const b = key.includes('|') ? backup![0]! : null;
+      o = hops.length === 1 ? this.single(key, hops[0]!, this.nextId(), b) : this.group(key, hops);
     } else if (v6 && o.v4Gateway) {
       return null;
     }
@@ -136,12 +170,13 @@ export class NexthopTable {
     if (o.users > 0) o.users--;
   }
 
-  /** Objects no route and no group uses: groups first (their members follow), then single next hops. */
+  /** Objects no route and no group uses: groups first (their members follow), then single next hops; retired ones too. */
   unused(): NhObject[] {
     const out: NhObject[] = [];
-    for (const o of this.byKey.values()) if (o.members !== null && o.users === 0) out.push(o);
+    const all = (): NhObject[] => [...this.byKey.values(), ...[...this.retired.values()].flat()];
+    for (const o of all()) if (o.members !== null && o.users === 0) out.push(o);
     for (const g of out) for (const m of g.members!) this.release(m);
-    for (const o of this.byKey.values()) if (o.members === null && o.users === 0) out.push(o);
+    for (const o of all()) if (o.members === null && o.users === 0) out.push(o);
     return out;
   }
 
@@ -149,6 +184,60 @@ export class NexthopTable {
   drop(o: NhObject): void {
     if (this.byKey.get(o.key) === o) this.byKey.delete(o.key);
     if (this.byId.get(o.id) === o) this.byId.delete(o.id);
+    const r = this.retired.get(o.key);
+    if (r !== undefined) {
+      const rest = r.filter((x) => x !== o);
+      if (rest.length > 0) this.retired.set(o.key, rest);
+      else this.retired.delete(o.key);
+    }
+  }
+
+  /**
+   * PIC (prefix-independent convergence): the tunnels on `dead` are gone.
+   * A group with members through them keeps the others (or goes when none
+   * is left); a single next hop through them becomes its backup when it has
+   * one on a live tunnel, and goes otherwise (the kernel takes the routes
+   * naming it along). Every object touched is retired: no new route names it.
+   */
+  failover(dead: ReadonlySet<string>, protocol: number): FailoverPlan {
+    const plan: FailoverPlan = { writes: [], objects: [], moved: 0, removed: 0 };
+    const through = (o: NhObject): boolean => o.hop !== null && o.hop.interface !== undefined && dead.has(o.hop.interface);
+    for (const o of [...this.byKey.values()]) {
+      if (o.members === null || !o.members.some(through)) continue;
+      const live = o.members.filter((m) => !through(m));
+      if (live.length > 0) {
+        plan.writes.push({ op: 'replace', nexthop: { id: o.id, protocol, group: live.map((m) => ({ id: m.id, weight: 1 })) } });
+        plan.moved++;
+      } else {
+        plan.writes.push({ op: 'delete', id: o.id });
+        plan.removed++;
+      }
+      plan.objects.push(o);
+      this.retire(o);
+    }
+    for (const o of [...this.byKey.values()]) {
+      if (!through(o)) continue;
+      const b = o.backup;
+      if (b !== null && b.interface !== undefined && !dead.has(b.interface)) {
+        const nh: NexthopObject = { id: o.id, protocol, interface: b.interface };
+        if (b.address !== undefined) nh.address = b.address;
+        plan.writes.push({ op: 'replace', nexthop: nh });
+        plan.moved++;
+      } else {
+        plan.writes.push({ op: 'delete', id: o.id });
+        plan.removed++;
+      }
+      plan.objects.push(o);
+      this.retire(o);
+    }
+    return plan;
+  }
+
+  private retire(o: NhObject): void {
+    if (this.byKey.get(o.key) === o) this.byKey.delete(o.key);
+    const r = this.retired.get(o.key);
+    if (r === undefined) this.retired.set(o.key, [o]);
+    else r.push(o);
   }
 
   /** `o`'s id turned out to be somebody else's (EEXIST on add): it gets another. */
@@ -170,6 +259,7 @@ export class NexthopTable {
     this.byKey = new Map();
     this.byId = new Map();
     this.keys = new WeakMap();
+    this.retired = new Map();
     this.taken.clear();
     const strays: { id: number; users: number }[] = [];
     const mine = new Map<number, NexthopObject>();
@@ -223,9 +313,9 @@ export class NexthopTable {
     throw new Error('nexthop object ids exhausted');
   }
 
-  private single(key: string, hop: FibNextHop, id = this.nextId()): NhObject {
+  private single(key: string, hop: FibNextHop, id = this.nextId(), backup: FibNextHop | null = null): NhObject {
     const copy: FibNextHop = hop.address !== undefined ? { address: hop.address, interface: hop.interface! } : { interface: hop.interface! };
-    return this.register(key, id, Object.freeze(copy), null);
+    return this.register(key, id, Object.freeze(copy), null, backup === null ? null : Object.freeze({ ...backup }));
   }
 
   private group(key: string, hops: readonly FibNextHop[]): NhObject {
@@ -239,9 +329,9 @@ export class NexthopTable {
     return this.register(key, this.nextId(), null, members);
   }
 
-  private register(key: string, id: number, hop: FibNextHop | null, members: NhObject[] | null): NhObject {
+  private register(key: string, id: number, hop: FibNextHop | null, members: NhObject[] | null, backup: FibNextHop | null = null): NhObject {
     const v4Gateway = hop !== null ? hop.address !== undefined && !hop.address.includes(':') : members!.some((m) => m.v4Gateway);
-    const o: NhObject = { key, id, hop, members, users: 0, installed: false, v4Gateway };
+    const o: NhObject = { key, id, hop, members, users: 0, installed: false, v4Gateway, backup };
     this.byKey.set(key, o);
     this.byId.set(id, o);
     return o;

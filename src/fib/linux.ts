@@ -115,7 +115,7 @@ export class LinuxFib implements FibBackend {
     const named = new Array<NhObject | null>(ops.length).fill(null);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      if (op.op !== 'delete') named[i] = table.acquire(op.route.nexthops, isV6(op.route.prefix));
+      if (op.op !== 'delete') named[i] = table.acquire(op.route.nexthops, isV6(op.route.prefix), op.route.backup);
     }
     // Objects before the routes that name them; a route whose object could not be made carries its next hops.
     await this.install(table);
@@ -199,7 +199,7 @@ export class LinuxFib implements FibBackend {
   /** The route `previous` of `prefix` is gone or replaced: the object it named has one user less. */
   private releasePrevious(table: NexthopTable, prefix: string, previous: FibRoute): void {
     if (this.legacy.size > 0 && this.legacy.delete(prefix)) return;
-    const o = table.lookup(previous.nexthops, isV6(prefix));
+    const o = table.lookup(previous.nexthops, isV6(prefix), previous.backup);
     if (o !== null) table.release(o);
   }
 
@@ -271,6 +271,42 @@ export class LinuxFib implements FibBackend {
       else if (again.has(f.index)) out.push({ index: f.index, errno: again.get(f.index)! });
     }
     return out;
+  }
+
+  /**
+   * PIC: the tunnels on `interfaces` are dead. Each of our objects through
+   * them is replaced by its backup next hop (its routes move with it: one
+   * write for all of them), or deleted when it has none (the kernel deletes
+   * the routes naming it). Groups lose their dead members. Without nexthop
+   * objects nothing happens here and the RIB's writes do it all.
+   */
+  async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
+    const table = await this.nexthops();
+    if (table === null || interfaces.length === 0) return { moved: 0, removed: 0 };
+    const plan = table.failover(new Set(interfaces), this.tag.protocol);
+    if (plan.writes.length === 0) return { moved: 0, removed: 0 };
+    const failed = await this.netlink.nexthopWrite!(plan.writes);
+    const errnos = new Map(failed.map((f) => [f.index, f.errno]));
+    // A replace the kernel refused (a family the routes cannot take): the object goes instead.
+    const fallback: NexthopWrite[] = [];
+    const fallbackOf: NhObject[] = [];
+    for (let i = 0; i < plan.writes.length; i++) {
+      const w = plan.writes[i]!;
+      const o = plan.objects[i]!;
+      const errno = errnos.get(i) ?? 0;
+      if (w.op === 'delete') {
+        if (errno === 0 || errno === -ENOENT) o.installed = false;
+      } else if (errno !== 0) {
+        fallback.push({ op: 'delete', id: o.id });
+        fallbackOf.push(o);
+        this.extras.log?.warn({ id: o.id, err: errnoText(errno) }, 'failover: nexthop object not moved to its backup; deleted');
+      }
+    }
+    if (fallback.length > 0) {
+      const again = new Map((await this.netlink.nexthopWrite!(fallback)).map((f) => [f.index, f.errno]));
+      for (let i = 0; i < fallbackOf.length; i++) if ((again.get(i) ?? 0) === 0 || again.get(i) === -ENOENT) fallbackOf[i]!.installed = false;
+    }
+    return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length };
   }
 
   /** Deletes our objects nothing uses (and `strays`, duplicates nothing uses), once users are counted. */

@@ -129,6 +129,8 @@ const NONE = -1;
  */
 class HopLists {
   private lists: (readonly FibNextHop[] | null)[] = [];
+  /** Per number, the backup next hops (FibRoute.backup) that are part of the entry; null: none. */
+  private backups: (readonly FibNextHop[] | null)[] = [];
   private refs: number[] = [];
   private keys: string[] = [];
   private readonly byKey = new Map<string, number>();
@@ -136,6 +138,8 @@ class HopLists {
   private readonly byList = new Map<readonly FibNextHop[], number>();
   /** Per number, the caller's list objects byList knows it by (usually one). */
   private remembered: (readonly FibNextHop[])[][] = [];
+  /** Entries with a backup, by the caller's two list objects. */
+  private readonly byPair = new Map<readonly FibNextHop[], Map<readonly FibNextHop[], number>>();
   private readonly free: number[] = [];
 
   constructor(private readonly addresses: AddressCache) {}
@@ -146,18 +150,30 @@ class HopLists {
    * hops), so it is found by identity next time; not for dumped routes,
    * each of which has its own list.
    */
-  intern(hops: readonly FibNextHop[], remember = true): number {
-    let id = this.byList.get(hops);
+  intern(hops: readonly FibNextHop[], remember = true, backup: readonly FibNextHop[] | null = null): number {
+    let id = backup === null ? this.byList.get(hops) : this.byPair.get(hops)?.get(backup);
     if (id === undefined) {
       const canonical = this.addresses.canonicalList(hops) ? hops : canonicalHops(hops, this.addresses);
-      const key = hopsKey(canonical);
+      const canonicalBackup = backup === null || this.addresses.canonicalList(backup) ? backup : canonicalHops(backup, this.addresses);
+      const key = canonicalBackup === null ? hopsKey(canonical) : `${hopsKey(canonical)}|${hopsKey(canonicalBackup)}`;
       id = this.byKey.get(key);
       if (id === undefined) {
         id = this.free.pop() ?? this.lists.length;
         this.lists[id] = canonical;
+        this.backups[id] = canonicalBackup;
         this.refs[id] = 0;
         this.keys[id] = key;
         this.byKey.set(key, id);
+      }
+      if (backup !== null) {
+        if (remember && canonical === hops && canonicalBackup === backup && this.byPair.size < 65_536) {
+          let m = this.byPair.get(hops);
+          if (m === undefined) this.byPair.set(hops, (m = new Map()));
+          m.set(backup, id);
+          (this.remembered[id] ??= []).push(hops, backup);
+        }
+        this.refs[id]!++;
+        return id;
       }
       // Only a list seen canonical as it is may be found by identity (a copy was made otherwise).
       if (remember && canonical === hops && this.byList.size < 65_536) {
@@ -177,8 +193,15 @@ class HopLists {
     if (id === NONE) return;
     if (--this.refs[id]! > 0) return;
     this.byKey.delete(this.keys[id]!);
-    for (const l of this.remembered[id] ?? []) this.byList.delete(l);
+    const remembered = this.remembered[id] ?? [];
+    if (this.backups[id] === null) for (const l of remembered) this.byList.delete(l);
+    else for (let i = 0; i + 1 < remembered.length; i += 2) {
+      const m = this.byPair.get(remembered[i]!);
+      m?.delete(remembered[i + 1]!);
+      if (m !== undefined && m.size === 0) this.byPair.delete(remembered[i]!);
+    }
     this.remembered[id] = [];
+    this.backups[id] = null;
     this.lists[id] = null;
     this.keys[id] = '';
     this.free.push(id);
@@ -186,6 +209,18 @@ class HopLists {
 
   get(id: number): readonly FibNextHop[] {
     return this.lists[id]!;
+  }
+
+  backup(id: number): readonly FibNextHop[] | null {
+    return this.backups[id] ?? null;
+  }
+
+  /** Whether two entries differ only in what sameHops forgives (order, an open interface): same backup key. */
+  sameBackup(a: number, b: number): boolean {
+    const x = this.backups[a] ?? null;
+    const y = this.backups[b] ?? null;
+    if (x === null || y === null) return x === y;
+    return hopsKey(x) === hopsKey(y);
   }
 
   get size(): number {
@@ -271,7 +306,7 @@ export class FibManager {
     const col = owner === 'tunnel' ? this.tunnel : this.learned;
     const before = this.wantOf(slot);
     const old = col[slot]!;
-    col[slot] = this.hops.intern(route.nexthops);
+    col[slot] = this.hops.intern(route.nexthops, true, route.backup ?? null);
     this.hops.release(old);
     this.wantChanged(slot, before);
   }
@@ -295,7 +330,7 @@ export class FibManager {
     const slot = this.index.get(prefix);
     if (slot === undefined) return undefined;
     const want = this.wantOf(slot);
-    return want === NONE ? undefined : { prefix, nexthops: this.hops.get(want) as FibNextHop[] };
+    return want === NONE ? undefined : this.routeOf(slot, want);
   }
 
   /** Whose route is wanted for `prefix`: the tunnel's wins; null when none. */
@@ -524,7 +559,10 @@ export class FibManager {
   }
 
   private routeOf(slot: number, id: number): FibRoute {
-    return { prefix: this.prefixes[slot]!, nexthops: this.hops.get(id) as FibNextHop[] };
+    const backup = this.hops.backup(id);
+    const prefix = this.prefixes[slot]!;
+    const nexthops = this.hops.get(id) as FibNextHop[];
+    return backup === null ? { prefix, nexthops } : { prefix, nexthops, backup };
   }
 
   /** Drops a slot that holds nothing and waits for nothing (a withdrawn prefix). */
@@ -543,7 +581,7 @@ export class FibManager {
     const have = this.have[slot]!;
     if (want === have) return false;
     if (want === NONE || have === NONE) return true;
-    return !sameHops(this.hops.get(want), this.hops.get(have));
+    return !sameHops(this.hops.get(want), this.hops.get(have)) || !this.hops.sameBackup(want, have);
   }
 
   /** Adds the write that brings `slot` from installed to wanted to `batch`; false when none is needed. */

@@ -12,6 +12,12 @@ export interface FibRoute {
   /** Canonical prefix. */
   prefix: string;
   nexthops: FibNextHop[];
+  /**
+   * Where the route goes when its next hops' tunnel dies, before the RIB has
+   * caught up (prefix-independent convergence): the next best path's next
+   * hops. Only a backend with `failover` uses it; absent: none.
+   */
+  backup?: readonly FibNextHop[];
 }
 
 /**
@@ -75,5 +81,13 @@ export interface FibBackend {
    * Returns the stop.
    */
   watchUnderlay?(changed: () => void): () => void;
+  /**
+   * The tunnels on `interfaces` are dead: every route of ours through them
+   * moves to its backup at once (one write per shared next-hop object, not
+   * one per route), or goes when it has none. The FIB manager's later writes
+   * (the RIB catching up) find the routes already there. Returns how many
+   * shared objects moved and went; absent or 0/0: the backend cannot.
+   */
+  failover?(interfaces: readonly string[]): Promise<{ moved: number; removed: number }>;
   close(): Promise<void>;
 }

@@ -436,6 +436,44 @@ describe('Agent: the operator view', () => {
   });
 });
 
+/** A FIB with PIC (FibBackend.failover): records each failover and what the table held when it came. */
+class PicFib extends FakeFib {
+  readonly failovers: { interfaces: string[]; opsBefore: number }[] = [];
+  async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
+    this.failovers.push({ interfaces: [...interfaces], opsBefore: this.ops.length });
+    return { moved: 1, removed: 0 };
+  }
+}
+
+describe('Agent: PIC failover (issue 10)', () => {
+  it('routes carry the second-best neighbor as backup; a session down calls failover for its tunnel before the withdrawals are written', async () => {
+    const fib = new PicFib();
+    const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]), fib);
+    const b = h.sessions.get('b')!;
+    const c = h.sessions.get('c')!;
+    b.establish();
+    c.establish();
+    b.update(update(['10.9.0.0/24']));
+    await h.tick();
+    expect(fib.table.get('10.9.0.0/24')).toEqual({ prefix: '10.9.0.0/24', nexthops: [{ address: '10.255.1.1', interface: 'wg-b' }] });
+    // c's path (same length; b's router id is lower) is the backup: the FIB route is rewritten with it.
+    c.update(update(['10.9.0.0/24']));
+    await h.tick();
+    expect(fib.table.get('10.9.0.0/24')).toEqual({
+      prefix: '10.9.0.0/24',
+      nexthops: [{ address: '10.255.1.1', interface: 'wg-b' }],
+      backup: [{ address: '10.255.2.1', interface: 'wg-c' }],
+    });
+    const before = fib.ops.length;
+    b.down('Hold Timer Expired', { notification: true });
+    await h.tick();
+    expect(fib.failovers).toEqual([{ interfaces: ['wg-b'], opsBefore: before }]);
+    // Then the RIB's own write: c's path, no backup left.
+    expect(fib.table.get('10.9.0.0/24')).toEqual({ prefix: '10.9.0.0/24', nexthops: [{ address: '10.255.2.1', interface: 'wg-c' }] });
+    await h.agent.stop();
+  });
+});
+
 describe('Agent: OSPF routes from the bridge (issue 9)', () => {
   const ospfCfg = (fibKind: 'linux' | 'vpp'): Config => {
     const c = config([neighbor('b', 1)]);

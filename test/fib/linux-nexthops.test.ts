@@ -306,6 +306,80 @@ describe('LinuxFib with nexthop objects', () => {
   });
 });
 
+describe("LinuxFib failover (PIC): a dead tunnel's routes move to their backups by one write per shared object", () => {
+  it('100 000 routes over wg-a, half with a backup over wg-c: failover moves those in one replace, deletes the rest in one delete; the manager catching up writes nothing wrong', async () => {
+    const protocol = 220;
+    const table = 4000;
+    const fib = new LinuxFib(nl, { table, protocol, metric: 32 });
+    const m = new FibManager(fib);
+    const N = 100_000;
+    const prefix = (i: number): string => `${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+    for (let i = 0; i < N; i++) {
+      m.set(i % 2 === 0 ? { prefix: prefix(i), nexthops: viaA as FibRoute['nexthops'], backup: viaC } : { prefix: prefix(i), nexthops: viaA as FibRoute['nexthops'] });
+    }
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // Two objects over wg-a: one with the backup over wg-c, one without.
+    expect(nexthops(protocol).filter((o) => o.dev === 'wg-a')).toHaveLength(2);
+
+    const t0 = performance.now();
+    const r = await m.between(() => fib.failover(['wg-a']));
+    const ms = performance.now() - t0;
+    expect(r).toEqual({ moved: 1, removed: 1 });
+    // Nothing of ours points into wg-a any more; the routes with a backup go over wg-c.
+    expect(nexthops(protocol).filter((o) => o.dev === 'wg-a')).toEqual([]);
+    const shown = routes(table);
+    expect(shown).toHaveLength(N / 2);
+    const moved = nexthops(protocol).find((o) => o.dev === 'wg-c')!;
+    expect(moved.gateway).toBe('10.255.1.1');
+    expect(shown.every((x) => x.nhid === moved.id)).toBe(true);
+    console.log(`linux failover: ${N} routes over one tunnel, ${N / 2} moved to their backup and ${N / 2} removed in ${ms.toFixed(1)} ms (2 nexthop writes)`);
+
+    // The RIB catches up: the routes with a backup now want wg-c plainly, the others are withdrawn.
+    for (let i = 0; i < N; i++) {
+      if (i % 2 === 0) m.set({ prefix: prefix(i), nexthops: viaC as FibRoute['nexthops'] });
+      else m.delete(prefix(i));
+    }
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(m.size).toBe(N / 2);
+    const after = routes(table);
+    expect(after).toHaveLength(N / 2);
+    // One plain object over wg-c names them all; the retired one is gone.
+    const objs = nexthops(protocol);
+    expect(objs).toHaveLength(1);
+    expect(objs[0]).toMatchObject({ gateway: '10.255.1.1', dev: 'wg-c' });
+    expect(after.every((x) => x.nhid === objs[0]!.id)).toBe(true);
+    // A new route over wg-a with a backup gets a fresh object (the retired one is never named again).
+    m.set({ prefix: '10.9.0.0/24', nexthops: viaA as FibRoute['nexthops'], backup: viaC });
+    await m.flush();
+    expect(nexthops(protocol).filter((o) => o.dev === 'wg-a')).toHaveLength(1);
+    for (let i = 0; i < N; i += 2) m.delete(prefix(i));
+    m.delete('10.9.0.0/24');
+    await m.flush();
+    expect(nexthops(protocol)).toEqual([]);
+    expect(routes(table)).toEqual([]);
+  }, 120_000);
+
+  it('an ECMP group loses its dead member and keeps forwarding over the other', async () => {
+    const protocol = 221;
+    const table = 4100;
+    const fib = new LinuxFib(nl, { table, protocol, metric: 32 });
+    const m = new FibManager(fib);
+    m.set({ prefix: '10.1.0.0/24', nexthops: ecmp as FibRoute['nexthops'] });
+    await m.flush();
+    expect(await fib.failover(['wg-a'])).toEqual({ moved: 1, removed: 1 });
+    const group = nexthops(protocol).find((o) => o.group !== undefined)!;
+    expect(group.group).toHaveLength(1);
+    expect(routes(table)).toEqual([expect.objectContaining({ dst: '10.1.0.0/24', nhid: group.id })]);
+    m.set({ prefix: '10.1.0.0/24', nexthops: viaC as FibRoute['nexthops'] });
+    await m.flush();
+    m.delete('10.1.0.0/24');
+    await m.flush();
+    expect(nexthops(protocol)).toEqual([]);
+  });
+});
+
 describe('LinuxFib without nexthop objects', () => {
   for (const refuse of ['write', 'dump'] as const) {
     it(`${refuse === 'write' ? 'RTM_NEWNEXTHOP refused' : 'a kernel without them (RTM_GETNEXTHOP fails)'}: detected once, logged, routes carry gateway + oif`, async () => {

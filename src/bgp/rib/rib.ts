@@ -185,7 +185,17 @@ export class Rib {
   private readonly localAttrs: PathAttributes;
   private readonly exportSizes = new WeakMap<PathAttributes, number>();
 
-  constructor(local: { asn: number; routerId: string }) {
+  /**
+   * Track each prefix's second-best path too (its peer): a change of it is a
+   * Loc-RIB change with `backup`, so the FIB can hold the backup next to the
+   * best and move to it at once when the best's tunnel dies (PIC).
+   */
+  private readonly backups: boolean;
+  /** Per prefix touched in this operation, its backup's peer number before (-1: none); with `backups` only. */
+  private readonly touchedBackup = new Map<string, number>();
+
+  constructor(local: { asn: number; routerId: string; backups?: boolean }) {
+    this.backups = local.backups ?? false;
     this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
     this.exportCtx = { localAsn: local.asn, peers: this.peerInfos };
     this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
@@ -590,7 +600,26 @@ export class Rib {
 
   /** Notes the prefix's best before this operation changes it (once per operation). */
   private touch(prefix: string, touched: Touched): void {
-    if (!touched.has(prefix)) touched.set(prefix, this.bestRoute(prefix));
+    if (touched.has(prefix)) return;
+    touched.set(prefix, this.bestRoute(prefix));
+    if (this.backups) this.touchedBackup.set(prefix, this.backupSlotOf(prefix));
+  }
+
+  /** The second-best candidate's peer number (-1: none): the path the FIB falls back to. */
+  private backupSlotOf(prefix: string): number {
+    const e = this.loc.get(prefix);
+    if (e === undefined || typeof e === 'number') return -1;
+    if (e.slots.length === 2) return e.slots[1]!;
+    const rest = e.slots.slice(1);
+    const routes = rest.map((slot) => this.routeOf(prefix, slot));
+    const d = selectBestCandidate(this.decisionCtx, routes)!;
+    return rest[routes.indexOf(d.best)]!;
+  }
+
+  /** The second-best path of `prefix` (RFC 4271 §9.1.2.2 over the candidates without the best), or null. */
+  backup(prefix: string): Route | null {
+    const slot = this.backupSlotOf(prefix);
+    return slot < 0 ? null : this.routeOf(prefix, slot);
   }
 
   /** A candidate (peer number `slot`) for `prefix` that was none. */
@@ -683,6 +712,16 @@ export class Rib {
   private collect(touched: Touched): LocRibChange[] {
     const changes: LocRibChange[] = [];
     // forEach, not for-of: no [key, value] pair per prefix.
+    if (this.backups) {
+      touched.forEach((previous, prefix) => {
+        const best = this.bestRoute(prefix);
+        const slot = this.backupSlotOf(prefix);
+        if (sameRoute(best, previous) && slot === this.touchedBackup.get(prefix)) return;
+        changes.push({ prefix, best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot) });
+      });
+      this.touchedBackup.clear();
+      return changes;
+    }
     touched.forEach((previous, prefix) => {
       const best = this.bestRoute(prefix);
       if (!sameRoute(best, previous)) changes.push({ prefix, best, previous });

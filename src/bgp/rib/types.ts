@@ -53,4 +53,6 @@ export interface LocRibChange {
   readonly prefix: string;
   readonly best: Route | null;
   readonly previous: Route | null;
+  /** The second-best path now (a Rib made with `backups`; absent otherwise). */
+  readonly backup?: Route | null;
 }

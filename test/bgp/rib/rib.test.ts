@@ -325,3 +325,32 @@ describe('RFC 4724 §4.2: stale paths of a restarting peer', () => {
     expect(r.hasStale('a')).toBe(false);
   });
 });
+
+describe('backups (PIC): the second-best path rides along with every Loc-RIB change', () => {
+  test('a backup appearing or going is a change of its own, though the best stays; none without the option', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups: true });
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.addPeer(peer('c', 65004, 4));
+    const first = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    expect(first).toEqual([expect.objectContaining({ prefix: '10.2.0.0/24', backup: null })]);
+    // b's path is longer: the best stays a's, b becomes the backup (a change for the FIB).
+    const second = r.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1'));
+    expect(second).toHaveLength(1);
+    expect(second[0]!.best?.peer).toBe('a');
+    expect(second[0]!.backup?.peer).toBe('b');
+    // c's is longer still: neither best nor backup changes, nothing to do.
+    expect(r.applyUpdate('c', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65004, 65010, 65011)] }), '10.255.4.1'))).toEqual([]);
+    expect(r.backup('10.2.0.0/24')?.peer).toBe('b');
+    // RFC 4271 §9.1.2.2 among the rest: b's withdrawal makes c the backup.
+    expect(r.applyUpdate('b', withdraw(['10.2.0.0/24'])).map((c) => [c.best?.peer, c.backup?.peer])).toEqual([['a', 'c']]);
+    // a's session goes: c is best, no backup left.
+    expect(r.removePeer('a').map((c) => [c.best?.peer, c.backup ?? null])).toEqual([['c', null]]);
+
+    const plain = rib();
+    plain.addPeer(peer('a', 65002, 2));
+    plain.addPeer(peer('b', 65003, 3));
+    plain.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    expect(plain.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1'))).toEqual([]);
+  });
+});
