@@ -1,41 +1,113 @@
 /**
  * The two-namespace lab of bench/converge.bench.ts:
  *
- *   F (feeder, BIRD 2, AS 65002)                 R (receiver under test, AS 65001)
- *   N static routes ──eBGP (passive)──┐           wgbgp agent, or wireguard-go + BIRD 2
- *   <prefix>f 10.255.0.1/31 fd00:255::1/127 ==== <prefix>r 10.255.0.0/31 fd00:255::/127
+ *   F (feeders, AS 65002 + i)                     R (receiver under test, AS 65001)
+ *   the table ──eBGP (F listens)──┐               wgbgp agent, or wireguard-go + BIRD 2
+ *   <prefix>f 10.255.0.1/31 fd00:255::1/127 ===== <prefix>r 10.255.0.0/31 fd00:255::/127
+ *   …one tunnel per peer i: 10.255.i.1/31, fd00:255:i::1/127 (interface <prefix>f<i>, <prefix>r<i>)
  *   eth1 198.18.0.2/24 ───────────────── veth ───────────────── eth1 198.18.0.1/24
  *
- * F's tunnel is set up the operator's way (wireguard-go -f, wg set, ip). R's is
+ * The feeder (LabOptions.feeder) is either BIRD 2 with the table as static
+ * routes (one BIRD, one `protocol bgp` per peer), or the replay feeder
+ * (dist/replay/feeder-cli.js, one process per peer, each the whole table with
+ * its own AS and next hop; the table as synthetic:N… or an MRT file). Both
+ * listen; the receiver connects, so its start is the clock's start.
+ *
+ * Receivers: `wgbgp` (the agent, one neighbor per peer), `bird` (BIRD 2 with
+ * `protocol kernel`), and `floor`: BIRD 2 without a kernel protocol, whose
+ * own receive into its RIB is the floor set by the feeder and the tunnel.
+ *
+ * F's tunnels are set up the operator's way (wireguard-go -f, wg set, ip). R's are
  * built by the agent itself, or for BIRD the same way as F's. Everything is
  * named with one uniqueName() prefix, so teardown (cleanupPrefix) also removes
  * what a failed run left behind.
  */
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { processAlive, run, runOk } from '#lab/netns';
+import { Origin } from '#bgp/wire/types';
+import { processAlive, run } from '#lab/netns';
+import { encodeTableDump } from '#replay/mrt-write';
+import { parseSyntheticSpec, syntheticTable } from '#replay/synthetic';
+import { tableFromMrt, type RouteTable } from '#replay/table';
+import { cpuMs, peakRssKb } from './procfs.js';
 import { cleanupPrefix, createNamespaces, execIn, spawnIn, uniqueName, withVethPair } from '../../test/lab/helpers/netns.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(REPO, 'dist', 'cli', 'main.js');
+export const FEEDER_CLI = join(REPO, 'dist', 'replay', 'feeder-cli.js');
 
 export const R = { asn: 65001, underlay: '198.18.0.1', port: 51821, v4: '10.255.0.0', v6: 'fd00:255::' };
 export const F = { asn: 65002, underlay: '198.18.0.2', port: 51820, v4: '10.255.0.1', v6: 'fd00:255::1' };
-/** Where the fed prefixes live (for exact counts with `ip route show root …`). */
+/** Where makeFeed's prefixes live. */
 export const FEED_ROOT = { v4: '16.0.0.0/4', v6: '2001:db8::/29' };
 /** Kernel route protocol of each receiver's routes: wgbgp's 201, BIRD's RTPROT_BIRD. */
 export const PROTO = { wgbgp: 201, bird: 12 } as const;
 
-export type Receiver = keyof typeof PROTO;
+/** A receiver writing the kernel FIB, or `floor`: BIRD without a kernel protocol (its RIB only). */
+export type Receiver = keyof typeof PROTO | 'floor';
+export const RECEIVER_KINDS: readonly Receiver[] = ['wgbgp', 'bird', 'floor'];
+export type FeederKind = 'bird' | 'replay';
 
 export interface Feed {
   v4: string[];
   v6: string[];
+  /**
+   * The replay feeder's --table (synthetic:…, mrt:PATH[#PEER]) these prefixes
+   * came from; without it the replay feeder gets them from an MRT file the lab
+   * writes (origin IGP, empty AS path).
+   */
+  table?: string;
+}
+
+export interface LabOptions {
+  /** Default 'bird'. */
+  feeder?: FeederKind;
+  /** Feeders, each over its own tunnel, each the whole table (default 1). */
+  peers?: number;
+}
+
+/** One tunnel between F and R, peer i. */
+export interface Tunnel {
+  i: number;
+  ifF: string;
+  ifR: string;
+  portF: number;
+  portR: number;
+  f4: string;
+  f6: string;
+  r4: string;
+  r6: string;
+  asnF: number;
+  keyF: string;
+  pubF: string;
+}
+
+/**
+ * A feed from a table spec: synthetic:N | synthetic:N4,N6[@SEED] (the
+ * realistic synthetic table, src/replay/synthetic.ts) or mrt:PATH[#PEER_INDEX].
+ */
+export async function loadFeed(spec: string): Promise<Feed> {
+  const synthetic = parseSyntheticSpec(spec);
+  let table: RouteTable;
+  if (synthetic !== null) {
+    table = syntheticTable(synthetic);
+  } else {
+    const m = /^(?:mrt:)?(.+?)(?:#(\d+))?$/.exec(spec);
+    if (m === null) throw new Error(`not a table: ${spec}`);
+    table = (await tableFromMrt(m[1]!, { peerIndex: m[2] === undefined ? 0 : Number(m[2]) })).table;
+  }
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const g of table.groups) {
+    for (const p of g.ipv4) v4.push(p);
+    for (const p of g.ipv6) v6.push(p);
+  }
+  return { v4, v6, table: spec };
 }
 
 /**
@@ -83,10 +155,63 @@ function birdRouteCount(text: string): number {
   return sum;
 }
 
+/** Routes imported by BGP protocols, from `birdc show protocols all` ("Routes: 1234 imported, 0 exported, …" per channel). */
+function birdImported(text: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(/^\s+Routes:\s+(\d+) imported/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+/** Words `ip route show` may print before the destination. */
+const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'nat', 'anycast']);
+
+/**
+ * Counts the routes of `ip -n NS FAMILY route show proto P` whose destination
+ * is in `fed`, reading the dump as a stream (a million lines at full table).
+ */
+function countFed(ns: string, family: '-4' | '-6', proto: number, fed: ReadonlySet<string>): Promise<number> {
+  const host = family === '-4' ? '/32' : '/128';
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('ip', ['-n', ns, family, 'route', 'show', 'proto', String(proto)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let n = 0;
+    let rest = '';
+    let err = '';
+    const line = (l: string): void => {
+      const c = l.charCodeAt(0);
+      if (l.length === 0 || c === 32 || c === 9) return; // multipath "nexthop" lines
+      let sp = l.indexOf(' ');
+      let dst = sp === -1 ? l : l.slice(0, sp);
+      if (ROUTE_TYPES.has(dst)) {
+        const from = sp + 1;
+        sp = l.indexOf(' ', from);
+        dst = sp === -1 ? l.slice(from) : l.slice(from, sp);
+      }
+      if (fed.has(dst.includes('/') ? dst : dst + host)) n++;
+    };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      const text = rest + d;
+      let start = 0;
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
+        line(text.slice(start, i));
+        start = i + 1;
+      }
+      rest = text.slice(start);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (rest !== '') line(rest);
+      if (code === 0) resolvePromise(n);
+      else reject(new Error(`ip -n ${ns} ${family} route show proto ${proto}: exit ${code}: ${err.trim()}`));
+    });
+  });
+}
+
 export class ConvergeLab {
   readonly prefix = uniqueName('cv');
   readonly nsF = `${this.prefix}-f`;
   readonly nsR = `${this.prefix}-r`;
+  /** Peer 0's interfaces (the only ones with one peer). */
   readonly ifF = `${this.prefix}f`;
   readonly ifR = `${this.prefix}r`;
   readonly dir: string;
@@ -94,48 +219,71 @@ export class ConvergeLab {
   readonly ctlR: string;
   readonly sock: string;
   readonly logs: { feeder: string; receiver: string; wgR: string };
-  private keyF = '';
+  readonly feeder: FeederKind;
+  readonly peers: number;
+  readonly tunnels: Tunnel[];
   private keyR = '';
-  private pubF = '';
   private pubR = '';
   /** A `sleep` in R: /proc/<pid>/net shows R's FIB before and after the receiver runs. */
   anchorPid = 0;
   receiverPid: number | null = null;
-  /** The receiver's wireguard-go (the agent's own, or the one set up for BIRD). */
+  /** The receiver's wireguard-go (the agent's own, or the ones set up for BIRD), one per tunnel. */
   wgPid: number | null = null;
+  private wgPids: number[] = [];
+  /** Replay feeders, one per tunnel. */
+  feederPids: number[] = [];
   private children: ChildProcess[] = [];
+  private fed: Set<string> | null = null;
 
   constructor(
     readonly receiver: Receiver,
     readonly feed: Feed,
+    opts: LabOptions = {},
   ) {
+    this.feeder = opts.feeder ?? 'bird';
+    this.peers = Math.max(1, opts.peers ?? 1);
+    if (this.peers > 200) throw new Error('at most 200 peers (10.255.i.0/31)');
     this.dir = mkdtempSync(join(tmpdir(), `wgbgp-bench-${this.prefix}-`));
     chmodSync(this.dir, 0o755);
     this.ctlF = join(this.dir, 'bird-f.ctl');
     this.ctlR = join(this.dir, 'bird-r.ctl');
     this.sock = join(this.dir, 'agent.sock');
     this.logs = {
-      feeder: join(this.dir, 'bird-f.log'),
+      feeder: join(this.dir, this.feeder === 'bird' ? 'bird-f.log' : 'feeder-0.log'),
       receiver: join(this.dir, receiver === 'wgbgp' ? 'agent.log' : 'bird-r.log'),
-      wgR: receiver === 'wgbgp' ? `/run/wgbgp/${this.ifR}.log` : join(this.dir, 'wireguard-go-r.log'),
+      wgR: receiver === 'wgbgp' ? `/run/wgbgp/${this.ifR}.log` : join(this.dir, 'wireguard-go-r0.log'),
     };
+    this.tunnels = Array.from({ length: this.peers }, (_, i) => ({
+      i,
+      ifF: i === 0 ? this.ifF : `${this.ifF}${i}`,
+      ifR: i === 0 ? this.ifR : `${this.ifR}${i}`,
+      portF: F.port + i,
+      portR: i === 0 ? R.port : 51900 + i,
+      f4: `10.255.${i}.1`,
+      f6: i === 0 ? F.v6 : `fd00:255:${i.toString(16)}::1`,
+      r4: `10.255.${i}.0`,
+      r6: i === 0 ? R.v6 : `fd00:255:${i.toString(16)}::`,
+      asnF: F.asn + i,
+      keyF: join(this.dir, `f${i}.key`),
+      pubF: '',
+    }));
   }
 
+  /** Prefixes per peer. */
   get total(): number {
     return this.feed.v4.length + this.feed.v6.length;
   }
 
   birdc(ctl: string, ...args: string[]): string {
-    return execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    return execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, maxBuffer: 64 << 20 });
   }
 
-  /** Namespaces, underlay, keys, F's tunnel, F's BIRD with the whole feed loaded (not yet connected). */
+  /** Namespaces, underlay, keys, F's tunnels, the feeders with the whole table loaded (not yet connected). */
   async setUp(): Promise<void> {
-    this.keyF = join(this.dir, 'f.key');
     this.keyR = join(this.dir, 'r.key');
-    for (const file of [this.keyF, this.keyR]) writeFileSync(file, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
-    this.pubF = sh('wg', ['pubkey'], readFileSync(this.keyF, 'utf8'));
+    for (const file of [this.keyR, ...this.tunnels.map((t) => t.keyF)]) writeFileSync(file, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
     this.pubR = sh('wg', ['pubkey'], readFileSync(this.keyR, 'utf8'));
+    for (const t of this.tunnels) t.pubF = sh('wg', ['pubkey'], readFileSync(t.keyF, 'utf8'));
 
     await createNamespaces(this.prefix, ['f', 'r']);
     await withVethPair(this.nsR, this.nsF, { addrA: `${R.underlay}/24`, addrB: `${F.underlay}/24` });
@@ -145,7 +293,12 @@ export class ConvergeLab {
     // `ip netns exec` execs sleep in R: wait until the pid is sleep, not still ip.
     await until('the anchor process in R', () => readFileSync(`/proc/${this.anchorPid}/comm`, 'utf8').trim() === 'sleep', 5_000);
 
-    await this.operatorTunnel('f');
+    for (const t of this.tunnels) await this.operatorTunnel('f', t);
+    if (this.feeder === 'bird') await this.startBirdFeeder();
+    else await this.startReplayFeeders();
+  }
+
+  private async startBirdFeeder(): Promise<void> {
     const conf = join(this.dir, 'bird-f.conf');
     writeFileSync(conf, this.feederConfig());
     this.checkBirdConfig(conf);
@@ -153,31 +306,146 @@ export class ConvergeLab {
     await until(
       `F's BIRD holding all ${this.total} routes`,
       () => existsSync(this.ctlF) && birdRouteCount(this.birdc(this.ctlF, 'show', 'route', 'count')) === this.total,
-      60_000,
+      60_000 + this.total / 10,
       () => tail(join(this.dir, 'bird-f.out')) + tail(this.logs.feeder),
     );
   }
 
+  /** The table the replay feeders send: the feed's own spec, or an MRT file of its prefixes. */
+  private replayTable(): string {
+    if (this.feed.table !== undefined) return this.feed.table;
+    const file = join(this.dir, 'feed.mrt');
+    const now = Math.floor(Date.now() / 1000);
+    const dump = encodeTableDump({
+      timestamp: now,
+      collectorBgpId: '192.0.2.2',
+      viewName: 'converge-bench',
+      peers: [
+        {
+          peer: { bgpId: '192.0.2.2', address: F.v4, asn: F.asn },
+          table: { groups: [{ attributes: { origin: Origin.Igp, asPath: [] }, ipv4: this.feed.v4, ipv6: this.feed.v6 }] },
+          nextHop4: F.v4,
+          nextHop6: [F.v6],
+          originatedTime: now,
+        },
+      ],
+    });
+    writeFileSync(file, Buffer.concat(dump));
+    return `mrt:${file}#0`;
+  }
+
+  private async startReplayFeeders(): Promise<void> {
+    // GTSM (RFC 5082): both receivers accept only TTL 255; BIRD sets it per socket, the replay feeder takes F's default.
+    await execIn(this.nsF, ['sysctl', '-q', '-w', 'net.ipv4.ip_default_ttl=255', 'net.ipv6.conf.all.hop_limit=255', 'net.ipv6.conf.default.hop_limit=255']);
+    const table = this.replayTable();
+    for (const t of this.tunnels) {
+      const child = spawnIn(
+        this.nsF,
+        [
+          process.execPath, FEEDER_CLI,
+          '--table', table,
+          '--listen', t.f4, '--next-hop6', t.f6,
+          '--local-asn', String(t.asnF), '--asn', String(R.asn),
+          '--json',
+        ],
+        { log: this.feederLog(t.i) },
+      );
+      this.children.push(child);
+      this.feederPids.push(child.pid ?? 0);
+    }
+    // One after another would be slower at 1 M × 10: they encode in parallel, then all must listen.
+    for (const t of this.tunnels) {
+      await until(
+        `replay feeder ${t.i} listening on ${t.f4}`,
+        () => this.feederEvents(t.i).some((e) => e.event === 'listening'),
+        120_000 + this.total / 5,
+        () => tail(this.feederLog(t.i)),
+      );
+    }
+  }
+
+  feederLog(i: number): string {
+    return join(this.dir, this.feeder === 'bird' ? 'bird-f.log' : `feeder-${i}.log`);
+  }
+
+  /** The replay feeder's JSON lines (events "encoded", "listening", "acked", "withdrawn", "announced", "closed"). */
+  feederEvents(i: number): { event: string; [k: string]: unknown }[] {
+    let text = '';
+    try {
+      text = readFileSync(this.feederLog(i), 'utf8');
+    } catch {
+      return [];
+    }
+    const out: { event: string; [k: string]: unknown }[] = [];
+    for (const l of text.split('\n')) {
+      if (!l.startsWith('{')) continue;
+      try {
+        out.push(JSON.parse(l) as { event: string });
+      } catch {
+        // partial line
+      }
+    }
+    return out;
+  }
+
+  /**
+   * When the replay feeders' last octet of the table was acknowledged, in ms
+   * since `epochMs` (the latest of all feeders), and the feeders' own rate;
+   * null with the BIRD feeder or before every feeder has sent it.
+   */
+  feederAcked(epochMs: number): { ackedMs: number; routesPerSecond: number } | null {
+    if (this.feeder !== 'replay') return null;
+    let latest = -Infinity;
+    let rate = 0;
+    for (const t of this.tunnels) {
+      const e = this.feederEvents(t.i).find((x) => x.event === 'acked') as { connectedAt?: number; acked?: number; routesPerSecond?: number } | undefined;
+      if (e?.connectedAt === undefined || e.acked === undefined) return null;
+      latest = Math.max(latest, e.connectedAt + e.acked - epochMs);
+      rate += e.routesPerSecond ?? 0;
+    }
+    return { ackedMs: latest, routesPerSecond: Math.round(rate / this.tunnels.length) };
+  }
+
+  /** Withdraws the whole table on every peer (the session stays up). */
+  withdrawAll(): void {
+    if (this.feeder === 'bird') this.birdc(this.ctlF, 'disable', '"s*"');
+    else for (const pid of this.feederPids) process.kill(pid, 'SIGUSR1');
+  }
+
+  /** Announces the whole table again on every peer. */
+  announceAll(): void {
+    if (this.feeder === 'bird') this.birdc(this.ctlF, 'enable', '"s*"');
+    else for (const pid of this.feederPids) process.kill(pid, 'SIGUSR2');
+  }
+
+  /** Ends every session with a Cease (the replay feeders exit after it). */
+  sessionsDown(): void {
+    if (this.feeder === 'bird') this.birdc(this.ctlF, 'disable', '"to_r*"');
+    else for (const pid of this.feederPids) process.kill(pid, 'SIGTERM');
+  }
+
   /** One side's tunnel the way an operator sets it up: wireguard-go -f, wg set, addresses, up. */
-  private async operatorTunnel(side: 'f' | 'r'): Promise<number> {
-    const [ns, ifname, key, self, peer, peerPub] =
-      side === 'f' ? [this.nsF, this.ifF, this.keyF, F, R, this.pubR] : [this.nsR, this.ifR, this.keyR, R, F, this.pubF];
-    const child = spawnIn(ns, ['wireguard-go', '-f', ifname], { log: join(this.dir, `wireguard-go-${side}.log`) });
+  private async operatorTunnel(side: 'f' | 'r', t: Tunnel): Promise<number> {
+    const [ns, ifname, key, port, peerPort, peerUnderlay, peerPub, v4, v6] =
+      side === 'f'
+        ? [this.nsF, t.ifF, t.keyF, t.portF, t.portR, R.underlay, this.pubR, t.f4, t.f6]
+        : [this.nsR, t.ifR, this.keyR, t.portR, t.portF, F.underlay, t.pubF, t.r4, t.r6];
+    const child = spawnIn(ns, ['wireguard-go', '-f', ifname], { log: join(this.dir, `wireguard-go-${side}${t.i}.log`) });
     this.children.push(child);
     await until(`wireguard-go UAPI socket of ${ifname}`, () => existsSync(`/var/run/wireguard/${ifname}.sock`), 10_000);
     await execIn(ns, [
       'wg', 'set', ifname,
       'private-key', key,
-      'listen-port', String(self.port),
+      'listen-port', String(port),
       'peer', peerPub,
-      'endpoint', `${peer.underlay}:${peer.port}`,
+      'endpoint', `${peerUnderlay}:${peerPort}`,
       'allowed-ips', '0.0.0.0/0,::/0',
     ]);
     await execIn(ns, [
       'sh',
       '-c',
-      `ip link set ${ifname} addrgenmode none && ip addr add ${self.v4}/31 dev ${ifname} && ` +
-        `ip addr add ${self.v6}/127 dev ${ifname} nodad && ip link set ${ifname} up`,
+      `ip link set ${ifname} addrgenmode none && ip addr add ${v4}/31 dev ${ifname} && ` +
+        `ip addr add ${v6}/127 dev ${ifname} nodad && ip link set ${ifname} up`,
     ]);
     return child.pid ?? 0;
   }
@@ -190,6 +458,20 @@ export class ConvergeLab {
   private feederConfig(): string {
     const s4 = this.feed.v4.map((p) => `  route ${p} blackhole;\n`).join('');
     const s6 = this.feed.v6.map((p) => `  route ${p} blackhole;\n`).join('');
+    const peers = this.tunnels
+      .map(
+        (t) => `protocol bgp to_r${t.i} {
+  local ${t.f4} as ${t.asnF};
+  neighbor ${t.r4} as ${R.asn};
+  passive on;             # the receiver connects: its start is the clock's start
+  ttl security yes;       # GTSM (RFC 5082), as wgbgp has it by default; the BIRD receiver too
+  error wait time 1, 5;
+  ipv4 { import none; export all; };
+  ipv6 { import none; export all; next hop address ${t.f6}; };
+}
+`,
+      )
+      .join('');
     return `log "${this.logs.feeder}" { info, warning, error, fatal };
 router id 192.0.2.2;
 protocol device { }
@@ -200,46 +482,44 @@ ${s4}}
 protocol static s6 {
   ipv6;
 ${s6}}
-protocol bgp to_r {
-  local ${F.v4} as ${F.asn};
-  neighbor ${R.v4} as ${R.asn};
-  passive on;             # the receiver connects: its start is the clock's start
-  ttl security yes;       # GTSM (RFC 5082), as wgbgp has it by default; the BIRD receiver too
-  error wait time 1, 5;
-  ipv4 { import none; export all; };
-  ipv6 { import none; export all; next hop address ${F.v6}; };
-}
-`;
+${peers}`;
   }
 
   private receiverBirdConfig(): string {
-    return `log "${this.logs.receiver}" all;
-timeformat log "%F %T.%3f";
-router id 192.0.2.1;
-protocol device { }
-protocol kernel k4 { ipv4 { import none; export all; }; }
+    const kernel = this.receiver === 'floor' ? '# floor: no kernel protocol, BIRD\'s own RIB only\n' : `protocol kernel k4 { ipv4 { import none; export all; }; }
 protocol kernel k6 { ipv6 { import none; export all; }; }
-protocol bgp feed {
-  local ${R.v4} as ${R.asn};
-  neighbor ${F.v4} as ${F.asn};
+`;
+    const peers = this.tunnels
+      .map(
+        (t) => `protocol bgp feed${t.i} {
+  local ${t.r4} as ${R.asn};
+  neighbor ${t.f4} as ${t.asnF};
   connect delay time 0;   # default 5 s; wgbgp connects at once too
   ttl security yes;
   debug { states };
   ipv4 { import all; export none; };
   ipv6 { import all; export none; };
 }
-`;
+`,
+      )
+      .join('');
+    return `log "${this.logs.receiver}" all;
+timeformat log "%F %T.%3f";
+router id 192.0.2.1;
+protocol device { }
+${kernel}${peers}`;
   }
 
   /**
    * Prepares what must exist before the receiver's clock starts (BIRD: its
-   * tunnel, set up by the operator; wgbgp: only its config file) and returns how
+   * tunnels, set up by the operator; wgbgp: only its config file) and returns how
    * long that took plus a function that starts the receiver process.
    */
   async prepareReceiver(opts: { cpuProfDir?: string; nodeFlags?: readonly string[] } = {}): Promise<{ setupMs: number; start: () => number }> {
-    if (this.receiver === 'bird') {
+    if (this.receiver === 'bird' || this.receiver === 'floor') {
       const t = performance.now();
-      this.wgPid = await this.operatorTunnel('r');
+      for (const tunnel of this.tunnels) this.wgPids.push(await this.operatorTunnel('r', tunnel));
+      this.wgPid = this.wgPids[0] ?? null;
       const setupMs = performance.now() - t;
       const conf = join(this.dir, 'bird-r.conf');
       writeFileSync(conf, this.receiverBirdConfig());
@@ -264,17 +544,15 @@ protocol bgp feed {
         control: { socket: this.sock },
         dataplane: { wireguard: 'wireguard-go', fib: 'linux', linux: { protocol: PROTO.wgbgp } },
         wireguard: { 'private-key-file': this.keyR },
-        neighbors: [
-          {
-            name: 'feeder',
-            interface: this.ifR,
-            'public-key': this.pubF,
-            endpoint: `${F.underlay}:${F.port}`,
-            'listen-port': R.port,
-            tunnel: { local: [`${R.v4}/31`, `${R.v6}/127`], remote: [F.v4, F.v6] },
-            bgp: { asn: F.asn },
-          },
-        ],
+        neighbors: this.tunnels.map((t) => ({
+          name: this.peers === 1 ? 'feeder' : `feeder${t.i}`,
+          interface: t.ifR,
+          'public-key': t.pubF,
+          endpoint: `${F.underlay}:${t.portF}`,
+          'listen-port': t.portR,
+          tunnel: { local: [`${t.r4}/31`, `${t.r6}/127`], remote: [t.f4, t.f6] },
+          bgp: { asn: t.asnF },
+        })),
       }),
     );
     const prof = [...(opts.nodeFlags ?? []), ...(opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir])];
@@ -290,33 +568,64 @@ protocol bgp feed {
     };
   }
 
-  /** The agent's wireguard-go, once the agent has started it (its pid file in /run/wgbgp). */
-  findWgPid(): number | null {
-    if (this.wgPid !== null || this.receiver !== 'wgbgp') return this.wgPid;
-    try {
-      const pid = Number(readFileSync(`/run/wgbgp/${this.ifR}.pid`, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) this.wgPid = pid;
-    } catch {
-      // not yet
+  /** The agent's wireguard-go processes, once the agent has started them (pid files in /run/wgbgp). */
+  findWgPids(): number[] {
+    if (this.receiver !== 'wgbgp' || this.wgPids.length === this.peers) return this.wgPids;
+    const found: number[] = [];
+    for (const t of this.tunnels) {
+      try {
+        const pid = Number(readFileSync(`/run/wgbgp/${t.ifR}.pid`, 'utf8').trim());
+        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) found.push(pid);
+      } catch {
+        // not yet
+      }
     }
-    return this.wgPid;
+    if (found.length === this.peers) this.wgPids = found;
+    this.wgPid = found[0] ?? null;
+    return found;
   }
 
-  /** Exact count of the fed prefixes in R's kernel with the receiver's protocol (a route dump: slow at 100k). */
+  /** The first of the receiver's wireguard-go processes (the only one with one peer). */
+  findWgPid(): number | null {
+    return this.findWgPids()[0] ?? null;
+  }
+
+  /** CPU ms of all the receiver's wireguard-go processes, null before any runs. */
+  wgCpuMs(): number | null {
+    const pids = this.findWgPids();
+    if (pids.length === 0) return null;
+    return pids.reduce((a, p) => a + (cpuMs(p) ?? 0), 0);
+  }
+
+  /** Sum of the peak RSS (kB) of the receiver's wireguard-go processes. */
+  wgPeakRssKb(): number | null {
+    const pids = this.findWgPids();
+    if (pids.length === 0) return null;
+    return pids.reduce((a, p) => a + (peakRssKb(p) ?? 0), 0);
+  }
+
+  /**
+   * Exact count of the fed prefixes in R's kernel with the receiver's protocol:
+   * a route dump by protocol, each destination looked up among the fed
+   * prefixes (so the receiver's own routes, e.g. the agent's host routes to its
+   * peers, never count; slow at full table: about a second per million routes).
+   */
   async exactCount(): Promise<{ v4: number; v6: number }> {
-    const proto = String(PROTO[this.receiver]);
-    const lines = async (family: '-4' | '-6', root: string): Promise<number> => {
-      const r = await runOk(['ip', '-n', this.nsR, family, 'route', 'show', 'proto', proto, 'root', root]);
-      let n = 0;
-      for (let i = r.stdout.indexOf('\n'); i !== -1; i = r.stdout.indexOf('\n', i + 1)) n++;
-      return n;
-    };
-    const [v4, v6] = await Promise.all([lines('-4', FEED_ROOT.v4), lines('-6', FEED_ROOT.v6)]);
+    if (this.receiver === 'floor') throw new Error('the floor receiver writes no FIB');
+    const proto = PROTO[this.receiver];
+    this.fed ??= new Set([...this.feed.v4, ...this.feed.v6]);
+    const [v4, v6] = await Promise.all([countFed(this.nsR, '-4', proto, this.fed), countFed(this.nsR, '-6', proto, this.fed)]);
     return { v4, v6 };
+  }
+
+  /** Routes (paths) in the receiving BIRD's RIB, imported over all its BGP sessions (cheap: per-protocol counters). */
+  ribCount(): number {
+    return birdImported(this.birdc(this.ctlR, 'show', 'protocols', 'all', '"feed*"'));
   }
 
   /** One fed route of each family, as the kernel holds it (for a sanity check of next hops). */
   async sampleRoutes(): Promise<{ v4: unknown; v6: unknown }> {
+    if (this.receiver === 'floor') return { v4: null, v6: null };
     const show = async (family: '-4' | '-6', prefix: string | undefined): Promise<unknown> => {
       if (prefix === undefined) return null;
       const r = await run(['ip', '-n', this.nsR, '-j', family, 'route', 'show', prefix]);
@@ -325,7 +634,7 @@ protocol bgp feed {
     return { v4: await show('-4', this.feed.v4.at(-1)), v6: await show('-6', this.feed.v6.at(-1)) };
   }
 
-  /** Milliseconds since `epochMs` at which the receiver logged its BGP session Established, or null. */
+  /** Milliseconds since `epochMs` at which the receiver logged its first BGP session Established, or null. */
   establishedAt(epochMs: number): number | null {
     let text = '';
     try {
@@ -343,8 +652,8 @@ protocol bgp feed {
           // not JSON
         }
       } else {
-        // "2026-11-26 10:00:00.123 <TRACE> feed: State changed to up"
-        const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*feed: State changed to up/.exec(line);
+        // "2026-11-26 10:00:00.123 <TRACE> feed0: State changed to up"
+        const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*feed\d*: State changed to up/.exec(line);
         if (m) return new Date(m[1]!.replace(' ', 'T')).getTime() - epochMs;
       }
     }
@@ -366,7 +675,7 @@ protocol bgp feed {
     } finally {
       for (const c of this.children) c.unref();
       await cleanupPrefix(this.prefix);
-      for (const f of [`${this.ifR}.pid`, `${this.ifR}.log`]) rmSync(join('/run/wgbgp', f), { force: true });
+      for (const t of this.tunnels) for (const f of [`${t.ifR}.pid`, `${t.ifR}.log`]) rmSync(join('/run/wgbgp', f), { force: true });
       if (!keep) rmSync(this.dir, { recursive: true, force: true });
     }
   }

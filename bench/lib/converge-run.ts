@@ -3,11 +3,14 @@
  * start (receiver spawned -> all N in its kernel FIB), withdraw, re-announce,
  * session down. Shared by the bench and the CI regression guard
  * (test/bench/guard.test.ts).
+ *
+ * The `floor` receiver (BIRD without a kernel protocol) goes through the same
+ * phases with its RIB counted instead of a FIB: peers × N paths imported.
  */
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '#lab/netns';
-import { ConvergeLab, tail, type Feed, type Receiver } from './converge-lab.js';
+import { ConvergeLab, tail, type Feed, type FeederKind, type Receiver } from './converge-lab.js';
 import { cpuMs, fibSize, peakRssKb, type FibSize } from './procfs.js';
 
 export interface RunOptions {
@@ -25,6 +28,10 @@ export interface RunOptions {
   phases?: readonly Phase[];
   /** Labs in progress, for an interrupted run's cleanup. */
   active?: Set<ConvergeLab>;
+  /** The feeder: BIRD with static routes (default) or the replay feeder. */
+  feeder?: FeederKind;
+  /** Feeders, each over its own tunnel with the whole table (default 1). */
+  peers?: number;
 }
 
 // ---------------------------------------------------------------- phases
@@ -34,8 +41,8 @@ export const PHASES = ['start', 'withdraw', 'reannounce', 'down'] as const;
 export type Phase = (typeof PHASES)[number];
 export const PHASE_LABEL: Record<Phase, string> = {
   start: 'start -> N routes in FIB',
-  withdraw: 'withdraw (static off) -> 0',
-  reannounce: 're-announce (static on) -> N',
+  withdraw: 'withdraw all -> 0',
+  reannounce: 're-announce all -> N',
   down: 'session down -> 0',
 };
 
@@ -83,7 +90,7 @@ export async function waitPhase(lab: ConvergeLab, from: Count, target: Count, ti
   const up = sum(target) > sum(from);
   const base = fibSize(lab.anchorPid);
   let offset: Count = { v4: base.v4 - from.v4, v6: base.v6 - from.v6 };
-  const cpu0 = { rx: cpuMs(lab.receiverPid) ?? 0, wg: cpuMs(lab.findWgPid()) ?? 0 };
+  const cpu0 = { rx: cpuMs(lab.receiverPid) ?? 0, wg: lab.wgCpuMs() ?? 0 };
   const t0 = performance.now();
   trigger();
   const samples: Sample[] = [];
@@ -95,7 +102,7 @@ export async function waitPhase(lab: ConvergeLab, from: Count, target: Count, ti
     const t = performance.now();
     const prev = samples.at(-1);
     if (prev === undefined || prev.v4 !== s.v4 || prev.v6 !== s.v6) lastChange = t;
-    samples.push({ t, ...s, rx: cpuMs(lab.receiverPid), wg: cpuMs(lab.findWgPid()) });
+    samples.push({ t, ...s, rx: cpuMs(lab.receiverPid), wg: lab.wgCpuMs() });
     const est = { v4: s.v4 - offset.v4, v6: s.v6 - offset.v6 };
     const reached = up ? est.v4 >= target.v4 && est.v6 >= target.v6 : est.v4 <= target.v4 && est.v6 <= target.v6;
     // A stall with the estimate short of the target: the offset may have moved (the agent adds its own routes).
@@ -149,11 +156,72 @@ export async function waitPhase(lab: ConvergeLab, from: Count, target: Count, ti
   };
 }
 
+/**
+ * The floor's phase: polls the receiving BIRD's imported-route counters (no
+ * kernel protocol) until they equal `target` paths.
+ */
+export async function waitRib(lab: ConvergeLab, target: number, timeoutMs: number, trigger: () => void, opts: RunOptions = {}): Promise<PhaseResult> {
+  const POLL_MS = Math.max(opts.pollMs ?? 50, 20);
+  const cpu0 = { rx: cpuMs(lab.receiverPid) ?? 0, wg: lab.wgCpuMs() ?? 0 };
+  const t0 = performance.now();
+  trigger();
+  const samples: { t: number; n: number }[] = [];
+  let from: number | null = null;
+  for (;;) {
+    let n: number | null = null;
+    try {
+      n = lab.ribCount();
+    } catch {
+      // BIRD still starting: no control socket yet
+    }
+    const t = performance.now();
+    if (n !== null) {
+      from ??= n;
+      samples.push({ t, n });
+      if (n === target) break;
+    }
+    const dead = lab.receiverPid !== null && !processAlive(lab.receiverPid);
+    if (t - t0 > timeoutMs || dead) {
+      return {
+        ms: null, firstMs: null, p99Ms: null, cpuRx: null, cpuWg: null, hwmRx: null, exactChecks: 0,
+        error: `${dead ? `the receiver (pid ${lab.receiverPid}) exited` : `not reached in ${timeoutMs} ms`}: BIRD's RIB holds ${samples.at(-1)?.n ?? '?'} routes, want ${target}`,
+      };
+    }
+    await sleep(POLL_MS);
+  }
+  const done = samples.at(-1)!;
+  const start = from ?? 0;
+  const first = samples.find((x) => x.n !== start);
+  const most = samples.find((x) => Math.abs(x.n - start) >= 0.99 * Math.abs(target - start));
+  if (opts.trace === true) console.log(`trace ${lab.receiver} (ms:routes) ${samples.map((x) => `${Math.round(x.t - t0)}:${x.n}`).join(' ')}`);
+  const rx = cpuMs(lab.receiverPid);
+  const wg = lab.wgCpuMs();
+  return {
+    ms: done.t - t0,
+    firstMs: first === undefined ? null : first.t - t0,
+    p99Ms: most === undefined ? null : most.t - t0,
+    cpuRx: rx === null ? null : rx - cpu0.rx,
+    cpuWg: wg === null ? null : wg - cpu0.wg,
+    hwmRx: peakRssKb(lab.receiverPid),
+    exactChecks: 0,
+  };
+}
+
 // ---------------------------------------------------------------- one receiver, one N
 
 export interface RunResult {
   receiver: Receiver;
+  /** Prefixes per peer. */
   n: number;
+  peers: number;
+  feeder: FeederKind;
+  /**
+   * Replay feeder: when the last feeder's table was acknowledged by R's TCP,
+   * ms after the receiver was spawned (the start phase's clock), and the
+   * feeders' mean routes/s from first UPDATE to acknowledgement.
+   */
+  feederAckedMs: number | null;
+  feederRate: number | null;
   phases: Partial<Record<Phase, PhaseResult>>;
   /** Operator's tunnel setup before the clock starts (BIRD only; the agent's is inside its start time). */
   tunnelSetupMs: number;
@@ -173,13 +241,15 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
   const n = feed.v4.length + feed.v6.length;
   const all: Count = { v4: feed.v4.length, v6: feed.v6.length };
   const none: Count = { v4: 0, v6: 0 };
-  const lab = new ConvergeLab(receiver, feed);
+  const feeder = opts.feeder ?? 'bird';
+  const peers = Math.max(1, opts.peers ?? 1);
+  const lab = new ConvergeLab(receiver, feed, { feeder, peers });
   opts.active?.add(lab);
   const result: RunResult = {
-    receiver, n, phases: {}, tunnelSetupMs: 0, establishedMs: null,
+    receiver, n, peers, feeder, feederAckedMs: null, feederRate: null, phases: {}, tunnelSetupMs: 0, establishedMs: null,
     rssRx: null, rssWg: null, cpuTotalRx: null, cpuTotalWg: null, sample: null,
   };
-  const timeout = 30_000 + n; // 1 ms per route on top of 30 s
+  const timeout = 30_000 + n * peers; // 1 ms per route on top of 30 s
   let failed = false;
   try {
     await lab.setUp();
@@ -189,16 +259,19 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
 
     const steps: { phase: Phase; from: Count; to: Count; trigger: () => void }[] = [
       { phase: 'start', from: none, to: all, trigger: () => void prep.start() },
-      { phase: 'withdraw', from: all, to: none, trigger: () => void lab.birdc(lab.ctlF, 'disable', '"s*"') },
-      { phase: 'reannounce', from: none, to: all, trigger: () => void lab.birdc(lab.ctlF, 'enable', '"s*"') },
-      { phase: 'down', from: all, to: none, trigger: () => void lab.birdc(lab.ctlF, 'disable', 'to_r') },
+      { phase: 'withdraw', from: all, to: none, trigger: () => lab.withdrawAll() },
+      { phase: 'reannounce', from: none, to: all, trigger: () => lab.announceAll() },
+      { phase: 'down', from: all, to: none, trigger: () => lab.sessionsDown() },
     ];
     let epoch0 = 0;
     for (const step of steps.filter((x) => wanted.has(x.phase))) {
       // Let the previous phase settle (BIRD's kernel sync, the agent's batches) before the next trigger.
       await sleep(500);
       if (step.phase === 'start') epoch0 = Date.now();
-      const r = await waitPhase(lab, step.from, step.to, timeout, step.trigger, opts);
+      const r =
+        receiver === 'floor'
+          ? await waitRib(lab, (step.to.v4 + step.to.v6) * peers, timeout, step.trigger, opts)
+          : await waitPhase(lab, step.from, step.to, timeout, step.trigger, opts);
       result.phases[step.phase] = r;
       if (r.ms === null) {
         failed = true;
@@ -208,18 +281,25 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
       if (step.phase === 'start') {
         result.establishedMs = lab.establishedAt(epoch0);
         result.sample = await lab.sampleRoutes();
+        if (feeder === 'replay') {
+          // The feeders log "acked" once R's TCP acknowledged their last octet: by now, or very soon after.
+          for (let k = 0; k < 100 && lab.feederAcked(epoch0) === null; k++) await sleep(50);
+          const acked = lab.feederAcked(epoch0);
+          result.feederAckedMs = acked?.ackedMs ?? null;
+          result.feederRate = acked?.routesPerSecond ?? null;
+        }
       }
     }
     result.rssRx = peakRssKb(lab.receiverPid);
-    result.rssWg = peakRssKb(lab.findWgPid());
+    result.rssWg = lab.wgPeakRssKb();
     result.cpuTotalRx = cpuMs(lab.receiverPid);
-    result.cpuTotalWg = cpuMs(lab.findWgPid());
+    result.cpuTotalWg = lab.wgCpuMs();
   } catch (e) {
     failed = true;
     result.error = e instanceof Error ? e.message : String(e);
   } finally {
     if (failed) {
-      console.log(`converge ${receiver} N=${n}: ${result.error}\n${tail(lab.logs.receiver)}\n${tail(lab.logs.feeder)}\n${tail(lab.logs.wgR, 5)}`);
+      console.log(`converge ${receiver} N=${n} peers=${peers} feeder=${feeder}: ${result.error}\n${tail(lab.logs.receiver)}\n${tail(lab.logs.feeder)}\n${tail(lab.logs.wgR, 5)}`);
     }
     await lab.teardown(KEEP);
     opts.active?.delete(lab);
