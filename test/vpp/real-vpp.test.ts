@@ -30,6 +30,13 @@ import { RawClient } from '../fake-vpp/raw-client.js';
 
 const PREFIX = process.env.WGBGP_VPP_PREFIX || '';
 if (!PREFIX) console.log('real-vpp: skipped: WGBGP_VPP_PREFIX not set');
+/**
+ * unix { poll-sleep-usec N } when set. Not by default: without polling input
+ * nodes (no DPDK) VPP sleeps in epoll between events on its own (idle CPU is
+ * printed at start), while a fixed sleep wakes it every N µs and sleeps
+ * between reads of the API socket (4096 bytes each), capping the route rate.
+ */
+const POLL_SLEEP_USEC = process.env.WGBGP_VPP_POLL_SLEEP_USEC || '';
 
 const log = silentLogger();
 const NO_INDEX = 0xffffffff;
@@ -102,7 +109,7 @@ async function startVpp(): Promise<void> {
   // §5 of vpp-build.md: 4k pages (no hugepages left behind), only the plugins needed.
   writeFileSync(
     join(dir, 'startup.conf'),
-    `unix { nodaemon cli-listen ${dir}/cli.sock }
+    `unix { nodaemon cli-listen ${dir}/cli.sock${POLL_SLEEP_USEC ? ` poll-sleep-usec ${POLL_SLEEP_USEC}` : ''} }
 api-segment { prefix ${ns} }
 socksvr { socket-name ${dir}/api.sock }
 cpu { main-core 0 }
@@ -177,6 +184,7 @@ function phaseText(n: number, p: Phase): string {
   const pct = (x: number): string => `${Math.round((100 * x) / p.ms)}%`;
   return (
     `${p.ms.toFixed(0)} ms = ${Math.round(n / (p.ms / 1000))} routes/s (VPP on CPU ${pct(p.vppCpu)}, waiting for a CPU ${pct(p.vppWait)}, ` +
+    `idle ${pct(Math.max(0, p.ms - p.vppCpu - p.vppWait))}, ` +
     `agent CPU ${pct(p.nodeCpu)}; on the wire ${p.wire.toFixed(0)} ms, VppFib checks/paths ${p.fib.toFixed(0)} ms, FibManager ${(p.ms - p.wire - p.fib).toFixed(0)} ms)`
   );
 }
@@ -410,7 +418,13 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     operator = connect('rvpp-operator', ['ip_route_add_del', 'ip_route_dump']);
     operator.start();
     await until(() => operator!.client !== null, 'the operator API client');
-    console.log(`real-vpp: ${vppctl('show', 'version').trim()} in netns ${vpp!.ns}; wgf-1 = ${vppName.get('wgf-1')}, wgf-2 = ${vppName.get('wgf-2')}`);
+    const idle0 = vppSched();
+    await sleep(1000);
+    const idle = vppSched().run - idle0.run;
+    console.log(
+      `real-vpp: ${vppctl('show', 'version').trim()} in netns ${vpp!.ns}; wgf-1 = ${vppName.get('wgf-1')}, wgf-2 = ${vppName.get('wgf-2')}; ` +
+        `idle VPP used ${(idle / 10).toFixed(1)}% of a CPU over 1 s (poll-sleep-usec ${POLL_SLEEP_USEC || 'not set'})`,
+    );
   }, 90_000);
 
   afterEach(async () => {
