@@ -668,7 +668,8 @@ export class Agent implements ControlHandler {
         this.fibLog.error({ err: errorText(err) }, 'kernel mirror flush failed (BGP → OSPF)');
       }
     }
-    this.telemetry.flushed(this.fibPending() === 0);
+    // O(1): nothing queued anywhere (the exact count walks the FIB's queue).
+    this.telemetry.flushed(this.pending.size + this.ospfTouched.size + this.fibm.waiting + (this.mirror?.waiting ?? 0) === 0);
     this.noteDataplane();
   }
 

@@ -56,6 +56,10 @@ export class KernelMirror {
     return this.fibm.pending();
   }
 
+  get waiting(): number {
+    return this.fibm.waiting;
+  }
+
   flush(): Promise<void> {
     return this.fibm.flush();
   }
