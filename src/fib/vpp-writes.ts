@@ -6,7 +6,8 @@
  * { table_id, stats_index, prefix { address { af, un[16] }, len }, n_paths,
  * paths[n_paths] } (fact sheet §2.3, §2.4). A route's fib_paths (167 bytes
  * each) are encoded once per next-hop list and copied; only the prefix and
- * the flags are written per route.
+ * the flags are written per route. The reply, ip_route_add_del_reply
+ * (1992deab: context, i32 retval, stats_index), is read in place by the client.
  */
 import { parsePrefix } from '#lib/prefix';
 import { ADDRESS_IP4, ADDRESS_IP6, encode, fieldLayout, messageDef, sizeOf, type BulkRequests, type VppRecord } from '#vpp/index';

@@ -8,7 +8,7 @@ import {
   toVppAddressUnion,
   toVppPrefix,
 } from '#vpp/address';
-import { decode, encode, sizeOf, VppCodecError } from '#vpp/codec';
+import { decode, encode, fieldLayout, sizeOf, VppCodecError } from '#vpp/codec';
 import { MESSAGES } from '#vpp/defs/index';
 import { FrameReader, frame } from '#vpp/framing';
 
@@ -22,6 +22,20 @@ describe('codec rules (fact sheet §1.6)', () => {
     expect(b.length).toBe(77 + 18);
     expect(b[76]).toBe(1); // n_allowed_ips
     expect(b.subarray(2, 76).every((x) => x === 0)).toBe(true);
+  });
+
+  it('fieldLayout: offsets from the definitions match the fact sheet (§2.3, §2.4: ip_route_add_del b8ecfe0d)', () => {
+    const d = def('ip_route_add_del');
+    expect(fieldLayout(d, 'context')).toEqual({ offset: 6, size: 4 });
+    expect(fieldLayout(d, 'is_add')).toEqual({ offset: 10, size: 1 });
+    expect(fieldLayout(d, 'route.table_id')).toEqual({ offset: 12, size: 4 });
+    expect(fieldLayout(d, 'route.prefix.address.af')).toEqual({ offset: 20, size: 1 });
+    expect(fieldLayout(d, 'route.prefix.address.un.ip6')).toEqual({ offset: 21, size: 16 });
+    expect(fieldLayout(d, 'route.prefix.len')).toEqual({ offset: 37, size: 1 });
+    expect(fieldLayout(d, 'route.n_paths')).toEqual({ offset: 38, size: 1 });
+    expect(fieldLayout(d, 'route.paths')).toEqual({ offset: 39, size: null });
+    expect(() => fieldLayout(d, 'route.nope')).toThrow(VppCodecError);
+    expect(() => fieldLayout(def('sw_interface_dump'), 'name_filter.x')).toThrow(VppCodecError);
   });
 
   it('a count that contradicts its array is refused', () => {
