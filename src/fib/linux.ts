@@ -451,9 +451,14 @@ export class LinuxFib implements FibBackend {
   watchUnderlay(changed: () => void): () => void {
     const watch = this.netlink.watchRoutes;
     if (watch === undefined) return () => {};
-    return watch.call(this.netlink, (r) => {
-      if (r === null || r.protocol !== this.tag.protocol) changed();
-    });
+    // The kernel drops our own routes' notifications (a full table would be a million of them).
+    return watch.call(
+      this.netlink,
+      (r) => {
+        if (r === null || r.protocol !== this.tag.protocol) changed();
+      },
+      { ignoreProtocol: this.tag.protocol },
+    );
   }
 
   /** The kernel forwards with the route of the lowest metric among those of the prefix in the table. */

@@ -81,6 +81,8 @@ export interface RtnetlinkOptions extends SocketOptions {
  * answers for even when all of them fail: a lost answer turns the buffer's
  * unanswered ops into ENOBUFS retries.
  */
+/** linux/rtnetlink.h: rtm_table for a table id above 255 (the id is in RTA_TABLE). */
+const RT_TABLE_COMPAT = 252;
 const ACK_COST = 1100;
 
 /**
@@ -291,8 +293,16 @@ export class Rtnetlink implements LinkOps, RouteOps {
     });
   }
 
-  watchRoutes(changed: (route: { protocol: number; table: number } | null) => void): () => void {
+  watchRoutes(changed: (route: { protocol: number; table: number } | null) => void, opts: { ignoreProtocol?: number } = {}): () => void {
     const sock = NetlinkSocket.open({ ...this.socketOptions, groups: RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE, rcvbuf: 1024 * 1024 });
+    // Our own route changes never reach this socket: rtm_protocol is byte 5 of struct rtmsg, after the 16-byte nlmsghdr.
+    if (opts.ignoreProtocol !== undefined) {
+      try {
+        sock.dropByte(16 + 5, opts.ignoreProtocol);
+      } catch {
+        // Without the filter the notifications still come, and the caller filters them.
+      }
+    }
     let open = true;
     const loop = async (): Promise<void> => {
       while (open) {
@@ -314,8 +324,10 @@ export class Rtnetlink implements LinkOps, RouteOps {
         }
         for (const m of splitMessages(d)) {
           if ((m.type !== RTM_NEWROUTE && m.type !== RTM_DELROUTE) || m.body.length < 12) continue;
-          const r = decodeRoute(m.body);
-          changed({ protocol: r.protocol, table: r.table });
+          // struct rtmsg: rtm_table is byte 4, rtm_protocol byte 5; a table above 255 (RT_TABLE_COMPAT) is in RTA_TABLE.
+          const protocol = m.body[5]!;
+          if (m.body[4] !== RT_TABLE_COMPAT) changed({ protocol, table: m.body[4]! });
+          else changed({ protocol, table: decodeRoute(m.body).table });
         }
       }
     };

@@ -103,7 +103,7 @@ export interface RouteOps {
    * adds or deletes from now on (both families), and with null when
    * notifications were lost (receive queue overrun). Returns the stop.
    */
-  watchRoutes?(changed: (route: { protocol: number; table: number } | null) => void): () => void;
+  watchRoutes?(changed: (route: { protocol: number; table: number } | null) => void, opts?: { ignoreProtocol?: number }): () => void;
   /** Every unicast route for exactly `prefix` in `table`, of any protocol and metric. */
   routesOf(prefix: string, table: number): Promise<KernelRoute[]>;
   /**

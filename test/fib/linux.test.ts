@@ -218,6 +218,30 @@ describe('LinuxFib + FibManager', () => {
     expect((await fib.dump()).map((r) => r.prefix).sort()).toEqual(['10.90.0.0/24', '2001:db8:90::/48']);
   });
 
+  it('the route watcher with ignoreProtocol hears nothing of that protocol: the kernel drops it (SO_ATTACH_FILTER), a million route writes cost no notifications', async () => {
+    const heard: { protocol: number; table: number }[] = [];
+    const stop = nl.watchRoutes((r) => {
+      if (r !== null) heard.push(r);
+    }, { ignoreProtocol: 233 });
+    try {
+      ns.ip('link', 'set', 'wg-b', 'up');
+      ns.ip('route', 'add', '192.0.2.0/28', 'dev', 'wg-b', 'proto', '233', 'table', '300');
+      ns.ip('route', 'add', '192.0.2.16/28', 'dev', 'wg-b', 'proto', '99');
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      // Only the other protocol's route (RTM_NEWROUTE, main table); the table above 255 is read from RTA_TABLE.
+      expect(heard).toEqual([{ protocol: 99, table: 254 }]);
+      ns.ip('route', 'add', '192.0.2.32/28', 'dev', 'wg-b', 'proto', '98', 'table', '300');
+      for (let i = 0; i < 100 && heard.length === 1; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(heard[1]).toEqual({ protocol: 98, table: 300 });
+    } finally {
+      stop();
+      ns.ip('route', 'del', '192.0.2.0/28', 'table', '300');
+      ns.ip('route', 'del', '192.0.2.32/28', 'table', '300');
+      ns.ip('route', 'del', '192.0.2.16/28');
+    }
+  });
+
   it("recursion guard: the endpoint's underlay path, past our own pin when the underlay moved, and the watcher that says it moved", async () => {
     const fib = new LinuxFib(nl, { table: 254, protocol: PROTO, metric: 32 });
     ns.ip('addr', 'add', '198.18.7.1/24', 'dev', 'wg-b');
