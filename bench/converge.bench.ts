@@ -187,6 +187,8 @@ function aggregate(rs: RunResult[]): RunResult {
     feeder: rs[0]!.feeder,
     feederAckedMs: med((r) => r.feederAckedMs),
     feederRate: med((r) => r.feederRate),
+    feederRssKb: med((r) => r.feederRssKb),
+    allPathsMs: med((r) => r.allPathsMs),
     phases,
     tunnelSetupMs: med((r) => r.tunnelSetupMs) ?? 0,
     establishedMs: med((r) => r.establishedMs),
@@ -254,6 +256,7 @@ function report(): string {
         row('  BGP Established (log)', (r) => r?.establishedMs, s);
         row('  first route in FIB (floor: RIB)', (r) => r?.phases[p]?.firstMs, s);
         if (feeder === 'replay') row('  table acknowledged by R (feeders)', (r) => r?.feederAckedMs, s);
+        if (peers > 1) row(`  all ${peers} tables in the RIB (floor: start)`, (r) => (r?.receiver === 'floor' ? r.phases.start?.ms : r?.allPathsMs), s);
       } else {
         row('  first change', (r) => r?.phases[p]?.firstMs, s);
       }
@@ -266,6 +269,10 @@ function report(): string {
     row('peak RSS (+ wireguard-go)', (r) => add(r?.rssRx, r?.rssWg), mb);
     row('CPU total (receiver)', (r) => r?.cpuTotalRx, cpu);
     row('CPU total (+ wireguard-go)', (r) => add(r?.cpuTotalRx, r?.cpuTotalWg), cpu);
+    if (feeder === 'replay') {
+      const any = runs.find((r) => r.feederRate !== null);
+      rows.push([`(replay feeder: ${any?.feederRate ?? '—'} routes/s per feeder, peak RSS ${mb(any?.feederRssKb)} each)`, '', '', '', '', '', '']);
+    }
     if (b !== undefined) rows.push(['(BIRD: operator tunnel setup before start)', '', s(b.tunnelSetupMs), '', s(f?.tunnelSetupMs), '', '']);
     out.push(table(['', 'wgbgp', 'BIRD', 'wgbgp/BIRD', 'floor', 'wgbgp/floor', 'BIRD/floor'], rows));
     for (const r of runs) {
@@ -292,6 +299,7 @@ function report(): string {
       String(n), String(peers),
       s(f?.phases.start?.ms), s(w?.phases.start?.ms), s(b?.phases.start?.ms),
       ratio(w?.phases.start?.ms, f?.phases.start?.ms), ratio(b?.phases.start?.ms, f?.phases.start?.ms), ratio(w?.phases.start?.ms, b?.phases.start?.ms),
+      peers > 1 ? s(w?.allPathsMs) : '', peers > 1 ? s(b?.allPathsMs) : '',
       s(w?.phases.withdraw?.ms), s(b?.phases.withdraw?.ms),
       `${mb(w?.rssRx)} / ${mb(add(w?.rssRx, w?.rssWg))}`, `${mb(b?.rssRx)} / ${mb(add(b?.rssRx, b?.rssWg))}`, mb(f?.rssRx),
       `${cpu(w?.cpuTotalRx)} / ${cpu(add(w?.cpuTotalRx, w?.cpuTotalWg))}`, `${cpu(b?.cpuTotalRx)} / ${cpu(add(b?.cpuTotalRx, b?.cpuTotalWg))}`,
@@ -301,7 +309,7 @@ function report(): string {
   out.push('\nsummary (start: receiver spawned -> all N in the FIB, floor: in BIRD\'s RIB; RSS and CPU: receiver / with its wireguard-go; CPU over all four phases)');
   out.push(
     table(
-      ['N', 'peers', 'floor start', 'wgbgp start', 'BIRD start', 'wgbgp/floor', 'BIRD/floor', 'wgbgp/BIRD', 'wgbgp withdraw', 'BIRD withdraw', 'wgbgp RSS', 'BIRD RSS', 'floor RSS', 'wgbgp CPU', 'BIRD CPU', 'netlink/ip-batch'],
+      ['N', 'peers', 'floor start', 'wgbgp start', 'BIRD start', 'wgbgp/floor', 'BIRD/floor', 'wgbgp/BIRD', 'wgbgp all tables', 'BIRD all tables', 'wgbgp withdraw', 'BIRD withdraw', 'wgbgp RSS', 'BIRD RSS', 'floor RSS', 'wgbgp CPU', 'BIRD CPU', 'netlink/ip-batch'],
       rows,
     ),
   );

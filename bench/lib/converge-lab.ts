@@ -29,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { ControlClient } from '#api/client';
 import { Origin } from '#bgp/wire/types';
 import { processAlive, run } from '#lab/netns';
 import { encodeTableDump } from '#replay/mrt-write';
@@ -409,19 +410,55 @@ export class ConvergeLab {
   /** Withdraws the whole table on every peer (the session stays up). */
   withdrawAll(): void {
     if (this.feeder === 'bird') this.birdc(this.ctlF, 'disable', '"s*"');
-    else for (const pid of this.feederPids) process.kill(pid, 'SIGUSR1');
+    else this.signalFeeders('SIGUSR1');
   }
 
   /** Announces the whole table again on every peer. */
   announceAll(): void {
     if (this.feeder === 'bird') this.birdc(this.ctlF, 'enable', '"s*"');
-    else for (const pid of this.feederPids) process.kill(pid, 'SIGUSR2');
+    else this.signalFeeders('SIGUSR2');
   }
 
   /** Ends every session with a Cease (the replay feeders exit after it). */
   sessionsDown(): void {
     if (this.feeder === 'bird') this.birdc(this.ctlF, 'disable', '"to_r*"');
-    else for (const pid of this.feederPids) process.kill(pid, 'SIGTERM');
+    else this.signalFeeders('SIGTERM');
+  }
+
+  /** Signals every replay feeder; one that is gone is reported, not thrown (the phase then times out with its count). */
+  private signalFeeders(sig: NodeJS.Signals): void {
+    for (const [i, pid] of this.feederPids.entries()) {
+      try {
+        process.kill(pid, sig);
+      } catch (e) {
+        console.log(`converge: replay feeder ${i} (pid ${pid}) is gone, ${sig} not delivered: ${(e as Error).message}\n${tail(this.feederLog(i), 5)}`);
+      }
+    }
+  }
+
+  /**
+   * Paths the receiver holds from all its peers: wgbgp's Adj-RIB-In sizes
+   * (prefixesReceived of every neighbor, over the control socket), BIRD's
+   * imported-route counters. Null while the receiver cannot answer.
+   */
+  async ribPaths(): Promise<number | null> {
+    if (this.receiver !== 'wgbgp') {
+      try {
+        return this.ribCount();
+      } catch {
+        return null;
+      }
+    }
+    let c: ControlClient | null = null;
+    try {
+      c = await ControlClient.connect(this.sock, 2_000);
+      const ns = (await c.request({ command: 'neighbors' }, 30_000)) as { prefixesReceived?: number }[];
+      return ns.reduce((a, x) => a + (x.prefixesReceived ?? 0), 0);
+    } catch {
+      return null;
+    } finally {
+      c?.close();
+    }
   }
 
   /** One side's tunnel the way an operator sets it up: wireguard-go -f, wg set, addresses, up. */

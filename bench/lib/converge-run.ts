@@ -207,6 +207,16 @@ export async function waitRib(lab: ConvergeLab, target: number, timeoutMs: numbe
   };
 }
 
+/** Polls the receiver's paths from all peers until `target`; ms since `epochMs`, or null at the timeout. */
+async function allPaths(lab: ConvergeLab, target: number, epochMs: number, timeoutMs: number): Promise<number | null> {
+  for (;;) {
+    const t = Date.now();
+    if ((await lab.ribPaths()) === target) return t - epochMs;
+    if (t - epochMs > timeoutMs || (lab.receiverPid !== null && !processAlive(lab.receiverPid))) return null;
+    await sleep(250);
+  }
+}
+
 // ---------------------------------------------------------------- one receiver, one N
 
 export interface RunResult {
@@ -222,6 +232,16 @@ export interface RunResult {
    */
   feederAckedMs: number | null;
   feederRate: number | null;
+  /**
+   * More than one peer: ms from the receiver's spawn until it held every
+   * peer's whole table (peers × N paths: wgbgp's Adj-RIB-In over its control
+   * socket, BIRD's import counters), polled every 250 ms during the start
+   * phase. With the same prefixes from every peer, the FIB holds all N as soon
+   * as one peer's table is in: this is the time the rest took.
+   */
+  allPathsMs: number | null;
+  /** Replay feeder: the largest peak RSS (kB) of one feeder process (each holds and encodes the whole table). */
+  feederRssKb: number | null;
   phases: Partial<Record<Phase, PhaseResult>>;
   /** Operator's tunnel setup before the clock starts (BIRD only; the agent's is inside its start time). */
   tunnelSetupMs: number;
@@ -246,7 +266,7 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
   const lab = new ConvergeLab(receiver, feed, { feeder, peers });
   opts.active?.add(lab);
   const result: RunResult = {
-    receiver, n, peers, feeder, feederAckedMs: null, feederRate: null, phases: {}, tunnelSetupMs: 0, establishedMs: null,
+    receiver, n, peers, feeder, feederAckedMs: null, feederRate: null, feederRssKb: null, allPathsMs: null, phases: {}, tunnelSetupMs: 0, establishedMs: null,
     rssRx: null, rssWg: null, cpuTotalRx: null, cpuTotalWg: null, sample: null,
   };
   const timeout = 30_000 + n * peers; // 1 ms per route on top of 30 s
@@ -268,11 +288,14 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
       // Let the previous phase settle (BIRD's kernel sync, the agent's batches) before the next trigger.
       await sleep(500);
       if (step.phase === 'start') epoch0 = Date.now();
+      let paths: Promise<number | null> | null = null;
+      if (step.phase === 'start' && peers > 1 && receiver !== 'floor') paths = allPaths(lab, n * peers, epoch0, timeout);
       const r =
         receiver === 'floor'
           ? await waitRib(lab, (step.to.v4 + step.to.v6) * peers, timeout, step.trigger, opts)
           : await waitPhase(lab, step.from, step.to, timeout, step.trigger, opts);
       result.phases[step.phase] = r;
+      if (paths !== null) result.allPathsMs = r.ms === null ? null : await paths;
       if (r.ms === null) {
         failed = true;
         result.error = `${step.phase}: ${r.error ?? 'failed'}`;
@@ -287,6 +310,8 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
           const acked = lab.feederAcked(epoch0);
           result.feederAckedMs = acked?.ackedMs ?? null;
           result.feederRate = acked?.routesPerSecond ?? null;
+          const rss = lab.feederPids.map((p) => peakRssKb(p)).filter((x): x is number => x !== null);
+          result.feederRssKb = rss.length === 0 ? null : Math.max(...rss);
         }
       }
     }

@@ -7,15 +7,18 @@
  * TABLE_DUMP_V2 file, plain or gzip (mrt:PATH[#PEER_INDEX], or just PATH).
  * Prints one line when the table is encoded and one when the peer has
  * acknowledged it (JSON with --json); then keeps the session up until SIGTERM
- * or SIGINT (or exits at once with --exit). While it is up, SIGUSR1 withdraws
+ * or SIGINT (or exits at once with --exit); with --listen, a session the
+ * receiver ends is followed by the next (the table again, to whoever connects
+ * next) until SIGTERM or SIGINT. While it is up, SIGUSR1 withdraws
  * every route of the table and SIGUSR2 announces the whole table again (one
  * line each when acknowledged: "withdrawn", "announced"). With --listen, a
  * "listening" line says when the receiver may connect.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { isIPv4, isIPv6 } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeTable, feed } from './feeder.js';
-import type { EncodeOptions, FeedReport } from './feeder.js';
+import type { EncodeOptions, FeedReport, FeedSession } from './feeder.js';
 import { parseSyntheticSpec, syntheticTable } from './synthetic.js';
 import { tableFromMrt, tableSize } from './table.js';
 import type { RouteTable } from './table.js';
@@ -116,44 +119,69 @@ async function main(argv: string[]): Promise<number> {
       `(loaded in ${(tLoaded - t0).toFixed(0)} ms, encoded in ${(tEncoded - tLoaded).toFixed(0)} ms)`,
   );
 
-  const session = await feed(encoded, {
-    ...(o.peer === undefined ? {} : { peer: o.peer }),
-    ...(o.listen === undefined ? {} : { listen: o.listen }),
-    ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
-    ...(o.asn === undefined ? {} : { peerAsn: o.asn }),
-    port: o.port,
-    localAsn: o.localAsn,
-    routerId,
-    holdTime: o.holdTime,
-    onListening: () => print(json, 'listening', { address: o.listen, port: o.port }, `listening on ${o.listen} port ${o.port}`),
-    reencode: (fourOctetAs) => encodeTable(table, { ...enc, fourOctetAs }),
-  });
-  const r: FeedReport = session.report;
-  print(
-    json,
-    'acked',
-    { ...r },
-    `Established at ${r.established.toFixed(1)} ms; ${r.routes.ipv4 + r.routes.ipv6} routes written by ${r.written.toFixed(1)} ms, ` +
-      `acknowledged by ${r.acked.toFixed(1)} ms (${r.routesPerSecond} routes/s from the first UPDATE)`,
-  );
-  onSignal = (what) => {
-    const t = Date.now();
-    const event = what === 'withdraw' ? 'withdrawn' : 'announced';
-    session[what]().then(
-      (x) => print(json, event, { at: t, ...x }, `${event}: ${x.updates} UPDATEs written in ${x.written.toFixed(1)} ms, acknowledged in ${x.acked.toFixed(1)} ms`),
-      (e: unknown) => print(json, 'error', { what, message: e instanceof Error ? e.message : String(e) }, `${what} failed: ${e instanceof Error ? e.message : String(e)}`),
-    );
+  // With --listen the feeder serves one session at a time until SIGTERM/SIGINT: when the
+  // receiver ends a session (or drops its connection and reconnects), the next one gets the table again.
+  let stopping = false;
+  let current: FeedSession | null = null;
+  const stop = (): void => {
+    stopping = true;
+    if (current === null) process.exit(0); // waiting for a connection: nothing to close
+    current.close();
   };
-  if (o.exit === true) {
-    session.close();
-  } else {
-    const stop = (): void => session.close();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+  if (o.exit !== true) {
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   }
-  const why = await session.closed;
-  print(json, 'closed', { reason: why }, `session closed: ${why}`);
-  return 0;
+  let listening = false;
+  for (;;) {
+    let session: FeedSession;
+    try {
+      session = await feed(encoded, {
+        ...(o.peer === undefined ? {} : { peer: o.peer }),
+        ...(o.listen === undefined ? {} : { listen: o.listen }),
+        ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
+        ...(o.asn === undefined ? {} : { peerAsn: o.asn }),
+        port: o.port,
+        localAsn: o.localAsn,
+        routerId,
+        holdTime: o.holdTime,
+        onListening: () => {
+          listening = true;
+          print(json, 'listening', { address: o.listen, port: o.port }, `listening on ${o.listen} port ${o.port}`);
+        },
+        reencode: (fourOctetAs) => encodeTable(table, { ...enc, fourOctetAs }),
+      });
+    } catch (e) {
+      // Connecting, or a listener that never came up: the caller's error. A session that failed after a connection was accepted: listen again.
+      if (o.listen === undefined || !listening || stopping || o.exit === true) throw e;
+      print(json, 'error', { what: 'session', message: e instanceof Error ? e.message : String(e) }, `session failed: ${e instanceof Error ? e.message : String(e)}; listening again`);
+      await sleep(100);
+      continue;
+    }
+    current = session;
+    const r: FeedReport = session.report;
+    print(
+      json,
+      'acked',
+      { ...r },
+      `Established at ${r.established.toFixed(1)} ms; ${r.routes.ipv4 + r.routes.ipv6} routes written by ${r.written.toFixed(1)} ms, ` +
+        `acknowledged by ${r.acked.toFixed(1)} ms (${r.routesPerSecond} routes/s from the first UPDATE)`,
+    );
+    onSignal = (what) => {
+      const t = Date.now();
+      const event = what === 'withdraw' ? 'withdrawn' : 'announced';
+      session[what]().then(
+        (x) => print(json, event, { at: t, ...x }, `${event}: ${x.updates} UPDATEs written in ${x.written.toFixed(1)} ms, acknowledged in ${x.acked.toFixed(1)} ms`),
+        (e: unknown) => print(json, 'error', { what, message: e instanceof Error ? e.message : String(e) }, `${what} failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    };
+    if (o.exit === true || stopping) session.close();
+    const why = await session.closed;
+    current = null;
+    onSignal = null;
+    print(json, 'closed', { reason: why }, `session closed: ${why}`);
+    if (o.exit === true || stopping || o.listen === undefined) return 0;
+  }
 }
 
 main(process.argv).then(
