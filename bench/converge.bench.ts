@@ -36,7 +36,11 @@
  * counts: a dump of `ip route show proto P` with each destination looked up
  * among the fed prefixes. The completion time is the first poll from which
  * the count stays at the target. The floor's RIB is polled through
- * `birdc show protocols all` (per-protocol counters). Also the receiver's CPU
+ * `birdc show protocols all` (per-protocol import counters; they drop to 0
+ * as soon as a session is down, so the floor's "session down" is when BIRD
+ * noticed, not when its RIB was flushed). With several peers every peer
+ * sends the same prefixes, so the FIB holds all N once one table is in: the
+ * report adds when the receiver held all P tables (peers × N paths). Also the receiver's CPU
  * time (utime+stime) and peak RSS (VmHWM), with and without its
  * wireguard-go processes; and with the replay feeder, when R's TCP had
  * acknowledged the last feeder's last octet.
@@ -52,7 +56,8 @@
  * a scenario with more than one peer runs at the largest size only, all sizes
  * with BENCH_PEERS_ALL_SIZES=1), BENCH_RECEIVERS=wgbgp,bird,floor,
  * BENCH_FEEDER=replay|bird, BENCH_TABLE=synthetic|static|mrt:PATH[#I],
- * BENCH_JSON=PATH (every result as JSON, with the machine notes),
+ * BENCH_JSON=PATH (every result as JSON, with the machine notes), BENCH_PHASES=start,withdraw,reannounce,down
+ * (a subset, in that order: `start` alone for a quick full-table figure),
  * BENCH_REPEAT=3, BENCH_POLL_MS=50, BENCH_CPU_PROF=DIR (agent runs with --cpu-prof into DIR),
  * BENCH_AGENT_NODE_FLAGS="--trace-gc …" (more node flags for the agent; its output lands in agent.log),
  * BENCH_TRACE=1 (print every phase's polled FIB counts, "ms:routes"),
@@ -85,6 +90,7 @@ const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(' ').f
 const TRACE = process.env.BENCH_TRACE === '1';
 const KEEP = process.env.BENCH_KEEP === '1';
 const MICRO = process.env.BENCH_MICRO !== '0';
+const ONLY = list(process.env.BENCH_PHASES ?? PHASES.join(',')) as Phase[];
 
 function missing(): string | null {
   if (!netnsSupported()) return 'needs root and `ip netns`';
@@ -96,6 +102,7 @@ function missing(): string | null {
   if (FEEDER === 'replay' && !existsSync(FEEDER_CLI)) return `${FEEDER_CLI} is missing: npm run build`;
   if (FEEDER !== 'replay' && FEEDER !== 'bird') return `unknown feeder ${FEEDER} in BENCH_FEEDER (replay or bird)`;
   for (const r of RECEIVERS) if (!RECEIVER_KINDS.includes(r)) return `unknown receiver ${r} in BENCH_RECEIVERS (${RECEIVER_KINDS.join(', ')})`;
+  for (const p of ONLY) if (!PHASES.includes(p)) return `unknown phase ${p} in BENCH_PHASES (${PHASES.join(', ')})`;
   return null;
 }
 const skip = missing();
@@ -322,7 +329,7 @@ function writeJson(): void {
     bench: 'converge',
     date: new Date().toISOString(),
     machine: MACHINE,
-    config: { feeder: FEEDER, table: TABLE, sizes: SIZES, peers: PEERS, receivers: RECEIVERS, repeat: REPEAT, pollMs: POLL_MS },
+    config: { feeder: FEEDER, table: TABLE, sizes: SIZES, peers: PEERS, receivers: RECEIVERS, phases: ONLY, repeat: REPEAT, pollMs: POLL_MS },
     scenarios: results.map((sc) => ({
       ...sc,
       ratios: {
@@ -356,7 +363,7 @@ describe.skipIf(skip !== null)('routes from BGP peers into the kernel FIB: wgbgp
         for (const receiver of i % 2 === 0 ? RECEIVERS : [...RECEIVERS].reverse()) {
           all.push(
             await runPhases(receiver, feed, {
-              feeder: FEEDER, peers, pollMs: POLL_MS, trace: TRACE, keep: KEEP, nodeFlags: AGENT_NODE_FLAGS, active,
+              feeder: FEEDER, peers, phases: ONLY, pollMs: POLL_MS, trace: TRACE, keep: KEEP, nodeFlags: AGENT_NODE_FLAGS, active,
               ...(CPU_PROF !== undefined ? { cpuProfDir: CPU_PROF } : {}),
             }),
           );
