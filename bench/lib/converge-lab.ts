@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { ControlClient } from '#api/client';
 import { Origin } from '#bgp/wire/types';
+import { canonicalPrefix } from '#lib/prefix';
 import { processAlive, run } from '#lab/netns';
 import { encodeTableDump } from '#replay/mrt-write';
 import { parseSyntheticSpec, syntheticTable } from '#replay/synthetic';
@@ -120,7 +121,8 @@ export function makeFeed(n: number, v6Share: number): Feed {
   const n4 = n - n6;
   if (n4 > 1 << 20 || n6 > 1 << 19) throw new Error(`feed of ${n} does not fit 16.0.0.0/4 and 2001:db8::/29`);
   const v4 = Array.from({ length: n4 }, (_, i) => `${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
-  const v6 = Array.from({ length: n6 }, (_, i) => `2001:${(0xdb8 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::/48`);
+  // Canonical text (RFC 5952: "2001:db8::/48", not "2001:db8:0::/48"): fed routes are looked up by the kernel's.
+  const v6 = Array.from({ length: n6 }, (_, i) => canonicalPrefix(`2001:${(0xdb8 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::/48`)!);
   return { v4, v6 };
 }
 
