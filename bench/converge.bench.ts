@@ -257,7 +257,7 @@ function report(): string {
     const row = (label: string, g: (r: RunResult | undefined) => N, fmt: (x: N) => string, floorToo = true): void => {
       rows.push([label, fmt(g(w)), fmt(g(b)), ratio(g(w), g(b)), floorToo ? fmt(g(f)) : '', floorToo ? ratio(g(w), g(f)) : '', floorToo ? ratio(g(b), g(f)) : '']);
     };
-    for (const p of PHASES) {
+    for (const p of PHASES.filter((x) => ONLY.includes(x))) {
       row(PHASE_LABEL[p], (r) => r?.phases[p]?.ms, s);
       if (p === 'start') {
         row('  BGP Established (log)', (r) => r?.establishedMs, s);
