@@ -63,6 +63,8 @@ interface PeerState extends DecisionPeer {
 
 /** Two or more candidates of a prefix, by peer number; slots[0] is the best. */
 class Candidates {
+  /** The second best's peer number, kept by decide() when the RIB tracks backups (-1: not known). */
+  backup = -1;
   constructor(
     readonly slots: number[],
     public step: DecisionStep,
@@ -610,6 +612,8 @@ export class Rib {
     const e = this.loc.get(prefix);
     if (e === undefined || typeof e === 'number') return -1;
     if (e.slots.length === 2) return e.slots[1]!;
+    // Kept by decide() (every change of the candidates runs it).
+    if (this.backups) return e.backup;
     const rest = e.slots.slice(1);
     const routes = rest.map((slot) => this.routeOf(prefix, slot));
     const d = selectBestCandidate(this.decisionCtx, routes)!;
@@ -681,8 +685,19 @@ export class Rib {
       const s = e.slots[j]!;
       e.slots[j] = e.slots[0]!;
       e.slots[0] = s;
+      paths[j] = paths[0]!;
+      paths[0] = d.best;
     }
     e.step = d.step;
+    // The backup from the routes made here, not once more per change (with ten full-table peers, twice per path).
+    if (!this.backups) return;
+    if (paths.length === 2) {
+      e.backup = e.slots[1]!;
+      return;
+    }
+    const rest = paths.slice(1);
+    const b = selectBestCandidate(this.decisionCtx, rest)!;
+    e.backup = e.slots[1 + rest.indexOf(b.best)]!;
   }
 
   /** The candidates' routes, in the order of `e.slots`. */
