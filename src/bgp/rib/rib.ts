@@ -30,7 +30,7 @@ import {
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import { AttributeTable } from './intern.js';
-import { addressKey, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
+import { addressKey, compare, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
@@ -65,6 +65,13 @@ interface PeerState extends DecisionPeer {
 class Candidates {
   /** The second best's peer number, kept by decide() when the RIB tracks backups (-1: not known). */
   backup = -1;
+  /**
+   * No candidate carries a MED: RFC 4271 §9.1.2.2 is then a total order (the
+   * MED step, compared only within one neighbor AS, is what breaks
+   * transitivity), so a new candidate needs to meet only the best and the
+   * runner-up. Set by decide().
+   */
+  total = false;
   constructor(
     readonly slots: number[],
     public step: DecisionStep,
@@ -642,7 +649,34 @@ export class Rib {
       return;
     }
     e.slots.push(slot);
-    this.decide(prefix, e);
+    if (!this.addInOrder(prefix, e, slot)) this.decide(prefix, e);
+  }
+
+  /**
+   * A new candidate of a totally ordered set (see Candidates.total): compared
+   * with the best and the runner-up only, instead of a decision over all of
+   * them (ten full-table peers: ten routes made and eliminated per path).
+   * False when the set is not known to be in order; decide() runs then.
+   */
+  private addInOrder(prefix: string, e: Candidates, slot: number): boolean {
+    if (!e.total || e.backup < 0) return false;
+    const fresh = this.routeOf(prefix, slot);
+    if (fresh.attrs.med !== undefined) return false;
+    const last = e.slots.length - 1;
+    const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, e.slots[0]!));
+    if (c.better === fresh) {
+      // The old best is the runner-up now; the step is the one between the two.
+      e.slots[last] = e.slots[0]!;
+      e.slots[0] = slot;
+      e.backup = e.slots[last]!;
+      e.step = c.step;
+      return true;
+    }
+    if (compare(this.decisionCtx, fresh, this.routeOf(prefix, e.backup)).better === fresh) {
+      e.backup = slot;
+      e.step = c.step;
+    }
+    return true;
   }
 
   /** The candidate of `slot` for `prefix` is no more. */
@@ -663,6 +697,8 @@ export class Rib {
       this.loc.set(prefix, e.slots[0]!);
       return;
     }
+    // In a totally ordered set a loser behind the runner-up takes nothing with it.
+    if (e.total && i > 0 && e.backup >= 0 && slot !== e.backup) return;
     this.decide(prefix, e);
   }
 
@@ -689,6 +725,7 @@ export class Rib {
       paths[0] = d.best;
     }
     e.step = d.step;
+    e.total = paths.every((r) => r.attrs.med === undefined);
     // The backup from the routes made here, not once more per change (with ten full-table peers, twice per path).
     if (!this.backups) return;
     if (paths.length === 2) {
