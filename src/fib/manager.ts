@@ -57,19 +57,17 @@ class AddressCache {
 const sharedCache = new AddressCache();
 
 /**
- * `route` with canonical next-hop addresses: the route itself when they are
- * already (the agent's and the kernel's are), else a copy. Routes are kept
- * as given, so a million of them cost no copies.
+ * `hops` with canonical addresses: the list itself when they are already (the
+ * agent's and the kernel's are), else a copy.
  */
-function normalize(route: FibRoute, cache: AddressCache): FibRoute {
-  if (cache.canonicalList(route.nexthops)) return route;
-  const nexthops = route.nexthops.map((nh) => {
+function canonicalHops(hops: readonly FibNextHop[], cache: AddressCache): readonly FibNextHop[] {
+  if (cache.canonicalList(hops)) return hops;
+  return hops.map((nh) => {
     const out: FibNextHop = {};
     if (nh.address !== undefined) out.address = cache.get(nh.address);
     if (nh.interface !== undefined) out.interface = nh.interface;
     return out;
   });
-  return { prefix: route.prefix, nexthops };
 }
 
 /**
@@ -86,24 +84,24 @@ const FLUSH_CHUNK = 8192;
  * reports it.
  */
 export function sameRoute(want: FibRoute, have: FibRoute): boolean {
-  return sameNormalized(normalize(want, sharedCache), normalize(have, sharedCache));
+  return want.prefix === have.prefix && sameHops(canonicalHops(want.nexthops, sharedCache), canonicalHops(have.nexthops, sharedCache));
 }
 
-/** sameRoute for routes whose addresses are already canonical. */
-function sameNormalized(want: FibRoute, have: FibRoute): boolean {
-  if (want.prefix !== have.prefix || want.nexthops.length !== have.nexthops.length) return false;
-  if (want.nexthops.length === 1) {
-    const w = want.nexthops[0]!;
-    const h = have.nexthops[0]!;
+/** sameRoute's next-hop comparison, for lists whose addresses are already canonical. */
+function sameHops(want: readonly FibNextHop[], have: readonly FibNextHop[]): boolean {
+  if (want.length !== have.length) return false;
+  if (want.length === 1) {
+    const w = want[0]!;
+    const h = have[0]!;
     return w.address === h.address && (w.interface === undefined || w.interface === h.interface);
   }
-  const used = new Array<boolean>(have.nexthops.length).fill(false);
+  const used = new Array<boolean>(have.length).fill(false);
   // Hops naming an interface pick first, so a wildcard cannot take the one they need.
-  const ordered = [...want.nexthops].sort((a, b) => Number(a.interface === undefined) - Number(b.interface === undefined));
+  const ordered = [...want].sort((a, b) => Number(a.interface === undefined) - Number(b.interface === undefined));
   for (const w of ordered) {
     let found = false;
-    for (let i = 0; i < have.nexthops.length; i++) {
-      const h = have.nexthops[i]!;
+    for (let i = 0; i < have.length; i++) {
+      const h = have[i]!;
       if (used[i]) continue;
       if (w.address !== h.address) continue;
       if (w.interface !== undefined && w.interface !== h.interface) continue;
@@ -119,6 +117,8 @@ function sameNormalized(want: FibRoute, have: FibRoute): boolean {
 
 /** No next-hop list: nothing wanted by that owner, or nothing installed. */
 const NONE = -1;
+/** HopLists' identity key for "no backup". */
+const NO_BACKUP: readonly FibNextHop[] = Object.freeze([]);
 
 /**
  * Next-hop lists by number. A full table has a million routes but a handful
@@ -134,27 +134,30 @@ class HopLists {
   private refs: number[] = [];
   private keys: string[] = [];
   private readonly byKey = new Map<string, number>();
-  /** The caller's own list objects: the agent passes one list per neighbor a million times. */
-  private readonly byList = new Map<readonly FibNextHop[], number>();
-  /** Per number, the caller's list objects byList knows it by (usually one). */
+  /**
+   * The caller's own list objects, by next hops then backup (NO_BACKUP for
+   * none): the agent passes one list per neighbor a million times, so an
+   * entry is found by identity without building its key.
+   */
+  private readonly byLists = new Map<readonly FibNextHop[], Map<readonly FibNextHop[], number>>();
+  /** Per number, the (next hops, backup) list objects byLists knows it by, in pairs (usually one pair). */
   private remembered: (readonly FibNextHop[])[][] = [];
-  /** Entries with a backup, by the caller's two list objects. */
-  private readonly byPair = new Map<readonly FibNextHop[], Map<readonly FibNextHop[], number>>();
   private readonly free: number[] = [];
 
   constructor(private readonly addresses: AddressCache) {}
 
   /**
-   * The number of `hops` (canonical addresses), with one reference taken.
-   * `remember`: the caller hands this very list again (a neighbor's next
-   * hops), so it is found by identity next time; not for dumped routes,
-   * each of which has its own list.
+   * The number of `hops` with `backup` (canonical addresses), with one
+   * reference taken. `remember`: the caller hands these very lists again (a
+   * neighbor's next hops), so they are found by identity next time; not for
+   * dumped routes, each of which has its own list.
    */
   intern(hops: readonly FibNextHop[], remember = true, backup: readonly FibNextHop[] | null = null): number {
-    let id = backup === null ? this.byList.get(hops) : this.byPair.get(hops)?.get(backup);
+    const b = backup ?? NO_BACKUP;
+    let id = this.byLists.get(hops)?.get(b);
     if (id === undefined) {
-      const canonical = this.addresses.canonicalList(hops) ? hops : canonicalHops(hops, this.addresses);
-      const canonicalBackup = backup === null || this.addresses.canonicalList(backup) ? backup : canonicalHops(backup, this.addresses);
+      const canonical = canonicalHops(hops, this.addresses);
+      const canonicalBackup = backup === null ? null : canonicalHops(backup, this.addresses);
       const key = canonicalBackup === null ? hopsKey(canonical) : `${hopsKey(canonical)}|${hopsKey(canonicalBackup)}`;
       id = this.byKey.get(key);
       if (id === undefined) {
@@ -165,20 +168,12 @@ class HopLists {
         this.keys[id] = key;
         this.byKey.set(key, id);
       }
-      if (backup !== null) {
-        if (remember && canonical === hops && canonicalBackup === backup && this.byPair.size < 65_536) {
-          let m = this.byPair.get(hops);
-          if (m === undefined) this.byPair.set(hops, (m = new Map()));
-          m.set(backup, id);
-          (this.remembered[id] ??= []).push(hops, backup);
-        }
-        this.refs[id]!++;
-        return id;
-      }
-      // Only a list seen canonical as it is may be found by identity (a copy was made otherwise).
-      if (remember && canonical === hops && this.byList.size < 65_536) {
-        this.byList.set(hops, id);
-        (this.remembered[id] ??= []).push(hops);
+      // Only lists seen canonical as they are may be found by identity (a copy was made otherwise).
+      if (remember && canonical === hops && canonicalBackup === backup && this.byLists.size < 65_536) {
+        let m = this.byLists.get(hops);
+        if (m === undefined) this.byLists.set(hops, (m = new Map()));
+        m.set(b, id);
+        (this.remembered[id] ??= []).push(hops, b);
       }
     }
     this.refs[id]!++;
@@ -194,11 +189,10 @@ class HopLists {
     if (--this.refs[id]! > 0) return;
     this.byKey.delete(this.keys[id]!);
     const remembered = this.remembered[id] ?? [];
-    if (this.backups[id] === null) for (const l of remembered) this.byList.delete(l);
-    else for (let i = 0; i + 1 < remembered.length; i += 2) {
-      const m = this.byPair.get(remembered[i]!);
+    for (let i = 0; i + 1 < remembered.length; i += 2) {
+      const m = this.byLists.get(remembered[i]!);
       m?.delete(remembered[i + 1]!);
-      if (m !== undefined && m.size === 0) this.byPair.delete(remembered[i]!);
+      if (m !== undefined && m.size === 0) this.byLists.delete(remembered[i]!);
     }
     this.remembered[id] = [];
     this.backups[id] = null;
@@ -226,15 +220,6 @@ class HopLists {
   get size(): number {
     return this.byKey.size;
   }
-}
-
-function canonicalHops(hops: readonly FibNextHop[], cache: AddressCache): FibNextHop[] {
-  return hops.map((nh) => {
-    const out: FibNextHop = {};
-    if (nh.address !== undefined) out.address = cache.get(nh.address);
-    if (nh.interface !== undefined) out.interface = nh.interface;
-    return out;
-  });
 }
 
 function hopsKey(hops: readonly FibNextHop[]): string {
@@ -434,7 +419,10 @@ export class FibManager {
   adopt(): Promise<number> {
     return this.exclusive(async () => {
       const dumped = await this.backend.dump();
-      for (const r of dumped) this.setHave(this.slotOf(r.prefix), this.installedId(this.slotOf(r.prefix), r.nexthops));
+      for (const r of dumped) {
+        const slot = this.slotOf(r.prefix);
+        this.setHave(slot, this.installedId(slot, r.nexthops));
+      }
       return dumped.length;
     });
   }
@@ -686,14 +674,4 @@ class Batch {
   releaseAll(hops: HopLists): void {
     for (const id of this.ids) hops.release(id);
   }
-}
-
-/**
- * Whether next hops `have` do what `want` asks. Next hops are a set (the
- * kernel may list multipath members in another order). A wanted next hop
- * without an interface matches any interface: the kernel resolves one and
- * reports it.
- */
-function sameHops(want: readonly FibNextHop[], have: readonly FibNextHop[]): boolean {
-  return sameNormalized({ prefix: '', nexthops: want as FibNextHop[] }, { prefix: '', nexthops: have as FibNextHop[] });
 }
