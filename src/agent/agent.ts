@@ -698,7 +698,8 @@ export class Agent implements ControlHandler {
     if (this.pic && fr !== null && fr.source === 'bgp' && best !== null) {
       const b = backup === undefined ? this.rib.backup(prefix) : backup;
       const hops = b === null ? null : this.backupHops(fr.route.nexthops, b);
-      if (hops !== null) fr.route = { ...fr.route, backup: hops };
+      // fibFor made this route for this call: it takes the backup itself, no second copy per change.
+      if (hops !== null) fr.route.backup = hops;
     }
     if (fr) this.fibm.set(fr.route, 'learned');
     else this.fibm.delete(prefix, 'learned');

@@ -564,7 +564,7 @@ export class Rib {
     peer.adjIn.set(prefix, id);
     if (reason === null) peer.ineligible.delete(prefix);
     else peer.ineligible.set(prefix, reason);
-    if (wasCandidate && isCandidate) this.candidateChanged(prefix, peer.slot);
+    if (wasCandidate && isCandidate) this.candidateChanged(prefix);
     else if (wasCandidate) this.dropCandidate(prefix, peer.slot, touched);
     else if (isCandidate) this.addCandidate(prefix, peer.slot, touched);
     if (old !== undefined) this.pathRecords.release(old);
@@ -599,7 +599,7 @@ export class Rib {
     } else {
       this.localRoutes.delete(prefix);
     }
-    if (old !== undefined && next !== undefined) this.candidateChanged(prefix, LOCAL_SLOT);
+    if (old !== undefined && next !== undefined) this.candidateChanged(prefix);
     else if (old !== undefined) this.dropCandidate(prefix, LOCAL_SLOT, touched);
     else if (next !== undefined) this.addCandidate(prefix, LOCAL_SLOT, touched);
     const changes = this.collect(touched);
@@ -702,8 +702,8 @@ export class Rib {
     this.decide(prefix, e);
   }
 
-  /** The candidate of `slot` for `prefix` has another path now: the decision runs again. */
-  private candidateChanged(prefix: string, _slot: number): void {
+  /** A candidate of `prefix` has another path now: the decision runs again. */
+  private candidateChanged(prefix: string): void {
     const e = this.loc.get(prefix);
     if (e !== undefined && typeof e !== 'number') this.decide(prefix, e);
   }
