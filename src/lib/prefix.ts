@@ -76,29 +76,7 @@ export function ipFamily(s: string): Family | null {
   return parseIp(s)?.family ?? null;
 }
 
-export function formatIpv4(b: Uint8Array, off = 0): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-}
-
-/** RFC 5952 text form: lower case, longest run of zero groups compressed. */
-export function formatIpv6(b: Uint8Array, off = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
-}
-
-/** Scratch for formatPrefixText: the codec is synchronous, one text at a time. */
+/** Scratch for the text of an address or prefix: made one at a time, synchronously. */
 const textScratch = Buffer.alloc(64);
 
 function writeDecimal(v: number, o: number): number {
@@ -119,47 +97,65 @@ function writeHexGroup(v: number, o: number): number {
   return o;
 }
 
-/**
- * "addr/len" as formatPrefix writes it (RFC 5952 for IPv6), built as bytes
- * and made into one flat string. A string put together with `+` or a
- * template is a tree of pieces, and the first hash (a Map key) flattens it
- * into a second copy while the tree stays: ~33 bytes per prefix more, for
- * every prefix of a full table that the RIB keeps as a key.
- */
-export function formatPrefixText(family: Family, b: Uint8Array, len: number): string {
-  let o = 0;
-  if (family === 4) {
-    for (let i = 0; i < 4; i++) {
-      if (i > 0) textScratch[o++] = 46; // '.'
-      o = writeDecimal(b[i]!, o);
-    }
-  } else {
-    let bestStart = -1;
-    let bestLen = 0;
-    for (let i = 0; i < 8; ) {
-      if (((b[i * 2]! << 8) | b[i * 2 + 1]!) !== 0) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < 8 && ((b[j * 2]! << 8) | b[j * 2 + 1]!) === 0) j++;
-      if (j - i > bestLen && j - i >= 2) {
-        bestStart = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
-    for (let i = 0; i < 8; i++) {
-      if (i === bestStart) {
-        textScratch[o++] = 58; // "::" stands for the run
-        textScratch[o++] = 58;
-        i += bestLen - 1;
-        continue;
-      }
-      if (i > 0 && i !== bestStart + bestLen) textScratch[o++] = 58;
-      o = writeHexGroup((b[i * 2]! << 8) | b[i * 2 + 1]!, o);
-    }
+/** Dotted quad of the 4 bytes at `off`, written at `o` of the scratch; returns the end. */
+function writeIpv4(b: Uint8Array, off: number, o: number): number {
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) textScratch[o++] = 46; // '.'
+    o = writeDecimal(b[off + i]!, o);
   }
+  return o;
+}
+
+/** RFC 5952 text of the 16 bytes at `off`: lower case, the longest run (the first of equal ones) of two or more zero groups as "::". */
+function writeIpv6(b: Uint8Array, off: number, o: number): number {
+  const group = (i: number): number => (b[off + i * 2]! << 8) | b[off + i * 2 + 1]!;
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (group(i) !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && group(j) === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      textScratch[o++] = 58; // "::" stands for the run
+      textScratch[o++] = 58;
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) textScratch[o++] = 58;
+    o = writeHexGroup(group(i), o);
+  }
+  return o;
+}
+
+/*
+ * Texts are built as bytes and made into one flat string. A string put
+ * together with `+` or a template is a tree of pieces, and the first hash (a
+ * Map key) flattens it into a second copy while the tree stays: ~33 bytes per
+ * prefix more, for every prefix of a full table that the RIB keeps as a key.
+ */
+
+export function formatIpv4(b: Uint8Array, off = 0): string {
+  return textScratch.toString('latin1', 0, writeIpv4(b, off, 0));
+}
+
+/** RFC 5952 text form: lower case, longest run of zero groups compressed. */
+export function formatIpv6(b: Uint8Array, off = 0): string {
+  return textScratch.toString('latin1', 0, writeIpv6(b, off, 0));
+}
+
+/** "addr/len" as formatPrefix writes it (RFC 5952 for IPv6), as one flat string. */
+export function formatPrefixText(family: Family, b: Uint8Array, len: number): string {
+  let o = family === 4 ? writeIpv4(b, 0, 0) : writeIpv6(b, 0, 0);
   textScratch[o++] = 47; // '/'
   o = writeDecimal(len, o);
   return textScratch.toString('latin1', 0, o);
