@@ -104,24 +104,34 @@ function pack(prefixes: readonly string[], make: (nlri: string[]) => UpdateMessa
   return n + 1;
 }
 
+/** Whole messages gathered into writes of about WRITE_SIZE octets. */
+class Writes {
+  readonly writes: Buffer[] = [];
+  bytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  /** Takes one message (a callback for pack). */
+  readonly out = (b: Buffer): void => {
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.bytes += b.length;
+    if (this.pendingBytes >= WRITE_SIZE) this.flush();
+  };
+
+  /** The last, shorter write; the writes are complete after it. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    this.writes.push(Buffer.concat(this.pending, this.pendingBytes));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
 export function encodeTable(table: RouteTable, o: EncodeOptions): EncodedTable {
   const ctx: CodecContext = { fourOctetAs: o.fourOctetAs ?? true };
-  const writes: Buffer[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let bytes = 0;
-  const flush = (): void => {
-    if (pending.length === 0) return;
-    writes.push(Buffer.concat(pending, pendingBytes));
-    pending = [];
-    pendingBytes = 0;
-  };
-  const out = (b: Buffer): void => {
-    pending.push(b);
-    pendingBytes += b.length;
-    bytes += b.length;
-    if (pendingBytes >= WRITE_SIZE) flush();
-  };
+  const w = new Writes();
+  const out = w.out;
   let updates = 0;
   let ipv4 = 0;
   let ipv6 = 0;
@@ -145,18 +155,18 @@ export function encodeTable(table: RouteTable, o: EncodeOptions): EncodedTable {
       ipv6 += g.ipv6.length;
     }
   }
-  flush();
+  w.flush();
   const withdrawals = encodeWithdrawals(table, ctx);
   // RFC 4724 §2: End-of-RIB is an UPDATE with nothing in it (IPv4), or with an empty MP_UNREACH_NLRI.
   const eor4 = encodeMessage({ type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [] }, ctx);
   const eor6 = encodeMessage({ type: MessageType.Update, withdrawn: [], attributes: {}, nlri: [], mpUnreach: { afi: AFI_IPV6, safi: SAFI_UNICAST, withdrawn: [] } }, ctx);
   return {
-    writes,
+    writes: w.writes,
     endOfRib: Buffer.concat([eor4, eor6]),
     withdrawals: withdrawals.writes,
     withdrawUpdates: withdrawals.updates,
     updates,
-    bytes,
+    bytes: w.bytes,
     routes: { ipv4, ipv6 },
     fourOctetAs: ctx.fourOctetAs,
   };
@@ -167,20 +177,8 @@ export function encodeTable(table: RouteTable, o: EncodeOptions): EncodedTable {
  * (RFC 4271 §4.3), IPv6 in MP_UNREACH_NLRI (RFC 4760 §4), packed to 4096 octets.
  */
 function encodeWithdrawals(table: RouteTable, ctx: CodecContext): { writes: Buffer[]; updates: number } {
-  const writes: Buffer[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = (): void => {
-    if (pending.length === 0) return;
-    writes.push(Buffer.concat(pending, pendingBytes));
-    pending = [];
-    pendingBytes = 0;
-  };
-  const out = (b: Buffer): void => {
-    pending.push(b);
-    pendingBytes += b.length;
-    if (pendingBytes >= WRITE_SIZE) flush();
-  };
+  const w = new Writes();
+  const out = w.out;
   const v4: string[] = [];
   const v6: string[] = [];
   for (const g of table.groups) {
@@ -194,8 +192,8 @@ function encodeWithdrawals(table: RouteTable, ctx: CodecContext): { writes: Buff
     ctx,
     out,
   );
-  flush();
-  return { writes, updates };
+  w.flush();
+  return { writes: w.writes, updates };
 }
 
 export interface FeedOptions {
