@@ -202,18 +202,17 @@ export class NexthopTable {
   failover(dead: ReadonlySet<string>, protocol: number): FailoverPlan {
     const plan: FailoverPlan = { writes: [], objects: [], moved: 0, removed: 0 };
     const through = (o: NhObject): boolean => o.hop !== null && o.hop.interface !== undefined && dead.has(o.hop.interface);
+    const take = (o: NhObject, w: NexthopWrite): void => {
+      plan.writes.push(w);
+      if (w.op === 'delete') plan.removed++;
+      else plan.moved++;
+      plan.objects.push(o);
+      this.retire(o);
+    };
     for (const o of [...this.byKey.values()]) {
       if (o.members === null || !o.members.some(through)) continue;
       const live = o.members.filter((m) => !through(m));
-      if (live.length > 0) {
-        plan.writes.push({ op: 'replace', nexthop: { id: o.id, protocol, group: live.map((m) => ({ id: m.id, weight: 1 })) } });
-        plan.moved++;
-      } else {
-        plan.writes.push({ op: 'delete', id: o.id });
-        plan.removed++;
-      }
-      plan.objects.push(o);
-      this.retire(o);
+      take(o, live.length > 0 ? { op: 'replace', nexthop: { id: o.id, protocol, group: live.map((m) => ({ id: m.id, weight: 1 })) } } : { op: 'delete', id: o.id });
     }
     for (const o of [...this.byKey.values()]) {
       if (!through(o)) continue;
@@ -221,14 +220,10 @@ export class NexthopTable {
       if (b !== null && b.interface !== undefined && !dead.has(b.interface)) {
         const nh: NexthopObject = { id: o.id, protocol, interface: b.interface };
         if (b.address !== undefined) nh.address = b.address;
-        plan.writes.push({ op: 'replace', nexthop: nh });
-        plan.moved++;
+        take(o, { op: 'replace', nexthop: nh });
       } else {
-        plan.writes.push({ op: 'delete', id: o.id });
-        plan.removed++;
+        take(o, { op: 'delete', id: o.id });
       }
-      plan.objects.push(o);
-      this.retire(o);
     }
     return plan;
   }

@@ -367,7 +367,8 @@ export function prepareFrr(plan: FrrPlan, ids: FrrIds): void {
   mkdirOwned(plan.dir, ids);
 }
 
-function readPid(file: string): number | null {
+/** The pid a daemon wrote to `file`; null when there is none (also what the tests' FRR helper reads). */
+export function readPid(file: string): number | null {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : null;

@@ -18,10 +18,11 @@
  * namespaces), deletes the namespaces, /var/run/frr/<ns> and the node's directory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readPid } from '#lab/frr';
 import { processAlive, terminate } from '#lab/netns';
 import { cleanupPrefix, execIn, netnsSupported } from '../../lab/helpers/netns.js';
 
@@ -78,15 +79,6 @@ function frrIds(): { uid: number; gid: number } {
     uid: Number(execFileSync('id', ['-u', 'frr'], { encoding: 'utf8' }).trim()),
     gid: Number(execFileSync('id', ['-g', 'frr'], { encoding: 'utf8' }).trim()),
   };
-}
-
-function readPid(file: string): number | null {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Starts FRR daemons in the existing namespace `ns` (zebra first: the others connect to it). */
