@@ -254,7 +254,9 @@ export class Rib {
     if (!peer) return [];
     const touched: Touched = new Map();
     peer.adjIn.forEach((_id, prefix) => {
-      if (!peer.ineligible.has(prefix)) this.dropCandidate(prefix, peer.slot, touched);
+      if (peer.ineligible.has(prefix)) return;
+      this.touch(prefix, touched);
+      this.dropCandidate(prefix, peer.slot);
     });
     // The previous bests are made before the records go.
     const changes = this.collect(touched);
@@ -565,8 +567,8 @@ export class Rib {
     if (reason === null) peer.ineligible.delete(prefix);
     else peer.ineligible.set(prefix, reason);
     if (wasCandidate && isCandidate) this.candidateChanged(prefix);
-    else if (wasCandidate) this.dropCandidate(prefix, peer.slot, touched);
-    else if (isCandidate) this.addCandidate(prefix, peer.slot, touched);
+    else if (wasCandidate) this.dropCandidate(prefix, peer.slot);
+    else if (isCandidate) this.addCandidate(prefix, peer.slot);
     if (old !== undefined) this.pathRecords.release(old);
   }
 
@@ -578,7 +580,7 @@ export class Rib {
     if (wasCandidate) this.touch(prefix, touched);
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
-    if (wasCandidate) this.dropCandidate(prefix, peer.slot, touched);
+    if (wasCandidate) this.dropCandidate(prefix, peer.slot);
     this.pathRecords.release(old);
   }
 
@@ -600,8 +602,8 @@ export class Rib {
       this.localRoutes.delete(prefix);
     }
     if (old !== undefined && next !== undefined) this.candidateChanged(prefix);
-    else if (old !== undefined) this.dropCandidate(prefix, LOCAL_SLOT, touched);
-    else if (next !== undefined) this.addCandidate(prefix, LOCAL_SLOT, touched);
+    else if (old !== undefined) this.dropCandidate(prefix, LOCAL_SLOT);
+    else if (next !== undefined) this.addCandidate(prefix, LOCAL_SLOT);
     const changes = this.collect(touched);
     if (old !== undefined) this.attributes.release(old.attrs);
     return changes;
@@ -633,9 +635,8 @@ export class Rib {
     return slot < 0 ? null : this.routeOf(prefix, slot);
   }
 
-  /** A candidate (peer number `slot`) for `prefix` that was none. */
-  private addCandidate(prefix: string, slot: number, touched: Touched): void {
-    this.touch(prefix, touched);
+  /** A candidate (peer number `slot`) for `prefix` that was none; the caller has touched the prefix. */
+  private addCandidate(prefix: string, slot: number): void {
     const e = this.loc.get(prefix);
     if (e === undefined) {
       this.loc.set(prefix, slot);
@@ -679,9 +680,8 @@ export class Rib {
     return true;
   }
 
-  /** The candidate of `slot` for `prefix` is no more. */
-  private dropCandidate(prefix: string, slot: number, touched: Touched): void {
-    this.touch(prefix, touched);
+  /** The candidate of `slot` for `prefix` is no more; the caller has touched the prefix. */
+  private dropCandidate(prefix: string, slot: number): void {
     const e = this.loc.get(prefix);
     if (e === undefined) return;
     if (typeof e === 'number') {
