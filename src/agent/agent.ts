@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
-import type { LocRibChange, Route } from '#bgp/rib/index';
+import type { LocRibChange, PeerRemoval, Route } from '#bgp/rib/index';
 import type { Negotiated, SessionDown } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
@@ -119,6 +119,13 @@ const STALE_SWEEP_DEADLINE_MS = 60_000;
 const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
+/**
+ * A session's paths leave the RIB this many at a time, the event loop
+ * turning in between (the changes go to the FIB and the peers meanwhile): a
+ * full table's withdrawal held a million changes at once (~100 MB) and kept
+ * the loop busy for seconds.
+ */
+const REMOVAL_STEP = 8192;
 const TUNNEL_POLL_MS = 2_000;
 /**
  * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
@@ -162,6 +169,8 @@ export class Agent implements ControlHandler {
   /** Prefixes whose OSPF route changed since the last flush. */
   private ospfTouched = new Set<string>();
   private unsubscribeOspf: (() => void) | null = null;
+  /** Neighbors' paths being withdrawn from the RIB in steps (removeFromRib), by neighbor name. */
+  private readonly removals = new Map<string, PeerRemoval>();
   /** The debounce of the next flush, armed by kick(). */
   private flushTimer: TimerHandle | null = null;
   /** Flushes run one after the other. */
@@ -497,6 +506,8 @@ export class Agent implements ControlHandler {
     n.restartTimer?.cancel();
     n.restartTimer = null;
     n.pendingRemoval?.();
+    // The paths of its previous session leave the RIB before the new session's come in.
+    this.finishRemoval(name);
     const resumed = this.rib.hasStale(name);
     this.rib.addPeer({
       id: name,
@@ -583,7 +594,7 @@ export class Agent implements ControlHandler {
     }
     this.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
     if (n) this.withdrawAfterFailover(n);
-    else this.queue(this.rib.removePeer(name));
+    else this.removeFromRib(name);
   }
 
   /**
@@ -601,7 +612,7 @@ export class Agent implements ControlHandler {
       if (done) return;
       done = true;
       if (n.pendingRemoval === withdraw) n.pendingRemoval = null;
-      this.queue(this.rib.removePeer(name));
+      this.removeFromRib(name);
     };
     if (!this.pic || this.stopping) return withdraw();
     n.pendingRemoval = withdraw;
@@ -614,6 +625,33 @@ export class Agent implements ControlHandler {
       })
       .catch((err: unknown) => this.fibLog.warn({ neighbor: name, err: errorText(err) }, 'failover not done; the RIB withdraws the routes'))
       .finally(withdraw);
+  }
+
+  /**
+   * Withdraws the neighbor's paths from the RIB in steps of REMOVAL_STEP
+   * (Rib.removePeerSteps), each step's changes queued for the FIB and the
+   * peers before the next; finishRemoval runs the rest at once.
+   */
+  private removeFromRib(name: string): void {
+    this.finishRemoval(name);
+    const removal = this.rib.removePeerSteps(name);
+    if (removal === null) return;
+    this.removals.set(name, removal);
+    const step = (): void => {
+      if (this.removals.get(name) !== removal) return;
+      this.queue(removal.next(REMOVAL_STEP));
+      if (removal.done) this.removals.delete(name);
+      else if (!this.stopping) setImmediate(step);
+    };
+    step();
+  }
+
+  /** The rest of a withdrawal in progress, at once (the neighbor is back, or a new session of its name comes up). */
+  private finishRemoval(name: string): void {
+    const removal = this.removals.get(name);
+    if (removal === undefined) return;
+    this.removals.delete(name);
+    this.queue(removal.next(Infinity));
   }
 
   private cancelGracefulTimers(n: Neighbor): void {

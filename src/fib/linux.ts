@@ -78,28 +78,74 @@ export class LinuxFib implements FibBackend {
     return (await this.nexthops()) === null ? 'routes' : 'objects';
   }
 
-  /**
-   * The kernel's routes with our tag as decoded (a KernelRoute is a FibRoute:
-   * no copy of 100 000 objects); a route naming an object comes with the
-   * object's next hops. With nexthop objects, their users are counted here
-   * and those of ours nothing uses are deleted.
-   */
+  /** The kernel's routes with our tag, as dumpEach visits them. */
   async dump(): Promise<FibRoute[]> {
+    const out: FibRoute[] = [];
+    await this.dumpEach(
+      (r) => out.push(r),
+      () => (out.length = 0),
+    );
+    return out;
+  }
+
+  /**
+   * The kernel's routes with our tag as decoded (a KernelRoute is a FibRoute),
+   * one at a time; a route naming an object comes with the object's next
+   * hops. With nexthop objects, their users are counted here and those of
+   * ours nothing uses are deleted.
+   */
+  async dumpEach(visit: (r: FibRoute) => void, restart: () => void): Promise<void> {
     const table = await this.nexthops();
-    if (table === null) return this.dumpWithout();
+    if (table === null) return this.dumpWithout(visit, restart);
     const objects = await this.netlink.nexthopObjects!();
-    const routes = await this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
-    const named = new Map<number, number>();
-    for (const r of routes) if (r.nhId !== undefined) named.set(r.nhId, (named.get(r.nhId) ?? 0) + 1);
-    const { strays } = table.rebuild(objects, named);
+    // Which objects are ours is known from the objects alone, except among
+    // duplicates (a crash's leftovers), where the one more routes name wins:
+    // the routes are judged against this first guess while they stream by,
+    // and once more (a second dump) only when the counts chose otherwise.
+    table.rebuild(objects, new Map());
+    const guess = new Set<number>();
+    for (const o of table.objects()) guess.add(o.id);
+    let named = new Map<number, number>();
     this.legacy.clear();
-    for (const r of routes) {
-      if (r.nhId !== undefined && table.byIdOf(r.nhId) !== undefined) continue;
-      if (table.keyOf(r.nexthops) !== null) this.legacy.add(r.prefix);
+    await this.eachRoute(
+      (r) => {
+        if (r.nhId !== undefined) named.set(r.nhId, (named.get(r.nhId) ?? 0) + 1);
+        this.noteLegacy(table, r);
+        visit(r);
+      },
+      () => {
+        named = new Map();
+        this.legacy.clear();
+        restart();
+      },
+    );
+    const { strays } = table.rebuild(objects, named);
+    let same = true;
+    for (const o of table.objects()) if (!guess.has(o.id)) same = false;
+    if (!same) {
+      this.legacy.clear();
+      await this.eachRoute(
+        (r) => this.noteLegacy(table, r),
+        () => this.legacy.clear(),
+      );
     }
     this.counted = true;
     await this.collect(table, strays.filter((s) => s.users === 0).map((s) => s.id));
-    return routes;
+  }
+
+  /** A dumped route of ours that names none of our objects though its next hops could: see `legacy`. */
+  private noteLegacy(table: NexthopTable, r: KernelRoute): void {
+    if (r.nhId !== undefined && table.byIdOf(r.nhId) !== undefined) return;
+    if (table.keyOf(r.nexthops) !== null) this.legacy.add(r.prefix);
+  }
+
+  /** Our routes, streamed where the netlink client can. */
+  private eachRoute(visit: (r: KernelRoute) => void, restart: () => void): Promise<void> {
+    const { table, protocol, metric } = this.tag;
+    if (this.netlink.routesEach !== undefined) return this.netlink.routesEach(table, protocol, metric, visit, restart);
+    return this.netlink.routes(table, protocol, metric).then((rs) => {
+      for (const r of rs) visit(r);
+    });
   }
 
   async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
@@ -160,13 +206,20 @@ export class LinuxFib implements FibBackend {
    * the manager rewrites it with its own (a replace in place: zebra, which
    * ignores routes naming an object, sees it then) or deletes it.
    */
-  private async dumpWithout(): Promise<FibRoute[]> {
-    const routes = await this.netlink.routes(this.tag.table, this.tag.protocol, this.tag.metric);
+  private async dumpWithout(visit: (r: FibRoute) => void, restart: () => void): Promise<void> {
     this.naming = 0;
-    for (const r of routes) if (r.nhId !== undefined) this.naming++;
-    if (this.naming === 0) return routes;
-    this.extras.log?.info({ routes: this.naming }, 'routes of an earlier run name nexthop objects: rewritten with their own next hops');
-    return routes.map((r): FibRoute => (r.nhId === undefined ? r : { prefix: r.prefix, nexthops: [] }));
+    await this.eachRoute(
+      (r) => {
+        if (r.nhId === undefined) return visit(r);
+        this.naming++;
+        visit({ prefix: r.prefix, nexthops: [] });
+      },
+      () => {
+        this.naming = 0;
+        restart();
+      },
+    );
+    if (this.naming > 0) this.extras.log?.info({ routes: this.naming }, 'routes of an earlier run name nexthop objects: rewritten with their own next hops');
   }
 
   /** Counts the routes dumpWithout reported that are rewritten or gone; with the last, our objects go too. */

@@ -418,12 +418,15 @@ export class FibManager {
    */
   adopt(): Promise<number> {
     return this.exclusive(async () => {
-      const dumped = await this.backend.dump();
-      for (const r of dumped) {
-        const slot = this.slotOf(r.prefix);
-        this.setHave(slot, this.installedId(slot, r.nexthops));
-      }
-      return dumped.length;
+      const adopted = new Set<number>();
+      await this.eachDumped(
+        (slot) => adopted.add(slot),
+        () => {
+          for (const slot of adopted) this.setHave(slot, NONE);
+          adopted.clear();
+        },
+      );
+      return adopted.size;
     });
   }
 
@@ -433,32 +436,29 @@ export class FibManager {
    */
   reconcile(): Promise<ReconcileResult> {
     return this.exclusive(async () => {
-      const dumped = await this.backend.dump();
-      for (const slot of this.index.values()) this.setHave(slot, NONE);
+      const forgetInstalled = (): void => {
+        for (const slot of this.index.values()) this.setHave(slot, NONE);
+      };
+      forgetInstalled();
+      // The dump only records what is installed; the writes follow from the columns.
+      await this.eachDumped(() => undefined, forgetInstalled);
       const batch = new Batch();
       let removed = 0;
-      // Wanted prefixes whose installed route is the wanted one (a prefix the dump lists twice counts once).
-      let kept = 0;
-      for (const r of dumped) {
-        const slot = this.slotOf(r.prefix);
-        const want = this.wantOf(slot);
-        const wasKept = want !== NONE && this.have[slot] === want;
-        this.setHave(slot, this.installedId(slot, r.nexthops));
-        if (want === NONE) {
-          batch.push({ op: 'delete', prefix: r.prefix, previous: this.routeOf(slot, this.have[slot]!) }, slot, NONE);
-          removed++;
-        } else {
-          kept += Number(this.have[slot] === want) - Number(wasKept);
-        }
-      }
       let added = 0;
-      // Only when some wanted route is missing or different does finding them take a pass over all.
-      if (kept < this.wantedCount) {
-        for (const slot of this.index.values()) {
-          const want = this.wantOf(slot);
-          if (want === NONE || this.have[slot] === want) continue;
-          if (this.addOp(batch, slot)) added++;
-        }
+      let kept = 0;
+      // Stale routes go first, then the missing and different ones are written.
+      for (const slot of this.index.values()) {
+        if (this.wantOf(slot) !== NONE || this.have[slot] === NONE) continue;
+        batch.push({ op: 'delete', prefix: this.prefixes[slot]!, previous: this.routeOf(slot, this.have[slot]!) }, slot, NONE);
+        removed++;
+      }
+      for (const slot of this.index.values()) {
+        const want = this.wantOf(slot);
+        if (want === NONE) continue;
+        if (this.have[slot] === want) kept++;
+        else if (this.addOp(batch, slot)) added++;
+        // Installed under a list that does the same: addOp took the wanted one as the record.
+        else kept++;
       }
       // Everything is accounted for by these ops; failures re-enter the queue.
       for (const slot of this.queue) this.queued[slot] = 0;
@@ -479,6 +479,47 @@ export class FibManager {
       this.lastErrors = errors;
       return { removed, added, kept };
     });
+  }
+
+  /**
+   * Records what the dataplane holds with our tag as installed, slot by slot
+   * (`seen` per route). Streamed where the backend can (a full table as
+   * objects at once cost 150 MB); next-hop lists the dump shares are interned
+   * once, not per route. `restart`: the dump starts over.
+   */
+  private async eachDumped(seen: (slot: number) => void, restart: () => void): Promise<void> {
+    let lists = new Map<readonly FibNextHop[], number>();
+    const record = (r: FibRoute): void => {
+      const slot = this.slotOf(r.prefix);
+      let id = lists.get(r.nexthops);
+      if (id !== undefined) this.hops.retain(id);
+      else {
+        id = this.hops.intern(r.nexthops, false);
+        // A list the dump shares (frozen) is interned once: the cache holds a reference of its own.
+        if (Object.isFrozen(r.nexthops)) {
+          lists.set(r.nexthops, id);
+          this.hops.retain(id);
+        }
+      }
+      this.setHave(slot, this.installedId(slot, id));
+      seen(slot);
+    };
+    const dropCache = (): void => {
+      for (const id of lists.values()) this.hops.release(id);
+      lists = new Map();
+    };
+    try {
+      if (this.backend.dumpEach !== undefined) {
+        await this.backend.dumpEach(record, () => {
+          dropCache();
+          restart();
+        });
+      } else {
+        for (const r of await this.backend.dump()) record(r);
+      }
+    } finally {
+      dropCache();
+    }
   }
 
   /** Runs `fn` between writes (none of flush or reconcile is in progress meanwhile). */
@@ -524,11 +565,11 @@ export class FibManager {
   /**
    * The number for next hops the dataplane holds: the wanted list's when it
    * does what the wanted route asks (the kernel may list multipath members in
-   * another order, or name an interface we left open), else its own. One reference taken.
+   * another order, or name an interface we left open), else `id`, the dumped
+   * list's. Takes over the one reference held on `id` and returns one.
    */
-  private installedId(slot: number, nexthops: readonly FibNextHop[]): number {
+  private installedId(slot: number, id: number): number {
     const want = this.wantOf(slot);
-    const id = this.hops.intern(nexthops, false);
     if (want === NONE || id === want || !sameHops(this.hops.get(want), this.hops.get(id))) return id;
     this.hops.release(id);
     this.hops.retain(want);

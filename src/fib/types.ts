@@ -53,6 +53,13 @@ export interface FibBackend {
   readonly name: 'linux' | 'vpp' | 'none';
   /** Routes this agent installed earlier (its tag), as the dataplane holds them now. */
   dump(): Promise<FibRoute[]>;
+  /**
+   * dump() one route at a time, so a full table is never held at once:
+   * `visit` per route (its object is the backend's: read it, keep nothing
+   * but its next-hop list); `restart` when the dataplane's dump started over
+   * (forget what was visited). Optional: the FibManager uses dump() without it.
+   */
+  dumpEach?(visit: (r: FibRoute) => void, restart: () => void): Promise<void>;
   /** Applies a batch; returns the prefixes that failed with the reason. */
   apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]>;
   /**

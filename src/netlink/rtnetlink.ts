@@ -206,12 +206,30 @@ export class Rtnetlink implements LinkOps, RouteOps {
   // ------------------------------------------------------------ routes
 
   routes(table: number, protocol: number, metric?: number): Promise<KernelRoute[]> {
+    const out: KernelRoute[] = [];
+    return this.routesEach(
+      table,
+      protocol,
+      metric,
+      (r) => out.push(r),
+      () => (out.length = 0),
+    ).then(() => out);
+  }
+
+  /**
+   * routes() one at a time: `visit` sees each route as it is decoded, and
+   * nothing holds the dump (a million routes as objects cost 150 MB at
+   * once). A dump the kernel interrupted is asked again from the start:
+   * `restart` is called first, and what was visited before does not count.
+   * Routes that name a nexthop object without its paths (compat mode off)
+   * are visited at the end, once the objects are known.
+   */
+  routesEach(table: number, protocol: number, metric: number | undefined, visit: (r: KernelRoute) => void, restart: () => void): Promise<void> {
     return this.exclusive(async () => {
       const names = new Map<number, string>();
       for (const l of await this.dumpLinks()) names.set(l.index, l.name);
       // A dump of 100 000 routes has a handful of distinct next-hop lists: each is
-      // built once, frozen and shared, so the routes held until the caller is done
-      // cost a prefix and an object each.
+      // built once, frozen and shared, so a route costs a prefix and an object.
       const hopLists = new Map<string, KernelRoute['nexthops']>();
       /** The one-path lists (nearly all) by gateway, then ifindex: no key to build per route. */
       const onePath = new Map<string, Map<number, KernelRoute['nexthops']>>();
@@ -242,31 +260,43 @@ export class Rtnetlink implements LinkOps, RouteOps {
         if (one !== undefined) byIndex!.set(one.ifindex, list);
         return list;
       };
-      const out: KernelRoute[] = [];
       const unresolved: KernelRoute[] = [];
-      for (const family of [AF_INET, AF_INET6]) {
-        const part = await this.dump((w, seq) => encodeRouteDump(w, seq, family, table, protocol), `route dump table ${table}`, (m): KernelRoute | undefined => {
-          if (m.type !== RTM_NEWROUTE) return undefined;
-          const r = decodeRoute(m.body);
-          if (r.table !== table || (protocol !== 0 && r.protocol !== protocol) || r.type !== RTN_UNICAST) return undefined;
-          // The kernel's strict dump filter knows no metric: ours is told apart here.
-          if (metric !== undefined && r.priority !== metric) return undefined;
-          const kr: KernelRoute = { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
-          if (r.nhId !== 0) {
-            kr.nhId = r.nhId;
-            if (r.nexthops.length === 0) unresolved.push(kr);
+      const decode = (m: NlMessage): void => {
+        if (m.type !== RTM_NEWROUTE) return;
+        const r = decodeRoute(m.body);
+        if (r.table !== table || (protocol !== 0 && r.protocol !== protocol) || r.type !== RTN_UNICAST) return;
+        // The kernel's strict dump filter knows no metric: ours is told apart here.
+        if (metric !== undefined && r.priority !== metric) return;
+        const kr: KernelRoute = { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
+        if (r.nhId !== 0) {
+          kr.nhId = r.nhId;
+          if (r.nexthops.length === 0) {
+            unresolved.push(kr);
+            return;
           }
-          return kr;
-        }).catch((e: unknown) => {
-          // A filtered dump of a table that does not exist (yet) fails with ENOENT: it holds nothing.
-          if (e instanceof NetlinkError && e.errno === ENOENT) return [];
-          throw e;
-        });
-        // Not push(...part): a million arguments overflow the stack.
-        for (const r of part) out.push(r);
+        }
+        visit(kr);
+      };
+      for (let attempt = 1; ; attempt++) {
+        let interrupted = false;
+        for (const family of [AF_INET, AF_INET6]) {
+          interrupted = await this.dumpOnce((w, seq) => encodeRouteDump(w, seq, family, table, protocol), `route dump table ${table}`, decode).catch((e: unknown) => {
+            // A filtered dump of a table that does not exist (yet) fails with ENOENT: it holds nothing.
+            if (e instanceof NetlinkError && e.errno === ENOENT) return false;
+            throw e;
+          });
+          if (interrupted) break;
+        }
+        if (!interrupted) break;
+        if (attempt >= DUMP_RETRIES) throw new NetlinkError(4, `route dump table ${table}: interrupted ${DUMP_RETRIES} times`);
+        // What was visited does not count: both families are asked again.
+        unresolved.length = 0;
+        restart();
       }
-      if (unresolved.length > 0) await this.resolveNhIds(unresolved, names);
-      return out;
+      if (unresolved.length > 0) {
+        await this.resolveNhIds(unresolved, names);
+        for (const r of unresolved) visit(r);
+      }
     });
   }
 
@@ -600,31 +630,42 @@ export class Rtnetlink implements LinkOps, RouteOps {
     decode: (m: NlMessage) => T | undefined,
   ): Promise<T[]> {
     for (let attempt = 1; ; attempt++) {
-      const seq = this.nextSeq();
-      this.w.reset();
-      build(this.w, seq);
-      this.sock.send(this.w.bytes());
       const items: T[] = [];
-      let failure: NetlinkError | null = null;
-      let interrupted = false;
-      await this.receive((m) => {
-        if (m.seq !== seq) return false;
-        if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
-        if (m.type === NLMSG_DONE || m.type === NLMSG_ERROR) {
-          // DONE carries the status of the dump itself.
-          const e = m.type === NLMSG_DONE ? decodeDone(m) : decodeError(m);
-          if (e.error !== 0) failure = new NetlinkError(e.error, context, e.message);
-          return true;
-        }
-        // Decode now: the message is a view of the receive buffer, reused by the next recv.
+      const interrupted = await this.dumpOnce(build, context, (m) => {
         const item = decode(m);
         if (item !== undefined) items.push(item);
-        return false;
       });
-      if (failure) throw failure;
       if (!interrupted) return items;
       if (attempt >= DUMP_RETRIES) throw new NetlinkError(4, `${context}: interrupted ${DUMP_RETRIES} times`);
     }
+  }
+
+  /**
+   * One dump request, each message handed to `handle` as it arrives (a view
+   * of the receive buffer: decode it now). True when the kernel flagged the
+   * dump inconsistent (NLM_F_DUMP_INTR): what was handled may be incomplete.
+   */
+  private async dumpOnce(build: (w: NlWriter, seq: number) => void, context: string, handle: (m: NlMessage) => void): Promise<boolean> {
+    const seq = this.nextSeq();
+    this.w.reset();
+    build(this.w, seq);
+    this.sock.send(this.w.bytes());
+    let failure: NetlinkError | null = null;
+    let interrupted = false;
+    await this.receive((m) => {
+      if (m.seq !== seq) return false;
+      if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+      if (m.type === NLMSG_DONE || m.type === NLMSG_ERROR) {
+        // DONE carries the status of the dump itself.
+        const e = m.type === NLMSG_DONE ? decodeDone(m) : decodeError(m);
+        if (e.error !== 0) failure = new NetlinkError(e.error, context, e.message);
+        return true;
+      }
+      handle(m);
+      return false;
+    });
+    if (failure) throw failure;
+    return interrupted;
   }
 
   /**

@@ -91,6 +91,11 @@ export interface LinkOps {
 export interface RouteOps {
   /** Routes in `table` carrying `protocol` (0: any) (both families), and `metric` when given. */
   routes(table: number, protocol: number, metric?: number): Promise<KernelRoute[]>;
+  /**
+   * routes() one at a time, nothing held: `visit` per route; `restart` when
+   * the kernel interrupted the dump and it starts over (forget what was visited).
+   */
+  routesEach?(table: number, protocol: number, metric: number | undefined, visit: (r: KernelRoute) => void, restart: () => void): Promise<void>;
   /** Sends the whole batch in as few sendmsg calls as fit; each op's result is 0 or the kernel's error for it. */
   routeBatch(ops: RouteOp[]): Promise<RouteOpResult[]>;
   /**

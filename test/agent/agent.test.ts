@@ -474,6 +474,30 @@ describe('Agent: PIC failover (issue 10)', () => {
   });
 });
 
+describe('Agent: a full withdrawal goes in steps (issue 10)', () => {
+  it('a session that comes back while its old paths are still leaving the RIB starts clean; the FIB ends with the new session\'s routes only', async () => {
+    const fib = new FakeFib();
+    const h = await harness(config([neighbor('b', 1)]), fib);
+    const b = h.sessions.get('b')!;
+    b.establish();
+    const old = Array.from({ length: 20_000 }, (_, i) => `10.${64 + (i >> 8)}.${i & 255}.0/24`);
+    b.update(update(old));
+    await h.tick();
+    const own = fib.table.size - 20_000; // the tunnel's host routes
+    const oldSet = new Set(old);
+    b.down('Hold Timer Expired', { notification: true });
+    // The first step ran; the rest waits for turns of the event loop. The session is back before them.
+    b.establish();
+    b.update(update(['10.200.0.0/24', old[19_999]!]));
+    await h.tick();
+    await h.tick();
+    const learned = [...fib.table.keys()].filter((p) => p.startsWith('10.200.') || oldSet.has(p));
+    expect(learned.sort()).toEqual(['10.200.0.0/24', old[19_999]!].sort());
+    expect(fib.table.size).toBe(own + 2);
+    await h.agent.stop();
+  });
+});
+
 describe('Agent: OSPF routes from the bridge (issue 9)', () => {
   const ospfCfg = (fibKind: 'linux' | 'vpp'): Config => {
     const c = config([neighbor('b', 1)]);

@@ -306,6 +306,65 @@ describe('reconcile (scan → prune)', () => {
   });
 });
 
+describe('streamed dumps (FibBackend.dumpEach)', () => {
+  /** Visits the table one route at a time; the first dump is cut short by a restart after `cut` routes, with a route that then vanished. */
+  class StreamingBackend extends FakeBackend {
+    dumps = 0;
+    cut = -1;
+    async dumpEach(visit: (r: FibRoute) => void, restart: () => void): Promise<void> {
+      this.dumps++;
+      if (this.cut >= 0) {
+        const routes = [...this.table.values()];
+        for (const r of routes.slice(0, this.cut)) visit(r);
+        // Seen before the interruption, gone when the dump starts over.
+        visit(via('10.77.0.0/24', '10.255.0.1'));
+        this.cut = -1;
+        restart();
+      }
+      for (const r of this.table.values()) visit(r);
+    }
+    override async dump(): Promise<FibRoute[]> {
+      throw new Error('the manager streams where the backend can');
+    }
+  }
+
+  it('reconcile reads the routes one by one; an interrupted dump starts over and what it saw before counts for nothing', async () => {
+    const b = new StreamingBackend();
+    const shared = Object.freeze([Object.freeze({ address: '10.255.0.1', interface: 'wg0' })]);
+    for (let i = 0; i < 100; i++) b.table.set(`10.1.${i}.0/24`, { prefix: `10.1.${i}.0/24`, nexthops: shared as FibRoute['nexthops'] });
+    b.table.set('10.9.0.0/24', via('10.9.0.0/24', '10.255.0.1'));
+    b.cut = 50;
+    const m = new FibManager(b);
+    for (let i = 0; i < 100; i++) m.set(via(`10.1.${i}.0/24`, '10.255.0.1'));
+    m.set(via('10.3.0.0/24', '10.255.0.1'));
+    expect(await m.reconcile()).toEqual({ removed: 1, added: 1, kept: 100 });
+    expect(b.dumps).toBe(1);
+    // 10.77.0.0/24 was seen only before the restart: nothing of it is deleted or believed installed.
+    expect(b.batches).toEqual([[
+      { op: 'delete', prefix: '10.9.0.0/24', previous: via('10.9.0.0/24', '10.255.0.1') },
+      { op: 'add', route: via('10.3.0.0/24', '10.255.0.1') },
+    ]]);
+    expect(m.installed('10.77.0.0/24')).toBe(false);
+    expect(m.size).toBe(101);
+    // The dumped lists were interned once, not per route: the wanted list and the dump's shared one hold nothing more.
+    expect(m.nextHopLists).toBe(1);
+  });
+
+  it('adopt streams too, and an interrupted dump adopts only what the finished one listed', async () => {
+    const b = new StreamingBackend();
+    b.table.set('10.1.0.0/24', via('10.1.0.0/24', '10.255.0.1'));
+    b.table.set('10.2.0.0/24', via('10.2.0.0/24', '10.255.0.1'));
+    b.cut = 1;
+    const m = new FibManager(b);
+    expect(await m.adopt()).toBe(2);
+    expect(m.installed('10.77.0.0/24')).toBe(false);
+    expect(m.size).toBe(2);
+    m.set(via('10.1.0.0/24', '10.255.0.1'));
+    await m.flush();
+    expect(b.batches).toEqual([]);
+  });
+});
+
 describe('sameRoute', () => {
   it('next hops are a set; an unspecified interface matches the one the kernel resolved; addresses compare canonically', () => {
     const two: FibRoute = { prefix: 'p', nexthops: [{ address: 'fd00::2', interface: 'a' }, { address: 'fd00::3', interface: 'a' }] };

@@ -36,6 +36,14 @@ import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
 
+/** A peer's withdrawal in steps (Rib.removePeerSteps). */
+export interface PeerRemoval {
+  /** Withdraws up to `max` more of the peer's paths; the Loc-RIB changes they caused. The last step removes the peer. */
+  next(max: number): LocRibChange[];
+  /** The peer's paths are all withdrawn and the peer is out of the RIB. */
+  readonly done: boolean;
+}
+
 /** Why a received path is not a candidate: import policy, or step 0 of the decision process. */
 export type IneligibleReason = ImportRejectReason | 'next-hop-unusable';
 
@@ -250,24 +258,50 @@ export class Rib {
 
   /** Session down: everything learned from the peer is withdrawn, its Adj-RIB-Out forgotten. */
   removePeer(id: string): LocRibChange[] {
+    return this.removePeerSteps(id)?.next(Infinity) ?? [];
+  }
+
+  /**
+   * removePeer in steps: each next(max) withdraws up to `max` more of the
+   * peer's paths and returns the Loc-RIB changes they caused, so a full
+   * table's withdrawal is never one array of a million changes (and the
+   * caller can let the event loop turn in between). The peer stays in the
+   * RIB until the last step: meanwhile its remaining paths are candidates
+   * as before, and addPeer for it throws (finish the removal first).
+   * Null when the peer is not in the RIB.
+   */
+  removePeerSteps(id: string): PeerRemoval | null {
     const peer = this.peers.get(id);
-    if (!peer) return [];
-    const touched: Touched = new Map();
-    peer.adjIn.forEach((_id, prefix) => {
-      if (peer.ineligible.has(prefix)) return;
-      this.touch(prefix, touched);
-      this.dropCandidate(prefix, peer.slot);
-    });
-    // The previous bests are made before the records go.
-    const changes = this.collect(touched);
-    peer.adjIn.forEach((id) => this.pathRecords.release(id));
-    peer.adjIn.clear();
-    peer.ineligible.clear();
-    peer.stale = null;
-    this.forgetPeerState(peer);
-    this.slots[peer.slot] = null;
-    this.freeSlots.push(peer.slot);
-    return changes;
+    if (!peer) return null;
+    // Map iterators survive deletions: withdrawPath deletes each prefix behind it.
+    const prefixes = peer.adjIn.keys();
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      peer.stale = null;
+      peer.ineligible.clear();
+      this.forgetPeerState(peer);
+      this.slots[peer.slot] = null;
+      this.freeSlots.push(peer.slot);
+    };
+    return {
+      get done() {
+        return done;
+      },
+      next: (max: number): LocRibChange[] => {
+        if (done) return [];
+        const touched: Touched = new Map();
+        let n = 0;
+        for (; n < max; n++) {
+          const it = prefixes.next();
+          if (it.done === true) break;
+          this.withdrawPath(peer, it.value, touched);
+        }
+        const changes = this.collect(touched);
+        if (n < max) finish();
+        return changes;
+      },
+    };
   }
 
   /**

@@ -128,6 +128,54 @@ describe('removePeer', () => {
   });
 });
 
+describe('removePeerSteps', () => {
+  test('a full withdrawal in steps: each step returns its own changes, the peer leaves the RIB with the last, and the sum is removePeer', () => {
+    const build = (): Rib => {
+      const r = rib();
+      r.addPeer(peer('a', 65002, 2));
+      r.addPeer(peer('b', 65003, 3));
+      const prefixes = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+      r.applyUpdate('a', announce(prefixes, attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+      // b has every tenth prefix too, behind a's shorter path.
+      r.applyUpdate('b', announce(prefixes.filter((_, i) => i % 10 === 0), attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1'));
+      return r;
+    };
+    const whole = build().removePeer('a');
+    const r = build();
+    const removal = r.removePeerSteps('a')!;
+    const steps: number[] = [];
+    const stepped = [];
+    while (!removal.done) {
+      const changes = removal.next(300);
+      steps.push(changes.length);
+      stepped.push(...changes);
+      // Until the last step the peer is still in the RIB: its session cannot come back over it.
+      if (!removal.done) expect(() => r.addPeer(peer('a', 65002, 2))).toThrow(/already in the RIB/);
+    }
+    expect(steps).toEqual([300, 300, 300, 100]);
+    expect(stepped).toEqual(whole);
+    expect(r.size).toBe(100);
+    expect(r.receivedCount('a')).toBe(0);
+    expect(removal.next(300)).toEqual([]);
+    r.addPeer(peer('a', 65002, 2));
+    expect(r.removePeerSteps('nobody')).toBeNull();
+  });
+
+  test('what other peers announce between steps is decided against the paths still there', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.applyUpdate('a', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    const removal = r.removePeerSteps('a')!;
+    expect(removal.next(1).map((c) => c.prefix)).toEqual(['10.1.0.0/24']);
+    // 10.2.0.0/24 is still a's (shorter AS path): b's path is a candidate, not the best.
+    expect(r.applyUpdate('b', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1')).map((c) => c.prefix)).toEqual(['10.1.0.0/24']);
+    const last = removal.next(Infinity);
+    expect(last.map((c) => [c.prefix, c.previous?.peer, c.best?.peer])).toEqual([['10.2.0.0/24', 'a', 'b']]);
+    expect(removal.done).toBe(true);
+  });
+});
+
 describe('Loc-RIB candidates', () => {
   test('RFC 4271 §9.1.2.2: one path, then three, then one again and none, with the deciding step at every stage', () => {
     const r = rib();
