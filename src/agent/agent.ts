@@ -203,7 +203,8 @@ export class Agent implements ControlHandler {
     this.pic = deps.fib.failover !== undefined && config.ospf === null;
     this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId, backups: this.pic });
     this.buildOspfExport(config);
-    this.fibm = new FibManager(deps.fib);
+    // One number per prefix for the RIB's columns and the FIB's: the text is interned once.
+    this.fibm = new FibManager(deps.fib, this.rib.prefixes);
     this.mirror = deps.kernelMirror ? new KernelMirror(deps.kernelMirror, config.ospf?.redistributeBgp === true) : null;
     this.bgp = deps.bgp ?? realBgp;
     // One child per component, so `wgbgp log-level bgp debug` reaches the sessions and nothing else.

@@ -8,6 +8,7 @@
  * delete the rest ("stale", left by an earlier run), add what is missing.
  */
 import { parseIp, formatIp } from '#lib/prefix';
+import { NO_PREFIX, PrefixTable } from '#lib/prefix-table';
 import type { FibBackend, FibNextHop, FibOp, FibRoute, RouteOwner } from './types.js';
 
 export interface ReconcileResult {
@@ -246,13 +247,14 @@ export interface FibCounters {
 
 export class FibManager {
   /**
-   * Per prefix a slot number; per slot, columns of numbers: the next-hop list
-   * each owner wants, the one installed, whether it waits for a flush. No
-   * object per prefix: a million routes cost the map entry, the prefix text
-   * (shared with the RIB) and 13 bytes of columns.
+   * A prefix's slot is its number in the prefix table (shared with the RIB
+   * when the agent passes its table); per slot, columns of numbers: the
+   * next-hop list each owner wants, the one installed, whether it waits for
+   * a flush, whether this manager holds the number. No object and no map
+   * entry per prefix: a million routes cost 14 bytes of columns each.
    */
-  private readonly index = new Map<string, number>();
-  private prefixes: (string | null)[] = [];
+  private held = new Uint8Array(1024);
+  private heldCount = 0;
   /** The tunnel's own route (host route to the peer, a pin); wins over a learned one. */
   private tunnel = new Int32Array(1024).fill(NONE);
   private learned = new Int32Array(1024).fill(NONE);
@@ -260,7 +262,6 @@ export class FibManager {
   private have = new Int32Array(1024).fill(NONE);
   /** In the queue: changed or failed since the last write. */
   private queued = new Uint8Array(1024);
-  private readonly freeSlots: number[] = [];
   /** Why the last write for a slot failed (the backend's words); absent after a success. */
   private readonly errors = new Map<number, string>();
   /** Slots whose wanted and installed state may differ, in the order they changed. */
@@ -277,7 +278,11 @@ export class FibManager {
   /** Writes since start: done per kind, failed ops, and backend batches (and those that failed as a whole). */
   readonly counters: FibCounters = { add: 0, replace: 0, delete: 0, failed: 0, batches: 0, batchErrors: 0 };
 
-  constructor(private readonly backend: FibBackend) {}
+  constructor(
+    private readonly backend: FibBackend,
+    /** Prefix numbers; the manager holds one reference per slot in use. */
+    private readonly prefixes: PrefixTable = new PrefixTable(),
+  ) {}
 
   /**
    * `owner` wants `route` installed (replacing its earlier wish for the
@@ -298,7 +303,7 @@ export class FibManager {
 
   /** `owner` wants nothing installed for `prefix` (another owner's wish stays). */
   delete(prefix: string, owner: RouteOwner = 'learned'): void {
-    const slot = this.index.get(prefix);
+    const slot = this.heldSlot(prefix);
     // Neither wanted nor installed: nothing to undo.
     if (slot === undefined) return;
     const col = owner === 'tunnel' ? this.tunnel : this.learned;
@@ -312,7 +317,7 @@ export class FibManager {
 
   /** The route wanted for `prefix`, if any. */
   wanted(prefix: string): FibRoute | undefined {
-    const slot = this.index.get(prefix);
+    const slot = this.heldSlot(prefix);
     if (slot === undefined) return undefined;
     const want = this.wantOf(slot);
     return want === NONE ? undefined : this.routeOf(slot, want);
@@ -320,25 +325,25 @@ export class FibManager {
 
   /** Whose route is wanted for `prefix`: the tunnel's wins; null when none. */
   owner(prefix: string): RouteOwner | null {
-    const slot = this.index.get(prefix);
+    const slot = this.heldSlot(prefix);
     if (slot === undefined) return null;
     return this.tunnel[slot] !== NONE ? 'tunnel' : this.learned[slot] !== NONE ? 'learned' : null;
   }
 
   /** Why `prefix` is not installed as wanted: the last write's error, or null. */
   error(prefix: string): string | null {
-    const slot = this.index.get(prefix);
+    const slot = this.heldSlot(prefix);
     return slot === undefined ? null : (this.errors.get(slot) ?? null);
   }
 
   /** Prefixes with a wanted route. */
   *wantedPrefixes(): IterableIterator<string> {
-    for (const [prefix, slot] of this.index) if (this.wantOf(slot) !== NONE) yield prefix;
+    for (const slot of this.slots()) if (this.wantOf(slot) !== NONE) yield this.prefixes.text(slot);
   }
 
   /** Whether the dataplane holds a route for `prefix` that this manager wrote or adopted. */
   installed(prefix: string): boolean {
-    const slot = this.index.get(prefix);
+    const slot = this.heldSlot(prefix);
     return slot !== undefined && this.have[slot] !== NONE;
   }
 
@@ -437,7 +442,7 @@ export class FibManager {
   reconcile(): Promise<ReconcileResult> {
     return this.exclusive(async () => {
       const forgetInstalled = (): void => {
-        for (const slot of this.index.values()) this.setHave(slot, NONE);
+        for (const slot of this.slots()) this.setHave(slot, NONE);
       };
       forgetInstalled();
       // The dump only records what is installed; the writes follow from the columns.
@@ -447,12 +452,12 @@ export class FibManager {
       let added = 0;
       let kept = 0;
       // Stale routes go first, then the missing and different ones are written.
-      for (const slot of this.index.values()) {
+      for (const slot of this.slots()) {
         if (this.wantOf(slot) !== NONE || this.have[slot] === NONE) continue;
-        batch.push({ op: 'delete', prefix: this.prefixes[slot]!, previous: this.routeOf(slot, this.have[slot]!) }, slot, NONE);
+        batch.push({ op: 'delete', prefix: this.prefixes.text(slot), previous: this.routeOf(slot, this.have[slot]!) }, slot, NONE);
         removed++;
       }
-      for (const slot of this.index.values()) {
+      for (const slot of this.slots()) {
         const want = this.wantOf(slot);
         if (want === NONE) continue;
         if (this.have[slot] === want) kept++;
@@ -463,7 +468,7 @@ export class FibManager {
       // Everything is accounted for by these ops; failures re-enter the queue.
       for (const slot of this.queue) this.queued[slot] = 0;
       this.queue = [];
-      for (const slot of [...this.index.values()]) this.forgetIfEmpty(slot);
+      for (const slot of this.slots()) this.forgetIfEmpty(slot);
       const errors: string[] = [];
       for (let i = 0; i < batch.ops.length; i += FLUSH_CHUNK) {
         const piece = batch.slice(i, i + FLUSH_CHUNK);
@@ -532,7 +537,7 @@ export class FibManager {
    * more, and the next flush writes every desired route again.
    */
   dataplaneLost(): void {
-    for (const slot of [...this.index.values()]) {
+    for (const slot of this.slots()) {
       this.setHave(slot, NONE);
       if (this.wantOf(slot) !== NONE) this.enqueue(slot);
       else this.forgetIfEmpty(slot);
@@ -544,22 +549,44 @@ export class FibManager {
     return t !== NONE ? t : this.learned[slot]!;
   }
 
+  /** The slot of `prefix`, made (the number taken) when this manager holds none. */
   private slotOf(prefix: string): number {
-    let slot = this.index.get(prefix);
-    if (slot !== undefined) return slot;
-    slot = this.freeSlots.pop() ?? this.prefixes.length;
+    const slot = this.prefixes.intern(prefix);
+    if (slot < this.held.length && this.held[slot] === 1) {
+      this.prefixes.release(slot);
+      return slot;
+    }
     if (slot >= this.tunnel.length) {
-      const n = this.tunnel.length * 2;
+      let n = this.tunnel.length * 2;
+      while (n <= slot) n *= 2;
       this.tunnel = grow32(this.tunnel, n);
       this.learned = grow32(this.learned, n);
       this.have = grow32(this.have, n);
       const q = new Uint8Array(n);
       q.set(this.queued);
       this.queued = q;
+      const h = new Uint8Array(n);
+      h.set(this.held);
+      this.held = h;
     }
-    this.prefixes[slot] = prefix;
-    this.index.set(prefix, slot);
+    this.held[slot] = 1;
+    this.heldCount++;
     return slot;
+  }
+
+  /** The slot of `prefix` if this manager holds it. */
+  private heldSlot(prefix: string): number | undefined {
+    const slot = this.prefixes.find(prefix);
+    return slot !== NO_PREFIX && slot < this.held.length && this.held[slot] === 1 ? slot : undefined;
+  }
+
+  /** The slots this manager holds, as a snapshot (a caller may forget some as it goes). */
+  private slots(): Int32Array {
+    const out = new Int32Array(this.heldCount);
+    let i = 0;
+    const held = this.held;
+    for (let slot = 0; slot < held.length && i < out.length; slot++) if (held[slot] === 1) out[i++] = slot;
+    return out;
   }
 
   /**
@@ -599,20 +626,19 @@ export class FibManager {
 
   private routeOf(slot: number, id: number): FibRoute {
     const backup = this.hops.backup(id);
-    const prefix = this.prefixes[slot]!;
+    const prefix = this.prefixes.text(slot);
     const nexthops = this.hops.get(id) as FibNextHop[];
     return backup === null ? { prefix, nexthops } : { prefix, nexthops, backup };
   }
 
   /** Drops a slot that holds nothing and waits for nothing (a withdrawn prefix). */
   private forgetIfEmpty(slot: number): void {
-    const prefix = this.prefixes[slot];
-    if (prefix === null || prefix === undefined) return;
+    if (this.held[slot] !== 1) return;
     if (this.wantOf(slot) !== NONE || this.have[slot] !== NONE || this.queued[slot] === 1) return;
-    this.index.delete(prefix);
-    this.prefixes[slot] = null;
+    this.held[slot] = 0;
+    this.heldCount--;
     this.errors.delete(slot);
-    this.freeSlots.push(slot);
+    this.prefixes.release(slot);
   }
 
   private needsWrite(slot: number): boolean {
@@ -637,7 +663,7 @@ export class FibManager {
     const want = this.wantOf(slot);
     const have = this.have[slot]!;
     if (want === NONE) {
-      batch.push({ op: 'delete', prefix: this.prefixes[slot]!, previous: this.routeOf(slot, have) }, slot, NONE);
+      batch.push({ op: 'delete', prefix: this.prefixes.text(slot), previous: this.routeOf(slot, have) }, slot, NONE);
       return true;
     }
     // The list stays while the write is in flight, whatever the owners do meanwhile.
@@ -671,7 +697,7 @@ export class FibManager {
       const op = ops[k]!;
       const slot = slots[k]!;
       const id = ids[k]!;
-      const error = failed.size > 0 ? failed.get(this.prefixes[slot]!) : undefined;
+      const error = failed.size > 0 ? failed.get(this.prefixes.text(slot)) : undefined;
       if (error !== undefined) {
         this.errors.set(slot, error);
         this.counters.failed++;

@@ -8,6 +8,8 @@ import type { AsPathSegment, PathAttributes, UnknownAttribute } from '#bgp/wire/
 interface Slot {
   readonly key: string;
   readonly attrs: PathAttributes;
+  /** The set's number while it is interned (a column can name it: Adj-RIB-Out). */
+  readonly id: number;
   refs: number;
 }
 
@@ -15,6 +17,8 @@ export class AttributeTable {
   private readonly byKey = new Map<string, Slot>();
   /** Identity index: re-interning an object this table already owns skips serialization. */
   private readonly byObject = new Map<PathAttributes, Slot>();
+  private readonly byId: (Slot | null)[] = [];
+  private readonly freeIds: number[] = [];
 
   /** Returns the shared frozen copy of `attrs` and takes one reference on it. */
   intern(attrs: PathAttributes): PathAttributes {
@@ -26,7 +30,9 @@ export class AttributeTable {
     const key = attributeKey(attrs);
     let slot = this.byKey.get(key);
     if (!slot) {
-      slot = { key, attrs: frozenCopy(attrs), refs: 0 };
+      const id = this.freeIds.pop() ?? this.byId.length;
+      slot = { key, attrs: frozenCopy(attrs), id, refs: 0 };
+      this.byId[id] = slot;
       this.byKey.set(key, slot);
       this.byObject.set(slot.attrs, slot);
     }
@@ -48,7 +54,21 @@ export class AttributeTable {
     if (--slot.refs === 0) {
       this.byKey.delete(slot.key);
       this.byObject.delete(slot.attrs);
+      this.byId[slot.id] = null;
+      this.freeIds.push(slot.id);
     }
+  }
+
+  /** The number of an interned set (held by a reference: numbers are reused once a set is freed). */
+  idOf(attrs: PathAttributes): number {
+    const slot = this.byObject.get(attrs);
+    if (!slot) throw new Error('number of an attribute set that is not interned here');
+    return slot.id;
+  }
+
+  /** The interned set of number `id`. */
+  get(id: number): PathAttributes {
+    return this.byId[id]!.attrs;
   }
 
   /** References held on `attrs`; 0 when it is not (or no longer) interned. */

@@ -2,12 +2,15 @@
  * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9).
  *
  * Shape, chosen for full tables (a million prefixes from each of several
- * peers): no object per path. A path is a number: its record in the path
- * table (attribute set and next hops, shared by every prefix that has them).
- * Each peer keeps its Adj-RIB-In as prefix -> record number; the Loc-RIB
- * keeps, per prefix, which peers' paths are candidates (a lone candidate as
- * the peer's number, several as a small list with the best first). Route
- * objects are made when asked for (best(), changes), never stored. A change
+ * peers): no object and no map entry per path. A prefix is a number in the
+ * prefix table (shared with the FIB bookkeeping); a path is a number too:
+ * its record in the path table (attribute set and next hops, shared by
+ * every prefix that has them). Each peer keeps its Adj-RIB-In as prefix
+ * number -> record number and its Adj-RIB-Out as prefix number -> export
+ * attribute set number (PrefixMap: an array once large); the Loc-RIB keeps,
+ * per prefix number, which peers' paths are candidates (a lone candidate as
+ * the peer's number in a column, several as a small list with the best
+ * first). Route objects are made when asked for (best(), changes), never stored. A change
  * to one path touches only its prefix's candidates (one per peer plus a
  * local origin), never the rest of the table. Paths excluded by import policy
  * or by an unusable next hop stay in the Adj-RIB-In (they were received) but
@@ -19,6 +22,7 @@
 import { AFI_IPV4, AFI_IPV6, Origin } from '#bgp/wire/types';
 import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
 import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
+import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
 import {
   afiOf,
   canonicalAddress,
@@ -52,11 +56,17 @@ interface PeerState extends DecisionPeer {
   /** The peer's number in the Loc-RIB's candidate lists (1…; 0 is our own origin). */
   readonly slot: number;
   readonly importCtx: ImportContext;
-  /** Adj-RIB-In: every path received and not withdrawn, eligible or not, as its path record. */
-  readonly adjIn: Map<string, number>;
-  readonly ineligible: Map<string, IneligibleReason>;
-  /** Adj-RIB-Out: what the peer was last sent, as interned export attributes. */
-  readonly adjOut: Map<string, PathAttributes>;
+  /**
+   * Adj-RIB-In: every path received and not withdrawn, eligible or not, as
+   * prefix number -> path record. Each entry holds a reference on its prefix number.
+   */
+  readonly adjIn: PrefixMap;
+  readonly ineligible: Map<number, IneligibleReason>;
+  /**
+   * Adj-RIB-Out: what the peer was last sent, as prefix number -> number of
+   * the interned export attribute set. Each entry holds a reference on both.
+   */
+  readonly adjOut: PrefixMap;
   readonly encV4: ExportEncoding | null;
   readonly encV6: ExportEncoding | null;
   /** Loc-RIB attribute set -> export attribute set for this peer; holds no references. */
@@ -66,7 +76,7 @@ interface PeerState extends DecisionPeer {
    * RFC 4724 §4.2: prefixes of a restarting peer kept from before its session
    * went down and not refreshed since; null when there are none.
    */
-  stale: Set<string> | null;
+  stale: Set<number> | null;
 }
 
 /** Two or more candidates of a prefix, by peer number; slots[0] is the best. */
@@ -86,18 +96,10 @@ class Candidates {
   ) {}
 }
 
-/**
- * A Loc-RIB entry: the only candidate's peer number (most prefixes have one
- * path, and an object for it would cost ~100 bytes per prefix), or the candidates.
- */
-type LocEntry = number | Candidates;
-
-function bestSlot(e: LocEntry): number {
-  return typeof e === 'number' ? e : e.slots[0]!;
-}
-
 /** Our own origin's number in candidate lists. */
 const LOCAL_SLOT = 0;
+/** The Loc-RIB column's mark for a prefix with several candidates (in `multi`); -1 there is none. */
+const MULTI = -2;
 
 /**
  * One distinct path as stored: an interned attribute set and the next hops,
@@ -163,8 +165,11 @@ class PathTable {
   }
 }
 
-/** Prefixes whose best path may have changed in this operation -> best before it. */
-type Touched = Map<string, Route | null>;
+/**
+ * Prefixes (by number) whose best path may have changed in this operation ->
+ * best before it. Each holds a reference on its number until collect().
+ */
+type Touched = Map<number, Route | null>;
 
 const STATIC = 1;
 const CONNECTED = 2;
@@ -174,6 +179,8 @@ export class Rib {
   readonly attributes = new AttributeTable();
   /** Interned attribute sets of Adj-RIB-Out entries (shared by all peers). */
   readonly exportAttributes = new AttributeTable();
+  /** Prefix numbers (shared with the FIB bookkeeping when the caller passes its table). */
+  readonly prefixes: PrefixTable;
 
   /** Distinct paths (attribute set + next hops) of the Adj-RIBs-In. */
   readonly pathRecords = new PathTable(this.attributes);
@@ -186,7 +193,14 @@ export class Rib {
   private readonly exportCtx: ExportContext;
   /** Our own global addresses (canonical) with the number of sessions using each. */
   private readonly ownAddresses = new Map<string, number>();
-  private readonly loc = new Map<string, LocEntry>();
+  /**
+   * Loc-RIB: per prefix number, the peer number of its only candidate, MULTI
+   * when it has several (in `multi`), -1 when none. Holds no references: a
+   * candidate's Adj-RIB-In entry (or our own origin) holds the number.
+   */
+  private readonly loc = new Column();
+  private readonly multi = new Map<number, Candidates>();
+  private locCount = 0;
   /** Loc-RIB prefixes per length, so lookup tries only lengths that exist. */
   private readonly lengths4 = new Uint32Array(33);
   private readonly lengths6 = new Uint32Array(129);
@@ -197,6 +211,7 @@ export class Rib {
    * that take it and only while the Loc-RIB has no path for it.
    */
   private readonly redistributed = new Map<string, Route>();
+  /** Our own routes by prefix text; each holds a reference on its prefix number. */
   private readonly localRoutes = new Map<string, Route>();
   /** RFC 4271 §5.1.1, §5.1.2: a route we originate has ORIGIN IGP and an empty AS_PATH. */
   private readonly localAttrs: PathAttributes;
@@ -209,10 +224,11 @@ export class Rib {
    */
   private readonly backups: boolean;
   /** Per prefix touched in this operation, its backup's peer number before (-1: none); with `backups` only. */
-  private readonly touchedBackup = new Map<string, number>();
+  private readonly touchedBackup = new Map<number, number>();
 
-  constructor(local: { asn: number; routerId: string; backups?: boolean }) {
+  constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable }) {
     this.backups = local.backups ?? false;
+    this.prefixes = local.prefixes ?? new PrefixTable();
     this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
     this.exportCtx = { localAsn: local.asn, peers: this.peerInfos };
     this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
@@ -236,20 +252,16 @@ export class Rib {
       routerIdNum: routerIdNumber(p.routerId),
       addressKey: addressKey(p.address),
       importCtx: { localAsn: this.decisionCtx.localAsn, peer: p, ownAddresses: this.ownAddresses },
-      adjIn: new Map(),
-      ineligible: new Map(),
-      adjOut: new Map(),
+      // The stale paths (and their references) move over as they are.
+      adjIn: kept !== undefined ? kept.adjIn : new PrefixMap(),
+      ineligible: kept !== undefined ? kept.ineligible : new Map(),
+      adjOut: new PrefixMap(),
       encV4: exportEncoding(p, AFI_IPV4),
       encV6: exportEncoding(p, AFI_IPV6),
       exportCacheClassic: new WeakMap(),
       exportCacheMp: new WeakMap(),
-      stale: null,
+      stale: kept !== undefined ? kept.stale : null,
     };
-    if (kept !== undefined) {
-      for (const [prefix, route] of kept.adjIn) state.adjIn.set(prefix, route);
-      for (const [prefix, reason] of kept.ineligible) state.ineligible.set(prefix, reason);
-      state.stale = kept.stale;
-    }
     this.peers.set(p.id, state);
     this.slots[slot] = state;
     this.peerInfos.set(p.id, p);
@@ -273,8 +285,8 @@ export class Rib {
   removePeerSteps(id: string): PeerRemoval | null {
     const peer = this.peers.get(id);
     if (!peer) return null;
-    // Map iterators survive deletions: withdrawPath deletes each prefix behind it.
-    const prefixes = peer.adjIn.keys();
+    const prefixes = peer.adjIn.ids();
+    let at = 0;
     let done = false;
     const finish = (): void => {
       done = true;
@@ -291,14 +303,10 @@ export class Rib {
       next: (max: number): LocRibChange[] => {
         if (done) return [];
         const touched: Touched = new Map();
-        let n = 0;
-        for (; n < max; n++) {
-          const it = prefixes.next();
-          if (it.done === true) break;
-          this.withdrawPath(peer, it.value, touched);
-        }
+        const end = Math.min(prefixes.length, at + max);
+        for (; at < end; at++) this.withdrawPath(peer, prefixes[at]!, touched);
         const changes = this.collect(touched);
-        if (n < max) finish();
+        if (at >= prefixes.length) finish();
         return changes;
       },
     };
@@ -314,11 +322,10 @@ export class Rib {
   retainStale(id: string): number {
     const peer = this.peers.get(id);
     if (!peer) return 0;
-    const stale = peer.stale ?? new Set<string>();
-    for (const prefix of peer.adjIn.keys()) stale.add(prefix);
+    const stale = peer.stale ?? new Set<number>();
+    peer.adjIn.forEach((_record, prefix) => stale.add(prefix));
     peer.stale = stale.size > 0 ? stale : null;
-    for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
-    peer.adjOut.clear();
+    this.clearAdjOut(peer);
     return stale.size;
   }
 
@@ -343,7 +350,7 @@ export class Rib {
     if (!peer || !stale) return [];
     const touched: Touched = new Map();
     for (const prefix of [...stale]) {
-      if (afi !== undefined && afiOfPrefix(prefix) !== afi) continue;
+      if (afi !== undefined && afiOfPrefix(this.prefixes.text(prefix)) !== afi) continue;
       this.withdrawPath(peer, prefix, touched);
     }
     if (stale.size === 0) peer.stale = null;
@@ -352,8 +359,7 @@ export class Rib {
 
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */
   private forgetPeerState(peer: PeerState): void {
-    for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
-    peer.adjOut.clear();
+    this.clearAdjOut(peer);
     this.peers.delete(peer.info.id);
     this.peerInfos.delete(peer.info.id);
     for (const a of localAddresses(peer.info)) {
@@ -361,6 +367,14 @@ export class Rib {
       if (n === 0) this.ownAddresses.delete(a);
       else this.ownAddresses.set(a, n);
     }
+  }
+
+  private clearAdjOut(peer: PeerState): void {
+    peer.adjOut.forEach((attrs, prefix) => {
+      this.exportAttributes.release(this.exportAttributes.get(attrs));
+      this.prefixes.release(prefix);
+    });
+    peer.adjOut.clear();
   }
 
   /**
@@ -373,10 +387,10 @@ export class Rib {
     const peer = this.peers.get(peerId);
     if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
     const touched: Touched = new Map();
-    for (const p of u.withdrawn) this.withdrawPath(peer, p, touched);
+    for (const p of u.withdrawn) this.withdrawText(peer, p, touched);
     const unreach = u.mpUnreach;
     if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
-      for (const p of unreach.withdrawn) this.withdrawPath(peer, p, touched);
+      for (const p of unreach.withdrawn) this.withdrawText(peer, p, touched);
     }
     if (u.nlri.length > 0) this.announce(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, touched);
     const reach = u.mpReach;
@@ -422,7 +436,7 @@ export class Rib {
       this.attributes.release(this.redistributed.get(key)!.attrs);
       this.redistributed.delete(key);
     }
-    const best = this.bestRoute(key);
+    const best = this.bestRoute(this.prefixes.find(key));
     return [{ prefix: key, best, previous: best }];
   }
 
@@ -432,22 +446,24 @@ export class Rib {
 
   /** The best path (a Route made for the caller: compare routes by value, not identity). */
   best(prefix: string): Route | undefined {
-    return this.bestRoute(prefix) ?? undefined;
+    return this.bestRoute(this.prefixes.find(prefix)) ?? undefined;
   }
 
   /** The best path and the step of RFC 4271 §9.1.2.2 that chose it. */
   decision(prefix: string): Decision | undefined {
-    const e = this.loc.get(prefix);
-    if (e === undefined) return undefined;
-    const best = this.routeOf(prefix, bestSlot(e));
-    return { best, step: typeof e === 'number' ? 'only-path' : e.step };
+    const id = this.prefixes.find(prefix);
+    const e = this.locOf(id);
+    if (e === -1) return undefined;
+    const best = this.routeOf(id, this.bestSlot(id));
+    return { best, step: e >= 0 ? 'only-path' : this.multi.get(id)!.step };
   }
 
   /** All candidate paths, best first. */
   paths(prefix: string): Route[] {
-    const e = this.loc.get(prefix);
-    if (e === undefined) return [];
-    return typeof e === 'number' ? [this.routeOf(prefix, e)] : rank(this.decisionCtx, this.candidateRoutes(prefix, e));
+    const id = this.prefixes.find(prefix);
+    const e = this.locOf(id);
+    if (e === -1) return [];
+    return e >= 0 ? [this.routeOf(id, e)] : rank(this.decisionCtx, this.candidateRoutes(id, this.multi.get(id)!));
   }
 
   /** Longest-prefix match over the Loc-RIB. */
@@ -457,21 +473,21 @@ export class Rib {
     const lengths = ip.family === 4 ? this.lengths4 : this.lengths6;
     for (let len = lengths.length - 1; len >= 0; len--) {
       if (lengths[len] === 0) continue;
-      const prefix = formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len });
-      const e = this.loc.get(prefix);
-      if (e !== undefined) return this.routeOf(prefix, bestSlot(e));
+      const id = this.prefixes.find(formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len }));
+      if (this.locOf(id) !== -1) return this.routeOf(id, this.bestSlot(id));
     }
     return undefined;
   }
 
   /** Best routes (made as they are iterated). */
   *entries(): IterableIterator<Route> {
-    for (const [prefix, e] of this.loc) yield this.routeOf(prefix, bestSlot(e));
+    const bound = this.prefixes.bound;
+    for (let id = 0; id < bound; id++) if (this.loc.get(id) !== -1) yield this.routeOf(id, this.bestSlot(id));
   }
 
   /** Loc-RIB prefixes. */
   get size(): number {
-    return this.loc.size;
+    return this.locCount;
   }
 
   /** Adj-RIB-In size: prefixes received and stored, eligible or not. */
@@ -488,8 +504,9 @@ export class Rib {
   /** Why a received path is not a candidate: null when it is, undefined when not received. */
   ineligibleReason(peerId: string, prefix: string): IneligibleReason | null | undefined {
     const p = this.peers.get(peerId);
-    if (!p || !p.adjIn.has(prefix)) return undefined;
-    return p.ineligible.get(prefix) ?? null;
+    const id = this.prefixes.find(prefix);
+    if (!p || id === NO_PREFIX || !p.adjIn.has(id)) return undefined;
+    return p.ineligible.get(id) ?? null;
   }
 
   /** Adj-RIB-Out size. */
@@ -510,13 +527,14 @@ export class Rib {
     // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
     // entry current), so repeated prefixes need no set of their own.
     for (const c of changes) {
+      const id = this.prefixes.find(c.prefix);
       // What the peer was never sent and may not be sent needs no export work: with
       // one peer feeding a full table, that is every change (split horizon).
-      if (!peer.adjOut.has(c.prefix)) {
-        const r = this.bestRoute(c.prefix) ?? this.redistributed.get(c.prefix);
+      if (id === NO_PREFIX || !peer.adjOut.has(id)) {
+        const r = this.bestRoute(id) ?? this.redistributed.get(c.prefix);
         if (r === undefined || exportFilter(this.exportCtx, r, peer.info) !== null) continue;
       }
-      this.exportPrefix(peer, c.prefix, packer);
+      this.exportPrefix(peer, c.prefix, id, packer);
     }
     return packer.finish();
   }
@@ -530,8 +548,11 @@ export class Rib {
     const peer = this.peers.get(peerId);
     if (!peer) return [];
     const packer = new UpdatePacker();
-    const prefixes = new Set([...peer.adjOut.keys(), ...this.loc.keys(), ...this.redistributed.keys()]);
-    for (const prefix of prefixes) this.exportPrefix(peer, prefix, packer);
+    // exportPrefix is idempotent: a prefix both sent and in the Loc-RIB may be looked at twice.
+    for (const id of peer.adjOut.ids()) this.exportPrefix(peer, this.prefixes.text(id), id, packer);
+    const bound = this.prefixes.bound;
+    for (let id = 0; id < bound; id++) if (this.loc.get(id) !== -1) this.exportPrefix(peer, this.prefixes.text(id), id, packer);
+    for (const prefix of this.redistributed.keys()) this.exportPrefix(peer, prefix, this.prefixes.find(prefix), packer);
     return packer.finish();
   }
 
@@ -539,11 +560,16 @@ export class Rib {
   exportFull(peerId: string): UpdateMessage[] {
     const peer = this.peers.get(peerId);
     if (!peer) return [];
-    for (const a of peer.adjOut.values()) this.exportAttributes.release(a);
-    peer.adjOut.clear();
+    this.clearAdjOut(peer);
     const packer = new UpdatePacker();
-    for (const prefix of this.loc.keys()) this.exportPrefix(peer, prefix, packer);
-    if (peer.info.advertiseOspf) for (const prefix of this.redistributed.keys()) if (!this.loc.has(prefix)) this.exportPrefix(peer, prefix, packer);
+    const bound = this.prefixes.bound;
+    for (let id = 0; id < bound; id++) if (this.loc.get(id) !== -1) this.exportPrefix(peer, this.prefixes.text(id), id, packer);
+    if (peer.info.advertiseOspf) {
+      for (const prefix of this.redistributed.keys()) {
+        const id = this.prefixes.find(prefix);
+        if (this.locOf(id) === -1) this.exportPrefix(peer, prefix, id, packer);
+      }
+    }
     const out = packer.finish();
     for (const f of peer.info.families) out.push(endOfRib(f.afi, f.safi));
     return out;
@@ -568,15 +594,15 @@ export class Rib {
     for (const prefix of nlri) {
       let reason: IneligibleReason | null = verdict.accept ? importPrefix(peer.importCtx, prefix) : verdict.reason;
       if (reason === null && !usable) reason = 'next-hop-unusable';
-      let id: number;
+      let record: number;
       if (reason === null) {
         if (acceptedId < 0) acceptedId = this.pathRecords.intern(accepted, nextHop, nextHopLinkLocal);
-        id = acceptedId;
+        record = acceptedId;
       } else {
         if (baseId < 0) baseId = this.pathRecords.intern(base, nextHop, nextHopLinkLocal);
-        id = baseId;
+        record = baseId;
       }
-      this.storePath(peer, prefix, id, reason, touched);
+      this.storePath(peer, prefix, record, reason, touched);
     }
     // The references taken above were for this UPDATE; each stored path holds its own.
     if (acceptedId >= 0) this.pathRecords.release(acceptedId);
@@ -585,75 +611,101 @@ export class Rib {
     this.attributes.release(base);
   }
 
-  private storePath(peer: PeerState, prefix: string, id: number, reason: IneligibleReason | null, touched: Touched): void {
+  private storePath(peer: PeerState, text: string, record: number, reason: IneligibleReason | null, touched: Touched): void {
+    // The reference taken here is the Adj-RIB-In entry's when the prefix is new to the peer.
+    const prefix = this.prefixes.intern(text);
     const old = peer.adjIn.get(prefix);
+    if (old >= 0) this.prefixes.release(prefix);
     const oldReason = peer.ineligible.get(prefix) ?? null;
     // Re-announced after a restart: fresh again, even when nothing else changed.
     peer.stale?.delete(prefix);
     // A duplicate announcement changes nothing.
-    if (old === id && oldReason === reason) return;
-    const wasCandidate = old !== undefined && oldReason === null;
+    if (old === record && oldReason === reason) return;
+    const wasCandidate = old >= 0 && oldReason === null;
     const isCandidate = reason === null;
     // The best before the change is made while the old record is still there.
     if (wasCandidate || isCandidate) this.touch(prefix, touched);
-    this.pathRecords.retain(id);
-    peer.adjIn.set(prefix, id);
+    this.pathRecords.retain(record);
+    peer.adjIn.set(prefix, record);
     if (reason === null) peer.ineligible.delete(prefix);
     else peer.ineligible.set(prefix, reason);
     if (wasCandidate && isCandidate) this.candidateChanged(prefix);
     else if (wasCandidate) this.dropCandidate(prefix, peer.slot);
     else if (isCandidate) this.addCandidate(prefix, peer.slot);
-    if (old !== undefined) this.pathRecords.release(old);
+    if (old >= 0) this.pathRecords.release(old);
   }
 
-  private withdrawPath(peer: PeerState, prefix: string, touched: Touched): void {
+  private withdrawText(peer: PeerState, text: string, touched: Touched): void {
+    const prefix = this.prefixes.find(text);
+    if (prefix !== NO_PREFIX) this.withdrawPath(peer, prefix, touched);
+  }
+
+  private withdrawPath(peer: PeerState, prefix: number, touched: Touched): void {
     const old = peer.adjIn.get(prefix);
-    if (old === undefined) return;
+    if (old < 0) return;
     peer.stale?.delete(prefix);
     const wasCandidate = !peer.ineligible.has(prefix);
+    // Touching holds the number until collect(): the entry's own reference goes below.
     if (wasCandidate) this.touch(prefix, touched);
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
     if (wasCandidate) this.dropCandidate(prefix, peer.slot);
     this.pathRecords.release(old);
+    this.prefixes.release(prefix);
   }
 
-  private setLocalSources(prefix: string, bits: number): LocRibChange[] {
-    if (bits === (this.localSources.get(prefix) ?? 0)) return [];
-    if (bits === 0) this.localSources.delete(prefix);
-    else this.localSources.set(prefix, bits);
-    const old = this.localRoutes.get(prefix);
+  private setLocalSources(text: string, bits: number): LocRibChange[] {
+    if (bits === (this.localSources.get(text) ?? 0)) return [];
+    if (bits === 0) this.localSources.delete(text);
+    else this.localSources.set(text, bits);
+    const old = this.localRoutes.get(text);
     const source = bits & CONNECTED ? 'connected' : 'static';
     if (old !== undefined && bits !== 0 && old.source === source) return [];
     const touched: Touched = new Map();
+    // Our route holds a reference on the number while it exists; this one is for the operation.
+    const prefix = this.prefixes.intern(text);
     // The best before the change is made while our old route is still there.
     this.touch(prefix, touched);
     let next: Route | undefined;
     if (bits !== 0) {
-      next = { prefix, peer: null, source, attrs: this.attributes.intern(this.localAttrs), nextHop: null, nextHopLinkLocal: null };
-      this.localRoutes.set(prefix, next);
+      next = { prefix: text, peer: null, source, attrs: this.attributes.intern(this.localAttrs), nextHop: null, nextHopLinkLocal: null };
+      this.localRoutes.set(text, next);
+      if (old === undefined) this.prefixes.retain(prefix);
     } else {
-      this.localRoutes.delete(prefix);
+      this.localRoutes.delete(text);
     }
     if (old !== undefined && next !== undefined) this.candidateChanged(prefix);
     else if (old !== undefined) this.dropCandidate(prefix, LOCAL_SLOT);
     else if (next !== undefined) this.addCandidate(prefix, LOCAL_SLOT);
+    if (old !== undefined && next === undefined) this.prefixes.release(prefix);
     const changes = this.collect(touched);
+    this.prefixes.release(prefix);
     if (old !== undefined) this.attributes.release(old.attrs);
     return changes;
   }
 
-  /** Notes the prefix's best before this operation changes it (once per operation). */
-  private touch(prefix: string, touched: Touched): void {
+  /** Notes the prefix's best before this operation changes it (once per operation); holds its number until collect(). */
+  private touch(prefix: number, touched: Touched): void {
     if (touched.has(prefix)) return;
+    this.prefixes.retain(prefix);
     touched.set(prefix, this.bestRoute(prefix));
     if (this.backups) this.touchedBackup.set(prefix, this.backupSlotOf(prefix));
   }
 
-  /** The second-best candidate's peer number (-1: none): the path the FIB falls back to. */
-  private backupSlotOf(prefix: string): number {
+  /** The Loc-RIB entry of a prefix number: a peer number, MULTI, or -1 (none, or NO_PREFIX). */
+  private locOf(prefix: number): number {
+    return prefix === NO_PREFIX ? -1 : this.loc.get(prefix);
+  }
+
+  private bestSlot(prefix: number): number {
     const e = this.loc.get(prefix);
-    if (e === undefined || typeof e === 'number') return -1;
+    return e >= 0 ? e : this.multi.get(prefix)!.slots[0]!;
+  }
+
+  /** The second-best candidate's peer number (-1: none): the path the FIB falls back to. */
+  private backupSlotOf(prefix: number): number {
+    if (this.locOf(prefix) !== MULTI) return -1;
+    const e = this.multi.get(prefix)!;
     if (e.slots.length === 2) return e.slots[1]!;
     // Kept by decide() (every change of the candidates runs it).
     if (this.backups) return e.backup;
@@ -665,26 +717,30 @@ export class Rib {
 
   /** The second-best path of `prefix` (RFC 4271 §9.1.2.2 over the candidates without the best), or null. */
   backup(prefix: string): Route | null {
-    const slot = this.backupSlotOf(prefix);
-    return slot < 0 ? null : this.routeOf(prefix, slot);
+    const id = this.prefixes.find(prefix);
+    const slot = this.backupSlotOf(id);
+    return slot < 0 ? null : this.routeOf(id, slot);
   }
 
   /** A candidate (peer number `slot`) for `prefix` that was none; the caller has touched the prefix. */
-  private addCandidate(prefix: string, slot: number): void {
+  private addCandidate(prefix: number, slot: number): void {
     const e = this.loc.get(prefix);
-    if (e === undefined) {
+    if (e === -1) {
       this.loc.set(prefix, slot);
+      this.locCount++;
       this.countLength(prefix, 1);
       return;
     }
-    if (typeof e === 'number') {
+    if (e >= 0) {
       const two = new Candidates([e, slot], 'only-path');
-      this.loc.set(prefix, two);
+      this.loc.set(prefix, MULTI);
+      this.multi.set(prefix, two);
       this.decide(prefix, two);
       return;
     }
-    e.slots.push(slot);
-    if (!this.addInOrder(prefix, e, slot)) this.decide(prefix, e);
+    const c = this.multi.get(prefix)!;
+    c.slots.push(slot);
+    if (!this.addInOrder(prefix, c, slot)) this.decide(prefix, c);
   }
 
   /**
@@ -693,7 +749,7 @@ export class Rib {
    * them (ten full-table peers: ten routes made and eliminated per path).
    * False when the set is not known to be in order; decide() runs then.
    */
-  private addInOrder(prefix: string, e: Candidates, slot: number): boolean {
+  private addInOrder(prefix: number, e: Candidates, slot: number): boolean {
     if (!e.total || e.backup < 0) return false;
     const fresh = this.routeOf(prefix, slot);
     if (fresh.attrs.med !== undefined) return false;
@@ -715,31 +771,33 @@ export class Rib {
   }
 
   /** The candidate of `slot` for `prefix` is no more; the caller has touched the prefix. */
-  private dropCandidate(prefix: string, slot: number): void {
+  private dropCandidate(prefix: number, slot: number): void {
     const e = this.loc.get(prefix);
-    if (e === undefined) return;
-    if (typeof e === 'number') {
+    if (e === -1) return;
+    if (e >= 0) {
       if (e !== slot) return;
-      this.loc.delete(prefix);
+      this.loc.set(prefix, -1);
+      this.locCount--;
       this.countLength(prefix, -1);
       return;
     }
-    const i = e.slots.indexOf(slot);
+    const c = this.multi.get(prefix)!;
+    const i = c.slots.indexOf(slot);
     if (i < 0) return;
-    e.slots.splice(i, 1);
-    if (e.slots.length === 1) {
-      this.loc.set(prefix, e.slots[0]!);
+    c.slots.splice(i, 1);
+    if (c.slots.length === 1) {
+      this.loc.set(prefix, c.slots[0]!);
+      this.multi.delete(prefix);
       return;
     }
     // In a totally ordered set a loser behind the runner-up takes nothing with it.
-    if (e.total && i > 0 && e.backup >= 0 && slot !== e.backup) return;
-    this.decide(prefix, e);
+    if (c.total && i > 0 && c.backup >= 0 && slot !== c.backup) return;
+    this.decide(prefix, c);
   }
 
   /** A candidate of `prefix` has another path now: the decision runs again. */
-  private candidateChanged(prefix: string): void {
-    const e = this.loc.get(prefix);
-    if (e !== undefined && typeof e !== 'number') this.decide(prefix, e);
+  private candidateChanged(prefix: number): void {
+    if (this.loc.get(prefix) === MULTI) this.decide(prefix, this.multi.get(prefix)!);
   }
 
   /**
@@ -747,7 +805,7 @@ export class Rib {
    * even when a losing path changed: with MED compared per neighbor AS,
    * removing a loser can change the winner.
    */
-  private decide(prefix: string, e: Candidates): void {
+  private decide(prefix: number, e: Candidates): void {
     const paths = this.candidateRoutes(prefix, e);
     const d = selectBestCandidate(this.decisionCtx, paths)!;
     const j = paths.indexOf(d.best);
@@ -772,29 +830,31 @@ export class Rib {
   }
 
   /** The candidates' routes, in the order of `e.slots`. */
-  private candidateRoutes(prefix: string, e: Candidates): Route[] {
+  private candidateRoutes(prefix: number, e: Candidates): Route[] {
     return e.slots.map((slot) => this.routeOf(prefix, slot));
   }
 
   /** The route of candidate `slot` for `prefix` (made now). */
-  private routeOf(prefix: string, slot: number): Route {
-    if (slot === LOCAL_SLOT) return this.localRoutes.get(prefix)!;
+  private routeOf(prefix: number, slot: number): Route {
+    const text = this.prefixes.text(prefix);
+    if (slot === LOCAL_SLOT) return this.localRoutes.get(text)!;
     const peer = this.slots[slot]!;
-    const r = this.pathRecords.get(peer.adjIn.get(prefix)!);
-    return { prefix, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
+    const r = this.pathRecords.get(peer.adjIn.get(prefix));
+    return { prefix: text, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
   }
 
-  private bestRoute(prefix: string): Route | null {
-    const e = this.loc.get(prefix);
-    return e === undefined ? null : this.routeOf(prefix, bestSlot(e));
+  private bestRoute(prefix: number): Route | null {
+    return this.locOf(prefix) === -1 ? null : this.routeOf(prefix, this.bestSlot(prefix));
   }
 
-  private countLength(prefix: string, delta: number): void {
-    const len = Number(prefix.slice(prefix.indexOf('/') + 1));
-    const lengths = prefix.includes(':') ? this.lengths6 : this.lengths4;
+  private countLength(prefix: number, delta: number): void {
+    const text = this.prefixes.text(prefix);
+    const len = Number(text.slice(text.indexOf('/') + 1));
+    const lengths = text.includes(':') ? this.lengths6 : this.lengths4;
     lengths[len] = lengths[len]! + delta;
   }
 
+  /** The changes of an operation; gives up the numbers its touches held. */
   private collect(touched: Touched): LocRibChange[] {
     const changes: LocRibChange[] = [];
     // forEach, not for-of: no [key, value] pair per prefix.
@@ -802,40 +862,51 @@ export class Rib {
       touched.forEach((previous, prefix) => {
         const best = this.bestRoute(prefix);
         const slot = this.backupSlotOf(prefix);
-        if (sameRoute(best, previous) && slot === this.touchedBackup.get(prefix)) return;
-        changes.push({ prefix, best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot) });
+        if (!sameRoute(best, previous) || slot !== this.touchedBackup.get(prefix)) {
+          changes.push({ prefix: this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot) });
+        }
+        this.prefixes.release(prefix);
       });
       this.touchedBackup.clear();
       return changes;
     }
     touched.forEach((previous, prefix) => {
       const best = this.bestRoute(prefix);
-      if (!sameRoute(best, previous)) changes.push({ prefix, best, previous });
+      if (!sameRoute(best, previous)) changes.push({ prefix: this.prefixes.text(prefix), best, previous });
+      this.prefixes.release(prefix);
     });
     return changes;
   }
 
-  private exportPrefix(peer: PeerState, prefix: string, packer: UpdatePacker): void {
-    const afi = afiOf(prefix);
+  /** `prefix` is NO_PREFIX for a redistributed route nothing else names yet. */
+  private exportPrefix(peer: PeerState, text: string, prefix: number, packer: UpdatePacker): void {
+    const afi = afiOf(text);
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
     // The Loc-RIB's own path first; a redistributed route only where it has none.
-    const best = this.bestRoute(prefix) ?? this.redistributed.get(prefix);
-    const prev = peer.adjOut.get(prefix);
+    const best = this.bestRoute(prefix) ?? this.redistributed.get(text);
+    const prevId = prefix === NO_PREFIX ? -1 : peer.adjOut.get(prefix);
+    const prev = prevId < 0 ? undefined : this.exportAttributes.get(prevId);
     const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
     if (next === null) {
       if (prev === undefined) return;
       peer.adjOut.delete(prefix);
       this.exportAttributes.release(prev);
-      packer.withdraw(prefix, afi, enc !== null ? enc.classic : afi === AFI_IPV4);
+      packer.withdraw(text, afi, enc !== null ? enc.classic : afi === AFI_IPV4);
+      this.prefixes.release(prefix);
       return;
     }
     if (next === prev) {
       this.exportAttributes.release(next);
       return;
     }
-    peer.adjOut.set(prefix, next);
+    if (prev === undefined) {
+      // The entry's reference on the number (made now for a redistributed route nothing named).
+      if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text);
+      else this.prefixes.retain(prefix);
+    }
+    peer.adjOut.set(prefix, this.exportAttributes.idOf(next));
     if (prev !== undefined) this.exportAttributes.release(prev);
-    packer.announce(prefix, enc!, next);
+    packer.announce(text, enc!, next);
   }
 
   /** Interned export attributes for `best` towards `peer` (one reference taken), or null when not sent. */

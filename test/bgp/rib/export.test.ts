@@ -419,3 +419,35 @@ describe('re-export after an export policy change (no session reset)', () => {
     expect(r.reexport('a')).toEqual([]);
   });
 });
+
+describe('prefix numbers (issue 10: the RIB keys its columns by number)', () => {
+  test('every number is given back: exported OSPF routes, a restart kept stale and swept, our origins, the Adj-RIBs-Out of peers that go', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2, { advertiseOspf: () => true }));
+    r.addPeer(peer('b', 65003, 3));
+    // An OSPF route that only a's Adj-RIB-Out names.
+    r.exportChanges('a', r.redistribute('10.9.0.0/24', true));
+    expect(r.prefixes.size).toBe(1);
+    // b's paths go to a; b restarts and keeps them stale, re-announces one, the rest is swept.
+    r.exportChanges('a', r.applyUpdate('b', announce(['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1')));
+    expect(r.retainStale('b')).toBe(3);
+    r.addPeer(peer('b', 65003, 3));
+    r.exportChanges('a', r.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1')));
+    r.exportChanges('a', r.sweepStale('b'));
+    expect(r.advertisedCount('a')).toBe(2);
+    r.exportChanges('a', r.originate('10.5.0.0/24', 'static'));
+    r.exportChanges('a', r.originate('10.5.0.0/24', 'connected'));
+    expect(r.prefixes.size).toBe(3);
+    r.exportChanges('a', r.withdrawOrigin('10.5.0.0/24'));
+    r.exportChanges('a', r.redistribute('10.9.0.0/24', false));
+    r.exportChanges('a', r.removePeer('b'));
+    expect(r.advertisedCount('a')).toBe(0);
+    expect(r.prefixes.size).toBe(0);
+    // A peer that goes while its Adj-RIB-Out still names prefixes gives those back too.
+    r.exportChanges('a', r.originate('10.6.0.0/24', 'static'));
+    r.withdrawOrigin('10.6.0.0/24');
+    expect(r.prefixes.size).toBe(1);
+    r.removePeer('a');
+    expect(r.prefixes.size).toBe(0);
+  });
+});

@@ -293,6 +293,8 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
         expect(rib.size).toBe(0);
         expect(rib.attributes.size).toBe(1);
         expect(rib.exportAttributes.size).toBe(0);
+        // Every prefix number was given back: Adj-RIBs-In, Adj-RIBs-Out, our origins and the operations' touches.
+        expect(rib.prefixes.size).toBe(0);
       }),
       // The example is RFC 4271 §9.1.2.2 (c)'s trap: removing a losing path changes the winner.
       { numRuns: 300, examples: [[[

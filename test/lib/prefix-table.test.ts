@@ -1,0 +1,87 @@
+/**
+ * The prefix table and the per-peer maps the RIB keys by prefix number
+ * (issue 10): numbers are interned, reference-counted and reused; a map
+ * moves from a Map to an array when it grows, without losing an entry.
+ */
+import { describe, expect, it } from 'vitest';
+import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
+
+describe('PrefixTable', () => {
+  it('one number per text while referenced; the number is reused after the last release', () => {
+    const t = new PrefixTable();
+    const a = t.intern('10.0.0.0/24');
+    expect(t.intern('10.0.0.0/24')).toBe(a);
+    const b = t.intern('2001:db8::/32');
+    expect(b).not.toBe(a);
+    expect(t.find('10.0.0.0/24')).toBe(a);
+    expect(t.text(b)).toBe('2001:db8::/32');
+    expect(t.refCount(a)).toBe(2);
+    t.release(a);
+    expect(t.find('10.0.0.0/24')).toBe(a);
+    t.release(a);
+    expect(t.find('10.0.0.0/24')).toBe(NO_PREFIX);
+    expect(t.size).toBe(1);
+    expect(t.intern('10.1.0.0/24')).toBe(a);
+    expect(t.bound).toBe(2);
+    t.release(b);
+    expect(() => t.release(b)).toThrow(/released more often/);
+  });
+
+  it('grows past its first capacity', () => {
+    const t = new PrefixTable();
+    const ids = Array.from({ length: 5000 }, (_, i) => t.intern(`10.${i >> 8}.${i & 255}.0/24`));
+    expect(new Set(ids).size).toBe(5000);
+    expect(t.text(ids[4999]!)).toBe('10.19.135.0/24');
+    for (const id of ids) t.release(id);
+    expect(t.size).toBe(0);
+  });
+});
+
+describe('PrefixMap', () => {
+  it('keeps every entry across the move from a Map to an array, and reads past either as none', () => {
+    const m = new PrefixMap();
+    expect(m.get(7)).toBe(-1);
+    // Numbers out of order, one far beyond the rest.
+    const ids = Array.from({ length: 3000 }, (_, i) => (i * 7919) % 3001);
+    ids.push(70_000);
+    for (const id of ids) expect(m.set(id, id + 1)).toBe(-1);
+    expect(m.size).toBe(ids.length);
+    for (const id of ids) expect(m.get(id)).toBe(id + 1);
+    expect(m.get(1_000_000)).toBe(-1);
+    expect(m.set(70_000, 5)).toBe(70_001);
+    expect(m.delete(70_000)).toBe(5);
+    expect(m.delete(70_000)).toBe(-1);
+    expect(m.size).toBe(ids.length - 1);
+    // Once an array, entries come in ascending order.
+    const seen: number[] = [];
+    m.forEach((_v, id) => seen.push(id));
+    expect(seen).toEqual([...ids.slice(0, -1)].sort((x, y) => x - y));
+    expect([...m.ids()]).toEqual(seen);
+    m.clear();
+    expect(m.size).toBe(0);
+    expect(m.get(5)).toBe(-1);
+  });
+
+  it('a small map stays a Map: set, overwrite and delete keep the count', () => {
+    const m = new PrefixMap();
+    m.set(3, 0);
+    m.set(3, 9);
+    m.set(900_000, 1);
+    expect(m.size).toBe(2);
+    expect(m.has(3)).toBe(true);
+    expect(m.delete(3)).toBe(9);
+    expect([...m.ids()]).toEqual([900_000]);
+  });
+});
+
+describe('Column', () => {
+  it('reads none (-1) where nothing was written, also past its end, and grows on write', () => {
+    const c = new Column(4);
+    expect(c.get(2)).toBe(-1);
+    expect(c.get(100)).toBe(-1);
+    c.set(100, 7);
+    expect(c.get(100)).toBe(7);
+    expect(c.get(99)).toBe(-1);
+    expect(c.length).toBeGreaterThan(100);
+  });
+});
