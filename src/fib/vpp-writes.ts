@@ -5,8 +5,9 @@
  * (fieldLayout), never by hand: is_add, is_multipath, then vl_api_ip_route_t
  * { table_id, stats_index, prefix { address { af, un[16] }, len }, n_paths,
  * paths[n_paths] } (fact sheet §2.3, §2.4). A route's fib_paths (167 bytes
- * each) are encoded once per next-hop list and copied; only the prefix and
- * the flags are written per route. The reply, ip_route_add_del_reply
+ * each; direct, or recursive through the PIC tables with a backup's paths at
+ * preference 1: vpp-pic.ts) are encoded once per next-hop list and copied;
+ * only the prefix and the flags are written per route. The reply, ip_route_add_del_reply
  * (1992deab: context, i32 retval, stats_index), is read in place by the client.
  */
 import { parsePrefix } from '#lib/prefix';
@@ -131,6 +132,24 @@ export class RouteWrites implements BulkRequests {
   reset(): void {
     this.count = 0;
     this.paths.length = 0;
+  }
+
+  /**
+   * Keeps only the requests whose op passes `keep`, in order (a batch whose
+   * PIC host routes could not all be written drops the routes that need them).
+   */
+  keepOnly(keep: (op: number) => boolean): void {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const o = this.op[i]!;
+      if (!keep(o)) continue;
+      this.op[n] = o;
+      this.isAdd[n] = this.isAdd[i]!;
+      this.paths[n] = this.paths[i]!;
+      n++;
+    }
+    this.count = n;
+    this.paths.length = n;
   }
 
   /** The paths of request i. */

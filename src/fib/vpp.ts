@@ -15,20 +15,42 @@
  * VPP refuses fails its op (its prefix is reported, the rest of the batch
  * goes on); an op whose requests were not all confirmed (the connection
  * ended, VPP went quiet) fails too and stays pending in the FibManager.
- * One fib_path per next hop: the tunnel's sw_if_index (by its tag), the next
- * hop in the union with the proto of the NEXT HOP's family (an IPv4 route
- * via an IPv6 next hop is proto IP6: RFC 8950), weight 1, preference 0,
- * NORMAL. A WireGuard interface is NBMA: a host route without an address gets
- * the prefix's own address as next hop (what VPP does itself), any other
- * route without one is refused (VPP would drop its traffic).
+ *
+ * Paths, one fib_path per next hop, the next hop in the union with the proto
+ * of the NEXT HOP's family (an IPv4 route via an IPv6 next hop is proto IP6:
+ * RFC 8950), weight 1, NORMAL:
+ * - a next hop with an address on one of our tunnels (what every learned
+ *   route has) is RECURSIVE when PIC is on (vpp-pic.ts): sw_if_index ~0,
+ *   flag RESOLVE_VIA_HOST, resolved in the agent's table PIC_PRIMARY
+ *   (preference 0), and the route's backup next hops (FibRoute.backup) the
+ *   same way in PIC_BACKUP (preference 1). Those tables hold one host route
+ *   per next hop in use ("NH/32 via NH on wgN"), written before the first
+ *   route that needs it (and again after a failover withdrew it);
+ * - any other next hop (a tunnel's own host route, the recursion guard's
+ *   underlay pin, every next hop when PIC is off) is DIRECT: the interface's
+ *   sw_if_index (by its tag), preference 0. A WireGuard interface is NBMA: a
+ *   host route without an address gets the prefix's own address as next hop
+ *   (what VPP does itself), any other route without one is refused (VPP would
+ *   drop its traffic). Without PIC a route's backup is not written.
+ *
+ * Failover (FibBackend.failover): the host routes of the dead tunnels' next
+ * hops leave both PIC tables, a constant number of writes (two per next hop:
+ * one per table) however many routes recurse through them; VPP restacks them
+ * on a drop at once and then moves each to its backup (vpp-pic.ts).
  *
  * Ownership: a path in `tableId` is OURS when it is a NORMAL path with a
  * next-hop address through a WireGuard interface this agent tagged with a
- * configured interface name (one it ensured in this run). dump() returns, per
- * prefix, our paths only (both families, from ip_route_dump); VPP's own
- * entries (connected/glean: no next hop; local: LOCAL; default/special:
- * DROP) and paths via other interfaces or recursive ones are never returned,
- * so the FibManager never deletes them.
+ * configured interface name (one it ensured in this run), or a recursive path
+ * resolved in one of the agent's PIC tables. dump() returns, per prefix, our
+ * paths only (both families, from ip_route_dump): the PIC_PRIMARY ones as its
+ * next hops, the PIC_BACKUP ones as its backup; VPP's own entries
+ * (connected/glean: no next hop; local: LOCAL; default/special: DROP) and
+ * paths via other interfaces or other recursive ones are never returned, so
+ * the FibManager never deletes them. The PIC tables' host routes are the
+ * backend's own bookkeeping, adopted at every connect, never dumped. A path
+ * the dump found that the route it reports would not write again (a direct
+ * path of an earlier version where PIC now writes a recursive one) is
+ * removed with the next write of that prefix.
  */
 import type { Logger } from '#lib/log';
 import { formatIp, parseIp, parsePrefix, type ParsedPrefix } from '#lib/prefix';
@@ -48,6 +70,7 @@ import {
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
 import { longestMatch } from './pin.js';
 import { encodeFibPath, FIB_PATH_SIZE, RouteWrites } from './vpp-writes.js';
+import { FLAG_RESOLVE_VIA_HOST, PIC_BACKUP, PIC_PRIMARY, picTableOf, PicTables, type PicNeed, type PicTable } from './vpp-pic.js';
 
 const NO_INDEX = 0xffffffff;
 const PATH_TYPE_NORMAL = 0;
@@ -175,6 +198,34 @@ function decodePath(path: VppRecord): { sw: number; address: string | null } | n
   return { sw, address: address === '0.0.0.0' || address === '::' ? null : address };
 }
 
+/** A recursive path through one of the PIC tables: its next hop and table; null for any other path. */
+function decodeRecursive(path: VppRecord): { address: string; table: PicTable } | null {
+  if (num(path.type) !== PATH_TYPE_NORMAL || num(path.sw_if_index) !== NO_INDEX) return null;
+  const table = picTableOf(num(path.table_id));
+  const proto = num(path.proto);
+  if (!table || (proto !== NH_PROTO_IP4 && proto !== NH_PROTO_IP6) || zeroNextHop(path)) return null;
+  try {
+    return { address: fromVppAddressUnion(rec(path.nh).address, proto === NH_PROTO_IP6 ? ADDRESS_IP6 : ADDRESS_IP4), table };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How a next-hop list is written: its paths' bytes and the PIC host routes
+ * they need. Kept per list object (the FibManager hands one interned list per
+ * set), and per (list, backup list) for a route with a backup.
+ */
+interface ListPaths {
+  readonly paths: Buffer;
+  readonly needs: readonly PicNeed[];
+  /** PicTables.generation when every need was last found installed (-1: not yet). */
+  checked: number;
+  withBackup?: WeakMap<readonly FibNextHop[], ListPaths>;
+}
+
+const NO_NEEDS: readonly PicNeed[] = [];
+
 function zeroNextHop(path: VppRecord): boolean {
   const un = rec(rec(path.nh).address);
   const b = num(path.proto) === NH_PROTO_IP6 ? un.ip6 : un.ip4;
@@ -184,21 +235,37 @@ function zeroNextHop(path: VppRecord): boolean {
 export class VppFib implements FibBackend {
   readonly name = 'vpp' as const;
   private tablesReady = false;
-  /** fib_path bytes by "sw_if_index|next hop": shared by the many routes of one neighbor. */
+  /** The PIC indirection tables and their host routes (vpp-pic.ts). */
+  private readonly pic: PicTables;
+  /** Direct fib_path bytes by "sw_if_index|next hop": shared by the many routes of one neighbor. */
   private pathCache = new Map<string, Buffer>();
+  /** Recursive fib_path bytes by "table|next hop". */
+  private recursiveCache = new Map<string, Buffer>();
   /**
-   * The fib_path bytes of a next-hop list (the FibManager hands one interned
-   * list per set), as a route's paths and as the paths still there of a
-   * previous route. Lists that depend on the prefix (a host route's
-   * interface-only hop) are not kept.
+   * How a next-hop list is written (the FibManager hands one interned list
+   * per set), and what of a previous route's paths can still be named. Lists
+   * that depend on the prefix (a host route's interface-only hop) are not kept.
    */
-  private routePathsOf = new WeakMap<readonly FibNextHop[], Buffer>();
-  private previousPathsOf = new WeakMap<readonly FibNextHop[], Buffer>();
+  private routePathsOf = new WeakMap<readonly FibNextHop[], ListPaths>();
+  private previousPathsOf = new WeakMap<readonly FibNextHop[], ListPaths>();
   private pathCacheGeneration = -1;
+  /**
+   * Per prefix, paths the last dump found that the route it reported would
+   * not be written with (a direct path where PIC writes a recursive one, a
+   * backup path without a primary): removed with the prefix's next write.
+   */
+  private dumpedExtra = new Map<string, Buffer>();
 
-  constructor(private readonly deps: VppFibDeps) {}
+  constructor(private readonly deps: VppFibDeps) {
+    this.pic = new PicTables({
+      log: deps.log,
+      tableId: deps.tableId,
+      alive: (sw) => deps.interfaces.ownedNameOf(sw) !== undefined,
+      ...(deps.report ? { report: deps.report } : {}),
+    });
+  }
 
-  /** On every connect: the table for learned routes (table 0 always exists). */
+  /** On every connect: the table for learned routes (table 0 always exists) and the PIC tables. */
   async load(client: VppClient): Promise<void> {
     this.tablesReady = false;
     this.clearPathCaches();
@@ -207,22 +274,31 @@ export class VppFib implements FibBackend {
 
   lost(): void {
     this.tablesReady = false;
+    this.pic.lost();
     this.clearPathCaches();
+  }
+
+  /** Whether routes are written through the PIC tables (false: direct paths, failover() does nothing). */
+  get picEnabled(): boolean {
+    return this.pic.enabled;
   }
 
   private clearPathCaches(): void {
     this.pathCache.clear();
+    this.recursiveCache.clear();
     this.routePathsOf = new WeakMap();
     this.previousPathsOf = new WeakMap();
   }
 
   async dump(): Promise<FibRoute[]> {
     const client = await this.deps.ready();
+    if (!this.tablesReady) await this.ensureTables(client);
     const tableId = this.deps.tableId;
     const [v4, v6] = await Promise.all([
       client.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: false, name: '' } }),
       client.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: true, name: '' } }),
     ]);
+    this.dumpedExtra = new Map();
     const out: FibRoute[] = [];
     for (const d of [...v4, ...v6]) {
       const r = this.ours(rec(d.route));
@@ -253,11 +329,19 @@ export class VppFib implements FibBackend {
     const writes = new RouteWrites(ops.length, ops.length, this.deps.tableId);
     /** Per replace op: the previous paths to remove once its add is confirmed. */
     let removals: (Buffer | undefined)[] | null = null;
+    /** PIC host routes to write before the routes, and the ops that wait for them. */
+    const install = new Map<string, PicNeed>();
+    let waiting: { o: number; lp: ListPaths }[] | null = null;
+    /** Ops whose dumped extra paths go with this batch. */
+    let extras: number[] | null = null;
     for (let o = 0; o < ops.length; o++) {
       const op = ops[o]!;
       try {
+        const prefix = opPrefix(op);
+        let extra: Buffer | undefined;
+        if (op.op !== 'add' && this.dumpedExtra.size > 0 && (extra = this.dumpedExtra.get(prefix)) !== undefined) (extras ??= []).push(o);
         if (op.op === 'delete') {
-          const before = this.previousPaths(op.previous);
+          const before = this.previousPaths(op.previous, extra);
           if (before.length === 0) continue;
           if (!writes.setPrefix(o, op.prefix)) throw new RouteError(`${op.prefix}: not a prefix`);
           writes.push(o, false, before);
@@ -265,16 +349,29 @@ export class VppFib implements FibBackend {
         }
         const route = op.route;
         if (route.nexthops.length === 0) throw new RouteError(`${route.prefix}: no next hop`);
-        if (route.nexthops.length > MAX_PATHS) throw new RouteError(`${route.prefix}: ${route.nexthops.length} next hops, VPP takes at most ${MAX_PATHS}`);
         if (!writes.setPrefix(o, route.prefix)) throw new RouteError(`${route.prefix}: not a prefix`);
-        const paths = this.routePaths(route);
-        writes.push(o, true, paths);
+        const lp = this.routePaths(route);
+        if (lp.paths.length > MAX_PATHS * FIB_PATH_SIZE) {
+          throw new RouteError(`${route.prefix}: ${lp.paths.length / FIB_PATH_SIZE} paths (next hops and backup), VPP takes at most ${MAX_PATHS}`);
+        }
+        if (lp.needs.length > 0 && lp.checked !== this.pic.generation && !this.picReady(lp, install)) (waiting ??= []).push({ o, lp });
+        writes.push(o, true, lp.paths);
         if (op.op === 'replace') {
-          const gone = pathsGone(this.previousPaths(op.previous), paths);
+          const gone = pathsGone(this.previousPaths(op.previous, extra), lp.paths);
           if (gone.length > 0) (removals ??= new Array<Buffer | undefined>(ops.length))[o] = gone;
         }
       } catch (err) {
         fail(o, err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (install.size > 0) {
+      const errors = await this.pic.install(client, install.values());
+      if (errors.size > 0) {
+        for (const { o, lp } of waiting ?? []) {
+          const bad = lp.needs.find((n) => errors.has(n.address));
+          if (bad) fail(o, `${errors.get(bad.address)!} (the PIC host route of next hop ${bad.address})`);
+        }
+        writes.keepOnly((o) => done[o] === 0);
       }
     }
     const first = await client.bulk(writes);
@@ -297,6 +394,8 @@ export class VppFib implements FibBackend {
         if (error !== null) fail(writes.op[i]!, error);
       }
     }
+    // The extra paths a dump found went with these writes.
+    for (const o of extras ?? []) if (done[o] === 0) this.dumpedExtra.delete(opPrefix(ops[o]!));
     if (failed.length > 0) {
       const firstFailure = failed[0]!;
       this.deps.log.warn({ failed: failed.length, of: ops.length, first: firstFailure }, 'VPP refused FIB writes');
@@ -308,12 +407,58 @@ export class VppFib implements FibBackend {
   }
 
   /**
+   * Whether every PIC host route a list needs is there; the missing ones are
+   * added to `install`. A next hop another live tunnel of ours already has
+   * throws (VPP would send the routes through that one).
+   */
+  private picReady(lp: ListPaths, install: Map<string, PicNeed>): boolean {
+    let ready = true;
+    for (const need of lp.needs) {
+      const state = this.pic.state(need);
+      if (state === 'ok') continue;
+      if (state === 'conflict') {
+        throw new RouteError(`next hop ${need.address} is also the next hop of another tunnel of this agent (sw_if_index ${this.pic.swOf(need.address) ?? '?'})`);
+      }
+      ready = false;
+      const other = install.get(need.address);
+      if (other && other.sw !== need.sw) throw new RouteError(`next hop ${need.address} is named on two tunnels in one batch`);
+      install.set(need.address, need);
+    }
+    if (ready) lp.checked = this.pic.generation;
+    return ready;
+  }
+
+  /**
+   * PIC failover (see the file comment): the host routes of the next hops
+   * through `interfaces` leave both PIC tables. `moved` counts those next
+   * hops (each a shared object: every route through it moves to its backup,
+   * or drops where it has none); `removed` is 0, VPP keeps the routes,
+   * unresolved, until the RIB's withdrawals rewrite them. 0/0 when PIC is off
+   * or nothing of ours goes through them. The host routes come back with the
+   * next write of a route through those next hops.
+   */
+  async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
+    if (!this.pic.enabled || interfaces.length === 0) return { moved: 0, removed: 0 };
+    const client = await this.deps.ready();
+    const sws = new Set<number>();
+    for (const name of interfaces) {
+      const sw = this.deps.interfaces.swIfIndexOf(name);
+      if (sw !== undefined) sws.add(sw);
+    }
+    const moved = await this.pic.withdraw(client, sws);
+    return { moved, removed: 0 };
+  }
+
+  /**
    * Before the tunnel backend deletes an interface: our routes through it go
-   * (VPP would keep them, unresolved, on a dead sw_if_index); a multipath
-   * route loses just that path (is_multipath=1). Returns how many were touched.
+   * (VPP would keep them, unresolved, on a dead sw_if_index; a recursive path
+   * would resolve through whatever gets the next hop next), and so do its
+   * next hops' PIC host routes; a multipath route loses just those paths
+   * (is_multipath=1). Returns how many routes were touched.
    */
   async purgeInterface(client: VppClient, swIfIndex: number): Promise<number> {
     const tableId = this.deps.tableId;
+    const via = new Set(this.pic.enabled ? this.pic.addressesVia(swIfIndex) : []);
     const dumps = await Promise.all(
       [false, true].map((isIp6) => client.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: isIp6, name: '' } })),
     );
@@ -321,16 +466,24 @@ export class VppFib implements FibBackend {
     for (const d of dumps.flat()) {
       const route = rec(d.route);
       const paths = (Array.isArray(route.paths) ? route.paths : []).map(rec);
-      const via = paths.filter((p) => num(p.sw_if_index) === swIfIndex && num(p.type) === PATH_TYPE_NORMAL && !zeroNextHop(p));
-      if (via.length === 0) continue;
-      const all = via.length === paths.length;
+      const through = paths.filter((p) => {
+        if (num(p.type) !== PATH_TYPE_NORMAL || zeroNextHop(p)) return false;
+        if (num(p.sw_if_index) === swIfIndex) return true;
+        const r = via.size > 0 ? decodeRecursive(p) : null;
+        return r !== null && via.has(r.address);
+      });
+      if (through.length === 0) continue;
+      const all = through.length === paths.length;
       writes.push(
         client
-          .request('ip_route_add_del', { is_add: false, is_multipath: !all, route: { table_id: tableId, prefix: route.prefix ?? {}, paths: all ? [] : via } })
+          .request('ip_route_add_del', { is_add: false, is_multipath: !all, route: { table_id: tableId, prefix: route.prefix ?? {}, paths: all ? [] : through } })
           .catch((err: unknown) => this.deps.log.warn({ err: vppErrorText(err) }, 'VPP route via a removed interface not deleted')),
       );
     }
     await Promise.all(writes);
+    if (this.pic.enabled) {
+      await this.pic.purge(client, swIfIndex).catch((err: unknown) => this.deps.log.warn({ err: vppErrorText(err) }, 'PIC host routes via a removed interface not deleted'));
+    }
     return writes.length;
   }
 
@@ -388,7 +541,7 @@ export class VppFib implements FibBackend {
     return out;
   }
 
-  /** The connection belongs to VppDataplane. */
+  /** The connection belongs to VppDataplane; the PIC tables and their host routes stay (keep-on-stop). */
   async close(): Promise<void> {}
 
   // ─── encoding ──────────────────────────────────────────────────────────
@@ -400,41 +553,99 @@ export class VppFib implements FibBackend {
         [false, true].map((isIp6) => client.request('ip_table_add_del', { is_add: true, table: { table_id: tableId, is_ip6: isIp6, name: '' } })),
       );
     }
+    await this.pic.load(client);
+    this.clearPathCaches();
     this.tablesReady = true;
   }
 
-  /** The fib_path bytes of a route to write (its next hops checked by apply). */
-  private routePaths(route: FibRoute): Buffer {
+  /**
+   * Whether a next hop is written recursively through the PIC tables: one
+   * with an address on one of our tunnels (or, in a previous route the dump
+   * gave, on a tunnel it could not name), while PIC is on.
+   */
+  private recursive(nh: FibNextHop): boolean {
+    return this.pic.enabled && nh.address !== undefined && (nh.interface === undefined || underlayIndex(nh.interface) === undefined);
+  }
+
+  /** How a route is written: its next hops, then its backup's (PIC only), with the host routes they need. */
+  private routePaths(route: FibRoute): ListPaths {
     const list = route.nexthops;
-    const cached = this.routePathsOf.get(list);
-    if (cached) return cached;
-    const host = this.hostAddressFor(route);
-    const out = Buffer.allocUnsafe(list.length * FIB_PATH_SIZE);
-    for (let k = 0; k < list.length; k++) this.path(route.prefix, list[k]!, host === undefined ? null : host).copy(out, k * FIB_PATH_SIZE);
-    if (host === undefined) this.routePathsOf.set(list, out);
-    return out;
+    let lp = this.routePathsOf.get(list);
+    if (!lp) {
+      const host = this.hostAddressFor(route);
+      lp = this.listPaths(route.prefix, list, PIC_PRIMARY, host === undefined ? null : host, 'write');
+      if (host === undefined) this.routePathsOf.set(list, lp);
+    }
+    const backup = route.backup;
+    if (backup === undefined || backup.length === 0 || !this.pic.enabled) return lp;
+    let both = lp.withBackup?.get(backup);
+    if (both) return both;
+    // A backup hop that cannot be named (its tunnel is gone) is left out: the route goes in without it.
+    const b = this.listPaths(route.prefix, backup, PIC_BACKUP, null, 'backup');
+    const needs = [...lp.needs];
+    for (const n of b.needs) if (!needs.some((x) => x.address === n.address && x.sw === n.sw)) needs.push(n);
+    both = { paths: b.paths.length === 0 ? lp.paths : Buffer.concat([lp.paths, b.paths]), needs, checked: -1 };
+    (lp.withBackup ??= new WeakMap()).set(backup, both);
+    return both;
   }
 
   /**
-   * The paths of a route written earlier that can still be named: a path via
-   * an interface that is gone went with it (purgeInterface), nothing to remove.
+   * The paths of a route written earlier that can still be named (`extra`:
+   * what the dump found besides). A direct path via an interface that is gone
+   * went with it (purgeInterface): nothing to remove.
    */
-  private previousPaths(route: FibRoute): Buffer {
+  private previousPaths(route: FibRoute, extra?: Buffer): Buffer {
     const list = route.nexthops;
-    const cached = this.previousPathsOf.get(list);
-    if (cached) return cached;
-    const host = this.hostAddressFor(route);
+    let lp = this.previousPathsOf.get(list);
+    if (!lp) {
+      const host = this.hostAddressForPrevious(route);
+      lp = this.listPaths(route.prefix, list, PIC_PRIMARY, host ?? null, 'previous');
+      if (host === undefined) this.previousPathsOf.set(list, lp);
+    }
+    let paths = lp.paths;
+    const backup = route.backup;
+    if (backup !== undefined && backup.length > 0 && this.pic.enabled) {
+      let both = lp.withBackup?.get(backup);
+      if (!both) {
+        const b = this.listPaths(route.prefix, backup, PIC_BACKUP, null, 'previous');
+        both = { paths: b.paths.length === 0 ? lp.paths : Buffer.concat([lp.paths, b.paths]), needs: NO_NEEDS, checked: -1 };
+        (lp.withBackup ??= new WeakMap()).set(backup, both);
+      }
+      paths = both.paths;
+    }
+    return extra === undefined || extra.length === 0 ? paths : Buffer.concat([paths, extra]);
+  }
+
+  /**
+   * The paths of a list: one per next hop (see the file comment), recursive
+   * ones through `table`. 'write': a route to write (a hop that cannot be
+   * named throws; the PIC host routes its hops need are listed); 'backup': a
+   * backup to write (such a hop is left out); 'previous': what a route
+   * written earlier holds (such a hop is left out; recursive ones need no
+   * tunnel to be named).
+   */
+  private listPaths(prefix: string, list: readonly FibNextHop[], table: PicTable, hostAddress: string | null, mode: 'write' | 'backup' | 'previous'): ListPaths {
     const parts: Buffer[] = [];
+    const needs: PicNeed[] = [];
     for (const nh of list) {
       try {
-        parts.push(this.path(route.prefix, nh, host === undefined ? null : host));
-      } catch {
+        if (!this.recursive(nh)) {
+          parts.push(this.path(prefix, nh, hostAddress));
+          continue;
+        }
+        const address = nh.address!;
+        if (mode !== 'previous') {
+          const sw = this.tunnelIndex(prefix, nh);
+          if (!needs.some((n) => n.address === address)) needs.push({ address, sw });
+        }
+        parts.push(this.recursivePath(prefix, address, table));
+      } catch (err) {
+        if (mode === 'write') throw err;
         // not ours to name any more
       }
     }
-    const out = parts.length === 0 ? NO_PATHS : Buffer.concat(parts);
-    if (host === undefined) this.previousPathsOf.set(list, out);
-    return out;
+    const paths = parts.length === 0 ? NO_PATHS : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return { paths, needs: needs.length === 0 ? NO_NEEDS : needs, checked: -1 };
   }
 
   /**
@@ -449,17 +660,32 @@ export class VppFib implements FibBackend {
     return p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
   }
 
-  /** One fib_path's bytes (see the file comment). */
-  private path(prefix: string, nh: FibNextHop, hostAddress: string | null): Buffer {
+  /** hostAddressFor for a previous route: never throws (an unreadable one has nothing to remove). */
+  private hostAddressForPrevious(route: FibRoute): string | null | undefined {
+    try {
+      return this.hostAddressFor(route);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The sw_if_index of a next hop's tunnel (ours, in VPP now), or a RouteError. */
+  private tunnelIndex(prefix: string, nh: FibNextHop): number {
     if (nh.interface === undefined) {
       throw new RouteError(`${prefix}: next hop ${nh.address ?? '?'} names no interface (the VPP FIB takes routes via the agent's WireGuard interfaces only)`);
     }
     const sw = underlayIndex(nh.interface) ?? this.deps.interfaces.swIfIndexOf(nh.interface);
     if (sw === undefined) throw new RouteError(`${prefix}: ${nh.interface} is not a WireGuard interface of this agent in VPP`);
+    return sw;
+  }
+
+  /** One direct fib_path's bytes (see the file comment). */
+  private path(prefix: string, nh: FibNextHop, hostAddress: string | null): Buffer {
+    const sw = this.tunnelIndex(prefix, nh);
     const address = nh.address ?? hostAddress;
     if (address === null) {
       throw new RouteError(
-        `${prefix}: a route via WireGuard interface ${nh.interface} needs a next-hop address (VPP drops non-host routes without one: NBMA interface)`,
+        `${prefix}: a route via WireGuard interface ${nh.interface ?? '?'} needs a next-hop address (VPP drops non-host routes without one: NBMA interface)`,
       );
     }
     const key = `${sw}|${address}`;
@@ -486,6 +712,35 @@ export class VppFib implements FibBackend {
     return path;
   }
 
+  /**
+   * One recursive fib_path's bytes: via `address`, resolved in the PIC
+   * table, resolve-via-host, the table's preference (vpp-pic.ts). The same
+   * next hop and table are the same bytes, hence the same path to VPP.
+   */
+  private recursivePath(prefix: string, address: string, table: PicTable): Buffer {
+    const key = `${table.id}|${address}`;
+    let path = this.recursiveCache.get(key);
+    if (!path) {
+      const ip = parseIp(address);
+      if (!ip) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
+      path = encodeFibPath({
+        sw_if_index: NO_INDEX,
+        table_id: table.id,
+        rpf_id: 0,
+        weight: 1,
+        preference: table.preference,
+        type: PATH_TYPE_NORMAL,
+        flags: FLAG_RESOLVE_VIA_HOST,
+        proto: ip.family === 4 ? NH_PROTO_IP4 : NH_PROTO_IP6,
+        nh: { address: toVppAddressUnion(address), via_label: 0, obj_id: 0, classify_table_index: 0 },
+        n_labels: 0,
+      });
+      if (this.recursiveCache.size >= 65536) this.recursiveCache.clear();
+      this.recursiveCache.set(key, path);
+    }
+    return path;
+  }
+
   // ─── dump ──────────────────────────────────────────────────────────────
 
   /** Our paths of the route as a FibRoute (see the file comment), or null when it has none. */
@@ -501,17 +756,46 @@ export class VppFib implements FibBackend {
     const p = parsePrefix(prefix)!;
     const hostAddress = p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
     const nexthops: FibNextHop[] = [];
+    const backup: FibNextHop[] = [];
+    /** Paths found that the reported route would not be written with. */
+    const extra: Buffer[] = [];
+    const push = (to: FibNextHop[], hop: FibNextHop): void => {
+      if (!to.some((h) => h.address === hop.address && h.interface === hop.interface)) to.push(hop);
+    };
     for (const v of paths) {
-      const d = decodePath(rec(v));
+      const path = rec(v);
+      const r = this.pic.enabled ? decodeRecursive(path) : null;
+      if (r !== null) {
+        const sw = this.pic.swOf(r.address);
+        const name = sw === undefined ? undefined : this.deps.interfaces.ownedNameOf(sw);
+        push(r.table === PIC_PRIMARY ? nexthops : backup, name === undefined ? { address: r.address } : { address: r.address, interface: name });
+        continue;
+      }
+      const d = decodePath(path);
       const name = d === null ? undefined : this.deps.interfaces.ownedNameOf(d.sw);
       // Connected / glean (no next hop) is VPP's own.
       if (d === null || name === undefined || d.address === null) continue;
       const { sw, address } = d;
       if (address === hostAddress && paths.length === 1 && derivedPartner(this.deps.interfaces.interfaceAddresses(sw), address)) return null;
       // A host route's next hop equal to its own address is how apply() wrote an interface-only hop.
-      nexthops.push(address === hostAddress ? { interface: name } : { address, interface: name });
+      const hop: FibNextHop = address === hostAddress ? { interface: name } : { address, interface: name };
+      push(nexthops, hop);
+      if (this.recursive(hop)) {
+        try {
+          extra.push(this.path(prefix, hop, hostAddress));
+        } catch {
+          // cannot be named: not removable by us
+        }
+      }
     }
-    if (nexthops.length === 0) return null;
-    return { prefix, nexthops };
+    if (nexthops.length === 0 && backup.length === 0) return null;
+    if (nexthops.length === 0) {
+      // Backup paths without a primary (a write cut short): reported as the route, removed as what they are.
+      for (const hop of backup) extra.push(this.recursivePath(prefix, hop.address!, PIC_BACKUP));
+      nexthops.push(...backup);
+      backup.length = 0;
+    }
+    if (extra.length > 0) this.dumpedExtra.set(prefix, Buffer.concat(extra));
+    return backup.length === 0 ? { prefix, nexthops } : { prefix, nexthops, backup };
   }
 }

@@ -56,7 +56,10 @@ export const LCP_MESSAGES: readonly string[] = ['lcp_itf_pair_add_del', 'lcp_itf
 /** Optional: without it the recursion guard cannot pin endpoints in table 0 (status says so). */
 export const VPP_LOOKUP_MESSAGES: readonly string[] = ['ip_route_lookup', 'ip_route_lookup_reply'];
 
-export const VPP_OPTIONAL_MESSAGES: readonly string[] = [...LCP_MESSAGES, ...VPP_LOOKUP_MESSAGES];
+/** Optional: without it the FIB cannot tell its PIC indirection tables are its own, and writes routes without them. */
+export const VPP_TABLE_MESSAGES: readonly string[] = ['ip_table_dump', 'ip_table_details'];
+
+export const VPP_OPTIONAL_MESSAGES: readonly string[] = [...LCP_MESSAGES, ...VPP_LOOKUP_MESSAGES, ...VPP_TABLE_MESSAGES];
 
 export const LINUX_CP_MISSING =
   'linux-cp plugin not loaded in VPP: BGP sessions cannot reach the tunnels (set dataplane.vpp.linux-cp: false and arrange the control-plane path yourself)';

@@ -240,6 +240,12 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
     retvalOnly('ip_table_add_del', rv, ctx);
   },
 
+  // ip_api.c: every IPv4 table, then every IPv6 one, each with its name (ft_desc).
+  ip_table_dump: (_req, ctx) => {
+    const tables = [...ctx.state.fib.values()].sort((a, b) => a.family - b.family || a.tableId - b.tableId);
+    for (const t of tables) ctx.reply('ip_table_details', { table: { table_id: t.tableId, is_ip6: t.family === 6, name: t.name } });
+  },
+
   ip_route_add_del: (req, ctx) => {
     const route = rec(req.route);
     const p = rawPrefix(route.prefix);

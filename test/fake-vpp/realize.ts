@@ -14,7 +14,9 @@
  *   before up; interface addresses become Linux addresses (an IPv6 link-local
  *   set in VPP as a /128 becomes a /64); admin state becomes link state;
  * - API-sourced FIB routes become kernel routes with `proto 202` (the agent
- *   uses 201), via the realized interfaces (table 0 → main, N → N);
+ *   uses 201), via the realized interfaces (table 0 → main, N → N), as VPP
+ *   forwards them (FakeState.forwardingOfPaths: recursive paths resolved,
+ *   the best resolved preference); one that forwards nowhere is a blackhole;
  * - peers' current endpoint and handshake are read back (UAPI get) every
  *   `pollMs` and on peer dumps: endpoint roaming shows in the dump, and
  *   ESTABLISHED follows last_handshake_time_sec != 0 (with a peer event on
@@ -26,7 +28,7 @@ import { unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { formatIp, parseIp, parsePrefix } from '#lib/prefix';
 import { DEFAULT_RUN_DIR, UapiClient, UapiConnectError, type UapiLine } from '#wg/uapi';
-import { NO_INDEX, PATH_DROP, PATH_NORMAL, PEER_ESTABLISHED, type FakeInterface, type FakeState } from './state.js';
+import { PEER_ESTABLISHED, type FakeInterface, type FakeState } from './state.js';
 
 const run = promisify(execFile);
 
@@ -337,24 +339,16 @@ export class Realizer {
       for (const e of t.entries.values()) {
         const paths = e.sources.api;
         if (!paths || paths.length === 0) continue;
-        const best = Math.min(...paths.map((p) => p.preference));
+        // What VPP forwards the entry's traffic with (recursive paths resolved, preference applied).
+        const f = this.state.forwardingOfPaths(t.family, paths);
+        if (f.kind === 'local') continue;
         const hops: string[][] = [];
-        let blackhole = false;
-        for (const p of paths) {
-          if (p.preference !== best) continue;
-          if (p.type === PATH_DROP) {
-            blackhole = true;
-            continue;
-          }
-          if (p.type !== PATH_NORMAL) continue;
-          const via = p.nh === null ? [] : ['via', ...(familyOfIp(p.nh) !== t.family ? [familyOfIp(p.nh) === 6 ? 'inet6' : 'inet'] : []), p.nh];
-          if (p.swIfIndex === NO_INDEX) {
-            if (via.length > 0) hops.push([...via, 'weight', String(p.weight)]);
-            continue;
-          }
-          const r = this.realized.get(p.swIfIndex);
+        const blackhole = f.kind === 'drop';
+        for (const leaf of f.kind === 'forward' ? f.via : []) {
+          const via = leaf.nh === null ? [] : ['via', ...(familyOfIp(leaf.nh) !== t.family ? [familyOfIp(leaf.nh) === 6 ? 'inet6' : 'inet'] : []), leaf.nh];
+          const r = this.realized.get(leaf.swIfIndex);
           if (!r || !r.up) continue;
-          hops.push([...via, 'dev', r.name, 'weight', String(p.weight)]);
+          hops.push([...via, 'dev', r.name, 'weight', String(leaf.weight)]);
         }
         let route: string[];
         if (hops.length === 1) route = hops[0]!.slice(0, -2);

@@ -159,8 +159,28 @@ export interface FibPath {
  * Sources in VPP's priority order (best first, src/vnet/fib/fib_source.h):
  * a dump shows the paths of an entry's best source.
  */
-export const FIB_SOURCES = ['special', 'interface', 'api', 'default-route'] as const;
+export const FIB_SOURCES = ['special', 'interface', 'api', 'default-route', 'recursive-resolution'] as const;
 export type FibSource = (typeof FIB_SOURCES)[number];
+
+/** fib_path_flags (bits). */
+export const PATH_FLAG_RESOLVE_VIA_ATTACHED = 1;
+export const PATH_FLAG_RESOLVE_VIA_HOST = 2;
+
+/** One adjacency a prefix's traffic leaves by: an interface and a next hop (null: attached). */
+export interface FibLeaf {
+  swIfIndex: number;
+  nh: string | null;
+  weight: number;
+}
+
+/**
+ * What VPP forwards with (fib_entry_src.c, fib_path.c): 'forward' over
+ * `via`, or 'drop' (no entry, no resolved path, a drop path), or 'local'.
+ */
+export type FibForwarding = { kind: 'forward'; via: FibLeaf[] } | { kind: 'drop' } | { kind: 'local' };
+
+/** Recursion deeper than this is a loop (VPP detects loops; the fake just stops). */
+const MAX_RECURSION = 8;
 
 export interface FibEntry {
   /** Canonical prefix, host bits zero. */
@@ -219,9 +239,24 @@ function networkOf(addr: Uint8Array, len: number): string {
   return formatPrefix({ family: addr.length === 4 ? 4 : 6, bytes: maskBytes(addr, len), len });
 }
 
+/**
+ * VPP's path identity (fib_path.c, fib_path_cmp_i): type, next-hop proto,
+ * next hop, interface, and for a recursive path the table. Weight and
+ * preference (and flags) are not part of it: "different weights and/or
+ * preference only are the same path".
+ */
 function samePath(a: FibPath, b: FibPath): boolean {
   return a.type === b.type && a.swIfIndex === b.swIfIndex && a.nh === b.nh && a.proto === b.proto &&
     (a.swIfIndex !== NO_INDEX || a.tableId === b.tableId);
+}
+
+/** A path list as VPP keeps it: sorted by preference first (fib_path_cmp_for_sort; stable otherwise here). */
+function byPreference(paths: FibPath[]): FibPath[] {
+  return paths.map((p, i) => [p, i] as const).sort((x, y) => x[0].preference - y[0].preference || x[1] - y[1]).map(([p]) => p);
+}
+
+function hostLen(family: Family): number {
+  return family === 4 ? 32 : 128;
 }
 
 export interface RouteRequest {
@@ -279,7 +314,15 @@ export class FakeState {
     return this.fib.get(fibKey(family, tableId));
   }
 
-  /** Every entry of a table as ip_route_dump returns it (best source's paths), sorted by prefix text. */
+  /**
+   * Every entry of a table as ip_route_dump returns it (best source's paths),
+   * sorted by prefix text. That includes the entries VPP adds for the next
+   * hops recursive paths resolve through (fib_path.c: a host entry of the
+   * recursive-resolution source in the next hop's table), where no other
+   * source holds one: they show their cover's paths (fib_entry_encode walks
+   * the entry's parent path list, the cover's), the default route's drop in a
+   * table of host routes.
+   */
   routes(family: Family, tableId = 0): FibRouteView[] {
     const t = this.table(family, tableId);
     if (!t) return [];
@@ -288,7 +331,105 @@ export class FakeState {
       const best = this.bestSource(e);
       if (best) out.push({ prefix: e.prefix, source: best, paths: e.sources[best]! });
     }
+    for (const prefix of this.resolvedThrough(family, tableId)) {
+      if (t.entries.has(prefix)) continue;
+      const p = parsePrefix(prefix)!;
+      const cover = this.lookup(family, tableId, p.bytes, p.len - 1, false);
+      out.push({ prefix, source: 'recursive-resolution', paths: cover?.paths ?? [] });
+    }
     return out.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+  }
+
+  /** Host prefixes of `tableId` that recursive paths (of any table's entries) resolve through. */
+  private resolvedThrough(family: Family, tableId: number): Set<string> {
+    const out = new Set<string>();
+    for (const t of this.fib.values()) {
+      for (const e of t.entries.values()) {
+        for (const paths of Object.values(e.sources)) {
+          for (const p of paths) {
+            if (p.type !== PATH_NORMAL || p.swIfIndex !== NO_INDEX || p.nh === null || p.tableId !== tableId) continue;
+            if ((p.proto === NH_IP6 ? 6 : 4) === family) out.add(`${p.nh}/${hostLen(family)}`);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What VPP forwards `prefix`'s traffic with now, in `tableId`: the entry
+   * for exactly that prefix, else the longest match of its address. The best
+   * source's paths in preference order; a path that is not resolved is
+   * skipped, the first resolved one sets the preference, and the walk stops at
+   * a resolved path of another (fib_entry_src.c,
+   * fib_entry_src_collect_forwarding). Resolved (fib_path.c): a path through
+   * an interface that exists and is up (admin and link); a recursive path
+   * when the entry it resolves through (the next hop's host entry with
+   * RESOLVE_VIA_HOST, else the longest match in its table) forwards other than
+   * by dropping; a drop path contributes a drop. No resolved path: drop.
+   */
+  forwarding(prefix: string, tableId = 0): FibForwarding {
+    const p = parsePrefix(prefix, true);
+    if (!p) return { kind: 'drop' };
+    const hit = this.lookup(p.family, tableId, p.bytes, p.len, false);
+    if (!hit) return { kind: 'drop' };
+    return this.resolvePaths(p.family, hit.paths, 0);
+  }
+
+  /** What a set of paths of a `family` entry forwards with (see forwarding()). */
+  forwardingOfPaths(family: Family, paths: readonly FibPath[]): FibForwarding {
+    return this.resolvePaths(family, paths, 0);
+  }
+
+  /** The interfaces (sw_if_index, sorted) `prefix`'s traffic leaves by now; [] when it is dropped or local. */
+  forwardingInterfaces(prefix: string, tableId = 0): number[] {
+    const f = this.forwarding(prefix, tableId);
+    return f.kind === 'forward' ? [...new Set(f.via.map((l) => l.swIfIndex))].sort((a, b) => a - b) : [];
+  }
+
+  private resolvePaths(family: Family, paths: readonly FibPath[], depth: number): FibForwarding {
+    let preference: number | null = null;
+    const via: FibLeaf[] = [];
+    let local = false;
+    for (const path of byPreference([...paths])) {
+      const r = this.resolvePath(family, path, depth);
+      if (r === null) continue;
+      if (preference === null) preference = path.preference;
+      else if (path.preference !== preference) break;
+      if (r.kind === 'forward') via.push(...r.via);
+      else if (r.kind === 'local') local = true;
+    }
+    if (via.length > 0) return { kind: 'forward', via };
+    if (local) return { kind: 'local' };
+    return { kind: 'drop' };
+  }
+
+  /** One path's contribution, or null when it is not resolved. */
+  private resolvePath(family: Family, p: FibPath, depth: number): FibForwarding | null {
+    if (p.type === PATH_DROP) return { kind: 'drop' };
+    if (p.type === PATH_LOCAL) return { kind: 'local' };
+    if (p.type !== PATH_NORMAL) return null;
+    if (p.swIfIndex !== NO_INDEX) {
+      const itf = this.interfaces.get(p.swIfIndex);
+      if (!itf || !itf.adminUp || !itf.linkUp) return null;
+      return { kind: 'forward', via: [{ swIfIndex: p.swIfIndex, nh: p.nh, weight: p.weight }] };
+    }
+    // Recursive (a deag, no next hop, is not modelled).
+    if (p.nh === null || depth >= MAX_RECURSION) return null;
+    const viaFamily: Family = p.proto === NH_IP6 ? 6 : 4;
+    const nh = parseIp(p.nh);
+    if (!nh) return null;
+    let paths: readonly FibPath[] | null;
+    if ((p.flags & PATH_FLAG_RESOLVE_VIA_HOST) !== 0) {
+      // Only a host entry some source other than recursive resolution holds.
+      paths = this.lookup(viaFamily, p.tableId, nh.bytes, hostLen(viaFamily), true)?.paths ?? null;
+    } else {
+      paths = this.lookup(viaFamily, p.tableId, nh.bytes, hostLen(viaFamily), false)?.paths ?? null;
+    }
+    if (paths === null) return null;
+    const r = this.resolvePaths(viaFamily, paths, depth + 1);
+    // "If this path is contributing a drop, then it's not resolved" (fib_path_recursive_adj_update).
+    return r.kind === 'drop' ? null : r;
   }
 
   /**
@@ -663,12 +804,10 @@ export class FakeState {
       if (req.isAdd) {
         entry ??= this.newEntry(t, prefix);
         const set = [...(entry.sources.api ?? [])];
-        for (const p of paths) {
-          const i = set.findIndex((q) => samePath(p, q));
-          if (i >= 0) set[i] = p;
-          else set.push(p);
-        }
-        entry.sources.api = set;
+        // fib_path_list_copy_and_path_add: a path equal to one there (preference and weight
+        // aside) is a duplicate and dropped; the one there stays as it is.
+        for (const p of paths) if (!set.some((q) => samePath(p, q))) set.push(p);
+        entry.sources.api = byPreference(set);
       } else if (entry?.sources.api) {
         const set = entry.sources.api.filter((q) => !paths.some((p) => samePath(p, q)));
         if (set.length > 0) entry.sources.api = set;
@@ -677,7 +816,9 @@ export class FakeState {
     } else if (req.isAdd) {
       if (paths.length === 0) return [RV.NO_PATHS_IN_ROUTE, NO_INDEX];
       entry ??= this.newEntry(t, prefix);
-      entry.sources.api = paths;
+      const set: FibPath[] = [];
+      for (const p of paths) if (!set.some((q) => samePath(p, q))) set.push(p);
+      entry.sources.api = byPreference(set);
     } else if (entry?.sources.api) {
       this.dropSource(t, entry, 'api');
     }

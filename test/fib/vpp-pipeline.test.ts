@@ -38,12 +38,15 @@ interface Setup {
   reconnect(): Promise<void>;
 }
 
-async function setup(maxInFlight = 64): Promise<Setup> {
-  const vpp = await Responder.start();
+/** Without ip_table_dump the backend cannot tell the PIC tables are its own: direct paths (the pipelining alone). */
+const NO_PIC = { omit: ['ip_table_dump', 'ip_table_details'] } as const;
+
+async function setup(maxInFlight = 64, opts: { omit?: readonly string[] } = NO_PIC): Promise<Setup> {
+  const vpp = await Responder.start(opts);
   cleanup.push(() => vpp.close());
   let client: VppClient | null = null;
   const reconnect = async (): Promise<void> => {
-    client = await VppClient.connect({ socketPath: vpp.path, log, required: ['ip_route_add_del'], maxInFlight });
+    client = await VppClient.connect({ socketPath: vpp.path, log, required: ['ip_route_add_del'], optional: ['ip_table_dump'], maxInFlight });
     const c = client;
     cleanup.push(() => c.close());
   };
@@ -208,3 +211,46 @@ describe('VppFib pipelined writes', () => {
     expect(wire(vpp).sort()).toEqual(rs.slice(300).map((r) => `+ ${r.prefix} 10.255.1.1`).sort());
   });
 });
+
+describe('VppFib pipelined writes with PIC (the responder has ip_table_dump: the tables are created and are the agent\'s)', () => {
+  it('the PIC host routes go first (the whole entry, in both tables), then the routes with recursive paths; failover is two deletes per next hop', async () => {
+    const { vpp, fib } = await setup(64, {});
+    const m = new FibManager(fib);
+    for (const r of routes(100)) m.set({ ...r, backup: [{ address: '10.255.2.1', interface: 'wgf-2' }] });
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const sent = vpp.received.filter((r) => r.name === 'ip_route_add_del' || r.name === 'ip_table_add_del');
+    const tables = (v: VppRecord): string => `${(v.table as VppRecord).table_id as number}/${(v.table as VppRecord).is_ip6 ? 6 : 4} ${(v.table as VppRecord).name as string}`;
+    expect(sent.slice(0, 4).map((r) => tables(r.values)).sort()).toEqual([
+      '1790179001/4 wgbgp-pic',
+      '1790179001/6 wgbgp-pic',
+      '1790179002/4 wgbgp-pic-backup',
+      '1790179002/6 wgbgp-pic-backup',
+    ]);
+    const hosts = sent.slice(4, 8).map(({ values: v }) => {
+      const r = v.route as VppRecord;
+      const p = (r.paths as VppRecord[])[0]!;
+      return `${v.is_add ? '+' : '-'}${v.is_multipath ? 'm' : ''} ${r.table_id as number} ${fromVppPrefix(r.prefix)} sw ${p.sw_if_index as number}`;
+    });
+    expect(hosts.sort()).toEqual([
+      '+ 1790179001 10.255.1.1/32 sw 5',
+      '+ 1790179001 10.255.2.1/32 sw 6',
+      '+ 1790179002 10.255.1.1/32 sw 5',
+      '+ 1790179002 10.255.2.1/32 sw 6',
+    ]);
+    const rest = sent.slice(8);
+    expect(rest).toHaveLength(100);
+    const paths = (rest[0]!.values.route as VppRecord).paths as VppRecord[];
+    expect(paths.map((p) => [p.sw_if_index, p.table_id, p.preference, p.flags])).toEqual([
+      [0xffffffff, 1790179001, 0, 2],
+      [0xffffffff, 1790179002, 1, 2],
+    ]);
+    vpp.received.length = 0;
+    expect(await fib.failover(['wgf-1'])).toEqual({ moved: 1, removed: 0 });
+    expect(vpp.received.map(({ name, values: v }) => `${name} ${v.is_add ? '+' : '-'}${v.is_multipath ? 'm' : ''} ${(v.route as VppRecord).table_id as number}`).sort()).toEqual([
+      'ip_route_add_del - 1790179001',
+      'ip_route_add_del - 1790179002',
+    ]);
+  });
+});
+

@@ -14,7 +14,8 @@ import { VppConnection, type VppClient } from '#vpp/index';
 import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
 import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
 import type { TunnelSpec } from '#wg/types';
-import { FakeVpp, NH_IP4, NH_IP6, PATH_NORMAL, type FakeInterface } from '../fake-vpp/index.js';
+import { PIC_BACKUP, PIC_PRIMARY } from '#fib/vpp-pic';
+import { FakeVpp, NH_IP4, NH_IP6, NO_INDEX, PATH_FLAG_RESOLVE_VIA_HOST, PATH_NORMAL, type FakeInterface, type FibPath } from '../fake-vpp/index.js';
 
 const log = silentLogger();
 let dir = '';
@@ -78,6 +79,17 @@ async function setup(opts: { tableId?: number; tunnels?: number; setupFake?: Con
 }
 
 const add = (route: FibRoute): FibOp => ({ op: 'add', route });
+/** A learned route's path as the backend writes it: recursive through a PIC table (vpp-pic.ts). */
+const recursive = (nh: string, table = PIC_PRIMARY): FibPath => ({
+  swIfIndex: NO_INDEX,
+  tableId: table.id,
+  nh,
+  proto: nh.includes(':') ? NH_IP6 : NH_IP4,
+  weight: 1,
+  preference: table.preference,
+  type: PATH_NORMAL,
+  flags: PATH_FLAG_RESOLVE_VIA_HOST,
+});
 const via = (prefix: string, address: string | undefined, iface: string): FibRoute => ({
   prefix,
   nexthops: [address === undefined ? { interface: iface } : { address, interface: iface }],
@@ -115,9 +127,16 @@ describe('VppFib.apply', () => {
     expect(c.max()).toBeGreaterThan(100);
     const api = fake.state.apiRoutes(4, 0);
     expect(api.size).toBe(1000);
-    expect(fake.requests.filter((r) => r.name === 'ip_route_add_del')).toHaveLength(1000);
+    // The routes, and before them the next hop's host route in the two PIC tables.
+    expect(fake.requests.filter((r) => r.name === 'ip_route_add_del')).toHaveLength(1002);
     const p = api.get('10.3.7.0/24')!;
-    expect(p).toEqual([{ swIfIndex: itf(1).swIfIndex, tableId: 0, nh: '10.255.1.1', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 }]);
+    expect(p).toEqual([recursive('10.255.1.1')]);
+    for (const t of [PIC_PRIMARY, PIC_BACKUP]) {
+      expect(fake.state.apiRoutes(4, t.id).get('10.255.1.1/32')).toEqual([
+        { swIfIndex: itf(1).swIfIndex, tableId: 0, nh: '10.255.1.1', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 },
+      ]);
+    }
+    expect(fake.state.forwarding('10.3.7.0/24')).toEqual({ kind: 'forward', via: [{ swIfIndex: itf(1).swIfIndex, nh: '10.255.1.1', weight: 1 }] });
     expect((await dp.fib.dump()).length).toBe(1000);
   });
 
@@ -132,11 +151,10 @@ describe('VppFib.apply', () => {
     };
     expect(await dp.fib.apply([add(ecmp)])).toEqual([]);
     const paths = fake.state.apiRoutes(4, 0).get('192.0.2.0/24')!;
-    expect(paths.map((p) => [p.swIfIndex, p.nh, p.weight])).toEqual([
-      [itf(1).swIfIndex, '10.255.1.1', 1],
-      [itf(2).swIfIndex, '10.255.2.1', 1],
-    ]);
-    const req = fake.requests.find((r) => r.name === 'ip_route_add_del')!;
+    expect(paths).toEqual([recursive('10.255.1.1'), recursive('10.255.2.1')]);
+    expect(fake.state.forwardingInterfaces('192.0.2.0/24')).toEqual([itf(1).swIfIndex, itf(2).swIfIndex]);
+    // The first writes are the host routes in the PIC tables (ours: the whole entry); the route's is multipath.
+    const req = fake.requests.find((r) => r.name === 'ip_route_add_del' && (r.values.route as { table_id: number }).table_id === 0)!;
     expect(req.values).toMatchObject({ is_add: true, is_multipath: true });
     const before = fake.requests.length;
     await dp.fib.apply([{ op: 'replace', route: via('192.0.2.0/24', '10.255.2.1', 'wgf-2'), previous: ecmp }]);
@@ -155,8 +173,12 @@ describe('VppFib.apply', () => {
     const r2 = via('198.20.0.0/16', 'fd00:255:2::1', 'wgf-2');
     expect(await dp.fib.apply([add(r1), add(r2)])).toEqual([]);
     const api = fake.state.apiRoutes(4, 0);
-    expect(api.get('198.18.0.0/15')).toEqual([expect.objectContaining({ swIfIndex: itf(1).swIfIndex, nh: 'fe80::1:2', proto: NH_IP6 })]);
-    expect(api.get('198.20.0.0/16')).toEqual([expect.objectContaining({ nh: 'fd00:255:2::1', proto: NH_IP6 })]);
+    // Recursive through the IPv6 PIC table, where the next hop's host route is.
+    expect(api.get('198.18.0.0/15')).toEqual([recursive('fe80::1:2')]);
+    expect(api.get('198.20.0.0/16')).toEqual([recursive('fd00:255:2::1')]);
+    expect(fake.state.apiRoutes(6, PIC_PRIMARY.id).get('fe80::1:2/128')).toEqual([expect.objectContaining({ swIfIndex: itf(1).swIfIndex, nh: 'fe80::1:2', proto: NH_IP6 })]);
+    expect(fake.state.forwarding('198.18.0.0/15')).toEqual({ kind: 'forward', via: [{ swIfIndex: itf(1).swIfIndex, nh: 'fe80::1:2', weight: 1 }] });
+    expect(fake.state.forwardingInterfaces('198.20.0.0/16')).toEqual([itf(2).swIfIndex]);
     const sent = fake.requests.filter((r) => r.name === 'ip_route_add_del')[0]!.values as { route: { paths: { proto: number }[] } };
     expect(sent.route.paths[0]!.proto).toBe(NH_IP6);
     expect((await dp.fib.dump()).sort((a, b) => a.prefix.localeCompare(b.prefix))).toEqual([r1, r2]);
@@ -198,7 +220,9 @@ describe('VppFib.apply', () => {
 
     fake.state.wgDelete(itf(2).swIfIndex); // gone behind the agent's back
     const f2 = await dp.fib.apply([add(via('10.5.0.0/16', '10.255.2.1', 'wgf-2'))]);
-    expect(f2).toEqual([{ prefix: '10.5.0.0/16', error: 'VNET_API_ERROR_NO_MATCHING_INTERFACE (-54)' }]);
+    // Its next hop's host route (in the PIC tables) names the interface: VPP refuses that, the route is not written.
+    expect(f2).toEqual([{ prefix: '10.5.0.0/16', error: 'VNET_API_ERROR_NO_MATCHING_INTERFACE (-54) (the PIC host route of next hop 10.255.2.1)' }]);
+    expect(fake.state.apiRoutes(4, 0).has('10.5.0.0/16')).toBe(false);
     await dp.fib.apply([add(via('10.4.0.0/16', '10.255.1.1', 'wgf-1'))]);
     expect(dp.health().state).toBe('ok');
   });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '#lab/index';
 import type { OspfNeighborJson, OspfRouteJson, RouteJson, StatusJson } from '#api/types';
-import { FakeVpp } from '../fake-vpp/index.js';
+import { FakeVpp, NO_INDEX } from '../fake-vpp/index.js';
 import { missingPrerequisite } from '../interop/helpers/site.js';
 import { frrMissing } from '../ospf-bridge/helpers/frr-netns.js';
 import { CLI, cli, editYaml } from './helpers/agents.js';
@@ -77,7 +77,12 @@ describe.skipIf(missing !== null && !CI)('ospf-triangle with site-a on VPP (fake
     const out: string[] = [];
     for (const family of [4, 6] as const) {
       for (const [prefix, paths] of fake.state.apiRoutes(family, TABLE)) {
-        for (const p of paths) out.push(`${prefix} via ${p.nh} on ${fake.state.interfaces.get(p.swIfIndex)?.tag ?? p.swIfIndex}`);
+        for (const p of paths) {
+          // A learned route's path is recursive (PIC: through the agent's table); it leaves by the interface it resolves to.
+          const f = p.swIfIndex === NO_INDEX ? fake.state.forwardingOfPaths(family, [p]) : null;
+          const sw = f === null ? p.swIfIndex : f.kind === 'forward' ? f.via[0]!.swIfIndex : -1;
+          out.push(`${prefix} via ${p.nh} on ${fake.state.interfaces.get(sw)?.tag ?? sw}`);
+        }
       }
     }
     return out.sort();

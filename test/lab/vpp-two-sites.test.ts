@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, readState } from '#lab/index';
-import { FakeVpp } from '../fake-vpp/index.js';
+import { FakeVpp, NO_INDEX } from '../fake-vpp/index.js';
 import { allEstablished, cli, duplicateKeys, editYaml, processGone, reload, spawnDetachedAgent, until, type StatusJson } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
@@ -47,7 +47,12 @@ describe.each([true, false])('two-sites with site-a on VPP (fake VPP API server)
     const out: string[] = [];
     for (const family of [4, 6] as const) {
       for (const [prefix, paths] of fake.state.apiRoutes(family, 0)) {
-        for (const p of paths) out.push(`${prefix} via ${p.nh} on ${fake.state.interfaces.get(p.swIfIndex)?.tag ?? p.swIfIndex}`);
+        for (const p of paths) {
+          // A learned route's path is recursive (PIC: through the agent's table); it leaves by the interface it resolves to.
+          const f = p.swIfIndex === NO_INDEX ? fake.state.forwardingOfPaths(family, [p]) : null;
+          const sw = f === null ? p.swIfIndex : f.kind === 'forward' ? f.via[0]!.swIfIndex : -1;
+          out.push(`${prefix} via ${p.nh} on ${fake.state.interfaces.get(sw)?.tag ?? sw}`);
+        }
       }
     }
     return out.sort();

@@ -70,6 +70,8 @@ const REAL: Readonly<Record<string, string>> = {
   ip_route_lookup_reply: '5d8febcb',
   ip_table_add_del: '0ffdaec0',
   ip_table_add_del_reply: 'e8d4e804',
+  ip_table_dump: '51077d14',
+  ip_table_details: 'c79fca0f',
   // govpp binapi/lcp/lcp.ba.go
   lcp_itf_pair_add_del: '40482b80',
   lcp_itf_pair_add_del_reply: 'e8d4e804',

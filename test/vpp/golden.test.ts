@@ -275,6 +275,8 @@ const CASES: Record<string, Case> = {
     values: { client_index: HANDLE, context: 0x304, is_add: true, table: { table_id: 100, is_ip6: false, name: 'wgbgp' } },
   },
   ip_table_add_del_reply: { msgId: 0x509, size: 10, values: { context: 0x304, retval: 0 } },
+  ip_table_dump: { msgId: 0x50c, size: 10, values: { client_index: HANDLE, context: 0x306 } },
+  ip_table_details: { msgId: 0x50d, size: 75, values: { context: 0x306, table: { table_id: 1_790_179_001, is_ip6: true, name: 'wgbgp-pic' } } },
   ip_route_lookup: {
     msgId: 0x50a,
     size: 33,

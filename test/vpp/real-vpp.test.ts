@@ -7,7 +7,9 @@
  *
  * Cases: ownership next to an operator's routes (vppctl = CLI source, and
  * another binary-API client = API source), ECMP and RFC 8950 paths, reconcile
- * after a restart, and throughput figures for 10 000 and 100 000 routes
+ * after a restart, PIC failover at 100 000 routes (the write rate with a
+ * backup path, the failover's writes and VPP's walk moving the routes, `show
+ * ip fib` of the whole table), and throughput figures for 10 000 and 100 000 routes
  * (printed: routes/s, CPU of VPP and of the agent, time on the wire and
  * around it), next to the ceiling: the same writes pre-encoded on a raw API
  * socket, and the FIB alone (CLI `ip route add count`).
@@ -18,7 +20,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FibManager, type FibOp, type FibRoute } from '#fib/index';
+import { FibManager, type FibNextHop, type FibOp, type FibRoute } from '#fib/index';
 import { encodeFibPath, RouteWrites } from '#fib/vpp-writes';
 import { SystemClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
@@ -191,12 +193,15 @@ function phaseText(n: number, p: Phase): string {
 
 // ─── `show ip fib` ──────────────────────────────────────────────────────────
 
+/** A recursive path as showFib lists it: ours are recursive through the PIC tables (src/fib/vpp-pic.ts). */
+const rec = (nh: string, pref = 0): string => `rec ${nh} pref ${pref}`;
+
 interface ShownSource {
   /** 'API', 'CLI', 'default-route', 'interface', … */
   name: string;
   /** src-flags: added, contributing, active, … */
   flags: string[];
-  /** Its paths as "NEXT-HOP INTERFACE" (attached next hops). */
+  /** Its paths as "NEXT-HOP INTERFACE" (attached next hops) or rec(NEXT-HOP, PREFERENCE) (recursive ones). */
   paths: string[];
 }
 interface ShownEntry {
@@ -220,6 +225,7 @@ function showFib(prefix: string): ShownEntry | null {
   const forwarding = new Set<string>();
   let inForwarding = false;
   let expectNh = false;
+  let recursivePref: string | null = null;
   let end = lines.length;
   for (let i = start + 1; i < lines.length; i++) {
     const l = lines[i]!;
@@ -245,6 +251,14 @@ function showFib(prefix: string): ShownEntry | null {
     }
     if (/^\s+path:\[\d+\]/.test(l)) {
       expectNh = /attached-nexthop/.test(l);
+      recursivePref = /recursive:/.test(l) ? (/pref=(\d+)/.exec(l)?.[1] ?? '?') : null;
+      continue;
+    }
+    if (recursivePref !== null) {
+      // "via 10.255.1.1 in fib:1 via-fib:24 via-dpo:[…]": the next hop and the FIB (index) it resolves in.
+      const m = /^\s+via (\S+) in fib:(\d+)/.exec(l);
+      if (m && sources.length > 0) sources.at(-1)!.paths.push(rec(m[1]!, Number(recursivePref)));
+      recursivePref = null;
       continue;
     }
     if (expectNh) {
@@ -480,13 +494,13 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     // vppctl path is kept but does not forward (src-flags: added, not active/contributing).
     for (const e of [s.r1, s.def]) {
       expect(pathsOf(e, 'CLI')).toEqual([cliOp]);
-      expect(pathsOf(e, 'API')).toEqual([`10.255.1.1 ${wg1}`]);
+      expect(pathsOf(e, 'API')).toEqual([rec('10.255.1.1')]);
       expect(source(e, 'API')!.flags).toContain('active');
       expect(source(e, 'CLI')!.flags).not.toContain('active');
       expect(e!.forwarding).toEqual([`10.255.1.1 ${wg1}`]);
     }
     // The API operator's path and ours share the API source: both paths (ECMP).
-    expect(pathsOf(s.r2, 'API')).toEqual([apiOp, `10.255.1.1 ${wg1}`].sort());
+    expect(pathsOf(s.r2, 'API')).toEqual([apiOp, rec('10.255.1.1')].sort());
     expect(s.r2!.forwarding).toEqual([apiOp, `10.255.1.1 ${wg1}`].sort());
     // The dump (ours only) shows neither operator's path.
     const dumped = (await dp.fib.dump()).sort((a, b) => a.prefix.localeCompare(b.prefix));
@@ -498,12 +512,12 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     expect(m.lastErrors).toEqual([]);
     s = show('after our replace');
     expect(pathsOf(s.r1, 'CLI')).toEqual([cliOp]);
-    expect(pathsOf(s.r1, 'API')).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(pathsOf(s.r1, 'API')).toEqual([rec('10.255.2.1')]);
     expect(s.r1!.forwarding).toEqual([`10.255.2.1 ${wg2}`]);
-    expect(pathsOf(s.r2, 'API')).toEqual([apiOp, `10.255.2.1 ${wg2}`].sort());
+    expect(pathsOf(s.r2, 'API')).toEqual([apiOp, rec('10.255.2.1')].sort());
     expect(s.r2!.forwarding).toEqual([apiOp, `10.255.2.1 ${wg2}`].sort());
     expect(pathsOf(s.def, 'CLI')).toEqual([cliOp]);
-    expect(pathsOf(s.def, 'API')).toEqual([`10.255.1.1 ${wg1}`]);
+    expect(pathsOf(s.def, 'API')).toEqual([rec('10.255.1.1')]);
 
     m.delete('0.0.0.0/0');
     m.delete('10.1.0.0/16');
@@ -553,15 +567,16 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     const six = showFib('2001:db8:1::/48');
     console.log(`real-vpp: ECMP / RFC 8950:\n  ${[summary('198.18.0.0/24', e), summary('198.19.0.0/16', r), summary('2001:db8:1::/48', six)].join('\n  ')}`);
     console.log(`real-vpp: show ip fib 198.19.0.0/16 (IPv4 via IPv6):\n${r!.text}`);
-    expect(pathsOf(e, 'API')).toEqual([`10.255.1.1 ${wg1}`, `10.255.2.1 ${wg2}`]);
+    expect(pathsOf(e, 'API')).toEqual([rec('10.255.1.1'), rec('10.255.2.1')]);
     expect(e!.forwarding).toEqual([`10.255.1.1 ${wg1}`, `10.255.2.1 ${wg2}`]);
     expect(e!.text).toMatch(/dpo-load-balance: \[proto:ip4 index:\d+ buckets:2 /);
-    // The path of the IPv4 route is an ip6 path (next-hop proto IP6), forwarding through an IPv6 adjacency.
-    expect(pathsOf(r, 'API')).toEqual([`fd00:255:1::1 ${wg1}`]);
-    expect(r!.text).toMatch(/path:\[\d+\] pl-index:\d+ ip6 weight=1 pref=0 attached-nexthop:/);
+    // The path of the IPv4 route is an ip6 path (next-hop proto IP6), recursive through the IPv6 PIC
+    // table, forwarding through an IPv6 adjacency.
+    expect(pathsOf(r, 'API')).toEqual([rec('fd00:255:1::1')]);
+    expect(r!.text).toMatch(/path:\[\d+\] pl-index:\d+ ip6 weight=1 pref=0 recursive: +oper-flags:resolved, cfg-flags:resolve-host,/);
     expect(r!.forwarding).toEqual([`fd00:255:1::1 ${wg1}`]);
     expect(r!.text).toMatch(/unicast-ip4-chain/);
-    expect(pathsOf(six, 'API')).toEqual([`fd00:255:2::1 ${wg2}`]);
+    expect(pathsOf(six, 'API')).toEqual([rec('fd00:255:2::1')]);
     expect(six!.forwarding).toEqual([`fd00:255:2::1 ${wg2}`]);
 
     // The dump gives back what was written.
@@ -579,7 +594,7 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     await m.flush();
     expect(m.lastErrors).toEqual([]);
     const after = showFib('198.18.0.0/24');
-    expect(pathsOf(after, 'API')).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(pathsOf(after, 'API')).toEqual([rec('10.255.2.1')]);
     expect(after!.forwarding).toEqual([`10.255.2.1 ${wg2}`]);
     m.delete('198.18.0.0/24');
     await m.flush();
@@ -624,12 +639,12 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     expect(pathsOf(op, 'CLI')).toEqual([`${OP_NH} loop0`]);
     expect(op!.forwarding).toEqual([`${OP_NH} loop0`]);
     expect(pathsOf(r1, 'CLI')).toEqual([`${OP_NH} loop0`]);
-    expect(pathsOf(r1, 'API')).toEqual([`10.255.2.1 ${wg2}`]);
+    expect(pathsOf(r1, 'API')).toEqual([rec('10.255.2.1')]);
     expect(pathsOf(r2, 'API')).toEqual([`${OP_API_NH} loop0`]);
     expect(r2!.forwarding).toEqual([`${OP_API_NH} loop0`]);
     for (const r of five.slice(1)) expect(showFib(r.prefix)).toBeNull();
     expect(showFib('2001:db8:1::/48')).toBeNull();
-    expect(pathsOf(showFib(five[0]!.prefix), 'API')).toEqual([`10.255.1.1 ${wg1}`]);
+    expect(pathsOf(showFib(five[0]!.prefix), 'API')).toEqual([rec('10.255.1.1')]);
 
     // The operator's, untouched by a second reconcile too.
     expect(await m2.reconcile()).toEqual({ removed: 0, added: 0, kept: 3 });
@@ -737,7 +752,8 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
           const add = await time();
           if (round === 0) {
             expect((await dp.fib.dump()).length).toBe(N);
-            expect(pathsOf(showFib(first[1234]!.prefix), 'API')).toEqual([`10.255.1.1 ${vppName.get('wgf-1')}`]);
+            expect(pathsOf(showFib(first[1234]!.prefix), 'API')).toEqual([rec('10.255.1.1')]);
+            expect(showFib(first[1234]!.prefix)!.forwarding).toEqual([`10.255.1.1 ${vppName.get('wgf-1')}`]);
           }
           for (const r of second) m.set(r);
           const replace = await time();
@@ -745,7 +761,7 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
             const dumped = await dp.fib.dump();
             expect(dumped.length).toBe(N);
             expect(dumped.every((r) => r.nexthops.length === 1 && r.nexthops[0]!.interface === 'wgf-2')).toBe(true);
-            expect(pathsOf(showFib(first[4321]!.prefix), 'API')).toEqual([`10.255.2.1 ${vppName.get('wgf-2')}`]);
+            expect(pathsOf(showFib(first[4321]!.prefix), 'API')).toEqual([rec('10.255.2.1')]);
           }
           for (const r of second) m.delete(r.prefix);
           const del = await time();
@@ -862,4 +878,129 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     );
     expect(await dp.fib.dump()).toEqual([]);
   }, 120_000);
+
+  it('PIC failover: 100 000 routes through wgf-1, half with a backup through wgf-2; wgf-1 fails over (printed: write rate with two paths, failover time, the move to the backups)', async () => {
+    const N = 100_000;
+    const wg1 = vppName.get('wgf-1')!;
+    const wg2 = vppName.get('wgf-2')!;
+    expect(await dp.fib.dump()).toEqual([]);
+    expect(dp.fib.picEnabled).toBe(true);
+    const P1: FibNextHop[] = Object.freeze([Object.freeze({ address: '10.255.1.1', interface: 'wgf-1' })]) as FibNextHop[];
+    const P2: FibNextHop[] = Object.freeze([Object.freeze({ address: '10.255.2.1', interface: 'wgf-2' })]) as FibNextHop[];
+    const all = routes(N, '10.255.1.1', 'wgf-1').map((r) => r.prefix);
+    const withBackup = all.filter((_, i) => i % 2 === 0);
+    const without = all.filter((_, i) => i % 2 === 1);
+    const m = new FibManager(dp.fib);
+    const flush = async (): Promise<{ ms: number; vppCpu: number }> => {
+      const sched = vppSched();
+      const t = performance.now();
+      await m.flush();
+      const ms = performance.now() - t;
+      expect(m.lastErrors.slice(0, 3)).toEqual([]);
+      expect(m.pending()).toBe(0);
+      return { ms, vppCpu: vppSched().run - sched.run };
+    };
+    const rate = (n: number, f: { ms: number; vppCpu: number }): string =>
+      `${n} in ${f.ms.toFixed(0)} ms = ${Math.round(n / (f.ms / 1000))} routes/s (VPP on CPU ${Math.round((100 * f.vppCpu) / f.ms)}%)`;
+    /** A sample spread over the table: every 1000th prefix of each half. */
+    const sample = (ps: string[]): string[] => ps.filter((_, i) => i % 1000 === 0);
+    const fwd = (ps: string[]): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const p of ps) {
+        const k = showFib(p)?.forwarding.join(',') || 'drop';
+        out.set(k, (out.get(k) ?? 0) + 1);
+      }
+      return out;
+    };
+    /** `show fib walk`: the async FIB walks still queued (both priorities). */
+    const walksQueued = (): number => [...vppctl('show', 'fib', 'walk').matchAll(/Occupancy:(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
+    try {
+      // Every route with a backup: two recursive paths each.
+      for (const p of all) m.set({ prefix: p, nexthops: P1, backup: P2 });
+      const twoPaths = await flush();
+      const shown = showFib(withBackup[7]!);
+      console.log(`real-vpp: show ip fib ${withBackup[7]} (a route with a backup):\n${shown!.text}`);
+      expect(pathsOf(shown, 'API')).toEqual([rec('10.255.1.1', 0), rec('10.255.2.1', 1)]);
+      expect(shown!.forwarding).toEqual([`10.255.1.1 ${wg1}`]);
+      // Half lose their backup (the second path goes: replaces).
+      for (const p of without) m.set({ prefix: p, nexthops: P1 });
+      const dropBackup = await flush();
+      expect(pathsOf(showFib(without[7]!), 'API')).toEqual([rec('10.255.1.1')]);
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[`10.255.1.1 ${wg1}`, 100]]));
+      const dumped = await dp.fib.dump();
+      expect(dumped.length).toBe(N);
+      expect(dumped.filter((r) => r.backup !== undefined).length).toBe(N / 2);
+
+      // The failover: wgf-1's next hop leaves the PIC tables.
+      const sched = vppSched();
+      const t0 = performance.now();
+      const r = await dp.fib.failover(['wgf-1']);
+      const apiMs = performance.now() - t0;
+      // VPP moves the routes in a FIB walk of the shared path lists (async for popular ones: fib_walk.c):
+      // polled until none is queued (the first poll is an upper bound: a vppctl round trip).
+      let walkMs = 0;
+      let polls = 0;
+      for (;;) {
+        polls++;
+        if (walksQueued() === 0) {
+          walkMs = performance.now() - t0;
+          break;
+        }
+        if (performance.now() - t0 > 60_000) throw new Error('VPP did not finish its FIB walks in 60 s');
+        await sleep(1);
+      }
+      const vppCpu = vppSched().run - sched.run;
+      // Nothing forwards into wgf-1 (dropped, or by the backup).
+      const right = fwd([withBackup[N / 2 - 1]!, without[N / 2 - 1]!]);
+      expect(r).toEqual({ moved: 1, removed: 0 });
+      expect([...right.keys()].some((k) => k.includes(wg1))).toBe(false);
+      const after = fwd([...sample(withBackup), ...sample(without)]);
+      expect(after).toEqual(new Map([[`10.255.2.1 ${wg2}`, 50], ['drop', 50]]));
+      const moved = showFib(withBackup[7]!);
+      console.log(`real-vpp: show ip fib ${withBackup[7]} after the failover:\n${moved!.text}`);
+      // The whole table: not one entry forwards into wgf-1 (the CLI's own listing of table 0).
+      const t1 = performance.now();
+      const table = execFileSync(join(PREFIX, 'bin/vppctl'), ['-s', join(vpp!.dir, 'cli.sock'), 'show', 'ip', 'fib', 'table', '0'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
+      // One entry per block starting in column 0; the tunnel's own host route (10.255.1.1/32) rightly stays on wgf-1.
+      const entries = table.replace(/\r/g, '').split(/\n(?=\S)/);
+      const into = (nh: string, itf: string, e: string): boolean => e.includes(`via ${nh} ${itf}:`);
+      const intoWg1 = entries.filter((e) => into('10.255.1.1', wg1, e)).map((e) => e.split(/\s/, 1)[0]!);
+      const viaWg2 = entries.filter((e) => into('10.255.2.1', wg2, e)).length;
+      console.log(
+        `real-vpp: show ip fib table 0 (${entries.length} entries, ${(table.length / 1e6).toFixed(0)} MB in ${(performance.now() - t1).toFixed(0)} ms): ` +
+          `forwarding into ${wg1}: ${JSON.stringify(intoWg1)}; via ${wg2}: ${viaWg2}`,
+      );
+      expect(intoWg1).toEqual(['10.255.1.1/32']);
+      expect(viaWg2).toBe(N / 2 + 1);
+
+      // The RIB catches up: the backed-up routes' best is the former backup, the others go.
+      for (const p of withBackup) m.set({ prefix: p, nexthops: P2 });
+      for (const p of without) m.delete(p);
+      const rewrite = await flush();
+      expect(pathsOf(showFib(withBackup[7]!), 'API')).toEqual([rec('10.255.2.1')]);
+      expect(fwd(sample(withBackup))).toEqual(new Map([[`10.255.2.1 ${wg2}`, 50]]));
+      expect(showFib(without[7]!)).toBeNull();
+      expect((await dp.fib.dump()).length).toBe(N / 2);
+
+      // The session is back: a route through wgf-1 again brings its host route back.
+      m.set({ prefix: withBackup[7]!, nexthops: P1, backup: P2 });
+      await flush();
+      expect(showFib(withBackup[7]!)!.forwarding).toEqual([`10.255.1.1 ${wg1}`]);
+      expect(showFib(withBackup[9]!)!.forwarding).toEqual([`10.255.2.1 ${wg2}`]);
+      console.log(
+        `real-vpp: PIC at ${N} routes:\n` +
+          `  write with two paths (best + backup, recursive): ${rate(N, twoPaths)}\n` +
+          `  drop the backup of half (replaces): ${rate(N / 2, dropBackup)}\n` +
+          `  failover of ${wg1}: the writes answered in ${apiMs.toFixed(1)} ms; VPP's FIB walk moving ${N / 2} routes to the backup and ${N / 2} to drop ` +
+          `done by ${walkMs.toFixed(0)} ms after the call (${polls} poll(s) of \`show fib walk\`; VPP on CPU ${vppCpu.toFixed(0)} ms meanwhile); ` +
+          `the last route of each half then: ${JSON.stringify([...right])}\n` +
+          `  the RIB's rewrite (${N / 2} replaces to one path, ${N / 2} deletes): ${rate(N, rewrite)}`,
+      );
+    } finally {
+      for (const p of all) m.delete(p);
+      await m.flush();
+    }
+    expect(await dp.fib.dump()).toEqual([]);
+    expect(vppAlive()).toBe(true);
+  }, 300_000);
 });

@@ -102,6 +102,23 @@ export const MESSAGES: MessageDef[] = [
     ],
   },
   {
+    // PIC: which tables exist and whose they are (the agent's indirection tables carry its names).
+    name: 'ip_table_dump',
+    crc: '51077d14',
+    fields: [
+      { name: 'client_index', type: 'u32' },
+      { name: 'context', type: 'u32' },
+    ],
+  },
+  {
+    name: 'ip_table_details',
+    crc: 'c79fca0f',
+    fields: [
+      { name: 'context', type: 'u32' },
+      { name: 'table', type: 'vl_api_ip_table_t' },
+    ],
+  },
+  {
     name: 'ip_address_dump',
     crc: '2d033de4',
     fields: [

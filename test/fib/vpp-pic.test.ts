@@ -1,0 +1,421 @@
+/**
+ * PIC failover in the VPP FIB backend (src/fib/vpp.ts, vpp-pic.ts) against
+ * the fake VPP, which resolves recursive paths and path preference as VPP
+ * does (FakeState.forwarding): a route with a backup is written with both
+ * paths; failover() makes 100 000 routes stop forwarding into the dead tunnel
+ * (those with a backup forward by it, the others drop) with a constant number
+ * of API writes; the RIB's later rewrite converges to single paths; a restart
+ * adopts the routes and the indirection tables; an operator's routes and
+ * paths are never touched; PIC is off where the tables cannot be ours.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FibManager, type FibNextHop, type FibRoute } from '#fib/index';
+import { PIC_BACKUP, PIC_PRIMARY } from '#fib/vpp-pic';
+import { SystemClock } from '#lib/clock';
+import { silentLogger } from '#lib/log';
+import { VppConnection } from '#vpp/index';
+import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
+import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
+import type { TunnelSpec } from '#wg/types';
+import { FakeVpp, NH_IP4, NH_IP6, NO_INDEX, PATH_FLAG_RESOLVE_VIA_HOST, PATH_NORMAL, type FakeState, type FibPath } from '../fake-vpp/index.js';
+
+const log = silentLogger();
+let dir = '';
+let sockets = 0;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fib-vpp-pic-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+const until = async (cond: () => boolean): Promise<void> => {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+};
+
+const OUR_KEY = decodeKey(generatePrivateKey());
+const spec = (i: number): TunnelSpec => ({
+  name: `n${i}`,
+  interface: `wgp-${i}`,
+  privateKey: OUR_KEY,
+  peerPublicKey: publicKeyOf(generatePrivateKey()),
+  endpoint: `198.51.100.${10 + i}:51820`,
+  listenPort: 51820 + i,
+  persistentKeepalive: 25,
+  addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
+  peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
+  sourceAddress: '198.51.100.1',
+});
+const SPECS = [spec(1), spec(2), spec(3)];
+
+type FakeSetup = NonNullable<ConstructorParameters<typeof FakeVpp>[0]['setup']>;
+
+interface Agent {
+  dp: VppDataplane;
+  connection: VppConnection;
+}
+
+/** An agent's VPP dataplane on `fake` (a fresh connection), its tunnels ensured. */
+async function agent(fake: FakeVpp): Promise<Agent> {
+  const connection = new VppConnection({
+    socketPath: fake.socketPath,
+    log,
+    clock: new SystemClock(),
+    required: VPP_REQUIRED_MESSAGES,
+    optional: VPP_OPTIONAL_MESSAGES,
+    minBackoffMs: 20,
+  });
+  const dp = new VppDataplane({ connection, log, linuxCp: false, linuxCpNetns: null, tableId: 0, hostLinks: null });
+  dp.start();
+  cleanup.push(() => dp.close());
+  await until(() => dp.health().state !== 'down');
+  for (const sp of SPECS) await dp.wireguard.ensure(sp, null);
+  return { dp, connection };
+}
+
+async function setup(opts: { setupFake?: FakeSetup } = {}): Promise<{ fake: FakeVpp; dp: VppDataplane; sw: (i: number) => number }> {
+  const fake = new FakeVpp({ socketPath: join(dir, `api-${sockets++}.sock`), ...(opts.setupFake ? { setup: opts.setupFake } : {}) });
+  await fake.start();
+  cleanup.push(async () => {
+    expect(fake.errors).toEqual([]);
+    await fake.stop();
+  });
+  const { dp } = await agent(fake);
+  const sw = (i: number): number => [...fake.state.interfaces.values()].find((x) => x.tag === `wgp-${i}`)!.swIfIndex;
+  return { fake, dp, sw };
+}
+
+/** One frozen next-hop list per tunnel and family, as the agent hands them (FibManager interns by identity). */
+const hop = (i: number, six = false): readonly FibNextHop[] =>
+  Object.freeze([Object.freeze({ address: six ? `fd00:255:${i}::1` : `10.255.${i}.1`, interface: `wgp-${i}` })]);
+const P1 = hop(1);
+const P2 = hop(2);
+const P3 = hop(3);
+
+const route = (prefix: string, nexthops: readonly FibNextHop[], backup?: readonly FibNextHop[]): FibRoute =>
+  backup === undefined ? { prefix, nexthops: nexthops as FibNextHop[] } : { prefix, nexthops: nexthops as FibNextHop[], backup };
+
+/** n /24s from 20.0.0.0 on. */
+const prefixes = (n: number, base = 20): string[] => Array.from({ length: n }, (_, i) => `${base + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}.0/24`);
+
+/** A recursive path as the backend writes it. */
+const recursive = (nh: string, table = PIC_PRIMARY): FibPath => ({
+  swIfIndex: NO_INDEX,
+  tableId: table.id,
+  nh,
+  proto: nh.includes(':') ? NH_IP6 : NH_IP4,
+  weight: 1,
+  preference: table.preference,
+  type: PATH_NORMAL,
+  flags: PATH_FLAG_RESOLVE_VIA_HOST,
+});
+
+const hostRoute = (sw: number, nh: string): FibPath => ({
+  swIfIndex: sw,
+  tableId: 0,
+  nh,
+  proto: nh.includes(':') ? NH_IP6 : NH_IP4,
+  weight: 1,
+  preference: 0,
+  type: PATH_NORMAL,
+  flags: 0,
+});
+
+/** ip_route_add_del requests since `from`, as "+/- TABLE PREFIX". */
+function writes(fake: FakeVpp, from: number): string[] {
+  return fake.requests.slice(from).filter((r) => r.name === 'ip_route_add_del').map((r) => {
+    const route = r.values.route as { table_id: number; prefix: { len: number } };
+    return `${r.values.is_add ? '+' : '-'} ${route.table_id}`;
+  });
+}
+
+/** How many of `ps` forward through each interface, and how many drop. */
+function census(state: FakeState, ps: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of ps) {
+    const key = state.forwardingInterfaces(p).join(',') || 'drop';
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
+describe('VPP PIC: a route with a backup', () => {
+  it('is written with both paths: its next hop through the primary PIC table (preference 0), the backup through the backup table (preference 1)', async () => {
+    const { fake, dp, sw } = await setup();
+    expect(dp.fib.picEnabled).toBe(true);
+    const r = route('192.0.2.0/24', P1, P2);
+    const six = route('2001:db8:1::/48', hop(1, true), hop(2, true));
+    expect(await dp.fib.apply([{ op: 'add', route: r }, { op: 'add', route: six }])).toEqual([]);
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([recursive('10.255.1.1'), recursive('10.255.2.1', PIC_BACKUP)]);
+    expect(fake.state.apiRoutes(6, 0).get('2001:db8:1::/48')).toEqual([recursive('fd00:255:1::1'), recursive('fd00:255:2::1', PIC_BACKUP)]);
+    // The tables are the agent's, named, for both families; each holds the same host routes.
+    for (const t of [PIC_PRIMARY, PIC_BACKUP]) {
+      expect(fake.state.table(4, t.id)?.name).toBe(t.name);
+      expect(fake.state.table(6, t.id)?.name).toBe(t.name);
+      expect(fake.state.apiRoutes(4, t.id)).toEqual(new Map([['10.255.1.1/32', [hostRoute(sw(1), '10.255.1.1')]], ['10.255.2.1/32', [hostRoute(sw(2), '10.255.2.1')]]]));
+      expect([...fake.state.apiRoutes(6, t.id).keys()].sort()).toEqual(['fd00:255:1::1/128', 'fd00:255:2::1/128']);
+    }
+    // The best path forwards; the backup stands by.
+    expect(fake.state.forwarding('192.0.2.0/24')).toEqual({ kind: 'forward', via: [{ swIfIndex: sw(1), nh: '10.255.1.1', weight: 1 }] });
+    expect(fake.state.forwardingInterfaces('2001:db8:1::/48')).toEqual([sw(1)]);
+    // The dump gives the route back as written, backup included; the PIC tables' host routes are not in it.
+    const dumped = (await dp.fib.dump()).sort((a, b) => a.prefix.localeCompare(b.prefix));
+    expect(dumped).toEqual([
+      { prefix: '192.0.2.0/24', nexthops: [...P1], backup: [...P2] },
+      { prefix: '2001:db8:1::/48', nexthops: [...hop(1, true)], backup: [...hop(2, true)] },
+    ]);
+    // A FibManager that wants them finds them installed.
+    const m = new FibManager(dp.fib);
+    m.set(r);
+    m.set(six);
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 2 });
+  });
+
+  it('swapping best and backup (and losing the backup) never leaves the prefix without a path of ours: the new paths go in first', async () => {
+    const { fake, dp, sw } = await setup();
+    const m = new FibManager(dp.fib);
+    m.set(route('192.0.2.0/24', P1, P2));
+    await m.flush();
+    let from = fake.requests.length;
+    m.set(route('192.0.2.0/24', P2, P1));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([recursive('10.255.2.1'), recursive('10.255.1.1', PIC_BACKUP)]);
+    expect(fake.state.forwardingInterfaces('192.0.2.0/24')).toEqual([sw(2)]);
+    // One add with the two new paths, then one removal of the two old ones.
+    expect(writes(fake, from)).toEqual(['+ 0', '- 0']);
+    from = fake.requests.length;
+    m.set(route('192.0.2.0/24', P1));
+    await m.flush();
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([recursive('10.255.1.1')]);
+    expect(writes(fake, from)).toEqual(['+ 0', '- 0']);
+    // VPP's path identity leaves preference out: written in place, the same next hop at another preference would be lost.
+    const sent = fake.requests.slice(from).filter((r) => r.name === 'ip_route_add_del').map((r) => (r.values.route as { paths: { table_id: number }[] }).paths.map((p) => p.table_id));
+    expect(sent).toEqual([[PIC_PRIMARY.id], [PIC_PRIMARY.id, PIC_BACKUP.id]]);
+  });
+});
+
+describe('VPP PIC: failover', () => {
+  it('100 000 routes through a dead tunnel (half with a backup via a second tunnel, half without): none forwards into it after a constant number of writes; the RIB\'s rewrite converges to single paths', async () => {
+    const N = 100_000;
+    const { fake, dp, sw } = await setup();
+    const all = prefixes(N);
+    const withBackup = all.filter((_, i) => i % 2 === 0);
+    const without = all.filter((_, i) => i % 2 === 1);
+    // A bystander: a route through the third tunnel only.
+    const other = route('198.18.0.0/15', P3);
+    const m = new FibManager(dp.fib);
+    for (const p of withBackup) m.set(route(p, P1, P2));
+    for (const p of without) m.set(route(p, P1));
+    m.set(other);
+    const t0 = performance.now();
+    await m.flush();
+    const writeMs = performance.now() - t0;
+    expect(m.lastErrors).toEqual([]);
+    expect(census(fake.state, all)).toEqual(new Map([[String(sw(1)), N]]));
+    fake.requests.length = 0;
+
+    const t1 = performance.now();
+    const r = await dp.fib.failover(['wgp-1']);
+    const failoverMs = performance.now() - t1;
+    expect(r).toEqual({ moved: 1, removed: 0 });
+    // Constant: the one next hop's host route out of the two PIC tables, whatever the number of routes.
+    expect(writes(fake, 0)).toEqual([`- ${PIC_PRIMARY.id}`, `- ${PIC_BACKUP.id}`]);
+    const t2 = performance.now();
+    const after = census(fake.state, all);
+    const checkMs = performance.now() - t2;
+    // Nothing into the dead tunnel: with a backup by it, without one dropped (unresolved).
+    expect(after).toEqual(new Map([[String(sw(2)), N / 2], ['drop', N / 2]]));
+    for (const p of withBackup.slice(0, 100)) expect(fake.state.forwardingInterfaces(p)).toEqual([sw(2)]);
+    for (const p of without.slice(0, 100)) expect(fake.state.forwarding(p)).toEqual({ kind: 'drop' });
+    expect(fake.state.forwardingInterfaces(other.prefix)).toEqual([sw(3)]);
+    // VPP's entry for the withdrawn next hop (recursive resolution) now takes its cover's drop.
+    expect(fake.state.routes(4, PIC_PRIMARY.id).find((x) => x.prefix === '10.255.1.1/32')).toMatchObject({ source: 'recursive-resolution', paths: [{ type: 2 }] });
+    // A second failover of the same tunnel: nothing left to write.
+    expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 0, removed: 0 });
+    console.log(
+      `VPP PIC failover in the fake: ${N} routes (${N / 2} with a backup) written in ${writeMs.toFixed(0)} ms; failover ${failoverMs.toFixed(1)} ms ` +
+        `(2 writes); every route resolved again in ${checkMs.toFixed(0)} ms: none via the dead tunnel`,
+    );
+
+    // The RIB catches up: the best path of the backed-up routes is the former backup, the others are withdrawn.
+    fake.requests.length = 0;
+    for (const p of withBackup) m.set(route(p, P2));
+    for (const p of without) m.delete(p);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // The next hop's host route stays out: nothing was written through it.
+    expect(fake.state.apiRoutes(4, PIC_PRIMARY.id).has('10.255.1.1/32')).toBe(false);
+    const api = fake.state.apiRoutes(4, 0);
+    expect(api.size).toBe(N / 2 + 1);
+    for (const p of withBackup) expect(api.get(p)).toEqual([recursive('10.255.2.1')]);
+    expect(census(fake.state, withBackup)).toEqual(new Map([[String(sw(2)), N / 2]]));
+    const dumped = await dp.fib.dump();
+    expect(dumped.filter((x) => x.backup !== undefined)).toEqual([]);
+    const m2 = new FibManager(dp.fib);
+    for (const p of withBackup) m2.set(route(p, P2));
+    m2.set(other);
+    expect(await m2.reconcile()).toEqual({ removed: 0, added: 0, kept: N / 2 + 1 });
+
+    // The session comes back: a route through it again puts its host route back (two writes), and it forwards.
+    fake.requests.length = 0;
+    m.set(route(withBackup[0]!, P1, P2));
+    await m.flush();
+    expect(writes(fake, 0)).toEqual([`+ ${PIC_PRIMARY.id}`, `+ ${PIC_BACKUP.id}`, '+ 0', '- 0']);
+    expect(fake.state.forwardingInterfaces(withBackup[0]!)).toEqual([sw(1)]);
+    expect(fake.state.forwardingInterfaces(withBackup[1]!)).toEqual([sw(2)]);
+  }, 120_000);
+
+  it('the number of writes does not grow with the routes: 10 and 10 000 routes, two next hops (IPv4 and IPv6) through the dead tunnel, 4 writes each', async () => {
+    for (const n of [10, 10_000]) {
+      const { fake, dp, sw } = await setup();
+      const m = new FibManager(dp.fib);
+      const v4 = prefixes(n);
+      const v6 = Array.from({ length: n }, (_, i) => `2001:db8:${(i >> 8).toString(16)}:${(i & 0xff).toString(16)}00::/56`);
+      for (const p of v4) m.set(route(p, P1, P2));
+      for (const p of v6) m.set(route(p, hop(1, true), hop(2, true)));
+      await m.flush();
+      expect(m.lastErrors).toEqual([]);
+      fake.requests.length = 0;
+      expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 2, removed: 0 });
+      expect(writes(fake, 0)).toHaveLength(4);
+      expect(census(fake.state, [...v4, ...v6])).toEqual(new Map([[String(sw(2)), 2 * n]]));
+      cleanup.reverse();
+      for (const f of cleanup.splice(0)) await f();
+    }
+  }, 60_000);
+});
+
+describe('VPP PIC: restart and ownership', () => {
+  it('a restarted agent adopts the routes and the indirection tables: no table or host route written again, reconcile keeps the routes, failover still works', async () => {
+    const { fake, dp, sw } = await setup();
+    const rs = [...prefixes(50).map((p) => route(p, P1, P2)), ...prefixes(50, 30).map((p) => route(p, P2)), route('2001:db8:9::/48', hop(1, true), hop(2, true))];
+    const m1 = new FibManager(dp.fib);
+    for (const r of rs) m1.set(r);
+    await m1.flush();
+    expect(m1.lastErrors).toEqual([]);
+    const hostsBefore = fake.state.apiRoutes(4, PIC_PRIMARY.id);
+
+    // "Restart" (keep-on-stop): the dataplane goes, a new one comes on a new connection.
+    await dp.close();
+    fake.requests.length = 0;
+    const again = await agent(fake);
+    const m2 = new FibManager(again.dp.fib);
+    for (const r of rs) m2.set(r);
+    expect(await m2.adopt()).toBe(rs.length);
+    expect(await m2.reconcile()).toEqual({ removed: 0, added: 0, kept: rs.length });
+    // Adopted, not duplicated: the tables exist and are ours (not created again), their host routes were read back.
+    expect(fake.requests.filter((r) => r.name === 'ip_table_add_del')).toEqual([]);
+    expect(fake.requests.filter((r) => r.name === 'ip_route_add_del')).toEqual([]);
+    expect(fake.state.apiRoutes(4, PIC_PRIMARY.id)).toEqual(hostsBefore);
+    expect(fake.state.fib.size).toBe(6);
+
+    // The adopted host routes serve the failover of the new run.
+    expect(await again.dp.fib.failover(['wgp-2'])).toEqual({ moved: 2, removed: 0 });
+    expect(census(fake.state, prefixes(50))).toEqual(new Map([[String(sw(1)), 50]]));
+    expect(census(fake.state, prefixes(50, 30))).toEqual(new Map([['drop', 50]]));
+  });
+
+  it("an operator's routes and paths (another API client's, in table 0 and in a table of its own) are untouched by writes, failover, rewrite and reconcile", async () => {
+    let loop = -1;
+    const { fake, dp, sw } = await setup({
+      setupFake: (s) => {
+        const lo = s.addInterface({ kind: 'loopback', adminUp: true });
+        loop = lo.swIfIndex;
+        s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+        s.tableAddDel(true, 4, 77, 'operator');
+        s.routeAddDel({ isAdd: true, isMultipath: false, tableId: 77, family: 4, address: Buffer.from([10, 99, 0, 1]), len: 32, paths: [{ ...hostRoute(lo.swIfIndex, '192.0.2.254') }] });
+      },
+    });
+    const opPath = hostRoute(loop, '192.0.2.254');
+    const opRecursive: FibPath = { ...recursive('10.99.0.1'), tableId: 77, preference: 0 };
+    const operator = (prefix: string, paths: FibPath[]): void => {
+      const p = prefix.split('/');
+      const [rv] = fake.state.routeAddDel({ isAdd: true, isMultipath: true, tableId: 0, family: 4, address: Buffer.from(p[0]!.split('.').map(Number)), len: Number(p[1]), paths });
+      expect(rv).toBe(0);
+    };
+    // Its own prefixes, and a path of its own on a prefix we use too.
+    operator('203.0.113.0/24', [opPath]);
+    operator('198.51.100.0/24', [opRecursive]);
+    operator('192.0.2.128/25', [opPath]);
+    const m = new FibManager(dp.fib);
+    m.set(route('192.0.2.128/25', P1, P2));
+    m.set(route('20.0.0.0/24', P1));
+    await m.flush();
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.128/25')).toEqual([opPath, recursive('10.255.1.1'), recursive('10.255.2.1', PIC_BACKUP)]);
+    // Both preference-0 paths forward (ECMP with the operator's), the backup stands by.
+    expect(fake.state.forwardingInterfaces('192.0.2.128/25')).toEqual([sw(1), loop].sort((a, b) => a - b));
+    expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 1, removed: 0 });
+    // The operator's path is resolved and of the best preference: it alone forwards now.
+    expect(fake.state.forwardingInterfaces('192.0.2.128/25')).toEqual([loop]);
+    m.set(route('192.0.2.128/25', P2));
+    m.delete('20.0.0.0/24');
+    await m.flush();
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 1 });
+    m.delete('192.0.2.128/25');
+    await m.flush();
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 0 });
+    const api = fake.state.apiRoutes(4, 0);
+    expect([...api.keys()].sort()).toEqual(['192.0.2.128/25', '198.51.100.0/24', '203.0.113.0/24']);
+    expect(api.get('192.0.2.128/25')).toEqual([opPath]);
+    expect(api.get('198.51.100.0/24')).toEqual([opRecursive]);
+    expect(api.get('203.0.113.0/24')).toEqual([opPath]);
+    expect(fake.state.apiRoutes(4, 77)).toEqual(new Map([['10.99.0.1/32', [opPath]]]));
+    expect(fake.state.forwardingInterfaces('198.51.100.0/24')).toEqual([loop]);
+  });
+
+  it('a table of another owner with the PIC id: PIC is off (reported), routes go in with direct paths, failover does nothing; that table is left alone', async () => {
+    const { fake, dp, sw } = await setup({ setupFake: (s) => void s.tableAddDel(true, 6, PIC_BACKUP.id, 'vrf-customer') });
+    expect(dp.fib.picEnabled).toBe(false);
+    expect(dp.health()).toMatchObject({ state: 'degraded', detail: expect.stringMatching(/PIC failover off: VPP table 1790179002 \(IPv6\) exists as "vrf-customer"/) });
+    expect(await dp.fib.apply([{ op: 'add', route: route('192.0.2.0/24', P1, P2) }])).toEqual([]);
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([hostRoute(sw(1), '10.255.1.1')]);
+    expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 0, removed: 0 });
+    expect(fake.state.table(6, PIC_BACKUP.id)?.name).toBe('vrf-customer');
+    expect(fake.state.table(4, PIC_PRIMARY.id)).toBeUndefined();
+    expect(await dp.fib.dump()).toEqual([route('192.0.2.0/24', P1)].map((r) => ({ ...r, nexthops: [...r.nexthops] })));
+  });
+
+  it('routes an earlier version wrote with direct paths: adopted, and their direct path goes with their next write', async () => {
+    const { fake, dp, sw } = await setup();
+    // What an agent without PIC left behind.
+    for (const p of ['20.0.0.0/24', '20.0.1.0/24']) {
+      fake.state.routeAddDel({ isAdd: true, isMultipath: true, tableId: 0, family: 4, address: Buffer.from(p.split('/')[0]!.split('.').map(Number)), len: 24, paths: [hostRoute(sw(1), '10.255.1.1')] });
+    }
+    const m = new FibManager(dp.fib);
+    m.set(route('20.0.0.0/24', P1));
+    m.set(route('20.0.1.0/24', P2, P1));
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 1, kept: 1 });
+    expect(fake.state.apiRoutes(4, 0).get('20.0.1.0/24')).toEqual([recursive('10.255.2.1'), recursive('10.255.1.1', PIC_BACKUP)]);
+    // The kept one is as it was until it changes; then it is recursive only.
+    expect(fake.state.apiRoutes(4, 0).get('20.0.0.0/24')).toEqual([hostRoute(sw(1), '10.255.1.1')]);
+    m.set(route('20.0.0.0/24', P1, P3));
+    await m.flush();
+    expect(fake.state.apiRoutes(4, 0).get('20.0.0.0/24')).toEqual([recursive('10.255.1.1'), recursive('10.255.3.1', PIC_BACKUP)]);
+  });
+
+  it('removing a tunnel takes its next hops out of the PIC tables and the routes recursing through them', async () => {
+    const { fake, dp, sw } = await setup();
+    await dp.fib.apply([
+      { op: 'add', route: route('20.0.0.0/24', P1, P2) },
+      { op: 'add', route: route('20.0.1.0/24', P1) },
+      { op: 'add', route: route('20.0.2.0/24', P2, P1) },
+    ]);
+    const sw1 = sw(1);
+    await dp.wireguard.remove('wgp-1');
+    const api = fake.state.apiRoutes(4, 0);
+    expect([...api.keys()].sort()).toEqual(['20.0.0.0/24', '20.0.2.0/24']);
+    expect(api.get('20.0.0.0/24')).toEqual([recursive('10.255.2.1', PIC_BACKUP)]);
+    expect(api.get('20.0.2.0/24')).toEqual([recursive('10.255.2.1')]);
+    for (const t of [PIC_PRIMARY, PIC_BACKUP]) {
+      expect([...fake.state.apiRoutes(4, t.id).values()].flat().some((p) => p.swIfIndex === sw1)).toBe(false);
+      expect(fake.state.apiRoutes(4, t.id).has('10.255.2.1/32')).toBe(true);
+    }
+  });
+});
