@@ -696,7 +696,7 @@ export class Agent implements ControlHandler {
   private async flush(): Promise<void> {
     const changes = this.pending.take();
     for (const c of changes) this.ospfTouched.delete(c.prefix);
-    for (const c of changes) this.setLearned(c.prefix, c.best, c.backup);
+    for (const c of changes) this.setLearned(c.prefix, c.best, c.backup, c.id);
     const ospf = this.ospfTouched;
     this.ospfTouched = new Set();
     for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
@@ -730,7 +730,7 @@ export class Agent implements ControlHandler {
    * this agent installs OSPF routes (VPP; on Linux zebra does) and its
    * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
    */
-  private setLearned(prefix: string, best: Route | null, backup?: Route | null): void {
+  private setLearned(prefix: string, best: Route | null, backup?: Route | null, hint?: number): void {
     // A tunnel's own address is reached over the tunnel, and a prefix connected here
     // is reached here, whoever announces them.
     const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best);
@@ -740,8 +740,9 @@ export class Agent implements ControlHandler {
       // fibFor made this route for this call: it takes the backup itself, no second copy per change.
       if (hops !== null) fr.route.backup = hops;
     }
-    if (fr) this.fibm.set(fr.route, 'learned');
-    else this.fibm.delete(prefix, 'learned');
+    // The prefix's number from the RIB (shared table) spares the FIB its lookup by text.
+    if (fr) this.fibm.set(fr.route, 'learned', hint);
+    else this.fibm.delete(prefix, 'learned', hint);
     // BGP → OSPF on VPP: what BGP forwards (not OSPF's own routes) goes to the kernel for ospfd.
     this.mirror?.set(prefix, fr !== null && fr.source === 'bgp' && !this.ospfWouldWin(prefix, best) ? fr.route : null);
   }

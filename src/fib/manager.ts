@@ -289,10 +289,11 @@ export class FibManager {
    * prefix). A tunnel's route wins over a learned one for the same prefix;
    * the learned one waits and takes over when the tunnel's goes. The manager
    * keeps `route.nexthops` itself when its addresses are canonical: the
-   * caller must not change it afterwards.
+   * caller must not change it afterwards. `hint`: the prefix's number in the
+   * shared prefix table, if the caller knows it (LocRibChange.id).
    */
-  set(route: FibRoute, owner: RouteOwner = 'learned'): void {
-    const slot = this.slotOf(route.prefix);
+  set(route: FibRoute, owner: RouteOwner = 'learned', hint?: number): void {
+    const slot = this.slotOf(route.prefix, hint);
     const col = owner === 'tunnel' ? this.tunnel : this.learned;
     const before = this.wantOf(slot);
     const old = col[slot]!;
@@ -301,9 +302,9 @@ export class FibManager {
     this.wantChanged(slot, before);
   }
 
-  /** `owner` wants nothing installed for `prefix` (another owner's wish stays). */
-  delete(prefix: string, owner: RouteOwner = 'learned'): void {
-    const slot = this.heldSlot(prefix);
+  /** `owner` wants nothing installed for `prefix` (another owner's wish stays); `hint` as for set(). */
+  delete(prefix: string, owner: RouteOwner = 'learned', hint?: number): void {
+    const slot = this.heldSlot(prefix, hint);
     // Neither wanted nor installed: nothing to undo.
     if (slot === undefined) return;
     const col = owner === 'tunnel' ? this.tunnel : this.learned;
@@ -496,12 +497,13 @@ export class FibManager {
     let lists = new Map<readonly FibNextHop[], number>();
     const record = (r: FibRoute): void => {
       const slot = this.slotOf(r.prefix);
-      let id = lists.get(r.nexthops);
+      let id = r.backup === undefined ? lists.get(r.nexthops) : undefined;
       if (id !== undefined) this.hops.retain(id);
       else {
-        id = this.hops.intern(r.nexthops, false);
+        // A VPP route's backup paths are part of what is installed (PIC).
+        id = this.hops.intern(r.nexthops, false, r.backup ?? null);
         // A list the dump shares (frozen) is interned once: the cache holds a reference of its own.
-        if (Object.isFrozen(r.nexthops)) {
+        if (r.backup === undefined && Object.isFrozen(r.nexthops)) {
           lists.set(r.nexthops, id);
           this.hops.retain(id);
         }
@@ -550,12 +552,11 @@ export class FibManager {
   }
 
   /** The slot of `prefix`, made (the number taken) when this manager holds none. */
-  private slotOf(prefix: string): number {
-    const slot = this.prefixes.intern(prefix);
-    if (slot < this.held.length && this.held[slot] === 1) {
-      this.prefixes.release(slot);
-      return slot;
-    }
+  private slotOf(prefix: string, hint?: number): number {
+    const found = this.prefixes.findHinted(prefix, hint);
+    if (found !== NO_PREFIX && found < this.held.length && this.held[found] === 1) return found;
+    const slot = found === NO_PREFIX ? this.prefixes.intern(prefix) : found;
+    if (found !== NO_PREFIX) this.prefixes.retain(slot);
     if (slot >= this.tunnel.length) {
       let n = this.tunnel.length * 2;
       while (n <= slot) n *= 2;
@@ -575,8 +576,8 @@ export class FibManager {
   }
 
   /** The slot of `prefix` if this manager holds it. */
-  private heldSlot(prefix: string): number | undefined {
-    const slot = this.prefixes.find(prefix);
+  private heldSlot(prefix: string, hint?: number): number | undefined {
+    const slot = this.prefixes.findHinted(prefix, hint);
     return slot !== NO_PREFIX && slot < this.held.length && this.held[slot] === 1 ? slot : undefined;
   }
 
@@ -597,7 +598,7 @@ export class FibManager {
    */
   private installedId(slot: number, id: number): number {
     const want = this.wantOf(slot);
-    if (want === NONE || id === want || !sameHops(this.hops.get(want), this.hops.get(id))) return id;
+    if (want === NONE || id === want || !sameHops(this.hops.get(want), this.hops.get(id)) || !this.hops.sameBackup(want, id)) return id;
     this.hops.release(id);
     this.hops.retain(want);
     return want;

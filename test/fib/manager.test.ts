@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { FibManager, NullFib, sameRoute } from '#fib/index';
 import type { FibBackend, FibOp, FibRoute } from '#fib/index';
+import { PrefixTable } from '#lib/prefix-table';
 
 class FakeBackend implements FibBackend {
   readonly name = 'linux' as const;
@@ -362,6 +363,43 @@ describe('streamed dumps (FibBackend.dumpEach)', () => {
     m.set(via('10.1.0.0/24', '10.255.0.1'));
     await m.flush();
     expect(b.batches).toEqual([]);
+  });
+});
+
+describe('backups in the dataplane (VPP PIC)', () => {
+  it('a dumped backup is part of what is installed: the same backup is kept, another one is rewritten, none is rewritten', async () => {
+    const b = new FakeBackend();
+    const withBackup = (prefix: string, backup: string): FibRoute => ({ ...via(prefix, '10.255.0.1'), backup: [{ address: backup, interface: 'wg1' }] });
+    b.table.set('10.1.0.0/24', withBackup('10.1.0.0/24', '10.255.1.1'));
+    b.table.set('10.2.0.0/24', withBackup('10.2.0.0/24', '10.255.1.1'));
+    b.table.set('10.3.0.0/24', withBackup('10.3.0.0/24', '10.255.1.1'));
+    const m = new FibManager(b);
+    m.set(withBackup('10.1.0.0/24', '10.255.1.1'));
+    m.set(withBackup('10.2.0.0/24', '10.255.9.9'));
+    m.set(via('10.3.0.0/24', '10.255.0.1'));
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 2, kept: 1 });
+    expect(b.batches[0]!.map((op) => (op.op === 'delete' ? op.prefix : `${op.op} ${op.route.prefix}`))).toEqual(['replace 10.2.0.0/24', 'replace 10.3.0.0/24']);
+  });
+});
+
+describe('a shared prefix table (the RIB\'s numbers as hints)', () => {
+  it('a right hint and a stale one (the number is another prefix\'s now) both reach the right prefix', async () => {
+    const prefixes = new PrefixTable();
+    const b = new FakeBackend();
+    const m = new FibManager(b, prefixes);
+    const rib = prefixes.intern('10.1.0.0/24');
+    m.set(via('10.1.0.0/24', '10.255.0.1'), 'learned', rib);
+    // A hint that names another prefix (a freed number reused) is not taken.
+    m.set(via('10.2.0.0/24', '10.255.0.1'), 'learned', rib);
+    m.delete('10.1.0.0/24', 'learned', 12345);
+    await m.flush();
+    expect([...b.table.keys()]).toEqual(['10.2.0.0/24']);
+    prefixes.release(rib);
+    // The manager holds the numbers of what it knows and gives back the others.
+    expect(prefixes.size).toBe(1);
+    m.delete('10.2.0.0/24');
+    await m.flush();
+    expect(prefixes.size).toBe(0);
   });
 });
 

@@ -27,6 +27,20 @@ describe('PrefixTable', () => {
     expect(() => t.release(b)).toThrow(/released more often/);
   });
 
+  it('findHinted takes the hint only while the number still has that text: a reused number is looked up again', () => {
+    const t = new PrefixTable();
+    const a = t.intern('10.0.0.0/24');
+    expect(t.findHinted('10.0.0.0/24', a)).toBe(a);
+    t.release(a);
+    const b = t.intern('10.9.0.0/24');
+    expect(b).toBe(a);
+    // The change named 10.0.0.0/24 with number a; a is 10.9.0.0/24's now.
+    expect(t.findHinted('10.0.0.0/24', a)).toBe(NO_PREFIX);
+    expect(t.findHinted('10.9.0.0/24', 77)).toBe(b);
+    expect(t.findHinted('10.9.0.0/24', -1)).toBe(b);
+    expect(t.findHinted('10.9.0.0/24', undefined)).toBe(b);
+  });
+
   it('grows past its first capacity', () => {
     const t = new PrefixTable();
     const ids = Array.from({ length: 5000 }, (_, i) => t.intern(`10.${i >> 8}.${i & 255}.0/24`));

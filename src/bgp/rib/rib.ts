@@ -527,7 +527,7 @@ export class Rib {
     // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
     // entry current), so repeated prefixes need no set of their own.
     for (const c of changes) {
-      const id = this.prefixes.find(c.prefix);
+      const id = this.prefixes.findHinted(c.prefix, c.id);
       // What the peer was never sent and may not be sent needs no export work: with
       // one peer feeding a full table, that is every change (split horizon).
       if (id === NO_PREFIX || !peer.adjOut.has(id)) {
@@ -863,7 +863,7 @@ export class Rib {
         const best = this.bestRoute(prefix);
         const slot = this.backupSlotOf(prefix);
         if (!sameRoute(best, previous) || slot !== this.touchedBackup.get(prefix)) {
-          changes.push({ prefix: this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot) });
+          changes.push({ prefix: this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot), id: prefix });
         }
         this.prefixes.release(prefix);
       });
@@ -872,7 +872,7 @@ export class Rib {
     }
     touched.forEach((previous, prefix) => {
       const best = this.bestRoute(prefix);
-      if (!sameRoute(best, previous)) changes.push({ prefix: this.prefixes.text(prefix), best, previous });
+      if (!sameRoute(best, previous)) changes.push({ prefix: this.prefixes.text(prefix), best, previous, id: prefix });
       this.prefixes.release(prefix);
     });
     return changes;

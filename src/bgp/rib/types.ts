@@ -55,4 +55,10 @@ export interface LocRibChange {
   readonly previous: Route | null;
   /** The second-best path now (a Rib made with `backups`; absent otherwise). */
   readonly backup?: Route | null;
+  /**
+   * The prefix's number in the RIB's prefix table when the change was made:
+   * a hint that spares a lookup by text (PrefixTable.findHinted), not a
+   * reference (the number may be another prefix's by the time it is read).
+   */
+  readonly id?: number;
 }

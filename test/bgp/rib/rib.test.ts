@@ -23,7 +23,7 @@ describe('Adj-RIB-In: announcements and withdrawals', () => {
     const r = rib();
     r.addPeer(peer('a', 65002, 2));
     const first = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
-    expect(first).toEqual([{ prefix: '10.2.0.0/24', best: r.best('10.2.0.0/24'), previous: null }]);
+    expect(first).toEqual([{ prefix: '10.2.0.0/24', best: r.best('10.2.0.0/24'), previous: null, id: expect.any(Number) }]);
     const old = r.best('10.2.0.0/24')!;
     const second = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002, 65020)] }), '10.255.2.1'));
     expect(second).toHaveLength(1);
@@ -51,7 +51,7 @@ describe('Adj-RIB-In: announcements and withdrawals', () => {
     r.applyUpdate('a', announce(['10.2.0.0/24', '10.3.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
     const prev = r.best('10.2.0.0/24');
     const changes = r.applyUpdate('a', withdraw(['10.2.0.0/24', '10.99.0.0/24']));
-    expect(changes).toEqual([{ prefix: '10.2.0.0/24', best: null, previous: prev }]);
+    expect(changes).toEqual([{ prefix: '10.2.0.0/24', best: null, previous: prev, id: expect.any(Number) }]);
     expect(r.best('10.2.0.0/24')).toBeUndefined();
     expect(r.size).toBe(1);
     expect(r.receivedCount('a')).toBe(1);
