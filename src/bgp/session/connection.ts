@@ -64,7 +64,20 @@ export class Connection {
       if (!this.dropped) this.events.connected(this);
     });
     sock.on('data', (chunk: Buffer) => {
-      if (!this.dropped) this.events.data(this, chunk);
+      if (this.dropped) return;
+      this.events.data(this, chunk);
+      // One chunk per turn of the event loop. libuv reads a socket that keeps
+      // having data up to 32 times (64 KiB each) before it looks at anything
+      // else: a full table arriving kept the agent from seeing its FIB writes
+      // complete for seconds at a time (1 M routes: 2 518 in the kernel when
+      // the last UPDATE was in, the rest written after). Paused here, the
+      // socket is read again after this turn's other I/O (write completions,
+      // timers); the UPDATE stream and the FIB writes then overlap.
+      if (this.dropped || sock.destroyed || sock.isPaused()) return;
+      sock.pause();
+      setImmediate(() => {
+        if (!sock.destroyed) sock.resume();
+      });
     });
     sock.on('error', (err) => {
       this.error ??= err;
