@@ -41,7 +41,8 @@
  * connect the tables' host routes are read back (adopted), never duplicated.
  */
 import type { Logger } from '#lib/log';
-import { fromVppAddressUnion, fromVppPrefix, toVppAddressUnion, toVppPrefix, vnetApiErrorName, VppApiError, type VppClient, type VppRecord, type VppValue } from '#vpp/index';
+import { fromVppAddressUnion, fromVppPrefix, toVppPrefix, vnetApiErrorName, VppApiError, type VppClient, type VppRecord, type VppValue } from '#vpp/index';
+import { fibPath, NH_PROTO_IP4, NH_PROTO_IP6, PATH_TYPE_NORMAL } from './vpp-writes.js';
 
 export interface PicTable {
   readonly id: number;
@@ -60,9 +61,6 @@ export const PIC_TABLES: readonly PicTable[] = [PIC_PRIMARY, PIC_BACKUP];
 export const FLAG_RESOLVE_VIA_HOST = 2;
 
 const NO_INDEX = 0xffffffff;
-const PATH_TYPE_NORMAL = 0;
-const NH_PROTO_IP4 = 0;
-const NH_PROTO_IP6 = 1;
 
 /** The PIC table a recursive path's table_id names, or undefined. */
 export function picTableOf(tableId: number): PicTable | undefined {
@@ -101,18 +99,7 @@ function hostPrefix(address: string): string {
 
 /** The fib_path record of a host route's one path: NH on the tunnel. */
 function hostPath(address: string, sw: number): VppRecord {
-  return {
-    sw_if_index: sw,
-    table_id: 0,
-    rpf_id: 0,
-    weight: 1,
-    preference: 0,
-    type: PATH_TYPE_NORMAL,
-    flags: 0,
-    proto: address.includes(':') ? NH_PROTO_IP6 : NH_PROTO_IP4,
-    nh: { address: toVppAddressUnion(address), via_label: 0, obj_id: 0, classify_table_index: 0 },
-    n_labels: 0,
-  };
+  return fibPath(address, { sw });
 }
 
 /** "NH/32 via NH on sw" as VPP dumps it: [address, sw], or null for anything else. */

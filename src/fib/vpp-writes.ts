@@ -11,7 +11,7 @@
  * (1992deab: context, i32 retval, stats_index), is read in place by the client.
  */
 import { parsePrefix } from '#lib/prefix';
-import { ADDRESS_IP4, ADDRESS_IP6, encode, fieldLayout, messageDef, sizeOf, type BulkRequests, type VppRecord } from '#vpp/index';
+import { ADDRESS_IP4, ADDRESS_IP6, encode, fieldLayout, messageDef, sizeOf, toVppAddressUnion, type BulkRequests, type VppRecord } from '#vpp/index';
 
 const DEF = messageDef('ip_route_add_del');
 const at = (path: string): number => fieldLayout(DEF, path).offset;
@@ -39,6 +39,45 @@ export const FIB_PATH_SIZE = sizeOf(DEF, routeOf([{}])) - sizeOf(DEF, routeOf([]
 export function encodeFibPath(path: VppRecord): Buffer {
   const body = encode(DEF, 0, routeOf([path]));
   return Buffer.from(body.subarray(PATHS, PATHS + FIB_PATH_SIZE));
+}
+
+/** vl_api_fib_path_type_t FIB_API_PATH_TYPE_NORMAL. */
+export const PATH_TYPE_NORMAL = 0;
+/** vl_api_fib_path_nh_proto_t FIB_API_PATH_NH_PROTO_IP4, _IP6. */
+export const NH_PROTO_IP4 = 0;
+export const NH_PROTO_IP6 = 1;
+
+/** What sets one next-hop path apart from another (see fibPath). */
+export interface FibPathVia {
+  /** The interface, or ~0 for a recursive path. */
+  sw: number;
+  /** The table a recursive path resolves in; default 0. */
+  tableId?: number;
+  /** Default 0 (the best). */
+  preference?: number;
+  /** vl_api_fib_path_flags_t; default 0. */
+  flags?: number;
+}
+
+/**
+ * The fib_path record of a path via the IP next hop `address` (type NORMAL,
+ * weight 1, no labels): direct (`sw` the interface) or recursive (`sw` ~0,
+ * resolved in `tableId`). proto is the next hop's family, not the route's
+ * (RFC 8950: IPv4 via IPv6).
+ */
+export function fibPath(address: string, via: FibPathVia): VppRecord {
+  return {
+    sw_if_index: via.sw,
+    table_id: via.tableId ?? 0,
+    rpf_id: 0,
+    weight: 1,
+    preference: via.preference ?? 0,
+    type: PATH_TYPE_NORMAL,
+    flags: via.flags ?? 0,
+    proto: address.includes(':') ? NH_PROTO_IP6 : NH_PROTO_IP4,
+    nh: { address: toVppAddressUnion(address), via_label: 0, obj_id: 0, classify_table_index: 0 },
+    n_labels: 0,
+  };
 }
 
 /**

@@ -18,7 +18,7 @@
  *
  * Paths, one fib_path per next hop, the next hop in the union with the proto
  * of the NEXT HOP's family (an IPv4 route via an IPv6 next hop is proto IP6:
- * RFC 8950), weight 1, NORMAL:
+ * RFC 8950), weight 1, NORMAL (fibPath, vpp-writes.ts):
  * - a next hop with an address on one of our tunnels (what every learned
  *   route has) is RECURSIVE when PIC is on (vpp-pic.ts): sw_if_index ~0,
  *   flag RESOLVE_VIA_HOST, resolved in the agent's table PIC_PRIMARY
@@ -59,7 +59,6 @@ import {
   ADDRESS_IP6,
   fromVppAddressUnion,
   fromVppPrefix,
-  toVppAddressUnion,
   VppApiError,
   vnetApiErrorName,
   type BulkResult,
@@ -69,13 +68,10 @@ import {
 } from '#vpp/index';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
 import { longestMatch } from './pin.js';
-import { encodeFibPath, FIB_PATH_SIZE, RouteWrites } from './vpp-writes.js';
+import { encodeFibPath, FIB_PATH_SIZE, fibPath, NH_PROTO_IP4, NH_PROTO_IP6, PATH_TYPE_NORMAL, RouteWrites, type FibPathVia } from './vpp-writes.js';
 import { FLAG_RESOLVE_VIA_HOST, PIC_BACKUP, PIC_PRIMARY, picTableOf, PicTables, type PicNeed, type PicTable } from './vpp-pic.js';
 
 const NO_INDEX = 0xffffffff;
-const PATH_TYPE_NORMAL = 0;
-const NH_PROTO_IP4 = 0;
-const NH_PROTO_IP6 = 1;
 const MAX_PATHS = 255;
 
 /** What the FIB needs from the tunnel backend (VppWireguard). */
@@ -688,28 +684,7 @@ export class VppFib implements FibBackend {
         `${prefix}: a route via WireGuard interface ${nh.interface ?? '?'} needs a next-hop address (VPP drops non-host routes without one: NBMA interface)`,
       );
     }
-    const key = `${sw}|${address}`;
-    let path = this.pathCache.get(key);
-    if (!path) {
-      const ip = parseIp(address);
-      if (!ip) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
-      path = encodeFibPath({
-        sw_if_index: sw,
-        table_id: 0,
-        rpf_id: 0,
-        weight: 1,
-        preference: 0,
-        type: PATH_TYPE_NORMAL,
-        flags: 0,
-        // The next hop's family, not the route's (RFC 8950: IPv4 via IPv6).
-        proto: ip.family === 4 ? NH_PROTO_IP4 : NH_PROTO_IP6,
-        nh: { address: toVppAddressUnion(address), via_label: 0, obj_id: 0, classify_table_index: 0 },
-        n_labels: 0,
-      });
-      if (this.pathCache.size >= 65536) this.pathCache.clear();
-      this.pathCache.set(key, path);
-    }
-    return path;
+    return this.cachedPath(this.pathCache, `${sw}|${address}`, prefix, address, { sw });
   }
 
   /**
@@ -718,25 +693,23 @@ export class VppFib implements FibBackend {
    * next hop and table are the same bytes, hence the same path to VPP.
    */
   private recursivePath(prefix: string, address: string, table: PicTable): Buffer {
-    const key = `${table.id}|${address}`;
-    let path = this.recursiveCache.get(key);
+    const via = { sw: NO_INDEX, tableId: table.id, preference: table.preference, flags: FLAG_RESOLVE_VIA_HOST };
+    return this.cachedPath(this.recursiveCache, `${table.id}|${address}`, prefix, address, via);
+  }
+
+  /**
+   * The bytes of the fib_path via `address` (fibPath: proto is the next
+   * hop's family, not the route's, RFC 8950), from `cache` under `key`:
+   * encoded on the first use (a full cache, 65 536 paths, is emptied
+   * first); a RouteError when `address` is not an IP address.
+   */
+  private cachedPath(cache: Map<string, Buffer>, key: string, prefix: string, address: string, via: FibPathVia): Buffer {
+    let path = cache.get(key);
     if (!path) {
-      const ip = parseIp(address);
-      if (!ip) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
-      path = encodeFibPath({
-        sw_if_index: NO_INDEX,
-        table_id: table.id,
-        rpf_id: 0,
-        weight: 1,
-        preference: table.preference,
-        type: PATH_TYPE_NORMAL,
-        flags: FLAG_RESOLVE_VIA_HOST,
-        proto: ip.family === 4 ? NH_PROTO_IP4 : NH_PROTO_IP6,
-        nh: { address: toVppAddressUnion(address), via_label: 0, obj_id: 0, classify_table_index: 0 },
-        n_labels: 0,
-      });
-      if (this.recursiveCache.size >= 65536) this.recursiveCache.clear();
-      this.recursiveCache.set(key, path);
+      if (!parseIp(address)) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
+      path = encodeFibPath(fibPath(address, via));
+      if (cache.size >= 65536) cache.clear();
+      cache.set(key, path);
     }
     return path;
   }

@@ -8,50 +8,16 @@
  * adopts the routes and the indirection tables; an operator's routes and
  * paths are never touched; PIC is off where the tables cannot be ours.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FibManager, type FibNextHop, type FibRoute } from '#fib/index';
 import { PIC_BACKUP, PIC_PRIMARY } from '#fib/vpp-pic';
-import { SystemClock } from '#lib/clock';
-import { silentLogger } from '#lib/log';
-import { VppConnection } from '#vpp/index';
-import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
-import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
-import type { TunnelSpec } from '#wg/types';
-import { FakeVpp, NH_IP4, NH_IP6, NO_INDEX, PATH_FLAG_RESOLVE_VIA_HOST, PATH_NORMAL, type FakeState, type FibPath } from '../fake-vpp/index.js';
+import type { VppConnection } from '#vpp/index';
+import type { VppDataplane } from '#vpp/dataplane';
+import { fakeVppHarness, operatorLoopback, pathVia, recursive, tunnelSpecs, until } from '../fake-vpp/harness.js';
+import type { FakeState, FakeVpp, FibPath } from '../fake-vpp/index.js';
 
-const log = silentLogger();
-let dir = '';
-let sockets = 0;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fib-vpp-pic-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-const until = async (cond: () => boolean): Promise<void> => {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-};
-
-const OUR_KEY = decodeKey(generatePrivateKey());
-const spec = (i: number): TunnelSpec => ({
-  name: `n${i}`,
-  interface: `wgp-${i}`,
-  privateKey: OUR_KEY,
-  peerPublicKey: publicKeyOf(generatePrivateKey()),
-  endpoint: `198.51.100.${10 + i}:51820`,
-  listenPort: 51820 + i,
-  persistentKeepalive: 25,
-  addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
-  peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
-  sourceAddress: '198.51.100.1',
-});
+const harness = fakeVppHarness('fib-vpp-pic-');
+const spec = tunnelSpecs('wgp-');
 const SPECS = [spec(1), spec(2), spec(3)];
 
 type FakeSetup = NonNullable<ConstructorParameters<typeof FakeVpp>[0]['setup']>;
@@ -63,29 +29,15 @@ interface Agent {
 
 /** An agent's VPP dataplane on `fake` (a fresh connection), its tunnels ensured. */
 async function agent(fake: FakeVpp): Promise<Agent> {
-  const connection = new VppConnection({
-    socketPath: fake.socketPath,
-    log,
-    clock: new SystemClock(),
-    required: VPP_REQUIRED_MESSAGES,
-    optional: VPP_OPTIONAL_MESSAGES,
-    minBackoffMs: 20,
-  });
-  const dp = new VppDataplane({ connection, log, linuxCp: false, linuxCpNetns: null, tableId: 0, hostLinks: null });
+  const { connection, dp } = harness.dataplane(fake.socketPath);
   dp.start();
-  cleanup.push(() => dp.close());
   await until(() => dp.health().state !== 'down');
   for (const sp of SPECS) await dp.wireguard.ensure(sp, null);
   return { dp, connection };
 }
 
 async function setup(opts: { setupFake?: FakeSetup } = {}): Promise<{ fake: FakeVpp; dp: VppDataplane; sw: (i: number) => number }> {
-  const fake = new FakeVpp({ socketPath: join(dir, `api-${sockets++}.sock`), ...(opts.setupFake ? { setup: opts.setupFake } : {}) });
-  await fake.start();
-  cleanup.push(async () => {
-    expect(fake.errors).toEqual([]);
-    await fake.stop();
-  });
+  const fake = await harness.startFake(opts.setupFake ? { setup: opts.setupFake } : {});
   const { dp } = await agent(fake);
   const sw = (i: number): number => [...fake.state.interfaces.values()].find((x) => x.tag === `wgp-${i}`)!.swIfIndex;
   return { fake, dp, sw };
@@ -104,28 +56,8 @@ const route = (prefix: string, nexthops: readonly FibNextHop[], backup?: readonl
 /** n /24s from 20.0.0.0 on. */
 const prefixes = (n: number, base = 20): string[] => Array.from({ length: n }, (_, i) => `${base + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}.0/24`);
 
-/** A recursive path as the backend writes it. */
-const recursive = (nh: string, table = PIC_PRIMARY): FibPath => ({
-  swIfIndex: NO_INDEX,
-  tableId: table.id,
-  nh,
-  proto: nh.includes(':') ? NH_IP6 : NH_IP4,
-  weight: 1,
-  preference: table.preference,
-  type: PATH_NORMAL,
-  flags: PATH_FLAG_RESOLVE_VIA_HOST,
-});
-
-const hostRoute = (sw: number, nh: string): FibPath => ({
-  swIfIndex: sw,
-  tableId: 0,
-  nh,
-  proto: nh.includes(':') ? NH_IP6 : NH_IP4,
-  weight: 1,
-  preference: 0,
-  type: PATH_NORMAL,
-  flags: 0,
-});
+/** A PIC table's host route's one path: `nh` on tunnel `sw`. */
+const hostRoute = (sw: number, nh: string): FibPath => pathVia(nh, { sw });
 
 /** ip_route_add_del requests since `from`, as "+/- TABLE PREFIX". */
 function writes(fake: FakeVpp, from: number): string[] {
@@ -286,8 +218,7 @@ describe('VPP PIC: failover', () => {
       expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 2, removed: 0 });
       expect(writes(fake, 0)).toHaveLength(4);
       expect(census(fake.state, [...v4, ...v6])).toEqual(new Map([[String(sw(2)), 2 * n]]));
-      cleanup.reverse();
-      for (const f of cleanup.splice(0)) await f();
+      await harness.cleanupNow();
     }
   }, 60_000);
 });
@@ -326,11 +257,9 @@ describe('VPP PIC: restart and ownership', () => {
     let loop = -1;
     const { fake, dp, sw } = await setup({
       setupFake: (s) => {
-        const lo = s.addInterface({ kind: 'loopback', adminUp: true });
-        loop = lo.swIfIndex;
-        s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+        loop = operatorLoopback(s);
         s.tableAddDel(true, 4, 77, 'operator');
-        s.routeAddDel({ isAdd: true, isMultipath: false, tableId: 77, family: 4, address: Buffer.from([10, 99, 0, 1]), len: 32, paths: [{ ...hostRoute(lo.swIfIndex, '192.0.2.254') }] });
+        s.routeAddDel({ isAdd: true, isMultipath: false, tableId: 77, family: 4, address: Buffer.from([10, 99, 0, 1]), len: 32, paths: [{ ...hostRoute(loop, '192.0.2.254') }] });
       },
     });
     const opPath = hostRoute(loop, '192.0.2.254');

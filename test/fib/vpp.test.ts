@@ -3,51 +3,16 @@
  * (ECMP, RFC 8950 IPv6 next hop, host routes), the table, ownership in dumps,
  * and a throughput figure for 10k routes (printed, not asserted).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FibManager, type FibOp, type FibRoute } from '#fib/index';
-import { SystemClock } from '#lib/clock';
-import { silentLogger } from '#lib/log';
-import { VppConnection, type VppClient } from '#vpp/index';
-import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
-import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
-import type { TunnelSpec } from '#wg/types';
+import type { VppConnection, VppClient } from '#vpp/index';
+import type { VppDataplane } from '#vpp/dataplane';
 import { PIC_BACKUP, PIC_PRIMARY } from '#fib/vpp-pic';
-import { FakeVpp, NH_IP4, NH_IP6, NO_INDEX, PATH_FLAG_RESOLVE_VIA_HOST, PATH_NORMAL, type FakeInterface, type FibPath } from '../fake-vpp/index.js';
+import { fakeVppHarness, operatorLoopback, recursive, tunnelSpecs, until } from '../fake-vpp/harness.js';
+import { NH_IP4, NH_IP6, PATH_NORMAL, type FakeInterface, type FakeVpp } from '../fake-vpp/index.js';
 
-const log = silentLogger();
-let dir = '';
-let sockets = 0;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fib-vpp-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-const until = async (cond: () => boolean): Promise<void> => {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-};
-
-const OUR_KEY = decodeKey(generatePrivateKey());
-const spec = (i: number, over: Partial<TunnelSpec> = {}): TunnelSpec => ({
-  name: `n${i}`,
-  interface: `wgf-${i}`,
-  privateKey: OUR_KEY,
-  peerPublicKey: publicKeyOf(generatePrivateKey()),
-  endpoint: `198.51.100.${10 + i}:51820`,
-  listenPort: 51820 + i,
-  persistentKeepalive: 25,
-  addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
-  peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
-  sourceAddress: '198.51.100.1',
-  ...over,
-});
+const harness = fakeVppHarness('fib-vpp-');
+const spec = tunnelSpecs('wgf-');
 
 async function setup(opts: { tableId?: number; tunnels?: number; setupFake?: ConstructorParameters<typeof FakeVpp>[0]['setup'] } = {}): Promise<{
   fake: FakeVpp;
@@ -55,23 +20,9 @@ async function setup(opts: { tableId?: number; tunnels?: number; setupFake?: Con
   connection: VppConnection;
   itf: (i: number) => FakeInterface;
 }> {
-  const fake = new FakeVpp({ socketPath: join(dir, `api-${sockets++}.sock`), ...(opts.setupFake ? { setup: opts.setupFake } : {}) });
-  await fake.start();
-  cleanup.push(async () => {
-    expect(fake.errors).toEqual([]);
-    await fake.stop();
-  });
-  const connection = new VppConnection({
-    socketPath: fake.socketPath,
-    log,
-    clock: new SystemClock(),
-    required: VPP_REQUIRED_MESSAGES,
-    optional: VPP_OPTIONAL_MESSAGES,
-    minBackoffMs: 20,
-  });
-  const dp = new VppDataplane({ connection, log, linuxCp: false, linuxCpNetns: null, tableId: opts.tableId ?? 0, hostLinks: null });
+  const fake = await harness.startFake(opts.setupFake ? { setup: opts.setupFake } : {});
+  const { connection, dp } = harness.dataplane(fake.socketPath, { dataplane: { tableId: opts.tableId ?? 0 } });
   dp.start();
-  cleanup.push(() => dp.close());
   await until(() => dp.health().state === 'ok');
   for (let i = 1; i <= (opts.tunnels ?? 2); i++) await dp.wireguard.ensure(spec(i), null);
   const itf = (i: number): FakeInterface => [...fake.state.interfaces.values()].find((x) => x.tag === `wgf-${i}`)!;
@@ -79,17 +30,6 @@ async function setup(opts: { tableId?: number; tunnels?: number; setupFake?: Con
 }
 
 const add = (route: FibRoute): FibOp => ({ op: 'add', route });
-/** A learned route's path as the backend writes it: recursive through a PIC table (vpp-pic.ts). */
-const recursive = (nh: string, table = PIC_PRIMARY): FibPath => ({
-  swIfIndex: NO_INDEX,
-  tableId: table.id,
-  nh,
-  proto: nh.includes(':') ? NH_IP6 : NH_IP4,
-  weight: 1,
-  preference: table.preference,
-  type: PATH_NORMAL,
-  flags: PATH_FLAG_RESOLVE_VIA_HOST,
-});
 const via = (prefix: string, address: string | undefined, iface: string): FibRoute => ({
   prefix,
   nexthops: [address === undefined ? { interface: iface } : { address, interface: iface }],
@@ -242,9 +182,7 @@ describe('VppFib.apply', () => {
     let loop = -1;
     const { fake, dp, itf } = await setup({
       setupFake: (s) => {
-        const lo = s.addInterface({ kind: 'loopback', adminUp: true });
-        loop = lo.swIfIndex;
-        s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+        loop = operatorLoopback(s);
       },
     });
     const operator = { swIfIndex: loop, tableId: 0, nh: '192.0.2.254', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 };
@@ -288,13 +226,11 @@ describe('VppFib.apply', () => {
 
 describe('VppFib.underlayPath: the recursion guard in table 0', () => {
   const withUnderlay = (s: Parameters<NonNullable<ConstructorParameters<typeof FakeVpp>[0]['setup']>>[0], loop: { sw: number }): void => {
-    const lo = s.addInterface({ kind: 'loopback', adminUp: true });
-    loop.sw = lo.swIfIndex;
-    s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+    loop.sw = operatorLoopback(s);
     // The operator's underlay route towards the endpoints (another API client's).
     s.routeAddDel({
       isAdd: true, isMultipath: false, tableId: 0, family: 4, address: Buffer.from([198, 51, 100, 0]), len: 24,
-      paths: [{ swIfIndex: lo.swIfIndex, tableId: 0, nh: '192.0.2.254', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 }],
+      paths: [{ swIfIndex: loop.sw, tableId: 0, nh: '192.0.2.254', proto: NH_IP4, weight: 1, preference: 0, type: PATH_NORMAL, flags: 0 }],
     });
   };
 
@@ -339,9 +275,7 @@ describe('VppFib.dump: ownership', () => {
     let loop = -1;
     const { fake, dp } = await setup({
       setupFake: (s) => {
-        const lo = s.addInterface({ kind: 'loopback', adminUp: true });
-        loop = lo.swIfIndex;
-        s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 24);
+        loop = operatorLoopback(s);
       },
     });
     const ours = [

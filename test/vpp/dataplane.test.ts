@@ -3,80 +3,29 @@
  * linux-cp missing, an incompatible VPP, and a VPP restart (onReset, then an
  * agent-like rebuild).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FibManager, type FibRoute } from '#fib/index';
-import { SystemClock } from '#lib/clock';
-import { silentLogger } from '#lib/log';
-import { VppConnection } from '#vpp/index';
-import { LINUX_CP_MISSING, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane, type VppDataplaneOptions } from '#vpp/dataplane';
-import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
-import type { TunnelSpec } from '#wg/types';
+import { LINUX_CP_MISSING, type VppDataplane, type VppDataplaneOptions } from '#vpp/dataplane';
 import { hostRoutes } from '#wg/spec';
-import { FakeVpp, type FakeVppOptions } from '../fake-vpp/index.js';
+import { fakeVppHarness, tunnelSpecs, until } from '../fake-vpp/harness.js';
 
-const log = silentLogger();
-let dir = '';
-let sockets = 0;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vpp-dp-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-const until = async (cond: () => boolean, what: string): Promise<void> => {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-};
-
-const OUR_KEY = decodeKey(generatePrivateKey());
-const spec = (i: number): TunnelSpec => ({
-  name: `n${i}`,
-  interface: `wgd-${i}`,
-  privateKey: OUR_KEY,
-  peerPublicKey: publicKeyOf(generatePrivateKey()),
-  endpoint: `198.51.100.${10 + i}:51820`,
-  listenPort: 51820 + i,
-  persistentKeepalive: 25,
-  addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
-  peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
-  sourceAddress: '198.51.100.1',
-});
-
-function newFake(opts: Partial<FakeVppOptions> = {}): FakeVpp {
-  const fake = new FakeVpp({ socketPath: join(dir, `api-${sockets++}.sock`), ...opts });
-  cleanup.push(async () => {
-    expect(fake.errors).toEqual([]);
-    await fake.stop();
-  });
-  return fake;
-}
+const harness = fakeVppHarness('vpp-dp-');
+const spec = tunnelSpecs('wgd-');
 
 function dataplane(socketPath: string, opts: Partial<VppDataplaneOptions> & { required?: readonly string[] } = {}): { dp: VppDataplane; resets: () => number } {
-  const connection = new VppConnection({
-    socketPath,
-    log,
-    clock: new SystemClock(),
-    required: opts.required ?? VPP_REQUIRED_MESSAGES,
-    optional: VPP_OPTIONAL_MESSAGES,
-    minBackoffMs: 20,
-    maxBackoffMs: 50,
+  const { required, ...dpOpts } = opts;
+  const { dp } = harness.dataplane(socketPath, {
+    connection: { maxBackoffMs: 50, ...(required !== undefined ? { required } : {}) },
+    dataplane: { connectWaitMs: 300, ...dpOpts },
   });
-  const dp = new VppDataplane({ connection, log, linuxCp: false, linuxCpNetns: null, tableId: 0, hostLinks: null, connectWaitMs: 300, ...opts });
   let resets = 0;
   dp.onReset(() => resets++);
-  cleanup.push(() => dp.close());
   return { dp, resets: () => resets };
 }
 
 describe('VppDataplane.health', () => {
   it('down while VPP is unreachable (the connect error), ok once connected, with the version', async () => {
-    const fake = newFake({ version: '25.10-release' });
+    const fake = harness.newFake({ version: '25.10-release' });
     const { dp, resets } = dataplane(fake.socketPath);
     expect(dp.health()).toEqual({ state: 'down', detail: 'VPP dataplane not started', vppVersion: null });
     dp.start();
@@ -92,7 +41,7 @@ describe('VppDataplane.health', () => {
   });
 
   it('before the first connection, backend calls wait for it instead of failing', async () => {
-    const fake = newFake();
+    const fake = harness.newFake();
     await fake.start();
     const { dp } = dataplane(fake.socketPath);
     dp.start();
@@ -100,7 +49,7 @@ describe('VppDataplane.health', () => {
   });
 
   it('linux-cp wanted but its plugin absent: degraded with the reason; everything else works, no lcp message', async () => {
-    const fake = newFake({ omit: ['lcp_itf_pair_add_del', 'lcp_itf_pair_add_del_reply', 'lcp_itf_pair_get', 'lcp_itf_pair_get_reply', 'lcp_itf_pair_details'] });
+    const fake = harness.newFake({ omit: ['lcp_itf_pair_add_del', 'lcp_itf_pair_add_del_reply', 'lcp_itf_pair_get', 'lcp_itf_pair_get_reply', 'lcp_itf_pair_details'] });
     await fake.start();
     const { dp } = dataplane(fake.socketPath, { linuxCp: true });
     dp.start();
@@ -115,7 +64,7 @@ describe('VppDataplane.health', () => {
   });
 
   it('a VPP whose ip_route_add_del layout differs: down, naming the message', async () => {
-    const fake = newFake({ crcOverrides: { ip_route_add_del: 'deadbeef' } });
+    const fake = harness.newFake({ crcOverrides: { ip_route_add_del: 'deadbeef' } });
     await fake.start();
     const { dp } = dataplane(fake.socketPath);
     dp.start();
@@ -127,7 +76,7 @@ describe('VppDataplane.health', () => {
   });
 
   it('the same when the connection was made without the required list: the dataplane checks itself', async () => {
-    const fake = newFake({ crcOverrides: { ip_route_add_del: 'deadbeef' }, omit: ['wireguard_peer_add', 'wireguard_peer_add_reply'] });
+    const fake = harness.newFake({ crcOverrides: { ip_route_add_del: 'deadbeef' }, omit: ['wireguard_peer_add', 'wireguard_peer_add_reply'] });
     await fake.start();
     const { dp } = dataplane(fake.socketPath, { required: [] });
     dp.start();
@@ -140,7 +89,7 @@ describe('VppDataplane.health', () => {
 
 describe('VPP restart', () => {
   it('down while VPP is away, ok when back; onReset fires and an agent-like rebuild restores tunnels and routes', async () => {
-    const fake = newFake();
+    const fake = harness.newFake();
     await fake.start();
     const { dp, resets } = dataplane(fake.socketPath);
     const specs = [spec(1), spec(2)];
@@ -186,7 +135,7 @@ describe('VPP restart', () => {
   });
 
   it('a restart through fake.restart(): the same, and status works again', async () => {
-    const fake = newFake();
+    const fake = harness.newFake();
     await fake.start();
     const { dp, resets } = dataplane(fake.socketPath);
     dp.start();
@@ -204,7 +153,7 @@ describe('VPP restart', () => {
 
 describe('routes of a later FIB write', () => {
   it('are tracked by the manager across a reconcile on the same VPP (nothing rewritten)', async () => {
-    const fake = newFake();
+    const fake = harness.newFake();
     await fake.start();
     const { dp } = dataplane(fake.socketPath);
     dp.start();

@@ -21,13 +21,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FibManager, type FibNextHop, type FibOp, type FibRoute } from '#fib/index';
-import { encodeFibPath, RouteWrites } from '#fib/vpp-writes';
+import { encodeFibPath, fibPath, RouteWrites } from '#fib/vpp-writes';
 import { SystemClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
 import { toVppAddressUnion, toVppPrefix, VppConnection, type VppClient, type VppRecord } from '#vpp/index';
 import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
-import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
-import type { TunnelSpec } from '#wg/types';
+import { tunnelSpecs } from '../fake-vpp/harness.js';
 import { RawClient } from '../fake-vpp/raw-client.js';
 
 const PREFIX = process.env.WGBGP_VPP_PREFIX || '';
@@ -281,19 +280,7 @@ function summary(prefix: string, e: ShownEntry | null): string {
 
 // ─── the agent's side ───────────────────────────────────────────────────────
 
-const OUR_KEY = decodeKey(generatePrivateKey());
-const spec = (i: number): TunnelSpec => ({
-  name: `n${i}`,
-  interface: `wgf-${i}`,
-  privateKey: OUR_KEY,
-  peerPublicKey: publicKeyOf(generatePrivateKey()),
-  endpoint: `198.51.100.${10 + i}:51820`,
-  listenPort: 51820 + i,
-  persistentKeepalive: 25,
-  addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
-  peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
-  sourceAddress: '198.51.100.1',
-});
+const spec = tunnelSpecs('wgf-');
 
 /** Generated once: ensure() after a "restart" asks for the very same tunnels. */
 const SPECS = [spec(1), spec(2)];
@@ -791,18 +778,7 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     const sw = dp.wireguard.swIfIndexOf('wgf-1')!;
     const writes = new RouteWrites(N, N, 0);
     const prefixes = routes(N, '10.255.1.1', 'wgf-1');
-    const path = encodeFibPath({
-      sw_if_index: sw,
-      table_id: 0,
-      rpf_id: 0,
-      weight: 1,
-      preference: 0,
-      type: 0,
-      flags: 0,
-      proto: 0,
-      nh: { address: toVppAddressUnion('10.255.1.1'), via_label: 0, obj_id: 0, classify_table_index: 0 },
-      n_labels: 0,
-    });
+    const path = encodeFibPath(fibPath('10.255.1.1', { sw }));
     const raw = await RawClient.connect(join(vpp!.dir, 'api.sock'), 'rvpp-raw');
     raw.socket.removeAllListeners('data');
     const id = raw.ids.get('ip_route_add_del')!;

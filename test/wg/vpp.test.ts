@@ -3,55 +3,17 @@
  * realization): creation, adoption, peer replacement, roaming, status,
  * linux-cp. Every test asserts the fake saw no protocol error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '#lib/clock';
-import { silentLogger } from '#lib/log';
+import { describe, expect, it } from 'vitest';
 import type { LinkInfo, LinkOps } from '#netlink/types';
-import { VppConnection } from '#vpp/index';
-import { VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES, VppDataplane } from '#vpp/dataplane';
-import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
+import type { VppDataplane } from '#vpp/dataplane';
+import { publicKeyOf } from '#wg/keys';
 import { defaultListenPort } from '#wg/vpp';
 import type { TunnelSpec } from '#wg/types';
-import { FakeVpp, HOST_TUN, type FakeInterface, type FakePeer } from '../fake-vpp/index.js';
+import { fakeVppHarness, tunnelSpecs, until } from '../fake-vpp/harness.js';
+import { HOST_TUN, type FakeInterface, type FakePeer, type FakeVpp } from '../fake-vpp/index.js';
 
-const log = silentLogger();
-let dir = '';
-let sockets = 0;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wg-vpp-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-const until = async (cond: () => boolean, what = 'condition'): Promise<void> => {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-};
-
-const OUR_KEY = decodeKey(generatePrivateKey());
-
-function spec(i: number, over: Partial<TunnelSpec> = {}): TunnelSpec {
-  return {
-    name: `n${i}`,
-    interface: `wgt-${i}`,
-    privateKey: OUR_KEY,
-    peerPublicKey: publicKeyOf(generatePrivateKey()),
-    endpoint: `198.51.100.${10 + i}:51820`,
-    listenPort: 51820 + i,
-    persistentKeepalive: 25,
-    addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
-    peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
-    sourceAddress: '198.51.100.1',
-    ...over,
-  };
-}
+const harness = fakeVppHarness('wg-vpp-');
+const spec = tunnelSpecs('wgt-');
 
 /** Host interfaces as linux-cp would create them in the agent's namespace (from the fake's pairs). */
 class HostLinks implements LinkOps {
@@ -90,44 +52,24 @@ interface Setup {
   resets: number[];
 }
 
-async function startFake(opts: Partial<ConstructorParameters<typeof FakeVpp>[0]> = {}): Promise<FakeVpp> {
-  const fake = new FakeVpp({ socketPath: join(dir, `api-${sockets++}.sock`), ...opts });
-  await fake.start();
-  cleanup.push(async () => {
-    expect(fake.errors).toEqual([]);
-    await fake.stop();
-  });
-  return fake;
-}
-
 async function dataplane(
   fake: FakeVpp,
   opts: { linuxCp?: boolean; netns?: string | null; hostLinks?: boolean; now?: () => Date } = {},
 ): Promise<Setup> {
-  const connection = new VppConnection({
-    socketPath: fake.socketPath,
-    log,
-    clock: new SystemClock(),
-    required: VPP_REQUIRED_MESSAGES,
-    optional: VPP_OPTIONAL_MESSAGES,
-    minBackoffMs: 20,
-    maxBackoffMs: 100,
-  });
   const hostLinks = new HostLinks(fake);
-  const dp = new VppDataplane({
-    connection,
-    log,
-    linuxCp: opts.linuxCp ?? false,
-    linuxCpNetns: opts.netns ?? null,
-    tableId: 0,
-    hostLinks: opts.hostLinks ? hostLinks : null,
-    hostLinkWaitMs: 200,
-    ...(opts.now ? { now: opts.now } : {}),
+  const { dp } = harness.dataplane(fake.socketPath, {
+    connection: { maxBackoffMs: 100 },
+    dataplane: {
+      linuxCp: opts.linuxCp ?? false,
+      linuxCpNetns: opts.netns ?? null,
+      hostLinks: opts.hostLinks ? hostLinks : null,
+      hostLinkWaitMs: 200,
+      ...(opts.now ? { now: opts.now } : {}),
+    },
   });
   const resets: number[] = [];
   dp.onReset(() => resets.push(Date.now()));
   dp.start();
-  cleanup.push(() => dp.close());
   await until(() => dp.health().state !== 'down', 'VPP connected');
   return { fake, dp, hostLinks, resets };
 }
@@ -146,7 +88,7 @@ const names = (fake: FakeVpp, from: number): string[] => fake.requests.slice(fro
 
 describe('VppWireguard.ensure', () => {
   it('an address VPP already holds is accepted: IPv4 re-add answers -105 on VPP 26.06, IPv6 -127', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const s = spec(7);
     expect(await dp.wireguard.ensure(s, null)).toBe('created');
     const sw = wgByTag(fake, 'wgt-7').swIfIndex;
@@ -161,7 +103,7 @@ describe('VppWireguard.ensure', () => {
   });
 
   it('creates the interface, tags it, sets addresses, IPv6 and admin up, adds the one peer (0.0.0.0/0, ::/0)', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const s = spec(1);
     expect(await dp.wireguard.ensure(s, null)).toBe('created');
     const itf = wgByTag(fake, 'wgt-1');
@@ -171,7 +113,7 @@ describe('VppWireguard.ensure', () => {
     expect(itf.addresses).toEqual(['10.255.1.0/31', 'fd00:255:1::/127']);
     expect(itf.linkLocal).toBe('fe80::1:1'); // the /64 of the spec, as a /128 in VPP
     expect(itf.wireguard).toMatchObject({ port: 51821, srcIp: '198.51.100.1' });
-    expect(itf.wireguard!.publicKey.toString('base64')).toBe(publicKeyOf(OUR_KEY));
+    expect(itf.wireguard!.publicKey.toString('base64')).toBe(publicKeyOf(s.privateKey));
     const peers = peersOf(fake, itf.swIfIndex);
     expect(peers).toHaveLength(1);
     expect(peers[0]!.allowedIps.sort()).toEqual(['0.0.0.0/0', '::/0']);
@@ -182,7 +124,7 @@ describe('VppWireguard.ensure', () => {
   });
 
   it('a second ensure sends nothing and reports unchanged', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const s = spec(1);
     await dp.wireguard.ensure(s, null);
     const before = fake.requests.length;
@@ -192,7 +134,7 @@ describe('VppWireguard.ensure', () => {
   });
 
   it('a changed keepalive replaces that peer only (VPP cannot modify a peer)', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const a = spec(1);
     const b = spec(2);
     await dp.wireguard.ensure(a, null);
@@ -219,7 +161,7 @@ describe('VppWireguard.ensure', () => {
   });
 
   it('two neighbors with the same public key: VPP refuses the second peer with -116', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const a = spec(1);
     const b = spec(2, { peerPublicKey: a.peerPublicKey });
     await dp.wireguard.ensure(a, null);
@@ -230,20 +172,20 @@ describe('VppWireguard.ensure', () => {
   });
 
   it('requires a source address and an endpoint of its family', async () => {
-    const { dp } = await dataplane(await startFake());
+    const { dp } = await dataplane(await harness.startFake());
     await expect(dp.wireguard.ensure(spec(1, { sourceAddress: null }), null)).rejects.toThrow(/source address/);
     await expect(dp.wireguard.ensure(spec(2, { endpoint: '[2001:db8::2]:51820' }), null)).rejects.toThrow(/same family/);
   });
 
   it('without listen-port picks a stable port from the name', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     await dp.wireguard.ensure(spec(1, { listenPort: null }), null);
     expect(wgByTag(fake, 'wgt-1').wireguard!.port).toBe(defaultListenPort('wgt-1'));
     expect(defaultListenPort('wgt-1')).toBe(defaultListenPort('wgt-1'));
   });
 
   it('a remote-access server peer (no endpoint) is added with 0.0.0.0 port 0', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     await dp.wireguard.ensure(spec(1, { endpoint: null }), null);
     const p = peersOf(fake, wgByTag(fake, 'wgt-1').swIfIndex)[0]!;
     expect(p).toMatchObject({ endpoint: null, port: 0 });
@@ -252,7 +194,7 @@ describe('VppWireguard.ensure', () => {
 
 describe('roaming and status', () => {
   it('keeps a roamed endpoint while the configured one is unchanged; a changed configuration overwrites it', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const s = spec(1);
     await dp.wireguard.ensure(s, null);
     const sw = wgByTag(fake, 'wgt-1').swIfIndex;
@@ -268,7 +210,7 @@ describe('roaming and status', () => {
   });
 
   it('a keepalive change keeps the roamed endpoint in the new peer', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const s = spec(1);
     await dp.wireguard.ensure(s, null);
     const sw = wgByTag(fake, 'wgt-1').swIfIndex;
@@ -278,7 +220,7 @@ describe('roaming and status', () => {
   });
 
   it('status: VPP name, endpoint, admin state; latestHandshake = when ESTABLISHED was first seen', async () => {
-    const { fake, dp } = await dataplane(await startFake());
+    const { fake, dp } = await dataplane(await harness.startFake());
     const s = spec(1);
     await dp.wireguard.ensure(s, null);
     const itf = wgByTag(fake, 'wgt-1');
@@ -299,7 +241,7 @@ describe('roaming and status', () => {
 
   it('the peer event alone records the handshake (no status poll needed)', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
-    const { fake, dp } = await dataplane(await startFake(), { now: () => now });
+    const { fake, dp } = await dataplane(await harness.startFake(), { now: () => now });
     const s = spec(1);
     await dp.wireguard.ensure(s, null);
     const peer = peersOf(fake, wgByTag(fake, 'wgt-1').swIfIndex)[0]!;
@@ -312,7 +254,7 @@ describe('roaming and status', () => {
 
 describe('adoption after an agent restart', () => {
   it('adopts matching interfaces without touching them, keeps a live roamed endpoint', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const first = await dataplane(fake);
     const a = spec(1);
     const b = spec(2);
@@ -342,7 +284,7 @@ describe('adoption after an agent restart', () => {
   });
 
   it('a changed listen port (VPP cannot change it) recreates that interface and asks for a reset', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp, resets } = await dataplane(fake);
     const a = spec(1);
     await dp.wireguard.ensure(a, null);
@@ -357,7 +299,7 @@ describe('adoption after an agent restart', () => {
   });
 
   it('remove deletes the peer, the interface; only that tunnel', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp } = await dataplane(fake);
     await dp.wireguard.ensure(spec(1), null);
     await dp.wireguard.ensure(spec(2), null);
@@ -375,7 +317,7 @@ describe('IPv4 on an unnumbered tunnel', () => {
   const unnumbered = (i: number): TunnelSpec => spec(i, { addresses: [`fe80::${i}:1/64`], peerAddresses: [`fe80::${i}:2`] });
 
   it('borrows IPv4 from a loopback (sw_interface_set_unnumbered)', async () => {
-    const fake = await startFake({
+    const fake = await harness.startFake({
       setup: (s) => {
         const lo = s.addInterface({ kind: 'loopback', adminUp: true });
         s.addDelAddress(lo.swIfIndex, true, false, 4, Buffer.from([192, 0, 2, 1]), 32);
@@ -393,7 +335,7 @@ describe('IPv4 on an unnumbered tunnel', () => {
   });
 
   it('without a loopback: degraded, with the reason', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp } = await dataplane(fake);
     await dp.wireguard.ensure(unnumbered(1), null);
     expect(dp.health().state).toBe('degraded');
@@ -403,7 +345,7 @@ describe('IPv4 on an unnumbered tunnel', () => {
 
 describe('linux-cp', () => {
   it('on: a TUN pair named like the tunnel in the configured netns; the host side gets the addresses and goes up', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp, hostLinks } = await dataplane(fake, { linuxCp: true, netns: 'dataplane', hostLinks: true });
     const s = spec(1);
     expect(await dp.wireguard.ensure(s, null)).toBe('created');
@@ -422,7 +364,7 @@ describe('linux-cp', () => {
   });
 
   it('on, adopting: an existing pair is found with lcp_itf_pair_get and not added again', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const first = await dataplane(fake, { linuxCp: true });
     const s = spec(1);
     await first.dp.wireguard.ensure(s, null);
@@ -435,7 +377,7 @@ describe('linux-cp', () => {
   });
 
   it('off: no lcp message at all', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp } = await dataplane(fake, { linuxCp: false });
     await dp.wireguard.ensure(spec(1), null);
     await dp.wireguard.status(spec(1));
@@ -445,7 +387,7 @@ describe('linux-cp', () => {
   });
 
   it('a host interface that never shows in our namespace is a clear error', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp, hostLinks } = await dataplane(fake, { linuxCp: true, netns: 'elsewhere', hostLinks: true });
     hostLinks.link = async () => null;
     await expect(dp.wireguard.ensure(spec(1), null)).rejects.toThrow(/not in the agent's network namespace.*elsewhere/);
@@ -456,7 +398,7 @@ describe('linux-cp', () => {
 
 describe('objects removed behind the agent\'s back', () => {
   it('an interface deleted with vppctl is created again by the next ensure; a removed peer is added again', async () => {
-    const fake = await startFake();
+    const fake = await harness.startFake();
     const { dp, resets } = await dataplane(fake);
     const s = spec(1);
     await dp.wireguard.ensure(s, null);
