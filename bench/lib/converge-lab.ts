@@ -528,6 +528,13 @@ ${peers}`;
     const kernel = this.receiver === 'floor' ? '# floor: no kernel protocol, BIRD\'s own RIB only\n' : `protocol kernel k4 { ipv4 { import none; export all; }; }
 protocol kernel k6 { ipv6 { import none; export all; }; }
 `;
+    // BIRD as receiver sends each peer the best routes of the others, as the agent
+    // does (neither sends a route back to the peer it came from): with ten peers the
+    // same Adj-RIB-Out work on both sides. The floor only receives.
+    const exports = (t: Tunnel): string =>
+      this.receiver === 'floor'
+        ? '  ipv4 { import all; export none; };\n  ipv6 { import all; export none; };\n'
+        : `  ipv4 { import all; export all; };\n  ipv6 { import all; export all; next hop address ${t.r6}; };\n`;
     const peers = this.tunnels
       .map(
         (t) => `protocol bgp feed${t.i} {
@@ -536,9 +543,7 @@ protocol kernel k6 { ipv6 { import none; export all; }; }
   connect delay time 0;   # default 5 s; wgbgp connects at once too
   ttl security yes;
   debug { states };
-  ipv4 { import all; export none; };
-  ipv6 { import all; export none; };
-}
+${exports(t)}}
 `,
       )
       .join('');
