@@ -701,11 +701,15 @@ export class Agent implements ControlHandler {
     this.ospfTouched = new Set();
     for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
     if (changes.length > 0) {
-      for (const n of this.peers.values()) {
-        if (!n.negotiated || n.exportDeferred) continue;
-        const updates = this.rib.exportChanges(n.cfg.name, changes);
-        if (updates.length > 0) n.session?.sendMany(updates);
-      }
+      const targets = [...this.peers.values()].filter((n) => n.negotiated && !n.exportDeferred);
+      // All peers in one pass over the changes: each prefix's best is looked at once.
+      const updates = this.rib.exportToPeers(
+        targets.map((n) => n.cfg.name),
+        changes,
+      );
+      targets.forEach((n, k) => {
+        if (updates[k]!.length > 0) n.session?.sendMany(updates[k]!);
+      });
     }
     try {
       await this.fibm.flush();

@@ -220,3 +220,113 @@ export function prefixContains(prefix: ParsedPrefix, addr: Uint8Array): boolean 
 export function isLinkLocalV6(b: Uint8Array): boolean {
   return b.length === 16 && b[0] === 0xfe && (b[1]! & 0xc0) === 0x80;
 }
+
+/**
+ * "a.b.c.d/len" with host bits zero, parsed straight into `out` (4 bytes);
+ * returns len, or -1 when the text is anything else. The netlink batch path and
+ * the UPDATE encoder parse a prefix per route, and the general parser's
+ * allocations dominated encoding.
+ */
+export function parseIpv4PrefixInto(s: string, out: Uint8Array): number {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return -1; // leading zero
+      value = value * 10 + (c - 48);
+      if (value > 255 || ++digits > 3) return -1;
+    } else if ((c === 46 && part < 3) || (c === 47 && part === 3)) {
+      if (digits === 0) return -1;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+      if (c === 47) break;
+    } else {
+      return -1;
+    }
+  }
+  if (part !== 4 || i === s.length) return -1;
+  let len = 0;
+  let lenDigits = 0;
+  for (i++; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57 || ++lenDigits > 2) return -1;
+    len = len * 10 + (c - 48);
+  }
+  if (lenDigits === 0 || len > 32) return -1;
+  const hostBits = len === 0 ? 0xffffffff : len === 32 ? 0 : 0xffffffff >>> len;
+  const addr = ((out[0]! << 24) | (out[1]! << 16) | (out[2]! << 8) | out[3]!) >>> 0;
+  return (addr & hostBits) === 0 ? len : -1;
+}
+
+const groups6 = new Uint16Array(8);
+
+/**
+ * "x:x::x/len" with host bits zero, parsed straight into `out` (16 bytes);
+ * returns len, or -1 when the text is anything else, including forms this
+ * fast path leaves to the general parser (an embedded IPv4 tail, a zone).
+ */
+export function parseIpv6PrefixInto(s: string, out: Uint8Array): number {
+  const slash = s.indexOf('/');
+  if (slash < 0) return -1;
+  let n = 0;
+  let gap = -1;
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return -1;
+    gap = 0;
+    i = 2;
+  }
+  for (; i < slash; i++) {
+    const c = s.charCodeAt(i);
+    let h: number;
+    if (c >= 48 && c <= 57) h = c - 48;
+    else if (c >= 97 && c <= 102) h = c - 87;
+    else if (c >= 65 && c <= 70) h = c - 55;
+    else if (c === 58) {
+      if (digits === 0 || n === 8) return -1;
+      groups6[n++] = value;
+      value = 0;
+      digits = 0;
+      if (s.charCodeAt(i + 1) === 58) {
+        if (gap >= 0) return -1;
+        gap = n;
+        i++;
+      }
+      continue;
+    } else {
+      return -1;
+    }
+    if (++digits > 4) return -1;
+    value = value * 16 + h;
+  }
+  if (digits > 0) {
+    if (n === 8) return -1;
+    groups6[n++] = value;
+  } else if (gap !== n) {
+    return -1; // a trailing single ':'
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return -1;
+  out.fill(0);
+  const tail = gap < 0 ? 0 : n - gap;
+  for (let k = 0; k < n; k++) {
+    const at = gap < 0 || k < gap ? k : 8 - tail + (k - gap);
+    out[at * 2] = groups6[k]! >> 8;
+    out[at * 2 + 1] = groups6[k]! & 0xff;
+  }
+  let len = 0;
+  let lenDigits = 0;
+  for (i = slash + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57 || ++lenDigits > 3) return -1;
+    len = len * 10 + (c - 48);
+  }
+  if (lenDigits === 0 || len > 128) return -1;
+  for (let b = len; b < 128; b++) if ((out[b >> 3]! >> (7 - (b & 7))) & 1) return -1;
+  return len;
+}

@@ -160,6 +160,19 @@ function eliminateMed(ctx: DecisionContext, set: readonly Route[]): readonly Rou
  */
 export function nextHopUsable(nextHop: string | null): boolean {
   if (nextHop === null) return false;
+  // A handful of next hops, compared at every decision (ten full-table peers:
+  // millions of times): each text is judged once. Bounded, as the texts come from peers.
+  let usable = usableCache.get(nextHop);
+  if (usable === undefined) {
+    if (usableCache.size >= 4096) usableCache.clear();
+    usableCache.set(nextHop, (usable = judgeNextHop(nextHop)));
+  }
+  return usable;
+}
+
+const usableCache = new Map<string, boolean>();
+
+function judgeNextHop(nextHop: string): boolean {
   const ip = parseIp(nextHop);
   if (!ip) return false;
   const b = ip.bytes;

@@ -23,7 +23,15 @@ export const MP_UNREACH_FIXED = 3;
 
 /** RFC 4271 §4.3: one length octet, then the prefix in ceil(len / 8) octets. */
 export function prefixSize(prefix: string): number {
-  const len = Number(prefix.slice(prefix.indexOf('/') + 1));
+  // The length's digits from the end: no substring per prefix (ten peers, a million exports each).
+  let len = 0;
+  let scale = 1;
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const c = prefix.charCodeAt(i);
+    if (c === 47) break;
+    len += (c - 48) * scale;
+    scale *= 10;
+  }
   return 1 + ((len + 7) >> 3);
 }
 

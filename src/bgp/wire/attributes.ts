@@ -6,11 +6,10 @@
  * verdict; a descriptor only judges its own value.
  */
 import { formatIpv4, formatIpv6 } from '#lib/prefix';
-import type { ParsedPrefix } from '#lib/prefix';
 import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, SAFI_UNICAST } from './types.js';
 import type { AsPathSegment, CodecContext, ErrorAction, MpReach, MpUnreach, Origin, PathAttributes, UpdateMessage } from './types.js';
 import { UpdateSubcode } from './errors.js';
-import { decodePrefixes, parseAddress, prefixesLength, rd16, rd32, wr16, wr32, writePrefixes } from './nlri.js';
+import { decodePrefixes, parseAddress, prefixesLength, rd16, rd32, wr16, wr32, writePrefixes, type PackedPrefixes } from './nlri.js';
 
 /** RFC 4271 §4.3 Attribute Flags. */
 export const FLAG_OPTIONAL = 0x80;
@@ -61,8 +60,8 @@ export interface EncodeInput {
   readonly msg: UpdateMessage;
   readonly ctx: CodecContext;
   readonly reachNextHop?: Uint8Array;
-  readonly reachNlri?: readonly ParsedPrefix[];
-  readonly unreachNlri?: readonly ParsedPrefix[];
+  readonly reachNlri?: PackedPrefixes;
+  readonly unreachNlri?: PackedPrefixes;
 }
 
 export interface AttributeDescriptor {

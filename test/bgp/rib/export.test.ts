@@ -451,3 +451,29 @@ describe('prefix numbers (issue 10: the RIB keys its columns by number)', () => 
     expect(r.prefixes.size).toBe(0);
   });
 });
+
+describe('exportToPeers (issue 10: one pass over the changes for all peers)', () => {
+  test('gives each peer what exportChanges would, in the order asked, and nothing to a peer not in the RIB', () => {
+    const build = (): Rib => {
+      const r = rib();
+      r.addPeer(peer('a', 65002, 2));
+      r.addPeer(peer('b', 65003, 3));
+      r.addPeer(peer('c', 65004, 4, { advertiseOspf: () => true }));
+      return r;
+    };
+    const script = (r: Rib): LocRibChange[][] => [
+      r.applyUpdate('a', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1')),
+      r.applyUpdate('b', announce(['10.2.0.0/24', '10.3.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1')),
+      r.redistribute('10.9.0.0/24', true),
+      r.applyUpdate('a', withdraw(['10.2.0.0/24'])),
+      r.removePeer('b'),
+    ];
+    const one = build();
+    const each = script(one).map((changes) => ['c', 'a', 'b'].map((p) => one.exportChanges(p, changes)));
+    const all = build();
+    const together = script(all).map((changes) => all.exportToPeers(['c', 'a', 'b', 'nobody'], changes));
+    expect(together.map((x) => x.slice(0, 3))).toEqual(each);
+    expect(together.every((x) => x[3]!.length === 0)).toBe(true);
+    expect(all.advertisedCount('c')).toBe(one.advertisedCount('c'));
+  });
+});
