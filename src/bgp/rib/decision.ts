@@ -222,9 +222,33 @@ function med(r: Route): number {
  * an AS_SET) it is our own AS.
  */
 export function neighborAs(ctx: DecisionContext, r: Route): number {
-  const first = r.attrs.asPath?.[0];
+  return neighborAsOf(ctx.localAsn, r.attrs);
+}
+
+/** neighborAs from the attributes alone (no Route needed). */
+export function neighborAsOf(localAsn: number, a: PathAttributes): number {
+  const first = a.asPath?.[0];
   if (first && first.type === AsPathSegmentType.AsSequence && first.asns.length > 0) return first.asns[0]!;
-  return ctx.localAsn;
+  return localAsn;
+}
+
+/**
+ * Whether the MED step (§9.1.2.2 c) can eliminate nothing among `paths`: no
+ * two paths of one neighbor AS differ in MED. Then the steps compare each
+ * path by keys of its own, the candidates are a total order, and a new
+ * path needs to meet only the best and the runner-up. (A MED alone does not
+ * break that: ten upstreams in ten ASes with MEDs are still a total order.)
+ */
+export function medFree(ctx: DecisionContext, paths: readonly Route[]): boolean {
+  for (let i = 0; i < paths.length; i++) {
+    const a = paths[i]!;
+    const as = neighborAs(ctx, a);
+    for (let j = i + 1; j < paths.length; j++) {
+      const b = paths[j]!;
+      if (med(a) !== med(b) && neighborAs(ctx, b) === as) return false;
+    }
+  }
+  return true;
 }
 
 function ibgpRank(ctx: DecisionContext, r: Route): number {

@@ -34,7 +34,7 @@ import {
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import { AttributeTable } from './intern.js';
-import { addressKey, compare, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
+import { addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
@@ -84,10 +84,10 @@ class Candidates {
   /** The second best's peer number, kept by decide() when the RIB tracks backups (-1: not known). */
   backup = -1;
   /**
-   * No candidate carries a MED: RFC 4271 §9.1.2.2 is then a total order (the
-   * MED step, compared only within one neighbor AS, is what breaks
-   * transitivity), so a new candidate needs to meet only the best and the
-   * runner-up. Set by decide().
+   * No two candidates of one neighbor AS differ in MED: RFC 4271 §9.1.2.2 is
+   * then a total order (the MED step, compared only within one neighbor AS,
+   * is what breaks transitivity), so a new candidate needs to meet only the
+   * best and the runner-up. Set by decide() (decision.ts medFree), kept by addInOrder.
    */
   total = false;
   constructor(
@@ -774,7 +774,14 @@ export class Rib {
   private addInOrder(prefix: number, e: Candidates, slot: number): boolean {
     if (!e.total || e.backup < 0) return false;
     const fresh = this.routeOf(prefix, slot);
-    if (fresh.attrs.med !== undefined) return false;
+    // Still a total order unless the new path meets one of its own neighbor AS with another MED.
+    const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
+    const m = fresh.attrs.med ?? 0;
+    for (const s of e.slots) {
+      if (s === slot) continue;
+      const a = this.attrsOf(prefix, s);
+      if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
+    }
     const last = e.slots.length - 1;
     const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, e.slots[0]!));
     if (c.better === fresh) {
@@ -839,7 +846,7 @@ export class Rib {
       paths[0] = d.best;
     }
     e.step = d.step;
-    e.total = paths.every((r) => r.attrs.med === undefined);
+    e.total = medFree(this.decisionCtx, paths);
     // The backup from the routes made here, not once more per change (with ten full-table peers, twice per path).
     if (!this.backups) return;
     if (paths.length === 2) {
@@ -854,6 +861,12 @@ export class Rib {
   /** The candidates' routes, in the order of `e.slots`. */
   private candidateRoutes(prefix: number, e: Candidates): Route[] {
     return e.slots.map((slot) => this.routeOf(prefix, slot));
+  }
+
+  /** The attributes of candidate `slot`'s path for `prefix`, without making its Route. */
+  private attrsOf(prefix: number, slot: number): PathAttributes {
+    if (slot === LOCAL_SLOT) return this.localRoutes.get(this.prefixes.text(prefix))!.attrs;
+    return this.pathRecords.get(this.slots[slot]!.adjIn.get(prefix)).attrs;
   }
 
   /** The route of candidate `slot` for `prefix` (made now). */

@@ -128,6 +128,41 @@ describe('removePeer', () => {
   });
 });
 
+describe('the total-order fast path with MEDs (issue 10)', () => {
+  // RFC 4271 §9.1.2.2 c: X (AS 65002, MED 10, lowest router id), Z (AS 65003), Y (AS 65002, MED 5).
+  // Pairwise Y beats X (MED), X beats Z and Z beats Y (router id): not transitive. By elimination
+  // the MED step drops X, then Z wins on router id.
+  const build = (backups: boolean): Rib => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups });
+    r.addPeer(peer('x', 65002, 2));
+    r.addPeer(peer('z', 65003, 3));
+    r.addPeer(peer('y', 65002, 4));
+    r.addPeer(peer('w', 65005, 5));
+    return r;
+  };
+  const p = '10.1.0.0/24';
+  test.each([false, true])('a path meeting another of its neighbor AS with another MED is decided over all candidates (backups: %s)', (backups) => {
+    const r = build(backups);
+    r.applyUpdate('x', announce([p], attrs({ asPath: [seq(65002)], med: 10 }), '10.255.2.1'));
+    r.applyUpdate('z', announce([p], attrs({ asPath: [seq(65003)] }), '10.255.3.1'));
+    expect(r.best(p)?.peer).toBe('x');
+    r.applyUpdate('y', announce([p], attrs({ asPath: [seq(65002)], med: 5 }), '10.255.4.1'));
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'z' }, step: 'router-id' });
+    if (backups) expect(r.backup(p)?.peer).toBe('y');
+  });
+  test('MEDs from different neighbor ASes keep the fast path and its answers: each new path against best and runner-up', () => {
+    const r = build(true);
+    r.applyUpdate('x', announce([p], attrs({ asPath: [seq(65002)], med: 10 }), '10.255.2.1'));
+    r.applyUpdate('z', announce([p], attrs({ asPath: [seq(65003)], med: 1 }), '10.255.3.1'));
+    r.applyUpdate('w', announce([p], attrs({ asPath: [seq(65005)], med: 99 }), '10.255.5.1'));
+    expect(r.paths(p).map((x) => x.peer)).toEqual(['x', 'z', 'w']);
+    expect(r.backup(p)?.peer).toBe('z');
+    // A loser behind the runner-up goes without a decision; the order stays right.
+    r.applyUpdate('w', withdraw([p]));
+    expect(r.decision(p)).toMatchObject({ best: { peer: 'x' }, step: 'router-id' });
+  });
+});
+
 describe('removePeerSteps', () => {
   test('a full withdrawal in steps: each step returns its own changes, the peer leaves the RIB with the last, and the sum is removePeer', () => {
     const build = (): Rib => {
