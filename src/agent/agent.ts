@@ -169,6 +169,8 @@ export class Agent implements ControlHandler {
   /** Prefixes whose OSPF route changed since the last flush. */
   private ospfTouched = new Set<string>();
   private unsubscribeOspf: (() => void) | null = null;
+  /** Neighbors whose tunnel setup failed: pollTunnels tries again. */
+  private readonly tunnelRetry = new Set<string>();
   /** Neighbors' paths being withdrawn from the RIB in steps (removeFromRib), by neighbor name. */
   private readonly removals = new Map<string, PeerRemoval>();
   /** The debounce of the next flush, armed by kick(). */
@@ -363,9 +365,14 @@ export class Agent implements ControlHandler {
     try {
       const result = await this.deps.wireguard.ensure(spec, previous);
       this.log.info({ neighbor: spec.name, interface: spec.interface, result }, 'tunnel ready');
+      if (this.tunnelRetry.delete(spec.name)) {
+        // Its host routes and pins were refused while the interface was missing: written now.
+        this.kick();
+      }
     } catch (err) {
       this.dataplaneDetail = `tunnel ${spec.interface}: ${errorText(err)}`;
-      this.log.error({ neighbor: spec.name, err: errorText(err) }, 'tunnel setup failed');
+      this.log.error({ neighbor: spec.name, err: errorText(err) }, 'tunnel setup failed; tried again at the next tunnel poll');
+      this.tunnelRetry.add(spec.name);
     }
   }
 
@@ -468,6 +475,7 @@ export class Agent implements ControlHandler {
     const n = this.peers.get(name);
     if (!n) return;
     this.peers.delete(name);
+    this.tunnelRetry.delete(name);
     this.cancelGracefulTimers(n);
     this.pins.unpin(name);
     if (n.session !== null) {
@@ -963,6 +971,8 @@ export class Agent implements ControlHandler {
     // A tunnel interface that appeared, or was made anew: its neighbor's listener binds to it.
     await this.listener.refresh();
     for (const n of this.peers.values()) {
+      // A tunnel whose setup failed (wireguard-go slow to answer, the dataplane not ready) is set up again.
+      if (this.tunnelRetry.has(n.cfg.name) && !this.stopping) await this.ensureTunnel(n.spec, null);
       try {
         const st = await this.deps.wireguard.status(n.spec);
         if (!st) {

@@ -438,12 +438,26 @@ export class WireguardGoBackend implements WireguardBackend {
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
       if (failure !== null) throw new WgStartError(ifname, `${failure}${await this.logTail(ifname)}`);
-      if ((await exists(this.uapi.socketPath(ifname))) && (await this.links.link(ifname)) !== null) return;
+      // The socket file appears at bind(), before wireguard-go listens: only a
+      // request that is answered says it is ready (a configure straight after
+      // the file showed up was refused with ECONNREFUSED, and the tunnel stayed down).
+      if ((await exists(this.uapi.socketPath(ifname))) && (await this.links.link(ifname)) !== null && (await this.answers(ifname))) return;
       if (Date.now() > deadline) break;
       await sleep(25);
     }
     if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGTERM');
     throw new WgStartError(ifname, `no UAPI socket and link within ${this.startTimeoutMs} ms${await this.logTail(ifname)}`);
+  }
+
+  /** Whether wireguard-go answers a UAPI request for `ifname` (false while its socket refuses or is missing). */
+  private async answers(ifname: string): Promise<boolean> {
+    try {
+      await this.uapi.get(ifname);
+      return true;
+    } catch (err) {
+      if (err instanceof UapiConnectError) return false;
+      throw err;
+    }
   }
 
   private async logTail(ifname: string): Promise<string> {

@@ -30,8 +30,11 @@ class FakeWireguard implements WireguardBackend {
   async list(): Promise<string[]> {
     return [...this.tunnels.keys()];
   }
+  /** Interfaces whose next ensure fails (as wireguard-go refusing its UAPI socket for a moment). */
+  failNext = new Set<string>();
   async ensure(spec: TunnelSpec): Promise<'created' | 'unchanged'> {
     this.calls.push(`ensure ${spec.interface}`);
+    if (this.failNext.delete(spec.interface)) throw new Error(`${spec.interface}: cannot reach the UAPI socket: connect ECONNREFUSED`);
     const had = this.tunnels.has(spec.interface);
     this.tunnels.set(spec.interface, spec);
     return had ? 'unchanged' : 'created';
@@ -294,9 +297,15 @@ class FakeOspf implements AgentOspf {
   }
 }
 
-async function harness(cfg: Config, fib = new FakeFib(), pins: { value: Pin[] } = { value: [] }, ospf?: AgentOspf, kernelMirror?: FakeFib): Promise<Harness> {
+async function harness(
+  cfg: Config,
+  fib = new FakeFib(),
+  pins: { value: Pin[] } = { value: [] },
+  ospf?: AgentOspf,
+  kernelMirror?: FakeFib,
+  wg = new FakeWireguard(),
+): Promise<Harness> {
   const clock = new ManualClock();
-  const wg = new FakeWireguard();
   const listener = new FakeListener();
   const sessions = new Map<string, ScriptedSession>();
   const next = { config: cfg };
@@ -470,6 +479,25 @@ describe('Agent: PIC failover (issue 10)', () => {
     expect(fib.failovers).toEqual([{ interfaces: ['wg-b'], opsBefore: before }]);
     // Then the RIB's own write: c's path, no backup left.
     expect(fib.table.get('10.9.0.0/24')).toEqual({ prefix: '10.9.0.0/24', nexthops: [{ address: '10.255.2.1', interface: 'wg-c' }] });
+    await h.agent.stop();
+  });
+});
+
+describe('Agent: a tunnel whose setup failed', () => {
+  it('is set up again at the next tunnel poll (wireguard-go refused its UAPI socket for a moment at start), and its host routes follow', async () => {
+    const wg = new FakeWireguard();
+    wg.failNext.add('wg-b');
+    const fib = new FakeFib();
+    // The harness ticks once: the start's first tunnel poll comes within it.
+    const h = await harness(config([neighbor('b', 1)]), fib, undefined, undefined, undefined, wg);
+    expect(wg.failNext.size).toBe(0);
+    expect(wg.calls.filter((c) => c === 'ensure wg-b')).toHaveLength(2);
+    expect(wg.tunnels.has('wg-b')).toBe(true);
+    expect(fib.table.has('10.255.1.1/32')).toBe(true);
+    // Once up, no more attempts (the poll runs every 2 s).
+    await h.tick(2_100);
+    await h.tick(2_100);
+    expect(wg.calls.filter((c) => c === 'ensure wg-b')).toHaveLength(2);
     await h.agent.stop();
   });
 });

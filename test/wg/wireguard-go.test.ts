@@ -55,7 +55,8 @@ describe.skipIf(!canRun)('wireguard-go backend in network namespaces', () => {
   const pubB = publicKeyOf(privB);
   const llA = linkLocalPair(pubA, pubB);
   const llB = linkLocalPair(pubB, pubA);
-  const net = Number.parseInt(suffix, 16) % 250;
+  // 1…250: with 0 the IPv6 text would be fd00:255:0::, which the kernel shows as fd00:255:: (a test that failed 1 run in 250).
+  const net = (Number.parseInt(suffix, 16) % 250) + 1;
   const [PA, PB, PA2] = [51820, 51821, 51830];
 
   let build: NetnsBuild | null = null;
