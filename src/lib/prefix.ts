@@ -1,6 +1,7 @@
 /**
  * IP addresses and prefixes. Inside the agent a prefix travels as its canonical
- * string ("10.1.0.0/24", "2001:db8:1::/48"): the RIB, FIB and API key on it.
+ * string ("10.1.0.0/24", "2001:db8:1::/48"); the RIB and the FIB bookkeeping
+ * intern it once as a number (prefix-table.ts) and key their columns on that.
  * Codecs convert between wire bytes and this form with the helpers here.
  * Pure: no node:net, so the protocol core stays free of I/O modules.
  */
