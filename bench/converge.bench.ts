@@ -56,7 +56,8 @@
  * a scenario with more than one peer runs at the largest size only, all sizes
  * with BENCH_PEERS_ALL_SIZES=1), BENCH_RECEIVERS=wgbgp,bird,floor,
  * BENCH_FEEDER=replay|bird, BENCH_TABLE=synthetic|static|mrt:PATH[#I],
- * BENCH_JSON=PATH (every result as JSON, with the machine notes), BENCH_PHASES=start,withdraw,reannounce,down
+ * BENCH_JSON=PATH (every result as JSON, with the machine notes), BENCH_PHASES=start,withdraw,reannounce,failover,down
+ * (failover: with two peers or more, the one whose tunnel carries the most routes goes down; until none goes through it)
  * (a subset, in that order: `start` alone for a quick full-table figure),
  * BENCH_REPEAT=3, BENCH_POLL_MS=50, BENCH_CPU_PROF=DIR (agent runs with --cpu-prof into DIR),
  * BENCH_AGENT_NODE_FLAGS="--trace-gc …" (more node flags for the agent; its output lands in agent.log),
@@ -258,6 +259,8 @@ function report(): string {
       rows.push([label, fmt(g(w)), fmt(g(b)), ratio(g(w), g(b)), floorToo ? fmt(g(f)) : '', floorToo ? ratio(g(w), g(f)) : '', floorToo ? ratio(g(b), g(f)) : '']);
     };
     for (const p of PHASES.filter((x) => ONLY.includes(x))) {
+      // The failover phase runs only with two peers or more.
+      if (!runs.some((r) => r.phases[p] !== undefined)) continue;
       row(PHASE_LABEL[p], (r) => r?.phases[p]?.ms, s);
       if (p === 'start') {
         row('  BGP Established (log)', (r) => r?.establishedMs, s);

@@ -421,6 +421,44 @@ export class ConvergeLab {
     else this.signalFeeders('SIGUSR2');
   }
 
+  /** Ends the session of peer `i` alone (a replay feeder exits after its Cease); the others keep theirs. */
+  sessionDown(i: number): void {
+    if (this.feeder === 'bird') {
+      this.birdc(this.ctlF, 'disable', `"to_r${i}"`);
+      return;
+    }
+    try {
+      process.kill(this.feederPids[i]!, 'SIGTERM');
+    } catch (e) {
+      console.log(`converge: replay feeder ${i} is gone, SIGTERM not delivered: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The receiver's routes (its kernel protocol) through tunnel `i`, both
+   * families: a dump the kernel filters by device, so a route naming a
+   * nexthop object counts by that object's device. The tunnel's own host
+   * routes to the peer are not fed routes and are left out.
+   */
+  routesVia(i: number): number {
+    const t = this.tunnels[i]!;
+    if (this.receiver === 'floor') return 0;
+    const proto = String(PROTO[this.receiver]);
+    let n = 0;
+    for (const [fam, host] of [['-4', `${t.f4} `], ['-6', `${t.f6} `]] as const) {
+      const r = spawnSync('ip', ['-n', this.nsR, fam, 'route', 'show', 'table', 'main', 'dev', t.ifR, 'proto', proto], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      if (r.status !== 0) throw new Error(`ip route show dev ${t.ifR}: ${r.stderr.trim()}`);
+      let at = 0;
+      while (at < r.stdout.length) {
+        const end = r.stdout.indexOf('\n', at);
+        const stop = end < 0 ? r.stdout.length : end;
+        if (stop > at && !r.stdout.startsWith(host, at)) n++;
+        at = stop + 1;
+      }
+    }
+    return n;
+  }
+
   /** Ends every session with a Cease (the replay feeders exit after it). */
   sessionsDown(): void {
     if (this.feeder === 'bird') this.birdc(this.ctlF, 'disable', '"to_r*"');

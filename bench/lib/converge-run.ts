@@ -37,14 +37,51 @@ export interface RunOptions {
 // ---------------------------------------------------------------- phases
 
 export type Count = FibSize;
-export const PHASES = ['start', 'withdraw', 'reannounce', 'down'] as const;
+export const PHASES = ['start', 'withdraw', 'reannounce', 'failover', 'down'] as const;
 export type Phase = (typeof PHASES)[number];
 export const PHASE_LABEL: Record<Phase, string> = {
   start: 'start -> N routes in FIB',
   withdraw: 'withdraw all -> 0',
   reannounce: 're-announce all -> N',
+  failover: 'one peer down -> none via its tunnel',
   down: 'session down -> 0',
 };
+
+/**
+ * The failover phase (two peers or more carrying the same table): the
+ * session of the peer whose tunnel carries the most routes ends, and the
+ * clock runs until no route of the receiver goes through that tunnel
+ * (issue 10's failover clock: from the session declared down until no FIB
+ * entry points at it). The other peers' paths take over; the FIB keeps N.
+ */
+export async function waitFailover(lab: ConvergeLab, timeoutMs: number, opts: RunOptions = {}): Promise<PhaseResult> {
+  const POLL_MS = opts.pollMs ?? 50;
+  const counts = lab.tunnels.map((_t, i) => lab.routesVia(i));
+  const dead = counts.indexOf(Math.max(...counts));
+  const before = counts[dead]!;
+  const fail = (error: string): PhaseResult => ({ ms: null, firstMs: null, p99Ms: null, cpuRx: null, cpuWg: null, hwmRx: null, exactChecks: 0, error });
+  if (before === 0) return fail(`no route goes through any tunnel (counts ${counts.join(', ')}): nothing to fail over`);
+  const cpu0 = { rx: cpuMs(lab.receiverPid) ?? 0, wg: lab.wgCpuMs() ?? 0 };
+  const t0 = performance.now();
+  lab.sessionDown(dead);
+  let firstMs: number | null = null;
+  let p99Ms: number | null = null;
+  const trace: string[] = [];
+  for (;;) {
+    const left = lab.routesVia(dead);
+    const t = performance.now() - t0;
+    if (opts.trace) trace.push(`${Math.round(t)}:${left}`);
+    if (firstMs === null && left < before) firstMs = t;
+    if (p99Ms === null && left <= before * 0.01) p99Ms = t;
+    if (left === 0) {
+      if (opts.trace) console.log(`trace ${lab.receiver} failover of tunnel ${dead} (ms:routes via it) ${trace.join(' ')}`);
+      const cpu = { rx: cpuMs(lab.receiverPid), wg: lab.wgCpuMs() };
+      return { ms: t, firstMs, p99Ms, cpuRx: cpu.rx === null ? null : cpu.rx - cpu0.rx, cpuWg: cpu.wg === null ? null : cpu.wg - cpu0.wg, hwmRx: peakRssKb(lab.receiverPid), exactChecks: 0 };
+    }
+    if (t > timeoutMs) return fail(`${left} of ${before} routes still through tunnel ${dead} after ${timeoutMs} ms`);
+    await sleep(POLL_MS);
+  }
+}
 
 interface Sample {
   t: number;
@@ -281,6 +318,8 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
       { phase: 'start', from: none, to: all, trigger: () => void prep.start() },
       { phase: 'withdraw', from: all, to: none, trigger: () => lab.withdrawAll() },
       { phase: 'reannounce', from: none, to: all, trigger: () => lab.announceAll() },
+      // Only where another peer has the same table (and a kernel FIB to look at).
+      ...(peers > 1 && receiver !== 'floor' ? [{ phase: 'failover' as const, from: all, to: all, trigger: () => undefined }] : []),
       { phase: 'down', from: all, to: none, trigger: () => lab.sessionsDown() },
     ];
     let epoch0 = 0;
@@ -291,9 +330,11 @@ export async function runOne(receiver: Receiver, feed: Feed, opts: RunOptions = 
       let paths: Promise<number | null> | null = null;
       if (step.phase === 'start' && peers > 1 && receiver !== 'floor') paths = allPaths(lab, n * peers, epoch0, timeout);
       const r =
-        receiver === 'floor'
-          ? await waitRib(lab, (step.to.v4 + step.to.v6) * peers, timeout, step.trigger, opts)
-          : await waitPhase(lab, step.from, step.to, timeout, step.trigger, opts);
+        step.phase === 'failover'
+          ? await waitFailover(lab, timeout, opts)
+          : receiver === 'floor'
+            ? await waitRib(lab, (step.to.v4 + step.to.v6) * peers, timeout, step.trigger, opts)
+            : await waitPhase(lab, step.from, step.to, timeout, step.trigger, opts);
       result.phases[step.phase] = r;
       if (paths !== null) result.allPathsMs = r.ms === null ? null : await paths;
       if (r.ms === null) {
