@@ -118,9 +118,18 @@ export class Column {
     this.a[id] = v;
   }
 
-  /** The entries' count of slots (not of entries set). */
+  /** Slots in the column (an upper bound of the numbers with an entry). */
   get length(): number {
     return this.a.length;
+  }
+
+  /** Calls `fn` per entry other than none, in ascending numbers. */
+  forEach(fn: (value: number, id: number) => void): void {
+    const a = this.a;
+    for (let id = 0; id < a.length; id++) {
+      const v = a[id]!;
+      if (v !== -1) fn(v, id);
+    }
   }
 }
 
@@ -135,13 +144,12 @@ const SPARSE_MAX = 2048;
  */
 export class PrefixMap {
   private sparse: Map<number, number> | null = new Map();
-  private dense: Int32Array | null = null;
+  private dense: Column | null = null;
   private count = 0;
 
   /** The value of `id`, -1 when it has none. */
   get(id: number): number {
-    if (this.sparse !== null) return this.sparse.get(id) ?? -1;
-    return id < this.dense!.length ? this.dense![id]! : -1;
+    return this.sparse !== null ? (this.sparse.get(id) ?? -1) : this.dense!.get(id);
   }
 
   has(id: number): boolean {
@@ -162,17 +170,9 @@ export class PrefixMap {
       this.sparse.set(id, v);
       return old;
     }
-    let d = this.dense!;
-    if (id >= d.length) {
-      let n = d.length * 2;
-      while (n <= id) n *= 2;
-      const grown = new Int32Array(n).fill(-1);
-      grown.set(d);
-      this.dense = d = grown;
-    }
-    const old = d[id]!;
+    const old = this.dense!.get(id);
     if (old < 0) this.count++;
-    d[id] = v;
+    this.dense!.set(id, v);
     return old;
   }
 
@@ -185,11 +185,9 @@ export class PrefixMap {
       this.count--;
       return old;
     }
-    const d = this.dense!;
-    if (id >= d.length) return -1;
-    const old = d[id]!;
+    const old = this.dense!.get(id);
     if (old >= 0) {
-      d[id] = -1;
+      this.dense!.set(id, -1);
       this.count--;
     }
     return old;
@@ -201,12 +199,8 @@ export class PrefixMap {
 
   /** Calls `fn` per entry (ascending numbers once dense); `fn` must not add entries. */
   forEach(fn: (value: number, id: number) => void): void {
-    if (this.sparse !== null) {
-      this.sparse.forEach(fn);
-      return;
-    }
-    const d = this.dense!;
-    for (let id = 0; id < d.length; id++) if (d[id]! >= 0) fn(d[id]!, id);
+    if (this.sparse !== null) this.sparse.forEach(fn);
+    else this.dense!.forEach(fn);
   }
 
   /** The numbers with an entry, as a snapshot. */
@@ -230,8 +224,8 @@ export class PrefixMap {
     for (const id of this.sparse!.keys()) if (id > max) max = id;
     let n = 1024;
     while (n <= max) n *= 2;
-    const d = new Int32Array(n).fill(-1);
-    for (const [id, v] of this.sparse!) d[id] = v;
+    const d = new Column(n);
+    for (const [id, v] of this.sparse!) d.set(id, v);
     this.dense = d;
     this.sparse = null;
   }
