@@ -33,6 +33,7 @@ import {
 import type { CodecContext, OpenMessage, PathAttributes, UpdateMessage } from '#bgp/wire/index';
 import { MAX_MESSAGE_LENGTH } from '#bgp/wire/header';
 import { notificationText } from '#bgp/session/text';
+import { prefixSize } from '#bgp/rib/update-size';
 import type { RouteTable } from './table.js';
 
 export interface EncodeOptions {
@@ -75,10 +76,6 @@ function asSent(a: PathAttributes, localAsn: number): PathAttributes {
   return { ...a, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [localAsn] }, ...path] };
 }
 
-function prefixOctets(p: string): number {
-  return 1 + ((Number(p.slice(p.indexOf('/') + 1)) + 7) >>> 3);
-}
-
 /**
  * Packs `prefixes` into UPDATEs made by `make`, each at most 4096 octets. The
  * base size is measured once with no prefixes; one spare octet covers an
@@ -91,7 +88,7 @@ function pack(prefixes: readonly string[], make: (nlri: string[]) => UpdateMessa
   let start = 0;
   let size = 0;
   for (let i = 0; i < prefixes.length; i++) {
-    const s = prefixOctets(prefixes[i]!);
+    const s = prefixSize(prefixes[i]!);
     if (size + s > room) {
       out(encodeMessage(make(prefixes.slice(start, i)), ctx));
       n++;

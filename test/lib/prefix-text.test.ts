@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIp, formatPrefixText, parseIp } from '#lib/prefix';
+import { formatIp, formatPrefixText, parseIp, prefixLengthOf } from '#lib/prefix';
 
 /** The reference: RFC 5952 §4 written the obvious way (groups as numbers, joined), not sharing the code under test. */
 function reference(b: Uint8Array): string {
@@ -68,6 +68,21 @@ describe('formatPrefixText', () => {
         expect(formatIp(bytes)).toBe(reference(bytes));
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('prefixLengthOf', () => {
+  it('reads the length after the slash, one to three digits, both families', () => {
+    expect(prefixLengthOf('0.0.0.0/0')).toBe(0);
+    expect(prefixLengthOf('10.1.2.0/24')).toBe(24);
+    expect(prefixLengthOf('10.1.2.3/32')).toBe(32);
+    expect(prefixLengthOf('2001:db8::/32')).toBe(32);
+    expect(prefixLengthOf('2001:db8::1/128')).toBe(128);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }), (b, len) => {
+        expect(prefixLengthOf(formatPrefixText(6, b, len))).toBe(len);
+      }),
     );
   });
 });

@@ -21,7 +21,7 @@
  */
 import { AFI_IPV4, AFI_IPV6, Origin } from '#bgp/wire/types';
 import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
-import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
+import { canonicalPrefix, formatPrefix, maskBytes, parseIp, prefixLengthOf } from '#lib/prefix';
 import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
 import {
   afiOf,
@@ -545,8 +545,7 @@ export class Rib {
       // entry current), so repeated prefixes need no set of their own.
       for (const c of changes) {
         const id = this.prefixes.findHinted(c.prefix, c.id);
-        // The Loc-RIB's own path first; a redistributed route only where it has none.
-        const best = this.bestRoute(id) ?? this.redistributed.get(c.prefix);
+        const best = this.exportable(id, c.prefix);
         for (let k = 0; k < peers.length; k++) {
           const peer = peers[k]!;
           // What the peer was never sent and may not be sent needs no export work: with
@@ -570,11 +569,11 @@ export class Rib {
     const peer = this.peers.get(peerId);
     if (!peer) return [];
     const packer = new UpdatePacker();
+    const one = (id: number, text: string): void => this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
     // exportPrefix is idempotent: a prefix both sent and in the Loc-RIB may be looked at twice.
-    for (const id of peer.adjOut.ids()) this.exportPrefix(peer, this.prefixes.text(id), id, packer);
-    const bound = this.prefixes.bound;
-    for (let id = 0; id < bound; id++) if (this.loc.get(id) !== -1) this.exportPrefix(peer, this.prefixes.text(id), id, packer);
-    for (const prefix of this.redistributed.keys()) this.exportPrefix(peer, prefix, this.prefixes.find(prefix), packer);
+    for (const id of peer.adjOut.ids()) one(id, this.prefixes.text(id));
+    this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
+    for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
     return packer.finish();
   }
 
@@ -584,12 +583,12 @@ export class Rib {
     if (!peer) return [];
     this.clearAdjOut(peer);
     const packer = new UpdatePacker();
-    const bound = this.prefixes.bound;
-    for (let id = 0; id < bound; id++) if (this.loc.get(id) !== -1) this.exportPrefix(peer, this.prefixes.text(id), id, packer);
+    const one = (id: number, text: string): void => this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
+    this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
     if (peer.info.advertiseOspf) {
       for (const prefix of this.redistributed.keys()) {
         const id = this.prefixes.find(prefix);
-        if (this.locOf(id) === -1) this.exportPrefix(peer, prefix, id, packer);
+        if (this.locOf(id) === -1) one(id, prefix);
       }
     }
     const out = packer.finish();
@@ -884,7 +883,7 @@ export class Rib {
 
   private countLength(prefix: number, delta: number): void {
     const text = this.prefixes.text(prefix);
-    const len = Number(text.slice(text.indexOf('/') + 1));
+    const len = prefixLengthOf(text);
     const lengths = text.includes(':') ? this.lengths6 : this.lengths4;
     lengths[len] = lengths[len]! + delta;
   }
@@ -913,9 +912,17 @@ export class Rib {
     return changes;
   }
 
-  /** `prefix` is NO_PREFIX for a redistributed route nothing else names yet. */
-  /** `best`: what the Loc-RIB (or a redistributed route) has for the prefix now, when the caller made it already. */
-  private exportPrefix(peer: PeerState, text: string, prefix: number, packer: UpdatePacker, best = this.bestRoute(prefix) ?? this.redistributed.get(text)): void {
+  /** What a peer may be sent for the prefix: the Loc-RIB's own path first, a redistributed route only where it has none. */
+  private exportable(prefix: number, text: string): Route | undefined {
+    return this.bestRoute(prefix) ?? this.redistributed.get(text);
+  }
+
+  /**
+   * Brings the peer's Adj-RIB-Out entry for the prefix in line with `best`
+   * (exportable(), made once by the caller for all its peers). `prefix` is
+   * NO_PREFIX for a redistributed route nothing else names yet.
+   */
+  private exportPrefix(peer: PeerState, text: string, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
     const afi = afiOf(text);
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
     const prevId = prefix === NO_PREFIX ? -1 : peer.adjOut.get(prefix);

@@ -7,6 +7,7 @@
  * Extended Length bit, the larger size is taken.
  */
 import type { AsPathSegment, MpReach, MpUnreach, PathAttributes, UpdateMessage } from '#bgp/wire/types';
+import { prefixLengthOf } from '#lib/prefix';
 
 /** RFC 4271 §4.1: maximum message size (RFC 8654 extended messages are not negotiated). */
 export const MAX_MESSAGE_SIZE = 4096;
@@ -23,16 +24,7 @@ export const MP_UNREACH_FIXED = 3;
 
 /** RFC 4271 §4.3: one length octet, then the prefix in ceil(len / 8) octets. */
 export function prefixSize(prefix: string): number {
-  // The length's digits from the end: no substring per prefix (ten peers, a million exports each).
-  let len = 0;
-  let scale = 1;
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const c = prefix.charCodeAt(i);
-    if (c === 47) break;
-    len += (c - 48) * scale;
-    scale *= 10;
-  }
-  return 1 + ((len + 7) >> 3);
+  return 1 + ((prefixLengthOf(prefix) + 7) >> 3);
 }
 
 export function prefixesSize(prefixes: readonly string[]): number {
