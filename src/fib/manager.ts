@@ -236,6 +236,13 @@ function grow32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   return out;
 }
 
+/** Growable Uint8Array flag column (0 where nothing was written). */
+function grow8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  out.set(a);
+  return out;
+}
+
 export interface FibCounters {
   add: number;
   replace: number;
@@ -563,12 +570,8 @@ export class FibManager {
       this.tunnel = grow32(this.tunnel, n);
       this.learned = grow32(this.learned, n);
       this.have = grow32(this.have, n);
-      const q = new Uint8Array(n);
-      q.set(this.queued);
-      this.queued = q;
-      const h = new Uint8Array(n);
-      h.set(this.held);
-      this.held = h;
+      this.queued = grow8(this.queued, n);
+      this.held = grow8(this.held, n);
     }
     this.held[slot] = 1;
     this.heldCount++;

@@ -441,7 +441,7 @@ export class WireguardGoBackend implements WireguardBackend {
       // The socket file appears at bind(), before wireguard-go listens: only a
       // request that is answered says it is ready (a configure straight after
       // the file showed up was refused with ECONNREFUSED, and the tunnel stayed down).
-      if ((await exists(this.uapi.socketPath(ifname))) && (await this.links.link(ifname)) !== null && (await this.answers(ifname))) return;
+      if ((await this.answers(ifname)) && (await this.links.link(ifname)) !== null) return;
       if (Date.now() > deadline) break;
       await sleep(25);
     }
