@@ -41,7 +41,18 @@
  * connect the tables' host routes are read back (adopted), never duplicated.
  */
 import type { Logger } from '#lib/log';
-import { fromVppAddressUnion, fromVppPrefix, toVppPrefix, vnetApiErrorName, VppApiError, type VppClient, type VppRecord, type VppValue } from '#vpp/index';
+import { hostPrefix } from '#lib/prefix';
+import {
+  asNumber as num,
+  asRecord as rec,
+  fromVppAddressUnion,
+  fromVppPrefix,
+  toVppPrefix,
+  vnetApiErrorName,
+  VppApiError,
+  type VppClient,
+  type VppRecord,
+} from '#vpp/index';
 import { fibPath, NH_PROTO_IP4, NH_PROTO_IP6, PATH_TYPE_NORMAL } from './vpp-writes.js';
 
 export interface PicTable {
@@ -88,19 +99,6 @@ export interface PicTablesDeps {
   report?(key: string, problem: string | null): void;
 }
 
-function rec(v: VppValue | undefined): VppRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : {};
-}
-const num = (v: VppValue | undefined): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0);
-
-function hostPrefix(address: string): string {
-  return `${address}/${address.includes(':') ? 128 : 32}`;
-}
-
-/** The fib_path record of a host route's one path: NH on the tunnel. */
-function hostPath(address: string, sw: number): VppRecord {
-  return fibPath(address, { sw });
-}
 
 /** "NH/32 via NH on sw" as VPP dumps it: [address, sw], or null for anything else. */
 function decodeHost(route: VppRecord): [string, number] | null {
@@ -284,7 +282,7 @@ export class PicTables {
     await client.request('ip_route_add_del', {
       is_add: true,
       is_multipath: false,
-      route: { table_id: t.id, prefix: toVppPrefix(hostPrefix(address)), paths: [hostPath(address, sw)] },
+      route: { table_id: t.id, prefix: toVppPrefix(hostPrefix(address)), paths: [fibPath(address, { sw })] },
     });
   }
 

@@ -65,6 +65,8 @@ import {
   type VppClient,
   type VppRecord,
   type VppValue,
+  asNumber as num,
+  asRecord as rec,
 } from '#vpp/index';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
 import { longestMatch } from './pin.js';
@@ -122,10 +124,6 @@ export function vppErrorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function rec(v: VppValue | undefined): VppRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : {};
-}
-const num = (v: VppValue | undefined): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0);
 
 class RouteError extends Error {}
 

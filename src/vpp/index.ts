@@ -4,6 +4,7 @@ export type { FieldDef, MessageDef, TypeDef } from './defs/index.js';
 export { messageCrc } from './crc.js';
 export { decode, encode, fieldLayout, peekMsgId, sizeOf } from './codec.js';
 export type { VppRecord, VppValue } from './codec.js';
+export { asNumber, asRecord } from './values.js';
 export { FrameReader, frame } from './framing.js';
 export {
   fromVppAddress,

@@ -34,6 +34,8 @@ import {
   type VppClient,
   type VppRecord,
   type VppValue,
+  asNumber as num,
+  asRecord as rec,
 } from '#vpp/index';
 import { decodeKey, publicKeyOf } from './keys.js';
 import type { EnsureResult, TunnelSpec, TunnelStatus, WireguardBackend } from './types.js';
@@ -164,10 +166,6 @@ const interfaceDump = (client: VppClient, sw: number): Promise<VppRecord[]> =>
 
 // ─── decoded-value helpers ─────────────────────────────────────────────────
 
-function rec(v: VppValue | undefined): VppRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : {};
-}
-const num = (v: VppValue | undefined): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0);
 const str = (v: VppValue | undefined): string => (typeof v === 'string' ? v : '');
 const arr = (v: VppValue | undefined): VppValue[] => (Array.isArray(v) ? v : []);
 
