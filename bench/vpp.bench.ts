@@ -1,0 +1,221 @@
+/**
+ * BGP in, VPP FIB out, against a REAL VPP (WGBGP_VPP_PREFIX = the install
+ * prefix of a VPP built as in /work/shared/reference/vpp-build.md; without it
+ * this file is skipped, visibly). bench/lib/vpp-lab.ts draws the lab: the
+ * replay feeder sends the table over a wireguard-go tunnel to VPP's own
+ * WireGuard tunnel, whose session VPP punts to the receiver's veth.
+ *
+ * Per size, in a fresh VPP and fresh namespaces each:
+ *   floor   BIRD 2 without a kernel protocol over the same tunnel and punt
+ *           path: Established → all N routes in BIRD's RIB. The feeder's own
+ *           delivery time through this path.
+ *   wgbgp   the agent with `dataplane: { wireguard: vpp, fib: vpp }`:
+ *           Established → all N routes in VPP's FIB (table 0, polled with
+ *           `vppctl show ip[6] fib summary` every BENCH_POLL_MS; the completion
+ *           is the first poll at the final count, checked afterwards by an
+ *           exact ip_route_dump of the fed prefixes).
+ * Also: when the receiver's TCP acknowledged the table (the feeder's report),
+ * the agent's CPU and peak RSS, VPP's CPU.
+ *
+ *   WGBGP_VPP_PREFIX=/opt/vpp-26.06 npm run bench -- bench/vpp.bench.ts
+ *   WGBGP_VPP_PREFIX=/opt/vpp-26.06 BENCH_VPP_SIZES=1000000 npm run bench -- bench/vpp.bench.ts
+ *
+ * Environment: BENCH_VPP_SIZES=100000 (default), BENCH_VPP_RECEIVERS=floor,wgbgp,
+ * BENCH_TABLE=synthetic (synthetic:N, the realistic table) | static (IPv4 /24s
+ * only: synthetic:N,0), BENCH_REPEAT=1, BENCH_POLL_MS=50, BENCH_VPP_HEAP
+ * (VPP's main heap; default 1G, 3G from 500 000 routes), BENCH_CPU_PROF=DIR
+ * (the agent runs with --cpu-prof into DIR), BENCH_KEEP=1 (keep the folder with
+ * the logs), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
+ * and a built dist/ (npm run bench builds it).
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { bench, describe } from 'vitest';
+import { SystemClock } from '#lib/clock';
+import { silentLogger } from '#lib/log';
+import { fromVppPrefix, VppClient, asRecord as rec } from '#vpp/index';
+import { netnsSupported } from '../test/lab/helpers/netns.js';
+import { CLI, FEEDER_CLI, loadFeed, tail, type Feed } from './lib/converge-lab.js';
+import { VPP_PREFIX, VppLab, type VppReceiver } from './lib/vpp-lab.js';
+
+const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const SIZES = list(process.env.BENCH_VPP_SIZES ?? '100000').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const RECEIVERS = list(process.env.BENCH_VPP_RECEIVERS ?? 'floor,wgbgp') as VppReceiver[];
+const TABLE = process.env.BENCH_TABLE ?? 'synthetic';
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const KEEP = process.env.BENCH_KEEP === '1';
+const JSON_OUT = process.env.BENCH_JSON;
+const SETTLE_MS = 2_000;
+
+function missing(): string | null {
+  if (!VPP_PREFIX) return 'WGBGP_VPP_PREFIX not set (the install prefix of a real VPP)';
+  if (!existsSync(join(VPP_PREFIX, 'bin/vpp'))) return `${VPP_PREFIX}/bin/vpp is missing`;
+  if (!netnsSupported()) return 'needs root and `ip netns`';
+  for (const bin of ['bird', 'birdc', 'wireguard-go', 'wg', 'ip', 'ethtool']) {
+    if (!(process.env.PATH?.split(':').some((d) => existsSync(`${d}/${bin}`)) ?? false)) return `${bin} is not installed`;
+  }
+  if (!existsSync(CLI) || !existsSync(FEEDER_CLI)) return 'dist/ is missing: npm run build';
+  for (const r of RECEIVERS) if (r !== 'floor' && r !== 'wgbgp') return `unknown receiver ${r} in BENCH_VPP_RECEIVERS (floor, wgbgp)`;
+  if (TABLE !== 'synthetic' && TABLE !== 'static') return `BENCH_TABLE ${TABLE}: synthetic or static here`;
+  return null;
+}
+const skip = missing();
+if (skip !== null) console.log(`bench/vpp: skipped: ${skip}`);
+
+interface Run {
+  receiver: VppReceiver;
+  n: number;
+  /** From the feeder's Established: its last UPDATE written, the table acknowledged by the receiver's TCP. */
+  writtenMs: number | null;
+  ackedMs: number | null;
+  /** From Established: all N in VPP's FIB (wgbgp) or in BIRD's RIB (floor). */
+  doneMs: number | null;
+  /** From the receiver's start: the feeder's Established. */
+  establishedMs: number | null;
+  /** Exact count of the fed prefixes in VPP's FIB afterwards (wgbgp). */
+  exact: number | null;
+  cpuMs: number | null;
+  rssKb: number | null;
+  vppCpuMs: number | null;
+  feederRate: number | null;
+  error?: string;
+}
+
+const runs: Run[] = [];
+
+async function feedFor(n: number): Promise<Feed> {
+  return loadFeed(TABLE === 'static' ? `synthetic:${n},0` : `synthetic:${n}`);
+}
+
+/** The fed prefixes in VPP's table 0: one ip_route_dump per family through the project's own client. */
+async function exactCount(lab: VppLab, feed: Feed): Promise<number> {
+  const fed = new Set([...feed.v4, ...feed.v6]);
+  const client = await VppClient.connect({ socketPath: join(lab.dir, 'api.sock'), clientName: 'vpp-bench', log: silentLogger(), required: ['ip_route_dump'], clock: new SystemClock(), timeoutMs: 120_000 });
+  try {
+    let n = 0;
+    for (const isIp6 of [false, true]) {
+      for (const d of await client.dump('ip_route_dump', { table: { table_id: 0, is_ip6: isIp6, name: '' } })) {
+        const r = rec(d.route);
+        if (Array.isArray(r.paths) && r.paths.length > 0 && fed.has(fromVppPrefix(r.prefix))) n++;
+      }
+    }
+    return n;
+  } finally {
+    await client.close();
+  }
+}
+
+async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
+  const n = feed.v4.length + feed.v6.length;
+  const heap = process.env.BENCH_VPP_HEAP ?? (n >= 500_000 ? '3G' : '1G');
+  const nodeFlags = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF];
+  const lab = new VppLab(receiver, feed, { heap, nodeFlags });
+  const out: Run = { receiver, n, writtenMs: null, ackedMs: null, doneMs: null, establishedMs: null, exact: null, cpuMs: null, rssKb: null, vppCpuMs: null, feederRate: null };
+  const timeoutMs = 120_000 + n / 5;
+  try {
+    await lab.setUp();
+    const vpp0 = lab.vppCpuMs() ?? 0;
+    const t0 = await lab.startReceiver();
+    let doneAt: number | null = null;
+    if (receiver === 'floor') {
+      for (;;) {
+        let got = 0;
+        try {
+          got = lab.birdImported();
+        } catch {
+          // BIRD not up yet
+        }
+        if (got >= n) {
+          doneAt = Date.now();
+          break;
+        }
+        if (Date.now() - t0 > timeoutMs) throw new Error(`BIRD imported ${got} of ${n} in ${timeoutMs} ms\n${tail(lab.logs.receiver)}\n${tail(lab.logs.feeder)}`);
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    } else {
+      const samples: { at: number; count: number }[] = [];
+      let lastChange = Date.now();
+      for (;;) {
+        const count = lab.fibCount() - lab.baseline;
+        const at = Date.now();
+        if (samples.length === 0 || samples.at(-1)!.count !== count) lastChange = at;
+        samples.push({ at, count });
+        if (count >= n && at - lastChange >= SETTLE_MS) break;
+        if (at - t0 > timeoutMs) throw new Error(`VPP's FIB held ${count} more entries than before, of ${n}, after ${timeoutMs} ms\n${tail(lab.logs.receiver)}`);
+        if (!lab.vppAlive()) throw new Error(`VPP died\n${tail(lab.logs.vpp)}`);
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+      const final = samples.at(-1)!.count;
+      doneAt = samples.find((s) => s.count >= final)!.at;
+      out.exact = await exactCount(lab, feed);
+      if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
+    }
+    out.cpuMs = lab.receiverCpuMs();
+    out.rssKb = lab.receiverPeakRssKb();
+    out.vppCpuMs = (lab.vppCpuMs() ?? 0) - vpp0;
+    const acked = lab.feederAcked();
+    if (acked !== null) {
+      out.establishedMs = acked.establishedAt - t0;
+      out.writtenMs = acked.writtenAt - acked.establishedAt;
+      out.ackedMs = acked.ackedAt - acked.establishedAt;
+      out.feederRate = acked.routesPerSecond;
+      out.doneMs = doneAt - acked.establishedAt;
+    } else {
+      out.error = `no "acked" report from the feeder (done ${doneAt - t0} ms after the receiver's start)\n${tail(lab.logs.feeder, 8)}`;
+    }
+  } catch (err) {
+    out.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await lab.teardown(KEEP);
+    if (KEEP) console.log(`bench/vpp: kept ${lab.dir}`);
+  }
+  return out;
+}
+
+const s = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
+const mb = (kb: number | null | undefined): string => (kb === null || kb === undefined ? '—' : `${(kb / 1024).toFixed(0)} MB`);
+
+function report(): string {
+  const lines: string[] = [];
+  lines.push(`\nmachine: ${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GB, node ${process.version}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; VPP ${VPP_PREFIX}`);
+  for (const n of SIZES) {
+    const of = (r: VppReceiver): Run[] => runs.filter((x) => x.n === n && x.receiver === r);
+    const floor = of('floor');
+    const agent = of('wgbgp');
+    const col = (rs: Run[], f: (r: Run) => string): string => rs.map(f).join(' / ') || '—';
+    lines.push(`\nvpp N=${n} (${TABLE}), replay feeder → wireguard-go → VPP WireGuard → punt; ${REPEAT} run(s) each (all shown)`);
+    lines.push(`  feeder-only (floor: BIRD RIB, no FIB): Established → all in RIB ${col(floor, (r) => s(r.doneMs))}; table acked ${col(floor, (r) => s(r.ackedMs))}`);
+    lines.push(
+      `  wgbgp → VPP FIB: Established → all in VPP FIB ${col(agent, (r) => s(r.doneMs))} (= ${col(agent, (r) => (r.doneMs ? `${Math.round(n / (r.doneMs / 1000))}/s` : '—'))}); ` +
+        `table acked ${col(agent, (r) => s(r.ackedMs))}; exact ${col(agent, (r) => String(r.exact ?? '—'))}`,
+    );
+    lines.push(`  agent CPU ${col(agent, (r) => s(r.cpuMs))}, peak RSS ${col(agent, (r) => mb(r.rssKb))}; VPP CPU ${col(agent, (r) => s(r.vppCpuMs))}; start → Established ${col(agent, (r) => s(r.establishedMs))}`);
+    const best = (rs: Run[]): number | null => {
+      const v = rs.map((r) => r.doneMs).filter((x): x is number => x !== null);
+      return v.length === 0 ? null : Math.min(...v);
+    };
+    const f = best(floor);
+    const a = best(agent);
+    if (f !== null && a !== null) lines.push(`  end to end / feeder-only (best of each): ${(a / f).toFixed(2)} (target ≤ 1.5)`);
+    for (const r of [...floor, ...agent]) if (r.error) lines.push(`  ${r.receiver}: ${r.error.split('\n').slice(0, 12).join('\n    ')}`);
+  }
+  return lines.join('\n');
+}
+
+describe.skipIf(skip !== null)('BGP → VPP FIB (real VPP)', () => {
+  for (const n of SIZES) {
+    bench(
+      `vpp N=${n}`,
+      async () => {
+        const feed = await feedFor(n);
+        for (let i = 0; i < REPEAT; i++) for (const r of RECEIVERS) runs.push(await runOne(r, feed));
+        console.log(report());
+        if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ table: TABLE, runs }, null, 2));
+      },
+      { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 },
+    );
+  }
+});
