@@ -6,6 +6,7 @@
  */
 import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, Origin, SAFI_UNICAST } from '#bgp/wire/types';
 import type { AsPathSegment, PathAttributes, UnknownAttribute } from '#bgp/wire/types';
+import { isTransitiveExtendedCommunity, transitiveIpv6ExtendedCommunities } from '#bgp/wire/communities';
 import type { PeerInfo, Route } from '#bgp/rib/types';
 
 export type ExportRejectReason =
@@ -117,9 +118,12 @@ export function exportFilter(ctx: ExportContext, route: Route, peer: PeerInfo): 
  * To an external peer: our AS prepended (§5.1.2), no LOCAL_PREF (§5.1.5), no
  * MED (§5.1.4: a MED received from a neighboring AS is not propagated to
  * other ASes, and ours carry none). To an internal peer: AS_PATH as is,
- * LOCAL_PREF always present (§5.1.5), MED kept. Both: COMMUNITIES, ATOMIC_AGGREGATE,
- * AGGREGATOR and unknown optional transitive attributes pass on, the latter
- * with the Partial bit set; unknown non-transitive ones are dropped (§5).
+ * LOCAL_PREF always present (§5.1.5), MED kept. Both: COMMUNITIES, large
+ * communities (RFC 8092), extended communities (RFC 4360, RFC 5701),
+ * ATOMIC_AGGREGATE, AGGREGATOR and unknown optional transitive attributes pass
+ * on unchanged, the latter with the Partial bit set; unknown non-transitive
+ * ones are dropped (§5). The one exception: extended communities marked
+ * non-transitive stay in the AS (RFC 4360 §6), so an external peer gets the others.
  * A locally originated path (ORIGIN IGP, empty AS_PATH) thus becomes
  * AS_PATH [ourAsn] to eBGP and an empty AS_PATH with LOCAL_PREF 100 to iBGP.
  */
@@ -140,6 +144,17 @@ export function exportAttributes(
   if (attrs.atomicAggregate !== undefined) out.atomicAggregate = attrs.atomicAggregate;
   if (attrs.aggregator !== undefined) out.aggregator = attrs.aggregator;
   if (attrs.communities !== undefined) out.communities = attrs.communities;
+  const ext = attrs.extendedCommunities;
+  if (ext !== undefined) {
+    const sent = !ebgp || ext.every(isTransitiveExtendedCommunity) ? ext : ext.filter(isTransitiveExtendedCommunity);
+    if (sent.length > 0) out.extendedCommunities = sent;
+  }
+  const ext6 = attrs.ipv6ExtendedCommunities;
+  if (ext6 !== undefined) {
+    const sent = ebgp ? transitiveIpv6ExtendedCommunities(ext6) : ext6;
+    if (sent.length > 0) out.ipv6ExtendedCommunities = sent;
+  }
+  if (attrs.largeCommunities !== undefined) out.largeCommunities = attrs.largeCommunities;
   if (attrs.unknown !== undefined) {
     const kept: UnknownAttribute[] = [];
     for (const u of attrs.unknown) {

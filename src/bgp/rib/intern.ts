@@ -3,7 +3,7 @@
  * thousand distinct attribute sets, so each set is stored once, frozen, and
  * shared; a refcount frees it when the last path using it goes away.
  */
-import type { AsPathSegment, PathAttributes, UnknownAttribute } from '#bgp/wire/types';
+import type { AsPathSegment, ExtendedCommunity, LargeCommunity, PathAttributes, UnknownAttribute } from '#bgp/wire/types';
 
 interface Slot {
   readonly key: string;
@@ -84,8 +84,9 @@ export class AttributeTable {
 
 /**
  * Canonical serialization: fields in a fixed order, absent fields omitted, so
- * two sets are equal exactly when their keys are. COMMUNITIES keep their
- * received order (a different order is merely a second entry, never a wrong merge).
+ * two sets are equal exactly when their keys are. Community lists of every
+ * kind keep their received order (a different order is merely a second entry,
+ * never a wrong merge).
  */
 export function attributeKey(a: PathAttributes): string {
   let k = '';
@@ -100,6 +101,15 @@ export function attributeKey(a: PathAttributes): string {
   if (a.atomicAggregate !== undefined) k += `|a${a.atomicAggregate ? 1 : 0}`;
   if (a.aggregator !== undefined) k += `|g${a.aggregator.asn}@${a.aggregator.address}`;
   if (a.communities !== undefined) k += `|c${a.communities.join(',')}`;
+  if (a.extendedCommunities !== undefined) {
+    k += '|x';
+    for (const c of a.extendedCommunities) k += `${c[0]}.${c[1]},`;
+  }
+  if (a.ipv6ExtendedCommunities !== undefined) k += `|6${hex(a.ipv6ExtendedCommunities)}`;
+  if (a.largeCommunities !== undefined) {
+    k += '|L';
+    for (const c of a.largeCommunities) k += `${c[0]}.${c[1]}.${c[2]},`;
+  }
   if (a.unknown !== undefined) {
     k += '|u';
     for (const u of a.unknown) k += `${u.flags}.${u.code}.${hex(u.value)};`;
@@ -115,9 +125,9 @@ function hex(b: Uint8Array): string {
 
 /**
  * Deep copy, then freeze, so no caller can change a set other paths share.
- * Unknown attribute values are copied but cannot be frozen (typed arrays with
- * elements refuse Object.freeze); the table owns the copy and never hands out
- * a writable path to the original.
+ * Unknown attribute values and IPv6 extended communities are copied but
+ * cannot be frozen (typed arrays with elements refuse Object.freeze); the
+ * table owns the copy and never hands out a writable path to the original.
  */
 function frozenCopy(a: PathAttributes): PathAttributes {
   const out: PathAttributes = {};
@@ -129,6 +139,13 @@ function frozenCopy(a: PathAttributes): PathAttributes {
   if (a.atomicAggregate !== undefined) out.atomicAggregate = a.atomicAggregate;
   if (a.aggregator !== undefined) out.aggregator = Object.freeze({ asn: a.aggregator.asn, address: a.aggregator.address });
   if (a.communities !== undefined) out.communities = Object.freeze([...a.communities]) as number[];
+  if (a.extendedCommunities !== undefined) {
+    out.extendedCommunities = Object.freeze(a.extendedCommunities.map((c): ExtendedCommunity => Object.freeze([c[0], c[1]] as const))) as ExtendedCommunity[];
+  }
+  if (a.ipv6ExtendedCommunities !== undefined) out.ipv6ExtendedCommunities = a.ipv6ExtendedCommunities.slice();
+  if (a.largeCommunities !== undefined) {
+    out.largeCommunities = Object.freeze(a.largeCommunities.map((c): LargeCommunity => Object.freeze([c[0], c[1], c[2]] as const))) as LargeCommunity[];
+  }
   if (a.unknown !== undefined) out.unknown = Object.freeze(a.unknown.map(frozenUnknown)) as UnknownAttribute[];
   return Object.freeze(out);
 }

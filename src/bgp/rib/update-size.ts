@@ -56,6 +56,9 @@ export function attributesSize(a: PathAttributes): number {
   if (a.atomicAggregate) n += attr(0);
   if (a.aggregator !== undefined) n += a.aggregator.asn > 0xffff ? attr(6) + attr(8) : attr(8);
   if (a.communities !== undefined) n += attr(4 * a.communities.length);
+  if (a.extendedCommunities !== undefined) n += attr(8 * a.extendedCommunities.length);
+  if (a.ipv6ExtendedCommunities !== undefined) n += attr(a.ipv6ExtendedCommunities.length);
+  if (a.largeCommunities !== undefined) n += attr(12 * a.largeCommunities.length);
   for (const u of a.unknown ?? []) n += attr(u.value.length);
   return n;
 }

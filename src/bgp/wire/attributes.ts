@@ -9,7 +9,17 @@ import { formatIpv4, formatIpv6 } from '#lib/prefix';
 import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, SAFI_UNICAST } from './types.js';
 import type { AsPathSegment, CodecContext, ErrorAction, MpReach, MpUnreach, Origin, PathAttributes, UpdateMessage } from './types.js';
 import { UpdateSubcode } from './errors.js';
-import { decodePrefixes, parseAddress, prefixesLength, rd16, rd32, wr16, wr32, writePrefixes, type PackedPrefixes } from './nlri.js';
+import { copyBytes, decodePrefixes, parseAddress, prefixesLength, rd16, rd32, wr16, wr32, writePrefixes, type PackedPrefixes } from './nlri.js';
+import {
+  EXTENDED_COMMUNITY_LENGTH,
+  IPV6_EXTENDED_COMMUNITY_LENGTH,
+  LARGE_COMMUNITY_LENGTH,
+  readExtendedCommunities,
+  readLargeCommunities,
+  uniqueLargeCommunities,
+  writeExtendedCommunities,
+  writeLargeCommunities,
+} from './communities.js';
 
 /** RFC 4271 §4.3 Attribute Flags. */
 export const FLAG_OPTIONAL = 0x80;
@@ -30,8 +40,11 @@ export const AttrCode = {
   Communities: 8,
   MpReachNlri: 14,
   MpUnreachNlri: 15,
+  ExtendedCommunities: 16,
   As4Path: 17,
   As4Aggregator: 18,
+  Ipv6ExtendedCommunities: 25,
+  LargeCommunity: 32,
 } as const;
 
 /** Why a value is malformed. The walker adds the attribute's bytes as NOTIFICATION data. */
@@ -428,6 +441,67 @@ const DESCRIPTORS: AttributeDescriptor[] = [
     write(buf, off, e) {
       const c = e.msg.attributes.communities!;
       for (let i = 0; i < c.length; i++) wr32(buf, off + i * 4, c[i]!);
+    },
+  },
+  {
+    code: AttrCode.ExtendedCommunities,
+    name: 'EXTENDED_COMMUNITIES',
+    flags: OPTIONAL_TRANSITIVE,
+    malformed: 'treat-as-withdraw', // RFC 7606 §7.14
+    decode(v, st) {
+      if (v.length === 0 || v.length % EXTENDED_COMMUNITY_LENGTH !== 0) return lengthFault('EXTENDED_COMMUNITIES', v.length, 'a non-zero multiple of 8');
+      st.attrs.extendedCommunities = readExtendedCommunities(v);
+      return undefined;
+    },
+    // Empty would be malformed (RFC 7606 §7.14): send none.
+    length: (e) => {
+      const c = e.msg.attributes.extendedCommunities;
+      return c === undefined || c.length === 0 ? -1 : c.length * EXTENDED_COMMUNITY_LENGTH;
+    },
+    write(buf, off, e) {
+      writeExtendedCommunities(buf, off, e.msg.attributes.extendedCommunities!);
+    },
+  },
+  {
+    code: AttrCode.Ipv6ExtendedCommunities,
+    name: 'IPV6_ADDRESS_SPECIFIC_EXTENDED_COMMUNITY',
+    flags: OPTIONAL_TRANSITIVE,
+    malformed: 'treat-as-withdraw', // RFC 7606 §7.15
+    decode(v, st) {
+      if (v.length === 0 || v.length % IPV6_EXTENDED_COMMUNITY_LENGTH !== 0) {
+        return lengthFault('IPV6_ADDRESS_SPECIFIC_EXTENDED_COMMUNITY', v.length, 'a non-zero multiple of 20');
+      }
+      // Carried, not interpreted: copied so the RIB does not pin the receive buffer.
+      st.attrs.ipv6ExtendedCommunities = copyBytes(v);
+      return undefined;
+    },
+    length: (e) => {
+      const v = e.msg.attributes.ipv6ExtendedCommunities;
+      if (v === undefined || v.length === 0) return -1;
+      if (v.length % IPV6_EXTENDED_COMMUNITY_LENGTH !== 0) throw new RangeError(`ipv6ExtendedCommunities: ${v.length} octets is not a multiple of 20`);
+      return v.length;
+    },
+    write(buf, off, e) {
+      buf.set(e.msg.attributes.ipv6ExtendedCommunities!, off);
+    },
+  },
+  {
+    code: AttrCode.LargeCommunity,
+    name: 'LARGE_COMMUNITY',
+    flags: OPTIONAL_TRANSITIVE,
+    malformed: 'treat-as-withdraw', // RFC 8092 §6
+    decode(v, st) {
+      // RFC 8092 §6: duplicates alone do not make it malformed (they are dropped, §3).
+      if (v.length === 0 || v.length % LARGE_COMMUNITY_LENGTH !== 0) return lengthFault('LARGE_COMMUNITY', v.length, 'a non-zero multiple of 12');
+      st.attrs.largeCommunities = readLargeCommunities(v);
+      return undefined;
+    },
+    length: (e) => {
+      const c = e.msg.attributes.largeCommunities;
+      return c === undefined || c.length === 0 ? -1 : uniqueLargeCommunities(c).length * LARGE_COMMUNITY_LENGTH;
+    },
+    write(buf, off, e) {
+      writeLargeCommunities(buf, off, uniqueLargeCommunities(e.msg.attributes.largeCommunities!));
     },
   },
   {

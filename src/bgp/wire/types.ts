@@ -66,6 +66,17 @@ export interface UnknownAttribute {
   value: Uint8Array;
 }
 
+/**
+ * RFC 4360 §2: one extended community, its 8 octets as two 32-bit halves. The
+ * high half holds the Type octet (its top bits: IANA authority, and 0x40 for
+ * non-transitive), the Sub-Type octet where the type has one, and the first
+ * two value octets; the low half the last four value octets.
+ */
+export type ExtendedCommunity = readonly [high: number, low: number];
+
+/** RFC 8092 §3: Global Administrator, Local Data Part 1, Local Data Part 2. */
+export type LargeCommunity = readonly [globalAdmin: number, localData1: number, localData2: number];
+
 /** Path attributes (RFC 4271 §5), already decoded. MP_REACH/MP_UNREACH live on the UpdateMessage. */
 export interface PathAttributes {
   origin?: Origin;
@@ -78,6 +89,15 @@ export interface PathAttributes {
   atomicAggregate?: boolean;
   aggregator?: { asn: number; address: string };
   communities?: number[];
+  /** RFC 4360 EXTENDED_COMMUNITIES (type 16), in the order received. */
+  extendedCommunities?: ExtendedCommunity[];
+  /**
+   * RFC 5701 IPv6 Address Specific Extended Community (type 25): the value as
+   * received, 20 octets per community, carried without interpretation.
+   */
+  ipv6ExtendedCommunities?: Uint8Array;
+  /** RFC 8092 LARGE_COMMUNITY (type 32), in the order received, duplicates removed (RFC 8092 §3). */
+  largeCommunities?: LargeCommunity[];
   /** Optional transitive attributes not understood: carried on with the Partial bit set. */
   unknown?: UnknownAttribute[];
 }

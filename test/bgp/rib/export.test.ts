@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { AFI_IPV4, AFI_IPV6, MessageType, Origin, SAFI_UNICAST } from '#bgp/wire/types';
+import { encodeMessage } from '#bgp/wire/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import { MAX_MESSAGE_SIZE, Rib, isEndOfRib, updateSize } from '#bgp/rib/index';
 import type { LocRibChange } from '#bgp/rib/index';
@@ -150,6 +151,71 @@ describe('RFC 4271 §9.2 export to eBGP peers', () => {
   });
 });
 
+describe('extended and large communities on export', () => {
+  /** RFC 5701 §2: type high octet, sub-type 0x02, a 2001:db8:: address, local 100. */
+  const v6Community = (typeHigh: number, n: number): number[] => [typeHigh, 2, 0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), n, 0, 100];
+  const transitive = [0x0002fdea, 100] as const;
+  const nonTransitive = [0x4004fdea, 0x4cee6b28] as const;
+  const large = [[4200000001, 1, 2] as const, [65002, 100, 200] as const];
+
+  test('RFC 4360 §6: to an external peer non-transitive extended communities are removed, the rest pass unchanged; inside the AS all pass', () => {
+    const r = hub();
+    r.addPeer(peer('i', LOCAL_ASN, 6));
+    const a = attrs({
+      asPath: [seq(65002)],
+      extendedCommunities: [nonTransitive, transitive],
+      ipv6ExtendedCommunities: Uint8Array.from([...v6Community(0x40, 1), ...v6Community(0x00, 2)]),
+      largeCommunities: large,
+    });
+    const c = r.applyUpdate('a', announce(['10.2.0.0/24'], a, '10.255.2.1'));
+    const toB = r.exportChanges('b', c)[0]!.attributes;
+    expect(toB.extendedCommunities).toEqual([transitive]);
+    expect(Array.from(toB.ipv6ExtendedCommunities!)).toEqual(v6Community(0x00, 2));
+    expect(toB.largeCommunities).toEqual(large);
+    const toI = r.exportChanges('i', c)[0]!.attributes;
+    expect(toI.extendedCommunities).toEqual([nonTransitive, transitive]);
+    expect(Array.from(toI.ipv6ExtendedCommunities!)).toEqual([...v6Community(0x40, 1), ...v6Community(0x00, 2)]);
+    expect(toI.largeCommunities).toEqual(large);
+  });
+
+  test('only non-transitive extended communities: none are sent to an external peer', () => {
+    const r = hub();
+    const a = attrs({ asPath: [seq(65002)], extendedCommunities: [nonTransitive], ipv6ExtendedCommunities: Uint8Array.from(v6Community(0x40, 1)) });
+    const sent = r.exportChanges('b', r.applyUpdate('a', announce(['10.2.0.0/24'], a, '10.255.2.1')))[0]!.attributes;
+    expect(sent.extendedCommunities).toBeUndefined();
+    expect(sent.ipv6ExtendedCommunities).toBeUndefined();
+  });
+
+  test('two routes whose attributes differ only in large communities are sent each with its own', () => {
+    const r = hub();
+    const c = [
+      ...r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)], largeCommunities: [[65002, 1, 1]] }), '10.255.2.1')),
+      ...r.applyUpdate('a', announce(['10.3.0.0/24'], attrs({ asPath: [seq(65002)], largeCommunities: [[65002, 1, 2]] }), '10.255.2.1')),
+    ];
+    const out = r.exportChanges('b', c);
+    expect(out.map((u) => [u.nlri, u.attributes.largeCommunities])).toEqual([
+      [['10.2.0.0/24'], [[65002, 1, 1]]],
+      [['10.3.0.0/24'], [[65002, 1, 2]]],
+    ]);
+  });
+
+  test('RFC 4271 §4: UPDATEs packed with long community lists still fit 4096 octets, as encoded', () => {
+    const r = hub();
+    const a = attrs({
+      asPath: [seq(65002)],
+      extendedCommunities: Array.from({ length: 100 }, (_, i) => [0x0002fdea, i] as const),
+      ipv6ExtendedCommunities: new Uint8Array(200),
+      largeCommunities: Array.from({ length: 150 }, (_, i) => [65002, i, i] as const),
+    });
+    const out = r.exportChanges('b', r.applyUpdate('a', announce(prefixes(2000), a, '10.255.2.1')));
+    expect(announced(out)).toHaveLength(2000);
+    for (const u of out) {
+      expect(updateSize(u)).toBeLessThanOrEqual(MAX_MESSAGE_SIZE);
+      expect(encodeMessage(u, { fourOctetAs: true }).length).toBeLessThanOrEqual(updateSize(u));
+    }
+  });
+});
+
 describe('RFC 4271 §9.2 export to iBGP peers', () => {
   test('iBGP-learned routes are not sent to iBGP peers, but are sent to eBGP peers', () => {
     const r = rib();
@@ -286,7 +352,7 @@ async function loadEncoder(): Promise<((u: UpdateMessage) => Uint8Array) | null>
 
 describe('UPDATE packing (RFC 4271 §4: 4096 octets at most)', () => {
   const prefixes = Array.from({ length: 10000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
-  const prefixes6 = Array.from({ length: 10000 }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
+  const prefixes6 = Array.from({ length: 10000 }, (_, i) => `2001:db8:${(i + 1).toString(16)}::/48`); // canonical texts: group 0 would be "2001:db8::/48"
 
   test('10000 IPv4 and 10000 IPv6 prefixes are split into UPDATEs of at most 4096 octets, grouped by attributes', async () => {
     const r = hub();

@@ -33,16 +33,18 @@ describe('UPDATE encoding', () => {
         origin: 0,
         asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65001] }],
         communities: [1],
+        largeCommunities: [[1, 2, 3]],
         med: 1,
+        extendedCommunities: [[1, 2]],
         unknown: [
-          { flags: 0xe0, code: 32, value: new Uint8Array(12) },
-          { flags: 0xe0, code: 16, value: new Uint8Array(8) },
+          { flags: 0xe0, code: 99, value: new Uint8Array(12) },
+          { flags: 0xe0, code: 20, value: new Uint8Array(8) },
         ],
       },
       mpReach: { afi: 2, safi: 1, nextHops: ['2001:db8::1'], nlri: ['2001:db8::/32'] },
       mpUnreach: { afi: 2, safi: 1, withdrawn: ['2001:db8:1::/48'] },
     });
-    expect(attributeHeaders(encodeMessage(m, FOUR)).map(([, code]) => code)).toEqual([14, 15, 1, 2, 4, 8, 16, 32]);
+    expect(attributeHeaders(encodeMessage(m, FOUR)).map(([, code]) => code)).toEqual([14, 15, 1, 2, 4, 8, 16, 20, 32, 99]);
   });
 
   it('RFC 4271 §4.3: the Extended Length bit is set exactly when a value exceeds 255 octets', () => {

@@ -151,6 +151,29 @@ const CASES: Record<string, Case> = {
       mpReach: { afi: 1, safi: 1, nextHops: ['2001:db8::1'], nlri: ['10.1.0.0/24', '10.2.0.0/16'] },
     },
   },
+  'update-communities.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Update,
+      withdrawn: [],
+      attributes: {
+        origin: Origin.Igp,
+        asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65002] }],
+        nextHop: '10.255.0.1',
+        extendedCommunities: [
+          [0x0002fdea, 100],
+          [0x0203fa56, 0xea010064],
+          [0x4004fdea, 0x4cee6b28],
+        ],
+        ipv6ExtendedCommunities: Uint8Array.from(Buffer.from('000220010db80000000000000000000000010064', 'hex')),
+        largeCommunities: [
+          [4200000001, 1, 2],
+          [65002, 100, 200],
+        ],
+      },
+      nlri: ['10.1.0.0/24'],
+    },
+  },
   'update-extended-length-unknown.hex': {
     ctx: FOUR,
     message: {
@@ -161,7 +184,7 @@ const CASES: Record<string, Case> = {
         asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65002] }],
         nextHop: '10.255.0.1',
         communities: extendedCommunities,
-        unknown: [{ flags: 0xe0, code: 32, value: new Uint8Array([0, 0, 0xfd, 0xea, 0, 0, 0, 1, 0, 0, 0, 2]) }],
+        unknown: [{ flags: 0xe0, code: 99, value: new Uint8Array([0, 0, 0xfd, 0xea, 0, 0, 0, 1, 0, 0, 0, 2]) }],
       },
       nlri: ['10.1.0.0/24'],
     },

@@ -309,10 +309,10 @@ describe('RFC 4271 §5 and §6.3: attribute types', () => {
   });
 
   it('RFC 4271 §5: an unrecognised optional transitive attribute is kept, marked Partial', () => {
-    const d = decode(`${MANDATORY} c0 20 0c 0000fdea 00000001 00000002`);
+    const d = decode(`${MANDATORY} c0 63 0c 0000fdea 00000001 00000002`);
     expect(d.action).toBe('none');
     expect(update(d).attributes.unknown).toEqual([
-      { flags: 0xe0, code: 32, value: new Uint8Array([0, 0, 0xfd, 0xea, 0, 0, 0, 1, 0, 0, 0, 2]) },
+      { flags: 0xe0, code: 99, value: new Uint8Array([0, 0, 0xfd, 0xea, 0, 0, 0, 1, 0, 0, 0, 2]) },
     ]);
   });
 

@@ -23,6 +23,8 @@ const unicast4 = fc
 const any4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => formatIpv4(b));
 const any6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatIpv6(b));
 
+const u32 = fc.nat({ max: 0xffffffff });
+
 /** Small and 4-octet ASNs alike (AS 0 is malformed, RFC 7607). */
 const asn = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 0xffffffff }));
 
@@ -42,7 +44,7 @@ const asPath: fc.Arbitrary<AsPathSegment[]> = fc
 
 /** Type codes this speaker does not recognise, sent optional transitive and already Partial. */
 const unknownAttrs: fc.Arbitrary<UnknownAttribute[]> = fc
-  .uniqueArray(fc.constantFrom(9, 10, 16, 20, 32, 35, 99, 128, 200, 255), { maxLength: 3 })
+  .uniqueArray(fc.constantFrom(9, 10, 20, 35, 99, 128, 200, 255), { maxLength: 3 })
   .chain((codes) =>
     fc.tuple(...codes.sort((a, b) => a - b).map((code) => fc.uint8Array({ maxLength: 300 }).map((value): UnknownAttribute => ({ flags: 0xe0, code, value })))),
   );
@@ -57,6 +59,10 @@ const attributes: fc.Arbitrary<PathAttributes> = fc.record(
     atomicAggregate: fc.constant(true),
     aggregator: fc.record({ asn, address: any4 }),
     communities: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 1, maxLength: 80 }),
+    extendedCommunities: fc.array(fc.tuple(u32, u32), { minLength: 1, maxLength: 40 }),
+    ipv6ExtendedCommunities: fc.integer({ min: 1, max: 14 }).chain((n) => fc.uint8Array({ minLength: n * 20, maxLength: n * 20 })),
+    // RFC 8092 §3: a receiver drops duplicates, so only distinct values round-trip.
+    largeCommunities: fc.uniqueArray(fc.tuple(u32, u32, u32), { minLength: 1, maxLength: 25, selector: (c) => c.join(':') }),
     unknown: unknownAttrs.filter((u) => u.length > 0),
   },
   { requiredKeys: [] },
