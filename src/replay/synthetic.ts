@@ -19,8 +19,7 @@
  */
 import { formatIpv4, formatIpv6 } from '#lib/prefix';
 import { AsPathSegmentType, Origin } from '#bgp/wire/types';
-import type { PathAttributes } from '#bgp/wire/types';
-import { FLAG_OPTIONAL, FLAG_TRANSITIVE } from '#bgp/wire/attributes';
+import type { LargeCommunity, PathAttributes } from '#bgp/wire/types';
 import type { RouteGroup, RouteTable } from './table.js';
 
 /** [prefix length, share in %] of IPv4 unicast prefixes. */
@@ -42,9 +41,6 @@ export const AS_PATH_HOPS: readonly (readonly [number, number])[] = [
 
 /** Longest path generated, prepends included (the feeder adds one more). */
 export const MAX_PATH_LENGTH = 15;
-
-/** RFC 8092 LARGE_COMMUNITY: optional transitive, 12 octets per community. */
-export const LARGE_COMMUNITY = 32;
 
 export interface SyntheticOptions {
   ipv4: number;
@@ -158,15 +154,11 @@ function attributeSet(r: Random, hops: Histogram, tier1: number[], transit: numb
     attrs.communities = [...set].sort((a, b) => a - b);
   }
   if (r.chance(0.2)) {
+    // RFC 8092 large communities: the origin's ASN as Global Administrator.
     const k = 1 + r.int(3);
-    const value = new Uint8Array(12 * k);
-    const dv = new DataView(value.buffer);
-    for (let i = 0; i < k; i++) {
-      dv.setUint32(i * 12, path[0]!);
-      dv.setUint32(i * 12 + 4, 1 + r.int(20));
-      dv.setUint32(i * 12 + 8, r.int(100000));
-    }
-    attrs.unknown = [{ flags: FLAG_OPTIONAL | FLAG_TRANSITIVE, code: LARGE_COMMUNITY, value }];
+    const large: LargeCommunity[] = [];
+    for (let i = 0; i < k; i++) large.push([path[0]!, 1 + r.int(20), r.int(100000)]);
+    attrs.largeCommunities = large;
   }
   return attrs;
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedReport } from '#replay/feeder';
-import { LARGE_COMMUNITY, syntheticTable } from '#replay/synthetic';
+import { syntheticTable } from '#replay/synthetic';
 import type { RouteGroup } from '#replay/table';
 import { cleanupPrefix, createNamespaces, netnsSupported, spawnIn, uniqueName, withVethPair } from '../lab/helpers/netns.js';
 import { newestMtime } from '../helpers/fs.js';
@@ -65,12 +65,7 @@ function tail(file: string, lines = 30): string {
 const community = (c: number): string => `(${c >>> 16},${c & 0xffff})`;
 
 function largeCommunities(g: RouteGroup): string[] {
-  const u = g.attributes.unknown?.find((x) => x.code === LARGE_COMMUNITY);
-  if (u === undefined) return [];
-  const dv = new DataView(u.value.buffer, u.value.byteOffset, u.value.length);
-  const out: string[] = [];
-  for (let o = 0; o < u.value.length; o += 12) out.push(`(${dv.getUint32(o)}, ${dv.getUint32(o + 4)}, ${dv.getUint32(o + 8)})`);
-  return out;
+  return (g.attributes.largeCommunities ?? []).map((c) => `(${c[0]}, ${c[1]}, ${c[2]})`);
 }
 
 describe.skipIf(skip !== null && !CI)('replay feeder -> BIRD 2 (10 000 routes, IPv4 and IPv6)', () => {
@@ -166,7 +161,7 @@ protocol bgp feed {
     const table = syntheticTable(SPEC);
     const withCommunities = table.groups.filter((g) => (g.attributes.communities?.length ?? 0) > 0 && g.ipv4.length > 0).slice(0, 3);
     const withLarge = table.groups.filter((g) => largeCommunities(g).length > 0 && g.ipv6.length > 0).slice(0, 3);
-    const plain = table.groups.filter((g) => g.attributes.communities === undefined && g.attributes.unknown === undefined && g.ipv4.length > 0).slice(0, 2);
+    const plain = table.groups.filter((g) => g.attributes.communities === undefined && g.attributes.largeCommunities === undefined && g.ipv4.length > 0).slice(0, 2);
     expect(withCommunities.length + withLarge.length + plain.length).toBe(8);
     for (const g of [...withCommunities, ...withLarge, ...plain]) {
       for (const p of [g.ipv4[0], g.ipv6[0], g.ipv4.at(-1)]) {

@@ -78,7 +78,7 @@ describe('golden vectors', () => {
     expect(a.attributes.attributes).toEqual({
       origin: 0,
       asPath: [{ type: AsPathSegmentType.AsSequence, asns: [130001, 65001] }],
-      unknown: [{ flags: 0xc0, code: 32, value: Uint8Array.from(Buffer.from('0001fbd10000000100000002', 'hex')) }],
+      largeCommunities: [[130001, 1, 2]],
     });
     expect(b).toMatchObject({ peerIndex: 0, originatedTime: 0x6553f001 });
     expect(b.attributes.mpNextHops).toEqual(['2001:db8::1', 'fe80::1']);

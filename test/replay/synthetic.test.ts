@@ -1,6 +1,6 @@
 /** The synthetic full table: shaped like today's Internet table, deterministic, no duplicates. */
 import { describe, expect, it } from 'vitest';
-import { AS_PATH_HOPS, IPV4_LENGTHS, IPV6_LENGTHS, LARGE_COMMUNITY, MAX_PATH_LENGTH, parseSyntheticSpec, syntheticTable } from '#replay/synthetic';
+import { AS_PATH_HOPS, IPV4_LENGTHS, IPV6_LENGTHS, MAX_PATH_LENGTH, parseSyntheticSpec, syntheticTable } from '#replay/synthetic';
 import { tableSize } from '#replay/table';
 
 const N4 = 100_000;
@@ -79,7 +79,7 @@ describe('synthetic table', () => {
     const sizes = table.groups.map((g) => g.ipv4.length + g.ipv6.length).sort((a, b) => b - a);
     expect(sizes[0]).toBeGreaterThan(500);
     const withCommunities = table.groups.filter((g) => (g.attributes.communities?.length ?? 0) > 0).length / sets;
-    const withLarge = table.groups.filter((g) => g.attributes.unknown?.some((u) => u.code === LARGE_COMMUNITY)).length / sets;
+    const withLarge = table.groups.filter((g) => (g.attributes.largeCommunities?.length ?? 0) > 0).length / sets;
     expect(withCommunities).toBeGreaterThan(0.45);
     expect(withCommunities).toBeLessThan(0.65);
     expect(withLarge).toBeGreaterThan(0.15);
