@@ -8,7 +8,7 @@ import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, checkHeader } from './header.js';
 import type { BgpWireError } from './errors.js';
 
 export class MessageFramer {
-  private readonly maxLength: number;
+  private maxLength: number;
   /** Header octets of a frame split before its 19th octet. */
   private readonly head = Buffer.alloc(HEADER_LENGTH);
   private headFill = 0;
@@ -19,6 +19,15 @@ export class MessageFramer {
 
   /** `maxLength` stays 4096 unless RFC 8654 extended messages were negotiated. */
   constructor(maxLength = MAX_MESSAGE_LENGTH) {
+    this.maxLength = maxLength;
+  }
+
+  /**
+   * RFC 8654: raised once the OPEN exchange settled extended messages. Frames
+   * already split keep the limit they were checked against; the peer sends
+   * nothing longer before it has our KEEPALIVE, which follows its OPEN.
+   */
+  setMaxLength(maxLength: number): void {
     this.maxLength = maxLength;
   }
 

@@ -2,13 +2,21 @@
  * The 19-octet message header (RFC 4271 §4.1) shared by the framer, the
  * decoder and the encoders.
  */
+import type { CodecContext } from './types.js';
 import { HeaderSubcode, badLength, headerError } from './errors.js';
 import { rd16, wr16 } from './nlri.js';
 
 export const MARKER_LENGTH = 16;
 export const HEADER_LENGTH = 19;
-/** RFC 4271 §4.1; RFC 8654 extended messages are not negotiated by this speaker. */
+/** RFC 4271 §4.1; always the limit for OPEN and KEEPALIVE (RFC 8654 §3). */
 export const MAX_MESSAGE_LENGTH = 4096;
+/** RFC 8654 §3: the limit once both sides advertised extended messages. */
+export const EXTENDED_MAX_MESSAGE_LENGTH = 65535;
+
+/** The largest UPDATE, NOTIFICATION or ROUTE-REFRESH the session may send or receive. */
+export function maxMessageLength(ctx: CodecContext): number {
+  return ctx.extendedMessages === true ? EXTENDED_MAX_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
+}
 
 /** RFC 4271 §6.1: the smallest valid length of each message type (RFC 2918 §3 for ROUTE-REFRESH). */
 export const MIN_MESSAGE_LENGTH: readonly number[] = [0, 29, 23, 21, 19, 23];
@@ -28,9 +36,9 @@ export function checkHeader(b: Uint8Array, off: number, maxLength: number): numb
   return length;
 }
 
-/** A message buffer of `length` octets with its header written. */
-export function allocMessage(length: number, type: number): Buffer {
-  if (length > MAX_MESSAGE_LENGTH) throw new RangeError(`message of ${length} octets exceeds ${MAX_MESSAGE_LENGTH}`);
+/** A message buffer of `length` octets with its header written; `maxLength` as maxMessageLength says. */
+export function allocMessage(length: number, type: number, maxLength = MAX_MESSAGE_LENGTH): Buffer {
+  if (length > maxLength) throw new RangeError(`message of ${length} octets exceeds ${maxLength}`);
   const buf = Buffer.allocUnsafe(length);
   buf.fill(0xff, 0, MARKER_LENGTH);
   wr16(buf, MARKER_LENGTH, length);

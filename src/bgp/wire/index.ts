@@ -12,4 +12,4 @@ export { AS_TRANS, AttrCode, FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_PARTIAL, 
 export { treatAsWithdraw } from './update.js';
 export { BGP_VERSION, CapabilityCode, acceptsIpv4OverIpv6, buildOpen, negotiatedContext, openCapabilities } from './open.js';
 export type { OpenCapabilities, OpenOptions } from './open.js';
-export { HEADER_LENGTH, MAX_MESSAGE_LENGTH } from './header.js';
+export { EXTENDED_MAX_MESSAGE_LENGTH, HEADER_LENGTH, MAX_MESSAGE_LENGTH } from './header.js';

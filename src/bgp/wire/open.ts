@@ -4,7 +4,7 @@
  */
 import { formatIpv4 } from '#lib/prefix';
 import { AFI_IPV4, MessageType } from './types.js';
-import type { Capability, CodecContext, OpenMessage } from './types.js';
+import type { AddPathFamily, Capability, CodecContext, OpenMessage } from './types.js';
 import { AS_TRANS } from './attributes.js';
 import { OpenSubcode, badLength, openError, u16Bytes } from './errors.js';
 import { HEADER_LENGTH, allocMessage } from './header.js';
@@ -21,8 +21,11 @@ export const CapabilityCode = {
   Multiprotocol: 1,
   RouteRefresh: 2,
   ExtendedNextHop: 5,
+  ExtendedMessage: 6,
   GracefulRestart: 64,
   FourOctetAs: 65,
+  AddPath: 69,
+  EnhancedRouteRefresh: 70,
 } as const;
 
 export function decodeOpen(b: Uint8Array): OpenMessage {
@@ -92,6 +95,12 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
     case CapabilityCode.RouteRefresh:
       if (len !== 0) malformedCapability(code, len);
       return { code };
+    case CapabilityCode.ExtendedMessage: // RFC 8654 §3
+      if (len !== 0) malformedCapability(code, len);
+      return { code };
+    case CapabilityCode.EnhancedRouteRefresh: // RFC 7313 §3.1
+      if (len !== 0) malformedCapability(code, len);
+      return { code };
     case CapabilityCode.ExtendedNextHop: {
       // RFC 8950 §4: triples of NLRI AFI (2), NLRI SAFI (2), Next Hop AFI (2).
       if (len === 0 || len % 6 !== 0) malformedCapability(code, len);
@@ -111,10 +120,26 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
       for (let q = p + 2; q < p + len; q += 4) families.push({ afi: rd16(b, q), safi: b[q + 2]!, forwardingState: (b[q + 3]! & 0x80) !== 0 });
       return { code, restartState: (head & 0x8000) !== 0, notification: (head & 0x4000) !== 0, restartTime: head & 0x0fff, families };
     }
+    case CapabilityCode.AddPath: {
+      // RFC 7911 §4: AFI (2), SAFI (1), Send/Receive (1) per family.
+      if (len === 0 || len % 4 !== 0) malformedCapability(code, len);
+      const families: AddPathFamily[] = [];
+      for (let q = p; q < p + len; q += 4) {
+        const sendReceive = b[q + 3]!;
+        // RFC 7911 §4: any Send/Receive value but 1, 2, 3 makes the capability not understood.
+        if (sendReceive < 1 || sendReceive > 3) return notUnderstood(b, p, code, len);
+        families.push({ afi: rd16(b, q), safi: b[q + 2]!, receive: (sendReceive & 1) !== 0, send: (sendReceive & 2) !== 0 });
+      }
+      return { code, families };
+    }
     default:
-      // RFC 5492: capabilities not understood are ignored; kept for logs.
-      return { code, raw: copyBytes(b.subarray(p, p + len)) };
+      return notUnderstood(b, p, code, len);
   }
+}
+
+/** RFC 5492 §4: a capability not understood is ignored; kept raw for logs. */
+function notUnderstood(b: Uint8Array, p: number, code: number, len: number): Capability {
+  return { code, raw: copyBytes(b.subarray(p, p + len)) };
 }
 
 function capabilityValueLength(c: Capability): number {
@@ -124,9 +149,13 @@ function capabilityValueLength(c: Capability): number {
     case CapabilityCode.FourOctetAs:
       return 4;
     case CapabilityCode.RouteRefresh:
+    case CapabilityCode.ExtendedMessage:
+    case CapabilityCode.EnhancedRouteRefresh:
       return 0;
     case CapabilityCode.ExtendedNextHop:
       return c.entries.length * 6;
+    case CapabilityCode.AddPath:
+      return c.families.length * 4;
     case CapabilityCode.GracefulRestart:
       return 2 + c.families.length * 4;
   }
@@ -151,6 +180,18 @@ function writeCapability(buf: Uint8Array, o: number, c: Capability): number {
         wr32(buf, v, c.asn);
         break;
       case CapabilityCode.RouteRefresh:
+      case CapabilityCode.ExtendedMessage:
+      case CapabilityCode.EnhancedRouteRefresh:
+        break;
+      case CapabilityCode.AddPath:
+        c.families.forEach((f, i) => {
+          const sendReceive = (f.receive ? 1 : 0) | (f.send ? 2 : 0);
+          if (sendReceive === 0) throw new RangeError(`ADD-PATH for AFI ${f.afi} SAFI ${f.safi} neither sends nor receives`);
+          const q = v + i * 4;
+          wr16(buf, q, f.afi);
+          buf[q + 2] = f.safi;
+          buf[q + 3] = sendReceive;
+        });
         break;
       case CapabilityCode.GracefulRestart: {
         if (c.restartTime < 0 || c.restartTime > 0x0fff) throw new RangeError(`graceful restart time ${c.restartTime} exceeds 4095 s`);
@@ -224,13 +265,30 @@ export interface OpenCapabilities {
   /** RFC 4760 §8: a speaker that advertises none is assumed to do IPv4 unicast only. */
   multiprotocol: { afi: number; safi: number }[];
   routeRefresh: boolean;
+  /** RFC 7313 enhanced route refresh (BoRR / EoRR around a refresh). */
+  enhancedRouteRefresh: boolean;
   extendedNextHop: { afi: number; safi: number; nextHopAfi: number }[];
+  /** RFC 8654: the speaker takes messages up to 65535 octets. */
+  extendedMessages: boolean;
+  /** RFC 7911 ADD-PATH families, from the first instance of the capability (§4 allows one). */
+  addPath: AddPathFamily[];
   /** RFC 4724 graceful restart, as the speaker sent it, or null. */
   gracefulRestart: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
 }
 
 export function openCapabilities(open: OpenMessage): OpenCapabilities {
-  const out: OpenCapabilities = { asn: open.myAs, fourOctetAs: false, multiprotocol: [], routeRefresh: false, extendedNextHop: [], gracefulRestart: null };
+  const out: OpenCapabilities = {
+    asn: open.myAs,
+    fourOctetAs: false,
+    multiprotocol: [],
+    routeRefresh: false,
+    enhancedRouteRefresh: false,
+    extendedNextHop: [],
+    extendedMessages: false,
+    addPath: [],
+    gracefulRestart: null,
+  };
+  let addPathSeen = false;
   for (const c of open.capabilities) {
     if ('raw' in c) continue;
     switch (c.code) {
@@ -242,6 +300,16 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
         break;
       case CapabilityCode.ExtendedNextHop:
         out.extendedNextHop.push(...c.entries);
+        break;
+      case CapabilityCode.ExtendedMessage:
+        out.extendedMessages = true;
+        break;
+      case CapabilityCode.EnhancedRouteRefresh:
+        out.enhancedRouteRefresh = true;
+        break;
+      case CapabilityCode.AddPath:
+        if (!addPathSeen) out.addPath = c.families;
+        addPathSeen = true;
         break;
       case CapabilityCode.FourOctetAs:
         out.fourOctetAs = true;
@@ -256,9 +324,15 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
   return out;
 }
 
-/** The codec context of a session once both OPENs are known (RFC 6793: both sides must be NEW). */
+/**
+ * The codec context of a session once both OPENs are known: 4-octet AS
+ * (RFC 6793) and extended messages (RFC 8654) need both sides to advertise them.
+ */
 export function negotiatedContext(local: OpenMessage, remote: OpenMessage, external?: boolean): CodecContext {
-  const ctx: CodecContext = { fourOctetAs: openCapabilities(local).fourOctetAs && openCapabilities(remote).fourOctetAs };
+  const ours = openCapabilities(local);
+  const theirs = openCapabilities(remote);
+  const ctx: CodecContext = { fourOctetAs: ours.fourOctetAs && theirs.fourOctetAs };
+  if (ours.extendedMessages && theirs.extendedMessages) ctx.extendedMessages = true;
   if (external !== undefined) ctx.external = external;
   return ctx;
 }
@@ -272,6 +346,8 @@ export interface OpenOptions {
   routeRefresh?: boolean;
   /** RFC 8950: NLRI families this speaker accepts with next hops of another AFI. */
   extendedNextHop?: { afi: number; safi: number; nextHopAfi: number }[];
+  /** RFC 8654: advertise extended messages (the receiver must then take 65535 octets). */
+  extendedMessages?: boolean;
   /** RFC 4724 graceful restart capability to send, or none. */
   gracefulRestart?: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] };
 }
@@ -281,6 +357,7 @@ export function buildOpen(o: OpenOptions): OpenMessage {
   const capabilities: Capability[] = o.families.map((f) => ({ code: CapabilityCode.Multiprotocol, afi: f.afi, safi: f.safi }));
   if (o.routeRefresh !== false) capabilities.push({ code: CapabilityCode.RouteRefresh });
   if (o.extendedNextHop && o.extendedNextHop.length > 0) capabilities.push({ code: CapabilityCode.ExtendedNextHop, entries: o.extendedNextHop });
+  if (o.extendedMessages === true) capabilities.push({ code: CapabilityCode.ExtendedMessage });
   if (o.gracefulRestart) capabilities.push({ code: CapabilityCode.GracefulRestart, ...o.gracefulRestart });
   capabilities.push({ code: CapabilityCode.FourOctetAs, asn: o.asn });
   return { type: MessageType.Open, version: BGP_VERSION, myAs: o.asn > 0xffff ? AS_TRANS : o.asn, holdTime: o.holdTime, bgpId: o.bgpId, capabilities };

@@ -20,8 +20,11 @@ export type Capability =
   | { code: 1; afi: number; safi: number } // RFC 4760 multiprotocol
   | { code: 2 } // RFC 2918 route refresh
   | { code: 5; entries: { afi: number; safi: number; nextHopAfi: number }[] } // RFC 8950 extended next hop
+  | { code: 6 } // RFC 8654 extended messages
   | { code: 64; restartState: boolean; notification: boolean; restartTime: number; families: GracefulRestartFamily[] } // RFC 4724 graceful restart (N bit: RFC 8538)
   | { code: 65; asn: number } // RFC 6793 4-octet AS
+  | { code: 69; families: AddPathFamily[] } // RFC 7911 ADD-PATH
+  | { code: 70 } // RFC 7313 enhanced route refresh
   | { code: number; raw: Uint8Array };
 
 /** RFC 4724 §3: a family the speaker can restart for; F: its forwarding state was kept. */
@@ -29,6 +32,17 @@ export interface GracefulRestartFamily {
   afi: number;
   safi: number;
   forwardingState: boolean;
+}
+
+/**
+ * RFC 7911 §4: a family for which the speaker can receive (Send/Receive 1),
+ * send (2) or both (3) several paths per prefix.
+ */
+export interface AddPathFamily {
+  afi: number;
+  safi: number;
+  receive: boolean;
+  send: boolean;
 }
 
 export interface OpenMessage {
@@ -138,9 +152,21 @@ export interface KeepaliveMessage {
   type: MessageType.Keepalive;
 }
 
+/** RFC 7313 §3.2: the ROUTE-REFRESH Message Subtype, the octet RFC 2918 called Reserved. */
+export const enum RouteRefreshSubtype {
+  /** RFC 2918 §3: a request to send the family's routes again. */
+  Request = 0,
+  /** RFC 7313 §3.2: Beginning of Route Refresh (BoRR). */
+  BeginningOfRouteRefresh = 1,
+  /** RFC 7313 §3.2: End of Route Refresh (EoRR). */
+  EndOfRouteRefresh = 2,
+}
+
 export interface RouteRefreshMessage {
   type: MessageType.RouteRefresh;
   afi: number;
+  /** A RouteRefreshSubtype; RFC 7313 §5: a receiver ignores a message with any other value. */
+  subtype: number;
   safi: number;
 }
 
@@ -155,6 +181,11 @@ export interface CodecContext {
    * it (§7.2 confederation segments, §7.5 LOCAL_PREF); undefined: not applied.
    */
   external?: boolean;
+  /**
+   * RFC 8654: both sides advertised extended messages, so messages other than
+   * OPEN and KEEPALIVE may be up to 65535 octets (4096 otherwise).
+   */
+  extendedMessages?: boolean;
 }
 
 /** NOTIFICATION error codes, RFC 4271 §4.5. */

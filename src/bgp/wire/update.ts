@@ -22,7 +22,7 @@ import {
 } from './attributes.js';
 import type { AttrDecodeState, AttributeDescriptor, EncodeInput } from './attributes.js';
 import { UpdateSubcode, strongerAction, updateError } from './errors.js';
-import { HEADER_LENGTH, allocMessage } from './header.js';
+import { HEADER_LENGTH, allocMessage, maxMessageLength } from './header.js';
 import { copyBytes, decodePrefixes, parsePrefixes, prefixesLength, rd16, wr16, writePrefixes } from './nlri.js';
 
 const EMPTY = new Uint8Array(0);
@@ -259,7 +259,8 @@ function writeUnknown(buf: Uint8Array, o: number, u: UnknownAttribute): number {
 /**
  * Sizes the whole message first, then writes it into one buffer. Throws
  * RangeError for a message that cannot be sent as given (bad prefix or next
- * hop text, more than 4096 octets): callers split large updates.
+ * hop text, more than 4096 octets, or 65535 with RFC 8654 extended messages):
+ * callers split large updates.
  */
 export function encodeUpdate(m: UpdateMessage, ctx: CodecContext): Buffer {
   const withdrawn = parsePrefixes(m.withdrawn, 4, 'withdrawn');
@@ -287,7 +288,7 @@ export function encodeUpdate(m: UpdateMessage, ctx: CodecContext): Buffer {
   }
   const withdrawnLength = prefixesLength(withdrawn);
   const total = HEADER_LENGTH + 2 + withdrawnLength + 2 + attrsLength + prefixesLength(nlri);
-  const buf = allocMessage(total, MessageType.Update);
+  const buf = allocMessage(total, MessageType.Update, maxMessageLength(ctx));
 
   let o = HEADER_LENGTH;
   wr16(buf, o, withdrawnLength);

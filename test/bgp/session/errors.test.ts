@@ -141,8 +141,8 @@ describe('session answers protocol errors with the codec error NOTIFICATION', ()
     peer.send(OPEN);
     peer.send({ type: MessageType.Keepalive });
     await waitFor(() => b.session.state === 'Established', 'Established');
-    peer.send({ type: MessageType.RouteRefresh, afi: 2, safi: 1 });
-    peer.send({ type: MessageType.RouteRefresh, afi: 1, safi: 1 });
+    peer.send({ type: MessageType.RouteRefresh, afi: 2, subtype: 0, safi: 1 });
+    peer.send({ type: MessageType.RouteRefresh, afi: 1, subtype: 0, safi: 1 });
     await waitFor(() => b.rec.refreshes.length === 1, 'route refresh');
     expect(b.rec.refreshes).toEqual([[1, 1]]);
   });

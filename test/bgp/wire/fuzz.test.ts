@@ -21,7 +21,7 @@ function rng(seed: number): () => number {
 }
 
 const golden = vectorNames().map(loadVector);
-const CONTEXTS: CodecContext[] = [{ fourOctetAs: true }, { fourOctetAs: false }];
+const CONTEXTS: CodecContext[] = [{ fourOctetAs: true }, { fourOctetAs: false }, { fourOctetAs: true, extendedMessages: true }];
 /** Attribute type codes worth hitting: every recognised one plus a few unknown. */
 const CODES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 25, 32, 99, 255];
 
@@ -119,7 +119,7 @@ describe('fuzz', () => {
     let rejected = 0;
     for (let i = 0; i < RUNS; i++) {
       const bytes = input(r);
-      const ctx = CONTEXTS[i & 1]!;
+      const ctx = CONTEXTS[i % CONTEXTS.length]!;
       const framer = new MessageFramer();
       const cut = (r() * (bytes.length + 1)) | 0;
       try {

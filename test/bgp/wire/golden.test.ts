@@ -75,12 +75,58 @@ const CASES: Record<string, Case> = {
       ],
     },
   },
+  'open-extended-message.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [{ code: 1, afi: 1, safi: 1 }, { code: 6 }, { code: 65, asn: 65001 }],
+    },
+  },
+  'open-add-path.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [
+        { code: 1, afi: 1, safi: 1 },
+        { code: 1, afi: 2, safi: 1 },
+        {
+          code: 69,
+          families: [
+            { afi: 1, safi: 1, receive: true, send: false },
+            { afi: 2, safi: 1, receive: true, send: true },
+          ],
+        },
+        { code: 65, asn: 65001 },
+      ],
+    },
+  },
+  'open-enhanced-route-refresh.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [{ code: 1, afi: 1, safi: 1 }, { code: 2 }, { code: 70 }, { code: 65, asn: 65001 }],
+    },
+  },
   'keepalive.hex': { ctx: FOUR, message: { type: MessageType.Keepalive } },
   'notification-cease.hex': {
     ctx: FOUR,
     message: { type: MessageType.Notification, code: 6, subcode: 2, data: new Uint8Array([11, ...Buffer.from('maintenance')]) },
   },
-  'route-refresh.hex': { ctx: FOUR, message: { type: MessageType.RouteRefresh, afi: 2, safi: 1 } },
+  'route-refresh.hex': { ctx: FOUR, message: { type: MessageType.RouteRefresh, afi: 2, subtype: 0, safi: 1 } },
+  'route-refresh-borr.hex': { ctx: FOUR, message: { type: MessageType.RouteRefresh, afi: 1, subtype: 1, safi: 1 } },
+  'route-refresh-eorr.hex': { ctx: FOUR, message: { type: MessageType.RouteRefresh, afi: 2, subtype: 2, safi: 1 } },
   'update-ipv4.hex': {
     ctx: FOUR,
     message: {

@@ -65,9 +65,9 @@ describe('RFC 4271 §6.2: OPEN message errors', () => {
   });
 
   it('RFC 5492 §5: unknown capabilities are kept raw; several Capabilities parameters are merged', () => {
-    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0b 02 04 4602 0078 02 03 4701 07')), CTX).message as OpenMessage;
+    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0b 02 04 4902 0078 02 03 4701 07')), CTX).message as OpenMessage;
     expect(m.capabilities).toEqual([
-      { code: 70, raw: new Uint8Array([0x00, 0x78]) },
+      { code: 73, raw: new Uint8Array([0x00, 0x78]) },
       { code: 71, raw: new Uint8Array([7]) },
     ]);
   });
@@ -157,7 +157,10 @@ describe('session helpers', () => {
         { afi: 2, safi: 1 },
       ],
       routeRefresh: false,
+      enhancedRouteRefresh: false,
       extendedNextHop: [{ afi: 1, safi: 1, nextHopAfi: 2 }],
+      extendedMessages: false,
+      addPath: [],
       gracefulRestart: null,
     });
     expect(acceptsIpv4OverIpv6(caps)).toBe(true);

@@ -7,7 +7,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatIpv4, formatIpv6, formatPrefix, maskBytes } from '#lib/prefix';
 import { AsPathSegmentType, MessageType, decodeMessage, encodeMessage } from '#bgp/wire/index';
-import type { AsPathSegment, Capability, CodecContext, MpReach, MpUnreach, OpenMessage, PathAttributes, UnknownAttribute, UpdateMessage } from '#bgp/wire/index';
+import type {
+  AsPathSegment,
+  Capability,
+  CodecContext,
+  MpReach,
+  MpUnreach,
+  OpenMessage,
+  PathAttributes,
+  RouteRefreshMessage,
+  UnknownAttribute,
+  UpdateMessage,
+} from '#bgp/wire/index';
 
 function prefix(family: 4 | 6): fc.Arbitrary<string> {
   const size = family === 4 ? 4 : 16;
@@ -119,7 +130,18 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
     restartTime: fc.nat({ max: 4095 }),
     families: fc.array(fc.record({ afi: fc.nat({ max: 0xffff }), safi: fc.nat({ max: 255 }), forwardingState: fc.boolean() }), { maxLength: 4 }),
   }),
-  fc.record({ code: fc.constantFrom(69, 70, 71, 73, 128), raw: fc.uint8Array({ maxLength: 20 }) }),
+  fc.constant({ code: 6 as const }),
+  fc.constant({ code: 70 as const }),
+  fc.record({
+    code: fc.constant(69 as const),
+    families: fc.array(
+      fc
+        .record({ afi: fc.nat({ max: 0xffff }), safi: fc.nat({ max: 255 }), receive: fc.boolean(), send: fc.boolean() })
+        .filter((f) => f.receive || f.send), // RFC 7911 §4: Send/Receive is 1, 2 or 3
+      { minLength: 1, maxLength: 6 },
+    ),
+  }),
+  fc.record({ code: fc.constantFrom(71, 73, 128), raw: fc.uint8Array({ maxLength: 20 }) }),
 );
 
 const opens: fc.Arbitrary<OpenMessage> = fc.record({
@@ -129,6 +151,13 @@ const opens: fc.Arbitrary<OpenMessage> = fc.record({
   holdTime: fc.oneof(fc.constant(0), fc.integer({ min: 3, max: 0xffff })),
   bgpId: any4.filter((s) => s !== '0.0.0.0'),
   capabilities: fc.array(capability, { maxLength: 60 }),
+});
+
+const routeRefreshes: fc.Arbitrary<RouteRefreshMessage> = fc.record({
+  type: fc.constant(MessageType.RouteRefresh as const),
+  afi: fc.nat({ max: 0xffff }),
+  subtype: fc.nat({ max: 255 }),
+  safi: fc.nat({ max: 255 }),
 });
 
 function plain(v: unknown): unknown {
@@ -158,6 +187,17 @@ describe('round trip properties', () => {
       fc.property(opens, (m) => {
         const bytes = encodeMessage(m, { fourOctetAs: true });
         expect(plain(decodeMessage(bytes, { fourOctetAs: true }).message)).toEqual(plain(m));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('ROUTE-REFRESH: decode(encode(m)) is m for every Message Subtype (RFC 7313 §3.2); undefined ones come with a problem', () => {
+    fc.assert(
+      fc.property(routeRefreshes, (m) => {
+        const d = decodeMessage(encodeMessage(m, { fourOctetAs: true }), { fourOctetAs: true });
+        expect(d.message).toEqual(m);
+        expect(d.problems).toHaveLength(m.subtype > 2 ? 1 : 0);
       }),
       { numRuns: 300 },
     );
