@@ -6,7 +6,7 @@
 import { readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '#lib/clock';
-import { decodeMessage, encodeMessage, MessageFramer } from '#bgp/wire/index';
+import { decodeMessage, encodeMessage, EXTENDED_MAX_MESSAGE_LENGTH, MessageFramer } from '#bgp/wire/index';
 import type { BgpMessage, CodecContext, DecodedMessage } from '#bgp/wire/types';
 import { normalizeAddress } from './address.js';
 
@@ -114,6 +114,12 @@ export class Connection {
 
   decode(frame: Uint8Array): Decoded {
     return decodeMessage(frame, this.ctx);
+  }
+
+  /** RFC 8654: both OPENs advertised extended messages; from now on up to 65535 octets each way. */
+  allowExtendedMessages(): void {
+    this.ctx.extendedMessages = true;
+    this.framer.setMaxLength(EXTENDED_MAX_MESSAGE_LENGTH);
   }
 
   /** Encodes and writes; false when the connection is not usable. Throws what the encoder throws. */

@@ -1,6 +1,6 @@
 /**
  * Our OPEN, and the checks and negotiation on the peer's (RFC 4271 §6.2,
- * RFC 5492, RFC 6793, RFC 4760, RFC 8950). The codec has already rejected what
+ * RFC 5492, RFC 6793, RFC 4760, RFC 8950, RFC 8654). The codec has already rejected what
  * it can judge alone (version, hold time 1-2, identifier 0); what needs the
  * configuration is here. Pure: the session supplies the addresses.
  */
@@ -19,7 +19,10 @@ const BAD_PEER_AS = 2;
 const BAD_BGP_IDENTIFIER = 3;
 const UNACCEPTABLE_HOLD_TIME = 6;
 
-/** Capabilities 1 per family, 2 (route refresh), 65 (RFC 6793, AS_TRANS in My AS above 65535), 5 if asked. */
+/**
+ * Capabilities 1 per family, 2 (route refresh), 6 (RFC 8654 extended
+ * messages), 65 (RFC 6793, AS_TRANS in My AS above 65535), 5 if asked.
+ */
 export function buildOpen(cfg: SessionConfig): OpenMessage {
   return buildWireOpen({
     asn: cfg.localAsn,
@@ -27,6 +30,7 @@ export function buildOpen(cfg: SessionConfig): OpenMessage {
     bgpId: cfg.routerId,
     families: cfg.families,
     routeRefresh: true,
+    extendedMessages: true,
     ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
     ...(cfg.gracefulRestart ? { gracefulRestart: gracefulRestartOf(cfg, cfg.gracefulRestart) } : {}),
   });
@@ -83,6 +87,8 @@ export function checkOpen(
       families,
       routeRefresh: caps.routeRefresh,
       extendedNextHop: Boolean(cfg.extendedNextHop) && acceptsIpv4OverIpv6(caps),
+      // We always send capability 6 too.
+      extendedMessages: caps.extendedMessages,
       localAddress: addresses.localAddress,
       remoteAddress: addresses.remoteAddress,
       gracefulRestart:

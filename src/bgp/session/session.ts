@@ -727,6 +727,7 @@ export class BgpSession {
     if (!this.resolveCollision(m, open.bgpId, check.negotiated.peerAsn)) return;
     m.negotiated = check.negotiated;
     c.ctx.fourOctetAs = check.negotiated.fourOctetAs;
+    if (check.negotiated.extendedMessages === true) c.allowExtendedMessages();
     // RFC 7606 §7.2/§7.5 judge some attributes by whether the peer is external.
     c.ctx.external = check.negotiated.peerAsn !== this.cfg.localAsn;
     this.step(m, { type: 'BGPOpen', holdTime: check.negotiated.holdTime });

@@ -63,6 +63,11 @@ export interface Negotiated {
   families: AfiSafi[];
   routeRefresh: boolean;
   extendedNextHop: boolean;
+  /**
+   * RFC 8654: both sides advertised extended messages (we always do), so
+   * messages but OPEN and KEEPALIVE may be up to 65535 octets. Absent: no.
+   */
+  extendedMessages?: boolean;
   localAddress: string;
   remoteAddress: string;
   /**

@@ -147,6 +147,35 @@ describe('session answers protocol errors with the codec error NOTIFICATION', ()
     expect(b.rec.refreshes).toEqual([[1, 1]]);
   });
 
+  it('RFC 8654 §3: once both OPENs carry capability 6, an UPDATE of 6000 octets is taken', async () => {
+    const { b, peer } = await setup();
+    peer.send({ ...OPEN, capabilities: [...OPEN.capabilities, { code: 6 }] });
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    expect(b.session.negotiated!.extendedMessages).toBe(true);
+    const u = ipv4Update('10.0.0.0/24', 65001);
+    u.nlri = Array.from({ length: 1500 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const bytes = encodeMessage(u, { ...CTX, extendedMessages: true });
+    expect(bytes.length).toBeGreaterThan(4096);
+    peer.send(bytes);
+    await waitFor(() => b.rec.updates.length === 1, 'UPDATE');
+    expect(b.rec.updates[0]!.nlri).toHaveLength(1500);
+    expect(b.session.state).toBe('Established');
+  });
+
+  it('RFC 8654 §3: without capability 6 from the peer, a message over 4096 octets is 1/2 Bad Message Length', async () => {
+    const { b, peer } = await setup();
+    peer.send(OPEN);
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    const u = ipv4Update('10.0.0.0/24', 65001);
+    u.nlri = Array.from({ length: 1500 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    peer.send(encodeMessage(u, { ...CTX, extendedMessages: true }));
+    await waitFor(() => peer.closed(), 'closed');
+    expect(lastNotification(peer)).toMatchObject({ code: 1, subcode: 2 });
+    expect(b.rec.updates).toEqual([]);
+  });
+
   it('RFC 4271 §6.8: a new connection colliding with an Established one is closed with 6/7 before any OPEN', async () => {
     const { b, peer } = await setup();
     peer.send(OPEN);

@@ -38,6 +38,14 @@ describe('OPEN (RFC 4271 §4.2, §6.2)', () => {
     );
   });
 
+  it('RFC 8654 §3: we always advertise extended messages; they are negotiated when the peer does too', () => {
+    expect(buildOpen(cfg).capabilities).toContainEqual({ code: 6 });
+    const both = checkOpen(cfg, peerOpen({ capabilities: [...peerOpen().capabilities, { code: 6 }] }), ADDR);
+    expect(both.ok && both.negotiated.extendedMessages).toBe(true);
+    const theirsOnly = checkOpen(cfg, peerOpen(), ADDR);
+    expect(theirsOnly.ok && theirsOnly.negotiated.extendedMessages).toBe(false);
+  });
+
   it('RFC 6793 §4.1: an ASN above 65535 sends AS_TRANS in My AS and the real one in capability 65', () => {
     const o = buildOpen({ ...cfg, localAsn: 4200000000 });
     expect(o.myAs).toBe(AS_TRANS);
