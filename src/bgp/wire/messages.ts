@@ -79,9 +79,9 @@ export function decodeMessage(frame: Uint8Array, ctx: CodecContext): DecodedMess
  * RFC 2918 §3 with RFC 7313 §3.2: AFI, Message Subtype, SAFI. RFC 7313 §5: a
  * BoRR or EoRR whose body is not 4 octets is an Invalid Message Length error
  * carrying the whole message; so is a request (this speaker negotiates no
- * ORF, RFC 5291, which alone would make it longer). A subtype other than
- * 0, 1 or 2 is ignored whatever its length: the message is returned with a
- * problem saying so, and the receiver must not act on it.
+ * ORF, RFC 5291, which alone would make it longer). RFC 7313 §3.2: a
+ * subtype other than 0, 1 or 2 is ignored, whatever the length: the message
+ * is returned with a problem saying so, and the receiver must not act on it.
  */
 function decodeRouteRefresh(frame: Uint8Array, length: number): DecodedMessage {
   const subtype = frame[21]!;
@@ -90,5 +90,5 @@ function decodeRouteRefresh(frame: Uint8Array, length: number): DecodedMessage {
     throw new BgpWireError(ErrorCode.RouteRefresh, RouteRefreshSubcode.InvalidMessageLength, `ROUTE-REFRESH subtype ${subtype} of ${length} octets`, frame);
   }
   const message: RouteRefreshMessage = { type: MessageType.RouteRefresh, afi: rd16(frame, 19), subtype, safi: frame[22]! };
-  return { message, action: NONE, problems: known ? [] : [`RFC 7313 §5: ROUTE-REFRESH subtype ${subtype} is not defined: ignored`] };
+  return { message, action: NONE, problems: known ? [] : [`RFC 7313 §3.2: ROUTE-REFRESH subtype ${subtype} is not defined: ignored`] };
 }

@@ -165,7 +165,7 @@ export const enum RouteRefreshSubtype {
 export interface RouteRefreshMessage {
   type: MessageType.RouteRefresh;
   afi: number;
-  /** A RouteRefreshSubtype; RFC 7313 §5: a receiver ignores a message with any other value. */
+  /** A RouteRefreshSubtype; RFC 7313 §3.2: a receiver ignores a message with any other value. */
   subtype: number;
   safi: number;
 }

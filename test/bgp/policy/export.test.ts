@@ -72,6 +72,28 @@ describe('exportRoute', () => {
   });
 });
 
+describe('RFC 4360, RFC 5701, RFC 8092: community attributes on export', () => {
+  const ext = [
+    [0x0002fdea, 100],
+    [0x4004fdea, 0x4cee6b28],
+  ] as const;
+  /** Two RFC 5701 communities: one transitive (type high 0x00), one not (0x40). */
+  const ext6 = Uint8Array.from([0x00, 2, ...new Array<number>(18).fill(1), 0x40, 2, ...new Array<number>(18).fill(2)]);
+  const large = [[4200000001, 1, 2] as const];
+  const r = (): Route => learned('a', { attrs: attrs({ asPath: [seq(65002)], extendedCommunities: [...ext], ipv6ExtendedCommunities: ext6, largeCommunities: large }) });
+
+  test('to iBGP every one passes unchanged', () => {
+    expect(exportRoute(ctx, r(), i1)?.attrs).toMatchObject({ extendedCommunities: ext, ipv6ExtendedCommunities: ext6, largeCommunities: large });
+  });
+
+  test('RFC 4360 §6: to eBGP the non-transitive extended communities are removed, large communities pass unchanged', () => {
+    const sent = exportRoute(ctx, r(), b)!.attrs;
+    expect(sent.extendedCommunities).toEqual([ext[0]]);
+    expect(Array.from(sent.ipv6ExtendedCommunities!)).toEqual(Array.from(ext6.subarray(0, 20)));
+    expect(sent.largeCommunities).toBe(r().attrs.largeCommunities);
+  });
+});
+
 describe('exportEncoding: which fields and next hops a peer gets', () => {
   test('IPv4 classic with an IPv4 tunnel address; IPv6 in MP_REACH with global + link-local', () => {
     expect(exportEncoding(b, AFI_IPV4)).toEqual({ afi: AFI_IPV4, classic: true, nextHops: ['10.255.3.0'] });

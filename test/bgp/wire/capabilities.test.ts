@@ -1,8 +1,8 @@
 /**
  * The capabilities of issue 11 in the OPEN codec: extended messages (RFC 8654,
  * code 6), ADD-PATH (RFC 7911, code 69) and enhanced route refresh (RFC 7313,
- * code 70); and the ROUTE-REFRESH Message Subtype with its error rules
- * (RFC 7313 §5).
+ * code 70); and the ROUTE-REFRESH Message Subtype (RFC 7313 §3.2) with its
+ * error rules (RFC 7313 §5).
  */
 import { describe, expect, it } from 'vitest';
 import { MessageType, buildOpen, decodeMessage, encodeMessage, openCapabilities } from '#bgp/wire/index';
@@ -116,11 +116,11 @@ describe('RFC 7313 §3.2 and §5: ROUTE-REFRESH Message Subtype', () => {
     }
   });
 
-  it('RFC 7313 §5: a subtype other than 0, 1 or 2 is ignored, whatever its length', () => {
+  it('RFC 7313 §3.2: a subtype other than 0, 1 or 2 is ignored, whatever its length', () => {
     for (const f of [rr(3), rr(255, '0000')]) {
       const d = decodeMessage(f, CTX);
       expect(d.action).toBe('none');
-      expect(d.problems).toEqual([expect.stringMatching(/^RFC 7313 §5: ROUTE-REFRESH subtype \d+ is not defined: ignored$/)]);
+      expect(d.problems).toEqual([expect.stringMatching(/^RFC 7313 §3.2: ROUTE-REFRESH subtype \d+ is not defined: ignored$/)]);
       expect((d.message as RouteRefreshMessage).subtype).toBe(f[21]);
     }
   });
