@@ -68,7 +68,12 @@ protocol bgp wgbgp {
   multihop;
   hold time 9;
   connect retry time 1;
-  ipv4 { import all; export all; next hop address 192.0.2.2; };
+  enable extended messages on;
+  ipv4 {
+    import all;
+    export filter { bgp_ext_community.add((rt, 65002, 100)); bgp_large_community.add((65002, 1, 2)); accept; };
+    next hop address 192.0.2.2;
+  };
   ipv6 { import all; export all; next hop address fd00::2; };
 }
 `;
@@ -113,6 +118,7 @@ protocol bgp wgbgp {
     expect(n.holdTime).toBe(9); // min(30, BIRD's 9)
     expect(n.fourOctetAs).toBe(true);
     expect(n.routeRefresh).toBe(true);
+    expect(n.extendedMessages).toBe(true); // RFC 8654, BIRD's 'enable extended messages'
     expect(n.families).toEqual([
       { afi: 1, safi: 1 },
       { afi: 2, safi: 1 },
@@ -125,17 +131,25 @@ protocol bgp wgbgp {
     await waitFor(() => v4() !== undefined && v6() !== undefined, 'routes from BIRD');
     expect(v4()!.attributes.nextHop).toBe('192.0.2.2');
     expect(v4()!.attributes.asPath).toEqual([{ type: 2, asns: [65002] }]);
+    // RFC 4360 route target 65002:100 (type 0x00, sub-type 0x02) and RFC 8092 65002:1:2, as BIRD encodes them.
+    expect(v4()!.attributes.extendedCommunities).toEqual([[0x0002fdea, 100]]);
+    expect(v4()!.attributes.largeCommunities).toEqual([[65002, 1, 2]]);
     expect(v6()!.mpReach!.nextHops[0]).toBe('fd00::2');
   });
 
-  it('BIRD accepts the route we send', async () => {
-    expect(session.send(ipv4Update('10.1.0.0/24', 65001))).toBe(true);
+  it('BIRD accepts the route we send, with its extended and large communities', async () => {
+    const u = ipv4Update('10.1.0.0/24', 65001);
+    u.attributes.extendedCommunities = [[0x0002fde9, 9]];
+    u.attributes.largeCommunities = [[65001, 7, 8]];
+    expect(session.send(u)).toBe(true);
     const sock = join(dir, 'bird.ctl');
     let out = '';
     for (let i = 0; i < 50 && !out.includes('10.1.0.0/24'); i++) {
-      out = await birdc(sock, 'show route protocol wgbgp');
+      out = await birdc(sock, 'show route all protocol wgbgp');
       if (!out.includes('10.1.0.0/24')) await new Promise((r) => setTimeout(r, 100));
     }
     expect(out).toContain('10.1.0.0/24');
+    expect(out).toMatch(/BGP\.ext_community: \(rt, 65001, 9\)/);
+    expect(out).toMatch(/BGP\.large_community: \(65001, 7, 8\)/);
   });
 });
