@@ -24,8 +24,9 @@
  * BENCH_TABLE=synthetic (synthetic:N, the realistic table) | static (IPv4 /24s
  * only: synthetic:N,0), BENCH_REPEAT=1, BENCH_POLL_MS=50, BENCH_VPP_HEAP
  * (VPP's main heap; default 1G, 3G from 500 000 routes), BENCH_CPU_PROF=DIR
- * (the agent runs with --cpu-prof into DIR), BENCH_KEEP=1 (keep the folder with
- * the logs), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
+ * (the agent runs with --cpu-prof into DIR), BENCH_VPP_KEEP_ON_STOP=0 (the agent
+ * stops with keep-on-stop false: it removes its tunnel, routes and PIC tables), BENCH_KEEP=1 (keep the folder with
+ * the logs), BENCH_TRACE=1 (print the polled FIB counts), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
  * and a built dist/ (npm run bench builds it).
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const KEEP = process.env.BENCH_KEEP === '1';
 const JSON_OUT = process.env.BENCH_JSON;
 const SETTLE_MS = 2_000;
+const TRACE = process.env.BENCH_TRACE === '1';
 
 function missing(): string | null {
   if (!VPP_PREFIX) return 'WGBGP_VPP_PREFIX not set (the install prefix of a real VPP)';
@@ -112,7 +114,7 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
   const n = feed.v4.length + feed.v6.length;
   const heap = process.env.BENCH_VPP_HEAP ?? (n >= 500_000 ? '3G' : '1G');
   const nodeFlags = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF];
-  const lab = new VppLab(receiver, feed, { heap, nodeFlags });
+  const lab = new VppLab(receiver, feed, { heap, nodeFlags, keepOnStop: process.env.BENCH_VPP_KEEP_ON_STOP !== '0' });
   const out: Run = { receiver, n, writtenMs: null, ackedMs: null, doneMs: null, establishedMs: null, exact: null, cpuMs: null, rssKb: null, vppCpuMs: null, feederRate: null };
   const timeoutMs = 120_000 + n / 5;
   try {
@@ -150,6 +152,10 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
       }
       const final = samples.at(-1)!.count;
       doneAt = samples.find((s) => s.count >= final)!.at;
+      if (TRACE) {
+        const from = lab.feederAcked()?.establishedAt ?? t0;
+        console.log(`bench/vpp: VPP FIB entries (ms since Established:count): ${samples.filter((x, i) => i === 0 || x.count !== samples[i - 1]!.count).map((x) => `${x.at - from}:${x.count}`).join(' ')}`);
+      }
       out.exact = await exactCount(lab, feed);
       if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
     }

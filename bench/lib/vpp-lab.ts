@@ -42,6 +42,9 @@ const F = { asn: 65002, underlay: '198.18.0.2', port: 51820, v4: '10.255.0.1', v
 
 export type VppReceiver = 'wgbgp' | 'floor';
 
+/** A condition that will never hold: until() gives up at once. */
+class FeederGone extends Error {}
+
 function sh(cmd: string, args: readonly string[], input?: string): string {
   return execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
 }
@@ -51,7 +54,8 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
   for (;;) {
     try {
       if (await fn()) return;
-    } catch {
+    } catch (err) {
+      if (err instanceof FeederGone) throw err;
       // not yet
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why() ? `\n${why()}` : ''}`);
@@ -78,6 +82,8 @@ export function fibSummaryCount(text: string, tableId: number): number {
 export interface VppLabOptions {
   /** VPP's main heap (default 1G; 1 M routes with PIC take ~1.3 G: 3G). */
   heap?: string;
+  /** The agent's dataplane.keep-on-stop (default true: at teardown the agent leaves the routes to VPP, which goes anyway). */
+  keepOnStop?: boolean;
   /** Extra node flags for the agent (--cpu-prof …). */
   nodeFlags?: readonly string[];
 }
@@ -234,7 +240,15 @@ plugins { plugin default { disable } plugin af_packet_plugin.so { enable }
     );
     this.children.push(child);
     this.feederPid = child.pid ?? 0;
-    await until('the replay feeder listening', () => this.feederEvents().some((e) => e.event === 'listening'), 120_000 + this.total / 5, () => tail(this.logs.feeder));
+    await until(
+      'the replay feeder listening',
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new FeederGone(`the replay feeder exited (${child.exitCode ?? child.signalCode})\n${tail(this.logs.feeder)}`);
+        return this.feederEvents().some((e) => e.event === 'listening');
+      },
+      120_000 + this.total / 5,
+      () => tail(this.logs.feeder),
+    );
   }
 
   feederEvents(): { event: string; [k: string]: unknown }[] {
@@ -301,7 +315,7 @@ plugins { plugin default { disable } plugin af_packet_plugin.so { enable }
         dataplane: {
           wireguard: 'vpp',
           fib: 'vpp',
-          'keep-on-stop': false,
+          'keep-on-stop': this.opts.keepOnStop ?? true,
           vpp: { 'api-socket': join(this.dir, 'api.sock'), 'linux-cp': false, 'control-interface': this.ifA, 'table-id': 0 },
         },
         wireguard: { 'private-key-file': this.keyR, 'source-address': R.underlay },

@@ -12,6 +12,7 @@
  */
 import { parsePrefix } from '#lib/prefix';
 import { ADDRESS_IP4, ADDRESS_IP6, encode, fieldLayout, messageDef, sizeOf, toVppAddressUnion, type BulkRequests, type VppRecord } from '#vpp/index';
+import type { MessageDef } from '#vpp/defs/types';
 
 const DEF = messageDef('ip_route_add_del');
 const at = (path: string): number => fieldLayout(DEF, path).offset;
@@ -210,6 +211,115 @@ export class RouteWrites implements BulkRequests {
     buf[off + AF] = this.family[o]!;
     this.address.copy(buf, off + UN, o * UN_SIZE, (o + 1) * UN_SIZE);
     buf[off + LEN] = this.len[o]!;
+    buf[off + N_PATHS] = paths.length / FIB_PATH_SIZE;
+    paths.copy(buf, off + PATHS);
+  }
+}
+
+// ─── ip_route_details, read in place (VppClient.dumpRaw) ──────────────────
+
+const DETAILS = messageDef('ip_route_details');
+const dat = (path: string): number => fieldLayout(DETAILS, path).offset;
+const D_AF = dat('route.prefix.address.af');
+const D_UN = dat('route.prefix.address.un');
+const D_LEN = dat('route.prefix.len');
+const D_N_PATHS = dat('route.n_paths');
+const D_PATHS = dat('route.paths');
+
+/** Offsets inside one vl_api_fib_path_t, from its definition. */
+const PATH_DEF: MessageDef = { name: 'wgbgp_fib_path', crc: '00000000', fields: [{ name: 'p', type: 'vl_api_fib_path_t' }] };
+const pathAt = (field: string): { offset: number; size: number } => {
+  const l = fieldLayout(PATH_DEF, `p.${field}`);
+  return { offset: l.offset - fieldLayout(PATH_DEF, 'p').offset, size: l.size ?? 0 };
+};
+const P_SW = pathAt('sw_if_index');
+const P_TABLE = pathAt('table_id');
+const P_PREFERENCE = pathAt('preference');
+const P_TYPE = pathAt('type');
+const P_FLAGS = pathAt('flags');
+const P_PROTO = pathAt('proto');
+const P_NH = pathAt('nh.address');
+
+const readUint = (buf: Buffer, at: number, size: number): number => (size === 1 ? buf[at]! : size === 2 ? buf.readUInt16BE(at) : buf.readUInt32BE(at));
+
+/** One ip_route_details: the route as the few values VppFib reads, and its paths' wire bytes (FIB_PATH_SIZE each). */
+export interface DumpedRoute {
+  /** vl_api_prefix_t as the codec gives it ({ address: { af, un: { ip4, ip6 } }, len }). */
+  readonly prefix: VppRecord;
+  /** Per path: sw_if_index, table_id, preference, type, flags, proto, nh.address ({ ip4, ip6 }). */
+  readonly paths: VppRecord[];
+  /** The paths' bytes (a copy), path i at i * FIB_PATH_SIZE: what a removal sends back. */
+  readonly pathBytes: Buffer;
+}
+
+/**
+ * An ip_route_details body (buf[start, start + length), the u16 message id
+ * first) read without the generic decoder: no record for the 16 labels of
+ * every path. Null when it is too short for what it says it holds.
+ */
+export function readRouteDetails(buf: Buffer, start: number, length: number): DumpedRoute | null {
+  if (length < D_PATHS) return null;
+  const n = buf[start + D_N_PATHS]!;
+  if (length < D_PATHS + n * FIB_PATH_SIZE) return null;
+  const head = Buffer.from(buf.subarray(start + D_UN, start + D_UN + UN_SIZE));
+  const prefix: VppRecord = { address: { af: buf[start + D_AF]!, un: { ip4: head.subarray(0, 4), ip6: head } }, len: buf[start + D_LEN]! };
+  const pathBytes = Buffer.from(buf.subarray(start + D_PATHS, start + D_PATHS + n * FIB_PATH_SIZE));
+  const paths: VppRecord[] = new Array<VppRecord>(n);
+  for (let i = 0; i < n; i++) {
+    const at = i * FIB_PATH_SIZE;
+    const nh = pathBytes.subarray(at + P_NH.offset, at + P_NH.offset + UN_SIZE);
+    paths[i] = {
+      sw_if_index: readUint(pathBytes, at + P_SW.offset, P_SW.size),
+      table_id: readUint(pathBytes, at + P_TABLE.offset, P_TABLE.size),
+      preference: readUint(pathBytes, at + P_PREFERENCE.offset, P_PREFERENCE.size),
+      type: readUint(pathBytes, at + P_TYPE.offset, P_TYPE.size),
+      flags: readUint(pathBytes, at + P_FLAGS.offset, P_FLAGS.size),
+      proto: readUint(pathBytes, at + P_PROTO.offset, P_PROTO.size),
+      nh: { address: { ip4: nh.subarray(0, 4), ip6: nh } },
+    };
+  }
+  return { prefix, paths, pathBytes };
+}
+
+/**
+ * Removals of paths given as wire bytes, one request per entry (is_add=0,
+ * is_multipath=1: only these paths go), prefixes as the dump gave them:
+ * purgeInterface's batch through VppClient.bulk.
+ */
+export class PathRemovals implements BulkRequests {
+  readonly name = 'ip_route_add_del';
+  private readonly prefixes: VppRecord[] = [];
+  private readonly paths: Buffer[] = [];
+  private readonly whole: boolean[] = [];
+
+  constructor(private readonly tableId: number) {}
+
+  get count(): number {
+    return this.paths.length;
+  }
+
+  /** Removes `paths` (FIB_PATH_SIZE each) of the dumped `prefix`; `whole`: they are all its paths (is_multipath=0, no paths: the entry goes). */
+  push(prefix: VppRecord, paths: Buffer, whole: boolean): void {
+    this.prefixes.push(prefix);
+    this.paths.push(whole ? Buffer.alloc(0) : paths);
+    this.whole.push(whole);
+  }
+
+  size(i: number): number {
+    return PATHS + this.paths[i]!.length;
+  }
+
+  write(i: number, buf: Buffer, off: number): void {
+    const p = this.prefixes[i]!;
+    const address = p.address as { af: number; un: { ip6: Buffer } };
+    const paths = this.paths[i]!;
+    buf[off + IS_ADD] = 0;
+    buf[off + IS_MULTIPATH] = this.whole[i] ? 0 : 1;
+    buf.writeUInt32BE(this.tableId, off + TABLE_ID);
+    buf.writeUInt32BE(0, off + STATS_INDEX);
+    buf[off + AF] = address.af;
+    address.un.ip6.copy(buf, off + UN, 0, UN_SIZE);
+    buf[off + LEN] = p.len as number;
     buf[off + N_PATHS] = paths.length / FIB_PATH_SIZE;
     paths.copy(buf, off + PATHS);
   }

@@ -70,7 +70,19 @@ import {
 } from '#vpp/index';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
 import { longestMatch } from './pin.js';
-import { encodeFibPath, FIB_PATH_SIZE, fibPath, NH_PROTO_IP4, NH_PROTO_IP6, PATH_TYPE_NORMAL, RouteWrites, type FibPathVia } from './vpp-writes.js';
+import {
+  encodeFibPath,
+  FIB_PATH_SIZE,
+  fibPath,
+  NH_PROTO_IP4,
+  NH_PROTO_IP6,
+  PATH_TYPE_NORMAL,
+  PathRemovals,
+  readRouteDetails,
+  RouteWrites,
+  type DumpedRoute,
+  type FibPathVia,
+} from './vpp-writes.js';
 import { FLAG_RESOLVE_VIA_HOST, PIC_BACKUP, PIC_PRIMARY, picTableOf, PicTables, type PicNeed, type PicTable } from './vpp-pic.js';
 
 const NO_INDEX = 0xffffffff;
@@ -287,18 +299,27 @@ export class VppFib implements FibBackend {
   async dump(): Promise<FibRoute[]> {
     const client = await this.deps.ready();
     if (!this.tablesReady) await this.ensureTables(client);
-    const tableId = this.deps.tableId;
-    const [v4, v6] = await Promise.all([
-      client.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: false, name: '' } }),
-      client.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: true, name: '' } }),
-    ]);
     this.dumpedExtra = new Map();
     const out: FibRoute[] = [];
-    for (const d of [...v4, ...v6]) {
-      const r = this.ours(rec(d.route));
-      if (r) out.push(r);
-    }
+    // Read in place (a full table is a million entries: no decoded record, no label stacks, per route).
+    await this.dumpTable(client, (r) => {
+      const f = this.ours(r);
+      if (f) out.push(f);
+    });
     return out;
+  }
+
+  /** Every entry of the learned routes' table, both families, as readRouteDetails gives them. */
+  private async dumpTable(client: VppClient, each: (r: DumpedRoute) => void): Promise<void> {
+    const tableId = this.deps.tableId;
+    await Promise.all(
+      [false, true].map((isIp6) =>
+        client.dumpRaw('ip_route_dump', { table: { table_id: tableId, is_ip6: isIp6, name: '' } }, (buf, start, length) => {
+          const r = readRouteDetails(buf, start, length);
+          if (r !== null) each(r);
+        }),
+      ),
+    );
   }
 
   /**
@@ -451,34 +472,45 @@ export class VppFib implements FibBackend {
    * (is_multipath=1). Returns how many routes were touched.
    */
   async purgeInterface(client: VppClient, swIfIndex: number): Promise<number> {
-    const tableId = this.deps.tableId;
     const via = new Set(this.pic.enabled ? this.pic.addressesVia(swIfIndex) : []);
-    const dumps = await Promise.all(
-      [false, true].map((isIp6) => client.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: isIp6, name: '' } })),
-    );
-    const writes: Promise<unknown>[] = [];
-    for (const d of dumps.flat()) {
-      const route = rec(d.route);
-      const paths = (Array.isArray(route.paths) ? route.paths : []).map(rec);
-      const through = paths.filter((p) => {
-        if (num(p.type) !== PATH_TYPE_NORMAL || zeroNextHop(p)) return false;
-        if (num(p.sw_if_index) === swIfIndex) return true;
-        const r = via.size > 0 ? decodeRecursive(p) : null;
-        return r !== null && via.has(r.address);
+    // The dump read in place, the removals pipelined in one bulk (their paths are the dumped bytes).
+    const removals = new PathRemovals(this.deps.tableId);
+    await this.dumpTable(client, (route) => {
+      const P = FIB_PATH_SIZE;
+      let through = 0;
+      let mask: Uint8Array | null = null;
+      route.paths.forEach((p, i) => {
+        if (num(p.type) !== PATH_TYPE_NORMAL || zeroNextHop(p)) return;
+        const r = num(p.sw_if_index) === swIfIndex ? null : via.size > 0 ? decodeRecursive(p) : null;
+        if (num(p.sw_if_index) !== swIfIndex && (r === null || !via.has(r.address))) return;
+        (mask ??= new Uint8Array(route.paths.length))[i] = 1;
+        through++;
       });
-      if (through.length === 0) continue;
-      const all = through.length === paths.length;
-      writes.push(
-        client
-          .request('ip_route_add_del', { is_add: false, is_multipath: !all, route: { table_id: tableId, prefix: route.prefix ?? {}, paths: all ? [] : through } })
-          .catch((err: unknown) => this.deps.log.warn({ err: vppErrorText(err) }, 'VPP route via a removed interface not deleted')),
-      );
+      if (through === 0 || mask === null) return;
+      const all = through === route.paths.length;
+      let paths = route.pathBytes;
+      if (!all) {
+        const m: Uint8Array = mask;
+        paths = Buffer.allocUnsafe(through * P);
+        let o = 0;
+        for (let i = 0; i < route.paths.length; i++) if (m[i] === 1) o += route.pathBytes.copy(paths, o, i * P, (i + 1) * P);
+      }
+      removals.push(route.prefix, paths, all);
+    });
+    const r = await client.bulk(removals);
+    let failed = 0;
+    let first: string | null = null;
+    for (let i = 0; i < removals.count; i++) {
+      const error = requestError(r, i);
+      if (error === null) continue;
+      failed++;
+      first ??= error;
     }
-    await Promise.all(writes);
+    if (failed > 0) this.deps.log.warn({ failed, of: removals.count, err: first }, 'VPP routes via a removed interface not deleted');
     if (this.pic.enabled) {
       await this.pic.purge(client, swIfIndex).catch((err: unknown) => this.deps.log.warn({ err: vppErrorText(err) }, 'PIC host routes via a removed interface not deleted'));
     }
-    return writes.length;
+    return removals.count;
   }
 
   /**
@@ -715,8 +747,8 @@ export class VppFib implements FibBackend {
   // ─── dump ──────────────────────────────────────────────────────────────
 
   /** Our paths of the route as a FibRoute (see the file comment), or null when it has none. */
-  private ours(route: VppRecord): FibRoute | null {
-    const paths = Array.isArray(route.paths) ? route.paths : [];
+  private ours(route: DumpedRoute): FibRoute | null {
+    const paths = route.paths;
     if (paths.length === 0) return null;
     let prefix: string;
     try {

@@ -77,6 +77,9 @@ interface Pending {
   /** Streamed messages collected before the end (dump details, cursor details). */
   detailsName: string | null;
   details: VppRecord[] | null;
+  /** dumpRaw: the details' bodies go here, not decoded (detailsId: their message id). */
+  raw: RawDetails | null;
+  detailsId: number;
   frames: Buffer[];
   timeoutMs: number;
   deadline: number;
@@ -85,6 +88,13 @@ interface Pending {
 }
 
 type EventHandler = (values: VppRecord) => void;
+
+/**
+ * A details message of dumpRaw, in place: its body (u16 message id, then
+ * context, then the fields) is buf[start, start + length). Valid only during
+ * the call: copy what is kept.
+ */
+export type RawDetails = (buf: Buffer, start: number, length: number) => void;
 
 /**
  * A run of requests of one message written straight into the socket buffer
@@ -149,6 +159,8 @@ export class VppClient {
   /** Bulks with requests written (and possibly more to write); their unanswered requests count in the window. */
   private readonly bulks: Bulk[] = [];
   private bulkInFlight = 0;
+  /** dumpRaw requests in flight: their details are not decoded. */
+  private rawDumps = 0;
   private queue: (Pending | Bulk | undefined)[] = [];
   private queueHead = 0;
   private nextContext = 1;
@@ -262,6 +274,30 @@ export class VppClient {
   }
 
   /**
+   * A dump whose details are not decoded: `onDetails` gets each one's body
+   * bytes in place (RawDetails), for tables too large for a record per entry
+   * (ip_route_dump of a full table). Resolves with how many there were.
+   */
+  async dumpRaw(name: string, values: VppRecord, onDetails: RawDetails, timeoutMs?: number): Promise<number> {
+    if (!name.endsWith('_dump')) throw new VppError(`${name} is not a dump`);
+    const detailsName = `${name.slice(0, -5)}_details`;
+    const detailsId = this.idOf.get(detailsName);
+    if (detailsId === undefined) throw new VppUnavailableError(`${detailsName}: not offered by this VPP (with CRC ${messageDef(detailsName).crc})`);
+    let n = 0;
+    const count: RawDetails = (buf, start, length) => {
+      n++;
+      onDetails(buf, start, length);
+    };
+    this.rawDumps++;
+    try {
+      await this.submit(name, values, 'control_ping_reply', detailsName, timeoutMs, { raw: count, detailsId });
+    } finally {
+      this.rawDumps--;
+    }
+    return n;
+  }
+
+  /**
    * A cursor get (fact sheet §1.5, e.g. lcp_itf_pair_get): the details stream,
    * then the `_reply` carrying retval and the cursor.
    */
@@ -361,6 +397,7 @@ export class VppClient {
     endName: string,
     detailsName: string | null,
     timeoutMs: number | undefined,
+    raw: { raw: RawDetails; detailsId: number } | null = null,
   ): Promise<{ reply: VppRecord; details: VppRecord[] }> {
     if (this.closed) return Promise.reject(new VppClosedError(`${name}: ${this.closed.message}`));
     const id = this.idOf.get(name);
@@ -376,7 +413,20 @@ export class VppClient {
     }
     return new Promise((resolve, reject) => {
       const t = timeoutMs ?? this.timeoutMs;
-      this.queue.push({ name, context, endName, detailsName, details: null, frames, timeoutMs: t, deadline: 0, resolve, reject });
+      this.queue.push({
+        name,
+        context,
+        endName,
+        detailsName,
+        details: null,
+        raw: raw?.raw ?? null,
+        detailsId: raw?.detailsId ?? -1,
+        frames,
+        timeoutMs: t,
+        deadline: 0,
+        resolve,
+        reject,
+      });
       this.schedulePump();
     });
   }
@@ -571,6 +621,18 @@ export class VppClient {
           b.confirmed++;
           this.bulkInFlight--;
           if (b.confirmed === b.req.count) this.endBulk(b, null);
+        }
+        return;
+      }
+    }
+    if (this.rawDumps > 0 && length >= 6) {
+      // A dumpRaw's details (u16 id, then context): handed over in place.
+      const p = this.inFlight.get(buf.readUInt32BE(start + 2));
+      if (p?.raw && p.detailsId === buf.readUInt16BE(start)) {
+        try {
+          p.raw(buf, start, length);
+        } catch (err) {
+          this.log.error({ err, request: p.name }, 'VPP raw details handler failed');
         }
         return;
       }

@@ -19,7 +19,7 @@ export {
 } from './address.js';
 export type { VppAddress, VppPrefix } from './address.js';
 export { VppClient, checkCrcs, companionsOf } from './client.js';
-export type { BulkRequests, BulkResult, VppClientOptions } from './client.js';
+export type { BulkRequests, BulkResult, RawDetails, VppClientOptions } from './client.js';
 export { VppConnection } from './connection.js';
 export type { VppConnectionOptions, VppConnectionState } from './connection.js';
 export {

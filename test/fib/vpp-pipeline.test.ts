@@ -6,7 +6,7 @@
  * written), a replace whose add is refused keeping the old paths, and a
  * connection lost mid-batch leaving exactly the unconfirmed ops pending.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FibManager, type FibOp, type FibRoute } from '#fib/index';
 import { VppFib, type VppInterfaceResolver } from '#fib/vpp';
 import { encodeFibPath, RouteWrites } from '#fib/vpp-writes';
@@ -34,6 +34,8 @@ afterEach(async () => {
 interface Setup {
   vpp: Responder;
   fib: VppFib;
+  /** The client the fib uses now. */
+  client(): VppClient;
   /** Connects the fib to the responder again (after a lost connection). */
   reconnect(): Promise<void>;
 }
@@ -52,7 +54,7 @@ async function setup(maxInFlight = 64, opts: { omit?: readonly string[] } = NO_P
   };
   await reconnect();
   const fib = new VppFib({ log, ready: async () => client!, tableId: 0, interfaces });
-  return { vpp, fib, reconnect };
+  return { vpp, fib, reconnect, client: () => client! };
 }
 
 const via = (prefix: string, address: string, iface = 'wgf-1'): FibRoute => ({ prefix, nexthops: [{ address, interface: iface }] });
@@ -254,3 +256,63 @@ describe('VppFib pipelined writes with PIC (the responder has ip_table_dump: the
   });
 });
 
+
+describe('VppFib.purgeInterface: batched like the write path', () => {
+  const path = (sw: number, nh: string): VppRecord => ({
+    sw_if_index: sw,
+    table_id: 0,
+    rpf_id: 0,
+    weight: 1,
+    preference: 0,
+    type: 0,
+    flags: 0,
+    proto: 0,
+    nh: { address: toVppAddressUnion(nh), via_label: 0, obj_id: 0, classify_table_index: 0 },
+    n_labels: 0,
+  });
+
+  it('one dump read in place, the removals in one bulk (no request per route): only the paths through the interface go, an operator path on the same prefix stays', async () => {
+    const { vpp, fib, client } = await setup(64);
+    const N = 3000;
+    const prefix = (i: number): string => `10.${(i >> 8) & 0xff}.${i & 0xff}.0/24`;
+    // i % 3: 0 = ours via wgf-1 (sw 5) beside an operator's path via sw 9; 1 = ours via wgf-1 alone; 2 = ours via wgf-2 (sw 6).
+    const paths = (i: number): VppRecord[] =>
+      i % 3 === 0 ? [path(5, '10.255.1.1'), path(9, '192.0.2.254')] : i % 3 === 1 ? [path(5, '10.255.1.1')] : [path(6, '10.255.2.1')];
+    vpp.on('ip_route_dump', (v, io) => {
+      if ((v.table as VppRecord).is_ip6 === true) return;
+      for (let i = 0; i < N; i++) {
+        io.answer('ip_route_details', { route: { table_id: 0, stats_index: 0, prefix: toVppPrefix(prefix(i)), n_paths: paths(i).length, paths: paths(i) } });
+      }
+    });
+    // Replies held until 64 requests are outstanding (the window): nothing waits for a reply before the next write.
+    let held: (() => void)[] = [];
+    vpp.on('ip_route_add_del', (_v, io) => {
+      held.push(() => io.answer('ip_route_add_del_reply', { retval: 0, stats_index: 0 }));
+      if (held.length === 64 || vpp.received.filter((m) => m.name === 'ip_route_add_del').length === (2 * N) / 3) {
+        const go = held;
+        held = [];
+        for (const f of go) f();
+      }
+    });
+    const c = client();
+    const bulk = vi.spyOn(c, 'bulk');
+    const request = vi.spyOn(c, 'request');
+    expect(await fib.purgeInterface(c, 5)).toBe((2 * N) / 3);
+    expect(bulk).toHaveBeenCalledTimes(1);
+    expect(request.mock.calls.filter(([name]) => name === 'ip_route_add_del')).toEqual([]);
+    const sent = vpp.received
+      .filter((m) => m.name === 'ip_route_add_del')
+      .map(({ values: v }) => {
+        const r = v.route as VppRecord;
+        const nhs = (r.paths as VppRecord[]).map((p) => `${fromVppAddressUnion((p.nh as VppRecord).address, p.proto as number)}@${String(p.sw_if_index)}`);
+        return `${v.is_add ? '+' : '-'}${v.is_multipath ? 'm' : ''} ${fromVppPrefix(r.prefix)} ${nhs.join(',')}`;
+      });
+    const want: string[] = [];
+    for (let i = 0; i < N; i++) {
+      // Only our path of a shared prefix (is_multipath=1, the dumped path's bytes); the whole entry when every path is ours.
+      if (i % 3 === 0) want.push(`-m ${prefix(i)} 10.255.1.1@5`);
+      else if (i % 3 === 1) want.push(`- ${prefix(i)} `);
+    }
+    expect(sent).toEqual(want);
+  });
+});
