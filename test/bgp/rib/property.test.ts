@@ -47,6 +47,8 @@ interface Gen {
   origin: 0 | 1 | 2;
   rest: number[];
   asSet: number[];
+  /** A large and an extended community numbered so; sets that differ only here must not be merged. */
+  tag: number | undefined;
 }
 
 const genArb: fc.Arbitrary<Gen> = fc.record({
@@ -59,6 +61,7 @@ const genArb: fc.Arbitrary<Gen> = fc.record({
     { weight: 3, arbitrary: fc.constant<number[]>([]) },
     { weight: 1, arbitrary: fc.array<number>(fc.constantFrom(64512, 64513), { minLength: 1, maxLength: 2 }) },
   ),
+  tag: fc.constantFrom(undefined, 1, 2),
 });
 
 const peerArb = fc.constantFrom(...PEERS.map((p) => p.id));
@@ -80,6 +83,10 @@ function attrsOf(peerId: string, g: Gen): PathAttributes {
   const a: PathAttributes = { origin: g.origin, asPath: path };
   if (g.localPref !== undefined) a.localPref = g.localPref;
   if (g.med !== undefined) a.med = g.med;
+  if (g.tag !== undefined) {
+    a.largeCommunities = [[65000, g.tag, 0]];
+    a.extendedCommunities = [[0x0002fde8, g.tag]];
+  }
   return a;
 }
 
@@ -260,7 +267,11 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
           const got = rib.best(prefix);
           expect(got?.peer ?? null, prefix).toBe(want?.peer ?? null);
           expect(got?.source, prefix).toBe(want?.source);
-          if (want && want.peer !== null) expect(got?.attrs.asPath).toEqual(want.attrs.asPath);
+          if (want && want.peer !== null) {
+            expect(got?.attrs.asPath).toEqual(want.attrs.asPath);
+            expect(got?.attrs.largeCommunities).toEqual(want.attrs.largeCommunities);
+            expect(got?.attrs.extendedCommunities).toEqual(want.attrs.extendedCommunities);
+          }
           expect(folded.get(prefix), prefix).toEqual(got);
           const ranked = rib.paths(prefix);
           expect(ranked[0]).toEqual(got);
@@ -283,6 +294,9 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
         for (const p of wantObserved) {
           expect(observer.get(p)!.asPath![0]!.asns[0]).toBe(LOCAL_ASN);
           expect(observer.get(p)!.localPref).toBeUndefined();
+          // RFC 8092 and RFC 4360 (transitive) communities travel with their own route.
+          expect(observer.get(p)!.largeCommunities).toEqual(rib.best(p)!.attrs.largeCommunities);
+          expect(observer.get(p)!.extendedCommunities).toEqual(rib.best(p)!.attrs.extendedCommunities);
         }
         const full = new Map<string, PathAttributes>();
         receive(full, rib.exportFull('o'));
@@ -298,9 +312,9 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
       }),
       // The example is RFC 4271 §9.1.2.2 (c)'s trap: removing a losing path changes the winner.
       { numRuns: 300, examples: [[[
-        { kind: 'announce', peer: 'a', prefixes: ['10.1.0.0/16'], attrs: { localPref: undefined, med: 10, origin: 0, rest: [], asSet: [] }, badNextHop: false },
-        { kind: 'announce', peer: 'c', prefixes: ['10.1.0.0/16'], attrs: { localPref: undefined, med: undefined, origin: 0, rest: [], asSet: [] }, badNextHop: false },
-        { kind: 'announce', peer: 'b', prefixes: ['10.1.0.0/16'], attrs: { localPref: undefined, med: 5, origin: 0, rest: [], asSet: [] }, badNextHop: false },
+        { kind: 'announce', peer: 'a', prefixes: ['10.1.0.0/16'], attrs: { localPref: undefined, med: 10, origin: 0, rest: [], asSet: [], tag: undefined }, badNextHop: false },
+        { kind: 'announce', peer: 'c', prefixes: ['10.1.0.0/16'], attrs: { localPref: undefined, med: undefined, origin: 0, rest: [], asSet: [], tag: undefined }, badNextHop: false },
+        { kind: 'announce', peer: 'b', prefixes: ['10.1.0.0/16'], attrs: { localPref: undefined, med: 5, origin: 0, rest: [], asSet: [], tag: undefined }, badNextHop: false },
         { kind: 'withdraw', peer: 'b', prefixes: ['10.1.0.0/16'] },
       ]]] },
     );
