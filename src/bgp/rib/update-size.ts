@@ -9,7 +9,7 @@
 import type { AsPathSegment, MpReach, MpUnreach, PathAttributes, UpdateMessage } from '#bgp/wire/types';
 import { prefixLengthOf } from '#lib/prefix';
 
-/** RFC 4271 §4.1: maximum message size (RFC 8654 extended messages are not negotiated). */
+/** RFC 4271 §4.1: maximum message size; UPDATEs are packed to it even where RFC 8654 extended messages were negotiated. */
 export const MAX_MESSAGE_SIZE = 4096;
 /** RFC 4271 §4.1 header: marker 16, length 2, type 1. */
 export const HEADER_SIZE = 19;
