@@ -73,8 +73,10 @@ interface Run {
   /** From the feeder's Established: its last UPDATE written, the table acknowledged by the receiver's TCP. */
   writtenMs: number | null;
   ackedMs: number | null;
-  /** From Established: all N in VPP's FIB (wgbgp) or in BIRD's RIB (floor). */
+  /** From Established: all N in VPP's FIB (wgbgp) or in BIRD's RIB (floor), as the first poll that saw them answered. */
   doneMs: number | null;
+  /** When the last poll that saw fewer was asked: the completion lies between this and doneMs. */
+  doneAfterMs?: number;
   /** From the receiver's start: the feeder's Established. */
   establishedMs: number | null;
   /** Exact count of the fed prefixes in VPP's FIB afterwards (wgbgp). */
@@ -122,6 +124,7 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
     const vpp0 = lab.vppCpuMs() ?? 0;
     const t0 = await lab.startReceiver();
     let doneAt: number | null = null;
+    let notBefore: number | null = null;
     if (receiver === 'floor') {
       for (;;) {
         let got = 0;
@@ -138,23 +141,37 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
     } else {
-      const samples: { at: number; count: number }[] = [];
+      /** at: when the poll's answer came; asked: when it was asked (VPP may answer late: busy with a dump). */
+      const samples: { asked: number; at: number; count: number; vpp: number; agent: number }[] = [];
       let lastChange = Date.now();
       for (;;) {
+        const asked = Date.now();
         const count = lab.fibCount() - lab.baseline;
         const at = Date.now();
         if (samples.length === 0 || samples.at(-1)!.count !== count) lastChange = at;
-        samples.push({ at, count });
+        samples.push({ asked, at, count, vpp: lab.vppCpuMs() ?? 0, agent: lab.receiverCpuMs() ?? 0 });
         if (count >= n && at - lastChange >= SETTLE_MS) break;
         if (at - t0 > timeoutMs) throw new Error(`VPP's FIB held ${count} more entries than before, of ${n}, after ${timeoutMs} ms\n${tail(lab.logs.receiver)}`);
         if (!lab.vppAlive()) throw new Error(`VPP died\n${tail(lab.logs.vpp)}`);
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
       const final = samples.at(-1)!.count;
-      doneAt = samples.find((s) => s.count >= final)!.at;
+      const k = samples.findIndex((s) => s.count >= final);
+      doneAt = samples[k]!.at;
+      // The last poll that saw fewer: the routes were not all in when it was asked.
+      if (k > 0) notBefore = samples[k - 1]!.asked;
       if (TRACE) {
         const from = lab.feederAcked()?.establishedAt ?? t0;
-        console.log(`bench/vpp: VPP FIB entries (ms since Established:count): ${samples.filter((x, i) => i === 0 || x.count !== samples[i - 1]!.count).map((x) => `${x.at - from}:${x.count}`).join(' ')}`);
+        // Per stretch between two changes of the count: VPP's and the agent's CPU share of it.
+        let prev = samples[0]!;
+        const shown: string[] = [];
+        for (const x of samples.slice(1)) {
+          if (x.count === prev.count && x !== samples.at(-1)) continue;
+          const dt = Math.max(1, x.at - prev.at);
+          shown.push(`${x.at - from}:${x.count}(vpp ${Math.round((100 * (x.vpp - prev.vpp)) / dt)}% agent ${Math.round((100 * (x.agent - prev.agent)) / dt)}%)`);
+          prev = x;
+        }
+        console.log(`bench/vpp: VPP FIB entries, ms since Established:count(CPU since the previous): ${shown.join(' ')}`);
       }
       out.exact = await exactCount(lab, feed);
       if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
@@ -169,6 +186,7 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
       out.ackedMs = acked.ackedAt - acked.establishedAt;
       out.feederRate = acked.routesPerSecond;
       out.doneMs = doneAt - acked.establishedAt;
+      if (notBefore !== null) out.doneAfterMs = notBefore - acked.establishedAt;
     } else {
       out.error = `no "acked" report from the feeder (done ${doneAt - t0} ms after the receiver's start)\n${tail(lab.logs.feeder, 8)}`;
     }
@@ -195,7 +213,7 @@ function report(): string {
     lines.push(`\nvpp N=${n} (${TABLE}), replay feeder → wireguard-go → VPP WireGuard → punt; ${REPEAT} run(s) each (all shown)`);
     lines.push(`  feeder-only (floor: BIRD RIB, no FIB): Established → all in RIB ${col(floor, (r) => s(r.doneMs))}; table acked ${col(floor, (r) => s(r.ackedMs))}`);
     lines.push(
-      `  wgbgp → VPP FIB: Established → all in VPP FIB ${col(agent, (r) => s(r.doneMs))} (= ${col(agent, (r) => (r.doneMs ? `${Math.round(n / (r.doneMs / 1000))}/s` : '—'))}); ` +
+      `  wgbgp → VPP FIB: Established → all in VPP FIB ${col(agent, (r) => (r.doneAfterMs === undefined ? s(r.doneMs) : `${s(r.doneAfterMs).replace(' s', '')}–${s(r.doneMs)}`))} (= ${col(agent, (r) => (r.doneMs ? `${Math.round(n / (r.doneMs / 1000))}/s` : '—'))}); ` +
         `table acked ${col(agent, (r) => s(r.ackedMs))}; exact ${col(agent, (r) => String(r.exact ?? '—'))}`,
     );
     lines.push(`  agent CPU ${col(agent, (r) => s(r.cpuMs))}, peak RSS ${col(agent, (r) => mb(r.rssKb))}; VPP CPU ${col(agent, (r) => s(r.vppCpuMs))}; start → Established ${col(agent, (r) => s(r.establishedMs))}`);

@@ -73,6 +73,13 @@ export const FLAG_RESOLVE_VIA_HOST = 2;
 
 const NO_INDEX = 0xffffffff;
 
+/**
+ * What VPP puts into a table it creates (ip4_create_fib_with_table_id,
+ * ip6_create_fib_with_table_id): the default route and the specials, all
+ * dropping. Checked against VPP 26.06 (test/vpp/real-vpp.test.ts).
+ */
+const TABLE_SPECIALS: ReadonlySet<string> = new Set(['0.0.0.0/0', '0.0.0.0/32', '224.0.0.0/4', '240.0.0.0/4', '255.255.255.255/32', '::/0', 'fe80::/10']);
+
 /** The PIC table a recursive path's table_id names, or undefined. */
 export function picTableOf(tableId: number): PicTable | undefined {
   return tableId === PIC_PRIMARY.id ? PIC_PRIMARY : tableId === PIC_BACKUP.id ? PIC_BACKUP : undefined;
@@ -276,6 +283,43 @@ export class PicTables {
       }),
     );
     return gone;
+  }
+
+  /**
+   * The agent stops (VppFib.close): the tables go when nothing is in them but
+   * what VPP put there when they were created (TABLE_SPECIALS): no host route
+   * of ours or anyone's, no route of an operator, and no recursive-resolution
+   * entry (a route, ours or not, still resolving through them: with
+   * keep-on-stop our routes stay and so do the tables). Deleting a table
+   * flushes every API route in it (ip_table_delete), so anything else found
+   * keeps both. Returns what was done, or why not.
+   */
+  async dropIfUnused(client: VppClient): Promise<'deleted' | 'in use' | 'not ours'> {
+    if (!this.enabled) return 'not ours';
+    for (const h of this.hosts.values()) if (h.installed) return 'in use';
+    const dumps = await Promise.all(
+      PIC_TABLES.flatMap((t) => [false, true].map((isIp6) => client.dump('ip_route_dump', { table: { table_id: t.id, is_ip6: isIp6, name: '' } }))),
+    );
+    for (const d of dumps.flat()) {
+      let prefix: string;
+      try {
+        prefix = fromVppPrefix(rec(d.route).prefix);
+      } catch {
+        return 'in use';
+      }
+      if (!TABLE_SPECIALS.has(prefix)) {
+        this.deps.log.info({ tables: PIC_TABLES.map((t) => t.id), entry: prefix }, 'PIC tables kept: not empty');
+        return 'in use';
+      }
+    }
+    this.off = 'deleted at stop';
+    this.hosts.clear();
+    this.generation++;
+    await Promise.all(
+      PIC_TABLES.flatMap((t) => [false, true].map((isIp6) => client.request('ip_table_add_del', { is_add: false, table: { table_id: t.id, is_ip6: isIp6, name: t.name } }))),
+    );
+    this.deps.log.info({ tables: PIC_TABLES.map((t) => t.id) }, 'PIC tables deleted');
+    return 'deleted';
   }
 
   private async writeHost(client: VppClient, t: PicTable, address: string, sw: number): Promise<void> {

@@ -567,8 +567,27 @@ export class VppFib implements FibBackend {
     return out;
   }
 
-  /** The connection belongs to VppDataplane; the PIC tables and their host routes stay (keep-on-stop). */
-  async close(): Promise<void> {}
+  /**
+   * The agent stops. The connection belongs to VppDataplane. The PIC tables
+   * go when nothing is in them any more but VPP's own entries (PicTables.dropIfUnused):
+   * after a stop without keep-on-stop (the tunnels were removed first, and
+   * purgeInterface took their host routes); with keep-on-stop the host routes
+   * and the routes resolving through them keep the tables.
+   */
+  async close(): Promise<void> {
+    if (!this.pic.enabled) return;
+    let client: VppClient;
+    try {
+      client = await this.deps.ready();
+    } catch {
+      return; // not connected: left for the next run (adopted, or deleted at its stop)
+    }
+    try {
+      await this.pic.dropIfUnused(client);
+    } catch (err) {
+      this.deps.log.warn({ err: vppErrorText(err) }, 'PIC tables not deleted');
+    }
+  }
 
   // ─── encoding ──────────────────────────────────────────────────────────
 

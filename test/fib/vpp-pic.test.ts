@@ -348,3 +348,67 @@ describe('VPP PIC: restart and ownership', () => {
     }
   });
 });
+
+describe('VPP PIC: the tables at stop (VppFib.close)', () => {
+  const picTables = (state: FakeState): string[] =>
+    [PIC_PRIMARY, PIC_BACKUP].flatMap((t) => [4, 6].filter((f) => state.table(f as 4 | 6, t.id) !== undefined).map((f) => `${t.id}/${f}`));
+  const all = [`${PIC_PRIMARY.id}/4`, `${PIC_PRIMARY.id}/6`, `${PIC_BACKUP.id}/4`, `${PIC_BACKUP.id}/6`];
+
+  it('keep-on-stop off: once the tunnels (and with them the routes and host routes) are gone, close() deletes both tables in both families', async () => {
+    const { fake, dp } = await setup();
+    const m = new FibManager(dp.fib);
+    for (const p of prefixes(20)) m.set(route(p, P1, P2));
+    m.set(route('2001:db8:9::/48', hop(1, true), hop(2, true)));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(picTables(fake.state)).toEqual(all);
+    // The agent's stop without keep-on-stop: tunnels removed (purgeInterface), the rest of its routes deleted, then close().
+    for (const sp of SPECS) await dp.wireguard.remove(sp.interface);
+    for (const p of [...prefixes(20), '2001:db8:9::/48']) m.delete(p);
+    await m.flush();
+    expect(fake.state.apiRoutes(4, 0).size + fake.state.apiRoutes(6, 0).size).toBe(0);
+    await dp.fib.close();
+    expect(picTables(fake.state)).toEqual([]);
+    expect(fake.errors).toEqual([]);
+    await dp.close();
+  });
+
+  it('keep-on-stop on: the routes and host routes stay, and so do the tables; a restart adopts them', async () => {
+    const { fake, dp } = await setup();
+    const m = new FibManager(dp.fib);
+    for (const p of prefixes(20)) m.set(route(p, P1, P2));
+    await m.flush();
+    const from = fake.requests.length;
+    await dp.fib.close();
+    await dp.close();
+    expect(picTables(fake.state)).toEqual(all);
+    // Decided from what the agent knows (host routes of its own in them): nothing asked of VPP.
+    expect(fake.requests.slice(from).filter((r) => r.name === 'ip_table_add_del' || r.name === 'ip_route_dump')).toEqual([]);
+    expect(fake.state.apiRoutes(4, 0).size).toBe(20);
+  });
+
+  it("a table with anything else in it stays: an operator's route in it, or a route (ours after a failover, or anyone's) still resolving through it", async () => {
+    const { fake, dp, sw } = await setup();
+    const m = new FibManager(dp.fib);
+    for (const p of prefixes(5)) m.set(route(p, P1));
+    await m.flush();
+    // After a failover our host routes are out of the tables, but the routes still resolve through them (recursive-resolution entries).
+    expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 1, removed: 0 });
+    await dp.fib.close();
+    expect(picTables(fake.state)).toEqual(all);
+    // Our routes go; an operator's route in our backup table keeps both tables.
+    for (const p of prefixes(5)) m.delete(p);
+    await m.flush();
+    const [rv] = fake.state.routeAddDel({ isAdd: true, isMultipath: false, tableId: PIC_BACKUP.id, family: 4, address: Buffer.from([10, 99, 0, 1]), len: 32, paths: [hostRoute(sw(3), '10.99.0.1')] });
+    expect(rv).toBe(0);
+    await dp.fib.close();
+    expect(picTables(fake.state)).toEqual(all);
+    expect(fake.state.apiRoutes(4, PIC_BACKUP.id).has('10.99.0.1/32')).toBe(true);
+    // Gone too: now the tables go.
+    fake.state.routeAddDel({ isAdd: false, isMultipath: false, tableId: PIC_BACKUP.id, family: 4, address: Buffer.from([10, 99, 0, 1]), len: 32, paths: [] });
+    await dp.fib.close();
+    expect(picTables(fake.state)).toEqual([]);
+    expect(fake.errors).toEqual([]);
+    await dp.close();
+  });
+});

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FibManager, type FibNextHop, type FibOp, type FibRoute } from '#fib/index';
 import { encodeFibPath, fibPath, RouteWrites } from '#fib/vpp-writes';
+import { PIC_BACKUP, PIC_PRIMARY } from '#fib/vpp-pic';
 import { SystemClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
 import { toVppAddressUnion, toVppPrefix, VppConnection, type VppClient, type VppRecord } from '#vpp/index';
@@ -979,4 +980,50 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     expect(await dp.fib.dump()).toEqual([]);
     expect(vppAlive()).toBe(true);
   }, 300_000);
+
+  it('the PIC tables at stop (VppFib.close): kept while routes resolve through them, and while anything else is in them; deleted once empty (keep-on-stop off)', async () => {
+    const picTables = async (): Promise<string[]> =>
+      (await client.dump('ip_table_dump'))
+        .map((d) => d.table as VppRecord)
+        .filter((t) => t.table_id === PIC_PRIMARY.id || t.table_id === PIC_BACKUP.id)
+        .map((t) => `${String(t.table_id)}/${t.is_ip6 === true ? 6 : 4} ${String(t.name)}`)
+        .sort();
+    const all = [`${PIC_PRIMARY.id}/4 ${PIC_PRIMARY.name}`, `${PIC_PRIMARY.id}/6 ${PIC_PRIMARY.name}`, `${PIC_BACKUP.id}/4 ${PIC_BACKUP.name}`, `${PIC_BACKUP.id}/6 ${PIC_BACKUP.name}`];
+    expect(dp.fib.picEnabled).toBe(true);
+    expect(await picTables()).toEqual(all);
+    const m = new FibManager(dp.fib);
+    const rs = [...routes(100, '10.255.1.1', 'wgf-1'), via('2001:db8:7::/48', 'fd00:255:2::1', 'wgf-2')];
+    for (const r of rs) m.set(r);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // keep-on-stop: our host routes are in the tables, routes resolve through them.
+    await dp.fib.close();
+    expect(await picTables()).toEqual(all);
+    expect(showFib(rs[0]!.prefix)!.forwarding).toEqual([`10.255.1.1 ${vppName.get('wgf-1')}`]);
+    // Our routes go, and the tunnels' host routes with the purge of their interfaces (as a stop without keep-on-stop does).
+    for (const r of rs) m.delete(r.prefix);
+    await m.flush();
+    await wipeOurs();
+    // An operator's route in our backup table keeps both.
+    const op = (isAdd: boolean): Promise<VppRecord> =>
+      operator!.client!.request('ip_route_add_del', {
+        is_add: isAdd,
+        is_multipath: false,
+        route: { table_id: PIC_BACKUP.id, prefix: toVppPrefix('10.99.0.1/32') as unknown as VppRecord, paths: [operatorPath('192.0.2.254')] },
+      });
+    expect((await op(true)).retval).toBe(0);
+    await dp.fib.close();
+    expect(await picTables()).toEqual(all);
+    expect((await op(false)).retval).toBe(0);
+    const shown = vppctl('show', 'ip', 'fib', 'table', String(PIC_PRIMARY.id));
+    console.log(`real-vpp: the primary PIC table, empty of ours, before close():\n${shown.trim()}`);
+    await dp.fib.close();
+    expect(await picTables()).toEqual([]);
+    expect(dp.fib.picEnabled).toBe(false);
+    // The next start creates them again.
+    await restartAgent();
+    expect(dp.fib.picEnabled).toBe(true);
+    expect(await picTables()).toEqual(all);
+    expect(vppAlive()).toBe(true);
+  });
 });
