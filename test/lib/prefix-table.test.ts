@@ -3,6 +3,7 @@
  * (issue 10): numbers are interned, reference-counted and reused; a map
  * moves from a Map to an array when it grows, without losing an entry.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
 
@@ -48,6 +49,70 @@ describe('PrefixTable', () => {
     expect(t.text(ids[4999]!)).toBe('10.19.135.0/24');
     for (const id of ids) t.release(id);
     expect(t.size).toBe(0);
+  });
+
+  it('keys by address, family and length: texts come back canonical, a non-canonical text is refused by intern and not found', () => {
+    const t = new PrefixTable();
+    const texts = ['0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/16', '255.255.255.255/32', '::/0', '2001:db8::/32', '2001:db8::/48', '2001:db8:0:1::/64', 'fe80::1/128'];
+    const ids = texts.map((x) => t.intern(x));
+    expect(new Set(ids).size).toBe(texts.length);
+    texts.forEach((x, i) => expect(t.text(ids[i]!)).toBe(x));
+    // 10.0.0.0/8 and ::/8-style pairs differ only in length or family, and stay apart.
+    expect(t.find('10.0.0.0/8')).toBe(ids[1]);
+    expect(t.find('0.0.0.0/0')).not.toBe(t.find('::/0'));
+    // Host bits set, a bad text: no number, and intern refuses rather than storing a second spelling.
+    expect(t.find('10.0.0.1/8')).toBe(NO_PREFIX);
+    expect(t.find('not a prefix')).toBe(NO_PREFIX);
+    expect(t.findHinted('10.0.0.1/8', ids[1])).toBe(NO_PREFIX);
+    expect(() => t.intern('10.0.0.1/8')).toThrow(/not a canonical prefix/);
+    // An upper-case IPv6 text names the same prefix; its text is the canonical one (RFC 5952 §4.3).
+    expect(t.find('2001:DB8::/32')).toBe(ids[5]);
+    expect(() => t.text(9999)).toThrow(/not in use/);
+  });
+
+  it('behaves as a map from text to a reference-counted number under any interleaving of intern and release (IPv6 pool and index deletions included)', () => {
+    // Few distinct keys, many operations: probe runs form, break up on deletion and are reused.
+    const key = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 63 }), fc.constantFrom(24, 32)).map(([n, len]) => `10.0.${n}.${len === 32 ? n & 3 : 0}/${len}`),
+      fc.integer({ min: 0, max: 63 }).map((n) => `2001:db8:${(n + 1).toString(16)}::/48`),
+    );
+    const op = fc.tuple(fc.boolean(), key);
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const t = new PrefixTable();
+        const model = new Map<string, { id: number; refs: number }>();
+        for (const [add, text] of ops) {
+          const m = model.get(text);
+          if (add || m === undefined) {
+            const id = t.intern(text);
+            if (m !== undefined) expect(id).toBe(m.id);
+            for (const [other, o] of model) if (other !== text) expect(o.id).not.toBe(id);
+            model.set(text, { id, refs: (m?.refs ?? 0) + 1 });
+          } else {
+            t.release(m.id);
+            if (--m.refs === 0) model.delete(text);
+          }
+          expect(t.size).toBe(model.size);
+        }
+        for (const [text, m] of model) {
+          expect(t.find(text)).toBe(m.id);
+          expect(t.text(m.id)).toBe(text);
+          expect(t.refCount(m.id)).toBe(m.refs);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a million IPv4 prefixes: every one found again after half of them were released, every released one gone', () => {
+    const t = new PrefixTable();
+    const n = 1 << 20;
+    const text = (i: number): string => `${(i >>> 16) + 1}.${(i >>> 8) & 255}.${i & 255}.0/24`;
+    const ids = new Int32Array(n);
+    for (let i = 0; i < n; i++) ids[i] = t.intern(text(i));
+    for (let i = 0; i < n; i += 2) t.release(ids[i]!);
+    expect(t.size).toBe(n / 2);
+    for (let i = 0; i < n; i += 997) expect(t.find(text(i))).toBe(i % 2 === 0 ? NO_PREFIX : ids[i]);
   });
 });
 

@@ -21,7 +21,7 @@
  */
 import { AFI_IPV4, AFI_IPV6, Origin } from '#bgp/wire/types';
 import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
-import { canonicalPrefix, formatPrefix, maskBytes, parseIp, prefixLengthOf } from '#lib/prefix';
+import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
 import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
 import {
   afiOf,
@@ -882,9 +882,8 @@ export class Rib {
   }
 
   private countLength(prefix: number, delta: number): void {
-    const text = this.prefixes.text(prefix);
-    const len = prefixLengthOf(text);
-    const lengths = text.includes(':') ? this.lengths6 : this.lengths4;
+    const len = this.prefixes.lengthOf(prefix);
+    const lengths = this.prefixes.isV6(prefix) ? this.lengths6 : this.lengths4;
     lengths[len] = lengths[len]! + delta;
   }
 
@@ -897,7 +896,7 @@ export class Rib {
         const best = this.bestRoute(prefix);
         const slot = this.backupSlotOf(prefix);
         if (!sameRoute(best, previous) || slot !== this.touchedBackup.get(prefix)) {
-          changes.push({ prefix: this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot), id: prefix });
+          changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot), id: prefix });
         }
         this.prefixes.release(prefix);
       });
@@ -906,7 +905,8 @@ export class Rib {
     }
     touched.forEach((previous, prefix) => {
       const best = this.bestRoute(prefix);
-      if (!sameRoute(best, previous)) changes.push({ prefix: this.prefixes.text(prefix), best, previous, id: prefix });
+      // The text comes from a route when there is one (texts are made on demand: one fewer per change).
+      if (!sameRoute(best, previous)) changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, id: prefix });
       this.prefixes.release(prefix);
     });
     return changes;
