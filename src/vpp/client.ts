@@ -83,6 +83,8 @@ interface Pending {
   frames: Buffer[];
   timeoutMs: number;
   deadline: number;
+  /** Order of its first write (VPP answers one socket in that order). */
+  seq: number;
   resolve: (v: { reply: VppRecord; details: VppRecord[] }) => void;
   reject: (e: Error) => void;
 }
@@ -145,6 +147,8 @@ interface Bulk {
   readonly answered: Uint8Array;
   readonly timeoutMs: number;
   deadline: number;
+  /** Order of its first write. */
+  seq: number;
   resolve: (r: BulkResult) => void;
 }
 
@@ -161,6 +165,14 @@ export class VppClient {
   private bulkInFlight = 0;
   /** dumpRaw requests in flight: their details are not decoded. */
   private rawDumps = 0;
+  /** Write order of requests (Pending.seq, Bulk.seq). */
+  private seq = 0;
+  /**
+   * The last answer (reply or details) and the write order of the request it
+   * was for: a request written after that one is still queued behind it in
+   * VPP, which is busy (a dump of a full table takes VPP seconds), not gone.
+   */
+  private progress = { at: 0, seq: -1 };
   private queue: (Pending | Bulk | undefined)[] = [];
   private queueHead = 0;
   private nextContext = 1;
@@ -332,7 +344,7 @@ export class VppClient {
     if (req.count === 0) return Promise.resolve({ retval, answered, confirmed: 0, error: null });
     return new Promise((resolve) => {
       const t = timeoutMs ?? this.timeoutMs;
-      const b: Bulk = { req, name: req.name, id, replyId, base: 0, sent: 0, confirmed: 0, confirmedAtSweep: 0, retval, answered, timeoutMs: t, deadline: 0, resolve };
+      const b: Bulk = { req, name: req.name, id, replyId, base: 0, sent: 0, confirmed: 0, confirmedAtSweep: 0, retval, answered, timeoutMs: t, deadline: 0, seq: 0, resolve };
       this.queue.push(b);
       this.schedulePump();
     });
@@ -424,6 +436,7 @@ export class VppClient {
         frames,
         timeoutMs: t,
         deadline: 0,
+        seq: 0,
         resolve,
         reject,
       });
@@ -494,6 +507,7 @@ export class VppClient {
       if (isBulk(p)) {
         if (p.sent === 0) {
           p.base = this.allocContextRange(p.req.count);
+          p.seq = this.seq++;
           this.bulks.push(p);
         }
         p.deadline = now + p.timeoutMs;
@@ -506,6 +520,7 @@ export class VppClient {
         continue;
       }
       this.queue[this.queueHead++] = undefined;
+      p.seq = this.seq++;
       p.deadline = now + p.timeoutMs;
       earliest = Math.min(earliest, p.deadline);
       this.inFlight.set(p.context, p);
@@ -573,6 +588,7 @@ export class VppClient {
         b.confirmedAtSweep = b.confirmed;
         b.deadline = now + b.timeoutMs;
       }
+      this.behindProgress(b, now);
       if (b.deadline <= now) {
         this.counters.timeouts++;
         this.log.warn({ request: b.name, answered: b.confirmed, of: b.req.count, timeoutMs: b.timeoutMs }, 'VPP bulk request timed out');
@@ -580,6 +596,7 @@ export class VppClient {
       } else next = Math.min(next, b.deadline);
     }
     for (const p of [...this.inFlight.values()]) {
+      this.behindProgress(p, now);
       if (p.deadline <= now) {
         this.inFlight.delete(p.context);
         this.counters.timeouts++;
@@ -589,6 +606,22 @@ export class VppClient {
     }
     if (next !== Infinity) this.armSweep(next);
     this.pump();
+  }
+
+  /**
+   * A request whose time is up while VPP was still answering it (a dump's
+   * details) or one written before it, within the last timeout, gets another
+   * timeout from that answer: it is queued behind, VPP is alive. An answer to
+   * a later request means VPP passed it by: no extension then.
+   */
+  private behindProgress(q: { deadline: number; timeoutMs: number; seq: number }, now: number): void {
+    if (q.deadline > now || this.progress.seq > q.seq || this.progress.seq < 0) return;
+    if (now - this.progress.at < q.timeoutMs) q.deadline = this.progress.at + q.timeoutMs;
+  }
+
+  private noteProgress(seq: number): void {
+    if (seq >= this.progress.seq) this.progress = { at: this.clock.now(), seq };
+    else this.progress.at = this.clock.now();
   }
 
   // ------------------------------------------------------------ receiving
@@ -619,6 +652,7 @@ export class VppClient {
           b.retval[i] = retval;
           if (retval < 0) this.counters.errors++;
           b.confirmed++;
+          this.noteProgress(b.seq);
           this.bulkInFlight--;
           if (b.confirmed === b.req.count) this.endBulk(b, null);
         }
@@ -630,6 +664,7 @@ export class VppClient {
       const p = this.inFlight.get(buf.readUInt32BE(start + 2));
       if (p?.raw && p.detailsId === buf.readUInt16BE(start)) {
         try {
+          this.noteProgress(p.seq);
           p.raw(buf, start, length);
         } catch (err) {
           this.log.error({ err, request: p.name }, 'VPP raw details handler failed');
@@ -683,6 +718,7 @@ export class VppClient {
       return;
     }
     if (def.name === p.detailsName) {
+      this.noteProgress(p.seq);
       (p.details ??= []).push(values);
       return;
     }
@@ -691,6 +727,7 @@ export class VppClient {
       return;
     }
     this.inFlight.delete(p.context);
+    this.noteProgress(p.seq);
     const retval = def.name === 'control_ping_reply' ? 0 : values.retval;
     if (typeof retval === 'number' && retval < 0) {
       this.counters.errors++;

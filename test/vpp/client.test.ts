@@ -184,6 +184,48 @@ describe('VppClient (fact sheet §1)', () => {
     expect((await client.request('sw_interface_set_flags', { sw_if_index: 5 })).retval).toBe(0);
   });
 
+  it('a request queued behind a long dump does not time out while VPP still sends that dump (a full table takes VPP seconds); one VPP passed by does', async () => {
+    const clock = new ManualClock();
+    const { vpp, client } = await setup({}, { clock, timeoutMs: 1000 });
+    // The dump's details come in slowly, one per 400 ms of the clock, 10 of them; then its control_ping fence.
+    let send: ((i: number) => void) | null = null;
+    vpp.on('ip_route_dump', (_v, io) => {
+      send = (i) => io.answer('ip_route_details', { route: { table_id: 0, stats_index: 0, prefix: toVppPrefix(`10.0.${i}.0/24`), n_paths: 0, paths: [] } });
+    });
+    let ping: (() => void) | null = null;
+    vpp.on('control_ping', (v, io) => {
+      ping = () => io.answer('control_ping_reply', { retval: 0, client_index: v.client_index ?? 0, vpe_pid: 1 });
+    });
+    // VPP answers in order: the request behind the dump is answered after the dump's fence.
+    let answerBehind: (() => void) | null = null;
+    vpp.on('sw_interface_set_flags', (_v, io) => {
+      answerBehind = () => io.answer('sw_interface_set_flags_reply', { retval: 0 });
+    });
+    const dump = client.dump('ip_route_dump', { table: { table_id: 0, is_ip6: false, name: '' } });
+    const behind = client.request('sw_interface_set_flags', { sw_if_index: 5 });
+    await until(() => send !== null && answerBehind !== null);
+    for (let i = 0; i < 10; i++) {
+      send!(i);
+      await new Promise((r) => setTimeout(r, 10));
+      clock.advance(400);
+      expect(client.pending.inFlight).toBe(2);
+    }
+    // 4 s on the clock, far beyond the timeout: neither the dump nor the request behind it gave up.
+    expect(client.counters.timeouts).toBe(0);
+    ping!();
+    answerBehind!();
+    vpp.on('sw_interface_set_flags', (_v, io) => io.answer('sw_interface_set_flags_reply', { retval: 0 }));
+    expect(await dump).toHaveLength(10);
+    expect((await behind).retval).toBe(0);
+    // A request VPP drops while it answers a later one: that answer does not keep it waiting.
+    vpp.on('wireguard_interface_create', () => undefined);
+    const dropped = client.request('wireguard_interface_create', { interface: {} }).catch((e: unknown) => e);
+    const later = client.request('sw_interface_set_flags', { sw_if_index: 6 });
+    expect((await later).retval).toBe(0);
+    clock.advance(1000);
+    expect(await dropped).toBeInstanceOf(VppTimeoutError);
+  });
+
   it('close() unregisters with sockclnt_delete; later requests reject as closed', async () => {
     const { vpp, client } = await setup();
     const reasons: (Error | null)[] = [];
