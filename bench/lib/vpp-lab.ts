@@ -428,18 +428,22 @@ protocol bgp feed {
     return cpuMs(this.vppPid);
   }
 
-  /** SIGTERM to the receiver (waits for it: --cpu-prof is written then), then VPP, the processes and the namespaces go. */
+  /** SIGTERM to the receiver, and waits for it (--cpu-prof is written then; the agent's routes stay with keep-on-stop). */
+  async stopReceiver(): Promise<void> {
+    if (this.receiverPid === null || !processAlive(this.receiverPid)) return;
+    try {
+      process.kill(this.receiverPid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && processAlive(this.receiverPid)) await sleep(50);
+  }
+
+  /** The receiver stops, then VPP, the processes and the namespaces go. */
   async teardown(keep = false): Promise<void> {
     try {
-      if (this.receiverPid !== null && processAlive(this.receiverPid)) {
-        try {
-          process.kill(this.receiverPid, 'SIGTERM');
-        } catch {
-          // gone
-        }
-        const deadline = Date.now() + 20_000;
-        while (Date.now() < deadline && processAlive(this.receiverPid)) await sleep(50);
-      }
+      await this.stopReceiver();
     } finally {
       try {
         if (this.vppAlive()) {

@@ -232,6 +232,12 @@ interface ListPaths {
 
 const NO_NEEDS: readonly PicNeed[] = [];
 
+/** dump(): the last non-host route's paths and what ours() made of them (shared by the routes with the same paths). */
+interface OursMemo {
+  bytes: Buffer | null;
+  result: { nexthops: FibNextHop[]; backup: readonly FibNextHop[] | null; extra: Buffer | null } | null;
+}
+
 function zeroNextHop(path: VppRecord): boolean {
   const un = rec(rec(path.nh).address);
   const b = num(path.proto) === NH_PROTO_IP6 ? un.ip6 : un.ip4;
@@ -302,8 +308,9 @@ export class VppFib implements FibBackend {
     this.dumpedExtra = new Map();
     const out: FibRoute[] = [];
     // Read in place (a full table is a million entries: no decoded record, no label stacks, per route).
+    const memo: OursMemo = { bytes: null, result: null };
     await this.dumpTable(client, (r) => {
-      const f = this.ours(r);
+      const f = this.ours(r, memo);
       if (f) out.push(f);
     });
     return out;
@@ -766,7 +773,7 @@ export class VppFib implements FibBackend {
   // ─── dump ──────────────────────────────────────────────────────────────
 
   /** Our paths of the route as a FibRoute (see the file comment), or null when it has none. */
-  private ours(route: DumpedRoute): FibRoute | null {
+  private ours(route: DumpedRoute, memo: OursMemo): FibRoute | null {
     const paths = route.paths;
     if (paths.length === 0) return null;
     let prefix: string;
@@ -775,8 +782,27 @@ export class VppFib implements FibBackend {
     } catch {
       return null;
     }
-    const p = parsePrefix(prefix)!;
-    const hostAddress = p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
+    const len = num(route.prefix.len);
+    const full = len === (num(rec(route.prefix.address).af) === ADDRESS_IP6 ? 128 : 32);
+    // Not a host route: what it reports depends on its paths' bytes alone, and a table's routes come in runs of the same paths.
+    if (!full && memo.bytes !== null && memo.bytes.equals(route.pathBytes)) {
+      const m = memo.result;
+      if (m === null) return null;
+      if (m.extra !== null) this.dumpedExtra.set(prefix, m.extra);
+      return m.backup === null ? { prefix, nexthops: m.nexthops } : { prefix, nexthops: m.nexthops, backup: m.backup };
+    }
+    const r = this.decodeOurs(prefix, route, full);
+    if (!full) {
+      memo.bytes = route.pathBytes;
+      memo.result = r === null ? null : { nexthops: r.nexthops, backup: r.backup ?? null, extra: this.dumpedExtra.get(prefix) ?? null };
+    }
+    return r;
+  }
+
+  /** ours() for a route the memo does not know. */
+  private decodeOurs(prefix: string, route: DumpedRoute, full: boolean): FibRoute | null {
+    const paths = route.paths;
+    const hostAddress = full ? formatIp(parsePrefix(prefix)!.bytes) : null;
     const nexthops: FibNextHop[] = [];
     const backup: FibNextHop[] = [];
     /** Paths found that the reported route would not be written with. */

@@ -349,6 +349,34 @@ describe('VPP PIC: restart and ownership', () => {
   });
 });
 
+describe('VPP PIC: dump() of runs of routes with the same paths', () => {
+  it('gives every prefix its own paths back when runs of the same paths alternate, with host routes and a dumped extra path among them', async () => {
+    const { fake, dp, sw } = await setup();
+    const rs: FibRoute[] = [];
+    prefixes(300).forEach((p, i) => rs.push(i % 7 < 3 ? route(p, P1, P2) : i % 7 < 5 ? route(p, P2) : i % 7 === 5 ? route(p, P3, P1) : route(p, P1)));
+    rs.push(route('20.0.1.77/32', P2, P1), route('20.0.1.78/32', P2, P1));
+    expect(await dp.fib.apply(rs.map((r) => ({ op: 'add' as const, route: r })))).toEqual([]);
+    // A direct path of an earlier version beside the recursive one (the dump reports it as the same hop, removed with the next write).
+    const [rv] = fake.state.routeAddDel({ isAdd: true, isMultipath: true, tableId: 0, family: 4, address: Buffer.from([20, 0, 0, 9]), len: 24, paths: [hostRoute(sw(1), '10.255.1.1')] });
+    expect(rv).toBe(0);
+    const byPrefix = new Map((await dp.fib.dump()).map((r) => [r.prefix, r]));
+    for (const r of rs) expect(byPrefix.get(r.prefix)).toEqual(r.backup === undefined ? { prefix: r.prefix, nexthops: [...r.nexthops] } : { prefix: r.prefix, nexthops: [...r.nexthops], backup: [...r.backup] });
+    expect(byPrefix.size).toBe(rs.length);
+    // The extra direct path goes with the next write of that prefix only.
+    const m = new FibManager(dp.fib);
+    for (const r of rs) m.set(r);
+    expect(await m.reconcile()).toMatchObject({ removed: 0 });
+    m.set(route('20.0.0.0/24', P2));
+    m.set(route('20.0.1.0/24', P2));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(fake.state.apiRoutes(4, 0).get('20.0.0.0/24')).toEqual([recursive('10.255.2.1')]);
+    expect(fake.state.apiRoutes(4, 0).get('20.0.1.0/24')).toEqual([recursive('10.255.2.1')]);
+    expect(fake.state.apiRoutes(4, 0).get('20.0.2.0/24')).toEqual([recursive('10.255.1.1'), recursive('10.255.2.1', PIC_BACKUP)]);
+    expect(fake.errors).toEqual([]);
+  });
+});
+
 describe('VPP PIC: the tables at stop (VppFib.close)', () => {
   const picTables = (state: FakeState): string[] =>
     [PIC_PRIMARY, PIC_BACKUP].flatMap((t) => [4, 6].filter((f) => state.table(f as 4 | 6, t.id) !== undefined).map((f) => `${t.id}/${f}`));
