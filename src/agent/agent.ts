@@ -701,7 +701,8 @@ export class Agent implements ControlHandler {
     return nexthops === null ? null : { prefix: route.prefix, nexthops };
   }
 
-  private async flush(): Promise<void> {
+  /** Hands the waiting Loc-RIB changes to the FIB (and the mirror) and the Adj-RIBs-Out. */
+  private applyPending(): void {
     const changes = this.pending.take();
     for (const c of changes) this.ospfTouched.delete(c.prefix);
     for (const c of changes) this.setLearned(c.prefix, c.best, c.backup, c.id);
@@ -719,6 +720,13 @@ export class Agent implements ControlHandler {
         if (updates[k]!.length > 0) n.session?.sendMany(updates[k]!);
       });
     }
+  }
+
+  private async flush(): Promise<void> {
+    // The changes go out of scope before the first await: a flush waiting for
+    // the kernel must not keep them (their routes) alive. With the FIB behind
+    // the wire, ~35 waiting flushes held 70 000 changes (~15 MB) at 1 M routes.
+    this.applyPending();
     try {
       await this.fibm.flush();
     } catch (err) {

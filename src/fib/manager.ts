@@ -8,6 +8,7 @@
  * delete the rest ("stale", left by an earlier run), add what is missing.
  */
 import { parseIp, formatIp } from '#lib/prefix';
+import { IntList } from '#lib/int-list';
 import { NO_PREFIX, PrefixTable } from '#lib/prefix-table';
 import type { FibBackend, FibNextHop, FibOp, FibRoute, RouteOwner } from './types.js';
 
@@ -272,7 +273,7 @@ export class FibManager {
   /** Why the last write for a slot failed (the backend's words); absent after a success. */
   private readonly errors = new Map<number, string>();
   /** Slots whose wanted and installed state may differ, in the order they changed. */
-  private queue: number[] = [];
+  private queue = new IntList();
   private wantedCount = 0;
   private installedCount = 0;
   /** One write at a time: flush and reconcile both diff against what is installed. */
@@ -378,7 +379,7 @@ export class FibManager {
   /** Writes the next flush would send (walks the queue). */
   pending(): number {
     let n = 0;
-    for (const slot of this.queue) if (this.needsWrite(slot)) n++;
+    for (const slot of this.queue.view()) if (this.needsWrite(slot)) n++;
     return n;
   }
 
@@ -395,8 +396,8 @@ export class FibManager {
     const run = this.exclusive(async () => {
       this.queuedFlush = null;
       // This flush takes the queue; changes and failures from now on collect in a new one.
-      const todo = this.queue;
-      this.queue = [];
+      const todo = this.queue.view();
+      this.queue = new IntList();
       for (const slot of todo) this.queued[slot] = 0;
       const errors: string[] = [];
       let wrote = false;
@@ -474,8 +475,8 @@ export class FibManager {
         else kept++;
       }
       // Everything is accounted for by these ops; failures re-enter the queue.
-      for (const slot of this.queue) this.queued[slot] = 0;
-      this.queue = [];
+      for (const slot of this.queue.view()) this.queued[slot] = 0;
+      this.queue = new IntList();
       for (const slot of this.slots()) this.forgetIfEmpty(slot);
       const errors: string[] = [];
       for (let i = 0; i < batch.ops.length; i += FLUSH_CHUNK) {

@@ -49,12 +49,17 @@ export class PrefixTable {
   /** IPv6 addresses, four big-endian words each, slots reused through v6Free. */
   private v6Words = new Int32Array(256);
   private v6Next = 0;
-  private readonly v6Free: number[] = [];
+  /** Free IPv6 slots, chained through their first word (-1: none): no list beside the pool. */
+  private v6FreeHead = -1;
   /** Open addressing with linear probing: numbers, EMPTY where none; at most half full. */
   private index = new Int32Array(2048).fill(EMPTY);
   private count = 0;
   private next = 0;
-  private readonly free: number[] = [];
+  /**
+   * Free numbers, chained through their `word` (-1: none). A JS array of the
+   * free numbers cost 10 MB after a full table was withdrawn.
+   */
+  private freeHead = -1;
   /** The key parsed last (parse()). */
   private kMeta = 0;
   private k0 = 0;
@@ -68,11 +73,18 @@ export class PrefixTable {
     const pos = this.slotOfParsed();
     let id = this.index[pos]!;
     if (id === EMPTY) {
-      id = this.free.pop() ?? this.next++;
+      if (this.freeHead >= 0) {
+        id = this.freeHead;
+        this.freeHead = this.word[id]!;
+      } else {
+        id = this.next++;
+      }
       if (id >= this.meta.length) this.growColumns(id);
       this.meta[id] = this.kMeta;
       if (this.kMeta & V6) {
-        const at = this.v6Free.pop() ?? this.v6Next++;
+        let at = this.v6FreeHead;
+        if (at >= 0) this.v6FreeHead = this.v6Words[at * 4]!;
+        else at = this.v6Next++;
         if (at * 4 + 4 > this.v6Words.length) {
           const w = new Int32Array(this.v6Words.length * 2);
           w.set(this.v6Words);
@@ -120,10 +132,15 @@ export class PrefixTable {
     if (n > 0) return;
     if (n < 0) throw new Error(`prefix ${id} released more often than taken`);
     this.unlink(id);
-    if (this.meta[id]! & V6) this.v6Free.push(this.word[id]!);
+    if (this.meta[id]! & V6) {
+      const at = this.word[id]!;
+      this.v6Words[at * 4] = this.v6FreeHead;
+      this.v6FreeHead = at;
+    }
     this.meta[id] = FREE;
     this.count--;
-    this.free.push(id);
+    this.word[id] = this.freeHead;
+    this.freeHead = id;
   }
 
   /** The text of a number in use (a new flat string each call). */
