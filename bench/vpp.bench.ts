@@ -184,12 +184,20 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
     out.rssKb = lab.receiverPeakRssKb();
     out.vppCpuMs = (lab.vppCpuMs() ?? 0) - vpp0;
     if (receiver === 'wgbgp') {
-      // After the agent's own End-of-RIB reconcile (its dump of the table), with the agent stopped.
-      await lab.stopReceiver();
+      // With the agent gone: a second dump of a full table beside it keeps VPP's main thread from
+      // answering its liveness ping (it reconnects). SIGKILL: the agent's SIGTERM with keep-on-stop
+      // still deletes FLUSH_THRESHOLD-sized batches of its routes while it withdraws the session's
+      // paths (seen: 91 808 of 100 000 left); with BENCH_CPU_PROF it must be SIGTERM (the profile).
+      await lab.stopReceiver(CPU_PROF === undefined ? 'SIGKILL' : 'SIGTERM');
       out.exact = await exactCount(lab, feed);
       if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
     }
-    const acked = lab.feederAcked();
+    // The feeder reports once the last octet is acknowledged; BIRD may have it all in its RIB a moment before.
+    let acked = lab.feederAcked();
+    for (let i = 0; acked === null && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      acked = lab.feederAcked();
+    }
     if (acked !== null) {
       out.establishedMs = acked.establishedAt - t0;
       out.writtenMs = acked.writtenAt - acked.establishedAt;

@@ -428,11 +428,11 @@ protocol bgp feed {
     return cpuMs(this.vppPid);
   }
 
-  /** SIGTERM to the receiver, and waits for it (--cpu-prof is written then; the agent's routes stay with keep-on-stop). */
-  async stopReceiver(): Promise<void> {
+  /** SIGTERM (or `signal`) to the receiver, and waits for it (--cpu-prof is written at SIGTERM). */
+  async stopReceiver(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.receiverPid === null || !processAlive(this.receiverPid)) return;
     try {
-      process.kill(this.receiverPid, 'SIGTERM');
+      process.kill(this.receiverPid, signal);
     } catch {
       // gone
     }
