@@ -52,6 +52,7 @@ const KEEP = process.env.BENCH_KEEP === '1';
 const JSON_OUT = process.env.BENCH_JSON;
 const SETTLE_MS = 2_000;
 const TRACE = process.env.BENCH_TRACE === '1';
+const KEEP_ON_STOP = process.env.BENCH_VPP_KEEP_ON_STOP !== '0';
 
 function missing(): string | null {
   if (!VPP_PREFIX) return 'WGBGP_VPP_PREFIX not set (the install prefix of a real VPP)';
@@ -86,6 +87,8 @@ interface Run {
   rssKb: number | null;
   vppCpuMs: number | null;
   feederRate: number | null;
+  /** keep-on-stop off: SIGTERM → exit, VPP's table 0 prefixes left beyond those before the agent (up to 20), PIC tables left (of 4). */
+  stop?: { ms: number; left: string[]; picTables: number };
   error?: string;
 }
 
@@ -122,7 +125,7 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
   const n = feed.v4.length + feed.v6.length;
   const heap = process.env.BENCH_VPP_HEAP ?? (n >= 500_000 ? '3G' : '1G');
   const nodeFlags = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF];
-  const lab = new VppLab(receiver, feed, { heap, nodeFlags, keepOnStop: process.env.BENCH_VPP_KEEP_ON_STOP !== '0' });
+  const lab = new VppLab(receiver, feed, { heap, nodeFlags, keepOnStop: KEEP_ON_STOP });
   const out: Run = { receiver, n, writtenMs: null, ackedMs: null, doneMs: null, establishedMs: null, exact: null, cpuMs: null, rssKb: null, vppCpuMs: null, feederRate: null };
   const timeoutMs = 120_000 + n / 5;
   try {
@@ -188,9 +191,21 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
       // answering its liveness ping (it reconnects). SIGKILL: the agent's SIGTERM with keep-on-stop
       // still deletes FLUSH_THRESHOLD-sized batches of its routes while it withdraws the session's
       // paths (seen: 91 808 of 100 000 left); with BENCH_CPU_PROF it must be SIGTERM (the profile).
-      await lab.stopReceiver(CPU_PROF === undefined ? 'SIGKILL' : 'SIGTERM');
-      out.exact = await exactCount(lab, feed);
-      if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
+      if (KEEP_ON_STOP) {
+        await lab.stopReceiver(CPU_PROF === undefined ? 'SIGKILL' : 'SIGTERM');
+        out.exact = await exactCount(lab, feed);
+        if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
+      } else {
+        // keep-on-stop off: the exact count first (the agent's liveness may suffer), then the agent's
+        // stop takes its tunnel, routes (purgeInterface, one bulk) and PIC tables away.
+        out.exact = await exactCount(lab, feed);
+        if (out.exact !== n) out.error = `${out.exact} of the ${n} fed prefixes in VPP's FIB`;
+        const t = Date.now();
+        await lab.stopReceiver('SIGTERM');
+        const summary = lab.vppctl('show', 'ip', 'fib', 'summary') + lab.vppctl('show', 'ip6', 'fib', 'summary');
+        const extra = [...lab.fibPrefixes()].filter((x) => !lab.baselinePrefixes.has(x));
+        out.stop = { ms: Date.now() - t, left: extra.slice(0, 20), picTables: (summary.match(/^wgbgp-pic(?:-backup)?,/gm) ?? []).length };
+      }
     }
     // The feeder reports once the last octet is acknowledged; BIRD may have it all in its RIB a moment before.
     let acked = lab.feederAcked();
@@ -235,6 +250,11 @@ function report(): string {
         `table acked ${col(agent, (r) => s(r.ackedMs))}; exact ${col(agent, (r) => String(r.exact ?? '—'))}`,
     );
     lines.push(`  agent CPU ${col(agent, (r) => s(r.cpuMs))}, peak RSS ${col(agent, (r) => mb(r.rssKb))}; VPP CPU ${col(agent, (r) => s(r.vppCpuMs))}; start → Established ${col(agent, (r) => s(r.establishedMs))}`);
+    if (agent.some((r) => r.stop !== undefined)) {
+      lines.push(
+        `  agent stop without keep-on-stop: ${col(agent, (r) => (r.stop ? `${s(r.stop.ms)}, table 0 entries left beyond those before it: ${JSON.stringify(r.stop.left)}, ${r.stop.picTables} PIC tables left` : '—'))}`,
+      );
+    }
     const best = (rs: Run[]): number | null => {
       const v = rs.map((r) => r.doneMs).filter((x): x is number => x !== null);
       return v.length === 0 ? null : Math.min(...v);

@@ -111,8 +111,9 @@ export class VppLab {
   receiverPid: number | null = null;
   feederPid = 0;
   private children: ChildProcess[] = [];
-  /** VPP's FIB entries (table 0, both families) before the receiver ran. */
+  /** VPP's FIB entries (table 0, both families) before the receiver ran, and their prefixes. */
   baseline = 0;
+  baselinePrefixes: ReadonlySet<string> = new Set();
 
   constructor(
     readonly receiver: VppReceiver,
@@ -137,6 +138,15 @@ export class VppLab {
   /** Entries of VPP's table 0, both families (two vppctl round trips, a few ms). */
   fibCount(): number {
     return fibSummaryCount(this.vppctl('show', 'ip', 'fib', 'summary'), 0) + fibSummaryCount(this.vppctl('show', 'ip6', 'fib', 'summary'), 0);
+  }
+
+  /** The prefixes of VPP's table 0, both families (a full `show ip fib`: only for small tables). */
+  fibPrefixes(): Set<string> {
+    const out = new Set<string>();
+    for (const cmd of ['ip', 'ip6']) {
+      for (const m of this.vppctl('show', cmd, 'fib', 'table', '0').matchAll(/^([0-9a-f:.]+\/\d+)$/gm)) out.add(m[1]!);
+    }
+    return out;
   }
 
   vppAlive(): boolean {
@@ -364,6 +374,7 @@ protocol bgp feed {
    */
   async startReceiver(): Promise<number> {
     this.baseline = this.fibCount();
+    this.baselinePrefixes = this.fibPrefixes();
     if (this.receiver === 'floor') {
       this.punt(this.operatorVppTunnel());
       const conf = this.birdConfig();
