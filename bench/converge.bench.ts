@@ -184,6 +184,7 @@ function aggregate(rs: RunResult[]): RunResult {
       cpuRx: med((r) => r.phases[p]?.cpuRx),
       cpuWg: med((r) => r.phases[p]?.cpuWg),
       hwmRx: med((r) => r.phases[p]?.hwmRx),
+      kernelMs: med((r) => r.phases[p]?.kernelMs),
       exactChecks: src.reduce((a, r) => a + (r.phases[p]?.exactChecks ?? 0), 0),
     };
   }
@@ -271,6 +272,7 @@ function report(): string {
         row('  first change', (r) => r?.phases[p]?.firstMs, s);
       }
       row('  99 % of the change', (r) => r?.phases[p]?.p99Ms, s);
+      if (p === 'failover') row('  nexthop objects moved (kernel events)', (r) => r?.phases[p]?.kernelMs, s);
       row('  CPU in phase (receiver)', (r) => r?.phases[p]?.cpuRx, cpu);
       row('  CPU in phase (+ wireguard-go)', (r) => add(r?.phases[p]?.cpuRx, r?.phases[p]?.cpuWg), cpu);
       row('  peak RSS at its end (receiver)', (r) => r?.phases[p]?.hwmRx, mb);

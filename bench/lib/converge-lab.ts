@@ -289,6 +289,9 @@ export class ConvergeLab {
     for (const t of this.tunnels) t.pubF = sh('wg', ['pubkey'], readFileSync(t.keyF, 'utf8'));
 
     await createNamespaces(this.prefix, ['f', 'r']);
+    // BENCH_NH_COMPAT=0: R's kernel without nexthop compat mode (no per-route notification when an object changes).
+    const compat = process.env.BENCH_NH_COMPAT;
+    if (compat === '0' || compat === '1') execFileSync('ip', ['netns', 'exec', this.nsR, 'sysctl', '-qw', `net.ipv4.nexthop_compat_mode=${compat}`]);
     await withVethPair(this.nsR, this.nsF, { addrA: `${R.underlay}/24`, addrB: `${F.underlay}/24` });
     const anchor = spawnIn(this.nsR, ['sleep', '86400']);
     this.children.push(anchor);
@@ -456,7 +459,66 @@ export class ConvergeLab {
         at = stop + 1;
       }
     }
+    // Without nexthop compat mode (BENCH_NH_COMPAT=0) a route naming an object lists no device, and the
+    // kernel's device filter passes it by: count the routes naming an object on the tunnel here.
+    if (process.env.BENCH_NH_COMPAT === '0') n += this.routesNamingObjectsVia(t.ifR, proto);
     return n;
+  }
+
+  private routesNamingObjectsVia(dev: string, proto: string): number {
+    const r = spawnSync('ip', ['-n', this.nsR, '-j', 'nexthop', 'show'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (r.status !== 0 || r.stdout.trim() === '') return 0;
+    const objects = JSON.parse(r.stdout) as { id: number; dev?: string; group?: { id: number }[] }[];
+    const onDev = new Set(objects.filter((o) => o.dev === dev).map((o) => o.id));
+    for (const o of objects) if (o.group?.some((m) => onDev.has(m.id))) onDev.add(o.id);
+    if (onDev.size === 0) return 0;
+    let n = 0;
+    for (const fam of ['-4', '-6']) {
+      const out = spawnSync('ip', ['-n', this.nsR, fam, 'route', 'show', 'table', 'main', 'proto', proto], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout;
+      for (const m of out.matchAll(/ nhid (\d+)(?![^\n]* dev )/g)) if (onDev.has(Number(m[1]))) n++;
+    }
+    return n;
+  }
+
+  /** The ids of the nexthop objects on tunnel `i`'s device now (empty for a receiver that names none, as BIRD). */
+  nexthopIdsVia(i: number): number[] {
+    const t = this.tunnels[i]!;
+    const r = spawnSync('ip', ['-n', this.nsR, '-j', 'nexthop', 'show', 'dev', t.ifR], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (r.status !== 0 || r.stdout.trim() === '') return [];
+    return (JSON.parse(r.stdout) as { id: number }[]).map((o) => o.id);
+  }
+
+  /**
+   * Records the kernel's nexthop events in R's namespace (`ip -ts monitor
+   * nexthop`) until stop(): each object id with the wall-clock ms at which
+   * the kernel announced its change (replaced or deleted).
+   */
+  monitorNexthops(): { ready: Promise<void>; stop: () => Promise<{ at: number; id: number }[]> } {
+    const child = spawn('ip', ['-n', this.nsR, '-ts', 'monitor', 'nexthop'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+    });
+    const ready = new Promise<void>((resolve) => {
+      child.once('spawn', () => setTimeout(resolve, 200));
+      child.once('error', () => resolve());
+    });
+    const stop = async (): Promise<{ at: number; id: number }[]> => {
+      // Events written just before the stop still arrive: give the pipe a moment.
+      await new Promise((r) => setTimeout(r, 100));
+      const done = new Promise((r) => child.once('close', r));
+      child.kill('SIGTERM');
+      await done;
+      const events: { at: number; id: number }[] = [];
+      for (const line of out.split('\n')) {
+        // "[2026-12-06T14:25:43.519339] id 5 dev d1 scope host" (local time, µs), or "... Deleted id 5 ..."
+        const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\] (?:Deleted )?id (\d+)/.exec(line);
+        if (m !== null) events.push({ at: Date.parse(m[1]!.slice(0, 23)), id: Number(m[2]) });
+      }
+      return events;
+    };
+    return { ready, stop };
   }
 
   /** Ends every session with a Cease (the replay feeders exit after it). */

@@ -61,7 +61,14 @@ export async function waitFailover(lab: ConvergeLab, timeoutMs: number, opts: Ru
   const before = counts[dead]!;
   const fail = (error: string): PhaseResult => ({ ms: null, firstMs: null, p99Ms: null, cpuRx: null, cpuWg: null, hwmRx: null, exactChecks: 0, error });
   if (before === 0) return fail(`no route goes through any tunnel (counts ${counts.join(', ')}): nothing to fail over`);
+  // A receiver that routes through nexthop objects (the agent) moves its routes by replacing
+  // the objects on the dead tunnel: the kernel's own timestamps of those replaces give the
+  // failover time, where a poll (a walk over every route, ~1 s at 1 M) cannot resolve it.
+  const ids = new Set(lab.nexthopIdsVia(dead));
+  const monitor = ids.size > 0 ? lab.monitorNexthops() : null;
+  if (monitor !== null) await monitor.ready;
   const cpu0 = { rx: cpuMs(lab.receiverPid) ?? 0, wg: lab.wgCpuMs() ?? 0 };
+  const wall0 = Date.now();
   const t0 = performance.now();
   lab.sessionDown(dead);
   let firstMs: number | null = null;
@@ -76,9 +83,21 @@ export async function waitFailover(lab: ConvergeLab, timeoutMs: number, opts: Ru
     if (left === 0) {
       if (opts.trace) console.log(`trace ${lab.receiver} failover of tunnel ${dead} (ms:routes via it) ${trace.join(' ')}`);
       const cpu = { rx: cpuMs(lab.receiverPid), wg: lab.wgCpuMs() };
-      return { ms: t, firstMs, p99Ms, cpuRx: cpu.rx === null ? null : cpu.rx - cpu0.rx, cpuWg: cpu.wg === null ? null : cpu.wg - cpu0.wg, hwmRx: peakRssKb(lab.receiverPid), exactChecks: 0 };
+      let kernelMs: number | null = null;
+      if (monitor !== null) {
+        // Every object that was on the dead tunnel replaced or deleted: the last of them is the moment.
+        const waiting = new Set(ids);
+        let last = wall0;
+        for (const e of await monitor.stop()) if (e.at >= wall0 && waiting.delete(e.id)) last = e.at;
+        kernelMs = waiting.size === 0 ? last - wall0 : null;
+        if (opts.trace) console.log(`trace ${lab.receiver} failover: ${ids.size - waiting.size} of ${ids.size} nexthop objects on the dead tunnel changed, the last at ${last - wall0} ms`);
+      }
+      return { ms: t, firstMs, p99Ms, cpuRx: cpu.rx === null ? null : cpu.rx - cpu0.rx, cpuWg: cpu.wg === null ? null : cpu.wg - cpu0.wg, hwmRx: peakRssKb(lab.receiverPid), exactChecks: 0, kernelMs };
     }
-    if (t > timeoutMs) return fail(`${left} of ${before} routes still through tunnel ${dead} after ${timeoutMs} ms`);
+    if (t > timeoutMs) {
+      await monitor?.stop();
+      return fail(`${left} of ${before} routes still through tunnel ${dead} after ${timeoutMs} ms`);
+    }
     await sleep(POLL_MS);
   }
 }
@@ -109,6 +128,13 @@ export interface PhaseResult {
   /** The receiver's peak RSS (VmHWM, kB) when the phase completed: which phase set the peak. */
   hwmRx: number | null;
   exactChecks: number;
+  /**
+   * Failover only, for a receiver with nexthop objects: ms until the kernel
+   * had replaced (or deleted) the last object on the dead tunnel, from its own
+   * event timestamps (`ip monitor nexthop`); the poll then confirms that no
+   * route goes through the tunnel. Null: not known (no objects, or not all seen).
+   */
+  kernelMs?: number | null;
   error?: string;
 }
 

@@ -165,9 +165,20 @@ describe('LinuxFib with nexthop objects', () => {
     expect(nexthops(protocol)).toEqual([]);
   });
 
-  it('a restart adopts routes and objects without rewriting; the counts are right again afterwards', async () => {
-    const protocol = 212;
-    const table = 3200;
+  it.each([
+    { compat: 1, protocol: 212, table: 3200 },
+    // net.ipv4.nexthop_compat_mode=0: dumped routes carry only RTA_NH_ID, their next hops come from the objects.
+    { compat: 0, protocol: 213, table: 3201 },
+  ])('a restart adopts routes and objects without rewriting; the counts are right again afterwards (nexthop_compat_mode=$compat)', async ({ compat, protocol, table }) => {
+    ns.exec('sysctl', '-qw', `net.ipv4.nexthop_compat_mode=${compat}`);
+    try {
+      await restartAdopts(protocol, table);
+    } finally {
+      ns.exec('sysctl', '-qw', 'net.ipv4.nexthop_compat_mode=1');
+    }
+  });
+
+  async function restartAdopts(protocol: number, table: number): Promise<void> {
     const first = new FibManager(new LinuxFib(nl, { table, protocol, metric: 32 }));
     const want = (m: FibManager): void => {
       for (let i = 0; i < 500; i++) m.set({ prefix: v4(i), nexthops: (i % 2 === 0 ? viaA : ecmp) as FibRoute['nexthops'] });
@@ -195,7 +206,7 @@ describe('LinuxFib with nexthop objects', () => {
     for (let i = 0; i < 500; i++) m.delete(v4(i));
     await m.flush();
     expect(nexthops(protocol)).toEqual([]);
-  });
+  }
 
   it('routes of an older run (gateway + oif) are adopted as they are, replaced onto an object, and deleted without touching objects others use', async () => {
     const protocol = 213;

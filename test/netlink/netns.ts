@@ -39,6 +39,11 @@ export class TestNetns {
     return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   }
 
+  /** `ip netns exec NAME args…` (a command in the namespace, e.g. a per-namespace sysctl); returns stdout. */
+  exec(...args: string[]): string {
+    return execFileSync('ip', ['netns', 'exec', this.name, ...args], { encoding: 'utf8' });
+  }
+
   /** `ip -j -n NAME args…`, parsed. */
   json<T = unknown>(...args: string[]): T {
     const out = execFileSync('ip', ['-j', '-n', this.name, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
