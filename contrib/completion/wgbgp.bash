@@ -10,6 +10,7 @@ __wgbgp_subcommand() {
     'wgbgp/status') REPLY='wgbgp status' ;;
     'wgbgp/tunnels') REPLY='wgbgp tunnels' ;;
     'wgbgp/neighbors') REPLY='wgbgp neighbors' ;;
+    'wgbgp/neighbor') REPLY='wgbgp neighbor' ;;
     'wgbgp/watch') REPLY='wgbgp watch' ;;
     'wgbgp/log-level') REPLY='wgbgp log-level' ;;
     'wgbgp/ospf') REPLY='wgbgp ospf' ;;
@@ -37,7 +38,7 @@ __wgbgp_subcommand() {
 # The names of the subcommands of command $1.
 __wgbgp_subcommands() {
   case "$1" in
-    'wgbgp') REPLY='agent config status tunnels neighbors watch log-level ospf routes reload genkey pubkey lab completion man help' ;;
+    'wgbgp') REPLY='agent config status tunnels neighbors neighbor watch log-level ospf routes reload genkey pubkey lab completion man help' ;;
     'wgbgp config') REPLY='check help' ;;
     'wgbgp ospf') REPLY='neighbors routes help' ;;
     'wgbgp lab') REPLY='up down test help' ;;
@@ -56,6 +57,7 @@ __wgbgp_options() {
     'wgbgp status') REPLY='--json --socket --config -h --help' ;;
     'wgbgp tunnels') REPLY='--json --socket --config -h --help' ;;
     'wgbgp neighbors') REPLY='--json --socket --config -h --help' ;;
+    'wgbgp neighbor') REPLY='--message --json --socket --config -h --help' ;;
     'wgbgp watch') REPLY='--json --socket --config -h --help' ;;
     'wgbgp log-level') REPLY='--json --socket --config -h --help' ;;
     'wgbgp ospf') REPLY='-h --help' ;;
@@ -88,6 +90,9 @@ __wgbgp_option_value() {
     'wgbgp tunnels/--config') REPLY='file' ;;
     'wgbgp neighbors/--socket') REPLY='file' ;;
     'wgbgp neighbors/--config') REPLY='file' ;;
+    'wgbgp neighbor/--message') REPLY='text' ;;
+    'wgbgp neighbor/--socket') REPLY='file' ;;
+    'wgbgp neighbor/--config') REPLY='file' ;;
     'wgbgp watch/--socket') REPLY='file' ;;
     'wgbgp watch/--config') REPLY='file' ;;
     'wgbgp log-level/--socket') REPLY='file' ;;
@@ -112,6 +117,7 @@ __wgbgp_argument() {
     'wgbgp config check') specs=('file') ;;
     'wgbgp config help') specs=('choice check') ;;
     'wgbgp neighbors') specs=('text') ;;
+    'wgbgp neighbor') specs=('text' 'choice shutdown enable reset') ;;
     'wgbgp log-level') specs=('text' 'text') ;;
     'wgbgp ospf help') specs=('choice neighbors routes') ;;
     'wgbgp routes') specs=('text') ;;
@@ -120,7 +126,7 @@ __wgbgp_argument() {
     'wgbgp lab test') specs=('directory') ;;
     'wgbgp lab help') specs=('choice up down test') ;;
     'wgbgp completion') specs=('choice bash zsh') ;;
-    'wgbgp help') specs=('choice agent config status tunnels neighbors watch log-level ospf routes reload genkey pubkey lab completion man') ;;
+    'wgbgp help') specs=('choice agent config status tunnels neighbors neighbor watch log-level ospf routes reload genkey pubkey lab completion man') ;;
   esac
   if (( $2 < ${#specs[@]} )); then
     REPLY=${specs[$2]}

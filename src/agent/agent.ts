@@ -8,6 +8,8 @@ import type { Negotiated, SessionDown } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
   ControlHandler,
+  NeighborAction,
+  NeighborActionJson,
   NeighborJson,
   ReloadJson,
   RouteJson,
@@ -30,6 +32,7 @@ import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
 import { routesJson, type RouteViewContext } from './routes-view.js';
+import { NeighborAdmin } from './admin.js';
 import type { OspfBridge, OspfRouteUpdate } from '#ospf/bridge';
 import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
 import { prefixListMatches } from '#config/fields';
@@ -216,6 +219,7 @@ export class Agent implements ControlHandler {
     this.telemetry = new AgentTelemetry(deps.clock, () => ({ rib: this.rib.size, fib: this.fibm.size, pending: this.fibPending() }));
     this.pins = new EndpointPins(deps.fib, this.fibm, this.fibLog, () => this.kick(), deps.pinRecord ?? null);
     this.listener = this.bgp.listener({ log: this.bgpLog, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
+    this.admin = new NeighborAdmin({ clock: deps.clock, log: this.bgpLog, session: (name) => this.peers.get(name)?.session ?? null });
   }
 
   private readonly log: Logger;
@@ -223,6 +227,8 @@ export class Agent implements ControlHandler {
   private readonly fibLog: Logger;
   /** Events for `wgbgp watch` and the figures the metrics read. */
   readonly telemetry: AgentTelemetry;
+  /** `wgbgp neighbor NAME shutdown|enable|reset` (src/agent/admin.ts). */
+  private readonly admin: NeighborAdmin;
 
   async start(): Promise<void> {
     const specs = this.specsFor(this.config);
@@ -467,7 +473,7 @@ export class Agent implements ControlHandler {
     n.session = session;
     n.stateSinceWall = this.deps.clock.wallNow();
     await this.listener.register(session, addr.sessionPeer, { device, localAddress: addr.sessionLocal, ...security });
-    session.start();
+    if (this.admin.mayStart(cfg.name)) session.start();
   }
 
   /** Stops the session and withdraws its routes; the tunnel goes too unless `keepTunnel` (a changed neighbor converges it). */
@@ -1124,7 +1130,8 @@ export class Agent implements ControlHandler {
       neighbors: {
         total: all.length,
         established: all.filter(({ session }) => session.state === 'Established').length,
-        down: all.filter(({ n, session }) => session.state !== 'Established' && !n.awaitingHandshake).length,
+        // Nor is one the operator shut down (`wgbgp neighbor NAME shutdown`).
+        down: all.filter(({ n, session }) => session.state !== 'Established' && !n.awaitingHandshake && this.admin.mayStart(n.cfg.name)).length,
       },
       routes: { rib: this.rib.size, fib: this.fibm.size },
       bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },
@@ -1146,8 +1153,8 @@ export class Agent implements ControlHandler {
   }
 
   neighbors(): NeighborJson[] {
-    return this.sessions().map(({ n, session, bgp }) =>
-      neighborJson(
+    return this.sessions().map(({ n, session, bgp }) => ({
+      ...neighborJson(
         n.cfg,
         bgp,
         n.addr,
@@ -1157,7 +1164,12 @@ export class Agent implements ControlHandler {
         this.listener.bindingError(n.addr.sessionPeer),
         n.stateSinceWall,
       ),
-    );
+      ...this.admin.view(n.cfg.name, session),
+    }));
+  }
+
+  neighborAction(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson> {
+    return this.admin.act(name, action, message);
   }
 
   routes(query?: string): RouteJson[] | Promise<RouteJson[]> {

@@ -8,7 +8,7 @@ import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import { BgpListener, BgpSession } from '#bgp/session/index';
-import type { ListenBinding, ListenerOptions, Negotiated, RefusalCounters, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from '#bgp/session/index';
+import type { ListenBinding, ListenerOptions, Negotiated, NotificationRecord, RefusalCounters, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from '#bgp/session/index';
 
 /** What the agent uses of a BGP session (BgpSession). */
 export interface AgentSession {
@@ -19,8 +19,15 @@ export interface AgentSession {
   /** What was agreed in the OPEN exchange while Established, else null. */
   readonly negotiated: Negotiated | null;
   readonly counters: SessionCounters;
+  /** The last NOTIFICATION sent or received (RFC 9003 communications in it), or null. */
+  readonly lastNotification: NotificationRecord | null;
   start(): void;
+  /** Cease/Administrative Shutdown with the reason as its communication; down until start(). */
   stop(reason?: string): Promise<void>;
+  /** Cease/Administrative Reset with the reason as its communication; the session comes back by itself. */
+  reset(reason?: string): Promise<void>;
+  /** Cease with this subcode and data (RFC 4486); down until start(). */
+  cease(subcode: number, data: Uint8Array): Promise<void>;
   stopSilently(): Promise<void>;
   setPassive(passive: boolean): void;
   sendMany(updates: UpdateMessage[]): void;

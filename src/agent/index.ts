@@ -257,6 +257,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     tunnels: () => agent.tunnels(),
     reload,
     watch: (listener) => agent.telemetry.watch(listener),
+    neighborAction: (name, action, message) => agent.neighborAction(name, action, message),
     ...(ospf
       ? {
           ospfNeighbors: async () => {

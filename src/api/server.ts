@@ -7,7 +7,7 @@ import { chmod, chown, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '#lib/log';
-import { CHANGING_COMMANDS, type ControlCommand, type ControlHandler, type ControlReply, type ControlRequest } from './types.js';
+import { CHANGING_COMMANDS, type ControlCommand, type ControlHandler, type ControlReply, type ControlRequest, type NeighborAction } from './types.js';
 import { LineSplitter, LineTooLongError } from './lines.js';
 import { peerCredentials, type PeerCredentials } from './peercred.js';
 import { errnoCode } from '#lib/errno';
@@ -38,7 +38,19 @@ export interface ControlServerOptions {
 
 /** Requests are a few dozen bytes; a bound keeps a misbehaving client from growing memory. */
 const MAX_REQUEST_LINE = 64 * 1024;
-const COMMANDS: ReadonlySet<string> = new Set<ControlCommand>(['status', 'neighbors', 'routes', 'tunnels', 'reload', 'watch', 'log-level', 'ospf-neighbors', 'ospf-routes']);
+const COMMANDS: ReadonlySet<string> = new Set<ControlCommand>([
+  'status',
+  'neighbors',
+  'routes',
+  'tunnels',
+  'reload',
+  'watch',
+  'log-level',
+  'ospf-neighbors',
+  'ospf-routes',
+  'neighbor',
+]);
+const NEIGHBOR_ACTIONS: ReadonlySet<string> = new Set<NeighborAction>(['shutdown', 'enable', 'reset']);
 const DEFAULT_MAX_UNREAD = 16 * 1024 * 1024;
 const NO_OSPF = 'OSPF is not configured on this agent (no ospf: section)';
 const DEFAULT_MAX_PIPELINED = 32;
@@ -62,16 +74,23 @@ export function parseRequest(line: string): ControlRequest | string {
   if (typeof r.command !== 'string' || !COMMANDS.has(r.command)) {
     return `unknown command ${JSON.stringify(r.command)} (expected one of ${[...COMMANDS].join(', ')})`;
   }
-  for (const k of ['query', 'component', 'level'] as const) {
+  for (const k of ['query', 'component', 'level', 'action', 'message'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'string') return `${k} must be a string`;
   }
-  if (r.query !== undefined && r.command !== 'routes' && r.command !== 'neighbors') return `command ${r.command} takes no query`;
+  if (r.query !== undefined && r.command !== 'routes' && r.command !== 'neighbors' && r.command !== 'neighbor') return `command ${r.command} takes no query`;
+  if (r.command === 'neighbor') {
+    if (r.query === undefined) return 'command neighbor needs a query (the neighbor\'s name)';
+    if (typeof r.action !== 'string' || !NEIGHBOR_ACTIONS.has(r.action)) return `command neighbor needs an action (one of ${[...NEIGHBOR_ACTIONS].join(', ')})`;
+    if (r.message !== undefined && r.action === 'enable') return 'action enable takes no message';
+  } else if (r.action !== undefined || r.message !== undefined) return `command ${r.command} takes no action or message`;
   if ((r.component !== undefined || r.level !== undefined) && r.command !== 'log-level') return `command ${r.command} takes no component or level`;
   if (r.level !== undefined && r.component === undefined) return 'a level needs a component';
   const req: ControlRequest = { command: r.command as ControlCommand };
   if (typeof r.query === 'string') req.query = r.query;
   if (typeof r.component === 'string') req.component = r.component;
   if (typeof r.level === 'string') req.level = r.level;
+  if (typeof r.action === 'string') req.action = r.action as NeighborAction;
+  if (typeof r.message === 'string') req.message = r.message;
   return req;
 }
 
@@ -267,7 +286,7 @@ export class ControlServer {
       this.opts.log.warn({ command: req.command, uid: cred?.uid ?? null, pid: cred?.pid ?? null }, 'control command refused: not permitted');
       const admin = this.opts.access?.adminGroup ?? null;
       const who = admin === null ? 'root' : `root or members of group ${admin} (control.admin-group)`;
-      return { reply: { ok: false, error: `permission denied: ${req.command}${req.command === 'log-level' ? ' (setting a level)' : ''} is for ${who}` }, watch: false };
+      return { reply: { ok: false, error: `permission denied: ${req.command}${req.command === 'log-level' ? ' (setting a level)' : ''}${req.action !== undefined ? ` ${req.action}` : ''} is for ${who}` }, watch: false };
     }
     try {
       return { reply: { ok: true, result: await this.dispatch(req) }, watch: req.command === 'watch' };
@@ -308,6 +327,9 @@ export class ControlServer {
       case 'ospf-routes':
         if (!h.ospfRoutes) throw new Error(NO_OSPF);
         return await h.ospfRoutes();
+      case 'neighbor':
+        if (!h.neighborAction || req.query === undefined || req.action === undefined) throw new Error('this agent cannot shut down or enable neighbors');
+        return await h.neighborAction(req.query, req.action, req.message);
     }
   }
 

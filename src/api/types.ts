@@ -19,7 +19,8 @@ export interface StatusJson {
   /**
    * `down`: neighbors expected up and not Established — every neighbor with
    * an endpoint, and one without once its first handshake came (a
-   * remote-access neighbor still awaiting it is not down).
+   * remote-access neighbor still awaiting it is not down, nor is one the
+   * operator shut down with `wgbgp neighbor NAME shutdown`).
    */
   neighbors: { total: number; established: number; down: number };
   routes: { rib: number; fib: number };
@@ -79,7 +80,39 @@ export interface NeighborJson {
   timers: { holdTime: number; keepalive: number; negotiatedHoldTime: number | null; negotiatedKeepalive: number | null };
   /** What both sides agreed in the OPEN exchange; null when not Established. */
   session: NegotiatedJson | null;
+  /**
+   * Set while `wgbgp neighbor NAME shutdown` keeps the session down: the
+   * shutdown communication sent (RFC 9003) and since when; null when enabled.
+   * (Absent from agents before it.)
+   */
+  adminShutdown?: { message: string | null; since: string } | null;
+  /** The last NOTIFICATION sent or received, collision resolution aside; null: none yet. */
+  lastNotification?: NotificationJson | null;
 }
+
+export interface NotificationJson {
+  direction: 'sent' | 'received';
+  code: number;
+  subcode: number;
+  /** "6/2 Administrative Shutdown: \"maintenance\"" */
+  text: string;
+  /** RFC 8203/9003: the shutdown communication of an Administrative Shutdown or Reset; null: none or malformed. */
+  communication: string | null;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** The answer to `wgbgp neighbor NAME shutdown|enable|reset`. */
+export interface NeighborActionJson {
+  name: string;
+  action: NeighborAction;
+  /** False when it already was so (shut down twice, enable of a neighbor that is not down). */
+  changed: boolean;
+  /** The session's state once the action is done. */
+  state: BgpStateName;
+}
+
+export type NeighborAction = 'shutdown' | 'enable' | 'reset';
 
 export interface NegotiatedJson {
   peerRouterId: string;
@@ -166,6 +199,8 @@ export interface ControlHandler {
   /** FRR's OSPF neighbors and routes (`wgbgp ospf neighbors|routes`); absent or throwing without the bridge. */
   ospfNeighbors?(): Promise<OspfNeighborJson[]>;
   ospfRoutes?(): Promise<OspfRouteJson[]>;
+  /** `wgbgp neighbor NAME shutdown|enable|reset`; an unknown name or a message that cannot be sent is an error. */
+  neighborAction?(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson>;
 }
 
 /** One OSPF adjacency as FRR reports it (`show ip ospf neighbor json`, `show ipv6 ospf6 neighbor json`). */
@@ -194,19 +229,33 @@ export interface OspfRouteJson {
   nexthops: { address: string | null; interface: string | null }[];
 }
 
-export type ControlCommand = 'status' | 'neighbors' | 'routes' | 'tunnels' | 'reload' | 'watch' | 'log-level' | 'ospf-neighbors' | 'ospf-routes';
+export type ControlCommand =
+  | 'status'
+  | 'neighbors'
+  | 'routes'
+  | 'tunnels'
+  | 'reload'
+  | 'watch'
+  | 'log-level'
+  | 'ospf-neighbors'
+  | 'ospf-routes'
+  | 'neighbor';
 
 /**
  * Commands that change the agent: root (or the agent's own user) and
  * `control.admin-group` only. The rest are open to whoever may connect.
  */
-export const CHANGING_COMMANDS: ReadonlySet<ControlCommand> = new Set(['reload']);
+export const CHANGING_COMMANDS: ReadonlySet<ControlCommand> = new Set(['reload', 'neighbor']);
 
 /** One request per line, one JSON reply per line (`watch`: then one event per line). */
 export interface ControlRequest {
   command: ControlCommand;
-  /** routes: the prefix or address. neighbors: a neighbor's name. */
+  /** routes: the prefix or address. neighbors, neighbor: a neighbor's name. */
   query?: string;
+  /** neighbor: what to do (required). */
+  action?: NeighborAction;
+  /** neighbor shutdown, reset: the shutdown communication (RFC 9003). */
+  message?: string;
   /** log-level: the component and the level to set (both absent: report the levels). */
   component?: string;
   level?: string;

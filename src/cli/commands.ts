@@ -7,6 +7,8 @@ import { fstatSync } from 'node:fs';
 import type {
   ControlRequest,
   LogLevelsJson,
+  NeighborAction,
+  NeighborActionJson,
   NeighborJson,
   OspfNeighborJson,
   OspfRouteJson,
@@ -23,6 +25,7 @@ import { generatePrivateKey, publicKeyOf } from '#wg/keys';
 import {
   formatEvent,
   formatLogLevels,
+  formatNeighborAction,
   formatNeighborDetail,
   formatNeighbors,
   formatOspfNeighbors,
@@ -124,6 +127,15 @@ export async function neighbors(io: CliIo, o: QueryOptions, name?: string): Prom
   }
   const r = await ask(o.socket, { command: 'neighbors' });
   print(io, o.json, r, () => formatNeighbors(asArray<NeighborJson>(r), io.now(), io));
+  return 0;
+}
+
+/** `neighbor NAME shutdown|enable|reset [--message TEXT]`: what was done, and the session's state after it. */
+export async function neighborAction(io: CliIo, o: QueryOptions, name: string, action: NeighborAction, message?: string): Promise<number> {
+  const req: ControlRequest = { command: 'neighbor', query: name, action };
+  if (message !== undefined) req.message = message;
+  const r = (await ask(o.socket, req)) as NeighborActionJson;
+  print(io, o.json, r, () => formatNeighborAction(r, message));
   return 0;
 }
 

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type {
   LogLevelsJson,
+  NeighborActionJson,
   NeighborJson,
   OspfNeighborJson,
   OspfRouteJson,
@@ -145,15 +146,48 @@ export function formatNeighbors(ns: NeighborJson[], now: Date, o?: FormatOptions
         n.interface,
         n.peerAddress ?? NONE,
         String(n.asn),
-        paintState(n.state, paint),
+        `${paintState(n.state, paint)}${stateNote(n)}`,
         since === null ? NONE : formatDuration(since),
         String(n.prefixesReceived),
         String(n.prefixesAccepted),
         String(n.prefixesAdvertised),
-        n.lastError ?? NONE,
+        lastErrorCell(n),
       ];
     }),
   );
+}
+
+/** Why a session is not what it would be: shut down by the operator. */
+function stateNote(n: NeighborJson): string {
+  if (n.adminShutdown) return ' (shutdown)';
+  return '';
+}
+
+/**
+ * The last error, and while the session is down the peer's shutdown
+ * communication (RFC 9003) under it: its retries soon replace lastError
+ * with TCP errors, and the peer's reason is what the operator wants to read.
+ */
+function lastErrorCell(n: NeighborJson): string {
+  const last = n.lastNotification;
+  const comm = last && last.direction === 'received' && n.state !== 'Established' ? last.communication : null;
+  if (comm === null || n.lastError?.includes(`"${comm}"`)) return n.lastError ?? NONE;
+  return `${n.lastError ?? NONE}\npeer said: "${comm}"`;
+}
+
+/** `wgbgp neighbor NAME shutdown|enable|reset`. */
+export function formatNeighborAction(r: NeighborActionJson, message?: string): string {
+  const said = message ? ` with "${message}"` : '';
+  switch (r.action) {
+    case 'shutdown':
+      return r.changed
+        ? `${r.name}: shut down (Cease/Administrative Shutdown sent${said}); stays down until \`wgbgp neighbor ${r.name} enable\`\n`
+        : `${r.name}: already shut down\n`;
+    case 'enable':
+      return r.changed ? `${r.name}: enabled; the session starts again (${r.state})\n` : `${r.name}: was not shut down (${r.state})\n`;
+    case 'reset':
+      return `${r.name}: reset (Cease/Administrative Reset sent${said}); the session comes back by itself\n`;
+  }
 }
 
 /** One line per next hop inside a row, so ECMP routes keep address and interface side by side. */
@@ -242,6 +276,10 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
     ['messages', `${n.messagesReceived} received, ${n.messagesSent} sent`],
     ['last error', n.lastError === null ? NONE : `${paint(n.lastError, 'red')}${n.lastErrorAt === null ? '' : ` (${formatAge(n.lastErrorAt, now)})`}`],
   );
+  const shut = n.adminShutdown;
+  if (shut) lines.push(['admin', `${paint('shut down', 'red')} ${formatAge(shut.since, now)}${shut.message === null ? '' : `, message "${shut.message}"`}`]);
+  const last = n.lastNotification;
+  if (last) lines.push(['notification', `${last.direction} ${last.text} (${formatAge(last.at, now)})`]);
   return keyValues(lines);
 }
 

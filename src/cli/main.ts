@@ -4,7 +4,9 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { NeighborAction } from '#api/types';
+import { MAX_SHUTDOWN_COMMUNICATION, checkShutdownCommunication } from '#bgp/wire/cease';
 import { DEFAULT_CONTROL_SOCKET } from '#config/defaults';
 import { LOG_COMPONENTS, LOG_LEVELS } from '#lib/log-names';
 import { parseIp, parsePrefix, canonicalPrefix, formatIp } from '#lib/prefix';
@@ -61,6 +63,15 @@ export function processIo(): CliIo {
 /** Colour only on a terminal, and never with NO_COLOR (no-color.org) or TERM=dumb. */
 export function useColor(env: NodeJS.ProcessEnv = process.env, isTty = process.stdout.isTTY === true): boolean {
   return isTty && (env.NO_COLOR ?? '') === '' && env.TERM !== 'dumb';
+}
+
+const NEIGHBOR_ACTIONS: readonly NeighborAction[] = ['shutdown', 'enable', 'reset'];
+
+/** RFC 9003 §2: refused here, before the agent is asked, rather than cut short on the wire. */
+export function parseShutdownMessage(v: string): string {
+  const problem = checkShutdownCommunication(v);
+  if (problem !== null) throw new InvalidArgumentError(`the message ${problem}.`);
+  return v;
 }
 
 function choice(what: string, allowed: readonly string[]): (v: string) => string {
@@ -149,6 +160,20 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .action(async (name: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
       run(cmd.neighbors(io, { json: o.json, socket: await resolveSocket(o) }, name)),
     );
+
+  program
+    .command('neighbor')
+    .description('shut a BGP neighbor down (Cease with an RFC 9003 shutdown communication) until enabled, enable it, or reset its session (root only)')
+    .argument('<name>', 'a neighbor name (neighbors[].name)')
+    .addArgument(new Argument('<action>', 'shutdown: down until enable; enable: up again; reset: down and straight back up').choices(NEIGHBOR_ACTIONS))
+    .addOption(new Option('--message <text>', `shutdown communication sent to the peer with shutdown or reset (UTF-8, at most ${MAX_SHUTDOWN_COMMUNICATION} octets)`).argParser(parseShutdownMessage))
+    .option('--json', 'print the agent\'s JSON', false)
+    .addOption(socketOption())
+    .addOption(configOption())
+    .action(async (name: string, action: NeighborAction, o: { message?: string; json: boolean; socket?: string; config?: string }, command: Command) => {
+      if (action === 'enable' && o.message !== undefined) command.error('error: --message goes with shutdown or reset, not enable');
+      await run(cmd.neighborAction(io, { json: o.json, socket: await resolveSocket(o) }, name, action, o.message));
+    });
 
   program
     .command('watch')

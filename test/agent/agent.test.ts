@@ -117,6 +117,13 @@ class ScriptedSession implements AgentSession {
     this.stops.push('silent');
     this.state = 'Idle';
   }
+  lastNotification = null;
+  async reset(reason?: string): Promise<void> {
+    this.stops.push(`reset: ${reason ?? ''}`);
+  }
+  async cease(subcode: number): Promise<void> {
+    this.stops.push(`cease 6/${subcode}`);
+  }
   setPassive(): void {}
   sendMany(updates: UpdateMessage[]): void {
     this.sent.push(...updates);

@@ -179,12 +179,12 @@ describe('bash completion', () => {
     expect(r.status).toBe(0);
   });
 
-  it('wgbgp ne<TAB> is neighbors; wgbgp routes --<TAB> offers --json', () => {
+  it('wgbgp ne<TAB> offers neighbor and neighbors; wgbgp routes --<TAB> offers --json', () => {
     const [ne, routes] = bashComplete(bash, [
       ['wgbgp', 'ne'],
       ['wgbgp', 'routes', '--'],
     ]);
-    expect(ne).toEqual(['neighbors']);
+    expect([...(ne ?? [])].sort()).toEqual(['neighbor', 'neighbors']);
     expect(routes).toEqual(expect.arrayContaining(['--json', '--socket', '--config', '--help']));
   });
 
@@ -251,7 +251,7 @@ describe('zsh completion', () => {
   it.skipIf(zshMissing)('completes like bash in an interactive zsh', () => {
     mkdirSync(join(tmp, 'zlabs', 'two-sites'), { recursive: true });
     writeFileSync(join(tmp, 'zlabs', 'tunnel.yaml'), '');
-    expect(zshComplete(zsh, 'wgbgp ne')).toEqual(['neighbors']);
+    expect(zshComplete(zsh, 'wgbgp ne').sort()).toEqual(['neighbor', 'neighbors']);
     expect(zshComplete(zsh, 'wgbgp routes --')).toEqual(expect.arrayContaining(['--json', '--socket', '--config']));
     expect(zshComplete(zsh, `wgbgp lab up ${tmp}/zlabs/`)).toEqual(['two-sites']);
     expect(zshComplete(zsh, 'wgbgp completion ')).toEqual(['bash', 'zsh']);

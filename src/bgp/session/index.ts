@@ -10,6 +10,7 @@ export type {
   AfiSafi,
   ConnectFn,
   Negotiated,
+  NotificationRecord,
   SessionConfig,
   SessionCounters,
   SessionDeps,

@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import { fsmStep } from '#bgp/fsm/index';
 import type { FsmAction, FsmEvent, FsmOptions, FsmState, TimerName } from '#bgp/fsm/index';
-import { BgpWireError, CeaseSubcode } from '#bgp/wire/index';
+import { BgpWireError, CeaseSubcode, carriesShutdownCommunication, readShutdownCommunication } from '#bgp/wire/index';
 import { ErrorCode, MessageType } from '#bgp/wire/types';
 import type { BgpMessage, OpenMessage, UpdateMessage } from '#bgp/wire/types';
 import { scopedAddress } from './address.js';
@@ -22,7 +22,7 @@ import { Connection } from './connection.js';
 import type { ConnectionEvents, Decoded } from './connection.js';
 import { buildOpen, checkOpen } from './open.js';
 import { encodeShutdownCommunication, notificationText } from './text.js';
-import type { Negotiated, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from './types.js';
+import type { Negotiated, NotificationRecord, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from './types.js';
 
 const DEFAULT_PORT = 179;
 const DEFAULT_CONNECT_RETRY_TIME = 5;
@@ -67,6 +67,7 @@ export class BgpSession {
   private passive: boolean;
   private since: number;
   private error: string | null = null;
+  private notification: NotificationRecord | null = null;
   /** Set by the step in progress: what went wrong, for onDown. */
   private detail: string | null = null;
   /** Set by the step in progress: a NOTIFICATION was sent or received in it. */
@@ -142,18 +143,52 @@ export class BgpSession {
     });
   }
 
-  /** ManualStop: Cease/Administrative Shutdown with the reason as RFC 8203 communication; resolves once closed. */
+  /**
+   * ManualStop (RFC 4271 §8.1.2 event 2): Cease/Administrative Shutdown with
+   * the reason as its RFC 9003 shutdown communication. The session stays down
+   * (no reconnect, the peer's connections refused) until start(). Resolves
+   * once the connections are closed.
+   */
   stop(reason?: string): Promise<void> {
+    return this.halt({ type: 'ManualStop', data: encodeShutdownCommunication(reason) }, false);
+  }
+
+  /**
+   * Cease/Administrative Reset (RFC 4486, with an RFC 9003 communication):
+   * the session goes down and comes back as after any failure (after the
+   * ConnectRetryTime when active). Resolves once the connections are closed.
+   */
+  reset(reason?: string): Promise<void> {
+    const data = encodeShutdownCommunication(reason);
+    return this.halt({ type: 'AutomaticStop', subcode: CeaseSubcode.AdministrativeReset, data }, true);
+  }
+
+  /**
+   * AutomaticStop (RFC 4271 §8.1.2 event 8) with a Cease subcode and its
+   * data (RFC 4486), and the session stays down until start(): the caller
+   * decides when it may come back (a max-prefix hold-down, RFC 4486 §4).
+   */
+  cease(subcode: number, data: Uint8Array): Promise<void> {
+    return this.halt({ type: 'AutomaticStop', subcode, data }, false);
+  }
+
+  /** The last NOTIFICATION sent or received (not collision resolution), or null. */
+  get lastNotification(): NotificationRecord | null {
+    return this.notification;
+  }
+
+  private halt(event: FsmEvent, restart: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
       this.run(() => {
-        this.started = false;
-        this.cancelRestart();
-        const data = encodeShutdownCommunication(reason);
+        if (!restart) {
+          this.started = false;
+          this.cancelRestart();
+        }
         const closing: Promise<void>[] = [];
         for (const m of [this.second, this.primary]) {
           if (!m) continue;
           if (m.conn) closing.push(m.conn.closedPromise);
-          this.step(m, { type: 'ManualStop', data });
+          this.step(m, event);
         }
         if (this.second) this.discardSecond();
         void Promise.all(closing).then(() => resolve());
@@ -421,7 +456,10 @@ export class BgpSession {
       case 'send-notification': {
         const text = notificationText(a.code, a.subcode, a.data);
         // Collision resolution (RFC 4271 §6.8) is routine when both sides are active: not an error to show.
-        if (!isCollisionCease(a.code, a.subcode)) this.noteError(`sent ${text}`);
+        if (!isCollisionCease(a.code, a.subcode)) {
+          this.noteError(`sent ${text}`);
+          this.notification = { direction: 'sent', code: a.code, subcode: a.subcode, data: a.data, at: this.clock.now() };
+        }
         this.notified = true;
         const level = a.code === ErrorCode.Cease ? 'info' : 'warn';
         this.log[level]({ notification: text }, 'NOTIFICATION sent');
@@ -695,9 +733,18 @@ export class BgpSession {
       }
       case MessageType.Notification: {
         const text = notificationText(msg.code, msg.subcode, msg.data);
-        if (!isCollisionCease(msg.code, msg.subcode)) this.noteError(`received ${text}`);
+        if (!isCollisionCease(msg.code, msg.subcode)) {
+          this.noteError(`received ${text}`);
+          this.notification = { direction: 'received', code: msg.code, subcode: msg.subcode, data: msg.data, at: this.clock.now() };
+        }
         this.notified = true;
         this.log.warn({ notification: text }, 'NOTIFICATION received');
+        if (carriesShutdownCommunication(msg.code, msg.subcode)) {
+          // RFC 9003 §2: the communication SHOULD reach the operator through the log; §4: a malformed one is logged too.
+          const comm = readShutdownCommunication(msg.data);
+          if (comm.text !== null) this.log.warn({ shutdownCommunication: comm.text }, 'the peer sent a shutdown communication');
+          if (comm.problem !== null) this.log.warn({ problem: comm.problem }, 'malformed shutdown communication ignored');
+        }
         const versionError = msg.code === ErrorCode.OpenMessage && msg.subcode === 1;
         this.step(m, { type: versionError ? 'NotifMsgVerErr' : 'NotifMsg' });
         return;

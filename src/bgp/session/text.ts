@@ -1,8 +1,9 @@
 /**
- * NOTIFICATION text for logs and `lastError`, and the RFC 8203/9003 shutdown
- * communication carried by Cease/Administrative Shutdown and Reset.
+ * NOTIFICATION text for logs and `lastError`, with what a Cease carries: the
+ * RFC 8203/9003 shutdown communication (Administrative Shutdown and Reset) and
+ * the RFC 4486 §4 family and limit (Maximum Number of Prefixes Reached).
  */
-import { Buffer } from 'node:buffer';
+import { AFI_IPV4, AFI_IPV6, CeaseSubcode, ErrorCode, SAFI_UNICAST, carriesShutdownCommunication, decodeMaxPrefixData, encodeShutdownCommunication, readShutdownCommunication } from '#bgp/wire/index';
 
 const NAMES: Record<number, [string, Record<number, string>]> = {
   1: ['Message Header Error', { 1: 'Connection Not Synchronized', 2: 'Bad Message Length', 3: 'Bad Message Type' }],
@@ -60,44 +61,34 @@ const NAMES: Record<number, [string, Record<number, string>]> = {
   7: ['ROUTE-REFRESH Message Error', { 1: 'Invalid Message Length' }],
 };
 
-/** RFC 9003 §2: the communication is at most 255 octets of UTF-8 after a length octet. */
-const MAX_COMMUNICATION = 255;
-
-function hasCommunication(code: number, subcode: number): boolean {
-  return code === 6 && (subcode === 2 || subcode === 4);
-}
-
-/** "6/2 Administrative Shutdown: \"maintenance\"" — the most specific name known. */
+/** "6/2 Administrative Shutdown: \"maintenance\"", "6/1 Maximum Number of Prefixes Reached: ipv4-unicast limit 1000". */
 export function notificationText(code: number, subcode: number, data: Uint8Array): string {
   const entry = NAMES[code];
   const name = entry ? (entry[1][subcode] ?? entry[0]) : 'Unknown Error';
-  const comm = hasCommunication(code, subcode) ? decodeShutdownCommunication(data) : null;
-  return `${code}/${subcode} ${name}${comm ? `: "${comm}"` : ''}`;
+  return `${code}/${subcode} ${name}${detail(code, subcode, data)}`;
 }
 
-/** RFC 8203 §2 / RFC 9003 §2: length octet + UTF-8, cut at a character boundary. */
-export function encodeShutdownCommunication(text: string | undefined): Uint8Array {
-  if (!text) return new Uint8Array(0);
-  let bytes = Buffer.from(text, 'utf8');
-  if (bytes.length > MAX_COMMUNICATION) {
-    let cut = MAX_COMMUNICATION;
-    // Back off over continuation bytes (10xxxxxx) so no character is split.
-    while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
-    bytes = bytes.subarray(0, cut);
+function detail(code: number, subcode: number, data: Uint8Array): string {
+  if (carriesShutdownCommunication(code, subcode)) {
+    const comm = readShutdownCommunication(data).text;
+    return comm === null ? '' : `: "${comm}"`;
   }
-  const out = new Uint8Array(bytes.length + 1);
-  out[0] = bytes.length;
-  out.set(bytes, 1);
-  return out;
+  if (code === ErrorCode.Cease && subcode === CeaseSubcode.MaximumPrefixesReached) {
+    const d = decodeMaxPrefixData(data);
+    return d === null ? '' : `: ${familyText(d.afi, d.safi)} limit ${d.limit}`;
+  }
+  return '';
 }
 
-/** Null when absent or malformed (RFC 8203 §4: a bad communication is ignored, not an error). */
+/** RFC 4760 family names as BIRD and GoBGP print them. */
+function familyText(afi: number, safi: number): string {
+  const a = afi === AFI_IPV4 ? 'ipv4' : afi === AFI_IPV6 ? 'ipv6' : `afi${afi}`;
+  return `${a}-${safi === SAFI_UNICAST ? 'unicast' : `safi${safi}`}`;
+}
+
+export { encodeShutdownCommunication };
+
+/** Null when absent or malformed (RFC 9003 §4: a bad communication is ignored, not an error). */
 export function decodeShutdownCommunication(data: Uint8Array): string | null {
-  const len = data[0];
-  if (len === undefined || len === 0 || len > data.length - 1) return null;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(data.subarray(1, 1 + len));
-  } catch {
-    return null;
-  }
+  return readShutdownCommunication(data).text;
 }

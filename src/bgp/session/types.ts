@@ -107,6 +107,21 @@ export interface SessionDeps {
   connect?: ConnectFn;
 }
 
+/**
+ * The last NOTIFICATION the session sent or received (RFC 4271 §4.5), kept for
+ * status: a peer's shutdown communication (RFC 9003) stays visible after the
+ * TCP errors of its retries have replaced lastError. Collision resolution
+ * Ceases (RFC 4271 §6.8) are routine and not kept.
+ */
+export interface NotificationRecord {
+  direction: 'sent' | 'received';
+  code: number;
+  subcode: number;
+  data: Uint8Array;
+  /** clock.now() when it was sent or received. */
+  at: number;
+}
+
 export interface SessionCounters {
   updatesIn: number;
   updatesOut: number;

@@ -8,6 +8,16 @@ export * from './types.js';
 export { BgpWireError, CeaseSubcode, HeaderSubcode, OpenSubcode, RouteRefreshSubcode, UpdateSubcode } from './errors.js';
 export { encodeMessage, decodeMessage } from './messages.js';
 export { MessageFramer } from './framer.js';
+export {
+  MAX_SHUTDOWN_COMMUNICATION,
+  carriesShutdownCommunication,
+  checkShutdownCommunication,
+  decodeMaxPrefixData,
+  encodeMaxPrefixData,
+  encodeShutdownCommunication,
+  readShutdownCommunication,
+} from './cease.js';
+export type { MaxPrefixData, ShutdownCommunication } from './cease.js';
 export { AS_TRANS, AttrCode, FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_PARTIAL, FLAG_TRANSITIVE } from './attributes.js';
 export { treatAsWithdraw } from './update.js';
 export { BGP_VERSION, CapabilityCode, acceptsIpv4OverIpv6, buildOpen, negotiatedContext, openCapabilities } from './open.js';

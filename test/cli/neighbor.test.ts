@@ -1,0 +1,112 @@
+/**
+ * `wgbgp neighbor NAME shutdown|enable|reset [--message TEXT]` against a
+ * control socket, and how `neighbors` shows an administrative shutdown and a
+ * peer's shutdown communication (RFC 9003).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ControlServer } from '#api/index';
+import type { ControlHandler, NeighborAction, NeighborActionJson, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import { main, type CliIo } from '#cli/main';
+import { formatNeighborDetail, formatNeighbors } from '#cli/format';
+import { silentLogger } from '#lib/log';
+import { neighborFixture, statusFixture } from '../fixtures/api/index.js';
+
+const NOW = new Date('2025-01-01T12:00:00Z');
+const tmp = mkdtempSync(join(tmpdir(), 'wgbgp-cli-neighbor-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), readStdin: () => Promise.resolve(''), now: () => NOW };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
+
+class Handler implements ControlHandler {
+  readonly actions: [string, NeighborAction, string | undefined][] = [];
+  status(): StatusJson {
+    return statusFixture();
+  }
+  neighbors(): NeighborJson[] {
+    return [];
+  }
+  routes(): RouteJson[] {
+    return [];
+  }
+  async tunnels(): Promise<TunnelJson[]> {
+    return [];
+  }
+  async reload(): Promise<ReloadJson> {
+    return { ok: true, errors: [], added: [], removed: [], changed: [] };
+  }
+  async neighborAction(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson> {
+    this.actions.push([name, action, message]);
+    return { name, action, changed: true, state: action === 'enable' ? 'Connect' : 'Idle' };
+  }
+}
+
+describe('wgbgp neighbor NAME shutdown|enable|reset', () => {
+  it('sends the action and the message; says what was done (text and --json)', async () => {
+    const handler = new Handler();
+    const sock = join(tmp, 'a.sock');
+    const server = new ControlServer(handler, { path: sock, log: silentLogger() });
+    await server.listen();
+    try {
+      const down = await run(['neighbor', 'site-b', 'shutdown', '--message', 'fibre cut ✓', '--socket', sock]);
+      expect(down).toEqual({
+        code: 0,
+        stdout: 'site-b: shut down (Cease/Administrative Shutdown sent with "fibre cut ✓"); stays down until `wgbgp neighbor site-b enable`\n',
+        stderr: '',
+      });
+      const up = await run(['neighbor', 'site-b', 'enable', '--json', '--socket', sock]);
+      expect(JSON.parse(up.stdout)).toEqual({ name: 'site-b', action: 'enable', changed: true, state: 'Connect' });
+      const reset = await run(['neighbor', 'site-b', 'reset', '--socket', sock]);
+      expect(reset.stdout).toBe('site-b: reset (Cease/Administrative Reset sent); the session comes back by itself\n');
+    } finally {
+      await server.close();
+    }
+    expect(handler.actions).toEqual([
+      ['site-b', 'shutdown', 'fibre cut ✓'],
+      ['site-b', 'enable', undefined],
+      ['site-b', 'reset', undefined],
+    ]);
+  });
+
+  it('RFC 9003 §2: a message over 255 octets of UTF-8 is a usage error (2), before the agent is asked', async () => {
+    const r = await run(['neighbor', 'site-b', 'shutdown', '--message', 'ü'.repeat(128), '--socket', join(tmp, 'none.sock')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/option '--message <text>' argument '.*' is invalid\. the message is 256 octets of UTF-8; RFC 9003 §2 allows at most 255\./);
+  });
+
+  it('usage errors (2): an unknown action, a message with enable', async () => {
+    expect((await run(['neighbor', 'site-b', 'disable'])).code).toBe(2);
+    const r = await run(['neighbor', 'site-b', 'enable', '--message', 'hi', '--socket', join(tmp, 'none.sock')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^wgbgp: error: --message goes with shutdown or reset, not enable\n/);
+  });
+});
+
+describe('neighbors: shutdown and shutdown communications', () => {
+  it('the table marks a shut-down neighbor, and shows the communication the peer sent while the session is down', () => {
+    const shut = neighborFixture({ name: 'site-b', state: 'Idle', session: null, adminShutdown: { message: 'maintenance', since: '2025-01-01T11:55:00.000Z' } });
+    const told = neighborFixture({
+      name: 'site-c',
+      interface: 'wg-site-c',
+      state: 'Active',
+      session: null,
+      lastError: 'TCP: connection closed by peer',
+      lastNotification: { direction: 'received', code: 6, subcode: 2, text: '6/2 Administrative Shutdown: "new router"', communication: 'new router', at: '2025-01-01T11:59:00.000Z' },
+    });
+    const out = formatNeighbors([shut, told], NOW);
+    expect(out).toMatch(/site-b .* Idle \(shutdown\)/);
+    expect(out).toContain('TCP: connection closed by peer');
+    expect(out).toContain('peer said: "new router"');
+    const detail = formatNeighborDetail(shut, NOW);
+    expect(detail).toMatch(/admin: +shut down 5m00s ago, message "maintenance"/);
+    expect(formatNeighborDetail(told, NOW)).toMatch(/notification: +received 6\/2 Administrative Shutdown: "new router" \(1m00s ago\)/);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Administrative shutdown against BIRD 2 over real WireGuard (wireguard-go):
+ * the agent in A, BIRD in B, as in bird.test.ts. Our `wgbgp neighbor peer
+ * shutdown --message …` must reach BIRD as Cease/Administrative Shutdown with
+ * the RFC 9003 communication (BIRD shows it), keep the session down until
+ * `enable`; `reset` sends Cease/Administrative Reset and the session comes
+ * back; and BIRD's own `disable wgbgp "…"` communication shows in `neighbors`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnIn } from '../lab/helpers/netns.js';
+import {
+  ASN_A,
+  ASN_B,
+  CLI,
+  HOLD_TIME,
+  LAN_B,
+  TUN_A,
+  TUN_B,
+  createSite,
+  missingPrerequisite,
+  neighbors,
+  startAgent,
+  startPeerTunnel,
+  tail,
+  teardown,
+  until,
+  type Site,
+} from './helpers/site.js';
+
+const skip = missingPrerequisite(['bird', 'birdc']);
+if (skip !== null) console.log(`interop/bird-admin: skipped: ${skip}`);
+
+function birdConfig(log: string): string {
+  return `
+log "${log}" all;
+router id 192.0.2.2;
+protocol device { scan time 2; }
+protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
+protocol bgp wgbgp {
+  local ${TUN_B.v4} as ${ASN_B};
+  neighbor ${TUN_A.v4} as ${ASN_A};
+  hold time ${HOLD_TIME};
+  keepalive time ${HOLD_TIME / 3};
+  ttl security yes;
+  # The agent connects first (see bird.test.ts on collisions).
+  connect delay time 10;
+  connect retry time 2;
+  error wait time 1, 5;
+  ipv4 { import all; export where source = RTS_STATIC; };
+  ipv6 { import all; export none; };
+}
+`;
+}
+
+interface NeighborView {
+  state: string;
+  lastError: string | null;
+  prefixesReceived: number;
+  adminShutdown: { message: string | null; since: string } | null;
+  lastNotification: { direction: string; code: number; subcode: number; communication: string | null } | null;
+}
+
+describe.skipIf(skip !== null)('interop: shutdown communication (RFC 8203/9003) with BIRD 2', () => {
+  let site: Site | undefined;
+  let ctl = '';
+  let birdLog = '';
+
+  const birdc = (...args: string[]): string =>
+    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const wgbgp = (...args: string[]): { code: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [CLI, ...args, '--socket', site!.sock], { encoding: 'utf8', timeout: 10_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const peer = (): NeighborView => JSON.parse(wgbgp('neighbors', 'peer', '--json').stdout) as NeighborView;
+  const diagnostics = (): string => {
+    let protocols = '';
+    try {
+      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
+    } catch (e) {
+      protocols = String(e);
+    }
+    return [protocols, site ? tail(site.agentLog) : '', tail(birdLog)].join('\n');
+  };
+  const established = (what: string): Promise<unknown> =>
+    until(what, () => peer().state === 'Established' && /Established/.test(birdc('show', 'protocols', 'wgbgp')), 30_000, diagnostics);
+
+  beforeAll(async () => {
+    site = await createSite('ba', 41);
+    ctl = join(site.dir, 'bird.ctl');
+    birdLog = join(site.dir, 'bird.log');
+    await startPeerTunnel(site);
+    const conf = join(site.dir, 'bird.conf');
+    writeFileSync(conf, birdConfig(birdLog));
+    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
+    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
+    spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
+    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    startAgent(site);
+  }, 30_000);
+
+  afterAll(async () => {
+    await teardown(site);
+  }, 30_000);
+
+  it('the session comes up', async () => {
+    await established('Established both sides');
+    expect(neighbors(site!)[0]?.state).toBe('Established');
+  }, 40_000);
+
+  it('RFC 9003: BIRD receives our Cease/Administrative Shutdown with the communication and shows it; we stay down', async () => {
+    const message = 'Wartung bis 18:00 – zurück gleich ✓';
+    const r = wgbgp('neighbor', 'peer', 'shutdown', '--message', message);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`peer: shut down (Cease/Administrative Shutdown sent with "${message}"); stays down until \`wgbgp neighbor peer enable\`\n`);
+    expect(r.code).toBe(0);
+    await until('BIRD saw the shutdown', () => /Received: Administrative shutdown/.test(birdc('show', 'protocols', 'all', 'wgbgp')), 10_000, diagnostics);
+    const shown = birdc('show', 'protocols', 'all', 'wgbgp');
+    // BIRD 2: "Last error: Received: Administrative shutdown" and the communication as the protocol's message.
+    expect(shown).toMatch(/Last error:\s+Received: Administrative shutdown/);
+    expect(shown).toContain(message);
+    expect(readFileSync(birdLog, 'utf8')).toContain(message);
+    expect(peer()).toMatchObject({
+      state: 'Idle',
+      adminShutdown: { message },
+      lastNotification: { direction: 'sent', code: 6, subcode: 2, communication: message },
+    });
+    // BIRD retries every 2 s (connect retry time); the agent refuses while shut down.
+    await new Promise((res) => setTimeout(res, 6_000));
+    expect(peer().state).toBe('Idle');
+    expect(birdc('show', 'protocols', 'wgbgp')).not.toMatch(/Established/);
+    const table = wgbgp('neighbors').stdout;
+    expect(table).toMatch(/peer .* Idle \(shutdown\)/);
+  }, 30_000);
+
+  it('enable: the session comes back', async () => {
+    const r = wgbgp('neighbor', 'peer', 'enable');
+    expect(r.stdout).toMatch(/^peer: enabled; the session starts again/);
+    await established('Established again after enable');
+    expect(peer().adminShutdown).toBeNull();
+  }, 40_000);
+
+  it('RFC 4486 subcode 4: reset sends Cease/Administrative Reset with the communication; BIRD shows it and the session comes back', async () => {
+    const r = wgbgp('neighbor', 'peer', 'reset', '--message', 'new import policy');
+    expect(r.code).toBe(0);
+    await until('BIRD saw the reset', () => /Administrative reset/.test(birdc('show', 'protocols', 'all', 'wgbgp')) || /Administrative reset/.test(readFileSync(birdLog, 'utf8')), 10_000, diagnostics);
+    expect(readFileSync(birdLog, 'utf8')).toContain('new import policy');
+    await established('Established again after the reset');
+  }, 40_000);
+
+  it("BIRD's own shutdown communication (`birdc disable wgbgp \"…\"`) is shown by `neighbors`, text and JSON", async () => {
+    expect(birdc('disable', 'wgbgp', '"router moves to rack 7"')).toMatch(/wgbgp: disabled/);
+    await until('the communication in neighbors', () => peer().lastNotification?.communication === 'router moves to rack 7', 10_000, diagnostics);
+    expect(peer()).toMatchObject({ lastNotification: { direction: 'received', code: 6, subcode: 2 } });
+    expect(peer().state).not.toBe('Established');
+    const table = wgbgp('neighbors').stdout;
+    expect(table).toContain('router moves to rack 7');
+    expect(readFileSync(site!.agentLog, 'utf8')).toMatch(/the peer sent a shutdown communication.*router moves to rack 7|router moves to rack 7.*the peer sent a shutdown communication/);
+    expect(birdc('enable', 'wgbgp')).toMatch(/wgbgp: enabled/);
+    await established('Established after BIRD enabled its side');
+  }, 60_000);
+});
