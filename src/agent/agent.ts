@@ -219,7 +219,13 @@ export class Agent implements ControlHandler {
     this.telemetry = new AgentTelemetry(deps.clock, () => ({ rib: this.rib.size, fib: this.fibm.size, pending: this.fibPending() }));
     this.pins = new EndpointPins(deps.fib, this.fibm, this.fibLog, () => this.kick(), deps.pinRecord ?? null);
     this.listener = this.bgp.listener({ log: this.bgpLog, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
-    this.admin = new NeighborAdmin({ clock: deps.clock, log: this.bgpLog, session: (name) => this.peers.get(name)?.session ?? null });
+    this.admin = new NeighborAdmin({
+      clock: deps.clock,
+      log: this.bgpLog,
+      session: (name) => this.peers.get(name)?.session ?? null,
+      bgp: (name) => this.config.neighbors.find((n) => n.name === name)?.bgp ?? null,
+      accepted: (name, afi) => this.rib.acceptedCount(name, afi),
+    });
   }
 
   private readonly log: Logger;
@@ -227,7 +233,7 @@ export class Agent implements ControlHandler {
   private readonly fibLog: Logger;
   /** Events for `wgbgp watch` and the figures the metrics read. */
   readonly telemetry: AgentTelemetry;
-  /** `wgbgp neighbor NAME shutdown|enable|reset` (src/agent/admin.ts). */
+  /** `wgbgp neighbor NAME shutdown|enable|reset` and max-prefix (src/agent/admin.ts). */
   private readonly admin: NeighborAdmin;
 
   async start(): Promise<void> {
@@ -314,6 +320,7 @@ export class Agent implements ControlHandler {
     await this.deps.ospf?.close();
     await this.flushing;
     for (const n of this.peers.values()) this.cancelGracefulTimers(n);
+    this.admin.close();
     await Promise.all(
       this.sessions().map(({ n, session }) =>
         // keep-on-stop is a restart for the peers: with graceful restart they keep our routes
@@ -582,6 +589,7 @@ export class Agent implements ControlHandler {
       return;
     }
     this.queue(this.rib.applyUpdate(name, u));
+    this.admin.afterUpdate(name);
   }
 
   private onDown(name: string, reason: string, how: SessionDown): void {
@@ -1131,7 +1139,7 @@ export class Agent implements ControlHandler {
         total: all.length,
         established: all.filter(({ session }) => session.state === 'Established').length,
         // Nor is one the operator shut down (`wgbgp neighbor NAME shutdown`).
-        down: all.filter(({ n, session }) => session.state !== 'Established' && !n.awaitingHandshake && this.admin.mayStart(n.cfg.name)).length,
+        down: all.filter(({ n, session }) => session.state !== 'Established' && !n.awaitingHandshake && !this.admin.isShutDown(n.cfg.name)).length,
       },
       routes: { rib: this.rib.size, fib: this.fibm.size },
       bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },

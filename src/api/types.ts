@@ -88,6 +88,8 @@ export interface NeighborJson {
   adminShutdown?: { message: string | null; since: string } | null;
   /** The last NOTIFICATION sent or received, collision resolution aside; null: none yet. */
   lastNotification?: NotificationJson | null;
+  /** The neighbor's max-prefix limits and what they found; null when it has none. */
+  maxPrefix?: MaxPrefixJson | null;
 }
 
 export interface NotificationJson {
@@ -100,6 +102,20 @@ export interface NotificationJson {
   communication: string | null;
   /** ISO 8601. */
   at: string;
+}
+
+/** Max-prefix per family (RFC 4486 §4 when it tears the session down). */
+export interface MaxPrefixJson {
+  action: 'warning' | 'restart';
+  /** Minutes the session stays down before it reconnects (action restart); null with warning. */
+  restartAfter: number | null;
+  /** Per family: the limit and the prefixes accepted now; null: no limit for the family. */
+  ipv4: { limit: number; accepted: number } | null;
+  ipv6: { limit: number; accepted: number } | null;
+  /** The limit that is exceeded (warning) or was (restart, while the session is held down); else null. */
+  exceeded: { family: 'ipv4-unicast' | 'ipv6-unicast'; limit: number; accepted: number; since: string } | null;
+  /** When the held-down session reconnects (ISO 8601); null when it is not held down. */
+  restartAt: string | null;
 }
 
 /** The answer to `wgbgp neighbor NAME shutdown|enable|reset`. */

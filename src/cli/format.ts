@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type {
   LogLevelsJson,
+  MaxPrefixJson,
   NeighborActionJson,
   NeighborJson,
   OspfNeighborJson,
@@ -157,10 +158,21 @@ export function formatNeighbors(ns: NeighborJson[], now: Date, o?: FormatOptions
   );
 }
 
-/** Why a session is not what it would be: shut down by the operator. */
+/** Why a session is not what it would be: shut down by the operator, or over a max-prefix limit. */
 function stateNote(n: NeighborJson): string {
   if (n.adminShutdown) return ' (shutdown)';
+  if (n.maxPrefix?.exceeded) return ' (max-prefix)';
   return '';
+}
+
+/** "ipv4 1000 (1204 accepted), ipv6 none; warning only" and what was exceeded. */
+function maxPrefixLine(m: MaxPrefixJson, now: Date): string {
+  const family = (name: string, f: MaxPrefixJson['ipv4']): string => `${name} ${f === null ? 'none' : `${f.limit} (${f.accepted} accepted)`}`;
+  const action = m.action === 'restart' ? `restart after ${m.restartAfter ?? 0} min` : 'warning only';
+  const e = m.exceeded;
+  const over = e === null ? '' : `; ${e.family} limit ${e.limit} exceeded ${formatAge(e.since, now)} (${e.accepted} accepted)`;
+  const restart = m.restartAt === null ? '' : `; session down, restarts at ${m.restartAt.slice(11, 19)} UTC`;
+  return `${family('ipv4', m.ipv4)}, ${family('ipv6', m.ipv6)}; ${action}${over}${restart}`;
 }
 
 /**
@@ -280,6 +292,7 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
   if (shut) lines.push(['admin', `${paint('shut down', 'red')} ${formatAge(shut.since, now)}${shut.message === null ? '' : `, message "${shut.message}"`}`]);
   const last = n.lastNotification;
   if (last) lines.push(['notification', `${last.direction} ${last.text} (${formatAge(last.at, now)})`]);
+  if (n.maxPrefix) lines.push(['max-prefix', n.maxPrefix.exceeded ? paint(maxPrefixLine(n.maxPrefix, now), 'yellow') : maxPrefixLine(n.maxPrefix, now)]);
   return keyValues(lines);
 }
 

@@ -165,7 +165,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .command('neighbor')
     .description('shut a BGP neighbor down (Cease with an RFC 9003 shutdown communication) until enabled, enable it, or reset its session (root only)')
     .argument('<name>', 'a neighbor name (neighbors[].name)')
-    .addArgument(new Argument('<action>', 'shutdown: down until enable; enable: up again; reset: down and straight back up').choices(NEIGHBOR_ACTIONS))
+    .addArgument(new Argument('<action>', 'shutdown: down until enable; enable: up again (also ends a max-prefix hold-down); reset: down and straight back up').choices(NEIGHBOR_ACTIONS))
     .addOption(new Option('--message <text>', `shutdown communication sent to the peer with shutdown or reset (UTF-8, at most ${MAX_SHUTDOWN_COMMUNICATION} octets)`).argParser(parseShutdownMessage))
     .option('--json', 'print the agent\'s JSON', false)
     .addOption(socketOption())

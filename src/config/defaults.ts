@@ -22,3 +22,12 @@ export const DEFAULT_IBGP_DISTANCE = 200;
 export const DEFAULT_OSPF_EXTERNAL_TAG = 201;
 /** Where the agent listens for zebra's FPM connection (dplane_fpm_nl's default port). */
 export const DEFAULT_FPM_LISTEN = '127.0.0.1:2620';
+/**
+ * Max-prefix for eBGP neighbors without `bgp.max-prefix` (issue 11): above a
+ * full table (about 1 M IPv4 and 250 k IPv6 routes in 2026), so only a leak or
+ * a misconfiguration reaches them; warning only. iBGP has no limit by default.
+ */
+export const DEFAULT_EBGP_MAX_PREFIX_IPV4 = 2_000_000;
+export const DEFAULT_EBGP_MAX_PREFIX_IPV6 = 500_000;
+/** Minutes a session torn down by max-prefix (action restart) stays down, as Cisco's and FRR's restart interval is set in minutes. */
+export const DEFAULT_MAX_PREFIX_RESTART_AFTER = 5;

@@ -1,5 +1,5 @@
 /** The configuration: loading, validation, defaults and key helpers. */
-export type { Config, NeighborConfig, NeighborTunnelConfig, NeighborBgpConfig, WireguardBackendKind, FibBackendKind } from './types.js';
+export type { Config, MaxPrefixConfig, NeighborConfig, NeighborTunnelConfig, NeighborBgpConfig, WireguardBackendKind, FibBackendKind } from './types.js';
 export type { ConfigIssue, LoadResult } from './issues.js';
 export { byPosition, formatIssue, formatWarning } from './issues.js';
 export { loadConfig, parseConfig, type ParseOptions } from './load.js';

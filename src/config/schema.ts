@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { KeyPath, RawIssue } from './issues.js';
-import type { Config, NeighborBgpConfig, NeighborConfig, PrefixListEntry } from './types.js';
+import type { Config, MaxPrefixConfig, NeighborBgpConfig, NeighborConfig, PrefixListEntry } from './types.js';
 import {
   MAX_ASN,
   canonicalInterfaceAddress,
@@ -40,6 +40,9 @@ import {
   DEFAULT_OSPF_DISTANCE,
   DEFAULT_FPM_LISTEN,
   DEFAULT_OSPF_EXTERNAL_TAG,
+  DEFAULT_EBGP_MAX_PREFIX_IPV4,
+  DEFAULT_EBGP_MAX_PREFIX_IPV6,
+  DEFAULT_MAX_PREFIX_RESTART_AFTER,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
 import { canonicalPrefix } from '#lib/prefix';
@@ -141,6 +144,23 @@ const neighborOspf = z.strictObject({
   authentication: ospfAuthentication.nullable().default(null),
 });
 
+/** A family's limit: a count of prefixes, or false for none. */
+const prefixLimit = z.union([z.literal(false), intIn(1, MAX_ASN)]);
+
+/** `bgp.max-prefix` (RFC 4486 §4): restart-after only goes with action restart. */
+const maxPrefix = z
+  .strictObject({
+    ipv4: prefixLimit.optional(),
+    ipv6: prefixLimit.optional(),
+    action: z.enum(['warning', 'restart']).default('warning'),
+    'restart-after': intIn(1, 65535).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v['restart-after'] !== undefined && v.action !== 'restart') {
+      ctx.addIssue({ code: 'custom', path: ['restart-after'], message: 'goes with action: restart (a warning never tears the session down)' });
+    }
+  });
+
 const neighbor = z.strictObject({
   name: text(checkNeighborName),
   interface: text(checkInterfaceName),
@@ -161,6 +181,8 @@ const neighbor = z.strictObject({
     'graceful-restart-time': intIn(1, 4095).default(DEFAULT_GRACEFUL_RESTART_TIME),
     /** OSPF → BGP towards this neighbor: off, every internal OSPF route, or those matching the list. */
     'advertise-ospf': z.union([z.boolean(), z.array(text(checkPrefixListEntry))]).default(false),
+    /** Per family: a limit, or false for none; absent: the eBGP default (none for iBGP); false: none at all. */
+    'max-prefix': z.preprocess((v) => (v === false ? { ipv4: false, ipv6: false } : v), maxPrefix).optional(),
   })
     // Absent: an OSPF-only neighbor (the cross-check wants bgp, ospf or both).
     .nullable()
@@ -320,7 +342,18 @@ function advertiseOspf(v: boolean | string[]): NeighborBgpConfig['advertiseOspf'
   return { prefixes };
 }
 
-function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
+type MaxPrefixYaml = NonNullable<ConfigYaml['neighbors'][number]['bgp']>['max-prefix'];
+
+/** Absent: 2 M IPv4 and 500 k IPv6, warning, for eBGP; no limit for iBGP (issue 11). `false` came as both families false. */
+function maxPrefixConfig(v: MaxPrefixYaml, ebgp: boolean): MaxPrefixConfig | null {
+  const limit = (l: number | false | undefined, ebgpDefault: number): number | null => (l === false ? null : (l ?? (ebgp ? ebgpDefault : null)));
+  const ipv4 = limit(v?.ipv4, DEFAULT_EBGP_MAX_PREFIX_IPV4);
+  const ipv6 = limit(v?.ipv6, DEFAULT_EBGP_MAX_PREFIX_IPV6);
+  if (ipv4 === null && ipv6 === null) return null;
+  return { ipv4, ipv6, action: v?.action ?? 'warning', restartAfter: v?.['restart-after'] ?? DEFAULT_MAX_PREFIX_RESTART_AFTER };
+}
+
+function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number): NeighborConfig {
   return {
     name: n.name,
     interface: n.interface,
@@ -342,6 +375,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number]): NeighborConfig {
       gracefulRestart: n.bgp['graceful-restart'],
       gracefulRestartTime: n.bgp['graceful-restart-time'],
       advertiseOspf: advertiseOspf(n.bgp['advertise-ospf']),
+      maxPrefix: maxPrefixConfig(n.bgp['max-prefix'], n.bgp.asn !== localAsn),
     },
     ospf: n.ospf && {
       area: ospfAreaText(n.ospf.area),
@@ -388,6 +422,6 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
       sourceAddress: y.wireguard['source-address'] === null ? null : canonicalIp(y.wireguard['source-address']),
     },
     announce: [...new Set(y.announce.map((p) => canonicalPrefix(p) ?? p))],
-    neighbors: y.neighbors.map(neighborConfig),
+    neighbors: y.neighbors.map((n) => neighborConfig(n, y.router.asn)),
   };
 }

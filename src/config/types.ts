@@ -29,6 +29,22 @@ export interface NeighborBgpConfig {
   gracefulRestartTime: number;
   /** OSPF → BGP towards this neighbor: none (null), every internal OSPF route (prefixes null), or those the list matches. */
   advertiseOspf: { prefixes: PrefixListEntry[] | null } | null;
+  /** Limits on the prefixes accepted per family (RFC 4486 §4); null: none (iBGP by default). */
+  maxPrefix: MaxPrefixConfig | null;
+}
+
+/**
+ * `bgp.max-prefix`: accepted prefixes per family. Above a limit, `warning`
+ * logs once and shows it in `neighbors`; `restart` sends Cease/Maximum Number
+ * of Prefixes Reached and reconnects after `restartAfter` minutes.
+ */
+export interface MaxPrefixConfig {
+  /** null: no limit for the family. */
+  ipv4: number | null;
+  ipv6: number | null;
+  action: 'warning' | 'restart';
+  /** Minutes the session stays down after a restart action. */
+  restartAfter: number;
 }
 
 /** "10.0.0.0/8 le 24": prefixes inside `prefix` whose length is in ge..le (FRR's prefix lists). */

@@ -6,7 +6,7 @@
  */
 import { Agent, type AgentListener, type AgentSession, type BgpFactory } from '#agent/agent';
 import { ManualClock } from '#lib/clock';
-import { silentLogger } from '#lib/log';
+import { silentLogger, type Logger } from '#lib/log';
 import type { Config, NeighborConfig } from '#config/types';
 import type { FibBackend, FibNextHop, FibOp, FibRoute } from '#fib/types';
 import type { TunnelSpec, TunnelStatus, WireguardBackend } from '#wg/types';
@@ -190,6 +190,7 @@ export function neighbor(name: string, i: number, over: Partial<NonNullable<Neig
       gracefulRestart: false,
       gracefulRestartTime: 120,
       advertiseOspf: null,
+      maxPrefix: null,
       ...over,
     },
     ospf: null,
@@ -225,7 +226,7 @@ export interface Harness {
   tick(ms?: number): Promise<void>;
 }
 
-export async function harness(cfg: Config): Promise<Harness> {
+export async function harness(cfg: Config, log: Logger = silentLogger()): Promise<Harness> {
   const clock = new ManualClock();
   const fib = new FakeFib();
   const listener = new FakeListener();
@@ -242,7 +243,7 @@ export async function harness(cfg: Config): Promise<Harness> {
   let managed: string[] = [];
   const agent = new Agent(cfg, {
     clock,
-    log: silentLogger(),
+    log,
     wireguard: new FakeWireguard(),
     fib,
     privateKey: OUR_PRIVATE,

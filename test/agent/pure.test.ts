@@ -15,7 +15,7 @@ const neighbor = (name: string, over: Partial<NeighborConfig> = {}): NeighborCon
   persistentKeepalive: 25,
   tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
   sourceAddress: null,
-  bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null },
+  bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: null },
   ospf: null,
   ...over,
 });

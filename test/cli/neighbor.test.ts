@@ -110,3 +110,29 @@ describe('neighbors: shutdown and shutdown communications', () => {
     expect(formatNeighborDetail(told, NOW)).toMatch(/notification: +received 6\/2 Administrative Shutdown: "new router" \(1m00s ago\)/);
   });
 });
+
+describe('neighbors: max-prefix', () => {
+  it('the table marks a neighbor over its limit; the detail view has the limits, the action and when it restarts', () => {
+    const n = neighborFixture({
+      name: 'site-b',
+      state: 'Idle',
+      session: null,
+      lastError: 'sent 6/1 Maximum Number of Prefixes Reached: ipv4-unicast limit 1000',
+      maxPrefix: {
+        action: 'restart',
+        restartAfter: 5,
+        ipv4: { limit: 1000, accepted: 0 },
+        ipv6: null,
+        exceeded: { family: 'ipv4-unicast', limit: 1000, accepted: 1204, since: '2025-01-01T11:58:00.000Z' },
+        restartAt: '2025-01-01T12:03:00.000Z',
+      },
+    });
+    expect(formatNeighbors([n], NOW)).toMatch(/site-b .* Idle \(max-prefix\) .* sent 6\/1 Maximum Number of Prefixes Reached: ipv4-unicast limit 1000/);
+    expect(formatNeighborDetail(n, NOW)).toMatch(
+      /max-prefix: +ipv4 1000 \(0 accepted\), ipv6 none; restart after 5 min; ipv4-unicast limit 1000 exceeded 2m00s ago \(1204 accepted\); session down, restarts at 12:03:00 UTC/,
+    );
+    const fine = neighborFixture({ maxPrefix: { action: 'warning', restartAfter: null, ipv4: { limit: 2000000, accepted: 12 }, ipv6: { limit: 500000, accepted: 3 }, exceeded: null, restartAt: null } });
+    expect(formatNeighborDetail(fine, NOW)).toMatch(/max-prefix: +ipv4 2000000 \(12 accepted\), ipv6 500000 \(3 accepted\); warning only\n/);
+    expect(formatNeighbors([fine], NOW)).not.toContain('(max-prefix)');
+  });
+});

@@ -84,7 +84,7 @@ describe('the design.md example', () => {
           persistentKeepalive: 25,
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
-          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null },
+          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
           ospf: null,
         },
       ],
@@ -133,7 +133,7 @@ neighbors:
       persistentKeepalive: 0,
       tunnel: null,
       sourceAddress: null,
-      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null },
+      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
       ospf: null,
     });
   });

@@ -118,7 +118,7 @@ describe('the FRR configuration the agent wants', () => {
 
 describe('BGP → OSPF (Linux: the agent\'s kernel routes through zebra)', () => {
   it('ospfd takes routes via a BGP neighbor\'s tunnel address; ospf6d routes out of a BGP tunnel but its host routes; tagged, type 2', () => {
-    const b = neighbor('b', { bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null }, tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] } });
+    const b = neighbor('b', { bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: null }, tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] } });
     const c = neighbor('c', { ospf: null, bgp: { ...b.bgp! }, tunnel: null, interface: 'wg-c' });
     const d = ospfDesired(OSPF, [b, c, neighbor('o')], true);
     expect(d.prefixLists).toEqual([

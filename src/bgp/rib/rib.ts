@@ -77,6 +77,8 @@ interface PeerState extends DecisionPeer {
    * went down and not refreshed since; null when there are none.
    */
   stale: Set<number> | null;
+  /** Of the candidates (Adj-RIB-In entries not ineligible), the IPv6 ones; kept where entries come and go (max-prefix). */
+  acceptedV6: number;
 }
 
 /** Two or more candidates of a prefix, by peer number; slots[0] is the best. */
@@ -261,6 +263,7 @@ export class Rib {
       exportCacheClassic: new WeakMap(),
       exportCacheMp: new WeakMap(),
       stale: kept !== undefined ? kept.stale : null,
+      acceptedV6: kept !== undefined ? kept.acceptedV6 : 0,
     };
     this.peers.set(p.id, state);
     this.slots[slot] = state;
@@ -495,10 +498,13 @@ export class Rib {
     return this.peers.get(peerId)?.adjIn.size ?? 0;
   }
 
-  /** Received prefixes that are candidates in the Loc-RIB. */
-  acceptedCount(peerId: string): number {
+  /** Received prefixes that are candidates in the Loc-RIB; with `afi`, those of that family only. */
+  acceptedCount(peerId: string, afi?: number): number {
     const p = this.peers.get(peerId);
-    return p ? p.adjIn.size - p.ineligible.size : 0;
+    if (!p) return 0;
+    const all = p.adjIn.size - p.ineligible.size;
+    if (afi === undefined) return all;
+    return afi === AFI_IPV6 ? p.acceptedV6 : afi === AFI_IPV4 ? all - p.acceptedV6 : 0;
   }
 
   /** Why a received path is not a candidate: null when it is, undefined when not received. */
@@ -650,6 +656,7 @@ export class Rib {
     peer.adjIn.set(prefix, record);
     if (reason === null) peer.ineligible.delete(prefix);
     else peer.ineligible.set(prefix, reason);
+    if (wasCandidate !== isCandidate && this.prefixes.isV6(prefix)) peer.acceptedV6 += isCandidate ? 1 : -1;
     if (wasCandidate && isCandidate) this.candidateChanged(prefix);
     else if (wasCandidate) this.dropCandidate(prefix, peer.slot);
     else if (isCandidate) this.addCandidate(prefix, peer.slot);
@@ -668,6 +675,7 @@ export class Rib {
     const wasCandidate = !peer.ineligible.has(prefix);
     // Touching holds the number until collect(): the entry's own reference goes below.
     if (wasCandidate) this.touch(prefix, touched);
+    if (wasCandidate && this.prefixes.isV6(prefix)) peer.acceptedV6--;
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
     if (wasCandidate) this.dropCandidate(prefix, peer.slot);
