@@ -81,7 +81,7 @@ interface PeerState extends DecisionPeer {
   acceptedV6: number;
 }
 
-/** Two or more candidates of a prefix, by peer number; slots[0] is the best. */
+/** Three or more candidates of a prefix, by peer number; slots[0] is the best (two are a pair: see Rib.second). */
 class Candidates {
   /** The second best's peer number, kept by decide() when the RIB tracks backups (-1: not known). */
   backup = -1;
@@ -100,8 +100,24 @@ class Candidates {
 
 /** Our own origin's number in candidate lists. */
 const LOCAL_SLOT = 0;
-/** The Loc-RIB column's mark for a prefix with several candidates (in `multi`); -1 there is none. */
+/** The Loc-RIB column's mark for a prefix with three or more candidates (in `multi`); -1 there is none. */
 const MULTI = -2;
+
+/** Decision steps by number, for the pair column (Rib.pairStep). */
+const STEP_NAMES: readonly DecisionStep[] = [
+  'only-path',
+  'next-hop',
+  'local-pref',
+  'local-origin',
+  'as-path-length',
+  'origin',
+  'med',
+  'ebgp-over-ibgp',
+  'router-id',
+  'peer-address',
+  'equal',
+];
+const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(STEP_NAMES.map((n, i) => [n, i]));
 
 /**
  * One distinct path as stored: an interned attribute set and the next hops,
@@ -196,11 +212,21 @@ export class Rib {
   /** Our own global addresses (canonical) with the number of sessions using each. */
   private readonly ownAddresses = new Map<string, number>();
   /**
-   * Loc-RIB: per prefix number, the peer number of its only candidate, MULTI
-   * when it has several (in `multi`), -1 when none. Holds no references: a
-   * candidate's Adj-RIB-In entry (or our own origin) holds the number.
+   * Loc-RIB: per prefix number, the peer number of its best candidate, MULTI
+   * when it has three or more (in `multi`), -1 when none. Holds no
+   * references: a candidate's Adj-RIB-In entry (or our own origin) holds the
+   * number.
    */
   private readonly loc = new Column();
+  /**
+   * Two candidates (the common case with two upstreams) are a pair in
+   * columns, not a Candidates object: `second` holds the other one's peer
+   * number (-1: the best is the only one), `pairStep` the step that chose
+   * between them. An object, its slot array and a map entry cost ~175 bytes
+   * per prefix (two full tables: 175 MB), the columns 5.
+   */
+  private readonly second = new Column();
+  private pairStep = new Uint8Array(1024);
   private readonly multi = new Map<number, Candidates>();
   private locCount = 0;
   /** Loc-RIB prefixes per length, so lookup tries only lengths that exist. */
@@ -458,7 +484,7 @@ export class Rib {
     const e = this.locOf(id);
     if (e === -1) return undefined;
     const best = this.routeOf(id, this.bestSlot(id));
-    return { best, step: e >= 0 ? 'only-path' : this.multi.get(id)!.step };
+    return { best, step: e >= 0 ? this.pairStepOf(id) : this.multi.get(id)!.step };
   }
 
   /** All candidate paths, best first. */
@@ -466,7 +492,11 @@ export class Rib {
     const id = this.prefixes.find(prefix);
     const e = this.locOf(id);
     if (e === -1) return [];
-    return e >= 0 ? [this.routeOf(id, e)] : rank(this.decisionCtx, this.candidateRoutes(id, this.multi.get(id)!));
+    if (e >= 0) {
+      const other = this.second.get(id);
+      return other < 0 ? [this.routeOf(id, e)] : rank(this.decisionCtx, [this.routeOf(id, e), this.routeOf(id, other)]);
+    }
+    return rank(this.decisionCtx, this.candidateRoutes(id, this.multi.get(id)!));
   }
 
   /** Longest-prefix match over the Loc-RIB. */
@@ -733,9 +763,10 @@ export class Rib {
 
   /** The second-best candidate's peer number (-1: none): the path the FIB falls back to. */
   private backupSlotOf(prefix: number): number {
-    if (this.locOf(prefix) !== MULTI) return -1;
+    const loc = this.locOf(prefix);
+    if (loc >= 0) return this.second.get(prefix);
+    if (loc !== MULTI) return -1;
     const e = this.multi.get(prefix)!;
-    if (e.slots.length === 2) return e.slots[1]!;
     // Kept by decide() (every change of the candidates runs it).
     if (this.backups) return e.backup;
     const rest = e.slots.slice(1);
@@ -761,10 +792,14 @@ export class Rib {
       return;
     }
     if (e >= 0) {
-      const two = new Candidates([e, slot], 'only-path');
+      const other = this.second.get(prefix);
+      if (other < 0) return this.decidePair(prefix, e, slot);
+      // A third: the pair becomes a Candidates set, decided in full.
+      this.second.set(prefix, -1);
+      const three = new Candidates([e, other, slot], 'only-path');
       this.loc.set(prefix, MULTI);
-      this.multi.set(prefix, two);
-      this.decide(prefix, two);
+      this.multi.set(prefix, three);
+      this.decide(prefix, three);
       return;
     }
     const c = this.multi.get(prefix)!;
@@ -811,6 +846,14 @@ export class Rib {
     const e = this.loc.get(prefix);
     if (e === -1) return;
     if (e >= 0) {
+      const other = this.second.get(prefix);
+      if (other >= 0) {
+        // A pair loses one: the other is the only candidate.
+        if (slot === e) this.loc.set(prefix, other);
+        else if (slot !== other) return;
+        this.second.set(prefix, -1);
+        return;
+      }
       if (e !== slot) return;
       this.loc.set(prefix, -1);
       this.locCount--;
@@ -821,9 +864,10 @@ export class Rib {
     const i = c.slots.indexOf(slot);
     if (i < 0) return;
     c.slots.splice(i, 1);
-    if (c.slots.length === 1) {
-      this.loc.set(prefix, c.slots[0]!);
+    if (c.slots.length === 2) {
+      // Down to two: a pair again, decided between the two.
       this.multi.delete(prefix);
+      this.decidePair(prefix, c.slots[0]!, c.slots[1]!);
       return;
     }
     // In a totally ordered set a loser behind the runner-up takes nothing with it.
@@ -833,7 +877,38 @@ export class Rib {
 
   /** A candidate of `prefix` has another path now: the decision runs again. */
   private candidateChanged(prefix: number): void {
-    if (this.loc.get(prefix) === MULTI) this.decide(prefix, this.multi.get(prefix)!);
+    const e = this.loc.get(prefix);
+    if (e === MULTI) this.decide(prefix, this.multi.get(prefix)!);
+    else if (e >= 0) {
+      const other = this.second.get(prefix);
+      if (other >= 0) this.decidePair(prefix, e, other);
+    }
+  }
+
+  /**
+   * Two candidates, `a` and `b` (peer numbers): the better one goes into the
+   * Loc-RIB column, the other into `second`, and the deciding step is kept.
+   * Two paths are always in order (no third to make the MED step intransitive).
+   */
+  private decidePair(prefix: number, a: number, b: number): void {
+    const ra = this.routeOf(prefix, a);
+    const d = selectBestCandidate(this.decisionCtx, [ra, this.routeOf(prefix, b)])!;
+    const aWins = d.best === ra;
+    this.loc.set(prefix, aWins ? a : b);
+    this.second.set(prefix, aWins ? b : a);
+    if (prefix >= this.pairStep.length) {
+      let n = this.pairStep.length * 2;
+      while (n <= prefix) n *= 2;
+      const grown = new Uint8Array(n);
+      grown.set(this.pairStep);
+      this.pairStep = grown;
+    }
+    this.pairStep[prefix] = STEP_NUMBERS.get(d.step)!;
+  }
+
+  /** The step that chose the best of a prefix with one or two candidates. */
+  private pairStepOf(prefix: number): DecisionStep {
+    return this.second.get(prefix) < 0 ? 'only-path' : STEP_NAMES[this.pairStep[prefix]!]!;
   }
 
   /**
