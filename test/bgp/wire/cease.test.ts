@@ -4,6 +4,7 @@
  * test/vectors/bgp/notification (hex with a comment per field).
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   MessageType,
   checkShutdownCommunication,
@@ -100,5 +101,27 @@ describe('RFC 4486 §4: Maximum Number of Prefixes Reached data', () => {
     expect(decodeMaxPrefixData(Uint8Array.of(0, 2, 1))).toBeNull();
     expect(notificationText(6, 1, new Uint8Array(0))).toBe('6/1 Maximum Number of Prefixes Reached');
     expect(decodeMaxPrefixData(encodeMaxPrefixData({ afi: 2, safi: 1, limit: 4294967295 }))).toEqual({ afi: 2, safi: 1, limit: 4294967295 });
+  });
+});
+
+describe('properties', () => {
+  it('RFC 9003 §4: no received data makes the reader throw; a text it returns is what the length octet covers', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
+        const r = readShutdownCommunication(data);
+        if (r.text !== null) expect(Buffer.byteLength(r.text)).toBe(data[0]);
+        expect(r.text !== null && r.problem !== null).toBe(false);
+      }),
+    );
+  });
+
+  it('RFC 9003 §2: any text within 255 octets of UTF-8 goes through encode and read unchanged; longer text is cut to whole characters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 120 }), (text) => {
+        const read = readShutdownCommunication(encodeShutdownCommunication(text)).text;
+        if (checkShutdownCommunication(text) === null) expect(read).toBe(text === '' ? null : text);
+        else expect(text.startsWith(read ?? '')).toBe(true);
+      }),
+    );
   });
 });
