@@ -163,7 +163,14 @@ export class Agent implements ControlHandler {
   private readonly peers = new Map<string, Neighbor>();
   /** The recursion guard's pinned endpoint routes. */
   private readonly pins: EndpointPins;
-  private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => void this.flush());
+  /**
+   * Not while stopping: the Ceases of the stop take sessions down, and their
+   * withdrawals must not reach the FIB (keep-on-stop keeps the routes; without
+   * it the stop deletes them itself).
+   */
+  private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => {
+    if (!this.stopping) void this.flush();
+  });
   /**
    * Tunnel host prefixes that get no host route (see coveredHost): no learned
    * route may take them either.

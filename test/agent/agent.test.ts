@@ -965,6 +965,23 @@ describe('Agent: graceful restart (RFC 4724)', () => {
     // Routes and tunnels stay.
     expect(h.wg.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
   });
+
+  it('stop with keep-on-stop leaves every learned route in the FIB, also those of a session the stop ends with a Cease', async () => {
+    const h = await harness(config([neighbor('c', 2)]));
+    const c = h.sessions.get('c')!;
+    c.establish({ gracefulRestart: null });
+    // More than the change queue's threshold and the RIB's removal step (8 192): the Cease's
+    // session-down withdrew these from the RIB, and a threshold flush wrote the deletes
+    // despite the stop (a real VPP kept 91 808 of 100 000).
+    const prefixes = Array.from({ length: 20_000 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
+    c.update(update(prefixes));
+    await h.tick(1_000);
+    const fib = h.fib;
+    expect(prefixes.filter((p) => !fib.table.has(p))).toEqual([]);
+    await h.agent.stop();
+    expect(c.stops).toEqual(['cease: agent stopping']);
+    expect(prefixes.filter((p) => !fib.table.has(p))).toEqual([]);
+  });
 });
 
 describe('Agent: reload, resync and stop one at a time', () => {
