@@ -463,7 +463,8 @@ export class FibManager {
       // Stale routes go first, then the missing and different ones are written.
       for (const slot of this.slots()) {
         if (this.wantOf(slot) !== NONE || this.have[slot] === NONE) continue;
-        batch.push({ op: 'delete', prefix: this.prefixes.text(slot), previous: this.routeOf(slot, this.have[slot]!) }, slot, NONE);
+        const prefix = this.prefixes.text(slot);
+        batch.push({ op: 'delete', prefix, previous: this.routeOf(slot, this.have[slot]!, prefix) }, slot, NONE);
         removed++;
       }
       for (const slot of this.slots()) {
@@ -629,9 +630,8 @@ export class FibManager {
     this.hops.release(old);
   }
 
-  private routeOf(slot: number, id: number): FibRoute {
+  private routeOf(slot: number, id: number, prefix = this.prefixes.text(slot)): FibRoute {
     const backup = this.hops.backup(id);
-    const prefix = this.prefixes.text(slot);
     const nexthops = this.hops.get(id) as FibNextHop[];
     return backup === null ? { prefix, nexthops } : { prefix, nexthops, backup };
   }
@@ -667,14 +667,16 @@ export class FibManager {
     }
     const want = this.wantOf(slot);
     const have = this.have[slot]!;
+    // One text per op (texts are made on demand), shared by its routes.
+    const prefix = this.prefixes.text(slot);
     if (want === NONE) {
-      batch.push({ op: 'delete', prefix: this.prefixes.text(slot), previous: this.routeOf(slot, have) }, slot, NONE);
+      batch.push({ op: 'delete', prefix, previous: this.routeOf(slot, have, prefix) }, slot, NONE);
       return true;
     }
     // The list stays while the write is in flight, whatever the owners do meanwhile.
     this.hops.retain(want);
-    const route = this.routeOf(slot, want);
-    batch.push(have === NONE ? { op: 'add', route } : { op: 'replace', route, previous: this.routeOf(slot, have) }, slot, want);
+    const route = this.routeOf(slot, want, prefix);
+    batch.push(have === NONE ? { op: 'add', route } : { op: 'replace', route, previous: this.routeOf(slot, have, prefix) }, slot, want);
     return true;
   }
 

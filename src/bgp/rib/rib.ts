@@ -681,7 +681,7 @@ export class Rib {
     const wasCandidate = old >= 0 && oldReason === null;
     const isCandidate = reason === null;
     // The best before the change is made while the old record is still there.
-    if (wasCandidate || isCandidate) this.touch(prefix, touched);
+    if (wasCandidate || isCandidate) this.touch(prefix, touched, text);
     this.pathRecords.retain(record);
     peer.adjIn.set(prefix, record);
     if (reason === null) peer.ineligible.delete(prefix);
@@ -695,16 +695,16 @@ export class Rib {
 
   private withdrawText(peer: PeerState, text: string, touched: Touched): void {
     const prefix = this.prefixes.find(text);
-    if (prefix !== NO_PREFIX) this.withdrawPath(peer, prefix, touched);
+    if (prefix !== NO_PREFIX) this.withdrawPath(peer, prefix, touched, text);
   }
 
-  private withdrawPath(peer: PeerState, prefix: number, touched: Touched): void {
+  private withdrawPath(peer: PeerState, prefix: number, touched: Touched, text?: string): void {
     const old = peer.adjIn.get(prefix);
     if (old < 0) return;
     peer.stale?.delete(prefix);
     const wasCandidate = !peer.ineligible.has(prefix);
     // Touching holds the number until collect(): the entry's own reference goes below.
-    if (wasCandidate) this.touch(prefix, touched);
+    if (wasCandidate) this.touch(prefix, touched, text);
     if (wasCandidate && this.prefixes.isV6(prefix)) peer.acceptedV6--;
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
@@ -744,10 +744,10 @@ export class Rib {
   }
 
   /** Notes the prefix's best before this operation changes it (once per operation); holds its number until collect(). */
-  private touch(prefix: number, touched: Touched): void {
+  private touch(prefix: number, touched: Touched, text?: string): void {
     if (touched.has(prefix)) return;
     this.prefixes.retain(prefix);
-    touched.set(prefix, this.bestRoute(prefix));
+    touched.set(prefix, this.bestRoute(prefix, text));
     if (this.backups) this.touchedBackup.set(prefix, this.backupSlotOf(prefix));
   }
 
@@ -952,16 +952,16 @@ export class Rib {
   }
 
   /** The route of candidate `slot` for `prefix` (made now). */
-  private routeOf(prefix: number, slot: number): Route {
-    const text = this.prefixes.text(prefix);
+  private routeOf(prefix: number, slot: number, text = this.prefixes.text(prefix)): Route {
     if (slot === LOCAL_SLOT) return this.localRoutes.get(text)!;
     const peer = this.slots[slot]!;
     const r = this.pathRecords.get(peer.adjIn.get(prefix));
     return { prefix: text, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
   }
 
-  private bestRoute(prefix: number): Route | null {
-    return this.locOf(prefix) === -1 ? null : this.routeOf(prefix, this.bestSlot(prefix));
+  /** `text`: the prefix's text when the caller has it (texts are made on demand: one fewer per route). */
+  private bestRoute(prefix: number, text?: string): Route | null {
+    return this.locOf(prefix) === -1 ? null : this.routeOf(prefix, this.bestSlot(prefix), text);
   }
 
   private countLength(prefix: number, delta: number): void {
@@ -976,10 +976,10 @@ export class Rib {
     // forEach, not for-of: no [key, value] pair per prefix.
     if (this.backups) {
       touched.forEach((previous, prefix) => {
-        const best = this.bestRoute(prefix);
+        const best = this.bestRoute(prefix, previous?.prefix);
         const slot = this.backupSlotOf(prefix);
         if (!sameRoute(best, previous) || slot !== this.touchedBackup.get(prefix)) {
-          changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot), id: prefix });
+          changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot, (best ?? previous)?.prefix), id: prefix });
         }
         this.prefixes.release(prefix);
       });
@@ -987,7 +987,7 @@ export class Rib {
       return changes;
     }
     touched.forEach((previous, prefix) => {
-      const best = this.bestRoute(prefix);
+      const best = this.bestRoute(prefix, previous?.prefix);
       // The text comes from a route when there is one (texts are made on demand: one fewer per change).
       if (!sameRoute(best, previous)) changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, id: prefix });
       this.prefixes.release(prefix);
