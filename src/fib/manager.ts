@@ -263,8 +263,12 @@ export class FibManager {
    */
   private held = new Uint8Array(1024);
   private heldCount = 0;
-  /** The tunnel's own route (host route to the peer, a pin); wins over a learned one. */
-  private tunnel = new Int32Array(1024).fill(NONE);
+  /**
+   * The tunnels' own routes (host routes to the peers, pins), which win over
+   * learned ones: a handful per neighbor, so a map by slot, not a column as
+   * long as the full table (4 MB at 1 M prefixes).
+   */
+  private readonly tunnel = new Map<number, number>();
   private learned = new Int32Array(1024).fill(NONE);
   /** What this manager believes the dataplane holds (as last written or dumped). */
   private have = new Int32Array(1024).fill(NONE);
@@ -302,10 +306,16 @@ export class FibManager {
    */
   set(route: FibRoute, owner: RouteOwner = 'learned', hint?: number): void {
     const slot = this.slotOf(route.prefix, hint);
-    const col = owner === 'tunnel' ? this.tunnel : this.learned;
     const before = this.wantOf(slot);
-    const old = col[slot]!;
-    col[slot] = this.hops.intern(route.nexthops, true, route.backup ?? null);
+    const id = this.hops.intern(route.nexthops, true, route.backup ?? null);
+    let old: number;
+    if (owner === 'tunnel') {
+      old = this.tunnel.get(slot) ?? NONE;
+      this.tunnel.set(slot, id);
+    } else {
+      old = this.learned[slot]!;
+      this.learned[slot] = id;
+    }
     this.hops.release(old);
     this.wantChanged(slot, before);
   }
@@ -315,11 +325,11 @@ export class FibManager {
     const slot = this.heldSlot(prefix, hint);
     // Neither wanted nor installed: nothing to undo.
     if (slot === undefined) return;
-    const col = owner === 'tunnel' ? this.tunnel : this.learned;
-    const old = col[slot]!;
+    const old = owner === 'tunnel' ? (this.tunnel.get(slot) ?? NONE) : this.learned[slot]!;
     if (old === NONE) return;
     const before = this.wantOf(slot);
-    col[slot] = NONE;
+    if (owner === 'tunnel') this.tunnel.delete(slot);
+    else this.learned[slot] = NONE;
     this.hops.release(old);
     this.wantChanged(slot, before);
   }
@@ -336,7 +346,7 @@ export class FibManager {
   owner(prefix: string): RouteOwner | null {
     const slot = this.heldSlot(prefix);
     if (slot === undefined) return null;
-    return this.tunnel[slot] !== NONE ? 'tunnel' : this.learned[slot] !== NONE ? 'learned' : null;
+    return this.tunnel.has(slot) ? 'tunnel' : this.learned[slot] !== NONE ? 'learned' : null;
   }
 
   /** Why `prefix` is not installed as wanted: the last write's error, or null. */
@@ -556,8 +566,8 @@ export class FibManager {
   }
 
   private wantOf(slot: number): number {
-    const t = this.tunnel[slot]!;
-    return t !== NONE ? t : this.learned[slot]!;
+    const t = this.tunnel.size === 0 ? undefined : this.tunnel.get(slot);
+    return t !== undefined ? t : this.learned[slot]!;
   }
 
   /** The slot of `prefix`, made (the number taken) when this manager holds none. */
@@ -566,10 +576,9 @@ export class FibManager {
     if (found !== NO_PREFIX && found < this.held.length && this.held[found] === 1) return found;
     const slot = found === NO_PREFIX ? this.prefixes.intern(prefix) : found;
     if (found !== NO_PREFIX) this.prefixes.retain(slot);
-    if (slot >= this.tunnel.length) {
-      let n = this.tunnel.length * 2;
+    if (slot >= this.learned.length) {
+      let n = this.learned.length * 2;
       while (n <= slot) n *= 2;
-      this.tunnel = grow32(this.tunnel, n);
       this.learned = grow32(this.learned, n);
       this.have = grow32(this.have, n);
       this.queued = grow8(this.queued, n);
