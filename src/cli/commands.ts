@@ -21,6 +21,7 @@ import type {
 import { ControlClient } from '#api/index';
 import type { ConfigIssue } from '#config/index';
 import { checkWireguardKey } from '#config/fields';
+import { RFC8203_SHUTDOWN_COMMUNICATION } from '#bgp/wire/cease';
 import { generatePrivateKey, publicKeyOf } from '#wg/keys';
 import {
   formatEvent,
@@ -134,6 +135,10 @@ export async function neighbors(io: CliIo, o: QueryOptions, name?: string): Prom
 export async function neighborAction(io: CliIo, o: QueryOptions, name: string, action: NeighborAction, message?: string): Promise<number> {
   const req: ControlRequest = { command: 'neighbor', query: name, action };
   if (message !== undefined) req.message = message;
+  if (message !== undefined && Buffer.byteLength(message, 'utf8') > RFC8203_SHUTDOWN_COMMUNICATION) {
+    // RFC 9003 §3: such a peer logs an error and shows no message; the operator may want a shorter one.
+    io.stderr(`wgbgp: note: the message is over ${RFC8203_SHUTDOWN_COMMUNICATION} octets; a peer that implements only RFC 8203 logs it as an error and shows none\n`);
+  }
   const r = (await ask(o.socket, req)) as NeighborActionJson;
   print(io, o.json, r, () => formatNeighborAction(r, message));
   return 0;

@@ -66,6 +66,10 @@ describe('wgbgp neighbor NAME shutdown|enable|reset', () => {
       expect(JSON.parse(up.stdout)).toEqual({ name: 'site-b', action: 'enable', changed: true, state: 'Connect' });
       const reset = await run(['neighbor', 'site-b', 'reset', '--socket', sock]);
       expect(reset.stdout).toBe('site-b: reset (Cease/Administrative Reset sent); the session comes back by itself\n');
+      // RFC 9003 §3: over RFC 8203's 128 octets it is sent, with a note.
+      const long = await run(['neighbor', 'site-b', 'reset', '--message', 'x'.repeat(129), '--socket', sock]);
+      expect(long.code).toBe(0);
+      expect(long.stderr).toBe('wgbgp: note: the message is over 128 octets; a peer that implements only RFC 8203 logs it as an error and shows none\n');
     } finally {
       await server.close();
     }
@@ -73,6 +77,7 @@ describe('wgbgp neighbor NAME shutdown|enable|reset', () => {
       ['site-b', 'shutdown', 'fibre cut ✓'],
       ['site-b', 'enable', undefined],
       ['site-b', 'reset', undefined],
+      ['site-b', 'reset', 'x'.repeat(129)],
     ]);
   });
 

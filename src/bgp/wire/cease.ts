@@ -10,6 +10,8 @@ import { ErrorCode } from './types.js';
 
 /** RFC 9003 §2: the communication is at most 255 octets of UTF-8 after its length octet. */
 export const MAX_SHUTDOWN_COMMUNICATION = 255;
+/** RFC 8203's limit, before RFC 9003 raised it; a speaker of RFC 8203 only logs a longer one as an error (RFC 9003 §3). */
+export const RFC8203_SHUTDOWN_COMMUNICATION = 128;
 
 const EMPTY = new Uint8Array(0);
 /** A UTF-16 surrogate without its other half: such a string has no UTF-8 form. */
