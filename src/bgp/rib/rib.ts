@@ -976,23 +976,41 @@ export class Rib {
     // forEach, not for-of: no [key, value] pair per prefix.
     if (this.backups) {
       touched.forEach((previous, prefix) => {
-        const best = this.bestRoute(prefix, previous?.prefix);
         const slot = this.backupSlotOf(prefix);
-        if (!sameRoute(best, previous) || slot !== this.touchedBackup.get(prefix)) {
-          changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot, (best ?? previous)?.prefix), id: prefix });
+        if (this.bestIs(prefix, previous) && slot === this.touchedBackup.get(prefix)) {
+          this.prefixes.release(prefix);
+          return;
         }
+        const best = this.bestRoute(prefix, previous?.prefix);
+        changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot, (best ?? previous)?.prefix), id: prefix });
         this.prefixes.release(prefix);
       });
       this.touchedBackup.clear();
       return changes;
     }
     touched.forEach((previous, prefix) => {
+      // Most touches change nothing (a full table from a second peer): no Route is made for those.
+      if (this.bestIs(prefix, previous)) {
+        this.prefixes.release(prefix);
+        return;
+      }
       const best = this.bestRoute(prefix, previous?.prefix);
       // The text comes from a route when there is one (texts are made on demand: one fewer per change).
-      if (!sameRoute(best, previous)) changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, id: prefix });
+      changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, id: prefix });
       this.prefixes.release(prefix);
     });
     return changes;
+  }
+
+  /** Whether the prefix's best path is `route` (sameRoute with bestRoute(), without making it). */
+  private bestIs(prefix: number, route: Route | null): boolean {
+    if (this.locOf(prefix) === -1) return route === null;
+    if (route === null) return false;
+    const slot = this.bestSlot(prefix);
+    if (slot === LOCAL_SLOT) return sameRoute(this.localRoutes.get(route.prefix) ?? null, route);
+    const peer = this.slots[slot]!;
+    const r = this.pathRecords.get(peer.adjIn.get(prefix));
+    return route.peer === peer.info.id && route.source === 'bgp' && route.attrs === r.attrs && route.nextHop === r.nextHop && route.nextHopLinkLocal === r.nextHopLinkLocal;
   }
 
   /** What a peer may be sent for the prefix: the Loc-RIB's own path first, a redistributed route only where it has none. */
