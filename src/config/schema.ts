@@ -261,6 +261,7 @@ export const configSchema = z.strictObject({
   wireguard: z.strictObject({
     'private-key-file': z.string().min(1),
     'source-address': text(checkIp).nullable().default(null),
+    'reresolve-after': intIn(10, 86400).default(135),
   }),
   announce: absentIfNull(z.array(text(checkAnnouncePrefix)).default([])),
   neighbors: absentIfNull(z.array(neighbor).default([])),
@@ -420,6 +421,7 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
     wireguard: {
       privateKeyFile,
       sourceAddress: y.wireguard['source-address'] === null ? null : canonicalIp(y.wireguard['source-address']),
+      reresolveAfter: y.wireguard['reresolve-after'],
     },
     announce: [...new Set(y.announce.map((p) => canonicalPrefix(p) ?? p))],
     neighbors: y.neighbors.map((n) => neighborConfig(n, y.router.asn)),

@@ -125,7 +125,12 @@ export interface Config {
       controlInterface: string | null;
     };
   };
-  wireguard: { privateKeyFile: string; sourceAddress: string | null };
+  wireguard: {
+    privateKeyFile: string;
+    sourceAddress: string | null;
+    /** Seconds without a handshake after which an endpoint given as a DNS name is looked up again. */
+    reresolveAfter: number;
+  };
   /** Canonical prefixes originated by this router. */
   announce: string[];
   neighbors: NeighborConfig[];

@@ -218,7 +218,7 @@ function config(neighbors: NeighborConfig[], keepOnStop = true): Config {
       linux: { protocol: 201, table: 254, metric: 32 },
       vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
     },
-    wireguard: { privateKeyFile: '/dev/null', sourceAddress: null },
+    wireguard: { privateKeyFile: '/dev/null', sourceAddress: null, reresolveAfter: 135 },
     announce: ['10.1.0.0/24'],
     neighbors,
   };

@@ -210,7 +210,7 @@ export function config(neighbors: NeighborConfig[]): Config {
       linux: { protocol: 201, table: 254, metric: 32 },
       vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
     },
-    wireguard: { privateKeyFile: '/dev/null', sourceAddress: null },
+    wireguard: { privateKeyFile: '/dev/null', sourceAddress: null, reresolveAfter: 135 },
     announce: ['10.1.0.0/24'],
     neighbors,
   };

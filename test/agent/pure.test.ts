@@ -32,7 +32,7 @@ const config = (neighbors: NeighborConfig[], over: Partial<Config> = {}): Config
     linux: { protocol: 201, table: 254, metric: 32 },
     vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
   },
-  wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: null },
+  wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: null, reresolveAfter: 135 },
   announce: ['10.1.0.0/24'],
   neighbors,
   ...over,

@@ -72,7 +72,7 @@ describe('the design.md example', () => {
         linux: { protocol: 201, table: 254, metric: 32 },
         vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
       },
-      wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1' },
+      wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1', reresolveAfter: 135 },
       announce: ['10.1.0.0/24', '2001:db8:1::/48'],
       neighbors: [
         {

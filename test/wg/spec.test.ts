@@ -35,7 +35,7 @@ const config = (neighbors: NeighborConfig[]): Config => ({
     linux: { protocol: 201, table: 254, metric: 32 },
     vpp: { apiSocket: '/run/vpp/api.sock', linuxCp: true, linuxCpNetns: null, tableId: 0, controlInterface: null },
   },
-  wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1' },
+  wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1', reresolveAfter: 135 },
   announce: [],
   neighbors,
 });
