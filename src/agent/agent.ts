@@ -41,6 +41,7 @@ export { ChangeQueue } from './change-queue.js';
 export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { VERSION } from './version.js';
 import { KernelMirror } from './kernel-mirror.js';
+import { EndpointNames, systemResolver, type ResolveFn } from './endpoints.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -75,6 +76,8 @@ export interface AgentDeps {
    * routes are mirrored for BGP → OSPF (ospf.redistribute-bgp; src/agent/kernel-mirror.ts).
    */
   kernelMirror?: FibBackend;
+  /** Looks up endpoints given as DNS names (src/agent/endpoints.ts); the system resolver unless a test injects one. */
+  resolve?: ResolveFn;
 }
 
 /** What the agent uses of the OSPF bridge (OspfBridge). */
@@ -179,6 +182,8 @@ export class Agent implements ControlHandler {
   /** Prefixes whose OSPF route changed since the last flush. */
   private ospfTouched = new Set<string>();
   private unsubscribeOspf: (() => void) | null = null;
+  /** Endpoints given as DNS names: resolved, retried, re-resolved (src/agent/endpoints.ts). */
+  private readonly endpoints: EndpointNames;
   /** Neighbors whose tunnel setup failed: pollTunnels tries again. */
   private readonly tunnelRetry = new Set<string>();
   /** Neighbors' paths being withdrawn from the RIB in steps (removeFromRib), by neighbor name. */
@@ -223,6 +228,7 @@ export class Agent implements ControlHandler {
     this.log = deps.log.child({ component: 'agent' });
     this.bgpLog = deps.log.child({ component: 'bgp' });
     this.fibLog = deps.log.child({ component: 'fib' });
+    this.endpoints = new EndpointNames({ clock: deps.clock, log: this.log, resolve: deps.resolve ?? systemResolver });
     this.telemetry = new AgentTelemetry(deps.clock, () => ({ rib: this.rib.size, fib: this.fibm.size, pending: this.fibPending() }));
     this.pins = new EndpointPins(deps.fib, this.fibm, this.fibLog, () => this.kick(), deps.pinRecord ?? null);
     this.listener = this.bgp.listener({ log: this.bgpLog, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
@@ -383,7 +389,9 @@ export class Agent implements ControlHandler {
 
   private async ensureTunnel(spec: TunnelSpec, previous: TunnelSpec | null): Promise<void> {
     try {
-      const result = await this.deps.wireguard.ensure(spec, previous);
+      // The backends see IP literals only: a name is replaced by its address (or none while it does not resolve).
+      const before = this.endpoints.previous(previous);
+      const result = await this.deps.wireguard.ensure(await this.endpoints.apply(spec), before);
       this.log.info({ neighbor: spec.name, interface: spec.interface, result }, 'tunnel ready');
       if (this.tunnelRetry.delete(spec.name)) {
         // Its host routes and pins were refused while the interface was missing: written now.
@@ -513,6 +521,7 @@ export class Agent implements ControlHandler {
       if (this.reservedHosts.delete(prefix)) this.setLearned(prefix, this.rib.best(prefix) ?? null);
     }
     await this.flush();
+    this.endpoints.forget(n.cfg.name);
     await this.deps.wireguard.remove(n.spec.interface);
   }
 
@@ -1024,7 +1033,9 @@ export class Agent implements ControlHandler {
           up: st.up,
           rxBytes: st.rxBytes,
           txBytes: st.txBytes,
+          ...this.endpoints.view(n.cfg.name),
         };
+        if (!this.stopping) await this.reresolve(n, st);
         if (n.awaitingHandshake && st.latestHandshake) {
           // design.md: passive towards a neighbor without endpoint until its first handshake.
           n.awaitingHandshake = false;
@@ -1036,6 +1047,20 @@ export class Agent implements ControlHandler {
         if (n.tunnel !== null) n.tunnel = { ...n.tunnel, up: false };
         this.log.debug({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel status unavailable');
       }
+    }
+  }
+
+  /** An endpoint given as a DNS name that is due for a lookup; a new address goes to this tunnel's peer only. */
+  private async reresolve(n: Neighbor, st: { endpoint: string | null; latestHandshake: Date | null }): Promise<void> {
+    const change = await this.endpoints.poll(n.spec, st, this.config.wireguard.reresolveAfter);
+    if (n.tunnel !== null) n.tunnel = { ...n.tunnel, ...this.endpoints.view(n.cfg.name) };
+    if (change === null) return;
+    try {
+      const result = await this.deps.wireguard.ensure(change.next, change.previous);
+      this.log.info({ neighbor: n.cfg.name, interface: n.cfg.interface, endpoint: change.next.endpoint, result }, 'endpoint set from its name');
+    } catch (err) {
+      this.log.error({ neighbor: n.cfg.name, err: errorText(err) }, 'cannot set the re-resolved endpoint; tried again at the next tunnel poll');
+      this.tunnelRetry.add(n.cfg.name);
     }
   }
 
@@ -1051,7 +1076,7 @@ export class Agent implements ControlHandler {
     await this.removeForgottenTunnels(specs);
     for (const n of this.peers.values()) {
       try {
-        await this.deps.wireguard.ensure(n.spec, null);
+        await this.deps.wireguard.ensure(await this.endpoints.apply(n.spec), null);
       } catch (err) {
         this.dataplaneDetail = `tunnel ${n.spec.interface}: ${errorText(err)}`;
         this.log.error({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel rebuild failed');
@@ -1227,6 +1252,7 @@ export class Agent implements ControlHandler {
           up: false,
           rxBytes: null,
           txBytes: null,
+          ...this.endpoints.view(n.cfg.name),
         },
     );
   }

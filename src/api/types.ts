@@ -172,6 +172,10 @@ export interface TunnelJson {
   /** Bytes received from and sent to the peer, as the dataplane counts them (null where it does not: VPP). */
   rxBytes: number | null;
   txBytes: number | null;
+  /** The configured "host:port" when the endpoint is a DNS name (null: an IP literal or none). */
+  endpointName: string | null;
+  /** Why that name did not resolve the last time it was looked up; null once it does. */
+  endpointError: string | null;
 }
 
 export interface ReloadJson {

@@ -228,11 +228,17 @@ export function formatTunnels(ts: TunnelJson[], now: Date, o?: FormatOptions): s
       t.name,
       t.interface,
       t.dataplaneInterface,
-      t.endpoint ?? '(unknown)',
+      t.endpoint ?? (t.endpointName ? `(${t.endpointName} unresolved)` : '(unknown)'),
       formatAge(t.latestHandshake, now),
       mark(t.up, paint),
     ]),
-  );
+  ) + ts.filter((t) => t.endpointName).map(endpointNameLine).join('');
+}
+
+/** A DNS-named endpoint: the name under the table, and why it does not resolve when it does not. */
+function endpointNameLine(t: TunnelJson): string {
+  const error = t.endpointError ? `, does not resolve: ${t.endpointError}` : '';
+  return `${t.name}: endpoint ${t.endpointName ?? ''}${error}\n`;
 }
 
 export function formatReload(r: ReloadJson): string {

@@ -24,6 +24,8 @@ function source(over: Partial<MetricsSource> = {}): MetricsSource {
     up: true,
     rxBytes: 1234,
     txBytes: 5678,
+    endpointName: null,
+    endpointError: null,
   };
   return {
     status: () => statusFixture({ routes: { rib: 812, fib: 810 }, neighbors: { total: 2, established: 1, down: 1 } }),

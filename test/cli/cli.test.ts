@@ -139,6 +139,8 @@ const TUNNEL: TunnelJson = {
   up: true,
   rxBytes: 1024,
   txBytes: 2048,
+  endpointName: null,
+  endpointError: null,
 };
 
 /** Stands in for the agent behind a real ControlServer. */

@@ -132,6 +132,8 @@ describe('tunnels', () => {
     up: true,
     rxBytes: null,
     txBytes: null,
+    endpointName: null,
+    endpointError: null,
   };
   it('handshake as an age, unknown endpoint said so', () => {
     const lines = formatTunnels([t, { ...t, name: 'roamer', endpoint: null, latestHandshake: null, up: false }], NOW)
