@@ -155,6 +155,7 @@ export function exportAttributes(
     if (sent.length > 0) out.ipv6ExtendedCommunities = sent;
   }
   if (attrs.largeCommunities !== undefined) out.largeCommunities = attrs.largeCommunities;
+  if (attrs.otc !== undefined) out.otc = attrs.otc;
   if (attrs.unknown !== undefined) {
     const kept: UnknownAttribute[] = [];
     for (const u of attrs.unknown) {

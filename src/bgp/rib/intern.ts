@@ -110,6 +110,7 @@ export function attributeKey(a: PathAttributes): string {
     k += '|L';
     for (const c of a.largeCommunities) k += `${c[0]}.${c[1]}.${c[2]},`;
   }
+  if (a.otc !== undefined) k += `|O${a.otc}`;
   if (a.unknown !== undefined) {
     k += '|u';
     for (const u of a.unknown) k += `${u.flags}.${u.code}.${hex(u.value)};`;
@@ -146,6 +147,7 @@ function frozenCopy(a: PathAttributes): PathAttributes {
   if (a.largeCommunities !== undefined) {
     out.largeCommunities = Object.freeze(a.largeCommunities.map((c): LargeCommunity => Object.freeze([c[0], c[1], c[2]] as const))) as LargeCommunity[];
   }
+  if (a.otc !== undefined) out.otc = a.otc;
   if (a.unknown !== undefined) out.unknown = Object.freeze(a.unknown.map(frozenUnknown)) as UnknownAttribute[];
   return Object.freeze(out);
 }

@@ -59,6 +59,7 @@ export function attributesSize(a: PathAttributes): number {
   if (a.extendedCommunities !== undefined) n += attr(8 * a.extendedCommunities.length);
   if (a.ipv6ExtendedCommunities !== undefined) n += attr(a.ipv6ExtendedCommunities.length);
   if (a.largeCommunities !== undefined) n += attr(12 * a.largeCommunities.length);
+  if (a.otc !== undefined) n += attr(4);
   for (const u of a.unknown ?? []) n += attr(u.value.length);
   return n;
 }

@@ -45,6 +45,7 @@ export const AttrCode = {
   As4Aggregator: 18,
   Ipv6ExtendedCommunities: 25,
   LargeCommunity: 32,
+  OnlyToCustomer: 35,
 } as const;
 
 /** Why a value is malformed. The walker adds the attribute's bytes as NOTIFICATION data. */
@@ -502,6 +503,21 @@ const DESCRIPTORS: AttributeDescriptor[] = [
     },
     write(buf, off, e) {
       writeLargeCommunities(buf, off, uniqueLargeCommunities(e.msg.attributes.largeCommunities!));
+    },
+  },
+  {
+    code: AttrCode.OnlyToCustomer,
+    name: 'ONLY_TO_CUSTOMER',
+    flags: OPTIONAL_TRANSITIVE,
+    malformed: 'treat-as-withdraw', // RFC 9234 §5: an OTC of length other than 4 is malformed
+    decode(v, st) {
+      if (v.length !== 4) return lengthFault('ONLY_TO_CUSTOMER', v.length, '4');
+      st.attrs.otc = rd32(v, 0);
+      return undefined;
+    },
+    length: (e) => (e.msg.attributes.otc === undefined ? -1 : 4),
+    write(buf, off, e) {
+      wr32(buf, off, e.msg.attributes.otc!);
     },
   },
   {

@@ -24,6 +24,8 @@ export const OpenSubcode = {
   UnsupportedOptionalParameter: 4,
   UnacceptableHoldTime: 6,
   UnsupportedCapability: 7,
+  /** RFC 9234 §4.2. */
+  RoleMismatch: 11,
 } as const;
 
 /** RFC 4271 §4.5 UPDATE Message Error subcodes. */

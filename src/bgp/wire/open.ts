@@ -22,6 +22,7 @@ export const CapabilityCode = {
   RouteRefresh: 2,
   ExtendedNextHop: 5,
   ExtendedMessage: 6,
+  BgpRole: 9,
   GracefulRestart: 64,
   FourOctetAs: 65,
   AddPath: 69,
@@ -101,6 +102,9 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
     case CapabilityCode.EnhancedRouteRefresh: // RFC 7313 §3.1
       if (len !== 0) malformedCapability(code, len);
       return { code };
+    case CapabilityCode.BgpRole: // RFC 9234 §4.1: one octet
+      if (len !== 1) malformedCapability(code, len);
+      return { code, role: b[p]! };
     case CapabilityCode.ExtendedNextHop: {
       // RFC 8950 §4: triples of NLRI AFI (2), NLRI SAFI (2), Next Hop AFI (2).
       if (len === 0 || len % 6 !== 0) malformedCapability(code, len);
@@ -152,6 +156,8 @@ function capabilityValueLength(c: Capability): number {
     case CapabilityCode.ExtendedMessage:
     case CapabilityCode.EnhancedRouteRefresh:
       return 0;
+    case CapabilityCode.BgpRole:
+      return 1;
     case CapabilityCode.ExtendedNextHop:
       return c.entries.length * 6;
     case CapabilityCode.AddPath:
@@ -178,6 +184,10 @@ function writeCapability(buf: Uint8Array, o: number, c: Capability): number {
         break;
       case CapabilityCode.FourOctetAs:
         wr32(buf, v, c.asn);
+        break;
+      case CapabilityCode.BgpRole:
+        if (c.role < 0 || c.role > 255) throw new RangeError(`BGP Role ${c.role} does not fit one octet`);
+        buf[v] = c.role;
         break;
       case CapabilityCode.RouteRefresh:
       case CapabilityCode.ExtendedMessage:
@@ -274,6 +284,10 @@ export interface OpenCapabilities {
   addPath: AddPathFamily[];
   /** RFC 4724 graceful restart, as the speaker sent it, or null. */
   gracefulRestart: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
+  /** RFC 9234 BGP Role the speaker sent (a BgpRole value), or null. */
+  role: number | null;
+  /** RFC 9234 §4.2: several BGP Role capabilities with different values (a Role Mismatch). */
+  roleConflict: boolean;
 }
 
 export function openCapabilities(open: OpenMessage): OpenCapabilities {
@@ -287,6 +301,8 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
     extendedMessages: false,
     addPath: [],
     gracefulRestart: null,
+    role: null,
+    roleConflict: false,
   };
   let addPathSeen = false;
   for (const c of open.capabilities) {
@@ -314,6 +330,10 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
       case CapabilityCode.FourOctetAs:
         out.fourOctetAs = true;
         out.asn = c.asn;
+        break;
+      case CapabilityCode.BgpRole:
+        if (out.role !== null && out.role !== c.role) out.roleConflict = true;
+        out.role ??= c.role;
         break;
       case CapabilityCode.GracefulRestart:
         // RFC 4724 §3: only one instance; a later one is ignored.
@@ -350,6 +370,8 @@ export interface OpenOptions {
   extendedMessages?: boolean;
   /** RFC 4724 graceful restart capability to send, or none. */
   gracefulRestart?: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] };
+  /** RFC 9234 BGP Role capability to send (a BgpRole value), or none. */
+  role?: number;
 }
 
 /** Builds this speaker's OPEN: always 4-octet AS capable, AS_TRANS in My AS when the ASN needs it. */
@@ -359,6 +381,7 @@ export function buildOpen(o: OpenOptions): OpenMessage {
   if (o.extendedNextHop && o.extendedNextHop.length > 0) capabilities.push({ code: CapabilityCode.ExtendedNextHop, entries: o.extendedNextHop });
   if (o.extendedMessages === true) capabilities.push({ code: CapabilityCode.ExtendedMessage });
   if (o.gracefulRestart) capabilities.push({ code: CapabilityCode.GracefulRestart, ...o.gracefulRestart });
+  if (o.role !== undefined) capabilities.push({ code: CapabilityCode.BgpRole, role: o.role });
   capabilities.push({ code: CapabilityCode.FourOctetAs, asn: o.asn });
   return { type: MessageType.Open, version: BGP_VERSION, myAs: o.asn > 0xffff ? AS_TRANS : o.asn, holdTime: o.holdTime, bgpId: o.bgpId, capabilities };
 }

@@ -21,11 +21,21 @@ export type Capability =
   | { code: 2 } // RFC 2918 route refresh
   | { code: 5; entries: { afi: number; safi: number; nextHopAfi: number }[] } // RFC 8950 extended next hop
   | { code: 6 } // RFC 8654 extended messages
+  | { code: 9; role: number } // RFC 9234 BGP Role (a BgpRole value; others are kept as sent)
   | { code: 64; restartState: boolean; notification: boolean; restartTime: number; families: GracefulRestartFamily[] } // RFC 4724 graceful restart (N bit: RFC 8538)
   | { code: 65; asn: number } // RFC 6793 4-octet AS
   | { code: 69; families: AddPathFamily[] } // RFC 7911 ADD-PATH
   | { code: 70 } // RFC 7313 enhanced route refresh
   | { code: number; raw: Uint8Array };
+
+/** RFC 9234 §4.1: the BGP Role capability's value. */
+export const enum BgpRole {
+  Provider = 0,
+  RouteServer = 1,
+  RouteServerClient = 2,
+  Customer = 3,
+  Peer = 4,
+}
 
 /** RFC 4724 §3: a family the speaker can restart for; F: its forwarding state was kept. */
 export interface GracefulRestartFamily {
@@ -112,6 +122,8 @@ export interface PathAttributes {
   ipv6ExtendedCommunities?: Uint8Array;
   /** RFC 8092 LARGE_COMMUNITY (type 32), in the order received, duplicates removed (RFC 8092 §3). */
   largeCommunities?: LargeCommunity[];
+  /** RFC 9234 §5 ONLY_TO_CUSTOMER (OTC, type 35): the AS number it carries. */
+  otc?: number;
   /** Optional transitive attributes not understood: carried on with the Partial bit set. */
   unknown?: UnknownAttribute[];
 }

@@ -23,7 +23,7 @@ function rng(seed: number): () => number {
 const golden = vectorNames().map(loadVector);
 const CONTEXTS: CodecContext[] = [{ fourOctetAs: true }, { fourOctetAs: false }, { fourOctetAs: true, extendedMessages: true }];
 /** Attribute type codes worth hitting: every recognised one plus a few unknown. */
-const CODES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 25, 32, 99, 255];
+const CODES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 25, 32, 35, 99, 255];
 
 function withHeader(body: Uint8Array, type: number): Buffer {
   const b = Buffer.alloc(19 + body.length);

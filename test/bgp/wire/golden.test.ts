@@ -197,6 +197,35 @@ const CASES: Record<string, Case> = {
       mpReach: { afi: 1, safi: 1, nextHops: ['2001:db8::1'], nlri: ['10.1.0.0/24', '10.2.0.0/16'] },
     },
   },
+  'open-bgp-role.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [
+        { code: 1, afi: 1, safi: 1 },
+        { code: 9, role: 3 },
+        { code: 65, asn: 65001 },
+      ],
+    },
+  },
+  'update-otc.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Update,
+      withdrawn: [],
+      attributes: {
+        origin: Origin.Igp,
+        asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65002] }],
+        nextHop: '10.255.0.1',
+        otc: 65002,
+      },
+      nlri: ['10.1.0.0/24'],
+    },
+  },
   'update-communities.hex': {
     ctx: FOUR,
     message: {

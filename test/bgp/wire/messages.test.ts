@@ -162,6 +162,8 @@ describe('session helpers', () => {
       extendedMessages: false,
       addPath: [],
       gracefulRestart: null,
+      role: null,
+      roleConflict: false,
     });
     expect(acceptsIpv4OverIpv6(caps)).toBe(true);
   });

@@ -55,7 +55,7 @@ const asPath: fc.Arbitrary<AsPathSegment[]> = fc
 
 /** Type codes this speaker does not recognise, sent optional transitive and already Partial. */
 const unknownAttrs: fc.Arbitrary<UnknownAttribute[]> = fc
-  .uniqueArray(fc.constantFrom(9, 10, 20, 35, 99, 128, 200, 255), { maxLength: 3 })
+  .uniqueArray(fc.constantFrom(9, 10, 20, 36, 99, 128, 200, 255), { maxLength: 3 })
   .chain((codes) =>
     fc.tuple(...codes.sort((a, b) => a - b).map((code) => fc.uint8Array({ maxLength: 300 }).map((value): UnknownAttribute => ({ flags: 0xe0, code, value })))),
   );
@@ -74,6 +74,7 @@ const attributes: fc.Arbitrary<PathAttributes> = fc.record(
     ipv6ExtendedCommunities: fc.integer({ min: 1, max: 14 }).chain((n) => fc.uint8Array({ minLength: n * 20, maxLength: n * 20 })),
     // RFC 8092 §3: a receiver drops duplicates, so only distinct values round-trip.
     largeCommunities: fc.uniqueArray(fc.tuple(u32, u32, u32), { minLength: 1, maxLength: 25, selector: (c) => c.join(':') }),
+    otc: u32,
     unknown: unknownAttrs.filter((u) => u.length > 0),
   },
   { requiredKeys: [] },
@@ -131,6 +132,7 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
     families: fc.array(fc.record({ afi: fc.nat({ max: 0xffff }), safi: fc.nat({ max: 255 }), forwardingState: fc.boolean() }), { maxLength: 4 }),
   }),
   fc.constant({ code: 6 as const }),
+  fc.record({ code: fc.constant(9 as const), role: fc.nat({ max: 255 }) }),
   fc.constant({ code: 70 as const }),
   fc.record({
     code: fc.constant(69 as const),
