@@ -1142,6 +1142,8 @@ export class Agent implements ControlHandler {
       const n = this.peers.get(name);
       if (n?.negotiated && n.session && !n.exportDeferred) n.session.sendMany(this.rib.reexport(name));
     }
+    // Max-prefix limits apply at once (a reload may have lowered one), not at the neighbor's next UPDATE.
+    for (const n of this.peers.values()) if (n.negotiated) this.admin.afterUpdate(n.cfg.name);
     await this.flush();
     this.log.info(diff, 'configuration reloaded');
     const { ospf, export: exported, ...neighbors } = diff;

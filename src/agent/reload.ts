@@ -31,10 +31,12 @@ export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
 /**
  * Whether a neighbor's tunnel and session stay as they are. Its OSPF settings
  * are the bridge's business (FRR takes them live): an OSPF cost change must
- * not restart the tunnel or the BGP session.
+ * not restart the tunnel or the BGP session. Max-prefix limits are read from
+ * the current configuration at each check, and the agent checks every session
+ * after a reload: a new limit needs no reset either.
  */
 function sameNeighbor(a: NeighborConfig, b: NeighborConfig): boolean {
-  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null } });
+  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null, maxPrefix: null } });
   return core(a) === core(b) && (a.ospf === null) === (b.ospf === null);
 }
 

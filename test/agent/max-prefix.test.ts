@@ -56,6 +56,24 @@ describe('Agent: max-prefix, action warning', () => {
     await h.agent.stop();
   });
 
+  it('a reload that changes only max-prefix keeps the session and applies the new limit at once', async () => {
+    const b = neighbor('b', 1, { maxPrefix: limits({ ipv4: 10 }) });
+    const h = await harness(config([b]));
+    const s = h.sessions.get('b')!;
+    s.establish();
+    s.update(announce(['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']));
+    await h.tick(1_000);
+    h.next.config = config([{ ...b, bgp: { ...b.bgp!, maxPrefix: limits({ ipv4: 2 }) } }]);
+    const r = await h.agent.reload();
+    expect(r.ok).toBe(true);
+    expect(r.changed ?? []).toEqual([]);
+    // The same session object: not rebuilt, no Cease; the new limit is already exceeded.
+    expect(h.sessions.get('b')).toBe(s);
+    expect(s.ceases).toEqual([]);
+    expect(h.agent.neighbors()[0]?.maxPrefix).toMatchObject({ ipv4: { limit: 2, accepted: 3 }, exceeded: { limit: 2, accepted: 3 } });
+    await h.agent.stop();
+  });
+
   it('no limits: maxPrefix is null and nothing is counted against', async () => {
     const h = await harness(config([neighbor('b', 1)]));
     h.sessions.get('b')!.establish();
