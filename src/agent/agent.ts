@@ -27,7 +27,7 @@ import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges } from './reload.js';
-import { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
+import { peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
@@ -479,6 +479,7 @@ export class Agent implements ControlHandler {
             { afi: 2, safi: 1 },
           ],
           extendedNextHop: addr.remoteV4 === null,
+          ...sessionRole(bgp),
         },
         {
           onStateChange: (from, to) => {
@@ -557,6 +558,7 @@ export class Agent implements ControlHandler {
       localLinkLocal: n.addr.localLinkLocal,
       families: neg.families,
       extendedNextHop: neg.extendedNextHop,
+      ...peerRole(neg),
       // Looked up at each use: a reload that changes advertise-ospf re-exports without a session reset.
       advertiseOspf: (prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
     });
@@ -1052,7 +1054,9 @@ export class Agent implements ControlHandler {
 
   /** An endpoint given as a DNS name that is due for a lookup; a new address goes to this tunnel's peer only. */
   private async reresolve(n: Neighbor, st: { endpoint: string | null; latestHandshake: Date | null }): Promise<void> {
-    const change = await this.endpoints.poll(n.spec, st, this.config.wireguard.reresolveAfter);
+    // VPP tells only that a peer is established (its latestHandshake is when the agent first saw that): established is recent.
+    const seen = this.deps.wireguard.kind === 'vpp' && st.latestHandshake !== null ? { ...st, latestHandshake: this.deps.clock.wallNow() } : st;
+    const change = await this.endpoints.poll(n.spec, seen, this.config.wireguard.reresolveAfter);
     if (n.tunnel !== null) n.tunnel = { ...n.tunnel, ...this.endpoints.view(n.cfg.name) };
     if (change === null) return;
     try {

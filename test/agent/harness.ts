@@ -4,7 +4,7 @@
  * scripted session per neighbor that records the Ceases the agent asks for,
  * and the manual clock. Nothing touches a socket, a kernel or real time.
  */
-import { Agent, type AgentListener, type AgentSession, type BgpFactory } from '#agent/agent';
+import { Agent, type AgentDeps, type AgentListener, type AgentSession, type BgpFactory } from '#agent/agent';
 import { ManualClock } from '#lib/clock';
 import { silentLogger, type Logger } from '#lib/log';
 import type { Config, NeighborConfig } from '#config/types';
@@ -226,7 +226,8 @@ export interface Harness {
   tick(ms?: number): Promise<void>;
 }
 
-export async function harness(cfg: Config, log: Logger = silentLogger()): Promise<Harness> {
+/** `deps` replaces the fake tunnels or adds a resolver (endpoints given as DNS names). */
+export async function harness(cfg: Config, log: Logger = silentLogger(), deps: Partial<Pick<AgentDeps, 'wireguard' | 'resolve'>> = {}): Promise<Harness> {
   const clock = new ManualClock();
   const fib = new FakeFib();
   const listener = new FakeListener();
@@ -256,6 +257,7 @@ export async function harness(cfg: Config, log: Logger = silentLogger()): Promis
       },
     },
     bgp,
+    ...deps,
   });
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
