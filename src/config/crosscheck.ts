@@ -204,6 +204,16 @@ function checkSourceAddresses(neighbors: NeighborView[], root: Obj, out: RawIssu
   }
 }
 
+/** RFC 9234 §4: BGP roles are for eBGP sessions only. */
+function checkRoles(root: Obj, neighbors: NeighborView[], out: RawIssue[]): void {
+  const localAsn = obj(root.router)?.asn;
+  for (const n of neighbors) {
+    const bgp = obj(n.raw.bgp);
+    if (!bgp || bgp.role === undefined || bgp.role === null || typeof localAsn !== 'number' || bgp.asn !== localAsn) continue;
+    out.push({ path: ['neighbors', n.index, 'bgp', 'role'], message: 'roles apply to eBGP sessions only (RFC 9234 §4); this neighbor is in our AS' });
+  }
+}
+
 /**
  * The OSPF bridge: a neighbor's `ospf:` needs the top-level section (FRR and the
  * FPM listener), RouterDeadInterval must exceed HelloInterval (RFC 2328 C.3),
@@ -309,5 +319,6 @@ export function crossCheck(data: unknown): CrossCheckResult {
   checkDataplane(root, warnings);
   checkAnnounce(root, warnings);
   checkOspf(root, neighbors, errors, warnings);
+  checkRoles(root, neighbors, errors);
   return { errors, warnings };
 }

@@ -183,7 +183,14 @@ const neighbor = z.strictObject({
     'advertise-ospf': z.union([z.boolean(), z.array(text(checkPrefixListEntry))]).default(false),
     /** Per family: a limit, or false for none; absent: the eBGP default (none for iBGP); false: none at all. */
     'max-prefix': z.preprocess((v) => (v === false ? { ipv4: false, ipv6: false } : v), maxPrefix).optional(),
+    /** RFC 9234: our role on this (eBGP) session; absent: no BGP Role capability, no OTC procedures. */
+    role: z.enum(['provider', 'rs', 'rs-client', 'customer', 'peer']).nullable().default(null),
+    /** RFC 9234 §4.2 strict mode: a peer that sends no BGP Role capability is refused (Role Mismatch). */
+    'role-strict': z.boolean().default(false),
   })
+    .superRefine((b, ctx) => {
+      if (b['role-strict'] && b.role === null) ctx.addIssue({ code: 'custom', path: ['role-strict'], message: 'needs bgp.role (strict mode is about the peer\'s role capability)' });
+    })
     // Absent: an OSPF-only neighbor (the cross-check wants bgp, ospf or both).
     .nullable()
     .default(null),
@@ -377,6 +384,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number): N
       gracefulRestartTime: n.bgp['graceful-restart-time'],
       advertiseOspf: advertiseOspf(n.bgp['advertise-ospf']),
       maxPrefix: maxPrefixConfig(n.bgp['max-prefix'], n.bgp.asn !== localAsn),
+      ...(n.bgp.role === null ? {} : { role: n.bgp.role, roleStrict: n.bgp['role-strict'] }),
     },
     ospf: n.ospf && {
       area: ospfAreaText(n.ospf.area),

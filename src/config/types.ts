@@ -31,7 +31,14 @@ export interface NeighborBgpConfig {
   advertiseOspf: { prefixes: PrefixListEntry[] | null } | null;
   /** Limits on the prefixes accepted per family (RFC 4486 §4); null: none (iBGP by default). */
   maxPrefix: MaxPrefixConfig | null;
+  /** RFC 9234 BGP Role we take on this eBGP session (`bgp.role`); absent: none. */
+  role?: BgpRoleName;
+  /** RFC 9234 §4.2 strict mode (`bgp.role-strict`): the peer must send its role. Only with a role. */
+  roleStrict?: boolean;
 }
+
+/** `bgp.role` values: the RFC 9234 §4.1 roles, RS for Route Server. */
+export type BgpRoleName = 'provider' | 'rs' | 'rs-client' | 'customer' | 'peer';
 
 /**
  * `bgp.max-prefix`: accepted prefixes per family. Above a limit, `warning`

@@ -6,6 +6,8 @@ export { kernelTcpDrops } from './netstat.js';
 export type { KernelTcpDrops } from './netstat.js';
 export { normalizeAddress } from './address.js';
 export { notificationText, encodeShutdownCommunication, decodeShutdownCommunication } from './text.js';
+export { expectedPeerRole, roleFromName, roleName } from './open.js';
+export type { RoleName } from './open.js';
 export type {
   AfiSafi,
   ConnectFn,

@@ -5,7 +5,7 @@
  * configuration is here. Pure: the session supplies the addresses.
  */
 import { acceptsIpv4OverIpv6, buildOpen as buildWireOpen, openCapabilities } from '#bgp/wire/index';
-import { AFI_IPV4, AFI_IPV6, ErrorCode, SAFI_UNICAST } from '#bgp/wire/types';
+import { AFI_IPV4, AFI_IPV6, BgpRole, ErrorCode, SAFI_UNICAST } from '#bgp/wire/types';
 import type { OpenMessage } from '#bgp/wire/types';
 import type { NotificationSpec } from '#bgp/fsm/index';
 import { keepaliveTimeFor } from '#bgp/fsm/index';
@@ -18,6 +18,38 @@ const EMPTY = new Uint8Array(0);
 const BAD_PEER_AS = 2;
 const BAD_BGP_IDENTIFIER = 3;
 const UNACCEPTABLE_HOLD_TIME = 6;
+const ROLE_MISMATCH = 11;
+
+/** RFC 9234 §4.1 role names, by BgpRole value (as the configuration and `neighbors` spell them). */
+const ROLE_NAMES = ['provider', 'rs', 'rs-client', 'customer', 'peer'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+export function roleName(role: number): string {
+  return ROLE_NAMES[role] ?? `unknown (${role})`;
+}
+
+export function roleFromName(name: RoleName): BgpRole {
+  return ROLE_NAMES.indexOf(name) as BgpRole;
+}
+
+/**
+ * RFC 9234 §4.2 Table 2: the one role the peer may have for each of ours
+ * (Provider-Customer, RS-RS-Client, Peer-Peer, both ways).
+ */
+export function expectedPeerRole(local: BgpRole): BgpRole {
+  switch (local) {
+    case BgpRole.Provider:
+      return BgpRole.Customer;
+    case BgpRole.Customer:
+      return BgpRole.Provider;
+    case BgpRole.RouteServer:
+      return BgpRole.RouteServerClient;
+    case BgpRole.RouteServerClient:
+      return BgpRole.RouteServer;
+    case BgpRole.Peer:
+      return BgpRole.Peer;
+  }
+}
 
 /**
  * Capabilities 1 per family, 2 (route refresh), 6 (RFC 8654 extended
@@ -33,6 +65,7 @@ export function buildOpen(cfg: SessionConfig): OpenMessage {
     extendedMessages: true,
     ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
     ...(cfg.gracefulRestart ? { gracefulRestart: gracefulRestartOf(cfg, cfg.gracefulRestart) } : {}),
+    ...(cfg.role !== undefined ? { role: cfg.role } : {}),
   });
 }
 
@@ -71,6 +104,8 @@ export function checkOpen(
   if (id === 0 || (cfg.peerAsn === cfg.localAsn && id === bgpIdToNumber(cfg.routerId))) {
     return { ok: false, notification: openError(BAD_BGP_IDENTIFIER), reason: `BGP identifier ${open.bgpId}` };
   }
+  const roleProblem = cfg.role === undefined ? null : checkRole(cfg.role, cfg.roleStrict === true, caps.role, caps.roleConflict);
+  if (roleProblem !== null) return { ok: false, notification: openError(ROLE_MISMATCH), reason: roleProblem };
   const holdTime = Math.min(cfg.holdTime, open.holdTime);
   // RFC 4760 §8: a peer without multiprotocol capabilities speaks IPv4 unicast only.
   const theirs = caps.multiprotocol.length > 0 ? caps.multiprotocol : [{ afi: AFI_IPV4, safi: SAFI_UNICAST }];
@@ -100,6 +135,16 @@ export function checkOpen(
               families: caps.gracefulRestart.families.filter((g) => families.some((f) => f.afi === g.afi && f.safi === g.safi)),
             }
           : null,
+      ...(cfg.role !== undefined ? { roles: { local: cfg.role, peer: caps.role as BgpRole | null } } : {}),
     },
   };
+}
+
+/** RFC 9234 §4.2: why the peer's role (null: it sent none) does not go with ours, or null when it does. */
+function checkRole(local: BgpRole, strict: boolean, peer: number | null, conflict: boolean): string | null {
+  if (conflict) return 'the peer sent BGP Role capabilities with different values';
+  if (peer === null) return strict ? 'the peer sent no BGP Role capability (strict mode)' : null;
+  const expected = expectedPeerRole(local);
+  if (peer !== expected) return `peer role ${roleName(peer)} does not go with our role ${roleName(local)} (expected ${roleName(expected)})`;
+  return null;
 }

@@ -2,7 +2,7 @@ import type { Socket, TcpNetConnectOpts } from 'node:net';
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
-import type { UpdateMessage } from '#bgp/wire/types';
+import type { BgpRole, UpdateMessage } from '#bgp/wire/types';
 
 export interface AfiSafi {
   afi: number;
@@ -48,6 +48,10 @@ export interface SessionConfig {
   families: AfiSafi[];
   /** Advertise RFC 8950 extended next hop (capability 5) for IPv4 unicast over IPv6 next hops. */
   extendedNextHop?: boolean;
+  /** RFC 9234 BGP Role we send (capability 9) and check the peer's against; absent: none. */
+  role?: BgpRole;
+  /** RFC 9234 §4.2 strict mode: a peer without the BGP Role capability is refused with Role Mismatch. */
+  roleStrict?: boolean;
 }
 
 /** What the OPEN exchange settled (RFC 4271 §4.2, RFC 5492). */
@@ -76,6 +80,11 @@ export interface Negotiated {
    * forwarding state it kept (F). Null: no graceful restart with this peer.
    */
   gracefulRestart: { restartTime: number; restartState: boolean; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
+  /**
+   * RFC 9234 roles when we have one on this session: ours, and the peer's
+   * (null: it sent none, accepted outside strict mode). Absent: no role configured.
+   */
+  roles?: { local: BgpRole; peer: BgpRole | null };
 }
 
 /** How an Established period ended. */
