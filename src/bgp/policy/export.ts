@@ -8,6 +8,7 @@ import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, Origin, SAFI_UNICAST } from '#bg
 import type { AsPathSegment, PathAttributes, UnknownAttribute } from '#bgp/wire/types';
 import { isTransitiveExtendedCommunity, transitiveIpv6ExtendedCommunities } from '#bgp/wire/communities';
 import type { PeerInfo, Route } from '#bgp/rib/types';
+import { localRoleOf, otcEgress, otcEgressBlocked } from './roles.js';
 
 export type ExportRejectReason =
   | 'learned-from-peer'
@@ -16,7 +17,8 @@ export type ExportRejectReason =
   | 'no-advertise'
   | 'no-export'
   | 'connected'
-  | 'ospf-not-advertised';
+  | 'ospf-not-advertised'
+  | 'only-to-customer';
 
 export interface ExportContext {
   readonly localAsn: number;
@@ -99,6 +101,8 @@ export function exportFilter(ctx: ExportContext, route: Route, peer: PeerInfo): 
     if (communities.includes(NO_ADVERTISE)) return 'no-advertise';
     if (ebgp && (communities.includes(NO_EXPORT) || communities.includes(NO_EXPORT_SUBCONFED))) return 'no-export';
   }
+  const role = localRoleOf(peer, ctx.localAsn);
+  if (role !== undefined && otcEgressBlocked(role, route.attrs)) return 'only-to-customer';
   if (ebgp) {
     // RFC 4271 §9.1.2: the peer would discard it as a loop, so do not send it.
     for (const seg of route.attrs.asPath ?? []) if (seg.asns.includes(peer.asn)) return 'peer-as-in-path';
@@ -155,7 +159,10 @@ export function exportAttributes(
     if (sent.length > 0) out.ipv6ExtendedCommunities = sent;
   }
   if (attrs.largeCommunities !== undefined) out.largeCommunities = attrs.largeCommunities;
-  if (attrs.otc !== undefined) out.otc = attrs.otc;
+  // RFC 9234 §5: OTC travels on; towards a Customer, Peer or RS-Client a route without one gets ours.
+  const role = localRoleOf(peer, ctx.localAsn);
+  const otc = role === undefined ? attrs.otc : otcEgress(role, attrs, ctx.localAsn);
+  if (otc !== undefined) out.otc = otc;
   if (attrs.unknown !== undefined) {
     const kept: UnknownAttribute[] = [];
     for (const u of attrs.unknown) {

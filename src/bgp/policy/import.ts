@@ -11,8 +11,10 @@
 import type { PathAttributes } from '#bgp/wire/types';
 import { formatIp, isLinkLocalV6, parseIp } from '#lib/prefix';
 import type { PeerInfo, Route } from '#bgp/rib/types';
+import { localRoleOf, otcIngress } from './roles.js';
 
-export type ImportRejectReason = 'as-path-loop' | 'next-hop-self' | 'martian';
+/** 'role-leak': RFC 9234 §5, a route leak told by its OTC attribute. */
+export type ImportRejectReason = 'as-path-loop' | 'next-hop-self' | 'martian' | 'role-leak';
 
 export interface ImportContext {
   readonly localAsn: number;
@@ -38,6 +40,11 @@ export function importAttributes(ctx: ImportContext, attrs: PathAttributes, next
   }
   // A next hop that is one of our own addresses would forward to ourselves.
   if (nextHop !== null && isOwnAddress(ctx, nextHop)) return { accept: false, reason: 'next-hop-self' };
+  const role = localRoleOf(ctx.peer, ctx.localAsn);
+  if (role !== undefined) {
+    const kept = otcIngress(role, attrs, ctx.peer.asn);
+    return kept === null ? { accept: false, reason: 'role-leak' } : { accept: true, attrs: kept };
+  }
   return { accept: true, attrs };
 }
 

@@ -14,3 +14,5 @@ export {
   prependAsn,
 } from './export.js';
 export type { ExportContext, ExportEncoding, ExportRejectReason, ExportedRoute } from './export.js';
+export { localRoleOf, otcEgress, otcEgressBlocked, otcIngress } from './roles.js';
+export type { RolePeerInfo } from './roles.js';
