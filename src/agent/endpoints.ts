@@ -33,6 +33,8 @@ export const RETRY_FIRST_MS = 5_000;
 export const RETRY_MAX_MS = 300_000;
 /** A stale tunnel's name is looked up at most this often (reresolve-dns.sh runs from a 30 s timer). */
 export const RERESOLVE_INTERVAL_MS = 30_000;
+/** The lookup runs on the tunnel poll: a resolver that does not answer holds it this long at most. */
+export const LOOKUP_TIMEOUT_MS = 5_000;
 
 interface NameState {
   /** The configured "host:port". */
@@ -178,6 +180,22 @@ export class EndpointNames {
     this.names.delete(name);
   }
 
+  private withTimeout<T>(p: Promise<T>, host: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.deps.clock.setTimeout(() => reject(new Error(`${host}: no answer from the resolver in ${LOOKUP_TIMEOUT_MS / 1000} s`)), LOOKUP_TIMEOUT_MS);
+      p.then(
+        (v) => {
+          timer.cancel();
+          resolve(v);
+        },
+        (e: unknown) => {
+          timer.cancel();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
   private setApplied(st: NameState, address: string): void {
     st.applied = address;
     st.appliedAt = this.deps.clock.now();
@@ -189,7 +207,7 @@ export class EndpointNames {
     let chosen: { bytes: Uint8Array; family: 4 | 6 } | null = null;
     let error: string | null = null;
     try {
-      const all = await this.deps.resolve(st.host);
+      const all = await this.withTimeout(this.deps.resolve(st.host), st.host);
       const pick = (want === null ? all[0] : all.find((a) => a.family === want)) ?? null;
       chosen = pick === null ? null : parseIp(pick.address);
       if (pick !== null && chosen === null) error = `${st.host} resolved to an unusable address ${pick.address}`;

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
-import { EndpointNames, RERESOLVE_INTERVAL_MS, RETRY_FIRST_MS, RETRY_MAX_MS, type ResolvedAddress } from '#agent/endpoints';
+import { EndpointNames, LOOKUP_TIMEOUT_MS, RERESOLVE_INTERVAL_MS, RETRY_FIRST_MS, RETRY_MAX_MS, type ResolvedAddress } from '#agent/endpoints';
 import type { TunnelSpec } from '#wg/types';
 
 const AFTER = 135;
@@ -253,5 +253,17 @@ describe('re-resolution (no handshake for reresolve-after seconds)', () => {
     const { names } = await resolved();
     names.forget('site-b');
     expect(names.view('site-b')).toEqual({ endpointName: null, endpointError: null });
+  });
+});
+
+describe('a resolver that does not answer', () => {
+  it('counts as a failure after 5 s and is retried with the back-off', async () => {
+    const clock = new ManualClock();
+    const names = new EndpointNames({ clock, log: silentLogger(), resolve: () => new Promise<ResolvedAddress[]>(() => undefined) });
+    const pending = names.apply(spec());
+    await Promise.resolve();
+    clock.advance(LOOKUP_TIMEOUT_MS);
+    expect((await pending).endpoint).toBeNull();
+    expect(names.view('site-b').endpointError).toMatch(/no answer from the resolver in 5 s/);
   });
 });
