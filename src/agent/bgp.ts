@@ -7,7 +7,9 @@ import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
 import type { UpdateMessage } from '#bgp/wire/types';
-import { BgpListener, BgpSession } from '#bgp/session/index';
+import { BgpListener, BgpSession, roleFromName } from '#bgp/session/index';
+import type { RolePeerInfo } from '#bgp/policy/index';
+import type { NeighborBgpConfig } from '#config/types';
 import type { ListenBinding, ListenerOptions, Negotiated, NotificationRecord, RefusalCounters, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from '#bgp/session/index';
 
 /** What the agent uses of a BGP session (BgpSession). */
@@ -73,3 +75,13 @@ export const realBgp: BgpFactory = {
   session: (cfg, handler, deps) => new BgpSession(cfg, handler, deps),
 };
 
+
+/** RFC 9234: the role a neighbor's session sends and checks (`bgp.role`, `bgp.role-strict`). */
+export function sessionRole(bgp: NeighborBgpConfig): Pick<SessionConfig, 'role' | 'roleStrict'> {
+  return bgp.role === undefined ? {} : { role: roleFromName(bgp.role), roleStrict: bgp.roleStrict === true };
+}
+
+/** RFC 9234 §5: the role the RIB's policy applies to an established session's routes. */
+export function peerRole(neg: Negotiated): Pick<RolePeerInfo, 'localRole'> {
+  return neg.roles === undefined ? {} : { localRole: neg.roles.local };
+}

@@ -5,6 +5,7 @@
 import type { Clock } from '#lib/clock';
 import type { NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { NegotiatedJson, NeighborJson } from '#api/types';
+import { roleName } from '#bgp/session/index';
 import type { Negotiated } from '#bgp/session/index';
 import type { AgentSession } from './bgp.js';
 import type { NeighborAddressing } from './neighbor.js';
@@ -33,6 +34,7 @@ export function negotiatedJson(n: Negotiated): NegotiatedJson {
             restarting: n.gracefulRestart.restartState,
             families: n.gracefulRestart.families.map((f) => ({ family: familyName(f.afi, f.safi), forwardingState: f.forwardingState })),
           },
+    ...(n.roles ? { roles: { local: roleName(n.roles.local), peer: n.roles.peer === null ? null : roleName(n.roles.peer) } } : {}),
   };
 }
 

@@ -142,6 +142,12 @@ export interface NegotiatedJson {
   extendedNextHop: boolean;
   /** The peer's RFC 4724 capability, when both sent one. */
   gracefulRestart: { restartTime: number; restarting: boolean; families: { family: string; forwardingState: boolean }[] } | null;
+  /**
+   * RFC 9234 roles ("provider", "rs", "rs-client", "customer", "peer"): ours
+   * (bgp.role) and the one the peer sent, null when it sent none. Absent
+   * when no role is configured for the neighbor.
+   */
+  roles?: { local: string; peer: string | null };
 }
 
 export interface NextHopJson {

@@ -287,6 +287,7 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
       caps.push(`graceful restart (${gr.restartTime} s${gr.restarting ? ', restarting' : ''}${kept.length > 0 ? `, forwarding kept: ${kept.join(' ')}` : ''})`);
     }
     lines.push(['capabilities', caps.join(', ') || NONE]);
+    if (s.roles) lines.push(['role', `${s.roles.local} (RFC 9234), peer ${s.roles.peer ?? 'sent none'}`]);
   }
   lines.push(
     ['prefixes', `${n.prefixesReceived} received, ${n.prefixesAccepted} accepted, ${n.prefixesAdvertised} advertised`],
