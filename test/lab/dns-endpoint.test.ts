@@ -14,6 +14,10 @@
  * new endpoint on B's peer only: pings through the tunnel come back, both
  * tunnel interfaces keep their ifindex, and C's endpoint and handshake are
  * untouched.
+ *
+ * Then a name missing from the hosts file at start: the tunnel is made without
+ * endpoint, `wgbgp tunnels` shows the name and the resolver's error, and once
+ * the name is added the retry (5 s, 10 s, 20 s …) sets it.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,6 +89,11 @@ describe.skipIf(!canRun)('an endpoint given as a DNS name that changes (wireguar
     await peer(nsB, ifB, keys.b, '10.99.0.1/31');
     await peer(nsC, ifC, keys.c, '10.99.0.3/31');
 
+    agent = spawnIn(nsA, [process.execPath, CLI, 'agent', '--config', writeConfig(`${NAME}:51820`)], { log: agentLog });
+  }, 60_000);
+
+  /** A's config: B by `endpointB`, C by IP literal. */
+  function writeConfig(endpointB: string): string {
     const keyFile = join(dir, 'a.key');
     writeFileSync(keyFile, `${keys.a}\n`, { mode: 0o600 });
     const config = join(dir, 'a.yaml');
@@ -96,15 +105,15 @@ describe.skipIf(!canRun)('an endpoint given as a DNS name that changes (wireguar
         'dataplane: { wireguard: wireguard-go, fib: none, keep-on-stop: false }',
         `wireguard: { private-key-file: ${keyFile}, reresolve-after: ${RERESOLVE_AFTER} }`,
         'neighbors:',
-        `  - { name: b, interface: ${ifAB}, public-key: "${pub.b}", endpoint: "${NAME}:51820", persistent-keepalive: 2,`,
+        `  - { name: b, interface: ${ifAB}, public-key: "${pub.b}", endpoint: "${endpointB}", persistent-keepalive: 2,`,
         '      tunnel: { local: [10.99.0.0/31], remote: [10.99.0.1] }, bgp: { asn: 65002 } }',
         `  - { name: c, interface: ${ifAC}, public-key: "${pub.c}", endpoint: "198.18.1.2:51820", persistent-keepalive: 2,`,
         '      tunnel: { local: [10.99.0.2/31], remote: [10.99.0.3] }, bgp: { asn: 65003 } }',
         '',
       ].join('\n'),
     );
-    agent = spawnIn(nsA, [process.execPath, CLI, 'agent', '--config', config], { log: agentLog });
-  }, 60_000);
+    return config;
+  }
 
   /** SIGTERM to the agent (`ip netns exec` execs: the child is the agent) and its exit. */
   async function stopAgent(): Promise<void> {
@@ -170,4 +179,36 @@ describe.skipIf(!canRun)('an endpoint given as a DNS name that changes (wireguar
       throw err;
     }
   }, 150_000);
+  it('a name that does not resolve at start: the tunnel waits without endpoint, tunnels says why, and it is set once the name resolves', async () => {
+    const late = 'peer-late.wgbgp.test';
+    const log = join(dir, 'agent-late.log');
+    await stopAgent();
+    await execIn(nsB, 'ip addr flush dev eth1 && ip addr add 198.18.0.4/24 dev eth1');
+    writeFileSync(join(netnsEtc, 'hosts'), '127.0.0.1 localhost\n');
+    agent = spawnIn(nsA, [process.execPath, CLI, 'agent', '--config', writeConfig(`${late}:51820`)], { log });
+    try {
+      const t = await until('the resolution error in tunnels', () => {
+        const b = tunnel('b');
+        return b?.endpointError ? b : undefined;
+      }, 20_000);
+      expect(t).toMatchObject({ endpoint: null, endpointName: `${late}:51820` });
+      expect(t.endpointError).toMatch(/ENOTFOUND|EAI_AGAIN/);
+      const text = spawnSync('node', [CLI, 'tunnels', '--socket', sock], { encoding: 'utf8' }).stdout;
+      expect(text).toContain(`(${late}:51820 unresolved)`);
+      expect(text).toContain(`b: endpoint ${late}:51820, does not resolve:`);
+      await until('pings to C meanwhile', () => pings('10.99.0.3'), 15_000);
+
+      writeFileSync(join(netnsEtc, 'hosts'), `127.0.0.1 localhost\n198.18.0.4 ${late}\n`);
+      const added = Date.now();
+      // Tried 5 s, 10 s, 20 s … after the first failure.
+      await until('the endpoint set from the name', () => tunnel('b')?.endpoint === '198.18.0.4:51820', 45_000);
+      expect(tunnel('b')?.endpointError).toBeNull();
+      await until('pings to B through its tunnel', () => pings('10.99.0.1'), 15_000);
+      console.log(`dns endpoint: a name added to the hosts file was used ${Math.round((Date.now() - added) / 1000)} s later`);
+    } catch (err) {
+      await stopAgent();
+      console.log(readFileSync(log, 'utf8').split('\n').slice(-40).join('\n'));
+      throw err;
+    }
+  }, 120_000);
 });
