@@ -140,4 +140,20 @@ describe('the agent with an endpoint given as a DNS name', () => {
     await polls(h, 40);
     expect(wg.callsFor('wg-b').at(-1)?.endpoint).toBe('198.51.100.22:51820');
   });
+  it('reload: the same name keeps its address without a lookup; another name is resolved and set at once', async () => {
+    dns.clear();
+    dns.set('b.vpn.example', '198.51.100.21');
+    dns.set('b2.vpn.example', '198.51.100.23');
+    const { h, wg } = await start();
+    const [b, c] = h.next.config.neighbors;
+    dns.set('b.vpn.example', '198.51.100.22');
+    h.next.config = { ...h.next.config, neighbors: [{ ...b!, persistentKeepalive: 25 }, c!] };
+    expect((await h.agent.reload()).changed).toEqual(['b']);
+    expect(wg.callsFor('wg-b').at(-1)).toEqual({ interface: 'wg-b', endpoint: '198.51.100.21:51820', previous: '198.51.100.21:51820' });
+    h.next.config = { ...h.next.config, neighbors: [{ ...b!, endpoint: 'b2.vpn.example:51820' }, c!] };
+    await h.agent.reload();
+    expect(wg.callsFor('wg-b').at(-1)).toEqual({ interface: 'wg-b', endpoint: '198.51.100.23:51820', previous: '198.51.100.21:51820' });
+    expect((await h.agent.tunnels()).find((t) => t.name === 'b')).toMatchObject({ endpoint: '198.51.100.23:51820', endpointName: 'b2.vpn.example:51820' });
+    expect(wg.callsFor('wg-c')).toHaveLength(1);
+  });
 });
