@@ -184,10 +184,38 @@ class PathTable {
 }
 
 /**
- * Prefixes (by number) whose best path may have changed in this operation ->
- * best before it. Each holds a reference on its number until collect().
+ * Prefixes (by number) whose best path may have changed in this operation,
+ * with the best before it as numbers: the peer's slot and its path record
+ * (both held until collect()), or our own route. No Route is made unless the
+ * best did change: with a second or a tenth full table almost no touch does.
+ * Each entry holds a reference on its prefix number until collect().
  */
-type Touched = Map<number, Route | null>;
+class Touched {
+  private readonly at = new Map<number, number>();
+  readonly prefixes: number[] = [];
+  /** The best's slot before (-1: none). */
+  readonly slots: number[] = [];
+  /** Its path record (a reference held), -1 for none or our own route. */
+  readonly records: number[] = [];
+  /** The peer's id, or our own route (LOCAL_SLOT), or null. */
+  readonly who: (string | Route | null)[] = [];
+
+  has(prefix: number): boolean {
+    return this.at.has(prefix);
+  }
+
+  add(prefix: number, slot: number, record: number, who: string | Route | null): void {
+    this.at.set(prefix, this.prefixes.length);
+    this.prefixes.push(prefix);
+    this.slots.push(slot);
+    this.records.push(record);
+    this.who.push(who);
+  }
+
+  get size(): number {
+    return this.prefixes.length;
+  }
+}
 
 const STATIC = 1;
 const CONNECTED = 2;
@@ -331,7 +359,7 @@ export class Rib {
       },
       next: (max: number): LocRibChange[] => {
         if (done) return [];
-        const touched: Touched = new Map();
+        const touched = new Touched();
         const end = Math.min(prefixes.length, at + max);
         for (; at < end; at++) this.withdrawPath(peer, prefixes[at]!, touched);
         const changes = this.collect(touched);
@@ -377,7 +405,7 @@ export class Rib {
     const peer = this.peers.get(id);
     const stale = peer?.stale;
     if (!peer || !stale) return [];
-    const touched: Touched = new Map();
+    const touched = new Touched();
     for (const prefix of [...stale]) {
       if (afi !== undefined && afiOfPrefix(this.prefixes.text(prefix)) !== afi) continue;
       this.withdrawPath(peer, prefix, touched);
@@ -415,7 +443,7 @@ export class Rib {
   applyUpdate(peerId: string, u: UpdateMessage): LocRibChange[] {
     const peer = this.peers.get(peerId);
     if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
-    const touched: Touched = new Map();
+    const touched = new Touched();
     for (const p of u.withdrawn) this.withdrawText(peer, p, touched);
     const unreach = u.mpUnreach;
     if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
@@ -720,7 +748,7 @@ export class Rib {
     const old = this.localRoutes.get(text);
     const source = bits & CONNECTED ? 'connected' : 'static';
     if (old !== undefined && bits !== 0 && old.source === source) return [];
-    const touched: Touched = new Map();
+    const touched = new Touched();
     // Our route holds a reference on the number while it exists; this one is for the operation.
     const prefix = this.prefixes.intern(text);
     // The best before the change is made while our old route is still there.
@@ -747,7 +775,17 @@ export class Rib {
   private touch(prefix: number, touched: Touched, text?: string): void {
     if (touched.has(prefix)) return;
     this.prefixes.retain(prefix);
-    touched.set(prefix, this.bestRoute(prefix, text));
+    if (this.locOf(prefix) === -1) touched.add(prefix, -1, -1, null);
+    else {
+      const slot = this.bestSlot(prefix);
+      if (slot === LOCAL_SLOT) touched.add(prefix, slot, -1, this.localRoutes.get(text ?? this.prefixes.text(prefix))!);
+      else {
+        const peer = this.slots[slot]!;
+        const record = peer.adjIn.get(prefix);
+        this.pathRecords.retain(record);
+        touched.add(prefix, slot, record, peer.info.id);
+      }
+    }
     if (this.backups) this.touchedBackup.set(prefix, this.backupSlotOf(prefix));
   }
 
@@ -973,44 +1011,51 @@ export class Rib {
   /** The changes of an operation; gives up the numbers its touches held. */
   private collect(touched: Touched): LocRibChange[] {
     const changes: LocRibChange[] = [];
-    // forEach, not for-of: no [key, value] pair per prefix.
-    if (this.backups) {
-      touched.forEach((previous, prefix) => {
-        const slot = this.backupSlotOf(prefix);
-        if (this.bestIs(prefix, previous) && slot === this.touchedBackup.get(prefix)) {
-          this.prefixes.release(prefix);
-          return;
-        }
-        const best = this.bestRoute(prefix, previous?.prefix);
-        changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, backup: slot < 0 ? null : this.routeOf(prefix, slot, (best ?? previous)?.prefix), id: prefix });
-        this.prefixes.release(prefix);
-      });
-      this.touchedBackup.clear();
-      return changes;
-    }
-    touched.forEach((previous, prefix) => {
+    const { prefixes, slots, records, who } = touched;
+    for (let i = 0; i < prefixes.length; i++) {
+      const prefix = prefixes[i]!;
+      const record = records[i]!;
       // Most touches change nothing (a full table from a second peer): no Route is made for those.
-      if (this.bestIs(prefix, previous)) {
-        this.prefixes.release(prefix);
-        return;
+      const same = this.bestIs(prefix, slots[i]!, record, who[i]!);
+      const backupSlot = this.backups ? this.backupSlotOf(prefix) : -1;
+      if (!same || (this.backups && backupSlot !== this.touchedBackup.get(prefix))) {
+        const previous = this.previousRoute(prefix, slots[i]!, record, who[i]!);
+        const best = this.bestRoute(prefix, previous?.prefix);
+        // The text comes from a route when there is one (texts are made on demand: one per change).
+        const text = (best ?? previous)?.prefix ?? this.prefixes.text(prefix);
+        if (this.backups) changes.push({ prefix: text, best, previous, backup: backupSlot < 0 ? null : this.routeOf(prefix, backupSlot, text), id: prefix });
+        else changes.push({ prefix: text, best, previous, id: prefix });
       }
-      const best = this.bestRoute(prefix, previous?.prefix);
-      // The text comes from a route when there is one (texts are made on demand: one fewer per change).
-      changes.push({ prefix: (best ?? previous)?.prefix ?? this.prefixes.text(prefix), best, previous, id: prefix });
+      if (record >= 0) this.pathRecords.release(record);
       this.prefixes.release(prefix);
-    });
+    }
+    if (this.backups) this.touchedBackup.clear();
     return changes;
   }
 
-  /** Whether the prefix's best path is `route` (sameRoute with bestRoute(), without making it). */
-  private bestIs(prefix: number, route: Route | null): boolean {
-    if (this.locOf(prefix) === -1) return route === null;
-    if (route === null) return false;
-    const slot = this.bestSlot(prefix);
-    if (slot === LOCAL_SLOT) return sameRoute(this.localRoutes.get(route.prefix) ?? null, route);
-    const peer = this.slots[slot]!;
-    const r = this.pathRecords.get(peer.adjIn.get(prefix));
-    return route.peer === peer.info.id && route.source === 'bgp' && route.attrs === r.attrs && route.nextHop === r.nextHop && route.nextHopLinkLocal === r.nextHopLinkLocal;
+  /** Whether the prefix's best path is the one a touch noted (slot, record, who), as sameRoute would say of the Routes. */
+  private bestIs(prefix: number, slot: number, record: number, who: string | Route | null): boolean {
+    if (this.locOf(prefix) === -1) return slot === -1;
+    if (slot === -1) return false;
+    const best = this.bestSlot(prefix);
+    if (best === LOCAL_SLOT) return slot === LOCAL_SLOT && sameRoute(this.localRoutes.get((who as Route).prefix) ?? null, who as Route);
+    if (slot === LOCAL_SLOT) return false;
+    const peer = this.slots[best]!;
+    const now = peer.adjIn.get(prefix);
+    if (peer.info.id !== who) return false;
+    if (now === record) return true;
+    // Two records of the same path are one (interned), unless a peer's paths were read anew.
+    const a = this.pathRecords.get(now);
+    const b = this.pathRecords.get(record);
+    return a.attrs === b.attrs && a.nextHop === b.nextHop && a.nextHopLinkLocal === b.nextHopLinkLocal;
+  }
+
+  /** The best path a touch noted, as a Route (made now; the record is still held). */
+  private previousRoute(prefix: number, slot: number, record: number, who: string | Route | null): Route | null {
+    if (slot === -1) return null;
+    if (slot === LOCAL_SLOT) return who as Route;
+    const r = this.pathRecords.get(record);
+    return { prefix: this.prefixes.text(prefix), peer: who as string, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
   }
 
   /** What a peer may be sent for the prefix: the Loc-RIB's own path first, a redistributed route only where it has none. */
