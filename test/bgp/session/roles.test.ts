@@ -1,10 +1,11 @@
 /** RFC 9234 §4 BGP Role negotiation on the OPEN exchange. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildOpen, checkOpen, expectedPeerRole, roleFromName, roleName } from '#bgp/session/open';
 import { notificationText } from '#bgp/session/index';
+import type { BgpListener, BgpSession } from '#bgp/session/index';
 import { BgpRole, MessageType } from '#bgp/wire/types';
 import type { Capability, OpenMessage } from '#bgp/wire/types';
-import { config } from './helpers.js';
+import { A_ID, B_ID, LOOPBACK, config, listener, side, waitFor } from './helpers.js';
 
 const ADDR = { localAddress: '10.0.0.1', remoteAddress: '10.0.0.2' };
 const base = config({ name: 'p', localAsn: 65001, routerId: '192.0.2.1', peerAsn: 65002, holdTime: 90 });
@@ -76,5 +77,42 @@ describe('RFC 9234 §4 BGP Role', () => {
     for (const r of ALL) expect(roleFromName(roleName(r) as Parameters<typeof roleFromName>[0])).toBe(r);
     expect(expectedPeerRole(BgpRole.RouteServerClient)).toBe(BgpRole.RouteServer);
     expect(notificationText(2, 11, new Uint8Array(0))).toMatch(/Role Mismatch/);
+  });
+});
+
+describe('RFC 9234 §4.2 on a real session (loopback TCP)', () => {
+  const sessions: BgpSession[] = [];
+  const listeners: BgpListener[] = [];
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((s) => s.stop()));
+    await Promise.all(listeners.splice(0).map((l) => l.close()));
+  });
+
+  /** A (65001, role `roleA`) dials B (65002, role `roleB`, passive). */
+  async function pair(roleA: BgpRole, roleB: BgpRole) {
+    const l = await listener();
+    listeners.push(l);
+    const a = side(config({ name: 'b', localAsn: 65001, routerId: A_ID, peerAsn: 65002, port: l.port, holdTime: 90, role: roleA }));
+    const b = side(config({ name: 'a', localAsn: 65002, routerId: B_ID, peerAsn: 65001, passive: true, holdTime: 90, role: roleB }));
+    sessions.push(a.session, b.session);
+    await l.register(b.session, '127.0.0.1', LOOPBACK);
+    b.session.start();
+    a.session.start();
+    return { a, b };
+  }
+
+  it('customer and provider come up, each side knowing both roles', async () => {
+    const { a, b } = await pair(BgpRole.Customer, BgpRole.Provider);
+    await waitFor(() => a.session.state === 'Established' && b.session.state === 'Established', 'Established');
+    expect(a.session.negotiated?.roles).toEqual({ local: BgpRole.Customer, peer: BgpRole.Provider });
+    expect(b.session.negotiated?.roles).toEqual({ local: BgpRole.Provider, peer: BgpRole.Customer });
+  });
+
+  it('customer and peer: NOTIFICATION 2/11 Role Mismatch, never Established', async () => {
+    const { a, b } = await pair(BgpRole.Customer, BgpRole.Peer);
+    await waitFor(() => (a.session.lastError ?? '').includes('Role Mismatch') && (b.session.lastError ?? '').includes('Role Mismatch'), 'Role Mismatch');
+    expect(a.session.lastNotification).toMatchObject({ code: 2, subcode: 11 });
+    expect(a.rec.established).toHaveLength(0);
+    expect(b.rec.established).toHaveLength(0);
   });
 });
