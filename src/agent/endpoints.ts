@@ -49,6 +49,8 @@ interface NameState {
   failures: number;
   /** clock.now() before which the name is not looked up again. */
   nextTryAt: number;
+  /** A lookup is under way: `wgbgp tunnels` polls too, and two polls must not both move the endpoint. */
+  lookingUp: boolean;
 }
 
 export interface EndpointNameView {
@@ -95,22 +97,23 @@ export class EndpointNames {
   ) {}
 
   /**
-   * The spec as the backend is to see it: a name replaced by its address
-   * (resolved now unless known already), or null while it does not resolve
-   * (the tunnel is made all the same; the peer may still connect to us).
+   * The spec as the backend is to see it: a name replaced by its address, or
+   * null while it does not resolve (the tunnel is made all the same; the peer
+   * may still connect to us). A name is looked up here only when it is new
+   * (first setup, or a reload changed it); a name known not to resolve is left
+   * to poll(), which never overrides an endpoint the peer roamed to meanwhile.
    */
   async apply(spec: TunnelSpec): Promise<TunnelSpec> {
-    const ep = spec.endpoint === null ? null : parseEndpoint(spec.endpoint);
-    if (ep === null || typeof ep === 'string' || ep.family !== null) {
+    const configured = spec.endpoint;
+    const ep = configured === null ? null : parseEndpoint(configured);
+    if (configured === null || ep === null || typeof ep === 'string' || ep.family !== null) {
       this.names.delete(spec.name);
       return spec;
     }
     let st = this.names.get(spec.name);
-    if (st === undefined || st.configured !== spec.endpoint) {
-      st = { configured: spec.endpoint!, host: ep.host, port: ep.port, applied: null, appliedAt: 0, error: null, failures: 0, nextTryAt: 0 };
+    if (st === undefined || st.configured !== configured) {
+      st = { configured, host: ep.host, port: ep.port, applied: null, appliedAt: 0, error: null, failures: 0, nextTryAt: 0, lookingUp: false };
       this.names.set(spec.name, st);
-    }
-    if (st.applied === null && this.deps.clock.now() >= st.nextTryAt) {
       const address = await this.lookUp(spec, st);
       if (address !== null) this.setApplied(st, address);
     }
@@ -138,7 +141,7 @@ export class EndpointNames {
     const st = this.names.get(spec.name);
     if (st === undefined || st.configured !== spec.endpoint) return null;
     const now = this.deps.clock.now();
-    if (now < st.nextTryAt) return null;
+    if (now < st.nextTryAt || st.lookingUp) return null;
     const limitMs = reresolveAfterSec * 1000;
     const handshakeAgeMs = seen.latestHandshake === null ? Infinity : this.deps.clock.wallNow().getTime() - seen.latestHandshake.getTime();
     const recent = handshakeAgeMs <= limitMs;
@@ -166,7 +169,9 @@ export class EndpointNames {
         to: address,
         lastHandshake: seen.latestHandshake?.toISOString() ?? null,
       },
-      'no recent handshake and the endpoint name resolves elsewhere: setting the new endpoint',
+      current === null
+        ? 'the endpoint name resolves now: setting the endpoint'
+        : 'no recent handshake and the endpoint name resolves elsewhere: setting the new endpoint',
     );
     return { next: { ...spec, endpoint: address }, previous: { ...spec, endpoint: current } };
   }
@@ -206,6 +211,7 @@ export class EndpointNames {
     const want = familyOf(spec.sourceAddress);
     let chosen: { bytes: Uint8Array; family: 4 | 6 } | null = null;
     let error: string | null = null;
+    st.lookingUp = true;
     try {
       const all = await this.withTimeout(this.deps.resolve(st.host), st.host);
       const pick = (want === null ? all[0] : all.find((a) => a.family === want)) ?? null;
@@ -219,6 +225,8 @@ export class EndpointNames {
       }
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
+    } finally {
+      st.lookingUp = false;
     }
     const now = this.deps.clock.now();
     if (chosen === null) {

@@ -267,3 +267,35 @@ describe('a resolver that does not answer', () => {
     expect(names.view('site-b').endpointError).toMatch(/no answer from the resolver in 5 s/);
   });
 });
+
+describe('a name that resolves only after the peer roamed in', () => {
+  it('a reload (apply again) does not set it over the working roamed endpoint; poll sets it once that goes stale', async () => {
+    const { clock, dns, names } = setup();
+    const s = spec();
+    expect((await names.apply(s)).endpoint).toBeNull();
+    dns.set('site-b.vpn.example', '198.51.100.2');
+    clock.advance(RETRY_FIRST_MS);
+    const prev = names.previous(s);
+    const again = await names.apply({ ...s, persistentKeepalive: 10 });
+    expect(again.endpoint).toBe(prev?.endpoint);
+    expect(await names.poll(s, { endpoint: '203.0.113.50:40000', latestHandshake: ago(clock, 5) }, AFTER)).toBeNull();
+    clock.advance(AFTER * 1000);
+    const change = await names.poll(s, { endpoint: '203.0.113.50:40000', latestHandshake: ago(clock, AFTER + 5) }, AFTER);
+    expect(change?.next.endpoint).toBe('198.51.100.2:51820');
+  });
+});
+
+describe('two polls at once (the poll loop and `wgbgp tunnels`)', () => {
+  it('one lookup, one change', async () => {
+    const { clock, dns, names } = setup();
+    dns.set('site-b.vpn.example', '198.51.100.2');
+    const s = spec();
+    await names.apply(s);
+    clock.advance(200_000);
+    dns.set('site-b.vpn.example', '198.51.100.3');
+    const stale = { endpoint: '198.51.100.2:51820', latestHandshake: null };
+    const [x, y] = await Promise.all([names.poll(s, stale, AFTER), names.poll(s, stale, AFTER)]);
+    expect([x, y].filter((c) => c !== null)).toHaveLength(1);
+    expect(dns.lookups).toBe(2);
+  });
+});
