@@ -1061,6 +1061,7 @@ export class Agent implements ControlHandler {
     if (change === null) return;
     try {
       const result = await this.deps.wireguard.ensure(change.next, change.previous);
+      if (n.tunnel !== null) n.tunnel = { ...n.tunnel, endpoint: change.next.endpoint };
       this.log.info({ neighbor: n.cfg.name, interface: n.cfg.interface, endpoint: change.next.endpoint, result }, 'endpoint set from its name');
     } catch (err) {
       this.log.error({ neighbor: n.cfg.name, err: errorText(err) }, 'cannot set the re-resolved endpoint; tried again at the next tunnel poll');
