@@ -51,6 +51,14 @@ export interface PeerRemoval {
 /** Why a received path is not a candidate: import policy, or step 0 of the decision process. */
 export type IneligibleReason = ImportRejectReason | 'next-hop-unusable';
 
+/** A peer's Adj-RIB-In path for a prefix (Rib.receivedPaths). */
+export interface ReceivedPath {
+  readonly peer: PeerInfo;
+  readonly route: Route;
+  /** Why it is not a candidate; null when it is. */
+  readonly ineligible: IneligibleReason | null;
+}
+
 interface PeerState extends DecisionPeer {
   readonly info: PeerInfo;
   /** The peer's number in the Loc-RIB's candidate lists (1…; 0 is our own origin). */
@@ -571,6 +579,24 @@ export class Rib {
     const id = this.prefixes.find(prefix);
     if (!p || id === NO_PREFIX || !p.adjIn.has(id)) return undefined;
     return p.ineligible.get(id) ?? null;
+  }
+
+  /**
+   * Every peer's Adj-RIB-In path for `prefix` (canonical), candidates and the
+   * ones that are not (with the reason), in peer order; our own origin is not
+   * received (paths() has it). For one prefix asked for: a loop over the peers.
+   */
+  receivedPaths(prefix: string): ReceivedPath[] {
+    const id = this.prefixes.find(prefix);
+    if (id === NO_PREFIX) return [];
+    const out: ReceivedPath[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.adjIn.has(id)) continue;
+      const r = this.pathRecords.get(p.adjIn.get(id));
+      const route: Route = { prefix, peer: p.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
+      out.push({ peer: p.info, route, ineligible: p.ineligible.get(id) ?? null });
+    }
+    return out;
   }
 
   /** Adj-RIB-Out size. */
