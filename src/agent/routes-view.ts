@@ -3,12 +3,14 @@
  * — the Loc-RIB's best, or OSPF's where it wins — with its FIB state. Pure
  * over what the agent hands in (RouteViewContext).
  */
-import type { Rib, Route } from '#bgp/rib/index';
+import { asPathLength } from '#bgp/rib/index';
+import type { IneligibleReason, PeerInfo, Rib, Route } from '#bgp/rib/index';
+import type { ExtendedCommunity } from '#bgp/wire/types';
 import type { FibManager } from '#fib/index';
 import type { FibNextHop, FibRoute } from '#fib/types';
 import type { NeighborConfig } from '#config/types';
 import type { TunnelSpec } from '#wg/types';
-import type { RouteJson } from '#api/types';
+import type { DecisionJson, PathJson, RouteJson } from '#api/types';
 import { hostRoutes } from '#wg/index';
 import { canonicalPrefix, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import type { AgentOspf } from './agent.js';
@@ -56,7 +58,67 @@ export function routesJson(ctx: RouteViewContext, query?: string): RouteJson[] {
   }
   if (prefix === null) return [];
   const best = rib.best(prefix);
-  return best === undefined && ospf?.route(prefix) === undefined ? [] : [entryJson(ctx, prefix, best)];
+  return best === undefined && ospf?.route(prefix) === undefined ? [] : [{ ...entryJson(ctx, prefix, best), ...pathsJson(rib, prefix) }];
+}
+
+/**
+ * One prefix asked for: every path (the candidates best first, then the
+ * received ones that are not candidates, with the reason) and the step of
+ * RFC 4271 §9.1.2.2 that chose the best over the runner-up, like GoBGP's
+ * best path reason. Per prefix asked for only: never for the whole table.
+ */
+export function pathsJson(rib: Rib, prefix: string): { paths: PathJson[]; decision: DecisionJson | null } {
+  const ranked = rib.paths(prefix);
+  const received = rib.receivedPaths(prefix);
+  const peers = new Map(received.map((p) => [p.peer.id, p.peer]));
+  const d = rib.decision(prefix);
+  const isBest = (r: Route): boolean => d !== undefined && r.peer === d.best.peer && r.source === d.best.source;
+  const paths = ranked.map((r) => pathJson(r, r.peer === null ? null : (peers.get(r.peer) ?? null), isBest(r), null));
+  for (const p of received) if (p.ineligible !== null) paths.push(pathJson(p.route, p.peer, false, p.ineligible));
+  if (d === undefined) return { paths, decision: null };
+  const runnerUp = ranked.find((r) => !isBest(r));
+  return {
+    paths,
+    decision: { step: d.step, against: d.step === 'only-path' || runnerUp === undefined ? null : { neighbor: runnerUp.peer, source: runnerUp.source } },
+  };
+}
+
+const ORIGINS: readonly PathJson['origin'][] = ['igp', 'egp', 'incomplete'];
+
+function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: IneligibleReason | null): PathJson {
+  const a = r.attrs;
+  return {
+    neighbor: peer === null ? null : { name: peer.id, address: peer.address, asn: peer.asn, routerId: peer.routerId },
+    source: r.source,
+    origin: a.origin === undefined ? null : (ORIGINS[a.origin] ?? null),
+    asPath: (a.asPath ?? []).flatMap((s) => s.asns),
+    asPathLength: asPathLength(a),
+    nexthops: [r.nextHop, r.nextHopLinkLocal].filter((h): h is string => h !== null),
+    localPref: a.localPref ?? null,
+    med: a.med ?? null,
+    communities: (a.communities ?? []).map((c) => `${c >>> 16}:${c & 0xffff}`),
+    extendedCommunities: (a.extendedCommunities ?? []).map(extendedCommunityText),
+    largeCommunities: (a.largeCommunities ?? []).map((c) => c.join(':')),
+    otc: a.otc ?? null,
+    best,
+    eligible: ineligible === null,
+    ineligibleReason: ineligible,
+  };
+}
+
+/** RFC 4360 §5 sub-types 0x02, 0x03 of the AS and IPv4 address specific types (RFC 5668 for 4-octet AS); others as hex. */
+const EXTENDED_SUBTYPES: Readonly<Record<number, string>> = { 2: 'rt', 3: 'soo' };
+
+export function extendedCommunityText([high, low]: ExtendedCommunity): string {
+  const type = (high >>> 24) & 0xbf; // the non-transitive bit (0x40) does not change the meaning
+  const name = EXTENDED_SUBTYPES[(high >>> 16) & 0xff];
+  if (name !== undefined) {
+    if (type === 0x00) return `${name}:${high & 0xffff}:${low >>> 0}`;
+    const global = (((high & 0xffff) << 16) >>> 0) + (low >>> 16);
+    if (type === 0x01) return `${name}:${global >>> 24}.${(global >>> 16) & 0xff}.${(global >>> 8) & 0xff}.${global & 0xff}:${low & 0xffff}`;
+    if (type === 0x02) return `${name}:${global}:${low & 0xffff}`;
+  }
+  return `0x${(high >>> 0).toString(16).padStart(8, '0')}${(low >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 /** The route that forwards `prefix`: OSPF's when it wins (see ospfWins), else the Loc-RIB's best. */

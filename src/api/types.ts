@@ -165,6 +165,48 @@ export interface RouteJson {
   fib: boolean;
   /** Why the route is not in the FIB as wanted (another owner's route holds the slot, a write failed), else null. */
   fibDetail: string | null;
+  /** With a PREFIX or ADDRESS query: every path for the prefix, the best first, then the other candidates best first, then the ineligible ones. */
+  paths?: PathJson[];
+  /** With a PREFIX or ADDRESS query: how the best path was chosen (null: no path in the Loc-RIB, only OSPF's route). */
+  decision?: DecisionJson | null;
+}
+
+/** One path of a prefix as `routes PREFIX --json` shows it. */
+export interface PathJson {
+  /** The neighbor it was received from; null for our own route (static, connected). */
+  neighbor: { name: string; address: string; asn: number; routerId: string } | null;
+  source: RouteJson['source'];
+  origin: 'igp' | 'egp' | 'incomplete' | null;
+  /** AS numbers, flattened (an AS_SET's members in its place). */
+  asPath: number[];
+  /** The length the decision process compares (RFC 4271 §9.1.2.2 a: an AS_SET counts 1). */
+  asPathLength: number;
+  /** The BGP next hop, then the link-local one when two were sent (RFC 2545 §3). */
+  nexthops: string[];
+  localPref: number | null;
+  med: number | null;
+  /** RFC 1997, "ASN:value". */
+  communities: string[];
+  /** RFC 4360: "rt:ASN:N", "rt:IP:N", "soo:…", others as 16 hex digits "0x…". */
+  extendedCommunities: string[];
+  /** RFC 8092, "ASN:local1:local2". */
+  largeCommunities: string[];
+  /** RFC 9234 ONLY_TO_CUSTOMER: the AS it carries, null when absent. */
+  otc: number | null;
+  /** The Loc-RIB's best path. */
+  best: boolean;
+  /** A candidate of the decision process. */
+  eligible: boolean;
+  /** Why not: "next-hop-unusable", "as-path-loop", "next-hop-self", "martian", "role-leak"; null when eligible. */
+  ineligibleReason: string | null;
+}
+
+/** RFC 4271 §9.1.2.2: the step that chose the best, and the path it won against (the runner-up). */
+export interface DecisionJson {
+  /** "only-path", "local-pref", "local-origin", "as-path-length", "origin", "med", "ebgp-over-ibgp", "router-id", "peer-address", "equal". */
+  step: string;
+  /** The runner-up: its neighbor's name (null: our own route) and source; null with only-path. */
+  against: { neighbor: string | null; source: RouteJson['source'] } | null;
 }
 
 export interface TunnelJson {

@@ -5,12 +5,14 @@
  */
 import Table from 'cli-table3';
 import type {
+  DecisionJson,
   LogLevelsJson,
   MaxPrefixJson,
   NeighborActionJson,
   NeighborJson,
   OspfNeighborJson,
   OspfRouteJson,
+  PathJson,
   ReloadJson,
   RouteJson,
   StatusJson,
@@ -216,7 +218,49 @@ export function formatRoutes(rs: RouteJson[], query?: string, o?: FormatOptions)
       r.asPath.length === 0 ? NONE : r.asPath.join(' '),
       mark(r.fib, paint),
     ]),
-  ) + rs.filter((r) => r.fibDetail !== null).map((r) => `${r.prefix}: ${r.fibDetail}\n`).join('');
+  ) + rs.filter((r) => r.fibDetail !== null).map((r) => `${r.prefix}: ${r.fibDetail}\n`).join('') + rs.map(formatPaths).join('');
+}
+
+/** `routes PREFIX`: every path under the table, the best marked `*`, and the step that chose it (RFC 4271 §9.1.2.2). */
+function formatPaths(r: RouteJson): string {
+  if (r.paths === undefined) return '';
+  const best = r.paths.find((p) => p.best);
+  const n = r.paths.length;
+  let head = `${r.prefix}: ${n} path${n === 1 ? '' : 's'}`;
+  if (best !== undefined && r.decision) head += `; best ${decisionText(pathName(best), r.decision)}`;
+  else if (n > 0) head += '; none eligible';
+  return `\n${head}\n${r.paths.map(pathLines).join('')}`;
+}
+
+function pathName(p: PathJson): string {
+  return p.neighbor?.name ?? p.source;
+}
+
+function decisionText(best: string, d: DecisionJson): string {
+  const against = d.against ? (d.against.neighbor ?? d.against.source) : null;
+  if (d.step === 'only-path' || against === null) return `from ${best} (the only path)`;
+  if (d.step === 'equal') return `from ${best} (equal to ${against} at every step; kept)`;
+  return `from ${best}, by ${d.step} over ${against}`;
+}
+
+function pathLines(p: PathJson): string {
+  const who = p.neighbor ? `${p.neighbor.name}  ${p.neighbor.address}  AS ${p.neighbor.asn}` : `${p.source} (local)`;
+  const state = p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}`;
+  const attrs = [
+    `origin ${p.origin ?? NONE}`,
+    `as-path ${p.asPath.length === 0 ? NONE : p.asPath.join(' ')}${p.asPath.length === p.asPathLength ? '' : ` (length ${p.asPathLength})`}`,
+    `next hop ${p.nexthops.length === 0 ? NONE : p.nexthops.join(' ')}`,
+  ];
+  if (p.localPref !== null) attrs.push(`local-pref ${p.localPref}`);
+  if (p.med !== null) attrs.push(`med ${p.med}`);
+  if (p.otc !== null) attrs.push(`otc ${p.otc}`);
+  const sets: [string, string[]][] = [
+    ['communities', p.communities],
+    ['extended communities', p.extendedCommunities],
+    ['large communities', p.largeCommunities],
+  ];
+  const communities = sets.filter(([, cs]) => cs.length > 0).map(([k, cs]) => `${k} ${cs.join(' ')}`);
+  return `${p.best ? '*' : ' '} ${who}  ${state}\n    ${attrs.join(', ')}\n${communities.map((c) => `    ${c}\n`).join('')}`;
 }
 
 export function formatTunnels(ts: TunnelJson[], now: Date, o?: FormatOptions): string {

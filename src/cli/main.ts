@@ -211,7 +211,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
 
   program
     .command('routes')
-    .description('show the Loc-RIB: all routes, one prefix, or the longest match for an address')
+    .description('show the Loc-RIB: all routes, or one prefix (exact, or the longest match for an address) with every path and the step that chose the best')
     .argument('[target]', 'PREFIX (exact) or ADDRESS (longest match)', parseRouteQuery)
     .option('--json', 'print the agent\'s JSON', false)
     .addOption(socketOption())
