@@ -834,7 +834,8 @@ export class Rib {
     // Kept by decide() (every change of the candidates runs it).
     if (this.backups) return e.backup;
     const rest = e.slots.slice(1);
-    const routes = rest.map((slot) => this.routeOf(prefix, slot));
+    const text = this.prefixes.text(prefix);
+    const routes = rest.map((slot) => this.routeOf(prefix, slot, text));
     const d = selectBestCandidate(this.decisionCtx, routes)!;
     return rest[routes.indexOf(d.best)]!;
   }
@@ -879,6 +880,7 @@ export class Rib {
    */
   private addInOrder(prefix: number, e: Candidates, slot: number): boolean {
     if (!e.total || e.backup < 0) return false;
+    // One text for the routes compared here (texts are made on demand).
     const fresh = this.routeOf(prefix, slot);
     // Still a total order unless the new path meets one of its own neighbor AS with another MED.
     const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
@@ -889,7 +891,7 @@ export class Rib {
       if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
     }
     const last = e.slots.length - 1;
-    const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, e.slots[0]!));
+    const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, e.slots[0]!, fresh.prefix));
     if (c.better === fresh) {
       // The old best is the runner-up now; the step is the one between the two.
       e.slots[last] = e.slots[0]!;
@@ -898,7 +900,7 @@ export class Rib {
       e.step = c.step;
       return true;
     }
-    if (compare(this.decisionCtx, fresh, this.routeOf(prefix, e.backup)).better === fresh) {
+    if (compare(this.decisionCtx, fresh, this.routeOf(prefix, e.backup, fresh.prefix)).better === fresh) {
       e.backup = slot;
       e.step = c.step;
     }
@@ -956,7 +958,7 @@ export class Rib {
    */
   private decidePair(prefix: number, a: number, b: number): void {
     const ra = this.routeOf(prefix, a);
-    const d = selectBestCandidate(this.decisionCtx, [ra, this.routeOf(prefix, b)])!;
+    const d = selectBestCandidate(this.decisionCtx, [ra, this.routeOf(prefix, b, ra.prefix)])!;
     const aWins = d.best === ra;
     this.loc.set(prefix, aWins ? a : b);
     this.second.set(prefix, aWins ? b : a);
@@ -1006,7 +1008,9 @@ export class Rib {
 
   /** The candidates' routes, in the order of `e.slots`. */
   private candidateRoutes(prefix: number, e: Candidates): Route[] {
-    return e.slots.map((slot) => this.routeOf(prefix, slot));
+    // One text for all of them (texts are made on demand): ten candidates made ten.
+    const text = this.prefixes.text(prefix);
+    return e.slots.map((slot) => this.routeOf(prefix, slot, text));
   }
 
   /** The attributes of candidate `slot`'s path for `prefix`, without making its Route. */
