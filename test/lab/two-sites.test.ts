@@ -4,7 +4,7 @@
  * an agent restart (keep-on-stop, adoption) and a neighbor removed by reload.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -257,15 +257,26 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     process.kill(node?.pid ?? 0, 'SIGTERM');
     await until('site-b agent exits', () => processGone(node?.pid ?? 0));
     expect(linkExists(nsB, ifB)).toBe(true); // the first agent ran with keep-on-stop: true
+    // The agent's log, shown if the stop does not finish (once seen under a loaded suite: the tunnel stayed 30 s).
+    const log = join(dir, 'site-b-keep-on-stop-false.log');
+    const fd = openSync(log, 'w');
     const child = spawn('ip', ['netns', 'exec', nsB, 'node', CLI, 'agent', '--config', configFile], {
       detached: true,
-      stdio: 'ignore',
+      stdio: ['ignore', fd, fd],
     });
+    closeSync(fd);
     child.unref();
-    await until('site-b agent answers', () => cli<{ asn: number }>('status', '--socket', sockB).asn === 65002);
+    const withLog = async (what: string, fn: () => boolean): Promise<void> => {
+      try {
+        await until(what, fn);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- ${log} (tail):\n${readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')}`);
+      }
+    };
+    await withLog('site-b agent answers', () => cli<{ asn: number }>('status', '--socket', sockB).asn === 65002);
     expect(routes(nsB, '-4').length).toBeGreaterThan(0); // its host route, adopted
     process.kill(child.pid ?? 0, 'SIGTERM');
-    await until('site-b tunnel removed', () => !linkExists(nsB, ifB));
-    await until('no routes with protocol 201 left', () => routes(nsB, '-4').length + routes(nsB, '-6').length === 0);
+    await withLog('site-b tunnel removed', () => !linkExists(nsB, ifB));
+    await withLog('no routes with protocol 201 left', () => routes(nsB, '-4').length + routes(nsB, '-6').length === 0);
   }, 60_000);
 });
