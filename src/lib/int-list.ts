@@ -25,11 +25,6 @@ export class IntList {
     return this.n;
   }
 
-  /** The entry at `i` (0 ≤ i < length). */
-  at(i: number): number {
-    return this.a[i]!;
-  }
-
   /** The entries, as a view that is valid until the next push. */
   view(): Int32Array {
     return this.a.subarray(0, this.n);

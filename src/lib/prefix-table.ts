@@ -234,25 +234,16 @@ export class PrefixTable {
   }
 
   private hashParsed(): number {
-    let h = mix(this.k0 ^ Math.imul(this.kMeta, 0x9e3779b1));
-    if (this.kMeta & V6) {
-      h = mix(h ^ this.k1);
-      h = mix(h ^ this.k2);
-      h = mix(h ^ this.k3);
-    }
-    return h;
+    return hashKey(this.kMeta, this.k0, this.k1, this.k2, this.k3);
   }
 
   /** The hash of a stored number's key (as hashParsed for its text). */
   private hashOf(id: number): number {
     const m = this.meta[id]!;
-    if (!(m & V6)) return mix(this.word[id]! ^ Math.imul(m, 0x9e3779b1));
+    if (!(m & V6)) return hashKey(m, this.word[id]!, 0, 0, 0);
     const w = this.v6Words;
     const at = this.word[id]! * 4;
-    let h = mix(w[at]! ^ Math.imul(m, 0x9e3779b1));
-    h = mix(h ^ w[at + 1]!);
-    h = mix(h ^ w[at + 2]!);
-    return mix(h ^ w[at + 3]!);
+    return hashKey(m, w[at]!, w[at + 1]!, w[at + 2]!, w[at + 3]!);
   }
 
   /** Takes `id` out of the index, moving later entries of its probe run back (no tombstones). */
@@ -302,6 +293,17 @@ export class PrefixTable {
     refs.set(this.refs);
     this.refs = refs;
   }
+}
+
+/** The hash of a key: meta, then its words (one for IPv4, four for IPv6). */
+function hashKey(meta: number, w0: number, w1: number, w2: number, w3: number): number {
+  let h = mix(w0 ^ Math.imul(meta, 0x9e3779b1));
+  if (meta & V6) {
+    h = mix(h ^ w1);
+    h = mix(h ^ w2);
+    h = mix(h ^ w3);
+  }
+  return h;
 }
 
 function mix(h: number): number {

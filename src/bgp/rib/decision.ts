@@ -25,18 +25,22 @@ import type { PathAttributes } from '#bgp/wire/types';
 import { parseIp } from '#lib/prefix';
 import type { Route } from './types.js';
 
-export type DecisionStep =
-  | 'only-path'
-  | 'next-hop'
-  | 'local-pref'
-  | 'local-origin'
-  | 'as-path-length'
-  | 'origin'
-  | 'med'
-  | 'ebgp-over-ibgp'
-  | 'router-id'
-  | 'peer-address'
-  | 'equal';
+/** Every step that can decide, as a list (the RIB stores a step as its index here). */
+export const DECISION_STEPS = [
+  'only-path',
+  'next-hop',
+  'local-pref',
+  'local-origin',
+  'as-path-length',
+  'origin',
+  'med',
+  'ebgp-over-ibgp',
+  'router-id',
+  'peer-address',
+  'equal',
+] as const;
+
+export type DecisionStep = (typeof DECISION_STEPS)[number];
 
 /** What the decision process needs to know about the peer a path came from. */
 export interface DecisionPeer {

@@ -34,7 +34,7 @@ import {
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import { AttributeTable } from './intern.js';
-import { addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
+import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
@@ -112,20 +112,7 @@ const LOCAL_SLOT = 0;
 const MULTI = -2;
 
 /** Decision steps by number, for the pair column (Rib.pairStep). */
-const STEP_NAMES: readonly DecisionStep[] = [
-  'only-path',
-  'next-hop',
-  'local-pref',
-  'local-origin',
-  'as-path-length',
-  'origin',
-  'med',
-  'ebgp-over-ibgp',
-  'router-id',
-  'peer-address',
-  'equal',
-];
-const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(STEP_NAMES.map((n, i) => [n, i]));
+const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(DECISION_STEPS.map((n, i) => [n, i]));
 
 /**
  * One distinct path as stored: an interned attribute set and the next hops,
@@ -974,7 +961,7 @@ export class Rib {
 
   /** The step that chose the best of a prefix with one or two candidates. */
   private pairStepOf(prefix: number): DecisionStep {
-    return this.second.get(prefix) < 0 ? 'only-path' : STEP_NAMES[this.pairStep[prefix]!]!;
+    return this.second.get(prefix) < 0 ? 'only-path' : DECISION_STEPS[this.pairStep[prefix]!]!;
   }
 
   /**
