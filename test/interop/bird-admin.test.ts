@@ -7,10 +7,9 @@
  * back; and BIRD's own `disable wgbgp "…"` communication shows in `neighbors`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIn } from '../lab/helpers/netns.js';
 import {
   ASN_A,
   ASN_B,
@@ -23,6 +22,7 @@ import {
   missingPrerequisite,
   neighbors,
   startAgent,
+  startBird,
   startPeerTunnel,
   tail,
   teardown,
@@ -89,15 +89,8 @@ describe.skipIf(skip !== null)('interop: shutdown communication (RFC 8203/9003) 
 
   beforeAll(async () => {
     site = await createSite('ba', 41);
-    ctl = join(site.dir, 'bird.ctl');
-    birdLog = join(site.dir, 'bird.log');
     await startPeerTunnel(site);
-    const conf = join(site.dir, 'bird.conf');
-    writeFileSync(conf, birdConfig(birdLog));
-    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
-    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
-    spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
-    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    ({ ctl, log: birdLog } = await startBird(site, birdConfig));
     startAgent(site);
   }, 30_000);
 

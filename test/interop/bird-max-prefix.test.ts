@@ -8,10 +8,9 @@
  * fewer, the session stays up).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIn } from '../lab/helpers/netns.js';
 import {
   ASN_A,
   ASN_B,
@@ -24,6 +23,7 @@ import {
   createSite,
   missingPrerequisite,
   startAgent,
+  startBird,
   startPeerTunnel,
   tail,
   teardown,
@@ -95,15 +95,8 @@ describe.skipIf(skip !== null)('interop: max-prefix (RFC 4486 §4) with BIRD 2',
 
   beforeAll(async () => {
     site = await createSite('bm', 42, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } });
-    ctl = join(site.dir, 'bird.ctl');
-    birdLog = join(site.dir, 'bird.log');
     await startPeerTunnel(site);
-    const conf = join(site.dir, 'bird.conf');
-    writeFileSync(conf, birdConfig(birdLog));
-    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
-    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
-    spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
-    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    ({ ctl, log: birdLog } = await startBird(site, birdConfig));
     startAgent(site);
   }, 30_000);
 

@@ -8,10 +8,9 @@
  * pair (§4.2), and the session is refused with Role Mismatch.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIn } from '../lab/helpers/netns.js';
 import {
   ASN_A,
   ASN_B,
@@ -25,6 +24,7 @@ import {
   createSite,
   missingPrerequisite,
   startAgent,
+  startBird,
   startPeerTunnel,
   tail,
   teardown,
@@ -91,15 +91,8 @@ describe.skipIf(skip !== null)('interop: BGP roles and OTC (RFC 9234) with BIRD 
 
   beforeAll(async () => {
     site = await createSite('bo', 45, { bgp: { role: 'provider' } });
-    ctl = join(site.dir, 'bird.ctl');
-    birdLog = join(site.dir, 'bird.log');
     await startPeerTunnel(site);
-    conf = join(site.dir, 'bird.conf');
-    writeFileSync(conf, birdConfig(birdLog, 'customer'));
-    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
-    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
-    spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
-    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    ({ ctl, log: birdLog, conf } = await startBird(site, (log) => birdConfig(log, 'customer')));
     startAgent(site);
   }, 30_000);
 

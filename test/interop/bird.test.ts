@@ -3,11 +3,10 @@
  * the wgbgp agent in A (AS 65001), BIRD in B (AS 65002) behind a tunnel set up
  * with `wg` by hand. One IPv4 session carries IPv4 and IPv6 unicast.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execIn, spawnIn } from '../lab/helpers/netns.js';
+import { execIn } from '../lab/helpers/netns.js';
 import {
   agentRoutes,
   cli,
@@ -26,6 +25,7 @@ import {
   pingFromA,
   PORT_A,
   startAgent,
+  startBird,
   startPeerTunnel,
   tail,
   teardown,
@@ -99,15 +99,8 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-g
 
   beforeAll(async () => {
     site = await createSite('bi', 11, { bgp: { password: MD5_KEY } });
-    ctl = join(site.dir, 'bird.ctl');
-    birdLog = join(site.dir, 'bird.log');
     await startPeerTunnel(site);
-    const conf = join(site.dir, 'bird.conf');
-    writeFileSync(conf, birdConfig(site, birdLog));
-    const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
-    if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
-    spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
-    await until('BIRD control socket', () => existsSync(ctl), 5_000);
+    ({ ctl, log: birdLog } = await startBird(site, (log) => birdConfig(site!, log)));
     startAgent(site);
     timings.mark('setup');
   }, 30_000);

@@ -171,6 +171,23 @@ export async function startPeerTunnel(site: Site): Promise<void> {
 }
 
 /** The agent in A: `node dist/cli/main.js agent --config …`, output to agent.log. */
+/**
+ * BIRD in B's namespace on `config(log)` (its log file's path given): the
+ * config checked with `bird -p`, then BIRD started; resolves once its control
+ * socket exists. The config file stays at `conf` for a later `configure`.
+ */
+export async function startBird(site: Site, config: (log: string) => string): Promise<{ ctl: string; log: string; conf: string }> {
+  const ctl = join(site.dir, 'bird.ctl');
+  const log = join(site.dir, 'bird.log');
+  const conf = join(site.dir, 'bird.conf');
+  writeFileSync(conf, config(log));
+  const parse = spawnSync('bird', ['-p', '-c', conf], { encoding: 'utf8' });
+  if (parse.status !== 0) throw new Error(`bird -p: ${parse.stderr}`);
+  spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
+  await until('BIRD control socket', () => existsSync(ctl), 5_000);
+  return { ctl, log, conf };
+}
+
 export function startAgent(site: Site): void {
   spawnIn(site.nsA, [process.execPath, CLI, 'agent', '--config', site.agentConfig], { log: site.agentLog });
 }
