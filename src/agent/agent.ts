@@ -11,6 +11,7 @@ import type {
   NeighborAction,
   NeighborActionJson,
   NeighborJson,
+  NeighborRefreshJson,
   ReloadJson,
   RouteJson,
   StatusJson,
@@ -33,6 +34,7 @@ import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
 import { routesJson, type RouteViewContext } from './routes-view.js';
 import { NeighborAdmin } from './admin.js';
+import { RouteRefreshes, type RefreshStatus } from './refresh.js';
 import type { OspfBridge, OspfRouteUpdate } from '#ospf/bridge';
 import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
 import { prefixListMatches } from '#config/fields';
@@ -239,6 +241,20 @@ export class Agent implements ControlHandler {
       bgp: (name) => this.config.neighbors.find((n) => n.name === name)?.bgp ?? null,
       accepted: (name, afi) => this.rib.acceptedCount(name, afi),
     });
+    this.refresh = new RouteRefreshes({
+      clock: deps.clock,
+      log: this.bgpLog,
+      session: (name) => {
+        const n = this.peers.get(name);
+        return n?.negotiated && n.session ? n.session : null;
+      },
+      exportDeferred: (name) => this.peers.get(name)?.exportDeferred ?? false,
+      rib: this.rib,
+      queue: (changes) => this.queue(changes),
+      defer: (fn) => {
+        if (!this.stopping) setImmediate(fn);
+      },
+    });
   }
 
   private readonly log: Logger;
@@ -248,6 +264,8 @@ export class Agent implements ControlHandler {
   readonly telemetry: AgentTelemetry;
   /** `wgbgp neighbor NAME shutdown|enable|reset` and max-prefix (src/agent/admin.ts). */
   private readonly admin: NeighborAdmin;
+  /** Route refresh both ways (src/agent/refresh.ts). */
+  private readonly refresh: RouteRefreshes;
 
   async start(): Promise<void> {
     const specs = this.specsFor(this.config);
@@ -490,6 +508,7 @@ export class Agent implements ControlHandler {
           onEstablished: (neg) => this.onEstablished(cfg.name, neg),
           onUpdate: (u) => this.onUpdate(cfg.name, u),
           onDown: (reason, how) => this.onDown(cfg.name, reason, how),
+          onRouteRefresh: (afi, safi, subtype) => this.refresh.onRouteRefresh(cfg.name, afi, safi, subtype),
         },
         { clock: this.deps.clock, log: this.bgpLog },
       );
@@ -505,6 +524,7 @@ export class Agent implements ControlHandler {
     if (!n) return;
     this.peers.delete(name);
     this.tunnelRetry.delete(name);
+    this.refresh.forget(name);
     this.cancelGracefulTimers(n);
     this.pins.unpin(name);
     if (n.session !== null) {
@@ -597,8 +617,9 @@ export class Agent implements ControlHandler {
     const eor = isEndOfRib(u);
     if (eor) {
       n.eor.add(`${eor.afi}/${eor.safi}`);
-      // RFC 4724 §4.2: what the restarted peer did not send again before its End-of-RIB is gone.
-      if (this.rib.hasStale(name)) this.queue(this.rib.sweepStale(name, eor.afi));
+      // RFC 4724 §4.2: what the restarted peer did not send again before its End-of-RIB is gone;
+      // not in the middle of its enhanced route refresh of the family: its EoRR sweeps then (RFC 7313 §4).
+      if (this.rib.hasStale(name) && !this.refresh.inProgress(name, eor.afi)) this.queue(this.rib.sweepStale(name, eor.afi));
       if (!this.rib.hasStale(name)) {
         n.staleTimer?.cancel();
         n.staleTimer = null;
@@ -613,6 +634,7 @@ export class Agent implements ControlHandler {
   private onDown(name: string, reason: string, how: SessionDown): void {
     const n = this.peers.get(name);
     const gr = n?.negotiated?.gracefulRestart ?? null;
+    this.refresh.onDown(name);
     if (n) {
       n.negotiated = null;
       n.exportDeferred = false;
@@ -1212,11 +1234,42 @@ export class Agent implements ControlHandler {
         n.stateSinceWall,
       ),
       ...this.admin.view(n.cfg.name, session),
+      routeRefresh: this.refresh.view(n.cfg.name),
     }));
   }
 
   neighborAction(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson> {
     return this.admin.act(name, action, message);
+  }
+
+  /**
+   * Asks the neighbor to send its routes again (ROUTE-REFRESH for every
+   * negotiated family, RFC 2918): after a change of its import policy, with
+   * no session reset. Its answer goes through import as any UPDATE does.
+   */
+  refreshInbound(name: string): RefreshStatus {
+    this.neighborNamed(name);
+    return this.refresh.refreshInbound(name);
+  }
+
+  /** Sends the neighbor our routes again (its Adj-RIB-Out, BoRR/EoRR around it with RFC 7313). */
+  refreshOutbound(name: string): RefreshStatus {
+    this.neighborNamed(name);
+    return this.refresh.refreshOutbound(name);
+  }
+
+  /** `wgbgp neighbor NAME refresh [--in|--out]`: both directions unless one is named. */
+  neighborRefresh(name: string, direction: 'in' | 'out' | 'both'): NeighborRefreshJson {
+    this.neighborNamed(name);
+    return {
+      name,
+      in: direction === 'out' ? null : this.refresh.refreshInbound(name),
+      out: direction === 'in' ? null : this.refresh.refreshOutbound(name),
+    };
+  }
+
+  private neighborNamed(name: string): void {
+    if (this.peers.get(name)?.session == null) throw new Error(`no BGP neighbor named ${JSON.stringify(name)}`);
   }
 
   routes(query?: string): RouteJson[] | Promise<RouteJson[]> {

@@ -6,7 +6,7 @@
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
-import type { UpdateMessage } from '#bgp/wire/types';
+import type { RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
 import { BgpListener, BgpSession, roleFromName } from '#bgp/session/index';
 import type { RolePeerInfo } from '#bgp/policy/index';
 import type { NeighborBgpConfig } from '#config/types';
@@ -33,6 +33,8 @@ export interface AgentSession {
   stopSilently(): Promise<void>;
   setPassive(passive: boolean): void;
   sendMany(updates: UpdateMessage[]): void;
+  /** One ROUTE-REFRESH (request, BoRR or EoRR); false when it may not be sent (see BgpSession.sendRouteRefresh). */
+  sendRouteRefresh(afi: number, safi: number, subtype: RouteRefreshSubtype): boolean;
 }
 
 /** What the agent uses of the BGP listener (BgpListener). */

@@ -25,6 +25,7 @@ export function negotiatedJson(n: Negotiated): NegotiatedJson {
     families: n.families.map((f) => familyName(f.afi, f.safi)),
     fourOctetAs: n.fourOctetAs,
     routeRefresh: n.routeRefresh,
+    enhancedRouteRefresh: n.enhancedRouteRefresh === true,
     extendedNextHop: n.extendedNextHop,
     gracefulRestart:
       n.gracefulRestart === null

@@ -90,7 +90,39 @@ export interface NeighborJson {
   lastNotification?: NotificationJson | null;
   /** The neighbor's max-prefix limits and what they found; null when it has none. */
   maxPrefix?: MaxPrefixJson | null;
+  /** Route refresh (RFC 2918, RFC 7313) with this neighbor since the agent started. */
+  routeRefresh?: RouteRefreshJson;
 }
+
+/** Route refresh counters of a neighbor (`neighbors --json`), kept across its sessions. */
+export interface RouteRefreshJson {
+  /** ROUTE-REFRESH requests the peer sent (it asked for our routes again), and the last one's time (ISO 8601). */
+  received: number;
+  lastReceived: string | null;
+  /** Requests we sent (`wgbgp neighbor NAME refresh --in`, or a policy reload), one per family. */
+  sent: number;
+  lastSent: string | null;
+  /** Our re-advertisements completed (answers to its requests, and `refresh --out`). */
+  answered: number;
+  /** RFC 7313 §4: the peer's EoRR did not come in time and its stale paths were removed. */
+  eorrTimeouts: number;
+  /** Families we are sending again now. */
+  resending: string[];
+  /** Families the peer is sending again now (BoRR seen, EoRR not yet). */
+  awaitingEorr: string[];
+}
+
+/** The answer to `wgbgp neighbor NAME refresh [--in|--out]`: per direction what was done, null when not asked. */
+export interface NeighborRefreshJson {
+  name: string;
+  /** We asked the peer to send its routes again (ROUTE-REFRESH, RFC 2918). */
+  in: RefreshStatusName | null;
+  /** We send it our routes again (RFC 7313 BoRR/EoRR around them when negotiated). */
+  out: RefreshStatusName | null;
+}
+
+/** `not-supported`: the peer did not advertise route refresh (RFC 2918 §2). */
+export type RefreshStatusName = 'sent' | 'not-established' | 'not-supported';
 
 export interface NotificationJson {
   direction: 'sent' | 'received';
@@ -138,6 +170,8 @@ export interface NegotiatedJson {
   families: string[];
   fourOctetAs: boolean;
   routeRefresh: boolean;
+  /** RFC 7313: both sides advertised enhanced route refresh (BoRR/EoRR). Absent from agents before it. */
+  enhancedRouteRefresh?: boolean;
   /** RFC 8950: IPv4 routes with IPv6 next hops. */
   extendedNextHop: boolean;
   /** The peer's RFC 4724 capability, when both sent one. */

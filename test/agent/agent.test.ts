@@ -128,6 +128,9 @@ class ScriptedSession implements AgentSession {
   sendMany(updates: UpdateMessage[]): void {
     this.sent.push(...updates);
   }
+  sendRouteRefresh(): boolean {
+    return this.state === 'Established';
+  }
   /** The peer's OPEN was fine: Established, with what was negotiated. */
   establish(over: Partial<Negotiated> = {}): void {
     const from = this.state;

@@ -104,9 +104,19 @@ export class ScriptedSession implements AgentSession {
     this.state = 'Idle';
   }
   setPassive(): void {}
-  sendMany(): void {}
-  /** The peer's OPEN was fine: Established. */
-  establish(): void {
+  /** UPDATEs the agent sent, and its ROUTE-REFRESH messages (RFC 2918, RFC 7313 subtypes). */
+  readonly updatesSent: UpdateMessage[] = [];
+  readonly refreshes: { afi: number; safi: number; subtype: number }[] = [];
+  sendMany(updates: UpdateMessage[]): void {
+    this.updatesSent.push(...updates);
+  }
+  sendRouteRefresh(afi: number, safi: number, subtype: number): boolean {
+    if (this.state !== 'Established') return false;
+    this.refreshes.push({ afi, safi, subtype });
+    return true;
+  }
+  /** The peer's OPEN was fine: Established (`over`: what else was negotiated). */
+  establish(over: Partial<Negotiated> = {}): void {
     const from = this.state;
     this.state = 'Established';
     this.handler.onStateChange?.(from, 'Established');
@@ -123,6 +133,7 @@ export class ScriptedSession implements AgentSession {
       localAddress: this.cfg.localAddress ?? '',
       remoteAddress: this.cfg.peerAddress,
       gracefulRestart: null,
+      ...over,
     };
     this.handler.onEstablished(this.negotiated);
   }

@@ -48,6 +48,18 @@ export interface PeerRemoval {
   readonly done: boolean;
 }
 
+/**
+ * A peer's Adj-RIB-Out of one family sent again in steps (Rib.resendSteps),
+ * for a ROUTE-REFRESH (RFC 2918 §4, RFC 7313 §4).
+ */
+export interface AdjRibOutResend {
+  /** The UPDATEs for up to `max` more of the prefixes; [] once done. */
+  next(max: number): UpdateMessage[];
+  readonly done: boolean;
+  /** Prefixes announced so far. */
+  readonly sent: number;
+}
+
 /** Why a received path is not a candidate: import policy, or step 0 of the decision process. */
 export type IneligibleReason = ImportRejectReason | 'next-hop-unusable';
 
@@ -379,6 +391,82 @@ export class Rib {
     peer.stale = stale.size > 0 ? stale : null;
     this.clearAdjOut(peer);
     return stale.size;
+  }
+
+  /**
+   * RFC 7313 §4, the receiving speaker at a BoRR: the peer's paths of the
+   * family become stale (they stay candidates, forwarding goes on); what the
+   * peer sends again is fresh (storePath), sweepStale at its EoRR removes
+   * the rest. Unlike retainStale the Adj-RIB-Out stays: the session is up.
+   * The marks share the graceful-restart set: a path is stale for whichever
+   * reason until it is sent again. Returns how many paths were marked.
+   */
+  markStale(id: string, afi: number): number {
+    const peer = this.peers.get(id);
+    if (!peer) return 0;
+    const stale = peer.stale ?? new Set<number>();
+    const v6 = afi === AFI_IPV6;
+    let marked = 0;
+    peer.adjIn.forEach((_record, prefix) => {
+      if (this.prefixes.isV6(prefix) !== v6) return;
+      stale.add(prefix);
+      marked++;
+    });
+    peer.stale = stale.size > 0 ? stale : null;
+    return marked;
+  }
+
+  /** Stale paths of the peer of one family. */
+  staleCountOf(id: string, afi: number): number {
+    const stale = this.peers.get(id)?.stale;
+    if (!stale) return 0;
+    const v6 = afi === AFI_IPV6;
+    let n = 0;
+    for (const prefix of stale) if (this.prefixes.isV6(prefix) === v6) n++;
+    return n;
+  }
+
+  /**
+   * The peer's Adj-RIB-Out of one family sent again as it stands, in steps
+   * (RFC 2918 §4: the answer to a ROUTE-REFRESH). The prefixes are taken at
+   * the start; each step sends what the Adj-RIB-Out holds for them then, so
+   * exports in between (sent at once, as always) are neither undone nor
+   * repeated stale, and a prefix withdrawn meanwhile is skipped. The
+   * Adj-RIB-Out itself is not changed. Null when the peer is not in the RIB.
+   */
+  resendSteps(id: string, afi: number): AdjRibOutResend | null {
+    const peer = this.peers.get(id);
+    if (!peer) return null;
+    const enc = afi === AFI_IPV6 ? peer.encV6 : peer.encV4;
+    const v6 = afi === AFI_IPV6;
+    const prefixes = enc === null ? new Int32Array(0) : peer.adjOut.ids();
+    let at = 0;
+    let sent = 0;
+    return {
+      get done() {
+        return at >= prefixes.length;
+      },
+      get sent() {
+        return sent;
+      },
+      next: (max: number): UpdateMessage[] => {
+        if (at >= prefixes.length || this.peers.get(id) !== peer) {
+          at = prefixes.length;
+          return [];
+        }
+        const packer = new UpdatePacker();
+        const end = Math.min(prefixes.length, at + max);
+        for (; at < end; at++) {
+          const prefix = prefixes[at]!;
+          if (this.prefixes.isV6(prefix) !== v6) continue;
+          const attrsId = peer.adjOut.get(prefix);
+          if (attrsId < 0) continue;
+          packer.announce(this.prefixes.text(prefix), enc!, this.exportAttributes.get(attrsId));
+          sent++;
+        }
+        return packer.finish();
+      },
+    };
   }
 
   /** Whether the peer's paths are kept stale (retainStale, not yet swept). */

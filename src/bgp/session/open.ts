@@ -52,7 +52,8 @@ export function expectedPeerRole(local: BgpRole): BgpRole {
 }
 
 /**
- * Capabilities 1 per family, 2 (route refresh), 6 (RFC 8654 extended
+ * Capabilities 1 per family, 2 (route refresh), 70 (RFC 7313 enhanced
+ * route refresh), 6 (RFC 8654 extended
  * messages), 65 (RFC 6793, AS_TRANS in My AS above 65535), 5 if asked.
  */
 export function buildOpen(cfg: SessionConfig): OpenMessage {
@@ -62,6 +63,7 @@ export function buildOpen(cfg: SessionConfig): OpenMessage {
     bgpId: cfg.routerId,
     families: cfg.families,
     routeRefresh: true,
+    enhancedRouteRefresh: true,
     extendedMessages: true,
     ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
     ...(cfg.gracefulRestart ? { gracefulRestart: gracefulRestartOf(cfg, cfg.gracefulRestart) } : {}),
@@ -124,6 +126,8 @@ export function checkOpen(
       extendedNextHop: Boolean(cfg.extendedNextHop) && acceptsIpv4OverIpv6(caps),
       // We always send capability 6 too.
       extendedMessages: caps.extendedMessages,
+      // We always send capability 70 too (RFC 7313 §3.1: both sides must).
+      ...(caps.enhancedRouteRefresh ? { enhancedRouteRefresh: true } : {}),
       localAddress: addresses.localAddress,
       remoteAddress: addresses.remoteAddress,
       gracefulRestart:

@@ -13,7 +13,7 @@ import type { Logger } from '#lib/log';
 import { fsmStep } from '#bgp/fsm/index';
 import type { FsmAction, FsmEvent, FsmOptions, FsmState, TimerName } from '#bgp/fsm/index';
 import { BgpWireError, CeaseSubcode, carriesShutdownCommunication, readShutdownCommunication } from '#bgp/wire/index';
-import { ErrorCode, MessageType } from '#bgp/wire/types';
+import { ErrorCode, MessageType, RouteRefreshSubtype } from '#bgp/wire/types';
 import type { BgpMessage, OpenMessage, UpdateMessage } from '#bgp/wire/types';
 import { scopedAddress } from './address.js';
 import { closeSocket, connectSocket, familyOf } from './tcp.js';
@@ -43,7 +43,7 @@ interface Machine {
 /** What a message event hands to the actions it causes. */
 interface Payload {
   update?: UpdateMessage;
-  refresh?: { afi: number; safi: number };
+  refresh?: { afi: number; safi: number; subtype: number };
 }
 
 function newMachine(state: FsmState, conn: Connection | null = null): Machine {
@@ -308,6 +308,25 @@ export class BgpSession {
     this.keepaliveSent(m);
   }
 
+  /**
+   * Sends one ROUTE-REFRESH on the established connection: a request (RFC
+   * 2918 §4: only to a peer that advertised route refresh, for a negotiated
+   * family), or BoRR / EoRR around a re-advertisement (RFC 7313 §4: only with
+   * enhanced route refresh negotiated). False when it may not be sent now.
+   */
+  sendRouteRefresh(afi: number, safi: number, subtype: RouteRefreshSubtype): boolean {
+    const m = this.primary;
+    const n = m.negotiated;
+    if (m.state !== 'Established' || !m.conn || !n || !n.routeRefresh) return false;
+    if (subtype !== RouteRefreshSubtype.Request && n.enhancedRouteRefresh !== true) return false;
+    if (!n.families.some((f) => f.afi === afi && f.safi === safi)) return false;
+    const before = this.stats.messagesOut;
+    this.write(m, { type: MessageType.RouteRefresh, afi, subtype, safi });
+    if (this.stats.messagesOut === before) return false;
+    this.keepaliveSent(m);
+    return true;
+  }
+
   private sendUpdate(c: Connection, u: UpdateMessage): boolean {
     try {
       if (!c.send(u)) return false;
@@ -481,10 +500,20 @@ export class BgpSession {
         return;
       case 'process-route-refresh': {
         const rr = payload?.refresh;
-        // RFC 2918 §4: a request for a family not negotiated is ignored.
-        if (rr && m.negotiated?.families.some((f) => f.afi === rr.afi && f.safi === rr.safi)) {
-          this.safe(() => this.handler.onRouteRefresh?.(rr.afi, rr.safi));
+        const n = m.negotiated;
+        if (!rr || !n) return;
+        // RFC 2918 §4: a ROUTE-REFRESH for a family not negotiated is ignored.
+        if (!n.families.some((f) => f.afi === rr.afi && f.safi === rr.safi)) {
+          this.log.warn({ afi: rr.afi, safi: rr.safi }, 'ROUTE-REFRESH for a family not negotiated: ignored (RFC 2918 §4)');
+          return;
         }
+        if (rr.subtype !== RouteRefreshSubtype.Request && n.enhancedRouteRefresh !== true) {
+          // BoRR / EoRR mean nothing without enhanced route refresh (RFC 7313 §3.1 needs both sides to advertise it).
+          this.log.warn({ afi: rr.afi, safi: rr.safi, subtype: rr.subtype }, 'BoRR/EoRR without enhanced route refresh negotiated: ignored');
+          return;
+        }
+        const subtype = rr.subtype as RouteRefreshSubtype;
+        this.safe(() => this.handler.onRouteRefresh?.(rr.afi, rr.safi, subtype));
         return;
       }
       case 'established': {
@@ -753,7 +782,12 @@ export class BgpSession {
         this.step(m, { type: 'KeepAliveMsg' });
         return;
       case MessageType.RouteRefresh:
-        this.step(m, { type: 'RouteRefreshMsg' }, { refresh: { afi: msg.afi, safi: msg.safi } });
+        if (d.problems.length > 0 && m.state === 'Established') {
+          // RFC 7313 §5: an undefined subtype is ignored, and logged.
+          this.log.warn({ problems: d.problems }, 'ROUTE-REFRESH ignored');
+          return;
+        }
+        this.step(m, { type: 'RouteRefreshMsg' }, { refresh: { afi: msg.afi, safi: msg.safi, subtype: msg.subtype } });
         return;
     }
   }
@@ -775,6 +809,7 @@ export class BgpSession {
     m.negotiated = check.negotiated;
     c.ctx.fourOctetAs = check.negotiated.fourOctetAs;
     if (check.negotiated.extendedMessages === true) c.allowExtendedMessages();
+    if (check.negotiated.enhancedRouteRefresh === true) c.ctx.enhancedRouteRefresh = true;
     // RFC 7606 §7.2/§7.5 judge some attributes by whether the peer is external.
     c.ctx.external = check.negotiated.peerAsn !== this.cfg.localAsn;
     this.step(m, { type: 'BGPOpen', holdTime: check.negotiated.holdTime });

@@ -2,7 +2,7 @@ import type { Socket, TcpNetConnectOpts } from 'node:net';
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
-import type { BgpRole, UpdateMessage } from '#bgp/wire/types';
+import type { BgpRole, RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
 
 export interface AfiSafi {
   afi: number;
@@ -72,6 +72,8 @@ export interface Negotiated {
    * messages but OPEN and KEEPALIVE may be up to 65535 octets. Absent: no.
    */
   extendedMessages?: boolean;
+  /** RFC 7313: both sides advertised enhanced route refresh (we always do). Absent: no. */
+  enhancedRouteRefresh?: boolean;
   localAddress: string;
   remoteAddress: string;
   /**
@@ -102,7 +104,13 @@ export interface SessionHandler {
   onEstablished(n: Negotiated): void;
   /** Already RFC 7606-processed: treat-as-withdraw arrives as withdrawals. */
   onUpdate(update: UpdateMessage): void;
-  onRouteRefresh?(afi: number, safi: number): void;
+  /**
+   * A ROUTE-REFRESH for a negotiated family (RFC 2918 §4: others are ignored
+   * by the session): subtype 0 asks for the family again; 1 (BoRR) and 2
+   * (EoRR) frame the peer's re-advertisement (RFC 7313 §4) and arrive only
+   * when enhanced route refresh was negotiated.
+   */
+  onRouteRefresh?(afi: number, safi: number, subtype: RouteRefreshSubtype): void;
   /** Left Established (once per Established period): withdraw the peer's routes, or keep them stale (RFC 4724). */
   onDown(reason: string, how: SessionDown): void;
 }

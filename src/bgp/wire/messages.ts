@@ -71,22 +71,30 @@ export function decodeMessage(frame: Uint8Array, ctx: CodecContext): DecodedMess
       if (length !== HEADER_LENGTH) throw badLength(length, 'KEEPALIVE');
       return { message: { type: MessageType.Keepalive }, action: NONE, problems: [] };
     default:
-      return decodeRouteRefresh(frame, length);
+      return decodeRouteRefresh(frame, length, ctx);
   }
 }
 
 /**
- * RFC 2918 §3 with RFC 7313 §3.2: AFI, Message Subtype, SAFI. RFC 7313 §5: a
- * BoRR or EoRR whose body is not 4 octets is an Invalid Message Length error
- * carrying the whole message; so is a request (this speaker negotiates no
- * ORF, RFC 5291, which alone would make it longer). RFC 7313 §3.2: a
- * subtype other than 0, 1 or 2 is ignored, whatever the length: the message
- * is returned with a problem saying so, and the receiver must not act on it.
+ * RFC 2918 §3 with RFC 7313 §3.2: AFI, Message Subtype, SAFI.
+ *
+ * RFC 7313 §3.2: a subtype other than 0, 1 or 2 is ignored, whatever the
+ * length: the message is returned with a problem saying so, and the receiver
+ * must not act on it.
+ *
+ * A known subtype must be 4 octets of body (this speaker negotiates no ORF,
+ * RFC 5291, which alone would make a request longer). With enhanced route
+ * refresh negotiated, RFC 7313 §5: ROUTE-REFRESH Message Error / Invalid
+ * Message Length carrying the whole message. Without it the peer may not know
+ * error code 7 (RFC 2918 defines none), so the length is refused as RFC 4271
+ * §6.1 refuses a fixed-size message of the wrong length: Message Header Error
+ * / Bad Message Length with the Length field.
  */
-function decodeRouteRefresh(frame: Uint8Array, length: number): DecodedMessage {
+function decodeRouteRefresh(frame: Uint8Array, length: number, ctx: CodecContext): DecodedMessage {
   const subtype = frame[21]!;
   const known = subtype <= RouteRefreshSubtype.EndOfRouteRefresh;
   if (known && length !== 23) {
+    if (ctx.enhancedRouteRefresh !== true) throw badLength(length, `ROUTE-REFRESH subtype ${subtype} (no enhanced route refresh)`);
     throw new BgpWireError(ErrorCode.RouteRefresh, RouteRefreshSubcode.InvalidMessageLength, `ROUTE-REFRESH subtype ${subtype} of ${length} octets`, frame);
   }
   const message: RouteRefreshMessage = { type: MessageType.RouteRefresh, afi: rd16(frame, 19), subtype, safi: frame[22]! };

@@ -346,13 +346,15 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
 
 /**
  * The codec context of a session once both OPENs are known: 4-octet AS
- * (RFC 6793) and extended messages (RFC 8654) need both sides to advertise them.
+ * (RFC 6793), extended messages (RFC 8654) and enhanced route refresh
+ * (RFC 7313 §3.1) need both sides to advertise them.
  */
 export function negotiatedContext(local: OpenMessage, remote: OpenMessage, external?: boolean): CodecContext {
   const ours = openCapabilities(local);
   const theirs = openCapabilities(remote);
   const ctx: CodecContext = { fourOctetAs: ours.fourOctetAs && theirs.fourOctetAs };
   if (ours.extendedMessages && theirs.extendedMessages) ctx.extendedMessages = true;
+  if (ours.enhancedRouteRefresh && theirs.enhancedRouteRefresh) ctx.enhancedRouteRefresh = true;
   if (external !== undefined) ctx.external = external;
   return ctx;
 }
@@ -364,6 +366,8 @@ export interface OpenOptions {
   /** Multiprotocol families to advertise, e.g. IPv4 and IPv6 unicast. */
   families: { afi: number; safi: number }[];
   routeRefresh?: boolean;
+  /** RFC 7313 §3.1: advertise enhanced route refresh (capability 70). */
+  enhancedRouteRefresh?: boolean;
   /** RFC 8950: NLRI families this speaker accepts with next hops of another AFI. */
   extendedNextHop?: { afi: number; safi: number; nextHopAfi: number }[];
   /** RFC 8654: advertise extended messages (the receiver must then take 65535 octets). */
@@ -378,6 +382,7 @@ export interface OpenOptions {
 export function buildOpen(o: OpenOptions): OpenMessage {
   const capabilities: Capability[] = o.families.map((f) => ({ code: CapabilityCode.Multiprotocol, afi: f.afi, safi: f.safi }));
   if (o.routeRefresh !== false) capabilities.push({ code: CapabilityCode.RouteRefresh });
+  if (o.enhancedRouteRefresh === true) capabilities.push({ code: CapabilityCode.EnhancedRouteRefresh });
   if (o.extendedNextHop && o.extendedNextHop.length > 0) capabilities.push({ code: CapabilityCode.ExtendedNextHop, entries: o.extendedNextHop });
   if (o.extendedMessages === true) capabilities.push({ code: CapabilityCode.ExtendedMessage });
   if (o.gracefulRestart) capabilities.push({ code: CapabilityCode.GracefulRestart, ...o.gracefulRestart });

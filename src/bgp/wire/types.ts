@@ -198,6 +198,11 @@ export interface CodecContext {
    * OPEN and KEEPALIVE may be up to 65535 octets (4096 otherwise).
    */
   extendedMessages?: boolean;
+  /**
+   * RFC 7313: both sides advertised enhanced route refresh (capability 70).
+   * Decides how a ROUTE-REFRESH of the wrong length is answered (§5).
+   */
+  enhancedRouteRefresh?: boolean;
 }
 
 /** NOTIFICATION error codes, RFC 4271 §4.5. */

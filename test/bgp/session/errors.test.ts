@@ -9,6 +9,7 @@ import { decodeMessage, encodeMessage, MessageFramer } from '#bgp/wire/index';
 import { MessageType } from '#bgp/wire/types';
 import type { BgpMessage, NotificationMessage } from '#bgp/wire/types';
 import type { BgpListener, BgpSession } from '#bgp/session/index';
+import { loadVector } from '../wire/vectors.js';
 import { B_ID, config, ipv4Update, listener, side, waitFor, LOOPBACK } from './helpers.js';
 import type { Side } from './helpers.js';
 
@@ -145,6 +146,72 @@ describe('session answers protocol errors with the codec error NOTIFICATION', ()
     peer.send({ type: MessageType.RouteRefresh, afi: 1, subtype: 0, safi: 1 });
     await waitFor(() => b.rec.refreshes.length === 1, 'route refresh');
     expect(b.rec.refreshes).toEqual([[1, 1]]);
+  });
+
+  it('RFC 7313 §5: with enhanced route refresh negotiated, a BoRR of 24 octets is 7/1 carrying the whole message', async () => {
+    const { b, peer } = await setup();
+    peer.send({ ...OPEN, capabilities: [...OPEN.capabilities, { code: 2 }, { code: 70 }] });
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    expect(b.session.negotiated!.enhancedRouteRefresh).toBe(true);
+    peer.send(loadVector('route-refresh/borr-too-long.hex'));
+    await waitFor(() => peer.closed(), 'closed');
+    const n = lastNotification(peer)!;
+    expect(encodeMessage(n, CTX).equals(loadVector('notification/route-refresh-invalid-length.hex'))).toBe(true);
+    expect(b.rec.downs[0]).toMatch(/^sent 7\/1 /);
+  });
+
+  it('RFC 2918: without enhanced route refresh, a ROUTE-REFRESH of 24 octets is 1/2 Bad Message Length', async () => {
+    const { b, peer } = await setup();
+    peer.send({ ...OPEN, capabilities: [...OPEN.capabilities, { code: 2 }] });
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    expect(b.session.negotiated!.enhancedRouteRefresh).toBeUndefined();
+    peer.send(loadVector('route-refresh/borr-too-long.hex'));
+    await waitFor(() => peer.closed(), 'closed');
+    expect(lastNotification(peer)).toMatchObject({ code: 1, subcode: 2, data: Uint8Array.of(0, 24) });
+  });
+
+  it('RFC 7313 §5: a reserved subtype is ignored (no NOTIFICATION); BoRR/EoRR without enhanced route refresh too; the session stays up', async () => {
+    const { b, peer } = await setup();
+    peer.send({ ...OPEN, capabilities: [...OPEN.capabilities, { code: 2 }] });
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    peer.send(loadVector('route-refresh/reserved-subtype.hex'));
+    peer.send(loadVector('route-refresh-borr.hex'));
+    peer.send({ type: MessageType.RouteRefresh, afi: 1, subtype: 0, safi: 1 });
+    await waitFor(() => b.rec.refreshMessages.length === 1, 'route refresh');
+    expect(b.rec.refreshMessages).toEqual([{ afi: 1, safi: 1, subtype: 0 }]);
+    expect(b.session.state).toBe('Established');
+    expect(lastNotification(peer)).toBeUndefined();
+  });
+
+  it('RFC 7313 §4: BoRR and EoRR reach the application when negotiated; we send requests, and BoRR/EoRR only when negotiated', async () => {
+    const { b, peer } = await setup();
+    peer.send({ ...OPEN, capabilities: [...OPEN.capabilities, { code: 2 }, { code: 70 }] });
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    peer.send(loadVector('route-refresh-borr.hex'));
+    peer.send({ type: MessageType.RouteRefresh, afi: 1, subtype: 2, safi: 1 });
+    await waitFor(() => b.rec.refreshMessages.length === 2, 'BoRR and EoRR');
+    expect(b.rec.refreshMessages.map((m) => m.subtype)).toEqual([1, 2]);
+    expect(b.session.sendRouteRefresh(1, 1, 0)).toBe(true);
+    expect(b.session.sendRouteRefresh(1, 1, 1)).toBe(true);
+    // RFC 2918 §4: only for a negotiated family (the peer has IPv4 unicast alone).
+    expect(b.session.sendRouteRefresh(2, 1, 0)).toBe(false);
+    await waitFor(() => peer.received.filter((m) => m.type === MessageType.RouteRefresh).length === 2, 'our ROUTE-REFRESH');
+    expect(peer.received.filter((m) => m.type === MessageType.RouteRefresh)).toEqual([
+      { type: MessageType.RouteRefresh, afi: 1, subtype: 0, safi: 1 },
+      { type: MessageType.RouteRefresh, afi: 1, subtype: 1, safi: 1 },
+    ]);
+  });
+
+  it('RFC 2918 §4: no ROUTE-REFRESH to a peer without the capability', async () => {
+    const { b, peer } = await setup();
+    peer.send(OPEN);
+    peer.send({ type: MessageType.Keepalive });
+    await waitFor(() => b.session.state === 'Established', 'Established');
+    expect(b.session.sendRouteRefresh(1, 1, 0)).toBe(false);
   });
 
   it('RFC 8654 §3: once both OPENs carry capability 6, an UPDATE of 6000 octets is taken', async () => {

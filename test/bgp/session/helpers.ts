@@ -24,8 +24,11 @@ export class Recorder implements SessionHandler {
   onUpdate(u: UpdateMessage): void {
     this.updates.push(u);
   }
-  onRouteRefresh(afi: number, safi: number): void {
+  /** Every ROUTE-REFRESH the session handed on, with its RFC 7313 subtype. */
+  readonly refreshMessages: { afi: number; safi: number; subtype: number }[] = [];
+  onRouteRefresh(afi: number, safi: number, subtype: number): void {
     this.refreshes.push([afi, safi]);
+    this.refreshMessages.push({ afi, safi, subtype });
   }
   onDown(reason: string): void {
     this.downs.push(reason);

@@ -109,10 +109,16 @@ describe('RFC 7313 §3.2 and §5: ROUTE-REFRESH Message Subtype', () => {
     }
   });
 
-  it('RFC 7313 §5: a BoRR or EoRR whose body is not 4 octets is ROUTE-REFRESH Invalid Message Length, data the whole message', () => {
-    for (const subtype of [1, 2]) {
+  it('RFC 7313 §5: with enhanced route refresh, a message whose body is not 4 octets is ROUTE-REFRESH Invalid Message Length, data the whole message', () => {
+    for (const subtype of [0, 1, 2]) {
       const f = rr(subtype, '00');
-      expectNotification(() => decodeMessage(f, CTX), 7, 1, f.toString('hex'));
+      expectNotification(() => decodeMessage(f, { ...CTX, enhancedRouteRefresh: true }), 7, 1, f.toString('hex'));
+    }
+  });
+
+  it('RFC 2918 alone defines no error code: without enhanced route refresh the wrong length is 1/2 Bad Message Length (RFC 4271 §6.1)', () => {
+    for (const subtype of [0, 1, 2]) {
+      expectNotification(() => decodeMessage(rr(subtype, '00'), CTX), 1, 2, '0018');
     }
   });
 
