@@ -57,7 +57,7 @@ __wgbgp_options() {
     'wgbgp status') REPLY='--json --socket --config -h --help' ;;
     'wgbgp tunnels') REPLY='--json --socket --config -h --help' ;;
     'wgbgp neighbors') REPLY='--json --socket --config -h --help' ;;
-    'wgbgp neighbor') REPLY='--message --json --socket --config -h --help' ;;
+    'wgbgp neighbor') REPLY='--in --out --message --json --socket --config -h --help' ;;
     'wgbgp watch') REPLY='--json --socket --config -h --help' ;;
     'wgbgp log-level') REPLY='--json --socket --config -h --help' ;;
     'wgbgp ospf') REPLY='-h --help' ;;
@@ -117,7 +117,7 @@ __wgbgp_argument() {
     'wgbgp config check') specs=('file') ;;
     'wgbgp config help') specs=('choice check') ;;
     'wgbgp neighbors') specs=('text') ;;
-    'wgbgp neighbor') specs=('text' 'choice shutdown enable reset') ;;
+    'wgbgp neighbor') specs=('text' 'choice shutdown enable reset refresh') ;;
     'wgbgp log-level') specs=('text' 'text') ;;
     'wgbgp ospf help') specs=('choice neighbors routes') ;;
     'wgbgp routes') specs=('text') ;;

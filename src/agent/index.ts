@@ -258,6 +258,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     reload,
     watch: (listener) => agent.telemetry.watch(listener),
     neighborAction: (name, action, message) => agent.neighborAction(name, action, message),
+    neighborRefresh: (name, direction) => agent.neighborRefresh(name, direction),
     ...(ospf
       ? {
           ospfNeighbors: async () => {

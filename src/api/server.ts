@@ -50,7 +50,7 @@ const COMMANDS: ReadonlySet<string> = new Set<ControlCommand>([
   'ospf-routes',
   'neighbor',
 ]);
-const NEIGHBOR_ACTIONS: ReadonlySet<string> = new Set<NeighborAction>(['shutdown', 'enable', 'reset']);
+const NEIGHBOR_ACTIONS: ReadonlySet<string> = new Set<NeighborAction | 'refresh'>(['shutdown', 'enable', 'reset', 'refresh']);
 const DEFAULT_MAX_UNREAD = 16 * 1024 * 1024;
 const NO_OSPF = 'OSPF is not configured on this agent (no ospf: section)';
 const DEFAULT_MAX_PIPELINED = 32;
@@ -74,22 +74,26 @@ export function parseRequest(line: string): ControlRequest | string {
   if (typeof r.command !== 'string' || !COMMANDS.has(r.command)) {
     return `unknown command ${JSON.stringify(r.command)} (expected one of ${[...COMMANDS].join(', ')})`;
   }
-  for (const k of ['query', 'component', 'level', 'action', 'message'] as const) {
+  for (const k of ['query', 'component', 'level', 'action', 'message', 'direction'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'string') return `${k} must be a string`;
   }
   if (r.query !== undefined && r.command !== 'routes' && r.command !== 'neighbors' && r.command !== 'neighbor') return `command ${r.command} takes no query`;
   if (r.command === 'neighbor') {
     if (r.query === undefined) return 'command neighbor needs a query (the neighbor\'s name)';
     if (typeof r.action !== 'string' || !NEIGHBOR_ACTIONS.has(r.action)) return `command neighbor needs an action (one of ${[...NEIGHBOR_ACTIONS].join(', ')})`;
-    if (r.message !== undefined && r.action === 'enable') return 'action enable takes no message';
+    if (r.message !== undefined && (r.action === 'enable' || r.action === 'refresh')) return `action ${r.action} takes no message`;
+    if (r.direction !== undefined && r.action !== 'refresh') return `action ${r.action} takes no direction`;
+    if (r.direction !== undefined && r.direction !== 'in' && r.direction !== 'out') return 'direction must be "in" or "out"';
   } else if (r.action !== undefined || r.message !== undefined) return `command ${r.command} takes no action or message`;
+  else if (r.direction !== undefined) return `command ${r.command} takes no direction`;
   if ((r.component !== undefined || r.level !== undefined) && r.command !== 'log-level') return `command ${r.command} takes no component or level`;
   if (r.level !== undefined && r.component === undefined) return 'a level needs a component';
   const req: ControlRequest = { command: r.command as ControlCommand };
   if (typeof r.query === 'string') req.query = r.query;
   if (typeof r.component === 'string') req.component = r.component;
   if (typeof r.level === 'string') req.level = r.level;
-  if (typeof r.action === 'string') req.action = r.action as NeighborAction;
+  if (typeof r.action === 'string') req.action = r.action as NeighborAction | 'refresh';
+  if (r.direction === 'in' || r.direction === 'out') req.direction = r.direction;
   if (typeof r.message === 'string') req.message = r.message;
   return req;
 }
@@ -328,6 +332,10 @@ export class ControlServer {
         if (!h.ospfRoutes) throw new Error(NO_OSPF);
         return await h.ospfRoutes();
       case 'neighbor':
+        if (req.action === 'refresh') {
+          if (!h.neighborRefresh || req.query === undefined) throw new Error('this agent cannot refresh routes');
+          return h.neighborRefresh(req.query, req.direction ?? 'both');
+        }
         if (!h.neighborAction || req.query === undefined || req.action === undefined) throw new Error('this agent cannot shut down or enable neighbors');
         return await h.neighborAction(req.query, req.action, req.message);
     }

@@ -303,7 +303,12 @@ export interface ControlHandler {
   ospfRoutes?(): Promise<OspfRouteJson[]>;
   /** `wgbgp neighbor NAME shutdown|enable|reset`; an unknown name or a message that cannot be sent is an error. */
   neighborAction?(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson>;
+  /** `wgbgp neighbor NAME refresh [--in|--out]`; an unknown name is an error. */
+  neighborRefresh?(name: string, direction: RefreshDirection | 'both'): NeighborRefreshJson;
 }
+
+/** Route refresh towards us (`in`: the peer sends its routes again) or from us (`out`). */
+export type RefreshDirection = 'in' | 'out';
 
 /** One OSPF adjacency as FRR reports it (`show ip ospf neighbor json`, `show ipv6 ospf6 neighbor json`). */
 export interface OspfNeighborJson {
@@ -354,8 +359,10 @@ export interface ControlRequest {
   command: ControlCommand;
   /** routes: the prefix or address. neighbors, neighbor: a neighbor's name. */
   query?: string;
-  /** neighbor: what to do (required). */
-  action?: NeighborAction;
+  /** neighbor: what to do (required); `refresh` is route refresh (RFC 2918, RFC 7313). */
+  action?: NeighborAction | 'refresh';
+  /** neighbor refresh: one direction, `in` (ask the peer) or `out` (send ours); absent: both. */
+  direction?: RefreshDirection;
   /** neighbor shutdown, reset: the shutdown communication (RFC 9003). */
   message?: string;
   /** log-level: the component and the level to set (both absent: report the levels). */

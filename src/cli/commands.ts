@@ -10,6 +10,8 @@ import type {
   NeighborAction,
   NeighborActionJson,
   NeighborJson,
+  NeighborRefreshJson,
+  RefreshDirection,
   OspfNeighborJson,
   OspfRouteJson,
   ReloadJson,
@@ -28,6 +30,7 @@ import {
   formatLogLevels,
   formatNeighborAction,
   formatNeighborDetail,
+  formatNeighborRefresh,
   formatNeighbors,
   formatOspfNeighbors,
   formatOspfRoutes,
@@ -142,6 +145,19 @@ export async function neighborAction(io: CliIo, o: QueryOptions, name: string, a
   const r = (await ask(o.socket, req)) as NeighborActionJson;
   print(io, o.json, r, () => formatNeighborAction(r, message));
   return 0;
+}
+
+/**
+ * `neighbor NAME refresh [--in|--out]`: route refresh, both directions unless
+ * one is named. Exit 1 when a direction could not be done (not established,
+ * or the peer lacks the capability), with the reason.
+ */
+export async function neighborRefresh(io: CliIo, o: QueryOptions, name: string, direction?: RefreshDirection): Promise<number> {
+  const req: ControlRequest = { command: 'neighbor', query: name, action: 'refresh' };
+  if (direction !== undefined) req.direction = direction;
+  const r = (await ask(o.socket, req)) as NeighborRefreshJson;
+  print(io, o.json, r, () => formatNeighborRefresh(r));
+  return [r.in, r.out].every((s) => s === null || s === 'sent') ? 0 : 1;
 }
 
 /**

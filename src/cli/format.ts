@@ -18,6 +18,9 @@ import type {
   StatusJson,
   TunnelJson,
   WatchEvent,
+  NeighborRefreshJson,
+  RefreshStatusName,
+  RouteRefreshJson,
 } from '#api/types';
 
 const NONE = '-';
@@ -189,6 +192,28 @@ function lastErrorCell(n: NeighborJson): string {
   return `${n.lastError ?? NONE}\npeer said: "${comm}"`;
 }
 
+/** The detail view's route refresh line: requests each way, the last of each, what is under way. */
+function refreshLine(r: RouteRefreshJson, now: Date): string {
+  const when = (at: string | null): string => (at === null ? '' : ` (last ${formatAge(at, now)})`);
+  const parts = [`${r.sent} requested${when(r.lastSent)}`, `${r.received} received${when(r.lastReceived)}, ${r.answered} answered`];
+  if (r.resending.length > 0) parts.push(`sending ${r.resending.join(' ')} again`);
+  if (r.awaitingEorr.length > 0) parts.push(`peer resending ${r.awaitingEorr.join(' ')}`);
+  if (r.eorrTimeouts > 0) parts.push(`${r.eorrTimeouts} EoRR timeout(s)`);
+  return parts.join('; ');
+}
+
+/** `wgbgp neighbor NAME refresh [--in|--out]`. */
+export function formatNeighborRefresh(r: NeighborRefreshJson): string {
+  const say = (dir: 'in' | 'out', s: RefreshStatusName | null): string | null => {
+    if (s === null) return null;
+    const what = dir === 'in' ? 'asked the peer to send its routes again (ROUTE-REFRESH)' : 'sending our routes to the peer again';
+    if (s === 'sent') return `${r.name}: ${what}\n`;
+    if (s === 'not-established') return `${r.name}: ${dir}: not done, the session is not established\n`;
+    return `${r.name}: ${dir}: not done, the peer did not advertise route refresh (RFC 2918)\n`;
+  };
+  return [say('in', r.in), say('out', r.out)].filter((l): l is string => l !== null).join('');
+}
+
 /** `wgbgp neighbor NAME shutdown|enable|reset`. */
 export function formatNeighborAction(r: NeighborActionJson, message?: string): string {
   const said = message ? ` with "${message}"` : '';
@@ -322,7 +347,8 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
       ['session', `${s.localAddress} -> ${s.remoteAddress}, peer router id ${s.peerRouterId}`],
       ['families', s.families.join(', ') || NONE],
     );
-    const caps = [s.fourOctetAs ? '4-octet AS' : null, s.routeRefresh ? 'route refresh' : null, s.extendedNextHop ? 'extended next hop (RFC 8950)' : null].filter(
+    const refresh = s.routeRefresh ? (s.enhancedRouteRefresh === true ? 'route refresh (enhanced, RFC 7313)' : 'route refresh') : null;
+    const caps = [s.fourOctetAs ? '4-octet AS' : null, refresh, s.extendedNextHop ? 'extended next hop (RFC 8950)' : null].filter(
       (c): c is string => c !== null,
     );
     const gr = s.gracefulRestart;
@@ -343,6 +369,8 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
   if (shut) lines.push(['admin', `${paint('shut down', 'red')} ${formatAge(shut.since, now)}${shut.message === null ? '' : `, message "${shut.message}"`}`]);
   const last = n.lastNotification;
   if (last) lines.push(['notification', `${last.direction} ${last.text} (${formatAge(last.at, now)})`]);
+  const rr = n.routeRefresh;
+  if (rr) lines.push(['route refresh', refreshLine(rr, now)]);
   if (n.maxPrefix) lines.push(['max-prefix', n.maxPrefix.exceeded ? paint(maxPrefixLine(n.maxPrefix, now), 'yellow') : maxPrefixLine(n.maxPrefix, now)]);
   return keyValues(lines);
 }

@@ -163,14 +163,29 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
 
   program
     .command('neighbor')
-    .description('shut a BGP neighbor down (Cease with an RFC 9003 shutdown communication) until enabled, enable it, or reset its session (root only)')
+    .description('shut a BGP neighbor down (Cease with an RFC 9003 shutdown communication) until enabled, enable it, reset its session, or refresh its routes without a reset (root only)')
     .argument('<name>', 'a neighbor name (neighbors[].name)')
-    .addArgument(new Argument('<action>', 'shutdown: down until enable; enable: up again (also ends a max-prefix hold-down); reset: down and straight back up').choices(NEIGHBOR_ACTIONS))
+    .addArgument(
+      new Argument(
+        '<action>',
+        'shutdown: down until enable; enable: up again (also ends a max-prefix hold-down); reset: down and straight back up; refresh: route refresh (RFC 2918/7313), both directions unless --in or --out',
+      ).choices([...NEIGHBOR_ACTIONS, 'refresh']),
+    )
+    .option('--in', 'refresh: ask the peer to send its routes again (ROUTE-REFRESH)')
+    .option('--out', 'refresh: send the peer our routes again')
     .addOption(new Option('--message <text>', `shutdown communication sent to the peer with shutdown or reset (UTF-8, at most ${MAX_SHUTDOWN_COMMUNICATION} octets)`).argParser(parseShutdownMessage))
     .option('--json', 'print the agent\'s JSON', false)
     .addOption(socketOption())
     .addOption(configOption())
-    .action(async (name: string, action: NeighborAction, o: { message?: string; json: boolean; socket?: string; config?: string }, command: Command) => {
+    .action(async (name: string, action: NeighborAction | 'refresh', o: { message?: string; in?: boolean; out?: boolean; json: boolean; socket?: string; config?: string }, command: Command) => {
+      if (action !== 'refresh' && (o.in === true || o.out === true)) command.error('error: --in and --out go with refresh');
+      if (action === 'refresh') {
+        if (o.message !== undefined) command.error('error: --message goes with shutdown or reset, not refresh');
+        // Both or neither: both directions.
+        const direction = o.in === true && o.out !== true ? 'in' : o.out === true && o.in !== true ? 'out' : undefined;
+        await run(cmd.neighborRefresh(io, { json: o.json, socket: await resolveSocket(o) }, name, direction));
+        return;
+      }
       if (action === 'enable' && o.message !== undefined) command.error('error: --message goes with shutdown or reset, not enable');
       await run(cmd.neighborAction(io, { json: o.json, socket: await resolveSocket(o) }, name, action, o.message));
     });

@@ -70,10 +70,25 @@ describe('the neighbor command', () => {
     });
     expect(parseRequest('{"command":"neighbor","query":"site-b","action":"enable"}')).toEqual({ command: 'neighbor', query: 'site-b', action: 'enable' });
     expect(parseRequest('{"command":"neighbor","action":"enable"}')).toBe("command neighbor needs a query (the neighbor's name)");
-    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"disable"}')).toBe('command neighbor needs an action (one of shutdown, enable, reset)');
+    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"disable"}')).toBe('command neighbor needs an action (one of shutdown, enable, reset, refresh)');
     expect(parseRequest('{"command":"neighbor","query":"site-b","action":"enable","message":"x"}')).toBe('action enable takes no message');
     expect(parseRequest('{"command":"neighbor","query":"site-b","action":"reset","message":7}')).toBe('message must be a string');
     expect(parseRequest('{"command":"status","action":"shutdown"}')).toBe('command status takes no action or message');
+  });
+
+  it('refresh takes an optional direction (in or out) and no message', () => {
+    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"refresh"}')).toEqual({ command: 'neighbor', query: 'site-b', action: 'refresh' });
+    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"refresh","direction":"in"}')).toEqual({
+      command: 'neighbor',
+      query: 'site-b',
+      action: 'refresh',
+      direction: 'in',
+    });
+    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"refresh","direction":"up"}')).toBe('direction must be "in" or "out"');
+    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"refresh","message":"x"}')).toBe('action refresh takes no message');
+    expect(parseRequest('{"command":"neighbor","query":"site-b","action":"reset","direction":"in"}')).toBe('action reset takes no direction');
+    expect(parseRequest('{"command":"status","direction":"in"}')).toBe('command status takes no direction');
+    expect(isChanging({ command: 'neighbor', query: 'site-b', action: 'refresh' })).toBe(true);
   });
 
   it('changes the agent: for root and control.admin-group only, like reload', () => {

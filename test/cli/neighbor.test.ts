@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControlServer } from '#api/index';
-import type { ControlHandler, NeighborAction, NeighborActionJson, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
+import type { ControlHandler, NeighborAction, NeighborActionJson, NeighborJson, NeighborRefreshJson, RefreshDirection, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
 import { main, type CliIo } from '#cli/main';
 import { formatNeighborDetail, formatNeighbors } from '#cli/format';
 import { silentLogger } from '#lib/log';
@@ -47,7 +47,52 @@ class Handler implements ControlHandler {
     this.actions.push([name, action, message]);
     return { name, action, changed: true, state: action === 'enable' ? 'Connect' : 'Idle' };
   }
+  readonly refreshes: [string, RefreshDirection | 'both'][] = [];
+  neighborRefresh(name: string, direction: RefreshDirection | 'both'): NeighborRefreshJson {
+    this.refreshes.push([name, direction]);
+    const supported = name !== 'old-peer';
+    return { name, in: direction === 'out' ? null : supported ? 'sent' : 'not-supported', out: direction === 'in' ? null : 'sent' };
+  }
 }
+
+describe('wgbgp neighbor NAME refresh [--in|--out]', () => {
+  it('both directions by default, one with --in or --out; exit 1 when a direction was not done', async () => {
+    const handler = new Handler();
+    const sock = join(tmp, 'r.sock');
+    const server = new ControlServer(handler, { path: sock, log: silentLogger() });
+    await server.listen();
+    try {
+      expect(await run(['neighbor', 'site-b', 'refresh', '--socket', sock])).toEqual({
+        code: 0,
+        stdout: 'site-b: asked the peer to send its routes again (ROUTE-REFRESH)\nsite-b: sending our routes to the peer again\n',
+        stderr: '',
+      });
+      expect((await run(['neighbor', 'site-b', 'refresh', '--in', '--socket', sock])).stdout).toBe('site-b: asked the peer to send its routes again (ROUTE-REFRESH)\n');
+      const out = await run(['neighbor', 'site-b', 'refresh', '--out', '--json', '--socket', sock]);
+      expect(JSON.parse(out.stdout)).toEqual({ name: 'site-b', in: null, out: 'sent' });
+      await run(['neighbor', 'site-b', 'refresh', '--in', '--out', '--socket', sock]);
+      const old = await run(['neighbor', 'old-peer', 'refresh', '--in', '--socket', sock]);
+      expect(old).toEqual({ code: 1, stdout: 'old-peer: in: not done, the peer did not advertise route refresh (RFC 2918)\n', stderr: '' });
+    } finally {
+      await server.close();
+    }
+    expect(handler.refreshes).toEqual([
+      ['site-b', 'both'],
+      ['site-b', 'in'],
+      ['site-b', 'out'],
+      ['site-b', 'both'],
+      ['old-peer', 'in'],
+    ]);
+  });
+
+  it('usage errors (2): --in with another action, a message with refresh', async () => {
+    const r = await run(['neighbor', 'site-b', 'reset', '--in', '--socket', join(tmp, 'none.sock')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^wgbgp: error: --in and --out go with refresh\n/);
+    const m = await run(['neighbor', 'site-b', 'refresh', '--message', 'hi', '--socket', join(tmp, 'none.sock')]);
+    expect(m.code).toBe(2);
+  });
+});
 
 describe('wgbgp neighbor NAME shutdown|enable|reset', () => {
   it('sends the action and the message; says what was done (text and --json)', async () => {
@@ -139,5 +184,28 @@ describe('neighbors: max-prefix', () => {
     const fine = neighborFixture({ maxPrefix: { action: 'warning', restartAfter: null, ipv4: { limit: 2000000, accepted: 12 }, ipv6: { limit: 500000, accepted: 3 }, exceeded: null, restartAt: null } });
     expect(formatNeighborDetail(fine, NOW)).toMatch(/max-prefix: +ipv4 2000000 \(12 accepted\), ipv6 500000 \(3 accepted\); warning only\n/);
     expect(formatNeighbors([fine], NOW)).not.toContain('(max-prefix)');
+  });
+});
+
+describe('neighbors NAME: route refresh', () => {
+  it('the detail view shows enhanced route refresh and the refresh counters', () => {
+    const n = neighborFixture({
+      routeRefresh: {
+        received: 3,
+        lastReceived: '2025-01-01T11:59:00.000Z',
+        sent: 2,
+        lastSent: '2025-01-01T11:50:00.000Z',
+        answered: 2,
+        eorrTimeouts: 1,
+        resending: ['ipv4-unicast'],
+        awaitingEorr: ['ipv6-unicast'],
+      },
+    });
+    n.session = { ...n.session!, enhancedRouteRefresh: true };
+    const text = formatNeighborDetail(n, NOW);
+    expect(text).toMatch(/capabilities: +.*route refresh \(enhanced, RFC 7313\)/);
+    expect(text).toMatch(
+      /route refresh: 2 requested \(last 10m00s ago\); 3 received \(last 1m00s ago\), 2 answered; sending ipv4-unicast again; peer resending ipv6-unicast; 1 EoRR timeout\(s\)\n/,
+    );
   });
 });
