@@ -44,6 +44,7 @@ export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from 
 import { VERSION } from './version.js';
 import { KernelMirror } from './kernel-mirror.js';
 import { EndpointNames, systemResolver, type ResolveFn } from './endpoints.js';
+import { CEASE_BFD_DOWN, HANDSHAKE_DEAD_AFTER_S, Liveness, type BfdLinkFactory } from './bfd.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -80,6 +81,8 @@ export interface AgentDeps {
   kernelMirror?: FibBackend;
   /** Looks up endpoints given as DNS names (src/agent/endpoints.ts); the system resolver unless a test injects one. */
   resolve?: ResolveFn;
+  /** BFD sessions (src/bfd/); the real ones (a worker thread) by default. */
+  bfd?: BfdLinkFactory;
 }
 
 /** What the agent uses of the OSPF bridge (OspfBridge). */
@@ -213,6 +216,8 @@ export class Agent implements ControlHandler {
   private restarting = false;
   private dataplaneDetail: string | null = null;
   private stopping = false;
+  /** BFD and handshake age (src/agent/bfd.ts). */
+  private readonly liveness: Liveness;
 
   constructor(config: Config, private readonly deps: AgentDeps) {
     this.config = config;
@@ -255,6 +260,13 @@ export class Agent implements ControlHandler {
         if (!this.stopping) setImmediate(fn);
       },
     });
+    this.liveness = new Liveness({
+      clock: deps.clock,
+      log: deps.log.child({ component: 'bfd' }),
+      ...(deps.bfd ? { factory: deps.bfd } : {}),
+      onBfdDown: (name, reason) => this.livenessDown(name, `BFD down: ${reason}`, true),
+      onHandshakeDead: (name, reason) => this.livenessDown(name, `tunnel dead: ${reason}`, false),
+    });
   }
 
   private readonly log: Logger;
@@ -279,6 +291,7 @@ export class Agent implements ControlHandler {
     await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
+    await this.syncLiveness();
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
     if (this.deps.ospf) {
       // After the tunnels: FRR configures interfaces that exist.
@@ -349,6 +362,7 @@ export class Agent implements ControlHandler {
     this.unsubscribeOspf?.();
     this.unsubscribeOspf = null;
     await this.deps.ospf?.close();
+    await this.liveness.close();
     await this.flushing;
     for (const n of this.peers.values()) this.cancelGracefulTimers(n);
     this.admin.close();
@@ -525,6 +539,7 @@ export class Agent implements ControlHandler {
     this.peers.delete(name);
     this.tunnelRetry.delete(name);
     this.refresh.forget(name);
+    this.liveness.forget(name);
     this.cancelGracefulTimers(n);
     this.pins.unpin(name);
     if (n.session !== null) {
@@ -1058,6 +1073,7 @@ export class Agent implements ControlHandler {
           rxBytes: st.rxBytes,
           txBytes: st.txBytes,
           ...this.endpoints.view(n.cfg.name),
+          ...this.tunnelLiveness(n, st.latestHandshake),
         };
         if (!this.stopping) await this.reresolve(n, st);
         if (n.awaitingHandshake && st.latestHandshake) {
@@ -1072,6 +1088,52 @@ export class Agent implements ControlHandler {
         this.log.debug({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel status unavailable');
       }
     }
+  }
+
+  /**
+   * Handshake age and BFD for `tunnels`. VPP gives no handshake time (only an
+   * established flag, whose time is when the agent saw it), so there the age
+   * says nothing: null.
+   */
+  private tunnelLiveness(n: Neighbor, latestHandshake: Date | null): Pick<TunnelJson, 'alive' | 'aliveReason' | 'bfd'> {
+    const bfd = this.liveness.bfdJson(n.cfg.name)?.state ?? null;
+    if (this.deps.wireguard.kind === 'vpp') return { alive: null, aliveReason: null, bfd };
+    const l = this.liveness.check(n.cfg.name, latestHandshake, n.negotiated !== null);
+    return { alive: l.alive, aliveReason: l.reason, bfd };
+  }
+
+  /** The BFD sessions of the neighbors now configured (src/agent/bfd.ts). */
+  private async syncLiveness(): Promise<void> {
+    // A neighbor whose BFD alone changed keeps its Neighbor (and its old cfg): BFD reads the configuration now loaded.
+    const current = new Map(this.config.neighbors.map((c) => [c.name, c]));
+    const all = [...this.peers.values()].map((n) => {
+      const cfg = current.get(n.cfg.name) ?? n.cfg;
+      return { cfg, device: this.sessionDevice(cfg), local: n.addr.sessionLocal, remote: n.addr.sessionPeer };
+    });
+    try {
+      await this.liveness.sync(all);
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'BFD sessions not set up');
+    }
+  }
+
+  /**
+   * A dead tunnel (BFD Up -> Down, or a handshake older than
+   * HANDSHAKE_DEAD_AFTER_S without BFD) takes the Established session down at
+   * once, and with it the routes (the FIB fails over to their backups). BFD
+   * sends Cease/BFD Down (RFC 9384) and the session comes back by itself once
+   * it can; the handshake signal sends Cease/Administrative Reset with the
+   * reason as its communication (RFC 9003).
+   */
+  private livenessDown(name: string, reason: string, bfd: boolean): void {
+    const n = this.peers.get(name);
+    if (!n?.session || n.negotiated === null || this.stopping) return;
+    this.log.warn({ neighbor: name, reason, ...(bfd ? {} : { after: HANDSHAKE_DEAD_AFTER_S }) }, 'tunnel down: taking the BGP session down');
+    const session = n.session;
+    if (bfd) {
+      void session.cease(CEASE_BFD_DOWN, new Uint8Array(0));
+      if (this.admin.mayStart(name)) session.start();
+    } else void session.reset(reason);
   }
 
   /** An endpoint given as a DNS name that is due for a lookup; a new address goes to this tunnel's peer only. */
@@ -1155,6 +1217,8 @@ export class Agent implements ControlHandler {
     const nextAnnounce = new Set(next.announce);
     for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
     for (const p of nextAnnounce) if (!prevAnnounce.has(p)) this.queue(this.rib.originate(p, 'static'));
+    // BFD sessions follow: new ones start, changed timers go by a Poll Sequence, others are left alone.
+    await this.syncLiveness();
     await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
     // BGP → OSPF switched on VPP: every prefix is looked at again (the mirror fills or empties).
     const mirrorOn = next.ospf?.redistributeBgp === true;
@@ -1235,6 +1299,7 @@ export class Agent implements ControlHandler {
       ),
       ...this.admin.view(n.cfg.name, session),
       routeRefresh: this.refresh.view(n.cfg.name),
+      bfd: this.liveness.bfdJson(n.cfg.name),
     }));
   }
 
@@ -1313,6 +1378,9 @@ export class Agent implements ControlHandler {
           rxBytes: null,
           txBytes: null,
           ...this.endpoints.view(n.cfg.name),
+          alive: this.deps.wireguard.kind === 'vpp' ? null : false,
+          aliveReason: this.deps.wireguard.kind === 'vpp' ? null : 'no tunnel status',
+          bfd: this.liveness.bfdJson(n.cfg.name)?.state ?? null,
         },
     );
   }

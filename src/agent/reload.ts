@@ -36,7 +36,8 @@ export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
  * after a reload: a new limit needs no reset either.
  */
 function sameNeighbor(a: NeighborConfig, b: NeighborConfig): boolean {
-  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null, maxPrefix: null } });
+  // BFD settings are applied to the running BFD session (a Poll Sequence, RFC 5880 §6.8.3): no rebuild.
+  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, bfd: null, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null, maxPrefix: null } });
   return core(a) === core(b) && (a.ospf === null) === (b.ospf === null);
 }
 

@@ -92,6 +92,28 @@ export interface NeighborJson {
   maxPrefix?: MaxPrefixJson | null;
   /** Route refresh (RFC 2918, RFC 7313) with this neighbor since the agent started. */
   routeRefresh?: RouteRefreshJson;
+  /** Its BFD session (RFC 5880); null when BFD is off for it. (Absent from agents before it.) */
+  bfd?: NeighborBfdJson | null;
+}
+
+/** A neighbor's BFD session as `neighbors --json` shows it. */
+export interface NeighborBfdJson {
+  /** RFC 5880 §4.1 state names: AdminDown, Down, Init, Up. */
+  state: 'AdminDown' | 'Down' | 'Init' | 'Up';
+  /** The state the peer last reported. */
+  remoteState: 'AdminDown' | 'Down' | 'Init' | 'Up';
+  localDiscriminator: number | null;
+  /** null until the peer is heard (and again after a detection time of silence, RFC 5880 §6.8.1). */
+  remoteDiscriminator: number | null;
+  /** Negotiated (RFC 5880 §6.8.2, §6.8.4): the interval we send at and the detection time, ms; null while not running. */
+  txIntervalMs: number | null;
+  detectionTimeMs: number | null;
+  /** When the state last changed (ISO 8601), null before the session reported. */
+  since: string | null;
+  /** Why it last went down, in RFC 5880 §4.1 diagnostic words ("control detection time expired"); null: never. */
+  lastDownReason: string | null;
+  /** Why its socket cannot be used now (no tunnel interface yet, port 3784 taken); null when fine. */
+  error: string | null;
 }
 
 /** Route refresh counters of a neighbor (`neighbors --json`), kept across its sessions. */
@@ -258,6 +280,16 @@ export interface TunnelJson {
   endpointName: string | null;
   /** Why that name did not resolve the last time it was looked up; null once it does. */
   endpointError: string | null;
+  /**
+   * Handshake age (docs/operations.md): false when the latest handshake is
+   * older than 190 s (WireGuard's 180 s REJECT_AFTER_TIME + 10 s) or there was
+   * none; null where the dataplane gives no handshake time (VPP).
+   */
+  alive?: boolean | null;
+  /** Why not alive; null when alive or unknown. */
+  aliveReason?: string | null;
+  /** The neighbor's BFD state, null when BFD is off for it. */
+  bfd?: 'AdminDown' | 'Down' | 'Init' | 'Up' | null;
 }
 
 export interface ReloadJson {

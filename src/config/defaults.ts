@@ -31,3 +31,6 @@ export const DEFAULT_EBGP_MAX_PREFIX_IPV4 = 2_000_000;
 export const DEFAULT_EBGP_MAX_PREFIX_IPV6 = 500_000;
 /** Minutes a session torn down by max-prefix (action restart) stays down, as Cisco's and FRR's restart interval is set in minutes. */
 export const DEFAULT_MAX_PREFIX_RESTART_AFTER = 5;
+/** BFD (issue 12): 300 ms × 3, so a dead tunnel is detected within 0.9 s (BIRD's and FRR's defaults are slower: 100 ms/1 s × 5, 300 ms × 3). */
+export const DEFAULT_BFD_INTERVAL_MS = 300;
+export const DEFAULT_BFD_MULTIPLIER = 3;

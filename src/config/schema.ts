@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { KeyPath, RawIssue } from './issues.js';
-import type { Config, MaxPrefixConfig, NeighborBgpConfig, NeighborConfig, PrefixListEntry } from './types.js';
+import type { Config, MaxPrefixConfig, NeighborBfdConfig, NeighborBgpConfig, NeighborConfig, PrefixListEntry } from './types.js';
 import {
   MAX_ASN,
   canonicalInterfaceAddress,
@@ -43,6 +43,8 @@ import {
   DEFAULT_EBGP_MAX_PREFIX_IPV4,
   DEFAULT_EBGP_MAX_PREFIX_IPV6,
   DEFAULT_MAX_PREFIX_RESTART_AFTER,
+  DEFAULT_BFD_INTERVAL_MS,
+  DEFAULT_BFD_MULTIPLIER,
   LINUX_MAIN_TABLE,
 } from './defaults.js';
 import { canonicalPrefix } from '#lib/prefix';
@@ -161,6 +163,31 @@ const maxPrefix = z
     }
   });
 
+/** BFD intervals in milliseconds, FRR's range (10 ms to 60 s). */
+const bfdInterval = intIn(10, 60_000);
+const bfdMultiplier = intIn(1, 255);
+
+/** The top-level `bfd` block: the defaults of every neighbor's `bfd`. */
+const bfdDefaults = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    'min-rx': bfdInterval.default(DEFAULT_BFD_INTERVAL_MS),
+    'min-tx': bfdInterval.default(DEFAULT_BFD_INTERVAL_MS),
+    multiplier: bfdMultiplier.default(DEFAULT_BFD_MULTIPLIER),
+  })
+  .prefault({});
+
+/** A neighbor's `bfd`: true/false, or a mapping of the keys it changes (a mapping turns BFD on unless `enabled: false`). */
+const neighborBfd = z.union([
+  z.boolean(),
+  z.strictObject({
+    enabled: z.boolean().optional(),
+    'min-rx': bfdInterval.optional(),
+    'min-tx': bfdInterval.optional(),
+    multiplier: bfdMultiplier.optional(),
+  }),
+]);
+
 const neighbor = z.strictObject({
   name: text(checkNeighborName),
   interface: text(checkInterfaceName),
@@ -195,6 +222,10 @@ const neighbor = z.strictObject({
     .nullable()
     .default(null),
   ospf: neighborOspf.nullable().default(null),
+  bfd: neighborBfd.nullable().default(null),
+}).superRefine((n, ctx) => {
+  const on = n.bfd === true || (typeof n.bfd === 'object' && n.bfd !== null && n.bfd.enabled !== false);
+  if (on && n.bgp === null) ctx.addIssue({ code: 'custom', path: ['bfd'], message: 'needs bgp: BFD here takes the BGP session down, and this neighbor runs OSPF only' });
 });
 
 export const configSchema = z.strictObject({
@@ -271,6 +302,7 @@ export const configSchema = z.strictObject({
     'reresolve-after': intIn(10, 86400).default(135),
   }),
   announce: absentIfNull(z.array(text(checkAnnouncePrefix)).default([])),
+  bfd: absentIfNull(bfdDefaults),
   neighbors: absentIfNull(z.array(neighbor).default([])),
 });
 
@@ -361,7 +393,15 @@ function maxPrefixConfig(v: MaxPrefixYaml, ebgp: boolean): MaxPrefixConfig | nul
   return { ipv4, ipv6, action: v?.action ?? 'warning', restartAfter: v?.['restart-after'] ?? DEFAULT_MAX_PREFIX_RESTART_AFTER };
 }
 
-function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number): NeighborConfig {
+/** A neighbor's BFD: its own keys over the top-level defaults; null when off. */
+function bfdConfig(v: ConfigYaml['neighbors'][number]['bfd'], d: ConfigYaml['bfd']): NeighborBfdConfig | null {
+  const enabled = v === null ? d.enabled : typeof v === 'boolean' ? v : (v.enabled ?? true);
+  if (!enabled) return null;
+  const own = typeof v === 'object' && v !== null ? v : {};
+  return { minRx: own['min-rx'] ?? d['min-rx'], minTx: own['min-tx'] ?? d['min-tx'], multiplier: own.multiplier ?? d.multiplier };
+}
+
+function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number, bfd: ConfigYaml['bfd']): NeighborConfig {
   return {
     name: n.name,
     interface: n.interface,
@@ -394,6 +434,8 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number): N
       passive: n.ospf.passive,
       authentication: n.ospf.authentication && { keyId: n.ospf.authentication['key-id'], key: n.ospf.authentication.key },
     },
+    // BFD takes down the BGP session; an OSPF-only neighbor has none (the cross-check says so).
+    bfd: n.bgp === null ? null : bfdConfig(n.bfd, bfd),
   };
 }
 
@@ -432,6 +474,6 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
       reresolveAfter: y.wireguard['reresolve-after'],
     },
     announce: [...new Set(y.announce.map((p) => canonicalPrefix(p) ?? p))],
-    neighbors: y.neighbors.map((n) => neighborConfig(n, y.router.asn)),
+    neighbors: y.neighbors.map((n) => neighborConfig(n, y.router.asn, y.bfd)),
   };
 }

@@ -104,6 +104,15 @@ export interface NeighborConfig {
   /** null: the neighbor runs OSPF only (a neighbor runs BGP, OSPF or both). */
   bgp: NeighborBgpConfig | null;
   ospf: NeighborOspfConfig | null;
+  /** BFD over the tunnel (RFC 5880/5881), or null: off. `bfd` of the neighbor over the top-level `bfd`. */
+  bfd?: NeighborBfdConfig | null;
+}
+
+/** Milliseconds and the detect multiplier (RFC 5880 §6.8.1 bfd.DesiredMinTxInterval, RequiredMinRxInterval, DetectMult). */
+export interface NeighborBfdConfig {
+  minRx: number;
+  minTx: number;
+  multiplier: number;
 }
 
 export interface Config {

@@ -16,7 +16,7 @@ import { encodeShutdownCommunication } from '#bgp/session/index';
 import { MessageType, type UpdateMessage } from '#bgp/wire/types';
 import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
 
-class FakeWireguard implements WireguardBackend {
+export class FakeWireguard implements WireguardBackend {
   readonly kind = 'wireguard-go' as const;
   readonly tunnels = new Map<string, TunnelSpec>();
   async list(): Promise<string[]> {
@@ -238,7 +238,7 @@ export interface Harness {
 }
 
 /** `deps` replaces the fake tunnels or adds a resolver (endpoints given as DNS names). */
-export async function harness(cfg: Config, log: Logger = silentLogger(), deps: Partial<Pick<AgentDeps, 'wireguard' | 'resolve'>> = {}): Promise<Harness> {
+export async function harness(cfg: Config, log: Logger = silentLogger(), deps: Partial<Pick<AgentDeps, 'wireguard' | 'resolve' | 'bfd'>> = {}): Promise<Harness> {
   const clock = new ManualClock();
   const fib = new FakeFib();
   const listener = new FakeListener();

@@ -86,6 +86,7 @@ describe('the design.md example', () => {
           sourceAddress: null,
           bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
           ospf: null,
+          bfd: null,
         },
       ],
     });
@@ -135,6 +136,7 @@ neighbors:
       sourceAddress: null,
       bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
       ospf: null,
+      bfd: null,
     });
   });
 

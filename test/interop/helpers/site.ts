@@ -78,6 +78,8 @@ export interface AgentOptions {
   bgp?: Record<string, unknown>;
   /** No `tunnel`: derived link-locals, BGP unnumbered. */
   unnumbered?: boolean;
+  /** Extra keys of the agent's neighbors[0] (bfd). */
+  neighbor?: Record<string, unknown>;
 }
 
 export async function createSite(base: string, net: number, agent: AgentOptions = {}): Promise<Site> {
@@ -144,6 +146,7 @@ async function buildSite(site: Site, agent: AgentOptions): Promise<void> {
           'listen-port': PORT_A,
           ...(agent.unnumbered ? {} : { tunnel: { local: [`${TUN_A.v4}/31`, `${TUN_A.v6}/127`], remote: [TUN_B.v4, TUN_B.v6] } }),
           bgp: { asn: ASN_B, 'hold-time': HOLD_TIME, ...agent.bgp },
+          ...agent.neighbor,
         },
       ],
     }),

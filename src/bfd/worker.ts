@@ -1,0 +1,46 @@
+/**
+ * The BFD engine in a worker thread: its own event loop and heap, so the
+ * main thread's full-table ingest and garbage collection do not delay its
+ * packets or its detection timers (docs/operations.md has the measurement).
+ * Messages: BfdRequest in, BfdReply out (src/bfd/service.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { BfdEngine } from './engine.js';
+import type { BfdReply, BfdRequest } from './service.js';
+
+const port = parentPort;
+if (port === null) throw new Error('src/bfd/worker.ts runs as a worker thread');
+const post = (m: BfdReply): void => port.postMessage(m);
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+
+const engine = new BfdEngine({
+  onStatus: (status) => post({ type: 'status', status }),
+  onLog: (line) => post({ type: 'log', line }),
+  ...((workerData as { port?: number } | undefined)?.port ? { port: (workerData as { port: number }).port } : {}),
+});
+
+port.on('message', (m: BfdRequest) => {
+  try {
+    switch (m.op) {
+      case 'set':
+        for (const spec of m.add) engine.add(spec);
+        for (const spec of m.update) engine.update(spec);
+        for (const name of m.remove) engine.remove(name);
+        break;
+      case 'lag':
+        post({ type: 'lag', maxMs: delay.max / 1e6 });
+        delay.reset();
+        break;
+      case 'close':
+        engine.close();
+        delay.disable();
+        port.close();
+        break;
+    }
+    post({ type: 'done', id: m.id });
+  } catch (err) {
+    post({ type: 'done', id: m.id, error: err instanceof Error ? err.message : String(err) });
+  }
+});
