@@ -105,7 +105,9 @@ export function exportFilter(ctx: ExportContext, route: Route, peer: PeerInfo): 
   if (role !== undefined && otcEgressBlocked(role, route.attrs)) return 'only-to-customer';
   if (ebgp) {
     // RFC 4271 §9.1.2: the peer would discard it as a loop, so do not send it.
-    for (const seg of route.attrs.asPath ?? []) if (seg.asns.includes(peer.asn)) return 'peer-as-in-path';
+    // Indexed loops on the per-route paths: an array iterator is an allocation V8 does not always elide.
+    const path = route.attrs.asPath;
+    if (path !== undefined) for (let i = 0; i < path.length; i++) if (path[i]!.asns.includes(peer.asn)) return 'peer-as-in-path';
   } else if (route.peer !== null) {
     // RFC 4271 §9.2: no internal-to-internal redistribution (no route reflection).
     const from = ctx.peers.get(route.peer);

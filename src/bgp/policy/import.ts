@@ -35,8 +35,9 @@ export type ImportVerdict =
 /** Checks that depend on the attributes and next hop only. */
 export function importAttributes(ctx: ImportContext, attrs: PathAttributes, nextHop: string | null): ImportVerdict {
   // RFC 4271 §9.1.2: a path carrying our own AS is a loop (AS_SET members included).
-  for (const seg of attrs.asPath ?? []) {
-    if (seg.asns.includes(ctx.localAsn)) return { accept: false, reason: 'as-path-loop' };
+  const path = attrs.asPath;
+  if (path !== undefined) {
+    for (let i = 0; i < path.length; i++) if (path[i]!.asns.includes(ctx.localAsn)) return { accept: false, reason: 'as-path-loop' };
   }
   // A next hop that is one of our own addresses would forward to ourselves.
   if (nextHop !== null && isOwnAddress(ctx, nextHop)) return { accept: false, reason: 'next-hop-self' };

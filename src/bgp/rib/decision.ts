@@ -82,7 +82,8 @@ const STEPS: readonly (readonly [DecisionStep, StepCompare])[] = [
 
 /** RFC 4271 §9.1.2.2 for two paths: the better one (null when equal) and the deciding step. */
 export function compare(ctx: DecisionContext, a: Route, b: Route): { better: Route | null; step: DecisionStep } {
-  for (const [step, cmp] of STEPS) {
+  for (let i = 0; i < STEPS.length; i++) {
+    const [step, cmp] = STEPS[i]!;
     const d = cmp(ctx, a, b);
     if (d !== 0) return { better: d < 0 ? a : b, step };
   }
@@ -116,11 +117,33 @@ function eliminateFrom(ctx: DecisionContext, paths: readonly Route[], firstStep:
     }
     return { best: first, step: 'equal' };
   }
+  // Elimination without a new set per step: most steps keep every path, and
+  // the one that decides usually leaves a single one (ten full-table peers:
+  // millions of decisions, so the sets were most of the decision's garbage).
   let set: readonly Route[] = paths;
   for (let i = firstStep; i < STEPS.length; i++) {
     const [step, cmp] = STEPS[i]!;
-    set = step === 'med' ? eliminateMed(ctx, set) : eliminate(ctx, set, cmp);
-    if (set.length === 1) return { best: set[0]!, step };
+    if (step === 'med') {
+      set = eliminateMed(ctx, set);
+      if (set.length === 1) return { best: set[0]!, step };
+      continue;
+    }
+    // One pass: the best under this step and how many tie with it (a step is a key comparison).
+    let best = set[0]!;
+    let ties = 1;
+    for (let k = 1; k < set.length; k++) {
+      const d = cmp(ctx, set[k]!, best);
+      if (d < 0) {
+        best = set[k]!;
+        ties = 1;
+      } else if (d === 0) ties++;
+    }
+    if (ties === 1) return { best, step };
+    if (ties < set.length) {
+      const kept: Route[] = [];
+      for (let k = 0; k < set.length; k++) if (cmp(ctx, set[k]!, best) === 0) kept.push(set[k]!);
+      set = kept;
+    }
   }
   return { best: set[0]!, step: 'equal' };
 }
@@ -137,15 +160,9 @@ export function rank(ctx: DecisionContext, paths: readonly Route[]): Route[] {
   return out;
 }
 
-function eliminate(ctx: DecisionContext, set: readonly Route[], cmp: StepCompare): readonly Route[] {
-  let best = set[0]!;
-  for (let i = 1; i < set.length; i++) if (cmp(ctx, set[i]!, best) < 0) best = set[i]!;
-  const kept = set.filter((r) => cmp(ctx, r, best) === 0);
-  return kept.length === set.length ? set : kept;
-}
-
 /** §9.1.2.2 c: within each neighbor AS keep the lowest MED; paths from other ASes are untouched. */
 function eliminateMed(ctx: DecisionContext, set: readonly Route[]): readonly Route[] {
+  if (medFree(ctx, set)) return set;
   const lowest = new Map<number, number>();
   for (const r of set) {
     const as = neighborAs(ctx, r);
@@ -205,7 +222,10 @@ function learnedRank(r: Route): number {
 /** §9.1.2.2 a: an AS_SET counts 1; confederation segments count 0 (RFC 5065 §5.3). */
 export function asPathLength(a: PathAttributes): number {
   let n = 0;
-  for (const s of a.asPath ?? []) {
+  const path = a.asPath;
+  if (path === undefined) return 0;
+  for (let i = 0; i < path.length; i++) {
+    const s = path[i]!;
     if (s.type === AsPathSegmentType.AsSequence) n += s.asns.length;
     else if (s.type === AsPathSegmentType.AsSet) n += 1;
   }

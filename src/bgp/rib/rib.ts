@@ -196,9 +196,12 @@ class PathTable {
  * (both held until collect()), or our own route. No Route is made unless the
  * best did change: with a second or a tenth full table almost no touch does.
  * Each entry holds a reference on its prefix number until collect().
+ *
+ * Membership is a stamp per prefix number in a column the Rib owns (this
+ * operation's number), not a map per operation: one operation at a time,
+ * as the Rib is synchronous and collects before it returns.
  */
 class Touched {
-  private readonly at = new Map<number, number>();
   readonly prefixes: number[] = [];
   /** The best's slot before (-1: none). */
   readonly slots: number[] = [];
@@ -207,12 +210,17 @@ class Touched {
   /** The peer's id, or our own route (LOCAL_SLOT), or null. */
   readonly who: (string | Route | null)[] = [];
 
+  constructor(
+    private readonly marks: TouchMarks,
+    private readonly stamp = marks.next(),
+  ) {}
+
   has(prefix: number): boolean {
-    return this.at.has(prefix);
+    return this.marks.stamps.get(prefix) === this.stamp;
   }
 
   add(prefix: number, slot: number, record: number, who: string | Route | null): void {
-    this.at.set(prefix, this.prefixes.length);
+    this.marks.stamps.set(prefix, this.stamp);
     this.prefixes.push(prefix);
     this.slots.push(slot);
     this.records.push(record);
@@ -221,6 +229,23 @@ class Touched {
 
   get size(): number {
     return this.prefixes.length;
+  }
+}
+
+/** The columns Touched marks prefixes in: its operation's number, and the backup's peer number before. */
+class TouchMarks {
+  stamps = new Column();
+  /** Per prefix touched (with `backups`), the backup's peer number before it (-1: none). */
+  readonly backupBefore = new Column();
+  private last = 0;
+
+  /** A new operation's number (1…); the column starts over before it would overflow. */
+  next(): number {
+    if (this.last === 0x7fffffff) {
+      this.stamps = new Column();
+      this.last = 0;
+    }
+    return ++this.last;
   }
 }
 
@@ -286,8 +311,7 @@ export class Rib {
    * best and move to it at once when the best's tunnel dies (PIC).
    */
   private readonly backups: boolean;
-  /** Per prefix touched in this operation, its backup's peer number before (-1: none); with `backups` only. */
-  private readonly touchedBackup = new Map<number, number>();
+  private readonly touchMarks = new TouchMarks();
 
   constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable }) {
     this.backups = local.backups ?? false;
@@ -366,7 +390,7 @@ export class Rib {
       },
       next: (max: number): LocRibChange[] => {
         if (done) return [];
-        const touched = new Touched();
+        const touched = new Touched(this.touchMarks);
         const end = Math.min(prefixes.length, at + max);
         for (; at < end; at++) this.withdrawPath(peer, prefixes[at]!, touched);
         const changes = this.collect(touched);
@@ -488,7 +512,7 @@ export class Rib {
     const peer = this.peers.get(id);
     const stale = peer?.stale;
     if (!peer || !stale) return [];
-    const touched = new Touched();
+    const touched = new Touched(this.touchMarks);
     for (const prefix of [...stale]) {
       if (afi !== undefined && afiOfPrefix(this.prefixes.text(prefix)) !== afi) continue;
       this.withdrawPath(peer, prefix, touched);
@@ -526,11 +550,13 @@ export class Rib {
   applyUpdate(peerId: string, u: UpdateMessage): LocRibChange[] {
     const peer = this.peers.get(peerId);
     if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
-    const touched = new Touched();
-    for (const p of u.withdrawn) this.withdrawText(peer, p, touched);
+    const touched = new Touched(this.touchMarks);
+    const withdrawn = u.withdrawn;
+    for (let i = 0; i < withdrawn.length; i++) this.withdrawText(peer, withdrawn[i]!, touched);
     const unreach = u.mpUnreach;
     if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
-      for (const p of unreach.withdrawn) this.withdrawText(peer, p, touched);
+      const list = unreach.withdrawn;
+      for (let i = 0; i < list.length; i++) this.withdrawText(peer, list[i]!, touched);
     }
     if (u.nlri.length > 0) this.announce(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, touched);
     const reach = u.mpReach;
@@ -708,7 +734,8 @@ export class Rib {
     if (peers.length > 0) {
       // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
       // entry current), so repeated prefixes need no set of their own.
-      for (const c of changes) {
+      for (let i = 0; i < changes.length; i++) {
+        const c = changes[i]!;
         const id = this.prefixes.findHinted(c.prefix, c.id);
         const best = this.exportable(id, c.prefix);
         for (let k = 0; k < peers.length; k++) {
@@ -777,7 +804,8 @@ export class Rib {
     // One path record per UPDATE (and per verdict), shared by all its prefixes.
     let acceptedId = -1;
     let baseId = -1;
-    for (const prefix of nlri) {
+    for (let i = 0; i < nlri.length; i++) {
+      const prefix = nlri[i]!;
       let reason: IneligibleReason | null = verdict.accept ? importPrefix(peer.importCtx, prefix) : verdict.reason;
       if (reason === null && !usable) reason = 'next-hop-unusable';
       let record: number;
@@ -849,7 +877,7 @@ export class Rib {
     const old = this.localRoutes.get(text);
     const source = bits & CONNECTED ? 'connected' : 'static';
     if (old !== undefined && bits !== 0 && old.source === source) return [];
-    const touched = new Touched();
+    const touched = new Touched(this.touchMarks);
     // Our route holds a reference on the number while it exists; this one is for the operation.
     const prefix = this.prefixes.intern(text);
     // The best before the change is made while our old route is still there.
@@ -887,7 +915,7 @@ export class Rib {
         touched.add(prefix, slot, record, peer.info.id);
       }
     }
-    if (this.backups) this.touchedBackup.set(prefix, this.backupSlotOf(prefix));
+    if (this.backups) this.touchMarks.backupBefore.set(prefix, this.backupSlotOf(prefix));
   }
 
   /** The Loc-RIB entry of a prefix number: a peer number, MULTI, or -1 (none, or NO_PREFIX). */
@@ -960,7 +988,9 @@ export class Rib {
     // Still a total order unless the new path meets one of its own neighbor AS with another MED.
     const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
     const m = fresh.attrs.med ?? 0;
-    for (const s of e.slots) {
+    const slots = e.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
       if (s === slot) continue;
       const a = this.attrsOf(prefix, s);
       if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
@@ -1123,7 +1153,7 @@ export class Rib {
       // Most touches change nothing (a full table from a second peer): no Route is made for those.
       const same = this.bestIs(prefix, slots[i]!, record, who[i]!);
       const backupSlot = this.backups ? this.backupSlotOf(prefix) : -1;
-      if (!same || (this.backups && backupSlot !== this.touchedBackup.get(prefix))) {
+      if (!same || (this.backups && backupSlot !== this.touchMarks.backupBefore.get(prefix))) {
         const previous = this.previousRoute(prefix, slots[i]!, record, who[i]!);
         const best = this.bestRoute(prefix, previous?.prefix);
         // The text comes from a route when there is one (texts are made on demand: one per change).
@@ -1134,7 +1164,6 @@ export class Rib {
       if (record >= 0) this.pathRecords.release(record);
       this.prefixes.release(prefix);
     }
-    if (this.backups) this.touchedBackup.clear();
     return changes;
   }
 

@@ -105,21 +105,26 @@ export class UpdatePacker {
   }
 }
 
-/** Cuts `prefixes` into runs whose encoded size plus `overhead` fits one message. */
-function split(prefixes: readonly string[], overhead: number): string[][] {
+/**
+ * Cuts `prefixes` into runs whose encoded size plus `overhead` fits one
+ * message: slices of the list (one allocation of the right size each), or the
+ * list itself when it fits whole (the common case: a batch of one UPDATE's NLRI).
+ */
+function split(prefixes: string[], overhead: number): string[][] {
   const chunks: string[][] = [];
-  let chunk: string[] = [];
+  let from = 0;
   let size = overhead;
-  for (const p of prefixes) {
-    const n = prefixSize(p);
-    if (size + n > MAX_MESSAGE_SIZE && chunk.length > 0) {
-      chunks.push(chunk);
-      chunk = [];
+  for (let i = 0; i < prefixes.length; i++) {
+    const n = prefixSize(prefixes[i]!);
+    if (size + n > MAX_MESSAGE_SIZE && i > from) {
+      chunks.push(prefixes.slice(from, i));
+      from = i;
       size = overhead;
     }
-    chunk.push(p);
     size += n;
   }
-  if (chunk.length > 0) chunks.push(chunk);
+  if (from === 0) {
+    if (prefixes.length > 0) chunks.push(prefixes);
+  } else chunks.push(prefixes.slice(from));
   return chunks;
 }

@@ -29,7 +29,7 @@ export function prefixSize(prefix: string): number {
 
 export function prefixesSize(prefixes: readonly string[]): number {
   let n = 0;
-  for (const p of prefixes) n += prefixSize(p);
+  for (let i = 0; i < prefixes.length; i++) n += prefixSize(prefixes[i]!);
   return n;
 }
 
