@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the agent, the labs and the interop peers run (the container image installs the same list).
-pkgs=(wireguard-go wireguard-tools bird2 frr gobgpd iproute2 nftables iputils-ping socat procps)
+pkgs=(wireguard-go wireguard-tools bird2 frr gobgpd openbgpd iproute2 nftables iputils-ping socat procps)
 # Only the tests need these: systemd-analyze (the unit), zsh and groff (completion and man page).
 test_pkgs=(systemd zsh groff-base)
 missing=()
