@@ -45,6 +45,7 @@ import { VERSION } from './version.js';
 import { KernelMirror } from './kernel-mirror.js';
 import { EndpointNames, systemResolver, type ResolveFn } from './endpoints.js';
 import { CEASE_BFD_DOWN, HANDSHAKE_DEAD_AFTER_S, Liveness, type BfdLinkFactory } from './bfd.js';
+import { retuneFib } from './tunnel-mtu.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -292,6 +293,8 @@ export class Agent implements ControlHandler {
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.syncLiveness();
+    // Routes an earlier run left get the advmss of their tunnel's MTU now.
+    await retuneFib(this.deps.fib, this.fibm, this.fibLog);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
     if (this.deps.ospf) {
       // After the tunnels: FRR configures interfaces that exist.
@@ -441,6 +444,7 @@ export class Agent implements ControlHandler {
     if (!cfg) return;
     if (!ensured) await this.ensureTunnel(spec, previous);
     const addr = neighborAddressing(cfg, spec);
+    this.deps.fib.tunnelMtu?.(spec.interface, spec.mtu);
     for (const prefix of hostRoutes(spec)) {
       if (this.coveredHost(cfg, prefix)) {
         this.reservedHosts.add(prefix);
@@ -557,8 +561,26 @@ export class Agent implements ControlHandler {
       if (this.reservedHosts.delete(prefix)) this.setLearned(prefix, this.rib.best(prefix) ?? null);
     }
     await this.flush();
+    this.deps.fib.tunnelMtu?.(n.spec.interface, null);
     this.endpoints.forget(n.cfg.name);
     await this.deps.wireguard.remove(n.spec.interface);
+  }
+
+  /**
+   * A neighbor whose tunnel alone changed (reload.ts `tunnel`): the backend
+   * applies it in place (a new public key swaps the peer only), and its
+   * session goes on. TCP bridges the moment without a handshake; the session
+   * survives as long as the first handshake under the new key comes within
+   * its hold time (the peer changes its key at about the same time).
+   */
+  private async retunnel(spec: TunnelSpec, previous: TunnelSpec | null): Promise<void> {
+    const n = this.peers.get(spec.name);
+    const cfg = this.config.neighbors.find((c) => c.name === spec.name);
+    if (!n || !cfg) return;
+    n.cfg = cfg;
+    n.spec = spec;
+    this.deps.fib.tunnelMtu?.(spec.interface, spec.mtu);
+    await this.ensureTunnel(spec, previous);
   }
 
   /**
@@ -1212,8 +1234,11 @@ export class Agent implements ControlHandler {
     for (const spec of nextSpecs) {
       if (diff.added.includes(spec.name) || diff.changed.includes(spec.name)) {
         await this.addNeighbor(spec, prevSpecs.get(spec.name) ?? null);
+      } else if (diff.tunnel.includes(spec.name)) {
+        await this.retunnel(spec, prevSpecs.get(spec.name) ?? null);
       }
     }
+    if (diff.tunnel.length > 0) await retuneFib(this.deps.fib, this.fibm, this.fibLog);
     const nextAnnounce = new Set(next.announce);
     for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
     for (const p of nextAnnounce) if (!prevAnnounce.has(p)) this.queue(this.rib.originate(p, 'static'));
@@ -1237,9 +1262,9 @@ export class Agent implements ControlHandler {
     for (const n of this.peers.values()) if (n.negotiated) this.admin.afterUpdate(n.cfg.name);
     await this.flush();
     this.log.info(diff, 'configuration reloaded');
-    const { ospf, export: exported, ...neighbors } = diff;
+    const { ospf, export: exported, tunnel, ...neighbors } = diff;
     const settings = [...new Set([...ospf, ...exported])];
-    return { ok: true, errors: [], ...neighbors, ...(settings.length > 0 ? { ospf: settings } : {}) };
+    return { ok: true, errors: [], ...neighbors, ...(settings.length > 0 ? { ospf: settings } : {}), ...(tunnel.length > 0 ? { tunnels: tunnel } : {}) };
   }
 
   // ---- operator view (ControlHandler) -------------------------------------

@@ -8,24 +8,46 @@ export interface NeighborDiff {
   ospf: string[];
   /** Their bgp.advertise-ospf changed: re-exported, the session stays. */
   export: string[];
+  /**
+   * Only WireGuard settings of their tunnel changed (MTU, keepalive, and on a
+   * numbered tunnel the neighbor's public key): applied to the tunnel in
+   * place, the interface, its addresses, routes and session stay (issue 12).
+   */
+  tunnel: string[];
 }
 
 /** Neighbors by name: what a reload adds, removes, or must rebuild. Untouched ones are left alone. */
 export function diffNeighbors(prev: Config, next: Config): NeighborDiff {
   const before = new Map(prev.neighbors.map((n) => [n.name, n]));
   const after = new Map(next.neighbors.map((n) => [n.name, n]));
-  const diff: NeighborDiff = { added: [], removed: [], changed: [], ospf: [], export: [] };
+  const diff: NeighborDiff = { added: [], removed: [], changed: [], ospf: [], export: [], tunnel: [] };
   for (const [name, n] of after) {
     const old = before.get(name);
     if (!old) diff.added.push(name);
-    else if (!sameNeighbor(old, n)) diff.changed.push(name);
+    else if (!sameNeighbor(inPlace(old, n), n)) diff.changed.push(name);
     else {
+      if (inPlace(old, n) !== old) diff.tunnel.push(name);
       if (JSON.stringify(old.ospf) !== JSON.stringify(n.ospf)) diff.ospf.push(name);
       if (JSON.stringify(old.bgp?.advertiseOspf ?? null) !== JSON.stringify(n.bgp?.advertiseOspf ?? null)) diff.export.push(name);
     }
   }
   for (const name of before.keys()) if (!after.has(name)) diff.removed.push(name);
   return diff;
+}
+
+/**
+ * `a` with the settings `b` changes in place taken from `b` (`a` itself when
+ * there are none): a WireGuard peer's keepalive and the interface's MTU, and
+ * the neighbor's public key where the tunnel's addresses do not derive from
+ * it. On an unnumbered tunnel the link-local addresses come from both keys
+ * (linklocal.ts): a new key moves the session's addresses, so the session
+ * starts again (the interface stays; the backend swaps the peer and the
+ * addresses).
+ */
+function inPlace(a: NeighborConfig, b: NeighborConfig): NeighborConfig {
+  const key = a.tunnel !== null && b.tunnel !== null && a.publicKey !== b.publicKey;
+  if (a.mtu === b.mtu && a.persistentKeepalive === b.persistentKeepalive && !key) return a;
+  return { ...a, mtu: b.mtu, persistentKeepalive: b.persistentKeepalive, publicKey: key ? b.publicKey : a.publicKey };
 }
 
 /**

@@ -300,6 +300,11 @@ export interface ReloadJson {
   changed: string[];
   /** Neighbors whose OSPF settings alone changed: handed to FRR live, tunnel and session untouched (absent: none). */
   ospf?: string[];
+  /**
+   * Neighbors whose tunnel alone changed (MTU, keepalive, a numbered
+   * neighbor's public key): applied to the tunnel in place, the session stays (absent: none).
+   */
+  tunnels?: string[];
 }
 
 /**
@@ -311,7 +316,7 @@ export type WatchEvent =
   | { type: 'routes'; time: string; rib: number; fib: number; pending: number }
   | { type: 'handshake'; time: string; neighbor: string; interface: string; endpoint: string | null }
   | { type: 'dataplane'; time: string; state: 'ok' | 'degraded' | 'down'; detail: string | null }
-  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[]; ospf?: string[] }
+  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[]; ospf?: string[]; tunnels?: string[] }
   | { type: 'log-level'; time: string; component: string; level: string };
 
 export interface LogLevelsJson {

@@ -317,6 +317,7 @@ export function formatReload(r: ReloadJson): string {
   if (r.removed.length > 0) parts.push(`removed ${r.removed.join(', ')}`);
   if (r.changed.length > 0) parts.push(`changed ${r.changed.join(', ')}`);
   if ((r.ospf ?? []).length > 0) parts.push(`OSPF settings of ${(r.ospf ?? []).join(', ')} applied (tunnels and sessions untouched)`);
+  if ((r.tunnels ?? []).length > 0) parts.push(`tunnel settings of ${(r.tunnels ?? []).join(', ')} applied in place (sessions kept)`);
   return parts.length === 0 ? 'reloaded: no changes\n' : `reloaded: ${parts.join('; ')}\n`;
 }
 

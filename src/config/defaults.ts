@@ -34,3 +34,11 @@ export const DEFAULT_MAX_PREFIX_RESTART_AFTER = 5;
 /** BFD (issue 12): 300 ms × 3, so a dead tunnel is detected within 0.9 s (BIRD's and FRR's defaults are slower: 100 ms/1 s × 5, 300 ms × 3). */
 export const DEFAULT_BFD_INTERVAL_MS = 300;
 export const DEFAULT_BFD_MULTIPLIER = 3;
+/**
+ * A tunnel's MTU, as wg-quick's and wireguard-go's default: 1500 minus
+ * WireGuard's 80 bytes over IPv6 (40 IPv6 + 8 UDP + 32 WireGuard header and tag).
+ */
+export const DEFAULT_TUNNEL_MTU = 1420;
+/** IPv6's minimum link MTU (RFC 8200 §5): every tunnel carries IPv6 (its link-local at least). */
+export const MIN_TUNNEL_MTU = 1280;
+export const MAX_TUNNEL_MTU = 9000;

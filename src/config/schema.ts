@@ -31,6 +31,9 @@ import {
 import {
   DEFAULT_CONTROL_SOCKET,
   DEFAULT_HOLD_TIME,
+  DEFAULT_TUNNEL_MTU,
+  MAX_TUNNEL_MTU,
+  MIN_TUNNEL_MTU,
   DEFAULT_LINUX_PROTOCOL,
   DEFAULT_LINUX_METRIC,
   DEFAULT_GRACEFUL_RESTART_TIME,
@@ -195,6 +198,7 @@ const neighbor = z.strictObject({
   endpoint: text(checkEndpoint).nullable().default(null),
   'listen-port': port.nullable().default(null),
   'persistent-keepalive': intIn(0, 65535).default(0),
+  mtu: intIn(MIN_TUNNEL_MTU, MAX_TUNNEL_MTU).default(DEFAULT_TUNNEL_MTU),
   tunnel: tunnel.nullable().default(null),
   'source-address': text(checkIp).nullable().default(null),
   bgp: z.strictObject({
@@ -409,6 +413,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number, bf
     endpoint: n.endpoint,
     listenPort: n['listen-port'],
     persistentKeepalive: n['persistent-keepalive'],
+    mtu: n.mtu,
     tunnel: n.tunnel && {
       local: n.tunnel.local.map(canonicalInterfaceAddress),
       remote: n.tunnel.remote.map(canonicalIp),

@@ -98,6 +98,8 @@ export interface NeighborConfig {
   listenPort: number | null;
   /** Seconds, 0 = off. */
   persistentKeepalive: number;
+  /** The tunnel interface's MTU (1280..9000, default 1420); TCP over the tunnel follows it (advmss). */
+  mtu: number;
   /** null = unnumbered: IPv6 link-local derived from both public keys (RFC 8950 session). */
   tunnel: NeighborTunnelConfig | null;
   sourceAddress: string | null;

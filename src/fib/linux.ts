@@ -15,11 +15,12 @@
  * them routes carry their next hops as before.
  */
 import { readFileSync } from 'node:fs';
-import type { KernelRoute, NexthopWrite, RouteOp, RouteOps, RouteTag } from '#netlink/types';
+import type { KernelRoute, NexthopWrite, RouteOp, RouteOps, RouteTag, RouteWrite } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
 import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
 import { hostPrefix, longestMatch } from './pin.js';
 import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
+import { TunnelMss } from './advmss.js';
 
 const ENOENT = 2;
 const ESRCH = 3;
@@ -64,6 +65,8 @@ export class LinuxFib implements FibBackend {
   private counted = false;
   /** Without nexthop objects: routes of an earlier run that still name one (see dumpWithout). */
   private naming = 0;
+  /** The tunnels' MTUs: routes through them carry RTAX_ADVMSS (advmss.ts). */
+  private readonly mss = new TunnelMss();
 
   /** `netlink` stays the caller's: close() leaves it open (the tunnel backend shares it). */
   constructor(
@@ -153,8 +156,9 @@ export class LinuxFib implements FibBackend {
     if (ops.length === 0) return [];
     const table = await this.nexthops();
     // FibOps go as they are: no request object per route.
+    const advmss = this.mss.forBatch(ops);
     if (table === null) {
-      const failures = await this.netlink.routeWrite(this.tag, ops);
+      const failures = await this.netlink.routeWrite(this.tag, ops, undefined, advmss);
       if (this.naming > 0) await this.leaveObjects(ops, failures);
       return this.failures(ops, failures);
     }
@@ -175,7 +179,7 @@ export class LinuxFib implements FibBackend {
         named[i] = null;
       }
     }
-    let failures = await this.netlink.routeWrite(this.tag, ops, ids);
+    let failures = await this.netlink.routeWrite(this.tag, ops, ids, advmss);
     // "Nexthop id does not exist": the kernel removed the object with its device (and the routes naming it).
     if (failures.some((f) => f.errno === -EINVAL && ids[f.index] !== 0)) failures = await this.retryGone(table, ops, ids, named, failures);
     const errnos = new Map<number, number>();
@@ -318,13 +322,49 @@ export class LinuxFib implements FibBackend {
       subIds[subOps.length] = o.installed ? o.id : 0;
       subOps.push(ops[f.index]!);
     }
-    const again = new Map((await this.netlink.routeWrite(this.tag, subOps, subIds)).map((f) => [retry[f.index]!.index, f.errno]));
+    const again = new Map((await this.netlink.routeWrite(this.tag, subOps, subIds, this.mss.forBatch(subOps))).map((f) => [retry[f.index]!.index, f.errno]));
     const out: { index: number; errno: number }[] = [];
     for (const f of failures) {
       if (!(f.errno === -EINVAL && ids[f.index] !== 0)) out.push(f);
       else if (again.has(f.index)) out.push({ index: f.index, errno: again.get(f.index)! });
     }
     return out;
+  }
+
+  tunnelMtu(ifname: string, mtu: number | null): void {
+    this.mss.set(ifname, mtu);
+  }
+
+  /**
+   * Our routes through a tunnel whose MTU changed (all of ours at the first
+   * call: routes of an earlier run) get the advmss of the MTU now, each
+   * rewritten in place (a replace naming its own object or next hops).
+   */
+  async retune(): Promise<{ rewritten: number; failed: { prefix: string; error: string }[] }> {
+    const changed = this.mss.take();
+    if (changed !== 'all' && changed.size === 0) return { rewritten: 0, failed: [] };
+    const writes: (RouteWrite & { op: 'replace' })[] = [];
+    let ids: number[] = [];
+    let mss: number[] = [];
+    await this.eachRoute(
+      (r) => {
+        if (changed !== 'all' && !r.nexthops.some((nh) => nh.interface !== undefined && changed.has(nh.interface))) return;
+        const want = this.mss.of(r.prefix, r.nexthops);
+        if ((r.advmss ?? 0) === want) return;
+        writes.push({ op: 'replace', route: { prefix: r.prefix, nexthops: r.nexthops } });
+        ids.push(r.nhId ?? 0);
+        mss.push(want);
+      },
+      () => {
+        writes.length = 0;
+        ids = [];
+        mss = [];
+      },
+    );
+    if (writes.length === 0) return { rewritten: 0, failed: [] };
+    const failed = (await this.netlink.routeWrite(this.tag, writes, ids, mss)).map((f) => ({ prefix: writes[f.index]!.route.prefix, error: errnoText(f.errno) }));
+    this.extras.log?.info({ routes: writes.length, failed: failed.length }, 'routes rewritten with the advmss of their tunnel MTU');
+    return { rewritten: writes.length - failed.length, failed };
   }
 
   /**
@@ -457,7 +497,7 @@ export class LinuxFib implements FibBackend {
     const inPlace = from.table === tag.table && from.metric === tag.metric;
     const writes = ours.map((r) => ({ op: inPlace ? ('replace' as const) : ('add' as const), route: r }));
     const failed: { prefix: string; error: string }[] = [];
-    for (const f of await this.netlink.routeWrite(tag, writes)) {
+    for (const f of await this.netlink.routeWrite(tag, writes, undefined, ours.map((r) => r.advmss ?? 0))) {
       failed.push({ prefix: writes[f.index]!.route.prefix, error: errnoText(f.errno) });
     }
     if (!inPlace) {

@@ -89,6 +89,19 @@ export interface FibBackend {
    */
   watchUnderlay?(changed: () => void): () => void;
   /**
+   * Linux: the MTU of a tunnel interface (null: forget it). Routes written
+   * through it from now on carry RTAX_ADVMSS = MTU - 40 (IPv4) or - 60
+   * (IPv6), the smallest over their paths, so TCP over them (the BGP session
+   * included) fits the tunnel (issue 12).
+   */
+  tunnelMtu?(ifname: string, mtu: number | null): void;
+  /**
+   * Linux: rewrites our routes whose advmss no longer matches their tunnels'
+   * MTU: through the tunnels whose MTU changed since the last call, or all of
+   * ours at the first. Returns how many were rewritten.
+   */
+  retune?(): Promise<{ rewritten: number; failed: { prefix: string; error: string }[] }>;
+  /**
    * The tunnels on `interfaces` are dead: every route of ours through them
    * moves to its backup at once (one write per shared next-hop object, not
    * one per route), or goes when it has none. The FIB manager's later writes

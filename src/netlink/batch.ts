@@ -14,7 +14,8 @@ import { EINVAL, ENODEV } from './errors.js';
 import type { NexthopWrite, RouteOp, RouteTag, RouteWrite } from './types.js';
 
 /** Upper bound of one encoded route message, to cut send buffers between messages. */
-const ROUTE_MSG_FIXED = 16 + 12 + 8 + 20 + 8 + 24;
+/** Header, rtmsg, table, dst (v6), priority, gateway (v6) or via, oif or nh id, RTA_METRICS { RTAX_ADVMSS }. */
+const ROUTE_MSG_FIXED = 16 + 12 + 8 + 20 + 8 + 24 + 8 + 12;
 const ROUTE_MSG_PER_NEXTHOP = 8 + 24 + 8;
 /** The smallest message of any batch (a route delete of a default route, a nexthop delete). */
 export const BATCH_MSG_MIN = 16 + 12;
@@ -47,6 +48,8 @@ export interface RouteBatch {
   nexthops(i: number): readonly RouteNexthop[] | null;
   /** The nexthop object an add or replace names instead of its paths; 0: none. */
   nhId(i: number): number;
+  /** RTAX_ADVMSS of an add or replace (0: none, sent); undefined: not sent. */
+  advmss(i: number): number | undefined;
 }
 
 export class RouteOpBatch implements RouteBatch {
@@ -77,6 +80,10 @@ export class RouteOpBatch implements RouteBatch {
   nhId(): number {
     return 0;
   }
+  advmss(i: number): number | undefined {
+    const op = this.ops[i]!;
+    return op.op === 'delete' ? undefined : op.route.advmss;
+  }
 }
 
 export class RouteWriteBatch implements RouteBatch {
@@ -84,6 +91,7 @@ export class RouteWriteBatch implements RouteBatch {
     private readonly ops: readonly RouteWrite[],
     private readonly tag: RouteTag,
     private readonly nhIds: ArrayLike<number> | undefined,
+    private readonly mss: ArrayLike<number> | undefined,
   ) {}
   get length(): number {
     return this.ops.length;
@@ -111,6 +119,9 @@ export class RouteWriteBatch implements RouteBatch {
   }
   nhId(i: number): number {
     return this.nhIds === undefined ? 0 : (this.nhIds[i] ?? 0);
+  }
+  advmss(i: number): number | undefined {
+    return this.mss === undefined ? undefined : (this.mss[i] ?? 0);
   }
 }
 
@@ -164,6 +175,7 @@ export class RouteEncoder implements BatchEncoder {
     spec.protocol = batch.protocol(i);
     spec.priority = batch.metric(i);
     const how = batch.how(i);
+    spec.advmss = how === null ? undefined : batch.advmss(i);
     if (how === null) {
       encodeRouteDelete(w, seq, spec, false);
       return 0;

@@ -42,11 +42,13 @@ import {
   RTA_PRIORITY,
   RTM_F_FIB_MATCH,
   RTA_HDRLEN,
+  RTA_METRICS,
   RTA_MULTIPATH,
   RTA_NH_ID,
   RTA_OIF,
   RTA_TABLE,
   RTA_VIA,
+  RTAX_ADVMSS,
   RTEXT_FILTER_SKIP_STATS,
   RTM_DELADDR,
   RTM_DELLINK,
@@ -215,6 +217,13 @@ export interface RouteSpec {
   protocol: number;
   /** RTA_PRIORITY (the route's metric); absent: not sent (a delete then matches any metric). */
   priority?: number;
+  /**
+   * RTA_METRICS / RTAX_ADVMSS: the TCP MSS announced over the route; 0 is
+   * sent too and means none (the kernel derives the MSS from the device MTU):
+   * a replace naming the same nexthop object without it keeps the old value
+   * (seen on Linux 6.18). Absent: no RTA_METRICS.
+   */
+  advmss?: number | undefined;
 }
 
 /** struct rtmsg of a route request (nexthop-codec.ts writes routes naming an object with it too). */
@@ -238,6 +247,14 @@ export function writeRouteKey(w: NlWriter, r: RouteSpec): void {
   // Part of the key: the kernel keeps routes of one prefix apart by metric, and
   // matches a replace or delete only against the route with this one.
   if (r.priority !== undefined) w.attrU32(RTA_PRIORITY, r.priority);
+}
+
+/** RTA_METRICS { RTAX_ADVMSS } of an add or replace (a tunnel's MTU, issue 12); nothing without one. */
+export function writeRouteMetrics(w: NlWriter, r: RouteSpec): void {
+  if (r.advmss === undefined) return;
+  const nest = w.beginNest(RTA_METRICS);
+  w.attrU32(RTAX_ADVMSS, r.advmss);
+  w.endNest(nest);
 }
 
 /** RTA_GATEWAY for a next hop of the route's family, RTA_VIA (RFC 8950) for an IPv6 one on an IPv4 route. */
@@ -278,6 +295,7 @@ export function encodeRouteNew(
   for (const nh of nexthops) if (nh.gateway !== undefined) deviceOnly = false;
   writeRtmsg(w, r, deviceOnly ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE, RTN_UNICAST);
   writeRouteKey(w, r);
+  writeRouteMetrics(w, r);
   if (nexthops.length === 1) {
     const nh = nexthops[0]!;
     if (nh.gateway) writeGateway(w, r.family, nh.gateway);
@@ -374,6 +392,15 @@ export function encodeLinkSetUp(w: NlWriter, seq: number, name: string): void {
   const start = w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
   writeIfinfomsg(w, 0, IFF_UP, IFF_UP);
   w.attrString(IFLA_IFNAME, name);
+  w.end(start);
+}
+
+/** RTM_NEWLINK on an existing interface: IFLA_MTU (a tunnel's MTU, changed in place). */
+export function encodeLinkSetMtu(w: NlWriter, seq: number, name: string, mtu: number): void {
+  const start = w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
+  writeIfinfomsg(w, 0, 0, 0);
+  w.attrString(IFLA_IFNAME, name);
+  w.attrU32(IFLA_MTU, mtu);
   w.end(start);
 }
 
@@ -540,6 +567,8 @@ export interface DecodedRoute {
   prefix: string;
   /** RTA_NH_ID: the nexthop object the route uses, 0 when none. */
   nhId: number;
+  /** RTAX_ADVMSS in RTA_METRICS, 0 when absent. */
+  advmss: number;
   /** Inline paths; for a route with RTA_NH_ID those of its object (net.ipv4.nexthop_compat_mode, on by default), else none. */
   nexthops: DecodedNexthop[];
 }
@@ -605,6 +634,7 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     type: body[7]!,
     prefix: '',
     nhId: 0,
+    advmss: 0,
     nexthops: [],
   };
   const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
@@ -643,6 +673,11 @@ export function decodeRoute(body: Buffer): DecodedRoute {
         break;
       case RTA_NH_ID:
         if (vlen >= 4) r.nhId = body.readUInt32LE(v);
+        break;
+      case RTA_METRICS:
+        forEachAttr(body, v, v + vlen, (type, a) => {
+          if (type === RTAX_ADVMSS && a.length >= 4) r.advmss = a.readUInt32LE(0);
+        });
         break;
     }
     off += align4(len);

@@ -75,6 +75,10 @@ export const RTA_OIF = 4;
 export const RTA_GATEWAY = 5;
 export const RTA_PRIORITY = 6;
 export const RTA_MULTIPATH = 9;
+/** A nest of RTAX_* route metrics (u32 each). */
+export const RTA_METRICS = 8;
+/** RTAX_ADVMSS: the TCP MSS advertised for connections over the route (linux/rtnetlink.h). */
+export const RTAX_ADVMSS = 8;
 export const RTA_TABLE = 15;
 /** struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; } — a next hop of another family. */
 export const RTA_VIA = 18;

@@ -9,7 +9,7 @@
  * where weight holds weight - 1). Pure functions like codec.ts; little-endian.
  */
 import { formatIpv4, formatIpv6 } from '#lib/prefix';
-import { NlWriter, writeRouteKey, writeRtmsg } from './codec.js';
+import { NlWriter, writeRouteKey, writeRouteMetrics, writeRtmsg } from './codec.js';
 import type { RouteSpec } from './codec.js';
 import {
   AF_INET,
@@ -152,6 +152,7 @@ export function encodeRouteNhId(w: NlWriter, seq: number, r: RouteSpec, nhId: nu
   );
   writeRtmsg(w, r, RT_SCOPE_UNIVERSE, RTN_UNICAST);
   writeRouteKey(w, r);
+  writeRouteMetrics(w, r);
   w.attrU32(RTA_NH_ID, nhId);
   w.end(start);
 }

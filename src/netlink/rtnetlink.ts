@@ -39,6 +39,7 @@ import {
   encodeLinkDelete,
   encodeLinkDump,
   encodeLinkGet,
+  encodeLinkSetMtu,
   encodeLinkSetUp,
   encodeRouteDelete,
   encodeRouteDump,
@@ -165,6 +166,10 @@ export class Rtnetlink implements LinkOps, RouteOps {
     return this.exclusive(() => this.ackRequest((w, seq) => encodeLinkDelete(w, seq, name), `link delete ${name}`));
   }
 
+  linkSetMtu(name: string, mtu: number): Promise<void> {
+    return this.exclusive(() => this.ackRequest((w, seq) => encodeLinkSetMtu(w, seq, name, mtu), `link set ${name} mtu ${mtu}`));
+  }
+
   linkSetAddrGenModeNone(name: string): Promise<void> {
     return this.exclusive(() =>
       this.ackRequest((w, seq) => encodeLinkAddrGenModeNone(w, seq, name), `link set ${name} addrgenmode none`),
@@ -268,6 +273,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         // The kernel's strict dump filter knows no metric: ours is told apart here.
         if (metric !== undefined && r.priority !== metric) return;
         const kr: KernelRoute = { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
+        if (r.advmss !== 0) kr.advmss = r.advmss;
         if (r.nhId !== 0) {
           kr.nhId = r.nhId;
           if (r.nexthops.length === 0) {
@@ -399,9 +405,9 @@ export class Rtnetlink implements LinkOps, RouteOps {
     return Array.from(errnos, (errno, index) => ({ index, errno }));
   }
 
-  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>): Promise<RouteOpResult[]> {
+  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]> {
     const errnos = new Int32Array(ops.length);
-    await this.exclusive(() => this.runRouteBatch(new RouteWriteBatch(ops, tag, nhIds), errnos));
+    await this.exclusive(() => this.runRouteBatch(new RouteWriteBatch(ops, tag, nhIds, advmss), errnos));
     return failures(errnos);
   }
 
@@ -726,6 +732,7 @@ function kernelRoute(r: ReturnType<typeof decodeRoute>, names: ReadonlyMap<numbe
     }),
   };
   if (r.nhId !== 0) out.nhId = r.nhId;
+  if (r.advmss !== 0) out.advmss = r.advmss;
   return out;
 }
 

@@ -17,6 +17,8 @@ export interface KernelRoute {
   nexthops: { address?: string; interface?: string }[];
   /** From a dump: RTA_NH_ID, the nexthop object the route names (absent: paths of its own). */
   nhId?: number;
+  /** RTAX_ADVMSS (absent: none, the kernel derives the MSS from the device's MTU). */
+  advmss?: number;
 }
 
 export type RouteOp =
@@ -82,6 +84,8 @@ export interface LinkOps {
   linkDelete(name: string): Promise<void>;
   /** IFLA_INET6_ADDR_GEN_MODE = none, so the kernel adds no random link-local (set before up). */
   linkSetAddrGenModeNone(name: string): Promise<void>;
+  /** IFLA_MTU on an existing interface. */
+  linkSetMtu(name: string, mtu: number): Promise<void>;
   /** Addresses with length: "10.255.0.0/31", "fe80::1/64". */
   addresses(name: string): Promise<string[]>;
   addressAdd(name: string, cidr: string): Promise<void>;
@@ -114,9 +118,10 @@ export interface RouteOps {
   /**
    * routeBatch for ops of one tag; returns only the ops that failed. With
    * `nhIds`, an add or replace whose nhIds[i] is not 0 names that nexthop
-   * object (RTA_NH_ID) instead of carrying its next hops.
+   * object (RTA_NH_ID) instead of carrying its next hops. With `advmss`,
+   * every add or replace carries RTAX_ADVMSS = advmss[i] (a tunnel's MTU; 0: none).
    */
-  routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>): Promise<RouteOpResult[]>;
+  routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]>;
   /** Nexthop objects of `protocol` (0 or absent: all); rejects where the kernel has none (before Linux 5.3). */
   nexthopObjects?(protocol?: number): Promise<NexthopObject[]>;
   /** Writes nexthop objects in order, batched like routeWrite; returns only the ops that failed. */

@@ -37,6 +37,7 @@ export const VPP_REQUIRED_MESSAGES: readonly string[] = [
   'sw_interface_add_del_address',
   'sw_interface_tag_add_del',
   'sw_interface_set_unnumbered',
+  'sw_interface_set_mtu',
   'sw_interface_ip6_enable_disable',
   'ip_address_dump',
   'ip_route_add_del',
@@ -378,7 +379,7 @@ class LinuxCp implements VppLinuxCp {
     t.pair = null;
   }
 
-  /** The host interface (agent's namespace): the tunnel addresses as in VPP, link up. */
+  /** The host interface (agent's namespace): the tunnel addresses and MTU as in VPP, link up. */
   private async convergeHost(links: LinkOps, spec: TunnelSpec, previous: TunnelSpec | null, fresh: boolean): Promise<boolean> {
     const name = spec.interface;
     let info = await links.link(name);
@@ -408,6 +409,11 @@ class LinuxCp implements VppLinuxCp {
       await links.addressDelete(name, a).catch((err: unknown) => {
         if ((err as { code?: string }).code !== 'EADDRNOTAVAIL') throw err;
       });
+      changed = true;
+    }
+    // linux-cp makes the host tun with VPP's MTU of the moment: the agent's own TCP must see the tunnel's.
+    if (info.mtu !== spec.mtu) {
+      await links.linkSetMtu(name, spec.mtu);
       changed = true;
     }
     if (!info.up) {

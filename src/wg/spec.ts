@@ -19,6 +19,7 @@ export function tunnelSpecs(config: Config, privateKey: Uint8Array, ourPublicKey
       endpoint: n.endpoint,
       listenPort: n.listenPort,
       persistentKeepalive: n.persistentKeepalive,
+      mtu: n.mtu,
       addresses: [...(n.tunnel?.local ?? []), ll.local],
       peerAddresses: [...(n.tunnel?.remote ?? []), ll.remote],
       sourceAddress: n.sourceAddress ?? config.wireguard.sourceAddress,

@@ -16,6 +16,8 @@ export interface TunnelSpec {
   endpoint: string | null;
   listenPort: number | null;
   persistentKeepalive: number;
+  /** The interface's MTU (config `neighbors[].mtu`). */
+  mtu: number;
   /** Local addresses with length, including the link-local one ("fe80::…/64"). */
   addresses: string[];
   /** Remote tunnel addresses (no length), the peer's link-local included. */

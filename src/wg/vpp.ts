@@ -151,13 +151,24 @@ interface Tunnel {
   asserted: boolean;
   linkLocal: string | null;
   unnumberedTo: number | null;
+  /** sw_interface_details.mtu: L3, IP4, IP6, MPLS (0 = unset; a new wg interface has 0/0/0/0). */
+  mtu: readonly number[];
 }
 
-type TunnelId = Pick<Tunnel, 'tag' | 'swIfIndex' | 'vppName' | 'adminUp' | 'publicKey' | 'port' | 'srcIp'>;
+type TunnelId = Pick<Tunnel, 'tag' | 'swIfIndex' | 'vppName' | 'adminUp' | 'publicKey' | 'port' | 'srcIp' | 'mtu'>;
 
 function newTunnel(id: TunnelId, peers: PeerRecord[] = [], pair: LcpPair | null = null): Tunnel {
   return { ...id, peers, pair, addresses: [], asserted: false, linkLocal: null, unnumberedTo: null };
 }
+
+const mtuOf = (d: VppRecord | undefined): number[] => arr(d?.mtu).map((v) => num(v));
+
+/**
+ * The tunnel's MTU as VPP's `set interface mtu packet` sets it: L3 only,
+ * IPv4 and IPv6 unset so they follow it. Anything else (a protocol MTU the
+ * operator set by hand) is rewritten.
+ */
+const sameMtu = (have: readonly number[], mtu: number): boolean => have[0] === mtu && have[1] === 0 && have[2] === 0;
 
 const isLoopback = (d: VppRecord): boolean => str(d.interface_dev_type) === 'Loopback' || /^loop\d+$/.test(str(d.interface_name));
 
@@ -317,7 +328,7 @@ export class VppWireguard implements WireguardBackend {
       }
       const publicKey = Buffer.from(bytesOf(wg.public_key)).toString('base64');
       const adminUp = (num(d.flags) & IF_ADMIN_UP) !== 0;
-      const id = { tag, swIfIndex: sw, vppName: name, adminUp, publicKey, port: num(wg.port), srcIp: addressOrNull(wg.src_ip) };
+      const id = { tag, swIfIndex: sw, vppName: name, adminUp, publicKey, port: num(wg.port), srcIp: addressOrNull(wg.src_ip), mtu: mtuOf(d) };
       tunnels.set(tag, newTunnel(id, peersBySw.get(sw), pairs.get(sw)));
     }
     const addrJobs: Promise<void>[] = [];
@@ -491,6 +502,12 @@ export class VppWireguard implements WireguardBackend {
     if (!t) t = await this.createInterface(client, spec, port, srcText);
 
     let changed = false;
+    if (!sameMtu(t.mtu, spec.mtu)) {
+      // In place: packets above it are fragmented or answered with ICMP "too big" by VPP's ip4/ip6 rewrite.
+      await client.request('sw_interface_set_mtu', { sw_if_index: t.swIfIndex, mtu: [spec.mtu, 0, 0, 0] });
+      t.mtu = [spec.mtu, 0, 0, 0];
+      changed = true;
+    }
     if (await this.convergeAddresses(client, t, spec)) changed = true;
     if (!t.adminUp) {
       await client.request('sw_interface_set_flags', { sw_if_index: t.swIfIndex, flags: IF_ADMIN_UP });
@@ -527,7 +544,7 @@ export class VppWireguard implements WireguardBackend {
     }
     const d = details.find((x) => num(x.sw_if_index) === sw);
     const vppName = d ? str(d.interface_name) : `sw_if_index ${sw}`;
-    const t = newTunnel({ tag: spec.interface, swIfIndex: sw, vppName, adminUp: false, publicKey: publicKeyOf(spec.privateKey), port, srcIp });
+    const t = newTunnel({ tag: spec.interface, swIfIndex: sw, vppName, adminUp: false, publicKey: publicKeyOf(spec.privateKey), port, srcIp, mtu: mtuOf(d) });
     this.tunnels.set(t.tag, t);
     this.bySwIfIndex.set(sw, t);
     this.generation++;

@@ -365,7 +365,7 @@ export class WireguardGoBackend implements WireguardBackend {
     return lines.length > 0 || linkChanged ? 'updated' : 'unchanged';
   }
 
-  /** addrgenmode none before up, exactly spec.addresses, then up. Returns whether anything changed. */
+  /** addrgenmode none before up, the MTU, exactly spec.addresses, then up. Returns whether anything changed. */
   private async ensureLink(spec: TunnelSpec): Promise<boolean> {
     const ifname = spec.interface;
     const link = await this.links.link(ifname);
@@ -378,6 +378,12 @@ export class WireguardGoBackend implements WireguardBackend {
     // to; a stray one signals the mode was never set (interface adopted).
     if (!link.up || foreignLinkLocal) {
       await this.links.linkSetAddrGenModeNone(ifname);
+      changed = true;
+    }
+    // In place, also on a live tunnel: wireguard-go follows the tun device's MTU.
+    if (link.mtu !== spec.mtu) {
+      await this.links.linkSetMtu(ifname, spec.mtu);
+      this.log.info({ interface: ifname, mtu: spec.mtu, was: link.mtu }, 'tunnel MTU set');
       changed = true;
     }
     for (const [norm, orig] of want) {

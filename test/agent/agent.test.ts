@@ -200,7 +200,7 @@ function neighbor(name: string, i: number, over: Partial<NeighborConfig['bgp']> 
     publicKey: publicKeyOf(generatePrivateKey()),
     endpoint: `198.51.100.${10 + i}:51820`,
     listenPort: 51820 + i,
-    persistentKeepalive: 0,
+    persistentKeepalive: 0, mtu: 1420,
     tunnel: { local: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`], remote: [`10.255.${i}.1`, `fd00:255:${i}::1`] },
     sourceAddress: null,
     bgp: { asn: 65002 + i, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: null, ...over },

@@ -21,7 +21,7 @@ function spec(over: Partial<TunnelSpec> = {}): TunnelSpec {
     peerPublicKey: 'hIDvqXoi1MGOkMyEGyIOaxZZhw2vPWtwRsjfwPcPF3I=',
     endpoint: 'site-b.vpn.example:51820',
     listenPort: null,
-    persistentKeepalive: 25,
+    persistentKeepalive: 25, mtu: 1420,
     addresses: [],
     peerAddresses: [],
     sourceAddress: null,

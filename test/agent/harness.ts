@@ -189,7 +189,7 @@ export function neighbor(name: string, i: number, over: Partial<NonNullable<Neig
     publicKey: publicKeyOf(generatePrivateKey()),
     endpoint: `198.51.100.${10 + i}:51820`,
     listenPort: 51820 + i,
-    persistentKeepalive: 0,
+    persistentKeepalive: 0, mtu: 1420,
     tunnel: { local: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`], remote: [`10.255.${i}.1`, `fd00:255:${i}::1`] },
     sourceAddress: null,
     bgp: {

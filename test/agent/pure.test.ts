@@ -12,7 +12,7 @@ const neighbor = (name: string, over: Partial<NeighborConfig> = {}): NeighborCon
   publicKey: 'hIDvqXoi1MGOkMyEGyIOaxZZhw2vPWtwRsjfwPcPF3I=',
   endpoint: '198.51.100.2:51820',
   listenPort: 51821,
-  persistentKeepalive: 25,
+  persistentKeepalive: 25, mtu: 1420,
   tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
   sourceAddress: null,
   bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: null },
@@ -41,8 +41,21 @@ const config = (neighbors: NeighborConfig[], over: Partial<Config> = {}): Config
 describe('reload diff', () => {
   it('adds, removes and rebuilds neighbors by name, leaving the others alone', () => {
     const prev = config([neighbor('a'), neighbor('b'), neighbor('c')]);
-    const next = config([neighbor('a'), neighbor('c', { persistentKeepalive: 10 }), neighbor('d')]);
-    expect(diffNeighbors(prev, next)).toEqual({ added: ['d'], removed: ['b'], changed: ['c'], ospf: [], export: [] });
+    const next = config([neighbor('a'), neighbor('c', { listenPort: 51830 }), neighbor('d')]);
+    expect(diffNeighbors(prev, next)).toEqual({ added: ['d'], removed: ['b'], changed: ['c'], ospf: [], export: [], tunnel: [] });
+  });
+  it('issue 12: MTU, keepalive and a numbered neighbor\'s public key change the tunnel in place; the session stays', () => {
+    const newKey = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+    const prev = config([neighbor('a'), neighbor('b'), neighbor('c'), neighbor('d')]);
+    const next = config([neighbor('a', { mtu: 1380 }), neighbor('b', { publicKey: newKey }), neighbor('c', { persistentKeepalive: 10 }), neighbor('d', { publicKey: newKey, mtu: 1400, endpoint: '198.51.100.9:51820' })]);
+    // d: its endpoint changes too, which is not in place (pins, passive or active): rebuilt.
+    expect(diffNeighbors(prev, next)).toEqual({ added: [], removed: [], changed: ['d'], ospf: [], export: [], tunnel: ['a', 'b', 'c'] });
+  });
+  it('issue 12: an unnumbered neighbor\'s new public key moves its link-local addresses: its session restarts', () => {
+    const newKey = 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=';
+    const prev = config([neighbor('u', { tunnel: null })]);
+    expect(diffNeighbors(prev, config([neighbor('u', { tunnel: null, publicKey: newKey })]))).toMatchObject({ changed: ['u'], tunnel: [] });
+    expect(diffNeighbors(prev, config([neighbor('u', { tunnel: null, mtu: 1300 })]))).toMatchObject({ changed: [], tunnel: ['u'] });
   });
   it('refuses to change the speaker identity or the dataplane in place', () => {
     const prev = config([]);
@@ -60,7 +73,7 @@ describe('neighbor addressing (design.md: session on the first tunnel.remote, IP
     peerPublicKey: '',
     endpoint: null,
     listenPort: null,
-    persistentKeepalive: 0,
+    persistentKeepalive: 0, mtu: 1420,
     addresses,
     peerAddresses,
     sourceAddress: null,

@@ -81,7 +81,7 @@ describe('the design.md example', () => {
           publicKey: KEY_B,
           endpoint: '198.51.100.2:51820',
           listenPort: 51821,
-          persistentKeepalive: 25,
+          persistentKeepalive: 25, mtu: 1420,
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
           bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
@@ -131,7 +131,7 @@ neighbors:
       publicKey: KEY_B,
       endpoint: null,
       listenPort: null,
-      persistentKeepalive: 0,
+      persistentKeepalive: 0, mtu: 1420,
       tunnel: null,
       sourceAddress: null,
       bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
@@ -150,6 +150,13 @@ neighbors:
     expect(r.ok && r.config.dataplane.linux.table).toBe(254);
     const t = parse(variant('    protocol: 201', '    protocol: 201\n    table: 100'));
     expect(t.ok && t.config.dataplane.linux.table).toBe(100);
+  });
+
+  it('issue 12: neighbors[].mtu, default 1420; 1280 (IPv6 minimum, RFC 8200 §5) to 9000', () => {
+    const r = parse(variant('    persistent-keepalive: 25', '    persistent-keepalive: 25\n    mtu: 1400'));
+    expect(r.ok && r.config.neighbors[0]!.mtu).toBe(1400);
+    expectOneError(variant('    persistent-keepalive: 25', '    persistent-keepalive: 25\n    mtu: 1200'), 'neighbors[0].mtu', /1280/);
+    expectOneError(variant('    persistent-keepalive: 25', '    persistent-keepalive: 25\n    mtu: 9001'), 'neighbors[0].mtu', /9000/);
   });
 
   it('canonicalizes announced prefixes and tunnel addresses', () => {

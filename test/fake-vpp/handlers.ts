@@ -148,8 +148,8 @@ function interfaceDetails(itf: FakeInterface): VppRecord {
     type: 0,
     link_duplex: 0,
     link_speed: 0,
-    link_mtu: itf.mtu,
-    mtu: [itf.mtu, 0, 0, 0],
+    link_mtu: itf.linkMtu,
+    mtu: [...itf.mtu],
     interface_name: itf.name,
     interface_dev_type: itf.devType,
     tag: itf.tag,
@@ -203,6 +203,11 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   sw_interface_set_unnumbered: (req, ctx) => {
     const rv = ctx.state.setUnnumbered(num(req.sw_if_index), num(req.unnumbered_sw_if_index), bool(req.is_add));
     retvalOnly('sw_interface_set_unnumbered', rv, ctx);
+  },
+
+  sw_interface_set_mtu: (req, ctx) => {
+    const mtu = Array.isArray(req.mtu) ? req.mtu.map((v) => num(v)) : [];
+    retvalOnly('sw_interface_set_mtu', ctx.state.setMtu(num(req.sw_if_index), mtu), ctx);
   },
 
   sw_interface_ip6_enable_disable: (req, ctx) =>

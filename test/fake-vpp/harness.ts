@@ -118,7 +118,7 @@ export function tunnelSpecs(ifacePrefix: string): (i: number, over?: Partial<Tun
     peerPublicKey: publicKeyOf(generatePrivateKey()),
     endpoint: `198.51.100.${10 + i}:51820`,
     listenPort: 51820 + i,
-    persistentKeepalive: 25,
+    persistentKeepalive: 25, mtu: 1420,
     addresses: [`10.255.${i}.0/31`, `fd00:255:${i}::/127`, `fe80::${i}:1/64`],
     peerAddresses: [`10.255.${i}.1`, `fd00:255:${i}::1`, `fe80::${i}:2`],
     sourceAddress: '198.51.100.1',

@@ -92,7 +92,10 @@ export interface FakeInterface {
   adminUp: boolean;
   linkUp: boolean;
   mac: Buffer;
-  mtu: number;
+  /** The hardware MTU (link_mtu). */
+  linkMtu: number;
+  /** Per protocol (L3, IP4, IP6, MPLS), 0 = unset: a new wg interface has none (seen on VPP 26.06: 0/0/0/0). */
+  mtu: number[];
   /** Interface addresses as given ("10.255.0.0/31", "fd00::1/127"), host bits kept, in add order. */
   addresses: string[];
   /** The IPv6 link-local set with add_del_address (it must be a /128 there), e.g. "fe80::1". */
@@ -512,7 +515,8 @@ export class FakeState {
       mac: opts.mac ?? (opts.kind === 'local' || opts.kind === 'wireguard' || opts.kind === 'tun'
         ? Buffer.alloc(6)
         : Buffer.from([0x02, 0xfe, ...randomBytes(4)])),
-      mtu: opts.kind === 'wireguard' ? 1420 : 9000,
+      linkMtu: opts.kind === 'wireguard' ? 0 : 9000,
+      mtu: opts.kind === 'wireguard' ? [0, 0, 0, 0] : [9000, 0, 0, 0],
       addresses: [],
       linkLocal: null,
       unnumberedTo: null,
@@ -558,6 +562,16 @@ export class FakeState {
     // VPP 26.06 (ip6_link_enable): enabling what is enabled already is VALUE_EXIST, as seen on a real VPP.
     if (enable && itf.ip6Enabled) return RV.VALUE_EXIST;
     itf.ip6Enabled = enable;
+    this.hooks.changed();
+    return RV.OK;
+  }
+
+  /** sw_interface_set_mtu: all four values as given (VPP 26.06 sets each, 0 included). */
+  setMtu(swIfIndex: number, mtu: number[]): number {
+    const itf = this.interfaces.get(swIfIndex);
+    if (!itf) return RV.INVALID_SW_IF_INDEX;
+    if (mtu.length !== 4) return RV.INVALID_VALUE;
+    itf.mtu = mtu;
     this.hooks.changed();
     return RV.OK;
   }

@@ -218,6 +218,45 @@ describe('LinuxFib + FibManager', () => {
     expect((await fib.dump()).map((r) => r.prefix).sort()).toEqual(['10.90.0.0/24', '2001:db8:90::/48']);
   });
 
+  it.each([true, false])('issue 12: routes through a tunnel carry advmss MTU - 40 / - 60, kept in step by retune (nexthop objects: %s)', async (objects) => {
+    const table = objects ? 2400 : 2410;
+    const t = String(table);
+    const advmss = (fam: '-4' | '-6'): string[] =>
+      ns.json<{ dst: string; protocol: string; metrics?: { advmss?: number }[] }[]>(fam, 'route', 'show', 'table', t, 'proto', String(PROTO))
+        .map((r) => `${r.dst} ${r.metrics?.find((m) => m.advmss !== undefined)?.advmss ?? '-'}`)
+        .sort();
+    // Left by an earlier run, without advmss.
+    ns.ip('route', 'add', '10.70.0.0/24', 'via', '10.255.0.1', 'dev', 'wg-a', 'proto', String(PROTO), 'metric', '32', 'table', t);
+    const fib = new LinuxFib(nl, { table, protocol: PROTO, metric: 32 }, { nexthopObjects: objects });
+    expect(await fib.nexthopMode()).toBe(objects ? 'objects' : 'routes');
+    fib.tunnelMtu('wg-a', 1400);
+    const m = new FibManager(fib);
+    await m.adopt();
+    m.set(via('10.70.0.0/24', '10.255.0.1'));
+    m.set(via('10.71.0.0/24', '10.255.0.1'));
+    m.set(via('2001:db8:71::/48', 'fd00:255::1'));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // New routes carry it at once; the adopted one (equal next hops: not rewritten by the flush) by the first retune.
+    expect(advmss('-4')).toEqual(['10.70.0.0/24 -', '10.71.0.0/24 1360']);
+    expect(advmss('-6')).toEqual(['2001:db8:71::/48 1340']);
+    expect(await m.between(() => fib.retune())).toEqual({ rewritten: 1, failed: [] });
+    expect(advmss('-4')).toEqual(['10.70.0.0/24 1360', '10.71.0.0/24 1360']);
+    // Nothing changed since: nothing rewritten.
+    expect(await fib.retune()).toEqual({ rewritten: 0, failed: [] });
+    // A new MTU (reload): every route through the tunnel, rewritten in place.
+    fib.tunnelMtu('wg-a', 1380);
+    expect(await fib.retune()).toEqual({ rewritten: 3, failed: [] });
+    expect(advmss('-4')).toEqual(['10.70.0.0/24 1340', '10.71.0.0/24 1340']);
+    expect(advmss('-6')).toEqual(['2001:db8:71::/48 1320']);
+    // The tunnel forgotten: the routes lose it (the kernel derives the MSS from the device again).
+    fib.tunnelMtu('wg-a', null);
+    expect(await fib.retune()).toEqual({ rewritten: 3, failed: [] });
+    expect(advmss('-4')).toEqual(['10.70.0.0/24 -', '10.71.0.0/24 -']);
+    // The FIB manager's view is unchanged: nothing to write, nothing stale.
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: 3 });
+  });
+
   it('the route watcher with ignoreProtocol hears nothing of that protocol: the kernel drops it (SO_ATTACH_FILTER), a million route writes cost no notifications', async () => {
     const heard: { protocol: number; table: number }[] = [];
     const stop = nl.watchRoutes((r) => {

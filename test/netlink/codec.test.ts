@@ -15,6 +15,7 @@ import {
   decodeRoute,
   encodeAddr,
   encodeLinkAddrGenModeNone,
+  encodeLinkSetMtu,
   encodeRouteDelete,
   encodeRouteNew,
   encodeRouteReplace,
@@ -22,6 +23,7 @@ import {
   parseIpv6PrefixInto,
   splitMessages,
 } from '#netlink/codec';
+import { encodeRouteNhId } from '#netlink/nexthop-codec';
 import { AF_INET, AF_INET6 } from '#netlink/constants';
 import { NetlinkDecodeError } from '#netlink/errors';
 
@@ -191,6 +193,97 @@ describe('RTM_NEWROUTE', () => {
   });
 });
 
+describe('RTA_METRICS / RTAX_ADVMSS (issue 12: TCP MSS follows the tunnel MTU)', () => {
+  it('host route 10.255.0.1/32 dev #5 with advmss 1380 (MTU 1420 - 40): RTA_METRICS nests one RTAX_ADVMSS', () => {
+    const w = new NlWriter();
+    encodeRouteNew(w, 7, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201, priority: 32, advmss: 1380 }, [{ ifindex: 5 }], 'replace');
+    const bytes = hex(`
+        40 00 00 00   # nlmsg_len 64
+        18 00         # RTM_NEWROUTE (24)
+        05 05         # NLM_F_REQUEST|NLM_F_ACK|NLM_F_REPLACE|NLM_F_CREATE
+        07 00 00 00 00 00 00 00   # seq 7, pid 0
+        02 20 00 00   # AF_INET, dst_len 32
+        fe c9 fd 01   # table main, protocol 201, scope link (device only), RTN_UNICAST
+        00 00 00 00   # rtm_flags
+        08 00 01 00   # rta_len 8, RTA_DST
+        0a ff 00 01   #   10.255.0.1
+        08 00 06 00   # rta_len 8, RTA_PRIORITY
+        20 00 00 00   #   metric 32
+        0c 00 08 00   # rta_len 12, RTA_METRICS (8), as iproute2's "advmss 1380" sends it
+        08 00 08 00   #   rta_len 8, RTAX_ADVMSS (8)
+        64 05 00 00   #     1380
+        08 00 04 00   # rta_len 8, RTA_OIF
+        05 00 00 00   #   ifindex 5
+      `);
+    expect(w.bytes().toString('hex')).toBe(bytes.toString('hex'));
+    // The dump reads it back (a route of ours in a dump carries the same attribute).
+    expect(decodeRoute(bytes.subarray(16)).advmss).toBe(1380);
+  });
+
+  it('no advmss: no RTA_METRICS; advmss 0 is sent (it clears an earlier one, which a replace naming the same nexthop object keeps otherwise)', () => {
+    const w = new NlWriter();
+    encodeRouteNew(w, 7, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201, priority: 32 }, [{ ifindex: 5 }], 'replace');
+    expect(w.bytes().length).toBe(52);
+    expect(decodeRoute(w.bytes().subarray(16)).advmss).toBe(0);
+    const z = new NlWriter();
+    encodeRouteNew(z, 7, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201, priority: 32, advmss: 0 }, [{ ifindex: 5 }], 'replace');
+    expect(z.bytes().subarray(44, 56).toString('hex')).toBe(
+      hex(`
+        0c 00 08 00   # rta_len 12, RTA_METRICS
+        08 00 08 00   #   RTAX_ADVMSS
+        00 00 00 00   #     0: none
+      `).toString('hex'),
+    );
+  });
+
+  it('IPv6 route naming nexthop object 9 with advmss 1360 (MTU 1420 - 60): RTA_METRICS before RTA_NH_ID', () => {
+    const w = new NlWriter();
+    const dst = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 2, ...new Array<number>(10).fill(0)]);
+    encodeRouteNhId(w, 8, { family: AF_INET6, dst, dstLen: 48, table: 254, protocol: 201, priority: 32, advmss: 1360 }, 9, 'add');
+    expect(w.bytes().toString('hex')).toBe(
+      hex(`
+        4c 00 00 00   # nlmsg_len 76
+        18 00 05 06   # RTM_NEWROUTE, NLM_F_REQUEST|NLM_F_ACK|NLM_F_EXCL|NLM_F_CREATE
+        08 00 00 00 00 00 00 00   # seq 8, pid 0
+        0a 30 00 00   # AF_INET6, dst_len 48
+        fe c9 00 01   # table main, protocol 201, scope universe, RTN_UNICAST
+        00 00 00 00   # rtm_flags
+        14 00 01 00   # rta_len 20, RTA_DST
+        20 01 0d b8 00 02 00 00 00 00 00 00 00 00 00 00   #   2001:db8:2::
+        08 00 06 00   # rta_len 8, RTA_PRIORITY
+        20 00 00 00   #   metric 32
+        0c 00 08 00   # rta_len 12, RTA_METRICS
+        08 00 08 00   #   RTAX_ADVMSS
+        50 05 00 00   #     1360
+        08 00 1e 00   # rta_len 8, RTA_NH_ID (30)
+        09 00 00 00   #   object 9
+      `).toString('hex'),
+    );
+  });
+});
+
+describe('RTM_NEWLINK mtu', () => {
+  it('IFLA_MTU 1400 on wg0, no NLM_F_CREATE (the link exists; changed in place)', () => {
+    const w = new NlWriter();
+    encodeLinkSetMtu(w, 5, 'wg0', 1400);
+    expect(w.bytes().toString('hex')).toBe(
+      hex(`
+        30 00 00 00   # nlmsg_len 48
+        10 00 05 00   # RTM_NEWLINK (16), NLM_F_REQUEST|NLM_F_ACK
+        05 00 00 00 00 00 00 00   # seq 5, pid
+        00 00 00 00   # ifi_family AF_UNSPEC, pad, ifi_type
+        00 00 00 00   # ifi_index 0: found by IFLA_IFNAME
+        00 00 00 00   # ifi_flags
+        00 00 00 00   # ifi_change
+        08 00 03 00   # rta_len 8, IFLA_IFNAME
+        77 67 30 00   #   "wg0\0"
+        08 00 04 00   # rta_len 8, IFLA_MTU (4)
+        78 05 00 00   #   1400
+      `).toString('hex'),
+    );
+  });
+});
+
 describe('RTM_NEWADDR', () => {
   it('10.255.0.0/31 on ifindex 7: IFA_LOCAL and IFA_ADDRESS both the local address', () => {
     const w = new NlWriter();
@@ -263,6 +356,7 @@ describe('replies', () => {
       type: 1,
       prefix: '10.1.0.0/24',
       nhId: 0,
+      advmss: 0,
       nexthops: [{ ifindex: 5, gateway: '10.255.0.1' }],
     });
   });

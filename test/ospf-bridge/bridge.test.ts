@@ -31,7 +31,7 @@ function neighbor(name: string, over: Partial<NeighborConfig> = {}): NeighborCon
     publicKey: 'hIDvqXoi1MGOkMyEGyIOaxZZhw2vPWtwRsjfwPcPF3I=',
     endpoint: null,
     listenPort: null,
-    persistentKeepalive: 0,
+    persistentKeepalive: 0, mtu: 1420,
     tunnel: { local: ['10.255.0.0/31'], remote: ['10.255.0.1'] },
     sourceAddress: null,
     bgp: null,

@@ -53,6 +53,9 @@ const REAL: Readonly<Record<string, string>> = {
   sw_interface_tag_add_del_reply: 'e8d4e804',
   sw_interface_set_unnumbered: '154a6439',
   sw_interface_set_unnumbered_reply: 'e8d4e804',
+  // Read from VPP 26.06's own share/vpp/api/core/interface.api.json (not in the govpp list above).
+  sw_interface_set_mtu: '5cbe85e5',
+  sw_interface_set_mtu_reply: 'e8d4e804',
   want_interface_events: '476f5a08',
   want_interface_events_reply: 'e8d4e804',
   sw_interface_event: '2d3d95a7',

@@ -219,6 +219,12 @@ const CASES: Record<string, Case> = {
     values: { client_index: HANDLE, context: 0x206, sw_if_index: 1, unnumbered_sw_if_index: 5, is_add: true },
   },
   sw_interface_set_unnumbered_reply: { msgId: 0x409, size: 10, values: { context: 0x206, retval: 0 } },
+  sw_interface_set_mtu: {
+    msgId: 0x40d,
+    size: 30,
+    values: { client_index: HANDLE, context: 0x208, sw_if_index: 5, mtu: [1400, 0, 0, 0] },
+  },
+  sw_interface_set_mtu_reply: { msgId: 0x40e, size: 10, values: { context: 0x208, retval: 0 } },
   want_interface_events: { msgId: 0x40a, size: 18, values: { client_index: HANDLE, context: 0x207, enable_disable: 1, pid: 4242 } },
   want_interface_events_reply: { msgId: 0x40b, size: 10, values: { context: 0x207, retval: 0 } },
   sw_interface_event: {

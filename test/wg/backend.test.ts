@@ -15,7 +15,7 @@ function fakeLinks(names: string[]): LinkOps {
   return {
     link: async (n) => (names.includes(n) ? info(n) : null),
     links: async () => names.map(info),
-    linkSetUp: write, linkDelete: write, linkSetAddrGenModeNone: write, addressAdd: write, addressDelete: write,
+    linkSetUp: write, linkDelete: write, linkSetAddrGenModeNone: write, linkSetMtu: write, addressAdd: write, addressDelete: write,
     addresses: async () => [],
   };
 }
@@ -25,7 +25,7 @@ describe('wireguard-go backend without a dataplane', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const spec: TunnelSpec = {
     name: 'x', interface: 'wgunit0', privateKey: decodeKey(generatePrivateKey()),
-    peerPublicKey: publicKeyOf(generatePrivateKey()), endpoint: null, listenPort: null, persistentKeepalive: 0,
+    peerPublicKey: publicKeyOf(generatePrivateKey()), endpoint: null, listenPort: null, persistentKeepalive: 0, mtu: 1420,
     addresses: [], peerAddresses: [], sourceAddress: null,
   };
   const backend = (names: string[], binary = 'wireguard-go'): WireguardGoBackend =>

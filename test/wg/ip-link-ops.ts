@@ -53,6 +53,10 @@ export class IpLinkOps implements LinkOps {
     await ip(['link', 'set', 'dev', name, 'addrgenmode', 'none']);
   }
 
+  async linkSetMtu(name: string, mtu: number): Promise<void> {
+    await ip(['link', 'set', 'dev', name, 'mtu', String(mtu)]);
+  }
+
   async addresses(name: string): Promise<string[]> {
     const [a] = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', name])) as IpAddr[];
     return (a?.addr_info ?? []).map((i) => `${i.local}/${i.prefixlen}`);

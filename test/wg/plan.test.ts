@@ -16,7 +16,7 @@ const NOW = 1_800_000_000;
 
 const spec: TunnelSpec = {
   name: 'b', interface: 'wgb', privateKey: decodeKey(priv), peerPublicKey: peer,
-  endpoint: '198.18.0.2:51821', listenPort: 51820, persistentKeepalive: 25,
+  endpoint: '198.18.0.2:51821', listenPort: 51820, persistentKeepalive: 25, mtu: 1420,
   addresses: [], peerAddresses: [], sourceAddress: null,
 };
 

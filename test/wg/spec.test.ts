@@ -14,7 +14,7 @@ function neighbor(over: Partial<NeighborConfig>): NeighborConfig {
     publicKey: peerB,
     endpoint: '198.51.100.2:51820',
     listenPort: 51821,
-    persistentKeepalive: 25,
+    persistentKeepalive: 25, mtu: 1420,
     tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
     sourceAddress: null,
     bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: null },
@@ -45,7 +45,7 @@ describe('tunnel specs from the config', () => {
     config([
       neighbor({}),
       neighbor({ name: 'road', interface: 'wg-road', publicKey: peerC, endpoint: null, listenPort: null,
-        persistentKeepalive: 0, tunnel: null, sourceAddress: '198.51.100.9' }),
+        persistentKeepalive: 0, mtu: 1420, tunnel: null, sourceAddress: '198.51.100.9' }),
     ]),
     decodeKey(ourPriv),
     ourPub,
@@ -56,7 +56,7 @@ describe('tunnel specs from the config', () => {
     const s = specs[0]!;
     expect(s).toMatchObject({
       name: 'site-b', interface: 'wg-site-b', peerPublicKey: peerB, endpoint: '198.51.100.2:51820',
-      listenPort: 51821, persistentKeepalive: 25, sourceAddress: '198.51.100.1',
+      listenPort: 51821, persistentKeepalive: 25, mtu: 1420, sourceAddress: '198.51.100.1',
       addresses: ['10.255.0.0/31', 'fd00:255::/127', ll.local],
       peerAddresses: ['10.255.0.1', 'fd00:255::1', ll.remote],
     });

@@ -19,12 +19,13 @@ const spec = tunnelSpecs('wgt-');
 class HostLinks implements LinkOps {
   readonly addrs = new Map<string, string[]>();
   readonly upLinks = new Set<string>();
+  readonly mtus = new Map<string, number>();
   constructor(private readonly fake: FakeVpp) {}
   private exists(name: string): boolean {
     return [...this.fake.state.lcpPairs.values()].some((p) => p.hostIfName === name);
   }
   async link(name: string): Promise<LinkInfo | null> {
-    return this.exists(name) ? { index: 100, name, up: this.upLinks.has(name), mtu: 1420 } : null;
+    return this.exists(name) ? { index: 100, name, up: this.upLinks.has(name), mtu: this.mtus.get(name) ?? 9000 } : null;
   }
   async links(): Promise<LinkInfo[]> {
     return [];
@@ -34,6 +35,9 @@ class HostLinks implements LinkOps {
   }
   async linkDelete(): Promise<void> {}
   async linkSetAddrGenModeNone(): Promise<void> {}
+  async linkSetMtu(name: string, mtu: number): Promise<void> {
+    this.mtus.set(name, mtu);
+  }
   async addresses(name: string): Promise<string[]> {
     return [...(this.addrs.get(name) ?? [])];
   }
@@ -361,6 +365,27 @@ describe('linux-cp', () => {
     await dp.wireguard.remove('wgt-1');
     expect(fake.state.lcpPairs.size).toBe(0);
     expect(fake.requests.some((r) => r.name === 'lcp_itf_pair_add_del' && r.values.is_add === false)).toBe(true);
+  });
+
+  it('MTU (issue 12): the wg interface gets L3 = mtu (VPP starts it at 0/0/0/0), the host side the same; a change is made in place', async () => {
+    const fake = await harness.startFake();
+    const { dp, hostLinks } = await dataplane(fake, { linuxCp: true, netns: 'dataplane', hostLinks: true });
+    const s = spec(1);
+    expect(await dp.wireguard.ensure(s, null)).toBe('created');
+    const itf = wgByTag(fake, 'wgt-1');
+    expect(itf.mtu).toEqual([1420, 0, 0, 0]);
+    expect(hostLinks.mtus.get('wgt-1')).toBe(1420);
+    const peer = peersOf(fake, itf.swIfIndex)[0]!;
+    const before = fake.requests.length;
+    const next = { ...s, mtu: 1400 };
+    expect(await dp.wireguard.ensure(next, s)).toBe('updated');
+    expect(names(fake, before)).toEqual(['sw_interface_set_mtu']);
+    // The same interface and peer: nothing rebuilt.
+    expect(wgByTag(fake, 'wgt-1').swIfIndex).toBe(itf.swIfIndex);
+    expect(peersOf(fake, itf.swIfIndex)[0]!.peerIndex).toBe(peer.peerIndex);
+    expect(itf.mtu).toEqual([1400, 0, 0, 0]);
+    expect(hostLinks.mtus.get('wgt-1')).toBe(1400);
+    expect(await dp.wireguard.ensure(next, next)).toBe('unchanged');
   });
 
   it('on, adopting: an existing pair is found with lcp_itf_pair_get and not added again', async () => {

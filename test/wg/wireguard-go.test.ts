@@ -79,13 +79,13 @@ describe.skipIf(!canRun)('wireguard-go backend in network namespaces', () => {
     b = startDriver(pair.b);
     specA = {
       name: 'b', interface: ifA, privateKey: privA, peerPublicKey: pubB,
-      endpoint: `${pair.ipB}:${PB}`, listenPort: PA, persistentKeepalive: 0,
+      endpoint: `${pair.ipB}:${PB}`, listenPort: PA, persistentKeepalive: 0, mtu: 1420,
       addresses: [`10.255.${net}.0/31`, `fd00:255:${net}::/127`, llA.local],
       peerAddresses: [`10.255.${net}.1`, `fd00:255:${net}::1`, llA.remote], sourceAddress: null,
     };
     specB = {
       name: 'a', interface: ifB, privateKey: privB, peerPublicKey: pubA,
-      endpoint: `${pair.ipA}:${PA}`, listenPort: PB, persistentKeepalive: 0,
+      endpoint: `${pair.ipA}:${PA}`, listenPort: PB, persistentKeepalive: 0, mtu: 1420,
       addresses: [`10.255.${net}.1/31`, `fd00:255:${net}::1/127`, llB.local],
       peerAddresses: [`10.255.${net}.0`, `fd00:255:${net}::`, llB.remote], sourceAddress: null,
     };

@@ -1,4 +1,4 @@
-/** src/vnet/interface.api: admin state, addresses, tags, unnumbered, dumps, events. */
+/** src/vnet/interface.api: admin state, addresses, tags, unnumbered, MTU, dumps, events. */
 import type { MessageDef } from './types.js';
 
 export const MESSAGES: MessageDef[] = [
@@ -116,6 +116,25 @@ export const MESSAGES: MessageDef[] = [
   },
   {
     name: 'sw_interface_set_unnumbered_reply',
+    crc: 'e8d4e804',
+    fields: [
+      { name: 'context', type: 'u32' },
+      { name: 'retval', type: 'i32' },
+    ],
+  },
+  {
+    /** mtu[4]: L3, IP4, IP6, MPLS (vl_api_mtu_proto_t); 0 = unset (the protocol follows L3). */
+    name: 'sw_interface_set_mtu',
+    crc: '5cbe85e5',
+    fields: [
+      { name: 'client_index', type: 'u32' },
+      { name: 'context', type: 'u32' },
+      { name: 'sw_if_index', type: 'vl_api_interface_index_t' },
+      { name: 'mtu', type: 'u32', length: 4 },
+    ],
+  },
+  {
+    name: 'sw_interface_set_mtu_reply',
     crc: 'e8d4e804',
     fields: [
       { name: 'context', type: 'u32' },
