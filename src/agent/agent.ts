@@ -20,14 +20,14 @@ import type {
 import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager, type FibCounters } from '#fib/index';
-import { tunnelSpecs, hostRoutes } from '#wg/index';
+import { tunnelSpecs, hostRoutes, publicKeyOf } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
-import { diffNeighbors, immutableChanges } from './reload.js';
+import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
 import { peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
@@ -54,6 +54,11 @@ export interface AgentDeps {
   fib: FibBackend;
   privateKey: Uint8Array;
   publicKey: string;
+  /**
+   * Reads wireguard.private-key-file again (reload): a new key there is our
+   * own key rotation, applied to every tunnel. Absent: the key of the start stays.
+   */
+  readPrivateKey?: () => Promise<Uint8Array>;
   /** The config file, named in reload errors. */
   configPath?: string;
   /** Re-reads and validates the config file (reload). */
@@ -220,7 +225,13 @@ export class Agent implements ControlHandler {
   /** BFD and handshake age (src/agent/bfd.ts). */
   private readonly liveness: Liveness;
 
+  /** Ours: from the start, then from each reload (own key rotation). */
+  private privateKey: Uint8Array;
+  private publicKey: string;
+
   constructor(config: Config, private readonly deps: AgentDeps) {
+    this.privateKey = deps.privateKey;
+    this.publicKey = deps.publicKey;
     this.config = config;
     this.startedAt = deps.clock.now();
     // PIC: the FIB holds each route's backup where it can move routes to it at once (Linux nexthop objects;
@@ -393,7 +404,7 @@ export class Agent implements ControlHandler {
   // ---- neighbors --------------------------------------------------------
 
   private specsFor(config: Config): TunnelSpec[] {
-    return tunnelSpecs(config, this.deps.privateKey, this.deps.publicKey);
+    return tunnelSpecs(config, this.privateKey, this.publicKey);
   }
 
   /**
@@ -1221,9 +1232,17 @@ export class Agent implements ControlHandler {
       const errors = immutable.map((k) => `${file}${k}: cannot change on reload; restart the agent`);
       return { ok: false, errors, added: [], removed: [], changed: [] };
     }
+    const key = await this.readOwnKey();
+    if (!key.ok) return { ok: false, errors: [key.error], added: [], removed: [], changed: [] };
     const prevSpecs = new Map(this.specsFor(this.config).map((s) => [s.name, s]));
-    const nextSpecs = this.specsFor(next);
     const diff = diffNeighbors(this.config, next);
+    if (key.rotated) {
+      this.privateKey = key.privateKey;
+      this.publicKey = key.publicKey;
+      ownKeyRotated(diff, next);
+      this.log.info({ publicKey: key.publicKey, tunnels: next.neighbors.length }, 'own private key changed: every tunnel takes the new key');
+    }
+    const nextSpecs = this.specsFor(next);
     const prevAnnounce = new Set(this.config.announce);
     const prev = this.config;
     this.config = next;
@@ -1265,6 +1284,19 @@ export class Agent implements ControlHandler {
     const { ospf, export: exported, tunnel, ...neighbors } = diff;
     const settings = [...new Set([...ospf, ...exported])];
     return { ok: true, errors: [], ...neighbors, ...(settings.length > 0 ? { ospf: settings } : {}), ...(tunnel.length > 0 ? { tunnels: tunnel } : {}) };
+  }
+
+  /** The key file as it is now: rotated or not; unreadable rejects the reload (the running key stays). */
+  private async readOwnKey(): Promise<{ ok: true; rotated: false } | { ok: true; rotated: true; privateKey: Uint8Array; publicKey: string } | { ok: false; error: string }> {
+    if (this.deps.readPrivateKey === undefined) return { ok: true, rotated: false };
+    let privateKey: Uint8Array;
+    try {
+      privateKey = await this.deps.readPrivateKey();
+    } catch (err) {
+      return { ok: false, error: errorText(err) };
+    }
+    if (Buffer.from(privateKey).equals(Buffer.from(this.privateKey))) return { ok: true, rotated: false };
+    return { ok: true, rotated: true, privateKey, publicKey: publicKeyOf(privateKey) };
   }
 
   // ---- operator view (ControlHandler) -------------------------------------

@@ -222,6 +222,8 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     ...(dp.onLost ? { onDataplaneLost: dp.onLost } : {}),
     privateKey,
     publicKey,
+    // The file's path cannot change on reload (reload.ts): its content may (own key rotation).
+    readPrivateKey: () => readPrivateKey(config.wireguard.privateKeyFile),
     managedInterfaces: managedInterfacesFile(config.control.socket),
     fibTag: fibTagFile(config.control.socket),
     pinRecord: pinsFile(config.control.socket),

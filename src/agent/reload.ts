@@ -82,3 +82,19 @@ export function immutableChanges(prev: Config, next: Config): string[] {
   if (prev.wireguard.privateKeyFile !== next.wireguard.privateKeyFile) out.push('wireguard.private-key-file');
   return out;
 }
+
+/**
+ * Our own private key changed (issue 12): every tunnel takes it. In place
+ * where the tunnel's addresses are configured (the backend sets the key, the
+ * sessions bridge the handshake); an unnumbered neighbor's link-local
+ * addresses derive from both keys, so its session starts again.
+ */
+export function ownKeyRotated(diff: NeighborDiff, next: Config): void {
+  for (const n of next.neighbors) {
+    if (diff.added.includes(n.name) || diff.changed.includes(n.name)) continue;
+    if (n.tunnel === null) {
+      diff.changed.push(n.name);
+      diff.tunnel = diff.tunnel.filter((x) => x !== n.name);
+    } else if (!diff.tunnel.includes(n.name)) diff.tunnel.push(n.name);
+  }
+}

@@ -653,6 +653,8 @@ export class VppWireguard implements WireguardBackend {
   private async convergePeer(client: VppClient, t: Tunnel, spec: TunnelSpec, previous: TunnelSpec | null, srcFamily: Family): Promise<boolean> {
     let changed = false;
     let mine = t.peers.find((p) => p.publicKey === spec.peerPublicKey) ?? null;
+    // The neighbor's key changed (issue 12): the old peer's endpoint may carry over (below).
+    const swapped = mine === null && t.peers.length === 1 ? t.peers[0]! : null;
     for (const stray of t.peers.filter((p) => p !== mine)) {
       await this.removePeer(client, stray.peerIndex);
       changed = true;
@@ -668,6 +670,8 @@ export class VppWireguard implements WireguardBackend {
       mine = await this.refreshPeer(client, t, mine); // the live endpoint and flags decide
     }
     let endpoint: Endpoint | null = desired;
+    // Learned (nothing configured) or live: the rotated key's peer is where the old one was.
+    if (swapped?.endpoint && !configuredChanged && (desired === null || (swapped.flags & PEER_ESTABLISHED) !== 0)) endpoint = swapped.endpoint;
     let replace = mine === null;
     if (mine) {
       replace = differs(mine);

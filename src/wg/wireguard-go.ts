@@ -126,7 +126,8 @@ export function uapiChanges(
   if (existing === null) {
     if (dev.peers.length > 0) lines.push(['replace_peers', 'true']);
     lines.push(['public_key', peerHex]);
-    if (input.resolvedEndpoint !== null) lines.push(['endpoint', input.resolvedEndpoint]);
+    const endpoint = swappedEndpoint(dev, spec, previous, input) ?? input.resolvedEndpoint;
+    if (endpoint !== null) lines.push(['endpoint', endpoint]);
     lines.push(['persistent_keepalive_interval', String(spec.persistentKeepalive)]);
     lines.push(...allowedIpLines());
     return lines;
@@ -155,6 +156,22 @@ export function uapiChanges(
   if (!sameAllowedIps(existing.allowedIps)) peerLines.push(...allowedIpLines());
   if (peerLines.length > 0) lines.push(['public_key', peerHex], ['update_only', 'true'], ...peerLines);
   return lines;
+}
+
+/**
+ * The neighbor's key changed (issue 12: key rotation): the one peer there is
+ * gives way to the new key, and its current endpoint carries over to it where
+ * that is the better guess: nothing is configured (remote-access server: the
+ * endpoint was learned), or it had a handshake recently (it works). A
+ * configured endpoint that changed in the same reload wins.
+ */
+function swappedEndpoint(dev: UapiDevice, spec: TunnelSpec, previous: TunnelSpec | null, input: UapiPlanInput): string | null {
+  const old = dev.peers.length === 1 ? dev.peers[0]! : null;
+  if (old === null || old.endpoint === null) return null;
+  if (previous !== null && previous.endpoint !== spec.endpoint) return null;
+  const handshake = lastHandshake(old);
+  const live = handshake !== null && input.nowSec - handshake.getTime() / 1000 <= HEALTHY_HANDSHAKE_SEC;
+  return input.resolvedEndpoint === null || live ? (normalizeEndpoint(old.endpoint) ?? old.endpoint) : null;
 }
 
 /** "10.255.0.0/31" → canonical text keeping the host bits, for comparing address lists. */

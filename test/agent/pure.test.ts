@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { diffNeighbors, immutableChanges } from '#agent/reload';
+import { diffNeighbors, immutableChanges, ownKeyRotated } from '#agent/reload';
 import { neighborAddressing, fibNextHopAddress } from '#agent/neighbor';
 import { VERSION } from '#agent/version';
 import type { Config, NeighborConfig } from '#config/types';
@@ -56,6 +56,13 @@ describe('reload diff', () => {
     const prev = config([neighbor('u', { tunnel: null })]);
     expect(diffNeighbors(prev, config([neighbor('u', { tunnel: null, publicKey: newKey })]))).toMatchObject({ changed: ['u'], tunnel: [] });
     expect(diffNeighbors(prev, config([neighbor('u', { tunnel: null, mtu: 1300 })]))).toMatchObject({ changed: [], tunnel: ['u'] });
+  });
+  it('issue 12: our own new private key reaches every tunnel: in place where numbered, a session restart where unnumbered', () => {
+    const prev = config([neighbor('a'), neighbor('u', { tunnel: null }), neighbor('b')]);
+    const next = config([neighbor('a', { mtu: 1400 }), neighbor('u', { tunnel: null }), neighbor('b'), neighbor('n')]);
+    const diff = diffNeighbors(prev, next);
+    ownKeyRotated(diff, next);
+    expect(diff).toEqual({ added: ['n'], removed: [], changed: ['u'], ospf: [], export: [], tunnel: ['a', 'b'] });
   });
   it('refuses to change the speaker identity or the dataplane in place', () => {
     const prev = config([]);

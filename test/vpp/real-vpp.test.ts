@@ -655,6 +655,19 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     expect((await dp.fib.dump()).map((r) => r.prefix)).toEqual(['10.3.0.0/16']);
   });
 
+  it('issue 12: the tunnels carry L3 MTU = their mtu (a new wg interface is 0/0/0/0), changed in place by ensure', async () => {
+    const name = vppName.get(SPECS[0]!.interface)!;
+    const shown = (): string => vppctl('show', 'interface', name);
+    expect(shown()).toMatch(/\s1420\/0\/0\/0\s/);
+    const sw = dp.wireguard.swIfIndexOf(SPECS[0]!.interface);
+    expect(await dp.wireguard.ensure({ ...SPECS[0]!, mtu: 1380 }, SPECS[0]!)).toBe('updated');
+    expect(dp.wireguard.swIfIndexOf(SPECS[0]!.interface)).toBe(sw);
+    expect(shown()).toMatch(/\s1380\/0\/0\/0\s/);
+    console.log(`real-vpp: MTU of ${name} after the change: ${/\d+\/\d+\/\d+\/\d+/.exec(shown())?.[0] ?? '?'}`);
+    expect(await dp.wireguard.ensure(SPECS[0]!, null)).toBe('updated');
+    expect(shown()).toMatch(/\s1420\/0\/0\/0\s/);
+  });
+
   it('recursion guard (table-id 0): the endpoint is pinned to its underlay path; learned 0/0 and the endpoint /32 via the tunnel do not carry it', async () => {
     const wg1 = vppName.get('wgf-1')!;
     const endpoint = '198.51.100.11';

@@ -59,6 +59,38 @@ describe('UAPI plan: set only what differs', () => {
     expect(lines).toContainEqual(['endpoint', '198.18.0.2:51821']);
   });
 
+  describe('issue 12: the neighbor\'s key rotated (a reload with its new public-key)', () => {
+    const old = (over: Partial<UapiPeer> = {}): UapiDevice => device([peerState({ publicKey: keyToHex(other), ...over })]);
+    const prev = { ...spec, peerPublicKey: other };
+
+    it('only the peer is swapped: same endpoint, keepalive and allowed IPs; key and port of the device untouched', () => {
+      expect(plan(old(), spec, prev)).toEqual([
+        ['replace_peers', 'true'],
+        ['public_key', keyToHex(peer)],
+        ['endpoint', '198.18.0.2:51821'],
+        ['persistent_keepalive_interval', '25'],
+        ['replace_allowed_ips', 'true'],
+        ['allowed_ip', '0.0.0.0/0'],
+        ['allowed_ip', '::/0'],
+      ]);
+    });
+
+    it('remote-access server (no endpoint configured): the endpoint the old peer learned carries over', () => {
+      const server = { ...spec, endpoint: null };
+      expect(plan(old({ endpoint: '203.0.113.7:40000' }), server, { ...server, peerPublicKey: other })).toContainEqual(['endpoint', '203.0.113.7:40000']);
+    });
+
+    it('a roamed endpoint that works carries over; a stale one gives way to the configured endpoint', () => {
+      expect(plan(old({ endpoint: '203.0.113.7:40000' }), spec, prev)).toContainEqual(['endpoint', '203.0.113.7:40000']);
+      expect(plan(old({ endpoint: '203.0.113.7:40000', lastHandshakeTimeSec: NOW - 600 }), spec, prev)).toContainEqual(['endpoint', '198.18.0.2:51821']);
+    });
+
+    it('an endpoint changed in the same reload wins over the old peer\'s', () => {
+      const moved = { ...spec, endpoint: '198.18.0.9:51821' };
+      expect(plan(old({ endpoint: '203.0.113.7:40000' }), moved, prev)).toContainEqual(['endpoint', '198.18.0.9:51821']);
+    });
+  });
+
   it('stray peers are removed one by one; ours keeps its state', () => {
     expect(plan(device([peerState(), peerState({ publicKey: keyToHex(other) })]), spec, spec))
       .toEqual([['public_key', keyToHex(other)], ['remove', 'true']]);

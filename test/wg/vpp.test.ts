@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LinkInfo, LinkOps } from '#netlink/types';
 import type { VppDataplane } from '#vpp/dataplane';
-import { publicKeyOf } from '#wg/keys';
+import { generatePrivateKey, publicKeyOf } from '#wg/keys';
 import { defaultListenPort } from '#wg/vpp';
 import type { TunnelSpec } from '#wg/types';
 import { fakeVppHarness, tunnelSpecs, until } from '../fake-vpp/harness.js';
@@ -221,6 +221,32 @@ describe('roaming and status', () => {
     fake.roamPeer(peersOf(fake, sw)[0]!.peerIndex, '203.0.113.9', 40000);
     await dp.wireguard.ensure({ ...s, persistentKeepalive: 5 }, s);
     expect(peersOf(fake, sw)[0]).toMatchObject({ endpoint: '203.0.113.9', port: 40000, persistentKeepalive: 5 });
+  });
+
+  it('issue 12: a new public key of the neighbor swaps its peer only; a learned endpoint (remote-access server) carries over', async () => {
+    const { fake, dp } = await dataplane(await harness.startFake());
+    const s = spec(1, { endpoint: null });
+    const other = spec(2);
+    await dp.wireguard.ensure(s, null);
+    await dp.wireguard.ensure(other, null);
+    const itf = wgByTag(fake, 'wgt-1');
+    const otherPeer = peersOf(fake, wgByTag(fake, 'wgt-2').swIfIndex)[0]!;
+    fake.roamPeer(peersOf(fake, itf.swIfIndex)[0]!.peerIndex, '203.0.113.9', 40000);
+    await dp.wireguard.status(s);
+    const rotated = { ...s, peerPublicKey: publicKeyOf(generatePrivateKey()) };
+    const before = fake.requests.length;
+    expect(await dp.wireguard.ensure(rotated, s)).toBe('updated');
+    expect(names(fake, before).filter((n) => n !== 'wireguard_peers_dump' && n !== 'control_ping')).toEqual([
+      'wireguard_peer_remove',
+      'wireguard_peer_add',
+      'want_wireguard_peer_events',
+    ]);
+    const peers = peersOf(fake, itf.swIfIndex);
+    expect(peers).toHaveLength(1);
+    expect(peers[0]!.publicKey.toString('base64')).toBe(rotated.peerPublicKey);
+    expect(peers[0]).toMatchObject({ endpoint: '203.0.113.9', port: 40000, persistentKeepalive: 25 });
+    expect(wgByTag(fake, 'wgt-1')).toMatchObject({ serial: itf.serial, addresses: ['10.255.1.0/31', 'fd00:255:1::/127'] });
+    expect(peersOf(fake, wgByTag(fake, 'wgt-2').swIfIndex)[0]!.serial).toBe(otherPeer.serial);
   });
 
   it('status: VPP name, endpoint, admin state; latestHandshake = when ESTABLISHED was first seen', async () => {
