@@ -13,7 +13,7 @@
  * plus our files) removes it even after a failed or interrupted run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -189,6 +189,66 @@ export async function startBird(site: Site, config: (log: string) => string): Pr
   spawnIn(site.nsB, ['bird', '-f', '-c', conf, '-s', ctl, '-P', join(site.dir, 'bird.pid')], { log: join(site.dir, 'bird.out') });
   await until('BIRD control socket', () => existsSync(ctl), 5_000);
   return { ctl, log, conf };
+}
+
+/** FRR (zebra + bgpd) in B's namespace, and vtysh to talk to it. */
+export interface Frr {
+  dir: string;
+  /** bgpd's log file. */
+  log: string;
+  vtysh(...commands: string[]): string;
+  /** For teardown(site, frr.cleanup): FRR's per-namespace run directory. */
+  cleanup(): void;
+}
+
+export const FRR_ZEBRA = '/usr/lib/frr/zebra';
+export const FRR_BGPD = '/usr/lib/frr/bgpd';
+
+/**
+ * zebra and bgpd in B's namespace (`-N`: their sockets under
+ * /var/run/frr/<namespace>), configs and logs in `<site>/frr` owned by the
+ * frr user; bgpd's config is `bgpdConfig(log)`.
+ */
+export async function startFrr(site: Site, bgpdConfig: (log: string) => string): Promise<Frr> {
+  const dir = join(site.dir, 'frr');
+  const runDir = `/var/run/frr/${site.nsB}`;
+  const log = join(dir, 'bgpd.log');
+  const uid = Number(sh('id', ['-u', 'frr']));
+  const gid = Number(sh('id', ['-g', 'frr']));
+  for (const d of [dir, runDir]) {
+    mkdirSync(d, { recursive: true });
+    chownSync(d, uid, gid);
+  }
+  writeFileSync(join(dir, 'zebra.conf'), `hostname b\nlog file ${join(dir, 'zebra.log')}\n`);
+  writeFileSync(join(dir, 'bgpd.conf'), bgpdConfig(log));
+  for (const f of ['zebra.conf', 'bgpd.conf']) chownSync(join(dir, f), uid, gid);
+  for (const [daemon, name] of [[FRR_ZEBRA, 'zebra'], [FRR_BGPD, 'bgpd']] as const) {
+    await execIn(site.nsB, [daemon, '-d', '-N', site.nsB, '-P', '0', '-f', join(dir, `${name}.conf`), '-i', join(dir, `${name}.pid`)]);
+  }
+  return {
+    dir,
+    log,
+    vtysh: (...commands) =>
+      execFileSync('vtysh', ['-N', site.nsB, ...commands.flatMap((c) => ['-c', c])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }),
+    cleanup: () => rmSync(runDir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * gobgpd in B's namespace with `config` (TOML), its API on a socket in the
+ * site's dir; resolves once it answers. `gobgp(...args)` runs the CLI against it.
+ */
+export async function startGobgp(site: Site, config: string): Promise<{ log: string; gobgp(...args: string[]): string }> {
+  const api = join(site.dir, 'gobgp.sock');
+  const log = join(site.dir, 'gobgpd.log');
+  const conf = join(site.dir, 'gobgpd.toml');
+  writeFileSync(conf, config);
+  spawnIn(site.nsB, ['gobgpd', '-f', conf, '-t', 'toml', '-p', '--pprof-disable', `--api-hosts=unix://${api}`], { log });
+  const gobgp = (...args: string[]): string =>
+    execFileSync('gobgp', ['--target', `unix://${api}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  await until('gobgpd API socket', () => existsSync(api), 5_000, () => tail(log));
+  await until('gobgpd answers', () => gobgp('global').includes('192.0.2.2'), 5_000, () => tail(log));
+  return { log, gobgp };
 }
 
 export function startAgent(site: Site): void {
