@@ -7,6 +7,7 @@
 import type { KeyPath, RawIssue } from './issues.js';
 import { formatPath } from './issues.js';
 import { parseEndpoint } from './fields.js';
+import { checkPolicyReferences } from './policy-check.js';
 import { canonicalPrefix, maskBytes, parseIp, parsePrefix, prefixContains, type ParsedPrefix } from '#lib/prefix';
 
 export interface CrossCheckResult {
@@ -320,5 +321,6 @@ export function crossCheck(data: unknown): CrossCheckResult {
   checkAnnounce(root, warnings);
   checkOspf(root, neighbors, errors, warnings);
   checkRoles(root, neighbors, errors);
+  checkPolicyReferences(root, errors, warnings);
   return { errors, warnings };
 }

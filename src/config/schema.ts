@@ -51,6 +51,7 @@ import {
   LINUX_MAIN_TABLE,
 } from './defaults.js';
 import { canonicalPrefix } from '#lib/prefix';
+import { announceEntry, bgpGlobalSchema, chain, policyConfig, policySchema } from './policy-schema.js';
 
 
 /** A string judged by one of the field checks. */
@@ -218,6 +219,11 @@ const neighbor = z.strictObject({
     role: z.enum(['provider', 'rs', 'rs-client', 'customer', 'peer']).nullable().default(null),
     /** RFC 9234 §4.2 strict mode: a peer that sends no BGP Role capability is refused (Role Mismatch). */
     'role-strict': z.boolean().default(false),
+    /** Policy chains (names in `policy.policies`), applied in order. */
+    import: chain,
+    export: chain,
+    /** Keep the pre-policy attributes of every path: an import policy change then needs no ROUTE-REFRESH. */
+    'soft-reconfiguration-inbound': z.boolean().default(false),
   })
     .superRefine((b, ctx) => {
       if (b['role-strict'] && b.role === null) ctx.addIssue({ code: 'custom', path: ['role-strict'], message: 'needs bgp.role (strict mode is about the peer\'s role capability)' });
@@ -305,7 +311,9 @@ export const configSchema = z.strictObject({
     'source-address': text(checkIp).nullable().default(null),
     'reresolve-after': intIn(10, 86400).default(135),
   }),
-  announce: absentIfNull(z.array(text(checkAnnouncePrefix)).default([])),
+  announce: absentIfNull(z.array(announceEntry).default([])),
+  bgp: absentIfNull(bgpGlobalSchema),
+  policy: absentIfNull(policySchema),
   bfd: absentIfNull(bfdDefaults),
   neighbors: absentIfNull(z.array(neighbor).default([])),
 });
@@ -430,6 +438,9 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number, bf
       advertiseOspf: advertiseOspf(n.bgp['advertise-ospf']),
       maxPrefix: maxPrefixConfig(n.bgp['max-prefix'], n.bgp.asn !== localAsn),
       ...(n.bgp.role === null ? {} : { role: n.bgp.role, roleStrict: n.bgp['role-strict'] }),
+      import: n.bgp.import,
+      export: n.bgp.export,
+      softReconfigurationInbound: n.bgp['soft-reconfiguration-inbound'],
     },
     ospf: n.ospf && {
       area: ospfAreaText(n.ospf.area),
@@ -442,6 +453,24 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number, bf
     // BFD takes down the BGP session; an OSPF-only neighbor has none (the cross-check says so).
     bfd: n.bgp === null ? null : bfdConfig(n.bfd, bfd),
   };
+}
+
+type AnnounceYaml = ConfigYaml['announce'][number];
+
+function announcePrefix(e: AnnounceYaml): string {
+  const p = typeof e === 'string' ? e : e.prefix;
+  return canonicalPrefix(p) ?? p;
+}
+
+/** Communities per announced prefix; a prefix listed twice carries the communities of both entries. */
+function announceCommunities(entries: readonly AnnounceYaml[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of entries) {
+    if (typeof e === 'string' || e.communities.length === 0) continue;
+    const p = announcePrefix(e);
+    out[p] = [...new Set([...(out[p] ?? []), ...e.communities])];
+  }
+  return out;
 }
 
 /** Maps validated YAML onto Config; `privateKeyFile` is resolved by the caller (it knows the file's folder). */
@@ -478,7 +507,10 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
       sourceAddress: y.wireguard['source-address'] === null ? null : canonicalIp(y.wireguard['source-address']),
       reresolveAfter: y.wireguard['reresolve-after'],
     },
-    announce: [...new Set(y.announce.map((p) => canonicalPrefix(p) ?? p))],
+    announce: [...new Set(y.announce.map((e) => announcePrefix(e)))],
+    announceCommunities: announceCommunities(y.announce),
+    requirePolicy: y.bgp['require-policy'],
+    policy: policyConfig(y.policy),
     neighbors: y.neighbors.map((n) => neighborConfig(n, y.router.asn, y.bfd)),
   };
 }

@@ -35,6 +35,12 @@ export interface NeighborBgpConfig {
   role?: BgpRoleName;
   /** RFC 9234 §4.2 strict mode (`bgp.role-strict`): the peer must send its role. Only with a role. */
   roleStrict?: boolean;
+  /** Absent in hand-made configs (tests): the same as empty. `bgp.import`: policy names applied in order to what the neighbor sends (empty: none). */
+  import?: string[];
+  /** `bgp.export`: policy names applied in order to what the neighbor is sent (empty: none). */
+  export?: string[];
+  /** `bgp.soft-reconfiguration-inbound`: keep each path's pre-policy attributes, so an import policy change is applied without asking the peer. */
+  softReconfigurationInbound?: boolean;
 }
 
 /** `bgp.role` values: the RFC 9234 §4.1 roles, RS for Route Server. */
@@ -59,6 +65,56 @@ export interface PrefixListEntry {
   prefix: string;
   ge: number;
   le: number;
+}
+
+/** `policy.policies.NAME.terms[]`: a match, attribute changes, and what then happens to the route. */
+export interface PolicyTermConfig {
+  name: string;
+  match: PolicyMatchConfig;
+  set: PolicySetConfig;
+  /** `next`: go on with the next term (with the changes made so far). */
+  action: 'accept' | 'reject' | 'next';
+}
+
+/** Every condition given must hold; a list means "any of these". Names refer to `policy.*-lists` and `policy.as-sets`. */
+export interface PolicyMatchConfig {
+  prefixList?: string[];
+  asPath?: string[];
+  /** ASNs, or names of as-sets: the path holds one of them. */
+  asPathContains?: (number | string)[];
+  /** ASNs, or names of as-sets: the path's origin AS is one of them (RFC 6811 §2). */
+  originAs?: (number | string)[];
+  asPathLength?: { ge: number; le: number };
+  community?: string[];
+  nextHop?: string[];
+  family?: 'ipv4' | 'ipv6';
+  neighbor?: string[];
+  source?: ('bgp' | 'static' | 'ospf' | 'connected')[];
+}
+
+export interface PolicySetConfig {
+  localPref?: number;
+  med?: number;
+  /** `as`: own (our ASN) or first (the path's first AS, the neighbor's on import). */
+  prepend?: { as: 'own' | 'first'; count: number };
+  community?: { add: string[]; remove: string[]; replace: string[] | null };
+  /** Next-hop-self is what every session does already (VPP needs the tunnel address): accepted, changes nothing. */
+  nextHopSelf?: boolean;
+}
+
+export interface PolicyConfig {
+  terms: PolicyTermConfig[];
+  /** What happens to a route no terminal term took: `next` hands it to the next policy of the chain. */
+  default: 'accept' | 'reject' | 'next';
+}
+
+/** The `policy` section: named definitions and named policies. */
+export interface PolicyDefinitions {
+  prefixLists: Record<string, PrefixListEntry[]>;
+  asPathLists: Record<string, string[]>;
+  asSets: Record<string, number[]>;
+  communityLists: Record<string, string[]>;
+  policies: Record<string, PolicyConfig>;
 }
 
 /** A neighbor's OSPF over its tunnel (a point-to-point network). */
@@ -151,5 +207,10 @@ export interface Config {
   };
   /** Canonical prefixes originated by this router. */
   announce: string[];
+  /** Absent (hand-made configs): none, false, no definitions. Communities (operator's spelling, see PolicySetConfig) an `announce` entry carries, by canonical prefix. */
+  announceCommunities?: Record<string, string[]>;
+  /** `bgp.require-policy` (RFC 8212): an eBGP neighbor without an import (export) policy accepts (is sent) nothing. */
+  requirePolicy?: boolean;
+  policy?: PolicyDefinitions;
   neighbors: NeighborConfig[];
 }

@@ -74,6 +74,9 @@ describe('the design.md example', () => {
       },
       wireguard: { privateKeyFile: '/etc/wgbgp/private.key', sourceAddress: '198.51.100.1', reresolveAfter: 135 },
       announce: ['10.1.0.0/24', '2001:db8:1::/48'],
+      announceCommunities: {},
+      requirePolicy: false,
+      policy: { prefixLists: {}, asPathLists: {}, asSets: {}, communityLists: {}, policies: {} },
       neighbors: [
         {
           name: 'site-b',
@@ -84,7 +87,7 @@ describe('the design.md example', () => {
           persistentKeepalive: 25, mtu: 1420,
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
-          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
+          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 }, import: [], export: [], softReconfigurationInbound: false },
           ospf: null,
           bfd: null,
         },
@@ -134,7 +137,7 @@ neighbors:
       persistentKeepalive: 0, mtu: 1420,
       tunnel: null,
       sourceAddress: null,
-      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 } },
+      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 }, import: [], export: [], softReconfigurationInbound: false },
       ospf: null,
       bfd: null,
     });
