@@ -7,7 +7,7 @@
  * - large (RFC 8092): `65001:1:2`, `65001:*:*`;
  * - extended (RFC 4360 §4, §5): `rt:65001:100`, `ro:192.0.2.1:7`, `rt:65001:*`.
  */
-import type { ExtendedCommunity, LargeCommunity } from '#bgp/wire/types';
+import type { ExtendedCommunity, LargeCommunity, PathAttributes } from '#bgp/wire/types';
 import { parseIpv4 } from '#lib/prefix';
 
 /** RFC 1997 §3 well-known communities, and those registered since. */
@@ -111,4 +111,23 @@ export function matchesLarge(p: CommunityPattern & { kind: 'large' }, c: LargeCo
 
 export function matchesExtended(p: CommunityPattern & { kind: 'extended' }, c: ExtendedCommunity): boolean {
   return ((c[0] ^ p.value[0]) & p.mask[0]) === 0 && ((c[1] ^ p.value[1]) & p.mask[1]) === 0;
+}
+
+/** The community attributes of a list of exact communities (an `announce` entry's), in the order given, without repeats. */
+export function communityAttributes(texts: readonly string[]): PathAttributes {
+  const out: PathAttributes = {};
+  for (const t of texts) {
+    const c = parseCommunity(t, false);
+    if (typeof c === 'string') throw new Error(c);
+    if (c.kind === 'standard') {
+      if (!(out.communities ??= []).includes(c.value)) out.communities.push(c.value);
+    } else if (c.kind === 'large') {
+      const l = (out.largeCommunities ??= []);
+      if (!l.some((x) => x[0] === c.value[0] && x[1] === c.value[1] && x[2] === c.value[2])) l.push(c.value);
+    } else {
+      const e = (out.extendedCommunities ??= []);
+      if (!e.some((x) => x[0] === c.value[0] && x[1] === c.value[1])) e.push(c.value);
+    }
+  }
+  return out;
 }

@@ -9,6 +9,8 @@ import type { AsPathSegment, PathAttributes, UnknownAttribute } from '#bgp/wire/
 import { isTransitiveExtendedCommunity, transitiveIpv6ExtendedCommunities } from '#bgp/wire/communities';
 import type { PeerInfo, Route } from '#bgp/rib/types';
 import { localRoleOf, otcEgress, otcEgressBlocked } from './roles.js';
+import { applyActions } from './actions.js';
+import type { PolicyOutcome } from './engine.js';
 
 export type ExportRejectReason =
   | 'learned-from-peer'
@@ -197,4 +199,25 @@ export function exportRoute(ctx: ExportContext, route: Route, peer: PeerInfo): E
   if (encoding === null || exportFilter(ctx, route, peer) !== null) return null;
   const attrs = exportAttributes(ctx, route.attrs, peer, encoding.classic ? encoding.nextHops[0]! : null);
   return { attrs, encoding };
+}
+
+/**
+ * exportAttributes after an accepting export policy outcome: the policy's
+ * changes are made to the Loc-RIB attributes first, so a prepend comes
+ * before our own AS is added for an external peer (as FRR and BIRD do), and
+ * a LOCAL_PREF set reaches internal peers only (RFC 4271 §5.1.5). A MED the
+ * policy set is sent to external peers too: §5.1.4 forbids passing on a MED
+ * received from another AS, not setting our own.
+ */
+export function exportAttributesWithPolicy(
+  ctx: ExportContext,
+  attrs: PathAttributes,
+  peer: PeerInfo,
+  ipv4NextHop: string | null,
+  outcome: PolicyOutcome,
+): PathAttributes {
+  const changed = applyActions(attrs, outcome.actions, { localAsn: ctx.localAsn });
+  const out = exportAttributes(ctx, changed, peer, ipv4NextHop);
+  if (outcome.setsMed && changed.med !== undefined) out.med = changed.med;
+  return out;
 }

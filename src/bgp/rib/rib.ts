@@ -33,6 +33,9 @@ import {
   importPrefix,
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
+import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
+import { applyActions } from '#bgp/policy/actions';
+import { exportAttributesWithPolicy } from '#bgp/policy/export';
 import { AttributeTable } from './intern.js';
 import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
@@ -60,8 +63,22 @@ export interface AdjRibOutResend {
   readonly sent: number;
 }
 
-/** Why a received path is not a candidate: import policy, or step 0 of the decision process. */
-export type IneligibleReason = ImportRejectReason | 'next-hop-unusable';
+/**
+ * Why a received path is not a candidate: the built-in import checks, the
+ * operator's import policy (`policy`), or step 0 of the decision process.
+ */
+export type IneligibleReason = ImportRejectReason | 'policy' | 'next-hop-unusable';
+
+/** As kept per path: a policy rejection keeps the (shared) outcome, which names the term. */
+type IneligibleEntry = ImportRejectReason | 'next-hop-unusable' | PolicyOutcome;
+
+/** A peer's operator policies (bgp.import / bgp.export), compiled; null: none. */
+export interface PeerPolicies {
+  readonly import: CompiledChain | null;
+  readonly export: CompiledChain | null;
+  /** bgp.soft-reconfiguration-inbound: keep each path's pre-policy record. */
+  readonly softReconfiguration: boolean;
+}
 
 /** A peer's Adj-RIB-In path for a prefix (Rib.receivedPaths). */
 export interface ReceivedPath {
@@ -69,6 +86,8 @@ export interface ReceivedPath {
   readonly route: Route;
   /** Why it is not a candidate; null when it is. */
   readonly ineligible: IneligibleReason | null;
+  /** With `policy`: which term rejected it ("policy/term", "policy/default", "end of chain", or the RFC 8212 reason). */
+  readonly policy?: string;
 }
 
 interface PeerState extends DecisionPeer {
@@ -81,7 +100,19 @@ interface PeerState extends DecisionPeer {
    * prefix number -> path record. Each entry holds a reference on its prefix number.
    */
   readonly adjIn: PrefixMap;
-  readonly ineligible: Map<number, IneligibleReason>;
+  readonly ineligible: Map<number, IneligibleEntry>;
+  /**
+   * Soft reconfiguration inbound: the pre-policy path record of each path
+   * whose stored one the import policy changed (absent: the same), holding
+   * a reference on it; null when the neighbor does not keep them.
+   */
+  preIn: PrefixMap | null;
+  importPolicy: CompiledChain | null;
+  exportPolicy: CompiledChain | null;
+  /** Export policy, attribute half, per Loc-RIB attribute set; outcome -> export attribute set (no references). */
+  exportPrepared: WeakMap<PathAttributes, PreparedPolicy>;
+  exportByOutcomeClassic: WeakMap<PolicyOutcome, PathAttributes>;
+  exportByOutcomeMp: WeakMap<PolicyOutcome, PathAttributes>;
   /**
    * Adj-RIB-Out: what the peer was last sent, as prefix number -> number of
    * the interned export attribute set. Each entry holds a reference on both.
@@ -303,6 +334,8 @@ export class Rib {
   private readonly localRoutes = new Map<string, Route>();
   /** RFC 4271 §5.1.1, §5.1.2: a route we originate has ORIGIN IGP and an empty AS_PATH. */
   private readonly localAttrs: PathAttributes;
+  /** Static routes' attribute sets where `announce` gives communities (interned, one reference each). */
+  private readonly staticAttrs = new Map<string, PathAttributes>();
   private readonly exportSizes = new WeakMap<PathAttributes, number>();
 
   /**
@@ -326,7 +359,7 @@ export class Rib {
    * paths were kept stale (retainStale): then it resumes with them, and they
    * stay until refreshed or swept (RFC 4724 §4.2).
    */
-  addPeer(p: PeerInfo): void {
+  addPeer(p: PeerInfo, policies: PeerPolicies = NO_POLICIES): void {
     const kept = this.peers.get(p.id);
     if (kept !== undefined && kept.stale === null) throw new Error(`peer ${p.id} is already in the RIB`);
     if (kept !== undefined) this.forgetPeerState(kept);
@@ -342,6 +375,12 @@ export class Rib {
       // The stale paths (and their references) move over as they are.
       adjIn: kept !== undefined ? kept.adjIn : new PrefixMap(),
       ineligible: kept !== undefined ? kept.ineligible : new Map(),
+      preIn: kept !== undefined ? kept.preIn : policies.softReconfiguration ? new PrefixMap() : null,
+      importPolicy: policies.import,
+      exportPolicy: policies.export,
+      exportPrepared: new WeakMap(),
+      exportByOutcomeClassic: new WeakMap(),
+      exportByOutcomeMp: new WeakMap(),
       adjOut: new PrefixMap(),
       encV4: exportEncoding(p, AFI_IPV4),
       encV6: exportEncoding(p, AFI_IPV6),
@@ -571,10 +610,26 @@ export class Rib {
    * connected). Both sources may hold the same prefix; the Loc-RIB has one
    * local path for it, labelled connected when that source is present.
    */
-  originate(prefix: string, source: 'static' | 'connected'): LocRibChange[] {
+  originate(prefix: string, source: 'static' | 'connected', extra?: PathAttributes): LocRibChange[] {
     const key = requirePrefix(prefix);
     const bits = this.localSources.get(key) ?? 0;
-    return this.setLocalSources(key, bits | (source === 'static' ? STATIC : CONNECTED));
+    // `announce` entries may carry communities: the route is made anew when they change (reload).
+    const changed = source === 'static' && this.setStaticAttrs(key, extra);
+    return this.setLocalSources(key, bits | (source === 'static' ? STATIC : CONNECTED), changed);
+  }
+
+  /** The attribute set of our static route for `key` (ORIGIN IGP, empty AS_PATH, plus `extra`); whether it changed. */
+  private setStaticAttrs(key: string, extra: PathAttributes | undefined): boolean {
+    const old = this.staticAttrs.get(key);
+    const next = extra === undefined || Object.keys(extra).length === 0 ? undefined : this.attributes.intern({ ...extra, origin: Origin.Igp, asPath: [] });
+    if (next === old) {
+      if (next !== undefined) this.attributes.release(next);
+      return false;
+    }
+    if (next === undefined) this.staticAttrs.delete(key);
+    else this.staticAttrs.set(key, next);
+    if (old !== undefined) this.attributes.release(old);
+    return true;
   }
 
   /** Stops originating `prefix` from `source`, or from both sources when none is given. */
@@ -582,7 +637,8 @@ export class Rib {
     const key = requirePrefix(prefix);
     const bits = this.localSources.get(key) ?? 0;
     const clear = source === undefined ? STATIC | CONNECTED : source === 'static' ? STATIC : CONNECTED;
-    return this.setLocalSources(key, bits & ~clear);
+    const changed = (clear & STATIC) !== 0 && this.setStaticAttrs(key, undefined);
+    return this.setLocalSources(key, bits & ~clear, changed);
   }
 
   /**
@@ -679,7 +735,7 @@ export class Rib {
     const p = this.peers.get(peerId);
     const id = this.prefixes.find(prefix);
     if (!p || id === NO_PREFIX || !p.adjIn.has(id)) return undefined;
-    return p.ineligible.get(id) ?? null;
+    return reasonOf(p.ineligible.get(id));
   }
 
   /**
@@ -695,7 +751,8 @@ export class Rib {
       if (!p.adjIn.has(id)) continue;
       const r = this.pathRecords.get(p.adjIn.get(id));
       const route: Route = { prefix, peer: p.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
-      out.push({ peer: p.info, route, ineligible: p.ineligible.get(id) ?? null });
+      const e = p.ineligible.get(id);
+      out.push({ peer: p.info, route, ineligible: reasonOf(e), ...(typeof e === 'object' ? { policy: e.by } : {}) });
     }
     return out;
   }
@@ -769,6 +826,152 @@ export class Rib {
     return packer.finish();
   }
 
+  /**
+   * A new import policy for the peer (reload). With soft reconfiguration
+   * inbound its paths are evaluated again from their pre-policy records and
+   * the Loc-RIB changes returned; without, the new policy applies to what the
+   * peer sends from now on (the caller asks it for a ROUTE-REFRESH, RFC 2918)
+   * and nothing changes here. `soft` switches the pre-policy copy on (from
+   * the next UPDATE) or off.
+   */
+  setImportPolicy(peerId: string, policy: CompiledChain | null, soft: boolean): LocRibChange[] {
+    const peer = this.peers.get(peerId);
+    if (!peer) return [];
+    const wasSoft = peer.preIn !== null;
+    peer.importPolicy = policy;
+    let changes: LocRibChange[] = [];
+    if (wasSoft) changes = this.reimport(peer);
+    if (!soft && peer.preIn !== null) {
+      peer.preIn.forEach((r) => this.pathRecords.release(r));
+      peer.preIn = null;
+    } else if (soft && peer.preIn === null) peer.preIn = new PrefixMap();
+    return changes;
+  }
+
+  /** Whether the peer keeps pre-policy paths (soft reconfiguration inbound): an import policy change needs no refresh. */
+  keepsPrePolicy(peerId: string): boolean {
+    return (this.peers.get(peerId)?.preIn ?? null) !== null;
+  }
+
+  /** A new export policy for the peer (reload); reexport() then sends the differences. */
+  setExportPolicy(peerId: string, policy: CompiledChain | null): void {
+    const peer = this.peers.get(peerId);
+    if (!peer) return;
+    peer.exportPolicy = policy;
+    peer.exportPrepared = new WeakMap();
+    peer.exportByOutcomeClassic = new WeakMap();
+    peer.exportByOutcomeMp = new WeakMap();
+  }
+
+  /** Every path of the peer the import policy decides (not rejected by a built-in check), from its pre-policy record. */
+  private reimport(peer: PeerState): LocRibChange[] {
+    const touched = new Touched(this.touchMarks);
+    const policy = peer.importPolicy;
+    const prepared = new Map<number, PreparedPolicy>();
+    // Outcome -> path record, one reference held each until the end.
+    const made = new Map<PolicyOutcome, number>();
+    for (const id of peer.adjIn.ids()) {
+      const entry = peer.ineligible.get(id);
+      if (typeof entry === 'string' && entry !== 'next-hop-unusable') continue;
+      const stored = peer.adjIn.get(id);
+      const keptPre = peer.preIn?.get(id) ?? -1;
+      const pre = keptPre >= 0 ? keptPre : stored;
+      const r = this.pathRecords.get(pre);
+      const usable = nextHopUsable(r.nextHop);
+      const text = this.prefixes.text(id);
+      // The pre-policy record is held while the path is stored again (storePath may release it).
+      this.pathRecords.retain(pre);
+      let o: PolicyOutcome | null = null;
+      if (policy !== null) {
+        let p = prepared.get(pre);
+        if (p === undefined) prepared.set(pre, (p = policy.prepare(r.attrs, peer.info.id)));
+        o = p.outcome(text, 'bgp', r.nextHop);
+      }
+      if (o !== null && !o.accept) this.storePath(peer, text, pre, o, touched, -1);
+      else if (o === null || o.actions.length === 0) this.storePath(peer, text, pre, usable ? null : 'next-hop-unusable', touched, -1);
+      else {
+        let record = made.get(o) ?? -1;
+        if (record < 0) {
+          const changed = this.attributes.intern(applyActions(r.attrs, o.actions, { localAsn: this.decisionCtx.localAsn }));
+          record = this.pathRecords.intern(changed, r.nextHop, r.nextHopLinkLocal);
+          this.attributes.release(changed);
+          made.set(o, record);
+        }
+        this.storePath(peer, text, record, usable ? null : 'next-hop-unusable', touched, pre);
+      }
+      this.pathRecords.release(pre);
+    }
+    for (const r of made.values()) this.pathRecords.release(r);
+    return this.collect(touched);
+  }
+
+  /**
+   * What `policy` would do to the peer's paths (reload --dry-run): how many
+   * it would accept and reject. Exact with soft reconfiguration inbound;
+   * without, a path the current policy changed is judged on its changed
+   * attributes (`exact` false). Paths a built-in check rejects are not counted.
+   */
+  previewImport(peerId: string, policy: CompiledChain | null): { accept: number; reject: number; exact: boolean } {
+    const peer = this.peers.get(peerId);
+    const out = { accept: 0, reject: 0, exact: peer?.preIn !== null || peer?.importPolicy === null };
+    if (!peer) return out;
+    const prepared = new Map<number, PreparedPolicy>();
+    peer.adjIn.forEach((stored, id) => {
+      const entry = peer.ineligible.get(id);
+      if (typeof entry === 'string' && entry !== 'next-hop-unusable') return;
+      const keptPre = peer.preIn?.get(id) ?? -1;
+      const pre = keptPre >= 0 ? keptPre : stored;
+      if (policy === null) {
+        out.accept++;
+        return;
+      }
+      const r = this.pathRecords.get(pre);
+      let p = prepared.get(pre);
+      if (p === undefined) prepared.set(pre, (p = policy.prepare(r.attrs, peer.info.id)));
+      if (p.outcome(this.prefixes.text(id), 'bgp', r.nextHop).accept) out.accept++;
+      else out.reject++;
+    });
+    return out;
+  }
+
+  /**
+   * What `policy` would change in the peer's Adj-RIB-Out (reload --dry-run):
+   * prefixes it would be sent that it has not been (`send`), prefixes it was
+   * sent and would not be any more (`stop`), and how many it would be sent in all.
+   */
+  previewExport(peerId: string, policy: CompiledChain | null): { send: number; stop: number; total: number } {
+    const out = { send: 0, stop: 0, total: 0 };
+    const peer = this.peers.get(peerId);
+    if (!peer) return out;
+    const prepared = new Map<PathAttributes, PreparedPolicy>();
+    const would = (id: number, text: string): boolean => {
+      const best = this.exportable(id, text);
+      if (best === undefined) return false;
+      const enc = afiOf(text) === AFI_IPV4 ? peer.encV4 : peer.encV6;
+      if (enc === null || exportFilter(this.exportCtx, best, peer.info) !== null) return false;
+      if (policy === null) return true;
+      let p = prepared.get(best.attrs);
+      if (p === undefined) prepared.set(best.attrs, (p = policy.prepare(best.attrs, peer.info.id)));
+      return p.outcome(text, best.source, best.nextHop).accept;
+    };
+    const seen = new Set<number>();
+    const one = (id: number, text: string): void => {
+      if (id !== NO_PREFIX) {
+        if (seen.has(id)) return;
+        seen.add(id);
+      }
+      const yes = would(id, text);
+      const has = id !== NO_PREFIX && peer.adjOut.has(id);
+      if (yes) out.total++;
+      if (yes && !has) out.send++;
+      else if (!yes && has) out.stop++;
+    };
+    for (const id of peer.adjOut.ids()) one(id, this.prefixes.text(id));
+    this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
+    for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
+    return out;
+  }
+
   /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */
   exportFull(peerId: string): UpdateMessage[] {
     const peer = this.peers.get(peerId);
@@ -801,6 +1004,12 @@ export class Rib {
     const verdict = importAttributes(peer.importCtx, base, nextHop);
     const accepted = verdict.accept ? this.attributes.intern(verdict.attrs) : base;
     const usable = nextHopUsable(nextHop);
+    if (verdict.accept && peer.importPolicy !== null) {
+      this.announceWithPolicy(peer, peer.importPolicy, base, accepted, usable, nextHop, nextHopLinkLocal, nlri, touched);
+      this.attributes.release(accepted);
+      this.attributes.release(base);
+      return;
+    }
     // One path record per UPDATE (and per verdict), shared by all its prefixes.
     let acceptedId = -1;
     let baseId = -1;
@@ -816,7 +1025,7 @@ export class Rib {
         if (baseId < 0) baseId = this.pathRecords.intern(base, nextHop, nextHopLinkLocal);
         record = baseId;
       }
-      this.storePath(peer, prefix, record, reason, touched);
+      this.storePath(peer, prefix, record, reason, touched, -1);
     }
     // The references taken above were for this UPDATE; each stored path holds its own.
     if (acceptedId >= 0) this.pathRecords.release(acceptedId);
@@ -825,11 +1034,76 @@ export class Rib {
     this.attributes.release(base);
   }
 
-  private storePath(peer: PeerState, text: string, record: number, reason: IneligibleReason | null, touched: Touched): void {
+  /**
+   * The import policy after the built-in checks (which passed: `accepted`).
+   * The attribute half of every term is decided once for the UPDATE, the
+   * prefix half per prefix; each distinct outcome makes one attribute set
+   * and one path record, shared by its prefixes. A rejected path keeps its
+   * pre-policy record (`routes PREFIX` shows what was received and why).
+   */
+  private announceWithPolicy(
+    peer: PeerState,
+    policy: CompiledChain,
+    base: PathAttributes,
+    accepted: PathAttributes,
+    usable: boolean,
+    nextHop: string | null,
+    nextHopLinkLocal: string | null,
+    nlri: readonly string[],
+    touched: Touched,
+  ): void {
+    const prepared = policy.prepare(accepted, peer.info.id);
+    let baseId = -1;
+    let preId = -1;
+    // Outcome -> its path record (a reference held for this UPDATE).
+    const records = new Map<PolicyOutcome, number>();
+    for (const prefix of nlri) {
+      const martian = importPrefix(peer.importCtx, prefix);
+      if (martian !== null) {
+        if (baseId < 0) baseId = this.pathRecords.intern(base, nextHop, nextHopLinkLocal);
+        this.storePath(peer, prefix, baseId, martian, touched, -1);
+        continue;
+      }
+      const o = prepared.outcome(prefix, 'bgp', nextHop);
+      if (preId < 0 && (!o.accept || o.actions.length === 0 || peer.preIn !== null)) preId = this.pathRecords.intern(accepted, nextHop, nextHopLinkLocal);
+      if (!o.accept) {
+        this.storePath(peer, prefix, preId, o, touched, -1);
+        continue;
+      }
+      let record = o.actions.length === 0 ? preId : (records.get(o) ?? -1);
+      if (record < 0) {
+        const changed = this.attributes.intern(applyActions(accepted, o.actions, { localAsn: this.decisionCtx.localAsn }));
+        record = this.pathRecords.intern(changed, nextHop, nextHopLinkLocal);
+        this.attributes.release(changed);
+        records.set(o, record);
+      }
+      this.storePath(peer, prefix, record, usable ? null : 'next-hop-unusable', touched, record === preId ? -1 : preId);
+    }
+    for (const r of records.values()) this.pathRecords.release(r);
+    if (preId >= 0) this.pathRecords.release(preId);
+    if (baseId >= 0) this.pathRecords.release(baseId);
+  }
+
+  /**
+   * Stores the peer's path for `text`: `record`, eligible when `reason` is
+   * null. `pre`: the pre-policy record when it differs (kept only with soft
+   * reconfiguration inbound), else -1.
+   */
+  private storePath(peer: PeerState, text: string, record: number, reason: IneligibleEntry | null, touched: Touched, pre: number): void {
     // The reference taken here is the Adj-RIB-In entry's when the prefix is new to the peer.
     const prefix = this.prefixes.intern(text);
     const old = peer.adjIn.get(prefix);
     if (old >= 0) this.prefixes.release(prefix);
+    if (peer.preIn !== null) {
+      const oldPre = peer.preIn.get(prefix);
+      if (pre !== oldPre) {
+        if (pre >= 0) {
+          this.pathRecords.retain(pre);
+          peer.preIn.set(prefix, pre);
+        } else peer.preIn.delete(prefix);
+        if (oldPre >= 0) this.pathRecords.release(oldPre);
+      }
+    }
     const oldReason = peer.ineligible.get(prefix) ?? null;
     // Re-announced after a restart: fresh again, even when nothing else changed.
     peer.stale?.delete(prefix);
@@ -865,18 +1139,20 @@ export class Rib {
     if (wasCandidate && this.prefixes.isV6(prefix)) peer.acceptedV6--;
     peer.adjIn.delete(prefix);
     peer.ineligible.delete(prefix);
+    const pre = peer.preIn === null ? -1 : peer.preIn.delete(prefix);
+    if (pre >= 0) this.pathRecords.release(pre);
     if (wasCandidate) this.dropCandidate(prefix, peer.slot);
     this.pathRecords.release(old);
     this.prefixes.release(prefix);
   }
 
-  private setLocalSources(text: string, bits: number): LocRibChange[] {
-    if (bits === (this.localSources.get(text) ?? 0)) return [];
+  private setLocalSources(text: string, bits: number, attrsChanged = false): LocRibChange[] {
+    if (bits === (this.localSources.get(text) ?? 0) && !attrsChanged) return [];
     if (bits === 0) this.localSources.delete(text);
     else this.localSources.set(text, bits);
     const old = this.localRoutes.get(text);
     const source = bits & CONNECTED ? 'connected' : 'static';
-    if (old !== undefined && bits !== 0 && old.source === source) return [];
+    if (old !== undefined && bits !== 0 && old.source === source && !attrsChanged) return [];
     const touched = new Touched(this.touchMarks);
     // Our route holds a reference on the number while it exists; this one is for the operation.
     const prefix = this.prefixes.intern(text);
@@ -884,7 +1160,8 @@ export class Rib {
     this.touch(prefix, touched);
     let next: Route | undefined;
     if (bits !== 0) {
-      next = { prefix: text, peer: null, source, attrs: this.attributes.intern(this.localAttrs), nextHop: null, nextHopLinkLocal: null };
+      const attrs = (bits & STATIC ? this.staticAttrs.get(text) : undefined) ?? this.localAttrs;
+      next = { prefix: text, peer: null, source, attrs: this.attributes.intern(attrs), nextHop: null, nextHopLinkLocal: null };
       this.localRoutes.set(text, next);
       if (old === undefined) this.prefixes.retain(prefix);
     } else {
@@ -1233,12 +1510,28 @@ export class Rib {
   /** Interned export attributes for `best` towards `peer` (one reference taken), or null when not sent. */
   private exportAttrs(peer: PeerState, best: Route, enc: ExportEncoding): PathAttributes | null {
     if (exportFilter(this.exportCtx, best, peer.info) !== null) return null;
-    const cache = enc.classic ? peer.exportCacheClassic : peer.exportCacheMp;
-    let out = cache.get(best.attrs);
-    if (out === undefined || !this.exportAttributes.retain(out)) {
-      const nh = enc.classic ? enc.nextHops[0]! : null;
-      out = this.exportAttributes.intern(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
-      cache.set(best.attrs, out);
+    const nh = enc.classic ? enc.nextHops[0]! : null;
+    let out: PathAttributes | undefined;
+    const policy = peer.exportPolicy;
+    if (policy === null) {
+      const cache = enc.classic ? peer.exportCacheClassic : peer.exportCacheMp;
+      out = cache.get(best.attrs);
+      if (out === undefined || !this.exportAttributes.retain(out)) {
+        out = this.exportAttributes.intern(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
+        cache.set(best.attrs, out);
+      }
+    } else {
+      // The rewrite is cached per outcome, not per attribute set: a prefix match makes routes of one set differ.
+      let prepared = peer.exportPrepared.get(best.attrs);
+      if (prepared === undefined) peer.exportPrepared.set(best.attrs, (prepared = policy.prepare(best.attrs, peer.info.id)));
+      const o = prepared.outcome(best.prefix, best.source, best.nextHop);
+      if (!o.accept) return null;
+      const cache = enc.classic ? peer.exportByOutcomeClassic : peer.exportByOutcomeMp;
+      out = cache.get(o);
+      if (out === undefined || !this.exportAttributes.retain(out)) {
+        out = this.exportAttributes.intern(exportAttributesWithPolicy(this.exportCtx, best.attrs, peer.info, nh, o));
+        cache.set(o, out);
+      }
     }
     let size = this.exportSizes.get(out);
     if (size === undefined) this.exportSizes.set(out, (size = attributesSize(out)));
@@ -1249,6 +1542,13 @@ export class Rib {
     }
     return out;
   }
+}
+
+const NO_POLICIES: PeerPolicies = { import: null, export: null, softReconfiguration: false };
+
+function reasonOf(e: IneligibleEntry | undefined): IneligibleReason | null {
+  if (e === undefined) return null;
+  return typeof e === 'object' ? 'policy' : e;
 }
 
 /** Whether two routes are the same path (routes are made on demand: identity says nothing). */
