@@ -28,6 +28,8 @@ import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
+import { announceAttributes, applyPolicyReload, peerPolicies, policyChange, policyView } from './policy.js';
+import type { PolicyReloadTarget } from './policy.js';
 import { peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
@@ -301,7 +303,7 @@ export class Agent implements ControlHandler {
     for (const spec of specs) await this.ensureTunnel(spec, null);
     await this.adoptFib();
     await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
-    for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static'));
+    for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.syncLiveness();
     // Routes an earlier run left get the advmss of their tunnel's MTU now.
@@ -629,7 +631,7 @@ export class Agent implements ControlHandler {
       ...peerRole(neg),
       // Looked up at each use: a reload that changes advertise-ospf re-exports without a session reset.
       advertiseOspf: (prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
-    });
+    }, peerPolicies(this.config, n.cfg));
     if (resumed) {
       // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now.
       for (const f of neg.families) {
@@ -1260,7 +1262,8 @@ export class Agent implements ControlHandler {
     if (diff.tunnel.length > 0) await retuneFib(this.deps.fib, this.fibm, this.fibLog);
     const nextAnnounce = new Set(next.announce);
     for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
-    for (const p of nextAnnounce) if (!prevAnnounce.has(p)) this.queue(this.rib.originate(p, 'static'));
+    // New prefixes, and those whose communities changed (the route is made anew).
+    for (const p of nextAnnounce) this.queue(this.rib.originate(p, 'static', announceAttributes(next, p)));
     // BFD sessions follow: new ones start, changed timers go by a Poll Sequence, others are left alone.
     await this.syncLiveness();
     await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
@@ -1276,6 +1279,13 @@ export class Agent implements ControlHandler {
     for (const name of diff.export) {
       const n = this.peers.get(name);
       if (n?.negotiated && n.session && !n.exportDeferred) n.session.sendMany(this.rib.reexport(name));
+    }
+    // Changed policies apply without a session reset (re-export, soft reconfiguration or ROUTE-REFRESH).
+    for (const cfg of next.neighbors) {
+      const before = prev.neighbors.find((b) => b.name === cfg.name);
+      if (before === undefined || diff.added.includes(cfg.name) || diff.changed.includes(cfg.name)) continue;
+      const change = policyChange(prev, next, before, cfg);
+      if (change.import || change.export || change.soft) applyPolicyReload(this.policyTarget(), next, cfg, change);
     }
     // Max-prefix limits apply at once (a reload may have lowered one), not at the neighbor's next UPDATE.
     for (const n of this.peers.values()) if (n.negotiated) this.admin.afterUpdate(n.cfg.name);
@@ -1297,6 +1307,21 @@ export class Agent implements ControlHandler {
     }
     if (Buffer.from(privateKey).equals(Buffer.from(this.privateKey))) return { ok: true, rotated: false };
     return { ok: true, rotated: true, privateKey, publicKey: publicKeyOf(privateKey) };
+  }
+
+  /** What a policy change on reload acts through (src/agent/policy.ts). */
+  private policyTarget(): PolicyReloadTarget {
+    return {
+      rib: this.rib,
+      log: this.log,
+      queue: (changes) => this.queue(changes),
+      canSend: (name) => {
+        const n = this.peers.get(name);
+        return n !== undefined && n.negotiated !== null && n.session !== null && !n.exportDeferred;
+      },
+      send: (name, updates) => this.peers.get(name)?.session?.sendMany(updates),
+      refreshInbound: (name) => this.refresh.refreshInbound(name),
+    };
   }
 
   // ---- operator view (ControlHandler) -------------------------------------
@@ -1355,6 +1380,7 @@ export class Agent implements ControlHandler {
         n.stateSinceWall,
       ),
       ...this.admin.view(n.cfg.name, session),
+      policy: policyView(this.config, n.cfg),
       routeRefresh: this.refresh.view(n.cfg.name),
       bfd: this.liveness.bfdJson(n.cfg.name),
     }));

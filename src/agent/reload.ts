@@ -55,11 +55,12 @@ function inPlace(a: NeighborConfig, b: NeighborConfig): NeighborConfig {
  * are the bridge's business (FRR takes them live): an OSPF cost change must
  * not restart the tunnel or the BGP session. Max-prefix limits are read from
  * the current configuration at each check, and the agent checks every session
- * after a reload: a new limit needs no reset either.
+ * after a reload: a new limit needs no reset either. Nor do policies
+ * (src/agent/policy.ts applies them to the running session).
  */
 function sameNeighbor(a: NeighborConfig, b: NeighborConfig): boolean {
   // BFD settings are applied to the running BFD session (a Poll Sequence, RFC 5880 §6.8.3): no rebuild.
-  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, bfd: null, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null, maxPrefix: null } });
+  const core = (n: NeighborConfig): string => JSON.stringify({ ...n, bfd: null, ospf: null, bgp: n.bgp && { ...n.bgp, advertiseOspf: null, maxPrefix: null, import: null, export: null, softReconfigurationInbound: null } });
   return core(a) === core(b) && (a.ospf === null) === (b.ospf === null);
 }
 

@@ -74,7 +74,7 @@ export function pathsJson(rib: Rib, prefix: string): { paths: PathJson[]; decisi
   const d = rib.decision(prefix);
   const isBest = (r: Route): boolean => d !== undefined && r.peer === d.best.peer && r.source === d.best.source;
   const paths = ranked.map((r) => pathJson(r, r.peer === null ? null : (peers.get(r.peer) ?? null), isBest(r), null));
-  for (const p of received) if (p.ineligible !== null) paths.push(pathJson(p.route, p.peer, false, p.ineligible));
+  for (const p of received) if (p.ineligible !== null) paths.push(pathJson(p.route, p.peer, false, p.ineligible, p.policy));
   if (d === undefined) return { paths, decision: null };
   const runnerUp = ranked.find((r) => !isBest(r));
   return {
@@ -85,7 +85,7 @@ export function pathsJson(rib: Rib, prefix: string): { paths: PathJson[]; decisi
 
 const ORIGINS: readonly PathJson['origin'][] = ['igp', 'egp', 'incomplete'];
 
-function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: IneligibleReason | null): PathJson {
+function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: IneligibleReason | null, rejectedBy?: string): PathJson {
   const a = r.attrs;
   return {
     neighbor: peer === null ? null : { name: peer.id, address: peer.address, asn: peer.asn, routerId: peer.routerId },
@@ -103,6 +103,7 @@ function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: In
     best,
     eligible: ineligible === null,
     ineligibleReason: ineligible,
+    ...(rejectedBy !== undefined ? { rejectedBy } : {}),
   };
 }
 

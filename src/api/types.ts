@@ -94,6 +94,15 @@ export interface NeighborJson {
   routeRefresh?: RouteRefreshJson;
   /** Its BFD session (RFC 5880); null when BFD is off for it. (Absent from agents before it.) */
   bfd?: NeighborBfdJson | null;
+  /** Its policy chains (bgp.import, bgp.export); `note` says what bgp.require-policy (RFC 8212) does to it, null when nothing. */
+  policy?: PolicyJson;
+}
+
+export interface PolicyJson {
+  import: string[];
+  export: string[];
+  softReconfigurationInbound: boolean;
+  note: string | null;
 }
 
 /** A neighbor's BFD session as `neighbors --json` shows it. */
@@ -253,8 +262,10 @@ export interface PathJson {
   best: boolean;
   /** A candidate of the decision process. */
   eligible: boolean;
-  /** Why not: "next-hop-unusable", "as-path-loop", "next-hop-self", "martian", "role-leak"; null when eligible. */
+  /** Why not: "next-hop-unusable", "as-path-loop", "next-hop-self", "martian", "role-leak", "policy"; null when eligible. */
   ineligibleReason: string | null;
+  /** With "policy": the term that rejected it ("POLICY/TERM", "POLICY/default", "end of chain", or the bgp.require-policy reason). */
+  rejectedBy?: string;
 }
 
 /** RFC 4271 §9.1.2.2: the step that chose the best, and the path it won against (the runner-up). */

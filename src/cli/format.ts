@@ -270,7 +270,7 @@ function decisionText(best: string, d: DecisionJson): string {
 
 function pathLines(p: PathJson): string {
   const who = p.neighbor ? `${p.neighbor.name}  ${p.neighbor.address}  AS ${p.neighbor.asn}` : `${p.source} (local)`;
-  const state = p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}`;
+  const state = p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}${p.rejectedBy !== undefined ? ` (${p.rejectedBy})` : ''}`;
   const attrs = [
     `origin ${p.origin ?? NONE}`,
     `as-path ${p.asPath.length === 0 ? NONE : p.asPath.join(' ')}${p.asPath.length === p.asPathLength ? '' : ` (length ${p.asPathLength})`}`,
@@ -373,6 +373,13 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
   const rr = n.routeRefresh;
   if (rr) lines.push(['route refresh', refreshLine(rr, now)]);
   if (n.maxPrefix) lines.push(['max-prefix', n.maxPrefix.exceeded ? paint(maxPrefixLine(n.maxPrefix, now), 'yellow') : maxPrefixLine(n.maxPrefix, now)]);
+  const pol = n.policy;
+  if (pol && (pol.import.length > 0 || pol.export.length > 0 || pol.note !== null)) {
+    const chain = (names: string[]): string => (names.length === 0 ? NONE : names.join(' > '));
+    const soft = pol.softReconfigurationInbound ? ', soft reconfiguration inbound' : '';
+    lines.push(['policy', `import ${chain(pol.import)}, export ${chain(pol.export)}${soft}`]);
+    if (pol.note !== null) lines.push(['', paint(pol.note, 'yellow')]);
+  }
   return keyValues(lines);
 }
 

@@ -147,3 +147,29 @@ describe('policy configuration', () => {
     expect(byPath['policy.policies.p.terms[3].set.community.add[0]']).toMatch(/wildcards/);
   });
 });
+
+describe('docs/configuration.md policy examples', () => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url).pathname, 'utf8');
+  const section = doc.slice(doc.indexOf('## `policy`'));
+  const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('the section example loads (its neighbors part on the design example)', () => {
+    const top = blocks[0]!.slice(0, blocks[0]!.indexOf('neighbors:'));
+    const text = `${DESIGN.replace('      hold-time: 90\n', '      hold-time: 90\n      import: from-upstream\n      export: [to-upstream]\n')}\n${top}`;
+    const r = parse(text);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(Object.keys(r.config.policy!.policies)).toEqual(['from-upstream', 'to-upstream']);
+  });
+
+  it('the example of each action loads as the terms of a policy', () => {
+    const terms = blocks[1]!
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => `        ${l.replace(/#.*$/, '')}`)
+      .join('\n');
+    const lists = '  prefix-lists: { customers: ["10.0.0.0/8 le 24"] }\n  community-lists: { blackhole: [blackhole] }\n';
+    const r = parse(withPolicy(`${lists}  policies:\n    p:\n      terms:\n${terms}\n`));
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.config.policy!.policies.p!.terms).toHaveLength(9);
+  });
+});

@@ -848,6 +848,11 @@ export class Rib {
     return changes;
   }
 
+  /** Whether the peer is in the RIB (Established, or its stale paths kept). */
+  hasPeer(peerId: string): boolean {
+    return this.peers.has(peerId);
+  }
+
   /** Whether the peer keeps pre-policy paths (soft reconfiguration inbound): an import policy change needs no refresh. */
   keepsPrePolicy(peerId: string): boolean {
     return (this.peers.get(peerId)?.preIn ?? null) !== null;
