@@ -35,6 +35,7 @@ export {
   WgInterfaceConflictError,
   WgStartError,
   WireguardGoBackend,
+  inotifyHint,
   normalizeEndpoint,
   uapiChanges,
   type UapiPlanInput,

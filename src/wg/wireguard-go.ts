@@ -216,6 +216,19 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * wireguard-go takes one inotify instance per tunnel (it watches its UAPI
+ * socket file), and the kernel allows a user fs.inotify.max_user_instances
+ * of them, 128 by default, across all namespaces: the 128th tunnel on a host
+ * fails with "too many open files" (seen at 100 neighbors against 100 more
+ * wireguard-go tunnels on the same host). Said plainly, with the fix.
+ */
+export async function inotifyHint(log: string): Promise<string> {
+  if (!/uapi socket: too many open files/i.test(log)) return '';
+  const now = (await readFile('/proc/sys/fs/inotify/max_user_instances', 'utf8').catch(() => '?')).trim();
+  return ` (each wireguard-go tunnel takes one inotify instance and fs.inotify.max_user_instances is ${now}: raise it, e.g. sysctl -w fs.inotify.max_user_instances=1024; docs/operations.md)`;
+}
+
 export class WireguardGoBackend implements WireguardBackend {
   readonly kind = 'wireguard-go' as const;
   private readonly links: LinkOps;
@@ -486,7 +499,7 @@ export class WireguardGoBackend implements WireguardBackend {
   private async logTail(ifname: string): Promise<string> {
     try {
       const text = (await readFile(this.logPath(ifname), 'utf8')).trim();
-      return text ? `: ${text.slice(-400)}` : '';
+      return text ? `: ${text.slice(-400)}${await inotifyHint(text)}` : '';
     } catch {
       return '';
     }

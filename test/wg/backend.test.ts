@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LinkInfo, LinkOps } from '#netlink/types';
 import { silentLogger } from '#lib/log';
-import { decodeKey, generatePrivateKey, publicKeyOf, WgInterfaceConflictError, WgStartError, WireguardGoBackend, type TunnelSpec } from '#wg/index';
+import { decodeKey, generatePrivateKey, publicKeyOf, WgInterfaceConflictError, WgStartError, WireguardGoBackend, inotifyHint, type TunnelSpec } from '#wg/index';
 
 /** LinkOps over a fixed set of names; every write fails the test. */
 function fakeLinks(names: string[]): LinkOps {
@@ -44,5 +44,16 @@ describe('wireguard-go backend without a dataplane', () => {
     expect(await backend(['wgunit0']).status(spec)).toBeNull();
     expect(await backend(['wgunit0']).list()).toEqual([]);
     expect(await backend([]).pid('wgunit0')).toBeNull();
+  });
+});
+
+describe('wireguard-go start failures say why', () => {
+  it('issue 12: "too many open files" on the UAPI socket is the host\'s inotify instance limit, named with its value and the fix', async () => {
+    const log = 'ERROR: (wg93) 2026/12/06 16:53:49 Failed to listen on uapi socket: too many open files';
+    const limit = readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8').trim();
+    expect(await inotifyHint(log)).toBe(
+      ` (each wireguard-go tunnel takes one inotify instance and fs.inotify.max_user_instances is ${limit}: raise it, e.g. sysctl -w fs.inotify.max_user_instances=1024; docs/operations.md)`,
+    );
+    expect(await inotifyHint('ERROR: Failed to create TUN device: operation not permitted')).toBe('');
   });
 });
