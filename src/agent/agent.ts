@@ -1468,6 +1468,11 @@ export class Agent implements ControlHandler {
     );
   }
 
+  /** The BFD worker thread's longest event-loop delay since the last call, ms (metrics); null without BFD. */
+  bfdThreadDelayMs(): Promise<number | null> {
+    return this.liveness.threadDelayMs();
+  }
+
   /** The FIB's write counters and how far it lags the RIB (metrics). */
   fibStats(): { counters: FibCounters; pending: number; lagSeconds: number } {
     return { counters: this.fibm.counters, pending: this.fibPending(), lagSeconds: this.telemetry.fibLagSeconds() };

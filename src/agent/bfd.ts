@@ -50,6 +50,8 @@ export interface BfdLink {
   set(wanted: BfdPeerSpec[]): Promise<void>;
   status(name: string): BfdStatus | null;
   close(): Promise<void>;
+  /** The BFD thread's longest event-loop delay since the last call, ms. */
+  maxLagMs?(): Promise<number>;
 }
 
 export type BfdLinkFactory = (o: { onStatus: (s: BfdStatus) => void; onLog: (l: BfdLogLine) => void }) => BfdLink;
@@ -170,6 +172,11 @@ export class Liveness {
       lastDownReason: s.lastDownReason,
       error: s.error,
     };
+  }
+
+  async threadDelayMs(): Promise<number | null> {
+    if (!this.link?.maxLagMs || this.enabled.size === 0) return null;
+    return this.link.maxLagMs();
   }
 
   async close(): Promise<void> {

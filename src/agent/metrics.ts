@@ -21,6 +21,8 @@ export interface MetricsSource {
   /** VPP only: the API connection. */
   vpp?: () => { connected: boolean; errors: number; timeouts: number; connects: number };
   now(): Date;
+  /** The BFD thread's longest event-loop delay since the last call, ms; null without BFD. */
+  bfdThreadDelayMs?: () => Promise<number | null>;
 }
 
 /** BGP4-MIB's bgpPeerState numbering (RFC 4273): idle(1) … established(6). */
@@ -82,11 +84,17 @@ export function buildRegistry(src: MetricsSource): Registry {
   const vppTimeouts = src.vpp ? new Counter({ name: 'wgbgp_vpp_api_timeouts_total', help: 'VPP API requests without a reply in time', registers: [registry] }) : null;
   const vppConnects = src.vpp ? new Counter({ name: 'wgbgp_vpp_connects_total', help: 'VPP API connections made (1 + reconnects)', registers: [registry] }) : null;
 
-  const perScrape = [info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
+  const bfdUp = new Gauge({ name: 'wgbgp_bfd_session_up', help: '1 while the neighbor\'s BFD session is Up (absent: BFD off for it)', labelNames: nb, registers: [registry] });
+  const bfdDelay = new Gauge({
+    name: 'wgbgp_bfd_thread_event_loop_delay_max_seconds',
+    help: 'Longest event-loop delay of the BFD worker thread since the previous scrape (absent without BFD)',
+    registers: [registry],
+  });
+  const perScrape = [bfdUp, bfdDelay, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
   for (const m of [vppConnected, vppErrors, vppTimeouts, vppConnects]) if (m !== null) perScrape.push(m);
 
   // One snapshot of the agent per scrape fills every metric (consistent figures, one read of each source).
-  const fill = (): void => {
+  const fill = (bfdDelayMs: number | null): void => {
     for (const m of perScrape) m.reset();
     const status = src.status();
     const neighbors = src.neighbors();
@@ -119,7 +127,9 @@ export function buildRegistry(src: MetricsSource): Registry {
       setCounter(updatesOut, l, n.updatesSent);
       setCounter(messagesIn, l, n.messagesReceived);
       setCounter(messagesOut, l, n.messagesSent);
+      if (n.bfd) bfdUp.set(l, n.bfd.state === 'Up' ? 1 : 0);
     }
+    if (bfdDelayMs !== null) bfdDelay.set(bfdDelayMs / 1000);
     const now = src.now().getTime();
     for (const t of tunnels) {
       const l = { neighbor: t.name, interface: t.interface };
@@ -140,7 +150,7 @@ export function buildRegistry(src: MetricsSource): Registry {
   return Object.assign(registry, {
     /** One consistent snapshot per scrape. */
     async scrape(): Promise<string> {
-      fill();
+      fill((await src.bfdThreadDelayMs?.()) ?? null);
       return registry.metrics();
     },
   });

@@ -15,6 +15,9 @@ import { BfdReceiveSocket, BfdSendSocket, familyOf, ifindexOf, type Datagram } f
 export const REQUIRED_TTL = 255;
 /** How long a session whose socket cannot be made waits before trying again (the tunnel may not exist yet). */
 const SOCKET_RETRY_MS = 1000;
+/** A timer this late is worth a warning: a third of the default 900 ms detection time. */
+const LATE_WARN_MS = 300;
+const LATE_WARN_EVERY_MS = 10_000;
 
 /** One neighbor's BFD session as configured. */
 export interface BfdPeerSpec {
@@ -265,10 +268,26 @@ export class BfdEngine {
       e.timer = null;
       e.armedAt = Infinity;
       if (this.entries.get(e.spec.name) !== e) return;
+      this.noteLateness(this.now() - at);
       this.apply(e, e.session.expire(this.now()));
       this.report(e);
     }, Math.max(0, at - this.now()));
     e.timer.unref();
+  }
+
+  private lastLateWarning = -Infinity;
+
+  /**
+   * A timer that fires late means this thread's event loop was held up: the
+   * packets went out late too, and the peer may count them missing. Said
+   * once per LATE_WARN_EVERY_MS at most.
+   */
+  private noteLateness(lateMs: number): void {
+    if (lateMs < LATE_WARN_MS) return;
+    const now = this.now();
+    if (now - this.lastLateWarning < LATE_WARN_EVERY_MS) return;
+    this.lastLateWarning = now;
+    this.o.onLog({ level: 'warn', msg: 'BFD timer fired late: the event loop of the BFD thread was busy', fields: { lateMs: Math.round(lateMs) } });
   }
 
   private lastReported = new Map<string, string>();

@@ -60,11 +60,32 @@ export class BfdSocketError extends Error {
 
 interface Extra {
   recvmsg: (fd: number, msg: unknown, flags: number) => number;
+  gettid: () => number;
+  setpriority: (which: number, who: number, prio: number) => number;
 }
 let extra: Extra | null = null;
 function ext(): Extra {
-  extra ??= { recvmsg: koffi.load('libc.so.6').func('long recvmsg(int, void *, int)') as Extra['recvmsg'] };
+  if (extra) return extra;
+  const c = koffi.load('libc.so.6');
+  extra = {
+    recvmsg: c.func('long recvmsg(int, void *, int)') as Extra['recvmsg'],
+    gettid: c.func('int gettid(void)') as Extra['gettid'],
+    setpriority: c.func('int setpriority(int, unsigned int, int)') as Extra['setpriority'],
+  };
   return extra;
+}
+
+const PRIO_PROCESS = 0;
+
+/**
+ * Gives the calling thread the nice value `nice` (Linux schedules threads on
+ * their own: PRIO_PROCESS with a thread id is that thread alone). Returns
+ * null, or why it could not (lowering nice needs root or CAP_SYS_NICE).
+ */
+export function setThreadNice(nice: number): string | null {
+  const e = ext();
+  if (e.setpriority(PRIO_PROCESS, e.gettid(), nice) === 0) return null;
+  return libc().strerror(koffi.errno());
 }
 
 function check(rc: number, context: string): void {

@@ -9,6 +9,7 @@ import type {
   LogLevelsJson,
   MaxPrefixJson,
   NeighborActionJson,
+  NeighborBfdJson,
   NeighborJson,
   OspfNeighborJson,
   OspfRouteJson,
@@ -143,8 +144,10 @@ export function formatStatus(s: StatusJson, o?: FormatOptions): string {
 export function formatNeighbors(ns: NeighborJson[], now: Date, o?: FormatOptions): string {
   const paint = painter(o);
   if (ns.length === 0) return 'no neighbors configured\n';
+  // The BFD column only where some neighbor runs BFD.
+  const bfd = ns.some((n) => n.bfd);
   return table(
-    ['NAME', 'INTERFACE', 'PEER', 'ASN', 'STATE', 'SINCE', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'],
+    ['NAME', 'INTERFACE', 'PEER', 'ASN', 'STATE', 'SINCE', ...(bfd ? ['BFD'] : []), 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'],
     ns.map((n) => {
       const since = secondsSince(n.stateSince, now);
       return [
@@ -154,6 +157,7 @@ export function formatNeighbors(ns: NeighborJson[], now: Date, o?: FormatOptions
         String(n.asn),
         `${paintState(n.state, paint)}${stateNote(n)}`,
         since === null ? NONE : formatDuration(since),
+        ...(bfd ? [bfdCell(n.bfd?.state ?? null, paint)] : []),
         String(n.prefixesReceived),
         String(n.prefixesAccepted),
         String(n.prefixesAdvertised),
@@ -161,6 +165,24 @@ export function formatNeighbors(ns: NeighborJson[], now: Date, o?: FormatOptions
       ];
     }),
   );
+}
+
+/** A BFD state: Up green, Down and AdminDown red, Init yellow; off: "-". */
+function bfdCell(state: NeighborBfdJson['state'] | null, paint: Paint): string {
+  if (state === null) return NONE;
+  if (state === 'Up') return paint('Up', 'green');
+  return paint(state, state === 'Init' ? 'yellow' : 'red');
+}
+
+/** The detail view's BFD line: state, negotiated timers, discriminators, the last reason it went down. */
+function bfdLine(b: NeighborBfdJson, now: Date, paint: Paint): string {
+  const parts = [`${bfdCell(b.state, paint)}${b.since === null ? '' : ` ${formatAge(b.since, now)}`} (peer ${b.remoteState})`];
+  if (b.txIntervalMs !== null) parts.push(`tx ${b.txIntervalMs} ms`);
+  if (b.detectionTimeMs !== null) parts.push(`detection ${b.detectionTimeMs} ms`);
+  parts.push(`discriminators ${b.localDiscriminator ?? NONE}/${b.remoteDiscriminator ?? NONE}`);
+  if (b.lastDownReason !== null) parts.push(`last down: ${b.lastDownReason}`);
+  if (b.error !== null) parts.push(paint(b.error, 'red'));
+  return parts.join(', ');
 }
 
 /** Why a session is not what it would be: shut down by the operator, or over a max-prefix limit. */
@@ -291,17 +313,26 @@ function pathLines(p: PathJson): string {
 export function formatTunnels(ts: TunnelJson[], now: Date, o?: FormatOptions): string {
   const paint = painter(o);
   if (ts.length === 0) return 'no tunnels\n';
-  return table(
-    ['NAME', 'INTERFACE', 'DATAPLANE IF', 'ENDPOINT', 'LATEST HANDSHAKE', 'UP'],
-    ts.map((t) => [
-      t.name,
-      t.interface,
-      t.dataplaneInterface,
-      t.endpoint ?? (t.endpointName ? `(${t.endpointName} unresolved)` : '(unknown)'),
-      formatAge(t.latestHandshake, now),
-      mark(t.up, paint),
-    ]),
-  ) + ts.filter((t) => t.endpointName).map(endpointNameLine).join('');
+  // ALIVE (handshake age) from agents that report it; BFD where some neighbor runs it.
+  const alive = ts.some((t) => t.alive !== undefined);
+  const bfd = ts.some((t) => t.bfd);
+  return (
+    table(
+      ['NAME', 'INTERFACE', 'DATAPLANE IF', 'ENDPOINT', 'LATEST HANDSHAKE', 'UP', ...(alive ? ['ALIVE'] : []), ...(bfd ? ['BFD'] : [])],
+      ts.map((t) => [
+        t.name,
+        t.interface,
+        t.dataplaneInterface,
+        t.endpoint ?? (t.endpointName ? `(${t.endpointName} unresolved)` : '(unknown)'),
+        formatAge(t.latestHandshake, now),
+        mark(t.up, paint),
+        ...(alive ? [t.alive === null || t.alive === undefined ? NONE : mark(t.alive, paint)] : []),
+        ...(bfd ? [bfdCell(t.bfd ?? null, paint)] : []),
+      ]),
+    ) +
+    ts.filter((t) => t.endpointName).map(endpointNameLine).join('') +
+    ts.filter((t) => t.alive === false && t.aliveReason).map((t) => `${t.name}: not alive: ${t.aliveReason ?? ''}\n`).join('')
+  );
 }
 
 /** A DNS-named endpoint: the name under the table, and why it does not resolve when it does not. */
@@ -372,6 +403,7 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
   if (last) lines.push(['notification', `${last.direction} ${last.text} (${formatAge(last.at, now)})`]);
   const rr = n.routeRefresh;
   if (rr) lines.push(['route refresh', refreshLine(rr, now)]);
+  if (n.bfd) lines.push(['bfd', bfdLine(n.bfd, now, paint)]);
   if (n.maxPrefix) lines.push(['max-prefix', n.maxPrefix.exceeded ? paint(maxPrefixLine(n.maxPrefix, now), 'yellow') : maxPrefixLine(n.maxPrefix, now)]);
   const pol = n.policy;
   if (pol && (pol.import.length > 0 || pol.export.length > 0 || pol.note !== null)) {
