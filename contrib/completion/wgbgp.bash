@@ -65,7 +65,7 @@ __wgbgp_options() {
     'wgbgp ospf routes') REPLY='--json --socket --config -h --help' ;;
     'wgbgp ospf help') REPLY='' ;;
     'wgbgp routes') REPLY='--json --socket --config -h --help' ;;
-    'wgbgp reload') REPLY='--socket --config -h --help' ;;
+    'wgbgp reload') REPLY='--dry-run --json --socket --config -h --help' ;;
     'wgbgp genkey') REPLY='-h --help' ;;
     'wgbgp pubkey') REPLY='-h --help' ;;
     'wgbgp lab') REPLY='-h --help' ;;

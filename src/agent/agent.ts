@@ -13,6 +13,8 @@ import type {
   NeighborJson,
   NeighborRefreshJson,
   ReloadJson,
+  ReloadDryRunJson,
+  PolicyDryRunJson,
   RouteJson,
   StatusJson,
   TunnelJson,
@@ -28,7 +30,7 @@ import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
-import { announceAttributes, applyPolicyReload, peerPolicies, policyChange, policyView } from './policy.js';
+import { announceAttributes, applyPolicyReload, peerPolicies, policyChange, policyView, previewPolicies } from './policy.js';
 import type { PolicyReloadTarget } from './policy.js';
 import { peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
@@ -1281,11 +1283,14 @@ export class Agent implements ControlHandler {
       if (n?.negotiated && n.session && !n.exportDeferred) n.session.sendMany(this.rib.reexport(name));
     }
     // Changed policies apply without a session reset (re-export, soft reconfiguration or ROUTE-REFRESH).
+    const policies: string[] = [];
     for (const cfg of next.neighbors) {
       const before = prev.neighbors.find((b) => b.name === cfg.name);
       if (before === undefined || diff.added.includes(cfg.name) || diff.changed.includes(cfg.name)) continue;
       const change = policyChange(prev, next, before, cfg);
-      if (change.import || change.export || change.soft) applyPolicyReload(this.policyTarget(), next, cfg, change);
+      if (!change.import && !change.export && !change.soft) continue;
+      applyPolicyReload(this.policyTarget(), next, cfg, change);
+      if (this.rib.hasPeer(cfg.name)) policies.push(cfg.name);
     }
     // Max-prefix limits apply at once (a reload may have lowered one), not at the neighbor's next UPDATE.
     for (const n of this.peers.values()) if (n.negotiated) this.admin.afterUpdate(n.cfg.name);
@@ -1293,7 +1298,38 @@ export class Agent implements ControlHandler {
     this.log.info(diff, 'configuration reloaded');
     const { ospf, export: exported, tunnel, ...neighbors } = diff;
     const settings = [...new Set([...ospf, ...exported])];
-    return { ok: true, errors: [], ...neighbors, ...(settings.length > 0 ? { ospf: settings } : {}), ...(tunnel.length > 0 ? { tunnels: tunnel } : {}) };
+    return {
+      ok: true,
+      errors: [],
+      ...neighbors,
+      ...(settings.length > 0 ? { ospf: settings } : {}),
+      ...(tunnel.length > 0 ? { tunnels: tunnel } : {}),
+      ...(policies.length > 0 ? { policies } : {}),
+    };
+  }
+
+  /**
+   * `wgbgp reload --dry-run`: the file read and checked as a reload would,
+   * and for every established neighbor the reload keeps, what its new
+   * policies would accept, reject, send and stop sending. Nothing applied.
+   */
+  reloadDryRun(): Promise<ReloadDryRunJson> {
+    return this.serially(async () => {
+      const none = { added: [], removed: [], changed: [], neighbors: [] };
+      const loaded = await this.deps.loadConfig();
+      if (!loaded.ok) return { ok: false, errors: loaded.errors, ...none };
+      const next = loaded.config;
+      const immutable = immutableChanges(this.config, next);
+      if (immutable.length > 0) return { ok: false, errors: immutable.map((k) => `${k}: cannot change on reload; restart the agent`), ...none };
+      const diff = diffNeighbors(this.config, next);
+      const neighbors: PolicyDryRunJson[] = [];
+      for (const cfg of next.neighbors) {
+        const before = this.config.neighbors.find((b) => b.name === cfg.name);
+        if (before === undefined || diff.changed.includes(cfg.name) || !this.rib.hasPeer(cfg.name)) continue;
+        neighbors.push(previewPolicies(this.rib, this.config, next, before, cfg));
+      }
+      return { ok: true, errors: [], added: diff.added, removed: diff.removed, changed: diff.changed, neighbors };
+    });
   }
 
   /** The key file as it is now: rotated or not; unreadable rejects the reload (the running key stays). */

@@ -261,6 +261,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     watch: (listener) => agent.telemetry.watch(listener),
     neighborAction: (name, action, message) => agent.neighborAction(name, action, message),
     neighborRefresh: (name, direction) => agent.neighborRefresh(name, direction),
+    reloadDryRun: () => agent.reloadDryRun(),
     ...(ospf
       ? {
           ospfNeighbors: async () => {

@@ -10,6 +10,7 @@ import type { LocRibChange } from '#bgp/rib/index';
 import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
 import type { Logger } from '#lib/log';
 import type { RefreshStatus } from './refresh.js';
+import type { PolicyDryRunJson } from '#api/types';
 import type { Config, NeighborConfig, PolicyDefinitions } from '#config/types';
 
 const EMPTY: PolicyDefinitions = { prefixLists: {}, asPathLists: {}, asSets: {}, communityLists: {}, policies: {} };
@@ -136,4 +137,22 @@ export function applyPolicyReload(t: PolicyReloadTarget, config: Config, cfg: Ne
   else if (r === 'not-supported') {
     t.log.warn({ neighbor: name }, `import policy changed, but the neighbor cannot refresh (no route refresh capability) and soft-reconfiguration-inbound is off: the new policy applies to new UPDATEs only, until \`wgbgp neighbor ${name} reset\``);
   }
+}
+
+/**
+ * `reload --dry-run` for one established neighbor the reload keeps: what
+ * its new chains would accept and reject of what it sent, and send and stop
+ * sending of our table. Nothing changes.
+ */
+export function previewPolicies(rib: Rib, prev: Config, next: Config, before: NeighborConfig, after: NeighborConfig): PolicyDryRunJson {
+  const name = after.name;
+  const change = policyChange(prev, next, before, after);
+  const p = peerPolicies(next, after);
+  const imp = rib.previewImport(name, p.import);
+  const exp = rib.previewExport(name, p.export);
+  return {
+    name,
+    import: { changed: change.import, acceptedNow: rib.acceptedCount(name), accept: imp.accept, reject: imp.reject, exact: imp.exact },
+    export: { changed: change.export, advertisedNow: rib.advertisedCount(name), ...exp },
+  };
 }

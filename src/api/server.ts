@@ -88,6 +88,8 @@ export function parseRequest(line: string): ControlRequest | string {
   else if (r.direction !== undefined) return `command ${r.command} takes no direction`;
   if ((r.component !== undefined || r.level !== undefined) && r.command !== 'log-level') return `command ${r.command} takes no component or level`;
   if (r.level !== undefined && r.component === undefined) return 'a level needs a component';
+  if (r.dryRun !== undefined && typeof r.dryRun !== 'boolean') return 'dryRun must be true or false';
+  if (r.dryRun !== undefined && r.command !== 'reload') return `command ${r.command} takes no dryRun`;
   const req: ControlRequest = { command: r.command as ControlCommand };
   if (typeof r.query === 'string') req.query = r.query;
   if (typeof r.component === 'string') req.component = r.component;
@@ -95,6 +97,7 @@ export function parseRequest(line: string): ControlRequest | string {
   if (typeof r.action === 'string') req.action = r.action as NeighborAction | 'refresh';
   if (r.direction === 'in' || r.direction === 'out') req.direction = r.direction;
   if (typeof r.message === 'string') req.message = r.message;
+  if (r.dryRun === true) req.dryRun = true;
   return req;
 }
 
@@ -318,6 +321,10 @@ export class ControlServer {
       case 'tunnels':
         return await h.tunnels();
       case 'reload':
+        if (req.dryRun === true) {
+          if (!h.reloadDryRun) throw new Error('this agent has no reload --dry-run');
+          return await h.reloadDryRun();
+        }
         return await h.reload();
       case 'watch':
         if (!h.watch) throw new Error('this agent has no event stream');

@@ -316,6 +316,38 @@ export interface ReloadJson {
    * neighbor's public key): applied to the tunnel in place, the session stays (absent: none).
    */
   tunnels?: string[];
+  /** Established neighbors whose import or export policy changed: applied to the running session (absent: none). */
+  policies?: string[];
+}
+
+/**
+ * `wgbgp reload --dry-run`: what a reload of the file would do, nothing
+ * applied. `ok` false with the errors a reload would give.
+ */
+export interface ReloadDryRunJson {
+  ok: boolean;
+  errors: string[];
+  added: string[];
+  removed: string[];
+  /** Rebuilt by a reload (tunnel and session start again). */
+  changed: string[];
+  /** Per established neighbor kept by the reload: what its policies would do. */
+  neighbors: PolicyDryRunJson[];
+}
+
+export interface PolicyDryRunJson {
+  name: string;
+  /** Over its received paths (those the built-in checks let through): accepted and rejected now, and with the new import policy. */
+  import: {
+    changed: boolean;
+    acceptedNow: number;
+    accept: number;
+    reject: number;
+    /** True with soft-reconfiguration-inbound (or no policy now): judged on the paths as received; false: on the paths as the current policy changed them. */
+    exact: boolean;
+  };
+  /** Its Adj-RIB-Out now, and with the new export policy: prefixes newly sent, no longer sent, and sent in all. */
+  export: { changed: boolean; advertisedNow: number; send: number; stop: number; total: number };
 }
 
 /**
@@ -342,6 +374,8 @@ export interface ControlHandler {
   routes(query?: string): RouteJson[] | Promise<RouteJson[]>;
   tunnels(): Promise<TunnelJson[]>;
   reload(): Promise<ReloadJson>;
+  /** `wgbgp reload --dry-run`: the file read and judged, nothing applied. */
+  reloadDryRun?(): Promise<ReloadDryRunJson>;
   /** Calls `listener` with every event until the returned function is called. */
   watch?(listener: (e: WatchEvent) => void): () => void;
   /** Sets a component's level (both given) or only reports them; unknown names are an error. */
@@ -416,6 +450,8 @@ export interface ControlRequest {
   /** log-level: the component and the level to set (both absent: report the levels). */
   component?: string;
   level?: string;
+  /** reload: only say what would change. */
+  dryRun?: boolean;
 }
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };

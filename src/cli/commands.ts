@@ -15,6 +15,7 @@ import type {
   OspfNeighborJson,
   OspfRouteJson,
   ReloadJson,
+  ReloadDryRunJson,
   RouteJson,
   StatusJson,
   TunnelJson,
@@ -35,6 +36,7 @@ import {
   formatOspfNeighbors,
   formatOspfRoutes,
   formatReload,
+  formatReloadDryRun,
   formatRoutes,
   formatStatus,
   formatTunnels,
@@ -208,6 +210,13 @@ export async function reload(io: CliIo, socket: string): Promise<number> {
   }
   io.stderr(formatReload(r));
   return 1;
+}
+
+/** `reload --dry-run`: what a reload would do; exit 1 when it would be rejected. */
+export async function reloadDryRun(io: CliIo, o: QueryOptions): Promise<number> {
+  const r = (await ask(o.socket, { command: 'reload', dryRun: true }, RELOAD_TIMEOUT_MS)) as ReloadDryRunJson;
+  print(io, o.json, r, () => formatReloadDryRun(r));
+  return r.ok ? 0 : 1;
 }
 
 /** `ospf neighbors`: FRR's adjacencies on the agent's tunnels (through the agent, which asks FRR). */

@@ -15,6 +15,7 @@ import type {
   OspfRouteJson,
   PathJson,
   ReloadJson,
+  ReloadDryRunJson,
   RouteJson,
   StatusJson,
   TunnelJson,
@@ -349,7 +350,26 @@ export function formatReload(r: ReloadJson): string {
   if (r.changed.length > 0) parts.push(`changed ${r.changed.join(', ')}`);
   if ((r.ospf ?? []).length > 0) parts.push(`OSPF settings of ${(r.ospf ?? []).join(', ')} applied (tunnels and sessions untouched)`);
   if ((r.tunnels ?? []).length > 0) parts.push(`tunnel settings of ${(r.tunnels ?? []).join(', ')} applied in place (sessions kept)`);
+  if ((r.policies ?? []).length > 0) parts.push(`policies of ${(r.policies ?? []).join(', ')} applied (sessions kept)`);
   return parts.length === 0 ? 'reloaded: no changes\n' : `reloaded: ${parts.join('; ')}\n`;
+}
+
+/** `reload --dry-run`: the neighbors a reload would touch, then per established neighbor what its policies would do. */
+export function formatReloadDryRun(r: ReloadDryRunJson): string {
+  if (!r.ok) return `a reload would be rejected; nothing changed\n${r.errors.map((e) => `${e}\n`).join('')}`;
+  let out = 'dry run: nothing was applied\n';
+  if (r.added.length > 0) out += `would add ${r.added.join(', ')}\n`;
+  if (r.removed.length > 0) out += `would remove ${r.removed.join(', ')}\n`;
+  if (r.changed.length > 0) out += `would rebuild ${r.changed.join(', ')} (tunnel and session start again)\n`;
+  for (const n of r.neighbors) {
+    const i = n.import;
+    const e = n.export;
+    const how = i.exact ? '' : ' (judged on the paths as the current policy changed them: no soft-reconfiguration-inbound)';
+    out += `${n.name}:\n`;
+    out += `  import ${i.changed ? 'changed' : 'unchanged'}: would accept ${i.accept}, reject ${i.reject} (accepted now ${i.acceptedNow})${how}\n`;
+    out += `  export ${e.changed ? 'changed' : 'unchanged'}: would send ${e.total} (${e.send} new), stop sending ${e.stop} (advertised now ${e.advertisedNow})\n`;
+  }
+  return out;
 }
 
 function keyValues(lines: [string, string][]): string {

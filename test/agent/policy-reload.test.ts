@@ -164,3 +164,33 @@ describe('policies at the agent', () => {
     expect(bgpRoutes(h)).toEqual(['10.20.0.0/24', '10.9.1.0/24']);
   });
 });
+
+describe('reload --dry-run', () => {
+  it('says per neighbor what the new policies would accept, reject, send and stop sending; applies nothing', async () => {
+    const { h, a, b } = await up(withPolicy(true));
+    h.next.config = withPolicy(true, ['in-v2'], []);
+    const r = await h.agent.reloadDryRun();
+    expect(r).toMatchObject({ ok: true, added: [], removed: [], changed: [] });
+    const na = r.neighbors.find((n) => n.name === 'a')!;
+    expect(na.import).toEqual({ changed: true, acceptedNow: 1, accept: 2, reject: 0, exact: true });
+    const nb = r.neighbors.find((n) => n.name === 'b')!;
+    // b: our own 10.1.0.0/24 and a's 10.20.0.0/24 are sent; without an export chain (and no require-policy) both stay.
+    expect(nb.export).toEqual({ changed: true, advertisedNow: 2, send: 0, stop: 0, total: 2 });
+    // Nothing was applied.
+    expect(bgpRoutes(h)).toEqual(['10.20.0.0/24']);
+    expect(a.refreshes).toEqual([]);
+    h.next.config = withPolicy(true, ['in-v1'], ['out-v1'], true);
+    const strict = await h.agent.reloadDryRun();
+    // RFC 8212: with require-policy, a without an export chain would be sent nothing.
+    expect(strict.neighbors.find((n) => n.name === 'a')!.export).toMatchObject({ changed: true, stop: 1, total: 0 });
+    expect(b.ceases).toEqual([]);
+  });
+
+  it('a configuration a reload would reject: ok false with its errors', async () => {
+    const { h } = await up(withPolicy(false));
+    h.next.config = { ...withPolicy(false), router: { asn: 65009, routerId: '192.0.2.1' } };
+    const r = await h.agent.reloadDryRun();
+    expect(r.ok).toBe(false);
+    expect(r.errors).toEqual(['router.asn: cannot change on reload; restart the agent']);
+  });
+});
