@@ -16,6 +16,7 @@ import { canonicalPrefix, parseIp, parsePrefix, prefixContains } from '#lib/pref
 import type { AgentOspf } from './agent.js';
 
 const TUNNEL_WINS = 'a tunnel host route holds this prefix; it wins over learned routes';
+const NO_ELIGIBLE_PATH = 'received, but no path is eligible (see paths: ineligibleReason)';
 
 export interface RouteViewContext {
   rib: Rib;
@@ -58,7 +59,12 @@ export function routesJson(ctx: RouteViewContext, query?: string): RouteJson[] {
   }
   if (prefix === null) return [];
   const best = rib.best(prefix);
-  return best === undefined && ospf?.route(prefix) === undefined ? [] : [{ ...entryJson(ctx, prefix, best), ...pathsJson(rib, prefix) }];
+  if (best === undefined && ospf?.route(prefix) === undefined) {
+    // Received but no path eligible (import policy, a loop, ...): shown with every path and why, as BIRD's `show route filtered`.
+    if (!query.includes('/') || rib.receivedPaths(prefix).length === 0) return [];
+    return [{ prefix, source: 'bgp', neighbor: null, asPath: [], nexthops: [], fib: false, fibDetail: NO_ELIGIBLE_PATH, ...pathsJson(rib, prefix) }];
+  }
+  return [{ ...entryJson(ctx, prefix, best), ...pathsJson(rib, prefix) }];
 }
 
 /**

@@ -87,6 +87,17 @@ describe('policies at the agent', () => {
     expect(fromA).toMatchObject({ eligible: false, ineligibleReason: 'policy', rejectedBy: 'in-v1/no-hidden' });
   });
 
+  it('routes PREFIX for a prefix whose only path policy rejected: the path and why, not nothing', async () => {
+    const { h } = await up(withPolicy(false));
+    const [r] = await h.agent.routes('10.9.1.0/24');
+    expect(r).toMatchObject({ prefix: '10.9.1.0/24', fib: false, neighbor: null, decision: null });
+    expect(r!.fibDetail).toMatch(/no path is eligible/);
+    expect(r!.paths).toHaveLength(1);
+    expect(r!.paths![0]).toMatchObject({ neighbor: { name: 'a' }, eligible: false, ineligibleReason: 'policy', rejectedBy: 'in-v1/no-hidden' });
+    // An address lookup still finds routes only.
+    expect(await h.agent.routes('10.9.1.1')).toEqual([]);
+  });
+
   it('RFC 8212: with bgp.require-policy an eBGP neighbor without an import policy accepts nothing, and neighbors says so', async () => {
     const cfg = withPolicy(false, [], ['out-v1'], true);
     const { h } = await up(cfg);
