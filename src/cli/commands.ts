@@ -202,8 +202,12 @@ export async function routes(io: CliIo, o: QueryOptions, query: string | undefin
   return query !== undefined && routes.length === 0 ? 1 : 0;
 }
 
-export async function reload(io: CliIo, socket: string): Promise<number> {
+export async function reload(io: CliIo, socket: string, json = false): Promise<number> {
   const r = (await ask(socket, { command: 'reload' }, RELOAD_TIMEOUT_MS)) as ReloadJson;
+  if (json) {
+    io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+    return r.ok ? 0 : 1;
+  }
   if (r.ok) {
     io.stdout(formatReload(r));
     return 0;

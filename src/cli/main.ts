@@ -239,11 +239,11 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .command('reload')
     .description('re-read the configuration, like SIGHUP; fails with the errors when it is rejected')
     .option('--dry-run', 'apply nothing: say what the reload would change, and per neighbor what its new policies would accept, reject, send and stop sending', false)
-    .option('--json', 'print the agent\'s JSON (with --dry-run)', false)
+    .option('--json', 'print the agent\'s JSON', false)
     .addOption(socketOption())
     .addOption(configOption())
     .action(async (o: { dryRun: boolean; json: boolean; socket?: string; config?: string }) =>
-      run(o.dryRun ? cmd.reloadDryRun(io, { json: o.json, socket: await resolveSocket(o) }) : cmd.reload(io, await resolveSocket(o))),
+      run(o.dryRun ? cmd.reloadDryRun(io, { json: o.json, socket: await resolveSocket(o) }) : cmd.reload(io, await resolveSocket(o), o.json)),
     );
 
   program

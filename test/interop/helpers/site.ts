@@ -80,6 +80,8 @@ export interface AgentOptions {
   unnumbered?: boolean;
   /** Extra keys of the agent's neighbors[0] (bfd). */
   neighbor?: Record<string, unknown>;
+  /** Extra top-level sections of the agent's config (policy, bgp). */
+  top?: Record<string, unknown>;
 }
 
 export async function createSite(base: string, net: number, agent: AgentOptions = {}): Promise<Site> {
@@ -137,6 +139,7 @@ async function buildSite(site: Site, agent: AgentOptions): Promise<void> {
       dataplane: { wireguard: 'wireguard-go', fib: 'linux', linux: { protocol: 201 } },
       wireguard: { 'private-key-file': keyA },
       announce: [LAN_A.v4, LAN_A.v6],
+      ...agent.top,
       neighbors: [
         {
           name: 'peer',
