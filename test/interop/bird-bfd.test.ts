@@ -9,6 +9,9 @@
  * not, which shows the check is what stops it).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { reload } from '../lab/helpers/agents.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../lab/helpers/netns.js';
 import {
@@ -81,6 +84,7 @@ describe.skipIf(skip !== null)('interop: BFD with BIRD 2 over wireguard-go', () 
   let site: Site | undefined;
   let ctl = '';
   let birdLog = '';
+  let conf = '';
   const timings = new Timings();
 
   const birdc = (...args: string[]): string =>
@@ -101,7 +105,7 @@ describe.skipIf(skip !== null)('interop: BFD with BIRD 2 over wireguard-go', () 
   beforeAll(async () => {
     site = await createSite('bb', 31, { neighbor: { bfd: true } });
     await startPeerTunnel(site);
-    ({ ctl, log: birdLog } = await startBird(site, birdConfig));
+    ({ ctl, log: birdLog, conf } = await startBird(site, birdConfig));
     startAgent(site);
     timings.mark('setup');
   }, 30_000);
@@ -157,4 +161,28 @@ describe.skipIf(skip !== null)('interop: BFD with BIRD 2 over wireguard-go', () 
     await until(`${LAN_B.v4} in A's kernel`, routeInA, 10_000, diagnostics);
     timings.mark('back');
   }, 60_000);
+
+  it('reload: BFD off (BIRD first: it takes a peer\'s AdminDown for a failure) and on again; the BGP session is never reset', async () => {
+    const s = site!;
+    const since = peer().stateSince;
+    const setAgentBfd = async (on: boolean): Promise<void> => {
+      const cfg = parse(readFileSync(s.agentConfig, 'utf8')) as { neighbors: Record<string, unknown>[] };
+      cfg.neighbors[0]!.bfd = on;
+      writeFileSync(s.agentConfig, stringify(cfg));
+      await reload(s.sock);
+    };
+    const setBirdBfd = (on: boolean): void => {
+      writeFileSync(conf, readFileSync(conf, 'utf8').replace(/  bfd (on|off);/, `  bfd ${on ? 'on' : 'off'};`));
+      expect(birdc('configure')).toMatch(/Reconfigured/);
+    };
+    setBirdBfd(false);
+    await setAgentBfd(false);
+    expect(peer().bfd).toBeNull();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(peer(), diagnostics()).toMatchObject({ state: 'Established', stateSince: since });
+    await setAgentBfd(true);
+    setBirdBfd(true);
+    await until('BFD Up again', () => peer().bfd?.state === 'Up', 15_000, diagnostics);
+    expect(peer()).toMatchObject({ state: 'Established', stateSince: since });
+  }, 40_000);
 });
