@@ -37,6 +37,7 @@ import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/e
 import { applyActions } from '#bgp/policy/actions';
 import { exportAttributesWithPolicy } from '#bgp/policy/export';
 import { AttributeTable } from './intern.js';
+import { CandidateSets } from './candidate-sets.js';
 import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
@@ -132,26 +133,9 @@ interface PeerState extends DecisionPeer {
   acceptedV6: number;
 }
 
-/** Three or more candidates of a prefix, by peer number; slots[0] is the best (two are a pair: see Rib.second). */
-class Candidates {
-  /** The second best's peer number, kept by decide() when the RIB tracks backups (-1: not known). */
-  backup = -1;
-  /**
-   * No two candidates of one neighbor AS differ in MED: RFC 4271 §9.1.2.2 is
-   * then a total order (the MED step, compared only within one neighbor AS,
-   * is what breaks transitivity), so a new candidate needs to meet only the
-   * best and the runner-up. Set by decide() (decision.ts medFree), kept by addInOrder.
-   */
-  total = false;
-  constructor(
-    readonly slots: number[],
-    public step: DecisionStep,
-  ) {}
-}
-
 /** Our own origin's number in candidate lists. */
 const LOCAL_SLOT = 0;
-/** The Loc-RIB column's mark for a prefix with three or more candidates (in `multi`); -1 there is none. */
+/** The Loc-RIB column's mark for a prefix with three or more candidates (a set in `sets`, its number in `setOf`); -1 there is none. */
 const MULTI = -2;
 
 /** Decision steps by number, for the pair column (Rib.pairStep). */
@@ -304,21 +288,23 @@ export class Rib {
   private readonly ownAddresses = new Map<string, number>();
   /**
    * Loc-RIB: per prefix number, the peer number of its best candidate, MULTI
-   * when it has three or more (in `multi`), -1 when none. Holds no
+   * when it has three or more (a candidate set), -1 when none. Holds no
    * references: a candidate's Adj-RIB-In entry (or our own origin) holds the
    * number.
    */
   private readonly loc = new Column();
   /**
    * Two candidates (the common case with two upstreams) are a pair in
-   * columns, not a Candidates object: `second` holds the other one's peer
+   * columns, not a candidate set: `second` holds the other one's peer
    * number (-1: the best is the only one), `pairStep` the step that chose
    * between them. An object, its slot array and a map entry cost ~175 bytes
    * per prefix (two full tables: 175 MB), the columns 5.
    */
   private readonly second = new Column();
   private pairStep = new Uint8Array(1024);
-  private readonly multi = new Map<number, Candidates>();
+  /** Three or more candidates: a set (candidate-sets.ts) per prefix, by number in `setOf`. */
+  private readonly sets = new CandidateSets();
+  private readonly setOf = new Column();
   private locCount = 0;
   /** Loc-RIB prefixes per length, so lookup tries only lengths that exist. */
   private readonly lengths4 = new Uint32Array(33);
@@ -677,7 +663,7 @@ export class Rib {
     const e = this.locOf(id);
     if (e === -1) return undefined;
     const best = this.routeOf(id, this.bestSlot(id));
-    return { best, step: e >= 0 ? this.pairStepOf(id) : this.multi.get(id)!.step };
+    return { best, step: e >= 0 ? this.pairStepOf(id) : this.sets.step(this.setOf.get(id)) };
   }
 
   /** All candidate paths, best first. */
@@ -689,7 +675,7 @@ export class Rib {
       const other = this.second.get(id);
       return other < 0 ? [this.routeOf(id, e)] : rank(this.decisionCtx, [this.routeOf(id, e), this.routeOf(id, other)]);
     }
-    return rank(this.decisionCtx, this.candidateRoutes(id, this.multi.get(id)!));
+    return rank(this.decisionCtx, this.candidateRoutes(id, this.setOf.get(id)));
   }
 
   /** Longest-prefix match over the Loc-RIB. */
@@ -1207,7 +1193,7 @@ export class Rib {
 
   private bestSlot(prefix: number): number {
     const e = this.loc.get(prefix);
-    return e >= 0 ? e : this.multi.get(prefix)!.slots[0]!;
+    return e >= 0 ? e : this.sets.at(this.setOf.get(prefix), 0);
   }
 
   /** The second-best candidate's peer number (-1: none): the path the FIB falls back to. */
@@ -1215,10 +1201,10 @@ export class Rib {
     const loc = this.locOf(prefix);
     if (loc >= 0) return this.second.get(prefix);
     if (loc !== MULTI) return -1;
-    const e = this.multi.get(prefix)!;
+    const e = this.setOf.get(prefix);
     // Kept by decide() (every change of the candidates runs it).
-    if (this.backups) return e.backup;
-    const rest = e.slots.slice(1);
+    if (this.backups) return this.sets.backup(e);
+    const rest = this.sets.list(e).slice(1);
     const text = this.prefixes.text(prefix);
     const routes = rest.map((slot) => this.routeOf(prefix, slot, text));
     const d = selectBestCandidate(this.decisionCtx, routes)!;
@@ -1244,52 +1230,52 @@ export class Rib {
     if (e >= 0) {
       const other = this.second.get(prefix);
       if (other < 0) return this.decidePair(prefix, e, slot);
-      // A third: the pair becomes a Candidates set, decided in full.
+      // A third: the pair becomes a candidate set, decided in full.
       this.second.set(prefix, -1);
-      const three = new Candidates([e, other, slot], 'only-path');
+      const three = this.sets.create(e, other, slot);
       this.loc.set(prefix, MULTI);
-      this.multi.set(prefix, three);
+      this.setOf.set(prefix, three);
       this.decide(prefix, three);
       return;
     }
-    const c = this.multi.get(prefix)!;
-    c.slots.push(slot);
+    const c = this.setOf.get(prefix);
+    this.sets.push(c, slot);
     if (!this.addInOrder(prefix, c, slot)) this.decide(prefix, c);
   }
 
   /**
-   * A new candidate of a totally ordered set (see Candidates.total): compared
+   * A new candidate of a totally ordered set (CandidateSets.total): compared
    * with the best and the runner-up only, instead of a decision over all of
    * them (ten full-table peers: ten routes made and eliminated per path).
    * False when the set is not known to be in order; decide() runs then.
    */
-  private addInOrder(prefix: number, e: Candidates, slot: number): boolean {
-    if (!e.total || e.backup < 0) return false;
+  private addInOrder(prefix: number, e: number, slot: number): boolean {
+    const sets = this.sets;
+    if (!sets.total(e) || sets.backup(e) < 0) return false;
     // One text for the routes compared here (texts are made on demand).
     const fresh = this.routeOf(prefix, slot);
     // Still a total order unless the new path meets one of its own neighbor AS with another MED.
     const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
     const m = fresh.attrs.med ?? 0;
-    const slots = e.slots;
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i]!;
+    const n = sets.countOf(e);
+    for (let i = 0; i < n; i++) {
+      const s = sets.at(e, i);
       if (s === slot) continue;
       const a = this.attrsOf(prefix, s);
       if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
     }
-    const last = e.slots.length - 1;
-    const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, e.slots[0]!, fresh.prefix));
+    const last = n - 1;
+    const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, sets.at(e, 0), fresh.prefix));
     if (c.better === fresh) {
-      // The old best is the runner-up now; the step is the one between the two.
-      e.slots[last] = e.slots[0]!;
-      e.slots[0] = slot;
-      e.backup = e.slots[last]!;
-      e.step = c.step;
+      // The old best is the runner-up now (the new one was last); the step is the one between the two.
+      sets.swap(e, 0, last);
+      sets.setBackup(e, sets.at(e, last));
+      sets.setStep(e, c.step);
       return true;
     }
-    if (compare(this.decisionCtx, fresh, this.routeOf(prefix, e.backup, fresh.prefix)).better === fresh) {
-      e.backup = slot;
-      e.step = c.step;
+    if (compare(this.decisionCtx, fresh, this.routeOf(prefix, sets.backup(e), fresh.prefix)).better === fresh) {
+      sets.setBackup(e, slot);
+      sets.setStep(e, c.step);
     }
     return true;
   }
@@ -1313,25 +1299,29 @@ export class Rib {
       this.countLength(prefix, -1);
       return;
     }
-    const c = this.multi.get(prefix)!;
-    const i = c.slots.indexOf(slot);
+    const sets = this.sets;
+    const c = this.setOf.get(prefix);
+    const i = sets.indexOf(c, slot);
     if (i < 0) return;
-    c.slots.splice(i, 1);
-    if (c.slots.length === 2) {
+    sets.removeAt(c, i);
+    if (sets.countOf(c) === 2) {
       // Down to two: a pair again, decided between the two.
-      this.multi.delete(prefix);
-      this.decidePair(prefix, c.slots[0]!, c.slots[1]!);
+      const a = sets.at(c, 0);
+      const b = sets.at(c, 1);
+      sets.delete(c);
+      this.setOf.set(prefix, -1);
+      this.decidePair(prefix, a, b);
       return;
     }
     // In a totally ordered set a loser behind the runner-up takes nothing with it.
-    if (c.total && i > 0 && c.backup >= 0 && slot !== c.backup) return;
+    if (sets.total(c) && i > 0 && sets.backup(c) >= 0 && slot !== sets.backup(c)) return;
     this.decide(prefix, c);
   }
 
   /** A candidate of `prefix` has another path now: the decision runs again. */
   private candidateChanged(prefix: number): void {
     const e = this.loc.get(prefix);
-    if (e === MULTI) this.decide(prefix, this.multi.get(prefix)!);
+    if (e === MULTI) this.decide(prefix, this.setOf.get(prefix));
     else if (e >= 0) {
       const other = this.second.get(prefix);
       if (other >= 0) this.decidePair(prefix, e, other);
@@ -1369,35 +1359,37 @@ export class Rib {
    * even when a losing path changed: with MED compared per neighbor AS,
    * removing a loser can change the winner.
    */
-  private decide(prefix: number, e: Candidates): void {
+  private decide(prefix: number, e: number): void {
+    const sets = this.sets;
     const paths = this.candidateRoutes(prefix, e);
     const d = selectBestCandidate(this.decisionCtx, paths)!;
     const j = paths.indexOf(d.best);
     if (j > 0) {
-      const s = e.slots[j]!;
-      e.slots[j] = e.slots[0]!;
-      e.slots[0] = s;
+      sets.swap(e, 0, j);
       paths[j] = paths[0]!;
       paths[0] = d.best;
     }
-    e.step = d.step;
-    e.total = medFree(this.decisionCtx, paths);
+    sets.setStep(e, d.step);
+    sets.setTotal(e, medFree(this.decisionCtx, paths));
     // The backup from the routes made here, not once more per change (with ten full-table peers, twice per path).
     if (!this.backups) return;
     if (paths.length === 2) {
-      e.backup = e.slots[1]!;
+      sets.setBackup(e, sets.at(e, 1));
       return;
     }
     const rest = paths.slice(1);
     const b = selectBestCandidate(this.decisionCtx, rest)!;
-    e.backup = e.slots[1 + rest.indexOf(b.best)]!;
+    sets.setBackup(e, sets.at(e, 1 + rest.indexOf(b.best)));
   }
 
-  /** The candidates' routes, in the order of `e.slots`. */
-  private candidateRoutes(prefix: number, e: Candidates): Route[] {
+  /** The candidates' routes, in the order of set `e`'s members. */
+  private candidateRoutes(prefix: number, e: number): Route[] {
     // One text for all of them (texts are made on demand): ten candidates made ten.
     const text = this.prefixes.text(prefix);
-    return e.slots.map((slot) => this.routeOf(prefix, slot, text));
+    const n = this.sets.countOf(e);
+    const out = new Array<Route>(n);
+    for (let i = 0; i < n; i++) out[i] = this.routeOf(prefix, this.sets.at(e, i), text);
+    return out;
   }
 
   /** The attributes of candidate `slot`'s path for `prefix`, without making its Route. */
