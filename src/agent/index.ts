@@ -7,6 +7,7 @@ import type { Config } from '#config/types';
 import { loadConfig, formatIssue, resolveWireguardBackend } from '#config/index';
 import { Rtnetlink } from '#netlink/index';
 import { WireguardGoBackend, decodeKey, publicKeyOf } from '#wg/index';
+import { KernelWireguard, WgGenl, genlSocket, kernelWireguardPresent } from '#wg/kernel';
 import { LinuxFib, NullFib } from '#fib/index';
 import type { FibBackend } from '#fib/types';
 import type { WireguardBackend } from '#wg/types';
@@ -117,8 +118,8 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
 }
 
 async function dataplane(config: Config, log: Logger, clock: SystemClock): Promise<Dataplane> {
-  // The kernel backend is a later milestone: until then `auto` means wireguard-go off VPP.
-  const wgKind = resolveWireguardBackend(config, false);
+  // design.md: `auto` is the kernel's WireGuard where the module is there, else wireguard-go (off VPP).
+  const wgKind = resolveWireguardBackend(config, kernelWireguardPresent());
   if (wgKind === 'vpp' || config.dataplane.fib === 'vpp') {
     if (wgKind !== 'vpp' || config.dataplane.fib !== 'vpp') {
       throw new AgentStartError(
@@ -127,11 +128,13 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
     }
     return vppDataplane(config, log, clock);
   }
-  if (wgKind === 'kernel') {
-    throw new AgentStartError('dataplane.wireguard: the kernel backend is not available in this build yet; use wireguard-go or auto');
+  if (wgKind === 'kernel' && !kernelWireguardPresent()) {
+    throw new AgentStartError('dataplane.wireguard: kernel, but this kernel has no WireGuard (/sys/module/wireguard is missing: modprobe wireguard, or use wireguard-go or auto)');
   }
   const nl = await Rtnetlink.open();
-  const wireguard = new WireguardGoBackend({ links: nl, log: log.child({ component: 'wireguard' }) });
+  const wgLog = log.child({ component: 'wireguard' });
+  const wireguard =
+    wgKind === 'kernel' ? new KernelWireguard({ links: nl, genl: new WgGenl(genlSocket()), log: wgLog }) : new WireguardGoBackend({ links: nl, log: wgLog });
   const fib =
     config.dataplane.fib === 'none'
       ? new NullFib()

@@ -21,6 +21,8 @@ import {
   IFLA_EXT_MASK,
   IFLA_IFNAME,
   IFLA_INET6_ADDR_GEN_MODE,
+  IFLA_INFO_KIND,
+  IFLA_LINKINFO,
   IFLA_MTU,
   IN6_ADDR_GEN_MODE_NONE,
   NLM_F_ACK,
@@ -395,6 +397,17 @@ export function encodeLinkSetUp(w: NlWriter, seq: number, name: string): void {
   w.end(start);
 }
 
+/** RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: a new link of `kind` (IFLA_LINKINFO → IFLA_INFO_KIND), e.g. "wireguard". */
+export function encodeLinkAdd(w: NlWriter, seq: number, name: string, kind: string): void {
+  const start = w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+  writeIfinfomsg(w, 0, 0, 0);
+  w.attrString(IFLA_IFNAME, name);
+  const info = w.beginNest(IFLA_LINKINFO);
+  w.attrString(IFLA_INFO_KIND, kind);
+  w.endNest(info);
+  w.end(start);
+}
+
 /** RTM_NEWLINK on an existing interface: IFLA_MTU (a tunnel's MTU, changed in place). */
 export function encodeLinkSetMtu(w: NlWriter, seq: number, name: string, mtu: number): void {
   const start = w.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
@@ -699,14 +712,21 @@ export interface DecodedLink {
   flags: number;
   name: string;
   mtu: number;
+  /** IFLA_LINKINFO → IFLA_INFO_KIND ("wireguard", "veth", …); '' when none (a tun device has none). */
+  kind: string;
 }
 
 export function decodeLink(body: Buffer): DecodedLink {
   if (body.length < IFINFOMSG_LEN) throw new NetlinkDecodeError(`ifinfomsg of ${body.length} bytes`);
-  const l: DecodedLink = { index: body.readInt32LE(4), flags: body.readUInt32LE(8), name: '', mtu: 0 };
+  const l: DecodedLink = { index: body.readInt32LE(4), flags: body.readUInt32LE(8), name: '', mtu: 0, kind: '' };
   forEachAttr(body, IFINFOMSG_LEN, body.length, (type, v) => {
     if (type === IFLA_IFNAME) l.name = v.toString('utf8').replace(/\0.*$/s, '');
     else if (type === IFLA_MTU && v.length >= 4) l.mtu = v.readUInt32LE(0);
+    else if (type === IFLA_LINKINFO) {
+      forEachAttr(v, 0, v.length, (t, k) => {
+        if (t === IFLA_INFO_KIND) l.kind = k.toString('utf8').replace(/\0.*$/s, '');
+      });
+    }
   });
   return l;
 }

@@ -105,6 +105,10 @@ export const IFINFOMSG_LEN = 16;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_AF_SPEC = 26;
+/** A nest: IFLA_INFO_KIND (string) names the link type ("wireguard"). */
+export const IFLA_LINKINFO = 18;
+export const IFLA_INFO_KIND = 1;
+export const NETLINK_GENERIC = 16;
 export const IFLA_EXT_MASK = 29;
 export const IFLA_INET6_ADDR_GEN_MODE = 8;
 export const IN6_ADDR_GEN_MODE_NONE = 1;

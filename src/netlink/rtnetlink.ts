@@ -38,6 +38,7 @@ import {
   encodeLinkAddrGenModeNone,
   encodeLinkDelete,
   encodeLinkDump,
+  encodeLinkAdd,
   encodeLinkGet,
   encodeLinkSetMtu,
   encodeLinkSetUp,
@@ -164,6 +165,10 @@ export class Rtnetlink implements LinkOps, RouteOps {
 
   linkDelete(name: string): Promise<void> {
     return this.exclusive(() => this.ackRequest((w, seq) => encodeLinkDelete(w, seq, name), `link delete ${name}`));
+  }
+
+  linkAdd(name: string, kind: string): Promise<void> {
+    return this.exclusive(() => this.ackRequest((w, seq) => encodeLinkAdd(w, seq, name, kind), `link add ${name} type ${kind}`));
   }
 
   linkSetMtu(name: string, mtu: number): Promise<void> {
@@ -745,5 +750,5 @@ function failures(errnos: Int32Array): RouteOpResult[] {
 
 function toLinkInfo(body: Buffer): LinkInfo {
   const l = decodeLink(body);
-  return { index: l.index, name: l.name, up: (l.flags & IFF_UP) !== 0, mtu: l.mtu };
+  return { index: l.index, name: l.name, up: (l.flags & IFF_UP) !== 0, mtu: l.mtu, ...(l.kind !== '' ? { kind: l.kind } : {}) };
 }

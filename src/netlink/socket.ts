@@ -1,5 +1,5 @@
 /**
- * The only I/O in netlink/: an AF_NETLINK/NETLINK_ROUTE socket through libc,
+ * The only I/O in netlink/: an AF_NETLINK socket (NETLINK_ROUTE, or NETLINK_GENERIC for the kernel WireGuard) through libc,
  * called with koffi because Node has no AF_NETLINK.
  *
  * How it stays off the event loop (measured in a namespace, 100 000 IPv4
@@ -79,6 +79,8 @@ export interface SocketOptions {
   rcvbuf?: number;
   /** Multicast groups to join (nl_groups): the socket then hears the kernel's change notifications. */
   groups?: number;
+  /** Netlink protocol: NETLINK_ROUTE (0, the default) or NETLINK_GENERIC (16: the kernel WireGuard's family). */
+  protocol?: number;
 }
 
 function int32(v: number): Buffer {
@@ -98,7 +100,8 @@ export class NetlinkSocket {
 
   static open(opts: SocketOptions = {}): NetlinkSocket {
     const c = libc();
-    const fd = opts.netns ? socketInNetns(c, opts.netns) : c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const protocol = opts.protocol ?? NETLINK_ROUTE;
+    const fd = opts.netns ? socketInNetns(c, opts.netns, protocol) : c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0) fail('socket(AF_NETLINK)');
     const s = new NetlinkSocket(fd);
     try {
@@ -254,13 +257,13 @@ export class NetlinkSocket {
   }
 }
 
-function socketInNetns(c: Libc, name: string): number {
+function socketInNetns(c: Libc, name: string, protocol: number): number {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new NetlinkError(22, `netns name ${JSON.stringify(name)}`);
   const target = fs.openSync(`/run/netns/${name}`, 'r');
   const home = fs.openSync('/proc/thread-self/ns/net', 'r');
   try {
     if (c.setns(target, CLONE_NEWNET) < 0) fail(`setns(${name})`);
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     const err = fd < 0 ? koffi.errno() : 0;
     if (c.setns(home, CLONE_NEWNET) < 0) {
       // The main thread would stay in the other namespace: every later socket would go there.

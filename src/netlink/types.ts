@@ -75,6 +75,8 @@ export interface LinkInfo {
   name: string;
   up: boolean;
   mtu: number;
+  /** The link type (IFLA_INFO_KIND: "wireguard", "veth"); absent where the kernel names none (a tun device). */
+  kind?: string;
 }
 
 export interface LinkOps {

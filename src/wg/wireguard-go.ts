@@ -15,7 +15,8 @@ import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import type { LinkOps } from '#netlink/types';
 import type { Logger } from '#lib/log';
-import { canonicalPrefix, formatIp, formatPrefix, isLinkLocalV6, parseIp, parsePrefix } from '#lib/prefix';
+import { canonicalPrefix, formatIp, parseIp } from '#lib/prefix';
+import { convergeLink } from './link.js';
 import { keyToHex } from './keys.js';
 import {
   DEFAULT_RUN_DIR,
@@ -172,17 +173,6 @@ function swappedEndpoint(dev: UapiDevice, spec: TunnelSpec, previous: TunnelSpec
   const handshake = lastHandshake(old);
   const live = handshake !== null && input.nowSec - handshake.getTime() / 1000 <= HEALTHY_HANDSHAKE_SEC;
   return input.resolvedEndpoint === null || live ? (normalizeEndpoint(old.endpoint) ?? old.endpoint) : null;
-}
-
-/** "10.255.0.0/31" → canonical text keeping the host bits, for comparing address lists. */
-function normalizeCidr(s: string): string {
-  const p = parsePrefix(s, true);
-  return p ? formatPrefix(p) : s;
-}
-
-function isLinkLocalCidr(s: string): boolean {
-  const p = parsePrefix(s, true);
-  return p !== null && isLinkLocalV6(p.bytes);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -387,49 +377,12 @@ export class WireguardGoBackend implements WireguardBackend {
       this.log.info({ interface: ifname, keys: [...new Set(lines.map(([k]) => k))] }, 'wireguard-go configured');
     }
 
-    const linkChanged = await this.ensureLink(spec);
+    const linkChanged = await convergeLink(this.links, spec, this.log);
     if (created) {
       this.log.info({ interface: ifname, neighbor: spec.name }, 'tunnel created');
       return 'created';
     }
     return lines.length > 0 || linkChanged ? 'updated' : 'unchanged';
-  }
-
-  /** addrgenmode none before up, the MTU, exactly spec.addresses, then up. Returns whether anything changed. */
-  private async ensureLink(spec: TunnelSpec): Promise<boolean> {
-    const ifname = spec.interface;
-    const link = await this.links.link(ifname);
-    if (link === null) throw new WgBackendError(ifname, 'the link vanished while being configured');
-    let changed = false;
-    const want = new Map(spec.addresses.map((a) => [normalizeCidr(a), a]));
-    const have = (await this.links.addresses(ifname)).map(normalizeCidr);
-    const foreignLinkLocal = have.some((a) => isLinkLocalCidr(a) && !want.has(a));
-    // The kernel gives a tun device a random link-local at up unless told not
-    // to; a stray one signals the mode was never set (interface adopted).
-    if (!link.up || foreignLinkLocal) {
-      await this.links.linkSetAddrGenModeNone(ifname);
-      changed = true;
-    }
-    // In place, also on a live tunnel: wireguard-go follows the tun device's MTU.
-    if (link.mtu !== spec.mtu) {
-      await this.links.linkSetMtu(ifname, spec.mtu);
-      this.log.info({ interface: ifname, mtu: spec.mtu, was: link.mtu }, 'tunnel MTU set');
-      changed = true;
-    }
-    for (const [norm, orig] of want) {
-      if (!have.includes(norm)) {
-        await this.links.addressAdd(ifname, orig);
-        changed = true;
-      }
-    }
-    for (const a of have) {
-      if (!want.has(a)) {
-        await this.links.addressDelete(ifname, a);
-        changed = true;
-      }
-    }
-    if (!link.up) await this.links.linkSetUp(ifname);
-    return changed;
   }
 
   private async resolveEndpoint(ifname: string, endpoint: string): Promise<string | null> {

@@ -14,6 +14,7 @@ import {
   decodeLink,
   decodeRoute,
   encodeAddr,
+  encodeLinkAdd,
   encodeLinkAddrGenModeNone,
   encodeLinkSetMtu,
   encodeRouteDelete,
@@ -262,6 +263,25 @@ describe('RTA_METRICS / RTAX_ADVMSS (issue 12: TCP MSS follows the tunnel MTU)',
   });
 });
 
+describe('RTM_NEWLINK type wireguard (the kernel backend, issue 12)', () => {
+  it('NLM_F_CREATE|NLM_F_EXCL, IFLA_IFNAME, IFLA_LINKINFO { IFLA_INFO_KIND "wireguard" }; a dump reads the kind back', () => {
+    const w = new NlWriter();
+    encodeLinkAdd(w, 6, 'wg0', 'wireguard');
+    const bytes = hex(`
+        3c 00 00 00   # nlmsg_len 60
+        10 00 05 06   # RTM_NEWLINK, NLM_F_REQUEST|NLM_F_ACK|NLM_F_EXCL|NLM_F_CREATE
+        06 00 00 00 00 00 00 00   # seq 6, pid
+        00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00   # ifinfomsg: any family, index 0, no flags
+        08 00 03 00 77 67 30 00   # IFLA_IFNAME "wg0"
+        14 00 12 00   # rta_len 20, IFLA_LINKINFO (18): the nest with its last attribute's padding
+        0e 00 01 00   #   rta_len 14, IFLA_INFO_KIND (1)
+        77 69 72 65 67 75 61 72 64 00 00 00   # "wireguard\0" + pad
+      `);
+    expect(w.bytes().toString('hex')).toBe(bytes.toString('hex'));
+    expect(decodeLink(bytes.subarray(16))).toMatchObject({ name: 'wg0', kind: 'wireguard' });
+  });
+});
+
 describe('RTM_NEWLINK mtu', () => {
   it('IFLA_MTU 1400 on wg0, no NLM_F_CREATE (the link exists; changed in place)', () => {
     const w = new NlWriter();
@@ -407,7 +427,7 @@ describe('replies', () => {
       08 00 03 00 76 61 00 00                           # IFLA_IFNAME "va"
       08 00 04 00 dc 05 00 00                           # IFLA_MTU 1500
     `);
-    expect(decodeLink(link)).toEqual({ index: 3, flags: 0x11043, name: 'va', mtu: 1500 });
+    expect(decodeLink(link)).toEqual({ index: 3, flags: 0x11043, name: 'va', mtu: 1500, kind: '' });
     const addr = hex(`
       02 1f 80 00 07 00 00 00   # AF_INET /31, IFA_F_PERMANENT, scope universe, index 7
       08 00 01 00 0a ff 00 01   # IFA_ADDRESS 10.255.0.1 (peer)
