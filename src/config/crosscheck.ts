@@ -286,7 +286,9 @@ function checkDataplane(root: Obj, warnings: RawIssue[]): void {
 function checkAnnounce(root: Obj, warnings: RawIssue[]): void {
   const seen = new Map<string, number>();
   list(root.announce).forEach((v, i) => {
-    const c = typeof v === 'string' && parsePrefix(v, false) ? canonicalPrefix(v) : null;
+    // A plain prefix, or an entry with communities (`prefix:`).
+    const text = typeof v === 'string' ? v : str(obj(v)?.prefix);
+    const c = text !== null && parsePrefix(text, false) ? canonicalPrefix(text) : null;
     if (c === null) return;
     const first = seen.get(c);
     if (first !== undefined) warnings.push({ path: ['announce', i], message: `${c} is already announced (announce[${first}])` });

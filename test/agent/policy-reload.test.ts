@@ -205,3 +205,22 @@ describe('reload --dry-run', () => {
     expect(r.errors).toEqual(['router.asn: cannot change on reload; restart the agent']);
   });
 });
+
+describe('announce with communities', () => {
+  it('our route carries them; a change on reload sends it again with the new ones, no reset', async () => {
+    const cfg = (c: string[]): Config => ({ ...config([A, B]), announceCommunities: { '10.1.0.0/24': c } });
+    const h = await harness(cfg(['65001:7']));
+    const b = h.sessions.get('b')!;
+    b.establish();
+    await h.tick(100);
+    const sent = (): UpdateMessage | undefined => b.updatesSent.filter((u) => u.nlri.includes('10.1.0.0/24')).at(-1);
+    expect(sent()!.attributes.communities).toEqual([65001 * 65536 + 7]);
+    b.updatesSent.length = 0;
+    h.next.config = cfg(['65001:0:8']);
+    expect((await h.agent.reload()).ok).toBe(true);
+    await h.tick(100);
+    expect(sent()!.attributes.communities).toBeUndefined();
+    expect(sent()!.attributes.largeCommunities).toEqual([[65001, 0, 8]]);
+    expect(b.ceases).toEqual([]);
+  });
+});

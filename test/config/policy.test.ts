@@ -173,3 +173,14 @@ describe('docs/configuration.md policy examples', () => {
     expect(r.config.policy!.policies.p!.terms).toHaveLength(9);
   });
 });
+
+describe('announce entries with communities and duplicates', () => {
+  it('a prefix listed twice is a warning in either form; its communities are those of both entries', () => {
+    const text = DESIGN.replace('  - 10.1.0.0/24\n', '  - 10.1.0.0/24\n  - prefix: 10.1.0.0/24\n    communities: ["65001:1"]\n');
+    const r = parse(text);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.warnings.map((w) => [w.path, w.message])).toEqual([['announce[1]', '10.1.0.0/24 is already announced (announce[0])']]);
+    expect(r.config.announce).toEqual(['10.1.0.0/24', '2001:db8:1::/48']);
+    expect(r.config.announceCommunities).toEqual({ '10.1.0.0/24': ['65001:1'] });
+  });
+});
