@@ -254,6 +254,32 @@ export async function startGobgp(site: Site, config: string): Promise<{ log: str
   return { log, gobgp };
 }
 
+/**
+ * OpenBGPD in B's namespace: `bgpd -d` (foreground, logging to its output
+ * file) on `config(sock)`, its control socket in the site's dir. The Debian
+ * package's privilege separation chroots the session and RDE processes into
+ * the home of its _openbgpd user, /run/openbgpd, which the package leaves to
+ * systemd's RuntimeDirectory: created here when missing. Resolves once bgpctl
+ * answers; `bgpctl(...args)` runs it against this bgpd.
+ */
+export const OPENBGPD = '/usr/sbin/bgpd';
+export const OPENBGPD_CHROOT = '/run/openbgpd';
+
+export async function startOpenbgpd(site: Site, config: (sock: string) => string): Promise<{ log: string; conf: string; bgpctl(...args: string[]): string }> {
+  const sock = join(site.dir, 'bgpd.sock');
+  const log = join(site.dir, 'bgpd.log');
+  const conf = join(site.dir, 'bgpd.conf');
+  writeFileSync(conf, config(sock), { mode: 0o600 });
+  mkdirSync(OPENBGPD_CHROOT, { recursive: true });
+  const check = spawnSync(OPENBGPD, ['-n', '-f', conf], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`bgpd -n: ${check.stderr}`);
+  spawnIn(site.nsB, [OPENBGPD, '-d', '-v', '-f', conf], { log });
+  const bgpctl = (...args: string[]): string =>
+    execFileSync('bgpctl', ['-s', sock, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  await until('bgpctl answers', () => existsSync(sock) && bgpctl('show', 'summary').length > 0, 10_000, () => tail(log));
+  return { log, conf, bgpctl };
+}
+
 export function startAgent(site: Site): void {
   spawnIn(site.nsA, [process.execPath, CLI, 'agent', '--config', site.agentConfig], { log: site.agentLog });
 }

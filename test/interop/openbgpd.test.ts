@@ -1,0 +1,197 @@
+/**
+ * Interop with OpenBGPD 7.7 (Debian's openbgpd) over real WireGuard
+ * (wireguard-go) in two namespaces: the agent in A (AS 65001), bgpd in B
+ * (AS 65002). One IPv4 session carries IPv4 and IPv6 unicast; B's routes
+ * carry communities and large communities; route refresh both ways:
+ * - `bgpctl neighbor X refresh` sends us a ROUTE-REFRESH per family: B counts
+ *   the UPDATEs of our answer and the BoRR/EoRR around it (OpenBGPD 7.7 keeps
+ *   its Adj-RIB-In and re-applies a changed filter on `bgpctl reload` by
+ *   itself, so there a refresh changes no route);
+ * - our `wgbgp neighbor peer refresh --in` reaches B, whose route decision
+ *   process ignores it ("AID … not negotiated", see the test).
+ * OpenBGPD 7.7 sends its own IPv6 networks over the IPv4 session with next
+ * hop ::1: received, and not used (see the test).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ASN_A,
+  ASN_B,
+  HOLD_TIME,
+  LAN_A,
+  LAN_B,
+  OPENBGPD,
+  TUN_A,
+  TUN_B,
+  agentRoutes,
+  cli,
+  createSite,
+  hasRoute,
+  learnedRoutes,
+  missingPrerequisite,
+  startAgent,
+  startOpenbgpd,
+  startPeerTunnel,
+  tail,
+  teardown,
+  until,
+  type Site,
+} from './helpers/site.js';
+
+const skip = missingPrerequisite([OPENBGPD, 'bgpctl']);
+if (skip !== null) console.log(`interop/openbgpd: skipped: ${skip}`);
+
+function bgpdConfig(sock: string): string {
+  return `AS ${ASN_B}
+router-id 192.0.2.2
+socket "${sock}"
+fib-update no
+listen on ${TUN_B.v4}
+network ${LAN_B.v4} set { community ${ASN_B}:100 large-community ${ASN_B}:1:2 }
+network ${LAN_B.v6} set { community ${ASN_B}:600 large-community ${ASN_B}:6:6 }
+neighbor ${TUN_A.v4} {
+  remote-as ${ASN_A}
+  descr "wgbgp"
+  holdtime ${HOLD_TIME}
+  local-address ${TUN_B.v4}
+  local-address ${TUN_B.v6}
+  announce IPv4 unicast
+  announce IPv6 unicast
+  announce refresh yes
+  announce enhanced refresh yes
+  ttl-security yes
+}
+allow from any
+allow to any
+# Without it OpenBGPD 7.7 sends ::1 as the IPv6 next hop of its own networks over the IPv4 session.
+match to ${TUN_A.v4} prefix ${LAN_B.v6} set nexthop ${TUN_B.v6}
+`;
+}
+
+interface PeerView {
+  state: string;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  established: number;
+  flaps: number;
+  session: { families: string[]; routeRefresh: boolean; enhancedRouteRefresh?: boolean } | null;
+  routeRefresh: { received: number; sent: number; answered: number; eorrTimeouts: number; awaitingEorr: string[] };
+}
+
+interface Counts {
+  request: number;
+  borr: number;
+  eorr: number;
+}
+
+interface ObNeighbor {
+  state: string;
+  stats: {
+    message: { received: { updates: number }; sent: { updates: number } };
+    'route-refresh': { sent: Counts; received: Counts };
+  };
+}
+
+interface PathView {
+  communities: string[];
+  largeCommunities: string[];
+  asPath: number[];
+}
+
+describe.skipIf(skip !== null)('interop: OpenBGPD 7.7', () => {
+  let site: Site | undefined;
+  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+
+  const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
+  /** `bgpctl -j show neighbor`: the session's state and message counters. */
+  const neighbor = (): ObNeighbor => (JSON.parse(b!.bgpctl('-j', 'show', 'neighbor', TUN_A.v4)) as { neighbors: ObNeighbor[] }).neighbors[0]!;
+  const bHas = (prefix: string): boolean => {
+    const j = JSON.parse(b!.bgpctl('-j', 'show', 'rib', prefix)) as { rib?: { prefix: string }[] };
+    return (j.rib ?? []).some((r) => r.prefix === prefix);
+  };
+  const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
+  const diagnostics = (): string => {
+    let n = '';
+    try {
+      n = b!.bgpctl('show', 'neighbor', TUN_A.v4);
+    } catch (e) {
+      n = String(e);
+    }
+    let ours = '';
+    try {
+      ours = b!.bgpctl('show', 'rib', 'out', 'neighbor', TUN_A.v4, 'detail');
+    } catch (e) {
+      ours = String(e);
+    }
+    return [n, ours, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
+  };
+  const unchanged = (): void => {
+    expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
+    expect(neighbor().state).toBe('Established');
+  };
+
+  beforeAll(async () => {
+    site = await createSite('ob', 48);
+    await startPeerTunnel(site);
+    b = await startOpenbgpd(site, bgpdConfig);
+    startAgent(site);
+  }, 30_000);
+
+  afterAll(async () => {
+    await teardown(site);
+  }, 30_000);
+
+  it('the session comes up on IPv4 carrying both families, route refresh and enhanced route refresh negotiated', async () => {
+    await until('Established both sides', () => peer().state === 'Established' && neighbor().state === 'Established', 30_000, diagnostics);
+    expect(peer().session).toMatchObject({ families: ['ipv4-unicast', 'ipv6-unicast'], routeRefresh: true, enhancedRouteRefresh: true });
+  }, 40_000);
+
+  it("B's IPv4 route reaches A's kernel via B's tunnel address; its IPv6 one comes with next hop ::1 and is not used", async () => {
+    await until(`${LAN_B.v4} in the kernel`, () => hasRoute(agentRoutes(site!, '-4'), LAN_B.v4, TUN_B.v4, site!.ifA), 15_000, diagnostics);
+    // OpenBGPD 7.7 on Linux sends its own IPv6 networks over the IPv4 session with next hop ::1
+    // (local-address, `set nexthop` on the network and an outbound `match … set nexthop` change
+    // nothing; seen on the wire). RFC 4271 §9.1.2 step 0: not a next hop we could forward to.
+    await until('both received', () => peer().prefixesReceived === 2, 10_000, diagnostics);
+    expect(peer().prefixesAccepted).toBe(1);
+    expect(weHave(LAN_B.v6)).toBe(false);
+    expect(agentRoutes(site!, '-6').some((r) => r.dst === LAN_B.v6)).toBe(false);
+  }, 30_000);
+
+  it('RFC 1997 and RFC 8092: communities and large communities arrive as B set them', () => {
+    const path = cli<{ paths: PathView[] }[]>(site!, 'routes', LAN_B.v4)[0]!.paths[0]!;
+    expect(path).toMatchObject({ asPath: [ASN_B], communities: [`${ASN_B}:100`], largeCommunities: [`${ASN_B}:1:2`] });
+  });
+
+  it('our IPv4 and IPv6 routes reach B', async () => {
+    await until('our routes at B', () => bHas(LAN_A.v4) && bHas(LAN_A.v6), 15_000, diagnostics);
+  }, 30_000);
+
+  it('RFC 2918: `bgpctl neighbor X refresh` (a request per family) is answered with our routes; no reset', async () => {
+    const before = peer().routeRefresh;
+    const updates = neighbor().stats.message.received.updates;
+    b!.bgpctl('neighbor', TUN_A.v4, 'refresh');
+    await until('our answer counted at B', () => neighbor().stats.message.received.updates > updates, 10_000, diagnostics);
+    expect(peer().routeRefresh.received).toBe(before.received + 2);
+    await until('both answered', () => peer().routeRefresh.answered === before.answered + 2, 10_000, diagnostics);
+    // Our answer is framed by BoRR/EoRR (enhanced route refresh is negotiated): B counts them.
+    await until('our BoRR and EoRR counted at B', () => neighbor().stats['route-refresh'].received.eorr >= 2, 10_000, diagnostics);
+    expect(bHas(LAN_A.v4) && bHas(LAN_A.v6)).toBe(true);
+    unchanged();
+  }, 30_000);
+
+  it('our `refresh --in` reaches B (counted per family), which ignores it: OpenBGPD 7.7 logs the family as not negotiated; nothing is lost here', async () => {
+    const before = neighbor().stats['route-refresh'];
+    expect(cli<{ in: string }>(site!, 'neighbor', 'peer', 'refresh', '--in').in).toBe('sent');
+    await until('B counted our ROUTE-REFRESH per family', () => neighbor().stats['route-refresh'].received.request === before.received.request + 2, 10_000, diagnostics);
+    // Its route decision process refuses every ROUTE-REFRESH from us (requests, and the BoRR/EoRR
+    // around our answer above) although the session negotiated both families (`bgpctl show
+    // neighbor`): "route refresh: AID IPv4 unicast not negotiated". It answers nothing.
+    await until('B logged why', () => /route refresh: AID IPv4 unicast not negotiated/.test(readFileSync(b!.log, 'utf8')), 10_000, diagnostics);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(neighbor().stats['route-refresh'].sent.borr).toBe(before.sent.borr);
+    expect(weHave(LAN_B.v4)).toBe(true);
+    expect(peer().prefixesReceived).toBe(2);
+    expect(peer().routeRefresh).toMatchObject({ awaitingEorr: [], eorrTimeouts: 0 });
+    unchanged();
+  }, 30_000);
+});
