@@ -50,6 +50,10 @@ import { KernelMirror } from './kernel-mirror.js';
 import { EndpointNames, systemResolver, type ResolveFn } from './endpoints.js';
 import { CEASE_BFD_DOWN, HANDSHAKE_DEAD_AFTER_S, Liveness, type BfdLinkFactory } from './bfd.js';
 import { retuneFib } from './tunnel-mtu.js';
+import { eachLimit } from '#lib/pool';
+
+/** Tunnels set up at once at start (wireguard-go, kernel). */
+const TUNNEL_START_CONCURRENCY = 8;
 
 export interface AgentDeps {
   clock: Clock;
@@ -302,7 +306,9 @@ export class Agent implements ControlHandler {
     await this.migrateFibTag(null, this.config);
     // Tunnels first: on VPP a route is ours by the tunnel it goes through, so the FIB
     // can be adopted only once they are known; and adopted before the first write.
-    for (const spec of specs) await this.ensureTunnel(spec, null);
+    // Several at a time where each tunnel is its own process or link (100 wireguard-go tunnels: 14 s one
+    // by one, most of it waiting for each process's socket); VPP's API takes them one after another.
+    await eachLimit(specs, this.deps.wireguard.kind === 'vpp' ? 1 : TUNNEL_START_CONCURRENCY, (spec) => this.ensureTunnel(spec, null));
     await this.adoptFib();
     await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
