@@ -147,7 +147,8 @@ describe('the agent with an endpoint given as a DNS name', () => {
     const { h, wg } = await start();
     const [b, c] = h.next.config.neighbors;
     dns.set('b.vpn.example', '198.51.100.22');
-    h.next.config = { ...h.next.config, neighbors: [{ ...b!, persistentKeepalive: 25 }, c!] };
+    // A listen-port change rebuilds the tunnel (a keepalive or MTU change is applied in place and sets no endpoint).
+    h.next.config = { ...h.next.config, neighbors: [{ ...b!, listenPort: (b!.listenPort ?? 51820) + 1 }, c!] };
     expect((await h.agent.reload()).changed).toEqual(['b']);
     expect(wg.callsFor('wg-b').at(-1)).toEqual({ interface: 'wg-b', endpoint: '198.51.100.21:51820', previous: '198.51.100.21:51820' });
     h.next.config = { ...h.next.config, neighbors: [{ ...b!, endpoint: 'b2.vpn.example:51820' }, c!] };

@@ -300,10 +300,15 @@ describe('LinuxFib + FibManager', () => {
     try {
       // The operator moves the underlay route to another gateway.
       ns.ip('route', 'replace', '203.0.113.0/24', 'via', '198.18.7.253', 'dev', 'wg-b');
-      for (let i = 0; i < 100 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(changes.length).toBeGreaterThan(0);
-      // The replace may be announced more than once (a later event of the same change, seen under load): let it settle.
-      await new Promise((r) => setTimeout(r, 100));
+      // The replace may be announced more than once (a later event of the same change, seen under
+      // load): let it settle, until no event came for 300 ms (at most 5 s).
+      for (let quiet = 0, last = changes.length, i = 0; quiet < 3 && i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        quiet = changes.length === last ? quiet + 1 : 0;
+        last = changes.length;
+      }
       // Our own writes are not underlay changes.
       const seen = changes.length;
       m.set(via('203.0.113.128/25', '10.255.0.1'));
