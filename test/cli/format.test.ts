@@ -152,6 +152,11 @@ describe('reload', () => {
     );
     expect(formatReload({ ok: true, errors: [], added: [], removed: [], changed: [] })).toBe('reloaded: no changes\n');
   });
+  it('issue 12: tunnels changed in place are named, with the sessions kept', () => {
+    expect(formatReload({ ok: true, errors: [], added: [], removed: [], changed: [], tunnels: ['site-b'] })).toBe(
+      'reloaded: tunnel settings of site-b applied in place (sessions kept)\n',
+    );
+  });
   it('a rejection lists the errors, one per line', () => {
     expect(formatReload({ ok: false, errors: ['a: b: c', 'd: e: f'], added: [], removed: [], changed: [] })).toBe(
       'reload rejected; the running configuration is unchanged\na: b: c\nd: e: f\n',

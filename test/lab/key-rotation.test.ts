@@ -16,6 +16,7 @@ import { labDown, labUp, readState } from '#lab/index';
 import { allEstablished, cli, editYaml, kernelRoutes, reload, until, type NeighborJson } from './helpers/agents.js';
 import { copyLab, removeLabCopy, REPO_LABS } from './helpers/labs.js';
 import { uniqueName } from './helpers/netns.js';
+import { linkLocalPair } from '#wg/linklocal';
 
 interface IpLink {
   ifindex: number;
@@ -133,4 +134,58 @@ describe('key rotation: one neighbor re-keyed, nothing else touched', () => {
     expect([...handshakes(ifHubS2).keys()]).toEqual(s2Peer);
     expect(routesVia(ifHubS2)).toEqual(s2Routes);
   }, 90_000);
+});
+
+describe('key rotation on an unnumbered tunnel: the link-locals follow the keys, the session restarts, the interface stays', () => {
+  const lab = uniqueName('ku');
+  const ifA = uniqueName('kua');
+  const ifB = uniqueName('kub');
+  const sock = (node: string): string => `/run/wgbgp/${lab}-${node}.sock`;
+  const ns = (node: string): string => `wgbgp-${lab}-${node}`;
+  const dir = copyLab(join(REPO_LABS, 'two-sites'), lab, { 'wg-a-b': ifA, 'wg-b-a': ifB, '/run/wgbgp/two-sites-': `/run/wgbgp/${lab}-` });
+  for (const node of ['site-a', 'site-b']) {
+    editYaml(join(dir, node, 'wgbgp.yaml'), (doc) => {
+      for (const n of doc.neighbors as Record<string, unknown>[]) delete n.tunnel;
+    });
+  }
+  const quiet = { print: () => undefined };
+  const runtimeConfig = (node: string): string => readState(join(dir, '.lab-run'))?.nodes[node]?.config ?? '';
+  const ifindex = (): number => (JSON.parse(execFileSync('ip', ['-n', ns('site-a'), '-j', 'link', 'show', 'dev', ifA], { encoding: 'utf8' })) as IpLink[])[0]!.ifindex;
+  const siteB = (): NeighborJson => cli<NeighborJson[]>('neighbors', '--socket', sock('site-a'))[0]!;
+
+  beforeAll(async () => {
+    await labUp(dir, quiet);
+    await until('site-a Established', () => allEstablished(sock('site-a')), 45_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await labDown(dir, quiet);
+    removeLabCopy(dir);
+  }, 60_000);
+
+  it("site-b's new key: new link-locals on both ends, one session restart, the same interface", async () => {
+    const before = { ifindex: ifindex(), n: siteB() };
+    const pubA = execFileSync('wg', ['pubkey'], { input: readFileSync(join(dir, 'site-a', 'private.key')), encoding: 'utf8' }).trim();
+    const newKey = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
+    const newPub = execFileSync('wg', ['pubkey'], { input: `${newKey}\n`, encoding: 'utf8' }).trim();
+    const keyFile = (readFileSync(runtimeConfig('site-b'), 'utf8').match(/private-key-file:\s*(\S+)/) ?? [])[1]!;
+    writeFileSync(keyFile, `${newKey}\n`, { mode: 0o600 });
+    const t0 = performance.now();
+    expect(await reload(sock('site-b'))).toContain('changed site-a');
+    editYaml(runtimeConfig('site-a'), (doc) => {
+      (doc.neighbors as Record<string, unknown>[])[0]!['public-key'] = newPub;
+    });
+    expect(await reload(sock('site-a'))).toContain('changed site-b');
+    const ll = linkLocalPair(pubA, newPub);
+    await until('the session back on the new link-locals', () => {
+      const n = siteB();
+      return n.state === 'Established' && n.peerAddress === ll.remote;
+    }, 30_000);
+    console.log(`key-rotation (unnumbered): session Established on the new link-locals ${Math.round(performance.now() - t0)} ms after site-b's reload`);
+    expect(ifindex()).toBe(before.ifindex);
+    expect(before.n.peerAddress).not.toBe(ll.remote);
+    // A new session (the neighbor was rebuilt): its own counters, a new stateSince.
+    expect(siteB().stateSince).not.toBe(before.n.stateSince);
+    expect(execFileSync('ip', ['-n', ns('site-a'), '-6', '-o', 'addr', 'show', 'dev', ifA], { encoding: 'utf8' })).toContain(ll.local);
+  }, 60_000);
 });
