@@ -194,4 +194,23 @@ describe.skipIf(skip !== null)('interop: OpenBGPD 7.7', () => {
     expect(peer().routeRefresh).toMatchObject({ awaitingEorr: [], eorrTimeouts: 0 });
     unchanged();
   }, 30_000);
+
+  it('RFC 9003: B receives our Cease/Administrative Shutdown with the communication and shows it; `enable` brings the session back', async () => {
+    // ASCII: bgpctl shows other octets escaped (vis(3)), "\342\234\223" for ✓.
+    const message = 'maintenance until 18:00';
+    cli(site!, 'neighbor', 'peer', 'shutdown', '--message', message);
+    await until('B shows our communication', () => b!.bgpctl('show', 'neighbor', TUN_A.v4).includes(message), 10_000, diagnostics);
+    expect(b!.bgpctl('show', 'neighbor', TUN_A.v4)).toContain(`Last received shutdown reason: "${message}"`);
+    expect(peer().state).toBe('Idle');
+    cli(site!, 'neighbor', 'peer', 'enable');
+    await until('Established again', () => peer().state === 'Established' && neighbor().state === 'Established', 30_000, diagnostics);
+  }, 45_000);
+
+  it("RFC 9003: B's own `bgpctl neighbor X down \"…\"` communication shows in our neighbors", async () => {
+    b!.bgpctl('neighbor', TUN_A.v4, 'down', 'router moves to rack 7');
+    await until('the communication here', () => cli<{ lastNotification: { communication: string | null } | null }>(site!, 'neighbors', 'peer').lastNotification?.communication === 'router moves to rack 7', 10_000, diagnostics);
+    expect(cli(site!, 'neighbors', 'peer')).toMatchObject({ lastNotification: { direction: 'received', code: 6, subcode: 2 } });
+    b!.bgpctl('neighbor', TUN_A.v4, 'up');
+    await until('Established again', () => peer().state === 'Established' && neighbor().state === 'Established', 30_000, diagnostics);
+  }, 45_000);
 });
