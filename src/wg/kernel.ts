@@ -120,12 +120,16 @@ export class WgGenl {
   }
 
   private async familyId(): Promise<number> {
-    if (this.family !== null) return this.family;
-    const replies = await this.request((w, seq) => encodeGetFamily(w, seq, WG_GENL_NAME), 'generic netlink family wireguard', false);
-    const reply = replies.find((m) => m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE);
-    if (reply === undefined) throw new NetlinkError(ENODEV, 'generic netlink family wireguard: no answer');
-    this.family = decodeFamilyId(reply.body);
+    this.family ??= await this.resolve(WG_GENL_NAME);
     return this.family;
+  }
+
+  /** A generic netlink family's id by name (CTRL_CMD_GETFAMILY); ENOENT where the kernel has no such family. */
+  async resolve(name: string): Promise<number> {
+    const replies = await this.request((w, seq) => encodeGetFamily(w, seq, name), `generic netlink family ${name}`, false);
+    const reply = replies.find((m) => m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE);
+    if (reply === undefined) throw new NetlinkError(ENODEV, `generic netlink family ${name}: no answer`);
+    return decodeFamilyId(reply.body);
   }
 
   /** One exchange; a negative ack or dump status throws NetlinkError. */

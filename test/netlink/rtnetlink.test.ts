@@ -55,6 +55,17 @@ describe('links', () => {
     expect(await nl.link('nosuch0')).toBeNull();
   });
 
+  it('issue 12: a link of a kind is created (IFLA_LINKINFO), and links report their kind; the MTU is set in place', async () => {
+    // "wireguard" needs the module (absent here): a bridge goes through the same RTM_NEWLINK path.
+    await nl.linkAdd('kb0', 'bridge');
+    expect(await nl.link('kb0')).toMatchObject({ name: 'kb0', kind: 'bridge' });
+    expect((await nl.links()).find((l) => l.name === 'va')).toMatchObject({ kind: 'veth' });
+    await expect(nl.linkAdd('kb0', 'bridge')).rejects.toMatchObject({ errno: 17 });
+    await nl.linkSetMtu('kb0', 1400);
+    expect(await nl.link('kb0')).toMatchObject({ mtu: 1400 });
+    await nl.linkDelete('kb0');
+  });
+
   it('addrgenmode none before up: no fe80:: appears (the peer end, left alone, gets one)', async () => {
     ns.ip('link', 'add', 'ga', 'type', 'veth', 'peer', 'name', 'gb');
     await nl.linkSetAddrGenModeNone('ga');

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { splitMessages, type NlMessage } from '#netlink/codec';
 import type { LinkInfo, LinkOps } from '#netlink/types';
 import { silentLogger } from '#lib/log';
-import { KernelWireguard, WgGenl, kernelWireguardPresent, type GenlTransport } from '#wg/kernel';
+import { KernelWireguard, WgGenl, genlSocket, kernelWireguardPresent, type GenlTransport } from '#wg/kernel';
 import type { TunnelSpec } from '#wg/types';
 
 function vector(name: string): Buffer {
@@ -123,5 +123,18 @@ describe('kernel WireGuard backend over recorded generic netlink exchanges', () 
   it('presence is /sys/module/wireguard (absent on this host: the lab test says so)', () => {
     expect(kernelWireguardPresent('/nonexistent/wireguard')).toBe(false);
     expect(kernelWireguardPresent('/proc/self')).toBe(true);
+  });
+});
+
+describe('generic netlink against this kernel (the controller is always there)', () => {
+  it('CTRL_CMD_GETFAMILY: "nlctrl" is 0x10; "wireguard" is ENOENT without the module, a number with it', async () => {
+    const genl = new WgGenl(genlSocket());
+    try {
+      expect(await genl.resolve('nlctrl')).toBe(0x10);
+      if (kernelWireguardPresent()) expect(await genl.resolve('wireguard')).toBeGreaterThan(0x10);
+      else await expect(genl.resolve('wireguard')).rejects.toMatchObject({ errno: 2 });
+    } finally {
+      genl.close();
+    }
   });
 });
