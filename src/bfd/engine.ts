@@ -63,8 +63,10 @@ export interface BfdLogLine {
 export interface BfdEngineOptions {
   onStatus: (s: BfdStatus) => void;
   onLog: (l: BfdLogLine) => void;
-  /** UDP port to send to and listen on (3784; tests may use another). */
+  /** UDP port to listen on (3784; tests may use another). */
   port?: number;
+  /** UDP port to send to (3784; tests with two engines on one host use another). */
+  peerPort?: number;
   random?: () => number;
   now?: () => number;
 }
@@ -98,6 +100,7 @@ export class BfdEngine {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly port: number | undefined;
+  private readonly peerPort: number | undefined;
   /** Packets dropped before a session was found, by reason. */
   readonly dropped: Record<string, number> = {};
 
@@ -105,6 +108,7 @@ export class BfdEngine {
     this.random = o.random ?? Math.random;
     this.now = o.now ?? (() => performance.now());
     this.port = o.port;
+    this.peerPort = o.peerPort ?? o.port;
   }
 
   add(spec: BfdPeerSpec): void {
@@ -161,7 +165,10 @@ export class BfdEngine {
   private receiver(family: 4 | 6): void {
     if (this.receivers.has(family)) return;
     const r = new BfdReceiveSocket(family, this.port);
-    r.onDatagrams((d) => this.onDatagram(d));
+    r.onDatagrams(
+      (d) => this.onDatagram(d),
+      (err) => this.o.onLog({ level: 'warn', msg: 'BFD receive failed', fields: { family, err: err.message } }),
+    );
     this.receivers.set(family, r);
   }
 
@@ -206,7 +213,7 @@ export class BfdEngine {
     if (e.socket) return true;
     try {
       this.receiver(familyOf(e.spec.remote));
-      e.socket = new BfdSendSocket({ device: e.spec.interface, local: e.spec.local, remote: e.spec.remote, random: this.random, ...(this.port ? { port: this.port } : {}) });
+      e.socket = new BfdSendSocket({ device: e.spec.interface, local: e.spec.local, remote: e.spec.remote, random: this.random, ...(this.peerPort ? { port: this.peerPort } : {}) });
       e.ifindex = ifindexOf(e.spec.interface);
       if (e.error !== null) {
         e.error = null;

@@ -46,8 +46,13 @@ function sameSpec(a: BfdPeerSpec, b: BfdPeerSpec): boolean {
   );
 }
 
+/** A worker that died is started again after this long, with every session. */
+const WORKER_RESTART_MS = 1000;
+
 export class BfdService {
-  private readonly worker: Worker | null = null;
+  private worker: Worker | null = null;
+  private readonly file: string | null;
+  private closing = false;
   private readonly engine: BfdEngine | null = null;
   private readonly specs = new Map<string, BfdPeerSpec>();
   private readonly statuses = new Map<string, BfdStatus>();
@@ -58,22 +63,42 @@ export class BfdService {
   constructor(private readonly o: BfdServiceOptions) {
     const file = o.thread === 'inline' ? null : workerFile();
     if (o.thread === 'worker' && file === null) throw new Error('BFD worker not built (npm run build)');
-    if (file !== null) {
-      this.worker = new Worker(file, { workerData: { port: o.port } });
-      this.worker.unref();
-      this.worker.on('message', (m: BfdReply) => this.onReply(m));
-      this.worker.on('error', (err) => {
-        this.o.onLog({ level: 'warn', msg: 'BFD worker failed', fields: { err: err.message } });
-        for (const w of this.waiting.values()) w.reject(err);
-        this.waiting.clear();
-      });
-    } else {
-      this.engine = new BfdEngine({ onStatus: (s) => this.onStatus(s), onLog: o.onLog, ...(o.port ? { port: o.port } : {}) });
-    }
+    this.file = file;
+    if (file !== null) this.startWorker(file);
+    else this.engine = new BfdEngine({ onStatus: (s) => this.onStatus(s), onLog: o.onLog, ...(o.port ? { port: o.port } : {}) });
+  }
+
+  /**
+   * The worker, and its replacement should it die (a bug, not an expected
+   * event): every session is set up again in the new one. Its sessions start
+   * anew (new discriminators), so the peers see them go down and come back.
+   */
+  private startWorker(file: string): void {
+    // No inherited execArgv: a parent run from the sources (`--conditions source`, the test runner) would
+    // send the compiled worker's own imports to the .ts files.
+    const worker = new Worker(file, { workerData: { port: this.o.port }, execArgv: [] });
+    worker.unref();
+    worker.on('message', (m: BfdReply) => this.onReply(m));
+    worker.on('error', (err) => this.o.onLog({ level: 'warn', msg: 'BFD worker failed', fields: { err: err.message } }));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      for (const w of this.waiting.values()) w.reject(new Error(`BFD worker exited (${code})`));
+      this.waiting.clear();
+      if (this.closing) return;
+      this.o.onLog({ level: 'warn', msg: 'BFD worker exited; starting it again', fields: { code, sessions: this.specs.size } });
+      const t = setTimeout(() => {
+        if (this.closing) return;
+        this.startWorker(file);
+        void this.request({ op: 'set', id: 0, add: [...this.specs.values()], update: [], remove: [] }).catch(() => undefined);
+      }, WORKER_RESTART_MS);
+      t.unref();
+    });
+    this.worker = worker;
   }
 
   get threaded(): boolean {
-    return this.worker !== null;
+    return this.file !== null;
   }
 
   /** The sessions wanted now: new ones start, changed ones change (timers by a Poll Sequence), missing ones end. */
@@ -99,6 +124,8 @@ export class BfdService {
       for (const n of remove) this.engine.remove(n);
       return;
     }
+    // No worker for a moment (restarting): the new one gets every session in this.specs.
+    if (!this.worker) return;
     await this.request({ op: 'set', id: 0, add, update, remove });
     // Statuses of removed sessions that were in flight are not kept.
     for (const n of remove) this.statuses.delete(n);
@@ -110,22 +137,30 @@ export class BfdService {
 
   /** The BFD thread's longest event-loop delay since the last call, ms (0 inline: the caller's loop is the one to watch). */
   async maxLagMs(): Promise<number> {
-    if (!this.worker) return 0;
+    if (!this.worker) return this.lastLag;
     await this.request({ op: 'lag', id: 0 });
     return this.lastLag;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.engine) {
       this.engine.close();
       return;
     }
-    if (!this.worker) return;
+    const worker = this.worker;
+    if (!worker) return;
     try {
       await this.request({ op: 'close', id: 0 });
     } finally {
-      await this.worker.terminate();
+      this.worker = null;
+      await worker.terminate();
     }
+  }
+
+  /** Ends the worker as a crash would (tests of the restart). */
+  async crashForTest(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   private request(m: BfdRequest): Promise<number> {

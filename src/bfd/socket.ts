@@ -192,10 +192,14 @@ export class BfdReceiveSocket {
     this.view.writeBigUInt64LE(BigInt(DATA_LEN), IOVEC + 8);
   }
 
-  /** Calls `fn` with every datagram, as they arrive. */
-  onDatagrams(fn: (d: Datagram) => void): void {
+  /** Calls `fn` with every datagram, as they arrive; a failed receive goes to `failed` (the next one is tried). */
+  onDatagrams(fn: (d: Datagram) => void, failed: (err: Error) => void): void {
     this.poller = koffi.node.poll(this.fd, { readable: true }, () => {
-      for (let d = this.receive(); d !== null; d = this.receive()) fn(d);
+      try {
+        for (let d = this.receive(); d !== null; d = this.receive()) fn(d);
+      } catch (err) {
+        failed(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 

@@ -47,8 +47,9 @@ port.on('message', (m: BfdRequest) => {
       case 'close':
         engine.close();
         delay.disable();
+        post({ type: 'done', id: m.id });
         port.close();
-        break;
+        return;
     }
     post({ type: 'done', id: m.id });
   } catch (err) {

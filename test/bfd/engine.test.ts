@@ -1,0 +1,122 @@
+/**
+ * The BFD shell on real sockets, two engines in this process over the
+ * loopback interface (no namespaces): they come Up (RFC 5880 three-way
+ * handshake, then the Poll Sequence to 50 ms); RFC 5881 §5 drops a packet
+ * with TTL 64; a packet from another address is not the session's
+ * (design.md "Identity"); AdminDown from the peer (its session removed) takes
+ * ours Down with the peer's state shown. Then the service's worker thread
+ * (dist/, built by `npm test`): it comes up at nice -10 and is started again,
+ * with its sessions, when it dies.
+ */
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BfdDiag, BfdState, encodeControl } from '../../src/bfd/codec.js';
+import { BfdEngine, type BfdPeerSpec, type BfdStatus } from '../../src/bfd/engine.js';
+
+const root = process.getuid?.() === 0;
+const FAST = { desiredMinTx: 50_000, requiredMinRx: 50_000, detectMult: 3 };
+
+function spec(name: string, local: string, remote: string): BfdPeerSpec {
+  return { name, interface: 'lo', local, remote, timers: FAST };
+}
+
+async function until<T>(what: string, fn: () => T | null | undefined | false, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A UDP packet from `from` to 127.0.0.1:`port` with `ttl`. */
+async function send(packet: Buffer, from: string, port: number, ttl: number): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, from, () => r()));
+  s.setTTL(ttl);
+  await new Promise<void>((r, j) => s.send(packet, port, '127.0.0.1', (err) => (err ? j(err) : r())));
+  s.close();
+}
+
+describe.skipIf(!root)('BFD engine on loopback sockets', () => {
+  const engines: BfdEngine[] = [];
+  afterEach(() => {
+    for (const e of engines.splice(0)) e.close();
+  });
+
+  function pair(): { a: BfdEngine; b: BfdEngine; portA: number; last: Map<string, BfdStatus> } {
+    const portA = 40_000 + Math.floor(Math.random() * 10_000);
+    const portB = portA + 1;
+    const last = new Map<string, BfdStatus>();
+    const onStatus = (who: string) => (s: BfdStatus) => last.set(`${who}:${s.name}`, s);
+    const a = new BfdEngine({ port: portA, peerPort: portB, onStatus: onStatus('a'), onLog: () => undefined });
+    const b = new BfdEngine({ port: portB, peerPort: portA, onStatus: onStatus('b'), onLog: () => undefined });
+    engines.push(a, b);
+    a.add(spec('to-b', '127.0.0.1', '127.0.0.2'));
+    b.add(spec('to-a', '127.0.0.2', '127.0.0.1'));
+    return { a, b, portA, last };
+  }
+
+  it('two sessions come Up and settle on 50 ms after the Poll Sequence, each knowing the other\'s discriminator', async () => {
+    const { a, last } = pair();
+    await until('both Up at 50 ms', () => last.get('a:to-b')?.txIntervalMs === 50 && last.get('b:to-a')?.state === 'Up');
+    const s = a.status('to-b')!;
+    expect(s).toMatchObject({ state: 'Up', remoteState: 'Up', detectionTimeMs: 150, error: null });
+    expect(s.remoteDiscriminator).toBe(last.get('b:to-a')!.localDiscriminator);
+  });
+
+  it('RFC 5881 §5: TTL 64 is dropped before anything else; TTL 255 from another address is not the session', async () => {
+    const { a, portA, last } = pair();
+    await until('Up', () => a.status('to-b')?.state === 'Up');
+    const mine = a.status('to-b')!.localDiscriminator;
+    const theirs = last.get('b:to-a')!.localDiscriminator;
+    const down = encodeControl({
+      diag: BfdDiag.None, state: BfdState.Down, poll: false, final: false, cpi: false, auth: false, demand: false,
+      detectMult: 3, myDiscriminator: theirs, yourDiscriminator: mine, desiredMinTx: 1_000_000, requiredMinRx: 1_000_000, requiredMinEchoRx: 0,
+    });
+    await send(down, '127.0.0.2', portA, 64);
+    await until('the TTL drop counted', () => (a.dropped.ttl ?? 0) > 0);
+    await send(down, '127.0.0.3', portA, 255);
+    await until('the wrong-path drop counted', () => (a.dropped['wrong-path'] ?? 0) > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.status('to-b')?.state).toBe('Up');
+    // The same packet from the peer's address with TTL 255 is taken: the checks above are what stopped it.
+    await send(down, '127.0.0.2', portA, 255);
+    await until('Down by the forged packet', () => a.status('to-b')?.lastDownReason === 'neighbor signaled session down');
+  });
+
+  it("the peer's session removed: its AdminDown takes ours Down, and says so (RFC 5880 §6.8.16)", async () => {
+    const { a, b } = pair();
+    await until('Up', () => a.status('to-b')?.state === 'Up');
+    b.remove('to-a');
+    await until('Down', () => a.status('to-b')?.state === 'Down');
+    expect(a.status('to-b')).toMatchObject({ remoteState: 'AdminDown', lastDownReason: 'neighbor signaled session down' });
+  });
+});
+
+const DIST = new URL('../../dist/bfd/service.js', import.meta.url);
+
+describe.skipIf(!root || !existsSync(DIST))('BFD service: the worker thread (dist/)', () => {
+  it('runs the sessions in a worker and starts it again, sessions and all, when it dies', async () => {
+    const { BfdService } = (await import(DIST.href)) as typeof import('../../src/bfd/service.js');
+    const portA = 50_000 + Math.floor(Math.random() * 10_000);
+    const seen = new Map<string, BfdStatus>();
+    const logs: string[] = [];
+    const svc = new BfdService({ port: portA, onStatus: (s) => seen.set(s.name, s), onLog: (l) => logs.push(l.msg) });
+    try {
+      expect(svc.threaded).toBe(true);
+      // No peer: this is about the worker, not the handshake.
+      await svc.set([spec('to-b', '127.0.0.1', '127.0.0.2')]);
+      await until('a status from the worker', () => seen.get('to-b'));
+      const first = seen.get('to-b')!.localDiscriminator;
+      expect(logs).not.toContain('BFD thread keeps the normal CPU priority');
+      await svc.crashForTest();
+      await until('the worker started again with the session', () => seen.get('to-b')!.localDiscriminator !== first, 5_000);
+      expect(logs).toContain('BFD worker exited; starting it again');
+    } finally {
+      await svc.close();
+    }
+  });
+});
