@@ -878,8 +878,8 @@ export class Rib {
         if (p === undefined) prepared.set(pre, (p = policy.prepare(r.attrs, peer.info.id)));
         o = p.outcome(text, 'bgp', r.nextHop);
       }
-      if (o !== null && !o.accept) this.storePath(peer, text, pre, o, touched, -1);
-      else if (o === null || o.actions.length === 0) this.storePath(peer, text, pre, usable ? null : 'next-hop-unusable', touched, -1);
+      if (o !== null && !o.accept) this.storePath(peer, text, pre, o, touched, -1, false);
+      else if (o === null || o.actions.length === 0) this.storePath(peer, text, pre, usable ? null : 'next-hop-unusable', touched, -1, false);
       else {
         let record = made.get(o) ?? -1;
         if (record < 0) {
@@ -888,7 +888,7 @@ export class Rib {
           this.attributes.release(changed);
           made.set(o, record);
         }
-        this.storePath(peer, text, record, usable ? null : 'next-hop-unusable', touched, pre);
+        this.storePath(peer, text, record, usable ? null : 'next-hop-unusable', touched, pre, false);
       }
       this.pathRecords.release(pre);
     }
@@ -1078,9 +1078,12 @@ export class Rib {
   /**
    * Stores the peer's path for `text`: `record`, eligible when `reason` is
    * null. `pre`: the pre-policy record when it differs (kept only with soft
-   * reconfiguration inbound), else -1.
+   * reconfiguration inbound), else -1. `received`: the peer sent it now (a
+   * stale path is fresh again); false when a new import policy re-judges a
+   * kept path, which leaves it as stale as it was (graceful restart, RFC 4724
+   * §4.2; enhanced route refresh, RFC 7313 §4).
    */
-  private storePath(peer: PeerState, text: string, record: number, reason: IneligibleEntry | null, touched: Touched, pre: number): void {
+  private storePath(peer: PeerState, text: string, record: number, reason: IneligibleEntry | null, touched: Touched, pre: number, received = true): void {
     // The reference taken here is the Adj-RIB-In entry's when the prefix is new to the peer.
     const prefix = this.prefixes.intern(text);
     const old = peer.adjIn.get(prefix);
@@ -1097,7 +1100,7 @@ export class Rib {
     }
     const oldReason = peer.ineligible.get(prefix) ?? null;
     // Re-announced after a restart: fresh again, even when nothing else changed.
-    peer.stale?.delete(prefix);
+    if (received) peer.stale?.delete(prefix);
     // A duplicate announcement changes nothing.
     if (old === record && oldReason === reason) return;
     const wasCandidate = old >= 0 && oldReason === null;

@@ -179,3 +179,19 @@ describe('export policy in the RIB', () => {
     expect(r.attributes.size).toBe(1);
   });
 });
+
+describe('import policy re-judged during a graceful restart', () => {
+  test('RFC 4724 §4.2: a kept stale path stays stale when a new policy re-judges it from its copy', () => {
+    const r = setup(true);
+    r.applyUpdate('b', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65002)], communities: [std(65002, 100)] }), '10.255.2.1'));
+    expect(r.retainStale('b')).toBe(2);
+    r.setImportPolicy('b', null, true);
+    expect(r.staleCount('b')).toBe(2);
+    // What it sends again is fresh; the rest goes at the sweep.
+    r.applyUpdate('b', announce(['10.1.0.0/24'], attrs({ asPath: [seq(65002)], communities: [std(65002, 100)] }), '10.255.2.1'));
+    expect(r.staleCount('b')).toBe(1);
+    r.sweepStale('b');
+    expect(r.best('10.2.0.0/24')).toBeUndefined();
+    expect(r.best('10.1.0.0/24')!.attrs.localPref).toBeUndefined();
+  });
+});
