@@ -55,7 +55,8 @@ export function chainSignature(config: Config, cfg: NeighborConfig, direction: '
       for (const l of [...(m.asPathContains ?? []), ...(m.originAs ?? [])]) if (typeof l === 'string') used[`as-set:${l}`] = defs.asSets[l] ?? null;
     }
   }
-  return JSON.stringify({ names, required: required(config, cfg), used });
+  // RFC 8212 matters only to a neighbor without a chain: switching it on asks nothing of the others.
+  return JSON.stringify({ names, required: names.length === 0 && required(config, cfg), used });
 }
 
 /** What a reload changed in a neighbor's policies. */

@@ -184,3 +184,17 @@ describe('announce entries with communities and duplicates', () => {
     expect(r.config.announceCommunities).toEqual({ '10.1.0.0/24': ['65001:1'] });
   });
 });
+
+describe('policy references that are not errors', () => {
+  it('a term naming a neighbor that does not exist is a warning: it never matches', () => {
+    const policy = `
+  policies:
+    p:
+      terms:
+        - { name: t, match: { neighbor: [site-b, site-x] }, action: accept }
+`;
+    const r = parse(withPolicy(policy));
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.warnings.map((w) => [w.path, w.message])).toEqual([['policy.policies.p.terms[0].match.neighbor[1]', 'no neighbor is named "site-x": the term never matches']]);
+  });
+});
