@@ -5,7 +5,7 @@
  *
  * - standard (RFC 1997): `65001:100`, `65001:*`, or a well-known name;
  * - large (RFC 8092): `65001:1:2`, `65001:*:*`;
- * - extended (RFC 4360 §4, §5): `rt:65001:100`, `ro:192.0.2.1:7`, `rt:65001:*`.
+ * - extended (RFC 4360 §4, §5): `rt:65001:100`, `ro:192.0.2.1:7` (or `soo:`), `rt:65001:*`.
  */
 import type { ExtendedCommunity, LargeCommunity, PathAttributes } from '#bgp/wire/types';
 import { parseIpv4 } from '#lib/prefix';
@@ -40,8 +40,11 @@ function field(s: string, max: number): { v: number; m: number } | null {
   return v <= max ? { v, m: max } : null;
 }
 
-/** RFC 4360 §4 (Route Target) and §5 (Route Origin): the sub-type. */
-const EXTENDED_SUBTYPES: Readonly<Record<string, number>> = { rt: 0x02, ro: 0x03 };
+/**
+ * RFC 4360 §4 (Route Target) and §5 (Route Origin): the sub-type. `soo`
+ * (site of origin, FRR's word) is `ro`, and is how `routes` prints it.
+ */
+const EXTENDED_SUBTYPES: Readonly<Record<string, number>> = { rt: 0x02, ro: 0x03, soo: 0x03 };
 
 /** A community or pattern, or the reason it cannot be read. `wildcards`: whether `*` is allowed (matches and removals). */
 export function parseCommunity(text: string, wildcards: boolean): CommunityPattern | string {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AsPathSegmentType, Origin } from '#bgp/wire/types';
 import type { PathAttributes } from '#bgp/wire/types';
 import { applyActions } from '#bgp/policy/actions';
+import { parseCommunity } from '#bgp/policy/community-text';
+import { extendedCommunityText } from '#agent/routes-view';
 import { compileChain } from '#bgp/policy/engine';
 import type { PolicyOutcome } from '#bgp/policy/engine';
 import type { PolicyDefinitions, PolicyMatchConfig, PolicySetConfig } from '#config/types';
@@ -110,6 +112,14 @@ describe('policy matches', () => {
     expect(accepted(run({ community: ['l'] }, r, { communityLists: { l: ['rt:65002:100'] } }))).toBe(true);
     expect(accepted(run({ community: ['l'] }, r, { communityLists: { l: ['ro:65002:100'] } }))).toBe(false);
     expect(accepted(run({ community: ['l'] }, r, { communityLists: { l: ['rt:65002:*'] } }))).toBe(true);
+  });
+
+  it('extended community spelled as routes prints it (extendedCommunityText): rt and soo, 2- and 4-octet AS, IPv4', () => {
+    for (const text of ['rt:65002:100', 'soo:65002:7', 'rt:4200000000:1', 'soo:192.0.2.1:7']) {
+      const p = parseCommunity(text, false);
+      if (typeof p === 'string' || p.kind !== 'extended') throw new Error(String(p));
+      expect(extendedCommunityText(p.value)).toBe(text);
+    }
   });
 
   it('next-hop: inside a prefix list', () => {
