@@ -1141,7 +1141,11 @@ export class Agent implements ControlHandler {
   private tunnelLiveness(n: Neighbor, latestHandshake: Date | null): Pick<TunnelJson, 'alive' | 'aliveReason' | 'bfd'> {
     const bfd = this.liveness.bfdJson(n.cfg.name)?.state ?? null;
     if (this.deps.wireguard.kind === 'vpp') return { alive: null, aliveReason: null, bfd };
-    const l = this.liveness.check(n.cfg.name, latestHandshake, n.negotiated !== null);
+    // BGP keepalives (a hold time above 0) or a persistent keepalive make a live tunnel handshake every 2 minutes.
+    const holdTime = n.negotiated?.holdTime ?? n.cfg.bgp?.holdTime ?? 0;
+    const traffic = holdTime > 0 || n.cfg.persistentKeepalive > 0;
+    const l = this.liveness.check(n.cfg.name, latestHandshake, { sessionUp: n.negotiated !== null, traffic });
+    if (l === null) return { alive: null, aliveReason: 'idle tunnel: no keepalives (hold time 0, no persistent-keepalive), the handshake age says nothing', bfd };
     return { alive: l.alive, aliveReason: l.reason, bfd };
   }
 

@@ -82,7 +82,6 @@ export class Liveness {
   private link: BfdLink | null = null;
   /** Neighbors whose tunnel was last seen dead by handshake age (acted on once per outage). */
   private readonly dead = new Set<string>();
-  private readonly handshake = new Map<string, HandshakeLiveness>();
   private enabled = new Set<string>();
 
   constructor(private readonly deps: LivenessDeps) {}
@@ -133,16 +132,23 @@ export class Liveness {
    * After a tunnel poll: the handshake age of a neighbor, and its session
    * taken down when the tunnel died and BFD does not watch it (BFD is the
    * faster signal where it runs). Returns the liveness to show in `tunnels`.
+   * `traffic`: something crosses the tunnel at least every
+   * REKEY_AFTER_TIME (BGP keepalives, a persistent keepalive), so a live
+   * tunnel keeps handshaking; without it an idle tunnel stops handshaking and
+   * its age says nothing (null).
    */
-  check(name: string, latestHandshake: Date | null, sessionUp: boolean): HandshakeLiveness {
+  check(name: string, latestHandshake: Date | null, o: { sessionUp: boolean; traffic: boolean }): HandshakeLiveness | null {
+    if (!o.traffic) {
+      this.dead.delete(name);
+      return null;
+    }
     const l = handshakeLiveness(latestHandshake, this.deps.clock.wallNow());
-    this.handshake.set(name, l);
     const failed = !l.alive && latestHandshake !== null;
     if (!failed) {
       this.dead.delete(name);
       return l;
     }
-    if (!this.dead.has(name) && sessionUp && !this.enabled.has(name)) {
+    if (!this.dead.has(name) && o.sessionUp && !this.enabled.has(name)) {
       this.dead.add(name);
       this.deps.onHandshakeDead(name, l.reason ?? 'handshake too old');
     }
@@ -151,7 +157,6 @@ export class Liveness {
 
   forget(name: string): void {
     this.dead.delete(name);
-    this.handshake.delete(name);
   }
 
   /** `neighbors --json` `bfd`: null when BFD is off for the neighbor. */

@@ -297,7 +297,7 @@ export interface TunnelJson {
    * none; null where the dataplane gives no handshake time (VPP).
    */
   alive?: boolean | null;
-  /** Why not alive; null when alive or unknown. */
+  /** Why not alive, or why it cannot be told (an idle tunnel); null when alive, and on VPP. */
   aliveReason?: string | null;
   /** The neighbor's BFD state, null when BFD is off for it. */
   bfd?: 'AdminDown' | 'Down' | 'Init' | 'Up' | null;

@@ -200,6 +200,19 @@ describe('handshake age as a liveness signal', () => {
     await h.agent.stop();
   });
 
+  it('an idle tunnel (hold time 0, no persistent keepalive) stops handshaking while alive: the age says nothing, no reset', async () => {
+    const wg = new HandshakeWireguard();
+    const h = await harness(config([neighbor('b', 1, { holdTime: 0 })]), undefined, { wireguard: wg });
+    const s = h.sessions.get('b')!;
+    wg.latest = h.clock.wallNow();
+    // RFC 4271 §4.2: the session runs with the smaller hold time, 0 here: no keepalives.
+    s.establish({ holdTime: 0, keepaliveTime: 0 });
+    await h.tick(200_000);
+    expect((await h.agent.tunnels())[0]).toMatchObject({ alive: null, aliveReason: expect.stringMatching(/^idle tunnel/) });
+    expect(s.ceases).toEqual([]);
+    await h.agent.stop();
+  });
+
   it('a neighbor with BFD: the handshake age is shown but BFD decides', async () => {
     const wg = new HandshakeWireguard();
     const bfd = fakeBfd();
