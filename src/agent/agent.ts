@@ -22,7 +22,7 @@ import type {
 import { Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager, type FibCounters } from '#fib/index';
-import { tunnelSpecs, hostRoutes, publicKeyOf } from '#wg/index';
+import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
@@ -50,6 +50,7 @@ import { KernelMirror } from './kernel-mirror.js';
 import { EndpointNames, systemResolver, type ResolveFn } from './endpoints.js';
 import { CEASE_BFD_DOWN, HANDSHAKE_DEAD_AFTER_S, Liveness, type BfdLinkFactory } from './bfd.js';
 import { retuneFib } from './tunnel-mtu.js';
+import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
 
 /** Tunnels set up at once at start (wireguard-go, kernel). */
@@ -1115,6 +1116,7 @@ export class Agent implements ControlHandler {
           up: st.up,
           rxBytes: st.rxBytes,
           txBytes: st.txBytes,
+          mtu: n.cfg.mtu,
           ...this.endpoints.view(n.cfg.name),
           ...this.tunnelLiveness(n, st.latestHandshake),
         };
@@ -1246,7 +1248,7 @@ export class Agent implements ControlHandler {
       const errors = immutable.map((k) => `${file}${k}: cannot change on reload; restart the agent`);
       return { ok: false, errors, added: [], removed: [], changed: [] };
     }
-    const key = await this.readOwnKey();
+    const key = await readOwnKey(this.deps.readPrivateKey, this.privateKey);
     if (!key.ok) return { ok: false, errors: [key.error], added: [], removed: [], changed: [] };
     const prevSpecs = new Map(this.specsFor(this.config).map((s) => [s.name, s]));
     const diff = diffNeighbors(this.config, next);
@@ -1340,19 +1342,6 @@ export class Agent implements ControlHandler {
       }
       return { ok: true, errors: [], added: diff.added, removed: diff.removed, changed: diff.changed, neighbors };
     });
-  }
-
-  /** The key file as it is now: rotated or not; unreadable rejects the reload (the running key stays). */
-  private async readOwnKey(): Promise<{ ok: true; rotated: false } | { ok: true; rotated: true; privateKey: Uint8Array; publicKey: string } | { ok: false; error: string }> {
-    if (this.deps.readPrivateKey === undefined) return { ok: true, rotated: false };
-    let privateKey: Uint8Array;
-    try {
-      privateKey = await this.deps.readPrivateKey();
-    } catch (err) {
-      return { ok: false, error: errorText(err) };
-    }
-    if (Buffer.from(privateKey).equals(Buffer.from(this.privateKey))) return { ok: true, rotated: false };
-    return { ok: true, rotated: true, privateKey, publicKey: publicKeyOf(privateKey) };
   }
 
   /** What a policy change on reload acts through (src/agent/policy.ts). */
@@ -1506,6 +1495,7 @@ export class Agent implements ControlHandler {
           up: false,
           rxBytes: null,
           txBytes: null,
+          mtu: n.cfg.mtu,
           ...this.endpoints.view(n.cfg.name),
           alive: this.deps.wireguard.kind === 'vpp' ? null : false,
           aliveReason: this.deps.wireguard.kind === 'vpp' ? null : 'no tunnel status',

@@ -287,6 +287,8 @@ export interface TunnelJson {
   /** Bytes received from and sent to the peer, as the dataplane counts them (null where it does not: VPP). */
   rxBytes: number | null;
   txBytes: number | null;
+  /** The tunnel interface's MTU (neighbors[].mtu, as the agent set it; issue 12). */
+  mtu?: number;
   /** The configured "host:port" when the endpoint is a DNS name (null: an IP literal or none). */
   endpointName: string | null;
   /** Why that name did not resolve the last time it was looked up; null once it does. */

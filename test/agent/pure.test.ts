@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from '#agent/reload';
 import { neighborAddressing, fibNextHopAddress } from '#agent/neighbor';
 import { VERSION } from '#agent/version';
+import { readOwnKey } from '#agent/own-key';
+import { publicKeyOf } from '#wg/keys';
 import type { Config, NeighborConfig } from '#config/types';
 import type { TunnelSpec } from '#wg/types';
 
@@ -106,5 +108,19 @@ describe('version', () => {
   it('matches package.json', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
+  });
+});
+
+describe('own key at reload (issue 12)', () => {
+  const key = (b: number): Uint8Array => new Uint8Array(32).fill(b);
+  it('the same key is no rotation; a new one is, with its public key; an unreadable file rejects the reload', async () => {
+    expect(await readOwnKey(async () => key(1), key(1))).toEqual({ ok: true, rotated: false });
+    const r = await readOwnKey(async () => key(2), key(1));
+    expect(r).toMatchObject({ ok: true, rotated: true, publicKey: publicKeyOf(key(2)) });
+    expect(await readOwnKey(async () => Promise.reject(new Error('wireguard.private-key-file: cannot read /x: ENOENT')), key(1))).toEqual({
+      ok: false,
+      error: 'wireguard.private-key-file: cannot read /x: ENOENT',
+    });
+    expect(await readOwnKey(undefined, key(1))).toEqual({ ok: true, rotated: false });
   });
 });

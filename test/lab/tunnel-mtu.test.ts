@@ -72,6 +72,7 @@ describe('tunnel MTU and TCP MSS (advmss), in the dataplane and changed in place
 
   it('mtu 1400: the interface, a DF ping of exactly 1400 bytes passes and 1401 does not; routes carry advmss 1360 / 1340; the session announces 1360', async () => {
     expect(link().mtu).toBe(1400);
+    expect(cli<{ mtu?: number }[]>('tunnels', '--socket', sockA)[0]?.mtu).toBe(1400);
     expect(pingDf(1400 - 28)).toBe(true);
     expect(pingDf(1400 - 27)).toBe(false);
     // Learned routes and the host routes to the peer (what the session's TCP uses).
@@ -95,6 +96,7 @@ describe('tunnel MTU and TCP MSS (advmss), in the dataplane and changed in place
     setMtu('site-a', 1380);
     expect(await reload(sockA)).toContain('applied in place');
     expect(link()).toMatchObject({ ifindex: before.ifindex, mtu: 1380 });
+    expect(cli<{ mtu?: number }[]>('tunnels', '--socket', sockA)[0]?.mtu).toBe(1380);
     await until('routes with advmss 1340', () => ourRoutes('-4').every((r) => advmss(r) === 1340) && ourRoutes('-6').every((r) => advmss(r) === 1320));
     expect(pingDf(1380 - 28)).toBe(true);
     expect(pingDf(1380 - 27)).toBe(false);
