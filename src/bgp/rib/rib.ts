@@ -348,7 +348,10 @@ export class Rib {
   addPeer(p: PeerInfo, policies: PeerPolicies = NO_POLICIES): void {
     const kept = this.peers.get(p.id);
     if (kept !== undefined && kept.stale === null) throw new Error(`peer ${p.id} is already in the RIB`);
-    if (kept !== undefined) this.forgetPeerState(kept);
+    if (kept !== undefined) {
+      this.forgetPeerState(kept);
+      if (!policies.softReconfiguration && kept.preIn !== null) kept.preIn.forEach((r) => this.pathRecords.release(r));
+    }
     // A peer resuming with stale paths keeps its number: the Loc-RIB's candidate lists name it.
     const slot = kept !== undefined ? kept.slot : (this.freeSlots.pop() ?? this.slots.length);
     const state: PeerState = {
@@ -361,7 +364,8 @@ export class Rib {
       // The stale paths (and their references) move over as they are.
       adjIn: kept !== undefined ? kept.adjIn : new PrefixMap(),
       ineligible: kept !== undefined ? kept.ineligible : new Map(),
-      preIn: kept !== undefined ? kept.preIn : policies.softReconfiguration ? new PrefixMap() : null,
+      // Stale paths keep their copies while the neighbor still wants them (a reload may have switched it).
+      preIn: policies.softReconfiguration ? (kept?.preIn ?? new PrefixMap()) : null,
       importPolicy: policies.import,
       exportPolicy: policies.export,
       exportPrepared: new WeakMap(),

@@ -195,3 +195,16 @@ describe('import policy re-judged during a graceful restart', () => {
     expect(r.best('10.1.0.0/24')!.attrs.localPref).toBeUndefined();
   });
 });
+
+describe('soft reconfiguration across a restart', () => {
+  test('a neighbor back without soft reconfiguration gives its kept copies up (no leaked references)', () => {
+    const r = setup(true);
+    r.applyUpdate('b', announce(['10.1.0.0/24'], attrs({ asPath: [seq(65002)], communities: [std(65002, 100)] }), '10.255.2.1'));
+    r.retainStale('b');
+    r.addPeer(peer('b', 65002, 2), { import: chain('from-b'), export: null, softReconfiguration: false });
+    expect(r.keepsPrePolicy('b')).toBe(false);
+    r.sweepStale('b');
+    expect(r.pathRecords.size).toBe(0);
+    expect(r.attributes.size).toBe(1);
+  });
+});
