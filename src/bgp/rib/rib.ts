@@ -590,7 +590,12 @@ export class Rib {
     if (u.nlri.length > 0) this.announce(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, touched);
     const reach = u.mpReach;
     if (reach !== undefined && reach.nlri.length > 0 && isUnicast(reach.afi, reach.safi)) {
-      this.announce(peer, u.attributes, reach.nextHops[0] ?? null, reach.nextHops[1] ?? null, reach.nlri, touched);
+      const global = reach.nextHops[0] ?? null;
+      const linkLocal = reach.nextHops[1] ?? null;
+      // RFC 2545 §3: a speaker with no global address on the link (BIRD on an unnumbered
+      // tunnel) sends the unspecified address and its link-local: the link-local is the next hop.
+      if (global === '::' && linkLocal !== null) this.announce(peer, u.attributes, linkLocal, null, reach.nlri, touched);
+      else this.announce(peer, u.attributes, global, linkLocal, reach.nlri, touched);
     }
     return this.collect(touched);
   }

@@ -87,6 +87,19 @@ describe('Adj-RIB-In: announcements and withdrawals', () => {
     expect(best.attrs.nextHop).toBeUndefined();
   });
 
+  test('RFC 2545 §3: the unspecified global next hop with a link-local (BIRD on an unnumbered link) makes the link-local the next hop', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2, { extendedNextHop: true }));
+    r.applyUpdate('a', announceMp(['2001:db8:2::/48'], attrs({ asPath: [seq(65002)] }), ['::', 'fe80::2']));
+    r.applyUpdate('a', announceMp(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), ['::', 'fe80::2'], AFI_IPV4));
+    for (const prefix of ['2001:db8:2::/48', '10.2.0.0/24']) {
+      expect(r.best(prefix)).toMatchObject({ nextHop: 'fe80::2', nextHopLinkLocal: null });
+    }
+    // Alone, "::" is no next hop (step 0).
+    r.applyUpdate('a', announceMp(['2001:db8:3::/48'], attrs({ asPath: [seq(65002)] }), ['::']));
+    expect(r.best('2001:db8:3::/48')).toBeUndefined();
+  });
+
   test('RFC 8950: IPv4 NLRI in MP_REACH with an IPv6 next hop is a usable IPv4 path', () => {
     const r = rib();
     r.addPeer(peer('a', 65002, 2, { extendedNextHop: true }));

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { linkLocalPair } from '#wg/linklocal';
 import { cleanupPrefix, createNamespaces, execIn, netnsSupported, spawnIn, uniqueName, withVethPair } from '../../lab/helpers/netns.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -156,8 +157,12 @@ async function buildSite(site: Site, agent: AgentOptions): Promise<void> {
   );
 }
 
-/** B's tunnel, the operator's way: wireguard-go -f, wg set, addresses, up. */
-export async function startPeerTunnel(site: Site): Promise<void> {
+/**
+ * B's tunnel, the operator's way: wireguard-go -f, wg set, addresses, up.
+ * `unnumbered`: instead of TUN_B's addresses, B's end of the link-local pair
+ * derived from both public keys (design.md "Tunnel addressing").
+ */
+export async function startPeerTunnel(site: Site, opts: { unnumbered?: boolean } = {}): Promise<void> {
   spawnIn(site.nsB, ['wireguard-go', '-f', site.ifB], { log: join(site.dir, 'wireguard-go-b.log') });
   await until(`wireguard-go UAPI socket for ${site.ifB}`, () => existsSync(`/var/run/wireguard/${site.ifB}.sock`), 5_000);
   await execIn(site.nsB, [
@@ -168,12 +173,10 @@ export async function startPeerTunnel(site: Site): Promise<void> {
     'endpoint', `${site.underlayA}:${PORT_A}`,
     'allowed-ips', '0.0.0.0/0,::/0',
   ]);
-  await execIn(site.nsB, [
-    'sh',
-    '-c',
-    `ip link set ${site.ifB} addrgenmode none && ip addr add ${TUN_B.v4}/31 dev ${site.ifB} && ` +
-      `ip addr add ${TUN_B.v6}/127 dev ${site.ifB} nodad && ip link set ${site.ifB} up`,
-  ]);
+  const addresses = opts.unnumbered
+    ? `ip addr add ${linkLocalPair(site.pubA, site.pubB).remote}/64 dev ${site.ifB} nodad`
+    : `ip addr add ${TUN_B.v4}/31 dev ${site.ifB} && ip addr add ${TUN_B.v6}/127 dev ${site.ifB} nodad`;
+  await execIn(site.nsB, ['sh', '-c', `ip link set ${site.ifB} addrgenmode none && ${addresses} && ip link set ${site.ifB} up`]);
 }
 
 /** The agent in A: `node dist/cli/main.js agent --config …`, output to agent.log. */
