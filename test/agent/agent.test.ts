@@ -6,7 +6,7 @@
  * NOTIFICATION — and records what the agent sends.
  */
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentListener, type AgentSession, type BgpFactory } from '#agent/agent';
+import { Agent, type AgentDeps, type AgentListener, type AgentSession, type BgpFactory } from '#agent/agent';
 import { ManualClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
 import type { Config, NeighborConfig } from '#config/types';
@@ -314,6 +314,7 @@ async function harness(
   ospf?: AgentOspf,
   kernelMirror?: FakeFib,
   wg = new FakeWireguard(),
+  extra: Partial<AgentDeps> = {},
 ): Promise<Harness> {
   const clock = new ManualClock();
   const listener = new FakeListener();
@@ -351,6 +352,7 @@ async function harness(
     bgp,
     ...(ospf ? { ospf } : {}),
     ...(kernelMirror ? { kernelMirror } : {}),
+    ...extra,
   });
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -999,5 +1001,83 @@ describe('Agent: reload, resync and stop one at a time', () => {
     // keep-on-stop false: both tunnels went, including the one the reload added.
     expect(h.wg.calls.filter((c) => c.startsWith('remove')).sort()).toEqual(['remove wg-b', 'remove wg-c']);
     expect((await h.agent.reload()).ok).toBe(false);
+  });
+});
+
+describe('Agent: tunnel changes in place on reload (issue 12)', () => {
+  /** A FIB that records the tunnel MTUs it is told and the retunes asked. */
+  class MtuFib extends FakeFib {
+    readonly mtus = new Map<string, number | null>();
+    retunes = 0;
+    tunnelMtu(ifname: string, mtu: number | null): void {
+      this.mtus.set(ifname, mtu);
+    }
+    async retune(): Promise<{ rewritten: number; failed: { prefix: string; error: string }[] }> {
+      this.retunes++;
+      return { rewritten: 0, failed: [] };
+    }
+  }
+
+  it("a numbered neighbor's new public key and MTU: the peer and MTU change on its tunnel, its session and routes stay, the other neighbor is not touched", async () => {
+    const fib = new MtuFib();
+    const cfg = config([neighbor('b', 1), neighbor('c', 2)]);
+    const h = await harness(cfg, fib);
+    const b = h.sessions.get('b')!;
+    const c = h.sessions.get('c')!;
+    b.establish();
+    c.establish();
+    b.update(update(['10.9.0.0/24']));
+    await h.tick();
+    expect(fib.table.has('10.9.0.0/24')).toBe(true);
+    expect(fib.mtus.get('wg-b')).toBe(1420);
+    const retunesBefore = fib.retunes;
+    const cSpec = h.wg.tunnels.get('wg-c');
+    const next = structuredClone(cfg);
+    const newKey = publicKeyOf(generatePrivateKey());
+    next.neighbors[0] = { ...next.neighbors[0]!, publicKey: newKey, mtu: 1380 };
+    h.next.config = next;
+    expect(await h.agent.reload()).toMatchObject({ ok: true, changed: [], tunnels: ['b'] });
+    expect(b.stops).toEqual([]);
+    expect(h.sessions.get('b')).toBe(b);
+    expect(h.wg.tunnels.get('wg-b')).toMatchObject({ peerPublicKey: newKey, mtu: 1380 });
+    expect(h.wg.tunnels.get('wg-c')).toBe(cSpec);
+    expect(fib.mtus.get('wg-b')).toBe(1380);
+    expect(fib.retunes).toBe(retunesBefore + 1);
+    await h.tick();
+    expect(fib.table.has('10.9.0.0/24')).toBe(true);
+    expect((await h.agent.tunnels()).find((t) => t.name === 'b')).toMatchObject({ publicKey: newKey, mtu: 1380 });
+    await h.agent.stop();
+  });
+
+  it('our own new private key (read at reload): numbered tunnels take it in place, an unnumbered one restarts its session (new link-locals)', async () => {
+    let key: Uint8Array = OUR_PRIVATE;
+    let unreadable = false;
+    const readPrivateKey = async (): Promise<Uint8Array> => {
+      if (unreadable) throw new Error('wireguard.private-key-file: cannot read /etc/wgbgp/private.key: EACCES');
+      return key;
+    };
+    const cfg = config([neighbor('b', 1), { ...neighbor('u', 2), tunnel: null }]);
+    const h = await harness(cfg, new FakeFib(), { value: [] }, undefined, undefined, new FakeWireguard(), { readPrivateKey });
+    const b = h.sessions.get('b')!;
+    const u = h.sessions.get('u')!;
+    b.establish();
+    u.establish();
+    await h.tick();
+    const uPeer = h.wg.tunnels.get('wg-u')!.peerAddresses;
+    // The same key: nothing to do.
+    expect(await h.agent.reload()).toMatchObject({ ok: true, changed: [] });
+    expect(await h.agent.reload()).not.toHaveProperty('tunnels');
+    key = decodeKey(generatePrivateKey());
+    expect(await h.agent.reload()).toMatchObject({ ok: true, changed: ['u'], tunnels: ['b'] });
+    expect([...h.wg.tunnels.get('wg-b')!.privateKey]).toEqual([...key]);
+    expect(b.stops).toEqual([]);
+    expect(u.stops.length).toBe(1);
+    expect(h.sessions.get('u')).not.toBe(u);
+    expect(h.wg.tunnels.get('wg-u')!.peerAddresses).not.toEqual(uPeer);
+    // An unreadable key file rejects the reload; the key in use stays.
+    unreadable = true;
+    expect(await h.agent.reload()).toEqual({ ok: false, errors: ['wireguard.private-key-file: cannot read /etc/wgbgp/private.key: EACCES'], added: [], removed: [], changed: [] });
+    expect([...h.wg.tunnels.get('wg-b')!.privateKey]).toEqual([...key]);
+    await h.agent.stop();
   });
 });
