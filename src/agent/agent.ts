@@ -52,6 +52,7 @@ import { CEASE_BFD_DOWN, HANDSHAKE_DEAD_AFTER_S, Liveness, type BfdLinkFactory }
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
+import { sendTable, type TableSendContext } from './table-send.js';
 
 /** Tunnels set up at once at start (wireguard-go, kernel). */
 const TUNNEL_START_CONCURRENCY = 8;
@@ -662,7 +663,7 @@ export class Agent implements ControlHandler {
       // RFC 4724 §4.1: the peer keeps our old routes meanwhile; it gets our table with the neighbors' back in it.
       n.exportDeferred = true;
     } else {
-      n.session?.sendMany(this.rib.exportFull(name));
+      this.sendTable(name);
     }
     this.log.info(
       { neighbor: name, peerAsn: neg.peerAsn, holdTime: neg.holdTime, gracefulRestart: neg.gracefulRestart !== null },
@@ -1068,6 +1069,30 @@ export class Agent implements ControlHandler {
     this.endRestart();
   }
 
+  /**
+   * Our whole table, then End-of-RIB, to a neighbor whose session just came
+   * up (or whose wait for our restart ended): in steps paced by its socket
+   * (table-send.ts). Stops when that session is no longer the one up.
+   */
+  private sendTable(name: string): void {
+    const n = this.peers.get(name);
+    const session = n?.session;
+    const neg = n?.negotiated;
+    if (!n || !session || !neg) return;
+    const steps = this.rib.exportFullSteps(name);
+    if (steps === null) return;
+    const current = (): boolean => !this.stopping && this.peers.get(name) === n && n.session === session && n.negotiated === neg;
+    sendTable(this.tableSendCtx, name, session, steps, this.rib.endOfRibs(name), current);
+  }
+
+  private readonly tableSendCtx: TableSendContext = {
+    log: { info: (o: object, msg: string) => this.bgpLog.info(o, msg) },
+    defer: (fn) => {
+      if (!this.stopping) setImmediate(fn);
+    },
+    now: () => performance.now(),
+  };
+
   /** RFC 4724 §4.1: the deferral is over; the waiting peers get our table and End-of-RIB. */
   private endRestart(): void {
     if (!this.restarting) return;
@@ -1075,7 +1100,7 @@ export class Agent implements ControlHandler {
     for (const n of this.peers.values()) {
       if (!n.exportDeferred) continue;
       n.exportDeferred = false;
-      if (n.negotiated) n.session?.sendMany(this.rib.exportFull(n.cfg.name));
+      if (n.negotiated) this.sendTable(n.cfg.name);
     }
     this.log.info('restart complete: tables sent to the neighbors');
   }

@@ -33,6 +33,10 @@ export interface AgentSession {
   stopSilently(): Promise<void>;
   setPassive(passive: boolean): void;
   sendMany(updates: UpdateMessage[]): void;
+  /** Octets sent and not yet taken by the kernel; a session without a buffer to watch leaves it out. */
+  readonly sendBacklog?: number;
+  /** Calls `fn` once the send buffer has drained (see sendBacklog). */
+  whenDrained?(fn: () => void): void;
   /** One ROUTE-REFRESH (request, BoRR or EoRR); false when it may not be sent (see BgpSession.sendRouteRefresh). */
   sendRouteRefresh(afi: number, safi: number, subtype: RouteRefreshSubtype): boolean;
 }

@@ -113,7 +113,7 @@ describe('two-sites lab: two agents over wireguard-go in namespaces', () => {
     expect(n.uptimeSeconds).toBeGreaterThanOrEqual(0);
     const human = spawnSync('node', [CLI, 'neighbors', 'site-b', '--socket', sockA], { encoding: 'utf8' });
     expect(human.status).toBe(0);
-    expect(human.stdout).toMatch(/^capabilities: +4-octet AS, route refresh, graceful restart/m);
+    expect(human.stdout).toMatch(/^capabilities: +4-octet AS, route refresh \(enhanced, RFC 7313\), graceful restart/m);
     expect(human.stdout).not.toContain('\u001b['); // not a terminal: no colour
     const unknown = spawnSync('node', [CLI, 'neighbors', 'site-z', '--socket', sockA], { encoding: 'utf8' });
     expect(unknown.status).toBe(1);

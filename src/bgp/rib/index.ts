@@ -1,6 +1,6 @@
 /** Routing information bases: Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out. */
 export { Rib } from './rib.js';
-export type { AdjRibOutResend, IneligibleReason, PeerPolicies, PeerRemoval } from './rib.js';
+export type { AdjRibOutResend, IneligibleReason, PeerPolicies, PeerRemoval, TableSteps } from './rib.js';
 export type { LocRibChange, PeerInfo, Route, RouteSource } from './types.js';
 export { AttributeTable, attributeKey } from './intern.js';
 export {

@@ -52,6 +52,15 @@ export interface PeerRemoval {
   readonly done: boolean;
 }
 
+/** A peer's whole table in steps (Rib.exportFullSteps). */
+export interface TableSteps {
+  /** The UPDATEs for up to `max` more prefixes; [] once done. */
+  next(max: number): UpdateMessage[];
+  readonly done: boolean;
+  /** Prefixes looked at so far. */
+  readonly sent: number;
+}
+
 /**
  * A peer's Adj-RIB-Out of one family sent again in steps (Rib.resendSteps),
  * for a ROUTE-REFRESH (RFC 2918 §4, RFC 7313 §4).
@@ -970,6 +979,70 @@ export class Rib {
     this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
     for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
     return out;
+  }
+
+  /**
+   * exportFull in steps, for a peer that just came up: its Adj-RIB-Out is
+   * cleared now and the Loc-RIB's prefixes are taken now; each step exports
+   * the next of them as they are then. Changes exported in between (as
+   * always, at once) are not repeated: a step finds their Adj-RIB-Out entry
+   * current. A prefix gone meanwhile is skipped. The caller sends
+   * endOfRibs() after the last step (RFC 4724 §2). Null for an unknown peer.
+   */
+  exportFullSteps(peerId: string): TableSteps | null {
+    const peer = this.peers.get(peerId);
+    if (!peer) return null;
+    this.clearAdjOut(peer);
+    const ids = new Int32Array(this.locCount);
+    let n = 0;
+    this.loc.forEach((_e, id) => {
+      ids[n++] = id;
+    });
+    const redistributed = peer.info.advertiseOspf ? [...this.redistributed.keys()] : [];
+    let at = 0;
+    let r = 0;
+    let sent = 0;
+    const current = (): boolean => this.peers.get(peerId) === peer;
+    return {
+      get done() {
+        return at >= n && r >= redistributed.length;
+      },
+      get sent() {
+        return sent;
+      },
+      next: (max: number): UpdateMessage[] => {
+        if (!current()) {
+          at = n;
+          r = redistributed.length;
+          return [];
+        }
+        const packer = new UpdatePacker();
+        const end = Math.min(n, at + max);
+        for (; at < end; at++) {
+          const id = ids[at]!;
+          if (this.locOf(id) === -1) continue;
+          const text = this.prefixes.text(id);
+          this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
+          sent++;
+        }
+        if (at >= n) {
+          const rEnd = Math.min(redistributed.length, r + max);
+          for (; r < rEnd; r++) {
+            const prefix = redistributed[r]!;
+            const id = this.prefixes.find(prefix);
+            if (this.locOf(id) !== -1) continue;
+            this.exportPrefix(peer, prefix, id, packer, this.exportable(id, prefix));
+            sent++;
+          }
+        }
+        return packer.finish();
+      },
+    };
+  }
+
+  /** End-of-RIB for each family the peer negotiated (RFC 4724 §2). */
+  endOfRibs(peerId: string): UpdateMessage[] {
+    return (this.peers.get(peerId)?.info.families ?? []).map((f) => endOfRib(f.afi, f.safi));
   }
 
   /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */

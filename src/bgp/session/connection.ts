@@ -134,6 +134,29 @@ export class Connection {
     this.sock.cork();
   }
 
+  /** Octets written and not yet taken by the kernel (the socket's own buffer). */
+  get backlog(): number {
+    return this.sock.writableLength;
+  }
+
+  /** Calls `fn` once the socket's buffer has drained, or the connection is gone. */
+  whenDrained(fn: () => void): void {
+    if (this.sock.writableLength === 0 || this.sock.destroyed) {
+      queueMicrotask(fn);
+      return;
+    }
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      this.sock.off('drain', once);
+      this.sock.off('close', once);
+      fn();
+    };
+    this.sock.on('drain', once);
+    this.sock.on('close', once);
+  }
+
   uncork(): void {
     this.sock.uncork();
     this.salvageOnWriteError();

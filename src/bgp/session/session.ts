@@ -294,6 +294,19 @@ export class BgpSession {
     return ok;
   }
 
+  /** Octets of sent messages still waiting in the established connection's socket (0 without one). */
+  get sendBacklog(): number {
+    const m = this.primary;
+    return m.state === 'Established' && m.conn ? m.conn.backlog : 0;
+  }
+
+  /** Calls `fn` once the established connection's send buffer has drained, or at once without one. */
+  whenDrained(fn: () => void): void {
+    const m = this.primary;
+    if (m.state === 'Established' && m.conn) m.conn.whenDrained(fn);
+    else queueMicrotask(fn);
+  }
+
   /** Many UPDATEs in as few TCP segments as possible (the socket is corked meanwhile). */
   sendMany(updates: UpdateMessage[]): void {
     const m = this.primary;

@@ -335,6 +335,38 @@ describe('exportFull and End-of-RIB', () => {
     // Nothing learned from a itself goes back to a.
     expect(announced(r.exportFull('a')).sort()).toEqual(['10.1.0.0/24', '2001:db8:1::/48']);
   });
+
+  test('exportFullSteps sends what exportFull does, in steps; a change exported in between is not repeated, a prefix gone is skipped', () => {
+    const r = hub();
+    const prefixes = Array.from({ length: 50 }, (_, i) => `10.${i}.0.0/24`);
+    r.applyUpdate('a', announce(prefixes, attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    r.originate('2001:db8:1::/48', 'static');
+    const steps = r.exportFullSteps('b')!;
+    expect(r.advertisedCount('b')).toBe(0);
+    const sent: UpdateMessage[] = [...steps.next(10)];
+    expect(announced(sent)).toHaveLength(10);
+    expect(steps.done).toBe(false);
+    // In between: one prefix not yet reached is withdrawn, another gets a new path (exported at once).
+    const late = prefixes[40]!;
+    const gone = prefixes[41]!;
+    const w = r.applyUpdate('a', withdraw([gone]));
+    expect(r.exportChanges('b', w)).toEqual([]);
+    const c = r.applyUpdate('a', announce([late], attrs({ asPath: [seq(65002, 65010)] }), '10.255.2.1'));
+    sent.push(...r.exportChanges('b', c));
+    while (!steps.done) sent.push(...steps.next(10));
+    const all = announced(sent);
+    // Every prefix once but the one withdrawn; the changed one once (the step found it current).
+    expect(all.filter((p) => p === late)).toHaveLength(1);
+    expect(all).not.toContain(gone);
+    expect([...all].sort()).toEqual([...prefixes.filter((p) => p !== gone), '2001:db8:1::/48'].sort());
+    expect(r.advertisedCount('b')).toBe(50);
+    expect(r.endOfRibs('b').map(isEndOfRib)).toEqual([
+      { afi: AFI_IPV4, safi: SAFI_UNICAST },
+      { afi: AFI_IPV6, safi: SAFI_UNICAST },
+    ]);
+    // The same table as exportFull gives.
+    expect(announced(r.exportFull('b')).sort()).toEqual([...all].sort());
+  });
 });
 
 /** The codec, if it has landed: checks the size function is an upper bound of the real encoding. */

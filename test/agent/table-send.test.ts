@@ -1,0 +1,147 @@
+/**
+ * A whole table to a neighbor in steps paced by its socket (issue 10: memory
+ * bounded when a peer reads slowly). Over a real loopback TCP connection: while
+ * the receiver does not read, what waits in our socket stays near
+ * BACKLOG_HIGH and the steps stop; once it reads, every prefix arrives once,
+ * followed by the End-of-RIBs (RFC 4724 §2).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Connection } from '#bgp/session/connection';
+import { SystemClock } from '#lib/clock';
+import { MessageFramer, decodeMessage, type UpdateMessage } from '#bgp/wire/index';
+import { Rib, isEndOfRib } from '#bgp/rib/index';
+import type { AgentSession } from '#agent/bgp';
+import { BACKLOG_HIGH, TABLE_STEP, sendTable } from '#agent/table-send';
+import { LOCAL_ASN, LOCAL_ROUTER_ID, peer } from '../bgp/rib/helpers.js';
+
+let server: Server | null = null;
+afterEach(() => {
+  server?.close();
+  server = null;
+});
+
+const PREFIXES = 200_000;
+
+/** With `spread`, a community per prefix: one UPDATE each (~50 octets), ~10 MB in all, more than loopback's buffers hold. */
+function table(n: number, spread: boolean): Rib {
+  const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+  r.addPeer(peer('b', 65002, 2));
+  for (let i = 0; i < n; i++) r.originate(`${10 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`, 'static', spread ? { communities: [i] } : undefined);
+  return r;
+}
+
+/** The part of AgentSession sendTable uses, over a real Connection. */
+function sessionOver(conn: Connection): AgentSession {
+  const s = {
+    sendMany(updates: UpdateMessage[]): void {
+      for (const u of updates) conn.send(u);
+    },
+    get sendBacklog(): number {
+      return conn.backlog;
+    },
+    whenDrained(fn: () => void): void {
+      conn.whenDrained(fn);
+    },
+  };
+  return s as unknown as AgentSession;
+}
+
+describe('sendTable', () => {
+  it('stops while the receiver does not read (backlog near BACKLOG_HIGH), then delivers every prefix once and the End-of-RIBs', async () => {
+    let receiver: Socket | null = null;
+    const accepted = new Promise<void>((resolve) => {
+      server = createServer((s) => {
+        receiver = s;
+        s.pause();
+        resolve();
+      });
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const port = (server!.address() as { port: number }).port;
+    const sock = connect(port, '127.0.0.1');
+    const conn = new Connection(sock, true, new SystemClock(), { connected: () => undefined, data: () => undefined, closed: () => undefined });
+    await new Promise<void>((r) => sock.once('connect', r));
+    await accepted;
+    const rib = table(PREFIXES, true);
+    const steps = rib.exportFullSteps('b')!;
+    let finished = false;
+    let mostBacklog = 0;
+    const session = sessionOver(conn);
+    const watch = setInterval(() => (mostBacklog = Math.max(mostBacklog, conn.backlog)), 1);
+    sendTable(
+      { log: { info: () => undefined }, defer: (fn) => setImmediate(fn), now: () => performance.now() },
+      'b',
+      session,
+      steps,
+      rib.endOfRibs('b'),
+      () => true,
+      () => (finished = true),
+    );
+    // The receiver does not read: the kernel's buffers fill, then ours up to the mark, and the steps wait.
+    // Stalled: no step for 500 ms (the kernel's buffers grow for a while first; at most 15 s).
+    for (let last = -1, still = 0, i = 0; still < 5 && i < 150; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      still = steps.sent === last ? still + 1 : 0;
+      last = steps.sent;
+    }
+    expect(finished).toBe(false);
+    expect(steps.sent).toBeLessThan(PREFIXES);
+    // One step beyond the mark at most (here one UPDATE of ~50 octets per prefix).
+    expect(mostBacklog).toBeGreaterThan(0);
+    expect(mostBacklog).toBeLessThan(BACKLOG_HIGH + TABLE_STEP * 64);
+    // Now it reads: everything arrives, each prefix once, End-of-RIBs last.
+    const framer = new MessageFramer();
+    const seen = new Set<string>();
+    let dup = 0;
+    const eors: unknown[] = [];
+    let afterEor = 0;
+    const all = new Promise<void>((resolve) => {
+      receiver!.on('data', (chunk: Buffer) => {
+        for (const frame of framer.push(chunk)) {
+          const m = decodeMessage(frame, conn.ctx).message;
+          if (m.type !== 2) continue;
+          const eor = isEndOfRib(m);
+          if (eor) {
+            eors.push(eor);
+            if (eors.length === 2) resolve();
+            continue;
+          }
+          if (eors.length > 0) afterEor++;
+          for (const p of [...m.nlri, ...(m.mpReach?.nlri ?? [])]) {
+            if (seen.has(p)) dup++;
+            seen.add(p);
+          }
+        }
+      });
+      receiver!.resume();
+    });
+    await all;
+    clearInterval(watch);
+    expect(finished).toBe(true);
+    expect(seen.size).toBe(PREFIXES);
+    expect(dup).toBe(0);
+    expect(afterEor).toBe(0);
+    expect(eors).toEqual([{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }]);
+    sock.destroy();
+    receiver!.destroy();
+  }, 60_000);
+
+  it('stops when the session that came up is no longer the one up', async () => {
+    const rib = table(3 * TABLE_STEP, false);
+    const steps = rib.exportFullSteps('b')!;
+    const sent: UpdateMessage[] = [];
+    let up = true;
+    const session = { sendMany: (u: UpdateMessage[]) => sent.push(...u) } as unknown as AgentSession;
+    const turns: (() => void)[] = [];
+    sendTable({ log: { info: () => undefined }, defer: (fn) => turns.push(fn), now: () => 0 }, 'b', session, steps, rib.endOfRibs('b'), () => up);
+    expect(sent.length).toBeGreaterThan(0);
+    const afterFirst = sent.length;
+    up = false;
+    turns.shift()!();
+    expect(sent.length).toBe(afterFirst);
+    expect(turns).toHaveLength(0);
+    expect(sent.some((u) => isEndOfRib(u) !== null)).toBe(false);
+  });
+});
+
