@@ -23,26 +23,45 @@
  */
 import { lookup } from 'node:dns/promises';
 import type { Logger } from '#lib/log';
-import { formatIp, formatPrefix, isLinkLocalV6, parseIp, parsePrefix, type Family } from '#lib/prefix';
+import { formatIp, parseIp, parsePrefix, type Family } from '#lib/prefix';
 import {
-  fromVppAddress,
   fromVppAddressWithPrefix,
-  fromVppPrefix,
   toVppAddress,
   toVppPrefix,
   VppApiError,
   type VppClient,
   type VppRecord,
-  type VppValue,
   asNumber as num,
   asRecord as rec,
 } from '#vpp/index';
 import { decodeKey, publicKeyOf } from './keys.js';
+import {
+  PEER_ESTABLISHED,
+  VPP_ALLOWED_IPS,
+  addressOrNull,
+  arr,
+  bytesOf,
+  cidrFamily,
+  errorText,
+  formatEndpoint,
+  isApiError,
+  isLinkLocalCidr,
+  noIpv4Text,
+  normCidr,
+  peerFromDetails,
+  sameAllowedIps,
+  sameEndpoint,
+  splitEndpoint,
+  str,
+  type Endpoint,
+  type PeerRecord,
+} from './vpp-records.js';
+
+export { VPP_ALLOWED_IPS, errorText, formatEndpoint, isApiError, normCidr };
 import type { EnsureResult, TunnelSpec, TunnelStatus, WireguardBackend } from './types.js';
 
 const NO_INDEX = 0xffffffff;
 const IF_ADMIN_UP = 1;
-const PEER_ESTABLISHED = 2;
 const RV_INVALID_SW_IF_INDEX = -2;
 const RV_NO_SUCH_ENTRY = -6;
 const RV_ADDRESS_NOT_FOUND = -60;
@@ -52,8 +71,6 @@ const RV_DUPLICATE_IF_ADDRESS = -127;
 /** sw_interface_ip6_enable_disable on an interface with IPv6 already on (VPP 26.06, ip6_link_enable). */
 const RV_VALUE_EXIST = -81;
 
-/** The one allowed-IPs set of every peer: routes decide (design.md). */
-export const VPP_ALLOWED_IPS: readonly string[] = ['0.0.0.0/0', '::/0'];
 export const DEFAULT_PORT_BASE = 52000;
 export const DEFAULT_PORT_SPAN = 8000;
 
@@ -115,24 +132,6 @@ export interface VppWireguardDeps {
   now?: () => Date;
 }
 
-interface Endpoint {
-  ip: string;
-  port: number;
-}
-
-interface PeerRecord {
-  peerIndex: number;
-  /** The neighbor's key, base64. */
-  publicKey: string;
-  endpoint: Endpoint | null;
-  keepalive: number;
-  tableId: number;
-  allowedIps: string[];
-  flags: number;
-  /** When the agent first saw ESTABLISHED in the current established period (VPP keeps no handshake time). */
-  establishedAt: Date | null;
-}
-
 interface Tunnel {
   tag: string;
   swIfIndex: number;
@@ -174,101 +173,6 @@ const isLoopback = (d: VppRecord): boolean => str(d.interface_dev_type) === 'Loo
 
 const interfaceDump = (client: VppClient, sw: number): Promise<VppRecord[]> =>
   client.dump('sw_interface_dump', { sw_if_index: sw, name_filter_valid: false, name_filter: '' });
-
-// ─── decoded-value helpers ─────────────────────────────────────────────────
-
-const str = (v: VppValue | undefined): string => (typeof v === 'string' ? v : '');
-const arr = (v: VppValue | undefined): VppValue[] => (Array.isArray(v) ? v : []);
-
-function bytesOf(v: VppValue | undefined): Uint8Array {
-  return v instanceof Uint8Array ? v : new Uint8Array(0);
-}
-
-/** A decoded address → text, or null when unset (all zero). */
-function addressOrNull(v: VppValue | undefined): string | null {
-  try {
-    const text = fromVppAddress(v);
-    const ip = parseIp(text);
-    return ip && ip.bytes.some((b) => b !== 0) ? text : null;
-  } catch {
-    return null;
-  }
-}
-
-/** "10.255.0.0/31" with host bits kept, canonical text. */
-export function normCidr(s: string): string {
-  const p = parsePrefix(s, true);
-  return p ? formatPrefix(p) : s;
-}
-
-function cidrFamily(s: string): Family | null {
-  return parsePrefix(s, true)?.family ?? null;
-}
-
-function isLinkLocalCidr(s: string): boolean {
-  const p = parsePrefix(s, true);
-  return p !== null && isLinkLocalV6(p.bytes);
-}
-
-export function formatEndpoint(e: Endpoint | null): string | null {
-  if (!e) return null;
-  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
-}
-
-const sameEndpoint = (a: Endpoint | null, b: Endpoint | null): boolean =>
-  a === b || (a !== null && b !== null && a.ip === b.ip && a.port === b.port);
-
-/** "ip:port" / "[ip6]:port" / "host:port" → parts. */
-function splitEndpoint(s: string): { host: string; port: number } | null {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:]+):(\d{1,5})$/.exec(s);
-  if (!m) return null;
-  const port = Number(m[2]);
-  return port >= 1 && port <= 65535 ? { host: m[1]!, port } : null;
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-export function isApiError(err: unknown, retval: number): boolean {
-  return err instanceof VppApiError && err.retval === retval;
-}
-
-function peerFromDetails(v: VppRecord): { swIfIndex: number; peer: PeerRecord } {
-  const p = rec(v.peer);
-  const ip = addressOrNull(p.endpoint);
-  const port = num(p.port);
-  const allowed = arr(p.allowed_ips).map((a) => {
-    try {
-      return fromVppPrefix(a);
-    } catch {
-      return '?';
-    }
-  });
-  return {
-    swIfIndex: num(p.sw_if_index),
-    peer: {
-      peerIndex: num(p.peer_index),
-      publicKey: Buffer.from(bytesOf(p.public_key)).toString('base64'),
-      endpoint: ip !== null && port !== 0 ? { ip, port } : null,
-      keepalive: num(p.persistent_keepalive),
-      tableId: num(p.table_id),
-      allowedIps: allowed,
-      flags: num(p.flags),
-      establishedAt: null,
-    },
-  };
-}
-
-function noIpv4Text(tag: string): string {
-  return `tunnel ${tag} has no IPv4 address and VPP has no loopback with an IPv4 address to lend one ` +
-    '(sw_interface_set_unnumbered): VPP drops IPv4 arriving on it; add a loopback with an IPv4 address ' +
-    'or an IPv4 tunnel address (unnumbered tunnels on VPP are a later issue)';
-}
-
-function sameAllowedIps(have: readonly string[]): boolean {
-  return have.length === VPP_ALLOWED_IPS.length && VPP_ALLOWED_IPS.every((p) => have.includes(p));
-}
 
 export class VppWireguard implements WireguardBackend {
   readonly kind = 'vpp' as const;
