@@ -4,6 +4,7 @@
  * direction, and the attributes an `announce` entry carries.
  */
 import { compileChain } from '#bgp/policy/engine';
+import { previewExport, previewImport } from '#bgp/policy/preview';
 import { communityAttributes } from '#bgp/policy/community-text';
 import type { PeerPolicies, Rib } from '#bgp/rib/index';
 import type { LocRibChange } from '#bgp/rib/index';
@@ -149,8 +150,8 @@ export function previewPolicies(rib: Rib, prev: Config, next: Config, before: Ne
   const name = after.name;
   const change = policyChange(prev, next, before, after);
   const p = peerPolicies(next, after);
-  const imp = rib.previewImport(name, p.import);
-  const exp = rib.previewExport(name, p.export);
+  const imp = previewImport(rib, name, p.import);
+  const exp = previewExport(rib, name, p.export);
   return {
     name,
     import: { changed: change.import, acceptedNow: rib.acceptedCount(name), accept: imp.accept, reject: imp.reject, exact: imp.exact },

@@ -34,9 +34,9 @@ import {
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
-import { applyActions } from '#bgp/policy/actions';
 import { exportAttributesWithPolicy } from '#bgp/policy/export';
 import { AttributeTable } from './intern.js';
+import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
 import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
@@ -877,8 +877,7 @@ export class Rib {
     const touched = new Touched(this.touchMarks);
     const policy = peer.importPolicy;
     const prepared = new Map<number, PreparedPolicy>();
-    // Outcome -> path record, one reference held each until the end.
-    const made = new Map<PolicyOutcome, number>();
+    const made = new OutcomeRecords(this.attributes, this.pathRecords, this.decisionCtx.localAsn);
     for (const id of peer.adjIn.ids()) {
       const entry = peer.ineligible.get(id);
       if (typeof entry === 'string' && entry !== 'next-hop-unusable') continue;
@@ -898,87 +897,55 @@ export class Rib {
       }
       if (o !== null && !o.accept) this.storePath(peer, text, pre, o, touched, -1, false);
       else if (o === null || o.actions.length === 0) this.storePath(peer, text, pre, usable ? null : 'next-hop-unusable', touched, -1, false);
-      else {
-        let record = made.get(o) ?? -1;
-        if (record < 0) {
-          const changed = this.attributes.intern(applyActions(r.attrs, o.actions, { localAsn: this.decisionCtx.localAsn }));
-          record = this.pathRecords.intern(changed, r.nextHop, r.nextHopLinkLocal);
-          this.attributes.release(changed);
-          made.set(o, record);
-        }
-        this.storePath(peer, text, record, usable ? null : 'next-hop-unusable', touched, pre, false);
-      }
+      else this.storePath(peer, text, made.recordFor(o, r.attrs, r.nextHop, r.nextHopLinkLocal), usable ? null : 'next-hop-unusable', touched, pre, false);
       this.pathRecords.release(pre);
     }
-    for (const r of made.values()) this.pathRecords.release(r);
+    made.release();
     return this.collect(touched);
   }
 
   /**
-   * What `policy` would do to the peer's paths (reload --dry-run): how many
-   * it would accept and reject. Exact with soft reconfiguration inbound;
-   * without, a path the current policy changed is judged on its changed
-   * attributes (`exact` false). Paths a built-in check rejects are not counted.
+   * For a dry run of an import policy (policy/preview.ts): every path of the
+   * peer a policy decides (a built-in check rejects none of them), with its
+   * pre-policy attributes where they were kept. Returns whether they all
+   * were (soft reconfiguration inbound, or no policy changed any), or null
+   * for a peer not in the RIB.
    */
-  previewImport(peerId: string, policy: CompiledChain | null): { accept: number; reject: number; exact: boolean } {
+  forEachImportInput(peerId: string, fn: (prefix: string, attrs: PathAttributes, nextHop: string | null) => void): boolean | null {
     const peer = this.peers.get(peerId);
-    const out = { accept: 0, reject: 0, exact: peer?.preIn !== null || peer?.importPolicy === null };
-    if (!peer) return out;
-    const prepared = new Map<number, PreparedPolicy>();
+    if (!peer) return null;
     peer.adjIn.forEach((stored, id) => {
       const entry = peer.ineligible.get(id);
       if (typeof entry === 'string' && entry !== 'next-hop-unusable') return;
       const keptPre = peer.preIn?.get(id) ?? -1;
-      const pre = keptPre >= 0 ? keptPre : stored;
-      if (policy === null) {
-        out.accept++;
-        return;
-      }
-      const r = this.pathRecords.get(pre);
-      let p = prepared.get(pre);
-      if (p === undefined) prepared.set(pre, (p = policy.prepare(r.attrs, peer.info.id)));
-      if (p.outcome(this.prefixes.text(id), 'bgp', r.nextHop).accept) out.accept++;
-      else out.reject++;
+      const r = this.pathRecords.get(keptPre >= 0 ? keptPre : stored);
+      fn(this.prefixes.text(id), r.attrs, r.nextHop);
     });
-    return out;
+    return peer.preIn !== null || peer.importPolicy === null;
   }
 
   /**
-   * What `policy` would change in the peer's Adj-RIB-Out (reload --dry-run):
-   * prefixes it would be sent that it has not been (`send`), prefixes it was
-   * sent and would not be any more (`stop`), and how many it would be sent in all.
+   * For a dry run of an export policy (policy/preview.ts): every prefix the
+   * peer was sent or might be, once, with the route the built-in rules let
+   * it be sent (undefined: none) and whether it has been sent.
    */
-  previewExport(peerId: string, policy: CompiledChain | null): { send: number; stop: number; total: number } {
-    const out = { send: 0, stop: 0, total: 0 };
+  forEachExportInput(peerId: string, fn: (prefix: string, route: Route | undefined, advertised: boolean) => void): void {
     const peer = this.peers.get(peerId);
-    if (!peer) return out;
-    const prepared = new Map<PathAttributes, PreparedPolicy>();
-    const would = (id: number, text: string): boolean => {
-      const best = this.exportable(id, text);
-      if (best === undefined) return false;
-      const enc = afiOf(text) === AFI_IPV4 ? peer.encV4 : peer.encV6;
-      if (enc === null || exportFilter(this.exportCtx, best, peer.info) !== null) return false;
-      if (policy === null) return true;
-      let p = prepared.get(best.attrs);
-      if (p === undefined) prepared.set(best.attrs, (p = policy.prepare(best.attrs, peer.info.id)));
-      return p.outcome(text, best.source, best.nextHop).accept;
-    };
+    if (!peer) return;
     const seen = new Set<number>();
     const one = (id: number, text: string): void => {
       if (id !== NO_PREFIX) {
         if (seen.has(id)) return;
         seen.add(id);
       }
-      const yes = would(id, text);
-      const has = id !== NO_PREFIX && peer.adjOut.has(id);
-      if (yes) out.total++;
-      if (yes && !has) out.send++;
-      else if (!yes && has) out.stop++;
+      let best = this.exportable(id, text);
+      const enc = afiOf(text) === AFI_IPV4 ? peer.encV4 : peer.encV6;
+      if (best !== undefined && (enc === null || exportFilter(this.exportCtx, best, peer.info) !== null)) best = undefined;
+      fn(text, best, id !== NO_PREFIX && peer.adjOut.has(id));
     };
     for (const id of peer.adjOut.ids()) one(id, this.prefixes.text(id));
     this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
     for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
-    return out;
   }
 
   /**
@@ -1129,7 +1096,7 @@ export class Rib {
     let baseId = -1;
     let preId = -1;
     // Outcome -> its path record (a reference held for this UPDATE).
-    const records = new Map<PolicyOutcome, number>();
+    const records = new OutcomeRecords(this.attributes, this.pathRecords, this.decisionCtx.localAsn);
     for (const prefix of nlri) {
       const martian = importPrefix(peer.importCtx, prefix);
       if (martian !== null) {
@@ -1143,16 +1110,10 @@ export class Rib {
         this.storePath(peer, prefix, preId, o, touched, -1);
         continue;
       }
-      let record = o.actions.length === 0 ? preId : (records.get(o) ?? -1);
-      if (record < 0) {
-        const changed = this.attributes.intern(applyActions(accepted, o.actions, { localAsn: this.decisionCtx.localAsn }));
-        record = this.pathRecords.intern(changed, nextHop, nextHopLinkLocal);
-        this.attributes.release(changed);
-        records.set(o, record);
-      }
+      const record = o.actions.length === 0 ? preId : records.recordFor(o, accepted, nextHop, nextHopLinkLocal);
       this.storePath(peer, prefix, record, usable ? null : 'next-hop-unusable', touched, record === preId ? -1 : preId);
     }
-    for (const r of records.values()) this.pathRecords.release(r);
+    records.release();
     if (preId >= 0) this.pathRecords.release(preId);
     if (baseId >= 0) this.pathRecords.release(baseId);
   }

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { Rib } from '#bgp/rib/index';
 import { compileChain } from '#bgp/policy/engine';
 import type { CompiledChain } from '#bgp/policy/engine';
+import { previewExport, previewImport } from '#bgp/policy/preview';
 import type { PolicyDefinitions } from '#config/types';
 import { LOCAL_ASN, LOCAL_ROUTER_ID, announce, announced, attrs, peer, seq, withdraw } from '../rib/helpers.js';
 
@@ -85,7 +86,7 @@ describe('import policy in the RIB', () => {
     const r = setup(true);
     r.applyUpdate('b', announce(['10.1.0.0/24', '192.0.2.0/24'], attrs({ asPath: [seq(65002)], communities: [std(65002, 100)] }), '10.255.2.1'));
     expect(r.keepsPrePolicy('b')).toBe(true);
-    expect(r.previewImport('b', chain('from-b-none'))).toEqual({ accept: 0, reject: 2, exact: true });
+    expect(previewImport(r, 'b', chain('from-b-none'))).toEqual({ accept: 0, reject: 2, exact: true });
     // No policy: everything as received (local-pref 200 was the old policy's, and goes).
     const changes = r.setImportPolicy('b', null, true);
     expect(changes.map((c) => c.prefix).sort()).toEqual(['10.1.0.0/24', '192.0.2.0/24']);
@@ -105,7 +106,7 @@ describe('import policy in the RIB', () => {
     const r = setup(false);
     r.applyUpdate('b', announce(['10.1.0.0/24'], attrs({ asPath: [seq(65002)], communities: [std(65002, 100)] }), '10.255.2.1'));
     expect(r.keepsPrePolicy('b')).toBe(false);
-    expect(r.previewImport('b', chain('from-b-none'))).toEqual({ accept: 0, reject: 1, exact: false });
+    expect(previewImport(r, 'b', chain('from-b-none'))).toEqual({ accept: 0, reject: 1, exact: false });
     expect(r.setImportPolicy('b', null, false)).toEqual([]);
     expect(r.best('10.1.0.0/24')!.attrs.localPref).toBe(200);
     // The refresh: the same UPDATE again, now without the policy.
@@ -154,8 +155,8 @@ describe('export policy in the RIB', () => {
   test('a new export policy: the differences only, previewed first', () => {
     const r = exportSetup();
     r.exportFull('c');
-    expect(r.previewExport('c', chain('to-c-v2'))).toEqual({ send: 1, stop: 0, total: 2 });
-    expect(r.previewExport('c', null)).toEqual({ send: 1, stop: 0, total: 2 });
+    expect(previewExport(r, 'c', chain('to-c-v2'))).toEqual({ send: 1, stop: 0, total: 2 });
+    expect(previewExport(r, 'c', null)).toEqual({ send: 1, stop: 0, total: 2 });
     r.setExportPolicy('c', chain('to-c-v2'));
     const out = r.reexport('c');
     expect(announced(out).sort()).toEqual(['10.1.0.0/24', '10.9.1.0/24']);
