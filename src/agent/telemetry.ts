@@ -65,7 +65,7 @@ export class AgentTelemetry {
 
   reloaded(r: ReloadJson): void {
     if (!this.watchers) return;
-    this.events.next({ type: 'reload', time: this.now(), ok: r.ok, added: r.added, removed: r.removed, changed: r.changed, errors: r.errors, ...(r.ospf ? { ospf: r.ospf } : {}), ...(r.tunnels ? { tunnels: r.tunnels } : {}) });
+    this.events.next({ type: 'reload', time: this.now(), ok: r.ok, added: r.added, removed: r.removed, changed: r.changed, errors: r.errors, ...(r.ospf ? { ospf: r.ospf } : {}), ...(r.tunnels ? { tunnels: r.tunnels } : {}), ...(r.policies ? { policies: r.policies } : {}) });
   }
 
   logLevel(component: string, level: string): void {

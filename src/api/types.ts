@@ -361,7 +361,7 @@ export type WatchEvent =
   | { type: 'routes'; time: string; rib: number; fib: number; pending: number }
   | { type: 'handshake'; time: string; neighbor: string; interface: string; endpoint: string | null }
   | { type: 'dataplane'; time: string; state: 'ok' | 'degraded' | 'down'; detail: string | null }
-  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[]; ospf?: string[]; tunnels?: string[] }
+  | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[]; ospf?: string[]; tunnels?: string[]; policies?: string[] }
   | { type: 'log-level'; time: string; component: string; level: string };
 
 export interface LogLevelsJson {
