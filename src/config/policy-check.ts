@@ -62,6 +62,22 @@ export function checkPolicyReferences(root: Obj, errors: RawIssue[], warnings: R
   }
 
   const policies = kinds.get('policies')!;
+  // On import every route is a BGP route: a term wanting another source never matches there.
+  const importing = new Set<string>();
+  neighbors.forEach((n) => {
+    for (const r of namesAt(obj(obj(n)?.bgp)?.import, [])) importing.add(r.name);
+  });
+  for (const pname of importing) {
+    const terms = obj(obj(policy.policies)?.[pname])?.terms;
+    if (!Array.isArray(terms)) continue;
+    terms.forEach((t, i) => {
+      const source = obj(obj(t)?.match)?.source;
+      const sources = typeof source === 'string' ? [source] : Array.isArray(source) ? source : null;
+      if (sources !== null && !sources.includes('bgp')) {
+        warnings.push({ path: ['policy', 'policies', pname, 'terms', i, 'match', 'source'], message: 'an import policy sees BGP routes only: this term never matches there (source is for export)' });
+      }
+    });
+  }
   neighbors.forEach((n, i) => {
     const bgp = obj(obj(n)?.bgp);
     if (!bgp) return;

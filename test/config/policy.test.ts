@@ -198,3 +198,18 @@ describe('policy references that are not errors', () => {
     expect(r.warnings.map((w) => [w.path, w.message])).toEqual([['policy.policies.p.terms[0].match.neighbor[1]', 'no neighbor is named "site-x": the term never matches']]);
   });
 });
+
+describe('source on import', () => {
+  it('a term of an import chain matching another source than bgp is a warning (it never matches)', () => {
+    const policy = `
+  policies:
+    p:
+      terms:
+        - { name: static-only, match: { source: static }, action: accept }
+        - { name: bgp, match: { source: [bgp, ospf] }, action: accept }
+`;
+    const r = parse(withPolicy(policy, '      import: p\n      export: p\n'));
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.warnings.map((w) => w.path)).toEqual(['policy.policies.p.terms[0].match.source']);
+  });
+});
