@@ -288,6 +288,7 @@ export class Agent implements ControlHandler {
       ...(deps.bfd ? { factory: deps.bfd } : {}),
       onBfdDown: (name, reason) => this.livenessDown(name, `BFD down: ${reason}`, true),
       onHandshakeDead: (name, reason) => this.livenessDown(name, `tunnel dead: ${reason}`, false),
+      onBfdChange: (s) => this.telemetry.bfd(s.name, s.change.from, s.change.to, s.change.reason, s.remoteState),
     });
   }
 
@@ -1168,10 +1169,11 @@ export class Agent implements ControlHandler {
   private tunnelLiveness(n: Neighbor, latestHandshake: Date | null): Pick<TunnelJson, 'alive' | 'aliveReason' | 'bfd'> {
     const bfd = this.liveness.bfdJson(n.cfg.name)?.state ?? null;
     if (this.deps.wireguard.kind === 'vpp') return { alive: null, aliveReason: null, bfd };
-    // BGP keepalives (a hold time above 0) or a persistent keepalive make a live tunnel handshake every 2 minutes.
-    const holdTime = n.negotiated?.holdTime ?? n.cfg.bgp?.holdTime ?? 0;
-    const traffic = holdTime > 0 || n.cfg.persistentKeepalive > 0;
-    const l = this.liveness.check(n.cfg.name, latestHandshake, { sessionUp: n.negotiated !== null, traffic });
+    // BGP keepalives (a hold time above 0) or a persistent keepalive make a live tunnel handshake every 2 minutes or so.
+    const bgpKeepalive = n.negotiated?.keepaliveTime ?? Math.floor((n.cfg.bgp?.holdTime ?? 0) / 3);
+    const every = [bgpKeepalive, n.cfg.persistentKeepalive].filter((k) => k > 0);
+    const keepaliveS = every.length === 0 ? null : Math.min(...every);
+    const l = this.liveness.check(n.cfg.name, latestHandshake, { sessionUp: n.negotiated !== null, keepaliveS });
     if (l === null) return { alive: null, aliveReason: 'idle tunnel: no keepalives (hold time 0, no persistent-keepalive), the handshake age says nothing', bfd };
     return { alive: l.alive, aliveReason: l.reason, bfd };
   }

@@ -15,14 +15,23 @@ import { BfdService } from '#bfd/service';
 import type { BfdLogLine, BfdPeerSpec, BfdStatus } from '#bfd/engine';
 
 /**
- * WireGuard's REJECT_AFTER_TIME: a session key older than this carries no
- * data at all, and with BGP keepalives flowing a live tunnel handshakes every
- * REKEY_AFTER_TIME (120 s). Past it plus a margin (the tunnel poll, the
- * handshake's own retries of REKEY_TIMEOUT 5 s) the tunnel is dead.
+ * WireGuard's timers (the protocol's section 6.1): a session key older than
+ * REJECT_AFTER_TIME carries no data, and the first packet sent after
+ * REKEY_AFTER_TIME starts a new handshake. With a packet at least every K
+ * seconds a live tunnel therefore handshakes at most REKEY_AFTER_TIME + K
+ * apart; past max(REJECT_AFTER_TIME, REKEY_AFTER_TIME + K) plus a margin (the
+ * tunnel poll, the handshake's retries of REKEY_TIMEOUT 5 s) it is dead.
  */
 export const REJECT_AFTER_TIME_S = 180;
+export const REKEY_AFTER_TIME_S = 120;
 export const HANDSHAKE_MARGIN_S = 10;
+/** The limit with the default BGP keepalive of 30 s (and any up to 60 s). */
 export const HANDSHAKE_DEAD_AFTER_S = REJECT_AFTER_TIME_S + HANDSHAKE_MARGIN_S;
+
+/** How old the latest handshake of a live tunnel can be when something is sent every `keepaliveS` seconds. */
+export function handshakeDeadAfter(keepaliveS: number): number {
+  return Math.max(REJECT_AFTER_TIME_S, REKEY_AFTER_TIME_S + keepaliveS) + HANDSHAKE_MARGIN_S;
+}
 
 /** RFC 9384: Cease subcode 10, "BFD Down". */
 export const CEASE_BFD_DOWN = 10;
@@ -35,13 +44,15 @@ export interface HandshakeLiveness {
 
 /**
  * The handshake-age rule: alive while the latest handshake is at most
- * HANDSHAKE_DEAD_AFTER_S old. No handshake yet is not alive either (nothing
- * can pass), but it is not a failure: it never worked.
+ * handshakeDeadAfter(keepaliveS) old (190 s for keepalives up to 60 s
+ * apart). No handshake yet is not alive either (nothing can pass), but it is
+ * not a failure: it never worked.
  */
-export function handshakeLiveness(latest: Date | null, now: Date): HandshakeLiveness {
+export function handshakeLiveness(latest: Date | null, now: Date, keepaliveS = 30): HandshakeLiveness {
   if (latest === null) return { alive: false, reason: 'no handshake yet' };
   const age = Math.floor((now.getTime() - latest.getTime()) / 1000);
-  if (age > HANDSHAKE_DEAD_AFTER_S) return { alive: false, reason: `latest handshake ${age} s ago (more than ${REJECT_AFTER_TIME_S} s + ${HANDSHAKE_MARGIN_S} s)` };
+  const limit = handshakeDeadAfter(keepaliveS);
+  if (age > limit) return { alive: false, reason: `latest handshake ${age} s ago (more than ${limit} s)` };
   return { alive: true, reason: null };
 }
 
@@ -76,6 +87,8 @@ export interface LivenessDeps {
   onBfdDown: (name: string, reason: string) => void;
   /** The tunnel of a neighbor without BFD stopped handshaking. */
   onHandshakeDead: (name: string, reason: string) => void;
+  /** Every BFD state change (for `wgbgp watch`). */
+  onBfdChange?: (s: BfdStatus & { change: NonNullable<BfdStatus['change']> }) => void;
 }
 
 export class Liveness {
@@ -114,6 +127,7 @@ export class Liveness {
   private onStatus(s: BfdStatus): void {
     const c = s.change;
     if (!c) return;
+    this.deps.onBfdChange?.({ ...s, change: c });
     if (c.from === 'Up' && c.to === 'Down') {
       // RFC 5882 §3.2: the peer's AdminDown is not a failure of the path.
       if (s.remoteState === 'AdminDown') {
@@ -132,17 +146,17 @@ export class Liveness {
    * After a tunnel poll: the handshake age of a neighbor, and its session
    * taken down when the tunnel died and BFD does not watch it (BFD is the
    * faster signal where it runs). Returns the liveness to show in `tunnels`.
-   * `traffic`: something crosses the tunnel at least every
-   * REKEY_AFTER_TIME (BGP keepalives, a persistent keepalive), so a live
-   * tunnel keeps handshaking; without it an idle tunnel stops handshaking and
-   * its age says nothing (null).
+   * `keepaliveS`: something crosses the tunnel at least this often (BGP
+   * keepalives, a persistent keepalive), so a live tunnel keeps handshaking;
+   * null: nothing does, an idle tunnel stops handshaking and its age says
+   * nothing (null).
    */
-  check(name: string, latestHandshake: Date | null, o: { sessionUp: boolean; traffic: boolean }): HandshakeLiveness | null {
-    if (!o.traffic) {
+  check(name: string, latestHandshake: Date | null, o: { sessionUp: boolean; keepaliveS: number | null }): HandshakeLiveness | null {
+    if (o.keepaliveS === null) {
       this.dead.delete(name);
       return null;
     }
-    const l = handshakeLiveness(latestHandshake, this.deps.clock.wallNow());
+    const l = handshakeLiveness(latestHandshake, this.deps.clock.wallNow(), o.keepaliveS);
     const failed = !l.alive && latestHandshake !== null;
     if (!failed) {
       this.dead.delete(name);

@@ -6,7 +6,7 @@
  */
 import { Subject, type Subscription } from 'rxjs';
 import type { Clock, TimerHandle } from '#lib/clock';
-import type { BgpStateName, ReloadJson, WatchEvent } from '#api/types';
+import type { BgpStateName, NeighborBfdJson, ReloadJson, WatchEvent } from '#api/types';
 
 /** Route counts go out at most this often. */
 export const ROUTE_EVENT_INTERVAL_MS = 1000;
@@ -66,6 +66,12 @@ export class AgentTelemetry {
   reloaded(r: ReloadJson): void {
     if (!this.watchers) return;
     this.events.next({ type: 'reload', time: this.now(), ok: r.ok, added: r.added, removed: r.removed, changed: r.changed, errors: r.errors, ...(r.ospf ? { ospf: r.ospf } : {}), ...(r.tunnels ? { tunnels: r.tunnels } : {}), ...(r.policies ? { policies: r.policies } : {}) });
+  }
+
+  /** A BFD session changed state (RFC 5880 diagnostic words as the reason). */
+  bfd(neighbor: string, from: NeighborBfdJson['state'], to: NeighborBfdJson['state'], reason: string, remoteState: NeighborBfdJson['state']): void {
+    if (!this.watchers) return;
+    this.events.next({ type: 'bfd', time: this.now(), neighbor, from, to, reason, remoteState });
   }
 
   logLevel(component: string, level: string): void {

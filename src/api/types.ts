@@ -362,7 +362,8 @@ export type WatchEvent =
   | { type: 'handshake'; time: string; neighbor: string; interface: string; endpoint: string | null }
   | { type: 'dataplane'; time: string; state: 'ok' | 'degraded' | 'down'; detail: string | null }
   | { type: 'reload'; time: string; ok: boolean; added: string[]; removed: string[]; changed: string[]; errors: string[]; ospf?: string[]; tunnels?: string[]; policies?: string[] }
-  | { type: 'log-level'; time: string; component: string; level: string };
+  | { type: 'log-level'; time: string; component: string; level: string }
+  | { type: 'bfd'; time: string; neighbor: string; from: NeighborBfdJson['state']; to: NeighborBfdJson['state']; reason: string; remoteState: NeighborBfdJson['state'] };
 
 export interface LogLevelsJson {
   levels: Record<string, string>;

@@ -144,6 +144,7 @@ export class BfdEngine {
     e.socket?.close();
     this.entries.delete(name);
     this.byDiscriminator.delete(e.session.localDiscriminator);
+    this.lastReported.delete(name);
     const families = new Set([...this.entries.values()].map((x) => familyOf(x.spec.remote)));
     for (const [family, r] of this.receivers) {
       if (!families.has(family)) {

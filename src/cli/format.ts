@@ -452,6 +452,8 @@ export function formatEvent(e: WatchEvent, o?: FormatOptions): string {
       return `${time} reload   ${e.ok ? formatReload({ ...e }).trimEnd() : `rejected: ${e.errors.join('; ')}`}\n`;
     case 'log-level':
       return `${time} log      ${e.component} at ${e.level}\n`;
+    case 'bfd':
+      return `${time} bfd      ${e.neighbor}: ${e.from} -> ${bfdCell(e.to, paint)}${e.to === 'Up' ? '' : ` (${e.reason}${e.remoteState === 'AdminDown' ? ', peer AdminDown' : ''})`}\n`;
     default:
       return `${time} ${JSON.stringify(e)}\n`;
   }

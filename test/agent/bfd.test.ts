@@ -8,10 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BfdLink, BfdLinkFactory } from '#agent/bfd';
-import { HANDSHAKE_DEAD_AFTER_S, handshakeLiveness } from '#agent/bfd';
+import { HANDSHAKE_DEAD_AFTER_S, handshakeDeadAfter, handshakeLiveness } from '#agent/bfd';
 import type { BfdPeerSpec, BfdStatus } from '#bfd/engine';
 import type { BfdStateName } from '#bfd/codec';
 import type { TunnelSpec, TunnelStatus } from '#wg/types';
+import type { WatchEvent } from '#api/types';
 import { FakeWireguard, announce, config, harness, neighbor } from './harness.js';
 
 /** BFD as the agent sees it, played by the test. */
@@ -92,7 +93,11 @@ describe('Agent: BFD (RFC 5880/5881) takes the session down', () => {
     expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
     expect(h.agent.neighbors()[0]!.bfd).toMatchObject({ state: 'Up', remoteDiscriminator: 9, txIntervalMs: 300, detectionTimeMs: 900, lastDownReason: null });
 
+    const events: WatchEvent[] = [];
+    const unwatch = h.agent.telemetry.watch((e) => events.push(e));
     bfd.get().move('b', 'Up', 'Down', 'Up');
+    unwatch();
+    expect(events).toContainEqual(expect.objectContaining({ type: 'bfd', neighbor: 'b', from: 'Up', to: 'Down', reason: 'control detection time expired', remoteState: 'Up' }));
     expect(s.ceases).toEqual([{ subcode: 10, data: new Uint8Array(0) }]);
     expect(s.starts).toBe(2);
     await h.tick(1_000);
@@ -161,13 +166,23 @@ class HandshakeWireguard extends FakeWireguard {
 }
 
 describe('handshake age as a liveness signal', () => {
-  it(`the rule: alive while the latest handshake is at most ${HANDSHAKE_DEAD_AFTER_S} s old (WireGuard REJECT_AFTER_TIME 180 s + 10 s)`, () => {
+  it(`the rule: alive while the latest handshake is at most ${HANDSHAKE_DEAD_AFTER_S} s old (WireGuard REJECT_AFTER_TIME 180 s + 10 s) with keepalives up to 60 s apart`, () => {
     const now = new Date('2026-01-01T00:10:00Z');
     const ago = (s: number) => new Date(now.getTime() - s * 1000);
     expect(handshakeLiveness(null, now)).toEqual({ alive: false, reason: 'no handshake yet' });
     expect(handshakeLiveness(ago(0), now).alive).toBe(true);
-    expect(handshakeLiveness(ago(190), now).alive).toBe(true);
-    expect(handshakeLiveness(ago(191), now)).toEqual({ alive: false, reason: 'latest handshake 191 s ago (more than 180 s + 10 s)' });
+    expect(handshakeLiveness(ago(190), now, 30).alive).toBe(true);
+    expect(handshakeLiveness(ago(191), now, 30)).toEqual({ alive: false, reason: 'latest handshake 191 s ago (more than 190 s)' });
+    expect(handshakeDeadAfter(60)).toBe(190);
+  });
+
+  it('keepalives rarer than 60 s: a live tunnel handshakes at the first packet after REKEY_AFTER_TIME (120 s), so the limit is 120 s + the interval + 10 s', () => {
+    const now = new Date('2026-01-01T00:10:00Z');
+    const ago = (s: number) => new Date(now.getTime() - s * 1000);
+    // Hold time 600 s: keepalives every 200 s.
+    expect(handshakeDeadAfter(200)).toBe(330);
+    expect(handshakeLiveness(ago(320), now, 200).alive).toBe(true);
+    expect(handshakeLiveness(ago(331), now, 200).alive).toBe(false);
   });
 
   it('a neighbor without BFD: a tunnel that stops handshaking is shown dead and its session is reset once, with the reason', async () => {

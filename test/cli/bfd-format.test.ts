@@ -1,7 +1,7 @@
 /** `wgbgp neighbors` and `tunnels` text with BFD and the handshake age (issue 12). */
 import { describe, expect, it } from 'vitest';
 import type { NeighborBfdJson, TunnelJson } from '#api/types';
-import { formatNeighborDetail, formatNeighbors, formatTunnels } from '#cli/format';
+import { formatEvent, formatNeighborDetail, formatNeighbors, formatTunnels } from '#cli/format';
 import { neighborFixture } from '../fixtures/api/index.js';
 
 const NOW = new Date('2025-01-01T12:00:00Z');
@@ -18,7 +18,7 @@ const T: TunnelJson = {
   endpointName: null,
   endpointError: null,
   alive: false,
-  aliveReason: 'latest handshake 240 s ago (more than 180 s + 10 s)',
+  aliveReason: 'latest handshake 240 s ago (more than 190 s)',
   bfd: 'Down',
 };
 
@@ -30,7 +30,7 @@ describe('tunnels: ALIVE and BFD', () => {
     expect(cells(lines[0]!)).toEqual(['NAME', 'INTERFACE', 'DATAPLANE IF', 'ENDPOINT', 'LATEST HANDSHAKE', 'UP', 'ALIVE', 'BFD']);
     expect(cells(lines[1]!).slice(5)).toEqual(['✓', '✗', 'Down']);
     expect(cells(lines[2]!).slice(5)).toEqual(['✓', '✓', '-']);
-    expect(lines[3]).toBe('site-b: not alive: latest handshake 240 s ago (more than 180 s + 10 s)');
+    expect(lines[3]).toBe('site-b: not alive: latest handshake 240 s ago (more than 190 s)');
   });
 
   it('an agent without the fields (older) prints the old table', () => {
@@ -66,5 +66,14 @@ describe('neighbors: BFD', () => {
     expect(formatNeighborDetail(neighborFixture({ bfd: UP }), NOW)).toMatch(
       /^bfd: +Up 1m00s ago \(peer Up\), tx 300 ms, detection 900 ms, discriminators 7\/9, last down: control detection time expired$/m,
     );
+  });
+});
+
+describe('watch: BFD events', () => {
+  it('a line per state change, with the reason when not Up', () => {
+    const e = { type: 'bfd', time: '2025-01-01T12:00:05.000Z', neighbor: 'site-b', from: 'Up', to: 'Down', reason: 'control detection time expired', remoteState: 'Up' } as const;
+    expect(formatEvent(e)).toBe('12:00:05 bfd      site-b: Up -> Down (control detection time expired)\n');
+    expect(formatEvent({ ...e, reason: 'neighbor signaled session down', remoteState: 'AdminDown' })).toBe('12:00:05 bfd      site-b: Up -> Down (neighbor signaled session down, peer AdminDown)\n');
+    expect(formatEvent({ ...e, from: 'Init', to: 'Up', reason: 'no diagnostic' })).toBe('12:00:05 bfd      site-b: Init -> Up\n');
   });
 });

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { NeighborJson } from '#api/types';
+import type { NeighborJson, TunnelJson } from '#api/types';
 import { missingPrerequisite } from '../interop/helpers/site.js';
 import { CLI } from './helpers/agents.js';
 import { cleanupPrefix, createNamespaces, execIn, spawnIn, uniqueName, withVethPair } from './helpers/netns.js';
@@ -46,6 +46,12 @@ function routeDevs(ns: string, prefix: string): string[] {
   return routes.flatMap((r) => (r.nexthops ? r.nexthops.map((n) => n.dev ?? '') : [r.dev ?? '']));
 }
 
+function cliTunnels(node: Node): TunnelJson[] {
+  const r = spawnSync(process.execPath, [CLI, 'tunnels', '--json', '--socket', node.sock], { encoding: 'utf8', timeout: 5_000 });
+  if (r.status !== 0) throw new Error(`tunnels: exit ${String(r.status)}`);
+  return JSON.parse(r.stdout) as TunnelJson[];
+}
+
 function neighbors(node: Node): NeighborJson[] {
   const r = spawnSync(process.execPath, [CLI, 'neighbors', '--json', '--socket', node.sock], { encoding: 'utf8', timeout: 5_000 });
   if (r.status !== 0) throw new Error(`neighbors: exit ${String(r.status)}`);
@@ -66,26 +72,32 @@ async function until<T>(what: string, fn: () => T | undefined | null | false, ti
   }
 }
 
-describe.skipIf(missing !== null)('BFD failover: two paths between two sites', () => {
-  const prefix = uniqueName('bf');
-  const dir = mkdtempSync(join(tmpdir(), `wgbgp-${prefix}-`));
-  const nodes: Record<'a' | 'b1' | 'b2', Node> = {} as Record<'a' | 'b1' | 'b2', Node>;
+/**
+ * Site A and B's two routers in namespaces, each an agent; BFD on or off, the
+ * BGP hold time given. `cut(router)` drops the router's WireGuard UDP both ways.
+ */
+class TwoPaths {
+  readonly prefix = uniqueName('bf');
+  readonly dir = mkdtempSync(join(tmpdir(), `wgbgp-${this.prefix}-`));
+  readonly nodes = {} as Record<'a' | 'b1' | 'b2', Node>;
   // Tunnel interfaces, unique on the host: A's to B1 and B2, and theirs to A.
-  const ifs = { a1: `${prefix}a1`, a2: `${prefix}a2`, b1: `${prefix}b1`, b2: `${prefix}b2` };
-  const measured: number[] = [];
+  readonly ifs = { a1: `${this.prefix}a1`, a2: `${this.prefix}a2`, b1: `${this.prefix}b1`, b2: `${this.prefix}b2` };
   /** nftables: the B router's WireGuard UDP dropped both ways. */
-  const cutFile = join(dir, 'cut.nft');
-  writeFileSync(
-    cutFile,
-    `table inet ${prefix} {\n  chain in { type filter hook input priority 0; udp dport 51820 drop; }\n  chain out { type filter hook output priority 0; udp sport 51820 drop; }\n}\n`,
-  );
+  private readonly cutFile = join(this.dir, 'cut.nft');
 
-  const why = (): string =>
+  constructor(private readonly o: { bfd: boolean; holdTime: number; persistentKeepalive?: number }) {
+    writeFileSync(
+      this.cutFile,
+      `table inet ${this.prefix} {\n  chain in { type filter hook input priority 0; udp dport 51820 drop; }\n  chain out { type filter hook output priority 0; udp sport 51820 drop; }\n}\n`,
+    );
+  }
+
+  readonly why = (): string =>
     (['a', 'b1', 'b2'] as const)
       .map((n) => {
         let log = '';
         try {
-          log = readFileSync(nodes[n].log, 'utf8').split('\n').slice(-12).join('\n');
+          log = readFileSync(this.nodes[n].log, 'utf8').split('\n').slice(-12).join('\n');
         } catch {
           log = '(no log)';
         }
@@ -93,12 +105,13 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
       })
       .join('\n');
 
-  beforeAll(async () => {
-    const [nsA, nsB1, nsB2] = await createNamespaces(prefix, ['a', 'b1', 'b2']);
+  async up(): Promise<void> {
+    const { nodes, ifs } = this;
+    const [nsA, nsB1, nsB2] = await createNamespaces(this.prefix, ['a', 'b1', 'b2']);
     for (const [name, ns] of [['a', nsA!], ['b1', nsB1!], ['b2', nsB2!]] as const) {
-      const key = join(dir, `${name}.key`);
+      const key = join(this.dir, `${name}.key`);
       writeFileSync(key, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
-      nodes[name] = { ns, key, pub: sh('wg', ['pubkey'], readFileSync(key, 'utf8')), sock: join(dir, `${name}.sock`), config: join(dir, `${name}.yaml`), log: join(dir, `${name}.log`) };
+      nodes[name] = { ns, key, pub: sh('wg', ['pubkey'], readFileSync(key, 'utf8')), sock: join(this.dir, `${name}.sock`), config: join(this.dir, `${name}.yaml`), log: join(this.dir, `${name}.log`) };
     }
     await withVethPair(nsA!, nsB1!, { nameA: 'eth1', addrA: '198.18.41.1/24', addrB: '198.18.41.2/24' });
     await withVethPair(nsA!, nsB2!, { nameA: 'eth2', addrA: '198.18.42.1/24', addrB: '198.18.42.2/24' });
@@ -113,17 +126,18 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
           control: { socket: nodes[name].sock },
           dataplane: { wireguard: 'wireguard-go', fib: 'linux' },
           wireguard: { 'private-key-file': nodes[name].key },
-          // The default timers, on for every neighbor.
-          bfd: { enabled: true },
+          // The default timers, on for every neighbor (or off).
+          bfd: { enabled: this.o.bfd },
           announce,
           neighbors,
         }),
       );
     };
-    const bgp = (asn: number) => ({ asn, 'hold-time': 30 });
+    const bgp = (asn: number) => ({ asn, 'hold-time': this.o.holdTime });
+    const keepalive = { 'persistent-keepalive': this.o.persistentKeepalive ?? 0 };
     agent('a', 65001, ['10.1.0.0/24'], [
-      { name: 'b1', interface: ifs.a1, 'public-key': nodes.b1.pub, endpoint: '198.18.41.2:51820', 'listen-port': 51821, tunnel: { local: ['10.255.1.0/31'], remote: ['10.255.1.1'] }, bgp: bgp(65002) },
-      { name: 'b2', interface: ifs.a2, 'public-key': nodes.b2.pub, endpoint: '198.18.42.2:51820', 'listen-port': 51822, bgp: bgp(65003) },
+      { name: 'b1', interface: ifs.a1, 'public-key': nodes.b1.pub, endpoint: '198.18.41.2:51820', 'listen-port': 51821, tunnel: { local: ['10.255.1.0/31'], remote: ['10.255.1.1'] }, bgp: bgp(65002), ...keepalive },
+      { name: 'b2', interface: ifs.a2, 'public-key': nodes.b2.pub, endpoint: '198.18.42.2:51820', 'listen-port': 51822, bgp: bgp(65003), ...keepalive },
     ]);
     agent('b1', 65002, [LAN_B], [
       { name: 'a', interface: ifs.b1, 'public-key': nodes.a.pub, endpoint: '198.18.41.1:51821', 'listen-port': 51820, tunnel: { local: ['10.255.1.1/31'], remote: ['10.255.1.0'] }, bgp: bgp(65001) },
@@ -131,22 +145,63 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
     agent('b2', 65003, [LAN_B], [{ name: 'a', interface: ifs.b2, 'public-key': nodes.a.pub, endpoint: '198.18.42.1:51822', 'listen-port': 51820, bgp: bgp(65001) }]);
     for (const n of Object.values(nodes)) spawnIn(n.ns, [process.execPath, CLI, 'agent', '--config', n.config], { log: n.log });
     await until(
-      'both of A\'s sessions Established with BFD Up',
-      () => neighbors(nodes.a).every((n) => n.state === 'Established' && n.bfd?.state === 'Up' && n.bfd.txIntervalMs === 300),
+      `both of A's sessions Established${this.o.bfd ? ' with BFD Up' : ''}`,
+      () => neighbors(nodes.a).every((n) => n.state === 'Established' && (!this.o.bfd || (n.bfd?.state === 'Up' && n.bfd.txIntervalMs === 300))),
       60_000,
-      why,
+      this.why,
     );
-    await until(`${LAN_B} in A's kernel`, () => routeDevs(nodes.a.ns, LAN_B).length > 0, 20_000, why);
-  }, 90_000);
+    await until(`${LAN_B} in A's kernel`, () => routeDevs(nodes.a.ns, LAN_B).length > 0, 20_000, this.why);
+  }
+
+  /** The router behind A's tunnel `dev`. */
+  routerOf(dev: string): Node {
+    return dev === this.ifs.a1 ? this.nodes.b1 : this.nodes.b2;
+  }
+
+  cut(router: Node): Promise<unknown> {
+    return execIn(router.ns, ['nft', '-f', this.cutFile]);
+  }
+
+  heal(router: Node): Promise<unknown> {
+    return execIn(router.ns, ['nft', 'delete', 'table', 'inet', this.prefix]);
+  }
+
+  /** Cuts the tunnel A's route uses; resolves with the ms until no route in A points into it. */
+  async failover(limitMs: number): Promise<{ ms: number; dead: string; router: Node }> {
+    const dead = routeDevs(this.nodes.a.ns, LAN_B)[0]!;
+    const router = this.routerOf(dead);
+    const t0 = performance.now();
+    await this.cut(router);
+    for (;;) {
+      const now = routeDevs(this.nodes.a.ns, LAN_B);
+      if (!now.includes(dead) && now.length > 0) break;
+      if (performance.now() - t0 > limitMs) throw new Error(`route still through ${dead} after ${limitMs} ms: ${JSON.stringify(now)}\n${this.why()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { ms: Math.round(performance.now() - t0), dead, router };
+  }
+
+  async down(): Promise<void> {
+    await cleanupPrefix(this.prefix);
+    for (const f of Object.values(this.ifs)) rmSync(`/run/wgbgp/${f}.pid`, { force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(missing !== null)('BFD failover: two paths between two sites', () => {
+  const lab = new TwoPaths({ bfd: true, holdTime: 30 });
+  const { nodes, ifs } = lab;
+  const why = lab.why;
+  const measured: number[] = [];
+
+  beforeAll(() => lab.up(), 90_000);
 
   afterAll(async () => {
     if (measured.length > 0) {
       const sorted = [...measured].sort((x, y) => x - y);
       console.log(`lab/bfd-failover: tunnel cut -> no route into it, ${measured.length} cuts: ${measured.join(', ')} ms (min ${sorted[0]}, median ${sorted[Math.floor(sorted.length / 2)]}, max ${sorted[sorted.length - 1]})`);
     }
-    await cleanupPrefix(prefix);
-    for (const f of Object.values(ifs)) rmSync(`/run/wgbgp/${f}.pid`, { force: true });
-    rmSync(dir, { recursive: true, force: true });
+    await lab.down();
   }, 60_000);
 
   it('A has the route to B via one tunnel and BFD runs on both paths (IPv4, and IPv6 link-local for the unnumbered one)', () => {
@@ -161,23 +216,12 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
 
   it(`cutting the tunnel in use moves the route to the other one in < 1.5 s, ${CUTS} times`, async () => {
     for (let i = 0; i < CUTS; i++) {
-      const devs = routeDevs(nodes.a.ns, LAN_B);
-      const dead = devs[0]!;
-      const router = dead === ifs.a1 ? nodes.b1 : nodes.b2;
-      const t0 = performance.now();
-      await execIn(router.ns, ['nft', '-f', cutFile]);
-      for (;;) {
-        const now = routeDevs(nodes.a.ns, LAN_B);
-        if (!now.includes(dead) && now.length > 0) break;
-        if (performance.now() - t0 > 10_000) throw new Error(`cut ${i}: route still through ${dead} after 10 s: ${JSON.stringify(now)}\n${why()}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      const ms = Math.round(performance.now() - t0);
+      const { ms, dead, router } = await lab.failover(10_000);
       measured.push(ms);
       expect(ms, `cut ${i} of ${dead}`).toBeLessThan(1_500);
       const down = neighbors(nodes.a).find((n) => n.interface === dead)!;
       expect(down.bfd).toMatchObject({ lastDownReason: expect.stringMatching(/control detection time expired|neighbor signaled session down/) });
-      await execIn(router.ns, ['nft', 'delete', 'table', 'inet', prefix]);
+      await lab.heal(router);
       await until(
         `cut ${i}: both sessions back with BFD Up`,
         () => neighbors(nodes.a).every((n) => n.state === 'Established' && n.bfd?.state === 'Up') && routeDevs(nodes.a.ns, LAN_B).length > 0,
@@ -187,5 +231,33 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
       // The best path may move back; either way the next cut takes the one in use.
       await new Promise((r) => setTimeout(r, 500));
     }
+  }, 300_000);
+});
+
+/**
+ * Issue 12's other figure: failover with the handshake age alone (BFD off,
+ * hold time 600 s so the hold timer cannot be first, a persistent keepalive of
+ * 25 s so the limit is 190 s). Minutes long: only with
+ * WGBGP_HANDSHAKE_FAILOVER=1. The cut comes up to ~145 s after the last
+ * handshake, so the failover takes 190 s less that, plus a tunnel poll.
+ */
+const slow = process.env.WGBGP_HANDSHAKE_FAILOVER === '1';
+if (!slow) console.log('lab/bfd-failover: the handshake-age failover runs only with WGBGP_HANDSHAKE_FAILOVER=1 (minutes long)');
+
+describe.skipIf(missing !== null || !slow)('failover by handshake age alone (no BFD)', () => {
+  const lab = new TwoPaths({ bfd: false, holdTime: 600, persistentKeepalive: 25 });
+  beforeAll(() => lab.up(), 90_000);
+  afterAll(() => lab.down(), 60_000);
+
+  it('the tunnel in use cut: the route moves within 190 s + a poll of the last handshake', async () => {
+    const before = cliTunnels(lab.nodes.a);
+    const { ms, dead } = await lab.failover(260_000);
+    const t = before.find((x) => x.interface === dead)!;
+    const sinceHandshake = Date.now() - ms - Date.parse(t.latestHandshake ?? '');
+    console.log(`lab/bfd-failover: handshake age alone: route moved ${ms} ms after the cut; the last handshake was ${Math.round(sinceHandshake / 1000)} s before it`);
+    expect(ms + sinceHandshake).toBeGreaterThan(190_000);
+    expect(ms + sinceHandshake).toBeLessThan(200_000);
+    const n = neighbors(lab.nodes.a).find((x) => x.interface === dead)!;
+    expect(n.lastNotification).toMatchObject({ direction: 'sent', code: 6, subcode: 4, communication: expect.stringMatching(/^tunnel dead: latest handshake/) });
   }, 300_000);
 });
