@@ -58,6 +58,10 @@ const DEFS: PolicyDefinitions = {
       ],
       default: 'reject',
     },
+    outbound: {
+      terms: [{ name: 'customers', match: { prefixList: ['customers'] }, set: { prepend: { as: 'own', count: 2 }, community: { add: ['65001:0:1'], remove: [], replace: null } }, action: 'accept' }],
+      default: 'reject',
+    },
   },
 };
 
@@ -89,5 +93,13 @@ for (let run = 0; run < runs; run++) {
   const c = process.cpuUsage(c0);
   const cpu = (c.user + c.system) / 1000;
   console.log(`${mode} run ${run + 1}: ${N} prefixes in ${ms.toFixed(0)} ms, CPU ${cpu.toFixed(0)} ms, Loc-RIB ${rib.size}, changes ${changes}, attribute sets ${rib.attributes.size}`);
+  // Export: the table to a second peer, with its export policy in policy mode (prefix list + prepend 2 + a large community).
+  const out = { ...peer, id: 'c', asn: 65003, address: '10.255.3.1', localAddressV4: '10.255.3.0' };
+  if (mode === 'policy') rib.addPeer(out, { import: null, export: compileChain(DEFS, ['outbound'], ASN, false, 'export'), softReconfiguration: false });
+  else rib.addPeer(out);
+  const e0 = process.cpuUsage();
+  const sent = rib.exportFull('c').length;
+  const e = process.cpuUsage(e0);
+  console.log(`${mode} export ${run + 1}: CPU ${((e.user + e.system) / 1000).toFixed(0)} ms, ${sent} UPDATEs, Adj-RIB-Out ${rib.advertisedCount('c')}`);
 }
 });
