@@ -107,6 +107,17 @@ export class ScriptedSession implements AgentSession {
   /** UPDATEs the agent sent, and its ROUTE-REFRESH messages (RFC 2918, RFC 7313 subtypes). */
   readonly updatesSent: UpdateMessage[] = [];
   readonly refreshes: { afi: number; safi: number; subtype: number }[] = [];
+  /** What a test says waits in the socket (table-send.ts paces by it); drain() empties it. */
+  sendBacklog = 0;
+  private readonly drainWaiters: (() => void)[] = [];
+  whenDrained(fn: () => void): void {
+    if (this.sendBacklog === 0) queueMicrotask(fn);
+    else this.drainWaiters.push(fn);
+  }
+  drain(): void {
+    this.sendBacklog = 0;
+    for (const fn of this.drainWaiters.splice(0)) fn();
+  }
   sendMany(updates: UpdateMessage[]): void {
     this.updatesSent.push(...updates);
   }

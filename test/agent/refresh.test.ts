@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MessageType } from '#bgp/wire/types';
 import type { UpdateMessage } from '#bgp/wire/types';
 import { EORR_TIMEOUT_MS, RESEND_STEP } from '#agent/refresh';
+import { BACKLOG_HIGH } from '#agent/table-send';
 import { announce, config, harness, neighbor } from './harness.js';
 import type { ScriptedSession } from './harness.js';
 
@@ -46,6 +47,23 @@ function refreshFrom(s: ScriptedSession, afi: number, subtype: number): void {
 }
 
 describe('answering a ROUTE-REFRESH (outbound)', () => {
+  it('paced by the socket: while more than BACKLOG_HIGH waits in it, the re-advertisement waits for a drain', async () => {
+    const { h, a, b } = await twoPeers({ enhanced: true });
+    b.update({ ...announce(['10.2.0.0/24']), attributes: { origin: 0, asPath: [{ type: 2, asns: [65004] }], nextHop: '10.255.2.1' } });
+    await h.tick(100);
+    a.updatesSent.length = 0;
+    a.sendBacklog = BACKLOG_HIGH + 1;
+    refreshFrom(a, 1, REQUEST);
+    await h.tick(100);
+    // BoRR went out; the routes wait for the socket.
+    expect(a.refreshes).toEqual([{ afi: 1, safi: 1, subtype: BORR }]);
+    expect(a.updatesSent).toEqual([]);
+    a.drain();
+    await h.tick(100);
+    expect(announced(a.updatesSent).sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
+    expect(a.refreshes.at(-1)).toEqual({ afi: 1, safi: 1, subtype: EORR });
+  });
+
   it('RFC 7313 §4: the Adj-RIB-Out of the family again, between BoRR and EoRR; only that family', async () => {
     const { h, a, b } = await twoPeers({ enhanced: true });
     b.update({ ...announce(['10.2.0.0/24', '10.2.1.0/24']), attributes: { origin: 0, asPath: [{ type: 2, asns: [65004] }], nextHop: '10.255.2.1' } });
