@@ -317,8 +317,9 @@ export class Agent implements ControlHandler {
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.syncLiveness();
-    // Routes an earlier run left get the advmss of their tunnel's MTU now.
-    await retuneFib(this.deps.fib, this.fibm, this.fibLog);
+    // Routes an earlier run left get the advmss of their tunnel's MTU, between FIB writes and without
+    // holding up the start: it reads our whole table once (a full table: seconds).
+    void retuneFib(this.deps.fib, this.fibm, this.fibLog);
     await this.deps.managedInterfaces.write(specs.map((s) => s.interface));
     if (this.deps.ospf) {
       // After the tunnels: FRR configures interfaces that exist.
