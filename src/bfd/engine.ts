@@ -302,10 +302,13 @@ export class BfdEngine {
 
   /** Sends the status when something in it changed (always with a state change). */
   private report(e: Entry, change?: BfdStatus['change']): void {
-    const s = this.statusOf(e);
-    const key = JSON.stringify({ ...s, since: 0, received: 0 });
+    // Called at every timer: what the status shows, cheaply, to tell whether it changed.
+    const ses = e.session;
+    const n = ses.negotiated();
+    const key = `${ses.state}|${ses.remoteState}|${ses.remoteDiscriminator}|${n.txIntervalMs}|${n.detectionTimeMs}|${e.lastDownReason}|${e.error}`;
     if (!change && this.lastReported.get(e.spec.name) === key) return;
     this.lastReported.set(e.spec.name, key);
+    const s = this.statusOf(e);
     this.o.onStatus(change ? { ...s, change } : s);
   }
 
