@@ -46,8 +46,6 @@ export interface BfdStatus {
   lastDownReason: string | null;
   /** Date.now() of the last state change. */
   since: number;
-  /** Packets received for it, and dropped by the checks (TTL, interface, codec). */
-  received: number;
   /** Set on the status that reports a state change. */
   change?: { from: BfdStateName; to: BfdStateName; reason: string };
   /** The socket could not be made or used, with why; null when fine. */
@@ -81,7 +79,6 @@ interface Entry {
   armedAt: number;
   lastDownReason: string | null;
   since: number;
-  received: number;
   error: string | null;
 }
 
@@ -115,7 +112,7 @@ export class BfdEngine {
     if (this.entries.has(spec.name)) this.remove(spec.name);
     const localDiscriminator = newDiscriminator(this.random, (d) => this.byDiscriminator.has(d));
     const session = new BfdSession({ localDiscriminator, random: this.random, ...spec.timers }, this.now());
-    const e: Entry = { spec, session, socket: null, ifindex: -1, timer: null, armedAt: Infinity, lastDownReason: null, since: Date.now(), received: 0, error: null };
+    const e: Entry = { spec, session, socket: null, ifindex: -1, timer: null, armedAt: Infinity, lastDownReason: null, since: Date.now(), error: null };
     this.entries.set(spec.name, e);
     this.byDiscriminator.set(localDiscriminator, e);
     this.openSocket(e);
@@ -194,7 +191,6 @@ export class BfdEngine {
     if (!e) return this.drop('no-session', d);
     // design.md "Identity": a session's packets come through its tunnel and from its peer, nowhere else.
     if (!this.sameInterface(e, d.ifindex) || !sameAddress(e.spec.remote, d.source)) return this.drop('wrong-path', d);
-    e.received++;
     this.apply(e, e.session.receive(p, this.now()));
   }
 
@@ -325,7 +321,6 @@ export class BfdEngine {
       detectionTimeMs: n.detectionTimeMs,
       lastDownReason: e.lastDownReason,
       since: e.since,
-      received: e.received,
       error: e.error,
     };
   }

@@ -86,10 +86,6 @@ export class BfdSession {
     this.nextTx = now;
   }
 
-  get timers(): BfdTimers {
-    return { ...this.configured };
-  }
-
   get pollInProgress(): boolean {
     return this.polling;
   }

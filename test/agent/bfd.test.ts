@@ -44,7 +44,6 @@ class FakeBfd implements BfdLink {
       detectionTimeMs: to === 'Up' ? 900 : 0,
       lastDownReason: to === 'Up' ? null : reason,
       since: Date.parse('2026-01-01T00:00:05Z'),
-      received: 3,
       error: null,
     };
     this.statuses.set(name, s);
