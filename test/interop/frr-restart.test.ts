@@ -1,0 +1,153 @@
+/**
+ * The agent restarts (kill -9, then SIGTERM) under a 10/s ping from LAN A to
+ * LAN B, with FRR 8.4 as the RFC 4724 helper (FRR helps by default; `bgp
+ * graceful-restart` makes it advertise the capability too): FRR keeps the
+ * agent's route stale in B's kernel while the agent is away, the agent keeps
+ * its own forwarding state (keep-on-stop), and no ping is lost. FRR set up as
+ * in frr.test.ts, the agent started detached as in bird-restart.test.ts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnDetachedAgent } from '../lab/helpers/agents.js';
+import {
+  ASN_A,
+  ASN_B,
+  FRR_BGPD,
+  FRR_ZEBRA,
+  HOLD_TIME,
+  LAN_A,
+  LAN_B,
+  TUN_A,
+  agentRoutes,
+  createSite,
+  missingPrerequisite,
+  neighbors,
+  startFrr,
+  startPeerTunnel,
+  tail,
+  teardown,
+  until,
+  type Frr,
+  type Site,
+} from './helpers/site.js';
+
+const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+if (skip !== null) console.log(`interop/frr-restart: skipped: ${skip}`);
+
+function bgpdConfig(log: string): string {
+  return `frr defaults datacenter
+hostname b
+log file ${log}
+!
+router bgp ${ASN_B}
+ bgp router-id 192.0.2.2
+ bgp graceful-restart
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor ${TUN_A.v4} remote-as ${ASN_A}
+ neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
+ neighbor ${TUN_A.v4} timers connect 2
+ neighbor ${TUN_A.v4} ttl-security hops 1
+ !
+ address-family ipv4 unicast
+  network ${LAN_B.v4}
+ exit-address-family
+!
+`;
+}
+
+function pingLoss(out: string): { sent: number; lost: number } {
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  if (!m) throw new Error(`no ping summary in: ${out}`);
+  return { sent: Number(m[1]), lost: Number(m[1]) - Number(m[2]) };
+}
+
+describe.skipIf(skip !== null)('interop: the agent restarts under a 10/s ping with FRR 8 as the graceful restart helper', () => {
+  let site: Site | undefined;
+  let frr: Frr | undefined;
+  let agentPid = 0;
+
+  const frrState = (): string | undefined =>
+    (JSON.parse(frr!.vtysh('show bgp summary json')) as { ipv4Unicast?: { peers?: Record<string, { state: string }> } }).ipv4Unicast?.peers?.[TUN_A.v4]?.state;
+  /** FRR's path for our LAN: present, and whether it is marked stale (RFC 4724 §4.2). */
+  const frrPath = (): { stale?: boolean } | undefined =>
+    (JSON.parse(frr!.vtysh(`show bgp ipv4 unicast ${LAN_A.v4} json`)) as { paths?: { stale?: boolean }[] }).paths?.[0];
+  const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
+  const diagnostics = (): string => {
+    let n = '';
+    try {
+      n = frr!.vtysh(`show bgp neighbors ${TUN_A.v4}`);
+    } catch (e) {
+      n = String(e);
+    }
+    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
+  };
+
+  function pinger(): { proc: ChildProcess; out: () => string } {
+    const proc = spawn('ip', ['netns', 'exec', site!.nsA, 'ping', '-q', '-i', '0.1', '-W', '1', '-I', LAN_A.addr4, LAN_B.addr4], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    return { proc, out: () => out };
+  }
+
+  beforeAll(async () => {
+    site = await createSite('fg', 56);
+    await startPeerTunnel(site);
+    frr = await startFrr(site, bgpdConfig);
+    agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
+    await until('Established both ways', () => agentEstablished() && frrState() === 'Established', 30_000, diagnostics);
+    await until('routes both ways', () => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4) && frrPath() !== undefined, 15_000, diagnostics);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (agentPid > 0) {
+      try {
+        process.kill(agentPid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await teardown(site, () => frr?.cleanup());
+  }, 30_000);
+
+  it('kill -9 and SIGTERM: FRR keeps our route stale while we are away, fresh again after our End-of-RIB; 0 pings lost', async () => {
+    const s = site!;
+    const p = pinger();
+    const times: string[] = [];
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+        const done = readFileSync(s.agentLog, 'utf8').split('restart complete').length;
+        const t0 = performance.now();
+        process.kill(agentPid, signal);
+        await until('agent gone', () => {
+          try {
+            process.kill(agentPid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        }, 15_000);
+        await until('FRR keeps our route, stale', () => frrState() !== 'Established' && frrPath()?.stale === true, 15_000, diagnostics);
+        agentPid = spawnDetachedAgent(s.nsA, s.agentConfig, s.agentLog);
+        await until(
+          'Established again, restart complete, our route fresh at FRR',
+          () => agentEstablished() && frrState() === 'Established' && readFileSync(s.agentLog, 'utf8').split('restart complete').length > done && frrPath()?.stale !== true,
+          30_000,
+          diagnostics,
+        );
+        times.push(`${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} ${Math.round(performance.now() - t0)} ms`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      p.proc.kill('SIGINT');
+      await new Promise((r) => p.proc.once('exit', r));
+      const r = pingLoss(p.out());
+      console.log(`frr-restart: agent restarts with FRR as helper: ${r.sent} pings, ${r.lost} lost; ${times.join(', ')}`);
+      expect(r.sent).toBeGreaterThan(20);
+      expect(r.lost).toBe(0);
+    }
+  }, 120_000);
+});
