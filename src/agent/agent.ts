@@ -49,6 +49,7 @@ import { VERSION } from './version.js';
 import { KernelMirror } from './kernel-mirror.js';
 import { EndpointNames, systemResolver, type ResolveFn } from './endpoints.js';
 import { CEASE_BFD_DOWN, HANDSHAKE_DEAD_AFTER_S, Liveness, type BfdLinkFactory } from './bfd.js';
+import type { BfdThreadStats } from '#bfd/service';
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
@@ -1532,9 +1533,9 @@ export class Agent implements ControlHandler {
     );
   }
 
-  /** The BFD worker thread's longest event-loop delay since the last call, ms (metrics); null without BFD. */
-  bfdThreadDelayMs(): Promise<number | null> {
-    return this.liveness.threadDelayMs();
+  /** The BFD thread's event-loop delay since the last call and its packet drops (metrics); null without BFD. */
+  bfdStats(): Promise<BfdThreadStats | null> {
+    return this.liveness.threadStats();
   }
 
   /** The FIB's write counters and how far it lags the RIB (metrics). */

@@ -11,7 +11,7 @@ import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { NeighborConfig } from '#config/types';
 import type { NeighborBfdJson } from '#api/types';
-import { BfdService } from '#bfd/service';
+import { BfdService, type BfdThreadStats } from '#bfd/service';
 import type { BfdLogLine, BfdPeerSpec, BfdStatus } from '#bfd/engine';
 
 /**
@@ -61,8 +61,8 @@ export interface BfdLink {
   set(wanted: BfdPeerSpec[]): Promise<void>;
   status(name: string): BfdStatus | null;
   close(): Promise<void>;
-  /** The BFD thread's longest event-loop delay since the last call, ms. */
-  maxLagMs?(): Promise<number>;
+  /** The BFD thread's figures for the metrics. */
+  stats?(): Promise<BfdThreadStats>;
 }
 
 export type BfdLinkFactory = (o: { onStatus: (s: BfdStatus) => void; onLog: (l: BfdLogLine) => void }) => BfdLink;
@@ -193,9 +193,10 @@ export class Liveness {
     };
   }
 
-  async threadDelayMs(): Promise<number | null> {
-    if (!this.link?.maxLagMs || this.enabled.size === 0) return null;
-    return this.link.maxLagMs();
+  /** null without BFD sessions. */
+  async threadStats(): Promise<BfdThreadStats | null> {
+    if (!this.link?.stats || this.enabled.size === 0) return null;
+    return this.link.stats();
   }
 
   async close(): Promise<void> {

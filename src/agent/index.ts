@@ -301,7 +301,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
             fibStats: () => agent.fibStats(),
             ...(dp.vpp ? { vpp: dp.vpp } : {}),
             now: () => new Date(),
-            bfdThreadDelayMs: () => agent.bfdThreadDelayMs(),
+            bfdStats: () => agent.bfdStats(),
           },
           config.metrics.listen,
           log.child({ component: 'control' }),

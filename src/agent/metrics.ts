@@ -11,6 +11,7 @@ import type { NeighborJson, StatusJson, TunnelJson } from '#api/types';
 import type { FibCounters } from '#fib/index';
 import type { Logger } from '#lib/log';
 import { parseEndpoint } from '#config/fields';
+import type { BfdThreadStats } from '#bfd/service';
 
 export interface MetricsSource {
   status(): StatusJson;
@@ -21,8 +22,8 @@ export interface MetricsSource {
   /** VPP only: the API connection. */
   vpp?: () => { connected: boolean; errors: number; timeouts: number; connects: number };
   now(): Date;
-  /** The BFD thread's longest event-loop delay since the last call, ms; null without BFD. */
-  bfdThreadDelayMs?: () => Promise<number | null>;
+  /** The BFD thread's event-loop delay since the last call and its drops; null without BFD. */
+  bfdStats?: () => Promise<BfdThreadStats | null>;
 }
 
 /** BGP4-MIB's bgpPeerState numbering (RFC 4273): idle(1) … established(6). */
@@ -87,14 +88,20 @@ export function buildRegistry(src: MetricsSource): Registry {
   const bfdUp = new Gauge({ name: 'wgbgp_bfd_session_up', help: '1 while the neighbor\'s BFD session is Up (absent: BFD off for it)', labelNames: nb, registers: [registry] });
   const bfdDelay = new Gauge({
     name: 'wgbgp_bfd_thread_event_loop_delay_max_seconds',
-    help: 'Longest event-loop delay of the BFD worker thread since the previous scrape (absent without BFD)',
+    help: 'Longest event-loop delay of the BFD worker thread since the previous scrape (0 without BFD sessions)',
     registers: [registry],
   });
-  const perScrape = [bfdUp, bfdDelay, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
+  const bfdDropped = new Counter({
+    name: 'wgbgp_bfd_packets_dropped_total',
+    help: 'BFD packets dropped before reaching a session, by reason (ttl: RFC 5881 GTSM, wrong-path, no-session, malformed ones by the check that failed)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const perScrape = [bfdUp, bfdDelay, bfdDropped, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
   for (const m of [vppConnected, vppErrors, vppTimeouts, vppConnects]) if (m !== null) perScrape.push(m);
 
   // One snapshot of the agent per scrape fills every metric (consistent figures, one read of each source).
-  const fill = (bfdDelayMs: number | null): void => {
+  const fill = (bfd: BfdThreadStats | null): void => {
     for (const m of perScrape) m.reset();
     const status = src.status();
     const neighbors = src.neighbors();
@@ -129,7 +136,10 @@ export function buildRegistry(src: MetricsSource): Registry {
       setCounter(messagesOut, l, n.messagesSent);
       if (n.bfd) bfdUp.set(l, n.bfd.state === 'Up' ? 1 : 0);
     }
-    if (bfdDelayMs !== null) bfdDelay.set(bfdDelayMs / 1000);
+    if (bfd !== null) {
+      bfdDelay.set(bfd.maxDelayMs / 1000);
+      for (const [reason, n] of Object.entries(bfd.dropped)) setCounter(bfdDropped, { reason }, n);
+    }
     const now = src.now().getTime();
     for (const t of tunnels) {
       const l = { neighbor: t.name, interface: t.interface };
@@ -150,7 +160,7 @@ export function buildRegistry(src: MetricsSource): Registry {
   return Object.assign(registry, {
     /** One consistent snapshot per scrape. */
     async scrape(): Promise<string> {
-      fill((await src.bfdThreadDelayMs?.()) ?? null);
+      fill((await src.bfdStats?.()) ?? null);
       return registry.metrics();
     },
   });

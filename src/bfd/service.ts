@@ -11,14 +11,22 @@ import { BfdEngine, type BfdLogLine, type BfdPeerSpec, type BfdStatus } from './
 
 export type BfdRequest =
   | { op: 'set'; id: number; add: BfdPeerSpec[]; update: BfdPeerSpec[]; remove: string[] }
-  | { op: 'lag'; id: number }
+  | { op: 'stats'; id: number }
   | { op: 'close'; id: number };
 
 export type BfdReply =
   | { type: 'status'; status: BfdStatus }
   | { type: 'log'; line: BfdLogLine }
-  | { type: 'lag'; maxMs: number }
+  | { type: 'stats'; stats: BfdThreadStats }
   | { type: 'done'; id: number; error?: string };
+
+/** The BFD thread's figures for the metrics. */
+export interface BfdThreadStats {
+  /** Its longest event-loop delay since the previous call, ms (0 on the calling thread: its own delay is the caller's). */
+  maxDelayMs: number;
+  /** Packets dropped before reaching a session, by reason (ttl, wrong-path, no-session, the codec's reasons), since the thread started. */
+  dropped: Record<string, number>;
+}
 
 export interface BfdServiceOptions {
   onStatus: (s: BfdStatus) => void;
@@ -58,7 +66,7 @@ export class BfdService {
   private readonly statuses = new Map<string, BfdStatus>();
   private readonly waiting = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  private lastLag = 0;
+  private lastStats: BfdThreadStats = { maxDelayMs: 0, dropped: {} };
 
   constructor(private readonly o: BfdServiceOptions) {
     const file = o.thread === 'inline' ? null : workerFile();
@@ -135,11 +143,12 @@ export class BfdService {
     return this.statuses.get(name) ?? null;
   }
 
-  /** The BFD thread's longest event-loop delay since the last call, ms (0 inline: the caller's loop is the one to watch). */
-  async maxLagMs(): Promise<number> {
-    if (!this.worker) return this.lastLag;
-    await this.request({ op: 'lag', id: 0 });
-    return this.lastLag;
+  /** The BFD thread's figures (event-loop delay since the last call, drops). */
+  async stats(): Promise<BfdThreadStats> {
+    if (this.engine) return { maxDelayMs: 0, dropped: { ...this.engine.dropped } };
+    if (!this.worker) return this.lastStats;
+    await this.request({ op: 'stats', id: 0 });
+    return this.lastStats;
   }
 
   async close(): Promise<void> {
@@ -179,8 +188,8 @@ export class BfdService {
       case 'log':
         this.o.onLog(m.line);
         return;
-      case 'lag':
-        this.lastLag = m.maxMs;
+      case 'stats':
+        this.lastStats = m.stats;
         return;
       case 'done': {
         const w = this.waiting.get(m.id);

@@ -40,8 +40,8 @@ port.on('message', (m: BfdRequest) => {
         for (const spec of m.update) engine.update(spec);
         for (const name of m.remove) engine.remove(name);
         break;
-      case 'lag':
-        post({ type: 'lag', maxMs: delay.max / 1e6 });
+      case 'stats':
+        post({ type: 'stats', stats: { maxDelayMs: delay.max / 1e6, dropped: { ...engine.dropped } } });
         delay.reset();
         break;
       case 'close':
