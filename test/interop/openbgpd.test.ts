@@ -195,6 +195,14 @@ describe.skipIf(skip !== null)('interop: OpenBGPD 7.7', () => {
     unchanged();
   }, 30_000);
 
+  it('our `refresh --out` sends our table again: B counts the UPDATEs; no reset', async () => {
+    const before = neighbor().stats.message.received.updates;
+    expect(cli<{ out: string }>(site!, 'neighbor', 'peer', 'refresh', '--out').out).toBe('sent');
+    await until('B received our routes again', () => neighbor().stats.message.received.updates > before, 10_000, diagnostics);
+    expect(bHas(LAN_A.v4) && bHas(LAN_A.v6)).toBe(true);
+    unchanged();
+  }, 30_000);
+
   it('RFC 9003: B receives our Cease/Administrative Shutdown with the communication and shows it; `enable` brings the session back', async () => {
     // ASCII: bgpctl shows other octets escaped (vis(3)), "\342\234\223" for ✓.
     const message = 'maintenance until 18:00';
@@ -203,6 +211,9 @@ describe.skipIf(skip !== null)('interop: OpenBGPD 7.7', () => {
     expect(b!.bgpctl('show', 'neighbor', TUN_A.v4)).toContain(`Last received shutdown reason: "${message}"`);
     expect(peer().state).toBe('Idle');
     cli(site!, 'neighbor', 'peer', 'enable');
+    // A Cease puts OpenBGPD's side in Idle for its IdleHold time (30 s and more), refusing our connections;
+    // `clear` ends that wait, as an operator would after the maintenance.
+    b!.bgpctl('neighbor', TUN_A.v4, 'clear');
     await until('Established again', () => peer().state === 'Established' && neighbor().state === 'Established', 30_000, diagnostics);
   }, 45_000);
 
