@@ -22,6 +22,9 @@ export const MP_REACH_FIXED = 5;
 /** MP_UNREACH_NLRI value before the withdrawn routes: AFI 2, SAFI 1 (RFC 4760 §4). */
 export const MP_UNREACH_FIXED = 3;
 
+/** RFC 7911 §3: the Path Identifier before each prefix on an ADD-PATH session. */
+export const PATH_ID_SIZE = 4;
+
 /** RFC 4271 §4.3: one length octet, then the prefix in ceil(len / 8) octets. */
 export function prefixSize(prefix: string): number {
   return 1 + ((prefixLengthOf(prefix) + 7) >> 3);
@@ -84,17 +87,23 @@ function asPathSize(path: readonly AsPathSegment[]): number {
   return Math.max(four, two + four);
 }
 
+/** Path Identifiers written for a field: one per prefix when the message carries them. */
+function pathIdsSize(ids: readonly number[] | undefined, count: number): number {
+  return ids !== undefined ? PATH_ID_SIZE * count : 0;
+}
+
 export function mpReachSize(m: MpReach): number {
-  return MAX_ATTR_HEADER + MP_REACH_FIXED + nextHopsSize(m.nextHops) + prefixesSize(m.nlri);
+  return MAX_ATTR_HEADER + MP_REACH_FIXED + nextHopsSize(m.nextHops) + prefixesSize(m.nlri) + pathIdsSize(m.pathIds, m.nlri.length);
 }
 
 export function mpUnreachSize(m: MpUnreach): number {
-  return MAX_ATTR_HEADER + MP_UNREACH_FIXED + prefixesSize(m.withdrawn);
+  return MAX_ATTR_HEADER + MP_UNREACH_FIXED + prefixesSize(m.withdrawn) + pathIdsSize(m.pathIds, m.withdrawn.length);
 }
 
-/** Upper bound of the encoded UPDATE, header included. */
+/** Upper bound of the encoded UPDATE, header included (Path Identifiers where the message has them). */
 export function updateSize(u: UpdateMessage): number {
   let n = UPDATE_FIXED_SIZE + prefixesSize(u.withdrawn) + attributesSize(u.attributes) + prefixesSize(u.nlri);
+  n += pathIdsSize(u.withdrawnPathIds, u.withdrawn.length) + pathIdsSize(u.nlriPathIds, u.nlri.length);
   if (u.mpReach !== undefined) n += mpReachSize(u.mpReach);
   if (u.mpUnreach !== undefined) n += mpUnreachSize(u.mpUnreach);
   return n;

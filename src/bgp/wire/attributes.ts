@@ -255,6 +255,18 @@ function readNextHops(v: Uint8Array, off: number, len: number): string[] {
   return [formatIpv6(v, off), formatIpv6(v, off + 16)];
 }
 
+/** RFC 7911 §5: whether the family's NLRI we receive carry Path Identifiers. */
+export function addPathReceive(ctx: CodecContext, afi: number): boolean {
+  const a = ctx.addPath;
+  return a !== undefined && (afi === AFI_IPV4 ? a.receive.ipv4 : afi === AFI_IPV6 && a.receive.ipv6);
+}
+
+/** RFC 7911 §5: whether the family's NLRI we send carry Path Identifiers. */
+export function addPathSend(ctx: CodecContext, afi: number): boolean {
+  const a = ctx.addPath;
+  return a !== undefined && (afi === AFI_IPV4 ? a.send.ipv4 : afi === AFI_IPV6 && a.send.ipv6);
+}
+
 /** Packs MpReach.nextHops into the Network Address of Next Hop field. */
 export function packNextHops(reach: MpReach): Uint8Array {
   const hops = reach.nextHops;
@@ -538,10 +550,12 @@ const DESCRIPTORS: AttributeDescriptor[] = [
         return mpFault(`MP_REACH_NLRI next hop length ${nhLen} for AFI ${afi}`);
       }
       const nlri: string[] = [];
+      const pathIds = addPathReceive(st.ctx, afi) ? [] as number[] : undefined;
       // The octet after the next hop is Reserved (RFC 4760 §3): ignored on receipt.
-      const bad = decodePrefixes(v, 5 + nhLen, v.length, afi === AFI_IPV4 ? 4 : 6, nlri);
+      const bad = decodePrefixes(v, 5 + nhLen, v.length, afi === AFI_IPV4 ? 4 : 6, nlri, pathIds);
       if (bad) return mpFault(`MP_REACH_NLRI NLRI: ${bad}`);
       st.mpReach = { afi, safi, nextHops: readNextHops(v, 4, nhLen), nlri };
+      if (pathIds !== undefined) st.mpReach.pathIds = pathIds;
       return undefined;
     },
     length: (e) => (e.msg.mpReach === undefined ? -1 : 5 + e.reachNextHop!.length + prefixesLength(e.reachNlri!)),
@@ -567,9 +581,11 @@ const DESCRIPTORS: AttributeDescriptor[] = [
       const safi = v[2]!;
       if (!supportedFamily(afi, safi)) return unsupported('MP_UNREACH_NLRI', afi, safi);
       const withdrawn: string[] = [];
-      const bad = decodePrefixes(v, 3, v.length, afi === AFI_IPV4 ? 4 : 6, withdrawn);
+      const pathIds = addPathReceive(st.ctx, afi) ? [] as number[] : undefined;
+      const bad = decodePrefixes(v, 3, v.length, afi === AFI_IPV4 ? 4 : 6, withdrawn, pathIds);
       if (bad) return mpFault(`MP_UNREACH_NLRI withdrawn routes: ${bad}`);
       st.mpUnreach = { afi, safi, withdrawn };
+      if (pathIds !== undefined) st.mpUnreach.pathIds = pathIds;
       return undefined;
     },
     length: (e) => (e.msg.mpUnreach === undefined ? -1 : 3 + prefixesLength(e.unreachNlri!)),

@@ -1,7 +1,8 @@
 /**
  * Prefix runs as carried in Withdrawn Routes, NLRI, MP_REACH_NLRI and
  * MP_UNREACH_NLRI (RFC 4271 §4.3, RFC 4760 §5): one length octet, then the
- * fewest octets that hold that many bits. Plus the big-endian reads the rest of
+ * fewest octets that hold that many bits; with ADD-PATH (RFC 7911 §3) a
+ * 4-octet Path Identifier before each. Plus the big-endian reads the rest of
  * the codec shares (no DataView per attribute: these are on the hot path).
  */
 import { formatIpv4, formatIpv6, formatPrefixText, parseIp, parseIpv4PrefixInto, parseIpv6PrefixInto, parsePrefix } from '#lib/prefix';
@@ -47,11 +48,17 @@ const scratch6 = new Uint8Array(16);
  * overrunning the field); the caller chooses the NOTIFICATION.
  * Bits past the prefix length are ignored (RFC 4271 §4.3: "trailing bits ... irrelevant").
  */
-export function decodePrefixes(b: Uint8Array, start: number, end: number, family: Family, out: string[]): string | null {
+export function decodePrefixes(b: Uint8Array, start: number, end: number, family: Family, out: string[], pathIds?: number[]): string | null {
   const max = family === 4 ? 32 : 128;
   const addr = family === 4 ? scratch4 : scratch6;
   let o = start;
   while (o < end) {
+    if (pathIds !== undefined) {
+      // RFC 7911 §3: a 4-octet Path Identifier before each prefix.
+      if (o + 5 > end) return `Path Identifier and prefix length need 5 octets, ${end - o} left`;
+      pathIds.push(rd32(b, o));
+      o += 4;
+    }
     const len = b[o]!;
     if (len > max) return `prefix length ${len} exceeds ${max}`;
     const n = (len + 7) >>> 3;
@@ -81,12 +88,21 @@ const parse6 = new Uint8Array(16);
  * and an array per prefix (the general parser) made the garbage of sending a
  * full table to several peers most of the agent's CPU time.
  */
-export function parsePrefixes(list: readonly string[], family: Family, where: string): PackedPrefixes {
-  const out = new Uint8Array(list.length * (family === 4 ? 5 : 17));
+export function parsePrefixes(list: readonly string[], family: Family, where: string, pathIds?: readonly number[]): PackedPrefixes {
+  if (pathIds !== undefined && pathIds.length !== list.length) {
+    throw new RangeError(`${where}: ${pathIds.length} Path Identifiers for ${list.length} prefixes`);
+  }
+  const out = new Uint8Array(list.length * ((family === 4 ? 5 : 17) + (pathIds !== undefined ? 4 : 0)));
   const fast = family === 4 ? parse4 : parse6;
   let o = 0;
   for (let i = 0; i < list.length; i++) {
     const s = list[i]!;
+    if (pathIds !== undefined) {
+      const id = pathIds[i]!;
+      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`${where}: Path Identifier ${id} is not a 32-bit number`);
+      wr32(out, o, id);
+      o += 4;
+    }
     let bytes: Uint8Array = fast;
     let len = family === 4 ? parseIpv4PrefixInto(s, fast) : parseIpv6PrefixInto(s, fast);
     if (len < 0) {

@@ -134,12 +134,16 @@ export interface MpReach {
   /** One or two next hops: global, then link-local (RFC 2545 §3). IPv4 next hop for RFC 8950 over v6 is allowed. */
   nextHops: string[];
   nlri: string[];
+  /** RFC 7911 §3: the Path Identifier of each NLRI, same order; present exactly when ADD-PATH applies to the family in this direction. */
+  pathIds?: number[];
 }
 
 export interface MpUnreach {
   afi: number;
   safi: number;
   withdrawn: string[];
+  /** RFC 7911 §3: the Path Identifier of each withdrawn prefix (see MpReach.pathIds). */
+  pathIds?: number[];
 }
 
 export interface UpdateMessage {
@@ -149,6 +153,10 @@ export interface UpdateMessage {
   attributes: PathAttributes;
   /** IPv4 NLRI. */
   nlri: string[];
+  /** RFC 7911 §3: Path Identifiers of `withdrawn`, same order, when ADD-PATH applies to IPv4 unicast. */
+  withdrawnPathIds?: number[];
+  /** RFC 7911 §3: Path Identifiers of `nlri`, same order, when ADD-PATH applies to IPv4 unicast. */
+  nlriPathIds?: number[];
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
 }
@@ -203,6 +211,19 @@ export interface CodecContext {
    * Decides how a ROUTE-REFRESH of the wrong length is answered (§5).
    */
   enhancedRouteRefresh?: boolean;
+  /**
+   * RFC 7911 §4/§5: the unicast families whose NLRI carry a 4-octet Path
+   * Identifier, per direction. `receive`: we advertised receive and the peer
+   * send (the decoder expects them); `send`: we advertised send and the peer
+   * receive (the encoder writes them). Absent: none.
+   */
+  addPath?: AddPathDirections;
+}
+
+/** RFC 7911 §5: per family (by AFI, unicast) and direction, whether Path Identifiers are carried. */
+export interface AddPathDirections {
+  readonly receive: { readonly ipv4: boolean; readonly ipv6: boolean };
+  readonly send: { readonly ipv4: boolean; readonly ipv6: boolean };
 }
 
 /** NOTIFICATION error codes, RFC 4271 §4.5. */

@@ -6,7 +6,7 @@
  * rewritten.
  */
 import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from './types.js';
-import type { CodecContext, DecodedMessage, ErrorAction, UnknownAttribute, UpdateMessage } from './types.js';
+import type { CodecContext, DecodedMessage, ErrorAction, MpUnreach, UnknownAttribute, UpdateMessage } from './types.js';
 import {
   AS_TRANS,
   ATTRIBUTES,
@@ -17,6 +17,8 @@ import {
   FLAG_PARTIAL,
   FLAG_TRANSITIVE,
   attributeName,
+  addPathReceive,
+  addPathSend,
   mergeAs4Path,
   packNextHops,
 } from './attributes.js';
@@ -55,9 +57,12 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
     throw updateError(UpdateSubcode.MalformedAttributeList, `Withdrawn Routes Length ${withdrawnLength} overruns the message`);
   }
   const withdrawn: string[] = [];
+  // RFC 7911 §3: with ADD-PATH for IPv4 unicast both fields carry Path Identifiers.
+  const addPath4 = addPathReceive(ctx, AFI_IPV4);
+  const withdrawnPathIds = addPath4 ? ([] as number[]) : undefined;
   // RFC 7606 §3 and §5.3: Withdrawn Routes are checked like the NLRI field, and
   // a field that cannot be parsed leaves nothing to withdraw safely: reset.
-  let bad = decodePrefixes(b, off, off + withdrawnLength, 4, withdrawn);
+  let bad = decodePrefixes(b, off, off + withdrawnLength, 4, withdrawn, withdrawnPathIds);
   if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `Withdrawn Routes: ${bad}`);
   off += withdrawnLength;
   const attrsLength = rd16(b, off);
@@ -67,7 +72,8 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
   }
   const attrsEnd = off + attrsLength;
   const nlri: string[] = [];
-  bad = decodePrefixes(b, attrsEnd, end, 4, nlri);
+  const nlriPathIds = addPath4 ? ([] as number[]) : undefined;
+  bad = decodePrefixes(b, attrsEnd, end, 4, nlri, nlriPathIds);
   if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
 
   const verdict = new Verdict();
@@ -93,6 +99,8 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
   }
 
   const message: UpdateMessage = { type: MessageType.Update, withdrawn, attributes: st.attrs, nlri };
+  if (withdrawnPathIds !== undefined) message.withdrawnPathIds = withdrawnPathIds;
+  if (nlriPathIds !== undefined) message.nlriPathIds = nlriPathIds;
   if (st.mpReach) message.mpReach = st.mpReach;
   if (st.mpUnreach) message.mpUnreach = st.mpUnreach;
   if (verdict.action === 'treat-as-withdraw') {
@@ -205,22 +213,36 @@ function mergeAs4(st: AttrDecodeState, verdict: Verdict): void {
  */
 export function treatAsWithdraw(m: UpdateMessage): UpdateMessage {
   const withdrawn = m.withdrawn.concat(m.nlri);
+  // RFC 7911 §3: the Path Identifiers travel with their prefixes (both IPv4 fields have them or neither).
+  const withdrawnPathIds = m.withdrawnPathIds !== undefined ? m.withdrawnPathIds.concat(m.nlriPathIds ?? []) : undefined;
   let mpUnreach = m.mpUnreach;
   const reach = m.mpReach;
   if (reach !== undefined && reach.nlri.length > 0) {
     if (reach.afi === AFI_IPV4 && reach.safi === SAFI_UNICAST) {
       for (const p of reach.nlri) withdrawn.push(p);
+      if (withdrawnPathIds !== undefined && reach.pathIds !== undefined) for (const id of reach.pathIds) withdrawnPathIds.push(id);
     } else if (mpUnreach === undefined || (mpUnreach.afi === reach.afi && mpUnreach.safi === reach.safi)) {
-      mpUnreach = { afi: reach.afi, safi: reach.safi, withdrawn: (mpUnreach?.withdrawn ?? []).concat(reach.nlri) };
+      mpUnreach = withPathIds(reach.afi, reach.safi, (mpUnreach?.withdrawn ?? []).concat(reach.nlri), reach.pathIds && (mpUnreach?.pathIds ?? []).concat(reach.pathIds));
     } else {
       // Only IPv4 and IPv6 unicast are decoded, so the other MP_UNREACH is IPv4 unicast.
       for (const p of mpUnreach.withdrawn) withdrawn.push(p);
-      mpUnreach = { afi: reach.afi, safi: reach.safi, withdrawn: reach.nlri.slice() };
+      if (withdrawnPathIds !== undefined && mpUnreach.pathIds !== undefined) for (const id of mpUnreach.pathIds) withdrawnPathIds.push(id);
+      mpUnreach = withPathIds(reach.afi, reach.safi, reach.nlri.slice(), reach.pathIds?.slice());
     }
   }
   const out: UpdateMessage = { type: MessageType.Update, withdrawn, attributes: {}, nlri: [] };
+  if (withdrawnPathIds !== undefined) {
+    out.withdrawnPathIds = withdrawnPathIds;
+    out.nlriPathIds = [];
+  }
   if (mpUnreach !== undefined) out.mpUnreach = mpUnreach;
   return out;
+}
+
+function withPathIds(afi: number, safi: number, withdrawn: string[], pathIds: number[] | undefined): MpUnreach {
+  const u: MpUnreach = { afi, safi, withdrawn };
+  if (pathIds !== undefined) u.pathIds = pathIds;
+  return u;
 }
 
 // ---- encoding ----------------------------------------------------------------
@@ -257,20 +279,35 @@ function writeUnknown(buf: Uint8Array, o: number, u: UnknownAttribute): number {
 }
 
 /**
+ * RFC 7911 §3: Path Identifiers are written exactly when ADD-PATH send was
+ * negotiated for the family; a message that disagrees is a caller bug. An
+ * empty field needs none either way.
+ */
+function sendPathIds(ids: number[] | undefined, count: number, ctx: CodecContext, afi: number, where: string): number[] | undefined {
+  if (count === 0) return undefined;
+  const negotiated = addPathSend(ctx, afi);
+  if (negotiated && ids === undefined) throw new RangeError(`${where}: ADD-PATH send is negotiated for AFI ${afi}: Path Identifiers needed`);
+  if (!negotiated && ids !== undefined) throw new RangeError(`${where}: ADD-PATH send is not negotiated for AFI ${afi}`);
+  return ids;
+}
+
+/**
  * Sizes the whole message first, then writes it into one buffer. Throws
  * RangeError for a message that cannot be sent as given (bad prefix or next
  * hop text, more than 4096 octets, or 65535 with RFC 8654 extended messages):
  * callers split large updates.
  */
 export function encodeUpdate(m: UpdateMessage, ctx: CodecContext): Buffer {
-  const withdrawn = parsePrefixes(m.withdrawn, 4, 'withdrawn');
-  const nlri = parsePrefixes(m.nlri, 4, 'nlri');
+  const withdrawn = parsePrefixes(m.withdrawn, 4, 'withdrawn', sendPathIds(m.withdrawnPathIds, m.withdrawn.length, ctx, AFI_IPV4, 'withdrawnPathIds'));
+  const nlri = parsePrefixes(m.nlri, 4, 'nlri', sendPathIds(m.nlriPathIds, m.nlri.length, ctx, AFI_IPV4, 'nlriPathIds'));
+  const r = m.mpReach;
+  const u = m.mpUnreach;
   const e: EncodeInput = {
     msg: m,
     ctx,
-    reachNextHop: m.mpReach ? packNextHops(m.mpReach) : undefined,
-    reachNlri: m.mpReach ? parsePrefixes(m.mpReach.nlri, familyOf(m.mpReach.afi, 'mpReach'), 'mpReach.nlri') : undefined,
-    unreachNlri: m.mpUnreach ? parsePrefixes(m.mpUnreach.withdrawn, familyOf(m.mpUnreach.afi, 'mpUnreach'), 'mpUnreach.withdrawn') : undefined,
+    reachNextHop: r ? packNextHops(r) : undefined,
+    reachNlri: r ? parsePrefixes(r.nlri, familyOf(r.afi, 'mpReach'), 'mpReach.nlri', sendPathIds(r.pathIds, r.nlri.length, ctx, r.afi, 'mpReach.pathIds')) : undefined,
+    unreachNlri: u ? parsePrefixes(u.withdrawn, familyOf(u.afi, 'mpUnreach'), 'mpUnreach.withdrawn', sendPathIds(u.pathIds, u.withdrawn.length, ctx, u.afi, 'mpUnreach.pathIds')) : undefined,
   };
   const unknown = m.attributes.unknown && m.attributes.unknown.length > 0 ? m.attributes.unknown.slice().sort((a, b) => a.code - b.code) : NO_UNKNOWN;
 
