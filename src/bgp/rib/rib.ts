@@ -38,6 +38,7 @@ import { exportAttributesWithPolicy } from '#bgp/policy/export';
 import { AttributeTable } from './intern.js';
 import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
+import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
@@ -140,6 +141,14 @@ interface PeerState extends DecisionPeer {
   stale: Set<number> | null;
   /** Of the candidates (Adj-RIB-In entries not ineligible), the IPv6 ones; kept where entries come and go (max-prefix). */
   acceptedV6: number;
+  /** RFC 7911: the Path Identifier of each path in adjIn of a family in `addPathFamilies` (add-path-in.ts). */
+  readonly pathIds: PathIdColumn;
+  /** RFC 7911: families (bit 1 IPv4, 2 IPv6) the peer sent Path Identifiers for. */
+  addPathFamilies: number;
+  /** RFC 7911: the peer's sub-slots, on its own state ([] on a sub-slot and without ADD-PATH). */
+  lanes: PeerState[];
+  /** RFC 7911: paths not stored because the prefix already had MAX_RECEIVED_PATHS from the peer (on its own state). */
+  refusedPaths: number;
 }
 
 /** Our own origin's number in candidate lists. */
@@ -387,9 +396,18 @@ export class Rib {
       exportCacheMp: new WeakMap(),
       stale: kept !== undefined ? kept.stale : null,
       acceptedV6: kept !== undefined ? kept.acceptedV6 : 0,
+      pathIds: kept !== undefined ? kept.pathIds : new PathIdColumn(),
+      addPathFamilies: kept !== undefined ? kept.addPathFamilies : 0,
+      lanes: [],
+      refusedPaths: 0,
     };
     this.peers.set(p.id, state);
     this.slots[slot] = state;
+    // RFC 7911 sub-slots with stale paths resume too, with the new session's state.
+    for (const l of kept?.lanes ?? []) {
+      if (!policies.softReconfiguration && l.preIn !== null) l.preIn.forEach((r) => this.pathRecords.release(r));
+      this.openLane(state, l);
+    }
     this.peerInfos.set(p.id, p);
     for (const a of localAddresses(p)) this.ownAddresses.set(a, (this.ownAddresses.get(a) ?? 0) + 1);
   }
@@ -411,16 +429,22 @@ export class Rib {
   removePeerSteps(id: string): PeerRemoval | null {
     const peer = this.peers.get(id);
     if (!peer) return null;
-    const prefixes = peer.adjIn.ids();
+    // The peer's own slot, then its RFC 7911 sub-slots, one after the other.
+    const states = [peer, ...peer.lanes];
+    let lane = 0;
+    let prefixes = peer.adjIn.ids();
     let at = 0;
     let done = false;
     const finish = (): void => {
       done = true;
-      peer.stale = null;
-      peer.ineligible.clear();
+      for (const s of states) {
+        s.stale = null;
+        s.ineligible.clear();
+        this.slots[s.slot] = null;
+        this.freeSlots.push(s.slot);
+      }
+      peer.lanes = [];
       this.forgetPeerState(peer);
-      this.slots[peer.slot] = null;
-      this.freeSlots.push(peer.slot);
     };
     return {
       get done() {
@@ -429,10 +453,17 @@ export class Rib {
       next: (max: number): LocRibChange[] => {
         if (done) return [];
         const touched = new Touched(this.touchMarks);
-        const end = Math.min(prefixes.length, at + max);
-        for (; at < end; at++) this.withdrawPath(peer, prefixes[at]!, touched);
+        let budget = max;
+        for (;;) {
+          const end = Math.min(prefixes.length, at + budget);
+          budget -= end - at;
+          for (; at < end; at++) this.withdrawPath(states[lane]!, prefixes[at]!, touched);
+          if (at < prefixes.length || lane + 1 >= states.length || budget <= 0) break;
+          prefixes = states[++lane]!.adjIn.ids();
+          at = 0;
+        }
         const changes = this.collect(touched);
-        if (at >= prefixes.length) finish();
+        if (at >= prefixes.length && lane + 1 >= states.length) finish();
         return changes;
       },
     };
@@ -448,11 +479,15 @@ export class Rib {
   retainStale(id: string): number {
     const peer = this.peers.get(id);
     if (!peer) return 0;
-    const stale = peer.stale ?? new Set<number>();
-    peer.adjIn.forEach((_record, prefix) => stale.add(prefix));
-    peer.stale = stale.size > 0 ? stale : null;
+    let n = 0;
+    for (const s of [peer, ...peer.lanes]) {
+      const stale = s.stale ?? new Set<number>();
+      s.adjIn.forEach((_record, prefix) => stale.add(prefix));
+      s.stale = stale.size > 0 ? stale : null;
+      n += stale.size;
+    }
     this.clearAdjOut(peer);
-    return stale.size;
+    return n;
   }
 
   /**
@@ -466,25 +501,27 @@ export class Rib {
   markStale(id: string, afi: number): number {
     const peer = this.peers.get(id);
     if (!peer) return 0;
-    const stale = peer.stale ?? new Set<number>();
     const v6 = afi === AFI_IPV6;
     let marked = 0;
-    peer.adjIn.forEach((_record, prefix) => {
-      if (this.prefixes.isV6(prefix) !== v6) return;
-      stale.add(prefix);
-      marked++;
-    });
-    peer.stale = stale.size > 0 ? stale : null;
+    for (const s of [peer, ...peer.lanes]) {
+      const stale = s.stale ?? new Set<number>();
+      s.adjIn.forEach((_record, prefix) => {
+        if (this.prefixes.isV6(prefix) !== v6) return;
+        stale.add(prefix);
+        marked++;
+      });
+      s.stale = stale.size > 0 ? stale : null;
+    }
     return marked;
   }
 
   /** Stale paths of the peer of one family. */
   staleCountOf(id: string, afi: number): number {
-    const stale = this.peers.get(id)?.stale;
-    if (!stale) return 0;
+    const peer = this.peers.get(id);
+    if (!peer) return 0;
     const v6 = afi === AFI_IPV6;
     let n = 0;
-    for (const prefix of stale) if (this.prefixes.isV6(prefix) === v6) n++;
+    for (const s of [peer, ...peer.lanes]) for (const prefix of s.stale ?? []) if (this.prefixes.isV6(prefix) === v6) n++;
     return n;
   }
 
@@ -533,12 +570,17 @@ export class Rib {
 
   /** Whether the peer's paths are kept stale (retainStale, not yet swept). */
   hasStale(id: string): boolean {
-    return (this.peers.get(id)?.stale ?? null) !== null;
+    const peer = this.peers.get(id);
+    return peer !== undefined && (peer.stale !== null || peer.lanes.some((l) => l.stale !== null));
   }
 
   /** Stale paths of the peer, for status. */
   staleCount(id: string): number {
-    return this.peers.get(id)?.stale?.size ?? 0;
+    const peer = this.peers.get(id);
+    if (!peer) return 0;
+    let n = peer.stale?.size ?? 0;
+    for (const l of peer.lanes) n += l.stale?.size ?? 0;
+    return n;
   }
 
   /**
@@ -548,15 +590,20 @@ export class Rib {
    */
   sweepStale(id: string, afi?: number): LocRibChange[] {
     const peer = this.peers.get(id);
-    const stale = peer?.stale;
-    if (!peer || !stale) return [];
+    if (!peer) return [];
     const touched = new Touched(this.touchMarks);
-    for (const prefix of [...stale]) {
-      if (afi !== undefined && afiOfPrefix(this.prefixes.text(prefix)) !== afi) continue;
-      this.withdrawPath(peer, prefix, touched);
+    for (const s of [peer, ...peer.lanes]) {
+      const stale = s.stale;
+      if (!stale) continue;
+      for (const prefix of [...stale]) {
+        if (afi !== undefined && afiOfPrefix(this.prefixes.text(prefix)) !== afi) continue;
+        this.withdrawPath(s, prefix, touched);
+      }
+      if (stale.size === 0) s.stale = null;
     }
-    if (stale.size === 0) peer.stale = null;
-    return this.collect(touched);
+    const changes = this.collect(touched);
+    this.closeEmptyLanes(peer);
+    return changes;
   }
 
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */
@@ -590,23 +637,27 @@ export class Rib {
     if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
     const touched = new Touched(this.touchMarks);
     const withdrawn = u.withdrawn;
-    for (let i = 0; i < withdrawn.length; i++) this.withdrawText(peer, withdrawn[i]!, touched);
+    if (u.withdrawnPathIds !== undefined) this.withdrawPaths(peer, withdrawn, u.withdrawnPathIds, touched);
+    else for (let i = 0; i < withdrawn.length; i++) this.withdrawText(peer, withdrawn[i]!, touched);
     const unreach = u.mpUnreach;
     if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
       const list = unreach.withdrawn;
-      for (let i = 0; i < list.length; i++) this.withdrawText(peer, list[i]!, touched);
+      if (unreach.pathIds !== undefined) this.withdrawPaths(peer, list, unreach.pathIds, touched);
+      else for (let i = 0; i < list.length; i++) this.withdrawText(peer, list[i]!, touched);
     }
-    if (u.nlri.length > 0) this.announce(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, touched);
+    if (u.nlri.length > 0) this.announcePaths(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, u.nlriPathIds, touched);
     const reach = u.mpReach;
     if (reach !== undefined && reach.nlri.length > 0 && isUnicast(reach.afi, reach.safi)) {
       const global = reach.nextHops[0] ?? null;
       const linkLocal = reach.nextHops[1] ?? null;
       // RFC 2545 §3: a speaker with no global address on the link (BIRD on an unnumbered
       // tunnel) sends the unspecified address and its link-local: the link-local is the next hop.
-      if (global === '::' && linkLocal !== null) this.announce(peer, u.attributes, linkLocal, null, reach.nlri, touched);
-      else this.announce(peer, u.attributes, global, linkLocal, reach.nlri, touched);
+      if (global === '::' && linkLocal !== null) this.announcePaths(peer, u.attributes, linkLocal, null, reach.nlri, reach.pathIds, touched);
+      else this.announcePaths(peer, u.attributes, global, linkLocal, reach.nlri, reach.pathIds, touched);
     }
-    return this.collect(touched);
+    const changes = this.collect(touched);
+    if (peer.lanes.length > 0) this.closeEmptyLanes(peer);
+    return changes;
   }
 
   /**
@@ -722,16 +773,25 @@ export class Rib {
 
   /** Adj-RIB-In size: prefixes received and stored, eligible or not. */
   receivedCount(peerId: string): number {
-    return this.peers.get(peerId)?.adjIn.size ?? 0;
+    const p = this.peers.get(peerId);
+    if (!p) return 0;
+    let n = p.adjIn.size;
+    for (const l of p.lanes) n += l.adjIn.size;
+    return n;
   }
 
-  /** Received prefixes that are candidates in the Loc-RIB; with `afi`, those of that family only. */
+  /** Received paths that are candidates in the Loc-RIB (RFC 7911: every path counts); with `afi`, those of that family only. */
   acceptedCount(peerId: string, afi?: number): number {
     const p = this.peers.get(peerId);
     if (!p) return 0;
-    const all = p.adjIn.size - p.ineligible.size;
+    let all = p.adjIn.size - p.ineligible.size;
+    let v6 = p.acceptedV6;
+    for (const l of p.lanes) {
+      all += l.adjIn.size - l.ineligible.size;
+      v6 += l.acceptedV6;
+    }
     if (afi === undefined) return all;
-    return afi === AFI_IPV6 ? p.acceptedV6 : afi === AFI_IPV4 ? all - p.acceptedV6 : 0;
+    return afi === AFI_IPV6 ? v6 : afi === AFI_IPV4 ? all - v6 : 0;
   }
 
   /** Why a received path is not a candidate: null when it is, undefined when not received. */
@@ -751,14 +811,20 @@ export class Rib {
     const id = this.prefixes.find(prefix);
     if (id === NO_PREFIX) return [];
     const out: ReceivedPath[] = [];
-    for (const p of this.peers.values()) {
-      if (!p.adjIn.has(id)) continue;
-      const r = this.pathRecords.get(p.adjIn.get(id));
-      const route: Route = { prefix, peer: p.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
-      const e = p.ineligible.get(id);
-      out.push({ peer: p.info, route, ineligible: reasonOf(e), ...(typeof e === 'object' ? { policy: e.by } : {}) });
+    for (const peer of this.peers.values()) {
+      for (const p of peer.lanes.length === 0 ? [peer] : [peer, ...peer.lanes]) {
+        if (!p.adjIn.has(id)) continue;
+        const route = this.routeOf(id, p.slot, prefix);
+        const e = p.ineligible.get(id);
+        out.push({ peer: p.info, route, ineligible: reasonOf(e), ...(typeof e === 'object' ? { policy: e.by } : {}) });
+      }
     }
     return out;
+  }
+
+  /** RFC 7911: paths of the peer not stored, past MAX_RECEIVED_PATHS for their prefix, since its session came up. */
+  refusedPathCount(peerId: string): number {
+    return this.peers.get(peerId)?.refusedPaths ?? 0;
   }
 
   /** Adj-RIB-Out size. */
@@ -839,16 +905,18 @@ export class Rib {
    * the next UPDATE) or off.
    */
   setImportPolicy(peerId: string, policy: CompiledChain | null, soft: boolean): LocRibChange[] {
-    const peer = this.peers.get(peerId);
-    if (!peer) return [];
-    const wasSoft = peer.preIn !== null;
-    peer.importPolicy = policy;
+    const base = this.peers.get(peerId);
+    if (!base) return [];
     let changes: LocRibChange[] = [];
-    if (wasSoft) changes = this.reimport(peer);
-    if (!soft && peer.preIn !== null) {
-      peer.preIn.forEach((r) => this.pathRecords.release(r));
-      peer.preIn = null;
-    } else if (soft && peer.preIn === null) peer.preIn = new PrefixMap();
+    for (const peer of [base, ...base.lanes]) {
+      const wasSoft = peer.preIn !== null;
+      peer.importPolicy = policy;
+      if (wasSoft) changes = changes.concat(this.reimport(peer));
+      if (!soft && peer.preIn !== null) {
+        peer.preIn.forEach((r) => this.pathRecords.release(r));
+        peer.preIn = null;
+      } else if (soft && peer.preIn === null) peer.preIn = new PrefixMap();
+    }
     return changes;
   }
 
@@ -912,16 +980,18 @@ export class Rib {
    * for a peer not in the RIB.
    */
   forEachImportInput(peerId: string, fn: (prefix: string, attrs: PathAttributes, nextHop: string | null) => void): boolean | null {
-    const peer = this.peers.get(peerId);
-    if (!peer) return null;
-    peer.adjIn.forEach((stored, id) => {
-      const entry = peer.ineligible.get(id);
-      if (typeof entry === 'string' && entry !== 'next-hop-unusable') return;
-      const keptPre = peer.preIn?.get(id) ?? -1;
-      const r = this.pathRecords.get(keptPre >= 0 ? keptPre : stored);
-      fn(this.prefixes.text(id), r.attrs, r.nextHop);
-    });
-    return peer.preIn !== null || peer.importPolicy === null;
+    const base = this.peers.get(peerId);
+    if (!base) return null;
+    for (const peer of [base, ...base.lanes]) {
+      peer.adjIn.forEach((stored, id) => {
+        const entry = peer.ineligible.get(id);
+        if (typeof entry === 'string' && entry !== 'next-hop-unusable') return;
+        const keptPre = peer.preIn?.get(id) ?? -1;
+        const r = this.pathRecords.get(keptPre >= 0 ? keptPre : stored);
+        fn(this.prefixes.text(id), r.attrs, r.nextHop);
+      });
+    }
+    return base.preIn !== null || base.importPolicy === null;
   }
 
   /**
@@ -1159,6 +1229,114 @@ export class Rib {
     else if (wasCandidate) this.dropCandidate(prefix, peer.slot);
     else if (isCandidate) this.addCandidate(prefix, peer.slot);
     if (old >= 0) this.pathRecords.release(old);
+  }
+
+  /**
+   * RFC 7911 §3: withdrawals of (prefix, Path Identifier); one nobody holds
+   * is ignored, as RFC 4271 §9.1.1 ignores a withdrawal of an unknown route.
+   */
+  private withdrawPaths(peer: PeerState, texts: readonly string[], pathIds: readonly number[], touched: Touched): void {
+    const lanes = [peer, ...peer.lanes];
+    for (let i = 0; i < texts.length; i++) {
+      const prefix = this.prefixes.find(texts[i]!);
+      if (prefix === NO_PREFIX) continue;
+      const k = laneOf(lanes, prefix, pathIds[i]!);
+      if (k >= 0) this.withdrawPath(lanes[k]!, prefix, touched, texts[i]!);
+    }
+  }
+
+  /**
+   * Announcements, with RFC 7911 Path Identifiers when `pathIds` is given:
+   * each path goes to the lane that holds (prefix, id) (implicit withdraw),
+   * else to the first lane free for the prefix; paths are grouped per lane so
+   * each lane's share is one announce() (one attribute decision per UPDATE).
+   */
+  private announcePaths(
+    peer: PeerState,
+    received: PathAttributes,
+    nextHop: string | null,
+    nextHopLinkLocal: string | null,
+    nlri: readonly string[],
+    pathIds: readonly number[] | undefined,
+    touched: Touched,
+  ): void {
+    if (pathIds === undefined) {
+      this.announce(peer, received, nextHop, nextHopLinkLocal, nlri, touched);
+      return;
+    }
+    const lanes = [peer, ...peer.lanes];
+    const texts: string[][] = [];
+    const ids: number[][] = [];
+    // New paths of this UPDATE claim a lane per prefix before any is stored: a bit per lane.
+    const claimed = new Map<string, number>();
+    for (let i = 0; i < nlri.length; i++) {
+      const text = nlri[i]!;
+      const pathId = pathIds[i]!;
+      const prefix = this.prefixes.find(text);
+      let k = prefix === NO_PREFIX ? -1 : laneOf(lanes, prefix, pathId);
+      if (k < 0) {
+        const bits = claimed.get(text) ?? 0;
+        k = prefix === NO_PREFIX ? firstClear(bits) : freeLane(lanes, prefix, bits);
+        if (k < 0 || k >= MAX_RECEIVED_PATHS) {
+          // Past the bound: treated as withdrawn (add-path-in.ts), and nothing to withdraw.
+          peer.refusedPaths++;
+          continue;
+        }
+        claimed.set(text, bits | (1 << k));
+        while (k >= lanes.length) lanes.push(this.openLane(peer, null));
+      }
+      (texts[k] ??= []).push(text);
+      (ids[k] ??= []).push(pathId);
+    }
+    peer.addPathFamilies |= afiOf(nlri[0]!) === AFI_IPV6 ? 2 : 1;
+    for (let k = 0; k < lanes.length; k++) {
+      const list = texts[k];
+      if (list === undefined) continue;
+      const lane = lanes[k]!;
+      lane.addPathFamilies = peer.addPathFamilies;
+      this.announce(lane, received, nextHop, nextHopLinkLocal, list, touched);
+      const laneIds = ids[k]!;
+      for (let i = 0; i < list.length; i++) {
+        const prefix = this.prefixes.find(list[i]!);
+        if (prefix !== NO_PREFIX && lane.adjIn.has(prefix)) lane.pathIds.set(prefix, laneIds[i]!);
+      }
+    }
+  }
+
+  /**
+   * A sub-slot of `peer` (RFC 7911): its own candidate number and Adj-RIB-In,
+   * the peer's PeerInfo and policies. `from`: a kept sub-slot whose paths
+   * (stale, RFC 4724 §4.2) and number it takes over.
+   */
+  private openLane(peer: PeerState, from: PeerState | null): PeerState {
+    const slot = from !== null ? from.slot : (this.freeSlots.pop() ?? this.slots.length);
+    const lane: PeerState = {
+      ...peer,
+      slot,
+      adjIn: from?.adjIn ?? new PrefixMap(),
+      ineligible: from?.ineligible ?? new Map(),
+      preIn: peer.preIn !== null ? (from?.preIn ?? new PrefixMap()) : null,
+      stale: from?.stale ?? null,
+      acceptedV6: from?.acceptedV6 ?? 0,
+      pathIds: from?.pathIds ?? new PathIdColumn(),
+      addPathFamilies: peer.addPathFamilies,
+      lanes: [],
+      refusedPaths: 0,
+    };
+    this.slots[slot] = lane;
+    peer.lanes.push(lane);
+    return lane;
+  }
+
+  /** Frees the peer's sub-slots left without paths (their numbers go back to the pool). */
+  private closeEmptyLanes(peer: PeerState): void {
+    peer.lanes = peer.lanes.filter((l) => {
+      if (l.adjIn.size > 0) return true;
+      if (l.preIn !== null) l.preIn.forEach((r) => this.pathRecords.release(r));
+      this.slots[l.slot] = null;
+      this.freeSlots.push(l.slot);
+      return false;
+    });
   }
 
   private withdrawText(peer: PeerState, text: string, touched: Touched): void {
@@ -1449,6 +1627,9 @@ export class Rib {
     if (slot === LOCAL_SLOT) return this.localRoutes.get(text)!;
     const peer = this.slots[slot]!;
     const r = this.pathRecords.get(peer.adjIn.get(prefix));
+    if (peer.addPathFamilies !== 0 && (peer.addPathFamilies & (this.prefixes.isV6(prefix) ? 2 : 1)) !== 0) {
+      return { prefix: text, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal, pathId: peer.pathIds.get(prefix) };
+    }
     return { prefix: text, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
   }
 
@@ -1636,4 +1817,11 @@ function normalizeReceived(attrs: PathAttributes, ebgp: boolean): PathAttributes
 
 function afiOfPrefix(prefix: string): number {
   return prefix.includes(':') ? AFI_IPV6 : AFI_IPV4;
+}
+
+/** The lowest bit not set in `bits` (a lane number for a prefix no lane has yet). */
+function firstClear(bits: number): number {
+  let k = 0;
+  while ((bits & (1 << k)) !== 0) k++;
+  return k;
 }

@@ -47,6 +47,8 @@ export interface Route {
   readonly nextHop: string | null;
   /** The MP_REACH link-local next hop when two were sent (RFC 2545 §3). */
   readonly nextHopLinkLocal: string | null;
+  /** RFC 7911 §3: the Path Identifier the peer sent it with, when it sends them for the family. */
+  readonly pathId?: number;
 }
 
 export interface LocRibChange {
