@@ -1,0 +1,132 @@
+/**
+ * The agent restarts (kill -9, then SIGTERM) with GoBGP 3.10 as the RFC 4724
+ * helper (graceful-restart enabled on the neighbor and its family): GoBGP
+ * keeps the agent's route, stale, while the agent is away, and has it fresh
+ * again after the agent's End-of-RIB; the session comes back without the
+ * route ever leaving GoBGP's RIB. gobgpd set up as in gobgp.test.ts, the
+ * agent started detached as in bird-restart.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnDetachedAgent } from '../lab/helpers/agents.js';
+import {
+  ASN_A,
+  ASN_B,
+  HOLD_TIME,
+  LAN_A,
+  LAN_B,
+  TUN_A,
+  agentRoutes,
+  createSite,
+  missingPrerequisite,
+  neighbors,
+  startGobgp,
+  startPeerTunnel,
+  tail,
+  teardown,
+  until,
+  type Site,
+} from './helpers/site.js';
+
+const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+if (skip !== null) console.log(`interop/gobgp-restart: skipped: ${skip}`);
+
+function gobgpdConfig(): string {
+  return `[global.config]
+  as = ${ASN_B}
+  router-id = "192.0.2.2"
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${TUN_A.v4}"
+    peer-as = ${ASN_A}
+  [neighbors.timers.config]
+    connect-retry = 2
+    hold-time = ${HOLD_TIME}
+    keepalive-interval = ${HOLD_TIME / 3}
+  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = 120
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+`;
+}
+
+describe.skipIf(skip !== null)('interop: the agent restarts with GoBGP 3 as the graceful restart helper', () => {
+  let site: Site | undefined;
+  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let agentPid = 0;
+
+  const gobgpUp = (): boolean => {
+    const n = JSON.parse(b!.gobgp('-j', 'neighbor', TUN_A.v4)) as { state?: { session_state?: string | number } };
+    return /established|^6$/i.test(String(n.state?.session_state ?? ''));
+  };
+  /** GoBGP's path for our LAN: present, and whether it is stale (RFC 4724 §4.2). */
+  const gobgpPath = (): { stale?: boolean } | undefined => {
+    const text = b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4', LAN_A.v4).trim();
+    if (text === '' || text === '{}' || text === 'null') return undefined;
+    const j = JSON.parse(text) as Record<string, { stale?: boolean }[]>;
+    return j[LAN_A.v4]?.[0];
+  };
+  const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
+  const diagnostics = (): string => {
+    let n = '';
+    try {
+      n = b!.gobgp('neighbor', TUN_A.v4) + b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4');
+    } catch (e) {
+      n = String(e);
+    }
+    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
+  };
+
+  beforeAll(async () => {
+    // GTSM off on both sides, as in gobgp.test.ts.
+    site = await createSite('gg', 57, { bgp: { 'ttl-security': false } });
+    await startPeerTunnel(site);
+    b = await startGobgp(site, gobgpdConfig());
+    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+    agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
+    await until('Established both ways', () => agentEstablished() && gobgpUp(), 30_000, diagnostics);
+    await until('routes both ways', () => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4) && gobgpPath() !== undefined, 15_000, diagnostics);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (agentPid > 0) {
+      try {
+        process.kill(agentPid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await teardown(site);
+  }, 30_000);
+
+  it('kill -9 and SIGTERM: GoBGP keeps our route stale while we are away, fresh after our End-of-RIB', async () => {
+    const s = site!;
+    for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+      const done = readFileSync(s.agentLog, 'utf8').split('restart complete').length;
+      process.kill(agentPid, signal);
+      await until('agent gone', () => {
+        try {
+          process.kill(agentPid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 15_000);
+      await until('GoBGP keeps our route, stale', () => !gobgpUp() && gobgpPath()?.stale === true, 15_000, diagnostics);
+      // Our forwarding state stayed too (keep-on-stop).
+      expect(agentRoutes(s, '-4').some((r) => r.dst === LAN_B.v4)).toBe(true);
+      agentPid = spawnDetachedAgent(s.nsA, s.agentConfig, s.agentLog);
+      await until(
+        'Established again, restart complete, our route fresh at GoBGP',
+        () => agentEstablished() && gobgpUp() && readFileSync(s.agentLog, 'utf8').split('restart complete').length > done && gobgpPath() !== undefined && gobgpPath()?.stale !== true,
+        30_000,
+        diagnostics,
+      );
+    }
+  }, 120_000);
+});
