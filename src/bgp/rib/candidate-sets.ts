@@ -35,6 +35,8 @@ export class CandidateSets {
   private totalFlag = new Uint8Array(64);
   /** Per set: the second best's peer number, -1 when not known. */
   private backupSlot = new Int32Array(64);
+  /** Per set: how many leading members forward (multipath: the best and the paths tied with it); 1 without multipath. */
+  private mpCount = new Uint8Array(64);
   private sets = 0;
   private freeSet = NONE;
   private live = 0;
@@ -57,6 +59,7 @@ export class CandidateSets {
     this.stepNo[id] = 0;
     this.totalFlag[id] = 0;
     this.backupSlot[id] = -1;
+    this.mpCount[id] = 1;
     this.live++;
     return id;
   }
@@ -163,6 +166,15 @@ export class CandidateSets {
     this.backupSlot[id] = slot;
   }
 
+  /** Members 0…n-1 forward together (multipath); 1: the best alone. */
+  multipath(id: number): number {
+    return this.mpCount[id]!;
+  }
+
+  setMultipath(id: number, n: number): void {
+    this.mpCount[id] = n;
+  }
+
   private newSet(): number {
     if (this.freeSet !== NONE) {
       const id = this.freeSet;
@@ -182,6 +194,7 @@ export class CandidateSets {
     this.stepNo = grown(this.stepNo, new Uint8Array(n));
     this.totalFlag = grown(this.totalFlag, new Uint8Array(n));
     this.backupSlot = grown(this.backupSlot, new Int32Array(n));
+    this.mpCount = grown(this.mpCount, new Uint8Array(n));
   }
 
   private allocRun(log2: number): number {

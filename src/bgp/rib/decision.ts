@@ -161,7 +161,7 @@ export function rank(ctx: DecisionContext, paths: readonly Route[]): Route[] {
 }
 
 /** §9.1.2.2 c: within each neighbor AS keep the lowest MED; paths from other ASes are untouched. */
-function eliminateMed(ctx: DecisionContext, set: readonly Route[]): readonly Route[] {
+export function eliminateMed(ctx: DecisionContext, set: readonly Route[]): readonly Route[] {
   if (medFree(ctx, set)) return set;
   const lowest = new Map<number, number>();
   for (const r of set) {

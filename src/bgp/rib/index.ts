@@ -12,5 +12,7 @@ export {
   selectBest,
 } from './decision.js';
 export type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
+export { multipathSet, sameAsPath } from './multipath.js';
+export type { MultipathOptions } from './multipath.js';
 export { endOfRib, isEndOfRib } from './update-packer.js';
 export { MAX_MESSAGE_SIZE, updateSize } from './update-size.js';

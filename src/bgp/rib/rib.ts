@@ -41,6 +41,8 @@ import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
+import { multipathSet } from './multipath.js';
+import type { MultipathOptions } from './multipath.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
@@ -156,6 +158,9 @@ const LOCAL_SLOT = 0;
 /** The Loc-RIB column's mark for a prefix with three or more candidates (a set in `sets`, its number in `setOf`); -1 there is none. */
 const MULTI = -2;
 
+/** In the pair column (Rib.pairStep): both paths of the pair forward (multipath). */
+const PAIR_MULTIPATH = 0x80;
+
 /** Decision steps by number, for the pair column (Rib.pairStep). */
 const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(DECISION_STEPS.map((n, i) => [n, i]));
 
@@ -242,6 +247,8 @@ class Touched {
   readonly records: number[] = [];
   /** The peer's id, or our own route (LOCAL_SLOT), or null. */
   readonly who: (string | Route | null)[] = [];
+  /** Multipath: the forwarding peers before (sorted) of the touched prefixes that had two or more. */
+  multipathBefore: Map<number, number[]> | null = null;
 
   constructor(
     private readonly marks: TouchMarks,
@@ -348,10 +355,17 @@ export class Rib {
    * best and move to it at once when the best's tunnel dies (PIC).
    */
   private readonly backups: boolean;
+  /**
+   * Multipath (multipath.ts), null when off: the candidates tied with the
+   * best forward with it. A change of them is a Loc-RIB change with
+   * `multipath`, as a change of the backup is one with `backup`.
+   */
+  private multipathOpts: MultipathOptions | null;
   private readonly touchMarks = new TouchMarks();
 
-  constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable }) {
+  constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable; multipath?: MultipathOptions | null }) {
     this.backups = local.backups ?? false;
+    this.multipathOpts = local.multipath ?? null;
     this.prefixes = local.prefixes ?? new PrefixTable();
     this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
     this.exportCtx = { localAsn: local.asn, peers: this.peerInfos };
@@ -1408,6 +1422,10 @@ export class Rib {
       }
     }
     if (this.backups) this.touchMarks.backupBefore.set(prefix, this.backupSlotOf(prefix));
+    if (this.multipathOpts !== null) {
+      const used = this.multipathSlots(prefix);
+      if (used.length > 1) (touched.multipathBefore ??= new Map()).set(prefix, used.sort(numeric));
+    }
   }
 
   /** The Loc-RIB entry of a prefix number: a peer number, MULTI, or -1 (none, or NO_PREFIX). */
@@ -1433,6 +1451,47 @@ export class Rib {
     const routes = rest.map((slot) => this.routeOf(prefix, slot, text));
     const d = selectBestCandidate(this.decisionCtx, routes)!;
     return rest[routes.indexOf(d.best)]!;
+  }
+
+  /**
+   * The paths that forward for `prefix` with multipath: the best first, then
+   * the paths used with it; [] without a path. Without multipath: the best alone.
+   */
+  multipath(prefix: string): Route[] {
+    const id = this.prefixes.find(prefix);
+    if (this.locOf(id) === -1) return [];
+    const text = this.prefixes.text(id);
+    return this.multipathSlots(id).map((slot) => this.routeOf(id, slot, text));
+  }
+
+  /** Whether multipath is on (the Loc-RIB changes carry `multipath`). */
+  get multipathOptions(): MultipathOptions | null {
+    return this.multipathOpts;
+  }
+
+  /**
+   * Multipath switched on, off or changed (reload): every prefix with two or
+   * more candidates is decided again; the changes of the paths that forward.
+   */
+  setMultipath(opts: MultipathOptions | null): LocRibChange[] {
+    const old = this.multipathOpts;
+    if (old === opts || (old !== null && opts !== null && old.maxPaths === opts.maxPaths && old.relaxAsPath === opts.relaxAsPath)) return [];
+    const touched = new Touched(this.touchMarks);
+    // The set before is noted under the old options, the change found under the new ones.
+    const many: number[] = [];
+    this.loc.forEach((e, id) => {
+      if (e === MULTI || this.second.get(id) >= 0) {
+        many.push(id);
+        this.touch(id, touched);
+      }
+    });
+    this.multipathOpts = opts;
+    for (const id of many) {
+      const e = this.loc.get(id);
+      if (e === MULTI) this.decide(id, this.setOf.get(id));
+      else this.decidePair(id, e, this.second.get(id));
+    }
+    return this.collect(touched);
   }
 
   /** The second-best path of `prefix` (RFC 4271 §9.1.2.2 over the candidates without the best), or null. */
@@ -1475,7 +1534,8 @@ export class Rib {
    */
   private addInOrder(prefix: number, e: number, slot: number): boolean {
     const sets = this.sets;
-    if (!sets.total(e) || sets.backup(e) < 0) return false;
+    // With multipath the paths tied with the best are sorted in behind it: a full decision.
+    if (!sets.total(e) || sets.backup(e) < 0 || this.multipathOpts !== null) return false;
     // One text for the routes compared here (texts are made on demand).
     const fresh = this.routeOf(prefix, slot);
     // Still a total order unless the new path meets one of its own neighbor AS with another MED.
@@ -1538,7 +1598,7 @@ export class Rib {
       return;
     }
     // In a totally ordered set a loser behind the runner-up takes nothing with it.
-    if (sets.total(c) && i > 0 && sets.backup(c) >= 0 && slot !== sets.backup(c)) return;
+    if (sets.total(c) && i >= sets.multipath(c) && sets.backup(c) >= 0 && slot !== sets.backup(c)) return;
     this.decide(prefix, c);
   }
 
@@ -1570,12 +1630,17 @@ export class Rib {
       grown.set(this.pairStep);
       this.pairStep = grown;
     }
-    this.pairStep[prefix] = STEP_NUMBERS.get(d.step)!;
+    let step = STEP_NUMBERS.get(d.step)!;
+    if (this.multipathOpts !== null) {
+      const other = aWins ? this.routeOf(prefix, b, ra.prefix) : ra;
+      if (multipathSet(this.decisionCtx, [d.best, other], d.best, this.multipathOpts).length === 2) step |= PAIR_MULTIPATH;
+    }
+    this.pairStep[prefix] = step;
   }
 
   /** The step that chose the best of a prefix with one or two candidates. */
   private pairStepOf(prefix: number): DecisionStep {
-    return this.second.get(prefix) < 0 ? 'only-path' : DECISION_STEPS[this.pairStep[prefix]!]!;
+    return this.second.get(prefix) < 0 ? 'only-path' : DECISION_STEPS[this.pairStep[prefix]! & ~PAIR_MULTIPATH]!;
   }
 
   /**
@@ -1595,6 +1660,8 @@ export class Rib {
     }
     sets.setStep(e, d.step);
     sets.setTotal(e, medFree(this.decisionCtx, paths));
+    if (this.multipathOpts !== null) this.sortMultipath(e, paths);
+    else sets.setMultipath(e, 1);
     // The backup from the routes made here, not once more per change (with ten full-table peers, twice per path).
     if (!this.backups) return;
     if (paths.length === 2) {
@@ -1604,6 +1671,40 @@ export class Rib {
     const rest = paths.slice(1);
     const b = selectBestCandidate(this.decisionCtx, rest)!;
     sets.setBackup(e, sets.at(e, 1 + rest.indexOf(b.best)));
+  }
+
+  /**
+   * Multipath: the paths that forward with the best (paths[0]) move in
+   * behind it, in their order, and their count is kept. `paths` follows the
+   * members (it is reordered with them).
+   */
+  private sortMultipath(e: number, paths: Route[]): void {
+    const sets = this.sets;
+    const used = multipathSet(this.decisionCtx, paths, paths[0]!, this.multipathOpts!);
+    for (let i = 1; i < used.length; i++) {
+      const j = paths.indexOf(used[i]!, i);
+      if (j !== i) {
+        sets.swap(e, i, j);
+        paths[j] = paths[i]!;
+        paths[i] = used[i]!;
+      }
+    }
+    sets.setMultipath(e, used.length);
+  }
+
+  /** The peer numbers that forward for `prefix`: the best, then the paths used with it (multipath). */
+  private multipathSlots(prefix: number): number[] {
+    const e = this.locOf(prefix);
+    if (e === -1) return [];
+    if (e >= 0) {
+      const other = this.second.get(prefix);
+      return other >= 0 && (this.pairStep[prefix]! & PAIR_MULTIPATH) !== 0 ? [e, other] : [e];
+    }
+    const c = this.setOf.get(prefix);
+    const n = this.sets.multipath(c);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.sets.at(c, i);
+    return out;
   }
 
   /** The candidates' routes, in the order of set `e`'s members. */
@@ -1654,13 +1755,20 @@ export class Rib {
       // Most touches change nothing (a full table from a second peer): no Route is made for those.
       const same = this.bestIs(prefix, slots[i]!, record, who[i]!);
       const backupSlot = this.backups ? this.backupSlotOf(prefix) : -1;
-      if (!same || (this.backups && backupSlot !== this.touchMarks.backupBefore.get(prefix))) {
+      const used = this.multipathOpts === null ? null : this.multipathSlots(prefix);
+      const usedBefore = touched.multipathBefore?.get(prefix);
+      // Multipath switched off (setMultipath): a prefix that had a set has the best alone now.
+      const usedChanged = used === null ? usedBefore !== undefined : multipathChanged(usedBefore, used);
+      if (!same || usedChanged || (this.backups && backupSlot !== this.touchMarks.backupBefore.get(prefix))) {
         const previous = this.previousRoute(prefix, slots[i]!, record, who[i]!);
         const best = this.bestRoute(prefix, previous?.prefix);
         // The text comes from a route when there is one (texts are made on demand: one per change).
         const text = (best ?? previous)?.prefix ?? this.prefixes.text(prefix);
-        if (this.backups) changes.push({ prefix: text, best, previous, backup: backupSlot < 0 ? null : this.routeOf(prefix, backupSlot, text), id: prefix });
-        else changes.push({ prefix: text, best, previous, id: prefix });
+        const change: { -readonly [K in keyof LocRibChange]: LocRibChange[K] } = { prefix: text, best, previous, id: prefix };
+        if (this.backups) change.backup = backupSlot < 0 ? null : this.routeOf(prefix, backupSlot, text);
+        if (used !== null) change.multipath = used.length < 2 ? null : used.map((slot, k) => (k === 0 && best !== null ? best : this.routeOf(prefix, slot, text)));
+        else if (usedBefore !== undefined) change.multipath = null;
+        changes.push(change);
       }
       if (record >= 0) this.pathRecords.release(record);
       this.prefixes.release(prefix);
@@ -1769,6 +1877,17 @@ export class Rib {
 }
 
 const NO_POLICIES: PeerPolicies = { import: null, export: null, softReconfiguration: false };
+
+const numeric = (a: number, b: number): number => a - b;
+
+/** Whether the forwarding peers now (`used`, best first) differ from the sorted ones before (absent: one or none). */
+function multipathChanged(before: readonly number[] | undefined, used: readonly number[]): boolean {
+  if (before === undefined) return used.length > 1;
+  if (before.length !== used.length) return true;
+  const now = [...used].sort(numeric);
+  for (let i = 0; i < now.length; i++) if (now[i] !== before[i]) return true;
+  return false;
+}
 
 function reasonOf(e: IneligibleEntry | undefined): IneligibleReason | null {
   if (e === undefined) return null;

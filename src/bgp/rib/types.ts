@@ -58,6 +58,11 @@ export interface LocRibChange {
   /** The second-best path now (a Rib made with `backups`; absent otherwise). */
   readonly backup?: Route | null;
   /**
+   * Multipath: the paths that forward now, the best first (two or more);
+   * null when the best forwards alone. Absent from a Rib without multipath.
+   */
+  readonly multipath?: readonly Route[] | null;
+  /**
    * The prefix's number in the RIB's prefix table when the change was made:
    * a hint that spares a lookup by text (PrefixTable.findHinted), not a
    * reference (the number may be another prefix's by the time it is read).

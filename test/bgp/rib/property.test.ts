@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { AFI_IPV6, AsPathSegmentType, MessageType, SAFI_UNICAST } from '#bgp/wire/types';
 import type { AsPathSegment, PathAttributes, UpdateMessage } from '#bgp/wire/types';
 import { Rib } from '#bgp/rib/index';
-import type { LocRibChange, PeerInfo, Route } from '#bgp/rib/index';
+import type { LocRibChange, MultipathOptions, PeerInfo, Route } from '#bgp/rib/index';
 import { LOCAL_ASN, LOCAL_ROUTER_ID, peer, seq, set } from './helpers.js';
 
 const POOL = ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.2.0.0/16', '0.0.0.0/0', '2001:db8::/32', '2001:db8:1::/48'];
@@ -220,7 +220,12 @@ function run(rib: Rib, op: Op): LocRibChange[] {
 
 /** The deciding step of a fresh RIB holding the same candidates (no incremental state). */
 function stepOf(rib: Rib, prefix: string): string | undefined {
-  const fresh = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+  return freshOf(rib, prefix, null).decision(prefix)?.step;
+}
+
+/** A fresh RIB holding the same candidates for `prefix` (no incremental state). */
+function freshOf(rib: Rib, prefix: string, multipath: MultipathOptions | null): Rib {
+  const fresh = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, multipath });
   for (const p of [...PEERS, OBSERVER]) fresh.addPeer(p);
   for (const r of rib.paths(prefix)) {
     if (r.peer === null) fresh.originate(prefix, r.source === 'connected' ? 'connected' : 'static');
@@ -230,16 +235,26 @@ function stepOf(rib: Rib, prefix: string): string | undefined {
       fresh.applyUpdate(r.peer, { type: 2, withdrawn: [], attributes: attrs, nlri: [prefix] } as Parameters<Rib['applyUpdate']>[1]);
     }
   }
-  return fresh.decision(prefix)?.step;
+  return fresh;
 }
+
+const peersOf = (routes: readonly Route[]): (string | null)[] => routes.map((r) => r.peer).sort();
 
 describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
   // With backups the RIB keeps the runner-up and, in a set without MEDs (a total order), meets a new
   // candidate with the best and the runner-up only: the naive recomputation must still agree.
-  test.each([false, true])('any sequence of announce/withdraw/originate/flap from several peers (backups: %s)', (backups) => {
+  // With multipath (max-paths 2 or 8, AS_PATH relaxed or not) the paths that forward, as the changes
+  // say them, must be those a fresh decision over the same candidates picks.
+  test.each([
+    [false, null],
+    [true, null],
+    [false, { maxPaths: 8, relaxAsPath: false }],
+    [true, { maxPaths: 2, relaxAsPath: true }],
+  ] as [boolean, MultipathOptions | null][])('any sequence of announce/withdraw/originate/flap from several peers (backups: %s, multipath: %o)', (backups, multipath) => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
-        const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups });
+        const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups, multipath });
+        const forwarding = new Map<string, (string | null)[]>();
         for (const p of PEERS) rib.addPeer(p);
         rib.addPeer(OBSERVER);
         const model = new Model();
@@ -255,7 +270,12 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
             prefixes.add(c.prefix);
             // Routes are made on demand: compared as paths, not objects.
             // With backups a change may be the runner-up's alone (the FIB keeps it beside the best).
-            if (!backups) expect(c.best).not.toEqual(c.previous);
+            if (!backups && multipath === null) expect(c.best).not.toEqual(c.previous);
+            if (multipath !== null) {
+              expect(c.multipath).not.toBeUndefined();
+              if (c.multipath) forwarding.set(c.prefix, peersOf(c.multipath));
+              else forwarding.delete(c.prefix);
+            } else expect(c).not.toHaveProperty('multipath');
             expect(folded.get(c.prefix) ?? null).toEqual(c.previous);
             if (c.best) folded.set(c.prefix, c.best);
             else folded.delete(c.prefix);
@@ -278,6 +298,12 @@ describe('property: Loc-RIB = naive recomputation from the Adj-RIBs-In', () => {
           // The runner-up and the deciding step, as a decision over all the candidates says.
           if (backups) expect(rib.backup(prefix), prefix).toEqual(ranked[1] ?? null);
           if (ranked.length > 1) expect(rib.decision(prefix)?.step, prefix).toBe(stepOf(rib, prefix));
+          if (multipath !== null) {
+            const used = rib.multipath(prefix);
+            expect(used[0] ?? null, prefix).toEqual(got ?? null);
+            expect(peersOf(used), prefix).toEqual(peersOf(freshOf(rib, prefix, multipath).multipath(prefix)));
+            expect(forwarding.get(prefix) ?? peersOf(used.slice(0, 1)), prefix).toEqual(peersOf(used));
+          }
         }
         expect(rib.size).toBe(folded.size);
         // The observer (eBGP, AS 65009) holds exactly the exportable best routes, with our ASN prepended;
