@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
-import type { LocRibChange, PeerRemoval, Route } from '#bgp/rib/index';
+import type { LocRibChange, MultipathOptions, PeerRemoval, Route } from '#bgp/rib/index';
 import type { Negotiated, SessionDown } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
@@ -248,7 +248,7 @@ export class Agent implements ControlHandler {
     // PIC: the FIB holds each route's backup where it can move routes to it at once (Linux nexthop objects;
     // not with OSPF, where zebra must see plain kernel routes).
     this.pic = deps.fib.failover !== undefined && config.ospf === null;
-    this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId, backups: this.pic });
+    this.rib = new Rib({ asn: config.router.asn, routerId: config.router.routerId, backups: this.pic, multipath: multipathOptions(config) });
     this.buildOspfExport(config);
     // One number per prefix for the RIB's columns and the FIB's: the text is interned once.
     this.fibm = new FibManager(deps.fib, this.rib.prefixes);
@@ -822,7 +822,7 @@ export class Agent implements ControlHandler {
   private applyPending(): void {
     const changes = this.pending.take();
     for (const c of changes) this.ospfTouched.delete(c.prefix);
-    for (const c of changes) this.setLearned(c.prefix, c.best, c.backup, c.id);
+    for (const c of changes) this.setLearned(c.prefix, c.best, c.backup, c.id, c.multipath);
     const ospf = this.ospfTouched;
     this.ospfTouched = new Set();
     for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
@@ -867,10 +867,11 @@ export class Agent implements ControlHandler {
    * this agent installs OSPF routes (VPP; on Linux zebra does) and its
    * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
    */
-  private setLearned(prefix: string, best: Route | null, backup?: Route | null, hint?: number): void {
+  private setLearned(prefix: string, best: Route | null, backup?: Route | null, hint?: number, multipath?: readonly Route[] | null): void {
     // A tunnel's own address is reached over the tunnel, and a prefix connected here
     // is reached here, whoever announces them.
-    const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best);
+    const used = multipath === undefined ? this.multipathOf(prefix) : multipath;
+    const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best, used);
     if (this.pic && fr !== null && fr.source === 'bgp' && best !== null) {
       const b = backup === undefined ? this.rib.backup(prefix) : backup;
       const hops = b === null ? null : this.backupHops(fr.route.nexthops, b);
@@ -905,8 +906,45 @@ export class Agent implements ControlHandler {
     return hops[0]!.interface !== primary[0]!.interface ? hops : null;
   }
 
-  private fibFor(prefix: string, best: Route | null): { route: FibRoute; source: 'bgp' | 'ospf' } | null {
-    const bgp = best ? this.fibRouteFor(best) : null;
+  /** The paths that forward for `prefix` with multipath (two or more), else null. */
+  private multipathOf(prefix: string): Route[] | null {
+    if (this.rib.multipathOptions === null) return null;
+    const used = this.rib.multipath(prefix);
+    return used.length > 1 ? used : null;
+  }
+
+  /**
+   * The FIB route of a best path, with multipath (`used`: the paths that
+   * forward, the best first) one route with a next hop per neighbor's tunnel.
+   * With PIC the backup is then the other next hops: the FIB drops a dead
+   * tunnel's hop from the route's group (NexthopTable.failover) at once.
+   */
+  private forwardingRoute(best: Route, used: readonly Route[] | null): FibRoute | null {
+    const first = this.fibRouteFor(best);
+    if (first === null || used === null || used.length < 2) return first;
+    const nexthops = [...first.nexthops];
+    for (const r of used) {
+      if (r.peer === best.peer) continue;
+      for (const nh of this.fibRouteFor(r)?.nexthops ?? []) {
+        if (!nexthops.some((h) => h.interface === nh.interface && h.address === nh.address)) nexthops.push(nh);
+      }
+    }
+    if (nexthops.length === first.nexthops.length) return first;
+    // One frozen list per set of next hops, as for a single neighbor (the FIB keeps lists as given and finds them by identity).
+    const key = nexthops.map((h) => `${h.address ?? ''}%${h.interface ?? ''}`).join(' ');
+    let list = this.multipathLists.get(key);
+    if (list === undefined) {
+      if (this.multipathLists.size >= 4096) this.multipathLists.clear();
+      this.multipathLists.set(key, (list = Object.freeze(nexthops) as FibNextHop[]));
+    }
+    return { prefix: first.prefix, nexthops: list };
+  }
+
+  /** Multipath next-hop lists by their hops (forwardingRoute). */
+  private readonly multipathLists = new Map<string, FibNextHop[]>();
+
+  private fibFor(prefix: string, best: Route | null, used: readonly Route[] | null = null): { route: FibRoute; source: 'bgp' | 'ospf' } | null {
+    const bgp = best ? this.forwardingRoute(best, used) : null;
     const ospf = this.installsOspf ? this.deps.ospf?.route(prefix) : undefined;
     if (ospf !== undefined && (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best))) {
       return { route: { prefix, nexthops: ospf }, source: 'ospf' };
@@ -1293,6 +1331,8 @@ export class Agent implements ControlHandler {
     this.config = next;
     this.buildOspfExport(next);
     await this.migrateFibTag(prev, next);
+    // Multipath switched or changed: the prefixes with several candidates are decided again (no reset).
+    this.queue(this.rib.setMultipath(multipathOptions(next)));
 
     for (const name of [...diff.removed, ...diff.changed]) await this.removeNeighbor(name, diff.changed.includes(name));
     for (const spec of nextSpecs) {
@@ -1500,7 +1540,8 @@ export class Agent implements ControlHandler {
       installsOspf: this.installsOspf,
       ospfDistance: this.config.ospf?.distance ?? null,
       reservedHosts: this.reservedHosts,
-      fibRouteFor: (r) => this.fibRouteFor(r),
+      // The view asks for the best path's route: with multipath, the one the FIB gets.
+      fibRouteFor: (r) => this.forwardingRoute(r, this.multipathOf(r.prefix)),
       bgpDistance: (r) => this.bgpDistance(r),
     };
   }
@@ -1550,4 +1591,10 @@ export class Agent implements ControlHandler {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `bgp.multipath` as the RIB takes it: null when off (or max-paths 1, the best alone). */
+function multipathOptions(config: Config): MultipathOptions | null {
+  const m = config.multipath;
+  return m === undefined || !m.enabled || m.maxPaths < 2 ? null : { maxPaths: m.maxPaths, relaxAsPath: m.relaxAsPath };
 }

@@ -262,6 +262,11 @@ export interface PathJson {
   best: boolean;
   /** A candidate of the decision process. */
   eligible: boolean;
+  /**
+   * Forwards together with the best (bgp.multipath; the best itself too):
+   * true on every path of the FIB route when two or more are used.
+   */
+  multipath?: boolean;
   /** Why not: "next-hop-unusable", "as-path-loop", "next-hop-self", "martian", "role-leak", "policy"; null when eligible. */
   ineligibleReason: string | null;
   /** With "policy": the term that rejected it ("POLICY/TERM", "POLICY/default", "end of chain", or the bgp.require-policy reason). */

@@ -277,6 +277,8 @@ function formatPaths(r: RouteJson): string {
   let head = `${r.prefix}: ${n} path${n === 1 ? '' : 's'}`;
   if (best !== undefined && r.decision) head += `; best ${decisionText(pathName(best), r.decision)}`;
   else if (n > 0) head += '; none eligible';
+  const used = r.paths.filter((p) => p.multipath === true);
+  if (used.length > 1) head += `; multipath over ${used.length}: ${used.map(pathName).join(', ')}`;
   return `\n${head}\n${r.paths.map(pathLines).join('')}`;
 }
 
@@ -293,7 +295,9 @@ function decisionText(best: string, d: DecisionJson): string {
 
 function pathLines(p: PathJson): string {
   const who = p.neighbor ? `${p.neighbor.name}  ${p.neighbor.address}  AS ${p.neighbor.asn}` : `${p.source} (local)`;
-  const state = p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}${p.rejectedBy !== undefined ? ` (${p.rejectedBy})` : ''}`;
+  const state =
+    (p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}${p.rejectedBy !== undefined ? ` (${p.rejectedBy})` : ''}`) +
+    (p.multipath === true ? ', multipath' : '');
   const attrs = [
     `origin ${p.origin ?? NONE}`,
     `as-path ${p.asPath.length === 0 ? NONE : p.asPath.join(' ')}${p.asPath.length === p.asPathLength ? '' : ` (length ${p.asPathLength})`}`,
@@ -308,7 +312,8 @@ function pathLines(p: PathJson): string {
     ['large communities', p.largeCommunities],
   ];
   const communities = sets.filter(([, cs]) => cs.length > 0).map(([k, cs]) => `${k} ${cs.join(' ')}`);
-  return `${p.best ? '*' : ' '} ${who}  ${state}\n    ${attrs.join(', ')}\n${communities.map((c) => `    ${c}\n`).join('')}`;
+  // `*` the best, `=` another path forwarding with it (multipath), as FRR marks them.
+  return `${p.best ? '*' : p.multipath === true ? '=' : ' '} ${who}  ${state}\n    ${attrs.join(', ')}\n${communities.map((c) => `    ${c}\n`).join('')}`;
 }
 
 export function formatTunnels(ts: TunnelJson[], now: Date, o?: FormatOptions): string {

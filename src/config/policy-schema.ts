@@ -127,6 +127,15 @@ export const bgpGlobalSchema = z
   .strictObject({
     /** RFC 8212 §2: off by default, so configurations from before policies keep working (docs recommend on). */
     'require-policy': z.boolean().default(false),
+    /** Multipath (ECMP) over neighbors with equal paths: off by default, as in BIRD and FRR. */
+    multipath: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** Paths used at most, the best included; 64 is far above any number of tunnels to one prefix. */
+        'max-paths': z.number().int().min(1).max(64).default(8),
+        'relax-as-path': z.boolean().default(false),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -510,6 +510,7 @@ export function toConfig(y: ConfigYaml, privateKeyFile: string): Config {
     announce: [...new Set(y.announce.map((e) => announcePrefix(e)))],
     announceCommunities: announceCommunities(y.announce),
     requirePolicy: y.bgp['require-policy'],
+    multipath: { enabled: y.bgp.multipath.enabled, maxPaths: y.bgp.multipath['max-paths'], relaxAsPath: y.bgp.multipath['relax-as-path'] },
     policy: policyConfig(y.policy),
     neighbors: y.neighbors.map((n) => neighborConfig(n, y.router.asn, y.bfd)),
   };

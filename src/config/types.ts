@@ -211,6 +211,17 @@ export interface Config {
   announceCommunities?: Record<string, string[]>;
   /** `bgp.require-policy` (RFC 8212): an eBGP neighbor without an import (export) policy accepts (is sent) nothing. */
   requirePolicy?: boolean;
+  /** `bgp.multipath`: ECMP over neighbors whose paths tie with the best (absent in hand-made configs: off). */
+  multipath?: MultipathConfig;
   policy?: PolicyDefinitions;
   neighbors: NeighborConfig[];
+}
+
+/** `bgp.multipath` (docs/configuration.md, "Multipath"). */
+export interface MultipathConfig {
+  enabled: boolean;
+  /** Paths used at most, the best included. */
+  maxPaths: number;
+  /** Paths with another AS_PATH of the same length may be used too. */
+  relaxAsPath: boolean;
 }

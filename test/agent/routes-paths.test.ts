@@ -55,6 +55,7 @@ describe('Agent: routes PREFIX lists every path and the deciding step', () => {
           otc: null,
           best: true,
           eligible: true,
+          multipath: false,
           ineligibleReason: null,
         },
         {
@@ -72,6 +73,7 @@ describe('Agent: routes PREFIX lists every path and the deciding step', () => {
           otc: null,
           best: false,
           eligible: true,
+          multipath: false,
           ineligibleReason: null,
         },
       ],

@@ -69,6 +69,7 @@ describe('control socket: routes PREFIX --json', () => {
                   "largeCommunities": [],
                   "localPref": null,
                   "med": null,
+                  "multipath": false,
                   "neighbor": {
                     "address": "10.255.2.1",
                     "asn": 65004,
@@ -99,6 +100,7 @@ describe('control socket: routes PREFIX --json', () => {
                   "largeCommunities": [],
                   "localPref": null,
                   "med": null,
+                  "multipath": false,
                   "neighbor": {
                     "address": "10.255.1.1",
                     "asn": 65003,

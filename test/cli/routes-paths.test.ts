@@ -101,4 +101,31 @@ describe('routes PREFIX (text)', () => {
   it('the whole table (no PREFIX) shows no paths', () => {
     expect(formatRoutes([ROUTE]).split('\n')).toHaveLength(3);
   });
+
+  it('multipath: the paths forwarding with the best are marked = and named in the head line; both next hops in the table', () => {
+    const out = formatRoutes(
+      [
+        {
+          ...ROUTE,
+          nexthops: [
+            { address: '10.255.2.1', interface: 'wg-b' },
+            { address: '10.255.1.1', interface: 'wg-a' },
+          ],
+          paths: [
+            path('b', 2, { best: true, multipath: true, asPath: [65010] }),
+            path('a', 1, { multipath: true, asPath: [65010] }),
+            path('c', 3, { asPath: [65005, 65010], asPathLength: 2, multipath: false }),
+          ],
+          decision: { step: 'router-id', against: { neighbor: 'a', source: 'bgp' } },
+        },
+      ],
+      '10.9.0.0/24',
+    );
+    const lines = out.split('\n');
+    expect(lines.slice(1, 3)).toEqual(['10.9.0.0/24  bgp (b)  10.255.2.1  wg-b       65004    ✓', '                      10.255.1.1  wg-a']);
+    expect(lines).toContain('10.9.0.0/24: 3 paths; best from b, by router-id over a; multipath over 2: b, a');
+    expect(lines).toContain('* b  10.255.2.1  AS 65004  best, multipath');
+    expect(lines).toContain('= a  10.255.1.1  AS 65003  eligible, multipath');
+    expect(lines).toContain('  c  10.255.3.1  AS 65005  eligible');
+  });
 });

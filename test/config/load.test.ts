@@ -76,6 +76,7 @@ describe('the design.md example', () => {
       announce: ['10.1.0.0/24', '2001:db8:1::/48'],
       announceCommunities: {},
       requirePolicy: false,
+      multipath: { enabled: false, maxPaths: 8, relaxAsPath: false },
       policy: { prefixLists: {}, asPathLists: {}, asSets: {}, communityLists: {}, policies: {} },
       neighbors: [
         {
