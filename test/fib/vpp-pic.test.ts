@@ -134,6 +134,38 @@ describe('VPP PIC: a route with a backup', () => {
 });
 
 describe('VPP PIC: failover', () => {
+  it('multipath (ECMP): a route over two tunnels forwards over both; one tunnel dies: the other alone, at once; the set shrinking and growing again never leaves it without a path', async () => {
+    const { fake, dp, sw } = await setup();
+    const both = Object.freeze([...P1, ...P2]) as readonly FibNextHop[];
+    const m = new FibManager(dp.fib);
+    m.set(route('192.0.2.0/24', both));
+    m.set(route('2001:db8:9::/48', Object.freeze([...hop(1, true), ...hop(2, true)])));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // Two primary paths (preference 0), each recursing through its next hop's host route.
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([recursive('10.255.1.1'), recursive('10.255.2.1')]);
+    expect(fake.state.forwardingInterfaces('192.0.2.0/24').sort()).toEqual([sw(1), sw(2)].sort());
+    expect(fake.state.forwardingInterfaces('2001:db8:9::/48').sort()).toEqual([sw(1), sw(2)].sort());
+    const dumped = await dp.fib.dump();
+    expect(dumped.find((x) => x.prefix === '192.0.2.0/24')).toEqual({ prefix: '192.0.2.0/24', nexthops: [...both] });
+
+    fake.requests.length = 0;
+    // One host route per family out of the PIC tables.
+    expect(await dp.fib.failover(['wgp-1'])).toEqual({ moved: 2, removed: 0 });
+    // The remaining next hop carries it: the backup of a multipath route is its other paths.
+    expect(fake.state.forwardingInterfaces('192.0.2.0/24')).toEqual([sw(2)]);
+    expect(fake.state.forwardingInterfaces('2001:db8:9::/48')).toEqual([sw(2)]);
+
+    // The RIB catches up (one next hop left), then the session comes back (two again).
+    m.set(route('192.0.2.0/24', P2));
+    await m.flush();
+    expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([recursive('10.255.2.1')]);
+    m.set(route('192.0.2.0/24', both));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(fake.state.forwardingInterfaces('192.0.2.0/24').sort()).toEqual([sw(1), sw(2)].sort());
+  });
+
   it('100 000 routes through a dead tunnel (half with a backup via a second tunnel, half without): none forwards into it after a constant number of writes; the RIB\'s rewrite converges to single paths', async () => {
     const N = 100_000;
     const { fake, dp, sw } = await setup();
