@@ -64,6 +64,9 @@ export interface Site {
   keyB: string;
   pubA: string;
   pubB: string;
+  /** B's tunnel addresses and the agent's listen port, when not TUN_B and PORT_A (one of several peers: createPeers). */
+  tunB?: { v4: string; v6: string };
+  portA?: number;
 }
 
 function sh(cmd: string, args: readonly string[], input?: string): string {
@@ -158,6 +161,108 @@ async function buildSite(site: Site, agent: AgentOptions): Promise<void> {
 }
 
 /**
+ * The agent in A with several peers, B1…Bn (multipath, a hub): one namespace
+ * per peer, its own veth underlay 198.18.<net+i>.0/24, LAN bridge
+ * (`lans[i]`), tunnel i (A 10.255.i.0/31 fd00:255:i::/127, Bi .1 / ::1) and
+ * agent neighbor `b<i>` in AS `asns[i]`. Each peer is a Site of its own
+ * (nsA shared, dir per peer), so startPeerTunnel and startBird/startFrr
+ * work on it as on a single site; the agent's config and socket are in
+ * `agent`. teardownPeers removes everything.
+ */
+export interface Peers {
+  prefix: string;
+  dir: string;
+  nsA: string;
+  sock: string;
+  agentConfig: string;
+  agentLog: string;
+  peers: Site[];
+}
+
+export async function createPeers(
+  base: string,
+  net: number,
+  peers: readonly { asn: number; lan: { v4: string; v6: string; addr4: string; addr6: string } }[],
+  top: Record<string, unknown> = {},
+): Promise<Peers> {
+  const prefix = uniqueName(base);
+  const dir = mkdtempSync(join(tmpdir(), `wgbgp-interop-${prefix}-`));
+  chmodSync(dir, 0o755);
+  const nsA = `${prefix}-a`;
+  const keyA = join(dir, 'a.key');
+  const out: Peers = { prefix, dir, nsA, sock: join(dir, 'agent.sock'), agentConfig: join(dir, 'wgbgp.yaml'), agentLog: join(dir, 'agent.log'), peers: [] };
+  try {
+    writeFileSync(keyA, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
+    const pubA = sh('wg', ['pubkey'], readFileSync(keyA, 'utf8'));
+    await createNamespaces(prefix, ['a', ...peers.map((_, i) => `b${i + 1}`)]);
+    await execIn(nsA, ['sh', '-c', `ip link add lan0 type bridge && ip link set lan0 up && ip addr add ${LAN_A.addr4}/24 dev lan0 && ip addr add ${LAN_A.addr6}/64 dev lan0 nodad`]);
+    for (const [k, p] of peers.entries()) {
+      const i = k + 1;
+      const peerDir = join(dir, `b${i}`);
+      mkdirSync(peerDir, { mode: 0o755 });
+      const keyB = join(peerDir, 'b.key');
+      writeFileSync(keyB, `${sh('wg', ['genkey'])}\n`, { mode: 0o600 });
+      const site: Site = {
+        prefix,
+        dir: peerDir,
+        nsA,
+        nsB: `${prefix}-b${i}`,
+        ifA: `${prefix}a${i}`,
+        ifB: `${prefix}b${i}`,
+        underlayA: `198.18.${net + k}.1`,
+        underlayB: `198.18.${net + k}.2`,
+        sock: out.sock,
+        agentConfig: out.agentConfig,
+        agentLog: out.agentLog,
+        keyB,
+        pubA,
+        pubB: sh('wg', ['pubkey'], readFileSync(keyB, 'utf8')),
+        tunB: { v4: `10.255.${i}.1`, v6: `fd00:255:${i}::1` },
+        portA: PORT_A + k,
+      };
+      await withVethPair(nsA, site.nsB, { nameA: `eth${i}`, addrA: `${site.underlayA}/24`, addrB: `${site.underlayB}/24` });
+      await execIn(site.nsB, ['sh', '-c', `ip link add lan0 type bridge && ip link set lan0 up && ip addr add ${p.lan.addr4}/24 dev lan0 && ip addr add ${p.lan.addr6}/64 dev lan0 nodad`]);
+      out.peers.push(site);
+    }
+    writeFileSync(
+      out.agentConfig,
+      stringify({
+        router: { asn: ASN_A, 'router-id': '192.0.2.1' },
+        control: { socket: out.sock },
+        dataplane: { wireguard: 'wireguard-go', fib: 'linux', linux: { protocol: 201 } },
+        wireguard: { 'private-key-file': keyA },
+        announce: [LAN_A.v4, LAN_A.v6],
+        ...top,
+        neighbors: out.peers.map((site, k) => ({
+          name: `b${k + 1}`,
+          interface: site.ifA,
+          'public-key': site.pubB,
+          endpoint: `${site.underlayB}:${PORT_B}`,
+          'listen-port': site.portA,
+          tunnel: { local: [`10.255.${k + 1}.0/31`, `fd00:255:${k + 1}::/127`], remote: [site.tunB!.v4, site.tunB!.v6] },
+          bgp: { asn: peers[k]!.asn, 'hold-time': HOLD_TIME },
+        })),
+      }),
+    );
+  } catch (e) {
+    await teardownPeers(out);
+    throw e;
+  }
+  return out;
+}
+
+/** teardown for createPeers. */
+export async function teardownPeers(p: Peers | undefined): Promise<void> {
+  if (p === undefined) return;
+  try {
+    await cleanupPrefix(p.prefix);
+  } finally {
+    for (const site of p.peers) for (const f of [`${site.ifA}.pid`, `${site.ifA}.log`]) rmSync(join('/run/wgbgp', f), { force: true });
+    rmSync(p.dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * B's tunnel, the operator's way: wireguard-go -f, wg set, addresses, up.
  * `unnumbered`: instead of TUN_B's addresses, B's end of the link-local pair
  * derived from both public keys (design.md "Tunnel addressing").
@@ -170,12 +275,12 @@ export async function startPeerTunnel(site: Site, opts: { unnumbered?: boolean }
     'private-key', site.keyB,
     'listen-port', String(PORT_B),
     'peer', site.pubA,
-    'endpoint', `${site.underlayA}:${PORT_A}`,
+    'endpoint', `${site.underlayA}:${site.portA ?? PORT_A}`,
     'allowed-ips', '0.0.0.0/0,::/0',
   ]);
   const addresses = opts.unnumbered
     ? `ip addr add ${linkLocalPair(site.pubA, site.pubB).remote}/64 dev ${site.ifB} nodad`
-    : `ip addr add ${TUN_B.v4}/31 dev ${site.ifB} && ip addr add ${TUN_B.v6}/127 dev ${site.ifB} nodad`;
+    : `ip addr add ${(site.tunB ?? TUN_B).v4}/31 dev ${site.ifB} && ip addr add ${(site.tunB ?? TUN_B).v6}/127 dev ${site.ifB} nodad`;
   await execIn(site.nsB, ['sh', '-c', `ip link set ${site.ifB} addrgenmode none && ${addresses} && ip link set ${site.ifB} up`]);
 }
 
@@ -283,7 +388,7 @@ export async function startOpenbgpd(site: Site, config: (sock: string) => string
   return { log, conf, bgpctl };
 }
 
-export function startAgent(site: Site): void {
+export function startAgent(site: Pick<Site, 'nsA' | 'agentConfig' | 'agentLog'>): void {
   spawnIn(site.nsA, [process.execPath, CLI, 'agent', '--config', site.agentConfig], { log: site.agentLog });
 }
 
@@ -330,7 +435,7 @@ export interface NeighborInfo {
   lastError: string | null;
 }
 
-export function cli<T>(site: Site, ...args: string[]): T {
+export function cli<T>(site: Pick<Site, 'sock'>, ...args: string[]): T {
   const r = spawnSync(process.execPath, [CLI, ...args, '--json', '--socket', site.sock], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
