@@ -20,6 +20,7 @@ import {
   cli,
   createPeers,
   HOLD_TIME,
+  kernelNextHops,
   kernelRoutes,
   LAN_A,
   LAN_B,
@@ -63,18 +64,7 @@ protocol bgp wgbgp {
 `;
 }
 
-interface Hop {
-  gateway?: string;
-  dev?: string;
-}
-
-/** The next hops of the kernel's route for `dst` in A (a multipath route's, or its single one). */
-function kernelHops(ns: string, family: '-4' | '-6', dst: string): Hop[] {
-  const r = kernelRoutes(ns, family, 'proto', '201').find((x) => x.dst === dst) as (Hop & { nexthops?: Hop[] }) | undefined;
-  if (r === undefined) return [];
-  const hops = r.nexthops ?? [r];
-  return hops.map((h) => ({ gateway: h.gateway, dev: h.dev })).sort((a, b) => (a.dev ?? '').localeCompare(b.dev ?? ''));
-}
+type Hop = { gateway?: string; dev?: string };
 
 describe.skipIf(skip !== null)('interop: multipath over two tunnels to two BIRD 2 instances', () => {
   let lab: Peers | undefined;
@@ -116,10 +106,10 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to two BIRD 
   it('both sessions Established; the kernel route to the LAN has two next hops, one per tunnel (IPv4 and IPv6)', async () => {
     await until('both sessions Established', () => cli<{ state: string }[]>(a(), 'neighbors').every((n) => n.state === 'Established'), 30_000, why);
     timings.mark('Established');
-    await until('10.2.0.0/24 over both tunnels', () => JSON.stringify(kernelHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(both()), 15_000, why);
+    await until('10.2.0.0/24 over both tunnels', () => JSON.stringify(kernelNextHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(both()), 15_000, why);
     timings.mark('ECMP route');
-    await until('2001:db8:2::/48 over both tunnels', () => kernelHops(a().nsA, '-6', LAN_B.v6).length === 2, 15_000, why);
-    expect(kernelHops(a().nsA, '-6', LAN_B.v6)).toEqual([
+    await until('2001:db8:2::/48 over both tunnels', () => kernelNextHops(a().nsA, '-6', LAN_B.v6).length === 2, 15_000, why);
+    expect(kernelNextHops(a().nsA, '-6', LAN_B.v6)).toEqual([
       { gateway: 'fd00:255:1::1', dev: site(0).ifA },
       { gateway: 'fd00:255:2::1', dev: site(1).ifA },
     ]);
@@ -141,11 +131,11 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to two BIRD 
     const t0 = performance.now();
     birdc(0, 'disable', 'wgbgp');
     const only2 = [{ gateway: '10.255.2.1', dev: site(1).ifA }];
-    await until('10.2.0.0/24 over b2 only', () => JSON.stringify(kernelHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(only2), 15_000, why);
+    await until('10.2.0.0/24 over b2 only', () => JSON.stringify(kernelNextHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(only2), 15_000, why);
     const ms = Math.round(performance.now() - t0);
     timings.mark(`b1 down, one next hop after ${ms} ms`);
-    await until('2001:db8:2::/48 over b2 only', () => kernelHops(a().nsA, '-6', LAN_B.v6).length === 1, 15_000, why);
-    expect(kernelHops(a().nsA, '-6', LAN_B.v6)).toEqual([{ gateway: 'fd00:255:2::1', dev: site(1).ifA }]);
+    await until('2001:db8:2::/48 over b2 only', () => kernelNextHops(a().nsA, '-6', LAN_B.v6).length === 1, 15_000, why);
+    expect(kernelNextHops(a().nsA, '-6', LAN_B.v6)).toEqual([{ gateway: 'fd00:255:2::1', dev: site(1).ifA }]);
     // No route of ours points into b1's tunnel any more (its own host routes are the tunnel's, not learned).
     for (const fam of ['-4', '-6'] as const) {
       const learned = kernelRoutes(a().nsA, fam, 'proto', '201').filter((x) => x.dst === LAN_B.v4 || x.dst === LAN_B.v6);
@@ -156,7 +146,7 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to two BIRD 
     expect(r?.paths?.map((p) => [p.neighbor?.name, p.best, p.multipath])).toEqual([['b2', true, false]]);
 
     birdc(0, 'enable', 'wgbgp');
-    await until('10.2.0.0/24 over both tunnels again', () => JSON.stringify(kernelHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(both()), 30_000, why);
+    await until('10.2.0.0/24 over both tunnels again', () => JSON.stringify(kernelNextHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(both()), 30_000, why);
     timings.mark('b1 back, two next hops');
   }, 60_000);
 
@@ -165,10 +155,10 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to two BIRD 
     const t0 = performance.now();
     process.kill(pid, 'SIGKILL');
     const only1 = [{ gateway: '10.255.1.1', dev: site(0).ifA }];
-    await until('10.2.0.0/24 over b1 only', () => JSON.stringify(kernelHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(only1), 20_000, why);
+    await until('10.2.0.0/24 over b1 only', () => JSON.stringify(kernelNextHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(only1), 20_000, why);
     timings.mark(`b2 killed, one next hop after ${Math.round(performance.now() - t0)} ms`);
-    await until('2001:db8:2::/48 over b1 only', () => kernelHops(a().nsA, '-6', LAN_B.v6).length === 1, 15_000, why);
-    expect(kernelHops(a().nsA, '-6', LAN_B.v6)).toEqual([{ gateway: 'fd00:255:1::1', dev: site(0).ifA }]);
+    await until('2001:db8:2::/48 over b1 only', () => kernelNextHops(a().nsA, '-6', LAN_B.v6).length === 1, 15_000, why);
+    expect(kernelNextHops(a().nsA, '-6', LAN_B.v6)).toEqual([{ gateway: 'fd00:255:1::1', dev: site(0).ifA }]);
     await execIn(a().nsA, ['ping', '-c2', '-W2', '-I', LAN_A.addr4, '10.2.0.1']);
   }, 40_000);
 });

@@ -421,6 +421,17 @@ export function kernelRoutes(ns: string, family: '-4' | '-6', ...filter: string[
   return JSON.parse(out.trim() || '[]') as KernelRoute[];
 }
 
+/**
+ * The next hops of the agent's kernel route for `dst` in `ns` (protocol 201),
+ * sorted by device: a multipath route's (nexthop group), or its single one.
+ */
+export function kernelNextHops(ns: string, family: '-4' | '-6', dst: string): { gateway?: string; dev?: string }[] {
+  type Hop = { gateway?: string; dev?: string };
+  const r = kernelRoutes(ns, family, 'proto', '201').find((x) => x.dst === dst) as (Hop & { nexthops?: Hop[] }) | undefined;
+  if (r === undefined) return [];
+  return (r.nexthops ?? [r]).map((h) => ({ gateway: h.gateway, dev: h.dev })).sort((x, y) => (x.dev ?? '').localeCompare(y.dev ?? ''));
+}
+
 /** A's routes installed by the agent (protocol 201). */
 export const agentRoutes = (site: Site, family: '-4' | '-6'): KernelRoute[] => kernelRoutes(site.nsA, family, 'proto', '201');
 
