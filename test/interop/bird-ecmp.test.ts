@@ -161,4 +161,21 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to two BIRD 
     expect(kernelNextHops(a().nsA, '-6', LAN_B.v6)).toEqual([{ gateway: 'fd00:255:1::1', dev: site(0).ifA }]);
     await execIn(a().nsA, ['ping', '-c2', '-W2', '-I', LAN_A.addr4, '10.2.0.1']);
   }, 40_000);
+
+  it("b2 back; then b1's tunnel dies silently (its interface deleted in b1's namespace): at hold-time expiry the agent's failover drops b1's next hop from the group at once, before the RIB catches up", async () => {
+    const s2 = site(1);
+    await startBird(s2, (log) => birdConfig(s2, 2, log));
+    await until('10.2.0.0/24 over both tunnels again', () => JSON.stringify(kernelNextHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(both()), 30_000, why);
+    const t0 = performance.now();
+    await execIn(site(0).nsB, ['ip', 'link', 'del', site(0).ifB]);
+    const only2 = [{ gateway: '10.255.2.1', dev: site(1).ifA }];
+    await until('10.2.0.0/24 over b2 only', () => JSON.stringify(kernelNextHops(a().nsA, '-4', LAN_B.v4)) === JSON.stringify(only2), (HOLD_TIME + 10) * 1000, why);
+    const ms = Math.round(performance.now() - t0);
+    timings.mark(`b1's tunnel gone, one next hop after ${ms} ms (hold time ${HOLD_TIME} s)`);
+    expect(ms).toBeLessThan((HOLD_TIME + 5) * 1000);
+    // PIC: the group object lost its member in the failover (the RIB's rewrite came after).
+    const failover = readFileSync(a().agentLog, 'utf8').split('\n').filter((l) => l.includes('failover: routes through the tunnel moved') && l.includes('"b1"'));
+    expect(failover.length).toBeGreaterThan(0);
+    await execIn(a().nsA, ['ping', '-c2', '-W2', '-I', LAN_A.addr4, '10.2.0.1']);
+  }, 60_000);
 });
