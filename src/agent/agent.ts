@@ -542,6 +542,9 @@ export class Agent implements ControlHandler {
           ],
           extendedNextHop: addr.remoteV4 === null,
           ...sessionRole(bgp),
+          ...(bgp.addPath !== undefined && (bgp.addPath.receive || bgp.addPath.send > 0)
+            ? { addPath: { receive: bgp.addPath.receive, send: bgp.addPath.send > 0 } }
+            : {}),
         },
         {
           onStateChange: (from, to) => {

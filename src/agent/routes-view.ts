@@ -78,10 +78,10 @@ export function pathsJson(rib: Rib, prefix: string): { paths: PathJson[]; decisi
   const received = rib.receivedPaths(prefix);
   const peers = new Map(received.map((p) => [p.peer.id, p.peer]));
   const d = rib.decision(prefix);
-  const isBest = (r: Route): boolean => d !== undefined && r.peer === d.best.peer && r.source === d.best.source;
+  const isBest = (r: Route): boolean => d !== undefined && r.peer === d.best.peer && r.source === d.best.source && r.pathId === d.best.pathId;
   // Multipath: the paths that forward with the best (two or more), marked on each.
   const forwarding = rib.multipathOptions === null ? [] : rib.multipath(prefix);
-  const used = (r: Route): boolean => forwarding.length > 1 && forwarding.some((u) => u.peer === r.peer && u.source === r.source);
+  const used = (r: Route): boolean => forwarding.length > 1 && forwarding.some((u) => u.peer === r.peer && u.source === r.source && u.pathId === r.pathId);
   const paths = ranked.map((r) => ({ ...pathJson(r, r.peer === null ? null : (peers.get(r.peer) ?? null), isBest(r), null), multipath: used(r) }));
   for (const p of received) if (p.ineligible !== null) paths.push({ ...pathJson(p.route, p.peer, false, p.ineligible, p.policy), multipath: false });
   if (d === undefined) return { paths, decision: null };
@@ -113,6 +113,7 @@ function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: In
     eligible: ineligible === null,
     ineligibleReason: ineligible,
     ...(rejectedBy !== undefined ? { rejectedBy } : {}),
+    ...(r.pathId !== undefined ? { pathId: r.pathId } : {}),
   };
 }
 

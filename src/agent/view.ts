@@ -36,7 +36,12 @@ export function negotiatedJson(n: Negotiated): NegotiatedJson {
             families: n.gracefulRestart.families.map((f) => ({ family: familyName(f.afi, f.safi), forwardingState: f.forwardingState })),
           },
     ...(n.roles ? { roles: { local: roleName(n.roles.local), peer: n.roles.peer === null ? null : roleName(n.roles.peer) } } : {}),
+    ...(n.addPath ? { addPath: { receive: addPathFamilies(n.addPath.receive), send: addPathFamilies(n.addPath.send) } } : {}),
   };
+}
+
+function addPathFamilies(d: { ipv4: boolean; ipv6: boolean }): string[] {
+  return [d.ipv4 ? familyName(1, 1) : null, d.ipv6 ? familyName(2, 1) : null].filter((f): f is string => f !== null);
 }
 
 /** clock.now() of the past as wall-clock ISO 8601. */

@@ -213,6 +213,12 @@ export interface NegotiatedJson {
    * when no role is configured for the neighbor.
    */
   roles?: { local: string; peer: string | null };
+  /**
+   * RFC 7911 ADD-PATH as negotiated (§5): the families ("ipv4-unicast", …)
+   * whose paths we receive with Path Identifiers, and those we send so.
+   * Absent when neither direction applies to any family.
+   */
+  addPath?: { receive: string[]; send: string[] };
 }
 
 export interface NextHopJson {
@@ -271,6 +277,8 @@ export interface PathJson {
   ineligibleReason: string | null;
   /** With "policy": the term that rejected it ("POLICY/TERM", "POLICY/default", "end of chain", or the bgp.require-policy reason). */
   rejectedBy?: string;
+  /** RFC 7911: the Path Identifier the neighbor sent this path with; absent when it sends none for the family. */
+  pathId?: number;
 }
 
 /** RFC 4271 §9.1.2.2: the step that chose the best, and the path it won against (the runner-up). */

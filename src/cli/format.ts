@@ -294,7 +294,7 @@ function decisionText(best: string, d: DecisionJson): string {
 }
 
 function pathLines(p: PathJson): string {
-  const who = p.neighbor ? `${p.neighbor.name}  ${p.neighbor.address}  AS ${p.neighbor.asn}` : `${p.source} (local)`;
+  const who = p.neighbor ? `${p.neighbor.name}  ${p.neighbor.address}  AS ${p.neighbor.asn}${p.pathId !== undefined ? `  path id ${p.pathId}` : ''}` : `${p.source} (local)`;
   const state =
     (p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}${p.rejectedBy !== undefined ? ` (${p.rejectedBy})` : ''}`) +
     (p.multipath === true ? ', multipath' : '');
@@ -415,6 +415,7 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
     }
     lines.push(['capabilities', caps.join(', ') || NONE]);
     if (s.roles) lines.push(['role', `${s.roles.local} (RFC 9234), peer ${s.roles.peer ?? 'sent none'}`]);
+    if (s.addPath) lines.push(['add-path', `receive ${s.addPath.receive.join(' ') || NONE}; send ${s.addPath.send.join(' ') || NONE} (RFC 7911)`]);
   }
   lines.push(
     ['prefixes', `${n.prefixesReceived} received, ${n.prefixesAccepted} accepted, ${n.prefixesAdvertised} advertised`],

@@ -42,3 +42,5 @@ export const DEFAULT_TUNNEL_MTU = 1420;
 /** IPv6's minimum link MTU (RFC 8200 §5): every tunnel carries IPv6 (its link-local at least). */
 export const MIN_TUNNEL_MTU = 1280;
 export const MAX_TUNNEL_MTU = 9000;
+/** `bgp.add-path.send`: the most paths per prefix a neighbor may be sent (RFC 7911 sets no limit; the RIB keeps as many per neighbor). */
+export const MAX_ADD_PATH_SEND = 16;

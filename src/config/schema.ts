@@ -33,6 +33,7 @@ import {
   DEFAULT_HOLD_TIME,
   DEFAULT_TUNNEL_MTU,
   MAX_TUNNEL_MTU,
+  MAX_ADD_PATH_SEND,
   MIN_TUNNEL_MTU,
   DEFAULT_LINUX_PROTOCOL,
   DEFAULT_LINUX_METRIC,
@@ -224,6 +225,13 @@ const neighbor = z.strictObject({
     export: chain,
     /** Keep the pre-policy attributes of every path: an import policy change then needs no ROUTE-REFRESH. */
     'soft-reconfiguration-inbound': z.boolean().default(false),
+    /** RFC 7911 ADD-PATH for IPv4 and IPv6 unicast: receive several paths per prefix; send up to N (false: only the best). */
+    'add-path': z
+      .strictObject({
+        receive: z.boolean().default(false),
+        send: z.union([z.literal(false), intIn(1, MAX_ADD_PATH_SEND)]).default(false),
+      })
+      .prefault({}),
   })
     .superRefine((b, ctx) => {
       if (b['role-strict'] && b.role === null) ctx.addIssue({ code: 'custom', path: ['role-strict'], message: 'needs bgp.role (strict mode is about the peer\'s role capability)' });
@@ -441,6 +449,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number, bf
       import: n.bgp.import,
       export: n.bgp.export,
       softReconfigurationInbound: n.bgp['soft-reconfiguration-inbound'],
+      addPath: { receive: n.bgp['add-path'].receive, send: n.bgp['add-path'].send === false ? 0 : n.bgp['add-path'].send },
     },
     ospf: n.ospf && {
       area: ospfAreaText(n.ospf.area),

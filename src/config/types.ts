@@ -41,6 +41,12 @@ export interface NeighborBgpConfig {
   export?: string[];
   /** `bgp.soft-reconfiguration-inbound`: keep each path's pre-policy attributes, so an import policy change is applied without asking the peer. */
   softReconfigurationInbound?: boolean;
+  /**
+   * `bgp.add-path` (RFC 7911), for IPv4 and IPv6 unicast: `receive` several
+   * paths per prefix; `send` up to that many per prefix, best first (0: off,
+   * the YAML's false). Absent in hand-made configs: off.
+   */
+  addPath?: { receive: boolean; send: number };
 }
 
 /** `bgp.role` values: the RFC 9234 §4.1 roles, RS for Route Server. */

@@ -4,13 +4,13 @@
  * it can judge alone (version, hold time 1-2, identifier 0); what needs the
  * configuration is here. Pure: the session supplies the addresses.
  */
-import { acceptsIpv4OverIpv6, buildOpen as buildWireOpen, openCapabilities } from '#bgp/wire/index';
+import { acceptsIpv4OverIpv6, buildOpen as buildWireOpen, negotiateAddPath, openCapabilities } from '#bgp/wire/index';
 import { AFI_IPV4, AFI_IPV6, BgpRole, ErrorCode, SAFI_UNICAST } from '#bgp/wire/types';
-import type { OpenMessage } from '#bgp/wire/types';
+import type { AddPathDirections, AddPathFamily, OpenMessage } from '#bgp/wire/types';
 import type { NotificationSpec } from '#bgp/fsm/index';
 import { keepaliveTimeFor } from '#bgp/fsm/index';
 import { bgpIdToNumber } from './address.js';
-import type { Negotiated, SessionConfig } from './types.js';
+import type { AfiSafi, Negotiated, SessionConfig } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -68,6 +68,7 @@ export function buildOpen(cfg: SessionConfig): OpenMessage {
     ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
     ...(cfg.gracefulRestart ? { gracefulRestart: gracefulRestartOf(cfg, cfg.gracefulRestart) } : {}),
     ...(cfg.role !== undefined ? { role: cfg.role } : {}),
+    ...(cfg.addPath !== undefined && (cfg.addPath.receive || cfg.addPath.send) ? { addPath: cfg.families.map((f) => ({ ...f, ...cfg.addPath! })) } : {}),
   });
 }
 
@@ -140,8 +141,18 @@ export function checkOpen(
             }
           : null,
       ...(cfg.role !== undefined ? { roles: { local: cfg.role, peer: caps.role as BgpRole | null } } : {}),
+      ...addPathOf(cfg, caps.addPath, families),
     },
   };
+}
+
+/** RFC 7911 §5 for the families negotiated on this session; nothing when no direction applies. */
+function addPathOf(cfg: SessionConfig, theirs: readonly AddPathFamily[], families: readonly AfiSafi[]): { addPath?: AddPathDirections } {
+  const a = cfg.addPath;
+  if (a === undefined || !(a.receive || a.send)) return {};
+  const ours = families.map((f) => ({ afi: f.afi, safi: f.safi, receive: a.receive, send: a.send }));
+  const d = negotiateAddPath(ours, theirs);
+  return d === undefined ? {} : { addPath: d };
 }
 
 /** RFC 9234 §4.2: why the peer's role (null: it sent none) does not go with ours, or null when it does. */

@@ -823,6 +823,8 @@ export class BgpSession {
     c.ctx.fourOctetAs = check.negotiated.fourOctetAs;
     if (check.negotiated.extendedMessages === true) c.allowExtendedMessages();
     if (check.negotiated.enhancedRouteRefresh === true) c.ctx.enhancedRouteRefresh = true;
+    // RFC 7911 §5: from here on the codec reads and writes Path Identifiers where negotiated.
+    if (check.negotiated.addPath !== undefined) c.ctx.addPath = check.negotiated.addPath;
     // RFC 7606 §7.2/§7.5 judge some attributes by whether the peer is external.
     c.ctx.external = check.negotiated.peerAsn !== this.cfg.localAsn;
     this.step(m, { type: 'BGPOpen', holdTime: check.negotiated.holdTime });

@@ -2,7 +2,7 @@ import type { Socket, TcpNetConnectOpts } from 'node:net';
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
-import type { BgpRole, RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
+import type { AddPathDirections, BgpRole, RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
 
 export interface AfiSafi {
   afi: number;
@@ -52,6 +52,8 @@ export interface SessionConfig {
   role?: BgpRole;
   /** RFC 9234 §4.2 strict mode: a peer without the BGP Role capability is refused with Role Mismatch. */
   roleStrict?: boolean;
+  /** RFC 7911 ADD-PATH we advertise for every family in `families`: receive several paths, send several; absent: none. */
+  addPath?: { receive: boolean; send: boolean };
 }
 
 /** What the OPEN exchange settled (RFC 4271 §4.2, RFC 5492). */
@@ -87,6 +89,8 @@ export interface Negotiated {
    * (null: it sent none, accepted outside strict mode). Absent: no role configured.
    */
   roles?: { local: BgpRole; peer: BgpRole | null };
+  /** RFC 7911 §5: per family and direction, whether NLRI carry Path Identifiers. Absent: none at all. */
+  addPath?: AddPathDirections;
 }
 
 /** How an Established period ended. */

@@ -3,8 +3,8 @@
  * (RFC 5492) and the extended optional parameters length of RFC 9072.
  */
 import { formatIpv4 } from '#lib/prefix';
-import { AFI_IPV4, MessageType } from './types.js';
-import type { AddPathFamily, Capability, CodecContext, OpenMessage } from './types.js';
+import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from './types.js';
+import type { AddPathDirections, AddPathFamily, Capability, CodecContext, OpenMessage } from './types.js';
 import { AS_TRANS } from './attributes.js';
 import { OpenSubcode, badLength, openError, u16Bytes } from './errors.js';
 import { HEADER_LENGTH, allocMessage } from './header.js';
@@ -356,7 +356,29 @@ export function negotiatedContext(local: OpenMessage, remote: OpenMessage, exter
   if (ours.extendedMessages && theirs.extendedMessages) ctx.extendedMessages = true;
   if (ours.enhancedRouteRefresh && theirs.enhancedRouteRefresh) ctx.enhancedRouteRefresh = true;
   if (external !== undefined) ctx.external = external;
+  const addPath = negotiateAddPath(ours.addPath, theirs.addPath);
+  if (addPath !== undefined) ctx.addPath = addPath;
   return ctx;
+}
+
+/**
+ * RFC 7911 §5: a family's NLRI carry Path Identifiers from us when we
+ * advertised send (2 or 3) and the peer receive (1 or 3), and to us the
+ * other way round. IPv4 and IPv6 unicast only; undefined when neither
+ * direction applies to either.
+ */
+export function negotiateAddPath(ours: readonly AddPathFamily[], theirs: readonly AddPathFamily[]): AddPathDirections | undefined {
+  const find = (list: readonly AddPathFamily[], afi: number) => list.find((f) => f.afi === afi && f.safi === SAFI_UNICAST);
+  const dir = (afi: number, send: boolean): boolean => {
+    const o = find(ours, afi);
+    const t = find(theirs, afi);
+    return o !== undefined && t !== undefined && (send ? o.send && t.receive : o.receive && t.send);
+  };
+  const d: AddPathDirections = {
+    receive: { ipv4: dir(AFI_IPV4, false), ipv6: dir(AFI_IPV6, false) },
+    send: { ipv4: dir(AFI_IPV4, true), ipv6: dir(AFI_IPV6, true) },
+  };
+  return d.receive.ipv4 || d.receive.ipv6 || d.send.ipv4 || d.send.ipv6 ? d : undefined;
 }
 
 export interface OpenOptions {
@@ -376,6 +398,8 @@ export interface OpenOptions {
   gracefulRestart?: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] };
   /** RFC 9234 BGP Role capability to send (a BgpRole value), or none. */
   role?: number;
+  /** RFC 7911 ADD-PATH capability: per family, whether we receive and/or send several paths; none when empty. */
+  addPath?: AddPathFamily[];
 }
 
 /** Builds this speaker's OPEN: always 4-octet AS capable, AS_TRANS in My AS when the ASN needs it. */
@@ -387,6 +411,7 @@ export function buildOpen(o: OpenOptions): OpenMessage {
   if (o.extendedMessages === true) capabilities.push({ code: CapabilityCode.ExtendedMessage });
   if (o.gracefulRestart) capabilities.push({ code: CapabilityCode.GracefulRestart, ...o.gracefulRestart });
   if (o.role !== undefined) capabilities.push({ code: CapabilityCode.BgpRole, role: o.role });
+  if (o.addPath !== undefined && o.addPath.length > 0) capabilities.push({ code: CapabilityCode.AddPath, families: o.addPath });
   capabilities.push({ code: CapabilityCode.FourOctetAs, asn: o.asn });
   return { type: MessageType.Open, version: BGP_VERSION, myAs: o.asn > 0xffff ? AS_TRANS : o.asn, holdTime: o.holdTime, bgpId: o.bgpId, capabilities };
 }
