@@ -32,7 +32,7 @@ import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
 import { announceAttributes, applyPolicyReload, peerPolicies, policyChange, policyView, previewPolicies } from './policy.js';
 import type { PolicyReloadTarget } from './policy.js';
-import { peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
+import { addPathSendOf, peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
@@ -645,6 +645,7 @@ export class Agent implements ControlHandler {
       families: neg.families,
       extendedNextHop: neg.extendedNextHop,
       ...peerRole(neg),
+      ...addPathSendOf(neg, n.cfg.bgp?.addPath?.send ?? 0),
       // Looked up at each use: a reload that changes advertise-ospf re-exports without a session reset.
       advertiseOspf: (prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
     }, peerPolicies(this.config, n.cfg));

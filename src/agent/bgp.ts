@@ -91,3 +91,10 @@ export function sessionRole(bgp: NeighborBgpConfig): Pick<SessionConfig, 'role' 
 export function peerRole(neg: Negotiated): Pick<RolePeerInfo, 'localRole'> {
   return neg.roles === undefined ? {} : { localRole: neg.roles.local };
 }
+
+/** RFC 7911: `bgp.add-path.send` paths per prefix for each family where sending them was negotiated (§5). */
+export function addPathSendOf(neg: Negotiated, send: number): { addPathSend?: { ipv4: number; ipv6: number } } {
+  const d = neg.addPath?.send;
+  if (d === undefined || send <= 0 || !(d.ipv4 || d.ipv6)) return {};
+  return { addPathSend: { ipv4: d.ipv4 ? send : 0, ipv6: d.ipv6 ? send : 0 } };
+}

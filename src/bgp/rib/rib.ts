@@ -39,6 +39,7 @@ import { AttributeTable } from './intern.js';
 import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
+import { AdjRibOutPaths } from './add-path-out.js';
 import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { multipathSet } from './multipath.js';
@@ -151,6 +152,8 @@ interface PeerState extends DecisionPeer {
   lanes: PeerState[];
   /** RFC 7911: paths not stored because the prefix already had MAX_RECEIVED_PATHS from the peer (on its own state). */
   refusedPaths: number;
+  /** RFC 7911 send: the Adj-RIB-Out's paths past the first, for a peer sent several per prefix; null: one per prefix. */
+  readonly adjOutPaths: AdjRibOutPaths | null;
 }
 
 /** Our own origin's number in candidate lists. */
@@ -361,6 +364,12 @@ export class Rib {
    * `multipath`, as a change of the backup is one with `backup`.
    */
   private multipathOpts: MultipathOptions | null;
+  /**
+   * Peers sent several paths per prefix (RFC 7911): while there are any, a
+   * change to any candidate is a Loc-RIB change (their export needs it), not
+   * only a change of the best.
+   */
+  private addPathSenders = 0;
   private readonly touchMarks = new TouchMarks();
 
   constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable; multipath?: MultipathOptions | null }) {
@@ -414,9 +423,11 @@ export class Rib {
       addPathFamilies: kept !== undefined ? kept.addPathFamilies : 0,
       lanes: [],
       refusedPaths: 0,
+      adjOutPaths: (p.addPathSend?.ipv4 ?? 0) > 0 || (p.addPathSend?.ipv6 ?? 0) > 0 ? new AdjRibOutPaths(p.addPathSend!.ipv4, p.addPathSend!.ipv6) : null,
     };
     this.peers.set(p.id, state);
     this.slots[slot] = state;
+    if (state.adjOutPaths !== null) this.addPathSenders++;
     // RFC 7911 sub-slots with stale paths resume too, with the new session's state.
     for (const l of kept?.lanes ?? []) {
       if (!policies.softReconfiguration && l.preIn !== null) l.preIn.forEach((r) => this.pathRecords.release(r));
@@ -574,7 +585,12 @@ export class Rib {
           if (this.prefixes.isV6(prefix) !== v6) continue;
           const attrsId = peer.adjOut.get(prefix);
           if (attrsId < 0) continue;
-          packer.announce(this.prefixes.text(prefix), enc!, this.exportAttributes.get(attrsId));
+          if (peer.adjOutPaths !== null && peer.adjOutPaths.max(v6) > 0) {
+            // RFC 7911: every path sent, each with its Path Identifier.
+            const s = peer.adjOutPaths.sent(peer.adjOut, prefix);
+            const text = this.prefixes.text(prefix);
+            for (let i = 0; i < s.ids.length; i++) packer.announce(text, enc!, this.exportAttributes.get(s.attrs[i]!), s.ids[i]);
+          } else packer.announce(this.prefixes.text(prefix), enc!, this.exportAttributes.get(attrsId));
           sent++;
         }
         return packer.finish();
@@ -623,6 +639,7 @@ export class Rib {
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */
   private forgetPeerState(peer: PeerState): void {
     this.clearAdjOut(peer);
+    if (peer.adjOutPaths !== null) this.addPathSenders--;
     this.peers.delete(peer.info.id);
     this.peerInfos.delete(peer.info.id);
     for (const a of localAddresses(peer.info)) {
@@ -633,6 +650,10 @@ export class Rib {
   }
 
   private clearAdjOut(peer: PeerState): void {
+    if (peer.adjOutPaths !== null) {
+      peer.adjOutPaths.forEachExtra((attrs) => this.exportAttributes.release(this.exportAttributes.get(attrs)));
+      peer.adjOutPaths.clear();
+    }
     peer.adjOut.forEach((attrs, prefix) => {
       this.exportAttributes.release(this.exportAttributes.get(attrs));
       this.prefixes.release(prefix);
@@ -883,7 +904,8 @@ export class Rib {
           const peer = peers[k]!;
           // What the peer was never sent and may not be sent needs no export work: with
           // one peer feeding a full table, that is every change (split horizon).
-          if ((id === NO_PREFIX || !peer.adjOut.has(id)) && (best === undefined || exportFilter(this.exportCtx, best, peer.info) !== null)) continue;
+          // A peer sent several paths (RFC 7911) may be sent the second though the best is its own.
+          if (peer.adjOutPaths === null && (id === NO_PREFIX || !peer.adjOut.has(id)) && (best === undefined || exportFilter(this.exportCtx, best, peer.info) !== null)) continue;
           this.exportPrefix(peer, c.prefix, id, packers[k]!, best);
         }
       }
@@ -1759,7 +1781,7 @@ export class Rib {
       const usedBefore = touched.multipathBefore?.get(prefix);
       // Multipath switched off (setMultipath): a prefix that had a set has the best alone now.
       const usedChanged = used === null ? usedBefore !== undefined : multipathChanged(usedBefore, used);
-      if (!same || usedChanged || (this.backups && backupSlot !== this.touchMarks.backupBefore.get(prefix))) {
+      if (!same || usedChanged || (this.backups && backupSlot !== this.touchMarks.backupBefore.get(prefix)) || this.addPathSenders > 0) {
         const previous = this.previousRoute(prefix, slots[i]!, record, who[i]!);
         const best = this.bestRoute(prefix, previous?.prefix);
         // The text comes from a route when there is one (texts are made on demand: one per change).
@@ -1814,6 +1836,10 @@ export class Rib {
   private exportPrefix(peer: PeerState, text: string, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
     const afi = afiOf(text);
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
+    if (peer.adjOutPaths !== null && peer.adjOutPaths.max(afi === AFI_IPV6) > 0) {
+      this.exportPaths(peer, peer.adjOutPaths, text, prefix, packer, enc);
+      return;
+    }
     const prevId = prefix === NO_PREFIX ? -1 : peer.adjOut.get(prefix);
     const prev = prevId < 0 ? undefined : this.exportAttributes.get(prevId);
     const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
@@ -1837,6 +1863,65 @@ export class Rib {
     peer.adjOut.set(prefix, this.exportAttributes.idOf(next));
     if (prev !== undefined) this.exportAttributes.release(prev);
     packer.announce(text, enc!, next);
+  }
+
+  /**
+   * RFC 7911 §3 send: up to the peer's maximum of the prefix's candidates,
+   * best first, each through split horizon and the export policy on its own,
+   * with its Path Identifier (slot + 1, add-path-out.ts). A path no longer
+   * sent is withdrawn by its identifier; a changed one re-announced under it
+   * (an implicit withdraw at the receiver).
+   */
+  private exportPaths(peer: PeerState, out: AdjRibOutPaths, text: string, prefix: number, packer: UpdatePacker, enc: ExportEncoding | null): void {
+    const afi = afiOf(text);
+    const max = out.max(afi === AFI_IPV6);
+    const before = prefix === NO_PREFIX ? { ids: [], attrs: [] } : out.sent(peer.adjOut, prefix);
+    const ids: number[] = [];
+    const attrs: PathAttributes[] = [];
+    if (enc !== null) {
+      const slots = this.rankedSlots(prefix);
+      for (let i = 0; i < slots.length && ids.length < max; i++) {
+        const a = this.exportAttrs(peer, this.routeOf(prefix, slots[i]!, text), enc);
+        if (a === null) continue;
+        ids.push(slots[i]! + 1);
+        attrs.push(a);
+      }
+      const redistributed = slots.length === 0 ? this.redistributed.get(text) : undefined;
+      if (redistributed !== undefined) {
+        const a = this.exportAttrs(peer, redistributed, enc);
+        if (a !== null) {
+          ids.push(LOCAL_SLOT + 1);
+          attrs.push(a);
+        }
+      }
+    }
+    if (before.ids.length === 0 && ids.length === 0) return;
+    const classic = enc !== null ? enc.classic : afi === AFI_IPV4;
+    for (const id of before.ids) if (!ids.includes(id)) packer.withdraw(text, afi, classic, id);
+    for (let i = 0; i < ids.length; i++) {
+      const j = before.ids.indexOf(ids[i]!);
+      if (j < 0 || this.exportAttributes.get(before.attrs[j]!) !== attrs[i]) packer.announce(text, enc!, attrs[i]!, ids[i]);
+    }
+    // The entries' reference on the number (made now for a redistributed route nothing named).
+    if (before.ids.length === 0) {
+      if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text);
+      else this.prefixes.retain(prefix);
+    }
+    // The new entries hold the references exportAttrs took; the old ones give theirs up.
+    out.store(peer.adjOut, prefix, { ids, attrs: attrs.map((a) => this.exportAttributes.idOf(a)) });
+    for (const a of before.attrs) this.exportAttributes.release(this.exportAttributes.get(a));
+    if (ids.length === 0) this.prefixes.release(prefix);
+  }
+
+  /** The prefix's candidate slots, best first (the Loc-RIB's order). */
+  private rankedSlots(prefix: number): number[] {
+    const e = this.locOf(prefix);
+    if (e === -1) return [];
+    if (e >= 0) {
+      const other = this.second.get(prefix);
+      return other < 0 ? [e] : [e, other];
+    }
+    return this.sets.list(this.setOf.get(prefix));
   }
 
   /** Interned export attributes for `best` towards `peer` (one reference taken), or null when not sent. */

@@ -24,6 +24,11 @@ export interface PeerInfo {
   readonly families: readonly { readonly afi: number; readonly safi: number }[];
   /** RFC 8950 extended next hop negotiated for IPv4 unicast: IPv4 routes may carry an IPv6 next hop. */
   readonly extendedNextHop: boolean;
+  /**
+   * RFC 7911 send, as negotiated: up to this many paths per prefix of the
+   * family, each with a Path Identifier (0 or absent: the best only, without).
+   */
+  readonly addPathSend?: { readonly ipv4: number; readonly ipv6: number };
   /** Which redistributed OSPF routes this peer is sent (absent or null: none). */
   readonly advertiseOspf?: ((prefix: string) => boolean) | null;
 }
