@@ -584,6 +584,30 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
     const after = showFib('198.18.0.0/24');
     expect(pathsOf(after, 'API')).toEqual([rec('10.255.2.1')]);
     expect(after!.forwarding).toEqual([`10.255.2.1 ${wg2}`]);
+
+    // Multipath (bgp.multipath, issue 11): the backup of an ECMP route is its other next hops. wgf-1
+    // fails over (its host route leaves the PIC tables): the route forwards over wgf-2 alone, no route written.
+    m.set(ecmp);
+    await m.flush();
+    expect(showFib('198.18.0.0/24')!.forwarding).toEqual([`10.255.1.1 ${wg1}`, `10.255.2.1 ${wg2}`]);
+    const t0 = performance.now();
+    // wgf-1's IPv4 next hop, and its IPv6 one when the RFC 8950 route above left that host route in the tables.
+    const f = await dp.fib.failover(['wgf-1']);
+    expect(f.removed).toBe(0);
+    expect(f.moved).toBeGreaterThanOrEqual(1);
+    let polls = 0;
+    while (showFib('198.18.0.0/24')!.forwarding.join(',') !== `10.255.2.1 ${wg2}`) {
+      if (++polls > 500) throw new Error(`ECMP route still forwards into ${wg1}: ${showFib('198.18.0.0/24')!.text}`);
+      await sleep(10);
+    }
+    console.log(`real-vpp: ECMP route after the failover of ${wg1} (${(performance.now() - t0).toFixed(0)} ms, ${polls} poll(s)):\n${showFib('198.18.0.0/24')!.text}`);
+    // The RIB catches up, then the session is back: both again (wgf-1's host route written anew).
+    m.set(via('198.18.0.0/24', '10.255.2.1', 'wgf-2'));
+    await m.flush();
+    m.set(ecmp);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(showFib('198.18.0.0/24')!.forwarding).toEqual([`10.255.1.1 ${wg1}`, `10.255.2.1 ${wg2}`]);
     m.delete('198.18.0.0/24');
     await m.flush();
     expect(showFib('198.18.0.0/24')).toBeNull();
