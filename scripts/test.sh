@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole suite (unit, vectors, property, netns labs, interop) and ends
-# with the plain count line CI reads: "N passed, N failed, N skipped". The one
-# expected skip is the real-VPP file (it needs WGBGP_VPP_PREFIX, a VPP built
-# as in the reference recipe).
+# with the plain count line CI reads: "N passed, N failed, N skipped". The
+# expected skips are the real-VPP file (it needs WGBGP_VPP_PREFIX, a VPP built
+# as in the reference recipe) and the kernel WireGuard lab test (it needs the
+# wireguard module, which CI's kernel does not have).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent || { echo "0 passed, 1 failed"; exit 1; }
@@ -19,12 +20,16 @@ node -e '
     (f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed"),
   ).length;
   const skippedIn = (f) => f.assertionResults.filter((a) => a.status === "pending" || a.status === "skipped" || a.status === "todo").length;
+  // Prerequisites CI cannot have: a real VPP, and the kernel WireGuard module
+  // (issue 12: that backend is tested against recorded netlink exchanges, its
+  // lab test skips and says why where the module is absent).
+  const expectedSkip = ["test/vpp/real-vpp.test.ts", "test/lab/kernel-wireguard.test.ts"];
   let skipped = 0;
   let mustNotSkip = 0;
   for (const f of r.testResults) {
     const n = skippedIn(f);
     skipped += n;
-    if (n > 0 && process.env.CI === "true" && !f.name.endsWith("test/vpp/real-vpp.test.ts")) {
+    if (n > 0 && process.env.CI === "true" && !expectedSkip.some((e) => f.name.endsWith(e))) {
       mustNotSkip += n;
       console.log(`CI: ${n} test(s) skipped in ${f.name}: counted as failed (a prerequisite is missing)`);
     }
