@@ -1879,9 +1879,16 @@ export class Rib {
     const ids: number[] = [];
     const attrs: PathAttributes[] = [];
     if (enc !== null) {
-      const slots = this.rankedSlots(prefix);
+      let slots = this.rankedSlots(prefix);
+      let routes = slots.map((slot) => this.routeOf(prefix, slot, text));
+      if (slots.length > 2) {
+        // A set keeps its best first, the rest unordered: ranked here, as the neighbor gets the first N that pass.
+        const ranked = rank(this.decisionCtx, routes);
+        slots = ranked.map((r) => slots[routes.indexOf(r)]!);
+        routes = ranked;
+      }
       for (let i = 0; i < slots.length && ids.length < max; i++) {
-        const a = this.exportAttrs(peer, this.routeOf(prefix, slots[i]!, text), enc);
+        const a = this.exportAttrs(peer, routes[i]!, enc);
         if (a === null) continue;
         ids.push(slots[i]! + 1);
         attrs.push(a);
@@ -1913,7 +1920,7 @@ export class Rib {
     if (ids.length === 0) this.prefixes.release(prefix);
   }
 
-  /** The prefix's candidate slots, best first (the Loc-RIB's order). */
+  /** The prefix's candidate slots, the best first (a set's others in its own order). */
   private rankedSlots(prefix: number): number[] {
     const e = this.locOf(prefix);
     if (e === -1) return [];

@@ -182,7 +182,8 @@ export interface Peers {
 export async function createPeers(
   base: string,
   net: number,
-  peers: readonly { asn: number; lan: { v4: string; v6: string; addr4: string; addr6: string } }[],
+  /** `bgp`: extra keys of that neighbor's bgp section (add-path). */
+  peers: readonly { asn: number; lan: { v4: string; v6: string; addr4: string; addr6: string }; bgp?: Record<string, unknown> }[],
   top: Record<string, unknown> = {},
 ): Promise<Peers> {
   const prefix = uniqueName(base);
@@ -240,7 +241,7 @@ export async function createPeers(
           endpoint: `${site.underlayB}:${PORT_B}`,
           'listen-port': site.portA,
           tunnel: { local: [`10.255.${k + 1}.0/31`, `fd00:255:${k + 1}::/127`], remote: [site.tunB!.v4, site.tunB!.v6] },
-          bgp: { asn: peers[k]!.asn, 'hold-time': HOLD_TIME },
+          bgp: { asn: peers[k]!.asn, 'hold-time': HOLD_TIME, ...peers[k]!.bgp },
         })),
       }),
     );
