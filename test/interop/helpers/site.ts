@@ -163,8 +163,8 @@ async function buildSite(site: Site, agent: AgentOptions): Promise<void> {
 /**
  * The agent in A with several peers, B1…Bn (multipath, a hub): one namespace
  * per peer, its own veth underlay 198.18.<net+i>.0/24, LAN bridge
- * (`lans[i]`), tunnel i (A 10.255.i.0/31 fd00:255:i::/127, Bi .1 / ::1) and
- * agent neighbor `b<i>` in AS `asns[i]`. Each peer is a Site of its own
+ * (`lan`), tunnel i (A 10.255.i.0/31 fd00:255:i::/127, Bi .1 / ::1) and
+ * agent neighbor `b<i>` in AS `asn` (more keys of its `bgp` in `bgp`). Each peer is a Site of its own
  * (nsA shared, dir per peer), so startPeerTunnel and startBird/startFrr
  * work on it as on a single site; the agent's config and socket are in
  * `agent`. teardownPeers removes everything.
