@@ -4,7 +4,7 @@
  */
 import { formatIpv4 } from '#lib/prefix';
 import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from './types.js';
-import type { AddPathDirections, AddPathFamily, Capability, CodecContext, OpenMessage } from './types.js';
+import type { AddPathDirections, AddPathFamily, Capability, CodecContext, LongLivedFamily, OpenMessage } from './types.js';
 import { AS_TRANS } from './attributes.js';
 import { OpenSubcode, badLength, openError, u16Bytes } from './errors.js';
 import { HEADER_LENGTH, allocMessage } from './header.js';
@@ -27,7 +27,11 @@ export const CapabilityCode = {
   FourOctetAs: 65,
   AddPath: 69,
   EnhancedRouteRefresh: 70,
+  LongLivedGracefulRestart: 71,
 } as const;
+
+/** RFC 9494 §3: the largest long-lived stale time, 24 bits of seconds (about 194 days). */
+export const MAX_LONG_LIVED_STALE_TIME = 0xffffff;
 
 export function decodeOpen(b: Uint8Array): OpenMessage {
   const end = b.length;
@@ -124,6 +128,16 @@ function decodeCapability(b: Uint8Array, p: number, code: number, len: number): 
       for (let q = p + 2; q < p + len; q += 4) families.push({ afi: rd16(b, q), safi: b[q + 2]!, forwardingState: (b[q + 3]! & 0x80) !== 0 });
       return { code, restartState: (head & 0x8000) !== 0, notification: (head & 0x4000) !== 0, restartTime: head & 0x0fff, families };
     }
+    case CapabilityCode.LongLivedGracefulRestart: {
+      // RFC 9494 §3: AFI (2), SAFI (1), Flags (1, F = 0x80), Long-lived Stale Time (3) per family;
+      // an empty list is valid (the speaker supports the procedures for no family).
+      if (len % 7 !== 0) malformedCapability(code, len);
+      const families: LongLivedFamily[] = [];
+      for (let q = p; q < p + len; q += 7) {
+        families.push({ afi: rd16(b, q), safi: b[q + 2]!, forwardingState: (b[q + 3]! & 0x80) !== 0, staleTime: (b[q + 4]! << 16) | rd16(b, q + 5) });
+      }
+      return { code, families };
+    }
     case CapabilityCode.AddPath: {
       // RFC 7911 §4: AFI (2), SAFI (1), Send/Receive (1) per family.
       if (len === 0 || len % 4 !== 0) malformedCapability(code, len);
@@ -164,6 +178,8 @@ function capabilityValueLength(c: Capability): number {
       return c.families.length * 4;
     case CapabilityCode.GracefulRestart:
       return 2 + c.families.length * 4;
+    case CapabilityCode.LongLivedGracefulRestart:
+      return c.families.length * 7;
   }
 }
 
@@ -214,6 +230,19 @@ function writeCapability(buf: Uint8Array, o: number, c: Capability): number {
         });
         break;
       }
+      case CapabilityCode.LongLivedGracefulRestart:
+        c.families.forEach((f, i) => {
+          if (!Number.isInteger(f.staleTime) || f.staleTime < 0 || f.staleTime > MAX_LONG_LIVED_STALE_TIME) {
+            throw new RangeError(`long-lived stale time ${f.staleTime} does not fit 24 bits`);
+          }
+          const q = v + i * 7;
+          wr16(buf, q, f.afi);
+          buf[q + 2] = f.safi;
+          buf[q + 3] = f.forwardingState ? 0x80 : 0;
+          buf[q + 4] = f.staleTime >>> 16;
+          wr16(buf, q + 5, f.staleTime & 0xffff);
+        });
+        break;
       case CapabilityCode.ExtendedNextHop:
         c.entries.forEach((e, i) => {
           wr16(buf, v + i * 6, e.afi);
@@ -284,6 +313,8 @@ export interface OpenCapabilities {
   addPath: AddPathFamily[];
   /** RFC 4724 graceful restart, as the speaker sent it, or null. */
   gracefulRestart: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
+  /** RFC 9494 long-lived graceful restart families, as the speaker sent them, or null. */
+  longLived: LongLivedFamily[] | null;
   /** RFC 9234 BGP Role the speaker sent (a BgpRole value), or null. */
   role: number | null;
   /** RFC 9234 §4.2: several BGP Role capabilities with different values (a Role Mismatch). */
@@ -301,6 +332,7 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
     extendedMessages: false,
     addPath: [],
     gracefulRestart: null,
+    longLived: null,
     role: null,
     roleConflict: false,
   };
@@ -338,6 +370,10 @@ export function openCapabilities(open: OpenMessage): OpenCapabilities {
       case CapabilityCode.GracefulRestart:
         // RFC 4724 §3: only one instance; a later one is ignored.
         out.gracefulRestart ??= { restartState: c.restartState, notification: c.notification, restartTime: c.restartTime, families: c.families };
+        break;
+      case CapabilityCode.LongLivedGracefulRestart:
+        // RFC 9494 §3: as for RFC 4724, one instance counts.
+        out.longLived ??= c.families;
         break;
     }
   }
@@ -396,6 +432,8 @@ export interface OpenOptions {
   extendedMessages?: boolean;
   /** RFC 4724 graceful restart capability to send, or none. */
   gracefulRestart?: { restartState: boolean; notification: boolean; restartTime: number; families: { afi: number; safi: number; forwardingState: boolean }[] };
+  /** RFC 9494 long-lived graceful restart capability to send (sent only with gracefulRestart), or none. */
+  longLived?: LongLivedFamily[];
   /** RFC 9234 BGP Role capability to send (a BgpRole value), or none. */
   role?: number;
   /** RFC 7911 ADD-PATH capability: per family, whether we receive and/or send several paths; none when empty. */
@@ -410,6 +448,8 @@ export function buildOpen(o: OpenOptions): OpenMessage {
   if (o.extendedNextHop && o.extendedNextHop.length > 0) capabilities.push({ code: CapabilityCode.ExtendedNextHop, entries: o.extendedNextHop });
   if (o.extendedMessages === true) capabilities.push({ code: CapabilityCode.ExtendedMessage });
   if (o.gracefulRestart) capabilities.push({ code: CapabilityCode.GracefulRestart, ...o.gracefulRestart });
+  // RFC 9494 §4.1: the LLGR capability goes with the graceful restart capability (its restart time may be 0).
+  if (o.gracefulRestart && o.longLived) capabilities.push({ code: CapabilityCode.LongLivedGracefulRestart, families: o.longLived });
   if (o.role !== undefined) capabilities.push({ code: CapabilityCode.BgpRole, role: o.role });
   if (o.addPath !== undefined && o.addPath.length > 0) capabilities.push({ code: CapabilityCode.AddPath, families: o.addPath });
   capabilities.push({ code: CapabilityCode.FourOctetAs, asn: o.asn });

@@ -26,6 +26,7 @@ export type Capability =
   | { code: 65; asn: number } // RFC 6793 4-octet AS
   | { code: 69; families: AddPathFamily[] } // RFC 7911 ADD-PATH
   | { code: 70 } // RFC 7313 enhanced route refresh
+  | { code: 71; families: LongLivedFamily[] } // RFC 9494 long-lived graceful restart
   | { code: number; raw: Uint8Array };
 
 /** RFC 9234 §4.1: the BGP Role capability's value. */
@@ -42,6 +43,18 @@ export interface GracefulRestartFamily {
   afi: number;
   safi: number;
   forwardingState: boolean;
+}
+
+/**
+ * RFC 9494 §3: a family the speaker keeps routes of for a long-lived stale
+ * time (seconds, 24 bits) after a graceful restart ends; F: its forwarding
+ * state was kept.
+ */
+export interface LongLivedFamily {
+  afi: number;
+  safi: number;
+  forwardingState: boolean;
+  staleTime: number;
 }
 
 /**

@@ -59,6 +59,38 @@ const CASES: Record<string, Case> = {
       ],
     },
   },
+  'open-long-lived-graceful-restart.hex': {
+    ctx: FOUR,
+    message: {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [
+        { code: 1, afi: 1, safi: 1 },
+        { code: 1, afi: 2, safi: 1 },
+        {
+          code: 64,
+          restartState: false,
+          notification: false,
+          restartTime: 0,
+          families: [
+            { afi: 1, safi: 1, forwardingState: true },
+            { afi: 2, safi: 1, forwardingState: true },
+          ],
+        },
+        {
+          code: 71,
+          families: [
+            { afi: 1, safi: 1, forwardingState: true, staleTime: 86400 },
+            { afi: 2, safi: 1, forwardingState: false, staleTime: 0xffffff },
+          ],
+        },
+        { code: 65, asn: 65001 },
+      ],
+    },
+  },
   'open-extended-next-hop.hex': {
     ctx: TWO,
     message: {

@@ -65,10 +65,10 @@ describe('RFC 4271 §6.2: OPEN message errors', () => {
   });
 
   it('RFC 5492 §5: unknown capabilities are kept raw; several Capabilities parameters are merged', () => {
-    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0b 02 04 4902 0078 02 03 4701 07')), CTX).message as OpenMessage;
+    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0b 02 04 4902 0078 02 03 4c01 07')), CTX).message as OpenMessage;
     expect(m.capabilities).toEqual([
       { code: 73, raw: new Uint8Array([0x00, 0x78]) },
-      { code: 71, raw: new Uint8Array([7]) },
+      { code: 76, raw: new Uint8Array([7]) },
     ]);
   });
 
@@ -76,6 +76,24 @@ describe('RFC 4271 §6.2: OPEN message errors', () => {
     const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '06 02 04 4002 0078')), CTX).message as OpenMessage;
     expect(m.capabilities).toEqual([{ code: 64, restartState: false, notification: false, restartTime: 120, families: [] }]);
     expectNotification(() => decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '07 02 05 4003 007801')), CTX), 2, 0);
+  });
+
+  it('RFC 9494 §3: long-lived graceful restart with no tuples is valid; a length not a multiple of 7 is an OPEN error', () => {
+    const m = decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '04 02 02 4700')), CTX).message as OpenMessage;
+    expect(m.capabilities).toEqual([{ code: 71, families: [] }]);
+    expectNotification(() => decodeMessage(openFrame(openBody('04', '005a', 'c0000201', '0a 02 08 4706 000101800000')), CTX), 2, 0);
+  });
+
+  it('RFC 9494 §3: a long-lived stale time beyond 24 bits is refused at encoding', () => {
+    const open: OpenMessage = {
+      type: MessageType.Open,
+      version: 4,
+      myAs: 65001,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: [{ code: 71, families: [{ afi: 1, safi: 1, forwardingState: false, staleTime: 0x1000000 }] }],
+    };
+    expect(() => encodeMessage(open, CTX)).toThrow(/24 bits/);
   });
 
   it('RFC 9072 §2: extended optional parameters length is decoded', () => {
@@ -164,6 +182,7 @@ describe('session helpers', () => {
       extendedMessages: false,
       addPath: [],
       gracefulRestart: null,
+      longLived: null,
       role: null,
       roleConflict: false,
     });
@@ -181,6 +200,23 @@ describe('session helpers', () => {
         { afi: 2, safi: 1, forwardingState: false },
       ],
     });
+  });
+
+  it('openCapabilities reads RFC 9494 long-lived graceful restart (F and the stale time per family)', () => {
+    const caps = openCapabilities(decodeMessage(loadVector('open-long-lived-graceful-restart.hex'), CTX).message as OpenMessage);
+    expect(caps.gracefulRestart?.restartTime).toBe(0);
+    expect(caps.longLived).toEqual([
+      { afi: 1, safi: 1, forwardingState: true, staleTime: 86400 },
+      { afi: 2, safi: 1, forwardingState: false, staleTime: 0xffffff },
+    ]);
+  });
+
+  it('RFC 9494 §4.1: buildOpen sends the long-lived capability only with the graceful restart capability', () => {
+    const longLived = [{ afi: 1, safi: 1, forwardingState: true, staleTime: 3600 }];
+    const gracefulRestart = { restartState: false, notification: false, restartTime: 0, families: [{ afi: 1, safi: 1, forwardingState: true }] };
+    const base = { asn: 65001, holdTime: 90, bgpId: '192.0.2.1', families: [{ afi: 1, safi: 1 }] };
+    expect(buildOpen({ ...base, longLived }).capabilities.some((c) => c.code === 71)).toBe(false);
+    expect(buildOpen({ ...base, gracefulRestart, longLived }).capabilities).toContainEqual({ code: 71, families: longLived });
   });
 
   it('RFC 6793: 4-octet ASNs are used only when both OPENs carry capability 65', () => {
