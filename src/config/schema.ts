@@ -212,6 +212,8 @@ const neighbor = z.strictObject({
     'graceful-restart': z.boolean().default(true),
     // RFC 4724 §3: 12 bits of seconds.
     'graceful-restart-time': intIn(1, 4095).default(DEFAULT_GRACEFUL_RESTART_TIME),
+    // RFC 9494 §3: 24 bits of seconds; 0: no long-lived graceful restart (the default, docs/configuration.md says why).
+    'long-lived-stale-time': intIn(0, 0xffffff).default(0),
     /** OSPF → BGP towards this neighbor: off, every internal OSPF route, or those matching the list. */
     'advertise-ospf': z.union([z.boolean(), z.array(text(checkPrefixListEntry))]).default(false),
     /** Per family: a limit, or false for none; absent: the eBGP default (none for iBGP); false: none at all. */
@@ -235,6 +237,10 @@ const neighbor = z.strictObject({
   })
     .superRefine((b, ctx) => {
       if (b['role-strict'] && b.role === null) ctx.addIssue({ code: 'custom', path: ['role-strict'], message: 'needs bgp.role (strict mode is about the peer\'s role capability)' });
+      // RFC 9494 §4.1: the long-lived capability is sent only together with the graceful restart capability.
+      if (b['long-lived-stale-time'] > 0 && !b['graceful-restart']) {
+        ctx.addIssue({ code: 'custom', path: ['long-lived-stale-time'], message: 'needs bgp.graceful-restart: long-lived graceful restart (RFC 9494) works on top of it' });
+      }
     })
     // Absent: an OSPF-only neighbor (the cross-check wants bgp, ospf or both).
     .nullable()
@@ -443,6 +449,7 @@ function neighborConfig(n: ConfigYaml['neighbors'][number], localAsn: number, bf
       password: n.bgp.password,
       gracefulRestart: n.bgp['graceful-restart'],
       gracefulRestartTime: n.bgp['graceful-restart-time'],
+      longLivedStaleTime: n.bgp['long-lived-stale-time'],
       advertiseOspf: advertiseOspf(n.bgp['advertise-ospf']),
       maxPrefix: maxPrefixConfig(n.bgp['max-prefix'], n.bgp.asn !== localAsn),
       ...(n.bgp.role === null ? {} : { role: n.bgp.role, roleStrict: n.bgp['role-strict'] }),

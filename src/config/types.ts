@@ -27,6 +27,12 @@ export interface NeighborBgpConfig {
   gracefulRestart: boolean;
   /** Seconds the peer keeps our routes after our session ends (restart time we advertise). Default 120. */
   gracefulRestartTime: number;
+  /**
+   * RFC 9494 long-lived graceful restart (`bgp.long-lived-stale-time`): seconds
+   * the peer keeps our routes, long-lived stale, after the restart time, and the
+   * most we keep its routes so; 0 or absent: off (the default).
+   */
+  longLivedStaleTime?: number;
   /** OSPF → BGP towards this neighbor: none (null), every internal OSPF route (prefixes null), or those the list matches. */
   advertiseOspf: { prefixes: PrefixListEntry[] | null } | null;
   /** Limits on the prefixes accepted per family (RFC 4486 §4); null: none (iBGP by default). */

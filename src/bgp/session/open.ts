@@ -4,9 +4,9 @@
  * it can judge alone (version, hold time 1-2, identifier 0); what needs the
  * configuration is here. Pure: the session supplies the addresses.
  */
-import { acceptsIpv4OverIpv6, buildOpen as buildWireOpen, negotiateAddPath, openCapabilities } from '#bgp/wire/index';
+import { MAX_LONG_LIVED_STALE_TIME, acceptsIpv4OverIpv6, buildOpen as buildWireOpen, negotiateAddPath, openCapabilities } from '#bgp/wire/index';
 import { AFI_IPV4, AFI_IPV6, BgpRole, ErrorCode, SAFI_UNICAST } from '#bgp/wire/types';
-import type { AddPathDirections, AddPathFamily, OpenMessage } from '#bgp/wire/types';
+import type { AddPathDirections, AddPathFamily, LongLivedFamily, OpenMessage } from '#bgp/wire/types';
 import type { NotificationSpec } from '#bgp/fsm/index';
 import { keepaliveTimeFor } from '#bgp/fsm/index';
 import { bgpIdToNumber } from './address.js';
@@ -67,6 +67,7 @@ export function buildOpen(cfg: SessionConfig): OpenMessage {
     extendedMessages: true,
     ...(cfg.extendedNextHop ? { extendedNextHop: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }] } : {}),
     ...(cfg.gracefulRestart ? { gracefulRestart: gracefulRestartOf(cfg, cfg.gracefulRestart) } : {}),
+    ...(cfg.gracefulRestart && cfg.longLived ? { longLived: longLivedOf(cfg, cfg.gracefulRestart, cfg.longLived) } : {}),
     ...(cfg.role !== undefined ? { role: cfg.role } : {}),
     ...(cfg.addPath !== undefined && (cfg.addPath.receive || cfg.addPath.send) ? { addPath: cfg.families.map((f) => ({ ...f, ...cfg.addPath! })) } : {}),
   });
@@ -81,6 +82,13 @@ function gracefulRestartOf(cfg: SessionConfig, gr: NonNullable<SessionConfig['gr
     restartTime: Math.min(gr.restartTime, 4095),
     families: cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingState: s.forwardingState })),
   };
+}
+
+/** RFC 9494 §3 as we send it: every family we speak, with the one stale time and F as for RFC 4724. */
+function longLivedOf(cfg: SessionConfig, gr: NonNullable<SessionConfig['gracefulRestart']>, ll: NonNullable<SessionConfig['longLived']>): LongLivedFamily[] {
+  const s = gr.state();
+  const staleTime = Math.min(Math.max(0, Math.floor(ll.staleTime)), MAX_LONG_LIVED_STALE_TIME);
+  return cfg.families.map((f) => ({ afi: f.afi, safi: f.safi, forwardingState: s.forwardingState, staleTime }));
 }
 
 function openError(subcode: number): NotificationSpec {
@@ -140,6 +148,10 @@ export function checkOpen(
               families: caps.gracefulRestart.families.filter((g) => families.some((f) => f.afi === g.afi && f.safi === g.safi)),
             }
           : null,
+      // RFC 9494 §4.1: a long-lived capability without the graceful restart capability is ignored.
+      ...(cfg.gracefulRestart && cfg.longLived && caps.gracefulRestart && caps.longLived
+        ? { longLived: caps.longLived.filter((l) => families.some((f) => f.afi === l.afi && f.safi === l.safi)) }
+        : {}),
       ...(cfg.role !== undefined ? { roles: { local: cfg.role, peer: caps.role as BgpRole | null } } : {}),
       ...addPathOf(cfg, caps.addPath, families),
     },

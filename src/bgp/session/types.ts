@@ -2,7 +2,7 @@ import type { Socket, TcpNetConnectOpts } from 'node:net';
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { FsmState } from '#bgp/fsm/index';
-import type { AddPathDirections, BgpRole, RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
+import type { AddPathDirections, BgpRole, LongLivedFamily, RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
 
 export interface AfiSafi {
   afi: number;
@@ -36,6 +36,12 @@ export interface SessionConfig {
    * restarting (R bit) and kept our forwarding state (F bit per family).
    */
   gracefulRestart?: { restartTime: number; state: () => { restarting: boolean; forwardingState: boolean } };
+  /**
+   * RFC 9494 long-lived graceful restart capability in our OPEN (only with
+   * gracefulRestart, §4.1): the long-lived stale time (seconds, 24 bits) we
+   * ask for every family we speak, F as gracefulRestart's state says.
+   */
+  longLived?: { staleTime: number };
   /** Remote TCP port, default 179. */
   port?: number;
   /** Seconds, offered in OPEN: 0 or >= 3 (RFC 4271 §4.2). */
@@ -84,6 +90,12 @@ export interface Negotiated {
    * forwarding state it kept (F). Null: no graceful restart with this peer.
    */
   gracefulRestart: { restartTime: number; restartState: boolean; families: { afi: number; safi: number; forwardingState: boolean }[] } | null;
+  /**
+   * RFC 9494 long-lived graceful restart, when both sides sent it with the
+   * graceful restart capability: the peer's families (negotiated ones only)
+   * with their long-lived stale time and F. Absent: none with this peer.
+   */
+  longLived?: LongLivedFamily[];
   /**
    * RFC 9234 roles when we have one on this session: ours, and the peer's
    * (null: it sent none, accepted outside strict mode). Absent: no role configured.

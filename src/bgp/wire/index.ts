@@ -20,6 +20,6 @@ export {
 export type { MaxPrefixData, ShutdownCommunication } from './cease.js';
 export { AS_TRANS, AttrCode, FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_PARTIAL, FLAG_TRANSITIVE } from './attributes.js';
 export { treatAsWithdraw } from './update.js';
-export { BGP_VERSION, CapabilityCode, acceptsIpv4OverIpv6, buildOpen, negotiateAddPath, negotiatedContext, openCapabilities } from './open.js';
+export { BGP_VERSION, CapabilityCode, MAX_LONG_LIVED_STALE_TIME, acceptsIpv4OverIpv6, buildOpen, negotiateAddPath, negotiatedContext, openCapabilities } from './open.js';
 export type { OpenCapabilities, OpenOptions } from './open.js';
 export { EXTENDED_MAX_MESSAGE_LENGTH, HEADER_LENGTH, MAX_MESSAGE_LENGTH } from './header.js';
