@@ -21,6 +21,9 @@ export const WELL_KNOWN_COMMUNITIES: ReadonlyMap<string, number> = new Map([
   ['blackhole', 0xffff029a],
   // RFC 8326 §5
   ['graceful-shutdown', 0xffff0000],
+  // RFC 9494 (long-lived graceful restart)
+  ['llgr-stale', 0xffff0006],
+  ['no-llgr', 0xffff0007],
 ]);
 
 /** One community (or a pattern of them): value and mask per 32-bit word; mask bits 0 are "any". */

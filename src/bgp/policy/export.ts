@@ -20,7 +20,8 @@ export type ExportRejectReason =
   | 'no-export'
   | 'connected'
   | 'ospf-not-advertised'
-  | 'only-to-customer';
+  | 'only-to-customer'
+  | 'llgr-stale';
 
 export interface ExportContext {
   readonly localAsn: number;
@@ -46,6 +47,8 @@ export interface ExportedRoute {
 export const NO_EXPORT = 0xffffff01;
 export const NO_ADVERTISE = 0xffffff02;
 export const NO_EXPORT_SUBCONFED = 0xffffff03;
+/** RFC 9494: a long-lived stale path. */
+const LLGR_STALE = 0xffff0006;
 
 /** RFC 4271 §5 attribute flags. */
 const FLAG_OPTIONAL = 0x80;
@@ -102,6 +105,9 @@ export function exportFilter(ctx: ExportContext, route: Route, peer: PeerInfo): 
   if (communities !== undefined) {
     if (communities.includes(NO_ADVERTISE)) return 'no-advertise';
     if (ebgp && (communities.includes(NO_EXPORT) || communities.includes(NO_EXPORT_SUBCONFED))) return 'no-export';
+    // RFC 9494 §4.3: a long-lived stale path goes only to peers that negotiated long-lived
+    // graceful restart (with LLGR_STALE on it); to the others it is withdrawn.
+    if (peer.longLived !== true && communities.includes(LLGR_STALE)) return 'llgr-stale';
   }
   const role = localRoleOf(peer, ctx.localAsn);
   if (role !== undefined && otcEgressBlocked(role, route.attrs)) return 'only-to-customer';

@@ -8,6 +8,8 @@
  *
  * Steps, in order:
  *  0 next-hop        a path whose NEXT_HOP is unusable is no candidate (§9.1.2, first paragraph)
+ *    llgr-stale      a path without LLGR_STALE over one with it: RFC 9494 §4.2 wants long-lived
+ *                    stale paths least preferred, before any other step
  *  1 local-pref      highest degree of preference (§9.1.1): LOCAL_PREF, 100 when absent
  *  2 local-origin    locally originated (static, connected) over learned
  *  3 as-path-length  shortest AS_PATH, an AS_SET counts 1 (§9.1.2.2 a)
@@ -29,6 +31,7 @@ import type { Route } from './types.js';
 export const DECISION_STEPS = [
   'only-path',
   'next-hop',
+  'llgr-stale',
   'local-pref',
   'local-origin',
   'as-path-length',
@@ -65,11 +68,22 @@ export interface Decision {
 
 export const DEFAULT_LOCAL_PREF = 100;
 
+/** RFC 9494 §4.1 (IANA well-known communities): a long-lived stale path, and one not to be kept so. */
+export const LLGR_STALE = 0xffff0006;
+export const NO_LLGR = 0xffff0007;
+
+/** 1 for a long-lived stale path (RFC 9494 §4.2: least preferred), else 0. */
+function llgrStaleRank(r: Route): number {
+  const c = r.attrs.communities;
+  return c !== undefined && c.includes(LLGR_STALE) ? 1 : 0;
+}
+
 /** Negative: a is better; positive: b is better; 0: this step cannot tell them apart. */
 type StepCompare = (ctx: DecisionContext, a: Route, b: Route) => number;
 
 const STEPS: readonly (readonly [DecisionStep, StepCompare])[] = [
   ['next-hop', (_c, a, b) => usableRank(a) - usableRank(b)],
+  ['llgr-stale', (_c, a, b) => llgrStaleRank(a) - llgrStaleRank(b)],
   ['local-pref', (_c, a, b) => localPref(b) - localPref(a)],
   ['local-origin', (_c, a, b) => learnedRank(a) - learnedRank(b)],
   ['as-path-length', (_c, a, b) => asPathLength(a.attrs) - asPathLength(b.attrs)],

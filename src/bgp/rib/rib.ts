@@ -40,7 +40,7 @@ import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import { AdjRibOutPaths } from './add-path-out.js';
-import { DECISION_STEPS, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
+import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { multipathSet } from './multipath.js';
 import type { MultipathOptions } from './multipath.js';
@@ -634,6 +634,52 @@ export class Rib {
     const changes = this.collect(touched);
     this.closeEmptyLanes(peer);
     return changes;
+  }
+
+  /**
+   * RFC 9494 §4.2: the restart time of the peer ran out and long-lived
+   * graceful restart was negotiated for the family. Its paths still stale
+   * stay, with LLGR_STALE added (which makes them least preferred, decision.ts,
+   * and keeps them from peers without the capability, exportFilter); those
+   * carrying NO_LLGR are withdrawn. A path record gets its long-lived twin
+   * once, shared by every prefix that had it: one attribute set more per
+   * distinct set, never one per route. The paths stay in the stale set:
+   * what the peer sends again is fresh, sweepStale removes the rest.
+   */
+  longLivedStale(id: string, afi: number): { changes: LocRibChange[]; kept: number; removed: number } {
+    const peer = this.peers.get(id);
+    const stale = peer?.stale;
+    if (!peer || !stale) return { changes: [], kept: 0, removed: 0 };
+    const touched = new Touched(this.touchMarks);
+    const twins = new Map<number, number>();
+    let kept = 0;
+    let removed = 0;
+    const v6 = afi === AFI_IPV6;
+    for (const prefix of [...stale]) {
+      if (this.prefixes.isV6(prefix) !== v6) continue;
+      const record = peer.adjIn.get(prefix);
+      const r = this.pathRecords.get(record);
+      const communities = r.attrs.communities ?? [];
+      if (communities.includes(NO_LLGR)) {
+        this.withdrawPath(peer, prefix, touched);
+        removed++;
+        continue;
+      }
+      kept++;
+      if (communities.includes(LLGR_STALE)) continue;
+      let twin = twins.get(record);
+      if (twin === undefined) {
+        const attrs = this.attributes.intern({ ...r.attrs, communities: [...communities, LLGR_STALE] });
+        twin = this.pathRecords.intern(attrs, r.nextHop, r.nextHopLinkLocal);
+        this.attributes.release(attrs);
+        twins.set(record, twin);
+      }
+      const entry = peer.ineligible.get(prefix) ?? null;
+      this.storePath(peer, this.prefixes.text(prefix), twin, entry, touched, peer.preIn?.get(prefix) ?? -1, false);
+    }
+    for (const twin of twins.values()) this.pathRecords.release(twin);
+    if (stale.size === 0) peer.stale = null;
+    return { changes: this.collect(touched), kept, removed };
   }
 
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */

@@ -29,6 +29,8 @@ export interface PeerInfo {
    * family, each with a Path Identifier (0 or absent: the best only, without).
    */
   readonly addPathSend?: { readonly ipv4: number; readonly ipv6: number };
+  /** RFC 9494 long-lived graceful restart negotiated: long-lived stale paths may be sent to it. Absent: no. */
+  readonly longLived?: boolean;
   /** Which redistributed OSPF routes this peer is sent (absent or null: none). */
   readonly advertiseOspf?: ((prefix: string) => boolean) | null;
 }
