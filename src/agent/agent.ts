@@ -16,6 +16,7 @@ import type {
   ReloadDryRunJson,
   PolicyDryRunJson,
   RouteJson,
+  StaleRoutesJson,
   StatusJson,
   TunnelJson,
 } from '#api/types';
@@ -54,6 +55,7 @@ import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
 import { sendTable, type TableSendContext } from './table-send.js';
+import { LongLivedStale, longLivedFamilies } from './long-lived.js';
 
 /** Tunnels set up at once at start (wireguard-go, kernel). */
 const TUNNEL_START_CONCURRENCY = 8;
@@ -283,6 +285,17 @@ export class Agent implements ControlHandler {
         if (!this.stopping) setImmediate(fn);
       },
     });
+    this.longLived = new LongLivedStale({
+      rib: this.rib,
+      clock: deps.clock,
+      log: this.bgpLog,
+      queue: (changes) => this.queue(changes),
+      withdraw: (name) => {
+        const n = this.peers.get(name);
+        if (n) this.withdrawAfterFailover(n);
+      },
+      away: (name) => (this.peers.get(name)?.negotiated ?? null) === null,
+    });
     this.liveness = new Liveness({
       clock: deps.clock,
       log: deps.log.child({ component: 'bfd' }),
@@ -302,6 +315,8 @@ export class Agent implements ControlHandler {
   private readonly admin: NeighborAdmin;
   /** Route refresh both ways (src/agent/refresh.ts). */
   private readonly refresh: RouteRefreshes;
+  /** RFC 9494: neighbors' routes kept long-lived stale after their restart time. */
+  private readonly longLived: LongLivedStale;
 
   async start(): Promise<void> {
     const specs = this.specsFor(this.config);
@@ -394,6 +409,7 @@ export class Agent implements ControlHandler {
     await this.liveness.close();
     await this.flushing;
     for (const n of this.peers.values()) this.cancelGracefulTimers(n);
+    this.longLived.forgetAll();
     this.admin.close();
     await Promise.all(
       this.sessions().map(({ n, session }) =>
@@ -536,6 +552,8 @@ export class Agent implements ControlHandler {
                 },
               }
             : {}),
+          // RFC 9494: the neighbor keeps our routes long-lived stale after our restart time (F as above).
+          ...(bgp.gracefulRestart && (bgp.longLivedStaleTime ?? 0) > 0 ? { longLived: { staleTime: bgp.longLivedStaleTime! } } : {}),
           families: [
             { afi: 1, safi: 1 },
             { afi: 2, safi: 1 },
@@ -644,17 +662,22 @@ export class Agent implements ControlHandler {
       localLinkLocal: n.addr.localLinkLocal,
       families: neg.families,
       extendedNextHop: neg.extendedNextHop,
+      // RFC 9494 §4.3: long-lived stale routes go only to neighbors that negotiated the capability.
+      ...(neg.longLived !== undefined ? { longLived: true } : {}),
       ...peerRole(neg),
       ...addPathSendOf(neg, n.cfg.bgp?.addPath?.send ?? 0),
       // Looked up at each use: a reload that changes advertise-ospf re-exports without a session reset.
       advertiseOspf: (prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
     }, peerPolicies(this.config, n.cfg));
     if (resumed) {
-      // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now.
+      // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now;
+      // RFC 9494 §4.2: for a family in its long-lived stale time, the F bit of the long-lived capability says.
       for (const f of neg.families) {
-        const kept = neg.gracefulRestart?.families.some((g) => g.afi === f.afi && g.safi === f.safi && g.forwardingState) ?? false;
+        const same = (g: { afi: number; safi: number; forwardingState: boolean }): boolean => g.afi === f.afi && g.safi === f.safi && g.forwardingState;
+        const kept = this.longLived.inPhase(name, f.afi) ? (neg.longLived?.some(same) ?? false) : (neg.gracefulRestart?.families.some(same) ?? false);
         if (!kept) this.queue(this.rib.sweepStale(name, f.afi));
       }
+      this.longLived.forget(name);
       if (this.rib.hasStale(name)) {
         n.staleTimer?.cancel();
         n.staleTimer = this.deps.clock.setTimeout(() => {
@@ -701,6 +724,7 @@ export class Agent implements ControlHandler {
   private onDown(name: string, reason: string, how: SessionDown): void {
     const n = this.peers.get(name);
     const gr = n?.negotiated?.gracefulRestart ?? null;
+    const longLived = longLivedFamilies(n?.negotiated ?? null, n?.cfg.bgp?.longLivedStaleTime);
     this.refresh.onDown(name);
     if (n) {
       n.negotiated = null;
@@ -710,16 +734,28 @@ export class Agent implements ControlHandler {
     }
     // RFC 4724 §4.2: a session of a restart-capable peer that simply ended (no NOTIFICATION)
     // keeps its routes, stale, for its restart time: the peer is restarting, its forwarding goes on.
-    if (n && gr !== null && gr.families.length > 0 && gr.restartTime > 0 && !how.notification && !this.stopping) {
+    // RFC 9494 §4.2: with long-lived graceful restart, then for the long-lived stale time (the
+    // restart time may be 0), also when the peer went silent (our Hold Timer Expired).
+    const restartTime = gr !== null && gr.families.length > 0 ? gr.restartTime : 0;
+    const graceful = !how.notification || (how.holdTimerExpired === true && longLived.length > 0);
+    if (n && gr !== null && (restartTime > 0 || longLived.length > 0) && graceful && !this.stopping) {
       const kept = this.rib.retainStale(name);
-      n.restartTimer?.cancel();
-      n.restartTimer = this.deps.clock.setTimeout(() => {
-        n.restartTimer = null;
-        if (n.negotiated !== null || !this.rib.hasStale(name)) return;
-        this.log.warn({ neighbor: name, restartTime: gr.restartTime }, 'neighbor not back within its restart time: withdrawing its routes');
+      const over = (): void => {
+        if (longLived.length > 0 && this.longLived.begin(name, longLived)) return;
+        this.log.warn({ neighbor: name, restartTime }, 'neighbor not back within its restart time: withdrawing its routes');
         this.withdrawAfterFailover(n);
-      }, gr.restartTime * 1000);
-      this.log.warn({ neighbor: name, reason, stale: kept, restartTime: gr.restartTime }, 'session down: keeping its routes for its graceful restart');
+      };
+      n.restartTimer?.cancel();
+      n.restartTimer = null;
+      this.log.warn({ neighbor: name, reason, stale: kept, restartTime, longLived: longLived.length > 0 }, 'session down: keeping its routes for its graceful restart');
+      if (restartTime === 0) over();
+      else {
+        n.restartTimer = this.deps.clock.setTimeout(() => {
+          n.restartTimer = null;
+          if (n.negotiated !== null || !this.rib.hasStale(name)) return;
+          over();
+        }, restartTime * 1000);
+      }
       return;
     }
     this.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
@@ -785,6 +821,7 @@ export class Agent implements ControlHandler {
   }
 
   private cancelGracefulTimers(n: Neighbor): void {
+    this.longLived.forget(n.cfg.name);
     n.restartTimer?.cancel();
     n.restartTimer = null;
     n.staleTimer?.cancel();
@@ -1491,7 +1528,19 @@ export class Agent implements ControlHandler {
       policy: policyView(this.config, n.cfg),
       routeRefresh: this.refresh.view(n.cfg.name),
       bfd: this.liveness.bfdJson(n.cfg.name),
+      staleRoutes: this.staleRoutesView(n.cfg.name),
     }));
+  }
+
+  private staleRoutesView(name: string): StaleRoutesJson | null {
+    const routes = this.rib.staleCount(name);
+    if (routes === 0) return null;
+    const longLived: StaleRoutesJson['longLived'] = [];
+    for (const afi of [1, 2]) {
+      const secondsLeft = this.longLived.remaining(name, afi);
+      if (secondsLeft !== null) longLived.push({ family: afi === 1 ? 'ipv4-unicast' : 'ipv6-unicast', routes: this.rib.staleCountOf(name, afi), secondsLeft });
+    }
+    return { routes, longLived };
   }
 
   neighborAction(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson> {

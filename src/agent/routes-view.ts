@@ -10,7 +10,7 @@ import type { FibManager } from '#fib/index';
 import type { FibNextHop, FibRoute } from '#fib/types';
 import type { NeighborConfig } from '#config/types';
 import type { TunnelSpec } from '#wg/types';
-import type { DecisionJson, PathJson, RouteJson } from '#api/types';
+import type { DecisionJson, PathJson, RouteJson, StaleState } from '#api/types';
 import { hostRoutes } from '#wg/index';
 import { canonicalPrefix, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import type { AgentOspf } from './agent.js';
@@ -82,8 +82,8 @@ export function pathsJson(rib: Rib, prefix: string): { paths: PathJson[]; decisi
   // Multipath: the paths that forward with the best (two or more), marked on each.
   const forwarding = rib.multipathOptions === null ? [] : rib.multipath(prefix);
   const used = (r: Route): boolean => forwarding.length > 1 && forwarding.some((u) => u.peer === r.peer && u.source === r.source && u.pathId === r.pathId);
-  const paths = ranked.map((r) => ({ ...pathJson(r, r.peer === null ? null : (peers.get(r.peer) ?? null), isBest(r), null), multipath: used(r) }));
-  for (const p of received) if (p.ineligible !== null) paths.push({ ...pathJson(p.route, p.peer, false, p.ineligible, p.policy), multipath: false });
+  const paths = ranked.map((r) => ({ ...pathJson(rib, r, r.peer === null ? null : (peers.get(r.peer) ?? null), isBest(r), null), multipath: used(r) }));
+  for (const p of received) if (p.ineligible !== null) paths.push({ ...pathJson(rib, p.route, p.peer, false, p.ineligible, p.policy), multipath: false });
   if (d === undefined) return { paths, decision: null };
   const runnerUp = ranked.find((r) => !isBest(r));
   return {
@@ -94,7 +94,17 @@ export function pathsJson(rib: Rib, prefix: string): { paths: PathJson[]; decisi
 
 const ORIGINS: readonly PathJson['origin'][] = ['igp', 'egp', 'incomplete'];
 
-function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: IneligibleReason | null, rejectedBy?: string): PathJson {
+/** RFC 9494 §4.1: the LLGR_STALE community. */
+const LLGR_STALE = 0xffff0006;
+
+/** Long-lived stale when the path carries LLGR_STALE (ours or the neighbor's), else stale while its neighbor restarts. */
+export function staleState(rib: Rib, r: Route): StaleState | null {
+  if (r.peer === null) return null;
+  if (r.attrs.communities?.includes(LLGR_STALE) === true) return 'long-lived';
+  return rib.isStale(r.peer, r.prefix) ? 'graceful-restart' : null;
+}
+
+function pathJson(rib: Rib, r: Route, peer: PeerInfo | null, best: boolean, ineligible: IneligibleReason | null, rejectedBy?: string): PathJson {
   const a = r.attrs;
   return {
     neighbor: peer === null ? null : { name: peer.id, address: peer.address, asn: peer.asn, routerId: peer.routerId },
@@ -109,6 +119,7 @@ function pathJson(r: Route, peer: PeerInfo | null, best: boolean, ineligible: In
     extendedCommunities: (a.extendedCommunities ?? []).map(extendedCommunityText),
     largeCommunities: (a.largeCommunities ?? []).map((c) => c.join(':')),
     otc: a.otc ?? null,
+    stale: staleState(rib, r),
     best,
     eligible: ineligible === null,
     ineligibleReason: ineligible,
@@ -176,6 +187,7 @@ function routeJson(ctx: RouteViewContext, r: Route): RouteJson {
       prefix: r.prefix,
       source: 'bgp',
       neighbor: r.peer,
+      stale: staleState(ctx.rib, r),
       asPath,
       nexthops: fr?.nexthops ?? [],
       fib: !tunnelWins && fibm.installed(r.prefix),

@@ -35,6 +35,10 @@ export function negotiatedJson(n: Negotiated): NegotiatedJson {
             restarting: n.gracefulRestart.restartState,
             families: n.gracefulRestart.families.map((f) => ({ family: familyName(f.afi, f.safi), forwardingState: f.forwardingState })),
           },
+    longLivedGracefulRestart:
+      n.longLived === undefined
+        ? null
+        : { families: n.longLived.map((f) => ({ family: familyName(f.afi, f.safi), staleTime: f.staleTime, forwardingState: f.forwardingState })) },
     ...(n.roles ? { roles: { local: roleName(n.roles.local), peer: n.roles.peer === null ? null : roleName(n.roles.peer) } } : {}),
     ...(n.addPath ? { addPath: { receive: addPathFamilies(n.addPath.receive), send: addPathFamilies(n.addPath.send) } } : {}),
   };

@@ -96,6 +96,18 @@ export interface NeighborJson {
   bfd?: NeighborBfdJson | null;
   /** Its policy chains (bgp.import, bgp.export); `note` says what bgp.require-policy (RFC 8212) does to it, null when nothing. */
   policy?: PolicyJson;
+  /**
+   * Its routes kept while it is away (RFC 4724, RFC 9494), or null when none:
+   * how many, and per family in its long-lived stale time the seconds left
+   * before they go. (Absent from agents before it.)
+   */
+  staleRoutes?: StaleRoutesJson | null;
+}
+
+export interface StaleRoutesJson {
+  routes: number;
+  /** Families whose routes are long-lived stale (LLGR_STALE, least preferred), with the seconds left. */
+  longLived: { family: string; routes: number; secondsLeft: number }[];
 }
 
 export interface PolicyJson {
@@ -208,6 +220,12 @@ export interface NegotiatedJson {
   /** The peer's RFC 4724 capability, when both sent one. */
   gracefulRestart: { restartTime: number; restarting: boolean; families: { family: string; forwardingState: boolean }[] } | null;
   /**
+   * The peer's RFC 9494 long-lived graceful restart capability when both sent
+   * one (with graceful restart): per family its long-lived stale time and F.
+   * Null: not negotiated. (Absent from agents before it.)
+   */
+  longLivedGracefulRestart?: { families: { family: string; staleTime: number; forwardingState: boolean }[] } | null;
+  /**
    * RFC 9234 roles ("provider", "rs", "rs-client", "customer", "peer"): ours
    * (bgp.role) and the one the peer sent, null when it sent none. Absent
    * when no role is configured for the neighbor.
@@ -226,11 +244,20 @@ export interface NextHopJson {
   interface?: string;
 }
 
+/**
+ * Why a path is kept though its neighbor has not confirmed it: `graceful-restart`
+ * (RFC 4724 §4.2: the neighbor restarts, or refreshes, RFC 7313 §4: not sent again yet)
+ * or `long-lived` (RFC 9494: it carries LLGR_STALE, 65535:6, and is least preferred).
+ */
+export type StaleState = 'graceful-restart' | 'long-lived';
+
 export interface RouteJson {
   prefix: string;
   source: 'bgp' | 'ospf' | 'static' | 'connected';
   /** Neighbor name the best path came from, or null for local routes. */
   neighbor: string | null;
+  /** A BGP route: whether its path is stale (StaleState), null when fresh. Absent for other sources. */
+  stale?: StaleState | null;
   asPath: number[];
   nexthops: NextHopJson[];
   fib: boolean;
@@ -264,6 +291,8 @@ export interface PathJson {
   largeCommunities: string[];
   /** RFC 9234 ONLY_TO_CUSTOMER: the AS it carries, null when absent. */
   otc: number | null;
+  /** See StaleState; null: fresh. */
+  stale: StaleState | null;
   /** The Loc-RIB's best path. */
   best: boolean;
   /** A candidate of the decision process. */

@@ -295,9 +295,10 @@ function decisionText(best: string, d: DecisionJson): string {
 
 function pathLines(p: PathJson): string {
   const who = p.neighbor ? `${p.neighbor.name}  ${p.neighbor.address}  AS ${p.neighbor.asn}${p.pathId !== undefined ? `  path id ${p.pathId}` : ''}` : `${p.source} (local)`;
-  const state =
+  const judged =
     (p.best ? 'best' : p.eligible ? 'eligible' : `not eligible: ${p.ineligibleReason ?? 'unknown'}${p.rejectedBy !== undefined ? ` (${p.rejectedBy})` : ''}`) +
     (p.multipath === true ? ', multipath' : '');
+  const state = p.stale === 'long-lived' ? `${judged}, long-lived stale` : p.stale === 'graceful-restart' ? `${judged}, stale` : judged;
   const attrs = [
     `origin ${p.origin ?? NONE}`,
     `as-path ${p.asPath.length === 0 ? NONE : p.asPath.join(' ')}${p.asPath.length === p.asPathLength ? '' : ` (length ${p.asPathLength})`}`,
@@ -413,9 +414,16 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
       const kept = gr.families.filter((f) => f.forwardingState).map((f) => f.family);
       caps.push(`graceful restart (${gr.restartTime} s${gr.restarting ? ', restarting' : ''}${kept.length > 0 ? `, forwarding kept: ${kept.join(' ')}` : ''})`);
     }
+    const llgr = s.longLivedGracefulRestart;
+    if (llgr) caps.push(`long-lived graceful restart (${llgr.families.map((f) => `${f.family} ${f.staleTime} s${f.forwardingState ? ' F' : ''}`).join(', ') || 'no family'})`);
     lines.push(['capabilities', caps.join(', ') || NONE]);
     if (s.roles) lines.push(['role', `${s.roles.local} (RFC 9234), peer ${s.roles.peer ?? 'sent none'}`]);
     if (s.addPath) lines.push(['add-path', `receive ${s.addPath.receive.join(' ') || NONE}; send ${s.addPath.send.join(' ') || NONE} (RFC 7911)`]);
+  }
+  const stale = n.staleRoutes;
+  if (stale) {
+    const ll = stale.longLived.map((f) => `${f.family} ${f.routes} long-lived stale, ${f.secondsLeft} s left`);
+    lines.push(['stale routes', `${stale.routes}${ll.length > 0 ? ` (${ll.join('; ')})` : ' (graceful restart)'}`]);
   }
   lines.push(
     ['prefixes', `${n.prefixesReceived} received, ${n.prefixesAccepted} accepted, ${n.prefixesAdvertised} advertised`],

@@ -11,7 +11,7 @@ import type { Config, NeighborConfig } from '#config/types';
 import type { FibBackend, FibNextHop, FibOp, FibRoute } from '#fib/types';
 import type { TunnelSpec, TunnelStatus, WireguardBackend } from '#wg/types';
 import type { FsmState } from '#bgp/fsm/index';
-import type { ListenBinding, Negotiated, NotificationRecord, RefusalCounters, SessionConfig, SessionCounters, SessionHandler } from '#bgp/session/index';
+import type { ListenBinding, Negotiated, NotificationRecord, RefusalCounters, SessionConfig, SessionCounters, SessionDown, SessionHandler } from '#bgp/session/index';
 import { encodeShutdownCommunication } from '#bgp/session/index';
 import { MessageType, type UpdateMessage } from '#bgp/wire/types';
 import { decodeKey, generatePrivateKey, publicKeyOf } from '#wg/keys';
@@ -156,13 +156,21 @@ export class ScriptedSession implements AgentSession {
     this.lastNotification = { direction: 'received', code, subcode, data, at: this.clock.now() };
     this.goDown(`received ${text}`);
   }
+  /**
+   * The Established session ended without a NOTIFICATION (the peer's BGP died,
+   * TCP closed: `how` as given), or with our Hold Timer Expired
+   * ({ notification: true, holdTimerExpired: true }).
+   */
+  lost(how: SessionDown = { notification: false }): void {
+    this.goDown(how.holdTimerExpired === true ? 'sent Hold Timer Expired' : 'connection closed', how);
+  }
   private sent(subcode: number, data: Uint8Array): void {
     this.ceases.push({ subcode, data });
     this.lastNotification = { direction: 'sent', code: 6, subcode, data, at: this.clock.now() };
     this.goDown(`sent 6/${subcode}`);
     this.state = 'Idle';
   }
-  private goDown(reason: string): void {
+  private goDown(reason: string, how: SessionDown = { notification: true }): void {
     this.lastError = reason;
     if (this.state !== 'Established') {
       this.state = 'Idle';
@@ -172,7 +180,7 @@ export class ScriptedSession implements AgentSession {
     this.negotiated = null;
     this.counters.flaps++;
     this.handler.onStateChange?.('Established', 'Idle');
-    this.handler.onDown(reason, { notification: true });
+    this.handler.onDown(reason, how);
   }
 }
 

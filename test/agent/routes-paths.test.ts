@@ -34,6 +34,7 @@ describe('Agent: routes PREFIX lists every path and the deciding step', () => {
     expect(r).toEqual({
       prefix: '10.9.0.0/24',
       source: 'bgp',
+      stale: null,
       neighbor: 'b',
       asPath: [65004],
       nexthops: [{ address: '10.255.2.1', interface: 'wg-b' }],
@@ -53,6 +54,7 @@ describe('Agent: routes PREFIX lists every path and the deciding step', () => {
           extendedCommunities: ['rt:65004:7'],
           largeCommunities: ['65004:1:2'],
           otc: null,
+          stale: null,
           best: true,
           eligible: true,
           multipath: false,
@@ -71,6 +73,7 @@ describe('Agent: routes PREFIX lists every path and the deciding step', () => {
           extendedCommunities: [],
           largeCommunities: [],
           otc: null,
+          stale: null,
           best: false,
           eligible: true,
           multipath: false,

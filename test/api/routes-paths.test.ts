@@ -82,6 +82,7 @@ describe('control socket: routes PREFIX --json', () => {
                   "origin": "igp",
                   "otc": 65004,
                   "source": "bgp",
+                  "stale": null,
                 },
                 {
                   "asPath": [
@@ -113,10 +114,12 @@ describe('control socket: routes PREFIX --json', () => {
                   "origin": "igp",
                   "otc": null,
                   "source": "bgp",
+                  "stale": null,
                 },
               ],
               "prefix": "10.9.0.0/24",
               "source": "bgp",
+              "stale": null,
             },
           ]
         `);

@@ -17,6 +17,7 @@ function path(name: string, n: number, over: Partial<PathJson> = {}): PathJson {
     extendedCommunities: [],
     largeCommunities: [],
     otc: null,
+    stale: null,
     best: false,
     eligible: true,
     ineligibleReason: null,

@@ -88,7 +88,7 @@ describe('the design.md example', () => {
           persistentKeepalive: 25, mtu: 1420,
           tunnel: { local: ['10.255.0.0/31', 'fd00:255::/127'], remote: ['10.255.0.1', 'fd00:255::1'] },
           sourceAddress: null,
-          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 }, import: [], export: [], softReconfigurationInbound: false, addPath: { receive: false, send: 0 } },
+          bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, longLivedStaleTime: 0, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 }, import: [], export: [], softReconfigurationInbound: false, addPath: { receive: false, send: 0 } },
           ospf: null,
           bfd: null,
         },
@@ -138,7 +138,7 @@ neighbors:
       persistentKeepalive: 0, mtu: 1420,
       tunnel: null,
       sourceAddress: null,
-      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 }, import: [], export: [], softReconfigurationInbound: false, addPath: { receive: false, send: 0 } },
+      bgp: { asn: 65002, holdTime: 90, passive: false, ttlSecurity: true, password: null, gracefulRestart: true, gracefulRestartTime: 120, longLivedStaleTime: 0, advertiseOspf: null, maxPrefix: { ipv4: 2_000_000, ipv6: 500_000, action: 'warning', restartAfter: 5 }, import: [], export: [], softReconfigurationInbound: false, addPath: { receive: false, send: 0 } },
       ospf: null,
       bfd: null,
     });

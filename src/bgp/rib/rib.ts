@@ -604,6 +604,14 @@ export class Rib {
     return peer !== undefined && (peer.stale !== null || peer.lanes.some((l) => l.stale !== null));
   }
 
+  /** Whether the peer's path for `prefix` is stale (kept from before its restart or refresh, not sent again yet). */
+  isStale(id: string, prefix: string): boolean {
+    const stale = this.peers.get(id)?.stale;
+    if (!stale) return false;
+    const n = this.prefixes.find(prefix);
+    return n !== NO_PREFIX && stale.has(n);
+  }
+
   /** Stale paths of the peer, for status. */
   staleCount(id: string): number {
     const peer = this.peers.get(id);

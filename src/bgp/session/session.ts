@@ -72,6 +72,8 @@ export class BgpSession {
   private detail: string | null = null;
   /** Set by the step in progress: a NOTIFICATION was sent or received in it. */
   private notified = false;
+  /** The NOTIFICATION of this step was ours, Hold Timer Expired: the peer went silent. */
+  private holdExpired = false;
   private retryTimer: TimerHandle | null = null;
   /** Automatic restart out of Idle (the IdleHoldTimer of RFC 4271 §8.1.1, without damping). */
   private restartTimer: TimerHandle | null = null;
@@ -367,6 +369,7 @@ export class BgpSession {
       for (let f = this.queue.shift(); f; f = this.queue.shift()) {
         this.detail = null;
         this.notified = false;
+        this.holdExpired = false;
         try {
           f();
           this.settle();
@@ -493,6 +496,7 @@ export class BgpSession {
           this.notification = { direction: 'sent', code: a.code, subcode: a.subcode, data: a.data, at: this.clock.now() };
         }
         this.notified = true;
+        if (a.code === ErrorCode.HoldTimerExpired) this.holdExpired = true;
         const level = a.code === ErrorCode.Cease ? 'info' : 'warn';
         this.log[level]({ notification: text }, 'NOTIFICATION sent');
         this.write(m, { type: MessageType.Notification, code: a.code, subcode: a.subcode, data: a.data });
@@ -539,7 +543,7 @@ export class BgpSession {
       case 'session-down': {
         const reason = this.detail ?? a.reason;
         this.log.info({ reason }, 'session down');
-        const how = { notification: this.notified };
+        const how = { notification: this.notified, holdTimerExpired: this.holdExpired };
         if (isPrimary) this.safe(() => this.handler.onDown(reason, how));
         return;
       }

@@ -112,6 +112,12 @@ export interface SessionDown {
    * graceful restart applies only when the TCP session simply ended).
    */
   notification: boolean;
+  /**
+   * That NOTIFICATION was ours, Hold Timer Expired: the peer stopped talking
+   * (a dead tunnel), which long-lived graceful restart keeps routes through
+   * (RFC 9494 §4.2, as RFC 8538 §4 treats it as a graceful case). Absent: no.
+   */
+  holdTimerExpired?: boolean;
 }
 
 /** The session's plugin interface to the application (after jwhited/corebgp). */

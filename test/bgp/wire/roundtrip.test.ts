@@ -143,7 +143,14 @@ const capability: fc.Arbitrary<Capability> = fc.oneof(
       { minLength: 1, maxLength: 6 },
     ),
   }),
-  fc.record({ code: fc.constantFrom(71, 73, 128), raw: fc.uint8Array({ maxLength: 20 }) }),
+  fc.record({
+    code: fc.constant(71 as const),
+    families: fc.array(
+      fc.record({ afi: fc.nat({ max: 0xffff }), safi: fc.nat({ max: 255 }), forwardingState: fc.boolean(), staleTime: fc.nat({ max: 0xffffff }) }),
+      { maxLength: 4 },
+    ),
+  }),
+  fc.record({ code: fc.constantFrom(73, 128), raw: fc.uint8Array({ maxLength: 20 }) }),
 );
 
 const opens: fc.Arbitrary<OpenMessage> = fc.record({
