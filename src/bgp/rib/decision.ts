@@ -73,7 +73,7 @@ export const LLGR_STALE = 0xffff0006;
 export const NO_LLGR = 0xffff0007;
 
 /** 1 for a long-lived stale path (RFC 9494 §4.2: least preferred), else 0. */
-function llgrStaleRank(r: Route): number {
+export function llgrStaleRank(r: Route): number {
   const c = r.attrs.communities;
   return c !== undefined && c.includes(LLGR_STALE) ? 1 : 0;
 }

@@ -7,6 +7,7 @@
  * beside the best when the elimination of §9.1.2.2 keeps it up to and
  * including the external-over-internal step, that is when it ties with the
  * best on:
+ *     llgr-stale     long-lived stale (RFC 9494) or not, like the best
  *   1 local-pref      the same degree of preference (LOCAL_PREF)
  *   2 local-origin    learned, like the best (our own routes never share)
  *   3 as-path-length  the same AS_PATH length (§9.1.2.2 a)
@@ -25,7 +26,7 @@
  * front of its candidate sets, a bit for a pair): no object per prefix.
  */
 import type { AsPathSegment } from '#bgp/wire/types';
-import { asPathLength, compare, eliminateMed, localPref } from './decision.js';
+import { asPathLength, compare, eliminateMed, llgrStaleRank, localPref } from './decision.js';
 import type { DecisionContext } from './decision.js';
 import type { Route } from './types.js';
 
@@ -46,11 +47,12 @@ export function multipathSet(ctx: DecisionContext, paths: readonly Route[], best
   const lp = localPref(best);
   const len = asPathLength(best.attrs);
   const origin = best.attrs.origin;
+  const stale = llgrStaleRank(best);
   // Steps 1–4 keep exactly the paths equal to the best's keys (the best survives every step).
   let kept: Route[] = [];
   for (const p of paths) {
     if (p.source !== 'bgp' || p.peer === null) continue;
-    if (localPref(p) !== lp || asPathLength(p.attrs) !== len || p.attrs.origin !== origin) continue;
+    if (localPref(p) !== lp || asPathLength(p.attrs) !== len || p.attrs.origin !== origin || llgrStaleRank(p) !== stale) continue;
     kept.push(p);
   }
   if (kept.length < 2) return [best];

@@ -121,6 +121,19 @@ describe('RFC 9494 §4.2: long-lived stale paths', () => {
     expect(r.pathRecords.size).toBe(0);
   });
 
+  test('multipath: a long-lived stale path never forwards beside a fresh best', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, multipath: { maxPaths: 8, relaxAsPath: false } });
+    r.addPeer(peer('p2', 65002, 2));
+    r.addPeer(peer('p3', 65002, 3));
+    r.applyUpdate('p2', announce(['10.9.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    r.applyUpdate('p3', announce(['10.9.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.3.1'));
+    expect(r.multipath('10.9.0.0/24').map((x) => x.peer)).toEqual(['p2', 'p3']);
+    r.retainStale('p2');
+    r.longLivedStale('p2', AFI_IPV4);
+    expect(r.multipath('10.9.0.0/24').map((x) => x.peer)).toEqual(['p3']);
+    expect(r.decision('10.9.0.0/24')?.step).toBe('llgr-stale');
+  });
+
   test('a peer without stale paths, or unknown: nothing happens', () => {
     const r = rib();
     r.addPeer(peer('a', 65002, 2));
