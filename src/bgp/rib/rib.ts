@@ -606,10 +606,10 @@ export class Rib {
 
   /** Whether the peer's path for `prefix` is stale (kept from before its restart or refresh, not sent again yet). */
   isStale(id: string, prefix: string): boolean {
-    const stale = this.peers.get(id)?.stale;
-    if (!stale) return false;
+    const peer = this.peers.get(id);
+    if (!peer) return false;
     const n = this.prefixes.find(prefix);
-    return n !== NO_PREFIX && stale.has(n);
+    return n !== NO_PREFIX && (peer.stale?.has(n) === true || peer.lanes.some((l) => l.stale?.has(n) === true));
   }
 
   /** Stale paths of the peer, for status. */
@@ -656,38 +656,44 @@ export class Rib {
    */
   longLivedStale(id: string, afi: number): { changes: LocRibChange[]; kept: number; removed: number } {
     const peer = this.peers.get(id);
-    const stale = peer?.stale;
-    if (!peer || !stale) return { changes: [], kept: 0, removed: 0 };
+    if (!peer) return { changes: [], kept: 0, removed: 0 };
     const touched = new Touched(this.touchMarks);
     const twins = new Map<number, number>();
     let kept = 0;
     let removed = 0;
     const v6 = afi === AFI_IPV6;
-    for (const prefix of [...stale]) {
-      if (this.prefixes.isV6(prefix) !== v6) continue;
-      const record = peer.adjIn.get(prefix);
-      const r = this.pathRecords.get(record);
-      const communities = r.attrs.communities ?? [];
-      if (communities.includes(NO_LLGR)) {
-        this.withdrawPath(peer, prefix, touched);
-        removed++;
-        continue;
+    // RFC 7911: each of the peer's ADD-PATH lanes keeps its own stale paths.
+    for (const s of [peer, ...peer.lanes]) {
+      const stale = s.stale;
+      if (!stale) continue;
+      for (const prefix of [...stale]) {
+        if (this.prefixes.isV6(prefix) !== v6) continue;
+        const record = s.adjIn.get(prefix);
+        const r = this.pathRecords.get(record);
+        const communities = r.attrs.communities ?? [];
+        if (communities.includes(NO_LLGR)) {
+          this.withdrawPath(s, prefix, touched);
+          removed++;
+          continue;
+        }
+        kept++;
+        if (communities.includes(LLGR_STALE)) continue;
+        let twin = twins.get(record);
+        if (twin === undefined) {
+          const attrs = this.attributes.intern({ ...r.attrs, communities: [...communities, LLGR_STALE] });
+          twin = this.pathRecords.intern(attrs, r.nextHop, r.nextHopLinkLocal);
+          this.attributes.release(attrs);
+          twins.set(record, twin);
+        }
+        const entry = s.ineligible.get(prefix) ?? null;
+        this.storePath(s, this.prefixes.text(prefix), twin, entry, touched, s.preIn?.get(prefix) ?? -1, false);
       }
-      kept++;
-      if (communities.includes(LLGR_STALE)) continue;
-      let twin = twins.get(record);
-      if (twin === undefined) {
-        const attrs = this.attributes.intern({ ...r.attrs, communities: [...communities, LLGR_STALE] });
-        twin = this.pathRecords.intern(attrs, r.nextHop, r.nextHopLinkLocal);
-        this.attributes.release(attrs);
-        twins.set(record, twin);
-      }
-      const entry = peer.ineligible.get(prefix) ?? null;
-      this.storePath(peer, this.prefixes.text(prefix), twin, entry, touched, peer.preIn?.get(prefix) ?? -1, false);
+      if (stale.size === 0) s.stale = null;
     }
     for (const twin of twins.values()) this.pathRecords.release(twin);
-    if (stale.size === 0) peer.stale = null;
-    return { changes: this.collect(touched), kept, removed };
+    const changes = this.collect(touched);
+    this.closeEmptyLanes(peer);
+    return { changes, kept, removed };
   }
 
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */
