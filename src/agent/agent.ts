@@ -20,7 +20,7 @@ import type {
   StatusJson,
   TunnelJson,
 } from '#api/types';
-import { Rib, isEndOfRib } from '#bgp/rib/index';
+import { MAX_RECEIVED_PATHS, Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
@@ -717,7 +717,12 @@ export class Agent implements ControlHandler {
       this.maybeSweepStale();
       return;
     }
+    const refused = this.rib.refusedPathCount(name);
     this.queue(this.rib.applyUpdate(name, u));
+    // RFC 7911: once per session, the first path past the bound per prefix (treated as withdrawn).
+    if (refused === 0 && this.rib.refusedPathCount(name) > 0) {
+      this.log.warn({ neighbor: name, limit: MAX_RECEIVED_PATHS }, 'ADD-PATH: more paths for one prefix than kept; the extra ones are treated as withdrawn');
+    }
     this.admin.afterUpdate(name);
   }
 

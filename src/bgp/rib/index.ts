@@ -15,4 +15,5 @@ export type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './de
 export { multipathSet, sameAsPath } from './multipath.js';
 export type { MultipathOptions } from './multipath.js';
 export { endOfRib, isEndOfRib } from './update-packer.js';
+export { MAX_RECEIVED_PATHS } from './add-path-in.js';
 export { MAX_MESSAGE_SIZE, updateSize } from './update-size.js';

@@ -8,6 +8,8 @@ import { AFI_IPV4, AFI_IPV6, MessageType } from '#bgp/wire/types';
 import type { UpdateMessage } from '#bgp/wire/types';
 import { Rib } from '#bgp/rib/index';
 import { MAX_RECEIVED_PATHS, PathIdColumn } from '#bgp/rib/add-path-in';
+import { compileChain } from '#bgp/policy/engine';
+import type { PolicyDefinitions } from '#config/types';
 import { LOCAL_ASN, LOCAL_ROUTER_ID, attrs, peer, seq } from './helpers.js';
 
 function rib(): Rib {
@@ -165,5 +167,33 @@ describe('RFC 7911 receive: paths per (neighbor, Path Identifier, prefix)', () =
     for (let i = 0; i < 5000; i++) c.set(i * 3, (0xffffffff - i) >>> 0);
     expect(c.get(0)).toBe(0xffffffff);
     expect(c.get(4999 * 3)).toBe(0xffffffff - 4999);
+  });
+});
+
+describe('RFC 7911 receive with an import policy', () => {
+  const DEFS: PolicyDefinitions = {
+    prefixLists: {},
+    asPathLists: {},
+    asSets: {},
+    communityLists: { tag: ['65002:100'] },
+    policies: { 'from-a': { terms: [{ name: 'drop-tagged', match: { community: ['tag'] }, set: {}, action: 'reject' }], default: 'accept' } },
+  };
+
+  test('each path is judged on its own: the tagged one is received but not a candidate; a new chain on reload re-judges every sub-slot', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2), { import: compileChain(DEFS, ['from-a'], LOCAL_ASN, false, 'import'), export: null, softReconfiguration: true });
+    r.applyUpdate('a', announce([P], [1], [65002], '10.255.2.1'));
+    r.applyUpdate('a', { ...announce([P], [2], [65002], '10.255.2.9'), attributes: { ...attrs({ asPath: [seq(65002)], communities: [65002 * 65536 + 100] }), nextHop: '10.255.2.9' } });
+    expect(r.paths(P).map((p) => p.pathId)).toEqual([1]);
+    const received = r.receivedPaths(P);
+    expect(received.map((p) => [p.route.pathId, p.ineligible])).toEqual([
+      [1, null],
+      [2, 'policy'],
+    ]);
+    expect(r.acceptedCount('a')).toBe(1);
+    expect(r.receivedCount('a')).toBe(2);
+    // The chain removed (reload): both are candidates again, from the kept pre-policy copies.
+    r.setImportPolicy('a', null, true);
+    expect(r.paths(P).map((p) => p.pathId).sort()).toEqual([1, 2]);
   });
 });

@@ -7,6 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { AFI_IPV4, AFI_IPV6, decodeMessage, encodeMessage } from '#bgp/wire/index';
 import type { CodecContext, UpdateMessage } from '#bgp/wire/index';
 import { Rib } from '#bgp/rib/index';
+import { compileChain } from '#bgp/policy/engine';
+import type { PolicyDefinitions } from '#config/types';
 import { LOCAL_ASN, LOCAL_ROUTER_ID, announce, announceMp, attrs, peer, seq, withdraw } from './helpers.js';
 
 const P = '10.2.0.0/24';
@@ -116,5 +118,33 @@ describe('RFC 7911 send', () => {
     r.removePeer('c');
     expect(r.exportAttributes.size).toBeLessThan(before);
     expect(r.advertisedCount('c')).toBe(0);
+  });
+});
+
+describe('RFC 7911 send with an export policy', () => {
+  const DEFS: PolicyDefinitions = {
+    prefixLists: {},
+    asPathLists: {},
+    asSets: {},
+    communityLists: { tag: ['65002:100'] },
+    policies: { 'to-c': { terms: [{ name: 'drop-tagged', match: { community: ['tag'] }, set: {}, action: 'reject' }], default: 'accept' } },
+  };
+
+  test('the export chain judges each path: the tagged best is held back, the next two are sent', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.addPeer(peer('d', 65005, 5));
+    r.addPeer(peer('c', 65004, 4, { addPathSend: { ipv4: 2, ipv6: 2 } }), { import: null, export: compileChain(DEFS, ['to-c'], LOCAL_ASN, false, 'export'), softReconfiguration: false });
+    r.applyUpdate('a', announce([P], attrs({ asPath: [seq(65002)], communities: [65002 * 65536 + 100] }), '10.255.2.1'));
+    r.applyUpdate('b', announce([P], attrs({ asPath: [seq(65003, 65030)] }), '10.255.3.1'));
+    r.applyUpdate('d', announce([P], attrs({ asPath: [seq(65005, 65050)] }), '10.255.5.1'));
+    expect(r.best(P)?.peer).toBe('a');
+    const s = summary(r.exportFull('c'));
+    const sent = s.announced.filter((x) => x[0] === P);
+    expect(sent).toHaveLength(2);
+    // Neither is a's: the AS paths sent start with ours, then b's and d's AS.
+    const all = r.exportFull('c').filter((u) => u.nlri.includes(P)).map((u) => u.attributes.asPath?.[0]?.asns[1]);
+    expect(all.sort()).toEqual([65003, 65005]);
   });
 });
