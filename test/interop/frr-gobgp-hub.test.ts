@@ -1,0 +1,156 @@
+/**
+ * The agent as a hub relaying between an FRR spoke and a GoBGP spoke over
+ * wireguard-go (issue 11's "hub reflecting between spokes": no route
+ * reflection; the hub is the eBGP speaker in the middle with next hop self).
+ * Spoke 1 is FRR (AS 65101, LAN 10.11.0.0/24, 2001:db8:11::/48), spoke 2
+ * GoBGP (AS 65102, LAN 10.12.0.0/24, 2001:db8:12::/48). FRR's zebra puts
+ * GoBGP's LAN into spoke 1's kernel via the hub's tunnel address; GoBGP's RIB
+ * has FRR's LAN with next hop the hub's address and AS path 65001 65101. A
+ * ping between the LANs goes through the hub (TTL 1 expires there). GoBGP
+ * installs nothing in its kernel: its way back is a static route to the hub.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ASN_A,
+  cli,
+  createPeers,
+  FRR_BGPD,
+  FRR_ZEBRA,
+  HOLD_TIME,
+  kernelRoutes,
+  missingPrerequisite,
+  startAgent,
+  startFrr,
+  startGobgp,
+  startPeerTunnel,
+  tail,
+  teardownPeers,
+  Timings,
+  until,
+  type Frr,
+  type Peers,
+} from './helpers/site.js';
+import { execIn } from '../lab/helpers/netns.js';
+
+const skip = missingPrerequisite(['vtysh', FRR_ZEBRA, FRR_BGPD, 'gobgpd', 'gobgp']);
+if (skip !== null) console.log(`interop/frr-gobgp-hub: skipped: ${skip}`);
+
+const SPOKES = [
+  { asn: 65101, lan: { v4: '10.11.0.0/24', v6: '2001:db8:11::/48', addr4: '10.11.0.1', addr6: '2001:db8:11::1' } },
+  // GoBGP sends TTL 1 to a directly connected peer: GTSM off for it (as in gobgp.test.ts).
+  { asn: 65102, lan: { v4: '10.12.0.0/24', v6: '2001:db8:12::/48', addr4: '10.12.0.1', addr6: '2001:db8:12::1' }, bgp: { 'ttl-security': false } },
+] as const;
+
+const bgpdConfig = (log: string): string => `frr defaults datacenter
+hostname spoke1
+log file ${log}
+!
+route-map NH6 permit 10
+ set ipv6 next-hop global fd00:255:1::1
+!
+router bgp ${SPOKES[0].asn}
+ bgp router-id 192.0.2.21
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 10.255.1.0 remote-as ${ASN_A}
+ neighbor 10.255.1.0 timers ${HOLD_TIME / 3} ${HOLD_TIME}
+ neighbor 10.255.1.0 timers connect 2
+ neighbor 10.255.1.0 advertisement-interval 0
+ neighbor 10.255.1.0 ttl-security hops 1
+ !
+ address-family ipv4 unicast
+  network ${SPOKES[0].lan.v4}
+ exit-address-family
+ !
+ address-family ipv6 unicast
+  network ${SPOKES[0].lan.v6}
+  neighbor 10.255.1.0 activate
+  neighbor 10.255.1.0 route-map NH6 out
+ exit-address-family
+!
+`;
+
+const gobgpdConfig = `[global.config]
+  as = ${SPOKES[1].asn}
+  router-id = "192.0.2.2"
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.255.2.0"
+    peer-as = ${ASN_A}
+  [neighbors.timers.config]
+    connect-retry = 2
+    hold-time = ${HOLD_TIME}
+    keepalive-interval = ${HOLD_TIME / 3}
+    minimum-advertisement-interval = 0
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+`;
+
+/** One path of `gobgp -j global rib` (a map prefix → paths; attrs typed by `type`). */
+interface GobgpPath {
+  attrs: { type: number; as_paths?: { asns: number[] }[]; nexthop?: string; value?: { nexthop?: string } }[];
+}
+
+describe.skipIf(skip !== null)('interop: the agent as a hub relaying between an FRR spoke and a GoBGP spoke', () => {
+  let lab: Peers | undefined;
+  let frr: Frr | undefined;
+  let gobgp: ((...args: string[]) => string) | undefined;
+  let gobgpLog = '';
+  const timings = new Timings();
+  const why = (): string => (lab ? [tail(lab.agentLog), frr ? tail(frr.log, 15) : '', tail(gobgpLog, 15)].join('\n') : '');
+  const gobgpRib = (family: 'ipv4' | 'ipv6'): Record<string, GobgpPath[]> => {
+    const text = gobgp!('-j', 'global', 'rib', '-a', family).trim();
+    return (text === '' || text === 'null' ? {} : JSON.parse(text)) as Record<string, GobgpPath[]>;
+  };
+
+  beforeAll(async () => {
+    lab = await createPeers('hf', 71, [...SPOKES]);
+    await execIn(lab.nsA, ['sh', '-c', 'sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1']);
+    for (const s of lab.peers) await startPeerTunnel(s);
+    frr = await startFrr(lab.peers[0]!, bgpdConfig);
+    const g = await startGobgp(lab.peers[1]!, gobgpdConfig);
+    gobgp = g.gobgp;
+    gobgpLog = g.log;
+    gobgp('global', 'rib', '-a', 'ipv4', 'add', SPOKES[1].lan.v4, 'origin', 'igp');
+    gobgp('global', 'rib', '-a', 'ipv6', 'add', SPOKES[1].lan.v6, 'nexthop', 'fd00:255:2::1', 'origin', 'igp');
+    await execIn(lab.peers[1]!.nsB, ['sh', '-c', `ip route add ${SPOKES[0].lan.v4} via 10.255.2.0 && ip -6 route add ${SPOKES[0].lan.v6} via fd00:255:2::`]);
+    startAgent(lab);
+    timings.mark('setup');
+  }, 40_000);
+
+  afterAll(async () => {
+    timings.print('interop/frr-gobgp-hub');
+    await teardownPeers(lab);
+    frr?.cleanup();
+  }, 30_000);
+
+  it("FRR's kernel has GoBGP's LAN via the hub; GoBGP's RIB has FRR's LAN with the hub's address as next hop and AS path 65001 65101", async () => {
+    await until('both spokes Established at the hub', () => cli<{ state: string }[]>(lab!, 'neighbors').every((n) => n.state === 'Established'), 30_000, why);
+    timings.mark('Established');
+    const s1 = lab!.peers[0]!;
+    await until(`${SPOKES[1].lan.v4} in FRR's kernel via 10.255.1.0`, () =>
+      kernelRoutes(s1.nsB, '-4').some((r) => r.dst === SPOKES[1].lan.v4 && r.gateway === '10.255.1.0' && r.dev === s1.ifB), 20_000, why);
+    await until(`${SPOKES[1].lan.v6} in FRR's kernel over its tunnel`, () => kernelRoutes(s1.nsB, '-6').some((r) => r.dst === SPOKES[1].lan.v6 && r.dev === s1.ifB), 20_000, why);
+    await until(`${SPOKES[0].lan.v4} in GoBGP's RIB`, () => gobgpRib('ipv4')[SPOKES[0].lan.v4] !== undefined, 20_000, why);
+    const [path] = gobgpRib('ipv4')[SPOKES[0].lan.v4]!;
+    expect(path!.attrs.find((a) => a.type === 3)?.nexthop).toBe('10.255.2.0');
+    expect(path!.attrs.find((a) => a.type === 2)?.as_paths?.flatMap((s) => s.asns)).toEqual([ASN_A, SPOKES[0].asn]);
+    await until(`${SPOKES[0].lan.v6} in GoBGP's RIB`, () => gobgpRib('ipv6')[SPOKES[0].lan.v6] !== undefined, 20_000, why);
+    const [six] = gobgpRib('ipv6')[SPOKES[0].lan.v6]!;
+    expect(six!.attrs.find((a) => a.type === 14)?.value?.nexthop ?? six!.attrs.find((a) => a.type === 14)?.nexthop).toBe('fd00:255:2::');
+    timings.mark('relayed');
+  }, 60_000);
+
+  it('a ping from the FRR spoke LAN to the GoBGP spoke LAN goes through the hub (IPv4 and IPv6); TTL 1 expires at the hub', async () => {
+    const s1 = lab!.peers[0]!;
+    await execIn(s1.nsB, ['ping', '-c2', '-W2', '-I', SPOKES[0].lan.addr4, SPOKES[1].lan.addr4]);
+    await execIn(s1.nsB, ['ping', '-6', '-c2', '-W2', '-I', SPOKES[0].lan.addr6, SPOKES[1].lan.addr6]);
+    const r = await execIn(s1.nsB, ['ping', '-c1', '-W2', '-t', '1', '-I', SPOKES[0].lan.addr4, SPOKES[1].lan.addr4], { check: false });
+    expect(r.stdout).toMatch(/From 10\.255\.1\.0 .*Time to live exceeded/);
+  }, 30_000);
+});
