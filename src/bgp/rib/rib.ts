@@ -658,7 +658,19 @@ export class Rib {
     const peer = this.peers.get(id);
     if (!peer) return { changes: [], kept: 0, removed: 0 };
     const touched = new Touched(this.touchMarks);
+    // Record -> its long-lived twin (one reference held until the end).
     const twins = new Map<number, number>();
+    const twinOf = (record: number): number => {
+      let twin = twins.get(record);
+      if (twin === undefined) {
+        const r = this.pathRecords.get(record);
+        const attrs = this.attributes.intern({ ...r.attrs, communities: [...(r.attrs.communities ?? []), LLGR_STALE] });
+        twin = this.pathRecords.intern(attrs, r.nextHop, r.nextHopLinkLocal);
+        this.attributes.release(attrs);
+        twins.set(record, twin);
+      }
+      return twin;
+    };
     let kept = 0;
     let removed = 0;
     const v6 = afi === AFI_IPV6;
@@ -669,8 +681,7 @@ export class Rib {
       for (const prefix of [...stale]) {
         if (this.prefixes.isV6(prefix) !== v6) continue;
         const record = s.adjIn.get(prefix);
-        const r = this.pathRecords.get(record);
-        const communities = r.attrs.communities ?? [];
+        const communities = this.pathRecords.get(record).attrs.communities ?? [];
         if (communities.includes(NO_LLGR)) {
           this.withdrawPath(s, prefix, touched);
           removed++;
@@ -678,15 +689,11 @@ export class Rib {
         }
         kept++;
         if (communities.includes(LLGR_STALE)) continue;
-        let twin = twins.get(record);
-        if (twin === undefined) {
-          const attrs = this.attributes.intern({ ...r.attrs, communities: [...communities, LLGR_STALE] });
-          twin = this.pathRecords.intern(attrs, r.nextHop, r.nextHopLinkLocal);
-          this.attributes.release(attrs);
-          twins.set(record, twin);
-        }
+        // A pre-policy copy (soft reconfiguration) gets the community too: a policy
+        // applied again on reload must not make the path fresh-looking.
+        const pre = s.preIn?.get(prefix) ?? -1;
         const entry = s.ineligible.get(prefix) ?? null;
-        this.storePath(s, this.prefixes.text(prefix), twin, entry, touched, s.preIn?.get(prefix) ?? -1, false);
+        this.storePath(s, this.prefixes.text(prefix), twinOf(record), entry, touched, pre >= 0 ? twinOf(pre) : -1, false);
       }
       if (stale.size === 0) s.stale = null;
     }

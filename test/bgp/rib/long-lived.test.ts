@@ -6,6 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { Rib } from '#bgp/rib/index';
 import { AFI_IPV4, AFI_IPV6 } from '#bgp/wire/types';
+import { compileChain } from '#bgp/policy/engine';
+import type { PolicyDefinitions } from '#config/types';
 import { LOCAL_ASN, LOCAL_ROUTER_ID, announce, announceMp, announced, attrs, peer, seq, withdrawnOf } from './helpers.js';
 
 const LLGR_STALE = 0xffff0006;
@@ -132,6 +134,28 @@ describe('RFC 9494 §4.2: long-lived stale paths', () => {
     r.longLivedStale('p2', AFI_IPV4);
     expect(r.multipath('10.9.0.0/24').map((x) => x.peer)).toEqual(['p3']);
     expect(r.decision('10.9.0.0/24')?.step).toBe('llgr-stale');
+  });
+
+  test('soft reconfiguration: an import policy applied again on reload keeps a long-lived stale path long-lived stale', () => {
+    const defs = (localPref: number): PolicyDefinitions => ({
+      prefixLists: {},
+      asPathLists: {},
+      asSets: {},
+      communityLists: {},
+      policies: { pref: { terms: [{ name: 'all', match: {}, set: { localPref }, action: 'accept' }], default: 'accept' } },
+    });
+    const r = rib();
+    r.addPeer(peer('a', LOCAL_ASN, 2), { import: compileChain(defs(200), ['pref'], LOCAL_ASN, false, 'import'), export: null, softReconfiguration: true });
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65010)] }), '10.255.2.1'));
+    expect(r.best('10.2.0.0/24')?.attrs.localPref).toBe(200);
+    r.retainStale('a');
+    r.longLivedStale('a', AFI_IPV4);
+    r.setImportPolicy('a', compileChain(defs(300), ['pref'], LOCAL_ASN, false, 'import'), true);
+    expect(r.best('10.2.0.0/24')?.attrs).toMatchObject({ localPref: 300, communities: [LLGR_STALE] });
+    expect(r.isStale('a', '10.2.0.0/24')).toBe(true);
+    expect(r.sweepStale('a').map((c) => c.prefix)).toEqual(['10.2.0.0/24']);
+    r.removePeer('a');
+    expect(r.pathRecords.size).toBe(0);
   });
 
   test('a peer without stale paths, or unknown: nothing happens', () => {
