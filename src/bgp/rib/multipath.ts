@@ -17,6 +17,8 @@
  *   6 ebgp-over-ibgp  external when the best is, internal when it is (§9.1.2.2 d)
  *   (§9.1.2.2 e, the interior cost, is the same for every tunnel)
  * and, unless `relax-as-path`, carries the very same AS_PATH as the best
+ * and comes from another neighbor (one path per neighbor: its tunnel is its
+ * one next hop, whatever RFC 7911 paths it sends)
  * (FRR's default; `bgp bestpath as-path multipath-relax` is the relaxed one).
  * Only router id and peer address (§9.1.2.2 f, g) may differ; they order the
  * paths when more tie than `max-paths` allows.
@@ -61,7 +63,8 @@ export function multipathSet(ctx: DecisionContext, paths: readonly Route[], best
   const ebgp = isEbgp(ctx, best);
   const out: Route[] = [];
   for (const p of kept) {
-    if (p === best || isEbgp(ctx, p) !== ebgp) continue;
+    // One path per neighbor: its paths all forward into its one tunnel (RFC 7911 may bring several).
+    if (p.peer === best.peer || isEbgp(ctx, p) !== ebgp) continue;
     if (!opts.relaxAsPath && !sameAsPath(p.attrs.asPath, best.attrs.asPath)) continue;
     out.push(p);
   }
@@ -71,9 +74,12 @@ export function multipathSet(ctx: DecisionContext, paths: readonly Route[], best
     const c = compare(ctx, a, b).better;
     return c === a ? -1 : c === b ? 1 : 0;
   });
-  if (out.length > opts.maxPaths - 1) out.length = opts.maxPaths - 1;
-  out.unshift(best);
-  return out;
+  // The first (best by router id, peer address) of each neighbor's ADD-PATH paths.
+  const seen = new Set<string | null>();
+  const one = out.filter((p) => !seen.has(p.peer) && seen.add(p.peer) !== undefined);
+  if (one.length > opts.maxPaths - 1) one.length = opts.maxPaths - 1;
+  one.unshift(best);
+  return one;
 }
 
 function isEbgp(ctx: DecisionContext, r: Route): boolean {

@@ -89,6 +89,24 @@ describe('multipath selection: which steps must tie', () => {
   });
 });
 
+describe('one path per neighbor (RFC 7911 paths)', () => {
+  test("a neighbor's second ADD-PATH path, tied with its first, takes no place: max-paths 2 uses the other neighbor", () => {
+    const r = mrib({ maxPaths: 2, relaxAsPath: false });
+    withPeers(r, [2, 3]);
+    r.applyUpdate('p2', { ...announce([P, P], attrs({ asPath: [seq(65002)] }), '10.255.2.1'), withdrawnPathIds: [], nlriPathIds: [1, 2] });
+    r.applyUpdate('p3', announce([P], attrs({ asPath: [seq(65002)] }), '10.255.3.1'));
+    expect(r.paths(P).map((x) => [x.peer, x.pathId ?? null])).toEqual([
+      ['p2', 1],
+      ['p2', 2],
+      ['p3', null],
+    ]);
+    expect(r.multipath(P).map((x) => [x.peer, x.pathId ?? null])).toEqual([
+      ['p2', 1],
+      ['p3', null],
+    ]);
+  });
+});
+
 describe('relax-as-path', () => {
   test('another AS_PATH of the same length is used only with relax-as-path; a longer one never', () => {
     for (const relax of [false, true]) {
