@@ -7,6 +7,8 @@
 import { describe, expect, test } from 'vitest';
 import { Origin } from '#bgp/wire/types';
 import { Rib } from '#bgp/rib/index';
+import { compileChain } from '#bgp/policy/engine';
+import type { PolicyDefinitions } from '#config/types';
 import type { LocRibChange, MultipathOptions } from '#bgp/rib/index';
 import { LOCAL_ASN, LOCAL_ROUTER_ID, announce, attrs, peer, seq, withdraw } from './helpers.js';
 
@@ -104,6 +106,26 @@ describe('one path per neighbor (RFC 7911 paths)', () => {
       ['p2', 1],
       ['p3', null],
     ]);
+  });
+});
+
+describe("keeping a neighbor's paths out: its import policy, not a switch", () => {
+  test('an import policy setting local-pref 50 on p3 (a backup link): p3 leaves the set and stays the backup', () => {
+    const defs: PolicyDefinitions = {
+      prefixLists: {},
+      asPathLists: {},
+      asSets: {},
+      communityLists: {},
+      policies: { backup: { terms: [{ name: 'lower', match: {}, set: { localPref: 50 }, action: 'accept' }], default: 'reject' } },
+    };
+    const r = mrib(ON, true);
+    r.addPeer(peer('p2', 65002, 2));
+    r.addPeer(peer('p3', 65002, 3), { import: compileChain(defs, ['backup'], LOCAL_ASN, false, 'import'), export: null, softReconfiguration: false });
+    r.applyUpdate('p2', announce([P], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    const c = r.applyUpdate('p3', announce([P], attrs({ asPath: [seq(65002)] }), '10.255.3.1'));
+    expect(used(r)).toEqual(['p2']);
+    expect(c.map((x) => [x.best?.peer, x.backup?.peer, x.multipath])).toEqual([['p2', 'p3', null]]);
+    expect(r.decision(P)?.step).toBe('local-pref');
   });
 });
 
