@@ -7,12 +7,15 @@
  *   long-lived stale time runs out (ours, 12 s, caps BIRD's 600 s);
  * - the agent stops with keep-on-stop (SIGTERM, no Cease): BIRD keeps the
  *   agent's routes, and after the agent's restart time (2 s) shows them with
- *   LLGR_STALE for the agent's long-lived stale time.
+ *   LLGR_STALE for the agent's long-lived stale time;
+ * - BIRD's tunnel goes silently (its interface deleted): our hold timer
+ *   expires, and BIRD's route stays long-lived stale as above (the outage
+ *   long-lived graceful restart is for), then goes.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIn } from '../lab/helpers/netns.js';
+import { execIn, spawnIn } from '../lab/helpers/netns.js';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import {
   agentRoutes,
@@ -156,4 +159,24 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
     console.log(`bird-llgr: BIRD's view of our route, long-lived stale:\n${birdc('show', 'route', 'all', LAN_A.v4)}`);
     await until('BIRD drops it after our long-lived stale time', () => !/\[wgbgp /.test(birdc('show', 'route', LAN_A.v4)), (OUR_LLST_S + 10) * 1000, diagnostics);
   }, 60_000);
+
+  it(`BIRD's tunnel dies silently: at our hold timer expiry (${HOLD_TIME} s) its route stays, long-lived stale, and goes after our ${OUR_LLST_S} s`, async () => {
+    agentPid = spawnDetachedAgent(site!.nsA, site!.agentConfig, site!.agentLog);
+    await until('Established again', () => agentEstablished() && birdEstablished(), 30_000, diagnostics);
+    await until('routes back', () => inKernel() && route()?.stale === null, 15_000, diagnostics);
+    const t0 = performance.now();
+    await execIn(site!.nsB, ['ip', 'link', 'del', site!.ifB]);
+    await until('hold timer expired', () => !agentEstablished(), (HOLD_TIME + 5) * 1000, diagnostics);
+    const down = performance.now();
+    expect(neighbors(site!)[0]?.lastError).toMatch(/hold timer/i);
+    await until('long-lived stale', () => route()?.stale === 'long-lived', (BIRD_RESTART_S + 5) * 1000, diagnostics);
+    const llgrAt = performance.now();
+    expect(inKernel()).toBe(true);
+    await until('removed after the long-lived stale time', () => !inKernel(), (OUR_LLST_S + 10) * 1000, diagnostics);
+    const gone = performance.now();
+    console.log(
+      `bird-llgr: tunnel gone; hold timer expired after ${((down - t0) / 1000).toFixed(1)} s, long-lived stale ${((llgrAt - down) / 1000).toFixed(1)} s later, removed ${((gone - llgrAt) / 1000).toFixed(1)} s after that`,
+    );
+    expect(gone - llgrAt).toBeGreaterThan((OUR_LLST_S - 2) * 1000);
+  }, 90_000);
 });
