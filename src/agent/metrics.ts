@@ -70,6 +70,8 @@ export function buildRegistry(src: MetricsSource): Registry {
   const received = new Gauge({ name: 'wgbgp_bgp_prefixes_received', help: 'Prefixes in the Adj-RIB-In', labelNames: nb, registers: [registry] });
   const accepted = new Gauge({ name: 'wgbgp_bgp_prefixes_accepted', help: 'Prefixes import accepted', labelNames: nb, registers: [registry] });
   const advertised = new Gauge({ name: 'wgbgp_bgp_prefixes_advertised', help: 'Prefixes advertised to the neighbor', labelNames: nb, registers: [registry] });
+  const stale = new Gauge({ name: 'wgbgp_bgp_prefixes_stale', help: 'Prefixes kept stale while the neighbor is away (RFC 4724, RFC 9494), long-lived ones included', labelNames: nb, registers: [registry] });
+  const longLivedStale = new Gauge({ name: 'wgbgp_bgp_prefixes_long_lived_stale', help: 'Of those, the long-lived stale ones (RFC 9494: LLGR_STALE, least preferred)', labelNames: nb, registers: [registry] });
   const updatesIn = new Counter({ name: 'wgbgp_bgp_updates_received_total', help: 'UPDATE messages received', labelNames: nb, registers: [registry] });
   const updatesOut = new Counter({ name: 'wgbgp_bgp_updates_sent_total', help: 'UPDATE messages sent', labelNames: nb, registers: [registry] });
   const messagesIn = new Counter({ name: 'wgbgp_bgp_messages_received_total', help: 'BGP messages received', labelNames: nb, registers: [registry] });
@@ -97,7 +99,7 @@ export function buildRegistry(src: MetricsSource): Registry {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const perScrape = [bfdUp, bfdDelay, bfdDropped, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
+  const perScrape = [bfdUp, bfdDelay, bfdDropped, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, stale, longLivedStale, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
   for (const m of [vppConnected, vppErrors, vppTimeouts, vppConnects]) if (m !== null) perScrape.push(m);
 
   // One snapshot of the agent per scrape fills every metric (consistent figures, one read of each source).
@@ -130,6 +132,8 @@ export function buildRegistry(src: MetricsSource): Registry {
       received.set(l, n.prefixesReceived);
       accepted.set(l, n.prefixesAccepted);
       advertised.set(l, n.prefixesAdvertised);
+      stale.set(l, n.staleRoutes?.routes ?? 0);
+      longLivedStale.set(l, (n.staleRoutes?.longLived ?? []).reduce((sum, f) => sum + f.routes, 0));
       setCounter(updatesIn, l, n.updatesReceived);
       setCounter(updatesOut, l, n.updatesSent);
       setCounter(messagesIn, l, n.messagesReceived);

@@ -31,7 +31,14 @@ function source(over: Partial<MetricsSource> = {}): MetricsSource {
     status: () => statusFixture({ routes: { rib: 812, fib: 810 }, neighbors: { total: 2, established: 1, down: 1 } }),
     neighbors: () => [
       neighborFixture({ prefixesReceived: 800, prefixesAccepted: 799, updatesReceived: 40, flaps: 3, uptimeSeconds: 3600 }),
-      neighborFixture({ name: 'site-c', interface: 'wg-site-c', state: 'Active', uptimeSeconds: null, session: null }),
+      neighborFixture({
+        name: 'site-c',
+        interface: 'wg-site-c',
+        state: 'Active',
+        uptimeSeconds: null,
+        session: null,
+        staleRoutes: { routes: 7, longLived: [{ family: 'ipv4-unicast', routes: 5, secondsLeft: 60 }, { family: 'ipv6-unicast', routes: 2, secondsLeft: 60 }] },
+      }),
     ],
     tunnelsSeen: () => [tunnel, { ...tunnel, name: 'site-c', interface: 'wg-site-c', latestHandshake: null, up: false, rxBytes: null, txBytes: null }],
     fibStats: () => ({ counters: { add: 900, replace: 12, delete: 90, failed: 2, batches: 7, batchErrors: 1 }, pending: 4, lagSeconds: 0.25 }),
@@ -69,6 +76,10 @@ describe('metrics', () => {
     expect(s.get('wgbgp_bgp_updates_sent_total{neighbor="site-b"}')).toBe(4);
     expect(s.get('wgbgp_bgp_session_flaps_total{neighbor="site-b"}')).toBe(3);
     expect(s.get('wgbgp_bgp_neighbors_down')).toBe(1);
+    // RFC 9494: site-c is away with its routes kept, all of them long-lived stale by now.
+    expect(s.get('wgbgp_bgp_prefixes_stale{neighbor="site-c"}')).toBe(7);
+    expect(s.get('wgbgp_bgp_prefixes_long_lived_stale{neighbor="site-c"}')).toBe(7);
+    expect(s.get('wgbgp_bgp_prefixes_stale{neighbor="site-b"}')).toBe(0);
   });
 
   it('per tunnel: up, handshake age, bytes (absent where unknown)', async () => {
