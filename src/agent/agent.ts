@@ -740,9 +740,12 @@ export class Agent implements ControlHandler {
     // RFC 4724 §4.2: a session of a restart-capable peer that simply ended (no NOTIFICATION)
     // keeps its routes, stale, for its restart time: the peer is restarting, its forwarding goes on.
     // RFC 9494 §4.2: with long-lived graceful restart, then for the long-lived stale time (the
-    // restart time may be 0), also when the peer went silent (our Hold Timer Expired).
-    const restartTime = gr !== null && gr.families.length > 0 ? gr.restartTime : 0;
-    const graceful = !how.notification || (how.holdTimerExpired === true && longLived.length > 0);
+    // restart time may be 0), also when the peer went silent (our Hold Timer Expired). A silent
+    // peer is not restarting (a dead tunnel): its routes go long-lived stale at once, least
+    // preferred, so that other paths take over now rather than after its restart time.
+    const silent = how.notification && how.holdTimerExpired === true;
+    const graceful = !how.notification || (silent && longLived.length > 0);
+    const restartTime = gr !== null && gr.families.length > 0 && !silent ? gr.restartTime : 0;
     if (n && gr !== null && (restartTime > 0 || longLived.length > 0) && graceful && !this.stopping) {
       const kept = this.rib.retainStale(name);
       const over = (): void => {

@@ -133,6 +133,21 @@ describe('Agent: RFC 9494 long-lived graceful restart, receiving speaker', () =>
     expect(h.fib.table.has('10.7.0.0/24')).toBe(false);
   });
 
+  it('a silent neighbor (our Hold Timer Expired) is not restarting: its routes go long-lived stale at once, not after its restart time', async () => {
+    const h = await setup(120);
+    h.sessions.get('a')!.lost({ notification: true, holdTimerExpired: true });
+    await h.tick(100);
+    expect((await h.agent.routes('10.9.0.0/24'))[0]).toMatchObject({ stale: 'long-lived', fib: true });
+    // Without long-lived graceful restart, a Hold Timer Expired still withdraws at once (RFC 4724 §4.2).
+    const plain = await harness(config([neighbor('a', 1, { gracefulRestart: true }), neighbor('b', 2)]));
+    plain.sessions.get('a')!.establish(llgr(120));
+    plain.sessions.get('a')!.update(announce(['10.9.0.0/24']));
+    await plain.tick(100);
+    plain.sessions.get('a')!.lost({ notification: true, holdTimerExpired: true });
+    await plain.tick(100);
+    expect(plain.fib.table.has('10.9.0.0/24')).toBe(false);
+  });
+
   it('a NOTIFICATION from the neighbor (it meant it): its routes go at once, long-lived or not', async () => {
     const h = await setup();
     h.sessions.get('a')!.received(6, 2, new Uint8Array(0), 'Cease/Administrative Shutdown');
