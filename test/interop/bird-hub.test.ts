@@ -8,7 +8,8 @@
  * LAN with the hub's tunnel address as next hop and AS path 65001 65101
  * (RFC 4271 §5.1.2, §5.1.3); a ping from spoke 1's LAN to spoke 2's goes
  * through the hub, which a TTL of 1 shows (Time to live exceeded from the
- * hub's tunnel address).
+ * hub's tunnel address). Each spoke tags its LAN with a community, a large
+ * community and a route target: the other spoke sees them unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,8 +59,9 @@ protocol bgp hub {
   ttl security yes;
   connect delay time 10;
   connect retry time 2;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; next hop address ${site.tunB!.v6}; };
+  # Communities of the three kinds on the spoke's own routes: the hub passes them on unchanged (issue 11).
+  ipv4 { import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${asn}, 7)); bgp_large_community.add((${asn}, 0, 7)); bgp_ext_community.add((rt, ${asn}, 7)); accept; }; };
+  ipv6 { import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${asn}, 7)); bgp_large_community.add((${asn}, 0, 7)); accept; }; next hop address ${site.tunB!.v6}; };
 }
 `;
 }
@@ -107,6 +109,12 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between two
       const shown = birdc(to, 'show', 'route', want.v4, 'all');
       expect(shown).toContain(`BGP.next_hop: ${hubV4}`);
       expect(shown).toMatch(new RegExp(`BGP.as_path: ${ASN_A} ${SPOKES[from]!.asn}\\b`));
+      // Communities (RFC 1997), large (RFC 8092) and transitive extended (RFC 4360) ones through the hub unchanged.
+      const origin = SPOKES[from]!.asn;
+      expect(shown).toContain(`BGP.community: (${origin},7)`);
+      expect(shown).toContain(`BGP.large_community: (${origin}, 0, 7)`);
+      expect(shown).toContain(`BGP.ext_community: (rt, ${origin}, 7)`);
+      expect(birdc(to, 'show', 'route', want.v6, 'all')).toContain(`BGP.large_community: (${origin}, 0, 7)`);
     }
     timings.mark('relayed');
     // The hub's view: each spoke's LAN from that spoke, over its tunnel.
