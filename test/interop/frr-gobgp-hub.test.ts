@@ -8,6 +8,9 @@
  * has FRR's LAN with next hop the hub's address and AS path 65001 65101. A
  * ping between the LANs goes through the hub (TTL 1 expires there). GoBGP
  * installs nothing in its kernel: its way back is a static route to the hub.
+ * Each spoke tags its IPv4 LAN with a community, a large community and a route
+ * target (FRR by an outbound route-map, GoBGP on the route it originates): the
+ * other spoke shows them unchanged after the hub (RFC 1997, RFC 8092, RFC 4360).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -48,6 +51,12 @@ log file ${log}
 route-map NH6 permit 10
  set ipv6 next-hop global fd00:255:1::1
 !
+! Communities of the three kinds on the spoke's own route: the hub passes them on unchanged (issue 11).
+route-map TAGS permit 10
+ set community ${SPOKES[0].asn}:7 additive
+ set large-community ${SPOKES[0].asn}:0:7 additive
+ set extcommunity rt ${SPOKES[0].asn}:7
+!
 router bgp ${SPOKES[0].asn}
  bgp router-id 192.0.2.21
  no bgp ebgp-requires-policy
@@ -60,6 +69,7 @@ router bgp ${SPOKES[0].asn}
  !
  address-family ipv4 unicast
   network ${SPOKES[0].lan.v4}
+  neighbor 10.255.1.0 route-map TAGS out
  exit-address-family
  !
  address-family ipv6 unicast
@@ -93,7 +103,14 @@ const gobgpdConfig = `[global.config]
 
 /** One path of `gobgp -j global rib` (a map prefix → paths; attrs typed by `type`). */
 interface GobgpPath {
-  attrs: { type: number; as_paths?: { asns: number[] }[]; nexthop?: string; value?: { nexthop?: string } }[];
+  attrs: {
+    type: number;
+    as_paths?: { asns: number[] }[];
+    nexthop?: string;
+    communities?: number[];
+    /** MP_REACH's `{ nexthop }`, or the list of extended / large communities. */
+    value?: unknown;
+  }[];
 }
 
 describe.skipIf(skip !== null)('interop: the agent as a hub relaying between an FRR spoke and a GoBGP spoke', () => {
@@ -116,7 +133,8 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between an 
     const g = await startGobgp(lab.peers[1]!, gobgpdConfig);
     gobgp = g.gobgp;
     gobgpLog = g.log;
-    gobgp('global', 'rib', '-a', 'ipv4', 'add', SPOKES[1].lan.v4, 'origin', 'igp');
+    const tag = SPOKES[1].asn;
+    gobgp('global', 'rib', '-a', 'ipv4', 'add', SPOKES[1].lan.v4, 'origin', 'igp', 'community', `${tag}:7`, 'large-community', `${tag}:0:7`, 'rt', `${tag}:7`);
     gobgp('global', 'rib', '-a', 'ipv6', 'add', SPOKES[1].lan.v6, 'nexthop', 'fd00:255:2::1', 'origin', 'igp');
     await execIn(lab.peers[1]!.nsB, ['sh', '-c', `ip route add ${SPOKES[0].lan.v4} via 10.255.2.0 && ip -6 route add ${SPOKES[0].lan.v6} via fd00:255:2::`]);
     startAgent(lab);
@@ -129,7 +147,7 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between an 
     frr?.cleanup();
   }, 30_000);
 
-  it("FRR's kernel has GoBGP's LAN via the hub; GoBGP's RIB has FRR's LAN with the hub's address as next hop and AS path 65001 65101", async () => {
+  it("FRR's kernel has GoBGP's LAN via the hub; GoBGP's RIB has FRR's LAN with the hub's address as next hop and AS path 65001 65101; each spoke's communities, large communities and route target arrive unchanged", async () => {
     await until('both spokes Established at the hub', () => cli<{ state: string }[]>(lab!, 'neighbors').every((n) => n.state === 'Established'), 30_000, why);
     timings.mark('Established');
     const s1 = lab!.peers[0]!;
@@ -140,9 +158,22 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between an 
     const [path] = gobgpRib('ipv4')[SPOKES[0].lan.v4]!;
     expect(path!.attrs.find((a) => a.type === 3)?.nexthop).toBe('10.255.2.0');
     expect(path!.attrs.find((a) => a.type === 2)?.as_paths?.flatMap((s) => s.asns)).toEqual([ASN_A, SPOKES[0].asn]);
+    // FRR's tags through the hub unchanged: COMMUNITIES (type 8, RFC 1997), EXTENDED COMMUNITIES
+    // (type 16: route target, two-octet AS specific 0x00/0x02, RFC 4360 §4), LARGE_COMMUNITY (type 32, RFC 8092).
+    const frrAsn = SPOKES[0].asn;
+    expect(path!.attrs.find((a) => a.type === 8)?.communities).toEqual([frrAsn * 65536 + 7]);
+    expect(path!.attrs.find((a) => a.type === 16)?.value).toEqual([{ type: 0, subtype: 2, value: `${frrAsn}:7` }]);
+    expect(path!.attrs.find((a) => a.type === 32)?.value).toEqual([{ ASN: frrAsn, LocalData1: 0, LocalData2: 7 }]);
     await until(`${SPOKES[0].lan.v6} in GoBGP's RIB`, () => gobgpRib('ipv6')[SPOKES[0].lan.v6] !== undefined, 20_000, why);
     const [six] = gobgpRib('ipv6')[SPOKES[0].lan.v6]!;
-    expect(six!.attrs.find((a) => a.type === 14)?.value?.nexthop ?? six!.attrs.find((a) => a.type === 14)?.nexthop).toBe('fd00:255:2::');
+    expect((six!.attrs.find((a) => a.type === 14)?.value as { nexthop?: string } | undefined)?.nexthop ?? six!.attrs.find((a) => a.type === 14)?.nexthop).toBe('fd00:255:2::');
+    // GoBGP's tags as FRR shows them after the hub.
+    const shown = frr!.vtysh(`show bgp ipv4 unicast ${SPOKES[1].lan.v4}`);
+    const gobgpAsn = SPOKES[1].asn;
+    expect(shown).toMatch(new RegExp(`${ASN_A} ${gobgpAsn}\\b`));
+    expect(shown).toMatch(new RegExp(`^\\s*Community: ${gobgpAsn}:7$`, 'm'));
+    expect(shown).toMatch(new RegExp(`^\\s*Large Community: ${gobgpAsn}:0:7$`, 'm'));
+    expect(shown).toMatch(new RegExp(`^\\s*Extended Community: RT:${gobgpAsn}:7$`, 'm'));
     timings.mark('relayed');
   }, 60_000);
 
