@@ -7,8 +7,12 @@
  * address as next hop and AS path 65001 65101; BIRD's kernel has
  * OpenBGPD's LAN via the hub; a ping between the LANs goes through the hub
  * (TTL 1 expires there). OpenBGPD runs with `fib-update no`: its way back
- * is a static route to the hub.
+ * is a static route to the hub. Each spoke tags its LAN with a community, a
+ * large community and a route target (BIRD's export filter, OpenBGPD's
+ * `network … set { … }`): the other spoke shows them unchanged after the hub
+ * (RFC 1997, RFC 8092, RFC 4360).
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ASN_A,
@@ -52,7 +56,8 @@ protocol bgp hub {
   ttl security yes;
   connect delay time 10;
   connect retry time 2;
-  ipv4 { import all; export where source = RTS_STATIC; };
+  # Communities of the three kinds on the spoke's own route: the hub passes them on unchanged (issue 11).
+  ipv4 { import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${SPOKES[0].asn}, 7)); bgp_large_community.add((${SPOKES[0].asn}, 0, 7)); bgp_ext_community.add((rt, ${SPOKES[0].asn}, 7)); accept; }; };
 }
 `;
 
@@ -61,7 +66,7 @@ router-id 192.0.2.2
 socket "${sock}"
 fib-update no
 listen on 10.255.2.1
-network ${SPOKES[1].lan.v4}
+network ${SPOKES[1].lan.v4} set { community ${SPOKES[1].asn}:7 large-community ${SPOKES[1].asn}:0:7 ext-community rt ${SPOKES[1].asn}:7 }
 neighbor 10.255.2.0 {
   remote-as ${ASN_A}
   descr "hub"
@@ -78,6 +83,7 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between a B
   let lab: Peers | undefined;
   let bgpctl: ((...args: string[]) => string) | undefined;
   let birdLog = '';
+  let birdCtl = '';
   let obLog = '';
   const timings = new Timings();
   const why = (): string => (lab ? [tail(lab.agentLog), tail(birdLog, 15), tail(obLog, 15)].join('\n') : '');
@@ -86,7 +92,7 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between a B
     lab = await createPeers('ho', 73, [...SPOKES]);
     await execIn(lab.nsA, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     for (const s of lab.peers) await startPeerTunnel(s);
-    ({ log: birdLog } = await startBird(lab.peers[0]!, birdConfig));
+    ({ log: birdLog, ctl: birdCtl } = await startBird(lab.peers[0]!, birdConfig));
     const b = await startOpenbgpd(lab.peers[1]!, bgpdConfig);
     bgpctl = b.bgpctl;
     obLog = b.log;
@@ -100,7 +106,7 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between a B
     await teardownPeers(lab);
   }, 30_000);
 
-  it("OpenBGPD's RIB has BIRD's LAN via the hub's address, AS path 65001 65101; BIRD's kernel has OpenBGPD's LAN via the hub", async () => {
+  it("OpenBGPD's RIB has BIRD's LAN via the hub's address, AS path 65001 65101; BIRD's kernel has OpenBGPD's LAN via the hub; each spoke's communities, large communities and route target arrive unchanged", async () => {
     await until('both spokes Established at the hub', () => cli<{ state: string }[]>(lab!, 'neighbors').every((n) => n.state === 'Established'), 30_000, why);
     timings.mark('Established');
     const detail = await until(`${SPOKES[0].lan.v4} in OpenBGPD's RIB`, () => {
@@ -109,9 +115,21 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between a B
     }, 20_000, why);
     expect(detail).toMatch(/Nexthop 10\.255\.2\.0\b/);
     expect(detail).toMatch(new RegExp(`\\b${ASN_A} ${SPOKES[0].asn}\\b`));
+    // BIRD's tags through the hub unchanged (RFC 1997, RFC 8092, RFC 4360 transitive route target).
+    const birdAsn = SPOKES[0].asn;
+    expect(detail).toMatch(new RegExp(`Communities: ${birdAsn}:7\\s*$`, 'm'));
+    expect(detail).toMatch(new RegExp(`Large Communities: ${birdAsn}:0:7\\s*$`, 'm'));
+    expect(detail).toMatch(new RegExp(`Ext\\. Communities: rt ${birdAsn}:7\\s*$`, 'm'));
     const s1 = lab!.peers[0]!;
     await until(`${SPOKES[1].lan.v4} in BIRD's kernel via 10.255.1.0`, () =>
       kernelRoutes(s1.nsB, '-4').some((r) => r.dst === SPOKES[1].lan.v4 && r.gateway === '10.255.1.0' && r.dev === s1.ifB), 20_000, why);
+    // OpenBGPD's tags as BIRD shows them after the hub.
+    const shown = execFileSync('birdc', ['-s', birdCtl, 'show', 'route', SPOKES[1].lan.v4, 'all'], { encoding: 'utf8', timeout: 5_000 });
+    const obAsn = SPOKES[1].asn;
+    expect(shown).toMatch(new RegExp(`BGP.as_path: ${ASN_A} ${obAsn}\\b`));
+    expect(shown).toContain(`BGP.community: (${obAsn},7)`);
+    expect(shown).toContain(`BGP.large_community: (${obAsn}, 0, 7)`);
+    expect(shown).toContain(`BGP.ext_community: (rt, ${obAsn}, 7)`);
     timings.mark('relayed');
   }, 60_000);
 
