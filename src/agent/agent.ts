@@ -1417,6 +1417,10 @@ export class Agent implements ControlHandler {
     for (const cfg of next.neighbors) {
       const before = prev.neighbors.find((b) => b.name === cfg.name);
       if (before === undefined || diff.added.includes(cfg.name) || diff.changed.includes(cfg.name)) continue;
+      // The kept neighbor takes the configuration now loaded (what differs is only what a reload applies in
+      // place): its next session compiles the new policies, and `neighbors` shows them.
+      const kept = this.peers.get(cfg.name);
+      if (kept) kept.cfg = cfg;
       const change = policyChange(prev, next, before, cfg);
       if (!change.import && !change.export && !change.soft) continue;
       applyPolicyReload(this.policyTarget(), next, cfg, change);

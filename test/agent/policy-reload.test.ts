@@ -154,6 +154,20 @@ describe('policies at the agent', () => {
     expect(bgpRoutes(h)).toEqual(['10.20.0.0/24', '10.9.1.0/24']);
   });
 
+  it('a policy changed on reload is the one the next session compiles, and the one neighbors shows (found by interop/openbgpd-policy.test.ts)', async () => {
+    const { h, a } = await up(withPolicy(false));
+    await reload(h, withPolicy(false, ['in-v2']));
+    expect(h.agent.neighbors().find((n) => n.name === 'a')!.policy).toMatchObject({ import: ['in-v2'] });
+    // The peer never answers the ROUTE-REFRESH (OpenBGPD 7.7); a new session brings its routes again.
+    a.received(6, 4, new Uint8Array(), '6/4 Administrative Reset');
+    await h.tick(100);
+    a.establish();
+    a.update(announce(['10.20.0.0/24', '10.9.1.0/24']));
+    await h.tick(100);
+    expect(bgpRoutes(h)).toEqual(['10.20.0.0/24', '10.9.1.0/24']);
+    expect((await h.agent.routes('10.9.1.0/24'))[0]!.paths![0]!.localPref).toBe(300);
+  });
+
   it('a peer without route refresh and no soft reconfiguration: a warning that says how to apply it, never a reset', async () => {
     const lines: { msg: string; neighbor?: string }[] = [];
     const log: Logger = pino({ level: 'info' }, { write: (t: string) => void lines.push(JSON.parse(t) as { msg: string }) });

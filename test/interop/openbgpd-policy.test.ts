@@ -90,6 +90,7 @@ allow to any
 interface PeerView {
   state: string;
   established: number;
+  policy: { import: string[] };
   flaps: number;
   prefixesAccepted: number;
   routeRefresh: { sent: number };
@@ -189,4 +190,61 @@ describe.skipIf(skip !== null)('interop: import and export policy with OpenBGPD 
     expect(peer().prefixesAccepted).toBe(3);
     unchanged();
   }, 20_000);
+});
+
+interface ObRefresh {
+  state: string;
+  stats: { 'route-refresh': { received: { request: number } } };
+}
+
+/**
+ * The same without soft-reconfiguration-inbound: the agent asks OpenBGPD 7.7
+ * for its routes again (ROUTE-REFRESH, RFC 2918 §3), OpenBGPD counts the
+ * request and answers nothing ("AID … not negotiated"), so the new import
+ * policy reaches only what is sent after it: the paths keep the old policy's
+ * result until the session is new (here OpenBGPD's `bgpctl neighbor X clear`).
+ */
+describe.skipIf(skip !== null)('interop: an import policy change with OpenBGPD 7.7 without soft-reconfiguration-inbound', () => {
+  let site: Site | undefined;
+  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+
+  const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
+  const route = (prefix: string): RouteJson | undefined => cli<RouteJson[]>(site!, 'routes', prefix)[0];
+  const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
+  const neighbor = (): ObRefresh => (JSON.parse(b!.bgpctl('-j', 'show', 'neighbor', TUN_A.v4)) as { neighbors: ObRefresh[] }).neighbors[0]!;
+  const diagnostics = (): string => [tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
+
+  beforeAll(async () => {
+    site = await createSite('on', 96, { bgp: { import: 'from-b', export: 'to-b' }, top: POLICY });
+    await startPeerTunnel(site);
+    b = await startOpenbgpd(site, bgpdConfig);
+    startAgent(site);
+  }, 30_000);
+
+  afterAll(async () => {
+    await teardown(site);
+  }, 30_000);
+
+  it('our ROUTE-REFRESH is counted and ignored: the old result stays, no reset; a new session applies the policy', async () => {
+    await until("Established with B's routes at ours", () => peer().state === 'Established' && weHave(LAN_B.v4) && weHave(EXTRA_B), 30_000, diagnostics);
+    expect(route(LAN_B.v4)!.paths![0]).toMatchObject({ localPref: 200 });
+    const sent = peer().routeRefresh.sent;
+    const requests = neighbor().stats['route-refresh'].received.request;
+    const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
+    cfg.neighbors[0]!.bgp.import = 'from-b-v2';
+    writeFileSync(site!.agentConfig, stringify(cfg));
+    expect(cli<ReloadJson>(site!, 'reload')).toMatchObject({ ok: true, changed: [], policies: ['peer'] });
+    expect(peer().routeRefresh.sent).toBe(sent + 1);
+    await until('OpenBGPD counted our request', () => neighbor().stats['route-refresh'].received.request === requests + 1, 10_000, diagnostics);
+    await until('OpenBGPD logged why it answers nothing', () => /route refresh: AID IPv4 unicast not negotiated/.test(readFileSync(b!.log, 'utf8')), 10_000, diagnostics);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(route(LAN_B.v4)!.paths![0]).toMatchObject({ localPref: 200 });
+    expect(route(OUTSIDE)!.paths![0]).toMatchObject({ eligible: false, rejectedBy: 'from-b/default' });
+    expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0, policy: { import: ['from-b-v2'] } });
+    // A new session: OpenBGPD sends everything again, evaluated by the new policy (before the fix that
+    // came with this test, the new session compiled the policy of the agent's start: LOCAL_PREF 200 again).
+    b!.bgpctl('neighbor', TUN_A.v4, 'clear');
+    await until('LOCAL_PREF 300 and the outside prefix after the new session', () => route(LAN_B.v4)?.paths?.[0]?.localPref === 300 && weHave(OUTSIDE), 30_000, diagnostics);
+    expect(peer().established).toBe(2);
+  }, 60_000);
 });
