@@ -14,7 +14,7 @@
  * Constants and struct layouts are Linux LP64 (x86_64 and arm64 share them).
  */
 import koffi from 'koffi';
-import { libc } from '#lib/libc';
+import { AF_INET, AF_INET6, libc, sockaddr as libcSockaddr } from '#lib/libc';
 import { isLinkLocalV6, parseIp } from '#lib/prefix';
 
 export const BFD_CONTROL_PORT = 3784;
@@ -22,8 +22,6 @@ export const BFD_CONTROL_PORT = 3784;
 export const SOURCE_PORT_MIN = 49152;
 export const SOURCE_PORT_MAX = 65535;
 
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
@@ -103,20 +101,8 @@ function setInt(fd: number, level: number, name: number, value: number, what: st
 }
 
 function sockaddr(family: 4 | 6, address: string, port: number, scopeId: number): Buffer {
-  const ip = address === '' ? null : parseIp(address);
-  if (address !== '' && (!ip || ip.family !== family)) throw new BfdSocketError(22, `address ${address}`);
-  if (family === 4) {
-    const sa = Buffer.alloc(16);
-    sa.writeUInt16LE(AF_INET, 0);
-    sa.writeUInt16BE(port, 2);
-    if (ip) sa.set(ip.bytes, 4);
-    return sa;
-  }
-  const sa = Buffer.alloc(28);
-  sa.writeUInt16LE(AF_INET6, 0);
-  sa.writeUInt16BE(port, 2);
-  if (ip) sa.set(ip.bytes, 8);
-  sa.writeUInt32LE(scopeId, 24);
+  const sa = libcSockaddr(family, address, port, scopeId);
+  if (sa === null) throw new BfdSocketError(22, `address ${address}`);
   return sa;
 }
 

@@ -4,6 +4,7 @@
  * netlink socket, the BGP sockets and systemd notifications alike.
  */
 import koffi from 'koffi';
+import { parseIp } from './prefix.js';
 
 type SendFn = (fd: number, buf: Buffer, len: number, flags: number) => number;
 
@@ -44,4 +45,30 @@ export function libc(): Libc {
     strerror: c.func('const char *strerror(int)') as Libc['strerror'],
   };
   return bound;
+}
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+/**
+ * sockaddr_in / sockaddr_in6 of `address` ("" = any of `family`) and `port`;
+ * a link-local gets `scopeId`. Null when `address` is not one of `family`:
+ * the caller throws its own error.
+ */
+export function sockaddr(family: 4 | 6, address: string, port: number, scopeId = 0): Buffer | null {
+  const ip = address === '' ? null : parseIp(address);
+  if (address !== '' && (!ip || ip.family !== family)) return null;
+  if (family === 4) {
+    const sa = Buffer.alloc(16);
+    sa.writeUInt16LE(AF_INET, 0);
+    sa.writeUInt16BE(port, 2);
+    if (ip) sa.set(ip.bytes, 4);
+    return sa;
+  }
+  const sa = Buffer.alloc(28);
+  sa.writeUInt16LE(AF_INET6, 0);
+  sa.writeUInt16BE(port, 2);
+  if (ip) sa.set(ip.bytes, 8);
+  sa.writeUInt32LE(scopeId, 24);
+  return sa;
 }

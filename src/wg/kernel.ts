@@ -17,7 +17,6 @@ import { NETLINK_GENERIC, NLMSG_DONE, NLMSG_ERROR } from '#netlink/constants';
 import { ENODEV, ETIMEDOUT, NetlinkError } from '#netlink/errors';
 import { NetlinkSocket } from '#netlink/socket';
 import type { LinkOps } from '#netlink/types';
-import { keyToHex } from './keys.js';
 import {
   WG_GENL_NAME,
   WGDEVICE_F_REPLACE_PEERS,
@@ -37,7 +36,7 @@ import {
   type WgPeerSet,
 } from './genl.js';
 import { convergeLink } from './link.js';
-import { lastHandshake, type UapiDevice, type UapiLine } from './uapi.js';
+import { tunnelStatusOf, type UapiDevice, type UapiLine } from './uapi.js';
 import { normalizeEndpoint, uapiChanges } from './wireguard-go.js';
 import type { EnsureResult, TunnelSpec, TunnelStatus, WireguardBackend } from './types.js';
 
@@ -274,19 +273,7 @@ export class KernelWireguard implements WireguardBackend {
     if (link === null) return null;
     const dev = await this.deps.genl.get(spec.interface);
     if (dev === null) return null;
-    const peerHex = keyToHex(spec.peerPublicKey);
-    const peer = uapiDeviceOf(dev).peers.find((p) => p.publicKey === peerHex) ?? null;
-    return {
-      name: spec.name,
-      interface: spec.interface,
-      dataplaneInterface: spec.interface,
-      publicKey: spec.peerPublicKey,
-      endpoint: peer?.endpoint ?? null,
-      latestHandshake: peer ? lastHandshake(peer) : null,
-      up: link.up,
-      rxBytes: peer?.rxBytes ?? null,
-      txBytes: peer?.txBytes ?? null,
-    };
+    return tunnelStatusOf(spec, uapiDeviceOf(dev), link.up);
   }
 
   /** The links stay (keep-on-stop); the generic netlink socket goes. */

@@ -10,6 +10,8 @@
  */
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { keyToHex } from './keys.js';
+import type { TunnelSpec, TunnelStatus } from './types.js';
 
 export const DEFAULT_RUN_DIR = '/var/run/wireguard';
 
@@ -163,6 +165,26 @@ export function serializeSet(lines: readonly UapiLine[]): string {
 export function lastHandshake(peer: UapiPeer): Date | null {
   if (peer.lastHandshakeTimeSec === 0 && peer.lastHandshakeTimeNsec === 0) return null;
   return new Date(peer.lastHandshakeTimeSec * 1000 + Math.floor(peer.lastHandshakeTimeNsec / 1e6));
+}
+
+/**
+ * A tunnel's status from its device as UAPI reads it (wireguard-go's socket,
+ * or the kernel's device in the same shape): the neighbor's peer by key.
+ */
+export function tunnelStatusOf(spec: TunnelSpec, dev: UapiDevice, up: boolean): TunnelStatus {
+  const peerHex = keyToHex(spec.peerPublicKey);
+  const peer = dev.peers.find((p) => p.publicKey === peerHex) ?? null;
+  return {
+    name: spec.name,
+    interface: spec.interface,
+    dataplaneInterface: spec.interface,
+    publicKey: spec.peerPublicKey,
+    endpoint: peer?.endpoint ?? null,
+    latestHandshake: peer ? lastHandshake(peer) : null,
+    up,
+    rxBytes: peer?.rxBytes ?? null,
+    txBytes: peer?.txBytes ?? null,
+  };
 }
 
 export interface UapiClientOptions {

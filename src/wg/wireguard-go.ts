@@ -23,6 +23,7 @@ import {
   lastHandshake,
   UapiClient,
   UapiConnectError,
+  tunnelStatusOf,
   type UapiDevice,
   type UapiLine,
 } from './uapi.js';
@@ -276,19 +277,7 @@ export class WireguardGoBackend implements WireguardBackend {
       if (e instanceof UapiConnectError) return null;
       throw e;
     }
-    const peerHex = keyToHex(spec.peerPublicKey);
-    const peer = dev.peers.find((p) => p.publicKey === peerHex) ?? null;
-    return {
-      name: spec.name,
-      interface: spec.interface,
-      dataplaneInterface: spec.interface,
-      publicKey: spec.peerPublicKey,
-      endpoint: peer?.endpoint ?? null,
-      latestHandshake: peer ? lastHandshake(peer) : null,
-      up: link.up,
-      rxBytes: peer?.rxBytes ?? null,
-      txBytes: peer?.txBytes ?? null,
-    };
+    return tunnelStatusOf(spec, dev, link.up);
   }
 
   /** Keep-on-stop: the processes run on without us, and nothing else is held open. */

@@ -10,11 +10,9 @@
  * Constants are Linux's (x86_64 and arm64 share them).
  */
 import koffi from 'koffi';
-import { libc } from '#lib/libc';
+import { AF_INET, AF_INET6, libc, sockaddr as libcSockaddr } from '#lib/libc';
 import { parseIp, isLinkLocalV6 } from '#lib/prefix';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
@@ -72,20 +70,8 @@ function int32(v: number): Buffer {
 
 /** sockaddr_in / sockaddr_in6 of `address` ("" = any of `family`) and `port`; a link-local gets `scopeId`. */
 function sockaddr(family: 4 | 6, address: string, port: number, scopeId = 0): Buffer {
-  const ip = address === '' ? null : parseIp(address);
-  if (address !== '' && (!ip || ip.family !== family)) throw new SocketError(22, `address ${address}`);
-  if (family === 4) {
-    const sa = Buffer.alloc(16);
-    sa.writeUInt16LE(AF_INET, 0);
-    sa.writeUInt16BE(port, 2);
-    if (ip) sa.set(ip.bytes, 4);
-    return sa;
-  }
-  const sa = Buffer.alloc(28);
-  sa.writeUInt16LE(AF_INET6, 0);
-  sa.writeUInt16BE(port, 2);
-  if (ip) sa.set(ip.bytes, 8);
-  sa.writeUInt32LE(scopeId, 24);
+  const sa = libcSockaddr(family, address, port, scopeId);
+  if (sa === null) throw new SocketError(22, `address ${address}`);
   return sa;
 }
 
