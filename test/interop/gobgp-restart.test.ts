@@ -5,10 +5,14 @@
  * again after the agent's End-of-RIB; the session comes back without the
  * route ever leaving GoBGP's RIB. gobgpd set up as in gobgp.test.ts, the
  * agent started detached as in bird-restart.test.ts.
+ * Then GoBGP restarts (gobgpd killed, started again with `-r`, the Restart
+ * State bit) with the agent as the helper: GoBGP's route stays in our kernel,
+ * stale (RFC 4724 §4.2), while GoBGP is away; fresh again in the new session.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
+import { netnsPids, processArgv } from '#lab/netns';
 import {
   ASN_A,
   ASN_B,
@@ -17,6 +21,7 @@ import {
   LAN_B,
   TUN_A,
   agentRoutes,
+  cli,
   createSite,
   missingPrerequisite,
   neighbors,
@@ -55,7 +60,7 @@ function gobgpdConfig(): string {
 `;
 }
 
-describe.skipIf(skip !== null)('interop: the agent restarts with GoBGP 3 as the graceful restart helper', () => {
+describe.skipIf(skip !== null)('interop: graceful restart with GoBGP 3, both roles', () => {
   let site: Site | undefined;
   let b: { log: string; gobgp(...args: string[]): string } | undefined;
   let agentPid = 0;
@@ -72,6 +77,9 @@ describe.skipIf(skip !== null)('interop: the agent restarts with GoBGP 3 as the 
     return j[LAN_A.v4]?.[0];
   };
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
+  /** GoBGP's route as the agent has it: null when fresh, 'graceful-restart' while stale. */
+  const ourView = (): { stale?: string | null } | undefined => cli<{ stale?: string | null }[]>(site!, 'routes', LAN_B.v4)[0];
+  const inKernel = (): boolean => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4);
   const diagnostics = (): string => {
     let n = '';
     try {
@@ -129,4 +137,37 @@ describe.skipIf(skip !== null)('interop: the agent restarts with GoBGP 3 as the 
       );
     }
   }, 120_000);
+
+  it("GoBGP restarts (kill -9, then gobgpd -r) with the agent as the helper: its route stays in our kernel, stale while it is away, fresh again in the new session", async () => {
+    const s = site!;
+    await until('our route fresh at GoBGP, GoBGP\'s fresh at ours', () => agentEstablished() && gobgpUp() && ourView()?.stale === null, 30_000, diagnostics);
+    const pids = (await netnsPids(s.nsB)).filter((pid) => processArgv(pid)[0]?.endsWith('gobgpd'));
+    expect(pids).toHaveLength(1);
+    process.kill(pids[0]!, 'SIGKILL');
+    await until('the agent sees GoBGP go', () => !agentEstablished(), 15_000, diagnostics);
+    // RFC 4724 §4.2: the receiving speaker keeps the routes, marked stale, for the peer's restart time (120 s).
+    await until("GoBGP's route stale at ours", () => ourView()?.stale === 'graceful-restart', 10_000, diagnostics);
+    expect(inKernel()).toBe(true);
+    b = await startGobgp(s, gobgpdConfig(), ['-r']);
+    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+    await until('Established again', () => agentEstablished() && gobgpUp(), 30_000, diagnostics);
+    let sawStale = false;
+    await until("GoBGP's route fresh after its End-of-RIB", () => {
+      const v = ourView();
+      if (v?.stale === 'graceful-restart') sawStale = true;
+      // The route must never have left the kernel meanwhile.
+      if (!inKernel()) throw new Error(`${LAN_B.v4} left the kernel`);
+      return v?.stale === null;
+    }, 30_000, diagnostics);
+    expect(inKernel()).toBe(true);
+    // gobgpd -r: the Restart State bit, and forwarding state kept for IPv4 unicast (RFC 4724 §3).
+    expect(cli<{ session: { gracefulRestart: unknown } | null }[]>(s, 'neighbors')[0]!.session?.gracefulRestart).toMatchObject({
+      restarting: true,
+      families: [{ family: 'ipv4-unicast', forwardingState: true }],
+    });
+    const log = readFileSync(s.agentLog, 'utf8');
+    expect(log).toMatch(/session down: keeping its routes for its graceful restart/);
+    expect(log).toMatch(/neighbor back after a restart: its stale routes stay until its End-of-RIB/);
+    console.log(`gobgp-restart: GoBGP restarting with the agent as helper: route kept in the kernel throughout; still stale when first seen after the new session: ${sawStale}`);
+  }, 90_000);
 });

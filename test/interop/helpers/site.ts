@@ -347,15 +347,17 @@ export async function startFrr(site: Site, bgpdConfig: (log: string) => string):
 }
 
 /**
- * gobgpd in B's namespace with `config` (TOML), its API on a socket in the
- * site's dir; resolves once it answers. `gobgp(...args)` runs the CLI against it.
+ * gobgpd in B's namespace with `config` (TOML) and more command-line `args`,
+ * its API on a socket in the site's dir; resolves once it answers. `gobgp(...args)` runs the CLI against it.
  */
-export async function startGobgp(site: Site, config: string): Promise<{ log: string; gobgp(...args: string[]): string }> {
+export async function startGobgp(site: Site, config: string, args: readonly string[] = []): Promise<{ log: string; gobgp(...args: string[]): string }> {
   const api = join(site.dir, 'gobgp.sock');
   const log = join(site.dir, 'gobgpd.log');
   const conf = join(site.dir, 'gobgpd.toml');
   writeFileSync(conf, config);
-  spawnIn(site.nsB, ['gobgpd', '-f', conf, '-t', 'toml', '-p', '--pprof-disable', `--api-hosts=unix://${api}`], { log });
+  // A gobgpd started again (graceful restart: `args` ['-r']) finds its predecessor's socket otherwise.
+  rmSync(api, { force: true });
+  spawnIn(site.nsB, ['gobgpd', '-f', conf, '-t', 'toml', '-p', '--pprof-disable', `--api-hosts=unix://${api}`, ...args], { log });
   const gobgp = (...args: string[]): string =>
     execFileSync('gobgp', ['--target', `unix://${api}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
   await until('gobgpd API socket', () => existsSync(api), 5_000, () => tail(log));
