@@ -5,11 +5,17 @@
  * agent's route stale in B's kernel while the agent is away, the agent keeps
  * its own forwarding state (keep-on-stop), and no ping is lost. FRR set up as
  * in frr.test.ts, the agent started detached as in bird-restart.test.ts.
+ * Then FRR restarts (bgpd killed, started again; zebra and the tunnel stay)
+ * with the agent as the helper: FRR's route stays in our kernel, stale
+ * (RFC 4724 §4.2), while bgpd is away, fresh again in the new session; no
+ * ping lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
+import { execIn } from '../lab/helpers/netns.js';
 import {
   ASN_A,
   ASN_B,
@@ -20,6 +26,7 @@ import {
   LAN_B,
   TUN_A,
   agentRoutes,
+  cli,
   createSite,
   missingPrerequisite,
   neighbors,
@@ -43,6 +50,8 @@ log file ${log}
 router bgp ${ASN_B}
  bgp router-id 192.0.2.2
  bgp graceful-restart
+ ! bgpd asks zebra to keep its routes in B's kernel while it is away (and sets F in its capability).
+ bgp graceful-restart preserve-fw-state
  no bgp ebgp-requires-policy
  no bgp network import-check
  neighbor ${TUN_A.v4} remote-as ${ASN_A}
@@ -63,7 +72,7 @@ function pingLoss(out: string): { sent: number; lost: number } {
   return { sent: Number(m[1]), lost: Number(m[1]) - Number(m[2]) };
 }
 
-describe.skipIf(skip !== null)('interop: the agent restarts under a 10/s ping with FRR 8 as the graceful restart helper', () => {
+describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/s ping, both roles', () => {
   let site: Site | undefined;
   let frr: Frr | undefined;
   let agentPid = 0;
@@ -74,6 +83,9 @@ describe.skipIf(skip !== null)('interop: the agent restarts under a 10/s ping wi
   const frrPath = (): { stale?: boolean } | undefined =>
     (JSON.parse(frr!.vtysh(`show bgp ipv4 unicast ${LAN_A.v4} json`)) as { paths?: { stale?: boolean }[] }).paths?.[0];
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
+  /** FRR's route as the agent has it: null when fresh, 'graceful-restart' while stale. */
+  const ourView = (): { stale?: string | null } | undefined => cli<{ stale?: string | null }[]>(site!, 'routes', LAN_B.v4)[0];
+  const inKernel = (): boolean => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4);
   const diagnostics = (): string => {
     let n = '';
     try {
@@ -150,4 +162,45 @@ describe.skipIf(skip !== null)('interop: the agent restarts under a 10/s ping wi
       expect(r.lost).toBe(0);
     }
   }, 120_000);
+
+  it("FRR's bgpd restarts (kill -9, started again) with the agent as the helper: its route stays in our kernel, stale while it is away, fresh again in the new session; 0 pings lost", async () => {
+    const s = site!;
+    await until("FRR's route fresh at ours", () => agentEstablished() && frrState() === 'Established' && ourView()?.stale === null, 30_000, diagnostics);
+    const p = pinger();
+    let sawStale = false;
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      process.kill(Number(readFileSync(join(frr!.dir, 'bgpd.pid'), 'utf8').trim()), 'SIGKILL');
+      await until('the agent sees bgpd go', () => !agentEstablished(), 15_000, diagnostics);
+      // RFC 4724 §4.2: the receiving speaker keeps the routes, marked stale, for the peer's restart time.
+      await until("FRR's route stale at ours", () => ourView()?.stale === 'graceful-restart', 10_000, diagnostics);
+      expect(inKernel()).toBe(true);
+      await execIn(s.nsB, [FRR_BGPD, '-d', '-N', s.nsB, '-P', '0', '-f', join(frr!.dir, 'bgpd.conf'), '-i', join(frr!.dir, 'bgpd.pid')]);
+      await until('Established again', () => agentEstablished() && frrState() === 'Established', 30_000, diagnostics);
+      await until("FRR's route fresh in the new session", () => {
+        const v = ourView();
+        if (v?.stale === 'graceful-restart') sawStale = true;
+        if (!inKernel()) throw new Error(`${LAN_B.v4} left the kernel`);
+        return v?.stale === null;
+      }, 30_000, diagnostics);
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      p.proc.kill('SIGINT');
+      await new Promise((r) => p.proc.once('exit', r));
+      const r = pingLoss(p.out());
+      console.log(`frr-restart: FRR's bgpd restarting with the agent as helper: ${r.sent} pings, ${r.lost} lost; still stale when first seen in the new session: ${sawStale}`);
+      expect(r.sent).toBeGreaterThan(20);
+      expect(r.lost).toBe(0);
+    }
+    // The new bgpd's capability: Restart State set, forwarding state kept (RFC 4724 §3; preserve-fw-state).
+    // Without preserve-fw-state zebra drops bgpd's routes from B's kernel when bgpd dies (10 of 44 pings lost
+    // in one run, the return path gone) and F is clear in the new OPEN.
+    expect(cli<{ session: { gracefulRestart: unknown } | null }[]>(s, 'neighbors')[0]!.session?.gracefulRestart).toMatchObject({
+      restarting: true,
+      families: [{ family: 'ipv4-unicast', forwardingState: true }],
+    });
+    const log = readFileSync(s.agentLog, 'utf8');
+    expect(log).toMatch(/session down: keeping its routes for its graceful restart/);
+    expect(log).toMatch(/neighbor back after a restart: its stale routes stay until its End-of-RIB/);
+  }, 90_000);
 });
