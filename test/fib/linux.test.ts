@@ -28,6 +28,16 @@ afterAll(async () => {
   ns?.destroy();
 });
 
+/**
+ * An interface that just came up gets its IPv6 link-local after DAD, a second
+ * or more later, and with it a kernel route in the local table: a route event
+ * of its own, which landed in the middle of the watcher tests now and then
+ * ("proto 2 table 255" after our write). They start once DAD is done.
+ */
+async function dadDone(): Promise<void> {
+  for (let i = 0; i < 100 && ns.ip('-6', 'addr', 'show', 'tentative').trim() !== ''; i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 const via = (prefix: string, address: string): FibRoute => ({ prefix, nexthops: [{ address, interface: 'wg-a' }] });
 
 function shown(table: number, extra: string[] = []): { dst: string; gateway?: string; protocol?: string }[] {
@@ -258,6 +268,8 @@ describe('LinuxFib + FibManager', () => {
   });
 
   it('the route watcher with ignoreProtocol hears nothing of that protocol: the kernel drops it (SO_ATTACH_FILTER), a million route writes cost no notifications', async () => {
+    ns.ip('link', 'set', 'wg-b', 'up');
+    await dadDone();
     const heard: { protocol: number; table: number }[] = [];
     const stop = nl.watchRoutes((r) => {
       if (r !== null) heard.push(r);
@@ -295,8 +307,12 @@ describe('LinuxFib + FibManager', () => {
     await m.flush();
     expect(m.lastErrors).toEqual([]);
     expect(await fib.underlayPath('203.0.113.9', tunnels)).toEqual([{ address: '198.18.7.254', interface: 'wg-b' }]);
+    await dadDone();
     const changes: number[] = [];
     const stop = fib.watchUnderlay(() => changes.push(1));
+    // Every route event of the namespace, for the failure message (this test failed now and then under load).
+    const seenEvents: string[] = [];
+    const stopAll = nl.watchRoutes((r) => seenEvents.push(`${Date.now() % 100_000} ${r === null ? 'lost (ENOBUFS)' : `proto ${r.protocol} table ${r.table}`}`));
     try {
       // The operator moves the underlay route to another gateway.
       ns.ip('route', 'replace', '203.0.113.0/24', 'via', '198.18.7.253', 'dev', 'wg-b');
@@ -314,9 +330,10 @@ describe('LinuxFib + FibManager', () => {
       m.set(via('203.0.113.128/25', '10.255.0.1'));
       await m.flush();
       await new Promise((r) => setTimeout(r, 100));
-      expect(changes.length).toBe(seen);
+      expect(changes.length, `route events in the namespace: ${seenEvents.join(', ')}`).toBe(seen);
     } finally {
       stop();
+      stopAll();
     }
     // Resolved again past our pin and the learned /25: the new gateway.
     expect(await fib.underlayPath('203.0.113.9', tunnels, true)).toEqual([{ address: '198.18.7.253', interface: 'wg-b' }]);
