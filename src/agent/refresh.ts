@@ -23,7 +23,7 @@ import { RouteRefreshSubtype } from '#bgp/wire/types';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type { RefreshStatusName, RouteRefreshJson } from '#api/types';
 import { familyName } from './view.js';
-import { BACKLOG_HIGH } from './table-send.js';
+import { waitForDrain } from './table-send.js';
 
 /** What `refreshInbound` (and the outbound counterpart) did. */
 export type RefreshStatus = RefreshStatusName;
@@ -237,10 +237,7 @@ export class RouteRefreshes {
     // Replaced by a newer request, or the session went away.
     if (p.resends.get(k) !== job || this.ctx.session(name) !== job.session) return;
     // Paced by the socket like the table at session start: a peer that asks and does not read costs a step, not a table.
-    if ((job.session.sendBacklog ?? 0) > BACKLOG_HIGH && job.session.whenDrained) {
-      job.session.whenDrained(() => this.ctx.defer(() => this.pump(name, p, k, job)));
-      return;
-    }
+    if (waitForDrain(job.session, () => this.ctx.defer(() => this.pump(name, p, k, job)))) return;
     const updates = job.steps.next(RESEND_STEP);
     if (updates.length > 0) job.session.sendMany(updates);
     if (!job.steps.done) {

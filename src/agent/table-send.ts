@@ -43,9 +43,8 @@ export function sendTable(
   let waits = 0;
   const pump = (): void => {
     if (!current()) return;
-    if ((session.sendBacklog ?? 0) > BACKLOG_HIGH && session.whenDrained) {
+    if (waitForDrain(session, () => ctx.defer(pump))) {
       waits++;
-      session.whenDrained(() => ctx.defer(pump));
       return;
     }
     const updates = steps.next(TABLE_STEP);
@@ -61,4 +60,15 @@ export function sendTable(
     done?.();
   };
   pump();
+}
+
+/**
+ * When more than BACKLOG_HIGH octets wait in the session's socket: arranges
+ * `then` for when they have drained and returns true (the caller stops this
+ * step). False when the next step may go now.
+ */
+export function waitForDrain(session: { readonly sendBacklog?: number; whenDrained?(fn: () => void): void }, then: () => void): boolean {
+  if ((session.sendBacklog ?? 0) <= BACKLOG_HIGH || !session.whenDrained) return false;
+  session.whenDrained(then);
+  return true;
 }

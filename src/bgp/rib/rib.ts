@@ -1187,22 +1187,14 @@ export class Rib {
 
   /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */
   exportFull(peerId: string): UpdateMessage[] {
-    const peer = this.peers.get(peerId);
-    if (!peer) return [];
-    this.clearAdjOut(peer);
-    const packer = new UpdatePacker();
-    const one = (id: number, text: string): void => this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
-    this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
-    if (peer.info.advertiseOspf) {
-      for (const prefix of this.redistributed.keys()) {
-        const id = this.prefixes.find(prefix);
-        if (this.locOf(id) === -1) one(id, prefix);
-      }
-    }
-    const out = packer.finish();
-    for (const f of peer.info.families) out.push(endOfRib(f.afi, f.safi));
+    // exportFullSteps in one step: the same export, no copy of it.
+    const steps = this.exportFullSteps(peerId);
+    if (steps === null) return [];
+    const out = steps.next(Number.POSITIVE_INFINITY);
+    out.push(...this.endOfRibs(peerId));
     return out;
   }
+
 
   private announce(
     peer: PeerState,
