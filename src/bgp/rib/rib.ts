@@ -40,6 +40,7 @@ import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import { AdjRibOutPaths } from './add-path-out.js';
+import { OwedPrefixes } from './owed-prefixes.js';
 import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
 import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
 import { multipathSet } from './multipath.js';
@@ -154,6 +155,12 @@ interface PeerState extends DecisionPeer {
   refusedPaths: number;
   /** RFC 7911 send: the Adj-RIB-Out's paths past the first, for a peer sent several per prefix; null: one per prefix. */
   readonly adjOutPaths: AdjRibOutPaths | null;
+  /**
+   * Behind (setBehind, or an export step used up): the prefixes whose export
+   * it is owed, each holding a reference on its number; catchUp() sends them
+   * from the Loc-RIB as it is then. Null while it keeps up.
+   */
+  owed: OwedPrefixes | null;
 }
 
 /** Our own origin's number in candidate lists. */
@@ -424,6 +431,7 @@ export class Rib {
       lanes: [],
       refusedPaths: 0,
       adjOutPaths: (p.addPathSend?.ipv4 ?? 0) > 0 || (p.addPathSend?.ipv6 ?? 0) > 0 ? new AdjRibOutPaths(p.addPathSend!.ipv4, p.addPathSend!.ipv6) : null,
+      owed: null,
     };
     this.peers.set(p.id, state);
     this.slots[slot] = state;
@@ -716,7 +724,10 @@ export class Rib {
     }
   }
 
+  /** Forgets what the peer was sent, and what it was owed (it gets everything again, or nothing). */
   private clearAdjOut(peer: PeerState): void {
+    peer.owed?.drain((prefix) => this.prefixes.release(prefix));
+    peer.owed = null;
     if (peer.adjOutPaths !== null) {
       peer.adjOutPaths.forEachExtra((attrs) => this.exportAttributes.release(this.exportAttributes.get(attrs)));
       peer.adjOutPaths.clear();
@@ -948,8 +959,13 @@ export class Rib {
    * exportChanges for several peers at once, per peer in the order given
    * (an unknown peer gets none): each prefix's current best is made once,
    * not once per peer (ten full-table peers: nine Route objects fewer per change).
+   *
+   * A peer that is behind (setBehind) is sent nothing: the prefixes are
+   * remembered for catchUp(). After `step` prefixes exported to a peer in
+   * this call, it is behind for the rest (a batch of a million changes is
+   * not made into UPDATEs for a socket at once).
    */
-  exportToPeers(peerIds: readonly string[], changes: readonly LocRibChange[]): UpdateMessage[][] {
+  exportToPeers(peerIds: readonly string[], changes: readonly LocRibChange[], step = Number.POSITIVE_INFINITY): UpdateMessage[][] {
     const peers: PeerState[] = [];
     const slots: number[] = [];
     peerIds.forEach((id, k) => {
@@ -960,6 +976,7 @@ export class Rib {
       }
     });
     const packers = peers.map(() => new UpdatePacker());
+    const exported = peers.map(() => 0);
     if (peers.length > 0) {
       // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
       // entry current), so repeated prefixes need no set of their own.
@@ -973,13 +990,69 @@ export class Rib {
           // one peer feeding a full table, that is every change (split horizon).
           // A peer sent several paths (RFC 7911) may be sent the second though the best is its own.
           if (peer.adjOutPaths === null && (id === NO_PREFIX || !peer.adjOut.has(id)) && (best === undefined || exportFilter(this.exportCtx, best, peer.info) !== null)) continue;
+          if (peer.owed !== null) {
+            this.owe(peer.owed, c.prefix, id);
+            continue;
+          }
           this.exportPrefix(peer, c.prefix, id, packers[k]!, best);
+          if (++exported[k]! >= step) peer.owed = new OwedPrefixes();
         }
       }
     }
     const out: UpdateMessage[][] = peerIds.map(() => []);
     for (let k = 0; k < peers.length; k++) out[slots[k]!] = packers[k]!.finish();
     return out;
+  }
+
+  /**
+   * RFC 4271 §9.2 (an implementation may combine or suppress updates; the
+   * spirit of MinRouteAdvertisementIntervalTimer): the peer reads slower
+   * than its changes come, so from now on they are not made into UPDATEs
+   * for it; which prefixes changed is remembered, and catchUp() sends them
+   * as the Loc-RIB has them then, each once.
+   */
+  setBehind(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (peer !== undefined && peer.owed === null) peer.owed = new OwedPrefixes();
+  }
+
+  /** Whether the peer is behind (see setBehind): changes for it are remembered, not exported. */
+  isBehind(peerId: string): boolean {
+    return (this.peers.get(peerId)?.owed ?? null) !== null;
+  }
+
+  /** Prefixes the peer is owed an UPDATE for while behind. */
+  owedCount(peerId: string): number {
+    return this.peers.get(peerId)?.owed?.size ?? 0;
+  }
+
+  /**
+   * The UPDATEs for up to `max` of the prefixes a peer behind is owed, from
+   * the Loc-RIB as it is now (a prefix gone is withdrawn, one that came and
+   * went in between needs nothing). Once none is owed, the peer keeps up
+   * again: exportToPeers sends to it directly.
+   */
+  catchUp(peerId: string, max: number): UpdateMessage[] {
+    const peer = this.peers.get(peerId);
+    const owed = peer?.owed ?? null;
+    if (peer === undefined || owed === null) return [];
+    const packer = new UpdatePacker();
+    owed.take(max, (id) => {
+      const text = this.prefixes.text(id);
+      this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
+      this.prefixes.release(id);
+    });
+    if (owed.size === 0) peer.owed = null;
+    return packer.finish();
+  }
+
+  /** Notes that `owed`'s peer is owed the prefix; the mark holds a reference on its number, so it stays this prefix's. */
+  private owe(owed: OwedPrefixes, text: string, id: number): void {
+    if (id === NO_PREFIX) {
+      // A redistributed route nothing names yet: numbered now.
+      const made = this.prefixes.intern(text);
+      if (!owed.mark(made)) this.prefixes.release(made);
+    } else if (owed.mark(id)) this.prefixes.retain(id);
   }
 
   /**
