@@ -54,7 +54,7 @@ import type { BfdThreadStats } from '#bfd/service';
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
-import { sendTable, type TableSendContext } from './table-send.js';
+import { ChangeSender, sendTable, type ChangeTarget, type TableSendContext } from './table-send.js';
 import { LongLivedStale, longLivedFamilies } from './long-lived.js';
 
 /** Tunnels set up at once at start (wireguard-go, kernel). */
@@ -285,6 +285,7 @@ export class Agent implements ControlHandler {
         if (!this.stopping) setImmediate(fn);
       },
     });
+    this.changeSender = new ChangeSender(this.tableSendCtx, this.rib);
     this.longLived = new LongLivedStale({
       rib: this.rib,
       clock: deps.clock,
@@ -315,6 +316,8 @@ export class Agent implements ControlHandler {
   private readonly admin: NeighborAdmin;
   /** Route refresh both ways (src/agent/refresh.ts). */
   private readonly refresh: RouteRefreshes;
+  /** Loc-RIB changes to the neighbors, paced by each one's socket. */
+  private readonly changeSender: ChangeSender;
   /** RFC 9494: neighbors' routes kept long-lived stale after their restart time. */
   private readonly longLived: LongLivedStale;
 
@@ -590,6 +593,7 @@ export class Agent implements ControlHandler {
     this.peers.delete(name);
     this.tunnelRetry.delete(name);
     this.refresh.forget(name);
+    this.changeSender.forget(name);
     this.liveness.forget(name);
     this.cancelGracefulTimers(n);
     this.pins.unpin(name);
@@ -876,15 +880,15 @@ export class Agent implements ControlHandler {
     this.ospfTouched = new Set();
     for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
     if (changes.length > 0) {
-      const targets = [...this.peers.values()].filter((n) => n.negotiated && !n.exportDeferred);
-      // All peers in one pass over the changes: each prefix's best is looked at once.
-      const updates = this.rib.exportToPeers(
-        targets.map((n) => n.cfg.name),
-        changes,
-      );
-      targets.forEach((n, k) => {
-        if (updates[k]!.length > 0) n.session?.sendMany(updates[k]!);
-      });
+      const targets: ChangeTarget[] = [];
+      for (const n of this.peers.values()) {
+        const session = n.session;
+        const neg = n.negotiated;
+        if (session === null || neg === null || n.exportDeferred) continue;
+        targets.push({ name: n.cfg.name, session, epoch: neg, current: () => !this.stopping && this.peers.get(n.cfg.name) === n && n.session === session && n.negotiated === neg });
+      }
+      // All peers in one pass over the changes (each prefix's best is looked at once), each paced by its socket.
+      this.changeSender.send(targets, changes);
     }
   }
 
@@ -1541,6 +1545,7 @@ export class Agent implements ControlHandler {
       routeRefresh: this.refresh.view(n.cfg.name),
       bfd: this.liveness.bfdJson(n.cfg.name),
       staleRoutes: this.staleRoutesView(n.cfg.name),
+      sendQueue: this.changeSender.view(n.cfg.name, session),
     }));
   }
 

@@ -8,9 +8,16 @@
  * turn; while more than BACKLOG_HIGH octets wait in the socket, the next step
  * waits for it to drain (TCP's flow control reaches the table's producer). A
  * neighbor that stops reading costs BACKLOG_HIGH plus one step, not a table.
+ *
+ * Changes of the moment (ChangeSender) go the same way: while more than
+ * BACKLOG_HIGH waits in a neighbor's socket, its changes are not made into
+ * UPDATEs; the RIB remembers which prefixes changed (Rib.setBehind), and
+ * once the socket has drained they are sent from the Loc-RIB as it is then,
+ * in steps, each prefix once (RFC 4271 §9.2).
  */
-import type { TableSteps } from '#bgp/rib/index';
+import type { LocRibChange, TableSteps } from '#bgp/rib/index';
 import type { UpdateMessage } from '#bgp/wire/types';
+import type { ExportPacingJson } from '#api/types';
 import type { AgentSession } from './bgp.js';
 
 /** Prefixes per step: ~60 kB of UPDATEs for a typical table. */
@@ -68,7 +75,118 @@ export function sendTable(
  * step). False when the next step may go now.
  */
 export function waitForDrain(session: { readonly sendBacklog?: number; whenDrained?(fn: () => void): void }, then: () => void): boolean {
-  if ((session.sendBacklog ?? 0) <= BACKLOG_HIGH || !session.whenDrained) return false;
-  session.whenDrained(then);
+  if (!overMark(session)) return false;
+  session.whenDrained!(then);
   return true;
+}
+
+function overMark(session: { readonly sendBacklog?: number; whenDrained?(fn: () => void): void }): boolean {
+  return (session.sendBacklog ?? 0) > BACKLOG_HIGH && session.whenDrained !== undefined;
+}
+
+/** What the change sender uses of the RIB (Rib). */
+export interface PacedRib {
+  exportToPeers(peerIds: readonly string[], changes: readonly LocRibChange[], step: number): UpdateMessage[][];
+  setBehind(peerId: string): void;
+  isBehind(peerId: string): boolean;
+  owedCount(peerId: string): number;
+  catchUp(peerId: string, max: number): UpdateMessage[];
+}
+
+/** An Established neighbor the changes go to. */
+export interface ChangeTarget {
+  readonly name: string;
+  readonly session: AgentSession;
+  /** Stands for this session's time up (its Negotiated): a catch-up belongs to one. */
+  readonly epoch: object;
+  /** Whether that session is still the one up. */
+  current(): boolean;
+}
+
+interface CatchUp {
+  readonly epoch: object;
+  readonly started: number;
+  waits: number;
+  sent: number;
+}
+
+/**
+ * Sends Loc-RIB changes to the Established neighbors, each paced by its own
+ * socket: a neighbor that reads slowly falls behind (it is owed prefixes,
+ * not sent UPDATEs), the others go on at once.
+ */
+export class ChangeSender {
+  private readonly catchingUp = new Map<string, CatchUp>();
+  /** Times the neighbor's socket was over the mark when changes came (a big batch's later steps do not count). */
+  private readonly timesBehind = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: TableSendContext,
+    private readonly rib: PacedRib,
+  ) {}
+
+  send(targets: readonly ChangeTarget[], changes: readonly LocRibChange[]): void {
+    for (const t of targets) {
+      if (!overMark(t.session) || this.rib.isBehind(t.name)) continue;
+      this.rib.setBehind(t.name);
+      this.timesBehind.set(t.name, (this.timesBehind.get(t.name) ?? 0) + 1);
+    }
+    // At most a step of prefixes each, like the table: a batch of a million changes is not a million prefixes of UPDATEs.
+    const updates = this.rib.exportToPeers(
+      targets.map((t) => t.name),
+      changes,
+      TABLE_STEP,
+    );
+    targets.forEach((t, k) => {
+      if (updates[k]!.length > 0) t.session.sendMany(updates[k]!);
+      if (this.rib.isBehind(t.name)) this.startCatchUp(t);
+    });
+  }
+
+  /** `neighbors --json` sendQueue. */
+  view(name: string, session: AgentSession): ExportPacingJson {
+    return {
+      octets: session.sendBacklog ?? 0,
+      behind: this.rib.isBehind(name),
+      owedPrefixes: this.rib.owedCount(name),
+      timesBehind: this.timesBehind.get(name) ?? 0,
+    };
+  }
+
+  /** The neighbor left the configuration. */
+  forget(name: string): void {
+    this.catchingUp.delete(name);
+    this.timesBehind.delete(name);
+  }
+
+  /** Owed prefixes go out a step at a time once the socket has drained, until none is owed. */
+  private startCatchUp(t: ChangeTarget): void {
+    if (this.catchingUp.get(t.name)?.epoch === t.epoch) return;
+    const job: CatchUp = { epoch: t.epoch, started: this.ctx.now(), waits: 0, sent: 0 };
+    this.catchingUp.set(t.name, job);
+    const pump = (): void => {
+      if (this.catchingUp.get(t.name) !== job) return;
+      if (!t.current()) {
+        this.catchingUp.delete(t.name);
+        return;
+      }
+      if (waitForDrain(t.session, () => this.ctx.defer(pump))) {
+        job.waits++;
+        return;
+      }
+      job.sent += Math.min(this.rib.owedCount(t.name), TABLE_STEP);
+      const updates = this.rib.catchUp(t.name, TABLE_STEP);
+      if (updates.length > 0) t.session.sendMany(updates);
+      if (this.rib.isBehind(t.name)) {
+        this.ctx.defer(pump);
+        return;
+      }
+      this.catchingUp.delete(t.name);
+      if (job.sent > TABLE_STEP) {
+        this.ctx.log.info({ neighbor: t.name, prefixes: job.sent, ms: Math.round(this.ctx.now() - job.started), drainWaits: job.waits }, 'caught up: changes held back for a slow reader sent (RFC 4271 §9.2)');
+      }
+    };
+    // The step just sent goes first (the loop turns), or the drain the neighbor is behind for.
+    this.ctx.defer(pump);
+  }
 }

@@ -102,6 +102,23 @@ export interface NeighborJson {
    * before they go. (Absent from agents before it.)
    */
   staleRoutes?: StaleRoutesJson | null;
+  /**
+   * What waits to be sent to it: octets in our socket's buffer, and whether
+   * it reads too slowly for the changes (behind: changes are remembered per
+   * prefix, not queued as UPDATEs; owedPrefixes go once it has drained).
+   * (Absent from agents before it.)
+   */
+  sendQueue?: ExportPacingJson;
+}
+
+export interface ExportPacingJson {
+  /** Octets written to the session's socket and not yet taken by the kernel. */
+  octets: number;
+  behind: boolean;
+  /** Prefixes it is owed an UPDATE for (sent from the Loc-RIB as it is then, each once). */
+  owedPrefixes: number;
+  /** Times, since the agent started, changes for it found more than the high mark waiting in its socket. */
+  timesBehind: number;
 }
 
 export interface StaleRoutesJson {
