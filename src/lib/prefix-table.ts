@@ -70,6 +70,40 @@ export class PrefixTable {
   /** The number of `text`, made when it has none; one reference taken. */
   intern(text: string): number {
     if (!this.parse(text)) throw new Error(`not a canonical prefix: ${JSON.stringify(text)}`);
+    return this.internParsed();
+  }
+
+  /**
+   * intern() of a prefix given as its words (big-endian, signed 32-bit; w1-w3
+   * are read for IPv6 only), as a received UPDATE has it (PrefixReader): no
+   * text made or parsed. Bits past `len` must be clear, as a canonical text's.
+   */
+  internWords(v6: boolean, len: number, w0: number, w1: number, w2: number, w3: number): number {
+    this.setKey(v6, len, w0, w1, w2, w3);
+    return this.internParsed();
+  }
+
+  /** find() of a prefix given as its words (see internWords); takes no reference. */
+  findWords(v6: boolean, len: number, w0: number, w1: number, w2: number, w3: number): number {
+    this.setKey(v6, len, w0, w1, w2, w3);
+    return this.index[this.slotOfParsed()]!;
+  }
+
+  /** Word `k` (0-3; IPv4 has only 0) of a number in use: its address, big-endian, signed 32-bit. */
+  wordOf(id: number, k: number): number {
+    return this.meta[id]! & V6 ? this.v6Words[this.word[id]! * 4 + k]! : k === 0 ? this.word[id]! : 0;
+  }
+
+  private setKey(v6: boolean, len: number, w0: number, w1: number, w2: number, w3: number): void {
+    if (len < 0 || len > (v6 ? 128 : 32)) throw new RangeError(`prefix length ${len}`);
+    this.kMeta = v6 ? V6 | len : len;
+    this.k0 = w0 | 0;
+    this.k1 = v6 ? w1 | 0 : 0;
+    this.k2 = v6 ? w2 | 0 : 0;
+    this.k3 = v6 ? w3 | 0 : 0;
+  }
+
+  private internParsed(): number {
     const pos = this.slotOfParsed();
     let id = this.index[pos]!;
     if (id === EMPTY) {

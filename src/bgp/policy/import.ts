@@ -12,6 +12,7 @@ import type { PathAttributes } from '#bgp/wire/types';
 import { formatIp, isLinkLocalV6, parseIp } from '#lib/prefix';
 import type { PeerInfo, Route } from '#bgp/rib/types';
 import { localRoleOf, otcIngress } from './roles.js';
+import { PREFIX_V6, readPrefix } from './prefix-set.js';
 
 /** 'role-leak': RFC 9234 §5, a route leak told by its OTC attribute. */
 export type ImportRejectReason = 'as-path-loop' | 'next-hop-self' | 'martian' | 'role-leak';
@@ -54,6 +55,14 @@ export function importPrefix(_ctx: ImportContext, prefix: string): ImportRejectR
   return isMartian(prefix) ? 'martian' : null;
 }
 
+/**
+ * importPrefix for a prefix given as its words (big-endian 32-bit, w1-w3 for
+ * IPv6 only), as the RIB keeps received prefixes: no text is made for it.
+ */
+export function importPrefixWords(_ctx: ImportContext, v6: boolean, len: number, w0: number, w1: number, w2: number, w3: number): ImportRejectReason | null {
+  return isMartianWords(v6, len, w0, w1, w2, w3) ? 'martian' : null;
+}
+
 export function importRoute(ctx: ImportContext, route: Pick<Route, 'prefix' | 'attrs' | 'nextHop'>): ImportVerdict {
   const v = importAttributes(ctx, route.attrs, route.nextHop);
   if (!v.accept) return v;
@@ -61,26 +70,30 @@ export function importRoute(ctx: ImportContext, route: Pick<Route, 'prefix' | 'a
   return reason === null ? v : { accept: false, reason };
 }
 
+const textWords = new Uint32Array(4);
+
 /**
  * Prefixes that can never be routed between sites: inside 127.0.0.0/8
  * (loopback), 224.0.0.0/4 (multicast), ::1/128, ff00::/8 (multicast) and
  * fe80::/10 (link-local). Covering aggregates (0.0.0.0/0, 0.0.0.0/1) and the
- * default route are legitimate. Works on the canonical text (RFC 5952 lower
- * case) without parsing: it runs once per received prefix.
+ * default route are legitimate. An unreadable text is no martian.
  */
 export function isMartian(prefix: string): boolean {
-  const slash = prefix.indexOf('/');
-  const len = Number(prefix.slice(slash + 1));
-  if (prefix.includes(':')) {
-    if (prefix === '::1/128') return true;
-    const colon = prefix.indexOf(':');
-    if (colon !== 4) return false;
-    const g = parseInt(prefix.slice(0, 4), 16);
-    if (g >> 8 === 0xff) return len >= 8;
+  const r = readPrefix(prefix, textWords);
+  if (r < 0) return false;
+  return isMartianWords((r & PREFIX_V6) !== 0, r & 0xff, textWords[0]!, textWords[1]!, textWords[2]!, textWords[3]!);
+}
+
+/** isMartian of a prefix given as its words (big-endian 32-bit, signed or not). */
+export function isMartianWords(v6: boolean, len: number, w0: number, w1: number, w2: number, w3: number): boolean {
+  if (v6) {
+    if (len === 128 && w0 === 0 && w1 === 0 && w2 === 0 && w3 === 1) return true;
+    const g = w0 >>> 16;
+    if (g >>> 8 === 0xff) return len >= 8;
     if ((g & 0xffc0) === 0xfe80) return len >= 10;
     return false;
   }
-  const first = parseInt(prefix, 10);
+  const first = w0 >>> 24;
   if (first === 127) return len >= 8;
   if (first >= 224 && first <= 239) return len >= 4;
   return false;

@@ -1,5 +1,5 @@
 /** Import and export policy: pure functions over paths and peers. */
-export { canonicalAddress, importAttributes, importPrefix, importRoute, isMartian } from './import.js';
+export { canonicalAddress, importAttributes, importPrefix, importPrefixWords, importRoute, isMartian, isMartianWords } from './import.js';
 export type { ImportContext, ImportRejectReason, ImportVerdict } from './import.js';
 export {
   NO_ADVERTISE,

@@ -88,7 +88,9 @@ export class PrefixSet {
   }
 }
 
-const V6 = 0x100;
+/** readPrefix's flag for an IPv6 prefix (or'ed with the length). */
+export const PREFIX_V6 = 0x100;
+const V6 = PREFIX_V6;
 
 /** Reads "a.b.c.d/len" or an IPv6 prefix into `w`; returns len | V6 for IPv6, or -1 when unreadable. */
 export function readPrefix(text: string, w: Uint32Array): number {

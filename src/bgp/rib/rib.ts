@@ -20,7 +20,8 @@
  * best path changed, which the caller hands to exportChanges for every peer.
  */
 import { AFI_IPV4, AFI_IPV6, Origin } from '#bgp/wire/types';
-import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
+import type { PathAttributes, PrefixRun, UpdateMessage } from '#bgp/wire/types';
+import { PrefixReader, prefixPathIds } from '#bgp/wire/nlri';
 import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
 import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
 import {
@@ -30,7 +31,7 @@ import {
   exportEncoding,
   exportFilter,
   importAttributes,
-  importPrefix,
+  importPrefixWords,
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
@@ -378,6 +379,8 @@ export class Rib {
    */
   private addPathSenders = 0;
   private readonly touchMarks = new TouchMarks();
+  /** Reads received prefix runs (applyUpdate; one run at a time). */
+  private readonly reader = new PrefixReader();
 
   constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable; multipath?: MultipathOptions | null }) {
     this.backups = local.backups ?? false;
@@ -701,7 +704,8 @@ export class Rib {
         // applied again on reload must not make the path fresh-looking.
         const pre = s.preIn?.get(prefix) ?? -1;
         const entry = s.ineligible.get(prefix) ?? null;
-        this.storePath(s, this.prefixes.text(prefix), twinOf(record), entry, touched, pre >= 0 ? twinOf(pre) : -1, false);
+        this.prefixes.retain(prefix);
+        this.storePath(s, prefix, twinOf(record), entry, touched, pre >= 0 ? twinOf(pre) : -1, false);
       }
       if (stale.size === 0) s.stale = null;
     }
@@ -749,28 +753,86 @@ export class Rib {
     const peer = this.peers.get(peerId);
     if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
     const touched = new Touched(this.touchMarks);
-    const withdrawn = u.withdrawn;
-    if (u.withdrawnPathIds !== undefined) this.withdrawPaths(peer, withdrawn, u.withdrawnPathIds, touched);
-    else for (let i = 0; i < withdrawn.length; i++) this.withdrawText(peer, withdrawn[i]!, touched);
-    const unreach = u.mpUnreach;
-    if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
-      const list = unreach.withdrawn;
-      if (unreach.pathIds !== undefined) this.withdrawPaths(peer, list, unreach.pathIds, touched);
-      else for (let i = 0; i < list.length; i++) this.withdrawText(peer, list[i]!, touched);
+    const received = u.received;
+    if (received !== undefined) {
+      // As decoded: the prefixes go from the wire bytes to numbers, no text made.
+      this.withdrawRun(peer, received.withdrawn, touched);
+      const unreach = u.mpUnreach;
+      if (received.unreach !== undefined && unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) this.withdrawRun(peer, received.unreach, touched);
+    } else {
+      const withdrawn = u.withdrawn;
+      if (u.withdrawnPathIds !== undefined) this.withdrawPaths(peer, withdrawn, u.withdrawnPathIds, touched);
+      else for (let i = 0; i < withdrawn.length; i++) this.withdrawText(peer, withdrawn[i]!, touched);
+      const unreach = u.mpUnreach;
+      if (unreach !== undefined && isUnicast(unreach.afi, unreach.safi)) {
+        const list = unreach.withdrawn;
+        if (unreach.pathIds !== undefined) this.withdrawPaths(peer, list, unreach.pathIds, touched);
+        else for (let i = 0; i < list.length; i++) this.withdrawText(peer, list[i]!, touched);
+      }
     }
-    if (u.nlri.length > 0) this.announcePaths(peer, u.attributes, u.attributes.nextHop ?? null, null, u.nlri, u.nlriPathIds, touched);
+    const nlriCount = received !== undefined ? received.nlri.count : u.nlri.length;
+    if (nlriCount > 0) {
+      const ids = received !== undefined ? this.internRun(received.nlri) : this.internTexts(u.nlri);
+      const pathIds = received !== undefined ? (received.nlri.addPath ? prefixPathIds(received.nlri) : undefined) : u.nlriPathIds;
+      this.announcePaths(peer, u.attributes, u.attributes.nextHop ?? null, null, ids, pathIds, touched);
+    }
     const reach = u.mpReach;
-    if (reach !== undefined && reach.nlri.length > 0 && isUnicast(reach.afi, reach.safi)) {
+    const reachRun = received?.reach;
+    const reachCount = reachRun !== undefined ? reachRun.count : (reach?.nlri.length ?? 0);
+    if (reach !== undefined && reachCount > 0 && isUnicast(reach.afi, reach.safi)) {
+      const ids = reachRun !== undefined ? this.internRun(reachRun) : this.internTexts(reach.nlri);
+      const pathIds = reachRun !== undefined ? (reachRun.addPath ? prefixPathIds(reachRun) : undefined) : reach.pathIds;
       const global = reach.nextHops[0] ?? null;
       const linkLocal = reach.nextHops[1] ?? null;
       // RFC 2545 §3: a speaker with no global address on the link (BIRD on an unnumbered
       // tunnel) sends the unspecified address and its link-local: the link-local is the next hop.
-      if (global === '::' && linkLocal !== null) this.announcePaths(peer, u.attributes, linkLocal, null, reach.nlri, reach.pathIds, touched);
-      else this.announcePaths(peer, u.attributes, global, linkLocal, reach.nlri, reach.pathIds, touched);
+      if (global === '::' && linkLocal !== null) this.announcePaths(peer, u.attributes, linkLocal, null, ids, pathIds, touched);
+      else this.announcePaths(peer, u.attributes, global, linkLocal, ids, pathIds, touched);
     }
     const changes = this.collect(touched);
     if (peer.lanes.length > 0) this.closeEmptyLanes(peer);
     return changes;
+  }
+
+  /** The numbers of a received run's prefixes, one reference taken on each (RFC 4271 §4.3 bytes read as words). */
+  private internRun(run: PrefixRun): Int32Array {
+    const out = new Int32Array(run.count);
+    const r = this.reader.reset(run);
+    for (let i = 0; r.next(); i++) out[i] = this.prefixes.internWords(r.v6, r.len, r.w0, r.w1, r.w2, r.w3);
+    return out;
+  }
+
+  /** internRun for prefixes given as text (an UPDATE made in-process); a non-canonical text throws, nothing taken. */
+  private internTexts(texts: readonly string[]): Int32Array {
+    const out = new Int32Array(texts.length);
+    let i = 0;
+    try {
+      for (; i < texts.length; i++) out[i] = this.prefixes.intern(texts[i]!);
+    } catch (e) {
+      for (let k = 0; k < i; k++) this.prefixes.release(out[k]!);
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Withdrawals as received; with RFC 7911 Path Identifiers, of the lane that
+   * holds (prefix, id). One nobody holds is ignored (RFC 4271 §9.1.1).
+   */
+  private withdrawRun(peer: PeerState, run: PrefixRun, touched: Touched): void {
+    if (run.count === 0) return;
+    const lanes = run.addPath ? [peer, ...peer.lanes] : null;
+    const r = this.reader.reset(run);
+    while (r.next()) {
+      const prefix = this.prefixes.findWords(r.v6, r.len, r.w0, r.w1, r.w2, r.w3);
+      if (prefix === NO_PREFIX) continue;
+      if (lanes === null) {
+        this.withdrawPath(peer, prefix, touched);
+        continue;
+      }
+      const k = laneOf(lanes, prefix, r.pathId);
+      if (k >= 0) this.withdrawPath(lanes[k]!, prefix, touched);
+    }
   }
 
   /**
@@ -1139,9 +1201,10 @@ export class Rib {
         if (p === undefined) prepared.set(pre, (p = policy.prepare(r.attrs, peer.info.id)));
         o = p.outcome(text, 'bgp', r.nextHop);
       }
-      if (o !== null && !o.accept) this.storePath(peer, text, pre, o, touched, -1, false);
-      else if (o === null || o.actions.length === 0) this.storePath(peer, text, pre, usable ? null : 'next-hop-unusable', touched, -1, false);
-      else this.storePath(peer, text, made.recordFor(o, r.attrs, r.nextHop, r.nextHopLinkLocal), usable ? null : 'next-hop-unusable', touched, pre, false);
+      this.prefixes.retain(id);
+      if (o !== null && !o.accept) this.storePath(peer, id, pre, o, touched, -1, false);
+      else if (o === null || o.actions.length === 0) this.storePath(peer, id, pre, usable ? null : 'next-hop-unusable', touched, -1, false);
+      else this.storePath(peer, id, made.recordFor(o, r.attrs, r.nextHop, r.nextHopLinkLocal), usable ? null : 'next-hop-unusable', touched, pre, false);
       this.pathRecords.release(pre);
     }
     made.release();
@@ -1274,7 +1337,7 @@ export class Rib {
     received: PathAttributes,
     nextHop: string | null,
     nextHopLinkLocal: string | null,
-    nlri: readonly string[],
+    nlri: ArrayLike<number>,
     touched: Touched,
   ): void {
     // Everything that depends on the attributes is decided once per UPDATE.
@@ -1293,7 +1356,7 @@ export class Rib {
     let baseId = -1;
     for (let i = 0; i < nlri.length; i++) {
       const prefix = nlri[i]!;
-      let reason: IneligibleReason | null = verdict.accept ? importPrefix(peer.importCtx, prefix) : verdict.reason;
+      let reason: IneligibleReason | null = verdict.accept ? this.importPrefix(peer, prefix) : verdict.reason;
       if (reason === null && !usable) reason = 'next-hop-unusable';
       let record: number;
       if (reason === null) {
@@ -1327,7 +1390,7 @@ export class Rib {
     usable: boolean,
     nextHop: string | null,
     nextHopLinkLocal: string | null,
-    nlri: readonly string[],
+    nlri: ArrayLike<number>,
     touched: Touched,
   ): void {
     const prepared = policy.prepare(accepted, peer.info.id);
@@ -1335,14 +1398,15 @@ export class Rib {
     let preId = -1;
     // Outcome -> its path record (a reference held for this UPDATE).
     const records = new OutcomeRecords(this.attributes, this.pathRecords, this.decisionCtx.localAsn);
-    for (const prefix of nlri) {
-      const martian = importPrefix(peer.importCtx, prefix);
+    for (let i = 0; i < nlri.length; i++) {
+      const prefix = nlri[i]!;
+      const martian = this.importPrefix(peer, prefix);
       if (martian !== null) {
         if (baseId < 0) baseId = this.pathRecords.intern(base, nextHop, nextHopLinkLocal);
         this.storePath(peer, prefix, baseId, martian, touched, -1);
         continue;
       }
-      const o = prepared.outcome(prefix, 'bgp', nextHop);
+      const o = prepared.outcome(this.prefixes.text(prefix), 'bgp', nextHop);
       if (preId < 0 && (!o.accept || o.actions.length === 0 || peer.preIn !== null)) preId = this.pathRecords.intern(accepted, nextHop, nextHopLinkLocal);
       if (!o.accept) {
         this.storePath(peer, prefix, preId, o, touched, -1);
@@ -1357,16 +1421,16 @@ export class Rib {
   }
 
   /**
-   * Stores the peer's path for `text`: `record`, eligible when `reason` is
+   * Stores the peer's path for `prefix`, whose reference (taken by the
+   * caller) it keeps or gives back: `record`, eligible when `reason` is
    * null. `pre`: the pre-policy record when it differs (kept only with soft
    * reconfiguration inbound), else -1. `received`: the peer sent it now (a
    * stale path is fresh again); false when a new import policy re-judges a
    * kept path, which leaves it as stale as it was (graceful restart, RFC 4724
    * §4.2; enhanced route refresh, RFC 7313 §4).
    */
-  private storePath(peer: PeerState, text: string, record: number, reason: IneligibleEntry | null, touched: Touched, pre: number, received = true): void {
-    // The reference taken here is the Adj-RIB-In entry's when the prefix is new to the peer.
-    const prefix = this.prefixes.intern(text);
+  private storePath(peer: PeerState, prefix: number, record: number, reason: IneligibleEntry | null, touched: Touched, pre: number, received = true): void {
+    // The caller's reference is the Adj-RIB-In entry's when the prefix is new to the peer.
     const old = peer.adjIn.get(prefix);
     if (old >= 0) this.prefixes.release(prefix);
     if (peer.preIn !== null) {
@@ -1387,7 +1451,7 @@ export class Rib {
     const wasCandidate = old >= 0 && oldReason === null;
     const isCandidate = reason === null;
     // The best before the change is made while the old record is still there.
-    if (wasCandidate || isCandidate) this.touch(prefix, touched, text);
+    if (wasCandidate || isCandidate) this.touch(prefix, touched);
     this.pathRecords.retain(record);
     peer.adjIn.set(prefix, record);
     if (reason === null) peer.ineligible.delete(prefix);
@@ -1424,7 +1488,7 @@ export class Rib {
     received: PathAttributes,
     nextHop: string | null,
     nextHopLinkLocal: string | null,
-    nlri: readonly string[],
+    nlri: Int32Array,
     pathIds: readonly number[] | undefined,
     touched: Touched,
   ): void {
@@ -1432,43 +1496,49 @@ export class Rib {
       this.announce(peer, received, nextHop, nextHopLinkLocal, nlri, touched);
       return;
     }
+    peer.addPathFamilies |= this.prefixes.isV6(nlri[0]!) ? 2 : 1;
     const lanes = [peer, ...peer.lanes];
-    const texts: string[][] = [];
+    const lists: number[][] = [];
     const ids: number[][] = [];
     // New paths of this UPDATE claim a lane per prefix before any is stored: a bit per lane.
-    const claimed = new Map<string, number>();
+    const claimed = new Map<number, number>();
     for (let i = 0; i < nlri.length; i++) {
-      const text = nlri[i]!;
+      const prefix = nlri[i]!;
       const pathId = pathIds[i]!;
-      const prefix = this.prefixes.find(text);
-      let k = prefix === NO_PREFIX ? -1 : laneOf(lanes, prefix, pathId);
+      let k = laneOf(lanes, prefix, pathId);
       if (k < 0) {
-        const bits = claimed.get(text) ?? 0;
-        k = prefix === NO_PREFIX ? firstClear(bits) : freeLane(lanes, prefix, bits);
+        const bits = claimed.get(prefix) ?? 0;
+        k = freeLane(lanes, prefix, bits);
         if (k < 0 || k >= MAX_RECEIVED_PATHS) {
           // Past the bound: treated as withdrawn (add-path-in.ts), and nothing to withdraw.
           peer.refusedPaths++;
+          this.prefixes.release(prefix);
           continue;
         }
-        claimed.set(text, bits | (1 << k));
+        claimed.set(prefix, bits | (1 << k));
         while (k >= lanes.length) lanes.push(this.openLane(peer, null));
       }
-      (texts[k] ??= []).push(text);
+      (lists[k] ??= []).push(prefix);
       (ids[k] ??= []).push(pathId);
     }
-    peer.addPathFamilies |= afiOf(nlri[0]!) === AFI_IPV6 ? 2 : 1;
     for (let k = 0; k < lanes.length; k++) {
-      const list = texts[k];
+      const list = lists[k];
       if (list === undefined) continue;
       const lane = lanes[k]!;
       lane.addPathFamilies = peer.addPathFamilies;
       this.announce(lane, received, nextHop, nextHopLinkLocal, list, touched);
       const laneIds = ids[k]!;
       for (let i = 0; i < list.length; i++) {
-        const prefix = this.prefixes.find(list[i]!);
-        if (prefix !== NO_PREFIX && lane.adjIn.has(prefix)) lane.pathIds.set(prefix, laneIds[i]!);
+        const prefix = list[i]!;
+        if (lane.adjIn.has(prefix)) lane.pathIds.set(prefix, laneIds[i]!);
       }
     }
+  }
+
+  /** The built-in import check of one prefix (importPrefixWords), from its number: no text made. */
+  private importPrefix(peer: PeerState, prefix: number): ImportRejectReason | null {
+    const t = this.prefixes;
+    return importPrefixWords(peer.importCtx, t.isV6(prefix), t.lengthOf(prefix), t.wordOf(prefix, 0), t.wordOf(prefix, 1), t.wordOf(prefix, 2), t.wordOf(prefix, 3));
   }
 
   /**
@@ -2160,11 +2230,4 @@ function normalizeReceived(attrs: PathAttributes, ebgp: boolean): PathAttributes
 
 function afiOfPrefix(prefix: string): number {
   return prefix.includes(':') ? AFI_IPV6 : AFI_IPV4;
-}
-
-/** The lowest bit not set in `bits` (a lane number for a prefix no lane has yet). */
-function firstClear(bits: number): number {
-  let k = 0;
-  while ((bits & (1 << k)) !== 0) k++;
-  return k;
 }

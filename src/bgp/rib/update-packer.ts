@@ -37,10 +37,12 @@ export function endOfRib(afi: number, safi: number): UpdateMessage {
   return u;
 }
 
+/** Asked of every received UPDATE: a decoded one is answered from its prefix runs, its texts are not made. */
 export function isEndOfRib(u: UpdateMessage): { afi: number; safi: number } | null {
-  if (u.withdrawn.length > 0 || u.nlri.length > 0 || u.mpReach !== undefined) return null;
+  const r = u.received;
+  if ((r !== undefined ? r.withdrawn.count + r.nlri.count : u.withdrawn.length + u.nlri.length) > 0 || u.mpReach !== undefined) return null;
   if (u.mpUnreach !== undefined) {
-    if (u.mpUnreach.withdrawn.length > 0 || Object.keys(u.attributes).length > 0) return null;
+    if ((r?.unreach !== undefined ? r.unreach.count : u.mpUnreach.withdrawn.length) > 0 || Object.keys(u.attributes).length > 0) return null;
     return { afi: u.mpUnreach.afi, safi: u.mpUnreach.safi };
   }
   return Object.keys(u.attributes).length === 0 ? { afi: AFI_IPV4, safi: SAFI_UNICAST } : null;

@@ -7,9 +7,10 @@
  */
 import { formatIpv4, formatIpv6 } from '#lib/prefix';
 import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, SAFI_UNICAST } from './types.js';
-import type { AsPathSegment, CodecContext, ErrorAction, MpReach, MpUnreach, Origin, PathAttributes, UpdateMessage } from './types.js';
+import type { AsPathSegment, CodecContext, ErrorAction, MpReach, MpUnreach, Origin, PathAttributes, PrefixRun, UpdateMessage } from './types.js';
+import { receivedReach, receivedUnreach } from './received.js';
 import { UpdateSubcode } from './errors.js';
-import { copyBytes, decodePrefixes, parseAddress, prefixesLength, rd16, rd32, wr16, wr32, writePrefixes, type PackedPrefixes } from './nlri.js';
+import { checkPrefixes, copyBytes, parseAddress, prefixesLength, rd16, rd32, wr16, wr32, writePrefixes, type PackedPrefixes } from './nlri.js';
 import {
   EXTENDED_COMMUNITY_LENGTH,
   IPV6_EXTENDED_COMMUNITY_LENGTH,
@@ -64,6 +65,9 @@ export interface AttrDecodeState {
   readonly ipv4Nlri: boolean;
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
+  /** The prefixes of mpReach / mpUnreach as checked on the wire (the lists there are made from them when read). */
+  reachRun?: PrefixRun;
+  unreachRun?: PrefixRun;
   /** RFC 6793 §4.2.3: merged into attrs.asPath once all attributes are read. */
   as4Path?: AsPathSegment[];
   as4Aggregator?: { asn: number; address: string };
@@ -549,13 +553,11 @@ const DESCRIPTORS: AttributeDescriptor[] = [
       if (!validNextHopLength(afi, nhLen)) {
         return mpFault(`MP_REACH_NLRI next hop length ${nhLen} for AFI ${afi}`);
       }
-      const nlri: string[] = [];
-      const pathIds = addPathReceive(st.ctx, afi) ? [] as number[] : undefined;
       // The octet after the next hop is Reserved (RFC 4760 §3): ignored on receipt.
-      const bad = decodePrefixes(v, 5 + nhLen, v.length, afi === AFI_IPV4 ? 4 : 6, nlri, pathIds);
-      if (bad) return mpFault(`MP_REACH_NLRI NLRI: ${bad}`);
-      st.mpReach = { afi, safi, nextHops: readNextHops(v, 4, nhLen), nlri };
-      if (pathIds !== undefined) st.mpReach.pathIds = pathIds;
+      const run = checkPrefixes(v, 5 + nhLen, v.length, afi === AFI_IPV4 ? 4 : 6, addPathReceive(st.ctx, afi));
+      if (typeof run === 'string') return mpFault(`MP_REACH_NLRI NLRI: ${run}`);
+      st.reachRun = run;
+      st.mpReach = receivedReach(afi, safi, readNextHops(v, 4, nhLen), run);
       return undefined;
     },
     length: (e) => (e.msg.mpReach === undefined ? -1 : 5 + e.reachNextHop!.length + prefixesLength(e.reachNlri!)),
@@ -580,12 +582,10 @@ const DESCRIPTORS: AttributeDescriptor[] = [
       const afi = rd16(v, 0);
       const safi = v[2]!;
       if (!supportedFamily(afi, safi)) return unsupported('MP_UNREACH_NLRI', afi, safi);
-      const withdrawn: string[] = [];
-      const pathIds = addPathReceive(st.ctx, afi) ? [] as number[] : undefined;
-      const bad = decodePrefixes(v, 3, v.length, afi === AFI_IPV4 ? 4 : 6, withdrawn, pathIds);
-      if (bad) return mpFault(`MP_UNREACH_NLRI withdrawn routes: ${bad}`);
-      st.mpUnreach = { afi, safi, withdrawn };
-      if (pathIds !== undefined) st.mpUnreach.pathIds = pathIds;
+      const run = checkPrefixes(v, 3, v.length, afi === AFI_IPV4 ? 4 : 6, addPathReceive(st.ctx, afi));
+      if (typeof run === 'string') return mpFault(`MP_UNREACH_NLRI withdrawn routes: ${run}`);
+      st.unreachRun = run;
+      st.mpUnreach = receivedUnreach(afi, safi, run);
       return undefined;
     },
     length: (e) => (e.msg.mpUnreach === undefined ? -1 : 3 + prefixesLength(e.unreachNlri!)),

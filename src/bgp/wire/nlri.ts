@@ -5,8 +5,9 @@
  * 4-octet Path Identifier before each. Plus the big-endian reads the rest of
  * the codec shares (no DataView per attribute: these are on the hot path).
  */
-import { formatIpv4, formatIpv6, formatPrefixText, parseIp, parseIpv4PrefixInto, parseIpv6PrefixInto, parsePrefix } from '#lib/prefix';
+import { formatPrefixText, parseIp, parseIpv4PrefixInto, parseIpv6PrefixInto, parsePrefix } from '#lib/prefix';
 import type { Family } from '#lib/prefix';
+import type { PrefixRun } from './types.js';
 
 export function rd16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
@@ -36,41 +37,136 @@ export function wr32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v & 0xff;
 }
 
-// The codec is synchronous, so one scratch address per family is enough and
-// spares an allocation per prefix.
-const scratch4 = new Uint8Array(4);
-const scratch6 = new Uint8Array(16);
-
 /**
- * Appends the prefixes in b[start, end) to `out` as canonical strings. Returns
- * null, or a description of why the run is syntactically incorrect in the
- * sense of RFC 7606 §5.3 (a length beyond the family's maximum, or a prefix
- * overrunning the field); the caller chooses the NOTIFICATION.
- * Bits past the prefix length are ignored (RFC 4271 §4.3: "trailing bits ... irrelevant").
+ * Checks the prefixes in b[start, end) and returns them as a PrefixRun (a
+ * view: nothing is copied, nothing made per prefix), or a description of why
+ * the run is syntactically incorrect in the sense of RFC 7606 §5.3 (a length
+ * beyond the family's maximum, or a prefix overrunning the field); the caller
+ * chooses the NOTIFICATION. `addPath`: RFC 7911 §3, a 4-octet Path Identifier
+ * before each prefix.
  */
-export function decodePrefixes(b: Uint8Array, start: number, end: number, family: Family, out: string[], pathIds?: number[]): string | null {
+export function checkPrefixes(b: Uint8Array, start: number, end: number, family: Family, addPath: boolean): PrefixRun | string {
   const max = family === 4 ? 32 : 128;
-  const addr = family === 4 ? scratch4 : scratch6;
   let o = start;
+  let count = 0;
   while (o < end) {
-    if (pathIds !== undefined) {
-      // RFC 7911 §3: a 4-octet Path Identifier before each prefix.
+    if (addPath) {
       if (o + 5 > end) return `Path Identifier and prefix length need 5 octets, ${end - o} left`;
-      pathIds.push(rd32(b, o));
       o += 4;
     }
     const len = b[o]!;
     if (len > max) return `prefix length ${len} exceeds ${max}`;
     const n = (len + 7) >>> 3;
     if (o + 1 + n > end) return `prefix /${len} overruns the field`;
-    addr.fill(0);
-    for (let i = 0; i < n; i++) addr[i] = b[o + 1 + i]!;
-    if ((len & 7) !== 0) addr[n - 1] = addr[n - 1]! & (0xff << (8 - (len & 7)));
-    // One flat string per prefix: the RIB keeps it as a key (formatPrefixText).
-    out.push(formatPrefixText(family, addr, len));
     o += 1 + n;
+    count++;
   }
-  return null;
+  return { bytes: b, start, end, family, addPath, count };
+}
+
+/**
+ * Reads a checked PrefixRun one prefix at a time into its fields, the
+ * address as big-endian 32-bit words (signed, as PrefixTable keeps them):
+ * received prefixes go from the wire bytes to prefix numbers without a text
+ * or an object each. Bits past the prefix length are cleared (RFC 4271 §4.3:
+ * "trailing bits ... irrelevant"). One reader serves one run at a time.
+ */
+export class PrefixReader {
+  v6 = false;
+  len = 0;
+  /** RFC 7911 §3 Path Identifier of the prefix read last (0 without ADD-PATH). */
+  pathId = 0;
+  w0 = 0;
+  w1 = 0;
+  w2 = 0;
+  w3 = 0;
+  private b: Uint8Array = new Uint8Array(0);
+  private o = 0;
+  private end = 0;
+  private addPath = false;
+
+  /** Starts reading `run` from its first prefix. */
+  reset(run: PrefixRun): this {
+    this.b = run.bytes;
+    this.o = run.start;
+    this.end = run.end;
+    this.addPath = run.addPath;
+    this.v6 = run.family === 6;
+    this.pathId = 0;
+    return this;
+  }
+
+  /** Reads the next prefix; false at the end of the run. */
+  next(): boolean {
+    let o = this.o;
+    if (o >= this.end) return false;
+    const b = this.b;
+    if (this.addPath) {
+      this.pathId = rd32(b, o);
+      o += 4;
+    }
+    const len = b[o]!;
+    const n = (len + 7) >>> 3;
+    this.len = len;
+    this.w0 = wordAt(b, o + 1, n, 0, len);
+    if (this.v6) {
+      this.w1 = wordAt(b, o + 1, n, 1, len);
+      this.w2 = wordAt(b, o + 1, n, 2, len);
+      this.w3 = wordAt(b, o + 1, n, 3, len);
+    }
+    this.o = o + 1 + n;
+    return true;
+  }
+}
+
+/** Word `k` of the `n` address octets at `at`, bits past `len` cleared (the fields hold only what the length needs). */
+function wordAt(b: Uint8Array, at: number, n: number, k: number, len: number): number {
+  const bits = len - k * 32;
+  if (bits <= 0) return 0;
+  const o = at + k * 4;
+  const i = n - k * 4;
+  const w = ((b[o]! << 24) | (i > 1 ? b[o + 1]! << 16 : 0) | (i > 2 ? b[o + 2]! << 8 : 0) | (i > 3 ? b[o + 3]! : 0)) >>> 0;
+  return bits >= 32 ? w | 0 : w & (0xffffffff << (32 - bits));
+}
+
+// The codec is synchronous, so one scratch address per family is enough.
+const scratch4 = new Uint8Array(4);
+const scratch6 = new Uint8Array(16);
+const textReader = new PrefixReader();
+
+/**
+ * The canonical texts of a run's prefixes (made on demand: logs, tests, the
+ * RFC 7606 rewrite; the RIB reads runs with a PrefixReader).
+ */
+export function prefixTexts(run: PrefixRun): string[] {
+  const out = new Array<string>(run.count);
+  const r = textReader.reset(run);
+  const addr = run.family === 4 ? scratch4 : scratch6;
+  for (let i = 0; r.next(); i++) {
+    putWord(addr, 0, r.w0);
+    if (r.v6) {
+      putWord(addr, 4, r.w1);
+      putWord(addr, 8, r.w2);
+      putWord(addr, 12, r.w3);
+    }
+    out[i] = formatPrefixText(run.family, addr, r.len);
+  }
+  return out;
+}
+
+/** RFC 7911 §3: the Path Identifiers of a run read with ADD-PATH, in order. */
+export function prefixPathIds(run: PrefixRun): number[] {
+  const out = new Array<number>(run.count);
+  const r = textReader.reset(run);
+  for (let i = 0; r.next(); i++) out[i] = r.pathId;
+  return out;
+}
+
+function putWord(b: Uint8Array, o: number, w: number): void {
+  b[o] = w >>> 24;
+  b[o + 1] = (w >>> 16) & 0xff;
+  b[o + 2] = (w >>> 8) & 0xff;
+  b[o + 3] = w & 0xff;
 }
 
 /**

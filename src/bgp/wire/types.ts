@@ -1,7 +1,10 @@
 /**
  * BGP-4 messages as the rest of the speaker sees them (RFC 4271 §4).
  * Prefixes are canonical strings (see #lib/prefix); addresses are text.
+ * A decoded UPDATE also carries its prefixes as the wire has them
+ * (UpdateMessage.received), and makes the strings only when they are read.
  */
+import type { Family } from '#lib/prefix';
 
 export const enum MessageType {
   Open = 1,
@@ -159,6 +162,36 @@ export interface MpUnreach {
   pathIds?: number[];
 }
 
+/**
+ * One prefix field of a received UPDATE (Withdrawn Routes, NLRI, or the
+ * prefixes of MP_REACH_NLRI / MP_UNREACH_NLRI), checked by the decoder and
+ * left where it is: b[start, end) of the message, RFC 4271 §4.3 encoding
+ * (a length octet, then the fewest octets that hold it), with a 4-octet
+ * Path Identifier before each prefix when `addPath` (RFC 7911 §3). Read it
+ * with PrefixReader (wire/nlri.ts). A view: it keeps the frame alive.
+ */
+export interface PrefixRun {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly family: Family;
+  readonly addPath: boolean;
+  /** Prefixes in the run. */
+  readonly count: number;
+}
+
+/** The prefix fields of a received UPDATE, as the wire has them (see UpdateMessage.received). */
+export interface ReceivedNlri {
+  /** IPv4 Withdrawn Routes (RFC 4271 §4.3). */
+  readonly withdrawn: PrefixRun;
+  /** IPv4 NLRI (RFC 4271 §4.3). */
+  readonly nlri: PrefixRun;
+  /** The NLRI of MP_REACH_NLRI (RFC 4760 §3), when mpReach is present. */
+  readonly reach?: PrefixRun;
+  /** The Withdrawn Routes of MP_UNREACH_NLRI (RFC 4760 §4), when mpUnreach is present. */
+  readonly unreach?: PrefixRun;
+}
+
 export interface UpdateMessage {
   type: MessageType.Update;
   /** IPv4 withdrawn routes (RFC 4271 §4.3). */
@@ -172,6 +205,15 @@ export interface UpdateMessage {
   nlriPathIds?: number[];
   mpReach?: MpReach;
   mpUnreach?: MpUnreach;
+  /**
+   * Set by the decoder on a message it did not rewrite (RFC 7606
+   * treat-as-withdraw makes a plain one): the prefix fields as checked
+   * views of the received bytes, which the RIB turns into prefix numbers
+   * without a text each. The text lists and Path Identifiers of such a
+   * message are made from them when first read. Not enumerable: a decoded
+   * message still compares equal to the same message written out.
+   */
+  readonly received?: ReceivedNlri;
 }
 
 export interface NotificationMessage {

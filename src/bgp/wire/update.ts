@@ -6,7 +6,8 @@
  * rewritten.
  */
 import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from './types.js';
-import type { CodecContext, DecodedMessage, ErrorAction, MpUnreach, UnknownAttribute, UpdateMessage } from './types.js';
+import type { CodecContext, DecodedMessage, ErrorAction, MpUnreach, ReceivedNlri, UnknownAttribute, UpdateMessage } from './types.js';
+import { receivedUpdate } from './received.js';
 import {
   AS_TRANS,
   ATTRIBUTES,
@@ -25,7 +26,7 @@ import {
 import type { AttrDecodeState, AttributeDescriptor, EncodeInput } from './attributes.js';
 import { UpdateSubcode, strongerAction, updateError } from './errors.js';
 import { HEADER_LENGTH, allocMessage, maxMessageLength } from './header.js';
-import { copyBytes, decodePrefixes, parsePrefixes, prefixesLength, rd16, wr16, writePrefixes } from './nlri.js';
+import { checkPrefixes, copyBytes, parsePrefixes, prefixesLength, rd16, wr16, writePrefixes } from './nlri.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -56,14 +57,12 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
   if (off + withdrawnLength + 2 > end) {
     throw updateError(UpdateSubcode.MalformedAttributeList, `Withdrawn Routes Length ${withdrawnLength} overruns the message`);
   }
-  const withdrawn: string[] = [];
   // RFC 7911 §3: with ADD-PATH for IPv4 unicast both fields carry Path Identifiers.
   const addPath4 = addPathReceive(ctx, AFI_IPV4);
-  const withdrawnPathIds = addPath4 ? ([] as number[]) : undefined;
   // RFC 7606 §3 and §5.3: Withdrawn Routes are checked like the NLRI field, and
   // a field that cannot be parsed leaves nothing to withdraw safely: reset.
-  let bad = decodePrefixes(b, off, off + withdrawnLength, 4, withdrawn, withdrawnPathIds);
-  if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `Withdrawn Routes: ${bad}`);
+  const withdrawn = checkPrefixes(b, off, off + withdrawnLength, 4, addPath4);
+  if (typeof withdrawn === 'string') throw updateError(UpdateSubcode.InvalidNetworkField, `Withdrawn Routes: ${withdrawn}`);
   off += withdrawnLength;
   const attrsLength = rd16(b, off);
   off += 2;
@@ -71,22 +70,20 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
     throw updateError(UpdateSubcode.MalformedAttributeList, `Total Path Attribute Length ${attrsLength} overruns the message`);
   }
   const attrsEnd = off + attrsLength;
-  const nlri: string[] = [];
-  const nlriPathIds = addPath4 ? ([] as number[]) : undefined;
-  bad = decodePrefixes(b, attrsEnd, end, 4, nlri, nlriPathIds);
-  if (bad) throw updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${bad}`);
+  const nlri = checkPrefixes(b, attrsEnd, end, 4, addPath4);
+  if (typeof nlri === 'string') throw updateError(UpdateSubcode.InvalidNetworkField, `NLRI: ${nlri}`);
 
   const verdict = new Verdict();
-  const st: AttrDecodeState = { ctx, attrs: {}, ipv4Nlri: nlri.length > 0 };
+  const st: AttrDecodeState = { ctx, attrs: {}, ipv4Nlri: nlri.count > 0 };
   const seen = walkAttributes(b, off, attrsEnd, st, verdict);
   if (!ctx.fourOctetAs) mergeAs4(st, verdict);
 
-  const reachable = nlri.length > 0 || (st.mpReach !== undefined && st.mpReach.nlri.length > 0);
+  const reachable = nlri.count > 0 || (st.reachRun !== undefined && st.reachRun.count > 0);
   if (reachable) {
     // RFC 7606 §3: a missing well-known mandatory attribute is treat-as-withdraw;
     // NEXT_HOP is only needed for the NLRI field (RFC 4760 §3 makes it
     // discretionary for MP_REACH_NLRI).
-    const mandatory = nlri.length > 0 ? MANDATORY_WITH_NLRI : MANDATORY;
+    const mandatory = nlri.count > 0 ? MANDATORY_WITH_NLRI : MANDATORY;
     for (const code of mandatory) {
       if (seen[code] === 0) {
         verdict.add('treat-as-withdraw', UpdateSubcode.MissingWellKnownAttribute, Uint8Array.of(code), `missing well-known attribute ${attributeName(code)}`);
@@ -98,11 +95,10 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
     throw updateError(verdict.subcode, `RFC 7606 §5.2: ${verdict.problems.join('; ')} in an UPDATE without reachable NLRI`, verdict.data);
   }
 
-  const message: UpdateMessage = { type: MessageType.Update, withdrawn, attributes: st.attrs, nlri };
-  if (withdrawnPathIds !== undefined) message.withdrawnPathIds = withdrawnPathIds;
-  if (nlriPathIds !== undefined) message.nlriPathIds = nlriPathIds;
-  if (st.mpReach) message.mpReach = st.mpReach;
-  if (st.mpUnreach) message.mpUnreach = st.mpUnreach;
+  const received: { -readonly [K in keyof ReceivedNlri]: ReceivedNlri[K] } = { withdrawn, nlri };
+  if (st.reachRun !== undefined) received.reach = st.reachRun;
+  if (st.unreachRun !== undefined) received.unreach = st.unreachRun;
+  const message = receivedUpdate(st.attrs, received, st.mpReach, st.mpUnreach);
   if (verdict.action === 'treat-as-withdraw') {
     return { message: treatAsWithdraw(message), action: 'treat-as-withdraw', problems: verdict.problems };
   }
