@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
-import { libc } from '#lib/libc';
+import { libc, socketFd as fdOf } from '#lib/libc';
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
@@ -19,13 +19,6 @@ export interface PeerCredentials {
   uid: number;
   /** Primary group and supplementary groups. */
   gids: number[];
-}
-
-/** The file descriptor libuv holds for a connected unix socket (not part of Node's typed API). */
-function fdOf(socket: Socket): number | null {
-  const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
-  const fd = handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : null;
 }
 
 /** null when the kernel cannot tell (not a unix socket, or the handle is gone). */

@@ -399,6 +399,9 @@ export class FibManager {
    * one; a replace equal to what is installed is skipped. Failed ops stay
    * pending for the next flush; changes made while a batch is in flight wait
    * for the next flush too, unless a later batch of this one covers their prefix.
+   * Up to the backend's `batchesInFlight` batches are applied at once (each
+   * prefix is in one batch of a flush only), so the next batch is built
+   * while the dataplane works on the one before.
    */
   flush(): Promise<void> {
     // A flush already waiting for its turn will see this caller's changes: join it.
@@ -410,8 +413,13 @@ export class FibManager {
       this.queue = new IntList();
       for (const slot of todo) this.queued[slot] = 0;
       const errors: string[] = [];
+      const depth = Math.max(1, this.backend.batchesInFlight ?? 1);
+      const inFlight = new Set<Promise<void>>();
+      /** The first batch that failed as a whole: no further batch is started. */
+      let failure: { err: unknown } | null = null;
       let wrote = false;
-      for (let i = 0; i < todo.length; ) {
+      let i = 0;
+      while (i < todo.length && failure === null) {
         const batch = new Batch();
         for (; i < todo.length && batch.ops.length < FLUSH_CHUNK; i++) {
           const slot = todo[i]!;
@@ -419,13 +427,21 @@ export class FibManager {
         }
         if (batch.ops.length === 0) continue;
         wrote = true;
-        try {
-          await this.apply(batch, errors);
-        } catch (err) {
-          // apply() put its own batch back; the pieces not sent stay pending too.
-          for (let j = i; j < todo.length; j++) this.enqueue(todo[j]!);
-          throw err;
-        }
+        const applied: Promise<void> = this.apply(batch, errors).then(
+          () => void inFlight.delete(applied),
+          (err: unknown) => {
+            inFlight.delete(applied);
+            failure ??= { err };
+          },
+        );
+        inFlight.add(applied);
+        if (inFlight.size >= depth) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      if (failure !== null) {
+        // apply() put its own batch back; the pieces not sent stay pending too.
+        for (let j = i; j < todo.length; j++) this.enqueue(todo[j]!);
+        throw (failure as { err: unknown }).err;
       }
       if (wrote) this.lastErrors = errors;
     });

@@ -63,6 +63,11 @@ export interface FibBackend {
   /** Applies a batch; returns the prefixes that failed with the reason. */
   apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]>;
   /**
+   * How many apply() calls the FibManager may have in flight at once (their
+   * batches never share a prefix); absent: 1, one batch after the other.
+   */
+  readonly batchesInFlight?: number;
+  /**
    * Linux: moves our routes from the tag `from` to the backend's own (a changed
    * table, protocol or metric), so nothing of ours is orphaned. A null metric
    * means any other than ours (routes written before the agent had one).

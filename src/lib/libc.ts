@@ -47,6 +47,13 @@ export function libc(): Libc {
   return bound;
 }
 
+/** The file descriptor libuv holds for a connected net.Socket (not part of Node's typed API); null when it has none. */
+export function socketFd(socket: object): number | null {
+  const handle = (socket as { _handle?: { fd?: unknown } })._handle;
+  const fd = handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
+
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import { SystemClock, type Clock, type TimerHandle } from '#lib/clock';
+import { libc, socketFd } from '#lib/libc';
 import type { Logger } from '#lib/log';
 import { decode, encode, encodeWithHeadroom, peekMsgId, type VppRecord } from './codec.js';
 import { MESSAGES, messageDef } from './defs/index.js';
@@ -29,7 +30,13 @@ export const SOCKCLNT_CREATE_ID = 15;
 export const SOCKCLNT_CREATE_REPLY_ID = 16;
 
 export const DEFAULT_TIMEOUT_MS = 5000;
-export const DEFAULT_MAX_IN_FLIGHT = 1024;
+/**
+ * Requests written and not answered. Large enough for VPP to work through
+ * while the agent is busy elsewhere (a received chunk of a full table takes
+ * it tens of milliseconds, a major GC more): 16 384 routes are 70–300 ms of
+ * VPP's API work, 3.6 MB in the socket, 0.6 MB of replies in VPP.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 16_384;
 
 /** Messages the client itself uses: dumps end with a control_ping fence. */
 const CLIENT_REQUIRED = ['control_ping', 'control_ping_reply'] as const;
@@ -786,6 +793,34 @@ function header(bodyLength: number): Buffer {
   return h;
 }
 
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_SNDBUFFORCE = 32;
+/** Room for the whole window of route requests (DEFAULT_MAX_IN_FLIGHT × ~240 bytes). */
+const SEND_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * The socket's send buffer as large as the window. Node writes what the
+ * kernel takes and the rest on a later turn of the event loop; with the
+ * default (~208 KiB: ~900 route requests) VPP ran dry between two turns of
+ * an agent busy decoding a full table (one received chunk, a GC), however
+ * many requests were waiting. SO_SNDBUFFORCE passes net.core.wmem_max as
+ * root; otherwise as much as that allows. Best effort: without it the
+ * writes just go in smaller steps.
+ */
+function widenSendBuffer(socket: net.Socket): void {
+  const fd = socketFd(socket);
+  if (fd === null) return;
+  try {
+    const c = libc();
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(SEND_BUFFER, 0);
+    if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, size, 4) < 0) c.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, size, 4);
+  } catch {
+    // no libc binding here: the default buffer
+  }
+}
+
 function openSocket(path: string, clock: Clock, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.createConnection({ path });
@@ -796,6 +831,7 @@ function openSocket(path: string, clock: Clock, timeoutMs: number): Promise<net.
     socket.once('connect', () => {
       timer.cancel();
       socket.removeAllListeners('error');
+      widenSendBuffer(socket);
       resolve(socket);
     });
     socket.once('error', (err) => {

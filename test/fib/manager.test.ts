@@ -185,6 +185,56 @@ describe('large flushes', () => {
     expect(m.pending()).toBe(0);
   });
 
+  it('a backend with batchesInFlight gets that many batches at once, never more, each prefix in one of them', async () => {
+    class Concurrent extends FakeBackend {
+      readonly batchesInFlight = 3;
+      running = 0;
+      maxRunning = 0;
+      override async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+        this.running++;
+        this.maxRunning = Math.max(this.maxRunning, this.running);
+        // Answered out of order: a later batch may finish first.
+        await new Promise((r) => setTimeout(r, this.batches.length % 2 === 0 ? 5 : 1));
+        try {
+          return await super.apply(ops);
+        } finally {
+          this.running--;
+        }
+      }
+    }
+    const b = new Concurrent();
+    const m = new FibManager(b);
+    const routes = many(50_000);
+    for (const r of routes) m.set(r);
+    b.failing.set(routes[30_000]!.prefix, 'VNET_API_ERROR_NO_MATCHING_INTERFACE (-54)');
+    await m.flush();
+    expect(b.maxRunning).toBe(3);
+    expect(b.batches.map((x) => x.length).sort((x, y) => x - y)).toEqual([848, 8192, 8192, 8192, 8192, 8192, 8192]);
+    const prefixes = b.batches.flat().map((op) => (op.op === 'delete' ? op.prefix : op.route.prefix));
+    expect(new Set(prefixes).size).toBe(50_000);
+    expect(m.size).toBe(49_999);
+    expect(m.lastErrors).toEqual([`${routes[30_000]!.prefix}: VNET_API_ERROR_NO_MATCHING_INTERFACE (-54)`]);
+    expect(m.pending()).toBe(1);
+  });
+
+  it('with batches in flight, one that throws stops new ones; those in flight finish, the rest stays pending', async () => {
+    class Concurrent extends FakeBackend {
+      readonly batchesInFlight = 2;
+    }
+    const b = new Concurrent();
+    const m = new FibManager(b);
+    for (const r of many(40_000)) m.set(r);
+    b.failBatch = 2;
+    await expect(m.flush()).rejects.toThrow('socket closed');
+    // Batch 1 was in flight beside the failing one; nothing after the failure started.
+    expect(b.batches).toHaveLength(1);
+    expect(m.size).toBe(8192);
+    expect(m.pending()).toBe(40_000 - 8192);
+    await m.flush();
+    expect(m.size).toBe(40_000);
+    expect(m.pending()).toBe(0);
+  });
+
   it('flushes asked for while one is waiting for its turn join it', async () => {
     const b = new FakeBackend();
     const m = new FibManager(b);

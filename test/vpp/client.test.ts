@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '#lib/clock';
 import { silentLogger } from '#lib/log';
-import { VppClient } from '#vpp/client';
+import type { Socket } from 'node:net';
+import { libc, socketFd } from '#lib/libc';
+import { DEFAULT_MAX_IN_FLIGHT, VppClient } from '#vpp/client';
 import type { VppRecord } from '#vpp/codec';
 import { VppApiError, VppClosedError, VppIncompatibleError, VppTimeoutError, VppUnavailableError } from '#vpp/errors';
 import { toVppAddressUnion, toVppPrefix } from '#vpp/address';
@@ -252,6 +254,18 @@ describe('VppClient (fact sheet §1)', () => {
   it('showVersion() reads show_version_reply', async () => {
     const { client } = await setup();
     expect(await client.showVersion()).toMatchObject({ program: 'vpe', version: '25.10-release' });
+  });
+
+  it('§5: the socket takes the whole window of route requests at once (send buffer ≥ 16 384 × 240 bytes, as root)', async () => {
+    const { client } = await setup();
+    const socket = (client as unknown as { socket: Socket }).socket;
+    const fd = socketFd(socket);
+    expect(fd).not.toBeNull();
+    const got = Buffer.alloc(4);
+    expect(libc().getsockopt(fd!, 1 /* SOL_SOCKET */, 7 /* SO_SNDBUF */, got, [4])).toBe(0);
+    // The kernel doubles what it was asked for; the default is ~208 KiB (~900 route requests).
+    const expected = process.getuid?.() === 0 ? DEFAULT_MAX_IN_FLIGHT * 240 : 0;
+    expect(got.readInt32LE(0)).toBeGreaterThanOrEqual(expected);
   });
 
   it('a socket that does not exist fails the connect with the system error', async () => {
