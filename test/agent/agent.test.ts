@@ -67,7 +67,10 @@ class FakeFib implements FibBackend {
   readonly table = new Map<string, FibRoute>();
   readonly ops: FibOp[] = [];
   underlay: FibNextHop[] = [{ address: '198.51.100.254', interface: 'eth0' }];
+  /** Times the table was read (adopt at start, reconcile at the sweep). */
+  dumps = 0;
   async dump(): Promise<FibRoute[]> {
+    this.dumps++;
     return [...this.table.values()];
   }
   async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
@@ -944,6 +947,36 @@ describe('Agent: graceful restart (RFC 4724)', () => {
     expect(fib.table.has('10.2.0.0/24')).toBe(true);
     expect(s.sent.some((u) => u.nlri.includes('10.1.0.0/24'))).toBe(true);
     expect(s.cfg.gracefulRestart?.state().restarting).toBe(false);
+  });
+
+  it('a FIB read empty at start is not read back at the End-of-RIB: nothing of an earlier run can be stale', async () => {
+    const fib = new FakeFib();
+    const h = await harness(config([neighbor('b', 1)]), fib);
+    expect(fib.dumps).toBe(1);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    await h.tick();
+    s.update(update(['10.2.0.0/24', '10.3.0.0/24']));
+    s.update(eor4);
+    s.update(eor6);
+    await h.tick();
+    expect(fib.table.has('10.2.0.0/24')).toBe(true);
+    expect(fib.table.has('10.3.0.0/24')).toBe(true);
+    expect(fib.dumps).toBe(1);
+  });
+
+  it('a FIB with our routes at start is read back at the End-of-RIB (the sweep)', async () => {
+    const fib = new FakeFib();
+    fib.table.set('10.9.0.0/24', { prefix: '10.9.0.0/24', nexthops: [{ address: '10.255.1.1', interface: 'wg-b' }] });
+    const h = await harness(config([neighbor('b', 1)]), fib);
+    const s = h.sessions.get('b')!;
+    s.establish();
+    await h.tick();
+    s.update(eor4);
+    s.update(eor6);
+    await h.tick();
+    expect(fib.dumps).toBe(2);
+    expect(fib.table.has('10.9.0.0/24')).toBe(false);
   });
 
   it('the restart ends at the deadline when a neighbor never sends End-of-RIB (manual clock, 60 s)', async () => {
