@@ -10,10 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '#bgp/session/connection';
 import { SystemClock } from '#lib/clock';
 import { MessageFramer, decodeMessage, type UpdateMessage } from '#bgp/wire/index';
-import { Rib, isEndOfRib } from '#bgp/rib/index';
+import { Rib, endOfRib, isEndOfRib } from '#bgp/rib/index';
+import type { LocRibChange } from '#bgp/rib/index';
 import type { AgentSession } from '#agent/bgp';
-import { BACKLOG_HIGH, TABLE_STEP, sendTable } from '#agent/table-send';
-import { LOCAL_ASN, LOCAL_ROUTER_ID, peer } from '../bgp/rib/helpers.js';
+import { BACKLOG_HIGH, ChangeSender, TABLE_STEP, sendTable } from '#agent/table-send';
+import { LOCAL_ASN, LOCAL_ROUTER_ID, announce, attrs, peer, seq } from '../bgp/rib/helpers.js';
 
 let server: Server | null = null;
 afterEach(() => {
@@ -45,6 +46,25 @@ function sessionOver(conn: Connection): AgentSession {
     },
   };
   return s as unknown as AgentSession;
+}
+
+/** A loopback connection whose receiving end does not read until resumed. */
+async function pausedPair(): Promise<{ conn: Connection; sock: Socket; receiver: Socket }> {
+  let receiver: Socket | null = null;
+  const accepted = new Promise<void>((resolve) => {
+    server = createServer((s) => {
+      receiver = s;
+      s.pause();
+      resolve();
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const port = (server!.address() as { port: number }).port;
+  const sock = connect(port, '127.0.0.1');
+  const conn = new Connection(sock, true, new SystemClock(), { connected: () => undefined, data: () => undefined, closed: () => undefined });
+  await new Promise<void>((r) => sock.once('connect', r));
+  await accepted;
+  return { conn, sock, receiver: receiver! };
 }
 
 describe('sendTable', () => {
@@ -145,3 +165,78 @@ describe('sendTable', () => {
   });
 });
 
+
+describe('ChangeSender', () => {
+  it('RFC 4271 §9.2: 100 000 changes towards a receiver that does not read: the backlog stays near the mark; once it reads, its table is the Loc-RIB', async () => {
+    const { conn, sock, receiver } = await pausedPair();
+    const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+    rib.addPeer(peer('a', 65002, 2));
+    rib.addPeer(peer('b', 65003, 3));
+    const session = sessionOver(conn);
+    const sender = new ChangeSender({ log: { info: () => undefined }, defer: (fn) => setImmediate(fn), now: () => performance.now() }, rib);
+    const target = { name: 'b', session, epoch: {}, current: () => true };
+    let mostBacklog = 0;
+    let mostOwed = 0;
+    let behindSeen = false;
+    const watch = setInterval(() => (mostBacklog = Math.max(mostBacklog, conn.backlog)), 1);
+    // 20 000 prefixes changed five times each, every change its own attribute set (one UPDATE of ~120 octets):
+    // ~12 MB if every change were queued, more than loopback's buffers take.
+    const PREFIXES = 20_000;
+    const ROUNDS = 5;
+    const prefixOf = (i: number): string => `10.${i >>> 8}.${i & 255}.0/24`;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let from = 0; from < PREFIXES; from += 1000) {
+        const changes: LocRibChange[] = [];
+        for (let i = from; i < from + 1000; i++) {
+          // In the last round every tenth prefix is withdrawn instead.
+          const u = round === ROUNDS - 1 && i % 10 === 0 ? { type: 2 as const, withdrawn: [prefixOf(i)], attributes: {}, nlri: [] } : announce([prefixOf(i)], attrs({ asPath: [seq(65002)], communities: Array.from({ length: 16 }, (_, k) => round * 65536 + k * 4096 + (i & 4095)) }), '10.255.2.1');
+          for (const c of rib.applyUpdate('a', u)) changes.push(c);
+        }
+        sender.send([target], changes);
+        behindSeen ||= rib.isBehind('b');
+        mostOwed = Math.max(mostOwed, rib.owedCount('b'));
+        mostBacklog = Math.max(mostBacklog, conn.backlog);
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    // The mark plus one step of prefixes (~120 octets each here) at most.
+    expect(mostBacklog).toBeGreaterThan(BACKLOG_HIGH / 2);
+    expect(mostBacklog).toBeLessThan(BACKLOG_HIGH + TABLE_STEP * 160);
+    expect(behindSeen).toBe(true);
+    expect(mostOwed).toBeLessThanOrEqual(PREFIXES);
+    expect(sender.view('b', session).behind).toBe(true);
+    // Now it reads: what it was owed arrives; an End-of-RIB sent after the catch-up marks the end.
+    const framer = new MessageFramer();
+    const table = new Map<string, number[]>();
+    let messages = 0;
+    const all = new Promise<void>((resolve) => {
+      receiver.on('data', (chunk: Buffer) => {
+        for (const frame of framer.push(chunk)) {
+          const m = decodeMessage(frame, conn.ctx).message;
+          if (m.type !== 2) continue;
+          if (isEndOfRib(m)) {
+            resolve();
+            continue;
+          }
+          messages++;
+          for (const p of m.withdrawn) table.delete(p);
+          for (const p of m.nlri) table.set(p, m.attributes.communities ?? []);
+        }
+      });
+      receiver.resume();
+    });
+    while (rib.isBehind('b')) await new Promise((r) => setTimeout(r, 10));
+    clearInterval(watch);
+    conn.send(endOfRib(1, 1));
+    await all;
+    // Exactly the Loc-RIB: the last round's state, withdrawn prefixes gone.
+    const want = new Map<string, number[]>();
+    for (const r of rib.entries()) want.set(r.prefix, [...(r.attrs.communities ?? [])]);
+    expect(want.size).toBe(PREFIXES - PREFIXES / 10);
+    expect(table).toEqual(want);
+    // Fewer UPDATEs than changes: those made while it did not read were folded per prefix.
+    expect(messages).toBeLessThan(PREFIXES * ROUNDS);
+    sock.destroy();
+    receiver.destroy();
+  }, 60_000);
+});
