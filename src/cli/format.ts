@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type {
   DecisionJson,
+  ExportPacingJson,
   LogLevelsJson,
   MaxPrefixJson,
   NeighborActionJson,
@@ -226,6 +227,13 @@ function refreshLine(r: RouteRefreshJson, now: Date): string {
 }
 
 /** `wgbgp neighbor NAME refresh [--in|--out]`. */
+/** Octets waiting in the socket; behind: prefixes owed instead of UPDATEs queued (RFC 4271 §9.2). */
+function sendQueueLine(q: ExportPacingJson): string {
+  const waiting = q.octets >= 1e6 ? `${(q.octets / 1e6).toFixed(1)} MB` : q.octets >= 1e3 ? `${(q.octets / 1e3).toFixed(1)} kB` : `${q.octets} octets`;
+  const behind = q.behind ? `; reads slower than the changes come: ${q.owedPrefixes} prefixes owed, sent as they are once it drains` : '';
+  return `${waiting} waiting${behind}; behind ${q.timesBehind} time(s)`;
+}
+
 export function formatNeighborRefresh(r: NeighborRefreshJson): string {
   const say = (dir: 'in' | 'out', s: RefreshStatusName | null): string | null => {
     if (s === null) return null;
@@ -437,6 +445,8 @@ export function formatNeighborDetail(n: NeighborJson, now: Date, o?: FormatOptio
   if (last) lines.push(['notification', `${last.direction} ${last.text} (${formatAge(last.at, now)})`]);
   const rr = n.routeRefresh;
   if (rr) lines.push(['route refresh', refreshLine(rr, now)]);
+  const q = n.sendQueue;
+  if (q && (q.octets > 0 || q.behind || q.timesBehind > 0)) lines.push(['send queue', sendQueueLine(q)]);
   if (n.bfd) lines.push(['bfd', bfdLine(n.bfd, now, paint)]);
   if (n.maxPrefix) lines.push(['max-prefix', n.maxPrefix.exceeded ? paint(maxPrefixLine(n.maxPrefix, now), 'yellow') : maxPrefixLine(n.maxPrefix, now)]);
   const pol = n.policy;

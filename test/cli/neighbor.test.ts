@@ -209,3 +209,12 @@ describe('neighbors NAME: route refresh', () => {
     );
   });
 });
+
+describe('neighbors NAME: send queue', () => {
+  it('a neighbor that reads slower than the changes come: what waits, the prefixes owed, how often', () => {
+    const n = neighborFixture({ sendQueue: { octets: 1_200_000, behind: true, owedPrefixes: 20000, timesBehind: 3 } });
+    expect(formatNeighborDetail(n, NOW)).toMatch(/send queue: +1\.2 MB waiting; reads slower than the changes come: 20000 prefixes owed, sent as they are once it drains; behind 3 time\(s\)\n/);
+    const idle = neighborFixture({ sendQueue: { octets: 0, behind: false, owedPrefixes: 0, timesBehind: 0 } });
+    expect(formatNeighborDetail(idle, NOW)).not.toContain('send queue');
+  });
+});
