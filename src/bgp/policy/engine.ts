@@ -17,7 +17,7 @@ import type { RouteSource } from '#bgp/rib/types';
 import { asPathText, compileAsPathRegex } from './as-path-regex.js';
 import { parseCommunity, matchesExtended, matchesLarge, matchesStandard } from './community-text.js';
 import type { CommunityPattern } from './community-text.js';
-import { PrefixSet } from './prefix-set.js';
+import { PrefixSet, PrefixWords } from './prefix-set.js';
 import type { PolicyAction } from './actions.js';
 
 export type PolicyVerdict = 'accept' | 'reject' | 'next';
@@ -113,6 +113,12 @@ export class PreparedPolicy {
   /** The outcome for one route of this attribute set: a shared object, made once per distinct path through the terms. */
   outcome(prefix: string, source: RouteSource, nextHop: string | null): PolicyOutcome {
     if (this.constant !== null) return this.constant;
+    return this.outcomeOf(textKey.setText(prefix), source, nextHop);
+  }
+
+  /** outcome() of a prefix given as words (the RIB's received prefixes: no text made). */
+  outcomeOf(prefix: PrefixWords, source: RouteSource, nextHop: string | null): PolicyOutcome {
+    if (this.constant !== null) return this.constant;
     let mask = 0;
     let keyText = '';
     let decided = -1;
@@ -138,7 +144,7 @@ export class PreparedPolicy {
     return out;
   }
 
-  private makeOutcome(prefix: string, source: RouteSource, nextHop: string | null, decided: number): PolicyOutcome {
+  private makeOutcome(prefix: PrefixWords, source: RouteSource, nextHop: string | null, decided: number): PolicyOutcome {
     const actions: PolicyAction[] = [];
     const last = decided < 0 ? this.terms.length - 1 : decided;
     for (let i = 0; i <= last; i++) {
@@ -152,10 +158,13 @@ export class PreparedPolicy {
   }
 }
 
-function routeMatches(t: Term, prefix: string, source: RouteSource, nextHop: string | null): boolean {
-  if (t.family !== null && (prefix.includes(':') ? 6 : 4) !== t.family) return false;
+/** For outcome() of a text (synchronous: one at a time). */
+const textKey = new PrefixWords();
+
+function routeMatches(t: Term, prefix: PrefixWords, source: RouteSource, nextHop: string | null): boolean {
+  if (t.family !== null && (prefix.v6 ? 6 : 4) !== t.family) return false;
   if (t.sources !== null && !t.sources.includes(source)) return false;
-  if (t.prefixSets !== null && !t.prefixSets.some((s) => s.has(prefix))) return false;
+  if (t.prefixSets !== null && !t.prefixSets.some((s) => s.hasWords(prefix))) return false;
   if (t.nextHopSets !== null && (nextHop === null || !t.nextHopSets.some((s) => s.hasAddress(nextHop)))) return false;
   return true;
 }

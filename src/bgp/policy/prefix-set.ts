@@ -38,7 +38,7 @@ class FamilyIndex {
     if (c.le > this.maxLe) this.maxLe = c.le;
   }
 
-  /** `w` masked in place per length tried (a scratch copy is kept by the caller). */
+  /** Whether an entry takes `w`/`len`; `scratch` receives `w` masked per length tried. */
   matches(w: Uint32Array, len: number, scratch: Uint32Array): boolean {
     if (len > this.maxLe) return false;
     for (const l of this.lengths) {
@@ -54,13 +54,36 @@ class FamilyIndex {
   }
 }
 
+/**
+ * A prefix as policy matches it: family, length and address words
+ * (big-endian, host bits zero). The RIB fills one from a prefix number, so a
+ * received prefix is matched without its text; `len` -1: no prefix (an
+ * unreadable text), which no prefix list takes.
+ */
+export class PrefixWords {
+  v6 = false;
+  len = -1;
+  readonly w = new Uint32Array(4);
+
+  /** Reads a prefix text (family told by a ':' when it is unreadable). */
+  setText(text: string): this {
+    const r = readPrefix(text, this.w);
+    this.v6 = r >= 0 ? (r & V6) !== 0 : text.includes(':');
+    this.len = r >= 0 ? r & 0xff : -1;
+    return this;
+  }
+}
+
 export class PrefixSet {
   private readonly v4 = new FamilyIndex();
   private readonly v6 = new FamilyIndex();
   private readonly words = new Uint32Array(4);
   private readonly scratch = new Uint32Array(4);
-  /** The last answer: the terms of a chain often ask about one prefix of one list in a row. */
-  private lastText = '';
+  private readonly textKey = new PrefixWords();
+  /** The last question and answer: the terms of a chain often ask about one prefix of one list in a row. */
+  private readonly last = new Uint32Array(4);
+  private lastLen = -2;
+  private lastV6 = false;
   private lastResult = false;
 
   constructor(entries: readonly PrefixSetEntry[]) {
@@ -74,10 +97,23 @@ export class PrefixSet {
 
   /** Whether a canonical prefix text is matched by an entry (its length within ge..le, its address inside). */
   has(prefix: string): boolean {
-    if (prefix === this.lastText) return this.lastResult;
-    const r = readPrefix(prefix, this.words);
-    const result = r >= 0 && (r & V6 ? this.v6 : this.v4).matches(this.words, r & 0xff, this.scratch);
-    this.lastText = prefix;
+    return this.hasWords(this.textKey.setText(prefix));
+  }
+
+  /** has() of a prefix given as words (host bits zero). */
+  hasWords(p: PrefixWords): boolean {
+    const w = p.w;
+    const last = this.last;
+    if (p.len === this.lastLen && p.v6 === this.lastV6 && w[0] === last[0] && w[1] === last[1] && w[2] === last[2] && w[3] === last[3]) return this.lastResult;
+    let result = false;
+    if (p.len >= 0) {
+      this.words.set(w);
+      if (!p.v6) this.words.fill(0, 1);
+      result = (p.v6 ? this.v6 : this.v4).matches(this.words, p.len, this.scratch);
+    }
+    last.set(w);
+    this.lastLen = p.len;
+    this.lastV6 = p.v6;
     this.lastResult = result;
     return result;
   }

@@ -35,6 +35,7 @@ import {
 } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
+import { PrefixWords } from '#bgp/policy/prefix-set';
 import { exportAttributesWithPolicy } from '#bgp/policy/export';
 import { AttributeTable } from './intern.js';
 import { OutcomeRecords } from './outcome-records.js';
@@ -381,6 +382,8 @@ export class Rib {
   private readonly touchMarks = new TouchMarks();
   /** Reads received prefix runs (applyUpdate; one run at a time). */
   private readonly reader = new PrefixReader();
+  /** The prefix an import policy is asked about (policyKey). */
+  private readonly prefixWords = new PrefixWords();
 
   constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable; multipath?: MultipathOptions | null }) {
     this.backups = local.backups ?? false;
@@ -1192,14 +1195,13 @@ export class Rib {
       const pre = keptPre >= 0 ? keptPre : stored;
       const r = this.pathRecords.get(pre);
       const usable = nextHopUsable(r.nextHop);
-      const text = this.prefixes.text(id);
       // The pre-policy record is held while the path is stored again (storePath may release it).
       this.pathRecords.retain(pre);
       let o: PolicyOutcome | null = null;
       if (policy !== null) {
         let p = prepared.get(pre);
         if (p === undefined) prepared.set(pre, (p = policy.prepare(r.attrs, peer.info.id)));
-        o = p.outcome(text, 'bgp', r.nextHop);
+        o = p.outcomeOf(this.policyKey(id), 'bgp', r.nextHop);
       }
       this.prefixes.retain(id);
       if (o !== null && !o.accept) this.storePath(peer, id, pre, o, touched, -1, false);
@@ -1406,7 +1408,7 @@ export class Rib {
         this.storePath(peer, prefix, baseId, martian, touched, -1);
         continue;
       }
-      const o = prepared.outcome(this.prefixes.text(prefix), 'bgp', nextHop);
+      const o = prepared.outcomeOf(this.policyKey(prefix), 'bgp', nextHop);
       if (preId < 0 && (!o.accept || o.actions.length === 0 || peer.preIn !== null)) preId = this.pathRecords.intern(accepted, nextHop, nextHopLinkLocal);
       if (!o.accept) {
         this.storePath(peer, prefix, preId, o, touched, -1);
@@ -1533,6 +1535,16 @@ export class Rib {
         if (lane.adjIn.has(prefix)) lane.pathIds.set(prefix, laneIds[i]!);
       }
     }
+  }
+
+  /** `prefix` as policy matches it (PrefixWords), from its number: no text made. */
+  private policyKey(prefix: number): PrefixWords {
+    const k = this.prefixWords;
+    const t = this.prefixes;
+    k.v6 = t.isV6(prefix);
+    k.len = t.lengthOf(prefix);
+    for (let i = 0; i < 4; i++) k.w[i] = t.wordOf(prefix, i);
+    return k;
   }
 
   /** The built-in import check of one prefix (importPrefixWords), from its number: no text made. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { canonicalAddress, importRoute, isMartian } from '#bgp/policy/index';
+import { canonicalAddress, importRoute, isMartian, isMartianWords } from '#bgp/policy/index';
+import { PrefixTable } from '#lib/prefix-table';
 import type { ImportContext } from '#bgp/policy/index';
 import { LOCAL_ASN, attrs, peer, seq, set } from '../rib/helpers.js';
 
@@ -52,6 +53,10 @@ describe('import policy', () => {
     ['::ffff:0:0/96', false],
   ])('martian %s -> %s', (prefix, martian) => {
     expect(isMartian(prefix)).toBe(martian);
+    // The same check on the words of a prefix number (the RIB's received prefixes, no text).
+    const t = new PrefixTable();
+    const id = t.intern(prefix);
+    expect(isMartianWords(t.isV6(id), t.lengthOf(id), t.wordOf(id, 0), t.wordOf(id, 1), t.wordOf(id, 2), t.wordOf(id, 3))).toBe(martian);
   });
 
   test('canonicalAddress', () => {

@@ -1,11 +1,14 @@
 /**
  * The hashed prefix list (prefix-set.ts) answers as the plain reading of a
  * prefix list does: some entry contains the prefix and its length is within
- * ge..le (the linear check the OSPF export uses, config/fields.ts).
+ * ge..le (the linear check the OSPF export uses, config/fields.ts); asked
+ * with the words of a prefix number (what the RIB does for received
+ * prefixes, issue 10) it answers as for the text.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PrefixSet } from '#bgp/policy/prefix-set';
+import { PrefixSet, PrefixWords } from '#bgp/policy/prefix-set';
+import { PrefixTable } from '#lib/prefix-table';
 import { prefixListMatches } from '#config/fields';
 import type { PrefixListEntry } from '#config/types';
 import { formatPrefix, maskBytes } from '#lib/prefix';
@@ -38,9 +41,18 @@ describe('PrefixSet', () => {
     fc.assert(
       fc.property(fc.array(entryArb, { maxLength: 30 }), fc.array(fc.oneof(prefixArb(4), prefixArb(6)), { minLength: 1, maxLength: 30 }), (entries, prefixes) => {
         const set = new PrefixSet(entries);
+        const table = new PrefixTable();
+        const key = new PrefixWords();
         for (const p of prefixes) {
           const text = formatPrefix(p);
-          expect(set.has(text)).toBe(prefixListMatches(entries, text));
+          const expected = prefixListMatches(entries, text);
+          expect(set.has(text)).toBe(expected);
+          // The words as the RIB fills them from the prefix number (signed 32-bit words in the table).
+          const id = table.intern(text);
+          key.v6 = table.isV6(id);
+          key.len = table.lengthOf(id);
+          for (let i = 0; i < 4; i++) key.w[i] = table.wordOf(id, i);
+          expect(set.hasWords(key)).toBe(expected);
         }
       }),
       { numRuns: 300 },
