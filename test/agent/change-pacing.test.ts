@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
+import { isEndOfRib } from '#bgp/rib/index';
 import { BACKLOG_HIGH, TABLE_STEP } from '#agent/table-send';
 import { announce, config, harness, neighbor, withdraw } from './harness.js';
 import type { ScriptedSession } from './harness.js';
@@ -123,5 +124,57 @@ describe('changes towards a slow reader', () => {
     b.update(fromB(['10.2.1.0/24'], 0));
     await h.tick(20);
     expect(tableOf(a.updatesSent).has('10.2.1.0/24')).toBe(true);
+  });
+
+  it('comes up behind: the table waits for the drain, changes meanwhile are owed; then the table, its End-of-RIBs, and the latest state of every prefix', async () => {
+    const h = await harness(config([neighbor('a', 1), neighbor('b', 2)]));
+    const a = h.sessions.get('a')!;
+    const b = h.sessions.get('b')!;
+    b.establish();
+    await h.tick(100);
+    b.update(fromB(['10.2.0.0/24', '10.2.1.0/24'], 0));
+    await h.tick(20);
+    a.sendBacklog = BACKLOG_HIGH + 1;
+    a.establish();
+    await h.tick(20);
+    // The table's first step waits for the socket too.
+    expect(a.updatesSent).toEqual([]);
+    b.update(fromB(['10.2.0.0/24'], 2));
+    b.update(withdraw(['10.2.1.0/24']));
+    b.update(fromB(['10.2.2.0/24'], 1));
+    await h.tick(20);
+    expect(a.updatesSent).toEqual([]);
+    // 10.2.1.0/24 was never sent to a and is gone: nothing is owed for it.
+    expect(h.agent.neighbors().find((n) => n.name === 'a')!.sendQueue).toMatchObject({ behind: true, owedPrefixes: 2 });
+    a.drain();
+    await h.tick(20);
+    const t = tableOf(a.updatesSent);
+    expect([...t.keys()].sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.2.2.0/24']);
+    expect(t.get('10.2.0.0/24')!.asPath).toEqual([{ type: 2, asns: [65001, 65004, 65010, 65010] }]);
+    expect(t.get('10.2.2.0/24')!.asPath).toEqual([{ type: 2, asns: [65001, 65004, 65010] }]);
+    // The table and the catch-up each find what the other sent current: every prefix once.
+    expect(a.updatesSent.flatMap((u) => u.nlri).sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.2.2.0/24']);
+    expect(a.updatesSent.filter((u) => isEndOfRib(u) !== null)).toHaveLength(2);
+    expect(h.agent.neighbors().find((n) => n.name === 'a')!.sendQueue).toMatchObject({ behind: false, owedPrefixes: 0 });
+  });
+
+  it('RFC 2918 §4 while behind: the answer is the Adj-RIB-Out as sent, the owed changes follow it; the end state is the Loc-RIB', async () => {
+    const { h, a, b } = await threePeers();
+    b.update(fromB(['10.2.0.0/24', '10.2.1.0/24'], 0));
+    await h.tick(20);
+    a.sendBacklog = BACKLOG_HIGH + 1;
+    b.update(fromB(['10.2.0.0/24'], 1));
+    b.update(withdraw(['10.2.1.0/24']));
+    await h.tick(20);
+    const before = a.updatesSent.length;
+    a.handler.onRouteRefresh!(1, 1, 0);
+    await h.tick(20);
+    expect(a.updatesSent.length).toBe(before);
+    a.drain();
+    await h.tick(20);
+    const t = tableOf(a.updatesSent);
+    expect([...t.keys()].sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
+    expect(t.get('10.2.0.0/24')!.asPath).toEqual([{ type: 2, asns: [65001, 65004, 65010] }]);
+    expect(h.agent.neighbors().find((n) => n.name === 'a')!.routeRefresh).toMatchObject({ received: 1, answered: 1 });
   });
 });
