@@ -889,14 +889,27 @@ export class Agent implements ControlHandler {
     if (changes.length > 0) {
       const targets: ChangeTarget[] = [];
       for (const n of this.peers.values()) {
-        const session = n.session;
-        const neg = n.negotiated;
-        if (session === null || neg === null || n.exportDeferred) continue;
-        targets.push({ name: n.cfg.name, session, epoch: neg, current: () => !this.stopping && this.peers.get(n.cfg.name) === n && n.session === session && n.negotiated === neg });
+        const t = this.changeTarget(n);
+        if (t !== null) targets.push(t);
       }
       // All peers in one pass over the changes (each prefix's best is looked at once), each paced by its socket.
       this.changeSender.send(targets, changes);
     }
+  }
+
+  /** The neighbor as a receiver of changes: Established, its initial export not waiting for our restart; else null. */
+  private changeTarget(n: Neighbor): ChangeTarget | null {
+    const session = n.session;
+    const neg = n.negotiated;
+    if (session === null || neg === null || n.exportDeferred) return null;
+    return { name: n.cfg.name, session, epoch: neg, current: () => !this.stopping && this.peers.get(n.cfg.name) === n && n.session === session && n.negotiated === neg };
+  }
+
+  /** Its export policy changed: the differences go, paced by its socket (ChangeSender.reexport). */
+  private reexport(name: string): void {
+    const n = this.peers.get(name);
+    const t = n === undefined ? null : this.changeTarget(n);
+    if (t !== null) this.changeSender.reexport(t);
   }
 
   private async flush(): Promise<void> {
@@ -1429,7 +1442,7 @@ export class Agent implements ControlHandler {
     // A changed advertise-ospf: the neighbor's Adj-RIB-Out is recomputed, the difference sent (no reset).
     for (const name of diff.export) {
       const n = this.peers.get(name);
-      if (n?.negotiated && n.session && !n.exportDeferred) n.session.sendMany(this.rib.reexport(name));
+      this.reexport(name);
     }
     // Changed policies apply without a session reset (re-export, soft reconfiguration or ROUTE-REFRESH).
     const policies: string[] = [];
@@ -1491,11 +1504,7 @@ export class Agent implements ControlHandler {
       rib: this.rib,
       log: this.log,
       queue: (changes) => this.queue(changes),
-      canSend: (name) => {
-        const n = this.peers.get(name);
-        return n !== undefined && n.negotiated !== null && n.session !== null && !n.exportDeferred;
-      },
-      send: (name, updates) => this.peers.get(name)?.session?.sendMany(updates),
+      reexport: (name) => this.reexport(name),
       refreshInbound: (name) => this.refresh.refreshInbound(name),
     };
   }

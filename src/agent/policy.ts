@@ -8,7 +8,7 @@ import { previewExport, previewImport } from '#bgp/policy/preview';
 import { communityAttributes } from '#bgp/policy/community-text';
 import type { PeerPolicies, Rib } from '#bgp/rib/index';
 import type { LocRibChange } from '#bgp/rib/index';
-import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
+import type { PathAttributes } from '#bgp/wire/types';
 import type { Logger } from '#lib/log';
 import type { RefreshStatus } from './refresh.js';
 import type { PolicyDryRunJson } from '#api/types';
@@ -102,9 +102,12 @@ export interface PolicyReloadTarget {
   readonly log: Logger;
   /** Loc-RIB changes into the FIB and out to the other neighbors. */
   queue(changes: LocRibChange[]): void;
-  /** The neighbor's session is Established and its initial export done: UPDATEs may go now. */
-  canSend(name: string): boolean;
-  send(name: string, updates: UpdateMessage[]): void;
+  /**
+   * Its Adj-RIB-Out looked at again and the differences sent, paced by its
+   * socket; nothing while its session is not Established or its initial
+   * export waits (it gets the whole table then).
+   */
+  reexport(name: string): void;
   refreshInbound(name: string): RefreshStatus;
 }
 
@@ -124,7 +127,7 @@ export function applyPolicyReload(t: PolicyReloadTarget, config: Config, cfg: Ne
   const p = peerPolicies(config, cfg);
   if (change.export) {
     t.rib.setExportPolicy(name, p.export);
-    if (t.canSend(name)) t.send(name, t.rib.reexport(name));
+    t.reexport(name);
   }
   if (!change.import && !change.soft) return;
   const hadCopies = t.rib.keepsPrePolicy(name);

@@ -91,6 +91,7 @@ export interface PacedRib {
   isBehind(peerId: string): boolean;
   owedCount(peerId: string): number;
   catchUp(peerId: string, max: number): UpdateMessage[];
+  reexportLater(peerId: string): number;
 }
 
 /** An Established neighbor the changes go to. */
@@ -141,6 +142,15 @@ export class ChangeSender {
       if (updates[k]!.length > 0) t.session.sendMany(updates[k]!);
       if (this.rib.isBehind(t.name)) this.startCatchUp(t);
     });
+  }
+
+  /**
+   * The neighbor's export policy changed (reload): its Adj-RIB-Out is looked
+   * at again and the differences sent, paced like the changes (RFC 4271
+   * §9.2: no session reset).
+   */
+  reexport(t: ChangeTarget): void {
+    if (this.rib.reexportLater(t.name) > 0) this.startCatchUp(t);
   }
 
   /** `neighbors --json` sendQueue. */

@@ -737,6 +737,8 @@ describe('Agent: OSPF routes from the bridge (issue 9)', () => {
     h.next.config = next;
     expect(await h.agent.reload()).toMatchObject({ ok: true, changed: [], ospf: ['b'] });
     expect(b.stops).toEqual([]);
+    // Paced by its socket like any change (the event loop turns first).
+    await h.tick();
     expect(b.sent.flatMap((u) => u.withdrawn)).toEqual(['10.9.0.0/24']);
     await h.agent.stop();
   });

@@ -1111,6 +1111,23 @@ export class Rib {
     return packer.finish();
   }
 
+  /**
+   * After the peer's export policy changed (bgp.advertise-ospf, bgp.export on
+   * reload; no session reset, RFC 4271 §9.2): every prefix it was sent, and
+   * every one it may be sent now, is owed, the peer behind; catchUp() sends
+   * what differs, in steps (a full table's differences are never one batch
+   * of UPDATEs). Returns the prefixes owed.
+   */
+  reexportLater(peerId: string): number {
+    const peer = this.peers.get(peerId);
+    if (!peer) return 0;
+    const owed = (peer.owed ??= new OwedPrefixes());
+    peer.adjOut.forEach((_a, id) => this.owe(owed, '', id));
+    this.loc.forEach((_e, id) => this.owe(owed, '', id));
+    for (const prefix of this.redistributed.keys()) this.owe(owed, prefix, this.prefixes.find(prefix));
+    return owed.size;
+  }
+
   /** Notes that `owed`'s peer is owed the prefix; the mark holds a reference on its number, so it stays this prefix's. */
   private owe(owed: OwedPrefixes, text: string, id: number): void {
     if (id === NO_PREFIX) {
@@ -1118,23 +1135,6 @@ export class Rib {
       const made = this.prefixes.intern(text);
       if (!owed.mark(made)) this.prefixes.release(made);
     } else if (owed.mark(id)) this.prefixes.retain(id);
-  }
-
-  /**
-   * The UPDATEs that bring `peerId` in line after its export policy changed
-   * (bgp.advertise-ospf on reload): every prefix it was sent, and every one
-   * it may be sent now, looked at again. No session reset (RFC 4271 §9.2).
-   */
-  reexport(peerId: string): UpdateMessage[] {
-    const peer = this.peers.get(peerId);
-    if (!peer) return [];
-    const packer = new UpdatePacker();
-    const one = (id: number, text: string): void => this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
-    // exportPrefix is idempotent: a prefix both sent and in the Loc-RIB may be looked at twice.
-    for (const id of peer.adjOut.ids()) one(id, this.prefixes.text(id));
-    this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
-    for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
-    return packer.finish();
   }
 
   /**
@@ -1171,7 +1171,7 @@ export class Rib {
     return (this.peers.get(peerId)?.preIn ?? null) !== null;
   }
 
-  /** A new export policy for the peer (reload); reexport() then sends the differences. */
+  /** A new export policy for the peer (reload); reexportLater() then sends the differences. */
   setExportPolicy(peerId: string, policy: CompiledChain | null): void {
     const peer = this.peers.get(peerId);
     if (!peer) return;

@@ -158,10 +158,13 @@ describe('export policy in the RIB', () => {
     expect(previewExport(r, 'c', chain('to-c-v2'))).toEqual({ send: 1, stop: 0, total: 2 });
     expect(previewExport(r, 'c', null)).toEqual({ send: 1, stop: 0, total: 2 });
     r.setExportPolicy('c', chain('to-c-v2'));
-    const out = r.reexport('c');
+    expect(r.reexportLater('c')).toBeGreaterThan(0);
+    const out = r.catchUp('c', Number.POSITIVE_INFINITY);
     expect(announced(out).sort()).toEqual(['10.1.0.0/24', '10.9.1.0/24']);
     expect(out[0]!.attributes.largeCommunities).toEqual([[65001, 0, 2]]);
-    expect(r.reexport('c')).toEqual([]);
+    r.reexportLater('c');
+    expect(r.catchUp('c', Number.POSITIVE_INFINITY)).toEqual([]);
+    expect(r.isBehind('c')).toBe(false);
   });
 
   test('announce entries carry their communities', () => {

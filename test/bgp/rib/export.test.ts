@@ -511,10 +511,13 @@ describe('re-export after an export policy change (no session reset)', () => {
     r.addPeer(peer('a', 65002, 2, { advertiseOspf: (p) => allow(p) }));
     r.exportChanges('a', [...r.redistribute('10.9.0.0/24', true), ...r.redistribute('10.8.0.0/24', true)]);
     allow = (p) => p === '10.8.0.0/24';
-    const out = r.reexport('a');
+    expect(r.reexportLater('a')).toBeGreaterThan(0);
+    const out = r.catchUp('a', Number.POSITIVE_INFINITY);
     expect(withdrawnOf(out)).toEqual(['10.9.0.0/24']);
     expect(announced(out)).toEqual(['10.8.0.0/24']);
-    expect(r.reexport('a')).toEqual([]);
+    r.reexportLater('a');
+    expect(r.catchUp('a', Number.POSITIVE_INFINITY)).toEqual([]);
+    expect(r.isBehind('a')).toBe(false);
   });
 });
 
