@@ -71,6 +71,9 @@ export function buildRegistry(src: MetricsSource): Registry {
   const accepted = new Gauge({ name: 'wgbgp_bgp_prefixes_accepted', help: 'Prefixes import accepted', labelNames: nb, registers: [registry] });
   const advertised = new Gauge({ name: 'wgbgp_bgp_prefixes_advertised', help: 'Prefixes advertised to the neighbor', labelNames: nb, registers: [registry] });
   const stale = new Gauge({ name: 'wgbgp_bgp_prefixes_stale', help: 'Prefixes kept stale while the neighbor is away (RFC 4724, RFC 9494), long-lived ones included', labelNames: nb, registers: [registry] });
+  const sendQueue = new Gauge({ name: 'wgbgp_bgp_send_queue_bytes', help: 'Octets written to the session socket and not yet taken by the kernel', labelNames: nb, registers: [registry] });
+  const owed = new Gauge({ name: 'wgbgp_bgp_prefixes_owed', help: 'Prefixes the neighbor is owed an UPDATE for while it reads slower than the changes come (RFC 4271 §9.2)', labelNames: nb, registers: [registry] });
+  const behind = new Counter({ name: 'wgbgp_bgp_send_behind_total', help: 'Times changes for the neighbor found more than the high mark waiting in its socket', labelNames: nb, registers: [registry] });
   const longLivedStale = new Gauge({ name: 'wgbgp_bgp_prefixes_long_lived_stale', help: 'Of those, the long-lived stale ones (RFC 9494: LLGR_STALE, least preferred)', labelNames: nb, registers: [registry] });
   const updatesIn = new Counter({ name: 'wgbgp_bgp_updates_received_total', help: 'UPDATE messages received', labelNames: nb, registers: [registry] });
   const updatesOut = new Counter({ name: 'wgbgp_bgp_updates_sent_total', help: 'UPDATE messages sent', labelNames: nb, registers: [registry] });
@@ -99,7 +102,7 @@ export function buildRegistry(src: MetricsSource): Registry {
     labelNames: ['reason'],
     registers: [registry],
   });
-  const perScrape = [bfdUp, bfdDelay, bfdDropped, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, stale, longLivedStale, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
+  const perScrape = [bfdUp, bfdDelay, bfdDropped, info, uptime, dataplane, ribRoutes, fibRoutes, fibOps, fibFailed, fibBatches, fibBatchErrors, fibPending, fibLag, refused, neighborsDown, state, established, sessionUptime, flaps, received, accepted, advertised, stale, longLivedStale, sendQueue, owed, behind, updatesIn, updatesOut, messagesIn, messagesOut, tunnelUp, handshakeAge, rx, tx];
   for (const m of [vppConnected, vppErrors, vppTimeouts, vppConnects]) if (m !== null) perScrape.push(m);
 
   // One snapshot of the agent per scrape fills every metric (consistent figures, one read of each source).
@@ -134,6 +137,11 @@ export function buildRegistry(src: MetricsSource): Registry {
       advertised.set(l, n.prefixesAdvertised);
       stale.set(l, n.staleRoutes?.routes ?? 0);
       longLivedStale.set(l, (n.staleRoutes?.longLived ?? []).reduce((sum, f) => sum + f.routes, 0));
+      if (n.sendQueue) {
+        sendQueue.set(l, n.sendQueue.octets);
+        owed.set(l, n.sendQueue.owedPrefixes);
+        setCounter(behind, l, n.sendQueue.timesBehind);
+      }
       setCounter(updatesIn, l, n.updatesReceived);
       setCounter(updatesOut, l, n.updatesSent);
       setCounter(messagesIn, l, n.messagesReceived);

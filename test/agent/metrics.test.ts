@@ -30,7 +30,7 @@ function source(over: Partial<MetricsSource> = {}): MetricsSource {
   return {
     status: () => statusFixture({ routes: { rib: 812, fib: 810 }, neighbors: { total: 2, established: 1, down: 1 } }),
     neighbors: () => [
-      neighborFixture({ prefixesReceived: 800, prefixesAccepted: 799, updatesReceived: 40, flaps: 3, uptimeSeconds: 3600 }),
+      neighborFixture({ prefixesReceived: 800, prefixesAccepted: 799, updatesReceived: 40, flaps: 3, uptimeSeconds: 3600, sendQueue: { octets: 1_100_000, behind: true, owedPrefixes: 250, timesBehind: 2 } }),
       neighborFixture({
         name: 'site-c',
         interface: 'wg-site-c',
@@ -80,6 +80,11 @@ describe('metrics', () => {
     expect(s.get('wgbgp_bgp_prefixes_stale{neighbor="site-c"}')).toBe(7);
     expect(s.get('wgbgp_bgp_prefixes_long_lived_stale{neighbor="site-c"}')).toBe(7);
     expect(s.get('wgbgp_bgp_prefixes_stale{neighbor="site-b"}')).toBe(0);
+    // RFC 4271 §9.2: site-b reads slower than the changes come.
+    expect(s.get('wgbgp_bgp_send_queue_bytes{neighbor="site-b"}')).toBe(1_100_000);
+    expect(s.get('wgbgp_bgp_prefixes_owed{neighbor="site-b"}')).toBe(250);
+    expect(s.get('wgbgp_bgp_send_behind_total{neighbor="site-b"}')).toBe(2);
+    expect(s.has('wgbgp_bgp_prefixes_owed{neighbor="site-c"}')).toBe(false);
   });
 
   it('per tunnel: up, handshake age, bytes (absent where unknown)', async () => {
