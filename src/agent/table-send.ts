@@ -192,8 +192,10 @@ export class ChangeSender {
         return;
       }
       this.catchingUp.delete(t.name);
-      if (job.sent > TABLE_STEP) {
-        this.ctx.log.info({ neighbor: t.name, prefixes: job.sent, ms: Math.round(this.ctx.now() - job.started), drainWaits: job.waits }, 'caught up: changes held back for a slow reader sent (RFC 4271 §9.2)');
+      // A line per episode worth noting (a second behind, or more than a step), not per burst.
+      const ms = Math.round(this.ctx.now() - job.started);
+      if (job.sent > TABLE_STEP || ms >= 1000) {
+        this.ctx.log.info({ neighbor: t.name, prefixes: job.sent, ms, drainWaits: job.waits }, 'caught up: changes held back for a slow reader sent (RFC 4271 §9.2)');
       }
     };
     // The step just sent goes first (the loop turns), or the drain the neighbor is behind for.

@@ -240,3 +240,80 @@ describe('ChangeSender', () => {
     receiver.destroy();
   }, 60_000);
 });
+
+describe('ChangeSender, stepped by hand', () => {
+  function setup() {
+    const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+    rib.addPeer(peer('a', 65002, 2));
+    rib.addPeer(peer('b', 65003, 3));
+    const lines: { fields: object; msg: string }[] = [];
+    const turns: (() => void)[] = [];
+    let now = 0;
+    let backlog = BACKLOG_HIGH + 1;
+    const drained: (() => void)[] = [];
+    const sent: UpdateMessage[] = [];
+    const session = {
+      sendMany: (u: UpdateMessage[]) => sent.push(...u),
+      get sendBacklog() {
+        return backlog;
+      },
+      whenDrained: (fn: () => void) => drained.push(fn),
+    } as unknown as AgentSession;
+    let up = true;
+    const sender = new ChangeSender({ log: { info: (fields, msg) => lines.push({ fields, msg }) }, defer: (fn) => turns.push(fn), now: () => now }, rib);
+    const target = { name: 'b', session, epoch: {}, current: () => up };
+    const change = (prefix: string): void => sender.send([target], rib.originate(prefix, 'static'));
+    const drain = (): void => {
+      backlog = 0;
+      for (const fn of drained.splice(0)) fn();
+    };
+    const run = (): void => {
+      while (turns.length > 0) turns.shift()!();
+    };
+    return { rib, sender, target, lines, sent, change, drain, run, advance: (ms: number) => (now += ms), down: () => (up = false) };
+  }
+
+  it('one log line for an episode of a second or more, none for a short one', () => {
+    const t = setup();
+    t.change('10.1.0.0/24');
+    t.run();
+    expect(t.sent).toEqual([]);
+    t.advance(1500);
+    t.drain();
+    t.run();
+    expect(t.sent.flatMap((u) => u.nlri)).toEqual(['10.1.0.0/24']);
+    expect(t.lines).toHaveLength(1);
+    expect(t.lines[0]!.fields).toMatchObject({ neighbor: 'b', prefixes: 1, ms: 1500, drainWaits: 1 });
+    const u = setup();
+    u.change('10.1.0.0/24');
+    u.run();
+    u.drain();
+    u.run();
+    expect(u.sent.flatMap((x) => x.nlri)).toEqual(['10.1.0.0/24']);
+    expect(u.lines).toEqual([]);
+  });
+
+  it('a catch-up ends when its session is no longer the one up; the next session behind gets its own', () => {
+    const t = setup();
+    t.change('10.1.0.0/24');
+    t.run();
+    t.down();
+    t.drain();
+    t.run();
+    expect(t.sent).toEqual([]);
+    // The session came back (a new Negotiated: a new epoch), behind again before the old catch-up ever ran.
+    const u = setup();
+    u.change('10.1.0.0/24');
+    u.run();
+    u.down();
+    u.rib.removePeer('b');
+    u.rib.addPeer(peer('b', 65003, 3));
+    u.sender.send([{ ...u.target, epoch: {}, current: () => true }], u.rib.originate('10.2.0.0/24', 'static'));
+    u.run();
+    expect(u.rib.owedCount('b')).toBe(1);
+    u.drain();
+    u.run();
+    expect(u.sent.flatMap((x) => x.nlri)).toEqual(['10.2.0.0/24']);
+    expect(u.rib.isBehind('b')).toBe(false);
+  });
+});
