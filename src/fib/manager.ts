@@ -711,7 +711,7 @@ export class FibManager {
     let failures: { prefix: string; error: string }[];
     this.counters.batches++;
     try {
-      failures = await this.backend.apply(ops);
+      failures = await this.backend.apply(ops, { table: this.prefixes, ids: slots });
     } catch (err) {
       this.counters.batchErrors++;
       // Nothing is known to have happened: all of it stays pending.

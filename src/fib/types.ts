@@ -3,6 +3,8 @@
  * backend. A backend (Linux rtnetlink, VPP) owns only what it tagged itself,
  * and changes nothing else (design.md, "Two rules").
  */
+import type { PrefixTable } from '#lib/prefix-table';
+
 export interface FibNextHop {
   address?: string;
   interface?: string;
@@ -45,6 +47,12 @@ export interface LinuxRouteTag {
   metric: number;
 }
 
+/** Op i's prefix is number ids[i] of `table`, held while the batch is in flight. */
+export interface OpPrefixes {
+  readonly table: PrefixTable;
+  readonly ids: readonly number[];
+}
+
 export function opPrefix(op: FibOp): string {
   return op.op === 'delete' ? op.prefix : op.route.prefix;
 }
@@ -60,8 +68,12 @@ export interface FibBackend {
    * (forget what was visited). Optional: the FibManager uses dump() without it.
    */
   dumpEach?(visit: (r: FibRoute) => void, restart: () => void): Promise<void>;
-  /** Applies a batch; returns the prefixes that failed with the reason. */
-  apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]>;
+  /**
+   * Applies a batch; returns the prefixes that failed with the reason.
+   * `prefixes`: the ops' prefixes as numbers (the FibManager's), for a
+   * backend that writes their bytes instead of parsing each text again.
+   */
+  apply(ops: FibOp[], prefixes?: OpPrefixes): Promise<{ prefix: string; error: string }[]>;
   /**
    * How many apply() calls the FibManager may have in flight at once (their
    * batches never share a prefix); absent: 1, one batch after the other.

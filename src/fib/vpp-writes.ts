@@ -11,6 +11,7 @@
  * (1992deab: context, i32 retval, stats_index), is read in place by the client.
  */
 import { parsePrefix } from '#lib/prefix';
+import type { PrefixTable } from '#lib/prefix-table';
 import { ADDRESS_IP4, ADDRESS_IP6, encode, fieldLayout, messageDef, sizeOf, toVppAddressUnion, type BulkRequests, type VppRecord } from '#vpp/index';
 import type { MessageDef } from '#vpp/defs/types';
 
@@ -158,6 +159,23 @@ export class RouteWrites implements BulkRequests {
     this.family[o] = p.family === 4 ? ADDRESS_IP4 : ADDRESS_IP6;
     this.len[o] = p.len;
     return true;
+  }
+
+  /**
+   * Op `o`'s prefix from its number in `table` (the words of its address:
+   * no text parsed); host bits as the table holds them (none: canonical).
+   */
+  setPrefixOf(o: number, table: PrefixTable, id: number): void {
+    const at = o * UN_SIZE;
+    if (table.isV6(id)) {
+      this.family[o] = ADDRESS_IP6;
+      for (let k = 0; k < 4; k++) this.address.writeInt32BE(table.wordOf(id, k), at + 4 * k);
+    } else {
+      this.family[o] = ADDRESS_IP4;
+      this.address.writeInt32BE(table.wordOf(id, 0), at);
+      this.address.fill(0, at + 4, at + UN_SIZE);
+    }
+    this.len[o] = table.lengthOf(id);
   }
 
   /** Adds (is_add=1) or removes (is_add=0) `paths` of op `o`'s prefix; is_multipath=1 always (ownership). */

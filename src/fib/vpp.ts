@@ -68,7 +68,7 @@ import {
   asNumber as num,
   asRecord as rec,
 } from '#vpp/index';
-import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute } from './types.js';
+import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type OpPrefixes } from './types.js';
 import { longestMatch } from './pin.js';
 import {
   encodeFibPath,
@@ -341,7 +341,7 @@ export class VppFib implements FibBackend {
    * Pipelined (see the file comment). Failures come back per prefix:
    * { prefix, error: 'VNET_API_ERROR_… (-54)' }.
    */
-  async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+  async apply(ops: FibOp[], prefixes?: OpPrefixes): Promise<{ prefix: string; error: string }[]> {
     if (ops.length === 0) return [];
     const client = await this.deps.ready();
     if (!this.tablesReady) await this.ensureTables(client);
@@ -357,6 +357,13 @@ export class VppFib implements FibBackend {
       failed.push({ prefix: opPrefix(ops[o]!), error });
     };
     const writes = new RouteWrites(ops.length, ops.length, this.deps.tableId);
+    // The prefix's bytes from the FibManager's number when it gave one, else its text parsed.
+    const setPrefix = (o: number, text: string): boolean => {
+      const id = prefixes?.ids[o];
+      if (prefixes === undefined || id === undefined) return writes.setPrefix(o, text);
+      writes.setPrefixOf(o, prefixes.table, id);
+      return true;
+    };
     /** Per replace op: the previous paths to remove once its add is confirmed. */
     let removals: (Buffer | undefined)[] | null = null;
     /** PIC host routes to write before the routes, and the ops that wait for them. */
@@ -373,13 +380,13 @@ export class VppFib implements FibBackend {
         if (op.op === 'delete') {
           const before = this.previousPaths(op.previous, extra);
           if (before.length === 0) continue;
-          if (!writes.setPrefix(o, op.prefix)) throw new RouteError(`${op.prefix}: not a prefix`);
+          if (!setPrefix(o, op.prefix)) throw new RouteError(`${op.prefix}: not a prefix`);
           writes.push(o, false, before);
           continue;
         }
         const route = op.route;
         if (route.nexthops.length === 0) throw new RouteError(`${route.prefix}: no next hop`);
-        if (!writes.setPrefix(o, route.prefix)) throw new RouteError(`${route.prefix}: not a prefix`);
+        if (!setPrefix(o, route.prefix)) throw new RouteError(`${route.prefix}: not a prefix`);
         const lp = this.routePaths(route);
         if (lp.paths.length > MAX_PATHS * FIB_PATH_SIZE) {
           throw new RouteError(`${route.prefix}: ${lp.paths.length / FIB_PATH_SIZE} paths (next hops and backup), VPP takes at most ${MAX_PATHS}`);

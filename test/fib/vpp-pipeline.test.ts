@@ -11,6 +11,7 @@ import { FibManager, type FibOp, type FibRoute } from '#fib/index';
 import { VppFib, type VppInterfaceResolver } from '#fib/vpp';
 import { encodeFibPath, RouteWrites } from '#fib/vpp-writes';
 import { silentLogger } from '#lib/log';
+import { PrefixTable } from '#lib/prefix-table';
 import { VppClient } from '#vpp/client';
 import { encode, type VppRecord } from '#vpp/codec';
 import { messageDef } from '#vpp/defs/index';
@@ -115,6 +116,17 @@ describe('ip_route_add_del templates (vpp-writes.ts)', () => {
       got.writeUInt32BE(7, 6);
       tw.write(0, got, 0);
       expect(got.toString('hex')).toBe(want.toString('hex'));
+      // The same request with the prefix from its number (the FibManager's table): its words, no text parsed.
+      const prefixes = new PrefixTable();
+      const nw = new RouteWrites(1, 1, c.table);
+      nw.setPrefixOf(0, prefixes, prefixes.intern(c.prefix));
+      nw.push(0, c.isAdd, Buffer.concat(c.paths.map(encodeFibPath)));
+      const fromId = Buffer.alloc(nw.size(0), 0xee);
+      fromId.writeUInt16BE(0x1234, 0);
+      fromId.writeUInt32BE(0x80000000, 2);
+      fromId.writeUInt32BE(7, 6);
+      nw.write(0, fromId, 0);
+      expect(fromId.toString('hex')).toBe(want.toString('hex'));
       expect(w.setPrefix(o, c.prefix)).toBe(true);
     }
     expect(w.setPrefix(0, '10.1.2/24')).toBe(false);
