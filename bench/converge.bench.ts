@@ -184,6 +184,10 @@ function aggregate(rs: RunResult[]): RunResult {
       cpuRx: med((r) => r.phases[p]?.cpuRx),
       cpuWg: med((r) => r.phases[p]?.cpuWg),
       hwmRx: med((r) => r.phases[p]?.hwmRx),
+      residentRx: ((anon, file) => (anon === null || file === null ? null : { anon, file }))(
+        med((r) => r.phases[p]?.residentRx?.anon),
+        med((r) => r.phases[p]?.residentRx?.file),
+      ),
       kernelMs: med((r) => r.phases[p]?.kernelMs),
       exactChecks: src.reduce((a, r) => a + (r.phases[p]?.exactChecks ?? 0), 0),
     };
@@ -276,6 +280,8 @@ function report(): string {
       row('  CPU in phase (receiver)', (r) => r?.phases[p]?.cpuRx, cpu);
       row('  CPU in phase (+ wireguard-go)', (r) => add(r?.phases[p]?.cpuRx, r?.phases[p]?.cpuWg), cpu);
       row('  peak RSS at its end (receiver)', (r) => r?.phases[p]?.hwmRx, mb);
+      row('  resident at its end: private', (r) => r?.phases[p]?.residentRx?.anon, mb);
+      row('  resident at its end: executable, libraries', (r) => r?.phases[p]?.residentRx?.file, mb);
     }
     row('peak RSS (receiver)', (r) => r?.rssRx, mb);
     row('peak RSS (+ wireguard-go)', (r) => add(r?.rssRx, r?.rssWg), mb);

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '#lab/netns';
 import { ConvergeLab, tail, type Feed, type FeederKind, type Receiver } from './converge-lab.js';
-import { cpuMs, fibSize, peakRssKb, type FibSize } from './procfs.js';
+import { cpuMs, fibSize, peakRssKb, residentKb, type FibSize } from './procfs.js';
 
 export interface RunOptions {
   /** FIB poll interval (BENCH_POLL_MS). */
@@ -92,7 +92,7 @@ export async function waitFailover(lab: ConvergeLab, timeoutMs: number, opts: Ru
         kernelMs = waiting.size === 0 ? last - wall0 : null;
         if (opts.trace) console.log(`trace ${lab.receiver} failover: ${ids.size - waiting.size} of ${ids.size} nexthop objects on the dead tunnel changed, the last at ${last - wall0} ms`);
       }
-      return { ms: t, firstMs, p99Ms, cpuRx: cpu.rx === null ? null : cpu.rx - cpu0.rx, cpuWg: cpu.wg === null ? null : cpu.wg - cpu0.wg, hwmRx: peakRssKb(lab.receiverPid), exactChecks: 0, kernelMs };
+      return { ms: t, firstMs, p99Ms, cpuRx: cpu.rx === null ? null : cpu.rx - cpu0.rx, cpuWg: cpu.wg === null ? null : cpu.wg - cpu0.wg, hwmRx: peakRssKb(lab.receiverPid), residentRx: residentKb(lab.receiverPid), exactChecks: 0, kernelMs };
     }
     if (t > timeoutMs) {
       await monitor?.stop();
@@ -127,6 +127,8 @@ export interface PhaseResult {
   cpuWg: number | null;
   /** The receiver's peak RSS (VmHWM, kB) when the phase completed: which phase set the peak. */
   hwmRx: number | null;
+  /** What the receiver had resident when the phase completed: private (anonymous) and file-backed (its executable, libraries). */
+  residentRx?: { anon: number; file: number } | null;
   exactChecks: number;
   /**
    * Failover only, for a receiver with nexthop objects: ms until the kernel
@@ -215,6 +217,7 @@ export async function waitPhase(lab: ConvergeLab, from: Count, target: Count, ti
     cpuRx: done.rx === null ? null : done.rx - cpu0.rx,
     cpuWg: done.wg === null ? null : done.wg - cpu0.wg,
     hwmRx: peakRssKb(lab.receiverPid),
+    residentRx: residentKb(lab.receiverPid),
     exactChecks,
   };
 }
@@ -266,6 +269,7 @@ export async function waitRib(lab: ConvergeLab, target: number, timeoutMs: numbe
     cpuRx: rx === null ? null : rx - cpu0.rx,
     cpuWg: wg === null ? null : wg - cpu0.wg,
     hwmRx: peakRssKb(lab.receiverPid),
+    residentRx: residentKb(lab.receiverPid),
     exactChecks: 0,
   };
 }

@@ -38,6 +38,24 @@ export function peakRssKb(pid: number | null): number | null {
   }
 }
 
+/**
+ * What a process has resident now, split (kB): private anonymous memory (its
+ * heap and data) and file-backed pages (its executable and libraries, shared
+ * with every other process that maps them: for node, ~34 MB of its own binary
+ * at start, for BIRD about 1 MB). Null when the process is gone.
+ */
+export function residentKb(pid: number | null): { anon: number; file: number } | null {
+  if (pid === null) return null;
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const anon = /^RssAnon:\s+(\d+) kB/m.exec(st);
+    const file = /^RssFile:\s+(\d+) kB/m.exec(st);
+    return anon && file ? { anon: Number(anon[1]), file: Number(file[1]) } : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface FibSize {
   /** IPv4 prefixes in the main trie (main and local share one trie until policy rules exist). */
   v4: number;

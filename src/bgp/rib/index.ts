@@ -2,7 +2,7 @@
 export { Rib } from './rib.js';
 export type { AdjRibOutResend, IneligibleReason, PeerPolicies, PeerRemoval, TableSteps } from './rib.js';
 export type { LocRibChange, PeerInfo, Route, RouteSource } from './types.js';
-export { AttributeTable, attributeKey } from './intern.js';
+export { AttributeTable, attributeHash, attributesEqual } from './intern.js';
 export {
   DEFAULT_LOCAL_PREF,
   asPathLength,

@@ -182,40 +182,75 @@ const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(DECISION_STEPS.m
  */
 interface PathRecord {
   readonly attrs: PathAttributes;
+  /** The attribute set's number in the attribute table (stable while this record holds it). */
+  readonly attrId: number;
   readonly nextHop: string | null;
   readonly nextHopLinkLocal: string | null;
-  readonly key: string;
   refs: number;
 }
 
 /**
- * Path records by number. Interned once per UPDATE (not per prefix), so the
- * key text is built a few thousand times for a full table. A record holds one
- * reference on its attribute set in the attribute table.
+ * Path records by number, found through their attribute set's number: the
+ * records of one set are few (one per next hop: an IPv4 and an IPv6 one for a
+ * peer sending both), so they are told apart by comparing the next hops. No
+ * key text is built, neither per UPDATE (interning runs once per UPDATE, not
+ * per prefix) nor per record. Next-hop texts are shared by the records that
+ * have them. A record holds one reference on its attribute set.
  */
 class PathTable {
   private records: (PathRecord | null)[] = [];
-  private readonly byKey = new Map<string, number>();
+  /** Record numbers by attribute set number: one, or the few of one set. */
+  private readonly byAttr = new Map<number, number | number[]>();
   private readonly free: number[] = [];
-  /** A number per interned attribute set, for the keys. */
-  private readonly attrIds = new WeakMap<PathAttributes, number>();
-  private nextAttrId = 0;
+  /** Next-hop texts in use, one copy each, with the records holding them. */
+  private readonly hops = new Map<string, { text: string; refs: number }>();
+  private live = 0;
 
   constructor(private readonly attributes: AttributeTable) {}
 
   /** The record of (`attrs`, next hops), with one reference taken; `attrs` must be interned in the attribute table. */
   intern(attrs: PathAttributes, nextHop: string | null, nextHopLinkLocal: string | null): number {
-    let a = this.attrIds.get(attrs);
-    if (a === undefined) this.attrIds.set(attrs, (a = this.nextAttrId++));
-    const key = `${a}|${nextHop ?? ''}|${nextHopLinkLocal ?? ''}`;
-    let id = this.byKey.get(key);
-    if (id === undefined) {
-      id = this.free.pop() ?? this.records.length;
-      this.records[id] = { attrs: this.attributes.intern(attrs), nextHop, nextHopLinkLocal, key, refs: 0 };
-      this.byKey.set(key, id);
+    const a = this.attributes.idOf(attrs);
+    const found = this.byAttr.get(a);
+    if (found !== undefined) {
+      if (typeof found === 'number') {
+        if (this.matches(found, nextHop, nextHopLinkLocal)) return this.take(found);
+      } else {
+        for (let i = 0; i < found.length; i++) if (this.matches(found[i]!, nextHop, nextHopLinkLocal)) return this.take(found[i]!);
+      }
     }
+    const id = this.free.pop() ?? this.records.length;
+    this.records[id] = { attrs: this.attributes.intern(attrs), attrId: a, nextHop: this.hop(nextHop), nextHopLinkLocal: this.hop(nextHopLinkLocal), refs: 1 };
+    if (found === undefined) this.byAttr.set(a, id);
+    else if (typeof found === 'number') this.byAttr.set(a, [found, id]);
+    else found.push(id);
+    this.live++;
+    return id;
+  }
+
+  private matches(id: number, nextHop: string | null, nextHopLinkLocal: string | null): boolean {
+    const r = this.records[id]!;
+    return r.nextHop === nextHop && r.nextHopLinkLocal === nextHopLinkLocal;
+  }
+
+  private take(id: number): number {
     this.records[id]!.refs++;
     return id;
+  }
+
+  /** The shared copy of a next-hop text, one more reference on it. */
+  private hop(text: string | null): string | null {
+    if (text === null) return null;
+    let h = this.hops.get(text);
+    if (h === undefined) this.hops.set(text, (h = { text, refs: 0 }));
+    h.refs++;
+    return h.text;
+  }
+
+  private dropHop(text: string | null): void {
+    if (text === null) return;
+    const h = this.hops.get(text)!;
+    if (--h.refs === 0) this.hops.delete(text);
   }
 
   retain(id: number): void {
@@ -229,14 +264,23 @@ class PathTable {
   release(id: number): void {
     const r = this.records[id]!;
     if (--r.refs > 0) return;
-    this.byKey.delete(r.key);
+    const found = this.byAttr.get(r.attrId)!;
+    if (typeof found === 'number') {
+      this.byAttr.delete(r.attrId);
+    } else {
+      found.splice(found.indexOf(id), 1);
+      if (found.length === 1) this.byAttr.set(r.attrId, found[0]!);
+    }
+    this.dropHop(r.nextHop);
+    this.dropHop(r.nextHopLinkLocal);
     this.attributes.release(r.attrs);
     this.records[id] = null;
     this.free.push(id);
+    this.live--;
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.live;
   }
 }
 

@@ -1,10 +1,11 @@
 /**
- * Attribute interning keys every attribute: two sets that differ only in one
+ * Attribute interning compares every attribute: two sets that differ only in one
  * community list must stay two sets, or a route would be sent with another
  * route's communities.
  */
 import { describe, expect, test } from 'vitest';
-import { AttributeTable, attributeKey } from '#bgp/rib/intern';
+import fc from 'fast-check';
+import { AttributeTable, attributeHash, attributesEqual } from '#bgp/rib/intern';
 import type { PathAttributes } from '#bgp/wire/types';
 import { attrs, seq } from './helpers.js';
 
@@ -36,7 +37,7 @@ describe('attribute interning of the community attributes', () => {
   for (const [name, [x, y]] of Object.entries(VARIANTS)) {
     test(`sets differing only in ${name} are interned apart`, () => {
       const t = new AttributeTable();
-      expect(attributeKey(x)).not.toBe(attributeKey(y));
+      expect(attributesEqual(x, y)).toBe(false);
       const ix = t.intern(x);
       const iy = t.intern(y);
       expect(ix).not.toBe(iy);
@@ -65,5 +66,97 @@ describe('attribute interning of the community attributes', () => {
     // The caller's buffer is not the table's.
     original.ipv6ExtendedCommunities!.fill(0);
     expect(shared.ipv6ExtendedCommunities![0]).toBe(7);
+  });
+});
+
+/** Any set the codec can produce, with small value ranges so that equal fields are common. */
+const setArb: fc.Arbitrary<PathAttributes> = fc.record(
+  {
+    origin: fc.constantFrom(0, 1, 2),
+    asPath: fc.array(fc.record({ type: fc.constantFrom(1, 2, 3, 4), asns: fc.array(fc.constantFrom(1, 2, 65002, 4200000001), { maxLength: 3 }) }), { maxLength: 2 }),
+    nextHop: fc.constantFrom('10.255.0.1', '10.255.0.2'),
+    med: fc.constantFrom(0, 10),
+    localPref: fc.constantFrom(100, 200),
+    atomicAggregate: fc.boolean(),
+    aggregator: fc.record({ asn: fc.constantFrom(1, 2), address: fc.constantFrom('192.0.2.1', '192.0.2.2') }),
+    communities: fc.array(fc.constantFrom(1, 2, 0xffff0001), { maxLength: 2 }),
+    extendedCommunities: fc.array(fc.tuple(fc.constantFrom(0x0002fdea, 1), fc.constantFrom(1, 2)), { maxLength: 2 }),
+    ipv6ExtendedCommunities: fc.constantFrom(1, 2).map((v) => new Uint8Array(20).fill(v)),
+    largeCommunities: fc.array(fc.tuple(fc.constantFrom(1, 2), fc.constantFrom(1, 2), fc.constantFrom(1, 2)), { maxLength: 2 }),
+    otc: fc.constantFrom(65002, 65003),
+    unknown: fc.array(fc.record({ flags: fc.constant(0xc0), code: fc.constantFrom(99, 100), value: fc.constantFrom(1, 2).map((v) => new Uint8Array(2).fill(v)) }), { maxLength: 1 }),
+  },
+  { requiredKeys: [] },
+) as fc.Arbitrary<PathAttributes>;
+
+/** A deep copy made without the table, so equality cannot be identity. */
+function copy(a: PathAttributes): PathAttributes {
+  return structuredClone(a);
+}
+
+describe('attribute equality and hash', () => {
+  test('a set equals its copy and hashes like it; the table gives one entry for both', () => {
+    fc.assert(
+      fc.property(setArb, (a) => {
+        const b = copy(a);
+        expect(attributesEqual(a, b)).toBe(true);
+        expect(attributeHash(a)).toBe(attributeHash(b));
+        const t = new AttributeTable();
+        expect(t.intern(a)).toBe(t.intern(b));
+        expect(t.size).toBe(1);
+      }),
+    );
+  });
+
+  test('two sets are one entry exactly when every field is equal (the JSON of their fields, as the model)', () => {
+    const model = (a: PathAttributes): string =>
+      JSON.stringify(a, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v), undefined);
+    const canonical = (a: PathAttributes): string => model(Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1))) as PathAttributes);
+    fc.assert(
+      fc.property(setArb, setArb, (a, b) => {
+        const same = canonical(a) === canonical(b);
+        expect(attributesEqual(a, b)).toBe(same);
+        if (same) expect(attributeHash(a)).toBe(attributeHash(b));
+        const t = new AttributeTable();
+        expect(t.intern(a) === t.intern(b)).toBe(same);
+        expect(t.size).toBe(same ? 1 : 2);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('sets whose hashes collide stay two entries, and each is released on its own', () => {
+    // A 32-bit hash: a collision among ~100 k sets is likely (birthday bound); find one.
+    const make = (i: number): PathAttributes => ({ origin: 0, asPath: [seq(65002, i)], med: i >>> 8 });
+    const seen = new Map<number, number>();
+    let pair: [number, number] | null = null;
+    for (let i = 0; i < 1_000_000 && pair === null; i++) {
+      const h = attributeHash(make(i));
+      const j = seen.get(h);
+      if (j !== undefined) pair = [j, i];
+      else seen.set(h, i);
+    }
+    expect(pair).not.toBeNull();
+    const [i, j] = pair!;
+    expect(attributeHash(make(i))).toBe(attributeHash(make(j)));
+    const t = new AttributeTable();
+    const x = t.intern(make(i));
+    const y = t.intern(make(j));
+    expect(x).not.toBe(y);
+    expect(t.size).toBe(2);
+    expect(t.intern(make(j))).toBe(y);
+    expect(t.intern(make(i))).toBe(x);
+    t.release(x);
+    t.release(x);
+    expect(t.refCount(x)).toBe(0);
+    expect(t.intern(make(j))).toBe(y);
+    t.release(y);
+    t.release(y);
+    t.release(y);
+    expect(t.size).toBe(0);
+    // Both come back as new entries.
+    expect(t.intern(make(i))).toEqual(make(i));
+    expect(t.intern(make(j))).toEqual(make(j));
+    expect(t.size).toBe(2);
   });
 });
