@@ -22,6 +22,7 @@ import type {
 } from '#api/types';
 import { MAX_RECEIVED_PATHS, Rib, isEndOfRib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
+import { memoryStatus } from './memory.js';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
@@ -1536,6 +1537,7 @@ export class Agent implements ControlHandler {
       routes: { rib: this.rib.size, fib: this.fibm.size },
       bgp: { port: this.listener.port, refused: this.listener.refused, kernelDrops: kernelTcpDrops() },
       ospf: this.deps.ospf?.status() ?? null,
+      memory: memoryStatus(this.rib.attributes.size + this.rib.exportAttributes.size),
     };
   }
 

@@ -36,6 +36,25 @@ export interface StatusJson {
   };
   /** The OSPF bridge to FRR; absent or null when `ospf:` is not configured. */
   ospf?: OspfStatusJson | null;
+  /**
+   * What the agent holds (BIRD's `show memory`), in bytes: `resident` is the
+   * process's resident set, `private` the part of it that is the agent's own
+   * (the rest is node's executable and libraries, shared file pages),
+   * `heap` the JavaScript heap in use, `tables` the typed-array columns of
+   * the RIB and FIB (prefix numbers, Loc-RIB, Adj-RIBs, FIB state).
+   * `attributeSets` counts distinct interned path attribute sets (received,
+   * and those made by export policy). Absent from agents before this field.
+   */
+  memory?: MemoryJson;
+}
+
+export interface MemoryJson {
+  resident: number;
+  /** Null where /proc/self/status is unreadable. */
+  private: number | null;
+  heap: number;
+  tables: number;
+  attributeSets: number;
 }
 
 export interface OspfStatusJson {

@@ -108,6 +108,14 @@ export function formatAge(iso: string | null, now: Date): string {
   return s === null ? 'never' : `${formatDuration(s)} ago`;
 }
 
+/** 171.1 MB, 512 kB: decimal units, one decimal. */
+export function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} kB`;
+  return `${n} B`;
+}
+
 export function formatStatus(s: StatusJson, o?: FormatOptions): string {
   const paint = painter(o);
   const dp = s.dataplane;
@@ -134,6 +142,11 @@ export function formatStatus(s: StatusJson, o?: FormatOptions): string {
     const frr = ospf.frrVersion ? `FRR ${ospf.frrVersion}` : 'FRR unavailable';
     lines.push(['ospf', `${paint(ospf.state, ospf.state === 'ok' ? 'green' : ospf.state === 'down' ? 'red' : 'yellow')} (${frr}, ${fpm}; ${ospf.interfaces.length} interface(s))`]);
     if (ospf.detail) lines.push(['ospf detail', ospf.detail]);
+  }
+  const mem = s.memory;
+  if (mem) {
+    const own = mem.private === null ? '' : `, ${formatBytes(mem.private)} of it the agent's own`;
+    lines.push(['memory', `${formatBytes(mem.resident)} resident${own} (heap ${formatBytes(mem.heap)}, tables ${formatBytes(mem.tables)}); ${mem.attributeSets} attribute set(s)`]);
   }
   const drops = s.bgp.kernelDrops;
   if (drops && drops.ttlSecurity + drops.md5 > 0) {

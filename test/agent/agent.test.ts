@@ -411,6 +411,22 @@ describe('Agent: sessions through the tunnel only', () => {
     expect(h.agent.status().neighbors).toEqual({ total: 2, established: 1, down: 0 });
   });
 
+  it('status tells the memory held: this process\'s resident set and heap, and the attribute sets interned', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    h.sessions.get('b')!.establish();
+    await h.tick(1_000);
+    const before = h.agent.status().memory!;
+    expect(before.resident).toBeGreaterThan(before.heap);
+    expect(before.private).toBeGreaterThan(0);
+    expect(before.private!).toBeLessThanOrEqual(before.resident);
+    expect(before.tables).toBeGreaterThan(0);
+    const s = h.sessions.get('b')!;
+    s.update(update(['198.51.100.0/24']));
+    s.update({ ...update(['203.0.113.0/24']), attributes: { origin: 0, asPath: [{ type: 2, asns: [65003, 65004] }], nextHop: '10.255.1.1' } });
+    await h.tick(1_000);
+    expect(h.agent.status().memory!.attributeSets).toBe(before.attributeSets + 2);
+  });
+
   it('a listener that cannot have its port fails start', async () => {
     const clock = new ManualClock();
     const listener = new FakeListener();

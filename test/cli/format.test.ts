@@ -71,6 +71,11 @@ describe('status', () => {
       ].join('\n'),
     );
   });
+  it("memory: resident, the agent's own part, heap and tables, attribute sets (BIRD's show memory)", () => {
+    const out = formatStatus({ ...s, memory: { resident: 171_100_000, private: 112_500_000, heap: 40_200_000, tables: 46_100_000, attributeSets: 20_001 } });
+    expect(out).toContain("memory:    171.1 MB resident, 112.5 MB of it the agent's own (heap 40.2 MB, tables 46.1 MB); 20001 attribute set(s)\n");
+    expect(formatStatus({ ...s, memory: { resident: 900_000, private: null, heap: 512, tables: 0, attributeSets: 0 } })).toContain('memory:    900 kB resident (heap 512 B, tables 0 B); 0 attribute set(s)');
+  });
   it('leaves out what the dataplane does not have', () => {
     const out = formatStatus({ ...s, dataplane: { wireguard: 'kernel', fib: 'linux', state: 'ok', detail: null } });
     expect(out).not.toMatch(/detail|vpp:/);
