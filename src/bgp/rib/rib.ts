@@ -167,6 +167,8 @@ interface PeerState extends DecisionPeer {
 
 /** Our own origin's number in candidate lists. */
 const LOCAL_SLOT = 0;
+/** The prefix text of routes made for the decision process only (candidateOf): none. */
+const DECIDING = '';
 /** The Loc-RIB column's mark for a prefix with three or more candidates (a set in `sets`, its number in `setOf`); -1 there is none. */
 const MULTI = -2;
 
@@ -1816,8 +1818,7 @@ export class Rib {
     const sets = this.sets;
     // With multipath the paths tied with the best are sorted in behind it: a full decision.
     if (!sets.total(e) || sets.backup(e) < 0 || this.multipathOpts !== null) return false;
-    // One text for the routes compared here (texts are made on demand).
-    const fresh = this.routeOf(prefix, slot);
+    const fresh = this.candidateOf(prefix, slot);
     // Still a total order unless the new path meets one of its own neighbor AS with another MED.
     const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
     const m = fresh.attrs.med ?? 0;
@@ -1829,7 +1830,7 @@ export class Rib {
       if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
     }
     const last = n - 1;
-    const c = compare(this.decisionCtx, fresh, this.routeOf(prefix, sets.at(e, 0), fresh.prefix));
+    const c = compare(this.decisionCtx, fresh, this.candidateOf(prefix, sets.at(e, 0)));
     if (c.better === fresh) {
       // The old best is the runner-up now (the new one was last); the step is the one between the two.
       sets.swap(e, 0, last);
@@ -1837,7 +1838,7 @@ export class Rib {
       sets.setStep(e, c.step);
       return true;
     }
-    if (compare(this.decisionCtx, fresh, this.routeOf(prefix, sets.backup(e), fresh.prefix)).better === fresh) {
+    if (compare(this.decisionCtx, fresh, this.candidateOf(prefix, sets.backup(e))).better === fresh) {
       sets.setBackup(e, slot);
       sets.setStep(e, c.step);
     }
@@ -1898,8 +1899,9 @@ export class Rib {
    * Two paths are always in order (no third to make the MED step intransitive).
    */
   private decidePair(prefix: number, a: number, b: number): void {
-    const ra = this.routeOf(prefix, a);
-    const d = selectBestCandidate(this.decisionCtx, [ra, this.routeOf(prefix, b, ra.prefix)])!;
+    const ra = this.candidateOf(prefix, a);
+    const rb = this.candidateOf(prefix, b);
+    const d = selectBestCandidate(this.decisionCtx, [ra, rb])!;
     const aWins = d.best === ra;
     this.loc.set(prefix, aWins ? a : b);
     this.second.set(prefix, aWins ? b : a);
@@ -1912,7 +1914,7 @@ export class Rib {
     }
     let step = STEP_NUMBERS.get(d.step)!;
     if (this.multipathOpts !== null) {
-      const other = aWins ? this.routeOf(prefix, b, ra.prefix) : ra;
+      const other = aWins ? rb : ra;
       if (multipathSet(this.decisionCtx, [d.best, other], d.best, this.multipathOpts).length === 2) step |= PAIR_MULTIPATH;
     }
     this.pairStep[prefix] = step;
@@ -1930,7 +1932,7 @@ export class Rib {
    */
   private decide(prefix: number, e: number): void {
     const sets = this.sets;
-    const paths = this.candidateRoutes(prefix, e);
+    const paths = this.candidateRoutes(prefix, e, DECIDING);
     const d = selectBestCandidate(this.decisionCtx, paths)!;
     const j = paths.indexOf(d.best);
     if (j > 0) {
@@ -1987,14 +1989,25 @@ export class Rib {
     return out;
   }
 
-  /** The candidates' routes, in the order of set `e`'s members. */
-  private candidateRoutes(prefix: number, e: number): Route[] {
-    // One text for all of them (texts are made on demand): ten candidates made ten.
-    const text = this.prefixes.text(prefix);
+  /**
+   * The candidates' routes, in the order of set `e`'s members. `text`: the
+   * prefix's, or DECIDING for routes only the decision process sees.
+   */
+  private candidateRoutes(prefix: number, e: number, text = this.prefixes.text(prefix)): Route[] {
     const n = this.sets.countOf(e);
     const out = new Array<Route>(n);
-    for (let i = 0; i < n; i++) out[i] = this.routeOf(prefix, this.sets.at(e, i), text);
+    for (let i = 0; i < n; i++) out[i] = text === DECIDING ? this.candidateOf(prefix, this.sets.at(e, i)) : this.routeOf(prefix, this.sets.at(e, i), text);
     return out;
+  }
+
+  /**
+   * The route of candidate `slot` as the decision process compares it
+   * (RFC 4271 §9.1.2), which never reads the prefix: a peer's path gets no
+   * text (DECIDING), so a received prefix that meets others is decided
+   * without one (issue 10). Such a route never leaves the decision.
+   */
+  private candidateOf(prefix: number, slot: number): Route {
+    return slot === LOCAL_SLOT ? this.localRoutes.get(this.prefixes.text(prefix))! : this.routeOf(prefix, slot, DECIDING);
   }
 
   /** The attributes of candidate `slot`'s path for `prefix`, without making its Route. */
