@@ -22,6 +22,16 @@ import type { AgentSession } from './bgp.js';
 
 /** Prefixes per step: ~60 kB of UPDATEs for a typical table. */
 export const TABLE_STEP = 8192;
+/**
+ * Prefixes a batch of changes is made into UPDATEs for at once per neighbor;
+ * past it the rest are owed and go a TABLE_STEP at a time. Above what the
+ * receive path hands over in one batch (~16 000 changes: one read of a
+ * session's socket), so only the rare whole-table batch (an import policy
+ * applied again, a sweep, multipath switched) is split: catching up costs
+ * more CPU than exporting a batch to all neighbors in one pass (each owed
+ * prefix's best made per neighbor, not once: 2× with ten neighbors).
+ */
+export const CHANGE_STEP = 1 << 16;
 /** Octets queued in the socket above which the next step waits for a drain. */
 export const BACKLOG_HIGH = 1 << 20;
 
@@ -132,11 +142,11 @@ export class ChangeSender {
       this.rib.setBehind(t.name);
       this.timesBehind.set(t.name, (this.timesBehind.get(t.name) ?? 0) + 1);
     }
-    // At most a step of prefixes each, like the table: a batch of a million changes is not a million prefixes of UPDATEs.
+    // A batch of a million changes is not a million prefixes of UPDATEs per neighbor at once.
     const updates = this.rib.exportToPeers(
       targets.map((t) => t.name),
       changes,
-      TABLE_STEP,
+      CHANGE_STEP,
     );
     targets.forEach((t, k) => {
       if (updates[k]!.length > 0) t.session.sendMany(updates[k]!);
