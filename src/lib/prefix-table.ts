@@ -10,7 +10,8 @@
  * The table itself keeps no text and no object per prefix: the key is the
  * address in one 32-bit word (IPv4) or four (IPv6, in a second pool) plus
  * family and length, found through an open-addressing hash index. Measured
- * at a million IPv4 prefixes: ~20 bytes per prefix, where a Map from the
+ * at a million IPv4 prefixes: ~20 bytes per prefix (now ~17: reference
+ * counts are a byte each), where a Map from the
  * text (the text itself, the map entry, the number's back-reference) cost
  * ~97 — four fifths of everything the RIB and FIB kept per route. Texts are
  * made on demand (text()), as flat strings that live only as long as the
@@ -34,6 +35,8 @@ export const NO_PREFIX = -1;
 const FREE = 0xffff;
 /** meta bit: IPv6 (the low 8 bits are the length). */
 const V6 = 0x100;
+/** refs value meaning "the count is in bigRefs" (it is this or more). */
+const REFS_BIG = 255;
 /** An empty slot of the hash index. */
 const EMPTY = -1;
 
@@ -45,7 +48,14 @@ export class PrefixTable {
   private meta = new Uint16Array(1024).fill(FREE);
   /** Per number: the IPv4 address, or the IPv6 address's slot in v6Words (×4). */
   private word = new Int32Array(1024);
-  private refs = new Int32Array(1024);
+  /**
+   * Per number: its references, up to REFS_BIG - 1; REFS_BIG: the count is in
+   * `bigRefs`. A prefix has a few holders (an Adj-RIB-In and an Adj-RIB-Out
+   * per peer, the Loc-RIB, the FIB), so a byte holds nearly every count: 1 MB
+   * at a million prefixes where 32-bit counts took 4.
+   */
+  private refs = new Uint8Array(1024);
+  private readonly bigRefs = new Map<number, number>();
   /** IPv6 addresses, four big-endian words each, slots reused through v6Free. */
   private v6Words = new Int32Array(256);
   private v6Next = 0;
@@ -136,7 +146,7 @@ export class PrefixTable {
       this.index[pos] = id;
       if (++this.count * 2 > this.index.length) this.rehash(this.index.length * 2);
     }
-    this.refs[id]!++;
+    this.take(id);
     return id;
   }
 
@@ -158,13 +168,32 @@ export class PrefixTable {
   }
 
   retain(id: number): void {
-    this.refs[id]!++;
+    this.take(id);
+  }
+
+  private take(id: number): void {
+    const r = this.refs[id]!;
+    if (r < REFS_BIG - 1) this.refs[id] = r + 1;
+    else if (r === REFS_BIG - 1) {
+      this.refs[id] = REFS_BIG;
+      this.bigRefs.set(id, REFS_BIG);
+    } else this.bigRefs.set(id, this.bigRefs.get(id)! + 1);
   }
 
   release(id: number): void {
-    const n = --this.refs[id]!;
-    if (n > 0) return;
-    if (n < 0) throw new Error(`prefix ${id} released more often than taken`);
+    const r = this.refs[id]!;
+    if (r === 0) throw new Error(`prefix ${id} released more often than taken`);
+    if (r === REFS_BIG) {
+      const n = this.bigRefs.get(id)! - 1;
+      if (n >= REFS_BIG) this.bigRefs.set(id, n);
+      else {
+        this.bigRefs.delete(id);
+        this.refs[id] = n;
+      }
+      return;
+    }
+    this.refs[id] = r - 1;
+    if (r > 1) return;
     this.unlink(id);
     if (this.meta[id]! & V6) {
       const at = this.word[id]!;
@@ -202,7 +231,8 @@ export class PrefixTable {
 
   /** References held on `id` (0: free). */
   refCount(id: number): number {
-    return this.refs[id] ?? 0;
+    const r = this.refs[id] ?? 0;
+    return r === REFS_BIG ? this.bigRefs.get(id)! : r;
   }
 
   /** Prefixes in use. */
@@ -323,7 +353,7 @@ export class PrefixTable {
     const word = new Int32Array(n);
     word.set(this.word);
     this.word = word;
-    const refs = new Int32Array(n);
+    const refs = new Uint8Array(n);
     refs.set(this.refs);
     this.refs = refs;
   }

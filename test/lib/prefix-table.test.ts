@@ -28,6 +28,45 @@ describe('PrefixTable', () => {
     expect(() => t.release(b)).toThrow(/released more often/);
   });
 
+  it('reference counts past a byte: kept beside the column, back in it below, the number freed at zero', () => {
+    const t = new PrefixTable();
+    const a = t.intern('10.0.0.0/24');
+    for (let i = 2; i <= 1000; i++) {
+      expect(t.intern('10.0.0.0/24')).toBe(a);
+      expect(t.refCount(a)).toBe(i);
+    }
+    for (let i = 999; i >= 1; i--) {
+      t.release(a);
+      expect(t.refCount(a)).toBe(i);
+      expect(t.find('10.0.0.0/24')).toBe(a);
+    }
+    t.release(a);
+    expect(t.find('10.0.0.0/24')).toBe(NO_PREFIX);
+    expect(t.refCount(a)).toBe(0);
+    expect(() => t.release(a)).toThrow(/released more often/);
+    // Crossing the boundary back and forth, with retain() as well.
+    const b = t.intern('10.0.1.0/24');
+    const model = { refs: 1 };
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('intern', 'retain', 'release', 'release'), { minLength: 600, maxLength: 600 }), (ops) => {
+        for (let i = 0; i < 300; i++, model.refs++) t.retain(b);
+        for (const op of ops) {
+          if (op === 'release') {
+            if (model.refs === 1) continue;
+            t.release(b);
+            model.refs--;
+          } else {
+            if (op === 'intern') expect(t.intern('10.0.1.0/24')).toBe(b);
+            else t.retain(b);
+            model.refs++;
+          }
+          expect(t.refCount(b)).toBe(model.refs);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('findHinted takes the hint only while the number still has that text: a reused number is looked up again', () => {
     const t = new PrefixTable();
     const a = t.intern('10.0.0.0/24');
