@@ -24,7 +24,8 @@
  * BENCH_TABLE=synthetic (synthetic:N, the realistic table) | static (IPv4 /24s
  * only: synthetic:N,0), BENCH_REPEAT=1, BENCH_POLL_MS=50, BENCH_VPP_HEAP
  * (VPP's main heap; default 1G, 3G from 500 000 routes), BENCH_CPU_PROF=DIR
- * (the agent runs with --cpu-prof into DIR), BENCH_VPP_KEEP_ON_STOP=0 (the agent
+ * (the agent runs with --cpu-prof into DIR), BENCH_AGENT_NODE_FLAGS="--no-optimize-for-size …"
+ * (more node flags for the agent; its output lands in agent.log), BENCH_VPP_KEEP_ON_STOP=0 (the agent
  * stops with keep-on-stop false: it removes its tunnel, routes and PIC tables), BENCH_KEEP=1 (keep the folder with
  * the logs), BENCH_TRACE=1 (print the polled FIB counts), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
  * and a built dist/ (npm run bench builds it).
@@ -48,6 +49,7 @@ const TABLE = process.env.BENCH_TABLE ?? 'synthetic';
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 const KEEP = process.env.BENCH_KEEP === '1';
 const JSON_OUT = process.env.BENCH_JSON;
 const SETTLE_MS = 2_000;
@@ -124,7 +126,7 @@ async function exactCount(lab: VppLab, feed: Feed): Promise<number> {
 async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
   const n = feed.v4.length + feed.v6.length;
   const heap = process.env.BENCH_VPP_HEAP ?? (n >= 500_000 ? '3G' : '1G');
-  const nodeFlags = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF];
+  const nodeFlags = [...AGENT_NODE_FLAGS, ...(CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF])];
   const lab = new VppLab(receiver, feed, { heap, nodeFlags, keepOnStop: KEEP_ON_STOP });
   const out: Run = { receiver, n, writtenMs: null, ackedMs: null, doneMs: null, establishedMs: null, exact: null, cpuMs: null, rssKb: null, vppCpuMs: null, feederRate: null };
   const timeoutMs = 120_000 + n / 5;
