@@ -27,7 +27,7 @@
  * (the agent runs with --cpu-prof into DIR), BENCH_AGENT_NODE_FLAGS="--no-optimize-for-size …"
  * (more node flags for the agent; its output lands in agent.log), BENCH_VPP_KEEP_ON_STOP=0 (the agent
  * stops with keep-on-stop false: it removes its tunnel, routes and PIC tables), BENCH_KEEP=1 (keep the folder with
- * the logs), BENCH_TRACE=1 (print the polled FIB counts), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
+ * the logs), BENCH_TRACE=1 (print the polled FIB counts with VPP's and the agent's CPU and wait for a CPU), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
  * and a built dist/ (npm run bench builds it).
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -88,6 +88,8 @@ interface Run {
   cpuMs: number | null;
   rssKb: number | null;
   vppCpuMs: number | null;
+  /** VPP's main thread runnable but waiting for a CPU, over the same stretch as vppCpuMs. */
+  vppWaitMs: number | null;
   feederRate: number | null;
   /** keep-on-stop off: SIGTERM → exit, VPP's table 0 prefixes left beyond those before the agent (up to 20), PIC tables left (of 4). */
   stop?: { ms: number; left: string[]; picTables: number };
@@ -128,11 +130,12 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
   const heap = process.env.BENCH_VPP_HEAP ?? (n >= 500_000 ? '3G' : '1G');
   const nodeFlags = [...AGENT_NODE_FLAGS, ...(CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF])];
   const lab = new VppLab(receiver, feed, { heap, nodeFlags, keepOnStop: KEEP_ON_STOP });
-  const out: Run = { receiver, n, writtenMs: null, ackedMs: null, doneMs: null, establishedMs: null, exact: null, cpuMs: null, rssKb: null, vppCpuMs: null, feederRate: null };
+  const out: Run = { receiver, n, writtenMs: null, ackedMs: null, doneMs: null, establishedMs: null, exact: null, cpuMs: null, rssKb: null, vppCpuMs: null, vppWaitMs: null, feederRate: null };
   const timeoutMs = 120_000 + n / 5;
   try {
     await lab.setUp();
     const vpp0 = lab.vppCpuMs() ?? 0;
+    const vppWait0 = lab.vppWaitMs() ?? 0;
     const t0 = await lab.startReceiver();
     let doneAt: number | null = null;
     let notBefore: number | null = null;
@@ -153,14 +156,14 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
       }
     } else {
       /** at: when the poll's answer came; asked: when it was asked (VPP may answer late: busy with a dump). */
-      const samples: { asked: number; at: number; count: number; vpp: number; agent: number }[] = [];
+      const samples: { asked: number; at: number; count: number; vpp: number; vppWait: number; agent: number; agentWait: number }[] = [];
       let lastChange = Date.now();
       for (;;) {
         const asked = Date.now();
         const count = lab.fibCount() - lab.baseline;
         const at = Date.now();
         if (samples.length === 0 || samples.at(-1)!.count !== count) lastChange = at;
-        samples.push({ asked, at, count, vpp: lab.vppCpuMs() ?? 0, agent: lab.receiverCpuMs() ?? 0 });
+        samples.push({ asked, at, count, vpp: lab.vppCpuMs() ?? 0, vppWait: lab.vppWaitMs() ?? 0, agent: lab.receiverCpuMs() ?? 0, agentWait: lab.receiverWaitMs() ?? 0 });
         if (count >= n && at - lastChange >= SETTLE_MS) break;
         if (at - t0 > timeoutMs) throw new Error(`VPP's FIB held ${count} more entries than before, of ${n}, after ${timeoutMs} ms\n${tail(lab.logs.receiver)}`);
         if (!lab.vppAlive()) throw new Error(`VPP died\n${tail(lab.logs.vpp)}`);
@@ -173,21 +176,24 @@ async function runOne(receiver: VppReceiver, feed: Feed): Promise<Run> {
       if (k > 0) notBefore = samples[k - 1]!.asked;
       if (TRACE) {
         const from = lab.feederAcked()?.establishedAt ?? t0;
-        // Per stretch between two changes of the count: VPP's and the agent's CPU share of it.
+        // Per stretch between two changes of the count: VPP's and the agent's CPU share of it, and how
+        // long their main threads waited for a CPU (+wait): on a shared box, time lost to everyone else.
         let prev = samples[0]!;
         const shown: string[] = [];
         for (const x of samples.slice(1)) {
           if (x.count === prev.count && x !== samples.at(-1)) continue;
           const dt = Math.max(1, x.at - prev.at);
-          shown.push(`${x.at - from}:${x.count}(vpp ${Math.round((100 * (x.vpp - prev.vpp)) / dt)}% agent ${Math.round((100 * (x.agent - prev.agent)) / dt)}%)`);
+          const pct = (a: number, b: number): number => Math.round((100 * (a - b)) / dt);
+          shown.push(`${Math.round(x.at - from)}:${x.count}(vpp ${pct(x.vpp, prev.vpp)}%+wait ${pct(x.vppWait, prev.vppWait)}% agent ${pct(x.agent, prev.agent)}%+wait ${pct(x.agentWait, prev.agentWait)}%)`);
           prev = x;
         }
-        console.log(`bench/vpp: VPP FIB entries, ms since Established:count(CPU since the previous): ${shown.join(' ')}`);
+        console.log(`bench/vpp: VPP FIB entries, ms since Established:count(CPU since the previous, +wait: main thread waiting for a CPU): ${shown.join(' ')}`);
       }
     }
     out.cpuMs = lab.receiverCpuMs();
     out.rssKb = lab.receiverPeakRssKb();
     out.vppCpuMs = (lab.vppCpuMs() ?? 0) - vpp0;
+    out.vppWaitMs = (lab.vppWaitMs() ?? 0) - vppWait0;
     if (receiver === 'wgbgp') {
       // With the agent gone: a second dump of a full table beside it keeps VPP's main thread from
       // answering its liveness ping (it reconnects). SIGKILL: the agent's SIGTERM with keep-on-stop
@@ -251,7 +257,7 @@ function report(): string {
       `  wgbgp → VPP FIB: Established → all in VPP FIB ${col(agent, (r) => (r.doneAfterMs === undefined ? s(r.doneMs) : `${s(r.doneAfterMs).replace(' s', '')}–${s(r.doneMs)}`))} (= ${col(agent, (r) => (r.doneMs ? `${Math.round(n / (r.doneMs / 1000))}/s` : '—'))}); ` +
         `table acked ${col(agent, (r) => s(r.ackedMs))}; exact ${col(agent, (r) => String(r.exact ?? '—'))}`,
     );
-    lines.push(`  agent CPU ${col(agent, (r) => s(r.cpuMs))}, peak RSS ${col(agent, (r) => mb(r.rssKb))}; VPP CPU ${col(agent, (r) => s(r.vppCpuMs))}; start → Established ${col(agent, (r) => s(r.establishedMs))}`);
+    lines.push(`  agent CPU ${col(agent, (r) => s(r.cpuMs))}, peak RSS ${col(agent, (r) => mb(r.rssKb))}; VPP CPU ${col(agent, (r) => s(r.vppCpuMs))} (waiting for a CPU ${col(agent, (r) => s(r.vppWaitMs))}); start → Established ${col(agent, (r) => s(r.establishedMs))}`);
     if (agent.some((r) => r.stop !== undefined)) {
       lines.push(
         `  agent stop without keep-on-stop: ${col(agent, (r) => (r.stop ? `${s(r.stop.ms)}, table 0 entries left beyond those before it: ${JSON.stringify(r.stop.left)}, ${r.stop.picTables} PIC tables left` : '—'))}`,

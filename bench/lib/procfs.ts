@@ -27,6 +27,21 @@ export function cpuMs(pid: number | null): number | null {
   }
 }
 
+/**
+ * How long the process's main thread was runnable but waited for a CPU (ms,
+ * /proc/<pid>/schedstat's second field), or null when it is gone: on a shared
+ * box, what a single-threaded VPP lost to everyone else.
+ */
+export function runQueueMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const f = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
+    return Number(f[1]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
 /** VmHWM (peak resident set) in kB, or null when the process is gone. */
 export function peakRssKb(pid: number | null): number | null {
   if (pid === null) return null;

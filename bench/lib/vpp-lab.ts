@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { ControlClient } from '#api/client';
 import { processAlive } from '#lab/netns';
-import { cpuMs, peakRssKb } from './procfs.js';
+import { cpuMs, peakRssKb, runQueueMs } from './procfs.js';
 import { CLI, FEEDER_CLI, tail, type Feed } from './converge-lab.js';
 import { cleanupPrefix, createNamespaces, execIn, spawnIn, uniqueName, withVethPair } from '../../test/lab/helpers/netns.js';
 
@@ -437,6 +437,15 @@ protocol bgp feed {
 
   vppCpuMs(): number | null {
     return cpuMs(this.vppPid);
+  }
+
+  /** Time VPP's main thread waited for a CPU (runnable, not running). */
+  vppWaitMs(): number | null {
+    return runQueueMs(this.vppPid);
+  }
+
+  receiverWaitMs(): number | null {
+    return runQueueMs(this.receiverPid);
   }
 
   /** SIGTERM (or `signal`) to the receiver, and waits for it (--cpu-prof is written at SIGTERM). */
