@@ -703,8 +703,11 @@ ${kernel}${peers}`;
     return {
       setupMs: 0,
       start: () => {
-        // As bin/wgbgp runs it (its #! line): --optimize-for-size.
-        const child = spawnIn(this.nsR, [process.execPath, '--optimize-for-size', ...prof, CLI, 'agent', '--config', config], { log: this.logs.receiver });
+        // As bin/wgbgp runs it (its #! line): --optimize-for-size; and as the unit does (contrib/wgbgp.service): MALLOC_ARENA_MAX=2.
+        const child = spawnIn(this.nsR, [process.execPath, '--optimize-for-size', ...prof, CLI, 'agent', '--config', config], {
+          log: this.logs.receiver,
+          env: { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
+        });
         this.children.push(child);
         this.receiverPid = child.pid ?? null;
         return this.receiverPid ?? 0;
