@@ -1205,7 +1205,8 @@ export class Agent implements ControlHandler {
     const steps = this.rib.exportFullSteps(name);
     if (steps === null) return;
     const current = (): boolean => !this.stopping && this.peers.get(name) === n && n.session === session && n.negotiated === neg;
-    sendTable(this.tableSendCtx, name, session, steps, this.rib.endOfRibs(name), current);
+    // End-of-RIB after what the neighbor came to be owed while the table went out (RFC 4724 §4.2).
+    sendTable(this.tableSendCtx, name, session, steps, this.rib.endOfRibs(name), current, undefined, (resume) => this.changeSender.whenCaughtUp(name, resume));
   }
 
   private readonly tableSendCtx: TableSendContext = {

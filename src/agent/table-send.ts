@@ -46,6 +46,13 @@ export interface TableSendContext {
 /**
  * Sends `steps`, then `tail` (End-of-RIB), to `session` while `current()`
  * holds (the session that came up is still the one up); `done` after the tail.
+ *
+ * `holdTail(resume)`, when given, may keep the tail back: it returns true
+ * when it will call `resume` later. The agent holds it while the neighbor is
+ * owed changes (ChangeSender.whenCaughtUp): a prefix that appeared behind
+ * the steps while the neighbor was behind goes before its End-of-RIB, which a
+ * graceful-restart receiver takes as "everything sent" and sweeps its stale
+ * routes on (RFC 4724 §4.2).
  */
 export function sendTable(
   ctx: TableSendContext,
@@ -55,6 +62,7 @@ export function sendTable(
   tail: UpdateMessage[],
   current: () => boolean,
   done?: () => void,
+  holdTail?: (resume: () => void) => boolean,
 ): void {
   const started = ctx.now();
   let waits = 0;
@@ -68,6 +76,10 @@ export function sendTable(
     if (updates.length > 0) session.sendMany(updates);
     if (!steps.done) {
       ctx.defer(pump);
+      return;
+    }
+    if (holdTail?.(() => ctx.defer(pump))) {
+      waits++;
       return;
     }
     session.sendMany(tail);
@@ -128,6 +140,8 @@ interface CatchUp {
  */
 export class ChangeSender {
   private readonly catchingUp = new Map<string, CatchUp>();
+  /** Called once the neighbor owes nothing (whenCaughtUp), or its catch-up ended with its session. */
+  private readonly caughtUp = new Map<string, (() => void)[]>();
   /** Times the neighbor's socket was over the mark when changes came (a big batch's later steps do not count). */
   private readonly timesBehind = new Map<string, number>();
 
@@ -173,10 +187,31 @@ export class ChangeSender {
     };
   }
 
+  /**
+   * When the neighbor is owed changes and a catch-up is under way: arranges
+   * `fn` for when it is done and returns true. False when nothing is owed.
+   */
+  whenCaughtUp(name: string, fn: () => void): boolean {
+    if (!this.rib.isBehind(name) || !this.catchingUp.has(name)) return false;
+    const list = this.caughtUp.get(name);
+    if (list === undefined) this.caughtUp.set(name, [fn]);
+    else list.push(fn);
+    return true;
+  }
+
   /** The neighbor left the configuration. */
   forget(name: string): void {
     this.catchingUp.delete(name);
     this.timesBehind.delete(name);
+    this.release(name);
+  }
+
+  /** Runs what waited for the neighbor's catch-up (each waiter checks its own session). */
+  private release(name: string): void {
+    const list = this.caughtUp.get(name);
+    if (list === undefined) return;
+    this.caughtUp.delete(name);
+    for (const fn of list) fn();
   }
 
   /** Owed prefixes go out a step at a time once the socket has drained, until none is owed. */
@@ -188,6 +223,7 @@ export class ChangeSender {
       if (this.catchingUp.get(t.name) !== job) return;
       if (!t.current()) {
         this.catchingUp.delete(t.name);
+        this.release(t.name);
         return;
       }
       if (waitForDrain(t.session, () => this.ctx.defer(pump))) {
@@ -202,6 +238,7 @@ export class ChangeSender {
         return;
       }
       this.catchingUp.delete(t.name);
+      this.release(t.name);
       // A line per episode worth noting (a second behind, or more than a step), not per burst.
       const ms = Math.round(this.ctx.now() - job.started);
       if (job.sent > TABLE_STEP || ms >= 1000) {

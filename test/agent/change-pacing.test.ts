@@ -159,6 +159,36 @@ describe('changes towards a slow reader', () => {
     expect(h.agent.neighbors().find((n) => n.name === 'a')!.sendQueue).toMatchObject({ behind: false, owedPrefixes: 0 });
   });
 
+  it('RFC 4724 §4.2: a prefix that appeared behind the table\'s steps while the neighbor was behind goes before its End-of-RIB', async () => {
+    const h = await harness(config([neighbor('a', 1), neighbor('b', 2)]));
+    const a = h.sessions.get('a')!;
+    const b = h.sessions.get('b')!;
+    b.establish();
+    await h.tick(100);
+    const many = Array.from({ length: TABLE_STEP + 1000 }, (_, i) => `10.${20 + (i >> 8)}.${i & 255}.0/24`);
+    b.update(fromB(many, 0));
+    await h.tick(20);
+    // Its number is free while the table's first step goes, and is taken again behind it.
+    const late = many[5]!;
+    b.update(withdraw([late]));
+    await h.tick(20);
+    a.establish();
+    // The first step went at once; the socket is full before the next.
+    expect(a.updatesSent.length).toBeGreaterThan(0);
+    a.sendBacklog = BACKLOG_HIGH + 1;
+    b.update(fromB([late], 1));
+    await h.tick(20);
+    expect(h.agent.neighbors().find((n) => n.name === 'a')!.sendQueue).toMatchObject({ behind: true, owedPrefixes: 1 });
+    a.drain();
+    await h.tick(20);
+    const at = a.updatesSent.findIndex((u) => u.nlri.includes(late));
+    const eor = a.updatesSent.findIndex((u) => isEndOfRib(u) !== null);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(eor).toBeGreaterThan(at);
+    expect(a.updatesSent.slice(eor).every((u) => isEndOfRib(u) !== null)).toBe(true);
+    expect(tableOf(a.updatesSent).size).toBe(many.length + 1);
+  });
+
   it('RFC 2918 §4 while behind: the answer is the Adj-RIB-Out as sent, the owed changes follow it; the end state is the Loc-RIB', async () => {
     const { h, a, b } = await threePeers();
     b.update(fromB(['10.2.0.0/24', '10.2.1.0/24'], 0));
