@@ -69,20 +69,7 @@ async function pausedPair(): Promise<{ conn: Connection; sock: Socket; receiver:
 
 describe('sendTable', () => {
   it('stops while the receiver does not read (backlog near BACKLOG_HIGH), then delivers every prefix once and the End-of-RIBs', async () => {
-    let receiver: Socket | null = null;
-    const accepted = new Promise<void>((resolve) => {
-      server = createServer((s) => {
-        receiver = s;
-        s.pause();
-        resolve();
-      });
-    });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const port = (server!.address() as { port: number }).port;
-    const sock = connect(port, '127.0.0.1');
-    const conn = new Connection(sock, true, new SystemClock(), { connected: () => undefined, data: () => undefined, closed: () => undefined });
-    await new Promise<void>((r) => sock.once('connect', r));
-    await accepted;
+    const { conn, sock, receiver } = await pausedPair();
     const rib = table(PREFIXES, true);
     const steps = rib.exportFullSteps('b')!;
     let finished = false;
@@ -117,7 +104,7 @@ describe('sendTable', () => {
     const eors: unknown[] = [];
     let afterEor = 0;
     const all = new Promise<void>((resolve) => {
-      receiver!.on('data', (chunk: Buffer) => {
+      receiver.on('data', (chunk: Buffer) => {
         for (const frame of framer.push(chunk)) {
           const m = decodeMessage(frame, conn.ctx).message;
           if (m.type !== 2) continue;
