@@ -638,7 +638,7 @@ export class Rib {
           at = prefixes.length;
           return [];
         }
-        const packer = new UpdatePacker();
+        const packer = new UpdatePacker(this.prefixes);
         const end = Math.min(prefixes.length, at + max);
         for (; at < end; at++) {
           const prefix = prefixes[at]!;
@@ -648,9 +648,8 @@ export class Rib {
           if (peer.adjOutPaths !== null && peer.adjOutPaths.max(v6) > 0) {
             // RFC 7911: every path sent, each with its Path Identifier.
             const s = peer.adjOutPaths.sent(peer.adjOut, prefix);
-            const text = this.prefixes.text(prefix);
-            for (let i = 0; i < s.ids.length; i++) packer.announce(text, enc!, this.exportAttributes.get(s.attrs[i]!), s.ids[i]);
-          } else packer.announce(this.prefixes.text(prefix), enc!, this.exportAttributes.get(attrsId));
+            for (let i = 0; i < s.ids.length; i++) packer.announce(prefix, enc!, this.exportAttributes.get(s.attrs[i]!), s.ids[i]);
+          } else packer.announce(prefix, enc!, this.exportAttributes.get(attrsId));
           sent++;
         }
         return packer.finish();
@@ -1086,7 +1085,7 @@ export class Rib {
         slots.push(k);
       }
     });
-    const packers = peers.map(() => new UpdatePacker());
+    const packers = peers.map(() => new UpdatePacker(this.prefixes));
     const exported = peers.map(() => 0);
     if (peers.length > 0) {
       // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
@@ -1147,7 +1146,7 @@ export class Rib {
     const peer = this.peers.get(peerId);
     const owed = peer?.owed ?? null;
     if (peer === undefined || owed === null) return [];
-    const packer = new UpdatePacker();
+    const packer = new UpdatePacker(this.prefixes);
     owed.take(max, (id) => {
       const text = this.prefixes.text(id);
       this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
@@ -1340,7 +1339,7 @@ export class Rib {
           r = redistributed.length;
           return [];
         }
-        const packer = new UpdatePacker();
+        const packer = new UpdatePacker(this.prefixes);
         const end = Math.min(n, at + max);
         for (; at < end; at++) {
           const id = ids[at]!;
@@ -2118,7 +2117,7 @@ export class Rib {
       if (prev === undefined) return;
       peer.adjOut.delete(prefix);
       this.exportAttributes.release(prev);
-      packer.withdraw(text, afi, enc !== null ? enc.classic : afi === AFI_IPV4);
+      packer.withdraw(prefix, enc !== null ? enc.classic : afi === AFI_IPV4);
       this.prefixes.release(prefix);
       return;
     }
@@ -2133,7 +2132,7 @@ export class Rib {
     }
     peer.adjOut.set(prefix, this.exportAttributes.idOf(next));
     if (prev !== undefined) this.exportAttributes.release(prev);
-    packer.announce(text, enc!, next);
+    packer.announce(prefix, enc!, next);
   }
 
   /**
@@ -2175,15 +2174,15 @@ export class Rib {
     }
     if (before.ids.length === 0 && ids.length === 0) return;
     const classic = enc !== null ? enc.classic : afi === AFI_IPV4;
-    for (const id of before.ids) if (!ids.includes(id)) packer.withdraw(text, afi, classic, id);
-    for (let i = 0; i < ids.length; i++) {
-      const j = before.ids.indexOf(ids[i]!);
-      if (j < 0 || this.exportAttributes.get(before.attrs[j]!) !== attrs[i]) packer.announce(text, enc!, attrs[i]!, ids[i]);
-    }
-    // The entries' reference on the number (made now for a redistributed route nothing named).
+    // The entries' reference on the number (made now for a redistributed route nothing named; the packer writes from it).
     if (before.ids.length === 0) {
       if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text);
       else this.prefixes.retain(prefix);
+    }
+    for (const id of before.ids) if (!ids.includes(id)) packer.withdraw(prefix, classic, id);
+    for (let i = 0; i < ids.length; i++) {
+      const j = before.ids.indexOf(ids[i]!);
+      if (j < 0 || this.exportAttributes.get(before.attrs[j]!) !== attrs[i]) packer.announce(prefix, enc!, attrs[i]!, ids[i]);
     }
     // The new entries hold the references exportAttrs took; the old ones give theirs up.
     out.store(peer.adjOut, prefix, { ids, attrs: attrs.map((a) => this.exportAttributes.idOf(a)) });

@@ -6,9 +6,20 @@
  * classic fields, everything else MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760).
  * A family sent with RFC 7911 Path Identifiers gets them on every prefix
  * (the caller gives one with each, or none for the family at all).
+ *
+ * Prefixes come as PrefixTable numbers and are written in their wire form
+ * at once (writePrefixWords), so a prefix goes from the RIB to the UPDATE's
+ * bytes without a text (issue 10: the text made per prefix and peer, then
+ * parsed back by the encoder, was much of ten full-table peers' garbage);
+ * the messages carry the bytes as `packed` and make their text lists only
+ * when read. Written at once also because a number may be released, and
+ * reused, before finish().
  */
-import { AFI_IPV4, MessageType, SAFI_UNICAST } from '#bgp/wire/types';
-import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
+import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from '#bgp/wire/types';
+import type { PathAttributes, PrefixRun, ReceivedNlri, UpdateMessage } from '#bgp/wire/types';
+import { writePrefixWords } from '#bgp/wire/nlri';
+import { packedUpdate, receivedReach, receivedUnreach } from '#bgp/wire/received';
+import type { PrefixTable } from '#lib/prefix-table';
 import type { ExportEncoding } from '#bgp/policy/index';
 import {
   MAX_ATTR_HEADER,
@@ -19,7 +30,6 @@ import {
   UPDATE_FIXED_SIZE,
   attributesSize,
   nextHopsSize,
-  prefixSize,
 } from './update-size.js';
 
 const NO_ATTRIBUTES: PathAttributes = Object.freeze({});
@@ -48,81 +58,88 @@ export function isEndOfRib(u: UpdateMessage): { afi: number; safi: number } | nu
   return Object.keys(u.attributes).length === 0 ? { afi: AFI_IPV4, safi: SAFI_UNICAST } : null;
 }
 
-export class UpdatePacker {
-  private readonly classicWithdrawn: string[] = [];
-  private readonly mpWithdrawn = new Map<number, string[]>();
-  /** Per encoding (one per AFI), then per attribute set: the NLRI to announce. */
-  private readonly groups = new Map<ExportEncoding, Map<PathAttributes, string[]>>();
-  /** RFC 7911: the Path Identifiers of a list above, same order, when its family carries them. */
-  private readonly pathIds = new Map<string[], number[]>();
+/** One list of prefixes in wire form, as it grows (one family; Path Identifiers on all or none). */
+class NlriList {
+  bytes = new Uint8Array(256);
+  end = 0;
+  count = 0;
+  /** RFC 7911 §3: whether the entries carry a Path Identifier (set by the first). */
+  addPath = false;
 
-  withdraw(prefix: string, afi: number, classic: boolean, pathId?: number): void {
+  constructor(readonly family: 4 | 6) {}
+
+  push(table: PrefixTable, id: number, pathId: number | undefined): void {
+    // Path Identifier, length octet, at most 16 address octets.
+    if (this.end + 21 > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes.subarray(0, this.end));
+      this.bytes = grown;
+    }
+    if (this.count === 0) this.addPath = pathId !== undefined;
+    else if (this.addPath !== (pathId !== undefined)) throw new RangeError('Path Identifiers on some prefixes of a family and not on others');
+    const v6 = this.family === 6;
+    this.end = writePrefixWords(
+      this.bytes,
+      this.end,
+      table.lengthOf(id),
+      table.wordOf(id, 0),
+      v6 ? table.wordOf(id, 1) : 0,
+      v6 ? table.wordOf(id, 2) : 0,
+      v6 ? table.wordOf(id, 3) : 0,
+      pathId,
+    );
+    this.count++;
+  }
+}
+
+export class UpdatePacker {
+  private readonly classicWithdrawn = new NlriList(4);
+  private readonly mpWithdrawn = new Map<number, NlriList>();
+  /** Per encoding (one per AFI), then per attribute set: the NLRI to announce. */
+  private readonly groups = new Map<ExportEncoding, Map<PathAttributes, NlriList>>();
+
+  constructor(private readonly prefixes: PrefixTable) {}
+
+  /** Withdraws prefix number `prefix` (in use until this returns); `classic`: in Withdrawn Routes, else MP_UNREACH_NLRI. */
+  withdraw(prefix: number, classic: boolean, pathId?: number): void {
     if (classic) {
-      this.push(this.classicWithdrawn, prefix, pathId);
+      this.classicWithdrawn.push(this.prefixes, prefix, pathId);
       return;
     }
+    const afi = this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
     let list = this.mpWithdrawn.get(afi);
-    if (!list) this.mpWithdrawn.set(afi, (list = []));
-    this.push(list, prefix, pathId);
+    if (!list) this.mpWithdrawn.set(afi, (list = new NlriList(afi === AFI_IPV6 ? 6 : 4)));
+    list.push(this.prefixes, prefix, pathId);
   }
 
-  announce(prefix: string, enc: ExportEncoding, attrs: PathAttributes, pathId?: number): void {
+  /** Announces prefix number `prefix` (in use until this returns) with `attrs`, in `enc`'s family and form. */
+  announce(prefix: number, enc: ExportEncoding, attrs: PathAttributes, pathId?: number): void {
     let byAttrs = this.groups.get(enc);
     if (!byAttrs) this.groups.set(enc, (byAttrs = new Map()));
     let list = byAttrs.get(attrs);
-    if (!list) byAttrs.set(attrs, (list = []));
-    this.push(list, prefix, pathId);
-  }
-
-  private push(list: string[], prefix: string, pathId: number | undefined): void {
-    list.push(prefix);
-    if (pathId === undefined) return;
-    let ids = this.pathIds.get(list);
-    if (!ids) this.pathIds.set(list, (ids = []));
-    ids.push(pathId);
+    if (!list) byAttrs.set(attrs, (list = new NlriList(this.prefixes.isV6(prefix) ? 6 : 4)));
+    list.push(this.prefixes, prefix, pathId);
   }
 
   /** Withdrawals first (they free the peer's memory and cannot depend on anything), then announcements. */
   finish(): UpdateMessage[] {
     const out: UpdateMessage[] = [];
-    const ids = this.pathIds;
-    for (const [chunk, pathIds] of split(this.classicWithdrawn, UPDATE_FIXED_SIZE, ids.get(this.classicWithdrawn))) {
-      const u: UpdateMessage = { type: MessageType.Update, withdrawn: chunk, attributes: NO_ATTRIBUTES, nlri: [] };
-      if (pathIds !== undefined) {
-        u.withdrawnPathIds = pathIds;
-        u.nlriPathIds = [];
-      }
-      out.push(u);
+    for (const run of split(this.classicWithdrawn, UPDATE_FIXED_SIZE)) {
+      out.push(packedUpdate(NO_ATTRIBUTES, { withdrawn: run, nlri: emptyRun(run.addPath) }, undefined, undefined));
     }
     for (const [afi, list] of this.mpWithdrawn) {
-      for (const [chunk, pathIds] of split(list, UPDATE_FIXED_SIZE + MAX_ATTR_HEADER + MP_UNREACH_FIXED, ids.get(list))) {
-        out.push({
-          type: MessageType.Update,
-          withdrawn: [],
-          attributes: NO_ATTRIBUTES,
-          nlri: [],
-          mpUnreach: { afi, safi: SAFI_UNICAST, withdrawn: chunk, ...(pathIds !== undefined ? { pathIds } : {}) },
-        });
+      for (const run of split(list, UPDATE_FIXED_SIZE + MAX_ATTR_HEADER + MP_UNREACH_FIXED)) {
+        out.push(packedUpdate(NO_ATTRIBUTES, { withdrawn: EMPTY, nlri: EMPTY, unreach: run }, undefined, receivedUnreach(afi, SAFI_UNICAST, run)));
       }
     }
     for (const [enc, byAttrs] of this.groups) {
       for (const [attrs, list] of byAttrs) {
-        for (const [chunk, pathIds] of split(list, announcementOverhead(attributesSize(attrs), enc), ids.get(list))) {
+        for (const run of split(list, announcementOverhead(attributesSize(attrs), enc))) {
           if (enc.classic) {
-            const u: UpdateMessage = { type: MessageType.Update, withdrawn: [], attributes: attrs, nlri: chunk };
-            if (pathIds !== undefined) {
-              u.withdrawnPathIds = [];
-              u.nlriPathIds = pathIds;
-            }
-            out.push(u);
+            out.push(packedUpdate(attrs, { withdrawn: emptyRun(run.addPath), nlri: run }, undefined, undefined));
           } else {
-            out.push({
-              type: MessageType.Update,
-              withdrawn: [],
-              attributes: attrs,
-              nlri: [],
-              mpReach: { afi: enc.afi, safi: SAFI_UNICAST, nextHops: [...enc.nextHops], nlri: chunk, ...(pathIds !== undefined ? { pathIds } : {}) },
-            });
+            const packed: ReceivedNlri = { withdrawn: EMPTY, nlri: EMPTY, reach: run };
+            out.push(packedUpdate(attrs, packed, receivedReach(enc.afi, SAFI_UNICAST, [...enc.nextHops], run), undefined));
           }
         }
       }
@@ -131,28 +148,38 @@ export class UpdatePacker {
   }
 }
 
+const EMPTY: PrefixRun = Object.freeze({ bytes: new Uint8Array(0), start: 0, end: 0, family: 4, addPath: false, count: 0 });
+const EMPTY_ADD_PATH: PrefixRun = Object.freeze({ ...EMPTY, addPath: true });
+
+/** The other, empty classic field of a message: with Path Identifiers (none) when its family has them (RFC 7911). */
+function emptyRun(addPath: boolean): PrefixRun {
+  return addPath ? EMPTY_ADD_PATH : EMPTY;
+}
+
 /**
- * Cuts `prefixes` into runs whose encoded size plus `overhead` fits one
- * message: slices of the list (one allocation of the right size each), or the
- * list itself when it fits whole (the common case: a batch of one UPDATE's NLRI).
+ * Cuts a list into runs whose encoded size plus `overhead` fits one message
+ * (RFC 4271 §4: 4096 octets): views of the list's bytes, nothing copied.
  */
-function split(prefixes: string[], overhead: number, pathIds?: number[]): [string[], number[] | undefined][] {
-  const chunks: [string[], number[] | undefined][] = [];
+function split(list: NlriList, overhead: number): PrefixRun[] {
+  const runs: PrefixRun[] = [];
+  const { bytes, end, family, addPath } = list;
   // RFC 7911 §3: 4 more octets per prefix with Path Identifiers.
-  const extra = pathIds !== undefined ? PATH_ID_SIZE : 0;
+  const extra = addPath ? PATH_ID_SIZE : 0;
   let from = 0;
+  let count = 0;
   let size = overhead;
-  for (let i = 0; i < prefixes.length; i++) {
-    const n = prefixSize(prefixes[i]!) + extra;
-    if (size + n > MAX_MESSAGE_SIZE && i > from) {
-      chunks.push([prefixes.slice(from, i), pathIds?.slice(from, i)]);
-      from = i;
+  for (let o = 0; o < end; ) {
+    const n = extra + 1 + ((bytes[o + extra]! + 7) >>> 3);
+    if (size + n > MAX_MESSAGE_SIZE && o > from) {
+      runs.push({ bytes, start: from, end: o, family, addPath, count });
+      from = o;
+      count = 0;
       size = overhead;
     }
     size += n;
+    o += n;
+    count++;
   }
-  if (from === 0) {
-    if (prefixes.length > 0) chunks.push([prefixes, pathIds]);
-  } else chunks.push([prefixes.slice(from), pathIds?.slice(from)]);
-  return chunks;
+  if (count > 0) runs.push({ bytes, start: from, end, family, addPath, count });
+  return runs;
 }

@@ -227,6 +227,29 @@ export function writePrefixes(buf: Uint8Array, off: number, ps: PackedPrefixes):
   return off + ps.length;
 }
 
+/**
+ * Writes one prefix given as its 32-bit words (as PrefixTable keeps them,
+ * bits past `len` clear) in its wire form at `off` (RFC 4271 §4.3: the
+ * length octet, then the fewest octets that hold `len` bits; RFC 4760 §5
+ * the same for MP_REACH/MP_UNREACH), after its 4-octet Path Identifier when
+ * `pathId` is given (RFC 7911 §3). Returns the offset after it. The export
+ * side's counterpart of PrefixReader: no text between the RIB and the wire.
+ */
+export function writePrefixWords(buf: Uint8Array, off: number, len: number, w0: number, w1: number, w2: number, w3: number, pathId?: number): number {
+  let o = off;
+  if (pathId !== undefined) {
+    wr32(buf, o, pathId);
+    o += 4;
+  }
+  buf[o++] = len;
+  const n = (len + 7) >>> 3;
+  for (let k = 0; k < n; k++) {
+    const w = k < 4 ? w0 : k < 8 ? w1 : k < 12 ? w2 : w3;
+    buf[o + k] = (w >>> (24 - 8 * (k & 3))) & 0xff;
+  }
+  return o + n;
+}
+
 /** Parses a next-hop address for encoding; unreadable text is a caller bug. */
 export function parseAddress(s: string, where: string): { family: Family; bytes: Uint8Array } {
   const ip = parseIp(s);

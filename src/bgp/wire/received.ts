@@ -53,11 +53,24 @@ export function receivedUnreach(afi: number, safi: number, run: PrefixRun): MpUn
 
 /** An UPDATE as received, its text lists made from `received` when read. */
 export function receivedUpdate(attributes: PathAttributes, received: ReceivedNlri, mpReach: MpReach | undefined, mpUnreach: MpUnreach | undefined): UpdateMessage {
+  return updateOfRuns('received', attributes, received, mpReach, mpUnreach);
+}
+
+/**
+ * An UPDATE made by the Adj-RIB-Out packer from prefix numbers: its fields
+ * are `packed` (written once, copied by encodeUpdate), its text lists made
+ * from them when read, as for a received one.
+ */
+export function packedUpdate(attributes: PathAttributes, packed: ReceivedNlri, mpReach: MpReach | undefined, mpUnreach: MpUnreach | undefined): UpdateMessage {
+  return updateOfRuns('packed', attributes, packed, mpReach, mpUnreach);
+}
+
+function updateOfRuns(key: 'received' | 'packed', attributes: PathAttributes, runs: ReceivedNlri, mpReach: MpReach | undefined, mpUnreach: MpUnreach | undefined): UpdateMessage {
   const m = { type: MessageType.Update, attributes } as UpdateMessage;
-  lazyPrefixes(m, 'withdrawn', received.withdrawn, 'withdrawnPathIds');
-  lazyPrefixes(m, 'nlri', received.nlri, 'nlriPathIds');
+  lazyPrefixes(m, 'withdrawn', runs.withdrawn, 'withdrawnPathIds');
+  lazyPrefixes(m, 'nlri', runs.nlri, 'nlriPathIds');
   if (mpReach !== undefined) m.mpReach = mpReach;
   if (mpUnreach !== undefined) m.mpUnreach = mpUnreach;
-  Object.defineProperty(m, 'received', { value: received, enumerable: false });
+  Object.defineProperty(m, key, { value: runs, enumerable: false });
   return m;
 }

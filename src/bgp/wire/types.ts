@@ -214,6 +214,14 @@ export interface UpdateMessage {
    * message still compares equal to the same message written out.
    */
   readonly received?: ReceivedNlri;
+  /**
+   * Set by the Adj-RIB-Out packer (UpdatePacker): the prefix fields already
+   * in their wire form, written from prefix numbers; encodeUpdate copies
+   * them as they are, and the text lists are made from them only when read
+   * (logs, tests). Such a message is not changed after it is made. Not
+   * enumerable, like `received`.
+   */
+  readonly packed?: ReceivedNlri;
 }
 
 export interface NotificationMessage {

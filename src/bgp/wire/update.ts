@@ -6,7 +6,7 @@
  * rewritten.
  */
 import { AFI_IPV4, AFI_IPV6, MessageType, SAFI_UNICAST } from './types.js';
-import type { CodecContext, DecodedMessage, ErrorAction, MpUnreach, ReceivedNlri, UnknownAttribute, UpdateMessage } from './types.js';
+import type { CodecContext, DecodedMessage, ErrorAction, MpUnreach, PrefixRun, ReceivedNlri, UnknownAttribute, UpdateMessage } from './types.js';
 import { receivedUpdate } from './received.js';
 import {
   AS_TRANS,
@@ -26,7 +26,7 @@ import {
 import type { AttrDecodeState, AttributeDescriptor, EncodeInput } from './attributes.js';
 import { UpdateSubcode, strongerAction, updateError } from './errors.js';
 import { HEADER_LENGTH, allocMessage, maxMessageLength } from './header.js';
-import { checkPrefixes, copyBytes, parsePrefixes, prefixesLength, rd16, wr16, writePrefixes } from './nlri.js';
+import { type PackedPrefixes, checkPrefixes, copyBytes, parsePrefixes, prefixesLength, rd16, wr16, writePrefixes } from './nlri.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -287,6 +287,14 @@ function sendPathIds(ids: number[] | undefined, count: number, ctx: CodecContext
   return ids;
 }
 
+/** A packed prefix field as it goes on the wire; its Path Identifiers (RFC 7911 §3) checked against the negotiation as sendPathIds does. */
+function packedRun(run: PrefixRun, ctx: CodecContext, afi: number, where: string): PackedPrefixes {
+  if (run.count > 0) sendPathIds(run.addPath ? NO_IDS : undefined, run.count, ctx, afi, where);
+  return run.bytes.subarray(run.start, run.end);
+}
+
+const NO_IDS: number[] = [];
+
 /**
  * Sizes the whole message first, then writes it into one buffer. Throws
  * RangeError for a message that cannot be sent as given (bad prefix or next
@@ -294,17 +302,26 @@ function sendPathIds(ids: number[] | undefined, count: number, ctx: CodecContext
  * callers split large updates.
  */
 export function encodeUpdate(m: UpdateMessage, ctx: CodecContext): Buffer {
-  const withdrawn = parsePrefixes(m.withdrawn, 4, 'withdrawn', sendPathIds(m.withdrawnPathIds, m.withdrawn.length, ctx, AFI_IPV4, 'withdrawnPathIds'));
-  const nlri = parsePrefixes(m.nlri, 4, 'nlri', sendPathIds(m.nlriPathIds, m.nlri.length, ctx, AFI_IPV4, 'nlriPathIds'));
+  const p = m.packed;
   const r = m.mpReach;
   const u = m.mpUnreach;
-  const e: EncodeInput = {
-    msg: m,
-    ctx,
-    reachNextHop: r ? packNextHops(r) : undefined,
-    reachNlri: r ? parsePrefixes(r.nlri, familyOf(r.afi, 'mpReach'), 'mpReach.nlri', sendPathIds(r.pathIds, r.nlri.length, ctx, r.afi, 'mpReach.pathIds')) : undefined,
-    unreachNlri: u ? parsePrefixes(u.withdrawn, familyOf(u.afi, 'mpUnreach'), 'mpUnreach.withdrawn', sendPathIds(u.pathIds, u.withdrawn.length, ctx, u.afi, 'mpUnreach.pathIds')) : undefined,
-  };
+  let withdrawn: PackedPrefixes;
+  let nlri: PackedPrefixes;
+  let reachNlri: PackedPrefixes | undefined;
+  let unreachNlri: PackedPrefixes | undefined;
+  if (p !== undefined) {
+    // Written by the packer from prefix numbers: copied as they are (issue 10), after the same RFC 7911 check.
+    withdrawn = packedRun(p.withdrawn, ctx, AFI_IPV4, 'withdrawnPathIds');
+    nlri = packedRun(p.nlri, ctx, AFI_IPV4, 'nlriPathIds');
+    reachNlri = r && p.reach ? packedRun(p.reach, ctx, r.afi, 'mpReach.pathIds') : undefined;
+    unreachNlri = u && p.unreach ? packedRun(p.unreach, ctx, u.afi, 'mpUnreach.pathIds') : undefined;
+  } else {
+    withdrawn = parsePrefixes(m.withdrawn, 4, 'withdrawn', sendPathIds(m.withdrawnPathIds, m.withdrawn.length, ctx, AFI_IPV4, 'withdrawnPathIds'));
+    nlri = parsePrefixes(m.nlri, 4, 'nlri', sendPathIds(m.nlriPathIds, m.nlri.length, ctx, AFI_IPV4, 'nlriPathIds'));
+  }
+  if (r && reachNlri === undefined) reachNlri = parsePrefixes(r.nlri, familyOf(r.afi, 'mpReach'), 'mpReach.nlri', sendPathIds(r.pathIds, r.nlri.length, ctx, r.afi, 'mpReach.pathIds'));
+  if (u && unreachNlri === undefined) unreachNlri = parsePrefixes(u.withdrawn, familyOf(u.afi, 'mpUnreach'), 'mpUnreach.withdrawn', sendPathIds(u.pathIds, u.withdrawn.length, ctx, u.afi, 'mpUnreach.pathIds'));
+  const e: EncodeInput = { msg: m, ctx, reachNextHop: r ? packNextHops(r) : undefined, reachNlri, unreachNlri };
   const unknown = m.attributes.unknown && m.attributes.unknown.length > 0 ? m.attributes.unknown.slice().sort((a, b) => a.code - b.code) : NO_UNKNOWN;
 
   const lengths = new Array<number>(ENCODE_ORDER.length);
