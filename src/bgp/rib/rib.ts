@@ -1093,7 +1093,7 @@ export class Rib {
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i]!;
         const id = this.prefixes.findHinted(c.prefix, c.id);
-        const best = this.exportable(id, c.prefix);
+        const best = this.changeBestIsCurrent(id, c.best) ? c.best! : this.exportable(id, c.prefix);
         for (let k = 0; k < peers.length; k++) {
           const peer = peers[k]!;
           // What the peer was never sent and may not be sent needs no export work: with
@@ -2093,9 +2093,26 @@ export class Rib {
     return { prefix: this.prefixes.text(prefix), peer: who as string, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
   }
 
+  /**
+   * Whether a change's best (a peer's path) is still the prefix's best, so
+   * the export can take it instead of making the Route again (one object per
+   * change fewer; the current Loc-RIB is what is exported either way).
+   */
+  private changeBestIsCurrent(prefix: number, best: Route | null): boolean {
+    if (best === null || best.source !== 'bgp' || prefix === NO_PREFIX || this.locOf(prefix) === -1) return false;
+    const slot = this.bestSlot(prefix);
+    if (slot === LOCAL_SLOT) return false;
+    const peer = this.slots[slot]!;
+    if (peer.info.id !== best.peer) return false;
+    const r = this.pathRecords.get(peer.adjIn.get(prefix));
+    if (r.attrs !== best.attrs || r.nextHop !== best.nextHop || r.nextHopLinkLocal !== best.nextHopLinkLocal) return false;
+    const addPath = peer.addPathFamilies !== 0 && (peer.addPathFamilies & (this.prefixes.isV6(prefix) ? 2 : 1)) !== 0;
+    return addPath ? peer.pathIds.get(prefix) === best.pathId : best.pathId === undefined;
+  }
+
   /** What a peer may be sent for the prefix: the Loc-RIB's own path first, a redistributed route only where it has none. */
   private exportable(prefix: number, text: string): Route | undefined {
-    return this.bestRoute(prefix) ?? this.redistributed.get(text);
+    return this.bestRoute(prefix, text) ?? this.redistributed.get(text);
   }
 
   /**
@@ -2104,7 +2121,7 @@ export class Rib {
    * NO_PREFIX for a redistributed route nothing else names yet.
    */
   private exportPrefix(peer: PeerState, text: string, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
-    const afi = afiOf(text);
+    const afi = prefix === NO_PREFIX ? afiOf(text) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
     if (peer.adjOutPaths !== null && peer.adjOutPaths.max(afi === AFI_IPV6) > 0) {
       this.exportPaths(peer, peer.adjOutPaths, text, prefix, packer, enc);
@@ -2112,7 +2129,7 @@ export class Rib {
     }
     const prevId = prefix === NO_PREFIX ? -1 : peer.adjOut.get(prefix);
     const prev = prevId < 0 ? undefined : this.exportAttributes.get(prevId);
-    const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc) : null;
+    const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc, prefix) : null;
     if (next === null) {
       if (prev === undefined) return;
       peer.adjOut.delete(prefix);
@@ -2143,7 +2160,7 @@ export class Rib {
    * (an implicit withdraw at the receiver).
    */
   private exportPaths(peer: PeerState, out: AdjRibOutPaths, text: string, prefix: number, packer: UpdatePacker, enc: ExportEncoding | null): void {
-    const afi = afiOf(text);
+    const afi = prefix === NO_PREFIX ? afiOf(text) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
     const max = out.max(afi === AFI_IPV6);
     const before = prefix === NO_PREFIX ? { ids: [], attrs: [] } : out.sent(peer.adjOut, prefix);
     const ids: number[] = [];
@@ -2158,14 +2175,14 @@ export class Rib {
         routes = ranked;
       }
       for (let i = 0; i < slots.length && ids.length < max; i++) {
-        const a = this.exportAttrs(peer, routes[i]!, enc);
+        const a = this.exportAttrs(peer, routes[i]!, enc, prefix);
         if (a === null) continue;
         ids.push(slots[i]! + 1);
         attrs.push(a);
       }
       const redistributed = slots.length === 0 ? this.redistributed.get(text) : undefined;
       if (redistributed !== undefined) {
-        const a = this.exportAttrs(peer, redistributed, enc);
+        const a = this.exportAttrs(peer, redistributed, enc, prefix);
         if (a !== null) {
           ids.push(LOCAL_SLOT + 1);
           attrs.push(a);
@@ -2201,8 +2218,13 @@ export class Rib {
     return this.sets.list(this.setOf.get(prefix));
   }
 
-  /** Interned export attributes for `best` towards `peer` (one reference taken), or null when not sent. */
-  private exportAttrs(peer: PeerState, best: Route, enc: ExportEncoding): PathAttributes | null {
+  /**
+   * Interned export attributes for `best` towards `peer` (one reference
+   * taken), or null when not sent. `prefix`: best's number (NO_PREFIX for a
+   * redistributed route nothing names yet), which the export policy's prefix
+   * sets and the size check read instead of the text.
+   */
+  private exportAttrs(peer: PeerState, best: Route, enc: ExportEncoding, prefix: number): PathAttributes | null {
     if (exportFilter(this.exportCtx, best, peer.info) !== null) return null;
     const nh = enc.classic ? enc.nextHops[0]! : null;
     let out: PathAttributes | undefined;
@@ -2218,7 +2240,7 @@ export class Rib {
       // The rewrite is cached per outcome, not per attribute set: a prefix match makes routes of one set differ.
       let prepared = peer.exportPrepared.get(best.attrs);
       if (prepared === undefined) peer.exportPrepared.set(best.attrs, (prepared = policy.prepare(best.attrs, peer.info.id)));
-      const o = prepared.outcome(best.prefix, best.source, best.nextHop);
+      const o = prefix === NO_PREFIX ? prepared.outcome(best.prefix, best.source, best.nextHop) : prepared.outcomeOf(this.policyKey(prefix), best.source, best.nextHop);
       if (!o.accept) return null;
       const cache = enc.classic ? peer.exportByOutcomeClassic : peer.exportByOutcomeMp;
       out = cache.get(o);
@@ -2230,7 +2252,8 @@ export class Rib {
     let size = this.exportSizes.get(out);
     if (size === undefined) this.exportSizes.set(out, (size = attributesSize(out)));
     // RFC 4271 §9.2: a route whose attributes cannot fit one UPDATE is not advertised.
-    if (announcementOverhead(size, enc) + prefixSize(best.prefix) > MAX_MESSAGE_SIZE) {
+    const nlriSize = prefix === NO_PREFIX ? prefixSize(best.prefix) : 1 + ((this.prefixes.lengthOf(prefix) + 7) >>> 3);
+    if (announcementOverhead(size, enc) + nlriSize > MAX_MESSAGE_SIZE) {
       this.exportAttributes.release(out);
       return null;
     }

@@ -274,3 +274,25 @@ describe('packed export = text export', () => {
     }
   }
 });
+
+describe("the export takes a change's best only while it is current", () => {
+  test('RFC 4271 §9.2: a change exported after the best moved on sends the Loc-RIB as it is now', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+    r.addPeer(peer('p2', 65002, 2));
+    r.addPeer(peer('p3', 65003, 3));
+    r.addPeer(peer('p4', 65004, 4));
+    const P = '10.9.0.0/16';
+    const first = r.applyUpdate('p2', { type: MessageType.Update, withdrawn: [], attributes: { ...attrs({ asPath: [seq(65002, 64600, 64601)] }), nextHop: '10.255.2.1' }, nlri: [P] });
+    // p3's shorter path wins before the first change goes out; then p2 changes its path (same peer, other attributes).
+    const second = r.applyUpdate('p3', { type: MessageType.Update, withdrawn: [], attributes: { ...attrs({ asPath: [seq(65003)] }), nextHop: '10.255.3.1' }, nlri: [P] });
+    expect(first[0]!.best!.peer).toBe('p2');
+    const sent = r.exportChanges('p4', first);
+    expect(sent.map((u) => [u.nlri, u.attributes.asPath?.[0]?.asns])).toEqual([[[P], [65001, 65003]]]);
+    expect(r.exportChanges('p4', second)).toEqual([]);
+    r.applyUpdate('p3', { type: MessageType.Update, withdrawn: [P], attributes: {}, nlri: [] });
+    const third = r.applyUpdate('p2', { type: MessageType.Update, withdrawn: [], attributes: { ...attrs({ asPath: [seq(65002)] }), nextHop: '10.255.2.1' }, nlri: [P] });
+    // The first change names p2's old path: p2's path now has other attributes, and that is what goes.
+    expect(r.exportChanges('p4', first).map((u) => u.attributes.asPath?.[0]?.asns)).toEqual([[65001, 65002]]);
+    expect(r.exportChanges('p4', third)).toEqual([]);
+  });
+});
