@@ -210,16 +210,16 @@ export interface UpdateMessage {
    * treat-as-withdraw makes a plain one): the prefix fields as checked
    * views of the received bytes, which the RIB turns into prefix numbers
    * without a text each. The text lists and Path Identifiers of such a
-   * message are made from them when first read. Not enumerable: a decoded
-   * message still compares equal to the same message written out.
+   * message are made from them when first read (the decoder's classes in
+   * wire/received.ts; toPlain gives such a message as a plain object).
    */
   readonly received?: ReceivedNlri;
   /**
    * Set by the Adj-RIB-Out packer (UpdatePacker): the prefix fields already
    * in their wire form, written from prefix numbers; encodeUpdate copies
    * them as they are, and the text lists are made from them only when read
-   * (logs, tests). Such a message is not changed after it is made. Not
-   * enumerable, like `received`.
+   * (logs, tests). Such a message is not changed after it is made. Made by
+   * the same class as a received one (wire/received.ts).
    */
   readonly packed?: ReceivedNlri;
 }

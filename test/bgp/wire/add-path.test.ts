@@ -10,6 +10,7 @@ import { AsPathSegmentType, BgpWireError, MessageType, Origin, UpdateSubcode, de
 import type { CodecContext, MpReach, MpUnreach, UpdateMessage } from '#bgp/wire/index';
 import { updateSize } from '#bgp/rib/update-size';
 import { loadVector } from './vectors.js';
+import { ReceivedUpdate, toPlain } from '#bgp/wire/received';
 
 const BOTH = { ipv4: true, ipv6: true };
 const NONE = { ipv4: false, ipv6: false };
@@ -52,6 +53,8 @@ const CASES: Record<string, UpdateMessage> = {
 function plain(v: unknown): unknown {
   if (v instanceof Uint8Array) return Array.from(v);
   if (Array.isArray(v)) return v.map(plain);
+  // A decoded UPDATE's prefix lists are getters (wire/received.ts): compared as the plain message.
+  if (v instanceof ReceivedUpdate) return plain(toPlain(v));
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   return v;
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AsPathSegmentType, MessageType, Origin, decodeMessage, encodeMessage } from '#bgp/wire/index';
 import type { BgpMessage, CodecContext } from '#bgp/wire/index';
 import { loadVector, vectorNames } from './vectors.js';
+import { ReceivedUpdate, toPlain } from '#bgp/wire/received';
 
 const FOUR: CodecContext = { fourOctetAs: true };
 const TWO: CodecContext = { fourOctetAs: false };
@@ -352,6 +353,8 @@ const CAPTURED: Record<string, Case> = {
 function plain(v: unknown): unknown {
   if (v instanceof Uint8Array) return Array.from(v);
   if (Array.isArray(v)) return v.map(plain);
+  // A decoded UPDATE's prefix lists are getters (wire/received.ts): compared as the plain message.
+  if (v instanceof ReceivedUpdate) return plain(toPlain(v));
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
   return v;
 }

@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '#bgp/wire/index';
 import type { CodecContext, PrefixRun, UpdateMessage } from '#bgp/wire/index';
 import { PrefixReader, checkPrefixes } from '#bgp/wire/nlri';
+import { toPlain } from '#bgp/wire/received';
+import type { ReceivedUpdate } from '#bgp/wire/received';
 import { loadVector } from './vectors.js';
 
 const FOUR: CodecContext = { fourOctetAs: true };
@@ -94,10 +96,12 @@ describe('received prefixes as words (PrefixReader)', () => {
     expect(readAll(unreach).map((p) => [p.len, p.pathId])).toEqual([[48, 7]]);
   });
 
-  it('the decoded message compares equal to the message written out: `received` is not enumerable', () => {
+  it('the decoded message compares equal to the message written out, and prints as it', () => {
     const m = update('update-ipv4.hex', FOUR);
     expect(Object.keys(m)).not.toContain('received');
     expect(m.received).toBeDefined();
+    expect((m as ReceivedUpdate).textsMade).toBe(false);
+    expect(toPlain(m)).toEqual({ type: 2, withdrawn: [], attributes: m.attributes, nlri: ['10.1.0.0/24', '172.16.0.0/12', '192.0.2.1/32', '0.0.0.0/0'] });
     expect(JSON.parse(JSON.stringify(m)).nlri).toEqual(['10.1.0.0/24', '172.16.0.0/12', '192.0.2.1/32', '0.0.0.0/0']);
   });
 
