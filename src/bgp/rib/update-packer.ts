@@ -58,9 +58,19 @@ export function isEndOfRib(u: UpdateMessage): { afi: number; safi: number } | nu
   return Object.keys(u.attributes).length === 0 ? { afi: AFI_IPV4, safi: SAFI_UNICAST } : null;
 }
 
+/**
+ * Scratch byte lists given back by finish(): the packer is used and finished
+ * synchronously, so lists are written into reused memory and finish() copies
+ * them into one buffer for all its messages. (A buffer per list, grown by
+ * doubling, made thousands of small ArrayBuffers per batch for the GC.)
+ */
+const spare: Uint8Array[] = [];
+const MAX_SPARE = 64;
+const MAX_SPARE_SIZE = 1 << 16;
+
 /** One list of prefixes in wire form, as it grows (one family; Path Identifiers on all or none). */
 class NlriList {
-  bytes = new Uint8Array(256);
+  bytes = spare.pop() ?? new Uint8Array(256);
   end = 0;
   count = 0;
   /** RFC 7911 §3: whether the entries carry a Path Identifier (set by the first). */
@@ -73,6 +83,7 @@ class NlriList {
     if (this.end + 21 > this.bytes.length) {
       const grown = new Uint8Array(this.bytes.length * 2);
       grown.set(this.bytes.subarray(0, this.end));
+      giveBack(this.bytes);
       this.bytes = grown;
     }
     if (this.count === 0) this.addPath = pathId !== undefined;
@@ -90,6 +101,19 @@ class NlriList {
     );
     this.count++;
   }
+
+  /** Copies the list to `to` at `at` and gives its scratch memory back (`end` and `count` still describe it). */
+  moveTo(to: Uint8Array, at: number): void {
+    to.set(this.bytes.subarray(0, this.end), at);
+    giveBack(this.bytes);
+    this.bytes = EMPTY_BYTES;
+  }
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+function giveBack(b: Uint8Array): void {
+  if (b.length > 0 && b.length <= MAX_SPARE_SIZE && spare.length < MAX_SPARE) spare.push(b);
 }
 
 export class UpdatePacker {
@@ -98,10 +122,13 @@ export class UpdatePacker {
   /** Per encoding (one per AFI), then per attribute set: the NLRI to announce. */
   private readonly groups = new Map<ExportEncoding, Map<PathAttributes, NlriList>>();
 
+  private finished = false;
+
   constructor(private readonly prefixes: PrefixTable) {}
 
   /** Withdraws prefix number `prefix` (in use until this returns); `classic`: in Withdrawn Routes, else MP_UNREACH_NLRI. */
   withdraw(prefix: number, classic: boolean, pathId?: number): void {
+    if (this.finished) throw new Error('UpdatePacker: used after finish()');
     if (classic) {
       this.classicWithdrawn.push(this.prefixes, prefix, pathId);
       return;
@@ -114,6 +141,7 @@ export class UpdatePacker {
 
   /** Announces prefix number `prefix` (in use until this returns) with `attrs`, in `enc`'s family and form. */
   announce(prefix: number, enc: ExportEncoding, attrs: PathAttributes, pathId?: number): void {
+    if (this.finished) throw new Error('UpdatePacker: used after finish()');
     let byAttrs = this.groups.get(enc);
     if (!byAttrs) this.groups.set(enc, (byAttrs = new Map()));
     let list = byAttrs.get(attrs);
@@ -121,9 +149,29 @@ export class UpdatePacker {
     list.push(this.prefixes, prefix, pathId);
   }
 
-  /** Withdrawals first (they free the peer's memory and cannot depend on anything), then announcements. */
+  /**
+   * Withdrawals first (they free the peer's memory and cannot depend on
+   * anything), then announcements. The packer is spent after: its lists'
+   * memory is reused by the next one.
+   */
   finish(): UpdateMessage[] {
+    if (this.finished) throw new Error('UpdatePacker: finish() twice');
+    this.finished = true;
+    const lists: NlriList[] = [this.classicWithdrawn, ...this.mpWithdrawn.values()];
+    for (const byAttrs of this.groups.values()) for (const list of byAttrs.values()) lists.push(list);
+    let total = 0;
+    for (const list of lists) total += list.end;
+    // One buffer holds every message's prefixes; the runs below are views of it.
+    const all = new Uint8Array(total);
+    const at = new Map<NlriList, number>();
+    let o = 0;
+    for (const list of lists) {
+      at.set(list, o);
+      list.moveTo(all, o);
+      o += list.end;
+    }
     const out: UpdateMessage[] = [];
+    const split = (list: NlriList, overhead: number): PrefixRun[] => splitInto(all, at.get(list)!, list, overhead);
     for (const run of split(this.classicWithdrawn, UPDATE_FIXED_SIZE)) {
       out.push(packedUpdate(NO_ATTRIBUTES, { withdrawn: run, nlri: emptyRun(run.addPath) }, undefined, undefined));
     }
@@ -158,20 +206,22 @@ function emptyRun(addPath: boolean): PrefixRun {
 
 /**
  * Cuts a list into runs whose encoded size plus `overhead` fits one message
- * (RFC 4271 §4: 4096 octets): views of the list's bytes, nothing copied.
+ * (RFC 4271 §4: 4096 octets): views of `bytes`, where finish() copied the
+ * list to, from `base`.
  */
-function split(list: NlriList, overhead: number): PrefixRun[] {
+function splitInto(bytes: Uint8Array, base: number, list: NlriList, overhead: number): PrefixRun[] {
   const runs: PrefixRun[] = [];
-  const { bytes, end, family, addPath } = list;
+  const { family, addPath } = list;
+  const end = list.end;
   // RFC 7911 §3: 4 more octets per prefix with Path Identifiers.
   const extra = addPath ? PATH_ID_SIZE : 0;
   let from = 0;
   let count = 0;
   let size = overhead;
   for (let o = 0; o < end; ) {
-    const n = extra + 1 + ((bytes[o + extra]! + 7) >>> 3);
+    const n = extra + 1 + ((bytes[base + o + extra]! + 7) >>> 3);
     if (size + n > MAX_MESSAGE_SIZE && o > from) {
-      runs.push({ bytes, start: from, end: o, family, addPath, count });
+      runs.push({ bytes, start: base + from, end: base + o, family, addPath, count });
       from = o;
       count = 0;
       size = overhead;
@@ -180,6 +230,6 @@ function split(list: NlriList, overhead: number): PrefixRun[] {
     o += n;
     count++;
   }
-  if (count > 0) runs.push({ bytes, start: from, end, family, addPath, count });
+  if (count > 0) runs.push({ bytes, start: base + from, end: base + end, family, addPath, count });
   return runs;
 }

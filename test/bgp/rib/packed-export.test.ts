@@ -140,6 +140,21 @@ describe('packed export: golden vectors', () => {
     ]);
   });
 
+  test("a finished packer's messages keep their prefixes when the next packer reuses the scratch memory", () => {
+    const table = new PrefixTable();
+    const a = new UpdatePacker(table);
+    for (let i = 0; i < 100; i++) a.announce(table.intern(`10.${i}.0.0/16`), V4_CLASSIC, ATTRS_NH);
+    const sentA = a.finish();
+    const wireA = sentA.map((u) => encodeMessage(u, FOUR));
+    const b = new UpdatePacker(table);
+    for (let i = 0; i < 100; i++) b.withdraw(table.intern(`172.16.${i}.0/24`), true);
+    b.finish();
+    expect(sentA.map((u) => encodeMessage(u, FOUR))).toEqual(wireA);
+    expect(sentA.flatMap((u) => u.nlri)).toEqual(Array.from({ length: 100 }, (_, i) => `10.${i}.0.0/16`));
+    expect(() => a.finish()).toThrow(/twice/);
+    expect(() => a.withdraw(0, true)).toThrow(/after finish/);
+  });
+
   test('RFC 4271 §4: a long list is cut into messages of at most 4096 octets, every prefix once', () => {
     const table = new PrefixTable();
     const packer = new UpdatePacker(table);
