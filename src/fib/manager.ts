@@ -10,7 +10,7 @@
 import { parseIp, formatIp } from '#lib/prefix';
 import { IntList } from '#lib/int-list';
 import { NO_PREFIX, PrefixTable } from '#lib/prefix-table';
-import type { FibBackend, FibNextHop, FibOp, FibRoute, RouteOwner } from './types.js';
+import { batchOp, OP_ADD, OP_DELETE, OP_NAMES, OP_REPLACE, type FibBackend, type FibBatch, type FibLists, type FibNextHop, type FibRoute, type RouteOwner } from './types.js';
 
 export interface ReconcileResult {
   /** Stale routes deleted. */
@@ -129,7 +129,7 @@ const NO_BACKUP: readonly FibNextHop[] = Object.freeze([]);
  * route object of its own. A list is kept while some slot refers to it
  * (wanted by an owner, installed, or in a write in flight).
  */
-class HopLists {
+class HopLists implements FibLists {
   private lists: (readonly FibNextHop[] | null)[] = [];
   /** Per number, the backup next hops (FibRoute.backup) that are part of the entry; null: none. */
   private backups: (readonly FibNextHop[] | null)[] = [];
@@ -204,6 +204,10 @@ class HopLists {
   }
 
   get(id: number): readonly FibNextHop[] {
+    return this.lists[id]!;
+  }
+
+  hops(id: number): readonly FibNextHop[] {
     return this.lists[id]!;
   }
 
@@ -285,6 +289,8 @@ export class FibManager {
   /** A flush on the chain that has not started yet. */
   private queuedFlush: Promise<void> | null = null;
   private readonly hops = new HopLists(new AddressCache());
+  /** Batches done with, their arrays reused by the next flush's. */
+  private readonly spare: Batch[] = [];
   /** "PREFIX: REASON" for each op that failed in the last flush or reconcile (retried by the next flush). */
   lastErrors: string[] = [];
   /** Writes since start: done per kind, failed ops, and backend batches (and those that failed as a whole). */
@@ -420,20 +426,26 @@ export class FibManager {
       let wrote = false;
       let i = 0;
       while (i < todo.length && failure === null) {
-        const batch = new Batch();
-        for (; i < todo.length && batch.ops.length < FLUSH_CHUNK; i++) {
+        const batch = this.spare.pop() ?? new Batch(this.prefixes, this.hops, FLUSH_CHUNK);
+        for (; i < todo.length && batch.length < FLUSH_CHUNK; i++) {
           const slot = todo[i]!;
           if (!this.addOp(batch, slot)) this.forgetIfEmpty(slot);
         }
-        if (batch.ops.length === 0) continue;
+        if (batch.length === 0) {
+          this.spare.push(batch);
+          continue;
+        }
         wrote = true;
-        const applied: Promise<void> = this.apply(batch, errors).then(
-          () => void inFlight.delete(applied),
-          (err: unknown) => {
-            inFlight.delete(applied);
-            failure ??= { err };
-          },
-        );
+        // The batch's arrays serve the next batch once this one is done.
+        const done = (): void => {
+          inFlight.delete(applied);
+          batch.clear();
+          this.spare.push(batch);
+        };
+        const applied: Promise<void> = this.apply(batch, errors).then(done, (err: unknown) => {
+          done();
+          failure ??= { err };
+        });
         inFlight.add(applied);
         if (inFlight.size >= depth) await Promise.race(inFlight);
       }
@@ -482,15 +494,15 @@ export class FibManager {
       forgetInstalled();
       // The dump only records what is installed; the writes follow from the columns.
       await this.eachDumped(() => undefined, forgetInstalled);
-      const batch = new Batch();
+      const batch = new Batch(this.prefixes, this.hops);
       let removed = 0;
       let added = 0;
       let kept = 0;
       // Stale routes go first, then the missing and different ones are written.
       for (const slot of this.slots()) {
         if (this.wantOf(slot) !== NONE || this.have[slot] === NONE) continue;
-        const prefix = this.prefixes.text(slot);
-        batch.push({ op: 'delete', prefix, previous: this.routeOf(slot, this.have[slot]!, prefix) }, slot, NONE);
+        this.hops.retain(this.have[slot]!);
+        batch.push(OP_DELETE, slot, NONE, this.have[slot]!);
         removed++;
       }
       for (const slot of this.slots()) {
@@ -506,14 +518,14 @@ export class FibManager {
       this.queue = new IntList();
       for (const slot of this.slots()) this.forgetIfEmpty(slot);
       const errors: string[] = [];
-      for (let i = 0; i < batch.ops.length; i += FLUSH_CHUNK) {
+      for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
         const piece = batch.slice(i, i + FLUSH_CHUNK);
         try {
           await this.apply(piece, errors);
         } catch (err) {
-          const rest = batch.slice(i + FLUSH_CHUNK, batch.ops.length);
-          for (const slot of rest.slots) this.enqueue(slot);
-          rest.releaseAll(this.hops);
+          const rest = batch.slice(i + FLUSH_CHUNK, batch.length);
+          for (let k = 0; k < rest.length; k++) this.enqueue(rest.prefixes[k]!);
+          rest.releaseAll();
           throw err;
         }
       }
@@ -692,32 +704,35 @@ export class FibManager {
     }
     const want = this.wantOf(slot);
     const have = this.have[slot]!;
-    // One text per op (texts are made on demand), shared by its routes.
-    const prefix = this.prefixes.text(slot);
-    if (want === NONE) {
-      batch.push({ op: 'delete', prefix, previous: this.routeOf(slot, have, prefix) }, slot, NONE);
-      return true;
-    }
-    // The list stays while the write is in flight, whatever the owners do meanwhile.
+    // Both lists stay while the write is in flight, whatever the owners do meanwhile.
     this.hops.retain(want);
-    const route = this.routeOf(slot, want, prefix);
-    batch.push(have === NONE ? { op: 'add', route } : { op: 'replace', route, previous: this.routeOf(slot, have, prefix) }, slot, want);
+    this.hops.retain(have);
+    batch.push(want === NONE ? OP_DELETE : have === NONE ? OP_ADD : OP_REPLACE, slot, want, have);
     return true;
   }
 
-  /** One backend batch; failures stay pending and are appended to `errors` as "PREFIX: REASON". */
+  /**
+   * One backend batch; failures stay pending and are appended to `errors` as
+   * "PREFIX: REASON". A backend with applyBatch reads the columns; another
+   * gets FibOp objects made from them.
+   */
   private async apply(batch: Batch, errors: string[]): Promise<void> {
-    const { ops, slots, ids } = batch;
+    const n = batch.length;
     let failures: { prefix: string; error: string }[];
     this.counters.batches++;
     try {
-      failures = await this.backend.apply(ops, { table: this.prefixes, ids: slots });
+      if (this.backend.applyBatch !== undefined) failures = await this.backend.applyBatch(batch);
+      else {
+        const ops = new Array<ReturnType<typeof batchOp>>(n);
+        for (let k = 0; k < n; k++) ops[k] = batchOp(batch, k);
+        failures = await this.backend.apply(ops, { table: this.prefixes, ids: Array.from(batch.prefixes.subarray(0, n)) });
+      }
     } catch (err) {
       this.counters.batchErrors++;
       // Nothing is known to have happened: all of it stays pending.
-      for (const slot of slots) this.enqueue(slot);
-      batch.releaseAll(this.hops);
-      this.lastErrors = [`batch of ${ops.length}: ${err instanceof Error ? err.message : String(err)}`];
+      for (let k = 0; k < n; k++) this.enqueue(batch.prefixes[k]!);
+      batch.releaseAll();
+      this.lastErrors = [`batch of ${n}: ${err instanceof Error ? err.message : String(err)}`];
       throw err;
     }
     const failed = new Map<string, string>();
@@ -725,10 +740,13 @@ export class FibManager {
       failed.set(f.prefix, f.error);
       errors.push(`${f.prefix}: ${f.error}`);
     }
-    for (let k = 0; k < ops.length; k++) {
-      const op = ops[k]!;
-      const slot = slots[k]!;
-      const id = ids[k]!;
+    const { kinds, prefixes, want, have } = batch;
+    for (let k = 0; k < n; k++) {
+      const slot = prefixes[k]!;
+      const id = want[k]!;
+      // The previous list was held for the flight only.
+      this.hops.release(have[k]!);
+      // Texts only while there are failures to match.
       const error = failed.size > 0 ? failed.get(this.prefixes.text(slot)) : undefined;
       if (error !== undefined) {
         this.errors.set(slot, error);
@@ -737,7 +755,7 @@ export class FibManager {
         this.enqueue(slot);
         continue;
       }
-      this.counters[op.op]++;
+      this.counters[OP_NAMES[kinds[k]!]!]++;
       this.errors.delete(slot);
       // The reference taken for the flight becomes the installed one.
       this.setHave(slot, id);
@@ -752,25 +770,63 @@ export class FibManager {
   }
 }
 
-/** Ops with, per op, its slot and the next-hop list it installs (NONE for a delete), referenced while in flight. */
-class Batch {
-  readonly ops: FibOp[] = [];
-  readonly slots: number[] = [];
-  readonly ids: number[] = [];
+/**
+ * A backend batch as columns (FibBatch): per op its kind, its slot (the
+ * prefix's number), the list it writes and the list there now, each list
+ * referenced while in flight. A flush's batches are reused (FibManager.spare).
+ */
+class Batch implements FibBatch {
+  length = 0;
+  kinds: Uint8Array;
+  prefixes: Int32Array;
+  want: Int32Array;
+  have: Int32Array;
 
-  push(op: FibOp, slot: number, id: number): void {
-    this.ops.push(op);
-    this.slots.push(slot);
-    this.ids.push(id);
+  constructor(
+    readonly table: PrefixTable,
+    readonly lists: HopLists,
+    capacity = 1024,
+  ) {
+    this.kinds = new Uint8Array(capacity);
+    this.prefixes = new Int32Array(capacity);
+    this.want = new Int32Array(capacity);
+    this.have = new Int32Array(capacity);
+  }
+
+  push(kind: number, slot: number, want: number, have: number): void {
+    if (this.length === this.kinds.length) this.grow();
+    const i = this.length++;
+    this.kinds[i] = kind;
+    this.prefixes[i] = slot;
+    this.want[i] = want;
+    this.have[i] = have;
   }
 
   slice(from: number, to: number): Batch {
-    const b = new Batch();
-    for (let i = from; i < to && i < this.ops.length; i++) b.push(this.ops[i]!, this.slots[i]!, this.ids[i]!);
+    const b = new Batch(this.table, this.lists, Math.max(1, to - from));
+    for (let i = from; i < to && i < this.length; i++) b.push(this.kinds[i]!, this.prefixes[i]!, this.want[i]!, this.have[i]!);
     return b;
   }
 
-  releaseAll(hops: HopLists): void {
-    for (const id of this.ids) hops.release(id);
+  /** Gives up the flight's references (the batch was not applied). */
+  releaseAll(): void {
+    for (let i = 0; i < this.length; i++) {
+      this.lists.release(this.want[i]!);
+      this.lists.release(this.have[i]!);
+    }
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  private grow(): void {
+    const n = this.kinds.length * 2;
+    const kinds = new Uint8Array(n);
+    kinds.set(this.kinds);
+    this.kinds = kinds;
+    this.prefixes = grow32(this.prefixes, n);
+    this.want = grow32(this.want, n);
+    this.have = grow32(this.have, n);
   }
 }

@@ -53,6 +53,52 @@ export interface OpPrefixes {
   readonly ids: readonly number[];
 }
 
+/** FibBatch.kinds: what op i does (FibOp's `op`). */
+export const OP_ADD = 0;
+export const OP_REPLACE = 1;
+export const OP_DELETE = 2;
+export const OP_NAMES = ['add', 'replace', 'delete'] as const;
+
+/** Interned next-hop lists by number (the FibManager's); -1 is none. */
+export interface FibLists {
+  hops(id: number): readonly FibNextHop[];
+  /** The backup next hops that are part of list `id` (FibRoute.backup), or null. */
+  backup(id: number): readonly FibNextHop[] | null;
+}
+
+/**
+ * A batch of writes as columns: per op i its kind (OP_*), its prefix's number
+ * in `table`, the next-hop list it writes (`want`, -1 for a delete) and the
+ * one there now (`have`, -1 for an add; the `previous` of a FibOp). The
+ * arrays are the FibManager's, reused batch after batch and longer than
+ * `length`: a backend reads them during apply and keeps nothing. Prefix texts
+ * exist only where a backend asks `table.text()` (a failure's report).
+ */
+export interface FibBatch {
+  readonly length: number;
+  readonly kinds: Uint8Array;
+  readonly prefixes: Int32Array;
+  readonly want: Int32Array;
+  readonly have: Int32Array;
+  readonly table: PrefixTable;
+  readonly lists: FibLists;
+}
+
+function listRoute(prefix: string, lists: FibLists, id: number): FibRoute {
+  const nexthops = lists.hops(id) as FibNextHop[];
+  const backup = lists.backup(id);
+  return backup === null ? { prefix, nexthops } : { prefix, nexthops, backup };
+}
+
+/** Op i of `b` as a FibOp object: for a backend without applyBatch, or a rare path (retries, failures). */
+export function batchOp(b: FibBatch, i: number): FibOp {
+  const prefix = b.table.text(b.prefixes[i]!);
+  const kind = b.kinds[i]!;
+  if (kind === OP_DELETE) return { op: 'delete', prefix, previous: listRoute(prefix, b.lists, b.have[i]!) };
+  const route = listRoute(prefix, b.lists, b.want[i]!);
+  return kind === OP_ADD ? { op: 'add', route } : { op: 'replace', route, previous: listRoute(prefix, b.lists, b.have[i]!) };
+}
+
 export function opPrefix(op: FibOp): string {
   return op.op === 'delete' ? op.prefix : op.route.prefix;
 }
@@ -74,6 +120,13 @@ export interface FibBackend {
    * backend that writes their bytes instead of parsing each text again.
    */
   apply(ops: FibOp[], prefixes?: OpPrefixes): Promise<{ prefix: string; error: string }[]>;
+  /**
+   * apply() for a columnar batch, without an object or a text per route:
+   * the FibManager calls it instead of apply() when the backend has it. Same
+   * promises (ownership, "PREFIX: REASON" per failed prefix, a throw when
+   * nothing is known to have happened).
+   */
+  applyBatch?(batch: FibBatch): Promise<{ prefix: string; error: string }[]>;
   /**
    * How many apply() calls the FibManager may have in flight at once (their
    * batches never share a prefix); absent: 1, one batch after the other.

@@ -11,7 +11,7 @@ import { encodeNexthopDelete, encodeNexthopNew, encodeRouteNhId } from './nextho
 import type { NexthopSpec } from './nexthop-codec.js';
 import { AF_INET, AF_INET6 } from './constants.js';
 import { EINVAL, ENODEV } from './errors.js';
-import type { NexthopWrite, RouteOp, RouteTag, RouteWrite } from './types.js';
+import type { NexthopWrite, RouteOp, RouteTag, RouteWrite, RouteWriteColumns } from './types.js';
 
 /** Upper bound of one encoded route message, to cut send buffers between messages. */
 /** Header, rtmsg, table, dst (v6), priority, gateway (v6) or via, oif or nh id, RTA_METRICS { RTAX_ADVMSS }. */
@@ -50,6 +50,8 @@ export interface RouteBatch {
   nhId(i: number): number;
   /** RTAX_ADVMSS of an add or replace (0: none, sent); undefined: not sent. */
   advmss(i: number): number | undefined;
+  /** Optional: op i's destination bytes without its text (RouteWriteColumns.dst); -1: use prefix(i). */
+  dst?(i: number, v4: Uint8Array, v6: Uint8Array): number;
 }
 
 export class RouteOpBatch implements RouteBatch {
@@ -86,19 +88,45 @@ export class RouteOpBatch implements RouteBatch {
   }
 }
 
-export class RouteWriteBatch implements RouteBatch {
-  constructor(
-    private readonly ops: readonly RouteWrite[],
-    private readonly tag: RouteTag,
-    private readonly nhIds: ArrayLike<number> | undefined,
-    private readonly mss: ArrayLike<number> | undefined,
-  ) {}
+/** RouteWrite objects as the columns RouteWriteBatch reads. */
+class RouteWriteArray implements RouteWriteColumns {
+  constructor(private readonly ops: readonly RouteWrite[]) {}
   get length(): number {
     return this.ops.length;
+  }
+  how(i: number): 'add' | 'replace' | null {
+    const op = this.ops[i]!;
+    return op.op === 'delete' ? null : op.op;
   }
   prefix(i: number): string {
     const op = this.ops[i]!;
     return op.op === 'delete' ? op.prefix : op.route.prefix;
+  }
+  nexthops(i: number): readonly RouteNexthop[] | null {
+    const op = this.ops[i]!;
+    return op.op === 'delete' ? null : op.route.nexthops;
+  }
+}
+
+export class RouteWriteBatch implements RouteBatch {
+  private readonly ops: RouteWriteColumns;
+  readonly dst?: (i: number, v4: Uint8Array, v6: Uint8Array) => number;
+
+  constructor(
+    ops: readonly RouteWrite[] | RouteWriteColumns,
+    private readonly tag: RouteTag,
+    private readonly nhIds: ArrayLike<number> | undefined,
+    private readonly mss: ArrayLike<number> | undefined,
+  ) {
+    this.ops = Array.isArray(ops) ? new RouteWriteArray(ops as readonly RouteWrite[]) : (ops as RouteWriteColumns);
+    const cols = this.ops;
+    if (cols.dst !== undefined) this.dst = (i, v4, v6) => cols.dst!(i, v4, v6);
+  }
+  get length(): number {
+    return this.ops.length;
+  }
+  prefix(i: number): string {
+    return this.ops.prefix(i);
   }
   table(): number {
     return this.tag.table;
@@ -110,12 +138,10 @@ export class RouteWriteBatch implements RouteBatch {
     return this.tag.metric;
   }
   how(i: number): 'add' | 'replace' | null {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? null : op.op;
+    return this.ops.how(i);
   }
   nexthops(i: number): readonly RouteNexthop[] | null {
-    const op = this.ops[i]!;
-    return op.op === 'delete' ? null : op.route.nexthops;
+    return this.ops.nexthops(i);
   }
   nhId(i: number): number {
     return this.nhIds === undefined ? 0 : (this.nhIds[i] ?? 0);
@@ -153,24 +179,16 @@ export class RouteEncoder implements BatchEncoder {
   encode(w: NlWriter, seq: number, i: number): number {
     const batch = this.batch;
     const spec = this.spec;
-    const prefix = batch.prefix(i);
-    const len4 = parseIpv4PrefixInto(prefix, this.dst4);
-    const len6 = len4 < 0 ? parseIpv6PrefixInto(prefix, this.dst6) : -1;
-    if (len4 >= 0) {
-      spec.family = AF_INET;
-      spec.dst = this.dst4;
-      spec.dstLen = len4;
-    } else if (len6 >= 0) {
+    const known = batch.dst === undefined ? -1 : batch.dst(i, this.dst4, this.dst6);
+    if (known >= 256) {
       spec.family = AF_INET6;
       spec.dst = this.dst6;
-      spec.dstLen = len6;
-    } else {
-      const p = parsePrefix(prefix);
-      if (!p) return EINVAL;
-      spec.family = p.family === 4 ? AF_INET : AF_INET6;
-      spec.dst = p.bytes;
-      spec.dstLen = p.len;
-    }
+      spec.dstLen = known - 256;
+    } else if (known >= 0) {
+      spec.family = AF_INET;
+      spec.dst = this.dst4;
+      spec.dstLen = known;
+    } else if (!this.parseDst(batch.prefix(i))) return EINVAL;
     spec.table = batch.table(i);
     spec.protocol = batch.protocol(i);
     spec.priority = batch.metric(i);
@@ -208,6 +226,29 @@ export class RouteEncoder implements BatchEncoder {
     }
     encodeRouteNew(w, seq, spec, hops, how, false);
     return 0;
+  }
+
+  /** The text path: `prefix` parsed into the spec; false when it is not a prefix. */
+  private parseDst(prefix: string): boolean {
+    const spec = this.spec;
+    const len4 = parseIpv4PrefixInto(prefix, this.dst4);
+    const len6 = len4 < 0 ? parseIpv6PrefixInto(prefix, this.dst6) : -1;
+    if (len4 >= 0) {
+      spec.family = AF_INET;
+      spec.dst = this.dst4;
+      spec.dstLen = len4;
+    } else if (len6 >= 0) {
+      spec.family = AF_INET6;
+      spec.dst = this.dst6;
+      spec.dstLen = len6;
+    } else {
+      const p = parsePrefix(prefix);
+      if (!p) return false;
+      spec.family = p.family === 4 ? AF_INET : AF_INET6;
+      spec.dst = p.bytes;
+      spec.dstLen = p.len;
+    }
+    return true;
   }
 
   private gateway(address: string): Gateway {

@@ -6,4 +6,4 @@ export { Rtnetlink } from './rtnetlink.js';
 export type { RtnetlinkOptions } from './rtnetlink.js';
 export type { SocketOptions } from './socket.js';
 export { NetlinkError, NetlinkDecodeError, errnoName, errnoText } from './errors.js';
-export type { KernelRoute, LinkInfo, LinkOps, NexthopObject, NexthopWrite, RouteOp, RouteOpResult, RouteOps, RouteTag, RouteWrite } from './types.js';
+export type { KernelRoute, LinkInfo, LinkOps, NexthopObject, NexthopWrite, RouteOp, RouteOpResult, RouteOps, RouteTag, RouteWrite, RouteWriteColumns } from './types.js';

@@ -15,6 +15,7 @@ import type {
   RouteOps,
   RouteTag,
   RouteWrite,
+  RouteWriteColumns,
 } from './types.js';
 import {
   BATCH_MSG_MIN,
@@ -410,7 +411,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
     return Array.from(errnos, (errno, index) => ({ index, errno }));
   }
 
-  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]> {
+  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[] | RouteWriteColumns, nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]> {
     const errnos = new Int32Array(ops.length);
     await this.exclusive(() => this.runRouteBatch(new RouteWriteBatch(ops, tag, nhIds, advmss), errnos));
     return failures(errnos);

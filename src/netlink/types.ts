@@ -42,6 +42,21 @@ export type RouteWrite =
   | { op: 'delete'; prefix: string };
 
 /**
+ * Route writes as columns (the FIB manager's batch), so routeWrite reads each
+ * op through these calls instead of an object per op. `dst`, when present,
+ * writes op i's destination address into `v4` or `v6` and returns its prefix
+ * length (+256 for IPv6): the encoder then parses no text, and prefix(i) is
+ * asked only for an op that cannot be encoded otherwise.
+ */
+export interface RouteWriteColumns {
+  readonly length: number;
+  how(i: number): 'add' | 'replace' | null;
+  prefix(i: number): string;
+  nexthops(i: number): readonly { readonly address?: string; readonly interface?: string }[] | null;
+  dst?(i: number, v4: Uint8Array, v6: Uint8Array): number;
+}
+
+/**
  * A Linux nexthop object (linux/nexthop.h): one next hop routes name by id
  * (RTA_NH_ID), so that changing the object moves all of them. Exactly one of:
  * a device with or without a gateway, a blackhole, or a group of others.
@@ -123,7 +138,7 @@ export interface RouteOps {
    * object (RTA_NH_ID) instead of carrying its next hops. With `advmss`,
    * every add or replace carries RTAX_ADVMSS = advmss[i] (a tunnel's MTU; 0: none).
    */
-  routeWrite(tag: RouteTag, ops: readonly RouteWrite[], nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]>;
+  routeWrite(tag: RouteTag, ops: readonly RouteWrite[] | RouteWriteColumns, nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]>;
   /** Nexthop objects of `protocol` (0 or absent: all); rejects where the kernel has none (before Linux 5.3). */
   nexthopObjects?(protocol?: number): Promise<NexthopObject[]>;
   /** Writes nexthop objects in order, batched like routeWrite; returns only the ops that failed. */
