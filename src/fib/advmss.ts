@@ -48,20 +48,34 @@ export class TunnelMss {
    * MTU: then nothing is sent, as before tunnels had one.
    */
   forBatch(ops: readonly FibOp[]): Uint16Array | undefined {
+    return this.forWrites({
+      length: ops.length,
+      nexthops: (i) => {
+        const op = ops[i]!;
+        return op.op === 'delete' ? null : op.route.nexthops;
+      },
+      v6: (i) => {
+        const op = ops[i]!;
+        return (op.op === 'delete' ? op.prefix : op.route.prefix).includes(':');
+      },
+    });
+  }
+
+  /** forBatch over a batch read op by op (the Linux backend's columns): `nexthops` null for a delete. */
+  forWrites(w: { readonly length: number; nexthops(i: number): readonly FibNextHop[] | null; v6(i: number): boolean }): Uint16Array | undefined {
     if (this.mtus.size === 0) return undefined;
-    const out = new Uint16Array(ops.length);
+    const out = new Uint16Array(w.length);
     // A batch of 8192 routes has a handful of next-hop lists (shared objects): each is looked at once per family.
     const seen = new Map<readonly FibNextHop[], number>();
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.op === 'delete') continue;
-      const v6 = op.route.prefix.includes(':');
-      let both = seen.get(op.route.nexthops);
+    for (let i = 0; i < w.length; i++) {
+      const hops = w.nexthops(i);
+      if (hops === null) continue;
+      let both = seen.get(hops);
       if (both === undefined) {
-        both = (this.of('0.0.0.0/0', op.route.nexthops) << 16) | this.of('::/0', op.route.nexthops);
-        seen.set(op.route.nexthops, both);
+        both = (this.of('0.0.0.0/0', hops) << 16) | this.of('::/0', hops);
+        seen.set(hops, both);
       }
-      out[i] = v6 ? both & 0xffff : both >>> 16;
+      out[i] = w.v6(i) ? both & 0xffff : both >>> 16;
     }
     return out;
   }

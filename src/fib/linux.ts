@@ -17,7 +17,8 @@
 import { readFileSync } from 'node:fs';
 import type { KernelRoute, NexthopWrite, RouteOp, RouteOps, RouteTag, RouteWrite } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
-import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
+import { OP_ADD, OP_DELETE, type FibBackend, type FibBatch, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
+import { BatchWrites, OpWrites, type LinuxWrites } from './linux-writes.js';
 import { hostPrefix, longestMatch } from './pin.js';
 import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
 import { TunnelMss } from './advmss.js';
@@ -47,8 +48,6 @@ export interface LinuxFibExtras {
   /** false: routes carry their next hops themselves, as before nexthop objects (default true where the kernel has them). */
   nexthopObjects?: boolean;
 }
-
-const isV6 = (prefix: string): boolean => prefix.includes(':');
 
 export class LinuxFib implements FibBackend {
   readonly name = 'linux' as const;
@@ -152,25 +151,35 @@ export class LinuxFib implements FibBackend {
     });
   }
 
-  async apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
-    if (ops.length === 0) return [];
+  apply(ops: FibOp[]): Promise<{ prefix: string; error: string }[]> {
+    return this.write(new OpWrites(ops));
+  }
+
+  /** The FibManager's columns: requests encoded from prefix and list numbers, no object or text per route. */
+  applyBatch(batch: FibBatch): Promise<{ prefix: string; error: string }[]> {
+    return this.write(new BatchWrites(batch));
+  }
+
+  private async write(w: LinuxWrites): Promise<{ prefix: string; error: string }[]> {
+    const n = w.length;
+    if (n === 0) return [];
     const table = await this.nexthops();
-    // FibOps go as they are: no request object per route.
-    const advmss = this.mss.forBatch(ops);
+    // The ops go as they are: no request object per route.
+    const advmss = this.mss.forWrites(w);
     if (table === null) {
-      const failures = await this.netlink.routeWrite(this.tag, ops, undefined, advmss);
-      if (this.naming > 0) await this.leaveObjects(ops, failures);
-      return this.failures(ops, failures);
+      const failures = await this.netlink.routeWrite(this.tag, w, undefined, advmss);
+      if (this.naming > 0) await this.leaveObjects(w, failures);
+      return this.failures(w, failures);
     }
-    const ids = new Uint32Array(ops.length);
-    const named = new Array<NhObject | null>(ops.length).fill(null);
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.op !== 'delete') named[i] = table.acquire(op.route.nexthops, isV6(op.route.prefix), op.route.backup);
+    const ids = new Uint32Array(n);
+    const named = new Array<NhObject | null>(n).fill(null);
+    for (let i = 0; i < n; i++) {
+      const hops = w.nexthops(i);
+      if (hops !== null) named[i] = table.acquire(hops, w.v6(i), w.backup(i));
     }
     // Objects before the routes that name them; a route whose object could not be made carries its next hops.
     await this.install(table);
-    for (let i = 0; i < ops.length; i++) {
+    for (let i = 0; i < n; i++) {
       const o = named[i];
       if (o === null || o === undefined) continue;
       if (o.installed) ids[i] = o.id;
@@ -179,17 +188,17 @@ export class LinuxFib implements FibBackend {
         named[i] = null;
       }
     }
-    let failures = await this.netlink.routeWrite(this.tag, ops, ids, advmss);
+    let failures = await this.netlink.routeWrite(this.tag, w, ids, advmss);
     // "Nexthop id does not exist": the kernel removed the object with its device (and the routes naming it).
-    if (failures.some((f) => f.errno === -EINVAL && ids[f.index] !== 0)) failures = await this.retryGone(table, ops, ids, named, failures);
+    if (failures.some((f) => f.errno === -EINVAL && ids[f.index] !== 0)) failures = await this.retryGone(table, w, ids, named, failures);
     const errnos = new Map<number, number>();
     for (const f of failures) errnos.set(f.index, f.errno);
     let uncertain = false;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
+    for (let i = 0; i < n; i++) {
+      const kind = w.kind(i);
       let errno = errnos.size > 0 ? (errnos.get(i) ?? 0) : 0;
       // Deleting what is already gone (its interface went first) reached the goal.
-      if (op.op === 'delete' && errno === -ESRCH) errno = 0;
+      if (kind === OP_DELETE && errno === -ESRCH) errno = 0;
       if (errno !== 0) {
         const o = named[i];
         if (o !== null && o !== undefined) table.release(o);
@@ -197,12 +206,13 @@ export class LinuxFib implements FibBackend {
         if (errno === -ETIMEDOUT || errno === -ENOBUFS) uncertain = true;
         continue;
       }
-      const prefix = opPrefix(op);
-      if (op.op !== 'add') this.releasePrevious(table, prefix, op.previous);
-      if (op.op !== 'delete' && named[i] === null && table.keyOf(op.route.nexthops) !== null) this.legacy.add(prefix);
+      if (kind !== OP_ADD) this.releasePrevious(table, w, i);
+      const hops = w.nexthops(i);
+      // A route written with its own next hops though they could name an object (rare): its text is made.
+      if (hops !== null && named[i] === null && table.keyOf(hops) !== null) this.legacy.add(w.prefix(i));
     }
     if (!uncertain) await this.collect(table, []);
-    return this.failures(ops, failures);
+    return this.failures(w, failures);
   }
 
   /**
@@ -228,11 +238,10 @@ export class LinuxFib implements FibBackend {
   }
 
   /** Counts the routes dumpWithout reported that are rewritten or gone; with the last, our objects go too. */
-  private async leaveObjects(ops: readonly FibOp[], failures: readonly { index: number; errno: number }[]): Promise<void> {
-    const failed = new Set(failures.filter((f) => !(ops[f.index]!.op === 'delete' && f.errno === -ESRCH)).map((f) => f.index));
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.op !== 'add' && op.previous.nexthops.length === 0 && !failed.has(i)) this.naming--;
+  private async leaveObjects(w: LinuxWrites, failures: readonly { index: number; errno: number }[]): Promise<void> {
+    const failed = new Set(failures.filter((f) => !(w.kind(f.index) === OP_DELETE && f.errno === -ESRCH)).map((f) => f.index));
+    for (let i = 0; i < w.length; i++) {
+      if (w.previous(i)?.length === 0 && !failed.has(i)) this.naming--;
     }
     if (this.naming > 0 || this.netlink.nexthopObjects === undefined || this.netlink.nexthopWrite === undefined) return;
     const ours = (await this.netlink.nexthopObjects(this.tag.protocol)).filter((n) => ourId(n.id));
@@ -240,24 +249,26 @@ export class LinuxFib implements FibBackend {
     if (ours.length > 0) await this.netlink.nexthopWrite(ours.map((n): NexthopWrite => ({ op: 'delete', id: n.id })));
   }
 
-  private failures(ops: readonly FibOp[], failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {
+  /** "PREFIX: REASON" per failed op: the only texts a batch of columns makes. */
+  private failures(w: LinuxWrites, failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {
     const failed: { prefix: string; error: string }[] = [];
     for (const r of failures) {
-      const op = ops[r.index]!;
-      if (op.op === 'delete' && r.errno === -ESRCH) continue;
+      const kind = w.kind(r.index);
+      if (kind === OP_DELETE && r.errno === -ESRCH) continue;
       const error =
-        op.op === 'add' && r.errno === -EEXIST
+        kind === OP_ADD && r.errno === -EEXIST
           ? `another route in table ${this.tag.table} has metric ${this.tag.metric} for this prefix; not overwritten (choose another dataplane.linux.metric)`
           : errnoText(r.errno);
-      failed.push({ prefix: opPrefix(op), error });
+      failed.push({ prefix: w.prefix(r.index), error });
     }
     return failed;
   }
 
-  /** The route `previous` of `prefix` is gone or replaced: the object it named has one user less. */
-  private releasePrevious(table: NexthopTable, prefix: string, previous: FibRoute): void {
-    if (this.legacy.size > 0 && this.legacy.delete(prefix)) return;
-    const o = table.lookup(previous.nexthops, isV6(prefix), previous.backup);
+  /** Op i's previous route is gone or replaced: the object it named has one user less. */
+  private releasePrevious(table: NexthopTable, w: LinuxWrites, i: number): void {
+    // A text per op only while routes of ours name no object (legacy: empty in the steady state).
+    if (this.legacy.size > 0 && this.legacy.delete(w.prefix(i))) return;
+    const o = table.lookup(w.previous(i)!, w.v6(i), w.previousBackup(i));
     if (o !== null) table.release(o);
   }
 
@@ -302,7 +313,7 @@ export class LinuxFib implements FibBackend {
    */
   private async retryGone(
     table: NexthopTable,
-    ops: FibOp[],
+    w: LinuxWrites,
     ids: Uint32Array,
     named: (NhObject | null)[],
     failures: { index: number; errno: number }[],
@@ -320,7 +331,7 @@ export class LinuxFib implements FibBackend {
         named[f.index] = null;
       }
       subIds[subOps.length] = o.installed ? o.id : 0;
-      subOps.push(ops[f.index]!);
+      subOps.push(w.op(f.index));
     }
     const again = new Map((await this.netlink.routeWrite(this.tag, subOps, subIds, this.mss.forBatch(subOps))).map((f) => [retry[f.index]!.index, f.errno]));
     const out: { index: number; errno: number }[] = [];
