@@ -872,11 +872,16 @@ export class Agent implements ControlHandler {
   }
 
   private fibRouteFor(route: Route): FibRoute | null {
+    const nexthops = this.neighborHops(route);
+    return nexthops === null ? null : { prefix: route.prefix, nexthops };
+  }
+
+  /** The FIB next hops of a BGP path: its neighbor's shared list for the family, or null. */
+  private neighborHops(route: Route): FibNextHop[] | null {
     if (route.source !== 'bgp' || route.peer === null) return null;
     const n = this.peers.get(route.peer);
     if (!n) return null;
-    const nexthops = route.prefix.includes(':') ? n.fibNextHops.v6 : n.fibNextHops.v4;
-    return nexthops === null ? null : { prefix: route.prefix, nexthops };
+    return route.prefix.includes(':') ? n.fibNextHops.v6 : n.fibNextHops.v4;
   }
 
   /** Hands the waiting Loc-RIB changes to the FIB (and the mirror) and the Adj-RIBs-Out. */
@@ -945,18 +950,19 @@ export class Agent implements ControlHandler {
     // A tunnel's own address is reached over the tunnel, and a prefix connected here
     // is reached here, whoever announces them.
     const used = multipath === undefined ? this.multipathOf(prefix) : multipath;
-    const fr = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibFor(prefix, best, used);
-    if (this.pic && fr !== null && fr.source === 'bgp' && best !== null) {
+    // Next-hop lists only (shared per neighbor): no route object per change on this path.
+    const hops = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibHops(prefix, best, used);
+    const bgp = hops !== null && this.fibSource === 'bgp';
+    let backupHops: FibNextHop[] | null = null;
+    if (this.pic && bgp && best !== null) {
       const b = backup === undefined ? this.rib.backup(prefix) : backup;
-      const hops = b === null ? null : this.backupHops(fr.route.nexthops, b);
-      // fibFor made this route for this call: it takes the backup itself, no second copy per change.
-      if (hops !== null) fr.route.backup = hops;
+      backupHops = b === null ? null : this.backupHops(hops, b);
     }
     // The prefix's number from the RIB (shared table) spares the FIB its lookup by text.
-    if (fr) this.fibm.set(fr.route, 'learned', hint);
+    if (hops !== null) this.fibm.setHops(prefix, hops, backupHops, 'learned', hint);
     else this.fibm.delete(prefix, 'learned', hint);
     // BGP → OSPF on VPP: what BGP forwards (not OSPF's own routes) goes to the kernel for ospfd.
-    this.mirror?.set(prefix, fr !== null && fr.source === 'bgp' && !this.ospfWouldWin(prefix, best) ? fr.route : null);
+    this.mirror?.setHops(prefix, bgp && !this.ospfWouldWin(prefix, best) ? hops : null, backupHops);
   }
 
   /**
@@ -975,7 +981,7 @@ export class Agent implements ControlHandler {
    * place), on another tunnel. Null: no backup the FIB can fall back to.
    */
   private backupHops(primary: readonly FibNextHop[], backup: Route): FibNextHop[] | null {
-    const hops = this.fibRouteFor(backup)?.nexthops ?? null;
+    const hops = this.neighborHops(backup);
     if (hops === null || hops.length !== 1 || primary.length !== 1) return null;
     return hops[0]!.interface !== primary[0]!.interface ? hops : null;
   }
@@ -994,16 +1000,22 @@ export class Agent implements ControlHandler {
    * tunnel's hop from the route's group (NexthopTable.failover) at once.
    */
   private forwardingRoute(best: Route, used: readonly Route[] | null): FibRoute | null {
-    const first = this.fibRouteFor(best);
+    const nexthops = this.forwardingHops(best, used);
+    return nexthops === null ? null : { prefix: best.prefix, nexthops };
+  }
+
+  /** forwardingRoute's next hops: a shared list (per neighbor, or per multipath set), no object per call. */
+  private forwardingHops(best: Route, used: readonly Route[] | null): FibNextHop[] | null {
+    const first = this.neighborHops(best);
     if (first === null || used === null || used.length < 2) return first;
-    const nexthops = [...first.nexthops];
+    const nexthops = [...first];
     for (const r of used) {
       if (r.peer === best.peer) continue;
-      for (const nh of this.fibRouteFor(r)?.nexthops ?? []) {
+      for (const nh of this.neighborHops(r) ?? []) {
         if (!nexthops.some((h) => h.interface === nh.interface && h.address === nh.address)) nexthops.push(nh);
       }
     }
-    if (nexthops.length === first.nexthops.length) return first;
+    if (nexthops.length === first.length) return first;
     // One frozen list per set of next hops, as for a single neighbor (the FIB keeps lists as given and finds them by identity).
     const key = nexthops.map((h) => `${h.address ?? ''}%${h.interface ?? ''}`).join(' ');
     let list = this.multipathLists.get(key);
@@ -1011,19 +1023,29 @@ export class Agent implements ControlHandler {
       if (this.multipathLists.size >= 4096) this.multipathLists.clear();
       this.multipathLists.set(key, (list = Object.freeze(nexthops) as FibNextHop[]));
     }
-    return { prefix: first.prefix, nexthops: list };
+    return list;
   }
 
   /** Multipath next-hop lists by their hops (forwardingRoute). */
   private readonly multipathLists = new Map<string, FibNextHop[]>();
 
-  private fibFor(prefix: string, best: Route | null, used: readonly Route[] | null = null): { route: FibRoute; source: 'bgp' | 'ospf' } | null {
-    const bgp = best ? this.forwardingRoute(best, used) : null;
+  /** Where the last fibHops() answer came from. */
+  private fibSource: 'bgp' | 'ospf' = 'bgp';
+
+  /**
+   * The next hops the FIB gets for `prefix` (null: none), and in fibSource
+   * whose they are: BGP's, or OSPF's when this agent installs OSPF routes
+   * (VPP) and OSPF's distance is lower.
+   */
+  private fibHops(prefix: string, best: Route | null, used: readonly Route[] | null = null): FibNextHop[] | null {
+    const bgp = best ? this.forwardingHops(best, used) : null;
     const ospf = this.installsOspf ? this.deps.ospf?.route(prefix) : undefined;
     if (ospf !== undefined && (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best))) {
-      return { route: { prefix, nexthops: ospf }, source: 'ospf' };
+      this.fibSource = 'ospf';
+      return ospf;
     }
-    return bgp === null ? null : { route: bgp, source: 'bgp' };
+    this.fibSource = 'bgp';
+    return bgp;
   }
 
   /**

@@ -12,7 +12,7 @@
  * installs into VPP is OSPF's already, and handing it back would make a loop.
  */
 import { FibManager, type ReconcileResult } from '#fib/manager';
-import type { FibBackend, FibRoute } from '#fib/types';
+import type { FibBackend, FibNextHop, FibRoute } from '#fib/types';
 
 export class KernelMirror {
   private readonly fibm: FibManager;
@@ -49,6 +49,12 @@ export class KernelMirror {
   /** `route` is what BGP forwards `prefix` with (null: BGP does not, or OSPF wins it). */
   set(prefix: string, route: FibRoute | null): void {
     if (this.on && route !== null) this.fibm.set(route);
+    else this.fibm.delete(prefix);
+  }
+
+  /** set() without a route object: `nexthops` null as `route` null. */
+  setHops(prefix: string, nexthops: readonly FibNextHop[] | null, backup: readonly FibNextHop[] | null): void {
+    if (this.on && nexthops !== null) this.fibm.setHops(prefix, nexthops, backup);
     else this.fibm.delete(prefix);
   }
 

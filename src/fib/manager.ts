@@ -311,9 +311,18 @@ export class FibManager {
    * shared prefix table, if the caller knows it (LocRibChange.id).
    */
   set(route: FibRoute, owner: RouteOwner = 'learned', hint?: number): void {
-    const slot = this.slotOf(route.prefix, hint);
+    this.setHops(route.prefix, route.nexthops, route.backup ?? null, owner, hint);
+  }
+
+  /**
+   * set() without a route object: the agent calls it per Loc-RIB change with
+   * a neighbor's shared next-hop list (kept as given, as set() keeps
+   * `route.nexthops`) and the prefix's number as `hint`.
+   */
+  setHops(prefix: string, nexthops: readonly FibNextHop[], backup: readonly FibNextHop[] | null, owner: RouteOwner = 'learned', hint?: number): void {
+    const slot = this.slotOf(prefix, hint);
     const before = this.wantOf(slot);
-    const id = this.hops.intern(route.nexthops, true, route.backup ?? null);
+    const id = this.hops.intern(nexthops, true, backup);
     let old: number;
     if (owner === 'tunnel') {
       old = this.tunnel.get(slot) ?? NONE;
