@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import type { KernelRoute, NexthopWrite, RouteOp, RouteOps, RouteTag, RouteWrite } from '#netlink/types';
 import { errnoText } from '#netlink/errors';
 import { OP_ADD, OP_DELETE, type FibBackend, type FibBatch, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
-import { BatchWrites, OpWrites, type LinuxWrites } from './linux-writes.js';
+import { BatchWrites, OpWrites, type FibWrites } from './writes.js';
 import { hostPrefix, longestMatch } from './pin.js';
 import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
 import { TunnelMss } from './advmss.js';
@@ -160,7 +160,7 @@ export class LinuxFib implements FibBackend {
     return this.write(new BatchWrites(batch));
   }
 
-  private async write(w: LinuxWrites): Promise<{ prefix: string; error: string }[]> {
+  private async write(w: FibWrites): Promise<{ prefix: string; error: string }[]> {
     const n = w.length;
     if (n === 0) return [];
     const table = await this.nexthops();
@@ -238,7 +238,7 @@ export class LinuxFib implements FibBackend {
   }
 
   /** Counts the routes dumpWithout reported that are rewritten or gone; with the last, our objects go too. */
-  private async leaveObjects(w: LinuxWrites, failures: readonly { index: number; errno: number }[]): Promise<void> {
+  private async leaveObjects(w: FibWrites, failures: readonly { index: number; errno: number }[]): Promise<void> {
     const failed = new Set(failures.filter((f) => !(w.kind(f.index) === OP_DELETE && f.errno === -ESRCH)).map((f) => f.index));
     for (let i = 0; i < w.length; i++) {
       if (w.previous(i)?.length === 0 && !failed.has(i)) this.naming--;
@@ -250,7 +250,7 @@ export class LinuxFib implements FibBackend {
   }
 
   /** "PREFIX: REASON" per failed op: the only texts a batch of columns makes. */
-  private failures(w: LinuxWrites, failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {
+  private failures(w: FibWrites, failures: readonly { index: number; errno: number }[]): { prefix: string; error: string }[] {
     const failed: { prefix: string; error: string }[] = [];
     for (const r of failures) {
       const kind = w.kind(r.index);
@@ -265,7 +265,7 @@ export class LinuxFib implements FibBackend {
   }
 
   /** Op i's previous route is gone or replaced: the object it named has one user less. */
-  private releasePrevious(table: NexthopTable, w: LinuxWrites, i: number): void {
+  private releasePrevious(table: NexthopTable, w: FibWrites, i: number): void {
     // A text per op only while routes of ours name no object (legacy: empty in the steady state).
     if (this.legacy.size > 0 && this.legacy.delete(w.prefix(i))) return;
     const o = table.lookup(w.previous(i)!, w.v6(i), w.previousBackup(i));
@@ -313,7 +313,7 @@ export class LinuxFib implements FibBackend {
    */
   private async retryGone(
     table: NexthopTable,
-    w: LinuxWrites,
+    w: FibWrites,
     ids: Uint32Array,
     named: (NhObject | null)[],
     failures: { index: number; errno: number }[],

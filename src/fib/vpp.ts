@@ -68,7 +68,8 @@ import {
   asNumber as num,
   asRecord as rec,
 } from '#vpp/index';
-import { opPrefix, type FibBackend, type FibNextHop, type FibOp, type FibRoute, type OpPrefixes } from './types.js';
+import { OP_ADD, OP_DELETE, OP_REPLACE, type FibBackend, type FibBatch, type FibNextHop, type FibOp, type FibRoute, type OpPrefixes } from './types.js';
+import { BatchWrites, OpWrites, type FibWrites } from './writes.js';
 import { longestMatch } from './pin.js';
 import {
   encodeFibPath,
@@ -341,8 +342,18 @@ export class VppFib implements FibBackend {
    * Pipelined (see the file comment). Failures come back per prefix:
    * { prefix, error: 'VNET_API_ERROR_… (-54)' }.
    */
-  async apply(ops: FibOp[], prefixes?: OpPrefixes): Promise<{ prefix: string; error: string }[]> {
-    if (ops.length === 0) return [];
+  apply(ops: FibOp[], prefixes?: OpPrefixes): Promise<{ prefix: string; error: string }[]> {
+    return this.write(new OpWrites(ops, prefixes));
+  }
+
+  /** The FibManager's columns: paths from the interned lists, prefix bytes from the table, no object or text per route. */
+  applyBatch(batch: FibBatch): Promise<{ prefix: string; error: string }[]> {
+    return this.write(new BatchWrites(batch));
+  }
+
+  private async write(w: FibWrites): Promise<{ prefix: string; error: string }[]> {
+    const n = w.length;
+    if (n === 0) return [];
     const client = await this.deps.ready();
     if (!this.tablesReady) await this.ensureTables(client);
     if (this.pathCacheGeneration !== this.deps.interfaces.generation) {
@@ -350,18 +361,19 @@ export class VppFib implements FibBackend {
       this.pathCacheGeneration = this.deps.interfaces.generation;
     }
     const failed: { prefix: string; error: string }[] = [];
-    const done = new Uint8Array(ops.length);
+    const done = new Uint8Array(n);
     const fail = (o: number, error: string): void => {
       if (done[o] === 1) return;
       done[o] = 1;
-      failed.push({ prefix: opPrefix(ops[o]!), error });
+      failed.push({ prefix: w.prefix(o), error });
     };
-    const writes = new RouteWrites(ops.length, ops.length, this.deps.tableId);
+    const writes = new RouteWrites(n, n, this.deps.tableId);
     // The prefix's bytes from the FibManager's number when it gave one, else its text parsed.
-    const setPrefix = (o: number, text: string): boolean => {
-      const id = prefixes?.ids[o];
-      if (prefixes === undefined || id === undefined) return writes.setPrefix(o, text);
-      writes.setPrefixOf(o, prefixes.table, id);
+    const table = w.table;
+    const setPrefix = (o: number): boolean => {
+      const id = table === null ? -1 : w.prefixId(o);
+      if (table === null || id < 0) return writes.setPrefix(o, w.prefix(o));
+      writes.setPrefixOf(o, table, id);
       return true;
     };
     /** Per replace op: the previous paths to remove once its add is confirmed. */
@@ -371,31 +383,30 @@ export class VppFib implements FibBackend {
     let waiting: { o: number; lp: ListPaths }[] | null = null;
     /** Ops whose dumped extra paths go with this batch. */
     let extras: number[] | null = null;
-    for (let o = 0; o < ops.length; o++) {
-      const op = ops[o]!;
+    for (let o = 0; o < n; o++) {
+      const kind = w.kind(o);
       try {
-        const prefix = opPrefix(op);
         let extra: Buffer | undefined;
-        if (op.op !== 'add' && this.dumpedExtra.size > 0 && (extra = this.dumpedExtra.get(prefix)) !== undefined) (extras ??= []).push(o);
-        if (op.op === 'delete') {
-          const before = this.previousPaths(op.previous, extra);
+        // A text per op only while a dump's extra paths wait (after a start, until written).
+        if (kind !== OP_ADD && this.dumpedExtra.size > 0 && (extra = this.dumpedExtra.get(w.prefix(o))) !== undefined) (extras ??= []).push(o);
+        if (kind === OP_DELETE) {
+          const before = this.previousPaths(w, o, extra);
           if (before.length === 0) continue;
-          if (!setPrefix(o, op.prefix)) throw new RouteError(`${op.prefix}: not a prefix`);
+          if (!setPrefix(o)) throw new RouteError(`${w.prefix(o)}: not a prefix`);
           writes.push(o, false, before);
           continue;
         }
-        const route = op.route;
-        if (route.nexthops.length === 0) throw new RouteError(`${route.prefix}: no next hop`);
-        if (!setPrefix(o, route.prefix)) throw new RouteError(`${route.prefix}: not a prefix`);
-        const lp = this.routePaths(route);
+        if (w.nexthops(o)!.length === 0) throw new RouteError(`${w.prefix(o)}: no next hop`);
+        if (!setPrefix(o)) throw new RouteError(`${w.prefix(o)}: not a prefix`);
+        const lp = this.routePaths(w, o);
         if (lp.paths.length > MAX_PATHS * FIB_PATH_SIZE) {
-          throw new RouteError(`${route.prefix}: ${lp.paths.length / FIB_PATH_SIZE} paths (next hops and backup), VPP takes at most ${MAX_PATHS}`);
+          throw new RouteError(`${w.prefix(o)}: ${lp.paths.length / FIB_PATH_SIZE} paths (next hops and backup), VPP takes at most ${MAX_PATHS}`);
         }
         if (lp.needs.length > 0 && lp.checked !== this.pic.generation && !this.picReady(lp, install)) (waiting ??= []).push({ o, lp });
         writes.push(o, true, lp.paths);
-        if (op.op === 'replace') {
-          const gone = pathsGone(this.previousPaths(op.previous, extra), lp.paths);
-          if (gone.length > 0) (removals ??= new Array<Buffer | undefined>(ops.length))[o] = gone;
+        if (kind === OP_REPLACE) {
+          const gone = pathsGone(this.previousPaths(w, o, extra), lp.paths);
+          if (gone.length > 0) (removals ??= new Array<Buffer | undefined>(n))[o] = gone;
         }
       } catch (err) {
         fail(o, err instanceof Error ? err.message : String(err));
@@ -418,7 +429,7 @@ export class VppFib implements FibBackend {
     }
     if (removals !== null) {
       writes.reset();
-      for (let o = 0; o < ops.length; o++) {
+      for (let o = 0; o < n; o++) {
         const gone = removals[o];
         if (gone === undefined || done[o] === 1) continue;
         // The add was confirmed; without a connection the old paths stay, and so does the op.
@@ -432,11 +443,11 @@ export class VppFib implements FibBackend {
       }
     }
     // The extra paths a dump found went with these writes.
-    for (const o of extras ?? []) if (done[o] === 0) this.dumpedExtra.delete(opPrefix(ops[o]!));
+    for (const o of extras ?? []) if (done[o] === 0) this.dumpedExtra.delete(w.prefix(o));
     if (failed.length > 0) {
       const firstFailure = failed[0]!;
-      this.deps.log.warn({ failed: failed.length, of: ops.length, first: firstFailure }, 'VPP refused FIB writes');
-      this.deps.report?.('fib', `FIB: ${failed.length} of ${ops.length} route write(s) failed, e.g. ${firstFailure.prefix}: ${firstFailure.error}`);
+      this.deps.log.warn({ failed: failed.length, of: n, first: firstFailure }, 'VPP refused FIB writes');
+      this.deps.report?.('fib', `FIB: ${failed.length} of ${n} route write(s) failed, e.g. ${firstFailure.prefix}: ${firstFailure.error}`);
     } else {
       this.deps.report?.('fib', null);
     }
@@ -635,20 +646,21 @@ export class VppFib implements FibBackend {
   }
 
   /** How a route is written: its next hops, then its backup's (PIC only), with the host routes they need. */
-  private routePaths(route: FibRoute): ListPaths {
-    const list = route.nexthops;
+  private routePaths(w: FibWrites, o: number): ListPaths {
+    const list = w.nexthops(o)!;
     let lp = this.routePathsOf.get(list);
     if (!lp) {
-      const host = this.hostAddressFor(route);
-      lp = this.listPaths(route.prefix, list, PIC_PRIMARY, host === undefined ? null : host, 'write');
+      const prefix = w.prefix(o);
+      const host = this.hostAddressFor(prefix, list);
+      lp = this.listPaths(prefix, list, PIC_PRIMARY, host === undefined ? null : host, 'write');
       if (host === undefined) this.routePathsOf.set(list, lp);
     }
-    const backup = route.backup;
+    const backup = w.backup(o);
     if (backup === undefined || backup.length === 0 || !this.pic.enabled) return lp;
     let both = lp.withBackup?.get(backup);
     if (both) return both;
     // A backup hop that cannot be named (its tunnel is gone) is left out: the route goes in without it.
-    const b = this.listPaths(route.prefix, backup, PIC_BACKUP, null, 'backup');
+    const b = this.listPaths(w.prefix(o), backup, PIC_BACKUP, null, 'backup');
     const needs = [...lp.needs];
     for (const n of b.needs) if (!needs.some((x) => x.address === n.address && x.sw === n.sw)) needs.push(n);
     both = { paths: b.paths.length === 0 ? lp.paths : Buffer.concat([lp.paths, b.paths]), needs, checked: -1 };
@@ -657,24 +669,25 @@ export class VppFib implements FibBackend {
   }
 
   /**
-   * The paths of a route written earlier that can still be named (`extra`:
+   * The paths of op o's previous route that can still be named (`extra`:
    * what the dump found besides). A direct path via an interface that is gone
    * went with it (purgeInterface): nothing to remove.
    */
-  private previousPaths(route: FibRoute, extra?: Buffer): Buffer {
-    const list = route.nexthops;
+  private previousPaths(w: FibWrites, o: number, extra?: Buffer): Buffer {
+    const list = w.previous(o)!;
     let lp = this.previousPathsOf.get(list);
     if (!lp) {
-      const host = this.hostAddressForPrevious(route);
-      lp = this.listPaths(route.prefix, list, PIC_PRIMARY, host ?? null, 'previous');
+      const prefix = w.prefix(o);
+      const host = this.hostAddressForPrevious(prefix, list);
+      lp = this.listPaths(prefix, list, PIC_PRIMARY, host ?? null, 'previous');
       if (host === undefined) this.previousPathsOf.set(list, lp);
     }
     let paths = lp.paths;
-    const backup = route.backup;
+    const backup = w.previousBackup(o);
     if (backup !== undefined && backup.length > 0 && this.pic.enabled) {
       let both = lp.withBackup?.get(backup);
       if (!both) {
-        const b = this.listPaths(route.prefix, backup, PIC_BACKUP, null, 'previous');
+        const b = this.listPaths(w.prefix(o), backup, PIC_BACKUP, null, 'previous');
         both = { paths: b.paths.length === 0 ? lp.paths : Buffer.concat([lp.paths, b.paths]), needs: NO_NEEDS, checked: -1 };
         (lp.withBackup ??= new WeakMap()).set(backup, both);
       }
@@ -720,17 +733,17 @@ export class VppFib implements FibBackend {
    * is a host route (null otherwise): such paths depend on the prefix.
    * Undefined when every hop has its address (the list's paths can be kept).
    */
-  private hostAddressFor(route: FibRoute): string | null | undefined {
-    if (route.nexthops.every((nh) => nh.address !== undefined)) return undefined;
-    const p = parsePrefix(route.prefix, true);
-    if (!p) throw new RouteError(`${route.prefix}: not a prefix`);
+  private hostAddressFor(prefix: string, nexthops: readonly FibNextHop[]): string | null | undefined {
+    if (nexthops.every((nh) => nh.address !== undefined)) return undefined;
+    const p = parsePrefix(prefix, true);
+    if (!p) throw new RouteError(`${prefix}: not a prefix`);
     return p.len === (p.family === 4 ? 32 : 128) ? formatIp(p.bytes) : null;
   }
 
   /** hostAddressFor for a previous route: never throws (an unreadable one has nothing to remove). */
-  private hostAddressForPrevious(route: FibRoute): string | null | undefined {
+  private hostAddressForPrevious(prefix: string, nexthops: readonly FibNextHop[]): string | null | undefined {
     try {
-      return this.hostAddressFor(route);
+      return this.hostAddressFor(prefix, nexthops);
     } catch {
       return null;
     }

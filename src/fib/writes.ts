@@ -1,15 +1,15 @@
 /**
- * The Linux backend's view of a batch of writes, op by op, whether it came as
- * FibOp objects (apply) or as the FibManager's columns (applyBatch): one code
- * path in LinuxFib for both. The columns' view reads prefix numbers and
+ * A backend's view of a batch of writes, op by op, whether it came as FibOp
+ * objects (apply) or as the FibManager's columns (applyBatch): one code path
+ * in LinuxFib and VppFib for both. The columns' view reads prefix numbers and
  * next-hop list numbers and makes no object or text per route; the prefix's
  * text is made only where asked (a failure, a rare path).
  */
 import type { RouteWriteColumns } from '#netlink/types';
 import type { PrefixTable } from '#lib/prefix-table';
-import { batchOp, OP_ADD, OP_DELETE, OP_REPLACE, type FibBatch, type FibNextHop, type FibOp } from './types.js';
+import { batchOp, OP_ADD, OP_DELETE, OP_REPLACE, type FibBatch, type FibNextHop, type FibOp, type OpPrefixes } from './types.js';
 
-export interface LinuxWrites extends RouteWriteColumns {
+export interface FibWrites extends RouteWriteColumns {
   /** OP_ADD, OP_REPLACE or OP_DELETE. */
   kind(i: number): number;
   v6(i: number): boolean;
@@ -22,13 +22,27 @@ export interface LinuxWrites extends RouteWriteColumns {
   previousBackup(i: number): readonly FibNextHop[] | undefined;
   /** Op i as an object (rare paths only). */
   op(i: number): FibOp;
+  /** The table op i's prefix has a number in (prefixId), or null: only its text is known. */
+  readonly table: PrefixTable | null;
+  prefixId(i: number): number;
 }
 
 const HOW = ['add', 'replace', null] as const;
 
-/** FibOp objects as LinuxWrites. */
-export class OpWrites implements LinuxWrites {
-  constructor(private readonly ops: readonly FibOp[]) {}
+/** FibOp objects as FibWrites. */
+export class OpWrites implements FibWrites {
+  readonly table: PrefixTable | null;
+
+  /** `prefixes`: the ops' prefix numbers, if the caller has them (FibBackend.apply). */
+  constructor(
+    private readonly ops: readonly FibOp[],
+    private readonly prefixes?: OpPrefixes,
+  ) {
+    this.table = prefixes?.table ?? null;
+  }
+  prefixId(i: number): number {
+    return this.prefixes?.ids[i] ?? -1;
+  }
   get length(): number {
     return this.ops.length;
   }
@@ -67,15 +81,18 @@ export class OpWrites implements LinuxWrites {
   }
 }
 
-/** The FibManager's columns as LinuxWrites: the destination's bytes from the prefix table's words. */
-export class BatchWrites implements LinuxWrites {
-  private readonly table: PrefixTable;
+/** The FibManager's columns as FibWrites: the destination's bytes from the prefix table's words. */
+export class BatchWrites implements FibWrites {
+  readonly table: PrefixTable;
 
   constructor(private readonly b: FibBatch) {
     this.table = b.table;
   }
   get length(): number {
     return this.b.length;
+  }
+  prefixId(i: number): number {
+    return this.b.prefixes[i]!;
   }
   kind(i: number): number {
     return this.b.kinds[i]!;

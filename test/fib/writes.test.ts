@@ -11,7 +11,7 @@ import { formatPrefix, maskBytes, parsePrefix } from '#lib/prefix';
 import { PrefixTable } from '#lib/prefix-table';
 import { NlWriter } from '#netlink/codec';
 import { RouteEncoder, RouteWriteBatch } from '#netlink/batch';
-import { BatchWrites, OpWrites } from '#fib/linux-writes';
+import { BatchWrites, OpWrites } from '#fib/writes';
 import { batchOp, OP_ADD, OP_DELETE, OP_REPLACE, type FibBatch, type FibLists, type FibNextHop } from '#fib/types';
 
 const TAG = { table: 3000, protocol: 201, metric: 32 };
