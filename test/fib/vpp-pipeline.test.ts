@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FibManager, type FibOp, type FibRoute } from '#fib/index';
+import { batchOp, OP_ADD, OP_DELETE, type FibLists, type FibNextHop } from '#fib/types';
 import { VppFib, type VppInterfaceResolver } from '#fib/vpp';
 import { encodeFibPath, RouteWrites } from '#fib/vpp-writes';
 import { silentLogger } from '#lib/log';
@@ -326,5 +327,69 @@ describe('VppFib.purgeInterface: batched like the write path', () => {
       else if (i % 3 === 1) want.push(`- ${prefix(i)} `);
     }
     expect(sent).toEqual(want);
+  });
+});
+
+describe('VppFib.applyBatch: the FibManager columns, no FibOp or text per route', () => {
+  /** The request bytes with the client's context (bytes 6..9 after the u16 id and u32 client_index) zeroed. */
+  const routeBodies = (vpp: Responder): string[] => {
+    const id = vpp.bodies.find((_, i) => vpp.received[i]!.name === 'ip_route_add_del')?.readUInt16BE(0);
+    return vpp.bodies
+      .filter((b) => b.readUInt16BE(0) === id)
+      .map((b) => {
+        const c = Buffer.from(b);
+        c.fill(0, 6, 10);
+        return c.toString('hex');
+      });
+  };
+
+  it('random batches (adds, replaces, deletes; IPv4 and IPv6; ECMP): byte for byte the requests of apply(FibOps) by text', async () => {
+    const lists: FibNextHop[][] = [
+      [{ address: '10.255.1.1', interface: 'wgf-1' }],
+      [{ address: '10.255.2.1', interface: 'wgf-2' }],
+      [
+        { address: 'fd00:1::1', interface: 'wgf-1' },
+        { address: 'fd00:2::1', interface: 'wgf-2' },
+      ],
+      [{ address: 'fd00:2::1', interface: 'wgf-2' }],
+    ];
+    const fibLists: FibLists = { hops: (id) => lists[id]!, backup: () => null };
+    // A fixed pseudo-random sequence (xorshift), so a failure is reproducible.
+    let x = 0x9e3779b9;
+    const rnd = (n: number): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    for (let round = 0; round < 5; round++) {
+      const n = 50 + rnd(200);
+      const table = new PrefixTable();
+      const batch = { length: n, kinds: new Uint8Array(n), prefixes: new Int32Array(n), want: new Int32Array(n), have: new Int32Array(n), table, lists: fibLists };
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const v6 = rnd(3) === 0;
+        let text: string;
+        do {
+          text = v6 ? `2001:db8:${rnd(0x10000).toString(16)}:${rnd(0x10000).toString(16)}::/64` : `${1 + rnd(223)}.${rnd(256)}.${rnd(256)}.0/24`;
+        } while (seen.has(text));
+        seen.add(text);
+        const kind = rnd(3);
+        // IPv4 routes over lists 0-2 (an IPv6 next hop on an IPv4 route is VPP's too), IPv6 over 2-3.
+        const list = (): number => (v6 ? 2 + rnd(2) : rnd(3));
+        batch.kinds[i] = kind;
+        batch.prefixes[i] = table.intern(text);
+        batch.want[i] = kind === OP_DELETE ? -1 : list();
+        batch.have[i] = kind === OP_ADD ? -1 : list();
+      }
+      const ops = Array.from({ length: n }, (_, i) => batchOp(batch, i));
+      const a = await setup();
+      const b = await setup();
+      expect(await a.fib.apply(ops)).toEqual([]);
+      expect(await b.fib.applyBatch(batch)).toEqual([]);
+      const sent = routeBodies(a.vpp);
+      expect(sent.length).toBeGreaterThan(n / 2);
+      expect(routeBodies(b.vpp)).toEqual(sent);
+    }
   });
 });

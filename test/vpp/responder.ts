@@ -43,6 +43,8 @@ export class Responder {
   readonly handlers = new Map<string, Handler>();
   /** Every request received: name and values. */
   readonly received: { name: string; values: VppRecord }[] = [];
+  /** Every request's bytes as received (the message body, after the socket frame). */
+  readonly bodies: Buffer[] = [];
   readonly sockets = new Set<net.Socket>();
   connections = 0;
   private server: net.Server | null = null;
@@ -130,6 +132,7 @@ export class Responder {
     if (name === undefined) return; // VPP: "no handler for msg id", nothing sent
     const values = decode(MESSAGES.get(name)!, body).values;
     this.received.push({ name, values });
+    this.bodies.push(Buffer.from(body));
     const io: Io = {
       socket,
       reply: (n, v) => this.send(socket, n, v),
