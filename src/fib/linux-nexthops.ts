@@ -92,6 +92,8 @@ export class NexthopTable {
    * afterwards), and dumped lists are frozen.
    */
   private keys = new WeakMap<readonly FibNextHop[], string | null>();
+  /** routeKey's keys with a backup, by next-hop list then backup list. */
+  private backupKeys = new WeakMap<readonly FibNextHop[], WeakMap<readonly FibNextHop[], string>>();
   /**
    * Objects failover() moved or removed: their content no longer matches
    * their key, so no new route may name them; they go once the routes that
@@ -129,7 +131,12 @@ export class NexthopTable {
   routeKey(hops: readonly FibNextHop[], backup: readonly FibNextHop[] | undefined): string | null {
     const key = this.keyOf(hops);
     if (key === null || backup === undefined || hops.length !== 1 || backup.length !== 1 || backup[0]!.interface === undefined) return key;
-    return `${key}|${hopKey(backup[0]!)}`;
+    // With PIC every route has a backup: its key is made once per pair of lists, not per route.
+    let byBackup = this.backupKeys.get(hops);
+    if (byBackup === undefined) this.backupKeys.set(hops, (byBackup = new WeakMap()));
+    let both = byBackup.get(backup);
+    if (both === undefined) byBackup.set(backup, (both = `${key}|${hopKey(backup[0]!)}`));
+    return both;
   }
 
   /** The object a route with `hops` (and `backup`) names, if it names one (IPv6 routes never name an IPv4 gateway). */
@@ -254,6 +261,7 @@ export class NexthopTable {
     this.byKey = new Map();
     this.byId = new Map();
     this.keys = new WeakMap();
+    this.backupKeys = new WeakMap();
     this.retired = new Map();
     this.taken.clear();
     const strays: { id: number; users: number }[] = [];

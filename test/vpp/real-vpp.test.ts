@@ -172,7 +172,7 @@ function vppSched(): { run: number; wait: number } {
   return { run: Number(run) / 1e6, wait: Number(wait) / 1e6 };
 }
 
-/** One flush: wall time, time inside VppClient.bulk, the rest of VppFib.apply, CPU of VPP and of this process. */
+/** One flush: wall time, time inside VppClient.bulk, the rest of VppFib.applyBatch, CPU of VPP and of this process. */
 interface Phase {
   ms: number;
   wire: number;
@@ -735,7 +735,8 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       // paths), the FibManager around it; CPU of VPP and of this process over the flush.
       const fib = dp.fib;
       const c = connection.client!;
-      const apply = fib.apply.bind(fib);
+      // The FibManager calls applyBatch (the columns) where the backend has it.
+      const apply = fib.applyBatch.bind(fib);
       const bulk = c.bulk.bind(c);
       let inApply = 0;
       let inBulk = 0;
@@ -755,10 +756,10 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       };
       const applying = span((ms) => (inApply += ms));
       const bulking = span((ms) => (inBulk += ms));
-      fib.apply = async (ops, prefixes) => {
+      fib.applyBatch = async (batch) => {
         applying.enter();
         try {
-          return await apply(ops, prefixes);
+          return await apply(batch);
         } finally {
           applying.leave();
         }
@@ -811,7 +812,7 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
           results.push({ add, replace, delete: del });
         }
       } finally {
-        fib.apply = apply;
+        fib.applyBatch = apply;
         c.bulk = bulk;
       }
       const lines = results.map(
