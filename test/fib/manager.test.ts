@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { FibManager, NullFib, sameRoute } from '#fib/index';
 import type { FibBackend, FibOp, FibRoute } from '#fib/index';
+import { batchOp, OP_ADD, OP_DELETE, OP_REPLACE, type FibBatch } from '#fib/types';
 import { PrefixTable } from '#lib/prefix-table';
 
 class FakeBackend implements FibBackend {
@@ -545,5 +546,65 @@ describe('adopt (RFC 4724 §4.1: forwarding state kept across a restart)', () =>
     expect(b.table.has('10.9.0.0/24')).toBe(true);
     expect(await m.reconcile()).toEqual({ removed: 1, added: 0, kept: 2 });
     expect(b.table.has('10.9.0.0/24')).toBe(false);
+  });
+});
+
+describe('columns (FibBackend.applyBatch)', () => {
+  /** FakeBackend reading the columns: each op made into a FibOp here, the arrays' identity recorded. */
+  class ColumnsBackend extends FakeBackend {
+    readonly arrays = new Set<Uint8Array>();
+    readonly kinds: number[] = [];
+    async applyBatch(batch: FibBatch): Promise<{ prefix: string; error: string }[]> {
+      this.arrays.add(batch.kinds);
+      const ops: FibOp[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        this.kinds.push(batch.kinds[i]!);
+        // No list written by a delete, none there before an add.
+        expect(batch.want[i]! < 0).toBe(batch.kinds[i] === OP_DELETE);
+        expect(batch.have[i]! < 0).toBe(batch.kinds[i] === OP_ADD);
+        ops.push(batchOp(batch, i));
+      }
+      return this.apply(ops);
+    }
+  }
+
+  it('batches go as columns in arrays reused from batch to batch; kinds, previous lists and "PREFIX: REASON" failures as with FibOps', async () => {
+    const b = new ColumnsBackend();
+    const table = new PrefixTable();
+    const m = new FibManager(b, table);
+    const n = 20_000;
+    const p = (i: number): string => `10.${i >> 8}.${i & 255}.0/24`;
+    const a = Object.freeze([Object.freeze({ address: '10.255.0.1', interface: 'wg0' })]);
+    const c = Object.freeze([Object.freeze({ address: '10.255.0.3', interface: 'wg1' })]);
+    for (let i = 0; i < n; i++) m.set({ prefix: p(i), nexthops: a as FibRoute['nexthops'] });
+    b.failing.set(p(77), 'boom');
+    await m.flush();
+    // Three batches (8192 + 8192 + 3616), one set of arrays.
+    expect(b.batches.map((x) => x.length)).toEqual([8192, 8192, 3616]);
+    expect(b.arrays.size).toBe(1);
+    expect(b.kinds.every((k) => k === OP_ADD)).toBe(true);
+    expect(m.lastErrors).toEqual([`${p(77)}: boom`]);
+    expect(m.waiting).toBe(1);
+    b.failing.clear();
+    // A replace names what is installed as its previous list.
+    for (let i = 0; i < 10; i++) m.set({ prefix: p(i), nexthops: c as FibRoute['nexthops'] });
+    b.batches.length = 0;
+    b.kinds.length = 0;
+    await m.flush();
+    const ops = b.batches.flat();
+    expect(ops.filter((o) => o.op === 'replace').map((o) => (o.op === 'replace' ? o.previous.nexthops : null))).toEqual(Array(10).fill(a));
+    expect(ops.find((o) => o.op === 'add')).toEqual({ op: 'add', route: { prefix: p(77), nexthops: a } });
+    expect(b.kinds.filter((k) => k === OP_REPLACE)).toHaveLength(10);
+    expect(b.arrays.size).toBe(1);
+    for (let i = 0; i < n; i++) m.delete(p(i));
+    b.kinds.length = 0;
+    await m.flush();
+    expect(b.kinds).toHaveLength(n);
+    expect(b.kinds.every((k) => k === OP_DELETE)).toBe(true);
+    expect(b.table.size).toBe(0);
+    expect(m.size).toBe(0);
+    // Everything withdrawn: the prefixes' numbers are given back.
+    expect(table.size).toBe(0);
+    expect(m.nextHopLists).toBe(0);
   });
 });
