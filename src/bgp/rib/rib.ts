@@ -169,6 +169,12 @@ interface PeerState extends DecisionPeer {
 const LOCAL_SLOT = 0;
 /** The prefix text of routes made for the decision process only (candidateOf): none. */
 const DECIDING = '';
+/**
+ * The prefix text of a peer's best path made only to be exported by number
+ * (exportableOf): the export reads the prefix from its number (policy, size,
+ * NLRI), never from the Route, which leaves it with nothing else.
+ */
+const EXPORTING = '';
 /** The Loc-RIB column's mark for a prefix with three or more candidates (a set in `sets`, its number in `setOf`); -1 there is none. */
 const MULTI = -2;
 
@@ -1148,8 +1154,7 @@ export class Rib {
     if (peer === undefined || owed === null) return [];
     const packer = new UpdatePacker(this.prefixes);
     owed.take(max, (id) => {
-      const text = this.prefixes.text(id);
-      this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
+      this.exportPrefix(peer, null, id, packer, this.exportableOf(id));
       this.prefixes.release(id);
     });
     if (owed.size === 0) peer.owed = null;
@@ -1344,8 +1349,7 @@ export class Rib {
         for (; at < end; at++) {
           const id = ids[at]!;
           if (this.locOf(id) === -1) continue;
-          const text = this.prefixes.text(id);
-          this.exportPrefix(peer, text, id, packer, this.exportable(id, text));
+          this.exportPrefix(peer, null, id, packer, this.exportableOf(id));
           sent++;
         }
         if (at >= n) {
@@ -2110,6 +2114,19 @@ export class Rib {
     return addPath ? peer.pathIds.get(prefix) === best.pathId : best.pathId === undefined;
   }
 
+  /**
+   * exportable() of a prefix number in use, without its text where none is
+   * needed: a peer's best path is made as a Route with no prefix text
+   * (EXPORTING); our own routes and redistributed ones are found by text.
+   */
+  private exportableOf(prefix: number): Route | undefined {
+    if (this.locOf(prefix) !== -1) {
+      const slot = this.bestSlot(prefix);
+      if (slot !== LOCAL_SLOT) return this.routeOf(prefix, slot, EXPORTING);
+    }
+    return this.exportable(prefix, this.prefixes.text(prefix));
+  }
+
   /** What a peer may be sent for the prefix: the Loc-RIB's own path first, a redistributed route only where it has none. */
   private exportable(prefix: number, text: string): Route | undefined {
     return this.bestRoute(prefix, text) ?? this.redistributed.get(text);
@@ -2118,13 +2135,15 @@ export class Rib {
   /**
    * Brings the peer's Adj-RIB-Out entry for the prefix in line with `best`
    * (exportable(), made once by the caller for all its peers). `prefix` is
-   * NO_PREFIX for a redistributed route nothing else names yet.
+   * NO_PREFIX for a redistributed route nothing else names yet. `text`:
+   * the prefix's, or null for a number in use whose text is made only where
+   * needed (RFC 7911 several paths).
    */
-  private exportPrefix(peer: PeerState, text: string, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
-    const afi = prefix === NO_PREFIX ? afiOf(text) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
+  private exportPrefix(peer: PeerState, text: string | null, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
+    const afi = prefix === NO_PREFIX ? afiOf(text!) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
     const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
     if (peer.adjOutPaths !== null && peer.adjOutPaths.max(afi === AFI_IPV6) > 0) {
-      this.exportPaths(peer, peer.adjOutPaths, text, prefix, packer, enc);
+      this.exportPaths(peer, peer.adjOutPaths, text ?? this.prefixes.text(prefix), prefix, packer, enc);
       return;
     }
     const prevId = prefix === NO_PREFIX ? -1 : peer.adjOut.get(prefix);
@@ -2144,7 +2163,7 @@ export class Rib {
     }
     if (prev === undefined) {
       // The entry's reference on the number (made now for a redistributed route nothing named).
-      if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text);
+      if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text!);
       else this.prefixes.retain(prefix);
     }
     peer.adjOut.set(prefix, this.exportAttributes.idOf(next));
