@@ -744,9 +744,11 @@ export class FibManager {
       this.lastErrors = [`batch of ${n}: ${err instanceof Error ? err.message : String(err)}`];
       throw err;
     }
-    const failed = new Map<string, string>();
+    // Failures by prefix number: a batch with one failure makes no text for its other ops.
+    const failed = new Map<number, string>();
     for (const f of failures) {
-      failed.set(f.prefix, f.error);
+      const slot = this.prefixes.find(f.prefix);
+      if (slot !== NO_PREFIX) failed.set(slot, f.error);
       errors.push(`${f.prefix}: ${f.error}`);
     }
     const { kinds, prefixes, want, have } = batch;
@@ -755,8 +757,7 @@ export class FibManager {
       const id = want[k]!;
       // The previous list was held for the flight only.
       this.hops.release(have[k]!);
-      // Texts only while there are failures to match.
-      const error = failed.size > 0 ? failed.get(this.prefixes.text(slot)) : undefined;
+      const error = failed.size > 0 ? failed.get(slot) : undefined;
       if (error !== undefined) {
         this.errors.set(slot, error);
         this.counters.failed++;
