@@ -17,27 +17,26 @@ import { MessageType } from './types.js';
 import type { MpReach, MpUnreach, PathAttributes, PrefixRun, ReceivedNlri, UpdateMessage } from './types.js';
 import { prefixPathIds, prefixTexts } from './nlri.js';
 
-/** MP_REACH_NLRI as decoded (RFC 4760 §3): `nlri` and `pathIds` made from the run when read. */
-export class ReceivedReach implements MpReach {
-  #nlri: string[] | undefined;
+/**
+ * One MP prefix field as decoded (MP_REACH_NLRI's NLRI, MP_UNREACH_NLRI's
+ * Withdrawn Routes): the texts and Path Identifiers made from the run when
+ * read. The subclasses name the list as RFC 4760 does.
+ */
+abstract class ReceivedMpField {
+  #texts: string[] | undefined;
   #pathIds: number[] | undefined;
   readonly #run: PrefixRun;
 
-  constructor(
-    public afi: number,
-    public safi: number,
-    public nextHops: string[],
-    run: PrefixRun,
-  ) {
+  constructor(run: PrefixRun) {
     this.#run = run;
   }
 
-  get nlri(): string[] {
-    return (this.#nlri ??= prefixTexts(this.#run));
+  protected texts(): string[] {
+    return (this.#texts ??= prefixTexts(this.#run));
   }
 
-  set nlri(v: string[]) {
-    this.#nlri = v;
+  protected setTexts(v: string[]): void {
+    this.#texts = v;
   }
 
   get pathIds(): number[] | undefined {
@@ -50,7 +49,27 @@ export class ReceivedReach implements MpReach {
   }
 
   get textsMade(): boolean {
-    return this.#nlri !== undefined;
+    return this.#texts !== undefined;
+  }
+}
+
+/** MP_REACH_NLRI as decoded (RFC 4760 §3): `nlri` and `pathIds` made from the run when read. */
+export class ReceivedReach extends ReceivedMpField implements MpReach {
+  constructor(
+    public afi: number,
+    public safi: number,
+    public nextHops: string[],
+    run: PrefixRun,
+  ) {
+    super(run);
+  }
+
+  get nlri(): string[] {
+    return this.texts();
+  }
+
+  set nlri(v: string[]) {
+    this.setTexts(v);
   }
 
   toJSON(): MpReach {
@@ -62,38 +81,21 @@ export class ReceivedReach implements MpReach {
 }
 
 /** MP_UNREACH_NLRI as decoded (RFC 4760 §4): `withdrawn` and `pathIds` made from the run when read. */
-export class ReceivedUnreach implements MpUnreach {
-  #withdrawn: string[] | undefined;
-  #pathIds: number[] | undefined;
-  readonly #run: PrefixRun;
-
+export class ReceivedUnreach extends ReceivedMpField implements MpUnreach {
   constructor(
     public afi: number,
     public safi: number,
     run: PrefixRun,
   ) {
-    this.#run = run;
+    super(run);
   }
 
   get withdrawn(): string[] {
-    return (this.#withdrawn ??= prefixTexts(this.#run));
+    return this.texts();
   }
 
   set withdrawn(v: string[]) {
-    this.#withdrawn = v;
-  }
-
-  get pathIds(): number[] | undefined {
-    if (this.#pathIds === undefined && this.#run.addPath) this.#pathIds = prefixPathIds(this.#run);
-    return this.#pathIds;
-  }
-
-  set pathIds(v: number[] | undefined) {
-    this.#pathIds = v;
-  }
-
-  get textsMade(): boolean {
-    return this.#withdrawn !== undefined;
+    this.setTexts(v);
   }
 
   toJSON(): MpUnreach {
