@@ -25,7 +25,7 @@
 import { AsPathSegmentType, Origin } from '#bgp/wire/types';
 import type { PathAttributes } from '#bgp/wire/types';
 import { parseIp } from '#lib/prefix';
-import type { Route } from './types.js';
+import type { Route, RouteSource } from './types.js';
 
 /** Every step that can decide, as a list (the RIB stores a step as its index here). */
 export const DECISION_STEPS = [
@@ -73,13 +73,26 @@ export const LLGR_STALE = 0xffff0006;
 export const NO_LLGR = 0xffff0007;
 
 /** 1 for a long-lived stale path (RFC 9494 §4.2: least preferred), else 0. */
-export function llgrStaleRank(r: Route): number {
+export function llgrStaleRank(r: DecisionPath): number {
   const c = r.attrs.communities;
   return c !== undefined && c.includes(LLGR_STALE) ? 1 : 0;
 }
 
+/**
+ * What the steps read of a path. A Route is one; the Rib fills a reusable one
+ * from what it stores (path record, peer) so that comparing a received path
+ * with the best makes no object (issue 10: ten full-table peers, millions of
+ * comparisons that change nothing).
+ */
+export interface DecisionPath {
+  readonly peer: string | null;
+  readonly source: RouteSource;
+  readonly attrs: PathAttributes;
+  readonly nextHop: string | null;
+}
+
 /** Negative: a is better; positive: b is better; 0: this step cannot tell them apart. */
-type StepCompare = (ctx: DecisionContext, a: Route, b: Route) => number;
+type StepCompare = (ctx: DecisionContext, a: DecisionPath, b: DecisionPath) => number;
 
 const STEPS: readonly (readonly [DecisionStep, StepCompare])[] = [
   ['next-hop', (_c, a, b) => usableRank(a) - usableRank(b)],
@@ -102,6 +115,25 @@ export function compare(ctx: DecisionContext, a: Route, b: Route): { better: Rou
     if (d !== 0) return { better: d < 0 ? a : b, step };
   }
   return { better: null, step: 'equal' };
+}
+
+/**
+ * compare() without a result object, from step `firstStep` (1 skips the next-hop
+ * step, for candidates the Rib has already filtered): 0 when equal, else
+ * ±(index of the deciding step in STEPS + 1), negative when `a` is better.
+ * stepOfComparison names the step. Same steps, same order as compare().
+ */
+export function comparePaths(ctx: DecisionContext, a: DecisionPath, b: DecisionPath, firstStep = 0): number {
+  for (let i = firstStep; i < STEPS.length; i++) {
+    const d = STEPS[i]![1](ctx, a, b);
+    if (d !== 0) return d < 0 ? -(i + 1) : i + 1;
+  }
+  return 0;
+}
+
+/** The deciding step of a comparePaths result. */
+export function stepOfComparison(c: number): DecisionStep {
+  return c === 0 ? 'equal' : STEPS[Math.abs(c) - 1]![0];
 }
 
 /** The best of `paths` by elimination (RFC 4271 §9.1.2.2); undefined for none. */
@@ -221,15 +253,15 @@ function judgeNextHop(nextHop: string): boolean {
   return !(zeroTo15 && (b[15] === 0 || b[15] === 1));
 }
 
-function usableRank(r: Route): number {
+function usableRank(r: DecisionPath): number {
   return r.source !== 'bgp' || nextHopUsable(r.nextHop) ? 0 : 1;
 }
 
-export function localPref(r: Route): number {
+export function localPref(r: DecisionPath): number {
   return r.attrs.localPref ?? DEFAULT_LOCAL_PREF;
 }
 
-function learnedRank(r: Route): number {
+function learnedRank(r: DecisionPath): number {
   return r.source === 'bgp' ? 1 : 0;
 }
 
@@ -246,11 +278,11 @@ export function asPathLength(a: PathAttributes): number {
   return n;
 }
 
-function origin(r: Route): number {
+function origin(r: DecisionPath): number {
   return r.attrs.origin ?? Origin.Incomplete;
 }
 
-function med(r: Route): number {
+function med(r: DecisionPath): number {
   return r.attrs.med ?? 0;
 }
 
@@ -259,7 +291,7 @@ function med(r: Route): number {
  * inside our AS (locally or by an iBGP peer: empty path, or one starting with
  * an AS_SET) it is our own AS.
  */
-export function neighborAs(ctx: DecisionContext, r: Route): number {
+export function neighborAs(ctx: DecisionContext, r: DecisionPath): number {
   return neighborAsOf(ctx.localAsn, r.attrs);
 }
 
@@ -289,17 +321,17 @@ export function medFree(ctx: DecisionContext, paths: readonly Route[]): boolean 
   return true;
 }
 
-function ibgpRank(ctx: DecisionContext, r: Route): number {
+function ibgpRank(ctx: DecisionContext, r: DecisionPath): number {
   if (r.peer === null) return 1;
   return ctx.peers.get(r.peer)?.ebgp ? 0 : 1;
 }
 
-function routerId(ctx: DecisionContext, r: Route): number {
+function routerId(ctx: DecisionContext, r: DecisionPath): number {
   if (r.peer === null) return ctx.localRouterIdNum;
   return ctx.peers.get(r.peer)?.routerIdNum ?? 0xffffffff;
 }
 
-function addressOf(ctx: DecisionContext, r: Route): string {
+function addressOf(ctx: DecisionContext, r: DecisionPath): string {
   if (r.peer === null) return '';
   return ctx.peers.get(r.peer)?.addressKey ?? '~';
 }

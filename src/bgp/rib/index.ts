@@ -7,11 +7,13 @@ export {
   DEFAULT_LOCAL_PREF,
   asPathLength,
   compare,
+  comparePaths,
   nextHopUsable,
   rank,
   selectBest,
+  stepOfComparison,
 } from './decision.js';
-export type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
+export type { Decision, DecisionContext, DecisionPath, DecisionPeer, DecisionStep } from './decision.js';
 export { multipathSet, sameAsPath } from './multipath.js';
 export type { MultipathOptions } from './multipath.js';
 export { endOfRib, isEndOfRib } from './update-packer.js';

@@ -43,8 +43,8 @@ import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import { AdjRibOutPaths } from './add-path-out.js';
 import { OwedPrefixes } from './owed-prefixes.js';
-import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, compare, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate } from './decision.js';
-import type { Decision, DecisionContext, DecisionPeer, DecisionStep } from './decision.js';
+import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, comparePaths, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate, stepOfComparison } from './decision.js';
+import type { Decision, DecisionContext, DecisionPath, DecisionPeer, DecisionStep } from './decision.js';
 import { multipathSet } from './multipath.js';
 import type { MultipathOptions } from './multipath.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
@@ -169,6 +169,19 @@ interface PeerState extends DecisionPeer {
 const LOCAL_SLOT = 0;
 /** The prefix text of routes made for the decision process only (candidateOf): none. */
 const DECIDING = '';
+
+/** A reusable DecisionPath: the Rib writes a stored path's fields into it for one comparison. */
+interface ScratchPath {
+  peer: string | null;
+  readonly source: 'bgp';
+  attrs: PathAttributes;
+  nextHop: string | null;
+}
+
+function scratchPath(): ScratchPath {
+  return { peer: null, source: 'bgp', attrs: {}, nextHop: null };
+}
+
 /**
  * The prefix text of a peer's best path made only to be exported by number
  * (exportableOf): the export reads the prefix from its number (policy, size,
@@ -372,6 +385,9 @@ export class Rib {
   private readonly freeSlots: number[] = [];
   private readonly peerInfos = new Map<string, PeerInfo>();
   private readonly decisionCtx: DecisionContext;
+  /** The two paths of a comparison, filled from the stored paths (pathIn). */
+  private readonly scratchA = scratchPath();
+  private readonly scratchB = scratchPath();
   private readonly exportCtx: ExportContext;
   /** Our own global addresses (canonical) with the number of sessions using each. */
   private readonly ownAddresses = new Map<string, number>();
@@ -1821,7 +1837,7 @@ export class Rib {
     const sets = this.sets;
     // With multipath the paths tied with the best are sorted in behind it: a full decision.
     if (!sets.total(e) || sets.backup(e) < 0 || this.multipathOpts !== null) return false;
-    const fresh = this.candidateOf(prefix, slot);
+    const fresh = this.pathIn(this.scratchA, prefix, slot);
     // Still a total order unless the new path meets one of its own neighbor AS with another MED.
     const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
     const m = fresh.attrs.med ?? 0;
@@ -1833,17 +1849,18 @@ export class Rib {
       if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
     }
     const last = n - 1;
-    const c = compare(this.decisionCtx, fresh, this.candidateOf(prefix, sets.at(e, 0)));
-    if (c.better === fresh) {
+    // Compared from what is stored, no Route per candidate (issue 10); `fresh` stays in scratchA.
+    const c = comparePaths(this.decisionCtx, fresh, this.pathIn(this.scratchB, prefix, sets.at(e, 0)));
+    if (c < 0) {
       // The old best is the runner-up now (the new one was last); the step is the one between the two.
       sets.swap(e, 0, last);
       sets.setBackup(e, sets.at(e, last));
-      sets.setStep(e, c.step);
+      sets.setStep(e, stepOfComparison(c));
       return true;
     }
-    if (compare(this.decisionCtx, fresh, this.candidateOf(prefix, sets.backup(e))).better === fresh) {
+    if (comparePaths(this.decisionCtx, fresh, this.pathIn(this.scratchB, prefix, sets.backup(e))) < 0) {
       sets.setBackup(e, slot);
-      sets.setStep(e, c.step);
+      sets.setStep(e, stepOfComparison(c));
     }
     return true;
   }
@@ -1902,10 +1919,9 @@ export class Rib {
    * Two paths are always in order (no third to make the MED step intransitive).
    */
   private decidePair(prefix: number, a: number, b: number): void {
-    const ra = this.candidateOf(prefix, a);
-    const rb = this.candidateOf(prefix, b);
-    const d = selectBestCandidate(this.decisionCtx, [ra, rb])!;
-    const aWins = d.best === ra;
+    // Two filtered candidates: elimination is the pairwise comparison from step 1, a tie keeping `a`.
+    const c = comparePaths(this.decisionCtx, this.pathIn(this.scratchA, prefix, a), this.pathIn(this.scratchB, prefix, b), 1);
+    const aWins = c <= 0;
     this.loc.set(prefix, aWins ? a : b);
     this.second.set(prefix, aWins ? b : a);
     if (prefix >= this.pairStep.length) {
@@ -1915,10 +1931,11 @@ export class Rib {
       grown.set(this.pairStep);
       this.pairStep = grown;
     }
-    let step = STEP_NUMBERS.get(d.step)!;
+    let step = STEP_NUMBERS.get(stepOfComparison(c))!;
     if (this.multipathOpts !== null) {
-      const other = aWins ? rb : ra;
-      if (multipathSet(this.decisionCtx, [d.best, other], d.best, this.multipathOpts).length === 2) step |= PAIR_MULTIPATH;
+      // Multipath eligibility reads whole routes: made only with multipath on.
+      const best = this.candidateOf(prefix, aWins ? a : b);
+      if (multipathSet(this.decisionCtx, [best, this.candidateOf(prefix, aWins ? b : a)], best, this.multipathOpts).length === 2) step |= PAIR_MULTIPATH;
     }
     this.pairStep[prefix] = step;
   }
@@ -2011,6 +2028,22 @@ export class Rib {
    */
   private candidateOf(prefix: number, slot: number): Route {
     return slot === LOCAL_SLOT ? this.localRoutes.get(this.prefixes.text(prefix))! : this.routeOf(prefix, slot, DECIDING);
+  }
+
+  /**
+   * Candidate `slot`'s path for `prefix` as the decision process reads it
+   * (RFC 4271 §9.1.2), written into `into` (scratchA or scratchB) rather than
+   * a new Route: a local route is returned as it is stored. Valid until the
+   * next call with the same scratch.
+   */
+  private pathIn(into: ScratchPath, prefix: number, slot: number): DecisionPath {
+    if (slot === LOCAL_SLOT) return this.localRoutes.get(this.prefixes.text(prefix))!;
+    const peer = this.slots[slot]!;
+    const r = this.pathRecords.get(peer.adjIn.get(prefix));
+    into.peer = peer.info.id;
+    into.attrs = r.attrs;
+    into.nextHop = r.nextHop;
+    return into;
   }
 
   /** The attributes of candidate `slot`'s path for `prefix`, without making its Route. */
