@@ -7,10 +7,13 @@
  * wins (a Loc-RIB change per prefix and peer); lose: later peers have longer
  * AS paths (their paths are decided against the best, nothing changes).
  * V6=1: IPv6 /56s in MP_REACH_NLRI; POLICY=1: an import policy with a
- * prefix-list term. Not a test: prints the CPU time of the loop.
+ * prefix-list term. Not a test: prints the CPU time of the loop, the GC
+ * time in it and the heap allocated during it (v8.GCProfiler: the growth
+ * between one GC's end and the next one's start, plus the growth to the end).
  *
  *   ORDER=lose N=100000 P=10 node --expose-gc node_modules/.bin/vitest run --config bench/scripts/vitest.config.ts bench/scripts/receive.run.ts
  */
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { it } from 'vitest';
 import { decodeMessage, encodeMessage } from '#bgp/wire/index';
 import type { CodecContext, UpdateMessage } from '#bgp/wire/index';
@@ -59,6 +62,9 @@ it(`receive: ${P} peers x ${N} ${V6 ? 'IPv6' : 'IPv4'} prefixes, later peers ${L
     }
   }
   (globalThis as { gc?: () => void }).gc?.();
+  const prof = new GCProfiler();
+  const h0 = getHeapStatistics().used_heap_size;
+  prof.start();
   const c0 = process.cpuUsage();
   let changes = 0;
   for (const [peer, frame] of frames) {
@@ -66,5 +72,19 @@ it(`receive: ${P} peers x ${N} ${V6 ? 'IPv6' : 'IPv4'} prefixes, later peers ${L
     if (isEndOfRib(u) === null) changes += rib.applyUpdate(peer, u).length;
   }
   const cpu = process.cpuUsage(c0);
-  console.log(`decode + apply: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU, ${changes} Loc-RIB changes, ${rib.size} prefixes`);
+  const h1 = getHeapStatistics().used_heap_size;
+  const stats = prof.stop().statistics;
+  let gcUs = 0;
+  let allocated = 0;
+  let after = h0;
+  for (const g of stats) {
+    gcUs += g.cost;
+    allocated += Math.max(0, g.beforeGC.heapStatistics.usedHeapSize - after);
+    after = g.afterGC.heapStatistics.usedHeapSize;
+  }
+  allocated += Math.max(0, h1 - after);
+  console.log(
+    `decode + apply: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU, GC ${(gcUs / 1e6).toFixed(2)} s in ${stats.length}, ${(allocated / 1e6).toFixed(0)} MB allocated; ` +
+      `${changes} Loc-RIB changes, ${rib.size} prefixes`,
+  );
 });
