@@ -131,6 +131,94 @@ export function comparePaths(ctx: DecisionContext, a: DecisionPath, b: DecisionP
   return 0;
 }
 
+/**
+ * Reads candidate `i` for the decision; `second` picks the other of two
+ * reusable paths, so that two candidates can be read at once.
+ */
+export type PathReader = (i: number, second: boolean) => DecisionPath;
+
+/**
+ * selectBest (from step `firstStep`) over candidates the caller reads by
+ * number instead of handing over Routes: the same elimination, in the same
+ * order, over `set` (candidate numbers, ordered as selectBest's list would be).
+ * Returns the winner's number * 32 + the deciding step's index in DECISION_STEPS.
+ */
+export function eliminateRead(ctx: DecisionContext, set: readonly number[], read: PathReader, firstStep: number): number {
+  const first = set[0]!;
+  if (set.length === 1) return first * 32 + ONLY_PATH;
+  if (set.length === 2) {
+    const c = comparePaths(ctx, read(first, false), read(set[1]!, true), firstStep);
+    return (c <= 0 ? first : set[1]!) * 32 + stepNumber(c);
+  }
+  let cur = set;
+  for (let i = firstStep; i < STEPS.length; i++) {
+    const [step, cmp] = STEPS[i]!;
+    if (step === 'med') {
+      cur = eliminateMedRead(ctx, cur, read);
+      if (cur.length === 1) return cur[0]! * 32 + i + STEP_OFFSET;
+      continue;
+    }
+    let best = cur[0]!;
+    let ties = 1;
+    for (let k = 1; k < cur.length; k++) {
+      const d = cmp(ctx, read(cur[k]!, false), read(best, true));
+      if (d < 0) {
+        best = cur[k]!;
+        ties = 1;
+      } else if (d === 0) ties++;
+    }
+    if (ties === 1) return best * 32 + i + STEP_OFFSET;
+    if (ties < cur.length) {
+      const kept: number[] = [];
+      for (let k = 0; k < cur.length; k++) if (cmp(ctx, read(cur[k]!, false), read(best, true)) === 0) kept.push(cur[k]!);
+      cur = kept;
+    }
+  }
+  return cur[0]! * 32 + EQUAL;
+}
+
+/** eliminateMed over candidates read by number. */
+function eliminateMedRead(ctx: DecisionContext, set: readonly number[], read: PathReader): readonly number[] {
+  if (medFreeRead(ctx, set, read)) return set;
+  const lowest = new Map<number, number>();
+  for (const x of set) {
+    const r = read(x, false);
+    const as = neighborAs(ctx, r);
+    const m = med(r);
+    const cur = lowest.get(as);
+    if (cur === undefined || m < cur) lowest.set(as, m);
+  }
+  const kept = set.filter((x) => {
+    const r = read(x, false);
+    return med(r) === lowest.get(neighborAs(ctx, r));
+  });
+  return kept.length === set.length ? set : kept;
+}
+
+/** medFree over candidates read by number. */
+export function medFreeRead(ctx: DecisionContext, set: readonly number[], read: PathReader): boolean {
+  for (let i = 0; i < set.length; i++) {
+    const a = read(set[i]!, false).attrs;
+    const as = neighborAsOf(ctx.localAsn, a);
+    const ma = a.med ?? 0;
+    for (let j = i + 1; j < set.length; j++) {
+      const b = read(set[j]!, true).attrs;
+      if ((b.med ?? 0) !== ma && neighborAsOf(ctx.localAsn, b) === as) return false;
+    }
+  }
+  return true;
+}
+
+const ONLY_PATH = 0;
+const EQUAL = DECISION_STEPS.length - 1;
+/** DECISION_STEPS index of STEPS[i] is i + STEP_OFFSET ('only-path' comes first there). */
+const STEP_OFFSET = 1;
+
+/** The DECISION_STEPS index of a comparePaths result. */
+function stepNumber(c: number): number {
+  return c === 0 ? EQUAL : Math.abs(c) - 1 + STEP_OFFSET;
+}
+
 /** The deciding step of a comparePaths result. */
 export function stepOfComparison(c: number): DecisionStep {
   return c === 0 ? 'equal' : STEPS[Math.abs(c) - 1]![0];

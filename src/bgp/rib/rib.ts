@@ -43,8 +43,8 @@ import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import { AdjRibOutPaths } from './add-path-out.js';
 import { OwedPrefixes } from './owed-prefixes.js';
-import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, comparePaths, medFree, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate, stepOfComparison } from './decision.js';
-import type { Decision, DecisionContext, DecisionPath, DecisionPeer, DecisionStep } from './decision.js';
+import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, comparePaths, eliminateRead, medFree, medFreeRead, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate, stepOfComparison } from './decision.js';
+import type { Decision, DecisionContext, DecisionPath, PathReader, DecisionPeer, DecisionStep } from './decision.js';
 import { multipathSet } from './multipath.js';
 import type { MultipathOptions } from './multipath.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
@@ -1951,6 +1951,7 @@ export class Rib {
    * removing a loser can change the winner.
    */
   private decide(prefix: number, e: number): void {
+    if (this.multipathOpts === null) return this.decideStored(prefix, e);
     const sets = this.sets;
     const paths = this.candidateRoutes(prefix, e, DECIDING);
     const d = selectBestCandidate(this.decisionCtx, paths)!;
@@ -1973,6 +1974,38 @@ export class Rib {
     const rest = paths.slice(1);
     const b = selectBestCandidate(this.decisionCtx, rest)!;
     sets.setBackup(e, sets.at(e, 1 + rest.indexOf(b.best)));
+  }
+
+  /**
+   * decide() without multipath, from the stored paths (pathIn) instead of a
+   * Route per candidate (issue 10): the same elimination over the members in
+   * the same order (eliminateRead), so the best, the step, the runner-up and
+   * whether the set is in a total order come out as selectBest says them.
+   */
+  private decideStored(prefix: number, e: number): void {
+    const sets = this.sets;
+    const n = sets.countOf(e);
+    const read: PathReader = (i, second) => this.pathIn(second ? this.scratchB : this.scratchA, prefix, sets.at(e, i));
+    const all = new Array<number>(n);
+    for (let i = 0; i < n; i++) all[i] = i;
+    const d = eliminateRead(this.decisionCtx, all, read, 1);
+    const j = d >>> 5;
+    sets.setStep(e, DECISION_STEPS[d & 31]!);
+    sets.setTotal(e, medFreeRead(this.decisionCtx, all, read));
+    sets.setMultipath(e, 1);
+    let backup = -1;
+    if (this.backups) {
+      if (n === 2) backup = j === 0 ? 1 : 0;
+      else {
+        // The rest in the order decide() had it: the best's place taken by the first member.
+        const rest = new Array<number>(n - 1);
+        for (let i = 1; i < n; i++) rest[i - 1] = i === j ? 0 : i;
+        backup = eliminateRead(this.decisionCtx, rest, read, 1) >>> 5;
+      }
+      backup = sets.at(e, backup);
+    }
+    if (j > 0) sets.swap(e, 0, j);
+    if (backup !== -1) sets.setBackup(e, backup);
   }
 
   /**
