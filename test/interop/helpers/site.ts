@@ -551,3 +551,15 @@ export function nextHopsOfA(site: Site): string[] {
   const lls = links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === 'link').map((a) => a.local);
   return [TUN_A.v6, ...lls];
 }
+
+/**
+ * When BIRD's protocol `name` came up, from `show protocols` ("up HH:MM:SS.mmm
+ * Established"), in ms of the day; NaN when it is not up. BIRD prints that
+ * moment as real time converted from its monotonic clock at each call, so two
+ * reads of an unchanged session may differ by a millisecond or two (seen:
+ * .353 then .354): "no reset" is "within a few ms", a reset moves it by seconds.
+ */
+export function birdUpSince(showProtocols: string, name: string): number {
+  const m = new RegExp(`^${name}\\s+BGP\\s+\\S+\\s+up\\s+(\\d+):(\\d+):([\\d.]+)\\s+Established`, 'm').exec(showProtocols);
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : NaN;
+}
