@@ -3,6 +3,7 @@
  * thousand distinct attribute sets, so each set is stored once, frozen, and
  * shared; a refcount frees it when the last path using it goes away.
  */
+import { bucketAdd, bucketFind, bucketRemove, type Buckets } from '#lib/buckets';
 import type { AsPathSegment, ExtendedCommunity, LargeCommunity, PathAttributes, UnknownAttribute } from '#bgp/wire/types';
 
 interface Slot {
@@ -22,12 +23,11 @@ interface Slot {
  */
 export class AttributeTable {
   /** Sets by hash: one slot, or the few whose hashes collide. */
-  private readonly byHash = new Map<number, Slot | Slot[]>();
+  private readonly byHash: Buckets<Slot> = new Map();
   /** Identity index: re-interning an object this table already owns skips the hash. */
   private readonly byObject = new Map<PathAttributes, Slot>();
   private readonly byId: (Slot | null)[] = [];
   private readonly freeIds: number[] = [];
-  private live = 0;
 
   /** Returns the shared frozen copy of `attrs` and takes one reference on it. */
   intern(attrs: PathAttributes): PathAttributes {
@@ -37,29 +37,13 @@ export class AttributeTable {
       return own.attrs;
     }
     const hash = attributeHash(attrs);
-    const bucket = this.byHash.get(hash);
-    let slot: Slot | undefined;
-    if (bucket !== undefined) {
-      if (!Array.isArray(bucket)) {
-        if (attributesEqual(bucket.attrs, attrs)) slot = bucket;
-      } else {
-        for (let i = 0; i < bucket.length; i++) {
-          if (attributesEqual(bucket[i]!.attrs, attrs)) {
-            slot = bucket[i]!;
-            break;
-          }
-        }
-      }
-    }
+    let slot = bucketFind(this.byHash, hash, (s) => attributesEqual(s.attrs, attrs));
     if (slot === undefined) {
       const id = this.freeIds.pop() ?? this.byId.length;
       slot = { attrs: frozenCopy(attrs), hash, id, refs: 0 };
       this.byId[id] = slot;
-      if (bucket === undefined) this.byHash.set(hash, slot);
-      else if (Array.isArray(bucket)) bucket.push(slot);
-      else this.byHash.set(hash, [bucket, slot]);
+      bucketAdd(this.byHash, hash, slot);
       this.byObject.set(slot.attrs, slot);
-      this.live++;
     }
     slot.refs++;
     return slot.attrs;
@@ -77,17 +61,10 @@ export class AttributeTable {
     const slot = this.byObject.get(attrs);
     if (!slot) throw new Error('release of an attribute set that is not interned here');
     if (--slot.refs === 0) {
-      const bucket = this.byHash.get(slot.hash);
-      if (Array.isArray(bucket)) {
-        bucket.splice(bucket.indexOf(slot), 1);
-        if (bucket.length === 1) this.byHash.set(slot.hash, bucket[0]!);
-      } else {
-        this.byHash.delete(slot.hash);
-      }
+      bucketRemove(this.byHash, slot.hash, slot);
       this.byObject.delete(slot.attrs);
       this.byId[slot.id] = null;
       this.freeIds.push(slot.id);
-      this.live--;
     }
   }
 
@@ -110,7 +87,7 @@ export class AttributeTable {
 
   /** Distinct live attribute sets. */
   get size(): number {
-    return this.live;
+    return this.byObject.size;
   }
 }
 

@@ -50,6 +50,7 @@ import type { MultipathOptions } from './multipath.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
+import { bucketAdd, bucketFind, bucketRemove, type Buckets } from '#lib/buckets';
 
 /** A peer's withdrawal in steps (Rib.removePeerSteps). */
 export interface PeerRemoval {
@@ -221,7 +222,7 @@ interface PathRecord {
 class PathTable {
   private records: (PathRecord | null)[] = [];
   /** Record numbers by attribute set number: one, or the few of one set. */
-  private readonly byAttr = new Map<number, number | number[]>();
+  private readonly byAttr: Buckets<number> = new Map();
   private readonly free: number[] = [];
   /** Next-hop texts in use, one copy each, with the records holding them. */
   private readonly hops = new Map<string, { text: string; refs: number }>();
@@ -232,19 +233,14 @@ class PathTable {
   /** The record of (`attrs`, next hops), with one reference taken; `attrs` must be interned in the attribute table. */
   intern(attrs: PathAttributes, nextHop: string | null, nextHopLinkLocal: string | null): number {
     const a = this.attributes.idOf(attrs);
-    const found = this.byAttr.get(a);
+    const found = bucketFind(this.byAttr, a, (id) => this.matches(id, nextHop, nextHopLinkLocal));
     if (found !== undefined) {
-      if (typeof found === 'number') {
-        if (this.matches(found, nextHop, nextHopLinkLocal)) return this.take(found);
-      } else {
-        for (let i = 0; i < found.length; i++) if (this.matches(found[i]!, nextHop, nextHopLinkLocal)) return this.take(found[i]!);
-      }
+      this.retain(found);
+      return found;
     }
     const id = this.free.pop() ?? this.records.length;
     this.records[id] = { attrs: this.attributes.intern(attrs), attrId: a, nextHop: this.hop(nextHop), nextHopLinkLocal: this.hop(nextHopLinkLocal), refs: 1 };
-    if (found === undefined) this.byAttr.set(a, id);
-    else if (typeof found === 'number') this.byAttr.set(a, [found, id]);
-    else found.push(id);
+    bucketAdd(this.byAttr, a, id);
     this.live++;
     return id;
   }
@@ -252,11 +248,6 @@ class PathTable {
   private matches(id: number, nextHop: string | null, nextHopLinkLocal: string | null): boolean {
     const r = this.records[id]!;
     return r.nextHop === nextHop && r.nextHopLinkLocal === nextHopLinkLocal;
-  }
-
-  private take(id: number): number {
-    this.records[id]!.refs++;
-    return id;
   }
 
   /** The shared copy of a next-hop text, one more reference on it. */
@@ -285,13 +276,7 @@ class PathTable {
   release(id: number): void {
     const r = this.records[id]!;
     if (--r.refs > 0) return;
-    const found = this.byAttr.get(r.attrId)!;
-    if (typeof found === 'number') {
-      this.byAttr.delete(r.attrId);
-    } else {
-      found.splice(found.indexOf(id), 1);
-      if (found.length === 1) this.byAttr.set(r.attrId, found[0]!);
-    }
+    bucketRemove(this.byAttr, r.attrId, id);
     this.dropHop(r.nextHop);
     this.dropHop(r.nextHopLinkLocal);
     this.attributes.release(r.attrs);
