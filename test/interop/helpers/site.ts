@@ -552,6 +552,12 @@ export function nextHopsOfA(site: Site): string[] {
   return [TUN_A.v6, ...lls];
 }
 
+/** BIRD's clock text "HH:MM:SS.mmm" (its `timeformat … iso short ms`) in ms of the day; NaN for anything else. */
+export function birdTimeMs(text: string): number {
+  const m = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text);
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : NaN;
+}
+
 /**
  * When BIRD's protocol `name` came up, from `show protocols` ("up HH:MM:SS.mmm
  * Established"), in ms of the day; NaN when it is not up. BIRD prints that
@@ -560,6 +566,6 @@ export function nextHopsOfA(site: Site): string[] {
  * .353 then .354): "no reset" is "within a few ms", a reset moves it by seconds.
  */
 export function birdUpSince(showProtocols: string, name: string): number {
-  const m = new RegExp(`^${name}\\s+BGP\\s+\\S+\\s+up\\s+(\\d+):(\\d+):([\\d.]+)\\s+Established`, 'm').exec(showProtocols);
-  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 : NaN;
+  const m = new RegExp(`^${name}\\s+BGP\\s+\\S+\\s+up\\s+(\\S+)\\s+Established`, 'm').exec(showProtocols);
+  return m ? birdTimeMs(m[1]!) : NaN;
 }
