@@ -12,7 +12,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { decodeMessage, encodeMessage } from '#bgp/wire/index';
 import type { CodecContext, MpReach, MpUnreach, PathAttributes, UpdateMessage } from '#bgp/wire/index';
-import { AFI_IPV6, MessageType, SAFI_UNICAST } from '#bgp/wire/types';
+import { AFI_IPV6, MessageType } from '#bgp/wire/types';
 import { writePrefixWords } from '#bgp/wire/nlri';
 import { Rib } from '#bgp/rib/index';
 import { UpdatePacker } from '#bgp/rib/update-packer';
@@ -21,7 +21,7 @@ import { compileChain } from '#bgp/policy/engine';
 import type { PolicyDefinitions } from '#config/types';
 import { PrefixTable } from '#lib/prefix-table';
 import { loadVector } from '../wire/vectors.js';
-import { LOCAL_ASN, LOCAL_ROUTER_ID, attrs, peer, seq } from './helpers.js';
+import { LOCAL_ASN, LOCAL_ROUTER_ID, attrs, peer, seq, stepMessage, updateStep } from './helpers.js';
 import type { ReceivedUpdate } from '#bgp/wire/received';
 
 const BOTH = { ipv4: true, ipv6: true };
@@ -196,37 +196,7 @@ const DEFS: PolicyDefinitions = {
   },
 };
 
-interface Step {
-  peer: number;
-  withdrawn: string[];
-  nlri: string[];
-  reach: string[];
-  unreach: string[];
-  asn: number;
-}
-
-const step = fc.record({
-  peer: fc.integer({ min: 0, max: 1 }),
-  withdrawn: fc.subarray(V4),
-  nlri: fc.subarray(V4),
-  reach: fc.subarray(V6),
-  unreach: fc.subarray(V6),
-  asn: fc.integer({ min: 64600, max: 64602 }),
-});
-
-function message(s: Step): UpdateMessage {
-  const n = s.peer + 2;
-  const announces = s.nlri.length > 0 || s.reach.length > 0;
-  const m: UpdateMessage = {
-    type: MessageType.Update,
-    withdrawn: s.withdrawn,
-    attributes: announces ? { ...attrs({ asPath: [seq(65000 + n, s.asn)] }), ...(s.nlri.length > 0 ? { nextHop: `10.255.${n}.1` } : {}) } : {},
-    nlri: s.nlri,
-  };
-  if (s.reach.length > 0) m.mpReach = { afi: AFI_IPV6, safi: SAFI_UNICAST, nextHops: [`fd00:255:${n}::1`], nlri: s.reach };
-  if (s.unreach.length > 0) m.mpUnreach = { afi: AFI_IPV6, safi: SAFI_UNICAST, withdrawn: s.unreach };
-  return m;
-}
+const step = updateStep(V4, V6);
 
 /** The prefixes and Path Identifiers of each field (an empty field's identifiers, absent or none, alike). */
 function content(u: UpdateMessage): unknown {
@@ -264,7 +234,7 @@ describe('packed export = text export', () => {
             }
             const held = new Map<string, string>();
             for (const s of steps) {
-              const changes = r.applyUpdate(`p${s.peer + 2}`, message(s));
+              const changes = r.applyUpdate(`p${s.peer + 2}`, stepMessage(s, false));
               const [forP4] = r.exportToPeers(['p4'], changes);
               for (const u of forP4!) {
                 expect(u.packed).toBeDefined();

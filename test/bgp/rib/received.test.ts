@@ -16,7 +16,7 @@ import { Rib, isEndOfRib } from '#bgp/rib/index';
 import type { LocRibChange } from '#bgp/rib/index';
 import { compileChain } from '#bgp/policy/engine';
 import type { PolicyDefinitions } from '#config/types';
-import { LOCAL_ASN, LOCAL_ROUTER_ID, attrs, peer, seq } from './helpers.js';
+import { LOCAL_ASN, LOCAL_ROUTER_ID, attrs, peer, seq, stepMessage, updateStep } from './helpers.js';
 
 const V4 = ['0.0.0.0/0', '10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.2/31', '192.0.2.1/32', '127.0.0.0/8', '224.0.0.0/4', '128.0.0.0/1'];
 const V6 = ['::/0', '2001:db8::/32', '2001:db8:1::/48', '2001:db8:8000::/33', '2001:db8::1/128', 'fe80::/10', 'ff02::/16', '::1/128'];
@@ -49,46 +49,7 @@ DEFS.prefixLists['defaults'] = [
 const BOTH = { ipv4: true, ipv6: true };
 const NONE = { ipv4: false, ipv6: false };
 
-interface Step {
-  peer: number;
-  withdrawn: string[];
-  nlri: string[];
-  reach: string[];
-  unreach: string[];
-  ids: number[];
-  asn: number;
-}
-
-const step = fc.record({
-  peer: fc.integer({ min: 0, max: 1 }),
-  withdrawn: fc.subarray(V4),
-  nlri: fc.subarray(V4),
-  reach: fc.subarray(V6),
-  unreach: fc.subarray(V6),
-  ids: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 20, maxLength: 20 }),
-  asn: fc.integer({ min: 64600, max: 64602 }),
-});
-
-/** The step as an UPDATE given as text; with ADD-PATH each prefix gets a Path Identifier from `ids`. */
-function message(s: Step, addPath: boolean): UpdateMessage {
-  let k = 0;
-  const ids = (list: string[]): number[] => list.map(() => s.ids[k++ % s.ids.length]!);
-  const n = s.peer + 2;
-  const announces = s.nlri.length > 0 || s.reach.length > 0;
-  const m: UpdateMessage = {
-    type: MessageType.Update,
-    withdrawn: s.withdrawn,
-    attributes: announces ? { ...attrs({ asPath: [seq(65000 + n, s.asn)] }), ...(s.nlri.length > 0 ? { nextHop: `10.255.${n}.1` } : {}) } : {},
-    nlri: s.nlri,
-  };
-  if (addPath) {
-    m.withdrawnPathIds = ids(s.withdrawn);
-    m.nlriPathIds = ids(s.nlri);
-  }
-  if (s.reach.length > 0) m.mpReach = { afi: AFI_IPV6, safi: SAFI_UNICAST, nextHops: [`fd00:255:${n}::1`], nlri: s.reach, ...(addPath ? { pathIds: ids(s.reach) } : {}) };
-  if (s.unreach.length > 0) m.mpUnreach = { afi: AFI_IPV6, safi: SAFI_UNICAST, withdrawn: s.unreach, ...(addPath ? { pathIds: ids(s.unreach) } : {}) };
-  return m;
-}
+const step = updateStep(V4, V6);
 
 function ribWith(policy: boolean): Rib {
   const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups: true });
@@ -123,7 +84,7 @@ describe('received UPDATEs into the RIB without prefix texts', () => {
             const fromWire = ribWith(policy);
             const fromText = ribWith(policy);
             for (const s of steps) {
-              const text = message(s, addPath);
+              const text = stepMessage(s, addPath);
               const decoded = decodeMessage(encodeMessage(text, tx), rx).message as UpdateMessage;
               expect(decoded.received).toBeDefined();
               // The agent asks every UPDATE whether it is an End-of-RIB first (RFC 4724 §2).
