@@ -109,7 +109,7 @@ export function formatAge(iso: string | null, now: Date): string {
 }
 
 /** 171.1 MB, 512 kB: decimal units, one decimal. */
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(0)} kB`;

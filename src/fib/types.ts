@@ -99,10 +99,6 @@ export function batchOp(b: FibBatch, i: number): FibOp {
   return kind === OP_ADD ? { op: 'add', route } : { op: 'replace', route, previous: listRoute(prefix, b.lists, b.have[i]!) };
 }
 
-export function opPrefix(op: FibOp): string {
-  return op.op === 'delete' ? op.prefix : op.route.prefix;
-}
-
 export interface FibBackend {
   readonly name: 'linux' | 'vpp' | 'none';
   /** Routes this agent installed earlier (its tag), as the dataplane holds them now. */
