@@ -10,7 +10,12 @@
  * - our `wgbgp neighbor peer refresh --in` makes BIRD send its table again
  *   through its new export filter: a route appears at ours, and with enhanced
  *   route refresh (RFC 7313, BoRR/EoRR) one it no longer exports goes;
- * - our `refresh --out` shows in BIRD's import counters.
+ * - our `refresh --out` shows in BIRD's import counters;
+ * - our KEEPALIVEs go on while we send ROUTE-REFRESH requests more often
+ *   than the keepalive time: BIRD restarts its hold timer on KEEPALIVE and
+ *   UPDATE only (RFC 4271 §8.2.2). The agent used to count a ROUTE-REFRESH
+ *   sent as a KEEPALIVE; two requests < 3 s apart (tests 3 and 4 on a fast
+ *   box) let BIRD's hold timer (9 s, less up to 25 % of jitter) run out.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -95,6 +100,8 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
   /** BIRD's "Established" line names when the session came up: unchanged means no reset. */
   const birdSince = (): number => birdUpSince(birdc('show', 'protocols', 'wgbgp'), 'wgbgp');
+  /** Seconds left on BIRD's hold timer ("Hold timer: 6.123/9"). */
+  const birdHoldLeft = (): number => Number(/Hold timer:\s+([\d.]+)\//.exec(birdc('show', 'protocols', 'all', 'wgbgp'))?.[1] ?? NaN);
   /** BIRD's ipv4 channel "Import updates: received …" (the first figure). */
   const birdImportUpdates = (): number => Number(/Import updates:\s+(\d+)/.exec(birdc('show', 'protocols', 'all', 'wgbgp'))?.[1] ?? NaN);
   const reconfigure = (f: Filters): void => {
@@ -112,6 +119,12 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
   };
   /** The session as it came up: a refresh must leave it so (RFC 2918 §1: no reset). */
   let since = NaN;
+  /** Both sides still on the session that came up: ours not flapped, BIRD's up-since unchanged (with the logs if not). */
+  const expectNoReset = (more: object = {}): void => {
+    const why = diagnostics();
+    expect(peer(), why).toMatchObject({ state: 'Established', established: 1, flaps: 0, ...more });
+    expect(Math.abs(birdSince() - since), why).toBeLessThan(100);
+  };
 
   beforeAll(async () => {
     site = await createSite('br', 45);
@@ -145,8 +158,7 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
     const after = peer();
     expect(after.routeRefresh.received).toBeGreaterThan(before.received);
     expect(after.routeRefresh.answered).toBeGreaterThan(before.answered);
-    expect(after).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
-    expect(Math.abs(birdSince() - since)).toBeLessThan(100);
+    expectNoReset();
     expect(readFileSync(site!.agentLog, 'utf8')).toMatch(/route refresh answered: Adj-RIB-Out sent again/);
   }, 30_000);
 
@@ -158,8 +170,7 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
     expect(r).toEqual({ name: 'peer', in: 'sent', out: null });
     await until(`${EXTRA_B} at ours after our ROUTE-REFRESH`, () => weHave(EXTRA_B), 10_000, diagnostics);
     expect(peer().routeRefresh.sent).toBeGreaterThanOrEqual(2);
-    expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
-    expect(Math.abs(birdSince() - since)).toBeLessThan(100);
+    expectNoReset();
   }, 30_000);
 
   it('RFC 7313 §4: a route BIRD no longer exports is gone after its refresh (BoRR … EoRR); no reset', async () => {
@@ -178,8 +189,7 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
       .map((l) => JSON.parse(l) as { changes: number });
     expect(sweeps.at(-1)?.changes).toBe(0);
     expect(readFileSync(site!.agentLog, 'utf8')).toMatch(/BoRR: the peer sends the family again/);
-    expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0, routeRefresh: { awaitingEorr: [], eorrTimeouts: 0 } });
-    expect(Math.abs(birdSince() - since)).toBeLessThan(100);
+    expectNoReset({ routeRefresh: { awaitingEorr: [], eorrTimeouts: 0 } });
   }, 30_000);
 
   it('our `refresh --out` sends our table again: BIRD counts the updates; no reset', async () => {
@@ -187,7 +197,26 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
     expect(cli<{ out: string }>(site!, 'neighbor', 'peer', 'refresh', '--out').out).toBe('sent');
     await until('BIRD received our routes again', () => birdImportUpdates() > before, 10_000, diagnostics);
     expect(birdHas(LAN_A.v4)).toBe(true);
-    expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
-    expect(Math.abs(birdSince() - since)).toBeLessThan(100);
+    expectNoReset();
   }, 30_000);
+
+  it('RFC 4271 §8.2.2: ROUTE-REFRESH requests more often than the keepalive time are no KEEPALIVEs: BIRD\'s hold timer runs on ours; no reset', async () => {
+    // BIRD restarts its hold timer on KEEPALIVE and UPDATE only, and a `refresh --in` makes no
+    // UPDATE of ours: only our KEEPALIVEs (every HOLD_TIME / 3 s) keep the session up meanwhile.
+    const sentBefore = peer().routeRefresh.sent;
+    const end = Date.now() + (HOLD_TIME + 3) * 1000;
+    let requests = 0;
+    let leastHoldLeft = Infinity;
+    while (Date.now() < end && peer().state === 'Established') {
+      expect(cli<{ in: string }>(site!, 'neighbor', 'peer', 'refresh', '--in').in).toBe('sent');
+      requests++;
+      leastHoldLeft = Math.min(leastHoldLeft, birdHoldLeft());
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    console.log(`interop/bird-refresh: ${requests} refresh --in in ${HOLD_TIME + 3} s; BIRD's hold timer at least ${leastHoldLeft} s of ${HOLD_TIME} left`);
+    expectNoReset();
+    expect(requests).toBeGreaterThan(HOLD_TIME / 3);
+    // Two families a request.
+    expect(peer().routeRefresh.sent).toBeGreaterThanOrEqual(sentBefore + 2 * requests);
+  }, 40_000);
 });

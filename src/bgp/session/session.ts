@@ -315,12 +315,13 @@ export class BgpSession {
     if (m.state !== 'Established' || !m.conn || updates.length === 0) return;
     const c = m.conn;
     c.cork();
+    let sent = 0;
     try {
-      for (const u of updates) this.sendUpdate(c, u);
+      for (const u of updates) if (this.sendUpdate(c, u)) sent++;
     } finally {
       c.uncork();
     }
-    this.keepaliveSent(m);
+    if (sent > 0) this.keepaliveSent(m);
   }
 
   /**
@@ -337,9 +338,9 @@ export class BgpSession {
     if (!n.families.some((f) => f.afi === afi && f.safi === safi)) return false;
     const before = this.stats.messagesOut;
     this.write(m, { type: MessageType.RouteRefresh, afi, subtype, safi });
-    if (this.stats.messagesOut === before) return false;
-    this.keepaliveSent(m);
-    return true;
+    // No keepaliveSent: the peer restarts its HoldTimer on KEEPALIVE and UPDATE only (RFC 4271
+    // §8.2.2), so requests sent more often than the keepalive time must not hold the KEEPALIVEs back.
+    return this.stats.messagesOut !== before;
   }
 
   private sendUpdate(c: Connection, u: UpdateMessage): boolean {
@@ -354,7 +355,7 @@ export class BgpSession {
     return true;
   }
 
-  /** RFC 4271 §8.2.2 Established: each UPDATE sent restarts the KeepaliveTimer. */
+  /** RFC 4271 §8.2.2 Established: each KEEPALIVE or UPDATE sent restarts the KeepaliveTimer (nothing else does). */
   private keepaliveSent(m: Machine): void {
     if (m.negotiated && m.negotiated.holdTime > 0) this.startTimer(m, 'keepalive', m.negotiated.keepaliveTime);
   }

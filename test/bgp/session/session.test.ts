@@ -119,6 +119,38 @@ describe('BgpSession over loopback TCP', () => {
     expect(b.rec.downs).toEqual(['received 4/0 Hold Timer Expired']);
   });
 
+  it('RFC 4271 §8.2.2: a ROUTE-REFRESH sent is no KEEPALIVE: requests more often than the keepalive time leave the KEEPALIVEs going, the peer\'s hold timer runs on them', async () => {
+    // The peer restarts its hold timer on KEEPALIVE and UPDATE only (§8.2.2 Established; BIRD
+    // does the same): were each ROUTE-REFRESH to restart our KeepaliveTimer, requests every
+    // half keepalive time would let its hold timer run out.
+    const clockA = new ManualClock();
+    const clockB = new ManualClock();
+    const { a, b } = await pair({ holdTime: 3, clockA, clockB });
+    b.session.start();
+    a.session.start();
+    await waitFor(established(a.session, b.session), 'Established');
+    expect(a.session.negotiated!.keepaliveTime).toBe(1);
+    const outA = a.session.counters.messagesOut;
+    const inB = b.session.counters.messagesIn;
+    // Both clocks move together, 500 ms a step, each step's messages delivered before the next.
+    for (let ms = 500; ms <= 6000; ms += 500) {
+      expect(a.session.sendRouteRefresh(1, 1, 0)).toBe(true);
+      clockA.advance(500);
+      clockB.advance(500);
+      const sentA = a.session.counters.messagesOut - outA;
+      const sentB = b.session.counters.messagesOut;
+      const down = (): boolean => a.session.state !== 'Established' || b.session.state !== 'Established';
+      await waitFor(() => down() || (b.session.counters.messagesIn - inB >= sentA && a.session.counters.messagesIn >= sentB), `the messages of ${ms} ms delivered`);
+      if (down()) break;
+    }
+    expect(b.rec.downs).toEqual([]);
+    expect(b.session.state).toBe('Established');
+    expect(a.session.state).toBe('Established');
+    expect(b.rec.refreshes).toHaveLength(12);
+    // 12 ROUTE-REFRESH and a KEEPALIVE a second.
+    expect(a.session.counters.messagesOut - outA).toBe(12 + 6);
+  });
+
   it('RFC 4271 §6.2: a peer with the wrong AS gets OPEN Message Error 2/2 Bad Peer AS', async () => {
     const { a, b } = await pair({ peerAsnOfB: 65099 });
     b.session.start();
