@@ -405,6 +405,10 @@ export class Agent implements ControlHandler {
 
   private async stopNow(): Promise<void> {
     this.stopping = true;
+    // First of all: a peer that sees its session end reconnects at once (OpenBGPD within a
+    // millisecond of our FIN). Its SYN must find no listener that answers it and then closes
+    // under its handshake (listener.ts); refused now, it reaches the next run of the agent.
+    this.listener.stopAccepting();
     this.telemetry.close();
     for (const t of [this.flushTimer, this.pollTimer, this.deadlineTimer, this.repinTimer]) t?.cancel();
     this.flushTimer = this.pollTimer = this.deadlineTimer = this.repinTimer = null;
@@ -429,6 +433,7 @@ export class Agent implements ControlHandler {
         this.config.dataplane.keepOnStop && n.negotiated?.gracefulRestart ? session.stopSilently() : session.stop('agent stopping'),
       ),
     );
+    // The sessions are stopped: what completes a handshake answered before the stop is closed by them.
     await this.listener.close();
     if (!this.config.dataplane.keepOnStop) {
       for (const n of this.peers.values()) await this.deps.wireguard.remove(n.spec.interface);

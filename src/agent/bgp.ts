@@ -49,6 +49,8 @@ export interface AgentListener {
   register(session: AgentSession, peerAddress: string, binding: ListenBinding): Promise<void>;
   unregister(peerAddress: string): Promise<void>;
   refresh(): Promise<void>;
+  /** No new connection from now on; handshakes already answered still complete (the first step of close). */
+  stopAccepting(): void;
   close(): Promise<void>;
   bindingError(peerAddress: string): string | null;
 }
@@ -74,6 +76,7 @@ export const realBgp: BgpFactory = {
       register: (s, peer, binding) => l.register(s as BgpSession, peer, binding),
       unregister: (peer) => l.unregister(peer),
       refresh: () => l.refresh(),
+      stopAccepting: () => l.stopAccepting(),
       close: () => l.close(),
       bindingError: (peer) => l.bindingError(peer),
     };

@@ -17,6 +17,8 @@ export interface Libc {
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
   setsockopt: (fd: number, level: number, name: number, val: Buffer, len: number) => number;
+  /** setsockopt with a struct sock_fprog (SO_ATTACH_FILTER): koffi lays out the pointer to the instructions. */
+  setsockoptFilter: (fd: number, level: number, name: number, prog: SockFprog, len: number) => number;
   getsockopt: (fd: number, level: number, name: number, val: Buffer, len: number[]) => number;
   close: (fd: number) => number;
   setns: (fd: number, nstype: number) => number;
@@ -24,11 +26,30 @@ export interface Libc {
   strerror: (errnum: number) => string;
 }
 
+/** One classic BPF instruction (struct sock_filter). */
+export interface SockFilter {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+/** struct sock_fprog: a classic BPF program for SO_ATTACH_FILTER. */
+export interface SockFprog {
+  len: number;
+  filter: SockFilter[];
+}
+
+/** sizeof(struct sock_fprog) on LP64: u16 length, padding, pointer. */
+export const SOCK_FPROG_SIZE = 16;
+
 let bound: Libc | null = null;
 
 export function libc(): Libc {
   if (bound) return bound;
   const c = koffi.load('libc.so.6');
+  koffi.struct('sock_filter', { code: 'uint16', jt: 'uint8', jf: 'uint8', k: 'uint32' });
+  koffi.struct('sock_fprog', { len: 'uint16', filter: 'const sock_filter *' });
   // ssize_t is `long` on the LP64 Linux targets wgbgp supports.
   bound = {
     socket: c.func('int socket(int, int, int)') as Libc['socket'],
@@ -38,6 +59,7 @@ export function libc(): Libc {
     sendto: c.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)') as Libc['sendto'],
     recv: c.func('long recv(int, void *, size_t, int)') as Libc['recv'],
     setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)') as Libc['setsockopt'],
+    setsockoptFilter: c.func('int setsockopt(int, int, int, const sock_fprog *, uint32_t)') as Libc['setsockoptFilter'],
     getsockopt: c.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)') as Libc['getsockopt'],
     close: c.func('int close(int)') as Libc['close'],
     setns: c.func('int setns(int, int)') as Libc['setns'],

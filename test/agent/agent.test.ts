@@ -185,6 +185,7 @@ class FakeListener implements AgentListener {
     this.bindings.delete(peer);
   }
   async refresh(): Promise<void> {}
+  stopAccepting(): void {}
   async close(): Promise<void> {}
   bindingError(): string | null {
     return null;

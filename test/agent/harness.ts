@@ -191,6 +191,7 @@ class FakeListener implements AgentListener {
   async register(_s: AgentSession, _peer: string, _b: ListenBinding): Promise<void> {}
   async unregister(): Promise<void> {}
   async refresh(): Promise<void> {}
+  stopAccepting(): void {}
   async close(): Promise<void> {}
   bindingError(): string | null {
     return null;

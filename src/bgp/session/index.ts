@@ -2,7 +2,7 @@
 export { BgpSession } from './session.js';
 export { BgpListener, ListenerError } from './listener.js';
 export type { ListenBinding, ListenerOptions, RefusalCounters } from './listener.js';
-export { kernelTcpDrops } from './netstat.js';
+export { kernelTcpDrops, pendingHandshakes } from './netstat.js';
 export type { KernelTcpDrops } from './netstat.js';
 export { normalizeAddress } from './address.js';
 export { notificationText, encodeShutdownCommunication, decodeShutdownCommunication } from './text.js';

@@ -12,14 +12,25 @@
  * address no neighbor uses — and is refused at once without an OPEN (TCP
  * reset), counted, and logged once per source per minute. It also makes a
  * port taken by another daemon an error at start, not a silent half start.
+ *
+ * A listener goes in two steps (stopAccepting, then close): first it answers
+ * no new SYN, then it waits for the handshakes it had answered to complete,
+ * hands those connections over (a stopped session closes them, with a FIN or
+ * reset from a socket that carries the TTL and key of the neighbor), and only
+ * then closes. Closed at once, it would leave such a handshake half done: the
+ * peer, established, sends its OPEN into a namespace whose only answer is the
+ * kernel's reset, which a GTSM (RFC 5082) or TCP MD5 (RFC 2385) peer discards,
+ * and waits in OpenSent for its large hold timer (RFC 4271 §8.2.2: 4 minutes).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Server } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import { normalizeAddress } from './address.js';
 import type { BgpSession } from './session.js';
-import { closeSocket, familyOf, interfaceIndex, listenSocket, SocketError } from './tcp.js';
+import { pendingHandshakes } from './netstat.js';
+import { closeSocket, familyOf, interfaceIndex, listenSocket, refuseHandshakes, SocketError } from './tcp.js';
 
 export interface ListenerOptions {
   /** Default 179. 0 picks a free port (see `port`). */
@@ -59,12 +70,21 @@ export class ListenerError extends Error {}
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 /** Sources remembered for the rate limit; more are forgotten (and logged again). */
 const REFUSAL_SOURCES_MAX = 4096;
+/**
+ * The longest a closing listener waits for the handshakes it answered: a
+ * round trip of up to 3 s, or a lost final ACK answered again after the
+ * kernel's first SYN-ACK retransmission (1 s) within 2 s.
+ */
+const HANDSHAKE_DRAIN_MAX_MS = 3_000;
+const HANDSHAKE_DRAIN_POLL_MS = 10;
 
 interface Bound {
   session: BgpSession;
   peer: string;
   binding: ListenBinding;
   server: Server | null;
+  /** The server's listening descriptor (Node's from listen() on), -1 without a server. */
+  fd: number;
   /** Interface index the socket is bound to: a tunnel made anew has another one. */
   ifindex: number;
   error: string | null;
@@ -75,6 +95,7 @@ export class BgpListener {
   private readonly clock: Clock | null;
   private readonly bound = new Map<string, Bound>();
   private catchAll: Server | null = null;
+  private catchAllFd = -1;
   private listening = false;
   private readonly recent = new Map<string, { at: number; suppressed: number }>();
   private readonly counters: RefusalCounters = { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null };
@@ -121,6 +142,7 @@ export class BgpListener {
       );
     }
     this.catchAll = await this.serve(fd, (sock) => this.refuse(sock, 'notThroughTunnel', null));
+    this.catchAllFd = fd;
     this.listening = true;
     this.log.info({ port: this.port }, 'BGP listener up; neighbors are accepted only through their tunnels');
     for (const b of this.bound.values()) await this.bind(b);
@@ -134,7 +156,7 @@ export class BgpListener {
   async register(session: BgpSession, peerAddress: string, binding: ListenBinding): Promise<void> {
     const peer = normalizeAddress(peerAddress);
     await this.unregister(peerAddress);
-    const b: Bound = { session, peer, binding, server: null, ifindex: 0, error: null };
+    const b: Bound = { session, peer, binding, server: null, fd: -1, ifindex: 0, error: null };
     this.bound.set(peer, b);
     if (this.listening) await this.bind(b);
   }
@@ -144,8 +166,13 @@ export class BgpListener {
     const b = this.bound.get(peer);
     if (!b) return;
     this.bound.delete(peer);
+    if (b.server === null) return;
+    // Connections whose handshake completes meanwhile still reach the session (stopped next by the caller).
+    this.refuseHandshakesOn(b.fd);
+    await this.drainHandshakes(b.binding.localAddress);
     await closeServer(b.server);
     b.server = null;
+    b.fd = -1;
   }
 
   /**
@@ -158,19 +185,71 @@ export class BgpListener {
     for (const b of [...this.bound.values()]) {
       const index = interfaceIndex(b.binding.device);
       if (b.server !== null && index === b.ifindex) continue;
+      // A new index: the old interface is gone, and with it every handshake through it.
       await closeServer(b.server);
       b.server = null;
+      b.fd = -1;
       await this.bind(b);
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * The first step of a stop: no new connection from here on (a SYN is
+   * dropped; the peer retries it, and reaches the next run of the agent).
+   * Handshakes answered before still complete and are handed to their
+   * sessions as usual. No neighbor is bound anew until close().
+   */
+  stopAccepting(): void {
+    if (!this.listening) return;
     this.listening = false;
+    this.refuseHandshakesOn(this.catchAllFd);
+    for (const b of this.bound.values()) this.refuseHandshakesOn(b.fd);
+  }
+
+  /** stopAccepting(), then, once the answered handshakes are through, the listening sockets close. */
+  async close(): Promise<void> {
+    this.stopAccepting();
+    if (this.catchAll !== null) await this.drainHandshakes(null);
     const servers = [this.catchAll, ...[...this.bound.values()].map((b) => b.server)];
     this.catchAll = null;
-    for (const b of this.bound.values()) b.server = null;
+    this.catchAllFd = -1;
+    for (const b of this.bound.values()) {
+      b.server = null;
+      b.fd = -1;
+    }
     // Accepted connections belong to their sessions; this only stops new ones.
     await Promise.all(servers.map(closeServer));
+  }
+
+  private refuseHandshakesOn(fd: number): void {
+    if (fd < 0) return;
+    try {
+      refuseHandshakes(fd);
+    } catch (err) {
+      // Without the filter the listener still closes; only a handshake in flight may be left half done.
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'BGP listener: new connections not refused before closing');
+    }
+  }
+
+  /**
+   * Waits (at most HANDSHAKE_DRAIN_MAX_MS) until no handshake answered by a
+   * listener of ours on `localAddress` (null: any) is waiting for its final
+   * ACK; each completes into the accept queue and is handed over meanwhile.
+   */
+  private async drainHandshakes(localAddress: string | null): Promise<void> {
+    const port = this.port;
+    const address = localAddress === null ? null : normalizeAddress(localAddress);
+    let pending = pendingHandshakes(port, address);
+    if (pending === 0) return;
+    this.log.info({ port, pending }, 'BGP listener closing: waiting for the handshakes it answered to complete');
+    const deadline = performance.now() + HANDSHAKE_DRAIN_MAX_MS;
+    while (pending > 0 && performance.now() < deadline) {
+      await sleep(HANDSHAKE_DRAIN_POLL_MS);
+      pending = pendingHandshakes(port, address);
+    }
+    // One more turn of the event loop: what completed last is accepted and handed over before the close.
+    await sleep(HANDSHAKE_DRAIN_POLL_MS);
+    if (pending > 0) this.log.warn({ port, pending }, 'BGP listener closed with handshakes still incomplete');
   }
 
   private catchAllSocket(port: number): number {
@@ -213,6 +292,9 @@ export class BgpListener {
       return;
     }
     b.server = await this.serve(fd, (sock) => this.incoming(b, sock));
+    b.fd = fd;
+    // The stop began while this was being bound.
+    if (!this.listening) this.refuseHandshakesOn(fd);
   }
 
   private serve(fd: number, onConnection: (sock: Socket) => void): Promise<Server> {

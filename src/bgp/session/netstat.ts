@@ -5,6 +5,8 @@
  * so only the kernel can count them.
  */
 import { readFileSync } from 'node:fs';
+import { formatIp } from '#lib/prefix';
+import { normalizeAddress } from './address.js';
 
 export interface KernelTcpDrops {
   /** TCPMinTTLDrop: segments below the GTSM minimum TTL. */
@@ -32,4 +34,48 @@ export function kernelTcpDrops(file = '/proc/net/netstat'): KernelTcpDrops | nul
     return { ttlSecurity: get('TCPMinTTLDrop'), md5: get('TCPMD5NotFound') + get('TCPMD5Unexpected') + get('TCPMD5Failure') };
   }
   return null;
+}
+
+/** TCP_SYN_RECV in /proc/net/tcp{,6}: a handshake answered (SYN-ACK sent) and not yet completed. */
+const SYN_RECV = '03';
+
+/**
+ * Handshakes a listener of this namespace has answered and whose final ACK
+ * has not arrived, to local `port` (and `localAddress`, when given), from
+ * /proc/net/tcp and /proc/net/tcp6. The kernel lists them there (its request
+ * sockets), nowhere a listening socket's options could tell.
+ */
+export function pendingHandshakes(port: number, localAddress: string | null = null, files = ['/proc/net/tcp', '/proc/net/tcp6']): number {
+  let n = 0;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== SYN_RECV || f[1] === undefined) continue;
+      const [addr, hexPort] = f[1].split(':');
+      if (addr === undefined || hexPort === undefined || parseInt(hexPort, 16) !== port) continue;
+      if (localAddress !== null && procAddress(addr) !== localAddress) continue;
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * An address as /proc/net/tcp prints it: 32-bit words in hex, each in host
+ * byte order (little-endian on the x86_64 and arm64 hosts wgbgp runs on),
+ * normalized as the listener keys its neighbors (v4-mapped as IPv4).
+ */
+function procAddress(hex: string): string {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let w = 0; w < hex.length / 8; w++) {
+    const word = parseInt(hex.slice(w * 8, w * 8 + 8), 16);
+    for (let i = 0; i < 4; i++) bytes[w * 4 + i] = (word >>> (8 * i)) & 0xff;
+  }
+  return normalizeAddress(formatIp(bytes));
 }

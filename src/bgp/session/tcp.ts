@@ -10,7 +10,8 @@
  * Constants are Linux's (x86_64 and arm64 share them).
  */
 import koffi from 'koffi';
-import { AF_INET, AF_INET6, libc, sockaddr as libcSockaddr } from '#lib/libc';
+import { AF_INET, AF_INET6, libc, SOCK_FPROG_SIZE, sockaddr as libcSockaddr } from '#lib/libc';
+import type { SockFilter } from '#lib/libc';
 import { parseIp, isLinkLocalV6 } from '#lib/prefix';
 
 const SOCK_STREAM = 1;
@@ -20,6 +21,7 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_REUSEPORT = 15;
 const SO_BINDTODEVICE = 25;
+const SO_ATTACH_FILTER = 26;
 const IPPROTO_IP = 0;
 const IP_TTL = 2;
 const IP_FREEBIND = 15;
@@ -225,6 +227,30 @@ export function connectSocket(o: ConnectSocketOptions): number {
     closeQuietly(fd);
     throw err;
   }
+}
+
+/**
+ * Classic BPF, run by the kernel on each segment for a listening socket with
+ * the packet starting at the TCP header: drop a segment with SYN set (flags
+ * are octet 13), pass the rest.
+ */
+const DROP_SYN: SockFilter[] = [
+  { code: 0x30, jt: 0, jf: 0, k: 13 }, // ldb [13]
+  { code: 0x45, jt: 0, jf: 1, k: 0x02 }, // jset #SYN
+  { code: 0x06, jt: 0, jf: 0, k: 0 }, // ret #0: drop
+  { code: 0x06, jt: 0, jf: 0, k: 0xffffffff }, // ret #-1: pass
+];
+
+/**
+ * A listening socket answers no new SYN from now on (it is dropped, the peer
+ * retries it later), while the handshakes it has answered already still
+ * complete into its accept queue: their final ACK has no SYN. Closing a
+ * listener at once would drop those half-done handshakes without a segment,
+ * and the peer's side, established, would then only hear the kernel's resets,
+ * which a GTSM or TCP MD5 peer discards (TTL 64, no signature).
+ */
+export function refuseHandshakes(fd: number): void {
+  check(libc().setsockoptFilter(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: DROP_SYN.length, filter: DROP_SYN }, SOCK_FPROG_SIZE), 'SO_ATTACH_FILTER');
 }
 
 /** Closes a descriptor that was never handed to Node. */
