@@ -1023,6 +1023,19 @@ describe('Agent: graceful restart (RFC 4724)', () => {
     expect(h.wg.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
   });
 
+  it('stop: the listener answers no new connection before the sessions close (a peer reconnects on our FIN), and closes after them', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    const b = h.sessions.get('b')!;
+    b.establish();
+    const order: string[] = [];
+    h.listener.stopAccepting = () => order.push(`stopAccepting, session stops so far: ${b.stops.length}`);
+    h.listener.close = async () => {
+      order.push(`close, session stops so far: ${b.stops.length}`);
+    };
+    await h.agent.stop();
+    expect(order).toEqual(['stopAccepting, session stops so far: 0', 'close, session stops so far: 1']);
+  });
+
   it('stop with keep-on-stop leaves every learned route in the FIB, also those of a session the stop ends with a Cease', async () => {
     const h = await harness(config([neighbor('c', 2)]));
     const c = h.sessions.get('c')!;
