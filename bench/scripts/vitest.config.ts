@@ -8,6 +8,8 @@ export default defineConfig({
     include: ['bench/scripts/*.run.ts'],
     testTimeout: 600_000,
     pool: 'forks',
+    // `node --expose-gc --optimize-for-size node_modules/.bin/vitest …` reaches the script's process.
+    execArgv: process.execArgv,
     reporters: ['default'],
   },
 });

@@ -1081,15 +1081,24 @@ export class Rib {
    * remembered for catchUp(). After `step` prefixes exported to a peer in
    * this call, it is behind for the rest (a batch of a million changes is
    * not made into UPDATEs for a socket at once).
+   *
+   * A change that kept the best path (previous and best the same path: only
+   * the backup or the multipath set moved) is not looked at for a peer sent
+   * the best path alone: the changes are given to every peer in the order
+   * made (or owed to it, or its whole table follows), so the change that
+   * made that path the best already brought the peer in line. With ten
+   * full-table peers and backups, 46 % of the changes are such (issue 10).
    */
   exportToPeers(peerIds: readonly string[], changes: readonly LocRibChange[], step = Number.POSITIVE_INFINITY): UpdateMessage[][] {
     const peers: PeerState[] = [];
     const slots: number[] = [];
+    let allBestOnly = true;
     peerIds.forEach((id, k) => {
       const p = this.peers.get(id);
       if (p !== undefined) {
         peers.push(p);
         slots.push(k);
+        if (p.adjOutPaths !== null) allBestOnly = false;
       }
     });
     const packers = peers.map(() => new UpdatePacker(this.prefixes));
@@ -1099,10 +1108,14 @@ export class Rib {
       // entry current), so repeated prefixes need no set of their own.
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i]!;
+        const bestKept = c.best !== null && sameRoute(c.previous, c.best);
+        if (bestKept && allBestOnly) continue;
         const id = this.prefixes.findHinted(c.prefix, c.id);
         const best = this.changeBestIsCurrent(id, c.best) ? c.best! : this.exportable(id, c.prefix);
         for (let k = 0; k < peers.length; k++) {
           const peer = peers[k]!;
+          // RFC 7911 §3: a peer sent several paths may be sent another one though the best stayed.
+          if (bestKept && peer.adjOutPaths === null) continue;
           // What the peer was never sent and may not be sent needs no export work: with
           // one peer feeding a full table, that is every change (split horizon).
           // A peer sent several paths (RFC 7911) may be sent the second though the best is its own.

@@ -109,8 +109,8 @@ function receive(table: Map<string, PathAttributes>, us: readonly UpdateMessage[
   }
 }
 
-function ribOf(observer: PeerInfo): Rib {
-  const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+function ribOf(observer: PeerInfo, backups = false): Rib {
+  const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups });
   for (const p of SOURCES) rib.addPeer(p);
   rib.addPeer(observer);
   return rib;
@@ -118,15 +118,18 @@ function ribOf(observer: PeerInfo): Rib {
 
 describe('RFC 4271 §9.2: a peer behind is sent the Loc-RIB as it ends, not every change', () => {
   test.each([
-    ['one path per prefix', {}],
-    ['RFC 7911: two paths per prefix', { addPathSend: { ipv4: 2, ipv6: 2 } }],
-  ] as [string, Partial<PeerInfo>][])('%s: its table ends equal to that of a peer sent every change', (_name, over) => {
+    ['one path per prefix', {}, false],
+    ['RFC 7911: two paths per prefix', { addPathSend: { ipv4: 2, ipv6: 2 } }, false],
+    // Changes of the runner-up alone (the FIB's backup) are not looked at for a peer sent the best only.
+    ['one path per prefix, the RIB keeping backups', {}, true],
+    ['RFC 7911: two paths per prefix, the RIB keeping backups', { addPathSend: { ipv4: 2, ipv6: 2 } }, true],
+  ] as [string, Partial<PeerInfo>, boolean][])('%s: its table ends equal to that of a peer sent every change', (_name, over, backups) => {
     const observer = peer('o', 65009, 9, { advertiseOspf: () => true, ...over });
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 50 }), fc.constantFrom(1, 2, 3, Number.POSITIVE_INFINITY), (ops, step) => {
         // `paced` is the RIB under test; `model` runs the same operations and sends the observer every change.
-        const paced = ribOf(observer);
-        const model = ribOf(observer);
+        const paced = ribOf(observer, backups);
+        const model = ribOf(observer, backups);
         const seen = new Map<string, PathAttributes>();
         const want = new Map<string, PathAttributes>();
         for (const op of ops) {
@@ -199,6 +202,26 @@ describe('RFC 4271 §9.2: a peer behind is sent the Loc-RIB as it ends, not ever
     expect(rib.isBehind('o')).toBe(false);
     // Keeping up again: the next change goes at once.
     expect(rib.exportToPeers(['o'], rib.applyUpdate('a', announce(['10.1.0.0/16'], attrs({ asPath: [seq(65002, 65010)] }), '10.255.2.1')))[0]).toHaveLength(1);
+  });
+
+  test('a change that moved only the backup is not owed to a peer sent the best alone; one sent two paths (RFC 7911 §3) gets the new second', () => {
+    const rib = ribOf(peer('o', 65009, 9), true);
+    rib.addPeer(peer('x', 65008, 8, { addPathSend: { ipv4: 2, ipv6: 2 } }));
+    const first = rib.applyUpdate('a', announce(['10.1.0.0/16'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    expect(rib.exportToPeers(['o', 'x'], first).map((us) => us.flatMap((u) => u.nlri))).toEqual([['10.1.0.0/16'], ['10.1.0.0/16']]);
+    rib.setBehind('o');
+    // b's longer path is the runner-up: the FIB is told (PIC), the best stays a's.
+    const second = rib.applyUpdate('b', announce(['10.1.0.0/16'], attrs({ asPath: [seq(65003, 65030)] }), '10.255.3.1'));
+    expect(second).toHaveLength(1);
+    expect(second[0]!.best).toEqual(second[0]!.previous);
+    expect(second[0]!.backup?.peer).toBe('b');
+    const [o, x] = rib.exportToPeers(['o', 'x'], second);
+    expect(o).toEqual([]);
+    expect(rib.owedCount('o')).toBe(0);
+    expect(x!.flatMap((u) => u.nlri)).toEqual(['10.1.0.0/16']);
+    expect(x![0]!.attributes.asPath).toEqual([seq(LOCAL_ASN, 65003, 65030)]);
+    expect(rib.catchUp('o', 100)).toEqual([]);
+    expect(rib.isBehind('o')).toBe(false);
   });
 
   test('a batch exports `step` prefixes to a peer; the rest are owed, and only that peer falls behind', () => {
