@@ -24,6 +24,11 @@ export class TunnelMss {
     return this.mtus.size;
   }
 
+  /** A tunnel of the agent's (its MTU recorded). */
+  has(ifname: string): boolean {
+    return this.mtus.has(ifname);
+  }
+
   /** Records a tunnel's MTU (null: the tunnel is gone). */
   set(ifname: string, mtu: number | null): void {
     if ((this.mtus.get(ifname) ?? null) === mtu) return;

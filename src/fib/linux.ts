@@ -22,6 +22,7 @@ import { BatchWrites, OpWrites, type FibWrites } from './writes.js';
 import { hostPrefix, longestMatch } from './pin.js';
 import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
 import { TunnelMss } from './advmss.js';
+import { hopLimitOf, hopLimits } from './hoplimit.js';
 
 const ENOENT = 2;
 const ESRCH = 3;
@@ -166,8 +167,9 @@ export class LinuxFib implements FibBackend {
     const table = await this.nexthops();
     // The ops go as they are: no request object per route.
     const advmss = this.mss.forWrites(w);
+    const hops = hopLimits(w, this.isTunnel);
     if (table === null) {
-      const failures = await this.netlink.routeWrite(this.tag, w, undefined, advmss);
+      const failures = await this.netlink.routeWrite(this.tag, w, undefined, advmss, hops);
       if (this.naming > 0) await this.leaveObjects(w, failures);
       return this.failures(w, failures);
     }
@@ -188,7 +190,7 @@ export class LinuxFib implements FibBackend {
         named[i] = null;
       }
     }
-    let failures = await this.netlink.routeWrite(this.tag, w, ids, advmss);
+    let failures = await this.netlink.routeWrite(this.tag, w, ids, advmss, hops);
     // "Nexthop id does not exist": the kernel removed the object with its device (and the routes naming it).
     if (failures.some((f) => f.errno === -EINVAL && ids[f.index] !== 0)) failures = await this.retryGone(table, w, ids, named, failures);
     const errnos = new Map<number, number>();
@@ -333,7 +335,9 @@ export class LinuxFib implements FibBackend {
       subIds[subOps.length] = o.installed ? o.id : 0;
       subOps.push(w.op(f.index));
     }
-    const again = new Map((await this.netlink.routeWrite(this.tag, subOps, subIds, this.mss.forBatch(subOps))).map((f) => [retry[f.index]!.index, f.errno]));
+    const subWrites = new OpWrites(subOps);
+    const written = await this.netlink.routeWrite(this.tag, subOps, subIds, this.mss.forBatch(subOps), hopLimits(subWrites, this.isTunnel));
+    const again = new Map(written.map((f) => [retry[f.index]!.index, f.errno]));
     const out: { index: number; errno: number }[] = [];
     for (const f of failures) {
       if (!(f.errno === -EINVAL && ids[f.index] !== 0)) out.push(f);
@@ -346,10 +350,15 @@ export class LinuxFib implements FibBackend {
     this.mss.set(ifname, mtu);
   }
 
+  /** The agent's tunnels are those with an MTU recorded (tunnelMtu): their peers' host routes carry a hop limit (hoplimit.ts). */
+  private readonly isTunnel = (ifname: string): boolean => this.mss.has(ifname);
+
   /**
    * Our routes through a tunnel whose MTU changed (all of ours at the first
    * call: routes of an earlier run) get the advmss of the MTU now, each
-   * rewritten in place (a replace naming its own object or next hops).
+   * rewritten in place (a replace naming its own object or next hops); a
+   * host route to a tunnel peer its hop limit too (hoplimit.ts: routes of a
+   * version before it have none).
    */
   async retune(): Promise<{ rewritten: number; failed: { prefix: string; error: string }[] }> {
     const changed = this.mss.take();
@@ -357,24 +366,28 @@ export class LinuxFib implements FibBackend {
     const writes: (RouteWrite & { op: 'replace' })[] = [];
     let ids: number[] = [];
     let mss: number[] = [];
+    let hops: number[] = [];
     await this.eachRoute(
       (r) => {
         if (changed !== 'all' && !r.nexthops.some((nh) => nh.interface !== undefined && changed.has(nh.interface))) return;
         const want = this.mss.of(r.prefix, r.nexthops);
-        if ((r.advmss ?? 0) === want) return;
+        const hop = hopLimitOf(r.prefix, r.nexthops, this.isTunnel);
+        if ((r.advmss ?? 0) === want && (r.hoplimit ?? 0) === hop) return;
         writes.push({ op: 'replace', route: { prefix: r.prefix, nexthops: r.nexthops } });
         ids.push(r.nhId ?? 0);
         mss.push(want);
+        hops.push(hop);
       },
       () => {
         writes.length = 0;
         ids = [];
         mss = [];
+        hops = [];
       },
     );
     if (writes.length === 0) return { rewritten: 0, failed: [] };
-    const failed = (await this.netlink.routeWrite(this.tag, writes, ids, mss)).map((f) => ({ prefix: writes[f.index]!.route.prefix, error: errnoText(f.errno) }));
-    this.extras.log?.info({ routes: writes.length, failed: failed.length }, 'routes rewritten with the advmss of their tunnel MTU');
+    const failed = (await this.netlink.routeWrite(this.tag, writes, ids, mss, hops)).map((f) => ({ prefix: writes[f.index]!.route.prefix, error: errnoText(f.errno) }));
+    this.extras.log?.info({ routes: writes.length, failed: failed.length }, 'routes rewritten with the advmss of their tunnel MTU (and a tunnel peer\'s hop limit)');
     return { rewritten: writes.length - failed.length, failed };
   }
 
@@ -508,7 +521,13 @@ export class LinuxFib implements FibBackend {
     const inPlace = from.table === tag.table && from.metric === tag.metric;
     const writes = ours.map((r) => ({ op: inPlace ? ('replace' as const) : ('add' as const), route: r }));
     const failed: { prefix: string; error: string }[] = [];
-    for (const f of await this.netlink.routeWrite(tag, writes, undefined, ours.map((r) => r.advmss ?? 0))) {
+    for (const f of await this.netlink.routeWrite(
+      tag,
+      writes,
+      undefined,
+      ours.map((r) => r.advmss ?? 0),
+      ours.map((r) => r.hoplimit ?? 0),
+    )) {
       failed.push({ prefix: writes[f.index]!.route.prefix, error: errnoText(f.errno) });
     }
     if (!inPlace) {

@@ -14,8 +14,8 @@ import { EINVAL, ENODEV } from './errors.js';
 import type { NexthopWrite, RouteOp, RouteTag, RouteWrite, RouteWriteColumns } from './types.js';
 
 /** Upper bound of one encoded route message, to cut send buffers between messages. */
-/** Header, rtmsg, table, dst (v6), priority, gateway (v6) or via, oif or nh id, RTA_METRICS { RTAX_ADVMSS }. */
-const ROUTE_MSG_FIXED = 16 + 12 + 8 + 20 + 8 + 24 + 8 + 12;
+/** Header, rtmsg, table, dst (v6), priority, gateway (v6) or via, oif or nh id, RTA_METRICS { RTAX_ADVMSS, RTAX_HOPLIMIT }. */
+const ROUTE_MSG_FIXED = 16 + 12 + 8 + 20 + 8 + 24 + 8 + 20;
 const ROUTE_MSG_PER_NEXTHOP = 8 + 24 + 8;
 /** The smallest message of any batch (a route delete of a default route, a nexthop delete). */
 export const BATCH_MSG_MIN = 16 + 12;
@@ -50,6 +50,8 @@ export interface RouteBatch {
   nhId(i: number): number;
   /** RTAX_ADVMSS of an add or replace (0: none, sent); undefined: not sent. */
   advmss(i: number): number | undefined;
+  /** RTAX_HOPLIMIT of an add or replace; 0: not sent. */
+  hoplimit(i: number): number;
   /** Optional: op i's destination bytes without its text (RouteWriteColumns.dst); -1: use prefix(i). */
   dst?(i: number, v4: Uint8Array, v6: Uint8Array): number;
 }
@@ -86,6 +88,10 @@ export class RouteOpBatch implements RouteBatch {
     const op = this.ops[i]!;
     return op.op === 'delete' ? undefined : op.route.advmss;
   }
+  hoplimit(i: number): number {
+    const op = this.ops[i]!;
+    return op.op === 'delete' ? 0 : (op.route.hoplimit ?? 0);
+  }
 }
 
 /** RouteWrite objects as the columns RouteWriteBatch reads. */
@@ -117,6 +123,7 @@ export class RouteWriteBatch implements RouteBatch {
     private readonly tag: RouteTag,
     private readonly nhIds: ArrayLike<number> | undefined,
     private readonly mss: ArrayLike<number> | undefined,
+    private readonly hops: ArrayLike<number> | undefined = undefined,
   ) {
     this.ops = Array.isArray(ops) ? new RouteWriteArray(ops as readonly RouteWrite[]) : (ops as RouteWriteColumns);
     const cols = this.ops;
@@ -148,6 +155,9 @@ export class RouteWriteBatch implements RouteBatch {
   }
   advmss(i: number): number | undefined {
     return this.mss === undefined ? undefined : (this.mss[i] ?? 0);
+  }
+  hoplimit(i: number): number {
+    return this.hops === undefined ? 0 : (this.hops[i] ?? 0);
   }
 }
 
@@ -194,6 +204,7 @@ export class RouteEncoder implements BatchEncoder {
     spec.priority = batch.metric(i);
     const how = batch.how(i);
     spec.advmss = how === null ? undefined : batch.advmss(i);
+    spec.hoplimit = how === null ? undefined : batch.hoplimit(i);
     if (how === null) {
       encodeRouteDelete(w, seq, spec, false);
       return 0;

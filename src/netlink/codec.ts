@@ -51,6 +51,7 @@ import {
   RTA_TABLE,
   RTA_VIA,
   RTAX_ADVMSS,
+  RTAX_HOPLIMIT,
   RTEXT_FILTER_SKIP_STATS,
   RTM_DELADDR,
   RTM_DELLINK,
@@ -226,6 +227,12 @@ export interface RouteSpec {
    * (seen on Linux 6.18). Absent: no RTA_METRICS.
    */
   advmss?: number | undefined;
+  /**
+   * RTA_METRICS / RTAX_HOPLIMIT: the TTL (hop limit) of packets this host
+   * sends over the route without one of their own, the kernel's TCP resets
+   * among them; absent or 0: not sent (the system default, 64).
+   */
+  hoplimit?: number | undefined;
 }
 
 /** struct rtmsg of a route request (nexthop-codec.ts writes routes naming an object with it too). */
@@ -251,11 +258,17 @@ export function writeRouteKey(w: NlWriter, r: RouteSpec): void {
   if (r.priority !== undefined) w.attrU32(RTA_PRIORITY, r.priority);
 }
 
-/** RTA_METRICS { RTAX_ADVMSS } of an add or replace (a tunnel's MTU, issue 12); nothing without one. */
+/**
+ * RTA_METRICS { RTAX_ADVMSS, RTAX_HOPLIMIT } of an add or replace (a tunnel's
+ * MTU, issue 12; the TTL towards a tunnel peer, fib/hoplimit.ts); nothing
+ * without either.
+ */
 export function writeRouteMetrics(w: NlWriter, r: RouteSpec): void {
-  if (r.advmss === undefined) return;
+  const hoplimit = r.hoplimit ?? 0;
+  if (r.advmss === undefined && hoplimit === 0) return;
   const nest = w.beginNest(RTA_METRICS);
-  w.attrU32(RTAX_ADVMSS, r.advmss);
+  if (r.advmss !== undefined) w.attrU32(RTAX_ADVMSS, r.advmss);
+  if (hoplimit !== 0) w.attrU32(RTAX_HOPLIMIT, hoplimit);
   w.endNest(nest);
 }
 
@@ -582,6 +595,8 @@ export interface DecodedRoute {
   nhId: number;
   /** RTAX_ADVMSS in RTA_METRICS, 0 when absent. */
   advmss: number;
+  /** RTAX_HOPLIMIT in RTA_METRICS, 0 when absent. */
+  hoplimit: number;
   /** Inline paths; for a route with RTA_NH_ID those of its object (net.ipv4.nexthop_compat_mode, on by default), else none. */
   nexthops: DecodedNexthop[];
 }
@@ -648,6 +663,7 @@ export function decodeRoute(body: Buffer): DecodedRoute {
     prefix: '',
     nhId: 0,
     advmss: 0,
+    hoplimit: 0,
     nexthops: [],
   };
   const alen = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
@@ -690,6 +706,7 @@ export function decodeRoute(body: Buffer): DecodedRoute {
       case RTA_METRICS:
         forEachAttr(body, v, v + vlen, (type, a) => {
           if (type === RTAX_ADVMSS && a.length >= 4) r.advmss = a.readUInt32LE(0);
+          else if (type === RTAX_HOPLIMIT && a.length >= 4) r.hoplimit = a.readUInt32LE(0);
         });
         break;
     }

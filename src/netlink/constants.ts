@@ -79,6 +79,8 @@ export const RTA_MULTIPATH = 9;
 export const RTA_METRICS = 8;
 /** RTAX_ADVMSS: the TCP MSS advertised for connections over the route (linux/rtnetlink.h). */
 export const RTAX_ADVMSS = 8;
+/** RTAX_HOPLIMIT: the TTL / hop limit of what this host sends over the route without one of its own (linux/rtnetlink.h). */
+export const RTAX_HOPLIMIT = 10;
 export const RTA_TABLE = 15;
 /** struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; } — a next hop of another family. */
 export const RTA_VIA = 18;

@@ -280,6 +280,7 @@ export class Rtnetlink implements LinkOps, RouteOps {
         if (metric !== undefined && r.priority !== metric) return;
         const kr: KernelRoute = { prefix: r.prefix, table: r.table, protocol: r.protocol, metric: r.priority, nexthops: shared(r.nexthops) };
         if (r.advmss !== 0) kr.advmss = r.advmss;
+        if (r.hoplimit !== 0) kr.hoplimit = r.hoplimit;
         if (r.nhId !== 0) {
           kr.nhId = r.nhId;
           if (r.nexthops.length === 0) {
@@ -411,9 +412,15 @@ export class Rtnetlink implements LinkOps, RouteOps {
     return Array.from(errnos, (errno, index) => ({ index, errno }));
   }
 
-  async routeWrite(tag: RouteTag, ops: readonly RouteWrite[] | RouteWriteColumns, nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]> {
+  async routeWrite(
+    tag: RouteTag,
+    ops: readonly RouteWrite[] | RouteWriteColumns,
+    nhIds?: ArrayLike<number>,
+    advmss?: ArrayLike<number>,
+    hoplimit?: ArrayLike<number>,
+  ): Promise<RouteOpResult[]> {
     const errnos = new Int32Array(ops.length);
-    await this.exclusive(() => this.runRouteBatch(new RouteWriteBatch(ops, tag, nhIds, advmss), errnos));
+    await this.exclusive(() => this.runRouteBatch(new RouteWriteBatch(ops, tag, nhIds, advmss, hoplimit), errnos));
     return failures(errnos);
   }
 
@@ -739,6 +746,7 @@ function kernelRoute(r: ReturnType<typeof decodeRoute>, names: ReadonlyMap<numbe
   };
   if (r.nhId !== 0) out.nhId = r.nhId;
   if (r.advmss !== 0) out.advmss = r.advmss;
+  if (r.hoplimit !== 0) out.hoplimit = r.hoplimit;
   return out;
 }
 

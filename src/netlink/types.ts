@@ -19,6 +19,8 @@ export interface KernelRoute {
   nhId?: number;
   /** RTAX_ADVMSS (absent: none, the kernel derives the MSS from the device's MTU). */
   advmss?: number;
+  /** RTAX_HOPLIMIT (absent: none, the system's default TTL). */
+  hoplimit?: number;
 }
 
 export type RouteOp =
@@ -136,9 +138,16 @@ export interface RouteOps {
    * routeBatch for ops of one tag; returns only the ops that failed. With
    * `nhIds`, an add or replace whose nhIds[i] is not 0 names that nexthop
    * object (RTA_NH_ID) instead of carrying its next hops. With `advmss`,
-   * every add or replace carries RTAX_ADVMSS = advmss[i] (a tunnel's MTU; 0: none).
+   * every add or replace carries RTAX_ADVMSS = advmss[i] (a tunnel's MTU; 0: none);
+   * with `hoplimit`, RTAX_HOPLIMIT = hoplimit[i] where it is not 0.
    */
-  routeWrite(tag: RouteTag, ops: readonly RouteWrite[] | RouteWriteColumns, nhIds?: ArrayLike<number>, advmss?: ArrayLike<number>): Promise<RouteOpResult[]>;
+  routeWrite(
+    tag: RouteTag,
+    ops: readonly RouteWrite[] | RouteWriteColumns,
+    nhIds?: ArrayLike<number>,
+    advmss?: ArrayLike<number>,
+    hoplimit?: ArrayLike<number>,
+  ): Promise<RouteOpResult[]>;
   /** Nexthop objects of `protocol` (0 or absent: all); rejects where the kernel has none (before Linux 5.3). */
   nexthopObjects?(protocol?: number): Promise<NexthopObject[]>;
   /** Writes nexthop objects in order, batched like routeWrite; returns only the ops that failed. */

@@ -15,6 +15,12 @@
  * is stopping, which keeps the handshake half done as long as the test needs.
  * While the agent stops it answers no new SYN at all (a second peer socket
  * never connects).
+ *
+ * Killed (kill -9), the agent cannot finish anything: its listener closes with
+ * the handshake half done, and the peer's next segment is answered by the
+ * kernel. That reset passes the peer's GTSM check because our host route to
+ * the peer carries hop limit 255 (fib/hoplimit.ts); before, it left with TTL
+ * 64 and the peer never heard it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -79,14 +85,26 @@ describe.skipIf(skip !== null)('interop: the agent stops with a GTSM peer half-w
       : execIn(site!.nsB, 'nft delete table inet hold');
   const why = (): string => [`peers: ${JSON.stringify(peers.map((p) => p.lines))}`, tail(site!.agentLog, 40)].join('\n');
 
+  /** The agent up, its listener bound to the tunnel (B has no BGP speaker: our session stays Active/Connect). */
+  const startAgent = async (): Promise<void> => {
+    agentPid = spawnDetachedAgent(site!.nsA, site!.agentConfig, site!.agentLog);
+    await until('the agent listens on its tunnel address', async () => (await execIn(site!.nsA, ['ss', '-Hltn', `src ${TUN_A.v4}:179`])).stdout.includes(':179'), 30_000, why);
+    await until('the neighbor configured', () => neighbors(site!).length === 1, 10_000, why);
+  };
+
+  /** A GTSM peer established on its side, our side of the handshake in SYN_RECV (its ACK held back in B). */
+  const halfDone = async (): Promise<Peer> => {
+    await holdAfterSyn(true);
+    const p = peer();
+    await until('the peer established (our SYN-ACK came with TTL 255)', () => connected(p), 10_000, why);
+    expect((await execIn(site!.nsA, ['ss', '-Htn', 'state', 'syn-recv', `src ${TUN_A.v4}:179`])).stdout).toContain(TUN_B.v4);
+    return p;
+  };
+
   beforeAll(async () => {
     site = await createSite('sh', 62, { bgp: { 'ttl-security': true } });
     writeFileSync(join(site.dir, 'peer.mjs'), PEER_SCRIPT);
     await startPeerTunnel(site);
-    agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
-    // Our listener for the neighbor is bound once its tunnel is there; B has no BGP speaker, so we stay Active/Connect.
-    await until('the agent listens on its tunnel address', async () => (await execIn(site!.nsA, ['ss', '-Hltn', `src ${TUN_A.v4}:179`])).stdout.includes(':179'), 30_000, why);
-    await until('the neighbor configured', () => neighbors(site!).length === 1, 10_000, why);
   }, 60_000);
 
   afterAll(async () => {
@@ -97,10 +115,8 @@ describe.skipIf(skip !== null)('interop: the agent stops with a GTSM peer half-w
 
   it('SIGTERM with a handshake answered and its final ACK still on the way: the peer gets our reset; no SYN is answered while we stop', async () => {
     const s = site!;
-    await holdAfterSyn(true);
-    const first = peer();
-    await until('the peer established (our SYN-ACK came with TTL 255)', () => connected(first), 10_000, why);
-    expect((await execIn(s.nsA, ['ss', '-Htn', 'state', 'syn-recv', `src ${TUN_A.v4}:179`])).stdout).toContain(TUN_B.v4);
+    await startAgent();
+    const first = await halfDone();
 
     const logged = readFileSync(s.agentLog, 'utf8').length;
     process.kill(agentPid, 'SIGTERM');
@@ -114,5 +130,17 @@ describe.skipIf(skip !== null)('interop: the agent stops with a GTSM peer half-w
     await until('the peer heard our FIN or reset', () => closedByUs(first), 5_000, why);
     await until('agent gone', () => processGone(agentPid), 15_000, why);
     expect(connected(second), why()).toBe(false);
+  }, 60_000);
+
+  it('kill -9 with a handshake half done: the kernel resets the peer with TTL 255 (our host route to it), the peer hears it', async () => {
+    await startAgent();
+    const p = await halfDone();
+    process.kill(agentPid, 'SIGKILL');
+    await until('agent gone', () => processGone(agentPid), 15_000, why);
+    // keep-on-stop: the tunnel and our routes stay, the host route to the peer with them.
+    expect((await execIn(site!.nsA, ['ip', 'route', 'show', `${TUN_B.v4}/32`, 'proto', '201'])).stdout).toContain('hoplimit 255');
+    await holdAfterSyn(false);
+    p.send();
+    await until('the peer heard the reset', () => closedByUs(p), 5_000, why);
   }, 60_000);
 });

@@ -221,6 +221,44 @@ describe('RTA_METRICS / RTAX_ADVMSS (issue 12: TCP MSS follows the tunnel MTU)',
     expect(decodeRoute(bytes.subarray(16)).advmss).toBe(1380);
   });
 
+  it('host route to a tunnel peer, advmss 1380 and hop limit 255 (fib/hoplimit.ts: the kernel\'s own replies pass the peer\'s GTSM): both in one RTA_METRICS, as iproute2\'s "advmss 1380 hoplimit 255"', () => {
+    const w = new NlWriter();
+    encodeRouteNew(w, 7, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201, priority: 32, advmss: 1380, hoplimit: 255 }, [{ ifindex: 5 }], 'replace');
+    const bytes = hex(`
+        48 00 00 00   # nlmsg_len 72
+        18 00         # RTM_NEWROUTE (24)
+        05 05         # NLM_F_REQUEST|NLM_F_ACK|NLM_F_REPLACE|NLM_F_CREATE
+        07 00 00 00 00 00 00 00   # seq 7, pid 0
+        02 20 00 00   # AF_INET, dst_len 32
+        fe c9 fd 01   # table main, protocol 201, scope link (device only), RTN_UNICAST
+        00 00 00 00   # rtm_flags
+        08 00 01 00   # rta_len 8, RTA_DST
+        0a ff 00 01   #   10.255.0.1
+        08 00 06 00   # rta_len 8, RTA_PRIORITY
+        20 00 00 00   #   metric 32
+        14 00 08 00   # rta_len 20, RTA_METRICS (8)
+        08 00 08 00   #   rta_len 8, RTAX_ADVMSS (8)
+        64 05 00 00   #     1380
+        08 00 0a 00   #   rta_len 8, RTAX_HOPLIMIT (10)
+        ff 00 00 00   #     255
+        08 00 04 00   # rta_len 8, RTA_OIF
+        05 00 00 00   #   ifindex 5
+      `);
+    expect(w.bytes().toString('hex')).toBe(bytes.toString('hex'));
+    const back = decodeRoute(bytes.subarray(16));
+    expect([back.advmss, back.hoplimit]).toEqual([1380, 255]);
+    // A hop limit without an advmss (no tunnel MTU known) still gets its nest.
+    const h = new NlWriter();
+    encodeRouteNew(h, 7, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201, priority: 32, hoplimit: 255 }, [{ ifindex: 5 }], 'replace');
+    expect(h.bytes().subarray(44, 56).toString('hex')).toBe(
+      hex(`
+        0c 00 08 00   # rta_len 12, RTA_METRICS
+        08 00 0a 00   #   RTAX_HOPLIMIT
+        ff 00 00 00   #     255
+      `).toString('hex'),
+    );
+  });
+
   it('no advmss: no RTA_METRICS; advmss 0 is sent (it clears an earlier one, which a replace naming the same nexthop object keeps otherwise)', () => {
     const w = new NlWriter();
     encodeRouteNew(w, 7, { family: AF_INET, dst: v4('10.255.0.1'), dstLen: 32, table: 254, protocol: 201, priority: 32 }, [{ ifindex: 5 }], 'replace');
@@ -377,6 +415,7 @@ describe('replies', () => {
       prefix: '10.1.0.0/24',
       nhId: 0,
       advmss: 0,
+      hoplimit: 0,
       nexthops: [{ ifindex: 5, gateway: '10.255.0.1' }],
     });
   });
