@@ -8,6 +8,11 @@
  * site-b's End-of-RIB); site-b is the helper (it keeps site-a's routes stale
  * for the restart time and sweeps after site-a's End-of-RIB). Not one ping may
  * be lost.
+ *
+ * Lost is counted per probe: one with no reply while a later one has its
+ * reply. ping's own summary counts the probe still on its way when it is
+ * interrupted as lost too (SIGINT ends it at once), which under load (round
+ * trips of 40 ms measured with two busy CPUs) made a clean run fail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -74,25 +79,27 @@ describe('restarts under a 10/s ping: graceful restart, both roles', () => {
   }
 
   it(`${RESTARTS} × kill -9 and ${RESTARTS} × SIGTERM of site-a's agent: 0 pings lost`, async () => {
-    const ping: ChildProcess = spawn('ip', ['netns', 'exec', nsA, 'ping', '-q', '-i', '0.1', '-W', '1', '-I', '10.1.0.1', '10.2.0.1'], {
+    // -D: each reply with its wall-clock time, to set beside the agents' logs; -O: each probe unanswered when the next goes.
+    const ping: ChildProcess = spawn('ip', ['netns', 'exec', nsA, 'ping', '-D', '-O', '-i', '0.1', '-W', '1', '-I', '10.1.0.1', '10.2.0.1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     ping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const perRestart: { kind: string; ms: number }[] = [];
+    const perRestart: { kind: string; ms: number; at: number }[] = [];
     try {
       await new Promise((r) => setTimeout(r, 1_000));
       for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
         for (let i = 0; i < RESTARTS; i++) {
           const before = countLines(logA, 'restart complete');
           const t0 = performance.now();
+          const at = Date.now() / 1000;
           process.kill(pidA, signal);
           await until(`site-a agent gone (${signal})`, () => processGone(pidA), 15_000);
           // The helper keeps site-a's routes meanwhile; the kernel on site-a keeps site-b's.
           expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
           pidA = startA();
           await restarted(before);
-          perRestart.push({ kind: signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM', ms: Math.round(performance.now() - t0) });
+          perRestart.push({ kind: signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM', ms: Math.round(performance.now() - t0), at });
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -101,16 +108,22 @@ describe('restarts under a 10/s ping: graceful restart, both roles', () => {
       ping.kill('SIGINT');
       await new Promise((r) => ping.once('exit', r));
     }
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+    const m = /(\d+) packets transmitted/.exec(out);
     expect(m, out).not.toBeNull();
     const sent = Number(m![1]);
-    const received = Number(m![2]);
+    const replied = new Set([...out.matchAll(/bytes from .*icmp_seq=(\d+)/g)].map((r) => Number(r[1])));
+    const last = Math.max(0, ...replied);
+    const lost: number[] = [];
+    for (let seq = 1; seq <= last; seq++) if (!replied.has(seq)) lost.push(seq);
+    const timeline = perRestart.map((p) => `${p.kind} at ${p.at.toFixed(3)}, complete after ${p.ms} ms`).join('\n');
     console.log(
-      `restarts: ${sent} pings sent, ${sent - received} lost over ${RESTARTS} kill -9 and ${RESTARTS} SIGTERM restarts; ` +
-        `restart to restart-complete: ${perRestart.map((p) => `${p.kind} ${p.ms} ms`).join(', ')}`,
+      `restarts: ${sent} pings sent, ${lost.length} lost over ${RESTARTS} kill -9 and ${RESTARTS} SIGTERM restarts ` +
+        `(${sent - last} still on their way at the end); restart to restart-complete: ${perRestart.map((p) => `${p.kind} ${p.ms} ms`).join(', ')}`,
     );
     expect(sent).toBeGreaterThan(50);
-    expect(sent - received).toBe(0);
+    // Still answered at the end: no more than a second of probes (10) outstanding when ping was stopped.
+    expect(sent - last, out).toBeLessThanOrEqual(10);
+    expect(lost, `lost icmp_seq ${lost.join(', ')}\n${timeline}\n${out}`).toEqual([]);
     // Both sides kept their routes throughout and have them now.
     expect(routes(nsA, '-4').some((r) => r.dst === '10.2.0.0/24')).toBe(true);
     expect(cli<{ prefix: string }[]>('routes', '10.1.0.0/24', '--socket', sockB)).toEqual([expect.objectContaining({ prefix: '10.1.0.0/24' })]);
