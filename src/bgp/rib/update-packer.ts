@@ -65,12 +65,26 @@ export function isEndOfRib(u: UpdateMessage): { afi: number; safi: number } | nu
  * doubling, made thousands of small ArrayBuffers per batch for the GC.)
  */
 const spare: Uint8Array[] = [];
-const MAX_SPARE = 64;
+let spareBytes = 0;
+/**
+ * Bound of the scratch memory kept: ten peers' packers of one batch have a
+ * list per attribute set each, ~1 500 at once per peer with a full table
+ * arriving. A bound of 64 lists made the rest new 256-octet buffers (each an
+ * ArrayBuffer the GC tracks) for every batch (issue 10).
+ */
+const MAX_SPARE_BYTES = 4 << 20;
 const MAX_SPARE_SIZE = 1 << 16;
+
+function takeSpare(): Uint8Array {
+  const b = spare.pop();
+  if (b === undefined) return new Uint8Array(256);
+  spareBytes -= b.length;
+  return b;
+}
 
 /** One list of prefixes in wire form, as it grows (one family; Path Identifiers on all or none). */
 class NlriList {
-  bytes = spare.pop() ?? new Uint8Array(256);
+  bytes = takeSpare();
   end = 0;
   count = 0;
   /** RFC 7911 §3: whether the entries carry a Path Identifier (set by the first). */
@@ -113,7 +127,9 @@ class NlriList {
 const EMPTY_BYTES = new Uint8Array(0);
 
 function giveBack(b: Uint8Array): void {
-  if (b.length > 0 && b.length <= MAX_SPARE_SIZE && spare.length < MAX_SPARE) spare.push(b);
+  if (b.length === 0 || b.length > MAX_SPARE_SIZE || spareBytes + b.length > MAX_SPARE_BYTES) return;
+  spare.push(b);
+  spareBytes += b.length;
 }
 
 export class UpdatePacker {

@@ -28,6 +28,24 @@ describe('import policy', () => {
     expect(importRoute(ctx, { prefix: '2001:db8::/32', attrs: a, nextHop: 'fe80::a:3' })).toMatchObject({ accept: true });
   });
 
+  test('next hops read once are still judged against our addresses as they are now, past the memo of read next hops', () => {
+    const own = new Set<string>();
+    const live: ImportContext = { localAsn: LOCAL_ASN, peer: peer('a', 65002, 2), ownAddresses: own };
+    const a = attrs({ asPath: [seq(65002)] });
+    const judge = (nextHop: string): string | undefined => {
+      const v = importRoute(live, { prefix: '2001:db8::/32', attrs: a, nextHop });
+      return v.accept ? undefined : v.reason;
+    };
+    expect(judge('FD00:255:9::0')).toBeUndefined();
+    own.add('fd00:255:9::');
+    expect(judge('FD00:255:9::0')).toBe('next-hop-self');
+    // More distinct next hops than the memo keeps (it is emptied): the same verdicts.
+    for (let i = 0; i < 1500; i++) expect(judge(`fd00:1:${i.toString(16)}::1`)).toBeUndefined();
+    expect(judge('FD00:255:9::0')).toBe('next-hop-self');
+    own.delete('fd00:255:9::');
+    expect(judge('fd00:255:9::')).toBeUndefined();
+  });
+
   test.each([
     ['127.0.0.0/8', true],
     ['127.1.0.0/16', true],

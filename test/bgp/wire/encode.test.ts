@@ -96,4 +96,20 @@ describe('UPDATE encoding', () => {
     const many = Array.from({ length: 1100 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
     expect(() => encodeMessage(update({ withdrawn: many }), FOUR)).toThrow(/exceeds 4096/);
   });
+
+  it('RFC 4271 §5.1.3, RFC 4760 §3: each UPDATE carries its own next hop, past the memo of parsed addresses', () => {
+    const v4 = (i: number): string => `10.${(i >> 8) & 255}.${i & 255}.1`;
+    const v6 = (i: number): string => `2001:db8:1:${(i + 1).toString(16)}::1`;
+    const hops = (i: number): { v4: string | undefined; v6: string[] | undefined } => {
+      const u = update({
+        attributes: { origin: 0, asPath: [], nextHop: v4(i) },
+        nlri: ['10.2.0.0/24'],
+        mpReach: { afi: 2, safi: 1, nextHops: [v6(i)], nlri: ['2001:db8:ff::/48'] },
+      });
+      const back = decodeMessage(encodeMessage(u, FOUR), FOUR).message as UpdateMessage;
+      return { v4: back.attributes.nextHop, v6: back.mpReach?.nextHops };
+    };
+    // More distinct addresses than the memo keeps (it is emptied), then the first ones again.
+    for (const i of [...Array.from({ length: 1500 }, (_, k) => k), 0, 1, 1499]) expect(hops(i)).toEqual({ v4: v4(i), v6: [v6(i)] });
+  });
 });
