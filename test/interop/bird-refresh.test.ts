@@ -207,15 +207,22 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
     const end = Date.now() + (HOLD_TIME + 3) * 1000;
     let requests = 0;
     let leastHoldLeft = Infinity;
-    while (Date.now() < end && peer().state === 'Established') {
-      expect(cli<{ in: string }>(site!, 'neighbor', 'peer', 'refresh', '--in').in).toBe('sent');
+    while (Date.now() < end) {
+      let answer = '';
+      try {
+        answer = cli<{ in: string }>(site!, 'neighbor', 'peer', 'refresh', '--in').in;
+      } catch (e) {
+        expect.fail(`refresh --in refused after ${requests} requests: ${e instanceof Error ? e.message : String(e)}\n${diagnostics()}`);
+      }
+      expect(answer).toBe('sent');
       requests++;
       leastHoldLeft = Math.min(leastHoldLeft, birdHoldLeft());
-      await new Promise((r) => setTimeout(r, 700));
+      await new Promise((r) => setTimeout(r, 500));
     }
     console.log(`interop/bird-refresh: ${requests} refresh --in in ${HOLD_TIME + 3} s; BIRD's hold timer at least ${leastHoldLeft} s of ${HOLD_TIME} left`);
     expectNoReset();
-    expect(requests).toBeGreaterThan(HOLD_TIME / 3);
+    // At least one request a keepalive time (3 s) on average, or the step proved nothing.
+    expect(requests).toBeGreaterThanOrEqual((HOLD_TIME + 3) / (HOLD_TIME / 3));
     // Two families a request.
     expect(peer().routeRefresh.sent).toBeGreaterThanOrEqual(sentBefore + 2 * requests);
   }, 40_000);
