@@ -155,6 +155,38 @@ export class BfdEngine {
     for (const name of [...this.entries.keys()]) this.remove(name);
   }
 
+  /**
+   * Every socket closed and every timer stopped, nothing sent: for a thread
+   * that is failing (its sessions start again elsewhere, and the peers are
+   * not told it was administrative). Each close is tried, whatever the
+   * state the failure left. The sockets' poll handles must be closed before
+   * the thread ends: one still open when it stops can call into a thread
+   * that is going away and bring the whole process down.
+   */
+  abandon(): void {
+    for (const e of this.entries.values()) {
+      if (e.timer) clearTimeout(e.timer);
+      e.timer = null;
+      try {
+        e.socket?.close();
+      } catch {
+        // closed already, or never opened
+      }
+      e.socket = null;
+    }
+    this.entries.clear();
+    this.byDiscriminator.clear();
+    this.lastReported.clear();
+    for (const r of this.receivers.values()) {
+      try {
+        r.close();
+      } catch {
+        // closed already
+      }
+    }
+    this.receivers.clear();
+  }
+
   status(name: string): BfdStatus | null {
     const e = this.entries.get(name);
     return e ? this.statusOf(e) : null;
@@ -192,6 +224,9 @@ export class BfdEngine {
     // design.md "Identity": a session's packets come through its tunnel and from its peer, nowhere else.
     if (!this.sameInterface(e, d.ifindex) || !sameAddress(e.spec.remote, d.source)) return this.drop('wrong-path', d);
     this.apply(e, e.session.receive(p, this.now()));
+    // What the packet changed without a change of our state (the peer's state, the timers it brings, the
+    // end of our Poll Sequence) is reported now, not at our next transmission (up to 1 s later).
+    this.report(e);
   }
 
   private byAddress(source: string, ifindex: number): Entry | undefined {

@@ -12,7 +12,9 @@ import { BfdEngine, type BfdLogLine, type BfdPeerSpec, type BfdStatus } from './
 export type BfdRequest =
   | { op: 'set'; id: number; add: BfdPeerSpec[]; update: BfdPeerSpec[]; remove: string[] }
   | { op: 'stats'; id: number }
-  | { op: 'close'; id: number };
+  | { op: 'close'; id: number }
+  /** Tests: the worker fails as a bug would make it (an uncaught exception). */
+  | { op: 'crash'; id: number };
 
 export type BfdReply =
   | { type: 'status'; status: BfdStatus }
@@ -34,6 +36,14 @@ export interface BfdServiceOptions {
   /** 'auto': a worker when the compiled worker exists. */
   thread?: 'auto' | 'worker' | 'inline';
   port?: number;
+  /** UDP port to send to (tests with both ends on one host); `port` by default. */
+  peerPort?: number;
+  /** How long after the worker died it is started again, ms (tests shorten it). */
+  restartMs?: number;
+}
+
+function delay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
 }
 
 function workerFile(): string | null {
@@ -56,6 +66,8 @@ function sameSpec(a: BfdPeerSpec, b: BfdPeerSpec): boolean {
 
 /** A worker that died is started again after this long, with every session. */
 const WORKER_RESTART_MS = 1000;
+/** How long close() waits for the worker to end by itself before it is stopped. */
+const WORKER_CLOSE_MS = 5000;
 
 export class BfdService {
   private worker: Worker | null = null;
@@ -73,7 +85,7 @@ export class BfdService {
     if (o.thread === 'worker' && file === null) throw new Error('BFD worker not built (npm run build)');
     this.file = file;
     if (file !== null) this.startWorker(file);
-    else this.engine = new BfdEngine({ onStatus: (s) => this.onStatus(s), onLog: o.onLog, ...(o.port ? { port: o.port } : {}) });
+    else this.engine = new BfdEngine({ onStatus: (s) => this.onStatus(s), onLog: o.onLog, ...(o.port ? { port: o.port } : {}), ...(o.peerPort ? { peerPort: o.peerPort } : {}) });
   }
 
   /**
@@ -84,7 +96,7 @@ export class BfdService {
   private startWorker(file: string): void {
     // No inherited execArgv: a parent run from the sources (`--conditions source`, the test runner) would
     // send the compiled worker's own imports to the .ts files.
-    const worker = new Worker(file, { workerData: { port: this.o.port }, execArgv: [] });
+    const worker = new Worker(file, { workerData: { port: this.o.port, peerPort: this.o.peerPort }, execArgv: [] });
     worker.unref();
     worker.on('message', (m: BfdReply) => this.onReply(m));
     worker.on('error', (err) => this.o.onLog({ level: 'warn', msg: 'BFD worker failed', fields: { err: err.message } }));
@@ -99,7 +111,7 @@ export class BfdService {
         if (this.closing) return;
         this.startWorker(file);
         void this.request({ op: 'set', id: 0, add: [...this.specs.values()], update: [], remove: [] }).catch(() => undefined);
-      }, WORKER_RESTART_MS);
+      }, this.o.restartMs ?? WORKER_RESTART_MS);
       t.unref();
     });
     this.worker = worker;
@@ -159,17 +171,30 @@ export class BfdService {
     }
     const worker = this.worker;
     if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    let ended = false;
     try {
+      // The worker closes every socket (their poll handles with them) and its port, then ends by itself.
       await this.request({ op: 'close', id: 0 });
+      ended = await Promise.race([exited.then(() => true), delay(WORKER_CLOSE_MS, false)]);
     } finally {
       this.worker = null;
-      await worker.terminate();
+      // Only a worker that did not end by itself is stopped (koffi's poll handles still open in a stopped
+      // thread can abort the process: src/bfd/worker.ts).
+      if (!ended) {
+        this.o.onLog({ level: 'warn', msg: 'BFD worker did not end by itself; stopped', fields: {} });
+        await worker.terminate();
+      }
     }
   }
 
-  /** Ends the worker as a crash would (tests of the restart). */
+  /** Makes the worker fail as a bug would (tests of the restart); resolves when it has ended. */
   async crashForTest(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    await this.request({ op: 'crash', id: 0 }).catch(() => undefined);
+    await exited;
   }
 
   private request(m: BfdRequest): Promise<number> {

@@ -127,9 +127,9 @@ export class BfdSession {
       if (this.state !== BfdState.Down) this.goDown(BfdDiag.NeighborSignaledSessionDown);
     } else if (this.state === BfdState.Down) {
       if (p.state === BfdState.Down) this.state = BfdState.Init;
-      else if (p.state === BfdState.Init) this.goUp();
+      else if (p.state === BfdState.Init) this.goUp(now);
     } else if (this.state === BfdState.Init) {
-      if (p.state === BfdState.Init || p.state === BfdState.Up) this.goUp();
+      if (p.state === BfdState.Init || p.state === BfdState.Up) this.goUp(now);
     } else if (p.state === BfdState.Down) {
       this.goDown(BfdDiag.NeighborSignaledSessionDown);
     }
@@ -195,10 +195,16 @@ export class BfdSession {
     return { send: [], change: { from: BfdState.AdminDown, to: BfdState.Down, diag: this.localDiag } };
   }
 
-  private goUp(): void {
+  /**
+   * Up: the configured (faster) rate is advertised from the next packet on,
+   * and the peer's detection time for us follows it from then (§6.8.4), so
+   * the next periodic packet is due at that rate, not at the 1 s of before
+   * (§6.8.7: sent no slower than what we advertise).
+   */
+  private goUp(now: number): void {
     this.state = BfdState.Up;
     this.localDiag = BfdDiag.None;
-    this.applyAdvertised(null);
+    this.applyAdvertised(now);
   }
 
   private goDown(diag: BfdDiag): void {

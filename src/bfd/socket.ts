@@ -145,6 +145,7 @@ export class BfdReceiveSocket {
   private readonly mem: unknown;
   private readonly view: Buffer;
   private poller: ReturnType<typeof koffi.node.poll> | null = null;
+  private closed = false;
 
   constructor(
     readonly family: 4 | 6,
@@ -225,7 +226,10 @@ export class BfdReceiveSocket {
     return { payload: Buffer.from(v.subarray(DATA, DATA + Math.min(n, DATA_LEN))), source, sourcePort, ttl, ifindex };
   }
 
+  /** The poll handle first (no callback after this), then the descriptor and the buffer; once. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.poller?.close();
     this.poller = null;
     libc().close(this.fd);
@@ -272,6 +276,7 @@ export interface SendSocketOptions {
 export class BfdSendSocket {
   private readonly fd: number;
   private readonly dest: Buffer;
+  private closed = false;
   readonly sourcePort: number;
 
   constructor(o: SendSocketOptions) {
@@ -321,6 +326,8 @@ export class BfdSendSocket {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     libc().close(this.fd);
   }
 }

@@ -26,13 +26,38 @@ const BFD_THREAD_NICE = -10;
 const niceError = setThreadNice(BFD_THREAD_NICE);
 if (niceError !== null) post({ type: 'log', line: { level: 'warn', msg: 'BFD thread keeps the normal CPU priority', fields: { nice: BFD_THREAD_NICE, err: niceError } } });
 
+const data = (workerData ?? {}) as { port?: number; peerPort?: number };
 const engine = new BfdEngine({
   onStatus: (status) => post({ type: 'status', status }),
   onLog: (line) => post({ type: 'log', line }),
-  ...((workerData as { port?: number } | undefined)?.port ? { port: (workerData as { port: number }).port } : {}),
+  ...(data.port ? { port: data.port } : {}),
+  ...(data.peerPort ? { peerPort: data.peerPort } : {}),
+});
+
+/**
+ * A failure in this thread (a bug) ends it with exit code 1 and the service
+ * starts another. Not as Node would end it by default (stopping the thread
+ * with its sockets open): koffi's poll handle of an open socket can then
+ * call into the stopping thread for a packet just received, which aborts the
+ * whole process ("napi_throw" fatal error). So the sockets are closed here,
+ * and the thread ends only after the event loop has finished closing their
+ * handles (one turn later).
+ */
+let failed = false;
+process.on('uncaughtException', (err) => {
+  if (failed) return;
+  failed = true;
+  try {
+    engine.abandon();
+  } finally {
+    post({ type: 'log', line: { level: 'warn', msg: 'BFD worker failed', fields: { err: err instanceof Error ? (err.stack ?? err.message) : String(err) } } });
+    setTimeout(() => process.exit(1), 1);
+  }
 });
 
 port.on('message', (m: BfdRequest) => {
+  // Failing: no new sockets; the thread ends in a moment.
+  if (failed) return;
   try {
     switch (m.op) {
       case 'set':
@@ -45,11 +70,18 @@ port.on('message', (m: BfdRequest) => {
         delay.reset();
         break;
       case 'close':
+        // Every socket closed, then the port: nothing is left to keep the thread, which ends by itself.
         engine.close();
         delay.disable();
         post({ type: 'done', id: m.id });
         port.close();
         return;
+      case 'crash':
+        // As a bug would: an exception nothing catches, outside this handler.
+        setImmediate(() => {
+          throw new Error('BFD worker crash requested (test)');
+        });
+        break;
     }
     post({ type: 'done', id: m.id });
   } catch (err) {

@@ -87,6 +87,32 @@ describe.skipIf(!root)('BFD engine on loopback sockets', () => {
     await until('Down by the forged packet', () => a.status('to-b')?.lastDownReason === 'neighbor signaled session down');
   });
 
+  it("what a packet changes without a change of our state (the peer's state, its timers) is reported at once, not at our next transmission", async () => {
+    const port = 40_000 + Math.floor(Math.random() * 10_000);
+    let reported: BfdStatus | undefined;
+    // Our transmit timer 1 s away (not Up) or 750–1000 ms (slow timers when Up): a report due to it comes late.
+    const slow = { desiredMinTx: 1_000_000, requiredMinRx: 300_000, detectMult: 3 };
+    const a = new BfdEngine({ port, peerPort: port + 1, onStatus: (s) => (reported = s), onLog: () => undefined });
+    engines.push(a);
+    a.add({ ...spec('to-b', '127.0.0.1', '127.0.0.2'), timers: slow });
+    const mine = a.status('to-b')!.localDiscriminator;
+    const from = (state: BfdState, desiredMinTx: number): Buffer =>
+      encodeControl({
+        diag: BfdDiag.None, state, poll: false, final: false, cpi: false, auth: false, demand: false,
+        detectMult: 3, myDiscriminator: 777, yourDiscriminator: state === BfdState.Down ? 0 : mine, desiredMinTx, requiredMinRx: 300_000, requiredMinEchoRx: 0,
+      });
+    await send(from(BfdState.Down, 1_000_000), '127.0.0.2', port, 255);
+    await until('Init', () => reported?.state === 'Init');
+    // The peer Init (1 s while not Up, RFC 5880 §6.8.3): ours Up, its detection time 3 × 1 s.
+    await send(from(BfdState.Init, 1_000_000), '127.0.0.2', port, 255);
+    await until('Up', () => reported?.state === 'Up');
+    expect(reported).toMatchObject({ remoteState: 'Init', detectionTimeMs: 3000 });
+    // The peer Up at 300 ms: our state stays Up; the status says so as soon as the engine knows.
+    await send(from(BfdState.Up, 300_000), '127.0.0.2', port, 255);
+    await until('the peer Up, seen by the engine', () => a.status('to-b')?.remoteState === 'Up');
+    expect(reported).toMatchObject({ state: 'Up', remoteState: 'Up', detectionTimeMs: 900 });
+  });
+
   it("the peer's session removed: its AdminDown takes ours Down, and says so (RFC 5880 §6.8.16)", async () => {
     const { a, b } = pair();
     await until('Up', () => a.status('to-b')?.state === 'Up');
@@ -135,24 +161,58 @@ describe.skipIf(!root)('BFD engine: 100 sessions', () => {
 const DIST = new URL('../../dist/bfd/service.js', import.meta.url);
 
 describe.skipIf(!root || !existsSync(DIST))('BFD service: the worker thread (dist/)', () => {
-  it('runs the sessions in a worker and starts it again, sessions and all, when it dies', async () => {
+  it('runs the sessions in a worker at nice -10; each time it fails it is started again with its sessions, and packets arriving as it fails do not bring the process down', async () => {
     const { BfdService } = (await import(DIST.href)) as typeof import('../../src/bfd/service.js');
     const portA = 50_000 + Math.floor(Math.random() * 10_000);
+    const portB = portA + 1;
     const seen = new Map<string, BfdStatus>();
     const logs: string[] = [];
-    const svc = new BfdService({ port: portA, onStatus: (s) => seen.set(s.name, s), onLog: (l) => logs.push(l.msg) });
+    const svc = new BfdService({ port: portA, peerPort: portB, restartMs: 20, onStatus: (s) => seen.set(s.name, s), onLog: (l) => logs.push(l.msg) });
+    // The peer runs on this thread.
+    const peer = new BfdEngine({ port: portB, peerPort: portA, onStatus: () => undefined, onLog: () => undefined });
+    // Packets at the worker's receiving socket all the time (from an address no session has: dropped), so
+    // that some are arriving whenever it fails. A thread stopped with its sockets' poll handles open took
+    // the whole process down in that moment ("napi_throw" fatal error, src/bfd/worker.ts).
+    const flood = createSocket('udp4');
+    await new Promise<void>((r) => flood.bind(0, '127.0.0.3', () => r()));
+    flood.setTTL(255);
+    const junk = encodeControl({
+      diag: BfdDiag.None, state: BfdState.Down, poll: false, final: false, cpi: false, auth: false, demand: false,
+      detectMult: 3, myDiscriminator: 1, yourDiscriminator: 0, desiredMinTx: 1_000_000, requiredMinRx: 1_000_000, requiredMinEchoRx: 0,
+    });
+    let flooding = true;
+    const flooded = (async () => {
+      while (flooding) {
+        for (let k = 0; k < 20; k++) flood.send(junk, portA, '127.0.0.1');
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const CRASHES = 30;
     try {
       expect(svc.threaded).toBe(true);
-      // No peer: this is about the worker, not the handshake.
+      peer.add(spec('to-a', '127.0.0.2', '127.0.0.1'));
       await svc.set([spec('to-b', '127.0.0.1', '127.0.0.2')]);
-      await until('a status from the worker', () => seen.get('to-b'));
-      const first = seen.get('to-b')!.localDiscriminator;
+      await until('Up with the peer, through the worker', () => seen.get('to-b')?.state === 'Up');
       expect(logs).not.toContain('BFD thread keeps the normal CPU priority');
-      await svc.crashForTest();
-      await until('the worker started again with the session', () => seen.get('to-b')!.localDiscriminator !== first, 5_000);
-      expect(logs).toContain('BFD worker exited; starting it again');
+      for (let i = 0; i < CRASHES; i++) {
+        const before = seen.get('to-b')!.localDiscriminator;
+        await svc.crashForTest();
+        await until(`crash ${i}: the worker started again with the session`, () => seen.get('to-b')!.localDiscriminator !== before, 5_000);
+      }
+      expect(logs.filter((m) => m === 'BFD worker exited; starting it again')).toHaveLength(CRASHES);
+      expect(logs.filter((m) => m === 'BFD worker failed')).toHaveLength(CRASHES);
+      flooding = false;
+      await flooded;
+      // The failed workers closed their sockets: the last one's receiving socket gets the peer's packets.
+      await until('Up with the peer again', () => seen.get('to-b')?.state === 'Up' && seen.get('to-b')?.remoteState === 'Up');
     } finally {
+      flooding = false;
+      await flooded;
+      flood.close();
       await svc.close();
+      peer.close();
     }
-  });
+    // Its sockets closed, the worker ended by itself.
+    expect(logs).not.toContain('BFD worker did not end by itself; stopped');
+  }, 60_000);
 });

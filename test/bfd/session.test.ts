@@ -225,6 +225,20 @@ describe('BFD timers (RFC 5880 §6.8.2–§6.8.4, §6.8.7)', () => {
     expect(up.send[0]).toMatchObject({ state: S.Up, poll: true });
   });
 
+  it('§6.8.3/§6.8.7: going Up, the next periodic packet is due at the faster rate now advertised, not at the 1 s of before', () => {
+    // The longest jitter: the next packet 100 % of the interval after the last.
+    const s = session(() => 1 - Number.EPSILON);
+    s.expire(0);
+    expect(s.nextDeadline()).toBeGreaterThan(999);
+    s.receive(peer(S.Down), 10);
+    const up = s.receive(peer(S.Init), 20);
+    expect(up.send[0]).toMatchObject({ state: S.Up, desiredMinTx: 300 * MS });
+    // The peer now expects a packet from us every 300 ms (its detection time for us: 3 × 300 ms); the one due at
+    // ~1000 would come 980 ms after this one.
+    expect(s.nextDeadline()).toBeLessThanOrEqual(20 + 300);
+    expect(s.nextDeadline()).toBeGreaterThanOrEqual(20 + 225);
+  });
+
   it('a zero local discriminator is refused (§6.8.1)', () => {
     expect(() => new BfdSession({ localDiscriminator: 0, random: Math.random, desiredMinTx: 1, requiredMinRx: 1, detectMult: 3 }, 0)).toThrow(RangeError);
   });
