@@ -171,12 +171,17 @@ export class BfdService {
     }
     const worker = this.worker;
     if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     let ended = false;
+    const exited = new Promise<void>((resolve) =>
+      worker.once('exit', () => {
+        ended = true;
+        resolve();
+      }),
+    );
     try {
       // The worker closes every socket (their poll handles with them) and its port, then ends by itself.
       await this.request({ op: 'close', id: 0 });
-      ended = await Promise.race([exited.then(() => true), delay(WORKER_CLOSE_MS, false)]);
+      await Promise.race([exited, delay(WORKER_CLOSE_MS, undefined)]);
     } finally {
       this.worker = null;
       // Only a worker that did not end by itself is stopped (koffi's poll handles still open in a stopped

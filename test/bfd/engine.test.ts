@@ -61,7 +61,12 @@ describe.skipIf(!root)('BFD engine on loopback sockets', () => {
 
   it('two sessions come Up and settle on 50 ms after the Poll Sequence, each knowing the other\'s discriminator', async () => {
     const { a, last } = pair();
-    await until('both Up at 50 ms', () => last.get('a:to-b')?.txIntervalMs === 50 && last.get('b:to-a')?.state === 'Up');
+    // a's 50 ms out applies as it comes Up (a shorter interval needs no Final, RFC 5880 §6.8.3), on b's Init if
+    // b went first; b's Up and 50 ms reach it a packet later. Settled on both ends is this:
+    await until('both Up at 50 ms × 3', () => {
+      const s = last.get('a:to-b');
+      return s?.remoteState === 'Up' && s.txIntervalMs === 50 && s.detectionTimeMs === 150 && last.get('b:to-a')?.state === 'Up';
+    });
     const s = a.status('to-b')!;
     expect(s).toMatchObject({ state: 'Up', remoteState: 'Up', detectionTimeMs: 150, error: null });
     expect(s.remoteDiscriminator).toBe(last.get('b:to-a')!.localDiscriminator);
