@@ -52,6 +52,18 @@ function cliTunnels(node: Node): TunnelJson[] {
   return JSON.parse(r.stdout) as TunnelJson[];
 }
 
+/**
+ * Established, and BFD Up on both ends with the configured timers in force:
+ * 300 ms out and a detection time of 3 × 300 ms. Right after a session comes
+ * Up, A's transmit interval is already 300 ms (a shorter one applies at once,
+ * RFC 5880 §6.8.3) while its detection time still uses the 1 s the peer
+ * advertised before it was Up (3000 ms) until the peer's next packet: a cut in
+ * that moment would take 3 s to detect.
+ */
+function settled(n: NeighborJson): boolean {
+  return n.state === 'Established' && n.bfd?.state === 'Up' && n.bfd.remoteState === 'Up' && n.bfd.txIntervalMs === 300 && n.bfd.detectionTimeMs === 900;
+}
+
 function neighbors(node: Node): NeighborJson[] {
   const r = spawnSync(process.execPath, [CLI, 'neighbors', '--json', '--socket', node.sock], { encoding: 'utf8', timeout: 5_000 });
   if (r.status !== 0) throw new Error(`neighbors: exit ${String(r.status)}`);
@@ -145,8 +157,8 @@ class TwoPaths {
     agent('b2', 65003, [LAN_B], [{ name: 'a', interface: ifs.b2, 'public-key': nodes.a.pub, endpoint: '198.18.42.1:51822', 'listen-port': 51820, bgp: bgp(65001) }]);
     for (const n of Object.values(nodes)) spawnIn(n.ns, [process.execPath, CLI, 'agent', '--config', n.config], { log: n.log });
     await until(
-      `both of A's sessions Established${this.o.bfd ? ' with BFD Up' : ''}`,
-      () => neighbors(nodes.a).every((n) => n.state === 'Established' && (!this.o.bfd || (n.bfd?.state === 'Up' && n.bfd.txIntervalMs === 300))),
+      `both of A's sessions Established${this.o.bfd ? ' with BFD Up at 300 ms × 3' : ''}`,
+      () => neighbors(nodes.a).every((n) => (this.o.bfd ? settled(n) : n.state === 'Established')),
       60_000,
       this.why,
     );
@@ -223,8 +235,8 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
       expect(down.bfd).toMatchObject({ lastDownReason: expect.stringMatching(/control detection time expired|neighbor signaled session down/) });
       await lab.heal(router);
       await until(
-        `cut ${i}: both sessions back with BFD Up`,
-        () => neighbors(nodes.a).every((n) => n.state === 'Established' && n.bfd?.state === 'Up') && routeDevs(nodes.a.ns, LAN_B).length > 0,
+        `cut ${i}: both sessions back with BFD Up at 300 ms × 3`,
+        () => neighbors(nodes.a).every(settled) && routeDevs(nodes.a.ns, LAN_B).length > 0,
         60_000,
         why,
       );
