@@ -14,8 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NeighborJson } from '#api/types';
 import {
   ASN_A,
-  FRR_BGPD,
-  FRR_ZEBRA,
   HOLD_TIME,
   LAN_B,
   cli,
@@ -32,8 +30,9 @@ import {
   type Frr,
   type Peers,
 } from './helpers/site.js';
+import { FRR_PREREQUISITES, frrBgpdConfig } from './helpers/frr.js';
 
-const skip = missingPrerequisite(['bird', 'birdc', 'vtysh', FRR_ZEBRA, FRR_BGPD]);
+const skip = missingPrerequisite(['bird', 'birdc', ...FRR_PREREQUISITES]);
 if (skip !== null) console.log(`interop/frr-add-path: skipped: ${skip}`);
 
 const LAN3 = { v4: '10.3.0.0/24', v6: '2001:db8:3::/48', addr4: '10.3.0.1', addr6: '2001:db8:3::1' };
@@ -56,26 +55,16 @@ protocol bgp wgbgp {
 }
 `;
 
-const bgpdConfig = (log: string): string => `frr defaults datacenter
-hostname b2
-log file ${log}
-!
-router bgp 65003
- bgp router-id 192.0.2.12
- no bgp ebgp-requires-policy
- neighbor 10.255.2.0 remote-as ${ASN_A}
- neighbor 10.255.2.0 timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor 10.255.2.0 timers connect 2
- neighbor 10.255.2.0 advertisement-interval 0
- neighbor 10.255.2.0 ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN3.v4}
-  redistribute connected
-  neighbor 10.255.2.0 addpath-tx-all-paths
- exit-address-family
-!
-`;
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    hostname: 'b2',
+    asn: 65003,
+    routerId: '192.0.2.12',
+    importCheck: true,
+    neighbor: '10.255.2.0',
+    session: ['advertisement-interval 0', 'ttl-security hops 1'],
+    ipv4: [`network ${LAN3.v4}`, 'redistribute connected', 'neighbor 10.255.2.0 addpath-tx-all-paths'],
+  });
 
 interface FrrPrefix {
   paths?: { aspath?: { string?: string }; addpathRxId?: number; bestpath?: { overall?: boolean } }[];

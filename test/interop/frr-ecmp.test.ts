@@ -14,8 +14,6 @@ import {
   ASN_B,
   cli,
   createPeers,
-  FRR_BGPD,
-  FRR_ZEBRA,
   HOLD_TIME,
   kernelNextHops,
   LAN_A,
@@ -32,9 +30,10 @@ import {
   type Frr,
   type Peers,
 } from './helpers/site.js';
+import { FRR_PREREQUISITES, frrBgpdConfig } from './helpers/frr.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['bird', 'birdc', 'vtysh', FRR_ZEBRA, FRR_BGPD]);
+const skip = missingPrerequisite(['bird', 'birdc', ...FRR_PREREQUISITES]);
 if (skip !== null) console.log(`interop/frr-ecmp: skipped: ${skip}`);
 
 const birdConfig = (log: string): string => `
@@ -59,34 +58,15 @@ protocol bgp wgbgp {
 }
 `;
 
-const bgpdConfig = (log: string): string => `frr defaults datacenter
-hostname b2
-log file ${log}
-!
-route-map NH6 permit 10
- set ipv6 next-hop global fd00:255:2::1
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.12
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor 10.255.2.0 remote-as ${ASN_A}
- neighbor 10.255.2.0 timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor 10.255.2.0 timers connect 2
- neighbor 10.255.2.0 advertisement-interval 0
- neighbor 10.255.2.0 ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
- exit-address-family
- !
- address-family ipv6 unicast
-  network ${LAN_B.v6}
-  neighbor 10.255.2.0 activate
-  neighbor 10.255.2.0 route-map NH6 out
- exit-address-family
-!
-`;
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    hostname: 'b2',
+    before: ['route-map NH6 permit 10', ' set ipv6 next-hop global fd00:255:2::1'],
+    routerId: '192.0.2.12',
+    neighbor: '10.255.2.0',
+    session: ['advertisement-interval 0', 'ttl-security hops 1'],
+    ipv6: [`network ${LAN_B.v6}`, 'neighbor 10.255.2.0 activate', 'neighbor 10.255.2.0 route-map NH6 out'],
+  });
 
 describe.skipIf(skip !== null)('interop: multipath over two tunnels to BIRD 2 and FRR', () => {
   let lab: Peers | undefined;

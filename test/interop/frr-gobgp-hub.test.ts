@@ -17,8 +17,6 @@ import {
   ASN_A,
   cli,
   createPeers,
-  FRR_BGPD,
-  FRR_ZEBRA,
   HOLD_TIME,
   kernelRoutes,
   missingPrerequisite,
@@ -33,9 +31,10 @@ import {
   type Frr,
   type Peers,
 } from './helpers/site.js';
+import { FRR_PREREQUISITES, frrBgpdConfig } from './helpers/frr.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['vtysh', FRR_ZEBRA, FRR_BGPD, 'gobgpd', 'gobgp']);
+const skip = missingPrerequisite([...FRR_PREREQUISITES, 'gobgpd', 'gobgp']);
 if (skip !== null) console.log(`interop/frr-gobgp-hub: skipped: ${skip}`);
 
 const SPOKES = [
@@ -44,41 +43,26 @@ const SPOKES = [
   { asn: 65102, lan: { v4: '10.12.0.0/24', v6: '2001:db8:12::/48', addr4: '10.12.0.1', addr6: '2001:db8:12::1' }, bgp: { 'ttl-security': false } },
 ] as const;
 
-const bgpdConfig = (log: string): string => `frr defaults datacenter
-hostname spoke1
-log file ${log}
-!
-route-map NH6 permit 10
- set ipv6 next-hop global fd00:255:1::1
-!
-! Communities of the three kinds on the spoke's own route: the hub passes them on unchanged (issue 11).
-route-map TAGS permit 10
- set community ${SPOKES[0].asn}:7 additive
- set large-community ${SPOKES[0].asn}:0:7 additive
- set extcommunity rt ${SPOKES[0].asn}:7
-!
-router bgp ${SPOKES[0].asn}
- bgp router-id 192.0.2.21
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor 10.255.1.0 remote-as ${ASN_A}
- neighbor 10.255.1.0 timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor 10.255.1.0 timers connect 2
- neighbor 10.255.1.0 advertisement-interval 0
- neighbor 10.255.1.0 ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${SPOKES[0].lan.v4}
-  neighbor 10.255.1.0 route-map TAGS out
- exit-address-family
- !
- address-family ipv6 unicast
-  network ${SPOKES[0].lan.v6}
-  neighbor 10.255.1.0 activate
-  neighbor 10.255.1.0 route-map NH6 out
- exit-address-family
-!
-`;
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    hostname: 'spoke1',
+    before: [
+      'route-map NH6 permit 10',
+      ' set ipv6 next-hop global fd00:255:1::1',
+      '!',
+      // Communities of the three kinds on the spoke's own route: the hub passes them on unchanged (issue 11).
+      'route-map TAGS permit 10',
+      ` set community ${SPOKES[0].asn}:7 additive`,
+      ` set large-community ${SPOKES[0].asn}:0:7 additive`,
+      ` set extcommunity rt ${SPOKES[0].asn}:7`,
+    ],
+    asn: SPOKES[0].asn,
+    routerId: '192.0.2.21',
+    neighbor: '10.255.1.0',
+    session: ['advertisement-interval 0', 'ttl-security hops 1'],
+    ipv4: [`network ${SPOKES[0].lan.v4}`, 'neighbor 10.255.1.0 route-map TAGS out'],
+    ipv6: [`network ${SPOKES[0].lan.v6}`, 'neighbor 10.255.1.0 activate', 'neighbor 10.255.1.0 route-map NH6 out'],
+  });
 
 const gobgpdConfig = `[global.config]
   as = ${SPOKES[1].asn}

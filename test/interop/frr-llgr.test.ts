@@ -13,30 +13,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../lab/helpers/netns.js';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  neighbors,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, agentRoutes, cli, missingPrerequisite, neighbors, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrPeerState, restartBgpd, teardownFrrSite } from './helpers/frr.js';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-llgr: skipped: ${skip}`);
 
 const FRR_RESTART_S = 3;
@@ -44,29 +24,14 @@ const FRR_LLST_S = 600;
 const OUR_RESTART_S = 2;
 const OUR_LLST_S = 12;
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- bgp graceful-restart
- bgp graceful-restart restart-time ${FRR_RESTART_S}
- bgp long-lived-graceful-restart stale-time ${FRR_LLST_S}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    router: [
+      'bgp graceful-restart',
+      `bgp graceful-restart restart-time ${FRR_RESTART_S}`,
+      `bgp long-lived-graceful-restart stale-time ${FRR_LLST_S}`,
+    ],
+  });
 
 interface RouteWithPaths {
   prefix: string;
@@ -82,7 +47,7 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
 
   const frrState = (): string | undefined => {
     try {
-      return (JSON.parse(frr!.vtysh('show bgp summary json')) as { ipv4Unicast?: { peers?: Record<string, { state: string }> } }).ipv4Unicast?.peers?.[TUN_A.v4]?.state;
+      return frrPeerState(frr!);
     } catch {
       return undefined;
     }
@@ -99,23 +64,11 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
   /** `routes PREFIX` exits 1 for a prefix not in the table: asked only when the full list has it. */
   const route = (): RouteWithPaths | undefined =>
     cli<RouteWithPaths[]>(site!, 'routes').some((r) => r.prefix === LAN_B.v4) ? cli<RouteWithPaths[]>(site!, 'routes', LAN_B.v4)[0] : undefined;
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = frr!.vtysh(`show bgp neighbors ${TUN_A.v4}`);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
-  };
-  const startBgpd = async (): Promise<void> => {
-    await execIn(site!.nsB, [FRR_BGPD, '-d', '-N', site!.nsB, '-P', '0', '-f', join(frr!.dir, 'bgpd.conf'), '-i', join(frr!.dir, 'bgpd.pid')]);
-  };
+  const diagnostics = (): string => frrDiagnostics(site, frr);
+  const startBgpd = (): Promise<void> => restartBgpd(site!, frr!);
 
   beforeAll(async () => {
-    site = await createSite('fl', 92, { bgp: { 'graceful-restart-time': OUR_RESTART_S, 'long-lived-stale-time': OUR_LLST_S } });
-    await startPeerTunnel(site);
-    frr = await startFrr(site, bgpdConfig);
+    ({ site, frr } = await createFrrSite('fl', 92, { bgp: { 'graceful-restart-time': OUR_RESTART_S, 'long-lived-stale-time': OUR_LLST_S } }, bgpdConfig, { startAgent: false }));
     agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
     await until('Established both ways', () => agentEstablished() && frrState() === 'Established', 30_000, diagnostics);
     await until('routes both ways', () => inKernel() && frrRoute().includes('"paths"'), 15_000, diagnostics);
@@ -129,7 +82,7 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
         // gone already
       }
     }
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('the capability: the agent shows FRR\'s long-lived stale time', () => {

@@ -7,53 +7,15 @@
  * NOTIFICATION it received, and stays down while FRR retries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrNeighborJson, teardownFrrSite } from './helpers/frr.js';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-max-prefix: skipped: ${skip}`);
 
 const MANY = ['10.20.1.0/24', '10.20.2.0/24', '10.20.3.0/24', '10.20.4.0/24', '10.20.5.0/24'];
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} ttl-security hops 1
- !
- address-family ipv4 unicast
-${[LAN_B.v4, ...MANY].map((p) => `  network ${p}`).join('\n')}
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string => frrBgpdConfig(log, { ipv4: [LAN_B.v4, ...MANY].map((p) => `network ${p}`) });
 
 interface NeighborView {
   state: string;
@@ -71,26 +33,15 @@ describe.skipIf(skip !== null)('interop: max-prefix (RFC 4486 §4) with FRR 8', 
   let frr: Frr | undefined;
 
   const peer = (): NeighborView => cli<NeighborView>(site!, 'neighbors', 'peer');
-  const frrNeighbor = (): FrrNeighbor => (JSON.parse(frr!.vtysh(`show bgp neighbors ${TUN_A.v4} json`)) as Record<string, FrrNeighbor>)[TUN_A.v4]!;
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = frr!.vtysh(`show bgp neighbors ${TUN_A.v4}`);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
-  };
+  const frrNeighbor = (): FrrNeighbor => frrNeighborJson<FrrNeighbor>(frr!);
+  const diagnostics = (): string => frrDiagnostics(site, frr);
 
   beforeAll(async () => {
-    site = await createSite('fm', 51, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } });
-    await startPeerTunnel(site);
-    frr = await startFrr(site, bgpdConfig);
-    startAgent(site);
+    ({ site, frr } = await createFrrSite('fm', 51, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } }, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('six prefixes against a limit of three: the agent sends Cease 6/1 with AFI 1, SAFI 1, limit 3; FRR shows it', async () => {

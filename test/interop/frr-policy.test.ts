@@ -13,31 +13,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrNeighborJson, frrPaths, teardownFrrSite } from './helpers/frr.js';
 import type { ReloadJson, RouteJson } from '#api/types';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-policy: skipped: ${skip}`);
 
 const EXTRA_B = '10.2.1.0/24';
@@ -62,38 +42,20 @@ const POLICY = {
   },
 };
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-ip prefix-list TAGGED seq 5 permit ${LAN_B.v4}
-!
-route-map TO_A permit 10
- match ip address prefix-list TAGGED
- set community 65002:100
-exit
-route-map TO_A permit 20
-exit
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
-  network ${EXTRA_B}
-  network ${OUTSIDE}
-  neighbor ${TUN_A.v4} route-map TO_A out
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    before: [
+      `ip prefix-list TAGGED seq 5 permit ${LAN_B.v4}`,
+      '!',
+      'route-map TO_A permit 10',
+      ' match ip address prefix-list TAGGED',
+      ' set community 65002:100',
+      'exit',
+      'route-map TO_A permit 20',
+      'exit',
+    ],
+    ipv4: [`network ${LAN_B.v4}`, `network ${EXTRA_B}`, `network ${OUTSIDE}`, `neighbor ${TUN_A.v4} route-map TO_A out`],
+  });
 
 interface PeerView {
   state: string;
@@ -116,10 +78,9 @@ describe.skipIf(skip !== null)('interop: import and export policy with FRR 8, ch
   const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
   const route = (prefix: string): RouteJson | undefined => cli<RouteJson[]>(site!, 'routes', prefix)[0];
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
-  const frrPath = (prefix: string): FrrPath | undefined => (JSON.parse(frr!.vtysh(`show bgp ipv4 unicast ${prefix} json`)) as { paths?: FrrPath[] }).paths?.[0];
-  const frrConnections = (): number =>
-    (JSON.parse(frr!.vtysh(`show bgp neighbors ${TUN_A.v4} json`)) as Record<string, { connectionsEstablished: number; bgpState: string }>)[TUN_A.v4]!.connectionsEstablished;
-  const diagnostics = (): string => [tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
+  const frrPath = (prefix: string): FrrPath | undefined => frrPaths<FrrPath>(frr!, prefix)[0];
+  const frrConnections = (): number => frrNeighborJson<{ connectionsEstablished: number }>(frr!).connectionsEstablished;
+  const diagnostics = (): string => frrDiagnostics(site, frr);
   const rewrite = (imp: string, exp: string): void => {
     const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
     cfg.neighbors[0]!.bgp.import = imp;
@@ -132,14 +93,11 @@ describe.skipIf(skip !== null)('interop: import and export policy with FRR 8, ch
   };
 
   beforeAll(async () => {
-    site = await createSite('fp', 54, { bgp: { import: 'from-b', export: 'to-b', 'soft-reconfiguration-inbound': true }, top: POLICY });
-    await startPeerTunnel(site);
-    frr = await startFrr(site, bgpdConfig);
-    startAgent(site);
+    ({ site, frr } = await createFrrSite('fp', 54, { bgp: { import: 'from-b', export: 'to-b', 'soft-reconfiguration-inbound': true }, top: POLICY }, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('import: LOCAL_PREF 200 on the route FRR tagged, the untagged one as is, the one outside the list rejected', async () => {

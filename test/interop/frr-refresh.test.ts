@@ -12,72 +12,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrNeighborJson, frrPaths, teardownFrrSite } from './helpers/frr.js';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-refresh: skipped: ${skip}`);
 
 /** A second prefix of B's, sent only once its outbound route-map allows it. */
 const EXTRA_B = '10.2.1.0/24';
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-ip prefix-list OURS seq 5 permit ${LAN_A.v4}
-ip prefix-list B_OUT seq 5 permit ${LAN_B.v4}
-!
-route-map FROM_A deny 10
- match ip address prefix-list OURS
-exit
-route-map FROM_A permit 20
-exit
-route-map TO_A permit 10
- match ip address prefix-list B_OUT
-exit
-!
-bgp route-map delay-timer 0
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
-  network ${EXTRA_B}
-  neighbor ${TUN_A.v4} route-map FROM_A in
-  neighbor ${TUN_A.v4} route-map TO_A out
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    before: [
+      `ip prefix-list OURS seq 5 permit ${LAN_A.v4}`,
+      `ip prefix-list B_OUT seq 5 permit ${LAN_B.v4}`,
+      '!',
+      'route-map FROM_A deny 10',
+      ' match ip address prefix-list OURS',
+      'exit',
+      'route-map FROM_A permit 20',
+      'exit',
+      'route-map TO_A permit 10',
+      ' match ip address prefix-list B_OUT',
+      'exit',
+      '!',
+      'bgp route-map delay-timer 0',
+    ],
+    ipv4: [`network ${LAN_B.v4}`, `network ${EXTRA_B}`, `neighbor ${TUN_A.v4} route-map FROM_A in`, `neighbor ${TUN_A.v4} route-map TO_A out`],
+  });
 
 interface RefreshView {
   state: string;
@@ -99,35 +61,21 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
   let frr: Frr | undefined;
 
   const peer = (): RefreshView => cli<RefreshView>(site!, 'neighbors', 'peer');
-  const frrNeighbor = (): FrrNeighbor => (JSON.parse(frr!.vtysh(`show bgp neighbors ${TUN_A.v4} json`)) as Record<string, FrrNeighbor>)[TUN_A.v4]!;
-  const frrHas = (prefix: string): boolean => {
-    const r = JSON.parse(frr!.vtysh(`show bgp ipv4 unicast ${prefix} json`)) as { paths?: unknown[] };
-    return (r.paths?.length ?? 0) > 0;
-  };
+  const frrNeighbor = (): FrrNeighbor => frrNeighborJson<FrrNeighbor>(frr!);
+  const frrHas = (prefix: string): boolean => frrPaths(frr!, prefix).length > 0;
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = frr!.vtysh(`show bgp neighbors ${TUN_A.v4}`);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => frrDiagnostics(site, frr);
   const unchanged = (): void => {
     expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
     expect(frrNeighbor()).toMatchObject({ bgpState: 'Established', connectionsEstablished: 1 });
   };
 
   beforeAll(async () => {
-    site = await createSite('fr', 46);
-    await startPeerTunnel(site);
-    frr = await startFrr(site, bgpdConfig);
-    startAgent(site);
+    ({ site, frr } = await createFrrSite('fr', 46, {}, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('the session comes up; the route-maps hold our route and B\'s second prefix back', async () => {

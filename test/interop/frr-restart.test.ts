@@ -15,56 +15,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
-import { execIn } from '../lab/helpers/netns.js';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  neighbors,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, agentRoutes, cli, missingPrerequisite, neighbors, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrPaths, frrPeerState, restartBgpd, teardownFrrSite } from './helpers/frr.js';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-restart: skipped: ${skip}`);
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- bgp graceful-restart
- ! bgpd asks zebra to keep its routes in B's kernel while it is away (and sets F in its capability).
- bgp graceful-restart preserve-fw-state
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    router: [
+      'bgp graceful-restart',
+      // bgpd asks zebra to keep its routes in B's kernel while it is away (and sets F in its capability).
+      'bgp graceful-restart preserve-fw-state',
+    ],
+  });
 
 function pingLoss(out: string): { sent: number; lost: number } {
   const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
@@ -77,24 +41,14 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
   let frr: Frr | undefined;
   let agentPid = 0;
 
-  const frrState = (): string | undefined =>
-    (JSON.parse(frr!.vtysh('show bgp summary json')) as { ipv4Unicast?: { peers?: Record<string, { state: string }> } }).ipv4Unicast?.peers?.[TUN_A.v4]?.state;
+  const frrState = (): string | undefined => frrPeerState(frr!);
   /** FRR's path for our LAN: present, and whether it is marked stale (RFC 4724 §4.2). */
-  const frrPath = (): { stale?: boolean } | undefined =>
-    (JSON.parse(frr!.vtysh(`show bgp ipv4 unicast ${LAN_A.v4} json`)) as { paths?: { stale?: boolean }[] }).paths?.[0];
+  const frrPath = (): { stale?: boolean } | undefined => frrPaths<{ stale?: boolean }>(frr!, LAN_A.v4)[0];
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
   /** FRR's route as the agent has it: null when fresh, 'graceful-restart' while stale. */
   const ourView = (): { stale?: string | null } | undefined => cli<{ stale?: string | null }[]>(site!, 'routes', LAN_B.v4)[0];
   const inKernel = (): boolean => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4);
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = frr!.vtysh(`show bgp neighbors ${TUN_A.v4}`);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => frrDiagnostics(site, frr);
 
   function pinger(): { proc: ChildProcess; out: () => string } {
     const proc = spawn('ip', ['netns', 'exec', site!.nsA, 'ping', '-q', '-i', '0.1', '-W', '1', '-I', LAN_A.addr4, LAN_B.addr4], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -104,9 +58,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
   }
 
   beforeAll(async () => {
-    site = await createSite('fg', 56);
-    await startPeerTunnel(site);
-    frr = await startFrr(site, bgpdConfig);
+    ({ site, frr } = await createFrrSite('fg', 56, {}, bgpdConfig, { startAgent: false }));
     agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
     await until('Established both ways', () => agentEstablished() && frrState() === 'Established', 30_000, diagnostics);
     await until('routes both ways', () => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4) && frrPath() !== undefined, 15_000, diagnostics);
@@ -120,7 +72,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
         // gone already
       }
     }
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('kill -9 and SIGTERM: FRR keeps our route stale while we are away, fresh again after our End-of-RIB; 0 pings lost', async () => {
@@ -175,7 +127,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
       // RFC 4724 §4.2: the receiving speaker keeps the routes, marked stale, for the peer's restart time.
       await until("FRR's route stale at ours", () => ourView()?.stale === 'graceful-restart', 10_000, diagnostics);
       expect(inKernel()).toBe(true);
-      await execIn(s.nsB, [FRR_BGPD, '-d', '-N', s.nsB, '-P', '0', '-f', join(frr!.dir, 'bgpd.conf'), '-i', join(frr!.dir, 'bgpd.pid')]);
+      await restartBgpd(s, frr!);
       await until('Established again', () => agentEstablished() && frrState() === 'Established', 30_000, diagnostics);
       await until("FRR's route fresh in the new session", () => {
         const v = ourView();

@@ -8,53 +8,13 @@
  * Role Mismatch on both sides.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { ASN_A, ASN_B, LAN_A, LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, teardownFrrSite } from './helpers/frr.js';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-roles: skipped: ${skip}`);
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} ttl-security hops 1
- neighbor ${TUN_A.v4} local-role customer
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string => frrBgpdConfig(log, { session: ['ttl-security hops 1', 'local-role customer'] });
 
 interface NeighborView {
   state: string;
@@ -68,25 +28,14 @@ describe.skipIf(skip !== null)('interop: BGP roles and OTC (RFC 9234) with FRR 8
   let frr: Frr | undefined;
 
   const peer = (): NeighborView => cli<NeighborView>(site!, 'neighbors', 'peer');
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = frr!.vtysh(`show bgp neighbors ${TUN_A.v4}`);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => frrDiagnostics(site, frr);
 
   beforeAll(async () => {
-    site = await createSite('fo', 49, { bgp: { role: 'provider' } });
-    await startPeerTunnel(site);
-    frr = await startFrr(site, bgpdConfig);
-    startAgent(site);
+    ({ site, frr } = await createFrrSite('fo', 49, { bgp: { role: 'provider' } }, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('provider-customer comes up; FRR\'s LAN is accepted; FRR gets our LAN with OTC 65001', async () => {

@@ -9,57 +9,21 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkLocalPair } from '#wg/linklocal';
-import {
-  ASN_A,
-  ASN_B,
-  FRR_BGPD,
-  FRR_ZEBRA,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  cli,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startFrr,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Frr,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, cli, missingPrerequisite, until, type Frr, type Site } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrPaths, teardownFrrSite } from './helpers/frr.js';
 
-const skip = missingPrerequisite([FRR_ZEBRA, FRR_BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr-unnumbered: skipped: ${skip}`);
 
-function bgpdConfig(site: Site, peerLinkLocal: string): (log: string) => string {
-  const n = peerLinkLocal;
-  return (log) => `frr defaults datacenter
-hostname b
-log file ${log}
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${n} remote-as ${ASN_A}
- neighbor ${n} interface ${site.ifB}
- neighbor ${n} capability extended-nexthop
- neighbor ${n} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${n} timers connect 2
- neighbor ${n} ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
-  neighbor ${n} activate
- exit-address-family
- address-family ipv6 unicast
-  network ${LAN_B.v6}
-  neighbor ${n} activate
- exit-address-family
-!
-`;
+/** FRR peers with the agent's derived link-local on its tunnel interface. */
+function bgpdConfig(log: string, site: Site): string {
+  const n = linkLocalPair(site.pubA, site.pubB).local.replace(/\/64$/, '');
+  return frrBgpdConfig(log, {
+    neighbor: n,
+    session: [`interface ${site.ifB}`, 'capability extended-nexthop', 'ttl-security hops 1'],
+    ipv4: [`network ${LAN_B.v4}`, `neighbor ${n} activate`],
+    ipv6: [`network ${LAN_B.v6}`, `neighbor ${n} activate`],
+  });
 }
 
 interface IpRoute {
@@ -78,27 +42,16 @@ describe.skipIf(skip !== null)('interop: BGP unnumbered (RFC 8950) with FRR 8', 
   const routes = (family: '-4' | '-6'): IpRoute[] =>
     JSON.parse(execFileSync('ip', ['-n', site!.nsA, family, '-j', 'route', 'show', 'proto', '201'], { encoding: 'utf8' }).trim() || '[]') as IpRoute[];
   const frrPath = (afi: 'ipv4' | 'ipv6', prefix: string): { nexthops?: { ip?: string; afi?: string; scope?: string }[] } | undefined =>
-    (JSON.parse(frr!.vtysh(`show bgp ${afi} unicast ${prefix} json`)) as { paths?: { nexthops?: { ip?: string; afi?: string; scope?: string }[] }[] }).paths?.[0];
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = frr!.vtysh('show bgp summary');
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), frr ? tail(frr.log) : ''].join('\n');
-  };
+    frrPaths<{ nexthops?: { ip?: string; afi?: string; scope?: string }[] }>(frr!, prefix, afi)[0];
+  const diagnostics = (): string => frrDiagnostics(site, frr, 'show bgp summary');
 
   beforeAll(async () => {
-    site = await createSite('fu', 52, { unnumbered: true });
+    ({ site, frr } = await createFrrSite('fu', 52, { unnumbered: true }, bgpdConfig));
     ll = linkLocalPair(site.pubA, site.pubB);
-    await startPeerTunnel(site, { unnumbered: true });
-    frr = await startFrr(site, bgpdConfig(site, ll.local.replace(/\/64$/, '')));
-    startAgent(site);
   }, 30_000);
 
   afterAll(async () => {
-    await teardown(site, () => frr?.cleanup());
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('one session between the derived link-locals, both families, extended next hop negotiated', async () => {

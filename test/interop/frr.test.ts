@@ -5,18 +5,12 @@
  * unicast. FRR 8.4 picks the tunnel's global IPv6 address as the IPv6 next hop
  * by itself (checked); the route-map NH6 only makes that explicit.
  */
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execIn } from '../lab/helpers/netns.js';
 import {
   agentRoutes,
   ASN_A,
   ASN_B,
-  createSite,
   hasRoute,
-  HOLD_TIME,
   kernelRoutes,
   learnedRoutes,
   LAN_A,
@@ -25,52 +19,25 @@ import {
   neighbors,
   nextHopsOfA,
   pingFromA,
-  startAgent,
-  startPeerTunnel,
   tail,
-  teardown,
   Timings,
   TUN_A,
   TUN_B,
   until,
+  type Frr,
   type Site,
 } from './helpers/site.js';
+import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrPaths, frrPeerState, teardownFrrSite } from './helpers/frr.js';
 
-const ZEBRA = '/usr/lib/frr/zebra';
-const BGPD = '/usr/lib/frr/bgpd';
-const skip = missingPrerequisite([ZEBRA, BGPD, 'vtysh']);
+const skip = missingPrerequisite(FRR_PREREQUISITES);
 if (skip !== null) console.log(`interop/frr: skipped: ${skip}`);
 
-function bgpdConfig(log: string): string {
-  return `frr defaults datacenter
-hostname b
-log file ${log}
-!
-route-map NH6 permit 10
- set ipv6 next-hop global ${TUN_B.v6}
-!
-router bgp ${ASN_B}
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${TUN_A.v4} remote-as ${ASN_A}
- neighbor ${TUN_A.v4} timers ${HOLD_TIME / 3} ${HOLD_TIME}
- neighbor ${TUN_A.v4} timers connect 2
- neighbor ${TUN_A.v4} advertisement-interval 0
- neighbor ${TUN_A.v4} ttl-security hops 1
- !
- address-family ipv4 unicast
-  network ${LAN_B.v4}
- exit-address-family
- !
- address-family ipv6 unicast
-  network ${LAN_B.v6}
-  neighbor ${TUN_A.v4} activate
-  neighbor ${TUN_A.v4} route-map NH6 out
- exit-address-family
-!
-`;
-}
+const bgpdConfig = (log: string): string =>
+  frrBgpdConfig(log, {
+    before: ['route-map NH6 permit 10', ` set ipv6 next-hop global ${TUN_B.v6}`],
+    session: ['advertisement-interval 0', 'ttl-security hops 1'],
+    ipv6: [`network ${LAN_B.v6}`, `neighbor ${TUN_A.v4} activate`, `neighbor ${TUN_A.v4} route-map NH6 out`],
+  });
 
 interface FrrPath {
   aspath?: { string: string };
@@ -79,60 +46,23 @@ interface FrrPath {
 
 describe.skipIf(skip !== null)('interop: wgbgp agent and FRR (zebra + bgpd) over wireguard-go', () => {
   let site: Site | undefined;
-  let frrDir = '';
-  let runDir = '';
+  let frr: Frr | undefined;
   const timings = new Timings();
 
-  const vtysh = (...commands: string[]): string => {
-    const ns = site!.nsB;
-    const args = ['-N', ns, ...commands.flatMap((c) => ['-c', c])];
-    return execFileSync('vtysh', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-  };
-  const vtyshJson = <T>(command: string): T => JSON.parse(vtysh(command)) as T;
-  const peerState = (): string | undefined =>
-    vtyshJson<{ ipv4Unicast?: { peers?: Record<string, { state: string }> } }>('show bgp summary json').ipv4Unicast?.peers?.[TUN_A.v4]
-      ?.state;
-  const paths = (afi: 'ipv4' | 'ipv6', prefix: string): FrrPath[] =>
-    vtyshJson<{ paths?: FrrPath[] }>(`show bgp ${afi} unicast ${prefix} json`).paths ?? [];
-  const diagnostics = (): string => {
-    let summary = '';
-    try {
-      summary = vtysh('show bgp neighbors');
-    } catch (e) {
-      summary = String(e);
-    }
-    return [summary, tail(site!.agentLog), tail(join(frrDir, 'bgpd.log'))].join('\n');
-  };
+  const vtysh = (...commands: string[]): string => frr!.vtysh(...commands);
+  const peerState = (): string | undefined => frrPeerState(frr!);
+  const paths = (afi: 'ipv4' | 'ipv6', prefix: string): FrrPath[] => frrPaths<FrrPath>(frr!, prefix, afi);
+  const diagnostics = (): string => frrDiagnostics(site, frr, 'show bgp neighbors');
 
   beforeAll(async () => {
-    site = await createSite('fr', 12);
-    await startPeerTunnel(site);
-    // FRR runs as user frr: its config dir and its pathspace in /var/run/frr are frr's.
-    frrDir = join(site.dir, 'frr');
-    runDir = `/var/run/frr/${site.nsB}`;
-    const frr = execFileSync('id', ['-u', 'frr'], { encoding: 'utf8' }).trim();
-    const frrGid = execFileSync('id', ['-g', 'frr'], { encoding: 'utf8' }).trim();
-    for (const d of [frrDir, runDir]) {
-      mkdirSync(d, { recursive: true });
-      chownSync(d, Number(frr), Number(frrGid));
-    }
-    writeFileSync(join(frrDir, 'zebra.conf'), `hostname b\nlog file ${join(frrDir, 'zebra.log')}\n`);
-    writeFileSync(join(frrDir, 'bgpd.conf'), bgpdConfig(join(frrDir, 'bgpd.log')));
-    for (const f of ['zebra.conf', 'bgpd.conf']) chownSync(join(frrDir, f), Number(frr), Number(frrGid));
-    // -d daemonizes (the namespace's pid list finds them at teardown); -P 0: no TCP vty.
-    for (const [daemon, name] of [[ZEBRA, 'zebra'], [BGPD, 'bgpd']] as const) {
-      await execIn(site.nsB, [daemon, '-d', '-N', site.nsB, '-P', '0', '-f', join(frrDir, `${name}.conf`), '-i', join(frrDir, `${name}.pid`)]);
-    }
-    startAgent(site);
+    ({ site, frr } = await createFrrSite('fr', 12, {}, bgpdConfig));
     timings.mark('setup');
   }, 30_000);
 
   afterAll(async () => {
     timings.print('interop/frr');
     // zebra removes its kernel routes on stop; the namespaces go anyway.
-    await teardown(site, () => {
-      if (runDir !== '') rmSync(runDir, { recursive: true, force: true });
-    });
+    await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('the agent reaches Established with FRR; FRR sees the session Established too', async () => {
