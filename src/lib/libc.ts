@@ -48,8 +48,9 @@ let bound: Libc | null = null;
 export function libc(): Libc {
   if (bound) return bound;
   const c = koffi.load('libc.so.6');
-  koffi.struct('sock_filter', { code: 'uint16', jt: 'uint8', jf: 'uint8', k: 'uint32' });
-  koffi.struct('sock_fprog', { len: 'uint16', filter: 'const sock_filter *' });
+  // Anonymous: a named koffi type may be declared once per process, and this module may be loaded twice (src and dist).
+  const sockFilter = koffi.struct({ code: 'uint16', jt: 'uint8', jf: 'uint8', k: 'uint32' });
+  const sockFprog = koffi.struct({ len: 'uint16', filter: koffi.pointer(sockFilter) });
   // ssize_t is `long` on the LP64 Linux targets wgbgp supports.
   bound = {
     socket: c.func('int socket(int, int, int)') as Libc['socket'],
@@ -59,7 +60,7 @@ export function libc(): Libc {
     sendto: c.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)') as Libc['sendto'],
     recv: c.func('long recv(int, void *, size_t, int)') as Libc['recv'],
     setsockopt: c.func('int setsockopt(int, int, int, const void *, uint32_t)') as Libc['setsockopt'],
-    setsockoptFilter: c.func('int setsockopt(int, int, int, const sock_fprog *, uint32_t)') as Libc['setsockoptFilter'],
+    setsockoptFilter: c.func('setsockopt', 'int', ['int', 'int', 'int', koffi.pointer(sockFprog), 'uint32_t']) as Libc['setsockoptFilter'],
     getsockopt: c.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ uint32_t *)') as Libc['getsockopt'],
     close: c.func('int close(int)') as Libc['close'],
     setns: c.func('int setns(int, int)') as Libc['setns'],
