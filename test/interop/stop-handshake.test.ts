@@ -130,6 +130,11 @@ describe.skipIf(skip !== null)('interop: the agent stops with a GTSM peer half-w
     await until('the peer heard our FIN or reset', () => closedByUs(first), 5_000, why);
     await until('agent gone', () => processGone(agentPid), 15_000, why);
     expect(connected(second), why()).toBe(false);
+    // Our socket closed it, in the stop: the listener waited for the handshake (a reset from the
+    // kernel after the exit would reach this peer too, by the host route's hop limit: the next test).
+    const stop = readFileSync(s.agentLog, 'utf8').slice(logged);
+    expect(stop).toContain('waiting for the handshakes it answered');
+    expect(stop).not.toContain('handshakes still incomplete');
   }, 60_000);
 
   it('kill -9 with a handshake half done: the kernel resets the peer with TTL 255 (our host route to it), the peer hears it', async () => {
