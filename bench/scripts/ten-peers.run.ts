@@ -36,7 +36,8 @@ const HEAP_PROFILE = process.env['HEAP_PROFILE'];
 const FIXED = process.env['ORDER'] === 'fixed';
 /** Changes that start a flush (the agent's threshold; its 10 ms debounce makes smaller ones when the receive is slow). */
 const FLUSH = Number(process.env['FLUSH'] ?? 2048);
-const CHUNK = 64 * 1024;
+/** Octets of a peer's UPDATEs handed over per turn (a full 64 KiB read by default; CHUNK_KB=4: a slower stream, finer interleaving). */
+const CHUNK = Number(process.env['CHUNK_KB'] ?? 64) * 1024;
 const CHANGE_STEP = 1 << 16;
 const CTX: CodecContext = { fourOctetAs: true, extendedMessages: false };
 

@@ -302,6 +302,7 @@ class PathTable {
  * as the Rib is synchronous and collects before it returns.
  */
 class Touched {
+  /** Entries 0 … size-1 are this operation's; the arrays keep their length from one operation to the next. */
   readonly prefixes: number[] = [];
   /** The best's slot before (-1: none). */
   readonly slots: number[] = [];
@@ -309,13 +310,14 @@ class Touched {
   readonly records: number[] = [];
   /** The peer's id, or our own route (LOCAL_SLOT), or null. */
   readonly who: (string | Route | null)[] = [];
+  size = 0;
   /** Multipath: the forwarding peers before (sorted) of the touched prefixes that had two or more. */
   multipathBefore: Map<number, number[]> | null = null;
+  private stamp: number;
 
-  constructor(
-    private readonly marks: TouchMarks,
-    private readonly stamp = marks.next(),
-  ) {}
+  constructor(private readonly marks: TouchMarks) {
+    this.stamp = marks.next();
+  }
 
   has(prefix: number): boolean {
     return this.marks.stamps.get(prefix) === this.stamp;
@@ -323,14 +325,19 @@ class Touched {
 
   add(prefix: number, slot: number, record: number, who: string | Route | null): void {
     this.marks.stamps.set(prefix, this.stamp);
-    this.prefixes.push(prefix);
-    this.slots.push(slot);
-    this.records.push(record);
-    this.who.push(who);
+    const n = this.size++;
+    this.prefixes[n] = prefix;
+    this.slots[n] = slot;
+    this.records[n] = record;
+    this.who[n] = who;
   }
 
-  get size(): number {
-    return this.prefixes.length;
+  /** Empty, for another operation (a new stamp). */
+  reset(): void {
+    for (let i = 0; i < this.size; i++) this.who[i] = null;
+    this.size = 0;
+    this.multipathBefore = null;
+    this.stamp = this.marks.next();
   }
 }
 
@@ -340,6 +347,12 @@ class TouchMarks {
   /** Per prefix touched (with `backups`), the backup's peer number before it (-1: none). */
   readonly backupBefore = new Column();
   private last = 0;
+  /**
+   * Touched of finished operations, used again: one per UPDATE applied made
+   * four arrays grown entry by entry (ten full-table peers: 7 % of the
+   * RIB's allocation, issue 10).
+   */
+  private readonly spare: Touched[] = [];
 
   /** A new operation's number (1…); the column starts over before it would overflow. */
   next(): number {
@@ -348,6 +361,19 @@ class TouchMarks {
       this.last = 0;
     }
     return ++this.last;
+  }
+
+  /** An empty Touched for a new operation. */
+  touched(): Touched {
+    const t = this.spare.pop();
+    if (t === undefined) return new Touched(this);
+    t.reset();
+    return t;
+  }
+
+  /** The operation is over (collected): its Touched may serve the next one. */
+  done(t: Touched): void {
+    if (this.spare.length < 4) this.spare.push(t);
   }
 }
 
@@ -544,7 +570,7 @@ export class Rib {
       },
       next: (max: number): LocRibChange[] => {
         if (done) return [];
-        const touched = new Touched(this.touchMarks);
+        const touched = this.touchMarks.touched();
         let budget = max;
         for (;;) {
           const end = Math.min(prefixes.length, at + budget);
@@ -695,7 +721,7 @@ export class Rib {
   sweepStale(id: string, afi?: number): LocRibChange[] {
     const peer = this.peers.get(id);
     if (!peer) return [];
-    const touched = new Touched(this.touchMarks);
+    const touched = this.touchMarks.touched();
     for (const s of [peer, ...peer.lanes]) {
       const stale = s.stale;
       if (!stale) continue;
@@ -723,7 +749,7 @@ export class Rib {
   longLivedStale(id: string, afi: number): { changes: LocRibChange[]; kept: number; removed: number } {
     const peer = this.peers.get(id);
     if (!peer) return { changes: [], kept: 0, removed: 0 };
-    const touched = new Touched(this.touchMarks);
+    const touched = this.touchMarks.touched();
     // Record -> its long-lived twin (one reference held until the end).
     const twins = new Map<number, number>();
     const twinOf = (record: number): number => {
@@ -807,7 +833,7 @@ export class Rib {
   applyUpdate(peerId: string, u: UpdateMessage): LocRibChange[] {
     const peer = this.peers.get(peerId);
     if (!peer) throw new Error(`UPDATE from ${peerId}, which is not in the RIB`);
-    const touched = new Touched(this.touchMarks);
+    const touched = this.touchMarks.touched();
     const received = u.received;
     if (received !== undefined) {
       // As decoded: the prefixes go from the wire bytes to numbers, no text made.
@@ -1108,7 +1134,7 @@ export class Rib {
       // entry current), so repeated prefixes need no set of their own.
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i]!;
-        const bestKept = c.best !== null && sameRoute(c.previous, c.best);
+        const bestKept = c.best !== null && (c.previous === c.best || sameRoute(c.previous, c.best));
         if (bestKept && allBestOnly) continue;
         const id = this.prefixes.findHinted(c.prefix, c.id);
         const best = this.changeBestIsCurrent(id, c.best) ? c.best! : this.exportable(id, c.prefix);
@@ -1247,7 +1273,7 @@ export class Rib {
 
   /** Every path of the peer the import policy decides (not rejected by a built-in check), from its pre-policy record. */
   private reimport(peer: PeerState): LocRibChange[] {
-    const touched = new Touched(this.touchMarks);
+    const touched = this.touchMarks.touched();
     const policy = peer.importPolicy;
     const prepared = new Map<number, PreparedPolicy>();
     const made = new OutcomeRecords(this.attributes, this.pathRecords, this.decisionCtx.localAsn);
@@ -1681,7 +1707,7 @@ export class Rib {
     const old = this.localRoutes.get(text);
     const source = bits & CONNECTED ? 'connected' : 'static';
     if (old !== undefined && bits !== 0 && old.source === source && !attrsChanged) return [];
-    const touched = new Touched(this.touchMarks);
+    const touched = this.touchMarks.touched();
     // Our route holds a reference on the number while it exists; this one is for the operation.
     const prefix = this.prefixes.intern(text);
     // The best before the change is made while our old route is still there.
@@ -1775,7 +1801,7 @@ export class Rib {
   setMultipath(opts: MultipathOptions | null): LocRibChange[] {
     const old = this.multipathOpts;
     if (old === opts || (old !== null && opts !== null && old.maxPaths === opts.maxPaths && old.relaxAsPath === opts.relaxAsPath)) return [];
-    const touched = new Touched(this.touchMarks);
+    const touched = this.touchMarks.touched();
     // The set before is noted under the old options, the change found under the new ones.
     const many: number[] = [];
     this.loc.forEach((e, id) => {
@@ -2109,7 +2135,7 @@ export class Rib {
   private collect(touched: Touched): LocRibChange[] {
     const changes: LocRibChange[] = [];
     const { prefixes, slots, records, who } = touched;
-    for (let i = 0; i < prefixes.length; i++) {
+    for (let i = 0; i < touched.size; i++) {
       const prefix = prefixes[i]!;
       const record = records[i]!;
       // Most touches change nothing (a full table from a second peer): no Route is made for those.
@@ -2120,11 +2146,12 @@ export class Rib {
       // Multipath switched off (setMultipath): a prefix that had a set has the best alone now.
       const usedChanged = used === null ? usedBefore !== undefined : multipathChanged(usedBefore, used);
       if (!same || usedChanged || (this.backups && backupSlot !== this.touchMarks.backupBefore.get(prefix)) || this.addPathSenders > 0) {
-        const previous = this.previousRoute(prefix, slots[i]!, record, who[i]!);
+        // The best kept (the backup or the multipath set moved): one Route is both (exportToPeers skips such a change).
+        const previous = same ? null : this.previousRoute(prefix, slots[i]!, record, who[i]!);
         const best = this.bestRoute(prefix, previous?.prefix);
         // The text comes from a route when there is one (texts are made on demand: one per change).
         const text = (best ?? previous)?.prefix ?? this.prefixes.text(prefix);
-        const change: { -readonly [K in keyof LocRibChange]: LocRibChange[K] } = { prefix: text, best, previous, id: prefix };
+        const change: { -readonly [K in keyof LocRibChange]: LocRibChange[K] } = { prefix: text, best, previous: same ? best : previous, id: prefix };
         if (this.backups) change.backup = backupSlot < 0 ? null : this.routeOf(prefix, backupSlot, text);
         if (used !== null) change.multipath = used.length < 2 ? null : used.map((slot, k) => (k === 0 && best !== null ? best : this.routeOf(prefix, slot, text)));
         else if (usedBefore !== undefined) change.multipath = null;
@@ -2133,6 +2160,7 @@ export class Rib {
       if (record >= 0) this.pathRecords.release(record);
       this.prefixes.release(prefix);
     }
+    this.touchMarks.done(touched);
     return changes;
   }
 

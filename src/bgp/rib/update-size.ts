@@ -44,7 +44,7 @@ function attr(valueLen: number): number {
 /** Size of a next hop in MP_REACH: 4 per IPv4 address, 16 per IPv6 address. */
 export function nextHopsSize(nextHops: readonly string[]): number {
   let n = 0;
-  for (const h of nextHops) n += h.includes(':') ? 16 : 4;
+  for (let i = 0; i < nextHops.length; i++) n += nextHops[i]!.includes(':') ? 16 : 4;
   return n;
 }
 
@@ -78,10 +78,12 @@ function asPathSize(path: readonly AsPathSegment[]): number {
   let headers = 0;
   let asns = 0;
   let wide = false;
-  for (const s of path) {
+  // Indexed loops: the iterators were allocations per exported prefix and peer (issue 10).
+  for (let i = 0; i < path.length; i++) {
+    const s = path[i]!;
     headers += Math.max(1, Math.ceil(s.asns.length / 255));
     asns += s.asns.length;
-    if (!wide) for (const x of s.asns) if (x > 0xffff) wide = true;
+    if (!wide) for (let k = 0; k < s.asns.length; k++) if (s.asns[k]! > 0xffff) wide = true;
   }
   const four = attr(2 * headers + 4 * asns);
   if (!wide) return four;
