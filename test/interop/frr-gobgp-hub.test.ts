@@ -17,7 +17,6 @@ import {
   ASN_A,
   cli,
   createPeers,
-  HOLD_TIME,
   kernelRoutes,
   missingPrerequisite,
   startAgent,
@@ -32,9 +31,10 @@ import {
   type Peers,
 } from './helpers/site.js';
 import { FRR_PREREQUISITES, frrBgpdConfig } from './helpers/frr.js';
+import { GOBGP_PREREQUISITES, gobgpdConfig } from './helpers/gobgp.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite([...FRR_PREREQUISITES, 'gobgpd', 'gobgp']);
+const skip = missingPrerequisite([...FRR_PREREQUISITES, ...GOBGP_PREREQUISITES]);
 if (skip !== null) console.log(`interop/frr-gobgp-hub: skipped: ${skip}`);
 
 const SPOKES = [
@@ -64,26 +64,12 @@ const bgpdConfig = (log: string): string =>
     ipv6: [`network ${SPOKES[0].lan.v6}`, 'neighbor 10.255.1.0 activate', 'neighbor 10.255.1.0 route-map NH6 out'],
   });
 
-const gobgpdConfig = `[global.config]
-  as = ${SPOKES[1].asn}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.255.2.0"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-    minimum-advertisement-interval = 0
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`;
+const gobgpConfig = gobgpdConfig({
+  asn: SPOKES[1].asn,
+  neighbor: '10.255.2.0',
+  timers: ['minimum-advertisement-interval = 0'],
+  families: ['ipv4-unicast', 'ipv6-unicast'],
+});
 
 /** One path of `gobgp -j global rib` (a map prefix → paths; attrs typed by `type`). */
 interface GobgpPath {
@@ -114,7 +100,7 @@ describe.skipIf(skip !== null)('interop: the agent as a hub relaying between an 
     await execIn(lab.nsA, ['sh', '-c', 'sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1']);
     for (const s of lab.peers) await startPeerTunnel(s);
     frr = await startFrr(lab.peers[0]!, bgpdConfig);
-    const g = await startGobgp(lab.peers[1]!, gobgpdConfig);
+    const g = await startGobgp(lab.peers[1]!, gobgpConfig);
     gobgp = g.gobgp;
     gobgpLog = g.log;
     const tag = SPOKES[1].asn;

@@ -10,54 +10,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NeighborJson, RouteJson } from '#api/types';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  TUN_B,
-  cli,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  Timings,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, TUN_B, cli, missingPrerequisite, tail, teardown, Timings, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpdConfig, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-add-path: skipped: ${skip}`);
 
-function gobgpdConfig(): string {
-  const family = (name: string) => `
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "${name}"
-    [neighbors.afi-safis.add-paths.config]
+const ADD_PATHS = `    [neighbors.afi-safis.add-paths.config]
       receive = true
-      send-max = 2`;
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-${family('ipv4-unicast')}
-${family('ipv6-unicast')}
+      send-max = 2
 `;
-}
+const config = gobgpdConfig({ families: [{ name: 'ipv4-unicast', toml: ADD_PATHS }, { name: 'ipv6-unicast', toml: ADD_PATHS }] });
 
 interface GobgpPath {
   nlri: { prefix: string };
@@ -65,18 +28,18 @@ interface GobgpPath {
 
 describe.skipIf(skip !== null)('interop: ADD-PATH (RFC 7911) with GoBGP 3', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
   const timings = new Timings();
   const why = (): string => (site ? [tail(site.agentLog), tail(b?.log ?? '', 20)].join('\n') : '');
   const paths = (): NonNullable<RouteJson['paths']> => cli<RouteJson[]>(site!, 'routes', LAN_B.v4)[0]?.paths ?? [];
 
   beforeAll(async () => {
-    site = await createSite('gap', 81, { bgp: { 'ttl-security': false, 'add-path': { receive: true, send: 2 } } });
-    await startPeerTunnel(site);
-    b = await startGobgp(site, gobgpdConfig());
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4, 'identifier', '1', 'nexthop', TUN_B.v4, 'med', '10');
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4, 'identifier', '2', 'nexthop', TUN_B.v4, 'med', '50');
-    startAgent(site);
+    ({ site, b } = await createGobgpSite('gap', 81, { bgp: { 'add-path': { receive: true, send: 2 } } }, config, {
+      setup: (g) => {
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4, 'identifier', '1', 'nexthop', TUN_B.v4, 'med', '10');
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4, 'identifier', '2', 'nexthop', TUN_B.v4, 'med', '50');
+      },
+    }));
     timings.mark('setup');
   }, 30_000);
 

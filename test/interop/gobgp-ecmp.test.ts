@@ -29,9 +29,10 @@ import {
   until,
   type Peers,
 } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, gobgpdConfig } from './helpers/gobgp.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['bird', 'birdc', 'gobgpd', 'gobgp']);
+const skip = missingPrerequisite(['bird', 'birdc', ...GOBGP_PREREQUISITES]);
 if (skip !== null) console.log(`interop/gobgp-ecmp: skipped: ${skip}`);
 
 const birdConfig = (log: string): string => `
@@ -55,26 +56,7 @@ protocol bgp wgbgp {
 }
 `;
 
-const gobgpdConfig = `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.255.2.0"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-    minimum-advertisement-interval = 0
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`;
+const gobgpConfig = gobgpdConfig({ neighbor: '10.255.2.0', timers: ['minimum-advertisement-interval = 0'], families: ['ipv4-unicast', 'ipv6-unicast'] });
 
 describe.skipIf(skip !== null)('interop: multipath over two tunnels to BIRD 2 and GoBGP', () => {
   let lab: Peers | undefined;
@@ -94,7 +76,7 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to BIRD 2 an
     ], { bgp: { multipath: { enabled: true } } });
     for (const s of lab.peers) await startPeerTunnel(s);
     ({ log: birdLog } = await startBird(lab.peers[0]!, birdConfig));
-    const g = await startGobgp(lab.peers[1]!, gobgpdConfig);
+    const g = await startGobgp(lab.peers[1]!, gobgpConfig);
     gobgp = g.gobgp;
     gobgpLog = g.log;
     // `gobgp global rib add` originates with ORIGIN INCOMPLETE unless told: a path that loses to BIRD's

@@ -11,27 +11,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  neighbors,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, neighbors, teardown, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, gobgpEstablished, gobgpRib, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-llgr: skipped: ${skip}`);
 
 const GOBGP_RESTART_S = 3;
@@ -40,33 +23,24 @@ const OUR_RESTART_S = 2;
 const OUR_LLST_S = 12;
 const LLGR_STALE = 0xffff0006;
 
-function gobgpdConfig(): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-  [neighbors.graceful-restart.config]
+const config = gobgpdConfig({
+  neighborTables: `  [neighbors.graceful-restart.config]
     enabled = true
     restart-time = ${GOBGP_RESTART_S}
     long-lived-enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
+`,
+  families: [
+    {
+      name: 'ipv4-unicast',
+      toml: `    [neighbors.afi-safis.mp-graceful-restart.config]
       enabled = true
     [neighbors.afi-safis.long-lived-graceful-restart.config]
       enabled = true
       restart-time = ${GOBGP_LLST_S}
-`;
-}
+`,
+    },
+  ],
+});
 
 interface RouteWithPaths {
   prefix: string;
@@ -76,45 +50,29 @@ interface RouteWithPaths {
 
 describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) with GoBGP 3', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
   let agentPid = 0;
 
   const gobgpUp = (): boolean => {
     try {
-      const n = JSON.parse(b!.gobgp('-j', 'neighbor', TUN_A.v4)) as { state?: { session_state?: string | number } };
-      return /established|^6$/i.test(String(n.state?.session_state ?? ''));
+      return gobgpEstablished(b!);
     } catch {
       return false;
     }
   };
   /** GoBGP's path for our LAN as its JSON has it, or undefined. */
-  const gobgpPath = (): { stale?: boolean; attrs?: { type: number; communities?: number[] }[] } | undefined => {
-    const text = b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4', LAN_A.v4).trim();
-    if (text === '' || text === '{}' || text === 'null') return undefined;
-    return (JSON.parse(text) as Record<string, { stale?: boolean; attrs?: { type: number; communities?: number[] }[] }[]>)[LAN_A.v4]?.[0];
-  };
+  const gobgpPath = (): { stale?: boolean; attrs?: { type: number; communities?: number[] }[] } | undefined =>
+    gobgpRib<{ stale?: boolean; attrs?: { type: number; communities?: number[] }[] }>(b!, 'ipv4', LAN_A.v4)[LAN_A.v4]?.[0];
   const gobgpCommunities = (): number[] => gobgpPath()?.attrs?.find((a) => a.type === 8)?.communities ?? [];
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
   const inKernel = (): boolean => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4);
   /** `routes PREFIX` exits 1 for a prefix not in the table: asked only when the full list has it. */
   const route = (): RouteWithPaths | undefined =>
     cli<RouteWithPaths[]>(site!, 'routes').some((r) => r.prefix === LAN_B.v4) ? cli<RouteWithPaths[]>(site!, 'routes', LAN_B.v4)[0] : undefined;
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.gobgp('neighbor', TUN_A.v4) + b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4');
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => gobgpDiagnostics(site, b, ['neighbor', TUN_A.v4], ['-j', 'global', 'rib', '-a', 'ipv4']);
 
   beforeAll(async () => {
-    // GTSM off on both sides, as in gobgp.test.ts.
-    site = await createSite('gl', 93, { bgp: { 'ttl-security': false, 'graceful-restart-time': OUR_RESTART_S, 'long-lived-stale-time': OUR_LLST_S } });
-    await startPeerTunnel(site);
-    b = await startGobgp(site, gobgpdConfig());
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+    ({ site, b } = await createGobgpSite('gl', 93, { bgp: { 'graceful-restart-time': OUR_RESTART_S, 'long-lived-stale-time': OUR_LLST_S } }, config, { setup: (g) => g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4), startAgent: false }));
     agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
     await until('Established both ways', () => agentEstablished() && gobgpUp(), 30_000, diagnostics);
     await until('routes both ways', () => inKernel() && gobgpPath() !== undefined, 15_000, diagnostics);

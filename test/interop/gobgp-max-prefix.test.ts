@@ -8,48 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_B, agentRoutes, cli, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-max-prefix: skipped: ${skip}`);
 
 const MANY = ['10.20.1.0/24', '10.20.2.0/24', '10.20.3.0/24', '10.20.4.0/24', '10.20.5.0/24'];
-
-function gobgpdConfig(): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`;
-}
 
 interface NeighborView {
   state: string;
@@ -60,26 +25,17 @@ interface NeighborView {
 
 describe.skipIf(skip !== null)('interop: max-prefix (RFC 4486 §4) with GoBGP 3', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
 
   const peer = (): NeighborView => cli<NeighborView>(site!, 'neighbors', 'peer');
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.gobgp('neighbor', TUN_A.v4);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => gobgpDiagnostics(site, b);
 
   beforeAll(async () => {
-    // GTSM off on both sides, as in gobgp.test.ts.
-    site = await createSite('gm', 54, { bgp: { 'ttl-security': false, 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } });
-    await startPeerTunnel(site);
-    b = await startGobgp(site, gobgpdConfig());
-    for (const p of [LAN_B.v4, ...MANY]) b.gobgp('global', 'rib', '-a', 'ipv4', 'add', p);
-    startAgent(site);
+    ({ site, b } = await createGobgpSite('gm', 54, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } }, gobgpdConfig(), {
+      setup: (g) => {
+        for (const p of [LAN_B.v4, ...MANY]) g.gobgp('global', 'rib', '-a', 'ipv4', 'add', p);
+      },
+    }));
   }, 30_000);
 
   afterAll(async () => {

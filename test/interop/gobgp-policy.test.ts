@@ -13,28 +13,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, type Gobgp } from './helpers/gobgp.js';
 import type { ReloadJson, RouteJson } from '#api/types';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-policy: skipped: ${skip}`);
 
 const EXTRA_B = '10.2.1.0/24';
@@ -59,25 +42,6 @@ const POLICY = {
   },
 };
 
-function gobgpdConfig(): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`;
-}
-
 interface PeerView {
   state: string;
   established: number;
@@ -92,7 +56,7 @@ interface GobgpNeighbor {
 
 describe.skipIf(skip !== null)('interop: import and export policy with GoBGP 3, changed on reload without a reset', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
 
   const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
   const route = (prefix: string): RouteJson | undefined => cli<RouteJson[]>(site!, 'routes', prefix)[0];
@@ -100,7 +64,7 @@ describe.skipIf(skip !== null)('interop: import and export policy with GoBGP 3, 
   const neighbor = (): GobgpNeighbor => JSON.parse(b!.gobgp('-j', 'neighbor', TUN_A.v4)) as GobgpNeighbor;
   /** GoBGP's text view of our route: `gobgp global rib PREFIX` (AS path and attributes on one line). */
   const gobgpRoute = (prefix: string): string => b!.gobgp('global', 'rib', '-a', 'ipv4', prefix);
-  const diagnostics = (): string => [tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
+  const diagnostics = (): string => gobgpDiagnostics(site, b);
   const rewrite = (imp: string, exp: string): void => {
     const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
     cfg.neighbors[0]!.bgp.import = imp;
@@ -113,14 +77,13 @@ describe.skipIf(skip !== null)('interop: import and export policy with GoBGP 3, 
   };
 
   beforeAll(async () => {
-    // GTSM off on both sides, as in gobgp.test.ts (GoBGP sends TTL 1 to a directly connected peer).
-    site = await createSite('gp', 55, { bgp: { 'ttl-security': false, import: 'from-b', export: 'to-b' }, top: POLICY });
-    await startPeerTunnel(site);
-    b = await startGobgp(site, gobgpdConfig());
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4, 'community', '65002:100');
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', EXTRA_B);
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', OUTSIDE);
-    startAgent(site);
+    ({ site, b } = await createGobgpSite('gp', 55, { bgp: { import: 'from-b', export: 'to-b' }, top: POLICY }, gobgpdConfig(), {
+      setup: (g) => {
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4, 'community', '65002:100');
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', EXTRA_B);
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', OUTSIDE);
+      },
+    }));
   }, 30_000);
 
   afterAll(async () => {

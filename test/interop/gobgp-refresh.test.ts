@@ -14,43 +14,24 @@
  * - our `refresh --out` shows in GoBGP's received UPDATE counter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, gobgpEstablished, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-refresh: skipped: ${skip}`);
 
 /** A second prefix of B's, exported only once the policy holding it back is gone. */
 const EXTRA_B = '10.2.1.0/24';
 
-function gobgpdConfig(): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-[global.apply-policy.config]
+/** gobgpd holds back our LAN (import) and EXTRA_B (export) until its policies change. */
+const config = gobgpdConfig({
+  global: `[global.apply-policy.config]
   import-policy-list = ["hold-ours"]
   default-import-policy = "accept-route"
   export-policy-list = ["hold-extra"]
   default-export-policy = "accept-route"
-
-[[defined-sets.prefix-sets]]
+`,
+  definitions: `[[defined-sets.prefix-sets]]
   prefix-set-name = "ours"
   [[defined-sets.prefix-sets.prefix-list]]
     ip-prefix = "${LAN_A.v4}"
@@ -87,20 +68,8 @@ function gobgpdConfig(): string {
       prefix-set = "lan"
     [policy-definitions.statements.actions]
       route-disposition = "reject-route"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`;
-}
+`,
+});
 
 interface RefreshView {
   state: string;
@@ -121,25 +90,17 @@ interface GobgpNeighbor {
 
 describe.skipIf(skip !== null)('interop: route refresh (RFC 2918) with GoBGP 3', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
 
   const peer = (): RefreshView => cli<RefreshView>(site!, 'neighbors', 'peer');
   const neighbor = (): GobgpNeighbor => JSON.parse(b!.gobgp('-j', 'neighbor', TUN_A.v4)) as GobgpNeighbor;
-  const gobgpUp = (): boolean => /established|^6$/i.test(String(neighbor().state?.session_state ?? ''));
+  const gobgpUp = (): boolean => gobgpEstablished(b!);
   const gobgpHas = (prefix: string): boolean => {
     const text = b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4', prefix).trim();
     return text !== '' && text !== '{}' && text !== 'null' && text.includes(prefix.split('/')[0]!);
   };
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.gobgp('neighbor', TUN_A.v4);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => gobgpDiagnostics(site, b);
   const unchanged = (): void => {
     expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
     expect(gobgpUp()).toBe(true);
@@ -147,13 +108,12 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918) with GoBGP 3',
   };
 
   beforeAll(async () => {
-    // GTSM off on both sides, as in gobgp.test.ts (GoBGP sends TTL 1 to a directly connected peer).
-    site = await createSite('gr', 47, { bgp: { 'ttl-security': false } });
-    await startPeerTunnel(site);
-    b = await startGobgp(site, gobgpdConfig());
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', EXTRA_B);
-    startAgent(site);
+    ({ site, b } = await createGobgpSite('gr', 47, {}, config, {
+      setup: (g) => {
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', EXTRA_B);
+      },
+    }));
   }, 30_000);
 
   afterAll(async () => {

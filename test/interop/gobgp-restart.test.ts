@@ -13,89 +13,36 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import { netnsPids, processArgv } from '#lab/netns';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  neighbors,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, neighbors, startGobgp, teardown, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, gobgpEstablished, gobgpRib, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-restart: skipped: ${skip}`);
 
-function gobgpdConfig(): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-  [neighbors.graceful-restart.config]
+const config = gobgpdConfig({
+  neighborTables: `  [neighbors.graceful-restart.config]
     enabled = true
     restart-time = 120
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-`;
-}
+`,
+  families: [{ name: 'ipv4-unicast', toml: '    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n' }],
+});
 
 describe.skipIf(skip !== null)('interop: graceful restart with GoBGP 3, both roles', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
   let agentPid = 0;
 
-  const gobgpUp = (): boolean => {
-    const n = JSON.parse(b!.gobgp('-j', 'neighbor', TUN_A.v4)) as { state?: { session_state?: string | number } };
-    return /established|^6$/i.test(String(n.state?.session_state ?? ''));
-  };
+  const gobgpUp = (): boolean => gobgpEstablished(b!);
   /** GoBGP's path for our LAN: present, and whether it is stale (RFC 4724 §4.2). */
-  const gobgpPath = (): { stale?: boolean } | undefined => {
-    const text = b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4', LAN_A.v4).trim();
-    if (text === '' || text === '{}' || text === 'null') return undefined;
-    const j = JSON.parse(text) as Record<string, { stale?: boolean }[]>;
-    return j[LAN_A.v4]?.[0];
-  };
+  const gobgpPath = (): { stale?: boolean } | undefined => gobgpRib<{ stale?: boolean }>(b!, 'ipv4', LAN_A.v4)[LAN_A.v4]?.[0];
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
   /** GoBGP's route as the agent has it: null when fresh, 'graceful-restart' while stale. */
   const ourView = (): { stale?: string | null } | undefined => cli<{ stale?: string | null }[]>(site!, 'routes', LAN_B.v4)[0];
   const inKernel = (): boolean => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4);
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.gobgp('neighbor', TUN_A.v4) + b!.gobgp('-j', 'global', 'rib', '-a', 'ipv4');
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => gobgpDiagnostics(site, b, ['neighbor', TUN_A.v4], ['-j', 'global', 'rib', '-a', 'ipv4']);
 
   beforeAll(async () => {
-    // GTSM off on both sides, as in gobgp.test.ts.
-    site = await createSite('gg', 57, { bgp: { 'ttl-security': false } });
-    await startPeerTunnel(site);
-    b = await startGobgp(site, gobgpdConfig());
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+    ({ site, b } = await createGobgpSite('gg', 57, {}, config, { setup: (g) => g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4), startAgent: false }));
     agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
     await until('Established both ways', () => agentEstablished() && gobgpUp(), 30_000, diagnostics);
     await until('routes both ways', () => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4) && gobgpPath() !== undefined, 15_000, diagnostics);
@@ -148,7 +95,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with GoBGP 3, both rol
     // RFC 4724 §4.2: the receiving speaker keeps the routes, marked stale, for the peer's restart time (120 s).
     await until("GoBGP's route stale at ours", () => ourView()?.stale === 'graceful-restart', 10_000, diagnostics);
     expect(inKernel()).toBe(true);
-    b = await startGobgp(s, gobgpdConfig(), ['-r']);
+    b = await startGobgp(s, config, ['-r']);
     b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
     await until('Established again', () => agentEstablished() && gobgpUp(), 30_000, diagnostics);
     let sawStale = false;

@@ -8,75 +8,32 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkLocalPair } from '#wg/linklocal';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_B,
-  cli,
-  createSite,
-  agentRoutes,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startGobgp,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_B, cli, agentRoutes, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgp', 'gobgpd']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp-unnumbered: skipped: ${skip}`);
 
-function gobgpdConfig(site: Site, peerLinkLocal: string): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${peerLinkLocal}%${site.ifB}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`;
-}
+/** GoBGP peers with the agent's derived link-local on its tunnel interface. */
+const config = (site: Site): string =>
+  gobgpdConfig({ neighbor: `${linkLocalPair(site.pubA, site.pubB).local.replace(/\/64$/, '')}%${site.ifB}`, families: ['ipv4-unicast', 'ipv6-unicast'] });
 
 describe.skipIf(skip !== null)('interop: BGP unnumbered (RFC 8950) with GoBGP 3', () => {
   let site: Site | undefined;
-  let b: { log: string; gobgp(...args: string[]): string } | undefined;
+  let b: Gobgp | undefined;
   let ll = { local: '', remote: '' };
 
   const peer = (): { state: string; peerAddress: string; session: { families: string[]; extendedNextHop: boolean } | null } => cli(site!, 'neighbors', 'peer');
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.gobgp('neighbor');
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => gobgpDiagnostics(site, b, ['neighbor']);
 
   beforeAll(async () => {
-    // GTSM off on both sides, as in gobgp.test.ts.
-    site = await createSite('gu', 53, { unnumbered: true, bgp: { 'ttl-security': false } });
+    ({ site, b } = await createGobgpSite('gu', 53, { unnumbered: true }, config, {
+      setup: (g, s) => {
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+        g.gobgp('global', 'rib', '-a', 'ipv6', 'add', LAN_B.v6, 'nexthop', linkLocalPair(s.pubA, s.pubB).remote);
+      },
+    }));
     ll = linkLocalPair(site.pubA, site.pubB);
-    await startPeerTunnel(site, { unnumbered: true });
-    b = await startGobgp(site, gobgpdConfig(site, ll.local.replace(/\/64$/, '')));
-    b.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
-    b.gobgp('global', 'rib', '-a', 'ipv6', 'add', LAN_B.v6, 'nexthop', ll.remote);
-    startAgent(site);
   }, 30_000);
 
   afterAll(async () => {

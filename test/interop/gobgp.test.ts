@@ -5,25 +5,17 @@
  * IPv6 unicast. gobgpd keeps routes in its own RIB (no kernel), so this file
  * checks GoBGP's RIB, not B's kernel, and does not ping.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIn } from '../lab/helpers/netns.js';
 import {
   agentRoutes,
   ASN_A,
   ASN_B,
-  createSite,
   hasRoute,
-  HOLD_TIME,
   LAN_A,
   LAN_B,
   learnedRoutes,
   missingPrerequisite,
   neighbors,
-  startAgent,
-  startPeerTunnel,
   tail,
   teardown,
   Timings,
@@ -32,32 +24,12 @@ import {
   until,
   type Site,
 } from './helpers/site.js';
+import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, gobgpSessionState, type Gobgp } from './helpers/gobgp.js';
 
-const skip = missingPrerequisite(['gobgpd', 'gobgp']);
+const skip = missingPrerequisite(GOBGP_PREREQUISITES);
 if (skip !== null) console.log(`interop/gobgp: skipped: ${skip}`);
 
-function gobgpdConfig(): string {
-  return `[global.config]
-  as = ${ASN_B}
-  router-id = "192.0.2.2"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${TUN_A.v4}"
-    peer-as = ${ASN_A}
-  [neighbors.timers.config]
-    connect-retry = 2
-    hold-time = ${HOLD_TIME}
-    keepalive-interval = ${HOLD_TIME / 3}
-    minimum-advertisement-interval = 0
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-`;
-}
+const config = gobgpdConfig({ timers: ['minimum-advertisement-interval = 0'], families: ['ipv4-unicast', 'ipv6-unicast'] });
 
 /** One path of `gobgp -j … rib` / `adj-in` output (attrs are typed by `type`). */
 interface GobgpPath {
@@ -71,12 +43,10 @@ const MP_REACH = 14;
 
 describe.skipIf(skip !== null)('interop: wgbgp agent and GoBGP over wireguard-go', () => {
   let site: Site | undefined;
-  let api = '';
-  let gobgpdLog = '';
+  let b: Gobgp | undefined;
   const timings = new Timings();
 
-  const gobgp = (...args: string[]): string =>
-    execFileSync('gobgp', ['--target', `unix://${api}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const gobgp = (...args: string[]): string => b!.gobgp(...args);
   /** Paths by prefix, from a `-j` RIB listing (a map prefix → paths). */
   const rib = (...args: string[]): Map<string, GobgpPath[]> => {
     const text = gobgp('-j', ...args).trim();
@@ -86,34 +56,17 @@ describe.skipIf(skip !== null)('interop: wgbgp agent and GoBGP over wireguard-go
     else for (const [prefix, paths] of Object.entries(parsed)) out.set(prefix, paths);
     return out;
   };
-  const sessionState = (): string => {
-    const n = JSON.parse(gobgp('-j', 'neighbor', TUN_A.v4)) as { state?: { session_state?: string | number } };
-    return String(n.state?.session_state ?? '');
-  };
-  const diagnostics = (): string => {
-    let neighbor = '';
-    try {
-      neighbor = gobgp('neighbor', TUN_A.v4);
-    } catch (e) {
-      neighbor = String(e);
-    }
-    return [neighbor, tail(site!.agentLog), tail(gobgpdLog)].join('\n');
-  };
+  const sessionState = (): string => gobgpSessionState(b!);
+  const diagnostics = (): string => gobgpDiagnostics(site, b);
 
   beforeAll(async () => {
     // GTSM off on both sides: the opt-out path (GoBGP sends TTL 1 to a directly connected peer).
-    site = await createSite('gb', 13, { bgp: { 'ttl-security': false } });
-    api = join(site.dir, 'gobgp.sock');
-    gobgpdLog = join(site.dir, 'gobgpd.log');
-    await startPeerTunnel(site);
-    const conf = join(site.dir, 'gobgpd.toml');
-    writeFileSync(conf, gobgpdConfig());
-    spawnIn(site.nsB, ['gobgpd', '-f', conf, '-t', 'toml', '-p', '--pprof-disable', `--api-hosts=unix://${api}`], { log: gobgpdLog });
-    await until('gobgpd API socket', () => existsSync(api), 5_000, () => tail(gobgpdLog));
-    await until('gobgpd answers', () => gobgp('global').includes(String(ASN_B)), 5_000, () => tail(gobgpdLog));
-    gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
-    gobgp('global', 'rib', '-a', 'ipv6', 'add', LAN_B.v6, 'nexthop', TUN_B.v6);
-    startAgent(site);
+    ({ site, b } = await createGobgpSite('gb', 13, { bgp: { 'ttl-security': false } }, config, {
+      setup: (g) => {
+        g.gobgp('global', 'rib', '-a', 'ipv4', 'add', LAN_B.v4);
+        g.gobgp('global', 'rib', '-a', 'ipv6', 'add', LAN_B.v6, 'nexthop', TUN_B.v6);
+      },
+    }));
     timings.mark('setup');
   }, 30_000);
 
