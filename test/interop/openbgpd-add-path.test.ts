@@ -15,7 +15,6 @@ import {
   ASN_A,
   HOLD_TIME,
   LAN_B,
-  OPENBGPD,
   cli,
   createPeers,
   missingPrerequisite,
@@ -29,8 +28,9 @@ import {
   until,
   type Peers,
 } from './helpers/site.js';
+import { OPENBGPD_PREREQUISITES, openbgpdConfig } from './helpers/openbgpd.js';
 
-const skip = missingPrerequisite(['bird', 'birdc', OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(['bird', 'birdc', ...OPENBGPD_PREREQUISITES]);
 if (skip !== null) console.log(`interop/openbgpd-add-path: skipped: ${skip}`);
 
 const LAN3 = { v4: '10.3.0.0/24', v6: '2001:db8:3::/48', addr4: '10.3.0.1', addr6: '2001:db8:3::1' };
@@ -53,25 +53,16 @@ protocol bgp wgbgp {
 }
 `;
 
-const bgpdConfig = (sock: string): string => `AS 65003
-router-id 192.0.2.12
-socket "${sock}"
-fib-update no
-listen on 10.255.2.1
-network ${LAN3.v4}
-neighbor 10.255.2.0 {
-  remote-as ${ASN_A}
-  descr "agent"
-  holdtime ${HOLD_TIME}
-  local-address 10.255.2.1
-  announce IPv4 unicast
-  announce add-path recv yes
-  announce add-path send all
-  ttl-security yes
-}
-allow from any
-allow to any
-`;
+const bgpdConfig = (sock: string): string =>
+  openbgpdConfig(sock, {
+    asn: 65003,
+    routerId: '192.0.2.12',
+    local: '10.255.2.1',
+    networks: [`network ${LAN3.v4}`],
+    neighbor: '10.255.2.0',
+    descr: 'agent',
+    session: ['announce IPv4 unicast', 'announce add-path recv yes', 'announce add-path send all'],
+  });
 
 describe.skipIf(skip !== null)('interop: ADD-PATH (RFC 7911) with OpenBGPD 7.7', () => {
   let lab: Peers | undefined;

@@ -21,7 +21,6 @@ import {
   HOLD_TIME,
   kernelRoutes,
   missingPrerequisite,
-  OPENBGPD,
   startAgent,
   startBird,
   startOpenbgpd,
@@ -32,9 +31,10 @@ import {
   until,
   type Peers,
 } from './helpers/site.js';
+import { OPENBGPD_PREREQUISITES, openbgpdConfig } from './helpers/openbgpd.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['bird', 'birdc', OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(['bird', 'birdc', ...OPENBGPD_PREREQUISITES]);
 if (skip !== null) console.log(`interop/openbgpd-hub: skipped: ${skip}`);
 
 const SPOKES = [
@@ -61,23 +61,14 @@ protocol bgp hub {
 }
 `;
 
-const bgpdConfig = (sock: string): string => `AS ${SPOKES[1].asn}
-router-id 192.0.2.2
-socket "${sock}"
-fib-update no
-listen on 10.255.2.1
-network ${SPOKES[1].lan.v4} set { community ${SPOKES[1].asn}:7 large-community ${SPOKES[1].asn}:0:7 ext-community rt ${SPOKES[1].asn}:7 }
-neighbor 10.255.2.0 {
-  remote-as ${ASN_A}
-  descr "hub"
-  holdtime ${HOLD_TIME}
-  local-address 10.255.2.1
-  announce IPv4 unicast
-  ttl-security yes
-}
-allow from any
-allow to any
-`;
+const bgpdConfig = (sock: string): string =>
+  openbgpdConfig(sock, {
+    asn: SPOKES[1].asn,
+    local: '10.255.2.1',
+    networks: [`network ${SPOKES[1].lan.v4} set { community ${SPOKES[1].asn}:7 large-community ${SPOKES[1].asn}:0:7 ext-community rt ${SPOKES[1].asn}:7 }`],
+    neighbor: '10.255.2.0',
+    descr: 'hub',
+  });
 
 describe.skipIf(skip !== null)('interop: the agent as a hub relaying between a BIRD spoke and an OpenBGPD spoke', () => {
   let lab: Peers | undefined;

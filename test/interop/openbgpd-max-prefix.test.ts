@@ -9,51 +9,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_B,
-  OPENBGPD,
-  TUN_A,
-  TUN_B,
-  agentRoutes,
-  cli,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startOpenbgpd,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { OPENBGPD_PREREQUISITES, createOpenbgpdSite, openbgpdConfig, openbgpdDiagnostics, type Openbgpd } from './helpers/openbgpd.js';
 
-const skip = missingPrerequisite([OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(OPENBGPD_PREREQUISITES);
 if (skip !== null) console.log(`interop/openbgpd-max-prefix: skipped: ${skip}`);
 
 const MANY = ['10.20.1.0/24', '10.20.2.0/24', '10.20.3.0/24', '10.20.4.0/24', '10.20.5.0/24'];
 
-function bgpdConfig(sock: string): string {
-  return `AS ${ASN_B}
-router-id 192.0.2.2
-socket "${sock}"
-fib-update no
-listen on ${TUN_B.v4}
-${[LAN_B.v4, ...MANY].map((p) => `network ${p}`).join('\n')}
-neighbor ${TUN_A.v4} {
-  remote-as ${ASN_A}
-  descr "wgbgp"
-  holdtime ${HOLD_TIME}
-  local-address ${TUN_B.v4}
-  announce IPv4 unicast
-  ttl-security yes
-}
-allow from any
-allow to any
-`;
-}
+const bgpdConfig = (sock: string): string => openbgpdConfig(sock, { networks: [LAN_B.v4, ...MANY].map((p) => `network ${p}`) });
 
 interface NeighborView {
   state: string;
@@ -64,25 +28,14 @@ interface NeighborView {
 
 describe.skipIf(skip !== null)('interop: max-prefix (RFC 4486 §4) with OpenBGPD 7.7', () => {
   let site: Site | undefined;
-  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+  let b: Openbgpd | undefined;
 
   const peer = (): NeighborView => cli<NeighborView>(site!, 'neighbors', 'peer');
   const obNeighbor = (): string => b!.bgpctl('show', 'neighbor', TUN_A.v4);
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = obNeighbor();
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => openbgpdDiagnostics(site, b);
 
   beforeAll(async () => {
-    site = await createSite('om', 95, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } });
-    await startPeerTunnel(site);
-    b = await startOpenbgpd(site, bgpdConfig);
-    startAgent(site);
+    ({ site, b } = await createOpenbgpdSite('om', 95, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } }, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {

@@ -17,30 +17,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  OPENBGPD,
-  TUN_A,
-  TUN_B,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startOpenbgpd,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { ASN_B, LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { OPENBGPD_PREREQUISITES, createOpenbgpdSite, openbgpdConfig, openbgpdDiagnostics, openbgpdNeighbor, type Openbgpd } from './helpers/openbgpd.js';
 import type { ReloadJson, RouteJson } from '#api/types';
 
-const skip = missingPrerequisite([OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(OPENBGPD_PREREQUISITES);
 if (skip !== null) console.log(`interop/openbgpd-policy: skipped: ${skip}`);
 
 const EXTRA_B = '10.2.1.0/24';
@@ -65,27 +46,8 @@ const POLICY = {
   },
 };
 
-function bgpdConfig(sock: string): string {
-  return `AS ${ASN_B}
-router-id 192.0.2.2
-socket "${sock}"
-fib-update no
-listen on ${TUN_B.v4}
-network ${LAN_B.v4} set community ${ASN_B}:100
-network ${EXTRA_B}
-network ${OUTSIDE}
-neighbor ${TUN_A.v4} {
-  remote-as ${ASN_A}
-  descr "wgbgp"
-  holdtime ${HOLD_TIME}
-  local-address ${TUN_B.v4}
-  announce IPv4 unicast
-  ttl-security yes
-}
-allow from any
-allow to any
-`;
-}
+const bgpdConfig = (sock: string): string =>
+  openbgpdConfig(sock, { networks: [`network ${LAN_B.v4} set community ${ASN_B}:100`, `network ${EXTRA_B}`, `network ${OUTSIDE}`] });
 
 interface PeerView {
   state: string;
@@ -104,7 +66,7 @@ interface ObNeighbor {
 
 describe.skipIf(skip !== null)('interop: import and export policy with OpenBGPD 7.7, changed on reload without a reset', () => {
   let site: Site | undefined;
-  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+  let b: Openbgpd | undefined;
   /** OpenBGPD's view once the session is up: a reset would add OPENs and restart its up-time. */
   let baseline = { sentOpen: 0, receivedOpen: 0, upSince: 0 };
 
@@ -112,21 +74,13 @@ describe.skipIf(skip !== null)('interop: import and export policy with OpenBGPD 
   const route = (prefix: string): RouteJson | undefined => cli<RouteJson[]>(site!, 'routes', prefix)[0];
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
   /** `bgpctl -j show neighbor`: state, time since the last up/down, message counters. */
-  const neighbor = (): ObNeighbor => (JSON.parse(b!.bgpctl('-j', 'show', 'neighbor', TUN_A.v4)) as { neighbors: ObNeighbor[] }).neighbors[0]!;
+  const neighbor = (): ObNeighbor => openbgpdNeighbor<ObNeighbor>(b!);
   /** OpenBGPD's text view of our route (`bgpctl show rib detail PREFIX`), '' while it has none. */
   const obRoute = (prefix: string): string => {
     const out = b!.bgpctl('show', 'rib', 'detail', prefix);
     return out.includes(prefix) ? out : '';
   };
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.bgpctl('show', 'neighbor', TUN_A.v4);
-    } catch (e) {
-      n = String(e);
-    }
-    return [n, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => openbgpdDiagnostics(site, b);
   const rewrite = (imp: string, exp: string): void => {
     const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
     cfg.neighbors[0]!.bgp.import = imp;
@@ -144,10 +98,7 @@ describe.skipIf(skip !== null)('interop: import and export policy with OpenBGPD 
   };
 
   beforeAll(async () => {
-    site = await createSite('op', 94, { bgp: { import: 'from-b', export: 'to-b', 'soft-reconfiguration-inbound': true }, top: POLICY });
-    await startPeerTunnel(site);
-    b = await startOpenbgpd(site, bgpdConfig);
-    startAgent(site);
+    ({ site, b } = await createOpenbgpdSite('op', 94, { bgp: { import: 'from-b', export: 'to-b', 'soft-reconfiguration-inbound': true }, top: POLICY }, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {
@@ -206,19 +157,16 @@ interface ObRefresh {
  */
 describe.skipIf(skip !== null)('interop: an import policy change with OpenBGPD 7.7 without soft-reconfiguration-inbound', () => {
   let site: Site | undefined;
-  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+  let b: Openbgpd | undefined;
 
   const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
   const route = (prefix: string): RouteJson | undefined => cli<RouteJson[]>(site!, 'routes', prefix)[0];
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
-  const neighbor = (): ObRefresh => (JSON.parse(b!.bgpctl('-j', 'show', 'neighbor', TUN_A.v4)) as { neighbors: ObRefresh[] }).neighbors[0]!;
-  const diagnostics = (): string => [tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
+  const neighbor = (): ObRefresh => openbgpdNeighbor<ObRefresh>(b!);
+  const diagnostics = (): string => openbgpdDiagnostics(site, b);
 
   beforeAll(async () => {
-    site = await createSite('on', 96, { bgp: { import: 'from-b', export: 'to-b' }, top: POLICY });
-    await startPeerTunnel(site);
-    b = await startOpenbgpd(site, bgpdConfig);
-    startAgent(site);
+    ({ site, b } = await createOpenbgpdSite('on', 96, { bgp: { import: 'from-b', export: 'to-b' }, top: POLICY }, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {

@@ -9,51 +9,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  OPENBGPD,
-  TUN_A,
-  TUN_B,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startOpenbgpd,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { ASN_A, LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { OPENBGPD_PREREQUISITES, createOpenbgpdSite, openbgpdConfig, openbgpdDiagnostics, type Openbgpd } from './helpers/openbgpd.js';
 
-const skip = missingPrerequisite([OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(OPENBGPD_PREREQUISITES);
 if (skip !== null) console.log(`interop/openbgpd-roles: skipped: ${skip}`);
 
-function bgpdConfig(role: string): (sock: string) => string {
-  return (sock) => `AS ${ASN_B}
-router-id 192.0.2.2
-socket "${sock}"
-fib-update no
-listen on ${TUN_B.v4}
-network ${LAN_B.v4}
-neighbor ${TUN_A.v4} {
-  remote-as ${ASN_A}
-  descr "wgbgp"
-  holdtime ${HOLD_TIME}
-  local-address ${TUN_B.v4}
-  announce IPv4 unicast
-  announce policy ${role}
-  ttl-security yes
-}
-allow from any
-allow to any
-`;
-}
+const bgpdConfig = (role: string) => (sock: string): string => openbgpdConfig(sock, { session: ['announce IPv4 unicast', `announce policy ${role}`] });
 
 interface NeighborView {
   state: string;
@@ -63,30 +25,13 @@ interface NeighborView {
 
 describe.skipIf(skip !== null)('interop: BGP roles and OTC (RFC 9234) with OpenBGPD 7.7', () => {
   let site: Site | undefined;
-  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+  let b: Openbgpd | undefined;
 
   const peer = (): NeighborView => cli<NeighborView>(site!, 'neighbors', 'peer');
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.bgpctl('show', 'neighbor', TUN_A.v4);
-    } catch (e) {
-      n = String(e);
-    }
-    let rib = '';
-    try {
-      rib = b!.bgpctl('show', 'rib', 'in', 'detail') + b!.bgpctl('show', 'rib', 'detail');
-    } catch (e) {
-      rib = String(e);
-    }
-    return [n, rib, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => openbgpdDiagnostics(site, b, ['show', 'neighbor', TUN_A.v4], ['show', 'rib', 'in', 'detail'], ['show', 'rib', 'detail']);
 
   beforeAll(async () => {
-    site = await createSite('or', 55, { bgp: { role: 'provider' } });
-    await startPeerTunnel(site);
-    b = await startOpenbgpd(site, bgpdConfig('customer'));
-    startAgent(site);
+    ({ site, b } = await createOpenbgpdSite('or', 55, { bgp: { role: 'provider' } }, bgpdConfig('customer')));
   }, 30_000);
 
   afterAll(async () => {

@@ -12,61 +12,39 @@
  * OpenBGPD 7.7 sends its own IPv6 networks over the IPv4 session with next
  * hop ::1: received, and not used (see the test).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ASN_A,
   ASN_B,
-  HOLD_TIME,
   LAN_A,
   LAN_B,
-  OPENBGPD,
   TUN_A,
   TUN_B,
   agentRoutes,
   cli,
-  createSite,
   hasRoute,
   learnedRoutes,
   missingPrerequisite,
-  startAgent,
-  startOpenbgpd,
-  startPeerTunnel,
-  tail,
   teardown,
   until,
   type Site,
 } from './helpers/site.js';
+import { OPENBGPD_PREREQUISITES, createOpenbgpdSite, openbgpdConfig, openbgpdDiagnostics, openbgpdNeighbor, type Openbgpd } from './helpers/openbgpd.js';
 
-const skip = missingPrerequisite([OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(OPENBGPD_PREREQUISITES);
 if (skip !== null) console.log(`interop/openbgpd: skipped: ${skip}`);
 
-function bgpdConfig(sock: string): string {
-  return `AS ${ASN_B}
-router-id 192.0.2.2
-socket "${sock}"
-fib-update no
-listen on ${TUN_B.v4}
-network ${LAN_B.v4} set { community ${ASN_B}:100 large-community ${ASN_B}:1:2 }
-network ${LAN_B.v6} set { community ${ASN_B}:600 large-community ${ASN_B}:6:6 }
-neighbor ${TUN_A.v4} {
-  remote-as ${ASN_A}
-  descr "wgbgp"
-  holdtime ${HOLD_TIME}
-  local-address ${TUN_B.v4}
-  local-address ${TUN_B.v6}
-  announce IPv4 unicast
-  announce IPv6 unicast
-  announce refresh yes
-  announce enhanced refresh yes
-  ttl-security yes
-}
-allow from any
-allow to any
-# Without it OpenBGPD 7.7 sends ::1 as the IPv6 next hop of its own networks over the IPv4 session.
-match to ${TUN_A.v4} prefix ${LAN_B.v6} set nexthop ${TUN_B.v6}
-`;
-}
+const bgpdConfig = (sock: string): string =>
+  openbgpdConfig(sock, {
+    networks: [
+      `network ${LAN_B.v4} set { community ${ASN_B}:100 large-community ${ASN_B}:1:2 }`,
+      `network ${LAN_B.v6} set { community ${ASN_B}:600 large-community ${ASN_B}:6:6 }`,
+    ],
+    local6: TUN_B.v6,
+    session: ['announce IPv4 unicast', 'announce IPv6 unicast', 'announce refresh yes', 'announce enhanced refresh yes'],
+    // Without it OpenBGPD 7.7 sends ::1 as the IPv6 next hop of its own networks over the IPv4 session.
+    rules: [`match to ${TUN_A.v4} prefix ${LAN_B.v6} set nexthop ${TUN_B.v6}`],
+  });
 
 interface PeerView {
   state: string;
@@ -100,41 +78,24 @@ interface PathView {
 
 describe.skipIf(skip !== null)('interop: OpenBGPD 7.7', () => {
   let site: Site | undefined;
-  let b: { log: string; conf: string; bgpctl(...args: string[]): string } | undefined;
+  let b: Openbgpd | undefined;
 
   const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
   /** `bgpctl -j show neighbor`: the session's state and message counters. */
-  const neighbor = (): ObNeighbor => (JSON.parse(b!.bgpctl('-j', 'show', 'neighbor', TUN_A.v4)) as { neighbors: ObNeighbor[] }).neighbors[0]!;
+  const neighbor = (): ObNeighbor => openbgpdNeighbor<ObNeighbor>(b!);
   const bHas = (prefix: string): boolean => {
     const j = JSON.parse(b!.bgpctl('-j', 'show', 'rib', prefix)) as { rib?: { prefix: string }[] };
     return (j.rib ?? []).some((r) => r.prefix === prefix);
   };
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
-  const diagnostics = (): string => {
-    let n = '';
-    try {
-      n = b!.bgpctl('show', 'neighbor', TUN_A.v4);
-    } catch (e) {
-      n = String(e);
-    }
-    let ours = '';
-    try {
-      ours = b!.bgpctl('show', 'rib', 'out', 'neighbor', TUN_A.v4, 'detail');
-    } catch (e) {
-      ours = String(e);
-    }
-    return [n, ours, tail(site!.agentLog), b ? tail(b.log) : ''].join('\n');
-  };
+  const diagnostics = (): string => openbgpdDiagnostics(site, b, ['show', 'neighbor', TUN_A.v4], ['show', 'rib', 'out', 'neighbor', TUN_A.v4, 'detail']);
   const unchanged = (): void => {
     expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
     expect(neighbor().state).toBe('Established');
   };
 
   beforeAll(async () => {
-    site = await createSite('ob', 48);
-    await startPeerTunnel(site);
-    b = await startOpenbgpd(site, bgpdConfig);
-    startAgent(site);
+    ({ site, b } = await createOpenbgpdSite('ob', 48, {}, bgpdConfig));
   }, 30_000);
 
   afterAll(async () => {
