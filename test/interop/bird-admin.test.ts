@@ -6,54 +6,16 @@
  * `enable`; `reset` sends Cease/Administrative Reset and the session comes
  * back; and BIRD's own `disable wgbgp "…"` communication shows in `neighbors`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  CLI,
-  HOLD_TIME,
-  LAN_B,
-  TUN_A,
-  TUN_B,
-  createSite,
-  missingPrerequisite,
-  neighbors,
-  startAgent,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { CLI, missingPrerequisite, neighbors, teardown, until, type Site } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, birdDiagnostics, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-admin: skipped: ${skip}`);
 
-function birdConfig(log: string): string {
-  return `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  # The agent connects first (see bird.test.ts on collisions).
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export none; };
-}
-`;
-}
+const birdConfig = (log: string): string => birdBgpConfig(log);
 
 interface NeighborView {
   state: string;
@@ -65,33 +27,20 @@ interface NeighborView {
 
 describe.skipIf(skip !== null)('interop: shutdown communication (RFC 8203/9003) with BIRD 2', () => {
   let site: Site | undefined;
-  let ctl = '';
-  let birdLog = '';
+  let bird: Bird | undefined;
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
   const wgbgp = (...args: string[]): { code: number | null; stdout: string; stderr: string } => {
     const r = spawnSync(process.execPath, [CLI, ...args, '--socket', site!.sock], { encoding: 'utf8', timeout: 10_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const peer = (): NeighborView => JSON.parse(wgbgp('neighbors', 'peer', '--json').stdout) as NeighborView;
-  const diagnostics = (): string => {
-    let protocols = '';
-    try {
-      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
-    } catch (e) {
-      protocols = String(e);
-    }
-    return [protocols, site ? tail(site.agentLog) : '', tail(birdLog)].join('\n');
-  };
+  const diagnostics = (): string => birdDiagnostics(site, bird);
   const established = (what: string): Promise<unknown> =>
     until(what, () => peer().state === 'Established' && /Established/.test(birdc('show', 'protocols', 'wgbgp')), 30_000, diagnostics);
 
   beforeAll(async () => {
-    site = await createSite('ba', 41);
-    await startPeerTunnel(site);
-    ({ ctl, log: birdLog } = await startBird(site, birdConfig));
-    startAgent(site);
+    ({ site, bird } = await createBirdSite('ba', 41, {}, birdConfig));
   }, 30_000);
 
   afterAll(async () => {
@@ -114,7 +63,7 @@ describe.skipIf(skip !== null)('interop: shutdown communication (RFC 8203/9003) 
     // BIRD 2: "Last error: Received: Administrative shutdown" and the communication as the protocol's message.
     expect(shown).toMatch(/Last error:\s+Received: Administrative shutdown/);
     expect(shown).toContain(message);
-    expect(readFileSync(birdLog, 'utf8')).toContain(message);
+    expect(readFileSync(bird!.log, 'utf8')).toContain(message);
     expect(peer()).toMatchObject({
       state: 'Idle',
       adminShutdown: { message },
@@ -138,8 +87,8 @@ describe.skipIf(skip !== null)('interop: shutdown communication (RFC 8203/9003) 
   it('RFC 4486 subcode 4: reset sends Cease/Administrative Reset with the communication; BIRD shows it and the session comes back', async () => {
     const r = wgbgp('neighbor', 'peer', 'reset', '--message', 'new import policy');
     expect(r.code).toBe(0);
-    await until('BIRD saw the reset', () => /Administrative reset/.test(birdc('show', 'protocols', 'all', 'wgbgp')) || /Administrative reset/.test(readFileSync(birdLog, 'utf8')), 10_000, diagnostics);
-    expect(readFileSync(birdLog, 'utf8')).toContain('new import policy');
+    await until('BIRD saw the reset', () => /Administrative reset/.test(birdc('show', 'protocols', 'all', 'wgbgp')) || /Administrative reset/.test(readFileSync(bird!.log, 'utf8')), 10_000, diagnostics);
+    expect(readFileSync(bird!.log, 'utf8')).toContain('new import policy');
     await established('Established again after the reset');
   }, 40_000);
 

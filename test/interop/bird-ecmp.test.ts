@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteJson } from '#api/types';
 import {
-  ASN_A,
   ASN_B,
   cli,
   createPeers,
@@ -35,33 +34,25 @@ import {
   type Peers,
   type Site,
 } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig } from './helpers/bird.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-ecmp: skipped: ${skip}`);
 
 function birdConfig(site: Site, i: number, log: string): string {
-  return `
-log "${log}" all;
-router id 192.0.2.${10 + i};
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
-protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp wgbgp {
-  local ${site.tunB!.v4} as ${ASN_B};
-  neighbor ${site.tunB!.v4.replace(/\.1$/, '.0')} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; next hop address ${site.tunB!.v6}; };
-}
-`;
+  return birdBgpConfig(log, {
+    routerId: `192.0.2.${10 + i}`,
+    protocols: [
+      `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }`,
+      `protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }`,
+      'protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }',
+    ],
+    local: `local ${site.tunB!.v4} as ${ASN_B}`,
+    neighbor: site.tunB!.v4.replace(/\.1$/, '.0'),
+    ipv6: `import all; export where source = RTS_STATIC; next hop address ${site.tunB!.v6};`,
+  });
 }
 
 type Hop = { gateway?: string; dev?: string };

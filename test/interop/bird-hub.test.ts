@@ -18,7 +18,6 @@ import {
   ASN_A,
   cli,
   createPeers,
-  HOLD_TIME,
   kernelRoutes,
   missingPrerequisite,
   startAgent,
@@ -31,9 +30,10 @@ import {
   type Peers,
   type Site,
 } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig } from './helpers/bird.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-hub: skipped: ${skip}`);
 
 const SPOKES = [
@@ -43,27 +43,22 @@ const SPOKES = [
 
 function birdConfig(site: Site, k: number, log: string): string {
   const { asn, lan } = SPOKES[k]!;
-  return `
-log "${log}" all;
-router id 192.0.2.${21 + k};
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${lan.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${lan.v6} via "lan0"; }
-protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp hub {
-  local ${site.tunB!.v4} as ${asn};
-  neighbor ${site.tunB!.v4.replace(/\.1$/, '.0')} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  # Communities of the three kinds on the spoke's own routes: the hub passes them on unchanged (issue 11).
-  ipv4 { import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${asn}, 7)); bgp_large_community.add((${asn}, 0, 7)); bgp_ext_community.add((rt, ${asn}, 7)); accept; }; };
-  ipv6 { import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${asn}, 7)); bgp_large_community.add((${asn}, 0, 7)); accept; }; next hop address ${site.tunB!.v6}; };
-}
-`;
+  return birdBgpConfig(log, {
+    routerId: `192.0.2.${21 + k}`,
+    name: 'hub',
+    protocols: [
+      `protocol static lan4 { ipv4; route ${lan.v4} via "lan0"; }`,
+      `protocol static lan6 { ipv6; route ${lan.v6} via "lan0"; }`,
+      'protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }',
+    ],
+    local: `local ${site.tunB!.v4} as ${asn}`,
+    neighbor: site.tunB!.v4.replace(/\.1$/, '.0'),
+    errorWait: false,
+    // Communities of the three kinds on the spoke's own routes: the hub passes them on unchanged (issue 11).
+    ipv4: `import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${asn}, 7)); bgp_large_community.add((${asn}, 0, 7)); bgp_ext_community.add((rt, ${asn}, 7)); accept; };`,
+    ipv6: `import all; export filter { if source != RTS_STATIC then reject; bgp_community.add((${asn}, 7)); bgp_large_community.add((${asn}, 0, 7)); accept; }; next hop address ${site.tunB!.v6};`,
+  });
 }
 
 describe.skipIf(skip !== null)('interop: the agent as a hub relaying between two BIRD 2 spokes', () => {

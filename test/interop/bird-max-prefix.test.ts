@@ -7,57 +7,26 @@
  * BIRD retries; and connect again after the minute (BIRD then announcing
  * fewer, the session stays up).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  CLI,
-  HOLD_TIME,
-  LAN_B,
-  TUN_A,
-  TUN_B,
-  agentRoutes,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { CLI, LAN_B, agentRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, birdDiagnostics, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-max-prefix: skipped: ${skip}`);
 
 const MANY = [1, 2, 3, 4, 5].map((i) => `10.20.${i}.0/24`);
 
-function birdConfig(log: string): string {
-  return `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-# Five more than the agent's limit of three: switched off by the last test.
-protocol static many4 { ipv4; ${MANY.map((p) => `route ${p} via "lan0";`).join(' ')} }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export none; };
-}
-`;
-}
+const birdConfig = (log: string): string =>
+  birdBgpConfig(log, {
+    protocols: [
+      `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }`,
+      '# Five more than the agent\'s limit of three: switched off by the last test.',
+      `protocol static many4 { ipv4; ${MANY.map((p) => `route ${p} via "lan0";`).join(' ')} }`,
+    ],
+  });
 
 interface NeighborView {
   state: string;
@@ -73,31 +42,18 @@ interface NeighborView {
 
 describe.skipIf(skip !== null)('interop: max-prefix (RFC 4486 §4) with BIRD 2', () => {
   let site: Site | undefined;
-  let ctl = '';
-  let birdLog = '';
+  let bird: Bird | undefined;
   let tornDownAt = 0;
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
   const peer = (): NeighborView => {
     const r = spawnSync(process.execPath, [CLI, 'neighbors', 'peer', '--json', '--socket', site!.sock], { encoding: 'utf8', timeout: 10_000 });
     return JSON.parse(r.stdout) as NeighborView;
   };
-  const diagnostics = (): string => {
-    let protocols = '';
-    try {
-      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
-    } catch (e) {
-      protocols = String(e);
-    }
-    return [protocols, site ? tail(site.agentLog) : '', tail(birdLog)].join('\n');
-  };
+  const diagnostics = (): string => birdDiagnostics(site, bird);
 
   beforeAll(async () => {
-    site = await createSite('bm', 42, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } });
-    await startPeerTunnel(site);
-    ({ ctl, log: birdLog } = await startBird(site, birdConfig));
-    startAgent(site);
+    ({ site, bird } = await createBirdSite('bm', 42, { bgp: { 'max-prefix': { ipv4: 3, action: 'restart', 'restart-after': 1 } } }, birdConfig));
   }, 30_000);
 
   afterAll(async () => {
@@ -119,7 +75,7 @@ describe.skipIf(skip !== null)('interop: max-prefix (RFC 4486 §4) with BIRD 2',
     await until('BIRD saw the Cease', () => /Maximum number of prefixes reached/i.test(birdc('show', 'protocols', 'all', 'wgbgp')), 10_000, diagnostics);
     expect(birdc('show', 'protocols', 'all', 'wgbgp')).toMatch(/Last error:\s+Received: Maximum number of prefixes reached/i);
     // BIRD logs the data in hex: AFI 0001, SAFI 01, upper bound 00000003 (RFC 4486 §4).
-    expect(readFileSync(birdLog, 'utf8')).toMatch(/Received: Maximum number of prefixes reached: 00010100000003/);
+    expect(readFileSync(bird!.log, 'utf8')).toMatch(/Received: Maximum number of prefixes reached: 00010100000003/);
     // BIRD's routes went with the session (the tunnel's host route and the endpoint pin stay).
     const learned = new Set([...MANY, LAN_B.v4]);
     await until('no learned route left', () => !agentRoutes(site!, '-4').some((r) => learned.has(r.dst)), 10_000, diagnostics);

@@ -17,32 +17,13 @@
  *   sent as a KEEPALIVE; two requests < 3 s apart (tests 3 and 4 on a fast
  *   box) let BIRD's hold timer (9 s, less up to 25 % of jitter) run out.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  TUN_B,
-  birdUpSince,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { HOLD_TIME, LAN_A, LAN_B, birdUpSince, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, birdDiagnostics, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-refresh: skipped: ${skip}`);
 
 /** A second prefix of B's, exported only once its filter allows it. */
@@ -56,27 +37,16 @@ interface Filters {
 }
 
 function birdConfig(f: Filters): (log: string) => string {
-  return (log) => `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; route ${EXTRA_B} via "lan0"; }
-filter from_wgbgp { ${f.acceptOurs ? '' : `if net = ${LAN_A.v4} then reject; `}accept; }
-filter to_wgbgp { if source != RTS_STATIC then reject; ${f.export.length === 0 ? 'reject;' : `if net ~ [ ${f.export.join(', ')} ] then accept; reject;`} }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  enable route refresh on;
-  ipv4 { import filter from_wgbgp; export filter to_wgbgp; };
-  ipv6 { import all; export none; };
-}
-`;
+  return (log) =>
+    birdBgpConfig(log, {
+      protocols: [
+        `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; route ${EXTRA_B} via "lan0"; }`,
+        `filter from_wgbgp { ${f.acceptOurs ? '' : `if net = ${LAN_A.v4} then reject; `}accept; }`,
+        `filter to_wgbgp { if source != RTS_STATIC then reject; ${f.export.length === 0 ? 'reject;' : `if net ~ [ ${f.export.join(', ')} ] then accept; reject;`} }`,
+      ],
+      session: ['enable route refresh on;'],
+      ipv4: 'import filter from_wgbgp; export filter to_wgbgp;',
+    });
 }
 
 interface RefreshView {
@@ -89,14 +59,13 @@ interface RefreshView {
 
 describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with BIRD 2', () => {
   let site: Site | undefined;
-  let bird = { ctl: '', log: '', conf: '' };
+  let bird: Bird | undefined;
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', bird.ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
   const peer = (): RefreshView => cli<RefreshView>(site!, 'neighbors', 'peer');
   // `show route for` exits non-zero with "Network not found".
   const birdHas = (prefix: string): boolean =>
-    spawnSync('birdc', ['-s', bird.ctl, 'show', 'route', 'for', prefix, 'table', 'master4'], { encoding: 'utf8', timeout: 5_000 }).stdout.includes(`${prefix}`);
+    spawnSync('birdc', ['-s', bird!.ctl, 'show', 'route', 'for', prefix, 'table', 'master4'], { encoding: 'utf8', timeout: 5_000 }).stdout.includes(`${prefix}`);
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
   /** BIRD's "Established" line names when the session came up: unchanged means no reset. */
   const birdSince = (): number => birdUpSince(birdc('show', 'protocols', 'wgbgp'), 'wgbgp');
@@ -105,18 +74,10 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
   /** BIRD's ipv4 channel "Import updates: received …" (the first figure). */
   const birdImportUpdates = (): number => Number(/Import updates:\s+(\d+)/.exec(birdc('show', 'protocols', 'all', 'wgbgp'))?.[1] ?? NaN);
   const reconfigure = (f: Filters): void => {
-    writeFileSync(bird.conf, birdConfig(f)(bird.log));
-    expect(birdc('configure', 'soft', `"${bird.conf}"`)).toMatch(/Reconfigured/);
+    writeFileSync(bird!.conf, birdConfig(f)(bird!.log));
+    expect(birdc('configure', 'soft', `"${bird!.conf}"`)).toMatch(/Reconfigured/);
   };
-  const diagnostics = (): string => {
-    let protocols = '';
-    try {
-      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
-    } catch (e) {
-      protocols = String(e);
-    }
-    return [protocols, site ? tail(site.agentLog) : '', tail(bird.log)].join('\n');
-  };
+  const diagnostics = (): string => birdDiagnostics(site, bird);
   /** The session as it came up: a refresh must leave it so (RFC 2918 §1: no reset). */
   let since = NaN;
   /** Both sides still on the session that came up: ours not flapped, BIRD's up-since unchanged (with the logs if not). */
@@ -127,10 +88,7 @@ describe.skipIf(skip !== null)('interop: route refresh (RFC 2918, RFC 7313) with
   };
 
   beforeAll(async () => {
-    site = await createSite('br', 45);
-    await startPeerTunnel(site);
-    bird = await startBird(site, birdConfig({ acceptOurs: false, export: [LAN_B.v4] }));
-    startAgent(site);
+    ({ site, bird } = await createBirdSite('br', 45, {}, birdConfig({ acceptOurs: false, export: [LAN_B.v4] })));
   }, 30_000);
 
   afterAll(async () => {

@@ -7,57 +7,25 @@
  * our AS (§5 egress). Then BIRD becomes a `peer`: provider-peer is no allowed
  * pair (§4.2), and the session is refused with Role Mismatch.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  CLI,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  TUN_B,
-  agentRoutes,
-  createSite,
-  missingPrerequisite,
-  startAgent,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { ASN_A, CLI, LAN_A, LAN_B, agentRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, birdDiagnostics, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-roles: skipped: ${skip}`);
 
 const LEAK = '10.30.0.0/24';
 
-function birdConfig(log: string, role: 'customer' | 'peer'): string {
-  return `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; route ${LEAK} via "lan0"; }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  local role ${role};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect retry time 2;
-  error wait time 1, 5;
-  # OTC set after BIRD's own egress check: a leak as a misbehaving customer would send it.
-  ipv4 { import all; export filter { if net = ${LEAK} then bgp_otc = 65099; if source = RTS_STATIC then accept; reject; }; };
-  ipv6 { import all; export none; };
-}
-`;
-}
+const birdConfig = (log: string, role: 'customer' | 'peer'): string =>
+  birdBgpConfig(log, {
+    protocols: [`protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; route ${LEAK} via "lan0"; }`],
+    peer: [`local role ${role};`],
+    connectDelay: null,
+    // OTC set after BIRD's own egress check: a leak as a misbehaving customer would send it.
+    ipv4: `import all; export filter { if net = ${LEAK} then bgp_otc = 65099; if source = RTS_STATIC then accept; reject; };`,
+  });
 
 interface NeighborView {
   state: string;
@@ -69,31 +37,17 @@ interface NeighborView {
 
 describe.skipIf(skip !== null)('interop: BGP roles and OTC (RFC 9234) with BIRD 2', () => {
   let site: Site | undefined;
-  let ctl = '';
-  let conf = '';
-  let birdLog = '';
+  let bird: Bird | undefined;
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
   const peer = (): NeighborView => {
     const r = spawnSync(process.execPath, [CLI, 'neighbors', 'peer', '--json', '--socket', site!.sock], { encoding: 'utf8', timeout: 10_000 });
     return JSON.parse(r.stdout) as NeighborView;
   };
-  const diagnostics = (): string => {
-    let protocols = '';
-    try {
-      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
-    } catch (e) {
-      protocols = String(e);
-    }
-    return [protocols, site ? tail(site.agentLog) : '', tail(birdLog)].join('\n');
-  };
+  const diagnostics = (): string => birdDiagnostics(site, bird);
 
   beforeAll(async () => {
-    site = await createSite('bo', 45, { bgp: { role: 'provider' } });
-    await startPeerTunnel(site);
-    ({ ctl, log: birdLog, conf } = await startBird(site, (log) => birdConfig(log, 'customer')));
-    startAgent(site);
+    ({ site, bird } = await createBirdSite('bo', 45, { bgp: { role: 'provider' } }, (log) => birdConfig(log, 'customer')));
   }, 30_000);
 
   afterAll(async () => {
@@ -117,7 +71,7 @@ describe.skipIf(skip !== null)('interop: BGP roles and OTC (RFC 9234) with BIRD 
   }, 45_000);
 
   it('provider-peer is no allowed pair (RFC 9234 §4.2): the session is refused with Role Mismatch', async () => {
-    writeFileSync(conf, birdConfig(birdLog, 'peer'));
+    writeFileSync(bird!.conf, birdConfig(bird!.log, 'peer'));
     expect(birdc('configure')).toMatch(/Reconfigur/i);
     const refused = await until('a Role Mismatch', () => {
       const v = peer();

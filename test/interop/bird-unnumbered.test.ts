@@ -9,52 +9,27 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkLocalPair } from '#wg/linklocal';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  cli,
-  createSite,
-  missingPrerequisite,
-  pingFromA,
-  startAgent,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { ASN_B, LAN_A, LAN_B, cli, missingPrerequisite, pingFromA, tail, teardown, until, type Site } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-unnumbered: skipped: ${skip}`);
 
-function birdConfig(site: Site, peerLinkLocal: string): (log: string) => string {
-  return (log) => `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
-protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp wgbgp {
-  local as ${ASN_B};
-  neighbor ${peerLinkLocal} as ${ASN_A};
-  interface "${site.ifB}";
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { extended next hop on; import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; };
-}
-`;
-}
+/** BIRD peers with the agent's derived link-local on its tunnel interface. */
+const birdConfig = (log: string, site: Site): string =>
+  birdBgpConfig(log, {
+    protocols: [
+      `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }`,
+      `protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }`,
+      'protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }',
+    ],
+    local: `local as ${ASN_B}`,
+    neighbor: linkLocalPair(site.pubA, site.pubB).local.replace(/\/64$/, ''),
+    peer: [`interface "${site.ifB}";`],
+    ipv4: 'extended next hop on; import all; export where source = RTS_STATIC;',
+    ipv6: 'import all; export where source = RTS_STATIC;',
+  });
 
 interface IpRoute {
   dst: string;
@@ -65,12 +40,10 @@ interface IpRoute {
 
 describe.skipIf(skip !== null)('interop: BGP unnumbered (RFC 8950) with BIRD 2', () => {
   let site: Site | undefined;
-  let ctl = '';
-  let birdLog = '';
+  let bird: Bird | undefined;
   let ll = { local: '', remote: '' };
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
   const peer = (): { state: string; peerAddress: string; prefixesAccepted: number; session: { families: string[]; extendedNextHop: boolean } | null } =>
     cli(site!, 'neighbors', 'peer');
   const routes = (family: '-4' | '-6'): IpRoute[] =>
@@ -88,16 +61,13 @@ describe.skipIf(skip !== null)('interop: BGP unnumbered (RFC 8950) with BIRD 2',
     } catch (e) {
       ours = String(e);
     }
-    return [protocols, ours, site ? tail(site.agentLog) : '', tail(birdLog)].join('\n');
+    return [protocols, ours, site ? tail(site.agentLog) : '', (bird ? tail(bird.log) : '')].join('\n');
   };
 
   beforeAll(async () => {
-    site = await createSite('bu', 50, { unnumbered: true });
+    ({ site, bird } = await createBirdSite('bu', 50, { unnumbered: true }, birdConfig));
     // A's end of the pair is B's peer; B's end is what A calls the remote.
     ll = linkLocalPair(site.pubA, site.pubB);
-    await startPeerTunnel(site, { unnumbered: true });
-    ({ ctl, log: birdLog } = await startBird(site, birdConfig(site, ll.local.replace(/\/64$/, ''))));
-    startAgent(site);
   }, 30_000);
 
   afterAll(async () => {

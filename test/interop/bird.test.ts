@@ -4,17 +4,13 @@
  * with `wg` by hand. One IPv4 session carries IPv4 and IPv6 unicast.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../lab/helpers/netns.js';
 import {
   agentRoutes,
   cli,
-  ASN_A,
   ASN_B,
-  createSite,
   hasRoute,
-  HOLD_TIME,
   kernelRoutes,
   learnedRoutes,
   LAN_A,
@@ -24,9 +20,6 @@ import {
   nextHopsOfA,
   pingFromA,
   PORT_A,
-  startAgent,
-  startBird,
-  startPeerTunnel,
   tail,
   teardown,
   Timings,
@@ -35,73 +28,49 @@ import {
   until,
   type Site,
 } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, birdDiagnostics, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird: skipped: ${skip}`);
 
 /** The TCP MD5 key both sides share (RFC 2385); BIRD's `password`. */
 const MD5_KEY = 'wgbgp interop md5';
 
-function birdConfig(site: Site, log: string): string {
-  return `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-# One static protocol per prefix, so one can be withdrawn with \`birdc disable\`.
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
-# Enabled by the ownership test: a default route, and the agent's own tunnel host route.
-protocol static default4 { disabled; ipv4; route 0.0.0.0/0 via "lan0"; }
-protocol static ownhost { disabled; ipv4; route ${TUN_B.v4}/32 via "lan0"; }
-# Enabled by the recursion test: routes covering B's own tunnel endpoint, as a hub hands out.
-protocol static endpoint4 { disabled; ipv4; route ${site.underlayB.replace(/\.\d+$/, '.0')}/24 via "lan0"; route ${site.underlayB}/32 via "lan0"; }
-protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  # GTSM (RFC 5082) and TCP MD5 (RFC 2385), as the agent has them for this neighbor.
-  ttl security yes;
-  password "${MD5_KEY}";
-  # The agent connects first. When BIRD connects at the same moment (\`connect delay time 1\`), the
-  # collision sometimes resolves differently on the two sides (the agent, already Established, keeps
-  # its connection; BIRD, still in OpenConfirm, keeps its own by router id): both close, the session
-  # flaps and lastError reads "TCP: write EPIPE". A known agent issue, kept out of this test.
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; next hop address ${TUN_B.v6}; };
-}
-`;
+function birdConfig(log: string, site: Site): string {
+  return birdBgpConfig(log, {
+    protocols: [
+      '# One static protocol per prefix, so one can be withdrawn with `birdc disable`.',
+      `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }`,
+      `protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }`,
+      '# Enabled by the ownership test: a default route, and the agent\'s own tunnel host route.',
+      'protocol static default4 { disabled; ipv4; route 0.0.0.0/0 via "lan0"; }',
+      `protocol static ownhost { disabled; ipv4; route ${TUN_B.v4}/32 via "lan0"; }`,
+      '# Enabled by the recursion test: routes covering B\'s own tunnel endpoint, as a hub hands out.',
+      `protocol static endpoint4 { disabled; ipv4; route ${site.underlayB.replace(/\.\d+$/, '.0')}/24 via "lan0"; route ${site.underlayB}/32 via "lan0"; }`,
+      'protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }',
+    ],
+    // GTSM (RFC 5082) and TCP MD5 (RFC 2385), as the agent has them for this neighbor.
+    session: [`password "${MD5_KEY}";`],
+    // The agent connects first (connect delay 10 s). When BIRD connects at the same moment (`connect delay
+    // time 1`), the collision sometimes resolves differently on the two sides (the agent, already
+    // Established, keeps its connection; BIRD, still in OpenConfirm, keeps its own by router id): both
+    // close, the session flaps and lastError reads "TCP: write EPIPE". A known agent issue, kept out of this test.
+    connectDelay: 10,
+    ipv6: `import all; export where source = RTS_STATIC; next hop address ${TUN_B.v6};`,
+  });
 }
 
 describe.skipIf(skip !== null)('interop: wgbgp agent and BIRD 2 over wireguard-go', () => {
   let site: Site | undefined;
-  let ctl = '';
-  let birdLog = '';
+  let bird: Bird | undefined;
   const timings = new Timings();
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
-  const diagnostics = (): string => {
-    if (site === undefined) return '';
-    let protocols = '';
-    try {
-      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
-    } catch (e) {
-      protocols = String(e);
-    }
-    return [protocols, tail(site.agentLog), tail(birdLog)].join('\n');
-  };
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
+  const diagnostics = (): string => birdDiagnostics(site, bird);
 
   beforeAll(async () => {
-    site = await createSite('bi', 11, { bgp: { password: MD5_KEY } });
-    await startPeerTunnel(site);
-    ({ ctl, log: birdLog } = await startBird(site, (log) => birdConfig(site!, log)));
-    startAgent(site);
+    ({ site, bird } = await createBirdSite('bi', 11, { bgp: { password: MD5_KEY } }, birdConfig));
     timings.mark('setup');
   }, 30_000);
 

@@ -10,11 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteJson } from '#api/types';
 import {
-  ASN_A,
   ASN_B,
   cli,
   createPeers,
-  HOLD_TIME,
   kernelNextHops,
   LAN_A,
   LAN_B,
@@ -29,32 +27,13 @@ import {
   until,
   type Peers,
 } from './helpers/site.js';
+import { birdMultipathPeerConfig } from './helpers/bird.js';
 import { GOBGP_PREREQUISITES, gobgpdConfig } from './helpers/gobgp.js';
 import { execIn } from '../lab/helpers/netns.js';
 
 const skip = missingPrerequisite(['bird', 'birdc', ...GOBGP_PREREQUISITES]);
 if (skip !== null) console.log(`interop/gobgp-ecmp: skipped: ${skip}`);
 
-const birdConfig = (log: string): string => `
-log "${log}" all;
-router id 192.0.2.11;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
-protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp wgbgp {
-  local 10.255.1.1 as ${ASN_B};
-  neighbor 10.255.1.0 as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; next hop address fd00:255:1::1; };
-}
-`;
 
 const gobgpConfig = gobgpdConfig({ neighbor: '10.255.2.0', timers: ['minimum-advertisement-interval = 0'], families: ['ipv4-unicast', 'ipv6-unicast'] });
 
@@ -75,7 +54,7 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to BIRD 2 an
       { asn: ASN_B, lan: LAN_B, bgp: { 'ttl-security': false } },
     ], { bgp: { multipath: { enabled: true } } });
     for (const s of lab.peers) await startPeerTunnel(s);
-    ({ log: birdLog } = await startBird(lab.peers[0]!, birdConfig));
+    ({ log: birdLog } = await startBird(lab.peers[0]!, birdMultipathPeerConfig));
     const g = await startGobgp(lab.peers[1]!, gobgpConfig);
     gobgp = g.gobgp;
     gobgpLog = g.log;

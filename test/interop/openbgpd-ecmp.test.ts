@@ -12,16 +12,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteJson } from '#api/types';
 import {
-  ASN_A,
   ASN_B,
   cli,
   createPeers,
-  HOLD_TIME,
   kernelNextHops,
   LAN_A,
   LAN_B,
   missingPrerequisite,
-  OPENBGPD,
   startAgent,
   startBird,
   startOpenbgpd,
@@ -32,52 +29,22 @@ import {
   until,
   type Peers,
 } from './helpers/site.js';
+import { birdMultipathPeerConfig } from './helpers/bird.js';
+import { OPENBGPD_PREREQUISITES, openbgpdConfig } from './helpers/openbgpd.js';
 import { execIn } from '../lab/helpers/netns.js';
 
-const skip = missingPrerequisite(['bird', 'birdc', OPENBGPD, 'bgpctl']);
+const skip = missingPrerequisite(['bird', 'birdc', ...OPENBGPD_PREREQUISITES]);
 if (skip !== null) console.log(`interop/openbgpd-ecmp: skipped: ${skip}`);
 
-const birdConfig = (log: string): string => `
-log "${log}" all;
-router id 192.0.2.11;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
-protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp wgbgp {
-  local 10.255.1.1 as ${ASN_B};
-  neighbor 10.255.1.0 as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; next hop address fd00:255:1::1; };
-}
-`;
 
-const bgpdConfig = (sock: string): string => `AS ${ASN_B}
-router-id 192.0.2.2
-socket "${sock}"
-fib-update no
-listen on 10.255.2.1
-network ${LAN_B.v4}
-network ${LAN_B.v6}
-neighbor 10.255.2.0 {
-  remote-as ${ASN_A}
-  descr "wgbgp"
-  holdtime ${HOLD_TIME}
-  local-address 10.255.2.1
-  local-address fd00:255:2::1
-  announce IPv4 unicast
-  announce IPv6 unicast
-  ttl-security yes
-}
-allow from any
-allow to any
-`;
+const bgpdConfig = (sock: string): string =>
+  openbgpdConfig(sock, {
+    local: '10.255.2.1',
+    local6: 'fd00:255:2::1',
+    networks: [`network ${LAN_B.v4}`, `network ${LAN_B.v6}`],
+    neighbor: '10.255.2.0',
+    session: ['announce IPv4 unicast', 'announce IPv6 unicast'],
+  });
 
 describe.skipIf(skip !== null)('interop: multipath over two tunnels to BIRD 2 and OpenBGPD 7.7', () => {
   let lab: Peers | undefined;
@@ -95,7 +62,7 @@ describe.skipIf(skip !== null)('interop: multipath over two tunnels to BIRD 2 an
       { asn: ASN_B, lan: LAN_B },
     ], { bgp: { multipath: { enabled: true } } });
     for (const s of lab.peers) await startPeerTunnel(s);
-    ({ log: birdLog } = await startBird(lab.peers[0]!, birdConfig));
+    ({ log: birdLog } = await startBird(lab.peers[0]!, birdMultipathPeerConfig));
     const b = await startOpenbgpd(lab.peers[1]!, bgpdConfig);
     bgpctl = b.bgpctl;
     obLog = b.log;
