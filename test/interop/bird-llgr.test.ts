@@ -17,28 +17,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn, spawnIn } from '../lab/helpers/netns.js';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
-import {
-  agentRoutes,
-  ASN_A,
-  ASN_B,
-  cli,
-  createSite,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  missingPrerequisite,
-  neighbors,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  TUN_A,
-  TUN_B,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { agentRoutes, cli, HOLD_TIME, LAN_A, LAN_B, missingPrerequisite, neighbors, tail, teardown, until, type Site } from './helpers/site.js';
+import { killDetachedAgent } from './helpers/restart.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, createBirdSite, type Bird } from './helpers/bird.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-llgr: skipped: ${skip}`);
 
 /** BIRD's restart time, and the long-lived stale time it asks for. */
@@ -48,30 +31,16 @@ const BIRD_LLST_S = 600;
 const OUR_LLST_S = 12;
 const OUR_RESTART_S = 2;
 
-function birdConfig(log: string): string {
-  return `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  graceful restart on;
-  graceful restart time ${BIRD_RESTART_S};
-  long lived graceful restart on;
-  long lived stale time ${BIRD_LLST_S};
-  connect delay time 1;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export none; };
-}
-`;
-}
+const birdConfig = (log: string): string =>
+  birdBgpConfig(log, {
+    session: [
+      'graceful restart on;',
+      `graceful restart time ${BIRD_RESTART_S};`,
+      'long lived graceful restart on;',
+      `long lived stale time ${BIRD_LLST_S};`,
+    ],
+    connectDelay: 1,
+  });
 
 interface RouteWithPaths {
   prefix: string;
@@ -82,7 +51,7 @@ interface RouteWithPaths {
 
 describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) with BIRD 2', () => {
   let site: Site | undefined;
-  let bird: { ctl: string; log: string; conf: string } | undefined;
+  let bird: Bird | undefined;
   let agentPid = 0;
   const birdc = (...args: string[]): string => spawnSync('birdc', ['-s', bird!.ctl, ...args], { encoding: 'utf8', timeout: 5_000 }).stdout ?? '';
   const diagnostics = (): string => (site && bird ? [birdc('show', 'protocols', 'all', 'wgbgp'), tail(site.agentLog), tail(bird.log)].join('\n') : '');
@@ -96,22 +65,14 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
   };
 
   beforeAll(async () => {
-    site = await createSite('ll', 91, { bgp: { 'graceful-restart-time': OUR_RESTART_S, 'long-lived-stale-time': OUR_LLST_S } });
-    await startPeerTunnel(site);
-    bird = await startBird(site, birdConfig);
+    ({ site, bird } = await createBirdSite('ll', 91, { bgp: { 'graceful-restart-time': OUR_RESTART_S, 'long-lived-stale-time': OUR_LLST_S } }, birdConfig, { startAgent: false }));
     agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
     await until('Established both ways', () => agentEstablished() && birdEstablished(), 20_000, diagnostics);
     await until('routes both ways', () => inKernel() && /\[wgbgp /.test(birdc('show', 'route', LAN_A.v4)), 10_000, diagnostics);
   }, 40_000);
 
   afterAll(async () => {
-    if (agentPid > 0) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killDetachedAgent(agentPid);
     await teardown(site);
   }, 30_000);
 

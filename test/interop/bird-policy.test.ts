@@ -11,34 +11,14 @@
  *   import policy is applied through a ROUTE-REFRESH (RFC 2918); neither
  *   resets the session (BIRD's "up since" and our established count stay).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASN_A,
-  ASN_B,
-  HOLD_TIME,
-  LAN_A,
-  LAN_B,
-  TUN_A,
-  TUN_B,
-  birdUpSince,
-  cli,
-  createSite,
-  learnedRoutes,
-  missingPrerequisite,
-  startAgent,
-  startBird,
-  startPeerTunnel,
-  tail,
-  teardown,
-  until,
-  type Site,
-} from './helpers/site.js';
+import { LAN_A, LAN_B, birdUpSince, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { setNeighborPolicies } from './helpers/policy.js';
+import { BIRD_PREREQUISITES, birdBgpConfig, birdcAt, birdDiagnostics, createBirdSite, type Bird } from './helpers/bird.js';
 import type { ReloadDryRunJson, ReloadJson, RouteJson } from '#api/types';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-policy: skipped: ${skip}`);
 
 /** B's second LAN prefix (no community) and one outside our prefix list. */
@@ -68,25 +48,14 @@ const POLICY = {
   },
 };
 
-const birdConfig = (log: string): string => `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; route ${EXTRA_B} via "lan0"; route ${OUTSIDE} via "lan0"; }
-filter to_wgbgp { if source != RTS_STATIC then reject; if net = ${LAN_B.v4} then bgp_community.add((65002, 100)); accept; }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export filter to_wgbgp; };
-  ipv6 { import all; export none; };
-}
-`;
+const birdConfig = (log: string): string =>
+  birdBgpConfig(log, {
+    protocols: [
+      `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; route ${EXTRA_B} via "lan0"; route ${OUTSIDE} via "lan0"; }`,
+      `filter to_wgbgp { if source != RTS_STATIC then reject; if net = ${LAN_B.v4} then bgp_community.add((65002, 100)); accept; }`,
+    ],
+    ipv4: 'import all; export filter to_wgbgp;',
+  });
 
 interface PeerView {
   state: string;
@@ -100,39 +69,22 @@ interface PeerView {
 
 describe.skipIf(skip !== null)('interop: import and export policy with BIRD 2, changed on reload without a reset', () => {
   let site: Site | undefined;
-  let bird = { ctl: '', log: '', conf: '' };
+  let bird: Bird | undefined;
 
-  const birdc = (...args: string[]): string =>
-    execFileSync('birdc', ['-s', bird.ctl, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5_000 });
+  const birdc = (...args: string[]): string => birdcAt(bird!.ctl, ...args);
   /** BIRD's view of our route: `show route all for`. */
   const birdRoute = (prefix: string): string => birdc('show', 'route', 'all', 'for', prefix, 'table', 'master4');
   const birdSince = (): number => birdUpSince(birdc('show', 'protocols', 'wgbgp'), 'wgbgp');
   const peer = (): PeerView => cli<PeerView>(site!, 'neighbors', 'peer');
   const route = (prefix: string): RouteJson | undefined => cli<RouteJson[]>(site!, 'routes', prefix)[0];
   const weHave = (prefix: string): boolean => learnedRoutes(site!).some((r) => r.prefix === prefix);
-  const diagnostics = (): string => {
-    let protocols = '';
-    try {
-      protocols = birdc('show', 'protocols', 'all', 'wgbgp');
-    } catch (e) {
-      protocols = String(e);
-    }
-    return [protocols, site ? tail(site.agentLog) : '', tail(bird.log)].join('\n');
-  };
+  const diagnostics = (): string => birdDiagnostics(site, bird);
   /** Our config with the neighbor's chains replaced. */
-  const rewrite = (imp: string, exp: string): void => {
-    const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
-    cfg.neighbors[0]!.bgp.import = imp;
-    cfg.neighbors[0]!.bgp.export = exp;
-    writeFileSync(site!.agentConfig, stringify(cfg));
-  };
+  const rewrite = (imp: string, exp: string): void => setNeighborPolicies(site!, { import: imp, export: exp });
   let since = NaN;
 
   beforeAll(async () => {
-    site = await createSite('bp', 53, { bgp: { import: 'from-b', export: 'to-b' }, top: POLICY });
-    await startPeerTunnel(site);
-    bird = await startBird(site, birdConfig);
-    startAgent(site);
+    ({ site, bird } = await createBirdSite('bp', 53, { bgp: { import: 'from-b', export: 'to-b' }, top: POLICY }, birdConfig));
   }, 30_000);
 
   afterAll(async () => {

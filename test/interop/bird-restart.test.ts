@@ -7,7 +7,7 @@
  * - BIRD restarts (`birdc graceful restart`, then `bird -R`) and the agent is
  *   the helper: it keeps BIRD's routes in its FIB for BIRD's restart time.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,7 @@ import { spawnIn } from '../lab/helpers/netns.js';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import {
   agentRoutes,
-  ASN_A,
-  ASN_B,
   createSite,
-  HOLD_TIME,
   LAN_A,
   LAN_B,
   missingPrerequisite,
@@ -26,47 +23,29 @@ import {
   startPeerTunnel,
   tail,
   teardown,
-  TUN_A,
   TUN_B,
   until,
   type Site,
 } from './helpers/site.js';
+import { BIRD_PREREQUISITES, birdBgpConfig } from './helpers/bird.js';
+import { processGone, killDetachedAgent, startPinger } from './helpers/restart.js';
 
-const skip = missingPrerequisite(['bird', 'birdc']);
+const skip = missingPrerequisite(BIRD_PREREQUISITES);
 if (skip !== null) console.log(`interop/bird-restart: skipped: ${skip}`);
 const RESTARTS = 5;
 
-function birdConfig(log: string): string {
-  return `
-log "${log}" all;
-router id 192.0.2.2;
-protocol device { scan time 2; }
-protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }
-protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }
-# graceful restart: the kernel keeps BIRD's routes while BIRD is down, and BIRD waits for recovery before pruning.
-protocol kernel k4 { persist; graceful restart; ipv4 { import none; export where source = RTS_BGP; }; }
-protocol kernel k6 { persist; graceful restart; ipv6 { import none; export where source = RTS_BGP; }; }
-protocol bgp wgbgp {
-  local ${TUN_B.v4} as ${ASN_B};
-  neighbor ${TUN_A.v4} as ${ASN_A};
-  hold time ${HOLD_TIME};
-  keepalive time ${HOLD_TIME / 3};
-  ttl security yes;
-  graceful restart on;
-  connect delay time 10;
-  connect retry time 2;
-  error wait time 1, 5;
-  ipv4 { import all; export where source = RTS_STATIC; };
-  ipv6 { import all; export where source = RTS_STATIC; next hop address ${TUN_B.v6}; };
-}
-`;
-}
-
-function pingLoss(out: string): { sent: number; lost: number } {
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-  if (!m) throw new Error(`no ping summary in: ${out}`);
-  return { sent: Number(m[1]), lost: Number(m[1]) - Number(m[2]) };
-}
+const birdConfig = (log: string): string =>
+  birdBgpConfig(log, {
+    protocols: [
+      `protocol static lan4 { ipv4; route ${LAN_B.v4} via "lan0"; }`,
+      `protocol static lan6 { ipv6; route ${LAN_B.v6} via "lan0"; }`,
+      '# graceful restart: the kernel keeps BIRD\'s routes while BIRD is down, and BIRD waits for recovery before pruning.',
+      'protocol kernel k4 { persist; graceful restart; ipv4 { import none; export where source = RTS_BGP; }; }',
+      'protocol kernel k6 { persist; graceful restart; ipv6 { import none; export where source = RTS_BGP; }; }',
+    ],
+    session: ['graceful restart on;'],
+    ipv6: `import all; export where source = RTS_STATIC; next hop address ${TUN_B.v6};`,
+  });
 
 describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2, graceful restart both ways', () => {
   let site: Site | undefined;
@@ -89,21 +68,6 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
   const birdEstablished = (): boolean => /wgbgp\s+BGP\s+---\s+up\s+.*Established/.test(birdc('show', 'protocols', 'wgbgp'));
   const agentEstablished = (): boolean => neighbors(site!)[0]?.state === 'Established';
 
-  function pinger(): { proc: ChildProcess; out: () => string } {
-    const proc = spawn('ip', ['netns', 'exec', site!.nsA, 'ping', '-q', '-i', '0.1', '-W', '1', '-I', LAN_A.addr4, LAN_B.addr4], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    return { proc, out: () => out };
-  }
-
-  async function stop(p: { proc: ChildProcess; out: () => string }): Promise<{ sent: number; lost: number }> {
-    p.proc.kill('SIGINT');
-    await new Promise((r) => p.proc.once('exit', r));
-    return pingLoss(p.out());
-  }
-
   beforeAll(async () => {
     site = await createSite('br', 17);
     ctl = join(site.dir, 'bird.ctl');
@@ -121,19 +85,13 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
   }, 40_000);
 
   afterAll(async () => {
-    if (agentPid > 0) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killDetachedAgent(agentPid);
     await teardown(site);
   }, 30_000);
 
   it(`the agent restarts (${RESTARTS} × kill -9, ${RESTARTS} × SIGTERM) with BIRD as the helper: 0 pings lost`, async () => {
     const s = site!;
-    const p = pinger();
+    const p = startPinger(site!);
     const times: string[] = [];
     try {
       await new Promise((r) => setTimeout(r, 1_000));
@@ -142,14 +100,7 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
           const done = readFileSync(s.agentLog, 'utf8').split('restart complete').length;
           const t0 = performance.now();
           process.kill(agentPid, signal);
-          await until('agent gone', () => {
-            try {
-              process.kill(agentPid, 0);
-              return false;
-            } catch {
-              return true;
-            }
-          }, 15_000);
+          await until('agent gone', () => processGone(agentPid), 15_000);
           // BIRD keeps our routes meanwhile (graceful restart helper).
           await until('BIRD sees the restart', () => !birdEstablished(), 10_000, diagnostics);
           expect(birdc('show', 'route', LAN_A.v4)).toMatch(/\[wgbgp /);
@@ -163,7 +114,7 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
       }
       await new Promise((r) => setTimeout(r, 1_000));
     } finally {
-      const r = await stop(p);
+      const r = await p.stop();
       console.log(`bird-restart: agent restarts with BIRD as helper: ${r.sent} pings, ${r.lost} lost; ${times.join(', ')}`);
       expect(r.sent).toBeGreaterThan(50);
       expect(r.lost).toBe(0);
@@ -173,7 +124,7 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
 
   it('BIRD restarts gracefully (`birdc graceful restart`, `bird -R`) with the agent as the helper: 0 pings lost', async () => {
     const s = site!;
-    const p = pinger();
+    const p = startPinger(site!);
     try {
       await new Promise((r) => setTimeout(r, 1_000));
       birdc('graceful', 'restart');
@@ -186,7 +137,7 @@ describe.skipIf(skip !== null)('interop: restarts under a 10/s ping with BIRD 2,
       await until('BIRD finished its recovery', () => !/recovery/i.test(birdc('show', 'status')), 30_000, diagnostics);
       await new Promise((r) => setTimeout(r, 1_500));
     } finally {
-      const r = await stop(p);
+      const r = await p.stop();
       console.log(`bird-restart: BIRD graceful restart with the agent as helper: ${r.sent} pings, ${r.lost} lost`);
       expect(r.sent).toBeGreaterThan(20);
       expect(r.lost).toBe(0);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../lab/helpers/netns.js';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import { LAN_A, LAN_B, agentRoutes, cli, missingPrerequisite, neighbors, until, type Frr, type Site } from './helpers/site.js';
+import { killDetachedAgent } from './helpers/restart.js';
 import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrPeerState, restartBgpd, teardownFrrSite } from './helpers/frr.js';
 
 const skip = missingPrerequisite(FRR_PREREQUISITES);
@@ -75,13 +76,7 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
   }, 60_000);
 
   afterAll(async () => {
-    if (agentPid > 0) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killDetachedAgent(agentPid);
     await teardownFrrSite(site, frr);
   }, 30_000);
 

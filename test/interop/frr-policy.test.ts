@@ -10,10 +10,10 @@
  *   from our pre-policy copies (no ROUTE-REFRESH needed); neither resets the
  *   session (FRR's connectionsEstablished and our established count stay 1).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, until, type Frr, type Site } from './helpers/site.js';
+import { peerPolicies, setNeighborPolicies } from './helpers/policy.js';
 import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrNeighborJson, frrPaths, teardownFrrSite } from './helpers/frr.js';
 import type { ReloadJson, RouteJson } from '#api/types';
 
@@ -23,24 +23,7 @@ if (skip !== null) console.log(`interop/frr-policy: skipped: ${skip}`);
 const EXTRA_B = '10.2.1.0/24';
 const OUTSIDE = '10.3.0.0/24';
 
-const POLICY = {
-  policy: {
-    'prefix-lists': { 'b-lans': ['10.2.0.0/16 le 24'] },
-    'community-lists': { prefer: ['65002:100'] },
-    policies: {
-      'from-b': {
-        terms: [
-          { name: 'prefer', match: { 'prefix-list': 'b-lans', community: 'prefer' }, set: { 'local-pref': 200 }, action: 'accept' },
-          { name: 'lans', match: { 'prefix-list': 'b-lans' }, action: 'accept' },
-        ],
-        default: 'reject',
-      },
-      'from-b-v2': { terms: [{ name: 'prefer', match: { community: 'prefer' }, set: { 'local-pref': 300 }, action: 'accept' }], default: 'accept' },
-      'to-b': { terms: [{ name: 'ours', set: { prepend: 2, community: { add: ['65001:0:1'] } }, action: 'accept' }] },
-      'to-b-v2': { terms: [{ name: 'ours', set: { med: 77, community: { add: ['65001:0:2'] } }, action: 'accept' }] },
-    },
-  },
-};
+const POLICY = peerPolicies(77);
 
 const bgpdConfig = (log: string): string =>
   frrBgpdConfig(log, {
@@ -81,12 +64,7 @@ describe.skipIf(skip !== null)('interop: import and export policy with FRR 8, ch
   const frrPath = (prefix: string): FrrPath | undefined => frrPaths<FrrPath>(frr!, prefix)[0];
   const frrConnections = (): number => frrNeighborJson<{ connectionsEstablished: number }>(frr!).connectionsEstablished;
   const diagnostics = (): string => frrDiagnostics(site, frr);
-  const rewrite = (imp: string, exp: string): void => {
-    const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
-    cfg.neighbors[0]!.bgp.import = imp;
-    cfg.neighbors[0]!.bgp.export = exp;
-    writeFileSync(site!.agentConfig, stringify(cfg));
-  };
+  const rewrite = (imp: string, exp: string): void => setNeighborPolicies(site!, { import: imp, export: exp });
   const unchanged = (): void => {
     expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
     expect(frrConnections()).toBe(1);

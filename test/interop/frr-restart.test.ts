@@ -10,12 +10,12 @@
  * (RFC 4724 §4.2), while bgpd is away, fresh again in the new session; no
  * ping lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import { LAN_A, LAN_B, agentRoutes, cli, missingPrerequisite, neighbors, until, type Frr, type Site } from './helpers/site.js';
+import { processGone, killDetachedAgent, startPinger } from './helpers/restart.js';
 import { FRR_PREREQUISITES, createFrrSite, frrBgpdConfig, frrDiagnostics, frrPaths, frrPeerState, restartBgpd, teardownFrrSite } from './helpers/frr.js';
 
 const skip = missingPrerequisite(FRR_PREREQUISITES);
@@ -29,12 +29,6 @@ const bgpdConfig = (log: string): string =>
       'bgp graceful-restart preserve-fw-state',
     ],
   });
-
-function pingLoss(out: string): { sent: number; lost: number } {
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-  if (!m) throw new Error(`no ping summary in: ${out}`);
-  return { sent: Number(m[1]), lost: Number(m[1]) - Number(m[2]) };
-}
 
 describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/s ping, both roles', () => {
   let site: Site | undefined;
@@ -50,13 +44,6 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
   const inKernel = (): boolean => agentRoutes(site!, '-4').some((r) => r.dst === LAN_B.v4);
   const diagnostics = (): string => frrDiagnostics(site, frr);
 
-  function pinger(): { proc: ChildProcess; out: () => string } {
-    const proc = spawn('ip', ['netns', 'exec', site!.nsA, 'ping', '-q', '-i', '0.1', '-W', '1', '-I', LAN_A.addr4, LAN_B.addr4], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    return { proc, out: () => out };
-  }
-
   beforeAll(async () => {
     ({ site, frr } = await createFrrSite('fg', 56, {}, bgpdConfig, { startAgent: false }));
     agentPid = spawnDetachedAgent(site.nsA, site.agentConfig, site.agentLog);
@@ -65,19 +52,13 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
   }, 60_000);
 
   afterAll(async () => {
-    if (agentPid > 0) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killDetachedAgent(agentPid);
     await teardownFrrSite(site, frr);
   }, 30_000);
 
   it('kill -9 and SIGTERM: FRR keeps our route stale while we are away, fresh again after our End-of-RIB; 0 pings lost', async () => {
     const s = site!;
-    const p = pinger();
+    const p = startPinger(s);
     const times: string[] = [];
     try {
       await new Promise((r) => setTimeout(r, 1_000));
@@ -85,14 +66,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
         const done = readFileSync(s.agentLog, 'utf8').split('restart complete').length;
         const t0 = performance.now();
         process.kill(agentPid, signal);
-        await until('agent gone', () => {
-          try {
-            process.kill(agentPid, 0);
-            return false;
-          } catch {
-            return true;
-          }
-        }, 15_000);
+        await until('agent gone', () => processGone(agentPid), 15_000);
         await until('FRR keeps our route, stale', () => frrState() !== 'Established' && frrPath()?.stale === true, 15_000, diagnostics);
         agentPid = spawnDetachedAgent(s.nsA, s.agentConfig, s.agentLog);
         await until(
@@ -106,9 +80,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
       }
       await new Promise((r) => setTimeout(r, 1_000));
     } finally {
-      p.proc.kill('SIGINT');
-      await new Promise((r) => p.proc.once('exit', r));
-      const r = pingLoss(p.out());
+      const r = await p.stop();
       console.log(`frr-restart: agent restarts with FRR as helper: ${r.sent} pings, ${r.lost} lost; ${times.join(', ')}`);
       expect(r.sent).toBeGreaterThan(20);
       expect(r.lost).toBe(0);
@@ -118,7 +90,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
   it("FRR's bgpd restarts (kill -9, started again) with the agent as the helper: its route stays in our kernel, stale while it is away, fresh again in the new session; 0 pings lost", async () => {
     const s = site!;
     await until("FRR's route fresh at ours", () => agentEstablished() && frrState() === 'Established' && ourView()?.stale === null, 30_000, diagnostics);
-    const p = pinger();
+    const p = startPinger(s);
     let sawStale = false;
     try {
       await new Promise((r) => setTimeout(r, 1_000));
@@ -137,9 +109,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with FRR 8 under a 10/
       }, 30_000, diagnostics);
       await new Promise((r) => setTimeout(r, 1_000));
     } finally {
-      p.proc.kill('SIGINT');
-      await new Promise((r) => p.proc.once('exit', r));
-      const r = pingLoss(p.out());
+      const r = await p.stop();
       console.log(`frr-restart: FRR's bgpd restarting with the agent as helper: ${r.sent} pings, ${r.lost} lost; still stale when first seen in the new session: ${sawStale}`);
       expect(r.sent).toBeGreaterThan(20);
       expect(r.lost).toBe(0);

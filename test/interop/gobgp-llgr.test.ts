@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import { LAN_A, LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, neighbors, teardown, until, type Site } from './helpers/site.js';
+import { killDetachedAgent } from './helpers/restart.js';
 import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, gobgpEstablished, gobgpRib, type Gobgp } from './helpers/gobgp.js';
 
 const skip = missingPrerequisite(GOBGP_PREREQUISITES);
@@ -79,13 +80,7 @@ describe.skipIf(skip !== null)('interop: long-lived graceful restart (RFC 9494) 
   }, 60_000);
 
   afterAll(async () => {
-    if (agentPid > 0) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killDetachedAgent(agentPid);
     await teardown(site);
   }, 30_000);
 

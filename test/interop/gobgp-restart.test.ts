@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDetachedAgent } from '../lab/helpers/agents.js';
 import { netnsPids, processArgv } from '#lab/netns';
 import { LAN_A, LAN_B, TUN_A, agentRoutes, cli, missingPrerequisite, neighbors, startGobgp, teardown, until, type Site } from './helpers/site.js';
+import { processGone, killDetachedAgent } from './helpers/restart.js';
 import { GOBGP_PREREQUISITES, createGobgpSite, gobgpDiagnostics, gobgpdConfig, gobgpEstablished, gobgpRib, type Gobgp } from './helpers/gobgp.js';
 
 const skip = missingPrerequisite(GOBGP_PREREQUISITES);
@@ -49,13 +50,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with GoBGP 3, both rol
   }, 60_000);
 
   afterAll(async () => {
-    if (agentPid > 0) {
-      try {
-        process.kill(agentPid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
+    killDetachedAgent(agentPid);
     await teardown(site);
   }, 30_000);
 
@@ -64,14 +59,7 @@ describe.skipIf(skip !== null)('interop: graceful restart with GoBGP 3, both rol
     for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       const done = readFileSync(s.agentLog, 'utf8').split('restart complete').length;
       process.kill(agentPid, signal);
-      await until('agent gone', () => {
-        try {
-          process.kill(agentPid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 15_000);
+      await until('agent gone', () => processGone(agentPid), 15_000);
       await until('GoBGP keeps our route, stale', () => !gobgpUp() && gobgpPath()?.stale === true, 15_000, diagnostics);
       // Our forwarding state stayed too (keep-on-stop).
       expect(agentRoutes(s, '-4').some((r) => r.dst === LAN_B.v4)).toBe(true);

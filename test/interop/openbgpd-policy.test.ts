@@ -14,10 +14,10 @@
  *   stays 1, and OpenBGPD's session is the same one (`bgpctl show neighbor`:
  *   no OPEN after the session came up, its up-time only grows).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASN_B, LAN_A, LAN_B, TUN_A, cli, learnedRoutes, missingPrerequisite, teardown, until, type Site } from './helpers/site.js';
+import { peerPolicies, setNeighborPolicies } from './helpers/policy.js';
 import { OPENBGPD_PREREQUISITES, createOpenbgpdSite, openbgpdConfig, openbgpdDiagnostics, openbgpdNeighbor, type Openbgpd } from './helpers/openbgpd.js';
 import type { ReloadJson, RouteJson } from '#api/types';
 
@@ -27,24 +27,7 @@ if (skip !== null) console.log(`interop/openbgpd-policy: skipped: ${skip}`);
 const EXTRA_B = '10.2.1.0/24';
 const OUTSIDE = '10.3.0.0/24';
 
-const POLICY = {
-  policy: {
-    'prefix-lists': { 'b-lans': ['10.2.0.0/16 le 24'] },
-    'community-lists': { prefer: ['65002:100'] },
-    policies: {
-      'from-b': {
-        terms: [
-          { name: 'prefer', match: { 'prefix-list': 'b-lans', community: 'prefer' }, set: { 'local-pref': 200 }, action: 'accept' },
-          { name: 'lans', match: { 'prefix-list': 'b-lans' }, action: 'accept' },
-        ],
-        default: 'reject',
-      },
-      'from-b-v2': { terms: [{ name: 'prefer', match: { community: 'prefer' }, set: { 'local-pref': 300 }, action: 'accept' }], default: 'accept' },
-      'to-b': { terms: [{ name: 'ours', set: { prepend: 2, community: { add: ['65001:0:1'] } }, action: 'accept' }] },
-      'to-b-v2': { terms: [{ name: 'ours', set: { med: 77, community: { add: ['65001:0:2'] } }, action: 'accept' }] },
-    },
-  },
-};
+const POLICY = peerPolicies(77);
 
 const bgpdConfig = (sock: string): string =>
   openbgpdConfig(sock, { networks: [`network ${LAN_B.v4} set community ${ASN_B}:100`, `network ${EXTRA_B}`, `network ${OUTSIDE}`] });
@@ -81,12 +64,7 @@ describe.skipIf(skip !== null)('interop: import and export policy with OpenBGPD 
     return out.includes(prefix) ? out : '';
   };
   const diagnostics = (): string => openbgpdDiagnostics(site, b);
-  const rewrite = (imp: string, exp: string): void => {
-    const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
-    cfg.neighbors[0]!.bgp.import = imp;
-    cfg.neighbors[0]!.bgp.export = exp;
-    writeFileSync(site!.agentConfig, stringify(cfg));
-  };
+  const rewrite = (imp: string, exp: string): void => setNeighborPolicies(site!, { import: imp, export: exp });
   /** Same session on both sides: ours counted once, OpenBGPD's opened once each way and up without a break. */
   const unchanged = (): void => {
     expect(peer()).toMatchObject({ state: 'Established', established: 1, flaps: 0 });
@@ -178,9 +156,7 @@ describe.skipIf(skip !== null)('interop: an import policy change with OpenBGPD 7
     expect(route(LAN_B.v4)!.paths![0]).toMatchObject({ localPref: 200 });
     const sent = peer().routeRefresh.sent;
     const requests = neighbor().stats['route-refresh'].received.request;
-    const cfg = parse(readFileSync(site!.agentConfig, 'utf8')) as { neighbors: { bgp: Record<string, unknown> }[] };
-    cfg.neighbors[0]!.bgp.import = 'from-b-v2';
-    writeFileSync(site!.agentConfig, stringify(cfg));
+    setNeighborPolicies(site!, { import: 'from-b-v2' });
     expect(cli<ReloadJson>(site!, 'reload')).toMatchObject({ ok: true, changed: [], policies: ['peer'] });
     expect(peer().routeRefresh.sent).toBe(sent + 1);
     await until('OpenBGPD counted our request', () => neighbor().stats['route-refresh'].received.request === requests + 1, 10_000, diagnostics);
