@@ -18,6 +18,7 @@ import {
   TUN_A,
   TUN_B,
   agentRoutes,
+  bfdSettled,
   cli,
   createSite,
   missingPrerequisite,
@@ -125,7 +126,7 @@ describe.skipIf(skip !== null)('interop: BFD with FRR bfdd over wireguard-go', (
     await until('BGP Established and BFD Up', () => peer().state === 'Established' && peer().bfd?.state === 'Up', 30_000, diagnostics);
     await until('FRR: BFD peer up', () => frrPeer()?.status === 'up', 10_000, diagnostics);
     timings.mark('BFD Up');
-    await until('the Poll Sequence done: 300 ms', () => peer().bfd?.txIntervalMs === 300, 5_000, diagnostics);
+    await until('both ends Up at 300 ms × 3', () => bfdSettled(peer().bfd), 5_000, diagnostics);
     const ours = peer().bfd!;
     const theirs = frrPeer()!;
     expect(ours).toMatchObject({ state: 'Up', remoteState: 'Up', detectionTimeMs: 900, error: null });

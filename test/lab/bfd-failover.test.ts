@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { NeighborJson, TunnelJson } from '#api/types';
-import { missingPrerequisite } from '../interop/helpers/site.js';
+import { bfdSettled, missingPrerequisite } from '../interop/helpers/site.js';
 import { CLI } from './helpers/agents.js';
 import { cleanupPrefix, createNamespaces, execIn, spawnIn, uniqueName, withVethPair } from './helpers/netns.js';
 
@@ -53,15 +53,12 @@ function cliTunnels(node: Node): TunnelJson[] {
 }
 
 /**
- * Established, and BFD Up on both ends with the configured timers in force:
- * 300 ms out and a detection time of 3 × 300 ms. Right after a session comes
- * Up, A's transmit interval is already 300 ms (a shorter one applies at once,
- * RFC 5880 §6.8.3) while its detection time still uses the 1 s the peer
- * advertised before it was Up (3000 ms) until the peer's next packet: a cut in
- * that moment would take 3 s to detect.
+ * Established, and BFD Up on both ends at 300 ms × 3 (bfdSettled): right after
+ * coming Up on the peer's Init, A's detection time is still 3 × 1 s until the
+ * peer's answer, and a cut in that moment would take 3 s to detect.
  */
 function settled(n: NeighborJson): boolean {
-  return n.state === 'Established' && n.bfd?.state === 'Up' && n.bfd.remoteState === 'Up' && n.bfd.txIntervalMs === 300 && n.bfd.detectionTimeMs === 900;
+  return n.state === 'Established' && bfdSettled(n.bfd);
 }
 
 function neighbors(node: Node): NeighborJson[] {
@@ -156,13 +153,21 @@ class TwoPaths {
     ]);
     agent('b2', 65003, [LAN_B], [{ name: 'a', interface: ifs.b2, 'public-key': nodes.a.pub, endpoint: '198.18.42.1:51822', 'listen-port': 51820, bgp: bgp(65001) }]);
     for (const n of Object.values(nodes)) spawnIn(n.ns, [process.execPath, CLI, 'agent', '--config', n.config], { log: n.log });
-    await until(
-      `both of A's sessions Established${this.o.bfd ? ' with BFD Up at 300 ms × 3' : ''}`,
-      () => neighbors(nodes.a).every((n) => (this.o.bfd ? settled(n) : n.state === 'Established')),
-      60_000,
-      this.why,
-    );
+    await until(`both of A's sessions Established${this.o.bfd ? ' with BFD Up at 300 ms × 3' : ''}`, () => this.bothUp(), 60_000, this.why);
     await until(`${LAN_B} in A's kernel`, () => routeDevs(nodes.a.ns, LAN_B).length > 0, 20_000, this.why);
+  }
+
+  /**
+   * Both of A's neighbors (by name: A's control socket answers while the agent
+   * is still starting, with no neighbors yet) Established, and with BFD on,
+   * BFD settled on both paths.
+   */
+  bothUp(): boolean {
+    const byName = new Map(neighbors(this.nodes.a).map((n) => [n.name, n]));
+    return ['b1', 'b2'].every((name) => {
+      const n = byName.get(name);
+      return n !== undefined && (this.o.bfd ? settled(n) : n.state === 'Established');
+    });
   }
 
   /** The router behind A's tunnel `dev`. */
@@ -236,7 +241,7 @@ describe.skipIf(missing !== null)('BFD failover: two paths between two sites', (
       await lab.heal(router);
       await until(
         `cut ${i}: both sessions back with BFD Up at 300 ms × 3`,
-        () => neighbors(nodes.a).every(settled) && routeDevs(nodes.a.ns, LAN_B).length > 0,
+        () => lab.bothUp() && routeDevs(nodes.a.ns, LAN_B).length > 0,
         60_000,
         why,
       );

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { linkLocalPair } from '#wg/linklocal';
+import type { NeighborBfdJson } from '#api/types';
 import { cleanupPrefix, createNamespaces, execIn, netnsSupported, spawnIn, uniqueName, withVethPair } from '../../lab/helpers/netns.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -491,6 +492,18 @@ export async function until<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A neighbor's BFD session Up on both ends with the timers in force (the
+ * defaults: 300 ms × 3). Not the same as Up with our transmit interval at
+ * 300 ms: that interval applies the moment our session comes Up (a shorter
+ * one needs no Final, RFC 5880 §6.8.3), and when it comes Up on the peer's
+ * Init the peer still says Init and the 1 s it advertises before Up (our
+ * detection time 3 × 1 s) until its answer a round trip later.
+ */
+export function bfdSettled(b: NeighborBfdJson | null | undefined, txMs = 300, detectMult = 3): boolean {
+  return b?.state === 'Up' && b.remoteState === 'Up' && b.txIntervalMs === txMs && b.detectionTimeMs === detectMult * txMs;
 }
 
 /** The tail of a log file, for failure messages. */
