@@ -16,9 +16,11 @@ import { BfdEngine, type BfdPeerSpec, type BfdStatus } from '../../src/bfd/engin
 
 const root = process.getuid?.() === 0;
 const FAST = { desiredMinTx: 50_000, requiredMinRx: 50_000, detectMult: 3 };
+/** The defaults, 900 ms detection: where a session must stay Up, a busy moment of this thread (a loaded box) cannot take it down. */
+const DEFAULT = { desiredMinTx: 300_000, requiredMinRx: 300_000, detectMult: 3 };
 
-function spec(name: string, local: string, remote: string): BfdPeerSpec {
-  return { name, interface: 'lo', local, remote, timers: FAST };
+function spec(name: string, local: string, remote: string, timers: BfdPeerSpec['timers'] = FAST): BfdPeerSpec {
+  return { name, interface: 'lo', local, remote, timers };
 }
 
 async function until<T>(what: string, fn: () => T | null | undefined | false, ms = 10_000): Promise<T> {
@@ -46,7 +48,7 @@ describe.skipIf(!root)('BFD engine on loopback sockets', () => {
     for (const e of engines.splice(0)) e.close();
   });
 
-  function pair(): { a: BfdEngine; b: BfdEngine; portA: number; last: Map<string, BfdStatus> } {
+  function pair(timers = FAST): { a: BfdEngine; b: BfdEngine; portA: number; last: Map<string, BfdStatus> } {
     const portA = 40_000 + Math.floor(Math.random() * 10_000);
     const portB = portA + 1;
     const last = new Map<string, BfdStatus>();
@@ -54,8 +56,8 @@ describe.skipIf(!root)('BFD engine on loopback sockets', () => {
     const a = new BfdEngine({ port: portA, peerPort: portB, onStatus: onStatus('a'), onLog: () => undefined });
     const b = new BfdEngine({ port: portB, peerPort: portA, onStatus: onStatus('b'), onLog: () => undefined });
     engines.push(a, b);
-    a.add(spec('to-b', '127.0.0.1', '127.0.0.2'));
-    b.add(spec('to-a', '127.0.0.2', '127.0.0.1'));
+    a.add(spec('to-b', '127.0.0.1', '127.0.0.2', timers));
+    b.add(spec('to-a', '127.0.0.2', '127.0.0.1', timers));
     return { a, b, portA, last };
   }
 
@@ -73,7 +75,7 @@ describe.skipIf(!root)('BFD engine on loopback sockets', () => {
   });
 
   it('RFC 5881 §5: TTL 64 is dropped before anything else; TTL 255 from another address is not the session', async () => {
-    const { a, portA, last } = pair();
+    const { a, portA, last } = pair(DEFAULT);
     await until('Up', () => a.status('to-b')?.state === 'Up');
     const mine = a.status('to-b')!.localDiscriminator;
     const theirs = last.get('b:to-a')!.localDiscriminator;
@@ -119,7 +121,7 @@ describe.skipIf(!root)('BFD engine on loopback sockets', () => {
   });
 
   it("the peer's session removed: its AdminDown takes ours Down, and says so (RFC 5880 §6.8.16)", async () => {
-    const { a, b } = pair();
+    const { a, b } = pair(DEFAULT);
     await until('Up', () => a.status('to-b')?.state === 'Up');
     b.remove('to-a');
     await until('Down', () => a.status('to-b')?.state === 'Down');
