@@ -765,6 +765,13 @@ export class Agent implements ControlHandler {
     const restartTime = gr !== null && gr.families.length > 0 && !silent ? gr.restartTime : 0;
     if (n && gr !== null && (restartTime > 0 || longLived.length > 0) && graceful && !this.stopping) {
       const kept = this.rib.retainStale(name);
+      if (!this.rib.hasStale(name)) {
+        // Nothing to keep (the session ended before the peer sent a route): the peer leaves the
+        // RIB as without graceful restart, so that its next session finds no old one there.
+        this.log.warn({ neighbor: name, reason, restartTime }, 'session down: no routes of it to keep for its graceful restart');
+        this.removeFromRib(name);
+        return;
+      }
       const over = (): void => {
         if (longLived.length > 0 && this.longLived.begin(name, longLived)) return;
         this.log.warn({ neighbor: name, restartTime }, 'neighbor not back within its restart time: withdrawing its routes');

@@ -929,6 +929,24 @@ describe('Agent: graceful restart (RFC 4724)', () => {
     expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
   });
 
+  it('§4.2 helper: a peer that restarts before it sent any route comes back (nothing was kept stale; the RIB holds no old session of it)', async () => {
+    const h = await harness(config([neighbor('b', 1)]));
+    const s = h.sessions.get('b')!;
+    s.establish();
+    await h.tick();
+    // FRR reconnects right after its bgpd restart: the first session ends before any UPDATE.
+    s.down('TCP: the peer restarted (new connection while Established)', { notification: false });
+    await h.tick(1_000);
+    s.establish({ gracefulRestart: { restartTime: 120, restartState: true, families: [{ afi: 1, safi: 1, forwardingState: true }, { afi: 2, safi: 1, forwardingState: true }] } });
+    s.update(update(['10.2.0.0/24']));
+    s.update(eor4);
+    await h.tick();
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
+    // Its restart timer (120 s) finds the session up: nothing is withdrawn.
+    await h.tick(200_000);
+    expect(h.fib.table.has('10.2.0.0/24')).toBe(true);
+  });
+
   it('§4.2: a NOTIFICATION ends it at once; so does a peer without graceful restart', async () => {
     const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]));
     const b = h.sessions.get('b')!;
