@@ -7,10 +7,10 @@
  * peer seeing those resets: test/interop/openbgpd-restart.test.ts (kill -9).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rtnetlink } from '#netlink/index';
+import type { Rtnetlink } from '#netlink/index';
 import { FibManager, LinuxFib } from '#fib/index';
 import { hopLimitOf } from '#fib/hoplimit';
-import { TestNetns } from '../netlink/netns.js';
+import { closeNetns, netnsWithLinks, WG_LINK, type TestNetns } from '../netlink/netns.js';
 
 const PROTO = 201;
 
@@ -31,18 +31,8 @@ describe('LinuxFib: host routes to tunnel peers with hop limit 255', () => {
   let ns: TestNetns;
   let nl: Rtnetlink;
 
-  beforeAll(async () => {
-    ns = TestNetns.create();
-    ns.veth('wg-a', 'wg-b');
-    ns.ip('addr', 'add', '10.255.0.0/31', 'dev', 'wg-a');
-    ns.ip('addr', 'add', 'fd00:255::/127', 'dev', 'wg-a', 'nodad');
-    nl = await Rtnetlink.open({ netns: ns.name });
-  });
-
-  afterAll(async () => {
-    await nl?.close();
-    ns?.destroy();
-  });
+  beforeAll(async () => ({ ns, nl } = await netnsWithLinks([WG_LINK])));
+  afterAll(() => closeNetns(ns, nl));
 
   it.each([true, false])('written with it, an older run\'s host route given it by retune, learned routes without (nexthop objects: %s)', async (objects) => {
     const table = objects ? 2500 : 2510;

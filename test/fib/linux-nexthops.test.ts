@@ -8,29 +8,17 @@
  * objects live per namespace, and one protocol is one agent's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rtnetlink } from '#netlink/index';
+import type { Rtnetlink } from '#netlink/index';
 import type { NexthopObject, NexthopWrite, RouteOpResult, RouteOps, RouteTag, RouteWrite } from '#netlink/index';
 import { FibManager, LinuxFib, NH_ID_FIRST, NH_ID_LAST } from '#fib/index';
 import type { FibRoute } from '#fib/index';
-import { TestNetns } from '../netlink/netns.js';
+import { closeNetns, netnsWithLinks, WG_LINK, type TestNetns } from '../netlink/netns.js';
 
 let ns: TestNetns;
 let nl: Rtnetlink;
 
-beforeAll(async () => {
-  ns = TestNetns.create();
-  ns.veth('wg-a', 'wg-b');
-  ns.veth('wg-c', 'wg-d');
-  ns.ip('addr', 'add', '10.255.0.0/31', 'dev', 'wg-a');
-  ns.ip('addr', 'add', 'fd00:255::/127', 'dev', 'wg-a', 'nodad');
-  ns.ip('addr', 'add', '10.255.1.0/31', 'dev', 'wg-c');
-  nl = await Rtnetlink.open({ netns: ns.name });
-});
-
-afterAll(async () => {
-  await nl?.close();
-  ns?.destroy();
-});
+beforeAll(async () => ({ ns, nl } = await netnsWithLinks([WG_LINK, { name: 'wg-c', peer: 'wg-d', addresses: ['10.255.1.0/31'] }])));
+afterAll(() => closeNetns(ns, nl));
 
 interface IpNexthop {
   id: number;

@@ -5,28 +5,18 @@
  * as ours, never overwritten and never deleted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rtnetlink } from '#netlink/index';
+import type { Rtnetlink } from '#netlink/index';
 import { FibManager, LinuxFib } from '#fib/index';
 import type { FibRoute } from '#fib/index';
-import { TestNetns } from '../netlink/netns.js';
+import { closeNetns, netnsWithLinks, WG_LINK, type TestNetns } from '../netlink/netns.js';
 
 const PROTO = 201;
 
 let ns: TestNetns;
 let nl: Rtnetlink;
 
-beforeAll(async () => {
-  ns = TestNetns.create();
-  ns.veth('wg-a', 'wg-b');
-  ns.ip('addr', 'add', '10.255.0.0/31', 'dev', 'wg-a');
-  ns.ip('addr', 'add', 'fd00:255::/127', 'dev', 'wg-a', 'nodad');
-  nl = await Rtnetlink.open({ netns: ns.name });
-});
-
-afterAll(async () => {
-  await nl?.close();
-  ns?.destroy();
-});
+beforeAll(async () => ({ ns, nl } = await netnsWithLinks([WG_LINK])));
+afterAll(() => closeNetns(ns, nl));
 
 /**
  * An interface that just came up gets its IPv6 link-local after DAD, a second

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Rtnetlink } from '#netlink/index';
 
 const live = new Set<string>();
 let hooked = false;
@@ -65,4 +66,34 @@ export class TestNetns {
     }
     live.delete(this.name);
   }
+}
+
+/** A veth pair made inside a test namespace: `name` (up, with `addresses`) and its `peer` end. */
+export interface TestLink {
+  name: string;
+  peer: string;
+  /** v4 and v6 prefixes on `name` (v6 without duplicate address detection). */
+  addresses?: readonly string[];
+}
+
+/** The tunnel-like link of the FIB tests: wg-a (10.255.0.0/31, fd00:255::/127) to wg-b. */
+export const WG_LINK: TestLink = { name: 'wg-a', peer: 'wg-b', addresses: ['10.255.0.0/31', 'fd00:255::/127'] };
+
+/** The netlink tests' "uplink": va (10.0.0.1/24, fd00::1/64) to vb; neighbours 10.0.0.2/.3 and fd00::2/::3 are on it. */
+export const VA_LINK: TestLink = { name: 'va', peer: 'vb', addresses: ['10.0.0.1/24', 'fd00::1/64'] };
+
+/** A new namespace with `links`, and an rtnetlink socket in it: a test file's beforeAll. */
+export async function netnsWithLinks(links: readonly TestLink[]): Promise<{ ns: TestNetns; nl: Rtnetlink }> {
+  const ns = TestNetns.create();
+  for (const l of links) {
+    ns.veth(l.name, l.peer);
+    for (const a of l.addresses ?? []) ns.ip('addr', 'add', a, 'dev', l.name, ...(a.includes(':') ? ['nodad'] : []));
+  }
+  return { ns, nl: await Rtnetlink.open({ netns: ns.name }) };
+}
+
+/** netnsWithLinks undone (either may be unset when the beforeAll failed): a test file's afterAll. */
+export async function closeNetns(ns: TestNetns | undefined, nl: Rtnetlink | undefined): Promise<void> {
+  await nl?.close();
+  ns?.destroy();
 }

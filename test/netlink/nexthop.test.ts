@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rtnetlink } from '#netlink/index';
 import type { NexthopObject, NexthopWrite } from '#netlink/index';
-import { TestNetns } from './netns.js';
+import { closeNetns, netnsWithLinks, VA_LINK, type TestNetns } from './netns.js';
 
 const PROTO = 201;
 const TAG = { table: 1000, protocol: PROTO, metric: 32 };
@@ -29,18 +29,8 @@ interface IpRoute {
 let ns: TestNetns;
 let nl: Rtnetlink;
 
-beforeAll(async () => {
-  ns = TestNetns.create();
-  ns.veth('va', 'vb');
-  ns.ip('addr', 'add', '10.0.0.1/24', 'dev', 'va');
-  ns.ip('addr', 'add', 'fd00::1/64', 'dev', 'va', 'nodad');
-  nl = await Rtnetlink.open({ netns: ns.name });
-});
-
-afterAll(async () => {
-  await nl?.close();
-  ns?.destroy();
-});
+beforeAll(async () => ({ ns, nl } = await netnsWithLinks([VA_LINK])));
+afterAll(() => closeNetns(ns, nl));
 
 const nexthops = (): IpNexthop[] => ns.json<IpNexthop[]>('nexthop', 'show');
 const byId = (id: number): IpNexthop | undefined => nexthops().find((n) => n.id === id);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkError, Rtnetlink } from '#netlink/index';
 import type { KernelRoute, RouteOp, RouteWrite } from '#netlink/index';
-import { TestNetns } from './netns.js';
+import { closeNetns, netnsWithLinks, VA_LINK, type TestNetns } from './netns.js';
 
 const PROTO = 201;
 const TABLE = 1000;
@@ -23,19 +23,8 @@ interface IpRoute {
 let ns: TestNetns;
 let nl: Rtnetlink;
 
-beforeAll(async () => {
-  ns = TestNetns.create();
-  // va is the test's "uplink": v4 and v6 neighbours 10.0.0.2/.3 and fd00::2/::3 are on it.
-  ns.veth('va', 'vb');
-  ns.ip('addr', 'add', '10.0.0.1/24', 'dev', 'va');
-  ns.ip('addr', 'add', 'fd00::1/64', 'dev', 'va', 'nodad');
-  nl = await Rtnetlink.open({ netns: ns.name });
-});
-
-afterAll(async () => {
-  await nl?.close();
-  ns?.destroy();
-});
+beforeAll(async () => ({ ns, nl } = await netnsWithLinks([VA_LINK])));
+afterAll(() => closeNetns(ns, nl));
 
 const replace = (prefix: string, nexthops: KernelRoute['nexthops'], table = TABLE): RouteOp => ({
   op: 'replace',
