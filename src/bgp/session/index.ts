@@ -1,5 +1,5 @@
 /** The BGP session layer: TCP, timers, collisions — the only I/O in bgp/. */
-export { BgpSession } from './session.js';
+export { BgpSession, RESTART_DETECT_AFTER_MS } from './session.js';
 export { BgpListener, ListenerError } from './listener.js';
 export type { ListenBinding, ListenerOptions, RefusalCounters } from './listener.js';
 export { kernelTcpDrops, pendingHandshakes } from './netstat.js';

@@ -40,6 +40,16 @@ interface Machine {
   keepalive: TimerHandle | null;
 }
 
+/**
+ * A new connection from a graceful-restart peer is taken as its restart (RFC
+ * 4724 §4.2) only once the session has been Established this long. Before, it
+ * is the peer's own dial that crossed ours as the session came up (seen with
+ * FRR 29 ms after Established; a lost SYN is sent again after 1 s): RFC 4271
+ * §6.8 closes it and the session stays. A peer that really restarts within
+ * these seconds dials again, and its old connection fails at our next message.
+ */
+export const RESTART_DETECT_AFTER_MS = 3000;
+
 /** What a message event hands to the actions it causes. */
 interface Payload {
   update?: UpdateMessage;
@@ -258,10 +268,12 @@ export class BgpSession {
         this.cancelRestart();
         this.step(p, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
       }
-      if (p.state === 'Established' && p.negotiated?.gracefulRestart) {
+      if (p.state === 'Established' && p.negotiated?.gracefulRestart && this.clock.now() - this.since >= RESTART_DETECT_AFTER_MS) {
         // RFC 4724 §4.2: a new connection from a graceful-restart peer while ours is
         // Established means the peer restarted: the old connection is gone (no
         // NOTIFICATION: its routes are kept stale), the new one is the session.
+        // Not in the session's first seconds: a connection the peer dialled while ours came up
+        // (a SYN in flight, or retransmitted) is a collision, closed as §6.8 says below.
         this.log.info({}, 'new connection while Established: the peer restarted (RFC 4724 §4.2)');
         this.noteError('TCP: the peer restarted (new connection while Established)');
         this.step(p, { type: 'TcpConnectionFails' });

@@ -5,13 +5,14 @@
  * session went down and came back a second later.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BgpListener, BgpSession } from '#bgp/session/index';
+import { RESTART_DETECT_AFTER_MS, type BgpListener, type BgpSession, type SessionConfig } from '#bgp/session/index';
 import { FSM_STATES } from '#bgp/fsm/index';
-import { MessageType } from '#bgp/wire/types';
+import { ErrorCode, MessageType } from '#bgp/wire/types';
+import { CeaseSubcode } from '#bgp/wire/index';
 import { keepsExisting, localIsDominant, refusesNewConnection } from '#bgp/session/collision';
 import { config, listener, side, sleep, waitFor, LOOPBACK } from './helpers.js';
 import type { Side } from './helpers.js';
-import { ScriptedPeer } from './scripted-peer.js';
+import { ScriptedPeer, type PeerConn } from './scripted-peer.js';
 
 const PEER_ID = '192.0.2.2';
 /** Below and above the peer's identifier: the peer's connection should win, then ours. */
@@ -29,10 +30,10 @@ afterEach(async () => {
 });
 
 /** An active session dialling the scripted peer, and a listener for the peer's own connection. */
-async function setup(routerId: string): Promise<{ s: Side; peer: ScriptedPeer; l: BgpListener }> {
+async function setup(routerId: string, more: Partial<SessionConfig> = {}): Promise<{ s: Side; peer: ScriptedPeer; l: BgpListener }> {
   const peer = await ScriptedPeer.listen({ routerId: PEER_ID, asn: 65002, remoteRouterId: routerId, remoteAsn: 65001 });
   const l = await listener();
-  const s = side(config({ name: 'peer', localAsn: 65001, routerId, peerAsn: 65002, port: peer.port, families: [{ afi: 1, safi: 1 }] }));
+  const s = side(config({ name: 'peer', localAsn: 65001, routerId, peerAsn: 65002, port: peer.port, families: [{ afi: 1, safi: 1 }], ...more }));
   opened.peers.push(peer);
   opened.listeners.push(l);
   opened.sessions.push(s.session);
@@ -118,4 +119,46 @@ describe('RFC 4271 §6.8 rules', () => {
     expect(keepsExisting({ state: 'OpenSent', outbound: false }, true)).toBe(false);
     expect(keepsExisting({ state: 'Connect', outbound: true }, true)).toBe(false);
   });
+});
+
+describe('RFC 4724 §4.2 with RFC 4271 §6.8: a graceful-restart peer dials while our session is Established', () => {
+  const GR_CAP = { restartState: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingState: true }] };
+  const GR_CFG: Partial<SessionConfig> = { gracefulRestart: { restartTime: 120, state: () => ({ restarting: false, forwardingState: true }) } };
+
+  async function established(): Promise<{ s: Side; peer: ScriptedPeer; l: BgpListener; ours: PeerConn }> {
+    const t = await setup(OUR_IDS[0][1], GR_CFG);
+    t.s.session.start();
+    const ours = await t.peer.accepted();
+    ours.send(t.peer.open({ gracefulRestart: GR_CAP }));
+    await t.peer.step(ours);
+    await waitFor(() => t.s.session.state === 'Established', 'session Established');
+    await t.peer.settle(ours);
+    return { ...t, ours };
+  }
+
+  it('in its first seconds the dial crossed ours (FRR: 29 ms after Established): the new connection is closed with Cease 6/7, the session stays', async () => {
+    const { s, peer, l } = await established();
+    const theirs = await peer.dial(l.port);
+    theirs.send(peer.open({ gracefulRestart: GR_CAP }));
+    await waitFor(() => theirs.received.length > 0, 'an answer on the new connection');
+    expect(theirs.received[0]).toMatchObject({ type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
+    await sleep(50);
+    expect(s.session.state).toBe('Established');
+    expect(s.rec.downs).toEqual([]);
+    expect(s.rec.established).toHaveLength(1);
+  });
+
+  it('later it is the peer restarted: the old session ends without a NOTIFICATION (its routes kept stale), the new connection becomes the session', async () => {
+    const { s, peer, l, ours } = await established();
+    await sleep(RESTART_DETECT_AFTER_MS + 100);
+    // The peer restarted: it knows nothing of its old connection, which our side still holds.
+    ours.state = 'Closed';
+    const theirs = await peer.dial(l.port);
+    theirs.send(peer.open({ gracefulRestart: GR_CAP }));
+    await waitFor(() => s.rec.downs.length === 1, 'the old session down');
+    expect(s.rec.downs[0]).toMatch(/restarted/);
+    await peer.settle(theirs);
+    await waitFor(() => s.rec.established.length === 2, 'the new session Established');
+    expect(theirs.state).toBe('Established');
+  }, 10_000);
 });

@@ -113,8 +113,9 @@ export class ScriptedPeer {
     return c;
   }
 
-  open(): OpenMessage {
-    return buildOpen({ asn: this.id.asn, holdTime: 90, bgpId: this.id.routerId, families: [{ afi: 1, safi: 1 }], routeRefresh: true });
+  /** The peer's OPEN; `more` adds capabilities (graceful restart). */
+  open(more: Partial<Parameters<typeof buildOpen>[0]> = {}): OpenMessage {
+    return buildOpen({ asn: this.id.asn, holdTime: 90, bgpId: this.id.routerId, families: [{ afi: 1, safi: 1 }], routeRefresh: true, ...more });
   }
 
   /** Reads one message on `c` and acts on it as BIRD would. */
