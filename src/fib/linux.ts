@@ -398,7 +398,7 @@ export class LinuxFib implements FibBackend {
    * the routes naming it). Groups lose their dead members. Without nexthop
    * objects nothing happens here and the RIB's writes do it all.
    */
-  async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
+  async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite?: boolean }> {
     const table = await this.nexthops();
     if (table === null || interfaces.length === 0) return { moved: 0, removed: 0 };
     const plan = table.failover(new Set(interfaces), this.tag.protocol);
@@ -424,7 +424,8 @@ export class LinuxFib implements FibBackend {
       const again = new Map((await this.netlink.nexthopWrite!(fallback)).map((f) => [f.index, f.errno]));
       for (let i = 0; i < fallbackOf.length; i++) if ((again.get(i) ?? 0) === 0 || again.get(i) === -ENOENT) fallbackOf[i]!.installed = false;
     }
-    return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length };
+    // The objects moved or went: a route the RIB wants unchanged still names a retired object.
+    return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length, rewrite: true };
   }
 
   /** Deletes our objects nothing uses (and `strays`, duplicates nothing uses), once users are counted. */

@@ -278,6 +278,8 @@ export class FibManager {
   private have = new Int32Array(1024).fill(NONE);
   /** In the queue: changed or failed since the last write. */
   private queued = new Uint8Array(1024);
+  /** 1: written at the next flush even when wanted and installed are equal (rewriteThrough). */
+  private rewrite = new Uint8Array(1024);
   /** Why the last write for a slot failed (the backend's words); absent after a success. */
   private readonly errors = new Map<number, string>();
   /** Slots whose wanted and installed state may differ, in the order they changed. */
@@ -585,6 +587,34 @@ export class FibManager {
     }
   }
 
+  /**
+   * A failover changed what our routes through `interfaces` name behind this
+   * manager's back (FibBackend.failover's `rewrite`): each installed route
+   * with a next hop there is written at the next flush, also when the RIB
+   * then wants it exactly as it was. Without this, a neighbor back before
+   * the withdrawal of its routes was flushed (its session up again within
+   * milliseconds) wants them unchanged, and nothing would write them again
+   * while the dataplane lost them. Returns how many routes are marked.
+   */
+  rewriteThrough(interfaces: ReadonlySet<string>): number {
+    const through = new Map<number, boolean>();
+    let n = 0;
+    for (const slot of this.slots()) {
+      const have = this.have[slot]!;
+      if (have === NONE) continue;
+      let hit = through.get(have);
+      if (hit === undefined) {
+        hit = this.hops.get(have).some((h) => h.interface !== undefined && interfaces.has(h.interface));
+        through.set(have, hit);
+      }
+      if (!hit) continue;
+      this.rewrite[slot] = 1;
+      this.enqueue(slot);
+      n++;
+    }
+    return n;
+  }
+
   /** Runs `fn` between writes (none of flush or reconcile is in progress meanwhile). */
   between<T>(fn: () => Promise<T>): Promise<T> {
     return this.exclusive(fn);
@@ -619,6 +649,7 @@ export class FibManager {
       this.learned = grow32(this.learned, n);
       this.have = grow32(this.have, n);
       this.queued = grow8(this.queued, n);
+      this.rewrite = grow8(this.rewrite, n);
       this.held = grow8(this.held, n);
     }
     this.held[slot] = 1;
@@ -695,6 +726,7 @@ export class FibManager {
   private needsWrite(slot: number): boolean {
     const want = this.wantOf(slot);
     const have = this.have[slot]!;
+    if (this.rewrite[slot] === 1 && (want !== NONE || have !== NONE)) return true;
     if (want === have) return false;
     if (want === NONE || have === NONE) return true;
     return !sameHops(this.hops.get(want), this.hops.get(have)) || !this.hops.sameBackup(want, have);
@@ -702,7 +734,9 @@ export class FibManager {
 
   /** Adds the write that brings `slot` from installed to wanted to `batch`; false when none is needed. */
   private addOp(batch: Batch, slot: number): boolean {
-    if (!this.needsWrite(slot)) {
+    const needed = this.needsWrite(slot);
+    this.rewrite[slot] = 0;
+    if (!needed) {
       // Installed under another list that does the same: the wanted one is the record now.
       const want = this.wantOf(slot);
       if (want !== NONE && this.have[slot] !== want) {

@@ -173,7 +173,10 @@ export interface FibBackend {
    * one per route), or goes when it has none. The FIB manager's later writes
    * (the RIB catching up) find the routes already there. Returns how many
    * shared objects moved and went; absent or 0/0: the backend cannot.
+   * `rewrite`: routes through those tunnels no longer name what was written
+   * for them (Linux: their objects were replaced or deleted), so a route the
+   * RIB wants as it was must be written again (FibManager.rewriteThrough).
    */
-  failover?(interfaces: readonly string[]): Promise<{ moved: number; removed: number }>;
+  failover?(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite?: boolean }>;
   close(): Promise<void>;
 }

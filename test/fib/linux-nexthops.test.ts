@@ -356,7 +356,7 @@ describe("LinuxFib failover (PIC): a dead tunnel's routes move to their backups 
     const t0 = performance.now();
     const r = await m.between(() => fib.failover(['wg-a']));
     const ms = performance.now() - t0;
-    expect(r).toEqual({ moved: 1, removed: 1 });
+    expect(r).toEqual({ moved: 1, removed: 1, rewrite: true });
     // Nothing of ours points into wg-a any more; the routes with a backup go over wg-c.
     expect(nexthops(protocol).filter((o) => o.dev === 'wg-a')).toEqual([]);
     const shown = routes(table);
@@ -392,6 +392,40 @@ describe("LinuxFib failover (PIC): a dead tunnel's routes move to their backups 
     expect(routes(table)).toEqual([]);
   }, 120_000);
 
+  it('the neighbor back before its withdrawal was flushed (the RIB wants its routes as they were): rewriteThrough writes them again', async () => {
+    // Seen in bird-bfd: a forged BFD Down took the session down, BIRD was Established again 3 ms
+    // after the failover, and the withdrawal and the same route again met in one flush.
+    const protocol = 222;
+    const table = 4200;
+    const fib = new LinuxFib(nl, { table, protocol, metric: 32 });
+    const m = new FibManager(fib);
+    const routeA = { prefix: '10.2.0.0/24', nexthops: viaA as FibRoute['nexthops'] };
+    const routeB = { prefix: '10.3.0.0/24', nexthops: viaA as FibRoute['nexthops'], backup: viaC };
+    m.set(routeA);
+    m.set(routeB);
+    m.set({ prefix: '10.4.0.0/24', nexthops: viaC as FibRoute['nexthops'] });
+    await m.flush();
+    const r = await m.between(() => fib.failover(['wg-a']));
+    expect(r).toEqual({ moved: 1, removed: 1, rewrite: true });
+    expect(routes(table).map((x) => x.dst).sort()).toEqual(['10.3.0.0/24', '10.4.0.0/24']);
+    // Only the routes through the dead tunnel are marked.
+    expect(m.rewriteThrough(new Set(['wg-a']))).toBe(2);
+    m.delete(routeA.prefix);
+    m.delete(routeB.prefix);
+    m.set(routeA);
+    m.set(routeB);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const shown = routes(table);
+    expect(shown.map((x) => x.dst).sort()).toEqual(['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']);
+    // Both name live objects over wg-a again, not the retired ones.
+    const overA = new Set(nexthops(protocol).filter((o) => o.dev === 'wg-a').map((o) => o.id));
+    expect(shown.filter((x) => x.dst !== '10.4.0.0/24').every((x) => overA.has(x.nhid!))).toBe(true);
+    for (const p of ['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']) m.delete(p);
+    await m.flush();
+    expect(routes(table)).toEqual([]);
+  });
+
   it('an ECMP group loses its dead member and keeps forwarding over the other', async () => {
     const protocol = 221;
     const table = 4100;
@@ -399,7 +433,7 @@ describe("LinuxFib failover (PIC): a dead tunnel's routes move to their backups 
     const m = new FibManager(fib);
     m.set({ prefix: '10.1.0.0/24', nexthops: ecmp as FibRoute['nexthops'] });
     await m.flush();
-    expect(await fib.failover(['wg-a'])).toEqual({ moved: 1, removed: 1 });
+    expect(await fib.failover(['wg-a'])).toEqual({ moved: 1, removed: 1, rewrite: true });
     const group = nexthops(protocol).find((o) => o.group !== undefined)!;
     expect(group.group).toHaveLength(1);
     expect(routes(table)).toEqual([expect.objectContaining({ dst: '10.1.0.0/24', nhid: group.id })]);
