@@ -814,13 +814,11 @@ export class Agent implements ControlHandler {
     };
     if (!this.pic || this.stopping) return withdraw();
     n.pendingRemoval = withdraw;
-    const fib = this.deps.fib;
     const t0 = performance.now();
     void this.fibm
-      .between(() => fib.failover!([n.spec.interface]))
+      .failover([n.spec.interface])
       .then((r) => {
-        if (r.moved + r.removed > 0) this.fibLog.info({ neighbor: name, moved: r.moved, removed: r.removed, ms: Math.round(performance.now() - t0) }, 'failover: routes through the tunnel moved to their backups');
-        if (r.rewrite === true && r.moved + r.removed > 0) this.fibm.rewriteThrough(new Set([n.spec.interface]));
+        if (r.moved + r.removed > 0) this.fibLog.info({ neighbor: name, ...r, ms: Math.round(performance.now() - t0) }, 'failover: routes through the tunnel moved to their backups');
       })
       .catch((err: unknown) => this.fibLog.warn({ neighbor: name, err: errorText(err) }, 'failover not done; the RIB withdraws the routes'))
       .finally(withdraw);

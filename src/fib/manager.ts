@@ -589,7 +589,7 @@ export class FibManager {
 
   /**
    * A failover changed what our routes through `interfaces` name behind this
-   * manager's back (FibBackend.failover's `rewrite`): each installed route
+   * manager's back (FibBackend.failover's `rewrite`, see failover()): each installed route
    * with a next hop there is written at the next flush, also when the RIB
    * then wants it exactly as it was. Without this, a neighbor back before
    * the withdrawal of its routes was flushed (its session up again within
@@ -613,6 +613,22 @@ export class FibManager {
       n++;
     }
     return n;
+  }
+
+  /**
+   * PIC: the backend's failover for the dead tunnels on `interfaces`
+   * (FibBackend.failover), between writes. When it says the routes through
+   * them no longer name what was written, they are marked (rewriteThrough)
+   * before any later flush can take the queue. 0/0 without a failover.
+   */
+  failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
+    const backend = this.backend;
+    if (backend.failover === undefined) return Promise.resolve({ moved: 0, removed: 0 });
+    return this.exclusive(async () => {
+      const r = await backend.failover!(interfaces);
+      if (r.rewrite === true && r.moved + r.removed > 0) this.rewriteThrough(new Set(interfaces));
+      return { moved: r.moved, removed: r.removed };
+    });
   }
 
   /** Runs `fn` between writes (none of flush or reconcile is in progress meanwhile). */
