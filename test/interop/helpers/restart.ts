@@ -34,15 +34,8 @@ export function startPinger(site: Pick<Site, 'nsA'>): Pinger {
   };
 }
 
-/** Whether no process has the pid any more (after a signal to the detached agent). */
-export function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
+/** Whether no process has the pid any more (after a signal to the detached agent): the lab helpers' own. */
+export { processGone } from '../../lab/helpers/agents.js';
 
 /** For afterAll: the detached agent killed if it was started and still runs. */
 export function killDetachedAgent(pid: number): void {
