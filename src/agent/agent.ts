@@ -668,6 +668,7 @@ export class Agent implements ControlHandler {
     n.pendingRemoval?.();
     // The paths of its previous session leave the RIB before the new session's come in.
     this.finishRemoval(name);
+    this.restoreAfterFailover(n);
     const resumed = this.rib.hasStale(name);
     this.rib.addPeer({
       id: name,
@@ -822,6 +823,25 @@ export class Agent implements ControlHandler {
       })
       .catch((err: unknown) => this.fibLog.warn({ neighbor: name, err: errorText(err) }, 'failover not done; the RIB withdraws the routes'))
       .finally(withdraw);
+  }
+
+  /**
+   * PIC: the neighbor's session is up, so its tunnel carries traffic: what a
+   * failover took from the routes through it comes back (FibManager.restore;
+   * VPP: its next hops' host routes in the PIC tables). The routes it sends
+   * again as they were are not written (the RIB's withdrawal and their return
+   * can meet in one flush), so nothing else would. Queued after the failover
+   * when that is still running.
+   */
+  private restoreAfterFailover(n: Neighbor): void {
+    if (!this.pic || this.stopping) return;
+    const name = n.cfg.name;
+    void this.fibm
+      .restore([n.spec.interface])
+      .then((r) => {
+        if (r.restored > 0) this.fibLog.info({ neighbor: name, ...r }, 'session back: the next hops a failover withdrew forward again');
+      })
+      .catch((err: unknown) => this.fibLog.warn({ neighbor: name, err: errorText(err) }, 'session back: next hops not restored after a failover'));
   }
 
   /**

@@ -631,6 +631,22 @@ export class FibManager {
     });
   }
 
+  /**
+   * The tunnels on `interfaces` are back (FibBackend.restore), between
+   * writes: after a failover queued before it, so the two never cross.
+   * When the backend could not restore everything, the routes through them
+   * are marked (rewriteThrough) in the same step. 0 without a restore.
+   */
+  restore(interfaces: readonly string[]): Promise<{ restored: number }> {
+    const backend = this.backend;
+    if (backend.restore === undefined) return Promise.resolve({ restored: 0 });
+    return this.exclusive(async () => {
+      const r = await backend.restore!(interfaces);
+      if (r.rewrite === true) this.rewriteThrough(new Set(interfaces));
+      return { restored: r.restored };
+    });
+  }
+
   /** Runs `fn` between writes (none of flush or reconcile is in progress meanwhile). */
   between<T>(fn: () => Promise<T>): Promise<T> {
     return this.exclusive(fn);

@@ -178,5 +178,15 @@ export interface FibBackend {
    * RIB wants as it was must be written again (FibManager.rewriteThrough).
    */
   failover?(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite?: boolean }>;
+  /**
+   * The tunnels on `interfaces` carry traffic again (their neighbor's
+   * session is back): what failover() took away from routes through them
+   * that the FibManager does not write again comes back. VPP: the PIC host
+   * routes of their next hops. Absent: nothing to do (Linux asks for a
+   * rewrite instead). Returns how many shared objects came back; `rewrite`:
+   * some could not, the routes through those tunnels must be written again
+   * (FibManager.rewriteThrough).
+   */
+  restore?(interfaces: readonly string[]): Promise<{ restored: number; rewrite?: boolean }>;
   close(): Promise<void>;
 }

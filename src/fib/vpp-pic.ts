@@ -271,6 +271,21 @@ export class PicTables {
     return gone.length;
   }
 
+  /**
+   * The tunnels `sws` carry traffic again (their neighbors' sessions are
+   * back): the host routes a failover withdrew through them (withdraw) go
+   * back into both tables, and every route still recursing through them
+   * resolves again. Returns the errors by address (the next write of a
+   * route through such a next hop tries again).
+   */
+  async restore(client: VppClient, sws: ReadonlySet<number>): Promise<{ restored: number; errors: Map<string, string> }> {
+    const back: PicNeed[] = [];
+    for (const [address, h] of this.hosts) if (!h.installed && sws.has(h.sw)) back.push({ address, sw: h.sw });
+    if (back.length === 0) return { restored: 0, errors: new Map() };
+    const errors = await this.install(client, back);
+    return { restored: back.length - errors.size, errors };
+  }
+
   /** The tunnel `sw` is being deleted: its host routes go for good. Returns their next hops. */
   async purge(client: VppClient, sw: number): Promise<string[]> {
     const gone = this.addressesVia(sw);

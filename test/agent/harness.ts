@@ -257,8 +257,11 @@ export interface Harness {
   tick(ms?: number): Promise<void>;
 }
 
-/** `deps` replaces the fake tunnels or adds a resolver (endpoints given as DNS names). */
-export async function harness(cfg: Config, log: Logger = silentLogger(), deps: Partial<Pick<AgentDeps, 'wireguard' | 'resolve' | 'bfd'>> = {}): Promise<Harness> {
+/**
+ * `deps` replaces the fake tunnels or adds a resolver (endpoints given as DNS
+ * names); its `fib` replaces the fake FIB (`Harness.fib` is then unused).
+ */
+export async function harness(cfg: Config, log: Logger = silentLogger(), deps: Partial<Pick<AgentDeps, 'wireguard' | 'resolve' | 'bfd' | 'fib'>> = {}): Promise<Harness> {
   const clock = new ManualClock();
   const fib = new FakeFib();
   const listener = new FakeListener();

@@ -255,6 +255,93 @@ describe('VPP PIC: failover', () => {
   }, 60_000);
 });
 
+describe('VPP PIC: the neighbor back before its withdrawal was written (issue 10)', () => {
+  // The race (seen on Linux in bird-bfd: BIRD Established again 3 ms after the failover): the RIB's
+  // withdrawal and the same routes sent again meet in one flush, the FibManager finds them wanted as
+  // installed and writes nothing, so nothing would put back the host route the failover withdrew.
+  it('failover, then the same routes wanted again in one flush: nothing is written; restore() puts the host routes back (2 writes per next hop) and every route through them forwards again', async () => {
+    const N = 10_000;
+    const { fake, dp, sw } = await setup();
+    const all = prefixes(N);
+    const withBackup = all.filter((_, i) => i % 2 === 0);
+    const without = all.filter((_, i) => i % 2 === 1);
+    const six = route('2001:db8:1::/48', hop(1, true), hop(2, true));
+    const m = new FibManager(dp.fib);
+    const want = (): void => {
+      for (const p of withBackup) m.set(route(p, P1, P2));
+      for (const p of without) m.set(route(p, P1));
+      m.set(six);
+    };
+    want();
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(await m.failover(['wgp-1'])).toEqual({ moved: 2, removed: 0 });
+    expect(census(fake.state, all)).toEqual(new Map([[String(sw(2)), N / 2], ['drop', N / 2]]));
+
+    // The session is back: the RIB's withdrawal and the re-sent routes in one flush.
+    fake.requests.length = 0;
+    for (const p of all) m.delete(p);
+    m.delete(six.prefix);
+    want();
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(writes(fake, 0)).toEqual([]);
+    // Without the host routes the routes stay on their backups or dropped: the race.
+    expect(census(fake.state, all)).toEqual(new Map([[String(sw(2)), N / 2], ['drop', N / 2]]));
+
+    const t0 = performance.now();
+    expect(await m.restore(['wgp-1'])).toEqual({ restored: 2 });
+    const restoreMs = performance.now() - t0;
+    // One host route per family back into the two PIC tables; no route written.
+    expect(writes(fake, 0).sort()).toEqual([`+ ${PIC_PRIMARY.id}`, `+ ${PIC_PRIMARY.id}`, `+ ${PIC_BACKUP.id}`, `+ ${PIC_BACKUP.id}`].sort());
+    expect(census(fake.state, all)).toEqual(new Map([[String(sw(1)), N]]));
+    expect(fake.state.forwardingInterfaces(six.prefix)).toEqual([sw(1)]);
+    for (const t of [PIC_PRIMARY, PIC_BACKUP]) expect(fake.state.apiRoutes(4, t.id).get('10.255.1.1/32')).toEqual([hostRoute(sw(1), '10.255.1.1')]);
+    console.log(`VPP PIC restore in the fake: ${N} routes through the tunnel forward again after ${restoreMs.toFixed(1)} ms (4 writes, none per route)`);
+
+    // Nothing left to restore; a tunnel that did not fail over has nothing either.
+    fake.requests.length = 0;
+    expect(await m.restore(['wgp-1'])).toEqual({ restored: 0 });
+    expect(await m.restore(['wgp-2', 'wgp-3'])).toEqual({ restored: 0 });
+    expect(writes(fake, 0)).toEqual([]);
+    // The manager and VPP agree: a reconcile keeps every route.
+    expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: N + 1 });
+  }, 60_000);
+
+  it('VPP refuses a host route at restore: the routes through the tunnel are written again at the next flush, and that write puts it back', async () => {
+    const { fake, dp, sw } = await setup();
+    const m = new FibManager(dp.fib);
+    const r1 = route('192.0.2.0/24', P1, P2);
+    const r2 = route('198.51.100.0/24', P1);
+    m.set(r1);
+    m.set(r2);
+    m.set(route('203.0.113.0/24', P3));
+    await m.flush();
+    expect(await m.failover(['wgp-1'])).toEqual({ moved: 1, removed: 0 });
+    m.delete(r1.prefix);
+    m.delete(r2.prefix);
+    m.set(r1);
+    m.set(r2);
+    await m.flush();
+    // The next add into the primary PIC table is refused (VNET_API_ERROR_NO_SUCH_FIB, -6).
+    const state = fake.state;
+    const real = state.routeAddDel.bind(state);
+    let refuse = 1;
+    state.routeAddDel = (req) => (req.isAdd && req.tableId === PIC_PRIMARY.id && refuse-- > 0 ? [-6, 0] : real(req));
+    expect(await m.restore(['wgp-1'])).toEqual({ restored: 0 });
+    expect(state.forwardingInterfaces(r1.prefix)).toEqual([sw(2)]);
+    expect(state.forwarding(r2.prefix)).toEqual({ kind: 'drop' });
+    // The two routes through wgp-1 are marked; the bystander is not.
+    fake.requests.length = 0;
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(writes(fake, 0).filter((w) => w === '+ 0')).toHaveLength(2);
+    expect(state.forwardingInterfaces(r1.prefix)).toEqual([sw(1)]);
+    expect(state.forwardingInterfaces(r2.prefix)).toEqual([sw(1)]);
+    expect(state.forwardingInterfaces('203.0.113.0/24')).toEqual([sw(3)]);
+  });
+});
+
 describe('VPP PIC: restart and ownership', () => {
   it('a restarted agent adopts the routes and the indirection tables: no table or host route written again, reconcile keeps the routes, failover still works', async () => {
     const { fake, dp, sw } = await setup();

@@ -9,7 +9,8 @@
  * another binary-API client = API source), ECMP and RFC 8950 paths, reconcile
  * after a restart, PIC failover at 100 000 routes (the write rate with a
  * backup path, the failover's writes and VPP's walk moving the routes, `show
- * ip fib` of the whole table), and throughput figures for 10 000 and 100 000 routes
+ * ip fib` of the whole table), the same routes wanted again right after a
+ * failover (restore() against rewriting them all), and throughput figures for 10 000 and 100 000 routes
  * (printed: routes/s, CPU of VPP and of the agent, time on the wire and
  * around it), next to the ceiling: the same writes pre-encoded on a raw API
  * socket, and the FIB alone (CLI `ip route add count`).
@@ -277,6 +278,39 @@ function summary(prefix: string, e: ShownEntry | null): string {
   if (!e) return `${prefix}: (no entry)`;
   const srcs = e.sources.map((x) => `${x.name}[${x.flags.join(',')}]${x.paths.length ? ` ${x.paths.join(', ')}` : ''}`).join(' | ');
   return `${prefix}: ${srcs} => fwd ${e.forwarding.join(', ') || '-'}`;
+}
+
+/** `show fib walk`: the async FIB walks still queued (both priorities). */
+const walksQueued = (): number => [...vppctl('show', 'fib', 'walk').matchAll(/Occupancy:(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
+
+/**
+ * Polls `show fib walk` from `t0` (performance.now()) until VPP has no walk
+ * queued (it moves routes in walks of the shared path lists, async for
+ * popular ones: fib_walk.c): ms from t0 to the first empty poll (an upper
+ * bound: a vppctl round trip), and the polls.
+ */
+async function walksDone(t0: number): Promise<{ ms: number; polls: number }> {
+  for (let polls = 1; ; polls++) {
+    if (walksQueued() === 0) return { ms: performance.now() - t0, polls };
+    if (performance.now() - t0 > 60_000) throw new Error('VPP did not finish its FIB walks in 60 s');
+    await sleep(1);
+  }
+}
+
+/**
+ * `show ip fib table 0`, the CLI's own listing of every entry: those that
+ * forward into `itf` via `nh` (their prefixes), how many via `nh2` on
+ * `itf2`, and how long the listing took.
+ */
+function tableInto(nh: string, itf: string, nh2: string, itf2: string): { into: string[]; via2: number; entries: number; text: string } {
+  const t1 = performance.now();
+  const table = execFileSync(join(PREFIX, 'bin/vppctl'), ['-s', join(vpp!.dir, 'cli.sock'), 'show', 'ip', 'fib', 'table', '0'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
+  // One entry per block starting in column 0.
+  const entries = table.replace(/\r/g, '').split(/\n(?=\S)/);
+  const forwards = (n: string, i: string, e: string): boolean => e.includes(`via ${n} ${i}:`);
+  const into = entries.filter((e) => forwards(nh, itf, e)).map((e) => e.split(/\s/, 1)[0]!);
+  const via2 = entries.filter((e) => forwards(nh2, itf2, e)).length;
+  return { into, via2, entries: entries.length, text: `${entries.length} entries, ${(table.length / 1e6).toFixed(0)} MB in ${(performance.now() - t1).toFixed(0)} ms` };
 }
 
 // ─── the agent's side ───────────────────────────────────────────────────────
@@ -943,8 +977,6 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       }
       return out;
     };
-    /** `show fib walk`: the async FIB walks still queued (both priorities). */
-    const walksQueued = (): number => [...vppctl('show', 'fib', 'walk').matchAll(/Occupancy:(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
     try {
       // Every route with a backup: two recursive paths each.
       for (const p of all) m.set({ prefix: p, nexthops: P1, backup: P2 });
@@ -967,19 +999,7 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       const t0 = performance.now();
       const r = await dp.fib.failover(['wgf-1']);
       const apiMs = performance.now() - t0;
-      // VPP moves the routes in a FIB walk of the shared path lists (async for popular ones: fib_walk.c):
-      // polled until none is queued (the first poll is an upper bound: a vppctl round trip).
-      let walkMs = 0;
-      let polls = 0;
-      for (;;) {
-        polls++;
-        if (walksQueued() === 0) {
-          walkMs = performance.now() - t0;
-          break;
-        }
-        if (performance.now() - t0 > 60_000) throw new Error('VPP did not finish its FIB walks in 60 s');
-        await sleep(1);
-      }
+      const { ms: walkMs, polls } = await walksDone(t0);
       const vppCpu = vppSched().run - sched.run;
       // Nothing forwards into wgf-1 (dropped, or by the backup).
       const right = fwd([withBackup[N / 2 - 1]!, without[N / 2 - 1]!]);
@@ -989,20 +1009,11 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       expect(after).toEqual(new Map([[`10.255.2.1 ${wg2}`, 50], ['drop', 50]]));
       const moved = showFib(withBackup[7]!);
       console.log(`real-vpp: show ip fib ${withBackup[7]} after the failover:\n${moved!.text}`);
-      // The whole table: not one entry forwards into wgf-1 (the CLI's own listing of table 0).
-      const t1 = performance.now();
-      const table = execFileSync(join(PREFIX, 'bin/vppctl'), ['-s', join(vpp!.dir, 'cli.sock'), 'show', 'ip', 'fib', 'table', '0'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
-      // One entry per block starting in column 0; the tunnel's own host route (10.255.1.1/32) rightly stays on wgf-1.
-      const entries = table.replace(/\r/g, '').split(/\n(?=\S)/);
-      const into = (nh: string, itf: string, e: string): boolean => e.includes(`via ${nh} ${itf}:`);
-      const intoWg1 = entries.filter((e) => into('10.255.1.1', wg1, e)).map((e) => e.split(/\s/, 1)[0]!);
-      const viaWg2 = entries.filter((e) => into('10.255.2.1', wg2, e)).length;
-      console.log(
-        `real-vpp: show ip fib table 0 (${entries.length} entries, ${(table.length / 1e6).toFixed(0)} MB in ${(performance.now() - t1).toFixed(0)} ms): ` +
-          `forwarding into ${wg1}: ${JSON.stringify(intoWg1)}; via ${wg2}: ${viaWg2}`,
-      );
-      expect(intoWg1).toEqual(['10.255.1.1/32']);
-      expect(viaWg2).toBe(N / 2 + 1);
+      // The whole table: not one entry forwards into wgf-1; the tunnel's own host route (10.255.1.1/32) rightly stays on it.
+      const table = tableInto('10.255.1.1', wg1, '10.255.2.1', wg2);
+      console.log(`real-vpp: show ip fib table 0 (${table.text}): forwarding into ${wg1}: ${JSON.stringify(table.into)}; via ${wg2}: ${table.via2}`);
+      expect(table.into).toEqual(['10.255.1.1/32']);
+      expect(table.via2).toBe(N / 2 + 1);
 
       // The RIB catches up: the backed-up routes' best is the former backup, the others go.
       for (const p of withBackup) m.set({ prefix: p, nexthops: P2 });
@@ -1026,6 +1037,93 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
           `done by ${walkMs.toFixed(0)} ms after the call (${polls} poll(s) of \`show fib walk\`; VPP on CPU ${vppCpu.toFixed(0)} ms meanwhile); ` +
           `the last route of each half then: ${JSON.stringify([...right])}\n` +
           `  the RIB's rewrite (${N / 2} replaces to one path, ${N / 2} deletes): ${rate(N, rewrite)}`,
+      );
+    } finally {
+      for (const p of all) m.delete(p);
+      await m.flush();
+    }
+    expect(await dp.fib.dump()).toEqual([]);
+    expect(vppAlive()).toBe(true);
+  }, 300_000);
+
+  it('PIC failover, then the neighbor back before its withdrawal was written (issue 10): the same 100 000 routes wanted again write nothing; restore() brings the next hop back (printed: its time, against rewriting every route)', async () => {
+    const N = 100_000;
+    const wg1 = vppName.get('wgf-1')!;
+    const wg2 = vppName.get('wgf-2')!;
+    expect(await dp.fib.dump()).toEqual([]);
+    const P1: FibNextHop[] = Object.freeze([Object.freeze({ address: '10.255.1.1', interface: 'wgf-1' })]) as FibNextHop[];
+    const P2: FibNextHop[] = Object.freeze([Object.freeze({ address: '10.255.2.1', interface: 'wgf-2' })]) as FibNextHop[];
+    const all = routes(N, '10.255.1.1', 'wgf-1').map((r) => r.prefix);
+    const withBackup = all.filter((_, i) => i % 2 === 0);
+    const without = all.filter((_, i) => i % 2 === 1);
+    const m = new FibManager(dp.fib);
+    const want = (): void => {
+      for (const p of withBackup) m.set({ prefix: p, nexthops: P1, backup: P2 });
+      for (const p of without) m.set({ prefix: p, nexthops: P1 });
+    };
+    const writes = (): number => m.counters.add + m.counters.replace + m.counters.delete;
+    const flush = async (): Promise<{ ms: number; writes: number }> => {
+      const before = writes();
+      const t = performance.now();
+      await m.flush();
+      const ms = performance.now() - t;
+      expect(m.lastErrors.slice(0, 3)).toEqual([]);
+      expect(m.pending()).toBe(0);
+      return { ms, writes: writes() - before };
+    };
+    const sample = (ps: string[]): string[] => ps.filter((_, i) => i % 1000 === 0);
+    const fwd = (ps: string[]): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const p of ps) {
+        const k = showFib(p)?.forwarding.join(',') || 'drop';
+        out.set(k, (out.get(k) ?? 0) + 1);
+      }
+      return out;
+    };
+    const viaWg1 = `10.255.1.1 ${wg1}`;
+    try {
+      want();
+      await flush();
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[viaWg1, 100]]));
+
+      const t0 = performance.now();
+      expect(await m.failover(['wgf-1'])).toEqual({ moved: 1, removed: 0 });
+      const failover = await walksDone(t0);
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[`10.255.2.1 ${wg2}`, 50], ['drop', 50]]));
+
+      // The neighbor is back: the RIB's withdrawal and the same routes again meet in one flush. Nothing to write:
+      // without restore() the routes would stay on their backups or dropped (the race).
+      for (const p of all) m.delete(p);
+      want();
+      const same = await flush();
+      expect(same.writes).toBe(0);
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[`10.255.2.1 ${wg2}`, 50], ['drop', 50]]));
+
+      // The session is back: the host route goes back into both PIC tables, VPP's walk moves every route to it.
+      const t1 = performance.now();
+      expect(await m.restore(['wgf-1'])).toEqual({ restored: 1 });
+      const restoreApiMs = performance.now() - t1;
+      const restore = await walksDone(t1);
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[viaWg1, 100]]));
+      const table = tableInto('10.255.1.1', wg1, '10.255.2.1', wg2);
+      // Every route and the tunnel's own host route forward into wgf-1 again; none by the backup.
+      expect(table.into.length).toBe(N + 1);
+      expect(table.via2).toBe(1);
+
+      // The alternative, measured: another failover, then every route through wgf-1 written again (rewriteThrough).
+      expect(await m.failover(['wgf-1'])).toEqual({ moved: 1, removed: 0 });
+      await walksDone(performance.now());
+      expect(m.rewriteThrough(new Set(['wgf-1']))).toBe(N);
+      const rewriteAll = await flush();
+      expect(rewriteAll.writes).toBe(N);
+      await walksDone(performance.now());
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[viaWg1, 100]]));
+      console.log(
+        `real-vpp: PIC restore at ${N} routes (half with a backup): failover done by ${failover.ms.toFixed(0)} ms; ` +
+          `the withdrawal and the same routes again in one flush: ${same.writes} writes in ${same.ms.toFixed(0)} ms; ` +
+          `restore(): the writes answered in ${restoreApiMs.toFixed(1)} ms, VPP's walk moving ${N} routes back done by ${restore.ms.toFixed(0)} ms ` +
+          `(${restore.polls} poll(s)); show ip fib table 0 (${table.text}): ${table.into.length} entries into ${wg1}; ` +
+          `the alternative, every route written again: ${rewriteAll.writes} writes in ${rewriteAll.ms.toFixed(0)} ms`,
       );
     } finally {
       for (const p of all) m.delete(p);
