@@ -71,6 +71,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { bench, describe } from 'vitest';
 import { netnsSupported } from '../test/lab/helpers/netns.js';
+import { benchJsonPath } from './lib/json-out.js';
 import { CLI, ConvergeLab, FEEDER_CLI, loadFeed, makeFeed, RECEIVER_KINDS, type Feed, type FeederKind, type Receiver } from './lib/converge-lab.js';
 import { PHASE_LABEL, PHASES, runOne as runPhases, type Phase, type RunResult } from './lib/converge-run.js';
 import { netlinkVsIpBatch, type MicroResult } from './lib/netlink-micro.js';
@@ -83,7 +84,7 @@ const PEERS = list(process.env.BENCH_PEERS ?? '1,10').map(Number).filter((n) => 
 const PEERS_ALL_SIZES = process.env.BENCH_PEERS_ALL_SIZES === '1';
 const RECEIVERS = list(process.env.BENCH_RECEIVERS ?? 'wgbgp,bird,floor') as Receiver[];
 const FEEDER = (process.env.BENCH_FEEDER ?? 'replay') as FeederKind;
-const JSON_OUT = process.env.BENCH_JSON;
+const JSON_OUT = benchJsonPath('converge');
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const CPU_PROF = process.env.BENCH_CPU_PROF;

@@ -6,7 +6,12 @@
  * gateway + oif, and the move of every route by replacing that one object.
  * Every run goes to a fresh table and is checked with `ip route show`.
  *
- *   npx vitest bench --run bench/netlink.bench.ts
+ *   npm run bench -- bench/netlink.bench.ts
+ *   BENCH_NETLINK_SIZES=1000,5000 npm run bench -- --json=r.json bench/netlink.bench.ts
+ *
+ * BENCH_NETLINK_SIZES=SMALL,LARGE (default 10000,100000): the two table sizes.
+ * With JSON asked for (bench/lib/json-out.ts) every measurement line is also
+ * a record of `results`.
  *
  * Prints one line per measurement; the vitest table below it is not the point
  * (each case runs once: installing 100 000 routes is not a micro-benchmark).
@@ -21,6 +26,7 @@ import { afterAll, bench, describe } from 'vitest';
 import { Rtnetlink } from '#netlink/index';
 import type { RouteOp, RouteWrite } from '#netlink/index';
 import { FibManager, LinuxFib } from '#fib/index';
+import { machineNotes, writeBenchJson } from './lib/json-out.js';
 
 const PROTO = 201;
 const ns = `wgbgp-b-${randomBytes(4).toString('hex')}`;
@@ -37,7 +43,23 @@ ip('addr', 'add', '10.0.0.1/24', 'dev', 'va');
 const nl = await Rtnetlink.open({ netns: ns });
 let nextTable = 5000;
 
+const sizes = (process.env.BENCH_NETLINK_SIZES ?? '10000,100000').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const SMALL = sizes[0] ?? 10_000;
+const LARGE = sizes[1] ?? sizes[0] ?? 100_000;
+
+interface Measured {
+  what: string;
+  routes: number;
+  ms: number;
+  routesPerSecond: number | null;
+  /** The table holds exactly the routes written (checked with `ip route show`); null: not a write. */
+  ok: boolean | null;
+  detail: string;
+}
+const results: Measured[] = [];
+
 afterAll(async () => {
+  writeBenchJson('netlink', { machine: machineNotes(), sizes: { small: SMALL, large: LARGE }, results });
   await nl.close();
   execFileSync('ip', ['netns', 'del', ns]);
   rmSync(dir, { recursive: true, force: true });
@@ -52,6 +74,7 @@ function count(table: number, protocol = PROTO): number {
 function report(what: string, n: number, ms: number, table: number, extra = '', protocol = PROTO): void {
   const got = count(table, protocol);
   const ok = got === n ? 'ok' : `MISMATCH: ${got} in table`;
+  results.push({ what, routes: n, ms: Math.round(ms * 10) / 10, routesPerSecond: Math.round(n / (ms / 1000)), ok: got === n, detail: `${got === n ? '' : ok}${extra}`.replace(/^, /, '') });
   console.log(`${what.padEnd(44)} ${String(n).padStart(6)} routes ${ms.toFixed(0).padStart(6)} ms ${String(Math.round(n / (ms / 1000))).padStart(7)} routes/s  ${ok}${extra}`);
 }
 
@@ -71,7 +94,9 @@ async function netlinkBatch(n: number): Promise<void> {
   report('netlink routeBatch', n, ms, table, `, max event-loop delay ${(loop.max / 1e6).toFixed(1)} ms${failed ? `, ${failed} failed` : ''}`);
   const d0 = performance.now();
   const dumped = await nl.routes(table, PROTO);
-  console.log(`${'  dump (routes())'.padEnd(44)} ${String(dumped.length).padStart(6)} routes ${(performance.now() - d0).toFixed(0).padStart(6)} ms`);
+  const dumpMs = performance.now() - d0;
+  results.push({ what: 'dump (routes())', routes: dumped.length, ms: Math.round(dumpMs * 10) / 10, routesPerSecond: Math.round(dumped.length / (dumpMs / 1000)), ok: null, detail: '' });
+  console.log(`${'  dump (routes())'.padEnd(44)} ${String(dumped.length).padStart(6)} routes ${dumpMs.toFixed(0).padStart(6)} ms`);
 }
 
 async function managerFlush(n: number, nexthopObjects: boolean): Promise<void> {
@@ -112,6 +137,7 @@ async function routeWrite(n: number, nhid: boolean): Promise<void> {
     await nl.nexthopWrite([{ op: 'replace', nexthop: { id, protocol, address: '10.0.0.3', interface: 'va' } }]);
     const replaceMs = performance.now() - r0;
     const moved = (await nl.routes(table, protocol, 32)).filter((r) => r.nexthops[0]?.address === '10.0.0.3').length;
+    results.push({ what: 'one nexthop object replaced', routes: moved, ms: Math.round(replaceMs * 10) / 10, routesPerSecond: null, ok: moved === n, detail: 'the time to move every route naming it' });
     console.log(`${'  one nexthop object replaced'.padEnd(44)} ${String(moved).padStart(6)} routes ${replaceMs.toFixed(1).padStart(6)} ms to move them all`);
     await nl.nexthopWrite([{ op: 'delete', id }]);
   } else {
@@ -144,14 +170,14 @@ function ipPerRoute(n: number): void {
 const once = { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 };
 
 describe('IPv4 route install', () => {
-  bench('netlink 10000', () => netlinkBatch(10_000), once);
-  bench('netlink 100000', () => netlinkBatch(100_000), once);
-  bench('FibManager 10000', () => managerFlush(10_000, true), once);
-  bench('FibManager 100000 gateway+oif', () => managerFlush(100_000, false), once);
-  bench('FibManager 100000 RTA_NH_ID', () => managerFlush(100_000, true), once);
-  bench('routeWrite 100000 gateway+oif', () => routeWrite(100_000, false), once);
-  bench('routeWrite 100000 RTA_NH_ID', () => routeWrite(100_000, true), once);
-  bench('ip -batch 10000', () => ipBatch(10_000), once);
-  bench('ip -batch 100000', () => ipBatch(100_000), once);
-  bench('ip per route 1000', () => ipPerRoute(1000), once);
+  bench(`netlink ${SMALL}`, () => netlinkBatch(SMALL), once);
+  bench(`netlink ${LARGE}`, () => netlinkBatch(LARGE), once);
+  bench(`FibManager ${SMALL}`, () => managerFlush(SMALL, true), once);
+  bench(`FibManager ${LARGE} gateway+oif`, () => managerFlush(LARGE, false), once);
+  bench(`FibManager ${LARGE} RTA_NH_ID`, () => managerFlush(LARGE, true), once);
+  bench(`routeWrite ${LARGE} gateway+oif`, () => routeWrite(LARGE, false), once);
+  bench(`routeWrite ${LARGE} RTA_NH_ID`, () => routeWrite(LARGE, true), once);
+  bench(`ip -batch ${SMALL}`, () => ipBatch(SMALL), once);
+  bench(`ip -batch ${LARGE}`, () => ipBatch(LARGE), once);
+  bench(`ip per route ${Math.min(1000, SMALL)}`, () => ipPerRoute(Math.min(1000, SMALL)), once);
 });

@@ -68,7 +68,7 @@ test(`FIB write path, ${N} routes, ${BACKEND} backend`, async () => {
         after = g.afterGC.heapStatistics.usedHeapSize;
       }
       console.log(
-        `${name}: wall ${(wall / 1000).toFixed(2)} s, CPU ${((used.user + used.system) / 1e6).toFixed(2)} s, GC ${(gcUs / 1e6).toFixed(2)} s in ${stats.length}, ` +
+        `${name}: wall ${(wall / 1000).toFixed(2)} s, CPU ${((used.user + used.system) / 1e6).toFixed(2)} s (user ${(used.user / 1e6).toFixed(2)}, system ${(used.system / 1e6).toFixed(2)}: the kernel's own work), GC ${(gcUs / 1e6).toFixed(2)} s in ${stats.length}, ` +
           `${(allocated / 1e6).toFixed(0)} MB allocated between them; installed ${m.size}, errors ${m.lastErrors.length}`,
       );
     };
