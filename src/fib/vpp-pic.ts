@@ -95,6 +95,11 @@ interface PicHost {
   sw: number;
   /** In both tables, as far as the agent knows. */
   installed: boolean;
+  /**
+   * Taken out by a failover (withdraw): stays out, whatever is written
+   * through it, until restore() (the neighbor's session is back).
+   */
+  withdrawn: boolean;
 }
 
 export interface PicTablesDeps {
@@ -196,7 +201,7 @@ export class PicTables {
         else s.tables = 0; // two interfaces: written again when used
       }
     }
-    for (const [address, s] of seen) this.hosts.set(address, { sw: s.sw, installed: s.tables === 3 });
+    for (const [address, s] of seen) this.hosts.set(address, { sw: s.sw, installed: s.tables === 3, withdrawn: false });
     this.off = null;
     this.deps.report?.('pic', null);
     this.deps.log.info({ hosts: this.hosts.size, tables: PIC_TABLES.map((t) => t.id) }, 'PIC tables ready');
@@ -222,15 +227,16 @@ export class PicTables {
   }
 
   /**
-   * 'ok': installed; 'missing': to be written (never, withdrawn by a
-   * failover, or via a tunnel that is gone); 'conflict': another live tunnel
-   * of ours has this next hop.
+   * 'ok': installed; 'missing': to be written (never, or via a tunnel that
+   * is gone); 'withdrawn': out since a failover of its tunnel, not to be
+   * written before restore(); 'conflict': another live tunnel of ours has
+   * this next hop.
    */
-  state(need: PicNeed): 'ok' | 'missing' | 'conflict' {
+  state(need: PicNeed): 'ok' | 'missing' | 'withdrawn' | 'conflict' {
     const h = this.hosts.get(need.address);
     if (!h) return 'missing';
     if (h.sw !== need.sw) return h.installed && this.deps.alive(h.sw) ? 'conflict' : 'missing';
-    return h.installed ? 'ok' : 'missing';
+    return h.installed ? 'ok' : h.withdrawn ? 'withdrawn' : 'missing';
   }
 
   /** Writes the host routes of `needs` into both tables. Returns the errors by address. */
@@ -240,7 +246,7 @@ export class PicTables {
       [...needs].map(async ({ address, sw }) => {
         try {
           await Promise.all(PIC_TABLES.map((t) => this.writeHost(client, t, address, sw)));
-          this.hosts.set(address, { sw, installed: true });
+          this.hosts.set(address, { sw, installed: true, withdrawn: false });
         } catch (err) {
           if (!(err instanceof VppApiError)) throw err;
           errors.set(address, `${vnetApiErrorName(err.retval)} (${err.retval})`);
@@ -253,8 +259,11 @@ export class PicTables {
 
   /**
    * Failover: the host routes through `sws` leave both tables (every route
-   * recursing through them moves to its backup or drops). Returns how many
-   * next hops went.
+   * recursing through them moves to its backup or drops), and stay out until
+   * restore(): the RIB withdraws the dead neighbor's paths in steps, and a
+   * write meanwhile of a route still through one of them (its backup
+   * changed) must not send every route not yet withdrawn back into the dead
+   * tunnel. Returns how many next hops went.
    */
   async withdraw(client: VppClient, sws: ReadonlySet<number>): Promise<number> {
     const gone: string[] = [];
@@ -265,7 +274,10 @@ export class PicTables {
       gone.map(async (address) => {
         await Promise.all(PIC_TABLES.map((t) => this.deleteHost(client, t, address)));
         const h = this.hosts.get(address);
-        if (h) h.installed = false;
+        if (h) {
+          h.installed = false;
+          h.withdrawn = true;
+        }
       }),
     );
     return gone.length;
@@ -275,12 +287,16 @@ export class PicTables {
    * The tunnels `sws` carry traffic again (their neighbors' sessions are
    * back): the host routes a failover withdrew through them (withdraw) go
    * back into both tables, and every route still recursing through them
-   * resolves again. Returns the errors by address (the next write of a
-   * route through such a next hop tries again).
+   * resolves again. Returns the errors by address (no longer withdrawn: the
+   * next write of a route through such a next hop tries again).
    */
   async restore(client: VppClient, sws: ReadonlySet<number>): Promise<{ restored: number; errors: Map<string, string> }> {
     const back: PicNeed[] = [];
-    for (const [address, h] of this.hosts) if (!h.installed && sws.has(h.sw)) back.push({ address, sw: h.sw });
+    for (const [address, h] of this.hosts) {
+      if (h.installed || !sws.has(h.sw)) continue;
+      h.withdrawn = false;
+      back.push({ address, sw: h.sw });
+    }
     if (back.length === 0) return { restored: 0, errors: new Map() };
     const errors = await this.install(client, back);
     return { restored: back.length - errors.size, errors };

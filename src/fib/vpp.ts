@@ -25,7 +25,7 @@
  *   (preference 0), and the route's backup next hops (FibRoute.backup) the
  *   same way in PIC_BACKUP (preference 1). Those tables hold one host route
  *   per next hop in use ("NH/32 via NH on wgN"), written before the first
- *   route that needs it (and again after a failover withdrew it);
+ *   route that needs it (and after a failover withdrew it, by restore());
  * - any other next hop (a tunnel's own host route, the recursion guard's
  *   underlay pin, every next hop when PIC is off) is DIRECT: the interface's
  *   sw_if_index (by its tag), preference 0. A WireGuard interface is NBMA: a
@@ -457,15 +457,22 @@ export class VppFib implements FibBackend {
   }
 
   /**
-   * Whether every PIC host route a list needs is there; the missing ones are
-   * added to `install`. A next hop another live tunnel of ours already has
-   * throws (VPP would send the routes through that one).
+   * Whether every PIC host route a list needs is there, or out since a
+   * failover of its tunnel (the route is written and waits, unresolved, for
+   * restore()); the missing ones are added to `install`. A next hop another
+   * live tunnel of ours already has throws (VPP would send the routes
+   * through that one).
    */
   private picReady(lp: ListPaths, install: Map<string, PicNeed>): boolean {
     let ready = true;
+    let settled = true;
     for (const need of lp.needs) {
       const state = this.pic.state(need);
       if (state === 'ok') continue;
+      if (state === 'withdrawn') {
+        settled = false;
+        continue;
+      }
       if (state === 'conflict') {
         throw new RouteError(`next hop ${need.address} is also the next hop of another tunnel of this agent (sw_if_index ${this.pic.swOf(need.address) ?? '?'})`);
       }
@@ -474,7 +481,7 @@ export class VppFib implements FibBackend {
       if (other && other.sw !== need.sw) throw new RouteError(`next hop ${need.address} is named on two tunnels in one batch`);
       install.set(need.address, need);
     }
-    if (ready) lp.checked = this.pic.generation;
+    if (ready && settled) lp.checked = this.pic.generation;
     return ready;
   }
 
@@ -485,8 +492,8 @@ export class VppFib implements FibBackend {
    * or drops where it has none); `removed` is 0, VPP keeps the routes,
    * unresolved, until the RIB's withdrawals rewrite them. 0/0 when PIC is off
    * or nothing of ours goes through them. The host routes come back with
-   * restore() (the neighbor's session is back), or with the next write of a
-   * route through those next hops.
+   * restore() (the neighbor's session is back), not with a write of a route
+   * through those next hops meanwhile (PicTables.withdraw).
    */
   async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
     if (!this.pic.enabled || interfaces.length === 0) return { moved: 0, removed: 0 };
@@ -506,9 +513,9 @@ export class VppFib implements FibBackend {
    * unresolved (backup or drop) for good. The alternative, marking every
    * route through the tunnel for rewrite (what LinuxFib asks for, its
    * objects were replaced), costs one route write per route: measured on
-   * VPP 26.06 (test/vpp/real-vpp.test.ts), 100 000 routes rewritten in 1.2 s
-   * (~12 s at 1 M), against 1.3 ms for the two writes here and VPP's walk
-   * moving all 100 000 back within 141 ms. Returns
+   * VPP 26.06 (test/vpp/real-vpp.test.ts, two runs), 100 000 routes
+   * rewritten in 1.2–1.3 s (~12 s at 1 M), against 1.3–2.9 ms for the two
+   * writes here and VPP's walk moving all 100 000 back within 56–141 ms. Returns
    * how many next hops came back; `rewrite` when VPP refused one (the routes
    * through the tunnels are then written again, and each write retries it).
    */

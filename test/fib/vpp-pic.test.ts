@@ -160,10 +160,13 @@ describe('VPP PIC: failover', () => {
     m.set(route('192.0.2.0/24', P2));
     await m.flush();
     expect(fake.state.apiRoutes(4, 0).get('192.0.2.0/24')).toEqual([recursive('10.255.2.1')]);
+    expect(await m.restore(['wgp-1'])).toEqual({ restored: 2 });
     m.set(route('192.0.2.0/24', both));
     await m.flush();
     expect(m.lastErrors).toEqual([]);
     expect(fake.state.forwardingInterfaces('192.0.2.0/24').sort()).toEqual([sw(1), sw(2)].sort());
+    // The IPv6 route, never rewritten, over both again since the restore.
+    expect(fake.state.forwardingInterfaces('2001:db8:9::/48').sort()).toEqual([sw(1), sw(2)].sort());
   });
 
   it('100 000 routes through a dead tunnel (half with a backup via a second tunnel, half without): none forwards into it after a constant number of writes; the RIB\'s rewrite converges to single paths', async () => {
@@ -227,8 +230,9 @@ describe('VPP PIC: failover', () => {
     m2.set(other);
     expect(await m2.reconcile()).toEqual({ removed: 0, added: 0, kept: N / 2 + 1 });
 
-    // The session comes back: a route through it again puts its host route back (two writes), and it forwards.
+    // The session comes back: restore() puts the host route back (two writes), a route through it again forwards there.
     fake.requests.length = 0;
+    expect(await m.restore(['wgp-1'])).toEqual({ restored: 1 });
     m.set(route(withBackup[0]!, P1, P2));
     await m.flush();
     expect(writes(fake, 0)).toEqual([`+ ${PIC_PRIMARY.id}`, `+ ${PIC_BACKUP.id}`, '+ 0', '- 0']);
@@ -307,6 +311,40 @@ describe('VPP PIC: the neighbor back before its withdrawal was written (issue 10
     // The manager and VPP agree: a reconcile keeps every route.
     expect(await m.reconcile()).toEqual({ removed: 0, added: 0, kept: N + 1 });
   }, 60_000);
+
+  it('while the tunnel is dead, a write of a route still through it (the RIB not there yet, its backup changed) leaves the host route out: the other routes stay off the dead tunnel until restore()', async () => {
+    // The RIB withdraws a dead neighbor's paths in steps (8192 per turn): until it reaches a route,
+    // the route is still best through the dead next hop, and another neighbor's update can change
+    // its backup. Writing that route must not put the next hop's host route back: every route
+    // recursing through it would forward into the dead tunnel again.
+    const { fake, dp, sw } = await setup();
+    const m = new FibManager(dp.fib);
+    const ps = prefixes(100);
+    for (const p of ps) m.set(route(p, P1, P2));
+    await m.flush();
+    expect(await m.failover(['wgp-1'])).toEqual({ moved: 1, removed: 0 });
+    expect(census(fake.state, ps)).toEqual(new Map([[String(sw(2)), 100]]));
+    fake.requests.length = 0;
+    m.set(route(ps[0]!, P1, P3));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    // The route itself was written (its new backup added, the old one removed); into the PIC tables only its
+    // new backup's host route (the first route through wgp-3), not the dead next hop's.
+    expect(writes(fake, 0)).toEqual([`+ ${PIC_PRIMARY.id}`, `+ ${PIC_BACKUP.id}`, '+ 0', '- 0']);
+    expect(fake.state.apiRoutes(4, PIC_PRIMARY.id).has('10.255.1.1/32')).toBe(false);
+    expect(fake.state.apiRoutes(4, 0).get(ps[0]!)).toEqual([recursive('10.255.1.1'), recursive('10.255.3.1', PIC_BACKUP)]);
+    expect(fake.state.forwardingInterfaces(ps[0]!)).toEqual([sw(3)]);
+    expect(census(fake.state, ps.slice(1))).toEqual(new Map([[String(sw(2)), 99]]));
+    // A route new through the dead next hop does not put it back either (it waits, unresolved).
+    m.set(route('198.18.0.0/24', P1));
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(fake.state.forwarding('198.18.0.0/24')).toEqual({ kind: 'drop' });
+    expect(census(fake.state, ps.slice(1))).toEqual(new Map([[String(sw(2)), 99]]));
+    // The session is back: every route through it forwards there again.
+    expect(await m.restore(['wgp-1'])).toEqual({ restored: 1 });
+    expect(census(fake.state, [...ps, '198.18.0.0/24'])).toEqual(new Map([[String(sw(1)), 101]]));
+  });
 
   it('VPP refuses a host route at restore: the routes through the tunnel are written again at the next flush, and that write puts it back', async () => {
     const { fake, dp, sw } = await setup();

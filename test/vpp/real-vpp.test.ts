@@ -635,9 +635,10 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       await sleep(10);
     }
     console.log(`real-vpp: ECMP route after the failover of ${wg1} (${(performance.now() - t0).toFixed(0)} ms, ${polls} poll(s)):\n${showFib('198.18.0.0/24')!.text}`);
-    // The RIB catches up, then the session is back: both again (wgf-1's host route written anew).
+    // The RIB catches up, then the session is back: both again (restore() writes wgf-1's host route anew).
     m.set(via('198.18.0.0/24', '10.255.2.1', 'wgf-2'));
     await m.flush();
+    expect((await m.restore(['wgf-1'])).restored).toBe(f.moved);
     m.set(ecmp);
     await m.flush();
     expect(m.lastErrors).toEqual([]);
@@ -1024,7 +1025,8 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       expect(showFib(without[7]!)).toBeNull();
       expect((await dp.fib.dump()).length).toBe(N / 2);
 
-      // The session is back: a route through wgf-1 again brings its host route back.
+      // The session is back: restore() brings its host route back, a route through wgf-1 again forwards there.
+      expect(await m.restore(['wgf-1'])).toEqual({ restored: 1 });
       m.set({ prefix: withBackup[7]!, nexthops: P1, backup: P2 });
       await flush();
       expect(showFib(withBackup[7]!)!.forwarding).toEqual([`10.255.1.1 ${wg1}`]);
@@ -1104,25 +1106,27 @@ describe.skipIf(!PREFIX)('the VPP FIB against a real VPP (WGBGP_VPP_PREFIX)', ()
       expect(await m.restore(['wgf-1'])).toEqual({ restored: 1 });
       const restoreApiMs = performance.now() - t1;
       const restore = await walksDone(t1);
-      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[viaWg1, 100]]));
-      const table = tableInto('10.255.1.1', wg1, '10.255.2.1', wg2);
-      // Every route and the tunnel's own host route forward into wgf-1 again; none by the backup.
-      expect(table.into.length).toBe(N + 1);
-      expect(table.via2).toBe(1);
+      // Every 1000th of each half and the last of each (no listing of the whole table here: at 100 000
+      // entries through one next hop it kept VPP's main thread from the API for ~10 s).
+      const probe = [...sample(withBackup), ...sample(without), withBackup[N / 2 - 1]!, without[N / 2 - 1]!];
+      expect(fwd(probe)).toEqual(new Map([[viaWg1, 102]]));
 
       // The alternative, measured: another failover, then every route through wgf-1 written again (rewriteThrough).
+      // A write does not bring a withdrawn host route back (the tunnel may still be dead): restore() does, after.
       expect(await m.failover(['wgf-1'])).toEqual({ moved: 1, removed: 0 });
       await walksDone(performance.now());
       expect(m.rewriteThrough(new Set(['wgf-1']))).toBe(N);
       const rewriteAll = await flush();
       expect(rewriteAll.writes).toBe(N);
+      expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[`10.255.2.1 ${wg2}`, 50], ['drop', 50]]));
+      expect(await m.restore(['wgf-1'])).toEqual({ restored: 1 });
       await walksDone(performance.now());
       expect(fwd([...sample(withBackup), ...sample(without)])).toEqual(new Map([[viaWg1, 100]]));
       console.log(
         `real-vpp: PIC restore at ${N} routes (half with a backup): failover done by ${failover.ms.toFixed(0)} ms; ` +
           `the withdrawal and the same routes again in one flush: ${same.writes} writes in ${same.ms.toFixed(0)} ms; ` +
           `restore(): the writes answered in ${restoreApiMs.toFixed(1)} ms, VPP's walk moving ${N} routes back done by ${restore.ms.toFixed(0)} ms ` +
-          `(${restore.polls} poll(s)); show ip fib table 0 (${table.text}): ${table.into.length} entries into ${wg1}; ` +
+          `(${restore.polls} poll(s)); ${probe.length} routes sampled, all into ${wg1}; ` +
           `the alternative, every route written again: ${rewriteAll.writes} writes in ${rewriteAll.ms.toFixed(0)} ms`,
       );
     } finally {
