@@ -28,7 +28,6 @@ import {
   afiOf,
   canonicalAddress,
   exportAttributes,
-  exportEncoding,
   exportFilter,
   importAttributes,
   importPrefixWords,
@@ -41,7 +40,9 @@ import { AttributeTable } from './intern.js';
 import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
-import { AdjRibOutPaths } from './add-path-out.js';
+import type { AdjRibOutPaths } from './add-path-out.js';
+import { AdjRibOut } from './adj-rib-out.js';
+import type { AdjRibOutResend } from './adj-rib-out.js';
 import { OwedPrefixes } from './owed-prefixes.js';
 import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, comparePaths, eliminateRead, medFree, medFreeRead, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate, stepOfComparison } from './decision.js';
 import type { Decision, DecisionContext, DecisionPath, PathReader, DecisionPeer, DecisionStep } from './decision.js';
@@ -66,18 +67,6 @@ export interface TableSteps {
   next(max: number): UpdateMessage[];
   readonly done: boolean;
   /** Prefixes looked at so far. */
-  readonly sent: number;
-}
-
-/**
- * A peer's Adj-RIB-Out of one family sent again in steps (Rib.resendSteps),
- * for a ROUTE-REFRESH (RFC 2918 §4, RFC 7313 §4).
- */
-export interface AdjRibOutResend {
-  /** The UPDATEs for up to `max` more of the prefixes; [] once done. */
-  next(max: number): UpdateMessage[];
-  readonly done: boolean;
-  /** Prefixes announced so far. */
   readonly sent: number;
 }
 
@@ -126,21 +115,8 @@ interface PeerState extends DecisionPeer {
    */
   preIn: PrefixMap | null;
   importPolicy: CompiledChain | null;
-  exportPolicy: CompiledChain | null;
-  /** Export policy, attribute half, per Loc-RIB attribute set; outcome -> export attribute set (no references). */
-  exportPrepared: WeakMap<PathAttributes, PreparedPolicy>;
-  exportByOutcomeClassic: WeakMap<PolicyOutcome, PathAttributes>;
-  exportByOutcomeMp: WeakMap<PolicyOutcome, PathAttributes>;
-  /**
-   * Adj-RIB-Out: what the peer was last sent, as prefix number -> number of
-   * the interned export attribute set. Each entry holds a reference on both.
-   */
-  readonly adjOut: PrefixMap;
-  readonly encV4: ExportEncoding | null;
-  readonly encV6: ExportEncoding | null;
-  /** Loc-RIB attribute set -> export attribute set for this peer; holds no references. */
-  readonly exportCacheClassic: WeakMap<PathAttributes, PathAttributes>;
-  readonly exportCacheMp: WeakMap<PathAttributes, PathAttributes>;
+  /** The peer's Adj-RIB-Out (adj-rib-out.ts); its sub-slots share it. */
+  readonly out: AdjRibOut;
   /**
    * RFC 4724 §4.2: prefixes of a restarting peer kept from before its session
    * went down and not refreshed since; null when there are none.
@@ -156,14 +132,6 @@ interface PeerState extends DecisionPeer {
   lanes: PeerState[];
   /** RFC 7911: paths not stored because the prefix already had MAX_RECEIVED_PATHS from the peer (on its own state). */
   refusedPaths: number;
-  /** RFC 7911 send: the Adj-RIB-Out's paths past the first, for a peer sent several per prefix; null: one per prefix. */
-  readonly adjOutPaths: AdjRibOutPaths | null;
-  /**
-   * Behind (setBehind, or an export step used up): the prefixes whose export
-   * it is owed, each holding a reference on its number; catchUp() sends them
-   * from the Loc-RIB as it is then. Null while it keeps up.
-   */
-  owed: OwedPrefixes | null;
 }
 
 /** Our own origin's number in candidate lists. */
@@ -500,27 +468,17 @@ export class Rib {
       // Stale paths keep their copies while the neighbor still wants them (a reload may have switched it).
       preIn: policies.softReconfiguration ? (kept?.preIn ?? new PrefixMap()) : null,
       importPolicy: policies.import,
-      exportPolicy: policies.export,
-      exportPrepared: new WeakMap(),
-      exportByOutcomeClassic: new WeakMap(),
-      exportByOutcomeMp: new WeakMap(),
-      adjOut: new PrefixMap(),
-      encV4: exportEncoding(p, AFI_IPV4),
-      encV6: exportEncoding(p, AFI_IPV6),
-      exportCacheClassic: new WeakMap(),
-      exportCacheMp: new WeakMap(),
+      out: new AdjRibOut(p, policies.export, this.prefixes, this.exportAttributes),
       stale: kept !== undefined ? kept.stale : null,
       acceptedV6: kept !== undefined ? kept.acceptedV6 : 0,
       pathIds: kept !== undefined ? kept.pathIds : new PathIdColumn(),
       addPathFamilies: kept !== undefined ? kept.addPathFamilies : 0,
       lanes: [],
       refusedPaths: 0,
-      adjOutPaths: (p.addPathSend?.ipv4 ?? 0) > 0 || (p.addPathSend?.ipv6 ?? 0) > 0 ? new AdjRibOutPaths(p.addPathSend!.ipv4, p.addPathSend!.ipv6) : null,
-      owed: null,
     };
     this.peers.set(p.id, state);
     this.slots[slot] = state;
-    if (state.adjOutPaths !== null) this.addPathSenders++;
+    if (state.out.adjOutPaths !== null) this.addPathSenders++;
     // RFC 7911 sub-slots with stale paths resume too, with the new session's state.
     for (const l of kept?.lanes ?? []) {
       if (!policies.softReconfiguration && l.preIn !== null) l.preIn.forEach((r) => this.pathRecords.release(r));
@@ -604,7 +562,7 @@ export class Rib {
       s.stale = stale.size > 0 ? stale : null;
       n += stale.size;
     }
-    this.clearAdjOut(peer);
+    peer.out.clear();
     return n;
   }
 
@@ -645,49 +603,13 @@ export class Rib {
 
   /**
    * The peer's Adj-RIB-Out of one family sent again as it stands, in steps
-   * (RFC 2918 §4: the answer to a ROUTE-REFRESH). The prefixes are taken at
-   * the start; each step sends what the Adj-RIB-Out holds for them then, so
-   * exports in between (sent at once, as always) are neither undone nor
-   * repeated stale, and a prefix withdrawn meanwhile is skipped. The
-   * Adj-RIB-Out itself is not changed. Null when the peer is not in the RIB.
+   * (RFC 2918 §4: the answer to a ROUTE-REFRESH; AdjRibOut.resendSteps).
+   * Null when the peer is not in the RIB.
    */
   resendSteps(id: string, afi: number): AdjRibOutResend | null {
     const peer = this.peers.get(id);
     if (!peer) return null;
-    const enc = afi === AFI_IPV6 ? peer.encV6 : peer.encV4;
-    const v6 = afi === AFI_IPV6;
-    const prefixes = enc === null ? new Int32Array(0) : peer.adjOut.ids();
-    let at = 0;
-    let sent = 0;
-    return {
-      get done() {
-        return at >= prefixes.length;
-      },
-      get sent() {
-        return sent;
-      },
-      next: (max: number): UpdateMessage[] => {
-        if (at >= prefixes.length || this.peers.get(id) !== peer) {
-          at = prefixes.length;
-          return [];
-        }
-        const packer = new UpdatePacker(this.prefixes);
-        const end = Math.min(prefixes.length, at + max);
-        for (; at < end; at++) {
-          const prefix = prefixes[at]!;
-          if (this.prefixes.isV6(prefix) !== v6) continue;
-          const attrsId = peer.adjOut.get(prefix);
-          if (attrsId < 0) continue;
-          if (peer.adjOutPaths !== null && peer.adjOutPaths.max(v6) > 0) {
-            // RFC 7911: every path sent, each with its Path Identifier.
-            const s = peer.adjOutPaths.sent(peer.adjOut, prefix);
-            for (let i = 0; i < s.ids.length; i++) packer.announce(prefix, enc!, this.exportAttributes.get(s.attrs[i]!), s.ids[i]);
-          } else packer.announce(prefix, enc!, this.exportAttributes.get(attrsId));
-          sent++;
-        }
-        return packer.finish();
-      },
-    };
+    return peer.out.resendSteps(afi, () => this.peers.get(id) === peer);
   }
 
   /** Whether the peer's paths are kept stale (retainStale, not yet swept). */
@@ -798,8 +720,8 @@ export class Rib {
 
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */
   private forgetPeerState(peer: PeerState): void {
-    this.clearAdjOut(peer);
-    if (peer.adjOutPaths !== null) this.addPathSenders--;
+    peer.out.clear();
+    if (peer.out.adjOutPaths !== null) this.addPathSenders--;
     this.peers.delete(peer.info.id);
     this.peerInfos.delete(peer.info.id);
     for (const a of localAddresses(peer.info)) {
@@ -807,21 +729,6 @@ export class Rib {
       if (n === 0) this.ownAddresses.delete(a);
       else this.ownAddresses.set(a, n);
     }
-  }
-
-  /** Forgets what the peer was sent, and what it was owed (it gets everything again, or nothing). */
-  private clearAdjOut(peer: PeerState): void {
-    peer.owed?.drain((prefix) => this.prefixes.release(prefix));
-    peer.owed = null;
-    if (peer.adjOutPaths !== null) {
-      peer.adjOutPaths.forEachExtra((attrs) => this.exportAttributes.release(this.exportAttributes.get(attrs)));
-      peer.adjOutPaths.clear();
-    }
-    peer.adjOut.forEach((attrs, prefix) => {
-      this.exportAttributes.release(this.exportAttributes.get(attrs));
-      this.prefixes.release(prefix);
-    });
-    peer.adjOut.clear();
   }
 
   /**
@@ -1085,7 +992,7 @@ export class Rib {
 
   /** Adj-RIB-Out size. */
   advertisedCount(peerId: string): number {
-    return this.peers.get(peerId)?.adjOut.size ?? 0;
+    return this.peers.get(peerId)?.out.adjOut.size ?? 0;
   }
 
   /**
@@ -1124,7 +1031,7 @@ export class Rib {
       if (p !== undefined) {
         peers.push(p);
         slots.push(k);
-        if (p.adjOutPaths !== null) allBestOnly = false;
+        if (p.out.adjOutPaths !== null) allBestOnly = false;
       }
     });
     const packers = peers.map(() => new UpdatePacker(this.prefixes));
@@ -1141,17 +1048,17 @@ export class Rib {
         for (let k = 0; k < peers.length; k++) {
           const peer = peers[k]!;
           // RFC 7911 §3: a peer sent several paths may be sent another one though the best stayed.
-          if (bestKept && peer.adjOutPaths === null) continue;
+          if (bestKept && peer.out.adjOutPaths === null) continue;
           // What the peer was never sent and may not be sent needs no export work: with
           // one peer feeding a full table, that is every change (split horizon).
           // A peer sent several paths (RFC 7911) may be sent the second though the best is its own.
-          if (peer.adjOutPaths === null && (id === NO_PREFIX || !peer.adjOut.has(id)) && (best === undefined || exportFilter(this.exportCtx, best, peer.info) !== null)) continue;
-          if (peer.owed !== null) {
-            this.owe(peer.owed, c.prefix, id);
+          if (peer.out.adjOutPaths === null && (id === NO_PREFIX || !peer.out.adjOut.has(id)) && (best === undefined || exportFilter(this.exportCtx, best, peer.info) !== null)) continue;
+          if (peer.out.owed !== null) {
+            peer.out.owe(c.prefix, id);
             continue;
           }
           this.exportPrefix(peer, c.prefix, id, packers[k]!, best);
-          if (++exported[k]! >= step) peer.owed = new OwedPrefixes();
+          if (++exported[k]! >= step) peer.out.owed = new OwedPrefixes();
         }
       }
     }
@@ -1169,17 +1076,17 @@ export class Rib {
    */
   setBehind(peerId: string): void {
     const peer = this.peers.get(peerId);
-    if (peer !== undefined && peer.owed === null) peer.owed = new OwedPrefixes();
+    if (peer !== undefined && peer.out.owed === null) peer.out.owed = new OwedPrefixes();
   }
 
   /** Whether the peer is behind (see setBehind): changes for it are remembered, not exported. */
   isBehind(peerId: string): boolean {
-    return (this.peers.get(peerId)?.owed ?? null) !== null;
+    return (this.peers.get(peerId)?.out.owed ?? null) !== null;
   }
 
   /** Prefixes the peer is owed an UPDATE for while behind. */
   owedCount(peerId: string): number {
-    return this.peers.get(peerId)?.owed?.size ?? 0;
+    return this.peers.get(peerId)?.out.owed?.size ?? 0;
   }
 
   /**
@@ -1190,14 +1097,14 @@ export class Rib {
    */
   catchUp(peerId: string, max: number): UpdateMessage[] {
     const peer = this.peers.get(peerId);
-    const owed = peer?.owed ?? null;
+    const owed = peer?.out.owed ?? null;
     if (peer === undefined || owed === null) return [];
     const packer = new UpdatePacker(this.prefixes);
     owed.take(max, (id) => {
       this.exportPrefix(peer, null, id, packer, this.exportableOf(id));
       this.prefixes.release(id);
     });
-    if (owed.size === 0) peer.owed = null;
+    if (owed.size === 0) peer.out.owed = null;
     return packer.finish();
   }
 
@@ -1211,20 +1118,11 @@ export class Rib {
   reexportLater(peerId: string): number {
     const peer = this.peers.get(peerId);
     if (!peer) return 0;
-    const owed = (peer.owed ??= new OwedPrefixes());
-    peer.adjOut.forEach((_a, id) => this.owe(owed, '', id));
-    this.loc.forEach((_e, id) => this.owe(owed, '', id));
-    for (const prefix of this.redistributed.keys()) this.owe(owed, prefix, this.prefixes.find(prefix));
+    const owed = (peer.out.owed ??= new OwedPrefixes());
+    peer.out.adjOut.forEach((_a, id) => peer.out.owe('', id));
+    this.loc.forEach((_e, id) => peer.out.owe('', id));
+    for (const prefix of this.redistributed.keys()) peer.out.owe(prefix, this.prefixes.find(prefix));
     return owed.size;
-  }
-
-  /** Notes that `owed`'s peer is owed the prefix; the mark holds a reference on its number, so it stays this prefix's. */
-  private owe(owed: OwedPrefixes, text: string, id: number): void {
-    if (id === NO_PREFIX) {
-      // A redistributed route nothing names yet: numbered now.
-      const made = this.prefixes.intern(text);
-      if (!owed.mark(made)) this.prefixes.release(made);
-    } else if (owed.mark(id)) this.prefixes.retain(id);
   }
 
   /**
@@ -1265,10 +1163,7 @@ export class Rib {
   setExportPolicy(peerId: string, policy: CompiledChain | null): void {
     const peer = this.peers.get(peerId);
     if (!peer) return;
-    peer.exportPolicy = policy;
-    peer.exportPrepared = new WeakMap();
-    peer.exportByOutcomeClassic = new WeakMap();
-    peer.exportByOutcomeMp = new WeakMap();
+    peer.out.setPolicy(policy);
   }
 
   /** Every path of the peer the import policy decides (not rejected by a built-in check), from its pre-policy record. */
@@ -1340,11 +1235,11 @@ export class Rib {
         seen.add(id);
       }
       let best = this.exportable(id, text);
-      const enc = afiOf(text) === AFI_IPV4 ? peer.encV4 : peer.encV6;
+      const enc = afiOf(text) === AFI_IPV4 ? peer.out.encV4 : peer.out.encV6;
       if (best !== undefined && (enc === null || exportFilter(this.exportCtx, best, peer.info) !== null)) best = undefined;
-      fn(text, best, id !== NO_PREFIX && peer.adjOut.has(id));
+      fn(text, best, id !== NO_PREFIX && peer.out.adjOut.has(id));
     };
-    for (const id of peer.adjOut.ids()) one(id, this.prefixes.text(id));
+    for (const id of peer.out.adjOut.ids()) one(id, this.prefixes.text(id));
     this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
     for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
   }
@@ -1360,7 +1255,7 @@ export class Rib {
   exportFullSteps(peerId: string): TableSteps | null {
     const peer = this.peers.get(peerId);
     if (!peer) return null;
-    this.clearAdjOut(peer);
+    peer.out.clear();
     const ids = new Int32Array(this.locCount);
     let n = 0;
     this.loc.forEach((_e, id) => {
@@ -2233,17 +2128,17 @@ export class Rib {
    */
   private exportPrefix(peer: PeerState, text: string | null, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
     const afi = prefix === NO_PREFIX ? afiOf(text!) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
-    const enc = afi === AFI_IPV4 ? peer.encV4 : peer.encV6;
-    if (peer.adjOutPaths !== null && peer.adjOutPaths.max(afi === AFI_IPV6) > 0) {
-      this.exportPaths(peer, peer.adjOutPaths, text ?? this.prefixes.text(prefix), prefix, packer, enc);
+    const enc = afi === AFI_IPV4 ? peer.out.encV4 : peer.out.encV6;
+    if (peer.out.adjOutPaths !== null && peer.out.adjOutPaths.max(afi === AFI_IPV6) > 0) {
+      this.exportPaths(peer, peer.out.adjOutPaths, text ?? this.prefixes.text(prefix), prefix, packer, enc);
       return;
     }
-    const prevId = prefix === NO_PREFIX ? -1 : peer.adjOut.get(prefix);
+    const prevId = prefix === NO_PREFIX ? -1 : peer.out.adjOut.get(prefix);
     const prev = prevId < 0 ? undefined : this.exportAttributes.get(prevId);
     const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc, prefix) : null;
     if (next === null) {
       if (prev === undefined) return;
-      peer.adjOut.delete(prefix);
+      peer.out.adjOut.delete(prefix);
       this.exportAttributes.release(prev);
       packer.withdraw(prefix, enc !== null ? enc.classic : afi === AFI_IPV4);
       this.prefixes.release(prefix);
@@ -2258,7 +2153,7 @@ export class Rib {
       if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text!);
       else this.prefixes.retain(prefix);
     }
-    peer.adjOut.set(prefix, this.exportAttributes.idOf(next));
+    peer.out.adjOut.set(prefix, this.exportAttributes.idOf(next));
     if (prev !== undefined) this.exportAttributes.release(prev);
     packer.announce(prefix, enc!, next);
   }
@@ -2273,7 +2168,7 @@ export class Rib {
   private exportPaths(peer: PeerState, out: AdjRibOutPaths, text: string, prefix: number, packer: UpdatePacker, enc: ExportEncoding | null): void {
     const afi = prefix === NO_PREFIX ? afiOf(text) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
     const max = out.max(afi === AFI_IPV6);
-    const before = prefix === NO_PREFIX ? { ids: [], attrs: [] } : out.sent(peer.adjOut, prefix);
+    const before = prefix === NO_PREFIX ? { ids: [], attrs: [] } : out.sent(peer.out.adjOut, prefix);
     const ids: number[] = [];
     const attrs: PathAttributes[] = [];
     if (enc !== null) {
@@ -2313,7 +2208,7 @@ export class Rib {
       if (j < 0 || this.exportAttributes.get(before.attrs[j]!) !== attrs[i]) packer.announce(prefix, enc!, attrs[i]!, ids[i]);
     }
     // The new entries hold the references exportAttrs took; the old ones give theirs up.
-    out.store(peer.adjOut, prefix, { ids, attrs: attrs.map((a) => this.exportAttributes.idOf(a)) });
+    out.store(peer.out.adjOut, prefix, { ids, attrs: attrs.map((a) => this.exportAttributes.idOf(a)) });
     for (const a of before.attrs) this.exportAttributes.release(this.exportAttributes.get(a));
     if (ids.length === 0) this.prefixes.release(prefix);
   }
@@ -2339,9 +2234,9 @@ export class Rib {
     if (exportFilter(this.exportCtx, best, peer.info) !== null) return null;
     const nh = enc.classic ? enc.nextHops[0]! : null;
     let out: PathAttributes | undefined;
-    const policy = peer.exportPolicy;
+    const policy = peer.out.exportPolicy;
     if (policy === null) {
-      const cache = enc.classic ? peer.exportCacheClassic : peer.exportCacheMp;
+      const cache = enc.classic ? peer.out.exportCacheClassic : peer.out.exportCacheMp;
       out = cache.get(best.attrs);
       if (out === undefined || !this.exportAttributes.retain(out)) {
         out = this.exportAttributes.intern(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
@@ -2349,11 +2244,11 @@ export class Rib {
       }
     } else {
       // The rewrite is cached per outcome, not per attribute set: a prefix match makes routes of one set differ.
-      let prepared = peer.exportPrepared.get(best.attrs);
-      if (prepared === undefined) peer.exportPrepared.set(best.attrs, (prepared = policy.prepare(best.attrs, peer.info.id)));
+      let prepared = peer.out.exportPrepared.get(best.attrs);
+      if (prepared === undefined) peer.out.exportPrepared.set(best.attrs, (prepared = policy.prepare(best.attrs, peer.info.id)));
       const o = prefix === NO_PREFIX ? prepared.outcome(best.prefix, best.source, best.nextHop) : prepared.outcomeOf(this.policyKey(prefix), best.source, best.nextHop);
       if (!o.accept) return null;
-      const cache = enc.classic ? peer.exportByOutcomeClassic : peer.exportByOutcomeMp;
+      const cache = enc.classic ? peer.out.exportByOutcomeClassic : peer.out.exportByOutcomeMp;
       out = cache.get(o);
       if (out === undefined || !this.exportAttributes.retain(out)) {
         out = this.exportAttributes.intern(exportAttributesWithPolicy(this.exportCtx, best.attrs, peer.info, nh, o));
