@@ -19,7 +19,7 @@ import type { ExportEncoding } from '#bgp/policy/index';
 import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
 import type { AttributeTable } from './intern.js';
 import { AdjRibOutPaths } from './add-path-out.js';
-import { OwedPrefixes } from './owed-prefixes.js';
+import type { OwedPrefixes } from './owed-prefixes.js';
 import { UpdatePacker } from './update-packer.js';
 import type { PeerInfo } from './types.js';
 

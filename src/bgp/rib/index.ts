@@ -1,6 +1,7 @@
 /** Routing information bases: Adj-RIB-In, Loc-RIB with the decision process, Adj-RIB-Out. */
 export { Rib } from './rib.js';
-export type { IneligibleReason, PeerPolicies, PeerRemoval, TableSteps } from './rib.js';
+export type { IneligibleReason, PeerPolicies, PeerRemoval } from './rib.js';
+export type { TableSteps } from './export.js';
 export type { AdjRibOutResend } from './adj-rib-out.js';
 export type { LocRibChange, PeerInfo, Route, RouteSource } from './types.js';
 export { AttributeTable, attributeHash, attributesEqual } from './intern.js';

@@ -1,13 +1,16 @@
 /**
- * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9).
+ * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9): the Rib, whose
+ * export side (each peer's Adj-RIB-Out, adj-rib-out.ts, and the UPDATEs that
+ * keep it in line with the Loc-RIB, export.ts) reads the Loc-RIB through
+ * LocRibView and has its own module.
  *
  * Shape, chosen for full tables (a million prefixes from each of several
  * peers): no object and no map entry per path. A prefix is a number in the
  * prefix table (shared with the FIB bookkeeping); a path is a number too:
  * its record in the path table (attribute set and next hops, shared by
  * every prefix that has them). Each peer keeps its Adj-RIB-In as prefix
- * number -> record number and its Adj-RIB-Out as prefix number -> export
- * attribute set number (PrefixMap: an array once large); the Loc-RIB keeps,
+ * number -> record number (PrefixMap: an array once large), its Adj-RIB-Out
+ * prefix number -> export attribute set number; the Loc-RIB keeps,
  * per prefix number, which peers' paths are candidates (a lone candidate as
  * the peer's number in a column, several as a small list with the best
  * first). Route objects are made when asked for (best(), changes), never stored. A change
@@ -24,32 +27,21 @@ import type { PathAttributes, PrefixRun, UpdateMessage } from '#bgp/wire/types';
 import { PrefixReader, prefixPathIds } from '#bgp/wire/nlri';
 import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
 import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
-import {
-  afiOf,
-  canonicalAddress,
-  exportAttributes,
-  exportFilter,
-  importAttributes,
-  importPrefixWords,
-} from '#bgp/policy/index';
-import type { ExportContext, ExportEncoding, ImportContext, ImportRejectReason } from '#bgp/policy/index';
+import { canonicalAddress, importAttributes, importPrefixWords } from '#bgp/policy/index';
+import type { ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
 import { PrefixWords } from '#bgp/policy/prefix-set';
-import { exportAttributesWithPolicy } from '#bgp/policy/export';
 import { AttributeTable } from './intern.js';
 import { OutcomeRecords } from './outcome-records.js';
 import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
-import type { AdjRibOutPaths } from './add-path-out.js';
-import { AdjRibOut } from './adj-rib-out.js';
 import type { AdjRibOutResend } from './adj-rib-out.js';
-import { OwedPrefixes } from './owed-prefixes.js';
+import { LOCAL_SLOT, RibExport, sameRoute } from './export.js';
+import type { TableSteps } from './export.js';
 import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, comparePaths, eliminateRead, medFree, medFreeRead, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate, stepOfComparison } from './decision.js';
 import type { Decision, DecisionContext, DecisionPath, PathReader, DecisionPeer, DecisionStep } from './decision.js';
 import { multipathSet } from './multipath.js';
 import type { MultipathOptions } from './multipath.js';
-import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
-import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
 import { bucketAdd, bucketFind, bucketRemove, type Buckets } from '#lib/buckets';
 
@@ -59,15 +51,6 @@ export interface PeerRemoval {
   next(max: number): LocRibChange[];
   /** The peer's paths are all withdrawn and the peer is out of the RIB. */
   readonly done: boolean;
-}
-
-/** A peer's whole table in steps (Rib.exportFullSteps). */
-export interface TableSteps {
-  /** The UPDATEs for up to `max` more prefixes; [] once done. */
-  next(max: number): UpdateMessage[];
-  readonly done: boolean;
-  /** Prefixes looked at so far. */
-  readonly sent: number;
 }
 
 /**
@@ -115,8 +98,6 @@ interface PeerState extends DecisionPeer {
    */
   preIn: PrefixMap | null;
   importPolicy: CompiledChain | null;
-  /** The peer's Adj-RIB-Out (adj-rib-out.ts); its sub-slots share it. */
-  readonly out: AdjRibOut;
   /**
    * RFC 4724 §4.2: prefixes of a restarting peer kept from before its session
    * went down and not refreshed since; null when there are none.
@@ -134,8 +115,6 @@ interface PeerState extends DecisionPeer {
   refusedPaths: number;
 }
 
-/** Our own origin's number in candidate lists. */
-const LOCAL_SLOT = 0;
 /** The prefix text of routes made for the decision process only (candidateOf): none. */
 const DECIDING = '';
 
@@ -151,12 +130,6 @@ function scratchPath(): ScratchPath {
   return { peer: null, source: 'bgp', attrs: {}, nextHop: null };
 }
 
-/**
- * The prefix text of a peer's best path made only to be exported by number
- * (exportableOf): the export reads the prefix from its number (policy, size,
- * NLRI), never from the Route, which leaves it with nothing else.
- */
-const EXPORTING = '';
 /** The Loc-RIB column's mark for a prefix with three or more candidates (a set in `sets`, its number in `setOf`); -1 there is none. */
 const MULTI = -2;
 
@@ -362,12 +335,10 @@ export class Rib {
   /** Peers by number (index 0: our own origin, never a peer). */
   private readonly slots: (PeerState | null)[] = [null];
   private readonly freeSlots: number[] = [];
-  private readonly peerInfos = new Map<string, PeerInfo>();
   private readonly decisionCtx: DecisionContext;
   /** The two paths of a comparison, filled from the stored paths (pathIn). */
   private readonly scratchA = scratchPath();
   private readonly scratchB = scratchPath();
-  private readonly exportCtx: ExportContext;
   /** Our own global addresses (canonical) with the number of sessions using each. */
   private readonly ownAddresses = new Map<string, number>();
   /**
@@ -406,7 +377,6 @@ export class Rib {
   private readonly localAttrs: PathAttributes;
   /** Static routes' attribute sets where `announce` gives communities (interned, one reference each). */
   private readonly staticAttrs = new Map<string, PathAttributes>();
-  private readonly exportSizes = new WeakMap<PathAttributes, number>();
 
   /**
    * Track each prefix's second-best path too (its peer): a change of it is a
@@ -427,6 +397,8 @@ export class Rib {
    */
   private addPathSenders = 0;
   private readonly touchMarks = new TouchMarks();
+  /** Every peer's Adj-RIB-Out and the export into them (export.ts). */
+  private readonly exporter: RibExport;
   /** Reads received prefix runs (applyUpdate; one run at a time). */
   private readonly reader = new PrefixReader();
   /** The prefix an import policy is asked about (policyKey). */
@@ -437,8 +409,19 @@ export class Rib {
     this.multipathOpts = local.multipath ?? null;
     this.prefixes = local.prefixes ?? new PrefixTable();
     this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
-    this.exportCtx = { localAsn: local.asn, peers: this.peerInfos };
     this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
+    this.exporter = new RibExport(this.prefixes, this.exportAttributes, this.decisionCtx, {
+      redistributed: this.redistributed,
+      count: () => this.locCount,
+      forEachPrefix: (fn) => this.loc.forEach(fn),
+      has: (prefix) => this.locOf(prefix) !== -1,
+      bestSlot: (prefix) => this.bestSlot(prefix),
+      routeOf: (prefix, slot, text) => this.routeOf(prefix, slot, text),
+      bestRoute: (prefix, text) => this.bestRoute(prefix, text),
+      rankedSlots: (prefix) => this.rankedSlots(prefix),
+      bestIsCurrent: (prefix, best) => this.changeBestIsCurrent(prefix, best),
+      policyKey: (prefix) => this.policyKey(prefix),
+    });
   }
 
   /**
@@ -468,7 +451,6 @@ export class Rib {
       // Stale paths keep their copies while the neighbor still wants them (a reload may have switched it).
       preIn: policies.softReconfiguration ? (kept?.preIn ?? new PrefixMap()) : null,
       importPolicy: policies.import,
-      out: new AdjRibOut(p, policies.export, this.prefixes, this.exportAttributes),
       stale: kept !== undefined ? kept.stale : null,
       acceptedV6: kept !== undefined ? kept.acceptedV6 : 0,
       pathIds: kept !== undefined ? kept.pathIds : new PathIdColumn(),
@@ -478,13 +460,12 @@ export class Rib {
     };
     this.peers.set(p.id, state);
     this.slots[slot] = state;
-    if (state.out.adjOutPaths !== null) this.addPathSenders++;
+    if (this.exporter.addPeer(p, policies.export).adjOutPaths !== null) this.addPathSenders++;
     // RFC 7911 sub-slots with stale paths resume too, with the new session's state.
     for (const l of kept?.lanes ?? []) {
       if (!policies.softReconfiguration && l.preIn !== null) l.preIn.forEach((r) => this.pathRecords.release(r));
       this.openLane(state, l);
     }
-    this.peerInfos.set(p.id, p);
     for (const a of localAddresses(p)) this.ownAddresses.set(a, (this.ownAddresses.get(a) ?? 0) + 1);
   }
 
@@ -562,7 +543,7 @@ export class Rib {
       s.stale = stale.size > 0 ? stale : null;
       n += stale.size;
     }
-    peer.out.clear();
+    this.exporter.clear(id);
     return n;
   }
 
@@ -599,17 +580,6 @@ export class Rib {
     let n = 0;
     for (const s of [peer, ...peer.lanes]) for (const prefix of s.stale ?? []) if (this.prefixes.isV6(prefix) === v6) n++;
     return n;
-  }
-
-  /**
-   * The peer's Adj-RIB-Out of one family sent again as it stands, in steps
-   * (RFC 2918 §4: the answer to a ROUTE-REFRESH; AdjRibOut.resendSteps).
-   * Null when the peer is not in the RIB.
-   */
-  resendSteps(id: string, afi: number): AdjRibOutResend | null {
-    const peer = this.peers.get(id);
-    if (!peer) return null;
-    return peer.out.resendSteps(afi, () => this.peers.get(id) === peer);
   }
 
   /** Whether the peer's paths are kept stale (retainStale, not yet swept). */
@@ -720,10 +690,8 @@ export class Rib {
 
   /** Drops the peer's state apart from its paths (already moved or withdrawn). */
   private forgetPeerState(peer: PeerState): void {
-    peer.out.clear();
-    if (peer.out.adjOutPaths !== null) this.addPathSenders--;
+    if ((this.exporter.removePeer(peer.info.id)?.adjOutPaths ?? null) !== null) this.addPathSenders--;
     this.peers.delete(peer.info.id);
-    this.peerInfos.delete(peer.info.id);
     for (const a of localAddresses(peer.info)) {
       const n = (this.ownAddresses.get(a) ?? 1) - 1;
       if (n === 0) this.ownAddresses.delete(a);
@@ -992,137 +960,72 @@ export class Rib {
 
   /** Adj-RIB-Out size. */
   advertisedCount(peerId: string): number {
-    return this.peers.get(peerId)?.out.adjOut.size ?? 0;
+    return this.exporter.advertisedCount(peerId);
   }
 
-  /**
-   * The UPDATEs that bring `peerId` in line with the Loc-RIB for the prefixes
-   * named by `changes`. The current Loc-RIB is exported (not the change's
-   * `best`), so stale or merged batches still converge; a prefix whose export
-   * did not change produces nothing.
-   */
+  /** The UPDATEs that bring `peerId` in line with the Loc-RIB for the prefixes named by `changes` (RibExport.exportChanges). */
   exportChanges(peerId: string, changes: readonly LocRibChange[]): UpdateMessage[] {
-    return this.exportToPeers([peerId], changes)[0]!;
+    return this.exporter.exportChanges(peerId, changes);
   }
 
-  /**
-   * exportChanges for several peers at once, per peer in the order given
-   * (an unknown peer gets none): each prefix's current best is made once,
-   * not once per peer (ten full-table peers: nine Route objects fewer per change).
-   *
-   * A peer that is behind (setBehind) is sent nothing: the prefixes are
-   * remembered for catchUp(). After `step` prefixes exported to a peer in
-   * this call, it is behind for the rest (a batch of a million changes is
-   * not made into UPDATEs for a socket at once).
-   *
-   * A change that kept the best path (previous and best the same path: only
-   * the backup or the multipath set moved) is not looked at for a peer sent
-   * the best path alone: the changes are given to every peer in the order
-   * made (or owed to it, or its whole table follows), so the change that
-   * made that path the best already brought the peer in line. With ten
-   * full-table peers and backups, 46 % of the changes are such (issue 10).
-   */
+  /** exportChanges for several peers at once; a peer is behind after `step` prefixes (RibExport.exportToPeers). */
   exportToPeers(peerIds: readonly string[], changes: readonly LocRibChange[], step = Number.POSITIVE_INFINITY): UpdateMessage[][] {
-    const peers: PeerState[] = [];
-    const slots: number[] = [];
-    let allBestOnly = true;
-    peerIds.forEach((id, k) => {
-      const p = this.peers.get(id);
-      if (p !== undefined) {
-        peers.push(p);
-        slots.push(k);
-        if (p.out.adjOutPaths !== null) allBestOnly = false;
-      }
-    });
-    const packers = peers.map(() => new UpdatePacker(this.prefixes));
-    const exported = peers.map(() => 0);
-    if (peers.length > 0) {
-      // exportPrefix is idempotent (a prefix seen twice finds its Adj-RIB-Out
-      // entry current), so repeated prefixes need no set of their own.
-      for (let i = 0; i < changes.length; i++) {
-        const c = changes[i]!;
-        const bestKept = c.best !== null && (c.previous === c.best || sameRoute(c.previous, c.best));
-        if (bestKept && allBestOnly) continue;
-        const id = this.prefixes.findHinted(c.prefix, c.id);
-        const best = this.changeBestIsCurrent(id, c.best) ? c.best! : this.exportable(id, c.prefix);
-        for (let k = 0; k < peers.length; k++) {
-          const peer = peers[k]!;
-          // RFC 7911 §3: a peer sent several paths may be sent another one though the best stayed.
-          if (bestKept && peer.out.adjOutPaths === null) continue;
-          // What the peer was never sent and may not be sent needs no export work: with
-          // one peer feeding a full table, that is every change (split horizon).
-          // A peer sent several paths (RFC 7911) may be sent the second though the best is its own.
-          if (peer.out.adjOutPaths === null && (id === NO_PREFIX || !peer.out.adjOut.has(id)) && (best === undefined || exportFilter(this.exportCtx, best, peer.info) !== null)) continue;
-          if (peer.out.owed !== null) {
-            peer.out.owe(c.prefix, id);
-            continue;
-          }
-          this.exportPrefix(peer, c.prefix, id, packers[k]!, best);
-          if (++exported[k]! >= step) peer.out.owed = new OwedPrefixes();
-        }
-      }
-    }
-    const out: UpdateMessage[][] = peerIds.map(() => []);
-    for (let k = 0; k < peers.length; k++) out[slots[k]!] = packers[k]!.finish();
-    return out;
+    return this.exporter.exportToPeers(peerIds, changes, step);
   }
 
-  /**
-   * RFC 4271 §9.2 (an implementation may combine or suppress updates; the
-   * spirit of MinRouteAdvertisementIntervalTimer): the peer reads slower
-   * than its changes come, so from now on they are not made into UPDATEs
-   * for it; which prefixes changed is remembered, and catchUp() sends them
-   * as the Loc-RIB has them then, each once.
-   */
+  /** The peer reads slower than its changes come: they are remembered for catchUp(), not exported (RFC 4271 §9.2). */
   setBehind(peerId: string): void {
-    const peer = this.peers.get(peerId);
-    if (peer !== undefined && peer.out.owed === null) peer.out.owed = new OwedPrefixes();
+    this.exporter.setBehind(peerId);
   }
 
   /** Whether the peer is behind (see setBehind): changes for it are remembered, not exported. */
   isBehind(peerId: string): boolean {
-    return (this.peers.get(peerId)?.out.owed ?? null) !== null;
+    return this.exporter.isBehind(peerId);
   }
 
   /** Prefixes the peer is owed an UPDATE for while behind. */
   owedCount(peerId: string): number {
-    return this.peers.get(peerId)?.out.owed?.size ?? 0;
+    return this.exporter.owedCount(peerId);
   }
 
-  /**
-   * The UPDATEs for up to `max` of the prefixes a peer behind is owed, from
-   * the Loc-RIB as it is now (a prefix gone is withdrawn, one that came and
-   * went in between needs nothing). Once none is owed, the peer keeps up
-   * again: exportToPeers sends to it directly.
-   */
+  /** The UPDATEs for up to `max` of the prefixes a peer behind is owed, from the Loc-RIB as it is now. */
   catchUp(peerId: string, max: number): UpdateMessage[] {
-    const peer = this.peers.get(peerId);
-    const owed = peer?.out.owed ?? null;
-    if (peer === undefined || owed === null) return [];
-    const packer = new UpdatePacker(this.prefixes);
-    owed.take(max, (id) => {
-      this.exportPrefix(peer, null, id, packer, this.exportableOf(id));
-      this.prefixes.release(id);
-    });
-    if (owed.size === 0) peer.out.owed = null;
-    return packer.finish();
+    return this.exporter.catchUp(peerId, max);
   }
 
-  /**
-   * After the peer's export policy changed (bgp.advertise-ospf, bgp.export on
-   * reload; no session reset, RFC 4271 §9.2): every prefix it was sent, and
-   * every one it may be sent now, is owed, the peer behind; catchUp() sends
-   * what differs, in steps (a full table's differences are never one batch
-   * of UPDATEs). Returns the prefixes owed.
-   */
+  /** After the peer's export policy changed: everything it was or may be sent is owed (catchUp() sends the differences); how many. */
   reexportLater(peerId: string): number {
-    const peer = this.peers.get(peerId);
-    if (!peer) return 0;
-    const owed = (peer.out.owed ??= new OwedPrefixes());
-    peer.out.adjOut.forEach((_a, id) => peer.out.owe('', id));
-    this.loc.forEach((_e, id) => peer.out.owe('', id));
-    for (const prefix of this.redistributed.keys()) peer.out.owe(prefix, this.prefixes.find(prefix));
-    return owed.size;
+    return this.exporter.reexportLater(peerId);
+  }
+
+  /** The peer's Adj-RIB-Out of one family sent again as it stands, in steps (RFC 2918 §4); null for an unknown peer. */
+  resendSteps(id: string, afi: number): AdjRibOutResend | null {
+    return this.exporter.resendSteps(id, afi);
+  }
+
+  /** A new export policy for the peer (reload); reexportLater() then sends the differences. */
+  setExportPolicy(peerId: string, policy: CompiledChain | null): void {
+    this.exporter.setExportPolicy(peerId, policy);
+  }
+
+  /** For a dry run of an export policy (policy/preview.ts): every prefix the peer was sent or might be, once. */
+  forEachExportInput(peerId: string, fn: (prefix: string, route: Route | undefined, advertised: boolean) => void): void {
+    this.exporter.forEachExportInput(peerId, fn);
+  }
+
+  /** The whole table for a peer that just came up, in steps, its Adj-RIB-Out cleared first; null for an unknown peer. */
+  exportFullSteps(peerId: string): TableSteps | null {
+    return this.exporter.exportFullSteps(peerId);
+  }
+
+  /** End-of-RIB for each family the peer negotiated (RFC 4724 §2). */
+  endOfRibs(peerId: string): UpdateMessage[] {
+    return this.exporter.endOfRibs(peerId);
+  }
+
+  /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */
+  exportFull(peerId: string): UpdateMessage[] {
+    return this.exporter.exportFull(peerId);
   }
 
   /**
@@ -1157,13 +1060,6 @@ export class Rib {
   /** Whether the peer keeps pre-policy paths (soft reconfiguration inbound): an import policy change needs no refresh. */
   keepsPrePolicy(peerId: string): boolean {
     return (this.peers.get(peerId)?.preIn ?? null) !== null;
-  }
-
-  /** A new export policy for the peer (reload); reexportLater() then sends the differences. */
-  setExportPolicy(peerId: string, policy: CompiledChain | null): void {
-    const peer = this.peers.get(peerId);
-    if (!peer) return;
-    peer.out.setPolicy(policy);
   }
 
   /** Every path of the peer the import policy decides (not rejected by a built-in check), from its pre-policy record. */
@@ -1218,103 +1114,6 @@ export class Rib {
       });
     }
     return base.preIn !== null || base.importPolicy === null;
-  }
-
-  /**
-   * For a dry run of an export policy (policy/preview.ts): every prefix the
-   * peer was sent or might be, once, with the route the built-in rules let
-   * it be sent (undefined: none) and whether it has been sent.
-   */
-  forEachExportInput(peerId: string, fn: (prefix: string, route: Route | undefined, advertised: boolean) => void): void {
-    const peer = this.peers.get(peerId);
-    if (!peer) return;
-    const seen = new Set<number>();
-    const one = (id: number, text: string): void => {
-      if (id !== NO_PREFIX) {
-        if (seen.has(id)) return;
-        seen.add(id);
-      }
-      let best = this.exportable(id, text);
-      const enc = afiOf(text) === AFI_IPV4 ? peer.out.encV4 : peer.out.encV6;
-      if (best !== undefined && (enc === null || exportFilter(this.exportCtx, best, peer.info) !== null)) best = undefined;
-      fn(text, best, id !== NO_PREFIX && peer.out.adjOut.has(id));
-    };
-    for (const id of peer.out.adjOut.ids()) one(id, this.prefixes.text(id));
-    this.loc.forEach((_e, id) => one(id, this.prefixes.text(id)));
-    for (const prefix of this.redistributed.keys()) one(this.prefixes.find(prefix), prefix);
-  }
-
-  /**
-   * exportFull in steps, for a peer that just came up: its Adj-RIB-Out is
-   * cleared now and the Loc-RIB's prefixes are taken now; each step exports
-   * the next of them as they are then. Changes exported in between (as
-   * always, at once) are not repeated: a step finds their Adj-RIB-Out entry
-   * current. A prefix gone meanwhile is skipped. The caller sends
-   * endOfRibs() after the last step (RFC 4724 §2). Null for an unknown peer.
-   */
-  exportFullSteps(peerId: string): TableSteps | null {
-    const peer = this.peers.get(peerId);
-    if (!peer) return null;
-    peer.out.clear();
-    const ids = new Int32Array(this.locCount);
-    let n = 0;
-    this.loc.forEach((_e, id) => {
-      ids[n++] = id;
-    });
-    const redistributed = peer.info.advertiseOspf ? [...this.redistributed.keys()] : [];
-    let at = 0;
-    let r = 0;
-    let sent = 0;
-    const current = (): boolean => this.peers.get(peerId) === peer;
-    return {
-      get done() {
-        return at >= n && r >= redistributed.length;
-      },
-      get sent() {
-        return sent;
-      },
-      next: (max: number): UpdateMessage[] => {
-        if (!current()) {
-          at = n;
-          r = redistributed.length;
-          return [];
-        }
-        const packer = new UpdatePacker(this.prefixes);
-        const end = Math.min(n, at + max);
-        for (; at < end; at++) {
-          const id = ids[at]!;
-          if (this.locOf(id) === -1) continue;
-          this.exportPrefix(peer, null, id, packer, this.exportableOf(id));
-          sent++;
-        }
-        if (at >= n) {
-          const rEnd = Math.min(redistributed.length, r + max);
-          for (; r < rEnd; r++) {
-            const prefix = redistributed[r]!;
-            const id = this.prefixes.find(prefix);
-            if (this.locOf(id) !== -1) continue;
-            this.exportPrefix(peer, prefix, id, packer, this.exportable(id, prefix));
-            sent++;
-          }
-        }
-        return packer.finish();
-      },
-    };
-  }
-
-  /** End-of-RIB for each family the peer negotiated (RFC 4724 §2). */
-  endOfRibs(peerId: string): UpdateMessage[] {
-    return (this.peers.get(peerId)?.info.families ?? []).map((f) => endOfRib(f.afi, f.safi));
-  }
-
-  /** The whole table for a peer that just came up, then End-of-RIB per negotiated family (RFC 4724 §2). */
-  exportFull(peerId: string): UpdateMessage[] {
-    // exportFullSteps in one step: the same export, no copy of it.
-    const steps = this.exportFullSteps(peerId);
-    if (steps === null) return [];
-    const out = steps.next(Number.POSITIVE_INFINITY);
-    out.push(...this.endOfRibs(peerId));
-    return out;
   }
 
 
@@ -2101,118 +1900,6 @@ export class Rib {
     return addPath ? peer.pathIds.get(prefix) === best.pathId : best.pathId === undefined;
   }
 
-  /**
-   * exportable() of a prefix number in use, without its text where none is
-   * needed: a peer's best path is made as a Route with no prefix text
-   * (EXPORTING); our own routes and redistributed ones are found by text.
-   */
-  private exportableOf(prefix: number): Route | undefined {
-    if (this.locOf(prefix) !== -1) {
-      const slot = this.bestSlot(prefix);
-      if (slot !== LOCAL_SLOT) return this.routeOf(prefix, slot, EXPORTING);
-    }
-    return this.exportable(prefix, this.prefixes.text(prefix));
-  }
-
-  /** What a peer may be sent for the prefix: the Loc-RIB's own path first, a redistributed route only where it has none. */
-  private exportable(prefix: number, text: string): Route | undefined {
-    return this.bestRoute(prefix, text) ?? this.redistributed.get(text);
-  }
-
-  /**
-   * Brings the peer's Adj-RIB-Out entry for the prefix in line with `best`
-   * (exportable(), made once by the caller for all its peers). `prefix` is
-   * NO_PREFIX for a redistributed route nothing else names yet. `text`:
-   * the prefix's, or null for a number in use whose text is made only where
-   * needed (RFC 7911 several paths).
-   */
-  private exportPrefix(peer: PeerState, text: string | null, prefix: number, packer: UpdatePacker, best: Route | undefined): void {
-    const afi = prefix === NO_PREFIX ? afiOf(text!) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
-    const enc = afi === AFI_IPV4 ? peer.out.encV4 : peer.out.encV6;
-    if (peer.out.adjOutPaths !== null && peer.out.adjOutPaths.max(afi === AFI_IPV6) > 0) {
-      this.exportPaths(peer, peer.out.adjOutPaths, text ?? this.prefixes.text(prefix), prefix, packer, enc);
-      return;
-    }
-    const prevId = prefix === NO_PREFIX ? -1 : peer.out.adjOut.get(prefix);
-    const prev = prevId < 0 ? undefined : this.exportAttributes.get(prevId);
-    const next = best !== undefined && enc !== null ? this.exportAttrs(peer, best, enc, prefix) : null;
-    if (next === null) {
-      if (prev === undefined) return;
-      peer.out.adjOut.delete(prefix);
-      this.exportAttributes.release(prev);
-      packer.withdraw(prefix, enc !== null ? enc.classic : afi === AFI_IPV4);
-      this.prefixes.release(prefix);
-      return;
-    }
-    if (next === prev) {
-      this.exportAttributes.release(next);
-      return;
-    }
-    if (prev === undefined) {
-      // The entry's reference on the number (made now for a redistributed route nothing named).
-      if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text!);
-      else this.prefixes.retain(prefix);
-    }
-    peer.out.adjOut.set(prefix, this.exportAttributes.idOf(next));
-    if (prev !== undefined) this.exportAttributes.release(prev);
-    packer.announce(prefix, enc!, next);
-  }
-
-  /**
-   * RFC 7911 §3 send: up to the peer's maximum of the prefix's candidates,
-   * best first, each through split horizon and the export policy on its own,
-   * with its Path Identifier (slot + 1, add-path-out.ts). A path no longer
-   * sent is withdrawn by its identifier; a changed one re-announced under it
-   * (an implicit withdraw at the receiver).
-   */
-  private exportPaths(peer: PeerState, out: AdjRibOutPaths, text: string, prefix: number, packer: UpdatePacker, enc: ExportEncoding | null): void {
-    const afi = prefix === NO_PREFIX ? afiOf(text) : this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4;
-    const max = out.max(afi === AFI_IPV6);
-    const before = prefix === NO_PREFIX ? { ids: [], attrs: [] } : out.sent(peer.out.adjOut, prefix);
-    const ids: number[] = [];
-    const attrs: PathAttributes[] = [];
-    if (enc !== null) {
-      let slots = this.rankedSlots(prefix);
-      let routes = slots.map((slot) => this.routeOf(prefix, slot, text));
-      if (slots.length > 2) {
-        // A set keeps its best first, the rest unordered: ranked here, as the neighbor gets the first N that pass.
-        const ranked = rank(this.decisionCtx, routes);
-        slots = ranked.map((r) => slots[routes.indexOf(r)]!);
-        routes = ranked;
-      }
-      for (let i = 0; i < slots.length && ids.length < max; i++) {
-        const a = this.exportAttrs(peer, routes[i]!, enc, prefix);
-        if (a === null) continue;
-        ids.push(slots[i]! + 1);
-        attrs.push(a);
-      }
-      const redistributed = slots.length === 0 ? this.redistributed.get(text) : undefined;
-      if (redistributed !== undefined) {
-        const a = this.exportAttrs(peer, redistributed, enc, prefix);
-        if (a !== null) {
-          ids.push(LOCAL_SLOT + 1);
-          attrs.push(a);
-        }
-      }
-    }
-    if (before.ids.length === 0 && ids.length === 0) return;
-    const classic = enc !== null ? enc.classic : afi === AFI_IPV4;
-    // The entries' reference on the number (made now for a redistributed route nothing named; the packer writes from it).
-    if (before.ids.length === 0) {
-      if (prefix === NO_PREFIX) prefix = this.prefixes.intern(text);
-      else this.prefixes.retain(prefix);
-    }
-    for (const id of before.ids) if (!ids.includes(id)) packer.withdraw(prefix, classic, id);
-    for (let i = 0; i < ids.length; i++) {
-      const j = before.ids.indexOf(ids[i]!);
-      if (j < 0 || this.exportAttributes.get(before.attrs[j]!) !== attrs[i]) packer.announce(prefix, enc!, attrs[i]!, ids[i]);
-    }
-    // The new entries hold the references exportAttrs took; the old ones give theirs up.
-    out.store(peer.out.adjOut, prefix, { ids, attrs: attrs.map((a) => this.exportAttributes.idOf(a)) });
-    for (const a of before.attrs) this.exportAttributes.release(this.exportAttributes.get(a));
-    if (ids.length === 0) this.prefixes.release(prefix);
-  }
-
   /** The prefix's candidate slots, the best first (a set's others in its own order). */
   private rankedSlots(prefix: number): number[] {
     const e = this.locOf(prefix);
@@ -2224,47 +1911,6 @@ export class Rib {
     return this.sets.list(this.setOf.get(prefix));
   }
 
-  /**
-   * Interned export attributes for `best` towards `peer` (one reference
-   * taken), or null when not sent. `prefix`: best's number (NO_PREFIX for a
-   * redistributed route nothing names yet), which the export policy's prefix
-   * sets and the size check read instead of the text.
-   */
-  private exportAttrs(peer: PeerState, best: Route, enc: ExportEncoding, prefix: number): PathAttributes | null {
-    if (exportFilter(this.exportCtx, best, peer.info) !== null) return null;
-    const nh = enc.classic ? enc.nextHops[0]! : null;
-    let out: PathAttributes | undefined;
-    const policy = peer.out.exportPolicy;
-    if (policy === null) {
-      const cache = enc.classic ? peer.out.exportCacheClassic : peer.out.exportCacheMp;
-      out = cache.get(best.attrs);
-      if (out === undefined || !this.exportAttributes.retain(out)) {
-        out = this.exportAttributes.intern(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
-        cache.set(best.attrs, out);
-      }
-    } else {
-      // The rewrite is cached per outcome, not per attribute set: a prefix match makes routes of one set differ.
-      let prepared = peer.out.exportPrepared.get(best.attrs);
-      if (prepared === undefined) peer.out.exportPrepared.set(best.attrs, (prepared = policy.prepare(best.attrs, peer.info.id)));
-      const o = prefix === NO_PREFIX ? prepared.outcome(best.prefix, best.source, best.nextHop) : prepared.outcomeOf(this.policyKey(prefix), best.source, best.nextHop);
-      if (!o.accept) return null;
-      const cache = enc.classic ? peer.out.exportByOutcomeClassic : peer.out.exportByOutcomeMp;
-      out = cache.get(o);
-      if (out === undefined || !this.exportAttributes.retain(out)) {
-        out = this.exportAttributes.intern(exportAttributesWithPolicy(this.exportCtx, best.attrs, peer.info, nh, o));
-        cache.set(o, out);
-      }
-    }
-    let size = this.exportSizes.get(out);
-    if (size === undefined) this.exportSizes.set(out, (size = attributesSize(out)));
-    // RFC 4271 §9.2: a route whose attributes cannot fit one UPDATE is not advertised.
-    const nlriSize = prefix === NO_PREFIX ? prefixSize(best.prefix) : 1 + ((this.prefixes.lengthOf(prefix) + 7) >>> 3);
-    if (announcementOverhead(size, enc) + nlriSize > MAX_MESSAGE_SIZE) {
-      this.exportAttributes.release(out);
-      return null;
-    }
-    return out;
-  }
 }
 
 const NO_POLICIES: PeerPolicies = { import: null, export: null, softReconfiguration: false };
@@ -2283,13 +1929,6 @@ function multipathChanged(before: readonly number[] | undefined, used: readonly 
 function reasonOf(e: IneligibleEntry | undefined): IneligibleReason | null {
   if (e === undefined) return null;
   return typeof e === 'object' ? 'policy' : e;
-}
-
-/** Whether two routes are the same path (routes are made on demand: identity says nothing). */
-function sameRoute(a: Route | null, b: Route | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null) return false;
-  return a.peer === b.peer && a.source === b.source && a.attrs === b.attrs && a.nextHop === b.nextHop && a.nextHopLinkLocal === b.nextHopLinkLocal;
 }
 
 function isUnicast(afi: number, safi: number): boolean {
