@@ -55,6 +55,7 @@ import type { BfdThreadStats } from '#bfd/service';
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
+import { BoundedCache } from '#lib/bounded-cache';
 import { ChangeSender, sendTable, type ChangeTarget, type TableSendContext } from './table-send.js';
 import { LongLivedStale, longLivedFamilies } from './long-lived.js';
 
@@ -1049,16 +1050,11 @@ export class Agent implements ControlHandler {
     if (nexthops.length === first.length) return first;
     // One frozen list per set of next hops, as for a single neighbor (the FIB keeps lists as given and finds them by identity).
     const key = nexthops.map((h) => `${h.address ?? ''}%${h.interface ?? ''}`).join(' ');
-    let list = this.multipathLists.get(key);
-    if (list === undefined) {
-      if (this.multipathLists.size >= 4096) this.multipathLists.clear();
-      this.multipathLists.set(key, (list = Object.freeze(nexthops) as FibNextHop[]));
-    }
-    return list;
+    return this.multipathLists.get(key) ?? this.multipathLists.set(key, Object.freeze(nexthops) as FibNextHop[]);
   }
 
   /** Multipath next-hop lists by their hops (forwardingRoute). */
-  private readonly multipathLists = new Map<string, FibNextHop[]>();
+  private readonly multipathLists = new BoundedCache<string, FibNextHop[]>(4096);
 
   /** Where the last fibHops() answer came from. */
   private fibSource: 'bgp' | 'ospf' = 'bgp';

@@ -10,6 +10,7 @@
 import { parseIp, formatIp } from '#lib/prefix';
 import { IntList } from '#lib/int-list';
 import { NO_PREFIX, PrefixTable } from '#lib/prefix-table';
+import { BoundedCache } from '#lib/bounded-cache';
 import { batchOp, OP_ADD, OP_DELETE, OP_NAMES, OP_REPLACE, type FibBackend, type FibBatch, type FibLists, type FibNextHop, type FibRoute, type RouteOwner } from './types.js';
 
 export interface ReconcileResult {
@@ -32,7 +33,7 @@ function canonicalAddress(a: string): string {
  * canonicalize each text once. Bounded, since the texts come from outside.
  */
 class AddressCache {
-  private readonly map = new Map<string, string>();
+  private readonly map = new BoundedCache<string, string>(4096);
   /** Frozen next-hop lists found canonical: a list shared by 100 000 routes is checked once. */
   private readonly lists = new WeakSet<readonly FibNextHop[]>();
 
@@ -46,13 +47,7 @@ class AddressCache {
   }
 
   get(a: string): string {
-    let c = this.map.get(a);
-    if (c === undefined) {
-      if (this.map.size >= 4096) this.map.clear();
-      c = canonicalAddress(a);
-      this.map.set(a, c);
-    }
-    return c;
+    return this.map.get(a) ?? this.map.set(a, canonicalAddress(a));
   }
 }
 

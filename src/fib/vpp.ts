@@ -56,6 +56,7 @@
  */
 import type { Logger } from '#lib/log';
 import { formatIp, parseIp, parsePrefix, type ParsedPrefix } from '#lib/prefix';
+import { BoundedCache } from '#lib/bounded-cache';
 import {
   ADDRESS_IP4,
   ADDRESS_IP6,
@@ -261,9 +262,9 @@ export class VppFib implements FibBackend {
   /** The PIC indirection tables and their host routes (vpp-pic.ts). */
   private readonly pic: PicTables;
   /** Direct fib_path bytes by "sw_if_index|next hop": shared by the many routes of one neighbor. */
-  private pathCache = new Map<string, Buffer>();
+  private readonly pathCache = new BoundedCache<string, Buffer>(65536);
   /** Recursive fib_path bytes by "table|next hop". */
-  private recursiveCache = new Map<string, Buffer>();
+  private readonly recursiveCache = new BoundedCache<string, Buffer>(65536);
   /**
    * How a next-hop list is written (the FibManager hands one interned list
    * per set), and what of a previous route's paths can still be named. Lists
@@ -826,15 +827,11 @@ export class VppFib implements FibBackend {
    * encoded on the first use (a full cache, 65 536 paths, is emptied
    * first); a RouteError when `address` is not an IP address.
    */
-  private cachedPath(cache: Map<string, Buffer>, key: string, prefix: string, address: string, via: FibPathVia): Buffer {
-    let path = cache.get(key);
-    if (!path) {
-      if (!parseIp(address)) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
-      path = encodeFibPath(fibPath(address, via));
-      if (cache.size >= 65536) cache.clear();
-      cache.set(key, path);
-    }
-    return path;
+  private cachedPath(cache: BoundedCache<string, Buffer>, key: string, prefix: string, address: string, via: FibPathVia): Buffer {
+    const path = cache.get(key);
+    if (path !== undefined) return path;
+    if (!parseIp(address)) throw new RouteError(`${prefix}: next hop ${address} is not an IP address`);
+    return cache.set(key, encodeFibPath(fibPath(address, via)));
   }
 
   // ─── dump ──────────────────────────────────────────────────────────────

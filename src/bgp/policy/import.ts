@@ -10,6 +10,7 @@
  */
 import type { PathAttributes } from '#bgp/wire/types';
 import { formatIp, isLinkLocalV6, parseIp } from '#lib/prefix';
+import { BoundedCache } from '#lib/bounded-cache';
 import type { PeerInfo, Route } from '#bgp/rib/types';
 import { localRoleOf, otcIngress } from './roles.js';
 import { PREFIX_V6, readPrefix } from './prefix-set.js';
@@ -105,16 +106,13 @@ export function isMartianWords(v6: boolean, len: number, w0: number, w1: number,
  * again per UPDATE before (issue 10: 1 % of the agent's CPU with ten peers).
  * Bounded: emptied when full.
  */
-const readNextHops = new Map<string, { readonly text: string; readonly linkLocal: boolean } | null>();
-const MAX_READ = 1024;
+const readNextHops = new BoundedCache<string, { readonly text: string; readonly linkLocal: boolean } | null>(1024);
 
 function readNextHop(address: string): { readonly text: string; readonly linkLocal: boolean } | null {
   let read = readNextHops.get(address);
   if (read === undefined) {
     const ip = parseIp(address);
-    read = ip === null ? null : { text: formatIp(ip.bytes), linkLocal: isLinkLocalV6(ip.bytes) };
-    if (readNextHops.size >= MAX_READ) readNextHops.clear();
-    readNextHops.set(address, read);
+    read = readNextHops.set(address, ip === null ? null : { text: formatIp(ip.bytes), linkLocal: isLinkLocalV6(ip.bytes) });
   }
   return read;
 }

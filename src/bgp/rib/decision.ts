@@ -25,6 +25,7 @@
 import { AsPathSegmentType, Origin } from '#bgp/wire/types';
 import type { PathAttributes } from '#bgp/wire/types';
 import { parseIp } from '#lib/prefix';
+import { BoundedCache } from '#lib/bounded-cache';
 import type { Route, RouteSource } from './types.js';
 
 /** Every step that can decide, as a list (the RIB stores a step as its index here). */
@@ -317,15 +318,10 @@ export function nextHopUsable(nextHop: string | null): boolean {
   if (nextHop === null) return false;
   // A handful of next hops, compared at every decision (ten full-table peers:
   // millions of times): each text is judged once. Bounded, as the texts come from peers.
-  let usable = usableCache.get(nextHop);
-  if (usable === undefined) {
-    if (usableCache.size >= 4096) usableCache.clear();
-    usableCache.set(nextHop, (usable = judgeNextHop(nextHop)));
-  }
-  return usable;
+  return usableCache.get(nextHop) ?? usableCache.set(nextHop, judgeNextHop(nextHop));
 }
 
-const usableCache = new Map<string, boolean>();
+const usableCache = new BoundedCache<string, boolean>(4096);
 
 function judgeNextHop(nextHop: string): boolean {
   const ip = parseIp(nextHop);

@@ -27,6 +27,7 @@ import { Server } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
+import { BoundedCache } from '#lib/bounded-cache';
 import { normalizeAddress } from './address.js';
 import type { BgpSession } from './session.js';
 import { pendingHandshakes } from './netstat.js';
@@ -97,7 +98,7 @@ export class BgpListener {
   private catchAll: Server | null = null;
   private catchAllFd = -1;
   private listening = false;
-  private readonly recent = new Map<string, { at: number; suppressed: number }>();
+  private readonly recent = new BoundedCache<string, { at: number; suppressed: number }>(REFUSAL_SOURCES_MAX);
   private readonly counters: RefusalCounters = { total: 0, notThroughTunnel: 0, wrongSource: 0, lastSource: null };
 
   constructor(
@@ -344,7 +345,6 @@ export class BgpListener {
       seen.suppressed++;
       return;
     }
-    if (!seen && this.recent.size >= REFUSAL_SOURCES_MAX) this.recent.clear();
     this.recent.set(source, { at: now, suppressed: 0 });
     this.log.warn(
       {

@@ -7,6 +7,7 @@
  */
 import { formatPrefixText, parseIp, parseIpv4PrefixInto, parseIpv6PrefixInto, parsePrefix } from '#lib/prefix';
 import type { Family } from '#lib/prefix';
+import { BoundedCache } from '#lib/bounded-cache';
 import type { PrefixRun } from './types.js';
 
 export function rd16(b: Uint8Array, o: number): number {
@@ -256,8 +257,7 @@ export function writePrefixWords(buf: Uint8Array, off: number, len: number, w0: 
  * message encoded: with ten full-table peers 3 % of the agent's CPU and 6 %
  * of its allocation (issue 10). Bounded: emptied when full.
  */
-const parsed = new Map<string, { family: Family; bytes: Uint8Array }>();
-const MAX_PARSED = 1024;
+const parsed = new BoundedCache<string, { family: Family; bytes: Uint8Array }>(1024);
 
 /**
  * Parses a next-hop address for encoding; unreadable text is a caller bug.
@@ -268,7 +268,5 @@ export function parseAddress(s: string, where: string): { family: Family; bytes:
   if (known !== undefined) return known;
   const ip = parseIp(s);
   if (!ip) throw new RangeError(`${where}: not an IP address: ${s}`);
-  if (parsed.size >= MAX_PARSED) parsed.clear();
-  parsed.set(s, ip);
-  return ip;
+  return parsed.set(s, ip);
 }
