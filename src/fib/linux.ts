@@ -424,7 +424,8 @@ export class LinuxFib implements FibBackend {
       const again = new Map((await this.netlink.nexthopWrite!(fallback)).map((f) => [f.index, f.errno]));
       for (let i = 0; i < fallbackOf.length; i++) if ((again.get(i) ?? 0) === 0 || again.get(i) === -ENOENT) fallbackOf[i]!.installed = false;
     }
-    // The objects moved or went: a route the RIB wants unchanged still names a retired object.
+    // The objects moved or went: a route the RIB wants unchanged when the tunnel is back still names a
+    // retired object, and is written again then (FibManager.restore), not before (into the dead tunnel).
     return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length, rewrite: true };
   }
 

@@ -275,6 +275,8 @@ export class FibManager {
   private queued = new Uint8Array(1024);
   /** 1: written at the next flush even when wanted and installed are equal (rewriteThrough). */
   private rewrite = new Uint8Array(1024);
+  /** Tunnels whose failover asked for a rewrite of their routes, done when they are back (restore). */
+  private readonly rewriteAtRestore = new Set<string>();
   /** Why the last write for a slot failed (the backend's words); absent after a success. */
   private readonly errors = new Map<number, string>();
   /** Slots whose wanted and installed state may differ, in the order they changed. */
@@ -584,12 +586,13 @@ export class FibManager {
 
   /**
    * A failover changed what our routes through `interfaces` name behind this
-   * manager's back (FibBackend.failover's `rewrite`, see failover()): each installed route
-   * with a next hop there is written at the next flush, also when the RIB
-   * then wants it exactly as it was. Without this, a neighbor back before
-   * the withdrawal of its routes was flushed (its session up again within
-   * milliseconds) wants them unchanged, and nothing would write them again
-   * while the dataplane lost them. Returns how many routes are marked.
+   * manager's back (FibBackend.failover's `rewrite`, applied by restore()):
+   * each installed route with a next hop there is written at the next
+   * flush, also when the RIB then wants it exactly as it was. Without this,
+   * a neighbor back before the withdrawal of its routes was flushed (its
+   * session up again within milliseconds) wants them unchanged, and nothing
+   * would write them again while the dataplane lost them. Returns how many
+   * routes are marked.
    */
   rewriteThrough(interfaces: ReadonlySet<string>): number {
     const through = new Map<number, boolean>();
@@ -614,30 +617,41 @@ export class FibManager {
    * PIC: the backend's failover for the dead tunnels on `interfaces`
    * (FibBackend.failover), between writes. When it says the routes through
    * them no longer name what was written, they are marked (rewriteThrough)
-   * before any later flush can take the queue. 0/0 without a failover.
+   * when the tunnels are back (restore()), not now: the RIB withdraws a dead
+   * neighbor's paths in steps, each flushed, and a route it has not reached
+   * yet is still wanted as installed; written again meanwhile it would go
+   * back into the dead tunnel (Linux: a fresh object over it), one write per
+   * route. 0/0 without a failover.
    */
   failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
     const backend = this.backend;
     if (backend.failover === undefined) return Promise.resolve({ moved: 0, removed: 0 });
     return this.exclusive(async () => {
       const r = await backend.failover!(interfaces);
-      if (r.rewrite === true && r.moved + r.removed > 0) this.rewriteThrough(new Set(interfaces));
+      if (r.rewrite === true && r.moved + r.removed > 0) for (const i of interfaces) this.rewriteAtRestore.add(i);
       return { moved: r.moved, removed: r.removed };
     });
   }
 
   /**
-   * The tunnels on `interfaces` are back (FibBackend.restore), between
-   * writes: after a failover queued before it, so the two never cross.
-   * When the backend could not restore everything, the routes through them
-   * are marked (rewriteThrough) in the same step. 0 without a restore.
+   * The tunnels on `interfaces` are back (their sessions are up), between
+   * writes: after a failover queued before it, so the two never cross. The
+   * backend restores what its failover took (FibBackend.restore), and the
+   * routes through them are marked (rewriteThrough) in the same step when
+   * their failover asked for it, or the backend could not restore
+   * everything. Returns what the backend restored (0 without a restore).
    */
   restore(interfaces: readonly string[]): Promise<{ restored: number }> {
     const backend = this.backend;
-    if (backend.restore === undefined) return Promise.resolve({ restored: 0 });
+    if (backend.failover === undefined) return Promise.resolve({ restored: 0 });
+    // Looked at in the exclusive step: a failover queued before it may still add to rewriteAtRestore.
     return this.exclusive(async () => {
-      const r = await backend.restore!(interfaces);
-      if (r.rewrite === true) this.rewriteThrough(new Set(interfaces));
+      const r = backend.restore === undefined ? { restored: 0 } : await backend.restore(interfaces);
+      const rewrite = new Set(r.rewrite === true ? interfaces : []);
+      for (const i of interfaces) {
+        if (this.rewriteAtRestore.delete(i)) rewrite.add(i);
+      }
+      if (rewrite.size > 0) this.rewriteThrough(rewrite);
       return { restored: r.restored };
     });
   }

@@ -175,7 +175,8 @@ export interface FibBackend {
    * shared objects moved and went; absent or 0/0: the backend cannot.
    * `rewrite`: routes through those tunnels no longer name what was written
    * for them (Linux: their objects were replaced or deleted), so a route the
-   * RIB wants as it was must be written again (FibManager.rewriteThrough).
+   * RIB wants as it was when the tunnel is back must be written again
+   * (FibManager.restore, rewriteThrough).
    */
   failover?(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite?: boolean }>;
   /**
@@ -183,7 +184,7 @@ export interface FibBackend {
    * session is back): what failover() took away from routes through them
    * that the FibManager does not write again comes back. VPP: the PIC host
    * routes of their next hops. Absent: nothing to do (Linux asks for a
-   * rewrite instead). Returns how many shared objects came back; `rewrite`:
+   * rewrite at failover instead). Returns how many shared objects came back; `rewrite`:
    * some could not, the routes through those tunnels must be written again
    * (FibManager.rewriteThrough).
    */

@@ -515,6 +515,70 @@ describe('Agent: PIC failover (issue 10)', () => {
   });
 });
 
+/** A PIC FIB whose failover retires what its routes name (LinuxFib's objects): `rewrite`, as LinuxFib says. */
+class RetiringPicFib extends PicFib {
+  override async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite: boolean }> {
+    return { ...(await super.failover(interfaces)), rewrite: true };
+  }
+}
+
+/** The learned routes (the tunnel's own host routes left out) that `ops` write through `iface`. */
+const through = (ops: FibOp[], iface: string): string[] =>
+  ops.flatMap((o) => (o.op !== 'delete' && o.route.nexthops.some((h) => h.interface === iface && h.address !== undefined) ? [o.route.prefix] : []));
+
+describe('Agent: PIC failover with a FIB that retires what its routes name (Linux nexthop objects)', () => {
+  it('while the RIB withdraws the dead neighbor\'s paths in steps, no route is written through its tunnel again', async () => {
+    const fib = new RetiringPicFib();
+    const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]), fib);
+    const b = h.sessions.get('b')!;
+    const c = h.sessions.get('c')!;
+    b.establish();
+    c.establish();
+    const ps = Array.from({ length: 20_000 }, (_, i) => `10.${64 + (i >> 8)}.${i & 255}.0/24`);
+    b.update(update(ps));
+    c.update(update(ps));
+    await h.tick();
+    expect(fib.table.get(ps[0]!)).toMatchObject({ nexthops: [{ interface: 'wg-b' }], backup: [{ interface: 'wg-c' }] });
+    const before = fib.ops.length;
+    b.down('Hold Timer Expired', { notification: true });
+    // The failover and the RIB's first step (8192 paths) run; the flush comes before the next step.
+    for (let i = 0; i < 100 && fib.failovers.length === 0; i++) await Promise.resolve();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(fib.failovers).toHaveLength(1);
+    h.clock.advance(20);
+    await h.tick();
+    await h.tick();
+    // Every route ends on c, and none was written through wg-b on the way (one write each).
+    expect(through(fib.ops.slice(before), 'wg-b')).toEqual([]);
+    expect(fib.ops.slice(before).filter((o) => (o.op === 'delete' ? o.prefix : o.route.prefix).startsWith('10.') && !(o.op === 'delete' ? o.prefix : o.route.prefix).startsWith('10.255.'))).toHaveLength(ps.length);
+    expect(ps.filter((p) => fib.table.get(p)?.nexthops[0]?.interface !== 'wg-c')).toEqual([]);
+    await h.agent.stop();
+  });
+
+  it('the neighbor back before its withdrawal was written: the routes it sends as they were are written again (they name what the failover retired)', async () => {
+    const fib = new RetiringPicFib();
+    const h = await harness(config([neighbor('b', 1), neighbor('c', 2)]), fib);
+    const b = h.sessions.get('b')!;
+    const c = h.sessions.get('c')!;
+    b.establish();
+    c.establish();
+    b.update(update(['10.9.0.0/24']));
+    c.update(update(['10.9.0.0/24']));
+    await h.tick();
+    const before = fib.ops.length;
+    // Down and back at once (bird-bfd: Established 3 ms after the failover), the same route again.
+    b.down('Hold Timer Expired', { notification: true });
+    b.establish();
+    b.update(update(['10.9.0.0/24']));
+    await h.tick();
+    await h.tick();
+    expect(fib.failovers).toHaveLength(1);
+    expect(through(fib.ops.slice(before), 'wg-b')).toEqual(['10.9.0.0/24']);
+    expect(fib.table.get('10.9.0.0/24')).toMatchObject({ nexthops: [{ interface: 'wg-b' }], backup: [{ interface: 'wg-c' }] });
+    await h.agent.stop();
+  });
+});
+
 describe('Agent: a tunnel whose setup failed', () => {
   it('is set up again at the next tunnel poll (wireguard-go refused its UAPI socket for a moment at start), and its host routes follow', async () => {
     const wg = new FakeWireguard();

@@ -426,6 +426,49 @@ describe("LinuxFib failover (PIC): a dead tunnel's routes move to their backups 
     expect(routes(table)).toEqual([]);
   });
 
+  it('after the failover, a flush before the RIB reached the routes (it withdraws in steps) leaves them on their backups; FibManager.restore (the session back) writes the ones wanted as they were', async () => {
+    // The agent withdraws a dead neighbor's paths from the RIB in steps of 8192, each flushed on its own:
+    // a flush in between must not write the routes the RIB still wants through the dead tunnel (fresh
+    // objects over wg-a would send them into it again, one write per route).
+    const protocol = 223;
+    const table = 4300;
+    const fib = new LinuxFib(nl, { table, protocol, metric: 32 });
+    const m = new FibManager(fib);
+    const routeA = { prefix: '10.2.0.0/24', nexthops: viaA as FibRoute['nexthops'] };
+    const routeB = { prefix: '10.3.0.0/24', nexthops: viaA as FibRoute['nexthops'], backup: viaC };
+    const routeC = { prefix: '10.4.0.0/24', nexthops: viaA as FibRoute['nexthops'], backup: viaC };
+    m.set(routeA);
+    m.set(routeB);
+    m.set(routeC);
+    await m.flush();
+    expect(await m.failover(['wg-a'])).toEqual({ moved: 1, removed: 1 });
+    const moved = nexthops(protocol).find((o) => o.dev === 'wg-c')!;
+    // The RIB's first step: routeA withdrawn; routeB and routeC not reached yet.
+    m.delete(routeA.prefix);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(nexthops(protocol).filter((o) => o.dev === 'wg-a')).toEqual([]);
+    expect(routes(table).map((x) => [x.dst, x.nhid])).toEqual([
+      ['10.3.0.0/24', moved.id],
+      ['10.4.0.0/24', moved.id],
+    ]);
+    // The neighbor is back before the rest was written: routeB withdrawn, sent again, in one flush with the restore.
+    expect(await m.restore(['wg-a'])).toEqual({ restored: 0 });
+    m.delete(routeB.prefix);
+    m.set(routeB);
+    m.set(routeA);
+    m.delete(routeC.prefix);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const overA = new Set(nexthops(protocol).filter((o) => o.dev === 'wg-a').map((o) => o.id));
+    const shown = routes(table);
+    expect(shown.map((x) => x.dst)).toEqual(['10.2.0.0/24', '10.3.0.0/24']);
+    expect(shown.every((x) => overA.has(x.nhid!))).toBe(true);
+    for (const p of ['10.2.0.0/24', '10.3.0.0/24']) m.delete(p);
+    await m.flush();
+    expect(routes(table)).toEqual([]);
+  });
+
   it('an ECMP group loses its dead member and keeps forwarding over the other', async () => {
     const protocol = 221;
     const table = 4100;
