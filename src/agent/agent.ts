@@ -2,8 +2,8 @@ import type { Logger } from '#lib/log';
 import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
-import type { FibBackend, FibNextHop, FibRoute, LinuxRouteTag } from '#fib/types';
-import type { LocRibChange, MultipathOptions, PeerRemoval, Route } from '#bgp/rib/index';
+import type { FibBackend, LinuxRouteTag } from '#fib/types';
+import type { LocRibChange, MultipathOptions, PeerRemoval } from '#bgp/rib/index';
 import type { Negotiated, SessionDown } from '#bgp/session/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import type {
@@ -25,14 +25,14 @@ import { kernelTcpDrops } from '#bgp/session/index';
 import { memoryStatus } from './memory.js';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
-import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
-import { neighborAddressing, fibNextHopAddress, type NeighborAddressing } from './neighbor.js';
+import { canonicalPrefix } from '#lib/prefix';
+import { neighborAddressing, type Neighbor } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
-import { announceAttributes, applyPolicyReload, peerPolicies, policyChange, policyView, previewPolicies } from './policy.js';
+import { announceAttributes, applyPolicyReload, ospfExportFilters, peerPolicies, policyChange, policyView, previewPolicies } from './policy.js';
 import type { PolicyReloadTarget } from './policy.js';
 import { addPathSendOf, peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
@@ -42,8 +42,6 @@ import { routesJson, type RouteViewContext } from './routes-view.js';
 import { NeighborAdmin } from './admin.js';
 import { RouteRefreshes, type RefreshStatus } from './refresh.js';
 import type { OspfBridge, OspfRouteUpdate } from '#ospf/bridge';
-import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
-import { prefixListMatches } from '#config/fields';
 
 export { ChangeQueue } from './change-queue.js';
 export { realBgp, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
@@ -55,9 +53,9 @@ import type { BfdThreadStats } from '#bfd/service';
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
-import { BoundedCache } from '#lib/bounded-cache';
 import { ChangeSender, sendTable, type ChangeTarget, type TableSendContext } from './table-send.js';
 import { LongLivedStale, longLivedFamilies } from './long-lived.js';
+import { FibSelection, coveredHost, learnedNextHopsOf } from './fib-selection.js';
 
 /** Tunnels set up at once at start (wireguard-go, kernel). */
 const TUNNEL_START_CONCURRENCY = 8;
@@ -116,33 +114,6 @@ export interface DataplaneHealth {
   state: 'ok' | 'degraded' | 'down';
   detail: string | null;
   vppVersion: string | null;
-}
-
-interface Neighbor {
-  cfg: NeighborConfig;
-  spec: TunnelSpec;
-  addr: NeighborAddressing;
-  /** Its BGP session; null for a neighbor that runs OSPF only. */
-  session: AgentSession | null;
-  /** Wall-clock time of the session's last state change, taken when it happened (stable across queries). */
-  stateSinceWall: Date | null;
-  /** Passive because the neighbor has no endpoint and no handshake happened yet. */
-  awaitingHandshake: boolean;
-  negotiated: Negotiated | null;
-  /** Families for which End-of-RIB arrived since the session came up. */
-  eor: Set<string>;
-  tunnel: TunnelJson | null;
-  firstHandshakeSeen: Date | null;
-  /** The FIB next hops of its routes per family, one frozen list shared by all of them (null: none usable). */
-  fibNextHops: { v4: FibNextHop[] | null; v6: FibNextHop[] | null };
-  /** RFC 4724 §4.2: the peer's restart time runs while its routes are kept stale and it is away. */
-  restartTimer: TimerHandle | null;
-  /** RFC 4724 §4.2: stale routes left after it came back go when this runs out (no End-of-RIB). */
-  staleTimer: TimerHandle | null;
-  /** Our table waits for the end of our own restart (RFC 4724 §4.1 deferral). */
-  exportDeferred: boolean;
-  /** Its routes' withdrawal, waiting for the FIB failover to finish (PIC); run at once if the session comes back first. */
-  pendingRemoval?: (() => void) | null;
 }
 
 /** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
@@ -264,6 +235,16 @@ export class Agent implements ControlHandler {
     // One number per prefix for the RIB's columns and the FIB's: the text is interned once.
     this.fibm = new FibManager(deps.fib, this.rib.prefixes);
     this.mirror = deps.kernelMirror ? new KernelMirror(deps.kernelMirror, config.ospf?.redistributeBgp === true) : null;
+    this.selection = new FibSelection({
+      rib: this.rib,
+      fibm: this.fibm,
+      mirror: this.mirror,
+      ospf: deps.ospf,
+      pic: this.pic,
+      config: () => this.config,
+      neighbor: (name) => this.peers.get(name),
+      reservedHosts: this.reservedHosts,
+    });
     this.bgp = deps.bgp ?? realBgp;
     // One child per component, so `wgbgp log-level bgp debug` reaches the sessions and nothing else.
     this.log = deps.log.child({ component: 'agent' });
@@ -319,6 +300,8 @@ export class Agent implements ControlHandler {
   private readonly log: Logger;
   private readonly bgpLog: Logger;
   private readonly fibLog: Logger;
+  /** What the FIB gets for each prefix (src/agent/fib-selection.ts). */
+  private readonly selection: FibSelection;
   /** Events for `wgbgp watch` and the figures the metrics read. */
   readonly telemetry: AgentTelemetry;
   /** `wgbgp neighbor NAME shutdown|enable|reset` and max-prefix (src/agent/admin.ts). */
@@ -505,9 +488,9 @@ export class Agent implements ControlHandler {
     const addr = neighborAddressing(cfg, spec);
     this.deps.fib.tunnelMtu?.(spec.interface, spec.mtu);
     for (const prefix of hostRoutes(spec)) {
-      if (this.coveredHost(cfg, prefix)) {
+      if (coveredHost(this.config, cfg, prefix)) {
         this.reservedHosts.add(prefix);
-        this.setLearned(prefix, this.rib.best(prefix) ?? null);
+        this.selection.setLearned(prefix, this.rib.best(prefix) ?? null);
       } else this.fibm.set({ prefix, nexthops: [{ interface: spec.interface }] }, 'tunnel');
     }
     for (const cidr of cfg.tunnel?.local ?? []) {
@@ -524,7 +507,7 @@ export class Agent implements ControlHandler {
       eor: new Set(),
       tunnel: null,
       firstHandshakeSeen: null,
-      fibNextHops: this.learnedNextHopsOf(addr, spec.interface),
+      fibNextHops: learnedNextHopsOf(addr, spec.interface),
       restartTimer: null,
       staleTimer: null,
       exportDeferred: false,
@@ -623,7 +606,7 @@ export class Agent implements ControlHandler {
     if (keepTunnel) return;
     for (const prefix of hostRoutes(n.spec)) {
       this.fibm.delete(prefix, 'tunnel');
-      if (this.reservedHosts.delete(prefix)) this.setLearned(prefix, this.rib.best(prefix) ?? null);
+      if (this.reservedHosts.delete(prefix)) this.selection.setLearned(prefix, this.rib.best(prefix) ?? null);
     }
     await this.flush();
     this.deps.fib.tunnelMtu?.(n.spec.interface, null);
@@ -888,42 +871,14 @@ export class Agent implements ControlHandler {
     this.kick();
   }
 
-  /**
-   * The FIB next hops of a neighbor's routes, per family: canonical and frozen,
-   * since FibManager keeps such routes as given (one list for all of them).
-   */
-  private learnedNextHopsOf(addr: NeighborAddressing, iface: string): Neighbor['fibNextHops'] {
-    const list = (anyPrefix: string): FibNextHop[] | null => {
-      const text = fibNextHopAddress(addr, anyPrefix);
-      if (!text) return null;
-      const ip = parseIp(text);
-      const address = ip ? formatIp(ip.bytes) : text;
-      return Object.freeze([Object.freeze({ address, interface: iface })]) as FibNextHop[];
-    };
-    return { v4: list('0.0.0.0/0'), v6: list('::/0') };
-  }
-
-  private fibRouteFor(route: Route): FibRoute | null {
-    const nexthops = this.neighborHops(route);
-    return nexthops === null ? null : { prefix: route.prefix, nexthops };
-  }
-
-  /** The FIB next hops of a BGP path: its neighbor's shared list for the family, or null. */
-  private neighborHops(route: Route): FibNextHop[] | null {
-    if (route.source !== 'bgp' || route.peer === null) return null;
-    const n = this.peers.get(route.peer);
-    if (!n) return null;
-    return route.prefix.includes(':') ? n.fibNextHops.v6 : n.fibNextHops.v4;
-  }
-
   /** Hands the waiting Loc-RIB changes to the FIB (and the mirror) and the Adj-RIBs-Out. */
   private applyPending(): void {
     const changes = this.pending.take();
     for (const c of changes) this.ospfTouched.delete(c.prefix);
-    for (const c of changes) this.setLearned(c.prefix, c.best, c.backup, c.id, c.multipath);
+    for (const c of changes) this.selection.setLearned(c.prefix, c.best, c.backup, c.id, c.multipath);
     const ospf = this.ospfTouched;
     this.ospfTouched = new Set();
-    for (const prefix of ospf) this.setLearned(prefix, this.rib.best(prefix) ?? null);
+    for (const prefix of ospf) this.selection.setLearned(prefix, this.rib.best(prefix) ?? null);
     if (changes.length > 0) {
       const targets: ChangeTarget[] = [];
       for (const n of this.peers.values()) {
@@ -973,135 +928,6 @@ export class Agent implements ControlHandler {
     this.noteDataplane();
   }
 
-  /**
-   * What the FIB gets for `prefix`: the BGP best path, or OSPF's route when
-   * this agent installs OSPF routes (VPP; on Linux zebra does) and its
-   * distance is lower (OSPF 110 by default; eBGP 20, iBGP 200).
-   */
-  private setLearned(prefix: string, best: Route | null, backup?: Route | null, hint?: number, multipath?: readonly Route[] | null): void {
-    // A tunnel's own address is reached over the tunnel, and a prefix connected here
-    // is reached here, whoever announces them.
-    const used = multipath === undefined ? this.multipathOf(prefix) : multipath;
-    // Next-hop lists only (shared per neighbor): no route object per change on this path.
-    const hops = this.reservedHosts.has(prefix) || this.deps.ospf?.isConnected(prefix) ? null : this.fibHops(prefix, best, used);
-    const bgp = hops !== null && this.fibSource === 'bgp';
-    let backupHops: FibNextHop[] | null = null;
-    if (this.pic && bgp && best !== null) {
-      const b = backup === undefined ? this.rib.backup(prefix) : backup;
-      backupHops = b === null ? null : this.backupHops(hops, b);
-    }
-    // The prefix's number from the RIB (shared table) spares the FIB its lookup by text.
-    if (hops !== null) this.fibm.setHops(prefix, hops, backupHops, 'learned', hint);
-    else this.fibm.delete(prefix, 'learned', hint);
-    // BGP → OSPF on VPP: what BGP forwards (not OSPF's own routes) goes to the kernel for ospfd.
-    this.mirror?.setHops(prefix, bgp && !this.ospfWouldWin(prefix, best) ? hops : null, backupHops);
-  }
-
-  /**
-   * OSPF's table has `prefix` at a lower distance than BGP's path, though zebra
-   * has not sent it (it keeps our mirrored kernel route, distance 0, over
-   * OSPF's): the mirror lets the prefix go, zebra then selects OSPF's route
-   * and sends it over FPM, and the VPP FIB moves to it.
-   */
-  private ospfWouldWin(prefix: string, best: Route | null): boolean {
-    return best !== null && this.deps.ospf?.knows(prefix) === true && (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best);
-  }
-
-  /**
-   * The backup's next hops for a route over `primary`: a BGP path of another
-   * neighbor, one next hop (the kernel moves a single next-hop object in
-   * place), on another tunnel. Null: no backup the FIB can fall back to.
-   */
-  private backupHops(primary: readonly FibNextHop[], backup: Route): FibNextHop[] | null {
-    const hops = this.neighborHops(backup);
-    if (hops === null || hops.length !== 1 || primary.length !== 1) return null;
-    return hops[0]!.interface !== primary[0]!.interface ? hops : null;
-  }
-
-  /** The paths that forward for `prefix` with multipath (two or more), else null. */
-  private multipathOf(prefix: string): Route[] | null {
-    if (this.rib.multipathOptions === null) return null;
-    const used = this.rib.multipath(prefix);
-    return used.length > 1 ? used : null;
-  }
-
-  /**
-   * The FIB route of a best path, with multipath (`used`: the paths that
-   * forward, the best first) one route with a next hop per neighbor's tunnel.
-   * With PIC the backup is then the other next hops: the FIB drops a dead
-   * tunnel's hop from the route's group (NexthopTable.failover) at once.
-   */
-  private forwardingRoute(best: Route, used: readonly Route[] | null): FibRoute | null {
-    const nexthops = this.forwardingHops(best, used);
-    return nexthops === null ? null : { prefix: best.prefix, nexthops };
-  }
-
-  /** forwardingRoute's next hops: a shared list (per neighbor, or per multipath set), no object per call. */
-  private forwardingHops(best: Route, used: readonly Route[] | null): FibNextHop[] | null {
-    const first = this.neighborHops(best);
-    if (first === null || used === null || used.length < 2) return first;
-    const nexthops = [...first];
-    for (const r of used) {
-      if (r.peer === best.peer) continue;
-      for (const nh of this.neighborHops(r) ?? []) {
-        if (!nexthops.some((h) => h.interface === nh.interface && h.address === nh.address)) nexthops.push(nh);
-      }
-    }
-    if (nexthops.length === first.length) return first;
-    // One frozen list per set of next hops, as for a single neighbor (the FIB keeps lists as given and finds them by identity).
-    const key = nexthops.map((h) => `${h.address ?? ''}%${h.interface ?? ''}`).join(' ');
-    return this.multipathLists.get(key) ?? this.multipathLists.set(key, Object.freeze(nexthops) as FibNextHop[]);
-  }
-
-  /** Multipath next-hop lists by their hops (forwardingRoute). */
-  private readonly multipathLists = new BoundedCache<string, FibNextHop[]>(4096);
-
-  /** Where the last fibHops() answer came from. */
-  private fibSource: 'bgp' | 'ospf' = 'bgp';
-
-  /**
-   * The next hops the FIB gets for `prefix` (null: none), and in fibSource
-   * whose they are: BGP's, or OSPF's when this agent installs OSPF routes
-   * (VPP) and OSPF's distance is lower.
-   */
-  private fibHops(prefix: string, best: Route | null, used: readonly Route[] | null = null): FibNextHop[] | null {
-    const bgp = best ? this.forwardingHops(best, used) : null;
-    const ospf = this.installsOspf ? this.deps.ospf?.route(prefix) : undefined;
-    if (ospf !== undefined && (bgp === null || best === null || (this.config.ospf?.distance ?? Infinity) < this.bgpDistance(best))) {
-      this.fibSource = 'ospf';
-      return ospf;
-    }
-    this.fibSource = 'bgp';
-    return bgp;
-  }
-
-  /**
-   * On Linux, an IPv4 tunnel peer inside our tunnel subnet is reached by the
-   * connected route; when OSPF runs on the tunnel the agent adds no /32 for it:
-   * FRR's zebra resolves an OSPFv2 next hop only over a connected route, and
-   * our /32 (the longest match) left every OSPFv2 route inactive (found in the
-   * ospf-triangle lab). The prefix stays reserved: no learned route takes it.
-   */
-  private coveredHost(cfg: NeighborConfig, prefix: string): boolean {
-    if (this.config.dataplane.fib !== 'linux' || cfg.ospf === null || prefix.includes(':')) return false;
-    const host = parsePrefix(prefix, false);
-    if (!host) return false;
-    return (cfg.tunnel?.local ?? []).some((c) => {
-      const subnet = parsePrefix(canonicalPrefix(c) ?? '', false);
-      return subnet !== null && subnet.family === 4 && subnet.len < 32 && prefixContains(subnet, host.bytes);
-    });
-  }
-
-  /** The agent programs OSPF routes only into the VPP FIB: on Linux, zebra installs them itself (docs/ospf.md). */
-  private get installsOspf(): boolean {
-    return this.config.dataplane.fib === 'vpp';
-  }
-
-  private bgpDistance(r: Route): number {
-    const asn = r.peer !== null ? this.peers.get(r.peer)?.cfg.bgp?.asn : undefined;
-    return asn !== undefined && asn !== this.config.router.asn ? DEFAULT_EBGP_DISTANCE : DEFAULT_IBGP_DISTANCE;
-  }
-
   private onOspfRoutes(updates: readonly OspfRouteUpdate[]): void {
     for (const u of updates) this.ospfTouched.add(u.prefix);
     // OSPF → BGP: internal OSPF routes are offered; each neighbor's advertise-ospf decides (export).
@@ -1111,31 +937,11 @@ export class Agent implements ControlHandler {
     this.kick();
   }
 
-  /** Which redistributed OSPF routes a neighbor is sent (bgp.advertise-ospf); null: none. */
   /** Per neighbor name, which OSPF routes it is sent (bgp.advertise-ospf), for the current config. */
   private ospfExport = new Map<string, (prefix: string) => boolean>();
 
   private buildOspfExport(config: Config): void {
-    this.ospfExport = new Map();
-    for (const n of config.neighbors) {
-      const f = this.advertiseOspf(n);
-      if (f !== null) this.ospfExport.set(n.name, f);
-    }
-  }
-
-  private advertiseOspf(cfg: NeighborConfig): ((prefix: string) => boolean) | null {
-    const adv = cfg.bgp?.advertiseOspf ?? null;
-    if (adv === null) return null;
-    const list = adv.prefixes;
-    const matches = list === null ? () => true : (prefix: string) => prefixListMatches(list, prefix);
-    // Split horizon: a route OSPF reaches through this neighbor's tunnel is not sent back to it.
-    return (prefix) => matches(prefix) && !this.ospfVia(prefix, cfg.interface);
-  }
-
-  /** Whether every next hop of OSPF's route for `prefix` goes out of `iface`. */
-  private ospfVia(prefix: string, iface: string): boolean {
-    const nexthops = this.deps.ospf?.route(prefix);
-    return nexthops !== undefined && nexthops.length > 0 && nexthops.every((h) => h.interface === iface);
+    this.ospfExport = ospfExportFilters(config, (prefix) => this.deps.ospf?.route(prefix));
   }
 
   /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */
@@ -1486,7 +1292,7 @@ export class Agent implements ControlHandler {
     const mirrorOn = next.ospf?.redistributeBgp === true;
     if (this.mirror !== null && this.mirror.enabled !== mirrorOn) {
       this.mirror.enable(mirrorOn);
-      if (mirrorOn) for (const prefix of [...this.fibm.wantedPrefixes()]) if (this.fibm.owner(prefix) !== null) this.setLearned(prefix, this.rib.best(prefix) ?? null);
+      if (mirrorOn) for (const prefix of [...this.fibm.wantedPrefixes()]) if (this.fibm.owner(prefix) !== null) this.selection.setLearned(prefix, this.rib.best(prefix) ?? null);
     }
     // OSPF settings go to FRR live; a failure there is the bridge's status, not a rejected reload.
     if (next.ospf !== null) await this.deps.ospf?.reconfigure(next.ospf, next.neighbors);
@@ -1683,12 +1489,12 @@ export class Agent implements ControlHandler {
       fibm: this.fibm,
       neighbors: this.peers,
       ospf: this.deps.ospf,
-      installsOspf: this.installsOspf,
+      installsOspf: this.selection.installsOspf,
       ospfDistance: this.config.ospf?.distance ?? null,
       reservedHosts: this.reservedHosts,
       // The view asks for the best path's route: with multipath, the one the FIB gets.
-      fibRouteFor: (r) => this.forwardingRoute(r, this.multipathOf(r.prefix)),
-      bgpDistance: (r) => this.bgpDistance(r),
+      fibRouteFor: (r) => this.selection.forwardingRoute(r),
+      bgpDistance: (r) => this.selection.bgpDistance(r),
     };
   }
 

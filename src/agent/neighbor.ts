@@ -1,5 +1,10 @@
 import type { NeighborConfig } from '#config/types';
 import type { TunnelSpec, TunnelStatus } from '#wg/types';
+import type { TimerHandle } from '#lib/clock';
+import type { FibNextHop } from '#fib/types';
+import type { Negotiated } from '#bgp/session/index';
+import type { TunnelJson } from '#api/types';
+import type { AgentSession } from './bgp.js';
 import { parseIp, isLinkLocalV6 } from '#lib/prefix';
 
 /**
@@ -72,4 +77,32 @@ export interface TunnelObservation {
   status: TunnelStatus | null;
   /** When the agent first saw a handshake (or the dataplane's own time). */
   firstHandshake: Date | null;
+}
+
+/** A configured neighbor as the agent runs it: its tunnel, its session and what they have negotiated and seen. */
+export interface Neighbor {
+  cfg: NeighborConfig;
+  spec: TunnelSpec;
+  addr: NeighborAddressing;
+  /** Its BGP session; null for a neighbor that runs OSPF only. */
+  session: AgentSession | null;
+  /** Wall-clock time of the session's last state change, taken when it happened (stable across queries). */
+  stateSinceWall: Date | null;
+  /** Passive because the neighbor has no endpoint and no handshake happened yet. */
+  awaitingHandshake: boolean;
+  negotiated: Negotiated | null;
+  /** Families for which End-of-RIB arrived since the session came up. */
+  eor: Set<string>;
+  tunnel: TunnelJson | null;
+  firstHandshakeSeen: Date | null;
+  /** The FIB next hops of its routes per family, one frozen list shared by all of them (null: none usable). */
+  fibNextHops: { v4: FibNextHop[] | null; v6: FibNextHop[] | null };
+  /** RFC 4724 §4.2: the peer's restart time runs while its routes are kept stale and it is away. */
+  restartTimer: TimerHandle | null;
+  /** RFC 4724 §4.2: stale routes left after it came back go when this runs out (no End-of-RIB). */
+  staleTimer: TimerHandle | null;
+  /** Our table waits for the end of our own restart (RFC 4724 §4.1 deferral). */
+  exportDeferred: boolean;
+  /** Its routes' withdrawal, waiting for the FIB failover to finish (PIC); run at once if the session comes back first. */
+  pendingRemoval?: (() => void) | null;
 }

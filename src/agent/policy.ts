@@ -13,6 +13,8 @@ import type { Logger } from '#lib/log';
 import type { RefreshStatus } from './refresh.js';
 import type { PolicyDryRunJson } from '#api/types';
 import type { Config, NeighborConfig, PolicyDefinitions } from '#config/types';
+import type { FibNextHop } from '#fib/types';
+import { prefixListMatches } from '#config/fields';
 
 const EMPTY: PolicyDefinitions = { prefixLists: {}, asPathLists: {}, asSets: {}, communityLists: {}, policies: {} };
 
@@ -160,4 +162,27 @@ export function previewPolicies(rib: Rib, prev: Config, next: Config, before: Ne
     import: { changed: change.import, acceptedNow: rib.acceptedCount(name), accept: imp.accept, reject: imp.reject, exact: imp.exact },
     export: { changed: change.export, advertisedNow: rib.advertisedCount(name), ...exp },
   };
+}
+
+/**
+ * Per neighbor name, which redistributed OSPF routes it is sent
+ * (bgp.advertise-ospf); a neighbor without it is sent none. `ospfRoute`
+ * reads OSPF's next hops for a prefix at each use.
+ */
+export function ospfExportFilters(config: Config, ospfRoute: (prefix: string) => readonly FibNextHop[] | undefined): Map<string, (prefix: string) => boolean> {
+  const out = new Map<string, (prefix: string) => boolean>();
+  for (const cfg of config.neighbors) {
+    const adv = cfg.bgp?.advertiseOspf ?? null;
+    if (adv === null) continue;
+    const list = adv.prefixes;
+    const matches = list === null ? () => true : (prefix: string) => prefixListMatches(list, prefix);
+    // Split horizon: a route OSPF reaches through this neighbor's tunnel is not sent back to it.
+    out.set(cfg.name, (prefix) => matches(prefix) && !ospfVia(ospfRoute(prefix), cfg.interface));
+  }
+  return out;
+}
+
+/** Whether every next hop of OSPF's route goes out of `iface`. */
+function ospfVia(nexthops: readonly FibNextHop[] | undefined, iface: string): boolean {
+  return nexthops !== undefined && nexthops.length > 0 && nexthops.every((h) => h.interface === iface);
 }
