@@ -3,9 +3,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, LinuxRouteTag } from '#fib/types';
-import type { LocRibChange, MultipathOptions, PeerRemoval } from '#bgp/rib/index';
-import type { Negotiated, SessionDown } from '#bgp/session/index';
-import type { UpdateMessage } from '#bgp/wire/types';
+import type { LocRibChange, MultipathOptions } from '#bgp/rib/index';
 import type {
   ControlHandler,
   NeighborAction,
@@ -20,7 +18,7 @@ import type {
   StatusJson,
   TunnelJson,
 } from '#api/types';
-import { MAX_RECEIVED_PATHS, Rib, isEndOfRib } from '#bgp/rib/index';
+import { Rib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { memoryStatus } from './memory.js';
 import { FibManager, type FibCounters } from '#fib/index';
@@ -32,9 +30,9 @@ import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
 import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
-import { announceAttributes, applyPolicyReload, ospfExportFilters, peerPolicies, policyChange, policyView, previewPolicies } from './policy.js';
+import { announceAttributes, applyPolicyReload, ospfExportFilters, policyChange, policyView, previewPolicies } from './policy.js';
 import type { PolicyReloadTarget } from './policy.js';
-import { addPathSendOf, peerRole, realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
+import { realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
@@ -53,9 +51,11 @@ import type { BfdThreadStats } from '#bfd/service';
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
-import { ChangeSender, sendTable, type ChangeTarget, type TableSendContext } from './table-send.js';
-import { LongLivedStale, longLivedFamilies } from './long-lived.js';
+import { ChangeSender, type ChangeTarget, type TableSendContext } from './table-send.js';
+import { LongLivedStale } from './long-lived.js';
+import { SessionLifecycle } from './session-lifecycle.js';
 import { FibSelection, coveredHost, learnedNextHopsOf } from './fib-selection.js';
+import { errorText } from '#lib/error-text';
 
 /** Tunnels set up at once at start (wireguard-go, kernel). */
 const TUNNEL_START_CONCURRENCY = 8;
@@ -122,13 +122,6 @@ const STALE_SWEEP_DEADLINE_MS = 60_000;
 const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
-/**
- * A session's paths leave the RIB this many at a time, the event loop
- * turning in between (the changes go to the FIB and the peers meanwhile): a
- * full table's withdrawal held a million changes at once (~100 MB) and kept
- * the loop busy for seconds.
- */
-const REMOVAL_STEP = 8192;
 const TUNNEL_POLL_MS = 2_000;
 /**
  * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
@@ -141,8 +134,6 @@ const TUNNEL_POLL_MS = 2_000;
 const GTSM_MIN_TTL = 255;
 /** After a change of the underlay's routes: a burst (a link going down takes many) is one re-resolution. */
 const REPIN_DEBOUNCE_MS = 500;
-/** RFC 4724 §4.2: how long stale routes of a peer that came back may wait for its End-of-RIB (FRR's stalepath-time). */
-const STALE_PATH_TIME_MS = 360_000;
 
 
 /**
@@ -183,8 +174,6 @@ export class Agent implements ControlHandler {
   private readonly endpoints: EndpointNames;
   /** Neighbors whose tunnel setup failed: pollTunnels tries again. */
   private readonly tunnelRetry = new Set<string>();
-  /** Neighbors' paths being withdrawn from the RIB in steps (removeFromRib), by neighbor name. */
-  private readonly removals = new Map<string, PeerRemoval>();
   /** The debounce of the next flush, armed by kick(). */
   private flushTimer: TimerHandle | null = null;
   /** Flushes run one after the other. */
@@ -199,13 +188,6 @@ export class Agent implements ControlHandler {
   private operations: Promise<unknown> = Promise.resolve();
   private readonly startedAt: number;
   private staleSwept = false;
-  /**
-   * RFC 4724 §4.1: this run found forwarding state of an earlier one (its
-   * routes in the FIB) and is the restarting speaker: OPENs carry the R bit,
-   * and our table goes to graceful-restart peers only once the neighbors'
-   * tables are back (the sweep).
-   */
-  private restarting = false;
   /**
    * The FIB (and the kernel mirror) was read at start and held none of our
    * routes: nothing of an earlier run can be stale, and the sweep's
@@ -283,9 +265,29 @@ export class Agent implements ControlHandler {
       queue: (changes) => this.queue(changes),
       withdraw: (name) => {
         const n = this.peers.get(name);
-        if (n) this.withdrawAfterFailover(n);
+        if (n) this.lifecycle.withdrawAfterFailover(n);
       },
       away: (name) => (this.peers.get(name)?.negotiated ?? null) === null,
+    });
+    this.lifecycle = new SessionLifecycle({
+      rib: this.rib,
+      fibm: this.fibm,
+      clock: deps.clock,
+      log: this.log,
+      fibLog: this.fibLog,
+      pic: this.pic,
+      neighbor: (name) => this.peers.get(name),
+      neighbors: () => this.peers.values(),
+      config: () => this.config,
+      stopping: () => this.stopping,
+      queue: (changes) => this.queue(changes),
+      advertisesOspf: (name, prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
+      endOfRib: () => this.maybeSweepStale(),
+      longLived: this.longLived,
+      refresh: this.refresh,
+      admin: this.admin,
+      tableSend: this.tableSendCtx,
+      changeSender: this.changeSender,
     });
     this.liveness = new Liveness({
       clock: deps.clock,
@@ -312,6 +314,8 @@ export class Agent implements ControlHandler {
   private readonly changeSender: ChangeSender;
   /** RFC 9494: neighbors' routes kept long-lived stale after their restart time. */
   private readonly longLived: LongLivedStale;
+  /** What a neighbor's session coming up, sending and going down does to the RIB and our table (src/agent/session-lifecycle.ts). */
+  private readonly lifecycle: SessionLifecycle;
 
   async start(): Promise<void> {
     const specs = this.specsFor(this.config);
@@ -407,7 +411,7 @@ export class Agent implements ControlHandler {
     await this.deps.ospf?.close();
     await this.liveness.close();
     await this.flushing;
-    for (const n of this.peers.values()) this.cancelGracefulTimers(n);
+    for (const n of this.peers.values()) this.lifecycle.cancelGracefulTimers(n);
     this.longLived.forgetAll();
     this.admin.close();
     await Promise.all(
@@ -548,7 +552,7 @@ export class Agent implements ControlHandler {
                 gracefulRestart: {
                   restartTime: bgp.gracefulRestartTime,
                   // F: with keep-on-stop our routes stay in the FIB whenever the agent stops or dies.
-                  state: () => ({ restarting: this.restarting, forwardingState: this.config.dataplane.keepOnStop }),
+                  state: () => ({ restarting: this.lifecycle.restarting, forwardingState: this.config.dataplane.keepOnStop }),
                 },
               }
             : {}),
@@ -570,9 +574,9 @@ export class Agent implements ControlHandler {
             if (peer) peer.stateSinceWall = this.deps.clock.wallNow();
             this.telemetry.session(cfg.name, from, to, peer?.session?.lastError ?? null);
           },
-          onEstablished: (neg) => this.onEstablished(cfg.name, neg),
-          onUpdate: (u) => this.onUpdate(cfg.name, u),
-          onDown: (reason, how) => this.onDown(cfg.name, reason, how),
+          onEstablished: (neg) => this.lifecycle.onEstablished(cfg.name, neg),
+          onUpdate: (u) => this.lifecycle.onUpdate(cfg.name, u),
+          onDown: (reason, how) => this.lifecycle.onDown(cfg.name, reason, how),
           onRouteRefresh: (afi, safi, subtype) => this.refresh.onRouteRefresh(cfg.name, afi, safi, subtype),
         },
         { clock: this.deps.clock, log: this.bgpLog },
@@ -592,12 +596,12 @@ export class Agent implements ControlHandler {
     this.refresh.forget(name);
     this.changeSender.forget(name);
     this.liveness.forget(name);
-    this.cancelGracefulTimers(n);
+    this.lifecycle.cancelGracefulTimers(n);
     this.pins.unpin(name);
     if (n.session !== null) {
       await this.listener.unregister(n.addr.sessionPeer);
       await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
-      this.withdrawAfterFailover(n);
+      this.lifecycle.withdrawAfterFailover(n);
     }
     for (const cidr of n.cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
@@ -640,227 +644,6 @@ export class Agent implements ControlHandler {
     const vpp = this.config.dataplane.vpp;
     if (this.config.dataplane.fib === 'vpp' && !vpp.linuxCp && vpp.controlInterface !== null) return vpp.controlInterface;
     return cfg.interface;
-  }
-
-  private onEstablished(name: string, neg: Negotiated): void {
-    const n = this.peers.get(name);
-    if (!n) return;
-    n.negotiated = neg;
-    n.eor.clear();
-    n.restartTimer?.cancel();
-    n.restartTimer = null;
-    n.pendingRemoval?.();
-    // The paths of its previous session leave the RIB before the new session's come in.
-    this.finishRemoval(name);
-    this.restoreAfterFailover(n);
-    const resumed = this.rib.hasStale(name);
-    this.rib.addPeer({
-      id: name,
-      asn: neg.peerAsn,
-      routerId: neg.peerRouterId,
-      address: neg.remoteAddress,
-      localAddressV4: n.addr.localV4,
-      localAddressV6: n.addr.localV6,
-      localLinkLocal: n.addr.localLinkLocal,
-      families: neg.families,
-      extendedNextHop: neg.extendedNextHop,
-      // RFC 9494 §4.3: long-lived stale routes go only to neighbors that negotiated the capability.
-      ...(neg.longLived !== undefined ? { longLived: true } : {}),
-      ...peerRole(neg),
-      ...addPathSendOf(neg, n.cfg.bgp?.addPath?.send ?? 0),
-      // Looked up at each use: a reload that changes advertise-ospf re-exports without a session reset.
-      advertiseOspf: (prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
-    }, peerPolicies(this.config, n.cfg));
-    if (resumed) {
-      // RFC 4724 §4.2: stale routes of a family whose forwarding state the peer did not keep go now;
-      // RFC 9494 §4.2: for a family in its long-lived stale time, the F bit of the long-lived capability says.
-      for (const f of neg.families) {
-        const same = (g: { afi: number; safi: number; forwardingState: boolean }): boolean => g.afi === f.afi && g.safi === f.safi && g.forwardingState;
-        const kept = this.longLived.inPhase(name, f.afi) ? (neg.longLived?.some(same) ?? false) : (neg.gracefulRestart?.families.some(same) ?? false);
-        if (!kept) this.queue(this.rib.sweepStale(name, f.afi));
-      }
-      this.longLived.forget(name);
-      if (this.rib.hasStale(name)) {
-        n.staleTimer?.cancel();
-        n.staleTimer = this.deps.clock.setTimeout(() => {
-          n.staleTimer = null;
-          const gone = this.rib.staleCount(name);
-          if (gone > 0) this.log.warn({ neighbor: name, routes: gone }, 'no End-of-RIB in time: stale routes removed (RFC 4724 §4.2)');
-          this.queue(this.rib.sweepStale(name));
-        }, STALE_PATH_TIME_MS);
-      }
-      this.log.info({ neighbor: name, stale: this.rib.staleCount(name) }, 'neighbor back after a restart: its stale routes stay until its End-of-RIB');
-    }
-    if (this.restarting && neg.gracefulRestart !== null) {
-      // RFC 4724 §4.1: the peer keeps our old routes meanwhile; it gets our table with the neighbors' back in it.
-      n.exportDeferred = true;
-    } else {
-      this.sendTable(name);
-    }
-    this.log.info(
-      { neighbor: name, peerAsn: neg.peerAsn, holdTime: neg.holdTime, gracefulRestart: neg.gracefulRestart !== null },
-      'session established',
-    );
-  }
-
-  private onUpdate(name: string, u: UpdateMessage): void {
-    const n = this.peers.get(name);
-    if (!n) return;
-    const eor = isEndOfRib(u);
-    if (eor) {
-      n.eor.add(`${eor.afi}/${eor.safi}`);
-      // RFC 4724 §4.2: what the restarted peer did not send again before its End-of-RIB is gone;
-      // not in the middle of its enhanced route refresh of the family: its EoRR sweeps then (RFC 7313 §4).
-      if (this.rib.hasStale(name) && !this.refresh.inProgress(name, eor.afi)) this.queue(this.rib.sweepStale(name, eor.afi));
-      if (!this.rib.hasStale(name)) {
-        n.staleTimer?.cancel();
-        n.staleTimer = null;
-      }
-      this.maybeSweepStale();
-      return;
-    }
-    const refused = this.rib.refusedPathCount(name);
-    this.queue(this.rib.applyUpdate(name, u));
-    // RFC 7911: once per session, the first path past the bound per prefix (treated as withdrawn).
-    if (refused === 0 && this.rib.refusedPathCount(name) > 0) {
-      this.log.warn({ neighbor: name, limit: MAX_RECEIVED_PATHS }, 'ADD-PATH: more paths for one prefix than kept; the extra ones are treated as withdrawn');
-    }
-    this.admin.afterUpdate(name);
-  }
-
-  private onDown(name: string, reason: string, how: SessionDown): void {
-    const n = this.peers.get(name);
-    const gr = n?.negotiated?.gracefulRestart ?? null;
-    const longLived = longLivedFamilies(n?.negotiated ?? null, n?.cfg.bgp?.longLivedStaleTime);
-    this.refresh.onDown(name);
-    if (n) {
-      n.negotiated = null;
-      n.exportDeferred = false;
-      n.staleTimer?.cancel();
-      n.staleTimer = null;
-    }
-    // RFC 4724 §4.2: a session of a restart-capable peer that simply ended (no NOTIFICATION)
-    // keeps its routes, stale, for its restart time: the peer is restarting, its forwarding goes on.
-    // RFC 9494 §4.2: with long-lived graceful restart, then for the long-lived stale time (the
-    // restart time may be 0), also when the peer went silent (our Hold Timer Expired). A silent
-    // peer is not restarting (a dead tunnel): its routes go long-lived stale at once, least
-    // preferred, so that other paths take over now rather than after its restart time.
-    const silent = how.notification && how.holdTimerExpired === true;
-    const graceful = !how.notification || (silent && longLived.length > 0);
-    const restartTime = gr !== null && gr.families.length > 0 && !silent ? gr.restartTime : 0;
-    if (n && gr !== null && (restartTime > 0 || longLived.length > 0) && graceful && !this.stopping) {
-      const kept = this.rib.retainStale(name);
-      if (!this.rib.hasStale(name)) {
-        // Nothing to keep (the session ended before the peer sent a route): the peer leaves the
-        // RIB as without graceful restart, so that its next session finds no old one there.
-        this.log.warn({ neighbor: name, reason, restartTime }, 'session down: no routes of it to keep for its graceful restart');
-        this.removeFromRib(name);
-        return;
-      }
-      const over = (): void => {
-        if (longLived.length > 0 && this.longLived.begin(name, longLived)) return;
-        this.log.warn({ neighbor: name, restartTime }, 'neighbor not back within its restart time: withdrawing its routes');
-        this.withdrawAfterFailover(n);
-      };
-      n.restartTimer?.cancel();
-      n.restartTimer = null;
-      this.log.warn({ neighbor: name, reason, stale: kept, restartTime, longLived: longLived.length > 0 }, 'session down: keeping its routes for its graceful restart');
-      if (restartTime === 0) over();
-      else {
-        n.restartTimer = this.deps.clock.setTimeout(() => {
-          n.restartTimer = null;
-          if (n.negotiated !== null || !this.rib.hasStale(name)) return;
-          over();
-        }, restartTime * 1000);
-      }
-      return;
-    }
-    this.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
-    if (n) this.withdrawAfterFailover(n);
-    else this.removeFromRib(name);
-  }
-
-  /**
-   * PIC: the routes through a neighbor that is gone move to their backups in
-   * the FIB at once (one write per shared next-hop object), or go; then the
-   * RIB withdraws its paths, and those writes find the routes there. The
-   * failover goes first: withdrawing a full table from the RIB takes seconds
-   * of CPU, which would otherwise come before it (1 M routes: 10 s). Issue
-   * 10's failover clock runs from here until no FIB entry points into the tunnel.
-   */
-  private withdrawAfterFailover(n: Neighbor): void {
-    const name = n.cfg.name;
-    let done = false;
-    const withdraw = (): void => {
-      if (done) return;
-      done = true;
-      if (n.pendingRemoval === withdraw) n.pendingRemoval = null;
-      this.removeFromRib(name);
-    };
-    if (!this.pic || this.stopping) return withdraw();
-    n.pendingRemoval = withdraw;
-    const t0 = performance.now();
-    void this.fibm
-      .failover([n.spec.interface])
-      .then((r) => {
-        if (r.moved + r.removed > 0) this.fibLog.info({ neighbor: name, ...r, ms: Math.round(performance.now() - t0) }, 'failover: routes through the tunnel moved to their backups');
-      })
-      .catch((err: unknown) => this.fibLog.warn({ neighbor: name, err: errorText(err) }, 'failover not done; the RIB withdraws the routes'))
-      .finally(withdraw);
-  }
-
-  /**
-   * PIC: the neighbor's session is up, so its tunnel carries traffic: what a
-   * failover took from the routes through it comes back (FibManager.restore;
-   * VPP: its next hops' host routes in the PIC tables). The routes it sends
-   * again as they were are not written (the RIB's withdrawal and their return
-   * can meet in one flush), so nothing else would. Queued after the failover
-   * when that is still running.
-   */
-  private restoreAfterFailover(n: Neighbor): void {
-    if (!this.pic || this.stopping) return;
-    const name = n.cfg.name;
-    void this.fibm
-      .restore([n.spec.interface])
-      .then((r) => {
-        if (r.restored > 0) this.fibLog.info({ neighbor: name, ...r }, 'session back: the next hops a failover withdrew forward again');
-      })
-      .catch((err: unknown) => this.fibLog.warn({ neighbor: name, err: errorText(err) }, 'session back: next hops not restored after a failover'));
-  }
-
-  /**
-   * Withdraws the neighbor's paths from the RIB in steps of REMOVAL_STEP
-   * (Rib.removePeerSteps), each step's changes queued for the FIB and the
-   * peers before the next; finishRemoval runs the rest at once.
-   */
-  private removeFromRib(name: string): void {
-    this.finishRemoval(name);
-    const removal = this.rib.removePeerSteps(name);
-    if (removal === null) return;
-    this.removals.set(name, removal);
-    const step = (): void => {
-      if (this.removals.get(name) !== removal) return;
-      this.queue(removal.next(REMOVAL_STEP));
-      if (removal.done) this.removals.delete(name);
-      else if (!this.stopping) setImmediate(step);
-    };
-    step();
-  }
-
-  /** The rest of a withdrawal in progress, at once (the neighbor is back, or a new session of its name comes up). */
-  private finishRemoval(name: string): void {
-    const removal = this.removals.get(name);
-    if (removal === undefined) return;
-    this.removals.delete(name);
-    this.queue(removal.next(Infinity));
-  }
-
-  private cancelGracefulTimers(n: Neighbor): void {
-    this.longLived.forget(n.cfg.name);
-    n.restartTimer?.cancel();
-    n.restartTimer = null;
-    n.staleTimer?.cancel();
-    n.staleTimer = null;
   }
 
   // ---- RIB -> FIB and Adj-RIB-Out ----------------------------------------
@@ -995,7 +778,7 @@ export class Agent implements ControlHandler {
       const n = await this.fibm.adopt();
       this.fibEmptyAtStart = n === 0;
       if (n > 0) {
-        this.restarting = true;
+        this.lifecycle.restarting = true;
         this.log.info({ routes: n }, 'restarting with the forwarding state of an earlier run (RFC 4724): its routes stay until the neighbors have re-sent theirs');
       }
     } catch (err) {
@@ -1044,24 +827,7 @@ export class Agent implements ControlHandler {
         this.fibLog.error({ err: errorText(err) }, 'kernel mirror reconcile failed');
       }
     }
-    this.endRestart();
-  }
-
-  /**
-   * Our whole table, then End-of-RIB, to a neighbor whose session just came
-   * up (or whose wait for our restart ended): in steps paced by its socket
-   * (table-send.ts). Stops when that session is no longer the one up.
-   */
-  private sendTable(name: string): void {
-    const n = this.peers.get(name);
-    const session = n?.session;
-    const neg = n?.negotiated;
-    if (!n || !session || !neg) return;
-    const steps = this.rib.exportFullSteps(name);
-    if (steps === null) return;
-    const current = (): boolean => !this.stopping && this.peers.get(name) === n && n.session === session && n.negotiated === neg;
-    // End-of-RIB after what the neighbor came to be owed while the table went out (RFC 4724 §4.2).
-    sendTable(this.tableSendCtx, name, session, steps, this.rib.endOfRibs(name), current, undefined, (resume) => this.changeSender.whenCaughtUp(name, resume));
+    this.lifecycle.endRestart();
   }
 
   private readonly tableSendCtx: TableSendContext = {
@@ -1071,18 +837,6 @@ export class Agent implements ControlHandler {
     },
     now: () => performance.now(),
   };
-
-  /** RFC 4724 §4.1: the deferral is over; the waiting peers get our table and End-of-RIB. */
-  private endRestart(): void {
-    if (!this.restarting) return;
-    this.restarting = false;
-    for (const n of this.peers.values()) {
-      if (!n.exportDeferred) continue;
-      n.exportDeferred = false;
-      if (n.negotiated) this.sendTable(n.cfg.name);
-    }
-    this.log.info('restart complete: tables sent to the neighbors');
-  }
 
   // ---- tunnels ----------------------------------------------------------
 
@@ -1539,10 +1293,6 @@ export class Agent implements ControlHandler {
   get currentConfig(): Config {
     return this.config;
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** `bgp.multipath` as the RIB takes it: null when off (or max-paths 1, the best alone). */

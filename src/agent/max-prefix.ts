@@ -13,6 +13,7 @@ import type { NeighborBgpConfig } from '#config/types';
 import type { MaxPrefixJson } from '#api/types';
 import { AFI_IPV4, AFI_IPV6, CeaseSubcode, SAFI_UNICAST, encodeMaxPrefixData } from '#bgp/wire/index';
 import type { AgentSession } from './bgp.js';
+import { errorText } from '#lib/error-text';
 
 export interface MaxPrefixContext {
   clock: Clock;
@@ -44,10 +45,6 @@ const FAMILIES = [AFI_IPV4, AFI_IPV6] as const;
 
 function familyName(afi: number): 'ipv4-unicast' | 'ipv6-unicast' {
   return afi === AFI_IPV6 ? 'ipv6-unicast' : 'ipv4-unicast';
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export class MaxPrefixGuard {

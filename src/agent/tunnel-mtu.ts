@@ -6,10 +6,7 @@
 import type { Logger } from '#lib/log';
 import type { FibBackend } from '#fib/types';
 import type { FibManager } from '#fib/index';
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+import { errorText } from '#lib/error-text';
 
 /** Rewrites our routes whose advmss no longer matches their tunnel's MTU, between FIB writes. */
 export async function retuneFib(fib: FibBackend, fibm: FibManager, log: Logger): Promise<void> {
