@@ -54,6 +54,7 @@ import { eachLimit } from '#lib/pool';
 import { ChangeSender, type ChangeTarget, type TableSendContext } from './table-send.js';
 import { LongLivedStale } from './long-lived.js';
 import { SessionLifecycle } from './session-lifecycle.js';
+import { TunnelWatch } from './tunnels.js';
 import { FibSelection, coveredHost, learnedNextHopsOf } from './fib-selection.js';
 import { errorText } from '#lib/error-text';
 
@@ -172,8 +173,6 @@ export class Agent implements ControlHandler {
   private unsubscribeOspf: (() => void) | null = null;
   /** Endpoints given as DNS names: resolved, retried, re-resolved (src/agent/endpoints.ts). */
   private readonly endpoints: EndpointNames;
-  /** Neighbors whose tunnel setup failed: pollTunnels tries again. */
-  private readonly tunnelRetry = new Set<string>();
   /** The debounce of the next flush, armed by kick(). */
   private flushTimer: TimerHandle | null = null;
   /** Flushes run one after the other. */
@@ -297,6 +296,22 @@ export class Agent implements ControlHandler {
       onHandshakeDead: (name, reason) => this.livenessDown(name, `tunnel dead: ${reason}`, false),
       onBfdChange: (s) => this.telemetry.bfd(s.name, s.change.from, s.change.to, s.change.reason, s.remoteState),
     });
+    this.tunnelWatch = new TunnelWatch({
+      wireguard: deps.wireguard,
+      clock: deps.clock,
+      log: this.log,
+      neighbors: () => this.peers.values(),
+      config: () => this.config,
+      stopping: () => this.stopping,
+      endpoints: this.endpoints,
+      pins: this.pins,
+      liveness: this.liveness,
+      telemetry: this.telemetry,
+      failed: (detail) => {
+        this.dataplaneDetail = detail;
+      },
+      kick: () => this.kick(),
+    });
   }
 
   private readonly log: Logger;
@@ -314,6 +329,8 @@ export class Agent implements ControlHandler {
   private readonly changeSender: ChangeSender;
   /** RFC 9494: neighbors' routes kept long-lived stale after their restart time. */
   private readonly longLived: LongLivedStale;
+  /** The neighbors' tunnels: setup, retry, status poll (src/agent/tunnels.ts). */
+  private readonly tunnelWatch: TunnelWatch;
   /** What a neighbor's session coming up, sending and going down does to the RIB and our table (src/agent/session-lifecycle.ts). */
   private readonly lifecycle: SessionLifecycle;
 
@@ -326,7 +343,7 @@ export class Agent implements ControlHandler {
     // can be adopted only once they are known; and adopted before the first write.
     // Several at a time where each tunnel is its own process or link (100 wireguard-go tunnels: 14 s one
     // by one, most of it waiting for each process's socket); VPP's API takes them one after another.
-    await eachLimit(specs, this.deps.wireguard.kind === 'vpp' ? 1 : TUNNEL_START_CONCURRENCY, (spec) => this.ensureTunnel(spec, null));
+    await eachLimit(specs, this.deps.wireguard.kind === 'vpp' ? 1 : TUNNEL_START_CONCURRENCY, (spec) => this.tunnelWatch.ensure(spec, null));
     await this.adoptFib();
     await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
@@ -356,7 +373,7 @@ export class Agent implements ControlHandler {
     if (this.repinTimer !== null || this.stopping) return;
     this.repinTimer = this.deps.clock.setTimeout(() => {
       this.repinTimer = null;
-      void this.pins.refresh(this.tunnelInterfaces());
+      void this.pins.refresh(this.tunnelWatch.interfaces());
     }, REPIN_DEBOUNCE_MS);
   }
 
@@ -468,27 +485,10 @@ export class Agent implements ControlHandler {
     }
   }
 
-  private async ensureTunnel(spec: TunnelSpec, previous: TunnelSpec | null): Promise<void> {
-    try {
-      // The backends see IP literals only: a name is replaced by its address (or none while it does not resolve).
-      const before = this.endpoints.previous(previous);
-      const result = await this.deps.wireguard.ensure(await this.endpoints.apply(spec), before);
-      this.log.info({ neighbor: spec.name, interface: spec.interface, result }, 'tunnel ready');
-      if (this.tunnelRetry.delete(spec.name)) {
-        // Its host routes and pins were refused while the interface was missing: written now.
-        this.kick();
-      }
-    } catch (err) {
-      this.dataplaneDetail = `tunnel ${spec.interface}: ${errorText(err)}`;
-      this.log.error({ neighbor: spec.name, err: errorText(err) }, 'tunnel setup failed; tried again at the next tunnel poll');
-      this.tunnelRetry.add(spec.name);
-    }
-  }
-
   private async addNeighbor(spec: TunnelSpec, previous: TunnelSpec | null = null, ensured = false): Promise<void> {
     const cfg = this.config.neighbors.find((n) => n.name === spec.name);
     if (!cfg) return;
-    if (!ensured) await this.ensureTunnel(spec, previous);
+    if (!ensured) await this.tunnelWatch.ensure(spec, previous);
     const addr = neighborAddressing(cfg, spec);
     this.deps.fib.tunnelMtu?.(spec.interface, spec.mtu);
     for (const prefix of hostRoutes(spec)) {
@@ -519,7 +519,7 @@ export class Agent implements ControlHandler {
       stateSinceWall: null,
     };
     this.peers.set(cfg.name, n);
-    await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelInterfaces());
+    await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelWatch.interfaces());
     if (cfg.bgp !== null) await this.startSession(n, cfg, cfg.bgp, awaitingHandshake);
     this.kick();
   }
@@ -592,7 +592,7 @@ export class Agent implements ControlHandler {
     const n = this.peers.get(name);
     if (!n) return;
     this.peers.delete(name);
-    this.tunnelRetry.delete(name);
+    this.tunnelWatch.forget(name);
     this.refresh.forget(name);
     this.changeSender.forget(name);
     this.liveness.forget(name);
@@ -632,7 +632,7 @@ export class Agent implements ControlHandler {
     n.cfg = cfg;
     n.spec = spec;
     this.deps.fib.tunnelMtu?.(spec.interface, spec.mtu);
-    await this.ensureTunnel(spec, previous);
+    await this.tunnelWatch.ensure(spec, previous);
   }
 
   /**
@@ -840,74 +840,12 @@ export class Agent implements ControlHandler {
 
   // ---- tunnels ----------------------------------------------------------
 
-  private tunnelInterfaces(): Set<string> {
-    return new Set([...this.peers.values()].map((x) => x.spec.interface));
-  }
-
   private async pollTunnels(): Promise<void> {
     // The VPP connection's health changes without a FIB write: seen here too.
     this.noteDataplane();
     // A tunnel interface that appeared, or was made anew: its neighbor's listener binds to it.
     await this.listener.refresh();
-    for (const n of this.peers.values()) {
-      // A tunnel whose setup failed (wireguard-go slow to answer, the dataplane not ready) is set up again.
-      if (this.tunnelRetry.has(n.cfg.name) && !this.stopping) await this.ensureTunnel(n.spec, null);
-      try {
-        const st = await this.deps.wireguard.status(n.spec);
-        if (!st) {
-          n.tunnel = null;
-          continue;
-        }
-        if (st.latestHandshake && !n.firstHandshakeSeen) n.firstHandshakeSeen = st.latestHandshake;
-        const handshake = st.latestHandshake ? st.latestHandshake.toISOString() : null;
-        if (handshake !== null && handshake !== n.tunnel?.latestHandshake) this.telemetry.handshake(n.cfg.name, n.cfg.interface, st.endpoint);
-        // A roamed (or first learned) endpoint gets its own pinned underlay route.
-        const endpoint = endpointAddress(st.endpoint);
-        if (endpoint !== null && endpoint !== this.pins.of(n.cfg.name)) await this.pins.pin(n.cfg.name, endpoint, this.tunnelInterfaces());
-        n.tunnel = {
-          name: n.cfg.name,
-          interface: n.cfg.interface,
-          dataplaneInterface: st.dataplaneInterface,
-          publicKey: n.cfg.publicKey,
-          endpoint: st.endpoint,
-          latestHandshake: handshake,
-          up: st.up,
-          rxBytes: st.rxBytes,
-          txBytes: st.txBytes,
-          mtu: n.cfg.mtu,
-          ...this.endpoints.view(n.cfg.name),
-          ...this.tunnelLiveness(n, st.latestHandshake),
-        };
-        if (!this.stopping) await this.reresolve(n, st);
-        if (n.awaitingHandshake && st.latestHandshake) {
-          // design.md: passive towards a neighbor without endpoint until its first handshake.
-          n.awaitingHandshake = false;
-          if (n.cfg.bgp !== null && !n.cfg.bgp.passive) n.session?.setPassive(false);
-          this.log.info({ neighbor: n.cfg.name, endpoint: st.endpoint }, 'first handshake: BGP turns active');
-        }
-      } catch (err) {
-        // Unknown is not up: the metrics and `tunnels` must not show a tunnel the dataplane cannot vouch for.
-        if (n.tunnel !== null) n.tunnel = { ...n.tunnel, up: false };
-        this.log.debug({ neighbor: n.cfg.name, err: errorText(err) }, 'tunnel status unavailable');
-      }
-    }
-  }
-
-  /**
-   * Handshake age and BFD for `tunnels`. VPP gives no handshake time (only an
-   * established flag, whose time is when the agent saw it), so there the age
-   * says nothing: null.
-   */
-  private tunnelLiveness(n: Neighbor, latestHandshake: Date | null): Pick<TunnelJson, 'alive' | 'aliveReason' | 'bfd'> {
-    const bfd = this.liveness.bfdJson(n.cfg.name)?.state ?? null;
-    if (this.deps.wireguard.kind === 'vpp') return { alive: null, aliveReason: null, bfd };
-    // BGP keepalives (a hold time above 0) or a persistent keepalive make a live tunnel handshake every 2 minutes or so.
-    const bgpKeepalive = n.negotiated?.keepaliveTime ?? Math.floor((n.cfg.bgp?.holdTime ?? 0) / 3);
-    const every = [bgpKeepalive, n.cfg.persistentKeepalive].filter((k) => k > 0);
-    const keepaliveS = every.length === 0 ? null : Math.min(...every);
-    const l = this.liveness.check(n.cfg.name, latestHandshake, { sessionUp: n.negotiated !== null, keepaliveS });
-    if (l === null) return { alive: null, aliveReason: 'idle tunnel: no keepalives (hold time 0, no persistent-keepalive), the handshake age says nothing', bfd };
-    return { alive: l.alive, aliveReason: l.reason, bfd };
+    await this.tunnelWatch.poll();
   }
 
   /** The BFD sessions of the neighbors now configured (src/agent/bfd.ts). */
@@ -942,23 +880,6 @@ export class Agent implements ControlHandler {
       void session.cease(CEASE_BFD_DOWN, new Uint8Array(0));
       if (this.admin.mayStart(name)) session.start();
     } else void session.reset(reason);
-  }
-
-  /** An endpoint given as a DNS name that is due for a lookup; a new address goes to this tunnel's peer only. */
-  private async reresolve(n: Neighbor, st: { endpoint: string | null; latestHandshake: Date | null }): Promise<void> {
-    // VPP tells only that a peer is established (its latestHandshake is when the agent first saw that): established is recent.
-    const seen = this.deps.wireguard.kind === 'vpp' && st.latestHandshake !== null ? { ...st, latestHandshake: this.deps.clock.wallNow() } : st;
-    const change = await this.endpoints.poll(n.spec, seen, this.config.wireguard.reresolveAfter);
-    if (n.tunnel !== null) n.tunnel = { ...n.tunnel, ...this.endpoints.view(n.cfg.name) };
-    if (change === null) return;
-    try {
-      const result = await this.deps.wireguard.ensure(change.next, change.previous);
-      if (n.tunnel !== null) n.tunnel = { ...n.tunnel, endpoint: change.next.endpoint };
-      this.log.info({ neighbor: n.cfg.name, interface: n.cfg.interface, endpoint: change.next.endpoint, result }, 'endpoint set from its name');
-    } catch (err) {
-      this.log.error({ neighbor: n.cfg.name, err: errorText(err) }, 'cannot set the re-resolved endpoint; tried again at the next tunnel poll');
-      this.tunnelRetry.add(n.cfg.name);
-    }
   }
 
   /**
@@ -1259,25 +1180,7 @@ export class Agent implements ControlHandler {
 
   /** The tunnels as the last poll saw them (the metrics read these; a scrape does not query the dataplane). */
   tunnelsSeen(): TunnelJson[] {
-    return [...this.peers.values()].map(
-      (n) =>
-        n.tunnel ?? {
-          name: n.cfg.name,
-          interface: n.cfg.interface,
-          dataplaneInterface: n.cfg.interface,
-          publicKey: n.cfg.publicKey,
-          endpoint: null,
-          latestHandshake: null,
-          up: false,
-          rxBytes: null,
-          txBytes: null,
-          mtu: n.cfg.mtu,
-          ...this.endpoints.view(n.cfg.name),
-          alive: this.deps.wireguard.kind === 'vpp' ? null : false,
-          aliveReason: this.deps.wireguard.kind === 'vpp' ? null : 'no tunnel status',
-          bfd: this.liveness.bfdJson(n.cfg.name)?.state ?? null,
-        },
-    );
+    return this.tunnelWatch.seen();
   }
 
   /** The BFD thread's event-loop delay since the last call and its packet drops (metrics); null without BFD. */
