@@ -19,6 +19,14 @@
  * kept. Routes that do not name one of our objects although their next hops
  * could (written per route by an older run, or when the object could not be
  * made) are the exception, remembered by prefix in `legacy` (LinuxFib).
+ *
+ * Strays: after a restart, two objects of ours with the same next hop (a PIC
+ * object keeps its backup only in our memory, so "A with backup C" and plain
+ * "A" look alike in the kernel; or a crash between two writes) cannot both
+ * be found by key. One is registered by key; the others are strays, counted
+ * like any object (routes naming them, groups holding them) and found by id
+ * only: the routes naming one are `legacy` with its id, and their release
+ * releases it. A stray nothing uses goes like any unused object.
  */
 import type { NexthopObject, NexthopWrite } from '#netlink/types';
 import type { FibNextHop } from './types.js';
@@ -100,6 +108,8 @@ export class NexthopTable {
    * still name them are rewritten (found here by key before byKey).
    */
   private retired = new Map<string, NhObject[]>();
+  /** Our objects that duplicate a registered one's key (see Strays above): in byId, not in byKey. */
+  private strays = new Map<number, NhObject>();
   /** Ids in our range that exist in the kernel and are not (or no longer) in byId: never handed out. */
   private readonly taken = new Set<number>();
   private cursor = NH_ID_FIRST;
@@ -153,6 +163,17 @@ export class NexthopTable {
     return this.byId.get(id);
   }
 
+  /** Whether object `id` is a stray (routes naming it are found by prefix, not by key). */
+  isStray(id: number): boolean {
+    return this.strays.has(id);
+  }
+
+  /** A route naming stray `id` is gone or rewritten. */
+  releaseStray(id: number): void {
+    const o = this.strays.get(id);
+    if (o !== undefined) this.release(o);
+  }
+
   /**
    * One more route names the object of `hops`, made here (not installed yet)
    * when there is none; null when the route cannot name one.
@@ -177,10 +198,10 @@ export class NexthopTable {
     if (o.users > 0) o.users--;
   }
 
-  /** Objects no route and no group uses: groups first (their members follow), then single next hops; retired ones too. */
+  /** Objects no route and no group uses: groups first (their members follow), then single next hops; retired ones and strays too. */
   unused(): NhObject[] {
     const out: NhObject[] = [];
-    const all = (): NhObject[] => [...this.byKey.values(), ...[...this.retired.values()].flat()];
+    const all = (): NhObject[] => [...this.byKey.values(), ...[...this.retired.values()].flat(), ...this.strays.values()];
     for (const o of all()) if (o.members !== null && o.users === 0) out.push(o);
     for (const g of out) for (const m of g.members!) this.release(m);
     for (const o of all()) if (o.members === null && o.users === 0) out.push(o);
@@ -191,6 +212,7 @@ export class NexthopTable {
   drop(o: NhObject): void {
     if (this.byKey.get(o.key) === o) this.byKey.delete(o.key);
     if (this.byId.get(o.id) === o) this.byId.delete(o.id);
+    if (this.strays.get(o.id) === o) this.strays.delete(o.id);
     const r = this.retired.get(o.key);
     if (r !== undefined) {
       const rest = r.filter((x) => x !== o);
@@ -214,14 +236,16 @@ export class NexthopTable {
       if (w.op === 'delete') plan.removed++;
       else plan.moved++;
       plan.objects.push(o);
-      this.retire(o);
+      // A stray is found by id, never by key: nothing to retire.
+      if (!this.strays.has(o.id)) this.retire(o);
     };
-    for (const o of [...this.byKey.values()]) {
+    const objects = [...this.byKey.values(), ...this.strays.values()];
+    for (const o of objects) {
       if (o.members === null || !o.members.some(through)) continue;
       const live = o.members.filter((m) => !through(m));
       take(o, live.length > 0 ? { op: 'replace', nexthop: { id: o.id, protocol, group: live.map((m) => ({ id: m.id, weight: 1 })) } } : { op: 'delete', id: o.id });
     }
-    for (const o of [...this.byKey.values()]) {
+    for (const o of objects) {
       if (!through(o)) continue;
       const b = o.backup;
       if (b !== null && b.interface !== undefined && !dead.has(b.interface)) {
@@ -254,17 +278,20 @@ export class NexthopTable {
    * Starts over from the kernel's objects (all protocols) and the ids our
    * routes name (`named`: id → routes). Ours are registered by key with
    * their users counted; an object of ours that duplicates another's key is
-   * returned in `strays` with its user count (deleted when unused). Others'
+   * a stray, counted the same way. One of ours the table cannot hold (a
+   * group with other weights, a single next hop without a device) is
+   * returned in `unheld` with its user count (deleted when unused). Others'
    * ids in our range are never handed out.
    */
-  rebuild(objects: readonly NexthopObject[], named: ReadonlyMap<number, number>): { strays: { id: number; users: number }[] } {
+  rebuild(objects: readonly NexthopObject[], named: ReadonlyMap<number, number>): { unheld: { id: number; users: number }[] } {
     this.byKey = new Map();
     this.byId = new Map();
+    this.strays = new Map();
     this.keys = new WeakMap();
     this.backupKeys = new WeakMap();
     this.retired = new Map();
     this.taken.clear();
-    const strays: { id: number; users: number }[] = [];
+    const unheld: { id: number; users: number }[] = [];
     const mine = new Map<number, NexthopObject>();
     for (const nh of objects) {
       if (!ourId(nh.id)) continue;
@@ -277,8 +304,7 @@ export class NexthopTable {
       if (nh.group !== undefined || nh.interface === undefined) continue;
       const hop: FibNextHop = nh.address !== undefined ? { address: nh.address, interface: nh.interface } : { interface: nh.interface };
       const key = hopKey(hop);
-      if (this.byKey.has(key)) continue;
-      const o = this.single(key, hop, nh.id);
+      const o = this.byKey.has(key) ? this.stray(key, nh.id, Object.freeze(hop), null) : this.single(key, hop, nh.id);
       o.installed = true;
       o.users = named.get(nh.id) ?? 0;
     }
@@ -287,8 +313,8 @@ export class NexthopTable {
       const members = nh.group.map((m) => this.byId.get(m.id));
       if (members.some((m) => m === undefined) || nh.group.some((m) => m.weight !== 1)) continue;
       const key = nexthopKey(members.map((m) => m!.hop!));
-      if (key === null || this.byKey.has(key)) continue;
-      const o = this.register(key, nh.id, null, members as NhObject[]);
+      if (key === null) continue;
+      const o = this.byKey.has(key) ? this.stray(key, nh.id, null, members as NhObject[]) : this.register(key, nh.id, null, members as NhObject[]);
       for (const m of o.members!) m.users++;
       o.installed = true;
       o.users = named.get(nh.id) ?? 0;
@@ -296,12 +322,21 @@ export class NexthopTable {
     for (const nh of mine.values()) {
       if (this.byId.has(nh.id)) continue;
       this.taken.add(nh.id);
-      strays.push({ id: nh.id, users: named.get(nh.id) ?? 0 });
+      unheld.push({ id: nh.id, users: named.get(nh.id) ?? 0 });
     }
-    return { strays };
+    return { unheld };
   }
 
-  /** A stray deleted: its id may be handed out again. */
+  /** A duplicate of a registered object (see Strays above): by id only. */
+  private stray(key: string, id: number, hop: FibNextHop | null, members: NhObject[] | null): NhObject {
+    const v4Gateway = hop !== null ? hop.address !== undefined && !hop.address.includes(':') : members!.some((m) => m.v4Gateway);
+    const o: NhObject = { key, id, hop, members, users: 0, installed: false, v4Gateway, backup: null };
+    this.byId.set(id, o);
+    this.strays.set(id, o);
+    return o;
+  }
+
+  /** An unheld object deleted: its id may be handed out again. */
   freeId(id: number): void {
     this.taken.delete(id);
   }

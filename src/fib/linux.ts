@@ -58,9 +58,12 @@ export class LinuxFib implements FibBackend {
   /**
    * Our routes that name none of our objects although their next hops could
    * (written per route by an earlier run, or when the object could not be
-   * made): their `previous` releases nothing. Empty in the steady state.
+   * made: 0), or name a stray (its id; linux-nexthops.ts): their `previous`
+   * names no object by key, so its release goes by this entry (a stray's
+   * users, nothing otherwise). Empty in the steady state; after a restart,
+   * the routes on strays until they are rewritten or withdrawn.
    */
-  private readonly legacy = new Set<string>();
+  private readonly legacy = new Map<string, number>();
   /** Whether objects' users are known (a dump counted them, or none of ours existed): only then are unused ones deleted. */
   private counted = false;
   /** Without nexthop objects: routes of an earlier run that still name one (see dumpWithout). */
@@ -123,7 +126,7 @@ export class LinuxFib implements FibBackend {
         restart();
       },
     );
-    const { strays } = table.rebuild(objects, named);
+    const { unheld } = table.rebuild(objects, named);
     let same = true;
     for (const o of table.objects()) if (!guess.has(o.id)) same = false;
     if (!same) {
@@ -134,13 +137,16 @@ export class LinuxFib implements FibBackend {
       );
     }
     this.counted = true;
-    await this.collect(table, strays.filter((s) => s.users === 0).map((s) => s.id));
+    await this.collect(table, unheld.filter((s) => s.users === 0).map((s) => s.id));
   }
 
-  /** A dumped route of ours that names none of our objects though its next hops could: see `legacy`. */
+  /** A dumped route of ours that names a stray, or none of our objects though its next hops could: see `legacy`. */
   private noteLegacy(table: NexthopTable, r: KernelRoute): void {
-    if (r.nhId !== undefined && table.byIdOf(r.nhId) !== undefined) return;
-    if (table.keyOf(r.nexthops) !== null) this.legacy.add(r.prefix);
+    if (r.nhId !== undefined && table.byIdOf(r.nhId) !== undefined) {
+      if (table.isStray(r.nhId)) this.legacy.set(r.prefix, r.nhId);
+      return;
+    }
+    if (table.keyOf(r.nexthops) !== null) this.legacy.set(r.prefix, 0);
   }
 
   /** Our routes, streamed where the netlink client can. */
@@ -211,7 +217,7 @@ export class LinuxFib implements FibBackend {
       if (kind !== OP_ADD) this.releasePrevious(table, w, i);
       const hops = w.nexthops(i);
       // A route written with its own next hops though they could name an object (rare): its text is made.
-      if (hops !== null && named[i] === null && table.keyOf(hops) !== null) this.legacy.add(w.prefix(i));
+      if (hops !== null && named[i] === null && table.keyOf(hops) !== null) this.legacy.set(w.prefix(i), 0);
     }
     if (!uncertain) await this.collect(table, []);
     return this.failures(w, failures);
@@ -268,8 +274,17 @@ export class LinuxFib implements FibBackend {
 
   /** Op i's previous route is gone or replaced: the object it named has one user less. */
   private releasePrevious(table: NexthopTable, w: FibWrites, i: number): void {
-    // A text per op only while routes of ours name no object (legacy: empty in the steady state).
-    if (this.legacy.size > 0 && this.legacy.delete(w.prefix(i))) return;
+    // A text per op only while routes of ours name a stray or no object (legacy: empty in the steady state).
+    if (this.legacy.size > 0) {
+      const prefix = w.prefix(i);
+      const stray = this.legacy.get(prefix);
+      if (stray !== undefined) {
+        this.legacy.delete(prefix);
+        // A stray goes with the last route naming it (collect), like any object.
+        if (stray !== 0) table.releaseStray(stray);
+        return;
+      }
+    }
     const o = table.lookup(w.previous(i)!, w.v6(i), w.previousBackup(i));
     if (o !== null) table.release(o);
   }
@@ -429,15 +444,15 @@ export class LinuxFib implements FibBackend {
     return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length, rewrite: true };
   }
 
-  /** Deletes our objects nothing uses (and `strays`, duplicates nothing uses), once users are counted. */
-  private async collect(table: NexthopTable, strays: readonly number[]): Promise<void> {
+  /** Deletes our objects nothing uses (strays included, and `unheld`: ours the table cannot hold), once users are counted. */
+  private async collect(table: NexthopTable, unheld: readonly number[]): Promise<void> {
     if (!this.counted) return;
     const unused = table.unused();
     const doomed = unused.filter((o) => o.installed);
     for (const o of unused) table.drop(o);
-    if (doomed.length === 0 && strays.length === 0) return;
+    if (doomed.length === 0 && unheld.length === 0) return;
     // Groups first (unused() lists them before single next hops), so a member never leaves a live group.
-    const ids = [...strays, ...doomed.map((o) => o.id)];
+    const ids = [...unheld, ...doomed.map((o) => o.id)];
     const failed = await this.netlink.nexthopWrite!(ids.map((id): NexthopWrite => ({ op: 'delete', id })));
     const kept = new Set(failed.filter((f) => f.errno !== -ENOENT).map((f) => ids[f.index]!));
     for (const id of ids) if (!kept.has(id)) table.freeId(id);
