@@ -32,7 +32,7 @@ import type { PinRecord } from './managed.js';
 import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
 import { announceAttributes, applyPolicyReload, ospfExportFilters, policyChange, policyView, previewPolicies } from './policy.js';
 import type { PolicyReloadTarget } from './policy.js';
-import { realBgp, sessionRole, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
+import { realBgp, sessionConfig, sessionSecurity, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
 import { neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
@@ -55,6 +55,7 @@ import { ChangeSender, type ChangeTarget, type TableSendContext } from './table-
 import { LongLivedStale } from './long-lived.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { TunnelWatch } from './tunnels.js';
+import { PreviousRun } from './previous-run.js';
 import { FibSelection, coveredHost, learnedNextHopsOf } from './fib-selection.js';
 import { errorText } from '#lib/error-text';
 
@@ -124,15 +125,6 @@ const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
 const TUNNEL_POLL_MS = 2_000;
-/**
- * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
- * path: straight off the tunnel interface (wireguard-go, kernel, VPP's
- * linux-cp tap), and with linux-cp off too — VPP's punt redirect hands them
- * on without a decrement (measured on VPP 26.06: 255 on the agent's veth).
- * Ours towards the peer do cross VPP's forwarding there and arrive with 254:
- * that peer accepts one hop (docs/configuration.md).
- */
-const GTSM_MIN_TTL = 255;
 /** After a change of the underlay's routes: a burst (a link going down takes many) is one re-resolution. */
 const REPIN_DEBOUNCE_MS = 500;
 
@@ -186,14 +178,6 @@ export class Agent implements ControlHandler {
   /** reload, dataplane resync and stop run one at a time, in the order asked. */
   private operations: Promise<unknown> = Promise.resolve();
   private readonly startedAt: number;
-  private staleSwept = false;
-  /**
-   * The FIB (and the kernel mirror) was read at start and held none of our
-   * routes: nothing of an earlier run can be stale, and the sweep's
-   * reconcile is skipped (it would only read back the table just written).
-   */
-  private fibEmptyAtStart = false;
-  private mirrorEmptyAtStart = false;
   private dataplaneDetail: string | null = null;
   private stopping = false;
   /** BFD and handshake age (src/agent/bfd.ts). */
@@ -281,7 +265,7 @@ export class Agent implements ControlHandler {
       stopping: () => this.stopping,
       queue: (changes) => this.queue(changes),
       advertisesOspf: (name, prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
-      endOfRib: () => this.maybeSweepStale(),
+      endOfRib: () => this.previousRun.maybeSweep(),
       longLived: this.longLived,
       refresh: this.refresh,
       admin: this.admin,
@@ -295,6 +279,21 @@ export class Agent implements ControlHandler {
       onBfdDown: (name, reason) => this.livenessDown(name, `BFD down: ${reason}`, true),
       onHandshakeDead: (name, reason) => this.livenessDown(name, `tunnel dead: ${reason}`, false),
       onBfdChange: (s) => this.telemetry.bfd(s.name, s.change.from, s.change.to, s.change.reason, s.remoteState),
+    });
+    this.previousRun = new PreviousRun({
+      fib: deps.fib,
+      fibm: this.fibm,
+      mirror: this.mirror,
+      fibTag: deps.fibTag,
+      log: this.log,
+      fibLog: this.fibLog,
+      neighbors: () => this.peers.values(),
+      stopping: () => this.stopping,
+      flush: () => this.flush(),
+      restarting: () => {
+        this.lifecycle.restarting = true;
+      },
+      restarted: () => this.lifecycle.endRestart(),
     });
     this.tunnelWatch = new TunnelWatch({
       wireguard: deps.wireguard,
@@ -329,6 +328,8 @@ export class Agent implements ControlHandler {
   private readonly changeSender: ChangeSender;
   /** RFC 9494: neighbors' routes kept long-lived stale after their restart time. */
   private readonly longLived: LongLivedStale;
+  /** The forwarding state of the previous run: adopted, retagged, swept (src/agent/previous-run.ts). */
+  private readonly previousRun: PreviousRun;
   /** The neighbors' tunnels: setup, retry, status poll (src/agent/tunnels.ts). */
   private readonly tunnelWatch: TunnelWatch;
   /** What a neighbor's session coming up, sending and going down does to the RIB and our table (src/agent/session-lifecycle.ts). */
@@ -338,13 +339,13 @@ export class Agent implements ControlHandler {
     const specs = this.specsFor(this.config);
     await this.removeForgottenTunnels(specs);
     await this.listener.listen();
-    await this.migrateFibTag(null, this.config);
+    await this.previousRun.migrateTag(null, this.config);
     // Tunnels first: on VPP a route is ours by the tunnel it goes through, so the FIB
     // can be adopted only once they are known; and adopted before the first write.
     // Several at a time where each tunnel is its own process or link (100 wireguard-go tunnels: 14 s one
     // by one, most of it waiting for each process's socket); VPP's API takes them one after another.
     await eachLimit(specs, this.deps.wireguard.kind === 'vpp' ? 1 : TUNNEL_START_CONCURRENCY, (spec) => this.tunnelWatch.ensure(spec, null));
-    await this.adoptFib();
+    await this.previousRun.adopt();
     await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
     for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
@@ -360,7 +361,7 @@ export class Agent implements ControlHandler {
     }
 
     this.pollLoop(0);
-    this.deadlineTimer = this.deps.clock.setTimeout(() => void this.sweepStale('deadline'), STALE_SWEEP_DEADLINE_MS);
+    this.deadlineTimer = this.deps.clock.setTimeout(() => void this.previousRun.sweep('deadline'), STALE_SWEEP_DEADLINE_MS);
     this.unsubscribeReset = this.deps.onDataplaneReset?.(() => void this.serially(() => this.resyncDataplane())) ?? null;
     this.unsubscribeLost = this.deps.onDataplaneLost?.(() => this.noteDataplane()) ?? null;
     // The underlay moved (an operator's or the kernel's route changed): the pins follow it.
@@ -529,45 +530,19 @@ export class Agent implements ControlHandler {
     const addr = n.addr;
     // What binds the session to the tunnel, the same for our connects and the listener.
     const device = this.sessionDevice(cfg);
-    const security = {
-      ...(bgp.ttlSecurity ? { minTtl: GTSM_MIN_TTL } : {}),
-      ...(bgp.password !== null ? { md5Key: bgp.password } : {}),
-    };
+    const security = sessionSecurity(bgp);
     const session = this.bgp.session(
-        {
-          name: cfg.name,
-          localAsn: this.config.router.asn,
-          routerId: this.config.router.routerId,
-          peerAsn: bgp.asn,
-          peerAddress: addr.sessionPeer,
-          interface: device,
-          ...(addr.sessionLocal ? { localAddress: addr.sessionLocal } : {}),
-          ...(this.deps.bgpPort ? { port: this.deps.bgpPort } : {}),
-          holdTime: bgp.holdTime,
+        sessionConfig({
+          config: this.config,
+          cfg,
+          bgp,
+          addr,
+          device,
+          port: this.deps.bgpPort,
           passive: bgp.passive || awaitingHandshake,
-          bindToInterface: true,
-          ...security,
-          ...(bgp.gracefulRestart
-            ? {
-                gracefulRestart: {
-                  restartTime: bgp.gracefulRestartTime,
-                  // F: with keep-on-stop our routes stay in the FIB whenever the agent stops or dies.
-                  state: () => ({ restarting: this.lifecycle.restarting, forwardingState: this.config.dataplane.keepOnStop }),
-                },
-              }
-            : {}),
-          // RFC 9494: the neighbor keeps our routes long-lived stale after our restart time (F as above).
-          ...(bgp.gracefulRestart && (bgp.longLivedStaleTime ?? 0) > 0 ? { longLived: { staleTime: bgp.longLivedStaleTime! } } : {}),
-          families: [
-            { afi: 1, safi: 1 },
-            { afi: 2, safi: 1 },
-          ],
-          extendedNextHop: addr.remoteV4 === null,
-          ...sessionRole(bgp),
-          ...(bgp.addPath !== undefined && (bgp.addPath.receive || bgp.addPath.send > 0)
-            ? { addPath: { receive: bgp.addPath.receive, send: bgp.addPath.send > 0 } }
-            : {}),
-        },
+          // F: with keep-on-stop our routes stay in the FIB whenever the agent stops or dies.
+          restartState: () => ({ restarting: this.lifecycle.restarting, forwardingState: this.config.dataplane.keepOnStop }),
+        }),
         {
           onStateChange: (from, to) => {
             const peer = this.peers.get(cfg.name);
@@ -738,98 +713,6 @@ export class Agent implements ControlHandler {
     this.telemetry.dataplaneState(dp.state, dp.detail);
   }
 
-  /**
-   * Our Linux routes move with a changed dataplane.linux (table, protocol,
-   * metric): from `prev` on reload, from the recorded tag at start.
-   */
-  private async migrateFibTag(prev: Config | null, next: Config): Promise<void> {
-    // On VPP the kernel routes are the mirror's (BGP → OSPF).
-    const kernel = this.deps.fib.migrate !== undefined ? { fib: this.deps.fib, fibm: this.fibm } : this.mirror ? { fib: this.mirror.backend, fibm: this.mirror } : null;
-    if (kernel === null) return;
-    const fib = kernel.fib;
-    if (fib.migrate === undefined || fib.retag === undefined) return;
-    const to = next.dataplane.linux;
-    // No record: an earlier version wrote routes without a metric of their own.
-    const from = prev?.dataplane.linux ?? (await this.deps.fibTag?.read()) ?? { ...to, metric: null };
-    fib.retag(to);
-    try {
-      const r = await kernel.fibm.between(() => fib.migrate!(from));
-      if (r.moved > 0) this.fibLog.info({ from, to, moved: r.moved, failed: r.failed.length }, 'routes moved to the new table/protocol/metric');
-      for (const f of r.failed.slice(0, 10)) this.fibLog.error(f, 'route not moved');
-    } catch (err) {
-      this.fibLog.error({ err: errorText(err), from, to }, 'routes not moved to the new table/protocol/metric');
-    }
-    await this.deps.fibTag?.write(to);
-  }
-
-  /**
-   * Our routes left by a previous run (keep-on-stop) are taken as installed:
-   * the same route wanted again is not rewritten, and the rest stays until
-   * the sweep. A dataplane that cannot be read yet (VPP still starting) is
-   * reconciled at the sweep instead.
-   */
-  private async adoptFib(): Promise<void> {
-    try {
-      if (this.mirror !== null) this.mirrorEmptyAtStart = (await this.mirror.adopt()) === 0;
-    } catch (err) {
-      this.fibLog.warn({ err: errorText(err) }, 'cannot read the kernel mirror (BGP → OSPF); reconciled later');
-    }
-    try {
-      const n = await this.fibm.adopt();
-      this.fibEmptyAtStart = n === 0;
-      if (n > 0) {
-        this.lifecycle.restarting = true;
-        this.log.info({ routes: n }, 'restarting with the forwarding state of an earlier run (RFC 4724): its routes stay until the neighbors have re-sent theirs');
-      }
-    } catch (err) {
-      this.fibLog.warn({ err: errorText(err) }, 'cannot read the FIB yet; earlier routes are reconciled later');
-    }
-  }
-
-  /**
-   * Owned routes left from a previous run stay in place until the neighbors
-   * have re-sent their tables (End-of-RIB, RFC 4724 §2), so a restart does
-   * not black-hole traffic; then what nobody re-announced is removed.
-   */
-  private maybeSweepStale(): void {
-    if (this.staleSwept) return;
-    for (const n of this.peers.values()) {
-      const fams = n.negotiated?.families ?? [];
-      // RFC 4724 §4.1: a peer that is restarting too sends its End-of-RIB after ours: not waited for.
-      if (n.negotiated?.gracefulRestart?.restartState) continue;
-      if (!n.negotiated || fams.some((f) => !n.eor.has(`${f.afi}/${f.safi}`))) return;
-    }
-    void this.sweepStale('all neighbors sent End-of-RIB');
-  }
-
-  private async sweepStale(why: string): Promise<void> {
-    if (this.staleSwept || this.stopping) return;
-    this.staleSwept = true;
-    await this.flush();
-    // Only what an earlier run left can be stale. A FIB read empty at start (ours: a fresh VPP or
-    // kernel) has nothing to sweep, and the reconcile would read the whole table back: at 1 M routes
-    // seconds of VPP's main thread answering no one else, and 2.4 s of the agent's CPU.
-    if (this.fibEmptyAtStart) {
-      this.fibLog.info({ why }, 'FIB held none of our routes at start: nothing stale to sweep');
-    } else {
-      try {
-        const r = await this.fibm.reconcile();
-        this.fibLog.info({ ...r, why }, 'FIB reconciled with the dataplane');
-      } catch (err) {
-        this.fibLog.error({ err: errorText(err) }, 'FIB reconcile failed');
-      }
-    }
-    if (this.mirror !== null && !this.mirrorEmptyAtStart) {
-      try {
-        const r = await this.mirror.reconcile();
-        this.fibLog.info({ ...r, why }, 'kernel mirror (BGP → OSPF) reconciled');
-      } catch (err) {
-        this.fibLog.error({ err: errorText(err) }, 'kernel mirror reconcile failed');
-      }
-    }
-    this.lifecycle.endRestart();
-  }
-
   private readonly tableSendCtx: TableSendContext = {
     log: { info: (o: object, msg: string) => this.bgpLog.info(o, msg) },
     defer: (fn) => {
@@ -943,7 +826,7 @@ export class Agent implements ControlHandler {
     const prev = this.config;
     this.config = next;
     this.buildOspfExport(next);
-    await this.migrateFibTag(prev, next);
+    await this.previousRun.migrateTag(prev, next);
     // Multipath switched or changed: the prefixes with several candidates are decided again (no reset).
     this.queue(this.rib.setMultipath(multipathOptions(next)));
 

@@ -9,7 +9,8 @@ import type { FsmState } from '#bgp/fsm/index';
 import type { RouteRefreshSubtype, UpdateMessage } from '#bgp/wire/types';
 import { BgpListener, BgpSession, roleFromName } from '#bgp/session/index';
 import type { RolePeerInfo } from '#bgp/policy/index';
-import type { NeighborBgpConfig } from '#config/types';
+import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
+import type { NeighborAddressing } from './neighbor.js';
 import type { ListenBinding, ListenerOptions, Negotiated, NotificationRecord, RefusalCounters, SessionConfig, SessionCounters, SessionDeps, SessionHandler } from '#bgp/session/index';
 
 /** What the agent uses of a BGP session (BgpSession). */
@@ -100,4 +101,78 @@ export function addPathSendOf(neg: Negotiated, send: number): { addPathSend?: { 
   const d = neg.addPath?.send;
   if (d === undefined || send <= 0 || !(d.ipv4 || d.ipv6)) return {};
   return { addPathSend: { ipv4: d.ipv4 ? send : 0, ipv6: d.ipv6 ? send : 0 } };
+}
+
+/**
+ * GTSM (RFC 5082): the TTL a neighbor's segments arrive with, 255 on every
+ * path: straight off the tunnel interface (wireguard-go, kernel, VPP's
+ * linux-cp tap), and with linux-cp off too — VPP's punt redirect hands them
+ * on without a decrement (measured on VPP 26.06: 255 on the agent's veth).
+ * Ours towards the peer do cross VPP's forwarding there and arrive with 254:
+ * that peer accepts one hop (docs/configuration.md).
+ */
+const GTSM_MIN_TTL = 255;
+/** What secures a neighbor's session (GTSM, TCP-MD5), the same for our connects and the listener. */
+export function sessionSecurity(bgp: NeighborBgpConfig): { minTtl?: number; md5Key?: string } {
+  return {
+    ...(bgp.ttlSecurity ? { minTtl: GTSM_MIN_TTL } : {}),
+    ...(bgp.password !== null ? { md5Key: bgp.password } : {}),
+  };
+}
+
+/** What a neighbor's session is made from, besides its configuration. */
+export interface SessionSetup {
+  config: Config;
+  cfg: NeighborConfig;
+  bgp: NeighborBgpConfig;
+  addr: NeighborAddressing;
+  /** The Linux interface the session is bound to. */
+  device: string;
+  /** The BGP port when not 179 (tests). */
+  port: number | undefined;
+  passive: boolean;
+  /**
+   * RFC 4724 §3: our R bit (this run is the restarting speaker, §4.1) and F
+   * bit, read at each OPEN: with keep-on-stop our routes stay in the FIB
+   * whenever the agent stops or dies.
+   */
+  restartState(): { restarting: boolean; forwardingState: boolean };
+}
+
+/** The session of a neighbor, bound to its tunnel (design.md "Identity"). */
+export function sessionConfig(s: SessionSetup): SessionConfig {
+  const { config, cfg, bgp, addr } = s;
+  return {
+    name: cfg.name,
+    localAsn: config.router.asn,
+    routerId: config.router.routerId,
+    peerAsn: bgp.asn,
+    peerAddress: addr.sessionPeer,
+    interface: s.device,
+    ...(addr.sessionLocal ? { localAddress: addr.sessionLocal } : {}),
+    ...(s.port ? { port: s.port } : {}),
+    holdTime: bgp.holdTime,
+    passive: s.passive,
+    bindToInterface: true,
+    ...sessionSecurity(bgp),
+    ...(bgp.gracefulRestart
+      ? {
+          gracefulRestart: {
+            restartTime: bgp.gracefulRestartTime,
+            state: () => s.restartState(),
+          },
+        }
+      : {}),
+    // RFC 9494: the neighbor keeps our routes long-lived stale after our restart time (F as above).
+    ...(bgp.gracefulRestart && (bgp.longLivedStaleTime ?? 0) > 0 ? { longLived: { staleTime: bgp.longLivedStaleTime! } } : {}),
+    families: [
+      { afi: 1, safi: 1 },
+      { afi: 2, safi: 1 },
+    ],
+    extendedNextHop: addr.remoteV4 === null,
+    ...sessionRole(bgp),
+    ...(bgp.addPath !== undefined && (bgp.addPath.receive || bgp.addPath.send > 0)
+      ? { addPath: { receive: bgp.addPath.receive, send: bgp.addPath.send > 0 } }
+      : {}),
+  };
 }
