@@ -26,13 +26,11 @@ import { AdjRibOut } from './adj-rib-out.js';
 import type { AdjRibOutResend } from './adj-rib-out.js';
 import { OwedPrefixes } from './owed-prefixes.js';
 import { rank } from './decision.js';
+import { LOCAL_SLOT } from './loc-rib.js';
 import type { DecisionContext } from './decision.js';
 import { UpdatePacker, announcementOverhead, endOfRib } from './update-packer.js';
 import { MAX_MESSAGE_SIZE, attributesSize, prefixSize } from './update-size.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
-
-/** Our own origin's number in candidate lists (LocRibView.bestSlot, rankedSlots); a peer's are 1…. */
-export const LOCAL_SLOT = 0;
 
 /**
  * The prefix text of a peer's best path made only to be exported by number

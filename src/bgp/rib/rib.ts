@@ -1,8 +1,9 @@
 /**
- * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9): the Rib, whose
- * export side (each peer's Adj-RIB-Out, adj-rib-out.ts, and the UPDATEs that
- * keep it in line with the Loc-RIB, export.ts) reads the Loc-RIB through
- * LocRibView and has its own module.
+ * Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2, §9): the Rib holds
+ * the Adj-RIBs-In and our own routes, and drives the Loc-RIB (loc-rib.ts,
+ * the candidates per prefix and the decision) and the export side (each
+ * peer's Adj-RIB-Out, adj-rib-out.ts, and the UPDATEs that keep it in line
+ * with the Loc-RIB, export.ts, which reads it through LocRibView).
  *
  * Shape, chosen for full tables (a million prefixes from each of several
  * peers): no object and no map entry per path. A prefix is a number in the
@@ -25,22 +26,22 @@
 import { AFI_IPV4, AFI_IPV6, Origin } from '#bgp/wire/types';
 import type { PathAttributes, PrefixRun, UpdateMessage } from '#bgp/wire/types';
 import { PrefixReader, prefixPathIds } from '#bgp/wire/nlri';
-import { canonicalPrefix, formatPrefix, maskBytes, parseIp } from '#lib/prefix';
-import { Column, NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
+import { canonicalPrefix } from '#lib/prefix';
+import { NO_PREFIX, PrefixMap, PrefixTable } from '#lib/prefix-table';
 import { canonicalAddress, importAttributes, importPrefixWords } from '#bgp/policy/index';
 import type { ImportContext, ImportRejectReason } from '#bgp/policy/index';
 import type { CompiledChain, PolicyOutcome, PreparedPolicy } from '#bgp/policy/engine';
 import { PrefixWords } from '#bgp/policy/prefix-set';
 import { AttributeTable } from './intern.js';
 import { OutcomeRecords } from './outcome-records.js';
-import { CandidateSets } from './candidate-sets.js';
 import { MAX_RECEIVED_PATHS, PathIdColumn, freeLane, laneOf } from './add-path-in.js';
 import type { AdjRibOutResend } from './adj-rib-out.js';
-import { LOCAL_SLOT, RibExport, sameRoute } from './export.js';
+import { RibExport, sameRoute } from './export.js';
 import type { TableSteps } from './export.js';
-import { DECISION_STEPS, LLGR_STALE, NO_LLGR, addressKey, comparePaths, eliminateRead, medFree, medFreeRead, neighborAsOf, nextHopUsable, rank, routerIdNumber, selectBestCandidate, stepOfComparison } from './decision.js';
-import type { Decision, DecisionContext, DecisionPath, PathReader, DecisionPeer, DecisionStep } from './decision.js';
-import { multipathSet } from './multipath.js';
+import { LOCAL_SLOT, LocRib } from './loc-rib.js';
+import type { ScratchPath } from './loc-rib.js';
+import { LLGR_STALE, NO_LLGR, addressKey, nextHopUsable, routerIdNumber } from './decision.js';
+import type { Decision, DecisionContext, DecisionPath, DecisionPeer } from './decision.js';
 import type { MultipathOptions } from './multipath.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
 import { PathTable } from './path-table.js';
@@ -117,30 +118,6 @@ interface PeerState extends DecisionPeer {
   refusedPaths: number;
 }
 
-/** The prefix text of routes made for the decision process only (candidateOf): none. */
-const DECIDING = '';
-
-/** A reusable DecisionPath: the Rib writes a stored path's fields into it for one comparison. */
-interface ScratchPath {
-  peer: string | null;
-  readonly source: 'bgp';
-  attrs: PathAttributes;
-  nextHop: string | null;
-}
-
-function scratchPath(): ScratchPath {
-  return { peer: null, source: 'bgp', attrs: {}, nextHop: null };
-}
-
-/** The Loc-RIB column's mark for a prefix with three or more candidates (a set in `sets`, its number in `setOf`); -1 there is none. */
-const MULTI = -2;
-
-/** In the pair column (Rib.pairStep): both paths of the pair forward (multipath). */
-const PAIR_MULTIPATH = 0x80;
-
-/** Decision steps by number, for the pair column (Rib.pairStep). */
-const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(DECISION_STEPS.map((n, i) => [n, i]));
-
 const STATIC = 1;
 const CONNECTED = 2;
 
@@ -159,34 +136,8 @@ export class Rib {
   private readonly slots: (PeerState | null)[] = [null];
   private readonly freeSlots: number[] = [];
   private readonly decisionCtx: DecisionContext;
-  /** The two paths of a comparison, filled from the stored paths (pathIn). */
-  private readonly scratchA = scratchPath();
-  private readonly scratchB = scratchPath();
   /** Our own global addresses (canonical) with the number of sessions using each. */
   private readonly ownAddresses = new Map<string, number>();
-  /**
-   * Loc-RIB: per prefix number, the peer number of its best candidate, MULTI
-   * when it has three or more (a candidate set), -1 when none. Holds no
-   * references: a candidate's Adj-RIB-In entry (or our own origin) holds the
-   * number.
-   */
-  private readonly loc = new Column();
-  /**
-   * Two candidates (the common case with two upstreams) are a pair in
-   * columns, not a candidate set: `second` holds the other one's peer
-   * number (-1: the best is the only one), `pairStep` the step that chose
-   * between them. An object, its slot array and a map entry cost ~175 bytes
-   * per prefix (two full tables: 175 MB), the columns 5.
-   */
-  private readonly second = new Column();
-  private pairStep = new Uint8Array(1024);
-  /** Three or more candidates: a set (candidate-sets.ts) per prefix, by number in `setOf`. */
-  private readonly sets = new CandidateSets();
-  private readonly setOf = new Column();
-  private locCount = 0;
-  /** Loc-RIB prefixes per length, so lookup tries only lengths that exist. */
-  private readonly lengths4 = new Uint32Array(33);
-  private readonly lengths6 = new Uint32Array(129);
   private readonly localSources = new Map<string, number>();
   /**
    * Routes of another protocol offered to BGP (OSPF → BGP). Not candidates of
@@ -208,18 +159,14 @@ export class Rib {
    */
   private readonly backups: boolean;
   /**
-   * Multipath (multipath.ts), null when off: the candidates tied with the
-   * best forward with it. A change of them is a Loc-RIB change with
-   * `multipath`, as a change of the backup is one with `backup`.
-   */
-  private multipathOpts: MultipathOptions | null;
-  /**
    * Peers sent several paths per prefix (RFC 7911): while there are any, a
    * change to any candidate is a Loc-RIB change (their export needs it), not
    * only a change of the best.
    */
   private addPathSenders = 0;
   private readonly touchMarks = new TouchMarks();
+  /** Loc-RIB: each prefix's candidates, decided (loc-rib.ts). */
+  private readonly loc: LocRib;
   /** Every peer's Adj-RIB-Out and the export into them (export.ts). */
   private readonly exporter: RibExport;
   /** Reads received prefix runs (applyUpdate; one run at a time). */
@@ -229,19 +176,23 @@ export class Rib {
 
   constructor(local: { asn: number; routerId: string; backups?: boolean; prefixes?: PrefixTable; multipath?: MultipathOptions | null }) {
     this.backups = local.backups ?? false;
-    this.multipathOpts = local.multipath ?? null;
     this.prefixes = local.prefixes ?? new PrefixTable();
     this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
     this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
+    this.loc = new LocRib(this.prefixes, this.decisionCtx, this.backups, local.multipath ?? null, {
+      pathIn: (into, prefix, slot) => this.pathIn(into, prefix, slot),
+      attrsOf: (prefix, slot) => this.attrsOf(prefix, slot),
+      routeOf: (prefix, slot, text) => this.routeOf(prefix, slot, text),
+    });
     this.exporter = new RibExport(this.prefixes, this.exportAttributes, this.decisionCtx, {
       redistributed: this.redistributed,
-      count: () => this.locCount,
+      count: () => this.loc.size,
       forEachPrefix: (fn) => this.loc.forEach(fn),
-      has: (prefix) => this.locOf(prefix) !== -1,
-      bestSlot: (prefix) => this.bestSlot(prefix),
+      has: (prefix) => this.loc.has(prefix),
+      bestSlot: (prefix) => this.loc.bestSlot(prefix),
       routeOf: (prefix, slot, text) => this.routeOf(prefix, slot, text),
       bestRoute: (prefix, text) => this.bestRoute(prefix, text),
-      rankedSlots: (prefix) => this.rankedSlots(prefix),
+      rankedSlots: (prefix) => this.loc.rankedSlots(prefix),
       bestIsCurrent: (prefix, best) => this.changeBestIsCurrent(prefix, best),
       policyKey: (prefix) => this.policyKey(prefix),
     });
@@ -683,46 +634,30 @@ export class Rib {
   /** The best path and the step of RFC 4271 §9.1.2.2 that chose it. */
   decision(prefix: string): Decision | undefined {
     const id = this.prefixes.find(prefix);
-    const e = this.locOf(id);
-    if (e === -1) return undefined;
-    const best = this.routeOf(id, this.bestSlot(id));
-    return { best, step: e >= 0 ? this.pairStepOf(id) : this.sets.step(this.setOf.get(id)) };
+    if (!this.loc.has(id)) return undefined;
+    return { best: this.routeOf(id, this.loc.bestSlot(id)), step: this.loc.stepOf(id) };
   }
 
   /** All candidate paths, best first. */
   paths(prefix: string): Route[] {
-    const id = this.prefixes.find(prefix);
-    const e = this.locOf(id);
-    if (e === -1) return [];
-    if (e >= 0) {
-      const other = this.second.get(id);
-      return other < 0 ? [this.routeOf(id, e)] : rank(this.decisionCtx, [this.routeOf(id, e), this.routeOf(id, other)]);
-    }
-    return rank(this.decisionCtx, this.candidateRoutes(id, this.setOf.get(id)));
+    return this.loc.ranked(this.prefixes.find(prefix));
   }
 
   /** Longest-prefix match over the Loc-RIB. */
   lookup(address: string): Route | undefined {
-    const ip = parseIp(address);
-    if (!ip) return undefined;
-    const lengths = ip.family === 4 ? this.lengths4 : this.lengths6;
-    for (let len = lengths.length - 1; len >= 0; len--) {
-      if (lengths[len] === 0) continue;
-      const id = this.prefixes.find(formatPrefix({ family: ip.family, bytes: maskBytes(ip.bytes, len), len }));
-      if (this.locOf(id) !== -1) return this.routeOf(id, this.bestSlot(id));
-    }
-    return undefined;
+    const id = this.loc.lookup(address);
+    return id === NO_PREFIX ? undefined : this.routeOf(id, this.loc.bestSlot(id));
   }
 
   /** Best routes (made as they are iterated). */
   *entries(): IterableIterator<Route> {
     const bound = this.prefixes.bound;
-    for (let id = 0; id < bound; id++) if (this.loc.get(id) !== -1) yield this.routeOf(id, this.bestSlot(id));
+    for (let id = 0; id < bound; id++) if (this.loc.has(id)) yield this.routeOf(id, this.loc.bestSlot(id));
   }
 
   /** Loc-RIB prefixes. */
   get size(): number {
-    return this.locCount;
+    return this.loc.size;
   }
 
   /** Adj-RIB-In size: prefixes received and stored, eligible or not. */
@@ -1065,9 +1000,9 @@ export class Rib {
     if (reason === null) peer.ineligible.delete(prefix);
     else peer.ineligible.set(prefix, reason);
     if (wasCandidate !== isCandidate && this.prefixes.isV6(prefix)) peer.acceptedV6 += isCandidate ? 1 : -1;
-    if (wasCandidate && isCandidate) this.candidateChanged(prefix);
-    else if (wasCandidate) this.dropCandidate(prefix, peer.slot);
-    else if (isCandidate) this.addCandidate(prefix, peer.slot);
+    if (wasCandidate && isCandidate) this.loc.candidateChanged(prefix);
+    else if (wasCandidate) this.loc.dropCandidate(prefix, peer.slot);
+    else if (isCandidate) this.loc.addCandidate(prefix, peer.slot);
     if (old >= 0) this.pathRecords.release(old);
   }
 
@@ -1212,7 +1147,7 @@ export class Rib {
     peer.ineligible.delete(prefix);
     const pre = peer.preIn === null ? -1 : peer.preIn.delete(prefix);
     if (pre >= 0) this.pathRecords.release(pre);
-    if (wasCandidate) this.dropCandidate(prefix, peer.slot);
+    if (wasCandidate) this.loc.dropCandidate(prefix, peer.slot);
     this.pathRecords.release(old);
     this.prefixes.release(prefix);
   }
@@ -1238,9 +1173,9 @@ export class Rib {
     } else {
       this.localRoutes.delete(text);
     }
-    if (old !== undefined && next !== undefined) this.candidateChanged(prefix);
-    else if (old !== undefined) this.dropCandidate(prefix, LOCAL_SLOT);
-    else if (next !== undefined) this.addCandidate(prefix, LOCAL_SLOT);
+    if (old !== undefined && next !== undefined) this.loc.candidateChanged(prefix);
+    else if (old !== undefined) this.loc.dropCandidate(prefix, LOCAL_SLOT);
+    else if (next !== undefined) this.loc.addCandidate(prefix, LOCAL_SLOT);
     if (old !== undefined && next === undefined) this.prefixes.release(prefix);
     const changes = this.collect(touched);
     this.prefixes.release(prefix);
@@ -1252,9 +1187,9 @@ export class Rib {
   private touch(prefix: number, touched: Touched, text?: string): void {
     if (touched.has(prefix)) return;
     this.prefixes.retain(prefix);
-    if (this.locOf(prefix) === -1) touched.add(prefix, -1, -1, null);
+    if (!this.loc.has(prefix)) touched.add(prefix, -1, -1, null);
     else {
-      const slot = this.bestSlot(prefix);
+      const slot = this.loc.bestSlot(prefix);
       if (slot === LOCAL_SLOT) touched.add(prefix, slot, -1, this.localRoutes.get(text ?? this.prefixes.text(prefix))!);
       else {
         const peer = this.slots[slot]!;
@@ -1263,36 +1198,11 @@ export class Rib {
         touched.add(prefix, slot, record, peer.info.id);
       }
     }
-    if (this.backups) this.touchMarks.backupBefore.set(prefix, this.backupSlotOf(prefix));
-    if (this.multipathOpts !== null) {
-      const used = this.multipathSlots(prefix);
+    if (this.backups) this.touchMarks.backupBefore.set(prefix, this.loc.backupSlotOf(prefix));
+    if (this.loc.multipath !== null) {
+      const used = this.loc.multipathSlots(prefix);
       if (used.length > 1) (touched.multipathBefore ??= new Map()).set(prefix, used.sort(numeric));
     }
-  }
-
-  /** The Loc-RIB entry of a prefix number: a peer number, MULTI, or -1 (none, or NO_PREFIX). */
-  private locOf(prefix: number): number {
-    return prefix === NO_PREFIX ? -1 : this.loc.get(prefix);
-  }
-
-  private bestSlot(prefix: number): number {
-    const e = this.loc.get(prefix);
-    return e >= 0 ? e : this.sets.at(this.setOf.get(prefix), 0);
-  }
-
-  /** The second-best candidate's peer number (-1: none): the path the FIB falls back to. */
-  private backupSlotOf(prefix: number): number {
-    const loc = this.locOf(prefix);
-    if (loc >= 0) return this.second.get(prefix);
-    if (loc !== MULTI) return -1;
-    const e = this.setOf.get(prefix);
-    // Kept by decide() (every change of the candidates runs it).
-    if (this.backups) return this.sets.backup(e);
-    const rest = this.sets.list(e).slice(1);
-    const text = this.prefixes.text(prefix);
-    const routes = rest.map((slot) => this.routeOf(prefix, slot, text));
-    const d = selectBestCandidate(this.decisionCtx, routes)!;
-    return rest[routes.indexOf(d.best)]!;
   }
 
   /**
@@ -1301,14 +1211,14 @@ export class Rib {
    */
   multipath(prefix: string): Route[] {
     const id = this.prefixes.find(prefix);
-    if (this.locOf(id) === -1) return [];
+    if (!this.loc.has(id)) return [];
     const text = this.prefixes.text(id);
-    return this.multipathSlots(id).map((slot) => this.routeOf(id, slot, text));
+    return this.loc.multipathSlots(id).map((slot) => this.routeOf(id, slot, text));
   }
 
   /** Whether multipath is on (the Loc-RIB changes carry `multipath`). */
   get multipathOptions(): MultipathOptions | null {
-    return this.multipathOpts;
+    return this.loc.multipath;
   }
 
   /**
@@ -1316,292 +1226,18 @@ export class Rib {
    * more candidates is decided again; the changes of the paths that forward.
    */
   setMultipath(opts: MultipathOptions | null): LocRibChange[] {
-    const old = this.multipathOpts;
+    const old = this.loc.multipath;
     if (old === opts || (old !== null && opts !== null && old.maxPaths === opts.maxPaths && old.relaxAsPath === opts.relaxAsPath)) return [];
     const touched = this.touchMarks.touched();
-    // The set before is noted under the old options, the change found under the new ones.
-    const many: number[] = [];
-    this.loc.forEach((e, id) => {
-      if (e === MULTI || this.second.get(id) >= 0) {
-        many.push(id);
-        this.touch(id, touched);
-      }
-    });
-    this.multipathOpts = opts;
-    for (const id of many) {
-      const e = this.loc.get(id);
-      if (e === MULTI) this.decide(id, this.setOf.get(id));
-      else this.decidePair(id, e, this.second.get(id));
-    }
+    this.loc.setMultipath(opts, (prefix) => this.touch(prefix, touched));
     return this.collect(touched);
   }
 
   /** The second-best path of `prefix` (RFC 4271 §9.1.2.2 over the candidates without the best), or null. */
   backup(prefix: string): Route | null {
     const id = this.prefixes.find(prefix);
-    const slot = this.backupSlotOf(id);
+    const slot = this.loc.backupSlotOf(id);
     return slot < 0 ? null : this.routeOf(id, slot);
-  }
-
-  /** A candidate (peer number `slot`) for `prefix` that was none; the caller has touched the prefix. */
-  private addCandidate(prefix: number, slot: number): void {
-    const e = this.loc.get(prefix);
-    if (e === -1) {
-      this.loc.set(prefix, slot);
-      this.locCount++;
-      this.countLength(prefix, 1);
-      return;
-    }
-    if (e >= 0) {
-      const other = this.second.get(prefix);
-      if (other < 0) return this.decidePair(prefix, e, slot);
-      // A third: the pair becomes a candidate set, decided in full.
-      this.second.set(prefix, -1);
-      const three = this.sets.create(e, other, slot);
-      this.loc.set(prefix, MULTI);
-      this.setOf.set(prefix, three);
-      this.decide(prefix, three);
-      return;
-    }
-    const c = this.setOf.get(prefix);
-    this.sets.push(c, slot);
-    if (!this.addInOrder(prefix, c, slot)) this.decide(prefix, c);
-  }
-
-  /**
-   * A new candidate of a totally ordered set (CandidateSets.total): compared
-   * with the best and the runner-up only, instead of a decision over all of
-   * them (ten full-table peers: ten routes made and eliminated per path).
-   * False when the set is not known to be in order; decide() runs then.
-   */
-  private addInOrder(prefix: number, e: number, slot: number): boolean {
-    const sets = this.sets;
-    // With multipath the paths tied with the best are sorted in behind it: a full decision.
-    if (!sets.total(e) || sets.backup(e) < 0 || this.multipathOpts !== null) return false;
-    const fresh = this.pathIn(this.scratchA, prefix, slot);
-    // Still a total order unless the new path meets one of its own neighbor AS with another MED.
-    const as = neighborAsOf(this.decisionCtx.localAsn, fresh.attrs);
-    const m = fresh.attrs.med ?? 0;
-    const n = sets.countOf(e);
-    for (let i = 0; i < n; i++) {
-      const s = sets.at(e, i);
-      if (s === slot) continue;
-      const a = this.attrsOf(prefix, s);
-      if ((a.med ?? 0) !== m && neighborAsOf(this.decisionCtx.localAsn, a) === as) return false;
-    }
-    const last = n - 1;
-    // Compared from what is stored, no Route per candidate (issue 10); `fresh` stays in scratchA.
-    const c = comparePaths(this.decisionCtx, fresh, this.pathIn(this.scratchB, prefix, sets.at(e, 0)));
-    if (c < 0) {
-      // The old best is the runner-up now (the new one was last); the step is the one between the two.
-      sets.swap(e, 0, last);
-      sets.setBackup(e, sets.at(e, last));
-      sets.setStep(e, stepOfComparison(c));
-      return true;
-    }
-    if (comparePaths(this.decisionCtx, fresh, this.pathIn(this.scratchB, prefix, sets.backup(e))) < 0) {
-      sets.setBackup(e, slot);
-      sets.setStep(e, stepOfComparison(c));
-    }
-    return true;
-  }
-
-  /** The candidate of `slot` for `prefix` is no more; the caller has touched the prefix. */
-  private dropCandidate(prefix: number, slot: number): void {
-    const e = this.loc.get(prefix);
-    if (e === -1) return;
-    if (e >= 0) {
-      const other = this.second.get(prefix);
-      if (other >= 0) {
-        // A pair loses one: the other is the only candidate.
-        if (slot === e) this.loc.set(prefix, other);
-        else if (slot !== other) return;
-        this.second.set(prefix, -1);
-        return;
-      }
-      if (e !== slot) return;
-      this.loc.set(prefix, -1);
-      this.locCount--;
-      this.countLength(prefix, -1);
-      return;
-    }
-    const sets = this.sets;
-    const c = this.setOf.get(prefix);
-    const i = sets.indexOf(c, slot);
-    if (i < 0) return;
-    sets.removeAt(c, i);
-    if (sets.countOf(c) === 2) {
-      // Down to two: a pair again, decided between the two.
-      const a = sets.at(c, 0);
-      const b = sets.at(c, 1);
-      sets.delete(c);
-      this.setOf.set(prefix, -1);
-      this.decidePair(prefix, a, b);
-      return;
-    }
-    // In a totally ordered set a loser behind the runner-up takes nothing with it.
-    if (sets.total(c) && i >= sets.multipath(c) && sets.backup(c) >= 0 && slot !== sets.backup(c)) return;
-    this.decide(prefix, c);
-  }
-
-  /** A candidate of `prefix` has another path now: the decision runs again. */
-  private candidateChanged(prefix: number): void {
-    const e = this.loc.get(prefix);
-    if (e === MULTI) this.decide(prefix, this.setOf.get(prefix));
-    else if (e >= 0) {
-      const other = this.second.get(prefix);
-      if (other >= 0) this.decidePair(prefix, e, other);
-    }
-  }
-
-  /**
-   * Two candidates, `a` and `b` (peer numbers): the better one goes into the
-   * Loc-RIB column, the other into `second`, and the deciding step is kept.
-   * Two paths are always in order (no third to make the MED step intransitive).
-   */
-  private decidePair(prefix: number, a: number, b: number): void {
-    // Two filtered candidates: elimination is the pairwise comparison from step 1, a tie keeping `a`.
-    const c = comparePaths(this.decisionCtx, this.pathIn(this.scratchA, prefix, a), this.pathIn(this.scratchB, prefix, b), 1);
-    const aWins = c <= 0;
-    this.loc.set(prefix, aWins ? a : b);
-    this.second.set(prefix, aWins ? b : a);
-    if (prefix >= this.pairStep.length) {
-      let n = this.pairStep.length * 2;
-      while (n <= prefix) n *= 2;
-      const grown = new Uint8Array(n);
-      grown.set(this.pairStep);
-      this.pairStep = grown;
-    }
-    let step = STEP_NUMBERS.get(stepOfComparison(c))!;
-    if (this.multipathOpts !== null) {
-      // Multipath eligibility reads whole routes: made only with multipath on.
-      const best = this.candidateOf(prefix, aWins ? a : b);
-      if (multipathSet(this.decisionCtx, [best, this.candidateOf(prefix, aWins ? b : a)], best, this.multipathOpts).length === 2) step |= PAIR_MULTIPATH;
-    }
-    this.pairStep[prefix] = step;
-  }
-
-  /** The step that chose the best of a prefix with one or two candidates. */
-  private pairStepOf(prefix: number): DecisionStep {
-    return this.second.get(prefix) < 0 ? 'only-path' : DECISION_STEPS[this.pairStep[prefix]! & ~PAIR_MULTIPATH]!;
-  }
-
-  /**
-   * Puts the best of the candidates first. The whole (small) set is re-decided
-   * even when a losing path changed: with MED compared per neighbor AS,
-   * removing a loser can change the winner.
-   */
-  private decide(prefix: number, e: number): void {
-    if (this.multipathOpts === null) return this.decideStored(prefix, e);
-    const sets = this.sets;
-    const paths = this.candidateRoutes(prefix, e, DECIDING);
-    const d = selectBestCandidate(this.decisionCtx, paths)!;
-    const j = paths.indexOf(d.best);
-    if (j > 0) {
-      sets.swap(e, 0, j);
-      paths[j] = paths[0]!;
-      paths[0] = d.best;
-    }
-    sets.setStep(e, d.step);
-    sets.setTotal(e, medFree(this.decisionCtx, paths));
-    if (this.multipathOpts !== null) this.sortMultipath(e, paths);
-    else sets.setMultipath(e, 1);
-    // The backup from the routes made here, not once more per change (with ten full-table peers, twice per path).
-    if (!this.backups) return;
-    if (paths.length === 2) {
-      sets.setBackup(e, sets.at(e, 1));
-      return;
-    }
-    const rest = paths.slice(1);
-    const b = selectBestCandidate(this.decisionCtx, rest)!;
-    sets.setBackup(e, sets.at(e, 1 + rest.indexOf(b.best)));
-  }
-
-  /**
-   * decide() without multipath, from the stored paths (pathIn) instead of a
-   * Route per candidate (issue 10): the same elimination over the members in
-   * the same order (eliminateRead), so the best, the step, the runner-up and
-   * whether the set is in a total order come out as selectBest says them.
-   */
-  private decideStored(prefix: number, e: number): void {
-    const sets = this.sets;
-    const n = sets.countOf(e);
-    const read: PathReader = (i, second) => this.pathIn(second ? this.scratchB : this.scratchA, prefix, sets.at(e, i));
-    const all = new Array<number>(n);
-    for (let i = 0; i < n; i++) all[i] = i;
-    const d = eliminateRead(this.decisionCtx, all, read, 1);
-    const j = d >>> 5;
-    sets.setStep(e, DECISION_STEPS[d & 31]!);
-    sets.setTotal(e, medFreeRead(this.decisionCtx, all, read));
-    sets.setMultipath(e, 1);
-    let backup = -1;
-    if (this.backups) {
-      if (n === 2) backup = j === 0 ? 1 : 0;
-      else {
-        // The rest in the order decide() had it: the best's place taken by the first member.
-        const rest = new Array<number>(n - 1);
-        for (let i = 1; i < n; i++) rest[i - 1] = i === j ? 0 : i;
-        backup = eliminateRead(this.decisionCtx, rest, read, 1) >>> 5;
-      }
-      backup = sets.at(e, backup);
-    }
-    if (j > 0) sets.swap(e, 0, j);
-    if (backup !== -1) sets.setBackup(e, backup);
-  }
-
-  /**
-   * Multipath: the paths that forward with the best (paths[0]) move in
-   * behind it, in their order, and their count is kept. `paths` follows the
-   * members (it is reordered with them).
-   */
-  private sortMultipath(e: number, paths: Route[]): void {
-    const sets = this.sets;
-    const used = multipathSet(this.decisionCtx, paths, paths[0]!, this.multipathOpts!);
-    for (let i = 1; i < used.length; i++) {
-      const j = paths.indexOf(used[i]!, i);
-      if (j !== i) {
-        sets.swap(e, i, j);
-        paths[j] = paths[i]!;
-        paths[i] = used[i]!;
-      }
-    }
-    sets.setMultipath(e, used.length);
-  }
-
-  /** The peer numbers that forward for `prefix`: the best, then the paths used with it (multipath). */
-  private multipathSlots(prefix: number): number[] {
-    const e = this.locOf(prefix);
-    if (e === -1) return [];
-    if (e >= 0) {
-      const other = this.second.get(prefix);
-      return other >= 0 && (this.pairStep[prefix]! & PAIR_MULTIPATH) !== 0 ? [e, other] : [e];
-    }
-    const c = this.setOf.get(prefix);
-    const n = this.sets.multipath(c);
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) out[i] = this.sets.at(c, i);
-    return out;
-  }
-
-  /**
-   * The candidates' routes, in the order of set `e`'s members. `text`: the
-   * prefix's, or DECIDING for routes only the decision process sees.
-   */
-  private candidateRoutes(prefix: number, e: number, text = this.prefixes.text(prefix)): Route[] {
-    const n = this.sets.countOf(e);
-    const out = new Array<Route>(n);
-    for (let i = 0; i < n; i++) out[i] = text === DECIDING ? this.candidateOf(prefix, this.sets.at(e, i)) : this.routeOf(prefix, this.sets.at(e, i), text);
-    return out;
-  }
-
-  /**
-   * The route of candidate `slot` as the decision process compares it
-   * (RFC 4271 §9.1.2), which never reads the prefix: a peer's path gets no
-   * text (DECIDING), so a received prefix that meets others is decided
-   * without one (issue 10). Such a route never leaves the decision.
-   */
-  private candidateOf(prefix: number, slot: number): Route {
-    return slot === LOCAL_SLOT ? this.localRoutes.get(this.prefixes.text(prefix))! : this.routeOf(prefix, slot, DECIDING);
   }
 
   /**
@@ -1639,13 +1275,7 @@ export class Rib {
 
   /** `text`: the prefix's text when the caller has it (texts are made on demand: one fewer per route). */
   private bestRoute(prefix: number, text?: string): Route | null {
-    return this.locOf(prefix) === -1 ? null : this.routeOf(prefix, this.bestSlot(prefix), text);
-  }
-
-  private countLength(prefix: number, delta: number): void {
-    const len = this.prefixes.lengthOf(prefix);
-    const lengths = this.prefixes.isV6(prefix) ? this.lengths6 : this.lengths4;
-    lengths[len] = lengths[len]! + delta;
+    return this.loc.has(prefix) ? this.routeOf(prefix, this.loc.bestSlot(prefix), text) : null;
   }
 
   /** The changes of an operation; gives up the numbers its touches held. */
@@ -1657,8 +1287,8 @@ export class Rib {
       const record = records[i]!;
       // Most touches change nothing (a full table from a second peer): no Route is made for those.
       const same = this.bestIs(prefix, slots[i]!, record, who[i]!);
-      const backupSlot = this.backups ? this.backupSlotOf(prefix) : -1;
-      const used = this.multipathOpts === null ? null : this.multipathSlots(prefix);
+      const backupSlot = this.backups ? this.loc.backupSlotOf(prefix) : -1;
+      const used = this.loc.multipath === null ? null : this.loc.multipathSlots(prefix);
       const usedBefore = touched.multipathBefore?.get(prefix);
       // Multipath switched off (setMultipath): a prefix that had a set has the best alone now.
       const usedChanged = used === null ? usedBefore !== undefined : multipathChanged(usedBefore, used);
@@ -1683,9 +1313,9 @@ export class Rib {
 
   /** Whether the prefix's best path is the one a touch noted (slot, record, who), as sameRoute would say of the Routes. */
   private bestIs(prefix: number, slot: number, record: number, who: string | Route | null): boolean {
-    if (this.locOf(prefix) === -1) return slot === -1;
+    if (!this.loc.has(prefix)) return slot === -1;
     if (slot === -1) return false;
-    const best = this.bestSlot(prefix);
+    const best = this.loc.bestSlot(prefix);
     if (best === LOCAL_SLOT) return slot === LOCAL_SLOT && sameRoute(this.localRoutes.get((who as Route).prefix) ?? null, who as Route);
     if (slot === LOCAL_SLOT) return false;
     const peer = this.slots[best]!;
@@ -1712,8 +1342,8 @@ export class Rib {
    * change fewer; the current Loc-RIB is what is exported either way).
    */
   private changeBestIsCurrent(prefix: number, best: Route | null): boolean {
-    if (best === null || best.source !== 'bgp' || prefix === NO_PREFIX || this.locOf(prefix) === -1) return false;
-    const slot = this.bestSlot(prefix);
+    if (best === null || best.source !== 'bgp' || prefix === NO_PREFIX || !this.loc.has(prefix)) return false;
+    const slot = this.loc.bestSlot(prefix);
     if (slot === LOCAL_SLOT) return false;
     const peer = this.slots[slot]!;
     if (peer.info.id !== best.peer) return false;
@@ -1721,17 +1351,6 @@ export class Rib {
     if (r.attrs !== best.attrs || r.nextHop !== best.nextHop || r.nextHopLinkLocal !== best.nextHopLinkLocal) return false;
     const addPath = peer.addPathFamilies !== 0 && (peer.addPathFamilies & (this.prefixes.isV6(prefix) ? 2 : 1)) !== 0;
     return addPath ? peer.pathIds.get(prefix) === best.pathId : best.pathId === undefined;
-  }
-
-  /** The prefix's candidate slots, the best first (a set's others in its own order). */
-  private rankedSlots(prefix: number): number[] {
-    const e = this.locOf(prefix);
-    if (e === -1) return [];
-    if (e >= 0) {
-      const other = this.second.get(prefix);
-      return other < 0 ? [e] : [e, other];
-    }
-    return this.sets.list(this.setOf.get(prefix));
   }
 
 }
