@@ -1,8 +1,8 @@
 /**
  * Candidate sets of the Loc-RIB for prefixes with three or more candidates
- * (one or two live in the Rib's own columns), stored without an object per
- * prefix: a set is a number, its fields are columns, and its members (peer
- * numbers, the best first) are a run in one Int32Array.
+ * (one or two live in LocRib's own columns, loc-rib.ts), stored without an
+ * object per prefix: a set is a number, its fields are columns, and its
+ * members (peer numbers, the best first) are a run in one Int32Array.
  *
  * Why: with ten full-table peers a million prefixes have a set each. As
  * objects (object + member array + map entry, ~200 bytes) they were most of
