@@ -14,7 +14,6 @@ import type {
   ReloadDryRunJson,
   PolicyDryRunJson,
   RouteJson,
-  StaleRoutesJson,
   StatusJson,
   TunnelJson,
 } from '#api/types';
@@ -34,7 +33,7 @@ import { announceAttributes, applyPolicyReload, ospfExportFilters, policyChange,
 import type { PolicyReloadTarget } from './policy.js';
 import { realBgp, sessionConfig, sessionSecurity, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
 import { ChangeQueue } from './change-queue.js';
-import { neighborJson } from './view.js';
+import { dataplaneJson, neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
 import { routesJson, type RouteViewContext } from './routes-view.js';
 import { NeighborAdmin } from './admin.js';
@@ -956,16 +955,7 @@ export class Agent implements ControlHandler {
   }
 
   private dataplaneStatus(): StatusJson['dataplane'] {
-    const health = this.deps.dataplaneHealth?.();
-    const degraded = this.dataplaneDetail !== null || this.fibm.lastErrors.length > 0 || health?.state === 'degraded';
-    const fibError = this.fibm.lastErrors[0] ? `FIB: ${this.fibm.lastErrors[0]}` : null;
-    return {
-      wireguard: this.deps.wireguard.kind,
-      fib: this.deps.fib.name,
-      state: health?.state === 'down' ? 'down' : degraded ? 'degraded' : 'ok',
-      detail: health?.detail ?? this.dataplaneDetail ?? fibError,
-      ...(health ? { vppVersion: health.vppVersion } : {}),
-    };
+    return dataplaneJson(this.deps.wireguard.kind, this.deps.fib.name, this.deps.dataplaneHealth?.(), this.dataplaneDetail, this.fibm.lastErrors);
   }
 
   neighbors(): NeighborJson[] {
@@ -984,20 +974,9 @@ export class Agent implements ControlHandler {
       policy: policyView(this.config, n.cfg),
       routeRefresh: this.refresh.view(n.cfg.name),
       bfd: this.liveness.bfdJson(n.cfg.name),
-      staleRoutes: this.staleRoutesView(n.cfg.name),
+      staleRoutes: this.longLived.view(n.cfg.name),
       sendQueue: this.changeSender.view(n.cfg.name, session),
     }));
-  }
-
-  private staleRoutesView(name: string): StaleRoutesJson | null {
-    const routes = this.rib.staleCount(name);
-    if (routes === 0) return null;
-    const longLived: StaleRoutesJson['longLived'] = [];
-    for (const afi of [1, 2]) {
-      const secondsLeft = this.longLived.remaining(name, afi);
-      if (secondsLeft !== null) longLived.push({ family: afi === 1 ? 'ipv4-unicast' : 'ipv6-unicast', routes: this.rib.staleCountOf(name, afi), secondsLeft });
-    }
-    return { routes, longLived };
   }
 
   neighborAction(name: string, action: NeighborAction, message?: string): Promise<NeighborActionJson> {

@@ -14,6 +14,7 @@ import type { Logger } from '#lib/log';
 import type { LocRibChange, Rib } from '#bgp/rib/index';
 import type { Negotiated } from '#bgp/session/index';
 import { AFI_IPV4, AFI_IPV6 } from '#bgp/wire/types';
+import type { StaleRoutesJson } from '#api/types';
 
 /** The longest a Node.js timer waits (2^31 - 1 ms, about 24.8 days); a long-lived stale time may be 194 days. */
 const MAX_TIMER_MS = 0x7fffffff;
@@ -26,7 +27,7 @@ export interface LongLivedFamily {
 }
 
 export interface LongLivedContext {
-  rib: Pick<Rib, 'longLivedStale' | 'sweepStale' | 'hasStale' | 'staleCountOf'>;
+  rib: Pick<Rib, 'longLivedStale' | 'sweepStale' | 'hasStale' | 'staleCount' | 'staleCountOf'>;
   clock: Clock;
   log: Logger;
   queue(changes: LocRibChange[]): void;
@@ -112,6 +113,18 @@ export class LongLivedStale {
   remaining(name: string, afi: number): number | null {
     const until = this.phases.get(name)?.until.get(afi);
     return until === undefined ? null : Math.max(0, Math.ceil((until - this.ctx.clock.now()) / 1000));
+  }
+
+  /** `neighbors`: the neighbor's stale routes, and per family in its long-lived stale time how many and for how long; null: none. */
+  view(name: string): StaleRoutesJson | null {
+    const routes = this.ctx.rib.staleCount(name);
+    if (routes === 0) return null;
+    const longLived: StaleRoutesJson['longLived'] = [];
+    for (const afi of [AFI_IPV4, AFI_IPV6]) {
+      const secondsLeft = this.remaining(name, afi);
+      if (secondsLeft !== null) longLived.push({ family: afi === AFI_IPV4 ? 'ipv4-unicast' : 'ipv6-unicast', routes: this.ctx.rib.staleCountOf(name, afi), secondsLeft });
+    }
+    return { routes, longLived };
   }
 
   /** The neighbor is back, or gone from the configuration: its timers stop (its End-of-RIB sweeps the rest). */

@@ -4,11 +4,12 @@
  */
 import type { Clock } from '#lib/clock';
 import type { NeighborBgpConfig, NeighborConfig } from '#config/types';
-import type { NegotiatedJson, NeighborJson } from '#api/types';
+import type { NegotiatedJson, NeighborJson, StatusJson } from '#api/types';
 import { roleName } from '#bgp/session/index';
 import type { Negotiated } from '#bgp/session/index';
 import type { AgentSession } from './bgp.js';
 import type { NeighborAddressing } from './neighbor.js';
+import type { DataplaneHealth } from './agent.js';
 
 /** RFC 4760 family names as BIRD and GoBGP print them. */
 export function familyName(afi: number, safi: number): string {
@@ -100,5 +101,28 @@ export function neighborJson(
       negotiatedKeepalive: neg?.keepaliveTime ?? null,
     },
     session: neg === null ? null : negotiatedJson(neg),
+  };
+}
+
+/**
+ * `status`'s dataplane: down when the dataplane says so (the VPP API gone),
+ * degraded by its own word, a tunnel that could not be set up (`detail`) or
+ * a FIB write error; the first reason found is the detail.
+ */
+export function dataplaneJson(
+  wireguard: string,
+  fib: string,
+  health: DataplaneHealth | undefined,
+  detail: string | null,
+  fibErrors: readonly string[],
+): StatusJson['dataplane'] {
+  const degraded = detail !== null || fibErrors.length > 0 || health?.state === 'degraded';
+  const fibError = fibErrors[0] ? `FIB: ${fibErrors[0]}` : null;
+  return {
+    wireguard,
+    fib,
+    state: health?.state === 'down' ? 'down' : degraded ? 'degraded' : 'ok',
+    detail: health?.detail ?? detail ?? fibError,
+    ...(health ? { vppVersion: health.vppVersion } : {}),
   };
 }
