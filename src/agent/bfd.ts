@@ -4,8 +4,8 @@
  * signal. Either one takes the neighbor's BGP session down at once; the BGP
  * hold timer stays the final word (a NAT may pass UDP but drop TCP).
  *
- * The agent calls sync() whenever its neighbors change, check() after each
- * tunnel poll, and reads bfdJson()/tunnelLiveness() for its views.
+ * The agent calls sync() whenever its neighbors change; its tunnel poll
+ * (tunnels.ts) calls check() and reads bfdJson() for the views.
  */
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';

@@ -77,7 +77,7 @@ export function immutableChanges(prev: Config, next: Config): string[] {
   // The bridge is set up once (on or off, its FPM listener, vtysh, pathspace); its OSPF settings reload.
   if ((prev.ospf === null) !== (next.ospf === null)) out.push('ospf');
   else if (JSON.stringify(prev.ospf?.frr ?? null) !== JSON.stringify(next.ospf?.frr ?? null)) out.push('ospf.frr');
-  // dataplane.linux (table, protocol, metric) moves the routes instead (Agent.migrateFibTag).
+  // dataplane.linux (table, protocol, metric) moves the routes instead (PreviousRun.migrateTag, previous-run.ts).
   const rest = (c: Config): string => JSON.stringify({ ...c.dataplane, linux: null });
   if (rest(prev) !== rest(next)) out.push('dataplane');
   if (prev.wireguard.privateKeyFile !== next.wireguard.privateKeyFile) out.push('wireguard.private-key-file');
