@@ -426,6 +426,7 @@ export class FibManager {
       const todo = this.queue.view();
       this.queue = new IntList();
       for (const slot of todo) this.queued[slot] = 0;
+      this.deletesDescending(todo);
       const errors: string[] = [];
       const depth = Math.max(1, this.backend.batchesInFlight ?? 1);
       const inFlight = new Set<Promise<void>>();
@@ -506,9 +507,12 @@ export class FibManager {
       let removed = 0;
       let added = 0;
       let kept = 0;
-      // Stale routes go first, then the missing and different ones are written.
-      for (const slot of this.slots()) {
-        if (this.wantOf(slot) !== NONE || this.have[slot] === NONE) continue;
+      // Stale routes go first (in the kernel's linear order, see deletesDescending), then the missing and different ones are written.
+      const stale = new IntList();
+      for (const slot of this.slots()) if (this.wantOf(slot) === NONE && this.have[slot] !== NONE) stale.push(slot);
+      const staleSlots = stale.view();
+      this.prefixes.sortV4Descending(staleSlots);
+      for (const slot of staleSlots) {
         this.hops.retain(this.have[slot]!);
         batch.push(OP_DELETE, slot, NONE, this.have[slot]!);
         removed++;
@@ -671,6 +675,29 @@ export class FibManager {
       if (this.wantOf(slot) !== NONE) this.enqueue(slot);
       else this.forgetIfEmpty(slot);
     }
+  }
+
+  /**
+   * Puts the deletes among `slots` (a flush's queue) in descending IPv4
+   * order, in the positions deletes held; everything else keeps its place.
+   * Linux removes IPv4 routes in ascending order in quadratic time where a
+   * dense run of one prefix length fills a trie node (PrefixTable.sortV4Descending:
+   * 104.9 s of kernel time for 820 000 dense /24s, 1.1 s descending).
+   */
+  private deletesDescending(slots: Int32Array): void {
+    let n = 0;
+    for (const slot of slots) if (this.wantOf(slot) === NONE && this.have[slot] !== NONE) n++;
+    if (n < 2) return;
+    const at = new Int32Array(n);
+    const deletes = new Int32Array(n);
+    for (let i = 0, k = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      if (this.wantOf(slot) !== NONE || this.have[slot] === NONE) continue;
+      at[k] = i;
+      deletes[k++] = slot;
+    }
+    this.prefixes.sortV4Descending(deletes);
+    for (let k = 0; k < n; k++) slots[at[k]!] = deletes[k]!;
   }
 
   private wantOf(slot: number): number {

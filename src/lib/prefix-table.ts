@@ -37,6 +37,8 @@ const FREE = 0xffff;
 const V6 = 0x100;
 /** refs value meaning "the count is in bigRefs" (it is this or more). */
 const REFS_BIG = 255;
+/** sortV4Descending: up to 2^21 numbers sort as packed keys (a 32-bit address times 2^21 stays below 2^53). */
+const PACKED_SORT_MAX = 2 ** 21;
 /** An empty slot of the hash index. */
 const EMPTY = -1;
 
@@ -227,6 +229,46 @@ export class PrefixTable {
   /** Whether a number in use is an IPv6 prefix, without making its text. */
   isV6(id: number): boolean {
     return (this.meta[id]! & V6) !== 0;
+  }
+
+  /**
+   * Sorts the IPv4 numbers among `ids` (numbers in use) by descending address
+   * (prefixes of one address in any order), in place and in the positions
+   * IPv4 numbers held; IPv6 numbers stay where they are.
+   *
+   * The order in which the Linux FIB gets its deletes (docs/performance.md,
+   * Installs). Its IPv4 trie (net/ipv4/fib_trie.c) doubles a node whose
+   * children are all present, so a dense run of /24s hangs under nodes one
+   * bit below the leaves' suffix length; removing such a leaf makes
+   * update_suffix() (via node_pull_suffix() in fib_remove_alias()) scan the
+   * node's child array from index 0 up to the first child left. Deletes in
+   * ascending order empty the array from the front, and every one scans the
+   * gap: 104.9 s of kernel time for 820 000 dense /24s. Descending, the
+   * first child stays until the end and each scan stops there (IPv6's tree,
+   * net/ipv6/ip6_fib.c, has no such array: any order is linear).
+   */
+  sortV4Descending(ids: Int32Array): void {
+    let n4 = 0;
+    for (let i = 0; i < ids.length; i++) if (!this.isV6(ids[i]!)) n4++;
+    if (n4 < 2) return;
+    const at = new Int32Array(n4);
+    const v4 = new Int32Array(n4);
+    for (let i = 0, k = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (this.isV6(id)) continue;
+      at[k] = i;
+      v4[k++] = id;
+    }
+    if (n4 <= PACKED_SORT_MAX) {
+      // One key per number, address and position packed below 2^53: a numeric sort, no comparator calls.
+      const keys = new Float64Array(n4);
+      for (let k = 0; k < n4; k++) keys[k] = (this.word[v4[k]!]! >>> 0) * PACKED_SORT_MAX + k;
+      keys.sort();
+      for (let k = 0; k < n4; k++) ids[at[k]!] = v4[keys[n4 - 1 - k]! % PACKED_SORT_MAX]!;
+      return;
+    }
+    const sorted = Array.from(v4).sort((a, b) => (this.word[b]! >>> 0) - (this.word[a]! >>> 0));
+    for (let k = 0; k < n4; k++) ids[at[k]!] = sorted[k]!;
   }
 
   /** References held on `id` (0: free). */

@@ -319,6 +319,65 @@ describe('large flushes', () => {
   });
 });
 
+describe('delete order', () => {
+  // Linux removes IPv4 routes in ascending order in quadratic time where a
+  // dense run of one length fills a trie node (net/ipv4/fib_trie.c:
+  // fib_remove_alias -> node_pull_suffix -> update_suffix scans the node's
+  // children from index 0 to the first one left); descending, the scan stops
+  // at once. docs/performance.md, Installs.
+  const v4 = (i: number): string => `10.${i >> 8}.${i & 255}.0/24`;
+  const deletes = (ops: FibOp[]): string[] => ops.filter((o) => o.op === 'delete').map((o) => (o.op === 'delete' ? o.prefix : ''));
+
+  it("a flush sends its deletes in descending IPv4 order, in the deletes' places; adds, replaces and IPv6 keep theirs", async () => {
+    const b = new FakeBackend();
+    const m = new FibManager(b);
+    for (let i = 0; i < 300; i++) m.set(via(v4(i), '10.255.0.1'));
+    m.set(via('2001:db8:1::/48', 'fd00::1'));
+    m.set(via('2001:db8:2::/48', 'fd00::1'));
+    await m.flush();
+    // Withdrawn in ascending order, with an add, a replace and IPv6 deletes among them.
+    const queued: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      if (i === 100) {
+        m.set(via('10.99.0.0/24', '10.255.0.1'));
+        queued.push('add 10.99.0.0/24');
+        m.delete('2001:db8:2::/48');
+        queued.push('delete');
+      }
+      if (i === 200) {
+        m.set(via(v4(299), '10.255.0.2'));
+        queued.push(`replace ${v4(299)}`);
+        m.delete('2001:db8:1::/48');
+        queued.push('delete');
+      }
+      if (i === 299) continue;
+      m.delete(v4(i));
+      queued.push('delete');
+    }
+    await m.flush();
+    const ops = b.batches.at(-1)!;
+    expect(ops.map((o) => (o.op === 'delete' ? 'delete' : `${o.op} ${o.route.prefix}`))).toEqual(queued);
+    const gone = deletes(ops);
+    // IPv6 in their own places; the IPv4 deletes from 10.1.42.0/24 (298) down to 10.0.0.0/24.
+    expect(gone[100]).toBe('2001:db8:2::/48');
+    expect(gone[201]).toBe('2001:db8:1::/48');
+    expect(gone.filter((p) => !p.includes(':'))).toEqual(Array.from({ length: 299 }, (_, k) => v4(298 - k)));
+    expect(m.size).toBe(2);
+  });
+
+  it('reconcile removes stale routes in descending IPv4 order (a restart finds them in the dump ascending)', async () => {
+    const b = new FakeBackend();
+    for (let i = 0; i < 500; i++) b.table.set(v4(i), via(v4(i), '10.255.0.1'));
+    b.table.set('2001:db8:1::/48', via('2001:db8:1::/48', 'fd00::1'));
+    const m = new FibManager(b);
+    m.set(via(v4(7), '10.255.0.1'));
+    expect(await m.reconcile()).toEqual({ removed: 500, added: 0, kept: 1 });
+    const gone = deletes(b.batches.flat());
+    expect(gone.filter((p) => !p.includes(':'))).toEqual(Array.from({ length: 500 }, (_, k) => v4(499 - k)).filter((p) => p !== v4(7)));
+    expect(gone).toContain('2001:db8:1::/48');
+  });
+});
+
 describe('reconcile (scan → prune)', () => {
   it('removes stale owned routes, adds missing ones, keeps identical ones untouched', async () => {
     const b = new FakeBackend();

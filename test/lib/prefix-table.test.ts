@@ -155,6 +155,39 @@ describe('PrefixTable', () => {
   });
 });
 
+describe('PrefixTable.sortV4Descending', () => {
+  // The Linux FIB's linear order for IPv4 deletes (net/ipv4/fib_trie.c:
+  // update_suffix scans a node's children from index 0; docs/performance.md).
+  it('IPv4 numbers by descending address in the places IPv4 numbers held, IPv6 ones where they were', () => {
+    const t = new PrefixTable();
+    const texts = ['10.0.1.0/24', '2001:db8::/32', '255.255.255.255/32', '0.0.0.0/0', '128.0.0.0/1', '10.0.0.0/8', '2001:db8:1::/48', '10.0.2.0/24', '127.0.0.0/8'];
+    const ids = Int32Array.from(texts.map((x) => t.intern(x)));
+    t.sortV4Descending(ids);
+    const out = Array.from(ids, (id) => t.text(id));
+    expect(out[1]).toBe('2001:db8::/32');
+    expect(out[6]).toBe('2001:db8:1::/48');
+    // 10.0.0.0/8 and 10.0.0.0/24 share no address here; 128/1 above 127/8 (unsigned, not the signed word).
+    expect(out.filter((x) => !x.includes(':'))).toEqual(['255.255.255.255/32', '128.0.0.0/1', '127.0.0.0/8', '10.0.2.0/24', '10.0.1.0/24', '10.0.0.0/8', '0.0.0.0/0']);
+  });
+
+  it('any mix: a permutation of the input, IPv4 descending, IPv6 untouched (property)', () => {
+    const t = new PrefixTable();
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.tuple(fc.constant(4), fc.integer({ min: 0, max: 0xffffffff })), fc.tuple(fc.constant(6), fc.integer({ min: 0, max: 0xffff }))), { maxLength: 200 }), (spec) => {
+        const texts = spec.map(([af, n]) => (af === 4 ? `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/32` : `2001:db8:${n.toString(16)}::/48`));
+        const ids = Int32Array.from(texts.map((x) => t.intern(x)));
+        const before = Array.from(ids);
+        t.sortV4Descending(ids);
+        expect([...ids].sort((a, b) => a - b)).toEqual([...before].sort((a, b) => a - b));
+        for (let i = 0; i < ids.length; i++) if (t.isV6(before[i]!)) expect(ids[i]).toBe(before[i]);
+        const v4 = Array.from(ids).filter((id) => !t.isV6(id)).map((id) => t.wordOf(id, 0) >>> 0);
+        for (let i = 1; i < v4.length; i++) expect(v4[i - 1]!).toBeGreaterThanOrEqual(v4[i]!);
+        for (const id of before) t.release(id);
+      }),
+    );
+  });
+});
+
 describe('PrefixMap', () => {
   it('keeps every entry across the move from a Map to an array, and reads past either as none', () => {
     const m = new PrefixMap();

@@ -263,7 +263,14 @@ export class Rib {
     // The peer's own slot, then its RFC 7911 sub-slots, one after the other.
     const states = [peer, ...peer.lanes];
     let lane = 0;
-    let prefixes = peer.adjIn.ids();
+    // Descending IPv4 order: the FIB deletes these in this order, and Linux
+    // removes IPv4 routes in ascending order in quadratic time where a dense
+    // run fills a trie node (PrefixTable.sortV4Descending).
+    const ordered = (ids: Int32Array): Int32Array => {
+      this.prefixes.sortV4Descending(ids);
+      return ids;
+    };
+    let prefixes = ordered(peer.adjIn.ids());
     let at = 0;
     let done = false;
     const finish = (): void => {
@@ -290,7 +297,7 @@ export class Rib {
           budget -= end - at;
           for (; at < end; at++) this.withdrawPath(states[lane]!, prefixes[at]!, touched);
           if (at < prefixes.length || lane + 1 >= states.length || budget <= 0) break;
-          prefixes = states[++lane]!.adjIn.ids();
+          prefixes = ordered(states[++lane]!.adjIn.ids());
           at = 0;
         }
         const changes = this.collect(touched);

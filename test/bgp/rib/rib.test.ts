@@ -215,12 +215,37 @@ describe('removePeerSteps', () => {
     r.addPeer(peer('b', 65003, 3));
     r.applyUpdate('a', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
     const removal = r.removePeerSteps('a')!;
-    expect(removal.next(1).map((c) => c.prefix)).toEqual(['10.1.0.0/24']);
-    // 10.2.0.0/24 is still a's (shorter AS path): b's path is a candidate, not the best.
-    expect(r.applyUpdate('b', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1')).map((c) => c.prefix)).toEqual(['10.1.0.0/24']);
+    // Descending IPv4 order (the kernel's linear order for deletes, see the next test).
+    expect(removal.next(1).map((c) => c.prefix)).toEqual(['10.2.0.0/24']);
+    // 10.1.0.0/24 is still a's (shorter AS path): b's path is a candidate, not the best.
+    expect(r.applyUpdate('b', announce(['10.1.0.0/24', '10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1')).map((c) => c.prefix)).toEqual(['10.2.0.0/24']);
     const last = removal.next(Infinity);
-    expect(last.map((c) => [c.prefix, c.previous?.peer, c.best?.peer])).toEqual([['10.2.0.0/24', 'a', 'b']]);
+    expect(last.map((c) => [c.prefix, c.previous?.peer, c.best?.peer])).toEqual([['10.1.0.0/24', 'a', 'b']]);
     expect(removal.done).toBe(true);
+  });
+});
+
+describe('removePeerSteps order', () => {
+  test('a withdrawal goes in descending IPv4 order whatever order the routes came in, IPv6 in arrival order', () => {
+    // Linux deletes IPv4 routes in ascending order in quadratic time where a
+    // dense run fills a trie node (net/ipv4/fib_trie.c update_suffix); the
+    // FIB gets the Loc-RIB's changes in this order (docs/performance.md).
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    const v4 = Array.from({ length: 600 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const shuffled = [...v4.slice(300), '2001:db8:2::/48', ...v4.slice(0, 300).reverse(), '2001:db8:1::/48', '10.0.0.0/16'];
+    for (const p of shuffled) {
+      const a = attrs({ asPath: [seq(65002)] });
+      r.applyUpdate('a', p.includes(':') ? announceMp([p], a, ['2001:db8:ff::2']) : announce([p], a, '10.255.2.1'));
+    }
+    const removal = r.removePeerSteps('a')!;
+    const order: string[] = [];
+    while (!removal.done) order.push(...removal.next(64).map((c) => c.prefix));
+    const key = (p: string): number => p.split('/')[0]!.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    const got4 = order.filter((p) => !p.includes(':'));
+    expect(got4).toHaveLength(601);
+    for (let i = 1; i < got4.length; i++) expect(key(got4[i - 1]!)).toBeGreaterThanOrEqual(key(got4[i]!));
+    expect(order.filter((p) => p.includes(':'))).toEqual(['2001:db8:2::/48', '2001:db8:1::/48']);
   });
 });
 
