@@ -10,14 +10,15 @@
  * (node's default heap settings: the agent's --optimize-for-size, which GCs
  * more often, cannot be set through NODE_OPTIONS).
  *
- * The table is dense: consecutive /24s from 16.0.0.0 and /48s from 2001::.
- * Knobs: V6 (IPv6 share, 0.18), TABLE (kernel table, 3000), NHOBJ=0 (routes
+ * SHAPE=dense (default): consecutive /24s from 16.0.0.0 and /48s from
+ * 2001::; synthetic: the replay feeder's full-table shape (src/replay), IPv4
+ * sorted ascending. Knobs: V6 (IPv6 share, 0.18), TABLE (kernel table, 3000), NHOBJ=0 (routes
  * carry gateway and device instead of naming a nexthop object), FLUSH (changes
  * per flush, 20 000), ORDER of the deletes: fwd (ascending, as added), rev,
  * shuffle, or peer-down (the agent's withdrawal of a neighbor's routes: the
  * order of Rib.removePeerSteps for a peer that announced them ascending).
  * Linux deletes dense IPv4 runs in ascending order in quadratic time (fwd:
- * 104.9 s of kernel CPU at 1 M, 1.1 s descending; docs/performance.md,
+ * 93.6 s of kernel CPU at 1 M, 2.8 s descending; docs/performance.md,
  * Installs): the agent's own deletes go descending.
  */
 import { GCProfiler } from 'node:v8';
@@ -27,6 +28,7 @@ import { Rtnetlink } from '#netlink/index';
 import { Rib } from '#bgp/rib/index';
 import { AsPathSegmentType, MessageType, Origin } from '#bgp/wire/types';
 import { PrefixTable } from '#lib/prefix-table';
+import { syntheticTable } from '#replay/synthetic';
 import { TestNetns } from '../../test/netlink/netns.js';
 
 const N = Number(process.env.N ?? 1_000_000);
@@ -39,10 +41,12 @@ const TABLE = Number(process.env.TABLE ?? 3000);
 const NHOBJ = process.env.NHOBJ !== '0';
 /** Delete order: fwd (as added), rev, shuffle, peer-down. */
 const ORDER = process.env.ORDER ?? 'fwd';
+/** dense (consecutive /24s and /48s) or synthetic (src/replay's full-table shape, IPv4 sorted ascending). */
+const SHAPE = process.env.SHAPE ?? 'dense';
 /** Changes per flush. */
 const FLUSH = Number(process.env.FLUSH ?? 20_000);
 
-test(`FIB write path, ${N} routes (${V6 * 100} % IPv6, table ${TABLE}, ${NHOBJ ? 'nexthop objects' : 'inline next hops'}, delete order ${ORDER}, flush per ${FLUSH}), ${BACKEND} backend`, async () => {
+test(`FIB write path, ${N} ${SHAPE} routes (${V6 * 100} % IPv6, table ${TABLE}, ${NHOBJ ? 'nexthop objects' : 'inline next hops'}, delete order ${ORDER}, flush per ${FLUSH}), ${BACKEND} backend`, async () => {
   let ns: TestNetns | null = null;
   let nl: Rtnetlink | null = null;
   try {
@@ -61,8 +65,17 @@ test(`FIB write path, ${N} routes (${V6 * 100} % IPv6, table ${TABLE}, ${NHOBJ ?
     const v6: readonly FibNextHop[] = Object.freeze([Object.freeze({ address: 'fd00:255::1', interface: 'fp-a' })]);
     const n6 = Math.floor(N * V6);
     const prefixes: string[] = [];
-    for (let i = 0; i < N - n6; i++) prefixes.push(`${16 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`);
-    for (let i = 0; i < n6; i++) prefixes.push(`2001:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::/48`);
+    if (SHAPE === 'synthetic') {
+      // The replay feeder's table (prefix lengths of today's table, addresses spread at random), sorted as a peer may send it.
+      const t = syntheticTable({ ipv4: N - n6, ipv6: n6 });
+      const key = (p: string): number => p.split('/')[0]!.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+      const v4s = t.groups.flatMap((g) => g.ipv4).sort((a, b) => key(a) - key(b));
+      for (const p of v4s) prefixes.push(p);
+      for (const g of t.groups) for (const p of g.ipv6) prefixes.push(p);
+    } else {
+      for (let i = 0; i < N - n6; i++) prefixes.push(`${16 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`);
+      for (let i = 0; i < n6; i++) prefixes.push(`2001:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::/48`);
+    }
     const table = new PrefixTable();
     const m = new FibManager(backend, table);
     if (BACKEND === 'linux') await m.reconcile();
