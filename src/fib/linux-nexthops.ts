@@ -59,6 +59,10 @@ export interface NhObject {
    * none, name another object, so one replace moves exactly the right ones.
    */
   readonly backup: FibNextHop | null;
+  /** A single next hop failover() moved to its backup: what the kernel's object holds now. */
+  movedTo?: FibNextHop;
+  /** A group failover() left with fewer members: those the kernel's object holds now. */
+  liveMembers?: readonly NhObject[];
 }
 
 /** What failover() does to the kernel's objects, in order (groups before their members). */
@@ -227,30 +231,39 @@ export class NexthopTable {
    * is left); a single next hop through them becomes its backup when it has
    * one on a live tunnel, and goes otherwise (the kernel takes the routes
    * naming it along). Every object touched is retired: no new route names it.
+   * An object an earlier failover moved, or left with fewer members, and
+   * that routes still name is judged by what it holds now: moved to a tunnel
+   * that is dead too, it goes (a backup's backup is not known here).
    */
   failover(dead: ReadonlySet<string>, protocol: number): FailoverPlan {
     const plan: FailoverPlan = { writes: [], objects: [], moved: 0, removed: 0 };
-    const through = (o: NhObject): boolean => o.hop !== null && o.hop.interface !== undefined && dead.has(o.hop.interface);
+    const through = (o: NhObject): boolean => {
+      const hop = o.movedTo ?? o.hop;
+      return hop !== null && hop.interface !== undefined && dead.has(hop.interface);
+    };
     const take = (o: NhObject, w: NexthopWrite): void => {
       plan.writes.push(w);
       if (w.op === 'delete') plan.removed++;
       else plan.moved++;
       plan.objects.push(o);
-      // A stray is found by id, never by key: nothing to retire.
-      if (!this.strays.has(o.id)) this.retire(o);
+      this.retire(o);
     };
     const objects = [...this.byKey.values(), ...this.strays.values()];
+    for (const r of this.retired.values()) for (const o of r) if (o.installed) objects.push(o);
     for (const o of objects) {
-      if (o.members === null || !o.members.some(through)) continue;
-      const live = o.members.filter((m) => !through(m));
+      const members = o.liveMembers ?? o.members;
+      if (members === null || !members.some(through)) continue;
+      const live = members.filter((m) => !through(m));
+      if (live.length > 0) o.liveMembers = live;
       take(o, live.length > 0 ? { op: 'replace', nexthop: { id: o.id, protocol, group: live.map((m) => ({ id: m.id, weight: 1 })) } } : { op: 'delete', id: o.id });
     }
     for (const o of objects) {
-      if (!through(o)) continue;
+      if (o.members !== null || !through(o)) continue;
       const b = o.backup;
-      if (b !== null && b.interface !== undefined && !dead.has(b.interface)) {
+      if (o.movedTo === undefined && b !== null && b.interface !== undefined && !dead.has(b.interface)) {
         const nh: NexthopObject = { id: o.id, protocol, interface: b.interface };
         if (b.address !== undefined) nh.address = b.address;
+        o.movedTo = b;
         take(o, { op: 'replace', nexthop: nh });
       } else {
         take(o, { op: 'delete', id: o.id });
@@ -259,8 +272,10 @@ export class NexthopTable {
     return plan;
   }
 
+  /** `o` (failover() changed it) is no longer its key's object; a stray, never found by key, and a retired one stay as they are. */
   private retire(o: NhObject): void {
-    if (this.byKey.get(o.key) === o) this.byKey.delete(o.key);
+    if (this.byKey.get(o.key) !== o) return;
+    this.byKey.delete(o.key);
     const r = this.retired.get(o.key);
     if (r === undefined) this.retired.set(o.key, [o]);
     else r.push(o);

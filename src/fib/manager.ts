@@ -626,15 +626,40 @@ export class FibManager {
    * yet is still wanted as installed; written again meanwhile it would go
    * back into the dead tunnel (Linux: a fresh object over it), one write per
    * route. 0/0 without a failover.
+   *
+   * A restore's marks not flushed yet (the session came up and went down
+   * again before a write) are taken back for the same reason, and given to
+   * the next restore.
    */
   failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number }> {
     const backend = this.backend;
     if (backend.failover === undefined) return Promise.resolve({ moved: 0, removed: 0 });
     return this.exclusive(async () => {
       const r = await backend.failover!(interfaces);
-      if (r.rewrite === true && r.moved + r.removed > 0) for (const i of interfaces) this.rewriteAtRestore.add(i);
+      const unmarked = this.unmarkThrough(new Set(interfaces));
+      if ((r.rewrite === true && r.moved + r.removed > 0) || unmarked > 0) for (const i of interfaces) this.rewriteAtRestore.add(i);
       return { moved: r.moved, removed: r.removed };
     });
+  }
+
+  /** rewriteThrough's marks, not written yet, on routes installed through `interfaces` are taken back; how many. Looks at the queue only. */
+  private unmarkThrough(interfaces: ReadonlySet<string>): number {
+    let n = 0;
+    const through = new Map<number, boolean>();
+    for (const slot of this.queue.view()) {
+      if (this.rewrite[slot] !== 1) continue;
+      const have = this.have[slot]!;
+      if (have === NONE) continue;
+      let hit = through.get(have);
+      if (hit === undefined) {
+        hit = this.hops.get(have).some((h) => h.interface !== undefined && interfaces.has(h.interface));
+        through.set(have, hit);
+      }
+      if (!hit) continue;
+      this.rewrite[slot] = 0;
+      n++;
+    }
+    return n;
   }
 
   /**

@@ -9,7 +9,9 @@
  * (a new LinuxFib adopting and reconciling the kernel's state). After every
  * stage each object of ours in the kernel must be named by one of our routes
  * or be a member of a group that is; at the end, with no routes, none is left,
- * and the objects and routes of others are as they were.
+ * and the objects and routes of others are as they were. And PIC holds: no
+ * route of ours forwards through a tunnel failed over and not restored (a
+ * backup's tunnel dying too; a session up and down again before a flush).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rtnetlink } from '#netlink/index';
@@ -67,6 +69,19 @@ function orphans(): { orphans: IpNexthop[]; ours: number } {
   return { orphans: ours.filter((o) => !named.has(o.id)), ours: ours.length };
 }
 
+/** Routes of ours whose object (or a member of their group) goes through a dead tunnel. */
+function deadNamed(dead: ReadonlySet<string>): string[] {
+  const all = new Map(ns.json<IpNexthop[]>('nexthop', 'show').map((o) => [o.id, o]));
+  const out: string[] = [];
+  for (const r of ns.json<{ dst: string; nhid?: number }[]>('-4', 'route', 'show', 'table', String(table), 'proto', String(protocol))) {
+    const o = r.nhid === undefined ? undefined : all.get(r.nhid);
+    if (o === undefined) continue;
+    const hops = o.group === undefined ? [o] : o.group.map((g) => all.get(g.id)!);
+    if (hops.some((h) => h.dev !== undefined && dead.has(h.dev))) out.push(r.dst);
+  }
+  return out;
+}
+
 /** Others' state: every object but ours, and the routes of other protocols in our table. */
 function others(): string {
   const objs = ns
@@ -109,10 +124,21 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     const othersBefore = others();
 
     const stages: { stage: string; ours: number; orphans: IpNexthop[] }[] = [];
+    // Tunnels failed over and not restored: PIC must have taken every route of ours off them.
+    const dead = new Set<string>();
     const check = (stage: string): void => {
       const r = orphans();
       stages.push({ stage, ...r });
       expect(others(), stage).toBe(othersBefore);
+      expect(deadNamed(dead), `${stage}: routes into ${[...dead].join(' ')}`).toEqual([]);
+    };
+    const failover = async (iface: string): Promise<void> => {
+      dead.add(iface);
+      await w.m.failover([iface]);
+    };
+    const restore = async (...ifaces: string[]): Promise<void> => {
+      for (const i of ifaces) dead.delete(i);
+      await w.m.restore(ifaces);
     };
 
     let m = new FibManager(new LinuxFib(nl, { table, protocol, metric }));
@@ -153,7 +179,7 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     check('2b a group without routes');
 
     // 3. wg-a's neighbor is down: failover, then the RIB withdraws its paths in steps, each flushed.
-    await m.failover(['wg-a']);
+    await failover('wg-a');
     check('3 failover wg-a');
     const overA = w.through('wg-a');
     const half = overA.slice(0, overA.length >> 1);
@@ -167,8 +193,14 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     await flush();
     check('3b first withdrawal step');
 
+    // 3c. A flap: the session up (restore marks the routes through wg-a) and down again before a flush.
+    await restore('wg-a');
+    await failover('wg-a');
+    await flush();
+    check('3c flap: restore and failover before a flush');
+
     // 4. The neighbor is back before the rest was withdrawn: restore, and the RIB sends its routes again.
-    await m.restore(['wg-a']);
+    await restore('wg-a');
     for (let i = 0; i < 20; i++) {
       w.put(p4(1, i), A);
       w.put(p4(5, i), A, C);
@@ -179,9 +211,9 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     check('4 restored');
 
     // 5. A second failover before the first withdrawal was flushed: wg-a dies again, then wg-e.
-    await m.failover(['wg-a']);
+    await failover('wg-a');
     check('5 failover wg-a again');
-    await m.failover(['wg-e']);
+    await failover('wg-e');
     check('5b failover wg-e before any flush');
     for (const p of w.through('wg-a')) w.drop(p);
     await flush();
@@ -189,7 +221,7 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     for (const p of w.through('wg-e')) w.drop(p);
     await flush();
     check('5d wg-e withdrawn');
-    await m.restore(['wg-a', 'wg-e']);
+    await restore('wg-a', 'wg-e');
     for (let i = 0; i < 20; i++) {
       w.put(p4(5, i), A, C);
       w.put(p4(6, i), A, E);
@@ -200,7 +232,7 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     check('5e both back');
 
     // 6. wg-g's neighbor removed for good: failover, its tunnel deleted before the withdrawal is flushed.
-    await m.failover(['wg-g']);
+    await failover('wg-g');
     check('6 failover wg-g');
     ns.ip('link', 'del', 'wg-g');
     check('6b wg-g deleted');
@@ -229,7 +261,7 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     }
     await flush();
     check('7b churn after restart');
-    await m.failover(['wg-a']);
+    await failover('wg-a');
     for (const p of w.through('wg-a')) w.drop(p);
     await flush();
     check('7c failover and withdrawal after restart');
