@@ -32,7 +32,6 @@ import { diffNeighbors, immutableChanges, ownKeyRotated } from './reload.js';
 import { announceAttributes, applyPolicyReload, ospfExportFilters, policyChange, policyView, previewPolicies } from './policy.js';
 import type { PolicyReloadTarget } from './policy.js';
 import { realBgp, sessionConfig, sessionSecurity, type AgentListener, type AgentSession, type BgpFactory } from './bgp.js';
-import { ChangeQueue } from './change-queue.js';
 import { dataplaneJson, neighborJson } from './view.js';
 import { AgentTelemetry } from './telemetry.js';
 import { routesJson, type RouteViewContext } from './routes-view.js';
@@ -50,11 +49,12 @@ import type { BfdThreadStats } from '#bfd/service';
 import { retuneFib } from './tunnel-mtu.js';
 import { readOwnKey } from './own-key.js';
 import { eachLimit } from '#lib/pool';
-import { ChangeSender, type ChangeTarget, type TableSendContext } from './table-send.js';
+import { ChangeSender, type TableSendContext } from './table-send.js';
 import { LongLivedStale } from './long-lived.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { TunnelWatch } from './tunnels.js';
 import { PreviousRun } from './previous-run.js';
+import { ChangeFlow } from './change-flow.js';
 import { FibSelection, coveredHost, learnedNextHopsOf } from './fib-selection.js';
 import { errorText } from '#lib/error-text';
 
@@ -119,10 +119,6 @@ export interface DataplaneHealth {
 
 /** Seconds after start at which owned routes nobody re-announced are removed at the latest. */
 const STALE_SWEEP_DEADLINE_MS = 60_000;
-/** Debounce between a RIB change and the FIB/Adj-RIB-Out flush: batches bursts into one write. */
-const FLUSH_DEBOUNCE_MS = 10;
-/** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
-const FLUSH_THRESHOLD = 2048;
 const TUNNEL_POLL_MS = 2_000;
 /** After a change of the underlay's routes: a burst (a link going down takes many) is one re-resolution. */
 const REPIN_DEBOUNCE_MS = 500;
@@ -147,27 +143,13 @@ export class Agent implements ControlHandler {
   /** The recursion guard's pinned endpoint routes. */
   private readonly pins: EndpointPins;
   /**
-   * Not while stopping: the Ceases of the stop take sessions down, and their
-   * withdrawals must not reach the FIB (keep-on-stop keeps the routes; without
-   * it the stop deletes them itself).
-   */
-  private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => {
-    if (!this.stopping) void this.flush();
-  });
-  /**
    * Tunnel host prefixes that get no host route (see coveredHost): no learned
    * route may take them either.
    */
   private readonly reservedHosts = new Set<string>();
-  /** Prefixes whose OSPF route changed since the last flush. */
-  private ospfTouched = new Set<string>();
   private unsubscribeOspf: (() => void) | null = null;
   /** Endpoints given as DNS names: resolved, retried, re-resolved (src/agent/endpoints.ts). */
   private readonly endpoints: EndpointNames;
-  /** The debounce of the next flush, armed by kick(). */
-  private flushTimer: TimerHandle | null = null;
-  /** Flushes run one after the other. */
-  private flushing: Promise<void> = Promise.resolve();
   private pollTimer: TimerHandle | null = null;
   private deadlineTimer: TimerHandle | null = null;
   private unsubscribeReset: (() => void) | null = null;
@@ -215,8 +197,8 @@ export class Agent implements ControlHandler {
     this.bgpLog = deps.log.child({ component: 'bgp' });
     this.fibLog = deps.log.child({ component: 'fib' });
     this.endpoints = new EndpointNames({ clock: deps.clock, log: this.log, resolve: deps.resolve ?? systemResolver });
-    this.telemetry = new AgentTelemetry(deps.clock, () => ({ rib: this.rib.size, fib: this.fibm.size, pending: this.fibPending() }));
-    this.pins = new EndpointPins(deps.fib, this.fibm, this.fibLog, () => this.kick(), deps.pinRecord ?? null);
+    this.telemetry = new AgentTelemetry(deps.clock, () => ({ rib: this.rib.size, fib: this.fibm.size, pending: this.flow.fibPending() }));
+    this.pins = new EndpointPins(deps.fib, this.fibm, this.fibLog, () => this.flow.kick(), deps.pinRecord ?? null);
     this.listener = this.bgp.listener({ log: this.bgpLog, clock: deps.clock }, { port: deps.bgpPort ?? 179 });
     this.admin = new NeighborAdmin({
       clock: deps.clock,
@@ -234,17 +216,34 @@ export class Agent implements ControlHandler {
       },
       exportDeferred: (name) => this.peers.get(name)?.exportDeferred ?? false,
       rib: this.rib,
-      queue: (changes) => this.queue(changes),
+      queue: (changes) => this.flow.queue(changes),
       defer: (fn) => {
         if (!this.stopping) setImmediate(fn);
       },
     });
     this.changeSender = new ChangeSender(this.tableSendCtx, this.rib);
+    this.flow = new ChangeFlow({
+      rib: this.rib,
+      selection: this.selection,
+      fibm: this.fibm,
+      mirror: this.mirror,
+      changeSender: this.changeSender,
+      clock: deps.clock,
+      fibLog: this.fibLog,
+      telemetry: this.telemetry,
+      neighbor: (name) => this.peers.get(name),
+      neighbors: () => this.peers.values(),
+      stopping: () => this.stopping,
+      failed: (detail) => {
+        this.dataplaneDetail = detail;
+      },
+      flushed: () => this.noteDataplane(),
+    });
     this.longLived = new LongLivedStale({
       rib: this.rib,
       clock: deps.clock,
       log: this.bgpLog,
-      queue: (changes) => this.queue(changes),
+      queue: (changes) => this.flow.queue(changes),
       withdraw: (name) => {
         const n = this.peers.get(name);
         if (n) this.lifecycle.withdrawAfterFailover(n);
@@ -262,7 +261,7 @@ export class Agent implements ControlHandler {
       neighbors: () => this.peers.values(),
       config: () => this.config,
       stopping: () => this.stopping,
-      queue: (changes) => this.queue(changes),
+      queue: (changes) => this.flow.queue(changes),
       advertisesOspf: (name, prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
       endOfRib: () => this.previousRun.maybeSweep(),
       longLived: this.longLived,
@@ -288,7 +287,7 @@ export class Agent implements ControlHandler {
       fibLog: this.fibLog,
       neighbors: () => this.peers.values(),
       stopping: () => this.stopping,
-      flush: () => this.flush(),
+      flush: () => this.flow.flush(),
       restarting: () => {
         this.lifecycle.restarting = true;
       },
@@ -308,7 +307,7 @@ export class Agent implements ControlHandler {
       failed: (detail) => {
         this.dataplaneDetail = detail;
       },
-      kick: () => this.kick(),
+      kick: () => this.flow.kick(),
     });
   }
 
@@ -331,6 +330,8 @@ export class Agent implements ControlHandler {
   private readonly previousRun: PreviousRun;
   /** The neighbors' tunnels: setup, retry, status poll (src/agent/tunnels.ts). */
   private readonly tunnelWatch: TunnelWatch;
+  /** Loc-RIB changes to the FIB and the neighbors, debounced (src/agent/change-flow.ts). */
+  private readonly flow: ChangeFlow;
   /** What a neighbor's session coming up, sending and going down does to the RIB and our table (src/agent/session-lifecycle.ts). */
   private readonly lifecycle: SessionLifecycle;
 
@@ -346,7 +347,7 @@ export class Agent implements ControlHandler {
     await eachLimit(specs, this.deps.wireguard.kind === 'vpp' ? 1 : TUNNEL_START_CONCURRENCY, (spec) => this.tunnelWatch.ensure(spec, null));
     await this.previousRun.adopt();
     await this.pins.removeForgotten(new Set(specs.map((s) => s.name)));
-    for (const prefix of this.config.announce) this.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
+    for (const prefix of this.config.announce) this.flow.queue(this.rib.originate(prefix, 'static', announceAttributes(this.config, prefix)));
     for (const spec of specs) await this.addNeighbor(spec, null, true);
     await this.syncLiveness();
     // Routes an earlier run left get the advmss of their tunnel's MTU, between FIB writes and without
@@ -365,7 +366,7 @@ export class Agent implements ControlHandler {
     this.unsubscribeLost = this.deps.onDataplaneLost?.(() => this.noteDataplane()) ?? null;
     // The underlay moved (an operator's or the kernel's route changed): the pins follow it.
     this.unwatchUnderlay = this.deps.fib.watchUnderlay?.(() => this.scheduleRepin()) ?? null;
-    this.kick();
+    this.flow.kick();
   }
 
   /** One re-resolution of the pins per burst of underlay changes. */
@@ -382,16 +383,6 @@ export class Agent implements ControlHandler {
     const run = this.operations.then(fn, fn);
     this.operations = run.catch(() => undefined);
     return run;
-  }
-
-  /** A flush after the debounce: a burst of changes becomes one FIB write and one round of UPDATEs. */
-  private kick(): void {
-    this.telemetry.queued();
-    if (this.flushTimer !== null || this.stopping) return;
-    this.flushTimer = this.deps.clock.setTimeout(() => {
-      this.flushTimer = null;
-      this.flushing = this.flushing.then(() => this.flush());
-    }, FLUSH_DEBOUNCE_MS);
   }
 
   /** The tunnel poll: the next one is armed when this one is done, so they never overlap. */
@@ -415,8 +406,9 @@ export class Agent implements ControlHandler {
     // under its handshake (listener.ts); refused now, it reaches the next run of the agent.
     this.listener.stopAccepting();
     this.telemetry.close();
-    for (const t of [this.flushTimer, this.pollTimer, this.deadlineTimer, this.repinTimer]) t?.cancel();
-    this.flushTimer = this.pollTimer = this.deadlineTimer = this.repinTimer = null;
+    for (const t of [this.pollTimer, this.deadlineTimer, this.repinTimer]) t?.cancel();
+    this.pollTimer = this.deadlineTimer = this.repinTimer = null;
+    this.flow.cancel();
     this.unwatchUnderlay?.();
     this.unwatchUnderlay = null;
     this.unsubscribeReset?.();
@@ -427,7 +419,7 @@ export class Agent implements ControlHandler {
     this.unsubscribeOspf = null;
     await this.deps.ospf?.close();
     await this.liveness.close();
-    await this.flushing;
+    await this.flow.settled();
     for (const n of this.peers.values()) this.lifecycle.cancelGracefulTimers(n);
     this.longLived.forgetAll();
     this.admin.close();
@@ -499,7 +491,7 @@ export class Agent implements ControlHandler {
     }
     for (const cidr of cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
-      if (subnet) this.queue(this.rib.originate(subnet, 'connected'));
+      if (subnet) this.flow.queue(this.rib.originate(subnet, 'connected'));
     }
     const awaitingHandshake = cfg.endpoint === null;
     const n: Neighbor = {
@@ -521,7 +513,7 @@ export class Agent implements ControlHandler {
     this.peers.set(cfg.name, n);
     await this.pins.pin(cfg.name, endpointAddress(cfg.endpoint), this.tunnelWatch.interfaces());
     if (cfg.bgp !== null) await this.startSession(n, cfg, cfg.bgp, awaitingHandshake);
-    this.kick();
+    this.flow.kick();
   }
 
   /** The neighbor's BGP session, bound to its tunnel (design.md "Identity"). */
@@ -579,14 +571,14 @@ export class Agent implements ControlHandler {
     }
     for (const cidr of n.cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
-      if (subnet) this.queue(this.rib.withdrawOrigin(subnet, 'connected'));
+      if (subnet) this.flow.queue(this.rib.withdrawOrigin(subnet, 'connected'));
     }
     if (keepTunnel) return;
     for (const prefix of hostRoutes(n.spec)) {
       this.fibm.delete(prefix, 'tunnel');
       if (this.reservedHosts.delete(prefix)) this.selection.setLearned(prefix, this.rib.best(prefix) ?? null);
     }
-    await this.flush();
+    await this.flow.flush();
     this.deps.fib.tunnelMtu?.(n.spec.interface, null);
     this.endpoints.forget(n.cfg.name);
     await this.deps.wireguard.remove(n.spec.interface);
@@ -622,76 +614,13 @@ export class Agent implements ControlHandler {
 
   // ---- RIB -> FIB and Adj-RIB-Out ----------------------------------------
 
-  private queue(changes: LocRibChange[]): void {
-    if (changes.length === 0) return;
-    this.pending.push(changes);
-    this.kick();
-  }
-
-  /** Hands the waiting Loc-RIB changes to the FIB (and the mirror) and the Adj-RIBs-Out. */
-  private applyPending(): void {
-    const changes = this.pending.take();
-    for (const c of changes) this.ospfTouched.delete(c.prefix);
-    for (const c of changes) this.selection.setLearned(c.prefix, c.best, c.backup, c.id, c.multipath);
-    const ospf = this.ospfTouched;
-    this.ospfTouched = new Set();
-    for (const prefix of ospf) this.selection.setLearned(prefix, this.rib.best(prefix) ?? null);
-    if (changes.length > 0) {
-      const targets: ChangeTarget[] = [];
-      for (const n of this.peers.values()) {
-        const t = this.changeTarget(n);
-        if (t !== null) targets.push(t);
-      }
-      // All peers in one pass over the changes (each prefix's best is looked at once), each paced by its socket.
-      this.changeSender.send(targets, changes);
-    }
-  }
-
-  /** The neighbor as a receiver of changes: Established, its initial export not waiting for our restart; else null. */
-  private changeTarget(n: Neighbor): ChangeTarget | null {
-    const session = n.session;
-    const neg = n.negotiated;
-    if (session === null || neg === null || n.exportDeferred) return null;
-    return { name: n.cfg.name, session, epoch: neg, current: () => !this.stopping && this.peers.get(n.cfg.name) === n && n.session === session && n.negotiated === neg };
-  }
-
-  /** Its export policy changed: the differences go, paced by its socket (ChangeSender.reexport). */
-  private reexport(name: string): void {
-    const n = this.peers.get(name);
-    const t = n === undefined ? null : this.changeTarget(n);
-    if (t !== null) this.changeSender.reexport(t);
-  }
-
-  private async flush(): Promise<void> {
-    // The changes go out of scope before the first await: a flush waiting for
-    // the kernel must not keep them (their routes) alive. With the FIB behind
-    // the wire, ~35 waiting flushes held 70 000 changes (~15 MB) at 1 M routes.
-    this.applyPending();
-    try {
-      await this.fibm.flush();
-    } catch (err) {
-      this.dataplaneDetail = `FIB write failed: ${errorText(err)}`;
-      this.fibLog.error({ err: errorText(err) }, 'FIB flush failed');
-    }
-    if (this.mirror !== null) {
-      try {
-        await this.mirror.flush();
-      } catch (err) {
-        this.fibLog.error({ err: errorText(err) }, 'kernel mirror flush failed (BGP → OSPF)');
-      }
-    }
-    // O(1): nothing queued anywhere (the exact count walks the FIB's queue).
-    this.telemetry.flushed(this.pending.size + this.ospfTouched.size + this.fibm.waiting + (this.mirror?.waiting ?? 0) === 0);
-    this.noteDataplane();
-  }
-
   private onOspfRoutes(updates: readonly OspfRouteUpdate[]): void {
-    for (const u of updates) this.ospfTouched.add(u.prefix);
+    for (const u of updates) this.flow.ospfChanged(u.prefix);
     // OSPF → BGP: internal OSPF routes are offered; each neighbor's advertise-ospf decides (export).
     if (this.deps.ospf && this.config.neighbors.some((n) => n.bgp?.advertiseOspf)) {
-      for (const u of updates) this.queue(this.rib.redistribute(u.prefix, u.nexthops !== null && this.deps.ospf.internal(u.prefix)));
+      for (const u of updates) this.flow.queue(this.rib.redistribute(u.prefix, u.nexthops !== null && this.deps.ospf.internal(u.prefix)));
     }
-    this.kick();
+    this.flow.kick();
   }
 
   /** Per neighbor name, which OSPF routes it is sent (bgp.advertise-ospf), for the current config. */
@@ -699,11 +628,6 @@ export class Agent implements ControlHandler {
 
   private buildOspfExport(config: Config): void {
     this.ospfExport = ospfExportFilters(config, (prefix) => this.deps.ospf?.route(prefix));
-  }
-
-  /** RIB changes not yet in the FIB: queued for the next flush, or failed and retried. */
-  private fibPending(): number {
-    return this.pending.size + this.ospfTouched.size + this.fibm.pending() + (this.mirror?.pending() ?? 0);
   }
 
   /** Runs after every flush: the dataplane's state alone (status() would read /proc for its kernel drops). */
@@ -783,7 +707,7 @@ export class Agent implements ControlHandler {
       }
     }
     this.fibm.dataplaneLost();
-    await this.flush();
+    await this.flow.flush();
   }
 
   // ---- reload -----------------------------------------------------------
@@ -827,7 +751,7 @@ export class Agent implements ControlHandler {
     this.buildOspfExport(next);
     await this.previousRun.migrateTag(prev, next);
     // Multipath switched or changed: the prefixes with several candidates are decided again (no reset).
-    this.queue(this.rib.setMultipath(multipathOptions(next)));
+    this.flow.queue(this.rib.setMultipath(multipathOptions(next)));
 
     for (const name of [...diff.removed, ...diff.changed]) await this.removeNeighbor(name, diff.changed.includes(name));
     for (const spec of nextSpecs) {
@@ -839,9 +763,9 @@ export class Agent implements ControlHandler {
     }
     if (diff.tunnel.length > 0) await retuneFib(this.deps.fib, this.fibm, this.fibLog);
     const nextAnnounce = new Set(next.announce);
-    for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.queue(this.rib.withdrawOrigin(p, 'static'));
+    for (const p of prevAnnounce) if (!nextAnnounce.has(p)) this.flow.queue(this.rib.withdrawOrigin(p, 'static'));
     // New prefixes, and those whose communities changed (the route is made anew).
-    for (const p of nextAnnounce) this.queue(this.rib.originate(p, 'static', announceAttributes(next, p)));
+    for (const p of nextAnnounce) this.flow.queue(this.rib.originate(p, 'static', announceAttributes(next, p)));
     // BFD sessions follow: new ones start, changed timers go by a Poll Sequence, others are left alone.
     await this.syncLiveness();
     await this.deps.managedInterfaces.write(nextSpecs.map((s) => s.interface));
@@ -856,7 +780,7 @@ export class Agent implements ControlHandler {
     // A changed advertise-ospf: the neighbor's Adj-RIB-Out is recomputed, the difference sent (no reset).
     for (const name of diff.export) {
       const n = this.peers.get(name);
-      this.reexport(name);
+      this.flow.reexport(name);
     }
     // Changed policies apply without a session reset (re-export, soft reconfiguration or ROUTE-REFRESH).
     const policies: string[] = [];
@@ -874,7 +798,7 @@ export class Agent implements ControlHandler {
     }
     // Max-prefix limits apply at once (a reload may have lowered one), not at the neighbor's next UPDATE.
     for (const n of this.peers.values()) if (n.negotiated) this.admin.afterUpdate(n.cfg.name);
-    await this.flush();
+    await this.flow.flush();
     this.log.info(diff, 'configuration reloaded');
     const { ospf, export: exported, tunnel, ...neighbors } = diff;
     const settings = [...new Set([...ospf, ...exported])];
@@ -917,8 +841,8 @@ export class Agent implements ControlHandler {
     return {
       rib: this.rib,
       log: this.log,
-      queue: (changes) => this.queue(changes),
-      reexport: (name) => this.reexport(name),
+      queue: (changes) => this.flow.queue(changes),
+      reexport: (name) => this.flow.reexport(name),
       refreshInbound: (name) => this.refresh.refreshInbound(name),
     };
   }
@@ -1052,7 +976,7 @@ export class Agent implements ControlHandler {
 
   /** The FIB's write counters and how far it lags the RIB (metrics). */
   fibStats(): { counters: FibCounters; pending: number; lagSeconds: number } {
-    return { counters: this.fibm.counters, pending: this.fibPending(), lagSeconds: this.telemetry.fibLagSeconds() };
+    return { counters: this.fibm.counters, pending: this.flow.fibPending(), lagSeconds: this.telemetry.fibLagSeconds() };
   }
 
   get currentConfig(): Config {
