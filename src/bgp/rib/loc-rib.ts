@@ -4,8 +4,8 @@
  * columns (a lone candidate or a pair, no object per prefix) or a candidate
  * set for three and more (candidate-sets.ts). It stores candidate numbers
  * only (a peer's slot, or LOCAL_SLOT); their paths are read through
- * CandidatePaths (rib.ts: the Adj-RIBs-In and our own routes), into two
- * scratch paths rather than a Route per comparison.
+ * CandidatePaths (stored-paths.ts: the Adj-RIBs-In and our own routes),
+ * into two scratch paths rather than a Route per comparison.
  *
  * The Rib calls addCandidate, dropCandidate and candidateChanged after it
  * has noted the prefix's best before (touch), and reads the outcome back
@@ -49,7 +49,7 @@ const PAIR_MULTIPATH = 0x80;
 /** Decision steps by number, for the pair column (LocRib.pairStep). */
 const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(DECISION_STEPS.map((n, i) => [n, i]));
 
-/** How the Loc-RIB reads its candidates' paths (rib.ts: from the Adj-RIBs-In, or our own route for LOCAL_SLOT). */
+/** How the Loc-RIB reads its candidates' paths (StoredPaths: from the Adj-RIBs-In, or our own route for LOCAL_SLOT). */
 export interface CandidatePaths {
   /** Candidate `slot`'s path for `prefix` written into `into` (our own route is returned as stored); valid until `into` is written again. */
   pathIn(into: ScratchPath, prefix: number, slot: number): DecisionPath;
@@ -111,7 +111,7 @@ export class LocRib {
 
   /** Whether the prefix (a number, or NO_PREFIX) has a path. */
   has(prefix: number): boolean {
-    return this.locOf(prefix) !== -1;
+    return prefix !== NO_PREFIX && this.loc.get(prefix) !== -1;
   }
 
   /** Calls `fn` per prefix with a path, in ascending numbers (`entry`: the column's own, not to be read). */

@@ -39,9 +39,9 @@ import type { AdjRibOutResend } from './adj-rib-out.js';
 import { RibExport, sameRoute } from './export.js';
 import type { TableSteps } from './export.js';
 import { LOCAL_SLOT, LocRib } from './loc-rib.js';
-import type { ScratchPath } from './loc-rib.js';
+import { StoredPaths } from './stored-paths.js';
 import { LLGR_STALE, NO_LLGR, addressKey, nextHopUsable, routerIdNumber } from './decision.js';
-import type { Decision, DecisionContext, DecisionPath, DecisionPeer } from './decision.js';
+import type { Decision, DecisionContext, DecisionPeer } from './decision.js';
 import type { MultipathOptions } from './multipath.js';
 import type { LocRibChange, PeerInfo, Route } from './types.js';
 import { PathTable } from './path-table.js';
@@ -165,6 +165,8 @@ export class Rib {
    */
   private addPathSenders = 0;
   private readonly touchMarks = new TouchMarks();
+  /** Candidates' paths as stored, read by the Loc-RIB and made into Routes (stored-paths.ts). */
+  private readonly stored: StoredPaths;
   /** Loc-RIB: each prefix's candidates, decided (loc-rib.ts). */
   private readonly loc: LocRib;
   /** Every peer's Adj-RIB-Out and the export into them (export.ts). */
@@ -179,18 +181,15 @@ export class Rib {
     this.prefixes = local.prefixes ?? new PrefixTable();
     this.decisionCtx = { localAsn: local.asn, localRouterIdNum: routerIdNumber(local.routerId), peers: this.peers };
     this.localAttrs = this.attributes.intern({ origin: Origin.Igp, asPath: [] });
-    this.loc = new LocRib(this.prefixes, this.decisionCtx, this.backups, local.multipath ?? null, {
-      pathIn: (into, prefix, slot) => this.pathIn(into, prefix, slot),
-      attrsOf: (prefix, slot) => this.attrsOf(prefix, slot),
-      routeOf: (prefix, slot, text) => this.routeOf(prefix, slot, text),
-    });
+    this.stored = new StoredPaths(this.slots, this.pathRecords, this.localRoutes, this.prefixes);
+    this.loc = new LocRib(this.prefixes, this.decisionCtx, this.backups, local.multipath ?? null, this.stored);
     this.exporter = new RibExport(this.prefixes, this.exportAttributes, this.decisionCtx, {
       redistributed: this.redistributed,
       count: () => this.loc.size,
       forEachPrefix: (fn) => this.loc.forEach(fn),
       has: (prefix) => this.loc.has(prefix),
       bestSlot: (prefix) => this.loc.bestSlot(prefix),
-      routeOf: (prefix, slot, text) => this.routeOf(prefix, slot, text),
+      routeOf: (prefix, slot, text) => this.stored.routeOf(prefix, slot, text),
       bestRoute: (prefix, text) => this.bestRoute(prefix, text),
       rankedSlots: (prefix) => this.loc.rankedSlots(prefix),
       bestIsCurrent: (prefix, best) => this.changeBestIsCurrent(prefix, best),
@@ -642,7 +641,7 @@ export class Rib {
   decision(prefix: string): Decision | undefined {
     const id = this.prefixes.find(prefix);
     if (!this.loc.has(id)) return undefined;
-    return { best: this.routeOf(id, this.loc.bestSlot(id)), step: this.loc.stepOf(id) };
+    return { best: this.stored.routeOf(id, this.loc.bestSlot(id)), step: this.loc.stepOf(id) };
   }
 
   /** All candidate paths, best first. */
@@ -653,13 +652,13 @@ export class Rib {
   /** Longest-prefix match over the Loc-RIB. */
   lookup(address: string): Route | undefined {
     const id = this.loc.lookup(address);
-    return id === NO_PREFIX ? undefined : this.routeOf(id, this.loc.bestSlot(id));
+    return id === NO_PREFIX ? undefined : this.stored.routeOf(id, this.loc.bestSlot(id));
   }
 
   /** Best routes (made as they are iterated). */
   *entries(): IterableIterator<Route> {
     const bound = this.prefixes.bound;
-    for (let id = 0; id < bound; id++) if (this.loc.has(id)) yield this.routeOf(id, this.loc.bestSlot(id));
+    for (let id = 0; id < bound; id++) if (this.loc.has(id)) yield this.stored.routeOf(id, this.loc.bestSlot(id));
   }
 
   /** Loc-RIB prefixes. */
@@ -710,7 +709,7 @@ export class Rib {
     for (const peer of this.peers.values()) {
       for (const p of peer.lanes.length === 0 ? [peer] : [peer, ...peer.lanes]) {
         if (!p.adjIn.has(id)) continue;
-        const route = this.routeOf(id, p.slot, prefix);
+        const route = this.stored.routeOf(id, p.slot, prefix);
         const e = p.ineligible.get(id);
         out.push({ peer: p.info, route, ineligible: reasonOf(e), ...(typeof e === 'object' ? { policy: e.by } : {}) });
       }
@@ -1220,7 +1219,7 @@ export class Rib {
     const id = this.prefixes.find(prefix);
     if (!this.loc.has(id)) return [];
     const text = this.prefixes.text(id);
-    return this.loc.multipathSlots(id).map((slot) => this.routeOf(id, slot, text));
+    return this.loc.multipathSlots(id).map((slot) => this.stored.routeOf(id, slot, text));
   }
 
   /** Whether multipath is on (the Loc-RIB changes carry `multipath`). */
@@ -1244,45 +1243,12 @@ export class Rib {
   backup(prefix: string): Route | null {
     const id = this.prefixes.find(prefix);
     const slot = this.loc.backupSlotOf(id);
-    return slot < 0 ? null : this.routeOf(id, slot);
-  }
-
-  /**
-   * Candidate `slot`'s path for `prefix` as the decision process reads it
-   * (RFC 4271 §9.1.2), written into `into` (scratchA or scratchB) rather than
-   * a new Route: a local route is returned as it is stored. Valid until the
-   * next call with the same scratch.
-   */
-  private pathIn(into: ScratchPath, prefix: number, slot: number): DecisionPath {
-    if (slot === LOCAL_SLOT) return this.localRoutes.get(this.prefixes.text(prefix))!;
-    const peer = this.slots[slot]!;
-    const r = this.pathRecords.get(peer.adjIn.get(prefix));
-    into.peer = peer.info.id;
-    into.attrs = r.attrs;
-    into.nextHop = r.nextHop;
-    return into;
-  }
-
-  /** The attributes of candidate `slot`'s path for `prefix`, without making its Route. */
-  private attrsOf(prefix: number, slot: number): PathAttributes {
-    if (slot === LOCAL_SLOT) return this.localRoutes.get(this.prefixes.text(prefix))!.attrs;
-    return this.pathRecords.get(this.slots[slot]!.adjIn.get(prefix)).attrs;
-  }
-
-  /** The route of candidate `slot` for `prefix` (made now). */
-  private routeOf(prefix: number, slot: number, text = this.prefixes.text(prefix)): Route {
-    if (slot === LOCAL_SLOT) return this.localRoutes.get(text)!;
-    const peer = this.slots[slot]!;
-    const r = this.pathRecords.get(peer.adjIn.get(prefix));
-    if (peer.addPathFamilies !== 0 && (peer.addPathFamilies & (this.prefixes.isV6(prefix) ? 2 : 1)) !== 0) {
-      return { prefix: text, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal, pathId: peer.pathIds.get(prefix) };
-    }
-    return { prefix: text, peer: peer.info.id, source: 'bgp', attrs: r.attrs, nextHop: r.nextHop, nextHopLinkLocal: r.nextHopLinkLocal };
+    return slot < 0 ? null : this.stored.routeOf(id, slot);
   }
 
   /** `text`: the prefix's text when the caller has it (texts are made on demand: one fewer per route). */
   private bestRoute(prefix: number, text?: string): Route | null {
-    return this.loc.has(prefix) ? this.routeOf(prefix, this.loc.bestSlot(prefix), text) : null;
+    return this.loc.has(prefix) ? this.stored.routeOf(prefix, this.loc.bestSlot(prefix), text) : null;
   }
 
   /** The changes of an operation; gives up the numbers its touches held. */
@@ -1306,8 +1272,8 @@ export class Rib {
         // The text comes from a route when there is one (texts are made on demand: one per change).
         const text = (best ?? previous)?.prefix ?? this.prefixes.text(prefix);
         const change: { -readonly [K in keyof LocRibChange]: LocRibChange[K] } = { prefix: text, best, previous: same ? best : previous, id: prefix };
-        if (this.backups) change.backup = backupSlot < 0 ? null : this.routeOf(prefix, backupSlot, text);
-        if (used !== null) change.multipath = used.length < 2 ? null : used.map((slot, k) => (k === 0 && best !== null ? best : this.routeOf(prefix, slot, text)));
+        if (this.backups) change.backup = backupSlot < 0 ? null : this.stored.routeOf(prefix, backupSlot, text);
+        if (used !== null) change.multipath = used.length < 2 ? null : used.map((slot, k) => (k === 0 && best !== null ? best : this.stored.routeOf(prefix, slot, text)));
         else if (usedBefore !== undefined) change.multipath = null;
         changes.push(change);
       }
