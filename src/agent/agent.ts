@@ -23,7 +23,7 @@ import { memoryStatus } from './memory.js';
 import { FibManager, type FibCounters } from '#fib/index';
 import { tunnelSpecs, hostRoutes } from '#wg/index';
 import { canonicalPrefix } from '#lib/prefix';
-import { neighborAddressing, type Neighbor } from './neighbor.js';
+import { neighborAddressing, type AgentState, type Neighbor } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';
 import { EndpointPins } from './pins.js';
 import { withForwarding } from './forwarding.js';
@@ -140,6 +140,13 @@ export class Agent implements ControlHandler {
   private readonly listener: AgentListener;
   private readonly bgp: BgpFactory;
   private readonly peers = new Map<string, Neighbor>();
+  /** What the parts beside the agent read of it (neighbor.ts AgentState). */
+  private readonly state: AgentState = {
+    neighbor: (name) => this.peers.get(name),
+    neighbors: () => this.peers.values(),
+    config: () => this.config,
+    stopping: () => this.stopping,
+  };
   /** The recursion guard's pinned endpoint routes. */
   private readonly pins: EndpointPins;
   /**
@@ -187,8 +194,7 @@ export class Agent implements ControlHandler {
       mirror: this.mirror,
       ospf: deps.ospf,
       pic: this.pic,
-      config: () => this.config,
-      neighbor: (name) => this.peers.get(name),
+      ...this.state,
       reservedHosts: this.reservedHosts,
     });
     this.bgp = deps.bgp ?? realBgp;
@@ -231,9 +237,7 @@ export class Agent implements ControlHandler {
       clock: deps.clock,
       fibLog: this.fibLog,
       telemetry: this.telemetry,
-      neighbor: (name) => this.peers.get(name),
-      neighbors: () => this.peers.values(),
-      stopping: () => this.stopping,
+      ...this.state,
       failed: (detail) => {
         this.dataplaneDetail = detail;
       },
@@ -257,10 +261,7 @@ export class Agent implements ControlHandler {
       log: this.log,
       fibLog: this.fibLog,
       pic: this.pic,
-      neighbor: (name) => this.peers.get(name),
-      neighbors: () => this.peers.values(),
-      config: () => this.config,
-      stopping: () => this.stopping,
+      ...this.state,
       queue: (changes) => this.flow.queue(changes),
       advertisesOspf: (name, prefix) => this.ospfExport.get(name)?.(prefix) ?? false,
       endOfRib: () => this.previousRun.maybeSweep(),
@@ -285,8 +286,7 @@ export class Agent implements ControlHandler {
       fibTag: deps.fibTag,
       log: this.log,
       fibLog: this.fibLog,
-      neighbors: () => this.peers.values(),
-      stopping: () => this.stopping,
+      ...this.state,
       flush: () => this.flow.flush(),
       restarting: () => {
         this.lifecycle.restarting = true;
@@ -297,9 +297,7 @@ export class Agent implements ControlHandler {
       wireguard: deps.wireguard,
       clock: deps.clock,
       log: this.log,
-      neighbors: () => this.peers.values(),
-      config: () => this.config,
-      stopping: () => this.stopping,
+      ...this.state,
       endpoints: this.endpoints,
       pins: this.pins,
       liveness: this.liveness,

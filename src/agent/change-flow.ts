@@ -16,14 +16,14 @@ import type { ChangeSender, ChangeTarget } from './table-send.js';
 import type { FibSelection } from './fib-selection.js';
 import type { KernelMirror } from './kernel-mirror.js';
 import type { AgentTelemetry } from './telemetry.js';
-import type { Neighbor } from './neighbor.js';
+import type { AgentState, Neighbor } from './neighbor.js';
 
 /** Debounce between a RIB change and the FIB/Adj-RIB-Out flush: batches bursts into one write. */
 const FLUSH_DEBOUNCE_MS = 10;
 /** Pending changes that start a flush without waiting for the debounce (see ChangeQueue). */
 const FLUSH_THRESHOLD = 2048;
 
-export interface ChangeFlowContext {
+export interface ChangeFlowContext extends Pick<AgentState, 'neighbor' | 'neighbors' | 'stopping'> {
   rib: Pick<Rib, 'best'>;
   selection: Pick<FibSelection, 'setLearned'>;
   fibm: Pick<FibManager, 'flush' | 'pending' | 'waiting'>;
@@ -33,14 +33,6 @@ export interface ChangeFlowContext {
   clock: Clock;
   fibLog: Logger;
   telemetry: Pick<AgentTelemetry, 'queued' | 'flushed'>;
-  neighbor(name: string): Neighbor | undefined;
-  neighbors(): Iterable<Neighbor>;
-  /**
-   * Not while stopping: the Ceases of the stop take sessions down, and their
-   * withdrawals must not reach the FIB (keep-on-stop keeps the routes; without
-   * it the stop deletes them itself).
-   */
-  stopping(): boolean;
   /** A FIB write failed: the dataplane's status says so. */
   failed(detail: string): void;
   /** After every flush: the dataplane's state to the watchers. */
@@ -48,6 +40,11 @@ export interface ChangeFlowContext {
 }
 
 export class ChangeFlow {
+  /**
+   * Not while stopping: the Ceases of the stop take sessions down, and their
+   * withdrawals must not reach the FIB (keep-on-stop keeps the routes; without
+   * it the stop deletes them itself).
+   */
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => {
     if (!this.ctx.stopping()) void this.flush();
   });

@@ -13,11 +13,11 @@ import type { Rib, Route } from '#bgp/rib/index';
 import { DEFAULT_EBGP_DISTANCE, DEFAULT_IBGP_DISTANCE } from '#config/defaults';
 import { BoundedCache } from '#lib/bounded-cache';
 import { canonicalPrefix, formatIp, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
-import { fibNextHopAddress, type Neighbor, type NeighborAddressing } from './neighbor.js';
+import { fibNextHopAddress, type AgentState, type Neighbor, type NeighborAddressing } from './neighbor.js';
 import type { KernelMirror } from './kernel-mirror.js';
 import type { AgentOspf } from './agent.js';
 
-export interface FibSelectionContext {
+export interface FibSelectionContext extends Pick<AgentState, 'neighbor' | 'config'> {
   rib: Pick<Rib, 'backup' | 'multipath' | 'multipathOptions'>;
   fibm: Pick<FibManager, 'setHops' | 'delete'>;
   /** VPP with OSPF: BGP's routes in the namespace's kernel for ospfd (null: none). */
@@ -25,10 +25,6 @@ export interface FibSelectionContext {
   ospf: Pick<AgentOspf, 'isConnected' | 'knows' | 'route'> | undefined;
   /** Routes carry their backup's next hops (FibBackend.failover). */
   pic: boolean;
-  /** The configuration now loaded (a reload replaces it). */
-  config(): Config;
-  /** The neighbor of that name, for its next hops and its ASN. */
-  neighbor(name: string): Pick<Neighbor, 'cfg' | 'fibNextHops'> | undefined;
   /** Tunnel host prefixes no learned route may take (coveredHost). */
   reservedHosts: ReadonlySet<string>;
 }

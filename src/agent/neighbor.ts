@@ -1,4 +1,4 @@
-import type { NeighborConfig } from '#config/types';
+import type { Config, NeighborConfig } from '#config/types';
 import type { TunnelSpec, TunnelStatus } from '#wg/types';
 import type { TimerHandle } from '#lib/clock';
 import type { FibNextHop } from '#fib/types';
@@ -105,4 +105,15 @@ export interface Neighbor {
   exportDeferred: boolean;
   /** Its routes' withdrawal, waiting for the FIB failover to finish (PIC); run at once if the session comes back first. */
   pendingRemoval?: (() => void) | null;
+}
+
+/** What the agent's parts read of its state (each through its own context). */
+export interface AgentState {
+  /** The neighbor of that name, while it is configured. */
+  neighbor(name: string): Neighbor | undefined;
+  neighbors(): Iterable<Neighbor>;
+  /** The configuration now loaded (a reload replaces it). */
+  config(): Config;
+  /** The agent is stopping: nothing more is started, flushed or sent. */
+  stopping(): boolean;
 }

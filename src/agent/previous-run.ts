@@ -10,9 +10,9 @@ import type { FibBackend, LinuxRouteTag } from '#fib/types';
 import type { FibManager } from '#fib/index';
 import { errorText } from '#lib/error-text';
 import type { KernelMirror } from './kernel-mirror.js';
-import type { Neighbor } from './neighbor.js';
+import type { AgentState } from './neighbor.js';
 
-export interface PreviousRunContext {
+export interface PreviousRunContext extends Pick<AgentState, 'neighbors' | 'stopping'> {
   fib: FibBackend;
   fibm: Pick<FibManager, 'adopt' | 'reconcile' | 'between'>;
   /** VPP with OSPF: BGP's routes in the namespace's kernel (null: none). */
@@ -21,8 +21,6 @@ export interface PreviousRunContext {
   fibTag: { read(): Promise<LinuxRouteTag | null>; write(tag: LinuxRouteTag): Promise<void> } | undefined;
   log: Logger;
   fibLog: Logger;
-  neighbors(): Iterable<Neighbor>;
-  stopping(): boolean;
   /** Writes what the RIB has now to the FIB. */
   flush(): Promise<void>;
   /** RFC 4724 §4.1: the FIB held our routes: this run is the restarting speaker. */

@@ -9,7 +9,6 @@
  */
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
-import type { Config } from '#config/types';
 import type { FibManager } from '#fib/index';
 import type { LocRibChange, PeerRemoval, Rib } from '#bgp/rib/index';
 import type { Negotiated, SessionDown } from '#bgp/session/index';
@@ -21,7 +20,7 @@ import { sendTable, type ChangeSender, type TableSendContext } from './table-sen
 import { longLivedFamilies, type LongLivedStale } from './long-lived.js';
 import type { RouteRefreshes } from './refresh.js';
 import type { NeighborAdmin } from './admin.js';
-import type { Neighbor } from './neighbor.js';
+import type { AgentState, Neighbor } from './neighbor.js';
 import { errorText } from '#lib/error-text';
 
 /**
@@ -34,7 +33,7 @@ const REMOVAL_STEP = 8192;
 /** RFC 4724 §4.2: how long stale routes of a peer that came back may wait for its End-of-RIB (FRR's stalepath-time). */
 const STALE_PATH_TIME_MS = 360_000;
 
-export interface SessionLifecycleContext {
+export interface SessionLifecycleContext extends AgentState {
   rib: Pick<
     Rib,
     | 'addPeer'
@@ -54,11 +53,6 @@ export interface SessionLifecycleContext {
   fibLog: Logger;
   /** Routes carry their backup's next hops: a dead tunnel's routes move to them first (FibBackend.failover). */
   pic: boolean;
-  neighbor(name: string): Neighbor | undefined;
-  neighbors(): Iterable<Neighbor>;
-  /** The configuration now loaded (a reload replaces it). */
-  config(): Config;
-  stopping(): boolean;
   /** Loc-RIB changes for the FIB and the Adj-RIBs-Out. */
   queue(changes: LocRibChange[]): void;
   /** Whether the neighbor is sent the redistributed OSPF route (bgp.advertise-ospf, as now loaded). */

@@ -7,25 +7,20 @@
  */
 import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
-import type { Config } from '#config/types';
 import type { TunnelSpec, WireguardBackend } from '#wg/types';
 import type { TunnelJson } from '#api/types';
 import { endpointAddress } from '#fib/pin';
 import { errorText } from '#lib/error-text';
-import type { Neighbor } from './neighbor.js';
+import type { AgentState, Neighbor } from './neighbor.js';
 import type { EndpointNames } from './endpoints.js';
 import type { EndpointPins } from './pins.js';
 import type { Liveness } from './bfd.js';
 import type { AgentTelemetry } from './telemetry.js';
 
-export interface TunnelWatchContext {
+export interface TunnelWatchContext extends Pick<AgentState, 'neighbors' | 'config' | 'stopping'> {
   wireguard: Pick<WireguardBackend, 'kind' | 'ensure' | 'status'>;
   clock: Clock;
   log: Logger;
-  neighbors(): Iterable<Neighbor>;
-  /** The configuration now loaded (a reload replaces it). */
-  config(): Config;
-  stopping(): boolean;
   endpoints: Pick<EndpointNames, 'apply' | 'previous' | 'poll' | 'view'>;
   pins: Pick<EndpointPins, 'of' | 'pin'>;
   liveness: Pick<Liveness, 'bfdJson' | 'check'>;
