@@ -157,7 +157,9 @@ export class NexthopTable {
   lookup(hops: readonly FibNextHop[], v6: boolean, backup?: readonly FibNextHop[]): NhObject | null {
     const key = this.routeKey(hops, backup);
     if (key === null) return null;
-    // Routes not rewritten since a failover still name the retired object.
+    // Routes not rewritten since a failover still name the retired object (those that name a
+    // newer object of the key meanwhile are found by prefix: shadowed()). At most one retired
+    // object of a key has routes found by key: the oldest with users.
     const retired = this.retired.get(key)?.find((o) => o.users > 0);
     const o = retired ?? this.byKey.get(key);
     return o === undefined || (v6 && o.v4Gateway) ? null : o;
@@ -172,9 +174,20 @@ export class NexthopTable {
     return this.strays.has(id);
   }
 
-  /** A route naming stray `id` is gone or rewritten. */
-  releaseStray(id: number): void {
-    const o = this.strays.get(id);
+  /**
+   * Whether a route naming `o` (its key's object) cannot be found by key:
+   * lookup() finds a retired object of the same key while one has users,
+   * so such a route is found by prefix (LinuxFib's `legacy`, with o's id).
+   * False at once when nothing is retired (the steady state).
+   */
+  shadowed(o: NhObject): boolean {
+    if (this.retired.size === 0) return false;
+    return this.retired.get(o.key)?.some((x) => x !== o && x.users > 0) ?? false;
+  }
+
+  /** A route naming object `id` that was found by prefix (a stray's, a shadowed one's) is gone or rewritten. */
+  releaseId(id: number): void {
+    const o = this.byId.get(id);
     if (o !== undefined) this.release(o);
   }
 

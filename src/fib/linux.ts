@@ -58,14 +58,17 @@ export class LinuxFib implements FibBackend {
   /**
    * Our routes that name none of our objects although their next hops could
    * (written per route by an earlier run, or when the object could not be
-   * made: 0), or name a stray (its id; linux-nexthops.ts): their `previous`
-   * names no object by key, so its release goes by this entry (a stray's
-   * users, nothing otherwise). Empty in the steady state; after a restart,
+   * made: 0), or name an object their key does not find (its id): a stray
+   * (linux-nexthops.ts), or a new object written while a retired one of the
+   * same key still had routes (NexthopTable.shadowed). Their `previous`
+   * release goes by this entry. Empty in the steady state; after a restart,
    * the routes on strays until they are rewritten or withdrawn.
    */
   private readonly legacy = new Map<string, number>();
   /** Whether objects' users are known (a dump counted them, or none of ours existed): only then are unused ones deleted. */
   private counted = false;
+  /** Tunnels failed over (failover()) and not back yet (restore()). */
+  private readonly down = new Set<string>();
   /** Without nexthop objects: routes of an earlier run that still name one (see dumpWithout). */
   private naming = 0;
   /** The tunnels' MTUs: routes through them carry RTAX_ADVMSS (advmss.ts). */
@@ -216,8 +219,14 @@ export class LinuxFib implements FibBackend {
       }
       if (kind !== OP_ADD) this.releasePrevious(table, w, i);
       const hops = w.nexthops(i);
+      const o = named[i];
       // A route written with its own next hops though they could name an object (rare): its text is made.
-      if (hops !== null && named[i] === null && table.keyOf(hops) !== null) this.legacy.set(w.prefix(i), 0);
+      if (hops !== null && o === null && table.keyOf(hops) !== null) this.legacy.set(w.prefix(i), 0);
+      // Or, written through a tunnel failed over and not back yet (the RIB has not withdrawn it), naming a
+      // new object of a key whose retired one still has routes: found by prefix, so that each release finds
+      // the object its route named. (After restore() the routes still on the retired one are all rewritten
+      // in the same flush: no text per route then.)
+      else if (o !== null && o !== undefined && this.down.size > 0 && table.shadowed(o) && this.throughDown(o)) this.legacy.set(w.prefix(i), o.id);
     }
     if (!uncertain) await this.collect(table, []);
     return this.failures(w, failures);
@@ -281,7 +290,7 @@ export class LinuxFib implements FibBackend {
       if (stray !== undefined) {
         this.legacy.delete(prefix);
         // A stray goes with the last route naming it (collect), like any object.
-        if (stray !== 0) table.releaseStray(stray);
+        if (stray !== 0) table.releaseId(stray);
         return;
       }
     }
@@ -416,6 +425,7 @@ export class LinuxFib implements FibBackend {
   async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite?: boolean }> {
     const table = await this.nexthops();
     if (table === null || interfaces.length === 0) return { moved: 0, removed: 0 };
+    for (const i of interfaces) this.down.add(i);
     const plan = table.failover(new Set(interfaces), this.tag.protocol);
     if (plan.writes.length === 0) return { moved: 0, removed: 0 };
     const failed = await this.netlink.nexthopWrite!(plan.writes);
@@ -442,6 +452,18 @@ export class LinuxFib implements FibBackend {
     // The objects moved or went: a route the RIB wants unchanged when the tunnel is back still names a
     // retired object, and is written again then (FibManager.restore), not before (into the dead tunnel).
     return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length, rewrite: true };
+  }
+
+  /** The tunnels on `interfaces` are back (their sessions are up): their routes' writes are counted by key again. The rewrite is FibManager's. */
+  async restore(interfaces: readonly string[]): Promise<{ restored: number }> {
+    for (const i of interfaces) this.down.delete(i);
+    return { restored: 0 };
+  }
+
+  /** Whether `o` (or a member of it) goes through a tunnel that is down. */
+  private throughDown(o: NhObject): boolean {
+    if (o.members === null) return o.hop?.interface !== undefined && this.down.has(o.hop.interface);
+    return o.members.some((m) => m.hop?.interface !== undefined && this.down.has(m.hop.interface));
   }
 
   /** Deletes our objects nothing uses (strays included, and `unheld`: ours the table cannot hold), once users are counted. */
@@ -519,6 +541,7 @@ export class LinuxFib implements FibBackend {
     if (to.protocol !== protocol) {
       this.nh = null;
       this.counted = false;
+      this.down.clear();
     }
     this.legacy.clear();
   }

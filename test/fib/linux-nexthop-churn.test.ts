@@ -126,11 +126,16 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     const stages: { stage: string; ours: number; orphans: IpNexthop[] }[] = [];
     // Tunnels failed over and not restored: PIC must have taken every route of ours off them.
     const dead = new Set<string>();
+    // Routes the RIB wrote through a dead tunnel itself (it has not withdrawn them yet): not PIC's to move.
+    const window = new Set<string>();
     const check = (stage: string): void => {
       const r = orphans();
       stages.push({ stage, ...r });
       expect(others(), stage).toBe(othersBefore);
-      expect(deadNamed(dead), `${stage}: routes into ${[...dead].join(' ')}`).toEqual([]);
+      expect(
+        deadNamed(dead).filter((p) => !window.has(p)),
+        `${stage}: routes into ${[...dead].join(' ')}`,
+      ).toEqual([]);
     };
     const failover = async (iface: string): Promise<void> => {
       dead.add(iface);
@@ -138,6 +143,7 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     };
     const restore = async (...ifaces: string[]): Promise<void> => {
       for (const i of ifaces) dead.delete(i);
+      window.clear();
       await w.m.restore(ifaces);
     };
 
@@ -192,6 +198,17 @@ describe('LinuxFib nexthop objects under churn: none of ours is left unnamed, no
     }
     await flush();
     check('3b first withdrawal step');
+    // 3b2. A route the RIB has not reached yet changes its backup twice (other neighbors' paths changed):
+    // written through the dead tunnel, as the RIB asks, beside routes still naming the objects failover moved.
+    const late = p4(5, 19);
+    expect(half).not.toContain(late);
+    window.add(late);
+    w.put(late, A, E);
+    await flush();
+    check('3b2 a backup changed in the window');
+    w.put(late, A, C);
+    await flush();
+    check('3b3 and changed back');
 
     // 3c. A flap: the session up (restore marks the routes through wg-a) and down again before a flush.
     await restore('wg-a');
