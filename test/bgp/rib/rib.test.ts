@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { AFI_IPV4 } from '#bgp/wire/types';
+import type { UpdateMessage } from '#bgp/wire/types';
 import { Rib } from '#bgp/rib/index';
 import {
   LOCAL_ASN,
@@ -473,5 +474,46 @@ describe('backups (PIC): the second-best path rides along with every Loc-RIB cha
     plain.addPeer(peer('b', 65003, 3));
     plain.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
     expect(plain.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1'))).toEqual([]);
+  });
+
+  test('a new best leaves the old one as the backup: the change carries it once, as previous and backup (issue 10)', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups: true });
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002, 65010)] }), '10.255.2.1'));
+    // b's path is shorter (RFC 4271 §9.1.2.2 a): b is the best, a's path the runner-up.
+    const [c] = r.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1'));
+    expect(c!.best?.peer).toBe('b');
+    expect(c!.previous?.peer).toBe('a');
+    expect(c!.backup).toBe(c!.previous);
+    expect(c!.backup).toEqual(r.backup('10.2.0.0/24'));
+  });
+
+  test('the best before that changed its path is the backup with the new path, not the previous one', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups: true });
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)] }), '10.255.2.1'));
+    r.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003, 65010)] }), '10.255.3.1'));
+    // a's new path is longer than b's: b becomes the best, a (same peer, another path) the backup.
+    const [c] = r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002, 65010, 65011)], med: 5 }), '10.255.2.1'));
+    expect(c!.best?.peer).toBe('b');
+    expect(c!.previous?.peer).toBe('a');
+    expect(c!.previous?.attrs.asPath).toEqual([seq(65002)]);
+    expect(c!.backup?.peer).toBe('a');
+    expect(c!.backup?.attrs.asPath).toEqual([seq(65002, 65010, 65011)]);
+    expect(c!.backup).toEqual(r.backup('10.2.0.0/24'));
+  });
+
+  test('RFC 7911: a backup received with a Path Identifier keeps it, though it was the best before', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups: true });
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    const withId = (u: UpdateMessage): UpdateMessage => ({ ...u, withdrawnPathIds: [], nlriPathIds: [7] });
+    r.applyUpdate('a', withId(announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002, 65010)] }), '10.255.2.1')));
+    const [c] = r.applyUpdate('b', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65003)] }), '10.255.3.1'));
+    expect(c!.best?.peer).toBe('b');
+    expect(c!.backup?.pathId).toBe(7);
+    expect(c!.backup).toEqual(r.backup('10.2.0.0/24'));
   });
 });
