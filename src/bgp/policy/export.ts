@@ -149,7 +149,7 @@ export function exportAttributes(
 ): PathAttributes {
   const ebgp = peer.asn !== ctx.localAsn;
   const out: PathAttributes = { origin: attrs.origin ?? Origin.Incomplete };
-  out.asPath = ebgp ? prependAsn(attrs.asPath ?? [], ctx.localAsn) : [...(attrs.asPath ?? [])];
+  out.asPath = ebgp ? prependAsn(attrs.asPath ?? [], ctx.localAsn) : (attrs.asPath ?? []).slice();
   if (ipv4NextHop !== null) out.nextHop = ipv4NextHop;
   if (!ebgp) {
     if (attrs.med !== undefined) out.med = attrs.med;
@@ -191,12 +191,29 @@ export function exportAttributes(
  * in none, so any that arrived are dropped.
  */
 export function prependAsn(path: readonly AsPathSegment[], asn: number): AsPathSegment[] {
-  const segs = path.filter((s) => s.type === AsPathSegmentType.AsSequence || s.type === AsPathSegmentType.AsSet);
+  // Index loops and arrays of their final length: filter and spreads made an iterator and a copy per call (issue 10).
+  let kept = 0;
+  for (let i = 0; i < path.length; i++) if (isSequenceOrSet(path[i]!)) kept++;
+  const segs = kept === path.length ? path : path.filter(isSequenceOrSet);
   const first = segs[0];
   if (first && first.type === AsPathSegmentType.AsSequence && first.asns.length < MAX_SEGMENT_ASNS) {
-    return [{ type: AsPathSegmentType.AsSequence, asns: [asn, ...first.asns] }, ...segs.slice(1)];
+    const n = first.asns.length;
+    const asns = new Array<number>(n + 1);
+    asns[0] = asn;
+    for (let i = 0; i < n; i++) asns[i + 1] = first.asns[i]!;
+    const out = new Array<AsPathSegment>(segs.length);
+    out[0] = { type: AsPathSegmentType.AsSequence, asns };
+    for (let i = 1; i < segs.length; i++) out[i] = segs[i]!;
+    return out;
   }
-  return [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...segs];
+  const out = new Array<AsPathSegment>(segs.length + 1);
+  out[0] = { type: AsPathSegmentType.AsSequence, asns: [asn] };
+  for (let i = 0; i < segs.length; i++) out[i + 1] = segs[i]!;
+  return out;
+}
+
+function isSequenceOrSet(s: AsPathSegment): boolean {
+  return s.type === AsPathSegmentType.AsSequence || s.type === AsPathSegmentType.AsSet;
 }
 
 /** The whole export decision for one route: what to send `peer`, or null for nothing. */

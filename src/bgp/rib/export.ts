@@ -501,7 +501,7 @@ export class RibExport {
       const cache = enc.classic ? peer.exportCacheClassic : peer.exportCacheMp;
       out = cache.get(best.attrs);
       if (out === undefined || !this.attributes.retain(out)) {
-        out = this.attributes.intern(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
+        out = this.attributes.internBuilt(exportAttributes(this.exportCtx, best.attrs, peer.info, nh));
         cache.set(best.attrs, out);
       }
     } else {

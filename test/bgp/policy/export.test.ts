@@ -41,6 +41,15 @@ describe('RFC 4271 §5.1.2 AS_PATH prepending', () => {
     const confed = { type: AsPathSegmentType.ConfedSequence, asns: [64600] };
     expect(prependAsn([confed, seq(2)], 1)).toEqual([seq(1, 2)]);
   });
+  test('later segments follow unchanged, the path given is left as it was', () => {
+    const path = Object.freeze([Object.freeze(seq(2, 3)), Object.freeze(set(4, 5)), Object.freeze(seq(6))]);
+    const out = prependAsn(path, 1);
+    expect(out).toEqual([seq(1, 2, 3), set(4, 5), seq(6)]);
+    expect(out[1]).toBe(path[1]);
+    expect(path[0]).toEqual(seq(2, 3));
+    const confed = { type: AsPathSegmentType.ConfedSet, asns: [64600] };
+    expect(prependAsn([set(2), confed, seq(3)], 1)).toEqual([seq(1), set(2), seq(3)]);
+  });
 });
 
 describe('exportRoute', () => {

@@ -160,3 +160,46 @@ describe('attribute equality and hash', () => {
     expect(t.size).toBe(2);
   });
 });
+
+describe('internBuilt: a set made for the call is kept as it is, frozen (issue 10)', () => {
+  const built = (): PathAttributes => ({
+    ...base(),
+    asPath: [seq(65001, 65002), { type: 1, asns: [7, 8] }],
+    aggregator: { asn: 65002, address: '10.0.0.2' },
+    communities: [1, 2],
+    extendedCommunities: [[0x0002fdea, 100]],
+    largeCommunities: [[65002, 1, 2]],
+    ipv6ExtendedCommunities: new Uint8Array(20).fill(3),
+    unknown: [{ flags: 0xc0, code: 99, value: Buffer.from([1, 2]) }],
+  });
+
+  test('a new set is the object given, frozen with every part frozenCopy freezes; equal to a copy interned', () => {
+    const t = new AttributeTable();
+    const a = built();
+    const kept = t.internBuilt(a);
+    expect(kept).toBe(a);
+    expect(Object.isFrozen(kept)).toBe(true);
+    for (const part of [kept.asPath, kept.asPath![0], kept.asPath![0]!.asns, kept.asPath![1]!.asns, kept.aggregator, kept.communities, kept.extendedCommunities, kept.extendedCommunities![0], kept.largeCommunities, kept.largeCommunities![0], kept.unknown, kept.unknown![0]]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    // The same set interned from a copy, or built again, is this one.
+    expect(t.intern(built())).toBe(kept);
+    expect(t.internBuilt(built())).toBe(kept);
+    expect(t.refCount(kept)).toBe(3);
+    expect(t.size).toBe(1);
+  });
+
+  test('a set already interned is returned, the one given is not kept', () => {
+    const t = new AttributeTable();
+    const first = t.intern(built());
+    const again = built();
+    expect(t.internBuilt(again)).toBe(first);
+    expect(Object.isFrozen(again)).toBe(false);
+    t.release(first);
+    t.release(first);
+    expect(t.size).toBe(0);
+    // Freed: the next one built is kept anew.
+    const next = built();
+    expect(t.internBuilt(next)).toBe(next);
+  });
+});
