@@ -14,7 +14,7 @@
  * 2001::; synthetic: the replay feeder's full-table shape (src/replay), IPv4
  * sorted ascending. Knobs: V6 (IPv6 share, 0.18), TABLE (kernel table, 3000), NHOBJ=0 (routes
  * carry gateway and device instead of naming a nexthop object), FLUSH (changes
- * per flush, 20 000), ORDER of the deletes: fwd (ascending, as added), rev,
+ * per flush, 20 000), RULE=1 (an ip rule in the namespace), ORDER of the deletes: fwd (ascending, as added), rev,
  * shuffle, or peer-down (the agent's withdrawal of a neighbor's routes: the
  * order of Rib.removePeerSteps for a peer that announced them ascending).
  * Linux deletes dense IPv4 runs in ascending order in quadratic time (fwd:
@@ -56,6 +56,8 @@ test(`FIB write path, ${N} ${SHAPE} routes (${V6 * 100} % IPv6, table ${TABLE}, 
       ns.veth('fp-a', 'fp-b');
       ns.ip('addr', 'add', '10.255.0.0/31', 'dev', 'fp-a');
       ns.ip('addr', 'add', 'fd00:255::/127', 'dev', 'fp-a', 'nodad');
+      // RULE=1: a policy rule of the operator's; the kernel then keeps main and local in separate tries (fib_unmerge).
+      if (process.env.RULE === '1') ns.ip('rule', 'add', 'from', '192.0.2.99', 'table', '100');
       nl = await Rtnetlink.open({ netns: ns.name });
       backend = new LinuxFib(nl, { table: TABLE, protocol: 201, metric: 32 }, { nexthopObjects: NHOBJ });
     } else {

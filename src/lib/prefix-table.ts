@@ -237,9 +237,10 @@ export class PrefixTable {
    * IPv4 numbers held; IPv6 numbers stay where they are.
    *
    * The order in which the Linux FIB gets its deletes (docs/performance.md,
-   * Installs). Its IPv4 trie (net/ipv4/fib_trie.c) doubles a node whose
-   * children are all present, so a dense run of /24s hangs under nodes one
-   * bit below the leaves' suffix length; removing such a leaf makes
+   * Installs). Its IPv4 trie (net/ipv4/fib_trie.c) doubles a node once it
+   * is full enough (an inner node with every slot used, the table's top node
+   * at 30 %), so a dense run of /24s can hang under a node one bit below the
+   * leaves' suffix length; removing such a leaf makes
    * update_suffix() (via node_pull_suffix() in fib_remove_alias()) scan the
    * node's child array from index 0 up to the first child left. Deletes in
    * ascending order empty the array from the front, and every one scans the
