@@ -426,7 +426,7 @@ export class LinuxFib implements FibBackend {
     const table = await this.nexthops();
     if (table === null || interfaces.length === 0) return { moved: 0, removed: 0 };
     for (const i of interfaces) this.down.add(i);
-    const plan = table.failover(new Set(interfaces), this.tag.protocol);
+    const plan = table.failover(new Set(interfaces), this.tag.protocol, this.down);
     if (plan.writes.length === 0) return { moved: 0, removed: 0 };
     const failed = await this.netlink.nexthopWrite!(plan.writes);
     const errnos = new Map(failed.map((f) => [f.index, f.errno]));
