@@ -52,7 +52,11 @@ export class AdjRibOut {
   exportByOutcomeMp = new WeakMap<PolicyOutcome, PathAttributes>();
   /** Loc-RIB attribute set -> export attribute set for this peer; holds no references. */
   readonly exportCacheClassic = new WeakMap<PathAttributes, PathAttributes>();
-  readonly exportCacheMp = new WeakMap<PathAttributes, PathAttributes>();
+  /**
+   * The same for MP_REACH_NLRI, whose next hop is not in the set: shared by
+   * every peer whose sets come out the same (RibExport.mpCacheFor), else its own.
+   */
+  readonly exportCacheMp: WeakMap<PathAttributes, PathAttributes>;
   /**
    * Behind (Rib.setBehind, or an export step used up): the prefixes whose
    * export it is owed, each holding a reference on its number; catchUp()
@@ -65,7 +69,10 @@ export class AdjRibOut {
     policy: CompiledChain | null,
     private readonly prefixes: PrefixTable,
     private readonly attributes: AttributeTable,
+    /** A cache of the MP export sets shared with peers that get the same ones (no export policy then; setPolicy keeps it). */
+    sharedMpCache: WeakMap<PathAttributes, PathAttributes> | null = null,
   ) {
+    this.exportCacheMp = sharedMpCache ?? new WeakMap();
     const send = info.addPathSend;
     this.adjOutPaths = (send?.ipv4 ?? 0) > 0 || (send?.ipv6 ?? 0) > 0 ? new AdjRibOutPaths(send!.ipv4, send!.ipv6) : null;
     this.encV4 = exportEncoding(info, AFI_IPV4);

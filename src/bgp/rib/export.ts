@@ -15,7 +15,7 @@ import { AFI_IPV4, AFI_IPV6 } from '#bgp/wire/types';
 import type { PathAttributes, UpdateMessage } from '#bgp/wire/types';
 import { NO_PREFIX } from '#lib/prefix-table';
 import type { PrefixTable } from '#lib/prefix-table';
-import { afiOf, exportAttributes, exportFilter } from '#bgp/policy/index';
+import { afiOf, exportAttributes, exportFilter, localRoleOf } from '#bgp/policy/index';
 import type { ExportContext, ExportEncoding } from '#bgp/policy/index';
 import type { CompiledChain } from '#bgp/policy/engine';
 import type { PrefixWords } from '#bgp/policy/prefix-set';
@@ -90,6 +90,15 @@ export class RibExport {
   private readonly peerInfos = new Map<string, PeerInfo>();
   private readonly exportCtx: ExportContext;
   private readonly exportSizes = new WeakMap<PathAttributes, number>();
+  /**
+   * Export sets for MP_REACH_NLRI (IPv6; IPv4 with an RFC 8950 next hop) of
+   * the peers without an RFC 9234 role, one cache for the external ones and
+   * one for the internal ones: exportAttributes gives them all the same set
+   * (the next hop is not in it), which each peer built and interned again
+   * (ten-peer start: nine times per IPv6 set, issue 10). Used only while a
+   * peer has no export policy (exportAttrs).
+   */
+  private readonly mpCaches = [new WeakMap<PathAttributes, PathAttributes>(), new WeakMap<PathAttributes, PathAttributes>()] as const;
 
   constructor(
     private readonly prefixes: PrefixTable,
@@ -103,10 +112,16 @@ export class RibExport {
 
   /** A peer in the RIB (Established): an empty Adj-RIB-Out, its export policy. */
   addPeer(p: PeerInfo, policy: CompiledChain | null): AdjRibOut {
-    const out = new AdjRibOut(p, policy, this.prefixes, this.attributes);
+    const out = new AdjRibOut(p, policy, this.prefixes, this.attributes, this.mpCacheFor(p));
     this.outs.set(p.id, out);
     this.peerInfos.set(p.id, p);
     return out;
+  }
+
+  /** The shared MP export cache for a peer whose sets exportAttributes makes from the Loc-RIB's alone (RFC 9234 role: null, its own). */
+  private mpCacheFor(p: PeerInfo): WeakMap<PathAttributes, PathAttributes> | null {
+    if (localRoleOf(p, this.exportCtx.localAsn) !== undefined) return null;
+    return this.mpCaches[p.asn === this.exportCtx.localAsn ? 1 : 0];
   }
 
   /** The peer is out of the RIB: its Adj-RIB-Out is forgotten; the one it had, if any. */

@@ -3,7 +3,10 @@ import { AFI_IPV4, AFI_IPV6, MessageType, Origin, SAFI_UNICAST } from '#bgp/wire
 import { encodeMessage } from '#bgp/wire/index';
 import type { UpdateMessage } from '#bgp/wire/types';
 import { MAX_MESSAGE_SIZE, Rib, isEndOfRib, updateSize } from '#bgp/rib/index';
-import type { LocRibChange } from '#bgp/rib/index';
+import type { LocRibChange, PeerInfo } from '#bgp/rib/index';
+import { compileChain } from '#bgp/policy/engine';
+import type { PolicyDefinitions } from '#config/types';
+import { BgpRole } from '#bgp/wire/types';
 import {
   LOCAL_ASN,
   LOCAL_ROUTER_ID,
@@ -14,6 +17,7 @@ import {
   peer,
   seq,
   withdraw,
+  withdrawMp,
   withdrawnOf,
 } from './helpers.js';
 
@@ -576,5 +580,45 @@ describe('exportToPeers (issue 10: one pass over the changes for all peers)', ()
     expect(together.map((x) => x.slice(0, 3))).toEqual(each);
     expect(together.every((x) => x[3]!.length === 0)).toBe(true);
     expect(all.advertisedCount('c')).toBe(one.advertisedCount('c'));
+  });
+});
+
+const POLICIES: PolicyDefinitions = {
+  prefixLists: {},
+  asPathLists: {},
+  asSets: {},
+  communityLists: {},
+  policies: { prepend: { terms: [{ name: 'once', match: {}, set: { prepend: { as: 'own', count: 1 } }, action: 'accept' }], default: 'accept' } },
+};
+
+describe('the MP export sets are made once for the peers that get the same (issue 10)', () => {
+  test('eBGP peers without a role share one set; a peer with an RFC 9234 role, an iBGP peer and a peer with a policy get their own', () => {
+    const r = rib();
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('b', 65003, 3));
+    r.addPeer(peer('c', 65004, 4));
+    r.addPeer({ ...peer('d', 65005, 5), localRole: BgpRole.Provider } as PeerInfo);
+    r.addPeer(peer('i', LOCAL_ASN, 6));
+    r.addPeer(peer('e', 65007, 7));
+    r.setExportPolicy('e', compileChain(POLICIES, ['prepend'], LOCAL_ASN, false, 'export'));
+    const changes = r.applyUpdate('a', announceMp(['2001:db8:1::/48'], attrs({ asPath: [seq(65002)] }), ['fd00:255:2::1']));
+    const [b, c, d, i, e] = r.exportToPeers(['b', 'c', 'd', 'i', 'e'], changes).map((list) => list[0]!.attributes);
+    // RFC 4760 §3: the next hop travels in MP_REACH_NLRI, so the sets are equal for all of them; RFC 4271 §5.1.2: ours prepended.
+    expect(b!.asPath).toEqual([seq(LOCAL_ASN, 65002)]);
+    expect(c).toBe(b);
+    // RFC 9234 §5: we are its Provider (it is our Customer): a route without OTC gets ours.
+    expect(d!.otc).toBe(LOCAL_ASN);
+    // RFC 4271 §5.1.5: LOCAL_PREF to an internal peer, AS_PATH as is.
+    expect(i!.localPref).toBe(100);
+    expect(i!.asPath).toEqual([seq(65002)]);
+    expect(e!.asPath).toEqual([seq(LOCAL_ASN, LOCAL_ASN, 65002)]);
+    for (const x of [d, i, e]) expect(x).not.toBe(b);
+    // Withdrawn and announced again after the set was freed: made anew, still one for both.
+    const gone = r.applyUpdate('a', withdrawMp(['2001:db8:1::/48']));
+    r.exportToPeers(['b', 'c', 'd', 'i', 'e'], gone);
+    const again = r.applyUpdate('a', announceMp(['2001:db8:1::/48'], attrs({ asPath: [seq(65002)], med: 7 }), ['fd00:255:2::1']));
+    const [b2, c2] = r.exportToPeers(['b', 'c'], again).map((list) => list[0]!.attributes);
+    expect(b2!.asPath).toEqual([seq(LOCAL_ASN, 65002)]);
+    expect(c2).toBe(b2);
   });
 });
