@@ -89,6 +89,8 @@ class NlriList {
   count = 0;
   /** RFC 7911 §3: whether the entries carry a Path Identifier (set by the first). */
   addPath = false;
+  /** Where finish() copied the list to in its one buffer. */
+  base = 0;
 
   constructor(readonly family: 4 | 6) {}
 
@@ -173,32 +175,43 @@ export class UpdatePacker {
   finish(): UpdateMessage[] {
     if (this.finished) throw new Error('UpdatePacker: finish() twice');
     this.finished = true;
-    const lists: NlriList[] = [this.classicWithdrawn, ...this.mpWithdrawn.values()];
-    for (const byAttrs of this.groups.values()) for (const list of byAttrs.values()) lists.push(list);
-    let total = 0;
-    for (const list of lists) total += list.end;
+    // Maps walked with forEach and each list's place kept on it: no iterator, entry pair,
+    // list array or offset map per batch and peer (issue 10).
+    let total = this.classicWithdrawn.end;
+    const count = (list: NlriList): void => {
+      total += list.end;
+    };
+    this.mpWithdrawn.forEach(count);
+    this.groups.forEach((byAttrs) => byAttrs.forEach(count));
     // One buffer holds every message's prefixes; the runs below are views of it.
     const all = new Uint8Array(total);
-    const at = new Map<NlriList, number>();
     let o = 0;
-    for (const list of lists) {
-      at.set(list, o);
+    const place = (list: NlriList): void => {
+      list.base = o;
       list.moveTo(all, o);
       o += list.end;
-    }
+    };
+    place(this.classicWithdrawn);
+    this.mpWithdrawn.forEach(place);
+    this.groups.forEach((byAttrs) => byAttrs.forEach(place));
     const out: UpdateMessage[] = [];
-    const split = (list: NlriList, overhead: number): PrefixRun[] => splitInto(all, at.get(list)!, list, overhead);
-    for (const run of split(this.classicWithdrawn, UPDATE_FIXED_SIZE)) {
+    let n = splitInto(all, this.classicWithdrawn, UPDATE_FIXED_SIZE);
+    for (let k = 0; k < n; k++) {
+      const run = runs[k]!;
       out.push(packedUpdate(NO_ATTRIBUTES, { withdrawn: run, nlri: emptyRun(run.addPath) }, undefined, undefined));
     }
-    for (const [afi, list] of this.mpWithdrawn) {
-      for (const run of split(list, UPDATE_FIXED_SIZE + MAX_ATTR_HEADER + MP_UNREACH_FIXED)) {
+    this.mpWithdrawn.forEach((list, afi) => {
+      n = splitInto(all, list, UPDATE_FIXED_SIZE + MAX_ATTR_HEADER + MP_UNREACH_FIXED);
+      for (let k = 0; k < n; k++) {
+        const run = runs[k]!;
         out.push(packedUpdate(NO_ATTRIBUTES, { withdrawn: EMPTY, nlri: EMPTY, unreach: run }, undefined, receivedUnreach(afi, SAFI_UNICAST, run)));
       }
-    }
-    for (const [enc, byAttrs] of this.groups) {
-      for (const [attrs, list] of byAttrs) {
-        for (const run of split(list, announcementOverhead(attributesSize(attrs), enc))) {
+    });
+    this.groups.forEach((byAttrs, enc) => {
+      byAttrs.forEach((list, attrs) => {
+        n = splitInto(all, list, announcementOverhead(attributesSize(attrs), enc));
+        for (let k = 0; k < n; k++) {
+          const run = runs[k]!;
           if (enc.classic) {
             out.push(packedUpdate(attrs, { withdrawn: emptyRun(run.addPath), nlri: run }, undefined, undefined));
           } else {
@@ -206,8 +219,10 @@ export class UpdatePacker {
             out.push(packedUpdate(attrs, packed, receivedReach(enc.afi, SAFI_UNICAST, [...enc.nextHops], run), undefined));
           }
         }
-      }
-    }
+      });
+    });
+    // The scratch holds no view of this batch's buffer past it.
+    runs.fill(EMPTY);
     return out;
   }
 }
@@ -221,13 +236,20 @@ function emptyRun(addPath: boolean): PrefixRun {
 }
 
 /**
+ * The runs of the list splitInto cut last, in runs[0 … n-1]: reused from one
+ * list to the next (finish() reads them before it cuts another), not an
+ * array per list (issue 10).
+ */
+const runs: PrefixRun[] = [];
+
+/**
  * Cuts a list into runs whose encoded size plus `overhead` fits one message
  * (RFC 4271 §4: 4096 octets): views of `bytes`, where finish() copied the
- * list to, from `base`.
+ * list to (from `list.base`), written to `runs`; their count.
  */
-function splitInto(bytes: Uint8Array, base: number, list: NlriList, overhead: number): PrefixRun[] {
-  const runs: PrefixRun[] = [];
-  const { family, addPath } = list;
+function splitInto(bytes: Uint8Array, list: NlriList, overhead: number): number {
+  let n = 0;
+  const { family, addPath, base } = list;
   const end = list.end;
   // RFC 7911 §3: 4 more octets per prefix with Path Identifiers.
   const extra = addPath ? PATH_ID_SIZE : 0;
@@ -235,17 +257,17 @@ function splitInto(bytes: Uint8Array, base: number, list: NlriList, overhead: nu
   let count = 0;
   let size = overhead;
   for (let o = 0; o < end; ) {
-    const n = extra + 1 + ((bytes[base + o + extra]! + 7) >>> 3);
-    if (size + n > MAX_MESSAGE_SIZE && o > from) {
-      runs.push({ bytes, start: base + from, end: base + o, family, addPath, count });
+    const len = extra + 1 + ((bytes[base + o + extra]! + 7) >>> 3);
+    if (size + len > MAX_MESSAGE_SIZE && o > from) {
+      runs[n++] = { bytes, start: base + from, end: base + o, family, addPath, count };
       from = o;
       count = 0;
       size = overhead;
     }
-    size += n;
-    o += n;
+    size += len;
+    o += len;
     count++;
   }
-  if (count > 0) runs.push({ bytes, start: base + from, end: base + end, family, addPath, count });
-  return runs;
+  if (count > 0) runs[n++] = { bytes, start: base + from, end: base + end, family, addPath, count };
+  return n;
 }

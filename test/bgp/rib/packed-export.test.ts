@@ -166,6 +166,35 @@ describe('packed export: golden vectors', () => {
     for (const u of out) expect(encodeMessage(u, FOUR).length).toBeLessThanOrEqual(4096);
     expect(out.flatMap((u) => u.nlri)).toEqual(texts);
   });
+
+  test('RFC 4271 §4: several long lists (withdrawals, two attribute sets, MP) each cut into messages of their own prefixes', () => {
+    const table = new PrefixTable();
+    const packer = new UpdatePacker(table);
+    const other: PathAttributes = { ...ATTRS_NH, med: 5 };
+    const gone: string[] = [];
+    const first: string[] = [];
+    const second: string[] = [];
+    const v6: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      gone.push(`172.${16 + (i >> 8)}.${i & 255}.0/24`);
+      first.push(`10.${i >> 8}.${i & 255}.0/24`);
+      second.push(`11.${i >> 8}.${i & 255}.0/24`);
+      v6.push(`2001:db8:${(i + 1).toString(16)}::/48`);
+    }
+    for (let i = 0; i < 2000; i++) {
+      packer.withdraw(table.intern(gone[i]!), true);
+      packer.announce(table.intern(first[i]!), V4_CLASSIC, ATTRS_NH);
+      packer.announce(table.intern(second[i]!), V4_CLASSIC, other);
+      packer.announce(table.intern(v6[i]!), V6_MP, ATTRS);
+    }
+    const out = packer.finish();
+    for (const u of out) expect(encodeMessage(u, FOUR).length).toBeLessThanOrEqual(4096);
+    expect(out.flatMap((u) => u.withdrawn)).toEqual(gone);
+    expect(out.filter((u) => u.attributes === ATTRS_NH).flatMap((u) => u.nlri)).toEqual(first);
+    expect(out.filter((u) => u.attributes === other).flatMap((u) => u.nlri)).toEqual(second);
+    expect(out.flatMap((u) => u.mpReach?.nlri ?? [])).toEqual(v6);
+    expect(out.filter((u) => u.mpReach !== undefined).length).toBeGreaterThan(1);
+  });
 });
 
 const V4 = ['0.0.0.0/0', '10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '10.1.2.2/31', '192.0.2.1/32', '128.0.0.0/1', '10.0.0.0/7', '10.1.2.3/32'];
