@@ -20,8 +20,8 @@ import type {
 import { Rib } from '#bgp/rib/index';
 import { kernelTcpDrops } from '#bgp/session/index';
 import { memoryStatus } from './memory.js';
-import { FibManager, type FibCounters } from '#fib/index';
-import { tunnelSpecs, hostRoutes } from '#wg/index';
+import { FibManager, type FibCounters } from '#fib/manager';
+import { tunnelSpecs, hostRoutes } from '#wg/spec';
 import { canonicalPrefix } from '#lib/prefix';
 import { neighborAddressing, type AgentState, type Neighbor } from './neighbor.js';
 import { endpointAddress } from '#fib/pin';

@@ -11,7 +11,7 @@ import type { Clock } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import type { NeighborConfig } from '#config/types';
 import type { NeighborBfdJson } from '#api/types';
-import { BfdService, type BfdThreadStats } from '#bfd/service';
+import type { BfdThreadStats } from '#bfd/service';
 import type { BfdLogLine, BfdPeerSpec, BfdStatus } from '#bfd/engine';
 
 /**
@@ -65,9 +65,10 @@ export interface BfdLink {
   stats?(): Promise<BfdThreadStats>;
 }
 
-export type BfdLinkFactory = (o: { onStatus: (s: BfdStatus) => void; onLog: (l: BfdLogLine) => void }) => BfdLink;
+export type BfdLinkFactory = (o: { onStatus: (s: BfdStatus) => void; onLog: (l: BfdLogLine) => void }) => BfdLink | Promise<BfdLink>;
 
-export const realBfd: BfdLinkFactory = (o) => new BfdService(o);
+/** The BFD thread and its engine are loaded with the first neighbor that runs BFD (at start or by a reload), not before. */
+export const realBfd: BfdLinkFactory = async (o) => new (await import('#bfd/service')).BfdService(o);
 
 /** One neighbor as liveness needs it. */
 export interface LivenessNeighbor {
@@ -93,6 +94,8 @@ export interface LivenessDeps {
 
 export class Liveness {
   private link: BfdLink | null = null;
+  /** The link while it is being made (the BFD module is loaded on first use); syncs wait for the same one. */
+  private opening: Promise<BfdLink> | null = null;
   /** Neighbors whose tunnel was last seen dead by handshake age (acted on once per outage). */
   private readonly dead = new Set<string>();
   private enabled = new Set<string>();
@@ -119,9 +122,17 @@ export class Liveness {
       });
     }
     this.enabled = new Set(wanted.map((w) => w.name));
-    if (wanted.length === 0 && this.link === null) return;
-    this.link ??= (this.deps.factory ?? realBfd)({ onStatus: (s) => this.onStatus(s), onLog: (l) => this.onLog(l) });
-    await this.link.set(wanted);
+    if (wanted.length === 0 && this.link === null && this.opening === null) return;
+    this.opening ??= Promise.resolve((this.deps.factory ?? realBfd)({ onStatus: (s) => this.onStatus(s), onLog: (l) => this.onLog(l) }));
+    const opening = this.opening;
+    const link = await opening;
+    // Closed while it was being made: this sync is moot.
+    if (this.opening !== opening) {
+      await link.close();
+      return;
+    }
+    this.link = link;
+    await link.set(wanted);
   }
 
   private onStatus(s: BfdStatus): void {
@@ -200,7 +211,10 @@ export class Liveness {
   }
 
   async close(): Promise<void> {
-    await this.link?.close();
+    const link = this.link;
     this.link = null;
+    // A link still being made is closed by the sync that waits for it.
+    this.opening = null;
+    await link?.close();
   }
 }

@@ -3,24 +3,22 @@ import { readFile, stat } from 'node:fs/promises';
 import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
 import { LOG_COMPONENTS, LOG_LEVELS, LogLevels, createLogger, initialLogLevel, isLogComponent, isLogLevel, type Logger } from '#lib/log';
 import { SystemClock } from '#lib/clock';
-import type { Config } from '#config/types';
+import type { Config, OspfConfig } from '#config/types';
 import { loadConfig, formatIssue, resolveWireguardBackend } from '#config/index';
 import { Rtnetlink } from '#netlink/index';
-import { WireguardGoBackend, decodeKey, publicKeyOf } from '#wg/index';
+import { decodeKey, publicKeyOf } from '#wg/keys';
+import { WireguardGoBackend } from '#wg/wireguard-go';
 import { KernelWireguard, WgGenl, genlSocket, kernelWireguardPresent } from '#wg/kernel';
-import { LinuxFib, NullFib } from '#fib/index';
+import { LinuxFib } from '#fib/linux';
+import { NullFib } from '#fib/null';
 import type { FibBackend } from '#fib/types';
 import type { WireguardBackend } from '#wg/types';
 import { ControlServer, type ControlAccess } from '#api/index';
 import { resolveGroup } from '#api/peercred';
-import { VppConnection } from '#vpp/connection';
-import { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES } from '#vpp/dataplane';
 import { Agent, type DataplaneHealth } from './agent.js';
 import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
 import { SystemdNotifier } from './sd-notify.js';
-import { MetricsServer } from './metrics.js';
-import { OspfBridge } from '#ospf/bridge';
-import { FrrDriver } from '#ospf/frr-driver';
+import type { OspfBridge } from '#ospf/bridge';
 import type { ControlHandler, ReloadJson, StatusJson } from '#api/types';
 
 export { Agent } from './agent.js';
@@ -76,6 +74,8 @@ interface Dataplane {
  * them. The connection retries with back-off: the agent starts before VPP does.
  */
 async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Promise<Dataplane> {
+  // Loaded only here: the client, its message tables and the VPP backends are of no use to a Linux dataplane.
+  const [{ VppConnection }, { VppDataplane, VPP_OPTIONAL_MESSAGES, VPP_REQUIRED_MESSAGES }] = await Promise.all([import('#vpp/connection'), import('#vpp/dataplane')]);
   const vpp = config.dataplane.vpp;
   const hostLinks = vpp.linuxCp ? await Rtnetlink.open() : null;
   const connection = new VppConnection({
@@ -147,6 +147,18 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
   return { wireguard, fib, links: () => nl.links(), close: () => nl.close() };
 }
 
+async function ospfBridge(config: Config, ospf: OspfConfig, log: Logger, clock: SystemClock, dp: Dataplane): Promise<OspfBridge> {
+  const [{ OspfBridge }, { FrrDriver }] = await Promise.all([import('#ospf/bridge'), import('#ospf/frr-driver')]);
+  return new OspfBridge(ospf, config.neighbors, {
+    clock,
+    log: log.child({ component: 'ospf' }),
+    frr: new FrrDriver({ vtysh: ospf.frr.vtysh, pathspace: ospf.frr.pathspace, log: log.child({ component: 'ospf' }) }),
+    links: dp.links ?? (async () => []),
+    managed: () => managedInterfacesFile(config.control.socket).read(),
+    kernelRoutes: config.dataplane.fib === 'linux' || dp.kernel !== undefined,
+  });
+}
+
 /**
  * V8 lets the heap grow to several times the live data while a burst of
  * UPDATEs is processed (the allocation rate is high, so it collects rarely):
@@ -202,17 +214,8 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
   const clock = new SystemClock();
   const dp = await dataplane(config, log, clock);
 
-  const ospf =
-    config.ospf === null
-      ? undefined
-      : new OspfBridge(config.ospf, config.neighbors, {
-          clock,
-          log: log.child({ component: 'ospf' }),
-          frr: new FrrDriver({ vtysh: config.ospf.frr.vtysh, pathspace: config.ospf.frr.pathspace, log: log.child({ component: 'ospf' }) }),
-          links: dp.links ?? (async () => []),
-          managed: () => managedInterfacesFile(config.control.socket).read(),
-          kernelRoutes: config.dataplane.fib === 'linux' || dp.kernel !== undefined,
-        });
+  // The bridge and its FRR driver are loaded only when configured (`ospf` cannot be turned on by a reload, reload.ts).
+  const ospf = config.ospf === null ? undefined : await ospfBridge(config, config.ospf, log, clock, dp);
   const agent = new Agent(config, {
     ...(ospf ? { ospf } : {}),
     clock,
@@ -290,10 +293,11 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     },
   };
   const control = new ControlServer(handler, { path: config.control.socket, log: log.child({ component: 'control' }), access });
+  // prom-client is loaded only with a metrics listener (`metrics.listen` cannot be set by a reload, reload.ts).
   const metrics =
     config.metrics.listen === null
       ? null
-      : new MetricsServer(
+      : new (await import('./metrics.js')).MetricsServer(
           {
             status: () => agent.status(),
             neighbors: () => agent.neighbors(),

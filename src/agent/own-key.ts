@@ -2,7 +2,7 @@
  * Our own key at a reload (issue 12, own key rotation): wireguard.private-key-file
  * is read again; a new key there goes to every tunnel (reload.ts ownKeyRotated).
  */
-import { publicKeyOf } from '#wg/index';
+import { publicKeyOf } from '#wg/keys';
 
 export type OwnKey =
   | { ok: true; rotated: false }

@@ -11,7 +11,7 @@ import type { FibNextHop, FibRoute } from '#fib/types';
 import type { NeighborConfig } from '#config/types';
 import type { TunnelSpec } from '#wg/types';
 import type { DecisionJson, PathJson, RouteJson, StaleState } from '#api/types';
-import { hostRoutes } from '#wg/index';
+import { hostRoutes } from '#wg/spec';
 import { canonicalPrefix, parseIp, parsePrefix, prefixContains } from '#lib/prefix';
 import type { AgentOspf } from './agent.js';
 

@@ -10,7 +10,6 @@ import { MAX_SHUTDOWN_COMMUNICATION, checkShutdownCommunication } from '#bgp/wir
 import { DEFAULT_CONTROL_SOCKET } from '#config/defaults';
 import { LOG_COMPONENTS, LOG_LEVELS } from '#lib/log-names';
 import { parseIp, parsePrefix, canonicalPrefix, formatIp } from '#lib/prefix';
-import * as cmd from './commands.js';
 import type { CliIo } from './commands.js';
 
 export type { CliIo } from './commands.js';
@@ -108,6 +107,12 @@ async function resolveSocket(o: { socket?: string; config?: string }): Promise<s
   return typeof control?.socket === 'string' ? control.socket : DEFAULT_CONTROL_SOCKET;
 }
 
+/**
+ * The commands (and their tables) are loaded when one runs: `wgbgp agent` is the
+ * daemon's process and has no use for them.
+ */
+const commands = (): Promise<typeof import('./commands.js')> => import('./commands.js');
+
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   const program = new Command('wgbgp')
     .description('One WireGuard interface per neighbor, BGP across it, routes into the Linux or VPP FIB')
@@ -135,11 +140,11 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .description('validate a configuration file without touching the system')
     .argument('<file>', 'configuration file')
     .option('--strict', 'treat warnings (a missing private key file) as errors', false)
-    .action((file: string, o: { strict: boolean }) => run(cmd.configCheck(io, file, o.strict)));
+    .action(async (file: string, o: { strict: boolean }) => run((await commands()).configCheck(io, file, o.strict)));
 
   for (const [name, description, fn] of [
-    ['status', 'show the agent and dataplane state (exit 1 when degraded or a neighbor is down, 3 when unreachable)', cmd.status],
-    ['tunnels', 'show the WireGuard tunnels', cmd.tunnels],
+    ['status', 'show the agent and dataplane state (exit 1 when degraded or a neighbor is down, 3 when unreachable)', 'status'],
+    ['tunnels', 'show the WireGuard tunnels', 'tunnels'],
   ] as const) {
     program
       .command(name)
@@ -147,7 +152,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       .option('--json', 'print the agent\'s JSON', false)
       .addOption(socketOption())
       .addOption(configOption())
-      .action(async (o: { json: boolean; socket?: string; config?: string }) => run(fn(io, { json: o.json, socket: await resolveSocket(o) })));
+      .action(async (o: { json: boolean; socket?: string; config?: string }) => run((await commands())[fn](io, { json: o.json, socket: await resolveSocket(o) })));
   }
 
   program
@@ -158,7 +163,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .addOption(socketOption())
     .addOption(configOption())
     .action(async (name: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
-      run(cmd.neighbors(io, { json: o.json, socket: await resolveSocket(o) }, name)),
+      run((await commands()).neighbors(io, { json: o.json, socket: await resolveSocket(o) }, name)),
     );
 
   program
@@ -183,11 +188,11 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
         if (o.message !== undefined) command.error('error: --message goes with shutdown or reset, not refresh');
         // Both or neither: both directions.
         const direction = o.in === true && o.out !== true ? 'in' : o.out === true && o.in !== true ? 'out' : undefined;
-        await run(cmd.neighborRefresh(io, { json: o.json, socket: await resolveSocket(o) }, name, direction));
+        await run((await commands()).neighborRefresh(io, { json: o.json, socket: await resolveSocket(o) }, name, direction));
         return;
       }
       if (action === 'enable' && o.message !== undefined) command.error('error: --message goes with shutdown or reset, not enable');
-      await run(cmd.neighborAction(io, { json: o.json, socket: await resolveSocket(o) }, name, action, o.message));
+      await run((await commands()).neighborAction(io, { json: o.json, socket: await resolveSocket(o) }, name, action, o.message));
     });
 
   program
@@ -196,7 +201,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .option('--json', 'one JSON object per line', false)
     .addOption(socketOption())
     .addOption(configOption())
-    .action(async (o: { json: boolean; socket?: string; config?: string }) => run(cmd.watch(io, { json: o.json, socket: await resolveSocket(o) })));
+    .action(async (o: { json: boolean; socket?: string; config?: string }) => run((await commands()).watch(io, { json: o.json, socket: await resolveSocket(o) })));
 
   program
     .command('log-level')
@@ -207,13 +212,13 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .addOption(socketOption())
     .addOption(configOption())
     .action(async (component: string | undefined, level: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
-      run(cmd.logLevel(io, { json: o.json, socket: await resolveSocket(o) }, component, level)),
+      run((await commands()).logLevel(io, { json: o.json, socket: await resolveSocket(o) }, component, level)),
     );
 
   const ospf = program.command('ospf').description('the OSPF bridge: FRR\'s adjacencies and routes on the tunnels');
   for (const [name, description, fn] of [
-    ['neighbors', 'OSPFv2 and OSPFv3 adjacencies (from FRR)', cmd.ospfNeighbors],
-    ['routes', 'OSPF\'s own routes: type, cost, area, next hops (from FRR)', cmd.ospfRoutes],
+    ['neighbors', 'OSPFv2 and OSPFv3 adjacencies (from FRR)', 'ospfNeighbors'],
+    ['routes', 'OSPF\'s own routes: type, cost, area, next hops (from FRR)', 'ospfRoutes'],
   ] as const) {
     ospf
       .command(name)
@@ -221,7 +226,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       .option('--json', 'print the agent\'s JSON', false)
       .addOption(socketOption())
       .addOption(configOption())
-      .action(async (o: { json: boolean; socket?: string; config?: string }) => run(fn(io, { json: o.json, socket: await resolveSocket(o) })));
+      .action(async (o: { json: boolean; socket?: string; config?: string }) => run((await commands())[fn](io, { json: o.json, socket: await resolveSocket(o) })));
   }
 
   program
@@ -232,7 +237,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .addOption(socketOption())
     .addOption(configOption())
     .action(async (target: string | undefined, o: { json: boolean; socket?: string; config?: string }) =>
-      run(cmd.routes(io, { json: o.json, socket: await resolveSocket(o) }, target)),
+      run((await commands()).routes(io, { json: o.json, socket: await resolveSocket(o) }, target)),
     );
 
   program
@@ -243,17 +248,17 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .addOption(socketOption())
     .addOption(configOption())
     .action(async (o: { dryRun: boolean; json: boolean; socket?: string; config?: string }) =>
-      run(o.dryRun ? cmd.reloadDryRun(io, { json: o.json, socket: await resolveSocket(o) }) : cmd.reload(io, await resolveSocket(o), o.json)),
+      run(o.dryRun ? (await commands()).reloadDryRun(io, { json: o.json, socket: await resolveSocket(o) }) : (await commands()).reload(io, await resolveSocket(o), o.json)),
     );
 
   program
     .command('genkey')
     .description('print a new WireGuard private key (like `wg genkey`)')
-    .action(() => run(cmd.genkey(io)));
+    .action(async () => run((await commands()).genkey(io)));
   program
     .command('pubkey')
     .description('read a private key on stdin, print its public key (like `wg pubkey`)')
-    .action(() => run(cmd.pubkey(io)));
+    .action(async () => run((await commands()).pubkey(io)));
 
   const lab = program.command('lab').description('run a lab topology in network namespaces');
   lab
