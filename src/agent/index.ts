@@ -4,7 +4,8 @@ import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
 import { LOG_COMPONENTS, LOG_LEVELS, LogLevels, createLogger, initialLogLevel, isLogComponent, isLogLevel, type Logger } from '#lib/log';
 import { SystemClock } from '#lib/clock';
 import type { Config, OspfConfig } from '#config/types';
-import { loadConfig, formatIssue, resolveWireguardBackend } from '#config/index';
+import { resolveWireguardBackend } from '#config/backend';
+import { loadConfigApart } from '#config/load-worker';
 import { Rtnetlink } from '#netlink/index';
 import { decodeKey, publicKeyOf } from '#wg/keys';
 import { WireguardGoBackend } from '#wg/wireguard-go';
@@ -202,11 +203,12 @@ function controlAccess(config: Config): ControlAccess {
 async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels): Promise<void> {
   log.info({ config: opts.configPath }, 'starting');
   // Not strict: a missing key file is reported by readPrivateKey with its own words.
-  const first = await loadConfig(opts.configPath);
+  // Parsed and validated on a thread of its own: the parser and the schemas are not kept (load-worker.ts).
+  const first = await loadConfigApart(opts.configPath);
   if (!first.ok) {
-    throw new AgentStartError(first.errors.map(formatIssue).join('\n'));
+    throw new AgentStartError(first.errors.join('\n'));
   }
-  for (const w of first.warnings) log.warn(formatIssue(w));
+  for (const w of first.warnings) log.warn(w);
   const config = first.config;
   const access = controlAccess(config);
   const privateKey = await readPrivateKey(config.wireguard.privateKeyFile);
@@ -235,8 +237,8 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     pinRecord: pinsFile(config.control.socket),
     configPath: opts.configPath,
     loadConfig: async () => {
-      const r = await loadConfig(opts.configPath);
-      if (!r.ok) return { ok: false, errors: r.errors.map(formatIssue) };
+      const r = await loadConfigApart(opts.configPath);
+      if (!r.ok) return { ok: false, errors: r.errors };
       try {
         controlAccess(r.config);
       } catch (err) {

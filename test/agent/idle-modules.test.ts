@@ -91,6 +91,11 @@ describe('the agent loads what its configuration uses', () => {
       expect(b.bfd).toMatchObject({ state: 'Down' });
       expect(loaded().some((u) => u.endsWith('/dist/bfd/service.js'))).toBe(true);
 
+      // A reload of an invalid file is rejected with the issue where it is, and changes nothing.
+      writeFileSync(configFile, stringify({ ...config, router: { asn: 'x', 'router-id': '192.0.2.1' } }));
+      await expect(reload(sock)).rejects.toThrow(/wgbgp\.yaml:\d+:\d+: router\.asn: /);
+      expect(cli<NeighborJson[]>('neighbors', '--socket', sock).map((n) => n.name)).toEqual(['b']);
+
       child.kill('SIGTERM');
       await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
       expect(child.exitCode, stderr).toBe(0);

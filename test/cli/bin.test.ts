@@ -80,6 +80,16 @@ describe('bin/wgbgp agent', () => {
     expect(fatal).toMatchObject({ msg: 'agent failed to start', err: expect.stringContaining('chmod 600') });
     expect(existsSync(join(dir, 'control.sock'))).toBe(false);
   });
+
+  it('an invalid configuration stops the start: exit 1, each issue as file:line:col (read on the configuration thread, src/config/load-worker.ts)', () => {
+    const dir = mkdtempSync(join(tmp, 'invalid-'));
+    const config = join(dir, 'wgbgp.yaml');
+    writeFileSync(config, ['router: { asn: 65001, router-id: 192.0.2.1 }', `control: { socket: ${join(dir, 'control.sock')} }`, 'dataplane: { fib: nope }', ''].join('\n'));
+    const r = wgbgp('agent', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:\\d+: dataplane\\.fib: `));
+    expect(existsSync(join(dir, 'control.sock'))).toBe(false);
+  });
 });
 
 describe('entry points', () => {
