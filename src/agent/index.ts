@@ -1,6 +1,5 @@
 import v8 from 'node:v8';
 import { readFile, stat } from 'node:fs/promises';
-import { fromEvent, concatMap, from, type Subscription } from 'rxjs';
 import { LOG_COMPONENTS, LOG_LEVELS, LogLevels, createLogger, initialLogLevel, isLogComponent, isLogLevel, type Logger } from '#lib/log';
 import { SystemClock } from '#lib/clock';
 import type { Config, OspfConfig } from '#config/types';
@@ -21,6 +20,7 @@ import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
 import { SystemdNotifier } from './sd-notify.js';
 import type { OspfBridge } from '#ospf/bridge';
 import type { ControlHandler, ReloadJson, StatusJson } from '#api/types';
+import { errorText } from '#lib/error-text';
 
 export { Agent } from './agent.js';
 export type { AgentDeps } from './agent.js';
@@ -337,19 +337,22 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
   statusTimer.unref();
 
   await new Promise<void>((resolve) => {
-    const subs: Subscription[] = [];
-    subs.push(
-      fromEvent(process, 'SIGHUP')
-        .pipe(concatMap(() => from(reload())))
-        .subscribe((r) => {
+    // One reload after the other: a SIGHUP during a reload waits for it.
+    let reloads = Promise.resolve();
+    const onHangup = (): void => {
+      reloads = reloads
+        .then(reload)
+        .then((r) => {
           if (!r.ok) log.error({ errors: r.errors }, 'SIGHUP reload rejected');
-        }),
-    );
+        })
+        .catch((err: unknown) => log.error({ err: errorText(err) }, 'SIGHUP reload failed'));
+    };
+    process.on('SIGHUP', onHangup);
     const shutdown = (signal: string): void => {
       log.info({ signal }, 'stopping');
       clearInterval(statusTimer);
       systemd.stopping();
-      for (const s of subs) s.unsubscribe();
+      process.off('SIGHUP', onHangup);
       void (async () => {
         try {
           await control.close();

@@ -4,7 +4,6 @@
  * a few lines, not a million), and how far the FIB lags behind the RIB.
  * The shell's side of the agent: RxJS and the injected clock, no I/O.
  */
-import { Subject, type Subscription } from 'rxjs';
 import type { Clock, TimerHandle } from '#lib/clock';
 import type { BgpStateName, NeighborBfdJson, ReloadJson, WatchEvent } from '#api/types';
 
@@ -18,7 +17,9 @@ export interface RouteCounts {
 }
 
 export class AgentTelemetry {
-  private readonly events = new Subject<WatchEvent>();
+  private readonly listeners = new Set<(e: WatchEvent) => void>();
+  /** Stopped: no more watchers, no more events. */
+  private closed = false;
   private lastCounts: RouteCounts | null = null;
   private lastCountsAt = -Infinity;
   private countsTimer: TimerHandle | null = null;
@@ -33,20 +34,26 @@ export class AgentTelemetry {
 
   /** Calls `listener` with every event until the returned function is called. */
   watch(listener: (e: WatchEvent) => void): () => void {
-    const sub: Subscription = this.events.subscribe({
-      next: (e) => {
-        try {
-          listener(e);
-        } catch {
-          // One watcher's failure (a closed socket) is not the agent's.
-        }
-      },
-    });
-    return () => sub.unsubscribe();
+    // A function of its own per watch: the same listener twice is two watchers.
+    const one = (e: WatchEvent): void => listener(e);
+    if (this.closed) return () => undefined;
+    this.listeners.add(one);
+    return () => this.listeners.delete(one);
   }
 
   get watchers(): boolean {
-    return this.events.observed;
+    return this.listeners.size > 0;
+  }
+
+  private emit(e: WatchEvent): void {
+    // Those watching when the event happened, even if one stops watching meanwhile.
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(e);
+      } catch {
+        // One watcher's failure (a closed socket) is not the agent's.
+      }
+    }
   }
 
   private now(): string {
@@ -55,28 +62,28 @@ export class AgentTelemetry {
 
   session(neighbor: string, from: BgpStateName, to: BgpStateName, lastError: string | null): void {
     if (!this.watchers) return;
-    this.events.next({ type: 'session', time: this.now(), neighbor, from, to, lastError });
+    this.emit({ type: 'session', time: this.now(), neighbor, from, to, lastError });
   }
 
   handshake(neighbor: string, iface: string, endpoint: string | null): void {
     if (!this.watchers) return;
-    this.events.next({ type: 'handshake', time: this.now(), neighbor, interface: iface, endpoint });
+    this.emit({ type: 'handshake', time: this.now(), neighbor, interface: iface, endpoint });
   }
 
   reloaded(r: ReloadJson): void {
     if (!this.watchers) return;
-    this.events.next({ type: 'reload', time: this.now(), ok: r.ok, added: r.added, removed: r.removed, changed: r.changed, errors: r.errors, ...(r.ospf ? { ospf: r.ospf } : {}), ...(r.tunnels ? { tunnels: r.tunnels } : {}), ...(r.policies ? { policies: r.policies } : {}) });
+    this.emit({ type: 'reload', time: this.now(), ok: r.ok, added: r.added, removed: r.removed, changed: r.changed, errors: r.errors, ...(r.ospf ? { ospf: r.ospf } : {}), ...(r.tunnels ? { tunnels: r.tunnels } : {}), ...(r.policies ? { policies: r.policies } : {}) });
   }
 
   /** A BFD session changed state (RFC 5880 diagnostic words as the reason). */
   bfd(neighbor: string, from: NeighborBfdJson['state'], to: NeighborBfdJson['state'], reason: string, remoteState: NeighborBfdJson['state']): void {
     if (!this.watchers) return;
-    this.events.next({ type: 'bfd', time: this.now(), neighbor, from, to, reason, remoteState });
+    this.emit({ type: 'bfd', time: this.now(), neighbor, from, to, reason, remoteState });
   }
 
   logLevel(component: string, level: string): void {
     if (!this.watchers) return;
-    this.events.next({ type: 'log-level', time: this.now(), component, level });
+    this.emit({ type: 'log-level', time: this.now(), component, level });
   }
 
   /** The dataplane's state as status shows it; an event when it changed. */
@@ -84,7 +91,7 @@ export class AgentTelemetry {
     const prev = this.dataplane;
     this.dataplane = { state, detail };
     if (prev === null || (prev.state === state && prev.detail === detail)) return;
-    if (this.watchers) this.events.next({ type: 'dataplane', time: this.now(), state, detail });
+    if (this.watchers) this.emit({ type: 'dataplane', time: this.now(), state, detail });
   }
 
   /** RIB changes were queued for the FIB. */
@@ -122,12 +129,13 @@ export class AgentTelemetry {
     if (prev !== null && prev.rib === c.rib && prev.fib === c.fib && prev.pending === c.pending) return;
     this.lastCounts = c;
     this.lastCountsAt = this.clock.now();
-    this.events.next({ type: 'routes', time: this.now(), ...c });
+    this.emit({ type: 'routes', time: this.now(), ...c });
   }
 
   close(): void {
     this.countsTimer?.cancel();
     this.countsTimer = null;
-    this.events.complete();
+    this.closed = true;
+    this.listeners.clear();
   }
 }

@@ -89,4 +89,20 @@ describe('watch events', () => {
     t.logLevel('bgp', 'info');
     expect(seen).toHaveLength(2);
   });
+  it('a watcher that stops while an event is handed out does not cost the others theirs; after close() nobody hears anything', () => {
+    const { t, seen } = setup();
+    const other: unknown[] = [];
+    const stopSelf = t.watch(() => stopSelf());
+    t.watch((e) => other.push(e));
+    t.logLevel('bgp', 'debug');
+    expect(seen).toHaveLength(1);
+    expect(other).toHaveLength(1);
+    t.close();
+    expect(t.watchers).toBe(false);
+    t.watch((e) => other.push(e));
+    expect(t.watchers).toBe(false);
+    t.logLevel('bgp', 'info');
+    expect(seen).toHaveLength(1);
+    expect(other).toHaveLength(1);
+  });
 });
