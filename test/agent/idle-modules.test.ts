@@ -2,7 +2,8 @@
  * What the agent loads for the configuration it has (docs/performance.md "Where
  * the resident set goes"): with a Linux dataplane and no BFD, OSPF or metrics
  * listener, none of the VPP client and its message tables, the BFD engine, the
- * OSPF bridge, prom-client or the CLI's commands and tables is in the process.
+ * OSPF bridge, prom-client or the CLI's commands and tables is in the process,
+ * nor the configuration's parser and schemas once it is loaded.
  * A reload that turns BFD on loads it then, and its sessions run. The real agent
  * (dist/, `npm run build`) in a namespace of its own, every ES module it loads
  * recorded by a loader hook (test/helpers/module-trace.mjs).
@@ -31,6 +32,12 @@ const UNUSED = [
   /\/dist\/cli\/(commands|format)\.js$/,
   /\/node_modules\/prom-client\//,
   /\/node_modules\/cli-table3\//,
+  // `wgbgp agent --config FILE` starts the agent without the command-line program (src/cli/main.ts).
+  /\/dist\/cli\/program\.js$/,
+  /\/node_modules\/commander\//,
+  // The configuration is read on a thread of its own (src/config/load-worker.ts).
+  /\/node_modules\/(yaml|zod)\//,
+  /\/dist\/config\/(load|schema|policy-schema|crosscheck)\.js$/,
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'wgbgp-idle-'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlServer } from '#api/index';
 import type { ControlHandler, NeighborJson, ReloadJson, RouteJson, StatusJson, TunnelJson } from '#api/types';
-import { main, type CliIo } from '#cli/main';
+import { main, plainAgentCommand, type CliIo } from '#cli/main';
 import { silentLogger } from '#lib/log';
 import { neighborFixture, statusFixture } from '../fixtures/api/index.js';
 
@@ -112,6 +112,22 @@ describe('agent and lab hand over to their modules', () => {
     const lab = await run(['lab', 'test', join(tmp, 'no-such-lab')]);
     expect(lab.code).toBe(1);
     expect(lab.stderr).toMatch(/^wgbgp: /);
+  });
+  it('`agent [--config FILE]` starts the agent without the command-line program; any other agent line goes through it', async () => {
+    expect(plainAgentCommand(['agent'])).toBe('/etc/wgbgp/wgbgp.yaml');
+    expect(plainAgentCommand(['agent', '--config', '/x/w.yaml'])).toBe('/x/w.yaml');
+    expect(plainAgentCommand(['agent', '--config=/x/w.yaml'])).toBe('/x/w.yaml');
+    for (const argv of [['status'], ['agent', '--help'], ['agent', '--config'], ['agent', '--config='], ['agent', '--config', '--help'], ['agent', 'x'], ['agent', '--config', 'a', 'b']]) {
+      expect(plainAgentCommand(argv), argv.join(' ')).toBeNull();
+    }
+    const help = await run(['agent', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--config <file>');
+    expect((await run(['agent', '--bogus'])).code).toBe(2);
+    expect((await run(['agent', '--config'])).code).toBe(2);
+    const eq = await run(['agent', `--config=${join(tmp, 'absent.yaml')}`]);
+    expect(eq.code).toBe(1);
+    expect(eq.stderr).toContain('absent.yaml');
   });
   it('lab without a folder is a usage error', async () => {
     expect((await run(['lab', 'up'])).code).toBe(2);
