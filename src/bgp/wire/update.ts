@@ -85,7 +85,7 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
     // discretionary for MP_REACH_NLRI).
     const mandatory = nlri.count > 0 ? MANDATORY_WITH_NLRI : MANDATORY;
     for (const code of mandatory) {
-      if (seen[code] === 0) {
+      if (seen[code] !== walkStamp) {
         verdict.add('treat-as-withdraw', UpdateSubcode.MissingWellKnownAttribute, Uint8Array.of(code), `missing well-known attribute ${attributeName(code)}`);
       }
     }
@@ -108,9 +108,23 @@ export function decodeUpdate(b: Uint8Array, ctx: CodecContext): DecodedMessage {
 const MANDATORY = [AttrCode.Origin, AttrCode.AsPath];
 const MANDATORY_WITH_NLRI = [AttrCode.Origin, AttrCode.AsPath, AttrCode.NextHop];
 
-/** Returns which type codes were present (first occurrences), for the mandatory check. */
-function walkAttributes(b: Uint8Array, start: number, end: number, st: AttrDecodeState, verdict: Verdict): Uint8Array {
-  const seen = new Uint8Array(256);
+/**
+ * Which type codes the last walkAttributes saw: the code's entry is that
+ * walk's number (walkStamp). One table for every UPDATE decoded (decoding is
+ * synchronous), not a new one each (issue 10: ten full-table peers, a
+ * 256-octet array per UPDATE received).
+ */
+const seenCodes = new Uint32Array(256);
+let walkStamp = 0;
+
+/** Marks in seenCodes which type codes were present (first occurrences), for the mandatory check; returns it (entries equal to walkStamp). */
+function walkAttributes(b: Uint8Array, start: number, end: number, st: AttrDecodeState, verdict: Verdict): Uint32Array {
+  if (walkStamp === 0xffffffff) {
+    seenCodes.fill(0);
+    walkStamp = 0;
+  }
+  const stamp = ++walkStamp;
+  const seen = seenCodes;
   let o = start;
   while (o < end) {
     const flags = b[o]!;
@@ -128,29 +142,30 @@ function walkAttributes(b: Uint8Array, start: number, end: number, st: AttrDecod
       verdict.add('treat-as-withdraw', UpdateSubcode.AttributeLengthError, b.subarray(o, end), `RFC 7606 §4: ${attributeName(code)} length ${length} overruns the path attributes`);
       break;
     }
-    const raw = b.subarray(o, o + hdr + length);
+    // The whole attribute (`raw`, for a NOTIFICATION's data or a problem) is made only when one is reported.
+    const at = o;
     const value = b.subarray(o + hdr, o + hdr + length);
     o += hdr + length;
 
-    if (seen[code] !== 0) {
+    if (seen[code] === stamp) {
       // RFC 7606 §3(g): a repeated MP_REACH_NLRI/MP_UNREACH_NLRI is a Malformed
       // Attribute List; any other repeat is discarded, the first one kept.
       if (code === AttrCode.MpReachNlri || code === AttrCode.MpUnreachNlri) {
         throw updateError(UpdateSubcode.MalformedAttributeList, `RFC 7606 §3(g): ${attributeName(code)} appears more than once`);
       }
-      verdict.add('attribute-discard', UpdateSubcode.MalformedAttributeList, raw, `RFC 7606 §3(g): repeated ${attributeName(code)} discarded`);
+      verdict.add('attribute-discard', UpdateSubcode.MalformedAttributeList, b.subarray(at, o), `RFC 7606 §3(g): repeated ${attributeName(code)} discarded`);
       continue;
     }
-    seen[code] = 1;
+    seen[code] = stamp;
 
     const d = ATTRIBUTES[code];
     if (d === undefined) {
       if (code === 0 && (flags & FLAG_OPTIONAL) !== 0) {
         // Type 0 is reserved (IANA BGP Path Attributes): never propagate it.
-        verdict.add('attribute-discard', UpdateSubcode.OptionalAttributeError, raw, 'reserved attribute type 0 discarded');
+        verdict.add('attribute-discard', UpdateSubcode.OptionalAttributeError, b.subarray(at, o), 'reserved attribute type 0 discarded');
         continue;
       }
-      unrecognized(flags, code, value, raw, st);
+      unrecognized(flags, code, value, b.subarray(at, o), st);
       continue;
     }
     const ot = flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE);
@@ -158,16 +173,18 @@ function walkAttributes(b: Uint8Array, start: number, end: number, st: AttrDecod
       // RFC 7606 §3: Optional/Transitive bits in conflict with the type are
       // treat-as-withdraw. The value is still decoded below: an MP attribute
       // must be read to know which routes the withdrawal covers.
-      verdict.add('treat-as-withdraw', UpdateSubcode.AttributeFlagsError, raw, `${d.name} flags 0x${flags.toString(16)} conflict with the type`);
+      verdict.add('treat-as-withdraw', UpdateSubcode.AttributeFlagsError, b.subarray(at, o), `${d.name} flags 0x${flags.toString(16)} conflict with the type`);
     }
-    decodeOne(d, value, raw, st, verdict);
+    decodeOne(d, value, b, at, o, st, verdict);
   }
   return seen;
 }
 
-function decodeOne(d: AttributeDescriptor, value: Uint8Array, raw: Uint8Array, st: AttrDecodeState, verdict: Verdict): void {
+/** Decodes one attribute's value; a fault is reported with the whole attribute, b[at, end). */
+function decodeOne(d: AttributeDescriptor, value: Uint8Array, b: Uint8Array, at: number, end: number, st: AttrDecodeState, verdict: Verdict): void {
   const fault = d.decode(value, st);
   if (fault === undefined) return;
+  const raw = b.subarray(at, end);
   const action = fault.action ?? d.malformed;
   if (action === 'session-reset') throw updateError(fault.subcode, fault.text, raw);
   verdict.add(action, fault.subcode, raw, fault.text);

@@ -16,6 +16,7 @@ import {
   ORIGIN_IGP,
   expectNotification,
   updateFrame,
+  wireError,
 } from './frames.js';
 
 const FOUR: CodecContext = { fourOctetAs: true };
@@ -300,6 +301,25 @@ describe('RFC 7606 §7: attribute by attribute', () => {
     expect(d.action).toBe('attribute-discard');
     expect(update(d).mpReach).toBeUndefined();
     expect(update(d).nlri).toEqual(['10.1.0.0/24']);
+  });
+});
+
+describe('the attributes seen are each UPDATE\'s own (issue 10: one table of type codes for every UPDATE decoded)', () => {
+  it('RFC 7606 §3: an UPDATE without ORIGIN after one with it is treat-as-withdraw; one with each attribute once after it has no repeat', () => {
+    expect(decode(MANDATORY).action).toBe('none');
+    expectWithdrawn(decode(`${AS_PATH_65002} ${NEXT_HOP}`));
+    const d = decode(MANDATORY);
+    expect(d.action).toBe('none');
+    expect(d.problems).toEqual([]);
+    // RFC 7606 §3(g): a repeat within one UPDATE is still one.
+    const twice = decode(`${MANDATORY} ${ORIGIN_IGP}`);
+    expect(twice.action).toBe('attribute-discard');
+    expect(twice.problems).toEqual([expect.stringMatching(/repeated ORIGIN/)]);
+  });
+
+  it('RFC 4271 §6.3: a malformed attribute that resets the session is sent whole in the NOTIFICATION, after attributes that were fine', () => {
+    const e = wireError(() => decode(`${MANDATORY} 80 0e 05 0002 01 20 00`, ''));
+    expect(Buffer.from(e.data).toString('hex')).toBe('800e0500020120' + '00');
   });
 });
 
