@@ -140,7 +140,9 @@ function isConfed(t: AsPathSegmentType): boolean {
 /** Wire length of a path; segments longer than 255 ASNs are split, empty ones skipped. */
 function asPathLength(path: readonly AsPathSegment[], width: 2 | 4, skipConfed: boolean): number {
   let n = 0;
-  for (const s of path) {
+  // Index loops here and below: the encoder ran an iterator per path and segment (issue 10).
+  for (let k = 0; k < path.length; k++) {
+    const s = path[k]!;
     if (s.asns.length === 0 || (skipConfed && isConfed(s.type))) continue;
     n += Math.ceil(s.asns.length / 255) * 2 + s.asns.length * width;
   }
@@ -149,7 +151,8 @@ function asPathLength(path: readonly AsPathSegment[], width: 2 | 4, skipConfed: 
 
 function writeAsPath(buf: Uint8Array, off: number, path: readonly AsPathSegment[], width: 2 | 4, skipConfed: boolean): void {
   let o = off;
-  for (const s of path) {
+  for (let k = 0; k < path.length; k++) {
+    const s = path[k]!;
     if (skipConfed && isConfed(s.type)) continue;
     for (let start = 0; start < s.asns.length; start += 255) {
       const n = Math.min(255, s.asns.length - start);
@@ -176,9 +179,10 @@ function writeAsPath(buf: Uint8Array, off: number, path: readonly AsPathSegment[
  * to an OLD speaker at all (confederations with OLD members use 2-octet member ASNs).
  */
 function hasWideAsn(path: readonly AsPathSegment[]): boolean {
-  for (const s of path) {
+  for (let k = 0; k < path.length; k++) {
+    const s = path[k]!;
     if (isConfed(s.type)) continue;
-    for (const a of s.asns) if (a > 0xffff) return true;
+    for (let i = 0; i < s.asns.length; i++) if (s.asns[i]! > 0xffff) return true;
   }
   return false;
 }
@@ -186,7 +190,8 @@ function hasWideAsn(path: readonly AsPathSegment[]): boolean {
 /** RFC 6793 §4.2.3: AS_SET counts as one, confederation segments as none. */
 function pathCount(path: readonly AsPathSegment[]): number {
   let n = 0;
-  for (const s of path) {
+  for (let k = 0; k < path.length; k++) {
+    const s = path[k]!;
     if (s.type === AsPathSegmentType.AsSequence) n += s.asns.length;
     else if (s.type === AsPathSegmentType.AsSet) n += 1;
   }

@@ -40,17 +40,33 @@ export function writeExtendedCommunities(buf: Uint8Array, off: number, list: rea
 export function readLargeCommunities(v: Uint8Array): LargeCommunity[] {
   const n = (v.length / LARGE_COMMUNITY_LENGTH) | 0;
   const out: LargeCommunity[] = [];
-  const seen = n > 1 ? new Set<string>() : null;
+  const seen = n > SMALL_LIST ? new Set<string>() : null;
   for (let i = 0, o = 0; i < n; i++, o += LARGE_COMMUNITY_LENGTH) {
     const c: LargeCommunity = [rd32(v, o), rd32(v, o + 4), rd32(v, o + 8)];
     if (seen !== null) {
       const key = `${c[0]}:${c[1]}:${c[2]}`;
       if (seen.has(key)) continue;
       seen.add(key);
-    }
+    } else if (indexOfLarge(out, out.length, c) >= 0) continue;
     out.push(c);
   }
   return out;
+}
+
+/**
+ * Up to this many large communities are checked for repeats by comparing
+ * them pairwise, without a key text each and a Set (made per UPDATE received
+ * and sent; issue 10); longer lists by a Set.
+ */
+const SMALL_LIST = 16;
+
+/** The index of the first of list[0 … end-1] equal to `c`, or -1. */
+function indexOfLarge(list: readonly LargeCommunity[], end: number, c: LargeCommunity): number {
+  for (let j = 0; j < end; j++) {
+    const d = list[j]!;
+    if (d[0] === c[0] && d[1] === c[1] && d[2] === c[2]) return j;
+  }
+  return -1;
 }
 
 /**
@@ -59,6 +75,15 @@ export function readLargeCommunities(v: Uint8Array): LargeCommunity[] {
  */
 export function uniqueLargeCommunities(list: readonly LargeCommunity[]): readonly LargeCommunity[] {
   if (list.length < 2) return list;
+  if (list.length <= SMALL_LIST) {
+    let out: LargeCommunity[] | null = null;
+    for (let i = 1; i < list.length; i++) {
+      const c = list[i]!;
+      if (indexOfLarge(list, i, c) < 0) out?.push(c);
+      else out ??= list.slice(0, i);
+    }
+    return out ?? list;
+  }
   const seen = new Set<string>();
   let out: LargeCommunity[] | null = null;
   for (let i = 0; i < list.length; i++) {

@@ -141,6 +141,23 @@ describe('RFC 8092 large communities (type 32)', () => {
     expect(uniqueLargeCommunities(list)).toBe(list);
   });
 
+  it('RFC 8092 §3: repeats are dropped, the first keeping its place, in short lists (compared pairwise) and long ones (a Set)', () => {
+    for (const n of [2, 3, 15, 16, 17, 40]) {
+      // n distinct values, each then repeated once more in reverse order, and one repeated at once.
+      const distinct = Array.from({ length: n }, (_, i) => [65002, i, i % 3] as const);
+      const list = [...distinct, distinct[0]!, ...distinct.slice().reverse()];
+      const unique = uniqueLargeCommunities(list);
+      expect(unique, `${n}`).toEqual(distinct);
+      const hex = list.map((c) => c.map((x) => x.toString(16).padStart(8, '0')).join('')).join('');
+      const len = list.length * 12;
+      const attr = len > 255 ? `d0 20 ${len.toString(16).padStart(4, '0')}` : `c0 20 ${len.toString(16).padStart(2, '0')}`;
+      expect(update(decode(`${attr} ${hex}`)).attributes.largeCommunities, `${n}`).toEqual(distinct);
+      // Only the third number differs: not a repeat.
+      const near = [[1, 2, 3] as const, [1, 2, 4] as const, [1, 3, 3] as const, [2, 2, 3] as const];
+      expect(uniqueLargeCommunities(near)).toBe(near);
+    }
+  });
+
   it('RFC 8092 §6: a length that is not a multiple of 12 is treat-as-withdraw', () => {
     expectWithdrawn(decode('c0 20 10 fa56ea01 00000001 00000002 00000003'));
   });
