@@ -37,6 +37,8 @@ const UNUSED = [
   /\/node_modules\/commander\//,
   // The configuration is read on a thread of its own (src/config/load-worker.ts).
   /\/node_modules\/(yaml|zod)\//,
+  // Not a dependency any more: watch events and the SIGHUP queue are plain listeners and promises.
+  /\/node_modules\/rxjs\//,
   /\/dist\/config\/(load|schema|policy-schema|crosscheck)\.js$/,
 ];
 
