@@ -8,12 +8,12 @@ import { loadConfigApart } from '#config/load-worker';
 import { Rtnetlink } from '#netlink/index';
 import { decodeKey, publicKeyOf } from '#wg/keys';
 import { WireguardGoBackend } from '#wg/wireguard-go';
-import { KernelWireguard, WgGenl, genlSocket, kernelWireguardPresent } from '#wg/kernel';
+import { kernelWireguardPresent } from '#wg/kernel-present';
 import { LinuxFib } from '#fib/linux';
 import { NullFib } from '#fib/null';
 import type { FibBackend } from '#fib/types';
 import type { WireguardBackend } from '#wg/types';
-import { ControlServer, type ControlAccess } from '#api/index';
+import { ControlServer, type ControlAccess } from '#api/server';
 import { resolveGroup } from '#api/peercred';
 import { Agent, type DataplaneHealth } from './agent.js';
 import { fibTagFile, managedInterfacesFile, pinsFile } from './managed.js';
@@ -118,6 +118,12 @@ async function vppDataplane(config: Config, log: Logger, clock: SystemClock): Pr
   };
 }
 
+/** The kernel's WireGuard over generic netlink, loaded only when the tunnels are the kernel's. */
+async function kernelWireguard(links: Rtnetlink, log: Logger): Promise<WireguardBackend> {
+  const { KernelWireguard, WgGenl, genlSocket } = await import('#wg/kernel');
+  return new KernelWireguard({ links, genl: new WgGenl(genlSocket()), log });
+}
+
 async function dataplane(config: Config, log: Logger, clock: SystemClock): Promise<Dataplane> {
   // design.md: `auto` is the kernel's WireGuard where the module is there, else wireguard-go (off VPP).
   const wgKind = resolveWireguardBackend(config, kernelWireguardPresent());
@@ -134,8 +140,7 @@ async function dataplane(config: Config, log: Logger, clock: SystemClock): Promi
   }
   const nl = await Rtnetlink.open();
   const wgLog = log.child({ component: 'wireguard' });
-  const wireguard =
-    wgKind === 'kernel' ? new KernelWireguard({ links: nl, genl: new WgGenl(genlSocket()), log: wgLog }) : new WireguardGoBackend({ links: nl, log: wgLog });
+  const wireguard = wgKind === 'kernel' ? await kernelWireguard(nl, wgLog) : new WireguardGoBackend({ links: nl, log: wgLog });
   const fib =
     config.dataplane.fib === 'none'
       ? new NullFib()

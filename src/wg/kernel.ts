@@ -9,7 +9,6 @@
  * that keeps a roamed endpoint and swaps a rotated key's peer): the device is
  * read into the UAPI model and the plan's lines become one WG_CMD_SET_DEVICE.
  */
-import { existsSync } from 'node:fs';
 import type { Logger } from '#lib/log';
 import { formatIp, parseIp, parsePrefix } from '#lib/prefix';
 import { NlWriter, decodeDone, decodeError, splitMessages, type NlMessage } from '#netlink/codec';
@@ -40,10 +39,8 @@ import { tunnelStatusOf, type UapiDevice, type UapiLine } from './uapi.js';
 import { normalizeEndpoint, uapiChanges } from './wireguard-go.js';
 import type { EnsureResult, TunnelSpec, TunnelStatus, WireguardBackend } from './types.js';
 
-/** Whether this kernel has WireGuard (the module loaded, or built in). */
-export function kernelWireguardPresent(sysModule = '/sys/module/wireguard'): boolean {
-  return existsSync(sysModule);
-}
+// Its own small module: the agent asks it before it knows whether it needs the rest of this one.
+export { kernelWireguardPresent } from './kernel-present.js';
 
 /** One request and its answers up to the ack (or a dump's NLMSG_DONE); a test replays recorded exchanges. */
 export interface GenlTransport {

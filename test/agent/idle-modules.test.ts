@@ -28,6 +28,9 @@ const UNUSED = [
   /\/dist\/wg\/vpp(-records)?\.js$/,
   /\/dist\/fib\/vpp(-pic|-writes)?\.js$/,
   /\/dist\/bfd\//,
+  // The kernel's WireGuard (generic netlink) with wireguard-go tunnels; the control client in the server.
+  /\/dist\/wg\/(kernel|genl)\.js$/,
+  /\/dist\/api\/client\.js$/,
   /\/dist\/ospf-bridge\//,
   /\/dist\/cli\/(commands|format)\.js$/,
   /\/node_modules\/prom-client\//,
