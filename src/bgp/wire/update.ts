@@ -307,10 +307,14 @@ function sendPathIds(ids: number[] | undefined, count: number, ctx: CodecContext
 /** A packed prefix field as it goes on the wire; its Path Identifiers (RFC 7911 §3) checked against the negotiation as sendPathIds does. */
 function packedRun(run: PrefixRun, ctx: CodecContext, afi: number, where: string): PackedPrefixes {
   if (run.count > 0) sendPathIds(run.addPath ? NO_IDS : undefined, run.count, ctx, afi, where);
-  return run.bytes.subarray(run.start, run.end);
+  // An empty field (most messages have one or two) is no view of its own (issue 10).
+  return run.start === run.end ? EMPTY : run.bytes.subarray(run.start, run.end);
 }
 
 const NO_IDS: number[] = [];
+
+/** encodeUpdate's attribute lengths, in ENCODE_ORDER (-1: not sent); written in full by every message. */
+const attributeLengths = new Int32Array(ENCODE_ORDER.length);
 
 /**
  * Sizes the whole message first, then writes it into one buffer. Throws
@@ -341,7 +345,8 @@ export function encodeUpdate(m: UpdateMessage, ctx: CodecContext): Buffer {
   const e: EncodeInput = { msg: m, ctx, reachNextHop: r ? packNextHops(r) : undefined, reachNlri, unreachNlri };
   const unknown = m.attributes.unknown && m.attributes.unknown.length > 0 ? m.attributes.unknown.slice().sort((a, b) => a.code - b.code) : NO_UNKNOWN;
 
-  const lengths = new Array<number>(ENCODE_ORDER.length);
+  // Encoding is synchronous and never nested: one table of lengths for every message, not an array each (issue 10).
+  const lengths = attributeLengths;
   let attrsLength = 0;
   for (let i = 0; i < ENCODE_ORDER.length; i++) {
     const l = ENCODE_ORDER[i]!.length(e);

@@ -113,3 +113,32 @@ describe('UPDATE encoding', () => {
     for (const i of [...Array.from({ length: 1500 }, (_, k) => k), 0, 1, 1499]) expect(hops(i)).toEqual({ v4: v4(i), v6: [v6(i)] });
   });
 });
+
+describe('each UPDATE encoded on its own (issue 10: one table of attribute lengths for every message)', () => {
+  it('a message with few attributes after one with many, and the first again, encode as each alone', () => {
+    const rich: UpdateMessage = {
+      type: MessageType.Update,
+      withdrawn: ['10.9.0.0/16'],
+      attributes: {
+        origin: 0,
+        asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65002, 65003] }],
+        nextHop: '10.255.0.1',
+        med: 7,
+        localPref: 200,
+        communities: [0xfdea0001],
+        largeCommunities: [[65002, 1, 2]],
+      },
+      nlri: ['10.1.0.0/24'],
+      mpReach: { afi: 2, safi: 1, nextHops: ['2001:db8::1'], nlri: ['2001:db8:1::/48'] },
+    };
+    const poor: UpdateMessage = { type: MessageType.Update, withdrawn: ['10.2.0.0/16'], attributes: {}, nlri: [] };
+    const first = encodeMessage(rich, FOUR);
+    const second = encodeMessage(poor, FOUR);
+    // RFC 4271 §4.3: 19 header, 2 + 3 withdrawn, 0 attributes, no NLRI.
+    expect(second.toString('hex')).toBe('ff'.repeat(16) + '001a' + '02' + '0003' + '100a02' + '0000');
+    expect(encodeMessage(rich, FOUR)).toEqual(first);
+    const back = decodeMessage(first, FOUR).message as UpdateMessage;
+    expect(back.attributes.med).toBe(7);
+    expect(back.mpReach?.nlri).toEqual(['2001:db8:1::/48']);
+  });
+});
