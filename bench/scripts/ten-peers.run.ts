@@ -163,7 +163,9 @@ it(`ten-peer start: ${P} peers x ${N} synthetic prefixes, exported to every peer
       for (const frame of chunk) {
         const u = decodeMessage(frame, CTX).message as UpdateMessage;
         if (isEndOfRib(u) !== null) continue;
-        for (const c of rib.applyUpdate(names[p]!, u)) pending.push(c);
+        // As ChangeQueue.push queues them (an index loop).
+        const changes = rib.applyUpdate(names[p]!, u);
+        for (let i = 0; i < changes.length; i++) pending.push(changes[i]!);
       }
       cpu.receive += usage() - r0;
       if (pending.length >= FLUSH) flush();

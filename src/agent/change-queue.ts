@@ -23,7 +23,8 @@ export class ChangeQueue {
   ) {}
 
   push(changes: readonly LocRibChange[]): void {
-    for (const c of changes) this.changes.push(c);
+    // An index loop: no iterator per UPDATE's changes (issue 10).
+    for (let i = 0; i < changes.length; i++) this.changes.push(changes[i]!);
     if (this.changes.length < this.threshold || this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
