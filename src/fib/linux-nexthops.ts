@@ -49,6 +49,8 @@ export interface NhObject {
   readonly members: readonly NhObject[] | null;
   /** Routes naming it, plus groups holding it. */
   users: number;
+  /** Of `users`, the groups holding it (a single next hop). */
+  groups: number;
   /** Present in the kernel (as far as known). */
   installed: boolean;
   /** Holds an IPv4 gateway: IPv6 routes cannot name it. */
@@ -61,9 +63,18 @@ export interface NhObject {
   readonly backup: FibNextHop | null;
   /** A single next hop failover() moved to its backup: what the kernel's object holds now. */
   movedTo?: FibNextHop;
-  /** A group failover() left with fewer members: those the kernel's object holds now. */
+  /**
+   * A group failover() left with fewer members, or one made while some of its
+   * members' tunnels were down (failed over, not restored): the members the
+   * kernel's object holds now. restore() gives such a group (not retired) its
+   * members back as their tunnels come back.
+   */
   liveMembers?: readonly NhObject[];
 }
+
+/** The members the kernel's object of group `o` holds. */
+export const kernelMembers = (o: NhObject): readonly NhObject[] => o.liveMembers ?? o.members!;
+
 
 /** What failover() does to the kernel's objects, in order (groups before their members). */
 export interface FailoverPlan {
@@ -117,6 +128,14 @@ export class NexthopTable {
   /** Ids in our range that exist in the kernel and are not (or no longer) in byId: never handed out. */
   private readonly taken = new Set<number>();
   private cursor = NH_ID_FIRST;
+  /**
+   * Tunnels failed over and not restored (LinuxFib's set): a group made now
+   * holds only its members through other tunnels in the kernel (liveMembers),
+   * so that no route forwards into a dead tunnel because the RIB has not
+   * withdrawn its paths yet (issue 10: a failed-over tunnel stays out "until
+   * no FIB entry points at it").
+   */
+  down: ReadonlySet<string> = new Set();
 
   constructor(readonly protocol: number) {}
 
@@ -220,7 +239,11 @@ export class NexthopTable {
     const out: NhObject[] = [];
     const all = (): NhObject[] => [...this.byKey.values(), ...[...this.retired.values()].flat(), ...this.strays.values()];
     for (const o of all()) if (o.members !== null && o.users === 0) out.push(o);
-    for (const g of out) for (const m of g.members!) this.release(m);
+    for (const g of out)
+      for (const m of g.members!) {
+        this.release(m);
+        if (m.groups > 0) m.groups--;
+      }
     for (const o of all()) if (o.members === null && o.users === 0) out.push(o);
     return out;
   }
@@ -287,6 +310,11 @@ export class NexthopTable {
     return plan;
   }
 
+  /** `o` no longer matches what its key should hold (restore() could not give it its members back): no new route names it. */
+  retireObject(o: NhObject): void {
+    this.retire(o);
+  }
+
   /** `o` (failover() changed it) is no longer its key's object; a stray, never found by key, and a retired one stay as they are. */
   private retire(o: NhObject): void {
     if (this.byKey.get(o.key) !== o) return;
@@ -345,7 +373,10 @@ export class NexthopTable {
       const key = nexthopKey(members.map((m) => m!.hop!));
       if (key === null) continue;
       const o = this.byKey.has(key) ? this.stray(key, nh.id, null, members as NhObject[]) : this.register(key, nh.id, null, members as NhObject[]);
-      for (const m of o.members!) m.users++;
+      for (const m of o.members!) {
+        m.users++;
+        m.groups++;
+      }
       o.installed = true;
       o.users = named.get(nh.id) ?? 0;
     }
@@ -360,7 +391,7 @@ export class NexthopTable {
   /** A duplicate of a registered object (see Strays above): by id only. */
   private stray(key: string, id: number, hop: FibNextHop | null, members: NhObject[] | null): NhObject {
     const v4Gateway = hop !== null ? hop.address !== undefined && !hop.address.includes(':') : members!.some((m) => m.v4Gateway);
-    const o: NhObject = { key, id, hop, members, users: 0, installed: false, v4Gateway, backup: null };
+    const o: NhObject = { key, id, hop, members, users: 0, groups: 0, installed: false, v4Gateway, backup: null };
     this.byId.set(id, o);
     this.strays.set(id, o);
     return o;
@@ -392,14 +423,62 @@ export class NexthopTable {
       const k = hopKey(nh);
       const m = this.byKey.get(k) ?? this.single(k, nh);
       m.users++;
+      m.groups++;
       members.push(m);
     }
-    return this.register(key, this.nextId(), null, members);
+    const o = this.register(key, this.nextId(), null, members);
+    // Members through tunnels that are down stay out of the kernel's object until restore(); with none
+    // left the set is written as the RIB wants it (its own write through dead tunnels, as for one next hop).
+    if (this.down.size > 0) {
+      const live = members.filter((m) => !this.isDown(m));
+      if (live.length > 0 && live.length < members.length) o.liveMembers = live;
+    }
+    return o;
+  }
+
+  /** Whether single next hop `m` goes through a tunnel that is down. */
+  isDown(m: NhObject): boolean {
+    return m.hop !== null && m.hop.interface !== undefined && this.down.has(m.hop.interface);
+  }
+
+  /**
+   * Single next hops not in the kernel that install() leaves out: through a
+   * tunnel that is down, named by no route, and held only by groups that
+   * leave them out (liveMembers). Looked at only while a tunnel is down.
+   */
+  parked(): Set<NhObject> {
+    const out = new Set<NhObject>();
+    if (this.down.size === 0) return out;
+    for (const o of this.byKey.values()) if (o.members === null && !o.installed && o.users === o.groups && this.isDown(o)) out.add(o);
+    if (out.size === 0) return out;
+    for (const o of this.byKey.values()) if (o.members !== null && !o.installed) for (const m of kernelMembers(o)) out.delete(m);
+    return out;
+  }
+
+  /**
+   * PIC: tunnels came back (no longer in `down`). The groups of their key
+   * (not retired: those go once their routes are rewritten) that left members
+   * out whose tunnels are up again, and those members' single next hops the
+   * kernel lacks: LinuxFib adds the single ones, then replaces each group in
+   * place with its members through live tunnels (its routes follow it: no
+   * write per route).
+   */
+  restorable(): { singles: NhObject[]; groups: NhObject[] } {
+    const singles = new Set<NhObject>();
+    const groups: NhObject[] = [];
+    for (const o of this.byKey.values()) {
+      if (o.members === null || o.liveMembers === undefined || !o.installed) continue;
+      const held = o.liveMembers;
+      if (!o.members.some((m) => !held.includes(m) && !this.isDown(m))) continue;
+      groups.push(o);
+      for (const m of o.members) if (!m.installed && !this.isDown(m)) singles.add(m);
+    }
+    return { singles: [...singles], groups };
   }
 
   private register(key: string, id: number, hop: FibNextHop | null, members: NhObject[] | null, backup: FibNextHop | null = null): NhObject {
     const v4Gateway = hop !== null ? hop.address !== undefined && !hop.address.includes(':') : members!.some((m) => m.v4Gateway);
-    const o: NhObject = { key, id, hop, members, users: 0, installed: false, v4Gateway, backup };
+    const o: NhObject = { key, id, hop, members, users: 0, groups: 0, installed: false, v4Gateway, backup };
     this.byKey.set(key, o);
     this.byId.set(id, o);
     return o;
@@ -408,7 +487,7 @@ export class NexthopTable {
 
 /** The kernel object that `o` is. */
 export function toNexthopObject(o: NhObject, protocol: number): NexthopObject {
-  if (o.members !== null) return { id: o.id, protocol, group: o.members.map((m) => ({ id: m.id, weight: 1 })) };
+  if (o.members !== null) return { id: o.id, protocol, group: kernelMembers(o).map((m) => ({ id: m.id, weight: 1 })) };
   const nh: NexthopObject = { id: o.id, protocol, interface: o.hop!.interface! };
   if (o.hop!.address !== undefined) nh.address = o.hop!.address;
   return nh;

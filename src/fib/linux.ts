@@ -20,7 +20,7 @@ import { errnoText } from '#netlink/errors';
 import { OP_ADD, OP_DELETE, type FibBackend, type FibBatch, type FibNextHop, type FibOp, type FibRoute, type LinuxRouteTag } from './types.js';
 import { BatchWrites, OpWrites, type FibWrites } from './writes.js';
 import { hostPrefix, longestMatch } from './pin.js';
-import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
+import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, kernelMembers, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
 import { TunnelMss } from './advmss.js';
 import { hopLimitOf, hopLimits } from './hoplimit.js';
 
@@ -205,6 +205,8 @@ export class LinuxFib implements FibBackend {
     const errnos = new Map<number, number>();
     for (const f of failures) errnos.set(f.index, f.errno);
     let uncertain = false;
+    // Routes written onto an object of a key whose retired object still has routes (NexthopTable.shadowed).
+    let shadow: number[] | null = null;
     for (let i = 0; i < n; i++) {
       const kind = w.kind(i);
       let errno = errnos.size > 0 ? (errnos.get(i) ?? 0) : 0;
@@ -222,11 +224,19 @@ export class LinuxFib implements FibBackend {
       const o = named[i];
       // A route written with its own next hops though they could name an object (rare): its text is made.
       if (hops !== null && o === null && table.keyOf(hops) !== null) this.legacy.set(w.prefix(i), 0);
-      // Or, written through a tunnel failed over and not back yet (the RIB has not withdrawn it), naming a
-      // new object of a key whose retired one still has routes: found by prefix, so that each release finds
-      // the object its route named. (After restore() the routes still on the retired one are all rewritten
-      // in the same flush: no text per route then.)
-      else if (o !== null && o !== undefined && this.down.size > 0 && table.shadowed(o) && this.throughDown(o)) this.legacy.set(w.prefix(i), o.id);
+      // Or naming a new object of a key whose retired one still has routes: judged once the batch's
+      // releases are done (below).
+      else if (o !== null && o !== undefined && table.shadowed(o)) (shadow ??= []).push(i);
+    }
+    // A route on a new object of a key whose retired object keeps routes after this batch (a route the RIB
+    // wrote through a tunnel failed over and not back yet, before withdrawing it) is found by prefix, so that
+    // each release finds the object its route named. After restore() the routes still on the retired object
+    // are all rewritten in the same flush, which leaves it none: no text per route then.
+    if (shadow !== null) {
+      for (const i of shadow) {
+        const o = named[i]!;
+        if (table.shadowed(o)) this.legacy.set(w.prefix(i), o.id);
+      }
     }
     if (!uncertain) await this.collect(table, []);
     return this.failures(w, failures);
@@ -305,11 +315,13 @@ export class LinuxFib implements FibBackend {
    * out, and its routes carry their next hops.
    */
   private async install(table: NexthopTable): Promise<void> {
+    // Members a group leaves out while their tunnels are down, and no route names: not made until restore().
+    const parked = table.parked();
     for (const groups of [false, true]) {
       let pending: NhObject[] = [];
       for (const o of table.objects()) {
         if (o.installed || (o.members !== null) !== groups) continue;
-        if (groups && o.members!.some((m) => !m.installed)) continue;
+        if (groups ? kernelMembers(o).some((m) => !m.installed) : parked.has(o)) continue;
         pending.push(o);
       }
       for (let attempt = 0; attempt < ID_ATTEMPTS && pending.length > 0; attempt++) {
@@ -454,16 +466,53 @@ export class LinuxFib implements FibBackend {
     return { moved: plan.moved - fallback.length, removed: plan.removed + fallback.length, rewrite: true };
   }
 
-  /** The tunnels on `interfaces` are back (their sessions are up): their routes' writes are counted by key again. The rewrite is FibManager's. */
-  async restore(interfaces: readonly string[]): Promise<{ restored: number }> {
+  /**
+   * The tunnels on `interfaces` are back (their sessions are up). The groups
+   * made while some of their members' tunnels were down (an ECMP set written
+   * again when one of its tunnels came back while another was still failed
+   * over: NexthopTable.group) take back the members through these tunnels,
+   * each replaced in place, members added first where the kernel lacks them.
+   * Returns how many groups got members back. The routes through the tunnels
+   * are rewritten by FibManager (restore's rewrite mark); a group the kernel
+   * refused to change is retired, and `rewrite` asks for that rewrite, which
+   * puts its routes on a new group with every live member.
+   */
+  async restore(interfaces: readonly string[]): Promise<{ restored: number; rewrite?: boolean }> {
     for (const i of interfaces) this.down.delete(i);
-    return { restored: 0 };
-  }
-
-  /** Whether `o` (or a member of it) goes through a tunnel that is down. */
-  private throughDown(o: NhObject): boolean {
-    if (o.members === null) return o.hop?.interface !== undefined && this.down.has(o.hop.interface);
-    return o.members.some((m) => m.hop?.interface !== undefined && this.down.has(m.hop.interface));
+    const table = this.nh === null ? null : await this.nexthops();
+    if (table === null) return { restored: 0 };
+    const { singles, groups } = table.restorable();
+    if (groups.length === 0) return { restored: 0 };
+    if (singles.length > 0) {
+      const failed = await this.netlink.nexthopWrite!(singles.map((o): NexthopWrite => ({ op: 'add', nexthop: toNexthopObject(o, this.tag.protocol) })));
+      const errnos = new Map(failed.map((f) => [f.index, f.errno]));
+      for (let i = 0; i < singles.length; i++) {
+        const errno = errnos.get(i) ?? 0;
+        if (errno === 0) singles[i]!.installed = true;
+        else this.extras.log?.warn({ id: singles[i]!.id, key: singles[i]!.key, err: errnoText(errno) }, 'restore: nexthop object not created: groups keep it out');
+      }
+    }
+    const held = groups.map((g) => g.members!.filter((m) => m.installed && !table.isDown(m)));
+    const failed = await this.netlink.nexthopWrite!(
+      groups.map((g, i): NexthopWrite => ({ op: 'replace', nexthop: { id: g.id, protocol: this.tag.protocol, group: held[i]!.map((m) => ({ id: m.id, weight: 1 })) } })),
+    );
+    const errnos = new Map(failed.map((f) => [f.index, f.errno]));
+    let restored = 0;
+    let rewrite = false;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      const errno = errnos.get(i) ?? 0;
+      if (errno !== 0) {
+        this.extras.log?.warn({ id: g.id, key: g.key, err: errnoText(errno) }, 'restore: nexthop group not given its members back; its routes are written again');
+        table.retireObject(g);
+        rewrite = true;
+        continue;
+      }
+      restored++;
+      if (held[i]!.length === g.members!.length) delete g.liveMembers;
+      else g.liveMembers = held[i]!;
+    }
+    return rewrite ? { restored, rewrite } : { restored };
   }
 
   /** Deletes our objects nothing uses (strays included, and `unheld`: ours the table cannot hold), once users are counted. */
@@ -506,6 +555,7 @@ export class LinuxFib implements FibBackend {
       return without(`the kernel has none (Linux 5.3 or later): ${err instanceof Error ? err.message : String(err)}`);
     }
     const table = new NexthopTable(this.tag.protocol);
+    table.down = this.down;
     table.rebuild(objects, new Map());
     // Nothing of ours from an earlier run: every user will be one this run writes.
     this.counted = !objects.some((o) => o.protocol === this.tag.protocol && ourId(o.id));

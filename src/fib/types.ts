@@ -183,8 +183,10 @@ export interface FibBackend {
    * The tunnels on `interfaces` carry traffic again (their neighbor's
    * session is back): what failover() took away from routes through them
    * that the FibManager does not write again comes back. VPP: the PIC host
-   * routes of their next hops. Absent: nothing to do (Linux asks for a
-   * rewrite at failover instead). Returns how many shared objects came back; `rewrite`:
+   * routes of their next hops; Linux: the ECMP groups made while these
+   * tunnels were down give them their members back (the rewrite of the
+   * routes through them was asked for at failover). Absent: nothing to do.
+   * Returns how many shared objects came back; `rewrite`:
    * some could not, the routes through those tunnels must be written again
    * (FibManager.rewriteThrough).
    */
