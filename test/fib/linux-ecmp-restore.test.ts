@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rtnetlink } from '#netlink/index';
+import type { NexthopWrite, RouteOps } from '#netlink/types';
 import { FibManager, LinuxFib, NH_ID_FIRST, NH_ID_LAST } from '#fib/index';
 import type { FibNextHop, FibRoute } from '#fib/index';
 import { closeNetns, netnsWithLinks, type TestNetns } from '../netlink/netns.js';
@@ -71,8 +72,8 @@ const prefix = (block: number, i: number): string => `10.${block}.${i}.0/24`;
 /** LinuxFib's routes found by prefix rather than by their next hops (a text per route): none is expected here. */
 const byPrefix = (fib: LinuxFib): number => (fib as unknown as { legacy: Map<string, number> }).legacy.size;
 
-async function setup(protocol: number, table: number): Promise<{ m: FibManager; fib: LinuxFib; want: Map<string, FibRoute> }> {
-  const fib = new LinuxFib(nl, { table, protocol, metric });
+async function setup(protocol: number, table: number, netlink: RouteOps = nl): Promise<{ m: FibManager; fib: LinuxFib; want: Map<string, FibRoute> }> {
+  const fib = new LinuxFib(netlink, { table, protocol, metric });
   const m = new FibManager(fib);
   const want = new Map<string, FibRoute>();
   const put = (r: FibRoute): void => {
@@ -117,6 +118,27 @@ function expectWhole(protocol: number, table: number): void {
   // One group per set, one object per next hop and one for "b with backup c".
   expect(k.objects.filter((o) => o.group !== undefined)).toHaveLength(2);
   expect(k.objects).toHaveLength(6);
+}
+
+const EPERM = 1;
+
+/** The real netlink client, except that while `refuse.on` group replaces are not sent and come back refused (EPERM). */
+function refusingGroupReplaces(refuse: { on: boolean }): RouteOps {
+  return new Proxy(nl, {
+    get(target, key) {
+      if (key === 'nexthopWrite') {
+        return async (ops: readonly NexthopWrite[]) => {
+          if (!refuse.on) return target.nexthopWrite(ops);
+          const sent = ops.map((op, index) => ({ op, index })).filter(({ op }) => !(op.op === 'replace' && op.nexthop.group !== undefined));
+          const failed = (await target.nexthopWrite(sent.map((s) => s.op))).map((f) => ({ index: sent[f.index]!.index, errno: f.errno }));
+          for (let i = 0; i < ops.length; i++) if (!sent.some((s) => s.index === i)) failed.push({ index: i, errno: -EPERM });
+          return failed.sort((x, y) => x.index - y.index);
+        };
+      }
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 async function withdrawAll(m: FibManager, want: Map<string, FibRoute>, protocol: number, table: number): Promise<void> {
@@ -184,6 +206,25 @@ describe('PIC restore on Linux: a member whose tunnel is still failed over stays
     // b back before the rest was withdrawn: the RIB wants every route as at the start.
     expect(await m.restore(['wg-b'])).toEqual({ restored: 2 });
     for (const r of want.values()) m.set(r);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expectWhole(protocol, table);
+    await withdrawAll(m, want, protocol, table);
+  }, 30_000);
+
+  it('b restored but the kernel refuses to give a group its member back: the group is retired and its routes written on a whole one', async () => {
+    const protocol = 236;
+    const table = 5600;
+    const refuse = { on: false };
+    const { m, want } = await setup(protocol, table, refusingGroupReplaces(refuse));
+    await m.failover(['wg-a', 'wg-b']);
+    await m.restore(['wg-a']);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expectBOut(protocol, table, 'a restored');
+    refuse.on = true;
+    expect(await m.restore(['wg-b'])).toEqual({ restored: 0 });
+    refuse.on = false;
     await m.flush();
     expect(m.lastErrors).toEqual([]);
     expectWhole(protocol, table);
