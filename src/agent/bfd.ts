@@ -125,7 +125,14 @@ export class Liveness {
     if (wanted.length === 0 && this.link === null && this.opening === null) return;
     this.opening ??= Promise.resolve((this.deps.factory ?? realBfd)({ onStatus: (s) => this.onStatus(s), onLog: (l) => this.onLog(l) }));
     const opening = this.opening;
-    const link = await opening;
+    let link: BfdLink;
+    try {
+      link = await opening;
+    } catch (err) {
+      // The next sync tries again.
+      if (this.opening === opening) this.opening = null;
+      throw err;
+    }
     // Closed while it was being made: this sync is moot.
     if (this.opening !== opening) {
       await link.close();

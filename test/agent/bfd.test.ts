@@ -8,11 +8,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BfdLink, BfdLinkFactory } from '#agent/bfd';
-import { HANDSHAKE_DEAD_AFTER_S, handshakeDeadAfter, handshakeLiveness } from '#agent/bfd';
+import { HANDSHAKE_DEAD_AFTER_S, Liveness, handshakeDeadAfter, handshakeLiveness } from '#agent/bfd';
 import type { BfdPeerSpec, BfdStatus } from '#bfd/engine';
 import type { BfdStateName } from '#bfd/codec';
 import type { TunnelSpec, TunnelStatus } from '#wg/types';
 import type { WatchEvent } from '#api/types';
+import { ManualClock } from '#lib/clock';
+import { silentLogger } from '#lib/log';
 import { FakeWireguard, announce, config, harness, neighbor } from './harness.js';
 
 /** BFD as the agent sees it, played by the test. */
@@ -238,5 +240,85 @@ describe('handshake age as a liveness signal', () => {
     expect((await h.agent.tunnels())[0]).toMatchObject({ alive: false, bfd: 'Down' });
     expect(s.ceases).toEqual([]);
     await h.agent.stop();
+  });
+});
+
+describe('Liveness: the BFD link is made on first use (the module loads then, realBfd is asynchronous)', () => {
+  const clock = new ManualClock(new Date('2026-01-01T00:00:00Z'));
+  const log = silentLogger();
+  const peer = { cfg: withBfd('b', 1), device: 'wg-b', local: '10.255.0.0', remote: '10.255.0.1' };
+  const deps = (factory: BfdLinkFactory) => ({ clock, log, factory, onBfdDown: () => undefined, onHandshakeDead: () => undefined });
+  /** An asynchronous factory the test releases. */
+  function gated(): { factory: BfdLinkFactory; made: FakeBfd[]; calls: () => number; release: () => void; fail: (e: Error) => void } {
+    const made: FakeBfd[] = [];
+    let calls = 0;
+    let release = (): void => undefined;
+    let fail = (_e: Error): void => undefined;
+    return {
+      made,
+      calls: () => calls,
+      release: () => release(),
+      fail: (e) => fail(e),
+      factory: (o) => {
+        calls++;
+        return new Promise<BfdLink>((resolve, reject) => {
+          release = () => {
+            const l = new FakeBfd(o.onStatus);
+            made.push(l);
+            resolve(l);
+          };
+          fail = reject;
+        });
+      },
+    };
+  }
+
+  it('no neighbor with BFD: nothing is made (nothing loaded)', async () => {
+    const g = gated();
+    const l = new Liveness(deps(g.factory));
+    await l.sync([{ ...peer, cfg: neighbor('b', 1) }]);
+    expect(g.calls()).toBe(0);
+  });
+
+  it('two syncs while the link is being made share it, and the last one wanted is what is set', async () => {
+    const g = gated();
+    const l = new Liveness(deps(g.factory));
+    const first = l.sync([peer]);
+    const second = l.sync([peer, { ...peer, cfg: withBfd('c', 2), device: 'wg-c' }]);
+    g.release();
+    await Promise.all([first, second]);
+    expect(g.calls()).toBe(1);
+    expect(g.made).toHaveLength(1);
+    expect(g.made[0]!.wanted.map((w) => w.name).sort()).toEqual(['b', 'c']);
+    expect(l.bfdJson('c')).not.toBeNull();
+  });
+
+  it('closed while the link is being made: the link is closed when it arrives, and a later sync makes a new one', async () => {
+    const g = gated();
+    const l = new Liveness(deps(g.factory));
+    const syncing = l.sync([peer]);
+    await l.close();
+    g.release();
+    await syncing;
+    expect(g.made[0]!.closed).toBe(true);
+    expect(g.made[0]!.sets).toBe(0);
+    const again = l.sync([peer]);
+    g.release();
+    await again;
+    expect(g.calls()).toBe(2);
+    expect(g.made[1]!.sets).toBe(1);
+  });
+
+  it('a link that could not be made is tried again by the next sync', async () => {
+    const g = gated();
+    const l = new Liveness(deps(g.factory));
+    const failing = l.sync([peer]);
+    g.fail(new Error('cannot load'));
+    await expect(failing).rejects.toThrow('cannot load');
+    const again = l.sync([peer]);
+    g.release();
+    await again;
+    expect(g.calls()).toBe(2);
+    expect(g.made[0]!.sets).toBe(1);
   });
 });
