@@ -63,6 +63,8 @@ export interface NhObject {
   readonly backup: FibNextHop | null;
   /** A single next hop failover() moved to its backup: what the kernel's object holds now. */
   movedTo?: FibNextHop;
+  /** Retired, and every route naming it is marked for rewrite (NexthopTable.rewriting). */
+  rewriting?: boolean;
   /**
    * A group failover() left with fewer members, or one made while some of its
    * members' tunnels were down (failed over, not restored): the members the
@@ -83,6 +85,12 @@ export interface FailoverPlan {
   objects: NhObject[];
   moved: number;
   removed: number;
+}
+
+/** Whether `o`'s next hop, or a member's, as the routes naming it have them, goes through a tunnel on `ifaces`. */
+function through(o: NhObject, ifaces: ReadonlySet<string>): boolean {
+  if (o.members === null) return o.hop?.interface !== undefined && ifaces.has(o.hop.interface);
+  return o.members.some((m) => m.hop?.interface !== undefined && ifaces.has(m.hop.interface));
 }
 
 const hopKey = (nh: FibNextHop): string => `${nh.address ?? ''}%${nh.interface ?? ''}`;
@@ -197,11 +205,36 @@ export class NexthopTable {
    * Whether a route naming `o` (its key's object) cannot be found by key:
    * lookup() finds a retired object of the same key while one has users,
    * so such a route is found by prefix (LinuxFib's `legacy`, with o's id).
-   * False at once when nothing is retired (the steady state).
+   * Not when the retired object's routes are all being rewritten (a restore
+   * marked them: `rewriting`): the flush moves them all off it, and meanwhile
+   * a route already moved is not released again. False at once when nothing
+   * is retired (the steady state).
    */
   shadowed(o: NhObject): boolean {
     if (this.retired.size === 0) return false;
-    return this.retired.get(o.key)?.some((x) => x !== o && x.users > 0) ?? false;
+    return this.retired.get(o.key)?.some((x) => x !== o && x.users > 0 && x.rewriting !== true) ?? false;
+  }
+
+  /**
+   * A restore of the tunnels on `up`: the FibManager rewrites every route
+   * through them, so every route on a retired object with a next hop there.
+   * Those objects are marked; how many.
+   */
+  rewriting(up: ReadonlySet<string>): number {
+    let n = 0;
+    for (const r of this.retired.values()) {
+      for (const o of r) {
+        if (o.users === 0 || !through(o, up)) continue;
+        o.rewriting = true;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** A failover of the tunnels on `dead`: the rewrite marks of routes through them are taken back (FibManager.failover). */
+  notRewriting(dead: ReadonlySet<string>): void {
+    for (const r of this.retired.values()) for (const o of r) if (o.rewriting === true && through(o, dead)) o.rewriting = false;
   }
 
   /** A route naming object `id` that was found by prefix (a stray's, a shadowed one's) is gone or rewritten. */

@@ -205,8 +205,6 @@ export class LinuxFib implements FibBackend {
     const errnos = new Map<number, number>();
     for (const f of failures) errnos.set(f.index, f.errno);
     let uncertain = false;
-    // Routes written onto an object of a key whose retired object still has routes (NexthopTable.shadowed).
-    let shadow: number[] | null = null;
     for (let i = 0; i < n; i++) {
       const kind = w.kind(i);
       let errno = errnos.size > 0 ? (errnos.get(i) ?? 0) : 0;
@@ -224,19 +222,11 @@ export class LinuxFib implements FibBackend {
       const o = named[i];
       // A route written with its own next hops though they could name an object (rare): its text is made.
       if (hops !== null && o === null && table.keyOf(hops) !== null) this.legacy.set(w.prefix(i), 0);
-      // Or naming a new object of a key whose retired one still has routes: judged once the batch's
-      // releases are done (below).
-      else if (o !== null && o !== undefined && table.shadowed(o)) (shadow ??= []).push(i);
-    }
-    // A route on a new object of a key whose retired object keeps routes after this batch (a route the RIB
-    // wrote through a tunnel failed over and not back yet, before withdrawing it) is found by prefix, so that
-    // each release finds the object its route named. After restore() the routes still on the retired object
-    // are all rewritten in the same flush, which leaves it none: no text per route then.
-    if (shadow !== null) {
-      for (const i of shadow) {
-        const o = named[i]!;
-        if (table.shadowed(o)) this.legacy.set(w.prefix(i), o.id);
-      }
+      // Or naming a new object of a key whose retired one keeps routes (the RIB wrote it through a tunnel
+      // failed over and not back yet, before withdrawing it): found by prefix, so that each release finds the
+      // object its route named. Not while the retired object's routes are all being rewritten (restore():
+      // NexthopTable.rewriting), as in the restore's flush, which moves them all: no text per route then.
+      else if (o !== null && o !== undefined && table.shadowed(o)) this.legacy.set(w.prefix(i), o.id);
     }
     if (!uncertain) await this.collect(table, []);
     return this.failures(w, failures);
@@ -438,6 +428,8 @@ export class LinuxFib implements FibBackend {
     const table = await this.nexthops();
     if (table === null || interfaces.length === 0) return { moved: 0, removed: 0 };
     for (const i of interfaces) this.down.add(i);
+    // The FibManager takes back the rewrite marks not flushed yet on routes through them.
+    table.notRewriting(new Set(interfaces));
     const plan = table.failover(new Set(interfaces), this.tag.protocol, this.down);
     if (plan.writes.length === 0) return { moved: 0, removed: 0 };
     const failed = await this.netlink.nexthopWrite!(plan.writes);
@@ -481,8 +473,10 @@ export class LinuxFib implements FibBackend {
     for (const i of interfaces) this.down.delete(i);
     const table = this.nh === null ? null : await this.nexthops();
     if (table === null) return { restored: 0 };
+    // The retired objects through these tunnels: all their routes are rewritten now (and asked for here).
+    const retired = table.rewriting(new Set(interfaces));
     const { singles, groups } = table.restorable();
-    if (groups.length === 0) return { restored: 0 };
+    if (groups.length === 0) return retired > 0 ? { restored: 0, rewrite: true } : { restored: 0 };
     if (singles.length > 0) {
       const failed = await this.netlink.nexthopWrite!(singles.map((o): NexthopWrite => ({ op: 'add', nexthop: toNexthopObject(o, this.tag.protocol) })));
       const errnos = new Map(failed.map((f) => [f.index, f.errno]));
@@ -512,7 +506,7 @@ export class LinuxFib implements FibBackend {
       if (held[i]!.length === g.members!.length) delete g.liveMembers;
       else g.liveMembers = held[i]!;
     }
-    return rewrite ? { restored, rewrite } : { restored };
+    return rewrite || retired > 0 ? { restored, rewrite: true } : { restored };
   }
 
   /** Deletes our objects nothing uses (strays included, and `unheld`: ours the table cannot hold), once users are counted. */
