@@ -475,16 +475,23 @@ export class NexthopTable {
   }
 
   /**
-   * Single next hops not in the kernel that install() leaves out: through a
-   * tunnel that is down, named by no route, and held only by groups that
-   * leave them out (liveMembers). Looked at only while a tunnel is down.
+   * Single next hops the kernel need not hold: through a tunnel that is
+   * down, named by no route, and held only by groups that leave them out
+   * (liveMembers) — none installed or about to be holds them. install()
+   * does not make them, collect deletes them, restore() makes them again.
+   * Looked at only while a tunnel is down.
    */
   parked(): Set<NhObject> {
     const out = new Set<NhObject>();
     if (this.down.size === 0) return out;
-    for (const o of this.byKey.values()) if (o.members === null && !o.installed && o.users === o.groups && this.isDown(o)) out.add(o);
+    for (const o of this.byKey.values()) if (o.members === null && o.users === o.groups && this.isDown(o)) out.add(o);
     if (out.size === 0) return out;
-    for (const o of this.byKey.values()) if (o.members !== null && !o.installed) for (const m of kernelMembers(o)) out.delete(m);
+    const hold = (g: NhObject): void => {
+      if (g.members !== null) for (const m of kernelMembers(g)) out.delete(m);
+    };
+    for (const g of this.byKey.values()) hold(g);
+    for (const g of this.strays.values()) if (g.installed) hold(g);
+    for (const r of this.retired.values()) for (const g of r) if (g.installed) hold(g);
     return out;
   }
 

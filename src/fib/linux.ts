@@ -515,11 +515,16 @@ export class LinuxFib implements FibBackend {
     const unused = table.unused();
     const doomed = unused.filter((o) => o.installed);
     for (const o of unused) table.drop(o);
-    if (doomed.length === 0 && unheld.length === 0) return;
+    // Single next hops through a tunnel that is down that only groups leaving them out hold: out of the
+    // kernel until restore() (the last route naming one itself went; the table keeps them).
+    const parked: NhObject[] = [];
+    if (this.down.size > 0) for (const o of table.parked()) if (o.installed) parked.push(o);
+    if (doomed.length === 0 && unheld.length === 0 && parked.length === 0) return;
     // Groups first (unused() lists them before single next hops), so a member never leaves a live group.
-    const ids = [...unheld, ...doomed.map((o) => o.id)];
+    const ids = [...unheld, ...doomed.map((o) => o.id), ...parked.map((o) => o.id)];
     const failed = await this.netlink.nexthopWrite!(ids.map((id): NexthopWrite => ({ op: 'delete', id })));
     const kept = new Set(failed.filter((f) => f.errno !== -ENOENT).map((f) => ids[f.index]!));
+    for (const o of parked) if (!kept.has(o.id)) o.installed = false;
     for (const id of ids) if (!kept.has(id)) table.freeId(id);
     if (kept.size > 0) this.extras.log?.warn({ ids: [...kept] }, 'unused nexthop objects not deleted');
   }

@@ -238,4 +238,37 @@ describe('PIC restore on Linux: a member whose tunnel is still failed over stays
     expectWhole(protocol, table);
     await withdrawAll(m, want, protocol, table);
   }, 30_000);
+
+  it('b failed over; the RIB writes b alone and a set over a and b, then withdraws b alone: no object of ours over wg-b is left unnamed; b restored: the set is whole', async () => {
+    const protocol = 238;
+    const table = 5800;
+    const { m, want } = await setup(protocol, table);
+    await m.failover(['wg-b']);
+    // In the window (the RIB has not withdrawn b's paths): a route via b alone (the RIB's own write through the
+    // dead tunnel), and a new set over a and b, which leaves b out and shares b's object with the first.
+    const alone = '10.9.0.0/24';
+    const pair = '10.9.1.0/24';
+    m.set({ prefix: alone, nexthops: onlyB });
+    m.set({ prefix: pair, nexthops: AB });
+    want.set(pair, { prefix: pair, nexthops: AB });
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expect(kernel(protocol, table).routes.get(alone)).toEqual(['wg-b']);
+    expect(kernel(protocol, table).routes.get(pair)).toEqual(['wg-a']);
+    // The RIB withdraws the route via b alone: b's object, held only by the set's group that leaves it out, goes.
+    m.delete(alone);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const k = kernel(protocol, table);
+    expect(objectsThrough(k.objects, 'wg-b')).toEqual([]);
+    expect(k.orphans).toEqual([]);
+    expect(k.routes.get(pair)).toEqual(['wg-a']);
+    // b back: its object is made again and the sets take it back.
+    await m.restore(['wg-b']);
+    expect(kernel(protocol, table).routes.get(pair)).toEqual(['wg-a', 'wg-b']);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    expectWhole(protocol, table);
+    await withdrawAll(m, want, protocol, table);
+  }, 30_000);
 });
