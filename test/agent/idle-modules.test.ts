@@ -8,7 +8,7 @@
  * (dist/, `npm run build`) in a namespace of its own, every ES module it loads
  * recorded by a loader hook (test/helpers/module-trace.mjs).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,14 @@ describe('the agent loads what its configuration uses', () => {
       expect(child.exitCode, stderr).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      // A failed run may leave the tunnel's wireguard-go behind: whatever still runs in the namespace goes.
+      for (const pid of execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' }).split('\n').filter((p) => p !== '')) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       ns.destroy();
     }
   }, 60_000);
