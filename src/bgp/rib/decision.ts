@@ -153,7 +153,10 @@ export function eliminateRead(ctx: DecisionContext, set: readonly number[], read
   }
   let cur = set;
   for (let i = firstStep; i < STEPS.length; i++) {
-    const [step, cmp] = STEPS[i]!;
+    // Indexed, not destructured: a destructuring ran the array iterator per step (issue 10).
+    const entry = STEPS[i]!;
+    const step = entry[0];
+    const cmp = entry[1];
     if (step === 'med') {
       cur = eliminateMedRead(ctx, cur, read);
       if (cur.length === 1) return cur[0]! * 32 + i + STEP_OFFSET;

@@ -49,6 +49,26 @@ const PAIR_MULTIPATH = 0x80;
 /** Decision steps by number, for the pair column (LocRib.pairStep). */
 const STEP_NUMBERS: ReadonlyMap<DecisionStep, number> = new Map(DECISION_STEPS.map((n, i) => [n, i]));
 
+/**
+ * Member numbers 0 … n-1 in order (`without` -1), or 1 … n-1 with `without`'s
+ * place taken by 0 (the runner-up's candidates, decideStored), shared and
+ * never changed: eliminateRead only reads them. Kept for sets of up to
+ * MEMBER_LISTS_MAX members, made per call beyond.
+ */
+const memberLists: (readonly number[] | undefined)[][] = [];
+const MEMBER_LISTS_MAX = 32;
+
+function memberList(n: number, without: number): readonly number[] {
+  const byN = n <= MEMBER_LISTS_MAX ? (memberLists[n] ??= []) : null;
+  const cached = byN?.[without + 1];
+  if (cached !== undefined) return cached;
+  const list: number[] = [];
+  if (without < 0) for (let i = 0; i < n; i++) list.push(i);
+  else for (let i = 1; i < n; i++) list.push(i === without ? 0 : i);
+  if (byN !== null) byN[without + 1] = Object.freeze(list);
+  return list;
+}
+
 /** How the Loc-RIB reads its candidates' paths (StoredPaths: from the Adj-RIBs-In, or our own route for LOCAL_SLOT). */
 export interface CandidatePaths {
   /** Candidate `slot`'s path for `prefix` written into `into` (our own route is returned as stored); valid until `into` is written again. */
@@ -92,6 +112,10 @@ export class LocRib {
   /** The two paths of a comparison, filled from the stored paths (pathIn). */
   private readonly scratchA = scratchPath();
   private readonly scratchB = scratchPath();
+  /** decideStored's member reader: member i of set `readSet` for prefix `readPrefix`, into scratchA or (second) scratchB. */
+  private readPrefix = 0;
+  private readSet = 0;
+  private readonly readMember: PathReader = (i, second) => this.paths.pathIn(second ? this.scratchB : this.scratchA, this.readPrefix, this.sets.at(this.readSet, i));
 
   constructor(
     private readonly prefixes: PrefixTable,
@@ -383,9 +407,11 @@ export class LocRib {
   private decideStored(prefix: number, e: number): void {
     const sets = this.sets;
     const n = sets.countOf(e);
-    const read: PathReader = (i, second) => this.paths.pathIn(second ? this.scratchB : this.scratchA, prefix, sets.at(e, i));
-    const all = new Array<number>(n);
-    for (let i = 0; i < n; i++) all[i] = i;
+    // The reader made once and pointed at this set, the member lists shared: no closure and two arrays per decision (issue 10).
+    this.readPrefix = prefix;
+    this.readSet = e;
+    const read = this.readMember;
+    const all = memberList(n, -1);
     const d = eliminateRead(this.decisionCtx, all, read, 1);
     const j = d >>> 5;
     sets.setStep(e, DECISION_STEPS[d & 31]!);
@@ -396,9 +422,7 @@ export class LocRib {
       if (n === 2) backup = j === 0 ? 1 : 0;
       else {
         // The rest in the order decide() had it: the best's place taken by the first member.
-        const rest = new Array<number>(n - 1);
-        for (let i = 1; i < n; i++) rest[i - 1] = i === j ? 0 : i;
-        backup = eliminateRead(this.decisionCtx, rest, read, 1) >>> 5;
+        backup = eliminateRead(this.decisionCtx, memberList(n, j), read, 1) >>> 5;
       }
       backup = sets.at(e, backup);
     }

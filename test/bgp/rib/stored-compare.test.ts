@@ -109,3 +109,26 @@ describe('decision from stored paths = the Route-based decision (RFC 4271 §9.1.
     );
   });
 });
+
+describe('large candidate sets decided from stored paths (issue 10: member lists shared up to 32, made beyond)', () => {
+  test.each([31, 32, 33, 40])('%s peers: each withdrawal of the best decides again; best and runner-up as selectBest and rank say', (n) => {
+    const peers = Array.from({ length: n }, (_, k) => peer(`p${k}`, 65100 + (k % 7), 10 + k));
+    const ctx: DecisionContext = {
+      localAsn: LOCAL_ASN,
+      localRouterIdNum: routerIdNumber(LOCAL_ROUTER_ID),
+      peers: new Map<string, DecisionPeer>(peers.map((p) => [p.id, { ebgp: true, routerIdNum: routerIdNumber(p.routerId), addressKey: addressKey(p.address) }])),
+    };
+    const rib = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID, backups: true });
+    for (const p of peers) rib.addPeer(p);
+    // AS_PATH lengths 1-3 and MEDs within a neighbor AS (RFC 4271 §9.1.2.2 c): no total order, full decisions.
+    peers.forEach((p, k) => rib.applyUpdate(p.id, announce([P], { origin: Origin.Igp, asPath: [seq(p.asn, ...Array<number>(k % 3).fill(64600))], med: (k * 7) % 5 }, p.address)));
+    for (let left = n; left > 1; left--) {
+      const routes = rib.paths(P);
+      expect(routes).toHaveLength(left);
+      const want = selectBest(ctx, routes)!;
+      expect(rib.decision(P)!.best.peer).toBe(want.best.peer);
+      expect(rib.backup(P)?.peer).toBe(rank(ctx, routes)[1]!.peer);
+      rib.applyUpdate(want.best.peer!, { type: 2, withdrawn: [P], attributes: {}, nlri: [] });
+    }
+  });
+});
