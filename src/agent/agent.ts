@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Config, NeighborBgpConfig, NeighborConfig } from '#config/types';
 import type { WireguardBackend, TunnelSpec } from '#wg/types';
 import type { FibBackend, LinuxRouteTag } from '#fib/types';
-import type { LocRibChange, MultipathOptions } from '#bgp/rib/index';
+import type { MultipathOptions } from '#bgp/rib/index';
 import type {
   ControlHandler,
   NeighborAction,
@@ -776,10 +776,7 @@ export class Agent implements ControlHandler {
     // OSPF settings go to FRR live; a failure there is the bridge's status, not a rejected reload.
     if (next.ospf !== null) await this.deps.ospf?.reconfigure(next.ospf, next.neighbors);
     // A changed advertise-ospf: the neighbor's Adj-RIB-Out is recomputed, the difference sent (no reset).
-    for (const name of diff.export) {
-      const n = this.peers.get(name);
-      this.flow.reexport(name);
-    }
+    for (const name of diff.export) this.flow.reexport(name);
     // Changed policies apply without a session reset (re-export, soft reconfiguration or ROUTE-REFRESH).
     const policies: string[] = [];
     for (const cfg of next.neighbors) {

@@ -2,7 +2,7 @@
  * What the agent tells watchers (`wgbgp watch`) and the metrics: events as
  * they happen, route counts at most once a second (a full table arriving is
  * a few lines, not a million), and how far the FIB lags behind the RIB.
- * The shell's side of the agent: RxJS and the injected clock, no I/O.
+ * The shell's side of the agent: listeners and the injected clock, no I/O.
  */
 import type { Clock, TimerHandle } from '#lib/clock';
 import type { BgpStateName, NeighborBfdJson, ReloadJson, WatchEvent } from '#api/types';

@@ -67,7 +67,6 @@ import {
   type BulkResult,
   type VppClient,
   type VppRecord,
-  type VppValue,
   asNumber as num,
   asRecord as rec,
 } from '#vpp/index';
