@@ -602,14 +602,7 @@ export class FibManager {
     const through = new Map<number, boolean>();
     let n = 0;
     for (const slot of this.slots()) {
-      const have = this.have[slot]!;
-      if (have === NONE) continue;
-      let hit = through.get(have);
-      if (hit === undefined) {
-        hit = this.hops.get(have).some((h) => h.interface !== undefined && interfaces.has(h.interface));
-        through.set(have, hit);
-      }
-      if (!hit) continue;
+      if (!this.installedThrough(slot, interfaces, through)) continue;
       this.rewrite[slot] = 1;
       this.enqueue(slot);
       n++;
@@ -647,19 +640,23 @@ export class FibManager {
     let n = 0;
     const through = new Map<number, boolean>();
     for (const slot of this.queue.view()) {
-      if (this.rewrite[slot] !== 1) continue;
-      const have = this.have[slot]!;
-      if (have === NONE) continue;
-      let hit = through.get(have);
-      if (hit === undefined) {
-        hit = this.hops.get(have).some((h) => h.interface !== undefined && interfaces.has(h.interface));
-        through.set(have, hit);
-      }
-      if (!hit) continue;
+      if (this.rewrite[slot] !== 1 || !this.installedThrough(slot, interfaces, through)) continue;
       this.rewrite[slot] = 0;
       n++;
     }
     return n;
+  }
+
+  /** Whether slot's installed route has a next hop on `interfaces`; `through` keeps the answer per next-hop list for one walk. */
+  private installedThrough(slot: number, interfaces: ReadonlySet<string>, through: Map<number, boolean>): boolean {
+    const have = this.have[slot]!;
+    if (have === NONE) return false;
+    let hit = through.get(have);
+    if (hit === undefined) {
+      hit = this.hops.get(have).some((h) => h.interface !== undefined && interfaces.has(h.interface));
+      through.set(have, hit);
+    }
+    return hit;
   }
 
   /**
