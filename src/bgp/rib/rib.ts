@@ -1390,10 +1390,9 @@ function localAddresses(p: PeerInfo): string[] {
  */
 function normalizeReceived(attrs: PathAttributes, ebgp: boolean): PathAttributes {
   if (attrs.nextHop === undefined && !(ebgp && attrs.localPref !== undefined)) return attrs;
-  const out = { ...attrs };
-  delete out.nextHop;
-  if (ebgp) delete out.localPref;
-  return out;
+  // Only interned (which reads an undefined field as absent and copies none into the set):
+  // fields set to undefined, not deleted, as a delete made the copy a dictionary (issue 10).
+  return ebgp ? { ...attrs, nextHop: undefined, localPref: undefined } : { ...attrs, nextHop: undefined };
 }
 
 function afiOfPrefix(prefix: string): number {

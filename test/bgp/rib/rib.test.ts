@@ -517,3 +517,23 @@ describe('backups (PIC): the second-best path rides along with every Loc-RIB cha
     expect(c!.backup).toEqual(r.backup('10.2.0.0/24'));
   });
 });
+
+describe('received attribute sets are stored without the next hop (and, from eBGP, LOCAL_PREF)', () => {
+  test('RFC 4271 §5.1.5: an external LOCAL_PREF is dropped, an internal one kept; neither set has a NEXT_HOP field, not even an empty one', () => {
+    const r = new Rib({ asn: LOCAL_ASN, routerId: LOCAL_ROUTER_ID });
+    r.addPeer(peer('a', 65002, 2));
+    r.addPeer(peer('i', LOCAL_ASN, 3));
+    r.applyUpdate('a', announce(['10.2.0.0/24'], attrs({ asPath: [seq(65002)], localPref: 300 }), '10.255.2.1'));
+    r.applyUpdate('i', announce(['10.3.0.0/24'], attrs({ asPath: [seq(65002)], localPref: 300 }), '10.255.3.1'));
+    const ext = r.best('10.2.0.0/24')!;
+    const int = r.best('10.3.0.0/24')!;
+    expect(Object.keys(ext.attrs).sort()).toEqual(['asPath', 'origin']);
+    expect(Object.keys(int.attrs).sort()).toEqual(['asPath', 'localPref', 'origin']);
+    expect(int.attrs.localPref).toBe(300);
+    expect([ext.nextHop, int.nextHop]).toEqual(['10.255.2.1', '10.255.3.1']);
+    // The same set from another external peer, another next hop: one interned object.
+    r.addPeer(peer('b', 65003, 4));
+    r.applyUpdate('b', announce(['10.4.0.0/24'], attrs({ asPath: [seq(65002)], localPref: 50 }), '10.255.4.1'));
+    expect(r.best('10.4.0.0/24')!.attrs).toBe(ext.attrs);
+  });
+});
