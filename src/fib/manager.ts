@@ -629,8 +629,14 @@ export class FibManager {
     if (backend.failover === undefined) return Promise.resolve({ moved: 0, removed: 0 });
     return this.exclusive(async () => {
       const r = await backend.failover!(interfaces);
-      const unmarked = this.unmarkThrough(new Set(interfaces));
+      const dead = new Set(interfaces);
+      const unmarked = this.unmarkThrough(dead);
       if ((r.rewrite === true && r.moved + r.removed > 0) || unmarked > 0) for (const i of interfaces) this.rewriteAtRestore.add(i);
+      // The tunnels' own routes (owner 'tunnel': the peer's host routes) are no path through the dead
+      // neighbor; the tunnel stays, and so must they. A failover that deleted their object (Linux: no
+      // backup) took them out of the kernel: they are written at the next flush, not at restore(),
+      // which a neighbor gone for good never reaches.
+      if (r.rewrite === true && r.removed > 0) this.rewriteTunnelRoutes(dead);
       return { moved: r.moved, removed: r.removed };
     });
   }
@@ -645,6 +651,16 @@ export class FibManager {
       n++;
     }
     return n;
+  }
+
+  /** rewriteThrough for the tunnels' own routes alone (a handful: two per neighbor). */
+  private rewriteTunnelRoutes(interfaces: ReadonlySet<string>): void {
+    const through = new Map<number, boolean>();
+    for (const slot of this.tunnel.keys()) {
+      if (!this.installedThrough(slot, interfaces, through)) continue;
+      this.rewrite[slot] = 1;
+      this.enqueue(slot);
+    }
   }
 
   /** Whether slot's installed route has a next hop on `interfaces`; `through` keeps the answer per next-hop list for one walk. */

@@ -478,6 +478,33 @@ describe("LinuxFib failover (PIC): a dead tunnel's routes move to their backups 
     expect(routes(table)).toEqual([]);
   });
 
+  it("the tunnel's own host route (no backup) stays in the kernel after a failover, without waiting for the session to come back", async () => {
+    // The failover deletes the interface-only object of wg-a (no backup), and the kernel the tunnel's
+    // host route with it; the session can be down for good (its peer gone), so the route is written
+    // again at the next flush, not at restore(): it is the tunnel's, not a path through the dead neighbor.
+    const protocol = 222;
+    const table = 4400;
+    const fib = new LinuxFib(nl, { table, protocol, metric: 32 });
+    const m = new FibManager(fib);
+    const host = { prefix: '10.255.0.1/32', nexthops: [{ interface: 'wg-a' }] };
+    const learned = { prefix: '10.2.0.0/24', nexthops: viaA as FibRoute['nexthops'], backup: viaC };
+    m.set(host, 'tunnel');
+    m.set(learned);
+    await m.flush();
+    expect(await m.failover(['wg-a'])).toEqual({ moved: 1, removed: 1 });
+    // The RIB withdraws the dead neighbor's path; its flush is the first write after the failover.
+    m.delete(learned.prefix);
+    await m.flush();
+    expect(m.lastErrors).toEqual([]);
+    const shown = routes(table);
+    expect(shown.map((x) => x.dst)).toEqual(['10.255.0.1']);
+    const overA = nexthops(protocol).filter((o) => o.dev === 'wg-a' && o.gateway === undefined);
+    expect(overA.map((o) => o.id)).toEqual([shown[0]!.nhid]);
+    m.delete(host.prefix, 'tunnel');
+    await m.flush();
+    expect(routes(table)).toEqual([]);
+  });
+
   it('an ECMP group loses its dead member and keeps forwarding over the other', async () => {
     const protocol = 221;
     const table = 4100;
