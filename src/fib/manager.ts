@@ -688,7 +688,17 @@ export class FibManager {
     if (backend.failover === undefined) return Promise.resolve({ restored: 0 });
     // Looked at in the exclusive step: a failover queued before it may still add to rewriteAtRestore.
     return this.exclusive(async () => {
-      const r = backend.restore === undefined ? { restored: 0 } : await backend.restore(interfaces);
+      let r: { restored: number; rewrite?: boolean };
+      try {
+        r = backend.restore === undefined ? { restored: 0 } : await backend.restore(interfaces);
+      } catch (err) {
+        // Not known what came back: every route through the tunnels is written again (on VPP each
+        // write puts its next hop's host route back), else a route the RIB wants as it was stays on
+        // what the failover took (its backup, or unresolved) for good.
+        for (const i of interfaces) this.rewriteAtRestore.delete(i);
+        this.rewriteThrough(new Set(interfaces));
+        throw err;
+      }
       const rewrite = new Set(r.rewrite === true ? interfaces : []);
       for (const i of interfaces) {
         if (this.rewriteAtRestore.delete(i)) rewrite.add(i);

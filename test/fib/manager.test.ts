@@ -492,6 +492,47 @@ describe('backups in the dataplane (VPP PIC)', () => {
   });
 });
 
+describe('restore after a failover (FibManager.restore)', () => {
+  /** VPP-like: the failover takes shared state away from the routes (no rewrite asked), the restore gives it back, or throws. */
+  class PicBackend extends FakeBackend {
+    restoreError: Error | null = null;
+    async failover(): Promise<{ moved: number; removed: number }> {
+      return { moved: 1, removed: 0 };
+    }
+    async restore(): Promise<{ restored: number }> {
+      if (this.restoreError !== null) throw this.restoreError;
+      return { restored: 1 };
+    }
+  }
+
+  it('a restore the backend could not do (it threw) has the routes through the tunnel written again, so none is left on what the failover took', async () => {
+    const b = new PicBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1', 'wg-a'));
+    m.set(via('10.2.0.0/24', '10.255.1.1', 'wg-c'));
+    await m.flush();
+    expect(await m.failover(['wg-a'])).toEqual({ moved: 1, removed: 0 });
+    // The session is back and the neighbor sends the same route: the RIB wants it as installed.
+    b.restoreError = new Error('VPP API connection lost');
+    await expect(m.restore(['wg-a'])).rejects.toThrow('VPP API connection lost');
+    const before = b.batches.length;
+    await m.flush();
+    expect(b.batches.slice(before).flat().map((op) => (op.op === 'delete' ? op.prefix : op.route.prefix))).toEqual(['10.1.0.0/24']);
+  });
+
+  it('a restore that worked writes nothing (the backend gave back what the failover took)', async () => {
+    const b = new PicBackend();
+    const m = new FibManager(b);
+    m.set(via('10.1.0.0/24', '10.255.0.1', 'wg-a'));
+    await m.flush();
+    await m.failover(['wg-a']);
+    expect(await m.restore(['wg-a'])).toEqual({ restored: 1 });
+    const before = b.batches.length;
+    await m.flush();
+    expect(b.batches.length).toBe(before);
+  });
+});
+
 describe('a shared prefix table (the RIB\'s numbers as hints)', () => {
   it('a right hint and a stale one (the number is another prefix\'s now) both reach the right prefix', async () => {
     const prefixes = new PrefixTable();
