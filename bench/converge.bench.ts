@@ -68,10 +68,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
 import { bench, describe } from 'vitest';
 import { netnsSupported } from '../test/lab/helpers/netns.js';
-import { benchJsonPath } from './lib/json-out.js';
+import { benchJsonPath, machineNotes } from './lib/json-out.js';
 import { CLI, ConvergeLab, FEEDER_CLI, loadFeed, makeFeed, RECEIVER_KINDS, type Feed, type FeederKind, type Receiver } from './lib/converge-lab.js';
 import { PHASE_LABEL, PHASES, runOne as runPhases, type Phase, type RunResult } from './lib/converge-run.js';
 import { netlinkVsIpBatch, type MicroResult } from './lib/netlink-micro.js';
@@ -133,15 +132,8 @@ function machine(): Record<string, unknown> {
   } catch {
     // not installed: the bench is skipped anyway
   }
-  return {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    kernel: release(),
-    node: process.version,
-    bird,
-    loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
-  };
+  const { loadavg: loadavgAtStart, ...notes } = machineNotes();
+  return { ...notes, bird, loadavgAtStart };
 }
 
 // ---------------------------------------------------------------- report

@@ -111,18 +111,18 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .option('--strict', 'treat warnings (a missing private key file) as errors', false)
     .action(async (file: string, o: { strict: boolean }) => run((await commands()).configCheck(io, file, o.strict)));
 
-  for (const [name, description, fn] of [
-    ['status', 'show the agent and dataplane state (exit 1 when degraded or a neighbor is down, 3 when unreachable)', 'status'],
-    ['tunnels', 'show the WireGuard tunnels', 'tunnels'],
-  ] as const) {
-    program
+  /** A read-only view: `--json`, `--socket`, `--config`, and the command's function of the same options. */
+  const view = (parent: Command, name: string, description: string, fn: 'status' | 'tunnels' | 'ospfNeighbors' | 'ospfRoutes'): void => {
+    parent
       .command(name)
       .description(description)
       .option('--json', 'print the agent\'s JSON', false)
       .addOption(socketOption())
       .addOption(configOption())
       .action(async (o: { json: boolean; socket?: string; config?: string }) => run((await commands())[fn](io, { json: o.json, socket: await resolveSocket(o) })));
-  }
+  };
+  view(program, 'status', 'show the agent and dataplane state (exit 1 when degraded or a neighbor is down, 3 when unreachable)', 'status');
+  view(program, 'tunnels', 'show the WireGuard tunnels', 'tunnels');
 
   program
     .command('neighbors')
@@ -185,18 +185,8 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     );
 
   const ospf = program.command('ospf').description('the OSPF bridge: FRR\'s adjacencies and routes on the tunnels');
-  for (const [name, description, fn] of [
-    ['neighbors', 'OSPFv2 and OSPFv3 adjacencies (from FRR)', 'ospfNeighbors'],
-    ['routes', 'OSPF\'s own routes: type, cost, area, next hops (from FRR)', 'ospfRoutes'],
-  ] as const) {
-    ospf
-      .command(name)
-      .description(description)
-      .option('--json', 'print the agent\'s JSON', false)
-      .addOption(socketOption())
-      .addOption(configOption())
-      .action(async (o: { json: boolean; socket?: string; config?: string }) => run((await commands())[fn](io, { json: o.json, socket: await resolveSocket(o) })));
-  }
+  view(ospf, 'neighbors', 'OSPFv2 and OSPFv3 adjacencies (from FRR)', 'ospfNeighbors');
+  view(ospf, 'routes', 'OSPF\'s own routes: type, cost, area, next hops (from FRR)', 'ospfRoutes');
 
   program
     .command('routes')
