@@ -469,6 +469,12 @@ export class NexthopTable {
     return o;
   }
 
+  /** Whether any object of the table (retired and strays included) is a single next hop through `iface`. */
+  through(iface: string): boolean {
+    for (const o of this.byId.values()) if (o.hop !== null && o.hop.interface === iface) return true;
+    return false;
+  }
+
   /** Whether single next hop `m` goes through a tunnel that is down. */
   isDown(m: NhObject): boolean {
     return m.hop !== null && m.hop.interface !== undefined && this.down.has(m.hop.interface);

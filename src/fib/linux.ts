@@ -69,6 +69,13 @@ export class LinuxFib implements FibBackend {
   private counted = false;
   /** Tunnels failed over (failover()) and not back yet (restore()). */
   private readonly down = new Set<string>();
+  /**
+   * Of `down`, tunnels deleted for good (forget()) that objects of the table
+   * still go through: they leave `down` once the last such object is gone
+   * (collect), not before, so that restore() never gives a group a member
+   * through a deleted tunnel back.
+   */
+  private readonly forgotten = new Set<string>();
   /** Without nexthop objects: routes of an earlier run that still name one (see dumpWithout). */
   private naming = 0;
   /** The tunnels' MTUs: routes through them carry RTAX_ADVMSS (advmss.ts). */
@@ -427,7 +434,10 @@ export class LinuxFib implements FibBackend {
   async failover(interfaces: readonly string[]): Promise<{ moved: number; removed: number; rewrite?: boolean }> {
     const table = await this.nexthops();
     if (table === null || interfaces.length === 0) return { moved: 0, removed: 0 };
-    for (const i of interfaces) this.down.add(i);
+    for (const i of interfaces) {
+      this.down.add(i);
+      this.forgotten.delete(i);
+    }
     // The FibManager takes back the rewrite marks not flushed yet on routes through them.
     table.notRewriting(new Set(interfaces));
     const plan = table.failover(new Set(interfaces), this.tag.protocol, this.down);
@@ -470,7 +480,10 @@ export class LinuxFib implements FibBackend {
    * puts its routes on a new group with every live member.
    */
   async restore(interfaces: readonly string[]): Promise<{ restored: number; rewrite?: boolean }> {
-    for (const i of interfaces) this.down.delete(i);
+    for (const i of interfaces) {
+      this.down.delete(i);
+      this.forgotten.delete(i);
+    }
     const table = this.nh === null ? null : await this.nexthops();
     if (table === null) return { restored: 0 };
     // The retired objects through these tunnels: all their routes are rewritten now (and asked for here).
@@ -509,6 +522,30 @@ export class LinuxFib implements FibBackend {
     return rewrite || retired > 0 ? { restored, rewrite: true } : { restored };
   }
 
+  /**
+   * The tunnels on `interfaces` are deleted for good (their neighbor left the
+   * configuration) and the RIB has withdrawn the routes through them: they
+   * are no longer down, so that nothing of theirs stays (parked() scans every
+   * object on each write while a tunnel is down) and a new neighbor on the
+   * same interface name is not taken for failed over. While objects of the
+   * table still go through one (routes the RIB has not withdrawn yet), it
+   * stays down until collect drops the last of them.
+   */
+  async forget(interfaces: readonly string[]): Promise<void> {
+    for (const i of interfaces) if (this.down.has(i)) this.forgotten.add(i);
+    const table = this.nh === null ? null : await this.nexthops();
+    this.purgeForgotten(table);
+  }
+
+  /** The forgotten tunnels no object goes through any more leave `down`. */
+  private purgeForgotten(table: NexthopTable | null): void {
+    for (const i of this.forgotten) {
+      if (table !== null && table.through(i)) continue;
+      this.forgotten.delete(i);
+      this.down.delete(i);
+    }
+  }
+
   /** Deletes our objects nothing uses (strays included, and `unheld`: ours the table cannot hold), once users are counted. */
   private async collect(table: NexthopTable, unheld: readonly number[]): Promise<void> {
     if (!this.counted) return;
@@ -519,7 +556,7 @@ export class LinuxFib implements FibBackend {
     // kernel until restore() (the last route naming one itself went; the table keeps them).
     const parked: NhObject[] = [];
     if (this.down.size > 0) for (const o of table.parked()) if (o.installed) parked.push(o);
-    if (doomed.length === 0 && unheld.length === 0 && parked.length === 0) return;
+    if (doomed.length === 0 && unheld.length === 0 && parked.length === 0) return this.purgeForgotten(table);
     // Groups first (unused() lists them before single next hops), so a member never leaves a live group.
     const ids = [...unheld, ...doomed.map((o) => o.id), ...parked.map((o) => o.id)];
     const failed = await this.netlink.nexthopWrite!(ids.map((id): NexthopWrite => ({ op: 'delete', id })));
@@ -527,6 +564,7 @@ export class LinuxFib implements FibBackend {
     for (const o of parked) if (!kept.has(o.id)) o.installed = false;
     for (const id of ids) if (!kept.has(id)) table.freeId(id);
     if (kept.size > 0) this.extras.log?.warn({ ids: [...kept] }, 'unused nexthop objects not deleted');
+    this.purgeForgotten(table);
   }
 
   /** Detection, once: the kernel's nexthop objects (Linux 5.3), and whether creating one of ours works. */
@@ -591,6 +629,7 @@ export class LinuxFib implements FibBackend {
       this.nh = null;
       this.counted = false;
       this.down.clear();
+      this.forgotten.clear();
     }
     this.legacy.clear();
   }

@@ -708,6 +708,20 @@ export class FibManager {
     });
   }
 
+  /**
+   * The tunnels on `interfaces` are deleted for good (a neighbor removed from
+   * the configuration; the RIB's withdrawal of its routes flushed), between
+   * writes: the rewrite marks a failover left for their restore go (no
+   * restore will come), and the backend forgets them (FibBackend.forget).
+   */
+  forget(interfaces: readonly string[]): Promise<void> {
+    const backend = this.backend;
+    return this.exclusive(async () => {
+      for (const i of interfaces) this.rewriteAtRestore.delete(i);
+      await backend.forget?.(interfaces);
+    });
+  }
+
   /** Runs `fn` between writes (none of flush or reconcile is in progress meanwhile). */
   between<T>(fn: () => Promise<T>): Promise<T> {
     return this.exclusive(fn);

@@ -191,5 +191,12 @@ export interface FibBackend {
    * (FibManager.rewriteThrough).
    */
   restore?(interfaces: readonly string[]): Promise<{ restored: number; rewrite?: boolean }>;
+  /**
+   * The tunnels on `interfaces` are deleted for good (their neighbor left
+   * the configuration) after the RIB withdrew the routes through them: what
+   * failover() keeps of them goes (Linux: they are no longer down), so a new
+   * tunnel of the same name starts afresh. Absent: nothing is kept.
+   */
+  forget?(interfaces: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
