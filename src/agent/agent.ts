@@ -551,7 +551,13 @@ export class Agent implements ControlHandler {
     if (this.admin.mayStart(cfg.name)) session.start();
   }
 
-  /** Stops the session and withdraws its routes; the tunnel goes too unless `keepTunnel` (a changed neighbor converges it). */
+  /**
+   * Stops the session and withdraws its routes as for any session that ends
+   * (SessionLifecycle.withdrawAfterFailover: the FIB's failover of the
+   * tunnel first, then the RIB in steps), and waits for that withdrawal; the
+   * tunnel goes too unless `keepTunnel` (a changed neighbor converges it),
+   * once its routes are flushed, and the FIB forgets it (FibManager.forget).
+   */
   private async removeNeighbor(name: string, keepTunnel = false): Promise<void> {
     const n = this.peers.get(name);
     if (!n) return;
@@ -564,8 +570,9 @@ export class Agent implements ControlHandler {
     this.pins.unpin(name);
     if (n.session !== null) {
       await this.listener.unregister(n.addr.sessionPeer);
+      // Its end finds no neighbor (deleted above) and leaves the withdrawal to this.
       await n.session.stop(keepTunnel ? 'neighbor configuration changed' : 'neighbor removed from configuration');
-      this.lifecycle.withdrawAfterFailover(n);
+      await this.lifecycle.withdrawAfterFailover(n);
     }
     for (const cidr of n.cfg.tunnel?.local ?? []) {
       const subnet = canonicalPrefix(cidr);
@@ -580,6 +587,8 @@ export class Agent implements ControlHandler {
     this.deps.fib.tunnelMtu?.(n.spec.interface, null);
     this.endpoints.forget(n.cfg.name);
     await this.deps.wireguard.remove(n.spec.interface);
+    // After its routes are flushed and the tunnel deleted: no failover state of it stays in the FIB.
+    await this.fibm.forget([n.spec.interface]);
   }
 
   /**

@@ -105,6 +105,8 @@ export interface Neighbor {
   exportDeferred: boolean;
   /** Its routes' withdrawal, waiting for the FIB failover to finish (PIC); run at once if the session comes back first. */
   pendingRemoval?: (() => void) | null;
+  /** withdrawAfterFailover's promise while its failover runs: a second call (the neighbor removed meanwhile) waits for the same withdrawal. */
+  withdrawal?: Promise<void> | null;
 }
 
 /** What the agent's parts read of its state (each through its own context). */

@@ -68,7 +68,7 @@ export interface SessionLifecycleContext extends AgentState {
 
 export class SessionLifecycle {
   /** Neighbors' paths being withdrawn from the RIB in steps (removeFromRib), by neighbor name. */
-  private readonly removals = new Map<string, PeerRemoval>();
+  private readonly removals = new Map<string, { removal: PeerRemoval; finished: Promise<void>; settle: () => void }>();
   /**
    * RFC 4724 §4.1: this run found forwarding state of an earlier one (its
    * routes in the FIB) and is the restarting speaker: OPENs carry the R bit,
@@ -191,13 +191,13 @@ export class SessionLifecycle {
         // Nothing to keep (the session ended before the peer sent a route): the peer leaves the
         // RIB as without graceful restart, so that its next session finds no old one there.
         this.ctx.log.warn({ neighbor: name, reason, restartTime }, 'session down: no routes of it to keep for its graceful restart');
-        this.removeFromRib(name);
+        void this.removeFromRib(name);
         return;
       }
       const over = (): void => {
         if (longLived.length > 0 && this.ctx.longLived.begin(name, longLived)) return;
         this.ctx.log.warn({ neighbor: name, restartTime }, 'neighbor not back within its restart time: withdrawing its routes');
-        this.withdrawAfterFailover(n);
+        void this.withdrawAfterFailover(n);
       };
       n.restartTimer?.cancel();
       n.restartTimer = null;
@@ -212,9 +212,11 @@ export class SessionLifecycle {
       }
       return;
     }
+    // A neighbor no longer in the table was removed from the configuration: its remover
+    // (Agent.removeNeighbor) withdraws its routes, after the failover and in steps, as here.
+    if (!n) return;
     this.ctx.log.warn({ neighbor: name, reason }, 'session down: withdrawing its routes');
-    if (n) this.withdrawAfterFailover(n);
-    else this.removeFromRib(name);
+    void this.withdrawAfterFailover(n);
   }
 
   /**
@@ -225,17 +227,26 @@ export class SessionLifecycle {
    * of CPU, which would otherwise come before it (1 M routes: 10 s). Issue
    * 10's failover clock runs from here until no FIB entry points into the tunnel.
    */
-  withdrawAfterFailover(n: Neighbor): void {
+  withdrawAfterFailover(n: Neighbor): Promise<void> {
     const name = n.cfg.name;
+    // A failover of its tunnel already running (the session ended, then the neighbor was removed): that one withdraws.
+    if (n.pendingRemoval != null && n.withdrawal != null) return n.withdrawal;
     let done = false;
+    let finished: () => void = () => undefined;
+    const promise = new Promise<void>((resolve) => (finished = resolve));
     const withdraw = (): void => {
       if (done) return;
       done = true;
       if (n.pendingRemoval === withdraw) n.pendingRemoval = null;
-      this.removeFromRib(name);
+      if (n.withdrawal === promise) n.withdrawal = null;
+      void this.removeFromRib(name).then(finished);
     };
-    if (!this.ctx.pic || this.ctx.stopping()) return withdraw();
+    if (!this.ctx.pic || this.ctx.stopping()) {
+      withdraw();
+      return promise;
+    }
     n.pendingRemoval = withdraw;
+    n.withdrawal = promise;
     const t0 = performance.now();
     void this.ctx.fibm
       .failover([n.spec.interface])
@@ -244,6 +255,7 @@ export class SessionLifecycle {
       })
       .catch((err: unknown) => this.ctx.fibLog.warn({ neighbor: name, err: errorText(err) }, 'failover not done; the RIB withdraws the routes'))
       .finally(withdraw);
+    return promise;
   }
 
   /**
@@ -268,28 +280,40 @@ export class SessionLifecycle {
   /**
    * Withdraws the neighbor's paths from the RIB in steps of REMOVAL_STEP
    * (Rib.removePeerSteps), each step's changes queued for the FIB and the
-   * peers before the next; finishRemoval runs the rest at once.
+   * peers before the next; finishRemoval runs the rest at once. A withdrawal
+   * already in progress goes on in its steps (its session has not come back:
+   * onEstablished finishes it, so it covers every path of the neighbor).
+   * Resolves once every step is queued, or the agent stops meanwhile.
    */
-  private removeFromRib(name: string): void {
-    this.finishRemoval(name);
+  private removeFromRib(name: string): Promise<void> {
+    const current = this.removals.get(name);
+    if (current !== undefined) return current.finished;
     const removal = this.ctx.rib.removePeerSteps(name);
-    if (removal === null) return;
-    this.removals.set(name, removal);
+    if (removal === null) return Promise.resolve();
+    let settle: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (settle = resolve));
+    const entry = { removal, finished, settle };
+    this.removals.set(name, entry);
     const step = (): void => {
-      if (this.removals.get(name) !== removal) return;
+      if (this.removals.get(name) !== entry) return settle();
       this.ctx.queue(removal.next(REMOVAL_STEP));
-      if (removal.done) this.removals.delete(name);
-      else if (!this.ctx.stopping()) setImmediate(step);
+      if (removal.done) {
+        this.removals.delete(name);
+        settle();
+      } else if (!this.ctx.stopping()) setImmediate(step);
+      else settle();
     };
     step();
+    return finished;
   }
 
   /** The rest of a withdrawal in progress, at once (the neighbor is back, or a new session of its name comes up). */
   private finishRemoval(name: string): void {
-    const removal = this.removals.get(name);
-    if (removal === undefined) return;
+    const entry = this.removals.get(name);
+    if (entry === undefined) return;
     this.removals.delete(name);
-    this.ctx.queue(removal.next(Infinity));
+    this.ctx.queue(entry.removal.next(Infinity));
+    entry.settle();
   }
 
   cancelGracefulTimers(n: Neighbor): void {
