@@ -122,6 +122,13 @@ const STALE_SWEEP_DEADLINE_MS = 60_000;
 const TUNNEL_POLL_MS = 2_000;
 /** After a change of the underlay's routes: a burst (a link going down takes many) is one re-resolution. */
 const REPIN_DEBOUNCE_MS = 500;
+/**
+ * The longest the stop waits for the FIB writes in flight (flushes, a PIC
+ * failover or restore) before it goes on without them: a hung dataplane must
+ * not hold the process past systemd's stop timeout (TimeoutStopSec, 90 s by
+ * default), after which it is killed without a word.
+ */
+export const FIB_DRAIN_MS = 30_000;
 
 
 /**
@@ -397,7 +404,25 @@ export class Agent implements ControlHandler {
     return this.serially(() => this.stopNow());
   }
 
+  /**
+   * The stop, in this order: no new connections, no timers, no flush after
+   * the debounce; the flushes started by it settle; the sessions end (Cease,
+   * or silently for graceful restart); without keep-on-stop the tunnels and
+   * our routes go; then every FIB write still in flight (a flush started by
+   * the change threshold, a PIC failover or restore fired at a session's end
+   * or start: all on the FibManager's one chain) is drained, and only then
+   * are the tunnel backend (on Linux it shares the FIB's netlink socket) and
+   * the FIB backend closed. The waits on the FIB share one bound,
+   * FIB_DRAIN_MS from the stop: past it the stop goes on with a warning, and
+   * a FIB backend with a write still in flight is not closed under it (the
+   * dataplane keeps what it has; the next run reconciles it). VPP: its
+   * close() deletes the PIC tables when unused (VppFib.close), which a
+   * failover or restore still writing in them would race; its own requests
+   * are bounded by the client's timeout.
+   */
   private async stopNow(): Promise<void> {
+    const drainFrom = this.deps.clock.now();
+    const drainUntil = drainFrom + FIB_DRAIN_MS;
     this.stopping = true;
     // First of all: a peer that sees its session end reconnects at once (OpenBGPD within a
     // millisecond of our FIN). Its SYN must find no listener that answers it and then closes
@@ -417,7 +442,7 @@ export class Agent implements ControlHandler {
     this.unsubscribeOspf = null;
     await this.deps.ospf?.close();
     await this.liveness.close();
-    await this.flow.settled();
+    let drained = await this.untilDrainBound(this.flow.settled(), drainUntil);
     for (const n of this.peers.values()) this.lifecycle.cancelGracefulTimers(n);
     this.longLived.forgetAll();
     this.admin.close();
@@ -435,12 +460,36 @@ export class Agent implements ControlHandler {
       for (const prefix of [...this.fibm.wantedPrefixes()]) this.fibm.delete(prefix, 'learned');
       for (const n of this.peers.values()) for (const p of hostRoutes(n.spec)) this.fibm.delete(p, 'tunnel');
       await this.pins.clear();
-      await this.fibm.flush();
+      drained &&= await this.untilDrainBound(this.fibm.flush(), drainUntil);
       await this.mirror?.clear().catch((err: unknown) => this.fibLog.error({ err: errorText(err) }, 'kernel mirror not cleared'));
       await this.deps.managedInterfaces.write([]);
     }
+    // Between writes: every write queued on the FibManager's chain before this point is done.
+    // Past the bound nothing more is waited for (without keep-on-stop the deletes above are not
+    // even started): they would queue behind the write that hangs.
+    drained &&= await this.untilDrainBound(this.fibm.between(async () => undefined), drainUntil);
+    if (!drained) {
+      this.fibLog.warn(
+        { waitedMs: Math.round(this.deps.clock.now() - drainFrom), pending: this.flow.fibPending() },
+        'FIB writes still in flight at stop: not waiting longer, the FIB backend is left open under them',
+      );
+    }
     await this.deps.wireguard.close();
-    await this.deps.fib.close();
+    if (drained) await this.deps.fib.close();
+  }
+
+  /** Whether `work` ended (a rejection goes on to the caller) before `until` on the agent's clock. */
+  private async untilDrainBound(work: Promise<unknown>, until: number): Promise<boolean> {
+    let cancel: () => void = () => undefined;
+    const bound = new Promise<false>((resolve) => {
+      const t = this.deps.clock.setTimeout(() => resolve(false), Math.max(0, until - this.deps.clock.now()));
+      cancel = () => t.cancel();
+    });
+    try {
+      return await Promise.race([work.then(() => true as const), bound]);
+    } finally {
+      cancel();
+    }
   }
 
   // ---- neighbors --------------------------------------------------------
