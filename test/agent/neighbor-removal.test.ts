@@ -56,6 +56,24 @@ class LoggingFib implements FibBackend {
 const ROUTES = 30_000;
 const prefixes = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.${64 + (i >> 8)}.${i & 255}.0/24`);
 
+/** The RIB's withdrawal steps (how many paths each may take), also in the FIB's log. */
+function recordSteps(fib: LoggingFib): number[] {
+  const steps: number[] = [];
+  const original = Rib.prototype.removePeerSteps;
+  vi.spyOn(Rib.prototype, 'removePeerSteps').mockImplementation(function (this: Rib, id: string): PeerRemoval | null {
+    const removal = original.call(this, id);
+    if (removal === null) return null;
+    const next = removal.next.bind(removal);
+    removal.next = (n: number) => {
+      steps.push(n);
+      fib.log.push(`step ${n}`);
+      return next(n);
+    };
+    return removal;
+  });
+  return steps;
+}
+
 let h: Harness | null = null;
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -73,20 +91,7 @@ describe('Agent: a neighbor removed by reload', () => {
     await h.tick(1000);
     expect(fib.table.size).toBeGreaterThanOrEqual(ROUTES);
 
-    // The RIB's withdrawal steps, in the same log as the FIB's operations.
-    const steps: number[] = [];
-    const original = Rib.prototype.removePeerSteps;
-    vi.spyOn(Rib.prototype, 'removePeerSteps').mockImplementation(function (this: Rib, id: string): PeerRemoval | null {
-      const removal = original.call(this, id);
-      if (removal === null) return null;
-      const next = removal.next.bind(removal);
-      removal.next = (n: number) => {
-        steps.push(n);
-        fib.log.push(`step ${n}`);
-        return next(n);
-      };
-      return removal;
-    });
+    const steps = recordSteps(fib);
     fib.log.length = 0;
     h.next.config = config([neighbor('c', 2)]);
     const reload = await h.agent.reload();
@@ -107,5 +112,27 @@ describe('Agent: a neighbor removed by reload', () => {
     expect(lastDelete).toBeGreaterThan(0);
     expect(forget).toBeGreaterThan(lastDelete);
     expect(fib.log.some((l) => l.startsWith('restore'))).toBe(false);
+  }, 60_000);
+
+  it('removed while the withdrawal of its ended session is in progress: that withdrawal goes on in its steps, not the rest at once', async () => {
+    const fib = new LoggingFib();
+    h = await harness(config([neighbor('b', 1), neighbor('c', 2)]), undefined, { fib });
+    const b = h.sessions.get('b')!;
+    b.establish();
+    b.update(announce(prefixes(ROUTES)));
+    await h.tick(1000);
+    const steps = recordSteps(fib);
+    fib.log.length = 0;
+    // Our Hold Timer Expired: failover, then the first step; the reload comes before the other steps.
+    b.lost({ notification: true, holdTimerExpired: true });
+    await new Promise((r) => setImmediate(r));
+    h.next.config = config([neighbor('c', 2)]);
+    expect((await h.agent.reload()).removed).toEqual(['b']);
+    await h.tick(1000);
+    expect([...fib.table.values()].filter((r) => r.nexthops.some((x) => x.interface === 'wg-b'))).toEqual([]);
+    expect(fib.log[0]).toBe('failover wg-b');
+    expect(steps.length).toBeGreaterThanOrEqual(Math.ceil(ROUTES / 8192));
+    expect(steps.filter((n) => n > 8192)).toEqual([]);
+    expect(fib.log.at(-1)).toBe('forget wg-b');
   }, 60_000);
 });
