@@ -406,11 +406,12 @@ export class Agent implements ControlHandler {
 
   /**
    * The stop, in this order: no new connections, no timers, no flush after
-   * the debounce; the flushes started by it settle; the sessions end (Cease,
+   * the debounce; the flushes started (by the debounce or the change
+   * threshold) settle, the kernel mirror's writes included; the sessions end (Cease,
    * or silently for graceful restart); without keep-on-stop the tunnels and
-   * our routes go; then every FIB write still in flight (a flush started by
-   * the change threshold, a PIC failover or restore fired at a session's end
-   * or start: all on the FibManager's one chain) is drained, and only then
+   * our routes go; then every FIB write still in flight (a PIC failover or
+   * restore fired at a session's end or start, a pin's write: all on the
+   * FibManager's one chain; the mirror's on its own) is drained, and only then
    * are the tunnel backend (on Linux it shares the FIB's netlink socket) and
    * the FIB backend closed. The waits on the FIB share one bound,
    * FIB_DRAIN_MS from the stop: past it the stop goes on with a warning, and
@@ -467,7 +468,10 @@ export class Agent implements ControlHandler {
     // Between writes: every write queued on the FibManager's chain before this point is done.
     // Past the bound nothing more is waited for (without keep-on-stop the deletes above are not
     // even started): they would queue behind the write that hangs.
-    drained &&= await this.untilDrainBound(this.fibm.between(async () => undefined), drainUntil);
+    drained &&= await this.untilDrainBound(
+      Promise.all([this.fibm.between(async () => undefined), this.mirror?.between(async () => undefined)]),
+      drainUntil,
+    );
     if (!drained) {
       this.fibLog.warn(
         { waitedMs: Math.round(this.deps.clock.now() - drainFrom), pending: this.flow.fibPending() },

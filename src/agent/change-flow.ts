@@ -46,8 +46,12 @@ export class ChangeFlow {
    * it the stop deletes them itself).
    */
   private readonly pending = new ChangeQueue(FLUSH_THRESHOLD, () => {
-    if (!this.ctx.stopping()) void this.flush();
+    if (this.ctx.stopping()) return;
+    const run = this.flush().finally(() => this.bursts.delete(run));
+    this.bursts.add(run);
   });
+  /** Flushes started by the threshold, not on `flushing`: settled() waits for them too. */
+  private readonly bursts = new Set<Promise<void>>();
   /** Prefixes whose OSPF route changed since the last flush. */
   private ospfTouched = new Set<string>();
   /** The debounce of the next flush, armed by kick(). */
@@ -84,9 +88,12 @@ export class ChangeFlow {
     this.flushTimer = null;
   }
 
-  /** When the flushes started by the debounce are done. */
-  settled(): Promise<void> {
-    return this.flushing;
+  /**
+   * When the flushes started so far (by the debounce or the threshold) are
+   * done, the kernel mirror's writes included: the stop waits for it.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([this.flushing, ...this.bursts]);
   }
 
   async flush(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The stop with keep-on-stop and FIB writes still in flight: a flush started
- * by the change threshold (not the debounce, so not in ChangeFlow.settled())
- * and a PIC failover (fire-and-forget from the session's end) may still be
+ * by the change threshold (not the debounce, once not in ChangeFlow.settled())
+ * and a PIC failover or restore (fire-and-forget from the session's end or
+ * start) may still be
  * writing when the agent stops. The backend is closed only once they are
  * done; a write that never ends (a hung dataplane) holds the stop no longer
  * than the drain bound, logged, and the backend is then left as it is.
@@ -57,6 +58,10 @@ class GatedFib implements FibBackend {
   async failover(): Promise<{ moved: number; removed: number }> {
     await this.gate('failover');
     return { moved: 1, removed: 0 };
+  }
+  async restore(): Promise<{ restored: number }> {
+    await this.gate('restore');
+    return { restored: 1 };
   }
   async underlayPath(): Promise<FibNextHop[] | null> {
     return [{ address: '198.51.100.254', interface: 'eth0' }];
@@ -122,6 +127,29 @@ describe('Agent stop: FIB writes in flight are drained before the backend is clo
     const close = fib.events.indexOf('close (0 in flight)');
     expect(failoverEnd).toBeGreaterThanOrEqual(0);
     expect(close).toBeGreaterThan(failoverEnd);
+  });
+
+  it('a PIC restore in flight (the session came back just before the stop): close() waits for it', async () => {
+    const fib = new GatedFib();
+    const h = await established(fib);
+    const b = h.sessions.get('b')!;
+    b.update(announce(['10.9.0.0/24']));
+    await h.tick();
+    b.lost({ notification: true, holdTimerExpired: true });
+    await h.tick();
+    expect(fib.events).toContain('failover end');
+    fib.shutGate();
+    b.establish();
+    await turns();
+    expect(fib.events.at(-1)).toBe('restore start');
+    let stopped = false;
+    const stop = h.agent.stop().then(() => (stopped = true));
+    await turns();
+    expect(stopped).toBe(false);
+    expect(fib.events.filter((e) => e.startsWith('close'))).toEqual([]);
+    fib.openGate();
+    await stop;
+    expect(fib.events.slice(-2)).toEqual(['restore end', 'close (0 in flight)']);
   });
 
   it('a write that never ends (hung dataplane): the stop ends after the drain bound, logged, and the backend is not closed under it', async () => {
