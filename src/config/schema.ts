@@ -10,7 +10,6 @@ import {
   MAX_ASN,
   canonicalInterfaceAddress,
   canonicalIp,
-  checkAnnouncePrefix,
   checkAsn,
   checkEndpoint,
   checkInterfaceAddress,

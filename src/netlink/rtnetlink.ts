@@ -43,7 +43,6 @@ import {
   encodeLinkGet,
   encodeLinkSetMtu,
   encodeLinkSetUp,
-  encodeRouteDelete,
   encodeRouteDump,
   encodeRouteGet,
   NlWriter,

@@ -188,7 +188,7 @@ export class OspfBridge {
   private closed = false;
 
   constructor(
-    private config: OspfConfig,
+    config: OspfConfig,
     neighbors: readonly NeighborConfig[],
     private readonly deps: OspfBridgeDeps,
   ) {
@@ -216,7 +216,6 @@ export class OspfBridge {
 
   /** A reload: the new OSPF settings go to FRR live; tunnels and sessions are not touched. */
   async reconfigure(config: OspfConfig, neighbors: readonly NeighborConfig[]): Promise<void> {
-    this.config = config;
     this.desired = ospfDesired(config, neighbors, this.deps.kernelRoutes ?? false);
     await this.apply('reload');
   }
