@@ -86,6 +86,17 @@ const turns = async (n = 50): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** Stops the agent with the gate shut: the stop neither ends nor closes the backend before the gate opens; then it ends. */
+async function stopThroughGate(h: Harness, fib: GatedFib): Promise<void> {
+  let stopped = false;
+  const stop = h.agent.stop().then(() => (stopped = true));
+  await turns();
+  expect(stopped).toBe(false);
+  expect(fib.events.filter((e) => e.startsWith('close'))).toEqual([]);
+  fib.openGate();
+  await stop;
+}
+
 describe('Agent stop: FIB writes in flight are drained before the backend is closed', () => {
   it('a threshold flush in flight: close() waits for its write', async () => {
     const fib = new GatedFib();
@@ -94,13 +105,7 @@ describe('Agent stop: FIB writes in flight are drained before the backend is clo
     h.sessions.get('b')!.update(announce(burst));
     await turns();
     expect(fib.inFlight).toBe(1);
-    let stopped = false;
-    const stop = h.agent.stop().then(() => (stopped = true));
-    await turns();
-    expect(stopped).toBe(false);
-    expect(fib.events.filter((e) => e.startsWith('close'))).toEqual([]);
-    fib.openGate();
-    await stop;
+    await stopThroughGate(h, fib);
     // The write ended, then the backend was closed with nothing in flight.
     expect(fib.events.slice(-2)).toEqual(['apply end', 'close (0 in flight)']);
     expect(fib.table.size).toBeGreaterThanOrEqual(burst.length);
@@ -116,13 +121,7 @@ describe('Agent stop: FIB writes in flight are drained before the backend is clo
     h.sessions.get('b')!.lost({ notification: true, holdTimerExpired: true });
     await turns();
     expect(fib.events.at(-1)).toBe('failover start');
-    let stopped = false;
-    const stop = h.agent.stop().then(() => (stopped = true));
-    await turns();
-    expect(stopped).toBe(false);
-    expect(fib.events.filter((e) => e.startsWith('close'))).toEqual([]);
-    fib.openGate();
-    await stop;
+    await stopThroughGate(h, fib);
     const failoverEnd = fib.events.indexOf('failover end');
     const close = fib.events.indexOf('close (0 in flight)');
     expect(failoverEnd).toBeGreaterThanOrEqual(0);
@@ -142,13 +141,7 @@ describe('Agent stop: FIB writes in flight are drained before the backend is clo
     b.establish();
     await turns();
     expect(fib.events.at(-1)).toBe('restore start');
-    let stopped = false;
-    const stop = h.agent.stop().then(() => (stopped = true));
-    await turns();
-    expect(stopped).toBe(false);
-    expect(fib.events.filter((e) => e.startsWith('close'))).toEqual([]);
-    fib.openGate();
-    await stop;
+    await stopThroughGate(h, fib);
     expect(fib.events.slice(-2)).toEqual(['restore end', 'close (0 in flight)']);
   });
 
