@@ -15,6 +15,7 @@ import type { Logger } from '#lib/log';
 import { formatIp, parseIp } from '#lib/prefix';
 import { parseEndpoint } from '#config/fields';
 import type { TunnelSpec } from '#wg/types';
+import { errorText } from '#lib/error-text';
 
 export interface ResolvedAddress {
   address: string;
@@ -224,7 +225,7 @@ export class EndpointNames {
             : `${st.host} has no IPv${want} address (the tunnel's source address is IPv${want}), only ${all.map((a) => a.address).join(', ')}`;
       }
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      error = errorText(err);
     } finally {
       st.lookingUp = false;
     }

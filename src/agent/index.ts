@@ -188,7 +188,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     await runAgentWith(opts, log, levels);
   } catch (err) {
     // A failed start is a JSON line too, for the journal's shipper; the CLI then prints it plainly.
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'agent failed to start');
+    log.fatal({ err: errorText(err) }, 'agent failed to start');
     log.flush?.();
     throw err;
   }
@@ -247,7 +247,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
       try {
         controlAccess(r.config);
       } catch (err) {
-        return { ok: false, errors: [`${opts.configPath}: ${err instanceof Error ? err.message : String(err)}`] };
+        return { ok: false, errors: [`${opts.configPath}: ${errorText(err)}`] };
       }
       return { ok: true, config: r.config };
     },
@@ -329,7 +329,7 @@ async function runAgentWith(opts: AgentOptions, log: Logger, levels: LogLevels):
     await metrics?.close().catch(() => undefined);
     await agent.stop().catch(() => undefined);
     await dp.close().catch(() => undefined);
-    throw new AgentStartError(err instanceof Error ? err.message : String(err));
+    throw new AgentStartError(errorText(err));
   }
   log.info(
     { asn: config.router.asn, routerId: config.router.routerId, neighbors: config.neighbors.length, publicKey, startMs: Math.round(performance.now() - t0) },

@@ -12,6 +12,7 @@ import type { FibCounters } from '#fib/index';
 import type { Logger } from '#lib/log';
 import { parseEndpoint } from '#config/fields';
 import type { BfdThreadStats } from '#bfd/service';
+import { errorText } from '#lib/error-text';
 
 export interface MetricsSource {
   status(): StatusJson;
@@ -207,7 +208,7 @@ export class MetricsServer {
           .scrape()
           .then((body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(req.method === 'HEAD' ? undefined : body))
           .catch((err: unknown) => {
-            this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics scrape failed');
+            this.log.error({ err: errorText(err) }, 'metrics scrape failed');
             res.writeHead(500).end();
           });
         return;

@@ -3,6 +3,7 @@
  * is read again; a new key there goes to every tunnel (reload.ts ownKeyRotated).
  */
 import { publicKeyOf } from '#wg/keys';
+import { errorText } from '#lib/error-text';
 
 export type OwnKey =
   | { ok: true; rotated: false }
@@ -16,7 +17,7 @@ export async function readOwnKey(read: (() => Promise<Uint8Array>) | undefined, 
   try {
     privateKey = await read();
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, error: errorText(err) };
   }
   if (Buffer.from(privateKey).equals(Buffer.from(current))) return { ok: true, rotated: false };
   return { ok: true, rotated: true, privateKey, publicKey: publicKeyOf(privateKey) };

@@ -12,6 +12,7 @@ import type { FibManager } from '#fib/index';
 import type { FibBackend, FibNextHop } from '#fib/types';
 import { hostPrefix } from '#fib/pin';
 import type { PinRecord } from './managed.js';
+import { errorText } from '#lib/error-text';
 
 export class EndpointPins {
   /** Pinned host prefix -> the neighbors whose endpoint it is. */
@@ -62,7 +63,7 @@ export class EndpointPins {
     try {
       path = await this.fib.underlayPath(address, tunnels, fresh);
     } catch (err) {
-      this.log.warn({ neighbor, endpoint: address, err: err instanceof Error ? err.message : String(err) }, 'cannot resolve the endpoint on the underlay');
+      this.log.warn({ neighbor, endpoint: address, err: errorText(err) }, 'cannot resolve the endpoint on the underlay');
       return;
     }
     if (path === null || path.length === 0) {
@@ -110,7 +111,7 @@ export class EndpointPins {
     if (now === this.recorded) return;
     this.recorded = now;
     this.writing = this.writing.then(() =>
-      store.write(records).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pins not recorded')),
+      store.write(records).catch((err: unknown) => this.log.warn({ err: errorText(err) }, 'pins not recorded')),
     );
   }
 
@@ -147,7 +148,7 @@ export class EndpointPins {
         this.fib.apply(gone.map((r) => ({ op: 'delete' as const, prefix: r.prefix, previous: { prefix: r.prefix, nexthops: r.nexthops } }))),
       );
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pinned endpoint routes of removed neighbors not cleaned up');
+      this.log.warn({ err: errorText(err) }, 'pinned endpoint routes of removed neighbors not cleaned up');
       return 0;
     }
     for (const f of failed) this.log.warn(f, 'pinned endpoint route of a removed neighbor not deleted');

@@ -3,6 +3,7 @@
  * the process's I/O, how a failure is printed, and `wgbgp agent` itself.
  */
 import type { CliIo } from './commands.js';
+import { errorText } from '#lib/error-text';
 
 /** `wgbgp agent` without --config. */
 export const DEFAULT_AGENT_CONFIG = '/etc/wgbgp/wgbgp.yaml';
@@ -35,7 +36,7 @@ export function useColor(env: NodeJS.ProcessEnv = process.env, isTty = process.s
 
 /** A failed command on stderr: one line, or as is when it is a list of config issues (each names its file). */
 export function reportFailure(e: unknown, io: CliIo): void {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorText(e);
   io.stderr(message.includes('\n') ? `${message}\n` : `wgbgp: ${message}\n`);
 }
 

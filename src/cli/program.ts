@@ -13,6 +13,7 @@ import { LOG_COMPONENTS, LOG_LEVELS } from '#lib/log-names';
 import { parseIp, parsePrefix, canonicalPrefix, formatIp } from '#lib/prefix';
 import type { CliIo } from './commands.js';
 import { DEFAULT_AGENT_CONFIG, reportFailure, runAgentCommand } from './io.js';
+import { errorText } from '#lib/error-text';
 
 /** package.json sits two levels above both src/cli/main.ts and dist/cli/main.js. */
 function version(): string {
@@ -75,7 +76,7 @@ async function resolveSocket(o: { socket?: string; config?: string }): Promise<s
   try {
     doc = parse(await readFile(o.config, 'utf8'));
   } catch (err) {
-    throw new Error(`--config ${o.config}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`--config ${o.config}: ${errorText(err)}`);
   }
   const control = typeof doc === 'object' && doc !== null ? (doc as { control?: { socket?: unknown } }).control : undefined;
   return typeof control?.socket === 'string' ? control.socket : DEFAULT_CONTROL_SOCKET;

@@ -23,6 +23,7 @@ import { hostPrefix, longestMatch } from './pin.js';
 import { NH_ID_FIRST, NH_ID_LAST, NexthopTable, kernelMembers, ourId, toNexthopObject, type NhObject } from './linux-nexthops.js';
 import { TunnelMss } from './advmss.js';
 import { hopLimitOf, hopLimits } from './hoplimit.js';
+import { errorText } from '#lib/error-text';
 
 const ENOENT = 2;
 const ESRCH = 3;
@@ -589,7 +590,7 @@ export class LinuxFib implements FibBackend {
     try {
       objects = await nl.nexthopObjects();
     } catch (err) {
-      return without(`the kernel has none (Linux 5.3 or later): ${err instanceof Error ? err.message : String(err)}`);
+      return without(`the kernel has none (Linux 5.3 or later): ${errorText(err)}`);
     }
     const table = new NexthopTable(this.tag.protocol);
     table.down = this.down;
@@ -605,7 +606,7 @@ export class LinuxFib implements FibBackend {
         { op: 'delete', id },
       ]);
     } catch (err) {
-      return without(`RTM_NEWNEXTHOP failed: ${err instanceof Error ? err.message : String(err)}`);
+      return without(`RTM_NEWNEXTHOP failed: ${errorText(err)}`);
     }
     // ENETDOWN: the kernel took the request and wants the loopback up for a blackhole; objects on our devices work.
     const refused = failed.find((f) => f.index === 0 && f.errno !== -ENETDOWN);

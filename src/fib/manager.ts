@@ -12,6 +12,7 @@ import { IntList } from '#lib/int-list';
 import { NO_PREFIX, PrefixTable } from '#lib/prefix-table';
 import { BoundedCache } from '#lib/bounded-cache';
 import { batchOp, OP_ADD, OP_DELETE, OP_NAMES, OP_REPLACE, type FibBackend, type FibBatch, type FibLists, type FibNextHop, type FibRoute, type RouteOwner } from './types.js';
+import { errorText } from '#lib/error-text';
 
 export interface ReconcileResult {
   /** Stale routes deleted. */
@@ -905,7 +906,7 @@ export class FibManager {
       // Nothing is known to have happened: all of it stays pending.
       for (let k = 0; k < n; k++) this.enqueue(batch.prefixes[k]!);
       batch.releaseAll();
-      this.lastErrors = [`batch of ${n}: ${err instanceof Error ? err.message : String(err)}`];
+      this.lastErrors = [`batch of ${n}: ${errorText(err)}`];
       throw err;
     }
     // Failures by prefix number: a batch with one failure makes no text for its other ops.

@@ -87,6 +87,7 @@ import {
   type FibPathVia,
 } from './vpp-writes.js';
 import { FLAG_RESOLVE_VIA_HOST, PIC_BACKUP, PIC_PRIMARY, picTableOf, PicTables, type PicNeed, type PicTable } from './vpp-pic.js';
+import { errorText } from '#lib/error-text';
 
 const NO_INDEX = 0xffffffff;
 const MAX_PATHS = 255;
@@ -136,7 +137,7 @@ export interface VppFibDeps {
 /** 'VNET_API_ERROR_NO_MATCHING_INTERFACE (-54)', or the error's message. */
 export function vppErrorText(err: unknown): string {
   if (err instanceof VppApiError) return `${vnetApiErrorName(err.retval)} (${err.retval})`;
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 
@@ -411,7 +412,7 @@ export class VppFib implements FibBackend {
           if (gone.length > 0) (removals ??= new Array<Buffer | undefined>(n))[o] = gone;
         }
       } catch (err) {
-        fail(o, err instanceof Error ? err.message : String(err));
+        fail(o, errorText(err));
       }
     }
     if (install.size > 0) {

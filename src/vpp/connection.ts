@@ -9,6 +9,7 @@ import type { Clock, TimerHandle } from '#lib/clock';
 import type { Logger } from '#lib/log';
 import { VppClient, type VppClientOptions } from './client.js';
 import { VppIncompatibleError } from './errors.js';
+import { errorText } from '#lib/error-text';
 
 export type VppConnectionState = 'connected' | 'connecting' | 'incompatible';
 
@@ -169,7 +170,7 @@ export class VppConnection {
   }
 
   private failed(err: unknown): void {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorText(err);
     const incompatible = err instanceof VppIncompatibleError;
     if (text !== this._lastError) {
       if (incompatible) this.log.error(text);
@@ -194,7 +195,7 @@ export class VppConnection {
         },
         (err: unknown) => {
           if (this._client !== client || client.isClosed) return;
-          this.dropReason = `VPP stopped answering (control_ping: ${err instanceof Error ? err.message : String(err)})`;
+          this.dropReason = `VPP stopped answering (control_ping: ${errorText(err)})`;
           this.log.error({ reason: this.dropReason }, 'VPP API unresponsive: reconnecting');
           void client.close();
         },

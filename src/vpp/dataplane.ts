@@ -197,7 +197,7 @@ export class VppDataplane {
       await this.wireguard.load(client);
       await this.fib.load(client);
     } catch (err) {
-      const text = `loading VPP state failed: ${err instanceof Error ? err.message : String(err)}`;
+      const text = `loading VPP state failed: ${errorText(err)}`;
       this.log.error(text);
       this.problems.set('load', text);
       this.loading = false;
@@ -277,7 +277,7 @@ export class VppDataplane {
       try {
         cb();
       } catch (err) {
-        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'VPP reset handler failed');
+        this.log.error({ err: errorText(err) }, 'VPP reset handler failed');
       }
     }
   }

@@ -80,9 +80,7 @@ export function splitEndpoint(s: string): { host: string; port: number } | null 
   return port >= 1 && port <= 65535 ? { host: m[1]!, port } : null;
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText } from '#lib/error-text';
 
 export function isApiError(err: unknown, retval: number): boolean {
   return err instanceof VppApiError && err.retval === retval;
