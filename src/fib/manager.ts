@@ -599,10 +599,10 @@ export class FibManager {
    * would write them again while the dataplane lost them. Returns how many
    * routes are marked.
    */
-  rewriteThrough(interfaces: ReadonlySet<string>): number {
+  rewriteThrough(interfaces: ReadonlySet<string>, slots: Iterable<number> = this.slots()): number {
     const through = new Map<number, boolean>();
     let n = 0;
-    for (const slot of this.slots()) {
+    for (const slot of slots) {
       if (!this.installedThrough(slot, interfaces, through)) continue;
       this.rewrite[slot] = 1;
       this.enqueue(slot);
@@ -637,7 +637,7 @@ export class FibManager {
       // neighbor; the tunnel stays, and so must they. A failover that deleted their object (Linux: no
       // backup) took them out of the kernel: they are written at the next flush, not at restore(),
       // which a neighbor gone for good never reaches.
-      if (r.rewrite === true && r.removed > 0) this.rewriteTunnelRoutes(dead);
+      if (r.rewrite === true && r.removed > 0) this.rewriteThrough(dead, this.tunnel.keys()); // the tunnels' own routes alone (two per neighbor)
       return { moved: r.moved, removed: r.removed };
     });
   }
@@ -652,16 +652,6 @@ export class FibManager {
       n++;
     }
     return n;
-  }
-
-  /** rewriteThrough for the tunnels' own routes alone (a handful: two per neighbor). */
-  private rewriteTunnelRoutes(interfaces: ReadonlySet<string>): void {
-    const through = new Map<number, boolean>();
-    for (const slot of this.tunnel.keys()) {
-      if (!this.installedThrough(slot, interfaces, through)) continue;
-      this.rewrite[slot] = 1;
-      this.enqueue(slot);
-    }
   }
 
   /** Whether slot's installed route has a next hop on `interfaces`; `through` keeps the answer per next-hop list for one walk. */
