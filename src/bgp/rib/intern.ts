@@ -36,17 +36,7 @@ export class AttributeTable {
       own.refs++;
       return own.attrs;
     }
-    const hash = attributeHash(attrs);
-    let slot = bucketFind(this.byHash, hash, (s) => attributesEqual(s.attrs, attrs));
-    if (slot === undefined) {
-      const id = this.freeIds.pop() ?? this.byId.length;
-      slot = { attrs: frozenCopy(attrs), hash, id, refs: 0 };
-      this.byId[id] = slot;
-      bucketAdd(this.byHash, hash, slot);
-      this.byObject.set(slot.attrs, slot);
-    }
-    slot.refs++;
-    return slot.attrs;
+    return this.insert(attrs, frozenCopy);
   }
 
   /**
@@ -56,11 +46,16 @@ export class AttributeTable {
    * The caller gives it up: it must hold no part that anything may change.
    */
   internBuilt(attrs: PathAttributes): PathAttributes {
+    return this.insert(attrs, freezeInPlace);
+  }
+
+  /** The set equal to `attrs`, or `frozen(attrs)` kept as a new one; one reference taken. */
+  private insert(attrs: PathAttributes, frozen: (a: PathAttributes) => PathAttributes): PathAttributes {
     const hash = attributeHash(attrs);
     let slot = bucketFind(this.byHash, hash, (s) => attributesEqual(s.attrs, attrs));
     if (slot === undefined) {
       const id = this.freeIds.pop() ?? this.byId.length;
-      slot = { attrs: freezeInPlace(attrs), hash, id, refs: 0 };
+      slot = { attrs: frozen(attrs), hash, id, refs: 0 };
       this.byId[id] = slot;
       bucketAdd(this.byHash, hash, slot);
       this.byObject.set(slot.attrs, slot);
