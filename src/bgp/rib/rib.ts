@@ -398,7 +398,7 @@ export class Rib {
       const stale = s.stale;
       if (!stale) continue;
       for (const prefix of [...stale]) {
-        if (afi !== undefined && afiOfPrefix(this.prefixes.text(prefix)) !== afi) continue;
+        if (afi !== undefined && (this.prefixes.isV6(prefix) ? AFI_IPV6 : AFI_IPV4) !== afi) continue;
         this.withdrawPath(s, prefix, touched);
       }
       if (stale.size === 0) s.stale = null;
@@ -1393,8 +1393,4 @@ function normalizeReceived(attrs: PathAttributes, ebgp: boolean): PathAttributes
   // Only interned (which reads an undefined field as absent and copies none into the set):
   // fields set to undefined, not deleted, as a delete made the copy a dictionary (issue 10).
   return ebgp ? { ...attrs, nextHop: undefined, localPref: undefined } : { ...attrs, nextHop: undefined };
-}
-
-function afiOfPrefix(prefix: string): number {
-  return prefix.includes(':') ? AFI_IPV6 : AFI_IPV4;
 }
