@@ -67,10 +67,10 @@
  * wireguard-go, wg, and a built dist/ (npm run bench builds it).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { bench, describe } from 'vitest';
 import { netnsSupported } from '../test/lab/helpers/netns.js';
-import { benchJsonPath, machineNotes } from './lib/json-out.js';
+import { machineNotes, writeBenchJson } from './lib/json-out.js';
 import { CLI, ConvergeLab, FEEDER_CLI, loadFeed, makeFeed, RECEIVER_KINDS, type Feed, type FeederKind, type Receiver } from './lib/converge-lab.js';
 import { PHASE_LABEL, PHASES, runOne as runPhases, type Phase, type RunResult } from './lib/converge-run.js';
 import { netlinkVsIpBatch, type MicroResult } from './lib/netlink-micro.js';
@@ -83,7 +83,6 @@ const PEERS = list(process.env.BENCH_PEERS ?? '1,10').map(Number).filter((n) => 
 const PEERS_ALL_SIZES = process.env.BENCH_PEERS_ALL_SIZES === '1';
 const RECEIVERS = list(process.env.BENCH_RECEIVERS ?? 'wgbgp,bird,floor') as Receiver[];
 const FEEDER = (process.env.BENCH_FEEDER ?? 'replay') as FeederKind;
-const JSON_OUT = benchJsonPath('converge');
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const CPU_PROF = process.env.BENCH_CPU_PROF;
@@ -327,11 +326,9 @@ function report(): string {
   return out.join('\n');
 }
 
-function writeJson(): void {
-  if (JSON_OUT === undefined) return;
-  const doc = {
-    bench: 'converge',
-    date: new Date().toISOString(),
+/** The results as JSON when asked for (bench/lib/json-out.ts); the path written, or undefined. */
+function writeJson(): string | undefined {
+  return writeBenchJson('converge', {
     machine: MACHINE,
     config: { feeder: FEEDER, table: TABLE, sizes: SIZES, peers: PEERS, receivers: RECEIVERS, phases: ONLY, repeat: REPEAT, pollMs: POLL_MS },
     scenarios: results.map((sc) => ({
@@ -342,8 +339,7 @@ function writeJson(): void {
         wgbgpToBird: num(sc.runs, 'wgbgp', 'bird'),
       },
     })),
-  };
-  writeFileSync(JSON_OUT, `${JSON.stringify(doc, null, 2)}\n`);
+  });
 }
 
 /** Start-time ratio of two receivers' medians, or null. */
@@ -396,11 +392,11 @@ describe.skipIf(skip !== null)('routes from BGP peers into the kernel FIB: wgbgp
         }
       }
       results.push(entry);
-      writeJson();
+      const written = writeJson();
       // Printed from the bench itself: vitest's bench mode does not show console output of afterAll.
       if (k === SCENARIOS.length - 1) {
         console.log(report());
-        if (JSON_OUT !== undefined) console.log(`bench/converge: results written to ${JSON_OUT}`);
+        if (written !== undefined) console.log(`bench/converge: results written to ${written}`);
       }
     }, once);
   }

@@ -30,7 +30,7 @@
  * the logs), BENCH_TRACE=1 (print the polled FIB counts with VPP's and the agent's CPU and wait for a CPU), BENCH_JSON=PATH. Needs root, bird, birdc, wireguard-go, wg, ethtool
  * and a built dist/ (npm run bench builds it).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { bench, describe } from 'vitest';
@@ -39,7 +39,7 @@ import { silentLogger } from '#lib/log';
 import { readRouteDetails } from '#fib/vpp-writes';
 import { fromVppPrefix, VppClient } from '#vpp/index';
 import { netnsSupported } from '../test/lab/helpers/netns.js';
-import { benchJsonPath, machineNotes } from './lib/json-out.js';
+import { machineNotes, writeBenchJson } from './lib/json-out.js';
 import { CLI, FEEDER_CLI, loadFeed, tail, type Feed } from './lib/converge-lab.js';
 import { VPP_PREFIX, VppLab, type VppReceiver } from './lib/vpp-lab.js';
 
@@ -52,7 +52,6 @@ const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const AGENT_NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 const KEEP = process.env.BENCH_KEEP === '1';
-const JSON_OUT = benchJsonPath('vpp');
 const SETTLE_MS = 2_000;
 const TRACE = process.env.BENCH_TRACE === '1';
 const KEEP_ON_STOP = process.env.BENCH_VPP_KEEP_ON_STOP !== '0';
@@ -284,7 +283,7 @@ describe.skipIf(skip !== null)('BGP → VPP FIB (real VPP)', () => {
         const feed = await feedFor(n);
         for (let i = 0; i < REPEAT; i++) for (const r of RECEIVERS) runs.push(await runOne(r, feed));
         console.log(report());
-        if (JSON_OUT !== undefined) writeFileSync(JSON_OUT, `${JSON.stringify({ bench: 'vpp', date: new Date().toISOString(), machine: machineNotes(), table: TABLE, runs }, null, 2)}\n`);
+        writeBenchJson('vpp', { machine: machineNotes(), table: TABLE, runs });
       },
       { iterations: 1, warmupIterations: 0, time: 0, warmupTime: 0 },
     );
