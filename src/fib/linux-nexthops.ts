@@ -303,10 +303,11 @@ export class NexthopTable {
    * An object an earlier failover moved, or left with fewer members, and
    * that routes still name is judged by what it holds now: moved to a tunnel
    * that is dead too, it goes (a backup's backup is not known here). A
-   * backup on a tunnel in `down` (failed over earlier, not back yet) is no
-   * backup either.
+   * backup on a tunnel in `down` (failed over, `dead` among them, not back
+   * yet) is no backup either.
    */
-  failover(dead: ReadonlySet<string>, protocol: number, down: ReadonlySet<string> = dead): FailoverPlan {
+  failover(dead: ReadonlySet<string>): FailoverPlan {
+    const { protocol, down } = this;
     const plan: FailoverPlan = { writes: [], objects: [], moved: 0, removed: 0 };
     const through = (o: NhObject): boolean => {
       const hop = o.movedTo ?? o.hop;
@@ -331,7 +332,7 @@ export class NexthopTable {
     for (const o of objects) {
       if (o.members !== null || !through(o)) continue;
       const b = o.backup;
-      if (o.movedTo === undefined && b !== null && b.interface !== undefined && !dead.has(b.interface) && !down.has(b.interface)) {
+      if (o.movedTo === undefined && b !== null && b.interface !== undefined && !down.has(b.interface)) {
         const nh: NexthopObject = { id: o.id, protocol, interface: b.interface };
         if (b.address !== undefined) nh.address = b.address;
         o.movedTo = b;

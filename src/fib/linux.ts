@@ -441,7 +441,7 @@ export class LinuxFib implements FibBackend {
     }
     // The FibManager takes back the rewrite marks not flushed yet on routes through them.
     table.notRewriting(new Set(interfaces));
-    const plan = table.failover(new Set(interfaces), this.tag.protocol, this.down);
+    const plan = table.failover(new Set(interfaces));
     if (plan.writes.length === 0) return { moved: 0, removed: 0 };
     const failed = await this.netlink.nexthopWrite!(plan.writes);
     const errnos = new Map(failed.map((f) => [f.index, f.errno]));
